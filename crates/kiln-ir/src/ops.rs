@@ -1,0 +1,613 @@
+//! The core op set of the tensor program, declared once.
+//!
+//! Each op kind knows its text name, its attributes (for the printer and parser), how many
+//! operands it takes, and its result type rule ([`OpKind::infer`]). The builder, the verifier, the
+//! printer and the parser all go through these, so adding an op means touching this file and the
+//! interpreter.
+//!
+//! The set is close to linalg's named ops plus generic elementwise and reduction ops: frontends
+//! (ONNX, MLIR) lower their richer op sets onto it.
+
+use crate::types::{Dim, TensorType};
+use kiln_types::ElementType;
+
+/// Index of a constant in [`crate::Program::constants`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConstId(pub u32);
+
+macro_rules! name_table {
+    ($(#[$doc:meta])* $enum:ident { $($variant:ident => $name:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $enum { $($variant),* }
+        impl $enum {
+            pub const ALL: &'static [$enum] = &[$($enum::$variant),*];
+            pub fn name(self) -> &'static str {
+                match self { $($enum::$variant => $name),* }
+            }
+            pub fn from_name(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.name() == name)
+            }
+        }
+    };
+}
+
+name_table! {
+    /// Elementwise functions of one operand; the result has the operand's type.
+    UnaryOp {
+        Neg => "neg", Abs => "abs", Exp => "exp", Log => "log", Sqrt => "sqrt", Erf => "erf",
+        Relu => "relu", Sigmoid => "sigmoid", Tanh => "tanh", Not => "not",
+    }
+}
+
+name_table! {
+    /// Elementwise functions of two operands with NumPy broadcasting.
+    BinaryOp {
+        Add => "add", Sub => "sub", Mul => "mul", Div => "div", Pow => "pow", Max => "max",
+        Min => "min", Equal => "equal", Less => "less", Greater => "greater", And => "and",
+        Or => "or",
+    }
+}
+
+impl BinaryOp {
+    /// Comparisons and logic produce `i1`; arithmetic keeps the operand type.
+    pub fn is_predicate(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Equal | BinaryOp::Less | BinaryOp::Greater | BinaryOp::And | BinaryOp::Or
+        )
+    }
+}
+
+name_table! {
+    /// How a reduction combines elements.
+    ReduceKind { Sum => "sum", Max => "max", Min => "min", Mean => "mean" }
+}
+
+name_table! {
+    /// Pooling function.
+    PoolKind { Max => "max", Avg => "avg" }
+}
+
+/// Attributes of a 2-D convolution in NCHW layout with OIHW weights.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dAttrs {
+    pub strides: [usize; 2],
+    /// Top, left, bottom, right.
+    pub pads: [usize; 4],
+    pub dilations: [usize; 2],
+    pub groups: usize,
+}
+
+/// Attributes of a 2-D pooling window in NCHW layout.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PoolAttrs {
+    pub kind: PoolKind,
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    /// Top, left, bottom, right.
+    pub pads: [usize; 4],
+    /// For average pooling: whether padding counts in the divisor.
+    pub count_include_pad: bool,
+}
+
+/// What an op computes. Operands and results live in [`crate::Op`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum OpKind {
+    /// A constant tensor from the program's constant table.
+    Constant(ConstId),
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    /// `select %cond, %a, %b`: `a` where `cond` is true, else `b`, with broadcasting.
+    Select,
+    Cast(ElementType),
+    /// Batched matrix product with NumPy broadcasting of the batch dims (both operands rank ≥ 2).
+    MatMul,
+    /// NCHW convolution; operands are input and OIHW weights.
+    Conv2d(Conv2dAttrs),
+    Pool2d(PoolAttrs),
+    Reduce { kind: ReduceKind, axes: Vec<usize>, keep_dims: bool },
+    Softmax { axis: usize },
+    /// Normalises over the dims from `axis` on to zero mean and unit variance.
+    LayerNorm { axis: usize, epsilon: f64 },
+    /// Same elements, new static shape.
+    Reshape { shape: Vec<usize> },
+    Transpose { perm: Vec<usize> },
+    /// Per-dim `[start, end)` with a positive or negative step, already clamped and normalised.
+    Slice { starts: Vec<i64>, ends: Vec<i64>, steps: Vec<i64> },
+    Concat { axis: usize },
+    /// `gather %data, %indices` along `axis` (indices may be negative).
+    Gather { axis: usize },
+    /// NumPy-broadcasts the operand to a static shape.
+    Broadcast { shape: Vec<usize> },
+}
+
+/// An attribute value in the text format.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attr {
+    Int(i64),
+    Float(f64),
+    Ints(Vec<i64>),
+    Word(String),
+}
+
+impl std::fmt::Display for Attr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Attr::Int(v) => write!(f, "{v}"),
+            Attr::Float(v) => write!(f, "{v:?}"),
+            Attr::Ints(v) => {
+                let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+                write!(f, "[{}]", items.join(", "))
+            }
+            Attr::Word(w) => f.write_str(w),
+        }
+    }
+}
+
+fn ints(v: &[usize]) -> Attr {
+    Attr::Ints(v.iter().map(|&x| x as i64).collect())
+}
+
+/// Looks up attributes by key while parsing, with errors naming the op and key.
+struct AttrReader<'a> {
+    op: &'a str,
+    attrs: &'a [(String, Attr)],
+}
+
+impl AttrReader<'_> {
+    fn get(&self, key: &str) -> Result<&Attr, String> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .ok_or_else(|| format!("'{}' needs attribute '{key}'", self.op))
+    }
+    fn int(&self, key: &str) -> Result<i64, String> {
+        match self.get(key)? {
+            Attr::Int(v) => Ok(*v),
+            _ => Err(format!("'{}' attribute '{key}' must be an integer", self.op)),
+        }
+    }
+    fn usize(&self, key: &str) -> Result<usize, String> {
+        usize::try_from(self.int(key)?)
+            .map_err(|_| format!("'{}' attribute '{key}' must be non-negative", self.op))
+    }
+    fn float(&self, key: &str) -> Result<f64, String> {
+        match self.get(key)? {
+            Attr::Float(v) => Ok(*v),
+            Attr::Int(v) => Ok(*v as f64),
+            _ => Err(format!("'{}' attribute '{key}' must be a number", self.op)),
+        }
+    }
+    fn ints(&self, key: &str) -> Result<Vec<i64>, String> {
+        match self.get(key)? {
+            Attr::Ints(v) => Ok(v.clone()),
+            _ => Err(format!("'{}' attribute '{key}' must be a list of integers", self.op)),
+        }
+    }
+    fn usizes(&self, key: &str) -> Result<Vec<usize>, String> {
+        self.ints(key)?
+            .into_iter()
+            .map(|v| usize::try_from(v).map_err(|_| format!("'{}' attribute '{key}' must be non-negative", self.op)))
+            .collect()
+    }
+    fn array<const N: usize>(&self, key: &str) -> Result<[usize; N], String> {
+        let v = self.usizes(key)?;
+        v.try_into().map_err(|_| format!("'{}' attribute '{key}' must have {N} entries", self.op))
+    }
+    fn word(&self, key: &str) -> Result<&str, String> {
+        match self.get(key)? {
+            Attr::Word(w) => Ok(w),
+            _ => Err(format!("'{}' attribute '{key}' must be a word", self.op)),
+        }
+    }
+}
+
+impl OpKind {
+    /// The op's name in the text format: `matmul`, `add`, `conv2d`, …
+    pub fn name(&self) -> &'static str {
+        match self {
+            OpKind::Constant(_) => "constant",
+            OpKind::Unary(u) => u.name(),
+            OpKind::Binary(b) => b.name(),
+            OpKind::Select => "select",
+            OpKind::Cast(_) => "cast",
+            OpKind::MatMul => "matmul",
+            OpKind::Conv2d(_) => "conv2d",
+            OpKind::Pool2d(_) => "pool2d",
+            OpKind::Reduce { .. } => "reduce",
+            OpKind::Softmax { .. } => "softmax",
+            OpKind::LayerNorm { .. } => "layer_norm",
+            OpKind::Reshape { .. } => "reshape",
+            OpKind::Transpose { .. } => "transpose",
+            OpKind::Slice { .. } => "slice",
+            OpKind::Concat { .. } => "concat",
+            OpKind::Gather { .. } => "gather",
+            OpKind::Broadcast { .. } => "broadcast",
+        }
+    }
+
+    /// True for ops computed independently per element (after broadcasting).
+    pub fn is_elementwise(&self) -> bool {
+        matches!(self, OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select | OpKind::Cast(_))
+    }
+
+    /// Attributes in printing order (the constant id is printed separately).
+    pub fn attrs(&self) -> Vec<(&'static str, Attr)> {
+        match self {
+            OpKind::Constant(_)
+            | OpKind::Unary(_)
+            | OpKind::Binary(_)
+            | OpKind::Select
+            | OpKind::MatMul => vec![],
+            OpKind::Cast(t) => vec![("to", Attr::Word(t.name().into()))],
+            OpKind::Conv2d(a) => vec![
+                ("strides", ints(&a.strides)),
+                ("pads", ints(&a.pads)),
+                ("dilations", ints(&a.dilations)),
+                ("groups", Attr::Int(a.groups as i64)),
+            ],
+            OpKind::Pool2d(a) => vec![
+                ("kind", Attr::Word(a.kind.name().into())),
+                ("kernel", ints(&a.kernel)),
+                ("strides", ints(&a.strides)),
+                ("pads", ints(&a.pads)),
+                ("count_include_pad", Attr::Int(a.count_include_pad as i64)),
+            ],
+            OpKind::Reduce { kind, axes, keep_dims } => vec![
+                ("kind", Attr::Word(kind.name().into())),
+                ("axes", ints(axes)),
+                ("keep_dims", Attr::Int(*keep_dims as i64)),
+            ],
+            OpKind::Softmax { axis } => vec![("axis", Attr::Int(*axis as i64))],
+            OpKind::LayerNorm { axis, epsilon } => {
+                vec![("axis", Attr::Int(*axis as i64)), ("epsilon", Attr::Float(*epsilon))]
+            }
+            OpKind::Reshape { shape } | OpKind::Broadcast { shape } => vec![("shape", ints(shape))],
+            OpKind::Transpose { perm } => vec![("perm", ints(perm))],
+            OpKind::Slice { starts, ends, steps } => vec![
+                ("starts", Attr::Ints(starts.clone())),
+                ("ends", Attr::Ints(ends.clone())),
+                ("steps", Attr::Ints(steps.clone())),
+            ],
+            OpKind::Concat { axis } | OpKind::Gather { axis } => {
+                vec![("axis", Attr::Int(*axis as i64))]
+            }
+        }
+    }
+
+    /// Rebuilds an op kind from its text name and attributes (`constant` is parsed elsewhere).
+    pub fn from_parts(name: &str, attrs: &[(String, Attr)]) -> Result<OpKind, String> {
+        let r = AttrReader { op: name, attrs };
+        if let Some(u) = UnaryOp::from_name(name) {
+            return Ok(OpKind::Unary(u));
+        }
+        if let Some(b) = BinaryOp::from_name(name) {
+            return Ok(OpKind::Binary(b));
+        }
+        Ok(match name {
+            "select" => OpKind::Select,
+            "matmul" => OpKind::MatMul,
+            "cast" => {
+                let to = r.word("to")?;
+                OpKind::Cast(ElementType::from_name(to).ok_or_else(|| format!("unknown element type '{to}'"))?)
+            }
+            "conv2d" => OpKind::Conv2d(Conv2dAttrs {
+                strides: r.array("strides")?,
+                pads: r.array("pads")?,
+                dilations: r.array("dilations")?,
+                groups: r.usize("groups")?,
+            }),
+            "pool2d" => {
+                let kind = r.word("kind")?;
+                OpKind::Pool2d(PoolAttrs {
+                    kind: PoolKind::from_name(kind).ok_or_else(|| format!("unknown pool kind '{kind}'"))?,
+                    kernel: r.array("kernel")?,
+                    strides: r.array("strides")?,
+                    pads: r.array("pads")?,
+                    count_include_pad: r.int("count_include_pad")? != 0,
+                })
+            }
+            "reduce" => {
+                let kind = r.word("kind")?;
+                OpKind::Reduce {
+                    kind: ReduceKind::from_name(kind).ok_or_else(|| format!("unknown reduce kind '{kind}'"))?,
+                    axes: r.usizes("axes")?,
+                    keep_dims: r.int("keep_dims")? != 0,
+                }
+            }
+            "softmax" => OpKind::Softmax { axis: r.usize("axis")? },
+            "layer_norm" => OpKind::LayerNorm { axis: r.usize("axis")?, epsilon: r.float("epsilon")? },
+            "reshape" => OpKind::Reshape { shape: r.usizes("shape")? },
+            "broadcast" => OpKind::Broadcast { shape: r.usizes("shape")? },
+            "transpose" => OpKind::Transpose { perm: r.usizes("perm")? },
+            "slice" => OpKind::Slice { starts: r.ints("starts")?, ends: r.ints("ends")?, steps: r.ints("steps")? },
+            "concat" => OpKind::Concat { axis: r.usize("axis")? },
+            "gather" => OpKind::Gather { axis: r.usize("axis")? },
+            other => return Err(format!("unknown op '{other}'")),
+        })
+    }
+
+    /// Result types from operand types; the error explains which rule was broken.
+    /// `Constant` is typed by its tensor and is not handled here.
+    pub fn infer(&self, operands: &[&TensorType]) -> Result<Vec<TensorType>, String> {
+        let arity = |n: usize| -> Result<(), String> {
+            if operands.len() == n {
+                Ok(())
+            } else {
+                Err(format!("'{}' takes {n} operands, got {}", self.name(), operands.len()))
+            }
+        };
+        let one = |t: TensorType| Ok(vec![t]);
+        match self {
+            OpKind::Constant(_) => Err("constants are typed by their data".into()),
+            OpKind::Unary(u) => {
+                arity(1)?;
+                let t = operands[0];
+                let ok = match u {
+                    UnaryOp::Not => t.element_type == ElementType::I1,
+                    UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu => t.element_type != ElementType::I1,
+                    _ => t.element_type.is_float(),
+                };
+                if !ok {
+                    return Err(format!("'{}' does not apply to {}", u.name(), t.element_type));
+                }
+                one(t.clone())
+            }
+            OpKind::Binary(b) => {
+                arity(2)?;
+                let (a, c) = (operands[0], operands[1]);
+                if a.element_type != c.element_type {
+                    return Err(format!("'{}' operands differ in element type: {} vs {}", b.name(), a.element_type, c.element_type));
+                }
+                let is_bool = a.element_type == ElementType::I1;
+                let ok = match b {
+                    BinaryOp::And | BinaryOp::Or => is_bool,
+                    BinaryOp::Equal | BinaryOp::Less | BinaryOp::Greater => true,
+                    _ => !is_bool,
+                };
+                if !ok {
+                    return Err(format!("'{}' does not apply to {}", b.name(), a.element_type));
+                }
+                let dims = broadcast_dims(&a.dims, &c.dims)?;
+                let et = if b.is_predicate() { ElementType::I1 } else { a.element_type };
+                one(TensorType { element_type: et, dims })
+            }
+            OpKind::Select => {
+                arity(3)?;
+                if operands[0].element_type != ElementType::I1 {
+                    return Err(format!("'select' condition must be i1, got {}", operands[0].element_type));
+                }
+                if operands[1].element_type != operands[2].element_type {
+                    return Err("'select' branches differ in element type".into());
+                }
+                let dims = broadcast_dims(&broadcast_dims(&operands[0].dims, &operands[1].dims)?, &operands[2].dims)?;
+                one(TensorType { element_type: operands[1].element_type, dims })
+            }
+            OpKind::Cast(to) => {
+                arity(1)?;
+                one(operands[0].with_element_type(*to))
+            }
+            OpKind::MatMul => {
+                arity(2)?;
+                let (a, b) = (operands[0], operands[1]);
+                if a.element_type != b.element_type || !a.element_type.is_float() {
+                    return Err(format!("'matmul' needs two float operands of one type, got {} and {}", a.element_type, b.element_type));
+                }
+                if a.rank() < 2 || b.rank() < 2 {
+                    return Err("'matmul' operands must have rank 2 or more".into());
+                }
+                let (ar, br) = (a.rank(), b.rank());
+                if !dims_compatible(&a.dims[ar - 1], &b.dims[br - 2]) {
+                    return Err(format!("'matmul' contraction dims differ: {} vs {}", a.dims[ar - 1], b.dims[br - 2]));
+                }
+                let mut dims = broadcast_dims(&a.dims[..ar - 2], &b.dims[..br - 2])?;
+                dims.push(a.dims[ar - 2].clone());
+                dims.push(b.dims[br - 1].clone());
+                one(TensorType { element_type: a.element_type, dims })
+            }
+            OpKind::Conv2d(c) => {
+                arity(2)?;
+                let (x, w) = (operands[0], operands[1]);
+                let xs = static4(x, "conv2d input")?;
+                let ws = static4(w, "conv2d weights")?;
+                if c.groups == 0 || xs[1] != ws[1] * c.groups || ws[0] % c.groups != 0 {
+                    return Err(format!(
+                        "'conv2d' channels do not match: input has {}, weights {}x{} with {} groups",
+                        xs[1], ws[0], ws[1], c.groups
+                    ));
+                }
+                if c.strides.contains(&0) || c.dilations.contains(&0) {
+                    return Err("'conv2d' strides and dilations must be positive".into());
+                }
+                let oh = window_out(xs[2], ws[2], c.strides[0], c.pads[0] + c.pads[2], c.dilations[0])?;
+                let ow = window_out(xs[3], ws[3], c.strides[1], c.pads[1] + c.pads[3], c.dilations[1])?;
+                one(TensorType::new(x.element_type, &[xs[0], ws[0], oh, ow]))
+            }
+            OpKind::Pool2d(p) => {
+                arity(1)?;
+                let xs = static4(operands[0], "pool2d input")?;
+                if p.strides.contains(&0) || p.kernel.contains(&0) {
+                    return Err("'pool2d' kernel and strides must be positive".into());
+                }
+                let oh = window_out(xs[2], p.kernel[0], p.strides[0], p.pads[0] + p.pads[2], 1)?;
+                let ow = window_out(xs[3], p.kernel[1], p.strides[1], p.pads[1] + p.pads[3], 1)?;
+                one(TensorType::new(operands[0].element_type, &[xs[0], xs[1], oh, ow]))
+            }
+            OpKind::Reduce { axes, keep_dims, .. } => {
+                arity(1)?;
+                let t = operands[0];
+                check_axes(axes, t.rank(), "reduce")?;
+                let mut dims = vec![];
+                for (i, d) in t.dims.iter().enumerate() {
+                    if axes.contains(&i) {
+                        if *keep_dims {
+                            dims.push(Dim::Static(1));
+                        }
+                    } else {
+                        dims.push(d.clone());
+                    }
+                }
+                one(TensorType { element_type: t.element_type, dims })
+            }
+            OpKind::Softmax { axis } | OpKind::LayerNorm { axis, .. } => {
+                arity(1)?;
+                let t = operands[0];
+                if *axis >= t.rank() || !t.element_type.is_float() {
+                    return Err(format!("'{}' needs a float operand with axis {axis} < rank {}", self.name(), t.rank()));
+                }
+                one(t.clone())
+            }
+            OpKind::Reshape { shape } => {
+                arity(1)?;
+                let t = operands[0];
+                let from = t.static_shape().ok_or_else(|| "'reshape' of a tensor with symbolic dims is not supported".to_string())?;
+                if from.iter().product::<usize>() != shape.iter().product::<usize>() {
+                    return Err(format!("'reshape' cannot turn {} into {}", t.shape_string(), kiln_types::shape_string(shape)));
+                }
+                one(TensorType::new(t.element_type, shape))
+            }
+            OpKind::Broadcast { shape } => {
+                arity(1)?;
+                let t = operands[0];
+                let target: Vec<Dim> = shape.iter().map(|&d| Dim::Static(d)).collect();
+                let dims = broadcast_dims(&t.dims, &target)?;
+                if dims != target {
+                    return Err(format!("'broadcast' cannot expand {} to {}", t.shape_string(), kiln_types::shape_string(shape)));
+                }
+                one(TensorType { element_type: t.element_type, dims })
+            }
+            OpKind::Transpose { perm } => {
+                arity(1)?;
+                let t = operands[0];
+                let mut seen = vec![false; t.rank()];
+                if perm.len() != t.rank() || perm.iter().any(|&p| p >= t.rank() || std::mem::replace(&mut seen[p], true)) {
+                    return Err(format!("'transpose' perm {perm:?} is not a permutation of rank {}", t.rank()));
+                }
+                one(TensorType { element_type: t.element_type, dims: perm.iter().map(|&p| t.dims[p].clone()).collect() })
+            }
+            OpKind::Slice { starts, ends, steps } => {
+                arity(1)?;
+                let t = operands[0];
+                let shape = t.static_shape().ok_or_else(|| "'slice' of symbolic dims is not supported".to_string())?;
+                if starts.len() != t.rank() || ends.len() != t.rank() || steps.len() != t.rank() {
+                    return Err("'slice' needs a start, end and step per dim".into());
+                }
+                let mut out = vec![];
+                for d in 0..t.rank() {
+                    out.push(slice_len(shape[d], starts[d], ends[d], steps[d])?);
+                }
+                one(TensorType::new(t.element_type, &out))
+            }
+            OpKind::Concat { axis } => {
+                if operands.is_empty() {
+                    return Err("'concat' needs at least one operand".into());
+                }
+                let first = operands[0];
+                if *axis >= first.rank() {
+                    return Err(format!("'concat' axis {axis} out of range for rank {}", first.rank()));
+                }
+                let mut total = 0usize;
+                for t in operands {
+                    if t.rank() != first.rank() || t.element_type != first.element_type {
+                        return Err("'concat' operands differ in rank or element type".into());
+                    }
+                    for d in 0..t.rank() {
+                        if d != *axis && !dims_compatible(&t.dims[d], &first.dims[d]) {
+                            return Err(format!("'concat' operands differ in dim {d}: {} vs {}", t.dims[d], first.dims[d]));
+                        }
+                    }
+                    match &t.dims[*axis] {
+                        Dim::Static(n) => total += n,
+                        Dim::Symbol(_) => return Err("'concat' along a symbolic dim is not supported".into()),
+                    }
+                }
+                let mut dims = first.dims.clone();
+                dims[*axis] = Dim::Static(total);
+                one(TensorType { element_type: first.element_type, dims })
+            }
+            OpKind::Gather { axis } => {
+                arity(2)?;
+                let (data, idx) = (operands[0], operands[1]);
+                if *axis >= data.rank() {
+                    return Err(format!("'gather' axis {axis} out of range for rank {}", data.rank()));
+                }
+                if !matches!(idx.element_type, ElementType::I32 | ElementType::I64) {
+                    return Err(format!("'gather' indices must be i32 or i64, got {}", idx.element_type));
+                }
+                let mut dims = data.dims[..*axis].to_vec();
+                dims.extend(idx.dims.iter().cloned());
+                dims.extend(data.dims[axis + 1..].iter().cloned());
+                one(TensorType { element_type: data.element_type, dims })
+            }
+        }
+    }
+}
+
+fn dims_compatible(a: &Dim, b: &Dim) -> bool {
+    a == b
+}
+
+/// NumPy broadcasting of two dim lists.
+pub fn broadcast_dims(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
+    let rank = a.len().max(b.len());
+    let mut out = Vec::with_capacity(rank);
+    for i in 0..rank {
+        let da = if i + a.len() >= rank { Some(&a[i + a.len() - rank]) } else { None };
+        let db = if i + b.len() >= rank { Some(&b[i + b.len() - rank]) } else { None };
+        let d = match (da, db) {
+            (Some(x), None) | (None, Some(x)) => x.clone(),
+            (Some(x), Some(y)) if x == y => x.clone(),
+            (Some(Dim::Static(1)), Some(y)) => y.clone(),
+            (Some(x), Some(Dim::Static(1))) => x.clone(),
+            (Some(x), Some(y)) => return Err(format!("shapes do not broadcast: dim {x} vs {y}")),
+            (None, None) => unreachable!("rank is the larger of the two ranks"),
+        };
+        out.push(d);
+    }
+    Ok(out)
+}
+
+fn static4(t: &TensorType, what: &str) -> Result<[usize; 4], String> {
+    t.static_shape()
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| format!("{what} must be a static 4-D tensor, got {t}"))
+}
+
+/// Output length of a sliding window.
+pub fn window_out(input: usize, kernel: usize, stride: usize, pad: usize, dilation: usize) -> Result<usize, String> {
+    let span = dilation * (kernel - 1) + 1;
+    if input + pad < span {
+        return Err(format!("window of {span} does not fit input {input} with padding {pad}"));
+    }
+    Ok((input + pad - span) / stride + 1)
+}
+
+/// Number of elements a normalised slice selects.
+pub fn slice_len(dim: usize, start: i64, end: i64, step: i64) -> Result<usize, String> {
+    if step == 0 {
+        return Err("'slice' step must not be zero".into());
+    }
+    let dim = dim as i64;
+    if step > 0 {
+        if start < 0 || end > dim {
+            return Err(format!("'slice' range [{start}, {end}) exceeds dim {dim}"));
+        }
+        Ok(((end - start).max(0) + step - 1).div_euclid(step) as usize)
+    } else {
+        if start >= dim || end < -1 {
+            return Err(format!("'slice' range [{start}, {end}) exceeds dim {dim}"));
+        }
+        Ok(((start - end).max(0) + (-step) - 1).div_euclid(-step) as usize)
+    }
+}
+
+fn check_axes(axes: &[usize], rank: usize, op: &str) -> Result<(), String> {
+    for (i, &a) in axes.iter().enumerate() {
+        if a >= rank || axes[..i].contains(&a) {
+            return Err(format!("'{op}' axes {axes:?} invalid for rank {rank}"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! IREE tensor text syntax (filled in next).
