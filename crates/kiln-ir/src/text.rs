@@ -44,7 +44,7 @@ pub fn print_program(program: &Program, elide_constants: bool) -> String {
 
 fn print_function(f: &Function, out: &mut String) {
     let mut names: HashMap<ValueId, usize> = HashMap::new();
-    let mut name = |v: ValueId, names: &mut HashMap<ValueId, usize>| -> String {
+    let name = |v: ValueId, names: &mut HashMap<ValueId, usize>| -> String {
         let n = names.len();
         format!("%{}", names.entry(v).or_insert(n))
     };
@@ -143,7 +143,10 @@ impl<'a> Parser<'a> {
         self.pos >= self.src.len()
     }
     fn error(&self, message: &str) -> IrError {
-        let line = self.src[..self.pos.min(self.src.len())].matches('\n').count() + 1;
+        self.error_at(self.pos, message)
+    }
+    fn error_at(&self, pos: usize, message: &str) -> IrError {
+        let line = self.src[..pos.min(self.src.len())].matches('\n').count() + 1;
         IrError::Parse { line, message: message.to_string() }
     }
     fn skip_ws(&mut self) {
@@ -332,6 +335,8 @@ impl<'a> Parser<'a> {
     }
 
     fn op(&mut self, f: &mut Function, names: &mut HashMap<String, ValueId>) -> Result<Op, IrError> {
+        self.skip_ws();
+        let start = self.pos;
         let mut result_names = vec![self.value_name()?];
         while self.eat(",") {
             result_names.push(self.value_name()?);
@@ -379,7 +384,7 @@ impl<'a> Parser<'a> {
         }
         let kind = match constant {
             Some(id) => OpKind::Constant(id),
-            None => OpKind::from_parts(&name, &attrs).map_err(|m| self.error(&m))?,
+            None => OpKind::from_parts(&name, &attrs).map_err(|m| self.error_at(start, &m))?,
         };
         if types.len() != result_names.len() {
             return Err(self.error("the number of result types does not match the results"));

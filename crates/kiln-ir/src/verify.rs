@@ -19,7 +19,7 @@ pub fn verify(program: &Program) -> Result<(), IrError> {
 fn verify_function(program: &Program, f: &Function) -> Result<(), IrError> {
     let err = |loc: &str, message: String| IrError::Verify { function: f.name.clone(), loc: loc.to_string(), message };
     let mut defined = vec![false; f.values.len()];
-    let mut define = |v: crate::ValueId, loc: &str, defined: &mut Vec<bool>| -> Result<(), IrError> {
+    let define = |v: crate::ValueId, loc: &str, defined: &mut Vec<bool>| -> Result<(), IrError> {
         match defined.get_mut(v.index()) {
             Some(d) if !*d => {
                 *d = true;
