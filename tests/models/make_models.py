@@ -98,6 +98,10 @@ def he(rng, shape, fan_in):
     return (rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)).astype(np.float32)
 
 
+def lecun(rng, shape, fan_in):
+    return (rng.standard_normal(shape) * math.sqrt(1.0 / fan_in)).astype(np.float32)
+
+
 def xavier(rng, shape, fan_in, fan_out):
     return (rng.standard_normal(shape) * math.sqrt(2.0 / (fan_in + fan_out))).astype(np.float32)
 
@@ -149,7 +153,8 @@ def build_cnn():
     img = g.input("image", [1, 3, 64, 64])
 
     def conv(name, x, cin, cout, k=3, stride=1, pad=1, group=1, bias=True):
-        w = g.init(f"{name}_weight", he(rng, (cout, cin // group, k, k), (cin // group) * k * k))
+        # LeCun-normal: with the (uncalibrated) random BN statistics this keeps activations O(1)
+        w = g.init(f"{name}_weight", lecun(rng, (cout, cin // group, k, k), (cin // group) * k * k))
         ins = [x, w]
         if bias:
             ins.append(g.init(f"{name}_bias", small(rng, (cout,), 0.05)))

@@ -1,0 +1,58 @@
+//! Frontends: turn model files into kiln's tensor program ([`kiln_ir::Program`]).
+//!
+//! - [`onnx`] reads ONNX models (opsets 7–21, tested on 13–21) through `prost`.
+//! - Importers only lower; they do not optimise beyond folding ops whose operands are all
+//!   constants (which shape-computing subgraphs need).
+//! - Every error names the source: the node, its op type and the opset.
+#![forbid(unsafe_code)]
+
+pub mod onnx;
+
+use std::path::Path;
+
+/// Errors from reading a model.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ImportError {
+    #[error("cannot read '{path}': {message}")]
+    Io { path: String, message: String },
+    #[error("{0}")]
+    Malformed(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("node '{node}' ({op_type}, opset {opset}): {message}")]
+    Node { op_type: String, node: String, opset: i64, message: String },
+}
+
+/// Model formats kiln can import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputType {
+    Onnx,
+    /// kiln's own tensor program text (what `--compile-to=input` prints).
+    KilnIr,
+}
+
+impl InputType {
+    /// Guesses the format from a file name.
+    pub fn from_path(path: &Path) -> Option<InputType> {
+        match path.extension()?.to_str()? {
+            "onnx" => Some(InputType::Onnx),
+            "kir" => Some(InputType::KilnIr),
+            _ => None,
+        }
+    }
+}
+
+/// Imports a model file of the given (or guessed) format.
+pub fn import_file(path: &Path, input_type: Option<InputType>) -> Result<kiln_ir::Program, ImportError> {
+    let kind = input_type.or_else(|| InputType::from_path(path)).ok_or_else(|| {
+        ImportError::Unsupported(format!("cannot tell the format of '{}' from its extension (expected .onnx or .kir)", path.display()))
+    })?;
+    match kind {
+        InputType::Onnx => onnx::import_file(path),
+        InputType::KilnIr => {
+            let text = std::fs::read_to_string(path).map_err(|e| ImportError::Io { path: path.display().to_string(), message: e.to_string() })?;
+            kiln_ir::text::parse_program(&text).map_err(|e| ImportError::Malformed(format!("{}: {e}", path.display())))
+        }
+    }
+}
