@@ -1,0 +1,306 @@
+//! The kiln module file: one versioned, self-describing, mmap-able file per compiled program.
+//!
+//! # Layout
+//!
+//! All integers are little-endian.
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic `KILNMOD\0` |
+//! | 8 | 4 | format version ([`FORMAT_VERSION`]) |
+//! | 12 | 4 | header size (64) |
+//! | 16 | 8 | metadata offset |
+//! | 24 | 8 | metadata length |
+//! | 32 | 8 | metadata checksum (FNV-1a 64) |
+//! | 40 | 8 | total file size |
+//! | 48 | 8 | reserved, zero |
+//! | 56 | 8 | header checksum of bytes 0..56 |
+//!
+//! The metadata block holds, in order: the compiler version, the module name, the function
+//! table (names, signatures, host programs), the executable table (target, format, offset,
+//! length, checksum per executable) and the constant table (element type, shape, offset,
+//! length). Executables and constants live in the data region after the header; every constant
+//! starts at a 64-byte-aligned file offset so a runtime can use it in place from an mmap.
+//!
+//! # Validation
+//!
+//! [`Module::read`] checks, in order: the magic, the format version (a mismatch names both
+//! versions), both checksums, that every table decodes within bounds, that every executable and
+//! constant range lies inside the file, and that every host program refers only to buffers,
+//! executables and byte ranges that exist ([`HostProgram::verify`]). Constant payloads are not
+//! checksummed: they are used in place and never read at load time.
+
+mod bytes;
+mod host;
+
+pub use bytes::{checksum, ByteReader, ByteWriter};
+pub use host::{BindingRef, BufferSpace, HostInst, HostProgram};
+use kiln_types::ElementType;
+
+/// The first 8 bytes of every module file.
+pub const MAGIC: &[u8; 8] = b"KILNMOD\0";
+/// The only format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Size of the fixed header.
+pub const HEADER_SIZE: usize = 64;
+/// Alignment of every constant and executable in the file.
+pub const DATA_ALIGNMENT: usize = 64;
+
+/// Errors reading or verifying a module file.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModuleError {
+    #[error("not a kiln module (bad magic bytes)")]
+    BadMagic,
+    #[error("module format version {found} is not supported: this runtime reads version {expected}")]
+    Version { found: u32, expected: u32 },
+    #[error("module is truncated: {what} ends early at byte {offset}")]
+    Truncated { what: &'static str, offset: usize },
+    #[error("module is corrupt: the checksum of the {0} does not match")]
+    Checksum(&'static str),
+    #[error("module is invalid: {0}")]
+    Invalid(String),
+}
+
+/// Shape and type of a function argument or result. Dims are `-1` where dynamic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorSig {
+    pub name: String,
+    pub element_type: ElementType,
+    pub dims: Vec<i64>,
+}
+
+impl TensorSig {
+    /// Byte size for a fully static signature.
+    pub fn byte_size(&self) -> Option<u64> {
+        self.dims.iter().try_fold(self.element_type.byte_size() as u64, |acc, &d| u64::try_from(d).ok().and_then(|d| acc.checked_mul(d)))
+    }
+
+    /// IREE's type string: `8x784xf32`, `?` for dynamic dims.
+    pub fn type_string(&self) -> String {
+        let mut parts: Vec<String> = self.dims.iter().map(|&d| if d < 0 { "?".into() } else { d.to_string() }).collect();
+        parts.push(self.element_type.name().into());
+        parts.join("x")
+    }
+}
+
+/// An exported function: its signature and the host program that runs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionDef {
+    pub name: String,
+    pub inputs: Vec<TensorSig>,
+    pub outputs: Vec<TensorSig>,
+    pub program: HostProgram,
+}
+
+/// One executable: code for one target, in a format a HAL device may load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutableDef {
+    /// Target backend that produced it (`vmvx`, `llvm-cpu`, …).
+    pub target: String,
+    /// Executable format a device loader matches on (`vmvx-bytecode`, …).
+    pub format: String,
+    pub data: Vec<u8>,
+}
+
+/// A constant stored in the data region.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConstantDef {
+    pub element_type: ElementType,
+    pub shape: Vec<u64>,
+    /// File offset (64-byte aligned) and length in bytes.
+    pub offset: u64,
+    pub length: u64,
+}
+
+/// A module's tables. Constant payloads stay in the file; [`ConstantDef`] points at them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Module {
+    pub compiler_version: String,
+    pub name: String,
+    pub functions: Vec<FunctionDef>,
+    pub executables: Vec<ExecutableDef>,
+    pub constants: Vec<ConstantDef>,
+}
+
+impl Module {
+    pub fn function(&self, name: &str) -> Option<&FunctionDef> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+
+    /// Serialises the module. `constants[i]` is the payload of `self.constants[i]`; the
+    /// offsets and lengths stored in `self.constants` are recomputed.
+    ///
+    /// ```
+    /// use kiln_module::Module;
+    /// let m = Module { compiler_version: "0.1".into(), name: "m".into(), functions: vec![],
+    ///                  executables: vec![], constants: vec![] };
+    /// let bytes = m.write(&[]);
+    /// assert_eq!(Module::read(&bytes).unwrap(), m);
+    /// ```
+    pub fn write(&self, constants: &[&[u8]]) -> Vec<u8> {
+        let mut out = vec![0u8; HEADER_SIZE];
+        let align = |out: &mut Vec<u8>| out.resize(out.len().div_ceil(DATA_ALIGNMENT) * DATA_ALIGNMENT, 0);
+        let mut exe_ranges = vec![];
+        for e in &self.executables {
+            align(&mut out);
+            exe_ranges.push((out.len() as u64, e.data.len() as u64, checksum(&e.data)));
+            out.extend_from_slice(&e.data);
+        }
+        let mut consts = self.constants.clone();
+        for (c, data) in consts.iter_mut().zip(constants) {
+            align(&mut out);
+            c.offset = out.len() as u64;
+            c.length = data.len() as u64;
+            out.extend_from_slice(data);
+        }
+        align(&mut out);
+        let mut w = ByteWriter::default();
+        w.str(&self.compiler_version);
+        w.str(&self.name);
+        w.u32(self.functions.len() as u32);
+        for f in &self.functions {
+            w.str(&f.name);
+            for sigs in [&f.inputs, &f.outputs] {
+                w.u32(sigs.len() as u32);
+                for s in sigs {
+                    w.str(&s.name);
+                    w.u8(s.element_type.code());
+                    w.i64s(&s.dims);
+                }
+            }
+            f.program.encode(&mut w);
+        }
+        w.u32(self.executables.len() as u32);
+        for (e, (off, len, sum)) in self.executables.iter().zip(&exe_ranges) {
+            w.str(&e.target);
+            w.str(&e.format);
+            w.u64(*off);
+            w.u64(*len);
+            w.u64(*sum);
+        }
+        w.u32(consts.len() as u32);
+        for c in &consts {
+            w.u8(c.element_type.code());
+            w.u64s(&c.shape);
+            w.u64(c.offset);
+            w.u64(c.length);
+        }
+        let meta_offset = out.len() as u64;
+        out.extend_from_slice(&w.bytes);
+        let total = out.len() as u64;
+        let mut h = ByteWriter::default();
+        h.bytes.extend_from_slice(MAGIC);
+        h.u32(FORMAT_VERSION);
+        h.u32(HEADER_SIZE as u32);
+        h.u64(meta_offset);
+        h.u64(w.bytes.len() as u64);
+        h.u64(checksum(&w.bytes));
+        h.u64(total);
+        h.u64(0);
+        let hsum = checksum(&h.bytes);
+        h.u64(hsum);
+        out[..HEADER_SIZE].copy_from_slice(&h.bytes);
+        out
+    }
+
+    /// Reads and verifies a module from the whole file's bytes (see the crate docs for checks).
+    pub fn read(file: &[u8]) -> Result<Module, ModuleError> {
+        if file.len() < MAGIC.len() || &file[..MAGIC.len()] != MAGIC {
+            return Err(if file.len() < MAGIC.len() { ModuleError::Truncated { what: "header", offset: file.len() } } else { ModuleError::BadMagic });
+        }
+        let mut h = ByteReader::new(&file[..file.len().min(HEADER_SIZE)], "header");
+        h.u64()?; // magic, checked above
+        let version = h.u32()?;
+        if version != FORMAT_VERSION {
+            return Err(ModuleError::Version { found: version, expected: FORMAT_VERSION });
+        }
+        let header_size = h.u32()? as usize;
+        let meta_offset = h.u64()?;
+        let meta_len = h.u64()?;
+        let meta_sum = h.u64()?;
+        let total = h.u64()?;
+        h.u64()?;
+        let hsum = h.u64()?;
+        if checksum(&file[..56]) != hsum {
+            return Err(ModuleError::Checksum("header"));
+        }
+        if header_size != HEADER_SIZE {
+            return Err(ModuleError::Invalid(format!("header size {header_size} (expected {HEADER_SIZE})")));
+        }
+        if total != file.len() as u64 {
+            return Err(if (file.len() as u64) < total {
+                ModuleError::Truncated { what: "file", offset: file.len() }
+            } else {
+                ModuleError::Invalid(format!("file has {} bytes but its header says {total}", file.len()))
+            });
+        }
+        let meta = range(file, meta_offset, meta_len, "metadata")?;
+        if checksum(meta) != meta_sum {
+            return Err(ModuleError::Checksum("function and executable tables"));
+        }
+        let mut r = ByteReader::new(meta, "metadata");
+        let compiler_version = r.str()?;
+        let name = r.str()?;
+        let nf = r.len(16)?;
+        let mut functions = Vec::with_capacity(nf);
+        for _ in 0..nf {
+            let fname = r.str()?;
+            let mut sigs = [vec![], vec![]];
+            for s in &mut sigs {
+                let n = r.len(9)?;
+                for _ in 0..n {
+                    let name = r.str()?;
+                    let element_type = r.element_type()?;
+                    let dims = r.i64s()?;
+                    s.push(TensorSig { name, element_type, dims });
+                }
+            }
+            let program = HostProgram::decode(&mut r)?;
+            let [inputs, outputs] = sigs;
+            functions.push(FunctionDef { name: fname, inputs, outputs, program });
+        }
+        let ne = r.len(32)?;
+        let mut executables = Vec::with_capacity(ne);
+        for _ in 0..ne {
+            let target = r.str()?;
+            let format = r.str()?;
+            let (off, len, sum) = (r.u64()?, r.u64()?, r.u64()?);
+            let data = range(file, off, len, "executable")?;
+            if checksum(data) != sum {
+                return Err(ModuleError::Checksum("executable"));
+            }
+            executables.push(ExecutableDef { target, format, data: data.to_vec() });
+        }
+        let nc = r.len(21)?;
+        let mut constants = Vec::with_capacity(nc);
+        for _ in 0..nc {
+            let element_type = r.element_type()?;
+            let shape = r.u64s()?;
+            let (offset, length) = (r.u64()?, r.u64()?);
+            range(file, offset, length, "constant")?;
+            let count = shape.iter().try_fold(element_type.byte_size() as u64, |a, &d| a.checked_mul(d));
+            if count != Some(length) || offset % DATA_ALIGNMENT as u64 != 0 {
+                return Err(ModuleError::Invalid(format!("constant {} has a bad size or alignment", constants.len())));
+            }
+            constants.push(ConstantDef { element_type, shape, offset, length });
+        }
+        if !r.is_empty() {
+            return Err(ModuleError::Invalid("trailing bytes after the constant table".into()));
+        }
+        let module = Module { compiler_version, name, functions, executables, constants };
+        for f in &module.functions {
+            f.program.verify(&module, f).map_err(|m| ModuleError::Invalid(format!("function '{}': {m}", f.name)))?;
+        }
+        Ok(module)
+    }
+}
+
+fn range<'a>(file: &'a [u8], offset: u64, len: u64, what: &'static str) -> Result<&'a [u8], ModuleError> {
+    let start = usize::try_from(offset).ok().filter(|&o| o >= HEADER_SIZE.min(file.len()));
+    let end = start.and_then(|s| s.checked_add(usize::try_from(len).ok()?)).filter(|&e| e <= file.len());
+    match (start, end) {
+        (Some(s), Some(e)) => Ok(&file[s..e]),
+        _ => Err(ModuleError::Invalid(format!("{what} range {offset}+{len} lies outside the file ({} bytes)", file.len()))),
+    }
+}
