@@ -16,7 +16,7 @@
 //! order, structured dtypes and every other dtype are rejected with an error naming them. No
 //! input, however hostile or truncated, makes these functions panic.
 
-use crate::{element_count, shape_string, ElementType, HostTensor};
+use crate::{element_count, ElementType, HostTensor};
 
 /// The six magic bytes every `.npy` file starts with.
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -106,7 +106,10 @@ pub fn read_npy_next(bytes: &[u8]) -> Result<(HostTensor, &[u8]), NpyError> {
         .checked_mul(info.element_type.byte_size())
         .ok_or_else(|| too_large(&info.shape))?;
     if data.len() < byte_len {
-        return Err(NpyError::DataLength { expected: byte_len, found: data.len() });
+        return Err(NpyError::DataLength {
+            expected: byte_len,
+            found: data.len(),
+        });
     }
     let (payload, rest) = data.split_at(byte_len);
     let mut payload = payload.to_vec();
@@ -116,7 +119,11 @@ pub fn read_npy_next(bytes: &[u8]) -> Result<(HostTensor, &[u8]), NpyError> {
             *b = u8::from(*b != 0);
         }
     }
-    let tensor = HostTensor { element_type: info.element_type, shape: info.shape, data: payload };
+    let tensor = HostTensor {
+        element_type: info.element_type,
+        shape: info.shape,
+        data: payload,
+    };
     Ok((tensor, rest))
 }
 
@@ -134,8 +141,10 @@ pub fn read_npy_all(bytes: &[u8]) -> Result<Vec<HostTensor>, NpyError> {
     let mut rest = bytes;
     while !rest.is_empty() {
         let index = tensors.len();
-        let (tensor, next) = read_npy_next(rest)
-            .map_err(|error| NpyError::InArray { index, error: Box::new(error) })?;
+        let (tensor, next) = read_npy_next(rest).map_err(|error| NpyError::InArray {
+            index,
+            error: Box::new(error),
+        })?;
         tensors.push(tensor);
         rest = next;
     }
@@ -191,14 +200,21 @@ fn append_npy(out: &mut Vec<u8>, t: &HostTensor) -> Result<(), NpyError> {
         .checked_mul(t.element_type.byte_size())
         .ok_or_else(|| too_large(&t.shape))?;
     if t.data.len() != expected {
-        return Err(NpyError::DataLength { expected, found: t.data.len() });
+        return Err(NpyError::DataLength {
+            expected,
+            found: t.data.len(),
+        });
     }
 
     // The dict exactly as numpy writes it: sorted keys, Python reprs, trailing ", ".
     let shape = match t.shape.as_slice() {
         [] => String::new(),
         [d] => format!("{d},"),
-        dims => dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+        dims => dims
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     let mut header =
         format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({shape}), }}");
@@ -239,7 +255,13 @@ fn append_npy(out: &mut Vec<u8>, t: &HostTensor) -> Result<(), NpyError> {
 }
 
 fn too_large(shape: &[usize]) -> NpyError {
-    NpyError::ShapeTooLarge(shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+    NpyError::ShapeTooLarge(
+        shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
 }
 
 /// Splits `bytes` into the decoded header text and everything after the header.
@@ -250,7 +272,10 @@ fn split_header(bytes: &[u8]) -> Result<(String, &[u8]), NpyError> {
         return Err(NpyError::BadMagic);
     }
     if bytes.len() < magic_len + 2 {
-        return Err(NpyError::TruncatedHeader { expected: magic_len + 4, found: bytes.len() });
+        return Err(NpyError::TruncatedHeader {
+            expected: magic_len + 4,
+            found: bytes.len(),
+        });
     }
     let (major, minor) = (bytes[magic_len], bytes[magic_len + 1]);
     let length_bytes = match (major, minor) {
@@ -260,7 +285,10 @@ fn split_header(bytes: &[u8]) -> Result<(String, &[u8]), NpyError> {
     };
     let prefix_len = magic_len + 2 + length_bytes;
     let Some(length_field) = bytes.get(magic_len + 2..prefix_len) else {
-        return Err(NpyError::TruncatedHeader { expected: prefix_len, found: bytes.len() });
+        return Err(NpyError::TruncatedHeader {
+            expected: prefix_len,
+            found: bytes.len(),
+        });
     };
     let header_len = length_field
         .iter()
@@ -268,7 +296,10 @@ fn split_header(bytes: &[u8]) -> Result<(String, &[u8]), NpyError> {
         .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
     let end = prefix_len.saturating_add(header_len);
     let Some(raw) = bytes.get(prefix_len..end) else {
-        return Err(NpyError::TruncatedHeader { expected: end, found: bytes.len() });
+        return Err(NpyError::TruncatedHeader {
+            expected: end,
+            found: bytes.len(),
+        });
     };
     let text = if major == 3 {
         std::str::from_utf8(raw)
@@ -288,7 +319,11 @@ struct HeaderInfo {
 }
 
 fn parse_header(text: &str) -> Result<HeaderInfo, NpyError> {
-    let mut parser = Parser { text, pos: 0, depth: 0 };
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        depth: 0,
+    };
     let dict = parser.value().map_err(NpyError::BadHeader)?;
     parser.skip_space();
     if parser.pos != text.len() {
@@ -363,7 +398,10 @@ fn parse_header(text: &str) -> Result<HeaderInfo, NpyError> {
             ))),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HeaderInfo { element_type, shape })
+    Ok(HeaderInfo {
+        element_type,
+        shape,
+    })
 }
 
 /// Maps a NumPy array-protocol type string (`<f4`, `|b1`, …) to an element type.
@@ -423,7 +461,8 @@ enum Literal<'a> {
     Bool(bool),
     None,
     Tuple(Vec<Value<'a>>),
-    List(Vec<Value<'a>>),
+    /// A list; only structured dtypes use one, and its items do not matter here.
+    List,
     Dict(Vec<(Value<'a>, Value<'a>)>),
 }
 
@@ -462,13 +501,19 @@ impl<'a> Parser<'a> {
         let kind = match self.peek() {
             Some('\'' | '"') => Literal::Str(self.string()?),
             Some('(') => Literal::Tuple(self.sequence(')')?),
-            Some('[') => Literal::List(self.sequence(']')?),
+            Some('[') => {
+                self.sequence(']')?;
+                Literal::List
+            }
             Some('{') => Literal::Dict(self.dict()?),
             Some(c) if c == '-' || c == '+' || c.is_ascii_digit() => Literal::Int(self.int()?),
             Some(c) if c.is_ascii_alphabetic() => self.word()?,
             _ => return Err(self.error_here("a value")),
         };
-        Ok(Value { kind, raw: &self.text[start..self.pos] })
+        Ok(Value {
+            kind,
+            raw: &self.text[start..self.pos],
+        })
     }
 
     fn enter(&mut self) -> Result<(), String> {
@@ -506,7 +551,10 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let rest = &self.text[self.pos..];
         let sign_len = usize::from(rest.starts_with(['-', '+']));
-        let digits = rest[sign_len..].bytes().take_while(u8::is_ascii_digit).count();
+        let digits = rest[sign_len..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
         if digits == 0 {
             return Err(self.error_here("a number"));
         }
@@ -524,7 +572,10 @@ impl<'a> Parser<'a> {
 
     fn word(&mut self) -> Result<Literal<'a>, String> {
         let rest = &self.text[self.pos..];
-        let len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+        let len = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
         let literal = match &rest[..len] {
             "True" => Literal::Bool(true),
             "False" => Literal::Bool(false),
@@ -626,7 +677,9 @@ mod tests {
             b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (), }"
         ));
         let bools = write_npy(&HostTensor::from_f64(ElementType::I1, &[5], &[1.0; 5])).unwrap();
-        assert!(bools[10..].starts_with(b"{'descr': '|b1', 'fortran_order': False, 'shape': (5,), }"));
+        assert!(
+            bools[10..].starts_with(b"{'descr': '|b1', 'fortran_order': False, 'shape': (5,), }")
+        );
         assert_eq!(bools.len(), 128 + 5);
     }
 
@@ -636,7 +689,14 @@ mod tests {
             if et == ElementType::BF16 {
                 continue;
             }
-            for shape in [vec![], vec![0], vec![5], vec![2, 3], vec![2, 0, 4], vec![1, 2, 1, 2]] {
+            for shape in [
+                vec![],
+                vec![0],
+                vec![5],
+                vec![2, 3],
+                vec![2, 0, 4],
+                vec![1, 2, 1, 2],
+            ] {
                 let n = element_count(&shape).unwrap();
                 let values: Vec<f64> = (0..n).map(|i| i as f64 - 2.0).collect();
                 let t = HostTensor::from_f64(et, &shape, &values);
@@ -665,7 +725,11 @@ mod tests {
             let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (3,), }}");
             let bytes = file_with_header(&dict, &vec![0u8; 3 * et.byte_size()]);
             let t = read_npy(&bytes).unwrap();
-            assert_eq!((t.element_type, t.shape.as_slice()), (et, &[3][..]), "{descr}");
+            assert_eq!(
+                (t.element_type, t.shape.as_slice()),
+                (et, &[3][..]),
+                "{descr}"
+            );
         }
     }
 
@@ -718,7 +782,10 @@ mod tests {
         let mut broken = file.clone();
         broken.extend_from_slice(b"\x93NUMPY\x01");
         let err = read_npy_all(&broken).unwrap_err();
-        assert_eq!(err.to_string(), "array 3: truncated .npy header: expected 10 bytes, found 7");
+        assert_eq!(
+            err.to_string(),
+            "array 3: truncated .npy header: expected 10 bytes, found 7"
+        );
     }
 
     #[test]
@@ -729,8 +796,14 @@ mod tests {
             ("'|u1'", "unsupported .npy dtype '|u1'"),
             ("'|O'", "unsupported .npy dtype '|O'"),
             ("'<U3'", "unsupported .npy dtype '<U3'"),
-            ("'>f4'", "unsupported .npy dtype '>f4': big-endian data is not supported"),
-            ("[('x', '<f4'), ('y', '<i4')]", "unsupported .npy dtype '[('x', '<f4'), ('y', '<i4')]'"),
+            (
+                "'>f4'",
+                "unsupported .npy dtype '>f4': big-endian data is not supported",
+            ),
+            (
+                "[('x', '<f4'), ('y', '<i4')]",
+                "unsupported .npy dtype '[('x', '<f4'), ('y', '<i4')]'",
+            ),
         ];
         for (descr, message) in cases {
             let dict = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (1,), }}");
@@ -745,11 +818,20 @@ mod tests {
 
     #[test]
     fn rejects_bad_magic_versions_and_lengths() {
-        assert_eq!(read_npy(b"PK\x03\x04 a zip file").unwrap_err(), NpyError::BadMagic);
-        assert_eq!(read_npy(b"\x93NUMPZ\x01\x00").unwrap_err(), NpyError::BadMagic);
+        assert_eq!(
+            read_npy(b"PK\x03\x04 a zip file").unwrap_err(),
+            NpyError::BadMagic
+        );
+        assert_eq!(
+            read_npy(b"\x93NUMPZ\x01\x00").unwrap_err(),
+            NpyError::BadMagic
+        );
         assert_eq!(
             read_npy(b"").unwrap_err(),
-            NpyError::TruncatedHeader { expected: 10, found: 0 }
+            NpyError::TruncatedHeader {
+                expected: 10,
+                found: 0
+            }
         );
         let mut v4 = MAGIC.to_vec();
         v4.extend_from_slice(&[4, 0, 0, 0, 0, 0]);
@@ -760,14 +842,26 @@ mod tests {
 
         let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
         let err = read_npy(&file_with_header(dict, &[0; 20])).unwrap_err();
-        assert_eq!(err, NpyError::DataLength { expected: 24, found: 20 });
-        assert_eq!(err.to_string(), "data length mismatch: expected 24 bytes, found 20");
+        assert_eq!(
+            err,
+            NpyError::DataLength {
+                expected: 24,
+                found: 20
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "data length mismatch: expected 24 bytes, found 20"
+        );
 
         let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }";
         let err = read_npy(&file_with_header(dict, &[])).unwrap_err();
         assert!(matches!(err, NpyError::ShapeTooLarge(_)), "{err}");
         let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }";
-        assert!(read_npy(&file_with_header(dict, &[])).unwrap_err().to_string().contains("negative"));
+        assert!(read_npy(&file_with_header(dict, &[]))
+            .unwrap_err()
+            .to_string()
+            .contains("negative"));
     }
 
     #[test]
@@ -789,22 +883,58 @@ mod tests {
                 let _ = read_npy_all(&bad);
             }
         }
-        // Deterministic pseudo-random garbage after a valid prefix.
+        // Deterministic pseudo-random header text behind a valid prefix, and random data.
+        let alphabet = b"{}()[]',: 0123456789-LTrueFalse<f4i8b1descrshapefortran_order\n\x80";
         let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..2000 {
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let len = (next() % 120) as usize;
+            let header: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
             let mut bytes = MAGIC.to_vec();
             bytes.extend_from_slice(&[1, 0]);
-            let len = (state % 300) as usize;
-            for _ in 0..len {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                bytes.push(b"{}()[]',: 0123456789-LTrueFalse<f4descrshape\n\x80"[(state % 47) as usize]);
-            }
+            bytes.extend_from_slice(&(len as u16).to_le_bytes());
+            bytes.extend_from_slice(&header);
+            let data_len = (next() % 40) as usize;
+            bytes.extend((0..data_len).map(|_| next() as u8));
+            let _ = read_npy_all(&bytes);
+        }
+        // The same with a plausible header whose fields are shuffled from good ones.
+        let parts = [
+            "'descr': '<f4'",
+            "'descr': '|b1'",
+            "'shape': (2, 3)",
+            "'shape': ()",
+            "'shape': (0,)",
+            "'fortran_order': False",
+            "'fortran_order': True",
+            "'shape': (3,",
+        ];
+        for _ in 0..3000 {
+            let n = (next() % 4) as usize;
+            let picked: Vec<&str> = (0..n)
+                .map(|_| parts[(next() % parts.len() as u64) as usize])
+                .collect();
+            let header = format!("{{{}}}", picked.join(", "));
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&[1, 0]);
+            bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+            bytes.extend_from_slice(header.as_bytes());
+            bytes.extend((0..(next() % 40)).map(|_| next() as u8));
             let _ = read_npy_all(&bytes);
         }
         // Deep nesting is refused, not a stack overflow.
-        let deep = format!("{{'descr': '<f4', 'shape': {}1{}}}", "(".repeat(100_000), ")".repeat(100_000));
+        let deep = format!(
+            "{{'descr': '<f4', 'shape': {}1{}}}",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
         let mut bytes = MAGIC.to_vec();
         bytes.extend_from_slice(&[2, 0]);
         bytes.extend_from_slice(&(deep.len() as u32).to_le_bytes());
@@ -813,7 +943,10 @@ mod tests {
         // A header claiming 4 GiB does not allocate 4 GiB.
         let mut huge = MAGIC.to_vec();
         huge.extend_from_slice(&[2, 0, 0xFF, 0xFF, 0xFF, 0xFF, b'{']);
-        assert!(matches!(read_npy(&huge).unwrap_err(), NpyError::TruncatedHeader { .. }));
+        assert!(matches!(
+            read_npy(&huge).unwrap_err(),
+            NpyError::TruncatedHeader { .. }
+        ));
     }
 
     #[test]
@@ -832,7 +965,10 @@ mod tests {
             let err = read_npy(&file_with_header(dict, &[0; 4])).unwrap_err();
             let message = err.to_string();
             assert!(!message.contains('\n'), "{message}");
-            assert!(message.starts_with("malformed .npy header"), "{dict}: {message}");
+            assert!(
+                message.starts_with("malformed .npy header"),
+                "{dict}: {message}"
+            );
         }
     }
 
@@ -842,13 +978,23 @@ mod tests {
         let err = write_npy(&bf16).unwrap_err();
         assert_eq!(err, NpyError::Bf16);
         assert!(err.to_string().starts_with("bf16 has no .npy dtype"));
-        let bad = HostTensor { element_type: ElementType::F32, shape: vec![2], data: vec![0; 7] };
-        assert_eq!(write_npy(&bad).unwrap_err(), NpyError::DataLength { expected: 8, found: 7 });
+        let bad = HostTensor {
+            element_type: ElementType::F32,
+            shape: vec![2],
+            data: vec![0; 7],
+        };
+        assert_eq!(
+            write_npy(&bad).unwrap_err(),
+            NpyError::DataLength {
+                expected: 8,
+                found: 7
+            }
+        );
     }
 
     #[test]
     fn large_headers_switch_to_version_two() {
-        let mut shape = vec![1usize; 20_000];
+        let mut shape = vec![1usize; 30_000];
         shape[0] = 3;
         let t = HostTensor::zeros(ElementType::I8, &shape);
         let bytes = write_npy(&t).unwrap();
