@@ -221,7 +221,7 @@ fn append_npy(out: &mut Vec<u8>, t: &HostTensor) -> Result<(), NpyError> {
     // numpy leaves room for the first dimension to grow in place.
     if let Some(first) = t.shape.first() {
         let digits = first.to_string().len();
-        header.extend(std::iter::repeat(' ').take(GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
+        header.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
     }
 
     // Pad with spaces (numpy always adds at least one, up to a full 64) and end with '\n'.
@@ -248,7 +248,7 @@ fn append_npy(out: &mut Vec<u8>, t: &HostTensor) -> Result<(), NpyError> {
         out.extend_from_slice(&len.to_le_bytes());
     }
     out.extend_from_slice(header.as_bytes());
-    out.extend(std::iter::repeat(b' ').take(padding));
+    out.resize(out.len() + padding, b' ');
     out.push(b'\n');
     out.extend_from_slice(&t.data);
     Ok(())
@@ -351,7 +351,8 @@ fn parse_header(text: &str) -> Result<HeaderInfo, NpyError> {
             "descr" => descr = Some(value),
             "fortran_order" => fortran_order = Some(value),
             "shape" => shape = Some(value),
-            _ => {} // numpy ignores nothing here, but unknown keys carry no array data
+            // numpy itself rejects other keys; they describe no array data, so ignore them.
+            _ => {}
         }
     }
 
@@ -645,11 +646,8 @@ mod tests {
 
     /// Builds a version-1 file around a header dict, padded like numpy.
     fn file_with_header(dict: &str, data: &[u8]) -> Vec<u8> {
-        let mut header = dict.to_string();
-        while (10 + header.len() + 1) % 64 != 0 {
-            header.push(' ');
-        }
-        header.push('\n');
+        let padding = 63 - (10 + dict.len()) % 64;
+        let header = format!("{dict}{}\n", " ".repeat(padding));
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&[1, 0]);
         out.extend_from_slice(&(header.len() as u16).to_le_bytes());

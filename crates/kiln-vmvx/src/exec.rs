@@ -1,0 +1,642 @@
+//! Executes one workgroup of a VMVX kernel over raw binding memory.
+//!
+//! - Bodies run a row (up to [`ROW`] elements along the innermost dim) at a time: each
+//!   instruction processes the whole row, so interpretation overhead is paid per row, not per
+//!   element. Floats compute in f32, integers in i64.
+//! - Named ops call [`kiln_ukernel`]: the packed GEMM for matmul and convolution (im2col, or the
+//!   input itself for 1×1 convolutions), row kernels for the rest.
+//! - Memory safety: [`Executable::check_bindings`] proves once per dispatch that every view lies
+//!   inside its binding; workgroups of one dispatch then write disjoint output tiles, which is
+//!   what makes concurrent execution sound.
+
+use crate::format::*;
+use kiln_types::ElementType;
+use kiln_ukernel::{rows, Kernels, Matrix};
+
+/// Elements per row of body evaluation.
+pub const ROW: usize = 256;
+
+/// A dispatch binding: a byte range of device-visible host memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Binding {
+    pub ptr: *mut u8,
+    pub len: usize,
+}
+
+// SAFETY: a binding is an address range; access is governed by the dispatch contract above.
+unsafe impl Send for Binding {}
+// SAFETY: as above.
+unsafe impl Sync for Binding {}
+
+impl Executable {
+    /// Checks that kernel `kernel` exists and every view it touches lies inside its binding and
+    /// is aligned for its element type. Run once per dispatch, before any workgroup.
+    pub fn check_bindings(&self, kernel: usize, workgroups: u32, bindings: &[Binding]) -> Result<(), String> {
+        let k = self.kernels.get(kernel).ok_or_else(|| format!("kernel {kernel} does not exist (executable has {})", self.kernels.len()))?;
+        if workgroups != k.workgroup_count() {
+            return Err(format!("kernel '{}' expects {} workgroups, dispatched with {workgroups}", k.name, k.workgroup_count()));
+        }
+        for v in k.views() {
+            let b = bindings.get(v.binding as usize).ok_or_else(|| format!("kernel '{}' uses binding {} but only {} are bound", k.name, v.binding, bindings.len()))?;
+            let size = v.element_type.byte_size() as i64;
+            if let Some((lo, hi)) = v.span() {
+                if lo < 0 || hi.checked_mul(size).is_none_or(|end| end > b.len as i64) {
+                    return Err(format!("kernel '{}' reads or writes outside binding {} ({} bytes)", k.name, v.binding, b.len));
+                }
+                if (b.ptr as usize) % size as usize != 0 {
+                    return Err(format!("binding {} is not aligned for {}", v.binding, v.element_type));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs workgroup `wg` of kernel `kernel`.
+    ///
+    /// # Safety
+    /// [`Executable::check_bindings`] must have succeeded for these bindings; the bound memory
+    /// must stay valid for the call; only workgroups of this same dispatch may run concurrently,
+    /// and nothing else may access the bytes the kernel writes.
+    pub unsafe fn run_workgroup(&self, kernel: usize, wg: u32, bindings: &[Binding], kernels: &Kernels) -> Result<(), String> {
+        let k = &self.kernels[kernel];
+        let m = Mem { bindings };
+        let wg = wg as u64;
+        match &k.op {
+            KernelOp::Generic { shape, tile, reduction_dims, reduce, inputs, outputs, body } => {
+                let p = shape.len() - *reduction_dims as usize;
+                let (lo, hi) = tile_box(&shape[..p], &tile[..p], wg);
+                let ins: Vec<&View> = inputs.iter().collect();
+                let outs: Vec<&View> = outputs.iter().collect();
+                if *reduction_dims == 0 {
+                    run_box(&m, &ins, &outs, body, &lo, &hi);
+                } else {
+                    run_reduce_box(&m, &ins, outs[0], body, *reduce, shape, &lo, &hi);
+                }
+            }
+            KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue } => {
+                let (mt, nt) = (c.shape[1].div_ceil(*tile_m), c.shape[2].div_ceil(*tile_n));
+                let (bi, rest) = (wg / (mt * nt), wg % (mt * nt));
+                let (m0, n0) = ((rest / nt) * tile_m, (rest % nt) * tile_n);
+                let (m1, n1) = ((m0 + tile_m).min(c.shape[1]), (n0 + tile_n).min(c.shape[2]));
+                let kdim = a.shape[2] as usize;
+                let (ad, bd) = (m.f32s(a), m.f32s(b));
+                let am = Matrix { data: ad, offset: (a.offset as i64 + bi as i64 * a.strides[0] + m0 as i64 * a.strides[1]) as usize, row_stride: a.strides[1] as usize, col_stride: a.strides[2] as usize };
+                let bm = Matrix { data: bd, offset: (b.offset as i64 + bi as i64 * b.strides[0] + n0 as i64 * b.strides[2]) as usize, row_stride: b.strides[1] as usize, col_stride: b.strides[2] as usize };
+                let cp = m.f32_ptr(c, &[bi, m0, n0]);
+                // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of batch bi.
+                unsafe { (kernels.sgemm)((m1 - m0) as usize, (n1 - n0) as usize, kdim, &am, &bm, cp, c.strides[1] as usize, false) };
+                if let Some(e) = epilogue {
+                    run_epilogue(&m, c, e, &[bi, m0, n0], &[bi + 1, m1, n1]);
+                }
+            }
+            KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, tile_oh, epilogue } => {
+                conv2d(&m, kernels, x, w, y, strides, pads, dilations, *groups, *tile_oh, wg);
+                let (oh_tiles, g) = (y.shape[2].div_ceil(*tile_oh), *groups);
+                let (n, rest) = (wg / (g * oh_tiles), wg % (g * oh_tiles));
+                let (gi, oy0) = (rest / oh_tiles, (rest % oh_tiles) * tile_oh);
+                let cog = y.shape[1] / g;
+                if let Some(e) = epilogue {
+                    run_epilogue(&m, y, e, &[n, gi * cog, oy0, 0], &[n + 1, (gi + 1) * cog, (oy0 + tile_oh).min(y.shape[2]), y.shape[3]]);
+                }
+            }
+            KernelOp::Pool2d { x, y, max, kernel, strides, pads, count_include_pad, epilogue } => {
+                let (h, w) = (x.shape[2] as usize, x.shape[3] as usize);
+                let (oh, ow) = (y.shape[2] as usize, y.shape[3] as usize);
+                let win = rows::Window { kernel: [kernel[0] as usize, kernel[1] as usize], strides: [strides[0] as usize, strides[1] as usize], pads: [pads[0] as usize, pads[1] as usize], dilations: [1, 1] };
+                let xs = m.f32s(x);
+                let plane = &xs[x.offset as usize + wg as usize * h * w..][..h * w];
+                let out = m.f32_mut(y, wg as usize * oh * ow, oh * ow);
+                rows::pool_plane(plane, h, w, &win, *max, *count_include_pad, 0, oh, ow, out);
+                if let Some(e) = epilogue {
+                    let (n, c) = (wg / y.shape[1], wg % y.shape[1]);
+                    run_epilogue(&m, y, e, &[n, c, 0, 0], &[n + 1, c + 1, y.shape[2], y.shape[3]]);
+                }
+            }
+            KernelOp::Softmax { x, y, epilogue } => {
+                let (o0, o1) = row_range(x.shape[0], wg);
+                let (len, inner) = (x.shape[1] as usize, x.shape[2] as usize);
+                let xs = m.f32s(x);
+                let mut row = vec![0.0f32; len];
+                for o in o0..o1 {
+                    let out = m.f32_mut(y, o as usize * len * inner, len * inner);
+                    for i in 0..inner {
+                        let base = x.offset as i64 + o as i64 * x.strides[0] + i as i64 * x.strides[2];
+                        for (k, r) in row.iter_mut().enumerate() {
+                            *r = xs[(base + k as i64 * x.strides[1]) as usize];
+                        }
+                        rows::softmax_in_place(&mut row);
+                        for (k, r) in row.iter().enumerate() {
+                            out[k * inner + i] = *r;
+                        }
+                    }
+                }
+                if let Some(e) = epilogue {
+                    run_epilogue(&m, y, e, &[o0, 0, 0], &[o1, y.shape[1], y.shape[2]]);
+                }
+            }
+            KernelOp::LayerNorm { x, y, epsilon, epilogue } => {
+                let (r0, r1) = row_range(x.shape[0], wg);
+                let len = x.shape[1] as usize;
+                let xs = m.f32s(x);
+                for r in r0..r1 {
+                    let out = m.f32_mut(y, r as usize * len, len);
+                    out.copy_from_slice(&xs[x.offset as usize + r as usize * len..][..len]);
+                    rows::layer_norm_in_place(out, *epsilon);
+                }
+                if let Some(e) = epilogue {
+                    run_epilogue(&m, y, e, &[r0, 0], &[r1, y.shape[1]]);
+                }
+            }
+            KernelOp::Gather { data, indices, out } => {
+                let (o0, o1) = row_range(out.shape[0], wg);
+                let size = data.element_type.byte_size();
+                let len = data.shape[1] as i64;
+                for o in o0..o1 {
+                    for n in 0..indices.shape[0] {
+                        let raw = m.read_i64(indices, indices.offset as i64 + n as i64 * indices.strides[0]);
+                        let idx = if raw < 0 { raw + len } else { raw };
+                        if idx < 0 || idx >= len {
+                            return Err(format!("gather index {raw} is out of range for a dim of size {len}"));
+                        }
+                        for i in 0..data.shape[2] {
+                            let src = data.offset as i64 + o as i64 * data.strides[0] + idx * data.strides[1] + i as i64 * data.strides[2];
+                            let dst = out.offset as i64 + ((o * out.shape[1] + n) * out.shape[2] + i) as i64;
+                            // SAFETY: both element offsets lie in their views, checked per dispatch.
+                            unsafe { std::ptr::copy_nonoverlapping(m.ptr(data, src), m.ptr(out, dst), size) };
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which rows of `count` workgroup `wg` owns, for row-partitioned kernels.
+fn row_range(count: u64, wg: u64) -> (u64, u64) {
+    let r0 = wg * ROWS_PER_WORKGROUP;
+    (r0.min(count), (r0 + ROWS_PER_WORKGROUP).min(count))
+}
+
+/// The box of workgroup `wg` in a grid of `tile`-sized boxes over `shape` (row-major order).
+fn tile_box(shape: &[u64], tile: &[u64], mut wg: u64) -> (Vec<u64>, Vec<u64>) {
+    let mut lo = vec![0; shape.len()];
+    let mut hi = shape.to_vec();
+    for d in (0..shape.len()).rev() {
+        let tiles = shape[d].div_ceil(tile[d].max(1));
+        let t = wg % tiles;
+        wg /= tiles;
+        lo[d] = t * tile[d];
+        hi[d] = (lo[d] + tile[d]).min(shape[d]);
+    }
+    (lo, hi)
+}
+
+/// Typed, unchecked access to binding memory, valid after `check_bindings`.
+struct Mem<'a> {
+    bindings: &'a [Binding],
+}
+
+impl Mem<'_> {
+    fn ptr(&self, v: &View, elem: i64) -> *mut u8 {
+        // SAFETY: callers pass element offsets inside the view's span, checked per dispatch.
+        unsafe { self.bindings[v.binding as usize].ptr.add(elem as usize * v.element_type.byte_size()) }
+    }
+    /// The whole binding of an f32 view, read-only. Only for bindings no workgroup writes.
+    fn f32s(&self, v: &View) -> &[f32] {
+        let b = self.bindings[v.binding as usize];
+        // SAFETY: f32 views are aligned (checked) and the binding is live and not written.
+        unsafe { std::slice::from_raw_parts(b.ptr as *const f32, b.len / 4) }
+    }
+    /// A writable f32 range owned by the current workgroup.
+    #[allow(clippy::mut_from_ref)]
+    fn f32_mut(&self, v: &View, start: usize, len: usize) -> &mut [f32] {
+        // SAFETY: the range is inside the view and written by this workgroup only.
+        unsafe { std::slice::from_raw_parts_mut((self.ptr(v, v.offset as i64) as *mut f32).add(start), len) }
+    }
+    fn f32_ptr(&self, v: &View, idx: &[u64]) -> *mut f32 {
+        let off = v.offset as i64 + idx.iter().zip(&v.strides).map(|(&i, &s)| i as i64 * s).sum::<i64>();
+        self.ptr(v, off) as *mut f32
+    }
+    fn read_i64(&self, v: &View, elem: i64) -> i64 {
+        // SAFETY: in-span element, as above.
+        unsafe { read(v.element_type, self.ptr(v, elem)) as i64 }
+    }
+}
+
+/// Reads one element as f64 (exact for every type but i64 beyond 2^53).
+///
+/// # Safety
+/// `p` must point at a readable element of type `t`.
+unsafe fn read(t: ElementType, p: *const u8) -> f64 {
+    unsafe {
+        match t {
+            ElementType::F32 => (p as *const f32).read_unaligned() as f64,
+            ElementType::F16 => half::f16::from_bits((p as *const u16).read_unaligned()).to_f64(),
+            ElementType::BF16 => half::bf16::from_bits((p as *const u16).read_unaligned()).to_f64(),
+            ElementType::I8 => (p as *const i8).read() as f64,
+            ElementType::I32 => (p as *const i32).read_unaligned() as f64,
+            ElementType::I64 => (p as *const i64).read_unaligned() as f64,
+            ElementType::I1 => (p.read() != 0) as u8 as f64,
+        }
+    }
+}
+
+/// A row of register values.
+enum Reg {
+    F(Vec<f32>),
+    I(Vec<i64>),
+}
+
+impl Reg {
+    fn new(kind: RegKind) -> Reg {
+        match kind {
+            RegKind::F => Reg::F(vec![0.0; ROW]),
+            RegKind::I => Reg::I(vec![0; ROW]),
+        }
+    }
+}
+
+/// Loads `len` elements of `v` starting at element `base`, `stride` apart, into `dst`.
+fn load_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, dst: &mut Reg) {
+    let p0 = m.ptr(v, base);
+    let es = v.element_type.byte_size() as isize;
+    // SAFETY: every element base + j*stride for j < len lies inside the view (checked span).
+    let at = |j: usize| unsafe { p0.offset(j as isize * stride as isize * es) };
+    match dst {
+        Reg::F(d) => {
+            if v.element_type == ElementType::F32 && stride == 1 {
+                // SAFETY: contiguous in-span f32 elements.
+                d[..len].copy_from_slice(unsafe { std::slice::from_raw_parts(p0 as *const f32, len) });
+            } else if v.element_type == ElementType::F32 {
+                for (j, x) in d[..len].iter_mut().enumerate() {
+                    // SAFETY: in-span element.
+                    *x = unsafe { (at(j) as *const f32).read_unaligned() };
+                }
+            } else {
+                for (j, x) in d[..len].iter_mut().enumerate() {
+                    // SAFETY: in-span element.
+                    *x = unsafe { read(v.element_type, at(j)) } as f32;
+                }
+            }
+        }
+        Reg::I(d) => {
+            for (j, x) in d[..len].iter_mut().enumerate() {
+                // SAFETY: in-span element; i64 read exactly.
+                *x = unsafe {
+                    if v.element_type == ElementType::I64 {
+                        (at(j) as *const i64).read_unaligned()
+                    } else {
+                        read(v.element_type, at(j)) as i64
+                    }
+                };
+            }
+        }
+    }
+}
+
+/// Stores `len` values of `src` into `v` from element `base`, `stride` apart, converting type.
+fn store_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, src: &Reg) {
+    let p0 = m.ptr(v, base);
+    let es = v.element_type.byte_size() as isize;
+    for j in 0..len {
+        // SAFETY: in-span element owned by this workgroup.
+        unsafe {
+            let p = p0.offset(j as isize * stride as isize * es);
+            match (src, v.element_type) {
+                (Reg::F(s), ElementType::F32) => (p as *mut f32).write_unaligned(s[j]),
+                (Reg::F(s), ElementType::F16) => (p as *mut u16).write_unaligned(half::f16::from_f32(s[j]).to_bits()),
+                (Reg::F(s), ElementType::BF16) => (p as *mut u16).write_unaligned(half::bf16::from_f32(s[j]).to_bits()),
+                (Reg::I(s), ElementType::I64) => (p as *mut i64).write_unaligned(s[j]),
+                (Reg::I(s), ElementType::I32) => (p as *mut i32).write_unaligned(s[j] as i32),
+                (Reg::I(s), ElementType::I8) => (p as *mut i8).write(s[j] as i8),
+                (Reg::I(s), ElementType::I1) => p.write((s[j] != 0) as u8),
+                // Body::check guarantees register kinds match the output types.
+                _ => unreachable!("register kind checked against output type"),
+            }
+        }
+    }
+}
+
+fn unary_f(f: UnaryFn, x: f32) -> f32 {
+    match f {
+        UnaryFn::Neg => -x,
+        UnaryFn::Abs => x.abs(),
+        UnaryFn::Exp => x.exp(),
+        UnaryFn::Log => x.ln(),
+        UnaryFn::Sqrt => x.sqrt(),
+        UnaryFn::Erf => libm::erff(x),
+        UnaryFn::Relu => x.max(0.0),
+        UnaryFn::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        UnaryFn::Tanh => x.tanh(),
+        UnaryFn::Not => (x == 0.0) as u8 as f32,
+    }
+}
+
+fn unary_i(f: UnaryFn, x: i64) -> i64 {
+    match f {
+        UnaryFn::Neg => x.wrapping_neg(),
+        UnaryFn::Abs => x.wrapping_abs(),
+        UnaryFn::Relu => x.max(0),
+        _ => (x == 0) as i64,
+    }
+}
+
+fn binary_f(f: BinaryFn, a: f32, b: f32) -> f32 {
+    match f {
+        BinaryFn::Add => a + b,
+        BinaryFn::Sub => a - b,
+        BinaryFn::Mul => a * b,
+        BinaryFn::Div => a / b,
+        BinaryFn::Pow => a.powf(b),
+        BinaryFn::Max => a.max(b),
+        BinaryFn::Min => a.min(b),
+        _ => unreachable!("predicates produce integer registers"),
+    }
+}
+
+fn binary_i(f: BinaryFn, a: i64, b: i64) -> i64 {
+    match f {
+        BinaryFn::Add => a.wrapping_add(b),
+        BinaryFn::Sub => a.wrapping_sub(b),
+        BinaryFn::Mul => a.wrapping_mul(b),
+        BinaryFn::Div => a.checked_div(b).unwrap_or(0),
+        BinaryFn::Pow => a.wrapping_pow(b.clamp(0, u32::MAX as i64) as u32),
+        BinaryFn::Max => a.max(b),
+        BinaryFn::Min => a.min(b),
+        BinaryFn::Equal => (a == b) as i64,
+        BinaryFn::Less => (a < b) as i64,
+        BinaryFn::Greater => (a > b) as i64,
+        BinaryFn::And => (a != 0 && b != 0) as i64,
+        BinaryFn::Or => (a != 0 || b != 0) as i64,
+    }
+}
+
+fn predicate_f(f: BinaryFn, a: f32, b: f32) -> i64 {
+    (match f {
+        BinaryFn::Equal => a == b,
+        BinaryFn::Less => a < b,
+        BinaryFn::Greater => a > b,
+        BinaryFn::And => a != 0.0 && b != 0.0,
+        _ => a != 0.0 || b != 0.0,
+    }) as i64
+}
+
+/// Evaluates `body` on rows of `len` elements; `Input` instructions call `load`.
+fn eval_body(body: &Body, regs: &mut [Reg], len: usize, mut load: impl FnMut(u32, &mut Reg)) {
+    for (i, inst) in body.insts.iter().enumerate() {
+        let (done, rest) = regs.split_at_mut(i);
+        let dst = &mut rest[0];
+        match (inst, dst) {
+            (Inst::Input(n), d) => load(*n, d),
+            (Inst::ConstF(c), Reg::F(d)) => d[..len].fill(*c),
+            (Inst::ConstI(c), Reg::I(d)) => d[..len].fill(*c),
+            (Inst::Unary(f, a), d) => match (&done[*a as usize], d) {
+                (Reg::F(s), Reg::F(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = unary_f(*f, x)),
+                (Reg::I(s), Reg::I(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = unary_i(*f, x)),
+                _ => unreachable!("kinds checked at load"),
+            },
+            (Inst::Binary(f, a, b), d) => match (&done[*a as usize], &done[*b as usize], d) {
+                (Reg::F(x), Reg::F(y), Reg::F(d)) => match f {
+                    BinaryFn::Add => d[..len].iter_mut().zip(x.iter().zip(y)).for_each(|(o, (a, b))| *o = a + b),
+                    BinaryFn::Mul => d[..len].iter_mut().zip(x.iter().zip(y)).for_each(|(o, (a, b))| *o = a * b),
+                    _ => d[..len].iter_mut().zip(x.iter().zip(y)).for_each(|(o, (&a, &b))| *o = binary_f(*f, a, b)),
+                },
+                (Reg::F(x), Reg::F(y), Reg::I(d)) => d[..len].iter_mut().zip(x.iter().zip(y)).for_each(|(o, (&a, &b))| *o = predicate_f(*f, a, b)),
+                (Reg::I(x), Reg::I(y), Reg::I(d)) => d[..len].iter_mut().zip(x.iter().zip(y)).for_each(|(o, (&a, &b))| *o = binary_i(*f, a, b)),
+                _ => unreachable!("kinds checked at load"),
+            },
+            (Inst::Select(c, a, b), d) => {
+                let Reg::I(c) = &done[*c as usize] else { unreachable!("condition is an integer register") };
+                match (&done[*a as usize], &done[*b as usize], d) {
+                    (Reg::F(x), Reg::F(y), Reg::F(d)) => (0..len).for_each(|j| d[j] = if c[j] != 0 { x[j] } else { y[j] }),
+                    (Reg::I(x), Reg::I(y), Reg::I(d)) => (0..len).for_each(|j| d[j] = if c[j] != 0 { x[j] } else { y[j] }),
+                    _ => unreachable!("kinds checked at load"),
+                }
+            }
+            (Inst::Cast(a, t), d) => match (&done[*a as usize], d) {
+                (Reg::F(s), Reg::F(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = ElementType::round(*t, x as f64) as f32),
+                (Reg::F(s), Reg::I(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = ElementType::round(*t, x as f64) as i64),
+                (Reg::I(s), Reg::F(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = ElementType::round(*t, x as f64) as f32),
+                (Reg::I(s), Reg::I(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| {
+                    *o = match t {
+                        ElementType::I64 => x,
+                        ElementType::I32 => x as i32 as i64,
+                        ElementType::I8 => x as i8 as i64,
+                        _ => (x != 0) as i64,
+                    }
+                }),
+            },
+            _ => unreachable!("kinds checked at load"),
+        }
+    }
+}
+
+fn registers(body: &Body, inputs: &[&View], outputs: &[&View]) -> Vec<Reg> {
+    let it: Vec<_> = inputs.iter().map(|v| v.element_type).collect();
+    let ot: Vec<_> = outputs.iter().map(|v| v.element_type).collect();
+    body.check(&it, &ot).expect("checked at load").into_iter().map(Reg::new).collect()
+}
+
+/// Element offset of `v` at multi-index `idx` (trailing dims absent count as 0).
+fn offset_at(v: &View, idx: &[u64]) -> i64 {
+    v.offset as i64 + idx.iter().zip(&v.strides).map(|(&i, &s)| i as i64 * s).sum::<i64>()
+}
+
+/// Visits every multi-index in `[lo, hi)` over all dims but the last, in row-major order.
+fn for_each_outer(lo: &[u64], hi: &[u64], mut f: impl FnMut(&[u64])) {
+    let r = lo.len();
+    if r == 0 || (0..r).any(|d| lo[d] >= hi[d]) {
+        if r == 0 {
+            f(&[]);
+        }
+        return;
+    }
+    let mut idx = lo.to_vec();
+    loop {
+        f(&idx);
+        let mut d = r - 1;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            if idx[d] < hi[d] {
+                break;
+            }
+            idx[d] = lo[d];
+        }
+    }
+}
+
+/// Runs an elementwise body over the box `[lo, hi)` (every view indexed by the box's coords).
+fn run_box(m: &Mem, inputs: &[&View], outputs: &[&View], body: &Body, lo: &[u64], hi: &[u64]) {
+    let mut regs = registers(body, inputs, outputs);
+    let r = lo.len();
+    for_each_outer(lo, hi, |idx| {
+        let (start, end) = if r == 0 { (0, 1) } else { (lo[r - 1], hi[r - 1]) };
+        let inner = |v: &View| if r == 0 { 0 } else { v.strides[r - 1] };
+        let mut j = start;
+        while j < end {
+            let len = ROW.min((end - j) as usize);
+            let mut at = idx.to_vec();
+            if r > 0 {
+                at[r - 1] = j;
+            }
+            eval_body(body, &mut regs, len, |n, d| {
+                let v = inputs[n as usize];
+                load_row(m, v, offset_at(v, &at), inner(v), len, d);
+            });
+            for (v, &res) in outputs.iter().zip(&body.results) {
+                store_row(m, v, offset_at(v, &at), inner(v), len, &regs[res as usize]);
+            }
+            j += len as u64;
+        }
+    });
+}
+
+/// Runs a reduction body: for each point of the parallel box, folds the body's value over all
+/// reduction dims (the trailing dims of `shape`) and stores one element.
+#[allow(clippy::too_many_arguments)]
+fn run_reduce_box(m: &Mem, inputs: &[&View], output: &View, body: &Body, reduce: ReduceFn, shape: &[u64], lo: &[u64], hi: &[u64]) {
+    let mut regs = registers(body, inputs, &[output]);
+    let p = lo.len();
+    let r = shape.len();
+    let count: u64 = shape[p..].iter().product();
+    let init = match reduce {
+        ReduceFn::Sum | ReduceFn::Mean => 0.0,
+        ReduceFn::Max => f32::NEG_INFINITY,
+        ReduceFn::Min => f32::INFINITY,
+    };
+    let mut full_lo = lo.to_vec();
+    full_lo.push(0);
+    let visit_parallel = |pidx: &[u64], regs: &mut Vec<Reg>| {
+        let mut acc_f = init as f64;
+        let mut acc_i: i64 = match reduce {
+            ReduceFn::Max => i64::MIN,
+            ReduceFn::Min => i64::MAX,
+            _ => 0,
+        };
+        let mut rlo = pidx.to_vec();
+        rlo.extend(std::iter::repeat_n(0, r - p));
+        let mut rhi: Vec<u64> = pidx.iter().map(|i| i + 1).collect();
+        rhi.extend_from_slice(&shape[p..]);
+        for_each_outer(&rlo, &rhi, |idx| {
+            let mut j = 0;
+            while j < shape[r - 1] {
+                let len = ROW.min((shape[r - 1] - j) as usize);
+                let mut at = idx.to_vec();
+                at[r - 1] = j;
+                eval_body(body, regs, len, |n, d| {
+                    let v = inputs[n as usize];
+                    load_row(m, v, offset_at(v, &at), v.strides[r - 1], len, d);
+                });
+                match &regs[body.results[0] as usize] {
+                    Reg::F(x) => {
+                        for &v in &x[..len] {
+                            acc_f = match reduce {
+                                ReduceFn::Sum | ReduceFn::Mean => acc_f + v as f64,
+                                ReduceFn::Max => acc_f.max(v as f64),
+                                ReduceFn::Min => acc_f.min(v as f64),
+                            };
+                        }
+                    }
+                    Reg::I(x) => {
+                        for &v in &x[..len] {
+                            acc_i = match reduce {
+                                ReduceFn::Sum | ReduceFn::Mean => acc_i.wrapping_add(v),
+                                ReduceFn::Max => acc_i.max(v),
+                                ReduceFn::Min => acc_i.min(v),
+                            };
+                        }
+                    }
+                }
+                j += len as u64;
+            }
+        });
+        let at = offset_at(output, pidx);
+        let result = match reduce_kind(output) {
+            RegKind::F => Reg::F(vec![if reduce == ReduceFn::Mean { (acc_f / count as f64) as f32 } else { acc_f as f32 }]),
+            RegKind::I => Reg::I(vec![if reduce == ReduceFn::Mean { acc_i / count.max(1) as i64 } else { acc_i }]),
+        };
+        store_row(m, output, at, 0, 1, &result);
+    };
+    if p == 0 {
+        visit_parallel(&[], &mut regs);
+        return;
+    }
+    let mut hi1 = hi.to_vec();
+    hi1.push(1);
+    for_each_outer(&full_lo, &hi1, |idx| visit_parallel(&idx[..p], &mut regs));
+}
+
+fn reduce_kind(v: &View) -> RegKind {
+    reg_kind(v.element_type)
+}
+
+/// Applies an epilogue in place over the output box `[lo, hi)`.
+fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, lo: &[u64], hi: &[u64]) {
+    let mut inputs = vec![out];
+    inputs.extend(e.inputs.iter());
+    run_box(m, &inputs, &[out], &e.body, lo, hi);
+}
+
+/// One workgroup of a convolution: image `n`, group `g`, a band of output rows.
+#[allow(clippy::too_many_arguments)]
+fn conv2d(m: &Mem, kernels: &Kernels, x: &View, w: &View, y: &View, strides: &[u64; 2], pads: &[u64; 4], dilations: &[u64; 2], groups: u64, tile_oh: u64, wg: u64) {
+    let [_, c, h, wd] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]].map(|v| v as usize);
+    let [co, cig, kh, kw] = [w.shape[0], w.shape[1], w.shape[2], w.shape[3]].map(|v| v as usize);
+    let [oh, ow] = [y.shape[2], y.shape[3]].map(|v| v as usize);
+    let oh_tiles = (oh as u64).div_ceil(tile_oh);
+    let (n, rest) = ((wg / (groups * oh_tiles)) as usize, wg % (groups * oh_tiles));
+    let (g, oy0) = ((rest / oh_tiles) as usize, ((rest % oh_tiles) * tile_oh) as usize);
+    let oy1 = (oy0 + tile_oh as usize).min(oh);
+    let cog = co / groups as usize;
+    let win = rows::Window { kernel: [kh, kw], strides: [strides[0] as usize, strides[1] as usize], pads: [pads[0] as usize, pads[1] as usize], dilations: [dilations[0] as usize, dilations[1] as usize] };
+    let xs = m.f32s(x);
+    let ws = m.f32s(w);
+    let x_img = x.offset as usize + n * c * h * wd;
+    if cig == 1 && cog == 1 {
+        // Depthwise: one filter per channel plane.
+        let plane = &xs[x_img + g * h * wd..][..h * wd];
+        let filter = &ws[w.offset as usize + g * kh * kw..][..kh * kw];
+        let out = m.f32_mut(y, ((n * co + g) * oh + oy0) * ow, (oy1 - oy0) * ow);
+        rows::depthwise_plane(plane, h, wd, filter, &win, oy0, oy1, ow, out);
+        return;
+    }
+    let kdim = cig * kh * kw;
+    let cols = (oy1 - oy0) * ow;
+    let wm = Matrix { data: ws, offset: w.offset as usize + g * cog * kdim, row_stride: kdim, col_stride: 1 };
+    let c_ptr = m.f32_ptr(y, &[n as u64, (g * cog) as u64, oy0 as u64, 0]);
+    let pointwise = kh == 1 && kw == 1 && win.strides == [1, 1] && pads.iter().all(|&p| p == 0);
+    if pointwise {
+        // A 1×1 convolution reads the input planes directly as the GEMM's right-hand side.
+        let xm = Matrix { data: xs, offset: x_img + g * cig * h * wd + oy0 * ow, row_stride: h * wd, col_stride: 1 };
+        // SAFETY: this workgroup owns output channels [g*cog, (g+1)*cog), rows [oy0, oy1) of image n.
+        unsafe { (kernels.sgemm)(cog, cols, kdim, &wm, &xm, c_ptr, oh * ow, false) };
+        return;
+    }
+    let mut patches = vec![0.0f32; kdim * cols];
+    for ic in 0..cig {
+        let plane = &xs[x_img + (g * cig + ic) * h * wd..][..h * wd];
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let row = &mut patches[((ic * kh + ky) * kw + kx) * cols..][..cols];
+                for oy in oy0..oy1 {
+                    let iy = (oy * win.strides[0] + ky * win.dilations[0]).checked_sub(win.pads[0]).filter(|&v| v < h);
+                    for ox in 0..ow {
+                        let ix = (ox * win.strides[1] + kx * win.dilations[1]).checked_sub(win.pads[1]).filter(|&v| v < wd);
+                        row[(oy - oy0) * ow + ox] = match (iy, ix) {
+                            (Some(iy), Some(ix)) => plane[iy * wd + ix],
+                            _ => 0.0,
+                        };
+                    }
+                }
+            }
+        }
+    }
+    let pm = Matrix { data: &patches, offset: 0, row_stride: cols, col_stride: 1 };
+    // SAFETY: as above, this workgroup owns its output band.
+    unsafe { (kernels.sgemm)(cog, cols, kdim, &wm, &pm, c_ptr, oh * ow, false) };
+}

@@ -1,0 +1,624 @@
+//! The VMVX executable format: kernels over strided views, with a small elementwise bytecode.
+//!
+//! An executable is a list of [`Kernel`]s; each is one structured op ([`KernelOp`]) that reads
+//! and writes [`View`]s of the dispatch's bindings. Elementwise computation is a [`Body`]: SSA
+//! scalar instructions that the interpreter evaluates a whole row at a time. Named ops (matmul,
+//! convolution, pooling, softmax, layer norm) call microkernels and may carry an elementwise
+//! [`Epilogue`] fused after them.
+
+use kiln_module::{ByteReader, ByteWriter, ModuleError};
+use kiln_types::ElementType;
+
+/// The format string module files use for VMVX executables.
+pub const FORMAT: &str = "vmvx-bytecode";
+const VERSION: u32 = 1;
+
+/// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    pub binding: u32,
+    pub offset: u64,
+    pub element_type: ElementType,
+    pub shape: Vec<u64>,
+    pub strides: Vec<i64>,
+}
+
+impl View {
+    /// A contiguous row-major view.
+    pub fn contiguous(binding: u32, offset: u64, element_type: ElementType, shape: &[u64]) -> View {
+        let mut strides = vec![1i64; shape.len()];
+        for d in (0..shape.len().saturating_sub(1)).rev() {
+            strides[d] = strides[d + 1] * shape[d + 1] as i64;
+        }
+        View { binding, offset, element_type, shape: shape.to_vec(), strides }
+    }
+
+    pub fn is_contiguous(&self) -> bool {
+        *self == View::contiguous(self.binding, self.offset, self.element_type, &self.shape)
+    }
+
+    /// Lowest and one-past-highest element offsets the view touches (`None` if empty or overflow).
+    pub fn span(&self) -> Option<(i64, i64)> {
+        if self.shape.contains(&0) {
+            return None;
+        }
+        let (mut lo, mut hi) = (self.offset as i64, self.offset as i64);
+        for (&n, &s) in self.shape.iter().zip(&self.strides) {
+            let reach = (n as i64 - 1).checked_mul(s)?;
+            if reach < 0 {
+                lo = lo.checked_add(reach)?;
+            } else {
+                hi = hi.checked_add(reach)?;
+            }
+        }
+        Some((lo, hi + 1))
+    }
+}
+
+macro_rules! code_enum {
+    ($(#[$doc:meta])* $name:ident { $($v:ident),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name { $($v),* }
+        impl $name {
+            const ALL: &'static [$name] = &[$($name::$v),*];
+            fn code(self) -> u8 { Self::ALL.iter().position(|v| *v == self).unwrap_or(0) as u8 }
+            fn from_code(c: u8) -> Result<Self, ModuleError> {
+                Self::ALL.get(c as usize).copied().ok_or_else(|| ModuleError::Invalid(format!("unknown {} code {c}", stringify!($name))))
+            }
+        }
+    };
+}
+
+code_enum! {
+    /// Scalar functions of one operand.
+    UnaryFn { Neg, Abs, Exp, Log, Sqrt, Erf, Relu, Sigmoid, Tanh, Not }
+}
+code_enum! {
+    /// Scalar functions of two operands; comparisons and logic produce 0/1 integers.
+    BinaryFn { Add, Sub, Mul, Div, Pow, Max, Min, Equal, Less, Greater, And, Or }
+}
+code_enum! {
+    /// How a generic kernel combines along its reduction dims.
+    ReduceFn { Sum, Max, Min, Mean }
+}
+
+/// One body instruction; its result is register `i` for the `i`-th instruction.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inst {
+    /// Element of input view `n` at the current index.
+    Input(u32),
+    ConstF(f32),
+    ConstI(i64),
+    Unary(UnaryFn, u32),
+    Binary(BinaryFn, u32, u32),
+    /// `cond ? a : b`.
+    Select(u32, u32, u32),
+    Cast(u32, ElementType),
+}
+
+/// Whether a register holds floats (computed as f32) or integers (computed as i64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegKind {
+    F,
+    I,
+}
+
+/// Register kind of values of an element type.
+pub fn reg_kind(t: ElementType) -> RegKind {
+    if t.is_float() {
+        RegKind::F
+    } else {
+        RegKind::I
+    }
+}
+
+/// Scalar code evaluated per element: instructions plus the registers written to the outputs.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Body {
+    pub insts: Vec<Inst>,
+    pub results: Vec<u32>,
+}
+
+impl Body {
+    /// Checks SSA order, input indices and kinds; returns each register's kind.
+    pub fn check(&self, inputs: &[ElementType], outputs: &[ElementType]) -> Result<Vec<RegKind>, String> {
+        let mut kinds: Vec<RegKind> = vec![];
+        let reg = |r: u32, kinds: &[RegKind]| kinds.get(r as usize).copied().ok_or_else(|| format!("register {r} used before definition"));
+        for inst in &self.insts {
+            let k = match inst {
+                Inst::Input(n) => reg_kind(*inputs.get(*n as usize).ok_or_else(|| format!("input {n} does not exist"))?),
+                Inst::ConstF(_) => RegKind::F,
+                Inst::ConstI(_) => RegKind::I,
+                Inst::Unary(f, a) => {
+                    let k = reg(*a, &kinds)?;
+                    let ok = match f {
+                        UnaryFn::Not => k == RegKind::I,
+                        UnaryFn::Neg | UnaryFn::Abs | UnaryFn::Relu => true,
+                        _ => k == RegKind::F,
+                    };
+                    if !ok {
+                        return Err(format!("{f:?} does not apply to {k:?} registers"));
+                    }
+                    k
+                }
+                Inst::Binary(f, a, b) => {
+                    let (ka, kb) = (reg(*a, &kinds)?, reg(*b, &kinds)?);
+                    if ka != kb {
+                        return Err(format!("{f:?} mixes register kinds"));
+                    }
+                    match f {
+                        BinaryFn::Equal | BinaryFn::Less | BinaryFn::Greater | BinaryFn::And | BinaryFn::Or => RegKind::I,
+                        _ => ka,
+                    }
+                }
+                Inst::Select(c, a, b) => {
+                    let (kc, ka, kb) = (reg(*c, &kinds)?, reg(*a, &kinds)?, reg(*b, &kinds)?);
+                    if kc != RegKind::I || ka != kb {
+                        return Err("select needs an integer condition and branches of one kind".into());
+                    }
+                    ka
+                }
+                Inst::Cast(a, t) => {
+                    reg(*a, &kinds)?;
+                    reg_kind(*t)
+                }
+            };
+            kinds.push(k);
+        }
+        if self.results.len() != outputs.len() {
+            return Err(format!("body yields {} values for {} outputs", self.results.len(), outputs.len()));
+        }
+        for (r, t) in self.results.iter().zip(outputs) {
+            if reg(*r, &kinds)? != reg_kind(*t) {
+                return Err(format!("register {r} cannot be stored as {t}"));
+            }
+        }
+        Ok(kinds)
+    }
+}
+
+/// Elementwise code applied to a named op's output tile: `Input(0)` is the op's result there,
+/// `Input(n+1)` is `inputs[n]`, indexed by the output's coordinates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Epilogue {
+    pub inputs: Vec<View>,
+    pub body: Body,
+}
+
+/// The structured op of one kernel.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KernelOp {
+    /// `outputs[idx] = body(inputs[idx])` over `shape`; the last `reduction_dims` dims are
+    /// reduced with `reduce` (outputs then have stride 0 along them). Workgroups take
+    /// `tile`-sized boxes of the parallel dims.
+    Generic { shape: Vec<u64>, tile: Vec<u64>, reduction_dims: u32, reduce: ReduceFn, inputs: Vec<View>, outputs: Vec<View>, body: Body },
+    /// `c[b] = a[b]·b[b]` for views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`.
+    MatMul { a: View, b: View, c: View, tile_m: u64, tile_n: u64, epilogue: Option<Epilogue> },
+    /// NCHW convolution with OIHW weights (all contiguous); workgroups take `tile_oh` output rows
+    /// of one image and group.
+    Conv2d { x: View, w: View, y: View, strides: [u64; 2], pads: [u64; 4], dilations: [u64; 2], groups: u64, tile_oh: u64, epilogue: Option<Epilogue> },
+    /// NCHW pooling (contiguous); workgroups take one plane each.
+    Pool2d { x: View, y: View, max: bool, kernel: [u64; 2], strides: [u64; 2], pads: [u64; 4], count_include_pad: bool, epilogue: Option<Epilogue> },
+    /// Softmax along dim 1 of a `[outer, len, inner]` view into a contiguous one.
+    Softmax { x: View, y: View, epilogue: Option<Epilogue> },
+    /// Layer normalisation of each row of contiguous `[rows, len]` views.
+    LayerNorm { x: View, y: View, epsilon: f32, epilogue: Option<Epilogue> },
+    /// `out[o, n, i] = data[o, indices[n], i]`, negative indices counted from the end.
+    Gather { data: View, indices: View, out: View },
+}
+
+/// One entry point of an executable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kernel {
+    pub name: String,
+    pub op: KernelOp,
+}
+
+/// Rows handled per workgroup by softmax, layer norm and gather.
+pub(crate) const ROWS_PER_WORKGROUP: u64 = 16;
+
+impl Kernel {
+    /// The workgroup grid this kernel expects (always one-dimensional here).
+    pub fn workgroup_count(&self) -> u32 {
+        let n = match &self.op {
+            KernelOp::Generic { shape, tile, reduction_dims, .. } => {
+                let p = shape.len() - *reduction_dims as usize;
+                (0..p).map(|d| shape[d].div_ceil(tile[d].max(1))).product::<u64>()
+            }
+            KernelOp::MatMul { c, tile_m, tile_n, .. } => c.shape[0] * c.shape[1].div_ceil(*tile_m) * c.shape[2].div_ceil(*tile_n),
+            KernelOp::Conv2d { y, groups, tile_oh, .. } => y.shape[0] * groups * y.shape[2].div_ceil(*tile_oh),
+            KernelOp::Pool2d { y, .. } => y.shape[0] * y.shape[1],
+            KernelOp::Softmax { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
+            KernelOp::LayerNorm { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
+            KernelOp::Gather { out, .. } => out.shape[0].div_ceil(ROWS_PER_WORKGROUP),
+        };
+        n.clamp(1, u32::MAX as u64) as u32
+    }
+
+    /// Every view the kernel touches, for binding checks.
+    pub fn views(&self) -> Vec<&View> {
+        fn ep(e: &Option<Epilogue>) -> Vec<&View> {
+            e.iter().flat_map(|e| e.inputs.iter()).collect()
+        }
+        match &self.op {
+            KernelOp::Generic { inputs, outputs, .. } => inputs.iter().chain(outputs).collect(),
+            KernelOp::MatMul { a, b, c, epilogue, .. } => [a, b, c].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Conv2d { x, w, y, epilogue, .. } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Pool2d { x, y, epilogue, .. } | KernelOp::Softmax { x, y, epilogue } | KernelOp::LayerNorm { x, y, epilogue, .. } => {
+                [x, y].into_iter().chain(ep(epilogue)).collect()
+            }
+            KernelOp::Gather { data, indices, out } => vec![data, indices, out],
+        }
+    }
+
+    /// Structural checks done once when an executable is loaded.
+    pub fn check(&self) -> Result<(), String> {
+        for v in self.views() {
+            if v.shape.len() != v.strides.len() {
+                return Err("a view's shape and strides differ in rank".into());
+            }
+        }
+        let f32_only = |vs: &[&View]| -> Result<(), String> {
+            match vs.iter().find(|v| v.element_type != ElementType::F32) {
+                Some(v) => Err(format!("this kernel needs f32 data, got {}", v.element_type)),
+                None => Ok(()),
+            }
+        };
+        let rank = |v: &View, r: usize| if v.shape.len() == r { Ok(()) } else { Err(format!("expected a rank-{r} view")) };
+        let contiguous = |v: &View| if v.is_contiguous() { Ok(()) } else { Err("expected a contiguous view".to_string()) };
+        let epilogue = |e: &Option<Epilogue>, out: &View| -> Result<(), String> {
+            let Some(e) = e else { return Ok(()) };
+            let mut types = vec![out.element_type];
+            for v in &e.inputs {
+                if v.shape != out.shape {
+                    return Err("epilogue inputs must have the output's shape".into());
+                }
+                types.push(v.element_type);
+            }
+            e.body.check(&types, &[out.element_type]).map(|_| ())
+        };
+        match &self.op {
+            KernelOp::Generic { shape, tile, reduction_dims, inputs, outputs, body, .. } => {
+                if tile.len() != shape.len() || *reduction_dims as usize > shape.len() || tile.contains(&0) {
+                    return Err("generic tile or reduction dims do not fit its shape".into());
+                }
+                for v in inputs.iter().chain(outputs) {
+                    if v.shape != *shape {
+                        return Err("generic views must have the iteration shape".into());
+                    }
+                }
+                if *reduction_dims > 0 && body.results.len() != 1 {
+                    return Err("a reduction yields exactly one value".into());
+                }
+                let it: Vec<_> = inputs.iter().map(|v| v.element_type).collect();
+                let ot: Vec<_> = outputs.iter().map(|v| v.element_type).collect();
+                body.check(&it, &ot)?;
+            }
+            KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => {
+                f32_only(&[a, b, c])?;
+                for v in [a, b, c] {
+                    rank(v, 3)?;
+                }
+                if a.shape[0] != c.shape[0] || a.shape[1] != c.shape[1] || b.shape[2] != c.shape[2] || a.shape[2] != b.shape[1] || b.shape[0] != c.shape[0] {
+                    return Err("matmul shapes do not agree".into());
+                }
+                if a.strides.iter().chain(&b.strides).any(|&s| s < 0) || c.strides[2] != 1 || c.strides[1] < c.shape[2] as i64 {
+                    return Err("matmul views need non-negative strides and unit-stride output rows".into());
+                }
+                if *tile_m == 0 || *tile_n == 0 {
+                    return Err("matmul tiles must be positive".into());
+                }
+                epilogue(e, c)?;
+            }
+            KernelOp::Conv2d { x, w, y, strides, dilations, groups, tile_oh, epilogue: e, .. } => {
+                f32_only(&[x, w, y])?;
+                for v in [x, w, y] {
+                    rank(v, 4)?;
+                    contiguous(v)?;
+                }
+                if *groups == 0 || x.shape[1] != w.shape[1] * groups || w.shape[0] % groups != 0 || w.shape[0] != y.shape[1] || x.shape[0] != y.shape[0] {
+                    return Err("conv2d channels do not agree".into());
+                }
+                if strides.contains(&0) || dilations.contains(&0) || *tile_oh == 0 {
+                    return Err("conv2d strides, dilations and tiles must be positive".into());
+                }
+                epilogue(e, y)?;
+            }
+            KernelOp::Pool2d { x, y, kernel, strides, epilogue: e, .. } => {
+                f32_only(&[x, y])?;
+                for v in [x, y] {
+                    rank(v, 4)?;
+                    contiguous(v)?;
+                }
+                if kernel.contains(&0) || strides.contains(&0) || x.shape[..2] != y.shape[..2] {
+                    return Err("pool2d window or shapes are invalid".into());
+                }
+                epilogue(e, y)?;
+            }
+            KernelOp::Softmax { x, y, epilogue: e } => {
+                f32_only(&[x, y])?;
+                rank(x, 3)?;
+                contiguous(y)?;
+                if x.shape != y.shape {
+                    return Err("softmax views differ in shape".into());
+                }
+                epilogue(e, y)?;
+            }
+            KernelOp::LayerNorm { x, y, epilogue: e, .. } => {
+                f32_only(&[x, y])?;
+                rank(x, 2)?;
+                contiguous(x)?;
+                contiguous(y)?;
+                if x.shape != y.shape {
+                    return Err("layer norm views differ in shape".into());
+                }
+                epilogue(e, y)?;
+            }
+            KernelOp::Gather { data, indices, out } => {
+                rank(data, 3)?;
+                rank(indices, 1)?;
+                rank(out, 3)?;
+                contiguous(out)?;
+                if !matches!(indices.element_type, ElementType::I32 | ElementType::I64) || data.element_type != out.element_type {
+                    return Err("gather needs integer indices and matching data types".into());
+                }
+                if out.shape != [data.shape[0], indices.shape[0], data.shape[2]] {
+                    return Err("gather shapes do not agree".into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A VMVX executable: its kernels, in entry-point order.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Executable {
+    pub kernels: Vec<Kernel>,
+}
+
+impl Executable {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = ByteWriter::default();
+        w.u32(VERSION);
+        w.u32(self.kernels.len() as u32);
+        for k in &self.kernels {
+            w.str(&k.name);
+            encode_op(&mut w, &k.op);
+        }
+        w.bytes
+    }
+
+    /// Decodes and checks an executable; errors say what is wrong and where.
+    pub fn decode(bytes: &[u8]) -> Result<Executable, String> {
+        let mut r = ByteReader::new(bytes, "vmvx executable");
+        let mut inner = || -> Result<Executable, ModuleError> {
+            let version = r.u32()?;
+            if version != VERSION {
+                return Err(ModuleError::Invalid(format!("vmvx executable version {version}, expected {VERSION}")));
+            }
+            let n = r.len(8)?;
+            let mut kernels = Vec::with_capacity(n);
+            for _ in 0..n {
+                let name = r.str()?;
+                let op = decode_op(&mut r)?;
+                kernels.push(Kernel { name, op });
+            }
+            Ok(Executable { kernels })
+        };
+        let exe = inner().map_err(|e| e.to_string())?;
+        for k in &exe.kernels {
+            k.check().map_err(|m| format!("kernel '{}': {m}", k.name))?;
+        }
+        Ok(exe)
+    }
+}
+
+fn encode_view(w: &mut ByteWriter, v: &View) {
+    w.u32(v.binding);
+    w.u64(v.offset);
+    w.u8(v.element_type.code());
+    w.u64s(&v.shape);
+    w.i64s(&v.strides);
+}
+
+fn decode_view(r: &mut ByteReader) -> Result<View, ModuleError> {
+    Ok(View { binding: r.u32()?, offset: r.u64()?, element_type: r.element_type()?, shape: r.u64s()?, strides: r.i64s()? })
+}
+
+fn encode_body(w: &mut ByteWriter, b: &Body) {
+    w.u32(b.insts.len() as u32);
+    for i in &b.insts {
+        match i {
+            Inst::Input(n) => {
+                w.u8(0);
+                w.u32(*n);
+            }
+            Inst::ConstF(v) => {
+                w.u8(1);
+                w.f32(*v);
+            }
+            Inst::ConstI(v) => {
+                w.u8(2);
+                w.i64(*v);
+            }
+            Inst::Unary(f, a) => {
+                w.u8(3);
+                w.u8(f.code());
+                w.u32(*a);
+            }
+            Inst::Binary(f, a, b) => {
+                w.u8(4);
+                w.u8(f.code());
+                w.u32(*a);
+                w.u32(*b);
+            }
+            Inst::Select(c, a, b) => {
+                w.u8(5);
+                w.u32(*c);
+                w.u32(*a);
+                w.u32(*b);
+            }
+            Inst::Cast(a, t) => {
+                w.u8(6);
+                w.u32(*a);
+                w.u8(t.code());
+            }
+        }
+    }
+    w.u32(b.results.len() as u32);
+    b.results.iter().for_each(|&r| w.u32(r));
+}
+
+fn decode_body(r: &mut ByteReader) -> Result<Body, ModuleError> {
+    let n = r.len(2)?;
+    let mut insts = Vec::with_capacity(n);
+    for _ in 0..n {
+        insts.push(match r.u8()? {
+            0 => Inst::Input(r.u32()?),
+            1 => Inst::ConstF(r.f32()?),
+            2 => Inst::ConstI(r.i64()?),
+            3 => Inst::Unary(UnaryFn::from_code(r.u8()?)?, r.u32()?),
+            4 => Inst::Binary(BinaryFn::from_code(r.u8()?)?, r.u32()?, r.u32()?),
+            5 => Inst::Select(r.u32()?, r.u32()?, r.u32()?),
+            6 => Inst::Cast(r.u32()?, r.element_type()?),
+            t => return Err(ModuleError::Invalid(format!("unknown body instruction {t}"))),
+        });
+    }
+    let nr = r.len(4)?;
+    let results = (0..nr).map(|_| r.u32()).collect::<Result<_, _>>()?;
+    Ok(Body { insts, results })
+}
+
+fn encode_epilogue(w: &mut ByteWriter, e: &Option<Epilogue>) {
+    match e {
+        None => w.u8(0),
+        Some(e) => {
+            w.u8(1);
+            w.u32(e.inputs.len() as u32);
+            e.inputs.iter().for_each(|v| encode_view(w, v));
+            encode_body(w, &e.body);
+        }
+    }
+}
+
+fn decode_epilogue(r: &mut ByteReader) -> Result<Option<Epilogue>, ModuleError> {
+    if r.u8()? == 0 {
+        return Ok(None);
+    }
+    let n = r.len(16)?;
+    let inputs = (0..n).map(|_| decode_view(r)).collect::<Result<_, _>>()?;
+    Ok(Some(Epilogue { inputs, body: decode_body(r)? }))
+}
+
+fn views(w: &mut ByteWriter, vs: &[&View]) {
+    vs.iter().for_each(|v| encode_view(w, v));
+}
+
+fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
+    match op {
+        KernelOp::Generic { shape, tile, reduction_dims, reduce, inputs, outputs, body } => {
+            w.u8(0);
+            w.u64s(shape);
+            w.u64s(tile);
+            w.u32(*reduction_dims);
+            w.u8(reduce.code());
+            for vs in [inputs, outputs] {
+                w.u32(vs.len() as u32);
+                vs.iter().for_each(|v| encode_view(w, v));
+            }
+            encode_body(w, body);
+        }
+        KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue } => {
+            w.u8(1);
+            views(w, &[a, b, c]);
+            w.u64(*tile_m);
+            w.u64(*tile_n);
+            encode_epilogue(w, epilogue);
+        }
+        KernelOp::Conv2d { x, w: wt, y, strides, pads, dilations, groups, tile_oh, epilogue } => {
+            w.u8(2);
+            views(w, &[x, wt, y]);
+            strides.iter().chain(pads).chain(dilations).for_each(|&v| w.u64(v));
+            w.u64(*groups);
+            w.u64(*tile_oh);
+            encode_epilogue(w, epilogue);
+        }
+        KernelOp::Pool2d { x, y, max, kernel, strides, pads, count_include_pad, epilogue } => {
+            w.u8(3);
+            views(w, &[x, y]);
+            w.u8(*max as u8);
+            kernel.iter().chain(strides).chain(pads).for_each(|&v| w.u64(v));
+            w.u8(*count_include_pad as u8);
+            encode_epilogue(w, epilogue);
+        }
+        KernelOp::Softmax { x, y, epilogue } => {
+            w.u8(4);
+            views(w, &[x, y]);
+            encode_epilogue(w, epilogue);
+        }
+        KernelOp::LayerNorm { x, y, epsilon, epilogue } => {
+            w.u8(5);
+            views(w, &[x, y]);
+            w.f32(*epsilon);
+            encode_epilogue(w, epilogue);
+        }
+        KernelOp::Gather { data, indices, out } => {
+            w.u8(6);
+            views(w, &[data, indices, out]);
+        }
+    }
+}
+
+fn arr<const N: usize>(r: &mut ByteReader) -> Result<[u64; N], ModuleError> {
+    let mut a = [0; N];
+    for v in &mut a {
+        *v = r.u64()?;
+    }
+    Ok(a)
+}
+
+fn decode_op(r: &mut ByteReader) -> Result<KernelOp, ModuleError> {
+    Ok(match r.u8()? {
+        0 => {
+            let shape = r.u64s()?;
+            let tile = r.u64s()?;
+            let reduction_dims = r.u32()?;
+            let reduce = ReduceFn::from_code(r.u8()?)?;
+            let mut vs = [vec![], vec![]];
+            for v in &mut vs {
+                let n = r.len(16)?;
+                *v = (0..n).map(|_| decode_view(r)).collect::<Result<_, _>>()?;
+            }
+            let [inputs, outputs] = vs;
+            KernelOp::Generic { shape, tile, reduction_dims, reduce, inputs, outputs, body: decode_body(r)? }
+        }
+        1 => KernelOp::MatMul { a: decode_view(r)?, b: decode_view(r)?, c: decode_view(r)?, tile_m: r.u64()?, tile_n: r.u64()?, epilogue: decode_epilogue(r)? },
+        2 => KernelOp::Conv2d {
+            x: decode_view(r)?,
+            w: decode_view(r)?,
+            y: decode_view(r)?,
+            strides: arr(r)?,
+            pads: arr(r)?,
+            dilations: arr(r)?,
+            groups: r.u64()?,
+            tile_oh: r.u64()?,
+            epilogue: decode_epilogue(r)?,
+        },
+        3 => KernelOp::Pool2d {
+            x: decode_view(r)?,
+            y: decode_view(r)?,
+            max: r.u8()? != 0,
+            kernel: arr(r)?,
+            strides: arr(r)?,
+            pads: arr(r)?,
+            count_include_pad: r.u8()? != 0,
+            epilogue: decode_epilogue(r)?,
+        },
+        4 => KernelOp::Softmax { x: decode_view(r)?, y: decode_view(r)?, epilogue: decode_epilogue(r)? },
+        5 => KernelOp::LayerNorm { x: decode_view(r)?, y: decode_view(r)?, epsilon: r.f32()?, epilogue: decode_epilogue(r)? },
+        6 => KernelOp::Gather { data: decode_view(r)?, indices: decode_view(r)?, out: decode_view(r)? },
+        t => return Err(ModuleError::Invalid(format!("unknown kernel op {t}"))),
+    })
+}

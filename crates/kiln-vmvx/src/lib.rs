@@ -1,0 +1,15 @@
+//! VMVX: kiln's portable executable format and the interpreter that runs it on the CPU.
+//!
+//! - [`format`] defines executables: kernels that are structured ops over strided views of the
+//!   dispatch's bindings, with elementwise bodies in a tiny SSA bytecode. The compiler writes
+//!   it; [`Executable::decode`] reads and checks it (every index, kind and shape), so a corrupt
+//!   executable is an error, never a crash.
+//! - [`exec`] runs one workgroup at a time; the HAL spreads workgroups over threads.
+//!
+//! This crate belongs to the runtime side: it never depends on the compiler.
+
+pub mod exec;
+pub mod format;
+
+pub use exec::Binding;
+pub use format::{Body, Epilogue, Executable, Inst, Kernel, KernelOp, ReduceFn, View, FORMAT};
