@@ -77,7 +77,10 @@ impl ElementType {
     }
 
     pub fn is_float(self) -> bool {
-        matches!(self, ElementType::F32 | ElementType::F16 | ElementType::BF16)
+        matches!(
+            self,
+            ElementType::F32 | ElementType::F16 | ElementType::BF16
+        )
     }
 
     /// Rounds an f64 to the nearest value representable in this type (integers truncate toward
@@ -141,14 +144,23 @@ impl fmt::Display for ElementType {
 #[non_exhaustive]
 pub enum TensorError {
     #[error("{shape} of {element_type} needs {expected} bytes but {found} were given")]
-    ByteCount { shape: String, element_type: ElementType, expected: usize, found: usize },
+    ByteCount {
+        shape: String,
+        element_type: ElementType,
+        expected: usize,
+        found: usize,
+    },
     #[error("shape {0} has too many elements")]
     Overflow(String),
 }
 
 /// Formats a shape as IREE does: `2x3` (empty for a scalar).
 pub fn shape_string(shape: &[usize]) -> String {
-    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")
+    shape
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("x")
 }
 
 /// Number of elements of `shape`, or `None` on overflow.
@@ -191,7 +203,11 @@ impl HostTensor {
                 found: data.len(),
             });
         }
-        Ok(HostTensor { element_type, shape, data })
+        Ok(HostTensor {
+            element_type,
+            shape,
+            data,
+        })
     }
 
     /// A tensor of zeros.
@@ -206,12 +222,20 @@ impl HostTensor {
 
     pub fn from_f32(shape: &[usize], values: &[f32]) -> Self {
         let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        HostTensor { element_type: ElementType::F32, shape: shape.to_vec(), data }
+        HostTensor {
+            element_type: ElementType::F32,
+            shape: shape.to_vec(),
+            data,
+        }
     }
 
     pub fn from_i64(shape: &[usize], values: &[i64]) -> Self {
         let data = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        HostTensor { element_type: ElementType::I64, shape: shape.to_vec(), data }
+        HostTensor {
+            element_type: ElementType::I64,
+            shape: shape.to_vec(),
+            data,
+        }
     }
 
     /// Builds a tensor of `element_type` from f64 values, rounding each to that type.
@@ -220,7 +244,11 @@ impl HostTensor {
         for &v in values {
             element_type.write_f64(v, &mut data);
         }
-        HostTensor { element_type, shape: shape.to_vec(), data }
+        HostTensor {
+            element_type,
+            shape: shape.to_vec(),
+            data,
+        }
     }
 
     pub fn element_count(&self) -> usize {
@@ -229,20 +257,28 @@ impl HostTensor {
 
     /// Every element widened to f64.
     pub fn to_f64(&self) -> Vec<f64> {
-        self.data.chunks_exact(self.element_type.byte_size()).map(|c| self.element_type.read_f64(c)).collect()
+        self.data
+            .chunks_exact(self.element_type.byte_size())
+            .map(|c| self.element_type.read_f64(c))
+            .collect()
     }
 
     /// Every element as i64 (exact for integer types, truncating for floats).
     pub fn to_i64(&self) -> Vec<i64> {
-        self.data.chunks_exact(self.element_type.byte_size()).map(|c| self.element_type.read_i64(c)).collect()
+        self.data
+            .chunks_exact(self.element_type.byte_size())
+            .map(|c| self.element_type.read_i64(c))
+            .collect()
     }
 
     /// Every element as f32 (exact for f32, f16, bf16).
     pub fn to_f32(&self) -> Vec<f32> {
         match self.element_type {
-            ElementType::F32 => {
-                self.data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
-            }
+            ElementType::F32 => self
+                .data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
             _ => self.to_f64().into_iter().map(|v| v as f32).collect(),
         }
     }
@@ -273,7 +309,10 @@ mod tests {
     #[test]
     fn byte_count_is_checked() {
         let err = HostTensor::new(ElementType::F32, vec![2, 2], vec![0; 15]).unwrap_err();
-        assert_eq!(err.to_string(), "2x2 of f32 needs 16 bytes but 15 were given");
+        assert_eq!(
+            err.to_string(),
+            "2x2 of f32 needs 16 bytes but 15 were given"
+        );
     }
 
     #[test]
