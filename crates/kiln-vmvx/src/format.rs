@@ -252,6 +252,31 @@ impl Kernel {
         }
     }
 
+    /// Mutable access to every view, in the order of [`Kernel::views`].
+    pub fn views_mut(&mut self) -> Vec<&mut View> {
+        fn ep(e: &mut Option<Epilogue>) -> impl Iterator<Item = &mut View> {
+            e.iter_mut().flat_map(|e| e.inputs.iter_mut())
+        }
+        match &mut self.op {
+            KernelOp::Generic { inputs, outputs, .. } => inputs.iter_mut().chain(outputs.iter_mut()).collect(),
+            KernelOp::MatMul { a, b, c, epilogue, .. } => [a, b, c].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Conv2d { x, w, y, epilogue, .. } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Pool2d { x, y, epilogue, .. } | KernelOp::Softmax { x, y, epilogue } | KernelOp::LayerNorm { x, y, epilogue, .. } => {
+                [x, y].into_iter().chain(ep(epilogue)).collect()
+            }
+            KernelOp::Gather { data, indices, out } => vec![data, indices, out],
+        }
+    }
+
+    /// The views the kernel writes; every other view is only read.
+    pub fn outputs(&self) -> Vec<&View> {
+        match &self.op {
+            KernelOp::Generic { outputs, .. } => outputs.iter().collect(),
+            KernelOp::MatMul { c: y, .. } | KernelOp::Conv2d { y, .. } | KernelOp::Pool2d { y, .. } | KernelOp::Softmax { y, .. } | KernelOp::LayerNorm { y, .. } => vec![y],
+            KernelOp::Gather { out, .. } => vec![out],
+        }
+    }
+
     /// Structural checks done once when an executable is loaded.
     pub fn check(&self) -> Result<(), String> {
         for v in self.views() {

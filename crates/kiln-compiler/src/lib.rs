@@ -1,0 +1,201 @@
+//! kiln's compiler: from a tensor program to a module file.
+//!
+//! Phases, each printable with `--compile-to=<phase>`:
+//!
+//! 1. `input`: the program as imported ([`kiln_import`]).
+//! 2. `global-optimization`: constants folded ([`passes::fold_constants`]), dead code and unused
+//!    weights removed ([`passes::eliminate_dead_code`]).
+//! 3. `dispatch-creation`: kernels formed with fusion ([`dispatch`]).
+//! 4. `hal`: buffers planned and host programs emitted ([`plan`]).
+//! 5. `end`: executables serialised per target ([`target`]) and the module written.
+//!
+//! The verifier runs on the imported program; later phases keep it valid by construction and
+//! tests check their output against the reference interpreter.
+#![forbid(unsafe_code)]
+
+pub mod dispatch;
+pub mod passes;
+pub mod plan;
+pub mod target;
+pub mod views;
+
+use kiln_import::{ImportError, InputType};
+use kiln_ir::Program;
+use kiln_module::{ConstantDef, ExecutableDef, FunctionDef, Module, TensorSig};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The version string written into modules.
+pub const COMPILER_VERSION: &str = concat!("kiln ", env!("CARGO_PKG_VERSION"));
+
+/// Errors from compiling.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum CompileError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("at '{loc}': {message}")]
+    Unsupported { loc: String, message: String },
+    #[error("unknown target backend '{name}' (available: {available})")]
+    UnknownTarget { name: String, available: String },
+    #[error("target backend '{name}' is not available in this build (available: {available})")]
+    UnavailableTarget { name: String, available: String },
+    #[error("no target backend given: pass --iree-hal-target-backends=<name> (available: {0})")]
+    NoTarget(String),
+    #[error("unknown phase '{0}' for --compile-to (phases: input, global-optimization, dispatch-creation, hal, end)")]
+    UnknownPhase(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A point in the pipeline to stop at and print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Input,
+    GlobalOptimization,
+    DispatchCreation,
+    Hal,
+    End,
+}
+
+impl std::str::FromStr for Phase {
+    type Err = CompileError;
+    fn from_str(s: &str) -> Result<Phase, CompileError> {
+        Ok(match s {
+            "input" => Phase::Input,
+            "global-optimization" => Phase::GlobalOptimization,
+            "dispatch-creation" | "flow" => Phase::DispatchCreation,
+            "hal" | "stream" => Phase::Hal,
+            "end" | "vm" => Phase::End,
+            other => return Err(CompileError::UnknownPhase(other.into())),
+        })
+    }
+}
+
+/// Options of one compilation.
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    /// Target backend names; at least one.
+    pub targets: Vec<String>,
+    /// Stop after this phase and return its text instead of a module.
+    pub compile_to: Option<Phase>,
+    /// Name recorded in the module.
+    pub module_name: String,
+}
+
+/// What a compilation produced.
+#[derive(Debug)]
+pub enum CompileOutput {
+    Module(Vec<u8>),
+    Text(String),
+}
+
+/// Names of the target backends this build can compile for.
+pub fn available_targets() -> Vec<&'static str> {
+    target::registry().iter().map(|t| t.name()).collect()
+}
+
+/// Imports and compiles a model file.
+///
+/// ```no_run
+/// use kiln_compiler::{compile_file, CompileOptions, CompileOutput};
+/// let opts = CompileOptions { targets: vec!["vmvx".into()], ..Default::default() };
+/// let CompileOutput::Module(bytes) = compile_file("model.onnx".as_ref(), None, &opts)? else { unreachable!() };
+/// # Ok::<(), kiln_compiler::CompileError>(())
+/// ```
+pub fn compile_file(path: &Path, input_type: Option<InputType>, options: &CompileOptions) -> Result<CompileOutput, CompileError> {
+    let program = kiln_import::import_file(path, input_type)?;
+    let mut options = options.clone();
+    if options.module_name.is_empty() {
+        options.module_name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "module".into());
+    }
+    compile_program(program, &options)
+}
+
+/// Compiles an imported program.
+pub fn compile_program(mut program: Program, options: &CompileOptions) -> Result<CompileOutput, CompileError> {
+    let backends = select_targets(&options.targets)?;
+    let stop = options.compile_to.unwrap_or(Phase::End);
+    if stop == Phase::Input {
+        return Ok(CompileOutput::Text(kiln_ir::text::print_program(&program, false)));
+    }
+    passes::fold_constants(&mut program).map_err(CompileError::Invalid)?;
+    passes::eliminate_dead_code(&mut program);
+    if stop == Phase::GlobalOptimization {
+        return Ok(CompileOutput::Text(kiln_ir::text::print_program(&program, false)));
+    }
+    let mut functions = vec![];
+    let mut kernels = vec![];
+    let mut const_index: HashMap<u32, u32> = HashMap::new();
+    let mut const_order: Vec<u32> = vec![];
+    let mut text = String::new();
+    for f in &program.functions {
+        let d = dispatch::form_dispatches(&program, f)?;
+        if stop == Phase::DispatchCreation {
+            text.push_str(&format!("// function @{}: {} dispatches\n", f.name, d.kernels.len()));
+            for k in &d.kernels {
+                text.push_str(&format!("{}: {:?}\n", k.name, k.op));
+            }
+            continue;
+        }
+        let mut index = |c: kiln_ir::ConstId| {
+            *const_index.entry(c.0).or_insert_with(|| {
+                const_order.push(c.0);
+                const_order.len() as u32 - 1
+            })
+        };
+        let (host, ks) = plan::plan(&d, kernels.len() as u32, 0, &mut index);
+        if stop == Phase::Hal {
+            text.push_str(&format!("// function @{}: transient {} bytes\n", f.name, host.transient_size));
+            for i in &host.insts {
+                text.push_str(&format!("{i:?}\n"));
+            }
+        }
+        kernels.extend(ks);
+        let sig = |p: &kiln_ir::Port| {
+            let ty = f.ty(p.value);
+            TensorSig { name: p.name.clone(), element_type: ty.element_type, dims: ty.static_shape().unwrap_or_default().iter().map(|&d| d as i64).collect() }
+        };
+        functions.push(FunctionDef { name: f.name.clone(), inputs: f.params.iter().map(sig).collect(), outputs: f.results.iter().map(sig).collect(), program: host });
+    }
+    if stop < Phase::End {
+        return Ok(CompileOutput::Text(text));
+    }
+    // One executable per target; host programs refer to executable 0, so with several targets
+    // each function is duplicated per target executable index.
+    let mut executables = vec![];
+    for b in &backends {
+        let data = b.serialize(&kernels).map_err(CompileError::Invalid)?;
+        executables.push(ExecutableDef { target: b.name().into(), format: b.format().into(), data });
+    }
+    let constants: Vec<ConstantDef> = const_order
+        .iter()
+        .map(|&c| {
+            let t = &program.constants[c as usize];
+            ConstantDef { element_type: t.element_type, shape: t.shape.iter().map(|&d| d as u64).collect(), offset: 0, length: 0 }
+        })
+        .collect();
+    let payloads: Vec<&[u8]> = const_order.iter().map(|&c| program.constants[c as usize].data.as_slice()).collect();
+    let module = Module { compiler_version: COMPILER_VERSION.into(), name: options.module_name.clone(), functions, executables, constants };
+    Ok(CompileOutput::Module(module.write(&payloads)))
+}
+
+fn select_targets(names: &[String]) -> Result<Vec<Box<dyn target::TargetBackend>>, CompileError> {
+    let available = available_targets().join(", ");
+    if names.is_empty() {
+        return Err(CompileError::NoTarget(available));
+    }
+    if names.len() > 1 {
+        return Err(CompileError::Invalid(format!("one target backend per module is supported for now, got {}", names.join(", "))));
+    }
+    let mut out = vec![];
+    for n in names {
+        let b = target::registry().into_iter().find(|b| b.name() == n);
+        match b {
+            Some(b) => out.push(b),
+            None if target::KNOWN_TARGETS.contains(&n.as_str()) => return Err(CompileError::UnavailableTarget { name: n.clone(), available }),
+            None => return Err(CompileError::UnknownTarget { name: n.clone(), available }),
+        }
+    }
+    Ok(out)
+}
