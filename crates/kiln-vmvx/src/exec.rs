@@ -21,6 +21,8 @@ pub const ROW: usize = 256;
 pub struct Binding {
     pub ptr: *mut u8,
     pub len: usize,
+    /// False for read-only memory (module constants): kernels may not write it.
+    pub writable: bool,
 }
 
 // SAFETY: a binding is an address range; access is governed by the dispatch contract above.
@@ -46,6 +48,11 @@ impl Executable {
                 if (b.ptr as usize) % size as usize != 0 {
                     return Err(format!("binding {} is not aligned for {}", v.binding, v.element_type));
                 }
+            }
+        }
+        for v in k.outputs() {
+            if !bindings[v.binding as usize].writable {
+                return Err(format!("kernel '{}' writes read-only binding {}", k.name, v.binding));
             }
         }
         Ok(())

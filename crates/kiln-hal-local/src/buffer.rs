@@ -1,0 +1,78 @@
+//! Host-memory buffers: owned zeroed allocations, or read-only windows onto shared bytes.
+
+use kiln_runtime::hal::{Buffer, HostBytes};
+use kiln_runtime::HalError;
+use std::any::Any;
+use std::sync::Arc;
+
+enum Owner {
+    /// u64 words keep every element type aligned.
+    Heap(#[allow(dead_code)] Vec<u64>),
+    Shared(#[allow(dead_code)] Arc<dyn HostBytes>),
+}
+
+/// A buffer in host memory. Its address never changes while it lives.
+pub struct LocalBuffer {
+    ptr: *mut u8,
+    len: usize,
+    writable: bool,
+    _owner: Owner,
+}
+
+// SAFETY: the buffer is plain memory; concurrent access is ordered by the HAL's command
+// semantics (dispatch workgroups write disjoint bytes; host transfers happen between submits).
+unsafe impl Send for LocalBuffer {}
+// SAFETY: as above.
+unsafe impl Sync for LocalBuffer {}
+
+impl LocalBuffer {
+    pub fn zeroed(len: usize) -> LocalBuffer {
+        let mut words = vec![0u64; len.div_ceil(8).max(1)];
+        let ptr = words.as_mut_ptr() as *mut u8;
+        LocalBuffer { ptr, len, writable: true, _owner: Owner::Heap(words) }
+    }
+
+    pub fn shared(bytes: Arc<dyn HostBytes>, offset: usize, len: usize) -> Result<LocalBuffer, HalError> {
+        let all = bytes.bytes();
+        if offset.checked_add(len).is_none_or(|end| end > all.len()) {
+            return Err(HalError::Invalid(format!("host range {offset}+{len} exceeds {} bytes", all.len())));
+        }
+        // The pointer is only read through (writable is false); see Binding::writable.
+        let ptr = all[offset..].as_ptr() as *mut u8;
+        Ok(LocalBuffer { ptr, len, writable: false, _owner: Owner::Shared(bytes) })
+    }
+
+    /// A VMVX binding for `offset..offset+length` of this buffer (range checked by the caller).
+    pub fn binding(&self, offset: usize, length: usize) -> kiln_vmvx::Binding {
+        // SAFETY: the command buffer checked that the range lies inside the buffer.
+        kiln_vmvx::Binding { ptr: unsafe { self.ptr.add(offset) }, len: length, writable: self.writable }
+    }
+}
+
+impl Buffer for LocalBuffer {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), HalError> {
+        if offset.checked_add(out.len()).is_none_or(|e| e > self.len) {
+            return Err(HalError::Invalid("read outside the buffer".into()));
+        }
+        // SAFETY: in bounds; no dispatch runs during host transfers.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.add(offset), out.as_mut_ptr(), out.len()) };
+        Ok(())
+    }
+    fn write(&self, offset: usize, data: &[u8]) -> Result<(), HalError> {
+        if !self.writable {
+            return Err(HalError::Invalid("buffer is read-only".into()));
+        }
+        if offset.checked_add(data.len()).is_none_or(|e| e > self.len) {
+            return Err(HalError::Invalid("write outside the buffer".into()));
+        }
+        // SAFETY: in bounds, writable, and no dispatch runs during host transfers.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.add(offset), data.len()) };
+        Ok(())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

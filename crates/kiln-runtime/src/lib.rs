@@ -1,0 +1,51 @@
+//! kiln's runtime: loads `.kiln` modules and runs them on HAL devices.
+//!
+//! - [`hal`]: the traits a driver implements (driver, device, buffer, executable, command
+//!   buffer, semaphore). Drivers live in their own crates (`kiln-hal-local`, …) and register in
+//!   a [`registry::DriverRegistry`]; out-of-tree drivers register the same way.
+//! - [`vm`]: module loading (verify first, then map constants in place) and the host-program VM.
+//! - The runtime never depends on the compiler; a deployment ships this crate, the drivers it
+//!   wants and `.kiln` files.
+
+pub mod hal;
+pub mod registry;
+pub mod vm;
+
+pub use registry::DriverRegistry;
+pub use vm::{LoadedModule, ModuleBytes};
+
+/// Errors from drivers and devices.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HalError {
+    #[error("unknown driver '{name}' (available: {available})")]
+    UnknownDriver { name: String, available: String },
+    #[error("{driver}: no device at '{path}' (devices: {available})")]
+    UnknownDevice { driver: String, path: String, available: String },
+    #[error("{driver}: failed to initialize: {reason}")]
+    Unavailable { driver: String, reason: String },
+    #[error("invalid device option: {0}")]
+    BadOption(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("device error: {0}")]
+    Device(String),
+}
+
+/// Errors from loading modules and calling functions.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    #[error("cannot read '{path}': {message}")]
+    Io { path: String, message: String },
+    #[error("'{module}': {message}")]
+    BadModule { module: String, message: String },
+    #[error("'{module}' cannot run on device '{device}': {message}")]
+    Incompatible { module: String, device: String, message: String },
+    #[error("no function named '{name}' (exported: {available})")]
+    UnknownFunction { name: String, available: String },
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Hal(#[from] HalError),
+}

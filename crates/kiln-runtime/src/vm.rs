@@ -1,0 +1,172 @@
+//! Loading modules and running their functions: the runtime's VM.
+//!
+//! Loading verifies the whole module first ([`kiln_module::Module::read`]), loads each
+//! executable the device can run, and wraps every constant as a read-only buffer over the
+//! module bytes (used in place when the device reads host memory, as local devices do).
+//!
+//! A call checks its inputs against the function's signature, allocates the outputs and one
+//! transient arena, records the host program's dispatches and barriers into a command buffer,
+//! executes it and reads the outputs back.
+
+use crate::hal::{Buffer, BufferBinding, CommandBuffer, Device, Executable, HostBytes};
+use crate::{HalError, RuntimeError};
+use kiln_module::{BufferSpace, FunctionDef, HostInst, Module};
+use kiln_types::HostTensor;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The bytes of a module file: memory-mapped from a path, or an aligned copy of given bytes.
+pub enum ModuleBytes {
+    Mapped(memmap2::Mmap),
+    /// Stored as u64 words so constants are aligned for every element type.
+    Owned(Vec<u64>, usize),
+}
+
+impl ModuleBytes {
+    /// Maps a module file read-only.
+    pub fn map(path: &Path) -> Result<ModuleBytes, RuntimeError> {
+        let io = |e: std::io::Error| RuntimeError::Io { path: path.display().to_string(), message: e.to_string() };
+        let file = std::fs::File::open(path).map_err(io)?;
+        // SAFETY: the mapping is read-only and private to this process. If another process
+        // truncates the file while it is mapped, reads may fault: the same contract as every
+        // mmap-based loader (IREE, wasmtime). The module is verified before use.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        Ok(ModuleBytes::Mapped(map))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> ModuleBytes {
+        let mut words = vec![0u64; bytes.len().div_ceil(8)];
+        for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            *w = u64::from_le_bytes(b);
+        }
+        ModuleBytes::Owned(words, bytes.len())
+    }
+}
+
+impl HostBytes for ModuleBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            ModuleBytes::Mapped(m) => m,
+            // SAFETY: any u64 slice is a valid u8 slice of 8x the length; alignment only decreases.
+            ModuleBytes::Owned(words, len) => unsafe { &std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8)[..*len] },
+        }
+    }
+}
+
+/// A module loaded on a device, ready to call.
+pub struct LoadedModule {
+    module: Module,
+    device: Arc<dyn Device>,
+    executables: Vec<Option<Arc<dyn Executable>>>,
+    constants: Vec<Arc<dyn Buffer>>,
+}
+
+impl LoadedModule {
+    /// Verifies and loads a module on `device`. `source` names the file in errors.
+    pub fn load(device: Arc<dyn Device>, bytes: Arc<ModuleBytes>, source: &str) -> Result<LoadedModule, RuntimeError> {
+        let bad = |e: kiln_module::ModuleError| RuntimeError::BadModule { module: source.to_string(), message: e.to_string() };
+        let module = Module::read(bytes.bytes()).map_err(bad)?;
+        let formats = device.executable_formats();
+        let mut executables = vec![];
+        for e in &module.executables {
+            executables.push(if formats.contains(&e.format) {
+                Some(device.load_executable(&e.format, &e.data).map_err(|err| RuntimeError::BadModule { module: source.to_string(), message: format!("executable for '{}': {err}", e.target) })?)
+            } else {
+                None
+            });
+        }
+        if !module.executables.is_empty() && executables.iter().all(Option::is_none) {
+            let targets: Vec<&str> = module.executables.iter().map(|e| e.target.as_str()).collect();
+            return Err(RuntimeError::Incompatible {
+                module: source.to_string(),
+                device: device.driver_name().to_string(),
+                message: format!("the module was compiled for {} but the device runs {}", targets.join(", "), formats.join(", ")),
+            });
+        }
+        let mut constants = vec![];
+        for c in &module.constants {
+            let host: Arc<dyn HostBytes> = bytes.clone();
+            constants.push(device.import_host(host, c.offset as usize, c.length as usize)?);
+        }
+        Ok(LoadedModule { module, device, executables, constants })
+    }
+
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    pub fn device(&self) -> &Arc<dyn Device> {
+        &self.device
+    }
+
+    /// The exported function `name`, or an error listing the exported names.
+    pub fn function(&self, name: &str) -> Result<&FunctionDef, RuntimeError> {
+        self.module.function(name).ok_or_else(|| RuntimeError::UnknownFunction {
+            name: name.to_string(),
+            available: self.module.functions.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// Calls function `name` with host tensors and returns its results.
+    ///
+    /// Inputs must match the signature exactly (count, element type and shape).
+    pub fn invoke(&self, name: &str, inputs: &[HostTensor]) -> Result<Vec<HostTensor>, RuntimeError> {
+        let f = self.function(name)?;
+        if inputs.len() != f.inputs.len() {
+            return Err(RuntimeError::Input(format!("function '{name}' takes {} inputs but {} were given", f.inputs.len(), inputs.len())));
+        }
+        let mut in_bufs = vec![];
+        for (i, (sig, t)) in f.inputs.iter().zip(inputs).enumerate() {
+            let shape_ok = sig.dims.len() == t.shape.len() && sig.dims.iter().zip(&t.shape).all(|(&d, &n)| d < 0 || d as usize == n);
+            if sig.element_type != t.element_type || !shape_ok {
+                return Err(RuntimeError::Input(format!("input {i} ('{}') of '{name}' expects {} but got {}", sig.name, sig.type_string(), t.type_string())));
+            }
+            let b = self.device.allocate(t.data.len())?;
+            b.write(0, &t.data)?;
+            in_bufs.push(b);
+        }
+        let mut out_bufs = vec![];
+        for sig in &f.outputs {
+            let size = sig.byte_size().ok_or_else(|| RuntimeError::Input(format!("output '{}' has a dynamic shape", sig.name)))?;
+            out_bufs.push(self.device.allocate(size as usize)?);
+        }
+        let transient = self.device.allocate(f.program.transient_size as usize)?;
+        let mut cb = CommandBuffer::new();
+        for inst in &f.program.insts {
+            match inst {
+                HostInst::Barrier => cb.barrier(),
+                HostInst::Dispatch { executable, kernel, workgroups, bindings } => {
+                    let exe = self.executables[*executable as usize].clone().ok_or_else(|| RuntimeError::Incompatible {
+                        module: self.module.name.clone(),
+                        device: self.device.driver_name().to_string(),
+                        message: format!("function '{name}' needs executable {executable}, which this device cannot load"),
+                    })?;
+                    let binds = bindings
+                        .iter()
+                        .map(|b| {
+                            let buffer = match b.space {
+                                BufferSpace::Input(i) => in_bufs[i as usize].clone(),
+                                BufferSpace::Output(i) => out_bufs[i as usize].clone(),
+                                BufferSpace::Constant(i) => self.constants[i as usize].clone(),
+                                BufferSpace::Transient => transient.clone(),
+                            };
+                            BufferBinding { buffer, offset: b.offset as usize, length: b.length as usize }
+                        })
+                        .collect();
+                    cb.dispatch(exe, *kernel, *workgroups, binds)?;
+                }
+            }
+        }
+        self.device.queue_execute(&cb, None)?;
+        let mut outputs = vec![];
+        for (sig, buf) in f.outputs.iter().zip(&out_bufs) {
+            let mut data = vec![0u8; buf.len()];
+            buf.read(0, &mut data)?;
+            let shape = sig.dims.iter().map(|&d| d as usize).collect();
+            outputs.push(HostTensor::new(sig.element_type, shape, data).map_err(|e| HalError::Device(e.to_string()))?);
+        }
+        Ok(outputs)
+    }
+}

@@ -1,0 +1,90 @@
+//! `kiln-benchmark-module`: times the functions of a `.kiln` module, Google-Benchmark style,
+//! as iree-benchmark-module does: a warm-up call, then repetitions of timed batches, then the
+//! mean, median and standard deviation of the per-call time.
+
+use anyhow::{bail, Result};
+use clap::Parser;
+use kiln_tools::io::InputReader;
+use std::time::{Duration, Instant};
+
+/// Benchmarks functions of a kiln module.
+#[derive(Parser)]
+#[command(name = "kiln-benchmark-module", version, about)]
+struct Args {
+    #[arg(long = "module")]
+    module: String,
+    /// The function to time (default: every exported function).
+    #[arg(long = "function")]
+    function: Option<String>,
+    /// Inputs in iree-run-module syntax; `1x3x224x224xf32=0` fills a tensor with zeros.
+    #[arg(long = "input")]
+    input: Vec<String>,
+    #[arg(long = "device", default_value = "local-task")]
+    device: String,
+    #[arg(long = "task_topology_max_group_count")]
+    task_topology_max_group_count: Option<usize>,
+    /// Timed repetitions; statistics are over these.
+    #[arg(long = "benchmark_repetitions", default_value_t = 5)]
+    benchmark_repetitions: usize,
+    /// Minimum seconds each repetition runs (it calls the function as often as fits).
+    #[arg(long = "benchmark_min_time", default_value_t = 0.2)]
+    benchmark_min_time: f64,
+}
+
+fn human(d: f64) -> String {
+    if d >= 1e-1 {
+        format!("{:.1} ms", d * 1e3)
+    } else if d >= 1e-3 {
+        format!("{:.3} ms", d * 1e3)
+    } else {
+        format!("{:.2} us", d * 1e6)
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    if args.benchmark_repetitions == 0 {
+        bail!("--benchmark_repetitions must be at least 1");
+    }
+    let device = kiln_tools::create_device(&args.device, args.task_topology_max_group_count)?;
+    let module = kiln_tools::load_module(&args.module, device)?;
+    let functions: Vec<String> = match &args.function {
+        Some(f) => vec![module.function(f)?.name.clone()],
+        None => module.module().functions.iter().map(|f| f.name.clone()).collect(),
+    };
+    let mut reader = InputReader::default();
+    let inputs = args.input.iter().map(|s| reader.read(s)).collect::<Result<Vec<_>>>()?;
+    let rule = "-".repeat(78);
+    println!("{rule}\n{:<44} {:>18} {:>14}\n{rule}", "Benchmark", "Time", "Iterations");
+    for f in &functions {
+        module.invoke(f, &inputs)?; // warm-up
+        let name = format!("BM_{f}/process_time/real_time");
+        let mut per_call = vec![];
+        for _ in 0..args.benchmark_repetitions {
+            let (mut iters, start) = (0u64, Instant::now());
+            while iters == 0 || start.elapsed() < Duration::from_secs_f64(args.benchmark_min_time) {
+                module.invoke(f, &inputs)?;
+                iters += 1;
+            }
+            let t = start.elapsed().as_secs_f64() / iters as f64;
+            println!("{name:<44} {:>18} {iters:>14}", human(t));
+            per_call.push(t);
+        }
+        let n = per_call.len() as f64;
+        let mean = per_call.iter().sum::<f64>() / n;
+        let mut sorted = per_call.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = if sorted.len() % 2 == 1 { sorted[sorted.len() / 2] } else { (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2]) / 2.0 };
+        let stddev = if per_call.len() > 1 { (per_call.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        for (suffix, v) in [("mean", mean), ("median", median), ("stddev", stddev)] {
+            println!("{:<44} {:>18} {:>14}", format!("{name}_{suffix}"), human(v), per_call.len());
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    kiln_tools::install_panic_hook("kiln-benchmark-module");
+    if let Err(e) = run(Args::parse()) {
+        kiln_tools::exit_with("kiln-benchmark-module", e);
+    }
+}

@@ -1,0 +1,107 @@
+//! `kiln-compile`: compiles an ONNX model (or kiln IR text) into a `.kiln` module.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use kiln_compiler::{CompileOptions, CompileOutput, Phase};
+use kiln_import::InputType;
+use std::path::PathBuf;
+
+/// Compiles a model into a kiln module. Flags follow iree-compile's spelling.
+#[derive(Parser)]
+#[command(name = "kiln-compile", version, about)]
+struct Args {
+    /// The model: .onnx, or .kir (kiln tensor program text).
+    input: Option<PathBuf>,
+    /// Where to write the module (or the text of --compile-to).
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// Target backends, comma-separated (legacy IREE spelling).
+    #[arg(long = "iree-hal-target-backends", value_delimiter = ',')]
+    target_backends: Vec<String>,
+    /// Target devices (IREE's current spelling): local, vulkan, cuda, hip, metal, webgpu.
+    #[arg(long = "iree-hal-target-device")]
+    target_device: Vec<String>,
+    /// Backends for the `local` target device, comma-separated.
+    #[arg(long = "iree-hal-local-target-device-backends", value_delimiter = ',')]
+    local_backends: Vec<String>,
+    /// Lists the target backends this build can compile for.
+    #[arg(long = "iree-hal-list-target-backends")]
+    list_target_backends: bool,
+    /// Stops after a phase and prints its IR: input, global-optimization, dispatch-creation, hal.
+    #[arg(long = "compile-to")]
+    compile_to: Option<String>,
+    /// The input format when the extension does not tell: onnx or kir.
+    #[arg(long = "iree-input-type")]
+    input_type: Option<String>,
+}
+
+fn targets(args: &Args) -> Result<Vec<String>> {
+    let mut t = args.target_backends.clone();
+    for d in &args.target_device {
+        match d.as_str() {
+            "local" if args.local_backends.is_empty() => t.push("vmvx".into()),
+            "local" => t.extend(args.local_backends.iter().cloned()),
+            "vulkan" => t.push("vulkan-spirv".into()),
+            "cuda" => t.push("cuda".into()),
+            "hip" => t.push("rocm".into()),
+            "metal" => t.push("metal-spirv".into()),
+            "webgpu" => t.push("webgpu-spirv".into()),
+            other => bail!("unknown target device '{other}' (devices: local, vulkan, cuda, hip, metal, webgpu)"),
+        }
+    }
+    if t.is_empty() {
+        t.push("vmvx".into());
+    }
+    t.dedup();
+    Ok(t)
+}
+
+fn run(args: Args) -> Result<()> {
+    if args.list_target_backends {
+        println!("Registered target backends:");
+        for t in kiln_compiler::available_targets() {
+            println!("    {t}");
+        }
+        return Ok(());
+    }
+    let input = args.input.clone().context("no input file given (usage: kiln-compile MODEL -o OUT.kiln)")?;
+    let input_type = match args.input_type.as_deref() {
+        None => None,
+        Some("onnx") => Some(InputType::Onnx),
+        Some("kir") | Some("kiln") => Some(InputType::KilnIr),
+        Some(other) => bail!("unknown --iree-input-type '{other}' (types: onnx, kir)"),
+    };
+    let compile_to = args.compile_to.as_deref().map(str::parse::<Phase>).transpose()?;
+    let options = CompileOptions { targets: targets(&args)?, compile_to, module_name: String::new() };
+    if args.output.is_none() && compile_to.is_none_or(|p| p == Phase::End) {
+        bail!("no output file given: pass -o OUT.kiln");
+    }
+    if let Some(out) = &args.output {
+        let same = std::fs::canonicalize(out).ok().zip(std::fs::canonicalize(&input).ok()).is_some_and(|(a, b)| a == b);
+        if same {
+            bail!("the output '{}' would overwrite the input", out.display());
+        }
+    }
+    let result = kiln_compiler::compile_file(&input, input_type, &options).with_context(|| format!("cannot compile '{}'", input.display()))?;
+    let bytes = match result {
+        CompileOutput::Module(b) => b,
+        CompileOutput::Text(t) if args.output.is_none() => {
+            print!("{t}");
+            return Ok(());
+        }
+        CompileOutput::Text(t) => t.into_bytes(),
+    };
+    let out = args.output.expect("checked above");
+    // Write beside the target and rename, so a failed write never leaves a half-written module.
+    let tmp = out.with_extension("kiln.partial");
+    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write '{}'", tmp.display()))?;
+    std::fs::rename(&tmp, &out).with_context(|| format!("cannot write '{}'", out.display()))?;
+    Ok(())
+}
+
+fn main() {
+    kiln_tools::install_panic_hook("kiln-compile");
+    if let Err(e) = run(Args::parse()) {
+        kiln_tools::exit_with("kiln-compile", e);
+    }
+}
