@@ -20,9 +20,13 @@
 
 use crate::views::{broadcast_strides, collapse, contiguous_strides, reshape_strides};
 use crate::CompileError;
-use kiln_ir::{BinaryOp, ConstId, Function, OpKind, PoolKind, Program, ReduceKind, UnaryOp, ValueId};
+use kiln_ir::{
+    BinaryOp, ConstId, Function, OpKind, PoolKind, Program, ReduceKind, UnaryOp, ValueId,
+};
 use kiln_types::ElementType;
-use kiln_vmvx::format::{BinaryFn, Body, Epilogue, Inst, Kernel, KernelOp, ReduceFn, UnaryFn, View};
+use kiln_vmvx::format::{
+    BinaryFn, Body, Epilogue, Inst, Kernel, KernelOp, ReduceFn, UnaryFn, View,
+};
 
 /// Index into [`Dispatches::storages`].
 pub type StorageId = usize;
@@ -88,8 +92,19 @@ struct Expr {
 
 impl Expr {
     fn leaf(src: Src, element_type: ElementType, shape: &[usize]) -> Expr {
-        let leaf = Leaf { src, element_type, offset: 0, strides: contiguous_strides(shape) };
-        Expr { shape: shape.to_vec(), element_type, leaves: vec![leaf], insts: vec![Inst::Input(0)], result: 0 }
+        let leaf = Leaf {
+            src,
+            element_type,
+            offset: 0,
+            strides: contiguous_strides(shape),
+        };
+        Expr {
+            shape: shape.to_vec(),
+            element_type,
+            leaves: vec![leaf],
+            insts: vec![Inst::Input(0)],
+            result: 0,
+        }
     }
 
     /// True if the expression only reads one leaf (a view).
@@ -108,7 +123,10 @@ impl Expr {
     }
 
     fn body(&self) -> Body {
-        Body { insts: self.insts.clone(), results: vec![self.result] }
+        Body {
+            insts: self.insts.clone(),
+            results: vec![self.result],
+        }
     }
 }
 
@@ -152,12 +170,25 @@ struct Former<'a> {
 
 /// Forms the dispatches of function `f`.
 pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, CompileError> {
-    let mut fm = Former { program, f, uses: f.use_counts(), exprs: vec![None; f.values.len()], storages: vec![], pending: vec![], kernels: vec![], loc: String::new() };
+    let mut fm = Former {
+        program,
+        f,
+        uses: f.use_counts(),
+        exprs: vec![None; f.values.len()],
+        storages: vec![],
+        pending: vec![],
+        kernels: vec![],
+        loc: String::new(),
+    };
     for (i, p) in f.params.iter().enumerate() {
         let ty = f.ty(p.value);
         let shape = ty.static_shape().ok_or_else(|| CompileError::Unsupported {
             loc: p.name.clone(),
-            message: format!("input '{}' has symbolic dim '{}'; kiln compiles static shapes only for now", p.name, ty.first_symbol().unwrap_or("?")),
+            message: format!(
+                "input '{}' has symbolic dim '{}'; kiln compiles static shapes only for now",
+                p.name,
+                ty.first_symbol().unwrap_or("?")
+            ),
         })?;
         let s = fm.new_storage(StorageKind::Param(i), ty.element_type, &shape);
         fm.exprs[p.value.index()] = Some(Expr::leaf(Src::Storage(s), ty.element_type, &shape));
@@ -165,7 +196,11 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
     for op in &f.ops {
         fm.loc = op.loc.clone();
         let e = fm.op(&op.kind, &op.operands, op.results[0])?;
-        let e = if fm.uses[op.results[0].index()] > 1 { fm.share(e) } else { e };
+        let e = if fm.uses[op.results[0].index()] > 1 {
+            fm.share(e)
+        } else {
+            e
+        };
         fm.exprs[op.results[0].index()] = Some(e);
     }
     let mut results = vec![];
@@ -179,7 +214,11 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
         }
         results.push(s);
     }
-    Ok(Dispatches { storages: fm.storages, kernels: fm.kernels, results })
+    Ok(Dispatches {
+        storages: fm.storages,
+        kernels: fm.kernels,
+        results,
+    })
 }
 
 fn unary_fn(u: UnaryOp) -> UnaryFn {
@@ -248,20 +287,37 @@ fn merge(a: &mut Expr, b: &Expr) -> u32 {
 
 impl Former<'_> {
     fn err(&self, message: impl Into<String>) -> CompileError {
-        CompileError::Unsupported { loc: self.loc.clone(), message: message.into() }
+        CompileError::Unsupported {
+            loc: self.loc.clone(),
+            message: message.into(),
+        }
     }
 
-    fn new_storage(&mut self, kind: StorageKind, element_type: ElementType, shape: &[usize]) -> StorageId {
-        self.storages.push(Storage { kind, element_type, elements: shape.iter().product() });
+    fn new_storage(
+        &mut self,
+        kind: StorageKind,
+        element_type: ElementType,
+        shape: &[usize],
+    ) -> StorageId {
+        self.storages.push(Storage {
+            kind,
+            element_type,
+            elements: shape.iter().product(),
+        });
         self.storages.len() - 1
     }
 
     fn expr(&self, v: ValueId) -> Expr {
-        self.exprs[v.index()].clone().expect("operands are defined before use (verified)")
+        self.exprs[v.index()]
+            .clone()
+            .expect("operands are defined before use (verified)")
     }
 
     fn shape(&self, v: ValueId) -> Vec<usize> {
-        self.f.ty(v).static_shape().expect("every value has a static shape once inputs do")
+        self.f
+            .ty(v)
+            .static_shape()
+            .expect("every value has a static shape once inputs do")
     }
 
     /// Makes a multiply-used value safe to share: computed values are stored once; views of a
@@ -276,7 +332,12 @@ impl Former<'_> {
         Expr::leaf(Src::Storage(s), e.element_type, &e.shape)
     }
 
-    fn op(&mut self, kind: &OpKind, operands: &[ValueId], result: ValueId) -> Result<Expr, CompileError> {
+    fn op(
+        &mut self,
+        kind: &OpKind,
+        operands: &[ValueId],
+        result: ValueId,
+    ) -> Result<Expr, CompileError> {
         let out_shape = self.shape(result);
         let out_ty = self.f.ty(result).element_type;
         let args: Vec<Expr> = operands.iter().map(|v| self.expr(*v)).collect();
@@ -315,7 +376,11 @@ impl Former<'_> {
             OpKind::Slice { starts, steps, .. } => {
                 let mut e = args[0].clone();
                 for l in &mut e.leaves {
-                    l.offset += starts.iter().zip(&l.strides).map(|(s, st)| s * st).sum::<i64>();
+                    l.offset += starts
+                        .iter()
+                        .zip(&l.strides)
+                        .map(|(s, st)| s * st)
+                        .sum::<i64>();
                     l.strides = l.strides.iter().zip(steps).map(|(s, k)| s * k).collect();
                 }
                 e.shape = out_shape;
@@ -324,7 +389,11 @@ impl Former<'_> {
             OpKind::Broadcast { .. } => args[0].broadcast(&out_shape),
             OpKind::Reshape { shape } => {
                 let mut e = args[0].clone();
-                let restrided: Option<Vec<Vec<i64>>> = e.leaves.iter().map(|l| reshape_strides(&e.shape, &l.strides, shape)).collect();
+                let restrided: Option<Vec<Vec<i64>>> = e
+                    .leaves
+                    .iter()
+                    .map(|l| reshape_strides(&e.shape, &l.strides, shape))
+                    .collect();
                 match restrided {
                     Some(all) => {
                         for (l, s) in e.leaves.iter_mut().zip(all) {
@@ -380,10 +449,21 @@ impl Former<'_> {
                 let rank = out_shape.len();
                 let groups = vec![*axis, 1, rank - axis - 1];
                 let mut x = self.contiguous_view(&args[0]);
-                let (shape3, _) = collapse(&out_shape, &contiguous_strides(&out_shape), &groups).expect("contiguous views collapse");
+                let (shape3, _) = collapse(&out_shape, &contiguous_strides(&out_shape), &groups)
+                    .expect("contiguous views collapse");
                 x = View::contiguous(x.binding, x.offset, x.element_type, &u64s(&shape3));
                 let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&shape3));
-                self.pend(KernelOp::Softmax { x, y, epilogue: None }, out_shape, out_ty, Coords::Collapse(groups), result)
+                self.pend(
+                    KernelOp::Softmax {
+                        x,
+                        y,
+                        epilogue: None,
+                    },
+                    out_shape,
+                    out_ty,
+                    Coords::Collapse(groups),
+                    result,
+                )
             }
             OpKind::LayerNorm { axis, epsilon } => {
                 self.require_f32(out_ty, "layer_norm")?;
@@ -391,16 +471,43 @@ impl Former<'_> {
                 let rows: usize = out_shape[..*axis].iter().product();
                 let len: usize = out_shape[*axis..].iter().product();
                 let x = self.contiguous_view(&args[0]);
-                let x = View::contiguous(x.binding, x.offset, x.element_type, &[rows as u64, len as u64]);
+                let x = View::contiguous(
+                    x.binding,
+                    x.offset,
+                    x.element_type,
+                    &[rows as u64, len as u64],
+                );
                 let y = View::contiguous(OUTPUT, 0, out_ty, &[rows as u64, len as u64]);
-                self.pend(KernelOp::LayerNorm { x, y, epsilon: *epsilon as f32, epilogue: None }, out_shape, out_ty, Coords::Collapse(groups), result)
+                self.pend(
+                    KernelOp::LayerNorm {
+                        x,
+                        y,
+                        epsilon: *epsilon as f32,
+                        epilogue: None,
+                    },
+                    out_shape,
+                    out_ty,
+                    Coords::Collapse(groups),
+                    result,
+                )
             }
-            OpKind::Reduce { kind, axes, .. } => self.reduce(&args[0], *kind, axes, &out_shape, out_ty),
+            OpKind::Reduce { kind, axes, .. } => {
+                self.reduce(&args[0], *kind, axes, &out_shape, out_ty)
+            }
             OpKind::Gather { axis } => {
                 let dshape = self.shape(operands[0]);
                 let data = self.contiguous_view(&args[0]);
-                let (outer, len, inner) = (dshape[..*axis].iter().product::<usize>(), dshape[*axis], dshape[axis + 1..].iter().product::<usize>());
-                let data = View::contiguous(data.binding, data.offset, data.element_type, &[outer as u64, len as u64, inner as u64]);
+                let (outer, len, inner) = (
+                    dshape[..*axis].iter().product::<usize>(),
+                    dshape[*axis],
+                    dshape[axis + 1..].iter().product::<usize>(),
+                );
+                let data = View::contiguous(
+                    data.binding,
+                    data.offset,
+                    data.element_type,
+                    &[outer as u64, len as u64, inner as u64],
+                );
                 let idx = self.contiguous_view(&args[1]);
                 let n = args[1].shape.iter().product::<usize>() as u64;
                 let indices = View::contiguous(idx.binding, idx.offset, idx.element_type, &[n]);
@@ -416,7 +523,13 @@ impl Former<'_> {
                 for a in &args {
                     let mut a = a.clone();
                     self.resolve(&mut a);
-                    let out = View { binding: s as u32, offset: (at * strides[*axis]) as u64, element_type: out_ty, shape: u64s(&a.shape), strides: strides.clone() };
+                    let out = View {
+                        binding: s as u32,
+                        offset: (at * strides[*axis]) as u64,
+                        element_type: out_ty,
+                        shape: u64s(&a.shape),
+                        strides: strides.clone(),
+                    };
                     at += a.shape[*axis] as i64;
                     self.push_generic(&a, out);
                 }
@@ -429,17 +542,39 @@ impl Former<'_> {
         if t == ElementType::F32 {
             Ok(())
         } else {
-            Err(self.err(format!("'{op}' on {t} is not supported by the vmvx backend yet (f32 only)")))
+            Err(self.err(format!(
+                "'{op}' on {t} is not supported by the vmvx backend yet (f32 only)"
+            )))
         }
     }
 
-    fn pend(&mut self, op: KernelOp, shape: Vec<usize>, element_type: ElementType, coords: Coords, result: ValueId) -> Expr {
+    fn pend(
+        &mut self,
+        op: KernelOp,
+        shape: Vec<usize>,
+        element_type: ElementType,
+        coords: Coords,
+        result: ValueId,
+    ) -> Expr {
         let fusable = self.uses[result.index()] == 1;
-        self.pending.push(PendingRoot { op, shape: shape.clone(), element_type, coords, fusable, emitted: None });
+        self.pending.push(PendingRoot {
+            op,
+            shape: shape.clone(),
+            element_type,
+            coords,
+            fusable,
+            emitted: None,
+        });
         Expr::leaf(Src::Pending(self.pending.len() - 1), element_type, &shape)
     }
 
-    fn matmul(&mut self, a: &Expr, b: &Expr, out: &[usize], result: ValueId) -> Result<Expr, CompileError> {
+    fn matmul(
+        &mut self,
+        a: &Expr,
+        b: &Expr,
+        out: &[usize],
+        result: ValueId,
+    ) -> Result<Expr, CompileError> {
         let et = a.element_type;
         self.require_f32(et, "matmul")?;
         let r = out.len();
@@ -456,7 +591,11 @@ impl Former<'_> {
                 let v = fm.strided_view(e)?;
                 let st = broadcast_strides(&e.shape, &v.strides, &full);
                 let (shape3, st3) = collapse(&full, &st, &groups)?;
-                st3.iter().all(|&s| s >= 0).then(|| View { shape: u64s(&shape3), strides: st3, ..v })
+                st3.iter().all(|&s| s >= 0).then(|| View {
+                    shape: u64s(&shape3),
+                    strides: st3,
+                    ..v
+                })
             };
             if let Some(v) = try_view(fm, e) {
                 return v;
@@ -469,16 +608,37 @@ impl Former<'_> {
         let bv = operand(self, b, k, out[r - 1]);
         let c_shape = [av.shape[0], out[r - 2] as u64, out[r - 1] as u64];
         let c = View::contiguous(OUTPUT, 0, et, &c_shape);
-        let op = KernelOp::MatMul { a: av, b: bv, c, tile_m: MATMUL_TILE_M, tile_n: MATMUL_TILE_N, epilogue: None };
-        let groups = if nb == 0 { vec![0, 1, 1] } else { vec![nb, 1, 1] };
+        let op = KernelOp::MatMul {
+            a: av,
+            b: bv,
+            c,
+            tile_m: MATMUL_TILE_M,
+            tile_n: MATMUL_TILE_N,
+            epilogue: None,
+        };
+        let groups = if nb == 0 {
+            vec![0, 1, 1]
+        } else {
+            vec![nb, 1, 1]
+        };
         Ok(self.pend(op, out.to_vec(), et, Coords::Collapse(groups), result))
     }
 
-    fn reduce(&mut self, x: &Expr, kind: ReduceKind, axes: &[usize], out_shape: &[usize], out_ty: ElementType) -> Expr {
+    fn reduce(
+        &mut self,
+        x: &Expr,
+        kind: ReduceKind,
+        axes: &[usize],
+        out_shape: &[usize],
+        out_ty: ElementType,
+    ) -> Expr {
         let mut e = x.clone();
         self.resolve(&mut e);
         let rank = e.shape.len();
-        let order: Vec<usize> = (0..rank).filter(|d| !axes.contains(d)).chain(axes.iter().copied()).collect();
+        let order: Vec<usize> = (0..rank)
+            .filter(|d| !axes.contains(d))
+            .chain(axes.iter().copied())
+            .collect();
         let domain: Vec<usize> = order.iter().map(|&d| e.shape[d]).collect();
         for l in &mut e.leaves {
             l.strides = order.iter().map(|&d| l.strides[d]).collect();
@@ -488,7 +648,13 @@ impl Former<'_> {
         let s = self.new_storage(StorageKind::Computed, out_ty, out_shape);
         let mut out_strides = contiguous_strides(&domain[..p]);
         out_strides.extend(std::iter::repeat_n(0, axes.len()));
-        let out = View { binding: s as u32, offset: 0, element_type: out_ty, shape: u64s(&domain), strides: out_strides };
+        let out = View {
+            binding: s as u32,
+            offset: 0,
+            element_type: out_ty,
+            shape: u64s(&domain),
+            strides: out_strides,
+        };
         let reduce = match kind {
             ReduceKind::Sum => ReduceFn::Sum,
             ReduceKind::Max => ReduceFn::Max,
@@ -496,9 +662,21 @@ impl Former<'_> {
             ReduceKind::Mean => ReduceFn::Mean,
         };
         let points: u64 = domain[p..].iter().product::<usize>() as u64;
-        let tile = generic_tile(&domain[..p], (GENERIC_TILE_ELEMENTS / points.max(1)).max(1), &domain[p..]);
+        let tile = generic_tile(
+            &domain[..p],
+            (GENERIC_TILE_ELEMENTS / points.max(1)).max(1),
+            &domain[p..],
+        );
         let inputs = self.leaf_views(&e);
-        self.push_kernel(KernelOp::Generic { shape: u64s(&domain), tile, reduction_dims: axes.len() as u32, reduce, inputs, outputs: vec![out], body: e.body() });
+        self.push_kernel(KernelOp::Generic {
+            shape: u64s(&domain),
+            tile,
+            reduction_dims: axes.len() as u32,
+            reduce,
+            inputs,
+            outputs: vec![out],
+            body: e.body(),
+        });
         Expr::leaf(Src::Storage(s), out_ty, out_shape)
     }
 
@@ -520,11 +698,19 @@ impl Former<'_> {
         let mut e = e.clone();
         self.resolve(&mut e);
         let l = &e.leaves[0];
-        let Src::Storage(s) = l.src else { unreachable!("resolved") };
+        let Src::Storage(s) = l.src else {
+            unreachable!("resolved")
+        };
         if l.offset < 0 {
             return None;
         }
-        Some(View { binding: s as u32, offset: l.offset as u64, element_type: l.element_type, shape: u64s(&e.shape), strides: l.strides.clone() })
+        Some(View {
+            binding: s as u32,
+            offset: l.offset as u64,
+            element_type: l.element_type,
+            shape: u64s(&e.shape),
+            strides: l.strides.clone(),
+        })
     }
 
     /// A contiguous view of `e`'s value, copying it to new storage if its layout needs it.
@@ -542,7 +728,8 @@ impl Former<'_> {
     /// an expression over a whole held-back root becomes that root's epilogue.
     fn materialize(&mut self, e: &Expr) -> StorageId {
         if let Some(v) = self.strided_view(e) {
-            let whole = self.storages[v.binding as usize].elements as u64 == v.shape.iter().product::<u64>();
+            let whole = self.storages[v.binding as usize].elements as u64
+                == v.shape.iter().product::<u64>();
             if v.offset == 0 && v.is_contiguous() && whole {
                 return v.binding as usize;
             }
@@ -580,7 +767,9 @@ impl Former<'_> {
             if j == i {
                 continue;
             }
-            let Src::Storage(s) = l.src else { unreachable!("resolved") };
+            let Src::Storage(s) = l.src else {
+                unreachable!("resolved")
+            };
             let (shape, strides) = match &coords {
                 Coords::Same => (e.shape.clone(), l.strides.clone()),
                 Coords::Collapse(groups) => collapse(&e.shape, &l.strides, groups)?,
@@ -589,13 +778,22 @@ impl Former<'_> {
                 return None;
             }
             remap[j] = inputs.len() as u32 + 1;
-            inputs.push(View { binding: s as u32, offset: l.offset as u64, element_type: l.element_type, shape: u64s(&shape), strides });
+            inputs.push(View {
+                binding: s as u32,
+                offset: l.offset as u64,
+                element_type: l.element_type,
+                shape: u64s(&shape),
+                strides,
+            });
         }
         let insts = e.insts.iter().map(|inst| match inst {
             Inst::Input(n) => Inst::Input(remap[*n as usize]),
             other => other.clone(),
         });
-        let body = Body { insts: insts.collect(), results: vec![e.result] };
+        let body = Body {
+            insts: insts.collect(),
+            results: vec![e.result],
+        };
         Some(self.emit_pending(p, Some(Epilogue { inputs, body })))
     }
 
@@ -625,11 +823,21 @@ impl Former<'_> {
             }
         };
         match &mut op {
-            KernelOp::MatMul { c: y, epilogue: ep, .. }
-            | KernelOp::Conv2d { y, epilogue: ep, .. }
-            | KernelOp::Pool2d { y, epilogue: ep, .. }
-            | KernelOp::Softmax { y, epilogue: ep, .. }
-            | KernelOp::LayerNorm { y, epilogue: ep, .. } => {
+            KernelOp::MatMul {
+                c: y, epilogue: ep, ..
+            }
+            | KernelOp::Conv2d {
+                y, epilogue: ep, ..
+            }
+            | KernelOp::Pool2d {
+                y, epilogue: ep, ..
+            }
+            | KernelOp::Softmax {
+                y, epilogue: ep, ..
+            }
+            | KernelOp::LayerNorm {
+                y, epilogue: ep, ..
+            } => {
                 bind(y);
                 *ep = epilogue;
             }
@@ -644,8 +852,16 @@ impl Former<'_> {
         e.leaves
             .iter()
             .map(|l| {
-                let Src::Storage(s) = l.src else { unreachable!("resolved before use") };
-                View { binding: s as u32, offset: l.offset as u64, element_type: l.element_type, shape: u64s(&e.shape), strides: l.strides.clone() }
+                let Src::Storage(s) = l.src else {
+                    unreachable!("resolved before use")
+                };
+                View {
+                    binding: s as u32,
+                    offset: l.offset as u64,
+                    element_type: l.element_type,
+                    shape: u64s(&e.shape),
+                    strides: l.strides.clone(),
+                }
             })
             .collect()
     }
@@ -663,7 +879,15 @@ impl Former<'_> {
     fn push_generic(&mut self, e: &Expr, out: View) {
         let tile = generic_tile(&e.shape, GENERIC_TILE_ELEMENTS, &[]);
         let inputs = self.leaf_views(e);
-        self.push_kernel(KernelOp::Generic { shape: u64s(&e.shape), tile, reduction_dims: 0, reduce: ReduceFn::Sum, inputs, outputs: vec![out], body: e.body() });
+        self.push_kernel(KernelOp::Generic {
+            shape: u64s(&e.shape),
+            tile,
+            reduction_dims: 0,
+            reduce: ReduceFn::Sum,
+            inputs,
+            outputs: vec![out],
+            body: e.body(),
+        });
     }
 
     fn push_kernel(&mut self, op: KernelOp) {

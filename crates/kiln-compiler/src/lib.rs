@@ -103,26 +103,40 @@ pub fn available_targets() -> Vec<&'static str> {
 /// let CompileOutput::Module(bytes) = compile_file("model.onnx".as_ref(), None, &opts)? else { unreachable!() };
 /// # Ok::<(), kiln_compiler::CompileError>(())
 /// ```
-pub fn compile_file(path: &Path, input_type: Option<InputType>, options: &CompileOptions) -> Result<CompileOutput, CompileError> {
+pub fn compile_file(
+    path: &Path,
+    input_type: Option<InputType>,
+    options: &CompileOptions,
+) -> Result<CompileOutput, CompileError> {
     let program = kiln_import::import_file(path, input_type)?;
     let mut options = options.clone();
     if options.module_name.is_empty() {
-        options.module_name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "module".into());
+        options.module_name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "module".into());
     }
     compile_program(program, &options)
 }
 
 /// Compiles an imported program.
-pub fn compile_program(mut program: Program, options: &CompileOptions) -> Result<CompileOutput, CompileError> {
+pub fn compile_program(
+    mut program: Program,
+    options: &CompileOptions,
+) -> Result<CompileOutput, CompileError> {
     let backends = select_targets(&options.targets)?;
     let stop = options.compile_to.unwrap_or(Phase::End);
     if stop == Phase::Input {
-        return Ok(CompileOutput::Text(kiln_ir::text::print_program(&program, false)));
+        return Ok(CompileOutput::Text(kiln_ir::text::print_program(
+            &program, false,
+        )));
     }
     passes::fold_constants(&mut program).map_err(CompileError::Invalid)?;
     passes::eliminate_dead_code(&mut program);
     if stop == Phase::GlobalOptimization {
-        return Ok(CompileOutput::Text(kiln_ir::text::print_program(&program, false)));
+        return Ok(CompileOutput::Text(kiln_ir::text::print_program(
+            &program, false,
+        )));
     }
     let mut functions = vec![];
     let mut kernels = vec![];
@@ -132,7 +146,11 @@ pub fn compile_program(mut program: Program, options: &CompileOptions) -> Result
     for f in &program.functions {
         let d = dispatch::form_dispatches(&program, f)?;
         if stop == Phase::DispatchCreation {
-            text.push_str(&format!("// function @{}: {} dispatches\n", f.name, d.kernels.len()));
+            text.push_str(&format!(
+                "// function @{}: {} dispatches\n",
+                f.name,
+                d.kernels.len()
+            ));
             for k in &d.kernels {
                 text.push_str(&format!("{}: {:?}\n", k.name, k.op));
             }
@@ -146,7 +164,10 @@ pub fn compile_program(mut program: Program, options: &CompileOptions) -> Result
         };
         let (host, ks) = plan::plan(&d, kernels.len() as u32, 0, &mut index);
         if stop == Phase::Hal {
-            text.push_str(&format!("// function @{}: transient {} bytes\n", f.name, host.transient_size));
+            text.push_str(&format!(
+                "// function @{}: transient {} bytes\n",
+                f.name, host.transient_size
+            ));
             for i in &host.insts {
                 text.push_str(&format!("{i:?}\n"));
             }
@@ -154,9 +175,23 @@ pub fn compile_program(mut program: Program, options: &CompileOptions) -> Result
         kernels.extend(ks);
         let sig = |p: &kiln_ir::Port| {
             let ty = f.ty(p.value);
-            TensorSig { name: p.name.clone(), element_type: ty.element_type, dims: ty.static_shape().unwrap_or_default().iter().map(|&d| d as i64).collect() }
+            TensorSig {
+                name: p.name.clone(),
+                element_type: ty.element_type,
+                dims: ty
+                    .static_shape()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&d| d as i64)
+                    .collect(),
+            }
         };
-        functions.push(FunctionDef { name: f.name.clone(), inputs: f.params.iter().map(sig).collect(), outputs: f.results.iter().map(sig).collect(), program: host });
+        functions.push(FunctionDef {
+            name: f.name.clone(),
+            inputs: f.params.iter().map(sig).collect(),
+            outputs: f.results.iter().map(sig).collect(),
+            program: host,
+        });
     }
     if stop < Phase::End {
         return Ok(CompileOutput::Text(text));
@@ -166,17 +201,35 @@ pub fn compile_program(mut program: Program, options: &CompileOptions) -> Result
     let mut executables = vec![];
     for b in &backends {
         let data = b.serialize(&kernels).map_err(CompileError::Invalid)?;
-        executables.push(ExecutableDef { target: b.name().into(), format: b.format().into(), data });
+        executables.push(ExecutableDef {
+            target: b.name().into(),
+            format: b.format().into(),
+            data,
+        });
     }
     let constants: Vec<ConstantDef> = const_order
         .iter()
         .map(|&c| {
             let t = &program.constants[c as usize];
-            ConstantDef { element_type: t.element_type, shape: t.shape.iter().map(|&d| d as u64).collect(), offset: 0, length: 0 }
+            ConstantDef {
+                element_type: t.element_type,
+                shape: t.shape.iter().map(|&d| d as u64).collect(),
+                offset: 0,
+                length: 0,
+            }
         })
         .collect();
-    let payloads: Vec<&[u8]> = const_order.iter().map(|&c| program.constants[c as usize].data.as_slice()).collect();
-    let module = Module { compiler_version: COMPILER_VERSION.into(), name: options.module_name.clone(), functions, executables, constants };
+    let payloads: Vec<&[u8]> = const_order
+        .iter()
+        .map(|&c| program.constants[c as usize].data.as_slice())
+        .collect();
+    let module = Module {
+        compiler_version: COMPILER_VERSION.into(),
+        name: options.module_name.clone(),
+        functions,
+        executables,
+        constants,
+    };
     Ok(CompileOutput::Module(module.write(&payloads)))
 }
 
@@ -186,15 +239,28 @@ fn select_targets(names: &[String]) -> Result<Vec<Box<dyn target::TargetBackend>
         return Err(CompileError::NoTarget(available));
     }
     if names.len() > 1 {
-        return Err(CompileError::Invalid(format!("one target backend per module is supported for now, got {}", names.join(", "))));
+        return Err(CompileError::Invalid(format!(
+            "one target backend per module is supported for now, got {}",
+            names.join(", ")
+        )));
     }
     let mut out = vec![];
     for n in names {
         let b = target::registry().into_iter().find(|b| b.name() == n);
         match b {
             Some(b) => out.push(b),
-            None if target::KNOWN_TARGETS.contains(&n.as_str()) => return Err(CompileError::UnavailableTarget { name: n.clone(), available }),
-            None => return Err(CompileError::UnknownTarget { name: n.clone(), available }),
+            None if target::KNOWN_TARGETS.contains(&n.as_str()) => {
+                return Err(CompileError::UnavailableTarget {
+                    name: n.clone(),
+                    available,
+                })
+            }
+            None => {
+                return Err(CompileError::UnknownTarget {
+                    name: n.clone(),
+                    available,
+                })
+            }
         }
     }
     Ok(out)

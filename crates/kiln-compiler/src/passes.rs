@@ -26,13 +26,21 @@ pub fn fold_constants(program: &mut Program) -> Result<(), String> {
                 continue;
             }
             let f = &program.functions[fi];
-            let small = f.ty(op.results[0]).static_shape().is_some_and(|s| s.iter().product::<usize>() <= FOLD_LIMIT);
+            let small = f
+                .ty(op.results[0])
+                .static_shape()
+                .is_some_and(|s| s.iter().product::<usize>() <= FOLD_LIMIT);
             if !small {
                 continue;
             }
-            let args: Vec<interp::Tensor> = op.operands.iter().map(|v| interp::Tensor::from_host(program.constant(consts[v]))).collect();
+            let args: Vec<interp::Tensor> = op
+                .operands
+                .iter()
+                .map(|v| interp::Tensor::from_host(program.constant(consts[v])))
+                .collect();
             let refs: Vec<&interp::Tensor> = args.iter().collect();
-            let value = interp::eval_op(program, &op.kind, &refs).map_err(|m| format!("'{}' ({}): {m}", op.kind.name(), op.loc))?;
+            let value = interp::eval_op(program, &op.kind, &refs)
+                .map_err(|m| format!("'{}' ({}): {m}", op.kind.name(), op.loc))?;
             let id = program.add_constant(value.to_host());
             let op_mut = &mut program.functions[fi].ops[oi];
             op_mut.kind = OpKind::Constant(id);
@@ -49,7 +57,8 @@ pub fn eliminate_dead_code(program: &mut Program) {
         loop {
             let uses = f.use_counts();
             let before = f.ops.len();
-            f.ops.retain(|op| op.results.iter().any(|r| uses[r.index()] > 0));
+            f.ops
+                .retain(|op| op.results.iter().any(|r| uses[r.index()] > 0));
             if f.ops.len() == before {
                 break;
             }
@@ -70,5 +79,8 @@ pub fn eliminate_dead_code(program: &mut Program) {
     }
     let old = std::mem::take(&mut program.constants);
     let mut old: Vec<Option<kiln_types::HostTensor>> = old.into_iter().map(Some).collect();
-    program.constants = kept.iter().map(|&i| old[i as usize].take().expect("each constant kept once")).collect();
+    program.constants = kept
+        .iter()
+        .map(|&i| old[i as usize].take().expect("each constant kept once"))
+        .collect();
 }

@@ -17,10 +17,18 @@ use std::collections::HashMap;
 
 const ALIGN: u64 = 64;
 
+/// Bytes `start..end` of a buffer space.
+type ByteRange = (BufferSpace, u64, u64);
+
 /// Plans buffers and emits the host program. `constant_index` maps a program constant to its
 /// index in the module's constant table; `executable` is the index of the executable holding
 /// kernel `first_kernel + i` as entry point `i`.
-pub fn plan(d: &Dispatches, first_kernel: u32, executable: u32, constant_index: &mut dyn FnMut(ConstId) -> u32) -> (HostProgram, Vec<Kernel>) {
+pub fn plan(
+    d: &Dispatches,
+    first_kernel: u32,
+    executable: u32,
+    constant_index: &mut dyn FnMut(ConstId) -> u32,
+) -> (HostProgram, Vec<Kernel>) {
     let n = d.storages.len();
     // Live range of each computed storage, in kernel indices.
     let mut first = vec![usize::MAX; n];
@@ -68,8 +76,9 @@ pub fn plan(d: &Dispatches, first_kernel: u32, executable: u32, constant_index: 
     }
     let mut insts = vec![];
     let mut kernels = vec![];
-    let (mut since_w, mut since_r): (Vec<(BufferSpace, u64, u64)>, Vec<(BufferSpace, u64, u64)>) = (vec![], vec![]);
-    let overlaps = |a: &(BufferSpace, u64, u64), set: &[(BufferSpace, u64, u64)]| set.iter().any(|b| a.0 == b.0 && a.1 < b.2 && b.1 < a.2);
+    let (mut since_w, mut since_r): (Vec<ByteRange>, Vec<ByteRange>) = (vec![], vec![]);
+    let overlaps =
+        |a: &ByteRange, set: &[ByteRange]| set.iter().any(|b| a.0 == b.0 && a.1 < b.2 && b.1 < a.2);
     for (k, kernel) in d.kernels.iter().enumerate() {
         let writes: Vec<u32> = kernel.outputs().iter().map(|v| v.binding).collect();
         let mut order: Vec<StorageId> = vec![];
@@ -78,10 +87,23 @@ pub fn plan(d: &Dispatches, first_kernel: u32, executable: u32, constant_index: 
                 order.push(v.binding as usize);
             }
         }
-        let range = |s: StorageId| (placement[s].0, placement[s].1, placement[s].1 + d.storages[s].bytes());
-        let reads_k: Vec<_> = order.iter().filter(|s| !writes.contains(&(**s as u32))).map(|&s| range(s)).collect();
+        let range = |s: StorageId| {
+            (
+                placement[s].0,
+                placement[s].1,
+                placement[s].1 + d.storages[s].bytes(),
+            )
+        };
+        let reads_k: Vec<_> = order
+            .iter()
+            .filter(|s| !writes.contains(&(**s as u32)))
+            .map(|&s| range(s))
+            .collect();
         let writes_k: Vec<_> = writes.iter().map(|&s| range(s as usize)).collect();
-        let hazard = reads_k.iter().any(|r| overlaps(r, &since_w)) || writes_k.iter().any(|w| overlaps(w, &since_w) || overlaps(w, &since_r));
+        let hazard = reads_k.iter().any(|r| overlaps(r, &since_w))
+            || writes_k
+                .iter()
+                .any(|w| overlaps(w, &since_w) || overlaps(w, &since_r));
         if hazard {
             insts.push(HostInst::Barrier);
             since_w.clear();
@@ -89,14 +111,36 @@ pub fn plan(d: &Dispatches, first_kernel: u32, executable: u32, constant_index: 
         }
         since_w.extend(writes_k);
         since_r.extend(reads_k);
-        let index: HashMap<StorageId, u32> = order.iter().enumerate().map(|(i, &s)| (s, i as u32)).collect();
+        let index: HashMap<StorageId, u32> = order
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| (s, i as u32))
+            .collect();
         let mut kernel = kernel.clone();
         for v in kernel.views_mut() {
             v.binding = index[&(v.binding as usize)];
         }
-        let bindings = order.iter().map(|&s| BindingRef { space: placement[s].0, offset: placement[s].1, length: d.storages[s].bytes() }).collect();
-        insts.push(HostInst::Dispatch { executable, kernel: first_kernel + k as u32, workgroups: [kernel.workgroup_count(), 1, 1], bindings });
+        let bindings = order
+            .iter()
+            .map(|&s| BindingRef {
+                space: placement[s].0,
+                offset: placement[s].1,
+                length: d.storages[s].bytes(),
+            })
+            .collect();
+        insts.push(HostInst::Dispatch {
+            executable,
+            kernel: first_kernel + k as u32,
+            workgroups: [kernel.workgroup_count(), 1, 1],
+            bindings,
+        });
         kernels.push(kernel);
     }
-    (HostProgram { transient_size, insts }, kernels)
+    (
+        HostProgram {
+            transient_size,
+            insts,
+        },
+        kernels,
+    )
 }

@@ -27,12 +27,24 @@ impl TargetBackend for Vmvx {
         kiln_vmvx::FORMAT
     }
     fn serialize(&self, kernels: &[Kernel]) -> Result<Vec<u8>, String> {
-        Ok(Executable { kernels: kernels.to_vec() }.encode())
+        Ok(Executable {
+            kernels: kernels.to_vec(),
+        }
+        .encode())
     }
 }
 
 /// Every target backend name IREE defines; the ones not in [`registry`] are not built yet.
-pub const KNOWN_TARGETS: &[&str] = &["cuda", "llvm-cpu", "metal-spirv", "rocm", "vmvx", "vmvx-inline", "vulkan-spirv", "webgpu-spirv"];
+pub const KNOWN_TARGETS: &[&str] = &[
+    "cuda",
+    "llvm-cpu",
+    "metal-spirv",
+    "rocm",
+    "vmvx",
+    "vmvx-inline",
+    "vulkan-spirv",
+    "webgpu-spirv",
+];
 
 /// The backends compiled into this build, sorted by name.
 pub fn registry() -> Vec<Box<dyn TargetBackend>> {

@@ -17,17 +17,30 @@ pub fn contiguous_strides(shape: &[usize]) -> Vec<i64> {
 pub fn broadcast_strides(from_shape: &[usize], strides: &[i64], to_shape: &[usize]) -> Vec<i64> {
     let off = to_shape.len() - from_shape.len();
     (0..to_shape.len())
-        .map(|d| if d < off || (from_shape[d - off] == 1 && to_shape[d] != 1) { 0 } else { strides[d - off] })
+        .map(|d| {
+            if d < off || (from_shape[d - off] == 1 && to_shape[d] != 1) {
+                0
+            } else {
+                strides[d - off]
+            }
+        })
         .collect()
 }
 
 /// Strides that view the same elements with a new shape, if no copy is needed
 /// (NumPy's "no-copy reshape": dims are matched in groups of equal element count).
 pub fn reshape_strides(shape: &[usize], strides: &[i64], new_shape: &[usize]) -> Option<Vec<i64>> {
-    let old: Vec<(usize, i64)> = shape.iter().zip(strides).filter(|(&n, _)| n != 1).map(|(&n, &s)| (n, s)).collect();
+    let old: Vec<(usize, i64)> = shape
+        .iter()
+        .zip(strides)
+        .filter(|(&n, _)| n != 1)
+        .map(|(&n, &s)| (n, s))
+        .collect();
     let mut out = vec![0i64; new_shape.len()];
     let (mut oi, mut ni) = (0, 0);
-    let new_idx: Vec<usize> = (0..new_shape.len()).filter(|&d| new_shape[d] != 1).collect();
+    let new_idx: Vec<usize> = (0..new_shape.len())
+        .filter(|&d| new_shape[d] != 1)
+        .collect();
     while oi < old.len() && ni < new_idx.len() {
         let (oj0, nj0) = (oi, ni);
         let (mut op, mut np) = (old[oi].0, new_shape[new_idx[ni]]);
@@ -56,11 +69,21 @@ pub fn reshape_strides(shape: &[usize], strides: &[i64], new_shape: &[usize]) ->
     if oi != old.len() || ni != new_idx.len() {
         return None;
     }
+    // Size-1 dims take the row-major stride, so contiguous data stays recognisably contiguous.
+    for d in (0..new_shape.len()).rev() {
+        if new_shape[d] == 1 {
+            out[d] = out.get(d + 1).map_or(1, |s| s * new_shape[d + 1] as i64);
+        }
+    }
     Some(out)
 }
 
 /// Merges consecutive dims into groups (given as group sizes in dims), if the strides allow.
-pub fn collapse(shape: &[usize], strides: &[i64], groups: &[usize]) -> Option<(Vec<usize>, Vec<i64>)> {
+pub fn collapse(
+    shape: &[usize],
+    strides: &[i64],
+    groups: &[usize],
+) -> Option<(Vec<usize>, Vec<i64>)> {
     let mut new_shape = vec![];
     let mut d = 0;
     for &g in groups {
@@ -78,8 +101,14 @@ mod tests {
 
     #[test]
     fn reshape_of_contiguous_is_free() {
-        assert_eq!(reshape_strides(&[2, 3, 4], &[12, 4, 1], &[6, 4]), Some(vec![4, 1]));
-        assert_eq!(reshape_strides(&[2, 3, 4], &[12, 4, 1], &[2, 1, 12]), Some(vec![12, 12, 1]));
+        assert_eq!(
+            reshape_strides(&[2, 3, 4], &[12, 4, 1], &[6, 4]),
+            Some(vec![4, 1])
+        );
+        assert_eq!(
+            reshape_strides(&[2, 3, 4], &[12, 4, 1], &[2, 1, 12]),
+            Some(vec![12, 12, 1])
+        );
     }
 
     #[test]
@@ -87,12 +116,21 @@ mod tests {
         // [3,2] transposed from [2,3]: strides [1,3]; flattening needs a copy.
         assert_eq!(reshape_strides(&[3, 2], &[1, 3], &[6]), None);
         // Splitting a dim of a transposed view is fine.
-        assert_eq!(reshape_strides(&[4, 2], &[1, 4], &[2, 2, 2]), Some(vec![2, 1, 4]));
+        assert_eq!(
+            reshape_strides(&[4, 2], &[1, 4], &[2, 2, 2]),
+            Some(vec![2, 1, 4])
+        );
     }
 
     #[test]
     fn broadcast_uses_zero_strides() {
-        assert_eq!(broadcast_strides(&[3, 1], &[1, 1], &[2, 3, 4]), vec![0, 1, 0]);
-        assert_eq!(collapse(&[2, 3, 4], &[0, 0, 1], &[2, 1]), Some((vec![6, 4], vec![0, 1])));
+        assert_eq!(
+            broadcast_strides(&[3, 1], &[1, 1], &[2, 3, 4]),
+            vec![0, 1, 0]
+        );
+        assert_eq!(
+            collapse(&[2, 3, 4], &[0, 0, 1], &[2, 1]),
+            Some((vec![6, 4], vec![0, 1]))
+        );
     }
 }

@@ -29,23 +29,44 @@ impl LocalBuffer {
     pub fn zeroed(len: usize) -> LocalBuffer {
         let mut words = vec![0u64; len.div_ceil(8).max(1)];
         let ptr = words.as_mut_ptr() as *mut u8;
-        LocalBuffer { ptr, len, writable: true, _owner: Owner::Heap(words) }
+        LocalBuffer {
+            ptr,
+            len,
+            writable: true,
+            _owner: Owner::Heap(words),
+        }
     }
 
-    pub fn shared(bytes: Arc<dyn HostBytes>, offset: usize, len: usize) -> Result<LocalBuffer, HalError> {
+    pub fn shared(
+        bytes: Arc<dyn HostBytes>,
+        offset: usize,
+        len: usize,
+    ) -> Result<LocalBuffer, HalError> {
         let all = bytes.bytes();
         if offset.checked_add(len).is_none_or(|end| end > all.len()) {
-            return Err(HalError::Invalid(format!("host range {offset}+{len} exceeds {} bytes", all.len())));
+            return Err(HalError::Invalid(format!(
+                "host range {offset}+{len} exceeds {} bytes",
+                all.len()
+            )));
         }
         // The pointer is only read through (writable is false); see Binding::writable.
         let ptr = all[offset..].as_ptr() as *mut u8;
-        Ok(LocalBuffer { ptr, len, writable: false, _owner: Owner::Shared(bytes) })
+        Ok(LocalBuffer {
+            ptr,
+            len,
+            writable: false,
+            _owner: Owner::Shared(bytes),
+        })
     }
 
     /// A VMVX binding for `offset..offset+length` of this buffer (range checked by the caller).
     pub fn binding(&self, offset: usize, length: usize) -> kiln_vmvx::Binding {
         // SAFETY: the command buffer checked that the range lies inside the buffer.
-        kiln_vmvx::Binding { ptr: unsafe { self.ptr.add(offset) }, len: length, writable: self.writable }
+        kiln_vmvx::Binding {
+            ptr: unsafe { self.ptr.add(offset) },
+            len: length,
+            writable: self.writable,
+        }
     }
 }
 

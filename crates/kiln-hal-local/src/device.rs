@@ -2,7 +2,10 @@
 
 use crate::buffer::LocalBuffer;
 use crate::executable::VmvxExecutable;
-use kiln_runtime::hal::{Buffer, Command, CommandBuffer, Device, DeviceInfo, DeviceOptions, Driver, Executable, HostBytes, Semaphore};
+use kiln_runtime::hal::{
+    Buffer, Command, CommandBuffer, Device, DeviceInfo, DeviceOptions, Driver, Executable,
+    HostBytes, Semaphore,
+};
 use kiln_runtime::HalError;
 use kiln_ukernel::Kernels;
 use rayon::prelude::*;
@@ -42,11 +45,23 @@ impl Driver for LocalDriver {
         }
     }
     fn enumerate_devices(&self) -> Result<Vec<DeviceInfo>, HalError> {
-        Ok(vec![DeviceInfo { device_id: 0, path: String::new(), name: "default".into() }])
+        Ok(vec![DeviceInfo {
+            device_id: 0,
+            path: String::new(),
+            name: "default".into(),
+        }])
     }
-    fn create_device(&self, path: &str, options: &DeviceOptions) -> Result<Arc<dyn Device>, HalError> {
+    fn create_device(
+        &self,
+        path: &str,
+        options: &DeviceOptions,
+    ) -> Result<Arc<dyn Device>, HalError> {
         if !path.is_empty() {
-            return Err(HalError::UnknownDevice { driver: self.name().into(), path: path.into(), available: "the default device (empty path)".into() });
+            return Err(HalError::UnknownDevice {
+                driver: self.name().into(),
+                path: path.into(),
+                available: "the default device (empty path)".into(),
+            });
         }
         Ok(Arc::new(LocalDevice::new(self.mode, options)?))
     }
@@ -62,41 +77,81 @@ pub struct LocalDevice {
 
 impl LocalDevice {
     fn new(mode: Mode, options: &DeviceOptions) -> Result<LocalDevice, HalError> {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         let workers = match options.get("task_topology_max_group_count") {
             None => cores,
-            Some(v) => v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| HalError::BadOption(format!("task_topology_max_group_count must be a positive integer, got '{v}'")))?,
+            Some(v) => v.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| {
+                HalError::BadOption(format!(
+                    "task_topology_max_group_count must be a positive integer, got '{v}'"
+                ))
+            })?,
         };
         let pool = match mode {
             Mode::Sync => None,
-            Mode::Task => Some(rayon::ThreadPoolBuilder::new().num_threads(workers).thread_name(|i| format!("kiln-worker-{i}")).build().map_err(|e| HalError::Device(format!("cannot start worker threads: {e}")))?),
+            Mode::Task => Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(workers)
+                    .thread_name(|i| format!("kiln-worker-{i}"))
+                    .build()
+                    .map_err(|e| HalError::Device(format!("cannot start worker threads: {e}")))?,
+            ),
         };
-        Ok(LocalDevice { mode, workers: if mode == Mode::Sync { 1 } else { workers }, pool, kernels: Kernels::best() })
+        Ok(LocalDevice {
+            mode,
+            workers: if mode == Mode::Sync { 1 } else { workers },
+            pool,
+            kernels: Kernels::best(),
+        })
     }
 
-    fn run_dispatch(&self, index: usize, exe: &VmvxExecutable, entry: usize, workgroups: [u32; 3], bindings: &[kiln_vmvx::Binding]) -> Result<(), HalError> {
+    fn run_dispatch(
+        &self,
+        index: usize,
+        exe: &VmvxExecutable,
+        entry: usize,
+        workgroups: [u32; 3],
+        bindings: &[kiln_vmvx::Binding],
+    ) -> Result<(), HalError> {
         let count = workgroups[0] as u64 * workgroups[1] as u64 * workgroups[2] as u64;
-        let count = u32::try_from(count).map_err(|_| HalError::Invalid("workgroup grid too large".into()))?;
-        let name = &exe.program.kernels.get(entry).map(|k| k.name.clone()).unwrap_or_default();
+        let count = u32::try_from(count)
+            .map_err(|_| HalError::Invalid("workgroup grid too large".into()))?;
+        let name = &exe
+            .program
+            .kernels
+            .get(entry)
+            .map(|k| k.name.clone())
+            .unwrap_or_default();
         let fail = |m: String| HalError::Device(format!("dispatch {index} ('{name}'): {m}"));
-        exe.program.check_bindings(entry, count, bindings).map_err(fail)?;
+        exe.program
+            .check_bindings(entry, count, bindings)
+            .map_err(fail)?;
         // SAFETY: bindings were checked above; buffers outlive this call (the command buffer
         // holds them); workgroups of one dispatch write disjoint tiles by construction.
         let run = |wg: u32| unsafe { exe.program.run_workgroup(entry, wg, bindings, self.kernels) };
         match &self.pool {
-            Some(pool) if count > 1 => pool.install(|| (0..count).into_par_iter().try_for_each(run)).map_err(fail),
+            Some(pool) if count > 1 => pool
+                .install(|| (0..count).into_par_iter().try_for_each(run))
+                .map_err(fail),
             _ => (0..count).try_for_each(run).map_err(fail),
         }
     }
 }
 
 fn local(b: &Arc<dyn Buffer>) -> Result<&LocalBuffer, HalError> {
-    b.as_any().downcast_ref::<LocalBuffer>().ok_or_else(|| HalError::Invalid("buffer belongs to another device".into()))
+    b.as_any()
+        .downcast_ref::<LocalBuffer>()
+        .ok_or_else(|| HalError::Invalid("buffer belongs to another device".into()))
 }
 
 impl Device for LocalDevice {
     fn info(&self) -> DeviceInfo {
-        DeviceInfo { device_id: 0, path: String::new(), name: "default".into() }
+        DeviceInfo {
+            device_id: 0,
+            path: String::new(),
+            name: "default".into(),
+        }
     }
     fn driver_name(&self) -> &str {
         match self.mode {
@@ -117,24 +172,50 @@ impl Device for LocalDevice {
     fn allocate(&self, bytes: usize) -> Result<Arc<dyn Buffer>, HalError> {
         Ok(Arc::new(LocalBuffer::zeroed(bytes)))
     }
-    fn import_host(&self, bytes: Arc<dyn HostBytes>, offset: usize, length: usize) -> Result<Arc<dyn Buffer>, HalError> {
+    fn import_host(
+        &self,
+        bytes: Arc<dyn HostBytes>,
+        offset: usize,
+        length: usize,
+    ) -> Result<Arc<dyn Buffer>, HalError> {
         Ok(Arc::new(LocalBuffer::shared(bytes, offset, length)?))
     }
     fn load_executable(&self, format: &str, data: &[u8]) -> Result<Arc<dyn Executable>, HalError> {
         if format != kiln_vmvx::FORMAT {
-            return Err(HalError::Invalid(format!("executable format '{format}' is not supported (supported: {})", kiln_vmvx::FORMAT)));
+            return Err(HalError::Invalid(format!(
+                "executable format '{format}' is not supported (supported: {})",
+                kiln_vmvx::FORMAT
+            )));
         }
-        let program = kiln_vmvx::Executable::decode(data).map_err(|m| HalError::Invalid(format!("invalid vmvx executable: {m}")))?;
+        let program = kiln_vmvx::Executable::decode(data)
+            .map_err(|m| HalError::Invalid(format!("invalid vmvx executable: {m}")))?;
         Ok(Arc::new(VmvxExecutable { program }))
     }
-    fn queue_execute(&self, commands: &CommandBuffer, signal: Option<(&Semaphore, u64)>) -> Result<(), HalError> {
+    fn queue_execute(
+        &self,
+        commands: &CommandBuffer,
+        signal: Option<(&Semaphore, u64)>,
+    ) -> Result<(), HalError> {
         for (i, c) in commands.commands().iter().enumerate() {
             match c {
                 // Dispatches run one after another, so every point between them is a barrier.
                 Command::Barrier => {}
-                Command::Dispatch { executable, entry_point, workgroups, bindings } => {
-                    let exe = executable.as_any().downcast_ref::<VmvxExecutable>().ok_or_else(|| HalError::Invalid("executable belongs to another device".into()))?;
-                    let binds = bindings.iter().map(|b| Ok(local(&b.buffer)?.binding(b.offset, b.length))).collect::<Result<Vec<_>, HalError>>()?;
+                Command::Dispatch {
+                    executable,
+                    entry_point,
+                    workgroups,
+                    bindings,
+                } => {
+                    let exe = executable
+                        .as_any()
+                        .downcast_ref::<VmvxExecutable>()
+                        .ok_or_else(|| {
+                            HalError::Invalid("executable belongs to another device".into())
+                        })?;
+                    let binds = bindings
+                        .iter()
+                        .map(|b| Ok(local(&b.buffer)?.binding(b.offset, b.length)))
+                        .collect::<Result<Vec<_>, HalError>>()?;
                     self.run_dispatch(i, exe, *entry_point as usize, *workgroups, &binds)?;
                 }
             }

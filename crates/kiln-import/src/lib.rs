@@ -21,7 +21,12 @@ pub enum ImportError {
     #[error("{0}")]
     Unsupported(String),
     #[error("node '{node}' ({op_type}, opset {opset}): {message}")]
-    Node { op_type: String, node: String, opset: i64, message: String },
+    Node {
+        op_type: String,
+        node: String,
+        opset: i64,
+        message: String,
+    },
 }
 
 /// Model formats kiln can import.
@@ -44,15 +49,27 @@ impl InputType {
 }
 
 /// Imports a model file of the given (or guessed) format.
-pub fn import_file(path: &Path, input_type: Option<InputType>) -> Result<kiln_ir::Program, ImportError> {
-    let kind = input_type.or_else(|| InputType::from_path(path)).ok_or_else(|| {
-        ImportError::Unsupported(format!("cannot tell the format of '{}' from its extension (expected .onnx or .kir)", path.display()))
-    })?;
+pub fn import_file(
+    path: &Path,
+    input_type: Option<InputType>,
+) -> Result<kiln_ir::Program, ImportError> {
+    let kind = input_type
+        .or_else(|| InputType::from_path(path))
+        .ok_or_else(|| {
+            ImportError::Unsupported(format!(
+                "cannot tell the format of '{}' from its extension (expected .onnx or .kir)",
+                path.display()
+            ))
+        })?;
     match kind {
         InputType::Onnx => onnx::import_file(path),
         InputType::KilnIr => {
-            let text = std::fs::read_to_string(path).map_err(|e| ImportError::Io { path: path.display().to_string(), message: e.to_string() })?;
-            kiln_ir::text::parse_program(&text).map_err(|e| ImportError::Malformed(format!("{}: {e}", path.display())))
+            let text = std::fs::read_to_string(path).map_err(|e| ImportError::Io {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            kiln_ir::text::parse_program(&text)
+                .map_err(|e| ImportError::Malformed(format!("{}: {e}", path.display())))
         }
     }
 }

@@ -19,16 +19,21 @@ fn load(dir: &Path, prefix: &str) -> Vec<HostTensor> {
 
 fn check_model(name: &str) {
     let dir = models_dir().join(name);
-    let program = onnx::import_file(&dir.join("model.onnx")).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let program =
+        onnx::import_file(&dir.join("model.onnx")).unwrap_or_else(|e| panic!("{name}: {e}"));
     let inputs = load(&dir, "input");
     let expected = load(&dir, "expected");
-    let got = kiln_ir::interp::run(&program, "main", &inputs).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let got =
+        kiln_ir::interp::run(&program, "main", &inputs).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(got.len(), expected.len(), "{name}: output count");
     for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
         assert_eq!(g.shape, e.shape, "{name} output {i} shape");
         assert_eq!(g.element_type, e.element_type, "{name} output {i} type");
         for (j, (a, b)) in g.to_f64().iter().zip(e.to_f64()).enumerate() {
-            assert!((a - b).abs() <= 1e-4 * b.abs().max(1e-2), "{name} output {i}[{j}]: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-4 * b.abs().max(1e-2),
+                "{name} output {i}[{j}]: {a} vs {b}"
+            );
         }
     }
 }
@@ -63,22 +68,34 @@ fn shape_subgraphs_fold_away() {
     let p = onnx::import_file(&models_dir().join("encoder/model.onnx")).unwrap();
     let f = &p.functions[0];
     // No gather or concat survives: the Shape→Gather→Concat chain became a constant.
-    assert!(f.ops.iter().all(|op| !matches!(op.kind, kiln_ir::OpKind::Gather { .. } | kiln_ir::OpKind::Concat { .. })));
+    assert!(f.ops.iter().all(|op| !matches!(
+        op.kind,
+        kiln_ir::OpKind::Gather { .. } | kiln_ir::OpKind::Concat { .. }
+    )));
 }
 
 #[test]
 fn unsupported_op_names_op_node_and_opset() {
     let err = onnx::import_file(&models_dir().join("unsupported/model.onnx")).unwrap_err();
-    assert_eq!(err.to_string(), "unsupported op 'Einsum' (node 'my_einsum', opset 17)");
+    assert_eq!(
+        err.to_string(),
+        "unsupported op 'Einsum' (node 'my_einsum', opset 17)"
+    );
 }
 
 #[test]
 fn malformed_bytes_are_rejected() {
     let err = onnx::import_bytes(b"\xff\xff\xff\xff not protobuf", None).unwrap_err();
     assert!(matches!(err, ImportError::Malformed(_)), "{err}");
-    assert!(err.to_string().starts_with("not a valid ONNX model"), "{err}");
+    assert!(
+        err.to_string().starts_with("not a valid ONNX model"),
+        "{err}"
+    );
     let bytes = std::fs::read(models_dir().join("mlp/model.onnx")).unwrap();
     let err = onnx::import_bytes(&bytes[..bytes.len() / 2], None).unwrap_err();
     assert!(err.to_string().contains("not a valid ONNX model"), "{err}");
-    assert!(onnx::import_bytes(b"", None).unwrap_err().to_string().contains("no graph"));
+    assert!(onnx::import_bytes(b"", None)
+        .unwrap_err()
+        .to_string()
+        .contains("no graph"));
 }

@@ -95,7 +95,10 @@ impl Program {
 
 impl Function {
     pub fn new(name: impl Into<String>) -> Self {
-        Function { name: name.into(), ..Default::default() }
+        Function {
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
     pub fn ty(&self, v: ValueId) -> &TensorType {
@@ -110,7 +113,10 @@ impl Function {
 
     pub fn add_param(&mut self, name: impl Into<String>, ty: TensorType) -> ValueId {
         let value = self.new_value(ty);
-        self.params.push(Port { value, name: name.into() });
+        self.params.push(Port {
+            value,
+            name: name.into(),
+        });
         value
     }
 
@@ -123,15 +129,28 @@ impl Function {
     ) -> Result<Vec<ValueId>, String> {
         let types: Vec<&TensorType> = operands.iter().map(|v| self.ty(*v)).collect();
         let result_types = kind.infer(&types)?;
-        let results = result_types.into_iter().map(|t| self.new_value(t)).collect::<Vec<_>>();
-        self.ops.push(Op { kind, operands: operands.to_vec(), results: results.clone(), loc: loc.into() });
+        let results = result_types
+            .into_iter()
+            .map(|t| self.new_value(t))
+            .collect::<Vec<_>>();
+        self.ops.push(Op {
+            kind,
+            operands: operands.to_vec(),
+            results: results.clone(),
+            loc: loc.into(),
+        });
         Ok(results)
     }
 
     /// Appends a constant op for `id` with type `ty`.
     pub fn push_constant(&mut self, id: ConstId, ty: TensorType, loc: &str) -> ValueId {
         let v = self.new_value(ty);
-        self.ops.push(Op { kind: OpKind::Constant(id), operands: vec![], results: vec![v], loc: loc.into() });
+        self.ops.push(Op {
+            kind: OpKind::Constant(id),
+            operands: vec![],
+            results: vec![v],
+            loc: loc.into(),
+        });
         v
     }
 

@@ -23,7 +23,11 @@ pub struct Tensor {
 
 impl Tensor {
     pub fn from_host(t: &HostTensor) -> Tensor {
-        Tensor { element_type: t.element_type, shape: t.shape.clone(), data: t.to_f64() }
+        Tensor {
+            element_type: t.element_type,
+            shape: t.shape.clone(),
+            data: t.to_f64(),
+        }
     }
 
     pub fn to_host(&self) -> HostTensor {
@@ -34,7 +38,11 @@ impl Tensor {
         for v in &mut data {
             *v = element_type.round(*v);
         }
-        Tensor { element_type, shape, data }
+        Tensor {
+            element_type,
+            shape,
+            data,
+        }
     }
 }
 
@@ -52,7 +60,13 @@ fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
     let s = strides_of(shape);
     let offset = out.len() - shape.len();
     (0..out.len())
-        .map(|i| if i < offset || shape[i - offset] == 1 { 0 } else { s[i - offset] })
+        .map(|i| {
+            if i < offset || shape[i - offset] == 1 {
+                0
+            } else {
+                s[i - offset]
+            }
+        })
         .collect()
 }
 
@@ -95,16 +109,34 @@ fn dot(idx: &[usize], strides: &[usize]) -> usize {
 /// let y = interp::run(&p, "main", &[HostTensor::from_f32(&[2], &[-1.0, 2.0])]).unwrap();
 /// assert_eq!(y[0].to_f32(), vec![0.0, 2.0]);
 /// ```
-pub fn run(program: &Program, name: &str, inputs: &[HostTensor]) -> Result<Vec<HostTensor>, IrError> {
-    let f = program.function(name).ok_or_else(|| IrError::Eval(format!("no function named '{name}'")))?;
+pub fn run(
+    program: &Program,
+    name: &str,
+    inputs: &[HostTensor],
+) -> Result<Vec<HostTensor>, IrError> {
+    let f = program
+        .function(name)
+        .ok_or_else(|| IrError::Eval(format!("no function named '{name}'")))?;
     let inputs: Vec<Tensor> = inputs.iter().map(Tensor::from_host).collect();
-    Ok(run_function(program, f, &inputs)?.iter().map(Tensor::to_host).collect())
+    Ok(run_function(program, f, &inputs)?
+        .iter()
+        .map(Tensor::to_host)
+        .collect())
 }
 
 /// Evaluates `f` on interpreter tensors.
-pub fn run_function(program: &Program, f: &Function, inputs: &[Tensor]) -> Result<Vec<Tensor>, IrError> {
+pub fn run_function(
+    program: &Program,
+    f: &Function,
+    inputs: &[Tensor],
+) -> Result<Vec<Tensor>, IrError> {
     if inputs.len() != f.params.len() {
-        return Err(IrError::Eval(format!("'{}' takes {} inputs, got {}", f.name, f.params.len(), inputs.len())));
+        return Err(IrError::Eval(format!(
+            "'{}' takes {} inputs, got {}",
+            f.name,
+            f.params.len(),
+            inputs.len()
+        )));
     }
     let mut symbols: HashMap<String, usize> = HashMap::new();
     let mut env: Vec<Option<Tensor>> = vec![None; f.values.len()];
@@ -130,20 +162,32 @@ pub fn run_function(program: &Program, f: &Function, inputs: &[Tensor]) -> Resul
         let args: Vec<&Tensor> = op
             .operands
             .iter()
-            .map(|v| env[v.index()].as_ref().ok_or_else(|| IrError::Eval(format!("{v} used before definition"))))
+            .map(|v| {
+                env[v.index()]
+                    .as_ref()
+                    .ok_or_else(|| IrError::Eval(format!("{v} used before definition")))
+            })
             .collect::<Result<_, _>>()?;
-        let out = eval_op(program, &op.kind, &args).map_err(|m| IrError::Eval(format!("'{}' ({}): {m}", op.kind.name(), op.loc)))?;
+        let out = eval_op(program, &op.kind, &args)
+            .map_err(|m| IrError::Eval(format!("'{}' ({}): {m}", op.kind.name(), op.loc)))?;
         env[op.results[0].index()] = Some(out);
     }
     f.results
         .iter()
-        .map(|r| env[r.value.index()].clone().ok_or_else(|| IrError::Eval(format!("result '{}' undefined", r.name))))
+        .map(|r| {
+            env[r.value.index()]
+                .clone()
+                .ok_or_else(|| IrError::Eval(format!("result '{}' undefined", r.name)))
+        })
         .collect()
 }
 
 /// Evaluates one op on concrete operands.
 pub fn eval_op(program: &Program, kind: &OpKind, args: &[&Tensor]) -> Result<Tensor, String> {
-    let types: Vec<_> = args.iter().map(|t| crate::TensorType::new(t.element_type, &t.shape)).collect();
+    let types: Vec<_> = args
+        .iter()
+        .map(|t| crate::TensorType::new(t.element_type, &t.shape))
+        .collect();
     let out_ty = match kind {
         OpKind::Constant(id) => return Ok(Tensor::from_host(program.constant(*id))),
         k => k.infer(&types.iter().collect::<Vec<_>>())?.remove(0),
@@ -155,18 +199,35 @@ pub fn eval_op(program: &Program, kind: &OpKind, args: &[&Tensor]) -> Result<Ten
         OpKind::Constant(_) => unreachable!("handled above"),
         OpKind::Unary(u) => args[0].data.iter().map(|&x| unary(*u, x)).collect(),
         OpKind::Binary(b) => {
-            let (sa, sb) = (broadcast_strides(&args[0].shape, &shape), broadcast_strides(&args[1].shape, &shape));
+            let (sa, sb) = (
+                broadcast_strides(&args[0].shape, &shape),
+                broadcast_strides(&args[1].shape, &shape),
+            );
             let integer = !args[0].element_type.is_float();
             let mut out = Vec::with_capacity(n);
-            for_each_index(&shape, |i| out.push(binary(*b, args[0].data[dot(i, &sa)], args[1].data[dot(i, &sb)], integer)));
+            for_each_index(&shape, |i| {
+                out.push(binary(
+                    *b,
+                    args[0].data[dot(i, &sa)],
+                    args[1].data[dot(i, &sb)],
+                    integer,
+                ))
+            });
             out
         }
         OpKind::Select => {
-            let s: Vec<_> = args.iter().map(|a| broadcast_strides(&a.shape, &shape)).collect();
+            let s: Vec<_> = args
+                .iter()
+                .map(|a| broadcast_strides(&a.shape, &shape))
+                .collect();
             let mut out = Vec::with_capacity(n);
             for_each_index(&shape, |i| {
                 let c = args[0].data[dot(i, &s[0])] != 0.0;
-                out.push(if c { args[1].data[dot(i, &s[1])] } else { args[2].data[dot(i, &s[2])] });
+                out.push(if c {
+                    args[1].data[dot(i, &s[1])]
+                } else {
+                    args[2].data[dot(i, &s[2])]
+                });
             });
             out
         }
@@ -195,7 +256,9 @@ pub fn eval_op(program: &Program, kind: &OpKind, args: &[&Tensor]) -> Result<Ten
             let s = strides_of(&args[0].shape);
             let mut out = Vec::with_capacity(n);
             for_each_index(&shape, |i| {
-                let flat: i64 = (0..i.len()).map(|d| (starts[d] + steps[d] * i[d] as i64) * s[d] as i64).sum();
+                let flat: i64 = (0..i.len())
+                    .map(|d| (starts[d] + steps[d] * i[d] as i64) * s[d] as i64)
+                    .sum();
                 out.push(args[0].data[flat as usize]);
             });
             out
@@ -322,12 +385,14 @@ fn conv2d(x: &Tensor, w: &Tensor, a: &Conv2dAttrs, out: &[usize]) -> Vec<f64> {
                     for ic in 0..cig {
                         let xc = g * cig + ic;
                         for ky in 0..kh {
-                            let iy = (oy * a.strides[0] + ky * a.dilations[0]) as i64 - a.pads[0] as i64;
+                            let iy =
+                                (oy * a.strides[0] + ky * a.dilations[0]) as i64 - a.pads[0] as i64;
                             if iy < 0 || iy >= h as i64 {
                                 continue;
                             }
                             for kx in 0..kw {
-                                let ix = (ox * a.strides[1] + kx * a.dilations[1]) as i64 - a.pads[1] as i64;
+                                let ix = (ox * a.strides[1] + kx * a.dilations[1]) as i64
+                                    - a.pads[1] as i64;
                                 if ix < 0 || ix >= wd as i64 {
                                     continue;
                                 }
@@ -367,7 +432,9 @@ fn pool2d(x: &Tensor, a: &PoolAttrs, out: &[usize]) -> Vec<f64> {
                 }
                 res.push(match a.kind {
                     PoolKind::Max => max,
-                    PoolKind::Avg if a.count_include_pad => acc / (a.kernel[0] * a.kernel[1]) as f64,
+                    PoolKind::Avg if a.count_include_pad => {
+                        acc / (a.kernel[0] * a.kernel[1]) as f64
+                    }
                     PoolKind::Avg => acc / count.max(1) as f64,
                 });
             }
@@ -377,9 +444,16 @@ fn pool2d(x: &Tensor, a: &PoolAttrs, out: &[usize]) -> Vec<f64> {
 }
 
 fn reduce(x: &Tensor, kind: ReduceKind, axes: &[usize]) -> Vec<f64> {
-    let out_shape: Vec<usize> = x.shape.iter().enumerate().map(|(i, &d)| if axes.contains(&i) { 1 } else { d }).collect();
+    let out_shape: Vec<usize> = x
+        .shape
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
+        .collect();
     let os = strides_of(&out_shape);
-    let ostr: Vec<usize> = (0..x.shape.len()).map(|i| if axes.contains(&i) { 0 } else { os[i] }).collect();
+    let ostr: Vec<usize> = (0..x.shape.len())
+        .map(|i| if axes.contains(&i) { 0 } else { os[i] })
+        .collect();
     let count: usize = axes.iter().map(|&a| x.shape[a]).product();
     let init = match kind {
         ReduceKind::Sum | ReduceKind::Mean => 0.0,
@@ -408,7 +482,11 @@ fn reduce(x: &Tensor, kind: ReduceKind, axes: &[usize]) -> Vec<f64> {
 
 /// Splits `shape` around `axis` into (outer, axis length, inner) element counts.
 fn around(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
+    (
+        shape[..axis].iter().product(),
+        shape[axis],
+        shape[axis + 1..].iter().product(),
+    )
 }
 
 fn softmax(x: &Tensor, axis: usize) -> Vec<f64> {
@@ -417,7 +495,9 @@ fn softmax(x: &Tensor, axis: usize) -> Vec<f64> {
     for o in 0..outer {
         for i in 0..inner {
             let at = |k: usize| (o * len + k) * inner + i;
-            let max = (0..len).map(|k| x.data[at(k)]).fold(f64::NEG_INFINITY, f64::max);
+            let max = (0..len)
+                .map(|k| x.data[at(k)])
+                .fold(f64::NEG_INFINITY, f64::max);
             let sum: f64 = (0..len).map(|k| (x.data[at(k)] - max).exp()).sum();
             for k in 0..len {
                 out[at(k)] = (x.data[at(k)] - max).exp() / sum;

@@ -19,7 +19,9 @@ pub mod types;
 pub mod verify;
 
 pub use function::{Function, Op, Port, Program, ValueData, ValueId};
-pub use ops::{Attr, BinaryOp, ConstId, Conv2dAttrs, OpKind, PoolAttrs, PoolKind, ReduceKind, UnaryOp};
+pub use ops::{
+    Attr, BinaryOp, ConstId, Conv2dAttrs, OpKind, PoolAttrs, PoolKind, ReduceKind, UnaryOp,
+};
 pub use types::{Dim, TensorType};
 
 /// Errors from parsing, verifying or interpreting a tensor program.
@@ -29,7 +31,11 @@ pub enum IrError {
     #[error("line {line}: {message}")]
     Parse { line: usize, message: String },
     #[error("in function '{function}', at '{loc}': {message}")]
-    Verify { function: String, loc: String, message: String },
+    Verify {
+        function: String,
+        loc: String,
+        message: String,
+    },
     #[error("evaluation failed: {0}")]
     Eval(String),
 }

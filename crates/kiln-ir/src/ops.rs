@@ -106,20 +106,43 @@ pub enum OpKind {
     /// NCHW convolution; operands are input and OIHW weights.
     Conv2d(Conv2dAttrs),
     Pool2d(PoolAttrs),
-    Reduce { kind: ReduceKind, axes: Vec<usize>, keep_dims: bool },
-    Softmax { axis: usize },
+    Reduce {
+        kind: ReduceKind,
+        axes: Vec<usize>,
+        keep_dims: bool,
+    },
+    Softmax {
+        axis: usize,
+    },
     /// Normalises over the dims from `axis` on to zero mean and unit variance.
-    LayerNorm { axis: usize, epsilon: f64 },
+    LayerNorm {
+        axis: usize,
+        epsilon: f64,
+    },
     /// Same elements, new static shape.
-    Reshape { shape: Vec<usize> },
-    Transpose { perm: Vec<usize> },
+    Reshape {
+        shape: Vec<usize>,
+    },
+    Transpose {
+        perm: Vec<usize>,
+    },
     /// Per-dim `[start, end)` with a positive or negative step, already clamped and normalised.
-    Slice { starts: Vec<i64>, ends: Vec<i64>, steps: Vec<i64> },
-    Concat { axis: usize },
+    Slice {
+        starts: Vec<i64>,
+        ends: Vec<i64>,
+        steps: Vec<i64>,
+    },
+    Concat {
+        axis: usize,
+    },
     /// `gather %data, %indices` along `axis` (indices may be negative).
-    Gather { axis: usize },
+    Gather {
+        axis: usize,
+    },
     /// NumPy-broadcasts the operand to a static shape.
-    Broadcast { shape: Vec<usize> },
+    Broadcast {
+        shape: Vec<usize>,
+    },
 }
 
 /// An attribute value in the text format.
@@ -166,7 +189,10 @@ impl AttrReader<'_> {
     fn int(&self, key: &str) -> Result<i64, String> {
         match self.get(key)? {
             Attr::Int(v) => Ok(*v),
-            _ => Err(format!("'{}' attribute '{key}' must be an integer", self.op)),
+            _ => Err(format!(
+                "'{}' attribute '{key}' must be an integer",
+                self.op
+            )),
         }
     }
     fn usize(&self, key: &str) -> Result<usize, String> {
@@ -183,18 +209,25 @@ impl AttrReader<'_> {
     fn ints(&self, key: &str) -> Result<Vec<i64>, String> {
         match self.get(key)? {
             Attr::Ints(v) => Ok(v.clone()),
-            _ => Err(format!("'{}' attribute '{key}' must be a list of integers", self.op)),
+            _ => Err(format!(
+                "'{}' attribute '{key}' must be a list of integers",
+                self.op
+            )),
         }
     }
     fn usizes(&self, key: &str) -> Result<Vec<usize>, String> {
         self.ints(key)?
             .into_iter()
-            .map(|v| usize::try_from(v).map_err(|_| format!("'{}' attribute '{key}' must be non-negative", self.op)))
+            .map(|v| {
+                usize::try_from(v)
+                    .map_err(|_| format!("'{}' attribute '{key}' must be non-negative", self.op))
+            })
             .collect()
     }
     fn array<const N: usize>(&self, key: &str) -> Result<[usize; N], String> {
         let v = self.usizes(key)?;
-        v.try_into().map_err(|_| format!("'{}' attribute '{key}' must have {N} entries", self.op))
+        v.try_into()
+            .map_err(|_| format!("'{}' attribute '{key}' must have {N} entries", self.op))
     }
     fn word(&self, key: &str) -> Result<&str, String> {
         match self.get(key)? {
@@ -230,7 +263,10 @@ impl OpKind {
 
     /// True for ops computed independently per element (after broadcasting).
     pub fn is_elementwise(&self) -> bool {
-        matches!(self, OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select | OpKind::Cast(_))
+        matches!(
+            self,
+            OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select | OpKind::Cast(_)
+        )
     }
 
     /// Attributes in printing order (the constant id is printed separately).
@@ -255,18 +291,29 @@ impl OpKind {
                 ("pads", ints(&a.pads)),
                 ("count_include_pad", Attr::Int(a.count_include_pad as i64)),
             ],
-            OpKind::Reduce { kind, axes, keep_dims } => vec![
+            OpKind::Reduce {
+                kind,
+                axes,
+                keep_dims,
+            } => vec![
                 ("kind", Attr::Word(kind.name().into())),
                 ("axes", ints(axes)),
                 ("keep_dims", Attr::Int(*keep_dims as i64)),
             ],
             OpKind::Softmax { axis } => vec![("axis", Attr::Int(*axis as i64))],
             OpKind::LayerNorm { axis, epsilon } => {
-                vec![("axis", Attr::Int(*axis as i64)), ("epsilon", Attr::Float(*epsilon))]
+                vec![
+                    ("axis", Attr::Int(*axis as i64)),
+                    ("epsilon", Attr::Float(*epsilon)),
+                ]
             }
             OpKind::Reshape { shape } | OpKind::Broadcast { shape } => vec![("shape", ints(shape))],
             OpKind::Transpose { perm } => vec![("perm", ints(perm))],
-            OpKind::Slice { starts, ends, steps } => vec![
+            OpKind::Slice {
+                starts,
+                ends,
+                steps,
+            } => vec![
                 ("starts", Attr::Ints(starts.clone())),
                 ("ends", Attr::Ints(ends.clone())),
                 ("steps", Attr::Ints(steps.clone())),
@@ -291,7 +338,10 @@ impl OpKind {
             "matmul" => OpKind::MatMul,
             "cast" => {
                 let to = r.word("to")?;
-                OpKind::Cast(ElementType::from_name(to).ok_or_else(|| format!("unknown element type '{to}'"))?)
+                OpKind::Cast(
+                    ElementType::from_name(to)
+                        .ok_or_else(|| format!("unknown element type '{to}'"))?,
+                )
             }
             "conv2d" => OpKind::Conv2d(Conv2dAttrs {
                 strides: r.array("strides")?,
@@ -302,7 +352,8 @@ impl OpKind {
             "pool2d" => {
                 let kind = r.word("kind")?;
                 OpKind::Pool2d(PoolAttrs {
-                    kind: PoolKind::from_name(kind).ok_or_else(|| format!("unknown pool kind '{kind}'"))?,
+                    kind: PoolKind::from_name(kind)
+                        .ok_or_else(|| format!("unknown pool kind '{kind}'"))?,
                     kernel: r.array("kernel")?,
                     strides: r.array("strides")?,
                     pads: r.array("pads")?,
@@ -312,19 +363,39 @@ impl OpKind {
             "reduce" => {
                 let kind = r.word("kind")?;
                 OpKind::Reduce {
-                    kind: ReduceKind::from_name(kind).ok_or_else(|| format!("unknown reduce kind '{kind}'"))?,
+                    kind: ReduceKind::from_name(kind)
+                        .ok_or_else(|| format!("unknown reduce kind '{kind}'"))?,
                     axes: r.usizes("axes")?,
                     keep_dims: r.int("keep_dims")? != 0,
                 }
             }
-            "softmax" => OpKind::Softmax { axis: r.usize("axis")? },
-            "layer_norm" => OpKind::LayerNorm { axis: r.usize("axis")?, epsilon: r.float("epsilon")? },
-            "reshape" => OpKind::Reshape { shape: r.usizes("shape")? },
-            "broadcast" => OpKind::Broadcast { shape: r.usizes("shape")? },
-            "transpose" => OpKind::Transpose { perm: r.usizes("perm")? },
-            "slice" => OpKind::Slice { starts: r.ints("starts")?, ends: r.ints("ends")?, steps: r.ints("steps")? },
-            "concat" => OpKind::Concat { axis: r.usize("axis")? },
-            "gather" => OpKind::Gather { axis: r.usize("axis")? },
+            "softmax" => OpKind::Softmax {
+                axis: r.usize("axis")?,
+            },
+            "layer_norm" => OpKind::LayerNorm {
+                axis: r.usize("axis")?,
+                epsilon: r.float("epsilon")?,
+            },
+            "reshape" => OpKind::Reshape {
+                shape: r.usizes("shape")?,
+            },
+            "broadcast" => OpKind::Broadcast {
+                shape: r.usizes("shape")?,
+            },
+            "transpose" => OpKind::Transpose {
+                perm: r.usizes("perm")?,
+            },
+            "slice" => OpKind::Slice {
+                starts: r.ints("starts")?,
+                ends: r.ints("ends")?,
+                steps: r.ints("steps")?,
+            },
+            "concat" => OpKind::Concat {
+                axis: r.usize("axis")?,
+            },
+            "gather" => OpKind::Gather {
+                axis: r.usize("axis")?,
+            },
             other => return Err(format!("unknown op '{other}'")),
         })
     }
@@ -336,7 +407,11 @@ impl OpKind {
             if operands.len() == n {
                 Ok(())
             } else {
-                Err(format!("'{}' takes {n} operands, got {}", self.name(), operands.len()))
+                Err(format!(
+                    "'{}' takes {n} operands, got {}",
+                    self.name(),
+                    operands.len()
+                ))
             }
         };
         let one = |t: TensorType| Ok(vec![t]);
@@ -347,11 +422,17 @@ impl OpKind {
                 let t = operands[0];
                 let ok = match u {
                     UnaryOp::Not => t.element_type == ElementType::I1,
-                    UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu => t.element_type != ElementType::I1,
+                    UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu => {
+                        t.element_type != ElementType::I1
+                    }
                     _ => t.element_type.is_float(),
                 };
                 if !ok {
-                    return Err(format!("'{}' does not apply to {}", u.name(), t.element_type));
+                    return Err(format!(
+                        "'{}' does not apply to {}",
+                        u.name(),
+                        t.element_type
+                    ));
                 }
                 one(t.clone())
             }
@@ -359,7 +440,12 @@ impl OpKind {
                 arity(2)?;
                 let (a, c) = (operands[0], operands[1]);
                 if a.element_type != c.element_type {
-                    return Err(format!("'{}' operands differ in element type: {} vs {}", b.name(), a.element_type, c.element_type));
+                    return Err(format!(
+                        "'{}' operands differ in element type: {} vs {}",
+                        b.name(),
+                        a.element_type,
+                        c.element_type
+                    ));
                 }
                 let is_bool = a.element_type == ElementType::I1;
                 let ok = match b {
@@ -368,22 +454,42 @@ impl OpKind {
                     _ => !is_bool,
                 };
                 if !ok {
-                    return Err(format!("'{}' does not apply to {}", b.name(), a.element_type));
+                    return Err(format!(
+                        "'{}' does not apply to {}",
+                        b.name(),
+                        a.element_type
+                    ));
                 }
                 let dims = broadcast_dims(&a.dims, &c.dims)?;
-                let et = if b.is_predicate() { ElementType::I1 } else { a.element_type };
-                one(TensorType { element_type: et, dims })
+                let et = if b.is_predicate() {
+                    ElementType::I1
+                } else {
+                    a.element_type
+                };
+                one(TensorType {
+                    element_type: et,
+                    dims,
+                })
             }
             OpKind::Select => {
                 arity(3)?;
                 if operands[0].element_type != ElementType::I1 {
-                    return Err(format!("'select' condition must be i1, got {}", operands[0].element_type));
+                    return Err(format!(
+                        "'select' condition must be i1, got {}",
+                        operands[0].element_type
+                    ));
                 }
                 if operands[1].element_type != operands[2].element_type {
                     return Err("'select' branches differ in element type".into());
                 }
-                let dims = broadcast_dims(&broadcast_dims(&operands[0].dims, &operands[1].dims)?, &operands[2].dims)?;
-                one(TensorType { element_type: operands[1].element_type, dims })
+                let dims = broadcast_dims(
+                    &broadcast_dims(&operands[0].dims, &operands[1].dims)?,
+                    &operands[2].dims,
+                )?;
+                one(TensorType {
+                    element_type: operands[1].element_type,
+                    dims,
+                })
             }
             OpKind::Cast(to) => {
                 arity(1)?;
@@ -393,19 +499,29 @@ impl OpKind {
                 arity(2)?;
                 let (a, b) = (operands[0], operands[1]);
                 if a.element_type != b.element_type || !a.element_type.is_float() {
-                    return Err(format!("'matmul' needs two float operands of one type, got {} and {}", a.element_type, b.element_type));
+                    return Err(format!(
+                        "'matmul' needs two float operands of one type, got {} and {}",
+                        a.element_type, b.element_type
+                    ));
                 }
                 if a.rank() < 2 || b.rank() < 2 {
                     return Err("'matmul' operands must have rank 2 or more".into());
                 }
                 let (ar, br) = (a.rank(), b.rank());
                 if !dims_compatible(&a.dims[ar - 1], &b.dims[br - 2]) {
-                    return Err(format!("'matmul' contraction dims differ: {} vs {}", a.dims[ar - 1], b.dims[br - 2]));
+                    return Err(format!(
+                        "'matmul' contraction dims differ: {} vs {}",
+                        a.dims[ar - 1],
+                        b.dims[br - 2]
+                    ));
                 }
                 let mut dims = broadcast_dims(&a.dims[..ar - 2], &b.dims[..br - 2])?;
                 dims.push(a.dims[ar - 2].clone());
                 dims.push(b.dims[br - 1].clone());
-                one(TensorType { element_type: a.element_type, dims })
+                one(TensorType {
+                    element_type: a.element_type,
+                    dims,
+                })
             }
             OpKind::Conv2d(c) => {
                 arity(2)?;
@@ -421,8 +537,20 @@ impl OpKind {
                 if c.strides.contains(&0) || c.dilations.contains(&0) {
                     return Err("'conv2d' strides and dilations must be positive".into());
                 }
-                let oh = window_out(xs[2], ws[2], c.strides[0], c.pads[0] + c.pads[2], c.dilations[0])?;
-                let ow = window_out(xs[3], ws[3], c.strides[1], c.pads[1] + c.pads[3], c.dilations[1])?;
+                let oh = window_out(
+                    xs[2],
+                    ws[2],
+                    c.strides[0],
+                    c.pads[0] + c.pads[2],
+                    c.dilations[0],
+                )?;
+                let ow = window_out(
+                    xs[3],
+                    ws[3],
+                    c.strides[1],
+                    c.pads[1] + c.pads[3],
+                    c.dilations[1],
+                )?;
                 one(TensorType::new(x.element_type, &[xs[0], ws[0], oh, ow]))
             }
             OpKind::Pool2d(p) => {
@@ -433,9 +561,14 @@ impl OpKind {
                 }
                 let oh = window_out(xs[2], p.kernel[0], p.strides[0], p.pads[0] + p.pads[2], 1)?;
                 let ow = window_out(xs[3], p.kernel[1], p.strides[1], p.pads[1] + p.pads[3], 1)?;
-                one(TensorType::new(operands[0].element_type, &[xs[0], xs[1], oh, ow]))
+                one(TensorType::new(
+                    operands[0].element_type,
+                    &[xs[0], xs[1], oh, ow],
+                ))
             }
-            OpKind::Reduce { axes, keep_dims, .. } => {
+            OpKind::Reduce {
+                axes, keep_dims, ..
+            } => {
                 arity(1)?;
                 let t = operands[0];
                 check_axes(axes, t.rank(), "reduce")?;
@@ -449,22 +582,35 @@ impl OpKind {
                         dims.push(d.clone());
                     }
                 }
-                one(TensorType { element_type: t.element_type, dims })
+                one(TensorType {
+                    element_type: t.element_type,
+                    dims,
+                })
             }
             OpKind::Softmax { axis } | OpKind::LayerNorm { axis, .. } => {
                 arity(1)?;
                 let t = operands[0];
                 if *axis >= t.rank() || !t.element_type.is_float() {
-                    return Err(format!("'{}' needs a float operand with axis {axis} < rank {}", self.name(), t.rank()));
+                    return Err(format!(
+                        "'{}' needs a float operand with axis {axis} < rank {}",
+                        self.name(),
+                        t.rank()
+                    ));
                 }
                 one(t.clone())
             }
             OpKind::Reshape { shape } => {
                 arity(1)?;
                 let t = operands[0];
-                let from = t.static_shape().ok_or_else(|| "'reshape' of a tensor with symbolic dims is not supported".to_string())?;
+                let from = t.static_shape().ok_or_else(|| {
+                    "'reshape' of a tensor with symbolic dims is not supported".to_string()
+                })?;
                 if from.iter().product::<usize>() != shape.iter().product::<usize>() {
-                    return Err(format!("'reshape' cannot turn {} into {}", t.shape_string(), kiln_types::shape_string(shape)));
+                    return Err(format!(
+                        "'reshape' cannot turn {} into {}",
+                        t.shape_string(),
+                        kiln_types::shape_string(shape)
+                    ));
                 }
                 one(TensorType::new(t.element_type, shape))
             }
@@ -474,23 +620,46 @@ impl OpKind {
                 let target: Vec<Dim> = shape.iter().map(|&d| Dim::Static(d)).collect();
                 let dims = broadcast_dims(&t.dims, &target)?;
                 if dims != target {
-                    return Err(format!("'broadcast' cannot expand {} to {}", t.shape_string(), kiln_types::shape_string(shape)));
+                    return Err(format!(
+                        "'broadcast' cannot expand {} to {}",
+                        t.shape_string(),
+                        kiln_types::shape_string(shape)
+                    ));
                 }
-                one(TensorType { element_type: t.element_type, dims })
+                one(TensorType {
+                    element_type: t.element_type,
+                    dims,
+                })
             }
             OpKind::Transpose { perm } => {
                 arity(1)?;
                 let t = operands[0];
                 let mut seen = vec![false; t.rank()];
-                if perm.len() != t.rank() || perm.iter().any(|&p| p >= t.rank() || std::mem::replace(&mut seen[p], true)) {
-                    return Err(format!("'transpose' perm {perm:?} is not a permutation of rank {}", t.rank()));
+                if perm.len() != t.rank()
+                    || perm
+                        .iter()
+                        .any(|&p| p >= t.rank() || std::mem::replace(&mut seen[p], true))
+                {
+                    return Err(format!(
+                        "'transpose' perm {perm:?} is not a permutation of rank {}",
+                        t.rank()
+                    ));
                 }
-                one(TensorType { element_type: t.element_type, dims: perm.iter().map(|&p| t.dims[p].clone()).collect() })
+                one(TensorType {
+                    element_type: t.element_type,
+                    dims: perm.iter().map(|&p| t.dims[p].clone()).collect(),
+                })
             }
-            OpKind::Slice { starts, ends, steps } => {
+            OpKind::Slice {
+                starts,
+                ends,
+                steps,
+            } => {
                 arity(1)?;
                 let t = operands[0];
-                let shape = t.static_shape().ok_or_else(|| "'slice' of symbolic dims is not supported".to_string())?;
+                let shape = t
+                    .static_shape()
+                    .ok_or_else(|| "'slice' of symbolic dims is not supported".to_string())?;
                 if starts.len() != t.rank() || ends.len() != t.rank() || steps.len() != t.rank() {
                     return Err("'slice' needs a start, end and step per dim".into());
                 }
@@ -506,7 +675,10 @@ impl OpKind {
                 }
                 let first = operands[0];
                 if *axis >= first.rank() {
-                    return Err(format!("'concat' axis {axis} out of range for rank {}", first.rank()));
+                    return Err(format!(
+                        "'concat' axis {axis} out of range for rank {}",
+                        first.rank()
+                    ));
                 }
                 let mut total = 0usize;
                 for t in operands {
@@ -515,31 +687,48 @@ impl OpKind {
                     }
                     for d in 0..t.rank() {
                         if d != *axis && !dims_compatible(&t.dims[d], &first.dims[d]) {
-                            return Err(format!("'concat' operands differ in dim {d}: {} vs {}", t.dims[d], first.dims[d]));
+                            return Err(format!(
+                                "'concat' operands differ in dim {d}: {} vs {}",
+                                t.dims[d], first.dims[d]
+                            ));
                         }
                     }
                     match &t.dims[*axis] {
                         Dim::Static(n) => total += n,
-                        Dim::Symbol(_) => return Err("'concat' along a symbolic dim is not supported".into()),
+                        Dim::Symbol(_) => {
+                            return Err("'concat' along a symbolic dim is not supported".into())
+                        }
                     }
                 }
                 let mut dims = first.dims.clone();
                 dims[*axis] = Dim::Static(total);
-                one(TensorType { element_type: first.element_type, dims })
+                one(TensorType {
+                    element_type: first.element_type,
+                    dims,
+                })
             }
             OpKind::Gather { axis } => {
                 arity(2)?;
                 let (data, idx) = (operands[0], operands[1]);
                 if *axis >= data.rank() {
-                    return Err(format!("'gather' axis {axis} out of range for rank {}", data.rank()));
+                    return Err(format!(
+                        "'gather' axis {axis} out of range for rank {}",
+                        data.rank()
+                    ));
                 }
                 if !matches!(idx.element_type, ElementType::I32 | ElementType::I64) {
-                    return Err(format!("'gather' indices must be i32 or i64, got {}", idx.element_type));
+                    return Err(format!(
+                        "'gather' indices must be i32 or i64, got {}",
+                        idx.element_type
+                    ));
                 }
                 let mut dims = data.dims[..*axis].to_vec();
                 dims.extend(idx.dims.iter().cloned());
                 dims.extend(data.dims[axis + 1..].iter().cloned());
-                one(TensorType { element_type: data.element_type, dims })
+                one(TensorType {
+                    element_type: data.element_type,
+                    dims,
+                })
             }
         }
     }
@@ -554,8 +743,16 @@ pub fn broadcast_dims(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     let rank = a.len().max(b.len());
     let mut out = Vec::with_capacity(rank);
     for i in 0..rank {
-        let da = if i + a.len() >= rank { Some(&a[i + a.len() - rank]) } else { None };
-        let db = if i + b.len() >= rank { Some(&b[i + b.len() - rank]) } else { None };
+        let da = if i + a.len() >= rank {
+            Some(&a[i + a.len() - rank])
+        } else {
+            None
+        };
+        let db = if i + b.len() >= rank {
+            Some(&b[i + b.len() - rank])
+        } else {
+            None
+        };
         let d = match (da, db) {
             (Some(x), None) | (None, Some(x)) => x.clone(),
             (Some(x), Some(y)) if x == y => x.clone(),
@@ -576,10 +773,18 @@ fn static4(t: &TensorType, what: &str) -> Result<[usize; 4], String> {
 }
 
 /// Output length of a sliding window.
-pub fn window_out(input: usize, kernel: usize, stride: usize, pad: usize, dilation: usize) -> Result<usize, String> {
+pub fn window_out(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    dilation: usize,
+) -> Result<usize, String> {
     let span = dilation * (kernel - 1) + 1;
     if input + pad < span {
-        return Err(format!("window of {span} does not fit input {input} with padding {pad}"));
+        return Err(format!(
+            "window of {span} does not fit input {input} with padding {pad}"
+        ));
     }
     Ok((input + pad - span) / stride + 1)
 }

@@ -51,7 +51,14 @@ fn print_function(f: &Function, out: &mut String) {
     let params: Vec<String> = f
         .params
         .iter()
-        .map(|p| format!("{} {:?}: {}", name(p.value, &mut names), p.name, f.ty(p.value)))
+        .map(|p| {
+            format!(
+                "{} {:?}: {}",
+                name(p.value, &mut names),
+                p.name,
+                f.ty(p.value)
+            )
+        })
         .collect();
     // Pre-number op results in order so the result list in the header can refer to them.
     for op in &f.ops {
@@ -59,9 +66,18 @@ fn print_function(f: &Function, out: &mut String) {
             name(*r, &mut names);
         }
     }
-    let results: Vec<String> =
-        f.results.iter().map(|p| format!("{} {:?}", name(p.value, &mut names), p.name)).collect();
-    let _ = writeln!(out, "func @{}({}) -> ({}) {{", f.name, params.join(", "), results.join(", "));
+    let results: Vec<String> = f
+        .results
+        .iter()
+        .map(|p| format!("{} {:?}", name(p.value, &mut names), p.name))
+        .collect();
+    let _ = writeln!(
+        out,
+        "func @{}({}) -> ({}) {{",
+        f.name,
+        params.join(", "),
+        results.join(", ")
+    );
     for op in &f.ops {
         let res: Vec<String> = op.results.iter().map(|r| name(*r, &mut names)).collect();
         let _ = write!(out, "  {} = {}", res.join(", "), op.kind.name());
@@ -104,7 +120,9 @@ pub fn parse_program(text: &str) -> Result<Program, IrError> {
         }
     }
     for i in 0..constants.len() as u32 {
-        let c = constants.remove(&i).ok_or_else(|| p.error(&format!("constant @c{i} is missing")))?;
+        let c = constants
+            .remove(&i)
+            .ok_or_else(|| p.error(&format!("constant @c{i} is missing")))?;
         program.constants.push(c);
     }
     if !constants.is_empty() {
@@ -147,7 +165,10 @@ impl<'a> Parser<'a> {
     }
     fn error_at(&self, pos: usize, message: &str) -> IrError {
         let line = self.src[..pos.min(self.src.len())].matches('\n').count() + 1;
-        IrError::Parse { line, message: message.to_string() }
+        IrError::Parse {
+            line,
+            message: message.to_string(),
+        }
     }
     fn skip_ws(&mut self) {
         loop {
@@ -180,7 +201,9 @@ impl<'a> Parser<'a> {
     fn word(&mut self) -> Result<&'a str, IrError> {
         self.skip_ws();
         let r = self.rest();
-        let n = r.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')).unwrap_or(r.len());
+        let n = r
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+            .unwrap_or(r.len());
         if n == 0 {
             return Err(self.error("expected a word"));
         }
@@ -237,7 +260,11 @@ impl<'a> Parser<'a> {
         let r = self.rest();
         let n = r
             .char_indices()
-            .find(|&(i, c)| !(c.is_ascii_alphanumeric() || c == '.' || ((c == '-' || c == '+') && (i == 0 || r[..i].ends_with(['e', 'E'])))))
+            .find(|&(i, c)| {
+                !(c.is_ascii_alphanumeric()
+                    || c == '.'
+                    || ((c == '-' || c == '+') && (i == 0 || r[..i].ends_with(['e', 'E']))))
+            })
             .map(|(i, _)| i)
             .unwrap_or(r.len());
         if n == 0 {
@@ -248,7 +275,10 @@ impl<'a> Parser<'a> {
     }
     fn value(&mut self, names: &HashMap<String, ValueId>) -> Result<ValueId, IrError> {
         let name = self.value_name()?;
-        names.get(&name).copied().ok_or_else(|| self.error(&format!("%{name} is not defined")))
+        names
+            .get(&name)
+            .copied()
+            .ok_or_else(|| self.error(&format!("%{name} is not defined")))
     }
     fn value_name(&mut self) -> Result<String, IrError> {
         self.expect("%")?;
@@ -259,10 +289,14 @@ impl<'a> Parser<'a> {
             return Err(self.error("expected a tensor type"));
         }
         self.expect("<")?;
-        let end = self.rest().find('>').ok_or_else(|| self.error("unterminated tensor type"))?;
+        let end = self
+            .rest()
+            .find('>')
+            .ok_or_else(|| self.error("unterminated tensor type"))?;
         let body = &self.rest()[..end];
         self.pos += end + 1;
-        parse_type_body(body).ok_or_else(|| self.error(&format!("bad tensor type 'tensor<{body}>'")))
+        parse_type_body(body)
+            .ok_or_else(|| self.error(&format!("bad tensor type 'tensor<{body}>'")))
     }
     fn attr(&mut self) -> Result<Attr, IrError> {
         if self.eat("[") {
@@ -270,7 +304,10 @@ impl<'a> Parser<'a> {
             if !self.eat("]") {
                 loop {
                     let n = self.number()?;
-                    v.push(n.parse().map_err(|_| self.error(&format!("bad integer '{n}'")))?);
+                    v.push(
+                        n.parse()
+                            .map_err(|_| self.error(&format!("bad integer '{n}'")))?,
+                    );
                     if self.eat("]") {
                         break;
                     }
@@ -280,12 +317,18 @@ impl<'a> Parser<'a> {
             return Ok(Attr::Ints(v));
         }
         self.skip_ws();
-        if self.rest().starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        if self
+            .rest()
+            .starts_with(|c: char| c.is_ascii_digit() || c == '-')
+        {
             let n = self.number()?;
             if let Ok(i) = n.parse::<i64>() {
                 return Ok(Attr::Int(i));
             }
-            return n.parse().map(Attr::Float).map_err(|_| self.error(&format!("bad number '{n}'")));
+            return n
+                .parse()
+                .map(Attr::Float)
+                .map_err(|_| self.error(&format!("bad number '{n}'")));
         }
         Ok(Attr::Word(self.word()?.to_string()))
     }
@@ -329,12 +372,21 @@ impl<'a> Parser<'a> {
         }
         let results = result_names
             .into_iter()
-            .map(|(n, port)| names.get(&n).map(|v| (port, *v)).ok_or_else(|| self.error(&format!("result %{n} is never defined"))))
+            .map(|(n, port)| {
+                names
+                    .get(&n)
+                    .map(|v| (port, *v))
+                    .ok_or_else(|| self.error(&format!("result %{n} is never defined")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((f, results))
     }
 
-    fn op(&mut self, f: &mut Function, names: &mut HashMap<String, ValueId>) -> Result<Op, IrError> {
+    fn op(
+        &mut self,
+        f: &mut Function,
+        names: &mut HashMap<String, ValueId>,
+    ) -> Result<Op, IrError> {
         self.skip_ws();
         let start = self.pos;
         let mut result_names = vec![self.value_name()?];
@@ -347,7 +399,9 @@ impl<'a> Parser<'a> {
         if name == "constant" {
             self.expect("@c")?;
             let n = self.number()?;
-            constant = Some(ConstId(n.parse().map_err(|_| self.error("bad constant id"))?));
+            constant = Some(ConstId(
+                n.parse().map_err(|_| self.error("bad constant id"))?,
+            ));
         }
         let mut attrs = vec![];
         if self.eat("{") {
@@ -397,12 +451,20 @@ impl<'a> Parser<'a> {
             }
             results.push(v);
         }
-        Ok(Op { kind, operands, results, loc })
+        Ok(Op {
+            kind,
+            operands,
+            results,
+            loc,
+        })
     }
 
     fn constant(&mut self) -> Result<(u32, HostTensor), IrError> {
         self.expect("@c")?;
-        let id: u32 = self.number()?.parse().map_err(|_| self.error("bad constant id"))?;
+        let id: u32 = self
+            .number()?
+            .parse()
+            .map_err(|_| self.error("bad constant id"))?;
         self.expect(":")?;
         let ty = self.tensor_type()?;
         self.expect("=")?;
@@ -412,7 +474,9 @@ impl<'a> Parser<'a> {
         self.expect("<")?;
         let hex = self.string()?;
         self.expect(">")?;
-        let digits = hex.strip_prefix("0x").ok_or_else(|| self.error("constant data must start with 0x"))?;
+        let digits = hex
+            .strip_prefix("0x")
+            .ok_or_else(|| self.error("constant data must start with 0x"))?;
         if digits.len() % 2 != 0 {
             return Err(self.error("constant data has an odd number of hex digits"));
         }
@@ -421,8 +485,11 @@ impl<'a> Parser<'a> {
             .map(|i| u8::from_str_radix(&digits[i..i + 2], 16))
             .collect::<Result<Vec<u8>, _>>()
             .map_err(|_| self.error("constant data is not hex"))?;
-        let shape = ty.static_shape().ok_or_else(|| self.error("constants must have static shapes"))?;
-        let t = HostTensor::new(ty.element_type, shape, bytes).map_err(|e| self.error(&e.to_string()))?;
+        let shape = ty
+            .static_shape()
+            .ok_or_else(|| self.error("constants must have static shapes"))?;
+        let t = HostTensor::new(ty.element_type, shape, bytes)
+            .map_err(|e| self.error(&e.to_string()))?;
         Ok((id, t))
     }
 }
@@ -437,7 +504,9 @@ pub fn parse_type_body(body: &str) -> Option<TensorType> {
             dims.push(Dim::Symbol(r[..end].to_string()));
             rest = r[end + 1..].strip_prefix('x')?;
         } else if rest.starts_with(|c: char| c.is_ascii_digit()) {
-            let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let end = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             dims.push(Dim::Static(rest[..end].parse().ok()?));
             rest = rest[end..].strip_prefix('x')?;
         } else {

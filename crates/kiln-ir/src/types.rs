@@ -28,7 +28,10 @@ pub struct TensorType {
 
 impl TensorType {
     pub fn new(element_type: ElementType, shape: &[usize]) -> Self {
-        TensorType { element_type, dims: shape.iter().map(|&d| Dim::Static(d)).collect() }
+        TensorType {
+            element_type,
+            dims: shape.iter().map(|&d| Dim::Static(d)).collect(),
+        }
     }
 
     pub fn rank(&self) -> usize {
@@ -55,12 +58,19 @@ impl TensorType {
     }
 
     pub fn with_element_type(&self, element_type: ElementType) -> Self {
-        TensorType { element_type, dims: self.dims.clone() }
+        TensorType {
+            element_type,
+            dims: self.dims.clone(),
+        }
     }
 
     /// Shape string without the element type: `2x{batch}x3`.
     pub fn shape_string(&self) -> String {
-        self.dims.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("x")
+        self.dims
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("x")
     }
 }
 

@@ -17,7 +17,11 @@ pub fn verify(program: &Program) -> Result<(), IrError> {
 }
 
 fn verify_function(program: &Program, f: &Function) -> Result<(), IrError> {
-    let err = |loc: &str, message: String| IrError::Verify { function: f.name.clone(), loc: loc.to_string(), message };
+    let err = |loc: &str, message: String| IrError::Verify {
+        function: f.name.clone(),
+        loc: loc.to_string(),
+        message,
+    };
     let mut defined = vec![false; f.values.len()];
     let define = |v: crate::ValueId, loc: &str, defined: &mut Vec<bool>| -> Result<(), IrError> {
         match defined.get_mut(v.index()) {
@@ -35,7 +39,10 @@ fn verify_function(program: &Program, f: &Function) -> Result<(), IrError> {
     for op in &f.ops {
         for v in &op.operands {
             if !defined.get(v.index()).copied().unwrap_or(false) {
-                return Err(err(&op.loc, format!("'{}' uses {v} before it is defined", op.kind.name())));
+                return Err(err(
+                    &op.loc,
+                    format!("'{}' uses {v} before it is defined", op.kind.name()),
+                ));
             }
         }
         let expected = match &op.kind {
@@ -54,12 +61,27 @@ fn verify_function(program: &Program, f: &Function) -> Result<(), IrError> {
             }
         };
         if expected.len() != op.results.len() {
-            return Err(err(&op.loc, format!("'{}' has {} results, expected {}", op.kind.name(), op.results.len(), expected.len())));
+            return Err(err(
+                &op.loc,
+                format!(
+                    "'{}' has {} results, expected {}",
+                    op.kind.name(),
+                    op.results.len(),
+                    expected.len()
+                ),
+            ));
         }
         for (r, t) in op.results.iter().zip(&expected) {
             define(*r, &op.loc, &mut defined)?;
             if f.ty(*r) != t {
-                return Err(err(&op.loc, format!("'{}' result {r} is declared {} but computes {t}", op.kind.name(), f.ty(*r))));
+                return Err(err(
+                    &op.loc,
+                    format!(
+                        "'{}' result {r} is declared {} but computes {t}",
+                        op.kind.name(),
+                        f.ty(*r)
+                    ),
+                ));
             }
         }
     }

@@ -35,7 +35,10 @@ fn interpreter_computes_the_sample() {
     let idx = HostTensor::from_i64(&[2], &[2, -3]);
     let out = interp::run(&p, "main", &[x, idx]).unwrap();
     // x @ w = [[1, 0], [4, 0]] (w picks columns 0 and 2... of x's first and third); relu; softmax.
-    let sm0 = [1.0f64.exp() / (1.0f64.exp() + 1.0), 1.0 / (1.0f64.exp() + 1.0)];
+    let sm0 = [
+        1.0f64.exp() / (1.0f64.exp() + 1.0),
+        1.0 / (1.0f64.exp() + 1.0),
+    ];
     // transpose(x)[2] = [3, 6], transpose(x)[-3 -> 0] = [1, 4]
     let expect0 = sm0[0] + 3.0 + sm0[1] + 6.0;
     let y = out[0].to_f64();
@@ -49,11 +52,25 @@ fn interpreter_computes_the_sample() {
 
 #[test]
 fn bad_text_names_the_line_and_reason() {
-    let err = text::parse_program("func @f() -> () {\n  %1 = frobnicate : tensor<f32>\n}").unwrap_err();
-    assert_eq!(err, IrError::Parse { line: 2, message: "unknown op 'frobnicate'".into() });
+    let err =
+        text::parse_program("func @f() -> () {\n  %1 = frobnicate : tensor<f32>\n}").unwrap_err();
+    assert_eq!(
+        err,
+        IrError::Parse {
+            line: 2,
+            message: "unknown op 'frobnicate'".into()
+        }
+    );
     let err = text::parse_program("func @f(%0 \"x\": tensor<2xf32>) -> (%1 \"y\") {\n  %1 = add %0, %0 : tensor<3xf32> loc(\"a\")\n}").unwrap_err();
-    assert!(err.to_string().contains("declared tensor<3xf32> but computes tensor<2xf32>"), "{err}");
-    let err = text::parse_program("func @f(%0 \"x\": tensor<2xf32>) -> (%1 \"y\") {\n  %1 = add %0, %7 : tensor<2xf32>\n}").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("declared tensor<3xf32> but computes tensor<2xf32>"),
+        "{err}"
+    );
+    let err = text::parse_program(
+        "func @f(%0 \"x\": tensor<2xf32>) -> (%1 \"y\") {\n  %1 = add %0, %7 : tensor<2xf32>\n}",
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("%7 is not defined"), "{err}");
 }
 
@@ -65,5 +82,9 @@ fn symbolic_dims_print_and_bind() {
     let out = interp::run(&p, "f", &[HostTensor::from_f32(&[3, 2], &[0.0; 6])]).unwrap();
     assert_eq!(out[0].shape, vec![3, 2]);
     let err = interp::run(&p, "f", &[HostTensor::from_f32(&[3, 3], &[0.0; 9])]).unwrap_err();
-    assert!(err.to_string().contains("expects tensor<{batch}x2xf32> but got 3x3xf32"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("expects tensor<{batch}x2xf32> but got 3x3xf32"),
+        "{err}"
+    );
 }

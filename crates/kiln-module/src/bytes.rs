@@ -52,13 +52,24 @@ pub struct ByteReader<'a> {
 impl<'a> ByteReader<'a> {
     /// `what` names the table being read, for error messages.
     pub fn new(bytes: &'a [u8], what: &'static str) -> Self {
-        ByteReader { bytes, pos: 0, what }
+        ByteReader {
+            bytes,
+            pos: 0,
+            what,
+        }
     }
     pub fn is_empty(&self) -> bool {
         self.pos >= self.bytes.len()
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8], ModuleError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len()).ok_or(ModuleError::Truncated { what: self.what, offset: self.pos })?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or(ModuleError::Truncated {
+                what: self.what,
+                offset: self.pos,
+            })?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -67,33 +78,48 @@ impl<'a> ByteReader<'a> {
         Ok(self.take(1)?[0])
     }
     pub fn u32(&mut self) -> Result<u32, ModuleError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     pub fn u64(&mut self) -> Result<u64, ModuleError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
     pub fn i64(&mut self) -> Result<i64, ModuleError> {
-        Ok(i64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(i64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
     pub fn f32(&mut self) -> Result<f32, ModuleError> {
-        Ok(f32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(f32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     pub fn f64(&mut self) -> Result<f64, ModuleError> {
-        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(f64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
     /// A length prefix, checked against the bytes left (each item needs at least `min_item` bytes),
     /// so a corrupt count cannot make the reader allocate without bound.
     pub fn len(&mut self, min_item: usize) -> Result<usize, ModuleError> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min_item.max(1)) > self.bytes.len() - self.pos {
-            return Err(ModuleError::Invalid(format!("{} table claims {n} entries, more than the file holds", self.what)));
+            return Err(ModuleError::Invalid(format!(
+                "{} table claims {n} entries, more than the file holds",
+                self.what
+            )));
         }
         Ok(n)
     }
     pub fn str(&mut self) -> Result<String, ModuleError> {
         let n = self.len(1)?;
         let b = self.take(n)?;
-        String::from_utf8(b.to_vec()).map_err(|_| ModuleError::Invalid(format!("{} holds a string that is not UTF-8", self.what)))
+        String::from_utf8(b.to_vec()).map_err(|_| {
+            ModuleError::Invalid(format!("{} holds a string that is not UTF-8", self.what))
+        })
     }
     pub fn u64s(&mut self) -> Result<Vec<u64>, ModuleError> {
         let n = self.len(8)?;
@@ -105,7 +131,9 @@ impl<'a> ByteReader<'a> {
     }
     pub fn element_type(&mut self) -> Result<kiln_types::ElementType, ModuleError> {
         let c = self.u8()?;
-        kiln_types::ElementType::from_code(c).ok_or_else(|| ModuleError::Invalid(format!("{} names unknown element type code {c}", self.what)))
+        kiln_types::ElementType::from_code(c).ok_or_else(|| {
+            ModuleError::Invalid(format!("{} names unknown element type code {c}", self.what))
+        })
     }
 }
 

@@ -27,7 +27,12 @@ pub struct BindingRef {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostInst {
     /// Runs kernel `kernel` of executable `executable` over `workgroups` with `bindings`.
-    Dispatch { executable: u32, kernel: u32, workgroups: [u32; 3], bindings: Vec<BindingRef> },
+    Dispatch {
+        executable: u32,
+        kernel: u32,
+        workgroups: [u32; 3],
+        bindings: Vec<BindingRef>,
+    },
     /// Orders every earlier dispatch before every later one.
     Barrier,
 }
@@ -46,7 +51,12 @@ impl HostProgram {
         w.u32(self.insts.len() as u32);
         for inst in &self.insts {
             match inst {
-                HostInst::Dispatch { executable, kernel, workgroups, bindings } => {
+                HostInst::Dispatch {
+                    executable,
+                    kernel,
+                    workgroups,
+                    bindings,
+                } => {
                     w.u8(1);
                     w.u32(*executable);
                     w.u32(*kernel);
@@ -90,29 +100,61 @@ impl HostProgram {
                             1 => BufferSpace::Output(index),
                             2 => BufferSpace::Constant(index),
                             3 => BufferSpace::Transient,
-                            t => return Err(ModuleError::Invalid(format!("unknown buffer space {t}"))),
+                            t => {
+                                return Err(ModuleError::Invalid(format!(
+                                    "unknown buffer space {t}"
+                                )))
+                            }
                         };
-                        bindings.push(BindingRef { space, offset: r.u64()?, length: r.u64()? });
+                        bindings.push(BindingRef {
+                            space,
+                            offset: r.u64()?,
+                            length: r.u64()?,
+                        });
                     }
-                    HostInst::Dispatch { executable, kernel, workgroups, bindings }
+                    HostInst::Dispatch {
+                        executable,
+                        kernel,
+                        workgroups,
+                        bindings,
+                    }
                 }
                 2 => HostInst::Barrier,
-                op => return Err(ModuleError::Invalid(format!("unknown host instruction {op}"))),
+                op => {
+                    return Err(ModuleError::Invalid(format!(
+                        "unknown host instruction {op}"
+                    )))
+                }
             });
         }
-        Ok(HostProgram { transient_size, insts })
+        Ok(HostProgram {
+            transient_size,
+            insts,
+        })
     }
 
     /// Checks every reference against the module: executables exist and every binding's byte
     /// range lies inside its buffer. Kernel indices are checked by the device's loader.
     pub fn verify(&self, module: &Module, f: &FunctionDef) -> Result<(), String> {
         for (i, inst) in self.insts.iter().enumerate() {
-            let HostInst::Dispatch { executable, bindings, workgroups, .. } = inst else { continue };
+            let HostInst::Dispatch {
+                executable,
+                bindings,
+                workgroups,
+                ..
+            } = inst
+            else {
+                continue;
+            };
             if *executable as usize >= module.executables.len() {
-                return Err(format!("instruction {i} dispatches missing executable {executable}"));
+                return Err(format!(
+                    "instruction {i} dispatches missing executable {executable}"
+                ));
             }
             if workgroups.contains(&0) {
-                return Err(format!("instruction {i} dispatches an empty workgroup grid"));
+                return Err(format!(
+                    "instruction {i} dispatches an empty workgroup grid"
+                ));
             }
             for b in bindings {
                 let size = match b.space {
@@ -121,9 +163,13 @@ impl HostProgram {
                     BufferSpace::Constant(k) => module.constants.get(k as usize).map(|c| c.length),
                     BufferSpace::Transient => Some(self.transient_size),
                 };
-                let size = size.ok_or_else(|| format!("instruction {i} binds missing buffer {:?}", b.space))?;
+                let size = size
+                    .ok_or_else(|| format!("instruction {i} binds missing buffer {:?}", b.space))?;
                 if b.offset.checked_add(b.length).is_none_or(|end| end > size) {
-                    return Err(format!("instruction {i} binds bytes {}+{} of {:?}, which has {size}", b.offset, b.length, b.space));
+                    return Err(format!(
+                        "instruction {i} binds bytes {}+{} of {:?}, which has {size}",
+                        b.offset, b.length, b.space
+                    ));
                 }
             }
         }

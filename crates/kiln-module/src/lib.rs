@@ -52,7 +52,9 @@ pub const DATA_ALIGNMENT: usize = 64;
 pub enum ModuleError {
     #[error("not a kiln module (bad magic bytes)")]
     BadMagic,
-    #[error("module format version {found} is not supported: this runtime reads version {expected}")]
+    #[error(
+        "module format version {found} is not supported: this runtime reads version {expected}"
+    )]
     Version { found: u32, expected: u32 },
     #[error("module is truncated: {what} ends early at byte {offset}")]
     Truncated { what: &'static str, offset: usize },
@@ -73,12 +75,20 @@ pub struct TensorSig {
 impl TensorSig {
     /// Byte size for a fully static signature.
     pub fn byte_size(&self) -> Option<u64> {
-        self.dims.iter().try_fold(self.element_type.byte_size() as u64, |acc, &d| u64::try_from(d).ok().and_then(|d| acc.checked_mul(d)))
+        self.dims
+            .iter()
+            .try_fold(self.element_type.byte_size() as u64, |acc, &d| {
+                u64::try_from(d).ok().and_then(|d| acc.checked_mul(d))
+            })
     }
 
     /// IREE's type string: `8x784xf32`, `?` for dynamic dims.
     pub fn type_string(&self) -> String {
-        let mut parts: Vec<String> = self.dims.iter().map(|&d| if d < 0 { "?".into() } else { d.to_string() }).collect();
+        let mut parts: Vec<String> = self
+            .dims
+            .iter()
+            .map(|&d| if d < 0 { "?".into() } else { d.to_string() })
+            .collect();
         parts.push(self.element_type.name().into());
         parts.join("x")
     }
@@ -140,7 +150,8 @@ impl Module {
     /// ```
     pub fn write(&self, constants: &[&[u8]]) -> Vec<u8> {
         let mut out = vec![0u8; HEADER_SIZE];
-        let align = |out: &mut Vec<u8>| out.resize(out.len().div_ceil(DATA_ALIGNMENT) * DATA_ALIGNMENT, 0);
+        let align =
+            |out: &mut Vec<u8>| out.resize(out.len().div_ceil(DATA_ALIGNMENT) * DATA_ALIGNMENT, 0);
         let mut exe_ranges = vec![];
         for e in &self.executables {
             align(&mut out);
@@ -207,13 +218,23 @@ impl Module {
     /// Reads and verifies a module from the whole file's bytes (see the crate docs for checks).
     pub fn read(file: &[u8]) -> Result<Module, ModuleError> {
         if file.len() < MAGIC.len() || &file[..MAGIC.len()] != MAGIC {
-            return Err(if file.len() < MAGIC.len() { ModuleError::Truncated { what: "header", offset: file.len() } } else { ModuleError::BadMagic });
+            return Err(if file.len() < MAGIC.len() {
+                ModuleError::Truncated {
+                    what: "header",
+                    offset: file.len(),
+                }
+            } else {
+                ModuleError::BadMagic
+            });
         }
         let mut h = ByteReader::new(&file[..file.len().min(HEADER_SIZE)], "header");
         h.u64()?; // magic, checked above
         let version = h.u32()?;
         if version != FORMAT_VERSION {
-            return Err(ModuleError::Version { found: version, expected: FORMAT_VERSION });
+            return Err(ModuleError::Version {
+                found: version,
+                expected: FORMAT_VERSION,
+            });
         }
         let header_size = h.u32()? as usize;
         let meta_offset = h.u64()?;
@@ -226,13 +247,21 @@ impl Module {
             return Err(ModuleError::Checksum("header"));
         }
         if header_size != HEADER_SIZE {
-            return Err(ModuleError::Invalid(format!("header size {header_size} (expected {HEADER_SIZE})")));
+            return Err(ModuleError::Invalid(format!(
+                "header size {header_size} (expected {HEADER_SIZE})"
+            )));
         }
         if total != file.len() as u64 {
             return Err(if (file.len() as u64) < total {
-                ModuleError::Truncated { what: "file", offset: file.len() }
+                ModuleError::Truncated {
+                    what: "file",
+                    offset: file.len(),
+                }
             } else {
-                ModuleError::Invalid(format!("file has {} bytes but its header says {total}", file.len()))
+                ModuleError::Invalid(format!(
+                    "file has {} bytes but its header says {total}",
+                    file.len()
+                ))
             });
         }
         let meta = range(file, meta_offset, meta_len, "metadata")?;
@@ -253,12 +282,21 @@ impl Module {
                     let name = r.str()?;
                     let element_type = r.element_type()?;
                     let dims = r.i64s()?;
-                    s.push(TensorSig { name, element_type, dims });
+                    s.push(TensorSig {
+                        name,
+                        element_type,
+                        dims,
+                    });
                 }
             }
             let program = HostProgram::decode(&mut r)?;
             let [inputs, outputs] = sigs;
-            functions.push(FunctionDef { name: fname, inputs, outputs, program });
+            functions.push(FunctionDef {
+                name: fname,
+                inputs,
+                outputs,
+                program,
+            });
         }
         let ne = r.len(32)?;
         let mut executables = Vec::with_capacity(ne);
@@ -270,7 +308,11 @@ impl Module {
             if checksum(data) != sum {
                 return Err(ModuleError::Checksum("executable"));
             }
-            executables.push(ExecutableDef { target, format, data: data.to_vec() });
+            executables.push(ExecutableDef {
+                target,
+                format,
+                data: data.to_vec(),
+            });
         }
         let nc = r.len(21)?;
         let mut constants = Vec::with_capacity(nc);
@@ -279,28 +321,60 @@ impl Module {
             let shape = r.u64s()?;
             let (offset, length) = (r.u64()?, r.u64()?);
             range(file, offset, length, "constant")?;
-            let count = shape.iter().try_fold(element_type.byte_size() as u64, |a, &d| a.checked_mul(d));
+            let count = shape
+                .iter()
+                .try_fold(element_type.byte_size() as u64, |a, &d| a.checked_mul(d));
             if count != Some(length) || offset % DATA_ALIGNMENT as u64 != 0 {
-                return Err(ModuleError::Invalid(format!("constant {} has a bad size or alignment", constants.len())));
+                return Err(ModuleError::Invalid(format!(
+                    "constant {} has a bad size or alignment",
+                    constants.len()
+                )));
             }
-            constants.push(ConstantDef { element_type, shape, offset, length });
+            constants.push(ConstantDef {
+                element_type,
+                shape,
+                offset,
+                length,
+            });
         }
         if !r.is_empty() {
-            return Err(ModuleError::Invalid("trailing bytes after the constant table".into()));
+            return Err(ModuleError::Invalid(
+                "trailing bytes after the constant table".into(),
+            ));
         }
-        let module = Module { compiler_version, name, functions, executables, constants };
+        let module = Module {
+            compiler_version,
+            name,
+            functions,
+            executables,
+            constants,
+        };
         for f in &module.functions {
-            f.program.verify(&module, f).map_err(|m| ModuleError::Invalid(format!("function '{}': {m}", f.name)))?;
+            f.program
+                .verify(&module, f)
+                .map_err(|m| ModuleError::Invalid(format!("function '{}': {m}", f.name)))?;
         }
         Ok(module)
     }
 }
 
-fn range<'a>(file: &'a [u8], offset: u64, len: u64, what: &'static str) -> Result<&'a [u8], ModuleError> {
-    let start = usize::try_from(offset).ok().filter(|&o| o >= HEADER_SIZE.min(file.len()));
-    let end = start.and_then(|s| s.checked_add(usize::try_from(len).ok()?)).filter(|&e| e <= file.len());
+fn range<'a>(
+    file: &'a [u8],
+    offset: u64,
+    len: u64,
+    what: &'static str,
+) -> Result<&'a [u8], ModuleError> {
+    let start = usize::try_from(offset)
+        .ok()
+        .filter(|&o| o >= HEADER_SIZE.min(file.len()));
+    let end = start
+        .and_then(|s| s.checked_add(usize::try_from(len).ok()?))
+        .filter(|&e| e <= file.len());
     match (start, end) {
         (Some(s), Some(e)) => Ok(&file[s..e]),
-        _ => Err(ModuleError::Invalid(format!("{what} range {offset}+{len} lies outside the file ({} bytes)", file.len()))),
+        _ => Err(ModuleError::Invalid(format!(
+            "{what} range {offset}+{len} lies outside the file ({} bytes)",
+            file.len()
+        ))),
     }
 }

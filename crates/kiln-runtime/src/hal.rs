@@ -34,7 +34,11 @@ pub struct DeviceOptions {
 
 impl DeviceOptions {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.params.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -48,7 +52,11 @@ pub trait Driver: Send + Sync {
     /// (e.g. its system library is missing).
     fn enumerate_devices(&self) -> Result<Vec<DeviceInfo>, HalError>;
     /// Creates the device at `path` (empty: the default device).
-    fn create_device(&self, path: &str, options: &DeviceOptions) -> Result<Arc<dyn Device>, HalError>;
+    fn create_device(
+        &self,
+        path: &str,
+        options: &DeviceOptions,
+    ) -> Result<Arc<dyn Device>, HalError>;
 }
 
 /// Memory a device can read and write.
@@ -86,7 +94,12 @@ pub struct BufferBinding {
 /// One recorded command.
 #[derive(Clone)]
 pub enum Command {
-    Dispatch { executable: Arc<dyn Executable>, entry_point: u32, workgroups: [u32; 3], bindings: Vec<BufferBinding> },
+    Dispatch {
+        executable: Arc<dyn Executable>,
+        entry_point: u32,
+        workgroups: [u32; 3],
+        bindings: Vec<BufferBinding>,
+    },
     /// Every earlier command completes before any later one starts.
     Barrier,
 }
@@ -107,16 +120,38 @@ impl CommandBuffer {
     }
 
     /// Records a dispatch of `entry_point` over `workgroups`.
-    pub fn dispatch(&mut self, executable: Arc<dyn Executable>, entry_point: u32, workgroups: [u32; 3], bindings: Vec<BufferBinding>) -> Result<(), HalError> {
+    pub fn dispatch(
+        &mut self,
+        executable: Arc<dyn Executable>,
+        entry_point: u32,
+        workgroups: [u32; 3],
+        bindings: Vec<BufferBinding>,
+    ) -> Result<(), HalError> {
         if entry_point as usize >= executable.entry_point_count() {
-            return Err(HalError::Invalid(format!("entry point {entry_point} does not exist (executable has {})", executable.entry_point_count())));
+            return Err(HalError::Invalid(format!(
+                "entry point {entry_point} does not exist (executable has {})",
+                executable.entry_point_count()
+            )));
         }
         for (i, b) in bindings.iter().enumerate() {
-            if b.offset.checked_add(b.length).is_none_or(|end| end > b.buffer.len()) {
-                return Err(HalError::Invalid(format!("binding {i} range {}+{} exceeds its buffer of {} bytes", b.offset, b.length, b.buffer.len())));
+            if b.offset
+                .checked_add(b.length)
+                .is_none_or(|end| end > b.buffer.len())
+            {
+                return Err(HalError::Invalid(format!(
+                    "binding {i} range {}+{} exceeds its buffer of {} bytes",
+                    b.offset,
+                    b.length,
+                    b.buffer.len()
+                )));
             }
         }
-        self.commands.push(Command::Dispatch { executable, entry_point, workgroups, bindings });
+        self.commands.push(Command::Dispatch {
+            executable,
+            entry_point,
+            workgroups,
+            bindings,
+        });
         Ok(())
     }
 
@@ -137,10 +172,19 @@ pub trait Device: Send + Sync {
     fn allocate(&self, bytes: usize) -> Result<Arc<dyn Buffer>, HalError>;
     /// Makes `bytes[offset..offset+length]` available as a read-only buffer; devices that can
     /// read host memory use it in place.
-    fn import_host(&self, bytes: Arc<dyn HostBytes>, offset: usize, length: usize) -> Result<Arc<dyn Buffer>, HalError>;
+    fn import_host(
+        &self,
+        bytes: Arc<dyn HostBytes>,
+        offset: usize,
+        length: usize,
+    ) -> Result<Arc<dyn Buffer>, HalError>;
     fn load_executable(&self, format: &str, data: &[u8]) -> Result<Arc<dyn Executable>, HalError>;
     /// Executes `commands`, then signals `signal` (semaphore, value). May block until done.
-    fn queue_execute(&self, commands: &CommandBuffer, signal: Option<(&Semaphore, u64)>) -> Result<(), HalError>;
+    fn queue_execute(
+        &self,
+        commands: &CommandBuffer,
+        signal: Option<(&Semaphore, u64)>,
+    ) -> Result<(), HalError>;
 }
 
 /// A timeline semaphore: a monotonically increasing value that work signals and hosts wait on.
@@ -152,7 +196,10 @@ pub struct Semaphore {
 
 impl Semaphore {
     pub fn new(initial: u64) -> Self {
-        Semaphore { value: Mutex::new(initial), changed: Condvar::new() }
+        Semaphore {
+            value: Mutex::new(initial),
+            changed: Condvar::new(),
+        }
     }
     pub fn value(&self) -> u64 {
         *self.value.lock().unwrap_or_else(|e| e.into_inner())

@@ -21,7 +21,11 @@ pub enum HalError {
     #[error("unknown driver '{name}' (available: {available})")]
     UnknownDriver { name: String, available: String },
     #[error("{driver}: no device at '{path}' (devices: {available})")]
-    UnknownDevice { driver: String, path: String, available: String },
+    UnknownDevice {
+        driver: String,
+        path: String,
+        available: String,
+    },
     #[error("{driver}: failed to initialize: {reason}")]
     Unavailable { driver: String, reason: String },
     #[error("invalid device option: {0}")]
@@ -41,7 +45,11 @@ pub enum RuntimeError {
     #[error("'{module}': {message}")]
     BadModule { module: String, message: String },
     #[error("'{module}' cannot run on device '{device}': {message}")]
-    Incompatible { module: String, device: String, message: String },
+    Incompatible {
+        module: String,
+        device: String,
+        message: String,
+    },
     #[error("no function named '{name}' (exported: {available})")]
     UnknownFunction { name: String, available: String },
     #[error("{0}")]

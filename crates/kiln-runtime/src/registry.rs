@@ -43,9 +43,16 @@ impl DriverRegistry {
     }
 
     /// Creates a device from `driver`, `driver://` or `driver://path`.
-    pub fn create_device(&self, uri: &str, options: &DeviceOptions) -> Result<Arc<dyn Device>, HalError> {
+    pub fn create_device(
+        &self,
+        uri: &str,
+        options: &DeviceOptions,
+    ) -> Result<Arc<dyn Device>, HalError> {
         let (name, path) = uri.split_once("://").unwrap_or((uri, ""));
-        let driver = self.get(name).ok_or_else(|| HalError::UnknownDriver { name: name.to_string(), available: self.names().join(", ") })?;
+        let driver = self.get(name).ok_or_else(|| HalError::UnknownDriver {
+            name: name.to_string(),
+            available: self.names().join(", "),
+        })?;
         driver.create_device(path, options)
     }
 }

@@ -25,7 +25,10 @@ pub enum ModuleBytes {
 impl ModuleBytes {
     /// Maps a module file read-only.
     pub fn map(path: &Path) -> Result<ModuleBytes, RuntimeError> {
-        let io = |e: std::io::Error| RuntimeError::Io { path: path.display().to_string(), message: e.to_string() };
+        let io = |e: std::io::Error| RuntimeError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
         let file = std::fs::File::open(path).map_err(io)?;
         // SAFETY: the mapping is read-only and private to this process. If another process
         // truncates the file while it is mapped, reads may fault: the same contract as every
@@ -50,7 +53,9 @@ impl HostBytes for ModuleBytes {
         match self {
             ModuleBytes::Mapped(m) => m,
             // SAFETY: any u64 slice is a valid u8 slice of 8x the length; alignment only decreases.
-            ModuleBytes::Owned(words, len) => unsafe { &std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8)[..*len] },
+            ModuleBytes::Owned(words, len) => unsafe {
+                &std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8)[..*len]
+            },
         }
     }
 }
@@ -65,24 +70,44 @@ pub struct LoadedModule {
 
 impl LoadedModule {
     /// Verifies and loads a module on `device`. `source` names the file in errors.
-    pub fn load(device: Arc<dyn Device>, bytes: Arc<ModuleBytes>, source: &str) -> Result<LoadedModule, RuntimeError> {
-        let bad = |e: kiln_module::ModuleError| RuntimeError::BadModule { module: source.to_string(), message: e.to_string() };
+    pub fn load(
+        device: Arc<dyn Device>,
+        bytes: Arc<ModuleBytes>,
+        source: &str,
+    ) -> Result<LoadedModule, RuntimeError> {
+        let bad = |e: kiln_module::ModuleError| RuntimeError::BadModule {
+            module: source.to_string(),
+            message: e.to_string(),
+        };
         let module = Module::read(bytes.bytes()).map_err(bad)?;
         let formats = device.executable_formats();
         let mut executables = vec![];
         for e in &module.executables {
             executables.push(if formats.contains(&e.format) {
-                Some(device.load_executable(&e.format, &e.data).map_err(|err| RuntimeError::BadModule { module: source.to_string(), message: format!("executable for '{}': {err}", e.target) })?)
+                Some(device.load_executable(&e.format, &e.data).map_err(|err| {
+                    RuntimeError::BadModule {
+                        module: source.to_string(),
+                        message: format!("executable for '{}': {err}", e.target),
+                    }
+                })?)
             } else {
                 None
             });
         }
         if !module.executables.is_empty() && executables.iter().all(Option::is_none) {
-            let targets: Vec<&str> = module.executables.iter().map(|e| e.target.as_str()).collect();
+            let targets: Vec<&str> = module
+                .executables
+                .iter()
+                .map(|e| e.target.as_str())
+                .collect();
             return Err(RuntimeError::Incompatible {
                 module: source.to_string(),
                 device: device.driver_name().to_string(),
-                message: format!("the module was compiled for {} but the device runs {}", targets.join(", "), formats.join(", ")),
+                message: format!(
+                    "the module was compiled for {} but the device runs {}",
+                    targets.join(", "),
+                    formats.join(", ")
+                ),
             });
         }
         let mut constants = vec![];
@@ -90,7 +115,12 @@ impl LoadedModule {
             let host: Arc<dyn HostBytes> = bytes.clone();
             constants.push(device.import_host(host, c.offset as usize, c.length as usize)?);
         }
-        Ok(LoadedModule { module, device, executables, constants })
+        Ok(LoadedModule {
+            module,
+            device,
+            executables,
+            constants,
+        })
     }
 
     pub fn module(&self) -> &Module {
@@ -103,25 +133,51 @@ impl LoadedModule {
 
     /// The exported function `name`, or an error listing the exported names.
     pub fn function(&self, name: &str) -> Result<&FunctionDef, RuntimeError> {
-        self.module.function(name).ok_or_else(|| RuntimeError::UnknownFunction {
-            name: name.to_string(),
-            available: self.module.functions.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", "),
-        })
+        self.module
+            .function(name)
+            .ok_or_else(|| RuntimeError::UnknownFunction {
+                name: name.to_string(),
+                available: self
+                    .module
+                    .functions
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     /// Calls function `name` with host tensors and returns its results.
     ///
     /// Inputs must match the signature exactly (count, element type and shape).
-    pub fn invoke(&self, name: &str, inputs: &[HostTensor]) -> Result<Vec<HostTensor>, RuntimeError> {
+    pub fn invoke(
+        &self,
+        name: &str,
+        inputs: &[HostTensor],
+    ) -> Result<Vec<HostTensor>, RuntimeError> {
         let f = self.function(name)?;
         if inputs.len() != f.inputs.len() {
-            return Err(RuntimeError::Input(format!("function '{name}' takes {} inputs but {} were given", f.inputs.len(), inputs.len())));
+            return Err(RuntimeError::Input(format!(
+                "function '{name}' takes {} inputs but {} were given",
+                f.inputs.len(),
+                inputs.len()
+            )));
         }
         let mut in_bufs = vec![];
         for (i, (sig, t)) in f.inputs.iter().zip(inputs).enumerate() {
-            let shape_ok = sig.dims.len() == t.shape.len() && sig.dims.iter().zip(&t.shape).all(|(&d, &n)| d < 0 || d as usize == n);
+            let shape_ok = sig.dims.len() == t.shape.len()
+                && sig
+                    .dims
+                    .iter()
+                    .zip(&t.shape)
+                    .all(|(&d, &n)| d < 0 || d as usize == n);
             if sig.element_type != t.element_type || !shape_ok {
-                return Err(RuntimeError::Input(format!("input {i} ('{}') of '{name}' expects {} but got {}", sig.name, sig.type_string(), t.type_string())));
+                return Err(RuntimeError::Input(format!(
+                    "input {i} ('{}') of '{name}' expects {} but got {}",
+                    sig.name,
+                    sig.type_string(),
+                    t.type_string()
+                )));
             }
             let b = self.device.allocate(t.data.len())?;
             b.write(0, &t.data)?;
@@ -129,7 +185,9 @@ impl LoadedModule {
         }
         let mut out_bufs = vec![];
         for sig in &f.outputs {
-            let size = sig.byte_size().ok_or_else(|| RuntimeError::Input(format!("output '{}' has a dynamic shape", sig.name)))?;
+            let size = sig.byte_size().ok_or_else(|| {
+                RuntimeError::Input(format!("output '{}' has a dynamic shape", sig.name))
+            })?;
             out_bufs.push(self.device.allocate(size as usize)?);
         }
         let transient = self.device.allocate(f.program.transient_size as usize)?;
@@ -137,7 +195,12 @@ impl LoadedModule {
         for inst in &f.program.insts {
             match inst {
                 HostInst::Barrier => cb.barrier(),
-                HostInst::Dispatch { executable, kernel, workgroups, bindings } => {
+                HostInst::Dispatch {
+                    executable,
+                    kernel,
+                    workgroups,
+                    bindings,
+                } => {
                     let exe = self.executables[*executable as usize].clone().ok_or_else(|| RuntimeError::Incompatible {
                         module: self.module.name.clone(),
                         device: self.device.driver_name().to_string(),
@@ -152,7 +215,11 @@ impl LoadedModule {
                                 BufferSpace::Constant(i) => self.constants[i as usize].clone(),
                                 BufferSpace::Transient => transient.clone(),
                             };
-                            BufferBinding { buffer, offset: b.offset as usize, length: b.length as usize }
+                            BufferBinding {
+                                buffer,
+                                offset: b.offset as usize,
+                                length: b.length as usize,
+                            }
                         })
                         .collect();
                     cb.dispatch(exe, *kernel, *workgroups, binds)?;
@@ -165,7 +232,10 @@ impl LoadedModule {
             let mut data = vec![0u8; buf.len()];
             buf.read(0, &mut data)?;
             let shape = sig.dims.iter().map(|&d| d as usize).collect();
-            outputs.push(HostTensor::new(sig.element_type, shape, data).map_err(|e| HalError::Device(e.to_string()))?);
+            outputs.push(
+                HostTensor::new(sig.element_type, shape, data)
+                    .map_err(|e| HalError::Device(e.to_string()))?,
+            );
         }
         Ok(outputs)
     }

@@ -32,12 +32,16 @@ impl InputReader {
     fn next_from(&mut self, path: &str, spec: &str) -> Result<HostTensor> {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read '{path}'"))?;
         let start = self.consumed.get(path).copied().unwrap_or(0);
-        let rest = bytes.get(start..).ok_or_else(|| anyhow!("'{spec}': no more arrays in '{path}'"))?;
+        let rest = bytes
+            .get(start..)
+            .ok_or_else(|| anyhow!("'{spec}': no more arrays in '{path}'"))?;
         if rest.is_empty() {
             bail!("'{spec}': no more arrays in '{path}'");
         }
-        let (t, after) = npy::read_npy_next(rest).with_context(|| format!("'{path}' is not a valid .npy file"))?;
-        self.consumed.insert(path.to_string(), bytes.len() - after.len());
+        let (t, after) = npy::read_npy_next(rest)
+            .with_context(|| format!("'{path}' is not a valid .npy file"))?;
+        self.consumed
+            .insert(path.to_string(), bytes.len() - after.len());
         Ok(t)
     }
 }
@@ -55,16 +59,26 @@ pub fn format_results(outputs: &[HostTensor], max_elements: usize) -> String {
 /// Writes results to the files named by `--output` flags, in order.
 pub fn write_outputs(specs: &[String], outputs: &[HostTensor]) -> Result<()> {
     if specs.len() > outputs.len() {
-        bail!("{} --output flags given but the function returns {} results", specs.len(), outputs.len());
+        bail!(
+            "{} --output flags given but the function returns {} results",
+            specs.len(),
+            outputs.len()
+        );
     }
     for (spec, t) in specs.iter().zip(outputs) {
-        let bytes = npy::write_npy(t).with_context(|| format!("cannot write result to '{spec}'"))?;
+        let bytes =
+            npy::write_npy(t).with_context(|| format!("cannot write result to '{spec}'"))?;
         if let Some(path) = spec.strip_prefix('@') {
             std::fs::write(path, bytes).with_context(|| format!("cannot write '{path}'"))?;
         } else if let Some(path) = spec.strip_prefix('+') {
             use std::io::Write as _;
-            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot open '{path}'"))?;
-            f.write_all(&bytes).with_context(|| format!("cannot write '{path}'"))?;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open '{path}'"))?;
+            f.write_all(&bytes)
+                .with_context(|| format!("cannot write '{path}'"))?;
         } else {
             bail!("--output must be @file.npy or +file.npy, got '{spec}'");
         }
@@ -82,18 +96,34 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { f32: 1e-4, f16: 1e-3, bf16: 1e-2 }
+        Thresholds {
+            f32: 1e-4,
+            f16: 1e-3,
+            bf16: 1e-2,
+        }
     }
 }
 
 /// Compares results with expectations; the error describes the first mismatch.
-pub fn compare(expected: &[HostTensor], actual: &[HostTensor], th: Thresholds) -> Result<(), String> {
+pub fn compare(
+    expected: &[HostTensor],
+    actual: &[HostTensor],
+    th: Thresholds,
+) -> Result<(), String> {
     if expected.len() != actual.len() {
-        return Err(format!("[FAILED] expected {} outputs but the function returned {}", expected.len(), actual.len()));
+        return Err(format!(
+            "[FAILED] expected {} outputs but the function returned {}",
+            expected.len(),
+            actual.len()
+        ));
     }
     for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
         if e.element_type != a.element_type || e.shape != a.shape {
-            return Err(format!("[FAILED] result[{i}]: expected a {} but got a {}", e.type_string(), a.type_string()));
+            return Err(format!(
+                "[FAILED] result[{i}]: expected a {} but got a {}",
+                e.type_string(),
+                a.type_string()
+            ));
         }
         let tol = match e.element_type {
             ElementType::F32 => th.f32,
@@ -132,7 +162,11 @@ mod tests {
         let p = path.display();
         assert_eq!(r.read(&format!("@{p}")).unwrap(), a);
         assert_eq!(r.read(&format!("+{p}")).unwrap(), b);
-        assert!(r.read(&format!("+{p}")).unwrap_err().to_string().contains("no more arrays"));
+        assert!(r
+            .read(&format!("+{p}"))
+            .unwrap_err()
+            .to_string()
+            .contains("no more arrays"));
         assert_eq!(r.read("2xf32=1 2").unwrap(), a);
         assert!(r.read("2xf32=1 2 3").is_err());
         std::fs::remove_dir_all(dir).unwrap();
@@ -141,9 +175,22 @@ mod tests {
     #[test]
     fn compare_reports_first_mismatch() {
         let e = HostTensor::from_f32(&[3], &[1.0, 2.0, 3.0]);
-        assert!(compare(&[e.clone()], &[HostTensor::from_f32(&[3], &[1.0, 2.00001, 3.0])], Thresholds::default()).is_ok());
-        let err = compare(&[e.clone()], &[HostTensor::from_f32(&[3], &[1.0, 2.5, 3.0])], Thresholds::default()).unwrap_err();
+        assert!(compare(
+            std::slice::from_ref(&e),
+            &[HostTensor::from_f32(&[3], &[1.0, 2.00001, 3.0])],
+            Thresholds::default()
+        )
+        .is_ok());
+        let err = compare(
+            std::slice::from_ref(&e),
+            &[HostTensor::from_f32(&[3], &[1.0, 2.5, 3.0])],
+            Thresholds::default(),
+        )
+        .unwrap_err();
         assert_eq!(err, "[FAILED] result[0]: element at index 1 (2.5) does not match the expected (2); expected that the view is equal to contents of a view of 3xf32");
-        assert_eq!(format_results(&[e], 1024), "result[0]: hal.buffer_view\n3xf32=1 2 3\n");
+        assert_eq!(
+            format_results(&[e], 1024),
+            "result[0]: hal.buffer_view\n3xf32=1 2 3\n"
+        );
     }
 }

@@ -24,23 +24,43 @@ pub fn exit_with(tool: &str, err: anyhow::Error) -> ! {
 /// Turns a panic into one line on stderr instead of a backtrace (a panic is always a kiln bug).
 pub fn install_panic_hook(tool: &'static str) {
     std::panic::set_hook(Box::new(move |info| {
-        let msg = info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned()).unwrap_or_default();
-        eprintln!("{tool}: internal error: {msg} (at {}); please report this", info.location().map(|l| l.to_string()).unwrap_or_default());
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!(
+            "{tool}: internal error: {msg} (at {}); please report this",
+            info.location().map(|l| l.to_string()).unwrap_or_default()
+        );
         std::process::exit(70);
     }));
 }
 
 /// Creates a device from `--device` (a driver name or URI) and driver flags.
-pub fn create_device(uri: &str, task_topology_max_group_count: Option<usize>) -> anyhow::Result<Arc<dyn kiln_runtime::hal::Device>> {
+pub fn create_device(
+    uri: &str,
+    task_topology_max_group_count: Option<usize>,
+) -> anyhow::Result<Arc<dyn kiln_runtime::hal::Device>> {
     let mut options = kiln_runtime::hal::DeviceOptions::default();
     if let Some(n) = task_topology_max_group_count {
-        options.params.push(("task_topology_max_group_count".into(), n.to_string()));
+        options
+            .params
+            .push(("task_topology_max_group_count".into(), n.to_string()));
     }
     Ok(registry().create_device(uri, &options)?)
 }
 
 /// Loads a module file (memory-mapped) onto `device`.
-pub fn load_module(path: &str, device: Arc<dyn kiln_runtime::hal::Device>) -> anyhow::Result<kiln_runtime::LoadedModule> {
+pub fn load_module(
+    path: &str,
+    device: Arc<dyn kiln_runtime::hal::Device>,
+) -> anyhow::Result<kiln_runtime::LoadedModule> {
     let bytes = kiln_runtime::ModuleBytes::map(std::path::Path::new(path))?;
-    Ok(kiln_runtime::LoadedModule::load(device, Arc::new(bytes), path)?)
+    Ok(kiln_runtime::LoadedModule::load(
+        device,
+        Arc::new(bytes),
+        path,
+    )?)
 }

@@ -12,24 +12,43 @@ fn models_dir() -> PathBuf {
 }
 
 fn load(dir: &Path, prefix: &str) -> Vec<HostTensor> {
-    (0..).map(|i| dir.join(format!("{prefix}_{i}.npy"))).take_while(|p| p.exists()).map(|p| npy::read_npy(&std::fs::read(&p).unwrap()).unwrap()).collect()
+    (0..)
+        .map(|i| dir.join(format!("{prefix}_{i}.npy")))
+        .take_while(|p| p.exists())
+        .map(|p| npy::read_npy(&std::fs::read(&p).unwrap()).unwrap())
+        .collect()
 }
 
 fn assert_close(name: &str, what: &str, got: &[HostTensor], want: &[HostTensor]) {
     assert_eq!(got.len(), want.len(), "{name} {what}: output count");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!((g.element_type, &g.shape), (w.element_type, &w.shape), "{name} {what}: output {i} type");
+        assert_eq!(
+            (g.element_type, &g.shape),
+            (w.element_type, &w.shape),
+            "{name} {what}: output {i} type"
+        );
         for (j, (a, b)) in g.to_f64().iter().zip(w.to_f64()).enumerate() {
             // numpy.allclose(rtol=1e-4, atol=1e-5): relative, with a floor for elements near zero.
-            assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{name} {what}: output {i}[{j}] = {a}, want {b}");
+            assert!(
+                (a - b).abs() <= 1e-5 + 1e-4 * b.abs(),
+                "{name} {what}: output {i}[{j}] = {a}, want {b}"
+            );
         }
     }
 }
 
 fn check(name: &str) {
     let dir = models_dir().join(name);
-    let opts = CompileOptions { targets: vec!["vmvx".into()], ..Default::default() };
-    let CompileOutput::Module(bytes) = kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts).unwrap_or_else(|e| panic!("{name}: {e}")) else { panic!("module expected") };
+    let opts = CompileOptions {
+        targets: vec!["vmvx".into()],
+        ..Default::default()
+    };
+    let CompileOutput::Module(bytes) =
+        kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    else {
+        panic!("module expected")
+    };
     let inputs = load(&dir, "input");
     let expected = load(&dir, "expected");
     let program = kiln_import::onnx::import_file(&dir.join("model.onnx")).unwrap();
@@ -39,8 +58,11 @@ fn check(name: &str) {
     let bytes = Arc::new(ModuleBytes::from_bytes(&bytes));
     for device in ["local-sync", "local-task"] {
         let dev = registry.create_device(device, &Default::default()).unwrap();
-        let m = LoadedModule::load(dev, bytes.clone(), name).unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
-        let got = m.invoke("main", &inputs).unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
+        let m = LoadedModule::load(dev, bytes.clone(), name)
+            .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
+        let got = m
+            .invoke("main", &inputs)
+            .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
         assert_close(name, device, &got, &expected);
         assert_close(name, &format!("{device} vs reference"), &got, &reference);
     }

@@ -30,23 +30,23 @@ thread_local! {
 }
 
 /// Packs rows `i0..i0+mc`, depth `p0..p0+kc` of `a` into MR-tall strips, zero-padded.
-fn pack_a<const MR: usize>(a: &Matrix, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut Vec<f32>) {
-    let strips = mc.div_ceil(MR);
+fn pack_a(mr: usize, a: &Matrix, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut Vec<f32>) {
+    let strips = mc.div_ceil(mr);
     out.clear();
-    out.resize(strips * MR * kc, 0.0);
+    out.resize(strips * mr * kc, 0.0);
     for s in 0..strips {
-        let dst = &mut out[s * MR * kc..(s + 1) * MR * kc];
-        let rows = MR.min(mc - s * MR);
+        let dst = &mut out[s * mr * kc..(s + 1) * mr * kc];
+        let rows = mr.min(mc - s * mr);
         for r in 0..rows {
-            let i = i0 + s * MR + r;
+            let i = i0 + s * mr + r;
             if a.col_stride == 1 {
                 let base = a.offset + i * a.row_stride + p0;
                 for (p, &v) in a.data[base..base + kc].iter().enumerate() {
-                    dst[p * MR + r] = v;
+                    dst[p * mr + r] = v;
                 }
             } else {
                 for p in 0..kc {
-                    dst[p * MR + r] = a.at(i, p0 + p);
+                    dst[p * mr + r] = a.at(i, p0 + p);
                 }
             }
         }
@@ -54,61 +54,103 @@ fn pack_a<const MR: usize>(a: &Matrix, i0: usize, mc: usize, p0: usize, kc: usiz
 }
 
 /// Packs depth `p0..p0+kc`, columns `j0..j0+nc` of `b` into NR-wide strips, zero-padded.
-fn pack_b<const NR: usize>(b: &Matrix, p0: usize, kc: usize, j0: usize, nc: usize, out: &mut Vec<f32>) {
-    let strips = nc.div_ceil(NR);
+fn pack_b(nr: usize, b: &Matrix, p0: usize, kc: usize, j0: usize, nc: usize, out: &mut Vec<f32>) {
+    let strips = nc.div_ceil(nr);
     out.clear();
-    out.resize(strips * NR * kc, 0.0);
+    out.resize(strips * nr * kc, 0.0);
     for s in 0..strips {
-        let dst = &mut out[s * NR * kc..(s + 1) * NR * kc];
-        let cols = NR.min(nc - s * NR);
+        let dst = &mut out[s * nr * kc..(s + 1) * nr * kc];
+        let cols = nr.min(nc - s * nr);
         for p in 0..kc {
-            let row = &mut dst[p * NR..p * NR + cols];
+            let row = &mut dst[p * nr..p * nr + cols];
             if b.col_stride == 1 {
-                let base = b.offset + (p0 + p) * b.row_stride + j0 + s * NR;
+                let base = b.offset + (p0 + p) * b.row_stride + j0 + s * nr;
                 row.copy_from_slice(&b.data[base..base + cols]);
             } else {
                 for (c, v) in row.iter_mut().enumerate() {
-                    *v = b.at(p0 + p, j0 + s * NR + c);
+                    *v = b.at(p0 + p, j0 + s * nr + c);
                 }
             }
         }
     }
 }
 
-/// The register tile: `acc = Σ_p a[p] ⊗ b[p]`, then stored (or added) into the `m×n` corner of C.
+/// A register tile: `acc = Σ_p a[p] ⊗ b[p]` over a packed `MR`-strip of A and `NR`-strip of B,
+/// then stored (or added) into the `m×n` corner of C.
+pub(crate) trait Tile {
+    const MR: usize;
+    const NR: usize;
+    /// # Safety
+    /// `c` must be valid for writes of rows `0..m` (stride `ldc`) and columns `0..n`; the CPU
+    /// must support the instructions the implementation uses.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile(
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: *mut f32,
+        ldc: usize,
+        m: usize,
+        n: usize,
+        accumulate: bool,
+    );
+}
+
+/// Stores an `MR×NR` accumulator held row-major in `acc` into the `m×n` corner of C.
 ///
 /// # Safety
-/// `c` must be valid for writes of rows `0..m` (stride `ldc`) and columns `0..n`.
+/// As [`Tile::tile`].
 #[inline(always)]
-unsafe fn tile<const MR: usize, const NR: usize, const FMA: bool>(
-    kc: usize,
-    a: &[f32],
-    b: &[f32],
+unsafe fn store(
+    acc: &[f32],
+    nr: usize,
     c: *mut f32,
     ldc: usize,
     m: usize,
     n: usize,
     accumulate: bool,
 ) {
-    let mut acc = [[0.0f32; NR]; MR];
-    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
-        let bp: &[f32; NR] = bp.try_into().expect("NR-wide strip");
-        for i in 0..MR {
-            let av = ap[i];
-            for j in 0..NR {
-                acc[i][j] = if FMA { av.mul_add(bp[j], acc[i][j]) } else { acc[i][j] + av * bp[j] };
+    for i in 0..m {
+        for j in 0..n {
+            // SAFETY: rows < m and columns < n of C are writable by contract.
+            unsafe {
+                let p = c.add(i * ldc + j);
+                *p = if accumulate {
+                    *p + acc[i * nr + j]
+                } else {
+                    acc[i * nr + j]
+                };
             }
         }
     }
-    for (i, row) in acc.iter().enumerate().take(m) {
-        // SAFETY: the caller guarantees rows < m and columns < n of C are writable.
-        let dst = unsafe { c.add(i * ldc) };
-        for (j, &v) in row.iter().enumerate().take(n) {
-            unsafe {
-                let p = dst.add(j);
-                *p = if accumulate { *p + v } else { v };
+}
+
+/// The portable 4×8 tile; small enough for LLVM to keep in registers on any target.
+pub(crate) struct Portable;
+
+impl Tile for Portable {
+    const MR: usize = 4;
+    const NR: usize = 8;
+    unsafe fn tile(
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: *mut f32,
+        ldc: usize,
+        m: usize,
+        n: usize,
+        accumulate: bool,
+    ) {
+        let mut acc = [[0.0f32; 8]; 4];
+        for (ap, bp) in a.chunks_exact(4).zip(b.chunks_exact(8)).take(kc) {
+            for i in 0..4 {
+                for j in 0..8 {
+                    acc[i][j] += ap[i] * bp[j];
+                }
             }
         }
+        // SAFETY: forwarded contract.
+        unsafe { store(acc.as_flattened(), 8, c, ldc, m, n, accumulate) };
     }
 }
 
@@ -118,7 +160,7 @@ unsafe fn tile<const MR: usize, const NR: usize, const FMA: bool>(
 /// See [`sgemm_generic`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn sgemm_impl<const MR: usize, const NR: usize, const FMA: bool>(
+unsafe fn sgemm_impl<T: Tile>(
     m: usize,
     n: usize,
     k: usize,
@@ -140,27 +182,40 @@ unsafe fn sgemm_impl<const MR: usize, const NR: usize, const FMA: bool>(
         }
         return;
     }
-    let mc_max = MR * 16;
-    PACK.with(|cell| {
-        let (pa, pb) = &mut *cell.borrow_mut();
-        for p0 in (0..k).step_by(KC) {
-            let kc = KC.min(k - p0);
-            let acc = accumulate || p0 > 0;
-            pack_b::<NR>(b, p0, kc, 0, n, pb);
-            for i0 in (0..m).step_by(mc_max) {
-                let mc = mc_max.min(m - i0);
-                pack_a::<MR>(a, i0, mc, p0, kc, pa);
-                for (sj, bs) in pb.chunks_exact(NR * kc).enumerate() {
-                    let j = sj * NR;
-                    for (si, as_) in pa.chunks_exact(MR * kc).enumerate() {
-                        let i = si * MR;
-                        // SAFETY: the tile lies inside C's m×n by the min() bounds.
-                        unsafe { tile::<MR, NR, FMA>(kc, as_, bs, c.add((i0 + i) * ldc + j), ldc, MR.min(mc - i), NR.min(n - j), acc) };
-                    }
+    let (mr, nr) = (T::MR, T::NR);
+    let mc_max = mr * 16;
+    // Take the packing buffers out of the thread-local so the loops below run in this function,
+    // which carries the caller's target features (a closure would not).
+    let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+    for p0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - p0);
+        let acc = accumulate || p0 > 0;
+        pack_b(nr, b, p0, kc, 0, n, &mut pb);
+        for i0 in (0..m).step_by(mc_max) {
+            let mc = mc_max.min(m - i0);
+            pack_a(mr, a, i0, mc, p0, kc, &mut pa);
+            for (sj, bs) in pb.chunks_exact(nr * kc).enumerate() {
+                let j = sj * nr;
+                for (si, as_) in pa.chunks_exact(mr * kc).enumerate() {
+                    let i = si * mr;
+                    // SAFETY: the tile lies inside C's m×n by the min() bounds.
+                    unsafe {
+                        T::tile(
+                            kc,
+                            as_,
+                            bs,
+                            c.add((i0 + i) * ldc + j),
+                            ldc,
+                            mr.min(mc - i),
+                            nr.min(n - j),
+                            acc,
+                        )
+                    };
                 }
             }
         }
-    });
+    }
+    PACK.with(|cell| *cell.borrow_mut() = (pa, pb));
 }
 
 /// Portable f32 GEMM: `C[m×n] = A[m×k]·B[k×n]` (or `+=` when `accumulate`), C row-major with
@@ -182,33 +237,141 @@ unsafe fn sgemm_impl<const MR: usize, const NR: usize, const FMA: bool>(
 /// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
 /// ```
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn sgemm_generic(m: usize, n: usize, k: usize, a: &Matrix, b: &Matrix, c: *mut f32, ldc: usize, accumulate: bool) {
+pub unsafe fn sgemm_generic(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Matrix,
+    b: &Matrix,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
     // SAFETY: forwarded contract.
-    unsafe { sgemm_impl::<4, 8, false>(m, n, k, a, b, c, ldc, accumulate) }
+    unsafe { sgemm_impl::<Portable>(m, n, k, a, b, c, ldc, accumulate) }
 }
 
 /// x86-64 variants, plugged in after CPU feature detection.
 #[cfg(target_arch = "x86_64")]
 pub mod x86 {
-    use super::{sgemm_impl, Matrix};
+    use super::{sgemm_impl, store, Matrix, Tile};
     use crate::Kernels;
+    use std::arch::x86_64::*;
+
+    /// 6×16 tile: twelve 8-lane accumulators.
+    struct Avx2;
+
+    impl Tile for Avx2 {
+        const MR: usize = 6;
+        const NR: usize = 16;
+        #[inline(always)]
+        unsafe fn tile(
+            kc: usize,
+            a: &[f32],
+            b: &[f32],
+            c: *mut f32,
+            ldc: usize,
+            m: usize,
+            n: usize,
+            accumulate: bool,
+        ) {
+            // SAFETY: callers run this inside an avx2+fma function; slices hold kc strips.
+            unsafe {
+                let mut acc = [[_mm256_setzero_ps(); 2]; 6];
+                for p in 0..kc {
+                    let bp = b.as_ptr().add(p * 16);
+                    let (b0, b1) = (_mm256_loadu_ps(bp), _mm256_loadu_ps(bp.add(8)));
+                    let ap = a.as_ptr().add(p * 6);
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        let av = _mm256_broadcast_ss(&*ap.add(i));
+                        row[0] = _mm256_fmadd_ps(av, b0, row[0]);
+                        row[1] = _mm256_fmadd_ps(av, b1, row[1]);
+                    }
+                }
+                let mut out = [0.0f32; 96];
+                for (i, row) in acc.iter().enumerate() {
+                    _mm256_storeu_ps(out.as_mut_ptr().add(i * 16), row[0]);
+                    _mm256_storeu_ps(out.as_mut_ptr().add(i * 16 + 8), row[1]);
+                }
+                store(&out, 16, c, ldc, m, n, accumulate);
+            }
+        }
+    }
+
+    /// 8×32 tile: sixteen 16-lane accumulators.
+    struct Avx512;
+
+    impl Tile for Avx512 {
+        const MR: usize = 8;
+        const NR: usize = 32;
+        #[inline(always)]
+        unsafe fn tile(
+            kc: usize,
+            a: &[f32],
+            b: &[f32],
+            c: *mut f32,
+            ldc: usize,
+            m: usize,
+            n: usize,
+            accumulate: bool,
+        ) {
+            // SAFETY: callers run this inside an avx512f function; slices hold kc strips.
+            unsafe {
+                let mut acc = [[_mm512_setzero_ps(); 2]; 8];
+                for p in 0..kc {
+                    let bp = b.as_ptr().add(p * 32);
+                    let (b0, b1) = (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(16)));
+                    let ap = a.as_ptr().add(p * 8);
+                    for (i, row) in acc.iter_mut().enumerate() {
+                        let av = _mm512_set1_ps(*ap.add(i));
+                        row[0] = _mm512_fmadd_ps(av, b0, row[0]);
+                        row[1] = _mm512_fmadd_ps(av, b1, row[1]);
+                    }
+                }
+                let mut out = [0.0f32; 256];
+                for (i, row) in acc.iter().enumerate() {
+                    _mm512_storeu_ps(out.as_mut_ptr().add(i * 32), row[0]);
+                    _mm512_storeu_ps(out.as_mut_ptr().add(i * 32 + 16), row[1]);
+                }
+                store(&out, 32, c, ldc, m, n, accumulate);
+            }
+        }
+    }
 
     /// # Safety
     /// As [`super::sgemm_generic`]; the CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn sgemm_avx2(m: usize, n: usize, k: usize, a: &Matrix, b: &Matrix, c: *mut f32, ldc: usize, accumulate: bool) {
+    pub unsafe fn sgemm_avx2(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &Matrix,
+        b: &Matrix,
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    ) {
         // SAFETY: forwarded contract.
-        unsafe { sgemm_impl::<6, 16, true>(m, n, k, a, b, c, ldc, accumulate) }
+        unsafe { sgemm_impl::<Avx2>(m, n, k, a, b, c, ldc, accumulate) }
     }
 
     /// # Safety
-    /// As [`super::sgemm_generic`]; the CPU must support AVX-512F and FMA.
-    #[target_feature(enable = "avx512f,fma")]
+    /// As [`super::sgemm_generic`]; the CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f,avx2,fma")]
     #[allow(clippy::too_many_arguments)]
-    pub unsafe fn sgemm_avx512(m: usize, n: usize, k: usize, a: &Matrix, b: &Matrix, c: *mut f32, ldc: usize, accumulate: bool) {
+    pub unsafe fn sgemm_avx512(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &Matrix,
+        b: &Matrix,
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    ) {
         // SAFETY: forwarded contract.
-        unsafe { sgemm_impl::<8, 32, true>(m, n, k, a, b, c, ldc, accumulate) }
+        unsafe { sgemm_impl::<Avx512>(m, n, k, a, b, c, ldc, accumulate) }
     }
 
     /// Overrides table entries with the best variants this CPU supports.
@@ -216,10 +379,10 @@ pub mod x86 {
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             k.sgemm = sgemm_avx2;
             k.sgemm_isa = "avx2+fma";
-        }
-        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-            k.sgemm = sgemm_avx512;
-            k.sgemm_isa = "avx512";
+            if is_x86_feature_detected!("avx512f") {
+                k.sgemm = sgemm_avx512;
+                k.sgemm_isa = "avx512";
+            }
         }
     }
 }

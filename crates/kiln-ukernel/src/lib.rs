@@ -30,7 +30,10 @@ pub struct Kernels {
 impl Kernels {
     /// Portable kernels only.
     pub fn generic() -> Kernels {
-        Kernels { sgemm: gemm::sgemm_generic, sgemm_isa: "generic" }
+        Kernels {
+            sgemm: gemm::sgemm_generic,
+            sgemm_isa: "generic",
+        }
     }
 
     /// The fastest kernels this CPU supports, detected once per process.

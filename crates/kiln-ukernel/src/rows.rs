@@ -44,15 +44,30 @@ impl Window {
 
 /// Max or average pooling of output rows `oy0..oy1` of one plane into `out` (`(oy1-oy0)×ow`).
 #[allow(clippy::too_many_arguments)]
-pub fn pool_plane(x: &[f32], h: usize, w: usize, win: &Window, max: bool, count_include_pad: bool, oy0: usize, oy1: usize, ow: usize, out: &mut [f32]) {
+pub fn pool_plane(
+    x: &[f32],
+    h: usize,
+    w: usize,
+    win: &Window,
+    max: bool,
+    count_include_pad: bool,
+    oy0: usize,
+    oy1: usize,
+    ow: usize,
+    out: &mut [f32],
+) {
     let full = (win.kernel[0] * win.kernel[1]) as f32;
     for oy in oy0..oy1 {
         for ox in 0..ow {
             let (mut acc, mut count) = (if max { f32::NEG_INFINITY } else { 0.0 }, 0usize);
             for ky in 0..win.kernel[0] {
-                let Some(iy) = win.input(0, oy, ky, h) else { continue };
+                let Some(iy) = win.input(0, oy, ky, h) else {
+                    continue;
+                };
                 for kx in 0..win.kernel[1] {
-                    let Some(ix) = win.input(1, ox, kx, w) else { continue };
+                    let Some(ix) = win.input(1, ox, kx, w) else {
+                        continue;
+                    };
                     let v = x[iy * w + ix];
                     acc = if max { acc.max(v) } else { acc + v };
                     count += 1;
@@ -71,13 +86,25 @@ pub fn pool_plane(x: &[f32], h: usize, w: usize, win: &Window, max: bool, count_
 
 /// Depthwise convolution of one plane with one `kh×kw` filter, output rows `oy0..oy1`.
 #[allow(clippy::too_many_arguments)]
-pub fn depthwise_plane(x: &[f32], h: usize, w: usize, filter: &[f32], win: &Window, oy0: usize, oy1: usize, ow: usize, out: &mut [f32]) {
+pub fn depthwise_plane(
+    x: &[f32],
+    h: usize,
+    w: usize,
+    filter: &[f32],
+    win: &Window,
+    oy0: usize,
+    oy1: usize,
+    ow: usize,
+    out: &mut [f32],
+) {
     let kw = win.kernel[1];
     for oy in oy0..oy1 {
         let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
         dst.fill(0.0);
         for ky in 0..win.kernel[0] {
-            let Some(iy) = win.input(0, oy, ky, h) else { continue };
+            let Some(iy) = win.input(0, oy, ky, h) else {
+                continue;
+            };
             let src = &x[iy * w..(iy + 1) * w];
             for kx in 0..kw {
                 let f = filter[ky * kw + kx];

@@ -4,7 +4,9 @@
 use kiln_ukernel::{Kernels, Matrix};
 
 fn lcg(seed: &mut u64) -> f32 {
-    *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    *seed = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     ((*seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
 }
 
@@ -12,17 +14,49 @@ fn check(kernels: &Kernels, m: usize, n: usize, k: usize, transposed_b: bool, ac
     let mut seed = (m * 131 + n * 7 + k) as u64;
     let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
     let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-    let ma = Matrix { data: &a, offset: 0, row_stride: k, col_stride: 1 };
-    let mb = if transposed_b { Matrix { data: &b, offset: 0, row_stride: 1, col_stride: k } } else { Matrix { data: &b, offset: 0, row_stride: n, col_stride: 1 } };
+    let ma = Matrix {
+        data: &a,
+        offset: 0,
+        row_stride: k,
+        col_stride: 1,
+    };
+    let mb = if transposed_b {
+        Matrix {
+            data: &b,
+            offset: 0,
+            row_stride: 1,
+            col_stride: k,
+        }
+    } else {
+        Matrix {
+            data: &b,
+            offset: 0,
+            row_stride: n,
+            col_stride: 1,
+        }
+    };
     let ldc = n + 3;
     let mut c = vec![1.0f32; m * ldc];
     unsafe { (kernels.sgemm)(m, n, k, &ma, &mb, c.as_mut_ptr(), ldc, accumulate) };
     for i in 0..m {
         for j in 0..n {
-            let bj = |p: usize| if transposed_b { b[j * k + p] } else { b[p * n + j] };
-            let want: f64 = (0..k).map(|p| a[i * k + p] as f64 * bj(p) as f64).sum::<f64>() + if accumulate { 1.0 } else { 0.0 };
+            let bj = |p: usize| {
+                if transposed_b {
+                    b[j * k + p]
+                } else {
+                    b[p * n + j]
+                }
+            };
+            let want: f64 = (0..k)
+                .map(|p| a[i * k + p] as f64 * bj(p) as f64)
+                .sum::<f64>()
+                + if accumulate { 1.0 } else { 0.0 };
             let got = c[i * ldc + j] as f64;
-            assert!((got - want).abs() < 1e-4 * (k as f64).sqrt() + 1e-5, "{} m={m} n={n} k={k}: c[{i},{j}] = {got}, want {want}", kernels.sgemm_isa);
+            assert!(
+                (got - want).abs() < 1e-4 * (k as f64).sqrt() + 1e-5,
+                "{} m={m} n={n} k={k}: c[{i},{j}] = {got}, want {want}",
+                kernels.sgemm_isa
+            );
         }
         for j in n..ldc {
             assert_eq!(c[i * ldc + j], 1.0, "padding column written");
@@ -34,7 +68,15 @@ fn check(kernels: &Kernels, m: usize, n: usize, k: usize, transposed_b: bool, ac
 fn all_variants_match_reference() {
     let variants = [Kernels::generic(), *Kernels::best()];
     for kernels in &variants {
-        for &(m, n, k) in &[(1, 1, 1), (3, 5, 7), (8, 32, 16), (17, 33, 300), (64, 64, 64), (130, 70, 513), (5, 100, 0)] {
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (3, 5, 7),
+            (8, 32, 16),
+            (17, 33, 300),
+            (64, 64, 64),
+            (130, 70, 513),
+            (5, 100, 0),
+        ] {
             for tb in [false, true] {
                 for acc in [false, true] {
                     check(kernels, m, n, k, tb, acc);

@@ -33,26 +33,56 @@ unsafe impl Sync for Binding {}
 impl Executable {
     /// Checks that kernel `kernel` exists and every view it touches lies inside its binding and
     /// is aligned for its element type. Run once per dispatch, before any workgroup.
-    pub fn check_bindings(&self, kernel: usize, workgroups: u32, bindings: &[Binding]) -> Result<(), String> {
-        let k = self.kernels.get(kernel).ok_or_else(|| format!("kernel {kernel} does not exist (executable has {})", self.kernels.len()))?;
+    pub fn check_bindings(
+        &self,
+        kernel: usize,
+        workgroups: u32,
+        bindings: &[Binding],
+    ) -> Result<(), String> {
+        let k = self.kernels.get(kernel).ok_or_else(|| {
+            format!(
+                "kernel {kernel} does not exist (executable has {})",
+                self.kernels.len()
+            )
+        })?;
         if workgroups != k.workgroup_count() {
-            return Err(format!("kernel '{}' expects {} workgroups, dispatched with {workgroups}", k.name, k.workgroup_count()));
+            return Err(format!(
+                "kernel '{}' expects {} workgroups, dispatched with {workgroups}",
+                k.name,
+                k.workgroup_count()
+            ));
         }
         for v in k.views() {
-            let b = bindings.get(v.binding as usize).ok_or_else(|| format!("kernel '{}' uses binding {} but only {} are bound", k.name, v.binding, bindings.len()))?;
+            let b = bindings.get(v.binding as usize).ok_or_else(|| {
+                format!(
+                    "kernel '{}' uses binding {} but only {} are bound",
+                    k.name,
+                    v.binding,
+                    bindings.len()
+                )
+            })?;
             let size = v.element_type.byte_size() as i64;
             if let Some((lo, hi)) = v.span() {
                 if lo < 0 || hi.checked_mul(size).is_none_or(|end| end > b.len as i64) {
-                    return Err(format!("kernel '{}' reads or writes outside binding {} ({} bytes)", k.name, v.binding, b.len));
+                    return Err(format!(
+                        "kernel '{}' reads or writes outside binding {} ({} bytes)",
+                        k.name, v.binding, b.len
+                    ));
                 }
-                if (b.ptr as usize) % size as usize != 0 {
-                    return Err(format!("binding {} is not aligned for {}", v.binding, v.element_type));
+                if !(b.ptr as usize).is_multiple_of(size as usize) {
+                    return Err(format!(
+                        "binding {} is not aligned for {}",
+                        v.binding, v.element_type
+                    ));
                 }
             }
         }
         for v in k.outputs() {
             if !bindings[v.binding as usize].writable {
-                return Err(format!("kernel '{}' writes read-only binding {}", k.name, v.binding));
+                return Err(format!(
+                    "kernel '{}' writes read-only binding {}",
+                    k.name, v.binding
+                ));
             }
         }
         Ok(())
@@ -64,12 +94,26 @@ impl Executable {
     /// [`Executable::check_bindings`] must have succeeded for these bindings; the bound memory
     /// must stay valid for the call; only workgroups of this same dispatch may run concurrently,
     /// and nothing else may access the bytes the kernel writes.
-    pub unsafe fn run_workgroup(&self, kernel: usize, wg: u32, bindings: &[Binding], kernels: &Kernels) -> Result<(), String> {
+    pub unsafe fn run_workgroup(
+        &self,
+        kernel: usize,
+        wg: u32,
+        bindings: &[Binding],
+        kernels: &Kernels,
+    ) -> Result<(), String> {
         let k = &self.kernels[kernel];
         let m = Mem { bindings };
         let wg = wg as u64;
         match &k.op {
-            KernelOp::Generic { shape, tile, reduction_dims, reduce, inputs, outputs, body } => {
+            KernelOp::Generic {
+                shape,
+                tile,
+                reduction_dims,
+                reduce,
+                inputs,
+                outputs,
+                body,
+            } => {
                 let p = shape.len() - *reduction_dims as usize;
                 let (lo, hi) = tile_box(&shape[..p], &tile[..p], wg);
                 let ins: Vec<&View> = inputs.iter().collect();
@@ -80,43 +124,116 @@ impl Executable {
                     run_reduce_box(&m, &ins, outs[0], body, *reduce, shape, &lo, &hi);
                 }
             }
-            KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue } => {
+            KernelOp::MatMul {
+                a,
+                b,
+                c,
+                tile_m,
+                tile_n,
+                epilogue,
+            } => {
                 let (mt, nt) = (c.shape[1].div_ceil(*tile_m), c.shape[2].div_ceil(*tile_n));
                 let (bi, rest) = (wg / (mt * nt), wg % (mt * nt));
                 let (m0, n0) = ((rest / nt) * tile_m, (rest % nt) * tile_n);
                 let (m1, n1) = ((m0 + tile_m).min(c.shape[1]), (n0 + tile_n).min(c.shape[2]));
                 let kdim = a.shape[2] as usize;
                 let (ad, bd) = (m.f32s(a), m.f32s(b));
-                let am = Matrix { data: ad, offset: (a.offset as i64 + bi as i64 * a.strides[0] + m0 as i64 * a.strides[1]) as usize, row_stride: a.strides[1] as usize, col_stride: a.strides[2] as usize };
-                let bm = Matrix { data: bd, offset: (b.offset as i64 + bi as i64 * b.strides[0] + n0 as i64 * b.strides[2]) as usize, row_stride: b.strides[1] as usize, col_stride: b.strides[2] as usize };
+                let am = Matrix {
+                    data: ad,
+                    offset: (a.offset as i64 + bi as i64 * a.strides[0] + m0 as i64 * a.strides[1])
+                        as usize,
+                    row_stride: a.strides[1] as usize,
+                    col_stride: a.strides[2] as usize,
+                };
+                let bm = Matrix {
+                    data: bd,
+                    offset: (b.offset as i64 + bi as i64 * b.strides[0] + n0 as i64 * b.strides[2])
+                        as usize,
+                    row_stride: b.strides[1] as usize,
+                    col_stride: b.strides[2] as usize,
+                };
                 let cp = m.f32_ptr(c, &[bi, m0, n0]);
                 // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of batch bi.
-                unsafe { (kernels.sgemm)((m1 - m0) as usize, (n1 - n0) as usize, kdim, &am, &bm, cp, c.strides[1] as usize, false) };
+                unsafe {
+                    (kernels.sgemm)(
+                        (m1 - m0) as usize,
+                        (n1 - n0) as usize,
+                        kdim,
+                        &am,
+                        &bm,
+                        cp,
+                        c.strides[1] as usize,
+                        false,
+                    )
+                };
                 if let Some(e) = epilogue {
                     run_epilogue(&m, c, e, &[bi, m0, n0], &[bi + 1, m1, n1]);
                 }
             }
-            KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, tile_oh, epilogue } => {
-                conv2d(&m, kernels, x, w, y, strides, pads, dilations, *groups, *tile_oh, wg);
+            KernelOp::Conv2d {
+                x,
+                w,
+                y,
+                strides,
+                pads,
+                dilations,
+                groups,
+                tile_oh,
+                epilogue,
+            } => {
+                conv2d(
+                    &m, kernels, x, w, y, strides, pads, dilations, *groups, *tile_oh, wg,
+                );
                 let (oh_tiles, g) = (y.shape[2].div_ceil(*tile_oh), *groups);
                 let (n, rest) = (wg / (g * oh_tiles), wg % (g * oh_tiles));
                 let (gi, oy0) = (rest / oh_tiles, (rest % oh_tiles) * tile_oh);
                 let cog = y.shape[1] / g;
                 if let Some(e) = epilogue {
-                    run_epilogue(&m, y, e, &[n, gi * cog, oy0, 0], &[n + 1, (gi + 1) * cog, (oy0 + tile_oh).min(y.shape[2]), y.shape[3]]);
+                    run_epilogue(
+                        &m,
+                        y,
+                        e,
+                        &[n, gi * cog, oy0, 0],
+                        &[
+                            n + 1,
+                            (gi + 1) * cog,
+                            (oy0 + tile_oh).min(y.shape[2]),
+                            y.shape[3],
+                        ],
+                    );
                 }
             }
-            KernelOp::Pool2d { x, y, max, kernel, strides, pads, count_include_pad, epilogue } => {
+            KernelOp::Pool2d {
+                x,
+                y,
+                max,
+                kernel,
+                strides,
+                pads,
+                count_include_pad,
+                epilogue,
+            } => {
                 let (h, w) = (x.shape[2] as usize, x.shape[3] as usize);
                 let (oh, ow) = (y.shape[2] as usize, y.shape[3] as usize);
-                let win = rows::Window { kernel: [kernel[0] as usize, kernel[1] as usize], strides: [strides[0] as usize, strides[1] as usize], pads: [pads[0] as usize, pads[1] as usize], dilations: [1, 1] };
+                let win = rows::Window {
+                    kernel: [kernel[0] as usize, kernel[1] as usize],
+                    strides: [strides[0] as usize, strides[1] as usize],
+                    pads: [pads[0] as usize, pads[1] as usize],
+                    dilations: [1, 1],
+                };
                 let xs = m.f32s(x);
                 let plane = &xs[x.offset as usize + wg as usize * h * w..][..h * w];
                 let out = m.f32_mut(y, wg as usize * oh * ow, oh * ow);
                 rows::pool_plane(plane, h, w, &win, *max, *count_include_pad, 0, oh, ow, out);
                 if let Some(e) = epilogue {
                     let (n, c) = (wg / y.shape[1], wg % y.shape[1]);
-                    run_epilogue(&m, y, e, &[n, c, 0, 0], &[n + 1, c + 1, y.shape[2], y.shape[3]]);
+                    run_epilogue(
+                        &m,
+                        y,
+                        e,
+                        &[n, c, 0, 0],
+                        &[n + 1, c + 1, y.shape[2], y.shape[3]],
+                    );
                 }
             }
             KernelOp::Softmax { x, y, epilogue } => {
@@ -127,7 +244,8 @@ impl Executable {
                 for o in o0..o1 {
                     let out = m.f32_mut(y, o as usize * len * inner, len * inner);
                     for i in 0..inner {
-                        let base = x.offset as i64 + o as i64 * x.strides[0] + i as i64 * x.strides[2];
+                        let base =
+                            x.offset as i64 + o as i64 * x.strides[0] + i as i64 * x.strides[2];
                         for (k, r) in row.iter_mut().enumerate() {
                             *r = xs[(base + k as i64 * x.strides[1]) as usize];
                         }
@@ -141,7 +259,12 @@ impl Executable {
                     run_epilogue(&m, y, e, &[o0, 0, 0], &[o1, y.shape[1], y.shape[2]]);
                 }
             }
-            KernelOp::LayerNorm { x, y, epsilon, epilogue } => {
+            KernelOp::LayerNorm {
+                x,
+                y,
+                epsilon,
+                epilogue,
+            } => {
                 let (r0, r1) = row_range(x.shape[0], wg);
                 let len = x.shape[1] as usize;
                 let xs = m.f32s(x);
@@ -160,16 +283,31 @@ impl Executable {
                 let len = data.shape[1] as i64;
                 for o in o0..o1 {
                     for n in 0..indices.shape[0] {
-                        let raw = m.read_i64(indices, indices.offset as i64 + n as i64 * indices.strides[0]);
+                        let raw = m.read_i64(
+                            indices,
+                            indices.offset as i64 + n as i64 * indices.strides[0],
+                        );
                         let idx = if raw < 0 { raw + len } else { raw };
                         if idx < 0 || idx >= len {
-                            return Err(format!("gather index {raw} is out of range for a dim of size {len}"));
+                            return Err(format!(
+                                "gather index {raw} is out of range for a dim of size {len}"
+                            ));
                         }
                         for i in 0..data.shape[2] {
-                            let src = data.offset as i64 + o as i64 * data.strides[0] + idx * data.strides[1] + i as i64 * data.strides[2];
-                            let dst = out.offset as i64 + ((o * out.shape[1] + n) * out.shape[2] + i) as i64;
+                            let src = data.offset as i64
+                                + o as i64 * data.strides[0]
+                                + idx * data.strides[1]
+                                + i as i64 * data.strides[2];
+                            let dst = out.offset as i64
+                                + ((o * out.shape[1] + n) * out.shape[2] + i) as i64;
                             // SAFETY: both element offsets lie in their views, checked per dispatch.
-                            unsafe { std::ptr::copy_nonoverlapping(m.ptr(data, src), m.ptr(out, dst), size) };
+                            unsafe {
+                                std::ptr::copy_nonoverlapping(
+                                    m.ptr(data, src),
+                                    m.ptr(out, dst),
+                                    size,
+                                )
+                            };
                         }
                     }
                 }
@@ -207,7 +345,11 @@ struct Mem<'a> {
 impl Mem<'_> {
     fn ptr(&self, v: &View, elem: i64) -> *mut u8 {
         // SAFETY: callers pass element offsets inside the view's span, checked per dispatch.
-        unsafe { self.bindings[v.binding as usize].ptr.add(elem as usize * v.element_type.byte_size()) }
+        unsafe {
+            self.bindings[v.binding as usize]
+                .ptr
+                .add(elem as usize * v.element_type.byte_size())
+        }
     }
     /// The whole binding of an f32 view, read-only. Only for bindings no workgroup writes.
     fn f32s(&self, v: &View) -> &[f32] {
@@ -219,10 +361,20 @@ impl Mem<'_> {
     #[allow(clippy::mut_from_ref)]
     fn f32_mut(&self, v: &View, start: usize, len: usize) -> &mut [f32] {
         // SAFETY: the range is inside the view and written by this workgroup only.
-        unsafe { std::slice::from_raw_parts_mut((self.ptr(v, v.offset as i64) as *mut f32).add(start), len) }
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                (self.ptr(v, v.offset as i64) as *mut f32).add(start),
+                len,
+            )
+        }
     }
     fn f32_ptr(&self, v: &View, idx: &[u64]) -> *mut f32 {
-        let off = v.offset as i64 + idx.iter().zip(&v.strides).map(|(&i, &s)| i as i64 * s).sum::<i64>();
+        let off = v.offset as i64
+            + idx
+                .iter()
+                .zip(&v.strides)
+                .map(|(&i, &s)| i as i64 * s)
+                .sum::<i64>();
         self.ptr(v, off) as *mut f32
     }
     fn read_i64(&self, v: &View, elem: i64) -> i64 {
@@ -274,7 +426,8 @@ fn load_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, dst: &mut Reg
         Reg::F(d) => {
             if v.element_type == ElementType::F32 && stride == 1 {
                 // SAFETY: contiguous in-span f32 elements.
-                d[..len].copy_from_slice(unsafe { std::slice::from_raw_parts(p0 as *const f32, len) });
+                d[..len]
+                    .copy_from_slice(unsafe { std::slice::from_raw_parts(p0 as *const f32, len) });
             } else if v.element_type == ElementType::F32 {
                 for (j, x) in d[..len].iter_mut().enumerate() {
                     // SAFETY: in-span element.
@@ -312,8 +465,12 @@ fn store_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, src: &Reg) {
             let p = p0.offset(j as isize * stride as isize * es);
             match (src, v.element_type) {
                 (Reg::F(s), ElementType::F32) => (p as *mut f32).write_unaligned(s[j]),
-                (Reg::F(s), ElementType::F16) => (p as *mut u16).write_unaligned(half::f16::from_f32(s[j]).to_bits()),
-                (Reg::F(s), ElementType::BF16) => (p as *mut u16).write_unaligned(half::bf16::from_f32(s[j]).to_bits()),
+                (Reg::F(s), ElementType::F16) => {
+                    (p as *mut u16).write_unaligned(half::f16::from_f32(s[j]).to_bits())
+                }
+                (Reg::F(s), ElementType::BF16) => {
+                    (p as *mut u16).write_unaligned(half::bf16::from_f32(s[j]).to_bits())
+                }
                 (Reg::I(s), ElementType::I64) => (p as *mut i64).write_unaligned(s[j]),
                 (Reg::I(s), ElementType::I32) => (p as *mut i32).write_unaligned(s[j] as i32),
                 (Reg::I(s), ElementType::I8) => (p as *mut i8).write(s[j] as i8),
@@ -399,32 +556,68 @@ fn eval_body(body: &Body, regs: &mut [Reg], len: usize, mut load: impl FnMut(u32
             (Inst::ConstF(c), Reg::F(d)) => d[..len].fill(*c),
             (Inst::ConstI(c), Reg::I(d)) => d[..len].fill(*c),
             (Inst::Unary(f, a), d) => match (&done[*a as usize], d) {
-                (Reg::F(s), Reg::F(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = unary_f(*f, x)),
-                (Reg::I(s), Reg::I(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = unary_i(*f, x)),
+                (Reg::F(s), Reg::F(d)) => d[..len]
+                    .iter_mut()
+                    .zip(s)
+                    .for_each(|(o, &x)| *o = unary_f(*f, x)),
+                (Reg::I(s), Reg::I(d)) => d[..len]
+                    .iter_mut()
+                    .zip(s)
+                    .for_each(|(o, &x)| *o = unary_i(*f, x)),
                 _ => unreachable!("kinds checked at load"),
             },
             (Inst::Binary(f, a, b), d) => match (&done[*a as usize], &done[*b as usize], d) {
                 (Reg::F(x), Reg::F(y), Reg::F(d)) => match f {
-                    BinaryFn::Add => d[..len].iter_mut().zip(x.iter().zip(y)).for_each(|(o, (a, b))| *o = a + b),
-                    BinaryFn::Mul => d[..len].iter_mut().zip(x.iter().zip(y)).for_each(|(o, (a, b))| *o = a * b),
-                    _ => d[..len].iter_mut().zip(x.iter().zip(y)).for_each(|(o, (&a, &b))| *o = binary_f(*f, a, b)),
+                    BinaryFn::Add => d[..len]
+                        .iter_mut()
+                        .zip(x.iter().zip(y))
+                        .for_each(|(o, (a, b))| *o = a + b),
+                    BinaryFn::Mul => d[..len]
+                        .iter_mut()
+                        .zip(x.iter().zip(y))
+                        .for_each(|(o, (a, b))| *o = a * b),
+                    _ => d[..len]
+                        .iter_mut()
+                        .zip(x.iter().zip(y))
+                        .for_each(|(o, (&a, &b))| *o = binary_f(*f, a, b)),
                 },
-                (Reg::F(x), Reg::F(y), Reg::I(d)) => d[..len].iter_mut().zip(x.iter().zip(y)).for_each(|(o, (&a, &b))| *o = predicate_f(*f, a, b)),
-                (Reg::I(x), Reg::I(y), Reg::I(d)) => d[..len].iter_mut().zip(x.iter().zip(y)).for_each(|(o, (&a, &b))| *o = binary_i(*f, a, b)),
+                (Reg::F(x), Reg::F(y), Reg::I(d)) => d[..len]
+                    .iter_mut()
+                    .zip(x.iter().zip(y))
+                    .for_each(|(o, (&a, &b))| *o = predicate_f(*f, a, b)),
+                (Reg::I(x), Reg::I(y), Reg::I(d)) => d[..len]
+                    .iter_mut()
+                    .zip(x.iter().zip(y))
+                    .for_each(|(o, (&a, &b))| *o = binary_i(*f, a, b)),
                 _ => unreachable!("kinds checked at load"),
             },
             (Inst::Select(c, a, b), d) => {
-                let Reg::I(c) = &done[*c as usize] else { unreachable!("condition is an integer register") };
+                let Reg::I(c) = &done[*c as usize] else {
+                    unreachable!("condition is an integer register")
+                };
                 match (&done[*a as usize], &done[*b as usize], d) {
-                    (Reg::F(x), Reg::F(y), Reg::F(d)) => (0..len).for_each(|j| d[j] = if c[j] != 0 { x[j] } else { y[j] }),
-                    (Reg::I(x), Reg::I(y), Reg::I(d)) => (0..len).for_each(|j| d[j] = if c[j] != 0 { x[j] } else { y[j] }),
+                    (Reg::F(x), Reg::F(y), Reg::F(d)) => {
+                        (0..len).for_each(|j| d[j] = if c[j] != 0 { x[j] } else { y[j] })
+                    }
+                    (Reg::I(x), Reg::I(y), Reg::I(d)) => {
+                        (0..len).for_each(|j| d[j] = if c[j] != 0 { x[j] } else { y[j] })
+                    }
                     _ => unreachable!("kinds checked at load"),
                 }
             }
             (Inst::Cast(a, t), d) => match (&done[*a as usize], d) {
-                (Reg::F(s), Reg::F(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = ElementType::round(*t, x as f64) as f32),
-                (Reg::F(s), Reg::I(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = ElementType::round(*t, x as f64) as i64),
-                (Reg::I(s), Reg::F(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = ElementType::round(*t, x as f64) as f32),
+                (Reg::F(s), Reg::F(d)) => d[..len]
+                    .iter_mut()
+                    .zip(s)
+                    .for_each(|(o, &x)| *o = ElementType::round(*t, x as f64) as f32),
+                (Reg::F(s), Reg::I(d)) => d[..len]
+                    .iter_mut()
+                    .zip(s)
+                    .for_each(|(o, &x)| *o = ElementType::round(*t, x as f64) as i64),
+                (Reg::I(s), Reg::F(d)) => d[..len]
+                    .iter_mut()
+                    .zip(s)
+                    .for_each(|(o, &x)| *o = ElementType::round(*t, x as f64) as f32),
                 (Reg::I(s), Reg::I(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| {
                     *o = match t {
                         ElementType::I64 => x,
@@ -442,12 +635,21 @@ fn eval_body(body: &Body, regs: &mut [Reg], len: usize, mut load: impl FnMut(u32
 fn registers(body: &Body, inputs: &[&View], outputs: &[&View]) -> Vec<Reg> {
     let it: Vec<_> = inputs.iter().map(|v| v.element_type).collect();
     let ot: Vec<_> = outputs.iter().map(|v| v.element_type).collect();
-    body.check(&it, &ot).expect("checked at load").into_iter().map(Reg::new).collect()
+    body.check(&it, &ot)
+        .expect("checked at load")
+        .into_iter()
+        .map(Reg::new)
+        .collect()
 }
 
 /// Element offset of `v` at multi-index `idx` (trailing dims absent count as 0).
 fn offset_at(v: &View, idx: &[u64]) -> i64 {
-    v.offset as i64 + idx.iter().zip(&v.strides).map(|(&i, &s)| i as i64 * s).sum::<i64>()
+    v.offset as i64
+        + idx
+            .iter()
+            .zip(&v.strides)
+            .map(|(&i, &s)| i as i64 * s)
+            .sum::<i64>()
 }
 
 /// Visits every multi-index in `[lo, hi)` over all dims but the last, in row-major order.
@@ -482,7 +684,11 @@ fn run_box(m: &Mem, inputs: &[&View], outputs: &[&View], body: &Body, lo: &[u64]
     let mut regs = registers(body, inputs, outputs);
     let r = lo.len();
     for_each_outer(lo, hi, |idx| {
-        let (start, end) = if r == 0 { (0, 1) } else { (lo[r - 1], hi[r - 1]) };
+        let (start, end) = if r == 0 {
+            (0, 1)
+        } else {
+            (lo[r - 1], hi[r - 1])
+        };
         let inner = |v: &View| if r == 0 { 0 } else { v.strides[r - 1] };
         let mut j = start;
         while j < end {
@@ -506,7 +712,16 @@ fn run_box(m: &Mem, inputs: &[&View], outputs: &[&View], body: &Body, lo: &[u64]
 /// Runs a reduction body: for each point of the parallel box, folds the body's value over all
 /// reduction dims (the trailing dims of `shape`) and stores one element.
 #[allow(clippy::too_many_arguments)]
-fn run_reduce_box(m: &Mem, inputs: &[&View], output: &View, body: &Body, reduce: ReduceFn, shape: &[u64], lo: &[u64], hi: &[u64]) {
+fn run_reduce_box(
+    m: &Mem,
+    inputs: &[&View],
+    output: &View,
+    body: &Body,
+    reduce: ReduceFn,
+    shape: &[u64],
+    lo: &[u64],
+    hi: &[u64],
+) {
     let mut regs = registers(body, inputs, &[output]);
     let p = lo.len();
     let r = shape.len();
@@ -564,8 +779,16 @@ fn run_reduce_box(m: &Mem, inputs: &[&View], output: &View, body: &Body, reduce:
         });
         let at = offset_at(output, pidx);
         let result = match reduce_kind(output) {
-            RegKind::F => Reg::F(vec![if reduce == ReduceFn::Mean { (acc_f / count as f64) as f32 } else { acc_f as f32 }]),
-            RegKind::I => Reg::I(vec![if reduce == ReduceFn::Mean { acc_i / count.max(1) as i64 } else { acc_i }]),
+            RegKind::F => Reg::F(vec![if reduce == ReduceFn::Mean {
+                (acc_f / count as f64) as f32
+            } else {
+                acc_f as f32
+            }]),
+            RegKind::I => Reg::I(vec![if reduce == ReduceFn::Mean {
+                acc_i / count.max(1) as i64
+            } else {
+                acc_i
+            }]),
         };
         store_row(m, output, at, 0, 1, &result);
     };
@@ -591,16 +814,39 @@ fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, lo: &[u64], hi: &[u64]) {
 
 /// One workgroup of a convolution: image `n`, group `g`, a band of output rows.
 #[allow(clippy::too_many_arguments)]
-fn conv2d(m: &Mem, kernels: &Kernels, x: &View, w: &View, y: &View, strides: &[u64; 2], pads: &[u64; 4], dilations: &[u64; 2], groups: u64, tile_oh: u64, wg: u64) {
+fn conv2d(
+    m: &Mem,
+    kernels: &Kernels,
+    x: &View,
+    w: &View,
+    y: &View,
+    strides: &[u64; 2],
+    pads: &[u64; 4],
+    dilations: &[u64; 2],
+    groups: u64,
+    tile_oh: u64,
+    wg: u64,
+) {
     let [_, c, h, wd] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]].map(|v| v as usize);
     let [co, cig, kh, kw] = [w.shape[0], w.shape[1], w.shape[2], w.shape[3]].map(|v| v as usize);
     let [oh, ow] = [y.shape[2], y.shape[3]].map(|v| v as usize);
     let oh_tiles = (oh as u64).div_ceil(tile_oh);
-    let (n, rest) = ((wg / (groups * oh_tiles)) as usize, wg % (groups * oh_tiles));
-    let (g, oy0) = ((rest / oh_tiles) as usize, ((rest % oh_tiles) * tile_oh) as usize);
+    let (n, rest) = (
+        (wg / (groups * oh_tiles)) as usize,
+        wg % (groups * oh_tiles),
+    );
+    let (g, oy0) = (
+        (rest / oh_tiles) as usize,
+        ((rest % oh_tiles) * tile_oh) as usize,
+    );
     let oy1 = (oy0 + tile_oh as usize).min(oh);
     let cog = co / groups as usize;
-    let win = rows::Window { kernel: [kh, kw], strides: [strides[0] as usize, strides[1] as usize], pads: [pads[0] as usize, pads[1] as usize], dilations: [dilations[0] as usize, dilations[1] as usize] };
+    let win = rows::Window {
+        kernel: [kh, kw],
+        strides: [strides[0] as usize, strides[1] as usize],
+        pads: [pads[0] as usize, pads[1] as usize],
+        dilations: [dilations[0] as usize, dilations[1] as usize],
+    };
     let xs = m.f32s(x);
     let ws = m.f32s(w);
     let x_img = x.offset as usize + n * c * h * wd;
@@ -614,12 +860,22 @@ fn conv2d(m: &Mem, kernels: &Kernels, x: &View, w: &View, y: &View, strides: &[u
     }
     let kdim = cig * kh * kw;
     let cols = (oy1 - oy0) * ow;
-    let wm = Matrix { data: ws, offset: w.offset as usize + g * cog * kdim, row_stride: kdim, col_stride: 1 };
+    let wm = Matrix {
+        data: ws,
+        offset: w.offset as usize + g * cog * kdim,
+        row_stride: kdim,
+        col_stride: 1,
+    };
     let c_ptr = m.f32_ptr(y, &[n as u64, (g * cog) as u64, oy0 as u64, 0]);
     let pointwise = kh == 1 && kw == 1 && win.strides == [1, 1] && pads.iter().all(|&p| p == 0);
     if pointwise {
         // A 1×1 convolution reads the input planes directly as the GEMM's right-hand side.
-        let xm = Matrix { data: xs, offset: x_img + g * cig * h * wd + oy0 * ow, row_stride: h * wd, col_stride: 1 };
+        let xm = Matrix {
+            data: xs,
+            offset: x_img + g * cig * h * wd + oy0 * ow,
+            row_stride: h * wd,
+            col_stride: 1,
+        };
         // SAFETY: this workgroup owns output channels [g*cog, (g+1)*cog), rows [oy0, oy1) of image n.
         unsafe { (kernels.sgemm)(cog, cols, kdim, &wm, &xm, c_ptr, oh * ow, false) };
         return;
@@ -631,9 +887,13 @@ fn conv2d(m: &Mem, kernels: &Kernels, x: &View, w: &View, y: &View, strides: &[u
             for kx in 0..kw {
                 let row = &mut patches[((ic * kh + ky) * kw + kx) * cols..][..cols];
                 for oy in oy0..oy1 {
-                    let iy = (oy * win.strides[0] + ky * win.dilations[0]).checked_sub(win.pads[0]).filter(|&v| v < h);
+                    let iy = (oy * win.strides[0] + ky * win.dilations[0])
+                        .checked_sub(win.pads[0])
+                        .filter(|&v| v < h);
                     for ox in 0..ow {
-                        let ix = (ox * win.strides[1] + kx * win.dilations[1]).checked_sub(win.pads[1]).filter(|&v| v < wd);
+                        let ix = (ox * win.strides[1] + kx * win.dilations[1])
+                            .checked_sub(win.pads[1])
+                            .filter(|&v| v < wd);
                         row[(oy - oy0) * ow + ox] = match (iy, ix) {
                             (Some(iy), Some(ix)) => plane[iy * wd + ix],
                             _ => 0.0,
@@ -643,7 +903,12 @@ fn conv2d(m: &Mem, kernels: &Kernels, x: &View, w: &View, y: &View, strides: &[u
             }
         }
     }
-    let pm = Matrix { data: &patches, offset: 0, row_stride: cols, col_stride: 1 };
+    let pm = Matrix {
+        data: &patches,
+        offset: 0,
+        row_stride: cols,
+        col_stride: 1,
+    };
     // SAFETY: as above, this workgroup owns its output band.
     unsafe { (kernels.sgemm)(cog, cols, kdim, &wm, &pm, c_ptr, oh * ow, false) };
 }

@@ -30,11 +30,19 @@ impl View {
         for d in (0..shape.len().saturating_sub(1)).rev() {
             strides[d] = strides[d + 1] * shape[d + 1] as i64;
         }
-        View { binding, offset, element_type, shape: shape.to_vec(), strides }
+        View {
+            binding,
+            offset,
+            element_type,
+            shape: shape.to_vec(),
+            strides,
+        }
     }
 
+    /// Row-major without gaps (strides of size-1 dims do not matter).
     pub fn is_contiguous(&self) -> bool {
-        *self == View::contiguous(self.binding, self.offset, self.element_type, &self.shape)
+        let c = View::contiguous(self.binding, self.offset, self.element_type, &self.shape);
+        self.shape.len() == self.strides.len() && (0..self.shape.len()).all(|d| self.shape[d] == 1 || self.strides[d] == c.strides[d])
     }
 
     /// Lowest and one-past-highest element offsets the view touches (`None` if empty or overflow).
@@ -122,12 +130,25 @@ pub struct Body {
 
 impl Body {
     /// Checks SSA order, input indices and kinds; returns each register's kind.
-    pub fn check(&self, inputs: &[ElementType], outputs: &[ElementType]) -> Result<Vec<RegKind>, String> {
+    pub fn check(
+        &self,
+        inputs: &[ElementType],
+        outputs: &[ElementType],
+    ) -> Result<Vec<RegKind>, String> {
         let mut kinds: Vec<RegKind> = vec![];
-        let reg = |r: u32, kinds: &[RegKind]| kinds.get(r as usize).copied().ok_or_else(|| format!("register {r} used before definition"));
+        let reg = |r: u32, kinds: &[RegKind]| {
+            kinds
+                .get(r as usize)
+                .copied()
+                .ok_or_else(|| format!("register {r} used before definition"))
+        };
         for inst in &self.insts {
             let k = match inst {
-                Inst::Input(n) => reg_kind(*inputs.get(*n as usize).ok_or_else(|| format!("input {n} does not exist"))?),
+                Inst::Input(n) => reg_kind(
+                    *inputs
+                        .get(*n as usize)
+                        .ok_or_else(|| format!("input {n} does not exist"))?,
+                ),
                 Inst::ConstF(_) => RegKind::F,
                 Inst::ConstI(_) => RegKind::I,
                 Inst::Unary(f, a) => {
@@ -148,14 +169,20 @@ impl Body {
                         return Err(format!("{f:?} mixes register kinds"));
                     }
                     match f {
-                        BinaryFn::Equal | BinaryFn::Less | BinaryFn::Greater | BinaryFn::And | BinaryFn::Or => RegKind::I,
+                        BinaryFn::Equal
+                        | BinaryFn::Less
+                        | BinaryFn::Greater
+                        | BinaryFn::And
+                        | BinaryFn::Or => RegKind::I,
                         _ => ka,
                     }
                 }
                 Inst::Select(c, a, b) => {
                     let (kc, ka, kb) = (reg(*c, &kinds)?, reg(*a, &kinds)?, reg(*b, &kinds)?);
                     if kc != RegKind::I || ka != kb {
-                        return Err("select needs an integer condition and branches of one kind".into());
+                        return Err(
+                            "select needs an integer condition and branches of one kind".into()
+                        );
                     }
                     ka
                 }
@@ -167,7 +194,11 @@ impl Body {
             kinds.push(k);
         }
         if self.results.len() != outputs.len() {
-            return Err(format!("body yields {} values for {} outputs", self.results.len(), outputs.len()));
+            return Err(format!(
+                "body yields {} values for {} outputs",
+                self.results.len(),
+                outputs.len()
+            ));
         }
         for (r, t) in self.results.iter().zip(outputs) {
             if reg(*r, &kinds)? != reg_kind(*t) {
@@ -192,20 +223,67 @@ pub enum KernelOp {
     /// `outputs[idx] = body(inputs[idx])` over `shape`; the last `reduction_dims` dims are
     /// reduced with `reduce` (outputs then have stride 0 along them). Workgroups take
     /// `tile`-sized boxes of the parallel dims.
-    Generic { shape: Vec<u64>, tile: Vec<u64>, reduction_dims: u32, reduce: ReduceFn, inputs: Vec<View>, outputs: Vec<View>, body: Body },
+    Generic {
+        shape: Vec<u64>,
+        tile: Vec<u64>,
+        reduction_dims: u32,
+        reduce: ReduceFn,
+        inputs: Vec<View>,
+        outputs: Vec<View>,
+        body: Body,
+    },
     /// `c[b] = a[b]·b[b]` for views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`.
-    MatMul { a: View, b: View, c: View, tile_m: u64, tile_n: u64, epilogue: Option<Epilogue> },
+    MatMul {
+        a: View,
+        b: View,
+        c: View,
+        tile_m: u64,
+        tile_n: u64,
+        epilogue: Option<Epilogue>,
+    },
     /// NCHW convolution with OIHW weights (all contiguous); workgroups take `tile_oh` output rows
     /// of one image and group.
-    Conv2d { x: View, w: View, y: View, strides: [u64; 2], pads: [u64; 4], dilations: [u64; 2], groups: u64, tile_oh: u64, epilogue: Option<Epilogue> },
+    Conv2d {
+        x: View,
+        w: View,
+        y: View,
+        strides: [u64; 2],
+        pads: [u64; 4],
+        dilations: [u64; 2],
+        groups: u64,
+        tile_oh: u64,
+        epilogue: Option<Epilogue>,
+    },
     /// NCHW pooling (contiguous); workgroups take one plane each.
-    Pool2d { x: View, y: View, max: bool, kernel: [u64; 2], strides: [u64; 2], pads: [u64; 4], count_include_pad: bool, epilogue: Option<Epilogue> },
+    Pool2d {
+        x: View,
+        y: View,
+        max: bool,
+        kernel: [u64; 2],
+        strides: [u64; 2],
+        pads: [u64; 4],
+        count_include_pad: bool,
+        epilogue: Option<Epilogue>,
+    },
     /// Softmax along dim 1 of a `[outer, len, inner]` view into a contiguous one.
-    Softmax { x: View, y: View, epilogue: Option<Epilogue> },
+    Softmax {
+        x: View,
+        y: View,
+        epilogue: Option<Epilogue>,
+    },
     /// Layer normalisation of each row of contiguous `[rows, len]` views.
-    LayerNorm { x: View, y: View, epsilon: f32, epilogue: Option<Epilogue> },
+    LayerNorm {
+        x: View,
+        y: View,
+        epsilon: f32,
+        epilogue: Option<Epilogue>,
+    },
     /// `out[o, n, i] = data[o, indices[n], i]`, negative indices counted from the end.
-    Gather { data: View, indices: View, out: View },
+    Gather {
+        data: View,
+        indices: View,
+        out: View,
+    },
 }
 
 /// One entry point of an executable.
@@ -222,12 +300,23 @@ impl Kernel {
     /// The workgroup grid this kernel expects (always one-dimensional here).
     pub fn workgroup_count(&self) -> u32 {
         let n = match &self.op {
-            KernelOp::Generic { shape, tile, reduction_dims, .. } => {
+            KernelOp::Generic {
+                shape,
+                tile,
+                reduction_dims,
+                ..
+            } => {
                 let p = shape.len() - *reduction_dims as usize;
-                (0..p).map(|d| shape[d].div_ceil(tile[d].max(1))).product::<u64>()
+                (0..p)
+                    .map(|d| shape[d].div_ceil(tile[d].max(1)))
+                    .product::<u64>()
             }
-            KernelOp::MatMul { c, tile_m, tile_n, .. } => c.shape[0] * c.shape[1].div_ceil(*tile_m) * c.shape[2].div_ceil(*tile_n),
-            KernelOp::Conv2d { y, groups, tile_oh, .. } => y.shape[0] * groups * y.shape[2].div_ceil(*tile_oh),
+            KernelOp::MatMul {
+                c, tile_m, tile_n, ..
+            } => c.shape[0] * c.shape[1].div_ceil(*tile_m) * c.shape[2].div_ceil(*tile_n),
+            KernelOp::Conv2d {
+                y, groups, tile_oh, ..
+            } => y.shape[0] * groups * y.shape[2].div_ceil(*tile_oh),
             KernelOp::Pool2d { y, .. } => y.shape[0] * y.shape[1],
             KernelOp::Softmax { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
             KernelOp::LayerNorm { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
@@ -242,10 +331,18 @@ impl Kernel {
             e.iter().flat_map(|e| e.inputs.iter()).collect()
         }
         match &self.op {
-            KernelOp::Generic { inputs, outputs, .. } => inputs.iter().chain(outputs).collect(),
-            KernelOp::MatMul { a, b, c, epilogue, .. } => [a, b, c].into_iter().chain(ep(epilogue)).collect(),
-            KernelOp::Conv2d { x, w, y, epilogue, .. } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
-            KernelOp::Pool2d { x, y, epilogue, .. } | KernelOp::Softmax { x, y, epilogue } | KernelOp::LayerNorm { x, y, epilogue, .. } => {
+            KernelOp::Generic {
+                inputs, outputs, ..
+            } => inputs.iter().chain(outputs).collect(),
+            KernelOp::MatMul {
+                a, b, c, epilogue, ..
+            } => [a, b, c].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Conv2d {
+                x, w, y, epilogue, ..
+            } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Pool2d { x, y, epilogue, .. }
+            | KernelOp::Softmax { x, y, epilogue }
+            | KernelOp::LayerNorm { x, y, epilogue, .. } => {
                 [x, y].into_iter().chain(ep(epilogue)).collect()
             }
             KernelOp::Gather { data, indices, out } => vec![data, indices, out],
@@ -258,10 +355,18 @@ impl Kernel {
             e.iter_mut().flat_map(|e| e.inputs.iter_mut())
         }
         match &mut self.op {
-            KernelOp::Generic { inputs, outputs, .. } => inputs.iter_mut().chain(outputs.iter_mut()).collect(),
-            KernelOp::MatMul { a, b, c, epilogue, .. } => [a, b, c].into_iter().chain(ep(epilogue)).collect(),
-            KernelOp::Conv2d { x, w, y, epilogue, .. } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
-            KernelOp::Pool2d { x, y, epilogue, .. } | KernelOp::Softmax { x, y, epilogue } | KernelOp::LayerNorm { x, y, epilogue, .. } => {
+            KernelOp::Generic {
+                inputs, outputs, ..
+            } => inputs.iter_mut().chain(outputs.iter_mut()).collect(),
+            KernelOp::MatMul {
+                a, b, c, epilogue, ..
+            } => [a, b, c].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Conv2d {
+                x, w, y, epilogue, ..
+            } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Pool2d { x, y, epilogue, .. }
+            | KernelOp::Softmax { x, y, epilogue }
+            | KernelOp::LayerNorm { x, y, epilogue, .. } => {
                 [x, y].into_iter().chain(ep(epilogue)).collect()
             }
             KernelOp::Gather { data, indices, out } => vec![data, indices, out],
@@ -272,7 +377,11 @@ impl Kernel {
     pub fn outputs(&self) -> Vec<&View> {
         match &self.op {
             KernelOp::Generic { outputs, .. } => outputs.iter().collect(),
-            KernelOp::MatMul { c: y, .. } | KernelOp::Conv2d { y, .. } | KernelOp::Pool2d { y, .. } | KernelOp::Softmax { y, .. } | KernelOp::LayerNorm { y, .. } => vec![y],
+            KernelOp::MatMul { c: y, .. }
+            | KernelOp::Conv2d { y, .. }
+            | KernelOp::Pool2d { y, .. }
+            | KernelOp::Softmax { y, .. }
+            | KernelOp::LayerNorm { y, .. } => vec![y],
             KernelOp::Gather { out, .. } => vec![out],
         }
     }
@@ -286,12 +395,27 @@ impl Kernel {
         }
         let f32_only = |vs: &[&View]| -> Result<(), String> {
             match vs.iter().find(|v| v.element_type != ElementType::F32) {
-                Some(v) => Err(format!("this kernel needs f32 data, got {}", v.element_type)),
+                Some(v) => Err(format!(
+                    "this kernel needs f32 data, got {}",
+                    v.element_type
+                )),
                 None => Ok(()),
             }
         };
-        let rank = |v: &View, r: usize| if v.shape.len() == r { Ok(()) } else { Err(format!("expected a rank-{r} view")) };
-        let contiguous = |v: &View| if v.is_contiguous() { Ok(()) } else { Err("expected a contiguous view".to_string()) };
+        let rank = |v: &View, r: usize| {
+            if v.shape.len() == r {
+                Ok(())
+            } else {
+                Err(format!("expected a rank-{r} view"))
+            }
+        };
+        let contiguous = |v: &View| {
+            if v.is_contiguous() {
+                Ok(())
+            } else {
+                Err("expected a contiguous view".to_string())
+            }
+        };
         let epilogue = |e: &Option<Epilogue>, out: &View| -> Result<(), String> {
             let Some(e) = e else { return Ok(()) };
             let mut types = vec![out.element_type];
@@ -304,8 +428,19 @@ impl Kernel {
             e.body.check(&types, &[out.element_type]).map(|_| ())
         };
         match &self.op {
-            KernelOp::Generic { shape, tile, reduction_dims, inputs, outputs, body, .. } => {
-                if tile.len() != shape.len() || *reduction_dims as usize > shape.len() || tile.contains(&0) {
+            KernelOp::Generic {
+                shape,
+                tile,
+                reduction_dims,
+                inputs,
+                outputs,
+                body,
+                ..
+            } => {
+                if tile.len() != shape.len()
+                    || *reduction_dims as usize > shape.len()
+                    || tile.contains(&0)
+                {
                     return Err("generic tile or reduction dims do not fit its shape".into());
                 }
                 for v in inputs.iter().chain(outputs) {
@@ -320,29 +455,61 @@ impl Kernel {
                 let ot: Vec<_> = outputs.iter().map(|v| v.element_type).collect();
                 body.check(&it, &ot)?;
             }
-            KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => {
+            KernelOp::MatMul {
+                a,
+                b,
+                c,
+                tile_m,
+                tile_n,
+                epilogue: e,
+            } => {
                 f32_only(&[a, b, c])?;
                 for v in [a, b, c] {
                     rank(v, 3)?;
                 }
-                if a.shape[0] != c.shape[0] || a.shape[1] != c.shape[1] || b.shape[2] != c.shape[2] || a.shape[2] != b.shape[1] || b.shape[0] != c.shape[0] {
+                if a.shape[0] != c.shape[0]
+                    || a.shape[1] != c.shape[1]
+                    || b.shape[2] != c.shape[2]
+                    || a.shape[2] != b.shape[1]
+                    || b.shape[0] != c.shape[0]
+                {
                     return Err("matmul shapes do not agree".into());
                 }
-                if a.strides.iter().chain(&b.strides).any(|&s| s < 0) || c.strides[2] != 1 || c.strides[1] < c.shape[2] as i64 {
-                    return Err("matmul views need non-negative strides and unit-stride output rows".into());
+                if a.strides.iter().chain(&b.strides).any(|&s| s < 0)
+                    || c.strides[2] != 1
+                    || c.strides[1] < c.shape[2] as i64
+                {
+                    return Err(
+                        "matmul views need non-negative strides and unit-stride output rows".into(),
+                    );
                 }
                 if *tile_m == 0 || *tile_n == 0 {
                     return Err("matmul tiles must be positive".into());
                 }
                 epilogue(e, c)?;
             }
-            KernelOp::Conv2d { x, w, y, strides, dilations, groups, tile_oh, epilogue: e, .. } => {
+            KernelOp::Conv2d {
+                x,
+                w,
+                y,
+                strides,
+                dilations,
+                groups,
+                tile_oh,
+                epilogue: e,
+                ..
+            } => {
                 f32_only(&[x, w, y])?;
                 for v in [x, w, y] {
                     rank(v, 4)?;
                     contiguous(v)?;
                 }
-                if *groups == 0 || x.shape[1] != w.shape[1] * groups || w.shape[0] % groups != 0 || w.shape[0] != y.shape[1] || x.shape[0] != y.shape[0] {
+                if *groups == 0
+                    || x.shape[1] != w.shape[1] * groups
+                    || w.shape[0] % groups != 0
+                    || w.shape[0] != y.shape[1]
+                    || x.shape[0] != y.shape[0]
+                {
                     return Err("conv2d channels do not agree".into());
                 }
                 if strides.contains(&0) || dilations.contains(&0) || *tile_oh == 0 {
@@ -350,7 +517,14 @@ impl Kernel {
                 }
                 epilogue(e, y)?;
             }
-            KernelOp::Pool2d { x, y, kernel, strides, epilogue: e, .. } => {
+            KernelOp::Pool2d {
+                x,
+                y,
+                kernel,
+                strides,
+                epilogue: e,
+                ..
+            } => {
                 f32_only(&[x, y])?;
                 for v in [x, y] {
                     rank(v, 4)?;
@@ -370,7 +544,9 @@ impl Kernel {
                 }
                 epilogue(e, y)?;
             }
-            KernelOp::LayerNorm { x, y, epilogue: e, .. } => {
+            KernelOp::LayerNorm {
+                x, y, epilogue: e, ..
+            } => {
                 f32_only(&[x, y])?;
                 rank(x, 2)?;
                 contiguous(x)?;
@@ -385,7 +561,9 @@ impl Kernel {
                 rank(indices, 1)?;
                 rank(out, 3)?;
                 contiguous(out)?;
-                if !matches!(indices.element_type, ElementType::I32 | ElementType::I64) || data.element_type != out.element_type {
+                if !matches!(indices.element_type, ElementType::I32 | ElementType::I64)
+                    || data.element_type != out.element_type
+                {
                     return Err("gather needs integer indices and matching data types".into());
                 }
                 if out.shape != [data.shape[0], indices.shape[0], data.shape[2]] {
@@ -421,7 +599,9 @@ impl Executable {
         let mut inner = || -> Result<Executable, ModuleError> {
             let version = r.u32()?;
             if version != VERSION {
-                return Err(ModuleError::Invalid(format!("vmvx executable version {version}, expected {VERSION}")));
+                return Err(ModuleError::Invalid(format!(
+                    "vmvx executable version {version}, expected {VERSION}"
+                )));
             }
             let n = r.len(8)?;
             let mut kernels = Vec::with_capacity(n);
@@ -449,7 +629,13 @@ fn encode_view(w: &mut ByteWriter, v: &View) {
 }
 
 fn decode_view(r: &mut ByteReader) -> Result<View, ModuleError> {
-    Ok(View { binding: r.u32()?, offset: r.u64()?, element_type: r.element_type()?, shape: r.u64s()?, strides: r.i64s()? })
+    Ok(View {
+        binding: r.u32()?,
+        offset: r.u64()?,
+        element_type: r.element_type()?,
+        shape: r.u64s()?,
+        strides: r.i64s()?,
+    })
 }
 
 fn encode_body(w: &mut ByteWriter, b: &Body) {
@@ -508,7 +694,11 @@ fn decode_body(r: &mut ByteReader) -> Result<Body, ModuleError> {
             4 => Inst::Binary(BinaryFn::from_code(r.u8()?)?, r.u32()?, r.u32()?),
             5 => Inst::Select(r.u32()?, r.u32()?, r.u32()?),
             6 => Inst::Cast(r.u32()?, r.element_type()?),
-            t => return Err(ModuleError::Invalid(format!("unknown body instruction {t}"))),
+            t => {
+                return Err(ModuleError::Invalid(format!(
+                    "unknown body instruction {t}"
+                )))
+            }
         });
     }
     let nr = r.len(4)?;
@@ -534,7 +724,10 @@ fn decode_epilogue(r: &mut ByteReader) -> Result<Option<Epilogue>, ModuleError> 
     }
     let n = r.len(16)?;
     let inputs = (0..n).map(|_| decode_view(r)).collect::<Result<_, _>>()?;
-    Ok(Some(Epilogue { inputs, body: decode_body(r)? }))
+    Ok(Some(Epilogue {
+        inputs,
+        body: decode_body(r)?,
+    }))
 }
 
 fn views(w: &mut ByteWriter, vs: &[&View]) {
@@ -543,7 +736,15 @@ fn views(w: &mut ByteWriter, vs: &[&View]) {
 
 fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
     match op {
-        KernelOp::Generic { shape, tile, reduction_dims, reduce, inputs, outputs, body } => {
+        KernelOp::Generic {
+            shape,
+            tile,
+            reduction_dims,
+            reduce,
+            inputs,
+            outputs,
+            body,
+        } => {
             w.u8(0);
             w.u64s(shape);
             w.u64s(tile);
@@ -555,26 +756,60 @@ fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
             }
             encode_body(w, body);
         }
-        KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue } => {
+        KernelOp::MatMul {
+            a,
+            b,
+            c,
+            tile_m,
+            tile_n,
+            epilogue,
+        } => {
             w.u8(1);
             views(w, &[a, b, c]);
             w.u64(*tile_m);
             w.u64(*tile_n);
             encode_epilogue(w, epilogue);
         }
-        KernelOp::Conv2d { x, w: wt, y, strides, pads, dilations, groups, tile_oh, epilogue } => {
+        KernelOp::Conv2d {
+            x,
+            w: wt,
+            y,
+            strides,
+            pads,
+            dilations,
+            groups,
+            tile_oh,
+            epilogue,
+        } => {
             w.u8(2);
             views(w, &[x, wt, y]);
-            strides.iter().chain(pads).chain(dilations).for_each(|&v| w.u64(v));
+            strides
+                .iter()
+                .chain(pads)
+                .chain(dilations)
+                .for_each(|&v| w.u64(v));
             w.u64(*groups);
             w.u64(*tile_oh);
             encode_epilogue(w, epilogue);
         }
-        KernelOp::Pool2d { x, y, max, kernel, strides, pads, count_include_pad, epilogue } => {
+        KernelOp::Pool2d {
+            x,
+            y,
+            max,
+            kernel,
+            strides,
+            pads,
+            count_include_pad,
+            epilogue,
+        } => {
             w.u8(3);
             views(w, &[x, y]);
             w.u8(*max as u8);
-            kernel.iter().chain(strides).chain(pads).for_each(|&v| w.u64(v));
+            kernel
+                .iter()
+                .chain(strides)
+                .chain(pads)
+                .for_each(|&v| w.u64(v));
             w.u8(*count_include_pad as u8);
             encode_epilogue(w, epilogue);
         }
@@ -583,7 +818,12 @@ fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
             views(w, &[x, y]);
             encode_epilogue(w, epilogue);
         }
-        KernelOp::LayerNorm { x, y, epsilon, epilogue } => {
+        KernelOp::LayerNorm {
+            x,
+            y,
+            epsilon,
+            epilogue,
+        } => {
             w.u8(5);
             views(w, &[x, y]);
             w.f32(*epsilon);
@@ -617,9 +857,24 @@ fn decode_op(r: &mut ByteReader) -> Result<KernelOp, ModuleError> {
                 *v = (0..n).map(|_| decode_view(r)).collect::<Result<_, _>>()?;
             }
             let [inputs, outputs] = vs;
-            KernelOp::Generic { shape, tile, reduction_dims, reduce, inputs, outputs, body: decode_body(r)? }
+            KernelOp::Generic {
+                shape,
+                tile,
+                reduction_dims,
+                reduce,
+                inputs,
+                outputs,
+                body: decode_body(r)?,
+            }
         }
-        1 => KernelOp::MatMul { a: decode_view(r)?, b: decode_view(r)?, c: decode_view(r)?, tile_m: r.u64()?, tile_n: r.u64()?, epilogue: decode_epilogue(r)? },
+        1 => KernelOp::MatMul {
+            a: decode_view(r)?,
+            b: decode_view(r)?,
+            c: decode_view(r)?,
+            tile_m: r.u64()?,
+            tile_n: r.u64()?,
+            epilogue: decode_epilogue(r)?,
+        },
         2 => KernelOp::Conv2d {
             x: decode_view(r)?,
             w: decode_view(r)?,
@@ -641,9 +896,22 @@ fn decode_op(r: &mut ByteReader) -> Result<KernelOp, ModuleError> {
             count_include_pad: r.u8()? != 0,
             epilogue: decode_epilogue(r)?,
         },
-        4 => KernelOp::Softmax { x: decode_view(r)?, y: decode_view(r)?, epilogue: decode_epilogue(r)? },
-        5 => KernelOp::LayerNorm { x: decode_view(r)?, y: decode_view(r)?, epsilon: r.f32()?, epilogue: decode_epilogue(r)? },
-        6 => KernelOp::Gather { data: decode_view(r)?, indices: decode_view(r)?, out: decode_view(r)? },
+        4 => KernelOp::Softmax {
+            x: decode_view(r)?,
+            y: decode_view(r)?,
+            epilogue: decode_epilogue(r)?,
+        },
+        5 => KernelOp::LayerNorm {
+            x: decode_view(r)?,
+            y: decode_view(r)?,
+            epsilon: r.f32()?,
+            epilogue: decode_epilogue(r)?,
+        },
+        6 => KernelOp::Gather {
+            data: decode_view(r)?,
+            indices: decode_view(r)?,
+            out: decode_view(r)?,
+        },
         t => return Err(ModuleError::Invalid(format!("unknown kernel op {t}"))),
     })
 }

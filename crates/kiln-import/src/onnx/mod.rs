@@ -27,14 +27,21 @@ pub const OPSET_RANGE: std::ops::RangeInclusive<i64> = 7..=21;
 
 /// Imports an ONNX model file. External tensor data is looked up next to the file.
 pub fn import_file(path: &Path) -> Result<Program, ImportError> {
-    let bytes = std::fs::read(path).map_err(|e| ImportError::Io { path: path.display().to_string(), message: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|e| ImportError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
     import_bytes(&bytes, path.parent().map(Path::to_path_buf))
 }
 
 /// Imports an ONNX model from memory; `base_dir` resolves external data files.
 pub fn import_bytes(bytes: &[u8], base_dir: Option<PathBuf>) -> Result<Program, ImportError> {
-    let model = ModelProto::decode(bytes).map_err(|e| ImportError::Malformed(format!("not a valid ONNX model: {e}")))?;
-    let graph = model.graph.as_ref().ok_or_else(|| ImportError::Malformed("the model has no graph".into()))?;
+    let model = ModelProto::decode(bytes)
+        .map_err(|e| ImportError::Malformed(format!("not a valid ONNX model: {e}")))?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| ImportError::Malformed("the model has no graph".into()))?;
     let opset = model
         .opset_import
         .iter()
@@ -48,11 +55,25 @@ pub fn import_bytes(bytes: &[u8], base_dir: Option<PathBuf>) -> Result<Program, 
             OPSET_RANGE.end()
         )));
     }
-    let local_functions: Vec<String> = model.functions.iter().filter_map(|f| f.name.clone()).collect();
-    let mut im = Importer { program: Program::default(), func: Function::new("main"), names: HashMap::new(), consts: HashMap::new(), opset, base_dir, local_functions };
+    let local_functions: Vec<String> = model
+        .functions
+        .iter()
+        .filter_map(|f| f.name.clone())
+        .collect();
+    let mut im = Importer {
+        program: Program::default(),
+        func: Function::new("main"),
+        names: HashMap::new(),
+        consts: HashMap::new(),
+        opset,
+        base_dir,
+        local_functions,
+    };
     for init in &graph.initializer {
         let name = init.name.clone().unwrap_or_default();
-        let t = im.tensor(init).map_err(|m| ImportError::Malformed(format!("initializer '{name}': {m}")))?;
+        let t = im
+            .tensor(init)
+            .map_err(|m| ImportError::Malformed(format!("initializer '{name}': {m}")))?;
         let v = im.constant(t, &name);
         im.names.insert(name, v);
     }
@@ -61,7 +82,8 @@ pub fn import_bytes(bytes: &[u8], base_dir: Option<PathBuf>) -> Result<Program, 
         if im.names.contains_key(&name) {
             continue; // An initializer listed as an input (IR version < 4 style) keeps its value.
         }
-        let ty = value_type(input).map_err(|m| ImportError::Malformed(format!("graph input '{name}': {m}")))?;
+        let ty = value_type(input)
+            .map_err(|m| ImportError::Malformed(format!("graph input '{name}': {m}")))?;
         let v = im.func.add_param(name.clone(), ty);
         im.names.insert(name, v);
     }
@@ -70,19 +92,31 @@ pub fn import_bytes(bytes: &[u8], base_dir: Option<PathBuf>) -> Result<Program, 
     }
     for output in &graph.output {
         let name = output.name.clone().unwrap_or_default();
-        let v = *im.names.get(&name).ok_or_else(|| ImportError::Malformed(format!("graph output '{name}' is never produced")))?;
+        let v = *im.names.get(&name).ok_or_else(|| {
+            ImportError::Malformed(format!("graph output '{name}' is never produced"))
+        })?;
         im.func.results.push(kiln_ir::Port { value: v, name });
     }
-    let Importer { mut program, func, .. } = im;
+    let Importer {
+        mut program, func, ..
+    } = im;
     program.functions.push(func);
-    kiln_ir::verify::verify(&program).map_err(|e| ImportError::Malformed(format!("imported program is invalid: {e}")))?;
+    kiln_ir::verify::verify(&program)
+        .map_err(|e| ImportError::Malformed(format!("imported program is invalid: {e}")))?;
     Ok(program)
 }
 
 fn value_type(info: &proto::ValueInfoProto) -> Result<TensorType, String> {
-    let tt = info.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).ok_or("only tensor inputs are supported")?;
+    let tt = info
+        .r#type
+        .as_ref()
+        .and_then(|t| t.tensor_type.as_ref())
+        .ok_or("only tensor inputs are supported")?;
     let et = element_type(tt.elem_type.unwrap_or(0))?;
-    let shape = tt.shape.as_ref().ok_or("the input has no shape (kiln needs ranked inputs)")?;
+    let shape = tt
+        .shape
+        .as_ref()
+        .ok_or("the input has no shape (kiln needs ranked inputs)")?;
     let mut dims = vec![];
     for (i, d) in shape.dim.iter().enumerate() {
         dims.push(match (d.dim_value, &d.dim_param) {
@@ -91,7 +125,10 @@ fn value_type(info: &proto::ValueInfoProto) -> Result<TensorType, String> {
             _ => Dim::Symbol(format!("d{i}")),
         });
     }
-    Ok(TensorType { element_type: et, dims })
+    Ok(TensorType {
+        element_type: et,
+        dims,
+    })
 }
 
 /// Maps an ONNX `TensorProto.DataType` to a kiln element type.
@@ -115,7 +152,9 @@ fn element_type(code: i32) -> Result<ElementType, String> {
                 13 => "uint64",
                 _ => "this",
             };
-            return Err(format!("element type {name} (ONNX data type {other}) is not supported"));
+            return Err(format!(
+                "element type {name} (ONNX data type {other}) is not supported"
+            ));
         }
     })
 }
@@ -141,10 +180,18 @@ pub(crate) struct NodeCtx<'a> {
 
 impl NodeCtx<'_> {
     pub fn err(&self, message: impl Into<String>) -> ImportError {
-        ImportError::Node { op_type: self.op_type.to_string(), node: self.name.clone(), opset: self.opset, message: message.into() }
+        ImportError::Node {
+            op_type: self.op_type.to_string(),
+            node: self.name.clone(),
+            opset: self.opset,
+            message: message.into(),
+        }
     }
     pub fn attr(&self, name: &str) -> Option<&AttributeProto> {
-        self.node.attribute.iter().find(|a| a.name.as_deref() == Some(name))
+        self.node
+            .attribute
+            .iter()
+            .find(|a| a.name.as_deref() == Some(name))
     }
     pub fn int(&self, name: &str, default: i64) -> i64 {
         self.attr(name).and_then(|a| a.i).unwrap_or(default)
@@ -156,29 +203,49 @@ impl NodeCtx<'_> {
         self.attr(name).map(|a| a.ints.clone())
     }
     pub fn string(&self, name: &str) -> Option<String> {
-        self.attr(name).and_then(|a| a.s.as_ref()).map(|s| String::from_utf8_lossy(s).into_owned())
+        self.attr(name)
+            .and_then(|a| a.s.as_ref())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
     }
 }
 
 impl Importer {
     fn node(&mut self, node: &NodeProto) -> Result<(), ImportError> {
         let op_type = node.op_type.as_deref().unwrap_or("");
-        let name = node.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| node.output.first().cloned().unwrap_or_default());
-        let ctx = NodeCtx { node, op_type, name, opset: self.opset };
+        let name = node
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| node.output.first().cloned().unwrap_or_default());
+        let ctx = NodeCtx {
+            node,
+            op_type,
+            name,
+            opset: self.opset,
+        };
         let domain = node.domain.as_deref().unwrap_or("");
         if !matches!(domain, "" | "ai.onnx") {
             return Err(ctx.err(format!("op domain '{domain}' is not supported")));
         }
         let builder = ops::builder(op_type).ok_or_else(|| {
-            let what = if self.local_functions.iter().any(|f| f == op_type) { "model-local function" } else { "op" };
-            ImportError::Unsupported(format!("unsupported {what} '{op_type}' (node '{}', opset {})", ctx.name, self.opset))
+            let what = if self.local_functions.iter().any(|f| f == op_type) {
+                "model-local function"
+            } else {
+                "op"
+            };
+            ImportError::Unsupported(format!(
+                "unsupported {what} '{op_type}' (node '{}', opset {})",
+                ctx.name, self.opset
+            ))
         })?;
         let mut inputs = vec![];
         for n in &node.input {
             if n.is_empty() {
                 inputs.push(None);
             } else {
-                let v = self.names.get(n).ok_or_else(|| ctx.err(format!("input '{n}' is not defined before this node")))?;
+                let v = self.names.get(n).ok_or_else(|| {
+                    ctx.err(format!("input '{n}' is not defined before this node"))
+                })?;
                 inputs.push(Some(*v));
             }
         }
@@ -187,7 +254,10 @@ impl Importer {
             if out_name.is_empty() {
                 continue;
             }
-            let v = outputs.get(i).copied().flatten().ok_or_else(|| ctx.err(format!("output {i} ('{out_name}') is not supported")))?;
+            let v =
+                outputs.get(i).copied().flatten().ok_or_else(|| {
+                    ctx.err(format!("output {i} ('{out_name}') is not supported"))
+                })?;
             self.names.insert(out_name.clone(), v);
         }
         Ok(())
@@ -199,7 +269,9 @@ impl Importer {
 
     /// The static shape of `v`, or an error naming the node.
     pub(crate) fn shape(&self, ctx: &NodeCtx, v: ValueId) -> Result<Vec<usize>, ImportError> {
-        self.ty(v).static_shape().ok_or_else(|| ctx.err(format!("needs a static shape, got {}", self.ty(v))))
+        self.ty(v)
+            .static_shape()
+            .ok_or_else(|| ctx.err(format!("needs a static shape, got {}", self.ty(v))))
     }
 
     /// The constant value of `v`, if it is known at import time.
@@ -216,25 +288,42 @@ impl Importer {
     }
 
     /// Emits an op; if all operands are constants, evaluates it now and emits the result instead.
-    pub(crate) fn emit(&mut self, ctx: &NodeCtx, kind: OpKind, operands: &[ValueId]) -> Result<ValueId, ImportError> {
+    pub(crate) fn emit(
+        &mut self,
+        ctx: &NodeCtx,
+        kind: OpKind,
+        operands: &[ValueId],
+    ) -> Result<ValueId, ImportError> {
         let types: Vec<&TensorType> = operands.iter().map(|v| self.ty(*v)).collect();
         let result = kind.infer(&types).map_err(|m| ctx.err(m))?.remove(0);
         let all_const = operands.iter().all(|v| self.consts.contains_key(v));
-        let small = result.static_shape().is_some_and(|s| s.iter().product::<usize>() <= FOLD_LIMIT);
+        let small = result
+            .static_shape()
+            .is_some_and(|s| s.iter().product::<usize>() <= FOLD_LIMIT);
         if all_const && small {
-            let args: Vec<interp::Tensor> = operands.iter().map(|v| interp::Tensor::from_host(self.const_of(*v).expect("checked constant"))).collect();
+            let args: Vec<interp::Tensor> = operands
+                .iter()
+                .map(|v| interp::Tensor::from_host(self.const_of(*v).expect("checked constant")))
+                .collect();
             let refs: Vec<&interp::Tensor> = args.iter().collect();
             let folded = interp::eval_op(&self.program, &kind, &refs).map_err(|m| ctx.err(m))?;
             return Ok(self.constant(folded.to_host(), &ctx.name));
         }
-        let results = self.func.push_op(kind, operands, &ctx.name).map_err(|m| ctx.err(m))?;
+        let results = self
+            .func
+            .push_op(kind, operands, &ctx.name)
+            .map_err(|m| ctx.err(m))?;
         Ok(results[0])
     }
 
     /// Decodes a `TensorProto`, reading external data relative to the model's folder.
     fn tensor(&self, t: &TensorProto) -> Result<HostTensor, String> {
         let et = element_type(t.data_type.unwrap_or(0))?;
-        let shape: Vec<usize> = t.dims.iter().map(|&d| usize::try_from(d).map_err(|_| format!("negative dim {d}"))).collect::<Result<_, _>>()?;
+        let shape: Vec<usize> = t
+            .dims
+            .iter()
+            .map(|&d| usize::try_from(d).map_err(|_| format!("negative dim {d}")))
+            .collect::<Result<_, _>>()?;
         let count = kiln_types::element_count(&shape).ok_or("too many elements")?;
         let bytes = if t.data_location == Some(1) {
             self.external_data(t)?
@@ -243,11 +332,23 @@ impl Importer {
         } else {
             let mut out = Vec::with_capacity(count * et.byte_size());
             match et {
-                ElementType::F32 => t.float_data.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
-                ElementType::I64 => t.int64_data.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
-                ElementType::I32 | ElementType::I8 | ElementType::I1 => t.int32_data.iter().for_each(|&v| et.write_f64(v as f64, &mut out)),
+                ElementType::F32 => t
+                    .float_data
+                    .iter()
+                    .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+                ElementType::I64 => t
+                    .int64_data
+                    .iter()
+                    .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+                ElementType::I32 | ElementType::I8 | ElementType::I1 => t
+                    .int32_data
+                    .iter()
+                    .for_each(|&v| et.write_f64(v as f64, &mut out)),
                 // f16 and bf16 travel as their bit patterns in int32_data.
-                ElementType::F16 | ElementType::BF16 => t.int32_data.iter().for_each(|&v| out.extend_from_slice(&(v as u16).to_le_bytes())),
+                ElementType::F16 | ElementType::BF16 => t
+                    .int32_data
+                    .iter()
+                    .for_each(|&v| out.extend_from_slice(&(v as u16).to_le_bytes())),
             }
             out
         };
@@ -255,18 +356,46 @@ impl Importer {
     }
 
     fn external_data(&self, t: &TensorProto) -> Result<Vec<u8>, String> {
-        let get = |k: &str| t.external_data.iter().find(|e| e.key.as_deref() == Some(k)).and_then(|e| e.value.clone());
+        let get = |k: &str| {
+            t.external_data
+                .iter()
+                .find(|e| e.key.as_deref() == Some(k))
+                .and_then(|e| e.value.clone())
+        };
         let location = get("location").ok_or("external data without a location")?;
         let rel = Path::new(&location);
-        if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-            return Err(format!("external data location '{location}' must stay inside the model's folder"));
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(format!(
+                "external data location '{location}' must stay inside the model's folder"
+            ));
         }
         let path = self.base_dir.clone().unwrap_or_default().join(rel);
-        let data = std::fs::read(&path).map_err(|e| format!("cannot read external data '{}': {e}", path.display()))?;
-        let parse = |k: &str| get(k).map(|v| v.parse::<usize>().map_err(|_| format!("bad external data {k} '{v}'"))).transpose();
+        let data = std::fs::read(&path)
+            .map_err(|e| format!("cannot read external data '{}': {e}", path.display()))?;
+        let parse = |k: &str| {
+            get(k)
+                .map(|v| {
+                    v.parse::<usize>()
+                        .map_err(|_| format!("bad external data {k} '{v}'"))
+                })
+                .transpose()
+        };
         let offset = parse("offset")?.unwrap_or(0);
         let length = parse("length")?.unwrap_or(data.len().saturating_sub(offset));
-        let end = offset.checked_add(length).filter(|&e| e <= data.len()).ok_or_else(|| format!("external data range {offset}+{length} exceeds '{}' ({} bytes)", path.display(), data.len()))?;
+        let end = offset
+            .checked_add(length)
+            .filter(|&e| e <= data.len())
+            .ok_or_else(|| {
+                format!(
+                    "external data range {offset}+{length} exceeds '{}' ({} bytes)",
+                    path.display(),
+                    data.len()
+                )
+            })?;
         Ok(data[offset..end].to_vec())
     }
 }

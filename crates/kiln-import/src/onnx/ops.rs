@@ -17,9 +17,12 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
     Some(match op_type {
         "Identity" | "Dropout" => identity,
         "Constant" => constant,
-        "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "Greater" | "And" | "Or" | "Max" | "Min" => binary,
+        "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "Greater" | "And" | "Or" | "Max"
+        | "Min" => binary,
         "Pow" => pow,
-        "Neg" | "Abs" | "Exp" | "Log" | "Sqrt" | "Erf" | "Relu" | "Sigmoid" | "Tanh" | "Not" => unary,
+        "Neg" | "Abs" | "Exp" | "Log" | "Sqrt" | "Erf" | "Relu" | "Sigmoid" | "Tanh" | "Not" => {
+            unary
+        }
         "Clip" => clip,
         "Where" => select,
         "Cast" => cast,
@@ -49,11 +52,20 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
 
 /// Input `i`, required.
 fn arg(ctx: &NodeCtx, inputs: &[Option<ValueId>], i: usize) -> Result<ValueId, ImportError> {
-    inputs.get(i).copied().flatten().ok_or_else(|| ctx.err(format!("input {i} is required")))
+    inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| ctx.err(format!("input {i} is required")))
 }
 
 /// Input `i`, which must be a constant known at compile time (shapes, axes, pads …).
-fn const_arg<'a>(im: &'a Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>], i: usize) -> Result<Option<&'a HostTensor>, ImportError> {
+fn const_arg<'a>(
+    im: &'a Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+    i: usize,
+) -> Result<Option<&'a HostTensor>, ImportError> {
     match inputs.get(i).copied().flatten() {
         None => Ok(None),
         Some(v) => im.const_of(v).map(Some).ok_or_else(|| ctx.err(format!("input {i} must be a compile-time constant (kiln folds shape computations, but this one depends on run-time data)"))),
@@ -125,7 +137,11 @@ fn binary(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 fn pow(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let (x, y) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
     // Common constant exponents become cheaper, exact ops.
-    if let Some(e) = im.const_of(y).filter(|t| t.element_count() == 1).map(|t| t.to_f64()[0]) {
+    if let Some(e) = im
+        .const_of(y)
+        .filter(|t| t.element_count() == 1)
+        .map(|t| t.to_f64()[0])
+    {
         if e == 2.0 {
             return one(im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[x, x])?);
         }
@@ -137,7 +153,11 @@ fn pow(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
         }
     }
     let xt = im.ty(x).element_type;
-    let y = if im.ty(y).element_type != xt { im.emit(ctx, OpKind::Cast(xt), &[y])? } else { y };
+    let y = if im.ty(y).element_type != xt {
+        im.emit(ctx, OpKind::Cast(xt), &[y])?
+    } else {
+        y
+    };
     one(im.emit(ctx, OpKind::Binary(BinaryOp::Pow), &[x, y])?)
 }
 
@@ -162,7 +182,10 @@ fn clip(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     let et = im.ty(x).element_type;
     let bound = |im: &mut Importer, i: usize, attr: &str| -> Result<Option<ValueId>, ImportError> {
         if ctx.opset < 11 {
-            return Ok(ctx.attr(attr).and_then(|a| a.f).map(|f| im.constant(HostTensor::from_f64(et, &[], &[f as f64]), &ctx.name)));
+            return Ok(ctx
+                .attr(attr)
+                .and_then(|a| a.f)
+                .map(|f| im.constant(HostTensor::from_f64(et, &[], &[f as f64]), &ctx.name)));
         }
         Ok(inputs.get(i).copied().flatten())
     };
@@ -176,7 +199,11 @@ fn clip(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
 }
 
 fn select(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let ops = [arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?, arg(ctx, inputs, 2)?];
+    let ops = [
+        arg(ctx, inputs, 0)?,
+        arg(ctx, inputs, 1)?,
+        arg(ctx, inputs, 2)?,
+    ];
     one(im.emit(ctx, OpKind::Select, &ops)?)
 }
 
@@ -189,7 +216,12 @@ fn cast(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     one(im.emit(ctx, OpKind::Cast(to), &[x])?)
 }
 
-fn reshape_to(im: &mut Importer, ctx: &NodeCtx, x: ValueId, shape: Vec<usize>) -> Result<ValueId, ImportError> {
+fn reshape_to(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    shape: Vec<usize>,
+) -> Result<ValueId, ImportError> {
     if im.ty(x).static_shape().as_deref() == Some(&shape[..]) {
         return Ok(x);
     }
@@ -238,7 +270,10 @@ fn gemm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     if ctx.int("transB", 0) != 0 {
         b = transpose_2d(im, ctx, b)?;
     }
-    let (alpha, beta) = (ctx.float("alpha", 1.0) as f64, ctx.float("beta", 1.0) as f64);
+    let (alpha, beta) = (
+        ctx.float("alpha", 1.0) as f64,
+        ctx.float("beta", 1.0) as f64,
+    );
     let mut y = im.emit(ctx, OpKind::MatMul, &[a, b])?;
     if alpha != 1.0 {
         let s = scalar_like(im, ctx, y, alpha);
@@ -255,13 +290,21 @@ fn gemm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
 }
 
 /// Resolves ONNX `pads`/`auto_pad` for a 2-D window into (top, left, bottom, right).
-fn window_pads(ctx: &NodeCtx, input: [usize; 2], kernel: [usize; 2], strides: [usize; 2], dilations: [usize; 2]) -> Result<[usize; 4], ImportError> {
+fn window_pads(
+    ctx: &NodeCtx,
+    input: [usize; 2],
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+) -> Result<[usize; 4], ImportError> {
     let auto = ctx.string("auto_pad").unwrap_or_else(|| "NOTSET".into());
     match auto.as_str() {
         "NOTSET" | "" => {
             let p = ctx.ints("pads").unwrap_or_else(|| vec![0; 4]);
             if p.len() != 4 || p.iter().any(|&v| v < 0) {
-                return Err(ctx.err(format!("pads {p:?} must be 4 non-negative values for a 2-D window")));
+                return Err(ctx.err(format!(
+                    "pads {p:?} must be 4 non-negative values for a 2-D window"
+                )));
             }
             Ok([p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize])
         }
@@ -273,7 +316,11 @@ fn window_pads(ctx: &NodeCtx, input: [usize; 2], kernel: [usize; 2], strides: [u
                 let span = dilations[d] * (kernel[d] - 1) + 1;
                 let total = ((out - 1) * strides[d] + span).saturating_sub(input[d]);
                 let (small, big) = (total / 2, total - total / 2);
-                let (begin, end) = if auto == "SAME_UPPER" { (small, big) } else { (big, small) };
+                let (begin, end) = if auto == "SAME_UPPER" {
+                    (small, big)
+                } else {
+                    (big, small)
+                };
                 pads[d] = begin;
                 pads[d + 2] = end;
             }
@@ -287,7 +334,9 @@ fn pair(ctx: &NodeCtx, name: &str, default: usize) -> Result<[usize; 2], ImportE
     match ctx.ints(name) {
         None => Ok([default; 2]),
         Some(v) if v.len() == 2 && v.iter().all(|&x| x > 0) => Ok([v[0] as usize, v[1] as usize]),
-        Some(v) => Err(ctx.err(format!("{name} {v:?} must be two positive values (only 2-D windows are supported)"))),
+        Some(v) => Err(ctx.err(format!(
+            "{name} {v:?} must be two positive values (only 2-D windows are supported)"
+        ))),
     }
 }
 
@@ -295,7 +344,10 @@ fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     let (x, w) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
     let (xs, ws) = (im.shape(ctx, x)?, im.shape(ctx, w)?);
     if xs.len() != 4 || ws.len() != 4 {
-        return Err(ctx.err(format!("only 2-D convolution (4-D NCHW input) is supported, got input {}", kiln_types::shape_string(&xs))));
+        return Err(ctx.err(format!(
+            "only 2-D convolution (4-D NCHW input) is supported, got input {}",
+            kiln_types::shape_string(&xs)
+        )));
     }
     let strides = pair(ctx, "strides", 1)?;
     let dilations = pair(ctx, "dilations", 1)?;
@@ -304,7 +356,12 @@ fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
         return Err(ctx.err(format!("group {groups} must be positive")));
     }
     let pads = window_pads(ctx, [xs[2], xs[3]], [ws[2], ws[3]], strides, dilations)?;
-    let attrs = Conv2dAttrs { strides, pads, dilations, groups: groups as usize };
+    let attrs = Conv2dAttrs {
+        strides,
+        pads,
+        dilations,
+        groups: groups as usize,
+    };
     let mut y = im.emit(ctx, OpKind::Conv2d(attrs), &[x, w])?;
     if let Some(bias) = inputs.get(2).copied().flatten() {
         let b = reshape_to(im, ctx, bias, vec![1, ws[0], 1, 1])?;
@@ -328,11 +385,27 @@ fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     if ctx.node.output.len() > 1 && ctx.node.output[1..].iter().any(|o| !o.is_empty()) {
         return Err(ctx.err("the Indices output is not supported"));
     }
-    let kernel = pair(ctx, "kernel_shape", 0).and_then(|k| if k.contains(&0) { Err(ctx.err("kernel_shape is required")) } else { Ok(k) })?;
+    let kernel = pair(ctx, "kernel_shape", 0).and_then(|k| {
+        if k.contains(&0) {
+            Err(ctx.err("kernel_shape is required"))
+        } else {
+            Ok(k)
+        }
+    })?;
     let strides = pair(ctx, "strides", 1)?;
     let pads = window_pads(ctx, [xs[2], xs[3]], kernel, strides, [1, 1])?;
-    let kind = if ctx.op_type == "MaxPool" { PoolKind::Max } else { PoolKind::Avg };
-    let attrs = PoolAttrs { kind, kernel, strides, pads, count_include_pad: ctx.int("count_include_pad", 0) != 0 };
+    let kind = if ctx.op_type == "MaxPool" {
+        PoolKind::Max
+    } else {
+        PoolKind::Avg
+    };
+    let attrs = PoolAttrs {
+        kind,
+        kernel,
+        strides,
+        pads,
+        count_include_pad: ctx.int("count_include_pad", 0) != 0,
+    };
     one(im.emit(ctx, OpKind::Pool2d(attrs), &[x])?)
 }
 
@@ -342,12 +415,26 @@ fn global_pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> 
     if rank < 3 {
         return Err(ctx.err("input must have rank 3 or more"));
     }
-    let kind = if ctx.op_type == "GlobalMaxPool" { ReduceKind::Max } else { ReduceKind::Mean };
-    one(im.emit(ctx, OpKind::Reduce { kind, axes: (2..rank).collect(), keep_dims: true }, &[x])?)
+    let kind = if ctx.op_type == "GlobalMaxPool" {
+        ReduceKind::Max
+    } else {
+        ReduceKind::Mean
+    };
+    one(im.emit(
+        ctx,
+        OpKind::Reduce {
+            kind,
+            axes: (2..rank).collect(),
+            keep_dims: true,
+        },
+        &[x],
+    )?)
 }
 
 fn batch_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    if ctx.int("training_mode", 0) != 0 || ctx.node.output.len() > 1 && ctx.node.output[1..].iter().any(|o| !o.is_empty()) {
+    if ctx.int("training_mode", 0) != 0
+        || ctx.node.output.len() > 1 && ctx.node.output[1..].iter().any(|o| !o.is_empty())
+    {
         return Err(ctx.err("only inference-mode BatchNormalization is supported"));
     }
     let x = arg(ctx, inputs, 0)?;
@@ -383,11 +470,22 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
         _ => ReduceKind::Min,
     };
     // Axes moved from an attribute to an input in opset 13 (ReduceSum) and 18 (the others).
-    let axes_from_input = if kind == ReduceKind::Sum { ctx.opset >= 13 } else { ctx.opset >= 18 };
-    let raw = if axes_from_input { const_arg(im, ctx, inputs, 1)?.map(|t| t.to_i64()) } else { ctx.ints("axes") };
+    let axes_from_input = if kind == ReduceKind::Sum {
+        ctx.opset >= 13
+    } else {
+        ctx.opset >= 18
+    };
+    let raw = if axes_from_input {
+        const_arg(im, ctx, inputs, 1)?.map(|t| t.to_i64())
+    } else {
+        ctx.ints("axes")
+    };
     let axes: Vec<usize> = match raw {
         Some(a) if !a.is_empty() => {
-            let mut v = a.iter().map(|&i| axis(ctx, i, rank)).collect::<Result<Vec<_>, _>>()?;
+            let mut v = a
+                .iter()
+                .map(|&i| axis(ctx, i, rank))
+                .collect::<Result<Vec<_>, _>>()?;
             v.sort_unstable();
             v.dedup();
             v
@@ -396,7 +494,15 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
         _ => (0..rank).collect(),
     };
     let keep_dims = ctx.int("keepdims", 1) != 0;
-    one(im.emit(ctx, OpKind::Reduce { kind, axes, keep_dims }, &[x])?)
+    one(im.emit(
+        ctx,
+        OpKind::Reduce {
+            kind,
+            axes,
+            keep_dims,
+        },
+        &[x],
+    )?)
 }
 
 fn softmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
@@ -433,7 +539,9 @@ fn layer_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
 fn reshape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
     let from = im.shape(ctx, x)?;
-    let spec = const_arg(im, ctx, inputs, 1)?.ok_or_else(|| ctx.err("the shape input is required"))?.to_i64();
+    let spec = const_arg(im, ctx, inputs, 1)?
+        .ok_or_else(|| ctx.err("the shape input is required"))?
+        .to_i64();
     let allow_zero = ctx.int("allowzero", 0) != 0;
     let mut shape = vec![];
     let mut infer = None;
@@ -443,7 +551,11 @@ fn reshape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
                 infer = Some(i);
                 shape.push(1);
             }
-            0 if !allow_zero => shape.push(*from.get(i).ok_or_else(|| ctx.err(format!("shape entry {i} copies a dim the input does not have")))?),
+            0 if !allow_zero => shape.push(*from.get(i).ok_or_else(|| {
+                ctx.err(format!(
+                    "shape entry {i} copies a dim the input does not have"
+                ))
+            })?),
             d if d >= 0 => shape.push(d as usize),
             _ => return Err(ctx.err(format!("invalid target shape {spec:?}"))),
         }
@@ -451,8 +563,11 @@ fn reshape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     let total: usize = from.iter().product();
     if let Some(i) = infer {
         let rest: usize = shape.iter().product();
-        if rest == 0 || total % rest != 0 {
-            return Err(ctx.err(format!("cannot reshape {} into {spec:?}", kiln_types::shape_string(&from))));
+        if rest == 0 || !total.is_multiple_of(rest) {
+            return Err(ctx.err(format!(
+                "cannot reshape {} into {spec:?}",
+                kiln_types::shape_string(&from)
+            )));
         }
         shape[i] = total / rest;
     }
@@ -463,12 +578,25 @@ fn flatten(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     let x = arg(ctx, inputs, 0)?;
     let s = im.shape(ctx, x)?;
     let a = ctx.int("axis", 1);
-    let a = if a == s.len() as i64 { s.len() } else { axis(ctx, a, s.len())? };
-    one(reshape_to(im, ctx, x, vec![s[..a].iter().product(), s[a..].iter().product()])?)
+    let a = if a == s.len() as i64 {
+        s.len()
+    } else {
+        axis(ctx, a, s.len())?
+    };
+    one(reshape_to(
+        im,
+        ctx,
+        x,
+        vec![s[..a].iter().product(), s[a..].iter().product()],
+    )?)
 }
 
 /// Axes given as an attribute before opset 13 and as an input from 13 on.
-fn axes_arg(im: &Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Result<Option<Vec<i64>>, ImportError> {
+fn axes_arg(
+    im: &Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Result<Option<Vec<i64>>, ImportError> {
     if ctx.opset >= 13 {
         Ok(const_arg(im, ctx, inputs, 1)?.map(|t| t.to_i64()))
     } else {
@@ -480,13 +608,19 @@ fn squeeze(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     let x = arg(ctx, inputs, 0)?;
     let s = im.shape(ctx, x)?;
     let axes = match axes_arg(im, ctx, inputs)? {
-        Some(a) => a.iter().map(|&i| axis(ctx, i, s.len())).collect::<Result<Vec<_>, _>>()?,
+        Some(a) => a
+            .iter()
+            .map(|&i| axis(ctx, i, s.len()))
+            .collect::<Result<Vec<_>, _>>()?,
         None => (0..s.len()).filter(|&i| s[i] == 1).collect(),
     };
     if let Some(&bad) = axes.iter().find(|&&a| s[a] != 1) {
         return Err(ctx.err(format!("cannot squeeze dim {bad} of size {}", s[bad])));
     }
-    let out = (0..s.len()).filter(|i| !axes.contains(i)).map(|i| s[i]).collect();
+    let out = (0..s.len())
+        .filter(|i| !axes.contains(i))
+        .map(|i| s[i])
+        .collect();
     one(reshape_to(im, ctx, x, out)?)
 }
 
@@ -495,7 +629,10 @@ fn unsqueeze(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
     let s = im.shape(ctx, x)?;
     let raw = axes_arg(im, ctx, inputs)?.ok_or_else(|| ctx.err("axes are required"))?;
     let rank = s.len() + raw.len();
-    let mut axes = raw.iter().map(|&i| axis(ctx, i, rank)).collect::<Result<Vec<_>, _>>()?;
+    let mut axes = raw
+        .iter()
+        .map(|&i| axis(ctx, i, rank))
+        .collect::<Result<Vec<_>, _>>()?;
     axes.sort_unstable();
     let mut out = vec![];
     let mut it = s.iter();
@@ -513,7 +650,10 @@ fn transpose(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
     let x = arg(ctx, inputs, 0)?;
     let rank = im.ty(x).rank();
     let perm = match ctx.ints("perm") {
-        Some(p) => p.iter().map(|&i| axis(ctx, i, rank)).collect::<Result<Vec<_>, _>>()?,
+        Some(p) => p
+            .iter()
+            .map(|&i| axis(ctx, i, rank))
+            .collect::<Result<Vec<_>, _>>()?,
         None => (0..rank).rev().collect(),
     };
     one(im.emit(ctx, OpKind::Transpose { perm }, &[x])?)
@@ -521,7 +661,9 @@ fn transpose(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
 
 fn concat(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let vals: Vec<ValueId> = inputs.iter().flatten().copied().collect();
-    let first = *vals.first().ok_or_else(|| ctx.err("needs at least one input"))?;
+    let first = *vals
+        .first()
+        .ok_or_else(|| ctx.err("needs at least one input"))?;
     let a = axis(ctx, ctx.int("axis", 0), im.ty(first).rank())?;
     if vals.len() == 1 {
         return one(first);
@@ -534,10 +676,22 @@ fn slice(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
     let shape = im.shape(ctx, x)?;
     let rank = shape.len();
     let (starts, ends, axes, steps) = if ctx.opset >= 10 {
-        let get = |i: usize| -> Result<Option<Vec<i64>>, ImportError> { Ok(const_arg(im, ctx, inputs, i)?.map(|t| t.to_i64())) };
-        (get(1)?.unwrap_or_default(), get(2)?.unwrap_or_default(), get(3)?, get(4)?)
+        let get = |i: usize| -> Result<Option<Vec<i64>>, ImportError> {
+            Ok(const_arg(im, ctx, inputs, i)?.map(|t| t.to_i64()))
+        };
+        (
+            get(1)?.unwrap_or_default(),
+            get(2)?.unwrap_or_default(),
+            get(3)?,
+            get(4)?,
+        )
     } else {
-        (ctx.ints("starts").unwrap_or_default(), ctx.ints("ends").unwrap_or_default(), ctx.ints("axes"), None)
+        (
+            ctx.ints("starts").unwrap_or_default(),
+            ctx.ints("ends").unwrap_or_default(),
+            ctx.ints("axes"),
+            None,
+        )
     };
     if starts.len() != ends.len() {
         return Err(ctx.err("starts and ends differ in length"));
@@ -564,7 +718,15 @@ fn slice(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
         en[a] = norm(ends[i].clamp(-(i64::MAX / 2), i64::MAX / 2)).clamp(lo, hi);
         sp[a] = step;
     }
-    one(im.emit(ctx, OpKind::Slice { starts: st, ends: en, steps: sp }, &[x])?)
+    one(im.emit(
+        ctx,
+        OpKind::Slice {
+            starts: st,
+            ends: en,
+            steps: sp,
+        },
+        &[x],
+    )?)
 }
 
 fn gather(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
@@ -587,14 +749,33 @@ fn shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
 fn expand(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
     let xs = im.shape(ctx, x)?;
-    let target = const_arg(im, ctx, inputs, 1)?.ok_or_else(|| ctx.err("the shape input is required"))?.to_i64();
+    let target = const_arg(im, ctx, inputs, 1)?
+        .ok_or_else(|| ctx.err("the shape input is required"))?
+        .to_i64();
     // Expand broadcasts both ways: the result is broadcast(input shape, target).
     let rank = xs.len().max(target.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let a = if i + xs.len() >= rank { xs[i + xs.len() - rank] } else { 1 };
-        let b = if i + target.len() >= rank { target[i + target.len() - rank].max(0) as usize } else { 1 };
-        out[i] = if a == 1 { b } else if b == 1 || a == b { a } else { return Err(ctx.err(format!("cannot expand {} to {target:?}", kiln_types::shape_string(&xs)))) };
+        let a = if i + xs.len() >= rank {
+            xs[i + xs.len() - rank]
+        } else {
+            1
+        };
+        let b = if i + target.len() >= rank {
+            target[i + target.len() - rank].max(0) as usize
+        } else {
+            1
+        };
+        out[i] = if a == 1 {
+            b
+        } else if b == 1 || a == b {
+            a
+        } else {
+            return Err(ctx.err(format!(
+                "cannot expand {} to {target:?}",
+                kiln_types::shape_string(&xs)
+            )));
+        };
     }
     if out == xs {
         return one(x);
@@ -603,14 +784,21 @@ fn expand(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 }
 
 fn constant_of_shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let dims = const_arg(im, ctx, inputs, 0)?.ok_or_else(|| ctx.err("the shape input is required"))?.to_i64();
-    let shape: Vec<usize> = dims.iter().map(|&d| usize::try_from(d).map_err(|_| ctx.err(format!("negative dim {d}")))).collect::<Result<_, _>>()?;
+    let dims = const_arg(im, ctx, inputs, 0)?
+        .ok_or_else(|| ctx.err("the shape input is required"))?
+        .to_i64();
+    let shape: Vec<usize> = dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| ctx.err(format!("negative dim {d}"))))
+        .collect::<Result<_, _>>()?;
     let value = match ctx.attr("value").and_then(|a| a.t.as_ref()) {
         Some(t) => im.tensor(t).map_err(|m| ctx.err(m))?,
         None => HostTensor::from_f32(&[], &[0.0]),
     };
     let v = value.to_f64().first().copied().unwrap_or(0.0);
     let count = kiln_types::element_count(&shape).ok_or_else(|| ctx.err("too many elements"))?;
-    one(im.constant(HostTensor::from_f64(value.element_type, &shape, &vec![v; count]), &ctx.name))
+    one(im.constant(
+        HostTensor::from_f64(value.element_type, &shape, &vec![v; count]),
+        &ctx.name,
+    ))
 }
-

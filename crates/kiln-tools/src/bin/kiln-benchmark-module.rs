@@ -49,12 +49,24 @@ fn run(args: Args) -> Result<()> {
     let module = kiln_tools::load_module(&args.module, device)?;
     let functions: Vec<String> = match &args.function {
         Some(f) => vec![module.function(f)?.name.clone()],
-        None => module.module().functions.iter().map(|f| f.name.clone()).collect(),
+        None => module
+            .module()
+            .functions
+            .iter()
+            .map(|f| f.name.clone())
+            .collect(),
     };
     let mut reader = InputReader::default();
-    let inputs = args.input.iter().map(|s| reader.read(s)).collect::<Result<Vec<_>>>()?;
+    let inputs = args
+        .input
+        .iter()
+        .map(|s| reader.read(s))
+        .collect::<Result<Vec<_>>>()?;
     let rule = "-".repeat(78);
-    println!("{rule}\n{:<44} {:>18} {:>14}\n{rule}", "Benchmark", "Time", "Iterations");
+    println!(
+        "{rule}\n{:<44} {:>18} {:>14}\n{rule}",
+        "Benchmark", "Time", "Iterations"
+    );
     for f in &functions {
         module.invoke(f, &inputs)?; // warm-up
         let name = format!("BM_{f}/process_time/real_time");
@@ -73,10 +85,23 @@ fn run(args: Args) -> Result<()> {
         let mean = per_call.iter().sum::<f64>() / n;
         let mut sorted = per_call.clone();
         sorted.sort_by(f64::total_cmp);
-        let median = if sorted.len() % 2 == 1 { sorted[sorted.len() / 2] } else { (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2]) / 2.0 };
-        let stddev = if per_call.len() > 1 { (per_call.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+        let median = if sorted.len() % 2 == 1 {
+            sorted[sorted.len() / 2]
+        } else {
+            (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2]) / 2.0
+        };
+        let stddev = if per_call.len() > 1 {
+            (per_call.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
         for (suffix, v) in [("mean", mean), ("median", median), ("stddev", stddev)] {
-            println!("{:<44} {:>18} {:>14}", format!("{name}_{suffix}"), human(v), per_call.len());
+            println!(
+                "{:<44} {:>18} {:>14}",
+                format!("{name}_{suffix}"),
+                human(v),
+                per_call.len()
+            );
         }
     }
     Ok(())

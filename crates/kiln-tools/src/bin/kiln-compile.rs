@@ -64,25 +64,40 @@ fn run(args: Args) -> Result<()> {
         }
         return Ok(());
     }
-    let input = args.input.clone().context("no input file given (usage: kiln-compile MODEL -o OUT.kiln)")?;
+    let input = args
+        .input
+        .clone()
+        .context("no input file given (usage: kiln-compile MODEL -o OUT.kiln)")?;
     let input_type = match args.input_type.as_deref() {
         None => None,
         Some("onnx") => Some(InputType::Onnx),
         Some("kir") | Some("kiln") => Some(InputType::KilnIr),
         Some(other) => bail!("unknown --iree-input-type '{other}' (types: onnx, kir)"),
     };
-    let compile_to = args.compile_to.as_deref().map(str::parse::<Phase>).transpose()?;
-    let options = CompileOptions { targets: targets(&args)?, compile_to, module_name: String::new() };
+    let compile_to = args
+        .compile_to
+        .as_deref()
+        .map(str::parse::<Phase>)
+        .transpose()?;
+    let options = CompileOptions {
+        targets: targets(&args)?,
+        compile_to,
+        module_name: String::new(),
+    };
     if args.output.is_none() && compile_to.is_none_or(|p| p == Phase::End) {
         bail!("no output file given: pass -o OUT.kiln");
     }
     if let Some(out) = &args.output {
-        let same = std::fs::canonicalize(out).ok().zip(std::fs::canonicalize(&input).ok()).is_some_and(|(a, b)| a == b);
+        let same = std::fs::canonicalize(out)
+            .ok()
+            .zip(std::fs::canonicalize(&input).ok())
+            .is_some_and(|(a, b)| a == b);
         if same {
             bail!("the output '{}' would overwrite the input", out.display());
         }
     }
-    let result = kiln_compiler::compile_file(&input, input_type, &options).with_context(|| format!("cannot compile '{}'", input.display()))?;
+    let result = kiln_compiler::compile_file(&input, input_type, &options)
+        .with_context(|| format!("cannot compile '{}'", input.display()))?;
     let bytes = match result {
         CompileOutput::Module(b) => b,
         CompileOutput::Text(t) if args.output.is_none() => {

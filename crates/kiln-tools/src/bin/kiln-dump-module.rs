@@ -13,7 +13,8 @@ struct Args {
 }
 
 fn run(args: Args) -> Result<()> {
-    let bytes = std::fs::read(&args.module).with_context(|| format!("cannot read '{}'", args.module))?;
+    let bytes =
+        std::fs::read(&args.module).with_context(|| format!("cannot read '{}'", args.module))?;
     let m = kiln_module::Module::read(&bytes).with_context(|| format!("'{}'", args.module))?;
     println!("module: {}", m.name);
     println!("format version: {}", kiln_module::FORMAT_VERSION);
@@ -21,18 +22,46 @@ fn run(args: Args) -> Result<()> {
     println!("file size: {} bytes", bytes.len());
     println!("\nfunctions:");
     for f in &m.functions {
-        let sig = |s: &[kiln_module::TensorSig]| s.iter().map(|t| format!("{}: {}", t.name, t.type_string())).collect::<Vec<_>>().join(", ");
-        let dispatches = f.program.insts.iter().filter(|i| matches!(i, kiln_module::HostInst::Dispatch { .. })).count();
+        let sig = |s: &[kiln_module::TensorSig]| {
+            s.iter()
+                .map(|t| format!("{}: {}", t.name, t.type_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let dispatches = f
+            .program
+            .insts
+            .iter()
+            .filter(|i| matches!(i, kiln_module::HostInst::Dispatch { .. }))
+            .count();
         println!("  @{}({}) -> ({})", f.name, sig(&f.inputs), sig(&f.outputs));
-        println!("    {dispatches} dispatches, {} bytes of transient memory", f.program.transient_size);
+        println!(
+            "    {dispatches} dispatches, {} bytes of transient memory",
+            f.program.transient_size
+        );
     }
     println!("\nexecutables:");
     for (i, e) in m.executables.iter().enumerate() {
-        let kernels = if e.format == kiln_vmvx::FORMAT { kiln_vmvx::Executable::decode(&e.data).map(|x| format!(", {} kernels", x.kernels.len())).unwrap_or_default() } else { String::new() };
-        println!("  [{i}] target {} (format {}): {} bytes{kernels}", e.target, e.format, e.data.len());
+        let kernels = if e.format == kiln_vmvx::FORMAT {
+            kiln_vmvx::Executable::decode(&e.data)
+                .map(|x| format!(", {} kernels", x.kernels.len()))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        println!(
+            "  [{i}] target {} (format {}): {} bytes{kernels}",
+            e.target,
+            e.format,
+            e.data.len()
+        );
     }
     let total: u64 = m.constants.iter().map(|c| c.length).sum();
-    println!("\nconstants: {} ({} bytes, 64-byte aligned)", m.constants.len(), total);
+    println!(
+        "\nconstants: {} ({} bytes, 64-byte aligned)",
+        m.constants.len(),
+        total
+    );
     Ok(())
 }
 

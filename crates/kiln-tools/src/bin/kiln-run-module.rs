@@ -58,14 +58,22 @@ fn run(args: Args) -> Result<i32> {
         return Ok(0);
     }
     if args.list_devices.is_some() {
-        print!("{}", kiln_tools::devices::list_devices(&registry, only(&args.list_devices).as_deref()));
+        print!(
+            "{}",
+            kiln_tools::devices::list_devices(&registry, only(&args.list_devices).as_deref())
+        );
         return Ok(0);
     }
     if args.dump_devices.is_some() {
-        print!("{}", kiln_tools::devices::dump_devices(&registry, only(&args.dump_devices).as_deref()));
+        print!(
+            "{}",
+            kiln_tools::devices::dump_devices(&registry, only(&args.dump_devices).as_deref())
+        );
         return Ok(0);
     }
-    let Some(path) = &args.module else { bail!("no module given: pass --module=FILE.kiln") };
+    let Some(path) = &args.module else {
+        bail!("no module given: pass --module=FILE.kiln")
+    };
     let device = kiln_tools::create_device(&args.device, args.task_topology_max_group_count)?;
     let module = kiln_tools::load_module(path, device)?;
     let function = match &args.function {
@@ -73,15 +81,27 @@ fn run(args: Args) -> Result<i32> {
         None => default_function(module.module()),
     };
     let mut reader = InputReader::default();
-    let inputs = args.input.iter().map(|s| reader.read(s)).collect::<Result<Vec<_>>>()?;
+    let inputs = args
+        .input
+        .iter()
+        .map(|s| reader.read(s))
+        .collect::<Result<Vec<_>>>()?;
     println!("EXEC @{function}");
     let outputs = module.invoke(&function, &inputs)?;
     print!("{}", format_results(&outputs, args.print_max_element_count));
     write_outputs(&args.output, &outputs)?;
     if !args.expected_output.is_empty() {
         let mut reader = InputReader::default();
-        let expected = args.expected_output.iter().map(|s| reader.read(s)).collect::<Result<Vec<_>>>()?;
-        let th = Thresholds { f32: args.expected_f32_threshold, f16: args.expected_f16_threshold, bf16: args.expected_bf16_threshold };
+        let expected = args
+            .expected_output
+            .iter()
+            .map(|s| reader.read(s))
+            .collect::<Result<Vec<_>>>()?;
+        let th = Thresholds {
+            f32: args.expected_f32_threshold,
+            f16: args.expected_f16_threshold,
+            bf16: args.expected_bf16_threshold,
+        };
         match compare(&expected, &outputs, th) {
             Ok(()) => println!("[SUCCESS] all function outputs matched their expected values."),
             Err(m) => {
