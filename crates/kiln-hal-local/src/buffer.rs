@@ -96,4 +96,7 @@ impl Buffer for LocalBuffer {
     fn as_any(&self) -> &dyn Any {
         self
     }
+    fn host_address(&self) -> Option<usize> {
+        Some(self.ptr as usize)
+    }
 }

@@ -70,6 +70,11 @@ pub trait Buffer: Send + Sync + Any {
     /// Copies bytes into the buffer; the range must be in bounds.
     fn write(&self, offset: usize, data: &[u8]) -> Result<(), HalError>;
     fn as_any(&self) -> &dyn Any;
+    /// Where the bytes live when the buffer is host memory the caller may inspect (for
+    /// diagnostics and zero-copy checks); `None` for device memory.
+    fn host_address(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Loaded device code with numbered entry points.

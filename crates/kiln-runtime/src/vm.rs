@@ -127,6 +127,11 @@ impl LoadedModule {
         &self.module
     }
 
+    /// The module's constants as device buffers, in constant-table order.
+    pub fn constants(&self) -> &[Arc<dyn Buffer>] {
+        &self.constants
+    }
+
     pub fn device(&self) -> &Arc<dyn Device> {
         &self.device
     }

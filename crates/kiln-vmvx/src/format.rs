@@ -42,7 +42,8 @@ impl View {
     /// Row-major without gaps (strides of size-1 dims do not matter).
     pub fn is_contiguous(&self) -> bool {
         let c = View::contiguous(self.binding, self.offset, self.element_type, &self.shape);
-        self.shape.len() == self.strides.len() && (0..self.shape.len()).all(|d| self.shape[d] == 1 || self.strides[d] == c.strides[d])
+        self.shape.len() == self.strides.len()
+            && (0..self.shape.len()).all(|d| self.shape[d] == 1 || self.strides[d] == c.strides[d])
     }
 
     /// Lowest and one-past-highest element offsets the view touches (`None` if empty or overflow).
