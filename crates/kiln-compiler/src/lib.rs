@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dispatch;
+pub mod flags;
 pub mod passes;
 pub mod plan;
 pub mod target;

@@ -36,24 +36,11 @@ struct Args {
 }
 
 fn targets(args: &Args) -> Result<Vec<String>> {
-    let mut t = args.target_backends.clone();
-    for d in &args.target_device {
-        match d.as_str() {
-            "local" if args.local_backends.is_empty() => t.push("vmvx".into()),
-            "local" => t.extend(args.local_backends.iter().cloned()),
-            "vulkan" => t.push("vulkan-spirv".into()),
-            "cuda" => t.push("cuda".into()),
-            "hip" => t.push("rocm".into()),
-            "metal" => t.push("metal-spirv".into()),
-            "webgpu" => t.push("webgpu-spirv".into()),
-            other => bail!("unknown target device '{other}' (devices: local, vulkan, cuda, hip, metal, webgpu)"),
-        }
-    }
-    if t.is_empty() {
-        t.push("vmvx".into());
-    }
-    t.dedup();
-    Ok(t)
+    Ok(kiln_compiler::flags::resolve_targets(
+        &args.target_backends,
+        &args.target_device,
+        &args.local_backends,
+    )?)
 }
 
 fn run(args: Args) -> Result<()> {

@@ -1,0 +1,130 @@
+"""Loading kiln modules and calling their functions with NumPy arrays.
+
+    import kiln.runtime as kr
+    kr.query_available_drivers()                           # ['local-sync', 'local-task']
+    kr.get_driver("local-task").query_available_devices()  # [{'device_id': 0, 'path': '', 'name': 'default'}]
+    m = kr.load_module("model.kiln", device="local-task")
+    y = m.main(x)                                          # or m["main"](x)
+
+Every failure raises :class:`KilnRuntimeError`, a subclass of ``RuntimeError``. Results are
+NumPy arrays that own their memory: they stay valid after the module and device are gone.
+"""
+
+import os
+from typing import Union
+
+import numpy as np
+
+from .._kiln import HalDevice, HalDriver, KilnRuntimeError
+from . import system_setup
+from .system_setup import create_device, get_driver, query_available_drivers
+
+__all__ = [
+    "Function",
+    "HalDevice",
+    "HalDriver",
+    "KilnRuntimeError",
+    "Module",
+    "create_device",
+    "get_driver",
+    "load_module",
+    "query_available_drivers",
+    "system_setup",
+]
+
+_NUMPY_TYPES = {
+    "f32": np.dtype(np.float32),
+    "f16": np.dtype(np.float16),
+    "i8": np.dtype(np.int8),
+    "i32": np.dtype(np.int32),
+    "i64": np.dtype(np.int64),
+    "i1": np.dtype(np.bool_),
+}
+
+
+def _type_string(element_type, dims):
+    return "x".join([("?" if d < 0 else str(d)) for d in dims] + [element_type])
+
+
+class Function:
+    """An exported function. Call it with NumPy arrays, Python scalars or nested lists."""
+
+    def __init__(self, module: "Module", name: str):
+        self._handle = module._handle
+        self.name = name
+        self.inputs, self.outputs = module._handle.signature(name)
+
+    def __repr__(self):
+        sig = lambda ps: ", ".join(f"{n}: {_type_string(t, d)}" for n, t, d in ps)
+        return f"<Function @{self.name}({sig(self.inputs)}) -> ({sig(self.outputs)})>"
+
+    def _convert(self, index, value):
+        name, element_type, dims = self.inputs[index]
+        expected = _NUMPY_TYPES.get(element_type)
+        if expected is None:
+            raise KilnRuntimeError(f"input {index} ('{name}') has type {element_type}, which NumPy cannot hold")
+        if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+            array = np.asarray(value)
+            if array.dtype != expected:
+                raise KilnRuntimeError(
+                    f"input {index} ('{name}') of '{self.name}' expects {_type_string(element_type, dims)} "
+                    f"but got a {array.dtype} array of shape {list(array.shape)}"
+                )
+        else:
+            array = np.asarray(value, dtype=expected)
+        return (element_type, list(array.shape), np.ascontiguousarray(array).tobytes())
+
+    def __call__(self, *args):
+        if len(args) != len(self.inputs):
+            raise KilnRuntimeError(f"'{self.name}' takes {len(self.inputs)} inputs but {len(args)} were given")
+        tensors = [self._convert(i, a) for i, a in enumerate(args)]
+        results = []
+        for element_type, shape, data in self._handle.invoke(self.name, tensors):
+            results.append(np.frombuffer(data, dtype=_NUMPY_TYPES[element_type]).reshape(shape))
+        return results[0] if len(results) == 1 else tuple(results)
+
+
+class Module:
+    """A module loaded on a device; exported functions are attributes and items."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        self._functions = {}
+
+    @property
+    def function_names(self):
+        return self._handle.function_names()
+
+    def __getitem__(self, name: str) -> Function:
+        if name not in self._functions:
+            if name not in self.function_names:
+                raise KeyError(f"no function named '{name}' (exported: {', '.join(self.function_names)})")
+            self._functions[name] = Function(self, name)
+        return self._functions[name]
+
+    def __getattr__(self, name: str) -> Function:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError as e:
+            raise AttributeError(e.args[0]) from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.function_names
+
+    def __repr__(self):
+        return f"<Module functions={self.function_names}>"
+
+
+def load_module(source: Union[str, os.PathLike, bytes], device: Union[str, HalDevice] = "local-task") -> Module:
+    """Loads a module from a path (memory-mapped) or bytes onto a device (name, URI or HalDevice)."""
+    if not isinstance(device, HalDevice):
+        device = create_device(device)
+    if not isinstance(source, (bytes, bytearray)):
+        source = os.fspath(source)
+    elif isinstance(source, bytearray):
+        source = bytes(source)
+    from .._kiln import load_module as _load
+
+    return Module(_load(source, device))

@@ -1,0 +1,352 @@
+//! `kiln._kiln`: the native half of the Python package.
+//!
+//! It converts types and errors and holds no logic: compiler errors become
+//! `kiln.compiler.CompilerError`, every runtime failure `kiln.runtime.KilnRuntimeError` (a
+//! `RuntimeError`). Tensors cross the boundary as `(dtype name, shape, bytes)`; the Python side
+//! turns them into NumPy arrays. The GIL is released while compiling and running.
+
+use kiln_compiler::{CompileOptions, CompileOutput};
+use kiln_runtime::hal::{Device, Driver};
+use kiln_runtime::{LoadedModule, ModuleBytes};
+use kiln_types::{ElementType, HostTensor};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyRuntimeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyDict};
+use std::sync::Arc;
+
+create_exception!(
+    _kiln,
+    CompilerError,
+    PyException,
+    "A model could not be compiled; the message says where and why."
+);
+create_exception!(
+    _kiln,
+    KilnRuntimeError,
+    PyRuntimeError,
+    "A module could not be loaded or run, or a driver failed to initialise."
+);
+
+fn runtime_err(e: impl std::fmt::Display) -> PyErr {
+    KilnRuntimeError::new_err(e.to_string())
+}
+
+fn compiler_err(e: impl std::fmt::Display) -> PyErr {
+    CompilerError::new_err(e.to_string())
+}
+
+fn registry() -> kiln_runtime::DriverRegistry {
+    let mut r = kiln_runtime::DriverRegistry::new();
+    kiln_hal_local::register(&mut r);
+    r
+}
+
+fn options(target_backends: Vec<String>, extra_args: Vec<String>) -> PyResult<CompileOptions> {
+    let mut o = CompileOptions {
+        targets: target_backends,
+        ..Default::default()
+    };
+    kiln_compiler::flags::apply(&mut o, &extra_args).map_err(compiler_err)?;
+    if o.targets.is_empty() {
+        o.targets = kiln_compiler::flags::resolve_targets(&[], &[], &[]).map_err(compiler_err)?;
+    }
+    Ok(o)
+}
+
+fn output(py: Python<'_>, out: CompileOutput) -> Py<PyAny> {
+    match out {
+        CompileOutput::Module(b) => PyBytes::new(py, &b).into_any().unbind(),
+        CompileOutput::Text(t) => t
+            .into_pyobject(py)
+            .expect("str conversion")
+            .into_any()
+            .unbind(),
+    }
+}
+
+/// Target backends this build can compile for.
+#[pyfunction]
+fn query_available_targets() -> Vec<String> {
+    let mut t: Vec<String> = kiln_compiler::available_targets()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    t.sort();
+    t
+}
+
+/// Compiles a model file; returns module bytes (or IR text with `--compile-to`).
+#[pyfunction]
+#[pyo3(signature = (path, target_backends, extra_args, input_type=None))]
+fn compile_file(
+    py: Python<'_>,
+    path: String,
+    target_backends: Vec<String>,
+    extra_args: Vec<String>,
+    input_type: Option<String>,
+) -> PyResult<Py<PyAny>> {
+    let o = options(target_backends, extra_args)?;
+    let kind = input_type.map(|t| parse_input_type(&t)).transpose()?;
+    let out = py
+        .detach(|| kiln_compiler::compile_file(std::path::Path::new(&path), kind, &o))
+        .map_err(compiler_err)?;
+    Ok(output(py, out))
+}
+
+fn parse_input_type(t: &str) -> PyResult<kiln_import::InputType> {
+    match t {
+        "onnx" => Ok(kiln_import::InputType::Onnx),
+        "kir" | "kiln" => Ok(kiln_import::InputType::KilnIr),
+        other => Err(CompilerError::new_err(format!(
+            "unknown input_type '{other}' (types: onnx, kir)"
+        ))),
+    }
+}
+
+/// Compiles a model held in memory: ONNX bytes, or kiln IR text.
+#[pyfunction]
+#[pyo3(signature = (source, input_type, target_backends, extra_args))]
+fn compile_bytes(
+    py: Python<'_>,
+    source: Vec<u8>,
+    input_type: String,
+    target_backends: Vec<String>,
+    extra_args: Vec<String>,
+) -> PyResult<Py<PyAny>> {
+    let o = options(target_backends, extra_args)?;
+    let kind = parse_input_type(&input_type)?;
+    let out = py
+        .detach(|| {
+            let program = match kind {
+                kiln_import::InputType::Onnx => kiln_import::onnx::import_bytes(&source, None)?,
+                kiln_import::InputType::KilnIr => {
+                    let text = String::from_utf8(source).map_err(|_| {
+                        kiln_import::ImportError::Malformed("kiln IR text is not UTF-8".into())
+                    })?;
+                    kiln_ir::text::parse_program(&text)
+                        .map_err(|e| kiln_import::ImportError::Malformed(e.to_string()))?
+                }
+            };
+            kiln_compiler::compile_program(program, &o)
+        })
+        .map_err(compiler_err)?;
+    Ok(output(py, out))
+}
+
+/// Names of the HAL drivers in this build.
+#[pyfunction]
+fn query_available_drivers() -> Vec<String> {
+    registry().names()
+}
+
+/// A HAL driver.
+#[pyclass(module = "kiln.runtime", frozen)]
+struct HalDriver {
+    inner: Arc<dyn Driver>,
+}
+
+#[pymethods]
+impl HalDriver {
+    #[getter]
+    fn name(&self) -> String {
+        self.inner.name().to_string()
+    }
+
+    /// Devices as dicts with `device_id`, `path` and `name`.
+    fn query_available_devices<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let devices = self.inner.enumerate_devices().map_err(runtime_err)?;
+        devices
+            .into_iter()
+            .map(|d| {
+                let dict = PyDict::new(py);
+                dict.set_item("device_id", d.device_id)?;
+                dict.set_item("path", d.path)?;
+                dict.set_item("name", d.name)?;
+                Ok(dict)
+            })
+            .collect()
+    }
+
+    /// Creates the device at `path` (empty: the default device).
+    #[pyo3(signature = (path=String::new()))]
+    fn create_device(&self, path: String) -> PyResult<HalDevice> {
+        let inner = self
+            .inner
+            .create_device(&path, &Default::default())
+            .map_err(runtime_err)?;
+        Ok(HalDevice {
+            inner,
+            uri: format!("{}://{path}", self.inner.name()),
+        })
+    }
+
+    fn create_default_device(&self) -> PyResult<HalDevice> {
+        self.create_device(String::new())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<HalDriver '{}'>", self.inner.name())
+    }
+}
+
+/// A HAL device.
+#[pyclass(module = "kiln.runtime", frozen)]
+struct HalDevice {
+    inner: Arc<dyn Device>,
+    uri: String,
+}
+
+#[pymethods]
+impl HalDevice {
+    #[getter]
+    fn uri(&self) -> String {
+        self.uri.clone()
+    }
+    fn __repr__(&self) -> String {
+        format!("<HalDevice '{}'>", self.uri)
+    }
+}
+
+/// Looks up a driver by name.
+#[pyfunction]
+fn get_driver(name: &str) -> PyResult<HalDriver> {
+    let r = registry();
+    let d = r.get(name).ok_or_else(|| {
+        runtime_err(format!(
+            "unknown driver '{name}' (available: {})",
+            r.names().join(", ")
+        ))
+    })?;
+    Ok(HalDriver { inner: d.clone() })
+}
+
+/// Creates a device from a driver name or URI (`local-task`, `local-task://`).
+#[pyfunction]
+fn create_device(uri: &str) -> PyResult<HalDevice> {
+    let inner = registry()
+        .create_device(uri, &Default::default())
+        .map_err(runtime_err)?;
+    Ok(HalDevice {
+        inner,
+        uri: uri.to_string(),
+    })
+}
+
+/// A module loaded on a device.
+#[pyclass(module = "kiln.runtime", frozen)]
+struct LoadedModuleHandle {
+    inner: Arc<LoadedModule>,
+}
+
+type Sig = (String, String, Vec<i64>);
+
+fn element_type(name: &str) -> PyResult<ElementType> {
+    ElementType::from_name(name)
+        .ok_or_else(|| runtime_err(format!("unsupported element type '{name}'")))
+}
+
+#[pymethods]
+impl LoadedModuleHandle {
+    /// Exported function names.
+    fn function_names(&self) -> Vec<String> {
+        self.inner
+            .module()
+            .functions
+            .iter()
+            .map(|f| f.name.clone())
+            .collect()
+    }
+
+    /// `(inputs, outputs)` of a function, each a list of `(name, element type, dims)`.
+    fn signature(&self, name: &str) -> PyResult<(Vec<Sig>, Vec<Sig>)> {
+        let f = self.inner.function(name).map_err(runtime_err)?;
+        let sig = |s: &kiln_module::TensorSig| {
+            (
+                s.name.clone(),
+                s.element_type.name().to_string(),
+                s.dims.clone(),
+            )
+        };
+        Ok((
+            f.inputs.iter().map(sig).collect(),
+            f.outputs.iter().map(sig).collect(),
+        ))
+    }
+
+    /// Calls a function with `(element type, shape, bytes)` triples; returns the same for each
+    /// result, the bytes in a fresh `bytearray` the caller owns.
+    fn invoke<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        inputs: Vec<(String, Vec<usize>, Vec<u8>)>,
+    ) -> PyResult<Vec<(String, Vec<usize>, Bound<'py, PyByteArray>)>> {
+        let tensors = inputs
+            .into_iter()
+            .map(|(t, shape, data)| {
+                HostTensor::new(element_type(&t)?, shape, data).map_err(runtime_err)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let module = self.inner.clone();
+        let name = name.to_string();
+        let outputs = py
+            .detach(move || module.invoke(&name, &tensors))
+            .map_err(runtime_err)?;
+        Ok(outputs
+            .into_iter()
+            .map(|t| {
+                (
+                    t.element_type.name().to_string(),
+                    t.shape,
+                    PyByteArray::new(py, &t.data),
+                )
+            })
+            .collect())
+    }
+}
+
+/// Loads a module from a file path (memory-mapped) or from bytes onto `device`.
+#[pyfunction]
+#[pyo3(signature = (source, device))]
+fn load_module(
+    py: Python<'_>,
+    source: &Bound<'_, PyAny>,
+    device: &HalDevice,
+) -> PyResult<LoadedModuleHandle> {
+    let (bytes, label) = if let Ok(b) = source.cast::<PyBytes>() {
+        (ModuleBytes::from_bytes(b.as_bytes()), "<bytes>".to_string())
+    } else {
+        let path: std::path::PathBuf = source
+            .extract()
+            .map_err(|_| runtime_err("load_module takes a path or bytes"))?;
+        (
+            ModuleBytes::map(&path).map_err(runtime_err)?,
+            path.display().to_string(),
+        )
+    };
+    let dev = device.inner.clone();
+    let loaded = py
+        .detach(move || LoadedModule::load(dev, Arc::new(bytes), &label))
+        .map_err(runtime_err)?;
+    Ok(LoadedModuleHandle {
+        inner: Arc::new(loaded),
+    })
+}
+
+#[pymodule]
+fn _kiln(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("CompilerError", m.py().get_type::<CompilerError>())?;
+    m.add("KilnRuntimeError", m.py().get_type::<KilnRuntimeError>())?;
+    m.add_function(wrap_pyfunction!(query_available_targets, m)?)?;
+    m.add_function(wrap_pyfunction!(compile_file, m)?)?;
+    m.add_function(wrap_pyfunction!(compile_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(query_available_drivers, m)?)?;
+    m.add_function(wrap_pyfunction!(get_driver, m)?)?;
+    m.add_function(wrap_pyfunction!(create_device, m)?)?;
+    m.add_function(wrap_pyfunction!(load_module, m)?)?;
+    m.add_class::<HalDriver>()?;
+    m.add_class::<HalDevice>()?;
+    m.add_class::<LoadedModuleHandle>()?;
+    Ok(())
+}
