@@ -1,0 +1,151 @@
+"""The Python API: IREE's deployment-configuration calls, golden models, bad input, lifetimes
+and threads."""
+
+import gc
+import os
+import threading
+
+import numpy as np
+import pytest
+
+import kiln.compiler as kc
+import kiln.runtime as kr
+
+MODELS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests", "models")
+
+
+def model(name):
+    return os.path.join(MODELS, name, "model.onnx")
+
+
+def golden(name, prefix):
+    files = sorted(f for f in os.listdir(os.path.join(MODELS, name)) if f.startswith(prefix + "_"))
+    files.sort(key=lambda f: int(f.split("_")[1].split(".")[0]))
+    return [np.load(os.path.join(MODELS, name, f)) for f in files]
+
+
+SCALAR_IR = """
+func @main(%0 "scale": tensor<f32>, %1 "x": tensor<3xf32>) -> (%2 "y") {
+  %2 = mul %0, %1 : tensor<3xf32> loc("mul")
+}
+"""
+
+
+def test_targets_and_drivers_match_the_reference_page():
+    assert kc.query_available_targets() == ["vmvx"]
+    drivers = kr.system_setup.query_available_drivers()
+    assert drivers == ["local-sync", "local-task"]
+    for name in drivers:
+        devices = kr.get_driver(name).query_available_devices()
+        assert devices == [{"device_id": 0, "path": "", "name": "default"}]
+
+
+def test_unknown_driver_raises_the_runtime_error():
+    with pytest.raises(kr.KilnRuntimeError, match="unknown driver 'cuda'"):
+        kr.get_driver("cuda")
+    assert issubclass(kr.KilnRuntimeError, RuntimeError)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "encoder", "elementwise", "ops_misc"])
+@pytest.mark.parametrize("device", ["local-sync", "local-task"])
+def test_golden_models_match_onnx_runtime(name, device):
+    m = kr.load_module(kc.compile_file(model(name), target_backends=["vmvx"]), device=device)
+    results = m.main(*golden(name, "input"))
+    results = results if isinstance(results, tuple) else (results,)
+    for got, want in zip(results, golden(name, "expected")):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_mlp_matches_within_1e5_relative(tmp_path):
+    path = tmp_path / "mlp.kiln"
+    assert kc.compile_file(model("mlp"), target_backends=["vmvx"], output_file=path) is None
+    m = kr.load_module(path)  # memory-mapped
+    (x,), (want,) = golden("mlp", "input"), golden("mlp", "expected")
+    np.testing.assert_allclose(m["main"](x), want, rtol=1e-5, atol=0)
+
+
+def test_reflection_and_items():
+    m = kr.load_module(kc.compile_file(model("mlp")))
+    assert m.function_names == ["main"]
+    assert "main" in m
+    assert m.main.inputs == [("x", "f32", [8, 784])]
+    assert m.main.outputs == [("probs", "f32", [8, 10])]
+    with pytest.raises(AttributeError, match="no function named 'forward'"):
+        m.forward
+
+
+def test_scalars_and_lists_are_accepted():
+    m = kr.load_module(kc.compile_str(SCALAR_IR))
+    np.testing.assert_array_equal(m.main(2.0, [1.0, 2.0, 3.0]), np.array([2, 4, 6], np.float32))
+    np.testing.assert_array_equal(m.main(np.float32(0.5), np.ones(3, np.float32)), np.full(3, 0.5, np.float32))
+
+
+def test_bad_inputs_raise_one_exception_class():
+    m = kr.load_module(kc.compile_file(model("mlp")))
+    with pytest.raises(kr.KilnRuntimeError, match="expects 8x784xf32 but got a float64 array"):
+        m.main(np.zeros((8, 784)))
+    with pytest.raises(kr.KilnRuntimeError, match="expects 8x784xf32 but got 8x783xf32"):
+        m.main(np.zeros((8, 783), np.float32))
+    with pytest.raises(kr.KilnRuntimeError, match="takes 1 inputs but 2 were given"):
+        m.main(1, 2)
+    with pytest.raises(kr.KilnRuntimeError, match="unknown driver 'vulkan'"):
+        kr.load_module(kc.compile_file(model("mlp")), device="vulkan")
+    blob = kc.compile_file(model("mlp"))
+    with pytest.raises(kr.KilnRuntimeError, match="module is truncated"):
+        kr.load_module(blob[: len(blob) // 2])
+    corrupt = bytearray(blob)
+    corrupt[20] ^= 1
+    with pytest.raises(kr.KilnRuntimeError, match="checksum of the header"):
+        kr.load_module(bytes(corrupt))
+
+
+def test_compiler_errors_carry_the_cli_message():
+    with pytest.raises(kc.CompilerError, match=r"^unsupported op 'Einsum' \(node 'my_einsum', opset 17\)$"):
+        kc.compile_file(model("unsupported"))
+    with pytest.raises(kc.CompilerError, match="unknown target backend 'tpu'"):
+        kc.compile_file(model("mlp"), target_backends=["tpu"])
+    with pytest.raises(kc.CompilerError, match="not a valid ONNX model"):
+        kc.compile_str(b"\xff\xff garbage")
+    with pytest.raises(kc.CompilerError, match="unknown compiler flag '--frobnicate'"):
+        kc.compile_file(model("mlp"), extra_args=["--frobnicate=1"])
+
+
+def test_extra_args_take_cli_flags():
+    text = kc.compile_file(model("mlp"), extra_args=["--iree-hal-target-device=local", "--compile-to=input"])
+    assert text.startswith("func @main(")
+    blob = kc.compile_file(model("mlp"), extra_args=["--iree-hal-target-device=local", "--iree-hal-local-target-device-backends=vmvx"])
+    assert blob[:8] == b"KILNMOD\0"
+
+
+def test_results_outlive_module_and_device():
+    device = kr.create_device("local-task")
+    m = kr.load_module(kc.compile_file(model("mlp")), device=device)
+    (x,), (want,) = golden("mlp", "input"), golden("mlp", "expected")
+    y = m.main(x)
+    del m, device
+    gc.collect()
+    junk = [np.full((8, 10), 7.0, np.float32) for _ in range(100)]
+    np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-5)
+    y[0, 0] = 1.0  # results are ordinary writable arrays
+    assert len(junk) == 100
+
+
+def test_concurrent_calls_from_threads():
+    m = kr.load_module(kc.compile_file(model("cnn")))
+    (x,), (want,) = golden("cnn", "input"), golden("cnn", "expected")
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(5):
+                np.testing.assert_allclose(m.main(x), want, rtol=1e-4, atol=1e-5)
+        except Exception as e:  # noqa: BLE001 - collected for the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
