@@ -240,6 +240,8 @@ struct LoadedModuleHandle {
 }
 
 type Sig = (String, String, Vec<i64>);
+/// A tensor crossing the boundary: element type name, shape, bytes.
+type Wire<B> = (String, Vec<usize>, B);
 
 fn element_type(name: &str) -> PyResult<ElementType> {
     ElementType::from_name(name)
@@ -280,8 +282,8 @@ impl LoadedModuleHandle {
         &self,
         py: Python<'py>,
         name: &str,
-        inputs: Vec<(String, Vec<usize>, Vec<u8>)>,
-    ) -> PyResult<Vec<(String, Vec<usize>, Bound<'py, PyByteArray>)>> {
+        inputs: Vec<Wire<Vec<u8>>>,
+    ) -> PyResult<Vec<Wire<Bound<'py, PyByteArray>>>> {
         let tensors = inputs
             .into_iter()
             .map(|(t, shape, data)| {
