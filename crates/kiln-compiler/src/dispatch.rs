@@ -233,6 +233,13 @@ fn unary_fn(u: UnaryOp) -> UnaryFn {
         UnaryOp::Sigmoid => UnaryFn::Sigmoid,
         UnaryOp::Tanh => UnaryFn::Tanh,
         UnaryOp::Not => UnaryFn::Not,
+        UnaryOp::Floor => UnaryFn::Floor,
+        UnaryOp::Ceil => UnaryFn::Ceil,
+        UnaryOp::Round => UnaryFn::Round,
+        UnaryOp::Sign => UnaryFn::Sign,
+        UnaryOp::Sin => UnaryFn::Sin,
+        UnaryOp::Cos => UnaryFn::Cos,
+        UnaryOp::Softplus => UnaryFn::Softplus,
     }
 }
 
@@ -514,6 +521,44 @@ impl Former<'_> {
                 let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
                 let out = View::contiguous(s as u32, 0, out_ty, &[outer as u64, n, inner as u64]);
                 self.push_kernel(KernelOp::Gather { data, indices, out });
+                Expr::leaf(Src::Storage(s), out_ty, &out_shape)
+            }
+            OpKind::Pad { lows, value, .. } => {
+                // Fill the whole output with the padding value, then copy the input expression
+                // into its interior.
+                let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
+                let constant = if out_ty.is_float() {
+                    Inst::ConstF(*value as f32)
+                } else {
+                    Inst::ConstI(*value as i64)
+                };
+                let fill = Expr {
+                    shape: out_shape.clone(),
+                    element_type: out_ty,
+                    leaves: vec![],
+                    insts: vec![constant],
+                    result: 0,
+                };
+                self.push_generic(
+                    &fill,
+                    View::contiguous(s as u32, 0, out_ty, &u64s(&out_shape)),
+                );
+                let mut a = args[0].clone();
+                self.resolve(&mut a);
+                let strides = contiguous_strides(&out_shape);
+                let offset: i64 = lows
+                    .iter()
+                    .zip(&strides)
+                    .map(|(&l, &st)| l as i64 * st)
+                    .sum();
+                let interior = View {
+                    binding: s as u32,
+                    offset: offset as u64,
+                    element_type: out_ty,
+                    shape: u64s(&a.shape),
+                    strides,
+                };
+                self.push_generic(&a, interior);
                 Expr::leaf(Src::Storage(s), out_ty, &out_shape)
             }
             OpKind::Concat { axis } => {

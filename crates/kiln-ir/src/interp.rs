@@ -274,6 +274,20 @@ pub fn eval_op(program: &Program, kind: &OpKind, args: &[&Tensor]) -> Result<Ten
             }
             out
         }
+        OpKind::Pad { lows, value, .. } => {
+            let s = strides_of(&args[0].shape);
+            let mut out = Vec::with_capacity(n);
+            for_each_index(&shape, |i| {
+                let inside =
+                    (0..i.len()).all(|d| i[d] >= lows[d] && i[d] - lows[d] < args[0].shape[d]);
+                out.push(if inside {
+                    args[0].data[(0..i.len()).map(|d| (i[d] - lows[d]) * s[d]).sum::<usize>()]
+                } else {
+                    *value
+                });
+            });
+            out
+        }
         OpKind::Gather { axis } => {
             let data = args[0];
             let outer: usize = data.shape[..*axis].iter().product();
@@ -310,6 +324,32 @@ pub fn unary(op: UnaryOp, x: f64) -> f64 {
         UnaryOp::Sigmoid => 1.0 / (1.0 + (-x).exp()),
         UnaryOp::Tanh => x.tanh(),
         UnaryOp::Not => (x == 0.0) as u8 as f64,
+        UnaryOp::Floor => x.floor(),
+        UnaryOp::Ceil => x.ceil(),
+        UnaryOp::Round => x.round_ties_even(),
+        UnaryOp::Sign => sign(x),
+        UnaryOp::Sin => x.sin(),
+        UnaryOp::Cos => x.cos(),
+        UnaryOp::Softplus => softplus(x),
+    }
+}
+
+fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// `ln(1 + e^x)`, exact enough for large `x` where `e^x` would overflow.
+fn softplus(x: f64) -> f64 {
+    if x > 20.0 {
+        x
+    } else {
+        x.exp().ln_1p()
     }
 }
 

@@ -36,7 +36,9 @@ name_table! {
     /// Elementwise functions of one operand; the result has the operand's type.
     UnaryOp {
         Neg => "neg", Abs => "abs", Exp => "exp", Log => "log", Sqrt => "sqrt", Erf => "erf",
-        Relu => "relu", Sigmoid => "sigmoid", Tanh => "tanh", Not => "not",
+        Relu => "relu", Sigmoid => "sigmoid", Tanh => "tanh", Not => "not", Floor => "floor",
+        Ceil => "ceil", Round => "round", Sign => "sign", Sin => "sin", Cos => "cos",
+        Softplus => "softplus",
     }
 }
 
@@ -142,6 +144,12 @@ pub enum OpKind {
     /// NumPy-broadcasts the operand to a static shape.
     Broadcast {
         shape: Vec<usize>,
+    },
+    /// Constant padding: `lows[d]` elements before and `highs[d]` after each dim.
+    Pad {
+        lows: Vec<usize>,
+        highs: Vec<usize>,
+        value: f64,
     },
 }
 
@@ -258,6 +266,7 @@ impl OpKind {
             OpKind::Concat { .. } => "concat",
             OpKind::Gather { .. } => "gather",
             OpKind::Broadcast { .. } => "broadcast",
+            OpKind::Pad { .. } => "pad",
         }
     }
 
@@ -321,6 +330,11 @@ impl OpKind {
             OpKind::Concat { axis } | OpKind::Gather { axis } => {
                 vec![("axis", Attr::Int(*axis as i64))]
             }
+            OpKind::Pad { lows, highs, value } => vec![
+                ("lows", ints(lows)),
+                ("highs", ints(highs)),
+                ("value", Attr::Float(*value)),
+            ],
         }
     }
 
@@ -396,6 +410,11 @@ impl OpKind {
             "gather" => OpKind::Gather {
                 axis: r.usize("axis")?,
             },
+            "pad" => OpKind::Pad {
+                lows: r.usizes("lows")?,
+                highs: r.usizes("highs")?,
+                value: r.float("value")?,
+            },
             other => return Err(format!("unknown op '{other}'")),
         })
     }
@@ -422,7 +441,7 @@ impl OpKind {
                 let t = operands[0];
                 let ok = match u {
                     UnaryOp::Not => t.element_type == ElementType::I1,
-                    UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu => {
+                    UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu | UnaryOp::Sign => {
                         t.element_type != ElementType::I1
                     }
                     _ => t.element_type.is_float(),
@@ -706,6 +725,23 @@ impl OpKind {
                     element_type: first.element_type,
                     dims,
                 })
+            }
+            OpKind::Pad { lows, highs, .. } => {
+                arity(1)?;
+                let t = operands[0];
+                let shape = t
+                    .static_shape()
+                    .ok_or_else(|| "'pad' of symbolic dims is not supported".to_string())?;
+                if lows.len() != t.rank() || highs.len() != t.rank() {
+                    return Err(format!(
+                        "'pad' needs a low and high padding per dim (rank {})",
+                        t.rank()
+                    ));
+                }
+                let out: Vec<usize> = (0..t.rank())
+                    .map(|d| shape[d] + lows[d] + highs[d])
+                    .collect();
+                one(TensorType::new(t.element_type, &out))
             }
             OpKind::Gather { axis } => {
                 arity(2)?;

@@ -97,3 +97,23 @@ fn misc_ops() {
 fn matmul512() {
     check("matmul512");
 }
+
+#[test]
+fn misc_ops_opset13() {
+    check("ops_misc_opset13");
+}
+
+#[test]
+fn misc_ops_opset21() {
+    check("ops_misc_opset21");
+}
+
+#[test]
+fn mlp_with_external_weights() {
+    check("mlp_external");
+}
+
+#[test]
+fn softmax_and_layer_norm_off_the_last_axis() {
+    check("softmax_axis");
+}

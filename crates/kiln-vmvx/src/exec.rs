@@ -494,6 +494,27 @@ fn unary_f(f: UnaryFn, x: f32) -> f32 {
         UnaryFn::Sigmoid => 1.0 / (1.0 + (-x).exp()),
         UnaryFn::Tanh => x.tanh(),
         UnaryFn::Not => (x == 0.0) as u8 as f32,
+        UnaryFn::Floor => x.floor(),
+        UnaryFn::Ceil => x.ceil(),
+        UnaryFn::Round => x.round_ties_even(),
+        UnaryFn::Sign => {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }
+        }
+        UnaryFn::Sin => x.sin(),
+        UnaryFn::Cos => x.cos(),
+        UnaryFn::Softplus => {
+            if x > 20.0 {
+                x
+            } else {
+                x.exp().ln_1p()
+            }
+        }
     }
 }
 
@@ -502,6 +523,7 @@ fn unary_i(f: UnaryFn, x: i64) -> i64 {
         UnaryFn::Neg => x.wrapping_neg(),
         UnaryFn::Abs => x.wrapping_abs(),
         UnaryFn::Relu => x.max(0),
+        UnaryFn::Sign => x.signum(),
         _ => (x == 0) as i64,
     }
 }

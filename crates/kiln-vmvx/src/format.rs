@@ -81,7 +81,7 @@ macro_rules! code_enum {
 
 code_enum! {
     /// Scalar functions of one operand.
-    UnaryFn { Neg, Abs, Exp, Log, Sqrt, Erf, Relu, Sigmoid, Tanh, Not }
+    UnaryFn { Neg, Abs, Exp, Log, Sqrt, Erf, Relu, Sigmoid, Tanh, Not, Floor, Ceil, Round, Sign, Sin, Cos, Softplus }
 }
 code_enum! {
     /// Scalar functions of two operands; comparisons and logic produce 0/1 integers.
@@ -156,7 +156,7 @@ impl Body {
                     let k = reg(*a, &kinds)?;
                     let ok = match f {
                         UnaryFn::Not => k == RegKind::I,
-                        UnaryFn::Neg | UnaryFn::Abs | UnaryFn::Relu => true,
+                        UnaryFn::Neg | UnaryFn::Abs | UnaryFn::Relu | UnaryFn::Sign => true,
                         _ => k == RegKind::F,
                     };
                     if !ok {

@@ -20,9 +20,21 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "Greater" | "And" | "Or" | "Max"
         | "Min" => binary,
         "Pow" => pow,
-        "Neg" | "Abs" | "Exp" | "Log" | "Sqrt" | "Erf" | "Relu" | "Sigmoid" | "Tanh" | "Not" => {
-            unary
-        }
+        "Neg" | "Abs" | "Exp" | "Log" | "Sqrt" | "Erf" | "Relu" | "Sigmoid" | "Tanh" | "Not"
+        | "Floor" | "Ceil" | "Round" | "Sign" | "Sin" | "Cos" | "Softplus" => unary,
+        "Reciprocal" | "Softsign" | "LeakyRelu" | "PRelu" | "Elu" | "Selu" | "HardSigmoid"
+        | "HardSwish" | "Gelu" | "Mish" => activation,
+        "Sum" | "Mean" => sum_mean,
+        "Xor" => xor,
+        "LogSoftmax" => log_softmax,
+        "InstanceNormalization" => instance_norm,
+        "ReduceL1" | "ReduceL2" | "ReduceSumSquare" => reduce,
+        "Split" => split,
+        "Tile" => tile,
+        "Pad" => pad,
+        "Range" => range,
+        "Size" => size,
+        "DepthToSpace" | "SpaceToDepth" => depth_space,
         "Clip" => clip,
         "Where" => select,
         "Cast" => cast,
@@ -172,6 +184,13 @@ fn unary(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
         "Relu" => UnaryOp::Relu,
         "Sigmoid" => UnaryOp::Sigmoid,
         "Tanh" => UnaryOp::Tanh,
+        "Floor" => UnaryOp::Floor,
+        "Ceil" => UnaryOp::Ceil,
+        "Round" => UnaryOp::Round,
+        "Sign" => UnaryOp::Sign,
+        "Sin" => UnaryOp::Sin,
+        "Cos" => UnaryOp::Cos,
+        "Softplus" => UnaryOp::Softplus,
         _ => UnaryOp::Not,
     };
     one(im.emit(ctx, OpKind::Unary(u), &[arg(ctx, inputs, 0)?])?)
@@ -292,6 +311,7 @@ fn gemm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
 /// Resolves ONNX `pads`/`auto_pad` for a 2-D window into (top, left, bottom, right).
 fn window_pads(
     ctx: &NodeCtx,
+    rank: usize,
     input: [usize; 2],
     kernel: [usize; 2],
     strides: [usize; 2],
@@ -300,13 +320,20 @@ fn window_pads(
     let auto = ctx.string("auto_pad").unwrap_or_else(|| "NOTSET".into());
     match auto.as_str() {
         "NOTSET" | "" => {
-            let p = ctx.ints("pads").unwrap_or_else(|| vec![0; 4]);
-            if p.len() != 4 || p.iter().any(|&v| v < 0) {
+            let p = ctx.ints("pads").unwrap_or_else(|| vec![0; 2 * rank]);
+            if p.len() != 2 * rank || p.iter().any(|&v| v < 0) {
                 return Err(ctx.err(format!(
-                    "pads {p:?} must be 4 non-negative values for a 2-D window"
+                    "pads {p:?} must be {} non-negative values for a {rank}-D window",
+                    2 * rank
                 )));
             }
-            Ok([p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize])
+            let p: Vec<usize> = p.iter().map(|&v| v as usize).collect();
+            // A 1-D window runs as 2-D with a unit height.
+            Ok(if rank == 1 {
+                [0, p[0], 0, p[1]]
+            } else {
+                [p[0], p[1], p[2], p[3]]
+            })
         }
         "VALID" => Ok([0; 4]),
         "SAME_UPPER" | "SAME_LOWER" => {
@@ -330,32 +357,72 @@ fn window_pads(
     }
 }
 
-fn pair(ctx: &NodeCtx, name: &str, default: usize) -> Result<[usize; 2], ImportError> {
+/// A per-spatial-dim attribute of a 1-D or 2-D window, as two values (1-D gets a unit height).
+fn pair(ctx: &NodeCtx, name: &str, default: usize, rank: usize) -> Result<[usize; 2], ImportError> {
     match ctx.ints(name) {
-        None => Ok([default; 2]),
-        Some(v) if v.len() == 2 && v.iter().all(|&x| x > 0) => Ok([v[0] as usize, v[1] as usize]),
-        Some(v) => Err(ctx.err(format!(
-            "{name} {v:?} must be two positive values (only 2-D windows are supported)"
+        None => Ok([if rank == 1 { 1 } else { default }, default]),
+        Some(v) if v.len() == rank && v.iter().all(|&x| x > 0) => Ok(if rank == 1 {
+            [1, v[0] as usize]
+        } else {
+            [v[0] as usize, v[1] as usize]
+        }),
+        Some(v) => Err(ctx.err(format!("{name} {v:?} must be {rank} positive values"))),
+    }
+}
+
+/// Views a 1-D (`N×C×L`) window operand as 2-D (`N×C×1×L`); 2-D operands pass through.
+fn as_2d(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    v: ValueId,
+    what: &str,
+) -> Result<(ValueId, Vec<usize>), ImportError> {
+    let s = im.shape(ctx, v)?;
+    match s.len() {
+        4 => Ok((v, s)),
+        3 => {
+            let s4 = vec![s[0], s[1], 1, s[2]];
+            Ok((reshape_to(im, ctx, v, s4.clone())?, s4))
+        }
+        _ => Err(ctx.err(format!(
+            "only 1-D and 2-D windows are supported, got {what} {}",
+            kiln_types::shape_string(&s)
         ))),
     }
 }
 
-fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let (x, w) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
-    let (xs, ws) = (im.shape(ctx, x)?, im.shape(ctx, w)?);
-    if xs.len() != 4 || ws.len() != 4 {
-        return Err(ctx.err(format!(
-            "only 2-D convolution (4-D NCHW input) is supported, got input {}",
-            kiln_types::shape_string(&xs)
-        )));
+/// Drops the unit height a 1-D window was given.
+fn from_2d(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    y: ValueId,
+    rank: usize,
+) -> Result<ValueId, ImportError> {
+    if rank == 2 {
+        return Ok(y);
     }
-    let strides = pair(ctx, "strides", 1)?;
-    let dilations = pair(ctx, "dilations", 1)?;
+    let s = im.shape(ctx, y)?;
+    reshape_to(im, ctx, y, vec![s[0], s[1], s[3]])
+}
+
+fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let rank = im.ty(arg(ctx, inputs, 0)?).rank().saturating_sub(2);
+    let (x, xs) = as_2d(im, ctx, arg(ctx, inputs, 0)?, "input")?;
+    let (w, ws) = as_2d(im, ctx, arg(ctx, inputs, 1)?, "weights")?;
+    let strides = pair(ctx, "strides", 1, rank)?;
+    let dilations = pair(ctx, "dilations", 1, rank)?;
     let groups = ctx.int("group", 1);
     if groups < 1 {
         return Err(ctx.err(format!("group {groups} must be positive")));
     }
-    let pads = window_pads(ctx, [xs[2], xs[3]], [ws[2], ws[3]], strides, dilations)?;
+    let pads = window_pads(
+        ctx,
+        rank,
+        [xs[2], xs[3]],
+        [ws[2], ws[3]],
+        strides,
+        dilations,
+    )?;
     let attrs = Conv2dAttrs {
         strides,
         pads,
@@ -367,33 +434,30 @@ fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
         let b = reshape_to(im, ctx, bias, vec![1, ws[0], 1, 1])?;
         y = im.emit(ctx, OpKind::Binary(BinaryOp::Add), &[y, b])?;
     }
-    one(y)
+    one(from_2d(im, ctx, y, rank)?)
 }
 
 fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let x = arg(ctx, inputs, 0)?;
-    let xs = im.shape(ctx, x)?;
-    if xs.len() != 4 {
-        return Err(ctx.err("only 2-D pooling (4-D NCHW input) is supported"));
-    }
+    let rank = im.ty(arg(ctx, inputs, 0)?).rank().saturating_sub(2);
+    let (x, xs) = as_2d(im, ctx, arg(ctx, inputs, 0)?, "input")?;
     if ctx.int("ceil_mode", 0) != 0 {
         return Err(ctx.err("ceil_mode=1 is not supported"));
     }
-    if pair(ctx, "dilations", 1)? != [1, 1] {
+    if pair(ctx, "dilations", 1, rank)? != [1, 1] {
         return Err(ctx.err("dilated pooling is not supported"));
     }
     if ctx.node.output.len() > 1 && ctx.node.output[1..].iter().any(|o| !o.is_empty()) {
         return Err(ctx.err("the Indices output is not supported"));
     }
-    let kernel = pair(ctx, "kernel_shape", 0).and_then(|k| {
+    let kernel = pair(ctx, "kernel_shape", 0, rank).and_then(|k| {
         if k.contains(&0) {
             Err(ctx.err("kernel_shape is required"))
         } else {
             Ok(k)
         }
     })?;
-    let strides = pair(ctx, "strides", 1)?;
-    let pads = window_pads(ctx, [xs[2], xs[3]], kernel, strides, [1, 1])?;
+    let strides = pair(ctx, "strides", 1, rank)?;
+    let pads = window_pads(ctx, rank, [xs[2], xs[3]], kernel, strides, [1, 1])?;
     let kind = if ctx.op_type == "MaxPool" {
         PoolKind::Max
     } else {
@@ -406,7 +470,8 @@ fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
         pads,
         count_include_pad: ctx.int("count_include_pad", 0) != 0,
     };
-    one(im.emit(ctx, OpKind::Pool2d(attrs), &[x])?)
+    let y = im.emit(ctx, OpKind::Pool2d(attrs), &[x])?;
+    one(from_2d(im, ctx, y, rank)?)
 }
 
 fn global_pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
@@ -465,12 +530,12 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
     let rank = im.ty(x).rank();
     let kind = match ctx.op_type {
         "ReduceMean" => ReduceKind::Mean,
-        "ReduceSum" => ReduceKind::Sum,
+        "ReduceSum" | "ReduceL1" | "ReduceL2" | "ReduceSumSquare" => ReduceKind::Sum,
         "ReduceMax" => ReduceKind::Max,
         _ => ReduceKind::Min,
     };
     // Axes moved from an attribute to an input in opset 13 (ReduceSum) and 18 (the others).
-    let axes_from_input = if kind == ReduceKind::Sum {
+    let axes_from_input = if ctx.op_type == "ReduceSum" {
         ctx.opset >= 13
     } else {
         ctx.opset >= 18
@@ -494,7 +559,12 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
         _ => (0..rank).collect(),
     };
     let keep_dims = ctx.int("keepdims", 1) != 0;
-    one(im.emit(
+    let x = match ctx.op_type {
+        "ReduceL1" => im.emit(ctx, OpKind::Unary(UnaryOp::Abs), &[x])?,
+        "ReduceL2" | "ReduceSumSquare" => im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[x, x])?,
+        _ => x,
+    };
+    let y = im.emit(
         ctx,
         OpKind::Reduce {
             kind,
@@ -502,7 +572,11 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
             keep_dims,
         },
         &[x],
-    )?)
+    )?;
+    if ctx.op_type == "ReduceL2" {
+        return one(im.emit(ctx, OpKind::Unary(UnaryOp::Sqrt), &[y])?);
+    }
+    one(y)
 }
 
 fn softmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
@@ -801,4 +875,399 @@ fn constant_of_shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
         HostTensor::from_f64(value.element_type, &shape, &vec![v; count]),
         &ctx.name,
     ))
+}
+
+fn un(im: &mut Importer, ctx: &NodeCtx, u: UnaryOp, x: ValueId) -> Result<ValueId, ImportError> {
+    im.emit(ctx, OpKind::Unary(u), &[x])
+}
+
+fn bin(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    b: BinaryOp,
+    x: ValueId,
+    y: ValueId,
+) -> Result<ValueId, ImportError> {
+    im.emit(ctx, OpKind::Binary(b), &[x, y])
+}
+
+/// `x * alpha + beta` clamped to `[0, 1]`.
+fn hard_sigmoid(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    alpha: f64,
+    beta: f64,
+) -> Result<ValueId, ImportError> {
+    let (a, b) = (
+        scalar_like(im, ctx, x, alpha),
+        scalar_like(im, ctx, x, beta),
+    );
+    let (zero, one_) = (scalar_like(im, ctx, x, 0.0), scalar_like(im, ctx, x, 1.0));
+    let t = bin(im, ctx, BinaryOp::Mul, x, a)?;
+    let t = bin(im, ctx, BinaryOp::Add, t, b)?;
+    let t = bin(im, ctx, BinaryOp::Min, t, one_)?;
+    bin(im, ctx, BinaryOp::Max, t, zero)
+}
+
+/// Activations ONNX defines as formulas over kiln's elementwise ops.
+fn activation(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    if !im.ty(x).element_type.is_float() {
+        return Err(ctx.err(format!(
+            "needs a float input, got {}",
+            im.ty(x).element_type
+        )));
+    }
+    let c = |im: &mut Importer, v: f64| scalar_like(im, ctx, x, v);
+    let zero = c(im, 0.0);
+    let y = match ctx.op_type {
+        "Reciprocal" => {
+            let one_ = c(im, 1.0);
+            bin(im, ctx, BinaryOp::Div, one_, x)?
+        }
+        "Softsign" => {
+            let one_ = c(im, 1.0);
+            let a = un(im, ctx, UnaryOp::Abs, x)?;
+            let d = bin(im, ctx, BinaryOp::Add, a, one_)?;
+            bin(im, ctx, BinaryOp::Div, x, d)?
+        }
+        "LeakyRelu" | "PRelu" => {
+            let slope = if ctx.op_type == "PRelu" {
+                arg(ctx, inputs, 1)?
+            } else {
+                c(im, ctx.float("alpha", 0.01) as f64)
+            };
+            let neg = bin(im, ctx, BinaryOp::Less, x, zero)?;
+            let scaled = bin(im, ctx, BinaryOp::Mul, x, slope)?;
+            im.emit(ctx, OpKind::Select, &[neg, scaled, x])?
+        }
+        "Elu" | "Selu" => {
+            let default_alpha = if ctx.op_type == "Elu" {
+                1.0
+            } else {
+                1.673_263_2
+            };
+            let alpha = c(im, ctx.float("alpha", default_alpha) as f64);
+            let one_ = c(im, 1.0);
+            let e = un(im, ctx, UnaryOp::Exp, x)?;
+            let e = bin(im, ctx, BinaryOp::Sub, e, one_)?;
+            let e = bin(im, ctx, BinaryOp::Mul, e, alpha)?;
+            let pos = bin(im, ctx, BinaryOp::Greater, x, zero)?;
+            let y = im.emit(ctx, OpKind::Select, &[pos, x, e])?;
+            if ctx.op_type == "Selu" {
+                let gamma = c(im, ctx.float("gamma", 1.050_701) as f64);
+                bin(im, ctx, BinaryOp::Mul, y, gamma)?
+            } else {
+                y
+            }
+        }
+        "HardSigmoid" => hard_sigmoid(
+            im,
+            ctx,
+            x,
+            ctx.float("alpha", 0.2) as f64,
+            ctx.float("beta", 0.5) as f64,
+        )?,
+        "HardSwish" => {
+            let h = hard_sigmoid(im, ctx, x, 1.0 / 6.0, 0.5)?;
+            bin(im, ctx, BinaryOp::Mul, x, h)?
+        }
+        "Gelu" => {
+            let (half, one_) = (c(im, 0.5), c(im, 1.0));
+            let inner = match ctx.string("approximate").as_deref() {
+                None | Some("none") => {
+                    let s = c(im, std::f64::consts::FRAC_1_SQRT_2);
+                    let t = bin(im, ctx, BinaryOp::Mul, x, s)?;
+                    un(im, ctx, UnaryOp::Erf, t)?
+                }
+                Some("tanh") => {
+                    let (k, a) = (c(im, (2.0 / std::f64::consts::PI).sqrt()), c(im, 0.044715));
+                    let x2 = bin(im, ctx, BinaryOp::Mul, x, x)?;
+                    let x3 = bin(im, ctx, BinaryOp::Mul, x2, x)?;
+                    let t = bin(im, ctx, BinaryOp::Mul, x3, a)?;
+                    let t = bin(im, ctx, BinaryOp::Add, x, t)?;
+                    let t = bin(im, ctx, BinaryOp::Mul, t, k)?;
+                    un(im, ctx, UnaryOp::Tanh, t)?
+                }
+                Some(other) => {
+                    return Err(ctx.err(format!("approximate='{other}' is not supported")))
+                }
+            };
+            let t = bin(im, ctx, BinaryOp::Add, inner, one_)?;
+            let t = bin(im, ctx, BinaryOp::Mul, t, half)?;
+            bin(im, ctx, BinaryOp::Mul, x, t)?
+        }
+        _ => {
+            // Mish: x * tanh(softplus(x)).
+            let s = un(im, ctx, UnaryOp::Softplus, x)?;
+            let t = un(im, ctx, UnaryOp::Tanh, s)?;
+            bin(im, ctx, BinaryOp::Mul, x, t)?
+        }
+    };
+    one(y)
+}
+
+fn sum_mean(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let vals: Vec<ValueId> = inputs.iter().flatten().copied().collect();
+    let mut acc = *vals
+        .first()
+        .ok_or_else(|| ctx.err("needs at least one input"))?;
+    for &v in &vals[1..] {
+        acc = bin(im, ctx, BinaryOp::Add, acc, v)?;
+    }
+    if ctx.op_type == "Mean" && vals.len() > 1 {
+        let n = scalar_like(im, ctx, acc, vals.len() as f64);
+        acc = bin(im, ctx, BinaryOp::Div, acc, n)?;
+    }
+    one(acc)
+}
+
+fn xor(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let e = bin(
+        im,
+        ctx,
+        BinaryOp::Equal,
+        arg(ctx, inputs, 0)?,
+        arg(ctx, inputs, 1)?,
+    )?;
+    one(un(im, ctx, UnaryOp::Not, e)?)
+}
+
+fn log_softmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let y = softmax(im, ctx, inputs)?[0].ok_or_else(|| ctx.err("softmax produced no value"))?;
+    one(un(im, ctx, UnaryOp::Log, y)?)
+}
+
+fn instance_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let s = im.shape(ctx, x)?;
+    if s.len() < 3 {
+        return Err(ctx.err("input must have rank 3 or more"));
+    }
+    let epsilon = ctx.float("epsilon", 1e-5) as f64;
+    let y = im.emit(ctx, OpKind::LayerNorm { axis: 2, epsilon }, &[x])?;
+    let mut channel = vec![1; s.len()];
+    channel[1] = s[1];
+    let scale = reshape_to(im, ctx, arg(ctx, inputs, 1)?, channel.clone())?;
+    let bias = reshape_to(im, ctx, arg(ctx, inputs, 2)?, channel)?;
+    let y = bin(im, ctx, BinaryOp::Mul, y, scale)?;
+    one(bin(im, ctx, BinaryOp::Add, y, bias)?)
+}
+
+fn slice_axis(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    shape: &[usize],
+    axis: usize,
+    start: usize,
+    end: usize,
+) -> Result<ValueId, ImportError> {
+    let mut starts = vec![0i64; shape.len()];
+    let mut ends: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    starts[axis] = start as i64;
+    ends[axis] = end as i64;
+    im.emit(
+        ctx,
+        OpKind::Slice {
+            starts,
+            ends,
+            steps: vec![1; shape.len()],
+        },
+        &[x],
+    )
+}
+
+fn split(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let s = im.shape(ctx, x)?;
+    let a = axis(ctx, ctx.int("axis", 0), s.len())?;
+    let n = ctx.node.output.len();
+    let given = if ctx.opset >= 13 {
+        const_arg(im, ctx, inputs, 1)?.map(|t| t.to_i64())
+    } else {
+        ctx.ints("split")
+    };
+    let sizes: Vec<usize> = match given {
+        Some(v) => v
+            .iter()
+            .map(|&d| usize::try_from(d).map_err(|_| ctx.err(format!("negative split size {d}"))))
+            .collect::<Result<_, _>>()?,
+        None => {
+            // Equal parts; with num_outputs (opset 18) the last part may be smaller.
+            let parts = if ctx.opset >= 18 {
+                ctx.int("num_outputs", n as i64).max(0) as usize
+            } else {
+                n
+            };
+            if parts == 0 {
+                return Err(ctx.err("cannot split into zero parts"));
+            }
+            let chunk = s[a].div_ceil(parts);
+            (0..parts)
+                .map(|i| chunk.min(s[a].saturating_sub(i * chunk)))
+                .collect()
+        }
+    };
+    if sizes.iter().sum::<usize>() != s[a] || sizes.len() != n {
+        return Err(ctx.err(format!(
+            "split sizes {sizes:?} do not divide dim {a} of size {} into {n} outputs",
+            s[a]
+        )));
+    }
+    let mut out = vec![];
+    let mut at = 0;
+    for size in sizes {
+        out.push(Some(slice_axis(im, ctx, x, &s, a, at, at + size)?));
+        at += size;
+    }
+    Ok(out)
+}
+
+fn tile(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let s = im.shape(ctx, x)?;
+    let reps = const_arg(im, ctx, inputs, 1)?
+        .ok_or_else(|| ctx.err("the repeats input is required"))?
+        .to_i64();
+    if reps.len() != s.len() || reps.iter().any(|&r| r < 0) {
+        return Err(ctx.err(format!(
+            "repeats {reps:?} must be one non-negative count per dim"
+        )));
+    }
+    // [d0, d1] -> [1, d0, 1, d1] -> broadcast [r0, d0, r1, d1] -> [r0*d0, r1*d1].
+    let interleaved: Vec<usize> = s.iter().flat_map(|&d| [1, d]).collect();
+    let expanded: Vec<usize> = s
+        .iter()
+        .zip(&reps)
+        .flat_map(|(&d, &r)| [r as usize, d])
+        .collect();
+    let out: Vec<usize> = s.iter().zip(&reps).map(|(&d, &r)| d * r as usize).collect();
+    let t = reshape_to(im, ctx, x, interleaved)?;
+    let t = im.emit(ctx, OpKind::Broadcast { shape: expanded }, &[t])?;
+    one(reshape_to(im, ctx, t, out)?)
+}
+
+fn pad(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let s = im.shape(ctx, x)?;
+    let mode = ctx.string("mode").unwrap_or_else(|| "constant".into());
+    if mode != "constant" {
+        return Err(ctx.err(format!("mode '{mode}' is not supported (only 'constant')")));
+    }
+    let (raw, value) = if ctx.opset >= 11 {
+        let pads = const_arg(im, ctx, inputs, 1)?
+            .ok_or_else(|| ctx.err("the pads input is required"))?
+            .to_i64();
+        let value = const_arg(im, ctx, inputs, 2)?
+            .and_then(|t| t.to_f64().first().copied())
+            .unwrap_or(0.0);
+        (pads, value)
+    } else {
+        (
+            ctx.ints("pads").unwrap_or_default(),
+            ctx.float("value", 0.0) as f64,
+        )
+    };
+    let axes: Vec<usize> = match const_arg(im, ctx, inputs, 3)? {
+        Some(t) => t
+            .to_i64()
+            .iter()
+            .map(|&a| axis(ctx, a, s.len()))
+            .collect::<Result<_, _>>()?,
+        None => (0..s.len()).collect(),
+    };
+    if raw.len() != 2 * axes.len() || raw.iter().any(|&p| p < 0) {
+        return Err(ctx.err(format!(
+            "pads {raw:?} must be {} non-negative values (negative pads are not supported)",
+            2 * axes.len()
+        )));
+    }
+    let (mut lows, mut highs) = (vec![0; s.len()], vec![0; s.len()]);
+    for (i, &a) in axes.iter().enumerate() {
+        lows[a] = raw[i] as usize;
+        highs[a] = raw[i + axes.len()] as usize;
+    }
+    one(im.emit(ctx, OpKind::Pad { lows, highs, value }, &[x])?)
+}
+
+fn range(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let mut vals = [0.0; 3];
+    let mut et = kiln_types::ElementType::F32;
+    for (i, v) in vals.iter_mut().enumerate() {
+        let t = const_arg(im, ctx, inputs, i)?
+            .ok_or_else(|| ctx.err(format!("input {i} is required")))?;
+        *v = t
+            .to_f64()
+            .first()
+            .copied()
+            .ok_or_else(|| ctx.err(format!("input {i} is empty")))?;
+        et = t.element_type;
+    }
+    let [s, l, d] = vals;
+    if d == 0.0 {
+        return Err(ctx.err("delta must not be zero"));
+    }
+    let n = ((l - s) / d).ceil().max(0.0) as usize;
+    if n > 1 << 26 {
+        return Err(ctx.err(format!("range of {n} elements is too large")));
+    }
+    let values: Vec<f64> = (0..n).map(|i| s + i as f64 * d).collect();
+    one(im.constant(HostTensor::from_f64(et, &[n], &values), &ctx.name))
+}
+
+fn size(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let s = im.shape(ctx, arg(ctx, inputs, 0)?)?;
+    one(im.constant(
+        HostTensor::from_i64(&[], &[s.iter().product::<usize>() as i64]),
+        &ctx.name,
+    ))
+}
+
+fn depth_space(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let s = im.shape(ctx, x)?;
+    let b = ctx.int("blocksize", 0);
+    if s.len() != 4 || b < 1 {
+        return Err(ctx.err("needs a 4-D input and a positive blocksize"));
+    }
+    let b = b as usize;
+    let [n, c, h, w] = [s[0], s[1], s[2], s[3]];
+    let (shape6, perm, out) = if ctx.op_type == "DepthToSpace" {
+        if c % (b * b) != 0 {
+            return Err(ctx.err(format!(
+                "channels {c} are not divisible by blocksize squared {}",
+                b * b
+            )));
+        }
+        let out = vec![n, c / (b * b), h * b, w * b];
+        if ctx.string("mode").as_deref() == Some("CRD") {
+            (
+                vec![n, c / (b * b), b, b, h, w],
+                vec![0, 1, 4, 2, 5, 3],
+                out,
+            )
+        } else {
+            (
+                vec![n, b, b, c / (b * b), h, w],
+                vec![0, 3, 4, 1, 5, 2],
+                out,
+            )
+        }
+    } else {
+        if h % b != 0 || w % b != 0 {
+            return Err(ctx.err(format!(
+                "spatial dims {h}x{w} are not divisible by blocksize {b}"
+            )));
+        }
+        (
+            vec![n, c, h / b, b, w / b, b],
+            vec![0, 3, 5, 1, 2, 4],
+            vec![n, c * b * b, h / b, w / b],
+        )
+    };
+    let t = reshape_to(im, ctx, x, shape6)?;
+    let t = im.emit(ctx, OpKind::Transpose { perm }, &[t])?;
+    one(reshape_to(im, ctx, t, out)?)
 }
