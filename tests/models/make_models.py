@@ -1,10 +1,13 @@
 # Generates kiln's ONNX test models and their ONNX Runtime golden data.
 #
-# Every model is built with onnx.helper (opset 17, IR version 8), checked with
-# onnx.checker (full_check), run through ONNX Runtime with graph optimizations
-# disabled and a single thread, and written to <out>/<name>/ as
+# Every model is built with onnx.helper (opset 17, IR version 8, except
+# ops_opset20 and the ops_misc_opset13 / ops_misc_opset21 variants, see
+# OPSET_IR_VERSION), checked with onnx.checker (full_check), run through ONNX
+# Runtime with graph optimizations disabled and a single thread, and written
+# to <out>/<name>/ as
 #   model.onnx, input_<i>.npy (graph input order), expected_<i>.npy (graph
-#   output order).
+#   output order); mlp_external also gets weights.bin (all initializers as ONNX
+#   external data, see EXTERNAL_DATA).
 # The script is deterministic (fixed seed per model), overwrites its outputs,
 # and finally re-loads everything from disk to check ORT reproduces the golden
 # outputs.  Usage:  python3 tests/models/make_models.py [--out DIR]
@@ -21,6 +24,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
 IR_VERSION = 8
+# IR version used for each opset a model is built at (opset 21 needs IR >= 10)
+OPSET_IR_VERSION = {13: 7, 17: IR_VERSION, 20: 9, 21: 10}
+# models whose initializers are saved as external data: name -> data file (next to model.onnx)
+EXTERNAL_DATA = {"mlp_external": "weights.bin"}
 
 NP_TO_ONNX = {
     np.dtype(np.float32): TensorProto.FLOAT,
@@ -78,12 +85,12 @@ class Graph:
         self.nodes.append(helper.make_node(op, list(inputs), list(outputs), name=name, **attrs))
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def model(self, doc):
+    def model(self, doc, opset=OPSET):
         graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs,
                                   initializer=self.initializers, doc_string=doc)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                                   producer_name="kiln-make_models", producer_version="1")
-        model.ir_version = IR_VERSION
+        model.ir_version = OPSET_IR_VERSION[opset]
         onnx.checker.check_model(model, full_check=True)
         names = [n.name for n in model.graph.node]
         assert all(names) and len(set(names)) == len(names), "node names must be unique"
@@ -312,9 +319,15 @@ def build_elementwise():
     return g.model("relu(a*b+c) and broadcast relu(a*b+d)"), ins, ref
 
 
-def build_ops_misc():
+def build_ops_misc(opset=OPSET, name="ops_misc"):
+    """The ops_misc graph at `opset` (13, 17 or 21), in that opset's own operator forms.
+
+    Same seed, inputs, nodes and outputs at every opset; only the way Reduce* receive their
+    axes differs (attribute up to opset 17 except ReduceSum, an int64 input from 18 on).
+    """
+    assert opset in (13, 17, 21), opset
     rng = np.random.default_rng(6006)
-    g = Graph("ops_misc")
+    g = Graph(name)
     x = g.input("x", [2, 3, 8, 8])
     y = g.input("y", [2, 12])
     F32 = np.float32
@@ -370,16 +383,24 @@ def build_ops_misc():
     eq = g.node("Equal", [xi, zero_i], name="equal")               # int64 compare
     op("Where", [eq, seven, w], "where_out", X)
 
-    # reductions (opset 17: ReduceSum axes input, ReduceMean/ReduceMax axes attributes)
-    rm1 = op("ReduceMean", [x], "reducemean_k1_out", [2, 3, 1, 1], axes=[2, 3], keepdims=1)
-    op("ReduceMean", [y], "reducemean_k0_out", [2], axes=[-1], keepdims=0)
+    # reductions (opset 13-17: ReduceSum axes input, ReduceMean/ReduceMax axes attributes;
+    # opset 18+: axes input for all of them)
+    def reduce_attr(op_type, inp, out, shape, axes, axes_init, keepdims):
+        if opset >= 18:
+            return op(op_type, [inp, g.init(axes_init, axes, np.int64)], out, shape,
+                      keepdims=keepdims)
+        return op(op_type, [inp], out, shape, axes=axes, keepdims=keepdims)
+
+    rm1 = reduce_attr("ReduceMean", x, "reducemean_k1_out", [2, 3, 1, 1], [2, 3],
+                      "rmean_axes_23", 1)
+    reduce_attr("ReduceMean", y, "reducemean_k0_out", [2], [-1], "rmean_axes_m1", 0)
     op("ReduceSum", [x, g.init("rs_axes_1", [1], np.int64)], "reducesum_k0_out", [2, 8, 8],
        keepdims=0)
     op("ReduceSum", [y, g.init("rs_axes_m1", [-1], np.int64)], "reducesum_k1_out", [2, 1],
        keepdims=1)
     op("ReduceSum", [y], "reducesum_all_out", [], keepdims=0)  # no axes: reduce all -> scalar
-    op("ReduceMax", [x], "reducemax_k0_out", [2, 3, 8], axes=[-1], keepdims=0)
-    op("ReduceMax", [x], "reducemax_k1_out", [2, 1, 8, 1], axes=[1, 3], keepdims=1)
+    reduce_attr("ReduceMax", x, "reducemax_k0_out", [2, 3, 8], [-1], "rmax_axes_m1", 0)
+    reduce_attr("ReduceMax", x, "reducemax_k1_out", [2, 1, 8, 1], [1, 3], "rmax_axes_13", 1)
 
     # Squeeze / Unsqueeze with axes inputs (one negative axis each)
     op("Squeeze", [rm1, g.init("sq_axes", [2, -1], np.int64)], "squeeze_out", [2, 3])
@@ -413,7 +434,252 @@ def build_ops_misc():
 
     xin = normal(rng, (2, 3, 8, 8))
     yin = normal(rng, (2, 12))
-    return g.model("roughly one node per op, one graph output per op"), [xin, yin], None
+    doc = "roughly one node per op, one graph output per op"
+    if opset != OPSET:
+        doc += f" (opset {opset} forms)"
+    return g.model(doc, opset=opset), [xin, yin], None
+
+
+def build_mlp_external():
+    """Small MLP whose initializers are all saved as external data (see EXTERNAL_DATA)."""
+    rng = np.random.default_rng(7007)
+    g = Graph("mlp_external")
+    h = g.input("x", [4, 32])
+    dims = [32, 64, 10]
+    ws = {}
+    for i, (fi, fo) in enumerate(zip(dims[:-1], dims[1:])):
+        ws[f"fc{i}_weight"] = he(rng, (fo, fi), fi)  # [out, in], used with transB=1
+        ws[f"fc{i}_bias"] = small(rng, (fo,), 0.05)
+        w = g.init(f"fc{i}_weight", ws[f"fc{i}_weight"])
+        b = g.init(f"fc{i}_bias", ws[f"fc{i}_bias"])
+        h = g.node("Gemm", [h, w, b], name=f"fc{i}_gemm", transB=1)
+        if i < len(dims) - 2:
+            h = g.node("Relu", [h], name=f"fc{i}_relu")
+    g.node("Softmax", [h], name="softmax", outputs=["probs"], axis=1)
+    g.output("probs", [4, 10])
+    x = rng.random((4, 32), dtype=np.float32)
+
+    def ref(inputs):
+        # uses the arrays kept here: saving as external data empties the model's initializers
+        a = inputs[0].astype(np.float64)
+        for i in range(2):
+            a = a @ ws[f"fc{i}_weight"].T.astype(np.float64) + ws[f"fc{i}_bias"]
+            if i < 1:
+                a = np.maximum(a, 0)
+        e = np.exp(a - a.max(axis=1, keepdims=True))
+        return [e / e.sum(axis=1, keepdims=True)]
+
+    model = g.model("2-layer MLP 32-64-10 with softmax; initializers in external weights.bin")
+    return model, [x], ref
+
+
+def build_softmax_axis():
+    rng = np.random.default_rng(8008)
+    g = Graph("softmax_axis")
+    x = g.input("x", [2, 5, 3])
+    scale = rng.uniform(0.5, 1.5, (1, 5, 1)).astype(np.float32)
+    ln_scale = rng.uniform(0.8, 1.2, (5, 3)).astype(np.float32)
+    ln_bias = small(rng, (5, 3), 0.1)
+    s = g.node("Softmax", [x], name="softmax", axis=1)
+    m = g.node("Mul", [s, g.init("mul_const", scale)], name="mul")
+    g.node("Transpose", [m], name="transpose", outputs=["y"], perm=[0, 2, 1])
+    g.node("LayerNormalization", [x, g.init("ln_scale", ln_scale), g.init("ln_bias", ln_bias)],
+           name="layernorm", outputs=["ln"], axis=-2, epsilon=1e-5)
+    g.output("y", [2, 3, 5])
+    g.output("ln", [2, 5, 3])
+    xin = (normal(rng, (2, 5, 3)) * 2.0).astype(np.float32)
+
+    def ref(inputs):
+        a = inputs[0].astype(np.float64)
+        e = np.exp(a - a.max(axis=1, keepdims=True))
+        y = np.transpose(e / e.sum(axis=1, keepdims=True) * scale, (0, 2, 1))
+        mean = a.mean(axis=(1, 2), keepdims=True)
+        var = ((a - mean) ** 2).mean(axis=(1, 2), keepdims=True)
+        ln = (a - mean) / np.sqrt(var + 1e-5) * ln_scale + ln_bias
+        return [y, ln]
+
+    return g.model("Softmax(axis=1) * const[1,5,1] -> Transpose(0,2,1); "
+                   "LayerNormalization(axis=-2) over the last two dims"), [xin], ref
+
+
+def ops_more_x(rng):
+    """f32[2,3,6,6] in [-3, 3]: uniform values plus exact ties (k + 0.5), integers and zeros."""
+    x = rng.uniform(-3.0, 3.0, (2, 3, 6, 6)).astype(np.float32)
+    flat = x.reshape(-1)
+    idx = rng.choice(flat.size, 48, replace=False)
+    flat[idx[:36]] = np.tile(np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5], np.float32), 6)
+    flat[idx[36:45]] = np.array([-3, -2, -1, 1, 2, 3, 0, 0, 0], np.float32)
+    flat[idx[45:]] = np.array([-2.5, 0.5, 2.5], np.float32)
+    return x
+
+
+def build_ops_more():
+    """One graph output per node; every node is named <op>_<n> and its output is named after it."""
+    rng = np.random.default_rng(9009)
+    g = Graph("ops_more")
+    F32, I64, BOOL = np.float32, np.int64, np.bool_
+    x = g.input("x", [2, 3, 6, 6])
+    xnz = g.input("x_nonzero", [2, 3, 6, 6])   # |values| in [0.25, 3]
+    xd = g.input("x_d2s", [1, 8, 2, 3])
+    xs = g.input("x_s2d", [1, 2, 4, 6])
+    xc = g.input("x_seq", [1, 3, 10])
+    xe = g.input("x_expand", [3, 1])
+    X = [2, 3, 6, 6]
+    ins = [
+        ops_more_x(rng),
+        (rng.choice(np.array([-1.0, 1.0], F32), (2, 3, 6, 6))
+         * rng.uniform(0.25, 3.0, (2, 3, 6, 6))).astype(F32),
+        normal(rng, (1, 8, 2, 3)),
+        normal(rng, (1, 2, 4, 6)),
+        normal(rng, (1, 3, 10)),
+        normal(rng, (3, 1)),
+    ]
+    # constants (initializers)
+    prelu_slope = rng.uniform(0.05, 0.5, (3, 1, 1)).astype(F32)
+    sum_c = small(rng, (6,), 1.0)                   # broadcast over the last axis
+    minmax_c = small(rng, (1, 3, 1, 1), 1.0)
+    in_scale = rng.uniform(0.5, 1.5, 3).astype(F32)
+    in_bias = small(rng, (3,), 0.2)
+    conv_w = lecun(rng, (4, 3, 3), 9)
+    conv_b = small(rng, (4,), 0.1)
+    c = {
+        "prelu_slope": prelu_slope, "sum_c": sum_c, "minmax_c": minmax_c,
+        "less_c": np.array(1.0, F32), "greater_c": np.array(0.0, F32),
+        "in_scale": in_scale, "in_bias": in_bias,
+        "split_sizes": np.array([1, 2], I64), "tile_repeats": np.array([1, 2, 1, 2], I64),
+        "pad_pads_asym": np.array([0, 0, 1, 2, 0, 1, 2, 0], I64),
+        "pad_value": np.array(0.5, F32), "pad_pads": np.array([0, 0, 1, 1, 0, 0, 1, 1], I64),
+        "range_start_f": np.array(0.5, F32), "range_limit_f": np.array(3.0, F32),
+        "range_delta_f": np.array(0.75, F32),
+        "range_start_i": np.array(10, I64), "range_limit_i": np.array(-2, I64),
+        "range_delta_i": np.array(-3, I64),
+        "conv_w": conv_w, "conv_b": conv_b,
+        "clip_min": np.array(-1.0, F32), "clip_max": np.array(1.5, F32),
+        "expand_shape": np.array([2, 3, 4], I64),
+    }
+    for k, v in c.items():
+        g.init(k, v)
+
+    def op(op_type, inputs, shape, dtype=F32, n_out=1, **attrs):
+        outs = g.node(op_type, inputs, n_out=n_out, **attrs)
+        for o in ([outs] if n_out == 1 else outs):
+            g.output(o, shape, dtype)
+        return outs
+
+    # unary elementwise
+    for t in ("Floor", "Ceil", "Round", "Sign", "Sin", "Cos"):
+        op(t, [x], X)
+    op("Reciprocal", [xnz], X)
+    op("Softplus", [x], X)
+    op("Softsign", [x], X)
+    op("LeakyRelu", [x], X, alpha=0.1)
+    op("PRelu", [x, "prelu_slope"], X)
+    op("Elu", [x], X, alpha=0.7)
+    op("Selu", [x], X)
+    op("HardSigmoid", [x], X, alpha=0.3, beta=0.4)
+    op("HardSwish", [x], X)
+    # variadic
+    op("Sum", [x, xnz, "sum_c"], X)
+    op("Mean", [x, xnz], X)
+    op("Min", [x, xnz, "minmax_c"], X)
+    op("Max", [x, xnz, "minmax_c"], X)
+    # bool
+    gt = op("Greater", [x, "greater_c"], X, BOOL)
+    lt = op("Less", [x, "less_c"], X, BOOL)
+    op("Xor", [gt, lt], X, BOOL)
+    op("Not", [gt], X, BOOL)
+    # normalization
+    op("LogSoftmax", [x], X, axis=-1)
+    op("InstanceNormalization", [x, "in_scale", "in_bias"], X, epsilon=1e-5)
+    # reductions (axes attribute at opset 17)
+    for t in ("ReduceL1", "ReduceL2", "ReduceSumSquare"):
+        op(t, [x], [2, 3, 1, 1], axes=[2, 3], keepdims=1)
+        op(t, [x], [2, 6, 6], axes=[1], keepdims=0)
+    # data movement
+    s0, s1 = g.node("Split", [x, "split_sizes"], n_out=2, axis=1)
+    g.output(s0, [2, 1, 6, 6])
+    g.output(s1, [2, 2, 6, 6])
+    op("Split", [x], [2, 3, 6, 2], n_out=3, axis=3)
+    op("Tile", [x, "tile_repeats"], [2, 6, 6, 12])
+    op("Pad", [x, "pad_pads_asym", "pad_value"], [2, 4, 9, 8], mode="constant")
+    op("Pad", [x, "pad_pads"], [2, 3, 8, 8], mode="constant")
+    op("Range", ["range_start_f", "range_limit_f", "range_delta_f"], [4])
+    op("Range", ["range_start_i", "range_limit_i", "range_delta_i"], [4], I64)
+    op("Size", [x], [], I64)
+    op("Shape", [x], [2], I64, start=1, end=-1)
+    op("Shape", [x], [2], I64, start=-2)
+    op("DepthToSpace", [xd], [1, 2, 4, 6], blocksize=2, mode="DCR")
+    op("DepthToSpace", [xd], [1, 2, 4, 6], blocksize=2, mode="CRD")
+    op("SpaceToDepth", [xs], [1, 8, 2, 3], blocksize=2)
+    # 1-D conv / pools
+    op("Conv", [xc, "conv_w", "conv_b"], [1, 4, 5], kernel_shape=[3], pads=[1, 1], strides=[2])
+    op("MaxPool", [xc], [1, 3, 5], kernel_shape=[3], strides=[2], pads=[1, 1])
+    op("AveragePool", [xc], [1, 3, 5], kernel_shape=[2], strides=[2])
+    op("Clip", [x, "clip_min", "clip_max"], X)
+    op("Expand", [xe, "expand_shape"], [2, 3, 4])
+
+    def ref(inputs):
+        a, nz, d, s, q, e = [i.astype(np.float64) for i in inputs]
+        out = [np.floor(a), np.ceil(a), np.round(a), np.sign(a), np.sin(a), np.cos(a),
+               1.0 / nz, np.logaddexp(0.0, a), a / (1.0 + np.abs(a)),
+               np.where(a < 0, 0.1 * a, a), np.where(a < 0, prelu_slope * a, a),
+               np.where(a < 0, 0.7 * np.expm1(a), a)]
+        sa, sg = 1.67326319217681884765625, 1.05070102214813232421875
+        out += [sg * np.where(a <= 0, sa * np.expm1(a), a), np.clip(0.3 * a + 0.4, 0, 1),
+                a * np.clip(a / 6 + 0.5, 0, 1),
+                a + nz + sum_c, (a + nz) / 2,
+                np.minimum(np.minimum(a, nz), minmax_c), np.maximum(np.maximum(a, nz), minmax_c)]
+        gt, lt = a > 0, a < 1
+        out += [gt, lt, gt ^ lt, ~gt]
+        out.append(a - a.max(-1, keepdims=True)
+                   - np.log(np.exp(a - a.max(-1, keepdims=True)).sum(-1, keepdims=True)))
+        m = a.mean((2, 3), keepdims=True)
+        v = ((a - m) ** 2).mean((2, 3), keepdims=True)
+        out.append((a - m) / np.sqrt(v + 1e-5) * in_scale.reshape(3, 1, 1)
+                   + in_bias.reshape(3, 1, 1))
+        out += [np.abs(a).sum((2, 3), keepdims=True), np.abs(a).sum(1),
+                np.sqrt((a * a).sum((2, 3), keepdims=True)), np.sqrt((a * a).sum(1)),
+                (a * a).sum((2, 3), keepdims=True), (a * a).sum(1)]
+        out += [a[:, :1], a[:, 1:], a[..., :2], a[..., 2:4], a[..., 4:]]
+        out.append(np.tile(a, (1, 2, 1, 2)))
+        out.append(np.pad(a, [(0, 0), (0, 1), (1, 2), (2, 0)], constant_values=0.5))
+        out.append(np.pad(a, [(0, 0), (0, 0), (1, 1), (1, 1)]))
+        out.append(np.float32(0.5) + np.arange(4) * np.float32(0.75))
+        out += [np.arange(10, -2, -3), np.array(a.size), np.array([3, 6]), np.array([6, 6])]
+        bs = 2
+        out.append(d.reshape(1, bs, bs, 2, 2, 3).transpose(0, 3, 4, 1, 5, 2).reshape(1, 2, 4, 6))
+        out.append(d.reshape(1, 2, bs, bs, 2, 3).transpose(0, 1, 4, 2, 5, 3).reshape(1, 2, 4, 6))
+        out.append(s.reshape(1, 2, 2, bs, 3, bs).transpose(0, 3, 5, 1, 2, 4).reshape(1, 8, 2, 3))
+        qp = np.pad(q, [(0, 0), (0, 0), (1, 1)])
+        out.append(np.stack([np.einsum("ck,ock->o", qp[0, :, 2 * i:2 * i + 3], conv_w)
+                             for i in range(5)], -1)[None] + conv_b[:, None])
+        qm = np.pad(q, [(0, 0), (0, 0), (1, 1)], constant_values=-np.inf)
+        out.append(np.stack([qm[..., 2 * i:2 * i + 3].max(-1) for i in range(5)], -1))
+        out.append(q.reshape(1, 3, 5, 2).mean(-1))
+        out += [np.clip(a, -1.0, 1.5), np.broadcast_to(e, (2, 3, 4))]
+        return out
+
+    return g.model("one node per op (one graph output each) for ops beyond ops_misc"), ins, ref
+
+
+def build_ops_opset20():
+    rng = np.random.default_rng(10010)
+    g = Graph("ops_opset20")
+    x = g.input("x", [2, 3, 6, 6])
+    X = [2, 3, 6, 6]
+    for attrs in ({"approximate": "none"}, {"approximate": "tanh"}, {}):
+        o = g.node("Gelu" if attrs else "Mish", [x], **attrs)
+        g.output(o, X)
+    xin = ops_more_x(rng)
+
+    def ref(inputs):
+        a = inputs[0].astype(np.float64)
+        erf = np.vectorize(math.erf)
+        return [0.5 * a * (1 + erf(a / math.sqrt(2))),
+                0.5 * a * (1 + np.tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3))),
+                a * np.tanh(np.logaddexp(0.0, a))]
+
+    return g.model("Gelu (approximate none / tanh) and Mish at opset 20", opset=20), [xin], ref
 
 
 def build_unsupported():
@@ -431,6 +697,12 @@ BUILDERS = [
     ("matmul512", build_matmul512),
     ("elementwise", build_elementwise),
     ("ops_misc", build_ops_misc),
+    ("ops_misc_opset13", lambda: build_ops_misc(13, "ops_misc_opset13")),
+    ("ops_misc_opset21", lambda: build_ops_misc(21, "ops_misc_opset21")),
+    ("mlp_external", build_mlp_external),
+    ("softmax_axis", build_softmax_axis),
+    ("ops_more", build_ops_more),
+    ("ops_opset20", build_ops_opset20),
     ("unsupported", build_unsupported),
 ]
 
@@ -464,11 +736,40 @@ def shape_of(vi):
     return [d.dim_value for d in vi.type.tensor_type.shape.dim]
 
 
-def clean_dir(d):
+def clean_dir(d, name):
     os.makedirs(d, exist_ok=True)
-    for f in glob.glob(os.path.join(d, "input_*.npy")) + glob.glob(
-            os.path.join(d, "expected_*.npy")):
+    stale = glob.glob(os.path.join(d, "input_*.npy")) + glob.glob(
+        os.path.join(d, "expected_*.npy"))
+    if name in EXTERNAL_DATA:
+        # onnx appends to an existing external data file, so start from an empty one
+        stale += glob.glob(os.path.join(d, EXTERNAL_DATA[name]))
+    for f in stale:
         os.remove(f)
+
+
+def save(model, name, path):
+    if name in EXTERNAL_DATA:
+        # every initializer (size_threshold=0) goes to one file; each gets location/offset/length
+        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=EXTERNAL_DATA[name], size_threshold=0)
+        # onnx creates the data file with mode 0600; make it as readable as model.onnx
+        os.chmod(os.path.join(os.path.dirname(path), EXTERNAL_DATA[name]), 0o644)
+    else:
+        onnx.save(model, path)
+
+
+def check_external_data(name, d):
+    """Checks that every initializer of model.onnx lives in EXTERNAL_DATA[name], back to back."""
+    model = onnx.load(os.path.join(d, "model.onnx"), load_external_data=False)
+    end = 0
+    for t in model.graph.initializer:
+        assert t.data_location == TensorProto.EXTERNAL and not t.raw_data, (name, t.name)
+        info = {e.key: e.value for e in t.external_data}
+        assert set(info) == {"location", "offset", "length"}, (name, t.name, info)
+        assert info["location"] == EXTERNAL_DATA[name], (name, t.name, info)
+        assert int(info["offset"]) == end, (name, t.name, info)
+        end += int(info["length"])
+    assert os.path.getsize(os.path.join(d, EXTERNAL_DATA[name])) == end, name
 
 
 def main():
@@ -482,9 +783,11 @@ def main():
     for name, build in BUILDERS:
         model, inputs, ref = build()
         d = os.path.join(args.out, name)
-        clean_dir(d)
+        clean_dir(d, name)
         path = os.path.join(d, "model.onnx")
-        onnx.save(model, path)
+        save(model, name, path)
+        if name in EXTERNAL_DATA:
+            check_external_data(name, d)
         if inputs is None:
             ishapes = ", ".join(f"{i.name}{shape_of(i)}" for i in model.graph.input)
             oshapes = ", ".join(f"{o.name}{shape_of(o)}" for o in model.graph.output)
@@ -495,9 +798,15 @@ def main():
             assert list(o.shape) == shape_of(vi), (name, vi.name, o.shape, shape_of(vi))
             assert np.all(np.isfinite(o)), (name, vi.name)
         if ref is not None:
-            for o, r, vi in zip(outputs, ref(inputs), model.graph.output):
-                np.testing.assert_allclose(o, r, rtol=1e-4, atol=1e-5,
-                                           err_msg=f"{name}/{vi.name} vs numpy reference")
+            refs = ref(inputs)
+            assert len(refs) == len(outputs), (name, len(refs), len(outputs))
+            for o, r, vi in zip(outputs, refs, model.graph.output):
+                if np.issubdtype(o.dtype, np.floating):
+                    np.testing.assert_allclose(o, r, rtol=1e-4, atol=1e-5,
+                                               err_msg=f"{name}/{vi.name} vs numpy reference")
+                else:  # integer / bool outputs must match exactly
+                    np.testing.assert_array_equal(
+                        o, r, err_msg=f"{name}/{vi.name} vs numpy reference")
         for i, a in enumerate(inputs):
             np.save(os.path.join(d, f"input_{i}.npy"), a)
         for i, o in enumerate(outputs):
@@ -528,6 +837,18 @@ def main():
             else:
                 np.testing.assert_array_equal(o, e, err_msg=name)
         print(f"verified {name}: max abs diff {worst:g}")
+
+    # the ops_misc opset variants compute the same thing on the same inputs
+    for variant in ("ops_misc_opset13", "ops_misc_opset21"):
+        if "ops_misc" in generated and variant in generated:
+            for kind in ("input", "expected"):
+                for f in sorted(glob.glob(os.path.join(args.out, "ops_misc", f"{kind}_*.npy"))):
+                    a = np.load(f)
+                    b = np.load(os.path.join(args.out, variant, os.path.basename(f)))
+                    assert a.dtype == b.dtype and a.shape == b.shape, (variant, f)
+                    np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7,
+                                               err_msg=f"{variant} vs ops_misc {f}")
+            print(f"verified {variant} matches ops_misc")
     print("all models verified")
     return 0
 

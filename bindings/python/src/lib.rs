@@ -88,10 +88,31 @@ fn compile_file(
 ) -> PyResult<Py<PyAny>> {
     let o = options(target_backends, extra_args)?;
     let kind = input_type.map(|t| parse_input_type(&t)).transpose()?;
+    let path = std::path::PathBuf::from(path);
+    let imported = py
+        .detach(|| kiln_import::import_file_with(&path, kind, &kiln_compiler::import_options(&o)))
+        .map_err(compiler_err)?;
+    warn_notes(py, &imported.notes)?;
     let out = py
-        .detach(|| kiln_compiler::compile_file(std::path::Path::new(&path), kind, &o))
+        .detach(|| {
+            kiln_compiler::compile_program(imported.program, &kiln_compiler::named(&o, &path))
+        })
         .map_err(compiler_err)?;
     Ok(output(py, out))
+}
+
+/// Reports import notes (e.g. symbolic dims compiled as 1) as Python `UserWarning`s.
+fn warn_notes(py: Python<'_>, notes: &[String]) -> PyResult<()> {
+    for n in notes {
+        let msg = std::ffi::CString::new(n.as_str()).unwrap_or_default();
+        PyErr::warn(
+            py,
+            &py.get_type::<pyo3::exceptions::PyUserWarning>(),
+            &msg,
+            1,
+        )?;
+    }
+    Ok(())
 }
 
 fn parse_input_type(t: &str) -> PyResult<kiln_import::InputType> {
@@ -116,10 +137,19 @@ fn compile_bytes(
 ) -> PyResult<Py<PyAny>> {
     let o = options(target_backends, extra_args)?;
     let kind = parse_input_type(&input_type)?;
+    let mut notes = vec![];
     let out = py
         .detach(|| {
             let program = match kind {
-                kiln_import::InputType::Onnx => kiln_import::onnx::import_bytes(&source, None)?,
+                kiln_import::InputType::Onnx => {
+                    let imported = kiln_import::onnx::import_bytes_with(
+                        &source,
+                        None,
+                        &kiln_compiler::import_options(&o),
+                    )?;
+                    notes = imported.notes;
+                    imported.program
+                }
                 kiln_import::InputType::KilnIr => {
                     let text = String::from_utf8(source).map_err(|_| {
                         kiln_import::ImportError::Malformed("kiln IR text is not UTF-8".into())
@@ -131,6 +161,7 @@ fn compile_bytes(
             kiln_compiler::compile_program(program, &o)
         })
         .map_err(compiler_err)?;
+    warn_notes(py, &notes)?;
     Ok(output(py, out))
 }
 

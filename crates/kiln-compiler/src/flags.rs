@@ -45,6 +45,17 @@ pub fn resolve_targets(
     Ok(t)
 }
 
+/// Parses `NAME=SIZE` for `--kiln-bind-dim`.
+pub fn parse_dim_binding(v: &str) -> Result<(String, usize), CompileError> {
+    let bad = || CompileError::Invalid(format!("--kiln-bind-dim takes NAME=SIZE, got '{v}'"));
+    let (name, size) = v.rsplit_once('=').ok_or_else(bad)?;
+    let size = size.parse::<usize>().map_err(|_| bad())?;
+    if name.is_empty() {
+        return Err(bad());
+    }
+    Ok((name.to_string(), size))
+}
+
 /// Applies `--flag=value` arguments on top of `options`.
 ///
 /// ```
@@ -71,6 +82,7 @@ pub fn apply(options: &mut CompileOptions, args: &[String]) -> Result<(), Compil
             "--iree-hal-target-device" => devices.extend(list(v)),
             "--iree-hal-local-target-device-backends" => local.extend(list(v)),
             "--compile-to" => options.compile_to = Some(v.parse::<Phase>()?),
+            "--kiln-bind-dim" => options.dims.push(parse_dim_binding(v)?),
             _ => {
                 return Err(CompileError::Invalid(format!(
                     "unknown compiler flag '{k}'"

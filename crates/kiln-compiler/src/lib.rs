@@ -82,6 +82,8 @@ pub struct CompileOptions {
     pub compile_to: Option<Phase>,
     /// Name recorded in the module.
     pub module_name: String,
+    /// Sizes for symbolic input dims (`--kiln-bind-dim=batch=8`); unbound ones become 1.
+    pub dims: Vec<(String, usize)>,
 }
 
 /// What a compilation produced.
@@ -109,7 +111,19 @@ pub fn compile_file(
     input_type: Option<InputType>,
     options: &CompileOptions,
 ) -> Result<CompileOutput, CompileError> {
-    let program = kiln_import::import_file(path, input_type)?;
+    let imported = kiln_import::import_file_with(path, input_type, &import_options(options))?;
+    compile_program(imported.program, &named(options, path))
+}
+
+/// The import options a compilation implies.
+pub fn import_options(options: &CompileOptions) -> kiln_import::ImportOptions {
+    kiln_import::ImportOptions {
+        dims: options.dims.clone(),
+    }
+}
+
+/// `options` with the module named after `path` unless a name was given.
+pub fn named(options: &CompileOptions, path: &Path) -> CompileOptions {
     let mut options = options.clone();
     if options.module_name.is_empty() {
         options.module_name = path
@@ -117,7 +131,7 @@ pub fn compile_file(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "module".into());
     }
-    compile_program(program, &options)
+    options
 }
 
 /// Compiles an imported program.

@@ -48,11 +48,34 @@ impl InputType {
     }
 }
 
-/// Imports a model file of the given (or guessed) format.
+/// How to import: sizes for symbolic input dims (`batch=8`). kiln compiles static shapes, so
+/// unbound symbolic input dims are given size 1 and reported in [`Imported::notes`].
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    pub dims: Vec<(String, usize)>,
+}
+
+/// An imported program and what the user should know about the import.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    pub program: kiln_ir::Program,
+    pub notes: Vec<String>,
+}
+
+/// Imports a model file of the given (or guessed) format with default options.
 pub fn import_file(
     path: &Path,
     input_type: Option<InputType>,
 ) -> Result<kiln_ir::Program, ImportError> {
+    Ok(import_file_with(path, input_type, &ImportOptions::default())?.program)
+}
+
+/// Imports a model file of the given (or guessed) format.
+pub fn import_file_with(
+    path: &Path,
+    input_type: Option<InputType>,
+    options: &ImportOptions,
+) -> Result<Imported, ImportError> {
     let kind = input_type
         .or_else(|| InputType::from_path(path))
         .ok_or_else(|| {
@@ -62,14 +85,18 @@ pub fn import_file(
             ))
         })?;
     match kind {
-        InputType::Onnx => onnx::import_file(path),
+        InputType::Onnx => onnx::import_file_with(path, options),
         InputType::KilnIr => {
             let text = std::fs::read_to_string(path).map_err(|e| ImportError::Io {
                 path: path.display().to_string(),
                 message: e.to_string(),
             })?;
-            kiln_ir::text::parse_program(&text)
-                .map_err(|e| ImportError::Malformed(format!("{}: {e}", path.display())))
+            let program = kiln_ir::text::parse_program(&text)
+                .map_err(|e| ImportError::Malformed(format!("{}: {e}", path.display())))?;
+            Ok(Imported {
+                program,
+                notes: vec![],
+            })
         }
     }
 }

@@ -117,3 +117,85 @@ fn mlp_with_external_weights() {
 fn softmax_and_layer_norm_off_the_last_axis() {
     check("softmax_axis");
 }
+
+#[test]
+fn more_ops() {
+    check("ops_more");
+}
+
+#[test]
+fn gelu_and_mish_at_opset20() {
+    check("ops_opset20");
+}
+
+/// The MLP with its batch dim made symbolic, compiled for a bound size and for the default (1).
+#[test]
+fn symbolic_batch_dims_bind_at_compile_time() {
+    use kiln_import::onnx::proto::{Dimension, ModelProto};
+    use prost::Message;
+    let dir = models_dir().join("mlp");
+    let mut model =
+        ModelProto::decode(std::fs::read(dir.join("model.onnx")).unwrap().as_slice()).unwrap();
+    let input = &mut model.graph.as_mut().unwrap().input[0];
+    let dims = &mut input
+        .r#type
+        .as_mut()
+        .unwrap()
+        .tensor_type
+        .as_mut()
+        .unwrap()
+        .shape
+        .as_mut()
+        .unwrap()
+        .dim;
+    dims[0] = Dimension {
+        dim_value: None,
+        dim_param: Some("batch".into()),
+    };
+    let bytes = model.encode_to_vec();
+    let (x, want) = (
+        load(&dir, "input").remove(0),
+        load(&dir, "expected").remove(0),
+    );
+    let registry = kiln_tools::registry();
+    let run = |dims: Vec<(String, usize)>, input: &HostTensor| {
+        let imported = kiln_import::onnx::import_bytes_with(
+            &bytes,
+            None,
+            &kiln_import::ImportOptions { dims: dims.clone() },
+        )
+        .unwrap();
+        let opts = CompileOptions {
+            targets: vec!["vmvx".into()],
+            dims,
+            ..Default::default()
+        };
+        let CompileOutput::Module(m) =
+            kiln_compiler::compile_program(imported.program, &opts).unwrap()
+        else {
+            panic!()
+        };
+        let dev = registry
+            .create_device("local-task", &Default::default())
+            .unwrap();
+        let m = LoadedModule::load(dev, Arc::new(ModuleBytes::from_bytes(&m)), "mlp").unwrap();
+        (
+            m.invoke("main", std::slice::from_ref(input)),
+            imported.notes,
+        )
+    };
+    let (got, notes) = run(vec![("batch".into(), 8)], &x);
+    assert!(notes.is_empty());
+    assert_close("mlp", "batch=8", &got.unwrap(), std::slice::from_ref(&want));
+    let row = HostTensor::new(x.element_type, vec![1, 784], x.data[..784 * 4].to_vec()).unwrap();
+    let (got, notes) = run(vec![], &row);
+    assert_eq!(notes, ["input 'x' has symbolic dim 'batch'; compiling for batch=1 (choose with --kiln-bind-dim=batch=SIZE)"]);
+    let want_row =
+        HostTensor::new(want.element_type, vec![1, 10], want.data[..40].to_vec()).unwrap();
+    assert_close("mlp", "batch=1", &got.unwrap(), &[want_row]);
+    let (err, _) = run(vec![], &x);
+    assert!(err
+        .unwrap_err()
+        .to_string()
+        .contains("expects 1x784xf32 but got 8x784xf32"));
+}

@@ -11,7 +11,7 @@
 mod ops;
 pub mod proto;
 
-use crate::ImportError;
+use crate::{ImportError, ImportOptions, Imported};
 use kiln_ir::{interp, ConstId, Dim, Function, OpKind, Program, TensorType, ValueId};
 use kiln_types::{ElementType, HostTensor};
 use prost::Message;
@@ -25,17 +25,32 @@ const FOLD_LIMIT: usize = 1 << 24;
 /// The opsets this importer is written and tested for.
 pub const OPSET_RANGE: std::ops::RangeInclusive<i64> = 7..=21;
 
-/// Imports an ONNX model file. External tensor data is looked up next to the file.
+/// Imports an ONNX model file with default options. External tensor data is looked up next to
+/// the file.
 pub fn import_file(path: &Path) -> Result<Program, ImportError> {
+    Ok(import_file_with(path, &ImportOptions::default())?.program)
+}
+
+/// Imports an ONNX model file, binding symbolic input dims as `options` says.
+pub fn import_file_with(path: &Path, options: &ImportOptions) -> Result<Imported, ImportError> {
     let bytes = std::fs::read(path).map_err(|e| ImportError::Io {
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    import_bytes(&bytes, path.parent().map(Path::to_path_buf))
+    import_bytes_with(&bytes, path.parent().map(Path::to_path_buf), options)
 }
 
-/// Imports an ONNX model from memory; `base_dir` resolves external data files.
+/// Imports an ONNX model from memory with default options; `base_dir` resolves external data.
 pub fn import_bytes(bytes: &[u8], base_dir: Option<PathBuf>) -> Result<Program, ImportError> {
+    Ok(import_bytes_with(bytes, base_dir, &ImportOptions::default())?.program)
+}
+
+/// Imports an ONNX model from memory, binding symbolic input dims as `options` says.
+pub fn import_bytes_with(
+    bytes: &[u8],
+    base_dir: Option<PathBuf>,
+    options: &ImportOptions,
+) -> Result<Imported, ImportError> {
     let model = ModelProto::decode(bytes)
         .map_err(|e| ImportError::Malformed(format!("not a valid ONNX model: {e}")))?;
     let graph = model
@@ -77,13 +92,15 @@ pub fn import_bytes(bytes: &[u8], base_dir: Option<PathBuf>) -> Result<Program, 
         let v = im.constant(t, &name);
         im.names.insert(name, v);
     }
+    let mut notes = vec![];
     for input in &graph.input {
         let name = input.name.clone().unwrap_or_default();
         if im.names.contains_key(&name) {
             continue; // An initializer listed as an input (IR version < 4 style) keeps its value.
         }
-        let ty = value_type(input)
+        let mut ty = value_type(input)
             .map_err(|m| ImportError::Malformed(format!("graph input '{name}': {m}")))?;
+        bind_dims(&mut ty, &name, options, &mut notes);
         let v = im.func.add_param(name.clone(), ty);
         im.names.insert(name, v);
     }
@@ -103,7 +120,29 @@ pub fn import_bytes(bytes: &[u8], base_dir: Option<PathBuf>) -> Result<Program, 
     program.functions.push(func);
     kiln_ir::verify::verify(&program)
         .map_err(|e| ImportError::Malformed(format!("imported program is invalid: {e}")))?;
-    Ok(program)
+    Ok(Imported { program, notes })
+}
+
+/// Replaces symbolic dims of an input's type by their bound sizes (1 when unbound, with a note
+/// once per symbol saying how to choose another size).
+fn bind_dims(ty: &mut TensorType, input: &str, options: &ImportOptions, notes: &mut Vec<String>) {
+    for d in &mut ty.dims {
+        let Dim::Symbol(sym) = d else { continue };
+        let size = match options.dims.iter().rev().find(|(n, _)| n == sym) {
+            Some((_, size)) => *size,
+            None => {
+                let note = format!("input '{input}' has symbolic dim '{sym}'; compiling for {sym}=1 (choose with --kiln-bind-dim={sym}=SIZE)");
+                if !notes
+                    .iter()
+                    .any(|n: &String| n.contains(&format!("dim '{sym}';")))
+                {
+                    notes.push(note);
+                }
+                1
+            }
+        };
+        *d = Dim::Static(size);
+    }
 }
 
 fn value_type(info: &proto::ValueInfoProto) -> Result<TensorType, String> {

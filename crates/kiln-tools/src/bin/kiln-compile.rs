@@ -33,6 +33,9 @@ struct Args {
     /// The input format when the extension does not tell: onnx or kir.
     #[arg(long = "iree-input-type")]
     input_type: Option<String>,
+    /// Size for a symbolic input dim, NAME=SIZE (repeatable); unbound ones compile as 1.
+    #[arg(long = "kiln-bind-dim")]
+    bind_dim: Vec<String>,
 }
 
 fn targets(args: &Args) -> Result<Vec<String>> {
@@ -66,10 +69,16 @@ fn run(args: Args) -> Result<()> {
         .as_deref()
         .map(str::parse::<Phase>)
         .transpose()?;
+    let dims = args
+        .bind_dim
+        .iter()
+        .map(|d| kiln_compiler::flags::parse_dim_binding(d))
+        .collect::<Result<Vec<_>, _>>()?;
     let options = CompileOptions {
         targets: targets(&args)?,
         compile_to,
         module_name: String::new(),
+        dims,
     };
     if args.output.is_none() && compile_to.is_none_or(|p| p == Phase::End) {
         bail!("no output file given: pass -o OUT.kiln");
@@ -83,8 +92,17 @@ fn run(args: Args) -> Result<()> {
             bail!("the output '{}' would overwrite the input", out.display());
         }
     }
-    let result = kiln_compiler::compile_file(&input, input_type, &options)
-        .with_context(|| format!("cannot compile '{}'", input.display()))?;
+    let context = || format!("cannot compile '{}'", input.display());
+    let imported =
+        kiln_import::import_file_with(&input, input_type, &kiln_compiler::import_options(&options))
+            .map_err(kiln_compiler::CompileError::from)
+            .with_context(context)?;
+    for note in &imported.notes {
+        eprintln!("kiln-compile: note: {note}");
+    }
+    let result =
+        kiln_compiler::compile_program(imported.program, &kiln_compiler::named(&options, &input))
+            .with_context(context)?;
     let bytes = match result {
         CompileOutput::Module(b) => b,
         CompileOutput::Text(t) if args.output.is_none() => {
