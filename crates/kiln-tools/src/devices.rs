@@ -15,7 +15,7 @@ pub fn list_drivers(r: &DriverRegistry) -> String {
         .map(|d| d.name().len())
         .max()
         .unwrap_or(0)
-        .max(10);
+        .max(12); // IREE right-aligns driver names in a 12-column field.
     for d in r.drivers() {
         let _ = writeln!(out, "{:>width$}: {}", d.name(), d.description());
     }
