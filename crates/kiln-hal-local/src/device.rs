@@ -130,12 +130,20 @@ impl LocalDevice {
         // SAFETY: bindings were checked above; buffers outlive this call (the command buffer
         // holds them); workgroups of one dispatch write disjoint tiles by construction.
         let run = |wg: u32| unsafe { exe.program.run_workgroup(entry, wg, bindings, self.kernels) };
-        match &self.pool {
-            Some(pool) if count > 1 => pool
-                .install(|| (0..count).into_par_iter().try_for_each(run))
-                .map_err(fail),
-            _ => (0..count).try_for_each(run).map_err(fail),
-        }
+        let Some(pool) = self.pool.as_ref().filter(|_| count > 1) else {
+            return (0..count).try_for_each(run).map_err(fail);
+        };
+        // Each kernel is timed once on the pool and once inline; later dispatches use the faster
+        // way, so tiny dispatches do not pay for waking the workers.
+        let parallel = exe.prefers_pool(entry);
+        let start = std::time::Instant::now();
+        let result = if parallel {
+            pool.install(|| (0..count).into_par_iter().try_for_each(run))
+        } else {
+            (0..count).try_for_each(run)
+        };
+        exe.record_run(entry, parallel, start.elapsed());
+        result.map_err(fail)
     }
 }
 
@@ -189,7 +197,7 @@ impl Device for LocalDevice {
         }
         let program = kiln_vmvx::Executable::decode(data)
             .map_err(|m| HalError::Invalid(format!("invalid vmvx executable: {m}")))?;
-        Ok(Arc::new(VmvxExecutable { program }))
+        Ok(Arc::new(VmvxExecutable::new(program)))
     }
     fn queue_execute(
         &self,
