@@ -36,6 +36,19 @@ fn compiler_err(e: impl std::fmt::Display) -> PyErr {
     CompilerError::new_err(e.to_string())
 }
 
+/// Runs `f`, turning a panic (always a kiln bug) into an error message instead of letting it
+/// cross into Python as a `PanicException`.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        format!("internal error: {msg}; please report this")
+    })
+}
+
 fn registry() -> kiln_runtime::DriverRegistry {
     let mut r = kiln_runtime::DriverRegistry::new();
     kiln_hal_local::register(&mut r);
@@ -90,13 +103,21 @@ fn compile_file(
     let kind = input_type.map(|t| parse_input_type(&t)).transpose()?;
     let path = std::path::PathBuf::from(path);
     let imported = py
-        .detach(|| kiln_import::import_file_with(&path, kind, &kiln_compiler::import_options(&o)))
+        .detach(|| {
+            guarded(|| {
+                kiln_import::import_file_with(&path, kind, &kiln_compiler::import_options(&o))
+            })
+        })
+        .map_err(compiler_err)?
         .map_err(compiler_err)?;
     warn_notes(py, &imported.notes)?;
     let out = py
         .detach(|| {
-            kiln_compiler::compile_program(imported.program, &kiln_compiler::named(&o, &path))
+            guarded(|| {
+                kiln_compiler::compile_program(imported.program, &kiln_compiler::named(&o, &path))
+            })
         })
+        .map_err(compiler_err)?
         .map_err(compiler_err)?;
     Ok(output(py, out))
 }
@@ -140,26 +161,29 @@ fn compile_bytes(
     let mut notes = vec![];
     let out = py
         .detach(|| {
-            let program = match kind {
-                kiln_import::InputType::Onnx => {
-                    let imported = kiln_import::onnx::import_bytes_with(
-                        &source,
-                        None,
-                        &kiln_compiler::import_options(&o),
-                    )?;
-                    notes = imported.notes;
-                    imported.program
-                }
-                kiln_import::InputType::KilnIr => {
-                    let text = String::from_utf8(source).map_err(|_| {
-                        kiln_import::ImportError::Malformed("kiln IR text is not UTF-8".into())
-                    })?;
-                    kiln_ir::text::parse_program(&text)
-                        .map_err(|e| kiln_import::ImportError::Malformed(e.to_string()))?
-                }
-            };
-            kiln_compiler::compile_program(program, &o)
+            guarded(|| {
+                let program = match kind {
+                    kiln_import::InputType::Onnx => {
+                        let imported = kiln_import::onnx::import_bytes_with(
+                            &source,
+                            None,
+                            &kiln_compiler::import_options(&o),
+                        )?;
+                        notes = imported.notes;
+                        imported.program
+                    }
+                    kiln_import::InputType::KilnIr => {
+                        let text = String::from_utf8(source).map_err(|_| {
+                            kiln_import::ImportError::Malformed("kiln IR text is not UTF-8".into())
+                        })?;
+                        kiln_ir::text::parse_program(&text)
+                            .map_err(|e| kiln_import::ImportError::Malformed(e.to_string()))?
+                    }
+                };
+                kiln_compiler::compile_program(program, &o)
+            })
         })
+        .map_err(compiler_err)?
         .map_err(compiler_err)?;
     warn_notes(py, &notes)?;
     Ok(output(py, out))
@@ -324,7 +348,8 @@ impl LoadedModuleHandle {
         let module = self.inner.clone();
         let name = name.to_string();
         let outputs = py
-            .detach(move || module.invoke(&name, &tensors))
+            .detach(move || guarded(|| module.invoke(&name, &tensors)))
+            .map_err(runtime_err)?
             .map_err(runtime_err)?;
         Ok(outputs
             .into_iter()
@@ -360,7 +385,8 @@ fn load_module(
     };
     let dev = device.inner.clone();
     let loaded = py
-        .detach(move || LoadedModule::load(dev, Arc::new(bytes), &label))
+        .detach(move || guarded(|| LoadedModule::load(dev, Arc::new(bytes), &label)))
+        .map_err(runtime_err)?
         .map_err(runtime_err)?;
     Ok(LoadedModuleHandle {
         inner: Arc::new(loaded),

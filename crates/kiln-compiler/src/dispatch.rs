@@ -388,7 +388,14 @@ impl Former<'_> {
                         .zip(&l.strides)
                         .map(|(s, st)| s * st)
                         .sum::<i64>();
-                    l.strides = l.strides.iter().zip(steps).map(|(s, k)| s * k).collect();
+                    // A dim the slice leaves with one element needs no stride (its step may be huge).
+                    l.strides = l
+                        .strides
+                        .iter()
+                        .zip(steps)
+                        .zip(&out_shape)
+                        .map(|((s, k), &n)| if n <= 1 { 0 } else { s * k })
+                        .collect();
                 }
                 e.shape = out_shape;
                 e
@@ -935,9 +942,13 @@ impl Former<'_> {
         });
     }
 
+    /// Adds a kernel unless its output is empty (then there is nothing to compute).
     fn push_kernel(&mut self, op: KernelOp) {
         let name = format!("dispatch_{}", self.kernels.len());
-        self.kernels.push(Kernel { name, op });
+        let kernel = Kernel { name, op };
+        if kernel.workgroup_count() > 0 {
+            self.kernels.push(kernel);
+        }
     }
 }
 

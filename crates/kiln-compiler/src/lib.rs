@@ -177,7 +177,7 @@ pub fn compile_program(
                 const_order.len() as u32 - 1
             })
         };
-        let (host, ks) = plan::plan(&d, kernels.len() as u32, 0, &mut index);
+        let (host, ks) = plan::plan(&d, kernels.len() as u32, 0, &mut index)?;
         if stop == Phase::Hal {
             text.push_str(&format!(
                 "// function @{}: transient {} bytes\n",

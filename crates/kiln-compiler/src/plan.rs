@@ -10,6 +10,7 @@
 //!   ones (since the last barrier) wrote, or writes bytes they read.
 
 use crate::dispatch::{Dispatches, StorageId, StorageKind};
+use crate::CompileError;
 use kiln_ir::ConstId;
 use kiln_module::{BindingRef, BufferSpace, HostInst, HostProgram};
 use kiln_vmvx::format::Kernel;
@@ -28,7 +29,7 @@ pub fn plan(
     first_kernel: u32,
     executable: u32,
     constant_index: &mut dyn FnMut(ConstId) -> u32,
-) -> (HostProgram, Vec<Kernel>) {
+) -> Result<(HostProgram, Vec<Kernel>), CompileError> {
     let n = d.storages.len();
     // Live range of each computed storage, in kernel indices.
     let mut first = vec![usize::MAX; n];
@@ -128,19 +129,22 @@ pub fn plan(
                 length: d.storages[s].bytes(),
             })
             .collect();
+        let count = u32::try_from(kernel.workgroup_count()).map_err(|_| {
+            CompileError::Invalid(format!("{} needs more than 2^32 workgroups", kernel.name))
+        })?;
         insts.push(HostInst::Dispatch {
             executable,
             kernel: first_kernel + k as u32,
-            workgroups: [kernel.workgroup_count(), 1, 1],
+            workgroups: [count, 1, 1],
             bindings,
         });
         kernels.push(kernel);
     }
-    (
+    Ok((
         HostProgram {
             transient_size,
             insts,
         },
         kernels,
-    )
+    ))
 }

@@ -26,15 +26,20 @@ unsafe impl Send for LocalBuffer {}
 unsafe impl Sync for LocalBuffer {}
 
 impl LocalBuffer {
-    pub fn zeroed(len: usize) -> LocalBuffer {
-        let mut words = vec![0u64; len.div_ceil(8).max(1)];
-        let ptr = words.as_mut_ptr() as *mut u8;
-        LocalBuffer {
+    /// Allocates `len` zeroed bytes; fails cleanly when memory is short.
+    pub fn zeroed(len: usize) -> Result<LocalBuffer, HalError> {
+        let words = len.div_ceil(8).max(1);
+        let mut v: Vec<u64> = Vec::new();
+        v.try_reserve_exact(words)
+            .map_err(|_| HalError::Device(format!("cannot allocate {len} bytes")))?;
+        v.resize(words, 0);
+        let ptr = v.as_mut_ptr() as *mut u8;
+        Ok(LocalBuffer {
             ptr,
             len,
             writable: true,
-            _owner: Owner::Heap(words),
-        }
+            _owner: Owner::Heap(v),
+        })
     }
 
     pub fn shared(

@@ -178,7 +178,7 @@ impl Device for LocalDevice {
         vec![kiln_vmvx::FORMAT.into()]
     }
     fn allocate(&self, bytes: usize) -> Result<Arc<dyn Buffer>, HalError> {
-        Ok(Arc::new(LocalBuffer::zeroed(bytes)))
+        Ok(Arc::new(LocalBuffer::zeroed(bytes)?))
     }
     fn import_host(
         &self,

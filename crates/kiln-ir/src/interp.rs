@@ -320,7 +320,7 @@ pub fn unary(op: UnaryOp, x: f64) -> f64 {
         UnaryOp::Log => x.ln(),
         UnaryOp::Sqrt => x.sqrt(),
         UnaryOp::Erf => libm::erf(x),
-        UnaryOp::Relu => x.max(0.0),
+        UnaryOp::Relu => nan_max(x, 0.0),
         UnaryOp::Sigmoid => 1.0 / (1.0 + (-x).exp()),
         UnaryOp::Tanh => x.tanh(),
         UnaryOp::Not => (x == 0.0) as u8 as f64,
@@ -331,6 +331,24 @@ pub fn unary(op: UnaryOp, x: f64) -> f64 {
         UnaryOp::Sin => x.sin(),
         UnaryOp::Cos => x.cos(),
         UnaryOp::Softplus => softplus(x),
+    }
+}
+
+/// Maximum that propagates NaN, as ONNX Runtime and NumPy's `maximum` do.
+fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// Minimum that propagates NaN.
+fn nan_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
     }
 }
 
@@ -369,8 +387,8 @@ pub fn binary(op: BinaryOp, a: f64, b: f64, integer: bool) -> f64 {
         }
         BinaryOp::Div => a / b,
         BinaryOp::Pow => a.powf(b),
-        BinaryOp::Max => a.max(b),
-        BinaryOp::Min => a.min(b),
+        BinaryOp::Max => nan_max(a, b),
+        BinaryOp::Min => nan_min(a, b),
         BinaryOp::Equal => t(a == b),
         BinaryOp::Less => t(a < b),
         BinaryOp::Greater => t(a > b),

@@ -624,7 +624,8 @@ impl OpKind {
                 let from = t.static_shape().ok_or_else(|| {
                     "'reshape' of a tensor with symbolic dims is not supported".to_string()
                 })?;
-                if from.iter().product::<usize>() != shape.iter().product::<usize>() {
+                let count = |s: &[usize]| s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                if count(&from).is_none() || count(&from) != count(shape) {
                     return Err(format!(
                         "'reshape' cannot turn {} into {}",
                         t.shape_string(),
@@ -739,8 +740,13 @@ impl OpKind {
                     ));
                 }
                 let out: Vec<usize> = (0..t.rank())
-                    .map(|d| shape[d] + lows[d] + highs[d])
-                    .collect();
+                    .map(|d| {
+                        shape[d]
+                            .checked_add(lows[d])
+                            .and_then(|v| v.checked_add(highs[d]))
+                    })
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| "'pad' result is too large".to_string())?;
                 one(TensorType::new(t.element_type, &out))
             }
             OpKind::Gather { axis } => {
@@ -816,8 +822,16 @@ pub fn window_out(
     pad: usize,
     dilation: usize,
 ) -> Result<usize, String> {
-    let span = dilation * (kernel - 1) + 1;
-    if input + pad < span {
+    let too_big = || format!("window of kernel {kernel}, dilation {dilation} is too large");
+    if kernel == 0 || stride == 0 || dilation == 0 {
+        return Err("window kernel, stride and dilation must be positive".into());
+    }
+    let span = dilation
+        .checked_mul(kernel - 1)
+        .and_then(|s| s.checked_add(1))
+        .ok_or_else(too_big)?;
+    let padded = input.checked_add(pad).ok_or_else(too_big)?;
+    if padded < span {
         return Err(format!(
             "window of {span} does not fit input {input} with padding {pad}"
         ));
@@ -830,18 +844,20 @@ pub fn slice_len(dim: usize, start: i64, end: i64, step: i64) -> Result<usize, S
     if step == 0 {
         return Err("'slice' step must not be zero".into());
     }
-    let dim = dim as i64;
-    if step > 0 {
-        if start < 0 || end > dim {
-            return Err(format!("'slice' range [{start}, {end}) exceeds dim {dim}"));
-        }
-        Ok(((end - start).max(0) + step - 1).div_euclid(step) as usize)
-    } else {
-        if start >= dim || end < -1 {
-            return Err(format!("'slice' range [{start}, {end}) exceeds dim {dim}"));
-        }
-        Ok(((start - end).max(0) + (-step) - 1).div_euclid(-step) as usize)
+    let dim = i64::try_from(dim).map_err(|_| "'slice' dim too large".to_string())?;
+    // Normalised bounds: [0, dim] for positive steps, [-1, dim - 1] for negative ones.
+    let (lo, hi) = if step > 0 { (0, dim) } else { (-1, dim - 1) };
+    if !(lo..=hi).contains(&start) || !(lo..=hi).contains(&end) || step == i64::MIN {
+        return Err(format!(
+            "'slice' range [{start}, {end}) with step {step} exceeds dim {dim}"
+        ));
     }
+    let (span, step) = if step > 0 {
+        (end - start, step)
+    } else {
+        (start - end, -step)
+    };
+    Ok((span.max(0) as u64).div_ceil(step as u64) as usize)
 }
 
 fn check_axes(axes: &[usize], rank: usize, op: &str) -> Result<(), String> {

@@ -477,8 +477,8 @@ impl<'a> Parser<'a> {
         let digits = hex
             .strip_prefix("0x")
             .ok_or_else(|| self.error("constant data must start with 0x"))?;
-        if digits.len() % 2 != 0 {
-            return Err(self.error("constant data has an odd number of hex digits"));
+        if !digits.is_ascii() || digits.len() % 2 != 0 {
+            return Err(self.error("constant data must be an even number of hex digits"));
         }
         let bytes = (0..digits.len())
             .step_by(2)

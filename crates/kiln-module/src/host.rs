@@ -172,6 +172,23 @@ impl HostProgram {
                     ));
                 }
             }
+            // Bindings of one dispatch may share bytes only when both are read-only spaces.
+            for (x, bx) in bindings.iter().enumerate() {
+                for by in &bindings[x + 1..] {
+                    let same_space = bx.space == by.space;
+                    let overlap = same_space
+                        && bx.offset < by.offset.saturating_add(by.length)
+                        && by.offset < bx.offset.saturating_add(bx.length);
+                    let read_only =
+                        matches!(bx.space, BufferSpace::Input(_) | BufferSpace::Constant(_));
+                    if overlap && !read_only {
+                        return Err(format!(
+                            "instruction {i} binds overlapping bytes of {:?} twice",
+                            bx.space
+                        ));
+                    }
+                }
+            }
         }
         Ok(())
     }

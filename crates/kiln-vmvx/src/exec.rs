@@ -45,7 +45,7 @@ impl Executable {
                 self.kernels.len()
             )
         })?;
-        if workgroups != k.workgroup_count() {
+        if workgroups as u64 != k.workgroup_count() {
             return Err(format!(
                 "kernel '{}' expects {} workgroups, dispatched with {workgroups}",
                 k.name,
@@ -62,19 +62,19 @@ impl Executable {
                 )
             })?;
             let size = v.element_type.byte_size() as i64;
-            if let Some((lo, hi)) = v.span() {
+            if let Some((lo, hi)) = v.span().map_err(|m| format!("kernel '{}': {m}", k.name))? {
                 if lo < 0 || hi.checked_mul(size).is_none_or(|end| end > b.len as i64) {
                     return Err(format!(
                         "kernel '{}' reads or writes outside binding {} ({} bytes)",
                         k.name, v.binding, b.len
                     ));
                 }
-                if !(b.ptr as usize).is_multiple_of(size as usize) {
-                    return Err(format!(
-                        "binding {} is not aligned for {}",
-                        v.binding, v.element_type
-                    ));
-                }
+            }
+            if !(b.ptr as usize).is_multiple_of(size as usize) {
+                return Err(format!(
+                    "binding {} is not aligned for {}",
+                    v.binding, v.element_type
+                ));
             }
         }
         for v in k.outputs() {
@@ -482,6 +482,24 @@ fn store_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, src: &Reg) {
     }
 }
 
+/// Maximum that propagates NaN, as ONNX Runtime does.
+fn nan_max(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// Minimum that propagates NaN.
+fn nan_min(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.min(b)
+    }
+}
+
 fn unary_f(f: UnaryFn, x: f32) -> f32 {
     match f {
         UnaryFn::Neg => -x,
@@ -490,7 +508,7 @@ fn unary_f(f: UnaryFn, x: f32) -> f32 {
         UnaryFn::Log => x.ln(),
         UnaryFn::Sqrt => x.sqrt(),
         UnaryFn::Erf => libm::erff(x),
-        UnaryFn::Relu => x.max(0.0),
+        UnaryFn::Relu => nan_max(x, 0.0),
         UnaryFn::Sigmoid => 1.0 / (1.0 + (-x).exp()),
         UnaryFn::Tanh => x.tanh(),
         UnaryFn::Not => (x == 0.0) as u8 as f32,
@@ -535,8 +553,8 @@ fn binary_f(f: BinaryFn, a: f32, b: f32) -> f32 {
         BinaryFn::Mul => a * b,
         BinaryFn::Div => a / b,
         BinaryFn::Pow => a.powf(b),
-        BinaryFn::Max => a.max(b),
-        BinaryFn::Min => a.min(b),
+        BinaryFn::Max => nan_max(a, b),
+        BinaryFn::Min => nan_min(a, b),
         _ => unreachable!("predicates produce integer registers"),
     }
 }

@@ -47,20 +47,52 @@ impl View {
     }
 
     /// Lowest and one-past-highest element offsets the view touches (`None` if empty or overflow).
-    pub fn span(&self) -> Option<(i64, i64)> {
+    ///
+    /// `Ok(None)` for an empty view; an error if the arithmetic overflows.
+    pub fn span(&self) -> Result<Option<(i64, i64)>, String> {
         if self.shape.contains(&0) {
-            return None;
+            return Ok(None);
         }
-        let (mut lo, mut hi) = (self.offset as i64, self.offset as i64);
+        let overflow = || "a view's extent overflows".to_string();
+        let base = i64::try_from(self.offset).map_err(|_| overflow())?;
+        let (mut lo, mut hi) = (base, base);
         for (&n, &s) in self.shape.iter().zip(&self.strides) {
-            let reach = (n as i64 - 1).checked_mul(s)?;
+            let reach = i64::try_from(n - 1)
+                .ok()
+                .and_then(|n| n.checked_mul(s))
+                .ok_or_else(overflow)?;
             if reach < 0 {
-                lo = lo.checked_add(reach)?;
+                lo = lo.checked_add(reach).ok_or_else(overflow)?;
             } else {
-                hi = hi.checked_add(reach)?;
+                hi = hi.checked_add(reach).ok_or_else(overflow)?;
             }
         }
-        Some((lo, hi + 1))
+        Ok(Some((lo, hi.checked_add(1).ok_or_else(overflow)?)))
+    }
+
+    /// True if no two indices (over dims with extent > 1, except `skip` trailing dims) address
+    /// the same element, so workgroups writing disjoint index boxes write disjoint memory.
+    pub fn is_injective(&self, skip_trailing: usize) -> bool {
+        let n = self.shape.len().saturating_sub(skip_trailing);
+        let mut dims: Vec<(u64, u64)> = (0..n)
+            .filter(|&d| self.shape[d] > 1)
+            .map(|d| (self.strides[d].unsigned_abs(), self.shape[d]))
+            .collect();
+        dims.sort_unstable();
+        let mut reach: u64 = 0;
+        for (stride, extent) in dims {
+            if stride <= reach {
+                return false;
+            }
+            reach = match stride
+                .checked_mul(extent - 1)
+                .and_then(|r| r.checked_add(reach))
+            {
+                Some(r) => r,
+                None => return false,
+            };
+        }
+        true
     }
 }
 
@@ -106,6 +138,9 @@ pub enum Inst {
     Cast(u32, ElementType),
 }
 
+/// Longest body accepted; each instruction costs a row of scratch registers when run.
+pub const MAX_BODY_INSTS: usize = 4096;
+
 /// Whether a register holds floats (computed as f32) or integers (computed as i64).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegKind {
@@ -136,6 +171,12 @@ impl Body {
         inputs: &[ElementType],
         outputs: &[ElementType],
     ) -> Result<Vec<RegKind>, String> {
+        if self.insts.len() > MAX_BODY_INSTS {
+            return Err(format!(
+                "a body has {} instructions (at most {MAX_BODY_INSTS})",
+                self.insts.len()
+            ));
+        }
         let mut kinds: Vec<RegKind> = vec![];
         let reg = |r: u32, kinds: &[RegKind]| {
             kinds
@@ -299,8 +340,18 @@ pub(crate) const ROWS_PER_WORKGROUP: u64 = 16;
 
 impl Kernel {
     /// The workgroup grid this kernel expects (always one-dimensional here).
-    pub fn workgroup_count(&self) -> u32 {
-        let n = match &self.op {
+    ///
+    /// Zero when the kernel's output is empty; `u64::MAX` if the count overflows.
+    pub fn workgroup_count(&self) -> u64 {
+        if self.outputs().iter().any(|v| v.shape.contains(&0)) {
+            return 0;
+        }
+        let prod = |v: &[u64]| {
+            v.iter()
+                .try_fold(1u64, |a, &x| a.checked_mul(x))
+                .unwrap_or(u64::MAX)
+        };
+        match &self.op {
             KernelOp::Generic {
                 shape,
                 tile,
@@ -308,22 +359,27 @@ impl Kernel {
                 ..
             } => {
                 let p = shape.len() - *reduction_dims as usize;
-                (0..p)
-                    .map(|d| shape[d].div_ceil(tile[d].max(1)))
-                    .product::<u64>()
+                prod(
+                    &(0..p)
+                        .map(|d| shape[d].div_ceil(tile[d].max(1)))
+                        .collect::<Vec<_>>(),
+                )
             }
             KernelOp::MatMul {
                 c, tile_m, tile_n, ..
-            } => c.shape[0] * c.shape[1].div_ceil(*tile_m) * c.shape[2].div_ceil(*tile_n),
+            } => prod(&[
+                c.shape[0],
+                c.shape[1].div_ceil((*tile_m).max(1)),
+                c.shape[2].div_ceil((*tile_n).max(1)),
+            ]),
             KernelOp::Conv2d {
                 y, groups, tile_oh, ..
-            } => y.shape[0] * groups * y.shape[2].div_ceil(*tile_oh),
-            KernelOp::Pool2d { y, .. } => y.shape[0] * y.shape[1],
+            } => prod(&[y.shape[0], *groups, y.shape[2].div_ceil((*tile_oh).max(1))]),
+            KernelOp::Pool2d { y, .. } => prod(&[y.shape[0], y.shape[1]]),
             KernelOp::Softmax { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
             KernelOp::LayerNorm { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
             KernelOp::Gather { out, .. } => out.shape[0].div_ceil(ROWS_PER_WORKGROUP),
-        };
-        n.clamp(1, u32::MAX as u64) as u32
+        }
     }
 
     /// Every view the kernel touches, for binding checks.
@@ -392,6 +448,22 @@ impl Kernel {
         for v in self.views() {
             if v.shape.len() != v.strides.len() {
                 return Err("a view's shape and strides differ in rank".into());
+            }
+        }
+        // Workgroups write disjoint boxes of each output, which must therefore be disjoint
+        // memory; and no input may read a binding the kernel writes.
+        let skip = match &self.op {
+            KernelOp::Generic { reduction_dims, .. } => *reduction_dims as usize,
+            _ => 0,
+        };
+        let outputs = self.outputs();
+        if outputs.iter().any(|v| !v.is_injective(skip)) {
+            return Err("an output view addresses some element twice".into());
+        }
+        for v in self.views() {
+            let is_output = outputs.iter().any(|o| std::ptr::eq(*o, v));
+            if !is_output && outputs.iter().any(|o| o.binding == v.binding) {
+                return Err(format!("binding {} is both read and written", v.binding));
             }
         }
         let f32_only = |vs: &[&View]| -> Result<(), String> {
@@ -506,7 +578,7 @@ impl Kernel {
                     contiguous(v)?;
                 }
                 if *groups == 0
-                    || x.shape[1] != w.shape[1] * groups
+                    || w.shape[1].checked_mul(*groups) != Some(x.shape[1])
                     || w.shape[0] % groups != 0
                     || w.shape[0] != y.shape[1]
                     || x.shape[0] != y.shape[0]

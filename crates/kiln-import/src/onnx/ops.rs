@@ -15,7 +15,8 @@ type Builder = fn(&mut Importer, &NodeCtx, &[Option<ValueId>]) -> Outputs;
 /// The builder for an ONNX op type, if kiln supports it.
 pub(crate) fn builder(op_type: &str) -> Option<Builder> {
     Some(match op_type {
-        "Identity" | "Dropout" => identity,
+        "Identity" => identity,
+        "Dropout" => dropout,
         "Constant" => constant,
         "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "Greater" | "And" | "Or" | "Max"
         | "Min" => binary,
@@ -98,6 +99,24 @@ fn one(v: ValueId) -> Outputs {
     Ok(vec![Some(v)])
 }
 
+/// Inference-mode dropout is the identity; training mode (random masks) is refused.
+fn dropout(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let training = match inputs.get(2).copied().flatten() {
+        None => false,
+        Some(v) => im
+            .const_of(v)
+            .map(|t| t.to_f64().first().copied().unwrap_or(0.0) != 0.0)
+            .ok_or_else(|| ctx.err("training_mode must be a compile-time constant"))?,
+    };
+    if training {
+        return Err(ctx.err("training_mode=true is not supported (kiln runs inference)"));
+    }
+    if ctx.node.output.get(1).is_some_and(|o| !o.is_empty()) {
+        return Err(ctx.err("the mask output is not supported"));
+    }
+    one(arg(ctx, inputs, 0)?)
+}
+
 fn identity(_: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     one(arg(ctx, inputs, 0)?)
 }
@@ -137,9 +156,10 @@ fn binary_kind(op_type: &str) -> BinaryOp {
 
 fn binary(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let kind = binary_kind(ctx.op_type);
-    // Max and Min are variadic in ONNX.
+    // Max and Min are variadic in ONNX (one input is the identity); the rest take two.
+    let variadic = matches!(kind, BinaryOp::Max | BinaryOp::Min);
     let mut acc = arg(ctx, inputs, 0)?;
-    for i in 1..inputs.len().max(2) {
+    for i in 1..if variadic { inputs.len() } else { 2 } {
         let b = arg(ctx, inputs, i)?;
         acc = im.emit(ctx, OpKind::Binary(kind), &[acc, b])?;
     }
@@ -148,10 +168,14 @@ fn binary(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 
 fn pow(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let (x, y) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
-    // Common constant exponents become cheaper, exact ops.
+    // Common constant exponents become cheaper, exact ops, when they do not change the shape.
+    let keeps_shape = kiln_ir::ops::broadcast_dims(&im.ty(x).dims, &im.ty(y).dims)
+        .is_ok_and(|d| d == im.ty(x).dims);
+    let same_type =
+        im.ty(x).element_type == im.ty(y).element_type || im.ty(x).element_type.is_float();
     if let Some(e) = im
         .const_of(y)
-        .filter(|t| t.element_count() == 1)
+        .filter(|t| t.element_count() == 1 && keeps_shape && same_type)
         .map(|t| t.to_f64()[0])
     {
         if e == 2.0 {
@@ -164,8 +188,14 @@ fn pow(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
             return one(x);
         }
     }
-    let xt = im.ty(x).element_type;
-    let y = if im.ty(y).element_type != xt {
+    let (xt, yt) = (im.ty(x).element_type, im.ty(y).element_type);
+    if !xt.is_float() && yt.is_float() {
+        // An integer base with a float exponent is computed in floats, then cast back.
+        let xf = im.emit(ctx, OpKind::Cast(yt), &[x])?;
+        let p = im.emit(ctx, OpKind::Binary(BinaryOp::Pow), &[xf, y])?;
+        return one(im.emit(ctx, OpKind::Cast(xt), &[p])?);
+    }
+    let y = if yt != xt {
         im.emit(ctx, OpKind::Cast(xt), &[y])?
     } else {
         y
@@ -341,7 +371,7 @@ fn window_pads(
             for d in 0..2 {
                 let out = input[d].div_ceil(strides[d]);
                 let span = dilations[d] * (kernel[d] - 1) + 1;
-                let total = ((out - 1) * strides[d] + span).saturating_sub(input[d]);
+                let total = (out.saturating_sub(1) * strides[d] + span).saturating_sub(input[d]);
                 let (small, big) = (total / 2, total - total / 2);
                 let (begin, end) = if auto == "SAME_UPPER" {
                     (small, big)
@@ -415,6 +445,18 @@ fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     if groups < 1 {
         return Err(ctx.err(format!("group {groups} must be positive")));
     }
+    if let Some(ks) = ctx.ints("kernel_shape") {
+        let expected: Vec<i64> = if rank == 1 {
+            vec![ws[3] as i64]
+        } else {
+            vec![ws[2] as i64, ws[3] as i64]
+        };
+        if ks != expected {
+            return Err(ctx.err(format!(
+                "kernel_shape {ks:?} does not match the weights' {expected:?}"
+            )));
+        }
+    }
     let pads = window_pads(
         ctx,
         rank,
@@ -458,6 +500,11 @@ fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     })?;
     let strides = pair(ctx, "strides", 1, rank)?;
     let pads = window_pads(ctx, rank, [xs[2], xs[3]], kernel, strides, [1, 1])?;
+    if (0..4).any(|i| pads[i] >= kernel[i % 2]) {
+        return Err(ctx.err(format!(
+            "pads {pads:?} must be smaller than the kernel {kernel:?}"
+        )));
+    }
     let kind = if ctx.op_type == "MaxPool" {
         PoolKind::Max
     } else {
@@ -555,7 +602,14 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
             v.dedup();
             v
         }
-        _ if ctx.int("noop_with_empty_axes", 0) != 0 => return one(x),
+        _ if ctx.int("noop_with_empty_axes", 0) != 0 => {
+            // Nothing is reduced, but the elementwise part still applies (|x|, x², |x|).
+            return one(match ctx.op_type {
+                "ReduceL1" | "ReduceL2" => im.emit(ctx, OpKind::Unary(UnaryOp::Abs), &[x])?,
+                "ReduceSumSquare" => im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[x, x])?,
+                _ => x,
+            });
+        }
         _ => (0..rank).collect(),
     };
     let keep_dims = ctx.int("keepdims", 1) != 0;
@@ -786,10 +840,22 @@ fn slice(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
             return Err(ctx.err("slice step must not be zero"));
         }
         let norm = |v: i64| if v < 0 { v + dim } else { v };
-        // Clamp as the ONNX spec says: [0, dim] for positive steps, [-1, dim-1] for negative.
-        let (lo, hi) = if step > 0 { (0, dim) } else { (-1, dim - 1) };
-        st[a] = norm(starts[i]).clamp(lo, hi);
-        en[a] = norm(ends[i].clamp(-(i64::MAX / 2), i64::MAX / 2)).clamp(lo, hi);
+        // Clamp as the ONNX spec says: starts and ends to [0, dim] for positive steps; starts to
+        // [0, dim-1] and ends to [-1, dim-1] for negative ones.
+        let big = i64::MAX / 2;
+        let (s, e) = (
+            norm(starts[i].clamp(-big, big)),
+            norm(ends[i].clamp(-big, big)),
+        );
+        if step > 0 {
+            st[a] = s.clamp(0, dim);
+            en[a] = e.clamp(0, dim);
+        } else if dim == 0 {
+            (st[a], en[a]) = (-1, -1);
+        } else {
+            st[a] = s.clamp(0, dim - 1);
+            en[a] = e.clamp(-1, dim - 1);
+        }
         sp[a] = step;
     }
     one(im.emit(
@@ -870,7 +936,14 @@ fn constant_of_shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
         None => HostTensor::from_f32(&[], &[0.0]),
     };
     let v = value.to_f64().first().copied().unwrap_or(0.0);
-    let count = kiln_types::element_count(&shape).ok_or_else(|| ctx.err("too many elements"))?;
+    let count = kiln_types::element_count(&shape)
+        .filter(|&n| n <= 1 << 28)
+        .ok_or_else(|| {
+            ctx.err(format!(
+                "shape {} is too large for a constant",
+                kiln_types::shape_string(&shape)
+            ))
+        })?;
     one(im.constant(
         HostTensor::from_f64(value.element_type, &shape, &vec![v; count]),
         &ctx.name,
@@ -1034,9 +1107,39 @@ fn xor(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
     one(un(im, ctx, UnaryOp::Not, e)?)
 }
 
+/// `x - max - log(Σ exp(x - max))` along the axis: no overflow or log(0) for large inputs.
 fn log_softmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let y = softmax(im, ctx, inputs)?[0].ok_or_else(|| ctx.err("softmax produced no value"))?;
-    one(un(im, ctx, UnaryOp::Log, y)?)
+    let x = arg(ctx, inputs, 0)?;
+    let shape = im.shape(ctx, x)?;
+    let default = if ctx.opset >= 13 { -1 } else { 1 };
+    let a = axis(ctx, ctx.int("axis", default), shape.len())?;
+    // Before opset 13 the axis means "flatten from here".
+    let flat = ctx.opset < 13 && a + 1 != shape.len();
+    let (x, a) = if flat {
+        let outer: usize = shape[..a].iter().product();
+        (
+            reshape_to(im, ctx, x, vec![outer, shape[a..].iter().product()])?,
+            1,
+        )
+    } else {
+        (x, a)
+    };
+    let reduce = |kind| OpKind::Reduce {
+        kind,
+        axes: vec![a],
+        keep_dims: true,
+    };
+    let m = im.emit(ctx, reduce(ReduceKind::Max), &[x])?;
+    let d = bin(im, ctx, BinaryOp::Sub, x, m)?;
+    let e = un(im, ctx, UnaryOp::Exp, d)?;
+    let s = im.emit(ctx, reduce(ReduceKind::Sum), &[e])?;
+    let l = un(im, ctx, UnaryOp::Log, s)?;
+    let y = bin(im, ctx, BinaryOp::Sub, d, l)?;
+    one(if flat {
+        reshape_to(im, ctx, y, shape)?
+    } else {
+        y
+    })
 }
 
 fn instance_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
@@ -1104,6 +1207,12 @@ fn split(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
             if parts == 0 {
                 return Err(ctx.err("cannot split into zero parts"));
             }
+            if ctx.opset < 18 && s[a] % parts != 0 {
+                return Err(ctx.err(format!(
+                    "dim {a} of size {} does not split evenly into {parts} outputs",
+                    s[a]
+                )));
+            }
             let chunk = s[a].div_ceil(parts);
             (0..parts)
                 .map(|i| chunk.min(s[a].saturating_sub(i * chunk)))
@@ -1143,7 +1252,12 @@ fn tile(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
         .zip(&reps)
         .flat_map(|(&d, &r)| [r as usize, d])
         .collect();
-    let out: Vec<usize> = s.iter().zip(&reps).map(|(&d, &r)| d * r as usize).collect();
+    let out: Vec<usize> = s
+        .iter()
+        .zip(&reps)
+        .map(|(&d, &r)| d.checked_mul(r as usize))
+        .collect::<Option<_>>()
+        .ok_or_else(|| ctx.err("tiled shape is too large"))?;
     let t = reshape_to(im, ctx, x, interleaved)?;
     let t = im.emit(ctx, OpKind::Broadcast { shape: expanded }, &[t])?;
     one(reshape_to(im, ctx, t, out)?)

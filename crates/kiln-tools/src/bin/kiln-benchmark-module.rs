@@ -45,6 +45,9 @@ fn run(args: Args) -> Result<()> {
     if args.benchmark_repetitions == 0 {
         bail!("--benchmark_repetitions must be at least 1");
     }
+    if !(args.benchmark_min_time.is_finite() && (0.0..=3600.0).contains(&args.benchmark_min_time)) {
+        bail!("--benchmark_min_time must be between 0 and 3600 seconds");
+    }
     let device = kiln_tools::create_device(&args.device, args.task_topology_max_group_count)?;
     let module = kiln_tools::load_module(&args.module, device)?;
     let functions: Vec<String> = match &args.function {

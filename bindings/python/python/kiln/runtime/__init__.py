@@ -80,7 +80,10 @@ class Function:
         tensors = [self._convert(i, a) for i, a in enumerate(args)]
         results = []
         for element_type, shape, data in self._handle.invoke(self.name, tensors):
-            results.append(np.frombuffer(data, dtype=_NUMPY_TYPES[element_type]).reshape(shape))
+            dtype = _NUMPY_TYPES.get(element_type)
+            if dtype is None:
+                raise KilnRuntimeError(f"'{self.name}' returns {element_type}, which NumPy cannot hold")
+            results.append(np.frombuffer(data, dtype=dtype).reshape(shape))
         return results[0] if len(results) == 1 else tuple(results)
 
 

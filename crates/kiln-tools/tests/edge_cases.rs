@@ -1,0 +1,343 @@
+//! Regression tests from review: empty tensors, hostile modules, overflowing IR, and ONNX
+//! semantics that once gave silently wrong answers.
+
+use kiln_compiler::{CompileOptions, CompileOutput};
+use kiln_import::onnx::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TypeProto,
+    TypeProtoTensor, ValueInfoProto,
+};
+use kiln_module::{
+    BindingRef, BufferSpace, ExecutableDef, FunctionDef, HostInst, HostProgram, Module, TensorSig,
+};
+use kiln_runtime::{LoadedModule, ModuleBytes};
+use kiln_types::{ElementType, HostTensor};
+use kiln_vmvx::format::{Body, Executable, Inst, Kernel, KernelOp, ReduceFn, View};
+use prost::Message;
+use std::sync::Arc;
+
+fn load(bytes: &[u8]) -> Result<LoadedModule, kiln_runtime::RuntimeError> {
+    let device = kiln_tools::registry()
+        .create_device("local-task", &Default::default())
+        .unwrap();
+    LoadedModule::load(device, Arc::new(ModuleBytes::from_bytes(bytes)), "test")
+}
+
+fn run_ir(text: &str, inputs: &[HostTensor]) -> Vec<HostTensor> {
+    let program = kiln_ir::text::parse_program(text).unwrap();
+    let expected = kiln_ir::interp::run(&program, "main", inputs).unwrap();
+    let opts = CompileOptions {
+        targets: vec!["vmvx".into()],
+        ..Default::default()
+    };
+    let CompileOutput::Module(bytes) = kiln_compiler::compile_program(program, &opts).unwrap()
+    else {
+        panic!()
+    };
+    let got = load(&bytes).unwrap().invoke("main", inputs).unwrap();
+    assert_eq!(
+        got, expected,
+        "compiled result differs from the interpreter"
+    );
+    got
+}
+
+#[test]
+fn empty_tensors_compile_and_run() {
+    let m0 = run_ir("func @main(%0 \"a\": tensor<0x4xf32>, %1 \"b\": tensor<4x3xf32>) -> (%2 \"y\") {\n  %2 = matmul %0, %1 : tensor<0x3xf32> loc(\"mm\")\n}", &[HostTensor::zeros(ElementType::F32, &[0, 4]), HostTensor::from_f32(&[4, 3], &[1.0; 12])]);
+    assert_eq!(m0[0].shape, vec![0, 3]);
+    let k0 = run_ir("func @main(%0 \"a\": tensor<2x0xf32>, %1 \"b\": tensor<0x3xf32>) -> (%2 \"y\") {\n  %2 = matmul %0, %1 : tensor<2x3xf32> loc(\"mm\")\n}", &[HostTensor::zeros(ElementType::F32, &[2, 0]), HostTensor::zeros(ElementType::F32, &[0, 3])]);
+    assert_eq!(k0[0].to_f32(), vec![0.0; 6]);
+    let c = run_ir("func @main(%0 \"x\": tensor<2xf32>) -> (%2 \"y\") {\n  %1 = slice {starts = [2], ends = [2], steps = [1]} %0 : tensor<0xf32> loc(\"s\")\n  %2 = concat {axis = 0} %1, %0 : tensor<2xf32> loc(\"c\")\n}", &[HostTensor::from_f32(&[2], &[1.0, 2.0])]);
+    assert_eq!(c[0].to_f32(), vec![1.0, 2.0]);
+}
+
+fn hostile_module(output: View, bindings: Vec<BindingRef>, transient_size: u64) -> Vec<u8> {
+    let kernel = Kernel {
+        name: "evil".into(),
+        op: KernelOp::Generic {
+            shape: output.shape.clone(),
+            tile: output.shape.clone(),
+            reduction_dims: 0,
+            reduce: ReduceFn::Sum,
+            inputs: vec![],
+            outputs: vec![output],
+            body: Body {
+                insts: vec![Inst::ConstF(1.0)],
+                results: vec![0],
+            },
+        },
+    };
+    let exe = Executable {
+        kernels: vec![kernel],
+    };
+    let program = HostProgram {
+        transient_size,
+        insts: vec![HostInst::Dispatch {
+            executable: 0,
+            kernel: 0,
+            workgroups: [1, 1, 1],
+            bindings,
+        }],
+    };
+    let f = FunctionDef {
+        name: "main".into(),
+        inputs: vec![],
+        outputs: vec![TensorSig {
+            name: "y".into(),
+            element_type: ElementType::F32,
+            dims: vec![2],
+        }],
+        program,
+    };
+    Module {
+        compiler_version: "test".into(),
+        name: "evil".into(),
+        functions: vec![f],
+        executables: vec![ExecutableDef {
+            target: "vmvx".into(),
+            format: kiln_vmvx::FORMAT.into(),
+            data: exe.encode(),
+        }],
+        constants: vec![],
+    }
+    .write(&[])
+}
+
+#[test]
+fn hostile_modules_are_refused_before_touching_memory() {
+    let out = BindingRef {
+        space: BufferSpace::Output(0),
+        offset: 0,
+        length: 8,
+    };
+    let far = View {
+        binding: 0,
+        offset: 1 << 40,
+        element_type: ElementType::F32,
+        shape: vec![2],
+        strides: vec![1],
+    };
+    let err = load(&hostile_module(far, vec![out], 0))
+        .unwrap()
+        .invoke("main", &[])
+        .unwrap_err();
+    assert!(err.to_string().contains("outside binding"), "{err}");
+    let overflow = View {
+        binding: 0,
+        offset: 0,
+        element_type: ElementType::F32,
+        shape: vec![2],
+        strides: vec![i64::MAX],
+    };
+    let err = load(&hostile_module(overflow, vec![out], 0))
+        .unwrap()
+        .invoke("main", &[])
+        .unwrap_err();
+    assert!(err.to_string().contains("overflows"), "{err}");
+    let ok = View::contiguous(0, 0, ElementType::F32, &[2]);
+    let twice = vec![
+        BindingRef {
+            space: BufferSpace::Transient,
+            offset: 0,
+            length: 8,
+        },
+        BindingRef {
+            space: BufferSpace::Transient,
+            offset: 4,
+            length: 8,
+        },
+    ];
+    let err = load(&hostile_module(ok.clone(), twice, 64)).err().unwrap();
+    assert!(err.to_string().contains("overlapping bytes"), "{err}");
+    let err = load(&hostile_module(ok, vec![out], 1 << 62))
+        .unwrap()
+        .invoke("main", &[])
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot allocate"), "{err}");
+}
+
+#[test]
+fn overflowing_ir_is_an_error_not_a_panic() {
+    let cases = [
+        "const @c0 : tensor<2xi8> = dense<\"0xa\u{e9}0\">",
+        "func @f(%0 \"x\": tensor<4xf32>) -> (%1 \"y\") {\n  %1 = pad {lows = [9223372036854775807], highs = [9223372036854775807], value = 0.0} %0 : tensor<4xf32>\n}",
+        "func @f(%0 \"x\": tensor<1x1x4x4xf32>, %1 \"w\": tensor<1x1x0x3xf32>) -> (%2 \"y\") {\n  %2 = conv2d {strides = [1, 1], pads = [0, 0, 0, 0], dilations = [1, 1], groups = 1} %0, %1 : tensor<1x1x4x2xf32>\n}",
+        "func @f(%0 \"x\": tensor<4xf32>) -> (%1 \"y\") {\n  %1 = reshape {shape = [4294967296, 4294967296, 0]} %0 : tensor<4294967296x4294967296x0xf32>\n}",
+        "func @f(%0 \"x\": tensor<4x4xf32>) -> (%1 \"y\") {\n  %1 = slice {starts = [9223372036854775807, 0], ends = [4, 4], steps = [1, 1]} %0 : tensor<0x4xf32>\n}",
+    ];
+    for text in cases {
+        assert!(
+            kiln_ir::text::parse_program(text).is_err(),
+            "accepted: {text}"
+        );
+    }
+    // A huge step is valid: it selects the first element.
+    let y = run_ir("func @main(%0 \"x\": tensor<2x4xf32>) -> (%1 \"y\") {\n  %1 = slice {starts = [0, 1], ends = [2, 4], steps = [1, 9223372036854775807]} %0 : tensor<2x1xf32> loc(\"s\")\n}", &[HostTensor::from_f32(&[2, 4], &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])]);
+    assert_eq!(y[0].to_f32(), vec![1.0, 5.0]);
+}
+
+fn tensor_info(name: &str, elem: i32, dims: &[i64]) -> ValueInfoProto {
+    let shape = kiln_import::onnx::proto::TensorShapeProto {
+        dim: dims
+            .iter()
+            .map(|&d| kiln_import::onnx::proto::Dimension {
+                dim_value: Some(d),
+                dim_param: None,
+            })
+            .collect(),
+    };
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TypeProtoTensor {
+                elem_type: Some(elem),
+                shape: Some(shape),
+            }),
+        }),
+    }
+}
+
+fn initializer(name: &str, t: &HostTensor) -> TensorProto {
+    let code = match t.element_type {
+        ElementType::F32 => 1,
+        ElementType::I32 => 6,
+        _ => 7,
+    };
+    TensorProto {
+        dims: t.shape.iter().map(|&d| d as i64).collect(),
+        data_type: Some(code),
+        name: Some(name.into()),
+        raw_data: Some(t.data.clone()),
+        ..Default::default()
+    }
+}
+
+/// Runs a one-node ONNX model through kiln on `input` (f32 or i32 input `x`).
+fn one_node(
+    op: &str,
+    attrs: Vec<AttributeProto>,
+    x: &HostTensor,
+    consts: &[(&str, HostTensor)],
+    out_dims: &[i64],
+) -> HostTensor {
+    let elem = if x.element_type == ElementType::I32 {
+        6
+    } else {
+        1
+    };
+    let mut inputs = vec!["x".to_string()];
+    inputs.extend(consts.iter().map(|(n, _)| n.to_string()));
+    let node = NodeProto {
+        input: inputs,
+        output: vec!["y".into()],
+        name: Some("n".into()),
+        op_type: Some(op.into()),
+        domain: None,
+        attribute: attrs,
+    };
+    let graph = GraphProto {
+        node: vec![node],
+        name: Some("g".into()),
+        initializer: consts.iter().map(|(n, t)| initializer(n, t)).collect(),
+        input: vec![tensor_info(
+            "x",
+            elem,
+            &x.shape.iter().map(|&d| d as i64).collect::<Vec<_>>(),
+        )],
+        output: vec![tensor_info("y", elem, out_dims)],
+        value_info: vec![],
+    };
+    let model = ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
+        producer_name: None,
+        graph: Some(graph),
+        functions: vec![],
+    };
+    let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
+    let opts = CompileOptions {
+        targets: vec!["vmvx".into()],
+        ..Default::default()
+    };
+    let CompileOutput::Module(bytes) = kiln_compiler::compile_program(program, &opts).unwrap()
+    else {
+        panic!()
+    };
+    load(&bytes)
+        .unwrap()
+        .invoke("main", std::slice::from_ref(x))
+        .unwrap()
+        .remove(0)
+}
+
+fn int_attr(name: &str, v: i64) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(2),
+        i: Some(v),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn onnx_semantics_match_onnx_runtime() {
+    // LogSoftmax stays finite for large negative inputs (ORT: [0, -200]).
+    let y = one_node(
+        "LogSoftmax",
+        vec![int_attr("axis", -1)],
+        &HostTensor::from_f32(&[1, 2], &[0.0, -200.0]),
+        &[],
+        &[1, 2],
+    );
+    assert_eq!(y.to_f32(), vec![0.0, -200.0]);
+    // An integer base with a float exponent (ORT: [2, 3, 4]).
+    let x = HostTensor::from_f64(ElementType::I32, &[3], &[4.0, 9.0, 16.0]);
+    let y = one_node(
+        "Pow",
+        vec![],
+        &x,
+        &[("e", HostTensor::from_f32(&[3], &[0.5; 3]))],
+        &[3],
+    );
+    assert_eq!(y.to_i64(), vec![2, 3, 4]);
+    // Negative-step slices clamp starts to [0, dim-1] (ORT: [1]).
+    let s = |v: i64| HostTensor::from_i64(&[1], &[v]);
+    let y = one_node(
+        "Slice",
+        vec![],
+        &HostTensor::from_f32(&[3], &[1.0, 2.0, 3.0]),
+        &[
+            ("starts", s(-4)),
+            ("ends", s(-5)),
+            ("axes", s(0)),
+            ("steps", s(-1)),
+        ],
+        &[1],
+    );
+    assert_eq!(y.to_f32(), vec![1.0]);
+    // Max propagates NaN (ORT: [2, NaN, NaN]).
+    let y = one_node(
+        "Max",
+        vec![],
+        &HostTensor::from_f32(&[3], &[1.0, f32::NAN, 3.0]),
+        &[("b", HostTensor::from_f32(&[3], &[2.0, 2.0, f32::NAN]))],
+        &[3],
+    );
+    let y = y.to_f32();
+    assert!(y[0] == 2.0 && y[1].is_nan() && y[2].is_nan(), "{y:?}");
+    // Pow with a [1,1] exponent broadcasts the result to rank 2 (ORT: shape [1, 3]).
+    let y = one_node(
+        "Pow",
+        vec![],
+        &HostTensor::from_f32(&[3], &[1.0, 2.0, 3.0]),
+        &[("e", HostTensor::from_f32(&[1, 1], &[2.0]))],
+        &[1, 3],
+    );
+    assert_eq!(
+        (y.shape.clone(), y.to_f32()),
+        (vec![1, 3], vec![1.0, 4.0, 9.0])
+    );
+}
