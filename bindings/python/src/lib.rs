@@ -52,6 +52,7 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 fn registry() -> kiln_runtime::DriverRegistry {
     let mut r = kiln_runtime::DriverRegistry::new();
     kiln_hal_local::register(&mut r);
+    kiln_hal_vulkan::register(&mut r);
     r
 }
 

@@ -106,7 +106,11 @@ impl LoadedModule {
                 message: format!(
                     "the module was compiled for {} but the device runs {}",
                     targets.join(", "),
-                    formats.join(", ")
+                    if formats.is_empty() {
+                        "no kiln executables yet".to_string()
+                    } else {
+                        formats.join(", ")
+                    }
                 ),
             });
         }

@@ -54,7 +54,7 @@ pub fn dump_devices(r: &DriverRegistry, only: Option<&str>) -> String {
         );
         match d.enumerate_devices() {
             Err(e) => {
-                let _ = writeln!(out, "# (failed to initialize: {e})\n");
+                let _ = writeln!(out, "# {e}\n");
             }
             Ok(devices) => {
                 for dev in devices {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 pub fn registry() -> kiln_runtime::DriverRegistry {
     let mut r = kiln_runtime::DriverRegistry::new();
     kiln_hal_local::register(&mut r);
+    kiln_hal_vulkan::register(&mut r);
     r
 }
 

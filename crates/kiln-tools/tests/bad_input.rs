@@ -177,8 +177,8 @@ fn runtime_rejects_bad_calls() {
     );
     fails(
         RUN,
-        &[&module, "--input=8x784xf32=0", "--device=vulkan"],
-        "unknown driver 'vulkan' (available: local-sync, local-task)",
+        &[&module, "--input=8x784xf32=0", "--device=cuda"],
+        "unknown driver 'cuda' (available: local-sync, local-task, vulkan)",
     );
     fails(
         RUN,
@@ -186,6 +186,24 @@ fn runtime_rejects_bad_calls() {
         "local-task: no device at 'gpu7'",
     );
     fails(RUN, &[&module], "'main' takes 1 inputs but 0 were given");
+    // With no Vulkan driver installed the driver is still listed and fails with a reason.
+    let no_icd = Command::new(RUN)
+        .args([&module, "--input=8x784xf32=0", "--device=vulkan"])
+        .env("VK_ICD_FILENAMES", "/nonexistent")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&no_icd.stderr);
+    assert_eq!(no_icd.status.code(), Some(1));
+    assert!(
+        stderr.trim_end().lines().count() == 1 && stderr.contains("vulkan: failed to initialize"),
+        "{stderr}"
+    );
+    let listed = Command::new(RUN)
+        .arg("--list_drivers")
+        .env("VK_ICD_FILENAMES", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("      vulkan: Vulkan 1.x (dynamic)"));
     fails(RUN, &[&module, "--input=8x784xf32=1 2 3"], "invalid value");
     std::fs::remove_dir_all(dir).unwrap();
 }
