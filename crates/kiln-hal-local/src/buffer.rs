@@ -1,6 +1,6 @@
 //! Host-memory buffers: owned zeroed allocations, or read-only windows onto shared bytes.
 
-use kiln_runtime::hal::{Buffer, HostBytes};
+use kiln_runtime::hal::{check_transfer, host_range, Buffer, HostBytes};
 use kiln_runtime::HalError;
 use std::any::Any;
 use std::sync::Arc;
@@ -47,15 +47,8 @@ impl LocalBuffer {
         offset: usize,
         len: usize,
     ) -> Result<LocalBuffer, HalError> {
-        let all = bytes.bytes();
-        if offset.checked_add(len).is_none_or(|end| end > all.len()) {
-            return Err(HalError::Invalid(format!(
-                "host range {offset}+{len} exceeds {} bytes",
-                all.len()
-            )));
-        }
         // The pointer is only read through (writable is false); see Binding::writable.
-        let ptr = all[offset..].as_ptr() as *mut u8;
+        let ptr = host_range(bytes.bytes(), offset, len)?.as_ptr() as *mut u8;
         Ok(LocalBuffer {
             ptr,
             len,
@@ -80,20 +73,13 @@ impl Buffer for LocalBuffer {
         self.len
     }
     fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), HalError> {
-        if offset.checked_add(out.len()).is_none_or(|e| e > self.len) {
-            return Err(HalError::Invalid("read outside the buffer".into()));
-        }
+        check_transfer(self.len, self.writable, offset, out.len(), false)?;
         // SAFETY: in bounds; no dispatch runs during host transfers.
         unsafe { std::ptr::copy_nonoverlapping(self.ptr.add(offset), out.as_mut_ptr(), out.len()) };
         Ok(())
     }
     fn write(&self, offset: usize, data: &[u8]) -> Result<(), HalError> {
-        if !self.writable {
-            return Err(HalError::Invalid("buffer is read-only".into()));
-        }
-        if offset.checked_add(data.len()).is_none_or(|e| e > self.len) {
-            return Err(HalError::Invalid("write outside the buffer".into()));
-        }
+        check_transfer(self.len, self.writable, offset, data.len(), true)?;
         // SAFETY: in bounds, writable, and no dispatch runs during host transfers.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.add(offset), data.len()) };
         Ok(())

@@ -7,7 +7,8 @@
 use crate::instance::{Instance, PhysicalDevice};
 use ash::vk;
 use kiln_runtime::hal::{
-    Buffer, Command, CommandBuffer, Device, DeviceInfo, Executable, HostBytes, Semaphore,
+    check_transfer, host_range, Buffer, Command, CommandBuffer, Device, DeviceInfo, Executable,
+    HostBytes, Semaphore,
 };
 use kiln_runtime::HalError;
 use std::any::Any;
@@ -171,19 +172,10 @@ impl Device for VulkanDevice {
         offset: usize,
         length: usize,
     ) -> Result<Arc<dyn Buffer>, HalError> {
-        let all = bytes.bytes();
-        let end = offset
-            .checked_add(length)
-            .filter(|&e| e <= all.len())
-            .ok_or_else(|| {
-                HalError::Invalid(format!(
-                    "host range {offset}+{length} exceeds {} bytes",
-                    all.len()
-                ))
-            })?;
+        let range = host_range(bytes.bytes(), offset, length)?;
         let b = self.buffer(length, false)?;
         // SAFETY: the new buffer maps at least `length` bytes and nothing else uses it yet.
-        unsafe { std::ptr::copy_nonoverlapping(all[offset..end].as_ptr(), b.ptr, length) };
+        unsafe { std::ptr::copy_nonoverlapping(range.as_ptr(), b.ptr, length) };
         Ok(Arc::new(b))
     }
     fn load_executable(&self, format: &str, _data: &[u8]) -> Result<Arc<dyn Executable>, HalError> {
@@ -242,20 +234,13 @@ impl Buffer for VulkanBuffer {
         self.len
     }
     fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), HalError> {
-        if offset.checked_add(out.len()).is_none_or(|e| e > self.len) {
-            return Err(HalError::Invalid("read outside the buffer".into()));
-        }
+        check_transfer(self.len, self.writable, offset, out.len(), false)?;
         // SAFETY: in bounds of the mapping.
         unsafe { std::ptr::copy_nonoverlapping(self.ptr.add(offset), out.as_mut_ptr(), out.len()) };
         Ok(())
     }
     fn write(&self, offset: usize, data: &[u8]) -> Result<(), HalError> {
-        if !self.writable {
-            return Err(HalError::Invalid("buffer is read-only".into()));
-        }
-        if offset.checked_add(data.len()).is_none_or(|e| e > self.len) {
-            return Err(HalError::Invalid("write outside the buffer".into()));
-        }
+        check_transfer(self.len, self.writable, offset, data.len(), true)?;
         // SAFETY: in bounds of the mapping.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.add(offset), data.len()) };
         Ok(())

@@ -77,6 +77,40 @@ pub trait Buffer: Send + Sync + Any {
     }
 }
 
+/// Checks a host transfer of `n` bytes at `offset` into (`write`) or out of a buffer of `len`
+/// bytes; drivers call it before copying.
+pub fn check_transfer(
+    len: usize,
+    writable: bool,
+    offset: usize,
+    n: usize,
+    write: bool,
+) -> Result<(), HalError> {
+    if write && !writable {
+        return Err(HalError::Invalid("buffer is read-only".into()));
+    }
+    if offset.checked_add(n).is_none_or(|end| end > len) {
+        let what = if write { "write" } else { "read" };
+        return Err(HalError::Invalid(format!(
+            "{what} of {n} bytes at {offset} is outside the buffer of {len} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// `bytes[offset..offset + len]` for [`Device::import_host`], or an error naming the range.
+pub fn host_range(bytes: &[u8], offset: usize, len: usize) -> Result<&[u8], HalError> {
+    offset
+        .checked_add(len)
+        .and_then(|end| bytes.get(offset..end))
+        .ok_or_else(|| {
+            HalError::Invalid(format!(
+                "host range {offset}+{len} exceeds {} bytes",
+                bytes.len()
+            ))
+        })
+}
+
 /// Loaded device code with numbered entry points.
 pub trait Executable: Send + Sync + Any {
     fn entry_point_count(&self) -> usize;

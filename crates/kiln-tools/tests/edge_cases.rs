@@ -22,17 +22,22 @@ fn load(bytes: &[u8]) -> Result<LoadedModule, kiln_runtime::RuntimeError> {
     LoadedModule::load(device, Arc::new(ModuleBytes::from_bytes(bytes)), "test")
 }
 
-fn run_ir(text: &str, inputs: &[HostTensor]) -> Vec<HostTensor> {
-    let program = kiln_ir::text::parse_program(text).unwrap();
-    let expected = kiln_ir::interp::run(&program, "main", inputs).unwrap();
+/// Compiles a program for vmvx.
+fn compile(program: kiln_ir::Program) -> Vec<u8> {
     let opts = CompileOptions {
         targets: vec!["vmvx".into()],
         ..Default::default()
     };
-    let CompileOutput::Module(bytes) = kiln_compiler::compile_program(program, &opts).unwrap()
-    else {
-        panic!()
-    };
+    match kiln_compiler::compile_program(program, &opts).unwrap() {
+        CompileOutput::Module(bytes) => bytes,
+        CompileOutput::Text(_) => unreachable!("no --compile-to"),
+    }
+}
+
+fn run_ir(text: &str, inputs: &[HostTensor]) -> Vec<HostTensor> {
+    let program = kiln_ir::text::parse_program(text).unwrap();
+    let expected = kiln_ir::interp::run(&program, "main", inputs).unwrap();
+    let bytes = compile(program);
     let got = load(&bytes).unwrap().invoke("main", inputs).unwrap();
     assert_eq!(
         got, expected,
@@ -258,14 +263,7 @@ fn one_node(
         functions: vec![],
     };
     let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
-    let opts = CompileOptions {
-        targets: vec!["vmvx".into()],
-        ..Default::default()
-    };
-    let CompileOutput::Module(bytes) = kiln_compiler::compile_program(program, &opts).unwrap()
-    else {
-        panic!()
-    };
+    let bytes = compile(program);
     load(&bytes)
         .unwrap()
         .invoke("main", std::slice::from_ref(x))
