@@ -349,7 +349,7 @@ impl LoadedModuleHandle {
         let module = self.inner.clone();
         let name = name.to_string();
         let outputs = py
-            .detach(move || guarded(|| module.invoke(&name, &tensors)))
+            .detach(move || guarded(|| module.invoke_owned(&name, tensors)))
             .map_err(runtime_err)?
             .map_err(runtime_err)?;
         Ok(outputs

@@ -29,10 +29,17 @@ impl LocalBuffer {
     /// Allocates `len` zeroed bytes; fails cleanly when memory is short.
     pub fn zeroed(len: usize) -> Result<LocalBuffer, HalError> {
         let words = len.div_ceil(8).max(1);
-        let mut v: Vec<u64> = Vec::new();
-        v.try_reserve_exact(words)
-            .map_err(|_| HalError::Device(format!("cannot allocate {len} bytes")))?;
-        v.resize(words, 0);
+        let failed = || HalError::Device(format!("cannot allocate {len} bytes"));
+        let layout = std::alloc::Layout::array::<u64>(words).map_err(|_| failed())?;
+        // SAFETY: a non-zero-sized layout. Zeroed allocation lets fresh pages from the OS skip
+        // the memset a resize would do.
+        let raw = unsafe { std::alloc::alloc_zeroed(layout) } as *mut u64;
+        if raw.is_null() {
+            return Err(failed());
+        }
+        // SAFETY: `raw` was allocated by the global allocator with the layout of `words` u64s,
+        // all initialised (zero).
+        let mut v = unsafe { Vec::from_raw_parts(raw, words, words) };
         let ptr = v.as_mut_ptr() as *mut u8;
         Ok(LocalBuffer {
             ptr,

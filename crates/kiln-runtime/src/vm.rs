@@ -60,6 +60,15 @@ impl HostBytes for ModuleBytes {
     }
 }
 
+/// A host tensor's bytes as a buffer source.
+struct TensorBytes(HostTensor);
+
+impl HostBytes for TensorBytes {
+    fn bytes(&self) -> &[u8] {
+        &self.0.data
+    }
+}
+
 /// A module loaded on a device, ready to call.
 pub struct LoadedModule {
     module: Module,
@@ -158,12 +167,51 @@ impl LoadedModule {
 
     /// Calls function `name` with host tensors and returns its results.
     ///
-    /// Inputs must match the signature exactly (count, element type and shape).
+    /// Inputs must match the signature exactly (count, element type and shape). They are copied
+    /// to the device; [`LoadedModule::invoke_owned`] avoids that copy where the device can read
+    /// host memory.
     pub fn invoke(
         &self,
         name: &str,
         inputs: &[HostTensor],
     ) -> Result<Vec<HostTensor>, RuntimeError> {
+        let f = self.check_inputs(name, inputs.iter())?;
+        let mut in_bufs = vec![];
+        for t in inputs {
+            let b = self.device.allocate(t.data.len())?;
+            b.write(0, &t.data)?;
+            in_bufs.push(b);
+        }
+        self.run(f, in_bufs)
+    }
+
+    /// Like [`LoadedModule::invoke`], but takes the inputs by value so the device can use their
+    /// memory in place (local devices do) instead of copying it.
+    pub fn invoke_owned(
+        &self,
+        name: &str,
+        inputs: Vec<HostTensor>,
+    ) -> Result<Vec<HostTensor>, RuntimeError> {
+        let f = self.check_inputs(name, inputs.iter())?;
+        let mut in_bufs = vec![];
+        for t in inputs {
+            let len = t.data.len();
+            in_bufs.push(if (t.data.as_ptr() as usize).is_multiple_of(8) {
+                self.device.import_host(Arc::new(TensorBytes(t)), 0, len)?
+            } else {
+                let b = self.device.allocate(len)?;
+                b.write(0, &t.data)?;
+                b
+            });
+        }
+        self.run(f, in_bufs)
+    }
+
+    fn check_inputs<'a>(
+        &self,
+        name: &str,
+        inputs: impl ExactSizeIterator<Item = &'a HostTensor>,
+    ) -> Result<&FunctionDef, RuntimeError> {
         let f = self.function(name)?;
         if inputs.len() != f.inputs.len() {
             return Err(RuntimeError::Input(format!(
@@ -172,7 +220,6 @@ impl LoadedModule {
                 inputs.len()
             )));
         }
-        let mut in_bufs = vec![];
         for (i, (sig, t)) in f.inputs.iter().zip(inputs).enumerate() {
             let shape_ok = sig.dims.len() == t.shape.len()
                 && sig
@@ -188,10 +235,16 @@ impl LoadedModule {
                     t.type_string()
                 )));
             }
-            let b = self.device.allocate(t.data.len())?;
-            b.write(0, &t.data)?;
-            in_bufs.push(b);
         }
+        Ok(f)
+    }
+
+    fn run(
+        &self,
+        f: &FunctionDef,
+        in_bufs: Vec<Arc<dyn Buffer>>,
+    ) -> Result<Vec<HostTensor>, RuntimeError> {
+        let name = f.name.as_str();
         let mut out_bufs = vec![];
         for sig in &f.outputs {
             let size = sig.byte_size().ok_or_else(|| {

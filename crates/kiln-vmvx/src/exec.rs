@@ -458,26 +458,32 @@ fn load_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, dst: &mut Reg
 /// Stores `len` values of `src` into `v` from element `base`, `stride` apart, converting type.
 fn store_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, src: &Reg) {
     let p0 = m.ptr(v, base);
-    let es = v.element_type.byte_size() as isize;
-    for j in 0..len {
-        // SAFETY: in-span element owned by this workgroup.
-        unsafe {
-            let p = p0.offset(j as isize * stride as isize * es);
-            match (src, v.element_type) {
-                (Reg::F(s), ElementType::F32) => (p as *mut f32).write_unaligned(s[j]),
-                (Reg::F(s), ElementType::F16) => {
-                    (p as *mut u16).write_unaligned(half::f16::from_f32(s[j]).to_bits())
-                }
-                (Reg::F(s), ElementType::BF16) => {
-                    (p as *mut u16).write_unaligned(half::bf16::from_f32(s[j]).to_bits())
-                }
-                (Reg::I(s), ElementType::I64) => (p as *mut i64).write_unaligned(s[j]),
-                (Reg::I(s), ElementType::I32) => (p as *mut i32).write_unaligned(s[j] as i32),
-                (Reg::I(s), ElementType::I8) => (p as *mut i8).write(s[j] as i8),
-                (Reg::I(s), ElementType::I1) => p.write((s[j] != 0) as u8),
-                // Body::check guarantees register kinds match the output types.
-                _ => unreachable!("register kind checked against output type"),
+    let step = stride as isize * v.element_type.byte_size() as isize;
+    // SAFETY (every arm): elements base + j*stride for j < len lie inside the view (checked
+    // span) and belong to this workgroup's output tile.
+    unsafe fn each<T>(p0: *mut u8, step: isize, len: usize, mut value: impl FnMut(usize) -> T) {
+        for j in 0..len {
+            unsafe { (p0.offset(j as isize * step) as *mut T).write_unaligned(value(j)) };
+        }
+    }
+    unsafe {
+        match (src, v.element_type) {
+            (Reg::F(s), ElementType::F32) if stride == 1 => {
+                std::ptr::copy_nonoverlapping(s.as_ptr(), p0 as *mut f32, len)
             }
+            (Reg::F(s), ElementType::F32) => each(p0, step, len, |j| s[j]),
+            (Reg::F(s), ElementType::F16) => {
+                each(p0, step, len, |j| half::f16::from_f32(s[j]).to_bits())
+            }
+            (Reg::F(s), ElementType::BF16) => {
+                each(p0, step, len, |j| half::bf16::from_f32(s[j]).to_bits())
+            }
+            (Reg::I(s), ElementType::I64) => each(p0, step, len, |j| s[j]),
+            (Reg::I(s), ElementType::I32) => each(p0, step, len, |j| s[j] as i32),
+            (Reg::I(s), ElementType::I8) => each(p0, step, len, |j| s[j] as i8),
+            (Reg::I(s), ElementType::I1) => each(p0, step, len, |j| (s[j] != 0) as u8),
+            // Body::check guarantees register kinds match the output types.
+            _ => unreachable!("register kind checked against output type"),
         }
     }
 }
@@ -497,6 +503,19 @@ fn nan_min(a: f32, b: f32) -> f32 {
         f32::NAN
     } else {
         a.min(b)
+    }
+}
+
+/// Applies `f` to a row, with the common functions in their own loops so they vectorise.
+fn unary_row(f: UnaryFn, s: &[f32], d: &mut [f32]) {
+    let pairs = d.iter_mut().zip(s);
+    match f {
+        UnaryFn::Relu => pairs.for_each(|(o, &x)| *o = if x > 0.0 || x.is_nan() { x } else { 0.0 }),
+        UnaryFn::Neg => pairs.for_each(|(o, &x)| *o = -x),
+        UnaryFn::Abs => pairs.for_each(|(o, &x)| *o = x.abs()),
+        UnaryFn::Sqrt => pairs.for_each(|(o, &x)| *o = x.sqrt()),
+        UnaryFn::Exp => pairs.for_each(|(o, &x)| *o = x.exp()),
+        _ => pairs.for_each(|(o, &x)| *o = unary_f(f, x)),
     }
 }
 
@@ -596,10 +615,7 @@ fn eval_body(body: &Body, regs: &mut [Reg], len: usize, mut load: impl FnMut(u32
             (Inst::ConstF(c), Reg::F(d)) => d[..len].fill(*c),
             (Inst::ConstI(c), Reg::I(d)) => d[..len].fill(*c),
             (Inst::Unary(f, a), d) => match (&done[*a as usize], d) {
-                (Reg::F(s), Reg::F(d)) => d[..len]
-                    .iter_mut()
-                    .zip(s)
-                    .for_each(|(o, &x)| *o = unary_f(*f, x)),
+                (Reg::F(s), Reg::F(d)) => unary_row(*f, &s[..len], &mut d[..len]),
                 (Reg::I(s), Reg::I(d)) => d[..len]
                     .iter_mut()
                     .zip(s)
@@ -616,6 +632,14 @@ fn eval_body(body: &Body, regs: &mut [Reg], len: usize, mut load: impl FnMut(u32
                         .iter_mut()
                         .zip(x.iter().zip(y))
                         .for_each(|(o, (a, b))| *o = a * b),
+                    BinaryFn::Sub => d[..len]
+                        .iter_mut()
+                        .zip(x.iter().zip(y))
+                        .for_each(|(o, (a, b))| *o = a - b),
+                    BinaryFn::Div => d[..len]
+                        .iter_mut()
+                        .zip(x.iter().zip(y))
+                        .for_each(|(o, (a, b))| *o = a / b),
                     _ => d[..len]
                         .iter_mut()
                         .zip(x.iter().zip(y))

@@ -87,7 +87,7 @@ fn run(args: Args) -> Result<i32> {
         .map(|s| reader.read(s))
         .collect::<Result<Vec<_>>>()?;
     println!("EXEC @{function}");
-    let outputs = module.invoke(&function, &inputs)?;
+    let outputs = module.invoke_owned(&function, inputs)?;
     print!("{}", format_results(&outputs, args.print_max_element_count));
     write_outputs(&args.output, &outputs)?;
     if !args.expected_output.is_empty() {

@@ -1,0 +1,115 @@
+"""kiln vs ONNX Runtime vs NumPy, side by side in one run.
+
+Builds its ONNX models (square matmuls, relu(a*b+c) on 16M floats) and uses the golden models
+under tests/models (MLP, CNN, encoder); runs each with kiln (every target this build has, on
+local-sync for 1 thread and local-task for 2), ONNX Runtime (intra-op threads 1 and 2) and,
+where it applies, NumPy; prints medians and kiln's speed relative to ONNX Runtime.
+
+    .venv/bin/python bench/compare.py [--quick]
+
+Needs: the kiln package (scripts/setup-python.sh), numpy, onnx, onnxruntime.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper
+
+import kiln.compiler as kc
+import kiln.runtime as kr
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def median_seconds(fn, min_time=0.3, reps=5):
+    fn()
+    times = []
+    for _ in range(reps):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time / reps:
+                break
+        times.append(elapsed / n)
+    return statistics.median(times)
+
+
+def matmul_model(n):
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n])
+    b = helper.make_tensor_value_info("b", TensorProto.FLOAT, [n, n])
+    c = helper.make_tensor_value_info("c", TensorProto.FLOAT, [n, n])
+    g = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"], name="mm")], "mm", [a, b], [c])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def fma_relu_model(n):
+    ins = [helper.make_tensor_value_info(x, TensorProto.FLOAT, [n]) for x in "abc"]
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [n])
+    nodes = [
+        helper.make_node("Mul", ["a", "b"], ["ab"], name="mul"),
+        helper.make_node("Add", ["ab", "c"], ["s"], name="add"),
+        helper.make_node("Relu", ["s"], ["y"], name="relu"),
+    ]
+    g = helper.make_graph(nodes, "fma_relu", ins, [y])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def golden(name):
+    d = os.path.join(ROOT, "tests", "models", name)
+    files = sorted((f for f in os.listdir(d) if f.startswith("input_")), key=lambda f: int(f[6:-4]))
+    return onnx.load(os.path.join(d, "model.onnx")), [np.load(os.path.join(d, f)) for f in files]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer, smaller cases")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    cases = []
+    for n in [256, 512] if args.quick else [256, 512, 1024, 2048]:
+        x = [rng.standard_normal((n, n), dtype=np.float32) for _ in range(2)]
+        cases.append((f"matmul {n}^3", matmul_model(n), x, lambda a, b: a @ b))
+    m = 1 << (20 if args.quick else 24)
+    x = [rng.standard_normal(m, dtype=np.float32) for _ in range(3)]
+    cases.append((f"relu(a*b+c) {m >> 20}M", fma_relu_model(m), x, lambda a, b, c: np.maximum(a * b + c, 0)))
+    for name in ["mlp", "cnn", "encoder"]:
+        model, inputs = golden(name)
+        cases.append((name, model, inputs, None))
+
+    targets = kc.query_available_targets()
+    print(f"# {time.strftime('%Y-%m-%d')} on {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"onnxruntime {ort.__version__}, numpy {np.__version__}; kiln targets: {', '.join(targets)}")
+    header = f"| case | threads | onnxruntime | numpy | " + " | ".join(f"kiln {t}" for t in targets) + " | " + " | ".join(f"{t} vs ORT" for t in targets) + " |"
+    print(header)
+    print("|" + "---|" * header.count("|")[:-1] if False else "|" + "---|" * (header.count("|") - 1))
+    for label, model, inputs, reference in cases:
+        blob = model.SerializeToString()
+        for threads in (1, 2):
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+            sess = ort.InferenceSession(blob, so, providers=["CPUExecutionProvider"])
+            feeds = {i.name: v for i, v in zip(sess.get_inputs(), inputs)}
+            t_ort = median_seconds(lambda: sess.run(None, feeds))
+            t_np = median_seconds(lambda: reference(*inputs)) if reference and threads == 1 else None
+            kiln_times = []
+            for t in targets:
+                module = kr.load_module(kc.compile_str(blob, target_backends=[t]), device="local-sync" if threads == 1 else "local-task")
+                kiln_times.append(median_seconds(lambda: module.main(*inputs)))
+            ms = lambda s: f"{s * 1e3:.3f} ms"
+            ratios = " | ".join(f"{t_ort / k:.2f}x" for k in kiln_times)
+            print(f"| {label} | {threads} | {ms(t_ort)} | {ms(t_np) if t_np else '-'} | " + " | ".join(ms(k) for k in kiln_times) + f" | {ratios} |")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
