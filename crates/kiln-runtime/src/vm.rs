@@ -12,8 +12,9 @@ use crate::hal::{Buffer, BufferBinding, CommandBuffer, Device, Executable, HostB
 use crate::{HalError, RuntimeError};
 use kiln_module::{BufferSpace, FunctionDef, HostInst, Module};
 use kiln_types::HostTensor;
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The bytes of a module file: memory-mapped from a path, or an aligned copy of given bytes.
 pub enum ModuleBytes {
@@ -75,7 +76,19 @@ pub struct LoadedModule {
     device: Arc<dyn Device>,
     executables: Vec<Option<Arc<dyn Executable>>>,
     constants: Vec<Arc<dyn Buffer>>,
+    /// Output and transient buffers of finished calls, per function, for the next calls.
+    spare: Mutex<HashMap<String, Vec<CallBuffers>>>,
 }
+
+/// What one call needs besides its inputs. Reused without clearing: compiled programs write
+/// every output byte and every transient byte before reading it.
+struct CallBuffers {
+    outputs: Vec<Arc<dyn Buffer>>,
+    transient: Arc<dyn Buffer>,
+}
+
+/// Spare buffer sets kept per function (one per concurrent caller, up to this many).
+const SPARE_CALLS: usize = 4;
 
 impl LoadedModule {
     /// Verifies and loads a module on `device`. `source` names the file in errors.
@@ -133,6 +146,7 @@ impl LoadedModule {
             device,
             executables,
             constants,
+            spare: Mutex::new(HashMap::new()),
         })
     }
 
@@ -245,14 +259,29 @@ impl LoadedModule {
         in_bufs: Vec<Arc<dyn Buffer>>,
     ) -> Result<Vec<HostTensor>, RuntimeError> {
         let name = f.name.as_str();
-        let mut out_bufs = vec![];
-        for sig in &f.outputs {
-            let size = sig.byte_size().ok_or_else(|| {
-                RuntimeError::Input(format!("output '{}' has a dynamic shape", sig.name))
-            })?;
-            out_bufs.push(self.device.allocate(size as usize)?);
-        }
-        let transient = self.device.allocate(f.program.transient_size as usize)?;
+        let spare = self
+            .spare
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(name)
+            .and_then(Vec::pop);
+        let buffers = match spare {
+            Some(b) => b,
+            None => {
+                let mut outputs = vec![];
+                for sig in &f.outputs {
+                    let size = sig.byte_size().ok_or_else(|| {
+                        RuntimeError::Input(format!("output '{}' has a dynamic shape", sig.name))
+                    })?;
+                    outputs.push(self.device.allocate(size as usize)?);
+                }
+                CallBuffers {
+                    outputs,
+                    transient: self.device.allocate(f.program.transient_size as usize)?,
+                }
+            }
+        };
+        let (out_bufs, transient) = (&buffers.outputs, &buffers.transient);
         let mut cb = CommandBuffer::new();
         for inst in &f.program.insts {
             match inst {
@@ -290,7 +319,7 @@ impl LoadedModule {
         }
         self.device.queue_execute(&cb, None)?;
         let mut outputs = vec![];
-        for (sig, buf) in f.outputs.iter().zip(&out_bufs) {
+        for (sig, buf) in f.outputs.iter().zip(out_bufs) {
             let mut data = vec![0u8; buf.len()];
             buf.read(0, &mut data)?;
             let shape = sig.dims.iter().map(|&d| d as usize).collect();
@@ -298,6 +327,11 @@ impl LoadedModule {
                 HostTensor::new(sig.element_type, shape, data)
                     .map_err(|e| HalError::Device(e.to_string()))?,
             );
+        }
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        let list = spare.entry(f.name.clone()).or_default();
+        if list.len() < SPARE_CALLS {
+            list.push(buffers);
         }
         Ok(outputs)
     }
