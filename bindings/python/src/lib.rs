@@ -7,8 +7,8 @@
 
 use kiln_compiler::{CompileOptions, CompileOutput};
 use kiln_runtime::hal::{Device, Driver};
-use kiln_runtime::{LoadedModule, ModuleBytes};
-use kiln_types::{ElementType, HostTensor};
+use kiln_runtime::{HostInput, LoadedModule, ModuleBytes};
+use kiln_types::ElementType;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
@@ -289,6 +289,26 @@ fn create_device(uri: &str) -> PyResult<HalDevice> {
     })
 }
 
+/// A Python `bytes` object's contents, used in place as a call input. `bytes` objects are
+/// immutable and `_owner` keeps this one alive, so reading it without the GIL is sound.
+struct PyBytesHost {
+    ptr: *const u8,
+    len: usize,
+    _owner: Py<PyBytes>,
+}
+
+// SAFETY: the pointed-to bytes are immutable and owned by `_owner` (itself Send + Sync).
+unsafe impl Send for PyBytesHost {}
+// SAFETY: as above.
+unsafe impl Sync for PyBytesHost {}
+
+impl kiln_runtime::hal::HostBytes for PyBytesHost {
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr..ptr+len` is the live, immutable buffer of `_owner`.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
 /// A module loaded on a device.
 #[pyclass(module = "kiln.runtime", frozen)]
 struct LoadedModuleHandle {
@@ -338,18 +358,28 @@ impl LoadedModuleHandle {
         &self,
         py: Python<'py>,
         name: &str,
-        inputs: Vec<Wire<Vec<u8>>>,
+        inputs: Vec<Wire<Bound<'py, PyBytes>>>,
     ) -> PyResult<Vec<Wire<Bound<'py, PyByteArray>>>> {
-        let tensors = inputs
+        let inputs = inputs
             .into_iter()
             .map(|(t, shape, data)| {
-                HostTensor::new(element_type(&t)?, shape, data).map_err(runtime_err)
+                let bytes = data.as_bytes();
+                let host = PyBytesHost {
+                    ptr: bytes.as_ptr(),
+                    len: bytes.len(),
+                    _owner: data.unbind(),
+                };
+                Ok(HostInput {
+                    element_type: element_type(&t)?,
+                    shape,
+                    bytes: Arc::new(host),
+                })
             })
             .collect::<PyResult<Vec<_>>>()?;
         let module = self.inner.clone();
         let name = name.to_string();
         let outputs = py
-            .detach(move || guarded(|| module.invoke_owned(&name, tensors)))
+            .detach(move || guarded(|| module.invoke_host(&name, inputs)))
             .map_err(runtime_err)?
             .map_err(runtime_err)?;
         Ok(outputs

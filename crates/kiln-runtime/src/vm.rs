@@ -11,7 +11,7 @@
 use crate::hal::{Buffer, BufferBinding, CommandBuffer, Device, Executable, HostBytes};
 use crate::{HalError, RuntimeError};
 use kiln_module::{BufferSpace, FunctionDef, HostInst, Module};
-use kiln_types::HostTensor;
+use kiln_types::{ElementType, HostTensor};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -59,6 +59,13 @@ impl HostBytes for ModuleBytes {
             },
         }
     }
+}
+
+/// A call input in host memory the caller owns; see [`LoadedModule::invoke_host`].
+pub struct HostInput {
+    pub element_type: ElementType,
+    pub shape: Vec<usize>,
+    pub bytes: Arc<dyn HostBytes>,
 }
 
 /// A host tensor's bytes as a buffer source.
@@ -189,7 +196,10 @@ impl LoadedModule {
         name: &str,
         inputs: &[HostTensor],
     ) -> Result<Vec<HostTensor>, RuntimeError> {
-        let f = self.check_inputs(name, inputs.iter())?;
+        let f = self.check_inputs(
+            name,
+            inputs.iter().map(|t| (t.element_type, t.shape.as_slice())),
+        )?;
         let mut in_bufs = vec![];
         for t in inputs {
             let b = self.device.allocate(t.data.len())?;
@@ -206,15 +216,46 @@ impl LoadedModule {
         name: &str,
         inputs: Vec<HostTensor>,
     ) -> Result<Vec<HostTensor>, RuntimeError> {
-        let f = self.check_inputs(name, inputs.iter())?;
+        let inputs = inputs
+            .into_iter()
+            .map(|t| HostInput {
+                element_type: t.element_type,
+                shape: t.shape.clone(),
+                bytes: Arc::new(TensorBytes(t)),
+            })
+            .collect();
+        self.invoke_host(name, inputs)
+    }
+
+    /// Calls function `name` with inputs held in caller-owned host memory, which the device uses
+    /// in place where it can read host memory (the bytes must not change during the call).
+    pub fn invoke_host(
+        &self,
+        name: &str,
+        inputs: Vec<HostInput>,
+    ) -> Result<Vec<HostTensor>, RuntimeError> {
+        let f = self.check_inputs(
+            name,
+            inputs.iter().map(|i| (i.element_type, i.shape.as_slice())),
+        )?;
         let mut in_bufs = vec![];
-        for t in inputs {
-            let len = t.data.len();
-            in_bufs.push(if (t.data.as_ptr() as usize).is_multiple_of(8) {
-                self.device.import_host(Arc::new(TensorBytes(t)), 0, len)?
+        for (i, input) in inputs.into_iter().enumerate() {
+            let bytes = input.bytes.bytes();
+            let expected = kiln_types::element_count(&input.shape)
+                .and_then(|n| n.checked_mul(input.element_type.byte_size()));
+            if expected != Some(bytes.len()) {
+                return Err(RuntimeError::Input(format!(
+                    "input {i} of '{name}' holds {} bytes, not the {} its shape needs",
+                    bytes.len(),
+                    expected.map_or("?".into(), |e| e.to_string())
+                )));
+            }
+            let len = bytes.len();
+            in_bufs.push(if (bytes.as_ptr() as usize).is_multiple_of(8) {
+                self.device.import_host(input.bytes, 0, len)?
             } else {
                 let b = self.device.allocate(len)?;
-                b.write(0, &t.data)?;
+                b.write(0, bytes)?;
                 b
             });
         }
@@ -224,7 +265,7 @@ impl LoadedModule {
     fn check_inputs<'a>(
         &self,
         name: &str,
-        inputs: impl ExactSizeIterator<Item = &'a HostTensor>,
+        inputs: impl ExactSizeIterator<Item = (ElementType, &'a [usize])>,
     ) -> Result<&FunctionDef, RuntimeError> {
         let f = self.function(name)?;
         if inputs.len() != f.inputs.len() {
@@ -234,19 +275,25 @@ impl LoadedModule {
                 inputs.len()
             )));
         }
-        for (i, (sig, t)) in f.inputs.iter().zip(inputs).enumerate() {
-            let shape_ok = sig.dims.len() == t.shape.len()
+        for (i, (sig, (element_type, shape))) in f.inputs.iter().zip(inputs).enumerate() {
+            let shape_ok = sig.dims.len() == shape.len()
                 && sig
                     .dims
                     .iter()
-                    .zip(&t.shape)
+                    .zip(shape)
                     .all(|(&d, &n)| d < 0 || d as usize == n);
-            if sig.element_type != t.element_type || !shape_ok {
+            if sig.element_type != element_type || !shape_ok {
+                let got = HostTensor::zeros(element_type, &[]).type_string();
+                let got = if shape.is_empty() {
+                    got
+                } else {
+                    format!("{}x{got}", kiln_types::shape_string(shape))
+                };
                 return Err(RuntimeError::Input(format!(
                     "input {i} ('{}') of '{name}' expects {} but got {}",
                     sig.name,
                     sig.type_string(),
-                    t.type_string()
+                    got
                 )));
             }
         }

@@ -754,19 +754,29 @@ fn run_box(m: &Mem, inputs: &[&View], outputs: &[&View], body: &Body, lo: &[u64]
             (lo[r - 1], hi[r - 1])
         };
         let inner = |v: &View| if r == 0 { 0 } else { v.strides[r - 1] };
+        // Element offset of each view at the row's start, advanced along the row.
+        let starts: Vec<i64> = inputs
+            .iter()
+            .chain(outputs)
+            .map(|v| offset_at(v, idx))
+            .collect();
         let mut j = start;
         while j < end {
             let len = ROW.min((end - j) as usize);
-            let mut at = idx.to_vec();
-            if r > 0 {
-                at[r - 1] = j;
-            }
+            let step = (j - start) as i64;
             eval_body(body, &mut regs, len, |n, d| {
                 let v = inputs[n as usize];
-                load_row(m, v, offset_at(v, &at), inner(v), len, d);
+                load_row(m, v, starts[n as usize] + step * inner(v), inner(v), len, d);
             });
-            for (v, &res) in outputs.iter().zip(&body.results) {
-                store_row(m, v, offset_at(v, &at), inner(v), len, &regs[res as usize]);
+            for (k, (v, &res)) in outputs.iter().zip(&body.results).enumerate() {
+                store_row(
+                    m,
+                    v,
+                    starts[inputs.len() + k] + step * inner(v),
+                    inner(v),
+                    len,
+                    &regs[res as usize],
+                );
             }
             j += len as u64;
         }
