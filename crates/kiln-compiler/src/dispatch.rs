@@ -154,8 +154,18 @@ const OUTPUT: u32 = u32::MAX;
 
 /// Elements a generic kernel's workgroup aims to cover.
 const GENERIC_TILE_ELEMENTS: u64 = 32 * 1024;
-const MATMUL_TILE_M: u64 = 64;
-const MATMUL_TILE_N: u64 = 256;
+/// Largest matmul workgroup tile. Each workgroup packs its own panels of A and B, so larger
+/// tiles mean less repacking; the row count is cut so a matmul still has about 8 row tiles.
+const MATMUL_TILE_MAX: [u64; 2] = [256, 512];
+
+/// Workgroup tile `[rows, columns]` for an `m×n` output.
+fn matmul_tile(m: u64, n: u64) -> [u64; 2] {
+    let rows = m
+        .div_ceil(8)
+        .next_multiple_of(8)
+        .clamp(8, MATMUL_TILE_MAX[0]);
+    [rows, n.clamp(1, MATMUL_TILE_MAX[1])]
+}
 
 struct Former<'a> {
     program: &'a Program,
@@ -664,8 +674,8 @@ impl Former<'_> {
             a: av,
             b: bv,
             c,
-            tile_m: MATMUL_TILE_M,
-            tile_n: MATMUL_TILE_N,
+            tile_m: matmul_tile(c_shape[1], c_shape[2])[0],
+            tile_n: matmul_tile(c_shape[1], c_shape[2])[1],
             epilogue: None,
         };
         let groups = if nb == 0 {
