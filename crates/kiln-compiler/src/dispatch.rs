@@ -977,6 +977,7 @@ fn generic_tile(parallel: &[usize], target: u64, reduction: &[usize]) -> Vec<u64
         }
         inner *= tile[d];
     }
-    tile.extend(reduction.iter().map(|&d| d as u64));
+    // Reduction dims are not tiled; a tile of at least 1 keeps empty ones well-formed.
+    tile.extend(reduction.iter().map(|&d| (d as u64).max(1)));
     tile
 }

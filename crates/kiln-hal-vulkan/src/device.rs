@@ -39,7 +39,8 @@ impl Drop for Shared {
 pub struct VulkanDevice {
     shared: Arc<Shared>,
     physical: PhysicalDevice,
-    memory_type: u32,
+    /// Property flags of each memory type, indexed like Vulkan's memory type bits.
+    memory_types: Vec<vk::MemoryPropertyFlags>,
 }
 
 impl VulkanDevice {
@@ -76,30 +77,29 @@ impl VulkanDevice {
                 .raw
                 .get_physical_device_memory_properties(physical.handle)
         };
-        let types = &memory.memory_types[..memory.memory_type_count as usize];
-        let host = vk::MemoryPropertyFlags::HOST_VISIBLE | vk::MemoryPropertyFlags::HOST_COHERENT;
-        let pick = |flags: vk::MemoryPropertyFlags| {
-            types.iter().position(|t| t.property_flags.contains(flags))
-        };
+        let memory_types = memory.memory_types[..memory.memory_type_count as usize]
+            .iter()
+            .map(|t| t.property_flags)
+            .collect();
         let shared = Arc::new(Shared {
             raw,
             _instance: instance,
         });
-        let memory_type = pick(host | vk::MemoryPropertyFlags::DEVICE_LOCAL)
-            .or_else(|| pick(host))
-            .ok_or_else(|| HalError::Device("vulkan: no host-visible memory type".into()))?
-            as u32;
         Ok(VulkanDevice {
             shared,
             physical,
-            memory_type,
+            memory_types,
         })
     }
 
     fn buffer(&self, len: usize, writable: bool) -> Result<VulkanBuffer, HalError> {
         let dev = &self.shared.raw;
         // Vulkan has no empty buffers; an empty kiln buffer still owns a tiny one.
-        let size = (len.max(4) as u64).div_ceil(4) * 4;
+        let size = len
+            .max(4)
+            .checked_next_multiple_of(4)
+            .ok_or_else(|| HalError::Device(format!("cannot allocate {len} bytes")))?
+            as u64;
         let usage = vk::BufferUsageFlags::STORAGE_BUFFER
             | vk::BufferUsageFlags::TRANSFER_SRC
             | vk::BufferUsageFlags::TRANSFER_DST;
@@ -112,14 +112,29 @@ impl VulkanDevice {
             .map_err(|e| device_error("vkCreateBuffer", e))?;
         // SAFETY: `buffer` was just created on this device.
         let req = unsafe { dev.get_buffer_memory_requirements(buffer) };
-        let alloc = vk::MemoryAllocateInfo::default()
-            .allocation_size(req.size)
-            .memory_type_index(self.memory_type);
         let cleanup = |e: vk::Result, what: &str| {
             // SAFETY: the buffer is unused.
             unsafe { dev.destroy_buffer(buffer, None) };
             device_error(what, e)
         };
+        // Host-visible, coherent memory the buffer accepts; device-local too where there is some.
+        let host = vk::MemoryPropertyFlags::HOST_VISIBLE | vk::MemoryPropertyFlags::HOST_COHERENT;
+        let allowed = |i: usize| req.memory_type_bits & (1 << i) != 0;
+        let pick = |flags: vk::MemoryPropertyFlags| {
+            (0..self.memory_types.len())
+                .find(|&i| allowed(i) && self.memory_types[i].contains(flags))
+        };
+        let Some(memory_type) =
+            pick(host | vk::MemoryPropertyFlags::DEVICE_LOCAL).or_else(|| pick(host))
+        else {
+            return Err(cleanup(
+                vk::Result::ERROR_FEATURE_NOT_PRESENT,
+                "finding host-visible memory for a buffer",
+            ));
+        };
+        let alloc = vk::MemoryAllocateInfo::default()
+            .allocation_size(req.size)
+            .memory_type_index(memory_type as u32);
         // SAFETY: a valid allocate-info for this device.
         let memory = unsafe { dev.allocate_memory(&alloc, None) }
             .map_err(|e| cleanup(e, "vkAllocateMemory"))?;

@@ -196,17 +196,15 @@ impl LoadedModule {
         name: &str,
         inputs: &[HostTensor],
     ) -> Result<Vec<HostTensor>, RuntimeError> {
-        let f = self.check_inputs(
-            name,
-            inputs.iter().map(|t| (t.element_type, t.shape.as_slice())),
-        )?;
-        let mut in_bufs = vec![];
-        for t in inputs {
-            let b = self.device.allocate(t.data.len())?;
-            b.write(0, &t.data)?;
-            in_bufs.push(b);
-        }
-        self.run(f, in_bufs)
+        let inputs = inputs
+            .iter()
+            .map(|t| HostInput {
+                element_type: t.element_type,
+                shape: t.shape.clone(),
+                bytes: Arc::new(ModuleBytes::from_bytes(&t.data)),
+            })
+            .collect();
+        self.invoke_host(name, inputs)
     }
 
     /// Like [`LoadedModule::invoke`], but takes the inputs by value so the device can use their
@@ -251,13 +249,14 @@ impl LoadedModule {
                 )));
             }
             let len = bytes.len();
-            in_bufs.push(if (bytes.as_ptr() as usize).is_multiple_of(8) {
-                self.device.import_host(input.bytes, 0, len)?
+            // Inputs are bound read-only (a kernel that writes one is refused); misaligned
+            // bytes get an aligned copy first.
+            let source: Arc<dyn HostBytes> = if (bytes.as_ptr() as usize).is_multiple_of(8) {
+                input.bytes.clone()
             } else {
-                let b = self.device.allocate(len)?;
-                b.write(0, bytes)?;
-                b
-            });
+                Arc::new(ModuleBytes::from_bytes(bytes))
+            };
+            in_bufs.push(self.device.import_host(source, 0, len)?);
         }
         self.run(f, in_bufs)
     }

@@ -339,3 +339,99 @@ fn onnx_semantics_match_onnx_runtime() {
         (vec![1, 3], vec![1.0, 4.0, 9.0])
     );
 }
+
+#[test]
+fn reductions_over_an_empty_axis_yield_their_identity() {
+    for (kind, want) in [
+        ("sum", 0.0f32),
+        ("max", f32::NEG_INFINITY),
+        ("min", f32::INFINITY),
+    ] {
+        let text = format!("func @main(%0 \"x\": tensor<3x0xf32>) -> (%1 \"y\") {{\n  %1 = reduce {{kind = {kind}, axes = [1], keep_dims = 0}} %0 : tensor<3xf32> loc(\"r\")\n}}");
+        let y = run_ir(&text, &[HostTensor::zeros(ElementType::F32, &[3, 0])]);
+        assert_eq!(y[0].to_f32(), vec![want; 3], "{kind}");
+    }
+    let text = "func @main(%0 \"x\": tensor<3x0xf32>) -> (%1 \"y\") {\n  %1 = reduce {kind = mean, axes = [1], keep_dims = 0} %0 : tensor<3xf32> loc(\"r\")\n}";
+    let y = run_ir(text, &[HostTensor::zeros(ElementType::F32, &[3, 0])]);
+    assert!(y[0].to_f32().iter().all(|v| v.is_nan()));
+}
+
+#[test]
+fn kernels_may_not_write_inputs_or_share_outputs() {
+    let view = View::contiguous(0, 0, ElementType::F32, &[2]);
+    let fill = |outputs: Vec<View>| Kernel {
+        name: "evil".into(),
+        op: KernelOp::Generic {
+            shape: vec![2],
+            tile: vec![2],
+            reduction_dims: 0,
+            reduce: ReduceFn::Sum,
+            inputs: vec![],
+            outputs: outputs.clone(),
+            body: Body {
+                insts: vec![Inst::ConstF(1.0)],
+                results: vec![0; outputs.len()],
+            },
+        },
+    };
+    let module = |kernel: Kernel, space: BufferSpace| {
+        let program = HostProgram {
+            transient_size: 0,
+            insts: vec![HostInst::Dispatch {
+                executable: 0,
+                kernel: 0,
+                workgroups: [1, 1, 1],
+                bindings: vec![BindingRef {
+                    space,
+                    offset: 0,
+                    length: 8,
+                }],
+            }],
+        };
+        let sig = TensorSig {
+            name: "x".into(),
+            element_type: ElementType::F32,
+            dims: vec![2],
+        };
+        let f = FunctionDef {
+            name: "main".into(),
+            inputs: vec![sig.clone()],
+            outputs: vec![sig],
+            program,
+        };
+        let exe = Executable {
+            kernels: vec![kernel],
+        };
+        Module {
+            compiler_version: "test".into(),
+            name: "evil".into(),
+            functions: vec![f],
+            executables: vec![ExecutableDef {
+                target: "vmvx".into(),
+                format: kiln_vmvx::FORMAT.into(),
+                data: exe.encode(),
+            }],
+            constants: vec![],
+        }
+        .write(&[])
+    };
+    let x = HostTensor::from_f32(&[2], &[5.0, 6.0]);
+    let err = load(&module(fill(vec![view.clone()]), BufferSpace::Input(0)))
+        .unwrap()
+        .invoke("main", std::slice::from_ref(&x))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("writes read-only binding"),
+        "{err}"
+    );
+    let err = load(&module(
+        fill(vec![view.clone(), View { offset: 1, ..view }]),
+        BufferSpace::Output(0),
+    ))
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("two outputs write binding 0"),
+        "{err}"
+    );
+}

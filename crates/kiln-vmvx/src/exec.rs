@@ -52,7 +52,14 @@ impl Executable {
                 k.workgroup_count()
             ));
         }
+        let outputs = k.outputs();
         for v in k.views() {
+            // Outputs are checked over the part actually written (see `Kernel::written_part`).
+            let v = if outputs.iter().any(|o| std::ptr::eq(*o, v)) {
+                &k.written_part(v)
+            } else {
+                v
+            };
             let b = bindings.get(v.binding as usize).ok_or_else(|| {
                 format!(
                     "kernel '{}' uses binding {} but only {} are bound",

@@ -343,7 +343,11 @@ impl Kernel {
     ///
     /// Zero when the kernel's output is empty; `u64::MAX` if the count overflows.
     pub fn workgroup_count(&self) -> u64 {
-        if self.outputs().iter().any(|v| v.shape.contains(&0)) {
+        if self
+            .outputs()
+            .iter()
+            .any(|v| self.written_part(v).shape.contains(&0))
+        {
             return 0;
         }
         let prod = |v: &[u64]| {
@@ -430,6 +434,22 @@ impl Kernel {
         }
     }
 
+    /// The part of output view `v` the kernel actually writes: a reduction's output view spans
+    /// the reduced dims too (with stride 0), but only its parallel dims address elements.
+    pub fn written_part(&self, v: &View) -> View {
+        match &self.op {
+            KernelOp::Generic { reduction_dims, .. } if *reduction_dims > 0 => {
+                let p = v.shape.len().saturating_sub(*reduction_dims as usize);
+                View {
+                    shape: v.shape[..p].to_vec(),
+                    strides: v.strides[..p].to_vec(),
+                    ..v.clone()
+                }
+            }
+            _ => v.clone(),
+        }
+    }
+
     /// The views the kernel writes; every other view is only read.
     pub fn outputs(&self) -> Vec<&View> {
         match &self.op {
@@ -459,6 +479,11 @@ impl Kernel {
         let outputs = self.outputs();
         if outputs.iter().any(|v| !v.is_injective(skip)) {
             return Err("an output view addresses some element twice".into());
+        }
+        for (i, o) in outputs.iter().enumerate() {
+            if outputs[..i].iter().any(|p| p.binding == o.binding) {
+                return Err(format!("two outputs write binding {}", o.binding));
+            }
         }
         for v in self.views() {
             let is_output = outputs.iter().any(|o| std::ptr::eq(*o, v));
