@@ -274,6 +274,16 @@ fn u64s(v: &[usize]) -> Vec<u64> {
     v.iter().map(|&x| x as u64).collect()
 }
 
+/// `e` converted to element type `to` (a no-op when it already has it).
+fn cast_expr(mut e: Expr, to: ElementType) -> Expr {
+    if e.element_type != to {
+        e.insts.push(Inst::Cast(e.result, to));
+        e.result = e.insts.len() as u32 - 1;
+        e.element_type = to;
+    }
+    e
+}
+
 /// Appends `b`'s instructions to `a`'s (remapping registers and leaves); returns `b`'s result
 /// register in the merged expression.
 fn merge(a: &mut Expr, b: &Expr) -> u32 {
@@ -358,7 +368,28 @@ impl Former<'_> {
         let out_shape = self.shape(result);
         let out_ty = self.f.ty(result).element_type;
         let args: Vec<Expr> = operands.iter().map(|v| self.expr(*v)).collect();
-        Ok(match kind {
+        // Named kernels compute in f32: f16/bf16 operands are widened on the way in and the
+        // result narrowed on the way out (both casts fuse into the neighbouring expressions).
+        let named = matches!(
+            kind,
+            OpKind::MatMul
+                | OpKind::Conv2d(_)
+                | OpKind::Pool2d(_)
+                | OpKind::Softmax { .. }
+                | OpKind::LayerNorm { .. }
+        );
+        let narrow_to =
+            (named && matches!(out_ty, ElementType::F16 | ElementType::BF16)).then_some(out_ty);
+        let (args, out_ty) = match narrow_to {
+            Some(_) => (
+                args.into_iter()
+                    .map(|a| cast_expr(a, ElementType::F32))
+                    .collect::<Vec<_>>(),
+                ElementType::F32,
+            ),
+            None => (args, out_ty),
+        };
+        let e = match kind {
             OpKind::Constant(id) => {
                 let c = self.program.constant(*id);
                 let s = self.new_storage(StorageKind::Constant(*id), c.element_type, &c.shape);
@@ -597,6 +628,10 @@ impl Former<'_> {
                 }
                 Expr::leaf(Src::Storage(s), out_ty, &out_shape)
             }
+        };
+        Ok(match narrow_to {
+            Some(t) => cast_expr(e, t),
+            None => e,
         })
     }
 

@@ -435,3 +435,47 @@ fn kernels_may_not_write_inputs_or_share_outputs() {
         "{err}"
     );
 }
+
+/// Compiles and runs `text`, comparing with the interpreter within `tol` (relative to 1).
+fn run_ir_close(text: &str, inputs: &[HostTensor], tol: f64) {
+    let program = kiln_ir::text::parse_program(text).unwrap();
+    let expected = kiln_ir::interp::run(&program, "main", inputs).unwrap();
+    let got = load(&compile(program))
+        .unwrap()
+        .invoke("main", inputs)
+        .unwrap();
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!((g.element_type, &g.shape), (e.element_type, &e.shape));
+        for (a, b) in g.to_f64().iter().zip(e.to_f64()) {
+            assert!((a - b).abs() <= tol * b.abs().max(1.0), "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn half_precision_models_compute_in_f32() {
+    let x = HostTensor::from_f64(
+        ElementType::F16,
+        &[4, 8],
+        &(0..32).map(|i| (i as f64 * 0.37).sin()).collect::<Vec<_>>(),
+    );
+    let w = HostTensor::from_f64(
+        ElementType::F16,
+        &[8, 6],
+        &(0..48).map(|i| (i as f64 * 0.11).cos()).collect::<Vec<_>>(),
+    );
+    let text = "func @main(%0 \"x\": tensor<4x8xf16>, %1 \"w\": tensor<8x6xf16>) -> (%5 \"y\") {\n  %2 = matmul %0, %1 : tensor<4x6xf16> loc(\"mm\")\n  %3 = relu %2 : tensor<4x6xf16> loc(\"r\")\n  %4 = softmax {axis = 1} %3 : tensor<4x6xf16> loc(\"s\")\n  %5 = layer_norm {axis = 1, epsilon = 1e-5} %4 : tensor<4x6xf16> loc(\"ln\")\n}";
+    run_ir_close(text, &[x, w], 1e-2);
+    let img = HostTensor::from_f64(
+        ElementType::BF16,
+        &[1, 2, 5, 5],
+        &(0..50).map(|i| (i as f64 * 0.21).sin()).collect::<Vec<_>>(),
+    );
+    let k = HostTensor::from_f64(
+        ElementType::BF16,
+        &[3, 2, 3, 3],
+        &(0..54).map(|i| (i as f64 * 0.13).cos()).collect::<Vec<_>>(),
+    );
+    let conv = "func @main(%0 \"x\": tensor<1x2x5x5xbf16>, %1 \"k\": tensor<3x2x3x3xbf16>) -> (%3 \"y\") {\n  %2 = conv2d {strides = [1, 1], pads = [1, 1, 1, 1], dilations = [1, 1], groups = 1} %0, %1 : tensor<1x3x5x5xbf16> loc(\"c\")\n  %3 = pool2d {kind = max, kernel = [2, 2], strides = [1, 1], pads = [0, 0, 0, 0], count_include_pad = 0} %2 : tensor<1x3x4x4xbf16> loc(\"p\")\n}";
+    run_ir_close(conv, &[img, k], 2e-2);
+}
