@@ -167,7 +167,7 @@ pub fn compile_program(
                 d.kernels.len()
             ));
             for k in &d.kernels {
-                text.push_str(&format!("{}: {:?}\n", k.name, k.op));
+                text.push_str(&format!("{k}\n"));
             }
             continue;
         }
@@ -184,7 +184,7 @@ pub fn compile_program(
                 f.name, host.transient_size
             ));
             for i in &host.insts {
-                text.push_str(&format!("{i:?}\n"));
+                text.push_str(&format!("{i}\n"));
             }
         }
         kernels.extend(ks);

@@ -193,3 +193,37 @@ impl HostProgram {
         Ok(())
     }
 }
+
+impl std::fmt::Display for BindingRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let space = match self.space {
+            BufferSpace::Input(i) => format!("input{i}"),
+            BufferSpace::Output(i) => format!("output{i}"),
+            BufferSpace::Constant(i) => format!("constant{i}"),
+            BufferSpace::Transient => "transient".to_string(),
+        };
+        write!(f, "{space}[{}..{}]", self.offset, self.offset + self.length)
+    }
+}
+
+/// `dispatch exe0:3 workgroups [16, 1, 1] (input0[0..1024], transient[0..4096])` or `barrier`.
+impl std::fmt::Display for HostInst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostInst::Barrier => f.write_str("barrier"),
+            HostInst::Dispatch {
+                executable,
+                kernel,
+                workgroups,
+                bindings,
+            } => {
+                let b: Vec<String> = bindings.iter().map(|b| b.to_string()).collect();
+                write!(
+                    f,
+                    "dispatch exe{executable}:{kernel} workgroups {workgroups:?} ({})",
+                    b.join(", ")
+                )
+            }
+        }
+    }
+}

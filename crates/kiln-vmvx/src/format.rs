@@ -1013,3 +1013,102 @@ fn decode_op(r: &mut ByteReader) -> Result<KernelOp, ModuleError> {
         t => return Err(ModuleError::Invalid(format!("unknown kernel op {t}"))),
     })
 }
+
+/// `#binding[shape]`, then `+offset` and `/strides` when they are not the contiguous default:
+/// `#2[8x512]`, `#0[4x16x32]/512,1,16`.
+impl std::fmt::Display for View {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shape: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
+        write!(
+            f,
+            "#{}[{}x{}]",
+            self.binding,
+            shape.join("x"),
+            self.element_type
+        )?;
+        if self.offset != 0 {
+            write!(f, "+{}", self.offset)?;
+        }
+        if !self.is_contiguous() {
+            let strides: Vec<String> = self.strides.iter().map(|s| s.to_string()).collect();
+            write!(f, "/{}", strides.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+/// `{ r0 = in0; r1 = const 1; r2 = add r0, r1; yield r2 }`.
+impl std::fmt::Display for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = |s: String| s.to_lowercase();
+        let insts: Vec<String> = self
+            .insts
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| {
+                let rhs = match inst {
+                    Inst::Input(n) => format!("in{n}"),
+                    Inst::ConstF(v) => format!("const {v:?}"),
+                    Inst::ConstI(v) => format!("const {v}"),
+                    Inst::Unary(op, a) => format!("{} r{a}", name(format!("{op:?}"))),
+                    Inst::Binary(op, a, b) => format!("{} r{a}, r{b}", name(format!("{op:?}"))),
+                    Inst::Select(c, a, b) => format!("select r{c}, r{a}, r{b}"),
+                    Inst::Cast(a, t) => format!("cast r{a} to {t}"),
+                };
+                format!("r{i} = {rhs}")
+            })
+            .collect();
+        let results: Vec<String> = self.results.iter().map(|r| format!("r{r}")).collect();
+        write!(
+            f,
+            "{{ {}; yield {} }}",
+            insts.join("; "),
+            results.join(", ")
+        )
+    }
+}
+
+/// One line per kernel: its op, views and tiling, then the epilogue if any.
+impl std::fmt::Display for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |vs: &[View]| {
+            vs.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let dims = |v: &[u64]| {
+            v.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("x")
+        };
+        let epilogue = |e: &Option<Epilogue>| match e {
+            Some(e) => format!(" epilogue({}) {}", list(&e.inputs), e.body),
+            None => String::new(),
+        };
+        write!(f, "{} = ", self.name)?;
+        match &self.op {
+            KernelOp::Generic { shape, tile, reduction_dims, reduce, inputs, outputs, body } => {
+                let red = if *reduction_dims > 0 { format!(" reduce {} over last {reduction_dims}", format!("{reduce:?}").to_lowercase()) } else { String::new() };
+                write!(f, "generic [{}] tile [{}]{red} ({}) -> ({}) {body}", dims(shape), dims(tile), list(inputs), list(outputs))
+            }
+            KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => write!(f, "matmul {a}, {b} -> {c} tile {tile_m}x{tile_n}{}", epilogue(e)),
+            KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, tile_oh, epilogue: e } => write!(
+                f,
+                "conv2d {x}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups} tile_oh {tile_oh}{}",
+                epilogue(e)
+            ),
+            KernelOp::Pool2d { x, y, max, kernel, strides, pads, count_include_pad, epilogue: e } => write!(
+                f,
+                "pool2d {} {x} -> {y} kernel {kernel:?} strides {strides:?} pads {pads:?}{}{}",
+                if *max { "max" } else { "avg" },
+                if *count_include_pad { " count_include_pad" } else { "" },
+                epilogue(e)
+            ),
+            KernelOp::Softmax { x, y, epilogue: e } => write!(f, "softmax {x} -> {y}{}", epilogue(e)),
+            KernelOp::LayerNorm { x, y, epsilon, epilogue: e } => write!(f, "layer_norm {x} -> {y} epsilon {epsilon:?}{}", epilogue(e)),
+            KernelOp::Gather { data, indices, out } => write!(f, "gather {data}, {indices} -> {out}"),
+        }
+    }
+}
