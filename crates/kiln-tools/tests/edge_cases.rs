@@ -72,9 +72,17 @@ fn hostile_module(output: View, bindings: Vec<BindingRef>, transient_size: u64) 
             },
         },
     };
-    let exe = Executable {
-        kernels: vec![kernel],
-    };
+    one_dispatch_module(kernel, vec![], bindings, transient_size)
+}
+
+/// A module whose `main` (inputs `inputs`, one `2xf32` output) runs `kernel` once over
+/// `bindings`.
+fn one_dispatch_module(
+    kernel: Kernel,
+    inputs: Vec<TensorSig>,
+    bindings: Vec<BindingRef>,
+    transient_size: u64,
+) -> Vec<u8> {
     let program = HostProgram {
         transient_size,
         insts: vec![HostInst::Dispatch {
@@ -84,25 +92,30 @@ fn hostile_module(output: View, bindings: Vec<BindingRef>, transient_size: u64) 
             bindings,
         }],
     };
+    let output = TensorSig {
+        name: "y".into(),
+        element_type: ElementType::F32,
+        dims: vec![2],
+    };
     let f = FunctionDef {
         name: "main".into(),
-        inputs: vec![],
-        outputs: vec![TensorSig {
-            name: "y".into(),
-            element_type: ElementType::F32,
-            dims: vec![2],
-        }],
+        inputs,
+        outputs: vec![output],
         program,
     };
+    let exe = Executable {
+        kernels: vec![kernel],
+    };
+    let executables = vec![ExecutableDef {
+        target: "vmvx".into(),
+        format: kiln_vmvx::FORMAT.into(),
+        data: exe.encode(),
+    }];
     Module {
         compiler_version: "test".into(),
         name: "evil".into(),
         functions: vec![f],
-        executables: vec![ExecutableDef {
-            target: "vmvx".into(),
-            format: kiln_vmvx::FORMAT.into(),
-            data: exe.encode(),
-        }],
+        executables,
         constants: vec![],
     }
     .write(&[])
@@ -375,45 +388,21 @@ fn kernels_may_not_write_inputs_or_share_outputs() {
         },
     };
     let module = |kernel: Kernel, space: BufferSpace| {
-        let program = HostProgram {
-            transient_size: 0,
-            insts: vec![HostInst::Dispatch {
-                executable: 0,
-                kernel: 0,
-                workgroups: [1, 1, 1],
-                bindings: vec![BindingRef {
-                    space,
-                    offset: 0,
-                    length: 8,
-                }],
-            }],
-        };
-        let sig = TensorSig {
+        let input = TensorSig {
             name: "x".into(),
             element_type: ElementType::F32,
             dims: vec![2],
         };
-        let f = FunctionDef {
-            name: "main".into(),
-            inputs: vec![sig.clone()],
-            outputs: vec![sig],
-            program,
-        };
-        let exe = Executable {
-            kernels: vec![kernel],
-        };
-        Module {
-            compiler_version: "test".into(),
-            name: "evil".into(),
-            functions: vec![f],
-            executables: vec![ExecutableDef {
-                target: "vmvx".into(),
-                format: kiln_vmvx::FORMAT.into(),
-                data: exe.encode(),
+        one_dispatch_module(
+            kernel,
+            vec![input],
+            vec![BindingRef {
+                space,
+                offset: 0,
+                length: 8,
             }],
-            constants: vec![],
-        }
-        .write(&[])
+            0,
+        )
     };
     let x = HostTensor::from_f32(&[2], &[5.0, 6.0]);
     let err = load(&module(fill(vec![view.clone()]), BufferSpace::Input(0)))

@@ -154,6 +154,24 @@ pub enum TensorError {
     Overflow(String),
 }
 
+/// User text shortened for a one-line error message: at most 48 characters, control characters
+/// escaped.
+pub(crate) fn excerpt(s: &str) -> String {
+    const MAX_CHARS: usize = 48;
+    let mut out = String::new();
+    for c in s.chars().take(MAX_CHARS) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if s.chars().nth(MAX_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Formats a shape as IREE does: `2x3` (empty for a scalar).
 pub fn shape_string(shape: &[usize]) -> String {
     shape

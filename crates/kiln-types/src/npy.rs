@@ -329,13 +329,13 @@ fn parse_header(text: &str) -> Result<HeaderInfo, NpyError> {
     if parser.pos != text.len() {
         return Err(NpyError::BadHeader(format!(
             "unexpected text after the header dict: {}",
-            excerpt(&text[parser.pos..])
+            quoted(&text[parser.pos..])
         )));
     }
     let Literal::Dict(entries) = dict.kind else {
         return Err(NpyError::BadHeader(format!(
             "expected a dict, found {}",
-            excerpt(dict.raw)
+            quoted(dict.raw)
         )));
     };
 
@@ -344,7 +344,7 @@ fn parse_header(text: &str) -> Result<HeaderInfo, NpyError> {
         let Literal::Str(key) = key.kind else {
             return Err(NpyError::BadHeader(format!(
                 "dict key {} is not a string",
-                excerpt(key.raw)
+                quoted(key.raw)
             )));
         };
         match key.as_str() {
@@ -360,7 +360,7 @@ fn parse_header(text: &str) -> Result<HeaderInfo, NpyError> {
     let element_type = match &descr.kind {
         Literal::Str(s) => dtype_to_element_type(s)?,
         // A list is a structured dtype such as [('x', '<f4'), ('y', '<i4')].
-        _ => return Err(NpyError::UnsupportedDtype(excerpt_plain(descr.raw))),
+        _ => return Err(NpyError::UnsupportedDtype(crate::excerpt(descr.raw))),
     };
 
     if let Some(order) = fortran_order {
@@ -370,7 +370,7 @@ fn parse_header(text: &str) -> Result<HeaderInfo, NpyError> {
             _ => {
                 return Err(NpyError::BadHeader(format!(
                     "'fortran_order' must be True or False, found {}",
-                    excerpt(order.raw)
+                    quoted(order.raw)
                 )))
             }
         }
@@ -380,7 +380,7 @@ fn parse_header(text: &str) -> Result<HeaderInfo, NpyError> {
     let Literal::Tuple(dims) = shape.kind else {
         return Err(NpyError::BadHeader(format!(
             "'shape' must be a tuple, found {}",
-            excerpt(shape.raw)
+            quoted(shape.raw)
         )));
     };
     let shape = dims
@@ -390,12 +390,12 @@ fn parse_header(text: &str) -> Result<HeaderInfo, NpyError> {
                 if v < 0 {
                     NpyError::BadHeader(format!("negative dimension {v} in 'shape'"))
                 } else {
-                    NpyError::ShapeTooLarge(excerpt_plain(shape.raw))
+                    NpyError::ShapeTooLarge(crate::excerpt(shape.raw))
                 }
             }),
             _ => Err(NpyError::BadHeader(format!(
                 "dimension {} in 'shape' is not an integer",
-                excerpt(d.raw)
+                quoted(d.raw)
             ))),
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -419,35 +419,18 @@ fn dtype_to_element_type(descr: &str) -> Result<ElementType, NpyError> {
         "i4" => ElementType::I32,
         "i8" => ElementType::I64,
         "b1" => ElementType::I1,
-        _ => return Err(NpyError::UnsupportedDtype(excerpt_plain(descr))),
+        _ => return Err(NpyError::UnsupportedDtype(crate::excerpt(descr))),
     };
     // Byte order is meaningless for one-byte types, so `>i1` is the same data as `|i1`.
     if big_endian && element_type.byte_size() > 1 {
-        return Err(NpyError::BigEndian(excerpt_plain(descr)));
+        return Err(NpyError::BigEndian(crate::excerpt(descr)));
     }
     Ok(element_type)
 }
 
 /// A short, quoted, single-line rendering of header text for error messages.
-fn excerpt(s: &str) -> String {
-    format!("'{}'", excerpt_plain(s))
-}
-
-/// Like [`excerpt`] without the quotes: at most 48 characters, control characters escaped.
-fn excerpt_plain(s: &str) -> String {
-    const MAX_CHARS: usize = 48;
-    let mut out = String::new();
-    for c in s.chars().take(MAX_CHARS) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    if s.chars().nth(MAX_CHARS).is_some() {
-        out.push('…');
-    }
-    out
+fn quoted(s: &str) -> String {
+    format!("'{}'", crate::excerpt(s))
 }
 
 /// One Python literal of the header, with the text it was parsed from.
@@ -492,7 +475,7 @@ impl<'a> Parser<'a> {
     fn error_here(&self, what: &str) -> String {
         match self.peek() {
             None => format!("expected {what}, found the end of the header"),
-            Some(_) => format!("expected {what}, found {}", excerpt(&self.text[self.pos..])),
+            Some(_) => format!("expected {what}, found {}", quoted(&self.text[self.pos..])),
         }
     }
 
@@ -562,7 +545,7 @@ impl<'a> Parser<'a> {
         let end = sign_len + digits;
         let value = rest[..end]
             .parse::<i128>()
-            .map_err(|_| format!("number {} is too large", excerpt(&rest[..end])))?;
+            .map_err(|_| format!("number {} is too large", quoted(&rest[..end])))?;
         self.pos = start + end;
         // Python 2 wrote long integers with an `L` suffix: `(3L, 4L)`.
         if matches!(self.peek(), Some('L' | 'l')) {

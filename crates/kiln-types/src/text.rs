@@ -104,7 +104,7 @@ pub fn parse_tensor(s: &str) -> Result<HostTensor, TextError> {
     let (meta, values) = text.split_once('=').unwrap_or((text, ""));
     let (shape, element_type) = parse_meta(meta)?;
     let type_string = type_string(&shape, element_type);
-    let too_large = || TextError::TooLarge(show(&type_string));
+    let too_large = || TextError::TooLarge(crate::excerpt(&type_string));
     let count = element_count(&shape).ok_or_else(too_large)?;
     let byte_len = count
         .checked_mul(element_type.byte_size())
@@ -117,7 +117,7 @@ pub fn parse_tensor(s: &str) -> Result<HostTensor, TextError> {
     let splat = tokens.len() == 1 && count > 1;
     if !values.is_empty() && tokens.len() != count && !splat {
         return Err(TextError::ElementCount {
-            type_string: show(&type_string),
+            type_string: crate::excerpt(&type_string),
             expected: count,
             found: tokens.len(),
         });
@@ -369,7 +369,7 @@ fn parse_meta(meta: &str) -> Result<(Vec<usize>, ElementType), TextError> {
     let mut shape = Vec::new();
     if let Some(shape_text) = shape_text {
         if shape_text.split('x').count() > MAX_RANK {
-            return Err(TextError::RankTooLarge(show(shape_text)));
+            return Err(TextError::RankTooLarge(crate::excerpt(shape_text)));
         }
         for dim in shape_text.split('x') {
             let trimmed = dim.trim_matches(is_c_space);
@@ -378,8 +378,8 @@ fn parse_meta(meta: &str) -> Result<(Vec<usize>, ElementType), TextError> {
                 .and_then(|v| usize::try_from(v).ok());
             let Some(value) = value else {
                 return Err(TextError::InvalidDimension {
-                    dim: show(trimmed),
-                    shape: show(shape_text),
+                    dim: crate::excerpt(trimmed),
+                    shape: crate::excerpt(shape_text),
                 });
             };
             shape.push(value);
@@ -392,7 +392,7 @@ fn parse_meta(meta: &str) -> Result<(Vec<usize>, ElementType), TextError> {
         "si32" => ElementType::I32,
         "si64" => ElementType::I64,
         name => ElementType::from_name(name)
-            .ok_or_else(|| TextError::UnknownElementType(show(type_text)))?,
+            .ok_or_else(|| TextError::UnknownElementType(crate::excerpt(type_text)))?,
     };
     Ok((shape, element_type))
 }
@@ -404,11 +404,11 @@ fn parse_element(
     out: &mut Vec<u8>,
 ) -> Result<(), TextError> {
     let invalid = || TextError::InvalidValue {
-        token: show(token),
+        token: crate::excerpt(token),
         element_type,
     };
     let out_of_range = || TextError::OutOfRange {
-        token: show(token),
+        token: crate::excerpt(token),
         element_type,
     };
     let integer = |min: i128, max: i128| match parse_c_integer(token) {
@@ -608,23 +608,6 @@ fn round_right(bits: u64, shift: u32, sticky: bool) -> u64 {
     let half = 1u128 << (shift - 1);
     let round_up = remainder > half || (remainder == half && (sticky || quotient & 1 == 1));
     quotient + u64::from(round_up)
-}
-
-/// Quotes user text for an error message: at most 48 characters, control characters escaped.
-fn show(s: &str) -> String {
-    const MAX_CHARS: usize = 48;
-    let mut out = String::new();
-    for c in s.chars().take(MAX_CHARS) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    if s.chars().nth(MAX_CHARS).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

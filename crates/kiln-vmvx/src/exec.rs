@@ -859,7 +859,7 @@ fn run_reduce_box(
             }
         });
         let at = offset_at(output, pidx);
-        let result = match reduce_kind(output) {
+        let result = match reg_kind(output.element_type) {
             RegKind::F => Reg::F(vec![if reduce == ReduceFn::Mean {
                 (acc_f / count as f64) as f32
             } else {
@@ -880,10 +880,6 @@ fn run_reduce_box(
     let mut hi1 = hi.to_vec();
     hi1.push(1);
     for_each_outer(&full_lo, &hi1, |idx| visit_parallel(&idx[..p], &mut regs));
-}
-
-fn reduce_kind(v: &View) -> RegKind {
-    reg_kind(v.element_type)
 }
 
 /// Applies an epilogue in place over the output box `[lo, hi)`.
