@@ -1,0 +1,929 @@
+//! Lowering of each kernel op to a compute shader, and the thread mapping it uses.
+//!
+//! - Elementwise generics, pooling and gather: one invocation per output element.
+//! - Reductions, softmax and layer norm: a group of `T` invocations per output row (`T` is the
+//!   workgroup size when rows are long, 1 when short), each striding over the row, combined
+//!   through workgroup shared memory with a tree of barriers.
+//! - Matmul and convolution: one GEMM template, `TILE×TILE` outputs per workgroup, with `A`
+//!   and `B` tiles staged through shared memory; convolution is implicit GEMM (its `B` tile is
+//!   read straight from the image with padding, no im2col buffer).
+//!
+//! Every kernel returns how many (linear) workgroups it needs.
+
+use crate::body;
+use crate::shader::{glsl, Shader, Val, R};
+use crate::VulkanTarget;
+use kiln_spirv::ErrorCode;
+use kiln_types::ElementType;
+use kiln_vmvx::format::{Epilogue, Kernel, KernelOp, ReduceFn, RegKind, View};
+use rspirv::spirv::{Op, Word};
+
+/// Rows shorter than this get one invocation each instead of a whole workgroup.
+const GROUP_REDUCE_MIN_LEN: u64 = 32;
+
+/// What lowering a kernel produced.
+pub struct Lowered {
+    pub code: Vec<u32>,
+    pub workgroups: u64,
+    pub workgroup_size: u32,
+    pub shader: ShaderInfo,
+}
+
+/// Facts about the shader the executable records.
+pub struct ShaderInfo {
+    pub features: kiln_spirv::Features,
+    pub shared_memory: u32,
+}
+
+/// The element type each binding is accessed as, in binding order.
+pub fn binding_types(kernel: &Kernel) -> R<Vec<ElementType>> {
+    let mut types: Vec<Option<ElementType>> = vec![];
+    for v in kernel.views() {
+        let b = v.binding as usize;
+        if types.len() <= b {
+            types.resize(b + 1, None);
+        }
+        match types[b] {
+            Some(t) if t != v.element_type => {
+                return Err(format!(
+                    "binding {b} is viewed as both {t} and {}",
+                    v.element_type
+                ))
+            }
+            _ => types[b] = Some(v.element_type),
+        }
+    }
+    types
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| t.ok_or_else(|| format!("binding {i} is never used")))
+        .collect()
+}
+
+/// Index arithmetic is 32-bit: every view must lie within the first 2^31 elements.
+fn check_limits(kernel: &Kernel) -> R<()> {
+    for v in kernel.views() {
+        if let Some((lo, hi)) = v.span()? {
+            if lo < 0 || hi > i32::MAX as i64 {
+                return Err(format!(
+                    "a view spans elements {lo}..{hi}; vulkan-spirv kernels index at most 2^31 elements per binding"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn lower(kernel: &Kernel, target: &VulkanTarget) -> R<Lowered> {
+    check_limits(kernel)?;
+    let types = binding_types(kernel)?;
+    let reports_errors = matches!(kernel.op, KernelOp::Gather { .. });
+    let wg = target.workgroup_size();
+    let tile = target.matmul_tile();
+    let size = match kernel.op {
+        KernelOp::MatMul { .. } | KernelOp::Conv2d { .. } => tile * tile,
+        _ => wg,
+    };
+    let mut s = Shader::new(&types, reports_errors, size)?;
+    let bases: Vec<Word> = (0..types.len() as u32).map(|b| s.binding_base(b)).collect();
+    let mut k = Ctx { s, bases };
+    let workgroups = match &kernel.op {
+        KernelOp::Generic {
+            shape,
+            reduction_dims,
+            reduce,
+            inputs,
+            outputs,
+            body,
+            ..
+        } => {
+            if *reduction_dims == 0 {
+                k.elementwise(shape, inputs, outputs, body)?
+            } else {
+                k.reduction(shape, *reduction_dims as usize, *reduce, inputs, outputs, body)?
+            }
+        }
+        KernelOp::MatMul {
+            a,
+            b,
+            c,
+            epilogue,
+            ..
+        } => k.matmul(a, b, c, epilogue.as_ref(), tile)?,
+        KernelOp::Conv2d {
+            x,
+            w,
+            y,
+            strides,
+            pads,
+            dilations,
+            groups,
+            epilogue,
+            ..
+        } => k.conv2d(
+            x,
+            w,
+            y,
+            ConvGeometry {
+                strides: *strides,
+                pads: *pads,
+                dilations: *dilations,
+                groups: *groups,
+            },
+            epilogue.as_ref(),
+            tile,
+        )?,
+        KernelOp::Pool2d {
+            x,
+            y,
+            max,
+            kernel: window,
+            strides,
+            pads,
+            count_include_pad,
+            epilogue,
+        } => k.pool2d(
+            x,
+            y,
+            *max,
+            *window,
+            *strides,
+            *pads,
+            *count_include_pad,
+            epilogue.as_ref(),
+        )?,
+        KernelOp::Softmax { x, y, epilogue } => k.softmax(x, y, epilogue.as_ref())?,
+        KernelOp::LayerNorm {
+            x,
+            y,
+            epsilon,
+            epilogue,
+        } => k.layer_norm(x, y, *epsilon, epilogue.as_ref())?,
+        KernelOp::Gather { data, indices, out } => k.gather(data, indices, out)?,
+    };
+    let shader = ShaderInfo {
+        features: k.s.features,
+        shared_memory: k.s.shared_bytes,
+    };
+    if shader.shared_memory > target.max_shared_memory {
+        return Err(format!(
+            "needs {} bytes of shared memory; target '{}' has {}",
+            shader.shared_memory, target.name, target.max_shared_memory
+        ));
+    }
+    Ok(Lowered {
+        code: k.s.finish()?,
+        workgroups,
+        workgroup_size: size,
+        shader,
+    })
+}
+
+struct ConvGeometry {
+    strides: [u64; 2],
+    pads: [u64; 4],
+    dilations: [u64; 2],
+    groups: u64,
+}
+
+/// How a reduction combines values.
+#[derive(Clone, Copy)]
+enum Combine {
+    Sum,
+    Max,
+    Min,
+}
+
+struct Ctx {
+    s: Shader,
+    /// Each binding's element bias, loaded once in the entry block.
+    bases: Vec<Word>,
+}
+
+/// Element index of `v` at `coords` (one per dim of `v`).
+fn offset(s: &mut Shader, bases: &[Word], v: &View, coords: &[Word]) -> Word {
+    let mut at = s.iadd_k(bases[v.binding as usize], v.offset as i64);
+    for (d, &c) in coords.iter().enumerate().take(v.shape.len()) {
+        if v.strides[d] != 0 && v.shape[d] != 1 {
+            let t = s.imul_k(c, v.strides[d]);
+            at = s.iadd(at, t);
+        }
+    }
+    at
+}
+
+fn load_view(s: &mut Shader, bases: &[Word], v: &View, coords: &[Word]) -> R<Val> {
+    let at = offset(s, bases, v, coords);
+    s.load(v.binding, at)
+}
+
+fn product(dims: &[u64]) -> R<u64> {
+    let p = dims
+        .iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d))
+        .filter(|&p| p <= i32::MAX as u64);
+    p.ok_or_else(|| format!("an iteration space of {dims:?} exceeds 2^31 elements"))
+}
+
+impl Ctx {
+    fn load(&mut self, v: &View, coords: &[Word]) -> R<Val> {
+        load_view(&mut self.s, &self.bases, v, coords)
+    }
+
+    fn store(&mut self, v: &View, coords: &[Word], value: Val) -> R<()> {
+        let at = offset(&mut self.s, &self.bases, v, coords);
+        self.s.store(v.binding, at, value)
+    }
+
+    /// Row-major coordinates of `linear` in `shape`.
+    fn decompose(&mut self, linear: Word, shape: &[u64]) -> Vec<Word> {
+        let mut coords = vec![0; shape.len()];
+        let mut rest = linear;
+        for d in (0..shape.len()).rev() {
+            if d == 0 {
+                coords[d] = rest;
+            } else {
+                coords[d] = self.s.irem_k(rest, shape[d]);
+                rest = self.s.idiv_k(rest, shape[d]);
+            }
+        }
+        coords
+    }
+
+    /// Stores `value` (f32) into `y` at `coords`, through the epilogue if there is one.
+    fn store_with_epilogue(
+        &mut self,
+        y: &View,
+        e: Option<&Epilogue>,
+        coords: &[Word],
+        value: Word,
+    ) -> R<()> {
+        let result = match e {
+            None => Val {
+                kind: RegKind::F,
+                id: value,
+            },
+            Some(e) => {
+                let bases = &self.bases;
+                let vals = body::eval(&mut self.s, &e.body, &mut |s, n| {
+                    if n == 0 {
+                        return Ok(Val {
+                            kind: RegKind::F,
+                            id: value,
+                        });
+                    }
+                    let v = e
+                        .inputs
+                        .get(n as usize - 1)
+                        .ok_or_else(|| format!("epilogue input {n} does not exist"))?;
+                    load_view(s, bases, v, coords)
+                })?;
+                *vals.first().ok_or("an epilogue yields no value")?
+            }
+        };
+        self.store(y, coords, result)
+    }
+
+    /// Linear id of this invocation over the whole grid, with a bound check.
+    fn global_id(&mut self) -> Word {
+        let wg = self.s.workgroup_linear();
+        let lid = self.s.local_index();
+        let base = self.s.imul_k(wg, self.s.workgroup_size as i64);
+        self.s.iadd(base, lid)
+    }
+
+    fn elementwise(
+        &mut self,
+        shape: &[u64],
+        inputs: &[View],
+        outputs: &[View],
+        body: &kiln_vmvx::Body,
+    ) -> R<u64> {
+        let total = product(shape)?;
+        let gid = self.global_id();
+        let inside = self.s.ilt_k(gid, total as i64);
+        self.when(inside, |k| {
+            let coords = k.decompose(gid, shape);
+            let vals = k.eval_at(body, inputs, &coords)?;
+            for (o, v) in outputs.iter().zip(vals) {
+                k.store(o, &coords, v)?;
+            }
+            Ok(())
+        })?;
+        Ok(total.div_ceil(self.s.workgroup_size as u64))
+    }
+
+    /// Evaluates `body` with `Input(n)` read from `inputs[n]` at `coords`.
+    fn eval_at(
+        &mut self,
+        body: &kiln_vmvx::Body,
+        inputs: &[View],
+        coords: &[Word],
+    ) -> R<Vec<Val>> {
+        let bases = &self.bases;
+        body::eval(&mut self.s, body, &mut |s, n| {
+            let v = inputs
+                .get(n as usize)
+                .ok_or_else(|| format!("input {n} does not exist"))?;
+            load_view(s, bases, v, coords)
+        })
+    }
+
+    /// Runs `f` inside `if cond { … }`.
+    fn when(&mut self, cond: Word, f: impl FnOnce(&mut Ctx) -> R<()>) -> R<()> {
+        let scope = self.s.begin_if(cond)?;
+        f(self)?;
+        self.s.end_if(scope)
+    }
+
+    /// Runs `f(i)` for `i` in `start..end` by `step`.
+    fn each(
+        &mut self,
+        start: Word,
+        end: Word,
+        step: Word,
+        f: impl FnOnce(&mut Ctx, Word) -> R<()>,
+    ) -> R<()> {
+        let (scope, i) = self.s.begin_loop(start, end, step)?;
+        f(self, i)?;
+        self.s.end_loop(scope)
+    }
+
+    fn combine(&mut self, how: Combine, kind: RegKind, a: Word, b: Word) -> Word {
+        let s = &mut self.s;
+        match (kind, how) {
+            (RegKind::F, Combine::Sum) => s.fadd(a, b),
+            (RegKind::F, Combine::Max) => s.ext(s.f32_, glsl::NMAX, &[a, b]),
+            (RegKind::F, Combine::Min) => s.ext(s.f32_, glsl::NMIN, &[a, b]),
+            (RegKind::I, Combine::Sum) => s.op(Op::IAdd, s.i64_, &[a, b]),
+            (RegKind::I, Combine::Max) => {
+                let gt = s.op(Op::SGreaterThan, s.bool_, &[a, b]);
+                s.select(s.i64_, gt, a, b)
+            }
+            (RegKind::I, Combine::Min) => {
+                let lt = s.op(Op::SLessThan, s.bool_, &[a, b]);
+                s.select(s.i64_, lt, a, b)
+            }
+        }
+    }
+
+    fn identity(&mut self, how: Combine, kind: RegKind) -> Word {
+        let v = match how {
+            Combine::Sum => self.s.const_kind(kind, 0.0, 0),
+            Combine::Max => self.s.const_kind(kind, f32::NEG_INFINITY, i64::MIN),
+            Combine::Min => self.s.const_kind(kind, f32::INFINITY, i64::MAX),
+        };
+        v.id
+    }
+
+    /// Combines `value` across the `group` consecutive invocations of each row group; every
+    /// invocation gets the result. All invocations of the workgroup must call this.
+    fn group_reduce(
+        &mut self,
+        shared: Option<(Word, Word)>,
+        how: Combine,
+        kind: RegKind,
+        value: Word,
+        lid: Word,
+        lane: Word,
+        group: u32,
+    ) -> R<Word> {
+        let Some(arr) = shared else {
+            return Ok(value);
+        };
+        let ty = match kind {
+            RegKind::F => self.s.f32_,
+            RegKind::I => self.s.i64_,
+        };
+        self.s.shared_store(arr, lid, value);
+        self.s.barrier();
+        let mut stride = group / 2;
+        while stride >= 1 {
+            let active = self.s.ilt_k(lane, stride as i64);
+            self.when(active, |k| {
+                let other = k.s.iadd_k(lid, stride as i64);
+                let a = k.s.shared_load(arr, ty, lid);
+                let b = k.s.shared_load(arr, ty, other);
+                let c = k.combine(how, kind, a, b);
+                k.s.shared_store(arr, lid, c);
+                Ok(())
+            })?;
+            self.s.barrier();
+            stride /= 2;
+        }
+        let first = self.s.op(Op::ISub, self.s.i32_, &[lid, lane]);
+        let r = self.s.shared_load(arr, ty, first);
+        self.s.barrier();
+        Ok(r)
+    }
+
+    /// The row-group layout for `rows` rows of length `len`: (invocations per row, shared
+    /// scratch of `kind` when they cooperate).
+    fn row_groups(&mut self, len: u64, kind: RegKind) -> (u32, Option<(Word, Word)>) {
+        let wg = self.s.workgroup_size;
+        if len < GROUP_REDUCE_MIN_LEN || wg == 1 {
+            return (1, None);
+        }
+        let (ty, size) = match kind {
+            RegKind::F => (self.s.f32_, 4),
+            RegKind::I => (self.s.i64_, 8),
+        };
+        (wg, Some(self.s.shared_array(ty, size, wg)))
+    }
+
+    /// Thread coordinates for row-group kernels: (lid, lane, row, row valid).
+    fn row_ids(&mut self, group: u32, rows: u64) -> (Word, Word, Word, Word) {
+        let per_wg = self.s.workgroup_size / group;
+        let wg = self.s.workgroup_linear();
+        let lid = self.s.local_index();
+        let (lane, slot) = if group == 1 {
+            (self.s.const_i32(0), lid)
+        } else {
+            (self.s.irem_k(lid, group as u64), self.s.idiv_k(lid, group as u64))
+        };
+        let first = self.s.imul_k(wg, per_wg as i64);
+        let row = self.s.iadd(first, slot);
+        let valid = self.s.ilt_k(row, rows as i64);
+        (lid, lane, row, valid)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reduction(
+        &mut self,
+        shape: &[u64],
+        reduction_dims: usize,
+        reduce: ReduceFn,
+        inputs: &[View],
+        outputs: &[View],
+        body: &kiln_vmvx::Body,
+    ) -> R<u64> {
+        let [output] = outputs else {
+            return Err("a reduction must have exactly one output".into());
+        };
+        let p = shape.len() - reduction_dims;
+        let (rows, len) = (product(&shape[..p])?, product(&shape[p..])?);
+        let kind = kiln_vmvx::format::reg_kind(output.element_type);
+        let how = match reduce {
+            ReduceFn::Sum | ReduceFn::Mean => Combine::Sum,
+            ReduceFn::Max => Combine::Max,
+            ReduceFn::Min => Combine::Min,
+        };
+        let (group, shared) = self.row_groups(len, kind);
+        let (lid, lane, row, valid) = self.row_ids(group, rows);
+        let ty = match kind {
+            RegKind::F => self.s.f32_,
+            RegKind::I => self.s.i64_,
+        };
+        let acc = self.s.var(ty);
+        let init = self.identity(how, kind);
+        self.s.set(acc, init);
+        self.when(valid, |k| {
+            let pc = k.decompose(row, &shape[..p]);
+            let (end, step) = (
+                k.s.const_i32(len as i32),
+                k.s.const_i32(group as i32),
+            );
+            k.each(lane, end, step, |k, r| {
+                let mut coords = pc.clone();
+                coords.extend(k.decompose(r, &shape[p..]));
+                let v = k.eval_at(body, inputs, &coords)?;
+                let v = v.first().ok_or("a reduction body yields no value")?;
+                if v.kind != kind {
+                    return Err("a reduction body yields the wrong register kind".into());
+                }
+                let a = k.s.get(acc);
+                let c = k.combine(how, kind, a, v.id);
+                k.s.set(acc, c);
+                Ok(())
+            })
+        })?;
+        let a = self.s.get(acc);
+        let total = self.group_reduce(shared, how, kind, a, lid, lane, group)?;
+        let zero = self.s.const_i32(0);
+        let lane0 = self.s.op(Op::IEqual, self.s.bool_, &[lane, zero]);
+        let write = self.s.and(valid, lane0);
+        self.when(write, |k| {
+            let mut v = total;
+            if reduce == ReduceFn::Mean {
+                v = match kind {
+                    RegKind::F => {
+                        let n = k.s.const_f32(len as f32);
+                        k.s.fdiv(v, n)
+                    }
+                    RegKind::I => {
+                        let n = k.s.const_i64(len.max(1) as i64);
+                        k.s.op(Op::SDiv, k.s.i64_, &[v, n])
+                    }
+                };
+            }
+            let coords = k.decompose(row, &shape[..p]);
+            k.store(output, &coords, Val { kind, id: v })
+        })?;
+        Ok(rows.div_ceil((self.s.workgroup_size / group) as u64))
+    }
+
+    /// Reduces `f(k, i)` over `i` in this invocation's share of `0..len`, then across the row
+    /// group; returns the combined value in every invocation.
+    #[allow(clippy::too_many_arguments)]
+    fn row_reduce(
+        &mut self,
+        shared: Option<(Word, Word)>,
+        group: u32,
+        (lid, lane, valid): (Word, Word, Word),
+        len: u64,
+        how: Combine,
+        f: &dyn Fn(&mut Ctx, Word) -> R<Word>,
+    ) -> R<Word> {
+        let acc = self.s.var(self.s.f32_);
+        let init = self.identity(how, RegKind::F);
+        self.s.set(acc, init);
+        self.when(valid, |k| {
+            let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(group as i32));
+            k.each(lane, end, step, |k, i| {
+                let v = f(k, i)?;
+                let a = k.s.get(acc);
+                let c = k.combine(how, RegKind::F, a, v);
+                k.s.set(acc, c);
+                Ok(())
+            })
+        })?;
+        let a = self.s.get(acc);
+        self.group_reduce(shared, how, RegKind::F, a, lid, lane, group)
+    }
+
+    /// Writes `f(k, i)` for this invocation's share of `0..len`.
+    fn row_write(
+        &mut self,
+        group: u32,
+        (lane, valid): (Word, Word),
+        len: u64,
+        f: &dyn Fn(&mut Ctx, Word) -> R<()>,
+    ) -> R<()> {
+        self.when(valid, |k| {
+            let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(group as i32));
+            k.each(lane, end, step, |k, i| f(k, i))
+        })
+    }
+
+    fn softmax(&mut self, x: &View, y: &View, e: Option<&Epilogue>) -> R<u64> {
+        let (outer, len, inner) = (x.shape[0], x.shape[1], x.shape[2]);
+        let rows = product(&[outer, inner])?;
+        let (group, shared) = self.row_groups(len, RegKind::F);
+        let (lid, lane, row, valid) = self.row_ids(group, rows);
+        let (o, i) = (
+            self.s.idiv_k(row, inner.max(1)),
+            self.s.irem_k(row, inner.max(1)),
+        );
+        let read = move |k: &mut Ctx, j: Word| -> R<Word> { Ok(k.load(x, &[o, j, i])?.id) };
+        let max = self.row_reduce(shared, group, (lid, lane, valid), len, Combine::Max, &read)?;
+        let shifted_exp = move |k: &mut Ctx, j: Word| -> R<Word> {
+            let v = read(k, j)?;
+            let d = k.s.fsub(v, max);
+            Ok(k.s.ext(k.s.f32_, glsl::EXP, &[d]))
+        };
+        let sum = self.row_reduce(
+            shared,
+            group,
+            (lid, lane, valid),
+            len,
+            Combine::Sum,
+            &shifted_exp,
+        )?;
+        let one = self.s.const_f32(1.0);
+        let inv = self.s.fdiv(one, sum);
+        self.row_write(group, (lane, valid), len, &|k, j| {
+            let v = shifted_exp(k, j)?;
+            let v = k.s.fmul(v, inv);
+            k.store_with_epilogue(y, e, &[o, j, i], v)
+        })?;
+        Ok(rows.div_ceil((self.s.workgroup_size / group) as u64))
+    }
+
+    fn layer_norm(&mut self, x: &View, y: &View, eps: f32, e: Option<&Epilogue>) -> R<u64> {
+        let (rows, len) = (x.shape[0], x.shape[1]);
+        let (group, shared) = self.row_groups(len, RegKind::F);
+        let (lid, lane, row, valid) = self.row_ids(group, rows);
+        let read = move |k: &mut Ctx, j: Word| -> R<Word> { Ok(k.load(x, &[row, j])?.id) };
+        let ids = (lid, lane, valid);
+        let sum = self.row_reduce(shared, group, ids, len, Combine::Sum, &read)?;
+        let n = self.s.const_f32(len as f32);
+        let mean = self.s.fdiv(sum, n);
+        let centered = move |k: &mut Ctx, j: Word| -> R<Word> {
+            let v = read(k, j)?;
+            Ok(k.s.fsub(v, mean))
+        };
+        let square = |k: &mut Ctx, j: Word| -> R<Word> {
+            let c = centered(k, j)?;
+            Ok(k.s.fmul(c, c))
+        };
+        let ss = self.row_reduce(shared, group, ids, len, Combine::Sum, &square)?;
+        let var = self.s.fdiv(ss, n);
+        let eps = self.s.const_f32(eps);
+        let ve = self.s.fadd(var, eps);
+        let sd = self.s.ext(self.s.f32_, glsl::SQRT, &[ve]);
+        let one = self.s.const_f32(1.0);
+        let inv = self.s.fdiv(one, sd);
+        self.row_write(group, (lane, valid), len, &|k, j| {
+            let c = centered(k, j)?;
+            let v = k.s.fmul(c, inv);
+            k.store_with_epilogue(y, e, &[row, j], v)
+        })?;
+        Ok(rows.div_ceil((self.s.workgroup_size / group) as u64))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pool2d(
+        &mut self,
+        x: &View,
+        y: &View,
+        max: bool,
+        window: [u64; 2],
+        strides: [u64; 2],
+        pads: [u64; 4],
+        count_include_pad: bool,
+        e: Option<&Epilogue>,
+    ) -> R<u64> {
+        let total = product(&y.shape)?;
+        let (h, w) = (x.shape[2], x.shape[3]);
+        let gid = self.global_id();
+        let inside = self.s.ilt_k(gid, total as i64);
+        self.when(inside, |k| {
+            let c = k.decompose(gid, &y.shape);
+            let f32_ = k.s.f32_;
+            let acc = k.s.var(f32_);
+            let count = k.s.var(k.s.i32_);
+            let init = k.s.const_f32(if max { f32::NEG_INFINITY } else { 0.0 });
+            k.s.set(acc, init);
+            let zero = k.s.const_i32(0);
+            k.s.set(count, zero);
+            let oy = k.s.imul_k(c[2], strides[0] as i64);
+            let oy = k.s.iadd_k(oy, -(pads[0] as i64));
+            let ox = k.s.imul_k(c[3], strides[1] as i64);
+            let ox = k.s.iadd_k(ox, -(pads[1] as i64));
+            let (z, kh) = (k.s.const_i32(0), k.s.const_i32(window[0] as i32));
+            let one = k.s.const_i32(1);
+            k.each(z, kh, one, |k, ky| {
+                let kw = k.s.const_i32(window[1] as i32);
+                k.each(z, kw, one, |k, kx| {
+                    let iy = k.s.iadd(oy, ky);
+                    let ix = k.s.iadd(ox, kx);
+                    let ok = k.in_range(iy, h);
+                    let ok_x = k.in_range(ix, w);
+                    let ok = k.s.and(ok, ok_x);
+                    k.when(ok, |k| {
+                        let v = k.load(x, &[c[0], c[1], iy, ix])?.id;
+                        let a = k.s.get(acc);
+                        let n = if max {
+                            k.combine(Combine::Max, RegKind::F, a, v)
+                        } else {
+                            k.s.fadd(a, v)
+                        };
+                        k.s.set(acc, n);
+                        let cn = k.s.get(count);
+                        let cn = k.s.iadd_k(cn, 1);
+                        k.s.set(count, cn);
+                        Ok(())
+                    })
+                })
+            })?;
+            let mut v = k.s.get(acc);
+            if !max {
+                let divisor = if count_include_pad {
+                    k.s.const_f32((window[0] * window[1]) as f32)
+                } else {
+                    let cn = k.s.get(count);
+                    let one = k.s.const_i32(1);
+                    let m = k.s.op(Op::SLessThan, k.s.bool_, &[cn, one]);
+                    let cn = k.s.select(k.s.i32_, m, one, cn);
+                    k.s.op(Op::ConvertSToF, f32_, &[cn])
+                };
+                v = k.s.fdiv(v, divisor);
+            }
+            k.store_with_epilogue(y, e, &c, v)
+        })?;
+        Ok(total.div_ceil(self.s.workgroup_size as u64))
+    }
+
+    /// `0 <= i < n`.
+    fn in_range(&mut self, i: Word, n: u64) -> Word {
+        let z = self.s.const_i32(0);
+        let ge = self.s.op(Op::SGreaterThanEqual, self.s.bool_, &[i, z]);
+        let lt = self.s.ilt_k(i, n as i64);
+        self.s.and(ge, lt)
+    }
+
+    fn gather(&mut self, data: &View, indices: &View, out: &View) -> R<u64> {
+        let total = product(&out.shape)?;
+        let gid = self.global_id();
+        let inside = self.s.ilt_k(gid, total as i64);
+        let dim = data.shape[1];
+        self.when(inside, |k| {
+            let c = k.decompose(gid, &out.shape);
+            let raw = k.load(indices, &[c[1]])?.id;
+            let i64_ = k.s.i64_;
+            let zero = k.s.const_i64(0);
+            let len = k.s.const_i64(dim as i64);
+            let neg = k.s.op(Op::SLessThan, k.s.bool_, &[raw, zero]);
+            let wrapped = k.s.op(Op::IAdd, i64_, &[raw, len]);
+            let idx = k.s.select(i64_, neg, wrapped, raw);
+            let ge = k.s.op(Op::SGreaterThanEqual, k.s.bool_, &[idx, zero]);
+            let lt = k.s.op(Op::SLessThan, k.s.bool_, &[idx, len]);
+            let ok = k.s.and(ge, lt);
+            let bad = k.s.op(Op::LogicalNot, k.s.bool_, &[ok]);
+            k.when(bad, |k| k.s.report_error(ErrorCode::GatherIndexOutOfRange as u32))?;
+            k.when(ok, |k| {
+                let i = k.s.op(Op::SConvert, k.s.i32_, &[idx]);
+                let v = k.load(data, &[c[0], i, c[2]])?;
+                k.store(out, &c, v)
+            })
+        })?;
+        Ok(total.div_ceil(self.s.workgroup_size as u64))
+    }
+
+    /// Batched `C[b] = A[b]·B[b]` with `TILE×TILE` output tiles staged through shared memory.
+    /// `load_a(k, b, m, kk)` and `load_b(k, b, kk, n)` are called only for in-range indices;
+    /// `store(k, b, m, n, value)` only for in-range outputs.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        &mut self,
+        (batch, m, n, kdim): (u64, u64, u64, u64),
+        tile: u32,
+        load_a: &dyn Fn(&mut Ctx, Word, Word, Word) -> R<Word>,
+        load_b: &dyn Fn(&mut Ctx, Word, Word, Word) -> R<Word>,
+        store: &dyn Fn(&mut Ctx, Word, Word, Word, Word) -> R<()>,
+    ) -> R<u64> {
+        let t = tile as u64;
+        let (tiles_m, tiles_n) = (m.div_ceil(t), n.div_ceil(t));
+        let f32_ = self.s.f32_;
+        let sa = self.s.shared_array(f32_, 4, tile * tile);
+        let sb = self.s.shared_array(f32_, 4, tile * tile);
+        let wg = self.s.workgroup_linear();
+        let lid = self.s.local_index();
+        let (ty, tx) = (self.s.idiv_k(lid, t), self.s.irem_k(lid, t));
+        let tn = self.s.irem_k(wg, tiles_n);
+        let rest = self.s.idiv_k(wg, tiles_n);
+        let tm = self.s.irem_k(rest, tiles_m);
+        let b = self.s.idiv_k(rest, tiles_m);
+        let row = self.s.imul_k(tm, t as i64);
+        let row = self.s.iadd(row, ty);
+        let col = self.s.imul_k(tn, t as i64);
+        let col = self.s.iadd(col, tx);
+        let batch_ok = self.s.ilt_k(b, batch as i64);
+        let acc = self.s.var(f32_);
+        let zero_f = self.s.const_f32(0.0);
+        self.s.set(acc, zero_f);
+        let staged = self.s.var(f32_);
+        let (z, kend, step) = (
+            self.s.const_i32(0),
+            self.s.const_i32(kdim as i32),
+            self.s.const_i32(tile as i32),
+        );
+        self.each(z, kend, step, |k, k0| {
+            // Stage A[row, k0+tx] and B[k0+ty, col].
+            let ka = k.s.iadd(k0, tx);
+            let kb = k.s.iadd(k0, ty);
+            for (which, r, c, bound_r, bound_c) in [(0, row, ka, m, kdim), (1, kb, col, kdim, n)]
+            {
+                let zero_f = k.s.const_f32(0.0);
+                k.s.set(staged, zero_f);
+                let ok_r = k.s.ilt_k(r, bound_r as i64);
+                let ok_c = k.s.ilt_k(c, bound_c as i64);
+                let ok = k.s.and(ok_r, ok_c);
+                let ok = k.s.and(ok, batch_ok);
+                k.when(ok, |k| {
+                    let v = if which == 0 {
+                        load_a(k, b, r, c)?
+                    } else {
+                        load_b(k, b, r, c)?
+                    };
+                    k.s.set(staged, v);
+                    Ok(())
+                })?;
+                let v = k.s.get(staged);
+                k.s.shared_store(if which == 0 { sa } else { sb }, lid, v);
+            }
+            k.s.barrier();
+            let (z, te, one) = (
+                k.s.const_i32(0),
+                k.s.const_i32(tile as i32),
+                k.s.const_i32(1),
+            );
+            k.each(z, te, one, |k, kk| {
+                let ai = k.s.imul_k(ty, t as i64);
+                let ai = k.s.iadd(ai, kk);
+                let bi = k.s.imul_k(kk, t as i64);
+                let bi = k.s.iadd(bi, tx);
+                let av = k.s.shared_load(sa, f32_, ai);
+                let bv = k.s.shared_load(sb, f32_, bi);
+                let p = k.s.fmul(av, bv);
+                let a = k.s.get(acc);
+                let s = k.s.fadd(a, p);
+                k.s.set(acc, s);
+                Ok(())
+            })?;
+            k.s.barrier();
+            Ok(())
+        })?;
+        let ok_r = self.s.ilt_k(row, m as i64);
+        let ok_c = self.s.ilt_k(col, n as i64);
+        let ok = self.s.and(ok_r, ok_c);
+        let ok = self.s.and(ok, batch_ok);
+        self.when(ok, |k| {
+            let v = k.s.get(acc);
+            store(k, b, row, col, v)
+        })?;
+        let count = batch
+            .checked_mul(tiles_m)
+            .and_then(|c| c.checked_mul(tiles_n))
+            .ok_or("too many workgroups")?;
+        Ok(count)
+    }
+
+    fn matmul(
+        &mut self,
+        a: &View,
+        b: &View,
+        c: &View,
+        e: Option<&Epilogue>,
+        tile: u32,
+    ) -> R<u64> {
+        let dims = (c.shape[0], c.shape[1], c.shape[2], a.shape[2]);
+        self.gemm(
+            dims,
+            tile,
+            &|k, bi, m, kk| Ok(k.load(a, &[bi, m, kk])?.id),
+            &|k, bi, kk, n| Ok(k.load(b, &[bi, kk, n])?.id),
+            &|k, bi, m, n, v| k.store_with_epilogue(c, e, &[bi, m, n], v),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn conv2d(
+        &mut self,
+        x: &View,
+        w: &View,
+        y: &View,
+        g: ConvGeometry,
+        e: Option<&Epilogue>,
+        tile: u32,
+    ) -> R<u64> {
+        let (n_img, h, wd) = (x.shape[0], x.shape[2], x.shape[3]);
+        let (oc, icg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3]);
+        let (oh, ow) = (y.shape[2], y.shape[3]);
+        let groups = g.groups.max(1);
+        let ocg = oc / groups;
+        let kdim = product(&[icg, kh, kw])?;
+        let pixels = product(&[oh, ow])?;
+        let batch = product(&[n_img, groups])?;
+        // A = weights of group g: rows oc, columns (ic, ky, kx).
+        let load_a = |k: &mut Ctx, bg: Word, m: Word, kk: Word| -> R<Word> {
+            let gi = k.s.irem_k(bg, groups);
+            let o = k.s.imul_k(gi, ocg as i64);
+            let o = k.s.iadd(o, m);
+            let ic = k.s.idiv_k(kk, kh * kw);
+            let r = k.s.irem_k(kk, kh * kw);
+            let (ky, kx) = (k.s.idiv_k(r, kw), k.s.irem_k(r, kw));
+            Ok(k.load(w, &[o, ic, ky, kx])?.id)
+        };
+        // B = the image patch matrix, read in place: rows (ic, ky, kx), columns output pixels.
+        let load_b = |k: &mut Ctx, bg: Word, kk: Word, p: Word| -> R<Word> {
+            let ni = k.s.idiv_k(bg, groups);
+            let gi = k.s.irem_k(bg, groups);
+            let ic = k.s.idiv_k(kk, kh * kw);
+            let r = k.s.irem_k(kk, kh * kw);
+            let (ky, kx) = (k.s.idiv_k(r, kw), k.s.irem_k(r, kw));
+            let (py, px) = (k.s.idiv_k(p, ow), k.s.irem_k(p, ow));
+            let iy = k.s.imul_k(py, g.strides[0] as i64);
+            let dy = k.s.imul_k(ky, g.dilations[0] as i64);
+            let iy = k.s.iadd(iy, dy);
+            let iy = k.s.iadd_k(iy, -(g.pads[0] as i64));
+            let ix = k.s.imul_k(px, g.strides[1] as i64);
+            let dx = k.s.imul_k(kx, g.dilations[1] as i64);
+            let ix = k.s.iadd(ix, dx);
+            let ix = k.s.iadd_k(ix, -(g.pads[1] as i64));
+            let ok_y = k.in_range(iy, h);
+            let ok_x = k.in_range(ix, wd);
+            let ok = k.s.and(ok_y, ok_x);
+            let v = k.s.var(k.s.f32_);
+            let zero = k.s.const_f32(0.0);
+            k.s.set(v, zero);
+            let c = k.s.imul_k(gi, icg as i64);
+            let c = k.s.iadd(c, ic);
+            k.when(ok, |k| {
+                let val = k.load(x, &[ni, c, iy, ix])?.id;
+                k.s.set(v, val);
+                Ok(())
+            })?;
+            Ok(k.s.get(v))
+        };
+        let store = |k: &mut Ctx, bg: Word, m: Word, p: Word, v: Word| -> R<()> {
+            let ni = k.s.idiv_k(bg, groups);
+            let gi = k.s.irem_k(bg, groups);
+            let o = k.s.imul_k(gi, ocg as i64);
+            let o = k.s.iadd(o, m);
+            let (py, px) = (k.s.idiv_k(p, ow), k.s.irem_k(p, ow));
+            k.store_with_epilogue(y, e, &[ni, o, py, px], v)
+        };
+        self.gemm((batch, ocg, pixels, kdim), tile, &load_a, &load_b, &store)
+    }
+}

@@ -1,0 +1,201 @@
+//! The `vulkan-spirv` code generator: each kernel becomes one SPIR-V compute shader
+//! (SPIR-V 1.3, Vulkan 1.1 rules) in a `kiln-spirv` executable.
+//!
+//! - [`shader`] wraps `rspirv`'s builder: types, constants, the binding layout, conversions
+//!   between storage element types and registers, structured control flow.
+//! - [`body`] turns VMVX elementwise bodies into SPIR-V with the interpreter's semantics.
+//! - [`kernels`] chooses each kernel's thread mapping and writes its shader.
+//!
+//! [`VulkanTarget`] is what `--iree-vulkan-target=` selects: a generic baseline that any
+//! Vulkan 1.1 device with `shaderInt64` runs, or a named GPU architecture with its subgroup
+//! size and limits.
+//!
+//! ```
+//! use kiln_codegen_spirv::{compile_kernel, find_target};
+//! use kiln_types::ElementType;
+//! use kiln_vmvx::format::{Body, Inst, Kernel, KernelOp, ReduceFn, UnaryFn, View};
+//! let v = |b| View::contiguous(b, 0, ElementType::F32, &[1000]);
+//! let kernel = Kernel {
+//!     name: "relu".into(),
+//!     op: KernelOp::Generic {
+//!         shape: vec![1000], tile: vec![1000], reduction_dims: 0, reduce: ReduceFn::Sum,
+//!         inputs: vec![v(0)], outputs: vec![v(1)],
+//!         body: Body { insts: vec![Inst::Input(0), Inst::Unary(UnaryFn::Relu, 0)], results: vec![1] },
+//!     },
+//! };
+//! let (entry, workgroups) = compile_kernel(&kernel, find_target("generic")?)?;
+//! assert_eq!(entry.bindings, vec![ElementType::F32, ElementType::F32]);
+//! assert_eq!(workgroups, 1000u64.div_ceil(entry.workgroup_size[0] as u64));
+//! # Ok::<(), String>(())
+//! ```
+
+pub mod body;
+pub mod kernels;
+pub mod shader;
+
+use kiln_spirv::{EntryPoint, Executable, MAX_BINDINGS};
+use kiln_vmvx::format::Kernel;
+
+/// A Vulkan code generation target: a GPU family's subgroup size and limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VulkanTarget {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub subgroup_size: u32,
+    pub max_workgroup_invocations: u32,
+    /// Bytes of workgroup shared memory.
+    pub max_shared_memory: u32,
+}
+
+impl VulkanTarget {
+    /// Invocations per workgroup for elementwise and row kernels: four subgroups, a power of
+    /// two within the device limit.
+    pub fn workgroup_size(&self) -> u32 {
+        let want = (4 * self.subgroup_size).min(self.max_workgroup_invocations);
+        1 << (31 - want.max(1).leading_zeros())
+    }
+    /// Side of the square output tile of matmul and convolution workgroups.
+    pub fn matmul_tile(&self) -> u32 {
+        if self.max_workgroup_invocations >= 256 {
+            16
+        } else {
+            8
+        }
+    }
+}
+
+const fn target(
+    name: &'static str,
+    description: &'static str,
+    subgroup_size: u32,
+    max_workgroup_invocations: u32,
+    max_shared_kib: u32,
+) -> VulkanTarget {
+    VulkanTarget {
+        name,
+        description,
+        subgroup_size,
+        max_workgroup_invocations,
+        max_shared_memory: max_shared_kib * 1024,
+    }
+}
+
+/// Every target `--iree-vulkan-target=` accepts; the first is the default.
+pub const TARGETS: &[VulkanTarget] = &[
+    target(
+        "generic",
+        "any Vulkan 1.1 device with shaderInt64 (Vulkan's minimum limits)",
+        32,
+        128,
+        16,
+    ),
+    target("turing", "NVIDIA Turing (RTX 20xx)", 32, 1024, 48),
+    target("ampere", "NVIDIA Ampere (RTX 30xx, A100)", 32, 1024, 48),
+    target("ada", "NVIDIA Ada Lovelace (RTX 40xx, L4)", 32, 1024, 48),
+    target("hopper", "NVIDIA Hopper (H100, H200)", 32, 1024, 48),
+    target("rdna1", "AMD RDNA1 (RX 5000)", 64, 1024, 64),
+    target("rdna2", "AMD RDNA2 (RX 6000)", 64, 1024, 64),
+    target("rdna3", "AMD RDNA3 (RX 7000)", 64, 1024, 64),
+    target("valhall", "Arm Mali Valhall", 16, 512, 32),
+    target("adreno", "Qualcomm Adreno", 64, 1024, 32),
+];
+
+/// The target called `name`.
+pub fn find_target(name: &str) -> Result<&'static VulkanTarget, String> {
+    TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
+        format!(
+            "unknown Vulkan target '{name}' for --iree-vulkan-target (known: {})",
+            TARGETS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+/// Compiles one kernel; returns its entry point and how many workgroups a dispatch needs.
+pub fn compile_kernel(
+    kernel: &Kernel,
+    target: &VulkanTarget,
+) -> Result<(EntryPoint, u64), String> {
+    let bindings = kernels::binding_types(kernel)?;
+    if bindings.len() > MAX_BINDINGS {
+        return Err(format!(
+            "kernel '{}' uses {} bindings; vulkan-spirv allows {MAX_BINDINGS}",
+            kernel.name,
+            bindings.len()
+        ));
+    }
+    let lowered =
+        kernels::lower(kernel, target).map_err(|e| format!("kernel '{}': {e}", kernel.name))?;
+    let entry = EntryPoint {
+        name: kernel.name.clone(),
+        code: lowered.code,
+        workgroup_size: [lowered.workgroup_size, 1, 1],
+        bindings,
+        features: lowered.shader.features,
+        shared_memory: lowered.shader.shared_memory,
+        reports_errors: matches!(kernel.op, kiln_vmvx::KernelOp::Gather { .. }),
+    };
+    Ok((entry, lowered.workgroups))
+}
+
+/// Compiles kernels into one executable (entry point `i` is `kernels[i]`).
+pub fn compile(kernels: &[Kernel], target: &VulkanTarget) -> Result<Executable, String> {
+    Ok(Executable {
+        entry_points: kernels
+            .iter()
+            .map(|k| compile_kernel(k, target).map(|(e, _)| e))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// Folds a linear workgroup count into a grid within Vulkan's guaranteed 65535 per dimension
+/// (shaders linearise the grid and skip the excess).
+pub fn grid(count: u64) -> Result<[u32; 3], String> {
+    const MAX: u64 = 65535;
+    if count <= MAX {
+        return Ok([count as u32, 1, 1]);
+    }
+    let y = count.div_ceil(MAX);
+    if y <= MAX {
+        return Ok([MAX as u32, y as u32, 1]);
+    }
+    let z = y.div_ceil(MAX);
+    if z <= MAX {
+        return Ok([MAX as u32, MAX as u32, z as u32]);
+    }
+    Err(format!("{count} workgroups do not fit a Vulkan dispatch"))
+}
+
+/// Runs `spirv-val --target-env vulkan1.1` on `code`: `Ok(false)` if the tool is not
+/// installed, an error with its message if the module is invalid.
+pub fn spirv_val(code: &[u32]) -> Result<bool, String> {
+    use std::io::Write;
+    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let child = std::process::Command::new("spirv-val")
+        .args(["--target-env", "vulkan1.1", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(format!("cannot run spirv-val: {e}")),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(&bytes)
+            .map_err(|e| format!("writing to spirv-val: {e}"))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("spirv-val: {e}"))?;
+    if out.status.success() {
+        Ok(true)
+    } else {
+        Err(format!(
+            "spirv-val rejected the module: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}

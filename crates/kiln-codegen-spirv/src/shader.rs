@@ -1,0 +1,758 @@
+//! A small layer over `rspirv`'s builder for writing compute shaders: cached types and
+//! constants, the binding and push-constant layout of `kiln-spirv`'s calling convention, typed
+//! loads and stores with element-type conversion, and structured loops and branches.
+//!
+//! Values are SPIR-V ids. Floats are computed as `f32`, integers as `i64` (the VMVX register
+//! kinds), indices as `i32`. Mutable state (loop counters, accumulators) lives in
+//! function-scope variables, so control flow never needs phi nodes.
+
+use kiln_spirv::Features;
+use kiln_types::ElementType;
+use kiln_vmvx::format::{reg_kind, RegKind};
+use rspirv::binary::Assemble;
+use rspirv::dr::{Builder, InsertPoint, Instruction, Operand};
+use rspirv::spirv::{
+    AddressingModel, BuiltIn, Capability, Decoration, ExecutionMode, ExecutionModel,
+    FunctionControl, LoopControl, MemoryModel, MemorySemantics, Op, Scope, SelectionControl,
+    StorageClass, Word,
+};
+use std::collections::HashMap;
+
+pub type R<T> = Result<T, String>;
+
+fn err(e: rspirv::dr::Error) -> String {
+    format!("SPIR-V builder: {e:?}")
+}
+
+/// GLSL.std.450 instruction numbers used here.
+pub mod glsl {
+    pub const ROUND_EVEN: u32 = 2;
+    pub const FABS: u32 = 4;
+    pub const FSIGN: u32 = 6;
+    pub const FLOOR: u32 = 8;
+    pub const CEIL: u32 = 9;
+    pub const SIN: u32 = 13;
+    pub const COS: u32 = 14;
+    pub const TANH: u32 = 21;
+    pub const EXP: u32 = 27;
+    pub const LOG: u32 = 28;
+    pub const EXP2: u32 = 29;
+    pub const LOG2: u32 = 30;
+    pub const SQRT: u32 = 31;
+    pub const FMIN: u32 = 37;
+    pub const FMAX: u32 = 40;
+    pub const FCLAMP: u32 = 43;
+    pub const PACK_HALF_2X16: u32 = 58;
+    pub const UNPACK_HALF_2X16: u32 = 62;
+    pub const NMIN: u32 = 79;
+    pub const NMAX: u32 = 80;
+}
+
+/// A register value: its kind and id.
+#[derive(Clone, Copy, Debug)]
+pub struct Val {
+    pub kind: RegKind,
+    pub id: Word,
+}
+
+/// An open `if` (see [`Shader::begin_if`]).
+pub struct IfScope {
+    merge: Word,
+}
+
+/// An open loop (see [`Shader::begin_loop`]).
+pub struct LoopScope {
+    i: Var,
+    step: Word,
+    header: Word,
+    cont: Word,
+    merge: Word,
+}
+
+/// The id of a function-scope variable and the type it holds.
+#[derive(Clone, Copy)]
+pub struct Var {
+    pub id: Word,
+    pub ty: Word,
+}
+
+pub struct Shader {
+    pub b: Builder,
+    glsl: Word,
+    pub void: Word,
+    pub bool_: Word,
+    pub f32_: Word,
+    pub i32_: Word,
+    pub u32_: Word,
+    pub i64_: Word,
+    uvec3: Word,
+    consts: HashMap<(Word, u64), Word>,
+    /// Per binding: (variable, pointer-to-element type, element type).
+    bindings: Vec<(Word, Word, ElementType)>,
+    status: Option<(Word, Word)>,
+    push: Word,
+    ptr_push_u32: Word,
+    builtins: Vec<Word>,
+    workgroup_id: Word,
+    local_id: Word,
+    num_workgroups: Word,
+    pub features: Features,
+    pub shared_bytes: u32,
+    storage_types: HashMap<ElementType, Word>,
+    function_index: usize,
+    pub workgroup_size: u32,
+}
+
+impl Shader {
+    /// Starts a shader whose binding `i` holds `bindings[i]` elements; `status` adds the error
+    /// word binding.
+    pub fn new(bindings: &[ElementType], status: bool, workgroup_size: u32) -> R<Shader> {
+        let mut b = Builder::new();
+        b.set_version(1, 3);
+        b.capability(Capability::Shader);
+        let glsl = b.ext_inst_import("GLSL.std.450");
+        b.memory_model(AddressingModel::Logical, MemoryModel::GLSL450);
+        let void = b.type_void();
+        let bool_ = b.type_bool();
+        let f32_ = b.type_float(32, None);
+        let i32_ = b.type_int(32, 1);
+        let u32_ = b.type_int(32, 0);
+        let uvec3 = b.type_vector(u32_, 3);
+        let ptr_in_uvec3 = b.type_pointer(None, StorageClass::Input, uvec3);
+        let builtin = |b: &mut Builder, which: BuiltIn| {
+            let v = b.variable(ptr_in_uvec3, None, StorageClass::Input, None);
+            b.decorate(v, Decoration::BuiltIn, [Operand::BuiltIn(which)]);
+            v
+        };
+        let workgroup_id = builtin(&mut b, BuiltIn::WorkgroupId);
+        let local_id = builtin(&mut b, BuiltIn::LocalInvocationId);
+        let num_workgroups = builtin(&mut b, BuiltIn::NumWorkgroups);
+        let mut s = Shader {
+            b,
+            glsl,
+            void,
+            bool_,
+            f32_,
+            i32_,
+            u32_,
+            i64_: 0,
+            uvec3,
+            consts: HashMap::new(),
+            bindings: vec![],
+            status: None,
+            push: 0,
+            ptr_push_u32: 0,
+            builtins: vec![workgroup_id, local_id, num_workgroups],
+            workgroup_id,
+            local_id,
+            num_workgroups,
+            features: Features::default(),
+            shared_bytes: 0,
+            storage_types: HashMap::new(),
+            function_index: 0,
+            workgroup_size,
+        };
+        s.i64_ = s.b.type_int(64, 1);
+        s.features.int64 = true;
+        s.b.capability(Capability::Int64);
+        for (i, &t) in bindings.iter().enumerate() {
+            let (var, ptr) = s.storage_buffer(t, i as u32)?;
+            s.bindings.push((var, ptr, t));
+        }
+        if status {
+            let (var, ptr) = s.storage_buffer_raw(s.u32_, 4, bindings.len() as u32);
+            s.status = Some((var, ptr));
+        }
+        // Push constants: one u32 element bias per binding (at least one member).
+        let n = s.const_u32(bindings.len().max(1) as u32);
+        let arr = s.b.type_array(s.u32_, n);
+        s.b.decorate(arr, Decoration::ArrayStride, [Operand::LiteralBit32(4)]);
+        let st = s.b.type_struct([arr]);
+        s.b.decorate(st, Decoration::Block, []);
+        s.b.member_decorate(st, 0, Decoration::Offset, [Operand::LiteralBit32(0)]);
+        let ptr = s.b.type_pointer(None, StorageClass::PushConstant, st);
+        s.push = s.b.variable(ptr, None, StorageClass::PushConstant, None);
+        s.ptr_push_u32 = s.b.type_pointer(None, StorageClass::PushConstant, s.u32_);
+        // The entry function.
+        let fty = s.b.type_function(void, []);
+        let main = s
+            .b
+            .begin_function(void, None, FunctionControl::NONE, fty)
+            .map_err(err)?;
+        s.function_index = s.b.selected_function().unwrap_or(0);
+        s.b.begin_block(None).map_err(err)?;
+        s.b.entry_point(ExecutionModel::GLCompute, main, "main", s.builtins.clone());
+        s.b.execution_mode(main, ExecutionMode::LocalSize, [workgroup_size, 1, 1]);
+        Ok(s)
+    }
+
+    fn storage_type(&mut self, t: ElementType) -> (Word, u32) {
+        let size = t.byte_size() as u32;
+        if let Some(&ty) = self.storage_types.get(&t) {
+            return (ty, size);
+        }
+        let ty = match t {
+            ElementType::F32 => self.f32_,
+            ElementType::I32 => self.i32_,
+            ElementType::I64 => self.i64_,
+            ElementType::F16 => {
+                self.need16();
+                self.b.type_float(16, None)
+            }
+            ElementType::BF16 => {
+                self.need16();
+                self.b.type_int(16, 0)
+            }
+            ElementType::I8 => {
+                self.need8();
+                self.b.type_int(8, 1)
+            }
+            ElementType::I1 => {
+                self.need8();
+                self.b.type_int(8, 0)
+            }
+        };
+        self.storage_types.insert(t, ty);
+        (ty, size)
+    }
+
+    fn need16(&mut self) {
+        if !self.features.storage16 {
+            self.features.storage16 = true;
+            self.b.capability(Capability::StorageBuffer16BitAccess);
+            self.b.extension("SPV_KHR_16bit_storage");
+        }
+    }
+
+    fn need8(&mut self) {
+        if !self.features.storage8 {
+            self.features.storage8 = true;
+            self.b.capability(Capability::StorageBuffer8BitAccess);
+            self.b.extension("SPV_KHR_8bit_storage");
+        }
+    }
+
+    fn storage_buffer(&mut self, t: ElementType, binding: u32) -> R<(Word, Word)> {
+        let (ty, size) = self.storage_type(t);
+        Ok(self.storage_buffer_raw(ty, size, binding))
+    }
+
+    /// A `StorageBuffer` variable `{ ty data[]; }` at set 0, `binding`.
+    fn storage_buffer_raw(&mut self, ty: Word, size: u32, binding: u32) -> (Word, Word) {
+        // Each binding gets its own array and struct types, so decorations never repeat.
+        let arr_id = self.b.id();
+        let arr = self.b.type_runtime_array_id(Some(arr_id), ty);
+        self.b
+            .decorate(arr, Decoration::ArrayStride, [Operand::LiteralBit32(size)]);
+        let st_id = self.b.id();
+        let st = self.b.type_struct_id(Some(st_id), [arr]);
+        self.b.decorate(st, Decoration::Block, []);
+        self.b
+            .member_decorate(st, 0, Decoration::Offset, [Operand::LiteralBit32(0)]);
+        let ptr_st = self.b.type_pointer(None, StorageClass::StorageBuffer, st);
+        let var = self
+            .b
+            .variable(ptr_st, None, StorageClass::StorageBuffer, None);
+        self.b.decorate(
+            var,
+            Decoration::DescriptorSet,
+            [Operand::LiteralBit32(0)],
+        );
+        self.b
+            .decorate(var, Decoration::Binding, [Operand::LiteralBit32(binding)]);
+        let ptr = self.b.type_pointer(None, StorageClass::StorageBuffer, ty);
+        (var, ptr)
+    }
+
+    /// Finishes the function and returns the SPIR-V words.
+    pub fn finish(mut self) -> R<Vec<u32>> {
+        self.b.ret().map_err(err)?;
+        self.b.end_function().map_err(err)?;
+        Ok(self.b.module().assemble())
+    }
+
+    // ----- constants -----
+
+    fn constant(&mut self, ty: Word, bits: u64, wide: bool) -> Word {
+        if let Some(&c) = self.consts.get(&(ty, bits)) {
+            return c;
+        }
+        let c = if wide {
+            self.b.constant_bit64(ty, bits)
+        } else {
+            self.b.constant_bit32(ty, bits as u32)
+        };
+        self.consts.insert((ty, bits), c);
+        c
+    }
+    pub fn const_i32(&mut self, v: i32) -> Word {
+        self.constant(self.i32_, v as u32 as u64, false)
+    }
+    pub fn const_u32(&mut self, v: u32) -> Word {
+        self.constant(self.u32_, v as u64, false)
+    }
+    pub fn const_f32(&mut self, v: f32) -> Word {
+        self.constant(self.f32_, v.to_bits() as u64, false)
+    }
+    pub fn const_i64(&mut self, v: i64) -> Word {
+        self.constant(self.i64_, v as u64, true)
+    }
+    pub fn const_bool(&mut self, v: bool) -> Word {
+        let key = (self.bool_, v as u64);
+        if let Some(&c) = self.consts.get(&key) {
+            return c;
+        }
+        let c = if v {
+            self.b.constant_true(self.bool_)
+        } else {
+            self.b.constant_false(self.bool_)
+        };
+        self.consts.insert(key, c);
+        c
+    }
+    /// A constant of register kind `k`.
+    pub fn const_kind(&mut self, k: RegKind, f: f32, i: i64) -> Val {
+        match k {
+            RegKind::F => Val {
+                kind: k,
+                id: self.const_f32(f),
+            },
+            RegKind::I => Val {
+                kind: k,
+                id: self.const_i64(i),
+            },
+        }
+    }
+
+    // ----- plain instructions -----
+
+    /// Appends `op` with id operands and returns its result.
+    pub fn op(&mut self, op: Op, ty: Word, args: &[Word]) -> Word {
+        let id = self.b.id();
+        let inst = Instruction::new(
+            op,
+            Some(ty),
+            Some(id),
+            args.iter().map(|&a| Operand::IdRef(a)).collect(),
+        );
+        // A block is always selected while a function body is being written.
+        let _ = self.b.insert_into_block(InsertPoint::End, inst);
+        id
+    }
+    pub fn ext(&mut self, ty: Word, inst: u32, args: &[Word]) -> Word {
+        self.b
+            .ext_inst(
+                ty,
+                None,
+                self.glsl,
+                inst,
+                args.iter().map(|&a| Operand::IdRef(a)),
+            )
+            .unwrap_or(0)
+    }
+    pub fn iadd(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::IAdd, self.i32_, &[a, b])
+    }
+    pub fn imul(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::IMul, self.i32_, &[a, b])
+    }
+    pub fn idiv(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::SDiv, self.i32_, &[a, b])
+    }
+    pub fn irem(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::SRem, self.i32_, &[a, b])
+    }
+    /// `a + k` for a constant `k` (skipped when zero).
+    pub fn iadd_k(&mut self, a: Word, k: i64) -> Word {
+        if k == 0 {
+            return a;
+        }
+        let c = self.const_i32(k as i32);
+        self.iadd(a, c)
+    }
+    /// `a * k` for a constant `k` (skipped when one).
+    pub fn imul_k(&mut self, a: Word, k: i64) -> Word {
+        if k == 1 {
+            return a;
+        }
+        let c = self.const_i32(k as i32);
+        self.imul(a, c)
+    }
+    pub fn idiv_k(&mut self, a: Word, k: u64) -> Word {
+        if k == 1 {
+            return a;
+        }
+        let c = self.const_i32(k as i32);
+        self.idiv(a, c)
+    }
+    pub fn irem_k(&mut self, a: Word, k: u64) -> Word {
+        let c = self.const_i32(k as i32);
+        self.irem(a, c)
+    }
+    pub fn ilt(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::SLessThan, self.bool_, &[a, b])
+    }
+    pub fn ilt_k(&mut self, a: Word, k: i64) -> Word {
+        let c = self.const_i32(k as i32);
+        self.ilt(a, c)
+    }
+    pub fn and(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::LogicalAnd, self.bool_, &[a, b])
+    }
+    pub fn or(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::LogicalOr, self.bool_, &[a, b])
+    }
+    pub fn select(&mut self, ty: Word, c: Word, a: Word, b: Word) -> Word {
+        self.op(Op::Select, ty, &[c, a, b])
+    }
+    pub fn fadd(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::FAdd, self.f32_, &[a, b])
+    }
+    pub fn fsub(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::FSub, self.f32_, &[a, b])
+    }
+    pub fn fmul(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::FMul, self.f32_, &[a, b])
+    }
+    pub fn fdiv(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::FDiv, self.f32_, &[a, b])
+    }
+
+    // ----- builtins -----
+
+    fn builtin_x(&mut self, var: Word) -> Word {
+        let v = self.op(Op::Load, self.uvec3, &[var]);
+        self.composite(self.u32_, v, 0)
+    }
+    pub fn composite(&mut self, ty: Word, v: Word, index: u32) -> Word {
+        self.b.composite_extract(ty, None, v, [index]).unwrap_or(0)
+    }
+    /// The linear workgroup index (`x + y·count_x + z·count_x·count_y`) as i32.
+    pub fn workgroup_linear(&mut self) -> Word {
+        let id = self.op(Op::Load, self.uvec3, &[self.workgroup_id]);
+        let n = self.op(Op::Load, self.uvec3, &[self.num_workgroups]);
+        let (x, y, z) = (
+            self.composite(self.u32_, id, 0),
+            self.composite(self.u32_, id, 1),
+            self.composite(self.u32_, id, 2),
+        );
+        let (nx, ny) = (
+            self.composite(self.u32_, n, 0),
+            self.composite(self.u32_, n, 1),
+        );
+        let zy = self.op(Op::IMul, self.u32_, &[z, ny]);
+        let zy = self.op(Op::IAdd, self.u32_, &[zy, y]);
+        let l = self.op(Op::IMul, self.u32_, &[zy, nx]);
+        let l = self.op(Op::IAdd, self.u32_, &[l, x]);
+        self.op(Op::Bitcast, self.i32_, &[l])
+    }
+    /// This invocation's index inside its workgroup, as i32.
+    pub fn local_index(&mut self) -> Word {
+        let x = self.builtin_x(self.local_id);
+        self.op(Op::Bitcast, self.i32_, &[x])
+    }
+
+    // ----- variables and control flow -----
+
+    /// A function-scope variable of type `ty` (declared in the entry block, as SPIR-V requires).
+    pub fn var(&mut self, ty: Word) -> Var {
+        let ptr = self.b.type_pointer(None, StorageClass::Function, ty);
+        let id = self.b.id();
+        let inst = Instruction::new(
+            Op::Variable,
+            Some(ptr),
+            Some(id),
+            vec![Operand::StorageClass(StorageClass::Function)],
+        );
+        self.b.module_mut().functions[self.function_index].blocks[0]
+            .instructions
+            .insert(0, inst);
+        Var { id, ty }
+    }
+    pub fn get(&mut self, v: Var) -> Word {
+        self.op(Op::Load, v.ty, &[v.id])
+    }
+    pub fn set(&mut self, v: Var, value: Word) {
+        let _ = self.b.store(v.id, value, None, []);
+    }
+
+    /// Opens `if cond { … }`; close it with [`Shader::end_if`].
+    pub fn begin_if(&mut self, cond: Word) -> R<IfScope> {
+        let (t, merge) = (self.b.id(), self.b.id());
+        self.b
+            .selection_merge(merge, SelectionControl::NONE)
+            .map_err(err)?;
+        self.b.branch_conditional(cond, t, merge, []).map_err(err)?;
+        self.b.begin_block(Some(t)).map_err(err)?;
+        Ok(IfScope { merge })
+    }
+    pub fn end_if(&mut self, scope: IfScope) -> R<()> {
+        self.b.branch(scope.merge).map_err(err)?;
+        self.b.begin_block(Some(scope.merge)).map_err(err)?;
+        Ok(())
+    }
+
+    /// `if cond { then() }`.
+    pub fn if_then(&mut self, cond: Word, then: impl FnOnce(&mut Shader) -> R<()>) -> R<()> {
+        let scope = self.begin_if(cond)?;
+        then(self)?;
+        self.end_if(scope)
+    }
+
+    /// Opens `for (i = start; i < end; i += step) { … }` over i32 ids and returns `i`; close it
+    /// with [`Shader::end_loop`].
+    pub fn begin_loop(&mut self, start: Word, end: Word, step: Word) -> R<(LoopScope, Word)> {
+        let i = self.var(self.i32_);
+        self.set(i, start);
+        let (header, check, inner, cont, merge) = (
+            self.b.id(),
+            self.b.id(),
+            self.b.id(),
+            self.b.id(),
+            self.b.id(),
+        );
+        self.b.branch(header).map_err(err)?;
+        self.b.begin_block(Some(header)).map_err(err)?;
+        self.b
+            .loop_merge(merge, cont, LoopControl::NONE, [])
+            .map_err(err)?;
+        self.b.branch(check).map_err(err)?;
+        self.b.begin_block(Some(check)).map_err(err)?;
+        let iv = self.get(i);
+        let c = self.ilt(iv, end);
+        self.b.branch_conditional(c, inner, merge, []).map_err(err)?;
+        self.b.begin_block(Some(inner)).map_err(err)?;
+        let iv = self.get(i);
+        let scope = LoopScope {
+            i,
+            step,
+            header,
+            cont,
+            merge,
+        };
+        Ok((scope, iv))
+    }
+    pub fn end_loop(&mut self, scope: LoopScope) -> R<()> {
+        self.b.branch(scope.cont).map_err(err)?;
+        self.b.begin_block(Some(scope.cont)).map_err(err)?;
+        let iv = self.get(scope.i);
+        let next = self.iadd(iv, scope.step);
+        self.set(scope.i, next);
+        self.b.branch(scope.header).map_err(err)?;
+        self.b.begin_block(Some(scope.merge)).map_err(err)?;
+        Ok(())
+    }
+
+    /// `for (i = start; i < end; i += step) body(i)` over i32 ids.
+    pub fn for_range(
+        &mut self,
+        start: Word,
+        end: Word,
+        step: Word,
+        body: impl FnOnce(&mut Shader, Word) -> R<()>,
+    ) -> R<()> {
+        let (scope, i) = self.begin_loop(start, end, step)?;
+        body(self, i)?;
+        self.end_loop(scope)
+    }
+
+    /// `for i in 0..n` with constant bounds.
+    pub fn for_count(
+        &mut self,
+        n: u64,
+        body: impl FnOnce(&mut Shader, Word) -> R<()>,
+    ) -> R<()> {
+        let (z, e, one) = (self.const_i32(0), self.const_i32(n as i32), self.const_i32(1));
+        self.for_range(z, e, one, body)
+    }
+
+    /// A workgroup barrier that also orders workgroup memory.
+    pub fn barrier(&mut self) {
+        let wg = self.const_u32(Scope::Workgroup as u32);
+        let sem = self.const_u32(
+            (MemorySemantics::ACQUIRE_RELEASE | MemorySemantics::WORKGROUP_MEMORY).bits(),
+        );
+        let _ = self.b.control_barrier(wg, wg, sem);
+    }
+
+    /// A workgroup-shared array of `n` elements of `ty` (each `size` bytes); returns the
+    /// variable and the pointer type of one element.
+    pub fn shared_array(&mut self, ty: Word, size: u32, n: u32) -> (Word, Word) {
+        let len = self.const_u32(n);
+        let arr = self.b.type_array(ty, len);
+        let ptr = self.b.type_pointer(None, StorageClass::Workgroup, arr);
+        // Module-scope, even while a function body is being written.
+        let var = self.b.id();
+        self.b.module_mut().types_global_values.push(Instruction::new(
+            Op::Variable,
+            Some(ptr),
+            Some(var),
+            vec![Operand::StorageClass(StorageClass::Workgroup)],
+        ));
+        self.shared_bytes += size * n;
+        let elem = self.b.type_pointer(None, StorageClass::Workgroup, ty);
+        (var, elem)
+    }
+    pub fn shared_load(&mut self, arr: (Word, Word), ty: Word, index: Word) -> Word {
+        let p = self.op(Op::AccessChain, arr.1, &[arr.0, index]);
+        self.op(Op::Load, ty, &[p])
+    }
+    pub fn shared_store(&mut self, arr: (Word, Word), index: Word, value: Word) {
+        let p = self.op(Op::AccessChain, arr.1, &[arr.0, index]);
+        let _ = self.b.store(p, value, None, []);
+    }
+
+    // ----- bindings -----
+
+    /// The element index where binding `b`'s data starts (its push-constant bias).
+    pub fn binding_base(&mut self, b: u32) -> Word {
+        let i = self.const_i32(b as i32);
+        let zero = self.const_i32(0);
+        let p = self.op(Op::AccessChain, self.ptr_push_u32, &[self.push, zero, i]);
+        let v = self.op(Op::Load, self.u32_, &[p]);
+        self.op(Op::Bitcast, self.i32_, &[v])
+    }
+
+    fn element_ptr(&mut self, binding: u32, index: Word) -> R<(Word, ElementType)> {
+        let &(var, ptr, t) = self
+            .bindings
+            .get(binding as usize)
+            .ok_or_else(|| format!("binding {binding} does not exist"))?;
+        let zero = self.const_i32(0);
+        Ok((self.op(Op::AccessChain, ptr, &[var, zero, index]), t))
+    }
+
+    /// Loads element `index` of `binding` as a register of its kind.
+    pub fn load(&mut self, binding: u32, index: Word) -> R<Val> {
+        let (p, t) = self.element_ptr(binding, index)?;
+        let (sty, _) = self.storage_type(t);
+        let raw = self.op(Op::Load, sty, &[p]);
+        let id = match t {
+            ElementType::F32 => raw,
+            ElementType::F16 => self.op(Op::FConvert, self.f32_, &[raw]),
+            ElementType::BF16 => {
+                let w = self.op(Op::UConvert, self.u32_, &[raw]);
+                let sh = self.const_u32(16);
+                let w = self.op(Op::ShiftLeftLogical, self.u32_, &[w, sh]);
+                self.op(Op::Bitcast, self.f32_, &[w])
+            }
+            ElementType::I8 | ElementType::I32 => self.op(Op::SConvert, self.i64_, &[raw]),
+            ElementType::I64 => raw,
+            ElementType::I1 => {
+                let w = self.op(Op::UConvert, self.u32_, &[raw]);
+                let z = self.const_u32(0);
+                let nz = self.op(Op::INotEqual, self.bool_, &[w, z]);
+                self.bool_to_i64(nz)
+            }
+        };
+        Ok(Val {
+            kind: reg_kind(t),
+            id,
+        })
+    }
+
+    /// Stores a register into element `index` of `binding`, converting to its element type.
+    pub fn store(&mut self, binding: u32, index: Word, v: Val) -> R<()> {
+        let (p, t) = self.element_ptr(binding, index)?;
+        if reg_kind(t) != v.kind {
+            return Err(format!("cannot store a {:?} register as {t}", v.kind));
+        }
+        let (sty, _) = self.storage_type(t);
+        let raw = match t {
+            ElementType::F32 | ElementType::I64 => v.id,
+            ElementType::F16 => self.op(Op::FConvert, sty, &[v.id]),
+            ElementType::BF16 => {
+                let bits = self.bf16_bits(v.id);
+                self.op(Op::UConvert, sty, &[bits])
+            }
+            ElementType::I8 | ElementType::I32 => self.op(Op::SConvert, sty, &[v.id]),
+            ElementType::I1 => {
+                let z = self.const_i64(0);
+                let nz = self.op(Op::INotEqual, self.bool_, &[v.id, z]);
+                let (one, zero) = (self.const_u32(1), self.const_u32(0));
+                let w = self.select(self.u32_, nz, one, zero);
+                self.op(Op::UConvert, sty, &[w])
+            }
+        };
+        self.b.store(p, raw, None, []).map_err(err)
+    }
+
+    /// Sets the error status word (see `kiln_spirv::ErrorCode`).
+    pub fn report_error(&mut self, code: u32) -> R<()> {
+        let (var, ptr) = self
+            .status
+            .ok_or("this shader has no status binding")?;
+        let zero = self.const_i32(0);
+        let p = self.op(Op::AccessChain, ptr, &[var, zero, zero]);
+        let c = self.const_u32(code);
+        self.b.store(p, c, None, []).map_err(err)
+    }
+
+    // ----- conversions -----
+
+    pub fn bool_to_i64(&mut self, c: Word) -> Word {
+        let (one, zero) = (self.const_i64(1), self.const_i64(0));
+        self.select(self.i64_, c, one, zero)
+    }
+
+    /// The upper 16 bits of `x` rounded to nearest-even as bfloat16 (NaN stays NaN), as u32.
+    pub fn bf16_bits(&mut self, x: Word) -> Word {
+        let u = self.op(Op::Bitcast, self.u32_, &[x]);
+        let sixteen = self.const_u32(16);
+        let hi = self.op(Op::ShiftRightLogical, self.u32_, &[u, sixteen]);
+        let one = self.const_u32(1);
+        let lsb = self.op(Op::BitwiseAnd, self.u32_, &[hi, one]);
+        let bias = self.const_u32(0x7fff);
+        let r = self.op(Op::IAdd, self.u32_, &[u, bias]);
+        let r = self.op(Op::IAdd, self.u32_, &[r, lsb]);
+        let r = self.op(Op::ShiftRightLogical, self.u32_, &[r, sixteen]);
+        let nan = self.op(Op::IsNan, self.bool_, &[x]);
+        let qnan = self.const_u32(0x7fc0);
+        let keep_sign = self.op(Op::BitwiseOr, self.u32_, &[hi, qnan]);
+        self.select(self.u32_, nan, keep_sign, r)
+    }
+
+    /// Rounds an f32 register to the precision of float type `t`.
+    pub fn round_float(&mut self, x: Word, t: ElementType) -> Word {
+        match t {
+            ElementType::F16 => {
+                let v2 = self.b.type_vector(self.f32_, 2);
+                let z = self.const_f32(0.0);
+                let pair = self.op(Op::CompositeConstruct, v2, &[x, z]);
+                let packed = self.ext(self.u32_, glsl::PACK_HALF_2X16, &[pair]);
+                let back = self.ext(v2, glsl::UNPACK_HALF_2X16, &[packed]);
+                self.composite(self.f32_, back, 0)
+            }
+            ElementType::BF16 => {
+                let bits = self.bf16_bits(x);
+                let sixteen = self.const_u32(16);
+                let w = self.op(Op::ShiftLeftLogical, self.u32_, &[bits, sixteen]);
+                self.op(Op::Bitcast, self.f32_, &[w])
+            }
+            _ => x,
+        }
+    }
+
+    /// Wraps an i64 register to the integer type `t` (sign-extended back to i64).
+    pub fn wrap_int(&mut self, x: Word, t: ElementType) -> Word {
+        match t {
+            ElementType::I32 => {
+                let n = self.op(Op::SConvert, self.i32_, &[x]);
+                self.op(Op::SConvert, self.i64_, &[n])
+            }
+            ElementType::I8 => {
+                let n = self.op(Op::SConvert, self.i32_, &[x]);
+                let k = self.const_i32(24);
+                let n = self.op(Op::ShiftLeftLogical, self.i32_, &[n, k]);
+                let n = self.op(Op::ShiftRightArithmetic, self.i32_, &[n, k]);
+                self.op(Op::SConvert, self.i64_, &[n])
+            }
+            ElementType::I1 => {
+                let z = self.const_i64(0);
+                let nz = self.op(Op::INotEqual, self.bool_, &[x, z]);
+                self.bool_to_i64(nz)
+            }
+            _ => x,
+        }
+    }
+}

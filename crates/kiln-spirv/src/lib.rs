@@ -1,0 +1,285 @@
+//! The `vulkan-spirv-fb` executable format: one SPIR-V compute shader per entry point, with what
+//! a driver needs to build its pipeline.
+//!
+//! The compiler side (`kiln-codegen-spirv`) writes it; the Vulkan driver reads it with
+//! [`Executable::decode`], which checks every field, so a corrupt executable is an error before
+//! any Vulkan call sees it.
+//!
+//! The calling convention every shader follows:
+//!
+//! - Descriptor set 0, binding `i` is the dispatch's binding `i`, a storage buffer accessed as
+//!   an array of [`EntryPoint::bindings`]`[i]` elements.
+//! - A push-constant block of one `u32` per binding: the element index at which that binding's
+//!   data starts inside the bound range. Drivers bind each range at an offset rounded down to
+//!   the device's alignment and pass the remainder here, so any element-aligned offset works.
+//! - Entry points with [`EntryPoint::reports_errors`] also read binding `bindings.len()`: a
+//!   storage buffer of one `u32` the shader sets to a nonzero [`ErrorCode`] when its input is
+//!   invalid (a gather index out of range); the driver zeroes it before and checks it after.
+//! - Workgroups are numbered linearly as `x + y·count_x + z·count_x·count_y`; shaders ignore
+//!   those past their own count, so drivers may fold a long grid into several dimensions.
+//!
+//! This crate belongs to the runtime side: it never depends on the compiler.
+
+use kiln_module::{ByteReader, ByteWriter, ModuleError};
+use kiln_types::ElementType;
+
+/// The format string module files use for Vulkan SPIR-V executables (IREE's name).
+pub const FORMAT: &str = "vulkan-spirv-fb";
+const VERSION: u32 = 1;
+/// The most bindings one entry point may have (push constants hold one word per binding, and
+/// 128 bytes of push constants is all Vulkan guarantees).
+pub const MAX_BINDINGS: usize = 31;
+const SPIRV_MAGIC: u32 = 0x0723_0203;
+
+/// Optional device features an entry point needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// 64-bit integers (`shaderInt64`).
+    pub int64: bool,
+    /// 16-bit values in storage buffers (`storageBuffer16BitAccess`).
+    pub storage16: bool,
+    /// 8-bit values in storage buffers (`storageBuffer8BitAccess`).
+    pub storage8: bool,
+}
+
+impl Features {
+    fn bits(self) -> u8 {
+        self.int64 as u8 | (self.storage16 as u8) << 1 | (self.storage8 as u8) << 2
+    }
+    fn from_bits(b: u8) -> Result<Features, ModuleError> {
+        if b > 7 {
+            return Err(ModuleError::Invalid(format!("unknown feature bits {b:#x}")));
+        }
+        Ok(Features {
+            int64: b & 1 != 0,
+            storage16: b & 2 != 0,
+            storage8: b & 4 != 0,
+        })
+    }
+    /// The union of two feature sets.
+    pub fn union(self, o: Features) -> Features {
+        Features {
+            int64: self.int64 || o.int64,
+            storage16: self.storage16 || o.storage16,
+            storage8: self.storage8 || o.storage8,
+        }
+    }
+    /// Names of the features in `self` that `available` lacks, as Vulkan spells them.
+    pub fn missing_from(self, available: Features) -> Vec<&'static str> {
+        let mut out = vec![];
+        if self.int64 && !available.int64 {
+            out.push("shaderInt64");
+        }
+        if self.storage16 && !available.storage16 {
+            out.push("storageBuffer16BitAccess");
+        }
+        if self.storage8 && !available.storage8 {
+            out.push("storageBuffer8BitAccess");
+        }
+        out
+    }
+}
+
+/// Why a shader flagged its dispatch as failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ErrorCode {
+    GatherIndexOutOfRange = 1,
+}
+
+impl ErrorCode {
+    /// The message for a status word a shader wrote, if it is an error.
+    pub fn describe(word: u32) -> Option<String> {
+        match word {
+            0 => None,
+            1 => Some("a gather index is out of range".into()),
+            other => Some(format!("the shader reported error code {other}")),
+        }
+    }
+}
+
+/// One compute shader.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntryPoint {
+    /// The SPIR-V entry point name (also the kernel's name).
+    pub name: String,
+    /// The SPIR-V module, in words.
+    pub code: Vec<u32>,
+    pub workgroup_size: [u32; 3],
+    /// Element type through which each binding is accessed.
+    pub bindings: Vec<ElementType>,
+    pub features: Features,
+    /// Bytes of workgroup shared memory the shader declares.
+    pub shared_memory: u32,
+    /// Whether the shader writes an error status word (see the crate docs).
+    pub reports_errors: bool,
+}
+
+/// An executable: its entry points in order.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Executable {
+    pub entry_points: Vec<EntryPoint>,
+}
+
+impl Executable {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = ByteWriter::default();
+        w.u32(VERSION);
+        w.u32(self.entry_points.len() as u32);
+        for e in &self.entry_points {
+            w.str(&e.name);
+            e.workgroup_size.iter().for_each(|&v| w.u32(v));
+            w.u32(e.bindings.len() as u32);
+            for &t in &e.bindings {
+                w.u8(t.code());
+            }
+            w.u8(e.features.bits());
+            w.u32(e.shared_memory);
+            w.u8(e.reports_errors as u8);
+            w.u32(e.code.len() as u32);
+            e.code.iter().for_each(|&v| w.u32(v));
+        }
+        w.bytes
+    }
+
+    /// Decodes and checks an executable; errors say what is wrong.
+    pub fn decode(bytes: &[u8]) -> Result<Executable, String> {
+        let mut r = ByteReader::new(bytes, "vulkan-spirv executable");
+        let exe = decode_inner(&mut r).map_err(|e| e.to_string())?;
+        for e in &exe.entry_points {
+            e.check().map_err(|m| format!("entry point '{}': {m}", e.name))?;
+        }
+        Ok(exe)
+    }
+}
+
+fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
+    let version = r.u32()?;
+    if version != VERSION {
+        return Err(ModuleError::Invalid(format!(
+            "vulkan-spirv executable version {version}, expected {VERSION}"
+        )));
+    }
+    let n = r.len(16)?;
+    let mut entry_points = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = r.str()?;
+        let workgroup_size = [r.u32()?, r.u32()?, r.u32()?];
+        let nb = r.len(1)?;
+        let bindings = (0..nb)
+            .map(|_| r.element_type())
+            .collect::<Result<Vec<_>, _>>()?;
+        let features = Features::from_bits(r.u8()?)?;
+        let shared_memory = r.u32()?;
+        let reports_errors = match r.u8()? {
+            0 => false,
+            1 => true,
+            b => return Err(ModuleError::Invalid(format!("bad flag byte {b}"))),
+        };
+        let words = r.len(4)?;
+        let code = (0..words).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
+        entry_points.push(EntryPoint {
+            name,
+            code,
+            workgroup_size,
+            bindings,
+            features,
+            shared_memory,
+            reports_errors,
+        });
+    }
+    if !r.is_empty() {
+        return Err(ModuleError::Invalid(
+            "trailing bytes after the last entry point".into(),
+        ));
+    }
+    Ok(Executable { entry_points })
+}
+
+impl EntryPoint {
+    /// Structural checks; the driver checks device limits and `spirv-val` the code itself.
+    pub fn check(&self) -> Result<(), String> {
+        if self.name.is_empty() || self.name.contains('\0') {
+            return Err("the entry point name is empty or contains NUL".into());
+        }
+        if self.code.len() < 5 || self.code[0] != SPIRV_MAGIC {
+            return Err("the code is not a SPIR-V module (bad magic number)".into());
+        }
+        if self.workgroup_size.contains(&0) {
+            return Err("a workgroup size is zero".into());
+        }
+        if self.bindings.len() > MAX_BINDINGS {
+            return Err(format!(
+                "{} bindings (at most {MAX_BINDINGS})",
+                self.bindings.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Bytes of push constants the shader reads.
+    pub fn push_constant_bytes(&self) -> u32 {
+        4 * self.bindings.len() as u32
+    }
+
+    /// Invocations per workgroup.
+    pub fn invocations(&self) -> u64 {
+        self.workgroup_size.iter().map(|&v| v as u64).product()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Executable {
+        Executable {
+            entry_points: vec![EntryPoint {
+                name: "dispatch_0".into(),
+                code: vec![SPIRV_MAGIC, 0x0001_0300, 0, 8, 0],
+                workgroup_size: [64, 1, 1],
+                bindings: vec![ElementType::F32, ElementType::I64],
+                features: Features {
+                    int64: true,
+                    ..Default::default()
+                },
+                shared_memory: 256,
+                reports_errors: true,
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let e = sample();
+        assert_eq!(Executable::decode(&e.encode()).unwrap(), e);
+    }
+
+    #[test]
+    fn corrupt_bytes_are_errors() {
+        let bytes = sample().encode();
+        for cut in 0..bytes.len() {
+            assert!(Executable::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut bad = sample();
+        bad.entry_points[0].code[0] = 0;
+        let err = Executable::decode(&bad.encode()).unwrap_err();
+        assert!(err.contains("magic"), "{err}");
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(Executable::decode(&long).unwrap_err().contains("trailing"));
+    }
+
+    #[test]
+    fn missing_features_are_named() {
+        let need = Features {
+            int64: true,
+            storage8: true,
+            storage16: false,
+        };
+        assert_eq!(
+            need.missing_from(Features::default()),
+            vec!["shaderInt64", "storageBuffer8BitAccess"]
+        );
+    }
+}
