@@ -83,6 +83,7 @@ pub fn apply(options: &mut CompileOptions, args: &[String]) -> Result<(), Compil
             "--iree-hal-local-target-device-backends" => local.extend(list(v)),
             "--compile-to" => options.compile_to = Some(v.parse::<Phase>()?),
             "--kiln-bind-dim" => options.dims.push(parse_dim_binding(v)?),
+            "--iree-vulkan-target" => options.vulkan_target = Some(v.to_string()),
             _ => {
                 return Err(CompileError::Invalid(format!(
                     "unknown compiler flag '{k}'"

@@ -84,6 +84,8 @@ pub struct CompileOptions {
     pub module_name: String,
     /// Sizes for symbolic input dims (`--kiln-bind-dim=batch=8`); unbound ones become 1.
     pub dims: Vec<(String, usize)>,
+    /// The GPU architecture for `vulkan-spirv` (`--iree-vulkan-target`); `None` is `generic`.
+    pub vulkan_target: Option<String>,
 }
 
 /// What a compilation produced.
@@ -95,7 +97,7 @@ pub enum CompileOutput {
 
 /// Names of the target backends this build can compile for.
 pub fn available_targets() -> Vec<&'static str> {
-    target::registry().iter().map(|t| t.name()).collect()
+    target::AVAILABLE.to_vec()
 }
 
 /// Imports and compiles a model file.
@@ -139,7 +141,7 @@ pub fn compile_program(
     mut program: Program,
     options: &CompileOptions,
 ) -> Result<CompileOutput, CompileError> {
-    let backends = select_targets(&options.targets)?;
+    let backends = select_targets(options)?;
     let stop = options.compile_to.unwrap_or(Phase::End);
     if stop == Phase::Input {
         return Ok(CompileOutput::Text(kiln_ir::text::print_program(
@@ -177,7 +179,13 @@ pub fn compile_program(
                 const_order.len() as u32 - 1
             })
         };
-        let (host, ks) = plan::plan(&d, kernels.len() as u32, 0, &mut index)?;
+        let (host, ks) = plan::plan(
+            &d,
+            kernels.len() as u32,
+            0,
+            &mut index,
+            &|k| backends[0].workgroups(k),
+        )?;
         if stop == Phase::Hal {
             text.push_str(&format!(
                 "// function @{}: transient {} bytes\n",
@@ -248,7 +256,10 @@ pub fn compile_program(
     Ok(CompileOutput::Module(module.write(&payloads)))
 }
 
-fn select_targets(names: &[String]) -> Result<Vec<Box<dyn target::TargetBackend>>, CompileError> {
+fn select_targets(
+    options: &CompileOptions,
+) -> Result<Vec<Box<dyn target::TargetBackend>>, CompileError> {
+    let names = &options.targets;
     let available = available_targets().join(", ");
     if names.is_empty() {
         return Err(CompileError::NoTarget(available));
@@ -261,8 +272,7 @@ fn select_targets(names: &[String]) -> Result<Vec<Box<dyn target::TargetBackend>
     }
     let mut out = vec![];
     for n in names {
-        let b = target::registry().into_iter().find(|b| b.name() == n);
-        match b {
+        match target::backend(n, options)? {
             Some(b) => out.push(b),
             None if target::KNOWN_TARGETS.contains(&n.as_str()) => {
                 return Err(CompileError::UnavailableTarget {

@@ -23,12 +23,13 @@ type ByteRange = (BufferSpace, u64, u64);
 
 /// Plans buffers and emits the host program. `constant_index` maps a program constant to its
 /// index in the module's constant table; `executable` is the index of the executable holding
-/// kernel `first_kernel + i` as entry point `i`.
+/// kernel `first_kernel + i` as entry point `i`; `workgroups` is the target's grid for a kernel.
 pub fn plan(
     d: &Dispatches,
     first_kernel: u32,
     executable: u32,
     constant_index: &mut dyn FnMut(ConstId) -> u32,
+    workgroups: &dyn Fn(&Kernel) -> Result<[u32; 3], String>,
 ) -> Result<(HostProgram, Vec<Kernel>), CompileError> {
     let n = d.storages.len();
     // Live range of each computed storage, in kernel indices.
@@ -129,13 +130,10 @@ pub fn plan(
                 length: d.storages[s].bytes(),
             })
             .collect();
-        let count = u32::try_from(kernel.workgroup_count()).map_err(|_| {
-            CompileError::Invalid(format!("{} needs more than 2^32 workgroups", kernel.name))
-        })?;
         insts.push(HostInst::Dispatch {
             executable,
             kernel: first_kernel + k as u32,
-            workgroups: [count, 1, 1],
+            workgroups: workgroups(&kernel).map_err(CompileError::Invalid)?,
             bindings,
         });
         kernels.push(kernel);

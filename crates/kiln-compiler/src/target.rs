@@ -1,9 +1,11 @@
 //! Target backends: each turns the kernels of a module into one executable in its format.
 //!
-//! Backends are coarse: they receive finished kernels (tiling and fusion are decided above
-//! them) and only translate. [`registry`] lists the backends this build contains; the names of
-//! backends kiln knows but this build lacks are in [`KNOWN_TARGETS`], so errors can say which.
+//! Backends are coarse: they receive finished kernels (fusion is decided above them), choose
+//! each dispatch's workgroup grid, and translate. [`backend`] makes the backends this build
+//! contains; the names of backends kiln knows but this build lacks are in [`KNOWN_TARGETS`], so
+//! errors can say which.
 
+use crate::{CompileError, CompileOptions};
 use kiln_vmvx::format::{Executable, Kernel};
 
 /// A compiler target backend.
@@ -14,6 +16,12 @@ pub trait TargetBackend: Send + Sync {
     fn format(&self) -> &'static str;
     /// Serialises `kernels` (entry point `i` is `kernels[i]`) into one executable.
     fn serialize(&self, kernels: &[Kernel]) -> Result<Vec<u8>, String>;
+    /// The workgroup grid a dispatch of `kernel` needs.
+    fn workgroups(&self, kernel: &Kernel) -> Result<[u32; 3], String> {
+        let count = u32::try_from(kernel.workgroup_count())
+            .map_err(|_| format!("{} needs more than 2^32 workgroups", kernel.name))?;
+        Ok([count, 1, 1])
+    }
 }
 
 /// The portable VMVX backend: kernels interpreted by the runtime with native microkernels.
@@ -34,6 +42,28 @@ impl TargetBackend for Vmvx {
     }
 }
 
+/// The `vulkan-spirv` backend: one SPIR-V compute shader per kernel
+/// ([`kiln_codegen_spirv`]), for the target `--iree-vulkan-target` names.
+pub struct VulkanSpirv {
+    pub target: &'static kiln_codegen_spirv::VulkanTarget,
+}
+
+impl TargetBackend for VulkanSpirv {
+    fn name(&self) -> &'static str {
+        "vulkan-spirv"
+    }
+    fn format(&self) -> &'static str {
+        kiln_spirv::FORMAT
+    }
+    fn serialize(&self, kernels: &[Kernel]) -> Result<Vec<u8>, String> {
+        Ok(kiln_codegen_spirv::compile(kernels, self.target)?.encode())
+    }
+    fn workgroups(&self, kernel: &Kernel) -> Result<[u32; 3], String> {
+        let (_, count) = kiln_codegen_spirv::compile_kernel(kernel, self.target)?;
+        kiln_codegen_spirv::grid(count).map_err(|e| format!("{}: {e}", kernel.name))
+    }
+}
+
 /// Every target backend name IREE defines; the ones not in [`registry`] are not built yet.
 pub const KNOWN_TARGETS: &[&str] = &[
     "cuda",
@@ -46,7 +76,21 @@ pub const KNOWN_TARGETS: &[&str] = &[
     "webgpu-spirv",
 ];
 
-/// The backends compiled into this build, sorted by name.
-pub fn registry() -> Vec<Box<dyn TargetBackend>> {
-    vec![Box::new(Vmvx)]
+/// Names of the backends compiled into this build, sorted.
+pub const AVAILABLE: &[&str] = &["vmvx", "vulkan-spirv"];
+
+/// The backend called `name`, configured by `options`; `None` if this build lacks it.
+pub fn backend(
+    name: &str,
+    options: &CompileOptions,
+) -> Result<Option<Box<dyn TargetBackend>>, CompileError> {
+    Ok(match name {
+        "vmvx" => Some(Box::new(Vmvx)),
+        "vulkan-spirv" => {
+            let arch = options.vulkan_target.as_deref().unwrap_or("generic");
+            let target = kiln_codegen_spirv::find_target(arch).map_err(CompileError::Invalid)?;
+            Some(Box::new(VulkanSpirv { target }))
+        }
+        _ => None,
+    })
 }

@@ -1,99 +1,94 @@
-//! The Vulkan logical device: one compute queue and host-visible buffers.
+//! The Vulkan logical device: one compute queue, buffers, and command submission.
 //!
-//! Buffers use host-visible, coherent memory (device-local too where the device has such a
-//! type, as integrated GPUs and lavapipe do), mapped for their whole life, so host transfers
-//! are plain copies.
+//! - Memory: on integrated GPUs and CPU devices (lavapipe) buffers are host-visible and stay
+//!   mapped, so host transfers are plain copies. On discrete GPUs (or with the device option
+//!   `memory=device-local`) buffers are device-local and host transfers go through a staging
+//!   buffer and a copy command.
+//! - Submission: [`Device::queue_execute`] records one Vulkan command buffer (a descriptor set
+//!   and push constants per dispatch, a pipeline barrier per HAL barrier), submits it signalling
+//!   a timeline semaphore, and waits for that value. One submission runs at a time.
+//! - Shaders report invalid input (an out-of-range gather index) through a status word the
+//!   device zeroes before and checks after each submission.
+//! - With `VK_LAYER_KHRONOS_validation` enabled, any validation error reported while loading or
+//!   running fails that call (see [`crate::instance`]).
 
+use crate::executable::VulkanExecutable;
 use crate::instance::{Instance, PhysicalDevice};
 use ash::vk;
 use kiln_runtime::hal::{
-    check_transfer, host_range, Buffer, Command, CommandBuffer, Device, DeviceInfo, Executable,
-    HostBytes, Semaphore,
+    check_transfer, host_range, Buffer, Command, CommandBuffer, Device, DeviceInfo,
+    DeviceOptions, Executable, HostBytes, Semaphore,
 };
 use kiln_runtime::HalError;
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-fn device_error(what: &str, e: vk::Result) -> HalError {
+pub(crate) fn device_error(what: &str, e: vk::Result) -> HalError {
     HalError::Device(format!("vulkan: {what} failed: {e}"))
 }
 
-/// The parts of a device that buffers keep alive.
-struct Shared {
-    raw: ash::Device,
-    /// Dropped after `raw` is destroyed (declaration order), keeping the instance alive.
-    _instance: Arc<Instance>,
+/// The queue and what submitting to it needs; behind one lock.
+struct Queue {
+    queue: vk::Queue,
+    pool: vk::CommandPool,
+    timeline: vk::Semaphore,
+    value: u64,
+}
+
+/// The parts of a device that buffers and executables keep alive.
+pub(crate) struct Shared {
+    pub raw: ash::Device,
+    queue: Mutex<Queue>,
+    /// Property flags of each memory type, indexed like Vulkan's memory type bits.
+    memory_types: Vec<vk::MemoryPropertyFlags>,
+    pub pipeline_cache: vk::PipelineCache,
+    pub instance: Arc<Instance>,
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // SAFETY: buffers hold an Arc to this, so none is alive; wait for queued work first.
+        let q = self.queue.get_mut().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: buffers and executables hold an Arc to this, so none is alive; queued work
+        // is waited for before anything is destroyed.
         unsafe {
             let _ = self.raw.device_wait_idle();
+            self.raw.destroy_semaphore(q.timeline, None);
+            self.raw.destroy_command_pool(q.pool, None);
+            self.raw.destroy_pipeline_cache(self.pipeline_cache, None);
             self.raw.destroy_device(None);
         }
     }
 }
 
-/// A Vulkan device created by the `vulkan` driver.
-pub struct VulkanDevice {
-    shared: Arc<Shared>,
-    physical: PhysicalDevice,
-    /// Property flags of each memory type, indexed like Vulkan's memory type bits.
-    memory_types: Vec<vk::MemoryPropertyFlags>,
+/// Where a buffer's memory lives.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// Host-visible, mapped.
+    Mapped,
+    /// Device-local; host transfers are staged.
+    DeviceLocal,
 }
 
-impl VulkanDevice {
-    pub fn new(
-        instance: Arc<Instance>,
-        physical: PhysicalDevice,
-    ) -> Result<VulkanDevice, HalError> {
-        // SAFETY: the physical device belongs to this live instance.
-        let families = unsafe {
-            instance
-                .raw
-                .get_physical_device_queue_family_properties(physical.handle)
-        };
-        let family = families
-            .iter()
-            .position(|f| f.queue_flags.contains(vk::QueueFlags::COMPUTE))
-            .ok_or_else(|| {
-                HalError::Device(format!(
-                    "vulkan: '{}' has no compute queue",
-                    physical.info.name
-                ))
-            })? as u32;
-        let priorities = [1.0f32];
-        let queues = [vk::DeviceQueueCreateInfo::default()
-            .queue_family_index(family)
-            .queue_priorities(&priorities)];
-        let info = vk::DeviceCreateInfo::default().queue_create_infos(&queues);
-        // SAFETY: `info` and its arrays outlive the call.
-        let raw = unsafe { instance.raw.create_device(physical.handle, &info, None) }
-            .map_err(|e| device_error("vkCreateDevice", e))?;
-        // SAFETY: as above.
-        let memory = unsafe {
-            instance
-                .raw
-                .get_physical_device_memory_properties(physical.handle)
-        };
-        let memory_types = memory.memory_types[..memory.memory_type_count as usize]
-            .iter()
-            .map(|t| t.property_flags)
-            .collect();
-        let shared = Arc::new(Shared {
-            raw,
-            _instance: instance,
-        });
-        Ok(VulkanDevice {
-            shared,
-            physical,
-            memory_types,
-        })
+impl Shared {
+    /// Fails if the validation layer reported an error since the last check.
+    pub fn check_validation(&self, during: &str) -> Result<(), HalError> {
+        let errors = self.instance.take_validation_errors();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        Err(HalError::Device(format!(
+            "vulkan validation error during {during}: {}",
+            errors.join("; ")
+        )))
     }
 
-    fn buffer(&self, len: usize, writable: bool) -> Result<VulkanBuffer, HalError> {
-        let dev = &self.shared.raw;
+    fn create_buffer(
+        self: &Arc<Self>,
+        len: usize,
+        writable: bool,
+        placement: Placement,
+    ) -> Result<VulkanBuffer, HalError> {
+        let dev = &self.raw;
         // Vulkan has no empty buffers; an empty kiln buffer still owns a tiny one.
         let size = len
             .max(4)
@@ -117,19 +112,26 @@ impl VulkanDevice {
             unsafe { dev.destroy_buffer(buffer, None) };
             device_error(what, e)
         };
-        // Host-visible, coherent memory the buffer accepts; device-local too where there is some.
-        let host = vk::MemoryPropertyFlags::HOST_VISIBLE | vk::MemoryPropertyFlags::HOST_COHERENT;
         let allowed = |i: usize| req.memory_type_bits & (1 << i) != 0;
-        let pick = |flags: vk::MemoryPropertyFlags| {
-            (0..self.memory_types.len())
-                .find(|&i| allowed(i) && self.memory_types[i].contains(flags))
+        let pick = |want: vk::MemoryPropertyFlags, avoid: vk::MemoryPropertyFlags| {
+            (0..self.memory_types.len()).find(|&i| {
+                allowed(i)
+                    && self.memory_types[i].contains(want)
+                    && !self.memory_types[i].intersects(avoid)
+            })
         };
-        let Some(memory_type) =
-            pick(host | vk::MemoryPropertyFlags::DEVICE_LOCAL).or_else(|| pick(host))
-        else {
+        let host = vk::MemoryPropertyFlags::HOST_VISIBLE | vk::MemoryPropertyFlags::HOST_COHERENT;
+        let local = vk::MemoryPropertyFlags::DEVICE_LOCAL;
+        let none = vk::MemoryPropertyFlags::empty();
+        let chosen = match placement {
+            Placement::Mapped => pick(host | local, none).or_else(|| pick(host, none)),
+            Placement::DeviceLocal => pick(local, vk::MemoryPropertyFlags::HOST_VISIBLE)
+                .or_else(|| pick(local, none)),
+        };
+        let Some(memory_type) = chosen else {
             return Err(cleanup(
                 vk::Result::ERROR_FEATURE_NOT_PRESENT,
-                "finding host-visible memory for a buffer",
+                "finding a memory type for a buffer",
             ));
         };
         let alloc = vk::MemoryAllocateInfo::default()
@@ -138,31 +140,460 @@ impl VulkanDevice {
         // SAFETY: a valid allocate-info for this device.
         let memory = unsafe { dev.allocate_memory(&alloc, None) }
             .map_err(|e| cleanup(e, "vkAllocateMemory"))?;
-        // SAFETY: memory and buffer belong to this device; the memory is host-visible.
-        let mapped = unsafe {
-            dev.bind_buffer_memory(buffer, memory, 0).and_then(|_| {
-                dev.map_memory(memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())
-            })
-        };
-        let ptr = match mapped {
-            Ok(p) => p as *mut u8,
-            Err(e) => {
-                // SAFETY: unused objects of this device.
-                unsafe { dev.free_memory(memory, None) };
-                return Err(cleanup(e, "binding and mapping buffer memory"));
+        // SAFETY: memory and buffer belong to this device.
+        if let Err(e) = unsafe { dev.bind_buffer_memory(buffer, memory, 0) } {
+            // SAFETY: unused memory of this device.
+            unsafe { dev.free_memory(memory, None) };
+            return Err(cleanup(e, "vkBindBufferMemory"));
+        }
+        let ptr = if placement == Placement::Mapped {
+            // SAFETY: host-visible memory of this device, not mapped yet.
+            match unsafe { dev.map_memory(memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty()) }
+            {
+                Ok(p) => {
+                    // SAFETY: `size` bytes are mapped; new kiln buffers read as zeros.
+                    unsafe { std::ptr::write_bytes(p as *mut u8, 0, size as usize) };
+                    p as *mut u8
+                }
+                Err(e) => {
+                    // SAFETY: unused memory of this device.
+                    unsafe { dev.free_memory(memory, None) };
+                    return Err(cleanup(e, "vkMapMemory"));
+                }
             }
+        } else {
+            std::ptr::null_mut()
         };
-        // SAFETY: `size` bytes are mapped; new kiln buffers read as zeros.
-        unsafe { std::ptr::write_bytes(ptr, 0, size as usize) };
-        Ok(VulkanBuffer {
-            shared: self.shared.clone(),
+        let b = VulkanBuffer {
+            shared: self.clone(),
             buffer,
             memory,
             ptr,
             len,
+            size,
             writable,
+        };
+        if placement == Placement::DeviceLocal {
+            self.submit(|cb| {
+                // SAFETY: recording into a command buffer in the recording state.
+                unsafe { self.raw.cmd_fill_buffer(cb, b.buffer, 0, vk::WHOLE_SIZE, 0) };
+                Ok(())
+            })?;
+        }
+        Ok(b)
+    }
+
+    /// Records commands with `record`, submits them, and waits until they finish.
+    pub fn submit(
+        &self,
+        record: impl FnOnce(vk::CommandBuffer) -> Result<(), HalError>,
+    ) -> Result<(), HalError> {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let dev = &self.raw;
+        let alloc = vk::CommandBufferAllocateInfo::default()
+            .command_pool(q.pool)
+            .level(vk::CommandBufferLevel::PRIMARY)
+            .command_buffer_count(1);
+        // SAFETY: the pool belongs to this device and is used under the queue lock.
+        let cb = unsafe { dev.allocate_command_buffers(&alloc) }
+            .map_err(|e| device_error("vkAllocateCommandBuffers", e))?[0];
+        let result = (|| {
+            let begin = vk::CommandBufferBeginInfo::default()
+                .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
+            // SAFETY: a fresh command buffer.
+            unsafe { dev.begin_command_buffer(cb, &begin) }
+                .map_err(|e| device_error("vkBeginCommandBuffer", e))?;
+            record(cb)?;
+            // Make every write visible to the host and to later transfers.
+            let barrier = vk::MemoryBarrier::default()
+                .src_access_mask(vk::AccessFlags::SHADER_WRITE | vk::AccessFlags::TRANSFER_WRITE)
+                .dst_access_mask(
+                    vk::AccessFlags::HOST_READ
+                        | vk::AccessFlags::TRANSFER_READ
+                        | vk::AccessFlags::SHADER_READ,
+                );
+            // SAFETY: recording state; the barrier structs outlive the call.
+            unsafe {
+                dev.cmd_pipeline_barrier(
+                    cb,
+                    vk::PipelineStageFlags::COMPUTE_SHADER | vk::PipelineStageFlags::TRANSFER,
+                    vk::PipelineStageFlags::HOST
+                        | vk::PipelineStageFlags::TRANSFER
+                        | vk::PipelineStageFlags::COMPUTE_SHADER,
+                    vk::DependencyFlags::empty(),
+                    &[barrier],
+                    &[],
+                    &[],
+                );
+                dev.end_command_buffer(cb)
+            }
+            .map_err(|e| device_error("vkEndCommandBuffer", e))?;
+            q.value += 1;
+            let values = [q.value];
+            let mut timeline = vk::TimelineSemaphoreSubmitInfo::default()
+                .signal_semaphore_values(&values);
+            let (cbs, sems) = ([cb], [q.timeline]);
+            let submit = vk::SubmitInfo::default()
+                .command_buffers(&cbs)
+                .signal_semaphores(&sems)
+                .push_next(&mut timeline);
+            // SAFETY: a recorded command buffer and this device's queue and semaphore.
+            unsafe { dev.queue_submit(q.queue, &[submit], vk::Fence::null()) }
+                .map_err(|e| device_error("vkQueueSubmit", e))?;
+            let wait = vk::SemaphoreWaitInfo::default()
+                .semaphores(&sems)
+                .values(&values);
+            // SAFETY: waiting on this device's timeline semaphore.
+            unsafe { dev.wait_semaphores(&wait, u64::MAX) }
+                .map_err(|e| device_error("vkWaitSemaphores", e))
+        })();
+        // SAFETY: the command buffer is finished (waited for) or was never submitted.
+        unsafe { dev.free_command_buffers(q.pool, &[cb]) };
+        result
+    }
+
+    /// Copies `size` bytes between buffers and waits.
+    fn copy(
+        &self,
+        src: vk::Buffer,
+        src_offset: u64,
+        dst: vk::Buffer,
+        dst_offset: u64,
+        size: u64,
+    ) -> Result<(), HalError> {
+        if size == 0 {
+            return Ok(());
+        }
+        self.submit(|cb| {
+            let region = vk::BufferCopy {
+                src_offset,
+                dst_offset,
+                size,
+            };
+            // SAFETY: both buffers are live and the region is in bounds (checked by callers).
+            unsafe { self.raw.cmd_copy_buffer(cb, src, dst, &[region]) };
+            Ok(())
         })
     }
+}
+
+/// Device limits the driver checks executables and dispatches against.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub storage_offset_alignment: u64,
+    pub max_storage_range: u64,
+    pub max_invocations: u32,
+    pub max_shared_memory: u32,
+    pub max_group_count: [u32; 3],
+    pub max_push_constants: u32,
+}
+
+/// A Vulkan device created by the `vulkan` driver.
+pub struct VulkanDevice {
+    shared: Arc<Shared>,
+    physical: PhysicalDevice,
+    placement: Placement,
+    features: kiln_spirv::Features,
+    limits: Limits,
+    /// The status word shaders write errors to (host-visible).
+    status: VulkanBuffer,
+}
+
+impl VulkanDevice {
+    pub fn new(
+        instance: Arc<Instance>,
+        physical: PhysicalDevice,
+        options: &DeviceOptions,
+    ) -> Result<VulkanDevice, HalError> {
+        let name = &physical.info.name;
+        if physical.api_version < vk::API_VERSION_1_2 {
+            return Err(HalError::Device(format!(
+                "vulkan: '{name}' supports Vulkan {}.{}, kiln needs 1.2",
+                vk::api_version_major(physical.api_version),
+                vk::api_version_minor(physical.api_version)
+            )));
+        }
+        let placement = match options.get("memory") {
+            None | Some("auto") if physical.discrete => Placement::DeviceLocal,
+            None | Some("auto") | Some("host-visible") => Placement::Mapped,
+            Some("device-local") => Placement::DeviceLocal,
+            Some(other) => {
+                return Err(HalError::BadOption(format!(
+                    "memory={other} (vulkan accepts memory=auto, host-visible or device-local)"
+                )))
+            }
+        };
+        // SAFETY: the physical device belongs to this live instance.
+        let families = unsafe {
+            instance
+                .raw
+                .get_physical_device_queue_family_properties(physical.handle)
+        };
+        let family = families
+            .iter()
+            .position(|f| f.queue_flags.contains(vk::QueueFlags::COMPUTE))
+            .ok_or_else(|| HalError::Device(format!("vulkan: '{name}' has no compute queue")))?
+            as u32;
+        // Optional features kiln's shaders may use, enabled where the device has them.
+        let mut v11 = vk::PhysicalDeviceVulkan11Features::default();
+        let mut v12 = vk::PhysicalDeviceVulkan12Features::default();
+        let mut all = vk::PhysicalDeviceFeatures2::default()
+            .push_next(&mut v11)
+            .push_next(&mut v12);
+        // SAFETY: as above; the chained structs outlive the call.
+        unsafe {
+            instance
+                .raw
+                .get_physical_device_features2(physical.handle, &mut all)
+        };
+        let int64 = all.features.shader_int64 == vk::TRUE;
+        let features = kiln_spirv::Features {
+            int64,
+            storage16: v11.storage_buffer16_bit_access == vk::TRUE,
+            storage8: v12.storage_buffer8_bit_access == vk::TRUE,
+        };
+        if v12.timeline_semaphore != vk::TRUE {
+            return Err(HalError::Device(format!(
+                "vulkan: '{name}' lacks timeline semaphores"
+            )));
+        }
+        let mut enable11 = vk::PhysicalDeviceVulkan11Features::default()
+            .storage_buffer16_bit_access(features.storage16);
+        let mut enable12 = vk::PhysicalDeviceVulkan12Features::default()
+            .storage_buffer8_bit_access(features.storage8)
+            .timeline_semaphore(true);
+        let core = vk::PhysicalDeviceFeatures::default().shader_int64(int64);
+        let priorities = [1.0f32];
+        let queues = [vk::DeviceQueueCreateInfo::default()
+            .queue_family_index(family)
+            .queue_priorities(&priorities)];
+        let info = vk::DeviceCreateInfo::default()
+            .queue_create_infos(&queues)
+            .enabled_features(&core)
+            .push_next(&mut enable11)
+            .push_next(&mut enable12);
+        // SAFETY: `info` and its arrays outlive the call.
+        let raw = unsafe { instance.raw.create_device(physical.handle, &info, None) }
+            .map_err(|e| device_error("vkCreateDevice", e))?;
+        // SAFETY: as above.
+        let memory = unsafe {
+            instance
+                .raw
+                .get_physical_device_memory_properties(physical.handle)
+        };
+        let memory_types = memory.memory_types[..memory.memory_type_count as usize]
+            .iter()
+            .map(|t| t.property_flags)
+            .collect();
+        // SAFETY: objects of the device just created; destroyed by `Shared::drop`.
+        let made = unsafe {
+            let queue = raw.get_device_queue(family, 0);
+            let pool = raw.create_command_pool(
+                &vk::CommandPoolCreateInfo::default()
+                    .queue_family_index(family)
+                    .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER),
+                None,
+            );
+            let mut kind = vk::SemaphoreTypeCreateInfo::default()
+                .semaphore_type(vk::SemaphoreType::TIMELINE)
+                .initial_value(0);
+            let timeline =
+                raw.create_semaphore(&vk::SemaphoreCreateInfo::default().push_next(&mut kind), None);
+            let cache = raw.create_pipeline_cache(&vk::PipelineCacheCreateInfo::default(), None);
+            match (pool, timeline, cache) {
+                (Ok(pool), Ok(timeline), Ok(cache)) => Ok((queue, pool, timeline, cache)),
+                (pool, timeline, cache) => {
+                    let e = [pool.err(), timeline.err(), cache.err()]
+                        .into_iter()
+                        .flatten()
+                        .next()
+                        .unwrap_or(vk::Result::ERROR_UNKNOWN);
+                    let _ = pool.map(|p| raw.destroy_command_pool(p, None));
+                    let _ = timeline.map(|t| raw.destroy_semaphore(t, None));
+                    let _ = cache.map(|c| raw.destroy_pipeline_cache(c, None));
+                    raw.destroy_device(None);
+                    Err(device_error("creating the queue's objects", e))
+                }
+            }
+        };
+        let (queue, pool, timeline, pipeline_cache) = made?;
+        let shared = Arc::new(Shared {
+            raw,
+            queue: Mutex::new(Queue {
+                queue,
+                pool,
+                timeline,
+                value: 0,
+            }),
+            memory_types,
+            pipeline_cache,
+            instance,
+        });
+        let l = physical.limits;
+        let limits = Limits {
+            storage_offset_alignment: l.min_storage_buffer_offset_alignment.max(1),
+            max_storage_range: l.max_storage_buffer_range as u64,
+            max_invocations: l.max_compute_work_group_invocations,
+            max_shared_memory: l.max_compute_shared_memory_size,
+            max_group_count: l.max_compute_work_group_count,
+            max_push_constants: l.max_push_constants_size,
+        };
+        let status = shared.create_buffer(4, true, Placement::Mapped)?;
+        shared.check_validation("device creation")?;
+        Ok(VulkanDevice {
+            shared,
+            physical,
+            placement,
+            features,
+            limits,
+            status,
+        })
+    }
+
+    /// Records one dispatch.
+    fn record_dispatch(
+        &self,
+        cb: vk::CommandBuffer,
+        pool: vk::DescriptorPool,
+        command: &Command,
+    ) -> Result<(), HalError> {
+        let Command::Dispatch {
+            executable,
+            entry_point,
+            workgroups,
+            bindings,
+        } = command
+        else {
+            return Ok(());
+        };
+        let exe = executable
+            .as_any()
+            .downcast_ref::<VulkanExecutable>()
+            .ok_or_else(|| HalError::Invalid("vulkan: the executable belongs to another device type".into()))?;
+        let entry = exe.entry(*entry_point as usize)?;
+        if workgroups.contains(&0) {
+            return Ok(());
+        }
+        for (d, (&n, &max)) in workgroups.iter().zip(&self.limits.max_group_count).enumerate() {
+            if n > max {
+                return Err(HalError::Invalid(format!(
+                    "vulkan: {} workgroups along dimension {d} exceed the device's {max}",
+                    n
+                )));
+            }
+        }
+        if bindings.len() != entry.bindings.len() {
+            return Err(HalError::Invalid(format!(
+                "vulkan: entry point '{}' takes {} bindings, got {}",
+                entry.name,
+                entry.bindings.len(),
+                bindings.len()
+            )));
+        }
+        let dev = &self.shared.raw;
+        let layouts = [entry.set_layout];
+        let alloc = vk::DescriptorSetAllocateInfo::default()
+            .descriptor_pool(pool)
+            .set_layouts(&layouts);
+        // SAFETY: the pool was sized for every dispatch of this submission.
+        let set = unsafe { dev.allocate_descriptor_sets(&alloc) }
+            .map_err(|e| device_error("vkAllocateDescriptorSets", e))?[0];
+        let mut infos = Vec::with_capacity(bindings.len() + 1);
+        let mut push: Vec<u8> = Vec::with_capacity(4 * bindings.len().max(1));
+        for (i, (b, &t)) in bindings.iter().zip(&entry.bindings).enumerate() {
+            let buf = b
+                .buffer
+                .as_any()
+                .downcast_ref::<VulkanBuffer>()
+                .ok_or_else(|| {
+                    HalError::Invalid(format!("vulkan: binding {i} is not a Vulkan buffer"))
+                })?;
+            let offset = b.offset as u64;
+            let aligned = offset - offset % self.limits.storage_offset_alignment;
+            let rem = offset - aligned;
+            let size = t.byte_size() as u64;
+            if rem % size != 0 {
+                return Err(HalError::Invalid(format!(
+                    "vulkan: binding {i} starts at byte {offset}, not a multiple of its {size}-byte elements"
+                )));
+            }
+            let range = (rem + b.length as u64).max(4).min(buf.size - aligned);
+            if range > self.limits.max_storage_range {
+                return Err(HalError::Invalid(format!(
+                    "vulkan: binding {i} spans {range} bytes; the device binds at most {}",
+                    self.limits.max_storage_range
+                )));
+            }
+            infos.push(vk::DescriptorBufferInfo {
+                buffer: buf.buffer,
+                offset: aligned,
+                range,
+            });
+            push.extend_from_slice(&((rem / size) as u32).to_le_bytes());
+        }
+        if entry.reports_errors {
+            infos.push(vk::DescriptorBufferInfo {
+                buffer: self.status.buffer,
+                offset: 0,
+                range: 4,
+            });
+        }
+        if push.is_empty() {
+            push.extend_from_slice(&[0; 4]);
+        }
+        let writes: Vec<vk::WriteDescriptorSet> = infos
+            .iter()
+            .enumerate()
+            .map(|(i, info)| {
+                vk::WriteDescriptorSet::default()
+                    .dst_set(set)
+                    .dst_binding(i as u32)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(std::slice::from_ref(info))
+            })
+            .collect();
+        // SAFETY: the set, buffers, pipeline and layout are live objects of this device, and
+        // the command buffer is recording.
+        unsafe {
+            dev.update_descriptor_sets(&writes, &[]);
+            dev.cmd_bind_pipeline(cb, vk::PipelineBindPoint::COMPUTE, entry.pipeline);
+            dev.cmd_bind_descriptor_sets(
+                cb,
+                vk::PipelineBindPoint::COMPUTE,
+                entry.pipeline_layout,
+                0,
+                &[set],
+                &[],
+            );
+            dev.cmd_push_constants(
+                cb,
+                entry.pipeline_layout,
+                vk::ShaderStageFlags::COMPUTE,
+                0,
+                &push,
+            );
+            dev.cmd_dispatch(cb, workgroups[0], workgroups[1], workgroups[2]);
+        }
+        Ok(())
+    }
+}
+
+fn record_barrier(dev: &ash::Device, cb: vk::CommandBuffer) {
+    let barrier = vk::MemoryBarrier::default()
+        .src_access_mask(vk::AccessFlags::SHADER_WRITE)
+        .dst_access_mask(vk::AccessFlags::SHADER_READ | vk::AccessFlags::SHADER_WRITE);
+    // SAFETY: the command buffer is recording; the barrier outlives the call.
+    unsafe {
+        dev.cmd_pipeline_barrier(
+            cb,
+            vk::PipelineStageFlags::COMPUTE_SHADER,
+            vk::PipelineStageFlags::COMPUTE_SHADER,
+            vk::DependencyFlags::empty(),
+            &[barrier],
+            &[],
+            &[],
+        )
+    };
 }
 
 impl Device for VulkanDevice {
@@ -176,10 +607,10 @@ impl Device for VulkanDevice {
         self.physical.properties.clone()
     }
     fn executable_formats(&self) -> Vec<String> {
-        vec![]
+        vec![kiln_spirv::FORMAT.into()]
     }
     fn allocate(&self, bytes: usize) -> Result<Arc<dyn Buffer>, HalError> {
-        Ok(Arc::new(self.buffer(bytes, true)?))
+        Ok(Arc::new(self.shared.create_buffer(bytes, true, self.placement)?))
     }
     fn import_host(
         &self,
@@ -188,27 +619,70 @@ impl Device for VulkanDevice {
         length: usize,
     ) -> Result<Arc<dyn Buffer>, HalError> {
         let range = host_range(bytes.bytes(), offset, length)?;
-        let b = self.buffer(length, false)?;
-        // SAFETY: the new buffer maps at least `length` bytes and nothing else uses it yet.
-        unsafe { std::ptr::copy_nonoverlapping(range.as_ptr(), b.ptr, length) };
+        let mut b = self.shared.create_buffer(length, true, self.placement)?;
+        b.write(0, range)?;
+        b.writable = false;
         Ok(Arc::new(b))
     }
-    fn load_executable(&self, format: &str, _data: &[u8]) -> Result<Arc<dyn Executable>, HalError> {
-        Err(HalError::Invalid(format!("executable format '{format}' is not supported: this build has no vulkan-spirv executables yet")))
+    fn load_executable(&self, format: &str, data: &[u8]) -> Result<Arc<dyn Executable>, HalError> {
+        if format != kiln_spirv::FORMAT {
+            return Err(HalError::Invalid(format!(
+                "executable format '{format}' is not supported by vulkan (it loads {})",
+                kiln_spirv::FORMAT
+            )));
+        }
+        let exe = kiln_spirv::Executable::decode(data)
+            .map_err(|e| HalError::Invalid(format!("vulkan-spirv executable: {e}")))?;
+        let loaded =
+            VulkanExecutable::new(self.shared.clone(), &exe, self.features, &self.limits)?;
+        self.shared.check_validation("executable loading")?;
+        Ok(Arc::new(loaded))
     }
     fn queue_execute(
         &self,
         commands: &CommandBuffer,
         signal: Option<(&Semaphore, u64)>,
     ) -> Result<(), HalError> {
-        if commands
-            .commands()
-            .iter()
-            .any(|c| matches!(c, Command::Dispatch { .. }))
-        {
-            return Err(HalError::Invalid(
-                "vulkan: no executables can be loaded yet, so nothing can be dispatched".into(),
-            ));
+        let cmds = commands.commands();
+        let mut sets = 0u32;
+        let mut descriptors = 0u32;
+        for c in cmds {
+            if let Command::Dispatch { bindings, .. } = c {
+                sets += 1;
+                descriptors += bindings.len() as u32 + 1;
+            }
+        }
+        if sets > 0 {
+            let dev = &self.shared.raw;
+            let sizes = [vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::STORAGE_BUFFER,
+                descriptor_count: descriptors,
+            }];
+            let info = vk::DescriptorPoolCreateInfo::default()
+                .max_sets(sets)
+                .pool_sizes(&sizes);
+            // SAFETY: a valid create-info; the pool is destroyed below after the work is done.
+            let pool = unsafe { dev.create_descriptor_pool(&info, None) }
+                .map_err(|e| device_error("vkCreateDescriptorPool", e))?;
+            self.status.write(0, &[0; 4])?;
+            let result = self.shared.submit(|cb| {
+                for c in cmds {
+                    match c {
+                        Command::Barrier => record_barrier(dev, cb),
+                        dispatch => self.record_dispatch(cb, pool, dispatch)?,
+                    }
+                }
+                Ok(())
+            });
+            // SAFETY: the submission has finished (or never started); the sets die with it.
+            unsafe { dev.destroy_descriptor_pool(pool, None) };
+            result?;
+            self.shared.check_validation("command execution")?;
+            let mut word = [0u8; 4];
+            self.status.read(0, &mut word)?;
+            if let Some(message) = kiln_spirv::ErrorCode::describe(u32::from_le_bytes(word)) {
+                return Err(HalError::Device(format!("vulkan: {message}")));
+            }
         }
         if let Some((s, v)) = signal {
             s.signal(v);
@@ -217,13 +691,16 @@ impl Device for VulkanDevice {
     }
 }
 
-/// A mapped, host-visible Vulkan buffer.
+/// A Vulkan buffer: mapped host-visible memory, or device-local memory reached by staging.
 pub struct VulkanBuffer {
     shared: Arc<Shared>,
-    buffer: vk::Buffer,
+    pub(crate) buffer: vk::Buffer,
     memory: vk::DeviceMemory,
+    /// The mapping, or null for device-local memory.
     ptr: *mut u8,
     len: usize,
+    /// Bytes of the Vulkan buffer (at least `len`, a multiple of 4).
+    size: u64,
     writable: bool,
 }
 
@@ -235,12 +712,22 @@ unsafe impl Sync for VulkanBuffer {}
 
 impl Drop for VulkanBuffer {
     fn drop(&mut self) {
-        // SAFETY: objects of this device, no longer used by any command.
+        // SAFETY: objects of this device, no longer used by any command (submissions are
+        // waited for before they return).
         unsafe {
-            self.shared.raw.unmap_memory(self.memory);
+            if !self.ptr.is_null() {
+                self.shared.raw.unmap_memory(self.memory);
+            }
             self.shared.raw.destroy_buffer(self.buffer, None);
             self.shared.raw.free_memory(self.memory, None);
         }
+    }
+}
+
+impl VulkanBuffer {
+    /// A mapped staging buffer of `n` bytes.
+    fn staging(&self, n: usize) -> Result<VulkanBuffer, HalError> {
+        self.shared.create_buffer(n, true, Placement::Mapped)
     }
 }
 
@@ -250,12 +737,25 @@ impl Buffer for VulkanBuffer {
     }
     fn read(&self, offset: usize, out: &mut [u8]) -> Result<(), HalError> {
         check_transfer(self.len, self.writable, offset, out.len(), false)?;
+        if self.ptr.is_null() {
+            let stage = self.staging(out.len())?;
+            self.shared
+                .copy(self.buffer, offset as u64, stage.buffer, 0, out.len() as u64)?;
+            return stage.read(0, out);
+        }
         // SAFETY: in bounds of the mapping.
         unsafe { std::ptr::copy_nonoverlapping(self.ptr.add(offset), out.as_mut_ptr(), out.len()) };
         Ok(())
     }
     fn write(&self, offset: usize, data: &[u8]) -> Result<(), HalError> {
         check_transfer(self.len, self.writable, offset, data.len(), true)?;
+        if self.ptr.is_null() {
+            let stage = self.staging(data.len())?;
+            stage.write(0, data)?;
+            return self
+                .shared
+                .copy(stage.buffer, 0, self.buffer, offset as u64, data.len() as u64);
+        }
         // SAFETY: in bounds of the mapping.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.add(offset), data.len()) };
         Ok(())

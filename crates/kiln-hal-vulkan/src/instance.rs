@@ -1,23 +1,59 @@
 //! The Vulkan instance and physical-device discovery: loading the loader, listing devices with
 //! their UUIDs, and the properties `--dump_devices` prints.
+//!
+//! When the loader offers `VK_EXT_debug_utils` (it does whenever a validation layer is on,
+//! e.g. `VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation`), the instance installs a messenger
+//! that records every error-severity message; devices turn them into errors of the call
+//! during which they were reported, so tests fail on any validation error.
 
 use ash::vk;
 use kiln_runtime::hal::DeviceInfo;
 use kiln_runtime::HalError;
-use std::ffi::CStr;
-use std::sync::Arc;
+use std::ffi::{c_void, CStr};
+use std::sync::{Arc, Mutex};
+
+/// Error messages the debug messenger collected and nobody has checked yet.
+type Reported = Mutex<Vec<String>>;
 
 /// A loaded Vulkan loader and an instance; destroyed when the last user drops it.
 pub struct Instance {
     pub entry: ash::Entry,
     pub raw: ash::Instance,
+    messenger: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
+    /// Boxed so its address, given to the messenger, stays fixed.
+    reported: Box<Reported>,
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        // SAFETY: every child object (devices) holds an Arc to this instance, so none is alive.
-        unsafe { self.raw.destroy_instance(None) };
+        // SAFETY: every child object (devices) holds an Arc to this instance, so none is alive;
+        // the messenger goes before the instance, `reported` after both.
+        unsafe {
+            if let Some((utils, m)) = self.messenger.take() {
+                utils.destroy_debug_utils_messenger(m, None);
+            }
+            self.raw.destroy_instance(None)
+        };
     }
+}
+
+unsafe extern "system" fn on_message(
+    severity: vk::DebugUtilsMessageSeverityFlagsEXT,
+    _types: vk::DebugUtilsMessageTypeFlagsEXT,
+    data: *const vk::DebugUtilsMessengerCallbackDataEXT<'_>,
+    user: *mut c_void,
+) -> vk::Bool32 {
+    if severity.contains(vk::DebugUtilsMessageSeverityFlagsEXT::ERROR) && !data.is_null() {
+        // SAFETY: the loader passes valid callback data and our `Reported` as user data.
+        let (data, reported) = unsafe { (&*data, &*(user as *const Reported)) };
+        // SAFETY: a NUL-terminated string owned by the caller for the call's duration.
+        let text = unsafe { data.message_as_c_str() }
+            .map(|m| m.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        eprintln!("vulkan validation: {text}");
+        reported.lock().unwrap_or_else(|e| e.into_inner()).push(text);
+    }
+    vk::FALSE
 }
 
 fn unavailable(reason: impl Into<String>) -> HalError {
@@ -50,11 +86,47 @@ impl Instance {
             .application_name(c"kiln")
             .engine_name(c"kiln")
             .api_version(vk::API_VERSION_1_2);
-        let info = vk::InstanceCreateInfo::default().application_info(&app);
+        // SAFETY: a valid entry; enumerating extensions has no preconditions.
+        let has_debug_utils = unsafe { entry.enumerate_instance_extension_properties(None) }
+            .unwrap_or_default()
+            .iter()
+            .any(|e| e.extension_name_as_c_str() == Ok(ash::ext::debug_utils::NAME));
+        let extensions = [ash::ext::debug_utils::NAME.as_ptr()];
+        let mut info = vk::InstanceCreateInfo::default().application_info(&app);
+        if has_debug_utils {
+            info = info.enabled_extension_names(&extensions);
+        }
         // SAFETY: `info` and what it points to live across the call.
         let raw = unsafe { entry.create_instance(&info, None) }
             .map_err(|e| unavailable(format!("vkCreateInstance failed: {e}")))?;
-        Ok(Arc::new(Instance { entry, raw }))
+        let reported: Box<Reported> = Box::default();
+        let messenger = has_debug_utils.then(|| {
+            let utils = ash::ext::debug_utils::Instance::new(&entry, &raw);
+            let info = vk::DebugUtilsMessengerCreateInfoEXT::default()
+                .message_severity(vk::DebugUtilsMessageSeverityFlagsEXT::ERROR)
+                .message_type(
+                    vk::DebugUtilsMessageTypeFlagsEXT::VALIDATION
+                        | vk::DebugUtilsMessageTypeFlagsEXT::GENERAL,
+                )
+                .pfn_user_callback(Some(on_message))
+                .user_data(&*reported as *const Reported as *mut c_void);
+            // SAFETY: a live instance with the extension enabled; `reported` outlives the
+            // messenger (see `Drop`).
+            unsafe { utils.create_debug_utils_messenger(&info, None) }
+                .ok()
+                .map(|m| (utils, m))
+        });
+        Ok(Arc::new(Instance {
+            entry,
+            raw,
+            messenger: messenger.flatten(),
+            reported,
+        }))
+    }
+
+    /// Error messages reported since the last call.
+    pub fn take_validation_errors(&self) -> Vec<String> {
+        std::mem::take(&mut *self.reported.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub fn physical_devices(&self) -> Result<Vec<PhysicalDevice>, HalError> {
@@ -76,6 +148,8 @@ pub struct PhysicalDevice {
     pub info: DeviceInfo,
     pub properties: Vec<(String, String)>,
     pub api_version: u32,
+    pub limits: vk::PhysicalDeviceLimits,
+    pub discrete: bool,
 }
 
 fn version_string(v: u32) -> String {
@@ -203,6 +277,8 @@ impl PhysicalDevice {
             },
             properties,
             api_version: p.api_version,
+            limits: p.limits,
+            discrete: p.device_type == vk::PhysicalDeviceType::DISCRETE_GPU,
         }
     }
 }

@@ -4,16 +4,21 @@
 //!   installed still lists the driver, which then fails to initialise with the reason.
 //! - Devices are named by their Vulkan device UUID (`vulkan://<uuid>`), as IREE does, and
 //!   describe their limits, subgroup size and memory heaps for `--dump_devices`.
-//! - Buffers are host-visible and stay mapped (see [`device`]).
-//! - Not yet: executables. The `vulkan-spirv` target and SPIR-V pipelines come next; until then
-//!   a device loads no executable and refuses dispatches with an error.
+//! - Buffers are host-visible and mapped, or device-local with staging on discrete GPUs (see
+//!   [`device`]).
+//! - Executables are `vulkan-spirv-fb` ([`kiln_spirv`]): one compute pipeline per entry point,
+//!   built through a pipeline cache after checking features and limits ([`executable`]).
+//! - Device option `memory=auto|host-visible|device-local` (e.g.
+//!   `--device=vulkan://<uuid>?memory=device-local`) overrides where buffers live.
 //!
 //! With Mesa's lavapipe (`mesa-vulkan-drivers`) everything here runs on the CPU, in CI too.
 
 mod device;
+mod executable;
 mod instance;
 
 pub use device::{VulkanBuffer, VulkanDevice};
+pub use executable::VulkanExecutable;
 use kiln_runtime::hal::{Device, DeviceInfo, DeviceOptions, Driver};
 use kiln_runtime::HalError;
 use std::sync::Arc;
@@ -39,7 +44,7 @@ impl Driver for VulkanDriver {
     fn create_device(
         &self,
         path: &str,
-        _options: &DeviceOptions,
+        options: &DeviceOptions,
     ) -> Result<Arc<dyn Device>, HalError> {
         let instance = instance::Instance::new()?;
         let devices = instance.physical_devices()?;
@@ -61,7 +66,7 @@ impl Driver for VulkanDriver {
                     .join(", ")
             },
         })?;
-        Ok(Arc::new(VulkanDevice::new(instance, physical)?))
+        Ok(Arc::new(VulkanDevice::new(instance, physical, options)?))
     }
 }
 

@@ -33,6 +33,13 @@ struct Args {
     /// The input format when the extension does not tell: onnx or kir.
     #[arg(long = "iree-input-type")]
     input_type: Option<String>,
+    /// GPU architecture for vulkan-spirv: generic (default) or a name from
+    /// --iree-vulkan-list-targets.
+    #[arg(long = "iree-vulkan-target")]
+    vulkan_target: Option<String>,
+    /// Lists the architectures --iree-vulkan-target accepts.
+    #[arg(long = "iree-vulkan-list-targets")]
+    list_vulkan_targets: bool,
     /// Size for a symbolic input dim, NAME=SIZE (repeatable); unbound ones compile as 1.
     #[arg(long = "kiln-bind-dim")]
     bind_dim: Vec<String>,
@@ -51,6 +58,20 @@ fn run(args: Args) -> Result<()> {
         println!("Registered target backends:");
         for t in kiln_compiler::available_targets() {
             println!("    {t}");
+        }
+        return Ok(());
+    }
+    if args.list_vulkan_targets {
+        println!("Vulkan targets (--iree-vulkan-target):");
+        for t in kiln_codegen_spirv::TARGETS {
+            println!(
+                "    {:<8} subgroup {:>2}, {:>4} invocations, {:>2} KiB shared: {}",
+                t.name,
+                t.subgroup_size,
+                t.max_workgroup_invocations,
+                t.max_shared_memory / 1024,
+                t.description
+            );
         }
         return Ok(());
     }
@@ -79,6 +100,7 @@ fn run(args: Args) -> Result<()> {
         compile_to,
         module_name: String::new(),
         dims,
+        vulkan_target: args.vulkan_target.clone(),
     };
     if args.output.is_none() && compile_to.is_none_or(|p| p == Phase::End) {
         bail!("no output file given: pass -o OUT.kiln");
