@@ -1,64 +1,136 @@
-//! The HAL conformance checks that apply before Vulkan executables exist, on whatever Vulkan
-//! device is installed (lavapipe in CI). Without a loader or device the checks report that and
-//! pass vacuously; CI installs lavapipe, so there they run for real.
+//! The HAL conformance suite on the first Vulkan device (lavapipe in CI), twice: with the
+//! device's default memory placement, and with `memory=device-local`, which routes every host
+//! transfer through staging buffers as on a discrete GPU.
+//!
+//! Without a Vulkan loader or device the checks report that and pass vacuously, unless
+//! `KILN_REQUIRE_VULKAN` is set (CI sets it), which makes a missing device a failure.
 
-use kiln_hal_cts::{Fixture, Subject};
+use kiln_hal_cts::{Fixture, Subject, N};
 use kiln_hal_vulkan::VulkanDriver;
-use kiln_runtime::hal::Driver;
+use kiln_runtime::hal::{Device, DeviceInfo, DeviceOptions, Driver};
+use kiln_runtime::HalError;
+use kiln_types::ElementType;
+use kiln_vmvx::format::{BinaryFn, Body, Inst, Kernel, KernelOp, ReduceFn, View};
 use std::sync::Arc;
 
-fn subject() -> Option<Subject> {
-    let driver: Arc<dyn Driver> = Arc::new(VulkanDriver);
-    match driver.enumerate_devices() {
-        Ok(d) if !d.is_empty() => Some((
-            driver,
-            Fixture {
-                format: "none".into(),
-                add: vec![],
-                workgroups: [1, 1, 1],
+/// `out = a + b` over N f32, compiled for the generic Vulkan target.
+fn spirv_fixture() -> Fixture {
+    let view = |binding| View::contiguous(binding, 0, ElementType::F32, &[N as u64]);
+    let kernel = Kernel {
+        name: "add".into(),
+        op: KernelOp::Generic {
+            shape: vec![N as u64],
+            tile: vec![N as u64],
+            reduction_dims: 0,
+            reduce: ReduceFn::Sum,
+            inputs: vec![view(0), view(1)],
+            outputs: vec![view(2)],
+            body: Body {
+                insts: vec![
+                    Inst::Input(0),
+                    Inst::Input(1),
+                    Inst::Binary(BinaryFn::Add, 0, 1),
+                ],
+                results: vec![2],
             },
-        )),
-        other => {
-            eprintln!(
-                "no Vulkan device here ({:?}); install mesa-vulkan-drivers to run these checks",
-                other.err()
-            );
+        },
+    };
+    let target = kiln_codegen_spirv::find_target("generic").unwrap();
+    let (entry, groups) = kiln_codegen_spirv::compile_kernel(&kernel, target).unwrap();
+    Fixture {
+        format: kiln_spirv::FORMAT.into(),
+        add: kiln_spirv::Executable {
+            entry_points: vec![entry],
+        }
+        .encode(),
+        workgroups: kiln_codegen_spirv::grid(groups).unwrap(),
+    }
+}
+
+/// The vulkan driver with `memory=device-local` forced on every device it creates.
+struct DeviceLocal(VulkanDriver);
+
+impl Driver for DeviceLocal {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn description(&self) -> &str {
+        self.0.description()
+    }
+    fn enumerate_devices(&self) -> Result<Vec<DeviceInfo>, HalError> {
+        self.0.enumerate_devices()
+    }
+    fn create_device(
+        &self,
+        path: &str,
+        options: &DeviceOptions,
+    ) -> Result<Arc<dyn Device>, HalError> {
+        let mut options = options.clone();
+        options.params.push(("memory".into(), "device-local".into()));
+        self.0.create_device(path, &options)
+    }
+}
+
+fn subject(driver: Arc<dyn Driver>) -> Option<Subject> {
+    match driver.enumerate_devices() {
+        Ok(d) if !d.is_empty() => Some((driver, spirv_fixture())),
+        other if std::env::var_os("KILN_REQUIRE_VULKAN").is_none() => {
+            eprintln!("no Vulkan device here ({other:?}); install mesa-vulkan-drivers to run these checks");
             None
         }
+        other => panic!("a Vulkan device is required (KILN_REQUIRE_VULKAN): {other:?}"),
     }
 }
 
-#[test]
-fn driver_creates_devices() {
-    if let Some(s) = subject() {
-        kiln_hal_cts::driver_creates_devices(s);
-    }
+macro_rules! vulkan_conformance {
+    ($module:ident, $driver:expr) => {
+        mod $module {
+            use super::*;
+            fn run(check: fn(Subject)) {
+                if let Some(s) = subject($driver) {
+                    check(s);
+                }
+            }
+            #[test]
+            fn driver_creates_devices() {
+                run(kiln_hal_cts::driver_creates_devices);
+            }
+            #[test]
+            fn buffers_round_trip() {
+                run(kiln_hal_cts::buffers_round_trip);
+            }
+            #[test]
+            fn host_imports_are_read_only() {
+                run(kiln_hal_cts::host_imports_are_read_only);
+            }
+            #[test]
+            fn command_buffers_validate() {
+                run(kiln_hal_cts::command_buffers_validate);
+            }
+            #[test]
+            fn dispatch_and_barrier() {
+                run(kiln_hal_cts::dispatch_and_barrier);
+            }
+            #[test]
+            fn semaphores_signal_and_wait() {
+                run(kiln_hal_cts::semaphores_signal_and_wait);
+            }
+            #[test]
+            fn bad_executables_are_errors() {
+                run(kiln_hal_cts::bad_executables_are_errors);
+            }
+        }
+    };
 }
 
-#[test]
-fn buffers_round_trip() {
-    if let Some(s) = subject() {
-        kiln_hal_cts::buffers_round_trip(s);
-    }
-}
-
-#[test]
-fn host_imports_are_read_only() {
-    if let Some(s) = subject() {
-        kiln_hal_cts::host_imports_are_read_only(s);
-    }
-}
-
-#[test]
-fn semaphores_signal_and_wait() {
-    if let Some(s) = subject() {
-        kiln_hal_cts::semaphores_signal_and_wait(s);
-    }
-}
+vulkan_conformance!(default_memory, Arc::new(VulkanDriver));
+vulkan_conformance!(device_local_memory, Arc::new(DeviceLocal(VulkanDriver)));
 
 #[test]
 fn devices_are_named_by_uuid() {
-    let Some((driver, _)) = subject() else { return };
+    let Some((driver, _)) = subject(Arc::new(VulkanDriver)) else {
+        return;
+    };
     for d in driver.enumerate_devices().unwrap() {
         let parts: Vec<usize> = d.path.split('-').map(str::len).collect();
         assert_eq!(parts, [8, 4, 4, 4, 12], "{}", d.path);
@@ -75,4 +147,16 @@ fn devices_are_named_by_uuid() {
             assert!(props.iter().any(|(k, _)| k == key), "missing {key}");
         }
     }
+}
+
+#[test]
+fn bad_memory_option_is_an_error() {
+    let Some((driver, _)) = subject(Arc::new(VulkanDriver)) else {
+        return;
+    };
+    let options = DeviceOptions {
+        params: vec![("memory".into(), "sideways".into())],
+    };
+    let err = driver.create_device("", &options).err().expect("refused");
+    assert!(err.to_string().contains("memory=sideways"), "{err}");
 }

@@ -1,5 +1,10 @@
 //! Every golden model compiles to vmvx and matches ONNX Runtime's outputs on local-sync and
-//! local-task (numpy.allclose with rtol 1e-4, atol 1e-5), and the reference interpreter agrees with both.
+//! local-task (numpy.allclose with rtol 1e-4, atol 1e-5), and the reference interpreter agrees
+//! with both. Each also compiles to vulkan-spirv: every shader passes `spirv-val`, and the model
+//! matches on the first Vulkan device (lavapipe in CI, with the validation layer on).
+//!
+//! Without `spirv-val` or a Vulkan device those parts are skipped with a note, unless
+//! `KILN_REQUIRE_VULKAN` is set (CI sets it), which makes either missing a failure.
 
 use kiln_compiler::{CompileOptions, CompileOutput};
 use kiln_runtime::{LoadedModule, ModuleBytes};
@@ -37,34 +42,83 @@ fn assert_close(name: &str, what: &str, got: &[HostTensor], want: &[HostTensor])
     }
 }
 
-fn check(name: &str) {
-    let dir = models_dir().join(name);
+fn compile(dir: &Path, target: &str) -> Vec<u8> {
     let opts = CompileOptions {
-        targets: vec!["vmvx".into()],
+        targets: vec![target.into()],
         ..Default::default()
     };
     let CompileOutput::Module(bytes) =
         kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts)
-            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
     else {
         panic!("module expected")
     };
+    bytes
+}
+
+fn vulkan_required() -> bool {
+    std::env::var_os("KILN_REQUIRE_VULKAN").is_some()
+}
+
+/// Runs `spirv-val` on every shader of a vulkan-spirv module.
+fn validate_spirv(name: &str, module: &[u8]) {
+    let m = kiln_module::Module::read(module).unwrap();
+    for e in &m.executables {
+        let exe = kiln_spirv::Executable::decode(&e.data).unwrap();
+        for entry in &exe.entry_points {
+            match kiln_codegen_spirv::spirv_val(&entry.code) {
+                Ok(true) => {}
+                Ok(false) if !vulkan_required() => {
+                    eprintln!("spirv-val is not installed; skipping validation");
+                    return;
+                }
+                Ok(false) => panic!("spirv-val is required (KILN_REQUIRE_VULKAN) but missing"),
+                Err(err) => panic!("{name}: shader '{}': {err}", entry.name),
+            }
+        }
+    }
+}
+
+/// The devices to run `target`'s module on; Vulkan only where a device exists.
+fn devices(target: &str) -> Vec<&'static str> {
+    if target == "vmvx" {
+        return vec!["local-sync", "local-task"];
+    }
+    match kiln_tools::registry().get("vulkan").map(|d| d.enumerate_devices()) {
+        Some(Ok(d)) if !d.is_empty() => vec!["vulkan"],
+
+        other if !vulkan_required() => {
+            eprintln!("no Vulkan device ({other:?}); skipping the vulkan runs");
+            vec![]
+        }
+        other => panic!("a Vulkan device is required (KILN_REQUIRE_VULKAN): {other:?}"),
+    }
+}
+
+fn check(name: &str) {
+    let dir = models_dir().join(name);
     let inputs = load(&dir, "input");
     let expected = load(&dir, "expected");
     let program = kiln_import::onnx::import_file(&dir.join("model.onnx")).unwrap();
     let reference = kiln_ir::interp::run(&program, "main", &inputs).unwrap();
     assert_close(name, "reference interpreter", &reference, &expected);
     let registry = kiln_tools::registry();
-    let bytes = Arc::new(ModuleBytes::from_bytes(&bytes));
-    for device in ["local-sync", "local-task"] {
-        let dev = registry.create_device(device, &Default::default()).unwrap();
-        let m = LoadedModule::load(dev, bytes.clone(), name)
-            .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
-        let got = m
-            .invoke("main", &inputs)
-            .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
-        assert_close(name, device, &got, &expected);
-        assert_close(name, &format!("{device} vs reference"), &got, &reference);
+    for target in ["vmvx", "vulkan-spirv"] {
+        let module = compile(&dir, target);
+        if target == "vulkan-spirv" {
+            validate_spirv(name, &module);
+        }
+        let bytes = Arc::new(ModuleBytes::from_bytes(&module));
+        for device in devices(target) {
+            let dev = registry.create_device(device, &Default::default()).unwrap();
+            let m = LoadedModule::load(dev, bytes.clone(), name)
+                .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
+            let got = m
+                .invoke("main", &inputs)
+                .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
+            assert_close(name, device, &got, &expected);
+            assert_close(name, &format!("{device} vs reference"), &got, &reference);
+        }
     }
 }
 
