@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Installs what kiln needs on a fresh Debian machine with a Rust toolchain, idempotently:
-# Mesa's lavapipe (a Vulkan driver running on the CPU) and the Vulkan loader, so the vulkan
-# driver is tested for real.
+# Mesa's lavapipe (a Vulkan driver running on the CPU), the Vulkan loader and the Khronos
+# validation layer, so the vulkan driver is tested for real; and spirv-tools, whose spirv-val
+# checks every shader the vulkan-spirv target writes.
 set -euo pipefail
 if ! command -v cargo >/dev/null 2>&1; then
   echo "kiln needs a Rust toolchain (cargo); install it with rustup first." >&2
   exit 1
 fi
-if [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
+missing=()
+[ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || missing+=(mesa-vulkan-drivers)
+ldconfig -p | grep -q 'libvulkan.so.1 ' || missing+=(libvulkan1)
+[ -e /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json ] || missing+=(vulkan-validationlayers)
+command -v spirv-val >/dev/null 2>&1 || missing+=(spirv-tools)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "note: install mesa-vulkan-drivers and libvulkan1 to test the vulkan driver" >&2
+    echo "note: install ${missing[*]} to test the vulkan driver and the vulkan-spirv target" >&2
   fi
 fi

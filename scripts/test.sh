@@ -7,6 +7,10 @@ bash scripts/setup.sh
 # Pin Vulkan to lavapipe so results do not depend on other drivers present.
 export VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-/usr/share/vulkan/icd.d/lvp_icd.x86_64.json}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+# Every Vulkan test runs under the Khronos validation layer; any validation error fails it.
+export VK_INSTANCE_LAYERS=${VK_INSTANCE_LAYERS:-VK_LAYER_KHRONOS_validation}
+# setup.sh installed lavapipe and spirv-val: the vulkan tests must run, not skip.
+export KILN_REQUIRE_VULKAN=1 KILN_REQUIRE_SPIRV_VAL=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace

@@ -1,5 +1,6 @@
 //! Regression tests from review: empty tensors, hostile modules, overflowing IR, and ONNX
-//! semantics that once gave silently wrong answers.
+//! semantics that once gave silently wrong answers. Programs that compile and run here do so on
+//! vmvx (local-task) and, where a Vulkan device exists, on vulkan-spirv (vulkan) as well.
 
 use kiln_compiler::{CompileOptions, CompileOutput};
 use kiln_import::onnx::proto::{
@@ -24,8 +25,12 @@ fn load(bytes: &[u8]) -> Result<LoadedModule, kiln_runtime::RuntimeError> {
 
 /// Compiles a program for vmvx.
 fn compile(program: kiln_ir::Program) -> Vec<u8> {
+    compile_for(program, "vmvx")
+}
+
+fn compile_for(program: kiln_ir::Program, target: &str) -> Vec<u8> {
     let opts = CompileOptions {
-        targets: vec!["vmvx".into()],
+        targets: vec![target.into()],
         ..Default::default()
     };
     match kiln_compiler::compile_program(program, &opts).unwrap() {
@@ -34,16 +39,47 @@ fn compile(program: kiln_ir::Program) -> Vec<u8> {
     }
 }
 
+/// (target, device) pairs to run compiled programs on: vmvx always, vulkan where it exists.
+fn configurations() -> Vec<(&'static str, &'static str)> {
+    let registry = kiln_tools::registry();
+    let vulkan = registry
+        .get("vulkan")
+        .and_then(|d| d.enumerate_devices().ok())
+        .is_some_and(|d| !d.is_empty());
+    if !vulkan && std::env::var_os("KILN_REQUIRE_VULKAN").is_some() {
+        panic!("a Vulkan device is required (KILN_REQUIRE_VULKAN)");
+    }
+    let mut c = vec![("vmvx", "local-task")];
+    if vulkan {
+        c.push(("vulkan-spirv", "vulkan"));
+    }
+    c
+}
+
+/// Compiles `program` for `target` and runs it on `device`.
+fn run_on(
+    program: &kiln_ir::Program,
+    (target, device): (&str, &str),
+    inputs: &[HostTensor],
+) -> Result<Vec<HostTensor>, kiln_runtime::RuntimeError> {
+    let bytes = compile_for(program.clone(), target);
+    let dev = kiln_tools::registry()
+        .create_device(device, &Default::default())
+        .unwrap();
+    LoadedModule::load(dev, Arc::new(ModuleBytes::from_bytes(&bytes)), "test")?.invoke("main", inputs)
+}
+
 fn run_ir(text: &str, inputs: &[HostTensor]) -> Vec<HostTensor> {
     let program = kiln_ir::text::parse_program(text).unwrap();
     let expected = kiln_ir::interp::run(&program, "main", inputs).unwrap();
-    let bytes = compile(program);
-    let got = load(&bytes).unwrap().invoke("main", inputs).unwrap();
-    assert_eq!(
-        got, expected,
-        "compiled result differs from the interpreter"
-    );
-    got
+    for config in configurations() {
+        let got = run_on(&program, config, inputs).unwrap();
+        assert_eq!(
+            got, expected,
+            "result on {config:?} differs from the interpreter"
+        );
+    }
+    expected
 }
 
 #[test]
@@ -429,15 +465,42 @@ fn kernels_may_not_write_inputs_or_share_outputs() {
 fn run_ir_close(text: &str, inputs: &[HostTensor], tol: f64) {
     let program = kiln_ir::text::parse_program(text).unwrap();
     let expected = kiln_ir::interp::run(&program, "main", inputs).unwrap();
-    let got = load(&compile(program))
-        .unwrap()
-        .invoke("main", inputs)
-        .unwrap();
-    for (g, e) in got.iter().zip(&expected) {
-        assert_eq!((g.element_type, &g.shape), (e.element_type, &e.shape));
-        for (a, b) in g.to_f64().iter().zip(e.to_f64()) {
-            assert!((a - b).abs() <= tol * b.abs().max(1.0), "{a} vs {b}");
+    for config in configurations() {
+        let got = run_on(&program, config, inputs).unwrap();
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!((g.element_type, &g.shape), (e.element_type, &e.shape));
+            for (a, b) in g.to_f64().iter().zip(e.to_f64()) {
+                assert!(
+                    (a - b).abs() <= tol * b.abs().max(1.0),
+                    "{config:?}: {a} vs {b}"
+                );
+            }
         }
+    }
+}
+
+#[test]
+fn integer_and_cast_semantics_match_the_interpreter() {
+    // Division by zero gives 0, casts saturate and wrap, comparisons give bools.
+    let text = "func @main(%0 \"a\": tensor<6xi64>, %1 \"b\": tensor<6xi64>, %2 \"x\": tensor<6xf32>) -> (%3 \"q\", %5 \"c\", %6 \"w\", %7 \"lt\") {\n  %3 = div %0, %1 : tensor<6xi64> loc(\"d\")\n  %4 = mul %2, %2 : tensor<6xf32> loc(\"m\")\n  %5 = cast {to = i32} %4 : tensor<6xi32> loc(\"c\")\n  %6 = cast {to = i8} %0 : tensor<6xi8> loc(\"w\")\n  %7 = less %2, %4 : tensor<6xi1> loc(\"l\")\n}";
+    let a = HostTensor::from_f64(ElementType::I64, &[6], &[7.0, -7.0, 300.0, 5.0, -129.0, 0.0]);
+    let b = HostTensor::from_f64(ElementType::I64, &[6], &[2.0, 2.0, 0.0, -1.0, 3.0, 0.0]);
+    let x = HostTensor::from_f32(&[6], &[0.5, -3.5, 1e5, f32::NAN, 2.0, -0.0]);
+    run_ir(text, &[a, b, x]);
+}
+
+#[test]
+fn out_of_range_gather_indices_are_errors_on_every_device() {
+    let text = "func @main(%0 \"t\": tensor<4x3xf32>, %1 \"i\": tensor<2xi64>) -> (%2 \"y\") {\n  %2 = gather {axis = 0} %0, %1 : tensor<2x3xf32> loc(\"g\")\n}";
+    let program = kiln_ir::text::parse_program(text).unwrap();
+    let table = HostTensor::from_f32(&[4, 3], &[1.0; 12]);
+    for config in configurations() {
+        let ok = HostTensor::from_f64(ElementType::I64, &[2], &[-1.0, 3.0]);
+        let got = run_on(&program, config, &[table.clone(), ok]).unwrap();
+        assert_eq!(got[0].to_f32(), vec![1.0; 6], "{config:?}");
+        let bad = HostTensor::from_f64(ElementType::I64, &[2], &[0.0, 4.0]);
+        let err = run_on(&program, config, &[table.clone(), bad]).unwrap_err();
+        assert!(err.to_string().contains("out of range"), "{config:?}: {err}");
     }
 }
 
