@@ -32,7 +32,7 @@ func @main(%0 "scale": tensor<f32>, %1 "x": tensor<3xf32>) -> (%2 "y") {
 
 
 def test_targets_and_drivers_match_the_reference_page():
-    assert kc.query_available_targets() == ["vmvx"]
+    assert kc.query_available_targets() == ["vmvx", "vulkan-spirv"]
     drivers = kr.system_setup.query_available_drivers()
     assert drivers == ["local-sync", "local-task", "vulkan"]
     for name in ["local-sync", "local-task"]:
@@ -70,6 +70,20 @@ def test_mlp_matches_within_1e5_relative(tmp_path):
     m = kr.load_module(path)  # memory-mapped
     (x,), (want,) = golden("mlp", "input"), golden("mlp", "expected")
     np.testing.assert_allclose(m["main"](x), want, rtol=1e-5, atol=0)
+
+
+def vulkan_available():
+    try:
+        return bool(kr.get_driver("vulkan").query_available_devices())
+    except RuntimeError:
+        return False
+
+
+@pytest.mark.skipif(not vulkan_available() and not os.environ.get("KILN_REQUIRE_VULKAN"), reason="no Vulkan device")
+def test_mlp_on_vulkan_matches_within_1e5_relative():
+    m = kr.load_module(kc.compile_file(model("mlp"), target_backends=["vulkan-spirv"]), device="vulkan")
+    (x,), (want,) = golden("mlp", "input"), golden("mlp", "expected")
+    np.testing.assert_allclose(m["main"](x), want, rtol=1e-5, atol=1e-7)
 
 
 def test_reflection_and_items():

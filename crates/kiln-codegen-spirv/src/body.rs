@@ -254,10 +254,7 @@ fn binary(s: &mut Shader, func: BinaryFn, a: Val, b: Val) -> R<Val> {
                 glsl::FMIN
             };
             let m = s.ext(t, which, &[x, y]);
-            let (nx, ny) = (
-                s.op(Op::IsNan, bool_, &[x]),
-                s.op(Op::IsNan, bool_, &[y]),
-            );
+            let (nx, ny) = (s.op(Op::IsNan, bool_, &[x]), s.op(Op::IsNan, bool_, &[y]));
             let any = s.or(nx, ny);
             let nan = s.fadd(x, y);
             f(s.select(t, any, nan, m))

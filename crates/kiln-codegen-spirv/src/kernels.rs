@@ -100,15 +100,18 @@ pub fn lower(kernel: &Kernel, target: &VulkanTarget) -> R<Lowered> {
             if *reduction_dims == 0 {
                 k.elementwise(shape, inputs, outputs, body)?
             } else {
-                k.reduction(shape, *reduction_dims as usize, *reduce, inputs, outputs, body)?
+                k.reduction(
+                    shape,
+                    *reduction_dims as usize,
+                    *reduce,
+                    inputs,
+                    outputs,
+                    body,
+                )?
             }
         }
         KernelOp::MatMul {
-            a,
-            b,
-            c,
-            epilogue,
-            ..
+            a, b, c, epilogue, ..
         } => k.matmul(a, b, c, epilogue.as_ref(), tile)?,
         KernelOp::Conv2d {
             x,
@@ -193,6 +196,27 @@ enum Combine {
     Max,
     Min,
 }
+
+/// Invocations cooperating on one row (see [`Ctx::row_group`]).
+struct RowGroup {
+    /// Invocations per row: 1 or the workgroup size.
+    size: u32,
+    /// Scratch for combining partial results, when `size > 1`.
+    shared: Option<(Word, Word)>,
+    lid: Word,
+    /// Index within the row group.
+    lane: Word,
+    row: Word,
+    valid: Word,
+    workgroups: u64,
+}
+
+/// Code computing something at index `i` of a row.
+type RowFn<'a, T> = &'a dyn Fn(&mut Ctx, Word) -> R<T>;
+/// Code loading a GEMM operand element at (batch, row, column).
+type GemmLoad<'a> = &'a dyn Fn(&mut Ctx, Word, Word, Word) -> R<Word>;
+/// Code storing a GEMM result at (batch, row, column).
+type GemmStore<'a> = &'a dyn Fn(&mut Ctx, Word, Word, Word, Word) -> R<()>;
 
 struct Ctx {
     s: Shader,
@@ -314,12 +338,7 @@ impl Ctx {
     }
 
     /// Evaluates `body` with `Input(n)` read from `inputs[n]` at `coords`.
-    fn eval_at(
-        &mut self,
-        body: &kiln_vmvx::Body,
-        inputs: &[View],
-        coords: &[Word],
-    ) -> R<Vec<Val>> {
+    fn eval_at(&mut self, body: &kiln_vmvx::Body, inputs: &[View], coords: &[Word]) -> R<Vec<Val>> {
         let bases = &self.bases;
         body::eval(&mut self.s, body, &mut |s, n| {
             let v = inputs
@@ -376,75 +395,74 @@ impl Ctx {
         v.id
     }
 
-    /// Combines `value` across the `group` consecutive invocations of each row group; every
-    /// invocation gets the result. All invocations of the workgroup must call this.
-    fn group_reduce(
-        &mut self,
-        shared: Option<(Word, Word)>,
-        how: Combine,
-        kind: RegKind,
-        value: Word,
-        lid: Word,
-        lane: Word,
-        group: u32,
-    ) -> R<Word> {
-        let Some(arr) = shared else {
+    /// Combines `value` across the invocations of each row group; every invocation gets the
+    /// result. All invocations of the workgroup must call this.
+    fn group_reduce(&mut self, g: &RowGroup, how: Combine, kind: RegKind, value: Word) -> R<Word> {
+        let Some(arr) = g.shared else {
             return Ok(value);
         };
         let ty = match kind {
             RegKind::F => self.s.f32_,
             RegKind::I => self.s.i64_,
         };
-        self.s.shared_store(arr, lid, value);
+        self.s.shared_store(arr, g.lid, value);
         self.s.barrier();
-        let mut stride = group / 2;
+        let mut stride = g.size / 2;
         while stride >= 1 {
-            let active = self.s.ilt_k(lane, stride as i64);
+            let active = self.s.ilt_k(g.lane, stride as i64);
             self.when(active, |k| {
-                let other = k.s.iadd_k(lid, stride as i64);
-                let a = k.s.shared_load(arr, ty, lid);
+                let other = k.s.iadd_k(g.lid, stride as i64);
+                let a = k.s.shared_load(arr, ty, g.lid);
                 let b = k.s.shared_load(arr, ty, other);
                 let c = k.combine(how, kind, a, b);
-                k.s.shared_store(arr, lid, c);
+                k.s.shared_store(arr, g.lid, c);
                 Ok(())
             })?;
             self.s.barrier();
             stride /= 2;
         }
-        let first = self.s.op(Op::ISub, self.s.i32_, &[lid, lane]);
+        let first = self.s.op(Op::ISub, self.s.i32_, &[g.lid, g.lane]);
         let r = self.s.shared_load(arr, ty, first);
         self.s.barrier();
         Ok(r)
     }
 
-    /// The row-group layout for `rows` rows of length `len`: (invocations per row, shared
-    /// scratch of `kind` when they cooperate).
-    fn row_groups(&mut self, len: u64, kind: RegKind) -> (u32, Option<(Word, Word)>) {
+    /// The row-group layout for `rows` rows of length `len` whose partial results have register
+    /// kind `kind`: a whole workgroup per row when rows are long, one invocation when short.
+    fn row_group(&mut self, rows: u64, len: u64, kind: RegKind) -> RowGroup {
         let wg = self.s.workgroup_size;
-        if len < GROUP_REDUCE_MIN_LEN || wg == 1 {
-            return (1, None);
-        }
-        let (ty, size) = match kind {
-            RegKind::F => (self.s.f32_, 4),
-            RegKind::I => (self.s.i64_, 8),
+        let (size, shared) = if len < GROUP_REDUCE_MIN_LEN || wg == 1 {
+            (1, None)
+        } else {
+            let (ty, bytes) = match kind {
+                RegKind::F => (self.s.f32_, 4),
+                RegKind::I => (self.s.i64_, 8),
+            };
+            (wg, Some(self.s.shared_array(ty, bytes, wg)))
         };
-        (wg, Some(self.s.shared_array(ty, size, wg)))
-    }
-
-    /// Thread coordinates for row-group kernels: (lid, lane, row, row valid).
-    fn row_ids(&mut self, group: u32, rows: u64) -> (Word, Word, Word, Word) {
-        let per_wg = self.s.workgroup_size / group;
-        let wg = self.s.workgroup_linear();
+        let per_wg = wg / size;
+        let wg_id = self.s.workgroup_linear();
         let lid = self.s.local_index();
-        let (lane, slot) = if group == 1 {
+        let (lane, slot) = if size == 1 {
             (self.s.const_i32(0), lid)
         } else {
-            (self.s.irem_k(lid, group as u64), self.s.idiv_k(lid, group as u64))
+            (
+                self.s.irem_k(lid, size as u64),
+                self.s.idiv_k(lid, size as u64),
+            )
         };
-        let first = self.s.imul_k(wg, per_wg as i64);
+        let first = self.s.imul_k(wg_id, per_wg as i64);
         let row = self.s.iadd(first, slot);
         let valid = self.s.ilt_k(row, rows as i64);
-        (lid, lane, row, valid)
+        RowGroup {
+            size,
+            shared,
+            lid,
+            lane,
+            row,
+            valid,
+            workgroups: rows.div_ceil(per_wg as u64),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -468,8 +486,7 @@ impl Ctx {
             ReduceFn::Max => Combine::Max,
             ReduceFn::Min => Combine::Min,
         };
-        let (group, shared) = self.row_groups(len, kind);
-        let (lid, lane, row, valid) = self.row_ids(group, rows);
+        let g = self.row_group(rows, len, kind);
         let ty = match kind {
             RegKind::F => self.s.f32_,
             RegKind::I => self.s.i64_,
@@ -477,13 +494,10 @@ impl Ctx {
         let acc = self.s.var(ty);
         let init = self.identity(how, kind);
         self.s.set(acc, init);
-        self.when(valid, |k| {
-            let pc = k.decompose(row, &shape[..p]);
-            let (end, step) = (
-                k.s.const_i32(len as i32),
-                k.s.const_i32(group as i32),
-            );
-            k.each(lane, end, step, |k, r| {
+        self.when(g.valid, |k| {
+            let pc = k.decompose(g.row, &shape[..p]);
+            let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(g.size as i32));
+            k.each(g.lane, end, step, |k, r| {
                 let mut coords = pc.clone();
                 coords.extend(k.decompose(r, &shape[p..]));
                 let v = k.eval_at(body, inputs, &coords)?;
@@ -498,10 +512,10 @@ impl Ctx {
             })
         })?;
         let a = self.s.get(acc);
-        let total = self.group_reduce(shared, how, kind, a, lid, lane, group)?;
+        let total = self.group_reduce(&g, how, kind, a)?;
         let zero = self.s.const_i32(0);
-        let lane0 = self.s.op(Op::IEqual, self.s.bool_, &[lane, zero]);
-        let write = self.s.and(valid, lane0);
+        let lane0 = self.s.op(Op::IEqual, self.s.bool_, &[g.lane, zero]);
+        let write = self.s.and(g.valid, lane0);
         self.when(write, |k| {
             let mut v = total;
             if reduce == ReduceFn::Mean {
@@ -516,30 +530,21 @@ impl Ctx {
                     }
                 };
             }
-            let coords = k.decompose(row, &shape[..p]);
+            let coords = k.decompose(g.row, &shape[..p]);
             k.store(output, &coords, Val { kind, id: v })
         })?;
-        Ok(rows.div_ceil((self.s.workgroup_size / group) as u64))
+        Ok(g.workgroups)
     }
 
     /// Reduces `f(k, i)` over `i` in this invocation's share of `0..len`, then across the row
     /// group; returns the combined value in every invocation.
-    #[allow(clippy::too_many_arguments)]
-    fn row_reduce(
-        &mut self,
-        shared: Option<(Word, Word)>,
-        group: u32,
-        (lid, lane, valid): (Word, Word, Word),
-        len: u64,
-        how: Combine,
-        f: &dyn Fn(&mut Ctx, Word) -> R<Word>,
-    ) -> R<Word> {
+    fn row_reduce(&mut self, g: &RowGroup, len: u64, how: Combine, f: RowFn<Word>) -> R<Word> {
         let acc = self.s.var(self.s.f32_);
         let init = self.identity(how, RegKind::F);
         self.s.set(acc, init);
-        self.when(valid, |k| {
-            let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(group as i32));
-            k.each(lane, end, step, |k, i| {
+        self.when(g.valid, |k| {
+            let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(g.size as i32));
+            k.each(g.lane, end, step, |k, i| {
                 let v = f(k, i)?;
                 let a = k.s.get(acc);
                 let c = k.combine(how, RegKind::F, a, v);
@@ -548,64 +553,49 @@ impl Ctx {
             })
         })?;
         let a = self.s.get(acc);
-        self.group_reduce(shared, how, RegKind::F, a, lid, lane, group)
+        self.group_reduce(g, how, RegKind::F, a)
     }
 
-    /// Writes `f(k, i)` for this invocation's share of `0..len`.
-    fn row_write(
-        &mut self,
-        group: u32,
-        (lane, valid): (Word, Word),
-        len: u64,
-        f: &dyn Fn(&mut Ctx, Word) -> R<()>,
-    ) -> R<()> {
-        self.when(valid, |k| {
-            let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(group as i32));
-            k.each(lane, end, step, |k, i| f(k, i))
+    /// Runs `f(k, i)` for this invocation's share of `0..len`.
+    fn row_write(&mut self, g: &RowGroup, len: u64, f: RowFn<()>) -> R<()> {
+        self.when(g.valid, |k| {
+            let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(g.size as i32));
+            k.each(g.lane, end, step, |k, i| f(k, i))
         })
     }
 
     fn softmax(&mut self, x: &View, y: &View, e: Option<&Epilogue>) -> R<u64> {
         let (outer, len, inner) = (x.shape[0], x.shape[1], x.shape[2]);
         let rows = product(&[outer, inner])?;
-        let (group, shared) = self.row_groups(len, RegKind::F);
-        let (lid, lane, row, valid) = self.row_ids(group, rows);
+        let g = self.row_group(rows, len, RegKind::F);
         let (o, i) = (
-            self.s.idiv_k(row, inner.max(1)),
-            self.s.irem_k(row, inner.max(1)),
+            self.s.idiv_k(g.row, inner.max(1)),
+            self.s.irem_k(g.row, inner.max(1)),
         );
         let read = move |k: &mut Ctx, j: Word| -> R<Word> { Ok(k.load(x, &[o, j, i])?.id) };
-        let max = self.row_reduce(shared, group, (lid, lane, valid), len, Combine::Max, &read)?;
+        let max = self.row_reduce(&g, len, Combine::Max, &read)?;
         let shifted_exp = move |k: &mut Ctx, j: Word| -> R<Word> {
             let v = read(k, j)?;
             let d = k.s.fsub(v, max);
             Ok(k.s.ext(k.s.f32_, glsl::EXP, &[d]))
         };
-        let sum = self.row_reduce(
-            shared,
-            group,
-            (lid, lane, valid),
-            len,
-            Combine::Sum,
-            &shifted_exp,
-        )?;
+        let sum = self.row_reduce(&g, len, Combine::Sum, &shifted_exp)?;
         let one = self.s.const_f32(1.0);
         let inv = self.s.fdiv(one, sum);
-        self.row_write(group, (lane, valid), len, &|k, j| {
+        self.row_write(&g, len, &|k, j| {
             let v = shifted_exp(k, j)?;
             let v = k.s.fmul(v, inv);
             k.store_with_epilogue(y, e, &[o, j, i], v)
         })?;
-        Ok(rows.div_ceil((self.s.workgroup_size / group) as u64))
+        Ok(g.workgroups)
     }
 
     fn layer_norm(&mut self, x: &View, y: &View, eps: f32, e: Option<&Epilogue>) -> R<u64> {
         let (rows, len) = (x.shape[0], x.shape[1]);
-        let (group, shared) = self.row_groups(len, RegKind::F);
-        let (lid, lane, row, valid) = self.row_ids(group, rows);
+        let g = self.row_group(rows, len, RegKind::F);
+        let row = g.row;
         let read = move |k: &mut Ctx, j: Word| -> R<Word> { Ok(k.load(x, &[row, j])?.id) };
-        let ids = (lid, lane, valid);
-        let sum = self.row_reduce(shared, group, ids, len, Combine::Sum, &read)?;
+        let sum = self.row_reduce(&g, len, Combine::Sum, &read)?;
         let n = self.s.const_f32(len as f32);
         let mean = self.s.fdiv(sum, n);
         let centered = move |k: &mut Ctx, j: Word| -> R<Word> {
@@ -616,19 +606,19 @@ impl Ctx {
             let c = centered(k, j)?;
             Ok(k.s.fmul(c, c))
         };
-        let ss = self.row_reduce(shared, group, ids, len, Combine::Sum, &square)?;
+        let ss = self.row_reduce(&g, len, Combine::Sum, &square)?;
         let var = self.s.fdiv(ss, n);
         let eps = self.s.const_f32(eps);
         let ve = self.s.fadd(var, eps);
         let sd = self.s.ext(self.s.f32_, glsl::SQRT, &[ve]);
         let one = self.s.const_f32(1.0);
         let inv = self.s.fdiv(one, sd);
-        self.row_write(group, (lane, valid), len, &|k, j| {
+        self.row_write(&g, len, &|k, j| {
             let c = centered(k, j)?;
             let v = k.s.fmul(c, inv);
             k.store_with_epilogue(y, e, &[row, j], v)
         })?;
-        Ok(rows.div_ceil((self.s.workgroup_size / group) as u64))
+        Ok(g.workgroups)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -730,7 +720,9 @@ impl Ctx {
             let lt = k.s.op(Op::SLessThan, k.s.bool_, &[idx, len]);
             let ok = k.s.and(ge, lt);
             let bad = k.s.op(Op::LogicalNot, k.s.bool_, &[ok]);
-            k.when(bad, |k| k.s.report_error(ErrorCode::GatherIndexOutOfRange as u32))?;
+            k.when(bad, |k| {
+                k.s.report_error(ErrorCode::GatherIndexOutOfRange as u32)
+            })?;
             k.when(ok, |k| {
                 let i = k.s.op(Op::SConvert, k.s.i32_, &[idx]);
                 let v = k.load(data, &[c[0], i, c[2]])?;
@@ -748,9 +740,9 @@ impl Ctx {
         &mut self,
         (batch, m, n, kdim): (u64, u64, u64, u64),
         tile: u32,
-        load_a: &dyn Fn(&mut Ctx, Word, Word, Word) -> R<Word>,
-        load_b: &dyn Fn(&mut Ctx, Word, Word, Word) -> R<Word>,
-        store: &dyn Fn(&mut Ctx, Word, Word, Word, Word) -> R<()>,
+        load_a: GemmLoad,
+        load_b: GemmLoad,
+        store: GemmStore,
     ) -> R<u64> {
         let t = tile as u64;
         let (tiles_m, tiles_n) = (m.div_ceil(t), n.div_ceil(t));
@@ -782,8 +774,7 @@ impl Ctx {
             // Stage A[row, k0+tx] and B[k0+ty, col].
             let ka = k.s.iadd(k0, tx);
             let kb = k.s.iadd(k0, ty);
-            for (which, r, c, bound_r, bound_c) in [(0, row, ka, m, kdim), (1, kb, col, kdim, n)]
-            {
+            for (which, r, c, bound_r, bound_c) in [(0, row, ka, m, kdim), (1, kb, col, kdim, n)] {
                 let zero_f = k.s.const_f32(0.0);
                 k.s.set(staged, zero_f);
                 let ok_r = k.s.ilt_k(r, bound_r as i64);
@@ -839,14 +830,7 @@ impl Ctx {
         Ok(count)
     }
 
-    fn matmul(
-        &mut self,
-        a: &View,
-        b: &View,
-        c: &View,
-        e: Option<&Epilogue>,
-        tile: u32,
-    ) -> R<u64> {
+    fn matmul(&mut self, a: &View, b: &View, c: &View, e: Option<&Epilogue>, tile: u32) -> R<u64> {
         let dims = (c.shape[0], c.shape[1], c.shape[2], a.shape[2]);
         self.gemm(
             dims,

@@ -105,16 +105,17 @@ pub fn find_target(name: &str) -> Result<&'static VulkanTarget, String> {
     TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
         format!(
             "unknown Vulkan target '{name}' for --iree-vulkan-target (known: {})",
-            TARGETS.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+            TARGETS
+                .iter()
+                .map(|t| t.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })
 }
 
 /// Compiles one kernel; returns its entry point and how many workgroups a dispatch needs.
-pub fn compile_kernel(
-    kernel: &Kernel,
-    target: &VulkanTarget,
-) -> Result<(EntryPoint, u64), String> {
+pub fn compile_kernel(kernel: &Kernel, target: &VulkanTarget) -> Result<(EntryPoint, u64), String> {
     let bindings = kernels::binding_types(kernel)?;
     if bindings.len() > MAX_BINDINGS {
         return Err(format!(

@@ -175,10 +175,9 @@ impl Shader {
         s.ptr_push_u32 = s.b.type_pointer(None, StorageClass::PushConstant, s.u32_);
         // The entry function.
         let fty = s.b.type_function(void, []);
-        let main = s
-            .b
-            .begin_function(void, None, FunctionControl::NONE, fty)
-            .map_err(err)?;
+        let main =
+            s.b.begin_function(void, None, FunctionControl::NONE, fty)
+                .map_err(err)?;
         s.function_index = s.b.selected_function().unwrap_or(0);
         s.b.begin_block(None).map_err(err)?;
         s.b.entry_point(ExecutionModel::GLCompute, main, "main", s.builtins.clone());
@@ -253,11 +252,8 @@ impl Shader {
         let var = self
             .b
             .variable(ptr_st, None, StorageClass::StorageBuffer, None);
-        self.b.decorate(
-            var,
-            Decoration::DescriptorSet,
-            [Operand::LiteralBit32(0)],
-        );
+        self.b
+            .decorate(var, Decoration::DescriptorSet, [Operand::LiteralBit32(0)]);
         self.b
             .decorate(var, Decoration::Binding, [Operand::LiteralBit32(binding)]);
         let ptr = self.b.type_pointer(None, StorageClass::StorageBuffer, ty);
@@ -520,7 +516,9 @@ impl Shader {
         self.b.begin_block(Some(check)).map_err(err)?;
         let iv = self.get(i);
         let c = self.ilt(iv, end);
-        self.b.branch_conditional(c, inner, merge, []).map_err(err)?;
+        self.b
+            .branch_conditional(c, inner, merge, [])
+            .map_err(err)?;
         self.b.begin_block(Some(inner)).map_err(err)?;
         let iv = self.get(i);
         let scope = LoopScope {
@@ -557,12 +555,12 @@ impl Shader {
     }
 
     /// `for i in 0..n` with constant bounds.
-    pub fn for_count(
-        &mut self,
-        n: u64,
-        body: impl FnOnce(&mut Shader, Word) -> R<()>,
-    ) -> R<()> {
-        let (z, e, one) = (self.const_i32(0), self.const_i32(n as i32), self.const_i32(1));
+    pub fn for_count(&mut self, n: u64, body: impl FnOnce(&mut Shader, Word) -> R<()>) -> R<()> {
+        let (z, e, one) = (
+            self.const_i32(0),
+            self.const_i32(n as i32),
+            self.const_i32(1),
+        );
         self.for_range(z, e, one, body)
     }
 
@@ -583,12 +581,15 @@ impl Shader {
         let ptr = self.b.type_pointer(None, StorageClass::Workgroup, arr);
         // Module-scope, even while a function body is being written.
         let var = self.b.id();
-        self.b.module_mut().types_global_values.push(Instruction::new(
-            Op::Variable,
-            Some(ptr),
-            Some(var),
-            vec![Operand::StorageClass(StorageClass::Workgroup)],
-        ));
+        self.b
+            .module_mut()
+            .types_global_values
+            .push(Instruction::new(
+                Op::Variable,
+                Some(ptr),
+                Some(var),
+                vec![Operand::StorageClass(StorageClass::Workgroup)],
+            ));
         self.shared_bytes += size * n;
         let elem = self.b.type_pointer(None, StorageClass::Workgroup, ty);
         (var, elem)
@@ -679,9 +680,7 @@ impl Shader {
 
     /// Sets the error status word (see `kiln_spirv::ErrorCode`).
     pub fn report_error(&mut self, code: u32) -> R<()> {
-        let (var, ptr) = self
-            .status
-            .ok_or("this shader has no status binding")?;
+        let (var, ptr) = self.status.ok_or("this shader has no status binding")?;
         let zero = self.const_i32(0);
         let p = self.op(Op::AccessChain, ptr, &[var, zero, zero]);
         let c = self.const_u32(code);

@@ -81,7 +81,13 @@ pub fn sample_kernels() -> Vec<Kernel> {
     all_unary.push(Input(1)); // i64
     let i = floats + 1;
     let mut ints = vec![];
-    for f in [UnaryFn::Neg, UnaryFn::Abs, UnaryFn::Relu, UnaryFn::Sign, UnaryFn::Not] {
+    for f in [
+        UnaryFn::Neg,
+        UnaryFn::Abs,
+        UnaryFn::Relu,
+        UnaryFn::Sign,
+        UnaryFn::Not,
+    ] {
         ints.push(Unary(f, i));
     }
     for f in [
@@ -131,7 +137,10 @@ pub fn sample_kernels() -> Vec<Kernel> {
             strides: vec![0; shape.len()],
             ..v(n, F32, shape)
         }],
-        body: body(vec![Input(0), Input(1), Binary(BinaryFn::Add, 0, 1)], vec![2]),
+        body: body(
+            vec![Input(0), Input(1), Binary(BinaryFn::Add, 0, 1)],
+            vec![2],
+        ),
     };
     let mut bias = v(3, F32, &[2, 16, 40]);
     bias.strides = vec![0, 1, 0];
@@ -172,7 +181,10 @@ pub fn sample_kernels() -> Vec<Kernel> {
                 tile_n: 8,
                 epilogue: Some(Epilogue {
                     inputs: vec![bias],
-                    body: body(vec![Input(0), Input(1), Binary(BinaryFn::Add, 0, 1)], vec![2]),
+                    body: body(
+                        vec![Input(0), Input(1), Binary(BinaryFn::Add, 0, 1)],
+                        vec![2],
+                    ),
                 }),
             },
         },
@@ -235,7 +247,9 @@ pub fn sample_kernels() -> Vec<Kernel> {
 fn every_kernel_passes_spirv_val_on_every_target() {
     let required = std::env::var_os("KILN_REQUIRE_SPIRV_VAL").is_some();
     for kernel in sample_kernels() {
-        kernel.check().unwrap_or_else(|e| panic!("{}: {e}", kernel.name));
+        kernel
+            .check()
+            .unwrap_or_else(|e| panic!("{}: {e}", kernel.name));
         for target in TARGETS {
             let (entry, groups) = compile_kernel(&kernel, target)
                 .unwrap_or_else(|e| panic!("{} on {}: {e}", kernel.name, target.name));

@@ -179,13 +179,9 @@ pub fn compile_program(
                 const_order.len() as u32 - 1
             })
         };
-        let (host, ks) = plan::plan(
-            &d,
-            kernels.len() as u32,
-            0,
-            &mut index,
-            &|k| backends[0].workgroups(k),
-        )?;
+        let (host, ks) = plan::plan(&d, kernels.len() as u32, 0, &mut index, &|k| {
+            backends[0].workgroups(k)
+        })?;
         if stop == Phase::Hal {
             text.push_str(&format!(
                 "// function @{}: transient {} bytes\n",

@@ -16,8 +16,8 @@ use crate::executable::VulkanExecutable;
 use crate::instance::{Instance, PhysicalDevice};
 use ash::vk;
 use kiln_runtime::hal::{
-    check_transfer, host_range, Buffer, Command, CommandBuffer, Device, DeviceInfo,
-    DeviceOptions, Executable, HostBytes, Semaphore,
+    check_transfer, host_range, Buffer, Command, CommandBuffer, Device, DeviceInfo, DeviceOptions,
+    Executable, HostBytes, Semaphore,
 };
 use kiln_runtime::HalError;
 use std::any::Any;
@@ -125,8 +125,9 @@ impl Shared {
         let none = vk::MemoryPropertyFlags::empty();
         let chosen = match placement {
             Placement::Mapped => pick(host | local, none).or_else(|| pick(host, none)),
-            Placement::DeviceLocal => pick(local, vk::MemoryPropertyFlags::HOST_VISIBLE)
-                .or_else(|| pick(local, none)),
+            Placement::DeviceLocal => {
+                pick(local, vk::MemoryPropertyFlags::HOST_VISIBLE).or_else(|| pick(local, none))
+            }
         };
         let Some(memory_type) = chosen else {
             return Err(cleanup(
@@ -230,8 +231,8 @@ impl Shared {
             .map_err(|e| device_error("vkEndCommandBuffer", e))?;
             q.value += 1;
             let values = [q.value];
-            let mut timeline = vk::TimelineSemaphoreSubmitInfo::default()
-                .signal_semaphore_values(&values);
+            let mut timeline =
+                vk::TimelineSemaphoreSubmitInfo::default().signal_semaphore_values(&values);
             let (cbs, sems) = ([cb], [q.timeline]);
             let submit = vk::SubmitInfo::default()
                 .command_buffers(&cbs)
@@ -397,8 +398,10 @@ impl VulkanDevice {
             let mut kind = vk::SemaphoreTypeCreateInfo::default()
                 .semaphore_type(vk::SemaphoreType::TIMELINE)
                 .initial_value(0);
-            let timeline =
-                raw.create_semaphore(&vk::SemaphoreCreateInfo::default().push_next(&mut kind), None);
+            let timeline = raw.create_semaphore(
+                &vk::SemaphoreCreateInfo::default().push_next(&mut kind),
+                None,
+            );
             let cache = raw.create_pipeline_cache(&vk::PipelineCacheCreateInfo::default(), None);
             match (pool, timeline, cache) {
                 (Ok(pool), Ok(timeline), Ok(cache)) => Ok((queue, pool, timeline, cache)),
@@ -469,12 +472,18 @@ impl VulkanDevice {
         let exe = executable
             .as_any()
             .downcast_ref::<VulkanExecutable>()
-            .ok_or_else(|| HalError::Invalid("vulkan: the executable belongs to another device type".into()))?;
+            .ok_or_else(|| {
+                HalError::Invalid("vulkan: the executable belongs to another device type".into())
+            })?;
         let entry = exe.entry(*entry_point as usize)?;
         if workgroups.contains(&0) {
             return Ok(());
         }
-        for (d, (&n, &max)) in workgroups.iter().zip(&self.limits.max_group_count).enumerate() {
+        for (d, (&n, &max)) in workgroups
+            .iter()
+            .zip(&self.limits.max_group_count)
+            .enumerate()
+        {
             if n > max {
                 return Err(HalError::Invalid(format!(
                     "vulkan: {} workgroups along dimension {d} exceed the device's {max}",
@@ -512,7 +521,7 @@ impl VulkanDevice {
             let aligned = offset - offset % self.limits.storage_offset_alignment;
             let rem = offset - aligned;
             let size = t.byte_size() as u64;
-            if rem % size != 0 {
+            if !rem.is_multiple_of(size) {
                 return Err(HalError::Invalid(format!(
                     "vulkan: binding {i} starts at byte {offset}, not a multiple of its {size}-byte elements"
                 )));
@@ -610,7 +619,11 @@ impl Device for VulkanDevice {
         vec![kiln_spirv::FORMAT.into()]
     }
     fn allocate(&self, bytes: usize) -> Result<Arc<dyn Buffer>, HalError> {
-        Ok(Arc::new(self.shared.create_buffer(bytes, true, self.placement)?))
+        Ok(Arc::new(self.shared.create_buffer(
+            bytes,
+            true,
+            self.placement,
+        )?))
     }
     fn import_host(
         &self,
@@ -633,8 +646,7 @@ impl Device for VulkanDevice {
         }
         let exe = kiln_spirv::Executable::decode(data)
             .map_err(|e| HalError::Invalid(format!("vulkan-spirv executable: {e}")))?;
-        let loaded =
-            VulkanExecutable::new(self.shared.clone(), &exe, self.features, &self.limits)?;
+        let loaded = VulkanExecutable::new(self.shared.clone(), &exe, self.features, &self.limits)?;
         self.shared.check_validation("executable loading")?;
         Ok(Arc::new(loaded))
     }
@@ -739,8 +751,13 @@ impl Buffer for VulkanBuffer {
         check_transfer(self.len, self.writable, offset, out.len(), false)?;
         if self.ptr.is_null() {
             let stage = self.staging(out.len())?;
-            self.shared
-                .copy(self.buffer, offset as u64, stage.buffer, 0, out.len() as u64)?;
+            self.shared.copy(
+                self.buffer,
+                offset as u64,
+                stage.buffer,
+                0,
+                out.len() as u64,
+            )?;
             return stage.read(0, out);
         }
         // SAFETY: in bounds of the mapping.
@@ -752,9 +769,13 @@ impl Buffer for VulkanBuffer {
         if self.ptr.is_null() {
             let stage = self.staging(data.len())?;
             stage.write(0, data)?;
-            return self
-                .shared
-                .copy(stage.buffer, 0, self.buffer, offset as u64, data.len() as u64);
+            return self.shared.copy(
+                stage.buffer,
+                0,
+                self.buffer,
+                offset as u64,
+                data.len() as u64,
+            );
         }
         // SAFETY: in bounds of the mapping.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.ptr.add(offset), data.len()) };

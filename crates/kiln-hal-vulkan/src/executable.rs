@@ -60,9 +60,8 @@ impl VulkanExecutable {
             entries: vec![],
         };
         for e in &exe.entry_points {
-            let refuse = |why: String| {
-                HalError::Invalid(format!("vulkan: entry point '{}' {why}", e.name))
-            };
+            let refuse =
+                |why: String| HalError::Invalid(format!("vulkan: entry point '{}' {why}", e.name));
             let missing = e.features.missing_from(features);
             if !missing.is_empty() {
                 return Err(refuse(format!(

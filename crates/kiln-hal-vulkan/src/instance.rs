@@ -51,7 +51,10 @@ unsafe extern "system" fn on_message(
             .map(|m| m.to_string_lossy().into_owned())
             .unwrap_or_default();
         eprintln!("vulkan validation: {text}");
-        reported.lock().unwrap_or_else(|e| e.into_inner()).push(text);
+        reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(text);
     }
     vk::FALSE
 }

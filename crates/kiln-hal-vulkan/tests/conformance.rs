@@ -66,7 +66,9 @@ impl Driver for DeviceLocal {
         options: &DeviceOptions,
     ) -> Result<Arc<dyn Device>, HalError> {
         let mut options = options.clone();
-        options.params.push(("memory".into(), "device-local".into()));
+        options
+            .params
+            .push(("memory".into(), "device-local".into()));
         self.0.create_device(path, &options)
     }
 }

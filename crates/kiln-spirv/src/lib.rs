@@ -147,7 +147,8 @@ impl Executable {
         let mut r = ByteReader::new(bytes, "vulkan-spirv executable");
         let exe = decode_inner(&mut r).map_err(|e| e.to_string())?;
         for e in &exe.entry_points {
-            e.check().map_err(|m| format!("entry point '{}': {m}", e.name))?;
+            e.check()
+                .map_err(|m| format!("entry point '{}': {m}", e.name))?;
         }
         Ok(exe)
     }

@@ -85,17 +85,28 @@ fn compiler_rejects_bad_models_and_flags() {
             "-o",
             out_s,
         ],
-        "unknown target backend 'frobnicator' (available: vmvx)",
+        "unknown target backend 'frobnicator' (available: vmvx, vulkan-spirv)",
+    );
+    fails(
+        COMPILE,
+        &[
+            mlp.to_str().unwrap(),
+            "--iree-hal-target-backends=llvm-cpu",
+            "-o",
+            out_s,
+        ],
+        "'llvm-cpu' is not available in this build",
     );
     fails(
         COMPILE,
         &[
             mlp.to_str().unwrap(),
             "--iree-hal-target-backends=vulkan-spirv",
+            "--iree-vulkan-target=voodoo2",
             "-o",
             out_s,
         ],
-        "'vulkan-spirv' is not available in this build",
+        "unknown Vulkan target 'voodoo2' for --iree-vulkan-target (known: generic, turing",
     );
     fails(
         COMPILE,

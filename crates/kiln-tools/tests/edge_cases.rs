@@ -66,7 +66,8 @@ fn run_on(
     let dev = kiln_tools::registry()
         .create_device(device, &Default::default())
         .unwrap();
-    LoadedModule::load(dev, Arc::new(ModuleBytes::from_bytes(&bytes)), "test")?.invoke("main", inputs)
+    LoadedModule::load(dev, Arc::new(ModuleBytes::from_bytes(&bytes)), "test")?
+        .invoke("main", inputs)
 }
 
 fn run_ir(text: &str, inputs: &[HostTensor]) -> Vec<HostTensor> {
@@ -483,7 +484,11 @@ fn run_ir_close(text: &str, inputs: &[HostTensor], tol: f64) {
 fn integer_and_cast_semantics_match_the_interpreter() {
     // Division by zero gives 0, casts saturate and wrap, comparisons give bools.
     let text = "func @main(%0 \"a\": tensor<6xi64>, %1 \"b\": tensor<6xi64>, %2 \"x\": tensor<6xf32>) -> (%3 \"q\", %5 \"c\", %6 \"w\", %7 \"lt\") {\n  %3 = div %0, %1 : tensor<6xi64> loc(\"d\")\n  %4 = mul %2, %2 : tensor<6xf32> loc(\"m\")\n  %5 = cast {to = i32} %4 : tensor<6xi32> loc(\"c\")\n  %6 = cast {to = i8} %0 : tensor<6xi8> loc(\"w\")\n  %7 = less %2, %4 : tensor<6xi1> loc(\"l\")\n}";
-    let a = HostTensor::from_f64(ElementType::I64, &[6], &[7.0, -7.0, 300.0, 5.0, -129.0, 0.0]);
+    let a = HostTensor::from_f64(
+        ElementType::I64,
+        &[6],
+        &[7.0, -7.0, 300.0, 5.0, -129.0, 0.0],
+    );
     let b = HostTensor::from_f64(ElementType::I64, &[6], &[2.0, 2.0, 0.0, -1.0, 3.0, 0.0]);
     let x = HostTensor::from_f32(&[6], &[0.5, -3.5, 1e5, f32::NAN, 2.0, -0.0]);
     run_ir(text, &[a, b, x]);
@@ -500,7 +505,10 @@ fn out_of_range_gather_indices_are_errors_on_every_device() {
         assert_eq!(got[0].to_f32(), vec![1.0; 6], "{config:?}");
         let bad = HostTensor::from_f64(ElementType::I64, &[2], &[0.0, 4.0]);
         let err = run_on(&program, config, &[table.clone(), bad]).unwrap_err();
-        assert!(err.to_string().contains("out of range"), "{config:?}: {err}");
+        assert!(
+            err.to_string().contains("out of range"),
+            "{config:?}: {err}"
+        );
     }
 }
 

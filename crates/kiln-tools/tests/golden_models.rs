@@ -84,7 +84,10 @@ fn devices(target: &str) -> Vec<&'static str> {
     if target == "vmvx" {
         return vec!["local-sync", "local-task"];
     }
-    match kiln_tools::registry().get("vulkan").map(|d| d.enumerate_devices()) {
+    match kiln_tools::registry()
+        .get("vulkan")
+        .map(|d| d.enumerate_devices())
+    {
         Some(Ok(d)) if !d.is_empty() => vec!["vulkan"],
 
         other if !vulkan_required() => {
