@@ -224,16 +224,7 @@ fn binary(s: &mut Shader, func: BinaryFn, a: Val, b: Val) -> R<Val> {
                 let c = s.op(Op::SGreaterThan, bool_, &[x, y]);
                 s.bool_to_i64(c)
             }
-            BinaryFn::And | BinaryFn::Or => {
-                let nx = s.op(Op::INotEqual, bool_, &[x, zero]);
-                let ny = s.op(Op::INotEqual, bool_, &[y, zero]);
-                let c = if func == BinaryFn::And {
-                    s.and(nx, ny)
-                } else {
-                    s.or(nx, ny)
-                };
-                s.bool_to_i64(c)
-            }
+            BinaryFn::And | BinaryFn::Or => logic(s, func, Op::INotEqual, x, y, zero),
         }));
     }
     let t = s.f32_;
@@ -264,16 +255,21 @@ fn binary(s: &mut Shader, func: BinaryFn, a: Val, b: Val) -> R<Val> {
         BinaryFn::Greater => predicate(s, Op::FOrdGreaterThan),
         BinaryFn::And | BinaryFn::Or => {
             let zero = s.const_f32(0.0);
-            let nx = s.op(Op::FUnordNotEqual, bool_, &[x, zero]);
-            let ny = s.op(Op::FUnordNotEqual, bool_, &[y, zero]);
-            let c = if func == BinaryFn::And {
-                s.and(nx, ny)
-            } else {
-                s.or(nx, ny)
-            };
-            i(s.bool_to_i64(c))
+            i(logic(s, func, Op::FUnordNotEqual, x, y, zero))
         }
     })
+}
+
+/// `And`/`Or` of two registers read as "nonzero" (`nonzero` compares with `zero`), as 0/1 i64.
+fn logic(s: &mut Shader, func: BinaryFn, nonzero: Op, x: Word, y: Word, zero: Word) -> Word {
+    let nx = s.op(nonzero, s.bool_, &[x, zero]);
+    let ny = s.op(nonzero, s.bool_, &[y, zero]);
+    let c = if func == BinaryFn::And {
+        s.and(nx, ny)
+    } else {
+        s.or(nx, ny)
+    };
+    s.bool_to_i64(c)
 }
 
 /// `x^y` as `powf` does it, including negative bases with integral exponents.

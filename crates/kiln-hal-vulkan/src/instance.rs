@@ -218,6 +218,7 @@ impl PhysicalDevice {
             ("driver-info".into(), driver_info),
             ("api-version".into(), version_string(p.api_version)),
             ("device-type".into(), device_type.into()),
+            ("executable-formats".into(), kiln_spirv::FORMAT.into()),
             ("vendor-id".into(), format!("0x{:04x}", p.vendor_id)),
             ("device-id".into(), format!("0x{:04x}", p.device_id)),
             (
