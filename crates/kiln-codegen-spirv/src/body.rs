@@ -272,7 +272,8 @@ fn logic(s: &mut Shader, func: BinaryFn, nonzero: Op, x: Word, y: Word, zero: Wo
     s.bool_to_i64(c)
 }
 
-/// `x^y` as `powf` does it, including negative bases with integral exponents.
+/// `x^y` as `powf` does it: negative bases with integral exponents, signed zeros, and the
+/// cases that are 1 whatever the other operand (`x^0`, `1^y`, `(-1)^±inf`).
 fn float_pow(s: &mut Shader, x: Word, y: Word) -> Word {
     let t = s.f32_;
     let bool_ = s.bool_;
@@ -280,22 +281,43 @@ fn float_pow(s: &mut Shader, x: Word, y: Word) -> Word {
     let l = s.ext(t, glsl::LOG2, &[ax]);
     let m = s.fmul(y, l);
     let r = s.ext(t, glsl::EXP2, &[m]);
+    // log2(0) need not be -inf on a GPU: a zero base is 0 or inf by the exponent's sign.
+    let zero = s.const_f32(0.0);
+    let inf = s.const_f32(f32::INFINITY);
+    let x0 = s.op(Op::FOrdEqual, bool_, &[x, zero]);
+    let y_neg = s.op(Op::FOrdLessThan, bool_, &[y, zero]);
+    let r0 = s.select(t, y_neg, inf, zero);
+    let r = s.select(t, x0, r0, r);
     let fl = s.ext(t, glsl::FLOOR, &[y]);
     let integral = s.op(Op::FOrdEqual, bool_, &[fl, y]);
     let half = s.const_f32(0.5);
     let h = s.fmul(y, half);
     let hf = s.ext(t, glsl::FLOOR, &[h]);
     let odd = s.op(Op::FOrdNotEqual, bool_, &[hf, h]);
+    let odd_integral = s.and(integral, odd);
+    let bits = s.op(Op::Bitcast, s.u32_, &[x]);
+    let sign_bit = s.const_u32(0x8000_0000);
+    let sign = s.op(Op::BitwiseAnd, s.u32_, &[bits, sign_bit]);
+    let zero_u = s.const_u32(0);
+    let negative = s.op(Op::INotEqual, bool_, &[sign, zero_u]);
+    let flip = s.and(negative, odd_integral);
     let neg_r = s.op(Op::FNegate, t, &[r]);
-    let signed = s.select(t, odd, neg_r, r);
+    let v = s.select(t, flip, neg_r, r);
+    let below_zero = s.op(Op::FOrdLessThan, bool_, &[x, zero]);
+    let fractional = s.op(Op::LogicalNot, bool_, &[integral]);
+    let nan_case = s.and(below_zero, fractional);
     let nan = s.const_f32(f32::NAN);
-    let negative = s.select(t, integral, signed, nan);
-    let zero = s.const_f32(0.0);
-    let is_neg = s.op(Op::FOrdLessThan, bool_, &[x, zero]);
-    let v = s.select(t, is_neg, negative, r);
-    let y0 = s.op(Op::FOrdEqual, bool_, &[y, zero]);
+    let v = s.select(t, nan_case, nan, v);
     let one = s.const_f32(1.0);
-    s.select(t, y0, one, v)
+    let y0 = s.op(Op::FOrdEqual, bool_, &[y, zero]);
+    let x1 = s.op(Op::FOrdEqual, bool_, &[x, one]);
+    let minus_one = s.const_f32(-1.0);
+    let xm1 = s.op(Op::FOrdEqual, bool_, &[x, minus_one]);
+    let y_inf = s.op(Op::IsInf, bool_, &[y]);
+    let xm1_inf = s.and(xm1, y_inf);
+    let is_one = s.or(y0, x1);
+    let is_one = s.or(is_one, xm1_inf);
+    s.select(t, is_one, one, v)
 }
 
 /// Wrapping integer power by squaring, the exponent clamped to `0..=u32::MAX`.
@@ -347,13 +369,16 @@ pub fn cast(s: &mut Shader, a: Val, t: ElementType) -> Val {
                 let nz = s.op(Op::FUnordNotEqual, bool_, &[a.id, zero]);
                 return i(s.bool_to_i64(nz));
             }
+            // Saturate like Rust's `as`: [-2^63, 2^63) converts, beyond clamps.
             let fty = s.f32_;
-            let (lo, hi) = (s.const_f32(-9.223_372e18), s.const_f32(9.223_371e18));
-            let c = s.ext(fty, glsl::FCLAMP, &[a.id, lo, hi]);
+            let lo = s.const_f32(-9.223_372e18);
+            let below_limit = s.const_f32(f32::from_bits(0x5eff_ffff));
+            let limit = s.const_f32(f32::from_bits(0x5f00_0000));
+            let c = s.ext(fty, glsl::FCLAMP, &[a.id, lo, below_limit]);
             let v = s.op(Op::ConvertFToS, s.i64_, &[c]);
             let (min, max) = (s.const_i64(i64::MIN), s.const_i64(i64::MAX));
             let under = s.op(Op::FOrdLessThan, bool_, &[a.id, lo]);
-            let over = s.op(Op::FOrdGreaterThan, bool_, &[a.id, hi]);
+            let over = s.op(Op::FOrdGreaterThanEqual, bool_, &[a.id, limit]);
             let v = s.select(s.i64_, under, min, v);
             let v = s.select(s.i64_, over, max, v);
             let nan = s.op(Op::IsNan, bool_, &[a.id]);

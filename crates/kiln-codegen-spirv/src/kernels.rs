@@ -11,7 +11,7 @@
 //! Every kernel returns how many (linear) workgroups it needs.
 
 use crate::body;
-use crate::shader::{glsl, Shader, Val, R};
+use crate::shader::{glsl, Shader, Val, Var, R};
 use crate::VulkanTarget;
 use kiln_spirv::ErrorCode;
 use kiln_types::ElementType;
@@ -58,6 +58,21 @@ pub fn binding_types(kernel: &Kernel) -> R<Vec<ElementType>> {
         .enumerate()
         .map(|(i, t)| t.ok_or_else(|| format!("binding {i} is never used")))
         .collect()
+}
+
+/// Bytes each binding must hold from its start: the end of the furthest view into it.
+pub fn binding_extents(kernel: &Kernel, count: usize) -> R<Vec<u64>> {
+    let mut extents = vec![0u64; count];
+    for v in kernel.views() {
+        if let Some((_, hi)) = v.span()? {
+            let end = (hi as u64)
+                .checked_mul(v.element_type.byte_size() as u64)
+                .ok_or("a view's extent overflows")?;
+            let e = &mut extents[v.binding as usize];
+            *e = (*e).max(end);
+        }
+    }
+    Ok(extents)
 }
 
 /// Index arithmetic is 32-bit: every view must lie within the first 2^31 elements.
@@ -325,7 +340,7 @@ impl Ctx {
     ) -> R<u64> {
         let total = product(shape)?;
         let gid = self.global_id();
-        let inside = self.s.ilt_k(gid, total as i64);
+        let inside = self.s.ult_k(gid, total);
         self.when(inside, |k| {
             let coords = k.decompose(gid, shape);
             let vals = k.eval_at(body, inputs, &coords)?;
@@ -384,6 +399,24 @@ impl Ctx {
                 s.select(s.i64_, lt, a, b)
             }
         }
+    }
+
+    /// `acc = combine(acc, v)`; float sums are compensated (Kahan), so long rows keep close
+    /// to the interpreter's f64 accumulation.
+    fn accumulate(&mut self, how: Combine, kind: RegKind, acc: Var, compensation: Var, v: Word) {
+        let a = self.s.get(acc);
+        if !(matches!(how, Combine::Sum) && kind == RegKind::F) {
+            let c = self.combine(how, kind, a, v);
+            self.s.set(acc, c);
+            return;
+        }
+        let c = self.s.get(compensation);
+        let y = self.s.fsub(v, c);
+        let t = self.s.fadd(a, y);
+        let d = self.s.fsub(t, a);
+        let c = self.s.fsub(d, y);
+        self.s.set(compensation, c);
+        self.s.set(acc, t);
     }
 
     fn identity(&mut self, how: Combine, kind: RegKind) -> Word {
@@ -453,7 +486,7 @@ impl Ctx {
         };
         let first = self.s.imul_k(wg_id, per_wg as i64);
         let row = self.s.iadd(first, slot);
-        let valid = self.s.ilt_k(row, rows as i64);
+        let valid = self.s.ult_k(row, rows);
         RowGroup {
             size,
             shared,
@@ -494,6 +527,8 @@ impl Ctx {
         let acc = self.s.var(ty);
         let init = self.identity(how, kind);
         self.s.set(acc, init);
+        let compensation = self.s.var(ty);
+        self.s.set(compensation, init);
         self.when(g.valid, |k| {
             let pc = k.decompose(g.row, &shape[..p]);
             let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(g.size as i32));
@@ -505,9 +540,7 @@ impl Ctx {
                 if v.kind != kind {
                     return Err("a reduction body yields the wrong register kind".into());
                 }
-                let a = k.s.get(acc);
-                let c = k.combine(how, kind, a, v.id);
-                k.s.set(acc, c);
+                k.accumulate(how, kind, acc, compensation, v.id);
                 Ok(())
             })
         })?;
@@ -542,13 +575,14 @@ impl Ctx {
         let acc = self.s.var(self.s.f32_);
         let init = self.identity(how, RegKind::F);
         self.s.set(acc, init);
+        let compensation = self.s.var(self.s.f32_);
+        let zero = self.s.const_f32(0.0);
+        self.s.set(compensation, zero);
         self.when(g.valid, |k| {
             let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(g.size as i32));
             k.each(g.lane, end, step, |k, i| {
                 let v = f(k, i)?;
-                let a = k.s.get(acc);
-                let c = k.combine(how, RegKind::F, a, v);
-                k.s.set(acc, c);
+                k.accumulate(how, RegKind::F, acc, compensation, v);
                 Ok(())
             })
         })?;
@@ -636,7 +670,7 @@ impl Ctx {
         let total = product(&y.shape)?;
         let (h, w) = (x.shape[2], x.shape[3]);
         let gid = self.global_id();
-        let inside = self.s.ilt_k(gid, total as i64);
+        let inside = self.s.ult_k(gid, total);
         self.when(inside, |k| {
             let c = k.decompose(gid, &y.shape);
             let f32_ = k.s.f32_;
@@ -705,7 +739,7 @@ impl Ctx {
     fn gather(&mut self, data: &View, indices: &View, out: &View) -> R<u64> {
         let total = product(&out.shape)?;
         let gid = self.global_id();
-        let inside = self.s.ilt_k(gid, total as i64);
+        let inside = self.s.ult_k(gid, total);
         let dim = data.shape[1];
         self.when(inside, |k| {
             let c = k.decompose(gid, &out.shape);
@@ -725,8 +759,9 @@ impl Ctx {
             })?;
             k.when(ok, |k| {
                 let i = k.s.op(Op::SConvert, k.s.i32_, &[idx]);
-                let v = k.load(data, &[c[0], i, c[2]])?;
-                k.store(out, &c, v)
+                let from = offset(&mut k.s, &k.bases, data, &[c[0], i, c[2]]);
+                let to = offset(&mut k.s, &k.bases, out, &c);
+                k.s.copy_element(data.binding, from, out.binding, to)
             })
         })?;
         Ok(total.div_ceil(self.s.workgroup_size as u64))

@@ -126,11 +126,13 @@ pub fn compile_kernel(kernel: &Kernel, target: &VulkanTarget) -> Result<(EntryPo
     }
     let lowered =
         kernels::lower(kernel, target).map_err(|e| format!("kernel '{}': {e}", kernel.name))?;
+    let extents = kernels::binding_extents(kernel, bindings.len())?;
     let entry = EntryPoint {
         name: kernel.name.clone(),
         code: lowered.code,
         workgroup_size: [lowered.workgroup_size, 1, 1],
         bindings,
+        binding_extents: extents,
         features: lowered.shader.features,
         shared_memory: lowered.shader.shared_memory,
         reports_errors: matches!(kernel.op, kiln_vmvx::KernelOp::Gather { .. }),
@@ -149,21 +151,18 @@ pub fn compile(kernels: &[Kernel], target: &VulkanTarget) -> Result<Executable, 
 }
 
 /// Folds a linear workgroup count into a grid within Vulkan's guaranteed 65535 per dimension
-/// (shaders linearise the grid and skip the excess).
+/// (shaders linearise the grid and skip the excess). Counts stay below 2^31 - 2^16, so the
+/// linear index of every workgroup, excess included, fits an i32.
 pub fn grid(count: u64) -> Result<[u32; 3], String> {
     const MAX: u64 = 65535;
+    if count > (i32::MAX as u64) - (1 << 16) {
+        return Err(format!("{count} workgroups do not fit a Vulkan dispatch"));
+    }
     if count <= MAX {
-        return Ok([count as u32, 1, 1]);
+        Ok([count as u32, 1, 1])
+    } else {
+        Ok([MAX as u32, count.div_ceil(MAX) as u32, 1])
     }
-    let y = count.div_ceil(MAX);
-    if y <= MAX {
-        return Ok([MAX as u32, y as u32, 1]);
-    }
-    let z = y.div_ceil(MAX);
-    if z <= MAX {
-        return Ok([MAX as u32, MAX as u32, z as u32]);
-    }
-    Err(format!("{count} workgroups do not fit a Vulkan dispatch"))
 }
 
 /// Runs `spirv-val --target-env vulkan1.1` on `code`: `Ok(false)` if the tool is not

@@ -42,8 +42,6 @@ pub mod glsl {
     pub const FMIN: u32 = 37;
     pub const FMAX: u32 = 40;
     pub const FCLAMP: u32 = 43;
-    pub const PACK_HALF_2X16: u32 = 58;
-    pub const UNPACK_HALF_2X16: u32 = 62;
     pub const NMIN: u32 = 79;
     pub const NMAX: u32 = 80;
 }
@@ -388,6 +386,11 @@ impl Shader {
     pub fn ilt(&mut self, a: Word, b: Word) -> Word {
         self.op(Op::SLessThan, self.bool_, &[a, b])
     }
+    /// `a < k` comparing as unsigned (`a` non-negative, or wrapped past 2^31).
+    pub fn ult_k(&mut self, a: Word, k: u64) -> Word {
+        let c = self.const_i32(k as i32);
+        self.op(Op::ULessThan, self.bool_, &[a, c])
+    }
     pub fn ilt_k(&mut self, a: Word, k: i64) -> Word {
         let c = self.const_i32(k as i32);
         self.ilt(a, c)
@@ -661,7 +664,7 @@ impl Shader {
         let (sty, _) = self.storage_type(t);
         let raw = match t {
             ElementType::F32 | ElementType::I64 => v.id,
-            ElementType::F16 => self.op(Op::FConvert, sty, &[v.id]),
+            ElementType::F16 => self.half_of(v.id),
             ElementType::BF16 => {
                 let bits = self.bf16_bits(v.id);
                 self.op(Op::UConvert, sty, &[bits])
@@ -676,6 +679,18 @@ impl Shader {
             }
         };
         self.b.store(p, raw, None, []).map_err(err)
+    }
+
+    /// Copies one element between bindings of the same element type, bit for bit.
+    pub fn copy_element(&mut self, from: u32, from_index: Word, to: u32, to_index: Word) -> R<()> {
+        let (src, t) = self.element_ptr(from, from_index)?;
+        let (dst, u) = self.element_ptr(to, to_index)?;
+        if t != u {
+            return Err(format!("cannot copy {t} elements into {u} ones"));
+        }
+        let (sty, _) = self.storage_type(t);
+        let v = self.op(Op::Load, sty, &[src]);
+        self.b.store(dst, v, None, []).map_err(err)
     }
 
     /// Sets the error status word (see `kiln_spirv::ErrorCode`).
@@ -711,16 +726,24 @@ impl Shader {
         self.select(self.u32_, nan, keep_sign, r)
     }
 
+    /// An f32 converted to f16, rounding to nearest-even (as the interpreter does).
+    fn half_of(&mut self, x: Word) -> Word {
+        let (half, _) = self.storage_type(ElementType::F16);
+        let h = self.op(Op::FConvert, half, &[x]);
+        self.b.decorate(
+            h,
+            Decoration::FPRoundingMode,
+            [Operand::FPRoundingMode(rspirv::spirv::FPRoundingMode::RTE)],
+        );
+        h
+    }
+
     /// Rounds an f32 register to the precision of float type `t`.
     pub fn round_float(&mut self, x: Word, t: ElementType) -> Word {
         match t {
             ElementType::F16 => {
-                let v2 = self.b.type_vector(self.f32_, 2);
-                let z = self.const_f32(0.0);
-                let pair = self.op(Op::CompositeConstruct, v2, &[x, z]);
-                let packed = self.ext(self.u32_, glsl::PACK_HALF_2X16, &[pair]);
-                let back = self.ext(v2, glsl::UNPACK_HALF_2X16, &[packed]);
-                self.composite(self.f32_, back, 0)
+                let h = self.half_of(x);
+                self.op(Op::FConvert, self.f32_, &[h])
             }
             ElementType::BF16 => {
                 let bits = self.bf16_bits(x);

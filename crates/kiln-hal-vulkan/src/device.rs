@@ -248,8 +248,14 @@ impl Shared {
             unsafe { dev.wait_semaphores(&wait, u64::MAX) }
                 .map_err(|e| device_error("vkWaitSemaphores", e))
         })();
-        // SAFETY: the command buffer is finished (waited for) or was never submitted.
-        unsafe { dev.free_command_buffers(q.pool, &[cb]) };
+        // SAFETY: after a failed wait the work may still be pending: wait for the whole device
+        // before freeing. Otherwise the command buffer is finished or was never submitted.
+        unsafe {
+            if result.is_err() {
+                let _ = dev.device_wait_idle();
+            }
+            dev.free_command_buffers(q.pool, &[cb])
+        };
         result
     }
 
@@ -287,6 +293,8 @@ pub(crate) struct Limits {
     pub max_shared_memory: u32,
     pub max_group_count: [u32; 3],
     pub max_push_constants: u32,
+    pub max_workgroup_size_x: u32,
+    pub max_storage_buffers: u32,
 }
 
 /// A Vulkan device created by the `vulkan` driver.
@@ -296,8 +304,9 @@ pub struct VulkanDevice {
     placement: Placement,
     features: kiln_spirv::Features,
     limits: Limits,
-    /// The status word shaders write errors to (host-visible).
-    status: VulkanBuffer,
+    /// The status word shaders write errors to (host-visible); the lock is held from zeroing
+    /// it to reading it back, so concurrent submissions never see each other's errors.
+    status: Mutex<VulkanBuffer>,
 }
 
 impl VulkanDevice {
@@ -440,8 +449,12 @@ impl VulkanDevice {
             max_shared_memory: l.max_compute_shared_memory_size,
             max_group_count: l.max_compute_work_group_count,
             max_push_constants: l.max_push_constants_size,
+            max_workgroup_size_x: l.max_compute_work_group_size[0],
+            max_storage_buffers: l
+                .max_per_stage_descriptor_storage_buffers
+                .min(l.max_descriptor_set_storage_buffers),
         };
-        let status = shared.create_buffer(4, true, Placement::Mapped)?;
+        let status = Mutex::new(shared.create_buffer(4, true, Placement::Mapped)?);
         shared.check_validation("device creation")?;
         Ok(VulkanDevice {
             shared,
@@ -458,6 +471,7 @@ impl VulkanDevice {
         &self,
         cb: vk::CommandBuffer,
         pool: vk::DescriptorPool,
+        status: &VulkanBuffer,
         command: &Command,
     ) -> Result<(), HalError> {
         let Command::Dispatch {
@@ -509,7 +523,18 @@ impl VulkanDevice {
             .map_err(|e| device_error("vkAllocateDescriptorSets", e))?[0];
         let mut infos = Vec::with_capacity(bindings.len() + 1);
         let mut push: Vec<u8> = Vec::with_capacity(4 * bindings.len().max(1));
-        for (i, (b, &t)) in bindings.iter().zip(&entry.bindings).enumerate() {
+        for (i, ((b, &t), &extent)) in bindings
+            .iter()
+            .zip(&entry.bindings)
+            .zip(&entry.binding_extents)
+            .enumerate()
+        {
+            if (b.length as u64) < extent {
+                return Err(HalError::Invalid(format!(
+                    "vulkan: binding {i} of '{}' has {} bytes; the shader reads up to byte {extent}",
+                    entry.name, b.length
+                )));
+            }
             let buf = b
                 .buffer
                 .as_any()
@@ -517,6 +542,17 @@ impl VulkanDevice {
                 .ok_or_else(|| {
                     HalError::Invalid(format!("vulkan: binding {i} is not a Vulkan buffer"))
                 })?;
+            if b.length == 0 {
+                // Nothing is read or written: bind the buffer's first word (Vulkan needs a
+                // nonempty range inside the buffer).
+                infos.push(vk::DescriptorBufferInfo {
+                    buffer: buf.buffer,
+                    offset: 0,
+                    range: 4,
+                });
+                push.extend_from_slice(&0u32.to_le_bytes());
+                continue;
+            }
             let offset = b.offset as u64;
             let aligned = offset - offset % self.limits.storage_offset_alignment;
             let rem = offset - aligned;
@@ -526,7 +562,7 @@ impl VulkanDevice {
                     "vulkan: binding {i} starts at byte {offset}, not a multiple of its {size}-byte elements"
                 )));
             }
-            let range = (rem + b.length as u64).max(4).min(buf.size - aligned);
+            let range = (rem + b.length as u64).min(buf.size - aligned);
             if range > self.limits.max_storage_range {
                 return Err(HalError::Invalid(format!(
                     "vulkan: binding {i} spans {range} bytes; the device binds at most {}",
@@ -542,7 +578,7 @@ impl VulkanDevice {
         }
         if entry.reports_errors {
             infos.push(vk::DescriptorBufferInfo {
-                buffer: self.status.buffer,
+                buffer: status.buffer,
                 offset: 0,
                 range: 4,
             });
@@ -676,12 +712,13 @@ impl Device for VulkanDevice {
             // SAFETY: a valid create-info; the pool is destroyed below after the work is done.
             let pool = unsafe { dev.create_descriptor_pool(&info, None) }
                 .map_err(|e| device_error("vkCreateDescriptorPool", e))?;
-            self.status.write(0, &[0; 4])?;
+            let status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+            status.write(0, &[0; 4])?;
             let result = self.shared.submit(|cb| {
                 for c in cmds {
                     match c {
                         Command::Barrier => record_barrier(dev, cb),
-                        dispatch => self.record_dispatch(cb, pool, dispatch)?,
+                        dispatch => self.record_dispatch(cb, pool, &status, dispatch)?,
                     }
                 }
                 Ok(())
@@ -691,7 +728,7 @@ impl Device for VulkanDevice {
             result?;
             self.shared.check_validation("command execution")?;
             let mut word = [0u8; 4];
-            self.status.read(0, &mut word)?;
+            status.read(0, &mut word)?;
             if let Some(message) = kiln_spirv::ErrorCode::describe(u32::from_le_bytes(word)) {
                 return Err(HalError::Device(format!("vulkan: {message}")));
             }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 pub(crate) struct Pipeline {
     pub name: String,
     pub bindings: Vec<ElementType>,
+    pub binding_extents: Vec<u64>,
     pub reports_errors: bool,
     pub set_layout: vk::DescriptorSetLayout,
     pub pipeline_layout: vk::PipelineLayout,
@@ -75,6 +76,24 @@ impl VulkanExecutable {
                     e.invocations(),
                     limits.max_invocations
                 )));
+            }
+            if e.workgroup_size[0] > limits.max_workgroup_size_x {
+                return Err(refuse(format!(
+                    "uses workgroups of {} invocations along x; the device allows {}",
+                    e.workgroup_size[0], limits.max_workgroup_size_x
+                )));
+            }
+            let buffers = e.bindings.len() as u32 + e.reports_errors as u32;
+            if buffers > limits.max_storage_buffers {
+                return Err(refuse(format!(
+                    "binds {buffers} storage buffers; the device allows {}",
+                    limits.max_storage_buffers
+                )));
+            }
+            if e.binding_extents.len() != e.bindings.len() {
+                return Err(refuse(
+                    "has binding extents that do not match its bindings".into(),
+                ));
             }
             if e.shared_memory > limits.max_shared_memory {
                 return Err(refuse(format!(
@@ -169,6 +188,7 @@ fn pipeline(
             Ok(p) => Ok(Pipeline {
                 name: e.name.clone(),
                 bindings: e.bindings.clone(),
+                binding_extents: e.binding_extents.clone(),
                 reports_errors: e.reports_errors,
                 set_layout,
                 pipeline_layout,

@@ -162,3 +162,32 @@ fn bad_memory_option_is_an_error() {
     let err = driver.create_device("", &options).err().expect("refused");
     assert!(err.to_string().contains("memory=sideways"), "{err}");
 }
+
+#[test]
+fn bindings_shorter_than_the_shader_reads_are_refused() {
+    use kiln_runtime::hal::{BufferBinding, CommandBuffer};
+    let Some((driver, fx)) = subject(Arc::new(VulkanDriver)) else {
+        return;
+    };
+    let dev = driver.create_device("", &Default::default()).unwrap();
+    let exe = dev.load_executable(&fx.format, &fx.add).unwrap();
+    let b = dev.allocate(N * 4).unwrap();
+    let bind = |length| BufferBinding {
+        buffer: b.clone(),
+        offset: 0,
+        length,
+    };
+    let mut cb = CommandBuffer::new();
+    cb.dispatch(
+        exe,
+        0,
+        fx.workgroups,
+        vec![bind(N * 4), bind(N * 2), bind(N * 4)],
+    )
+    .unwrap();
+    let err = dev.queue_execute(&cb, None).unwrap_err().to_string();
+    assert!(
+        err.contains("binding 1") && err.contains("reads up to byte"),
+        "{err}"
+    );
+}

@@ -2,8 +2,11 @@
 //! a driver needs to build its pipeline.
 //!
 //! The compiler side (`kiln-codegen-spirv`) writes it; the Vulkan driver reads it with
-//! [`Executable::decode`], which checks every field, so a corrupt executable is an error before
-//! any Vulkan call sees it.
+//! [`Executable::decode`], which checks the container's fields; the driver checks them against
+//! the device, and every dispatch's bindings against [`EntryPoint::binding_extents`]. The
+//! SPIR-V words themselves are trusted to match this metadata once the magic number checks
+//! out (the compiler's tests run `spirv-val` on every shader it writes), as a driver trusts
+//! any shader it is handed: a `.kiln` file is code, to be loaded only from trusted sources.
 //!
 //! The calling convention every shader follows:
 //!
@@ -108,6 +111,9 @@ pub struct EntryPoint {
     pub workgroup_size: [u32; 3],
     /// Element type through which each binding is accessed.
     pub bindings: Vec<ElementType>,
+    /// Bytes the shader may touch from the start of each binding; a dispatch whose binding is
+    /// shorter is refused.
+    pub binding_extents: Vec<u64>,
     pub features: Features,
     /// Bytes of workgroup shared memory the shader declares.
     pub shared_memory: u32,
@@ -133,6 +139,7 @@ impl Executable {
             for &t in &e.bindings {
                 w.u8(t.code());
             }
+            e.binding_extents.iter().for_each(|&x| w.u64(x));
             w.u8(e.features.bits());
             w.u32(e.shared_memory);
             w.u8(e.reports_errors as u8);
@@ -170,6 +177,7 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
         let bindings = (0..nb)
             .map(|_| r.element_type())
             .collect::<Result<Vec<_>, _>>()?;
+        let binding_extents = (0..nb).map(|_| r.u64()).collect::<Result<Vec<_>, _>>()?;
         let features = Features::from_bits(r.u8()?)?;
         let shared_memory = r.u32()?;
         let reports_errors = match r.u8()? {
@@ -184,6 +192,7 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
             code,
             workgroup_size,
             bindings,
+            binding_extents,
             features,
             shared_memory,
             reports_errors,
@@ -198,7 +207,7 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
 }
 
 impl EntryPoint {
-    /// Structural checks; the driver checks device limits and `spirv-val` the code itself.
+    /// Structural checks; the driver checks device limits.
     pub fn check(&self) -> Result<(), String> {
         if self.name.is_empty() || self.name.contains('\0') {
             return Err("the entry point name is empty or contains NUL".into());
@@ -240,6 +249,7 @@ mod tests {
                 code: vec![SPIRV_MAGIC, 0x0001_0300, 0, 8, 0],
                 workgroup_size: [64, 1, 1],
                 bindings: vec![ElementType::F32, ElementType::I64],
+                binding_extents: vec![400, 8],
                 features: Features {
                     int64: true,
                     ..Default::default()

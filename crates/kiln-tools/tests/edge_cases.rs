@@ -492,6 +492,13 @@ fn integer_and_cast_semantics_match_the_interpreter() {
     let b = HostTensor::from_f64(ElementType::I64, &[6], &[2.0, 2.0, 0.0, -1.0, 3.0, 0.0]);
     let x = HostTensor::from_f32(&[6], &[0.5, -3.5, 1e5, f32::NAN, 2.0, -0.0]);
     run_ir(text, &[a, b, x]);
+    // The edges of float-to-int saturation, and powf's special cases.
+    let text = "func @main(%0 \"x\": tensor<6xf32>, %1 \"b\": tensor<6xf32>, %2 \"e\": tensor<6xf32>) -> (%3 \"i\", %4 \"p\") {\n  %3 = cast {to = i64} %0 : tensor<6xi64> loc(\"c\")\n  %4 = pow %1, %2 : tensor<6xf32> loc(\"p\")\n}";
+    let below = f32::from_bits(0x5eff_ffff);
+    let x = HostTensor::from_f32(&[6], &[below, -below, 9.3e18, -9.3e18, f32::INFINITY, 1.5]);
+    let b = HostTensor::from_f32(&[6], &[1.0, -1.0, -0.0, -2.0, -2.0, 0.0]);
+    let e = HostTensor::from_f32(&[6], &[f32::NAN, f32::INFINITY, -3.0, 3.0, 2.0, 0.0]);
+    run_ir(text, &[x, b, e]);
 }
 
 #[test]
