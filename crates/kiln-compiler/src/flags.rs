@@ -84,6 +84,9 @@ pub fn apply(options: &mut CompileOptions, args: &[String]) -> Result<(), Compil
             "--compile-to" => options.compile_to = Some(v.parse::<Phase>()?),
             "--kiln-bind-dim" => options.dims.push(parse_dim_binding(v)?),
             "--iree-vulkan-target" => options.vulkan_target = Some(v.to_string()),
+            "--iree-llvmcpu-target-triple" => options.llvm_cpu.triple = v.to_string(),
+            "--iree-llvmcpu-target-cpu" => options.llvm_cpu.cpu = v.to_string(),
+            "--iree-llvmcpu-target-cpu-features" => options.llvm_cpu.features = v.to_string(),
             _ => {
                 return Err(CompileError::Invalid(format!(
                     "unknown compiler flag '{k}'"

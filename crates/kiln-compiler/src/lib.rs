@@ -86,6 +86,8 @@ pub struct CompileOptions {
     pub dims: Vec<(String, usize)>,
     /// The GPU architecture for `vulkan-spirv` (`--iree-vulkan-target`); `None` is `generic`.
     pub vulkan_target: Option<String>,
+    /// The CPU for `llvm-cpu` (`--iree-llvmcpu-target-triple/-cpu/-cpu-features`).
+    pub llvm_cpu: kiln_codegen_llvm::CpuTarget,
 }
 
 /// What a compilation produced.

@@ -64,6 +64,26 @@ impl TargetBackend for VulkanSpirv {
     }
 }
 
+/// The `llvm-cpu` backend: native code through LLVM ([`kiln_codegen_llvm`]) for the CPU the
+/// `--iree-llvmcpu-*` flags describe (the host by default).
+pub struct LlvmCpu {
+    pub target: kiln_codegen_llvm::CpuTarget,
+    /// The executable format of the target's architecture.
+    pub format: &'static str,
+}
+
+impl TargetBackend for LlvmCpu {
+    fn name(&self) -> &'static str {
+        "llvm-cpu"
+    }
+    fn format(&self) -> &'static str {
+        self.format
+    }
+    fn serialize(&self, kernels: &[Kernel]) -> Result<Vec<u8>, String> {
+        Ok(kiln_codegen_llvm::compile(kernels, &self.target)?.encode())
+    }
+}
+
 /// Every target backend name IREE defines; the ones not in [`registry`] are not built yet.
 pub const KNOWN_TARGETS: &[&str] = &[
     "cuda",
@@ -77,7 +97,7 @@ pub const KNOWN_TARGETS: &[&str] = &[
 ];
 
 /// Names of the backends compiled into this build, sorted.
-pub const AVAILABLE: &[&str] = &["vmvx", "vulkan-spirv"];
+pub const AVAILABLE: &[&str] = &["llvm-cpu", "vmvx", "vulkan-spirv"];
 
 /// The backend called `name`, configured by `options`; `None` if this build lacks it.
 pub fn backend(
@@ -86,6 +106,21 @@ pub fn backend(
 ) -> Result<Option<Box<dyn TargetBackend>>, CompileError> {
     Ok(match name {
         "vmvx" => Some(Box::new(Vmvx)),
+        "llvm-cpu" => {
+            let target = options.llvm_cpu.clone();
+            let arch = if target.triple.is_empty() {
+                std::env::consts::ARCH
+            } else {
+                target.triple.split('-').next().unwrap_or("")
+            };
+            let format = kiln_native::format_for_arch(arch).ok_or_else(|| {
+                CompileError::Invalid(format!(
+                    "llvm-cpu cannot target '{}' (architectures: x86_64, aarch64, riscv64)",
+                    target.triple
+                ))
+            })?;
+            Some(Box::new(LlvmCpu { target, format }))
+        }
         "vulkan-spirv" => {
             let arch = options.vulkan_target.as_deref().unwrap_or("generic");
             let target = kiln_codegen_spirv::find_target(arch).map_err(CompileError::Invalid)?;

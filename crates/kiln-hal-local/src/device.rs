@@ -129,7 +129,7 @@ impl LocalDevice {
             .map_err(fail)?;
         // SAFETY: bindings were checked above; buffers outlive this call (the command buffer
         // holds them); workgroups of one dispatch write disjoint tiles by construction.
-        let run = |wg: u32| unsafe { exe.program.run_workgroup(entry, wg, bindings, self.kernels) };
+        let run = |wg: u32| unsafe { exe.run_workgroup(entry, wg, bindings, self.kernels) };
         let Some(pool) = self.pool.as_ref().filter(|_| count > 1) else {
             return (0..count).try_for_each(run).map_err(fail);
         };
@@ -145,6 +145,13 @@ impl LocalDevice {
         exe.record_run(entry, parallel, start.elapsed());
         result.map_err(fail)
     }
+}
+
+/// VMVX everywhere, and native code for this machine's architecture.
+fn formats() -> Vec<String> {
+    let mut f = vec![kiln_vmvx::FORMAT.to_string()];
+    f.extend(kiln_native::host_format().map(str::to_string));
+    f
 }
 
 fn local(b: &Arc<dyn Buffer>) -> Result<&LocalBuffer, HalError> {
@@ -169,13 +176,13 @@ impl Device for LocalDevice {
     }
     fn properties(&self) -> Vec<(String, String)> {
         vec![
-            ("executable-formats".into(), kiln_vmvx::FORMAT.into()),
+            ("executable-formats".into(), formats().join(", ")),
             ("worker-count".into(), self.workers.to_string()),
             ("microkernels".into(), self.kernels.sgemm_isa.into()),
         ]
     }
     fn executable_formats(&self) -> Vec<String> {
-        vec![kiln_vmvx::FORMAT.into()]
+        formats()
     }
     fn allocate(&self, bytes: usize) -> Result<Arc<dyn Buffer>, HalError> {
         Ok(Arc::new(LocalBuffer::zeroed(bytes)?))
@@ -189,6 +196,13 @@ impl Device for LocalDevice {
         Ok(Arc::new(LocalBuffer::shared(bytes, offset, length)?))
     }
     fn load_executable(&self, format: &str, data: &[u8]) -> Result<Arc<dyn Executable>, HalError> {
+        if Some(format) == kiln_native::host_format() {
+            let exe = kiln_native::Executable::decode(data)
+                .map_err(|m| HalError::Invalid(format!("invalid native executable: {m}")))?;
+            let loaded = VmvxExecutable::native(exe)
+                .map_err(|m| HalError::Invalid(format!("cannot load native code: {m}")))?;
+            return Ok(Arc::new(loaded));
+        }
         if format != kiln_vmvx::FORMAT {
             return Err(HalError::Invalid(format!(
                 "executable format '{format}' is not supported (supported: {})",

@@ -1,4 +1,6 @@
-//! The VMVX executable loader for local devices.
+//! Executable loaders for local devices: VMVX bytecode, and native code from `llvm-cpu`
+//! (linked in memory by `kiln_native::loader`), which shares VMVX's kernel descriptions for
+//! binding checks and runs named ops through the same microkernels.
 
 use kiln_runtime::hal::Executable;
 use std::any::Any;
@@ -9,7 +11,20 @@ use std::time::Duration;
 /// thread pool and inline (local-task uses them to pick the faster way per kernel).
 pub struct VmvxExecutable {
     pub program: kiln_vmvx::Executable,
+    /// Native entry points, one per kernel, for `llvm-cpu` executables.
+    native: Option<Native>,
     timings: Vec<KernelTimings>,
+}
+
+/// A native kernel: `i32 (ctx, bindings, workgroup)`.
+type NativeFn =
+    unsafe extern "C" fn(*const kiln_native::imports::DispatchContext, *const *mut u8, u64) -> i32;
+
+/// Linked native code and its entry points.
+struct Native {
+    entries: Vec<NativeFn>,
+    /// Keeps the code mapped while the entry points are used.
+    _code: kiln_native::loader::LoadedCode,
 }
 
 /// Per-kernel timing samples: the minimum nanoseconds seen `[on the pool, inline]`, and a run
@@ -26,6 +41,86 @@ const SAMPLES: u64 = 6;
 const RESAMPLE_EVERY: u64 = 64;
 
 impl VmvxExecutable {
+    /// Loads a native executable: checks the CPU has the features the code was compiled for,
+    /// then links the object.
+    pub fn native(exe: kiln_native::Executable) -> Result<Self, String> {
+        let arch = exe.triple.split('-').next().unwrap_or("");
+        if arch != std::env::consts::ARCH {
+            return Err(format!(
+                "the code is for {} and this machine is {}",
+                exe.triple,
+                std::env::consts::ARCH
+            ));
+        }
+        let missing = exe.missing_features();
+        if !missing.is_empty() {
+            return Err(format!(
+                "the code was compiled for CPU '{}' and needs CPU features this machine lacks: {} (compile with --iree-llvmcpu-target-cpu=generic or for this CPU)",
+                exe.cpu,
+                missing.join(", ")
+            ));
+        }
+        let code =
+            kiln_native::loader::LoadedCode::load(&exe.object, &kiln_native::imports::lookup)?;
+        let entries = exe
+            .symbols
+            .iter()
+            .map(|s| {
+                let address = code
+                    .symbol(s)
+                    .ok_or_else(|| format!("the object does not define '{s}'"))?;
+                // SAFETY: the symbol is a function the compiler emitted with this signature
+                // (the kernel ABI in `kiln_native`), inside code that stays mapped.
+                Ok(unsafe { std::mem::transmute::<usize, NativeFn>(address) })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let mut loaded = VmvxExecutable::new(exe.kernels);
+        loaded.native = Some(Native {
+            entries,
+            _code: code,
+        });
+        Ok(loaded)
+    }
+
+    /// Runs workgroup `wg` of kernel `entry`, natively when the executable has native code.
+    ///
+    /// # Safety
+    /// As [`kiln_vmvx::Executable::run_workgroup`]: `check_bindings` succeeded for these
+    /// bindings, which stay valid, and only workgroups of this dispatch run concurrently.
+    pub unsafe fn run_workgroup(
+        &self,
+        entry: usize,
+        wg: u32,
+        bindings: &[kiln_vmvx::Binding],
+        kernels: &kiln_ukernel::Kernels,
+    ) -> Result<(), String> {
+        let Some(native) = &self.native else {
+            // SAFETY: forwarded contract.
+            return unsafe { self.program.run_workgroup(entry, wg, bindings, kernels) };
+        };
+        let f = native
+            .entries
+            .get(entry)
+            .ok_or_else(|| format!("entry point {entry} does not exist"))?;
+        let pointers: Vec<*mut u8> = bindings.iter().map(|b| b.ptr).collect();
+        let ctx = kiln_native::imports::DispatchContext {
+            program: &self.program,
+            bindings,
+            kernels,
+            error: Default::default(),
+        };
+        // SAFETY: the kernel reads and writes only inside its views, which were checked against
+        // these bindings; `ctx` and `pointers` outlive the call.
+        let status = unsafe { f(&ctx, pointers.as_ptr(), wg as u64) };
+        if status == 0 {
+            return Ok(());
+        }
+        Err(ctx
+            .error
+            .into_inner()
+            .unwrap_or_else(|| format!("the kernel failed with status {status}")))
+    }
+
     pub fn new(program: kiln_vmvx::Executable) -> Self {
         let timings = program
             .kernels
@@ -35,7 +130,11 @@ impl VmvxExecutable {
                 runs: AtomicU64::new(0),
             })
             .collect();
-        VmvxExecutable { program, timings }
+        VmvxExecutable {
+            program,
+            native: None,
+            timings,
+        }
     }
 
     /// Whether kernel `entry`'s next run should use the pool: both ways are sampled a few times

@@ -1,6 +1,6 @@
 //! Every golden model compiles to vmvx and matches ONNX Runtime's outputs on local-sync and
 //! local-task (numpy.allclose with rtol 1e-4, atol 1e-5), and the reference interpreter agrees
-//! with both. Each also compiles to vulkan-spirv: every shader passes `spirv-val`, and the model
+//! with both. The same holds for llvm-cpu (native code for this machine) on local-task. Each also compiles to vulkan-spirv: every shader passes `spirv-val`, and the model
 //! matches on the first Vulkan device (lavapipe in CI, with the validation layer on).
 //!
 //! Without `spirv-val` or a Vulkan device those parts are skipped with a note, unless
@@ -84,6 +84,9 @@ fn devices(target: &str) -> Vec<&'static str> {
     if target == "vmvx" {
         return vec!["local-sync", "local-task"];
     }
+    if target == "llvm-cpu" {
+        return vec!["local-task"];
+    }
     match kiln_tools::registry()
         .get("vulkan")
         .map(|d| d.enumerate_devices())
@@ -106,7 +109,7 @@ fn check(name: &str) {
     let reference = kiln_ir::interp::run(&program, "main", &inputs).unwrap();
     assert_close(name, "reference interpreter", &reference, &expected);
     let registry = kiln_tools::registry();
-    for target in ["vmvx", "vulkan-spirv"] {
+    for target in ["vmvx", "llvm-cpu", "vulkan-spirv"] {
         let module = compile(&dir, target);
         if target == "vulkan-spirv" {
             validate_spirv(name, &module);

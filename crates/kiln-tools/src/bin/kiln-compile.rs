@@ -37,6 +37,18 @@ struct Args {
     /// --iree-vulkan-list-targets.
     #[arg(long = "iree-vulkan-target")]
     vulkan_target: Option<String>,
+    /// LLVM target triple for llvm-cpu (default: this machine).
+    #[arg(long = "iree-llvmcpu-target-triple")]
+    llvmcpu_triple: Option<String>,
+    /// CPU for llvm-cpu: host (default), generic, or an LLVM CPU name (znver4, neoverse-v1, ...).
+    #[arg(long = "iree-llvmcpu-target-cpu")]
+    llvmcpu_cpu: Option<String>,
+    /// Extra LLVM CPU features for llvm-cpu (+avx2,-avx512f).
+    #[arg(long = "iree-llvmcpu-target-cpu-features")]
+    llvmcpu_features: Option<String>,
+    /// Lists the LLVM targets llvm-cpu can compile for.
+    #[arg(long = "iree-llvmcpu-list-targets")]
+    list_llvmcpu_targets: bool,
     /// Lists the architectures --iree-vulkan-target accepts.
     #[arg(long = "iree-vulkan-list-targets")]
     list_vulkan_targets: bool,
@@ -58,6 +70,13 @@ fn run(args: Args) -> Result<()> {
         println!("Registered target backends:");
         for t in kiln_compiler::available_targets() {
             println!("    {t}");
+        }
+        return Ok(());
+    }
+    if args.list_llvmcpu_targets {
+        println!("Registered LLVM targets (--iree-llvmcpu-target-triple):");
+        for (name, description) in kiln_codegen_llvm::list_targets() {
+            println!("    {name:<10} {description}");
         }
         return Ok(());
     }
@@ -101,6 +120,11 @@ fn run(args: Args) -> Result<()> {
         module_name: String::new(),
         dims,
         vulkan_target: args.vulkan_target.clone(),
+        llvm_cpu: kiln_codegen_llvm::CpuTarget {
+            triple: args.llvmcpu_triple.clone().unwrap_or_default(),
+            cpu: args.llvmcpu_cpu.clone().unwrap_or_default(),
+            features: args.llvmcpu_features.clone().unwrap_or_default(),
+        },
     };
     if args.output.is_none() && compile_to.is_none_or(|p| p == Phase::End) {
         bail!("no output file given: pass -o OUT.kiln");

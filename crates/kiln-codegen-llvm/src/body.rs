@@ -1,0 +1,316 @@
+//! VMVX elementwise bodies as LLVM IR, with the interpreter's scalar semantics: floats in f32,
+//! integers in wrapping i64, NaN-propagating max/min, saturating float-to-int casts, division
+//! by zero giving 0, and C's `powf`/`erff`/`tanhf` for the transcendental functions.
+
+use crate::kernel::{e, Gen, R};
+use inkwell::values::{BasicValueEnum, FloatValue, IntValue};
+use inkwell::{FloatPredicate as FP, IntPredicate as IP};
+use kiln_types::ElementType;
+use kiln_vmvx::format::{reg_kind, BinaryFn, Body, Inst, RegKind, UnaryFn};
+
+/// A register: f32 or i64.
+#[derive(Clone, Copy)]
+pub enum V<'ctx> {
+    F(FloatValue<'ctx>),
+    I(IntValue<'ctx>),
+}
+
+/// Evaluates `body`; `input(g, n)` produces `Input(n)`. Returns the result registers.
+pub fn eval<'ctx>(
+    g: &mut Gen<'_, 'ctx>,
+    body: &Body,
+    input: &mut dyn FnMut(&mut Gen<'_, 'ctx>, u32) -> R<V<'ctx>>,
+) -> R<Vec<V<'ctx>>> {
+    let mut regs: Vec<V> = Vec::with_capacity(body.insts.len());
+    let reg = |regs: &[V<'ctx>], r: u32| -> R<V<'ctx>> {
+        regs.get(r as usize)
+            .copied()
+            .ok_or_else(|| format!("register {r} used before definition"))
+    };
+    for inst in &body.insts {
+        let v = match *inst {
+            Inst::Input(n) => input(g, n)?,
+            Inst::ConstF(c) => V::F(g.f32t.const_float(c as f64)),
+            Inst::ConstI(c) => V::I(g.i64t.const_int(c as u64, true)),
+            Inst::Unary(f, a) => unary(g, f, reg(&regs, a)?)?,
+            Inst::Binary(f, a, b) => binary(g, f, reg(&regs, a)?, reg(&regs, b)?)?,
+            Inst::Select(c, a, b) => {
+                let V::I(c) = reg(&regs, c)? else {
+                    return Err("select needs an integer condition".into());
+                };
+                let c = g.icmp(IP::NE, c, g.i64t.const_zero())?;
+                match (reg(&regs, a)?, reg(&regs, b)?) {
+                    (V::F(x), V::F(y)) => V::F(sel(g, c, x.into(), y.into())?.into_float_value()),
+                    (V::I(x), V::I(y)) => V::I(sel(g, c, x.into(), y.into())?.into_int_value()),
+                    _ => return Err("select mixes register kinds".into()),
+                }
+            }
+            Inst::Cast(a, t) => cast(g, reg(&regs, a)?, t)?,
+        };
+        regs.push(v);
+    }
+    body.results.iter().map(|&r| reg(&regs, r)).collect()
+}
+
+fn sel<'ctx>(
+    g: &Gen<'_, 'ctx>,
+    c: IntValue<'ctx>,
+    a: BasicValueEnum<'ctx>,
+    b: BasicValueEnum<'ctx>,
+) -> R<BasicValueEnum<'ctx>> {
+    g.b.build_select(c, a, b, "sel").map_err(e)
+}
+
+fn fsel<'ctx>(
+    g: &Gen<'_, 'ctx>,
+    c: IntValue<'ctx>,
+    a: FloatValue<'ctx>,
+    b: FloatValue<'ctx>,
+) -> R<FloatValue<'ctx>> {
+    Ok(sel(g, c, a.into(), b.into())?.into_float_value())
+}
+
+fn isel<'ctx>(
+    g: &Gen<'_, 'ctx>,
+    c: IntValue<'ctx>,
+    a: IntValue<'ctx>,
+    b: IntValue<'ctx>,
+) -> R<IntValue<'ctx>> {
+    Ok(sel(g, c, a.into(), b.into())?.into_int_value())
+}
+
+fn bool_i64<'ctx>(g: &Gen<'_, 'ctx>, c: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+    g.b.build_int_z_extend(c, g.i64t, "b").map_err(e)
+}
+
+fn f1<'ctx>(g: &Gen<'_, 'ctx>, name: &str, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+    Ok(g.intrinsic(name, &[g.f32t.into()], &[x.into()])?
+        .into_float_value())
+}
+
+fn unary<'ctx>(g: &Gen<'_, 'ctx>, f: UnaryFn, a: V<'ctx>) -> R<V<'ctx>> {
+    let b = &g.b;
+    let x = match a {
+        V::I(x) => {
+            let zero = g.i64t.const_zero();
+            return Ok(V::I(match f {
+                UnaryFn::Neg => b.build_int_neg(x, "neg").map_err(e)?,
+                UnaryFn::Abs => {
+                    let n = b.build_int_neg(x, "neg").map_err(e)?;
+                    isel(g, g.icmp(IP::SLT, x, zero)?, n, x)?
+                }
+                UnaryFn::Relu => isel(g, g.icmp(IP::SGT, x, zero)?, x, zero)?,
+                UnaryFn::Sign => {
+                    let m = isel(
+                        g,
+                        g.icmp(IP::SLT, x, zero)?,
+                        g.i64t.const_int(u64::MAX, true),
+                        zero,
+                    )?;
+                    isel(g, g.icmp(IP::SGT, x, zero)?, g.i64t.const_int(1, false), m)?
+                }
+                UnaryFn::Not => bool_i64(g, g.icmp(IP::EQ, x, zero)?)?,
+                other => return Err(format!("{other:?} does not apply to integers")),
+            }));
+        }
+        V::F(x) => x,
+    };
+    let zero = g.f32t.const_zero();
+    let one = g.f32t.const_float(1.0);
+    Ok(V::F(match f {
+        UnaryFn::Neg => b.build_float_neg(x, "neg").map_err(e)?,
+        UnaryFn::Abs => f1(g, "llvm.fabs", x)?,
+        UnaryFn::Exp => f1(g, "llvm.exp", x)?,
+        UnaryFn::Log => f1(g, "llvm.log", x)?,
+        UnaryFn::Sqrt => f1(g, "llvm.sqrt", x)?,
+        UnaryFn::Erf => g.libm("erff", &[x.into()])?.into_float_value(),
+        UnaryFn::Relu => fsel(g, g.fcmp(FP::UGT, x, zero)?, x, zero)?,
+        UnaryFn::Sigmoid => {
+            let n = b.build_float_neg(x, "n").map_err(e)?;
+            let ex = f1(g, "llvm.exp", n)?;
+            let d = b.build_float_add(one, ex, "d").map_err(e)?;
+            b.build_float_div(one, d, "sig").map_err(e)?
+        }
+        UnaryFn::Tanh => g.libm("tanhf", &[x.into()])?.into_float_value(),
+        UnaryFn::Not => return Err("Not does not apply to floats".into()),
+        UnaryFn::Floor => f1(g, "llvm.floor", x)?,
+        UnaryFn::Ceil => f1(g, "llvm.ceil", x)?,
+        UnaryFn::Round => f1(g, "llvm.roundeven", x)?,
+        UnaryFn::Sign => {
+            let m = fsel(g, g.fcmp(FP::OLT, x, zero)?, g.f32t.const_float(-1.0), zero)?;
+            fsel(g, g.fcmp(FP::OGT, x, zero)?, one, m)?
+        }
+        UnaryFn::Sin => f1(g, "llvm.sin", x)?,
+        UnaryFn::Cos => f1(g, "llvm.cos", x)?,
+        UnaryFn::Softplus => {
+            let ex = f1(g, "llvm.exp", x)?;
+            let l = g.libm("log1pf", &[ex.into()])?.into_float_value();
+            fsel(g, g.fcmp(FP::OGT, x, g.f32t.const_float(20.0))?, x, l)?
+        }
+    }))
+}
+
+fn binary<'ctx>(g: &Gen<'_, 'ctx>, f: BinaryFn, a: V<'ctx>, c: V<'ctx>) -> R<V<'ctx>> {
+    let b = &g.b;
+    match (a, c) {
+        (V::I(x), V::I(y)) => {
+            let zero = g.i64t.const_zero();
+            Ok(V::I(match f {
+                BinaryFn::Add => b.build_int_add(x, y, "add").map_err(e)?,
+                BinaryFn::Sub => b.build_int_sub(x, y, "sub").map_err(e)?,
+                BinaryFn::Mul => b.build_int_mul(x, y, "mul").map_err(e)?,
+                BinaryFn::Div => {
+                    let by_zero = g.icmp(IP::EQ, y, zero)?;
+                    let min = g.icmp(IP::EQ, x, g.i64t.const_int(i64::MIN as u64, true))?;
+                    let m1 = g.icmp(IP::EQ, y, g.i64t.const_int(u64::MAX, true))?;
+                    let ovf = b.build_and(min, m1, "ovf").map_err(e)?;
+                    let bad = b.build_or(by_zero, ovf, "bad").map_err(e)?;
+                    let safe = isel(g, bad, g.i64t.const_int(1, false), y)?;
+                    let q = b.build_int_signed_div(x, safe, "q").map_err(e)?;
+                    isel(g, bad, zero, q)?
+                }
+                BinaryFn::Pow => {
+                    let p = g.declare(
+                        "kiln_ipow",
+                        g.i64t.fn_type(&[g.i64t.into(), g.i64t.into()], false),
+                    );
+                    g.call(p, &[x.into(), y.into()])?.into_int_value()
+                }
+                BinaryFn::Max => isel(g, g.icmp(IP::SGT, x, y)?, x, y)?,
+                BinaryFn::Min => isel(g, g.icmp(IP::SLT, x, y)?, x, y)?,
+                BinaryFn::Equal => bool_i64(g, g.icmp(IP::EQ, x, y)?)?,
+                BinaryFn::Less => bool_i64(g, g.icmp(IP::SLT, x, y)?)?,
+                BinaryFn::Greater => bool_i64(g, g.icmp(IP::SGT, x, y)?)?,
+                BinaryFn::And | BinaryFn::Or => {
+                    let nx = g.icmp(IP::NE, x, zero)?;
+                    let ny = g.icmp(IP::NE, y, zero)?;
+                    logic(g, f, nx, ny)?
+                }
+            }))
+        }
+        (V::F(x), V::F(y)) => Ok(match f {
+            BinaryFn::Add => V::F(b.build_float_add(x, y, "add").map_err(e)?),
+            BinaryFn::Sub => V::F(b.build_float_sub(x, y, "sub").map_err(e)?),
+            BinaryFn::Mul => V::F(b.build_float_mul(x, y, "mul").map_err(e)?),
+            BinaryFn::Div => V::F(b.build_float_div(x, y, "div").map_err(e)?),
+            BinaryFn::Pow => V::F(g.libm("powf", &[x.into(), y.into()])?.into_float_value()),
+            BinaryFn::Max | BinaryFn::Min => {
+                let name = if f == BinaryFn::Max {
+                    "llvm.maximum"
+                } else {
+                    "llvm.minimum"
+                };
+                V::F(
+                    g.intrinsic(name, &[g.f32t.into()], &[x.into(), y.into()])?
+                        .into_float_value(),
+                )
+            }
+            BinaryFn::Equal => V::I(bool_i64(g, g.fcmp(FP::OEQ, x, y)?)?),
+            BinaryFn::Less => V::I(bool_i64(g, g.fcmp(FP::OLT, x, y)?)?),
+            BinaryFn::Greater => V::I(bool_i64(g, g.fcmp(FP::OGT, x, y)?)?),
+            BinaryFn::And | BinaryFn::Or => {
+                let zero = g.f32t.const_zero();
+                let nx = g.fcmp(FP::UNE, x, zero)?;
+                let ny = g.fcmp(FP::UNE, y, zero)?;
+                V::I(logic(g, f, nx, ny)?)
+            }
+        }),
+        _ => Err(format!("{f:?} mixes register kinds")),
+    }
+}
+
+fn logic<'ctx>(
+    g: &Gen<'_, 'ctx>,
+    f: BinaryFn,
+    nx: IntValue<'ctx>,
+    ny: IntValue<'ctx>,
+) -> R<IntValue<'ctx>> {
+    let c = if f == BinaryFn::And {
+        g.b.build_and(nx, ny, "and").map_err(e)?
+    } else {
+        g.b.build_or(nx, ny, "or").map_err(e)?
+    };
+    bool_i64(g, c)
+}
+
+/// The bfloat16 bits (in the low half of an i32) of `x`, rounded to nearest-even.
+pub fn bf16_bits<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<IntValue<'ctx>> {
+    let b = &g.b;
+    let u = b
+        .build_bit_cast(x, g.i32t, "u")
+        .map_err(e)?
+        .into_int_value();
+    let k16 = g.i32t.const_int(16, false);
+    let hi = b.build_right_shift(u, k16, false, "hi").map_err(e)?;
+    let lsb = b
+        .build_and(hi, g.i32t.const_int(1, false), "lsb")
+        .map_err(e)?;
+    let r = b
+        .build_int_add(u, g.i32t.const_int(0x7fff, false), "r")
+        .map_err(e)?;
+    let r = b.build_int_add(r, lsb, "r").map_err(e)?;
+    let r = b.build_right_shift(r, k16, false, "r").map_err(e)?;
+    let nan = g.fcmp(FP::UNO, x, x)?;
+    let quiet = b
+        .build_or(hi, g.i32t.const_int(0x7fc0, false), "q")
+        .map_err(e)?;
+    isel(g, nan, quiet, r)
+}
+
+/// A VMVX cast: to a float type rounds to its precision; to an integer type saturates
+/// (NaN becomes 0) and wraps; to `i1` tests for nonzero.
+fn cast<'ctx>(g: &Gen<'_, 'ctx>, a: V<'ctx>, t: ElementType) -> R<V<'ctx>> {
+    let b = &g.b;
+    let round = |x: FloatValue<'ctx>| -> R<FloatValue<'ctx>> {
+        Ok(match t {
+            ElementType::F16 => {
+                let to = g.declare("kiln_f32_to_f16", g.i16t.fn_type(&[g.f32t.into()], false));
+                let from = g.declare("kiln_f16_to_f32", g.f32t.fn_type(&[g.i16t.into()], false));
+                let h = g.call(to, &[x.into()])?;
+                g.call(from, &[h.into()])?.into_float_value()
+            }
+            ElementType::BF16 => {
+                let bits = bf16_bits(g, x)?;
+                let w = b
+                    .build_left_shift(bits, g.i32t.const_int(16, false), "w")
+                    .map_err(e)?;
+                b.build_bit_cast(w, g.f32t, "bf")
+                    .map_err(e)?
+                    .into_float_value()
+            }
+            _ => x,
+        })
+    };
+    let wrap = |x: IntValue<'ctx>| -> R<IntValue<'ctx>> {
+        Ok(match t {
+            ElementType::I32 | ElementType::I8 => {
+                let narrow = if t == ElementType::I32 { g.i32t } else { g.i8t };
+                let n = b.build_int_truncate(x, narrow, "n").map_err(e)?;
+                b.build_int_s_extend(n, g.i64t, "w").map_err(e)?
+            }
+            ElementType::I1 => bool_i64(g, g.icmp(IP::NE, x, g.i64t.const_zero())?)?,
+            _ => x,
+        })
+    };
+    Ok(match (a, reg_kind(t)) {
+        (V::F(x), RegKind::F) => V::F(round(x)?),
+        (V::I(x), RegKind::F) => {
+            let f = b.build_signed_int_to_float(x, g.f32t, "f").map_err(e)?;
+            V::F(round(f)?)
+        }
+        (V::I(x), RegKind::I) => V::I(wrap(x)?),
+        (V::F(x), RegKind::I) => {
+            if t == ElementType::I1 {
+                return Ok(V::I(bool_i64(g, g.fcmp(FP::UNE, x, g.f32t.const_zero())?)?));
+            }
+            let v = g
+                .intrinsic(
+                    "llvm.fptosi.sat",
+                    &[g.i64t.into(), g.f32t.into()],
+                    &[x.into()],
+                )?
+                .into_int_value();
+            V::I(wrap(v)?)
+        }
+    })
+}

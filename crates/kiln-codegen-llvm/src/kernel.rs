@@ -1,0 +1,554 @@
+//! One kernel as one LLVM function: `i32 (ptr ctx, ptr bindings, i64 workgroup)`.
+
+use crate::body::{self, V};
+use inkwell::builder::Builder;
+use inkwell::context::Context;
+use inkwell::module::{Linkage, Module};
+use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum, FloatType, IntType};
+use inkwell::values::{
+    BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue,
+};
+use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
+use kiln_types::ElementType;
+use kiln_vmvx::format::{reg_kind, Body, Kernel, KernelOp, ReduceFn, RegKind, View};
+
+pub type R<T> = Result<T, String>;
+
+pub fn e<E: std::fmt::Display>(x: E) -> String {
+    format!("LLVM builder: {x}")
+}
+
+/// The state of the function being written.
+pub struct Gen<'a, 'ctx> {
+    pub cx: &'ctx Context,
+    pub m: &'a Module<'ctx>,
+    pub b: Builder<'ctx>,
+    pub f: FunctionValue<'ctx>,
+    pub f32t: FloatType<'ctx>,
+    pub f64t: FloatType<'ctx>,
+    pub i64t: IntType<'ctx>,
+    pub i32t: IntType<'ctx>,
+    pub i16t: IntType<'ctx>,
+    pub i8t: IntType<'ctx>,
+    /// Each binding's base address.
+    bases: Vec<PointerValue<'ctx>>,
+}
+
+pub fn emit<'ctx>(
+    cx: &'ctx Context,
+    m: &Module<'ctx>,
+    symbol: &str,
+    index: u32,
+    kernel: &Kernel,
+) -> R<()> {
+    let ptr = cx.ptr_type(AddressSpace::default());
+    let i64t = cx.i64_type();
+    let i32t = cx.i32_type();
+    let fty = i32t.fn_type(&[ptr.into(), ptr.into(), i64t.into()], false);
+    let f = m.add_function(symbol, fty, Some(Linkage::External));
+    let entry = cx.append_basic_block(f, "entry");
+    let b = cx.create_builder();
+    b.position_at_end(entry);
+    let mut g = Gen {
+        cx,
+        m,
+        b,
+        f,
+        f32t: cx.f32_type(),
+        f64t: cx.f64_type(),
+        i64t,
+        i32t,
+        i16t: cx.i16_type(),
+        i8t: cx.i8_type(),
+        bases: vec![],
+    };
+    let ctx = f.get_nth_param(0).ok_or("no ctx")?.into_pointer_value();
+    let bindings = f
+        .get_nth_param(1)
+        .ok_or("no bindings")?
+        .into_pointer_value();
+    let wg = f.get_nth_param(2).ok_or("no workgroup")?.into_int_value();
+    let count = kernel
+        .views()
+        .iter()
+        .map(|v| v.binding as usize + 1)
+        .max()
+        .unwrap_or(0);
+    for i in 0..count {
+        let at = g.gep(ptr.into(), bindings, g.i64t.const_int(i as u64, false))?;
+        let base = g.b.build_load(ptr, at, "base").map_err(e)?;
+        g.bases.push(base.into_pointer_value());
+    }
+    match &kernel.op {
+        KernelOp::Generic {
+            shape,
+            tile,
+            reduction_dims,
+            reduce,
+            inputs,
+            outputs,
+            body,
+        } => {
+            let p = shape.len() - *reduction_dims as usize;
+            let (lo, hi) = g.tile_box(&shape[..p], &tile[..p], wg)?;
+            let ctx = Generic {
+                shape,
+                p,
+                reduce: *reduce,
+                inputs,
+                outputs,
+                body,
+            };
+            g.nest(&lo, &hi, &mut |g, idx| ctx.element(g, idx))?;
+            g.b.build_return(Some(&g.i32t.const_zero())).map_err(e)?;
+        }
+        _ => {
+            // Named ops run through the runtime's microkernels.
+            let callee = g.declare(
+                "kiln_vmvx_workgroup",
+                i32t.fn_type(&[ptr.into(), i32t.into(), i64t.into()], false),
+            );
+            let r =
+                g.b.build_call(
+                    callee,
+                    &[
+                        ctx.into(),
+                        i32t.const_int(index as u64, false).into(),
+                        wg.into(),
+                    ],
+                    "status",
+                )
+                .map_err(e)?
+                .try_as_basic_value()
+                .basic()
+                .ok_or("the import returns nothing")?;
+            g.b.build_return(Some(&r)).map_err(e)?;
+        }
+    }
+    Ok(())
+}
+
+/// A generic kernel's parts, for the per-element callback.
+struct Generic<'k> {
+    shape: &'k [u64],
+    p: usize,
+    reduce: ReduceFn,
+    inputs: &'k [View],
+    outputs: &'k [View],
+    body: &'k Body,
+}
+
+impl Generic<'_> {
+    /// Computes and stores the outputs at parallel index `idx`.
+    fn element<'ctx>(&self, g: &mut Gen<'_, 'ctx>, idx: &[IntValue<'ctx>]) -> R<()> {
+        if self.p == self.shape.len() {
+            let vals = body::eval(g, self.body, &mut |g, n| {
+                let v = self.inputs.get(n as usize).ok_or("no such input")?;
+                g.load(v, idx)
+            })?;
+            for (o, v) in self.outputs.iter().zip(vals) {
+                g.store(o, idx, v)?;
+            }
+            return Ok(());
+        }
+        let [output] = self.outputs else {
+            return Err("a reduction must have exactly one output".into());
+        };
+        let kind = reg_kind(output.element_type);
+        // Floats accumulate in f64 and integers wrap, as the interpreter does.
+        let acc_ty: BasicTypeEnum = match kind {
+            RegKind::F => g.f64t.into(),
+            RegKind::I => g.i64t.into(),
+        };
+        let acc = g.alloca(acc_ty)?;
+        let init: BasicValueEnum = match (kind, self.reduce) {
+            (RegKind::F, ReduceFn::Max) => g.f64t.const_float(f64::NEG_INFINITY).into(),
+            (RegKind::F, ReduceFn::Min) => g.f64t.const_float(f64::INFINITY).into(),
+            (RegKind::F, _) => g.f64t.const_zero().into(),
+            (RegKind::I, ReduceFn::Max) => g.i64t.const_int(i64::MIN as u64, true).into(),
+            (RegKind::I, ReduceFn::Min) => g.i64t.const_int(i64::MAX as u64, true).into(),
+            (RegKind::I, _) => g.i64t.const_zero().into(),
+        };
+        g.b.build_store(acc, init).map_err(e)?;
+        let zero = g.i64t.const_zero();
+        let lo = vec![zero; self.shape.len() - self.p];
+        let hi: Vec<IntValue> = self.shape[self.p..]
+            .iter()
+            .map(|&d| g.i64t.const_int(d, false))
+            .collect();
+        g.nest(&lo, &hi, &mut |g, ridx| {
+            let mut full = idx.to_vec();
+            full.extend_from_slice(ridx);
+            let v = body::eval(g, self.body, &mut |g, n| {
+                let v = self.inputs.get(n as usize).ok_or("no such input")?;
+                g.load(v, &full)
+            })?;
+            let v = *v.first().ok_or("a reduction body yields no value")?;
+            let a = g.b.build_load(acc_ty, acc, "acc").map_err(e)?;
+            let next: BasicValueEnum = match v {
+                V::F(x) => {
+                    let x = g.b.build_float_ext(x, g.f64t, "wide").map_err(e)?;
+                    let a = a.into_float_value();
+                    match self.reduce {
+                        ReduceFn::Sum | ReduceFn::Mean => {
+                            g.b.build_float_add(a, x, "sum").map_err(e)?.into()
+                        }
+                        ReduceFn::Max => {
+                            g.intrinsic("llvm.maxnum", &[g.f64t.into()], &[a.into(), x.into()])?
+                        }
+                        ReduceFn::Min => {
+                            g.intrinsic("llvm.minnum", &[g.f64t.into()], &[a.into(), x.into()])?
+                        }
+                    }
+                }
+                V::I(x) => {
+                    let a = a.into_int_value();
+                    match self.reduce {
+                        ReduceFn::Sum | ReduceFn::Mean => {
+                            g.b.build_int_add(a, x, "sum").map_err(e)?.into()
+                        }
+                        ReduceFn::Max => {
+                            g.intrinsic("llvm.smax", &[g.i64t.into()], &[a.into(), x.into()])?
+                        }
+                        ReduceFn::Min => {
+                            g.intrinsic("llvm.smin", &[g.i64t.into()], &[a.into(), x.into()])?
+                        }
+                    }
+                }
+            };
+            g.b.build_store(acc, next).map_err(e)?;
+            Ok(())
+        })?;
+        let count: u64 = self.shape[self.p..].iter().product();
+        let a = g.b.build_load(acc_ty, acc, "acc").map_err(e)?;
+        let result = match kind {
+            RegKind::F => {
+                let mut a = a.into_float_value();
+                if self.reduce == ReduceFn::Mean {
+                    let n = g.f64t.const_float(count as f64);
+                    a = g.b.build_float_div(a, n, "mean").map_err(e)?;
+                }
+                V::F(g.b.build_float_trunc(a, g.f32t, "narrow").map_err(e)?)
+            }
+            RegKind::I => {
+                let mut a = a.into_int_value();
+                if self.reduce == ReduceFn::Mean {
+                    let n = g.i64t.const_int(count.max(1), false);
+                    a = g.b.build_int_signed_div(a, n, "mean").map_err(e)?;
+                }
+                V::I(a)
+            }
+        };
+        g.store(output, idx, result)
+    }
+}
+
+impl<'ctx> Gen<'_, 'ctx> {
+    pub fn gep(
+        &self,
+        ty: BasicTypeEnum<'ctx>,
+        base: PointerValue<'ctx>,
+        index: IntValue<'ctx>,
+    ) -> R<PointerValue<'ctx>> {
+        // SAFETY (for LLVM, not Rust): indices stay inside the binding, which the runtime
+        // checked against the kernel's views before running it.
+        unsafe { self.b.build_in_bounds_gep(ty, base, &[index], "at") }.map_err(e)
+    }
+
+    /// A stack slot in the entry block (promoted to a register by LLVM).
+    pub fn alloca(&self, ty: BasicTypeEnum<'ctx>) -> R<PointerValue<'ctx>> {
+        let entry = self.f.get_first_basic_block().ok_or("no entry block")?;
+        let tmp = self.cx.create_builder();
+        match entry.get_first_instruction() {
+            Some(i) => tmp.position_before(&i),
+            None => tmp.position_at_end(entry),
+        }
+        tmp.build_alloca(ty, "slot").map_err(e)
+    }
+
+    /// A function declared by name (an import, or a C math function LLVM may call).
+    pub fn declare(
+        &self,
+        name: &str,
+        ty: inkwell::types::FunctionType<'ctx>,
+    ) -> FunctionValue<'ctx> {
+        self.m
+            .get_function(name)
+            .unwrap_or_else(|| self.m.add_function(name, ty, Some(Linkage::External)))
+    }
+
+    pub fn call(
+        &self,
+        f: FunctionValue<'ctx>,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> R<BasicValueEnum<'ctx>> {
+        self.b
+            .build_call(f, args, "call")
+            .map_err(e)?
+            .try_as_basic_value()
+            .basic()
+            .ok_or_else(|| "a call returns nothing".to_string())
+    }
+
+    /// Calls LLVM intrinsic `name` overloaded on `types`.
+    pub fn intrinsic(
+        &self,
+        name: &str,
+        types: &[BasicTypeEnum<'ctx>],
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> R<BasicValueEnum<'ctx>> {
+        let i = inkwell::intrinsics::Intrinsic::find(name)
+            .ok_or_else(|| format!("no LLVM intrinsic {name}"))?;
+        let f = i
+            .get_declaration(self.m, types)
+            .ok_or_else(|| format!("cannot declare {name}"))?;
+        self.call(f, args)
+    }
+
+    /// A C function `float name(float...)` LLVM resolves through the import table.
+    pub fn libm(
+        &self,
+        name: &str,
+        args: &[BasicMetadataValueEnum<'ctx>],
+    ) -> R<BasicValueEnum<'ctx>> {
+        let params: Vec<BasicMetadataTypeEnum> = args.iter().map(|_| self.f32t.into()).collect();
+        let f = self.declare(name, self.f32t.fn_type(&params, false));
+        self.call(f, args)
+    }
+
+    /// The tile box of workgroup `wg` over `shape` tiled by `tile` (VMVX's numbering).
+    fn tile_box(
+        &self,
+        shape: &[u64],
+        tile: &[u64],
+        wg: IntValue<'ctx>,
+    ) -> R<(Vec<IntValue<'ctx>>, Vec<IntValue<'ctx>>)> {
+        let n = shape.len();
+        let (mut lo, mut hi) = (vec![wg; n], vec![wg; n]);
+        let mut rest = wg;
+        for d in (0..n).rev() {
+            let t = tile[d].max(1);
+            let count = self.i64t.const_int(shape[d].div_ceil(t), false);
+            let i = self
+                .b
+                .build_int_unsigned_rem(rest, count, "tile")
+                .map_err(e)?;
+            rest = self
+                .b
+                .build_int_unsigned_div(rest, count, "rest")
+                .map_err(e)?;
+            let l = self
+                .b
+                .build_int_mul(i, self.i64t.const_int(t, false), "lo")
+                .map_err(e)?;
+            let h = self
+                .b
+                .build_int_add(l, self.i64t.const_int(t, false), "hi")
+                .map_err(e)?;
+            let h = self
+                .intrinsic(
+                    "llvm.umin",
+                    &[self.i64t.into()],
+                    &[h.into(), self.i64t.const_int(shape[d], false).into()],
+                )?
+                .into_int_value();
+            lo[d] = l;
+            hi[d] = h;
+        }
+        Ok((lo, hi))
+    }
+
+    /// Runs `f(idx)` for every index in the box `[lo, hi)`, the last dim innermost.
+    fn nest(
+        &mut self,
+        lo: &[IntValue<'ctx>],
+        hi: &[IntValue<'ctx>],
+        f: &mut dyn FnMut(&mut Self, &[IntValue<'ctx>]) -> R<()>,
+    ) -> R<()> {
+        self.nest_from(lo, hi, &mut vec![], f)
+    }
+
+    fn nest_from(
+        &mut self,
+        lo: &[IntValue<'ctx>],
+        hi: &[IntValue<'ctx>],
+        idx: &mut Vec<IntValue<'ctx>>,
+        f: &mut dyn FnMut(&mut Self, &[IntValue<'ctx>]) -> R<()>,
+    ) -> R<()> {
+        let d = idx.len();
+        if d == lo.len() {
+            return f(self, idx);
+        }
+        let counter = self.alloca(self.i64t.into())?;
+        self.b.build_store(counter, lo[d]).map_err(e)?;
+        let (head, inner, exit) = (
+            self.cx.append_basic_block(self.f, "head"),
+            self.cx.append_basic_block(self.f, "body"),
+            self.cx.append_basic_block(self.f, "exit"),
+        );
+        self.b.build_unconditional_branch(head).map_err(e)?;
+        self.b.position_at_end(head);
+        let i = self
+            .b
+            .build_load(self.i64t, counter, "i")
+            .map_err(e)?
+            .into_int_value();
+        let more = self
+            .b
+            .build_int_compare(IntPredicate::ULT, i, hi[d], "more")
+            .map_err(e)?;
+        self.b
+            .build_conditional_branch(more, inner, exit)
+            .map_err(e)?;
+        self.b.position_at_end(inner);
+        idx.push(i);
+        self.nest_from(lo, hi, idx, f)?;
+        idx.pop();
+        let next = self
+            .b
+            .build_int_add(i, self.i64t.const_int(1, false), "next")
+            .map_err(e)?;
+        self.b.build_store(counter, next).map_err(e)?;
+        self.b.build_unconditional_branch(head).map_err(e)?;
+        self.b.position_at_end(exit);
+        Ok(())
+    }
+
+    /// The address of `v`'s element at `idx` (trailing dims of `idx` beyond `v`'s rank unused).
+    fn address(
+        &self,
+        v: &View,
+        idx: &[IntValue<'ctx>],
+    ) -> R<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)> {
+        let mut off = self.i64t.const_int(v.offset, false);
+        for (d, &i) in idx.iter().enumerate().take(v.shape.len()) {
+            if v.strides[d] == 0 || v.shape[d] == 1 {
+                continue;
+            }
+            let s = self.i64t.const_int(v.strides[d] as u64, true);
+            let t = self.b.build_int_mul(i, s, "t").map_err(e)?;
+            off = self.b.build_int_add(off, t, "off").map_err(e)?;
+        }
+        let ty: BasicTypeEnum = match v.element_type {
+            ElementType::F32 => self.f32t.into(),
+            ElementType::F16 | ElementType::BF16 => self.i16t.into(),
+            ElementType::I8 | ElementType::I1 => self.i8t.into(),
+            ElementType::I32 => self.i32t.into(),
+            ElementType::I64 => self.i64t.into(),
+        };
+        let base = *self
+            .bases
+            .get(v.binding as usize)
+            .ok_or("a view's binding is missing")?;
+        Ok((self.gep(ty, base, off)?, ty))
+    }
+
+    /// Loads `v` at `idx` as a register (f32 or i64).
+    pub fn load(&self, v: &View, idx: &[IntValue<'ctx>]) -> R<V<'ctx>> {
+        let (p, ty) = self.address(v, idx)?;
+        let raw = self.b.build_load(ty, p, "raw").map_err(e)?;
+        Ok(match v.element_type {
+            ElementType::F32 => V::F(raw.into_float_value()),
+            ElementType::F16 => {
+                let f = self.declare(
+                    "kiln_f16_to_f32",
+                    self.f32t.fn_type(&[self.i16t.into()], false),
+                );
+                V::F(self.call(f, &[raw.into()])?.into_float_value())
+            }
+            ElementType::BF16 => {
+                let w = self
+                    .b
+                    .build_int_z_extend(raw.into_int_value(), self.i32t, "w")
+                    .map_err(e)?;
+                let w = self
+                    .b
+                    .build_left_shift(w, self.i32t.const_int(16, false), "w")
+                    .map_err(e)?;
+                V::F(
+                    self.b
+                        .build_bit_cast(w, self.f32t, "bf")
+                        .map_err(e)?
+                        .into_float_value(),
+                )
+            }
+            ElementType::I8 | ElementType::I32 => V::I(
+                self.b
+                    .build_int_s_extend(raw.into_int_value(), self.i64t, "x")
+                    .map_err(e)?,
+            ),
+            ElementType::I64 => V::I(raw.into_int_value()),
+            ElementType::I1 => {
+                let nz = self
+                    .b
+                    .build_int_compare(
+                        IntPredicate::NE,
+                        raw.into_int_value(),
+                        self.i8t.const_zero(),
+                        "nz",
+                    )
+                    .map_err(e)?;
+                V::I(self.b.build_int_z_extend(nz, self.i64t, "b").map_err(e)?)
+            }
+        })
+    }
+
+    /// Stores a register into `v` at `idx`, converting to its element type.
+    pub fn store(&self, v: &View, idx: &[IntValue<'ctx>], value: V<'ctx>) -> R<()> {
+        let (p, _) = self.address(v, idx)?;
+        let raw: BasicValueEnum = match (v.element_type, value) {
+            (ElementType::F32, V::F(x)) => x.into(),
+            (ElementType::F16, V::F(x)) => {
+                let f = self.declare(
+                    "kiln_f32_to_f16",
+                    self.i16t.fn_type(&[self.f32t.into()], false),
+                );
+                self.call(f, &[x.into()])?
+            }
+            (ElementType::BF16, V::F(x)) => {
+                let bits = body::bf16_bits(self, x)?;
+                self.b
+                    .build_int_truncate(bits, self.i16t, "bf")
+                    .map_err(e)?
+                    .into()
+            }
+            (ElementType::I8, V::I(x)) => self
+                .b
+                .build_int_truncate(x, self.i8t, "n")
+                .map_err(e)?
+                .into(),
+            (ElementType::I32, V::I(x)) => self
+                .b
+                .build_int_truncate(x, self.i32t, "n")
+                .map_err(e)?
+                .into(),
+            (ElementType::I64, V::I(x)) => x.into(),
+            (ElementType::I1, V::I(x)) => {
+                let nz = self
+                    .b
+                    .build_int_compare(IntPredicate::NE, x, self.i64t.const_zero(), "nz")
+                    .map_err(e)?;
+                self.b
+                    .build_int_z_extend(nz, self.i8t, "b")
+                    .map_err(e)?
+                    .into()
+            }
+            (t, _) => return Err(format!("a register of the wrong kind is stored as {t}")),
+        };
+        self.b.build_store(p, raw).map_err(e)?;
+        Ok(())
+    }
+
+    pub fn fcmp(
+        &self,
+        p: FloatPredicate,
+        a: inkwell::values::FloatValue<'ctx>,
+        b: inkwell::values::FloatValue<'ctx>,
+    ) -> R<IntValue<'ctx>> {
+        self.b.build_float_compare(p, a, b, "c").map_err(e)
+    }
+
+    pub fn icmp(&self, p: IntPredicate, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        self.b.build_int_compare(p, a, b, "c").map_err(e)
+    }
+}

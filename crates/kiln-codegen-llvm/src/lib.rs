@@ -1,0 +1,176 @@
+//! The `llvm-cpu` code generator: kernels → LLVM IR → an optimised relocatable object, packed
+//! with the kernels' descriptions into a [`kiln_native::Executable`].
+//!
+//! - Elementwise and reduction kernels (`KernelOp::Generic`) are generated in full: the
+//!   workgroup's tile box is computed from the workgroup index as VMVX does, then a loop nest
+//!   evaluates the fused body per element ([`body`]); LLVM's O3 pipeline vectorises the
+//!   contiguous innermost loops for the target's vector width.
+//! - Named ops (matmul, convolution, pooling, softmax, layer norm, gather) call the runtime's
+//!   microkernels through the `kiln_vmvx_workgroup` import (IREE's executable imports), which
+//!   runs that workgroup with the same packed GEMM and row kernels as VMVX.
+//! - [`CpuTarget`] is `--iree-llvmcpu-target-triple/-cpu/-cpu-features`: the host by default,
+//!   or any x86-64, AArch64 or RISC-V 64 triple (cross-compiled objects are valid; only x86-64
+//!   ones load here).
+//!
+//! ```no_run
+//! use kiln_codegen_llvm::{compile, CpuTarget};
+//! let exe = compile(&[], &CpuTarget::host())?;
+//! assert!(!exe.object.is_empty());
+//! # Ok::<(), String>(())
+//! ```
+
+mod body;
+mod kernel;
+
+use inkwell::context::Context;
+use inkwell::passes::PassBuilderOptions;
+use inkwell::targets::{
+    CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
+};
+use inkwell::OptimizationLevel;
+use kiln_vmvx::format::Kernel;
+
+/// What to compile for (IREE's `--iree-llvmcpu-*` flags).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct CpuTarget {
+    /// An LLVM triple; empty for the host.
+    pub triple: String,
+    /// A CPU name, `host` (default) or `generic`.
+    pub cpu: String,
+    /// Extra features, LLVM spelling (`+avx2,-avx512f`).
+    pub features: String,
+}
+
+impl CpuTarget {
+    /// The machine this runs on.
+    pub fn host() -> CpuTarget {
+        CpuTarget::default()
+    }
+}
+
+fn init() {
+    let c = InitializationConfig::default();
+    Target::initialize_x86(&c);
+    Target::initialize_aarch64(&c);
+    Target::initialize_riscv(&c);
+}
+
+/// Names and descriptions of the targets LLVM was built with here, for
+/// `--iree-llvmcpu-list-targets`.
+pub fn list_targets() -> Vec<(String, String)> {
+    init();
+    let mut out = vec![];
+    let mut t = Target::get_first();
+    while let Some(target) = t {
+        out.push((
+            target.get_name().to_string_lossy().into_owned(),
+            target.get_description().to_string_lossy().into_owned(),
+        ));
+        t = target.get_next();
+    }
+    out
+}
+
+/// The target machine for `target`, with the CPU and feature strings it resolved to.
+fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String), String> {
+    init();
+    let triple = if target.triple.is_empty() {
+        TargetMachine::get_default_triple()
+            .as_str()
+            .to_string_lossy()
+            .into_owned()
+    } else {
+        target.triple.clone()
+    };
+    let host = target.cpu.is_empty() || target.cpu == "host";
+    if host && !target.triple.is_empty() && !triple.starts_with(std::env::consts::ARCH) {
+        return Err(format!(
+            "--iree-llvmcpu-target-cpu=host cannot be used with target triple '{triple}'; name a CPU (e.g. generic)"
+        ));
+    }
+    let cpu = if host {
+        TargetMachine::get_host_cpu_name().to_string()
+    } else {
+        target.cpu.clone()
+    };
+    let mut features = if host {
+        TargetMachine::get_host_cpu_features().to_string()
+    } else {
+        String::new()
+    };
+    if !target.features.is_empty() {
+        if !features.is_empty() {
+            features.push(',');
+        }
+        features.push_str(&target.features);
+    }
+    let t = TargetTriple::create(&triple);
+    let llvm_target =
+        Target::from_triple(&t).map_err(|e| format!("unknown target triple '{triple}': {e}"))?;
+    let code_model = if triple.starts_with("riscv") {
+        CodeModel::Medium
+    } else {
+        CodeModel::Large
+    };
+    let tm = llvm_target
+        .create_target_machine(
+            &t,
+            &cpu,
+            &features,
+            OptimizationLevel::Aggressive,
+            RelocMode::Static,
+            code_model,
+        )
+        .ok_or_else(|| format!("LLVM cannot make a machine for '{triple}' cpu '{cpu}'"))?;
+    Ok((tm, triple, cpu, features))
+}
+
+/// The features of `features` (LLVM's `+a,-b` list) the runtime can check, for x86 triples.
+fn checked_features(triple: &str, features: &str) -> Vec<String> {
+    if !triple.starts_with("x86_64") {
+        return vec![];
+    }
+    features
+        .split(',')
+        .filter_map(|f| f.strip_prefix('+'))
+        .filter(|f| kiln_native::X86_CHECKED_FEATURES.contains(f))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Compiles kernels (entry point `i` is `kernels[i]`) into a native executable.
+pub fn compile(kernels: &[Kernel], target: &CpuTarget) -> Result<kiln_native::Executable, String> {
+    let (tm, triple, cpu, features) = machine(target)?;
+    let context = Context::create();
+    let module = context.create_module("kiln");
+    module.set_triple(&tm.get_triple());
+    module.set_data_layout(&tm.get_target_data().get_data_layout());
+    let mut symbols = vec![];
+    for (i, k) in kernels.iter().enumerate() {
+        let symbol = format!("kiln_kernel_{i}");
+        kernel::emit(&context, &module, &symbol, i as u32, k)
+            .map_err(|e| format!("kernel '{}': {e}", k.name))?;
+        symbols.push(symbol);
+    }
+    module
+        .verify()
+        .map_err(|e| format!("LLVM rejected the generated IR: {e}"))?;
+    module
+        .run_passes("default<O3>", &tm, PassBuilderOptions::create())
+        .map_err(|e| format!("LLVM optimisation failed: {e}"))?;
+    let object = tm
+        .write_to_memory_buffer(&module, FileType::Object)
+        .map_err(|e| format!("LLVM code generation failed: {e}"))?
+        .as_slice()
+        .to_vec();
+    Ok(kiln_native::Executable {
+        features: checked_features(&triple, &features),
+        triple,
+        cpu,
+        kernels: kiln_vmvx::Executable {
+            kernels: kernels.to_vec(),
+        },
+        symbols,
+        object,
+    })
+}

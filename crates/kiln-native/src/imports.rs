@@ -1,0 +1,123 @@
+//! What native code may call: C math functions LLVM lowers intrinsics to, memory functions
+//! its loop idioms become, and kiln's own helpers (f16 conversion, integer power, and running a
+//! named op's workgroup through the VMVX microkernels).
+//!
+//! Imports are resolved by symbol name when an object is linked ([`lookup`]); code that needs
+//! anything else is refused at load time with the name.
+
+use kiln_vmvx::Binding;
+use std::cell::RefCell;
+
+/// What a dispatch hands its kernels; native code passes it through to imports untouched.
+pub struct DispatchContext<'a> {
+    pub program: &'a kiln_vmvx::Executable,
+    pub bindings: &'a [Binding],
+    pub kernels: &'a kiln_ukernel::Kernels,
+    /// The message of a failing import (the kernel returns nonzero).
+    pub error: RefCell<Option<String>>,
+}
+
+extern "C" fn f16_to_f32(bits: u16) -> f32 {
+    half::f16::from_bits(bits).to_f32()
+}
+
+extern "C" fn f32_to_f16(x: f32) -> u16 {
+    half::f16::from_f32(x).to_bits()
+}
+
+extern "C" fn ipow(base: i64, exp: i64) -> i64 {
+    base.wrapping_pow(exp.clamp(0, u32::MAX as i64) as u32)
+}
+
+/// Runs workgroup `wg` of kernel `kernel` with the VMVX microkernels; 0 on success.
+///
+/// # Safety
+/// `ctx` must point at the live context of the dispatch that called this, whose bindings
+/// were checked for `kernel`.
+unsafe extern "C" fn vmvx_workgroup(ctx: *const DispatchContext, kernel: u32, wg: u64) -> i32 {
+    // SAFETY: the caller passes the context it was given.
+    let ctx = unsafe { &*ctx };
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: bindings were checked for this kernel before any workgroup ran.
+        unsafe {
+            ctx.program
+                .run_workgroup(kernel as usize, wg as u32, ctx.bindings, ctx.kernels)
+        }
+    }));
+    let failure = match run {
+        Ok(Ok(())) => return 0,
+        Ok(Err(m)) => m,
+        Err(_) => "a microkernel panicked".to_string(),
+    };
+    *ctx.error.borrow_mut() = Some(failure);
+    1
+}
+
+extern "C" fn memcpy(d: *mut u8, s: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the C contract of memcpy, which the calling code follows.
+    unsafe { std::ptr::copy_nonoverlapping(s, d, n) };
+    d
+}
+
+extern "C" fn memmove(d: *mut u8, s: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the C contract of memmove.
+    unsafe { std::ptr::copy(s, d, n) };
+    d
+}
+
+extern "C" fn memset(d: *mut u8, c: i32, n: usize) -> *mut u8 {
+    // SAFETY: the C contract of memset.
+    unsafe { std::ptr::write_bytes(d, c as u8, n) };
+    d
+}
+
+macro_rules! math {
+    ($($name:ident),* $(,)?) => {
+        fn math(name: &str) -> Option<usize> {
+            $(
+                extern "C" fn $name(x: f32) -> f32 {
+                    libm::$name(x)
+                }
+            )*
+            match name {
+                $(stringify!($name) => Some($name as extern "C" fn(f32) -> f32 as usize),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+math!(
+    expf, exp2f, expm1f, logf, log2f, log1pf, tanhf, erff, sinf, cosf, floorf, ceilf, sqrtf, fabsf,
+    truncf, roundevenf
+);
+
+extern "C" fn powf(x: f32, y: f32) -> f32 {
+    libm::powf(x, y)
+}
+extern "C" fn fmaxf(x: f32, y: f32) -> f32 {
+    libm::fmaxf(x, y)
+}
+extern "C" fn fminf(x: f32, y: f32) -> f32 {
+    libm::fminf(x, y)
+}
+
+/// The address of import `name`, if the runtime provides it.
+pub fn lookup(name: &str) -> Option<usize> {
+    type Op2 = extern "C" fn(f32, f32) -> f32;
+    Some(match name {
+        "kiln_f16_to_f32" => f16_to_f32 as extern "C" fn(u16) -> f32 as usize,
+        "kiln_f32_to_f16" => f32_to_f16 as extern "C" fn(f32) -> u16 as usize,
+        "kiln_ipow" => ipow as extern "C" fn(i64, i64) -> i64 as usize,
+        "kiln_vmvx_workgroup" => {
+            vmvx_workgroup as unsafe extern "C" fn(*const DispatchContext, u32, u64) -> i32 as usize
+        }
+        "memcpy" => memcpy as extern "C" fn(*mut u8, *const u8, usize) -> *mut u8 as usize,
+        "memmove" => memmove as extern "C" fn(*mut u8, *const u8, usize) -> *mut u8 as usize,
+        "memset" => memset as extern "C" fn(*mut u8, i32, usize) -> *mut u8 as usize,
+        "powf" => powf as Op2 as usize,
+        "fmaxf" => fmaxf as Op2 as usize,
+        "fminf" => fminf as Op2 as usize,
+        other => return math(other),
+    })
+}

@@ -1,0 +1,225 @@
+//! Native CPU executables, as the `llvm-cpu` target writes them: one relocatable ELF object
+//! holding a function per kernel, plus what the runtime needs to run it safely.
+//!
+//! - [`Executable`] is the container (`embedded-elf-<arch>` formats, IREE's names). Besides the
+//!   object it carries the target triple, the CPU features the code was compiled for, and each
+//!   kernel's description in the VMVX format: the runtime checks every dispatch's bindings
+//!   against those views exactly as it does for VMVX, so native code only ever sees bindings
+//!   that hold what it reads and writes.
+//! - [`loader`] links the object into executable memory in-process (no file is written, no
+//!   `dlopen`): sections are laid out, symbols resolved against [`imports`], relocations
+//!   applied, then the pages are made read+execute.
+//! - Kernel ABI: `i32 kernel(const DispatchContext* ctx, uint8_t* const* bindings, uint64_t
+//!   workgroup)`, returning 0 or an error code; `ctx` is opaque to the code and only passed to
+//!   imports.
+//!
+//! This crate belongs to the runtime side: it never depends on the compiler.
+
+pub mod imports;
+pub mod loader;
+
+use kiln_module::{ByteReader, ByteWriter, ModuleError};
+
+const VERSION: u32 = 1;
+
+/// The executable format for objects of `arch` (an LLVM triple's architecture).
+pub fn format_for_arch(arch: &str) -> Option<&'static str> {
+    Some(match arch {
+        "x86_64" => "embedded-elf-x86_64",
+        "aarch64" => "embedded-elf-arm_64",
+        "riscv64" => "embedded-elf-riscv_64",
+        _ => return None,
+    })
+}
+
+/// The format this machine runs natively, if any.
+pub fn host_format() -> Option<&'static str> {
+    format_for_arch(std::env::consts::ARCH)
+}
+
+/// A native executable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Executable {
+    /// The LLVM target triple the object was compiled for.
+    pub triple: String,
+    /// The CPU name given to LLVM (`znver4`, `generic`, …).
+    pub cpu: String,
+    /// CPU features the code may use (LLVM spelling without `+`); a CPU lacking one is refused.
+    pub features: Vec<String>,
+    /// Kernel descriptions, entry point `i` being `kernels.kernels[i]`.
+    pub kernels: kiln_vmvx::Executable,
+    /// The object's symbol for each kernel.
+    pub symbols: Vec<String>,
+    /// The relocatable ELF object.
+    pub object: Vec<u8>,
+}
+
+impl Executable {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = ByteWriter::default();
+        w.u32(VERSION);
+        w.str(&self.triple);
+        w.str(&self.cpu);
+        w.u32(self.features.len() as u32);
+        self.features.iter().for_each(|f| w.str(f));
+        let kernels = self.kernels.encode();
+        w.u64(kernels.len() as u64);
+        w.bytes.extend_from_slice(&kernels);
+        w.u32(self.symbols.len() as u32);
+        self.symbols.iter().for_each(|s| w.str(s));
+        w.u64(self.object.len() as u64);
+        w.bytes.extend_from_slice(&self.object);
+        w.bytes
+    }
+
+    /// Decodes and checks an executable (kernels included); errors say what is wrong.
+    pub fn decode(bytes: &[u8]) -> Result<Executable, String> {
+        let mut r = ByteReader::new(bytes, "native executable");
+        let blob = |r: &mut ByteReader| -> Result<Vec<u8>, ModuleError> {
+            let n = r.u64()? as usize;
+            (0..n).map(|_| r.u8()).collect()
+        };
+        let inner = |r: &mut ByteReader| -> Result<_, ModuleError> {
+            let version = r.u32()?;
+            if version != VERSION {
+                return Err(ModuleError::Invalid(format!(
+                    "native executable version {version}, expected {VERSION}"
+                )));
+            }
+            let triple = r.str()?;
+            let cpu = r.str()?;
+            let n = r.len(4)?;
+            let features = (0..n).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
+            let kernels = blob(r)?;
+            let n = r.len(4)?;
+            let symbols = (0..n).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
+            let object = blob(r)?;
+            if !r.is_empty() {
+                return Err(ModuleError::Invalid(
+                    "trailing bytes after the object".into(),
+                ));
+            }
+            Ok((triple, cpu, features, kernels, symbols, object))
+        };
+        let (triple, cpu, features, kernels, symbols, object) =
+            inner(&mut r).map_err(|e| e.to_string())?;
+        let kernels = kiln_vmvx::Executable::decode(&kernels)?;
+        if symbols.len() != kernels.kernels.len() {
+            return Err(format!(
+                "{} symbols for {} kernels",
+                symbols.len(),
+                kernels.kernels.len()
+            ));
+        }
+        Ok(Executable {
+            triple,
+            cpu,
+            features,
+            kernels,
+            symbols,
+            object,
+        })
+    }
+
+    /// The features in [`Executable::features`] this CPU lacks.
+    pub fn missing_features(&self) -> Vec<String> {
+        self.features
+            .iter()
+            .filter(|f| !cpu_has(f))
+            .cloned()
+            .collect()
+    }
+}
+
+/// x86 features the compiler records and the runtime can check, in LLVM's spelling.
+pub const X86_CHECKED_FEATURES: &[&str] = &[
+    "sse3",
+    "ssse3",
+    "sse4.1",
+    "sse4.2",
+    "popcnt",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "bmi",
+    "bmi2",
+    "lzcnt",
+    "movbe",
+    "avx512f",
+    "avx512bw",
+    "avx512dq",
+    "avx512vl",
+    "avx512cd",
+    "avx512vnni",
+    "avx512bf16",
+    "avx512vbmi",
+    "avx512ifma",
+    "avx512vpopcntdq",
+];
+
+/// Whether this CPU has feature `f` (LLVM spelling). Unknown names are reported missing.
+pub fn cpu_has(f: &str) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        match f {
+            "sse3" => has!("sse3"),
+            "ssse3" => has!("ssse3"),
+            "sse4.1" => has!("sse4.1"),
+            "sse4.2" => has!("sse4.2"),
+            "popcnt" => has!("popcnt"),
+            "avx" => has!("avx"),
+            "avx2" => has!("avx2"),
+            "fma" => has!("fma"),
+            "f16c" => has!("f16c"),
+            "bmi" => has!("bmi1"),
+            "bmi2" => has!("bmi2"),
+            "lzcnt" => has!("lzcnt"),
+            "movbe" => has!("movbe"),
+            "avx512f" => has!("avx512f"),
+            "avx512bw" => has!("avx512bw"),
+            "avx512dq" => has!("avx512dq"),
+            "avx512vl" => has!("avx512vl"),
+            "avx512cd" => has!("avx512cd"),
+            "avx512vnni" => has!("avx512vnni"),
+            "avx512bf16" => has!("avx512bf16"),
+            "avx512vbmi" => has!("avx512vbmi"),
+            "avx512ifma" => has!("avx512ifma"),
+            "avx512vpopcntdq" => has!("avx512vpopcntdq"),
+            _ => false,
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = f;
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_truncation() {
+        let e = Executable {
+            triple: "x86_64-unknown-linux-gnu".into(),
+            cpu: "generic".into(),
+            features: vec!["avx2".into()],
+            kernels: kiln_vmvx::Executable::default(),
+            symbols: vec![],
+            object: vec![1, 2, 3],
+        };
+        let bytes = e.encode();
+        assert_eq!(Executable::decode(&bytes).unwrap(), e);
+        for cut in 0..bytes.len() {
+            assert!(Executable::decode(&bytes[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn unknown_features_are_missing() {
+        assert!(!cpu_has("no-such-feature"));
+    }
+}
