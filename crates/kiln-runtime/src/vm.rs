@@ -124,10 +124,10 @@ impl LoadedModule {
             });
         }
         if !module.executables.is_empty() && executables.iter().all(Option::is_none) {
-            let targets: Vec<&str> = module
+            let targets: Vec<String> = module
                 .executables
                 .iter()
-                .map(|e| e.target.as_str())
+                .map(|e| format!("{} ({})", e.target, e.format))
                 .collect();
             return Err(RuntimeError::Incompatible {
                 module: source.to_string(),

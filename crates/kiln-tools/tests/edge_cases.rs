@@ -560,3 +560,40 @@ fn half_precision_models_compute_in_f32() {
     let conv = "func @main(%0 \"x\": tensor<1x2x5x5xbf16>, %1 \"k\": tensor<3x2x3x3xbf16>) -> (%3 \"y\") {\n  %2 = conv2d {strides = [1, 1], pads = [1, 1, 1, 1], dilations = [1, 1], groups = 1} %0, %1 : tensor<1x3x5x5xbf16> loc(\"c\")\n  %3 = pool2d {kind = max, kernel = [2, 2], strides = [1, 1], pads = [0, 0, 0, 0], count_include_pad = 0} %2 : tensor<1x3x4x4xbf16> loc(\"p\")\n}";
     run_ir_close(conv, &[img, k], 2e-2);
 }
+
+#[test]
+fn native_code_for_another_cpu_is_refused_with_the_reason() {
+    let text = "func @main(%0 \"x\": tensor<4xf32>) -> (%1 \"y\") {\n  %1 = relu %0 : tensor<4xf32> loc(\"r\")\n}";
+    let program = kiln_ir::text::parse_program(text).unwrap();
+    // Another architecture: the module has no executable this device can load.
+    let mut opts = CompileOptions {
+        targets: vec!["llvm-cpu".into()],
+        ..Default::default()
+    };
+    opts.llvm_cpu.triple = "aarch64-unknown-linux-gnu".into();
+    opts.llvm_cpu.cpu = "generic".into();
+    let CompileOutput::Module(bytes) =
+        kiln_compiler::compile_program(program.clone(), &opts).unwrap()
+    else {
+        unreachable!()
+    };
+    let err = load(&bytes).err().expect("refused").to_string();
+    assert!(err.contains("embedded-elf-arm_64"), "{err}");
+    // This architecture, but a CPU feature this machine lacks.
+    let device = kiln_tools::registry()
+        .create_device("local-task", &Default::default())
+        .unwrap();
+    let kernels = kiln_vmvx::Executable { kernels: vec![] };
+    let mut exe = kiln_codegen_llvm::compile(&kernels.kernels, &Default::default()).unwrap();
+    exe.features.push("avx10.9-imaginary".into());
+    let format = kiln_native::host_format().unwrap();
+    let err = device
+        .load_executable(format, &exe.encode())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("needs CPU features this machine lacks: avx10.9-imaginary"),
+        "{err}"
+    );
+}

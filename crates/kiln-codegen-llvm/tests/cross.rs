@@ -1,0 +1,141 @@
+//! llvm-cpu compiles for other architectures too: the objects for AArch64 and RISC-V 64 are
+//! valid ELF that LLVM's own tools disassemble, with one function per kernel. (They cannot run
+//! here; the x86-64 ones are run by the golden-model tests.)
+
+use kiln_codegen_llvm::{compile, CpuTarget};
+use kiln_types::ElementType;
+use kiln_vmvx::format::{BinaryFn, Body, Inst, Kernel, KernelOp, ReduceFn, View};
+
+fn kernels() -> Vec<Kernel> {
+    let v = |b| View::contiguous(b, 0, ElementType::F32, &[64, 64]);
+    let mut sum_out = View::contiguous(2, 0, ElementType::F32, &[64, 64]);
+    sum_out.strides[1] = 0;
+    vec![
+        Kernel {
+            name: "fma_relu".into(),
+            op: KernelOp::Generic {
+                shape: vec![64, 64],
+                tile: vec![8, 64],
+                reduction_dims: 0,
+                reduce: ReduceFn::Sum,
+                inputs: vec![v(0), v(1)],
+                outputs: vec![v(2)],
+                body: Body {
+                    insts: vec![
+                        Inst::Input(0),
+                        Inst::Input(1),
+                        Inst::Binary(BinaryFn::Mul, 0, 1),
+                        Inst::Unary(kiln_vmvx::format::UnaryFn::Relu, 2),
+                    ],
+                    results: vec![3],
+                },
+            },
+        },
+        Kernel {
+            name: "row_sum".into(),
+            op: KernelOp::Generic {
+                shape: vec![64, 64],
+                tile: vec![8],
+                reduction_dims: 1,
+                reduce: ReduceFn::Sum,
+                inputs: vec![v(0)],
+                outputs: vec![sum_out],
+                body: Body {
+                    insts: vec![Inst::Input(0)],
+                    results: vec![0],
+                },
+            },
+        },
+        Kernel {
+            name: "matmul".into(),
+            op: KernelOp::MatMul {
+                a: View::contiguous(0, 0, ElementType::F32, &[1, 8, 16]),
+                b: View::contiguous(1, 0, ElementType::F32, &[1, 16, 4]),
+                c: View::contiguous(2, 0, ElementType::F32, &[1, 8, 4]),
+                tile_m: 8,
+                tile_n: 4,
+                epilogue: None,
+            },
+        },
+    ]
+}
+
+fn objdump(object: &[u8], name: &str) -> Option<String> {
+    let path = std::env::temp_dir().join(format!("kiln-cross-{}-{name}.o", std::process::id()));
+    std::fs::write(&path, object).unwrap();
+    let out = std::process::Command::new("llvm-objdump-22")
+        .args(["-d", "-h"])
+        .arg(&path)
+        .output();
+    let _ = std::fs::remove_file(&path);
+    match out {
+        Ok(o) => {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            Some(String::from_utf8_lossy(&o.stdout).into_owned())
+        }
+        Err(e) => {
+            eprintln!("llvm-objdump-22 is not available ({e}); skipping the disassembly check");
+            None
+        }
+    }
+}
+
+#[test]
+fn aarch64_and_riscv64_objects_are_valid() {
+    for (triple, cpu, features, format, machine) in [
+        (
+            "aarch64-unknown-linux-gnu",
+            "generic",
+            "+neon",
+            "elf64-littleaarch64",
+            "aarch64",
+        ),
+        (
+            "riscv64-unknown-linux-gnu",
+            "generic-rv64",
+            "+m,+a,+f,+d,+c",
+            "elf64-littleriscv",
+            "riscv64",
+        ),
+    ] {
+        let target = CpuTarget {
+            triple: triple.into(),
+            cpu: cpu.into(),
+            features: features.into(),
+        };
+        let exe = compile(&kernels(), &target).unwrap_or_else(|e| panic!("{triple}: {e}"));
+        assert_eq!(exe.triple, triple);
+        assert_eq!(exe.symbols.len(), 3);
+        assert_eq!(&exe.object[..4], b"\x7fELF", "{triple}");
+        if let Some(text) = objdump(&exe.object, machine) {
+            assert!(text.contains(format), "{triple}: {text}");
+            for s in &exe.symbols {
+                assert!(text.contains(&format!("<{s}>:")), "{triple}: no {s}");
+            }
+        }
+    }
+}
+
+#[test]
+fn host_code_records_checkable_features() {
+    let exe = compile(&kernels(), &CpuTarget::host()).unwrap();
+    assert!(exe.triple.starts_with(std::env::consts::ARCH));
+    if std::arch::is_x86_feature_detected!("avx2") {
+        assert!(
+            exe.features.iter().any(|f| f == "avx2"),
+            "{:?}",
+            exe.features
+        );
+    }
+    assert!(exe.features.iter().all(|f| kiln_native::cpu_has(f)));
+}
+
+#[test]
+fn host_cpu_with_a_foreign_triple_is_an_error() {
+    let target = CpuTarget {
+        triple: "aarch64-unknown-linux-gnu".into(),
+        ..Default::default()
+    };
+    let err = compile(&kernels(), &target).unwrap_err();
+    assert!(err.contains("name a CPU"), "{err}");
+}
