@@ -40,6 +40,43 @@ impl Window {
         let i = (o * self.strides[d] + k * self.dilations[d]).checked_sub(self.pads[d])?;
         (i < len).then_some(i)
     }
+
+    /// The taps `k` of output `o` along dim `d` whose input lies inside `0..len`, as a range
+    /// (taps outside it read padding).
+    #[inline(always)]
+    pub fn taps(&self, d: usize, o: usize, len: usize) -> (usize, usize) {
+        let (s, dl, p) = (self.strides[d], self.dilations[d].max(1), self.pads[d]);
+        let start = o * s;
+        // start + k*dl >= p  and  start + k*dl < p + len
+        let lo = p.saturating_sub(start).div_ceil(dl);
+        let hi = (p + len).saturating_sub(start).div_ceil(dl);
+        (
+            lo.min(self.kernel[d]),
+            hi.min(self.kernel[d]).max(lo.min(self.kernel[d])),
+        )
+    }
+
+    /// The outputs `o < outputs` along dim `d` whose tap `k` lies inside `0..len`, as a range,
+    /// with the input coordinate of the first one.
+    #[inline(always)]
+    pub fn outputs_of_tap(
+        &self,
+        d: usize,
+        k: usize,
+        len: usize,
+        outputs: usize,
+    ) -> (usize, usize, usize) {
+        let (s, p) = (self.strides[d].max(1), self.pads[d]);
+        let off = k * self.dilations[d];
+        // o*s + off >= p  and  o*s + off < p + len
+        let lo = p.saturating_sub(off).div_ceil(s).min(outputs);
+        let hi = (p + len)
+            .saturating_sub(off)
+            .div_ceil(s)
+            .min(outputs)
+            .max(lo);
+        (lo, hi, (lo * s + off).saturating_sub(p))
+    }
 }
 
 /// Max or average pooling of output rows `oy0..oy1` of one plane into `out` (`(oy1-oy0)×ow`).
@@ -57,23 +94,28 @@ pub fn pool_plane(
     out: &mut [f32],
 ) {
     let full = (win.kernel[0] * win.kernel[1]) as f32;
+    let (sy, sx, dy, dx) = (
+        win.strides[0],
+        win.strides[1],
+        win.dilations[0],
+        win.dilations[1],
+    );
     for oy in oy0..oy1 {
-        for ox in 0..ow {
-            let (mut acc, mut count) = (if max { f32::NEG_INFINITY } else { 0.0 }, 0usize);
-            for ky in 0..win.kernel[0] {
-                let Some(iy) = win.input(0, oy, ky, h) else {
-                    continue;
-                };
-                for kx in 0..win.kernel[1] {
-                    let Some(ix) = win.input(1, ox, kx, w) else {
-                        continue;
-                    };
-                    let v = x[iy * w + ix];
+        let (ky0, ky1) = win.taps(0, oy, h);
+        let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
+        for (ox, o) in dst.iter_mut().enumerate() {
+            let (kx0, kx1) = win.taps(1, ox, w);
+            let mut acc = if max { f32::NEG_INFINITY } else { 0.0 };
+            for ky in ky0..ky1 {
+                let iy = oy * sy + ky * dy - win.pads[0];
+                let row = &x[iy * w..(iy + 1) * w];
+                for kx in kx0..kx1 {
+                    let v = row[ox * sx + kx * dx - win.pads[1]];
                     acc = if max { acc.max(v) } else { acc + v };
-                    count += 1;
                 }
             }
-            out[(oy - oy0) * ow + ox] = if max {
+            let count = (ky1 - ky0) * (kx1 - kx0);
+            *o = if max {
                 acc
             } else if count_include_pad {
                 acc / full
@@ -111,6 +153,96 @@ pub fn depthwise_plane(
                 for (ox, d) in dst.iter_mut().enumerate() {
                     if let Some(ix) = win.input(1, ox, kx, w) {
                         *d += f * src[ix];
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every window geometry up to small sizes: the tap and output ranges agree with testing
+    /// each coordinate, and pooling agrees with a direct per-tap implementation.
+    #[test]
+    fn window_ranges_and_pooling_match_brute_force() {
+        for len in 1..7 {
+            for k in 1..4 {
+                for s in 1..4 {
+                    for dl in 1..3 {
+                        for p in 0..3 {
+                            let win = Window {
+                                kernel: [k, k],
+                                strides: [s, s],
+                                pads: [p, p],
+                                dilations: [dl, dl],
+                            };
+                            let outputs = (len + 2 * p).saturating_sub(dl * (k - 1) + 1) / s + 1;
+                            for o in 0..outputs {
+                                let inside: Vec<usize> = (0..k)
+                                    .filter(|&t| win.input(0, o, t, len).is_some())
+                                    .collect();
+                                let (lo, hi) = win.taps(0, o, len);
+                                assert_eq!(
+                                    (lo..hi).collect::<Vec<_>>(),
+                                    inside,
+                                    "{win:?} len {len} o {o}"
+                                );
+                            }
+                            for t in 0..k {
+                                let inside: Vec<usize> = (0..outputs)
+                                    .filter(|&o| win.input(0, o, t, len).is_some())
+                                    .collect();
+                                let (lo, hi, first) = win.outputs_of_tap(0, t, len, outputs);
+                                assert_eq!((lo..hi).collect::<Vec<_>>(), inside);
+                                if lo < hi {
+                                    assert_eq!(Some(first), win.input(0, lo, t, len));
+                                }
+                            }
+                            if dl == 1 {
+                                check_pool(&win, len, outputs);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_pool(win: &Window, len: usize, outputs: usize) {
+        let x: Vec<f32> = (0..len * len)
+            .map(|i| ((i * 7) % 11) as f32 - 5.0)
+            .collect();
+        for max in [false, true] {
+            for include in [false, true] {
+                let mut got = vec![0.0; outputs * outputs];
+                pool_plane(
+                    &x, len, len, win, max, include, 0, outputs, outputs, &mut got,
+                );
+                for oy in 0..outputs {
+                    for ox in 0..outputs {
+                        let (mut acc, mut n) = (if max { f32::NEG_INFINITY } else { 0.0 }, 0);
+                        for ky in 0..win.kernel[0] {
+                            for kx in 0..win.kernel[1] {
+                                if let (Some(iy), Some(ix)) =
+                                    (win.input(0, oy, ky, len), win.input(1, ox, kx, len))
+                                {
+                                    let v = x[iy * len + ix];
+                                    acc = if max { acc.max(v) } else { acc + v };
+                                    n += 1;
+                                }
+                            }
+                        }
+                        let want = if max {
+                            acc
+                        } else if include {
+                            acc / (win.kernel[0] * win.kernel[1]) as f32
+                        } else {
+                            acc / n.max(1) as f32
+                        };
+                        assert_eq!(got[oy * outputs + ox], want, "{win:?} {max} {include}");
                     }
                 }
             }

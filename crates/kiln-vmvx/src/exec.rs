@@ -963,18 +963,27 @@ fn conv2d(
         for ky in 0..kh {
             for kx in 0..kw {
                 let row = &mut patches[((ic * kh + ky) * kw + kx) * cols..][..cols];
+                // Outputs whose tap (ky, kx) reads inside the image: a contiguous range per row.
+                let (ox0, ox1, ix0) = win.outputs_of_tap(1, kx, wd, ow);
+                let sx = win.strides[1];
                 for oy in oy0..oy1 {
+                    let dst = &mut row[(oy - oy0) * ow..][..ow];
                     let iy = (oy * win.strides[0] + ky * win.dilations[0])
                         .checked_sub(win.pads[0])
                         .filter(|&v| v < h);
-                    for ox in 0..ow {
-                        let ix = (ox * win.strides[1] + kx * win.dilations[1])
-                            .checked_sub(win.pads[1])
-                            .filter(|&v| v < wd);
-                        row[(oy - oy0) * ow + ox] = match (iy, ix) {
-                            (Some(iy), Some(ix)) => plane[iy * wd + ix],
-                            _ => 0.0,
-                        };
+                    let Some(iy) = iy else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let src = &plane[iy * wd..][..wd];
+                    dst[..ox0].fill(0.0);
+                    dst[ox1..].fill(0.0);
+                    if sx == 1 {
+                        dst[ox0..ox1].copy_from_slice(&src[ix0..ix0 + (ox1 - ox0)]);
+                    } else {
+                        for (j, d) in dst[ox0..ox1].iter_mut().enumerate() {
+                            *d = src[ix0 + j * sx];
+                        }
                     }
                 }
             }
