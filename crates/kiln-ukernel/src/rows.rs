@@ -100,18 +100,28 @@ pub fn pool_plane(
         win.dilations[0],
         win.dilations[1],
     );
+    // Tap ranges along x are the same for every row: compute them once.
+    let x_taps: Vec<(usize, usize)> = (0..ow).map(|ox| win.taps(1, ox, w)).collect();
     for oy in oy0..oy1 {
         let (ky0, ky1) = win.taps(0, oy, h);
         let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
-        for (ox, o) in dst.iter_mut().enumerate() {
-            let (kx0, kx1) = win.taps(1, ox, w);
+        for ((ox, o), &(kx0, kx1)) in dst.iter_mut().enumerate().zip(&x_taps) {
             let mut acc = if max { f32::NEG_INFINITY } else { 0.0 };
             for ky in ky0..ky1 {
                 let iy = oy * sy + ky * dy - win.pads[0];
                 let row = &x[iy * w..(iy + 1) * w];
                 for kx in kx0..kx1 {
                     let v = row[ox * sx + kx * dx - win.pads[1]];
-                    acc = if max { acc.max(v) } else { acc + v };
+                    // NaN inputs are skipped, as `f32::max` does, in one compare.
+                    acc = if max {
+                        if v > acc {
+                            v
+                        } else {
+                            acc
+                        }
+                    } else {
+                        acc + v
+                    };
                 }
             }
             let count = (ky1 - ky0) * (kx1 - kx0);
