@@ -102,6 +102,9 @@ pub fn emit<'ctx>(
             g.nest(&lo, &hi, &mut |g, idx| ctx.element(g, idx))?;
             g.b.build_return(Some(&g.i32t.const_zero())).map_err(e)?;
         }
+        _ if kernel.epilogue().is_some() => {
+            g.named_op_with_epilogue(kernel, index, ctx, wg)?;
+        }
         _ => {
             // Named ops run through the runtime's microkernels.
             let callee = g.declare(
@@ -244,6 +247,100 @@ impl Generic<'_> {
 }
 
 impl<'ctx> Gen<'_, 'ctx> {
+    /// A named op whose microkernel runs through the `kiln_vmvx_workgroup_raw` import, then its
+    /// epilogue generated here over the output box the import reports.
+    fn named_op_with_epilogue(
+        &mut self,
+        kernel: &Kernel,
+        index: u32,
+        ctx: PointerValue<'ctx>,
+        wg: IntValue<'ctx>,
+    ) -> R<()> {
+        let ep = kernel.epilogue().ok_or("no epilogue")?;
+        let y = *kernel.outputs().first().ok_or("no output")?;
+        let rank = y.shape.len();
+        if rank > kiln_native::imports::MAX_BOX_RANK {
+            return Err(format!("an output of rank {rank} is too deep"));
+        }
+        let boxes = self
+            .i64t
+            .array_type(kiln_native::imports::MAX_BOX_RANK as u32);
+        let (lo_arr, hi_arr) = (self.alloca(boxes.into())?, self.alloca(boxes.into())?);
+        let ptr = self.cx.ptr_type(AddressSpace::default());
+        let callee = self.declare(
+            "kiln_vmvx_workgroup_raw",
+            self.i32t.fn_type(
+                &[
+                    ptr.into(),
+                    self.i32t.into(),
+                    self.i64t.into(),
+                    ptr.into(),
+                    ptr.into(),
+                ],
+                false,
+            ),
+        );
+        let status = self
+            .call(
+                callee,
+                &[
+                    ctx.into(),
+                    self.i32t.const_int(index as u64, false).into(),
+                    wg.into(),
+                    lo_arr.into(),
+                    hi_arr.into(),
+                ],
+            )?
+            .into_int_value();
+        let (failed, go) = (
+            self.cx.append_basic_block(self.f, "failed"),
+            self.cx.append_basic_block(self.f, "epilogue"),
+        );
+        let bad = self.icmp(IntPredicate::NE, status, self.i32t.const_zero())?;
+        self.b
+            .build_conditional_branch(bad, failed, go)
+            .map_err(e)?;
+        self.b.position_at_end(failed);
+        self.b.build_return(Some(&status)).map_err(e)?;
+        self.b.position_at_end(go);
+        let mut lo = vec![];
+        let mut hi = vec![];
+        for d in 0..rank {
+            let index = self.i64t.const_int(d as u64, false);
+            let l = self.gep(self.i64t.into(), lo_arr, index)?;
+            let h = self.gep(self.i64t.into(), hi_arr, index)?;
+            lo.push(
+                self.b
+                    .build_load(self.i64t, l, "lo")
+                    .map_err(e)?
+                    .into_int_value(),
+            );
+            hi.push(
+                self.b
+                    .build_load(self.i64t, h, "hi")
+                    .map_err(e)?
+                    .into_int_value(),
+            );
+        }
+        self.nest(&lo, &hi, &mut |g, idx| {
+            let vals = body::eval(g, &ep.body, &mut |g, n| {
+                if n == 0 {
+                    return g.load(y, idx);
+                }
+                let v = ep
+                    .inputs
+                    .get(n as usize - 1)
+                    .ok_or("no such epilogue input")?;
+                g.load(v, idx)
+            })?;
+            g.store(y, idx, *vals.first().ok_or("an epilogue yields no value")?)
+        })?;
+        self.b
+            .build_return(Some(&self.i32t.const_zero()))
+            .map_err(e)?;
+        Ok(())
+    }
+
     pub fn gep(
         &self,
         ty: BasicTypeEnum<'ctx>,

@@ -23,6 +23,8 @@ type NativeFn =
 /// Linked native code and its entry points.
 struct Native {
     entries: Vec<NativeFn>,
+    /// The kernels without epilogues, for native code that applies them itself.
+    raw: kiln_vmvx::Executable,
     /// Keeps the code mapped while the entry points are used.
     _code: kiln_native::loader::LoadedCode,
 }
@@ -74,9 +76,18 @@ impl VmvxExecutable {
                 Ok(unsafe { std::mem::transmute::<usize, NativeFn>(address) })
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let raw = kiln_vmvx::Executable {
+            kernels: exe
+                .kernels
+                .kernels
+                .iter()
+                .map(|k| k.without_epilogue())
+                .collect(),
+        };
         let mut loaded = VmvxExecutable::new(exe.kernels);
         loaded.native = Some(Native {
             entries,
+            raw,
             _code: code,
         });
         Ok(loaded)
@@ -105,6 +116,7 @@ impl VmvxExecutable {
         let pointers: Vec<*mut u8> = bindings.iter().map(|b| b.ptr).collect();
         let ctx = kiln_native::imports::DispatchContext {
             program: &self.program,
+            raw: &native.raw,
             bindings,
             kernels,
             error: Default::default(),

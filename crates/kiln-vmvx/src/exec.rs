@@ -174,7 +174,7 @@ impl Executable {
                     )
                 };
                 if let Some(e) = epilogue {
-                    run_epilogue(&m, c, e, &[bi, m0, n0], &[bi + 1, m1, n1]);
+                    run_epilogue(&m, c, e, k, wg);
                 }
             }
             KernelOp::Conv2d {
@@ -191,23 +191,8 @@ impl Executable {
                 conv2d(
                     &m, kernels, x, w, y, strides, pads, dilations, *groups, *tile_oh, wg,
                 );
-                let (oh_tiles, g) = (y.shape[2].div_ceil(*tile_oh), *groups);
-                let (n, rest) = (wg / (g * oh_tiles), wg % (g * oh_tiles));
-                let (gi, oy0) = (rest / oh_tiles, (rest % oh_tiles) * tile_oh);
-                let cog = y.shape[1] / g;
                 if let Some(e) = epilogue {
-                    run_epilogue(
-                        &m,
-                        y,
-                        e,
-                        &[n, gi * cog, oy0, 0],
-                        &[
-                            n + 1,
-                            (gi + 1) * cog,
-                            (oy0 + tile_oh).min(y.shape[2]),
-                            y.shape[3],
-                        ],
-                    );
+                    run_epilogue(&m, y, e, k, wg);
                 }
             }
             KernelOp::Pool2d {
@@ -233,14 +218,7 @@ impl Executable {
                 let out = m.f32_mut(y, wg as usize * oh * ow, oh * ow);
                 rows::pool_plane(plane, h, w, &win, *max, *count_include_pad, 0, oh, ow, out);
                 if let Some(e) = epilogue {
-                    let (n, c) = (wg / y.shape[1], wg % y.shape[1]);
-                    run_epilogue(
-                        &m,
-                        y,
-                        e,
-                        &[n, c, 0, 0],
-                        &[n + 1, c + 1, y.shape[2], y.shape[3]],
-                    );
+                    run_epilogue(&m, y, e, k, wg);
                 }
             }
             KernelOp::Softmax { x, y, epilogue } => {
@@ -263,7 +241,7 @@ impl Executable {
                     }
                 }
                 if let Some(e) = epilogue {
-                    run_epilogue(&m, y, e, &[o0, 0, 0], &[o1, y.shape[1], y.shape[2]]);
+                    run_epilogue(&m, y, e, k, wg);
                 }
             }
             KernelOp::LayerNorm {
@@ -281,7 +259,7 @@ impl Executable {
                     rows::layer_norm_in_place(out, *epsilon);
                 }
                 if let Some(e) = epilogue {
-                    run_epilogue(&m, y, e, &[r0, 0], &[r1, y.shape[1]]);
+                    run_epilogue(&m, y, e, k, wg);
                 }
             }
             KernelOp::Gather { data, indices, out } => {
@@ -882,11 +860,14 @@ fn run_reduce_box(
     for_each_outer(&full_lo, &hi1, |idx| visit_parallel(&idx[..p], &mut regs));
 }
 
-/// Applies an epilogue in place over the output box `[lo, hi)`.
-fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, lo: &[u64], hi: &[u64]) {
+/// Applies an epilogue in place over workgroup `wg`'s output box ([`Kernel::output_box`]).
+fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, k: &Kernel, wg: u64) {
+    let Some((lo, hi)) = k.output_box(wg) else {
+        return;
+    };
     let mut inputs = vec![out];
     inputs.extend(e.inputs.iter());
-    run_box(m, &inputs, &[out], &e.body, lo, hi);
+    run_box(m, &inputs, &[out], &e.body, &lo, &hi);
 }
 
 /// One workgroup of a convolution: image `n`, group `g`, a band of output rows.

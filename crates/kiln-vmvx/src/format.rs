@@ -386,6 +386,81 @@ impl Kernel {
         }
     }
 
+    /// The box `[lo, hi)` of the output that workgroup `wg` of a named op computes (where its
+    /// epilogue applies); `None` for generic and gather kernels.
+    pub fn output_box(&self, wg: u64) -> Option<(Vec<u64>, Vec<u64>)> {
+        let rows = |count: u64| {
+            let r0 = wg * ROWS_PER_WORKGROUP;
+            (r0.min(count), (r0 + ROWS_PER_WORKGROUP).min(count))
+        };
+        Some(match &self.op {
+            KernelOp::MatMul {
+                c, tile_m, tile_n, ..
+            } => {
+                let (tm, tn) = ((*tile_m).max(1), (*tile_n).max(1));
+                let (mt, nt) = (c.shape[1].div_ceil(tm), c.shape[2].div_ceil(tn));
+                let (bi, rest) = (wg / (mt * nt), wg % (mt * nt));
+                let (m0, n0) = ((rest / nt) * tm, (rest % nt) * tn);
+                (
+                    vec![bi, m0, n0],
+                    vec![bi + 1, (m0 + tm).min(c.shape[1]), (n0 + tn).min(c.shape[2])],
+                )
+            }
+            KernelOp::Conv2d {
+                y, groups, tile_oh, ..
+            } => {
+                let (g, t) = ((*groups).max(1), (*tile_oh).max(1));
+                let oh_tiles = y.shape[2].div_ceil(t);
+                let (n, rest) = (wg / (g * oh_tiles), wg % (g * oh_tiles));
+                let (gi, oy0) = (rest / oh_tiles, (rest % oh_tiles) * t);
+                let cog = y.shape[1] / g;
+                (
+                    vec![n, gi * cog, oy0, 0],
+                    vec![n + 1, (gi + 1) * cog, (oy0 + t).min(y.shape[2]), y.shape[3]],
+                )
+            }
+            KernelOp::Pool2d { y, .. } => {
+                let (n, c) = (wg / y.shape[1].max(1), wg % y.shape[1].max(1));
+                (vec![n, c, 0, 0], vec![n + 1, c + 1, y.shape[2], y.shape[3]])
+            }
+            KernelOp::Softmax { x, y, .. } => {
+                let (o0, o1) = rows(x.shape[0]);
+                (vec![o0, 0, 0], vec![o1, y.shape[1], y.shape[2]])
+            }
+            KernelOp::LayerNorm { x, y, .. } => {
+                let (r0, r1) = rows(x.shape[0]);
+                (vec![r0, 0], vec![r1, y.shape[1]])
+            }
+            KernelOp::Generic { .. } | KernelOp::Gather { .. } => return None,
+        })
+    }
+
+    /// The kernel's epilogue, if it has one.
+    pub fn epilogue(&self) -> Option<&Epilogue> {
+        match &self.op {
+            KernelOp::MatMul { epilogue, .. }
+            | KernelOp::Conv2d { epilogue, .. }
+            | KernelOp::Pool2d { epilogue, .. }
+            | KernelOp::Softmax { epilogue, .. }
+            | KernelOp::LayerNorm { epilogue, .. } => epilogue.as_ref(),
+            KernelOp::Generic { .. } | KernelOp::Gather { .. } => None,
+        }
+    }
+
+    /// The same kernel without its epilogue.
+    pub fn without_epilogue(&self) -> Kernel {
+        let mut k = self.clone();
+        match &mut k.op {
+            KernelOp::MatMul { epilogue, .. }
+            | KernelOp::Conv2d { epilogue, .. }
+            | KernelOp::Pool2d { epilogue, .. }
+            | KernelOp::Softmax { epilogue, .. }
+            | KernelOp::LayerNorm { epilogue, .. } => *epilogue = None,
+            KernelOp::Generic { .. } | KernelOp::Gather { .. } => {}
+        }
+        k
+    }
+
     /// Every view the kernel touches, for binding checks.
     pub fn views(&self) -> Vec<&View> {
         fn ep(e: &Option<Epilogue>) -> Vec<&View> {
