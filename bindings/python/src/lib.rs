@@ -289,12 +289,88 @@ fn create_device(uri: &str) -> PyResult<HalDevice> {
     })
 }
 
-/// A Python `bytes` object's contents, used in place as a call input. `bytes` objects are
-/// immutable and `_owner` keeps this one alive, so reading it without the GIL is sound.
+/// A call input used in place: a `bytes` object's contents, or a C-contiguous NumPy array's
+/// memory (found through `__array_interface__`). `_owner` keeps the object alive for the call.
+/// `bytes` are immutable; an array must not be written by other threads while a call that reads
+/// it runs (the same contract as NumPy's own functions that release the GIL).
 struct PyBytesHost {
     ptr: *const u8,
     len: usize,
-    _owner: Py<PyBytes>,
+    _owner: Py<PyAny>,
+}
+
+impl PyBytesHost {
+    fn new(data: &Bound<'_, PyAny>) -> PyResult<PyBytesHost> {
+        if let Ok(b) = data.cast::<PyBytes>() {
+            let bytes = b.as_bytes();
+            return Ok(PyBytesHost {
+                ptr: bytes.as_ptr(),
+                len: bytes.len(),
+                _owner: data.clone().unbind(),
+            });
+        }
+        // A NumPy array: the Python side passes only C-contiguous arrays.
+        let contiguous: bool = data.getattr("flags")?.get_item("C_CONTIGUOUS")?.extract()?;
+        if !contiguous {
+            return Err(runtime_err("an input array is not C-contiguous"));
+        }
+        let (address, _readonly): (usize, bool) = data
+            .getattr("__array_interface__")?
+            .get_item("data")?
+            .extract()?;
+        let len: usize = data.getattr("nbytes")?.extract()?;
+        Ok(PyBytesHost {
+            ptr: if len == 0 {
+                std::ptr::NonNull::<u64>::dangling().as_ptr() as *const u8
+            } else {
+                address as *const u8
+            },
+            len,
+            _owner: data.clone().unbind(),
+        })
+    }
+}
+
+/// A call's result: bytes the runtime produced, shown to NumPy through
+/// `__array_interface__` so `numpy.asarray` wraps them without a copy (and keeps this object
+/// alive as the array's base).
+#[pyclass(module = "kiln.runtime", frozen)]
+struct HostArray {
+    data: Vec<u8>,
+    shape: Vec<usize>,
+    typestr: &'static str,
+}
+
+#[pymethods]
+impl HostArray {
+    #[getter]
+    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("version", 3)?;
+        d.set_item("shape", pyo3::types::PyTuple::new(py, &self.shape)?)?;
+        d.set_item("typestr", self.typestr)?;
+        // Writable: the caller owns the result.
+        let address = if self.data.is_empty() {
+            std::ptr::NonNull::<u64>::dangling().as_ptr() as usize
+        } else {
+            self.data.as_ptr() as usize
+        };
+        d.set_item("data", (address, false))?;
+        Ok(d)
+    }
+}
+
+/// NumPy's type string for an element type, if NumPy has one.
+fn typestr(t: ElementType) -> Option<&'static str> {
+    Some(match t {
+        ElementType::F32 => "<f4",
+        ElementType::F16 => "<f2",
+        ElementType::I8 => "|i1",
+        ElementType::I32 => "<i4",
+        ElementType::I64 => "<i8",
+        ElementType::I1 => "|b1",
+        ElementType::BF16 => return None,
+    })
 }
 
 // SAFETY: the pointed-to bytes are immutable and owned by `_owner` (itself Send + Sync).
@@ -352,23 +428,19 @@ impl LoadedModuleHandle {
         ))
     }
 
-    /// Calls a function with `(element type, shape, bytes)` triples; returns the same for each
-    /// result, the bytes in a fresh `bytearray` the caller owns.
+    /// Calls a function with `(element type, shape, data)` triples, `data` being `bytes` or a
+    /// C-contiguous NumPy array (read in place); returns `(element type, shape, data)` per
+    /// result, `data` a fresh object NumPy wraps without copying (`numpy.asarray`).
     fn invoke<'py>(
         &self,
         py: Python<'py>,
         name: &str,
-        inputs: Vec<Wire<Bound<'py, PyBytes>>>,
-    ) -> PyResult<Vec<Wire<Bound<'py, PyByteArray>>>> {
+        inputs: Vec<Wire<Bound<'py, PyAny>>>,
+    ) -> PyResult<Vec<Wire<Py<PyAny>>>> {
         let inputs = inputs
             .into_iter()
             .map(|(t, shape, data)| {
-                let bytes = data.as_bytes();
-                let host = PyBytesHost {
-                    ptr: bytes.as_ptr(),
-                    len: bytes.len(),
-                    _owner: data.unbind(),
-                };
+                let host = PyBytesHost::new(&data)?;
                 Ok(HostInput {
                     element_type: element_type(&t)?,
                     shape,
@@ -382,16 +454,25 @@ impl LoadedModuleHandle {
             .detach(move || guarded(|| module.invoke_host(&name, inputs)))
             .map_err(runtime_err)?
             .map_err(runtime_err)?;
-        Ok(outputs
+        outputs
             .into_iter()
             .map(|t| {
-                (
-                    t.element_type.name().to_string(),
-                    t.shape,
-                    PyByteArray::new(py, &t.data),
-                )
+                let name = t.element_type.name().to_string();
+                let data: Py<PyAny> = match typestr(t.element_type) {
+                    Some(typestr) => Py::new(
+                        py,
+                        HostArray {
+                            data: t.data,
+                            shape: t.shape.clone(),
+                            typestr,
+                        },
+                    )?
+                    .into_any(),
+                    None => PyByteArray::new(py, &t.data).into_any().unbind(),
+                };
+                Ok((name, t.shape, data))
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -438,5 +519,6 @@ fn _kiln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<HalDriver>()?;
     m.add_class::<HalDevice>()?;
     m.add_class::<LoadedModuleHandle>()?;
+    m.add_class::<HostArray>()?;
     Ok(())
 }

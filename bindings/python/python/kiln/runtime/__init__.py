@@ -72,7 +72,8 @@ class Function:
                 )
         else:
             array = np.asarray(value, dtype=expected)
-        return (element_type, list(array.shape), np.ascontiguousarray(array).tobytes())
+        # Read in place by the runtime (no copy) when already C-contiguous.
+        return (element_type, list(array.shape), np.ascontiguousarray(array))
 
     def __call__(self, *args):
         if len(args) != len(self.inputs):
@@ -83,7 +84,7 @@ class Function:
             dtype = _NUMPY_TYPES.get(element_type)
             if dtype is None:
                 raise KilnRuntimeError(f"'{self.name}' returns {element_type}, which NumPy cannot hold")
-            results.append(np.frombuffer(data, dtype=dtype).reshape(shape))
+            results.append(np.asarray(data).reshape(shape))
         return results[0] if len(results) == 1 else tuple(results)
 
 
