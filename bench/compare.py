@@ -119,6 +119,18 @@ def main():
             print(f"| {label} | {threads} | {ms(t_ort)} | {ms(t_np) if t_np else '-'} | " + " | ".join(ms(k) for k in kiln_times) + f" | {ratios} |")
             sys.stdout.flush()
 
+    print()
+    print("| model | " + " | ".join(f"compile {t}" for t in targets) + " |")
+    print("|" + "---|" * (len(targets) + 1))
+    for name in ["mlp", "cnn", "encoder"]:
+        blob = golden(name)[0].SerializeToString()
+        times = []
+        for t in targets:
+            def build():
+                kc.compile_str(blob, target_backends=[t])
+            times.append(median_seconds(build, min_time=0.0, reps=3, warmup=1))
+        print(f"| {name} | " + " | ".join(f"{x * 1e3:.0f} ms" for x in times) + " |")
+
 
 if __name__ == "__main__":
     main()
