@@ -12,6 +12,9 @@ Needs: the kiln package (scripts/setup-python.sh), numpy, onnx, onnxruntime.
 
 import argparse
 import os
+
+# The 1-thread NumPy column must be one thread: OpenBLAS reads this when NumPy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import platform
 import statistics
 import sys

@@ -75,19 +75,22 @@ fn pack_b(nr: usize, b: &Matrix, p0: usize, kc: usize, j0: usize, nc: usize, out
     }
 }
 
-/// A register tile: `acc = Σ_p a[p] ⊗ b[p]` over a packed `MR`-strip of A and `NR`-strip of B,
+/// A register tile: `acc = Σ_p a[p] ⊗ b[p]` over a packed `MR`-strip of A and an `NR`-wide
+/// strip of B whose rows are `ldb` apart (`NR` when packed, B's row stride when read in place),
 /// then stored (or added) into the `m×n` corner of C.
 pub(crate) trait Tile {
     const MR: usize;
     const NR: usize;
     /// # Safety
-    /// `c` must be valid for writes of rows `0..m` (stride `ldc`) and columns `0..n`; the CPU
-    /// must support the instructions the implementation uses.
+    /// `c` must be valid for writes of rows `0..m` (stride `ldc`) and columns `0..n`; `b` must
+    /// hold `(kc - 1) * ldb + NR` elements (checked); the CPU must support the instructions the
+    /// implementation uses.
     #[allow(clippy::too_many_arguments)]
     unsafe fn tile(
         kc: usize,
         a: &[f32],
         b: &[f32],
+        ldb: usize,
         c: *mut f32,
         ldc: usize,
         m: usize,
@@ -135,6 +138,7 @@ impl Tile for Portable {
         kc: usize,
         a: &[f32],
         b: &[f32],
+        ldb: usize,
         c: *mut f32,
         ldc: usize,
         m: usize,
@@ -142,7 +146,8 @@ impl Tile for Portable {
         accumulate: bool,
     ) {
         let mut acc = [[0.0f32; 8]; 4];
-        for (ap, bp) in a.chunks_exact(4).zip(b.chunks_exact(8)).take(kc) {
+        for (p, ap) in a.chunks_exact(4).take(kc).enumerate() {
+            let bp = &b[p * ldb..p * ldb + 8];
             for i in 0..4 {
                 for j in 0..8 {
                     acc[i][j] += ap[i] * bp[j];
@@ -184,6 +189,13 @@ unsafe fn sgemm_impl<T: Tile>(
     }
     let (mr, nr) = (T::MR, T::NR);
     let mc_max = mr * 16;
+    // With a single strip of A each element of B is used once: reading B in place beats
+    // packing it (small-batch inference), when its rows are contiguous.
+    if m <= mr && b.col_stride == 1 {
+        // SAFETY: forwarded contract.
+        unsafe { sgemm_single_strip::<T>(m, n, k, a, b, c, ldc, accumulate) };
+        return;
+    }
     // Take the packing buffers out of the thread-local so the loops below run in this function,
     // which carries the caller's target features (a closure would not).
     let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
@@ -204,6 +216,7 @@ unsafe fn sgemm_impl<T: Tile>(
                             kc,
                             as_,
                             bs,
+                            nr,
                             c.add((i0 + i) * ldc + j),
                             ldc,
                             mr.min(mc - i),
@@ -213,6 +226,48 @@ unsafe fn sgemm_impl<T: Tile>(
                     };
                 }
             }
+        }
+    }
+    PACK.with(|cell| *cell.borrow_mut() = (pa, pb));
+}
+
+/// [`sgemm_impl`] for `m <= MR` and row-contiguous B: A is packed once per depth block, full
+/// `NR`-wide strips of B are read in place, and only a ragged last strip is packed.
+///
+/// # Safety
+/// See [`sgemm_generic`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm_single_strip<T: Tile>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Matrix,
+    b: &Matrix,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    let (mr, nr) = (T::MR, T::NR);
+    let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+    for p0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - p0);
+        let acc = accumulate || p0 > 0;
+        pack_a(mr, a, 0, m, p0, kc, &mut pa);
+        for j in (0..n).step_by(nr) {
+            let width = nr.min(n - j);
+            let (strip, ldb) = if width == nr {
+                let start = b.offset + p0 * b.row_stride + j;
+                (
+                    &b.data[start..start + (kc - 1) * b.row_stride + nr],
+                    b.row_stride,
+                )
+            } else {
+                pack_b(nr, b, p0, kc, j, width, &mut pb);
+                (&pb[..], nr)
+            };
+            // SAFETY: the tile lies inside C's m×n; `strip` holds (kc-1)*ldb + NR elements.
+            unsafe { T::tile(kc, &pa, strip, ldb, c.add(j), ldc, m, width, acc) };
         }
     }
     PACK.with(|cell| *cell.borrow_mut() = (pa, pb));
@@ -269,6 +324,7 @@ pub mod x86 {
             kc: usize,
             a: &[f32],
             b: &[f32],
+            ldb: usize,
             c: *mut f32,
             ldc: usize,
             m: usize,
@@ -279,7 +335,7 @@ pub mod x86 {
             unsafe {
                 let mut acc = [[_mm256_setzero_ps(); 2]; 6];
                 for p in 0..kc {
-                    let bp = b.as_ptr().add(p * 16);
+                    let bp = b.as_ptr().add(p * ldb);
                     let (b0, b1) = (_mm256_loadu_ps(bp), _mm256_loadu_ps(bp.add(8)));
                     let ap = a.as_ptr().add(p * 6);
                     for (i, row) in acc.iter_mut().enumerate() {
@@ -309,6 +365,7 @@ pub mod x86 {
             kc: usize,
             a: &[f32],
             b: &[f32],
+            ldb: usize,
             c: *mut f32,
             ldc: usize,
             m: usize,
@@ -319,7 +376,7 @@ pub mod x86 {
             unsafe {
                 let mut acc = [[_mm512_setzero_ps(); 2]; 8];
                 for p in 0..kc {
-                    let bp = b.as_ptr().add(p * 32);
+                    let bp = b.as_ptr().add(p * ldb);
                     let (b0, b1) = (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(16)));
                     let ap = a.as_ptr().add(p * 8);
                     for (i, row) in acc.iter_mut().enumerate() {

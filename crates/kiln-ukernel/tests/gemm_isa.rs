@@ -76,6 +76,10 @@ fn all_variants_match_reference() {
             (64, 64, 64),
             (130, 70, 513),
             (5, 100, 0),
+            // A single strip of A (B read in place), ragged n, several depth blocks.
+            (4, 70, 600),
+            (8, 64, 257),
+            (6, 48, 40),
         ] {
             for tb in [false, true] {
                 for acc in [false, true] {
