@@ -597,3 +597,47 @@ fn native_code_for_another_cpu_is_refused_with_the_reason() {
         "{err}"
     );
 }
+
+#[test]
+fn llvm_cpu_exp_and_erf_are_accurate_everywhere() {
+    // llvm-cpu computes exp and erf inline (so loops vectorise): compare with f64 references
+    // over their whole range, the edges included.
+    let mut xs: Vec<f32> = (-2200..=1800).map(|i| i as f32 * 0.05).collect();
+    xs.extend([
+        0.0,
+        -0.0,
+        1e-30,
+        -1e-30,
+        88.72,
+        88.73,
+        -103.0,
+        -104.5,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+    ]);
+    let n = xs.len();
+    let text = format!("func @main(%0 \"x\": tensor<{n}xf32>) -> (%1 \"e\", %2 \"f\") {{\n  %1 = exp %0 : tensor<{n}xf32> loc(\"e\")\n  %2 = erf %0 : tensor<{n}xf32> loc(\"f\")\n}}");
+    let program = kiln_ir::text::parse_program(&text).unwrap();
+    let got = run_on(
+        &program,
+        ("llvm-cpu", "local-task"),
+        &[HostTensor::from_f32(&[n], &xs)],
+    )
+    .unwrap();
+    let (e, f) = (got[0].to_f32(), got[1].to_f32());
+    for (i, &x) in xs.iter().enumerate() {
+        let want_e = (x as f64).exp() as f32;
+        let want_f = libm::erf(x as f64) as f32;
+        for (name, g, w, tol) in [("exp", e[i], want_e, 3e-7), ("erf", f[i], want_f, 5e-7)] {
+            let ok = if w.is_nan() {
+                g.is_nan()
+            } else if w.is_infinite() || w == 0.0 {
+                g == w || (w == 0.0 && g.abs() < 1e-44)
+            } else {
+                ((g - w) / w).abs() <= tol || (g - w).abs() < 1e-37
+            };
+            assert!(ok, "{name}({x}) = {g}, want {w}");
+        }
+    }
+}
