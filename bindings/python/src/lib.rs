@@ -331,14 +331,30 @@ impl PyBytesHost {
     }
 }
 
-/// A call's result: bytes the runtime produced, shown to NumPy through
-/// `__array_interface__` so `numpy.asarray` wraps them without a copy (and keeps this object
-/// alive as the array's base).
+/// A call's result, shown to NumPy through `__array_interface__` so `numpy.asarray` wraps it
+/// without a copy (and keeps this object alive as the array's base): the output buffer itself
+/// when it is host memory (local devices), else bytes read back from the device.
 #[pyclass(module = "kiln.runtime", frozen)]
 struct HostArray {
-    data: Vec<u8>,
+    data: ResultBytes,
     shape: Vec<usize>,
     typestr: &'static str,
+}
+
+enum ResultBytes {
+    /// A host-memory output buffer the call handed over (it goes back to the module's pool
+    /// when NumPy releases the array).
+    Buffer(kiln_runtime::OutputBuffer, usize),
+    Copied(Vec<u8>),
+}
+
+impl ResultBytes {
+    fn address_and_len(&self) -> (usize, usize) {
+        match self {
+            ResultBytes::Buffer(b, address) => (*address, b.buffer.len()),
+            ResultBytes::Copied(v) => (v.as_ptr() as usize, v.len()),
+        }
+    }
 }
 
 #[pymethods]
@@ -350,10 +366,11 @@ impl HostArray {
         d.set_item("shape", pyo3::types::PyTuple::new(py, &self.shape)?)?;
         d.set_item("typestr", self.typestr)?;
         // Writable: the caller owns the result.
-        let address = if self.data.is_empty() {
+        let (address, len) = self.data.address_and_len();
+        let address = if len == 0 {
             std::ptr::NonNull::<u64>::dangling().as_ptr() as usize
         } else {
-            self.data.as_ptr() as usize
+            address
         };
         d.set_item("data", (address, false))?;
         Ok(d)
@@ -451,26 +468,41 @@ impl LoadedModuleHandle {
         let module = self.inner.clone();
         let name = name.to_string();
         let outputs = py
-            .detach(move || guarded(|| module.invoke_host(&name, inputs)))
+            .detach(move || guarded(|| module.invoke_host_buffers(&name, inputs)))
             .map_err(runtime_err)?
             .map_err(runtime_err)?;
         outputs
             .into_iter()
-            .map(|t| {
-                let name = t.element_type.name().to_string();
-                let data: Py<PyAny> = match typestr(t.element_type) {
+            .map(|o| {
+                let name = o.element_type.name().to_string();
+                let (element_type, shape) = (o.element_type, o.shape.clone());
+                let data = match o.buffer.host_address() {
+                    Some(address) => ResultBytes::Buffer(o, address),
+                    None => {
+                        let mut bytes = vec![0u8; o.buffer.len()];
+                        o.buffer.read(0, &mut bytes).map_err(runtime_err)?;
+                        ResultBytes::Copied(bytes)
+                    }
+                };
+                let data: Py<PyAny> = match typestr(element_type) {
                     Some(typestr) => Py::new(
                         py,
                         HostArray {
-                            data: t.data,
-                            shape: t.shape.clone(),
+                            data,
+                            shape: shape.clone(),
                             typestr,
                         },
                     )?
                     .into_any(),
-                    None => PyByteArray::new(py, &t.data).into_any().unbind(),
+                    None => {
+                        let (address, len) = data.address_and_len();
+                        // SAFETY: `data` owns `len` bytes at `address` for this statement.
+                        let bytes =
+                            unsafe { std::slice::from_raw_parts(address as *const u8, len) };
+                        PyByteArray::new(py, bytes).into_any().unbind()
+                    }
                 };
-                Ok((name, t.shape, data))
+                Ok((name, shape, data))
             })
             .collect()
     }

@@ -170,3 +170,18 @@ def test_concurrent_calls_from_threads():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_results_are_not_reused_while_held():
+    # Result buffers go back to the module only when NumPy releases them.
+    m = kr.load_module(kc.compile_str(SCALAR_IR))
+    first = m.main(2.0, [1.0, 2.0, 3.0])
+    view = first[1:]
+    del first
+    second = m.main(10.0, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(view, np.array([4, 6], np.float32))
+    np.testing.assert_array_equal(second, np.full(3, 10, np.float32))
+    del view
+    third = m.main(3.0, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(third, np.full(3, 3, np.float32))
+    np.testing.assert_array_equal(second, np.full(3, 10, np.float32))

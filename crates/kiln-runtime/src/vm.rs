@@ -14,7 +14,7 @@ use kiln_module::{BufferSpace, FunctionDef, HostInst, Module};
 use kiln_types::{ElementType, HostTensor};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 /// The bytes of a module file: memory-mapped from a path, or an aligned copy of given bytes.
 pub enum ModuleBytes {
@@ -84,14 +84,60 @@ pub struct LoadedModule {
     executables: Vec<Option<Arc<dyn Executable>>>,
     constants: Vec<Arc<dyn Buffer>>,
     /// Output and transient buffers of finished calls, per function, for the next calls.
-    spare: Mutex<HashMap<String, Vec<CallBuffers>>>,
+    spare: Arc<Mutex<SparePools>>,
 }
 
-/// What one call needs besides its inputs. Reused without clearing: compiled programs write
-/// every output byte and every transient byte before reading it.
-struct CallBuffers {
-    outputs: Vec<Arc<dyn Buffer>>,
-    transient: Arc<dyn Buffer>,
+type SparePools = HashMap<String, Spare>;
+type Buffers = Vec<Arc<dyn Buffer>>;
+
+/// Buffers of finished calls of one function. Reused without clearing: compiled programs
+/// write every output byte and every transient byte before reading it.
+#[derive(Default)]
+struct Spare {
+    /// Free buffers for each result, by result index.
+    outputs: Vec<Vec<Arc<dyn Buffer>>>,
+    transients: Vec<Arc<dyn Buffer>>,
+}
+
+impl Spare {
+    fn put_output(&mut self, index: usize, buffer: Arc<dyn Buffer>) {
+        if self.outputs.len() <= index {
+            self.outputs.resize_with(index + 1, Vec::new);
+        }
+        if self.outputs[index].len() < SPARE_CALLS {
+            self.outputs[index].push(buffer);
+        }
+    }
+}
+
+/// A result handed over as the device buffer that holds it (see
+/// [`LoadedModule::invoke_host_buffers`]). Dropping it gives the buffer back to the module for
+/// later calls, so large results do not cost a fresh allocation every call.
+pub struct OutputBuffer {
+    pub element_type: ElementType,
+    pub shape: Vec<usize>,
+    pub buffer: Arc<dyn Buffer>,
+    /// Where the buffer goes back to: the module's pools, the function and the result index.
+    home: Option<(Weak<Mutex<SparePools>>, String, usize)>,
+}
+
+impl Drop for OutputBuffer {
+    fn drop(&mut self) {
+        let Some((pools, function, index)) = self.home.take() else {
+            return;
+        };
+        // Only a buffer nobody else holds may be written by a later call.
+        if Arc::strong_count(&self.buffer) != 1 {
+            return;
+        }
+        if let Some(pools) = pools.upgrade() {
+            let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
+            pools
+                .entry(function)
+                .or_default()
+                .put_output(index, self.buffer.clone());
+        }
+    }
 }
 
 /// Spare buffer sets kept per function (one per concurrent caller, up to this many).
@@ -153,7 +199,7 @@ impl LoadedModule {
             device,
             executables,
             constants,
-            spare: Mutex::new(HashMap::new()),
+            spare: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -232,6 +278,55 @@ impl LoadedModule {
         name: &str,
         inputs: Vec<HostInput>,
     ) -> Result<Vec<HostTensor>, RuntimeError> {
+        let (f, in_bufs) = self.bind_inputs(name, inputs)?;
+        let outputs = self.execute(f, in_bufs)?;
+        let mut tensors = vec![];
+        for (sig, buf) in f.outputs.iter().zip(&outputs) {
+            let mut data = vec![0u8; buf.len()];
+            buf.read(0, &mut data)?;
+            let shape = sig.dims.iter().map(|&d| d as usize).collect();
+            tensors.push(
+                HostTensor::new(sig.element_type, shape, data)
+                    .map_err(|e| HalError::Device(e.to_string()))?,
+            );
+        }
+        self.keep(f, |s| {
+            for (i, b) in outputs.into_iter().enumerate() {
+                s.put_output(i, b);
+            }
+        });
+        Ok(tensors)
+    }
+
+    /// Like [`LoadedModule::invoke_host`], but hands over the buffers holding the results
+    /// instead of copying them out: the caller owns them (on local devices they are host
+    /// memory, see [`Buffer::host_address`]) until it drops them.
+    pub fn invoke_host_buffers(
+        &self,
+        name: &str,
+        inputs: Vec<HostInput>,
+    ) -> Result<Vec<OutputBuffer>, RuntimeError> {
+        let (f, in_bufs) = self.bind_inputs(name, inputs)?;
+        let outputs = self.execute(f, in_bufs)?;
+        Ok(f.outputs
+            .iter()
+            .zip(outputs)
+            .enumerate()
+            .map(|(i, (sig, buffer))| OutputBuffer {
+                element_type: sig.element_type,
+                shape: sig.dims.iter().map(|&d| d as usize).collect(),
+                buffer,
+                home: Some((Arc::downgrade(&self.spare), f.name.clone(), i)),
+            })
+            .collect())
+    }
+
+    /// Checks `inputs` against function `name` and binds them as read-only device buffers.
+    fn bind_inputs(
+        &self,
+        name: &str,
+        inputs: Vec<HostInput>,
+    ) -> Result<(&FunctionDef, Buffers), RuntimeError> {
         let f = self.check_inputs(
             name,
             inputs.iter().map(|i| (i.element_type, i.shape.as_slice())),
@@ -258,7 +353,15 @@ impl LoadedModule {
             };
             in_bufs.push(self.device.import_host(source, 0, len)?);
         }
-        self.run(f, in_bufs)
+        Ok((f, in_bufs))
+    }
+
+    /// Puts buffers back for later calls of `f` (up to [`SPARE_CALLS`] of each kind).
+    fn keep(&self, f: &FunctionDef, put: impl FnOnce(&mut Spare)) {
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        let s = spare.entry(f.name.clone()).or_default();
+        put(s);
+        s.transients.truncate(SPARE_CALLS);
     }
 
     fn check_inputs<'a>(
@@ -299,35 +402,40 @@ impl LoadedModule {
         Ok(f)
     }
 
-    fn run(
+    /// Runs `f`'s host program on bound inputs; returns the output buffers (the transient one
+    /// goes back to the spare pool).
+    fn execute(
         &self,
         f: &FunctionDef,
         in_bufs: Vec<Arc<dyn Buffer>>,
-    ) -> Result<Vec<HostTensor>, RuntimeError> {
+    ) -> Result<Vec<Arc<dyn Buffer>>, RuntimeError> {
         let name = f.name.as_str();
-        let spare = self
-            .spare
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(name)
-            .and_then(Vec::pop);
-        let buffers = match spare {
-            Some(b) => b,
-            None => {
-                let mut outputs = vec![];
-                for sig in &f.outputs {
+        let (mut spare_outputs, spare_transient) = {
+            let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+            match spare.get_mut(name) {
+                Some(s) => (
+                    s.outputs.iter_mut().map(Vec::pop).collect::<Vec<_>>(),
+                    s.transients.pop(),
+                ),
+                None => (vec![], None),
+            }
+        };
+        let mut out_bufs = vec![];
+        for (i, sig) in f.outputs.iter().enumerate() {
+            match spare_outputs.get_mut(i).and_then(Option::take) {
+                Some(b) => out_bufs.push(b),
+                None => {
                     let size = sig.byte_size().ok_or_else(|| {
                         RuntimeError::Input(format!("output '{}' has a dynamic shape", sig.name))
                     })?;
-                    outputs.push(self.device.allocate(size as usize)?);
-                }
-                CallBuffers {
-                    outputs,
-                    transient: self.device.allocate(f.program.transient_size as usize)?,
+                    out_bufs.push(self.device.allocate(size as usize)?);
                 }
             }
+        }
+        let transient = match spare_transient {
+            Some(t) => t,
+            None => self.device.allocate(f.program.transient_size as usize)?,
         };
-        let (out_bufs, transient) = (&buffers.outputs, &buffers.transient);
         let mut cb = CommandBuffer::new();
         for inst in &f.program.insts {
             match inst {
@@ -364,21 +472,7 @@ impl LoadedModule {
             }
         }
         self.device.queue_execute(&cb, None)?;
-        let mut outputs = vec![];
-        for (sig, buf) in f.outputs.iter().zip(out_bufs) {
-            let mut data = vec![0u8; buf.len()];
-            buf.read(0, &mut data)?;
-            let shape = sig.dims.iter().map(|&d| d as usize).collect();
-            outputs.push(
-                HostTensor::new(sig.element_type, shape, data)
-                    .map_err(|e| HalError::Device(e.to_string()))?,
-            );
-        }
-        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
-        let list = spare.entry(f.name.clone()).or_default();
-        if list.len() < SPARE_CALLS {
-            list.push(buffers);
-        }
-        Ok(outputs)
+        self.keep(f, |s| s.transients.push(transient));
+        Ok(out_bufs)
     }
 }
