@@ -17,6 +17,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -77,6 +78,33 @@ def golden(name):
     return onnx.load(os.path.join(d, "model.onnx")), [np.load(os.path.join(d, f)) for f in files]
 
 
+def peak_rss(runtime, name, runs=50):
+    """Peak resident memory (MiB) of a fresh process that loads golden model `name` with
+    `runtime` ("onnxruntime" or a kiln target) and runs it `runs` times on one thread."""
+    script = f"""
+import resource, sys
+sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+import compare
+model, inputs = compare.golden({name!r})
+if {runtime!r} == "onnxruntime":
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    feeds = {{i.name: v for i, v in zip(sess.get_inputs(), inputs)}}
+    run = lambda: sess.run(None, feeds)
+else:
+    import kiln.compiler as kc, kiln.runtime as kr
+    m = kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[{runtime!r}]), device="local-sync")
+    run = lambda: m.main(*inputs)
+for _ in range({runs}):
+    run()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer, smaller cases")
@@ -133,6 +161,14 @@ def main():
                 kc.compile_str(blob, target_backends=[t])
             times.append(median_seconds(build, min_time=0.0, reps=3, warmup=1))
         print(f"| {name} | " + " | ".join(f"{x * 1e3:.0f} ms" for x in times) + " |")
+
+    print()
+    runtimes = ["onnxruntime"] + targets
+    print("| model (peak RSS, one process each) | " + " | ".join(runtimes) + " | " + " | ".join(f"{t} vs ORT" for t in targets) + " |")
+    print("|" + "---|" * (2 * len(runtimes)))
+    for name in ["mlp", "cnn", "encoder"]:
+        rss = [peak_rss(r, name) for r in runtimes]
+        print(f"| {name} | " + " | ".join(f"{x:.1f} MiB" for x in rss) + " | " + " | ".join(f"{x / rss[0]:.2f}x" for x in rss[1:]) + " |")
 
 
 if __name__ == "__main__":
