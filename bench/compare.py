@@ -82,7 +82,7 @@ def peak_rss(runtime, name, runs=50):
     """Peak resident memory (MiB) of a fresh process that loads golden model `name` with
     `runtime` ("onnxruntime" or a kiln target) and runs it `runs` times on one thread."""
     script = f"""
-import resource, sys
+import sys
 sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
 import compare
 model, inputs = compare.golden({name!r})
@@ -99,7 +99,8 @@ else:
     run = lambda: m.main(*inputs)
 for _ in range({runs}):
     run()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the (large) parent across exec.
+print(next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")))
 """
     out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
