@@ -155,15 +155,21 @@ const OUTPUT: u32 = u32::MAX;
 /// Elements a generic kernel's workgroup aims to cover.
 const GENERIC_TILE_ELEMENTS: u64 = 32 * 1024;
 /// Largest matmul workgroup tile. Each workgroup packs its own panels of A and B, so larger
-/// tiles mean less repacking; the row count is cut so a matmul still has about 8 row tiles.
-const MATMUL_TILE_MAX: [u64; 2] = [256, 512];
+/// tiles mean less repacking.
+const MATMUL_TILE_MAX: [u64; 2] = [512, 512];
+/// Up to this many rows, a workgroup takes one microkernel strip of rows: its GEMM then reads
+/// B in place instead of packing it (small-batch inference).
+const MATMUL_SMALL_ROWS: u64 = 64;
 
-/// Workgroup tile `[rows, columns]` for an `m×n` output.
+/// Workgroup tile `[rows, columns]` for an `m×n` output: one 8-row strip per workgroup for
+/// small `m`; otherwise about two row bands, so every panel of B is packed about twice and two
+/// threads share the work.
 fn matmul_tile(m: u64, n: u64) -> [u64; 2] {
-    let rows = m
-        .div_ceil(8)
-        .next_multiple_of(8)
-        .clamp(8, MATMUL_TILE_MAX[0]);
+    let rows = if m <= MATMUL_SMALL_ROWS {
+        8
+    } else {
+        m.div_ceil(2).next_multiple_of(8).min(MATMUL_TILE_MAX[0])
+    };
     [rows, n.clamp(1, MATMUL_TILE_MAX[1])]
 }
 

@@ -23,7 +23,7 @@ impl Matrix<'_> {
     }
 }
 
-const KC: usize = 256;
+const KC: usize = 1024;
 
 thread_local! {
     static PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };

@@ -80,6 +80,9 @@ fn all_variants_match_reference() {
             (4, 70, 600),
             (8, 64, 257),
             (6, 48, 40),
+            // Deeper than one depth block (KC), for both paths.
+            (9, 40, 1500),
+            (20, 33, 1100),
         ] {
             for tb in [false, true] {
                 for acc in [false, true] {
