@@ -102,6 +102,10 @@ pub fn pool_plane(
     );
     // Tap ranges along x are the same for every row: compute them once.
     let x_taps: Vec<(usize, usize)> = (0..ow).map(|ox| win.taps(1, ox, w)).collect();
+    if max {
+        max_pool_separable(x, h, w, win, &x_taps, oy0, oy1, ow, out);
+        return;
+    }
     for oy in oy0..oy1 {
         let (ky0, ky1) = win.taps(0, oy, h);
         let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
@@ -132,6 +136,68 @@ pub fn pool_plane(
             } else {
                 acc / count.max(1) as f32
             };
+        }
+    }
+}
+
+/// Max pooling as two passes (a maximum is exact in any order): each input row the band reads
+/// is reduced along x once, then output rows take the maximum of those rows along y, a loop
+/// over contiguous rows that vectorises. NaN inputs are skipped, as `f32::max` does.
+#[allow(clippy::too_many_arguments)]
+fn max_pool_separable(
+    x: &[f32],
+    h: usize,
+    w: usize,
+    win: &Window,
+    x_taps: &[(usize, usize)],
+    oy0: usize,
+    oy1: usize,
+    ow: usize,
+    out: &mut [f32],
+) {
+    let (sx, dx, px) = (win.strides[1], win.dilations[1], win.pads[1]);
+    // The input rows this band of outputs reads.
+    let rows: Vec<(usize, usize)> = (oy0..oy1).map(|oy| win.taps(0, oy, h)).collect();
+    let first = |oy: usize, ky: usize| oy * win.strides[0] + ky * win.dilations[0] - win.pads[0];
+    let lo = rows
+        .iter()
+        .zip(oy0..)
+        .filter(|((a, b), _)| a < b)
+        .map(|((a, _), oy)| first(oy, *a))
+        .min();
+    let Some(lo) = lo else {
+        out[..(oy1 - oy0) * ow].fill(f32::NEG_INFINITY);
+        return;
+    };
+    let hi = rows
+        .iter()
+        .zip(oy0..)
+        .filter(|((a, b), _)| a < b)
+        .map(|((_, b), oy)| first(oy, *b - 1) + 1)
+        .max()
+        .unwrap_or(lo);
+    let mut reduced = vec![f32::NEG_INFINITY; (hi - lo) * ow];
+    for iy in lo..hi {
+        let src = &x[iy * w..(iy + 1) * w];
+        let dst = &mut reduced[(iy - lo) * ow..(iy - lo + 1) * ow];
+        for ((ox, d), &(kx0, kx1)) in dst.iter_mut().enumerate().zip(x_taps) {
+            let mut acc = f32::NEG_INFINITY;
+            for kx in kx0..kx1 {
+                let v = src[ox * sx + kx * dx - px];
+                acc = if v > acc { v } else { acc };
+            }
+            *d = acc;
+        }
+    }
+    for (oy, &(ky0, ky1)) in (oy0..oy1).zip(&rows) {
+        let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
+        dst.fill(f32::NEG_INFINITY);
+        for ky in ky0..ky1 {
+            let iy = first(oy, ky) - lo;
+            let row = &reduced[iy * ow..(iy + 1) * ow];
+            for (d, &v) in dst.iter_mut().zip(row) {
+                *d = if v > *d { v } else { *d };
+            }
         }
     }
 }
