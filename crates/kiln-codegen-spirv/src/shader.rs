@@ -291,19 +291,6 @@ impl Shader {
     pub fn const_i64(&mut self, v: i64) -> Word {
         self.constant(self.i64_, v as u64, true)
     }
-    pub fn const_bool(&mut self, v: bool) -> Word {
-        let key = (self.bool_, v as u64);
-        if let Some(&c) = self.consts.get(&key) {
-            return c;
-        }
-        let c = if v {
-            self.b.constant_true(self.bool_)
-        } else {
-            self.b.constant_false(self.bool_)
-        };
-        self.consts.insert(key, c);
-        c
-    }
     /// A constant of register kind `k`.
     pub fn const_kind(&mut self, k: RegKind, f: f32, i: i64) -> Val {
         match k {
@@ -489,13 +476,6 @@ impl Shader {
         self.b.branch(scope.merge).map_err(err)?;
         self.b.begin_block(Some(scope.merge)).map_err(err)?;
         Ok(())
-    }
-
-    /// `if cond { then() }`.
-    pub fn if_then(&mut self, cond: Word, then: impl FnOnce(&mut Shader) -> R<()>) -> R<()> {
-        let scope = self.begin_if(cond)?;
-        then(self)?;
-        self.end_if(scope)
     }
 
     /// Opens `for (i = start; i < end; i += step) { … }` over i32 ids and returns `i`; close it

@@ -59,14 +59,6 @@ impl Features {
             storage8: b & 4 != 0,
         })
     }
-    /// The union of two feature sets.
-    pub fn union(self, o: Features) -> Features {
-        Features {
-            int64: self.int64 || o.int64,
-            storage16: self.storage16 || o.storage16,
-            storage8: self.storage8 || o.storage8,
-        }
-    }
     /// Names of the features in `self` that `available` lacks, as Vulkan spells them.
     pub fn missing_from(self, available: Features) -> Vec<&'static str> {
         let mut out = vec![];
