@@ -57,7 +57,7 @@ impl Window {
     }
 
     /// The outputs `o < outputs` along dim `d` whose tap `k` lies inside `0..len`, as a range,
-    /// with the input coordinate of the first one.
+    /// with the input coordinate of the first one (meaningless when the range is empty).
     #[inline(always)]
     pub fn outputs_of_tap(
         &self,
@@ -216,6 +216,9 @@ pub fn depthwise_plane(
     out: &mut [f32],
 ) {
     let kw = win.kernel[1];
+    // Which outputs each tap along x reaches does not depend on the row: compute it once.
+    let x_ranges: Vec<(usize, usize, usize)> =
+        (0..kw).map(|kx| win.outputs_of_tap(1, kx, w, ow)).collect();
     for oy in oy0..oy1 {
         let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
         dst.fill(0.0);
@@ -226,9 +229,19 @@ pub fn depthwise_plane(
             let src = &x[iy * w..(iy + 1) * w];
             for kx in 0..kw {
                 let f = filter[ky * kw + kx];
-                for (ox, d) in dst.iter_mut().enumerate() {
-                    if let Some(ix) = win.input(1, ox, kx, w) {
-                        *d += f * src[ix];
+                // Only the outputs whose tap lies inside the row: a contiguous range.
+                let (ox0, ox1, ix0) = x_ranges[kx];
+                let sx = win.strides[1];
+                if ox0 == ox1 {
+                    continue;
+                }
+                if sx == 1 {
+                    for (d, &v) in dst[ox0..ox1].iter_mut().zip(&src[ix0..]) {
+                        *d += f * v;
+                    }
+                } else {
+                    for (j, d) in dst[ox0..ox1].iter_mut().enumerate() {
+                        *d += f * src[ix0 + j * sx];
                     }
                 }
             }
@@ -280,9 +293,36 @@ mod tests {
                             if dl == 1 {
                                 check_pool(&win, len, outputs);
                             }
+                            check_depthwise(&win, len, outputs);
                         }
                     }
                 }
+            }
+        }
+    }
+
+    fn check_depthwise(win: &Window, len: usize, outputs: usize) {
+        let x: Vec<f32> = (0..len * len)
+            .map(|i| ((i * 5) % 13) as f32 - 6.0)
+            .collect();
+        let f: Vec<f32> = (0..win.kernel[0] * win.kernel[1])
+            .map(|i| i as f32 * 0.5 - 1.0)
+            .collect();
+        let mut got = vec![0.0; outputs * outputs];
+        depthwise_plane(&x, len, len, &f, win, 0, outputs, outputs, &mut got);
+        for oy in 0..outputs {
+            for ox in 0..outputs {
+                let mut want = 0.0f32;
+                for ky in 0..win.kernel[0] {
+                    for kx in 0..win.kernel[1] {
+                        if let (Some(iy), Some(ix)) =
+                            (win.input(0, oy, ky, len), win.input(1, ox, kx, len))
+                        {
+                            want += f[ky * win.kernel[1] + kx] * x[iy * len + ix];
+                        }
+                    }
+                }
+                assert_eq!(got[oy * outputs + ox], want, "{win:?} ({oy}, {ox})");
             }
         }
     }

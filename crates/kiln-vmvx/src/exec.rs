@@ -959,6 +959,9 @@ fn conv2d(
                     let src = &plane[iy * wd..][..wd];
                     dst[..ox0].fill(0.0);
                     dst[ox1..].fill(0.0);
+                    if ox0 == ox1 {
+                        continue;
+                    }
                     if sx == 1 {
                         dst[ox0..ox1].copy_from_slice(&src[ix0..ix0 + (ox1 - ox0)]);
                     } else {
