@@ -641,3 +641,25 @@ fn llvm_cpu_exp_and_erf_are_accurate_everywhere() {
         }
     }
 }
+
+#[test]
+fn windows_reaching_past_the_input_compute_from_padding() {
+    // The last taps of a 5-wide kernel on a 2-wide row with right padding 3 read only padding.
+    let conv = "func @main(%0 \"x\": tensor<1x1x1x2xf32>, %1 \"w\": tensor<1x1x1x5xf32>) -> (%2 \"y\") {\n  %2 = conv2d {strides = [1, 1], pads = [0, 0, 0, 3], dilations = [1, 1], groups = 1} %0, %1 : tensor<1x1x1x1xf32> loc(\"c\")\n}";
+    let x = HostTensor::from_f32(&[1, 1, 1, 2], &[2.0, 3.0]);
+    let w = HostTensor::from_f32(&[1, 1, 1, 5], &[1.0, 10.0, 100.0, 1000.0, 10000.0]);
+    let y = run_ir(conv, &[x.clone(), w]);
+    assert_eq!(y[0].to_f32(), vec![32.0]);
+    // Two output channels take the im2col + GEMM path (one channel is depthwise).
+    let im2col = "func @main(%0 \"x\": tensor<1x1x1x2xf32>, %1 \"w\": tensor<2x1x1x5xf32>) -> (%2 \"y\") {\n  %2 = conv2d {strides = [1, 1], pads = [0, 0, 0, 3], dilations = [1, 1], groups = 1} %0, %1 : tensor<1x2x1x1xf32> loc(\"c\")\n}";
+    let w2 = HostTensor::from_f32(
+        &[2, 1, 1, 5],
+        &[1.0, 10.0, 100.0, 1000.0, 10000.0, 2.0, 1.0, 0.0, 0.0, 5.0],
+    );
+    assert_eq!(
+        run_ir(im2col, &[x.clone(), w2])[0].to_f32(),
+        vec![32.0, 7.0]
+    );
+    let pool = "func @main(%0 \"x\": tensor<1x1x1x2xf32>) -> (%1 \"y\") {\n  %1 = pool2d {kind = max, kernel = [1, 5], strides = [1, 1], pads = [0, 0, 0, 3], count_include_pad = 0} %0 : tensor<1x1x1x1xf32> loc(\"p\")\n}";
+    assert_eq!(run_ir(pool, &[x])[0].to_f32(), vec![3.0]);
+}
