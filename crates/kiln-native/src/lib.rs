@@ -13,6 +13,12 @@
 //!   workgroup)`, returning 0 or an error code; `ctx` is opaque to the code and only passed to
 //!   imports.
 //!
+//! A native executable is machine code: running a module built for `llvm-cpu` runs its code
+//! with the process's privileges. The checks here catch corruption and mismatch (truncated or
+//! malformed objects, another architecture, missing CPU features, bindings too small for the
+//! kernel's views), not malice: load such modules only from sources you trust, as with any
+//! shared library.
+//!
 //! This crate belongs to the runtime side: it never depends on the compiler.
 
 pub mod imports;
