@@ -398,8 +398,33 @@ fn cast<'ctx>(g: &Gen<'_, 'ctx>, a: V<'ctx>, t: ElementType) -> R<V<'ctx>> {
     Ok(match (a, reg_kind(t)) {
         (V::F(x), RegKind::F) => V::F(round(x)?),
         (V::I(x), RegKind::F) => {
-            let f = b.build_signed_int_to_float(x, g.f32t, "f").map_err(e)?;
-            V::F(round(f)?)
+            // Through f64, then rounded once to the target type, as the interpreter does.
+            let d = b.build_signed_int_to_float(x, g.f64t, "d").map_err(e)?;
+            V::F(match t {
+                ElementType::F16 | ElementType::BF16 => {
+                    let name = if t == ElementType::F16 {
+                        "kiln_f64_to_f16"
+                    } else {
+                        "kiln_f64_to_bf16"
+                    };
+                    let to = g.declare(name, g.i16t.fn_type(&[g.f64t.into()], false));
+                    let bits = g.call(to, &[d.into()])?.into_int_value();
+                    if t == ElementType::F16 {
+                        let from =
+                            g.declare("kiln_f16_to_f32", g.f32t.fn_type(&[g.i16t.into()], false));
+                        g.call(from, &[bits.into()])?.into_float_value()
+                    } else {
+                        let w = b.build_int_z_extend(bits, g.i32t, "w").map_err(e)?;
+                        let w = b
+                            .build_left_shift(w, g.i32t.const_int(16, false), "w")
+                            .map_err(e)?;
+                        b.build_bit_cast(w, g.f32t, "bf")
+                            .map_err(e)?
+                            .into_float_value()
+                    }
+                }
+                _ => b.build_float_trunc(d, g.f32t, "f").map_err(e)?,
+            })
         }
         (V::I(x), RegKind::I) => V::I(wrap(x)?),
         (V::F(x), RegKind::I) => {

@@ -95,6 +95,19 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
     };
     let mut features = if host {
         TargetMachine::get_host_cpu_features().to_string()
+    } else if triple.starts_with("x86_64") {
+        // The features a named x86 CPU implies must be known, so the runtime can refuse a CPU
+        // that lacks one: the psABI levels are; other names are refused.
+        x86_level_features(&cpu)
+            .ok_or_else(|| {
+                format!(
+                    "--iree-llvmcpu-target-cpu={cpu}: for x86-64 use host, generic, x86-64, x86-64-v2, x86-64-v3 or x86-64-v4 (add ISA extensions with --iree-llvmcpu-target-cpu-features)"
+                )
+            })?
+            .iter()
+            .map(|f| format!("+{f}"))
+            .collect::<Vec<_>>()
+            .join(",")
     } else {
         String::new()
     };
@@ -123,6 +136,26 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
         )
         .ok_or_else(|| format!("LLVM cannot make a machine for '{triple}' cpu '{cpu}'"))?;
     Ok((tm, triple, cpu, features))
+}
+
+/// The ISA extensions of an x86-64 psABI level (`None` for other CPU names).
+fn x86_level_features(cpu: &str) -> Option<&'static [&'static str]> {
+    const V2: &[&str] = &["sse3", "ssse3", "sse4.1", "sse4.2", "popcnt"];
+    const V3: &[&str] = &[
+        "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "fma", "f16c", "bmi", "bmi2",
+        "lzcnt", "movbe",
+    ];
+    const V4: &[&str] = &[
+        "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "fma", "f16c", "bmi", "bmi2",
+        "lzcnt", "movbe", "avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd",
+    ];
+    Some(match cpu {
+        "generic" | "x86-64" => &[],
+        "x86-64-v2" => V2,
+        "x86-64-v3" => V3,
+        "x86-64-v4" => V4,
+        _ => return None,
+    })
 }
 
 /// The features of `features` (LLVM's `+a,-b` list) the runtime can check, for x86 triples.

@@ -139,3 +139,25 @@ fn host_cpu_with_a_foreign_triple_is_an_error() {
     let err = compile(&kernels(), &target).unwrap_err();
     assert!(err.contains("name a CPU"), "{err}");
 }
+
+#[test]
+fn x86_cpus_record_the_features_the_runtime_checks() {
+    let level = |cpu: &str| CpuTarget {
+        triple: "x86_64-unknown-linux-gnu".into(),
+        cpu: cpu.into(),
+        features: String::new(),
+    };
+    let v3 = compile(&kernels(), &level("x86-64-v3")).unwrap();
+    for f in ["avx2", "fma", "f16c"] {
+        assert!(v3.features.iter().any(|x| x == f), "{:?}", v3.features);
+    }
+    assert!(!v3.features.iter().any(|x| x.starts_with("avx512")));
+    assert!(compile(&kernels(), &level("generic"))
+        .unwrap()
+        .features
+        .is_empty());
+    // A named CPU's implied features are unknown here, so it is refused rather than risk
+    // running code on a CPU that lacks them.
+    let err = compile(&kernels(), &level("znver4")).unwrap_err();
+    assert!(err.contains("x86-64-v4"), "{err}");
+}

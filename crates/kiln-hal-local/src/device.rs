@@ -129,7 +129,7 @@ impl LocalDevice {
             .map_err(fail)?;
         // SAFETY: bindings were checked above; buffers outlive this call (the command buffer
         // holds them); workgroups of one dispatch write disjoint tiles by construction.
-        let run = |wg: u32| unsafe { exe.run_workgroup(entry, wg, bindings, self.kernels) };
+        let run = |wg: u32| unsafe { exe.run_workgroup(entry, wg, count, bindings, self.kernels) };
         let Some(pool) = self.pool.as_ref().filter(|_| count > 1) else {
             return (0..count).try_for_each(run).map_err(fail);
         };

@@ -102,6 +102,7 @@ impl VmvxExecutable {
         &self,
         entry: usize,
         wg: u32,
+        workgroups: u32,
         bindings: &[kiln_vmvx::Binding],
         kernels: &kiln_ukernel::Kernels,
     ) -> Result<(), String> {
@@ -119,6 +120,8 @@ impl VmvxExecutable {
             raw: &native.raw,
             bindings,
             kernels,
+            entry: entry as u32,
+            workgroups,
             error: Default::default(),
         };
         // SAFETY: the kernel reads and writes only inside its views, which were checked against

@@ -15,6 +15,10 @@ pub struct DispatchContext<'a> {
     pub raw: &'a kiln_vmvx::Executable,
     pub bindings: &'a [Binding],
     pub kernels: &'a kiln_ukernel::Kernels,
+    /// The kernel being dispatched and its workgroup count: the only kernel (and workgroups)
+    /// whose bindings were checked, so the only ones imports will run.
+    pub entry: u32,
+    pub workgroups: u32,
     /// The message of a failing import (the kernel returns nonzero).
     pub error: RefCell<Option<String>>,
 }
@@ -37,6 +41,13 @@ pub const MAX_BOX_RANK: usize = 8;
 /// Runs workgroup `wg` of kernel `kernel` of `program` with the VMVX microkernels; 0 on
 /// success, else 1 with the message in `ctx.error`.
 fn run(ctx: &DispatchContext, program: &kiln_vmvx::Executable, kernel: u32, wg: u64) -> i32 {
+    if kernel != ctx.entry || wg >= ctx.workgroups as u64 {
+        *ctx.error.borrow_mut() = Some(format!(
+            "native code asked for workgroup {wg} of kernel {kernel} while running kernel {} ({} workgroups)",
+            ctx.entry, ctx.workgroups
+        ));
+        return 1;
+    }
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: bindings were checked for this kernel before any workgroup ran (the raw
         // kernels touch a subset of the views of the full ones).
@@ -149,6 +160,26 @@ extern "C" fn fminf(x: f32, y: f32) -> f32 {
     libm::fminf(x, y)
 }
 
+/// LLVM fuses `sin` and `cos` of one value into this.
+///
+/// # Safety
+/// `s` and `c` must be writable.
+unsafe extern "C" fn sincosf(x: f32, s: *mut f32, c: *mut f32) {
+    // SAFETY: the caller passes two writable floats.
+    unsafe {
+        s.write(libm::sinf(x));
+        c.write(libm::cosf(x));
+    }
+}
+
+extern "C" fn f64_to_f16(x: f64) -> u16 {
+    half::f16::from_f64(x).to_bits()
+}
+
+extern "C" fn f64_to_bf16(x: f64) -> u16 {
+    half::bf16::from_f64(x).to_bits()
+}
+
 type RawFn = unsafe extern "C" fn(*const DispatchContext, u32, u64, *mut u64, *mut u64) -> i32;
 
 /// The address of import `name`, if the runtime provides it.
@@ -166,6 +197,9 @@ pub fn lookup(name: &str) -> Option<usize> {
         "memmove" => memmove as extern "C" fn(*mut u8, *const u8, usize) -> *mut u8 as usize,
         "memset" => memset as extern "C" fn(*mut u8, i32, usize) -> *mut u8 as usize,
         "powf" => powf as Op2 as usize,
+        "sincosf" => sincosf as unsafe extern "C" fn(f32, *mut f32, *mut f32) as usize,
+        "kiln_f64_to_f16" => f64_to_f16 as extern "C" fn(f64) -> u16 as usize,
+        "kiln_f64_to_bf16" => f64_to_bf16 as extern "C" fn(f64) -> u16 as usize,
         "fmaxf" => fmaxf as Op2 as usize,
         "fminf" => fminf as Op2 as usize,
         other => return math(other),

@@ -162,6 +162,15 @@ pub const X86_CHECKED_FEATURES: &[&str] = &[
     "avx512vbmi",
     "avx512ifma",
     "avx512vpopcntdq",
+    "avx512vbmi2",
+    "avx512bitalg",
+    "gfni",
+    "vaes",
+    "vpclmulqdq",
+    "aes",
+    "pclmulqdq",
+    "sha",
+    "adx",
 ];
 
 /// Whether this CPU has feature `f` (LLVM spelling). Unknown names are reported missing.
@@ -193,6 +202,15 @@ pub fn cpu_has(f: &str) -> bool {
             "avx512vbmi" => has!("avx512vbmi"),
             "avx512ifma" => has!("avx512ifma"),
             "avx512vpopcntdq" => has!("avx512vpopcntdq"),
+            "avx512vbmi2" => has!("avx512vbmi2"),
+            "avx512bitalg" => has!("avx512bitalg"),
+            "gfni" => has!("gfni"),
+            "vaes" => has!("vaes"),
+            "vpclmulqdq" => has!("vpclmulqdq"),
+            "aes" => has!("aes"),
+            "pclmulqdq" => has!("pclmulqdq"),
+            "sha" => has!("sha"),
+            "adx" => has!("adx"),
             _ => false,
         }
     }

@@ -15,6 +15,10 @@ use std::collections::HashMap;
 
 const SHF_WRITE: u64 = 1;
 const SHF_ALLOC: u64 = 2;
+const SHF_EXECINSTR: u64 = 4;
+/// Most bytes of code and constants one object may map.
+const MAX_CODE_BYTES: usize = 1 << 30;
+const PAGE: usize = 4096;
 const SHF_TLS: u64 = 0x400;
 const R_X86_64_64: u32 = 1;
 const R_X86_64_PC32: u32 = 2;
@@ -79,17 +83,19 @@ impl LoadedCode {
                 return Err(format!("section '{name}' is writable or thread-local"));
             }
             let align = (s.align() as usize).max(1);
-            if !align.is_power_of_two() {
-                return Err("a section alignment is not a power of two".into());
+            if !align.is_power_of_two() || align > PAGE {
+                return Err(format!("a section alignment of {align} is not supported"));
             }
-            size = size.next_multiple_of(align);
-            placed.insert(s.index(), size);
             size = size
-                .checked_add(s.size() as usize)
-                .ok_or("sections overflow")?;
+                .checked_next_multiple_of(align)
+                .and_then(|at| {
+                    placed.insert(s.index(), at);
+                    at.checked_add(usize::try_from(s.size()).ok()?)
+                })
+                .filter(|&end| end <= MAX_CODE_BYTES)
+                .ok_or("the object's sections are too large")?;
         }
-        let page = 4096;
-        let mapped = size.max(1).next_multiple_of(page);
+        let mapped = size.max(1).next_multiple_of(PAGE);
         let mut code = map(mapped)?;
         // SAFETY: a fresh RW mapping of `mapped` bytes owned by `code`.
         let mem = unsafe { std::slice::from_raw_parts_mut(code.base, mapped) };
@@ -133,6 +139,9 @@ impl LoadedCode {
                 let RelocationFlags::Elf { r_type } = r.flags() else {
                     return Err("not an ELF relocation".into());
                 };
+                if r.has_implicit_addend() {
+                    return Err("REL relocations (implicit addends) are not supported".into());
+                }
                 let target = match r.target() {
                     RelocationTarget::Symbol(i) => symbol_address(i)?,
                     RelocationTarget::Section(si) => {
@@ -142,15 +151,15 @@ impl LoadedCode {
                     }
                     other => return Err(format!("unsupported relocation target {other:?}")),
                 };
-                let offset = offset as usize;
                 let width = if matches!(r_type, R_X86_64_64 | R_X86_64_PC64) {
                     8
                 } else {
                     4
                 };
-                if offset + width > s.size() as usize {
-                    return Err("a relocation lies outside its section".into());
-                }
+                let offset = usize::try_from(offset)
+                    .ok()
+                    .filter(|o| o.checked_add(width).is_some_and(|e| e as u64 <= s.size()))
+                    .ok_or("a relocation lies outside its section")?;
                 let place = at + offset;
                 let value = (target as i64).wrapping_add(r.addend());
                 match r_type {
@@ -169,12 +178,30 @@ impl LoadedCode {
                 }
             }
         }
+        // Entry points: global functions lying inside an executable section.
         let mut symbols = HashMap::new();
         for sym in file.symbols() {
-            if let (SymbolSection::Section(si), true) = (sym.section(), sym.is_global()) {
-                if let (Some(at), Ok(name)) = (placed.get(&si), sym.name()) {
-                    symbols.insert(name.to_string(), base + at + sym.address() as usize);
-                }
+            let SymbolSection::Section(si) = sym.section() else {
+                continue;
+            };
+            if !sym.is_global() || sym.kind() != object::SymbolKind::Text {
+                continue;
+            }
+            let (Some(&at), Ok(name), Ok(section)) =
+                (placed.get(&si), sym.name(), file.section_by_index(si))
+            else {
+                continue;
+            };
+            let executable = matches!(
+                section.flags(),
+                SectionFlags::Elf { sh_flags } if sh_flags & SHF_EXECINSTR != 0
+            );
+            let inside = sym
+                .address()
+                .checked_add(sym.size().max(1))
+                .is_some_and(|end| end <= section.size());
+            if executable && inside {
+                symbols.insert(name.to_string(), base + at + sym.address() as usize);
             }
         }
         code.protect_executable()?;

@@ -126,8 +126,8 @@ impl Drop for OutputBuffer {
         let Some((pools, function, index)) = self.home.take() else {
             return;
         };
-        // Only a buffer nobody else holds may be written by a later call.
-        if Arc::strong_count(&self.buffer) != 1 {
+        // Only a buffer nobody else holds (strongly or weakly) may be written by a later call.
+        if Arc::get_mut(&mut self.buffer).is_none() {
             return;
         }
         if let Some(pools) = pools.upgrade() {
