@@ -40,7 +40,8 @@ struct Args {
     /// LLVM target triple for llvm-cpu (default: this machine).
     #[arg(long = "iree-llvmcpu-target-triple")]
     llvmcpu_triple: Option<String>,
-    /// CPU for llvm-cpu: host (default), generic, or an LLVM CPU name (znver4, neoverse-v1, ...).
+    /// CPU for llvm-cpu: host (default), generic; for x86-64 also x86-64-v2/-v3/-v4, for other
+    /// architectures any LLVM CPU name (neoverse-v1, ...).
     #[arg(long = "iree-llvmcpu-target-cpu")]
     llvmcpu_cpu: Option<String>,
     /// Extra LLVM CPU features for llvm-cpu (+avx2,-avx512f).
