@@ -1,7 +1,8 @@
 """kiln vs ONNX Runtime vs NumPy, side by side in one run.
 
-Builds its ONNX models (square matmuls, relu(a*b+c) on 16M floats) and uses the golden models
-under tests/models (MLP, CNN, encoder); runs each with kiln (every target this build has, on
+Builds its ONNX models (square matmuls, relu(a*b+c) on 16M floats, and from bench/models.py a
+ResNet-style CNN on 1x3x224x224 and a BERT-style encoder at sequence 128, hidden 256) and uses
+the golden MLP under tests/models; runs each with kiln (every target this build has, on
 local-sync for 1 thread and local-task for 2), ONNX Runtime (intra-op threads 1 and 2) and,
 where it applies, NumPy; prints medians and kiln's speed relative to ONNX Runtime.
 
@@ -28,6 +29,7 @@ from onnx import TensorProto, helper
 
 import kiln.compiler as kc
 import kiln.runtime as kr
+import models
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -78,14 +80,22 @@ def golden(name):
     return onnx.load(os.path.join(d, "model.onnx")), [np.load(os.path.join(d, f)) for f in files]
 
 
+# The network models: name -> () -> (model, inputs).
+NETWORKS = {
+    "mlp": lambda: golden("mlp"),
+    "cnn": lambda: models.resnet()[:2],
+    "encoder": lambda: models.encoder()[:2],
+}
+
+
 def peak_rss(runtime, name, runs=50):
-    """Peak resident memory (MiB) of a fresh process that loads golden model `name` with
+    """Peak resident memory (MiB) of a fresh process that loads network `name` with
     `runtime` ("onnxruntime" or a kiln target) and runs it `runs` times on one thread."""
     script = f"""
 import sys
 sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
 import compare
-model, inputs = compare.golden({name!r})
+model, inputs = compare.NETWORKS[{name!r}]()
 if {runtime!r} == "onnxruntime":
     import onnxruntime as ort
     so = ort.SessionOptions()
@@ -118,8 +128,8 @@ def main():
     m = 1 << (20 if args.quick else 24)
     x = [rng.standard_normal(m, dtype=np.float32) for _ in range(3)]
     cases.append((f"relu(a*b+c) {m >> 20}M", fma_relu_model(m), x, lambda a, b, c: np.maximum(a * b + c, 0)))
-    for name in ["mlp", "cnn", "encoder"]:
-        model, inputs = golden(name)
+    for name, build in NETWORKS.items():
+        model, inputs = build()
         cases.append((name, model, inputs, None))
 
     # The CPU targets: what local-sync (1 thread) and local-task (2 threads) run.
@@ -154,8 +164,8 @@ def main():
     print()
     print("| model | " + " | ".join(f"compile {t}" for t in targets) + " |")
     print("|" + "---|" * (len(targets) + 1))
-    for name in ["mlp", "cnn", "encoder"]:
-        blob = golden(name)[0].SerializeToString()
+    for name, build in NETWORKS.items():
+        blob = build()[0].SerializeToString()
         times = []
         for t in targets:
             def build():
@@ -167,7 +177,7 @@ def main():
     runtimes = ["onnxruntime"] + targets
     print("| model (peak RSS, one process each) | " + " | ".join(runtimes) + " | " + " | ".join(f"{t} vs ORT" for t in targets) + " |")
     print("|" + "---|" * (2 * len(runtimes)))
-    for name in ["mlp", "cnn", "encoder"]:
+    for name in NETWORKS:
         rss = [peak_rss(r, name) for r in runtimes]
         print(f"| {name} | " + " | ".join(f"{x:.1f} MiB" for x in rss) + " | " + " | ".join(f"{x / rss[0]:.2f}x" for x in rss[1:]) + " |")
 

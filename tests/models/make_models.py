@@ -203,9 +203,11 @@ def build_cnn():
     return g.model("small ResNet-style CNN"), [image], None
 
 
-def build_encoder():
+def build_encoder(S=32, D=64, H=4, F=256):
+    """2-layer BERT-style encoder: sequence S, hidden D, H heads, feed-forward width F
+    (the golden model uses the defaults; bench/compare.py builds a larger one)."""
     rng = np.random.default_rng(3003)
-    S, D, H, HD, F = 32, 64, 4, 16, 256
+    HD = D // H
     g = Graph("encoder")
     h = g.input("hidden", [1, S, D])
 

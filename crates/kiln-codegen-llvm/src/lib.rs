@@ -138,6 +138,24 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
     Ok((tm, triple, cpu, features))
 }
 
+/// The register-tile shape data-tiled GEMM operands use on `target`: the best whose CPU
+/// features the target has (so a module that uses it requires them).
+pub fn tile_shape(target: &CpuTarget) -> Result<kiln_ukernel::gemm::TileShape, String> {
+    let (_, triple, _, features) = machine(target)?;
+    // In LLVM's `+a,-b` lists the last mention of a feature wins.
+    let has = |f: &str| {
+        features
+            .split(',')
+            .rev()
+            .find(|x| x.get(1..) == Some(f))
+            .is_some_and(|x| x.starts_with('+'))
+    };
+    Ok(kiln_ukernel::gemm::TileShape::for_features(
+        triple.starts_with("x86_64"),
+        has,
+    ))
+}
+
 /// The ISA extensions of an x86-64 psABI level (`None` for other CPU names).
 fn x86_level_features(cpu: &str) -> Option<&'static [&'static str]> {
     const V2: &[&str] = &["sse3", "ssse3", "sse4.1", "sse4.2", "popcnt"];

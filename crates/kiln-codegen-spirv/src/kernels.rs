@@ -91,6 +91,12 @@ fn check_limits(kernel: &Kernel) -> R<()> {
 
 pub fn lower(kernel: &Kernel, target: &VulkanTarget) -> R<Lowered> {
     check_limits(kernel)?;
+    if kiln_vmvx::format::packed_tile(&kernel.op).is_some() {
+        return Err(
+            "operands packed for a CPU register tile (data tiling) are not a vulkan-spirv layout"
+                .into(),
+        );
+    }
     let types = binding_types(kernel)?;
     let reports_errors = matches!(kernel.op, KernelOp::Gather { .. });
     let wg = target.workgroup_size();

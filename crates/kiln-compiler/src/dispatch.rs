@@ -173,6 +173,42 @@ fn matmul_tile(m: u64, n: u64) -> [u64; 2] {
     [rows, n.clamp(1, MATMUL_TILE_MAX[1])]
 }
 
+/// Workgroups a convolution is split into at least, when it has the work for them, so that
+/// every core of a small machine gets a balanced share.
+const CONV_MIN_WORKGROUPS: u64 = 8;
+/// Least GEMM work (multiply-adds) of a convolution workgroup worth a thread handing it out.
+const CONV_MIN_WORKGROUP_MACS: u64 = 1 << 20;
+
+/// A convolution's workgroup tile `[output channels, output rows]` for output `[n, co, oh, ow]`
+/// with `depth` multiply-adds per output: about 512 output pixels per workgroup (a GEMM wide
+/// enough for the register tile); then, when that leaves fewer than [`CONV_MIN_WORKGROUPS`],
+/// channels split in blocks of at least 32 and rows split further, while each workgroup keeps
+/// [`CONV_MIN_WORKGROUP_MACS`].
+fn conv_tile(out: &[u64], groups: u64, depth: u64) -> [u64; 2] {
+    let [n, co, oh, ow] = [out[0], out[1], out[2].max(1), out[3].max(1)];
+    let cog = (co / groups.max(1)).max(1);
+    let mut tile_oh = (512 / ow).clamp(1, oh);
+    let mut tile_co = cog;
+    let outer = n * groups;
+    let macs = |tc: u64, th: u64| tc * th * ow * depth;
+    let count = |tc: u64, th: u64| outer * cog.div_ceil(tc) * oh.div_ceil(th);
+    if count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS {
+        let want = CONV_MIN_WORKGROUPS.div_ceil(outer * oh.div_ceil(tile_oh));
+        let co_tiles = want.min(cog / 32).max(1);
+        let tc = cog.div_ceil(co_tiles).next_multiple_of(8).min(cog);
+        if macs(tc, tile_oh) >= CONV_MIN_WORKGROUP_MACS {
+            tile_co = tc;
+        }
+    }
+    while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS
+        && tile_oh > 1
+        && macs(tile_co, tile_oh.div_ceil(2)) >= CONV_MIN_WORKGROUP_MACS
+    {
+        tile_oh = tile_oh.div_ceil(2);
+    }
+    [tile_co, tile_oh]
+}
+
 struct Former<'a> {
     program: &'a Program,
     f: &'a Function,
@@ -475,7 +511,8 @@ impl Former<'_> {
                 let x = self.contiguous_view(&args[0]);
                 let w = self.contiguous_view(&args[1]);
                 let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&out_shape));
-                let tile_oh = (512 / out_shape[3].max(1)).clamp(1, out_shape[2].max(1)) as u64;
+                let depth = args[1].shape[1..].iter().product::<usize>() as u64;
+                let [tile_co, tile_oh] = conv_tile(&u64s(&out_shape), a.groups as u64, depth);
                 let op = KernelOp::Conv2d {
                     x,
                     w,
@@ -484,6 +521,7 @@ impl Former<'_> {
                     pads: a.pads.map(|v| v as u64),
                     dilations: a.dilations.map(|v| v as u64),
                     groups: a.groups as u64,
+                    tile_co,
                     tile_oh,
                     epilogue: None,
                 };

@@ -13,6 +13,7 @@
 //! tests check their output against the reference interpreter.
 #![forbid(unsafe_code)]
 
+pub mod data_tiling;
 pub mod dispatch;
 pub mod flags;
 pub mod passes;
@@ -157,13 +158,18 @@ pub fn compile_program(
             &program, false,
         )));
     }
+    let tiling = backends[0].data_tiling().map_err(CompileError::Invalid)?;
+    let mut packed = data_tiling::PackedConstants::new(program.constants.len());
     let mut functions = vec![];
     let mut kernels = vec![];
     let mut const_index: HashMap<u32, u32> = HashMap::new();
     let mut const_order: Vec<u32> = vec![];
     let mut text = String::new();
     for f in &program.functions {
-        let d = dispatch::form_dispatches(&program, f)?;
+        let mut d = dispatch::form_dispatches(&program, f)?;
+        if let Some(tile) = tiling {
+            data_tiling::pack_weights(&mut d, &program.constants, tile, &mut packed);
+        }
         if stop == Phase::DispatchCreation {
             text.push_str(&format!(
                 "// function @{}: {} dispatches\n",
@@ -228,10 +234,15 @@ pub fn compile_program(
             data,
         });
     }
+    let constant = |c: u32| {
+        packed
+            .get(c)
+            .unwrap_or_else(|| &program.constants[c as usize])
+    };
     let constants: Vec<ConstantDef> = const_order
         .iter()
         .map(|&c| {
-            let t = &program.constants[c as usize];
+            let t = constant(c);
             ConstantDef {
                 element_type: t.element_type,
                 shape: t.shape.iter().map(|&d| d as u64).collect(),
@@ -242,7 +253,7 @@ pub fn compile_program(
         .collect();
     let payloads: Vec<&[u8]> = const_order
         .iter()
-        .map(|&c| program.constants[c as usize].data.as_slice())
+        .map(|&c| constant(c).data.as_slice())
         .collect();
     let module = Module {
         compiler_version: COMPILER_VERSION.into(),

@@ -16,6 +16,11 @@ pub trait TargetBackend: Send + Sync {
     fn format(&self) -> &'static str;
     /// Serialises `kernels` (entry point `i` is `kernels[i]`) into one executable.
     fn serialize(&self, kernels: &[Kernel]) -> Result<Vec<u8>, String>;
+    /// The register tile constant GEMM operands are packed for at compile time
+    /// ([`crate::data_tiling`]); `None` keeps them plain.
+    fn data_tiling(&self) -> Result<Option<kiln_ukernel::gemm::TileShape>, String> {
+        Ok(None)
+    }
     /// The workgroup grid a dispatch of `kernel` needs.
     fn workgroups(&self, kernel: &Kernel) -> Result<[u32; 3], String> {
         let count = u32::try_from(kernel.workgroup_count())
@@ -81,6 +86,9 @@ impl TargetBackend for LlvmCpu {
     }
     fn serialize(&self, kernels: &[Kernel]) -> Result<Vec<u8>, String> {
         Ok(kiln_codegen_llvm::compile(kernels, &self.target)?.encode())
+    }
+    fn data_tiling(&self) -> Result<Option<kiln_ukernel::gemm::TileShape>, String> {
+        kiln_codegen_llvm::tile_shape(&self.target).map(Some)
     }
 }
 

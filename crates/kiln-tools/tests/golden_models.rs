@@ -259,3 +259,64 @@ fn symbolic_batch_dims_bind_at_compile_time() {
         .to_string()
         .contains("expects 1x784xf32 but got 8x784xf32"));
 }
+
+/// Data tiling: llvm-cpu packs constant convolution and matmul weights at compile time for the
+/// register tile of the target CPU. For each x86-64 level this machine runs (AVX-512 8×32,
+/// AVX2 6×16, the portable 4×8 tile) the module's constants are packed for that tile (their
+/// last dimension is the tile's width) and the models still match ONNX Runtime.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn data_tiled_weights_for_every_tile_shape() {
+    let levels = [
+        ("x86-64-v4", 8, 32, "avx512f"),
+        ("x86-64-v3", 6, 16, "avx2"),
+        ("x86-64", 4, 8, "sse2"),
+    ];
+    let registry = kiln_tools::registry();
+    for (cpu, mr, nr, feature) in levels {
+        if !kiln_native::cpu_has(feature) {
+            eprintln!("this CPU lacks {feature}; skipping {cpu}");
+            continue;
+        }
+        for name in ["cnn", "mlp", "encoder"] {
+            let dir = models_dir().join(name);
+            let opts = CompileOptions {
+                targets: vec!["llvm-cpu".into()],
+                llvm_cpu: kiln_codegen_llvm::CpuTarget {
+                    cpu: cpu.into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let Ok(CompileOutput::Module(module)) =
+                kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts)
+            else {
+                panic!("{name} for {cpu} does not compile");
+            };
+            let m = kiln_module::Module::read(&module).unwrap();
+            let packed = |rank: usize, width: u64| {
+                m.constants
+                    .iter()
+                    .any(|c| c.shape.len() == rank && c.shape[rank - 1] == width)
+            };
+            match name {
+                "cnn" => assert!(
+                    packed(6, mr),
+                    "{name}/{cpu}: no convolution weights packed for {mr} rows"
+                ),
+                _ => assert!(
+                    packed(4, nr),
+                    "{name}/{cpu}: no matmul weights packed for {nr} columns"
+                ),
+            }
+            let bytes = Arc::new(ModuleBytes::from_bytes(&module));
+            let (inputs, expected) = (load(&dir, "input"), load(&dir, "expected"));
+            for device in ["local-sync", "local-task"] {
+                let dev = registry.create_device(device, &Default::default()).unwrap();
+                let loaded = LoadedModule::load(dev, bytes.clone(), name).unwrap();
+                let got = loaded.invoke("main", &inputs).unwrap();
+                assert_close(name, &format!("{cpu} on {device}"), &got, &expected);
+            }
+        }
+    }
+}

@@ -16,6 +16,7 @@ fn main() {
     variants.push(Kernels {
         sgemm: kiln_ukernel::gemm::x86::sgemm_avx2,
         sgemm_isa: "avx2+fma",
+        ..Kernels::generic()
     });
     variants.push(*Kernels::best());
     for k in variants {

@@ -4,6 +4,12 @@
 //! `MC`-tall block of A into `MR`-tall row strips, and an `MR×NR` register tile accumulates
 //! over the panel. One generic implementation is instantiated per instruction set with its own
 //! tile shape, inside `#[target_feature]` functions so LLVM uses that ISA's vector registers.
+//!
+//! Data tiling (IREE's pack → mmt4d → unpack) uses the same strips as a storage layout:
+//! [`pack_lhs`] and [`pack_rhs`] turn a constant operand into strips once, at compile time, in
+//! the layout of one [`TileShape`]; [`packed_gemm`] then multiplies with [`Lhs::Packed`] /
+//! [`Rhs::Packed`] operands read in place, or with right-hand panels a callback fills directly
+//! (a convolution's im2col, written in strip layout and used while it is in cache).
 
 use std::cell::RefCell;
 
@@ -73,6 +79,218 @@ fn pack_b(nr: usize, b: &Matrix, p0: usize, kc: usize, j0: usize, nc: usize, out
             }
         }
     }
+}
+
+/// A register-tile shape and the instruction set whose kernel uses it. Packed operands are laid
+/// out for one of these; [`TILE_SHAPES`] lists them all, best first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TileShape {
+    /// Rows of a left-hand strip.
+    pub mr: usize,
+    /// Columns of a right-hand strip.
+    pub nr: usize,
+    /// The instruction set, as `Kernels::sgemm_isa` names it.
+    pub isa: &'static str,
+    /// The CPU features (LLVM names) the kernel for this shape needs.
+    pub features: &'static [&'static str],
+}
+
+/// Every tile shape a packed operand may use, best first; the last needs nothing.
+pub const TILE_SHAPES: [TileShape; 3] = [
+    TileShape {
+        mr: 8,
+        nr: 32,
+        isa: "avx512",
+        features: &["avx512f", "avx2", "fma"],
+    },
+    TileShape {
+        mr: 6,
+        nr: 16,
+        isa: "avx2+fma",
+        features: &["avx2", "fma"],
+    },
+    TileShape {
+        mr: 4,
+        nr: 8,
+        isa: "generic",
+        features: &[],
+    },
+];
+
+impl TileShape {
+    /// The best shape whose features are all in `has` (on x86-64; other architectures have the
+    /// portable kernel only).
+    pub fn for_features(x86_64: bool, has: impl Fn(&str) -> bool) -> TileShape {
+        let portable = TILE_SHAPES[TILE_SHAPES.len() - 1];
+        if !x86_64 {
+            return portable;
+        }
+        TILE_SHAPES
+            .into_iter()
+            .find(|t| t.features.iter().all(|f| has(f)))
+            .unwrap_or(portable)
+    }
+
+    /// The shape whose left-hand strips are `mr` rows.
+    pub fn with_mr(mr: usize) -> Option<TileShape> {
+        TILE_SHAPES.into_iter().find(|t| t.mr == mr)
+    }
+
+    /// The shape whose right-hand strips are `nr` columns.
+    pub fn with_nr(nr: usize) -> Option<TileShape> {
+        TILE_SHAPES.into_iter().find(|t| t.nr == nr)
+    }
+}
+
+/// `a[m×k]` in left-hand strip layout: `ceil(m/mr)` strips of `k×mr`, element `(i, p)` at
+/// `(i/mr)·k·mr + p·mr + i%mr`, rows past `m` zero.
+///
+/// ```
+/// use kiln_ukernel::{gemm::pack_lhs, Matrix};
+/// let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 3×2
+/// let m = Matrix { data: &a, offset: 0, row_stride: 2, col_stride: 1 };
+/// assert_eq!(pack_lhs(&m, 3, 2, 2), [1.0, 3.0, 2.0, 4.0, 5.0, 0.0, 6.0, 0.0]);
+/// ```
+pub fn pack_lhs(a: &Matrix, m: usize, k: usize, mr: usize) -> Vec<f32> {
+    let mut out = Vec::new();
+    pack_a(mr, a, 0, m, 0, k, &mut out);
+    out
+}
+
+/// `b[k×n]` in right-hand strip layout: `ceil(n/nr)` strips of `k×nr`, element `(p, j)` at
+/// `(j/nr)·k·nr + p·nr + j%nr`, columns past `n` zero.
+pub fn pack_rhs(b: &Matrix, k: usize, n: usize, nr: usize) -> Vec<f32> {
+    let mut out = Vec::new();
+    pack_b(nr, b, 0, k, 0, n, &mut out);
+    out
+}
+
+/// The left-hand operand of [`packed_gemm`].
+pub enum Lhs<'a> {
+    /// Strips from [`pack_lhs`] (of at least `m` rows, depth exactly `k`).
+    Packed(&'a [f32]),
+    /// A strided matrix, packed block by block during the call.
+    Matrix(Matrix<'a>),
+}
+
+/// Fills a right-hand panel: `(j0, width, p0, kc, panel)` writes columns `j0..j0+width`, depth
+/// `p0..p0+kc` of B as `kc` rows of `NR`: all `kc·NR` values, columns past `width` zero.
+pub type PanelFn<'a> = dyn FnMut(usize, usize, usize, usize, &mut [f32]) + 'a;
+
+/// The right-hand operand of [`packed_gemm`].
+pub enum Rhs<'a, 'f> {
+    /// Strips from [`pack_rhs`] (of at least `n` columns, depth exactly `k`).
+    Packed(&'a [f32]),
+    /// Panels produced on demand, each used for a whole column strip of C.
+    Panels(&'f mut PanelFn<'a>),
+}
+
+/// Signature of [`packed_gemm`]'s kernels: `(m, n, k, lhs, rhs, c, ldc)`.
+pub type PackedGemmFn = unsafe fn(usize, usize, usize, Lhs, Rhs, *mut f32, usize);
+
+/// The kernel for operands packed in `shape`'s layout, if this CPU can run it (a module
+/// compiled for AVX-512 names the feature it needs before it gets here).
+pub fn packed_gemm(shape: TileShape) -> Option<PackedGemmFn> {
+    match shape.isa {
+        "generic" => Some(packed_gemm_generic as PackedGemmFn),
+        #[cfg(target_arch = "x86_64")]
+        "avx2+fma" if x86::has_avx2_fma() => Some(x86::packed_gemm_avx2 as PackedGemmFn),
+        #[cfg(target_arch = "x86_64")]
+        "avx512" if x86::has_avx512() => Some(x86::packed_gemm_avx512 as PackedGemmFn),
+        _ => None,
+    }
+}
+
+/// `C[m×n] = lhs·rhs` with the `MR×NR` tile of `T` (packed operands must use that layout).
+///
+/// # Safety
+/// As [`sgemm_generic`] for `c`; packed operands must hold their strips (checked, panics
+/// otherwise); the CPU must support `T`'s instructions.
+#[inline(always)]
+unsafe fn packed_gemm_impl<T: Tile>(
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Lhs,
+    mut rhs: Rhs,
+    c: *mut f32,
+    ldc: usize,
+) {
+    let (mr, nr) = (T::MR, T::NR);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for i in 0..m {
+            // SAFETY: rows < m, columns < n are writable by contract.
+            unsafe { std::ptr::write_bytes(c.add(i * ldc), 0, n) };
+        }
+        return;
+    }
+    // Packed left-hand strips need no blocking by rows; strided ones are packed MC rows at once.
+    let mc_max = match lhs {
+        Lhs::Packed(_) => m,
+        Lhs::Matrix(_) => mr * 16,
+    };
+    let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+    for p0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - p0);
+        for i0 in (0..m).step_by(mc_max) {
+            let mc = mc_max.min(m - i0);
+            if let Lhs::Matrix(a) = &lhs {
+                pack_a(mr, a, i0, mc, p0, kc, &mut pa);
+            }
+            for j in (0..n).step_by(nr) {
+                let width = nr.min(n - j);
+                let strip: &[f32] = match &mut rhs {
+                    Rhs::Packed(b) => &b[((j / nr) * k + p0) * nr..][..kc * nr],
+                    Rhs::Panels(fill) => {
+                        pb.resize(kc * nr, 0.0);
+                        fill(j, width, p0, kc, &mut pb);
+                        &pb
+                    }
+                };
+                for i in (0..mc).step_by(mr) {
+                    let a_strip: &[f32] = match &lhs {
+                        Lhs::Packed(a) => &a[(((i0 + i) / mr) * k + p0) * mr..][..kc * mr],
+                        Lhs::Matrix(_) => &pa[(i / mr) * kc * mr..][..kc * mr],
+                    };
+                    // SAFETY: the tile lies inside C's m×n by the min() bounds.
+                    unsafe {
+                        T::tile(
+                            kc,
+                            a_strip,
+                            strip,
+                            nr,
+                            c.add((i0 + i) * ldc + j),
+                            ldc,
+                            mr.min(mc - i),
+                            width,
+                            p0 > 0,
+                        )
+                    };
+                }
+            }
+        }
+    }
+    PACK.with(|cell| *cell.borrow_mut() = (pa, pb));
+}
+
+/// [`packed_gemm`] with the portable 4×8 tile.
+///
+/// # Safety
+/// As [`packed_gemm_impl`].
+unsafe fn packed_gemm_generic(
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Lhs,
+    rhs: Rhs,
+    c: *mut f32,
+    ldc: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { packed_gemm_impl::<Portable>(m, n, k, lhs, rhs, c, ldc) }
 }
 
 /// A register tile: `acc = Σ_p a[p] ⊗ b[p]` over a packed `MR`-strip of A and an `NR`-wide
@@ -309,7 +527,7 @@ pub unsafe fn sgemm_generic(
 /// x86-64 variants, plugged in after CPU feature detection.
 #[cfg(target_arch = "x86_64")]
 pub mod x86 {
-    use super::{sgemm_impl, store, Matrix, Tile};
+    use super::{packed_gemm_impl, sgemm_impl, store, Lhs, Matrix, Rhs, Tile};
     use crate::Kernels;
     use std::arch::x86_64::*;
 
@@ -431,15 +649,63 @@ pub mod x86 {
         unsafe { sgemm_impl::<Avx512>(m, n, k, a, b, c, ldc, accumulate) }
     }
 
+    /// [`super::packed_gemm`] with the 6×16 tile.
+    ///
+    /// # Safety
+    /// As [`super::packed_gemm_impl`]; the CPU must support AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn packed_gemm_avx2(
+        m: usize,
+        n: usize,
+        k: usize,
+        lhs: Lhs,
+        rhs: Rhs,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe { packed_gemm_impl::<Avx2>(m, n, k, lhs, rhs, c, ldc) }
+    }
+
+    /// [`super::packed_gemm`] with the 8×32 tile.
+    ///
+    /// # Safety
+    /// As [`super::packed_gemm_impl`]; the CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn packed_gemm_avx512(
+        m: usize,
+        n: usize,
+        k: usize,
+        lhs: Lhs,
+        rhs: Rhs,
+        c: *mut f32,
+        ldc: usize,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe { packed_gemm_impl::<Avx512>(m, n, k, lhs, rhs, c, ldc) }
+    }
+
+    pub(crate) fn has_avx2_fma() -> bool {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+
+    pub(crate) fn has_avx512() -> bool {
+        has_avx2_fma() && is_x86_feature_detected!("avx512f")
+    }
+
     /// Overrides table entries with the best variants this CPU supports.
     pub fn plug(k: &mut Kernels) {
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            k.sgemm = sgemm_avx2;
-            k.sgemm_isa = "avx2+fma";
-            if is_x86_feature_detected!("avx512f") {
-                k.sgemm = sgemm_avx512;
-                k.sgemm_isa = "avx512";
-            }
-        }
+        let best = super::TILE_SHAPES
+            .into_iter()
+            .find(|t| super::packed_gemm(*t).is_some())
+            .unwrap_or(k.tile);
+        k.sgemm = match best.isa {
+            "avx512" => sgemm_avx512,
+            "avx2+fma" => sgemm_avx2,
+            _ => return,
+        };
+        k.sgemm_isa = best.isa;
+        k.tile = best;
+        k.packed_gemm = super::packed_gemm(best).unwrap_or(k.packed_gemm);
     }
 }

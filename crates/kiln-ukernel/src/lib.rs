@@ -25,14 +25,21 @@ pub struct Kernels {
     pub sgemm: SgemmFn,
     /// Name of the variant chosen for `sgemm`, for diagnostics.
     pub sgemm_isa: &'static str,
+    /// The tile shape of `packed_gemm` (the same instruction set as `sgemm`).
+    pub tile: gemm::TileShape,
+    /// [`gemm::packed_gemm`] for `tile`: operands packed during the call or in `tile`'s layout.
+    pub packed_gemm: gemm::PackedGemmFn,
 }
 
 impl Kernels {
     /// Portable kernels only.
     pub fn generic() -> Kernels {
+        let tile = gemm::TILE_SHAPES[gemm::TILE_SHAPES.len() - 1];
         Kernels {
             sgemm: gemm::sgemm_generic,
-            sgemm_isa: "generic",
+            sgemm_isa: tile.isa,
+            tile,
+            packed_gemm: gemm::packed_gemm(tile).expect("the portable kernel runs anywhere"),
         }
     }
 

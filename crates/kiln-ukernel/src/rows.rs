@@ -79,6 +79,130 @@ impl Window {
     }
 }
 
+/// The widest right-hand strip any GEMM tile uses.
+pub const MAX_PANEL_WIDTH: usize = 32;
+
+/// One output band of a convolution, seen as the right-hand side of its GEMM (im2col): column
+/// `j` is output pixel `(oy0 + j / ow, j % ow)`, depth row `(ic, ky, kx)` is that tap of input
+/// channel `ic`. [`Im2col::panel`] writes strips of it in `gemm::Rhs::Panels` layout.
+pub struct Im2col<'a> {
+    /// The group's input channels: planes of `h×w`.
+    x: &'a [f32],
+    h: usize,
+    w: usize,
+    win: Window,
+    ow: usize,
+    oy0: usize,
+    /// Per tap `kx`: the outputs along x whose tap reads inside the row, and the input x of
+    /// the first ([`Window::outputs_of_tap`]).
+    x_taps: Vec<(usize, usize, usize)>,
+}
+
+impl<'a> Im2col<'a> {
+    /// The band of output rows from `oy0` of a `ow`-wide output, over input planes `x` of
+    /// `h×w`.
+    pub fn new(x: &'a [f32], h: usize, w: usize, win: Window, ow: usize, oy0: usize) -> Self {
+        let x_taps = (0..win.kernel[1])
+            .map(|kx| win.outputs_of_tap(1, kx, w, ow))
+            .collect();
+        Im2col {
+            x,
+            h,
+            w,
+            win,
+            ow: ow.max(1),
+            oy0,
+            x_taps,
+        }
+    }
+
+    /// Writes columns `j0..j0+width`, depth rows `p0..p0+kc` as `kc` rows of `nr` values into
+    /// `out` (`kc·nr` long; columns past `width` and taps in the padding are zero).
+    #[allow(clippy::too_many_arguments)]
+    pub fn panel(&self, j0: usize, width: usize, p0: usize, kc: usize, nr: usize, out: &mut [f32]) {
+        let [kh, kw] = self.win.kernel;
+        let (sx, ow, plane_len) = (self.win.strides[1], self.ow, self.h * self.w);
+        // The strip's columns as runs along output rows: (oy, first ox, column of it, length).
+        let mut runs = [(0usize, 0usize, 0usize, 0usize); MAX_PANEL_WIDTH];
+        let mut n_runs = 0;
+        let mut j = j0;
+        while j < j0 + width && n_runs < runs.len() {
+            let (oy, ox) = (self.oy0 + j / ow, j % ow);
+            let len = (ow - ox).min(j0 + width - j);
+            runs[n_runs] = (oy, ox, j - j0, len);
+            n_runs += 1;
+            j += len;
+        }
+        assert!(
+            j == j0 + width,
+            "a panel is at most {MAX_PANEL_WIDTH} columns wide"
+        );
+        let runs = &runs[..n_runs];
+        let (mut ic, tap) = (p0 / (kh * kw), p0 % (kh * kw));
+        let (mut ky, mut kx) = (tap / kw, tap % kw);
+        for row in out[..kc * nr].chunks_exact_mut(nr) {
+            row[width..].fill(0.0);
+            let plane = &self.x[ic * plane_len..][..plane_len];
+            let (ox_lo, ox_hi, ix_lo) = self.x_taps[kx];
+            for &(oy, ox, col, len) in runs {
+                let dst = &mut row[col..col + len];
+                let Some(iy) = self.win.input(0, oy, ky, self.h) else {
+                    dst.fill(0.0);
+                    continue;
+                };
+                let a = ox.max(ox_lo);
+                let b = (ox + len).min(ox_hi).max(a);
+                dst[..a - ox].fill(0.0);
+                dst[b - ox..].fill(0.0);
+                if a == b {
+                    continue;
+                }
+                let src = &plane[iy * self.w..][..self.w];
+                let first = ix_lo + (a - ox_lo) * sx;
+                let dst = &mut dst[a - ox..b - ox];
+                if sx == 1 {
+                    copy_short(dst, &src[first..first + dst.len()]);
+                } else {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = src[first + i * sx];
+                    }
+                }
+            }
+            kx += 1;
+            if kx == kw {
+                kx = 0;
+                ky += 1;
+                if ky == kh {
+                    ky = 0;
+                    ic += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Copies a few floats with fixed-size moves (a `memcpy` call costs more than a short copy).
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    let src = &src[..dst.len()];
+    let mut i = 0;
+    while dst.len() - i >= 8 {
+        dst[i..i + 8].copy_from_slice(&src[i..i + 8]);
+        i += 8;
+    }
+    if dst.len() - i >= 4 {
+        dst[i..i + 4].copy_from_slice(&src[i..i + 4]);
+        i += 4;
+    }
+    if dst.len() - i >= 2 {
+        dst[i..i + 2].copy_from_slice(&src[i..i + 2]);
+        i += 2;
+    }
+    if i < dst.len() {
+        dst[i] = src[i];
+    }
+}
+
 /// Max or average pooling of output rows `oy0..oy1` of one plane into `out` (`(oy1-oy0)×ow`).
 #[allow(clippy::too_many_arguments)]
 pub fn pool_plane(

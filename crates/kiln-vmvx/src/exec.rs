@@ -11,6 +11,7 @@
 
 use crate::format::*;
 use kiln_types::ElementType;
+use kiln_ukernel::gemm::{packed_gemm, Lhs, PackedGemmFn, Rhs, TileShape};
 use kiln_ukernel::{rows, Kernels, Matrix};
 
 /// Elements per row of body evaluation.
@@ -152,6 +153,30 @@ impl Executable {
                     row_stride: a.strides[1] as usize,
                     col_stride: a.strides[2] as usize,
                 };
+                let cp = m.f32_ptr(c, &[bi, m0, n0]);
+                if let Some(tile) = packed_tile(&k.op) {
+                    // Right-hand strips packed at compile time; this tile starts at a whole strip.
+                    let gemm = packed_kernel(tile)?;
+                    let nr = tile.nr as u64;
+                    let strip = (b.offset as i64 + bi as i64 * b.strides[0]) as usize
+                        + (n0 / nr) as usize * kdim * tile.nr;
+                    // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of batch bi.
+                    unsafe {
+                        gemm(
+                            (m1 - m0) as usize,
+                            (n1 - n0) as usize,
+                            kdim,
+                            Lhs::Matrix(am),
+                            Rhs::Packed(&bd[strip..]),
+                            cp,
+                            c.strides[1] as usize,
+                        )
+                    };
+                    if let Some(e) = epilogue {
+                        run_epilogue(&m, c, e, k, wg);
+                    }
+                    return Ok(());
+                }
                 let bm = Matrix {
                     data: bd,
                     offset: (b.offset as i64 + bi as i64 * b.strides[0] + n0 as i64 * b.strides[2])
@@ -159,7 +184,6 @@ impl Executable {
                     row_stride: b.strides[1] as usize,
                     col_stride: b.strides[2] as usize,
                 };
-                let cp = m.f32_ptr(c, &[bi, m0, n0]);
                 // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of batch bi.
                 unsafe {
                     (kernels.sgemm)(
@@ -185,12 +209,18 @@ impl Executable {
                 pads,
                 dilations,
                 groups,
+                tile_co,
                 tile_oh,
                 epilogue,
             } => {
-                conv2d(
-                    &m, kernels, x, w, y, strides, pads, dilations, *groups, *tile_oh, wg,
-                );
+                let window = rows::Window {
+                    kernel: [0, 0],
+                    strides: [strides[0] as usize, strides[1] as usize],
+                    pads: [pads[0] as usize, pads[1] as usize],
+                    dilations: [dilations[0] as usize, dilations[1] as usize],
+                };
+                let tile = ConvTile::of(y, *groups, *tile_co, *tile_oh, wg);
+                conv2d(&m, kernels, packed_tile(&k.op), x, w, y, window, tile)?;
                 if let Some(e) = epilogue {
                     run_epilogue(&m, y, e, k, wg);
                 }
@@ -870,115 +900,88 @@ fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, k: &Kernel, wg: u64) {
     run_box(m, &inputs, &[out], &e.body, &lo, &hi);
 }
 
-/// One workgroup of a convolution: image `n`, group `g`, a band of output rows.
+/// The packed-GEMM kernel for operands packed in `tile`'s layout, or why this CPU cannot run it.
+fn packed_kernel(tile: TileShape) -> Result<PackedGemmFn, String> {
+    packed_gemm(tile).ok_or_else(|| {
+        format!(
+            "weights were packed for the {} tile, which needs CPU features {} that this CPU lacks",
+            tile.isa,
+            tile.features.join(",")
+        )
+    })
+}
+
+/// One workgroup of a convolution (its `tile`): depthwise planes directly; otherwise a GEMM of
+/// the weights (packed at compile time when `packed` says so, else packed here) with im2col
+/// panels built strip by strip as the GEMM consumes them.
 #[allow(clippy::too_many_arguments)]
 fn conv2d(
     m: &Mem,
     kernels: &Kernels,
+    packed: Option<TileShape>,
     x: &View,
     w: &View,
     y: &View,
-    strides: &[u64; 2],
-    pads: &[u64; 4],
-    dilations: &[u64; 2],
-    groups: u64,
-    tile_oh: u64,
-    wg: u64,
-) {
+    mut win: rows::Window,
+    tile: ConvTile,
+) -> Result<(), String> {
     let [_, c, h, wd] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]].map(|v| v as usize);
-    let [co, cig, kh, kw] = [w.shape[0], w.shape[1], w.shape[2], w.shape[3]].map(|v| v as usize);
+    let [cig, kh, kw] = conv_weight_dims(w).map(|v| v as usize);
     let [oh, ow] = [y.shape[2], y.shape[3]].map(|v| v as usize);
-    let oh_tiles = (oh as u64).div_ceil(tile_oh);
-    let (n, rest) = (
-        (wg / (groups * oh_tiles)) as usize,
-        wg % (groups * oh_tiles),
+    win.kernel = [kh, kw];
+    let (n, g, cog) = (
+        tile.image as usize,
+        tile.group as usize,
+        tile.group_channels as usize,
     );
-    let (g, oy0) = (
-        (rest / oh_tiles) as usize,
-        ((rest % oh_tiles) * tile_oh) as usize,
-    );
-    let oy1 = (oy0 + tile_oh as usize).min(oh);
-    let cog = co / groups as usize;
-    let win = rows::Window {
-        kernel: [kh, kw],
-        strides: [strides[0] as usize, strides[1] as usize],
-        pads: [pads[0] as usize, pads[1] as usize],
-        dilations: [dilations[0] as usize, dilations[1] as usize],
-    };
+    let [co0, co1, oy0, oy1] = [tile.co0, tile.co1, tile.oy0, tile.oy1].map(|v| v as usize);
     let xs = m.f32s(x);
     let ws = m.f32s(w);
-    let x_img = x.offset as usize + n * c * h * wd;
-    if cig == 1 && cog == 1 {
+    let x_group = &xs[x.offset as usize + (n * c + g * cig) * h * wd..][..cig * h * wd];
+    if packed.is_none() && cig == 1 && cog == 1 {
         // Depthwise: one filter per channel plane.
-        let plane = &xs[x_img + g * h * wd..][..h * wd];
         let filter = &ws[w.offset as usize + g * kh * kw..][..kh * kw];
-        let out = m.f32_mut(y, ((n * co + g) * oh + oy0) * ow, (oy1 - oy0) * ow);
-        rows::depthwise_plane(plane, h, wd, filter, &win, oy0, oy1, ow, out);
-        return;
+        let channels = y.shape[1] as usize;
+        let out = m.f32_mut(y, ((n * channels + g) * oh + oy0) * ow, (oy1 - oy0) * ow);
+        rows::depthwise_plane(x_group, h, wd, filter, &win, oy0, oy1, ow, out);
+        return Ok(());
     }
     let kdim = cig * kh * kw;
-    let cols = (oy1 - oy0) * ow;
-    let wm = Matrix {
-        data: ws,
-        offset: w.offset as usize + g * cog * kdim,
-        row_stride: kdim,
-        col_stride: 1,
+    let (gemm, tile_shape) = match packed {
+        Some(t) => (packed_kernel(t)?, t),
+        None => (kernels.packed_gemm, kernels.tile),
     };
-    let c_ptr = m.f32_ptr(y, &[n as u64, (g * cog) as u64, oy0 as u64, 0]);
-    let pointwise = kh == 1 && kw == 1 && win.strides == [1, 1] && pads.iter().all(|&p| p == 0);
-    if pointwise {
-        // A 1×1 convolution reads the input planes directly as the GEMM's right-hand side.
-        let xm = Matrix {
-            data: xs,
-            offset: x_img + g * cig * h * wd + oy0 * ow,
-            row_stride: h * wd,
-            col_stride: 1,
-        };
-        // SAFETY: this workgroup owns output channels [g*cog, (g+1)*cog), rows [oy0, oy1) of image n.
-        unsafe { (kernels.sgemm)(cog, cols, kdim, &wm, &xm, c_ptr, oh * ow, false) };
-        return;
-    }
-    let mut patches = vec![0.0f32; kdim * cols];
-    for ic in 0..cig {
-        let plane = &xs[x_img + (g * cig + ic) * h * wd..][..h * wd];
-        for ky in 0..kh {
-            for kx in 0..kw {
-                let row = &mut patches[((ic * kh + ky) * kw + kx) * cols..][..cols];
-                // Outputs whose tap (ky, kx) reads inside the image: a contiguous range per row.
-                let (ox0, ox1, ix0) = win.outputs_of_tap(1, kx, wd, ow);
-                let sx = win.strides[1];
-                for oy in oy0..oy1 {
-                    let dst = &mut row[(oy - oy0) * ow..][..ow];
-                    let iy = (oy * win.strides[0] + ky * win.dilations[0])
-                        .checked_sub(win.pads[0])
-                        .filter(|&v| v < h);
-                    let Some(iy) = iy else {
-                        dst.fill(0.0);
-                        continue;
-                    };
-                    let src = &plane[iy * wd..][..wd];
-                    dst[..ox0].fill(0.0);
-                    dst[ox1..].fill(0.0);
-                    if ox0 == ox1 {
-                        continue;
-                    }
-                    if sx == 1 {
-                        dst[ox0..ox1].copy_from_slice(&src[ix0..ix0 + (ox1 - ox0)]);
-                    } else {
-                        for (j, d) in dst[ox0..ox1].iter_mut().enumerate() {
-                            *d = src[ix0 + j * sx];
-                        }
-                    }
-                }
-            }
+    let lhs = match packed {
+        Some(t) => {
+            let strips = cog.div_ceil(t.mr);
+            let start = w.offset as usize + (g * strips + co0 / t.mr) * kdim * t.mr;
+            Lhs::Packed(&ws[start..])
         }
-    }
-    let pm = Matrix {
-        data: &patches,
-        offset: 0,
-        row_stride: cols,
-        col_stride: 1,
+        None => Lhs::Matrix(Matrix {
+            data: ws,
+            offset: w.offset as usize + (g * cog + co0) * kdim,
+            row_stride: kdim,
+            col_stride: 1,
+        }),
     };
-    // SAFETY: as above, this workgroup owns its output band.
-    unsafe { (kernels.sgemm)(cog, cols, kdim, &wm, &pm, c_ptr, oh * ow, false) };
+    let band = rows::Im2col::new(x_group, h, wd, win, ow, oy0);
+    let nr = tile_shape.nr;
+    let mut fill = |j0: usize, width: usize, p0: usize, kc: usize, out: &mut [f32]| {
+        band.panel(j0, width, p0, kc, nr, out)
+    };
+    let c_ptr = m.f32_ptr(y, &[n as u64, (g * cog + co0) as u64, oy0 as u64, 0]);
+    // SAFETY: this workgroup owns output channels [co0, co1) of group g, rows [oy0, oy1) of
+    // image n; packed weights were checked to hold every strip of the group.
+    unsafe {
+        gemm(
+            co1 - co0,
+            (oy1 - oy0) * ow,
+            kdim,
+            lhs,
+            Rhs::Panels(&mut fill),
+            c_ptr,
+            oh * ow,
+        )
+    };
+    Ok(())
 }

@@ -11,7 +11,8 @@ use kiln_types::ElementType;
 
 /// The format string module files use for VMVX executables.
 pub const FORMAT: &str = "vmvx-bytecode";
-const VERSION: u32 = 1;
+/// Version 2: convolutions tile output channels (`tile_co`); GEMM weights may be packed.
+const VERSION: u32 = 2;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -275,6 +276,10 @@ pub enum KernelOp {
         body: Body,
     },
     /// `c[b] = a[b]·b[b]` for views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`.
+    ///
+    /// Data tiling: `b` may instead be a constant packed at compile time into right-hand strips,
+    /// a contiguous `[B, ceil(N/nr), K, nr]` view (`kiln_ukernel::gemm::pack_rhs` per batch);
+    /// then `tile_n` is a multiple of `nr`.
     MatMul {
         a: View,
         b: View,
@@ -283,8 +288,12 @@ pub enum KernelOp {
         tile_n: u64,
         epilogue: Option<Epilogue>,
     },
-    /// NCHW convolution with OIHW weights (all contiguous); workgroups take `tile_oh` output rows
-    /// of one image and group.
+    /// NCHW convolution with OIHW weights `[co, ci/groups, kh, kw]` (all contiguous); workgroups
+    /// take `tile_co` output channels and `tile_oh` output rows of one image and group.
+    ///
+    /// Data tiling: `w` may instead be packed at compile time into left-hand strips, a contiguous
+    /// `[groups, ceil(co/groups/mr), ci/groups, kh, kw, mr]` view
+    /// (`kiln_ukernel::gemm::pack_lhs` per group); then `tile_co` is a multiple of `mr`.
     Conv2d {
         x: View,
         w: View,
@@ -293,6 +302,7 @@ pub enum KernelOp {
         pads: [u64; 4],
         dilations: [u64; 2],
         groups: u64,
+        tile_co: u64,
         tile_oh: u64,
         epilogue: Option<Epilogue>,
     },
@@ -338,6 +348,66 @@ pub struct Kernel {
 /// Rows handled per workgroup by softmax, layer norm and gather.
 pub(crate) const ROWS_PER_WORKGROUP: u64 = 16;
 
+/// The part of a convolution's output one workgroup computes: image, group, output channels
+/// `co0..co1` within the group, output rows `oy0..oy1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvTile {
+    pub image: u64,
+    pub group: u64,
+    pub group_channels: u64,
+    pub co0: u64,
+    pub co1: u64,
+    pub oy0: u64,
+    pub oy1: u64,
+}
+
+impl ConvTile {
+    /// Workgroup `wg`'s tile; workgroups run over (image, group, channel tile, row tile), the
+    /// row tile fastest.
+    pub fn of(y: &View, groups: u64, tile_co: u64, tile_oh: u64, wg: u64) -> ConvTile {
+        let (g, tc, th) = (groups.max(1), tile_co.max(1), tile_oh.max(1));
+        let group_channels = y.shape[1] / g;
+        let (co_tiles, oh_tiles) = (group_channels.div_ceil(tc), y.shape[2].div_ceil(th));
+        let per_image = g * co_tiles * oh_tiles;
+        let (image, rest) = (wg / per_image, wg % per_image);
+        let (group, rest) = (rest / (co_tiles * oh_tiles), rest % (co_tiles * oh_tiles));
+        let (co0, oy0) = ((rest / oh_tiles) * tc, (rest % oh_tiles) * th);
+        ConvTile {
+            image,
+            group,
+            group_channels,
+            co0,
+            co1: (co0 + tc).min(group_channels),
+            oy0,
+            oy1: (oy0 + th).min(y.shape[2]),
+        }
+    }
+}
+
+/// A convolution weight's `[ci/groups, kh, kw]`, plain or packed.
+pub fn conv_weight_dims(w: &View) -> [u64; 3] {
+    let s = if w.shape.len() == 6 {
+        &w.shape[2..5]
+    } else {
+        &w.shape[1..4]
+    };
+    [s[0], s[1], s[2]]
+}
+
+/// The register-tile shape a packed GEMM operand was laid out for: a convolution weight of rank
+/// 6 or a matmul right-hand side of rank 4 (see [`KernelOp::Conv2d`], [`KernelOp::MatMul`]).
+pub fn packed_tile(op: &KernelOp) -> Option<kiln_ukernel::gemm::TileShape> {
+    match op {
+        KernelOp::Conv2d { w, .. } if w.shape.len() == 6 => {
+            kiln_ukernel::gemm::TileShape::with_mr(w.shape[5] as usize)
+        }
+        KernelOp::MatMul { b, .. } if b.shape.len() == 4 => {
+            kiln_ukernel::gemm::TileShape::with_nr(b.shape[3] as usize)
+        }
+        _ => None,
+    }
+}
+
 impl Kernel {
     /// The workgroup grid this kernel expects (always one-dimensional here).
     ///
@@ -377,8 +447,17 @@ impl Kernel {
                 c.shape[2].div_ceil((*tile_n).max(1)),
             ]),
             KernelOp::Conv2d {
-                y, groups, tile_oh, ..
-            } => prod(&[y.shape[0], *groups, y.shape[2].div_ceil((*tile_oh).max(1))]),
+                y,
+                groups,
+                tile_co,
+                tile_oh,
+                ..
+            } => prod(&[
+                y.shape[0],
+                *groups,
+                (y.shape[1] / (*groups).max(1)).div_ceil((*tile_co).max(1)),
+                y.shape[2].div_ceil((*tile_oh).max(1)),
+            ]),
             KernelOp::Pool2d { y, .. } => prod(&[y.shape[0], y.shape[1]]),
             KernelOp::Softmax { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
             KernelOp::LayerNorm { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
@@ -407,16 +486,17 @@ impl Kernel {
                 )
             }
             KernelOp::Conv2d {
-                y, groups, tile_oh, ..
+                y,
+                groups,
+                tile_co,
+                tile_oh,
+                ..
             } => {
-                let (g, t) = ((*groups).max(1), (*tile_oh).max(1));
-                let oh_tiles = y.shape[2].div_ceil(t);
-                let (n, rest) = (wg / (g * oh_tiles), wg % (g * oh_tiles));
-                let (gi, oy0) = (rest / oh_tiles, (rest % oh_tiles) * t);
-                let cog = y.shape[1] / g;
+                let t = ConvTile::of(y, *groups, *tile_co, *tile_oh, wg);
+                let c0 = t.group * t.group_channels + t.co0;
                 (
-                    vec![n, gi * cog, oy0, 0],
-                    vec![n + 1, (gi + 1) * cog, (oy0 + t).min(y.shape[2]), y.shape[3]],
+                    vec![t.image, c0, t.oy0, 0],
+                    vec![t.image + 1, c0 + (t.co1 - t.co0), t.oy1, y.shape[3]],
                 )
             }
             KernelOp::Pool2d { y, .. } => {
@@ -637,13 +717,27 @@ impl Kernel {
                 epilogue: e,
             } => {
                 f32_only(&[a, b, c])?;
-                for v in [a, b, c] {
+                for v in [a, c] {
                     rank(v, 3)?;
                 }
+                let (k, n) = (a.shape[2], c.shape[2]);
+                let b_agrees = if b.shape.len() == 4 {
+                    // Packed right-hand strips [B, ceil(N/nr), K, nr].
+                    let tile = packed_tile(&self.op)
+                        .ok_or("matmul operand is packed for an unknown tile shape")?;
+                    contiguous(b)?;
+                    let nr = tile.nr as u64;
+                    if tile_n % nr != 0 {
+                        return Err("a packed matmul's column tile must be whole strips".into());
+                    }
+                    b.shape[1] == n.div_ceil(nr) && b.shape[2] == k
+                } else {
+                    rank(b, 3)?;
+                    b.shape[1] == k && b.shape[2] == n
+                };
                 if a.shape[0] != c.shape[0]
                     || a.shape[1] != c.shape[1]
-                    || b.shape[2] != c.shape[2]
-                    || a.shape[2] != b.shape[1]
+                    || !b_agrees
                     || b.shape[0] != c.shape[0]
                 {
                     return Err("matmul shapes do not agree".into());
@@ -668,24 +762,40 @@ impl Kernel {
                 strides,
                 dilations,
                 groups,
+                tile_co,
                 tile_oh,
                 epilogue: e,
                 ..
             } => {
                 f32_only(&[x, w, y])?;
-                for v in [x, w, y] {
+                for v in [x, y] {
                     rank(v, 4)?;
+                }
+                for v in [x, w, y] {
                     contiguous(v)?;
                 }
-                if *groups == 0
-                    || w.shape[1].checked_mul(*groups) != Some(x.shape[1])
-                    || w.shape[0] % groups != 0
-                    || w.shape[0] != y.shape[1]
-                    || x.shape[0] != y.shape[0]
-                {
+                if *groups == 0 || y.shape[1] % groups != 0 || x.shape[0] != y.shape[0] {
                     return Err("conv2d channels do not agree".into());
                 }
-                if strides.contains(&0) || dilations.contains(&0) || *tile_oh == 0 {
+                let cog = y.shape[1] / groups;
+                let w_agrees = if w.shape.len() == 6 {
+                    // Packed left-hand strips [groups, ceil(cog/mr), ci/groups, kh, kw, mr].
+                    let tile = packed_tile(&self.op)
+                        .ok_or("conv2d weights are packed for an unknown tile shape")?;
+                    let mr = tile.mr as u64;
+                    if tile_co % mr != 0 {
+                        return Err("a packed conv2d's channel tile must be whole strips".into());
+                    }
+                    w.shape[0] == *groups && w.shape[1] == cog.div_ceil(mr)
+                } else {
+                    rank(w, 4)?;
+                    w.shape[0] == y.shape[1]
+                };
+                if !w_agrees || conv_weight_dims(w)[0].checked_mul(*groups) != Some(x.shape[1]) {
+                    return Err("conv2d channels do not agree".into());
+                }
+                if strides.contains(&0) || dilations.contains(&0) || *tile_oh == 0 || *tile_co == 0
+                {
                     return Err("conv2d strides, dilations and tiles must be positive".into());
                 }
                 epilogue(e, y)?;
@@ -951,6 +1061,7 @@ fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
             pads,
             dilations,
             groups,
+            tile_co,
             tile_oh,
             epilogue,
         } => {
@@ -962,6 +1073,7 @@ fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
                 .chain(dilations)
                 .for_each(|&v| w.u64(v));
             w.u64(*groups);
+            w.u64(*tile_co);
             w.u64(*tile_oh);
             encode_epilogue(w, epilogue);
         }
@@ -1056,6 +1168,7 @@ fn decode_op(r: &mut ByteReader) -> Result<KernelOp, ModuleError> {
             pads: arr(r)?,
             dilations: arr(r)?,
             groups: r.u64()?,
+            tile_co: r.u64()?,
             tile_oh: r.u64()?,
             epilogue: decode_epilogue(r)?,
         },
@@ -1169,9 +1282,9 @@ impl std::fmt::Display for Kernel {
                 write!(f, "generic [{}] tile [{}]{red} ({}) -> ({}) {body}", dims(shape), dims(tile), list(inputs), list(outputs))
             }
             KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => write!(f, "matmul {a}, {b} -> {c} tile {tile_m}x{tile_n}{}", epilogue(e)),
-            KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, tile_oh, epilogue: e } => write!(
+            KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, tile_co, tile_oh, epilogue: e } => write!(
                 f,
-                "conv2d {x}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups} tile_oh {tile_oh}{}",
+                "conv2d {x}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups} tile {tile_co}x{tile_oh}{}",
                 epilogue(e)
             ),
             KernelOp::Pool2d { x, y, max, kernel, strides, pads, count_include_pad, epilogue: e } => write!(

@@ -1,0 +1,165 @@
+//! Data tiling for CPU targets: constant GEMM operands are packed at compile time.
+//!
+//! IREE sets an encoding on matmul operands and materialises it per target as pack → mmt4d →
+//! unpack. kiln does the same for what matters at inference time: a convolution's weights and a
+//! matmul's constant right-hand side are stored in the register-tile strip layout of the
+//! target CPU (`kiln_ukernel::gemm::pack_lhs` / `pack_rhs`), so the runtime's packed GEMM reads
+//! them in place instead of packing them on every call. The activation side is packed by the
+//! kernel as it goes (a convolution's im2col is written straight into strips), and the result is
+//! written row-major, which is the unpack.
+//!
+//! The packed tensor replaces the plain one as a module constant; a plain constant no kernel
+//! reads any more is not stored at all.
+
+use std::collections::HashMap;
+
+use crate::dispatch::{Dispatches, Storage, StorageKind};
+use kiln_ir::ConstId;
+use kiln_types::{ElementType, HostTensor};
+use kiln_ukernel::gemm::{pack_lhs, pack_rhs, TileShape};
+use kiln_ukernel::Matrix;
+use kiln_vmvx::format::{KernelOp, View};
+
+/// Packed constants made so far, shared by every function of a program: new constants get ids
+/// from `first_id` on, and one packing of a plain view is made once.
+pub struct PackedConstants {
+    first_id: u32,
+    pub tensors: Vec<HostTensor>,
+    made: HashMap<(ConstId, u64, Vec<u64>, Vec<i64>), ConstId>,
+}
+
+impl PackedConstants {
+    /// `first_id` is the number of constants the program already has.
+    pub fn new(first_id: usize) -> PackedConstants {
+        PackedConstants {
+            first_id: first_id as u32,
+            tensors: vec![],
+            made: HashMap::new(),
+        }
+    }
+
+    /// The tensor of a constant made here, if `id` is one.
+    pub fn get(&self, id: u32) -> Option<&HostTensor> {
+        id.checked_sub(self.first_id)
+            .and_then(|i| self.tensors.get(i as usize))
+    }
+
+    fn add(
+        &mut self,
+        key: (ConstId, u64, Vec<u64>, Vec<i64>),
+        shape: Vec<u64>,
+        data: &[f32],
+    ) -> ConstId {
+        if let Some(&id) = self.made.get(&key) {
+            return id;
+        }
+        let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+        let id = ConstId(self.first_id + self.tensors.len() as u32);
+        self.tensors.push(HostTensor::from_f32(&dims, data));
+        self.made.insert(key, id);
+        id
+    }
+}
+
+/// Packs the constant weights of `d`'s convolutions and matmuls for `tile`, rewriting their
+/// views to read the packed constants. `constants` are the program's.
+pub fn pack_weights(
+    d: &mut Dispatches,
+    constants: &[HostTensor],
+    tile: TileShape,
+    packed: &mut PackedConstants,
+) {
+    for ki in 0..d.kernels.len() {
+        let (view, shape, data) = match &d.kernels[ki].op {
+            KernelOp::Conv2d { w, y, groups, .. } if w.shape.len() == 4 => {
+                let (groups, cog) = (*groups as usize, (y.shape[1] / groups) as usize);
+                let depth = (w.shape[1] * w.shape[2] * w.shape[3]) as usize;
+                // Depthwise filters stay plain: they have their own kernel.
+                if depth == (w.shape[2] * w.shape[3]) as usize && cog == 1 {
+                    continue;
+                }
+                let Some(values) = constant_f32(d, constants, w) else {
+                    continue;
+                };
+                let mut data = vec![];
+                for g in 0..groups {
+                    let m = Matrix {
+                        data: &values,
+                        offset: w.offset as usize + g * cog * depth,
+                        row_stride: depth,
+                        col_stride: 1,
+                    };
+                    data.extend(pack_lhs(&m, cog, depth, tile.mr));
+                }
+                let mut shape = vec![groups as u64, cog.div_ceil(tile.mr) as u64];
+                shape.extend(&w.shape[1..]);
+                shape.push(tile.mr as u64);
+                (w.clone(), shape, data)
+            }
+            KernelOp::MatMul { b, .. } if b.shape.len() == 3 => {
+                let Some(values) = constant_f32(d, constants, b) else {
+                    continue;
+                };
+                let [batch, k, n] = [b.shape[0], b.shape[1], b.shape[2]].map(|v| v as usize);
+                let mut data = vec![];
+                for bi in 0..batch {
+                    let m = Matrix {
+                        data: &values,
+                        offset: (b.offset as i64 + bi as i64 * b.strides[0]) as usize,
+                        row_stride: b.strides[1] as usize,
+                        col_stride: b.strides[2] as usize,
+                    };
+                    data.extend(pack_rhs(&m, k, n, tile.nr));
+                }
+                let shape = vec![
+                    batch as u64,
+                    n.div_ceil(tile.nr) as u64,
+                    k as u64,
+                    tile.nr as u64,
+                ];
+                (b.clone(), shape, data)
+            }
+            _ => continue,
+        };
+        let StorageKind::Constant(c) = d.storages[view.binding as usize].kind else {
+            continue;
+        };
+        let key = (c, view.offset, view.shape.clone(), view.strides.clone());
+        let id = packed.add(key, shape.clone(), &data);
+        let storage = d.storages.len();
+        d.storages.push(Storage {
+            kind: StorageKind::Constant(id),
+            element_type: ElementType::F32,
+            elements: data.len(),
+        });
+        let packed_view = View::contiguous(storage as u32, 0, ElementType::F32, &shape);
+        match &mut d.kernels[ki].op {
+            KernelOp::Conv2d { w, tile_co, .. } => {
+                *w = packed_view;
+                *tile_co = tile_co.next_multiple_of(tile.mr as u64);
+            }
+            KernelOp::MatMul { b, tile_n, .. } => {
+                *b = packed_view;
+                *tile_n = tile_n.next_multiple_of(tile.nr as u64);
+            }
+            _ => unreachable!("only convolutions and matmuls are packed"),
+        }
+    }
+}
+
+/// The f32 values of the constant `v` views, if it views a constant.
+fn constant_f32(d: &Dispatches, constants: &[HostTensor], v: &View) -> Option<Vec<f32>> {
+    let StorageKind::Constant(c) = d.storages.get(v.binding as usize)?.kind else {
+        return None;
+    };
+    let t = constants.get(c.0 as usize)?;
+    if t.element_type != ElementType::F32 || v.element_type != ElementType::F32 {
+        return None;
+    }
+    Some(
+        t.data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    )
+}
