@@ -663,3 +663,136 @@ fn windows_reaching_past_the_input_compute_from_padding() {
     let pool = "func @main(%0 \"x\": tensor<1x1x1x2xf32>) -> (%1 \"y\") {\n  %1 = pool2d {kind = max, kernel = [1, 5], strides = [1, 1], pads = [0, 0, 0, 3], count_include_pad = 0} %0 : tensor<1x1x1x1xf32> loc(\"p\")\n}";
     assert_eq!(run_ir(pool, &[x])[0].to_f32(), vec![3.0]);
 }
+
+/// Convolutions with constant weights (which llvm-cpu packs at compile time) over the shapes
+/// that pick each path: stride 1 reads a padded band in place (with dilation, asymmetric pads,
+/// groups, ragged channel strips, channel tiles split across workgroups), other strides build
+/// im2col panels; every configuration agrees with the reference interpreter.
+#[test]
+fn convolutions_with_constant_weights_match_the_interpreter() {
+    fn ints(name: &str, v: &[i64]) -> AttributeProto {
+        AttributeProto {
+            name: Some(name.into()),
+            r#type: Some(7),
+            ints: v.to_vec(),
+            ..Default::default()
+        }
+    }
+    let mut seed = 17u64;
+    let mut random = |shape: &[usize]| {
+        let len = shape.iter().product::<usize>();
+        let values: Vec<f32> = (0..len)
+            .map(|_| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+            })
+            .collect();
+        HostTensor::from_f32(shape, &values)
+    };
+    // (x, w, strides, pads [top, left, bottom, right], dilations, groups)
+    let cases: [([usize; 4], [usize; 4], [i64; 2], [i64; 4], [i64; 2], i64); 8] = [
+        (
+            [1, 5, 9, 11],
+            [40, 5, 3, 3],
+            [1, 1],
+            [1, 1, 1, 1],
+            [1, 1],
+            1,
+        ),
+        (
+            [1, 3, 17, 13],
+            [36, 3, 5, 3],
+            [2, 2],
+            [2, 1, 2, 1],
+            [1, 1],
+            1,
+        ),
+        ([1, 8, 6, 7], [70, 8, 3, 3], [1, 1], [2, 2, 2, 2], [2, 2], 1),
+        (
+            [2, 12, 10, 10],
+            [96, 4, 3, 3],
+            [1, 1],
+            [0, 1, 2, 0],
+            [1, 1],
+            3,
+        ),
+        (
+            [1, 128, 7, 7],
+            [256, 128, 3, 3],
+            [1, 1],
+            [1, 1, 1, 1],
+            [1, 1],
+            1,
+        ),
+        (
+            [1, 16, 5, 5],
+            [24, 16, 1, 1],
+            [1, 1],
+            [0, 0, 0, 0],
+            [1, 1],
+            1,
+        ),
+        (
+            [1, 16, 9, 9],
+            [20, 16, 1, 1],
+            [2, 2],
+            [0, 0, 0, 0],
+            [1, 1],
+            1,
+        ),
+        ([1, 6, 4, 3], [9, 6, 3, 5], [1, 1], [1, 2, 1, 2], [1, 1], 1),
+    ];
+    for (xs, ws, strides, pads, dilations, group) in cases {
+        let (x, w, b) = (random(&xs), random(&ws), random(&[ws[0]]));
+        let out = |d: usize| {
+            let (k, dl, s) = (ws[2 + d] as i64, dilations[d], strides[d]);
+            (xs[2 + d] as i64 + pads[d] + pads[d + 2] - (k - 1) * dl - 1) / s + 1
+        };
+        let node = NodeProto {
+            input: vec!["x".into(), "w".into(), "b".into()],
+            output: vec!["y".into()],
+            name: Some("conv".into()),
+            op_type: Some("Conv".into()),
+            domain: None,
+            attribute: vec![
+                ints("strides", &strides),
+                ints("pads", &pads),
+                ints("dilations", &dilations),
+                int_attr("group", group),
+            ],
+        };
+        let out_dims = [xs[0] as i64, ws[0] as i64, out(0), out(1)];
+        let graph = GraphProto {
+            node: vec![node],
+            name: Some("g".into()),
+            initializer: vec![initializer("w", &w), initializer("b", &b)],
+            input: vec![tensor_info("x", 1, &xs.map(|d| d as i64))],
+            output: vec![tensor_info("y", 1, &out_dims)],
+            value_info: vec![],
+        };
+        let model = ModelProto {
+            ir_version: Some(8),
+            opset_import: vec![OperatorSetIdProto {
+                domain: Some(String::new()),
+                version: Some(17),
+            }],
+            producer_name: None,
+            graph: Some(graph),
+            functions: vec![],
+        };
+        let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
+        let inputs = [x];
+        let expected = kiln_ir::interp::run(&program, "main", &inputs).unwrap();
+        for config in configurations() {
+            let got = run_on(&program, config, &inputs).unwrap();
+            for (a, e) in got[0].to_f64().iter().zip(expected[0].to_f64()) {
+                assert!(
+                    (a - e).abs() <= 1e-4 * e.abs().max(1.0),
+                    "x {xs:?} w {ws:?} on {config:?}: {a} vs {e}"
+                );
+            }
+        }
+    }
+}

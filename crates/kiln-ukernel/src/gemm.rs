@@ -183,6 +183,9 @@ pub enum Rhs<'a, 'f> {
     Packed(&'a [f32]),
     /// Panels produced on demand, each used for a whole column strip of C.
     Panels(&'f mut PanelFn<'a>),
+    /// Read in place: row `p` is `data[rows[p]..]`, columns contiguous. Columns up to `n`
+    /// rounded up to the strip width must be readable (their values do not matter).
+    Gather { data: &'a [f32], rows: &'a [usize] },
 }
 
 /// Signature of [`packed_gemm`]'s kernels: `(m, n, k, lhs, rhs, c, ldc)`.
@@ -232,6 +235,13 @@ unsafe fn packed_gemm_impl<T: Tile>(
         Lhs::Packed(_) => m,
         Lhs::Matrix(_) => mr * 16,
     };
+    if let Rhs::Gather { data, rows } = &rhs {
+        let last = rows[..k].iter().max().copied().unwrap_or(0);
+        assert!(
+            last + n.next_multiple_of(nr) <= data.len(),
+            "gathered right-hand rows reach past their data"
+        );
+    }
     let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
@@ -242,32 +252,48 @@ unsafe fn packed_gemm_impl<T: Tile>(
             }
             for j in (0..n).step_by(nr) {
                 let width = nr.min(n - j);
-                let strip: &[f32] = match &mut rhs {
-                    Rhs::Packed(b) => &b[((j / nr) * k + p0) * nr..][..kc * nr],
+                let (strip, gather): (&[f32], Option<&[usize]>) = match &mut rhs {
+                    Rhs::Packed(b) => (&b[((j / nr) * k + p0) * nr..][..kc * nr], None),
                     Rhs::Panels(fill) => {
                         pb.resize(kc * nr, 0.0);
                         fill(j, width, p0, kc, &mut pb);
-                        &pb
+                        (&pb, None)
                     }
+                    Rhs::Gather { data, rows } => (&data[j..], Some(&rows[p0..p0 + kc])),
                 };
                 for i in (0..mc).step_by(mr) {
                     let a_strip: &[f32] = match &lhs {
                         Lhs::Packed(a) => &a[(((i0 + i) / mr) * k + p0) * mr..][..kc * mr],
                         Lhs::Matrix(_) => &pa[(i / mr) * kc * mr..][..kc * mr],
                     };
-                    // SAFETY: the tile lies inside C's m×n by the min() bounds.
+                    let (c_tile, rows_here) = (c.add((i0 + i) * ldc + j), mr.min(mc - i));
+                    // SAFETY: the tile lies inside C's m×n by the min() bounds; gathered rows
+                    // were checked to hold whole strips above.
                     unsafe {
-                        T::tile(
-                            kc,
-                            a_strip,
-                            strip,
-                            nr,
-                            c.add((i0 + i) * ldc + j),
-                            ldc,
-                            mr.min(mc - i),
-                            width,
-                            p0 > 0,
-                        )
+                        match gather {
+                            None => T::tile(
+                                kc,
+                                a_strip,
+                                strip,
+                                Stride(nr),
+                                c_tile,
+                                ldc,
+                                rows_here,
+                                width,
+                                p0 > 0,
+                            ),
+                            Some(rows) => T::tile(
+                                kc,
+                                a_strip,
+                                strip,
+                                rows,
+                                c_tile,
+                                ldc,
+                                rows_here,
+                                width,
+                                p0 > 0,
+                            ),
+                        }
                     };
                 }
             }
@@ -293,22 +319,46 @@ unsafe fn packed_gemm_generic(
     unsafe { packed_gemm_impl::<Portable>(m, n, k, lhs, rhs, c, ldc) }
 }
 
+/// Where each row of a right-hand strip starts in its slice.
+pub(crate) trait RowStarts: Copy {
+    fn start(self, p: usize) -> usize;
+}
+
+/// Rows a fixed distance apart (`NR` when packed, B's row stride when read in place).
+#[derive(Clone, Copy)]
+pub(crate) struct Stride(pub usize);
+
+impl RowStarts for Stride {
+    #[inline(always)]
+    fn start(self, p: usize) -> usize {
+        p * self.0
+    }
+}
+
+/// Rows anywhere: a table of starts ([`Rhs::Gather`]).
+impl RowStarts for &[usize] {
+    #[inline(always)]
+    fn start(self, p: usize) -> usize {
+        self[p]
+    }
+}
+
 /// A register tile: `acc = Σ_p a[p] ⊗ b[p]` over a packed `MR`-strip of A and an `NR`-wide
-/// strip of B whose rows are `ldb` apart (`NR` when packed, B's row stride when read in place),
-/// then stored (or added) into the `m×n` corner of C.
+/// strip of B whose row `p` starts at `rows.start(p)`, then stored (or added) into the `m×n`
+/// corner of C.
 pub(crate) trait Tile {
     const MR: usize;
     const NR: usize;
     /// # Safety
     /// `c` must be valid for writes of rows `0..m` (stride `ldc`) and columns `0..n`; `b` must
-    /// hold `(kc - 1) * ldb + NR` elements (checked); the CPU must support the instructions the
-    /// implementation uses.
+    /// hold `rows.start(p) + NR` elements for every `p < kc` (the portable tile checks); the CPU
+    /// must support the instructions the implementation uses.
     #[allow(clippy::too_many_arguments)]
-    unsafe fn tile(
+    unsafe fn tile<R: RowStarts>(
         kc: usize,
         a: &[f32],
         b: &[f32],
-        ldb: usize,
+        rows: R,
         c: *mut f32,
         ldc: usize,
         m: usize,
@@ -352,11 +402,11 @@ pub(crate) struct Portable;
 impl Tile for Portable {
     const MR: usize = 4;
     const NR: usize = 8;
-    unsafe fn tile(
+    unsafe fn tile<R: RowStarts>(
         kc: usize,
         a: &[f32],
         b: &[f32],
-        ldb: usize,
+        rows: R,
         c: *mut f32,
         ldc: usize,
         m: usize,
@@ -365,7 +415,7 @@ impl Tile for Portable {
     ) {
         let mut acc = [[0.0f32; 8]; 4];
         for (p, ap) in a.chunks_exact(4).take(kc).enumerate() {
-            let bp = &b[p * ldb..p * ldb + 8];
+            let bp = &b[rows.start(p)..][..8];
             for i in 0..4 {
                 for j in 0..8 {
                     acc[i][j] += ap[i] * bp[j];
@@ -434,7 +484,7 @@ unsafe fn sgemm_impl<T: Tile>(
                             kc,
                             as_,
                             bs,
-                            nr,
+                            Stride(nr),
                             c.add((i0 + i) * ldc + j),
                             ldc,
                             mr.min(mc - i),
@@ -485,7 +535,7 @@ unsafe fn sgemm_single_strip<T: Tile>(
                 (&pb[..], nr)
             };
             // SAFETY: the tile lies inside C's m×n; `strip` holds (kc-1)*ldb + NR elements.
-            unsafe { T::tile(kc, &pa, strip, ldb, c.add(j), ldc, m, width, acc) };
+            unsafe { T::tile(kc, &pa, strip, Stride(ldb), c.add(j), ldc, m, width, acc) };
         }
     }
     PACK.with(|cell| *cell.borrow_mut() = (pa, pb));
@@ -527,7 +577,7 @@ pub unsafe fn sgemm_generic(
 /// x86-64 variants, plugged in after CPU feature detection.
 #[cfg(target_arch = "x86_64")]
 pub mod x86 {
-    use super::{packed_gemm_impl, sgemm_impl, store, Lhs, Matrix, Rhs, Tile};
+    use super::{packed_gemm_impl, sgemm_impl, store, Lhs, Matrix, Rhs, RowStarts, Tile};
     use crate::Kernels;
     use std::arch::x86_64::*;
 
@@ -538,11 +588,11 @@ pub mod x86 {
         const MR: usize = 6;
         const NR: usize = 16;
         #[inline(always)]
-        unsafe fn tile(
+        unsafe fn tile<R: RowStarts>(
             kc: usize,
             a: &[f32],
             b: &[f32],
-            ldb: usize,
+            rows: R,
             c: *mut f32,
             ldc: usize,
             m: usize,
@@ -553,7 +603,7 @@ pub mod x86 {
             unsafe {
                 let mut acc = [[_mm256_setzero_ps(); 2]; 6];
                 for p in 0..kc {
-                    let bp = b.as_ptr().add(p * ldb);
+                    let bp = b.as_ptr().add(rows.start(p));
                     let (b0, b1) = (_mm256_loadu_ps(bp), _mm256_loadu_ps(bp.add(8)));
                     let ap = a.as_ptr().add(p * 6);
                     for (i, row) in acc.iter_mut().enumerate() {
@@ -561,6 +611,20 @@ pub mod x86 {
                         row[0] = _mm256_fmadd_ps(av, b0, row[0]);
                         row[1] = _mm256_fmadd_ps(av, b1, row[1]);
                     }
+                }
+                if m == 6 && n == 16 {
+                    for (i, row) in acc.iter().enumerate() {
+                        let cp = c.add(i * ldc);
+                        for (h, &v) in row.iter().enumerate() {
+                            let v = if accumulate {
+                                _mm256_add_ps(_mm256_loadu_ps(cp.add(8 * h)), v)
+                            } else {
+                                v
+                            };
+                            _mm256_storeu_ps(cp.add(8 * h), v);
+                        }
+                    }
+                    return;
                 }
                 let mut out = [0.0f32; 96];
                 for (i, row) in acc.iter().enumerate() {
@@ -579,11 +643,11 @@ pub mod x86 {
         const MR: usize = 8;
         const NR: usize = 32;
         #[inline(always)]
-        unsafe fn tile(
+        unsafe fn tile<R: RowStarts>(
             kc: usize,
             a: &[f32],
             b: &[f32],
-            ldb: usize,
+            rows: R,
             c: *mut f32,
             ldc: usize,
             m: usize,
@@ -594,7 +658,7 @@ pub mod x86 {
             unsafe {
                 let mut acc = [[_mm512_setzero_ps(); 2]; 8];
                 for p in 0..kc {
-                    let bp = b.as_ptr().add(p * ldb);
+                    let bp = b.as_ptr().add(rows.start(p));
                     let (b0, b1) = (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(16)));
                     let ap = a.as_ptr().add(p * 8);
                     for (i, row) in acc.iter_mut().enumerate() {
@@ -602,6 +666,20 @@ pub mod x86 {
                         row[0] = _mm512_fmadd_ps(av, b0, row[0]);
                         row[1] = _mm512_fmadd_ps(av, b1, row[1]);
                     }
+                }
+                if m == 8 && n == 32 {
+                    for (i, row) in acc.iter().enumerate() {
+                        let cp = c.add(i * ldc);
+                        for (h, &v) in row.iter().enumerate() {
+                            let v = if accumulate {
+                                _mm512_add_ps(_mm512_loadu_ps(cp.add(16 * h)), v)
+                            } else {
+                                v
+                            };
+                            _mm512_storeu_ps(cp.add(16 * h), v);
+                        }
+                    }
+                    return;
                 }
                 let mut out = [0.0f32; 256];
                 for (i, row) in acc.iter().enumerate() {

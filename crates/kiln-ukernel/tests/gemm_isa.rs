@@ -126,7 +126,18 @@ fn packed_operands_match_reference() {
                 col_stride: 1,
             };
             let (pa, pb) = (pack_lhs(&ma, m, k, shape.mr), pack_rhs(&mb, k, n, shape.nr));
-            for (packed_a, rhs_kind) in [(true, 0), (true, 1), (false, 0), (false, 1)] {
+            // Gathered rows, read in place: B's rows with room for a whole last strip.
+            let mut b_slack = b.clone();
+            b_slack.resize(b.len() + shape.nr, f32::NAN);
+            let starts: Vec<usize> = (0..k).map(|p| p * n).collect();
+            for (packed_a, rhs_kind) in [
+                (true, 0),
+                (true, 1),
+                (true, 2),
+                (false, 0),
+                (false, 1),
+                (false, 2),
+            ] {
                 let ldc = n + 2;
                 let mut c = vec![7.0f32; m * ldc];
                 let lhs = if packed_a {
@@ -145,10 +156,13 @@ fn packed_operands_match_reference() {
                         }
                     }
                 };
-                let rhs = if rhs_kind == 0 {
-                    Rhs::Packed(&pb)
-                } else {
-                    Rhs::Panels(&mut fill)
+                let rhs = match rhs_kind {
+                    0 => Rhs::Packed(&pb),
+                    1 => Rhs::Panels(&mut fill),
+                    _ => Rhs::Gather {
+                        data: &b_slack,
+                        rows: &starts,
+                    },
                 };
                 unsafe { gemm(m, n, k, lhs, rhs, c.as_mut_ptr(), ldc) };
                 for i in 0..m {

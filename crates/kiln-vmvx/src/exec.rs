@@ -900,6 +900,86 @@ fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, k: &Kernel, wg: u64) {
     run_box(m, &inputs, &[out], &e.body, &lo, &hi);
 }
 
+thread_local! {
+    /// Per-thread scratch of [`conv2d_direct`]: padded input band, row starts, output tile.
+    static DIRECT: std::cell::RefCell<(Vec<f32>, Vec<usize>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+}
+
+/// A stride-1 convolution workgroup without im2col: the input rows its output band reads are
+/// copied once, zero-padded, into planes `wp = ow + (kw-1)·dx` wide. Output pixel `(r, ox)` is
+/// then column `r·wp + ox` of a GEMM whose depth row `(ic, ky, kx)` is that padded band read in
+/// place from offset `ic·plane + ky·dy·wp + kx·dx` (a gathered right-hand side); the `wp - ow`
+/// extra columns per row are computed and dropped when the tile is copied out.
+///
+/// # Safety
+/// `y` must point at output channel 0 of this workgroup's band (rows `oy0..oy1` of an `oh×ow`
+/// plane per channel) and the workgroup must own those `channels` planes' rows.
+#[allow(clippy::too_many_arguments)]
+unsafe fn conv2d_direct(
+    gemm: PackedGemmFn,
+    nr: usize,
+    lhs: Lhs,
+    x: &[f32],
+    [cig, h, wd]: [usize; 3],
+    win: &rows::Window,
+    [channels, oy0, oy1, oh, ow]: [usize; 5],
+    y: *mut f32,
+) {
+    let ([kh, kw], [dy, dx], [pt, pl]) = (win.kernel, win.dilations, win.pads);
+    let rows = oy1 - oy0;
+    let wp = ow + (kw - 1) * dx;
+    let plane = (rows + (kh - 1) * dy) * wp;
+    let cols = rows * wp;
+    DIRECT.with(|cell| {
+        let (band, starts, out) = &mut *cell.borrow_mut();
+        band.clear();
+        band.resize(cig * plane + (kw - 1) * dx + nr, 0.0);
+        let copy = wd.min(wp.saturating_sub(pl));
+        for ic in 0..cig {
+            for r in 0..plane / wp {
+                let Some(iy) = (oy0 + r).checked_sub(pt).filter(|&iy| iy < h) else {
+                    continue;
+                };
+                let dst = ic * plane + r * wp + pl;
+                band[dst..dst + copy].copy_from_slice(&x[(ic * h + iy) * wd..][..copy]);
+            }
+        }
+        starts.clear();
+        for ic in 0..cig {
+            for ky in 0..kh {
+                starts.extend((0..kw).map(|kx| ic * plane + ky * dy * wp + kx * dx));
+            }
+        }
+        out.resize(channels * cols, 0.0);
+        let rhs = Rhs::Gather {
+            data: band,
+            rows: starts,
+        };
+        // SAFETY: `out` is channels × cols, exclusively this thread's.
+        unsafe {
+            gemm(
+                channels,
+                cols,
+                starts.len(),
+                lhs,
+                rhs,
+                out.as_mut_ptr(),
+                cols,
+            )
+        };
+        for co in 0..channels {
+            for r in 0..rows {
+                let src = &out[co * cols + r * wp..][..ow];
+                // SAFETY: row r of channel co of the band lies in the workgroup's output.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(src.as_ptr(), y.add((co * oh + r) * ow), ow)
+                };
+            }
+        }
+    });
+}
+
 /// The packed-GEMM kernel for operands packed in `tile`'s layout, or why this CPU cannot run it.
 fn packed_kernel(tile: TileShape) -> Result<PackedGemmFn, String> {
     packed_gemm(tile).ok_or_else(|| {
@@ -964,12 +1044,28 @@ fn conv2d(
             col_stride: 1,
         }),
     };
+    let c_ptr = m.f32_ptr(y, &[n as u64, (g * cog + co0) as u64, oy0 as u64, 0]);
+    if win.strides == [1, 1] && (kw - 1) * win.dilations[1] <= ow {
+        // SAFETY: as below.
+        unsafe {
+            conv2d_direct(
+                gemm,
+                tile_shape.nr,
+                lhs,
+                x_group,
+                [cig, h, wd],
+                &win,
+                [co1 - co0, oy0, oy1, oh, ow],
+                c_ptr,
+            )
+        };
+        return Ok(());
+    }
     let band = rows::Im2col::new(x_group, h, wd, win, ow, oy0);
     let nr = tile_shape.nr;
     let mut fill = |j0: usize, width: usize, p0: usize, kc: usize, out: &mut [f32]| {
         band.panel(j0, width, p0, kc, nr, out)
     };
-    let c_ptr = m.f32_ptr(y, &[n as u64, (g * cog + co0) as u64, oy0 as u64, 0]);
     // SAFETY: this workgroup owns output channels [co0, co1) of group g, rows [oy0, oy1) of
     // image n; packed weights were checked to hold every strip of the group.
     unsafe {
