@@ -691,8 +691,9 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
             .collect();
         HostTensor::from_f32(shape, &values)
     };
-    // (x, w, strides, pads [top, left, bottom, right], dilations, groups)
-    let cases: [([usize; 4], [usize; 4], [i64; 2], [i64; 4], [i64; 2], i64); 8] = [
+    /// Input and weight shapes, strides, pads (top, left, bottom, right), dilations, groups.
+    type Case = ([usize; 4], [usize; 4], [i64; 2], [i64; 4], [i64; 2], i64);
+    let cases: [Case; 8] = [
         (
             [1, 5, 9, 11],
             [40, 5, 3, 3],
