@@ -178,7 +178,7 @@ impl Device for LocalDevice {
         vec![
             ("executable-formats".into(), formats().join(", ")),
             ("worker-count".into(), self.workers.to_string()),
-            ("microkernels".into(), self.kernels.sgemm_isa.into()),
+            ("microkernels".into(), self.kernels.tile.isa.into()),
         ]
     }
     fn executable_formats(&self) -> Vec<String> {

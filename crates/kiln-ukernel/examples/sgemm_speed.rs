@@ -11,14 +11,10 @@ fn main() {
     let a = vec![1.0f32; n * n];
     let b = vec![0.5f32; n * n];
     let mut c = vec![0.0f32; n * n];
-    let mut variants = vec![Kernels::generic()];
-    #[cfg(target_arch = "x86_64")]
-    variants.push(Kernels {
-        sgemm: kiln_ukernel::gemm::x86::sgemm_avx2,
-        sgemm_isa: "avx2+fma",
-        ..Kernels::generic()
-    });
-    variants.push(*Kernels::best());
+    let variants = kiln_ukernel::gemm::TILE_SHAPES
+        .into_iter()
+        .rev()
+        .filter_map(Kernels::for_tile);
     for k in variants {
         let ma = Matrix {
             data: &a,
@@ -41,7 +37,7 @@ fn main() {
         let secs = t.elapsed().as_secs_f64() / reps as f64;
         println!(
             "{:>10}: {n}^3 in {:.2} ms = {:.1} GFLOP/s",
-            k.sgemm_isa,
+            k.tile.isa,
             secs * 1e3,
             2.0 * (n as f64).powi(3) / secs / 1e9
         );

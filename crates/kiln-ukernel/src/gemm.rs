@@ -89,7 +89,7 @@ pub struct TileShape {
     pub mr: usize,
     /// Columns of a right-hand strip.
     pub nr: usize,
-    /// The instruction set, as `Kernels::sgemm_isa` names it.
+    /// The instruction set, for diagnostics.
     pub isa: &'static str,
     /// The CPU features (LLVM names) the kernel for this shape needs.
     pub features: &'static [&'static str],
@@ -109,26 +109,28 @@ pub const TILE_SHAPES: [TileShape; 3] = [
         isa: "avx2+fma",
         features: &["avx2", "fma"],
     },
-    TileShape {
-        mr: 4,
-        nr: 8,
-        isa: "generic",
-        features: &[],
-    },
+    PORTABLE_TILE,
 ];
+
+/// The portable tile, which needs no CPU feature.
+pub const PORTABLE_TILE: TileShape = TileShape {
+    mr: 4,
+    nr: 8,
+    isa: "generic",
+    features: &[],
+};
 
 impl TileShape {
     /// The best shape whose features are all in `has` (on x86-64; other architectures have the
     /// portable kernel only).
     pub fn for_features(x86_64: bool, has: impl Fn(&str) -> bool) -> TileShape {
-        let portable = TILE_SHAPES[TILE_SHAPES.len() - 1];
         if !x86_64 {
-            return portable;
+            return PORTABLE_TILE;
         }
         TILE_SHAPES
             .into_iter()
             .find(|t| t.features.iter().all(|f| has(f)))
-            .unwrap_or(portable)
+            .unwrap_or(PORTABLE_TILE)
     }
 
     /// The shape whose left-hand strips are `mr` rows.
@@ -190,6 +192,18 @@ pub enum Rhs<'a, 'f> {
 
 /// Signature of [`packed_gemm`]'s kernels: `(m, n, k, lhs, rhs, c, ldc)`.
 pub type PackedGemmFn = unsafe fn(usize, usize, usize, Lhs, Rhs, *mut f32, usize);
+
+/// The [`SgemmFn`](crate::SgemmFn) with `shape`'s register tile, if this CPU can run it.
+pub fn sgemm(shape: TileShape) -> Option<crate::SgemmFn> {
+    match shape.isa {
+        "generic" => Some(sgemm_generic as crate::SgemmFn),
+        #[cfg(target_arch = "x86_64")]
+        "avx2+fma" if x86::has_avx2_fma() => Some(x86::sgemm_avx2 as crate::SgemmFn),
+        #[cfg(target_arch = "x86_64")]
+        "avx512" if x86::has_avx512() => Some(x86::sgemm_avx512 as crate::SgemmFn),
+        _ => None,
+    }
+}
 
 /// The kernel for operands packed in `shape`'s layout, if this CPU can run it (a module
 /// compiled for AVX-512 names the feature it needs before it gets here).
@@ -306,7 +320,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
 ///
 /// # Safety
 /// As [`packed_gemm_impl`].
-unsafe fn packed_gemm_generic(
+pub(crate) unsafe fn packed_gemm_generic(
     m: usize,
     n: usize,
     k: usize,
@@ -574,11 +588,10 @@ pub unsafe fn sgemm_generic(
     unsafe { sgemm_impl::<Portable>(m, n, k, a, b, c, ldc, accumulate) }
 }
 
-/// x86-64 variants, plugged in after CPU feature detection.
+/// x86-64 variants, chosen after CPU feature detection ([`sgemm`], [`packed_gemm`]).
 #[cfg(target_arch = "x86_64")]
 pub mod x86 {
     use super::{packed_gemm_impl, sgemm_impl, store, Lhs, Matrix, Rhs, RowStarts, Tile};
-    use crate::Kernels;
     use std::arch::x86_64::*;
 
     /// 6×16 tile: twelve 8-lane accumulators.
@@ -769,21 +782,5 @@ pub mod x86 {
 
     pub(crate) fn has_avx512() -> bool {
         has_avx2_fma() && is_x86_feature_detected!("avx512f")
-    }
-
-    /// Overrides table entries with the best variants this CPU supports.
-    pub fn plug(k: &mut Kernels) {
-        let best = super::TILE_SHAPES
-            .into_iter()
-            .find(|t| super::packed_gemm(*t).is_some())
-            .unwrap_or(k.tile);
-        k.sgemm = match best.isa {
-            "avx512" => sgemm_avx512,
-            "avx2+fma" => sgemm_avx2,
-            _ => return,
-        };
-        k.sgemm_isa = best.isa;
-        k.tile = best;
-        k.packed_gemm = super::packed_gemm(best).unwrap_or(k.packed_gemm);
     }
 }

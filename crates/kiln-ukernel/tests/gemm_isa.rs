@@ -55,7 +55,7 @@ fn check(kernels: &Kernels, m: usize, n: usize, k: usize, transposed_b: bool, ac
             assert!(
                 (got - want).abs() < 1e-4 * (k as f64).sqrt() + 1e-5,
                 "{} m={m} n={n} k={k}: c[{i},{j}] = {got}, want {want}",
-                kernels.sgemm_isa
+                kernels.tile.isa
             );
         }
         for j in n..ldc {
@@ -66,7 +66,10 @@ fn check(kernels: &Kernels, m: usize, n: usize, k: usize, transposed_b: bool, ac
 
 #[test]
 fn all_variants_match_reference() {
-    let variants = [Kernels::generic(), *Kernels::best()];
+    let variants: Vec<Kernels> = kiln_ukernel::gemm::TILE_SHAPES
+        .into_iter()
+        .filter_map(Kernels::for_tile)
+        .collect();
     for kernels in &variants {
         for &(m, n, k) in &[
             (1, 1, 1),

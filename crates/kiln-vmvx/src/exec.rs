@@ -213,8 +213,9 @@ impl Executable {
                 tile_oh,
                 epilogue,
             } => {
+                let [_, kh, kw] = conv_weight_dims(w);
                 let window = rows::Window {
-                    kernel: [0, 0],
+                    kernel: [kh as usize, kw as usize],
                     strides: [strides[0] as usize, strides[1] as usize],
                     pads: [pads[0] as usize, pads[1] as usize],
                     dilations: [dilations[0] as usize, dilations[1] as usize],
@@ -1002,13 +1003,13 @@ fn conv2d(
     x: &View,
     w: &View,
     y: &View,
-    mut win: rows::Window,
+    win: rows::Window,
     tile: ConvTile,
 ) -> Result<(), String> {
     let [_, c, h, wd] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]].map(|v| v as usize);
-    let [cig, kh, kw] = conv_weight_dims(w).map(|v| v as usize);
+    let [kh, kw] = win.kernel;
+    let cig = conv_weight_dims(w)[0] as usize;
     let [oh, ow] = [y.shape[2], y.shape[3]].map(|v| v as usize);
-    win.kernel = [kh, kw];
     let (n, g, cog) = (
         tile.image as usize,
         tile.group as usize,
