@@ -281,14 +281,15 @@ fn initializer(name: &str, t: &HostTensor) -> TensorProto {
     }
 }
 
-/// Runs a one-node ONNX model through kiln on `input` (f32 or i32 input `x`).
-fn one_node(
+/// Imports a one-node ONNX model: op `op` on input `x` (f32 or i32, shaped like `x`) and the
+/// initializers `consts`, with output `y`.
+fn one_node_program(
     op: &str,
     attrs: Vec<AttributeProto>,
     x: &HostTensor,
     consts: &[(&str, HostTensor)],
     out_dims: &[i64],
-) -> HostTensor {
+) -> kiln_ir::Program {
     let elem = if x.element_type == ElementType::I32 {
         6
     } else {
@@ -326,8 +327,18 @@ fn one_node(
         graph: Some(graph),
         functions: vec![],
     };
-    let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
-    let bytes = compile(program);
+    kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap()
+}
+
+/// Runs a one-node ONNX model ([`one_node_program`]) through kiln on `x`.
+fn one_node(
+    op: &str,
+    attrs: Vec<AttributeProto>,
+    x: &HostTensor,
+    consts: &[(&str, HostTensor)],
+    out_dims: &[i64],
+) -> HostTensor {
+    let bytes = compile(one_node_program(op, attrs, x, consts, out_dims));
     load(&bytes)
         .unwrap()
         .invoke("main", std::slice::from_ref(x))
@@ -751,39 +762,14 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
             let (k, dl, s) = (ws[2 + d] as i64, dilations[d], strides[d]);
             (xs[2 + d] as i64 + pads[d] + pads[d + 2] - (k - 1) * dl - 1) / s + 1
         };
-        let node = NodeProto {
-            input: vec!["x".into(), "w".into(), "b".into()],
-            output: vec!["y".into()],
-            name: Some("conv".into()),
-            op_type: Some("Conv".into()),
-            domain: None,
-            attribute: vec![
-                ints("strides", &strides),
-                ints("pads", &pads),
-                ints("dilations", &dilations),
-                int_attr("group", group),
-            ],
-        };
+        let attrs = vec![
+            ints("strides", &strides),
+            ints("pads", &pads),
+            ints("dilations", &dilations),
+            int_attr("group", group),
+        ];
         let out_dims = [xs[0] as i64, ws[0] as i64, out(0), out(1)];
-        let graph = GraphProto {
-            node: vec![node],
-            name: Some("g".into()),
-            initializer: vec![initializer("w", &w), initializer("b", &b)],
-            input: vec![tensor_info("x", 1, &xs.map(|d| d as i64))],
-            output: vec![tensor_info("y", 1, &out_dims)],
-            value_info: vec![],
-        };
-        let model = ModelProto {
-            ir_version: Some(8),
-            opset_import: vec![OperatorSetIdProto {
-                domain: Some(String::new()),
-                version: Some(17),
-            }],
-            producer_name: None,
-            graph: Some(graph),
-            functions: vec![],
-        };
-        let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
+        let program = one_node_program("Conv", attrs, &x, &[("w", w), ("b", b)], &out_dims);
         let inputs = [x];
         let expected = kiln_ir::interp::run(&program, "main", &inputs).unwrap();
         for config in configurations() {
