@@ -198,6 +198,7 @@ pub fn sample_kernels() -> Vec<Kernel> {
                 pads: [1, 1, 1, 1],
                 dilations: [1, 1],
                 groups: 2,
+                gemm: ConvGemm::ChannelRows,
                 tile_co: 2,
                 tile_oh: 1,
                 epilogue: None,

@@ -13,12 +13,13 @@
 
 use std::collections::HashMap;
 
-use crate::dispatch::{Dispatches, Storage, StorageKind};
+use crate::dispatch::{conv_tile, Dispatches, Storage, StorageKind};
 use kiln_ir::ConstId;
 use kiln_types::{ElementType, HostTensor};
 use kiln_ukernel::gemm::{pack_lhs, pack_rhs, TileShape};
+use kiln_ukernel::rows::{gathered_band_width, Window};
 use kiln_ukernel::Matrix;
-use kiln_vmvx::format::{KernelOp, View};
+use kiln_vmvx::format::{ConvGemm, KernelOp, View};
 
 /// Packed constants made so far, shared by every function of a program: new constants get ids
 /// from `first_id` on, and one packing of a plain view is made once.
@@ -70,8 +71,17 @@ pub fn pack_weights(
     packed: &mut PackedConstants,
 ) {
     for ki in 0..d.kernels.len() {
+        let mut conv_gemm = ConvGemm::ChannelRows;
         let (view, shape, data) = match &d.kernels[ki].op {
-            KernelOp::Conv2d { w, y, groups, .. } if w.shape.len() == 4 => {
+            KernelOp::Conv2d {
+                w,
+                y,
+                groups,
+                strides,
+                pads,
+                dilations,
+                ..
+            } if w.shape.len() == 4 => {
                 let (groups, cog) = (*groups as usize, (y.shape[1] / groups) as usize);
                 let depth = (w.shape[1] * w.shape[2] * w.shape[3]) as usize;
                 // Depthwise filters stay plain: they have their own kernel.
@@ -81,6 +91,18 @@ pub fn pack_weights(
                 let Some(values) = constant_f32(d, constants, w) else {
                     continue;
                 };
+                let window = Window {
+                    kernel: [w.shape[2] as usize, w.shape[3] as usize],
+                    strides: strides.map(|v| v as usize),
+                    pads: [pads[0] as usize, pads[1] as usize],
+                    dilations: dilations.map(|v| v as usize),
+                };
+                let [oh, ow] = [y.shape[2] as usize, y.shape[3] as usize];
+                conv_gemm = conv_orientation(cog, oh, ow, &window, tile);
+                let strip = match conv_gemm {
+                    ConvGemm::ChannelRows => tile.mr,
+                    ConvGemm::PixelRows => tile.nr,
+                };
                 let mut data = vec![];
                 for g in 0..groups {
                     let m = Matrix {
@@ -89,11 +111,14 @@ pub fn pack_weights(
                         row_stride: depth,
                         col_stride: 1,
                     };
-                    data.extend(pack_lhs(&m, cog, depth, tile.mr));
+                    data.extend(match conv_gemm {
+                        ConvGemm::ChannelRows => pack_lhs(&m, cog, depth, strip),
+                        ConvGemm::PixelRows => pack_rhs(&m.transposed(), depth, cog, strip),
+                    });
                 }
-                let mut shape = vec![groups as u64, cog.div_ceil(tile.mr) as u64];
+                let mut shape = vec![groups as u64, cog.div_ceil(strip) as u64];
                 shape.extend(&w.shape[1..]);
-                shape.push(tile.mr as u64);
+                shape.push(strip as u64);
                 (w.clone(), shape, data)
             }
             KernelOp::MatMul { b, .. } if b.shape.len() == 3 => {
@@ -134,9 +159,19 @@ pub fn pack_weights(
         });
         let packed_view = View::contiguous(storage as u32, 0, ElementType::F32, &shape);
         match &mut d.kernels[ki].op {
-            KernelOp::Conv2d { w, tile_co, .. } => {
+            KernelOp::Conv2d {
+                w,
+                y,
+                groups,
+                gemm,
+                tile_co,
+                tile_oh,
+                ..
+            } => {
+                let depth = shape[2] * shape[3] * shape[4];
+                [*tile_co, *tile_oh] = conv_tile(&y.shape, *groups, depth, shape[5]);
                 *w = packed_view;
-                *tile_co = tile_co.next_multiple_of(tile.mr as u64);
+                *gemm = conv_gemm;
             }
             KernelOp::MatMul { b, tile_n, .. } => {
                 *b = packed_view;
@@ -144,6 +179,22 @@ pub fn pack_weights(
             }
             _ => unreachable!("only convolutions and matmuls are packed"),
         }
+    }
+}
+
+/// Which way round a convolution's GEMM should be on `tile` for a group of `cog` output
+/// channels and an `oh×ow` output: the one that computes fewer padding values. Channel rows pad
+/// channels to strips of `mr` and pixels to strips of `nr`, and (read in place) compute extra
+/// columns at the end of each output row; pixel rows pad channels to `nr` and pixels to `mr`.
+fn conv_orientation(cog: usize, oh: usize, ow: usize, win: &Window, tile: TileShape) -> ConvGemm {
+    let band = gathered_band_width(win, ow);
+    let line = if band <= 2 * ow { band } else { ow };
+    let channel_rows = cog.next_multiple_of(tile.mr) * (oh * line).next_multiple_of(tile.nr);
+    let pixel_rows = cog.next_multiple_of(tile.nr) * (oh * ow).next_multiple_of(tile.mr);
+    if pixel_rows < channel_rows {
+        ConvGemm::PixelRows
+    } else {
+        ConvGemm::ChannelRows
     }
 }
 

@@ -25,7 +25,7 @@ use kiln_ir::{
 };
 use kiln_types::ElementType;
 use kiln_vmvx::format::{
-    BinaryFn, Body, Epilogue, Inst, Kernel, KernelOp, ReduceFn, UnaryFn, View,
+    BinaryFn, Body, ConvGemm, Epilogue, Inst, Kernel, KernelOp, ReduceFn, UnaryFn, View,
 };
 
 /// Index into [`Dispatches::storages`].
@@ -173,29 +173,33 @@ fn matmul_tile(m: u64, n: u64) -> [u64; 2] {
     [rows, n.clamp(1, MATMUL_TILE_MAX[1])]
 }
 
-/// Workgroups a convolution is split into at least, when it has the work for them, so that
-/// every core of a small machine gets a balanced share.
-const CONV_MIN_WORKGROUPS: u64 = 8;
+/// Workgroups a convolution is split into at least, when it has the work for them: two per core
+/// of a small machine. More cost single-threaded time: each workgroup lays out its own input band
+/// and pads its own register-tile strips.
+const CONV_MIN_WORKGROUPS: u64 = 4;
 /// Least GEMM work (multiply-adds) of a convolution workgroup worth a thread handing it out.
 const CONV_MIN_WORKGROUP_MACS: u64 = 1 << 20;
 
 /// A convolution's workgroup tile `[output channels, output rows]` for output `[n, co, oh, ow]`
 /// with `depth` multiply-adds per output: about 512 output pixels per workgroup (a GEMM wide
 /// enough for the register tile); then, when that leaves fewer than [`CONV_MIN_WORKGROUPS`],
-/// channels split in blocks of at least 32 and rows split further, while each workgroup keeps
-/// [`CONV_MIN_WORKGROUP_MACS`].
-fn conv_tile(out: &[u64], groups: u64, depth: u64) -> [u64; 2] {
+/// channels split in blocks of at least 32 (and a multiple of `quantum`, the weights' strip) and
+/// rows split further, while each workgroup keeps [`CONV_MIN_WORKGROUP_MACS`].
+pub(crate) fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2] {
     let [n, co, oh, ow] = [out[0], out[1], out[2].max(1), out[3].max(1)];
     let cog = (co / groups.max(1)).max(1);
     let mut tile_oh = (512 / ow).clamp(1, oh);
-    let mut tile_co = cog;
+    let mut tile_co = cog.next_multiple_of(quantum);
     let outer = n * groups;
     let macs = |tc: u64, th: u64| tc * th * ow * depth;
     let count = |tc: u64, th: u64| outer * cog.div_ceil(tc) * oh.div_ceil(th);
     if count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS {
         let want = CONV_MIN_WORKGROUPS.div_ceil(outer * oh.div_ceil(tile_oh));
-        let co_tiles = want.min(cog / 32).max(1);
-        let tc = cog.div_ceil(co_tiles).next_multiple_of(8).min(cog);
+        let co_tiles = want.min(cog / quantum.max(32)).max(1);
+        let tc = cog
+            .div_ceil(co_tiles)
+            .next_multiple_of(quantum)
+            .min(cog.next_multiple_of(quantum));
         if macs(tc, tile_oh) >= CONV_MIN_WORKGROUP_MACS {
             tile_co = tc;
         }
@@ -512,7 +516,7 @@ impl Former<'_> {
                 let w = self.contiguous_view(&args[1]);
                 let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&out_shape));
                 let depth = args[1].shape[1..].iter().product::<usize>() as u64;
-                let [tile_co, tile_oh] = conv_tile(&u64s(&out_shape), a.groups as u64, depth);
+                let [tile_co, tile_oh] = conv_tile(&u64s(&out_shape), a.groups as u64, depth, 8);
                 let op = KernelOp::Conv2d {
                     x,
                     w,
@@ -521,6 +525,7 @@ impl Former<'_> {
                     pads: a.pads.map(|v| v as u64),
                     dilations: a.dilations.map(|v| v as u64),
                     groups: a.groups as u64,
+                    gemm: ConvGemm::ChannelRows,
                     tile_co,
                     tile_oh,
                     epilogue: None,

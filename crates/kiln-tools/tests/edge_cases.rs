@@ -676,9 +676,11 @@ fn windows_reaching_past_the_input_compute_from_padding() {
 }
 
 /// Convolutions with constant weights (which llvm-cpu packs at compile time) over the shapes
-/// that pick each path: stride 1 reads a padded band in place (with dilation, asymmetric pads,
-/// groups, ragged channel strips, channel tiles split across workgroups), other strides build
-/// im2col panels; every configuration agrees with the reference interpreter.
+/// that pick each path: channels as GEMM rows reading a padded, phase-split band in place
+/// (strides 1 and 2, asymmetric pads, ragged strips) or im2col panels (a band that would compute
+/// too many extra columns), pixels as GEMM rows (many channels on a small image, with dilation,
+/// groups, two images, channel tiles split across workgroups); every configuration agrees with
+/// the reference interpreter.
 #[test]
 fn convolutions_with_constant_weights_match_the_interpreter() {
     fn ints(name: &str, v: &[i64]) -> AttributeProto {

@@ -23,6 +23,15 @@ pub struct Matrix<'a> {
 }
 
 impl Matrix<'_> {
+    /// The transpose: element `(i, j)` is this matrix's `(j, i)`.
+    pub fn transposed(self) -> Self {
+        Matrix {
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
     #[inline(always)]
     fn at(&self, i: usize, j: usize) -> f32 {
         self.data[self.offset + i * self.row_stride + j * self.col_stride]
@@ -173,6 +182,55 @@ pub enum Lhs<'a> {
     Packed(&'a [f32]),
     /// A strided matrix, packed block by block during the call.
     Matrix(Matrix<'a>),
+    /// Read in place: element `(i, p)` is `data[rows[p] + offsets[i]]` (a convolution's output
+    /// pixels as rows, each tap's input a row start, each pixel an offset from it).
+    Gather {
+        data: &'a [f32],
+        rows: &'a [usize],
+        offsets: &'a [usize],
+    },
+}
+
+/// Where [`packed_gemm`] writes `C`: element `(i, j)` at `ptr + i·row_stride + j·col_stride`.
+#[derive(Clone, Copy, Debug)]
+pub struct MatrixMut {
+    pub ptr: *mut f32,
+    pub row_stride: usize,
+    pub col_stride: usize,
+}
+
+impl MatrixMut {
+    /// A row-major matrix with rows `ldc` apart.
+    pub fn rows(ptr: *mut f32, ldc: usize) -> MatrixMut {
+        MatrixMut {
+            ptr,
+            row_stride: ldc,
+            col_stride: 1,
+        }
+    }
+
+    /// Element `(i, j)`.
+    ///
+    /// # Safety
+    /// It must lie inside the allocation `ptr` points into.
+    #[inline(always)]
+    unsafe fn at(self, i: usize, j: usize) -> *mut f32 {
+        // SAFETY: by the caller's contract.
+        unsafe { self.ptr.add(i * self.row_stride + j * self.col_stride) }
+    }
+
+    /// The same matrix starting at element `(i, j)`.
+    ///
+    /// # Safety
+    /// As [`MatrixMut::at`].
+    #[inline(always)]
+    unsafe fn offset(self, i: usize, j: usize) -> MatrixMut {
+        MatrixMut {
+            // SAFETY: by the caller's contract.
+            ptr: unsafe { self.at(i, j) },
+            ..self
+        }
+    }
 }
 
 /// Fills a right-hand panel: `(j0, width, p0, kc, panel)` writes columns `j0..j0+width`, depth
@@ -190,8 +248,8 @@ pub enum Rhs<'a, 'f> {
     Gather { data: &'a [f32], rows: &'a [usize] },
 }
 
-/// Signature of [`packed_gemm`]'s kernels: `(m, n, k, lhs, rhs, c, ldc)`.
-pub type PackedGemmFn = unsafe fn(usize, usize, usize, Lhs, Rhs, *mut f32, usize);
+/// Signature of [`packed_gemm`]'s kernels: `(m, n, k, lhs, rhs, c)`.
+pub type PackedGemmFn = unsafe fn(usize, usize, usize, Lhs, Rhs, MatrixMut);
 
 /// The [`SgemmFn`](crate::SgemmFn) with `shape`'s register tile, if this CPU can run it.
 pub fn sgemm(shape: TileShape) -> Option<crate::SgemmFn> {
@@ -221,8 +279,9 @@ pub fn packed_gemm(shape: TileShape) -> Option<PackedGemmFn> {
 /// `C[m×n] = lhs·rhs` with the `MR×NR` tile of `T` (packed operands must use that layout).
 ///
 /// # Safety
-/// As [`sgemm_generic`] for `c`; packed operands must hold their strips (checked, panics
-/// otherwise); the CPU must support `T`'s instructions.
+/// As [`sgemm_generic`] for `c` (elements `(i, j)`, `i < m`, `j < n`); packed and gathered
+/// operands must hold their strips (checked, panics otherwise); the CPU must support `T`'s
+/// instructions.
 #[inline(always)]
 unsafe fn packed_gemm_impl<T: Tile>(
     m: usize,
@@ -230,8 +289,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
     k: usize,
     lhs: Lhs,
     mut rhs: Rhs,
-    c: *mut f32,
-    ldc: usize,
+    c: MatrixMut,
 ) {
     let (mr, nr) = (T::MR, T::NR);
     if m == 0 || n == 0 {
@@ -239,21 +297,37 @@ unsafe fn packed_gemm_impl<T: Tile>(
     }
     if k == 0 {
         for i in 0..m {
-            // SAFETY: rows < m, columns < n are writable by contract.
-            unsafe { std::ptr::write_bytes(c.add(i * ldc), 0, n) };
+            for j in 0..n {
+                // SAFETY: rows < m, columns < n are writable by contract.
+                unsafe { *c.at(i, j) = 0.0 };
+            }
         }
         return;
     }
-    // Packed left-hand strips need no blocking by rows; strided ones are packed MC rows at once.
+    // Packed or gathered left-hand strips need no blocking by rows; strided ones are packed MC
+    // rows at once.
     let mc_max = match lhs {
-        Lhs::Packed(_) => m,
         Lhs::Matrix(_) => mr * 16,
+        Lhs::Packed(_) | Lhs::Gather { .. } => m,
     };
     if let Rhs::Gather { data, rows } = &rhs {
         let last = rows[..k].iter().max().copied().unwrap_or(0);
         assert!(
             last + n.next_multiple_of(nr) <= data.len(),
             "gathered right-hand rows reach past their data"
+        );
+    }
+    if let Lhs::Gather {
+        data,
+        rows,
+        offsets,
+    } = &lhs
+    {
+        let last = rows[..k].iter().max().copied().unwrap_or(0);
+        let widest = offsets[..m].iter().max().copied().unwrap_or(0);
+        assert!(
+            last + widest < data.len(),
+            "gathered left-hand rows reach past their data"
         );
     }
     let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
@@ -276,37 +350,38 @@ unsafe fn packed_gemm_impl<T: Tile>(
                     Rhs::Gather { data, rows } => (&data[j..], Some(&rows[p0..p0 + kc])),
                 };
                 for i in (0..mc).step_by(mr) {
-                    let a_strip: &[f32] = match &lhs {
-                        Lhs::Packed(a) => &a[(((i0 + i) / mr) * k + p0) * mr..][..kc * mr],
-                        Lhs::Matrix(_) => &pa[(i / mr) * kc * mr..][..kc * mr],
+                    let rows_here = mr.min(mc - i);
+                    let dst = TileDst {
+                        // SAFETY: the tile's corner lies inside C's m×n.
+                        c: unsafe { c.offset(i0 + i, j) },
+                        m: rows_here,
+                        n: width,
+                        accumulate: p0 > 0,
                     };
-                    let (c_tile, rows_here) = (c.add((i0 + i) * ldc + j), mr.min(mc - i));
                     // SAFETY: the tile lies inside C's m×n by the min() bounds; gathered rows
-                    // were checked to hold whole strips above.
+                    // were checked to hold whole strips above, packed strips are sliced whole.
                     unsafe {
-                        match gather {
-                            None => T::tile(
-                                kc,
-                                a_strip,
-                                strip,
-                                Stride(nr),
-                                c_tile,
-                                ldc,
-                                rows_here,
-                                width,
-                                p0 > 0,
-                            ),
-                            Some(rows) => T::tile(
-                                kc,
-                                a_strip,
-                                strip,
+                        match &lhs {
+                            Lhs::Packed(a) => {
+                                let a = &a[(((i0 + i) / mr) * k + p0) * mr..][..kc * mr];
+                                tile_with::<T, _>(kc, PackedStrip::new(a, mr), strip, gather, dst)
+                            }
+                            Lhs::Matrix(_) => {
+                                let a = &pa[(i / mr) * kc * mr..][..kc * mr];
+                                tile_with::<T, _>(kc, PackedStrip::new(a, mr), strip, gather, dst)
+                            }
+                            Lhs::Gather {
+                                data,
                                 rows,
-                                c_tile,
-                                ldc,
-                                rows_here,
-                                width,
-                                p0 > 0,
-                            ),
+                                offsets,
+                            } => {
+                                let a = GatheredStrip::new(
+                                    data,
+                                    &rows[p0..p0 + kc],
+                                    &offsets[i0 + i..i0 + i + rows_here],
+                                );
+                                tile_with::<T, _>(kc, a, strip, gather, dst)
+                            }
                         }
                     };
                 }
@@ -314,6 +389,28 @@ unsafe fn packed_gemm_impl<T: Tile>(
         }
     }
     PACK.with(|cell| *cell.borrow_mut() = (pa, pb));
+}
+
+/// One register tile over a right-hand strip whose rows are `T::NR` apart (`gather` none) or
+/// start where `gather` says.
+///
+/// # Safety
+/// As [`Tile::tile`].
+#[inline(always)]
+unsafe fn tile_with<T: Tile, A: LhsStrip>(
+    kc: usize,
+    a: A,
+    b: &[f32],
+    gather: Option<&[usize]>,
+    dst: TileDst,
+) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match gather {
+            None => T::tile(kc, a, b, Stride(T::NR), dst),
+            Some(rows) => T::tile(kc, a, b, rows, dst),
+        }
+    }
 }
 
 /// [`packed_gemm`] with the portable 4×8 tile.
@@ -326,11 +423,10 @@ pub(crate) unsafe fn packed_gemm_generic(
     k: usize,
     lhs: Lhs,
     rhs: Rhs,
-    c: *mut f32,
-    ldc: usize,
+    c: MatrixMut,
 ) {
     // SAFETY: forwarded contract.
-    unsafe { packed_gemm_impl::<Portable>(m, n, k, lhs, rhs, c, ldc) }
+    unsafe { packed_gemm_impl::<Portable>(m, n, k, lhs, rhs, c) }
 }
 
 /// Where each row of a right-hand strip starts in its slice.
@@ -357,56 +453,124 @@ impl RowStarts for &[usize] {
     }
 }
 
-/// A register tile: `acc = Σ_p a[p] ⊗ b[p]` over a packed `MR`-strip of A and an `NR`-wide
-/// strip of B whose row `p` starts at `rows.start(p)`, then stored (or added) into the `m×n`
-/// corner of C.
+/// The left-hand side of one register tile: `MR` rows of A over a depth block.
+pub(crate) trait LhsStrip: Copy {
+    /// Element `(i, p)`: row `i`, depth `p` of the block.
+    ///
+    /// # Safety
+    /// `p` must be below the block's depth and `i` below the tile's `MR`.
+    unsafe fn at(self, p: usize, i: usize) -> f32;
+}
+
+/// A strip in packed layout: element `(i, p)` at `p·mr + i`.
+#[derive(Clone, Copy)]
+pub(crate) struct PackedStrip<'a> {
+    a: &'a [f32],
+    mr: usize,
+}
+
+impl<'a> PackedStrip<'a> {
+    #[inline(always)]
+    fn new(a: &'a [f32], mr: usize) -> Self {
+        PackedStrip { a, mr }
+    }
+}
+
+impl LhsStrip for PackedStrip<'_> {
+    #[inline(always)]
+    unsafe fn at(self, p: usize, i: usize) -> f32 {
+        // SAFETY: strips are sliced to depth × mr values.
+        unsafe { *self.a.get_unchecked(p * self.mr + i) }
+    }
+}
+
+/// The most rows any tile has.
+const MAX_MR: usize = 8;
+const _: () = {
+    let mut t = 0;
+    while t < TILE_SHAPES.len() {
+        assert!(TILE_SHAPES[t].mr <= MAX_MR);
+        t += 1;
+    }
+};
+
+/// A strip read in place ([`Lhs::Gather`]): element `(i, p)` at `bases[i][rows[p]]`.
+#[derive(Clone, Copy)]
+pub(crate) struct GatheredStrip<'a> {
+    bases: [*const f32; MAX_MR],
+    rows: &'a [usize],
+}
+
+impl<'a> GatheredStrip<'a> {
+    /// Rows past `offsets.len()` repeat the last one (computed, never stored).
+    #[inline(always)]
+    fn new(data: &'a [f32], rows: &'a [usize], offsets: &[usize]) -> Self {
+        let mut bases = [data.as_ptr(); MAX_MR];
+        for (i, base) in bases.iter_mut().enumerate() {
+            *base = data[offsets[i.min(offsets.len() - 1)]..].as_ptr();
+        }
+        GatheredStrip { bases, rows }
+    }
+}
+
+impl LhsStrip for GatheredStrip<'_> {
+    #[inline(always)]
+    unsafe fn at(self, p: usize, i: usize) -> f32 {
+        // SAFETY: packed_gemm_impl checked every row start plus every offset against the data.
+        unsafe { *self.bases[i].add(*self.rows.get_unchecked(p)) }
+    }
+}
+
+/// Where one register tile goes: the `m×n` corner of C at `c`, added to what is there when
+/// `accumulate`.
+#[derive(Clone, Copy)]
+pub(crate) struct TileDst {
+    c: MatrixMut,
+    m: usize,
+    n: usize,
+    accumulate: bool,
+}
+
+/// A register tile: `acc = Σ_p a[p] ⊗ b[p]` over `MR` rows of A and an `NR`-wide strip of B
+/// whose row `p` starts at `rows.start(p)`, then stored (or added) into `dst`.
 pub(crate) trait Tile {
     const MR: usize;
     const NR: usize;
     /// # Safety
-    /// `c` must be valid for writes of rows `0..m` (stride `ldc`) and columns `0..n`; `b` must
-    /// hold `rows.start(p) + NR` elements for every `p < kc` (the portable tile checks); the CPU
-    /// must support the instructions the implementation uses.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn tile<R: RowStarts>(
-        kc: usize,
-        a: &[f32],
-        b: &[f32],
-        rows: R,
-        c: *mut f32,
-        ldc: usize,
-        m: usize,
-        n: usize,
-        accumulate: bool,
-    );
+    /// `dst` must be valid for writes of its `m×n` elements; `a` must hold `kc` depths; `b`
+    /// must hold `rows.start(p) + NR` elements for every `p < kc` (the portable tile checks);
+    /// the CPU must support the instructions the implementation uses.
+    unsafe fn tile<A: LhsStrip, R: RowStarts>(kc: usize, a: A, b: &[f32], rows: R, dst: TileDst);
 }
 
-/// Stores an `MR×NR` accumulator held row-major in `acc` into the `m×n` corner of C.
+/// Stores an `MR×NR` accumulator held row-major in `acc` into `dst`.
 ///
 /// # Safety
 /// As [`Tile::tile`].
 #[inline(always)]
-unsafe fn store(
-    acc: &[f32],
-    nr: usize,
-    c: *mut f32,
-    ldc: usize,
-    m: usize,
-    n: usize,
-    accumulate: bool,
-) {
-    for i in 0..m {
-        for j in 0..n {
-            // SAFETY: rows < m and columns < n of C are writable by contract.
-            unsafe {
-                let p = c.add(i * ldc + j);
-                *p = if accumulate {
-                    *p + acc[i * nr + j]
-                } else {
-                    acc[i * nr + j]
-                };
-            }
+unsafe fn store(acc: &[f32], nr: usize, dst: TileDst) {
+    let TileDst {
+        c,
+        m,
+        n,
+        accumulate,
+    } = dst;
+    let put = |i: usize, j: usize| {
+        // SAFETY: rows < m and columns < n of C are writable by contract.
+        unsafe {
+            let p = c.at(i, j);
+            *p = if accumulate {
+                *p + acc[i * nr + j]
+            } else {
+                acc[i * nr + j]
+            };
         }
+    };
+    // Walk C's contiguous direction innermost.
+    if c.row_stride == 1 {
+        (0..n).for_each(|j| (0..m).for_each(|i| put(i, j)));
+    } else {
+        (0..m).for_each(|i| (0..n).for_each(|j| put(i, j)));
     }
 }
 
@@ -416,28 +580,20 @@ pub(crate) struct Portable;
 impl Tile for Portable {
     const MR: usize = 4;
     const NR: usize = 8;
-    unsafe fn tile<R: RowStarts>(
-        kc: usize,
-        a: &[f32],
-        b: &[f32],
-        rows: R,
-        c: *mut f32,
-        ldc: usize,
-        m: usize,
-        n: usize,
-        accumulate: bool,
-    ) {
+    unsafe fn tile<A: LhsStrip, R: RowStarts>(kc: usize, a: A, b: &[f32], rows: R, dst: TileDst) {
         let mut acc = [[0.0f32; 8]; 4];
-        for (p, ap) in a.chunks_exact(4).take(kc).enumerate() {
+        for p in 0..kc {
             let bp = &b[rows.start(p)..][..8];
-            for i in 0..4 {
-                for j in 0..8 {
-                    acc[i][j] += ap[i] * bp[j];
+            for (i, row) in acc.iter_mut().enumerate() {
+                // SAFETY: p < kc, i < MR.
+                let av = unsafe { a.at(p, i) };
+                for (r, &bv) in row.iter_mut().zip(bp) {
+                    *r += av * bv;
                 }
             }
         }
         // SAFETY: forwarded contract.
-        unsafe { store(acc.as_flattened(), 8, c, ldc, m, n, accumulate) };
+        unsafe { store(acc.as_flattened(), 8, dst) };
     }
 }
 
@@ -496,14 +652,15 @@ unsafe fn sgemm_impl<T: Tile>(
                     unsafe {
                         T::tile(
                             kc,
-                            as_,
+                            PackedStrip::new(as_, mr),
                             bs,
                             Stride(nr),
-                            c.add((i0 + i) * ldc + j),
-                            ldc,
-                            mr.min(mc - i),
-                            nr.min(n - j),
-                            acc,
+                            TileDst {
+                                c: MatrixMut::rows(c.add((i0 + i) * ldc + j), ldc),
+                                m: mr.min(mc - i),
+                                n: nr.min(n - j),
+                                accumulate: acc,
+                            },
                         )
                     };
                 }
@@ -549,7 +706,20 @@ unsafe fn sgemm_single_strip<T: Tile>(
                 (&pb[..], nr)
             };
             // SAFETY: the tile lies inside C's m×n; `strip` holds (kc-1)*ldb + NR elements.
-            unsafe { T::tile(kc, &pa, strip, Stride(ldb), c.add(j), ldc, m, width, acc) };
+            unsafe {
+                T::tile(
+                    kc,
+                    PackedStrip::new(&pa, mr),
+                    strip,
+                    Stride(ldb),
+                    TileDst {
+                        c: MatrixMut::rows(c.add(j), ldc),
+                        m,
+                        n: width,
+                        accumulate: acc,
+                    },
+                )
+            };
         }
     }
     PACK.with(|cell| *cell.borrow_mut() = (pa, pb));
@@ -591,7 +761,10 @@ pub unsafe fn sgemm_generic(
 /// x86-64 variants, chosen after CPU feature detection ([`sgemm`], [`packed_gemm`]).
 #[cfg(target_arch = "x86_64")]
 pub mod x86 {
-    use super::{packed_gemm_impl, sgemm_impl, store, Lhs, Matrix, Rhs, RowStarts, Tile};
+    use super::{
+        packed_gemm_impl, sgemm_impl, store, Lhs, LhsStrip, Matrix, MatrixMut, Rhs, RowStarts,
+        Tile, TileDst,
+    };
     use std::arch::x86_64::*;
 
     /// 6×16 tile: twelve 8-lane accumulators.
@@ -601,16 +774,12 @@ pub mod x86 {
         const MR: usize = 6;
         const NR: usize = 16;
         #[inline(always)]
-        unsafe fn tile<R: RowStarts>(
+        unsafe fn tile<A: LhsStrip, R: RowStarts>(
             kc: usize,
-            a: &[f32],
+            a: A,
             b: &[f32],
             rows: R,
-            c: *mut f32,
-            ldc: usize,
-            m: usize,
-            n: usize,
-            accumulate: bool,
+            dst: TileDst,
         ) {
             // SAFETY: callers run this inside an avx2+fma function; slices hold kc strips.
             unsafe {
@@ -618,18 +787,17 @@ pub mod x86 {
                 for p in 0..kc {
                     let bp = b.as_ptr().add(rows.start(p));
                     let (b0, b1) = (_mm256_loadu_ps(bp), _mm256_loadu_ps(bp.add(8)));
-                    let ap = a.as_ptr().add(p * 6);
                     for (i, row) in acc.iter_mut().enumerate() {
-                        let av = _mm256_broadcast_ss(&*ap.add(i));
+                        let av = _mm256_set1_ps(a.at(p, i));
                         row[0] = _mm256_fmadd_ps(av, b0, row[0]);
                         row[1] = _mm256_fmadd_ps(av, b1, row[1]);
                     }
                 }
-                if m == 6 && n == 16 {
+                if dst.m == 6 && dst.n == 16 && dst.c.col_stride == 1 {
                     for (i, row) in acc.iter().enumerate() {
-                        let cp = c.add(i * ldc);
+                        let cp = dst.c.at(i, 0);
                         for (h, &v) in row.iter().enumerate() {
-                            let v = if accumulate {
+                            let v = if dst.accumulate {
                                 _mm256_add_ps(_mm256_loadu_ps(cp.add(8 * h)), v)
                             } else {
                                 v
@@ -644,7 +812,7 @@ pub mod x86 {
                     _mm256_storeu_ps(out.as_mut_ptr().add(i * 16), row[0]);
                     _mm256_storeu_ps(out.as_mut_ptr().add(i * 16 + 8), row[1]);
                 }
-                store(&out, 16, c, ldc, m, n, accumulate);
+                store(&out, 16, dst);
             }
         }
     }
@@ -656,16 +824,12 @@ pub mod x86 {
         const MR: usize = 8;
         const NR: usize = 32;
         #[inline(always)]
-        unsafe fn tile<R: RowStarts>(
+        unsafe fn tile<A: LhsStrip, R: RowStarts>(
             kc: usize,
-            a: &[f32],
+            a: A,
             b: &[f32],
             rows: R,
-            c: *mut f32,
-            ldc: usize,
-            m: usize,
-            n: usize,
-            accumulate: bool,
+            dst: TileDst,
         ) {
             // SAFETY: callers run this inside an avx512f function; slices hold kc strips.
             unsafe {
@@ -673,18 +837,17 @@ pub mod x86 {
                 for p in 0..kc {
                     let bp = b.as_ptr().add(rows.start(p));
                     let (b0, b1) = (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(16)));
-                    let ap = a.as_ptr().add(p * 8);
                     for (i, row) in acc.iter_mut().enumerate() {
-                        let av = _mm512_set1_ps(*ap.add(i));
+                        let av = _mm512_set1_ps(a.at(p, i));
                         row[0] = _mm512_fmadd_ps(av, b0, row[0]);
                         row[1] = _mm512_fmadd_ps(av, b1, row[1]);
                     }
                 }
-                if m == 8 && n == 32 {
+                if dst.m == 8 && dst.n == 32 && dst.c.col_stride == 1 {
                     for (i, row) in acc.iter().enumerate() {
-                        let cp = c.add(i * ldc);
+                        let cp = dst.c.at(i, 0);
                         for (h, &v) in row.iter().enumerate() {
-                            let v = if accumulate {
+                            let v = if dst.accumulate {
                                 _mm512_add_ps(_mm512_loadu_ps(cp.add(16 * h)), v)
                             } else {
                                 v
@@ -699,7 +862,7 @@ pub mod x86 {
                     _mm512_storeu_ps(out.as_mut_ptr().add(i * 32), row[0]);
                     _mm512_storeu_ps(out.as_mut_ptr().add(i * 32 + 16), row[1]);
                 }
-                store(&out, 32, c, ldc, m, n, accumulate);
+                store(&out, 32, dst);
             }
         }
     }
@@ -745,17 +908,9 @@ pub mod x86 {
     /// # Safety
     /// As [`super::packed_gemm_impl`]; the CPU must support AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn packed_gemm_avx2(
-        m: usize,
-        n: usize,
-        k: usize,
-        lhs: Lhs,
-        rhs: Rhs,
-        c: *mut f32,
-        ldc: usize,
-    ) {
+    pub unsafe fn packed_gemm_avx2(m: usize, n: usize, k: usize, lhs: Lhs, rhs: Rhs, c: MatrixMut) {
         // SAFETY: forwarded contract.
-        unsafe { packed_gemm_impl::<Avx2>(m, n, k, lhs, rhs, c, ldc) }
+        unsafe { packed_gemm_impl::<Avx2>(m, n, k, lhs, rhs, c) }
     }
 
     /// [`super::packed_gemm`] with the 8×32 tile.
@@ -769,11 +924,10 @@ pub mod x86 {
         k: usize,
         lhs: Lhs,
         rhs: Rhs,
-        c: *mut f32,
-        ldc: usize,
+        c: MatrixMut,
     ) {
         // SAFETY: forwarded contract.
-        unsafe { packed_gemm_impl::<Avx512>(m, n, k, lhs, rhs, c, ldc) }
+        unsafe { packed_gemm_impl::<Avx512>(m, n, k, lhs, rhs, c) }
     }
 
     pub(crate) fn has_avx2_fma() -> bool {

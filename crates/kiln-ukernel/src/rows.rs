@@ -79,6 +79,191 @@ impl Window {
     }
 }
 
+/// One axis of a strided window split into phases: input coordinate `i` belongs to phase
+/// `i mod stride` at position `i div stride`, so tap `k` of output `o` (input `o·s + k·d - pad`)
+/// reads its phase at position `o + q_k`, a stride-1 access. Tap `k` is `(phase, shift)`: the
+/// index of its residue in `residues` and `q_k - q_min`.
+struct Phases {
+    stride: usize,
+    residues: Vec<usize>,
+    taps: Vec<(usize, usize)>,
+    q_min: isize,
+    /// The largest shift: extra positions a band line needs beyond the outputs.
+    span: usize,
+}
+
+impl Phases {
+    fn new(win: &Window, d: usize) -> Phases {
+        let s = win.strides[d].max(1) as isize;
+        let offsets: Vec<isize> = (0..win.kernel[d])
+            .map(|k| (k * win.dilations[d].max(1)) as isize - win.pads[d] as isize)
+            .collect();
+        let q_min = offsets.iter().map(|o| o.div_euclid(s)).min().unwrap_or(0);
+        let q_max = offsets.iter().map(|o| o.div_euclid(s)).max().unwrap_or(0);
+        let mut residues: Vec<usize> = offsets.iter().map(|o| o.rem_euclid(s) as usize).collect();
+        residues.sort_unstable();
+        residues.dedup();
+        let taps = offsets
+            .iter()
+            .map(|o| {
+                let phase = residues.binary_search(&(o.rem_euclid(s) as usize));
+                (phase.unwrap_or(0), (o.div_euclid(s) - q_min) as usize)
+            })
+            .collect();
+        Phases {
+            stride: s as usize,
+            residues,
+            taps,
+            q_min,
+            span: (q_max - q_min) as usize,
+        }
+    }
+
+    /// For a line of `len` positions of phase `residue` whose position 0 serves output `first`'s
+    /// smallest shift: the positions whose input lies inside `0..n`, and the input of the first.
+    fn inside(&self, residue: usize, first: usize, len: usize, n: usize) -> (usize, usize, usize) {
+        let (s, t0) = (self.stride as isize, first as isize + self.q_min);
+        // Position u reads input s·(t0 + u) + residue.
+        let lo = (-t0).max(0) as usize;
+        let last = (n as isize - 1 - residue as isize).div_euclid(s);
+        let hi = ((last - t0 + 1).max(0) as usize).clamp(lo.min(len), len);
+        let lo = lo.min(hi);
+        (lo, hi, (s * (t0 + lo as isize)).max(0) as usize + residue)
+    }
+}
+
+/// Copies `src[i·step]` into `dst[i]`.
+#[inline(always)]
+fn copy_strided(dst: &mut [f32], src: &[f32], step: usize) {
+    match step {
+        1 if dst.len() <= 64 => copy_short(dst, src),
+        1 => dst.copy_from_slice(&src[..dst.len()]),
+        2 => {
+            let Some(last) = dst.len().checked_sub(1) else {
+                return;
+            };
+            // Whole blocks of 4 read 8 values (the last value read, src[2·last], bounds them).
+            let blocks = last / 4;
+            for (d, s) in dst
+                .chunks_exact_mut(4)
+                .zip(src.chunks_exact(8))
+                .take(blocks)
+            {
+                even_lanes(d, s);
+            }
+            for i in blocks * 4..=last {
+                dst[i] = src[2 * i];
+            }
+        }
+        _ => {
+            for (d, s) in dst.iter_mut().zip(src.iter().step_by(step)) {
+                *d = *s;
+            }
+        }
+    }
+}
+
+/// `d[i] = s[2i]` for a block of 4.
+#[inline(always)]
+fn even_lanes(d: &mut [f32], s: &[f32]) {
+    let (d, s): (&mut [f32; 4], &[f32; 8]) = (d.try_into().unwrap(), s.try_into().unwrap());
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE is part of every x86-64 CPU; the arrays hold the 4 and 8 values.
+        unsafe {
+            let (lo, hi) = (_mm_loadu_ps(s.as_ptr()), _mm_loadu_ps(s.as_ptr().add(4)));
+            _mm_storeu_ps(d.as_mut_ptr(), _mm_shuffle_ps::<0b10_00_10_00>(lo, hi));
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for (i, v) in d.iter_mut().enumerate() {
+        *v = s[2 * i];
+    }
+}
+
+/// How wide a line of a [`gathered_band`] is for a `ow`-wide output: `ow` plus the columns
+/// computed and dropped per output row.
+pub fn gathered_band_width(win: &Window, ow: usize) -> usize {
+    ow + Phases::new(win, 1).span
+}
+
+/// Lays out the input that output rows `oy0..oy1` of a convolution read so that its GEMM can
+/// read it in place (no im2col), for any stride and dilation. The input planes `x` (`cig`
+/// channels of `h×w`) are split into stride phases per axis and copied, zero-padded, into lines
+/// `wp =` [`gathered_band_width`] wide; output pixel `(oy0 + r, ox)` is then GEMM column
+/// `r·wp + ox`, and depth row `(ic, ky, kx)` starts at `starts[(ic·kh + ky)·kw + kx]` in
+/// `band`, each tap a stride-1 read. `band` has `slack` readable values past the last column.
+/// Returns `wp`.
+///
+/// ```
+/// use kiln_ukernel::rows::{gathered_band, Window};
+/// // A 1×4 input, 1×2 kernel, stride 2: outputs 0 and 1 read inputs (0,1) and (2,3).
+/// let win = Window { kernel: [1, 2], strides: [1, 2], pads: [0, 0], dilations: [1, 1] };
+/// let (mut band, mut starts) = (Vec::new(), Vec::new());
+/// let wp = gathered_band(&[1.0, 2.0, 3.0, 4.0], [1, 1, 4], &win, 0, 1, 2, 0, &mut band, &mut starts);
+/// assert_eq!(wp, 2);
+/// let tap = |k: usize| &band[starts[k]..starts[k] + 2];
+/// assert_eq!((tap(0), tap(1)), (&[1.0, 3.0][..], &[2.0, 4.0][..]));
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn gathered_band(
+    x: &[f32],
+    [cig, h, w]: [usize; 3],
+    win: &Window,
+    oy0: usize,
+    oy1: usize,
+    ow: usize,
+    slack: usize,
+    band: &mut Vec<f32>,
+    starts: &mut Vec<usize>,
+) -> usize {
+    let (py, px) = (Phases::new(win, 0), Phases::new(win, 1));
+    let wp = ow + px.span;
+    let lines = oy1 - oy0 + py.span;
+    let plane = lines * wp;
+    let phase_planes = py.residues.len() * px.residues.len();
+    band.clear();
+    band.resize(cig * phase_planes * plane + px.span + slack, 0.0);
+    let columns: Vec<_> = px
+        .residues
+        .iter()
+        .map(|&r| px.inside(r, 0, wp, w))
+        .collect();
+    for (iry, &ry) in py.residues.iter().enumerate() {
+        let (v_lo, v_hi, iy_lo) = py.inside(ry, oy0, lines, h);
+        for ic in 0..cig {
+            for (v, iy) in (v_lo..v_hi).zip((iy_lo..).step_by(py.stride)) {
+                let src = &x[(ic * h + iy) * w..][..w];
+                for (irx, &(u_lo, u_hi, ix_lo)) in columns.iter().enumerate() {
+                    if u_lo == u_hi {
+                        continue;
+                    }
+                    let at = (ic * phase_planes + iry * px.residues.len() + irx) * plane + v * wp;
+                    copy_strided(&mut band[at + u_lo..at + u_hi], &src[ix_lo..], px.stride);
+                }
+            }
+        }
+    }
+    starts.clear();
+    for &(iry, sy) in &py.taps {
+        starts.extend(
+            px.taps
+                .iter()
+                .map(|&(irx, sx)| (iry * px.residues.len() + irx) * plane + sy * wp + sx),
+        );
+    }
+    let taps = starts.len();
+    let channel = phase_planes * plane;
+    for ic in 1..cig {
+        starts.extend_from_within(..taps);
+        starts[ic * taps..]
+            .iter_mut()
+            .for_each(|s| *s += ic * channel);
+    }
+    wp
+}
+
 /// The widest right-hand strip any GEMM tile uses.
 pub const MAX_PANEL_WIDTH: usize = 32;
 

@@ -97,10 +97,11 @@ fn all_variants_match_reference() {
 }
 
 /// Data tiling: every tile shape this CPU runs, with each operand packed ahead of time, packed
-/// during the call, or (right-hand) filled panel by panel, agrees with a plain triple loop.
+/// during the call, read in place through row starts, or (right-hand) filled panel by panel,
+/// and C written row- or column-major, agrees with a plain triple loop.
 #[test]
 fn packed_operands_match_reference() {
-    use kiln_ukernel::gemm::{pack_lhs, pack_rhs, packed_gemm, Lhs, Rhs, TILE_SHAPES};
+    use kiln_ukernel::gemm::{pack_lhs, pack_rhs, packed_gemm, Lhs, MatrixMut, Rhs, TILE_SHAPES};
     for shape in TILE_SHAPES {
         let Some(gemm) = packed_gemm(shape) else {
             continue;
@@ -133,20 +134,24 @@ fn packed_operands_match_reference() {
             let mut b_slack = b.clone();
             b_slack.resize(b.len() + shape.nr, f32::NAN);
             let starts: Vec<usize> = (0..k).map(|p| p * n).collect();
-            for (packed_a, rhs_kind) in [
-                (true, 0),
-                (true, 1),
-                (true, 2),
-                (false, 0),
-                (false, 1),
-                (false, 2),
-            ] {
-                let ldc = n + 2;
-                let mut c = vec![7.0f32; m * ldc];
-                let lhs = if packed_a {
-                    Lhs::Packed(&pa)
-                } else {
-                    Lhs::Matrix(ma)
+            // Gathered left-hand rows: A read in place, depth p at p, row i at i·k.
+            let (depths, row_offsets): (Vec<usize>, Vec<usize>) =
+                ((0..k).collect(), (0..m).map(|i| i * k).collect());
+            let cases =
+                (0..3).flat_map(|l| (0..3).flat_map(move |r| [(l, r, false), (l, r, true)]));
+            for (lhs_kind, rhs_kind, column_major) in cases {
+                // C with a border of untouched values: rows (or columns) `ld` apart.
+                let ld = if column_major { m + 2 } else { n + 2 };
+                let mut c = vec![7.0f32; ld * if column_major { n } else { m }];
+                let at = |i: usize, j: usize| if column_major { j * ld + i } else { i * ld + j };
+                let lhs = match lhs_kind {
+                    0 => Lhs::Packed(&pa),
+                    1 => Lhs::Matrix(ma),
+                    _ => Lhs::Gather {
+                        data: &a,
+                        rows: &depths,
+                        offsets: &row_offsets,
+                    },
                 };
                 let mut fill = |j0: usize, width: usize, p0: usize, kc: usize, out: &mut [f32]| {
                     for p in 0..kc {
@@ -167,24 +172,34 @@ fn packed_operands_match_reference() {
                         rows: &starts,
                     },
                 };
-                unsafe { gemm(m, n, k, lhs, rhs, c.as_mut_ptr(), ldc) };
+                let out = MatrixMut {
+                    ptr: c.as_mut_ptr(),
+                    row_stride: if column_major { 1 } else { ld },
+                    col_stride: if column_major { ld } else { 1 },
+                };
+                unsafe { gemm(m, n, k, lhs, rhs, out) };
+                let case = format!(
+                    "{} m={m} n={n} k={k} lhs={lhs_kind} rhs={rhs_kind} column_major={column_major}",
+                    shape.isa
+                );
+                let mut written = vec![false; c.len()];
                 for i in 0..m {
                     for j in 0..n {
                         let want: f64 = (0..k)
                             .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
                             .sum();
-                        let got = c[i * ldc + j] as f64;
+                        let got = c[at(i, j)] as f64;
                         assert!(
                             (got - want).abs() < 1e-4 * (k as f64).sqrt() + 1e-5,
-                            "{} m={m} n={n} k={k} packed_a={packed_a} rhs={rhs_kind}: c[{i},{j}] = {got}, want {want}",
-                            shape.isa
+                            "{case}: c[{i},{j}] = {got}, want {want}"
                         );
+                        written[at(i, j)] = true;
                     }
-                    assert!(
-                        c[i * ldc + n..(i + 1) * ldc].iter().all(|&v| v == 7.0),
-                        "padding written"
-                    );
                 }
+                assert!(
+                    c.iter().zip(&written).all(|(&v, &w)| w || v == 7.0),
+                    "{case}: padding written"
+                );
             }
         }
     }

@@ -11,7 +11,7 @@
 
 use crate::format::*;
 use kiln_types::ElementType;
-use kiln_ukernel::gemm::{packed_gemm, Lhs, PackedGemmFn, Rhs, TileShape};
+use kiln_ukernel::gemm::{packed_gemm, Lhs, MatrixMut, PackedGemmFn, Rhs, TileShape};
 use kiln_ukernel::{rows, Kernels, Matrix};
 
 /// Elements per row of body evaluation.
@@ -168,8 +168,7 @@ impl Executable {
                             kdim,
                             Lhs::Matrix(am),
                             Rhs::Packed(&bd[strip..]),
-                            cp,
-                            c.strides[1] as usize,
+                            MatrixMut::rows(cp, c.strides[1] as usize),
                         )
                     };
                     if let Some(e) = epilogue {
@@ -209,6 +208,7 @@ impl Executable {
                 pads,
                 dilations,
                 groups,
+                gemm,
                 tile_co,
                 tile_oh,
                 epilogue,
@@ -221,7 +221,12 @@ impl Executable {
                     dilations: [dilations[0] as usize, dilations[1] as usize],
                 };
                 let tile = ConvTile::of(y, *groups, *tile_co, *tile_oh, wg);
-                conv2d(&m, kernels, packed_tile(&k.op), x, w, y, window, tile)?;
+                let weights = match packed_tile(&k.op) {
+                    None => ConvWeights::Plain,
+                    Some(t) if *gemm == ConvGemm::PixelRows => ConvWeights::Columns(t),
+                    Some(t) => ConvWeights::Rows(t),
+                };
+                conv2d(&m, kernels, weights, x, w, y, window, tile)?;
                 if let Some(e) = epilogue {
                     run_epilogue(&m, y, e, k, wg);
                 }
@@ -901,57 +906,52 @@ fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, k: &Kernel, wg: u64) {
     run_box(m, &inputs, &[out], &e.body, &lo, &hi);
 }
 
-thread_local! {
-    /// Per-thread scratch of [`conv2d_direct`]: padded input band, row starts, output tile.
-    static DIRECT: std::cell::RefCell<(Vec<f32>, Vec<usize>, Vec<f32>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+/// The input and output of one convolution workgroup computed from a [`rows::gathered_band`].
+///
+/// Safety contract of the kernels taking one: `y` must point at output channel 0 of this
+/// workgroup's band (rows `oy0..oy1` of an `oh×ow` plane per channel) and the workgroup must
+/// own those rows of its `channels` planes.
+#[derive(Clone, Copy)]
+struct BandJob<'a> {
+    /// The group's input channels, `dims = [channels, h, w]`.
+    x: &'a [f32],
+    dims: [usize; 3],
+    win: &'a rows::Window,
+    /// `[channels, oy0, oy1, oh, ow]`.
+    extent: [usize; 5],
+    y: *mut f32,
 }
 
-/// A stride-1 convolution workgroup without im2col: the input rows its output band reads are
-/// copied once, zero-padded, into planes `wp = ow + (kw-1)·dx` wide. Output pixel `(r, ox)` is
-/// then column `r·wp + ox` of a GEMM whose depth row `(ic, ky, kx)` is that padded band read in
-/// place from offset `ic·plane + ky·dy·wp + kx·dx` (a gathered right-hand side); the `wp - ow`
-/// extra columns per row are computed and dropped when the tile is copied out.
+thread_local! {
+    /// Per-thread scratch of [`conv2d_direct`] and [`conv2d_pixel_rows`]: padded input band,
+    /// row starts, output tile.
+    static DIRECT: std::cell::RefCell<(Vec<f32>, Vec<usize>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+    /// Per-thread scratch of [`conv2d_pixel_rows`]: each pixel's offset in the band.
+    static PIXELS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A convolution workgroup without im2col: the input its output band reads is laid out once by
+/// [`rows::gathered_band`] (split into stride phases, zero-padded, lines `wp` wide), and the
+/// GEMM reads it in place through a table of row starts (a gathered right-hand side). Output
+/// pixel `(r, ox)` is column `r·wp + ox`; the `wp - ow` extra columns per row are computed and
+/// dropped when the tile is copied out.
 ///
 /// # Safety
-/// `y` must point at output channel 0 of this workgroup's band (rows `oy0..oy1` of an `oh×ow`
-/// plane per channel) and the workgroup must own those `channels` planes' rows.
-#[allow(clippy::too_many_arguments)]
-unsafe fn conv2d_direct(
-    gemm: PackedGemmFn,
-    nr: usize,
-    lhs: Lhs,
-    x: &[f32],
-    [cig, h, wd]: [usize; 3],
-    win: &rows::Window,
-    [channels, oy0, oy1, oh, ow]: [usize; 5],
-    y: *mut f32,
-) {
-    let ([kh, kw], [dy, dx], [pt, pl]) = (win.kernel, win.dilations, win.pads);
+/// As [`BandJob`].
+unsafe fn conv2d_direct(gemm: PackedGemmFn, nr: usize, lhs: Lhs, job: &BandJob) {
+    let BandJob {
+        x,
+        dims,
+        win,
+        extent: [channels, oy0, oy1, oh, ow],
+        y,
+    } = *job;
     let rows = oy1 - oy0;
-    let wp = ow + (kw - 1) * dx;
-    let plane = (rows + (kh - 1) * dy) * wp;
-    let cols = rows * wp;
     DIRECT.with(|cell| {
         let (band, starts, out) = &mut *cell.borrow_mut();
-        band.clear();
-        band.resize(cig * plane + (kw - 1) * dx + nr, 0.0);
-        let copy = wd.min(wp.saturating_sub(pl));
-        for ic in 0..cig {
-            for r in 0..plane / wp {
-                let Some(iy) = (oy0 + r).checked_sub(pt).filter(|&iy| iy < h) else {
-                    continue;
-                };
-                let dst = ic * plane + r * wp + pl;
-                band[dst..dst + copy].copy_from_slice(&x[(ic * h + iy) * wd..][..copy]);
-            }
-        }
-        starts.clear();
-        for ic in 0..cig {
-            for ky in 0..kh {
-                starts.extend((0..kw).map(|kx| ic * plane + ky * dy * wp + kx * dx));
-            }
-        }
+        let wp = rows::gathered_band(x, dims, win, oy0, oy1, ow, nr, band, starts);
+        let cols = rows * wp;
         out.resize(channels * cols, 0.0);
         let rhs = Rhs::Gather {
             data: band,
@@ -965,8 +965,7 @@ unsafe fn conv2d_direct(
                 starts.len(),
                 lhs,
                 rhs,
-                out.as_mut_ptr(),
-                cols,
+                MatrixMut::rows(out.as_mut_ptr(), cols),
             )
         };
         for co in 0..channels {
@@ -981,6 +980,54 @@ unsafe fn conv2d_direct(
     });
 }
 
+/// A convolution workgroup whose GEMM rows are output pixels: `C[pixel, channel] = Σ
+/// input[pixel, tap] · weight[tap, channel]`, with the weights in right-hand strips and the
+/// input a [`rows::gathered_band`] read in place (pixel `(r, ox)` at offset `r·wp + ox` from
+/// each tap's row start, so no extra columns are computed). C is written transposed, straight
+/// into the NCHW output.
+///
+/// # Safety
+/// As [`BandJob`].
+unsafe fn conv2d_pixel_rows(gemm: PackedGemmFn, weights: &[f32], job: &BandJob) {
+    let BandJob {
+        x,
+        dims,
+        win,
+        extent: [channels, oy0, oy1, oh, ow],
+        y,
+    } = *job;
+    DIRECT.with(|cell| {
+        let (band, starts, _) = &mut *cell.borrow_mut();
+        let wp = rows::gathered_band(x, dims, win, oy0, oy1, ow, 0, band, starts);
+        PIXELS.with(|pixels| {
+            let offsets = &mut *pixels.borrow_mut();
+            offsets.clear();
+            offsets.extend((0..oy1 - oy0).flat_map(|r| (0..ow).map(move |ox| r * wp + ox)));
+            let lhs = Lhs::Gather {
+                data: band,
+                rows: starts,
+                offsets,
+            };
+            let out = MatrixMut {
+                ptr: y,
+                row_stride: 1,
+                col_stride: oh * ow,
+            };
+            // SAFETY: pixel p of channel c is y[c·oh·ow + p], inside the workgroup's output.
+            unsafe {
+                gemm(
+                    offsets.len(),
+                    channels,
+                    starts.len(),
+                    lhs,
+                    Rhs::Packed(weights),
+                    out,
+                )
+            };
+        });
+    });
+}
+
 /// The packed-GEMM kernel for operands packed in `tile`'s layout, or why this CPU cannot run it.
 fn packed_kernel(tile: TileShape) -> Result<PackedGemmFn, String> {
     packed_gemm(tile).ok_or_else(|| {
@@ -992,14 +1039,26 @@ fn packed_kernel(tile: TileShape) -> Result<PackedGemmFn, String> {
     })
 }
 
+/// A convolution's weights as a workgroup reads them.
+enum ConvWeights {
+    /// `[co, ci/groups, kh, kw]`, packed here when a GEMM needs them.
+    Plain,
+    /// Left-hand strips of `tile`: output channels are the GEMM's rows.
+    Rows(TileShape),
+    /// Right-hand strips of `tile`: output channels are the GEMM's columns.
+    Columns(TileShape),
+}
+
 /// One workgroup of a convolution (its `tile`): depthwise planes directly; otherwise a GEMM of
-/// the weights (packed at compile time when `packed` says so, else packed here) with im2col
-/// panels built strip by strip as the GEMM consumes them.
+/// the weights and the input. With pixel rows ([`ConvWeights::Columns`]) the GEMM reads the
+/// input in place pixel by pixel and writes the output transposed; with channel rows it reads
+/// a [`rows::gathered_band`] in place when that computes few extra columns, else im2col panels
+/// built strip by strip as the GEMM consumes them.
 #[allow(clippy::too_many_arguments)]
 fn conv2d(
     m: &Mem,
     kernels: &Kernels,
-    packed: Option<TileShape>,
+    weights: ConvWeights,
     x: &View,
     w: &View,
     y: &View,
@@ -1019,47 +1078,50 @@ fn conv2d(
     let xs = m.f32s(x);
     let ws = m.f32s(w);
     let x_group = &xs[x.offset as usize + (n * c + g * cig) * h * wd..][..cig * h * wd];
-    if packed.is_none() && cig == 1 && cog == 1 {
-        // Depthwise: one filter per channel plane.
-        let filter = &ws[w.offset as usize + g * kh * kw..][..kh * kw];
-        let channels = y.shape[1] as usize;
-        let out = m.f32_mut(y, ((n * channels + g) * oh + oy0) * ow, (oy1 - oy0) * ow);
-        rows::depthwise_plane(x_group, h, wd, filter, &win, oy0, oy1, ow, out);
-        return Ok(());
-    }
     let kdim = cig * kh * kw;
-    let (gemm, tile_shape) = match packed {
-        Some(t) => (packed_kernel(t)?, t),
-        None => (kernels.packed_gemm, kernels.tile),
-    };
-    let lhs = match packed {
-        Some(t) => {
-            let strips = cog.div_ceil(t.mr);
-            let start = w.offset as usize + (g * strips + co0 / t.mr) * kdim * t.mr;
-            Lhs::Packed(&ws[start..])
-        }
-        None => Lhs::Matrix(Matrix {
-            data: ws,
-            offset: w.offset as usize + (g * cog + co0) * kdim,
-            row_stride: kdim,
-            col_stride: 1,
-        }),
-    };
     let c_ptr = m.f32_ptr(y, &[n as u64, (g * cog + co0) as u64, oy0 as u64, 0]);
-    if win.strides == [1, 1] && (kw - 1) * win.dilations[1] <= ow {
+    // Packed weights: where this workgroup's first strip of `s` channels starts.
+    let strips_from = |s: usize| w.offset as usize + (g * cog.div_ceil(s) + co0 / s) * kdim * s;
+    let band = BandJob {
+        x: x_group,
+        dims: [cig, h, wd],
+        win: &win,
+        extent: [co1 - co0, oy0, oy1, oh, ow],
+        y: c_ptr,
+    };
+    let tile_shape = match weights {
+        ConvWeights::Plain if cig == 1 && cog == 1 => {
+            // Depthwise: one filter per channel plane.
+            let filter = &ws[w.offset as usize + g * kh * kw..][..kh * kw];
+            let channels = y.shape[1] as usize;
+            let out = m.f32_mut(y, ((n * channels + g) * oh + oy0) * ow, (oy1 - oy0) * ow);
+            rows::depthwise_plane(x_group, h, wd, filter, &win, oy0, oy1, ow, out);
+            return Ok(());
+        }
+        ConvWeights::Columns(t) => {
+            // SAFETY: this workgroup owns output channels [co0, co1) of group g, rows
+            // [oy0, oy1) of image n; packed weights were checked to hold every strip.
+            unsafe { conv2d_pixel_rows(packed_kernel(t)?, &ws[strips_from(t.nr)..], &band) };
+            return Ok(());
+        }
+        ConvWeights::Plain => kernels.tile,
+        ConvWeights::Rows(t) => t,
+    };
+    let (gemm, lhs) = match weights {
+        ConvWeights::Rows(t) => (packed_kernel(t)?, Lhs::Packed(&ws[strips_from(t.mr)..])),
+        _ => (
+            kernels.packed_gemm,
+            Lhs::Matrix(Matrix {
+                data: ws,
+                offset: w.offset as usize + (g * cog + co0) * kdim,
+                row_stride: kdim,
+                col_stride: 1,
+            }),
+        ),
+    };
+    if rows::gathered_band_width(&win, ow) <= 2 * ow {
         // SAFETY: as below.
-        unsafe {
-            conv2d_direct(
-                gemm,
-                tile_shape.nr,
-                lhs,
-                x_group,
-                [cig, h, wd],
-                &win,
-                [co1 - co0, oy0, oy1, oh, ow],
-                c_ptr,
-            )
-        };
+        unsafe { conv2d_direct(gemm, tile_shape.nr, lhs, &band) };
         return Ok(());
     }
     let band = rows::Im2col::new(x_group, h, wd, win, ow, oy0);
@@ -1076,8 +1138,7 @@ fn conv2d(
             kdim,
             lhs,
             Rhs::Panels(&mut fill),
-            c_ptr,
-            oh * ow,
+            MatrixMut::rows(c_ptr, oh * ow),
         )
     };
     Ok(())

@@ -11,8 +11,8 @@ use kiln_types::ElementType;
 
 /// The format string module files use for VMVX executables.
 pub const FORMAT: &str = "vmvx-bytecode";
-/// Version 2: convolutions tile output channels (`tile_co`); GEMM weights may be packed.
-const VERSION: u32 = 2;
+/// Version 3: convolutions say which way round their GEMM is ([`ConvGemm`]).
+const VERSION: u32 = 3;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -291,9 +291,11 @@ pub enum KernelOp {
     /// NCHW convolution with OIHW weights `[co, ci/groups, kh, kw]` (all contiguous); workgroups
     /// take `tile_co` output channels and `tile_oh` output rows of one image and group.
     ///
-    /// Data tiling: `w` may instead be packed at compile time into left-hand strips, a contiguous
-    /// `[groups, ceil(co/groups/mr), ci/groups, kh, kw, mr]` view
-    /// (`kiln_ukernel::gemm::pack_lhs` per group); then `tile_co` is a multiple of `mr`.
+    /// Data tiling: `w` may instead be packed at compile time into register-tile strips, a
+    /// contiguous `[groups, ceil(co/groups/s), ci/groups, kh, kw, s]` view, per group
+    /// `kiln_ukernel::gemm::pack_lhs` (strips of `s = mr`, [`ConvGemm::ChannelRows`]) or
+    /// `pack_rhs` of the transposed weights (`s = nr`, [`ConvGemm::PixelRows`]); `tile_co` is
+    /// then a multiple of `s`.
     Conv2d {
         x: View,
         w: View,
@@ -302,6 +304,7 @@ pub enum KernelOp {
         pads: [u64; 4],
         dilations: [u64; 2],
         groups: u64,
+        gemm: ConvGemm,
         tile_co: u64,
         tile_oh: u64,
         epilogue: Option<Epilogue>,
@@ -336,6 +339,19 @@ pub enum KernelOp {
         indices: View,
         out: View,
     },
+}
+
+/// Which way round a convolution's GEMM is: what its rows and columns are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvGemm {
+    /// Rows are output channels, columns output pixels: the weights are the left operand,
+    /// plain or packed in left-hand strips. Pixels fill the vector lanes, which suits large
+    /// images with few channels.
+    ChannelRows,
+    /// Rows are output pixels, columns output channels: the weights are the right operand,
+    /// packed in right-hand strips. Channels fill the vector lanes and pixels are read in place
+    /// one by one, which suits small images with many channels.
+    PixelRows,
 }
 
 /// One entry point of an executable.
@@ -397,13 +413,13 @@ pub fn conv_weight_dims(w: &View) -> [u64; 3] {
 /// The register-tile shape a packed GEMM operand was laid out for: a convolution weight of rank
 /// 6 or a matmul right-hand side of rank 4 (see [`KernelOp::Conv2d`], [`KernelOp::MatMul`]).
 pub fn packed_tile(op: &KernelOp) -> Option<kiln_ukernel::gemm::TileShape> {
+    use kiln_ukernel::gemm::TileShape;
     match op {
-        KernelOp::Conv2d { w, .. } if w.shape.len() == 6 => {
-            kiln_ukernel::gemm::TileShape::with_mr(w.shape[5] as usize)
-        }
-        KernelOp::MatMul { b, .. } if b.shape.len() == 4 => {
-            kiln_ukernel::gemm::TileShape::with_nr(b.shape[3] as usize)
-        }
+        KernelOp::Conv2d { w, gemm, .. } if w.shape.len() == 6 => match gemm {
+            ConvGemm::ChannelRows => TileShape::with_mr(w.shape[5] as usize),
+            ConvGemm::PixelRows => TileShape::with_nr(w.shape[5] as usize),
+        },
+        KernelOp::MatMul { b, .. } if b.shape.len() == 4 => TileShape::with_nr(b.shape[3] as usize),
         _ => None,
     }
 }
@@ -762,6 +778,7 @@ impl Kernel {
                 strides,
                 dilations,
                 groups,
+                gemm,
                 tile_co,
                 tile_oh,
                 epilogue: e,
@@ -779,14 +796,19 @@ impl Kernel {
                 }
                 let cog = y.shape[1] / groups;
                 let w_agrees = if w.shape.len() == 6 {
-                    // Packed left-hand strips [groups, ceil(cog/mr), ci/groups, kh, kw, mr].
+                    // Packed strips [groups, ceil(cog/s), ci/groups, kh, kw, s].
                     let tile = packed_tile(&self.op)
                         .ok_or("conv2d weights are packed for an unknown tile shape")?;
-                    let mr = tile.mr as u64;
-                    if tile_co % mr != 0 {
+                    let strip = match gemm {
+                        ConvGemm::ChannelRows => tile.mr,
+                        ConvGemm::PixelRows => tile.nr,
+                    } as u64;
+                    if tile_co % strip != 0 {
                         return Err("a packed conv2d's channel tile must be whole strips".into());
                     }
-                    w.shape[0] == *groups && w.shape[1] == cog.div_ceil(mr)
+                    w.shape[0] == *groups && w.shape[1] == cog.div_ceil(strip)
+                } else if *gemm == ConvGemm::PixelRows {
+                    return Err("a conv2d with pixel rows needs packed weights".into());
                 } else {
                     rank(w, 4)?;
                     w.shape[0] == y.shape[1]
@@ -1061,6 +1083,7 @@ fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
             pads,
             dilations,
             groups,
+            gemm,
             tile_co,
             tile_oh,
             epilogue,
@@ -1073,6 +1096,10 @@ fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
                 .chain(dilations)
                 .for_each(|&v| w.u64(v));
             w.u64(*groups);
+            w.u8(match gemm {
+                ConvGemm::ChannelRows => 0,
+                ConvGemm::PixelRows => 1,
+            });
             w.u64(*tile_co);
             w.u64(*tile_oh);
             encode_epilogue(w, epilogue);
@@ -1168,6 +1195,15 @@ fn decode_op(r: &mut ByteReader) -> Result<KernelOp, ModuleError> {
             pads: arr(r)?,
             dilations: arr(r)?,
             groups: r.u64()?,
+            gemm: match r.u8()? {
+                0 => ConvGemm::ChannelRows,
+                1 => ConvGemm::PixelRows,
+                other => {
+                    return Err(ModuleError::Invalid(format!(
+                        "conv2d GEMM orientation {other} is not 0 or 1"
+                    )))
+                }
+            },
             tile_co: r.u64()?,
             tile_oh: r.u64()?,
             epilogue: decode_epilogue(r)?,
@@ -1282,9 +1318,10 @@ impl std::fmt::Display for Kernel {
                 write!(f, "generic [{}] tile [{}]{red} ({}) -> ({}) {body}", dims(shape), dims(tile), list(inputs), list(outputs))
             }
             KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => write!(f, "matmul {a}, {b} -> {c} tile {tile_m}x{tile_n}{}", epilogue(e)),
-            KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, tile_co, tile_oh, epilogue: e } => write!(
+            KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, gemm, tile_co, tile_oh, epilogue: e } => write!(
                 f,
-                "conv2d {x}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups} tile {tile_co}x{tile_oh}{}",
+                "conv2d {x}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups}{} tile {tile_co}x{tile_oh}{}",
+                if *gemm == ConvGemm::PixelRows { " pixel_rows" } else { "" },
                 epilogue(e)
             ),
             KernelOp::Pool2d { x, y, max, kernel, strides, pads, count_include_pad, epilogue: e } => write!(
