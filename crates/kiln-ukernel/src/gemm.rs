@@ -180,7 +180,7 @@ pub fn pack_rhs(b: &Matrix, k: usize, n: usize, nr: usize) -> Vec<f32> {
 pub enum Lhs<'a> {
     /// Strips from [`pack_lhs`] (of at least `m` rows, depth exactly `k`).
     Packed(&'a [f32]),
-    /// A strided matrix, packed block by block during the call.
+    /// A strided matrix, read in place.
     Matrix(Matrix<'a>),
     /// Read in place: element `(i, p)` is `data[rows[p] + offsets[i]]` (a convolution's output
     /// pixels as rows, each tap's input a row start, each pixel an offset from it).
@@ -304,12 +304,6 @@ unsafe fn packed_gemm_impl<T: Tile>(
         }
         return;
     }
-    // Packed or gathered left-hand strips need no blocking by rows; strided ones are packed MC
-    // rows at once.
-    let mc_max = match lhs {
-        Lhs::Matrix(_) => mr * 16,
-        Lhs::Packed(_) | Lhs::Gather { .. } => m,
-    };
     if let Rhs::Gather { data, rows } = &rhs {
         let last = rows[..k].iter().max().copied().unwrap_or(0);
         assert!(
@@ -317,78 +311,88 @@ unsafe fn packed_gemm_impl<T: Tile>(
             "gathered right-hand rows reach past their data"
         );
     }
-    if let Lhs::Gather {
-        data,
-        rows,
-        offsets,
-    } = &lhs
-    {
-        let last = rows[..k].iter().max().copied().unwrap_or(0);
-        let widest = offsets[..m].iter().max().copied().unwrap_or(0);
-        assert!(
-            last + widest < data.len(),
-            "gathered left-hand rows reach past their data"
-        );
+    match &lhs {
+        Lhs::Gather {
+            data,
+            rows,
+            offsets,
+        } => {
+            let last = rows[..k].iter().max().copied().unwrap_or(0);
+            let widest = offsets[..m].iter().max().copied().unwrap_or(0);
+            assert!(
+                last + widest < data.len(),
+                "gathered left-hand rows reach past their data"
+            );
+        }
+        Lhs::Matrix(a) => assert!(
+            a.offset + (m - 1) * a.row_stride + (k - 1) * a.col_stride < a.data.len(),
+            "the left-hand matrix reaches past its data"
+        ),
+        Lhs::Packed(_) => {}
     }
-    let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
-    for p0 in (0..k).step_by(KC) {
-        let kc = KC.min(k - p0);
-        for i0 in (0..m).step_by(mc_max) {
-            let mc = mc_max.min(m - i0);
-            if let Lhs::Matrix(a) = &lhs {
-                pack_a(mr, a, i0, mc, p0, kc, &mut pa);
-            }
-            for j in (0..n).step_by(nr) {
-                let width = nr.min(n - j);
-                let (strip, gather): (&[f32], Option<&[usize]>) = match &mut rhs {
-                    Rhs::Packed(b) => (&b[((j / nr) * k + p0) * nr..][..kc * nr], None),
-                    Rhs::Panels(fill) => {
-                        pb.resize(kc * nr, 0.0);
-                        fill(j, width, p0, kc, &mut pb);
-                        (&pb, None)
-                    }
-                    Rhs::Gather { data, rows } => (&data[j..], Some(&rows[p0..p0 + kc])),
-                };
-                for i in (0..mc).step_by(mr) {
-                    let rows_here = mr.min(mc - i);
-                    let dst = TileDst {
-                        // SAFETY: the tile's corner lies inside C's m×n.
-                        c: unsafe { c.offset(i0 + i, j) },
-                        m: rows_here,
-                        n: width,
-                        accumulate: p0 > 0,
-                    };
-                    // SAFETY: the tile lies inside C's m×n by the min() bounds; gathered rows
-                    // were checked to hold whole strips above, packed strips are sliced whole.
-                    unsafe {
-                        match &lhs {
-                            Lhs::Packed(a) => {
-                                let a = &a[(((i0 + i) / mr) * k + p0) * mr..][..kc * mr];
-                                tile_with::<T, _>(kc, PackedStrip::new(a, mr), strip, gather, dst)
-                            }
-                            Lhs::Matrix(_) => {
-                                let a = &pa[(i / mr) * kc * mr..][..kc * mr];
-                                tile_with::<T, _>(kc, PackedStrip::new(a, mr), strip, gather, dst)
-                            }
-                            Lhs::Gather {
-                                data,
-                                rows,
-                                offsets,
-                            } => {
-                                let a = GatheredStrip::new(
-                                    data,
-                                    &rows[p0..p0 + kc],
-                                    &offsets[i0 + i..i0 + i + rows_here],
-                                );
-                                tile_with::<T, _>(kc, a, strip, gather, dst)
-                            }
-                        }
-                    };
+    // A strided matrix is walked MC rows at a time so they stay in L2 across the column strips.
+    let mc_max = match lhs {
+        Lhs::Matrix(_) => mr * 16,
+        Lhs::Packed(_) | Lhs::Gather { .. } => m,
+    };
+    let mut pb = PACK.with(|cell| std::mem::take(&mut cell.borrow_mut().1));
+    for (p0, i0) in (0..k)
+        .step_by(KC)
+        .flat_map(|p0| (0..m).step_by(mc_max).map(move |i0| (p0, i0)))
+    {
+        let (kc, mc) = (KC.min(k - p0), mc_max.min(m - i0));
+        for j in (0..n).step_by(nr) {
+            let width = nr.min(n - j);
+            let (strip, gather): (&[f32], Option<&[usize]>) = match &mut rhs {
+                Rhs::Packed(b) => (&b[((j / nr) * k + p0) * nr..][..kc * nr], None),
+                Rhs::Panels(fill) => {
+                    pb.resize(kc * nr, 0.0);
+                    fill(j, width, p0, kc, &mut pb);
+                    (&pb, None)
                 }
+                Rhs::Gather { data, rows } => (&data[j..], Some(&rows[p0..p0 + kc])),
+            };
+            for i in (i0..i0 + mc).step_by(mr) {
+                let rows_here = mr.min(i0 + mc - i);
+                let dst = TileDst {
+                    // SAFETY: the tile's corner lies inside C's m×n.
+                    c: unsafe { c.offset(i, j) },
+                    m: rows_here,
+                    n: width,
+                    accumulate: p0 > 0,
+                };
+                // SAFETY: the tile lies inside C's m×n by the min() bounds; gathered and
+                // strided operands were checked to lie inside their data above, packed strips
+                // are sliced whole.
+                unsafe {
+                    match &lhs {
+                        Lhs::Packed(a) => {
+                            let a = &a[((i / mr) * k + p0) * mr..][..kc * mr];
+                            tile_with::<T, _>(kc, PackedStrip::new(a, mr), strip, gather, dst)
+                        }
+                        // A row-major (or any strided) matrix is read in place: its rows are
+                        // streams the broadcasts walk, as good as a packed strip.
+                        Lhs::Matrix(a) => {
+                            let first = a.offset + i * a.row_stride + p0 * a.col_stride;
+                            let offsets = (0..rows_here).map(|r| first + r * a.row_stride);
+                            let strip_a = GatheredStrip::new(a.data, Stride(a.col_stride), offsets);
+                            tile_with::<T, _>(kc, strip_a, strip, gather, dst)
+                        }
+                        Lhs::Gather {
+                            data,
+                            rows,
+                            offsets,
+                        } => {
+                            let offsets = offsets[i..i + rows_here].iter().copied();
+                            let strip_a = GatheredStrip::new(data, &rows[p0..p0 + kc], offsets);
+                            tile_with::<T, _>(kc, strip_a, strip, gather, dst)
+                        }
+                    }
+                };
             }
         }
     }
-    PACK.with(|cell| *cell.borrow_mut() = (pa, pb));
+    PACK.with(|cell| cell.borrow_mut().1 = pb);
 }
 
 /// One register tile over a right-hand strip whose rows are `T::NR` apart (`gather` none) or
@@ -432,6 +436,15 @@ pub(crate) unsafe fn packed_gemm_generic(
 /// Where each row of a right-hand strip starts in its slice.
 pub(crate) trait RowStarts: Copy {
     fn start(self, p: usize) -> usize;
+
+    /// [`RowStarts::start`] without a bounds check.
+    ///
+    /// # Safety
+    /// `p` must be below the number of rows.
+    #[inline(always)]
+    unsafe fn start_unchecked(self, p: usize) -> usize {
+        self.start(p)
+    }
 }
 
 /// Rows a fixed distance apart (`NR` when packed, B's row stride when read in place).
@@ -450,6 +463,12 @@ impl RowStarts for &[usize] {
     #[inline(always)]
     fn start(self, p: usize) -> usize {
         self[p]
+    }
+
+    #[inline(always)]
+    unsafe fn start_unchecked(self, p: usize) -> usize {
+        // SAFETY: by the caller's contract.
+        unsafe { *self.get_unchecked(p) }
     }
 }
 
@@ -494,30 +513,37 @@ const _: () = {
     }
 };
 
-/// A strip read in place ([`Lhs::Gather`]): element `(i, p)` at `bases[i][rows[p]]`.
+/// A strip read in place ([`Lhs::Gather`], [`Lhs::Matrix`]): element `(i, p)` at
+/// `bases[i][rows.start(p)]`.
 #[derive(Clone, Copy)]
-pub(crate) struct GatheredStrip<'a> {
+pub(crate) struct GatheredStrip<R> {
     bases: [*const f32; MAX_MR],
-    rows: &'a [usize],
+    rows: R,
 }
 
-impl<'a> GatheredStrip<'a> {
-    /// Rows past `offsets.len()` repeat the last one (computed, never stored).
+impl<R: RowStarts> GatheredStrip<R> {
+    /// Row `i` starts at `data[offsets[i]]`; rows past the last offset repeat it (computed,
+    /// never stored).
     #[inline(always)]
-    fn new(data: &'a [f32], rows: &'a [usize], offsets: &[usize]) -> Self {
+    fn new(data: &[f32], rows: R, offsets: impl Iterator<Item = usize>) -> Self {
         let mut bases = [data.as_ptr(); MAX_MR];
-        for (i, base) in bases.iter_mut().enumerate() {
-            *base = data[offsets[i.min(offsets.len() - 1)]..].as_ptr();
+        let mut last = 0;
+        for (i, offset) in offsets.take(MAX_MR).enumerate() {
+            bases[i] = data[offset..].as_ptr();
+            last = i;
+        }
+        for i in last + 1..MAX_MR {
+            bases[i] = bases[last];
         }
         GatheredStrip { bases, rows }
     }
 }
 
-impl LhsStrip for GatheredStrip<'_> {
+impl<R: RowStarts> LhsStrip for GatheredStrip<R> {
     #[inline(always)]
     unsafe fn at(self, p: usize, i: usize) -> f32 {
         // SAFETY: packed_gemm_impl checked every row start plus every offset against the data.
-        unsafe { *self.bases[i].add(*self.rows.get_unchecked(p)) }
+        unsafe { *self.bases[i].add(self.rows.start_unchecked(p)) }
     }
 }
 

@@ -2,23 +2,92 @@
 //! depthwise convolution over one channel plane. Accumulation is in f32 with max-subtraction
 //! for softmax and two-pass variance for layer normalisation, for accuracy.
 
+/// Lanes of the partial results the row reductions keep, so that LLVM vectorises them (a
+/// single running f32 sum or max is a serial chain it may not reorder).
+const LANES: usize = 8;
+
+/// Folds `row` with `f` into `LANES` partial results, and those with `combine` into one.
+#[inline(always)]
+fn fold_lanes(
+    row: &[f32],
+    init: f32,
+    f: impl Fn(f32, f32) -> f32,
+    combine: impl Fn(f32, f32) -> f32,
+) -> f32 {
+    let mut acc = [init; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks.remainder().iter().fold(init, |a, &v| f(a, v));
+    for chunk in chunks {
+        for (a, &v) in acc.iter_mut().zip(chunk) {
+            *a = f(*a, v);
+        }
+    }
+    acc.into_iter().fold(tail, combine)
+}
+
+/// `e^x` in f32 within 2 ulp, written so that LLVM vectorises a loop of it: `x = n·ln 2 + r`
+/// with `|r| ≤ ln 2 / 2`, `e^r` by its Taylor series to `r^7` (truncation below 1e-8
+/// relative), scaled by `2^n` through the exponent bits (in two halves, so `n` may reach 128).
+/// Below `x = -87` (results under `1.7e-38`, near f32's subnormals) it returns 0.
+///
+/// ```
+/// use kiln_ukernel::rows::exp;
+/// for x in [-80.0f32, -3.5, 0.0, 1.0, 10.0, 88.0] {
+///     assert!((exp(x) - x.exp()).abs() <= 2.5e-7 * x.exp());
+/// }
+/// assert_eq!(exp(-200.0), 0.0);
+/// assert_eq!(exp(200.0), f32::INFINITY);
+/// ```
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    // Adding and subtracting 1.5·2^23 rounds to the nearest integer without a libm call.
+    const ROUND: f32 = 12_582_912.0;
+    const MAX: f32 = 88.72;
+    let clamped = x.clamp(-87.0, MAX);
+    let n = (clamped * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = clamped - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.0 / 5040.0;
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        p = p * r + c;
+    }
+    let power = |e: i32| f32::from_bits(((e + 127) as u32) << 23);
+    let (half, n) = ((n as i32) >> 1, n as i32);
+    let scaled = p * power(half) * power(n - half);
+    if x < -87.0 {
+        0.0
+    } else if x > MAX {
+        f32::INFINITY
+    } else if x.is_nan() {
+        x
+    } else {
+        scaled
+    }
+}
+
 /// Softmax of one contiguous row, in place.
 pub fn softmax_in_place(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
-    for v in row.iter_mut() {
-        *v = (*v - max).exp();
-        sum += *v;
-    }
-    let inv = 1.0 / sum;
+    let max = fold_lanes(row, f32::NEG_INFINITY, f32::max, f32::max);
+    row.iter_mut().for_each(|v| *v = exp(*v - max));
+    let inv = 1.0 / fold_lanes(row, 0.0, |a, b| a + b, |a, b| a + b);
     row.iter_mut().for_each(|v| *v *= inv);
 }
 
 /// Normalises one contiguous row to zero mean and unit variance, in place.
 pub fn layer_norm_in_place(row: &mut [f32], epsilon: f32) {
     let n = row.len() as f32;
-    let mean = row.iter().sum::<f32>() / n;
-    let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let add = |a: f32, b: f32| a + b;
+    let mean = fold_lanes(row, 0.0, add, add) / n;
+    let var = fold_lanes(row, 0.0, |a, v| a + (v - mean) * (v - mean), add) / n;
     let inv = 1.0 / (var + epsilon).sqrt();
     row.iter_mut().for_each(|v| *v = (*v - mean) * inv);
 }
@@ -670,6 +739,55 @@ mod tests {
                         assert_eq!(got[oy * outputs + ox], want, "{win:?} {max} {include}");
                     }
                 }
+            }
+        }
+    }
+
+    /// `exp` against f64's over the whole finite range, in steps that hit every reduction.
+    #[test]
+    fn exp_is_within_two_ulp() {
+        let mut x = -87.0f32;
+        while x < 88.72 {
+            let (got, want) = (exp(x) as f64, (x as f64).exp());
+            let ulp = (want as f32).abs() * f32::EPSILON;
+            assert!(
+                (got - want).abs() <= 2.0 * ulp as f64,
+                "exp({x}) = {got}, want {want}"
+            );
+            x += 0.0137;
+        }
+        assert!(exp(f32::NAN).is_nan());
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+    }
+
+    /// The lane-split reductions agree with plain f64 ones on rows of every tail length.
+    #[test]
+    fn softmax_and_layer_norm_match_f64() {
+        for len in [1, 7, 8, 9, 128, 131] {
+            let row: Vec<f32> = (0..len)
+                .map(|i| ((i * 37) % 11) as f32 * 0.7 - 3.0)
+                .collect();
+            let max = row
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, |a, v| a.max(v as f64));
+            let e: Vec<f64> = row.iter().map(|&v| (v as f64 - max).exp()).collect();
+            let mut soft = row.clone();
+            softmax_in_place(&mut soft);
+            let total: f64 = e.iter().sum();
+            for (got, e) in soft.iter().zip(&e) {
+                assert!((*got as f64 - e / total).abs() < 1e-6);
+            }
+            let mean = row.iter().map(|&v| v as f64).sum::<f64>() / len as f64;
+            let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / len as f64;
+            let mut norm = row.clone();
+            layer_norm_in_place(&mut norm, 1e-5);
+            for (got, v) in norm.iter().zip(&row) {
+                let want = (*v as f64 - mean) / (var + 1e-5).sqrt();
+                assert!(
+                    (*got as f64 - want).abs() < 1e-5,
+                    "len {len}: {got} vs {want}"
+                );
             }
         }
     }
