@@ -843,7 +843,8 @@ pub mod x86 {
         }
     }
 
-    /// 8×32 tile: sixteen 16-lane accumulators.
+    /// 8×32 tile: sixteen 16-lane accumulators. A ragged last strip of 1, 2 or 3-4 rows runs
+    /// a tile of that height, so it does not compute 8.
     struct Avx512;
 
     impl Tile for Avx512 {
@@ -857,39 +858,62 @@ pub mod x86 {
             rows: R,
             dst: TileDst,
         ) {
-            // SAFETY: callers run this inside an avx512f function; slices hold kc strips.
+            // SAFETY: forwarded contract.
             unsafe {
-                let mut acc = [[_mm512_setzero_ps(); 2]; 8];
-                for p in 0..kc {
-                    let bp = b.as_ptr().add(rows.start(p));
-                    let (b0, b1) = (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(16)));
-                    for (i, row) in acc.iter_mut().enumerate() {
-                        let av = _mm512_set1_ps(a.at(p, i));
-                        row[0] = _mm512_fmadd_ps(av, b0, row[0]);
-                        row[1] = _mm512_fmadd_ps(av, b1, row[1]);
-                    }
+                match dst.m {
+                    1 => avx512_tile::<1, A, R>(kc, a, b, rows, dst),
+                    2 => avx512_tile::<2, A, R>(kc, a, b, rows, dst),
+                    3 | 4 => avx512_tile::<4, A, R>(kc, a, b, rows, dst),
+                    _ => avx512_tile::<8, A, R>(kc, a, b, rows, dst),
                 }
-                if dst.m == 8 && dst.n == 32 && dst.c.col_stride == 1 {
-                    for (i, row) in acc.iter().enumerate() {
-                        let cp = dst.c.at(i, 0);
-                        for (h, &v) in row.iter().enumerate() {
-                            let v = if dst.accumulate {
-                                _mm512_add_ps(_mm512_loadu_ps(cp.add(16 * h)), v)
-                            } else {
-                                v
-                            };
-                            _mm512_storeu_ps(cp.add(16 * h), v);
-                        }
-                    }
-                    return;
-                }
-                let mut out = [0.0f32; 256];
-                for (i, row) in acc.iter().enumerate() {
-                    _mm512_storeu_ps(out.as_mut_ptr().add(i * 32), row[0]);
-                    _mm512_storeu_ps(out.as_mut_ptr().add(i * 32 + 16), row[1]);
-                }
-                store(&out, 32, dst);
             }
+        }
+    }
+
+    /// [`Avx512`]'s tile with `ROWS` rows (at least `dst.m`).
+    ///
+    /// # Safety
+    /// As [`Tile::tile`]; callers run this inside an avx512f function.
+    #[inline(always)]
+    unsafe fn avx512_tile<const ROWS: usize, A: LhsStrip, R: RowStarts>(
+        kc: usize,
+        a: A,
+        b: &[f32],
+        rows: R,
+        dst: TileDst,
+    ) {
+        // SAFETY: slices hold kc strips; ROWS ≤ MR rows of A are read.
+        unsafe {
+            let mut acc = [[_mm512_setzero_ps(); 2]; ROWS];
+            for p in 0..kc {
+                let bp = b.as_ptr().add(rows.start(p));
+                let (b0, b1) = (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(16)));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let av = _mm512_set1_ps(a.at(p, i));
+                    row[0] = _mm512_fmadd_ps(av, b0, row[0]);
+                    row[1] = _mm512_fmadd_ps(av, b1, row[1]);
+                }
+            }
+            if dst.m == ROWS && dst.n == 32 && dst.c.col_stride == 1 {
+                for (i, row) in acc.iter().enumerate() {
+                    let cp = dst.c.at(i, 0);
+                    for (h, &v) in row.iter().enumerate() {
+                        let v = if dst.accumulate {
+                            _mm512_add_ps(_mm512_loadu_ps(cp.add(16 * h)), v)
+                        } else {
+                            v
+                        };
+                        _mm512_storeu_ps(cp.add(16 * h), v);
+                    }
+                }
+                return;
+            }
+            let mut out = [0.0f32; 256];
+            for (i, row) in acc.iter().enumerate() {
+                _mm512_storeu_ps(out.as_mut_ptr().add(i * 32), row[0]);
+                _mm512_storeu_ps(out.as_mut_ptr().add(i * 32 + 16), row[1]);
+            }
+            store(&out, 32, dst);
         }
     }
 
