@@ -16,18 +16,8 @@ fn main() {
         .rev()
         .filter_map(Kernels::for_tile);
     for k in variants {
-        let ma = Matrix {
-            data: &a,
-            offset: 0,
-            row_stride: n,
-            col_stride: 1,
-        };
-        let mb = Matrix {
-            data: &b,
-            offset: 0,
-            row_stride: n,
-            col_stride: 1,
-        };
+        let ma = Matrix::row_major(&a, n);
+        let mb = Matrix::row_major(&b, n);
         let reps = 5;
         let t = Instant::now();
         for _ in 0..reps {

@@ -22,7 +22,17 @@ pub struct Matrix<'a> {
     pub col_stride: usize,
 }
 
-impl Matrix<'_> {
+impl<'a> Matrix<'a> {
+    /// A row-major matrix of rows `cols` wide, starting at `data[0]`.
+    pub fn row_major(data: &'a [f32], cols: usize) -> Self {
+        Matrix {
+            data,
+            offset: 0,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
     /// The transpose: element `(i, j)` is this matrix's `(j, i)`.
     pub fn transposed(self) -> Self {
         Matrix {
@@ -159,7 +169,7 @@ impl TileShape {
 /// ```
 /// use kiln_ukernel::{gemm::pack_lhs, Matrix};
 /// let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 3×2
-/// let m = Matrix { data: &a, offset: 0, row_stride: 2, col_stride: 1 };
+/// let m = Matrix::row_major(&a, 2);
 /// assert_eq!(pack_lhs(&m, 3, 2, 2), [1.0, 3.0, 2.0, 4.0, 5.0, 0.0, 6.0, 0.0]);
 /// ```
 pub fn pack_lhs(a: &Matrix, m: usize, k: usize, mr: usize) -> Vec<f32> {
@@ -764,8 +774,7 @@ unsafe fn sgemm_single_strip<T: Tile>(
 /// let a = [1.0, 2.0, 3.0, 4.0];
 /// let b = [5.0, 6.0, 7.0, 8.0];
 /// let mut c = [0.0f32; 4];
-/// let (ma, mb) = (Matrix { data: &a, offset: 0, row_stride: 2, col_stride: 1 },
-///                 Matrix { data: &b, offset: 0, row_stride: 2, col_stride: 1 });
+/// let (ma, mb) = (Matrix::row_major(&a, 2), Matrix::row_major(&b, 2));
 /// unsafe { sgemm_generic(2, 2, 2, &ma, &mb, c.as_mut_ptr(), 2, false) };
 /// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
 /// ```

@@ -14,26 +14,11 @@ fn check(kernels: &Kernels, m: usize, n: usize, k: usize, transposed_b: bool, ac
     let mut seed = (m * 131 + n * 7 + k) as u64;
     let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
     let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-    let ma = Matrix {
-        data: &a,
-        offset: 0,
-        row_stride: k,
-        col_stride: 1,
-    };
+    let ma = Matrix::row_major(&a, k);
     let mb = if transposed_b {
-        Matrix {
-            data: &b,
-            offset: 0,
-            row_stride: 1,
-            col_stride: k,
-        }
+        Matrix::row_major(&b, k).transposed()
     } else {
-        Matrix {
-            data: &b,
-            offset: 0,
-            row_stride: n,
-            col_stride: 1,
-        }
+        Matrix::row_major(&b, n)
     };
     let ldc = n + 3;
     let mut c = vec![1.0f32; m * ldc];
@@ -119,18 +104,8 @@ fn packed_operands_match_reference() {
             let mut seed = (m * 31 + n * 17 + k) as u64;
             let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
             let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-            let ma = Matrix {
-                data: &a,
-                offset: 0,
-                row_stride: k,
-                col_stride: 1,
-            };
-            let mb = Matrix {
-                data: &b,
-                offset: 0,
-                row_stride: n,
-                col_stride: 1,
-            };
+            let ma = Matrix::row_major(&a, k);
+            let mb = Matrix::row_major(&b, n);
             let (pa, pb) = (pack_lhs(&ma, m, k, shape.mr), pack_rhs(&mb, k, n, shape.nr));
             // Gathered rows, read in place: B's rows with room for a whole last strip.
             let mut b_slack = b.clone();
