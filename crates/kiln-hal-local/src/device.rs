@@ -2,13 +2,13 @@
 
 use crate::buffer::LocalBuffer;
 use crate::executable::VmvxExecutable;
+use crate::pool::WorkerPool;
 use kiln_runtime::hal::{
     Buffer, Command, CommandBuffer, Device, DeviceInfo, DeviceOptions, Driver, Executable,
     HostBytes, Semaphore,
 };
 use kiln_runtime::HalError;
 use kiln_ukernel::Kernels;
-use rayon::prelude::*;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,11 +67,11 @@ impl Driver for LocalDriver {
     }
 }
 
-/// A CPU device. `local-task` owns a thread pool of `workers` threads.
+/// A CPU device. `local-task` runs dispatches on the calling thread and `workers - 1` more.
 pub struct LocalDevice {
     mode: Mode,
     workers: usize,
-    pool: Option<rayon::ThreadPool>,
+    pool: Option<WorkerPool>,
     kernels: &'static Kernels,
 }
 
@@ -91,10 +91,7 @@ impl LocalDevice {
         let pool = match mode {
             Mode::Sync => None,
             Mode::Task => Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(workers)
-                    .thread_name(|i| format!("kiln-worker-{i}"))
-                    .build()
+                WorkerPool::new(workers - 1)
                     .map_err(|e| HalError::Device(format!("cannot start worker threads: {e}")))?,
             ),
         };
@@ -138,7 +135,7 @@ impl LocalDevice {
         let parallel = exe.prefers_pool(entry);
         let start = std::time::Instant::now();
         let result = if parallel {
-            pool.install(|| (0..count).into_par_iter().try_for_each(run))
+            pool.run(count, &run)
         } else {
             (0..count).try_for_each(run)
         };

@@ -1,8 +1,8 @@
 //! Local CPU HAL drivers.
 //!
 //! - `local-sync` runs every workgroup inline on the calling thread.
-//! - `local-task` spreads each dispatch's workgroups over a thread pool, one thread per core by
-//!   default (`task_topology_max_group_count` caps it). Barriers are the points between
+//! - `local-task` spreads each dispatch's workgroups over the calling thread and a pool of
+//!   workers, one thread per core in all by default (`task_topology_max_group_count` caps it). Barriers are the points between
 //!   dispatches where all workgroups have finished.
 //! - Buffers are host memory; module constants are used in place (no copy).
 //! - Executables: the VMVX format (`vmvx-bytecode`), run by [`kiln_vmvx`] with the microkernels
@@ -17,6 +17,7 @@
 mod buffer;
 mod device;
 mod executable;
+mod pool;
 
 pub use device::{LocalDevice, LocalDriver};
 use std::sync::Arc;
