@@ -184,6 +184,12 @@ pub fn lower(kernel: &Kernel, target: &VulkanTarget) -> R<Lowered> {
             epilogue,
         } => k.layer_norm(x, y, *epsilon, epilogue.as_ref())?,
         KernelOp::Gather { data, indices, out } => k.gather(data, indices, out)?,
+        KernelOp::ConvBand { .. } => {
+            return Err(
+                "a convolution input laid out for a CPU register tile (data tiling) is not a vulkan-spirv kernel"
+                    .into(),
+            )
+        }
     };
     let shader = ShaderInfo {
         features: k.s.features,

@@ -4,9 +4,11 @@
 //! unpack. kiln does the same for what matters at inference time: a convolution's weights and a
 //! matmul's constant right-hand side are stored in the register-tile strip layout of the
 //! target CPU (`kiln_ukernel::gemm::pack_lhs` / `pack_rhs`), so the runtime's packed GEMM reads
-//! them in place instead of packing them on every call. The activation side is packed by the
-//! kernel as it goes (a convolution's im2col is written straight into strips), and the result is
-//! written row-major, which is the unpack.
+//! them in place instead of packing them on every call. The activation side is read in place
+//! where it can be; a convolution's input is laid out in stride phases with its padding
+//! ([`kiln_ukernel::rows::BandLayout`]) by each workgroup for its rows, or, where workgroups
+//! would repeat much of that work, once by a `ConvBand` dispatch before the convolution (IREE's
+//! pack of the activations). The result is written in place, which is the unpack.
 //!
 //! The packed tensor replaces the plain one as a module constant; a plain constant no kernel
 //! reads any more is not stored at all.
@@ -17,9 +19,102 @@ use crate::dispatch::{conv_tile, Dispatches, Storage, StorageKind};
 use kiln_ir::ConstId;
 use kiln_types::{ElementType, HostTensor};
 use kiln_ukernel::gemm::{pack_lhs, pack_rhs, TileShape};
-use kiln_ukernel::rows::{gathered_band_width, Window};
+use kiln_ukernel::rows::{gathered_band_width, BandLayout, Window};
 use kiln_ukernel::Matrix;
-use kiln_vmvx::format::{ConvGemm, KernelOp, View};
+use kiln_vmvx::format::{
+    conv_band_len, conv_weight_dims, window, ConvGemm, ConvTile, Kernel, KernelOp, View,
+};
+
+/// How many times over a convolution's workgroups may lay out its input between them before a
+/// `ConvBand` dispatch does it once for all of them.
+const MAX_BAND_REPEATS: f64 = 1.5;
+
+/// Gives each convolution with packed weights whose workgroups would lay out (much) more than
+/// its whole input between them a `ConvBand` kernel that does it once, and makes the
+/// convolution read that ([`KernelOp::Conv2d`] with a rank-1 input). Run after
+/// [`pack_weights`]; kernels are renamed in their new order.
+pub fn lay_out_conv_inputs(d: &mut Dispatches) {
+    for mut kernel in std::mem::take(&mut d.kernels) {
+        if let Some(len) = repeated_band_len(&kernel.op) {
+            let storage = d.storages.len() as u32;
+            d.storages.push(Storage {
+                kind: StorageKind::Computed,
+                element_type: ElementType::F32,
+                elements: len as usize,
+            });
+            let laid_out = View::contiguous(storage, 0, ElementType::F32, &[len]);
+            if let KernelOp::Conv2d {
+                x,
+                w,
+                y,
+                strides,
+                pads,
+                dilations,
+                ..
+            } = &mut kernel.op
+            {
+                let [_, kh, kw] = conv_weight_dims(w);
+                let op = KernelOp::ConvBand {
+                    x: std::mem::replace(x, laid_out.clone()),
+                    y: laid_out,
+                    kernel: [kh, kw],
+                    strides: *strides,
+                    pads: *pads,
+                    dilations: *dilations,
+                    out: [y.shape[2], y.shape[3]],
+                };
+                d.kernels.push(Kernel {
+                    name: String::new(),
+                    op,
+                });
+            }
+        }
+        d.kernels.push(kernel);
+    }
+    for (i, k) in d.kernels.iter_mut().enumerate() {
+        k.name = format!("dispatch_{i}");
+    }
+}
+
+/// The length of a `ConvBand` output for convolution `op`, if it should have one: its weights
+/// are packed, its workgroups read a band in place, and between them they would lay out more
+/// than [`MAX_BAND_REPEATS`] times its input lines (each channel tile repeats the band of its
+/// rows, and each row tile adds the lines its window reaches below it).
+fn repeated_band_len(op: &KernelOp) -> Option<u64> {
+    let KernelOp::Conv2d {
+        x,
+        w,
+        y,
+        strides,
+        pads,
+        dilations,
+        groups,
+        tile_co,
+        tile_oh,
+        ..
+    } = op
+    else {
+        return None;
+    };
+    let [cig, kh, kw] = conv_weight_dims(w);
+    let win = window([kh, kw], *strides, *pads, *dilations);
+    let [n, co, oh, ow] = [y.shape[0], y.shape[1], y.shape[2], y.shape[3]];
+    if x.shape.len() != 4
+        || w.shape.len() != 6
+        || gathered_band_width(&win, ow as usize) > 2 * ow as usize
+    {
+        return None;
+    }
+    let lines = |rows: u64| BandLayout::new(&win, rows as usize, ow as usize).lines as f64;
+    let tiles = (co / groups).div_ceil(*tile_co) * oh.div_ceil(*tile_oh);
+    let laid = (0..tiles)
+        .map(|wg| {
+            let t = ConvTile::of(y, *groups, *tile_co, *tile_oh, wg);
+            lines(t.oy1 - t.oy0)
+        })
+        .sum::<f64>();
+    (laid > MAX_BAND_REPEATS * lines(oh)).then(|| conv_band_len(&win, [n, cig * groups, oh, ow]))
+}
 
 /// Packed constants made so far, shared by every function of a program: new constants get ids
 /// from `first_id` on, and one packing of a plain view is made once.

@@ -987,7 +987,9 @@ impl Former<'_> {
                 bind(y);
                 *ep = epilogue;
             }
-            KernelOp::Generic { .. } | KernelOp::Gather { .. } => unreachable!("not held back"),
+            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {
+                unreachable!("not held back")
+            }
         }
         self.pending[p].emitted = Some(s);
         self.push_kernel(op);

@@ -169,6 +169,7 @@ pub fn compile_program(
         let mut d = dispatch::form_dispatches(&program, f)?;
         if let Some(tile) = tiling {
             data_tiling::pack_weights(&mut d, &program.constants, tile, &mut packed);
+            data_tiling::lay_out_conv_inputs(&mut d);
         }
         if stop == Phase::DispatchCreation {
             text.push_str(&format!(

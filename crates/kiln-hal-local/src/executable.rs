@@ -39,7 +39,8 @@ struct KernelTimings {
 
 /// Runs that alternate between the two ways before the faster one is preferred.
 const SAMPLES: u64 = 6;
-/// After that, every this many runs the slower way is tried again (conditions change).
+/// After that, every this many runs the slower way is tried again (conditions change); kernels
+/// take their turns in different runs, so no one call runs every kernel the slower way.
 const RESAMPLE_EVERY: u64 = 64;
 
 impl VmvxExecutable {
@@ -163,7 +164,7 @@ impl VmvxExecutable {
         let faster_is_pool = pool <= inline;
         if run < SAMPLES {
             run % 2 == 0
-        } else if run % RESAMPLE_EVERY == 0 {
+        } else if (run + entry as u64).is_multiple_of(RESAMPLE_EVERY) {
             !faster_is_pool
         } else {
             faster_is_pool

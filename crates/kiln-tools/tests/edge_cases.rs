@@ -679,8 +679,9 @@ fn windows_reaching_past_the_input_compute_from_padding() {
 /// that pick each path: channels as GEMM rows reading a padded, phase-split band in place
 /// (strides 1 and 2, asymmetric pads, ragged strips) or im2col panels (a band that would compute
 /// too many extra columns), pixels as GEMM rows (many channels on a small image, with dilation,
-/// groups, two images, channel tiles split across workgroups); every configuration agrees with
-/// the reference interpreter.
+/// groups, two images, channel tiles split across workgroups), and either orientation reading
+/// an input laid out once by a `conv_band` dispatch where workgroups would repeat it; every
+/// configuration agrees with the reference interpreter.
 #[test]
 fn convolutions_with_constant_weights_match_the_interpreter() {
     fn ints(name: &str, v: &[i64]) -> AttributeProto {
@@ -706,7 +707,7 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
     };
     /// Input and weight shapes, strides, pads (top, left, bottom, right), dilations, groups.
     type Case = ([usize; 4], [usize; 4], [i64; 2], [i64; 4], [i64; 2], i64);
-    let cases: [Case; 8] = [
+    let cases: [Case; 11] = [
         (
             [1, 5, 9, 11],
             [40, 5, 3, 3],
@@ -757,7 +758,32 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
             1,
         ),
         ([1, 6, 4, 3], [9, 6, 3, 5], [1, 1], [1, 2, 1, 2], [1, 1], 1),
+        (
+            [1, 24, 30, 30],
+            [96, 24, 3, 3],
+            [2, 2],
+            [1, 1, 1, 1],
+            [1, 1],
+            1,
+        ),
+        (
+            [2, 3, 20, 256],
+            [16, 3, 5, 5],
+            [2, 2],
+            [4, 4, 4, 4],
+            [2, 2],
+            1,
+        ),
+        (
+            [1, 64, 12, 12],
+            [128, 32, 3, 3],
+            [1, 1],
+            [1, 1, 1, 1],
+            [1, 1],
+            2,
+        ),
     ];
+    let mut paths = std::collections::BTreeSet::new();
     for (xs, ws, strides, pads, dilations, group) in cases {
         let (x, w, b) = (random(&xs), random(&ws), random(&[ws[0]]));
         let out = |d: usize| {
@@ -772,6 +798,15 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
         ];
         let out_dims = [xs[0] as i64, ws[0] as i64, out(0), out(1)];
         let program = one_node_program("Conv", attrs, &x, &[("w", w), ("b", b)], &out_dims);
+        let opts = CompileOptions {
+            targets: vec!["llvm-cpu".into()],
+            compile_to: Some(kiln_compiler::Phase::DispatchCreation),
+            ..Default::default()
+        };
+        // Which paths llvm-cpu takes: (input laid out by a conv_band dispatch, pixel rows).
+        if let Ok(CompileOutput::Text(t)) = kiln_compiler::compile_program(program.clone(), &opts) {
+            paths.insert((t.contains("conv_band"), t.contains("pixel_rows")));
+        }
         let inputs = [x];
         let expected = kiln_ir::interp::run(&program, "main", &inputs).unwrap();
         for config in configurations() {
@@ -784,4 +819,6 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
             }
         }
     }
+    let every = [(false, false), (false, true), (true, false), (true, true)];
+    assert_eq!(paths.into_iter().collect::<Vec<_>>(), every);
 }

@@ -853,7 +853,8 @@ pub mod x86 {
     }
 
     /// 8×32 tile: sixteen 16-lane accumulators. A ragged last strip of 1, 2 or 3-4 rows runs
-    /// a tile of that height, so it does not compute 8.
+    /// a tile of that height, so it does not compute 8, and one of at most 16 columns a tile
+    /// of one vector per row, so it does not compute 32.
     struct Avx512;
 
     impl Tile for Avx512 {
@@ -869,22 +870,45 @@ pub mod x86 {
         ) {
             // SAFETY: forwarded contract.
             unsafe {
-                match dst.m {
-                    1 => avx512_tile::<1, A, R>(kc, a, b, rows, dst),
-                    2 => avx512_tile::<2, A, R>(kc, a, b, rows, dst),
-                    3 | 4 => avx512_tile::<4, A, R>(kc, a, b, rows, dst),
-                    _ => avx512_tile::<8, A, R>(kc, a, b, rows, dst),
+                if dst.n <= 16 {
+                    avx512_rows::<1, A, R>(kc, a, b, rows, dst)
+                } else {
+                    avx512_rows::<2, A, R>(kc, a, b, rows, dst)
                 }
             }
         }
     }
 
-    /// [`Avx512`]'s tile with `ROWS` rows (at least `dst.m`).
+    /// [`Avx512`]'s tile of `VECS` vectors per row, with as many rows as `dst` needs.
+    ///
+    /// # Safety
+    /// As [`avx512_tile`].
+    #[inline(always)]
+    unsafe fn avx512_rows<const VECS: usize, A: LhsStrip, R: RowStarts>(
+        kc: usize,
+        a: A,
+        b: &[f32],
+        rows: R,
+        dst: TileDst,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe {
+            match dst.m {
+                1 => avx512_tile::<1, VECS, A, R>(kc, a, b, rows, dst),
+                2 => avx512_tile::<2, VECS, A, R>(kc, a, b, rows, dst),
+                3 | 4 => avx512_tile::<4, VECS, A, R>(kc, a, b, rows, dst),
+                _ => avx512_tile::<8, VECS, A, R>(kc, a, b, rows, dst),
+            }
+        }
+    }
+
+    /// [`Avx512`]'s tile with `ROWS` rows (at least `dst.m`) of `VECS` 16-lane vectors (at
+    /// least `dst.n` columns).
     ///
     /// # Safety
     /// As [`Tile::tile`]; callers run this inside an avx512f function.
     #[inline(always)]
-    unsafe fn avx512_tile<const ROWS: usize, A: LhsStrip, R: RowStarts>(
+    unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowStarts>(
         kc: usize,
         a: A,
         b: &[f32],
@@ -893,17 +917,18 @@ pub mod x86 {
     ) {
         // SAFETY: slices hold kc strips; ROWS ≤ MR rows of A are read.
         unsafe {
-            let mut acc = [[_mm512_setzero_ps(); 2]; ROWS];
+            let mut acc = [[_mm512_setzero_ps(); VECS]; ROWS];
             for p in 0..kc {
                 let bp = b.as_ptr().add(rows.start(p));
-                let (b0, b1) = (_mm512_loadu_ps(bp), _mm512_loadu_ps(bp.add(16)));
+                let bv: [__m512; VECS] = std::array::from_fn(|h| _mm512_loadu_ps(bp.add(16 * h)));
                 for (i, row) in acc.iter_mut().enumerate() {
                     let av = _mm512_set1_ps(a.at(p, i));
-                    row[0] = _mm512_fmadd_ps(av, b0, row[0]);
-                    row[1] = _mm512_fmadd_ps(av, b1, row[1]);
+                    for (r, &b) in row.iter_mut().zip(&bv) {
+                        *r = _mm512_fmadd_ps(av, b, *r);
+                    }
                 }
             }
-            if dst.m == ROWS && dst.n == 32 && dst.c.col_stride == 1 {
+            if dst.m == ROWS && dst.n == 16 * VECS && dst.c.col_stride == 1 {
                 for (i, row) in acc.iter().enumerate() {
                     let cp = dst.c.at(i, 0);
                     for (h, &v) in row.iter().enumerate() {
@@ -919,8 +944,9 @@ pub mod x86 {
             }
             let mut out = [0.0f32; 256];
             for (i, row) in acc.iter().enumerate() {
-                _mm512_storeu_ps(out.as_mut_ptr().add(i * 32), row[0]);
-                _mm512_storeu_ps(out.as_mut_ptr().add(i * 32 + 16), row[1]);
+                for (h, &v) in row.iter().enumerate() {
+                    _mm512_storeu_ps(out.as_mut_ptr().add(i * 32 + 16 * h), v);
+                }
             }
             store(&out, 32, dst);
         }

@@ -257,13 +257,99 @@ pub fn gathered_band_width(win: &Window, ow: usize) -> usize {
     ow + Phases::new(win, 1).span
 }
 
+/// How a [`gathered_band`] lays out the input of `rows` output rows of an `ow`-wide
+/// convolution output: per input channel, one plane per pair of stride phases, each `lines`
+/// lines of `wp` values. Output pixel `(r, ox)` of the band is GEMM column `r·wp + ox`.
+pub struct BandLayout {
+    py: Phases,
+    px: Phases,
+    /// Values per line: `ow` plus the columns computed and dropped per output row.
+    pub wp: usize,
+    /// Lines per phase plane: the output rows plus the rows the window reaches below them.
+    pub lines: usize,
+}
+
+impl BandLayout {
+    pub fn new(win: &Window, rows: usize, ow: usize) -> BandLayout {
+        let (py, px) = (Phases::new(win, 0), Phases::new(win, 1));
+        let (wp, lines) = (ow + px.span, rows + py.span);
+        BandLayout { py, px, wp, lines }
+    }
+
+    /// Values per input channel.
+    pub fn channel_len(&self) -> usize {
+        self.py.residues.len() * self.px.residues.len() * self.lines * self.wp
+    }
+
+    /// Values a GEMM reads past the last channel for the extra columns of the last line
+    /// (besides the strip slack its caller asks for).
+    pub fn tail(&self) -> usize {
+        self.px.span
+    }
+
+    /// Writes the layout of input planes `x` (`cig` channels of `h×w`) for output rows from
+    /// `oy0` into `out` (`cig ·` [`channel_len`] values), zeros where the window reads padding.
+    ///
+    /// [`channel_len`]: BandLayout::channel_len
+    pub fn fill(&self, x: &[f32], [cig, h, w]: [usize; 3], oy0: usize, out: &mut [f32]) {
+        let (py, px, wp) = (&self.py, &self.px, self.wp);
+        let plane = self.lines * wp;
+        let phase_planes = py.residues.len() * px.residues.len();
+        out[..cig * phase_planes * plane].fill(0.0);
+        let columns: Vec<_> = px
+            .residues
+            .iter()
+            .map(|&r| px.inside(r, 0, wp, w))
+            .collect();
+        for (iry, &ry) in py.residues.iter().enumerate() {
+            let (v_lo, v_hi, iy_lo) = py.inside(ry, oy0, self.lines, h);
+            for ic in 0..cig {
+                for (v, iy) in (v_lo..v_hi).zip((iy_lo..).step_by(py.stride)) {
+                    let src = &x[(ic * h + iy) * w..][..w];
+                    for (irx, &(u_lo, u_hi, ix_lo)) in columns.iter().enumerate() {
+                        if u_lo == u_hi {
+                            continue;
+                        }
+                        let plane_index = ic * phase_planes + iry * px.residues.len() + irx;
+                        let at = plane_index * plane + v * wp;
+                        copy_strided(&mut out[at + u_lo..at + u_hi], &src[ix_lo..], px.stride);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where each depth row `(ic, ky, kx)` of `cig` channels starts for the output rows from
+    /// `row` (counted from the layout's first): `starts[(ic·kh + ky)·kw + kx]`.
+    pub fn starts(&self, cig: usize, row: usize, starts: &mut Vec<usize>) {
+        let (py, px, wp) = (&self.py, &self.px, self.wp);
+        let plane = self.lines * wp;
+        starts.clear();
+        for &(iry, sy) in &py.taps {
+            starts.extend(
+                px.taps.iter().map(|&(irx, sx)| {
+                    (iry * px.residues.len() + irx) * plane + (row + sy) * wp + sx
+                }),
+            );
+        }
+        let taps = starts.len();
+        let channel = self.channel_len();
+        for ic in 1..cig {
+            starts.extend_from_within(..taps);
+            starts[ic * taps..]
+                .iter_mut()
+                .for_each(|s| *s += ic * channel);
+        }
+    }
+}
+
 /// Lays out the input that output rows `oy0..oy1` of a convolution read so that its GEMM can
 /// read it in place (no im2col), for any stride and dilation. The input planes `x` (`cig`
 /// channels of `h×w`) are split into stride phases per axis and copied, zero-padded, into lines
-/// `wp =` [`gathered_band_width`] wide; output pixel `(oy0 + r, ox)` is then GEMM column
-/// `r·wp + ox`, and depth row `(ic, ky, kx)` starts at `starts[(ic·kh + ky)·kw + kx]` in
-/// `band`, each tap a stride-1 read. `band` has `slack` readable values past the last column.
-/// Returns `wp`.
+/// `wp =` [`gathered_band_width`] wide ([`BandLayout`]); output pixel `(oy0 + r, ox)` is then
+/// GEMM column `r·wp + ox`, and depth row `(ic, ky, kx)` starts at `starts[(ic·kh + ky)·kw +
+/// kx]` in `band`, each tap a stride-1 read. `band` has `slack` readable values past the last
+/// column. Returns `wp`.
 ///
 /// ```
 /// use kiln_ukernel::rows::{gathered_band, Window};
@@ -278,7 +364,7 @@ pub fn gathered_band_width(win: &Window, ow: usize) -> usize {
 #[allow(clippy::too_many_arguments)]
 pub fn gathered_band(
     x: &[f32],
-    [cig, h, w]: [usize; 3],
+    dims: [usize; 3],
     win: &Window,
     oy0: usize,
     oy1: usize,
@@ -287,50 +373,13 @@ pub fn gathered_band(
     band: &mut Vec<f32>,
     starts: &mut Vec<usize>,
 ) -> usize {
-    let (py, px) = (Phases::new(win, 0), Phases::new(win, 1));
-    let wp = ow + px.span;
-    let lines = oy1 - oy0 + py.span;
-    let plane = lines * wp;
-    let phase_planes = py.residues.len() * px.residues.len();
-    band.clear();
-    band.resize(cig * phase_planes * plane + px.span + slack, 0.0);
-    let columns: Vec<_> = px
-        .residues
-        .iter()
-        .map(|&r| px.inside(r, 0, wp, w))
-        .collect();
-    for (iry, &ry) in py.residues.iter().enumerate() {
-        let (v_lo, v_hi, iy_lo) = py.inside(ry, oy0, lines, h);
-        for ic in 0..cig {
-            for (v, iy) in (v_lo..v_hi).zip((iy_lo..).step_by(py.stride)) {
-                let src = &x[(ic * h + iy) * w..][..w];
-                for (irx, &(u_lo, u_hi, ix_lo)) in columns.iter().enumerate() {
-                    if u_lo == u_hi {
-                        continue;
-                    }
-                    let at = (ic * phase_planes + iry * px.residues.len() + irx) * plane + v * wp;
-                    copy_strided(&mut band[at + u_lo..at + u_hi], &src[ix_lo..], px.stride);
-                }
-            }
-        }
-    }
-    starts.clear();
-    for &(iry, sy) in &py.taps {
-        starts.extend(
-            px.taps
-                .iter()
-                .map(|&(irx, sx)| (iry * px.residues.len() + irx) * plane + sy * wp + sx),
-        );
-    }
-    let taps = starts.len();
-    let channel = phase_planes * plane;
-    for ic in 1..cig {
-        starts.extend_from_within(..taps);
-        starts[ic * taps..]
-            .iter_mut()
-            .for_each(|s| *s += ic * channel);
-    }
-    wp
+    let layout = BandLayout::new(win, oy1 - oy0, ow);
+    let len = dims[0] * layout.channel_len();
+    band.resize(len + layout.tail() + slack, 0.0);
+    band[len..].fill(0.0);
+    layout.fill(x, dims, oy0, band);
+    layout.starts(dims[0], 0, starts);
+    layout.wp
 }
 
 /// The widest right-hand strip any GEMM tile uses.

@@ -99,6 +99,8 @@ fn packed_operands_match_reference() {
             (9, 40, 1500),
             (2, 40, 64),
             (12, 33, 20),
+            (10, 48, 50),
+            (6, 57, 30),
             (5, 100, 0),
         ] {
             let mut seed = (m * 31 + n * 17 + k) as u64;

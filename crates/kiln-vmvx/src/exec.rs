@@ -214,12 +214,7 @@ impl Executable {
                 epilogue,
             } => {
                 let [_, kh, kw] = conv_weight_dims(w);
-                let window = rows::Window {
-                    kernel: [kh as usize, kw as usize],
-                    strides: [strides[0] as usize, strides[1] as usize],
-                    pads: [pads[0] as usize, pads[1] as usize],
-                    dilations: [dilations[0] as usize, dilations[1] as usize],
-                };
+                let window = window([kh, kw], *strides, *pads, *dilations);
                 let tile = ConvTile::of(y, *groups, *tile_co, *tile_oh, wg);
                 let weights = match packed_tile(&k.op) {
                     None => ConvWeights::Plain,
@@ -255,6 +250,29 @@ impl Executable {
                 rows::pool_plane(plane, h, w, &win, *max, *count_include_pad, 0, oh, ow, out);
                 if let Some(e) = epilogue {
                     run_epilogue(&m, y, e, k, wg);
+                }
+            }
+            KernelOp::ConvBand {
+                x,
+                y,
+                kernel,
+                strides,
+                pads,
+                dilations,
+                out,
+            } => {
+                let win = window(*kernel, *strides, *pads, *dilations);
+                let (h, w) = (x.shape[2] as usize, x.shape[3] as usize);
+                let layout = rows::BandLayout::new(&win, out[0] as usize, out[1] as usize);
+                let (len, planes) = (layout.channel_len(), x.shape[0] * x.shape[1]);
+                let xs = m.f32s(x);
+                let plane = &xs[x.offset as usize + wg as usize * h * w..][..h * w];
+                layout.fill(plane, [1, h, w], 0, m.f32_mut(y, wg as usize * len, len));
+                if wg + 1 == planes {
+                    // What the GEMM reads past the last channel only feeds dropped columns;
+                    // zeros keep them deterministic.
+                    let end = planes as usize * len;
+                    m.f32_mut(y, end, y.shape[0] as usize - end).fill(0.0);
                 }
             }
             KernelOp::Softmax { x, y, epilogue } => {
@@ -913,13 +931,53 @@ fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, k: &Kernel, wg: u64) {
 /// own those rows of its `channels` planes.
 #[derive(Clone, Copy)]
 struct BandJob<'a> {
-    /// The group's input channels, `dims = [channels, h, w]`.
-    x: &'a [f32],
-    dims: [usize; 3],
+    source: BandSource<'a>,
     win: &'a rows::Window,
     /// `[channels, oy0, oy1, oh, ow]`.
     extent: [usize; 5],
     y: *mut f32,
+}
+
+/// Where a convolution workgroup's band comes from.
+#[derive(Clone, Copy)]
+enum BandSource<'a> {
+    /// The group's input planes, `dims = [channels, h, w]`: the workgroup lays out its band.
+    Planes { x: &'a [f32], dims: [usize; 3] },
+    /// The group's `channels` in the layout of a [`KernelOp::ConvBand`] for all output rows
+    /// (`data` runs on to the end of that output).
+    LaidOut {
+        data: &'a [f32],
+        channels: usize,
+        layout: &'a rows::BandLayout,
+    },
+}
+
+impl BandJob<'_> {
+    /// The band this workgroup's GEMM reads (`slack` values readable past its last column),
+    /// with `starts` set to where each depth row begins in it, and the band's line width.
+    fn band<'s>(
+        &'s self,
+        slack: usize,
+        scratch: &'s mut Vec<f32>,
+        starts: &mut Vec<usize>,
+    ) -> (&'s [f32], usize) {
+        let [_, oy0, oy1, _, ow] = self.extent;
+        match self.source {
+            BandSource::Planes { x, dims } => {
+                let wp =
+                    rows::gathered_band(x, dims, self.win, oy0, oy1, ow, slack, scratch, starts);
+                (scratch, wp)
+            }
+            BandSource::LaidOut {
+                data,
+                channels,
+                layout,
+            } => {
+                layout.starts(channels, oy0, starts);
+                (data, layout.wp)
+            }
+        }
+    }
 }
 
 thread_local! {
@@ -940,17 +998,11 @@ thread_local! {
 /// # Safety
 /// As [`BandJob`].
 unsafe fn conv2d_direct(gemm: PackedGemmFn, nr: usize, lhs: Lhs, job: &BandJob) {
-    let BandJob {
-        x,
-        dims,
-        win,
-        extent: [channels, oy0, oy1, oh, ow],
-        y,
-    } = *job;
-    let rows = oy1 - oy0;
+    let [channels, oy0, oy1, oh, ow] = job.extent;
+    let (rows, y) = (oy1 - oy0, job.y);
     DIRECT.with(|cell| {
-        let (band, starts, out) = &mut *cell.borrow_mut();
-        let wp = rows::gathered_band(x, dims, win, oy0, oy1, ow, nr, band, starts);
+        let (scratch, starts, out) = &mut *cell.borrow_mut();
+        let (band, wp) = job.band(nr, scratch, starts);
         let cols = rows * wp;
         out.resize(channels * cols, 0.0);
         let rhs = Rhs::Gather {
@@ -989,16 +1041,11 @@ unsafe fn conv2d_direct(gemm: PackedGemmFn, nr: usize, lhs: Lhs, job: &BandJob) 
 /// # Safety
 /// As [`BandJob`].
 unsafe fn conv2d_pixel_rows(gemm: PackedGemmFn, weights: &[f32], job: &BandJob) {
-    let BandJob {
-        x,
-        dims,
-        win,
-        extent: [channels, oy0, oy1, oh, ow],
-        y,
-    } = *job;
+    let [channels, oy0, oy1, oh, ow] = job.extent;
+    let y = job.y;
     DIRECT.with(|cell| {
-        let (band, starts, _) = &mut *cell.borrow_mut();
-        let wp = rows::gathered_band(x, dims, win, oy0, oy1, ow, 0, band, starts);
+        let (scratch, starts, _) = &mut *cell.borrow_mut();
+        let (band, wp) = job.band(0, scratch, starts);
         PIXELS.with(|pixels| {
             let offsets = &mut *pixels.borrow_mut();
             offsets.clear();
@@ -1065,7 +1112,6 @@ fn conv2d(
     win: rows::Window,
     tile: ConvTile,
 ) -> Result<(), String> {
-    let [_, c, h, wd] = [x.shape[0], x.shape[1], x.shape[2], x.shape[3]].map(|v| v as usize);
     let [kh, kw] = win.kernel;
     let cig = conv_weight_dims(w)[0] as usize;
     let [oh, ow] = [y.shape[2], y.shape[3]].map(|v| v as usize);
@@ -1074,23 +1120,47 @@ fn conv2d(
         tile.group as usize,
         tile.group_channels as usize,
     );
+    let c = cig * (y.shape[1] as usize / cog);
     let [co0, co1, oy0, oy1] = [tile.co0, tile.co1, tile.oy0, tile.oy1].map(|v| v as usize);
     let xs = m.f32s(x);
     let ws = m.f32s(w);
-    let x_group = &xs[x.offset as usize + (n * c + g * cig) * h * wd..][..cig * h * wd];
     let kdim = cig * kh * kw;
     let c_ptr = m.f32_ptr(y, &[n as u64, (g * cog + co0) as u64, oy0 as u64, 0]);
     // Packed weights: where this workgroup's first strip of `s` channels starts.
     let strips_from = |s: usize| w.offset as usize + (g * cog.div_ceil(s) + co0 / s) * kdim * s;
+    // A rank-1 input is a ConvBand's output (checked with the kernel): every workgroup's band
+    // is already laid out. Otherwise the workgroup reads the group's planes.
+    let laid_out = (x.shape.len() == 1).then(|| rows::BandLayout::new(&win, oh, ow));
+    let source = match &laid_out {
+        Some(layout) => BandSource::LaidOut {
+            data: &xs[x.offset as usize + (n * c + g * cig) * layout.channel_len()..],
+            channels: cig,
+            layout,
+        },
+        None => {
+            let [h, wd] = [x.shape[2], x.shape[3]].map(|v| v as usize);
+            let x_group = &xs[x.offset as usize + (n * c + g * cig) * h * wd..][..cig * h * wd];
+            BandSource::Planes {
+                x: x_group,
+                dims: [cig, h, wd],
+            }
+        }
+    };
     let band = BandJob {
-        x: x_group,
-        dims: [cig, h, wd],
+        source,
         win: &win,
         extent: [co1 - co0, oy0, oy1, oh, ow],
         y: c_ptr,
     };
     let tile_shape = match weights {
         ConvWeights::Plain if cig == 1 && cog == 1 => {
+            let BandSource::Planes {
+                x: x_group,
+                dims: [_, h, wd],
+            } = source
+            else {
+                return Err("a depthwise convolution reads planes".into());
+            };
             // Depthwise: one filter per channel plane.
             let filter = &ws[w.offset as usize + g * kh * kw..][..kh * kw];
             let channels = y.shape[1] as usize;
@@ -1119,12 +1189,19 @@ fn conv2d(
             }),
         ),
     };
-    if rows::gathered_band_width(&win, ow) <= 2 * ow {
-        // SAFETY: as below.
-        unsafe { conv2d_direct(gemm, tile_shape.nr, lhs, &band) };
-        return Ok(());
-    }
-    let band = rows::Im2col::new(x_group, h, wd, win, ow, oy0);
+    let band = match source {
+        BandSource::Planes {
+            x,
+            dims: [_, h, wd],
+        } if rows::gathered_band_width(&win, ow) > 2 * ow => {
+            rows::Im2col::new(x, h, wd, win, ow, oy0)
+        }
+        _ => {
+            // SAFETY: as below.
+            unsafe { conv2d_direct(gemm, tile_shape.nr, lhs, &band) };
+            return Ok(());
+        }
+    };
     let nr = tile_shape.nr;
     let mut fill = |j0: usize, width: usize, p0: usize, kc: usize, out: &mut [f32]| {
         band.panel(j0, width, p0, kc, nr, out)

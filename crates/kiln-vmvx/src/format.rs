@@ -12,7 +12,7 @@ use kiln_types::ElementType;
 /// The format string module files use for VMVX executables.
 pub const FORMAT: &str = "vmvx-bytecode";
 /// Version 3: convolutions say which way round their GEMM is ([`ConvGemm`]).
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -296,6 +296,10 @@ pub enum KernelOp {
     /// `kiln_ukernel::gemm::pack_lhs` (strips of `s = mr`, [`ConvGemm::ChannelRows`]) or
     /// `pack_rhs` of the transposed weights (`s = nr`, [`ConvGemm::PixelRows`]); `tile_co` is
     /// then a multiple of `s`.
+    ///
+    /// `x` may instead be the rank-1 output of a [`KernelOp::ConvBand`] for this convolution's
+    /// window and output size, [`conv_band_len`] values: the input laid out once for every
+    /// workgroup (only with packed weights).
     Conv2d {
         x: View,
         w: View,
@@ -308,6 +312,19 @@ pub enum KernelOp {
         tile_co: u64,
         tile_oh: u64,
         epilogue: Option<Epilogue>,
+    },
+    /// Lays out the NCHW input `x` of a convolution with this window and output size `out`
+    /// (`[oh, ow]`) as its GEMM reads it: each channel plane split into stride phases and
+    /// zero-padded (`kiln_ukernel::rows::BandLayout` for all output rows), into the rank-1 `y`
+    /// of [`conv_band_len`] values. Workgroups take one plane each.
+    ConvBand {
+        x: View,
+        y: View,
+        kernel: [u64; 2],
+        strides: [u64; 2],
+        pads: [u64; 4],
+        dilations: [u64; 2],
+        out: [u64; 2],
     },
     /// NCHW pooling (contiguous); workgroups take one plane each.
     Pool2d {
@@ -410,6 +427,29 @@ pub fn conv_weight_dims(w: &View) -> [u64; 3] {
     [s[0], s[1], s[2]]
 }
 
+/// The window of a convolution or pooling op, as the row kernels take it.
+pub fn window(
+    kernel: [u64; 2],
+    strides: [u64; 2],
+    pads: [u64; 4],
+    dilations: [u64; 2],
+) -> kiln_ukernel::rows::Window {
+    kiln_ukernel::rows::Window {
+        kernel: kernel.map(|v| v as usize),
+        strides: strides.map(|v| v as usize),
+        pads: [pads[0] as usize, pads[1] as usize],
+        dilations: dilations.map(|v| v as usize),
+    }
+}
+
+/// Values in a [`KernelOp::ConvBand`] output for `n` images of `c` channels: every channel's
+/// layout for all `oh` output rows, then what the GEMM may read past the last one.
+pub fn conv_band_len(win: &kiln_ukernel::rows::Window, [n, c, oh, ow]: [u64; 4]) -> u64 {
+    let layout = kiln_ukernel::rows::BandLayout::new(win, oh as usize, ow as usize);
+    let tail = layout.tail() + kiln_ukernel::rows::MAX_PANEL_WIDTH;
+    n * c * layout.channel_len() as u64 + tail as u64
+}
+
 /// The register-tile shape a packed GEMM operand was laid out for: a convolution weight of rank
 /// 6 or a matmul right-hand side of rank 4 (see [`KernelOp::Conv2d`], [`KernelOp::MatMul`]).
 pub fn packed_tile(op: &KernelOp) -> Option<kiln_ukernel::gemm::TileShape> {
@@ -475,6 +515,7 @@ impl Kernel {
                 y.shape[2].div_ceil((*tile_oh).max(1)),
             ]),
             KernelOp::Pool2d { y, .. } => prod(&[y.shape[0], y.shape[1]]),
+            KernelOp::ConvBand { x, .. } => prod(&[x.shape[0], x.shape[1]]),
             KernelOp::Softmax { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
             KernelOp::LayerNorm { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
             KernelOp::Gather { out, .. } => out.shape[0].div_ceil(ROWS_PER_WORKGROUP),
@@ -527,7 +568,9 @@ impl Kernel {
                 let (r0, r1) = rows(x.shape[0]);
                 (vec![r0, 0], vec![r1, y.shape[1]])
             }
-            KernelOp::Generic { .. } | KernelOp::Gather { .. } => return None,
+            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {
+                return None
+            }
         })
     }
 
@@ -539,7 +582,7 @@ impl Kernel {
             | KernelOp::Pool2d { epilogue, .. }
             | KernelOp::Softmax { epilogue, .. }
             | KernelOp::LayerNorm { epilogue, .. } => epilogue.as_ref(),
-            KernelOp::Generic { .. } | KernelOp::Gather { .. } => None,
+            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => None,
         }
     }
 
@@ -552,7 +595,7 @@ impl Kernel {
             | KernelOp::Pool2d { epilogue, .. }
             | KernelOp::Softmax { epilogue, .. }
             | KernelOp::LayerNorm { epilogue, .. } => *epilogue = None,
-            KernelOp::Generic { .. } | KernelOp::Gather { .. } => {}
+            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {}
         }
         k
     }
@@ -578,6 +621,7 @@ impl Kernel {
                 [x, y].into_iter().chain(ep(epilogue)).collect()
             }
             KernelOp::Gather { data, indices, out } => vec![data, indices, out],
+            KernelOp::ConvBand { x, y, .. } => vec![x, y],
         }
     }
 
@@ -602,6 +646,7 @@ impl Kernel {
                 [x, y].into_iter().chain(ep(epilogue)).collect()
             }
             KernelOp::Gather { data, indices, out } => vec![data, indices, out],
+            KernelOp::ConvBand { x, y, .. } => vec![x, y],
         }
     }
 
@@ -629,7 +674,8 @@ impl Kernel {
             | KernelOp::Conv2d { y, .. }
             | KernelOp::Pool2d { y, .. }
             | KernelOp::Softmax { y, .. }
-            | KernelOp::LayerNorm { y, .. } => vec![y],
+            | KernelOp::LayerNorm { y, .. }
+            | KernelOp::ConvBand { y, .. } => vec![y],
             KernelOp::Gather { out, .. } => vec![out],
         }
     }
@@ -776,23 +822,35 @@ impl Kernel {
                 w,
                 y,
                 strides,
+                pads,
                 dilations,
                 groups,
                 gemm,
                 tile_co,
                 tile_oh,
                 epilogue: e,
-                ..
             } => {
                 f32_only(&[x, w, y])?;
-                for v in [x, y] {
-                    rank(v, 4)?;
-                }
+                rank(y, 4)?;
                 for v in [x, w, y] {
                     contiguous(v)?;
                 }
-                if *groups == 0 || y.shape[1] % groups != 0 || x.shape[0] != y.shape[0] {
+                if *groups == 0 || y.shape[1] % groups != 0 {
                     return Err("conv2d channels do not agree".into());
+                }
+                let [cig, kh, kw] = conv_weight_dims(w);
+                let x_agrees = if x.shape.len() == 1 {
+                    // The output of a ConvBand for this window.
+                    let win = window([kh, kw], *strides, *pads, *dilations);
+                    let [n, oh, ow] = [y.shape[0], y.shape[2], y.shape[3]];
+                    let len = conv_band_len(&win, [n, cig.saturating_mul(*groups), oh, ow]);
+                    w.shape.len() == 6 && x.shape[0] == len
+                } else {
+                    rank(x, 4)?;
+                    x.shape[0] == y.shape[0] && cig.checked_mul(*groups) == Some(x.shape[1])
+                };
+                if !x_agrees {
+                    return Err("conv2d input does not agree with its weights and output".into());
                 }
                 let cog = y.shape[1] / groups;
                 let w_agrees = if w.shape.len() == 6 {
@@ -813,7 +871,7 @@ impl Kernel {
                     rank(w, 4)?;
                     w.shape[0] == y.shape[1]
                 };
-                if !w_agrees || conv_weight_dims(w)[0].checked_mul(*groups) != Some(x.shape[1]) {
+                if !w_agrees {
                     return Err("conv2d channels do not agree".into());
                 }
                 if strides.contains(&0) || dilations.contains(&0) || *tile_oh == 0 || *tile_co == 0
@@ -860,6 +918,30 @@ impl Kernel {
                     return Err("layer norm views differ in shape".into());
                 }
                 epilogue(e, y)?;
+            }
+            KernelOp::ConvBand {
+                x,
+                y,
+                kernel,
+                strides,
+                pads,
+                dilations,
+                out,
+            } => {
+                f32_only(&[x, y])?;
+                rank(x, 4)?;
+                rank(y, 1)?;
+                for v in [x, y] {
+                    contiguous(v)?;
+                }
+                if kernel.contains(&0) || strides.contains(&0) || dilations.contains(&0) {
+                    return Err("conv_band window is invalid".into());
+                }
+                let win = window(*kernel, *strides, *pads, *dilations);
+                let [n, c] = [x.shape[0], x.shape[1]];
+                if y.shape[0] != conv_band_len(&win, [n, c, out[0], out[1]]) {
+                    return Err("conv_band output does not hold the layout".into());
+                }
             }
             KernelOp::Gather { data, indices, out } => {
                 rank(data, 3)?;
@@ -1145,6 +1227,25 @@ fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
             w.u8(6);
             views(w, &[data, indices, out]);
         }
+        KernelOp::ConvBand {
+            x,
+            y,
+            kernel,
+            strides,
+            pads,
+            dilations,
+            out,
+        } => {
+            w.u8(7);
+            views(w, &[x, y]);
+            kernel
+                .iter()
+                .chain(strides)
+                .chain(pads)
+                .chain(dilations)
+                .chain(out)
+                .for_each(|&v| w.u64(v));
+        }
     }
 }
 
@@ -1233,6 +1334,15 @@ fn decode_op(r: &mut ByteReader) -> Result<KernelOp, ModuleError> {
             data: decode_view(r)?,
             indices: decode_view(r)?,
             out: decode_view(r)?,
+        },
+        7 => KernelOp::ConvBand {
+            x: decode_view(r)?,
+            y: decode_view(r)?,
+            kernel: arr(r)?,
+            strides: arr(r)?,
+            pads: arr(r)?,
+            dilations: arr(r)?,
+            out: arr(r)?,
         },
         t => return Err(ModuleError::Invalid(format!("unknown kernel op {t}"))),
     })
@@ -1334,6 +1444,59 @@ impl std::fmt::Display for Kernel {
             KernelOp::Softmax { x, y, epilogue: e } => write!(f, "softmax {x} -> {y}{}", epilogue(e)),
             KernelOp::LayerNorm { x, y, epsilon, epilogue: e } => write!(f, "layer_norm {x} -> {y} epsilon {epsilon:?}{}", epilogue(e)),
             KernelOp::Gather { data, indices, out } => write!(f, "gather {data}, {indices} -> {out}"),
+            KernelOp::ConvBand { x, y, kernel, strides, pads, dilations, out } => write!(f, "conv_band {x} -> {y} kernel {kernel:?} strides {strides:?} pads {pads:?} dilations {dilations:?} out {out:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `conv_band` for a 3×3, stride-2, pad-1 window over a 1×2×9×9 input (5×5 output).
+    fn conv_band() -> Kernel {
+        let win = window([3, 3], [2, 2], [1, 1, 1, 1], [1, 1]);
+        let len = conv_band_len(&win, [1, 2, 5, 5]);
+        Kernel {
+            name: "dispatch_0".into(),
+            op: KernelOp::ConvBand {
+                x: View::contiguous(0, 0, ElementType::F32, &[1, 2, 9, 9]),
+                y: View::contiguous(1, 0, ElementType::F32, &[len]),
+                kernel: [3, 3],
+                strides: [2, 2],
+                pads: [1, 1, 1, 1],
+                dilations: [1, 1],
+                out: [5, 5],
+            },
+        }
+    }
+
+    #[test]
+    fn conv_band_round_trips_and_is_checked() {
+        let exe = Executable {
+            kernels: vec![conv_band()],
+        };
+        let back = Executable::decode(&exe.encode()).unwrap();
+        assert_eq!(back.kernels, exe.kernels);
+        assert_eq!(back.kernels[0].workgroup_count(), 2);
+
+        let mut short = conv_band();
+        let KernelOp::ConvBand { y, .. } = &mut short.op else {
+            unreachable!()
+        };
+        y.shape[0] -= 1;
+        assert_eq!(
+            short.check().unwrap_err(),
+            "conv_band output does not hold the layout"
+        );
+        let mut no_window = conv_band();
+        let KernelOp::ConvBand { strides, .. } = &mut no_window.op else {
+            unreachable!()
+        };
+        strides[1] = 0;
+        assert_eq!(
+            no_window.check().unwrap_err(),
+            "conv_band window is invalid"
+        );
     }
 }
