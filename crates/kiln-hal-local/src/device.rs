@@ -130,17 +130,9 @@ impl LocalDevice {
         let Some(pool) = self.pool.as_ref().filter(|_| count > 1) else {
             return (0..count).try_for_each(run).map_err(fail);
         };
-        // Each kernel is timed once on the pool and once inline; later dispatches use the faster
-        // way, so tiny dispatches do not pay for waking the workers.
-        let parallel = exe.prefers_pool(entry);
-        let start = std::time::Instant::now();
-        let result = if parallel {
-            pool.run(count, &run)
-        } else {
-            (0..count).try_for_each(run)
-        };
-        exe.record_run(entry, parallel, start.elapsed());
-        result.map_err(fail)
+        // The caller drains workgroups itself and waits only for workers that joined, so a
+        // small dispatch costs little more than inline even when the workers are asleep.
+        pool.run(count, &run).map_err(fail)
     }
 }
 
