@@ -186,14 +186,9 @@ pub fn pack_weights(
                 let Some(values) = constant_f32(d, constants, w) else {
                     continue;
                 };
-                let window = Window {
-                    kernel: [w.shape[2] as usize, w.shape[3] as usize],
-                    strides: strides.map(|v| v as usize),
-                    pads: [pads[0] as usize, pads[1] as usize],
-                    dilations: dilations.map(|v| v as usize),
-                };
+                let win = window([w.shape[2], w.shape[3]], *strides, *pads, *dilations);
                 let [oh, ow] = [y.shape[2] as usize, y.shape[3] as usize];
-                conv_gemm = conv_orientation(cog, oh, ow, &window, tile);
+                conv_gemm = conv_orientation(cog, oh, ow, &win, tile);
                 let strip = match conv_gemm {
                     ConvGemm::ChannelRows => tile.mr,
                     ConvGemm::PixelRows => tile.nr,

@@ -238,12 +238,7 @@ impl Executable {
             } => {
                 let (h, w) = (x.shape[2] as usize, x.shape[3] as usize);
                 let (oh, ow) = (y.shape[2] as usize, y.shape[3] as usize);
-                let win = rows::Window {
-                    kernel: [kernel[0] as usize, kernel[1] as usize],
-                    strides: [strides[0] as usize, strides[1] as usize],
-                    pads: [pads[0] as usize, pads[1] as usize],
-                    dilations: [1, 1],
-                };
+                let win = window(*kernel, *strides, *pads, [1, 1]);
                 let xs = m.f32s(x);
                 let plane = &xs[x.offset as usize + wg as usize * h * w..][..h * w];
                 let out = m.f32_mut(y, wg as usize * oh * ow, oh * ow);
