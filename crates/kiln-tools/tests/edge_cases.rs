@@ -707,7 +707,7 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
     };
     /// Input and weight shapes, strides, pads (top, left, bottom, right), dilations, groups.
     type Case = ([usize; 4], [usize; 4], [i64; 2], [i64; 4], [i64; 2], i64);
-    let cases: [Case; 11] = [
+    let cases: [Case; 13] = [
         (
             [1, 5, 9, 11],
             [40, 5, 3, 3],
@@ -781,6 +781,24 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
             [1, 1, 1, 1],
             [1, 1],
             2,
+        ),
+        // Pixel rows on a laid-out stride-2 input whose height and width leave a remainder,
+        // with uneven padding: border pixels skip the taps that read only padding.
+        (
+            [1, 96, 15, 13],
+            [256, 96, 3, 3],
+            [2, 2],
+            [1, 0, 2, 1],
+            [1, 1],
+            1,
+        ),
+        (
+            [1, 48, 9, 8],
+            [64, 48, 3, 3],
+            [1, 1],
+            [2, 3, 2, 1],
+            [2, 2],
+            1,
         ),
     ];
     let mut paths = std::collections::BTreeSet::new();

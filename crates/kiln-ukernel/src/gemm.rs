@@ -201,32 +201,41 @@ pub enum Lhs<'a> {
     },
 }
 
-/// Where [`packed_gemm`] writes `C`: element `(i, j)` at `ptr + i·row_stride + j·col_stride`.
+/// Where [`packed_gemm`] writes `C`: element `(i, j)` at `ptr + i·row_stride + j·col_stride`,
+/// or at `ptr + row_offsets[i] + j·col_stride` when rows are listed one by one (a convolution's
+/// output pixels in any order).
 #[derive(Clone, Copy, Debug)]
-pub struct MatrixMut {
+pub struct MatrixMut<'a> {
     pub ptr: *mut f32,
     pub row_stride: usize,
     pub col_stride: usize,
+    pub row_offsets: Option<&'a [usize]>,
 }
 
-impl MatrixMut {
+impl MatrixMut<'_> {
     /// A row-major matrix with rows `ldc` apart.
-    pub fn rows(ptr: *mut f32, ldc: usize) -> MatrixMut {
+    pub fn rows(ptr: *mut f32, ldc: usize) -> MatrixMut<'static> {
         MatrixMut {
             ptr,
             row_stride: ldc,
             col_stride: 1,
+            row_offsets: None,
         }
     }
 
     /// Element `(i, j)`.
     ///
     /// # Safety
-    /// It must lie inside the allocation `ptr` points into.
+    /// It must lie inside the allocation `ptr` points into (and `i` inside `row_offsets`).
     #[inline(always)]
     unsafe fn at(self, i: usize, j: usize) -> *mut f32 {
+        let row = match self.row_offsets {
+            // SAFETY: by the caller's contract.
+            Some(offsets) => unsafe { *offsets.get_unchecked(i) },
+            None => i * self.row_stride,
+        };
         // SAFETY: by the caller's contract.
-        unsafe { self.ptr.add(i * self.row_stride + j * self.col_stride) }
+        unsafe { self.ptr.add(row + j * self.col_stride) }
     }
 
     /// The same matrix starting at element `(i, j)`.
@@ -234,11 +243,19 @@ impl MatrixMut {
     /// # Safety
     /// As [`MatrixMut::at`].
     #[inline(always)]
-    unsafe fn offset(self, i: usize, j: usize) -> MatrixMut {
-        MatrixMut {
-            // SAFETY: by the caller's contract.
-            ptr: unsafe { self.at(i, j) },
-            ..self
+    unsafe fn offset(self, i: usize, j: usize) -> Self {
+        match self.row_offsets {
+            Some(offsets) => MatrixMut {
+                // SAFETY: by the caller's contract.
+                ptr: unsafe { self.ptr.add(j * self.col_stride) },
+                row_offsets: Some(&offsets[i..]),
+                ..self
+            },
+            None => MatrixMut {
+                // SAFETY: by the caller's contract.
+                ptr: unsafe { self.at(i, j) },
+                ..self
+            },
         }
     }
 }
@@ -256,6 +273,15 @@ pub enum Rhs<'a, 'f> {
     /// Read in place: row `p` is `data[rows[p]..]`, columns contiguous. Columns up to `n`
     /// rounded up to the strip width must be readable (their values do not matter).
     Gather { data: &'a [f32], rows: &'a [usize] },
+    /// Some depth rows of strips from [`pack_rhs`]: column strip `s` starts at
+    /// `data[s·strip_len]`, and depth row `p` of the product is the strip's row starting at
+    /// offset `rows[p]` in it (a packed row index times the strip width). A convolution skips
+    /// the taps that only read padding this way.
+    PackedSelect {
+        data: &'a [f32],
+        strip_len: usize,
+        rows: &'a [usize],
+    },
 }
 
 /// Signature of [`packed_gemm`]'s kernels: `(m, n, k, lhs, rhs, c)`.
@@ -314,12 +340,26 @@ unsafe fn packed_gemm_impl<T: Tile>(
         }
         return;
     }
-    if let Rhs::Gather { data, rows } = &rhs {
-        let last = rows[..k].iter().max().copied().unwrap_or(0);
-        assert!(
-            last + n.next_multiple_of(nr) <= data.len(),
-            "gathered right-hand rows reach past their data"
-        );
+    match &rhs {
+        Rhs::Gather { data, rows } => {
+            let last = rows[..k].iter().max().copied().unwrap_or(0);
+            assert!(
+                last + n.next_multiple_of(nr) <= data.len(),
+                "gathered right-hand rows reach past their data"
+            );
+        }
+        Rhs::PackedSelect {
+            data,
+            strip_len,
+            rows,
+        } => {
+            let last = rows[..k].iter().max().copied().unwrap_or(0);
+            assert!(
+                last + nr <= *strip_len && n.div_ceil(nr) * strip_len <= data.len(),
+                "selected right-hand rows reach past their strips"
+            );
+        }
+        Rhs::Packed(_) | Rhs::Panels(_) => {}
     }
     match &lhs {
         Lhs::Gather {
@@ -361,6 +401,11 @@ unsafe fn packed_gemm_impl<T: Tile>(
                     (&pb, None)
                 }
                 Rhs::Gather { data, rows } => (&data[j..], Some(&rows[p0..p0 + kc])),
+                Rhs::PackedSelect {
+                    data,
+                    strip_len,
+                    rows,
+                } => (&data[(j / nr) * *strip_len..], Some(&rows[p0..p0 + kc])),
             };
             for i in (i0..i0 + mc).step_by(mr) {
                 let rows_here = mr.min(i0 + mc - i);
@@ -560,8 +605,8 @@ impl<R: RowStarts> LhsStrip for GatheredStrip<R> {
 /// Where one register tile goes: the `m×n` corner of C at `c`, added to what is there when
 /// `accumulate`.
 #[derive(Clone, Copy)]
-pub(crate) struct TileDst {
-    c: MatrixMut,
+pub(crate) struct TileDst<'a> {
+    c: MatrixMut<'a>,
     m: usize,
     n: usize,
     accumulate: bool,
@@ -603,7 +648,7 @@ unsafe fn store(acc: &[f32], nr: usize, dst: TileDst) {
         }
     };
     // Walk C's contiguous direction innermost.
-    if c.row_stride == 1 {
+    if c.col_stride != 1 {
         (0..n).for_each(|j| (0..m).for_each(|i| put(i, j)));
     } else {
         (0..m).for_each(|i| (0..n).for_each(|j| put(i, j)));
@@ -852,8 +897,8 @@ pub mod x86 {
         }
     }
 
-    /// 8×32 tile: sixteen 16-lane accumulators. A ragged last strip of 1, 2 or 3-4 rows runs
-    /// a tile of that height, so it does not compute 8, and one of at most 16 columns a tile
+    /// 8×32 tile: sixteen 16-lane accumulators. A ragged last strip of fewer rows runs a tile
+    /// of that height, so it does not compute 8, and one of at most 16 columns a tile
     /// of one vector per row, so it does not compute 32.
     struct Avx512;
 
@@ -896,18 +941,51 @@ pub mod x86 {
             match dst.m {
                 1 => avx512_tile::<1, VECS, A, R>(kc, a, b, rows, dst),
                 2 => avx512_tile::<2, VECS, A, R>(kc, a, b, rows, dst),
-                3 | 4 => avx512_tile::<4, VECS, A, R>(kc, a, b, rows, dst),
+                3 => avx512_tile::<3, VECS, A, R>(kc, a, b, rows, dst),
+                4 => avx512_tile::<4, VECS, A, R>(kc, a, b, rows, dst),
+                5 => avx512_tile::<5, VECS, A, R>(kc, a, b, rows, dst),
+                6 => avx512_tile::<6, VECS, A, R>(kc, a, b, rows, dst),
+                7 => avx512_tile::<7, VECS, A, R>(kc, a, b, rows, dst),
                 _ => avx512_tile::<8, VECS, A, R>(kc, a, b, rows, dst),
             }
         }
     }
 
+    /// Adds depth row `p` of the product to `acc`.
+    ///
+    /// # Safety
+    /// As [`avx512_tile`], with `p < kc`.
+    #[inline(always)]
+    unsafe fn avx512_step<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowStarts>(
+        acc: &mut [[__m512; VECS]; ROWS],
+        a: A,
+        b: &[f32],
+        rows: R,
+        p: usize,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe {
+            let bp = b.as_ptr().add(rows.start(p));
+            let bv: [__m512; VECS] = std::array::from_fn(|h| _mm512_loadu_ps(bp.add(16 * h)));
+            for (i, row) in acc.iter_mut().enumerate() {
+                let av = _mm512_set1_ps(a.at(p, i));
+                for (r, &b) in row.iter_mut().zip(&bv) {
+                    *r = _mm512_fmadd_ps(av, b, *r);
+                }
+            }
+        }
+    }
+
+    /// The most accumulator sets a small [`avx512_tile`] splits its depth between.
+    const MAX_SPLIT: usize = 4;
+
     /// [`Avx512`]'s tile with `ROWS` rows (at least `dst.m`) of `VECS` 16-lane vectors (at
     /// least `dst.n` columns).
     ///
     /// # Safety
-    /// As [`Tile::tile`]; callers run this inside an avx512f function.
-    #[inline(always)]
+    /// As [`Tile::tile`]; the CPU must support AVX-512F.
+    #[inline(never)]
+    #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowStarts>(
         kc: usize,
         a: A,
@@ -918,13 +996,30 @@ pub mod x86 {
         // SAFETY: slices hold kc strips; ROWS ≤ MR rows of A are read.
         unsafe {
             let mut acc = [[_mm512_setzero_ps(); VECS]; ROWS];
-            for p in 0..kc {
-                let bp = b.as_ptr().add(rows.start(p));
-                let bv: [__m512; VECS] = std::array::from_fn(|h| _mm512_loadu_ps(bp.add(16 * h)));
-                for (i, row) in acc.iter_mut().enumerate() {
-                    let av = _mm512_set1_ps(a.at(p, i));
-                    for (r, &b) in row.iter_mut().zip(&bv) {
-                        *r = _mm512_fmadd_ps(av, b, *r);
+            // A tile of fewer than 8 accumulators would wait on each FMA's latency; it keeps
+            // `split` sets that take turns over the depth and are added at the end.
+            let split = (8 / (ROWS * VECS)).clamp(1, MAX_SPLIT);
+            if split == 1 {
+                for p in 0..kc {
+                    avx512_step(&mut acc, a, b, rows, p);
+                }
+            } else {
+                let mut others = [[[_mm512_setzero_ps(); VECS]; ROWS]; MAX_SPLIT - 1];
+                let whole = kc - kc % split;
+                for p in (0..whole).step_by(split) {
+                    avx512_step(&mut acc, a, b, rows, p);
+                    for (s, set) in others[..split - 1].iter_mut().enumerate() {
+                        avx512_step(set, a, b, rows, p + 1 + s);
+                    }
+                }
+                for p in whole..kc {
+                    avx512_step(&mut acc, a, b, rows, p);
+                }
+                for set in &others[..split - 1] {
+                    for (row, other) in acc.iter_mut().zip(set) {
+                        for (r, &o) in row.iter_mut().zip(other) {
+                            *r = _mm512_add_ps(*r, o);
+                        }
                     }
                 }
             }

@@ -2,6 +2,8 @@
 //! depthwise convolution over one channel plane. Accumulation is in f32 with max-subtraction
 //! for softmax and two-pass variance for layer normalisation, for accuracy.
 
+use std::ops::Range;
+
 /// Lanes of the partial results the row reductions keep, so that LLVM vectorises them (a
 /// single running f32 sum or max is a serial chain it may not reorder).
 const LANES: usize = 8;
@@ -93,7 +95,7 @@ pub fn layer_norm_in_place(row: &mut [f32], epsilon: f32) {
 }
 
 /// A 2-D sliding window over one `h×w` plane.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     pub kernel: [usize; 2],
     pub strides: [usize; 2],
@@ -125,6 +127,40 @@ impl Window {
         )
     }
 
+    /// Outputs `outputs` along dim `d` in runs that read the same taps of a `len`-long input
+    /// (the taps [`Window::taps`] gives; the others read padding only), in order.
+    ///
+    /// ```
+    /// use kiln_ukernel::rows::{TapGroup, Window};
+    /// // 3 taps, padding 1 on a 4-long input: output 0 reads taps 1..3, 1-2 all, 3 taps 0..2.
+    /// let win = Window { kernel: [3, 3], strides: [1, 1], pads: [1, 1], dilations: [1, 1] };
+    /// let groups = win.tap_groups(0, 0..4, 4);
+    /// let runs: Vec<_> = groups.iter().map(|g| (g.outputs.clone(), g.taps.clone())).collect();
+    /// assert_eq!(runs, [(0..1, 1..3), (1..3, 0..3), (3..4, 0..2)]);
+    /// ```
+    pub fn tap_groups(&self, d: usize, outputs: Range<usize>, len: usize) -> Vec<TapGroup> {
+        let mut groups: Vec<TapGroup> = Vec::new();
+        for o in outputs {
+            let (lo, hi) = self.taps(d, o, len);
+            match groups.last_mut() {
+                Some(g) if g.taps == (lo..hi) => g.outputs.end = o + 1,
+                _ => groups.push(TapGroup {
+                    outputs: o..o + 1,
+                    taps: lo..hi,
+                }),
+            }
+        }
+        groups
+    }
+
+    /// The longest input along dim `d` that gives `outputs` outputs with `far_pad` padding after
+    /// it (with a stride, several lengths do; taps past this one read padding whichever it was).
+    pub fn longest_input(&self, d: usize, outputs: usize, far_pad: usize) -> usize {
+        let s = self.strides[d].max(1);
+        let span = (self.kernel[d].max(1) - 1) * self.dilations[d].max(1) + 1;
+        (outputs * s + span - 1).saturating_sub(self.pads[d] + far_pad)
+    }
+
     /// The outputs `o < outputs` along dim `d` whose tap `k` lies inside `0..len`, as a range,
     /// with the input coordinate of the first one (meaningless when the range is empty).
     #[inline(always)]
@@ -146,6 +182,14 @@ impl Window {
             .max(lo);
         (lo, hi, (lo * s + off).saturating_sub(p))
     }
+}
+
+/// A run of outputs along one axis of a [`Window`] that read the same taps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TapGroup {
+    pub outputs: Range<usize>,
+    /// The taps whose input lies inside the plane.
+    pub taps: Range<usize>,
 }
 
 /// One axis of a strided window split into phases: input coordinate `i` belongs to phase

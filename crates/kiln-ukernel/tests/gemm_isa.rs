@@ -82,8 +82,9 @@ fn all_variants_match_reference() {
 }
 
 /// Data tiling: every tile shape this CPU runs, with each operand packed ahead of time, packed
-/// during the call, read in place through row starts, or (right-hand) filled panel by panel,
-/// and C written row- or column-major, agrees with a plain triple loop.
+/// during the call, read in place through row starts, (right-hand) filled panel by panel or a
+/// selection of packed depth rows, and C written row-major, column-major or through a list of
+/// row offsets, agrees with a plain triple loop.
 #[test]
 fn packed_operands_match_reference() {
     use kiln_ukernel::gemm::{pack_lhs, pack_rhs, packed_gemm, Lhs, MatrixMut, Rhs, TILE_SHAPES};
@@ -113,16 +114,37 @@ fn packed_operands_match_reference() {
             let mut b_slack = b.clone();
             b_slack.resize(b.len() + shape.nr, f32::NAN);
             let starts: Vec<usize> = (0..k).map(|p| p * n).collect();
+            // Selected packed rows: B packed with a NaN row before each real one, of which the
+            // product reads only the real ones.
+            let b_doubled: Vec<f32> = (0..2 * k * n)
+                .map(|e| {
+                    let (p, j) = (e / n, e % n);
+                    if p % 2 == 0 {
+                        f32::NAN
+                    } else {
+                        b[(p / 2) * n + j]
+                    }
+                })
+                .collect();
+            let pb_doubled = pack_rhs(&Matrix::row_major(&b_doubled, n), 2 * k, n, shape.nr);
+            let selected: Vec<usize> = (0..k).map(|p| (2 * p + 1) * shape.nr).collect();
             // Gathered left-hand rows: A read in place, depth p at p, row i at i·k.
             let (depths, row_offsets): (Vec<usize>, Vec<usize>) =
                 ((0..k).collect(), (0..m).map(|i| i * k).collect());
+            // Listed C rows: row i of the product is column m-1-i of a column-major C.
+            let listed: Vec<usize> = (0..m).rev().collect();
             let cases =
-                (0..3).flat_map(|l| (0..3).flat_map(move |r| [(l, r, false), (l, r, true)]));
-            for (lhs_kind, rhs_kind, column_major) in cases {
+                (0..3).flat_map(|l| (0..4).flat_map(move |r| (0..3).map(move |o| (l, r, o))));
+            for (lhs_kind, rhs_kind, out_kind) in cases {
                 // C with a border of untouched values: rows (or columns) `ld` apart.
+                let column_major = out_kind > 0;
                 let ld = if column_major { m + 2 } else { n + 2 };
                 let mut c = vec![7.0f32; ld * if column_major { n } else { m }];
-                let at = |i: usize, j: usize| if column_major { j * ld + i } else { i * ld + j };
+                let at = |i: usize, j: usize| match out_kind {
+                    0 => i * ld + j,
+                    1 => j * ld + i,
+                    _ => j * ld + listed[i],
+                };
                 let lhs = match lhs_kind {
                     0 => Lhs::Packed(&pa),
                     1 => Lhs::Matrix(ma),
@@ -146,19 +168,25 @@ fn packed_operands_match_reference() {
                 let rhs = match rhs_kind {
                     0 => Rhs::Packed(&pb),
                     1 => Rhs::Panels(&mut fill),
-                    _ => Rhs::Gather {
+                    2 => Rhs::Gather {
                         data: &b_slack,
                         rows: &starts,
+                    },
+                    _ => Rhs::PackedSelect {
+                        data: &pb_doubled,
+                        strip_len: 2 * k * shape.nr,
+                        rows: &selected,
                     },
                 };
                 let out = MatrixMut {
                     ptr: c.as_mut_ptr(),
                     row_stride: if column_major { 1 } else { ld },
                     col_stride: if column_major { ld } else { 1 },
+                    row_offsets: (out_kind == 2).then_some(&listed[..]),
                 };
                 unsafe { gemm(m, n, k, lhs, rhs, out) };
                 let case = format!(
-                    "{} m={m} n={n} k={k} lhs={lhs_kind} rhs={rhs_kind} column_major={column_major}",
+                    "{} m={m} n={n} k={k} lhs={lhs_kind} rhs={rhs_kind} out={out_kind}",
                     shape.isa
                 );
                 let mut written = vec![false; c.len()];

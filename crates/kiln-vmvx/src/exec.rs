@@ -221,7 +221,8 @@ impl Executable {
                     Some(t) if *gemm == ConvGemm::PixelRows => ConvWeights::Columns(t),
                     Some(t) => ConvWeights::Rows(t),
                 };
-                conv2d(&m, kernels, weights, x, w, y, window, tile)?;
+                let far_pads = [pads[2], pads[3]].map(|v| v as usize);
+                conv2d(&m, kernels, weights, x, w, y, window, far_pads, tile)?;
                 if let Some(e) = epilogue {
                     run_epilogue(&m, y, e, k, wg);
                 }
@@ -925,12 +926,14 @@ fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, k: &Kernel, wg: u64) {
 /// workgroup's band (rows `oy0..oy1` of an `oh×ow` plane per channel) and the workgroup must
 /// own those rows of its `channels` planes.
 #[derive(Clone, Copy)]
-struct BandJob<'a> {
+pub(crate) struct BandJob<'a> {
     source: BandSource<'a>,
-    win: &'a rows::Window,
+    pub(crate) win: &'a rows::Window,
     /// `[channels, oy0, oy1, oh, ow]`.
-    extent: [usize; 5],
-    y: *mut f32,
+    pub(crate) extent: [usize; 5],
+    /// The input plane's `[h, w]`, or lengths at least as long: taps past them read padding.
+    pub(crate) input: [usize; 2],
+    pub(crate) y: *mut f32,
 }
 
 /// Where a convolution workgroup's band comes from.
@@ -950,7 +953,7 @@ enum BandSource<'a> {
 impl BandJob<'_> {
     /// The band this workgroup's GEMM reads (`slack` values readable past its last column),
     /// with `starts` set to where each depth row begins in it, and the band's line width.
-    fn band<'s>(
+    pub(crate) fn band<'s>(
         &'s self,
         slack: usize,
         scratch: &'s mut Vec<f32>,
@@ -976,12 +979,9 @@ impl BandJob<'_> {
 }
 
 thread_local! {
-    /// Per-thread scratch of [`conv2d_direct`] and [`conv2d_pixel_rows`]: padded input band,
-    /// row starts, output tile.
+    /// Per-thread scratch of [`conv2d_direct`]: padded input band, row starts, output tile.
     static DIRECT: std::cell::RefCell<(Vec<f32>, Vec<usize>, Vec<f32>)> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
-    /// Per-thread scratch of [`conv2d_pixel_rows`]: each pixel's offset in the band.
-    static PIXELS: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// A convolution workgroup without im2col: the input its output band reads is laid out once by
@@ -1027,49 +1027,6 @@ unsafe fn conv2d_direct(gemm: PackedGemmFn, nr: usize, lhs: Lhs, job: &BandJob) 
     });
 }
 
-/// A convolution workgroup whose GEMM rows are output pixels: `C[pixel, channel] = Σ
-/// input[pixel, tap] · weight[tap, channel]`, with the weights in right-hand strips and the
-/// input a [`rows::gathered_band`] read in place (pixel `(r, ox)` at offset `r·wp + ox` from
-/// each tap's row start, so no extra columns are computed). C is written transposed, straight
-/// into the NCHW output.
-///
-/// # Safety
-/// As [`BandJob`].
-unsafe fn conv2d_pixel_rows(gemm: PackedGemmFn, weights: &[f32], job: &BandJob) {
-    let [channels, oy0, oy1, oh, ow] = job.extent;
-    let y = job.y;
-    DIRECT.with(|cell| {
-        let (scratch, starts, _) = &mut *cell.borrow_mut();
-        let (band, wp) = job.band(0, scratch, starts);
-        PIXELS.with(|pixels| {
-            let offsets = &mut *pixels.borrow_mut();
-            offsets.clear();
-            offsets.extend((0..oy1 - oy0).flat_map(|r| (0..ow).map(move |ox| r * wp + ox)));
-            let lhs = Lhs::Gather {
-                data: band,
-                rows: starts,
-                offsets,
-            };
-            let out = MatrixMut {
-                ptr: y,
-                row_stride: 1,
-                col_stride: oh * ow,
-            };
-            // SAFETY: pixel p of channel c is y[c·oh·ow + p], inside the workgroup's output.
-            unsafe {
-                gemm(
-                    offsets.len(),
-                    channels,
-                    starts.len(),
-                    lhs,
-                    Rhs::Packed(weights),
-                    out,
-                )
-            };
-        });
-    });
-}
-
 /// The packed-GEMM kernel for operands packed in `tile`'s layout, or why this CPU cannot run it.
 fn packed_kernel(tile: TileShape) -> Result<PackedGemmFn, String> {
     packed_gemm(tile).ok_or_else(|| {
@@ -1092,10 +1049,10 @@ enum ConvWeights {
 }
 
 /// One workgroup of a convolution (its `tile`): depthwise planes directly; otherwise a GEMM of
-/// the weights and the input. With pixel rows ([`ConvWeights::Columns`]) the GEMM reads the
-/// input in place pixel by pixel and writes the output transposed; with channel rows it reads
+/// the weights and the input. With pixel rows ([`ConvWeights::Columns`], [`crate::pixel_rows`]) the GEMM reads
+/// the input in place pixel by pixel and writes the output transposed; with channel rows it reads
 /// a [`rows::gathered_band`] in place when that computes few extra columns, else im2col panels
-/// built strip by strip as the GEMM consumes them.
+/// built strip by strip as the GEMM consumes them. `far_pads` is the bottom and right padding.
 #[allow(clippy::too_many_arguments)]
 fn conv2d(
     m: &Mem,
@@ -1105,6 +1062,7 @@ fn conv2d(
     w: &View,
     y: &View,
     win: rows::Window,
+    far_pads: [usize; 2],
     tile: ConvTile,
 ) -> Result<(), String> {
     let [kh, kw] = win.kernel;
@@ -1141,10 +1099,19 @@ fn conv2d(
             }
         }
     };
+    let input = match source {
+        BandSource::Planes {
+            dims: [_, h, wd], ..
+        } => [h, wd],
+        BandSource::LaidOut { .. } => {
+            [0, 1].map(|d| win.longest_input(d, [oh, ow][d], far_pads[d]))
+        }
+    };
     let band = BandJob {
         source,
         win: &win,
         extent: [co1 - co0, oy0, oy1, oh, ow],
+        input,
         y: c_ptr,
     };
     let tile_shape = match weights {
@@ -1166,7 +1133,9 @@ fn conv2d(
         ConvWeights::Columns(t) => {
             // SAFETY: this workgroup owns output channels [co0, co1) of group g, rows
             // [oy0, oy1) of image n; packed weights were checked to hold every strip.
-            unsafe { conv2d_pixel_rows(packed_kernel(t)?, &ws[strips_from(t.nr)..], &band) };
+            unsafe {
+                crate::pixel_rows::conv2d(packed_kernel(t)?, &ws[strips_from(t.nr)..], t.nr, &band)
+            };
             return Ok(());
         }
         ConvWeights::Plain => kernels.tile,

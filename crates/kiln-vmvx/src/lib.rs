@@ -10,6 +10,7 @@
 
 pub mod exec;
 pub mod format;
+mod pixel_rows;
 
 pub use exec::Binding;
 pub use format::{Body, Epilogue, Executable, Inst, Kernel, KernelOp, ReduceFn, View, FORMAT};
