@@ -385,12 +385,18 @@ unsafe fn packed_gemm_impl<T: Tile>(
         Lhs::Matrix(_) => mr * 16,
         Lhs::Packed(_) | Lhs::Gather { .. } => m,
     };
+    // Gathered rows (a convolution's pixels) take the whole depth at once: their tiles store
+    // C transposed, element by element, which costs more than re-reading a deeper strip of B.
+    let kc_max = match lhs {
+        Lhs::Gather { .. } => k,
+        Lhs::Matrix(_) | Lhs::Packed(_) => KC,
+    };
     let mut pb = PACK.with(|cell| std::mem::take(&mut cell.borrow_mut().1));
     for (p0, i0) in (0..k)
-        .step_by(KC)
+        .step_by(kc_max)
         .flat_map(|p0| (0..m).step_by(mc_max).map(move |i0| (p0, i0)))
     {
-        let (kc, mc) = (KC.min(k - p0), mc_max.min(m - i0));
+        let (kc, mc) = (kc_max.min(k - p0), mc_max.min(m - i0));
         for j in (0..n).step_by(nr) {
             let width = nr.min(n - j);
             let (strip, gather): (&[f32], Option<&[usize]>) = match &mut rhs {
