@@ -108,6 +108,8 @@ pub struct TileShape {
     pub mr: usize,
     /// Columns of a right-hand strip.
     pub nr: usize,
+    /// The fewest columns a tile computes: a narrower last strip is rounded up to this.
+    pub narrowest: usize,
     /// The instruction set, for diagnostics.
     pub isa: &'static str,
     /// The CPU features (LLVM names) the kernel for this shape needs.
@@ -119,12 +121,14 @@ pub const TILE_SHAPES: [TileShape; 3] = [
     TileShape {
         mr: 8,
         nr: 32,
+        narrowest: 16,
         isa: "avx512",
         features: &["avx512f", "avx2", "fma"],
     },
     TileShape {
         mr: 6,
         nr: 16,
+        narrowest: 16,
         isa: "avx2+fma",
         features: &["avx2", "fma"],
     },
@@ -135,6 +139,7 @@ pub const TILE_SHAPES: [TileShape; 3] = [
 pub const PORTABLE_TILE: TileShape = TileShape {
     mr: 4,
     nr: 8,
+    narrowest: 8,
     isa: "generic",
     features: &[],
 };
