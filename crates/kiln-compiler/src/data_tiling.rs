@@ -77,7 +77,7 @@ pub fn lay_out_conv_inputs(d: &mut Dispatches) {
 }
 
 /// The length of a `ConvBand` output for convolution `op`, if it should have one: its weights
-/// are packed, its workgroups read a band in place, and between them they would lay out more
+/// are packed in channel rows, its workgroups read a band in place, and between them they would lay out more
 /// than [`MAX_BAND_REPEATS`] times its input lines (each channel tile repeats the band of its
 /// rows, and each row tile adds the lines its window reaches below it).
 fn repeated_band_len(op: &KernelOp) -> Option<u64> {
@@ -89,6 +89,7 @@ fn repeated_band_len(op: &KernelOp) -> Option<u64> {
         pads,
         dilations,
         groups,
+        gemm,
         tile_co,
         tile_oh,
         ..
@@ -96,6 +97,10 @@ fn repeated_band_len(op: &KernelOp) -> Option<u64> {
     else {
         return None;
     };
+    // Pixel rows read the input planes in place, whatever the window.
+    if *gemm == ConvGemm::PixelRows {
+        return None;
+    }
     let [cig, kh, kw] = conv_weight_dims(w);
     let win = window([kh, kw], *strides, *pads, *dilations);
     let [n, co, oh, ow] = [y.shape[0], y.shape[1], y.shape[2], y.shape[3]];

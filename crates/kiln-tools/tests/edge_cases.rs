@@ -707,9 +707,9 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
     };
     /// Input and weight shapes, strides, pads (top, left, bottom, right), dilations, groups.
     type Case = ([usize; 4], [usize; 4], [i64; 2], [i64; 4], [i64; 2], i64);
-    let cases: [Case; 13] = [
+    let cases: [Case; 15] = [
         (
-            [1, 5, 9, 11],
+            [1, 5, 24, 30],
             [40, 5, 3, 3],
             [1, 1],
             [1, 1, 1, 1],
@@ -782,8 +782,25 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
             [1, 1],
             2,
         ),
-        // Pixel rows on a laid-out stride-2 input whose height and width leave a remainder,
-        // with uneven padding: border pixels skip the taps that read only padding.
+        // Channel rows through im2col panels: a wide dilated window on a narrow output.
+        (
+            [1, 4, 10, 40],
+            [40, 4, 3, 9],
+            [1, 1],
+            [0, 0, 0, 0],
+            [1, 4],
+            1,
+        ),
+        (
+            [1, 24, 64, 64],
+            [72, 24, 3, 3],
+            [2, 2],
+            [1, 1, 1, 1],
+            [1, 1],
+            1,
+        ),
+        // Pixel rows on a stride-2 input whose height and width leave a remainder, with uneven
+        // padding: border pixels skip the taps that read only padding.
         (
             [1, 96, 15, 13],
             [256, 96, 3, 3],
@@ -837,6 +854,7 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
             }
         }
     }
-    let every = [(false, false), (false, true), (true, false), (true, true)];
+    // Pixel rows read the input planes in place: no conv_band before them.
+    let every = [(false, false), (false, true), (true, false)];
     assert_eq!(paths.into_iter().collect::<Vec<_>>(), every);
 }

@@ -191,6 +191,52 @@ pub fn pack_rhs(b: &Matrix, k: usize, n: usize, nr: usize) -> Vec<f32> {
     out
 }
 
+/// A table of element offsets (row starts, pixel offsets) for [`packed_gemm`]'s operands that
+/// are read in place, with its largest value, found once when the table is made: a product
+/// checks its reads against its data without a pass over the table, so tables built once and
+/// kept (a convolution's taps) cost nothing per call.
+///
+/// ```
+/// use kiln_ukernel::gemm::Offsets;
+/// let rows: Offsets = [0, 12, 4].into_iter().collect();
+/// assert_eq!((rows.max(), &rows[..]), (12, &[0, 12, 4][..]));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Offsets {
+    values: Vec<usize>,
+    max: usize,
+}
+
+impl Offsets {
+    pub fn new(values: Vec<usize>) -> Offsets {
+        let max = values.iter().copied().max().unwrap_or(0);
+        Offsets { values, max }
+    }
+
+    /// The largest offset (0 for an empty table).
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// The offsets, to reuse their allocation.
+    pub fn into_values(self) -> Vec<usize> {
+        self.values
+    }
+}
+
+impl std::ops::Deref for Offsets {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.values
+    }
+}
+
+impl FromIterator<usize> for Offsets {
+    fn from_iter<I: IntoIterator<Item = usize>>(iter: I) -> Offsets {
+        Offsets::new(iter.into_iter().collect())
+    }
+}
+
 /// The left-hand operand of [`packed_gemm`].
 pub enum Lhs<'a> {
     /// Strips from [`pack_lhs`] (of at least `m` rows, depth exactly `k`).
@@ -201,8 +247,8 @@ pub enum Lhs<'a> {
     /// pixels as rows, each tap's input a row start, each pixel an offset from it).
     Gather {
         data: &'a [f32],
-        rows: &'a [usize],
-        offsets: &'a [usize],
+        rows: &'a Offsets,
+        offsets: &'a Offsets,
     },
 }
 
@@ -277,15 +323,15 @@ pub enum Rhs<'a, 'f> {
     Panels(&'f mut PanelFn<'a>),
     /// Read in place: row `p` is `data[rows[p]..]`, columns contiguous. Columns up to `n`
     /// rounded up to the strip width must be readable (their values do not matter).
-    Gather { data: &'a [f32], rows: &'a [usize] },
+    Gather { data: &'a [f32], rows: &'a Offsets },
     /// Some depth rows of strips from [`pack_rhs`]: column strip `s` starts at
     /// `data[s·strip_len]`, and depth row `p` of the product is the strip's row starting at
-    /// offset `rows[p]` in it (a packed row index times the strip width). A convolution skips
-    /// the taps that only read padding this way.
+    /// offset `rows[p]` in it (a packed row index times the strip width; `data` may start
+    /// inside the first strip). A convolution skips the taps that only read padding this way.
     PackedSelect {
         data: &'a [f32],
         strip_len: usize,
-        rows: &'a [usize],
+        rows: &'a Offsets,
     },
 }
 
@@ -346,24 +392,18 @@ unsafe fn packed_gemm_impl<T: Tile>(
         return;
     }
     match &rhs {
-        Rhs::Gather { data, rows } => {
-            let last = rows[..k].iter().max().copied().unwrap_or(0);
-            assert!(
-                last + n.next_multiple_of(nr) <= data.len(),
-                "gathered right-hand rows reach past their data"
-            );
-        }
+        Rhs::Gather { data, rows } => assert!(
+            k <= rows.len() && rows.max() + n.next_multiple_of(nr) <= data.len(),
+            "gathered right-hand rows reach past their data"
+        ),
         Rhs::PackedSelect {
             data,
             strip_len,
             rows,
-        } => {
-            let last = rows[..k].iter().max().copied().unwrap_or(0);
-            assert!(
-                last + nr <= *strip_len && n.div_ceil(nr) * strip_len <= data.len(),
-                "selected right-hand rows reach past their strips"
-            );
-        }
+        } => assert!(
+            k <= rows.len() && (n.div_ceil(nr) - 1) * strip_len + rows.max() + nr <= data.len(),
+            "selected right-hand rows reach past their data"
+        ),
         Rhs::Packed(_) | Rhs::Panels(_) => {}
     }
     match &lhs {
@@ -371,14 +411,10 @@ unsafe fn packed_gemm_impl<T: Tile>(
             data,
             rows,
             offsets,
-        } => {
-            let last = rows[..k].iter().max().copied().unwrap_or(0);
-            let widest = offsets[..m].iter().max().copied().unwrap_or(0);
-            assert!(
-                last + widest < data.len(),
-                "gathered left-hand rows reach past their data"
-            );
-        }
+        } => assert!(
+            k <= rows.len() && m <= offsets.len() && rows.max() + offsets.max() < data.len(),
+            "gathered left-hand rows reach past their data"
+        ),
         Lhs::Matrix(a) => assert!(
             a.offset + (m - 1) * a.row_stride + (k - 1) * a.col_stride < a.data.len(),
             "the left-hand matrix reaches past its data"

@@ -153,14 +153,6 @@ impl Window {
         groups
     }
 
-    /// The longest input along dim `d` that gives `outputs` outputs with `far_pad` padding after
-    /// it (with a stride, several lengths do; taps past this one read padding whichever it was).
-    pub fn longest_input(&self, d: usize, outputs: usize, far_pad: usize) -> usize {
-        let s = self.strides[d].max(1);
-        let span = (self.kernel[d].max(1) - 1) * self.dilations[d].max(1) + 1;
-        (outputs * s + span - 1).saturating_sub(self.pads[d] + far_pad)
-    }
-
     /// The outputs `o < outputs` along dim `d` whose tap `k` lies inside `0..len`, as a range,
     /// with the input coordinate of the first one (meaningless when the range is empty).
     #[inline(always)]
@@ -339,25 +331,31 @@ impl BandLayout {
         let (py, px, wp) = (&self.py, &self.px, self.wp);
         let plane = self.lines * wp;
         let phase_planes = py.residues.len() * px.residues.len();
-        out[..cig * phase_planes * plane].fill(0.0);
+        let lines: Vec<_> = py
+            .residues
+            .iter()
+            .map(|&r| py.inside(r, oy0, self.lines, h))
+            .collect();
         let columns: Vec<_> = px
             .residues
             .iter()
             .map(|&r| px.inside(r, 0, wp, w))
             .collect();
-        for (iry, &ry) in py.residues.iter().enumerate() {
-            let (v_lo, v_hi, iy_lo) = py.inside(ry, oy0, self.lines, h);
-            for ic in 0..cig {
-                for (v, iy) in (v_lo..v_hi).zip((iy_lo..).step_by(py.stride)) {
+        // Each value is written once: padding zeroed around what is copied.
+        let planes = out[..cig * phase_planes * plane].chunks_exact_mut(plane);
+        for (index, out) in planes.enumerate() {
+            let (ic, phase) = (index / phase_planes, index % phase_planes);
+            let (v_lo, v_hi, iy_lo) = lines[phase / px.residues.len()];
+            let (u_lo, u_hi, ix_lo) = columns[phase % px.residues.len()];
+            out[..v_lo * wp].fill(0.0);
+            out[v_hi * wp..].fill(0.0);
+            for (v, iy) in (v_lo..v_hi).zip((iy_lo..).step_by(py.stride)) {
+                let line = &mut out[v * wp..][..wp];
+                line[..u_lo].fill(0.0);
+                line[u_hi..].fill(0.0);
+                if u_lo < u_hi {
                     let src = &x[(ic * h + iy) * w..][..w];
-                    for (irx, &(u_lo, u_hi, ix_lo)) in columns.iter().enumerate() {
-                        if u_lo == u_hi {
-                            continue;
-                        }
-                        let plane_index = ic * phase_planes + iry * px.residues.len() + irx;
-                        let at = plane_index * plane + v * wp;
-                        copy_strided(&mut out[at + u_lo..at + u_hi], &src[ix_lo..], px.stride);
-                    }
+                    copy_strided(&mut line[u_lo..u_hi], &src[ix_lo..], px.stride);
                 }
             }
         }

@@ -87,7 +87,9 @@ fn all_variants_match_reference() {
 /// row offsets, agrees with a plain triple loop.
 #[test]
 fn packed_operands_match_reference() {
-    use kiln_ukernel::gemm::{pack_lhs, pack_rhs, packed_gemm, Lhs, MatrixMut, Rhs, TILE_SHAPES};
+    use kiln_ukernel::gemm::{
+        pack_lhs, pack_rhs, packed_gemm, Lhs, MatrixMut, Offsets, Rhs, TILE_SHAPES,
+    };
     for shape in TILE_SHAPES {
         let Some(gemm) = packed_gemm(shape) else {
             continue;
@@ -113,7 +115,7 @@ fn packed_operands_match_reference() {
             // Gathered rows, read in place: B's rows with room for a whole last strip.
             let mut b_slack = b.clone();
             b_slack.resize(b.len() + shape.nr, f32::NAN);
-            let starts: Vec<usize> = (0..k).map(|p| p * n).collect();
+            let starts: Offsets = (0..k).map(|p| p * n).collect();
             // Selected packed rows: B packed with a NaN row before each real one, of which the
             // product reads only the real ones.
             let b_doubled: Vec<f32> = (0..2 * k * n)
@@ -127,9 +129,9 @@ fn packed_operands_match_reference() {
                 })
                 .collect();
             let pb_doubled = pack_rhs(&Matrix::row_major(&b_doubled, n), 2 * k, n, shape.nr);
-            let selected: Vec<usize> = (0..k).map(|p| (2 * p + 1) * shape.nr).collect();
+            let selected: Offsets = (0..k).map(|p| (2 * p + 1) * shape.nr).collect();
             // Gathered left-hand rows: A read in place, depth p at p, row i at i·k.
-            let (depths, row_offsets): (Vec<usize>, Vec<usize>) =
+            let (depths, row_offsets): (Offsets, Offsets) =
                 ((0..k).collect(), (0..m).map(|i| i * k).collect());
             // Listed C rows: row i of the product is column m-1-i of a column-major C.
             let listed: Vec<usize> = (0..m).rev().collect();

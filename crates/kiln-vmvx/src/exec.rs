@@ -10,8 +10,9 @@
 //!   what makes concurrent execution sound.
 
 use crate::format::*;
+use crate::pixel_rows;
 use kiln_types::ElementType;
-use kiln_ukernel::gemm::{packed_gemm, Lhs, MatrixMut, PackedGemmFn, Rhs, TileShape};
+use kiln_ukernel::gemm::{packed_gemm, Lhs, MatrixMut, Offsets, PackedGemmFn, Rhs, TileShape};
 use kiln_ukernel::{rows, Kernels, Matrix};
 
 /// Elements per row of body evaluation.
@@ -221,8 +222,7 @@ impl Executable {
                     Some(t) if *gemm == ConvGemm::PixelRows => ConvWeights::Columns(t),
                     Some(t) => ConvWeights::Rows(t),
                 };
-                let far_pads = [pads[2], pads[3]].map(|v| v as usize);
-                conv2d(&m, kernels, weights, x, w, y, window, far_pads, tile)?;
+                conv2d(&m, kernels, weights, x, w, y, window, tile)?;
                 if let Some(e) = epilogue {
                     run_epilogue(&m, y, e, k, wg);
                 }
@@ -926,14 +926,12 @@ fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, k: &Kernel, wg: u64) {
 /// workgroup's band (rows `oy0..oy1` of an `oh×ow` plane per channel) and the workgroup must
 /// own those rows of its `channels` planes.
 #[derive(Clone, Copy)]
-pub(crate) struct BandJob<'a> {
+struct BandJob<'a> {
     source: BandSource<'a>,
-    pub(crate) win: &'a rows::Window,
+    win: &'a rows::Window,
     /// `[channels, oy0, oy1, oh, ow]`.
-    pub(crate) extent: [usize; 5],
-    /// The input plane's `[h, w]`, or lengths at least as long: taps past them read padding.
-    pub(crate) input: [usize; 2],
-    pub(crate) y: *mut f32,
+    extent: [usize; 5],
+    y: *mut f32,
 }
 
 /// Where a convolution workgroup's band comes from.
@@ -953,7 +951,7 @@ enum BandSource<'a> {
 impl BandJob<'_> {
     /// The band this workgroup's GEMM reads (`slack` values readable past its last column),
     /// with `starts` set to where each depth row begins in it, and the band's line width.
-    pub(crate) fn band<'s>(
+    fn band<'s>(
         &'s self,
         slack: usize,
         scratch: &'s mut Vec<f32>,
@@ -1000,21 +998,23 @@ unsafe fn conv2d_direct(gemm: PackedGemmFn, nr: usize, lhs: Lhs, job: &BandJob) 
         let (band, wp) = job.band(nr, scratch, starts);
         let cols = rows * wp;
         out.resize(channels * cols, 0.0);
+        let rows_of_band = Offsets::new(std::mem::take(starts));
         let rhs = Rhs::Gather {
             data: band,
-            rows: starts,
+            rows: &rows_of_band,
         };
         // SAFETY: `out` is channels × cols, exclusively this thread's.
         unsafe {
             gemm(
                 channels,
                 cols,
-                starts.len(),
+                rows_of_band.len(),
                 lhs,
                 rhs,
                 MatrixMut::rows(out.as_mut_ptr(), cols),
             )
         };
+        *starts = rows_of_band.into_values();
         for co in 0..channels {
             for r in 0..rows {
                 let src = &out[co * cols + r * wp..][..ow];
@@ -1049,10 +1049,10 @@ enum ConvWeights {
 }
 
 /// One workgroup of a convolution (its `tile`): depthwise planes directly; otherwise a GEMM of
-/// the weights and the input. With pixel rows ([`ConvWeights::Columns`], [`crate::pixel_rows`]) the GEMM reads
-/// the input in place pixel by pixel and writes the output transposed; with channel rows it reads
-/// a [`rows::gathered_band`] in place when that computes few extra columns, else im2col panels
-/// built strip by strip as the GEMM consumes them. `far_pads` is the bottom and right padding.
+/// the weights and the input. With pixel rows ([`ConvWeights::Columns`], [`pixel_rows`]) the
+/// GEMM reads the input planes in place pixel by pixel and writes the output transposed; with
+/// channel rows it reads a [`rows::gathered_band`] in place when that computes few extra
+/// columns, else im2col panels built strip by strip as the GEMM consumes them.
 #[allow(clippy::too_many_arguments)]
 fn conv2d(
     m: &Mem,
@@ -1062,7 +1062,6 @@ fn conv2d(
     w: &View,
     y: &View,
     win: rows::Window,
-    far_pads: [usize; 2],
     tile: ConvTile,
 ) -> Result<(), String> {
     let [kh, kw] = win.kernel;
@@ -1099,19 +1098,10 @@ fn conv2d(
             }
         }
     };
-    let input = match source {
-        BandSource::Planes {
-            dims: [_, h, wd], ..
-        } => [h, wd],
-        BandSource::LaidOut { .. } => {
-            [0, 1].map(|d| win.longest_input(d, [oh, ow][d], far_pads[d]))
-        }
-    };
     let band = BandJob {
         source,
         win: &win,
         extent: [co1 - co0, oy0, oy1, oh, ow],
-        input,
         y: c_ptr,
     };
     let tile_shape = match weights {
@@ -1131,11 +1121,19 @@ fn conv2d(
             return Ok(());
         }
         ConvWeights::Columns(t) => {
+            let BandSource::Planes { x: x_group, dims } = source else {
+                return Err("a convolution with pixel rows reads its input planes".into());
+            };
+            let geometry = pixel_rows::Geometry {
+                win,
+                input: dims,
+                output: [oy0, oy1, ow],
+                nr: t.nr,
+            };
+            let (gemm, strips) = (packed_kernel(t)?, &ws[strips_from(t.nr)..]);
             // SAFETY: this workgroup owns output channels [co0, co1) of group g, rows
             // [oy0, oy1) of image n; packed weights were checked to hold every strip.
-            unsafe {
-                crate::pixel_rows::conv2d(packed_kernel(t)?, &ws[strips_from(t.nr)..], t.nr, &band)
-            };
+            unsafe { pixel_rows::conv2d(gemm, x_group, strips, geometry, co1 - co0, oh, c_ptr) };
             return Ok(());
         }
         ConvWeights::Plain => kernels.tile,

@@ -12,7 +12,7 @@ use kiln_types::ElementType;
 /// The format string module files use for VMVX executables.
 pub const FORMAT: &str = "vmvx-bytecode";
 /// Version 3: convolutions say which way round their GEMM is ([`ConvGemm`]).
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 #[derive(Clone, Debug, PartialEq)]
@@ -299,7 +299,8 @@ pub enum KernelOp {
     ///
     /// `x` may instead be the rank-1 output of a [`KernelOp::ConvBand`] for this convolution's
     /// window and output size, [`conv_band_len`] values: the input laid out once for every
-    /// workgroup (only with packed weights).
+    /// workgroup (only with weights packed for [`ConvGemm::ChannelRows`]; pixel rows read the
+    /// input planes in place).
     Conv2d {
         x: View,
         w: View,
@@ -844,7 +845,7 @@ impl Kernel {
                     let win = window([kh, kw], *strides, *pads, *dilations);
                     let [n, oh, ow] = [y.shape[0], y.shape[2], y.shape[3]];
                     let len = conv_band_len(&win, [n, cig.saturating_mul(*groups), oh, ow]);
-                    w.shape.len() == 6 && x.shape[0] == len
+                    w.shape.len() == 6 && *gemm == ConvGemm::ChannelRows && x.shape[0] == len
                 } else {
                     rank(x, 4)?;
                     x.shape[0] == y.shape[0] && cig.checked_mul(*groups) == Some(x.shape[1])
@@ -1497,6 +1498,35 @@ mod tests {
         assert_eq!(
             no_window.check().unwrap_err(),
             "conv_band window is invalid"
+        );
+    }
+
+    /// A ConvBand feeds channel rows only: pixel rows read the input planes.
+    #[test]
+    fn laid_out_input_needs_channel_rows() {
+        let KernelOp::ConvBand { y: band, .. } = conv_band().op else {
+            unreachable!()
+        };
+        let conv = |gemm, strip| Kernel {
+            name: "dispatch_1".into(),
+            op: KernelOp::Conv2d {
+                x: band.clone(),
+                w: View::contiguous(2, 0, ElementType::F32, &[1, 1, 2, 3, 3, strip]),
+                y: View::contiguous(3, 0, ElementType::F32, &[1, 4, 5, 5]),
+                strides: [2, 2],
+                pads: [1, 1, 1, 1],
+                dilations: [1, 1],
+                groups: 1,
+                gemm,
+                tile_co: 32,
+                tile_oh: 5,
+                epilogue: None,
+            },
+        };
+        conv(ConvGemm::ChannelRows, 8).check().unwrap();
+        assert_eq!(
+            conv(ConvGemm::PixelRows, 32).check().unwrap_err(),
+            "conv2d input does not agree with its weights and output"
         );
     }
 }

@@ -1,51 +1,66 @@
 //! Convolution workgroups whose GEMM rows are output pixels (small images with many channels):
 //! `C[pixel, channel] = Σ input[pixel, tap] · weight[tap, channel]`, the weights in packed
-//! right-hand strips, the input a laid-out band read in place, C written transposed straight
-//! into the NCHW output.
+//! right-hand strips, C written transposed straight into the NCHW output.
 //!
-//! Pixels near the border, whose windows reach into padding, run as GEMMs of their own over
-//! only the taps that read input; on a 7×7 image with a 3×3 window that is a fifth of the
-//! work. Each such group needs tables of its taps' band rows and weight rows; they depend on
-//! the convolution's geometry only, so each thread keeps the tables of the geometries it ran
-//! last ([`GroupCache`]).
+//! The input planes are read in place: each pixel is an offset and each tap a row start, so a
+//! pixel's value for a tap is one element however the window is strided or dilated. Pixels
+//! near the border, whose windows reach into padding, run as GEMMs of their own over only the
+//! taps that read input (rectangles of pixels that read the same taps,
+//! [`Window::tap_groups`]): every read lies inside the input, no padded copy is made, and on a
+//! 7×7 image with a 3×3 window a fifth of the work is skipped.
+//!
+//! The groups' tables of taps and pixels depend on the convolution's geometry only, so each
+//! thread keeps those of the geometries it ran last ([`GroupCache`]).
 
-use crate::exec::BandJob;
-use kiln_ukernel::gemm::{Lhs, MatrixMut, PackedGemmFn, Rhs};
-use kiln_ukernel::rows::{TapGroup, Window};
+use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, PackedGemmFn, Rhs};
+use kiln_ukernel::rows::Window;
 use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Output pixels that read the same taps, as one GEMM's rows.
 struct PixelGroup {
-    /// Each pixel's offset from a tap's row start in the band.
-    offsets: Vec<usize>,
+    /// Each pixel's offset in the input: where its first tap's read lies.
+    offsets: Offsets,
     /// Each pixel's offset in an output channel plane (from the workgroup's first row).
     outputs: Vec<usize>,
-    /// The taps read, unless every tap is: band row starts and weight row offsets.
-    taps: Option<(Vec<usize>, Vec<usize>)>,
+    /// The taps read, unless every tap is: the [`Groups::boxes`] entry of their shape, and
+    /// where the first one's weight row starts in a strip.
+    taps: Option<(usize, usize)>,
 }
 
-/// What a workgroup's pixel groups depend on besides its band row starts.
+/// The taps of a box of `[ky, kx]` window positions, of every input channel, relative to the
+/// box's first: where each one's input row starts, and its weight row in a strip. Groups whose
+/// boxes have the same shape share one.
+struct TapBox {
+    shape: [usize; 2],
+    starts: Offsets,
+    weight_rows: Offsets,
+}
+
+/// What a workgroup's pixel groups depend on.
 #[derive(Clone, Copy, PartialEq)]
-struct Geometry {
-    win: Window,
-    /// `[oy0, oy1, ow, wp, nr]`: the workgroup's output rows, the output and band widths,
-    /// the weight strip width.
-    extent: [usize; 5],
-    /// As [`BandJob::input`].
-    input: [usize; 2],
+pub(crate) struct Geometry {
+    pub(crate) win: Window,
+    /// The input planes: `[channels, h, w]`.
+    pub(crate) input: [usize; 3],
+    /// `[oy0, oy1, ow]`: the workgroup's output rows and the output width.
+    pub(crate) output: [usize; 3],
+    /// The weight strip width.
+    pub(crate) nr: usize,
 }
 
-/// The pixel groups of one geometry and band row starts.
+/// The pixel groups of one geometry.
 struct Groups {
     geometry: Geometry,
-    starts: Vec<usize>,
+    /// Where each depth row `(ic, ky, kx)` starts in the input when every tap is read.
+    starts: Offsets,
+    boxes: Vec<TapBox>,
     groups: Vec<PixelGroup>,
 }
 
 /// Geometries a thread keeps groups for: more than the pixel-row convolutions of a network
 /// usually have (one per distinct size, stride and row tile).
-const CACHED_GEOMETRIES: usize = 16;
+const CACHED_GEOMETRIES: usize = 64;
 
 /// The groups of the geometries a thread ran last, newest last.
 #[derive(Default)]
@@ -54,18 +69,14 @@ struct GroupCache {
 }
 
 impl GroupCache {
-    fn groups(&mut self, geometry: Geometry, starts: &[usize]) -> Rc<Groups> {
-        let found = self
-            .entries
-            .iter()
-            .position(|e| e.geometry == geometry && e.starts == starts);
-        let entry = match found {
+    fn groups(&mut self, geometry: Geometry) -> Rc<Groups> {
+        let entry = match self.entries.iter().position(|e| e.geometry == geometry) {
             Some(i) => self.entries.remove(i),
             None => {
                 if self.entries.len() == CACHED_GEOMETRIES {
                     self.entries.remove(0);
                 }
-                Rc::new(Groups::new(geometry, starts))
+                Rc::new(Groups::new(geometry))
             }
         };
         self.entries.push(entry.clone());
@@ -74,119 +85,134 @@ impl GroupCache {
 }
 
 impl Groups {
-    /// Rectangles of pixels that read the same taps: rows whose windows lie inside the input
-    /// vertically split into column groups (left border, inside, right border); a border row
-    /// group is one rectangle over the taps any of its columns reads (a corner alone would be
-    /// a GEMM of one pixel).
-    fn new(geometry: Geometry, starts: &[usize]) -> Groups {
+    fn new(geometry: Geometry) -> Groups {
         let Geometry {
             win,
-            extent: [oy0, oy1, ow, wp, nr],
-            input: [h, w],
+            input: [channels, h, w],
+            output: [oy0, oy1, ow],
+            nr,
         } = geometry;
-        let [kh, kw] = win.kernel;
+        let ([kh, kw], [dh, dw]) = (win.kernel, win.dilations);
+        let taps = kh * kw;
+        let tap_start = |p: usize| {
+            let (ic, ky, kx) = (p / taps, p % taps / kw, p % kw);
+            ic * h * w + ky * dh * w + kx * dw
+        };
+        let starts: Offsets = (0..channels * taps).map(tap_start).collect();
         let rows = win.tap_groups(0, oy0..oy1, h);
         let columns = win.tap_groups(1, 0..ow, w);
-        let whole_width = columns
-            .first()
-            .zip(columns.last())
-            .map(|(first, last)| TapGroup {
-                outputs: first.outputs.start..last.outputs.end,
-                taps: columns.iter().map(|c| c.taps.start).min().unwrap_or(0)
-                    ..columns.iter().map(|c| c.taps.end).max().unwrap_or(0),
-            });
-        let mut rects = Vec::new();
-        for r in &rows {
-            if r.taps.len() == kh {
-                rects.extend(columns.iter().map(|c| (r, c.clone())));
-            } else if let Some(c) = &whole_width {
-                rects.push((r, c.clone()));
-            }
-        }
-        let channels_in = starts.len() / (kh * kw).max(1);
-        let groups = rects
-            .into_iter()
-            .map(|(r, c)| {
-                let pixels = r
-                    .outputs
-                    .clone()
-                    .flat_map(|oy| c.outputs.clone().map(move |ox| (oy - oy0, ox)));
-                let taps = (r.taps.len() < kh || c.taps.len() < kw).then(|| {
-                    let (mut tap_starts, mut weight_rows) = (Vec::new(), Vec::new());
-                    for ic in 0..channels_in {
-                        for ky in r.taps.clone() {
-                            for kx in c.taps.clone() {
-                                let p = (ic * kh + ky) * kw + kx;
-                                tap_starts.push(starts[p]);
-                                weight_rows.push(p * nr);
-                            }
-                        }
-                    }
-                    (tap_starts, weight_rows)
+        let mut groups = Vec::with_capacity(rows.len() * columns.len());
+        let mut boxes = Vec::new();
+        for (r, c) in rows
+            .iter()
+            .flat_map(|r| columns.iter().map(move |c| (r, c)))
+        {
+            let pixels = r
+                .outputs
+                .clone()
+                .flat_map(|oy| c.outputs.clone().map(move |ox| (oy, ox)));
+            // A pixel's offset is where its first tap's read lies and tap rows start from the
+            // first tap's, so neither is negative. (A group without taps reads nothing.)
+            let first = [r.taps.start, c.taps.start];
+            let at = |d: usize, o: usize| {
+                (o * win.strides[d] + first[d] * win.dilations[d]).saturating_sub(win.pads[d])
+            };
+            let shape = [r.taps.len(), c.taps.len()];
+            let taps = (shape != [kh, kw]).then(|| {
+                let index = boxes.iter().position(|b: &TapBox| b.shape == shape);
+                let index = index.unwrap_or_else(|| {
+                    let selected = (0..channels).flat_map(|ic| {
+                        (0..shape[0]).flat_map(move |ky| {
+                            (0..shape[1]).map(move |kx| (ic * kh + ky) * kw + kx)
+                        })
+                    });
+                    let (starts, weight_rows): (Vec<_>, Vec<_>) =
+                        selected.map(|p| (starts[p], p * nr)).unzip();
+                    boxes.push(TapBox {
+                        shape,
+                        starts: Offsets::new(starts),
+                        weight_rows: Offsets::new(weight_rows),
+                    });
+                    boxes.len() - 1
                 });
-                PixelGroup {
-                    offsets: pixels.clone().map(|(r, ox)| r * wp + ox).collect(),
-                    outputs: pixels.map(|(r, ox)| r * ow + ox).collect(),
-                    taps,
-                }
-            })
-            .collect();
+                (index, (first[0] * kw + first[1]) * nr)
+            });
+            groups.push(PixelGroup {
+                offsets: pixels
+                    .clone()
+                    .map(|(oy, ox)| at(0, oy) * w + at(1, ox))
+                    .collect(),
+                outputs: pixels.map(|(oy, ox)| (oy - oy0) * ow + ox).collect(),
+                taps,
+            });
+        }
         Groups {
             geometry,
-            starts: starts.to_vec(),
+            starts,
+            boxes,
             groups,
         }
     }
 }
 
 thread_local! {
-    /// Per-thread scratch: padded input band and row starts.
-    static SCRATCH: RefCell<(Vec<f32>, Vec<usize>)> =
-        const { RefCell::new((Vec::new(), Vec::new())) };
     static CACHE: RefCell<GroupCache> = RefCell::new(GroupCache::default());
 }
 
-/// One convolution workgroup with pixel rows: weights packed in right-hand strips of `nr`.
+/// One convolution workgroup with pixel rows: `x` holds the input planes of `geometry`, the
+/// weights are packed in right-hand strips of `geometry.nr` for `channels` output channels, and
+/// output channel `c`'s plane (`oh·ow` values) starts at `y + c·oh·ow`.
 ///
 /// # Safety
-/// As [`BandJob`].
-pub(crate) unsafe fn conv2d(gemm: PackedGemmFn, weights: &[f32], nr: usize, job: &BandJob) {
-    let [channels, oy0, oy1, oh, ow] = job.extent;
-    SCRATCH.with(|cell| {
-        let (scratch, starts) = &mut *cell.borrow_mut();
-        let (band, wp) = job.band(0, scratch, starts);
-        let geometry = Geometry {
-            win: *job.win,
-            extent: [oy0, oy1, ow, wp, nr],
-            input: job.input,
-        };
-        let entry = CACHE.with(|cache| cache.borrow_mut().groups(geometry, starts));
+/// `y` must point at output channel 0 of the workgroup's rows `oy0..oy1` of `channels` planes
+/// of `oh×ow`, which the workgroup must own; the packed weights must hold `channels` columns.
+pub(crate) unsafe fn conv2d(
+    gemm: PackedGemmFn,
+    x: &[f32],
+    weights: &[f32],
+    geometry: Geometry,
+    channels: usize,
+    oh: usize,
+    y: *mut f32,
+) {
+    let entry = CACHE.with(|cache| cache.borrow_mut().groups(geometry));
+    let (nr, col_stride) = (geometry.nr, oh * geometry.output[2]);
+    let strip_len = entry.starts.len() * nr;
+    // One strip of weights at a time through every group: a strip stays in L2 while the groups
+    // read it, where a workgroup's whole share of the weights may not even stay in L3 (a
+    // network's layers between them can hold more than it), and would then come from memory
+    // once per group.
+    for (s, c0) in (0..channels).step_by(nr).enumerate() {
+        let strip = &weights[s * strip_len..];
         for group in &entry.groups {
-            let (rows, rhs) = match &group.taps {
-                None => (&entry.starts, Rhs::Packed(weights)),
-                Some((tap_starts, weight_rows)) => (
-                    tap_starts,
-                    Rhs::PackedSelect {
-                        data: weights,
-                        strip_len: entry.starts.len() * nr,
-                        rows: weight_rows,
-                    },
-                ),
+            let (rows, rhs) = match group.taps {
+                None => (&entry.starts, Rhs::Packed(strip)),
+                Some((index, first_row)) => {
+                    let taps = &entry.boxes[index];
+                    let rhs = Rhs::PackedSelect {
+                        data: &strip[first_row..],
+                        strip_len,
+                        rows: &taps.weight_rows,
+                    };
+                    (&taps.starts, rhs)
+                }
             };
             let lhs = Lhs::Gather {
-                data: band,
+                data: x,
                 rows,
                 offsets: &group.offsets,
             };
             let out = MatrixMut {
-                ptr: job.y,
+                // SAFETY: channel c0 is one of the workgroup's `channels`.
+                ptr: unsafe { y.add(c0 * col_stride) },
                 row_stride: 0,
-                col_stride: oh * ow,
+                col_stride,
                 row_offsets: Some(&group.outputs),
             };
+            let n = nr.min(channels - c0);
             // SAFETY: pixel p of channel c is y[c·oh·ow + outputs[p]], inside the workgroup's
-            // output.
-            unsafe { gemm(group.offsets.len(), channels, rows.len(), lhs, rhs, out) };
+            // output by the caller's contract; the GEMM checks its reads against `x`.
+            unsafe { gemm(group.offsets.len(), n, rows.len(), lhs, rhs, out) };
         }
-    });
+    }
 }
