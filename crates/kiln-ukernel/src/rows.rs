@@ -609,9 +609,11 @@ pub fn pool_plane(
     }
 }
 
-/// Max pooling as two passes (a maximum is exact in any order): each input row the band reads
-/// is reduced along x once, then output rows take the maximum of those rows along y, a loop
-/// over contiguous rows that vectorises. NaN inputs are skipped, as `f32::max` does.
+/// Max pooling as two passes (a maximum is exact in any order): for each output row, the input
+/// rows its window covers are reduced into one row (a loop over contiguous rows that
+/// vectorises), which is then reduced along x, for the outputs whose taps all lie inside it
+/// by one stride-1 pass per tap over the row split into stride phases. NaN inputs are skipped,
+/// as `f32::max` does.
 #[allow(clippy::too_many_arguments)]
 fn max_pool_separable(
     x: &[f32],
@@ -625,75 +627,54 @@ fn max_pool_separable(
     out: &mut [f32],
 ) {
     let (sx, dx, px) = (win.strides[1], win.dilations[1], win.pads[1]);
-    // The input rows this band of outputs reads.
-    let rows: Vec<(usize, usize)> = (oy0..oy1).map(|oy| win.taps(0, oy, h)).collect();
-    let first = |oy: usize, ky: usize| oy * win.strides[0] + ky * win.dilations[0] - win.pads[0];
-    let lo = rows
-        .iter()
-        .zip(oy0..)
-        .filter(|((a, b), _)| a < b)
-        .map(|((a, _), oy)| first(oy, *a))
-        .min();
-    let Some(lo) = lo else {
-        out[..(oy1 - oy0) * ow].fill(f32::NEG_INFINITY);
-        return;
-    };
-    let hi = rows
-        .iter()
-        .zip(oy0..)
-        .filter(|((a, b), _)| a < b)
-        .map(|((_, b), oy)| first(oy, *b - 1) + 1)
-        .max()
-        .unwrap_or(lo);
+    let max = |d: &mut f32, v: f32| *d = if v > *d { v } else { *d };
     // Outputs `inner` along x read every tap inside the row.
     let kw = win.kernel[1];
     let full = x_taps.iter().map(|&(a, b)| a == 0 && b == kw);
     let first_full = full.clone().position(|f| f).unwrap_or(ow);
     let inner = first_full..first_full + full.skip(first_full).take_while(|&f| f).count();
-    let mut reduced = vec![f32::NEG_INFINITY; (hi - lo) * ow];
-    let mut phases = vec![0.0; w.div_ceil(sx) * sx];
-    for iy in lo..hi {
-        let src = &x[iy * w..(iy + 1) * w];
-        let dst = &mut reduced[(iy - lo) * ow..(iy - lo + 1) * ow];
+    let phase_len = w.div_ceil(sx);
+    let mut column = vec![f32::NEG_INFINITY; w];
+    let mut phases = vec![f32::NEG_INFINITY; phase_len * sx];
+    for oy in oy0..oy1 {
+        let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
+        dst.fill(f32::NEG_INFINITY);
+        let (ky0, ky1) = win.taps(0, oy, h);
+        if ky0 == ky1 {
+            continue;
+        }
+        column.fill(f32::NEG_INFINITY);
+        for ky in ky0..ky1 {
+            let iy = oy * win.strides[0] + ky * win.dilations[0] - win.pads[0];
+            for (c, &v) in column.iter_mut().zip(&x[iy * w..(iy + 1) * w]) {
+                max(c, v);
+            }
+        }
         for ox in (0..inner.start).chain(inner.end..ow) {
-            let (d, (kx0, kx1)) = (&mut dst[ox], x_taps[ox]);
+            let (kx0, kx1) = x_taps[ox];
             for kx in kx0..kx1 {
-                let v = src[ox * sx + kx * dx - px];
-                *d = if v > *d { v } else { *d };
+                max(&mut dst[ox], column[ox * sx + kx * dx - px]);
             }
         }
         if inner.is_empty() {
             continue;
         }
-        // Every tap of an inner output is inside: the row is split into its `sx` phases
-        // (input x → phase x mod sx, position x div sx), so each tap is one stride-1 pass.
-        let dst = &mut dst[inner.clone()];
-        let phase_len = w.div_ceil(sx);
+        // Input x → phase x mod sx, position x div sx: each tap is one stride-1 pass.
         let split = if sx == 1 {
-            src
+            &column
         } else {
             for (r, phase) in phases.chunks_exact_mut(phase_len).enumerate().take(w) {
                 let n = (w - r).div_ceil(sx);
-                copy_strided(&mut phase[..n], &src[r..], sx);
+                copy_strided(&mut phase[..n], &column[r..], sx);
             }
             &phases
         };
+        let dst = &mut dst[inner.clone()];
         for kx in 0..kw {
             let at = inner.start * sx + kx * dx - px;
             let phase = &split[(at % sx) * phase_len + at / sx..][..dst.len()];
             for (d, &v) in dst.iter_mut().zip(phase) {
-                *d = if v > *d { v } else { *d };
-            }
-        }
-    }
-    for (oy, &(ky0, ky1)) in (oy0..oy1).zip(&rows) {
-        let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
-        dst.fill(f32::NEG_INFINITY);
-        for ky in ky0..ky1 {
-            let iy = first(oy, ky) - lo;
-            let row = &reduced[iy * ow..(iy + 1) * ow];
-            for (d, &v) in dst.iter_mut().zip(row) {
-                *d = if v > *d { v } else { *d };
+                max(d, v);
             }
         }
     }
