@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def median_seconds(fn, min_time=0.3, reps=5, warmup=8):
-    # Warm-up covers kiln local-task's first runs, which sample the pool and inline execution.
+    # Warm-up: first runs fill caches, page in weights and start local-task's workers.
     start = time.perf_counter()
     for _ in range(warmup):
         fn()
