@@ -118,7 +118,11 @@ fn repeated_band_len(op: &KernelOp) -> Option<u64> {
             lines(t.oy1 - t.oy0)
         })
         .sum::<f64>();
-    (laid > MAX_BAND_REPEATS * lines(oh)).then(|| conv_band_len(&win, [n, cig * groups, oh, ow]))
+    if laid > MAX_BAND_REPEATS * lines(oh) {
+        conv_band_len(&win, [n, cig * groups, oh, ow])
+    } else {
+        None
+    }
 }
 
 /// Packed constants made so far, shared by every function of a program: new constants get ids

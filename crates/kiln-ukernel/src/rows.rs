@@ -312,6 +312,11 @@ impl BandLayout {
         BandLayout { py, px, wp, lines }
     }
 
+    /// Stride-phase planes per input channel.
+    pub fn phase_planes(&self) -> usize {
+        self.py.residues.len() * self.px.residues.len()
+    }
+
     /// Values per input channel.
     pub fn channel_len(&self) -> usize {
         self.py.residues.len() * self.px.residues.len() * self.lines * self.wp

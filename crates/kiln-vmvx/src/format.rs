@@ -443,12 +443,54 @@ pub fn window(
     }
 }
 
+/// The largest kernel extent, stride, dilation or padding a convolution or `ConvBand` window
+/// may have: far beyond any model's, small enough that no layout computed from a window
+/// overflows.
+const MAX_WINDOW: u64 = 1 << 16;
+
+/// Whether a window's fields are within [`MAX_WINDOW`] (and positive where they must be).
+fn window_in_bounds(
+    kernel: [u64; 2],
+    strides: [u64; 2],
+    pads: [u64; 4],
+    dilations: [u64; 2],
+) -> bool {
+    let positive = |v: &u64| (1..=MAX_WINDOW).contains(v);
+    kernel
+        .iter()
+        .chain(&strides)
+        .chain(&dilations)
+        .all(positive)
+        && pads.iter().all(|&p| p <= MAX_WINDOW)
+}
+
+/// Values per input channel of a band laid out for `rows` output rows `ow` wide (see
+/// `kiln_ukernel::rows::BandLayout`), for a window within [`MAX_WINDOW`].
+fn band_channel_len(win: &kiln_ukernel::rows::Window, rows: u64, ow: u64) -> Option<u128> {
+    let size = |v: u64| usize::try_from(v).ok().filter(|&v| v <= u32::MAX as usize);
+    let layout = kiln_ukernel::rows::BandLayout::new(win, size(rows)?, size(ow)?);
+    Some(layout.phase_planes() as u128 * layout.lines as u128 * layout.wp as u128)
+}
+
+/// Whether laying out `channels` channels of a band (`per_channel` values each) stays within a
+/// few times the `input` values it is made from (plus 64 MiB): a crafted window that reads far
+/// more padding than input would otherwise have a workgroup allocate without bound.
+fn band_in_proportion(per_channel: u128, channels: u64, input: u64) -> bool {
+    per_channel * channels as u128 <= 4 * input as u128 + (1 << 24)
+}
+
 /// Values in a [`KernelOp::ConvBand`] output for `n` images of `c` channels: every channel's
-/// layout for all `oh` output rows, then what the GEMM may read past the last one.
-pub fn conv_band_len(win: &kiln_ukernel::rows::Window, [n, c, oh, ow]: [u64; 4]) -> u64 {
-    let layout = kiln_ukernel::rows::BandLayout::new(win, oh as usize, ow as usize);
-    let tail = layout.tail() + kiln_ukernel::rows::MAX_PANEL_WIDTH;
-    n * c * layout.channel_len() as u64 + tail as u64
+/// layout for all `oh` output rows, then what the GEMM may read past the last one; `None` when
+/// that is no size a buffer could have. The window must be within [`MAX_WINDOW`] (compiled
+/// modules' are; the loader checks).
+pub fn conv_band_len(win: &kiln_ukernel::rows::Window, [n, c, oh, ow]: [u64; 4]) -> Option<u64> {
+    let channel = band_channel_len(win, oh, ow)?;
+    let layout_tail = kiln_ukernel::rows::BandLayout::new(win, 1, 1).tail();
+    let tail = (layout_tail + kiln_ukernel::rows::MAX_PANEL_WIDTH) as u128;
+    let len = (n as u128 * c as u128)
+        .checked_mul(channel)?
+        .checked_add(tail)?;
+    u64::try_from(len).ok()
 }
 
 /// The register-tile shape a packed GEMM operand was laid out for: a convolution weight of rank
@@ -840,14 +882,25 @@ impl Kernel {
                     return Err("conv2d channels do not agree".into());
                 }
                 let [cig, kh, kw] = conv_weight_dims(w);
+                if !window_in_bounds([kh, kw], *strides, *pads, *dilations) {
+                    return Err("conv2d window is invalid or too large".into());
+                }
                 let x_agrees = if x.shape.len() == 1 {
                     // The output of a ConvBand for this window.
                     let win = window([kh, kw], *strides, *pads, *dilations);
                     let [n, oh, ow] = [y.shape[0], y.shape[2], y.shape[3]];
                     let len = conv_band_len(&win, [n, cig.saturating_mul(*groups), oh, ow]);
-                    w.shape.len() == 6 && *gemm == ConvGemm::ChannelRows && x.shape[0] == len
+                    w.shape.len() == 6 && *gemm == ConvGemm::ChannelRows && Some(x.shape[0]) == len
                 } else {
                     rank(x, 4)?;
+                    // A workgroup lays out the input band of its rows.
+                    let win = window([kh, kw], *strides, *pads, *dilations);
+                    let band = band_channel_len(&win, (*tile_oh).min(y.shape[2]), y.shape[3]);
+                    let plane = x.shape[2].saturating_mul(x.shape[3]);
+                    if !band.is_some_and(|b| band_in_proportion(b, cig, cig.saturating_mul(plane)))
+                    {
+                        return Err("conv2d window reads far more padding than input".into());
+                    }
                     x.shape[0] == y.shape[0] && cig.checked_mul(*groups) == Some(x.shape[1])
                 };
                 if !x_agrees {
@@ -935,12 +988,17 @@ impl Kernel {
                 for v in [x, y] {
                     contiguous(v)?;
                 }
-                if kernel.contains(&0) || strides.contains(&0) || dilations.contains(&0) {
+                if !window_in_bounds(*kernel, *strides, *pads, *dilations) {
                     return Err("conv_band window is invalid".into());
                 }
                 let win = window(*kernel, *strides, *pads, *dilations);
                 let [n, c] = [x.shape[0], x.shape[1]];
-                if y.shape[0] != conv_band_len(&win, [n, c, out[0], out[1]]) {
+                let len = conv_band_len(&win, [n, c, out[0], out[1]]);
+                let input = x.shape.iter().fold(1u64, |a, &d| a.saturating_mul(d));
+                if len.is_none_or(|len| !band_in_proportion(len as u128, 1, input)) {
+                    return Err("conv_band window is invalid".into());
+                }
+                if Some(y.shape[0]) != len {
                     return Err("conv_band output does not hold the layout".into());
                 }
             }
@@ -1457,7 +1515,7 @@ mod tests {
     /// A `conv_band` for a 3×3, stride-2, pad-1 window over a 1×2×9×9 input (5×5 output).
     fn conv_band() -> Kernel {
         let win = window([3, 3], [2, 2], [1, 1, 1, 1], [1, 1]);
-        let len = conv_band_len(&win, [1, 2, 5, 5]);
+        let len = conv_band_len(&win, [1, 2, 5, 5]).unwrap();
         Kernel {
             name: "dispatch_0".into(),
             op: KernelOp::ConvBand {
@@ -1498,6 +1556,57 @@ mod tests {
         assert_eq!(
             no_window.check().unwrap_err(),
             "conv_band window is invalid"
+        );
+    }
+
+    /// Windows are bounded before any layout is computed from them: a module whose checksums
+    /// hold but whose window fields were crafted is refused, not run out of memory.
+    #[test]
+    fn crafted_windows_are_refused() {
+        let band = |kernel: [u64; 2], pads: [u64; 4], dilations: [u64; 2]| {
+            let mut k = conv_band();
+            let KernelOp::ConvBand {
+                kernel: kk,
+                pads: pp,
+                dilations: dd,
+                ..
+            } = &mut k.op
+            else {
+                unreachable!()
+            };
+            (*kk, *pp, *dd) = (kernel, pads, dilations);
+            k.check().unwrap_err()
+        };
+        let invalid = "conv_band window is invalid";
+        assert_eq!(band([1 << 40, 3], [1; 4], [1, 1]), invalid);
+        assert_eq!(band([3, 3], [1 << 40, 1, 1, 1], [1, 1]), invalid);
+        // In bounds, but 60000 apart the taps of 5x5 outputs would lay out billions of values.
+        assert_eq!(band([3, 3], [1; 4], [60000, 60000]), invalid);
+
+        let conv = |dilations: [u64; 2]| Kernel {
+            name: "dispatch_0".into(),
+            op: KernelOp::Conv2d {
+                x: View::contiguous(0, 0, ElementType::F32, &[1, 2, 9, 9]),
+                w: View::contiguous(1, 0, ElementType::F32, &[4, 2, 3, 3]),
+                y: View::contiguous(2, 0, ElementType::F32, &[1, 4, 5, 5]),
+                strides: [2, 2],
+                pads: [1; 4],
+                dilations,
+                groups: 1,
+                gemm: ConvGemm::ChannelRows,
+                tile_co: 4,
+                tile_oh: 5,
+                epilogue: None,
+            },
+        };
+        conv([1, 1]).check().unwrap();
+        assert_eq!(
+            conv([1 << 40, 1]).check().unwrap_err(),
+            "conv2d window is invalid or too large"
+        );
+        assert_eq!(
+            conv([60000, 60000]).check().unwrap_err(),
+            "conv2d window reads far more padding than input"
         );
     }
 
