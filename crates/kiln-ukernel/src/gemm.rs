@@ -454,8 +454,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
                     rows,
                 } => (&data[(j / nr) * *strip_len..], Some(&rows[p0..p0 + kc])),
             };
-            for i in (i0..i0 + mc).step_by(mr) {
-                let rows_here = mr.min(i0 + mc - i);
+            for (i, rows_here) in row_tiles(i0, mc, mr, matches!(lhs, Lhs::Gather { .. })) {
                 let dst = TileDst {
                     // SAFETY: the tile's corner lies inside C's m×n.
                     c: unsafe { c.offset(i, j) },
@@ -495,6 +494,29 @@ unsafe fn packed_gemm_impl<T: Tile>(
         }
     }
     PACK.with(|cell| cell.borrow_mut().1 = pb);
+}
+
+/// The register tiles over rows `i0..i0 + mc`: `(first row, rows)`. Packed strips are `mr`
+/// rows each, the last ragged; rows read in place (`even`) are spread evenly over as many
+/// tiles, so that 25 rows run as 7, 6, 6 and 6 rather than 8, 8, 8 and a lone row, whose tile
+/// would wait on its FMAs.
+fn row_tiles(i0: usize, mc: usize, mr: usize, even: bool) -> impl Iterator<Item = (usize, usize)> {
+    let tiles = mc.div_ceil(mr);
+    let (base, extra) = if even {
+        (mc / tiles.max(1), mc % tiles.max(1))
+    } else {
+        (mr, 0)
+    };
+    (0..tiles).scan(i0, move |next, t| {
+        let rows = if even {
+            base + usize::from(t < extra)
+        } else {
+            mr.min(i0 + mc - *next)
+        };
+        let first = *next;
+        *next += rows;
+        Some((first, rows))
+    })
 }
 
 /// One register tile over a right-hand strip whose rows are `T::NR` apart (`gather` none) or
