@@ -183,31 +183,47 @@ const CONV_MIN_WORKGROUP_MACS: u64 = 1 << 20;
 /// A convolution's workgroup tile `[output channels, output rows]` for output `[n, co, oh, ow]`
 /// with `depth` multiply-adds per output: about 512 output pixels per workgroup (a GEMM wide
 /// enough for the register tile); then, when that leaves fewer than [`CONV_MIN_WORKGROUPS`],
-/// channels split in blocks of at least 32 (and a multiple of `quantum`, the weights' strip) and
-/// rows split further, while each workgroup keeps [`CONV_MIN_WORKGROUP_MACS`].
+/// channels split into equal blocks of whole strips of `quantum` (at least 32 channels), an
+/// even number of workgroups preferred so that two threads finish together, and rows split
+/// further, while each workgroup keeps [`CONV_MIN_WORKGROUP_MACS`].
 pub(crate) fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2] {
     let [n, co, oh, ow] = [out[0], out[1], out[2].max(1), out[3].max(1)];
     let cog = (co / groups.max(1)).max(1);
+    let quantum = quantum.max(1);
     let mut tile_oh = (512 / ow).clamp(1, oh);
     let mut tile_co = cog.next_multiple_of(quantum);
     let outer = n * groups;
     let macs = |tc: u64, th: u64| tc * th * ow * depth;
     let count = |tc: u64, th: u64| outer * cog.div_ceil(tc) * oh.div_ceil(th);
     if count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS {
-        let want = CONV_MIN_WORKGROUPS.div_ceil(outer * oh.div_ceil(tile_oh));
-        let co_tiles = want.min(cog / quantum.max(32)).max(1);
-        let tc = cog
-            .div_ceil(co_tiles)
-            .next_multiple_of(quantum)
-            .min(cog.next_multiple_of(quantum));
-        if macs(tc, tile_oh) >= CONV_MIN_WORKGROUP_MACS {
-            tile_co = tc;
+        let strips = cog.div_ceil(quantum);
+        let row_tiles = outer * oh.div_ceil(tile_oh);
+        // Equal channel blocks: a divisor of the strips, each at least 32 channels.
+        let blocks: Vec<u64> = (1..=strips)
+            .filter(|k| strips.is_multiple_of(*k) && (strips / k) * quantum >= 32.min(cog))
+            .collect();
+        let enough = |k: &&u64| *k * row_tiles >= CONV_MIN_WORKGROUPS;
+        let chosen = blocks
+            .iter()
+            .filter(enough)
+            .find(|k| (*k * row_tiles).is_multiple_of(2))
+            .or_else(|| blocks.iter().find(enough))
+            .or(blocks.last());
+        if let Some(k) = chosen {
+            let tc = (strips / k) * quantum;
+            if macs(tc, tile_oh) >= CONV_MIN_WORKGROUP_MACS {
+                tile_co = tc;
+            }
         }
     }
-    while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS
-        && tile_oh > 1
-        && macs(tile_co, tile_oh.div_ceil(2)) >= CONV_MIN_WORKGROUP_MACS
-    {
+    let splittable =
+        |tile_oh: u64| tile_oh > 1 && macs(tile_co, tile_oh.div_ceil(2)) >= CONV_MIN_WORKGROUP_MACS;
+    while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS && splittable(tile_oh) {
+        tile_oh = tile_oh.div_ceil(2);
+    }
+    // Five equal workgroups leave one thread of two idle for a fifth of the time.
+    let workgroups = count(tile_co, tile_oh);
+    if workgroups % 2 == 1 && workgroups <= CONV_MIN_WORKGROUPS + 1 && splittable(tile_oh) {
         tile_oh = tile_oh.div_ceil(2);
     }
     [tile_co, tile_oh]
