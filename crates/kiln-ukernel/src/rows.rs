@@ -27,6 +27,24 @@ fn fold_lanes(
     acc.into_iter().fold(tail, combine)
 }
 
+/// `ln 2` split so that `n·LN2_HI` is exact for the `n` [`exp`] meets.
+const LN2_HI: f32 = 0.693_145_75;
+const LN2_LO: f32 = 1.428_606_8e-6;
+/// Where [`exp`] gives 0 below and infinity above.
+const EXP_MIN: f32 = -87.0;
+const EXP_MAX: f32 = 88.72;
+/// Taylor coefficients of `e^r` from `r^7` down, for Horner's scheme.
+const EXP_TAYLOR: [f32; 8] = [
+    1.0 / 5040.0,
+    1.0 / 720.0,
+    1.0 / 120.0,
+    1.0 / 24.0,
+    1.0 / 6.0,
+    0.5,
+    1.0,
+    1.0,
+];
+
 /// `e^x` in f32 within 2 ulp, written so that LLVM vectorises a loop of it: `x = n·ln 2 + r`
 /// with `|r| ≤ ln 2 / 2`, `e^r` by its Taylor series to `r^7` (truncation below 1e-8
 /// relative), scaled by `2^n` through the exponent bits (in two halves, so `n` may reach 128).
@@ -42,30 +60,20 @@ fn fold_lanes(
 /// ```
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_145_75;
-    const LN2_LO: f32 = 1.428_606_8e-6;
     // Adding and subtracting 1.5·2^23 rounds to the nearest integer without a libm call.
     const ROUND: f32 = 12_582_912.0;
-    const MAX: f32 = 88.72;
-    let clamped = x.clamp(-87.0, MAX);
+    const MAX: f32 = EXP_MAX;
+    let clamped = x.clamp(EXP_MIN, MAX);
     let n = (clamped * std::f32::consts::LOG2_E + ROUND) - ROUND;
     let r = clamped - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.0 / 5040.0;
-    for c in [
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-        1.0,
-    ] {
+    let mut p = EXP_TAYLOR[0];
+    for c in &EXP_TAYLOR[1..] {
         p = p * r + c;
     }
     let power = |e: i32| f32::from_bits(((e + 127) as u32) << 23);
     let (half, n) = ((n as i32) >> 1, n as i32);
     let scaled = p * power(half) * power(n - half);
-    if x < -87.0 {
+    if x < EXP_MIN {
         0.0
     } else if x > MAX {
         f32::INFINITY
@@ -76,12 +84,97 @@ pub fn exp(x: f32) -> f32 {
     }
 }
 
-/// Softmax of one contiguous row, in place.
+/// Softmax of one contiguous row, in place (with AVX-512 where the CPU has it).
 pub fn softmax_in_place(row: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: AVX-512F was detected.
+        unsafe { x86::softmax_avx512(row) };
+        return;
+    }
+    softmax_portable(row);
+}
+
+/// [`softmax_in_place`] for any CPU.
+fn softmax_portable(row: &mut [f32]) {
     let max = fold_lanes(row, f32::NEG_INFINITY, f32::max, f32::max);
     row.iter_mut().for_each(|v| *v = exp(*v - max));
     let inv = 1.0 / fold_lanes(row, 0.0, |a, b| a + b, |a, b| a + b);
     row.iter_mut().for_each(|v| *v *= inv);
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    //! AVX-512 row kernels: 16 lanes with masked tails.
+    use super::{EXP_MAX, EXP_MIN, EXP_TAYLOR, LN2_HI, LN2_LO};
+    use std::arch::x86_64::*;
+
+    /// [`super::exp`] on 16 lanes: the same reduction and polynomial, scaled by `2^n` with
+    /// `vscalefps`; lanes below -87 give 0, above 88.72 infinity, NaN stays NaN.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn exp16(x: __m512) -> __m512 {
+        let (min, max) = (_mm512_set1_ps(EXP_MIN), _mm512_set1_ps(EXP_MAX));
+        let clamped = _mm512_min_ps(_mm512_max_ps(x, min), max);
+        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_ps(clamped, _mm512_set1_ps(std::f32::consts::LOG2_E)),
+        );
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), clamped);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
+        let mut p = _mm512_set1_ps(EXP_TAYLOR[0]);
+        for &c in &EXP_TAYLOR[1..] {
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+        }
+        let scaled = _mm512_scalef_ps(p, n);
+        let low = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, min);
+        let high = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, max);
+        let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
+        let y = _mm512_mask_mov_ps(scaled, low, _mm512_setzero_ps());
+        let y = _mm512_mask_mov_ps(y, high, _mm512_set1_ps(f32::INFINITY));
+        _mm512_mask_mov_ps(y, nan, x)
+    }
+
+    /// The lanes of the 16-value block at `start` that lie inside a row of `len`.
+    #[inline(always)]
+    fn lanes(start: usize, len: usize) -> __mmask16 {
+        let n = (len - start).min(16);
+        (((1u32 << n) - 1) & 0xffff) as __mmask16
+    }
+
+    /// Softmax of one contiguous row, in place.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn softmax_avx512(row: &mut [f32]) {
+        let (len, p) = (row.len(), row.as_mut_ptr());
+        // SAFETY: masked loads and stores touch only lanes inside the row.
+        unsafe {
+            let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
+            for start in (0..len).step_by(16) {
+                let v = _mm512_mask_loadu_ps(max, lanes(start, len), p.add(start));
+                // NaN lanes are skipped, as `f32::max` does.
+                max = _mm512_mask_max_ps(max, _mm512_cmp_ps_mask::<_CMP_ORD_Q>(v, v), max, v);
+            }
+            let max = _mm512_set1_ps(_mm512_reduce_max_ps(max));
+            let mut sum = _mm512_setzero_ps();
+            for start in (0..len).step_by(16) {
+                let m = lanes(start, len);
+                let e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p.add(start)), max));
+                _mm512_mask_storeu_ps(p.add(start), m, e);
+                sum = _mm512_mask_add_ps(sum, m, sum, e);
+            }
+            let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum));
+            for start in (0..len).step_by(16) {
+                let m = lanes(start, len);
+                let v = _mm512_maskz_loadu_ps(m, p.add(start));
+                _mm512_mask_storeu_ps(p.add(start), m, _mm512_mul_ps(v, inv));
+            }
+        }
+    }
 }
 
 /// Normalises one contiguous row to zero mean and unit variance, in place.
@@ -861,6 +954,34 @@ mod tests {
         }
         assert!(exp(f32::NAN).is_nan());
         assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+    }
+
+    /// The AVX-512 softmax (where this CPU has it) agrees with the portable one on rows of
+    /// every tail length, with values that underflow and, in some rows, a NaN (which makes
+    /// every output NaN in both).
+    #[test]
+    fn softmax_kernels_agree() {
+        for len in [1, 5, 16, 17, 33, 128, 130] {
+            let mut row: Vec<f32> = (0..len)
+                .map(|i| ((i * 29) % 23) as f32 * 1.3 - 12.0)
+                .collect();
+            if len > 4 {
+                row[4] = -200.0;
+            }
+            if len % 2 == 1 && len > 4 {
+                row[3] = f32::NAN;
+            }
+            let mut portable = row.clone();
+            softmax_portable(&mut portable);
+            let mut best = row.clone();
+            softmax_in_place(&mut best);
+            for (a, b) in best.iter().zip(&portable) {
+                assert!(
+                    (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-6 * b.abs().max(1e-30),
+                    "len {len}: {a} vs {b}"
+                );
+            }
+        }
     }
 
     /// The lane-split reductions agree with plain f64 ones on rows of every tail length.
