@@ -1036,6 +1036,9 @@ pub mod x86 {
         unsafe {
             let bp = b.as_ptr().add(rows.start(p));
             let bv: [__m512; VECS] = std::array::from_fn(|h| _mm512_loadu_ps(bp.add(16 * h)));
+            for h in 0..VECS {
+                _mm_prefetch::<_MM_HINT_T0>(bp.wrapping_add(PREFETCH + 16 * h) as *const i8);
+            }
             for (i, row) in acc.iter_mut().enumerate() {
                 let av = _mm512_set1_ps(a.at(p, i));
                 for (r, &b) in row.iter_mut().zip(&bv) {
@@ -1044,6 +1047,10 @@ pub mod x86 {
             }
         }
     }
+
+    /// How far ahead (in values) a tile asks for its right-hand strip: packed strips are read
+    /// in order, and the first tile over a strip may be reading it from memory.
+    const PREFETCH: usize = 1024;
 
     /// The most accumulator sets a small [`avx512_tile`] splits its depth between.
     const MAX_SPLIT: usize = 4;
