@@ -707,7 +707,7 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
     };
     /// Input and weight shapes, strides, pads (top, left, bottom, right), dilations, groups.
     type Case = ([usize; 4], [usize; 4], [i64; 2], [i64; 4], [i64; 2], i64);
-    let cases: [Case; 15] = [
+    let cases: [Case; 16] = [
         (
             [1, 5, 24, 30],
             [40, 5, 3, 3],
@@ -810,6 +810,9 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
             [1, 1],
             1,
         ),
+        // Padding wider than the window: the first output row reads no input at all (and with
+        // one input channel its first tap lies past the last weight row of the strip).
+        ([1, 1, 6, 6], [64, 1, 3, 3], [1, 1], [3, 1, 1, 1], [1, 1], 1),
         (
             [1, 48, 9, 8],
             [64, 48, 3, 3],

@@ -382,6 +382,10 @@ unsafe fn packed_gemm_impl<T: Tile>(
     if m == 0 || n == 0 {
         return;
     }
+    assert!(
+        c.row_offsets.is_none_or(|o| m <= o.len()),
+        "C lists fewer rows than the product has"
+    );
     if k == 0 {
         for i in 0..m {
             for j in 0..n {

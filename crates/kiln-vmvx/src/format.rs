@@ -476,7 +476,9 @@ fn band_channel_len(win: &kiln_ukernel::rows::Window, rows: u64, ow: u64) -> Opt
 /// few times the `input` values it is made from (plus 64 MiB): a crafted window that reads far
 /// more padding than input would otherwise have a workgroup allocate without bound.
 fn band_in_proportion(per_channel: u128, channels: u64, input: u64) -> bool {
-    per_channel * channels as u128 <= 4 * input as u128 + (1 << 24)
+    per_channel
+        .checked_mul(channels as u128)
+        .is_some_and(|len| len <= 4 * input as u128 + (1 << 24))
 }
 
 /// Values in a [`KernelOp::ConvBand`] output for `n` images of `c` channels: every channel's

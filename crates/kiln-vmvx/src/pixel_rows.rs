@@ -135,7 +135,13 @@ impl Groups {
                     });
                     boxes.len() - 1
                 });
-                (index, (first[0] * kw + first[1]) * nr)
+                // A group without taps reads no weights (its first tap may be past the last).
+                let first_row = if shape.contains(&0) {
+                    0
+                } else {
+                    (first[0] * kw + first[1]) * nr
+                };
+                (index, first_row)
             });
             groups.push(PixelGroup {
                 offsets: pixels
