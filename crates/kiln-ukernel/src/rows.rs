@@ -412,7 +412,7 @@ impl BandLayout {
 
     /// Values per input channel.
     pub fn channel_len(&self) -> usize {
-        self.py.residues.len() * self.px.residues.len() * self.lines * self.wp
+        self.phase_planes() * self.lines * self.wp
     }
 
     /// Values a GEMM reads past the last channel for the extra columns of the last line
@@ -427,8 +427,7 @@ impl BandLayout {
     /// [`channel_len`]: BandLayout::channel_len
     pub fn fill(&self, x: &[f32], [cig, h, w]: [usize; 3], oy0: usize, out: &mut [f32]) {
         let (py, px, wp) = (&self.py, &self.px, self.wp);
-        let plane = self.lines * wp;
-        let phase_planes = py.residues.len() * px.residues.len();
+        let (plane, phase_planes) = (self.lines * wp, self.phase_planes());
         let lines: Vec<_> = py
             .residues
             .iter()
@@ -440,7 +439,7 @@ impl BandLayout {
             .map(|&r| px.inside(r, 0, wp, w))
             .collect();
         // Each value is written once: padding zeroed around what is copied.
-        let planes = out[..cig * phase_planes * plane].chunks_exact_mut(plane);
+        let planes = out[..cig * self.channel_len()].chunks_exact_mut(plane);
         for (index, out) in planes.enumerate() {
             let (ic, phase) = (index / phase_planes, index % phase_planes);
             let (v_lo, v_hi, iy_lo) = lines[phase / px.residues.len()];

@@ -8,6 +8,7 @@
 
 use kiln_module::{ByteReader, ByteWriter, ModuleError};
 use kiln_types::ElementType;
+use kiln_ukernel::rows::BandLayout;
 
 /// The format string module files use for VMVX executables.
 pub const FORMAT: &str = "vmvx-bytecode";
@@ -464,12 +465,16 @@ fn window_in_bounds(
         && pads.iter().all(|&p| p <= MAX_WINDOW)
 }
 
-/// Values per input channel of a band laid out for `rows` output rows `ow` wide (see
-/// `kiln_ukernel::rows::BandLayout`), for a window within [`MAX_WINDOW`].
-fn band_channel_len(win: &kiln_ukernel::rows::Window, rows: u64, ow: u64) -> Option<u128> {
+/// The band layout (`kiln_ukernel::rows::BandLayout`) of `rows` output rows `ow` wide, for a
+/// window within [`MAX_WINDOW`] and sizes that fit in 32 bits.
+fn band_layout(win: &kiln_ukernel::rows::Window, rows: u64, ow: u64) -> Option<BandLayout> {
     let size = |v: u64| usize::try_from(v).ok().filter(|&v| v <= u32::MAX as usize);
-    let layout = kiln_ukernel::rows::BandLayout::new(win, size(rows)?, size(ow)?);
-    Some(layout.phase_planes() as u128 * layout.lines as u128 * layout.wp as u128)
+    Some(BandLayout::new(win, size(rows)?, size(ow)?))
+}
+
+/// Values per input channel of `layout`, in arithmetic that cannot overflow.
+fn band_channel_len(layout: &BandLayout) -> u128 {
+    layout.phase_planes() as u128 * layout.lines as u128 * layout.wp as u128
 }
 
 /// Whether laying out `channels` channels of a band (`per_channel` values each) stays within a
@@ -486,11 +491,10 @@ fn band_in_proportion(per_channel: u128, channels: u64, input: u64) -> bool {
 /// that is no size a buffer could have. The window must be within [`MAX_WINDOW`] (compiled
 /// modules' are; the loader checks).
 pub fn conv_band_len(win: &kiln_ukernel::rows::Window, [n, c, oh, ow]: [u64; 4]) -> Option<u64> {
-    let channel = band_channel_len(win, oh, ow)?;
-    let layout_tail = kiln_ukernel::rows::BandLayout::new(win, 1, 1).tail();
-    let tail = (layout_tail + kiln_ukernel::rows::MAX_PANEL_WIDTH) as u128;
+    let layout = band_layout(win, oh, ow)?;
+    let tail = (layout.tail() + kiln_ukernel::rows::MAX_PANEL_WIDTH) as u128;
     let len = (n as u128 * c as u128)
-        .checked_mul(channel)?
+        .checked_mul(band_channel_len(&layout))?
         .checked_add(tail)?;
     u64::try_from(len).ok()
 }
@@ -897,7 +901,8 @@ impl Kernel {
                     rank(x, 4)?;
                     // A workgroup lays out the input band of its rows.
                     let win = window([kh, kw], *strides, *pads, *dilations);
-                    let band = band_channel_len(&win, (*tile_oh).min(y.shape[2]), y.shape[3]);
+                    let band = band_layout(&win, (*tile_oh).min(y.shape[2]), y.shape[3])
+                        .map(|layout| band_channel_len(&layout));
                     let plane = x.shape[2].saturating_mul(x.shape[3]);
                     if !band.is_some_and(|b| band_in_proportion(b, cig, cig.saturating_mul(plane)))
                     {
