@@ -8,6 +8,10 @@
 //! - Named ops (matmul, convolution, pooling, softmax, layer norm, gather) call the runtime's
 //!   microkernels through the `kiln_vmvx_workgroup` import (IREE's executable imports), which
 //!   runs that workgroup with the same packed GEMM and row kernels as VMVX.
+//! - The GEMMs' register tile is generated as LLVM IR into the executable ([`tile`]) where
+//!   kiln has none in Rust for the target (AArch64's NEON tile) or when
+//!   `--iree-llvmcpu-enable-ukernels` leaves out `mmt4d`; the runtime's GEMM drivers then call
+//!   the executable's tile.
 //! - [`CpuTarget`] is `--iree-llvmcpu-target-triple/-cpu/-cpu-features`: the host by default,
 //!   or any x86-64, AArch64 or RISC-V 64 triple (cross-compiled objects are valid; only x86-64
 //!   ones load here).
@@ -21,6 +25,9 @@
 
 mod body;
 mod kernel;
+mod tile;
+
+pub use tile::TILE_SYMBOL;
 
 use inkwell::context::Context;
 use inkwell::passes::PassBuilderOptions;
@@ -39,6 +46,10 @@ pub struct CpuTarget {
     pub cpu: String,
     /// Extra features, LLVM spelling (`+avx2,-avx512f`).
     pub features: String,
+    /// IREE's `--iree-llvmcpu-enable-ukernels`: `default` (or empty), `all`, `none`, or a
+    /// comma-separated list of microkernel names. Without `mmt4d` (`none`, or a list lacking
+    /// it) the GEMM tile is generated into the executable instead of kiln's Rust tiles.
+    pub ukernels: String,
 }
 
 impl CpuTarget {
@@ -142,18 +153,30 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
 /// features the target has (so a module that uses it requires them).
 pub fn tile_shape(target: &CpuTarget) -> Result<kiln_ukernel::gemm::TileShape, String> {
     let (_, triple, _, features) = machine(target)?;
-    // In LLVM's `+a,-b` lists the last mention of a feature wins.
-    let has = |f: &str| {
+    let arch = triple.split('-').next().unwrap_or_default();
+    // In LLVM's `+a,-b` lists the last mention of a feature wins; AArch64 Linux CPUs all have
+    // NEON (Advanced SIMD) unless it is turned off.
+    let mention = |f: &str| {
         features
             .split(',')
             .rev()
             .find(|x| x.get(1..) == Some(f))
-            .is_some_and(|x| x.starts_with('+'))
+            .map(|x| x.starts_with('+'))
     };
-    Ok(kiln_ukernel::gemm::TileShape::for_features(
-        triple.starts_with("x86_64"),
-        has,
-    ))
+    let has = |f: &str| mention(f).unwrap_or(arch == "aarch64" && f == "neon");
+    Ok(kiln_ukernel::gemm::TileShape::for_features(arch, has))
+}
+
+/// The tile shape whose GEMM tile is generated into `target`'s executables, if any: when kiln
+/// has no Rust tile of [`tile_shape`], or `--iree-llvmcpu-enable-ukernels` leaves out `mmt4d`.
+pub fn generated_tile(target: &CpuTarget) -> Result<Option<kiln_ukernel::gemm::TileShape>, String> {
+    let shape = tile_shape(target)?;
+    let mmt4d = match target.ukernels.as_str() {
+        "" | "default" | "all" => true,
+        "none" => false,
+        list => list.split(',').any(|name| name.trim() == "mmt4d"),
+    };
+    Ok((!shape.builtin || !mmt4d).then_some(shape))
 }
 
 /// The ISA extensions of an x86-64 psABI level (`None` for other CPU names).
@@ -196,6 +219,10 @@ pub fn compile(kernels: &[Kernel], target: &CpuTarget) -> Result<kiln_native::Ex
     let module = context.create_module("kiln");
     module.set_triple(&tm.get_triple());
     module.set_data_layout(&tm.get_target_data().get_data_layout());
+    let tile = generated_tile(target)?;
+    if let Some(shape) = tile {
+        tile::emit(&context, &module, shape)?;
+    }
     let mut symbols = vec![];
     for (i, k) in kernels.iter().enumerate() {
         let symbol = format!("kiln_kernel_{i}");
@@ -222,6 +249,11 @@ pub fn compile(kernels: &[Kernel], target: &CpuTarget) -> Result<kiln_native::Ex
             kernels: kernels.to_vec(),
         },
         symbols,
+        tile: tile.map(|shape| kiln_native::NativeTile {
+            mr: shape.mr as u32,
+            nr: shape.nr as u32,
+            symbol: TILE_SYMBOL.to_string(),
+        }),
         object,
     })
 }

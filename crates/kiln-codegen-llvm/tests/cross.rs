@@ -1,6 +1,7 @@
 //! llvm-cpu compiles for other architectures too: the objects for AArch64 and RISC-V 64 are
-//! valid ELF that LLVM's own tools disassemble, with one function per kernel. (They cannot run
-//! here; the x86-64 ones are run by the golden-model tests.)
+//! valid ELF that LLVM's own tools disassemble, with one function per kernel, and AArch64's
+//! bring their NEON GEMM tile. (They cannot run here; the x86-64 ones are run by the
+//! golden-model tests, generated tiles included.)
 
 use kiln_codegen_llvm::{compile, CpuTarget};
 use kiln_types::ElementType;
@@ -102,6 +103,7 @@ fn aarch64_and_riscv64_objects_are_valid() {
             triple: triple.into(),
             cpu: cpu.into(),
             features: features.into(),
+            ..Default::default()
         };
         let exe = compile(&kernels(), &target).unwrap_or_else(|e| panic!("{triple}: {e}"));
         assert_eq!(exe.triple, triple);
@@ -145,7 +147,7 @@ fn x86_cpus_record_the_features_the_runtime_checks() {
     let level = |cpu: &str| CpuTarget {
         triple: "x86_64-unknown-linux-gnu".into(),
         cpu: cpu.into(),
-        features: String::new(),
+        ..Default::default()
     };
     let v3 = compile(&kernels(), &level("x86-64-v3")).unwrap();
     for f in ["avx2", "fma", "f16c"] {
@@ -160,4 +162,51 @@ fn x86_cpus_record_the_features_the_runtime_checks() {
     // running code on a CPU that lacks them.
     let err = compile(&kernels(), &level("znver4")).unwrap_err();
     assert!(err.contains("x86-64-v4"), "{err}");
+}
+
+/// The disassembly of function `symbol` in `text` (llvm-objdump's output).
+fn function<'a>(text: &'a str, symbol: &str) -> &'a str {
+    let start = text
+        .find(&format!("<{symbol}>:"))
+        .unwrap_or_else(|| panic!("no {symbol} in the object"));
+    let body = &text[start..];
+    &body[..body.find("\n\n").unwrap_or(body.len())]
+}
+
+/// AArch64 executables carry an 8×8 GEMM tile generated as LLVM IR, whose depth loop is NEON
+/// fused multiply-adds on 4-lane vectors: 16 accumulators, one `fmla` each per depth step.
+/// Turning NEON off leaves the portable Rust tile (no tile in the executable), as on RISC-V.
+#[test]
+fn aarch64_executables_bring_a_neon_gemm_tile() {
+    let aarch64 = |features: &str| CpuTarget {
+        triple: "aarch64-unknown-linux-gnu".into(),
+        cpu: "generic".into(),
+        features: features.into(),
+        ..Default::default()
+    };
+    let exe = compile(&kernels(), &aarch64("")).unwrap();
+    let tile = exe
+        .tile
+        .as_ref()
+        .expect("an AArch64 executable brings its GEMM tile");
+    assert_eq!((tile.mr, tile.nr), (8, 8));
+    assert_eq!(tile.symbol, kiln_codegen_llvm::TILE_SYMBOL);
+    if let Some(text) = objdump(&exe.object, "aarch64-tile") {
+        let body = function(&text, &tile.symbol);
+        let fmla = body
+            .lines()
+            .filter(|l| l.contains("fmla") && l.contains(".4s"))
+            .count();
+        assert!(fmla >= 16, "expected 16 4-lane fmla in the tile:\n{body}");
+    }
+    assert!(compile(&kernels(), &aarch64("-neon"))
+        .unwrap()
+        .tile
+        .is_none());
+    let riscv = CpuTarget {
+        triple: "riscv64-unknown-linux-gnu".into(),
+        cpu: "generic-rv64".into(),
+        ..Default::default()
+    };
+    assert!(compile(&kernels(), &riscv).unwrap().tile.is_none());
 }

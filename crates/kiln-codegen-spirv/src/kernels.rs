@@ -91,7 +91,7 @@ fn check_limits(kernel: &Kernel) -> R<()> {
 
 pub fn lower(kernel: &Kernel, target: &VulkanTarget) -> R<Lowered> {
     check_limits(kernel)?;
-    if kiln_vmvx::format::packed_tile(&kernel.op).is_some() {
+    if kiln_vmvx::format::packing(&kernel.op).is_some() {
         return Err(
             "operands packed for a CPU register tile (data tiling) are not a vulkan-spirv layout"
                 .into(),

@@ -87,6 +87,7 @@ pub fn apply(options: &mut CompileOptions, args: &[String]) -> Result<(), Compil
             "--iree-llvmcpu-target-triple" => options.llvm_cpu.triple = v.to_string(),
             "--iree-llvmcpu-target-cpu" => options.llvm_cpu.cpu = v.to_string(),
             "--iree-llvmcpu-target-cpu-features" => options.llvm_cpu.features = v.to_string(),
+            "--iree-llvmcpu-enable-ukernels" => options.llvm_cpu.ukernels = v.to_string(),
             _ => {
                 return Err(CompileError::Invalid(format!(
                     "unknown compiler flag '{k}'"

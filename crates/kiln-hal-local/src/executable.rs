@@ -21,6 +21,8 @@ struct Native {
     entries: Vec<NativeFn>,
     /// The kernels without epilogues, for native code that applies them itself.
     raw: kiln_vmvx::Executable,
+    /// The GEMMs around the executable's own register tile, if it brings one.
+    kernels: Option<kiln_ukernel::Kernels>,
     /// Keeps the code mapped while the entry points are used.
     _code: kiln_native::loader::LoadedCode,
 }
@@ -59,6 +61,11 @@ impl VmvxExecutable {
                 Ok(unsafe { std::mem::transmute::<usize, NativeFn>(address) })
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let kernels = exe
+            .tile
+            .as_ref()
+            .map(|t| native_tile(&code, t))
+            .transpose()?;
         let raw = kiln_vmvx::Executable {
             kernels: exe
                 .kernels
@@ -71,6 +78,7 @@ impl VmvxExecutable {
         loaded.native = Some(Native {
             entries,
             raw,
+            kernels,
             _code: code,
         });
         Ok(loaded)
@@ -102,7 +110,7 @@ impl VmvxExecutable {
             program: &self.program,
             raw: &native.raw,
             bindings,
-            kernels,
+            kernels: native.kernels.as_ref().unwrap_or(kernels),
             entry: entry as u32,
             workgroups,
             error: Default::default(),
@@ -125,6 +133,28 @@ impl VmvxExecutable {
             native: None,
         }
     }
+}
+
+/// The GEMM kernels around the register tile `tile` of linked `code`.
+fn native_tile(
+    code: &kiln_native::loader::LoadedCode,
+    tile: &kiln_native::NativeTile,
+) -> Result<kiln_ukernel::Kernels, String> {
+    use kiln_ukernel::gemm::{ExternalTile, TileFn, TileShape};
+    let shape = TileShape::with_size(tile.mr as usize, tile.nr as usize).ok_or_else(|| {
+        format!(
+            "the code's GEMM tile is {}x{}, an unknown shape",
+            tile.mr, tile.nr
+        )
+    })?;
+    let address = code
+        .symbol(&tile.symbol)
+        .ok_or_else(|| format!("the object does not define its GEMM tile '{}'", tile.symbol))?;
+    // SAFETY: the symbol is the tile the compiler generated with TileFn's signature and
+    // contract for this shape, inside code that stays mapped while the kernels are used (they
+    // live in the same `Native`).
+    unsafe { ExternalTile::new(shape, std::mem::transmute::<usize, TileFn>(address)) }
+        .map(kiln_ukernel::Kernels::external)
 }
 
 impl Executable for VmvxExecutable {

@@ -12,6 +12,9 @@
 //! - Kernel ABI: `i32 kernel(const DispatchContext* ctx, uint8_t* const* bindings, uint64_t
 //!   workgroup)`, returning 0 or an error code; `ctx` is opaque to the code and only passed to
 //!   imports.
+//! - An executable may bring its own GEMM register tile ([`NativeTile`], generated as LLVM IR
+//!   for its CPU: `void tile(i64 kc, const float* a, const float* b, float* acc)`, as
+//!   `kiln_ukernel::gemm::TileFn` specifies); the runtime's GEMM drivers then call it.
 //!
 //! A native executable is machine code: running a module built for `llvm-cpu` runs its code
 //! with the process's privileges. The checks here catch corruption and mismatch (truncated or
@@ -26,7 +29,7 @@ pub mod loader;
 
 use kiln_module::{ByteReader, ByteWriter, ModuleError};
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// The executable format for objects of `arch` (an LLVM triple's architecture).
 pub fn format_for_arch(arch: &str) -> Option<&'static str> {
@@ -56,8 +59,19 @@ pub struct Executable {
     pub kernels: kiln_vmvx::Executable,
     /// The object's symbol for each kernel.
     pub symbols: Vec<String>,
+    /// The GEMM register tile the object defines, if it brings one.
+    pub tile: Option<NativeTile>,
     /// The relocatable ELF object.
     pub object: Vec<u8>,
+}
+
+/// A GEMM register tile in an executable's object: `mr`×`nr`, at `symbol`, with the C ABI of
+/// `kiln_ukernel::gemm::TileFn`. Packed operands of the executable use its layout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NativeTile {
+    pub mr: u32,
+    pub nr: u32,
+    pub symbol: String,
 }
 
 impl Executable {
@@ -73,6 +87,15 @@ impl Executable {
         w.bytes.extend_from_slice(&kernels);
         w.u32(self.symbols.len() as u32);
         self.symbols.iter().for_each(|s| w.str(s));
+        match &self.tile {
+            None => w.u8(0),
+            Some(t) => {
+                w.u8(1);
+                w.u32(t.mr);
+                w.u32(t.nr);
+                w.str(&t.symbol);
+            }
+        }
         w.u64(self.object.len() as u64);
         w.bytes.extend_from_slice(&self.object);
         w.bytes
@@ -99,15 +122,28 @@ impl Executable {
             let kernels = blob(r)?;
             let n = r.len(4)?;
             let symbols = (0..n).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
+            let tile = match r.u8()? {
+                0 => None,
+                1 => Some(NativeTile {
+                    mr: r.u32()?,
+                    nr: r.u32()?,
+                    symbol: r.str()?,
+                }),
+                other => {
+                    return Err(ModuleError::Invalid(format!(
+                        "tile marker {other}, expected 0 or 1"
+                    )))
+                }
+            };
             let object = blob(r)?;
             if !r.is_empty() {
                 return Err(ModuleError::Invalid(
                     "trailing bytes after the object".into(),
                 ));
             }
-            Ok((triple, cpu, features, kernels, symbols, object))
+            Ok((triple, cpu, features, kernels, symbols, tile, object))
         };
-        let (triple, cpu, features, kernels, symbols, object) =
+        let (triple, cpu, features, kernels, symbols, tile, object) =
             inner(&mut r).map_err(|e| e.to_string())?;
         let kernels = kiln_vmvx::Executable::decode(&kernels)?;
         if symbols.len() != kernels.kernels.len() {
@@ -123,6 +159,7 @@ impl Executable {
             features,
             kernels,
             symbols,
+            tile,
             object,
         })
     }
@@ -233,6 +270,11 @@ mod tests {
             features: vec!["avx2".into()],
             kernels: kiln_vmvx::Executable::default(),
             symbols: vec![],
+            tile: Some(NativeTile {
+                mr: 8,
+                nr: 8,
+                symbol: "tile".into(),
+            }),
             object: vec![1, 2, 3],
         };
         let bytes = e.encode();

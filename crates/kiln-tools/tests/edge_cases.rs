@@ -607,6 +607,29 @@ fn native_code_for_another_cpu_is_refused_with_the_reason() {
         err.contains("needs CPU features this machine lacks: avx10.9-imaginary"),
         "{err}"
     );
+    // A GEMM tile of a shape the drivers do not know, or one the object does not define.
+    let generated = kiln_codegen_llvm::CpuTarget {
+        ukernels: "none".into(),
+        ..Default::default()
+    };
+    let exe = kiln_codegen_llvm::compile(&kernels.kernels, &generated).unwrap();
+    assert!(exe.tile.is_some());
+    let refusal = |edit: &dyn Fn(&mut kiln_native::NativeTile)| {
+        let mut bad = exe.clone();
+        edit(bad.tile.as_mut().unwrap());
+        device
+            .load_executable(format, &bad.encode())
+            .err()
+            .expect("refused")
+            .to_string()
+    };
+    let err = refusal(&|t| t.mr = 5);
+    assert!(err.contains("GEMM tile is 5x"), "{err}");
+    let err = refusal(&|t| t.symbol = "no_such_tile".into());
+    assert!(
+        err.contains("does not define its GEMM tile 'no_such_tile'"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -263,7 +263,9 @@ fn symbolic_batch_dims_bind_at_compile_time() {
 /// Data tiling: llvm-cpu packs constant convolution and matmul weights at compile time for the
 /// register tile of the target CPU. For each x86-64 level this machine runs (AVX-512 8×32,
 /// AVX2 6×16, the portable 4×8 tile) the module's constants are packed for that tile (their
-/// last dimension is the tile's height or width) and the models still match ONNX Runtime.
+/// last dimension is the tile's height or width) and the models still match ONNX Runtime,
+/// both with kiln's Rust tiles and with the tile generated as LLVM IR into the executable
+/// (`--iree-llvmcpu-enable-ukernels=none`, which AArch64's NEON tile always is).
 #[test]
 #[cfg(target_arch = "x86_64")]
 fn data_tiled_weights_for_every_tile_shape() {
@@ -278,12 +280,16 @@ fn data_tiled_weights_for_every_tile_shape() {
             eprintln!("this CPU lacks {feature}; skipping {cpu}");
             continue;
         }
-        for name in ["cnn", "mlp", "encoder"] {
+        let cases = ["cnn", "mlp", "encoder"]
+            .into_iter()
+            .flat_map(|name| ["default", "none"].map(|ukernels| (name, ukernels)));
+        for (name, ukernels) in cases {
             let dir = models_dir().join(name);
             let opts = CompileOptions {
                 targets: vec!["llvm-cpu".into()],
                 llvm_cpu: kiln_codegen_llvm::CpuTarget {
                     cpu: cpu.into(),
+                    ukernels: ukernels.into(),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -294,6 +300,11 @@ fn data_tiled_weights_for_every_tile_shape() {
                 panic!("{name} for {cpu} does not compile");
             };
             let m = kiln_module::Module::read(&module).unwrap();
+            for exe in &m.executables {
+                let tile = kiln_native::Executable::decode(&exe.data).unwrap().tile;
+                let want = (ukernels == "none").then_some((mr as u32, nr as u32));
+                assert_eq!(tile.map(|t| (t.mr, t.nr)), want, "{name}/{cpu}/{ukernels}");
+            }
             let packed = |rank: usize, width: u64| {
                 m.constants
                     .iter()
@@ -315,7 +326,8 @@ fn data_tiled_weights_for_every_tile_shape() {
                 let dev = registry.create_device(device, &Default::default()).unwrap();
                 let loaded = LoadedModule::load(dev, bytes.clone(), name).unwrap();
                 let got = loaded.invoke("main", &inputs).unwrap();
-                assert_close(name, &format!("{cpu} on {device}"), &got, &expected);
+                let case = format!("{cpu}, ukernels {ukernels}, on {device}");
+                assert_close(name, &case, &got, &expected);
             }
         }
     }

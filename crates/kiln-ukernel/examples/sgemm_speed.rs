@@ -22,7 +22,7 @@ fn main() {
         let t = Instant::now();
         for _ in 0..reps {
             // SAFETY: c is n×n and exclusively borrowed.
-            unsafe { (k.sgemm)(n, n, n, &ma, &mb, c.as_mut_ptr(), n, false) };
+            unsafe { k.sgemm(n, n, n, &ma, &mb, c.as_mut_ptr(), n, false) };
         }
         let secs = t.elapsed().as_secs_f64() / reps as f64;
         println!(

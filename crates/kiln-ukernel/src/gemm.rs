@@ -112,25 +112,44 @@ pub struct TileShape {
     pub narrowest: usize,
     /// The instruction set, for diagnostics.
     pub isa: &'static str,
+    /// The architecture (`std::env::consts::ARCH` spelling) whose CPUs may have the
+    /// instructions; empty for any.
+    pub arch: &'static str,
     /// The CPU features (LLVM names) the kernel for this shape needs.
     pub features: &'static [&'static str],
+    /// Whether this crate has the tile; the others exist only as code generated into each
+    /// native executable (`kiln-codegen-llvm`), reached through an [`ExternalTile`].
+    pub builtin: bool,
 }
 
 /// Every tile shape a packed operand may use, best first; the last needs nothing.
-pub const TILE_SHAPES: [TileShape; 3] = [
+pub const TILE_SHAPES: [TileShape; 4] = [
     TileShape {
         mr: 8,
         nr: 32,
         narrowest: 16,
         isa: "avx512",
+        arch: "x86_64",
         features: &["avx512f", "avx2", "fma"],
+        builtin: true,
     },
     TileShape {
         mr: 6,
         nr: 16,
         narrowest: 16,
         isa: "avx2+fma",
+        arch: "x86_64",
         features: &["avx2", "fma"],
+        builtin: true,
+    },
+    TileShape {
+        mr: 8,
+        nr: 8,
+        narrowest: 8,
+        isa: "neon",
+        arch: "aarch64",
+        features: &["neon"],
+        builtin: false,
     },
     PORTABLE_TILE,
 ];
@@ -141,30 +160,65 @@ pub const PORTABLE_TILE: TileShape = TileShape {
     nr: 8,
     narrowest: 8,
     isa: "generic",
+    arch: "",
     features: &[],
+    builtin: true,
 };
 
 impl TileShape {
-    /// The best shape whose features are all in `has` (on x86-64; other architectures have the
-    /// portable kernel only).
-    pub fn for_features(x86_64: bool, has: impl Fn(&str) -> bool) -> TileShape {
-        if !x86_64 {
-            return PORTABLE_TILE;
-        }
+    /// The best shape for a CPU of architecture `arch` whose features are all in `has`.
+    pub fn for_features(arch: &str, has: impl Fn(&str) -> bool) -> TileShape {
         TILE_SHAPES
             .into_iter()
+            .filter(|t| t.arch.is_empty() || t.arch == arch)
             .find(|t| t.features.iter().all(|f| has(f)))
             .unwrap_or(PORTABLE_TILE)
     }
 
-    /// The shape whose left-hand strips are `mr` rows.
-    pub fn with_mr(mr: usize) -> Option<TileShape> {
-        TILE_SHAPES.into_iter().find(|t| t.mr == mr)
+    /// The shape of exactly `mr`×`nr`, if there is one.
+    pub fn with_size(mr: usize, nr: usize) -> Option<TileShape> {
+        TILE_SHAPES.into_iter().find(|t| t.mr == mr && t.nr == nr)
+    }
+}
+
+/// What a packed operand fixes about the tiles that may read it: the rows of its left-hand
+/// strips or the columns of its right-hand strips (the other side of the tile is free).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packing {
+    /// Left-hand strips of this many rows.
+    Rows(usize),
+    /// Right-hand strips of this many columns.
+    Columns(usize),
+}
+
+impl Packing {
+    /// Whether tiles of `shape` read operands packed this way.
+    pub fn fits(self, shape: TileShape) -> bool {
+        match self {
+            Packing::Rows(mr) => shape.mr == mr,
+            Packing::Columns(nr) => shape.nr == nr,
+        }
     }
 
-    /// The shape whose right-hand strips are `nr` columns.
-    pub fn with_nr(nr: usize) -> Option<TileShape> {
-        TILE_SHAPES.into_iter().find(|t| t.nr == nr)
+    /// Whether any tile shape reads operands packed this way.
+    pub fn is_known(self) -> bool {
+        TILE_SHAPES.into_iter().any(|t| self.fits(t))
+    }
+
+    /// The rows or columns of a strip.
+    pub fn strip(self) -> usize {
+        match self {
+            Packing::Rows(s) | Packing::Columns(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for Packing {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Packing::Rows(mr) => write!(f, "{mr}-row"),
+            Packing::Columns(nr) => write!(f, "{nr}-column"),
+        }
     }
 }
 
@@ -371,6 +425,7 @@ pub fn packed_gemm(shape: TileShape) -> Option<PackedGemmFn> {
 /// instructions.
 #[inline(always)]
 unsafe fn packed_gemm_impl<T: Tile>(
+    t: T,
     m: usize,
     n: usize,
     k: usize,
@@ -378,7 +433,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
     mut rhs: Rhs,
     c: MatrixMut,
 ) {
-    let (mr, nr) = (T::MR, T::NR);
+    let (mr, nr) = (t.mr(), t.nr());
     if m == 0 || n == 0 {
         return;
     }
@@ -437,11 +492,23 @@ unsafe fn packed_gemm_impl<T: Tile>(
         Lhs::Matrix(_) | Lhs::Packed(_) => KC,
     };
     let mut pb = PACK.with(|cell| std::mem::take(&mut cell.borrow_mut().1));
+    // A tile that reads packed strips only gets strided and gathered left-hand rows packed
+    // once per block, and gathered right-hand rows once per strip, rather than once per tile.
+    let in_place = t.reads_in_place();
+    let (mut xa, mut xb) = if in_place {
+        Default::default()
+    } else {
+        EXTERNAL_PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()))
+    };
+    let pack_lhs = !in_place && !matches!(lhs, Lhs::Packed(_));
     for (p0, i0) in (0..k)
         .step_by(kc_max)
         .flat_map(|p0| (0..m).step_by(mc_max).map(move |i0| (p0, i0)))
     {
         let (kc, mc) = (kc_max.min(k - p0), mc_max.min(m - i0));
+        if pack_lhs {
+            pack_lhs_block(&lhs, mr, i0, mc, p0, kc, &mut xa);
+        }
         for j in (0..n).step_by(nr) {
             let width = nr.min(n - j);
             let (strip, gather): (&[f32], Option<&[usize]>) = match &mut rhs {
@@ -458,7 +525,17 @@ unsafe fn packed_gemm_impl<T: Tile>(
                     rows,
                 } => (&data[(j / nr) * *strip_len..], Some(&rows[p0..p0 + kc])),
             };
-            for (i, rows_here) in row_tiles(i0, mc, mr, matches!(lhs, Lhs::Gather { .. })) {
+            let (strip, gather) = match gather {
+                Some(rows) if !in_place => {
+                    xb.clear();
+                    rows.iter()
+                        .for_each(|&r| xb.extend_from_slice(&strip[r..][..nr]));
+                    (&xb[..], None)
+                }
+                _ => (strip, gather),
+            };
+            let even = matches!(lhs, Lhs::Gather { .. }) && !pack_lhs;
+            for (i, rows_here) in row_tiles(i0, mc, mr, even) {
                 let dst = TileDst {
                     // SAFETY: the tile's corner lies inside C's m×n.
                     c: unsafe { c.offset(i, j) },
@@ -471,9 +548,13 @@ unsafe fn packed_gemm_impl<T: Tile>(
                 // are sliced whole.
                 unsafe {
                     match &lhs {
+                        _ if pack_lhs => {
+                            let a = &xa[((i - i0) / mr) * kc * mr..][..kc * mr];
+                            tile_with(t, kc, PackedStrip::new(a, mr), strip, gather, dst)
+                        }
                         Lhs::Packed(a) => {
                             let a = &a[((i / mr) * k + p0) * mr..][..kc * mr];
-                            tile_with::<T, _>(kc, PackedStrip::new(a, mr), strip, gather, dst)
+                            tile_with(t, kc, PackedStrip::new(a, mr), strip, gather, dst)
                         }
                         // A row-major (or any strided) matrix is read in place: its rows are
                         // streams the broadcasts walk, as good as a packed strip.
@@ -481,7 +562,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
                             let first = a.offset + i * a.row_stride + p0 * a.col_stride;
                             let offsets = (0..rows_here).map(|r| first + r * a.row_stride);
                             let strip_a = GatheredStrip::new(a.data, Stride(a.col_stride), offsets);
-                            tile_with::<T, _>(kc, strip_a, strip, gather, dst)
+                            tile_with(t, kc, strip_a, strip, gather, dst)
                         }
                         Lhs::Gather {
                             data,
@@ -490,7 +571,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
                         } => {
                             let offsets = offsets[i..i + rows_here].iter().copied();
                             let strip_a = GatheredStrip::new(data, &rows[p0..p0 + kc], offsets);
-                            tile_with::<T, _>(kc, strip_a, strip, gather, dst)
+                            tile_with(t, kc, strip_a, strip, gather, dst)
                         }
                     }
                 };
@@ -498,6 +579,44 @@ unsafe fn packed_gemm_impl<T: Tile>(
         }
     }
     PACK.with(|cell| cell.borrow_mut().1 = pb);
+    if !in_place {
+        EXTERNAL_PACK.with(|cell| *cell.borrow_mut() = (xa, xb));
+    }
+}
+
+/// Packs rows `i0..i0+mc`, depths `p0..p0+kc` of a strided or gathered left-hand side into
+/// `mr`-row strips, zero-padded (a packed one is never repacked).
+fn pack_lhs_block(
+    lhs: &Lhs,
+    mr: usize,
+    i0: usize,
+    mc: usize,
+    p0: usize,
+    kc: usize,
+    out: &mut Vec<f32>,
+) {
+    match lhs {
+        Lhs::Matrix(a) => pack_a(mr, a, i0, mc, p0, kc, out),
+        Lhs::Gather {
+            data,
+            rows,
+            offsets,
+        } => {
+            out.clear();
+            out.resize(mc.div_ceil(mr) * mr * kc, 0.0);
+            let offsets = &offsets[i0..i0 + mc];
+            for (strip, dst) in out.chunks_exact_mut(mr * kc).enumerate() {
+                let offsets = &offsets[strip * mr..offsets.len().min((strip + 1) * mr)];
+                for (&row, depth) in rows[p0..p0 + kc].iter().zip(dst.chunks_exact_mut(mr)) {
+                    let source = &data[row..];
+                    for (d, &offset) in depth.iter_mut().zip(offsets) {
+                        *d = source[offset];
+                    }
+                }
+            }
+        }
+        Lhs::Packed(_) => {}
+    }
 }
 
 /// The register tiles over rows `i0..i0 + mc`: `(first row, rows)`. Packed strips are `mr`
@@ -523,13 +642,14 @@ fn row_tiles(i0: usize, mc: usize, mr: usize, even: bool) -> impl Iterator<Item 
     })
 }
 
-/// One register tile over a right-hand strip whose rows are `T::NR` apart (`gather` none) or
+/// One register tile over a right-hand strip whose rows are `t.nr()` apart (`gather` none) or
 /// start where `gather` says.
 ///
 /// # Safety
 /// As [`Tile::tile`].
 #[inline(always)]
 unsafe fn tile_with<T: Tile, A: LhsStrip>(
+    t: T,
     kc: usize,
     a: A,
     b: &[f32],
@@ -539,8 +659,8 @@ unsafe fn tile_with<T: Tile, A: LhsStrip>(
     // SAFETY: forwarded contract.
     unsafe {
         match gather {
-            None => T::tile(kc, a, b, Stride(T::NR), dst),
-            Some(rows) => T::tile(kc, a, b, rows, dst),
+            None => t.tile(kc, a, b, Stride(t.nr()), dst),
+            Some(rows) => t.tile(kc, a, b, rows, dst),
         }
     }
 }
@@ -558,7 +678,7 @@ pub(crate) unsafe fn packed_gemm_generic(
     c: MatrixMut,
 ) {
     // SAFETY: forwarded contract.
-    unsafe { packed_gemm_impl::<Portable>(m, n, k, lhs, rhs, c) }
+    unsafe { packed_gemm_impl(Portable, m, n, k, lhs, rhs, c) }
 }
 
 /// Where each row of a right-hand strip starts in its slice.
@@ -573,6 +693,12 @@ pub(crate) trait RowStarts: Copy {
     unsafe fn start_unchecked(self, p: usize) -> usize {
         self.start(p)
     }
+
+    /// The distance between rows, when it is fixed.
+    #[inline(always)]
+    fn stride(self) -> Option<usize> {
+        None
+    }
 }
 
 /// Rows a fixed distance apart (`NR` when packed, B's row stride when read in place).
@@ -583,6 +709,11 @@ impl RowStarts for Stride {
     #[inline(always)]
     fn start(self, p: usize) -> usize {
         p * self.0
+    }
+
+    #[inline(always)]
+    fn stride(self) -> Option<usize> {
+        Some(self.0)
     }
 }
 
@@ -607,6 +738,14 @@ pub(crate) trait LhsStrip: Copy {
     /// # Safety
     /// `p` must be below the block's depth and `i` below the tile's `MR`.
     unsafe fn at(self, p: usize, i: usize) -> f32;
+
+    /// The strip's values in packed layout for tiles of `mr` rows (element `(i, p)` at
+    /// `p·mr + i`), when it is held that way.
+    #[inline(always)]
+    fn packed(self, mr: usize) -> Option<*const f32> {
+        let _ = mr;
+        None
+    }
 }
 
 /// A strip in packed layout: element `(i, p)` at `p·mr + i`.
@@ -628,6 +767,11 @@ impl LhsStrip for PackedStrip<'_> {
     unsafe fn at(self, p: usize, i: usize) -> f32 {
         // SAFETY: strips are sliced to depth × mr values.
         unsafe { *self.a.get_unchecked(p * self.mr + i) }
+    }
+
+    #[inline(always)]
+    fn packed(self, mr: usize) -> Option<*const f32> {
+        (mr == self.mr).then_some(self.a.as_ptr())
     }
 }
 
@@ -687,14 +831,29 @@ pub(crate) struct TileDst<'a> {
 
 /// A register tile: `acc = Σ_p a[p] ⊗ b[p]` over `MR` rows of A and an `NR`-wide strip of B
 /// whose row `p` starts at `rows.start(p)`, then stored (or added) into `dst`.
-pub(crate) trait Tile {
-    const MR: usize;
-    const NR: usize;
+pub(crate) trait Tile: Copy {
+    /// Rows of the tile (of a packed left-hand strip).
+    fn mr(self) -> usize;
+    /// Columns of the tile (of a packed right-hand strip).
+    fn nr(self) -> usize;
+    /// Whether the tile reads strided and gathered operands in place as well as packed
+    /// strips; the drivers pack them first for one that does not.
+    #[inline(always)]
+    fn reads_in_place(self) -> bool {
+        true
+    }
     /// # Safety
     /// `dst` must be valid for writes of its `m×n` elements; `a` must hold `kc` depths; `b`
     /// must hold `rows.start(p) + NR` elements for every `p < kc` (the portable tile checks);
     /// the CPU must support the instructions the implementation uses.
-    unsafe fn tile<A: LhsStrip, R: RowStarts>(kc: usize, a: A, b: &[f32], rows: R, dst: TileDst);
+    unsafe fn tile<A: LhsStrip, R: RowStarts>(
+        self,
+        kc: usize,
+        a: A,
+        b: &[f32],
+        rows: R,
+        dst: TileDst,
+    );
 }
 
 /// Stores an `MR×NR` accumulator held row-major in `acc` into `dst`.
@@ -729,12 +888,26 @@ unsafe fn store(acc: &[f32], nr: usize, dst: TileDst) {
 }
 
 /// The portable 4×8 tile; small enough for LLVM to keep in registers on any target.
+#[derive(Clone, Copy)]
 pub(crate) struct Portable;
 
 impl Tile for Portable {
-    const MR: usize = 4;
-    const NR: usize = 8;
-    unsafe fn tile<A: LhsStrip, R: RowStarts>(kc: usize, a: A, b: &[f32], rows: R, dst: TileDst) {
+    #[inline(always)]
+    fn mr(self) -> usize {
+        4
+    }
+    #[inline(always)]
+    fn nr(self) -> usize {
+        8
+    }
+    unsafe fn tile<A: LhsStrip, R: RowStarts>(
+        self,
+        kc: usize,
+        a: A,
+        b: &[f32],
+        rows: R,
+        dst: TileDst,
+    ) {
         let mut acc = [[0.0f32; 8]; 4];
         for p in 0..kc {
             let bp = &b[rows.start(p)..][..8];
@@ -751,6 +924,136 @@ impl Tile for Portable {
     }
 }
 
+/// A register tile compiled outside this crate, called through the C ABI: `tile(kc, a, b, acc)`
+/// sets `acc[i·nr + j] = Σ_p a[p·mr + i]·b[p·nr + j]` for `i < mr`, `j < nr`, `p < kc`, where
+/// `a` is a packed left-hand strip and `b` a packed right-hand strip of depth `kc ≥ 1`.
+pub type TileFn = unsafe extern "C" fn(kc: usize, a: *const f32, b: *const f32, acc: *mut f32);
+
+/// The most columns an [`ExternalTile`] may have.
+pub const MAX_EXTERNAL_NR: usize = 64;
+
+/// A register tile of some [`TileShape`] that native code brings with it (an `llvm-cpu`
+/// executable's, generated as LLVM IR for its target CPU). The GEMM drivers here call it for
+/// every tile; operands it cannot read in place (gathered rows, strided matrices) are first
+/// packed into per-thread buffers.
+#[derive(Clone, Copy, Debug)]
+pub struct ExternalTile {
+    shape: TileShape,
+    func: TileFn,
+}
+
+impl ExternalTile {
+    /// A tile of `shape` computed by `func`; refused if the shape is larger than the drivers
+    /// handle.
+    ///
+    /// # Safety
+    /// `func` must compute what [`TileFn`] says for `shape.mr`×`shape.nr`, reading and writing
+    /// nothing else, and stay callable while the tile is used.
+    pub unsafe fn new(shape: TileShape, func: TileFn) -> Result<ExternalTile, String> {
+        if !(1..=MAX_MR).contains(&shape.mr) || !(1..=MAX_EXTERNAL_NR).contains(&shape.nr) {
+            return Err(format!(
+                "a {}x{} register tile is larger than the GEMM drivers handle",
+                shape.mr, shape.nr
+            ));
+        }
+        Ok(ExternalTile { shape, func })
+    }
+
+    /// The tile's shape.
+    pub fn shape(&self) -> TileShape {
+        self.shape
+    }
+}
+
+thread_local! {
+    /// Left- and right-hand strips packed for an [`ExternalTile`].
+    static EXTERNAL_PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+impl Tile for ExternalTile {
+    #[inline(always)]
+    fn mr(self) -> usize {
+        self.shape.mr
+    }
+    #[inline(always)]
+    fn nr(self) -> usize {
+        self.shape.nr
+    }
+    #[inline(always)]
+    fn reads_in_place(self) -> bool {
+        false
+    }
+    unsafe fn tile<A: LhsStrip, R: RowStarts>(
+        self,
+        kc: usize,
+        a: A,
+        b: &[f32],
+        rows: R,
+        dst: TileDst,
+    ) {
+        let (mr, nr) = (self.shape.mr, self.shape.nr);
+        let mut acc = [0.0f32; MAX_MR * MAX_EXTERNAL_NR];
+        EXTERNAL_PACK.with(|cell| {
+            let (pa, pb) = &mut *cell.borrow_mut();
+            let a_ptr = a.packed(mr).unwrap_or_else(|| {
+                pa.clear();
+                // SAFETY: p < kc, i < mr ≤ MAX_MR.
+                pa.extend((0..kc).flat_map(|p| (0..mr).map(move |i| unsafe { a.at(p, i) })));
+                pa.as_ptr()
+            });
+            let b_ptr = if rows.stride() == Some(nr) {
+                b[..kc * nr].as_ptr()
+            } else {
+                pb.clear();
+                (0..kc).for_each(|p| pb.extend_from_slice(&b[rows.start(p)..][..nr]));
+                pb.as_ptr()
+            };
+            // SAFETY: both strips hold kc·mr and kc·nr values in packed layout and `acc`
+            // holds mr·nr; `func` follows `TileFn`'s contract (ExternalTile::new).
+            unsafe { (self.func)(kc, a_ptr, b_ptr, acc.as_mut_ptr()) };
+        });
+        // SAFETY: forwarded contract.
+        unsafe { store(&acc, nr, dst) };
+    }
+}
+
+/// [`sgemm_generic`] with an external tile.
+///
+/// # Safety
+/// As [`sgemm_generic`].
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_external(
+    tile: ExternalTile,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Matrix,
+    b: &Matrix,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { sgemm_impl(tile, m, n, k, a, b, c, ldc, accumulate) }
+}
+
+/// [`packed_gemm`] with an external tile (packed operands in its shape's layout).
+///
+/// # Safety
+/// As [`packed_gemm_impl`].
+pub unsafe fn packed_gemm_external(
+    tile: ExternalTile,
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: Lhs,
+    rhs: Rhs,
+    c: MatrixMut,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { packed_gemm_impl(tile, m, n, k, lhs, rhs, c) }
+}
+
 /// The blocked product with an `MR×NR` register tile.
 ///
 /// # Safety
@@ -758,6 +1061,7 @@ impl Tile for Portable {
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn sgemm_impl<T: Tile>(
+    t: T,
     m: usize,
     n: usize,
     k: usize,
@@ -779,13 +1083,13 @@ unsafe fn sgemm_impl<T: Tile>(
         }
         return;
     }
-    let (mr, nr) = (T::MR, T::NR);
+    let (mr, nr) = (t.mr(), t.nr());
     let mc_max = mr * 16;
     // With a single strip of A each element of B is used once: reading B in place beats
     // packing it (small-batch inference), when its rows are contiguous.
     if m <= mr && b.col_stride == 1 {
         // SAFETY: forwarded contract.
-        unsafe { sgemm_single_strip::<T>(m, n, k, a, b, c, ldc, accumulate) };
+        unsafe { sgemm_single_strip(t, m, n, k, a, b, c, ldc, accumulate) };
         return;
     }
     // Take the packing buffers out of the thread-local so the loops below run in this function,
@@ -804,7 +1108,7 @@ unsafe fn sgemm_impl<T: Tile>(
                     let i = si * mr;
                     // SAFETY: the tile lies inside C's m×n by the min() bounds.
                     unsafe {
-                        T::tile(
+                        t.tile(
                             kc,
                             PackedStrip::new(as_, mr),
                             bs,
@@ -832,6 +1136,7 @@ unsafe fn sgemm_impl<T: Tile>(
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn sgemm_single_strip<T: Tile>(
+    t: T,
     m: usize,
     n: usize,
     k: usize,
@@ -841,7 +1146,7 @@ unsafe fn sgemm_single_strip<T: Tile>(
     ldc: usize,
     accumulate: bool,
 ) {
-    let (mr, nr) = (T::MR, T::NR);
+    let (mr, nr) = (t.mr(), t.nr());
     let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
@@ -861,7 +1166,7 @@ unsafe fn sgemm_single_strip<T: Tile>(
             };
             // SAFETY: the tile lies inside C's m×n; `strip` holds (kc-1)*ldb + NR elements.
             unsafe {
-                T::tile(
+                t.tile(
                     kc,
                     PackedStrip::new(&pa, mr),
                     strip,
@@ -908,7 +1213,7 @@ pub unsafe fn sgemm_generic(
     accumulate: bool,
 ) {
     // SAFETY: forwarded contract.
-    unsafe { sgemm_impl::<Portable>(m, n, k, a, b, c, ldc, accumulate) }
+    unsafe { sgemm_impl(Portable, m, n, k, a, b, c, ldc, accumulate) }
 }
 
 /// x86-64 variants, chosen after CPU feature detection ([`sgemm`], [`packed_gemm`]).
@@ -921,13 +1226,21 @@ pub mod x86 {
     use std::arch::x86_64::*;
 
     /// 6×16 tile: twelve 8-lane accumulators.
+    #[derive(Clone, Copy)]
     struct Avx2;
 
     impl Tile for Avx2 {
-        const MR: usize = 6;
-        const NR: usize = 16;
+        #[inline(always)]
+        fn mr(self) -> usize {
+            6
+        }
+        #[inline(always)]
+        fn nr(self) -> usize {
+            16
+        }
         #[inline(always)]
         unsafe fn tile<A: LhsStrip, R: RowStarts>(
+            self,
             kc: usize,
             a: A,
             b: &[f32],
@@ -973,13 +1286,21 @@ pub mod x86 {
     /// 8×32 tile: sixteen 16-lane accumulators. A ragged last strip of fewer rows runs a tile
     /// of that height, so it does not compute 8, and one of at most 16 columns a tile
     /// of one vector per row, so it does not compute 32.
+    #[derive(Clone, Copy)]
     struct Avx512;
 
     impl Tile for Avx512 {
-        const MR: usize = 8;
-        const NR: usize = 32;
+        #[inline(always)]
+        fn mr(self) -> usize {
+            8
+        }
+        #[inline(always)]
+        fn nr(self) -> usize {
+            32
+        }
         #[inline(always)]
         unsafe fn tile<A: LhsStrip, R: RowStarts>(
+            self,
             kc: usize,
             a: A,
             b: &[f32],
@@ -1142,7 +1463,7 @@ pub mod x86 {
         accumulate: bool,
     ) {
         // SAFETY: forwarded contract.
-        unsafe { sgemm_impl::<Avx2>(m, n, k, a, b, c, ldc, accumulate) }
+        unsafe { sgemm_impl(Avx2, m, n, k, a, b, c, ldc, accumulate) }
     }
 
     /// # Safety
@@ -1160,7 +1481,7 @@ pub mod x86 {
         accumulate: bool,
     ) {
         // SAFETY: forwarded contract.
-        unsafe { sgemm_impl::<Avx512>(m, n, k, a, b, c, ldc, accumulate) }
+        unsafe { sgemm_impl(Avx512, m, n, k, a, b, c, ldc, accumulate) }
     }
 
     /// [`super::packed_gemm`] with the 6×16 tile.
@@ -1170,7 +1491,7 @@ pub mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn packed_gemm_avx2(m: usize, n: usize, k: usize, lhs: Lhs, rhs: Rhs, c: MatrixMut) {
         // SAFETY: forwarded contract.
-        unsafe { packed_gemm_impl::<Avx2>(m, n, k, lhs, rhs, c) }
+        unsafe { packed_gemm_impl(Avx2, m, n, k, lhs, rhs, c) }
     }
 
     /// [`super::packed_gemm`] with the 8×32 tile.
@@ -1187,7 +1508,7 @@ pub mod x86 {
         c: MatrixMut,
     ) {
         // SAFETY: forwarded contract.
-        unsafe { packed_gemm_impl::<Avx512>(m, n, k, lhs, rhs, c) }
+        unsafe { packed_gemm_impl(Avx512, m, n, k, lhs, rhs, c) }
     }
 
     pub(crate) fn has_avx2_fma() -> bool {

@@ -1,7 +1,40 @@
-//! Every ISA variant of the GEMM kernel agrees with a plain triple loop, over awkward sizes,
-//! strides and the accumulate flag.
+//! Every ISA variant of the GEMM kernel, and the drivers around an external tile of every
+//! shape, agree with a plain triple loop, over awkward sizes, strides and the accumulate flag.
 
+use kiln_ukernel::gemm::{ExternalTile, TileShape, TILE_SHAPES};
 use kiln_ukernel::{Kernels, Matrix};
+
+/// An external tile as [`kiln_ukernel::gemm::TileFn`] specifies it, computed plainly.
+unsafe extern "C" fn plain_tile<const MR: usize, const NR: usize>(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    acc: *mut f32,
+) {
+    for i in 0..MR {
+        for j in 0..NR {
+            let sum = (0..kc).map(|p| unsafe { *a.add(p * MR + i) * *b.add(p * NR + j) });
+            unsafe { *acc.add(i * NR + j) = sum.sum() };
+        }
+    }
+}
+
+/// The built-in kernels this CPU runs, then the drivers around a plain external tile of every
+/// shape (as an executable's generated tile would be).
+fn variants() -> Vec<Kernels> {
+    let external = |shape: TileShape| {
+        let func = match (shape.mr, shape.nr) {
+            (8, 32) => plain_tile::<8, 32>,
+            (6, 16) => plain_tile::<6, 16>,
+            (8, 8) => plain_tile::<8, 8>,
+            (4, 8) => plain_tile::<4, 8>,
+            other => panic!("no plain tile of shape {other:?}"),
+        };
+        Kernels::external(unsafe { ExternalTile::new(shape, func) }.unwrap())
+    };
+    let builtin = TILE_SHAPES.into_iter().filter_map(Kernels::for_tile);
+    builtin.chain(TILE_SHAPES.map(external)).collect()
+}
 
 fn lcg(seed: &mut u64) -> f32 {
     *seed = seed
@@ -22,7 +55,7 @@ fn check(kernels: &Kernels, m: usize, n: usize, k: usize, transposed_b: bool, ac
     };
     let ldc = n + 3;
     let mut c = vec![1.0f32; m * ldc];
-    unsafe { (kernels.sgemm)(m, n, k, &ma, &mb, c.as_mut_ptr(), ldc, accumulate) };
+    unsafe { kernels.sgemm(m, n, k, &ma, &mb, c.as_mut_ptr(), ldc, accumulate) };
     for i in 0..m {
         for j in 0..n {
             let bj = |p: usize| {
@@ -51,11 +84,7 @@ fn check(kernels: &Kernels, m: usize, n: usize, k: usize, transposed_b: bool, ac
 
 #[test]
 fn all_variants_match_reference() {
-    let variants: Vec<Kernels> = kiln_ukernel::gemm::TILE_SHAPES
-        .into_iter()
-        .filter_map(Kernels::for_tile)
-        .collect();
-    for kernels in &variants {
+    for kernels in &variants() {
         for &(m, n, k) in &[
             (1, 1, 1),
             (3, 5, 7),
@@ -81,19 +110,15 @@ fn all_variants_match_reference() {
     }
 }
 
-/// Data tiling: every tile shape this CPU runs, with each operand packed ahead of time, packed
+/// Data tiling: every tile this CPU runs (and an external one of every shape), with each operand packed ahead of time, packed
 /// during the call, read in place through row starts, (right-hand) filled panel by panel or a
 /// selection of packed depth rows, and C written row-major, column-major or through a list of
 /// row offsets, agrees with a plain triple loop.
 #[test]
 fn packed_operands_match_reference() {
-    use kiln_ukernel::gemm::{
-        pack_lhs, pack_rhs, packed_gemm, Lhs, MatrixMut, Offsets, Rhs, TILE_SHAPES,
-    };
-    for shape in TILE_SHAPES {
-        let Some(gemm) = packed_gemm(shape) else {
-            continue;
-        };
+    use kiln_ukernel::gemm::{pack_lhs, pack_rhs, Lhs, MatrixMut, Offsets, Rhs};
+    for kernels in variants() {
+        let shape = kernels.tile;
         for &(m, n, k) in &[
             (1, 1, 1),
             (3, 5, 7),
@@ -186,7 +211,7 @@ fn packed_operands_match_reference() {
                     col_stride: if column_major { ld } else { 1 },
                     row_offsets: (out_kind == 2).then_some(&listed[..]),
                 };
-                unsafe { gemm(m, n, k, lhs, rhs, out) };
+                unsafe { kernels.packed_gemm(m, n, k, lhs, rhs, out) };
                 let case = format!(
                     "{} m={m} n={n} k={k} lhs={lhs_kind} rhs={rhs_kind} out={out_kind}",
                     shape.isa

@@ -12,7 +12,7 @@
 use crate::format::*;
 use crate::pixel_rows;
 use kiln_types::ElementType;
-use kiln_ukernel::gemm::{packed_gemm, Lhs, MatrixMut, Offsets, PackedGemmFn, Rhs, TileShape};
+use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, Rhs};
 use kiln_ukernel::{rows, Kernels, Matrix};
 
 /// Elements per row of body evaluation.
@@ -155,15 +155,15 @@ impl Executable {
                     col_stride: a.strides[2] as usize,
                 };
                 let cp = m.f32_ptr(c, &[bi, m0, n0]);
-                if let Some(tile) = packed_tile(&k.op) {
+                if let Some(packing) = packing(&k.op) {
                     // Right-hand strips packed at compile time; this tile starts at a whole strip.
-                    let gemm = packed_kernel(tile)?;
-                    let nr = tile.nr as u64;
+                    let gemm = kernels.for_packing(packing)?;
+                    let nr = packing.strip();
                     let strip = (b.offset as i64 + bi as i64 * b.strides[0]) as usize
-                        + (n0 / nr) as usize * kdim * tile.nr;
+                        + (n0 as usize / nr) * kdim * nr;
                     // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of batch bi.
                     unsafe {
-                        gemm(
+                        gemm.packed_gemm(
                             (m1 - m0) as usize,
                             (n1 - n0) as usize,
                             kdim,
@@ -186,7 +186,7 @@ impl Executable {
                 };
                 // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of batch bi.
                 unsafe {
-                    (kernels.sgemm)(
+                    kernels.sgemm(
                         (m1 - m0) as usize,
                         (n1 - n0) as usize,
                         kdim,
@@ -217,10 +217,12 @@ impl Executable {
                 let [_, kh, kw] = conv_weight_dims(w);
                 let window = window([kh, kw], *strides, *pads, *dilations);
                 let tile = ConvTile::of(y, *groups, *tile_co, *tile_oh, wg);
-                let weights = match packed_tile(&k.op) {
+                let weights = match packing(&k.op) {
                     None => ConvWeights::Plain,
-                    Some(t) if *gemm == ConvGemm::PixelRows => ConvWeights::Columns(t),
-                    Some(t) => ConvWeights::Rows(t),
+                    Some(p) if *gemm == ConvGemm::PixelRows => {
+                        ConvWeights::Columns(kernels.for_packing(p)?)
+                    }
+                    Some(p) => ConvWeights::Rows(kernels.for_packing(p)?),
                 };
                 conv2d(&m, kernels, weights, x, w, y, window, tile)?;
                 if let Some(e) = epilogue {
@@ -990,7 +992,8 @@ thread_local! {
 ///
 /// # Safety
 /// As [`BandJob`].
-unsafe fn conv2d_direct(gemm: PackedGemmFn, nr: usize, lhs: Lhs, job: &BandJob) {
+unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
+    let nr = gemm.tile.nr;
     let [channels, oy0, oy1, oh, ow] = job.extent;
     let (rows, y) = (oy1 - oy0, job.y);
     DIRECT.with(|cell| {
@@ -1005,7 +1008,7 @@ unsafe fn conv2d_direct(gemm: PackedGemmFn, nr: usize, lhs: Lhs, job: &BandJob) 
         };
         // SAFETY: `out` is channels × cols, exclusively this thread's.
         unsafe {
-            gemm(
+            gemm.packed_gemm(
                 channels,
                 cols,
                 rows_of_band.len(),
@@ -1027,25 +1030,14 @@ unsafe fn conv2d_direct(gemm: PackedGemmFn, nr: usize, lhs: Lhs, job: &BandJob) 
     });
 }
 
-/// The packed-GEMM kernel for operands packed in `tile`'s layout, or why this CPU cannot run it.
-fn packed_kernel(tile: TileShape) -> Result<PackedGemmFn, String> {
-    packed_gemm(tile).ok_or_else(|| {
-        format!(
-            "weights were packed for the {} tile, which needs CPU features {} that this CPU lacks",
-            tile.isa,
-            tile.features.join(",")
-        )
-    })
-}
-
 /// A convolution's weights as a workgroup reads them.
 enum ConvWeights {
     /// `[co, ci/groups, kh, kw]`, packed here when a GEMM needs them.
     Plain,
-    /// Left-hand strips of `tile`: output channels are the GEMM's rows.
-    Rows(TileShape),
-    /// Right-hand strips of `tile`: output channels are the GEMM's columns.
-    Columns(TileShape),
+    /// Left-hand strips these kernels read: output channels are the GEMM's rows.
+    Rows(Kernels),
+    /// Right-hand strips these kernels read: output channels are the GEMM's columns.
+    Columns(Kernels),
 }
 
 /// One workgroup of a convolution (its `tile`): depthwise planes directly; otherwise a GEMM of
@@ -1104,7 +1096,7 @@ fn conv2d(
         extent: [co1 - co0, oy0, oy1, oh, ow],
         y: c_ptr,
     };
-    let tile_shape = match weights {
+    let (gemm, lhs) = match &weights {
         ConvWeights::Plain if cig == 1 && cog == 1 => {
             let BandSource::Planes {
                 x: x_group,
@@ -1120,29 +1112,26 @@ fn conv2d(
             rows::depthwise_plane(x_group, h, wd, filter, &win, oy0, oy1, ow, out);
             return Ok(());
         }
-        ConvWeights::Columns(t) => {
+        ConvWeights::Columns(gemm) => {
             let BandSource::Planes { x: x_group, dims } = source else {
                 return Err("a convolution with pixel rows reads its input planes".into());
             };
+            let nr = gemm.tile.nr;
             let geometry = pixel_rows::Geometry {
                 win,
                 input: dims,
                 output: [oy0, oy1, ow],
-                nr: t.nr,
+                nr,
             };
-            let (gemm, strips) = (packed_kernel(t)?, &ws[strips_from(t.nr)..]);
+            let strips = &ws[strips_from(nr)..];
             // SAFETY: this workgroup owns output channels [co0, co1) of group g, rows
             // [oy0, oy1) of image n; packed weights were checked to hold every strip.
             unsafe { pixel_rows::conv2d(gemm, x_group, strips, geometry, co1 - co0, oh, c_ptr) };
             return Ok(());
         }
-        ConvWeights::Plain => kernels.tile,
-        ConvWeights::Rows(t) => t,
-    };
-    let (gemm, lhs) = match weights {
-        ConvWeights::Rows(t) => (packed_kernel(t)?, Lhs::Packed(&ws[strips_from(t.mr)..])),
-        _ => (
-            kernels.packed_gemm,
+        ConvWeights::Rows(gemm) => (gemm, Lhs::Packed(&ws[strips_from(gemm.tile.mr)..])),
+        ConvWeights::Plain => (
+            kernels,
             Lhs::Matrix(Matrix {
                 data: ws,
                 offset: w.offset as usize + (g * cog + co0) * kdim,
@@ -1160,18 +1149,18 @@ fn conv2d(
         }
         _ => {
             // SAFETY: as below.
-            unsafe { conv2d_direct(gemm, tile_shape.nr, lhs, &band) };
+            unsafe { conv2d_direct(gemm, lhs, &band) };
             return Ok(());
         }
     };
-    let nr = tile_shape.nr;
+    let nr = gemm.tile.nr;
     let mut fill = |j0: usize, width: usize, p0: usize, kc: usize, out: &mut [f32]| {
         band.panel(j0, width, p0, kc, nr, out)
     };
     // SAFETY: this workgroup owns output channels [co0, co1) of group g, rows [oy0, oy1) of
     // image n; packed weights were checked to hold every strip of the group.
     unsafe {
-        gemm(
+        gemm.packed_gemm(
             co1 - co0,
             (oy1 - oy0) * ow,
             kdim,

@@ -8,6 +8,7 @@
 
 use kiln_module::{ByteReader, ByteWriter, ModuleError};
 use kiln_types::ElementType;
+use kiln_ukernel::gemm::Packing;
 use kiln_ukernel::rows::BandLayout;
 
 /// The format string module files use for VMVX executables.
@@ -499,16 +500,17 @@ pub fn conv_band_len(win: &kiln_ukernel::rows::Window, [n, c, oh, ow]: [u64; 4])
     u64::try_from(len).ok()
 }
 
-/// The register-tile shape a packed GEMM operand was laid out for: a convolution weight of rank
-/// 6 or a matmul right-hand side of rank 4 (see [`KernelOp::Conv2d`], [`KernelOp::MatMul`]).
-pub fn packed_tile(op: &KernelOp) -> Option<kiln_ukernel::gemm::TileShape> {
-    use kiln_ukernel::gemm::TileShape;
+/// How a packed GEMM operand was laid out, if the op has one: a convolution weight of rank 6
+/// or a matmul right-hand side of rank 4 (see [`KernelOp::Conv2d`], [`KernelOp::MatMul`]). The
+/// strip size is as recorded: [`Packing::is_known`] says whether any tile reads it.
+pub fn packing(op: &KernelOp) -> Option<Packing> {
+    let strip = |v: &View| usize::try_from(*v.shape.last()?).ok();
     match op {
         KernelOp::Conv2d { w, gemm, .. } if w.shape.len() == 6 => match gemm {
-            ConvGemm::ChannelRows => TileShape::with_mr(w.shape[5] as usize),
-            ConvGemm::PixelRows => TileShape::with_nr(w.shape[5] as usize),
+            ConvGemm::ChannelRows => strip(w).map(Packing::Rows),
+            ConvGemm::PixelRows => strip(w).map(Packing::Columns),
         },
-        KernelOp::MatMul { b, .. } if b.shape.len() == 4 => TileShape::with_nr(b.shape[3] as usize),
+        KernelOp::MatMul { b, .. } if b.shape.len() == 4 => strip(b).map(Packing::Columns),
         _ => None,
     }
 }
@@ -834,10 +836,11 @@ impl Kernel {
                 let (k, n) = (a.shape[2], c.shape[2]);
                 let b_agrees = if b.shape.len() == 4 {
                     // Packed right-hand strips [B, ceil(N/nr), K, nr].
-                    let tile = packed_tile(&self.op)
-                        .ok_or("matmul operand is packed for an unknown tile shape")?;
+                    let nr = packing(&self.op)
+                        .filter(|p| p.is_known())
+                        .ok_or("matmul operand is packed for an unknown tile shape")?
+                        .strip() as u64;
                     contiguous(b)?;
-                    let nr = tile.nr as u64;
                     if tile_n % nr != 0 {
                         return Err("a packed matmul's column tile must be whole strips".into());
                     }
@@ -916,12 +919,10 @@ impl Kernel {
                 let cog = y.shape[1] / groups;
                 let w_agrees = if w.shape.len() == 6 {
                     // Packed strips [groups, ceil(cog/s), ci/groups, kh, kw, s].
-                    let tile = packed_tile(&self.op)
-                        .ok_or("conv2d weights are packed for an unknown tile shape")?;
-                    let strip = match gemm {
-                        ConvGemm::ChannelRows => tile.mr,
-                        ConvGemm::PixelRows => tile.nr,
-                    } as u64;
+                    let strip = packing(&self.op)
+                        .filter(|p| p.is_known())
+                        .ok_or("conv2d weights are packed for an unknown tile shape")?
+                        .strip() as u64;
                     if tile_co % strip != 0 {
                         return Err("a packed conv2d's channel tile must be whole strips".into());
                     }

@@ -12,8 +12,9 @@
 //! The groups' tables of taps and pixels depend on the convolution's geometry only, so each
 //! thread keeps those of the geometries it ran last ([`GroupCache`]).
 
-use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, PackedGemmFn, Rhs};
+use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, Rhs};
 use kiln_ukernel::rows::Window;
+use kiln_ukernel::Kernels;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -173,7 +174,7 @@ thread_local! {
 /// `y` must point at output channel 0 of the workgroup's rows `oy0..oy1` of `channels` planes
 /// of `oh×ow`, which the workgroup must own; the packed weights must hold `channels` columns.
 pub(crate) unsafe fn conv2d(
-    gemm: PackedGemmFn,
+    gemm: &Kernels,
     x: &[f32],
     weights: &[f32],
     geometry: Geometry,
@@ -187,9 +188,15 @@ pub(crate) unsafe fn conv2d(
     // One strip of weights at a time through every group: a strip stays in L2 while the groups
     // read it, where a workgroup's whole share of the weights may not even stay in L3 (a
     // network's layers between them can hold more than it), and would then come from memory
-    // once per group.
-    for (s, c0) in (0..channels).step_by(nr).enumerate() {
-        let strip = &weights[s * strip_len..];
+    // once per group. A tile that reads packed operands only (an executable's own) has each
+    // call's pixels packed first, so it takes every strip of a group in one call instead.
+    let block = if gemm.reads_operands_in_place() {
+        nr
+    } else {
+        channels.next_multiple_of(nr)
+    };
+    for c0 in (0..channels).step_by(block.max(1)) {
+        let strip = &weights[(c0 / nr) * strip_len..];
         for group in &entry.groups {
             let (rows, rhs) = match group.taps {
                 None => (&entry.starts, Rhs::Packed(strip)),
@@ -215,10 +222,10 @@ pub(crate) unsafe fn conv2d(
                 col_stride,
                 row_offsets: Some(&group.outputs),
             };
-            let n = nr.min(channels - c0);
+            let n = block.min(channels - c0);
             // SAFETY: pixel p of channel c is y[c·oh·ow + outputs[p]], inside the workgroup's
             // output by the caller's contract; the GEMM checks its reads against `x`.
-            unsafe { gemm(group.offsets.len(), n, rows.len(), lhs, rhs, out) };
+            unsafe { gemm.packed_gemm(group.offsets.len(), n, rows.len(), lhs, rhs, out) };
         }
     }
 }

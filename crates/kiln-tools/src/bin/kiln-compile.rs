@@ -47,6 +47,10 @@ struct Args {
     /// Extra LLVM CPU features for llvm-cpu (+avx2,-avx512f).
     #[arg(long = "iree-llvmcpu-target-cpu-features")]
     llvmcpu_features: Option<String>,
+    /// Microkernels llvm-cpu calls: default, all, none, or a list (mmt4d,...). Without mmt4d
+    /// the GEMM register tile is generated as LLVM IR into the executable.
+    #[arg(long = "iree-llvmcpu-enable-ukernels")]
+    llvmcpu_ukernels: Option<String>,
     /// Lists the LLVM targets llvm-cpu can compile for.
     #[arg(long = "iree-llvmcpu-list-targets")]
     list_llvmcpu_targets: bool,
@@ -125,6 +129,7 @@ fn run(args: Args) -> Result<()> {
             triple: args.llvmcpu_triple.clone().unwrap_or_default(),
             cpu: args.llvmcpu_cpu.clone().unwrap_or_default(),
             features: args.llvmcpu_features.clone().unwrap_or_default(),
+            ukernels: args.llvmcpu_ukernels.clone().unwrap_or_default(),
         },
     };
     if args.output.is_none() && compile_to.is_none_or(|p| p == Phase::End) {
