@@ -167,6 +167,10 @@ pub fn tile_shape(target: &CpuTarget) -> Result<kiln_ukernel::gemm::TileShape, S
     Ok(kiln_ukernel::gemm::TileShape::for_features(arch, has))
 }
 
+/// The microkernel names `--iree-llvmcpu-enable-ukernels` lists may hold (IREE's); only
+/// `mmt4d` changes what kiln generates.
+const UKERNEL_NAMES: &[&str] = &["mmt4d", "pack", "unpack", "argmax", "query_tile_sizes"];
+
 /// The tile shape whose GEMM tile is generated into `target`'s executables, if any: when kiln
 /// has no Rust tile of [`tile_shape`], or `--iree-llvmcpu-enable-ukernels` leaves out `mmt4d`.
 pub fn generated_tile(target: &CpuTarget) -> Result<Option<kiln_ukernel::gemm::TileShape>, String> {
@@ -174,7 +178,16 @@ pub fn generated_tile(target: &CpuTarget) -> Result<Option<kiln_ukernel::gemm::T
     let mmt4d = match target.ukernels.as_str() {
         "" | "default" | "all" => true,
         "none" => false,
-        list => list.split(',').any(|name| name.trim() == "mmt4d"),
+        list => {
+            let names: Vec<&str> = list.split(',').map(str::trim).collect();
+            if let Some(unknown) = names.iter().find(|n| !UKERNEL_NAMES.contains(n)) {
+                return Err(format!(
+                    "--iree-llvmcpu-enable-ukernels: unknown microkernel '{unknown}' (use default, all, none, or a list of {})",
+                    UKERNEL_NAMES.join(", ")
+                ));
+            }
+            names.contains(&"mmt4d")
+        }
     };
     Ok((!shape.builtin || !mmt4d).then_some(shape))
 }

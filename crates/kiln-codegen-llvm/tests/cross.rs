@@ -210,3 +210,22 @@ fn aarch64_executables_bring_a_neon_gemm_tile() {
     };
     assert!(compile(&kernels(), &riscv).unwrap().tile.is_none());
 }
+
+/// `--iree-llvmcpu-enable-ukernels` takes IREE's names: a list without `mmt4d` generates the
+/// tile, one with it keeps kiln's, and a misspelt name is an error rather than a silent choice.
+#[test]
+fn ukernel_lists_choose_the_gemm_tile() {
+    let with = |ukernels: &str| CpuTarget {
+        triple: "x86_64-unknown-linux-gnu".into(),
+        cpu: "x86-64-v3".into(),
+        ukernels: ukernels.into(),
+        ..Default::default()
+    };
+    let tile = |u: &str| kiln_codegen_llvm::generated_tile(&with(u)).map(|t| t.map(|s| s.nr));
+    assert_eq!(tile("default"), Ok(None));
+    assert_eq!(tile("mmt4d,pack"), Ok(None));
+    assert_eq!(tile("pack,unpack"), Ok(Some(16)));
+    assert_eq!(tile("none"), Ok(Some(16)));
+    let err = tile("mmt4f").unwrap_err();
+    assert!(err.contains("unknown microkernel 'mmt4f'"), "{err}");
+}

@@ -580,6 +580,9 @@ unsafe fn packed_gemm_impl<T: Tile>(
     }
     PACK.with(|cell| cell.borrow_mut().1 = pb);
     if !in_place {
+        if xa.capacity() > KEPT_PACK_VALUES {
+            xa = Vec::new();
+        }
         EXTERNAL_PACK.with(|cell| *cell.borrow_mut() = (xa, xb));
     }
 }
@@ -926,11 +929,13 @@ impl Tile for Portable {
 
 /// A register tile compiled outside this crate, called through the C ABI: `tile(kc, a, b, acc)`
 /// sets `acc[i·nr + j] = Σ_p a[p·mr + i]·b[p·nr + j]` for `i < mr`, `j < nr`, `p < kc`, where
-/// `a` is a packed left-hand strip and `b` a packed right-hand strip of depth `kc ≥ 1`.
+/// `a` is a packed left-hand strip and `b` a packed right-hand strip of depth `kc` (the
+/// drivers never pass 0; kiln's generated tiles write zeros for it).
 pub type TileFn = unsafe extern "C" fn(kc: usize, a: *const f32, b: *const f32, acc: *mut f32);
 
-/// The most columns an [`ExternalTile`] may have.
-pub const MAX_EXTERNAL_NR: usize = 64;
+/// The most columns an [`ExternalTile`] may have: the widest panel the convolution band
+/// kernels fill.
+pub const MAX_EXTERNAL_NR: usize = crate::rows::MAX_PANEL_WIDTH;
 
 /// A register tile of some [`TileShape`] that native code brings with it (an `llvm-cpu`
 /// executable's, generated as LLVM IR for its target CPU). The GEMM drivers here call it for
@@ -966,9 +971,15 @@ impl ExternalTile {
 }
 
 thread_local! {
-    /// Left- and right-hand strips packed for an [`ExternalTile`].
+    /// Left-hand blocks and right-hand strips the drivers pack for an [`ExternalTile`].
     static EXTERNAL_PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// One tile's strips, when a caller passes an [`ExternalTile`] unpacked ones.
+    static EXTERNAL_TILE_PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
+
+/// The most values a packing buffer keeps between calls (a gathered left-hand side is packed
+/// at full depth, which for a large convolution may be tens of megabytes).
+const KEPT_PACK_VALUES: usize = 1 << 20;
 
 impl Tile for ExternalTile {
     #[inline(always)]
@@ -993,25 +1004,28 @@ impl Tile for ExternalTile {
     ) {
         let (mr, nr) = (self.shape.mr, self.shape.nr);
         let mut acc = [0.0f32; MAX_MR * MAX_EXTERNAL_NR];
-        EXTERNAL_PACK.with(|cell| {
-            let (pa, pb) = &mut *cell.borrow_mut();
-            let a_ptr = a.packed(mr).unwrap_or_else(|| {
-                pa.clear();
-                // SAFETY: p < kc, i < mr ≤ MAX_MR.
-                pa.extend((0..kc).flat_map(|p| (0..mr).map(move |i| unsafe { a.at(p, i) })));
-                pa.as_ptr()
-            });
-            let b_ptr = if rows.stride() == Some(nr) {
-                b[..kc * nr].as_ptr()
-            } else {
+        let mut call = |a_ptr: *const f32, b_ptr: *const f32| {
+            // SAFETY: the strips hold kc·mr and kc·nr values in packed layout and `acc` holds
+            // mr·nr; `func` follows `TileFn`'s contract (ExternalTile::new).
+            unsafe { (self.func)(kc, a_ptr, b_ptr, acc.as_mut_ptr()) }
+        };
+        match (a.packed(mr), rows.stride() == Some(nr)) {
+            // The drivers pass packed strips (packing the others first): no copy.
+            (Some(a_ptr), true) => call(a_ptr, b[..kc * nr].as_ptr()),
+            (a_packed, _) => EXTERNAL_TILE_PACK.with(|cell| {
+                let (pa, pb) = &mut *cell.borrow_mut();
+                let a_ptr = a_packed.unwrap_or_else(|| {
+                    pa.clear();
+                    // SAFETY: p < kc; every strip a driver passes reads its rows below MAX_MR
+                    // (gathered strips repeat their last row).
+                    pa.extend((0..kc).flat_map(|p| (0..mr).map(move |i| unsafe { a.at(p, i) })));
+                    pa.as_ptr()
+                });
                 pb.clear();
                 (0..kc).for_each(|p| pb.extend_from_slice(&b[rows.start(p)..][..nr]));
-                pb.as_ptr()
-            };
-            // SAFETY: both strips hold kc·mr and kc·nr values in packed layout and `acc`
-            // holds mr·nr; `func` follows `TileFn`'s contract (ExternalTile::new).
-            unsafe { (self.func)(kc, a_ptr, b_ptr, acc.as_mut_ptr()) };
-        });
+                call(a_ptr, pb.as_ptr())
+            }),
+        }
         // SAFETY: forwarded contract.
         unsafe { store(&acc, nr, dst) };
     }

@@ -168,7 +168,9 @@ thread_local! {
 
 /// One convolution workgroup with pixel rows: `x` holds the input planes of `geometry`, the
 /// weights are packed in right-hand strips of `geometry.nr` for `channels` output channels, and
-/// output channel `c`'s plane (`oh·ow` values) starts at `y + c·oh·ow`.
+/// output channel `c`'s plane (`oh·ow` values) starts at `y + c·oh·ow`. Built-in tiles walk
+/// the weights a strip at a time through the pixel groups; an external tile takes each group
+/// over all strips at once, so its pixels are packed once.
 ///
 /// # Safety
 /// `y` must point at output channel 0 of the workgroup's rows `oy0..oy1` of `channels` planes
