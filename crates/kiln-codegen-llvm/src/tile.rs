@@ -19,17 +19,6 @@ use kiln_ukernel::gemm::TileShape;
 /// The symbol of the generated tile in an executable's object.
 pub const TILE_SYMBOL: &str = "kiln_mmt4d_tile_f32";
 
-/// The vector width in f32 lanes the tile of `shape` is written for: the widest register of
-/// its instruction set, at most its strip width.
-pub(crate) fn lanes(shape: TileShape) -> u32 {
-    let bits = match shape.isa {
-        "avx512" => 512,
-        "avx2+fma" => 256,
-        _ => 128,
-    };
-    (bits / 32).min(shape.nr as u32)
-}
-
 /// Adds the tile function of `shape` to `module` as [`TILE_SYMBOL`].
 pub(crate) fn emit<'ctx>(
     cx: &'ctx Context,
@@ -37,7 +26,7 @@ pub(crate) fn emit<'ctx>(
     shape: TileShape,
 ) -> Result<(), String> {
     let e = |err: inkwell::builder::BuilderError| format!("building the GEMM tile: {err}");
-    let lanes = lanes(shape);
+    let lanes = shape.lanes.min(shape.nr) as u32;
     if !shape.nr.is_multiple_of(lanes as usize) {
         return Err(format!(
             "a {}-column tile is not a whole number of {lanes}-lane vectors",

@@ -112,6 +112,8 @@ pub struct TileShape {
     pub narrowest: usize,
     /// The instruction set, for diagnostics.
     pub isa: &'static str,
+    /// The f32 lanes of the vector registers the tile is written for.
+    pub lanes: usize,
     /// The architecture (`std::env::consts::ARCH` spelling) whose CPUs may have the
     /// instructions; empty for any.
     pub arch: &'static str,
@@ -129,6 +131,7 @@ pub const TILE_SHAPES: [TileShape; 4] = [
         nr: 32,
         narrowest: 16,
         isa: "avx512",
+        lanes: 16,
         arch: "x86_64",
         features: &["avx512f", "avx2", "fma"],
         builtin: true,
@@ -138,6 +141,7 @@ pub const TILE_SHAPES: [TileShape; 4] = [
         nr: 16,
         narrowest: 16,
         isa: "avx2+fma",
+        lanes: 8,
         arch: "x86_64",
         features: &["avx2", "fma"],
         builtin: true,
@@ -147,6 +151,7 @@ pub const TILE_SHAPES: [TileShape; 4] = [
         nr: 8,
         narrowest: 8,
         isa: "neon",
+        lanes: 4,
         arch: "aarch64",
         features: &["neon"],
         builtin: false,
@@ -160,6 +165,7 @@ pub const PORTABLE_TILE: TileShape = TileShape {
     nr: 8,
     narrowest: 8,
     isa: "generic",
+    lanes: 4,
     arch: "",
     features: &[],
     builtin: true,
@@ -973,8 +979,6 @@ impl ExternalTile {
 thread_local! {
     /// Left-hand blocks and right-hand strips the drivers pack for an [`ExternalTile`].
     static EXTERNAL_PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
-    /// One tile's strips, when a caller passes an [`ExternalTile`] unpacked ones.
-    static EXTERNAL_TILE_PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
 /// The most values a packing buffer keeps between calls (a gathered left-hand side is packed
@@ -1003,29 +1007,20 @@ impl Tile for ExternalTile {
         dst: TileDst,
     ) {
         let (mr, nr) = (self.shape.mr, self.shape.nr);
+        // The drivers pack every operand for a tile that does not read in place.
+        let a = a
+            .packed(mr)
+            .expect("the GEMM drivers pack left-hand strips for an external tile");
+        assert_eq!(
+            rows.stride(),
+            Some(nr),
+            "the GEMM drivers pack right-hand strips for an external tile"
+        );
         let mut acc = [0.0f32; MAX_MR * MAX_EXTERNAL_NR];
-        let mut call = |a_ptr: *const f32, b_ptr: *const f32| {
-            // SAFETY: the strips hold kc·mr and kc·nr values in packed layout and `acc` holds
-            // mr·nr; `func` follows `TileFn`'s contract (ExternalTile::new).
-            unsafe { (self.func)(kc, a_ptr, b_ptr, acc.as_mut_ptr()) }
-        };
-        match (a.packed(mr), rows.stride() == Some(nr)) {
-            // The drivers pass packed strips (packing the others first): no copy.
-            (Some(a_ptr), true) => call(a_ptr, b[..kc * nr].as_ptr()),
-            (a_packed, _) => EXTERNAL_TILE_PACK.with(|cell| {
-                let (pa, pb) = &mut *cell.borrow_mut();
-                let a_ptr = a_packed.unwrap_or_else(|| {
-                    pa.clear();
-                    // SAFETY: p < kc; every strip a driver passes reads its rows below MAX_MR
-                    // (gathered strips repeat their last row).
-                    pa.extend((0..kc).flat_map(|p| (0..mr).map(move |i| unsafe { a.at(p, i) })));
-                    pa.as_ptr()
-                });
-                pb.clear();
-                (0..kc).for_each(|p| pb.extend_from_slice(&b[rows.start(p)..][..nr]));
-                call(a_ptr, pb.as_ptr())
-            }),
-        }
+        // SAFETY: the strips hold kc·mr (sliced so by the drivers) and kc·nr (sliced here)
+        // values in packed layout and `acc` holds mr·nr; `func` follows `TileFn`'s contract
+        // (ExternalTile::new).
+        unsafe { (self.func)(kc, a, b[..kc * nr].as_ptr(), acc.as_mut_ptr()) };
         // SAFETY: forwarded contract.
         unsafe { store(&acc, nr, dst) };
     }
@@ -1143,7 +1138,8 @@ unsafe fn sgemm_impl<T: Tile>(
 }
 
 /// [`sgemm_impl`] for `m <= MR` and row-contiguous B: A is packed once per depth block, full
-/// `NR`-wide strips of B are read in place, and only a ragged last strip is packed.
+/// `NR`-wide strips of B are read in place (by tiles that read in place), and only a ragged
+/// last strip is packed.
 ///
 /// # Safety
 /// See [`sgemm_generic`].
@@ -1168,7 +1164,8 @@ unsafe fn sgemm_single_strip<T: Tile>(
         pack_a(mr, a, 0, m, p0, kc, &mut pa);
         for j in (0..n).step_by(nr) {
             let width = nr.min(n - j);
-            let (strip, ldb) = if width == nr {
+            // Only a tile that reads in place takes B's rows where they are.
+            let (strip, ldb) = if width == nr && t.reads_in_place() {
                 let start = b.offset + p0 * b.row_stride + j;
                 (
                     &b.data[start..start + (kc - 1) * b.row_stride + nr],
