@@ -10,12 +10,14 @@
 //! 7×7 image with a 3×3 window a fifth of the work is skipped.
 //!
 //! The groups' tables of taps and pixels depend on the convolution's geometry only, so each
-//! thread keeps those of the geometries it ran last ([`GroupCache`]).
+//! thread keeps those of the geometries it ran last ([`GroupCache`]). The interior group runs
+//! first, so the weights stream in from memory behind its full tiles.
 
 use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, Rhs};
 use kiln_ukernel::rows::Window;
 use kiln_ukernel::Kernels;
 use std::cell::RefCell;
+use std::cmp::Reverse;
 use std::rc::Rc;
 
 /// Output pixels that read the same taps, as one GEMM's rows.
@@ -153,6 +155,11 @@ impl Groups {
                 taps,
             });
         }
+        // The first GEMM over a weight strip reads it from memory (a network's other layers
+        // evict it between calls), so the groups that do the most work per weight row go
+        // first: the whole-window interior hides those reads behind 16 FMAs a row, where a
+        // corner's one-pixel GEMM over a few taps would only wait on them.
+        groups.sort_by_key(|g| (g.taps.is_some(), Reverse(g.offsets.len())));
         Groups {
             geometry,
             starts,
