@@ -4,7 +4,8 @@ Builds its ONNX models (square matmuls, relu(a*b+c) on 16M floats, and from benc
 ResNet-style CNN on 1x3x224x224 and a BERT-style encoder at sequence 128, hidden 256) and uses
 the golden MLP under tests/models; runs each with kiln (every target this build has, on
 local-sync for 1 thread and local-task for 2), ONNX Runtime (intra-op threads 1 and 2) and,
-where it applies, NumPy; prints medians and kiln's speed relative to ONNX Runtime.
+where it applies, NumPy, taking them in turn over several rounds; prints medians and kiln's
+speed relative to ONNX Runtime.
 
     .venv/bin/python bench/compare.py [--quick]
 
@@ -54,6 +55,19 @@ def median_seconds(fn, min_time=0.3, reps=5, warmup=8):
                 break
         times.append(elapsed / n)
     return statistics.median(times)
+
+
+def interleaved_medians(fns, rounds=5):
+    """Each function's median seconds per call over `rounds` rounds that take every function
+    in turn, so a slow spell of a shared machine lands on all of them rather than on whichever
+    ran during it. A round's figure is itself a median (`median_seconds`, 0.1 s)."""
+    for fn in fns:
+        median_seconds(fn, min_time=0.0, reps=1)
+    times = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, t in zip(fns, times):
+            t.append(median_seconds(fn, min_time=0.1, reps=3, warmup=0))
+    return [statistics.median(t) for t in times]
 
 
 def matmul_model(n):
@@ -162,13 +176,16 @@ def main():
             so.add_session_config_entry("session.intra_op.allow_spinning", "0")
             sess = ort.InferenceSession(blob, so, providers=["CPUExecutionProvider"])
             feeds = {i.name: v for i, v in zip(sess.get_inputs(), inputs)}
-            t_ort = median_seconds(lambda: sess.run(None, feeds))
-            del sess
-            t_np = median_seconds(lambda: reference(*inputs)) if reference and threads == 1 else None
-            kiln_times = []
+            runners = [lambda: sess.run(None, feeds)]
+            if reference and threads == 1:
+                runners.append(lambda: reference(*inputs))
             for t in targets:
                 module = kr.load_module(kc.compile_str(blob, target_backends=[t]), device="local-sync" if threads == 1 else "local-task")
-                kiln_times.append(median_seconds(lambda: module.main(*inputs)))
+                runners.append(lambda module=module: module.main(*inputs))
+            medians = interleaved_medians(runners)
+            del sess, runners
+            t_ort, kiln_times = medians[0], medians[-len(targets):]
+            t_np = medians[1] if reference and threads == 1 else None
             ms = lambda s: f"{s * 1e3:.3f} ms"
             ratios = " | ".join(f"{t_ort / k:.2f}x" for k in kiln_times)
             print(f"| {label} | {threads} | {ms(t_ort)} | {ms(t_np) if t_np else '-'} | " + " | ".join(ms(k) for k in kiln_times) + f" | {ratios} |")

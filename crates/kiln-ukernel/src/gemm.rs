@@ -1,8 +1,9 @@
 //! Packed, register-tiled f32 matrix product: `C = A·B` or `C += A·B`.
 //!
 //! Blocking follows BLIS: a `KC`-deep panel of B is packed into `NR`-wide column strips, an
-//! `MC`-tall block of A into `MR`-tall row strips, and an `MR×NR` register tile accumulates
-//! over the panel. One generic implementation is instantiated per instruction set with its own
+//! `MC`-tall block of A is walked `MR` rows at a time (read in place by the built-in tiles,
+//! whose broadcasts stream its rows; packed into row strips for the others), and an `MR×NR`
+//! register tile accumulates over the panel. One generic implementation is instantiated per instruction set with its own
 //! tile shape, inside `#[target_feature]` functions so LLVM uses that ISA's vector registers.
 //!
 //! Data tiling (IREE's pack → mmt4d → unpack) uses the same strips as a storage layout:
@@ -1103,6 +1104,15 @@ unsafe fn sgemm_impl<T: Tile>(
     }
     // Take the packing buffers out of the thread-local so the loops below run in this function,
     // which carries the caller's target features (a closure would not).
+    // A tile that reads in place walks A's rows where they are (as streams, as good as a
+    // packed strip); others get each block packed.
+    let in_place = t.reads_in_place();
+    if in_place {
+        assert!(
+            a.offset + (m - 1) * a.row_stride + (k - 1) * a.col_stride < a.data.len(),
+            "the left-hand matrix reaches past its data"
+        );
+    }
     let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
@@ -1110,25 +1120,30 @@ unsafe fn sgemm_impl<T: Tile>(
         pack_b(nr, b, p0, kc, 0, n, &mut pb);
         for i0 in (0..m).step_by(mc_max) {
             let mc = mc_max.min(m - i0);
-            pack_a(mr, a, i0, mc, p0, kc, &mut pa);
+            if !in_place {
+                pack_a(mr, a, i0, mc, p0, kc, &mut pa);
+            }
             for (sj, bs) in pb.chunks_exact(nr * kc).enumerate() {
                 let j = sj * nr;
-                for (si, as_) in pa.chunks_exact(mr * kc).enumerate() {
-                    let i = si * mr;
-                    // SAFETY: the tile lies inside C's m×n by the min() bounds.
+                for i in (0..mc).step_by(mr) {
+                    let dst = TileDst {
+                        c: MatrixMut::rows(c.add((i0 + i) * ldc + j), ldc),
+                        m: mr.min(mc - i),
+                        n: nr.min(n - j),
+                        accumulate: acc,
+                    };
+                    // SAFETY: the tile lies inside C's m×n by the min() bounds; A's rows were
+                    // checked to lie inside its data.
                     unsafe {
-                        t.tile(
-                            kc,
-                            PackedStrip::new(as_, mr),
-                            bs,
-                            Stride(nr),
-                            TileDst {
-                                c: MatrixMut::rows(c.add((i0 + i) * ldc + j), ldc),
-                                m: mr.min(mc - i),
-                                n: nr.min(n - j),
-                                accumulate: acc,
-                            },
-                        )
+                        if in_place {
+                            let first = a.offset + (i0 + i) * a.row_stride + p0 * a.col_stride;
+                            let offsets = (0..dst.m).map(|r| first + r * a.row_stride);
+                            let strip = GatheredStrip::new(a.data, Stride(a.col_stride), offsets);
+                            t.tile(kc, strip, bs, Stride(nr), dst)
+                        } else {
+                            let strip = &pa[(i / mr) * mr * kc..][..mr * kc];
+                            t.tile(kc, PackedStrip::new(strip, mr), bs, Stride(nr), dst)
+                        }
                     };
                 }
             }
