@@ -144,35 +144,64 @@ mod x86 {
         (((1u32 << n) - 1) & 0xffff) as __mmask16
     }
 
-    /// Softmax of one contiguous row, in place.
+    /// Replaces the 16 values at `p` with `exp(v - max)` and returns them.
+    ///
+    /// # Safety
+    /// `p` must be valid for 16 reads and writes; the CPU must support AVX-512F.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn exp_minus_in_place(p: *mut f32, max: __m512) -> __m512 {
+        // SAFETY: by the caller's contract.
+        unsafe {
+            let e = exp16(_mm512_sub_ps(_mm512_loadu_ps(p), max));
+            _mm512_storeu_ps(p, e);
+            e
+        }
+    }
+
+    /// Softmax of one contiguous row, in place: whole 16-value blocks unmasked, the tail
+    /// masked, and the exponentials summed in two chains so the adds do not wait on each other.
     ///
     /// # Safety
     /// The CPU must support AVX-512F.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn softmax_avx512(row: &mut [f32]) {
         let (len, p) = (row.len(), row.as_mut_ptr());
-        // SAFETY: masked loads and stores touch only lanes inside the row.
+        let (whole, tail) = (len - len % 16, lanes(len - len % 16, len));
+        // SAFETY: unmasked loads and stores stay below `whole`, masked ones inside the row.
         unsafe {
+            // `max` keeps its lane where the value is NaN, as `f32::max` does.
             let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
-            for start in (0..len).step_by(16) {
-                let v = _mm512_mask_loadu_ps(max, lanes(start, len), p.add(start));
-                // NaN lanes are skipped, as `f32::max` does.
-                max = _mm512_mask_max_ps(max, _mm512_cmp_ps_mask::<_CMP_ORD_Q>(v, v), max, v);
+            for start in (0..whole).step_by(16) {
+                max = _mm512_max_ps(_mm512_loadu_ps(p.add(start)), max);
             }
+            max = _mm512_max_ps(_mm512_mask_loadu_ps(max, tail, p.add(whole)), max);
             let max = _mm512_set1_ps(_mm512_reduce_max_ps(max));
-            let mut sum = _mm512_setzero_ps();
-            for start in (0..len).step_by(16) {
-                let m = lanes(start, len);
-                let e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p.add(start)), max));
-                _mm512_mask_storeu_ps(p.add(start), m, e);
-                sum = _mm512_mask_add_ps(sum, m, sum, e);
+            let (mut even, mut odd) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            let mut start = 0;
+            while start + 32 <= whole {
+                even = _mm512_add_ps(even, exp_minus_in_place(p.add(start), max));
+                odd = _mm512_add_ps(odd, exp_minus_in_place(p.add(start + 16), max));
+                start += 32;
             }
-            let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(sum));
-            for start in (0..len).step_by(16) {
-                let m = lanes(start, len);
-                let v = _mm512_maskz_loadu_ps(m, p.add(start));
-                _mm512_mask_storeu_ps(p.add(start), m, _mm512_mul_ps(v, inv));
+            if start < whole {
+                even = _mm512_add_ps(even, exp_minus_in_place(p.add(start), max));
             }
+            if whole < len {
+                let e = exp16(_mm512_sub_ps(
+                    _mm512_maskz_loadu_ps(tail, p.add(whole)),
+                    max,
+                ));
+                _mm512_mask_storeu_ps(p.add(whole), tail, e);
+                odd = _mm512_mask_add_ps(odd, tail, odd, e);
+            }
+            let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(_mm512_add_ps(even, odd)));
+            for start in (0..whole).step_by(16) {
+                let v = _mm512_loadu_ps(p.add(start));
+                _mm512_storeu_ps(p.add(start), _mm512_mul_ps(v, inv));
+            }
+            let v = _mm512_maskz_loadu_ps(tail, p.add(whole));
+            _mm512_mask_storeu_ps(p.add(whole), tail, _mm512_mul_ps(v, inv));
         }
     }
 }
@@ -960,7 +989,7 @@ mod tests {
     /// every output NaN in both).
     #[test]
     fn softmax_kernels_agree() {
-        for len in [1, 5, 16, 17, 33, 128, 130] {
+        for len in [1, 5, 16, 17, 33, 48, 128, 130] {
             let mut row: Vec<f32> = (0..len)
                 .map(|i| ((i * 29) % 23) as f32 * 1.3 - 12.0)
                 .collect();

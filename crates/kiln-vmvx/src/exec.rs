@@ -277,18 +277,28 @@ impl Executable {
                 let (o0, o1) = row_range(x.shape[0], wg);
                 let (len, inner) = (x.shape[1] as usize, x.shape[2] as usize);
                 let xs = m.f32s(x);
-                let mut row = vec![0.0f32; len];
-                for o in o0..o1 {
-                    let out = m.f32_mut(y, o as usize * len * inner, len * inner);
-                    for i in 0..inner {
-                        let base =
-                            x.offset as i64 + o as i64 * x.strides[0] + i as i64 * x.strides[2];
-                        for (k, r) in row.iter_mut().enumerate() {
-                            *r = xs[(base + k as i64 * x.strides[1]) as usize];
-                        }
-                        rows::softmax_in_place(&mut row);
-                        for (k, r) in row.iter().enumerate() {
-                            out[k * inner + i] = *r;
+                if inner == 1 && x.strides[1] == 1 {
+                    // Rows along the last axis: each is copied whole and normalised in place.
+                    for o in o0..o1 {
+                        let start = x.offset as i64 + o as i64 * x.strides[0];
+                        let out = m.f32_mut(y, o as usize * len, len);
+                        out.copy_from_slice(&xs[start as usize..][..len]);
+                        rows::softmax_in_place(out);
+                    }
+                } else {
+                    let mut row = vec![0.0f32; len];
+                    for o in o0..o1 {
+                        let out = m.f32_mut(y, o as usize * len * inner, len * inner);
+                        for i in 0..inner {
+                            let base =
+                                x.offset as i64 + o as i64 * x.strides[0] + i as i64 * x.strides[2];
+                            for (k, r) in row.iter_mut().enumerate() {
+                                *r = xs[(base + k as i64 * x.strides[1]) as usize];
+                            }
+                            rows::softmax_in_place(&mut row);
+                            for (k, r) in row.iter().enumerate() {
+                                out[k * inner + i] = *r;
+                            }
                         }
                     }
                 }
