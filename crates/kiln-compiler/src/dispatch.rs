@@ -155,8 +155,8 @@ const OUTPUT: u32 = u32::MAX;
 /// Elements a generic kernel's workgroup aims to cover.
 const GENERIC_TILE_ELEMENTS: u64 = 32 * 1024;
 /// Largest matmul workgroup tile. Each workgroup packs its own panel of B (a depth block at a
-/// time, at most 2 MiB for 512 columns) and reads A in place, so taller tiles mean less
-/// repacking.
+/// time, at most 2 MiB for 512 columns) and reads a row-major A in place, so taller tiles
+/// mean less repacking.
 const MATMUL_TILE_MAX: [u64; 2] = [1024, 512];
 /// Up to this many rows, a workgroup takes one microkernel strip of rows: its GEMM then reads
 /// B in place instead of packing it (small-batch inference).

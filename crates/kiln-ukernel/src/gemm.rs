@@ -1,10 +1,11 @@
 //! Packed, register-tiled f32 matrix product: `C = A·B` or `C += A·B`.
 //!
 //! Blocking follows BLIS: a `KC`-deep panel of B is packed into `NR`-wide column strips, an
-//! `MC`-tall block of A is walked `MR` rows at a time (read in place by the built-in tiles,
-//! whose broadcasts stream its rows; packed into row strips for the others), and an `MR×NR`
-//! register tile accumulates over the panel. One generic implementation is instantiated per instruction set with its own
-//! tile shape, inside `#[target_feature]` functions so LLVM uses that ISA's vector registers.
+//! `MC`-tall block of A is walked `MR` rows at a time (a row-major A is read in place by the
+//! built-in tiles, whose broadcasts stream its rows; otherwise it is packed into row strips),
+//! and an `MR×NR` register tile accumulates over the panel. One generic implementation is
+//! instantiated per instruction set with its own tile shape, inside `#[target_feature]`
+//! functions so LLVM uses that ISA's vector registers.
 //!
 //! Data tiling (IREE's pack → mmt4d → unpack) uses the same strips as a storage layout:
 //! [`pack_lhs`] and [`pack_rhs`] turn a constant operand into strips once, at compile time, in
@@ -1102,17 +1103,18 @@ unsafe fn sgemm_impl<T: Tile>(
         unsafe { sgemm_single_strip(t, m, n, k, a, b, c, ldc, accumulate) };
         return;
     }
-    // Take the packing buffers out of the thread-local so the loops below run in this function,
-    // which carries the caller's target features (a closure would not).
-    // A tile that reads in place walks A's rows where they are (as streams, as good as a
-    // packed strip); others get each block packed.
-    let in_place = t.reads_in_place();
+    // A tile that reads in place walks a row-major A's rows where they are (streams, as good
+    // as a packed strip); a transposed A (a cache line per depth step) and other tiles get
+    // each block packed once.
+    let in_place = t.reads_in_place() && a.col_stride == 1;
     if in_place {
         assert!(
-            a.offset + (m - 1) * a.row_stride + (k - 1) * a.col_stride < a.data.len(),
+            a.offset + (m - 1) * a.row_stride + k - 1 < a.data.len(),
             "the left-hand matrix reaches past its data"
         );
     }
+    // Take the packing buffers out of the thread-local so the loops below run in this function,
+    // which carries the caller's target features (a closure would not).
     let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
@@ -1127,7 +1129,8 @@ unsafe fn sgemm_impl<T: Tile>(
                 let j = sj * nr;
                 for i in (0..mc).step_by(mr) {
                     let dst = TileDst {
-                        c: MatrixMut::rows(c.add((i0 + i) * ldc + j), ldc),
+                        // SAFETY: the tile's corner lies inside C's m×n.
+                        c: MatrixMut::rows(unsafe { c.add((i0 + i) * ldc + j) }, ldc),
                         m: mr.min(mc - i),
                         n: nr.min(n - j),
                         accumulate: acc,
@@ -1136,9 +1139,9 @@ unsafe fn sgemm_impl<T: Tile>(
                     // checked to lie inside its data.
                     unsafe {
                         if in_place {
-                            let first = a.offset + (i0 + i) * a.row_stride + p0 * a.col_stride;
+                            let first = a.offset + (i0 + i) * a.row_stride + p0;
                             let offsets = (0..dst.m).map(|r| first + r * a.row_stride);
-                            let strip = GatheredStrip::new(a.data, Stride(a.col_stride), offsets);
+                            let strip = GatheredStrip::new(a.data, Stride(1), offsets);
                             t.tile(kc, strip, bs, Stride(nr), dst)
                         } else {
                             let strip = &pa[(i / mr) * mr * kc..][..mr * kc];

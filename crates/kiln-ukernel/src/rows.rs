@@ -989,7 +989,7 @@ mod tests {
     /// every output NaN in both).
     #[test]
     fn softmax_kernels_agree() {
-        for len in [1, 5, 16, 17, 33, 48, 128, 130] {
+        for len in [0, 1, 5, 16, 17, 32, 33, 48, 128, 130] {
             let mut row: Vec<f32> = (0..len)
                 .map(|i| ((i * 29) % 23) as f32 * 1.3 - 12.0)
                 .collect();

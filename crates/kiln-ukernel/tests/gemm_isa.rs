@@ -43,11 +43,33 @@ fn lcg(seed: &mut u64) -> f32 {
     ((*seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
 }
 
-fn check(kernels: &Kernels, m: usize, n: usize, k: usize, transposed_b: bool, accumulate: bool) {
+/// `C (+)= A·B` through [`Kernels::sgemm`] against a plain f64 loop. A row-major A sits at an
+/// offset inside a buffer with padded rows; a transposed A is stored column by column.
+fn check(
+    kernels: &Kernels,
+    m: usize,
+    n: usize,
+    k: usize,
+    [transposed_a, transposed_b]: [bool; 2],
+    accumulate: bool,
+) {
     let mut seed = (m * 131 + n * 7 + k) as u64;
     let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
     let b: Vec<f32> = (0..k * n).map(|_| lcg(&mut seed)).collect();
-    let ma = Matrix::row_major(&a, k);
+    let (lda, offset) = (k + 3, 2);
+    let mut stored_a = vec![f32::NAN; offset + m * lda];
+    for (i, row) in a.chunks_exact(k.max(1)).enumerate().take(m) {
+        stored_a[offset + i * lda..][..k].copy_from_slice(row);
+    }
+    let a_columns: Vec<f32> = (0..k * m).map(|q| a[(q % m) * k + q / m]).collect();
+    let ma = if transposed_a {
+        Matrix::row_major(&a_columns, m).transposed()
+    } else {
+        Matrix {
+            offset,
+            ..Matrix::row_major(&stored_a, lda)
+        }
+    };
     let mb = if transposed_b {
         Matrix::row_major(&b, k).transposed()
     } else {
@@ -101,9 +123,9 @@ fn all_variants_match_reference() {
             (9, 40, 1500),
             (20, 33, 1100),
         ] {
-            for tb in [false, true] {
+            for transposed in [[false, false], [false, true], [true, false]] {
                 for acc in [false, true] {
-                    check(kernels, m, n, k, tb, acc);
+                    check(kernels, m, n, k, transposed, acc);
                 }
             }
         }
