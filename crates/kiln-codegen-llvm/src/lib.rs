@@ -122,11 +122,12 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
     } else {
         String::new()
     };
-    if !target.features.is_empty() {
+    let requested = requested_features(&triple, &target.features)?;
+    if !requested.is_empty() {
         if !features.is_empty() {
             features.push(',');
         }
-        features.push_str(&target.features);
+        features.push_str(&requested);
     }
     let t = TargetTriple::create(&triple);
     let llvm_target =
@@ -210,6 +211,45 @@ fn x86_level_features(cpu: &str) -> Option<&'static [&'static str]> {
         "x86-64-v4" => V4,
         _ => return None,
     })
+}
+
+/// x86-64 features every x86-64 CPU has: naming them needs no check at load.
+const X86_BASELINE_FEATURES: &[&str] =
+    &["64bit", "cmov", "cx8", "fxsr", "mmx", "sse", "sse2", "x87"];
+
+/// `--iree-llvmcpu-target-cpu-features` as LLVM's `+a,-b` list. `host` stands for this
+/// machine's features, as in IREE. Every other entry enables (`+`) or disables (`-`) one
+/// feature; for x86-64 it must be one the runtime checks when it loads the module (or part of
+/// the baseline), so a module never needs a feature its loader cannot verify, and a misspelt
+/// name is an error rather than an LLVM warning.
+fn requested_features(triple: &str, flag: &str) -> Result<String, String> {
+    let x86 = triple.starts_with("x86_64");
+    let mut out = vec![];
+    for entry in flag.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        if entry == "host" {
+            if !triple.starts_with(std::env::consts::ARCH) {
+                return Err(format!(
+                    "--iree-llvmcpu-target-cpu-features=host cannot be used with target triple '{triple}'"
+                ));
+            }
+            out.push(TargetMachine::get_host_cpu_features().to_string());
+            continue;
+        }
+        let name = entry.strip_prefix(['+', '-']).ok_or_else(|| {
+            format!("--iree-llvmcpu-target-cpu-features: '{entry}' must start with + (enable) or - (disable)")
+        })?;
+        if x86
+            && !kiln_native::X86_CHECKED_FEATURES.contains(&name)
+            && !X86_BASELINE_FEATURES.contains(&name)
+        {
+            return Err(format!(
+                "--iree-llvmcpu-target-cpu-features: '{name}' is not an x86-64 feature kiln can check when a module is loaded (it knows {})",
+                kiln_native::X86_CHECKED_FEATURES.join(", ")
+            ));
+        }
+        out.push(entry.to_string());
+    }
+    Ok(out.join(","))
 }
 
 /// The features of `features` (LLVM's `+a,-b` list) the runtime can check, for x86 triples.

@@ -164,6 +164,37 @@ fn x86_cpus_record_the_features_the_runtime_checks() {
     assert!(err.contains("x86-64-v4"), "{err}");
 }
 
+#[test]
+fn feature_flags_name_features_the_runtime_checks() {
+    let with = |features: &str| CpuTarget {
+        triple: "x86_64-unknown-linux-gnu".into(),
+        cpu: "x86-64-v2".into(),
+        features: features.into(),
+        ..Default::default()
+    };
+    let exe = compile(&kernels(), &with("+avx2, +fma,-avx512f,+sse2")).unwrap();
+    for f in ["avx2", "fma", "sse4.2"] {
+        assert!(exe.features.iter().any(|x| x == f), "{:?}", exe.features);
+    }
+    // IREE's `host` is this machine's features, which it has by definition.
+    let host = CpuTarget {
+        features: "host".into(),
+        ..Default::default()
+    };
+    let exe = compile(&kernels(), &host).unwrap();
+    assert!(exe.features.iter().all(|f| kiln_native::cpu_has(f)));
+    // A feature the loader could not check, a misspelt one, or one without a sign is refused
+    // with its name, rather than left to an LLVM warning or an unchecked module.
+    for (flag, named) in [
+        ("+amx-tile", "'amx-tile'"),
+        ("+avx3", "'avx3'"),
+        ("avx2", "'avx2'"),
+    ] {
+        let err = compile(&kernels(), &with(flag)).unwrap_err();
+        assert!(err.contains(named), "{flag}: {err}");
+    }
+}
+
 /// The disassembly of function `symbol` in `text` (llvm-objdump's output).
 fn function<'a>(text: &'a str, symbol: &str) -> &'a str {
     let start = text
