@@ -14,7 +14,9 @@
 //!   until their result is needed. If the first thing to materialise it is an elementwise
 //!   expression over the root's whole result (its only use), that expression becomes the root
 //!   kernel's epilogue: bias adds, activations, residual adds and batch-norm scales run on each
-//!   output tile while it is still in cache.
+//!   output tile while it is still in cache. A matmul operand that is such an expression read
+//!   through a transpose of the root's result becomes the epilogue too (computed in the
+//!   root's layout, read back through the transposed strides).
 //! - Reductions absorb their producer expression as a prologue; concat writes each input
 //!   expression straight into its slice of the output.
 
@@ -27,6 +29,7 @@ use kiln_types::ElementType;
 use kiln_vmvx::format::{
     BinaryFn, Body, ConvGemm, Epilogue, Inst, Kernel, KernelOp, ReduceFn, UnaryFn, View,
 };
+use std::cmp::Reverse;
 
 /// Index into [`Dispatches::storages`].
 pub type StorageId = usize;
@@ -760,6 +763,14 @@ impl Former<'_> {
                     ..v
                 })
             };
+            // A bias add (or any elementwise work) over a transposed projection becomes the
+            // projection's epilogue, and this operand reads its result through the transpose.
+            let folded = if e.is_view() {
+                None
+            } else {
+                fm.fold_into_root(e)
+            };
+            let e = folded.as_ref().unwrap_or(e);
             if let Some(v) = try_view(fm, e) {
                 return v;
             }
@@ -958,6 +969,56 @@ impl Former<'_> {
             results: vec![e.result],
         };
         Some(self.emit_pending(p, Some(Epilogue { inputs, body })))
+    }
+
+    /// `e` as a view of a held-back root's stored result, with `e` computed by that root's
+    /// epilogue, when `e` reads the root's whole result through a permutation of its dims (a
+    /// transpose of a reshape, as attention's head split of a projection is): the root
+    /// computes `e` in its own layout, and the view reads it back in `e`'s. `None` when `e`
+    /// reads no such root (or reads it twice), or another leaf's strides have no equivalent
+    /// over the root's dims.
+    fn fold_into_root(&mut self, e: &Expr) -> Option<Expr> {
+        let (i, p) = e.leaves.iter().enumerate().find_map(|(i, l)| match l.src {
+            Src::Pending(p) if self.pending[p].fusable && self.pending[p].emitted.is_none() => {
+                Some((i, p))
+            }
+            _ => None,
+        })?;
+        let reads_root = |l: &Leaf| matches!(l.src, Src::Pending(q) if q == p);
+        let root_shape = self.pending[p].shape.clone();
+        let sigma = &e.leaves[i].strides;
+        if e.leaves.iter().filter(|l| reads_root(l)).count() != 1
+            || e.leaves[i].offset != 0
+            || self.pending[p].element_type != e.element_type
+            || e.shape.contains(&0)
+        {
+            return None;
+        }
+        // `e`'s dims (size-1 ones aside) in the order they lie in the root's result, which
+        // they must cover exactly once.
+        let mut dims: Vec<usize> = (0..e.shape.len()).filter(|&d| e.shape[d] != 1).collect();
+        dims.sort_by_key(|&d| Reverse(sigma[d]));
+        let sizes: Vec<usize> = dims.iter().map(|&d| e.shape[d]).collect();
+        let in_order = contiguous_strides(&sizes);
+        if sizes.iter().product::<usize>() != root_shape.iter().product::<usize>()
+            || dims.iter().zip(&in_order).any(|(&d, &s)| sigma[d] != s)
+        {
+            return None;
+        }
+        let mut in_root = e.clone();
+        in_root.shape = root_shape.clone();
+        for (j, leaf) in in_root.leaves.iter_mut().enumerate() {
+            leaf.strides = if j == i {
+                contiguous_strides(&root_shape)
+            } else {
+                let along: Vec<i64> = dims.iter().map(|&d| leaf.strides[d]).collect();
+                reshape_strides(&sizes, &along, &root_shape)?
+            };
+        }
+        let s = self.fuse_epilogue(&in_root, i, p)?;
+        let mut view = Expr::leaf(Src::Storage(s), e.element_type, &e.shape);
+        view.leaves[0].strides = sigma.clone();
+        Some(view)
     }
 
     fn resolve_except(&mut self, e: &mut Expr, keep: usize) {

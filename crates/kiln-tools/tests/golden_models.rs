@@ -6,7 +6,7 @@
 //! Without `spirv-val` or a Vulkan device those parts are skipped with a note, unless
 //! `KILN_REQUIRE_VULKAN` is set (CI sets it), which makes either missing a failure.
 
-use kiln_compiler::{CompileOptions, CompileOutput};
+use kiln_compiler::{CompileOptions, CompileOutput, Phase};
 use kiln_runtime::{LoadedModule, ModuleBytes};
 use kiln_types::{npy, HostTensor};
 use std::path::{Path, PathBuf};
@@ -141,6 +141,28 @@ fn cnn() {
 #[test]
 fn encoder() {
     check("encoder");
+}
+
+/// Attention adds each projection's bias before the heads are split out of it (a reshape and a
+/// transpose): those adds become the projections' epilogues, and the score and context
+/// matmuls read the results through the transpose, so no dispatch of the encoder only adds
+/// two tensors. (`encoder` checks the numbers.)
+#[test]
+fn bias_adds_under_head_splits_fuse_into_projections() {
+    let opts = CompileOptions {
+        targets: vec!["llvm-cpu".into()],
+        compile_to: Some(Phase::DispatchCreation),
+        ..Default::default()
+    };
+    let path = models_dir().join("encoder").join("model.onnx");
+    let CompileOutput::Text(text) = kiln_compiler::compile_file(&path, None, &opts).unwrap() else {
+        panic!("dispatch text expected")
+    };
+    let plain_add = "{ r0 = in0; r1 = in1; r2 = add r0, r1; yield r2 }";
+    let adds = text
+        .lines()
+        .filter(|l| l.contains(" = generic ") && l.ends_with(plain_add));
+    assert_eq!(adds.count(), 0, "{text}");
 }
 
 #[test]

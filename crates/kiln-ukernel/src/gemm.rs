@@ -88,6 +88,16 @@ fn pack_b(nr: usize, b: &Matrix, p0: usize, kc: usize, j0: usize, nc: usize, out
     for s in 0..strips {
         let dst = &mut out[s * nr * kc..(s + 1) * nr * kc];
         let cols = nr.min(nc - s * nr);
+        if b.col_stride != 1 && b.row_stride == 1 {
+            // A transposed B: each column is a contiguous run, written down the strip.
+            for c in 0..cols {
+                let base = b.offset + p0 + (j0 + s * nr + c) * b.col_stride;
+                for (p, &v) in b.data[base..base + kc].iter().enumerate() {
+                    dst[p * nr + c] = v;
+                }
+            }
+            continue;
+        }
         for p in 0..kc {
             let row = &mut dst[p * nr..p * nr + cols];
             if b.col_stride == 1 {
