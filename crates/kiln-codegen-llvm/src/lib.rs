@@ -122,7 +122,7 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
     } else {
         String::new()
     };
-    let requested = requested_features(&triple, &target.features)?;
+    let requested = requested_features(target, &triple)?;
     if !requested.is_empty() {
         if !features.is_empty() {
             features.push(',');
@@ -218,16 +218,21 @@ const X86_BASELINE_FEATURES: &[&str] =
     &["64bit", "cmov", "cx8", "fxsr", "mmx", "sse", "sse2", "x87"];
 
 /// `--iree-llvmcpu-target-cpu-features` as LLVM's `+a,-b` list. `host` stands for this
-/// machine's features, as in IREE. Every other entry enables (`+`) or disables (`-`) one
-/// feature; for x86-64 it must be one the runtime checks when it loads the module (or part of
-/// the baseline), so a module never needs a feature its loader cannot verify, and a misspelt
-/// name is an error rather than an LLVM warning.
-fn requested_features(triple: &str, flag: &str) -> Result<String, String> {
-    let x86 = triple.starts_with("x86_64");
+/// machine's features, as in IREE (only when no other architecture's triple was named).
+/// Every other entry enables (`+`) or disables (`-`) one feature; on x86-64 an enabled one
+/// must be a feature the runtime checks when it loads the module (or part of the baseline),
+/// so a module never needs a feature its loader cannot verify, and a misspelt name is an
+/// error rather than an LLVM warning.
+fn requested_features(target: &CpuTarget, triple: &str) -> Result<String, String> {
     let mut out = vec![];
-    for entry in flag.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+    for entry in target
+        .features
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
         if entry == "host" {
-            if !triple.starts_with(std::env::consts::ARCH) {
+            if !target.triple.is_empty() && !triple.starts_with(std::env::consts::ARCH) {
                 return Err(format!(
                     "--iree-llvmcpu-target-cpu-features=host cannot be used with target triple '{triple}'"
                 ));
@@ -235,17 +240,24 @@ fn requested_features(triple: &str, flag: &str) -> Result<String, String> {
             out.push(TargetMachine::get_host_cpu_features().to_string());
             continue;
         }
-        let name = entry.strip_prefix(['+', '-']).ok_or_else(|| {
-            format!("--iree-llvmcpu-target-cpu-features: '{entry}' must start with + (enable) or - (disable)")
-        })?;
-        if x86
-            && !kiln_native::X86_CHECKED_FEATURES.contains(&name)
-            && !X86_BASELINE_FEATURES.contains(&name)
-        {
-            return Err(format!(
-                "--iree-llvmcpu-target-cpu-features: '{name}' is not an x86-64 feature kiln can check when a module is loaded (it knows {})",
-                kiln_native::X86_CHECKED_FEATURES.join(", ")
-            ));
+        let enabled = match entry.split_at_checked(1) {
+            Some(("+", name)) if !name.is_empty() => Some(name),
+            Some(("-", name)) if !name.is_empty() => None,
+            _ => {
+                return Err(format!(
+                    "--iree-llvmcpu-target-cpu-features: '{entry}' must be + (enable) or - (disable) and a feature name"
+                ))
+            }
+        };
+        if let Some(name) = enabled.filter(|_| triple.starts_with("x86_64")) {
+            if !kiln_native::X86_CHECKED_FEATURES.contains(&name)
+                && !X86_BASELINE_FEATURES.contains(&name)
+            {
+                return Err(format!(
+                    "--iree-llvmcpu-target-cpu-features: '{name}' is not an x86-64 feature kiln can check when a module is loaded (it knows {})",
+                    kiln_native::X86_CHECKED_FEATURES.join(", ")
+                ));
+            }
         }
         out.push(entry.to_string());
     }

@@ -211,6 +211,8 @@ pub const X86_CHECKED_FEATURES: &[&str] = &[
     "pclmulqdq",
     "sha",
     "adx",
+    "cx16",
+    "xsave",
 ];
 
 /// Whether this CPU has feature `f` (LLVM spelling). Unknown names are reported missing.
@@ -254,6 +256,8 @@ pub fn cpu_has(f: &str) -> bool {
             "pclmulqdq" => has!("pclmulqdq"),
             "sha" => has!("sha"),
             "adx" => has!("adx"),
+            "cx16" => has!("cmpxchg16b"),
+            "xsave" => has!("xsave"),
             _ => false,
         }
     }

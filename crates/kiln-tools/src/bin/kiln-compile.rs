@@ -44,7 +44,8 @@ struct Args {
     /// architectures any LLVM CPU name (neoverse-v1, ...).
     #[arg(long = "iree-llvmcpu-target-cpu")]
     llvmcpu_cpu: Option<String>,
-    /// Extra LLVM CPU features for llvm-cpu (+avx2,-avx512f).
+    /// Extra LLVM CPU features for llvm-cpu (+avx2,-avx512f), or `host`. On x86-64, enabled
+    /// features must be ones the runtime checks when it loads the module.
     #[arg(long = "iree-llvmcpu-target-cpu-features")]
     llvmcpu_features: Option<String>,
     /// Microkernels llvm-cpu calls: default, all, none, or a list (mmt4d,...). Without mmt4d
