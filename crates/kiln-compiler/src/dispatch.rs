@@ -9,7 +9,9 @@
 //!   strides allow) reshape only re-stride leaves. Nothing is computed yet.
 //! - An expression is *materialised* (one generic kernel writes it to new storage) when a
 //!   non-elementwise op needs it stored, when it is a function result, or when it computes
-//!   something and has several uses (so work is never duplicated).
+//!   something and has several uses (so work is never duplicated) — unless every use flows
+//!   back into one elementwise op (`x · erf(x)`, `x · sigmoid(x)`), where the branches merge
+//!   into one expression again and shared instructions are computed once.
 //! - Matmul, convolution, pooling, softmax and layer norm are *roots*: their kernel is held back
 //!   until their result is needed. If the first thing to materialise it is an elementwise
 //!   expression over the root's whole result (its only use), that expression becomes the root
@@ -28,6 +30,7 @@ use kiln_ir::{
 use kiln_types::ElementType;
 use kiln_vmvx::format::{
     BinaryFn, Body, ConvGemm, Epilogue, Inst, Kernel, KernelOp, ReduceFn, UnaryFn, View,
+    MAX_BODY_INSTS,
 };
 use std::cmp::Reverse;
 
@@ -269,10 +272,15 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
         let s = fm.new_storage(StorageKind::Param(i), ty.element_type, &shape);
         fm.exprs[p.value.index()] = Some(Expr::leaf(Src::Storage(s), ty.element_type, &shape));
     }
+    let converging = converging_values(f, &fm.uses);
     for op in &f.ops {
         fm.loc = op.loc.clone();
         let e = fm.op(&op.kind, &op.operands, op.results[0])?;
-        let e = if fm.uses[op.results[0].index()] > 1 {
+        let result = op.results[0].index();
+        // A very long elementwise chain is stored partway so that no body outgrows what the
+        // loader accepts.
+        let long = e.insts.len() > MAX_BODY_INSTS / 2;
+        let e = if (fm.uses[result] > 1 && !converging[result]) || long {
             fm.share(e)
         } else {
             e
@@ -295,6 +303,45 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
         kernels: fm.kernels,
         results,
     })
+}
+
+/// Values used more than once whose every use flows, through elementwise ops whose results
+/// are used once, into one elementwise op (`x · erf(x/√2)`, `x · sigmoid(x)`). They stay
+/// expressions instead of being stored: the branches meet again in one expression, where
+/// their leaves coincide, so an activation like GELU can still become its producer's
+/// epilogue. (Each branch repeats the value's instructions, never a memory pass.)
+fn converging_values(f: &Function, uses: &[usize]) -> Vec<bool> {
+    let elementwise = |op: usize| {
+        matches!(
+            f.ops[op].kind,
+            OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select | OpKind::Cast(_)
+        )
+    };
+    let mut users = vec![vec![]; f.values.len()];
+    for (i, op) in f.ops.iter().enumerate() {
+        for v in &op.operands {
+            users[v.index()].push(i);
+        }
+    }
+    // The op an elementwise op's result flows into alone, if that op is elementwise too.
+    let next = |op: usize| match users[f.ops[op].results[0].index()][..] {
+        [user] if uses[f.ops[op].results[0].index()] == 1 && elementwise(user) => Some(user),
+        _ => None,
+    };
+    let chain = |op: usize| std::iter::successors(Some(op), |&o| next(o)).collect::<Vec<_>>();
+    (0..f.values.len())
+        .map(|v| {
+            let ops = &users[v];
+            // A function result is stored anyway (its uses include the result).
+            if uses[v] < 2 || ops.len() != uses[v] || !ops.iter().all(|&o| elementwise(o)) {
+                return false;
+            }
+            let chains: Vec<Vec<usize>> = ops.iter().map(|&o| chain(o)).collect();
+            chains[0]
+                .iter()
+                .any(|o| chains[1..].iter().all(|c| c.contains(o)))
+        })
+        .collect()
 }
 
 fn unary_fn(u: UnaryOp) -> UnaryFn {
@@ -350,8 +397,10 @@ fn cast_expr(mut e: Expr, to: ElementType) -> Expr {
     e
 }
 
-/// Appends `b`'s instructions to `a`'s (remapping registers and leaves); returns `b`'s result
-/// register in the merged expression.
+/// Appends `b`'s instructions to `a`'s (remapping registers and leaves), reusing any
+/// instruction `a` already has (instructions are pure, so an expression that reaches an op
+/// through two branches is computed once); returns `b`'s result register in the merged
+/// expression.
 fn merge(a: &mut Expr, b: &Expr) -> u32 {
     let leaf_map: Vec<u32> = b
         .leaves
@@ -364,18 +413,27 @@ fn merge(a: &mut Expr, b: &Expr) -> u32 {
             }
         })
         .collect();
-    let base = a.insts.len() as u32;
+    let mut regs: Vec<u32> = Vec::with_capacity(b.insts.len());
     for inst in &b.insts {
-        a.insts.push(match inst {
+        let r = |x: &u32| regs[*x as usize];
+        let inst = match inst {
             Inst::Input(n) => Inst::Input(leaf_map[*n as usize]),
-            Inst::Unary(f, x) => Inst::Unary(*f, x + base),
-            Inst::Binary(f, x, y) => Inst::Binary(*f, x + base, y + base),
-            Inst::Select(c, x, y) => Inst::Select(c + base, x + base, y + base),
-            Inst::Cast(x, t) => Inst::Cast(x + base, *t),
+            Inst::Unary(f, x) => Inst::Unary(*f, r(x)),
+            Inst::Binary(f, x, y) => Inst::Binary(*f, r(x), r(y)),
+            Inst::Select(c, x, y) => Inst::Select(r(c), r(x), r(y)),
+            Inst::Cast(x, t) => Inst::Cast(r(x), *t),
             other => other.clone(),
-        });
+        };
+        let reg = match a.insts.iter().position(|x| *x == inst) {
+            Some(i) => i,
+            None => {
+                a.insts.push(inst);
+                a.insts.len() - 1
+            }
+        };
+        regs.push(reg as u32);
     }
-    b.result + base
+    regs[b.result as usize]
 }
 
 impl Former<'_> {
@@ -931,7 +989,13 @@ impl Former<'_> {
     }
 
     /// Emits root `p` with `e` as its epilogue (leaf `i` of `e` reads the root's result).
+    /// `None` when another leaf reads the root too (through other strides): the root would be
+    /// emitted for that leaf first, without the epilogue.
     fn fuse_epilogue(&mut self, e: &Expr, i: usize, p: usize) -> Option<StorageId> {
+        let reads_root = |l: &Leaf| matches!(l.src, Src::Pending(q) if q == p);
+        if e.leaves.iter().filter(|l| reads_root(l)).count() != 1 {
+            return None;
+        }
         let mut e = e.clone();
         self.resolve_except(&mut e, i);
         let coords = self.pending[p].coords.clone();
@@ -975,8 +1039,8 @@ impl Former<'_> {
     /// epilogue, when `e` reads the root's whole result through a permutation of its dims (a
     /// transpose of a reshape, as attention's head split of a projection is): the root
     /// computes `e` in its own layout, and the view reads it back in `e`'s. `None` when `e`
-    /// reads no such root (or reads it twice), or another leaf's strides have no equivalent
-    /// over the root's dims.
+    /// reads no such root (or reads it twice, see [`Former::fuse_epilogue`]), or another
+    /// leaf's strides have no equivalent over the root's dims.
     fn fold_into_root(&mut self, e: &Expr) -> Option<Expr> {
         let (i, p) = e.leaves.iter().enumerate().find_map(|(i, l)| match l.src {
             Src::Pending(p) if self.pending[p].fusable && self.pending[p].emitted.is_none() => {
@@ -984,11 +1048,9 @@ impl Former<'_> {
             }
             _ => None,
         })?;
-        let reads_root = |l: &Leaf| matches!(l.src, Src::Pending(q) if q == p);
         let root_shape = self.pending[p].shape.clone();
         let sigma = &e.leaves[i].strides;
-        if e.leaves.iter().filter(|l| reads_root(l)).count() != 1
-            || e.leaves[i].offset != 0
+        if e.leaves[i].offset != 0
             || self.pending[p].element_type != e.element_type
             || e.shape.contains(&0)
         {

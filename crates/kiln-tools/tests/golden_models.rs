@@ -143,12 +143,14 @@ fn encoder() {
     check("encoder");
 }
 
-/// Attention adds each projection's bias before the heads are split out of it (a reshape and a
-/// transpose): those adds become the projections' epilogues, and the score and context
-/// matmuls read the results through the transpose, so no dispatch of the encoder only adds
-/// two tensors. (`encoder` checks the numbers.)
+/// Fusion in the encoder, whose numbers `encoder` checks:
+/// - attention adds each projection's bias before the heads are split out of it (a reshape
+///   and a transpose): those adds become the projections' epilogues, and the score and context
+///   matmuls read the results through the transpose;
+/// - GELU, `x · (erf(x/√2) + 1) · 0.5`, reads `x` twice, and still becomes the first FFN
+///   matmul's epilogue (with its bias add, computed once).
 #[test]
-fn bias_adds_under_head_splits_fuse_into_projections() {
+fn bias_adds_and_gelu_fuse_into_their_matmuls() {
     let opts = CompileOptions {
         targets: vec!["llvm-cpu".into()],
         compile_to: Some(Phase::DispatchCreation),
@@ -158,11 +160,19 @@ fn bias_adds_under_head_splits_fuse_into_projections() {
     let CompileOutput::Text(text) = kiln_compiler::compile_file(&path, None, &opts).unwrap() else {
         panic!("dispatch text expected")
     };
+    let generics: Vec<&str> = text.lines().filter(|l| l.contains(" = generic ")).collect();
     let plain_add = "{ r0 = in0; r1 = in1; r2 = add r0, r1; yield r2 }";
-    let adds = text
+    assert!(!generics.iter().any(|l| l.ends_with(plain_add)), "{text}");
+    assert!(!generics.iter().any(|l| l.contains("erf")), "{text}");
+    let gelu = text
         .lines()
-        .filter(|l| l.contains(" = generic ") && l.ends_with(plain_add));
-    assert_eq!(adds.count(), 0, "{text}");
+        .find(|l| l.contains(" = matmul ") && l.contains("erf"));
+    let gelu = gelu.unwrap_or_else(|| panic!("no matmul computes GELU:\n{text}"));
+    assert_eq!(
+        gelu.matches(" add ").count(),
+        2,
+        "bias add and erf + 1: {gelu}"
+    );
 }
 
 #[test]

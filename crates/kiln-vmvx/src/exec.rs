@@ -562,8 +562,16 @@ fn unary_row(f: UnaryFn, s: &[f32], d: &mut [f32]) {
         UnaryFn::Abs => pairs.for_each(|(o, &x)| *o = x.abs()),
         UnaryFn::Sqrt => pairs.for_each(|(o, &x)| *o = x.sqrt()),
         UnaryFn::Exp => pairs.for_each(|(o, &x)| *o = x.exp()),
+        UnaryFn::Erf => pairs.for_each(|(o, &x)| *o = rows::erf(x)),
+        UnaryFn::Sigmoid => pairs.for_each(|(o, &x)| *o = sigmoid(x)),
         _ => pairs.for_each(|(o, &x)| *o = unary_f(f, x)),
     }
+}
+
+/// `1 / (1 + e^-x)` with the vectorisable [`rows::exp`].
+#[inline(always)]
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + rows::exp(-x))
 }
 
 fn unary_f(f: UnaryFn, x: f32) -> f32 {
@@ -573,9 +581,9 @@ fn unary_f(f: UnaryFn, x: f32) -> f32 {
         UnaryFn::Exp => x.exp(),
         UnaryFn::Log => x.ln(),
         UnaryFn::Sqrt => x.sqrt(),
-        UnaryFn::Erf => libm::erff(x),
+        UnaryFn::Erf => rows::erf(x),
         UnaryFn::Relu => nan_max(x, 0.0),
-        UnaryFn::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        UnaryFn::Sigmoid => sigmoid(x),
         UnaryFn::Tanh => x.tanh(),
         UnaryFn::Not => (x == 0.0) as u8 as f32,
         UnaryFn::Floor => x.floor(),
