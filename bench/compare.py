@@ -59,8 +59,9 @@ def median_seconds(fn, min_time=0.3, reps=5, warmup=8):
 
 def interleaved_medians(fns, rounds=7):
     """Each function's median seconds per call over `rounds` rounds that take every function
-    in turn, so a slow spell of a shared machine lands on all of them rather than on whichever
-    ran during it. A round's figure is itself a median (`median_seconds`, 0.1 s)."""
+    in turn, so a slow spell of a shared machine costs each function a round rather than
+    landing on whichever ran during it. A round's figure is itself a median
+    (`median_seconds`, 0.1 s)."""
     for fn in fns:
         median_seconds(fn, min_time=0.0, reps=1)
     times = [[] for _ in fns]
@@ -167,11 +168,13 @@ def main():
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     ms = lambda s: f"{s * 1e3:.3f} ms"
+    # Every runtime of every case, at both thread counts, takes its turn in each round: a
+    # slow spell of the shared machine (seconds of contention on the second vCPU) then costs
+    # each case one round's figure rather than all of them, and the 2-thread speed-ups compare
+    # figures taken under the same conditions.
+    runners = {}
     for label, model, inputs, reference in cases:
         blob = model.SerializeToString()
-        # Every runtime at both thread counts takes its turn in the same rounds, so the
-        # 2-thread speed-ups compare figures taken under the same conditions.
-        runners = {}
         for threads in (1, 2):
             so = ort.SessionOptions()
             so.intra_op_num_threads = threads
@@ -180,21 +183,22 @@ def main():
             so.add_session_config_entry("session.intra_op.allow_spinning", "0")
             sess = ort.InferenceSession(blob, so, providers=["CPUExecutionProvider"])
             feeds = {i.name: v for i, v in zip(sess.get_inputs(), inputs)}
-            runners[("ort", threads)] = lambda sess=sess, feeds=feeds: sess.run(None, feeds)
+            runners[(label, "ort", threads)] = lambda sess=sess, feeds=feeds: sess.run(None, feeds)
             if reference and threads == 1:
-                runners[("numpy", threads)] = lambda: reference(*inputs)
+                runners[(label, "numpy", threads)] = lambda reference=reference, inputs=inputs: reference(*inputs)
             for t in targets:
                 module = kr.load_module(kc.compile_str(blob, target_backends=[t]), device="local-sync" if threads == 1 else "local-task")
-                runners[(t, threads)] = lambda module=module: module.main(*inputs)
-        medians = dict(zip(runners, interleaved_medians(list(runners.values()))))
-        del runners
+                runners[(label, t, threads)] = lambda module=module, inputs=inputs: module.main(*inputs)
+    medians = dict(zip(runners, interleaved_medians(list(runners.values()))))
+    del runners
+    for label, _, _, _ in cases:
         for threads in (1, 2):
-            t_ort = medians[("ort", threads)]
-            t_np = medians.get(("numpy", threads))
-            kiln_times = [medians[(t, threads)] for t in targets]
+            t_ort = medians[(label, "ort", threads)]
+            t_np = medians.get((label, "numpy", threads))
+            kiln_times = [medians[(label, t, threads)] for t in targets]
             ratios = " | ".join(f"{t_ort / k:.2f}x" for k in kiln_times)
             print(f"| {label} | {threads} | {ms(t_ort)} | {ms(t_np) if t_np else '-'} | " + " | ".join(ms(k) for k in kiln_times) + f" | {ratios} |")
-        sys.stdout.flush()
+    sys.stdout.flush()
 
     print()
     print("| model | " + " | ".join(f"compile {t}" for t in targets) + " |")
