@@ -278,9 +278,15 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
         let e = fm.op(&op.kind, &op.operands, op.results[0])?;
         let result = op.results[0].index();
         // A very long elementwise chain is stored partway so that no body outgrows what the
-        // loader accepts.
-        let long = e.insts.len() > MAX_BODY_INSTS / 2;
-        let e = if (fm.uses[result] > 1 && !converging[result]) || long {
+        // loader accepts (an op merges at most three operands). Its roots are emitted as they
+        // are first: it may be one branch of a converging value whose other branches still
+        // read them.
+        let long = e.insts.len() > MAX_BODY_INSTS / 4;
+        let e = if long {
+            let mut e = e;
+            fm.resolve(&mut e);
+            fm.share(e)
+        } else if fm.uses[result] > 1 && !converging[result] {
             fm.share(e)
         } else {
             e

@@ -505,6 +505,39 @@ fn run_ir_close(text: &str, inputs: &[HostTensor], tol: f64) {
     }
 }
 
+/// `v · sigmoid(v)` where `v` is a matmul's result through a chain of adds just short of the
+/// length at which dispatch formation stores an expression (a quarter of
+/// `kiln_vmvx::format::MAX_BODY_INSTS`): `sigmoid(v)` is stored on its own, and the other use
+/// of `v` must still read the matmul's raw result, not one with that branch as its epilogue.
+#[test]
+fn long_chains_into_a_converging_activation_match_the_interpreter() {
+    let mut text = String::from(
+        "func @main(%0 \"x\": tensor<4x8xf32>, %1 \"w\": tensor<8x8xf32>, %2 \"c\": tensor<4x8xf32>) -> (%3 \"y\") {\n  %4 = matmul %0, %1 : tensor<4x8xf32> loc(\"mm\")\n",
+    );
+    let adds = 1022;
+    for i in 0..adds {
+        let line = format!(
+            "  %{} = add %{}, %2 : tensor<4x8xf32> loc(\"a\")\n",
+            5 + i,
+            4 + i
+        );
+        text.push_str(&line);
+    }
+    let (v, s) = (4 + adds, 5 + adds);
+    text.push_str(&format!(
+        "  %{s} = sigmoid %{v} : tensor<4x8xf32> loc(\"s\")\n  %3 = mul %{v}, %{s} : tensor<4x8xf32> loc(\"m\")\n}}"
+    ));
+    let ramp = |n: usize, scale: f32| {
+        (0..n)
+            .map(|i| (i % 7) as f32 * scale - 0.3)
+            .collect::<Vec<_>>()
+    };
+    let x = HostTensor::from_f32(&[4, 8], &ramp(32, 0.1));
+    let w = HostTensor::from_f32(&[8, 8], &ramp(64, 0.05));
+    let c = HostTensor::from_f32(&[4, 8], &[1e-3; 32]);
+    run_ir_close(&text, &[x, w, c], 1e-4);
+}
+
 #[test]
 fn integer_and_cast_semantics_match_the_interpreter() {
     // Division by zero gives 0, casts saturate and wrap, comparisons give bools.

@@ -84,7 +84,7 @@ pub fn exp(x: f32) -> f32 {
     }
 }
 
-/// The error function within 2e-7 (absolute), written so that LLVM vectorises a loop of it:
+/// The error function within 4e-7 (absolute), written so that LLVM vectorises a loop of it:
 /// below `|x| = 0.5` its Taylor series to `x^11`; elsewhere Abramowitz and Stegun's 7.1.26,
 /// `1 - poly(t)·e^(-x²)` with `t = 1/(1 + 0.3275911·|x|)` and [`exp`], given `x`'s sign. It is
 /// the formula llvm-cpu's generated kernels use.
