@@ -973,18 +973,10 @@ impl Former<'_> {
             }
         }
         let identity = contiguous_strides(&e.shape);
-        let fusable = e.leaves.iter().enumerate().find_map(|(i, l)| match l.src {
-            Src::Pending(p)
-                if self.pending[p].fusable
-                    && self.pending[p].emitted.is_none()
-                    && l.offset == 0
-                    && l.strides == identity
-                    && self.pending[p].shape == e.shape
-                    && self.pending[p].element_type == e.element_type =>
-            {
-                Some((i, p))
-            }
-            _ => None,
+        let fusable = e.leaves.iter().enumerate().find_map(|(i, l)| {
+            self.fusable_root(l, e.element_type)
+                .filter(|&p| l.strides == identity && self.pending[p].shape == e.shape)
+                .map(|p| (i, p))
         });
         if let Some((i, p)) = fusable {
             if let Some(s) = self.fuse_epilogue(e, i, p) {
@@ -992,6 +984,20 @@ impl Former<'_> {
             }
         }
         self.emit_generic(e)
+    }
+
+    /// The held-back root leaf `l` reads from its first element, if that root may still take
+    /// an epilogue whose values are `element_type`.
+    fn fusable_root(&self, l: &Leaf, element_type: ElementType) -> Option<usize> {
+        let Src::Pending(p) = l.src else {
+            return None;
+        };
+        let root = &self.pending[p];
+        (root.fusable
+            && root.emitted.is_none()
+            && l.offset == 0
+            && root.element_type == element_type)
+            .then_some(p)
     }
 
     /// Emits root `p` with `e` as its epilogue (leaf `i` of `e` reads the root's result).
@@ -1048,18 +1054,14 @@ impl Former<'_> {
     /// reads no such root (or reads it twice, see [`Former::fuse_epilogue`]), or another
     /// leaf's strides have no equivalent over the root's dims.
     fn fold_into_root(&mut self, e: &Expr) -> Option<Expr> {
-        let (i, p) = e.leaves.iter().enumerate().find_map(|(i, l)| match l.src {
-            Src::Pending(p) if self.pending[p].fusable && self.pending[p].emitted.is_none() => {
-                Some((i, p))
-            }
-            _ => None,
-        })?;
+        let (i, p) = e
+            .leaves
+            .iter()
+            .enumerate()
+            .find_map(|(i, l)| Some((i, self.fusable_root(l, e.element_type)?)))?;
         let root_shape = self.pending[p].shape.clone();
         let sigma = &e.leaves[i].strides;
-        if e.leaves[i].offset != 0
-            || self.pending[p].element_type != e.element_type
-            || e.shape.contains(&0)
-        {
+        if e.shape.contains(&0) {
             return None;
         }
         // `e`'s dims (size-1 ones aside) in the order they lie in the root's result, which

@@ -492,10 +492,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
             k <= rows.len() && m <= offsets.len() && rows.max() + offsets.max() < data.len(),
             "gathered left-hand rows reach past their data"
         ),
-        Lhs::Matrix(a) => assert!(
-            a.offset + (m - 1) * a.row_stride + (k - 1) * a.col_stride < a.data.len(),
-            "the left-hand matrix reaches past its data"
-        ),
+        Lhs::Matrix(a) => assert_lhs_inside(a, m, k),
         Lhs::Packed(_) => {}
     }
     // A strided matrix is walked MC rows at a time so they stay in L2 across the column strips.
@@ -577,9 +574,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
                         // A row-major (or any strided) matrix is read in place: its rows are
                         // streams the broadcasts walk, as good as a packed strip.
                         Lhs::Matrix(a) => {
-                            let first = a.offset + i * a.row_stride + p0 * a.col_stride;
-                            let offsets = (0..rows_here).map(|r| first + r * a.row_stride);
-                            let strip_a = GatheredStrip::new(a.data, Stride(a.col_stride), offsets);
+                            let strip_a = GatheredStrip::of_matrix(a, i, p0, rows_here);
                             tile_with(t, kc, strip_a, strip, gather, dst)
                         }
                         Lhs::Gather {
@@ -830,6 +825,27 @@ impl<R: RowStarts> GatheredStrip<R> {
         }
         GatheredStrip { bases, rows }
     }
+}
+
+impl GatheredStrip<Stride> {
+    /// Rows `i..i + rows` of matrix `a` from depth `p0` on, read in place (its rows are
+    /// streams the broadcasts walk, as good as a packed strip). Its reads must have been
+    /// checked ([`assert_lhs_inside`]).
+    #[inline(always)]
+    fn of_matrix(a: &Matrix, i: usize, p0: usize, rows: usize) -> Self {
+        let first = a.offset + i * a.row_stride + p0 * a.col_stride;
+        let offsets = (0..rows).map(|r| first + r * a.row_stride);
+        GatheredStrip::new(a.data, Stride(a.col_stride), offsets)
+    }
+}
+
+/// Checks that the `m×k` left-hand matrix `a` lies inside its data before tiles read it in
+/// place unchecked (`m` and `k` at least 1).
+fn assert_lhs_inside(a: &Matrix, m: usize, k: usize) {
+    assert!(
+        a.offset + (m - 1) * a.row_stride + (k - 1) * a.col_stride < a.data.len(),
+        "the left-hand matrix reaches past its data"
+    );
 }
 
 impl<R: RowStarts> LhsStrip for GatheredStrip<R> {
@@ -1118,10 +1134,7 @@ unsafe fn sgemm_impl<T: Tile>(
     // each block packed once.
     let in_place = t.reads_in_place() && a.col_stride == 1;
     if in_place {
-        assert!(
-            a.offset + (m - 1) * a.row_stride + k - 1 < a.data.len(),
-            "the left-hand matrix reaches past its data"
-        );
+        assert_lhs_inside(a, m, k);
     }
     // Take the packing buffers out of the thread-local so the loops below run in this function,
     // which carries the caller's target features (a closure would not).
@@ -1149,9 +1162,7 @@ unsafe fn sgemm_impl<T: Tile>(
                     // checked to lie inside its data.
                     unsafe {
                         if in_place {
-                            let first = a.offset + (i0 + i) * a.row_stride + p0;
-                            let offsets = (0..dst.m).map(|r| first + r * a.row_stride);
-                            let strip = GatheredStrip::new(a.data, Stride(1), offsets);
+                            let strip = GatheredStrip::of_matrix(a, i0 + i, p0, dst.m);
                             t.tile(kc, strip, bs, Stride(nr), dst)
                         } else {
                             let strip = &pa[(i / mr) * mr * kc..][..mr * kc];

@@ -13,7 +13,8 @@ use kiln_ukernel::rows::BandLayout;
 
 /// The format string module files use for VMVX executables.
 pub const FORMAT: &str = "vmvx-bytecode";
-/// Version 3: convolutions say which way round their GEMM is ([`ConvGemm`]).
+/// Version 5: pixel-row convolutions read their input planes, never a [`KernelOp::ConvBand`]
+/// (4 added `ConvBand`, 3 the GEMM's orientation, [`ConvGemm`]).
 const VERSION: u32 = 5;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
