@@ -3,8 +3,8 @@
 //! integer division by zero giving 0, wrapping integer arithmetic).
 
 use crate::shader::{glsl, Shader, Val, R};
+use kiln_kernel::{reg_kind, BinaryFn, Body, Inst, RegKind, UnaryFn};
 use kiln_types::ElementType;
-use kiln_vmvx::format::{reg_kind, BinaryFn, Body, Inst, RegKind, UnaryFn};
 use rspirv::spirv::{Op, Word};
 
 /// Evaluates `body`; `input(s, n)` produces the value of `Input(n)`. Returns the result registers.

@@ -13,9 +13,9 @@
 use crate::body;
 use crate::shader::{glsl, Shader, Val, Var, R};
 use crate::VulkanTarget;
+use kiln_kernel::{Epilogue, Op as KernelOp, ReduceFn, RegKind, View};
 use kiln_spirv::ErrorCode;
 use kiln_types::ElementType;
-use kiln_vmvx::format::{Epilogue, Kernel, KernelOp, ReduceFn, RegKind, View};
 use rspirv::spirv::{Op, Word};
 
 /// Rows shorter than this get one invocation each instead of a whole workgroup.
@@ -36,10 +36,10 @@ pub struct ShaderInfo {
 }
 
 /// The element type each binding is accessed as, in binding order.
-pub fn binding_types(kernel: &Kernel) -> R<Vec<ElementType>> {
+pub fn binding_types(kernel: &KernelOp) -> R<Vec<ElementType>> {
     let mut types: Vec<Option<ElementType>> = vec![];
     for v in kernel.views() {
-        let b = v.binding as usize;
+        let b = v.operand as usize;
         if types.len() <= b {
             types.resize(b + 1, None);
         }
@@ -61,14 +61,14 @@ pub fn binding_types(kernel: &Kernel) -> R<Vec<ElementType>> {
 }
 
 /// Bytes each binding must hold from its start: the end of the furthest view into it.
-pub fn binding_extents(kernel: &Kernel, count: usize) -> R<Vec<u64>> {
+pub fn binding_extents(kernel: &KernelOp, count: usize) -> R<Vec<u64>> {
     let mut extents = vec![0u64; count];
     for v in kernel.views() {
-        if let Some((_, hi)) = v.span()? {
+        if let Some((_, hi)) = v.span().map_err(|e| e.to_string())? {
             let end = (hi as u64)
                 .checked_mul(v.element_type.byte_size() as u64)
                 .ok_or("a view's extent overflows")?;
-            let e = &mut extents[v.binding as usize];
+            let e = &mut extents[v.operand as usize];
             *e = (*e).max(end);
         }
     }
@@ -76,9 +76,9 @@ pub fn binding_extents(kernel: &Kernel, count: usize) -> R<Vec<u64>> {
 }
 
 /// Index arithmetic is 32-bit: every view must lie within the first 2^31 elements.
-fn check_limits(kernel: &Kernel) -> R<()> {
+fn check_limits(kernel: &KernelOp) -> R<()> {
     for v in kernel.views() {
-        if let Some((lo, hi)) = v.span()? {
+        if let Some((lo, hi)) = v.span().map_err(|e| e.to_string())? {
             if lo < 0 || hi > i32::MAX as i64 {
                 return Err(format!(
                     "a view spans elements {lo}..{hi}; vulkan-spirv kernels index at most 2^31 elements per binding"
@@ -89,26 +89,20 @@ fn check_limits(kernel: &Kernel) -> R<()> {
     Ok(())
 }
 
-pub fn lower(kernel: &Kernel, target: &VulkanTarget) -> R<Lowered> {
+pub fn lower(kernel: &KernelOp, target: &VulkanTarget) -> R<Lowered> {
     check_limits(kernel)?;
-    if kiln_vmvx::format::packing(&kernel.op).is_some() {
-        return Err(
-            "operands packed for a CPU register tile (data tiling) are not a vulkan-spirv layout"
-                .into(),
-        );
-    }
     let types = binding_types(kernel)?;
-    let reports_errors = matches!(kernel.op, KernelOp::Gather { .. });
+    let reports_errors = matches!(kernel, KernelOp::Gather { .. });
     let wg = target.workgroup_size();
     let tile = target.matmul_tile();
-    let size = match kernel.op {
+    let size = match kernel {
         KernelOp::MatMul { .. } | KernelOp::Conv2d { .. } => tile * tile,
         _ => wg,
     };
     let mut s = Shader::new(&types, reports_errors, size)?;
     let bases: Vec<Word> = (0..types.len() as u32).map(|b| s.binding_base(b)).collect();
     let mut k = Ctx { s, bases };
-    let workgroups = match &kernel.op {
+    let workgroups = match kernel {
         KernelOp::Generic {
             shape,
             reduction_dims,
@@ -184,12 +178,6 @@ pub fn lower(kernel: &Kernel, target: &VulkanTarget) -> R<Lowered> {
             epilogue,
         } => k.layer_norm(x, y, *epsilon, epilogue.as_ref())?,
         KernelOp::Gather { data, indices, out } => k.gather(data, indices, out)?,
-        KernelOp::ConvBand { .. } => {
-            return Err(
-                "a convolution input laid out for a CPU register tile (data tiling) is not a vulkan-spirv kernel"
-                    .into(),
-            )
-        }
     };
     let shader = ShaderInfo {
         features: k.s.features,
@@ -253,7 +241,7 @@ struct Ctx {
 
 /// Element index of `v` at `coords` (one per dim of `v`).
 fn offset(s: &mut Shader, bases: &[Word], v: &View, coords: &[Word]) -> Word {
-    let mut at = s.iadd_k(bases[v.binding as usize], v.offset as i64);
+    let mut at = s.iadd_k(bases[v.operand as usize], v.offset as i64);
     for (d, &c) in coords.iter().enumerate().take(v.shape.len()) {
         if v.strides[d] != 0 && v.shape[d] != 1 {
             let t = s.imul_k(c, v.strides[d]);
@@ -265,7 +253,7 @@ fn offset(s: &mut Shader, bases: &[Word], v: &View, coords: &[Word]) -> Word {
 
 fn load_view(s: &mut Shader, bases: &[Word], v: &View, coords: &[Word]) -> R<Val> {
     let at = offset(s, bases, v, coords);
-    s.load(v.binding, at)
+    s.load(v.operand, at)
 }
 
 fn product(dims: &[u64]) -> R<u64> {
@@ -283,7 +271,7 @@ impl Ctx {
 
     fn store(&mut self, v: &View, coords: &[Word], value: Val) -> R<()> {
         let at = offset(&mut self.s, &self.bases, v, coords);
-        self.s.store(v.binding, at, value)
+        self.s.store(v.operand, at, value)
     }
 
     /// Row-major coordinates of `linear` in `shape`.
@@ -348,7 +336,7 @@ impl Ctx {
         shape: &[u64],
         inputs: &[View],
         outputs: &[View],
-        body: &kiln_vmvx::Body,
+        body: &kiln_kernel::Body,
     ) -> R<u64> {
         let total = product(shape)?;
         let gid = self.global_id();
@@ -365,7 +353,12 @@ impl Ctx {
     }
 
     /// Evaluates `body` with `Input(n)` read from `inputs[n]` at `coords`.
-    fn eval_at(&mut self, body: &kiln_vmvx::Body, inputs: &[View], coords: &[Word]) -> R<Vec<Val>> {
+    fn eval_at(
+        &mut self,
+        body: &kiln_kernel::Body,
+        inputs: &[View],
+        coords: &[Word],
+    ) -> R<Vec<Val>> {
         let bases = &self.bases;
         body::eval(&mut self.s, body, &mut |s, n| {
             let v = inputs
@@ -518,14 +511,14 @@ impl Ctx {
         reduce: ReduceFn,
         inputs: &[View],
         outputs: &[View],
-        body: &kiln_vmvx::Body,
+        body: &kiln_kernel::Body,
     ) -> R<u64> {
         let [output] = outputs else {
             return Err("a reduction must have exactly one output".into());
         };
         let p = shape.len() - reduction_dims;
         let (rows, len) = (product(&shape[..p])?, product(&shape[p..])?);
-        let kind = kiln_vmvx::format::reg_kind(output.element_type);
+        let kind = kiln_kernel::reg_kind(output.element_type);
         let how = match reduce {
             ReduceFn::Sum | ReduceFn::Mean => Combine::Sum,
             ReduceFn::Max => Combine::Max,
@@ -773,7 +766,7 @@ impl Ctx {
                 let i = k.s.op(Op::SConvert, k.s.i32_, &[idx]);
                 let from = offset(&mut k.s, &k.bases, data, &[c[0], i, c[2]]);
                 let to = offset(&mut k.s, &k.bases, out, &c);
-                k.s.copy_element(data.binding, from, out.binding, to)
+                k.s.copy_element(data.operand, from, out.operand, to)
             })
         })?;
         Ok(total.div_ceil(self.s.workgroup_size as u64))

@@ -3,8 +3,9 @@
 //!
 //! - [`shader`] wraps `rspirv`'s builder: types, constants, the binding layout, conversions
 //!   between storage element types and registers, structured control flow.
-//! - [`body`] turns VMVX elementwise bodies into SPIR-V with the interpreter's semantics.
-//! - [`kernels`] chooses each kernel's thread mapping and writes its shader.
+//! - [`body`] turns scalar bodies ([`kiln_kernel::Body`]) into SPIR-V with the interpreter's semantics.
+//! - [`kernels`] chooses each kernel IR op's thread mapping and writes its shader. The kernel
+//!   IR ([`kiln_kernel`]) is target-free, so nothing here undoes a CPU decision.
 //!
 //! [`VulkanTarget`] is what `--iree-vulkan-target=` selects: a generic baseline that any
 //! Vulkan 1.1 device with `shaderInt64` runs, or a named GPU architecture with its subgroup
@@ -13,17 +14,14 @@
 //! ```
 //! use kiln_codegen_spirv::{compile_kernel, find_target};
 //! use kiln_types::ElementType;
-//! use kiln_vmvx::format::{Body, Inst, Kernel, KernelOp, ReduceFn, UnaryFn, View};
+//! use kiln_kernel::{Body, Inst, Op, ReduceFn, UnaryFn, View};
 //! let v = |b| View::contiguous(b, 0, ElementType::F32, &[1000]);
-//! let kernel = Kernel {
-//!     name: "relu".into(),
-//!     op: KernelOp::Generic {
-//!         shape: vec![1000], tile: vec![1000], reduction_dims: 0, reduce: ReduceFn::Sum,
-//!         inputs: vec![v(0)], outputs: vec![v(1)],
-//!         body: Body { insts: vec![Inst::Input(0), Inst::Unary(UnaryFn::Relu, 0)], results: vec![1] },
-//!     },
+//! let relu = Op::Generic {
+//!     shape: vec![1000], reduction_dims: 0, reduce: ReduceFn::Sum,
+//!     inputs: vec![v(0)], outputs: vec![v(1)],
+//!     body: Body { insts: vec![Inst::Input(0), Inst::Unary(UnaryFn::Relu, 0)], results: vec![1] },
 //! };
-//! let (entry, workgroups) = compile_kernel(&kernel, find_target("generic")?)?;
+//! let (entry, workgroups) = compile_kernel("relu", &relu, find_target("generic")?)?;
 //! assert_eq!(entry.bindings, vec![ElementType::F32, ElementType::F32]);
 //! assert_eq!(workgroups, 1000u64.div_ceil(entry.workgroup_size[0] as u64));
 //! # Ok::<(), String>(())
@@ -33,8 +31,8 @@ pub mod body;
 pub mod kernels;
 pub mod shader;
 
+use kiln_kernel::Op;
 use kiln_spirv::{EntryPoint, Executable, MAX_BINDINGS};
-use kiln_vmvx::format::Kernel;
 
 /// A Vulkan code generation target: a GPU family's subgroup size and limits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,38 +112,41 @@ pub fn find_target(name: &str) -> Result<&'static VulkanTarget, String> {
     })
 }
 
-/// Compiles one kernel; returns its entry point and how many workgroups a dispatch needs.
-pub fn compile_kernel(kernel: &Kernel, target: &VulkanTarget) -> Result<(EntryPoint, u64), String> {
+/// Compiles one dispatch's op into entry point `name`; returns the entry point and how many
+/// workgroups a dispatch needs.
+pub fn compile_kernel(
+    name: &str,
+    kernel: &Op,
+    target: &VulkanTarget,
+) -> Result<(EntryPoint, u64), String> {
     let bindings = kernels::binding_types(kernel)?;
     if bindings.len() > MAX_BINDINGS {
         return Err(format!(
-            "kernel '{}' uses {} bindings; vulkan-spirv allows {MAX_BINDINGS}",
-            kernel.name,
+            "kernel '{name}' uses {} bindings; vulkan-spirv allows {MAX_BINDINGS}",
             bindings.len()
         ));
     }
-    let lowered =
-        kernels::lower(kernel, target).map_err(|e| format!("kernel '{}': {e}", kernel.name))?;
+    let lowered = kernels::lower(kernel, target).map_err(|e| format!("kernel '{name}': {e}"))?;
     let extents = kernels::binding_extents(kernel, bindings.len())?;
     let entry = EntryPoint {
-        name: kernel.name.clone(),
+        name: name.into(),
         code: lowered.code,
         workgroup_size: [lowered.workgroup_size, 1, 1],
         bindings,
         binding_extents: extents,
         features: lowered.shader.features,
         shared_memory: lowered.shader.shared_memory,
-        reports_errors: matches!(kernel.op, kiln_vmvx::KernelOp::Gather { .. }),
+        reports_errors: matches!(kernel, Op::Gather { .. }),
     };
     Ok((entry, lowered.workgroups))
 }
 
-/// Compiles kernels into one executable (entry point `i` is `kernels[i]`).
-pub fn compile(kernels: &[Kernel], target: &VulkanTarget) -> Result<Executable, String> {
+/// Compiles named ops into one executable (entry point `i` is `kernels[i]`).
+pub fn compile(kernels: &[(&str, &Op)], target: &VulkanTarget) -> Result<Executable, String> {
     Ok(Executable {
         entry_points: kernels
             .iter()
-            .map(|k| compile_kernel(k, target).map(|(e, _)| e))
+            .map(|(name, k)| compile_kernel(name, k, target).map(|(e, _)| e))
             .collect::<Result<_, _>>()?,
     })
 }

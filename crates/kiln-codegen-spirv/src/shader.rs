@@ -6,9 +6,9 @@
 //! kinds), indices as `i32`. Mutable state (loop counters, accumulators) lives in
 //! function-scope variables, so control flow never needs phi nodes.
 
+use kiln_kernel::{reg_kind, RegKind};
 use kiln_spirv::Features;
 use kiln_types::ElementType;
-use kiln_vmvx::format::{reg_kind, RegKind};
 use rspirv::binary::Assemble;
 use rspirv::dr::{Builder, InsertPoint, Instruction, Operand};
 use rspirv::spirv::{

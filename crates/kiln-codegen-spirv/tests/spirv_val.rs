@@ -4,8 +4,8 @@
 //! `KILN_REQUIRE_SPIRV_VAL` is set (CI sets it), which makes a missing tool a failure.
 
 use kiln_codegen_spirv::{compile_kernel, spirv_val, TARGETS};
+use kiln_kernel::*;
 use kiln_types::ElementType::{self, *};
-use kiln_vmvx::format::*;
 
 fn v(binding: u32, t: ElementType, shape: &[u64]) -> View {
     View::contiguous(binding, 0, t, shape)
@@ -22,10 +22,9 @@ fn generic(
     inputs: Vec<View>,
     outputs: Vec<View>,
     body: Body,
-) -> KernelOp {
-    KernelOp::Generic {
+) -> Op {
+    Op::Generic {
         shape: shape.to_vec(),
-        tile: shape.to_vec(),
         reduction_dims,
         reduce,
         inputs,
@@ -35,7 +34,7 @@ fn generic(
 }
 
 /// One kernel of every op, with every body instruction and element type between them.
-pub fn sample_kernels() -> Vec<Kernel> {
+pub fn sample_kernels() -> Vec<(&'static str, Op)> {
     use Inst::*;
     let mut all_unary: Vec<Inst> = vec![Input(0)];
     for f in [
@@ -145,13 +144,10 @@ pub fn sample_kernels() -> Vec<Kernel> {
     let mut bias = v(3, F32, &[2, 16, 40]);
     bias.strides = vec![0, 1, 0];
     vec![
-        Kernel {
-            name: "elementwise".into(),
-            op: ew,
-        },
-        Kernel {
-            name: "mean_rows".into(),
-            op: generic(
+        ("elementwise", ew),
+        (
+            "mean_rows",
+            generic(
                 &[6, 100],
                 1,
                 ReduceFn::Mean,
@@ -159,10 +155,10 @@ pub fn sample_kernels() -> Vec<Kernel> {
                 vec![reduce_out],
                 body(vec![Input(0)], vec![0]),
             ),
-        },
-        Kernel {
-            name: "max_short_rows".into(),
-            op: generic(
+        ),
+        (
+            "max_short_rows",
+            generic(
                 &[6, 4],
                 1,
                 ReduceFn::Max,
@@ -170,15 +166,13 @@ pub fn sample_kernels() -> Vec<Kernel> {
                 vec![short_out],
                 body(vec![Input(0)], vec![0]),
             ),
-        },
-        Kernel {
-            name: "matmul".into(),
-            op: KernelOp::MatMul {
+        ),
+        (
+            "matmul",
+            Op::MatMul {
                 a: v(0, F32, &[2, 16, 33]),
                 b: v(1, F32, &[2, 33, 40]),
                 c: v(2, F32, &[2, 16, 40]),
-                tile_m: 8,
-                tile_n: 8,
                 epilogue: Some(Epilogue {
                     inputs: vec![bias],
                     body: body(
@@ -187,10 +181,10 @@ pub fn sample_kernels() -> Vec<Kernel> {
                     ),
                 }),
             },
-        },
-        Kernel {
-            name: "conv".into(),
-            op: KernelOp::Conv2d {
+        ),
+        (
+            "conv",
+            Op::Conv2d {
                 x: v(0, F32, &[1, 4, 9, 9]),
                 w: v(1, F32, &[6, 2, 3, 3]),
                 y: v(2, F32, &[1, 6, 5, 5]),
@@ -198,15 +192,12 @@ pub fn sample_kernels() -> Vec<Kernel> {
                 pads: [1, 1, 1, 1],
                 dilations: [1, 1],
                 groups: 2,
-                gemm: ConvGemm::ChannelRows,
-                tile_co: 2,
-                tile_oh: 1,
                 epilogue: None,
             },
-        },
-        Kernel {
-            name: "pool".into(),
-            op: KernelOp::Pool2d {
+        ),
+        (
+            "pool",
+            Op::Pool2d {
                 x: v(0, F32, &[1, 3, 8, 8]),
                 y: v(1, F32, &[1, 3, 4, 4]),
                 max: false,
@@ -216,46 +207,43 @@ pub fn sample_kernels() -> Vec<Kernel> {
                 count_include_pad: false,
                 epilogue: Some(epilogue(2, &[1, 3, 4, 4])),
             },
-        },
-        Kernel {
-            name: "softmax".into(),
-            op: KernelOp::Softmax {
+        ),
+        (
+            "softmax",
+            Op::Softmax {
                 x: v(0, F32, &[4, 64, 3]),
                 y: v(1, F32, &[4, 64, 3]),
                 epilogue: Some(epilogue(2, &[4, 64, 3])),
             },
-        },
-        Kernel {
-            name: "layernorm".into(),
-            op: KernelOp::LayerNorm {
+        ),
+        (
+            "layernorm",
+            Op::LayerNorm {
                 x: v(0, F32, &[5, 48]),
                 y: v(1, F32, &[5, 48]),
                 epsilon: 1e-5,
                 epilogue: Some(epilogue(2, &[5, 48])),
             },
-        },
-        Kernel {
-            name: "gather".into(),
-            op: KernelOp::Gather {
+        ),
+        (
+            "gather",
+            Op::Gather {
                 data: v(0, F16, &[1, 10, 4]),
                 indices: v(1, I64, &[3]),
                 out: v(2, F16, &[1, 3, 4]),
             },
-        },
+        ),
     ]
 }
 
 #[test]
 fn every_kernel_passes_spirv_val_on_every_target() {
     let required = std::env::var_os("KILN_REQUIRE_SPIRV_VAL").is_some();
-    for kernel in sample_kernels() {
-        kernel
-            .check()
-            .unwrap_or_else(|e| panic!("{}: {e}", kernel.name));
+    for (name, kernel) in sample_kernels() {
         for target in TARGETS {
-            let (entry, groups) = compile_kernel(&kernel, target)
-                .unwrap_or_else(|e| panic!("{} on {}: {e}", kernel.name, target.name));
-            assert!(groups > 0, "{}", kernel.name);
+            let (entry, groups) = compile_kernel(name, &kernel, target)
+                .unwrap_or_else(|e| panic!("{name} on {}: {e}", target.name));
+            assert!(groups > 0, "{name}");
             match spirv_val(&entry.code) {
                 Ok(true) => {}
                 Ok(false) if !required => {
@@ -263,7 +251,7 @@ fn every_kernel_passes_spirv_val_on_every_target() {
                     return;
                 }
                 Ok(false) => panic!("spirv-val is required but not installed"),
-                Err(e) => panic!("{} on {}: {e}", kernel.name, target.name),
+                Err(e) => panic!("{name} on {}: {e}", target.name),
             }
         }
     }

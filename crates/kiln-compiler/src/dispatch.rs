@@ -24,56 +24,22 @@
 
 use crate::views::{broadcast_strides, collapse, contiguous_strides, reshape_strides};
 use crate::CompileError;
-use kiln_ir::{
-    BinaryOp, ConstId, Function, OpKind, PoolKind, Program, ReduceKind, UnaryOp, ValueId,
+use kiln_ir::{BinaryOp, Function, OpKind, PoolKind, Program, ReduceKind, UnaryOp, ValueId};
+use kiln_kernel::{
+    BinaryFn, Body, Dispatch, Dispatches, Epilogue, Inst, Op as KernelOp, ReduceFn, Storage,
+    StorageId, StorageKind, UnaryFn, View, MAX_BODY_INSTS,
 };
 use kiln_types::ElementType;
-use kiln_vmvx::format::{
-    BinaryFn, Body, ConvGemm, Epilogue, Inst, Kernel, KernelOp, ReduceFn, UnaryFn, View,
-    MAX_BODY_INSTS,
-};
 use std::cmp::Reverse;
 
-/// Index into [`Dispatches::storages`].
-pub type StorageId = usize;
-
-/// Where a storage's bytes come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StorageKind {
-    Param(usize),
-    Constant(ConstId),
-    /// Written by a kernel.
-    Computed,
-}
-
-/// A contiguous buffer of one tensor.
-#[derive(Clone, Debug)]
-pub struct Storage {
-    pub kind: StorageKind,
-    pub element_type: ElementType,
-    pub elements: usize,
-}
-
-impl Storage {
-    pub fn bytes(&self) -> u64 {
-        (self.elements * self.element_type.byte_size()) as u64
-    }
-}
-
-/// The result of dispatch formation for one function.
-#[derive(Debug)]
-pub struct Dispatches {
-    pub storages: Vec<Storage>,
-    /// Kernels in execution order; view bindings are storage ids.
-    pub kernels: Vec<Kernel>,
-    /// The storage holding each function result.
-    pub results: Vec<StorageId>,
-}
+/// A storage during formation: an index into [`Former::storages`] (a [`StorageId`] once
+/// formed).
+type StorageIndex = usize;
 
 /// Where a leaf reads from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Src {
-    Storage(StorageId),
+    Storage(StorageIndex),
     Pending(usize),
 }
 
@@ -152,89 +118,11 @@ struct PendingRoot {
     element_type: ElementType,
     coords: Coords,
     fusable: bool,
-    emitted: Option<StorageId>,
+    emitted: Option<StorageIndex>,
 }
 
 /// Placeholder binding of a pending root's output view.
 const OUTPUT: u32 = u32::MAX;
-
-/// Elements a generic kernel's workgroup aims to cover.
-const GENERIC_TILE_ELEMENTS: u64 = 32 * 1024;
-/// Largest matmul workgroup tile. Each workgroup packs its own panel of B (a depth block at a
-/// time, at most 2 MiB for 512 columns) and reads a row-major A in place, so taller tiles
-/// mean less repacking.
-const MATMUL_TILE_MAX: [u64; 2] = [1024, 512];
-/// Up to this many rows, a workgroup takes one microkernel strip of rows: its GEMM then reads
-/// B in place instead of packing it (small-batch inference).
-const MATMUL_SMALL_ROWS: u64 = 64;
-
-/// Workgroup tile `[rows, columns]` for an `m×n` output: one 8-row strip per workgroup for
-/// small `m`; otherwise about two row bands, so every panel of B is packed about twice and two
-/// threads share the work.
-fn matmul_tile(m: u64, n: u64) -> [u64; 2] {
-    let rows = if m <= MATMUL_SMALL_ROWS {
-        8
-    } else {
-        m.div_ceil(2).next_multiple_of(8).min(MATMUL_TILE_MAX[0])
-    };
-    [rows, n.clamp(1, MATMUL_TILE_MAX[1])]
-}
-
-/// Workgroups a convolution is split into at least, when it has the work for them: two per core
-/// of a small machine. More cost single-threaded time: each workgroup lays out its own input band
-/// and pads its own register-tile strips.
-const CONV_MIN_WORKGROUPS: u64 = 4;
-/// Least GEMM work (multiply-adds) of a convolution workgroup worth a thread handing it out.
-const CONV_MIN_WORKGROUP_MACS: u64 = 1 << 20;
-
-/// A convolution's workgroup tile `[output channels, output rows]` for output `[n, co, oh, ow]`
-/// with `depth` multiply-adds per output: about 512 output pixels per workgroup (a GEMM wide
-/// enough for the register tile); then, when that leaves fewer than [`CONV_MIN_WORKGROUPS`],
-/// channels split into equal blocks of whole strips of `quantum` (at least 32 channels), an
-/// even number of workgroups preferred so that two threads finish together, and rows split
-/// further, while each workgroup keeps [`CONV_MIN_WORKGROUP_MACS`].
-pub(crate) fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2] {
-    let [n, co, oh, ow] = [out[0], out[1], out[2].max(1), out[3].max(1)];
-    let cog = (co / groups.max(1)).max(1);
-    let quantum = quantum.max(1);
-    let mut tile_oh = (512 / ow).clamp(1, oh);
-    let mut tile_co = cog.next_multiple_of(quantum);
-    let outer = n * groups;
-    let macs = |tc: u64, th: u64| tc * th * ow * depth;
-    let count = |tc: u64, th: u64| outer * cog.div_ceil(tc) * oh.div_ceil(th);
-    if count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS {
-        let strips = cog.div_ceil(quantum);
-        let row_tiles = outer * oh.div_ceil(tile_oh);
-        // Equal channel blocks: a divisor of the strips, each at least 32 channels.
-        let blocks: Vec<u64> = (1..=strips)
-            .filter(|k| strips.is_multiple_of(*k) && (strips / k) * quantum >= 32.min(cog))
-            .collect();
-        let enough = |k: &&u64| *k * row_tiles >= CONV_MIN_WORKGROUPS;
-        let chosen = blocks
-            .iter()
-            .filter(enough)
-            .find(|k| (*k * row_tiles).is_multiple_of(2))
-            .or_else(|| blocks.iter().find(enough))
-            .or(blocks.last());
-        if let Some(k) = chosen {
-            let tc = (strips / k) * quantum;
-            if macs(tc, tile_oh) >= CONV_MIN_WORKGROUP_MACS {
-                tile_co = tc;
-            }
-        }
-    }
-    let splittable =
-        |tile_oh: u64| tile_oh > 1 && macs(tile_co, tile_oh.div_ceil(2)) >= CONV_MIN_WORKGROUP_MACS;
-    while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS && splittable(tile_oh) {
-        tile_oh = tile_oh.div_ceil(2);
-    }
-    // Five equal workgroups leave one thread of two idle for a fifth of the time.
-    let workgroups = count(tile_co, tile_oh);
-    if workgroups % 2 == 1 && workgroups <= CONV_MIN_WORKGROUPS + 1 && splittable(tile_oh) {
-        tile_oh = tile_oh.div_ceil(2);
-    }
-    [tile_co, tile_oh]
-}
 
 struct Former<'a> {
     program: &'a Program,
@@ -243,7 +131,7 @@ struct Former<'a> {
     exprs: Vec<Option<Expr>>,
     storages: Vec<Storage>,
     pending: Vec<PendingRoot>,
-    kernels: Vec<Kernel>,
+    dispatches: Vec<Dispatch>,
     loc: String,
 }
 
@@ -256,7 +144,7 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
         exprs: vec![None; f.values.len()],
         storages: vec![],
         pending: vec![],
-        kernels: vec![],
+        dispatches: vec![],
         loc: String::new(),
     };
     for (i, p) in f.params.iter().enumerate() {
@@ -269,7 +157,7 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
                 ty.first_symbol().unwrap_or("?")
             ),
         })?;
-        let s = fm.new_storage(StorageKind::Param(i), ty.element_type, &shape);
+        let s = fm.new_storage(StorageKind::Param(i as u32), ty.element_type, &shape);
         fm.exprs[p.value.index()] = Some(Expr::leaf(Src::Storage(s), ty.element_type, &shape));
     }
     let converging = converging_values(f, &fm.uses);
@@ -306,8 +194,8 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
     }
     Ok(Dispatches {
         storages: fm.storages,
-        kernels: fm.kernels,
-        results,
+        dispatches: fm.dispatches,
+        results: results.into_iter().map(|s| StorageId(s as u32)).collect(),
     })
 }
 
@@ -455,11 +343,11 @@ impl Former<'_> {
         kind: StorageKind,
         element_type: ElementType,
         shape: &[usize],
-    ) -> StorageId {
+    ) -> StorageIndex {
         self.storages.push(Storage {
             kind,
             element_type,
-            elements: shape.iter().product(),
+            elements: shape.iter().product::<usize>() as u64,
         });
         self.storages.len() - 1
     }
@@ -522,7 +410,7 @@ impl Former<'_> {
         let e = match kind {
             OpKind::Constant(id) => {
                 let c = self.program.constant(*id);
-                let s = self.new_storage(StorageKind::Constant(*id), c.element_type, &c.shape);
+                let s = self.new_storage(StorageKind::Constant(id.0), c.element_type, &c.shape);
                 Expr::leaf(Src::Storage(s), c.element_type, &c.shape)
             }
             OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select | OpKind::Cast(_) => {
@@ -599,8 +487,6 @@ impl Former<'_> {
                 let x = self.contiguous_view(&args[0]);
                 let w = self.contiguous_view(&args[1]);
                 let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&out_shape));
-                let depth = args[1].shape[1..].iter().product::<usize>() as u64;
-                let [tile_co, tile_oh] = conv_tile(&u64s(&out_shape), a.groups as u64, depth, 8);
                 let op = KernelOp::Conv2d {
                     x,
                     w,
@@ -609,9 +495,6 @@ impl Former<'_> {
                     pads: a.pads.map(|v| v as u64),
                     dilations: a.dilations.map(|v| v as u64),
                     groups: a.groups as u64,
-                    gemm: ConvGemm::ChannelRows,
-                    tile_co,
-                    tile_oh,
                     epilogue: None,
                 };
                 self.pend(op, out_shape, out_ty, Coords::Same, result)
@@ -639,7 +522,7 @@ impl Former<'_> {
                 let mut x = self.contiguous_view(&args[0]);
                 let (shape3, _) = collapse(&out_shape, &contiguous_strides(&out_shape), &groups)
                     .expect("contiguous views collapse");
-                x = View::contiguous(x.binding, x.offset, x.element_type, &u64s(&shape3));
+                x = View::contiguous(x.operand, x.offset, x.element_type, &u64s(&shape3));
                 let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&shape3));
                 self.pend(
                     KernelOp::Softmax {
@@ -660,7 +543,7 @@ impl Former<'_> {
                 let len: usize = out_shape[*axis..].iter().product();
                 let x = self.contiguous_view(&args[0]);
                 let x = View::contiguous(
-                    x.binding,
+                    x.operand,
                     x.offset,
                     x.element_type,
                     &[rows as u64, len as u64],
@@ -691,14 +574,14 @@ impl Former<'_> {
                     dshape[axis + 1..].iter().product::<usize>(),
                 );
                 let data = View::contiguous(
-                    data.binding,
+                    data.operand,
                     data.offset,
                     data.element_type,
                     &[outer as u64, len as u64, inner as u64],
                 );
                 let idx = self.contiguous_view(&args[1]);
                 let n = args[1].shape.iter().product::<usize>() as u64;
-                let indices = View::contiguous(idx.binding, idx.offset, idx.element_type, &[n]);
+                let indices = View::contiguous(idx.operand, idx.offset, idx.element_type, &[n]);
                 let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
                 let out = View::contiguous(s as u32, 0, out_ty, &[outer as u64, n, inner as u64]);
                 self.push_kernel(KernelOp::Gather { data, indices, out });
@@ -733,7 +616,7 @@ impl Former<'_> {
                     .map(|(&l, &st)| l as i64 * st)
                     .sum();
                 let interior = View {
-                    binding: s as u32,
+                    operand: s as u32,
                     offset: offset as u64,
                     element_type: out_ty,
                     shape: u64s(&a.shape),
@@ -750,7 +633,7 @@ impl Former<'_> {
                     let mut a = a.clone();
                     self.resolve(&mut a);
                     let out = View {
-                        binding: s as u32,
+                        operand: s as u32,
                         offset: (at * strides[*axis]) as u64,
                         element_type: out_ty,
                         shape: u64s(&a.shape),
@@ -850,8 +733,6 @@ impl Former<'_> {
             a: av,
             b: bv,
             c,
-            tile_m: matmul_tile(c_shape[1], c_shape[2])[0],
-            tile_n: matmul_tile(c_shape[1], c_shape[2])[1],
             epilogue: None,
         };
         let groups = if nb == 0 {
@@ -887,7 +768,7 @@ impl Former<'_> {
         let mut out_strides = contiguous_strides(&domain[..p]);
         out_strides.extend(std::iter::repeat_n(0, axes.len()));
         let out = View {
-            binding: s as u32,
+            operand: s as u32,
             offset: 0,
             element_type: out_ty,
             shape: u64s(&domain),
@@ -899,16 +780,9 @@ impl Former<'_> {
             ReduceKind::Min => ReduceFn::Min,
             ReduceKind::Mean => ReduceFn::Mean,
         };
-        let points: u64 = domain[p..].iter().product::<usize>() as u64;
-        let tile = generic_tile(
-            &domain[..p],
-            (GENERIC_TILE_ELEMENTS / points.max(1)).max(1),
-            &domain[p..],
-        );
         let inputs = self.leaf_views(&e);
         self.push_kernel(KernelOp::Generic {
             shape: u64s(&domain),
-            tile,
             reduction_dims: axes.len() as u32,
             reduce,
             inputs,
@@ -943,7 +817,7 @@ impl Former<'_> {
             return None;
         }
         Some(View {
-            binding: s as u32,
+            operand: s as u32,
             offset: l.offset as u64,
             element_type: l.element_type,
             shape: u64s(&e.shape),
@@ -964,12 +838,12 @@ impl Former<'_> {
 
     /// Stores `e`, returning its storage. Views of whole stored tensors are returned as they are;
     /// an expression over a whole held-back root becomes that root's epilogue.
-    fn materialize(&mut self, e: &Expr) -> StorageId {
+    fn materialize(&mut self, e: &Expr) -> StorageIndex {
         if let Some(v) = self.strided_view(e) {
-            let whole = self.storages[v.binding as usize].elements as u64
-                == v.shape.iter().product::<u64>();
+            let whole =
+                self.storages[v.operand as usize].elements == v.shape.iter().product::<u64>();
             if v.offset == 0 && v.is_contiguous() && whole {
-                return v.binding as usize;
+                return v.operand as usize;
             }
         }
         let identity = contiguous_strides(&e.shape);
@@ -1003,7 +877,7 @@ impl Former<'_> {
     /// Emits root `p` with `e` as its epilogue (leaf `i` of `e` reads the root's result).
     /// `None` when another leaf reads the root too (through other strides): the root would be
     /// emitted for that leaf first, without the epilogue.
-    fn fuse_epilogue(&mut self, e: &Expr, i: usize, p: usize) -> Option<StorageId> {
+    fn fuse_epilogue(&mut self, e: &Expr, i: usize, p: usize) -> Option<StorageIndex> {
         let reads_root = |l: &Leaf| matches!(l.src, Src::Pending(q) if q == p);
         if e.leaves.iter().filter(|l| reads_root(l)).count() != 1 {
             return None;
@@ -1029,7 +903,7 @@ impl Former<'_> {
             }
             remap[j] = inputs.len() as u32 + 1;
             inputs.push(View {
-                binding: s as u32,
+                operand: s as u32,
                 offset: l.offset as u64,
                 element_type: l.element_type,
                 shape: u64s(&shape),
@@ -1104,41 +978,20 @@ impl Former<'_> {
     }
 
     /// Emits a held-back root's kernel (once) and returns its output storage.
-    fn emit_pending(&mut self, p: usize, epilogue: Option<Epilogue>) -> StorageId {
+    fn emit_pending(&mut self, p: usize, epilogue: Option<Epilogue>) -> StorageIndex {
         if let Some(s) = self.pending[p].emitted {
             return s;
         }
         let (shape, et) = (self.pending[p].shape.clone(), self.pending[p].element_type);
         let s = self.new_storage(StorageKind::Computed, et, &shape);
         let mut op = self.pending[p].op.clone();
-        let bind = |v: &mut View| {
-            if v.binding == OUTPUT {
-                v.binding = s as u32;
-            }
-        };
-        match &mut op {
-            KernelOp::MatMul {
-                c: y, epilogue: ep, ..
-            }
-            | KernelOp::Conv2d {
-                y, epilogue: ep, ..
-            }
-            | KernelOp::Pool2d {
-                y, epilogue: ep, ..
-            }
-            | KernelOp::Softmax {
-                y, epilogue: ep, ..
-            }
-            | KernelOp::LayerNorm {
-                y, epilogue: ep, ..
-            } => {
-                bind(y);
-                *ep = epilogue;
-            }
-            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {
-                unreachable!("not held back")
-            }
+        let (y, slot) = op
+            .result_and_epilogue()
+            .expect("only named ops with a result are held back");
+        if y.operand == OUTPUT {
+            y.operand = s as u32;
         }
+        *slot = epilogue;
         self.pending[p].emitted = Some(s);
         self.push_kernel(op);
         s
@@ -1152,7 +1005,7 @@ impl Former<'_> {
                     unreachable!("resolved before use")
                 };
                 View {
-                    binding: s as u32,
+                    operand: s as u32,
                     offset: l.offset as u64,
                     element_type: l.element_type,
                     shape: u64s(&e.shape),
@@ -1163,7 +1016,7 @@ impl Former<'_> {
     }
 
     /// Stores `e` into new storage with a generic kernel.
-    fn emit_generic(&mut self, e: &Expr) -> StorageId {
+    fn emit_generic(&mut self, e: &Expr) -> StorageIndex {
         let s = self.new_storage(StorageKind::Computed, e.element_type, &e.shape);
         let out = View::contiguous(s as u32, 0, e.element_type, &u64s(&e.shape));
         let mut e = e.clone();
@@ -1173,11 +1026,9 @@ impl Former<'_> {
     }
 
     fn push_generic(&mut self, e: &Expr, out: View) {
-        let tile = generic_tile(&e.shape, GENERIC_TILE_ELEMENTS, &[]);
         let inputs = self.leaf_views(e);
         self.push_kernel(KernelOp::Generic {
             shape: u64s(&e.shape),
-            tile,
             reduction_dims: 0,
             reduce: ReduceFn::Sum,
             inputs,
@@ -1187,31 +1038,10 @@ impl Former<'_> {
     }
 
     /// Adds a kernel unless its output is empty (then there is nothing to compute).
+    /// Views of `op` name storages here; the dispatch renumbers them to its operands.
     fn push_kernel(&mut self, op: KernelOp) {
-        let name = format!("dispatch_{}", self.kernels.len());
-        let kernel = Kernel { name, op };
-        if kernel.workgroup_count() > 0 {
-            self.kernels.push(kernel);
+        if !op.is_empty() {
+            self.dispatches.push(Dispatch::over_storages(op));
         }
     }
-}
-
-/// Tile sizes for a generic kernel's parallel dims (then the reduction dims, whole) so each
-/// workgroup covers about `target` points.
-fn generic_tile(parallel: &[usize], target: u64, reduction: &[usize]) -> Vec<u64> {
-    let mut tile: Vec<u64> = parallel.iter().map(|&d| d as u64).collect();
-    let mut inner: u64 = 1;
-    for d in (0..tile.len()).rev() {
-        if inner.saturating_mul(tile[d]) > target {
-            tile[d] = (target / inner).max(1);
-            for t in tile.iter_mut().take(d) {
-                *t = 1;
-            }
-            break;
-        }
-        inner *= tile[d];
-    }
-    // Reduction dims are not tiled; a tile of at least 1 keeps empty ones well-formed.
-    tile.extend(reduction.iter().map(|&d| (d as u64).max(1)));
-    tile
 }

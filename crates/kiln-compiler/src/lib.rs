@@ -5,15 +5,16 @@
 //! 1. `input`: the program as imported ([`kiln_import`]).
 //! 2. `global-optimization`: constants folded ([`passes::fold_constants`]), dead code and unused
 //!    weights removed ([`passes::eliminate_dead_code`]).
-//! 3. `dispatch-creation`: kernels formed with fusion ([`dispatch`]).
-//! 4. `hal`: buffers planned and host programs emitted ([`plan`]).
-//! 5. `end`: executables serialised per target ([`target`]) and the module written.
+//! 3. `dispatch-creation`: dispatch regions formed with fusion ([`dispatch`]), as target-free
+//!    kernel IR ([`kiln_kernel`]).
+//! 4. `hal`: each target backend lowers the kernel IR its own way ([`target`]), and buffers are
+//!    planned and host programs emitted over its lowered kernels ([`plan`]).
+//! 5. `end`: executables serialised per target and the module written.
 //!
 //! The verifier runs on the imported program; later phases keep it valid by construction and
 //! tests check their output against the reference interpreter.
 #![forbid(unsafe_code)]
 
-pub mod data_tiling;
 pub mod dispatch;
 pub mod flags;
 pub mod passes;
@@ -24,7 +25,6 @@ pub mod views;
 use kiln_import::{ImportError, InputType};
 use kiln_ir::Program;
 use kiln_module::{ConstantDef, ExecutableDef, FunctionDef, Module, TensorSig};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// The version string written into modules.
@@ -46,6 +46,8 @@ pub enum CompileError {
     NoTarget(String),
     #[error("unknown phase '{0}' for --compile-to (phases: input, global-optimization, dispatch-creation, hal, end)")]
     UnknownPhase(String),
+    #[error("{target}: {message}")]
+    Backend { target: String, message: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -158,104 +160,80 @@ pub fn compile_program(
             &program, false,
         )));
     }
-    let tiling = backends[0].data_tiling().map_err(CompileError::Invalid)?;
-    let mut packed = data_tiling::PackedConstants::new(program.constants.len());
-    let mut functions = vec![];
-    let mut kernels = vec![];
-    let mut const_index: HashMap<u32, u32> = HashMap::new();
-    let mut const_order: Vec<u32> = vec![];
+    let mut regions = vec![];
     let mut text = String::new();
     for f in &program.functions {
-        let mut d = dispatch::form_dispatches(&program, f)?;
-        if let Some(tile) = tiling {
-            data_tiling::pack_weights(&mut d, &program.constants, tile, &mut packed);
-            data_tiling::lay_out_conv_inputs(&mut d);
-        }
+        let dispatches = dispatch::form_dispatches(&program, f)?;
         if stop == Phase::DispatchCreation {
             text.push_str(&format!(
-                "// function @{}: {} dispatches\n",
+                "// function @{}: {} dispatches\n{dispatches}",
                 f.name,
-                d.kernels.len()
+                dispatches.dispatches.len()
             ));
-            for k in &d.kernels {
-                text.push_str(&format!("{k}\n"));
-            }
-            continue;
         }
-        let mut index = |c: kiln_ir::ConstId| {
-            *const_index.entry(c.0).or_insert_with(|| {
-                const_order.push(c.0);
-                const_order.len() as u32 - 1
-            })
-        };
-        let (host, ks) = plan::plan(&d, kernels.len() as u32, 0, &mut index, &|k| {
-            backends[0].workgroups(k)
-        })?;
-        if stop == Phase::Hal {
-            text.push_str(&format!(
-                "// function @{}: transient {} bytes\n",
-                f.name, host.transient_size
-            ));
-            for i in &host.insts {
-                text.push_str(&format!("{i}\n"));
-            }
-        }
-        kernels.extend(ks);
-        let sig = |p: &kiln_ir::Port| {
-            let ty = f.ty(p.value);
-            TensorSig {
-                name: p.name.clone(),
-                element_type: ty.element_type,
-                dims: ty
-                    .static_shape()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|&d| d as i64)
-                    .collect(),
-            }
-        };
-        functions.push(FunctionDef {
+        regions.push(target::FunctionDispatches {
             name: f.name.clone(),
-            inputs: f.params.iter().map(sig).collect(),
-            outputs: f.results.iter().map(sig).collect(),
-            program: host,
+            dispatches,
         });
+    }
+    if stop == Phase::DispatchCreation {
+        return Ok(CompileOutput::Text(text));
+    }
+    let mut constants = target::Constants::new(&program.constants);
+    let mut executables = vec![];
+    let mut programs = vec![];
+    for (i, b) in backends.iter().enumerate() {
+        let out = b.compile(&regions, &mut constants, i as u32, stop == Phase::End)?;
+        text.push_str(&out.text);
+        programs.push(out.programs);
+        if let Some(data) = out.executable {
+            executables.push(ExecutableDef {
+                target: b.name().into(),
+                format: b.format().into(),
+                data,
+            });
+        }
     }
     if stop < Phase::End {
         return Ok(CompileOutput::Text(text));
     }
-    // One executable per target; host programs refer to executable 0, so with several targets
-    // each function is duplicated per target executable index.
-    let mut executables = vec![];
-    for b in &backends {
-        let data = b.serialize(&kernels).map_err(CompileError::Invalid)?;
-        executables.push(ExecutableDef {
-            target: b.name().into(),
-            format: b.format().into(),
-            data,
-        });
-    }
-    let constant = |c: u32| {
-        packed
-            .get(c)
-            .unwrap_or_else(|| &program.constants[c as usize])
-    };
-    let constants: Vec<ConstantDef> = const_order
+    let functions = program
+        .functions
         .iter()
-        .map(|&c| {
-            let t = constant(c);
-            ConstantDef {
-                element_type: t.element_type,
-                shape: t.shape.iter().map(|&d| d as u64).collect(),
-                offset: 0,
-                length: 0,
+        .enumerate()
+        .map(|(fi, f)| {
+            let sig = |p: &kiln_ir::Port| {
+                let ty = f.ty(p.value);
+                TensorSig {
+                    name: p.name.clone(),
+                    element_type: ty.element_type,
+                    dims: ty
+                        .static_shape()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&d| d as i64)
+                        .collect(),
+                }
+            };
+            FunctionDef {
+                name: f.name.clone(),
+                inputs: f.params.iter().map(sig).collect(),
+                outputs: f.results.iter().map(sig).collect(),
+                program: programs[0][fi].clone(),
             }
         })
         .collect();
-    let payloads: Vec<&[u8]> = const_order
+    let stored = constants.stored();
+    let constants: Vec<ConstantDef> = stored
         .iter()
-        .map(|&c| constant(c).data.as_slice())
+        .map(|t| ConstantDef {
+            element_type: t.element_type,
+            shape: t.shape.iter().map(|&d| d as u64).collect(),
+            offset: 0,
+            length: 0,
+        })
         .collect();
+    let payloads: Vec<&[u8]> = stored.iter().map(|t| t.data.as_slice()).collect();
     let module = Module {
         compiler_version: COMPILER_VERSION.into(),
         name: options.module_name.clone(),

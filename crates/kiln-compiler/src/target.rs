@@ -1,12 +1,76 @@
-//! Target backends: each turns the kernels of a module into one executable in its format.
+//! Target backends: each lowers the module's kernel IR its own way and writes one executable.
 //!
-//! Backends are coarse: they receive finished kernels (fusion is decided above them), choose
-//! each dispatch's workgroup grid, and translate. [`backend`] makes the backends this build
-//! contains; the names of backends kiln knows but this build lacks are in [`KNOWN_TARGETS`], so
-//! errors can say which.
+//! A backend receives every function's [`Dispatches`] (target-free kernel IR), applies its own
+//! lowering config (tiles, data tiling, thread mapping), plans each function's buffers with
+//! the shared planner ([`crate::plan`]) over its lowered kernels, and serialises them. [`backend`]
+//! makes the backends this build contains; the names of backends kiln knows but this build
+//! lacks are in [`KNOWN_TARGETS`], so errors can say which.
 
+use crate::plan::{plan, PlanTarget};
 use crate::{CompileError, CompileOptions};
-use kiln_vmvx::format::{Executable, Kernel};
+use kiln_codegen_cpu::{CpuKernel, PackedConstants};
+use kiln_kernel::{Dispatch, Dispatches, Op};
+use kiln_module::HostProgram;
+use kiln_types::HostTensor;
+use std::collections::HashMap;
+use std::fmt::Display;
+
+/// One function's kernel IR, by name.
+pub struct FunctionDispatches {
+    pub name: String,
+    pub dispatches: Dispatches,
+}
+
+/// The module's constant table as backends fill it: program constants and the constants
+/// backends add (CPU data tiling's packed weights), each stored once however many targets
+/// and functions read it.
+pub struct Constants<'a> {
+    pub program: &'a [HostTensor],
+    /// Packed weights of the CPU backends, numbered after the program's constants.
+    pub cpu_packed: PackedConstants,
+    index: HashMap<u32, u32>,
+    order: Vec<u32>,
+}
+
+impl<'a> Constants<'a> {
+    pub fn new(program: &'a [HostTensor]) -> Constants<'a> {
+        Constants {
+            program,
+            cpu_packed: PackedConstants::new(program.len()),
+            index: HashMap::new(),
+            order: vec![],
+        }
+    }
+
+    /// The module constant index of constant `id`, added to the table on first use.
+    pub fn module_index(&mut self, id: u32) -> u32 {
+        *self.index.entry(id).or_insert_with(|| {
+            self.order.push(id);
+            self.order.len() as u32 - 1
+        })
+    }
+
+    /// The constants the module stores, in table order.
+    pub fn stored(&self) -> Vec<&HostTensor> {
+        self.order
+            .iter()
+            .map(|&c| {
+                self.cpu_packed
+                    .get(c)
+                    .unwrap_or_else(|| &self.program[c as usize])
+            })
+            .collect()
+    }
+}
+
+/// What a backend made of a module: a host program per function (in the order given) and
+/// the executable, unless only the host programs were asked for.
+pub struct TargetOutput {
+    pub programs: Vec<HostProgram>,
+    /// `--compile-to=hal` text: each function's lowered kernels and host program.
+    pub text: String,
+    pub executable: Option<Vec<u8>>,
+}
 
 /// A compiler target backend.
 pub trait TargetBackend: Send + Sync {
@@ -14,22 +78,102 @@ pub trait TargetBackend: Send + Sync {
     fn name(&self) -> &'static str;
     /// The executable format devices match on.
     fn format(&self) -> &'static str;
-    /// Serialises `kernels` (entry point `i` is `kernels[i]`) into one executable.
-    fn serialize(&self, kernels: &[Kernel]) -> Result<Vec<u8>, String>;
-    /// The register tile constant GEMM operands are packed for at compile time
-    /// ([`crate::data_tiling`]); `None` keeps them plain.
-    fn data_tiling(&self) -> Result<Option<kiln_ukernel::gemm::TileShape>, String> {
-        Ok(None)
+    /// Lowers every function for this target, plans it, and (when `serialize`) writes the
+    /// executable whose index in the module is `executable`.
+    fn compile(
+        &self,
+        functions: &[FunctionDispatches],
+        constants: &mut Constants,
+        executable: u32,
+        serialize: bool,
+    ) -> Result<TargetOutput, CompileError>;
+}
+
+/// Plans every function's lowered dispatches into one executable's entry points: returns the
+/// host programs, the `hal` text and the kernels in entry-point order.
+fn plan_all<K: Display>(
+    backend: &dyn TargetBackend,
+    lowered: Vec<(&str, Dispatches<K>)>,
+    constants: &mut Constants,
+    executable: u32,
+    written: &dyn Fn(&Dispatch<K>) -> Vec<kiln_kernel::StorageId>,
+    workgroups: &dyn Fn(&K) -> Result<[u32; 3], CompileError>,
+) -> Result<(Vec<HostProgram>, String, Vec<K>), CompileError> {
+    let mut text = format!("// target {}: {}\n", backend.name(), backend.format());
+    let (mut programs, mut kernels) = (vec![], vec![]);
+    for (name, d) in lowered {
+        let target = PlanTarget {
+            executable,
+            first_entry: kernels.len() as u32,
+            written,
+            workgroups,
+        };
+        let host = plan(&d, &target, &mut |c| constants.module_index(c))?;
+        text.push_str(&format!(
+            "// function @{name}: transient {} bytes\n",
+            host.transient_size
+        ));
+        for (i, dispatch) in d.dispatches.iter().enumerate() {
+            text.push_str(&format!(
+                "// entry {}: {}\n",
+                target.first_entry as usize + i,
+                dispatch.kernel
+            ));
+        }
+        for inst in &host.insts {
+            text.push_str(&format!("{inst}\n"));
+        }
+        programs.push(host);
+        kernels.extend(d.dispatches.into_iter().map(|d| d.kernel));
     }
-    /// The workgroup grid a dispatch of `kernel` needs.
-    fn workgroups(&self, kernel: &Kernel) -> Result<[u32; 3], String> {
-        let count = u32::try_from(kernel.workgroup_count())
-            .map_err(|_| format!("{} needs more than 2^32 workgroups", kernel.name))?;
-        Ok([count, 1, 1])
+    Ok((programs, text, kernels))
+}
+
+fn backend_error(target: &str) -> impl Fn(String) -> CompileError + '_ {
+    move |message| CompileError::Backend {
+        target: target.into(),
+        message,
     }
 }
 
-/// The portable VMVX backend: kernels interpreted by the runtime with native microkernels.
+/// Lowers every function for a CPU target (tiles, and data tiling for `tile`) and plans it.
+fn compile_cpu(
+    backend: &dyn TargetBackend,
+    functions: &[FunctionDispatches],
+    constants: &mut Constants,
+    executable: u32,
+    tile: Option<kiln_ukernel::gemm::TileShape>,
+) -> Result<(Vec<HostProgram>, String, Vec<CpuKernel>), CompileError> {
+    let lowered = functions
+        .iter()
+        .map(|f| {
+            let d = kiln_codegen_cpu::lower(
+                &f.dispatches,
+                constants.program,
+                tile,
+                &mut constants.cpu_packed,
+            );
+            (f.name.as_str(), d)
+        })
+        .collect();
+    let name = backend.name();
+    plan_all(
+        backend,
+        lowered,
+        constants,
+        executable,
+        &kiln_codegen_cpu::written,
+        &|k: &CpuKernel| {
+            kiln_codegen_cpu::workgroups(k).ok_or_else(|| CompileError::Backend {
+                target: name.into(),
+                message: format!("{} needs more than 2^32 workgroups", k.name),
+            })
+        },
+    )
+}
+
+/// The portable VMVX backend: the CPU lowering without data tiling, encoded as VMVX bytecode
+/// that the runtime interprets with native microkernels.
 pub struct Vmvx;
 
 impl TargetBackend for Vmvx {
@@ -37,39 +181,26 @@ impl TargetBackend for Vmvx {
         "vmvx"
     }
     fn format(&self) -> &'static str {
-        kiln_vmvx::FORMAT
+        kiln_codegen_cpu::VMVX_FORMAT
     }
-    fn serialize(&self, kernels: &[Kernel]) -> Result<Vec<u8>, String> {
-        Ok(Executable {
-            kernels: kernels.to_vec(),
-        }
-        .encode())
-    }
-}
-
-/// The `vulkan-spirv` backend: one SPIR-V compute shader per kernel
-/// ([`kiln_codegen_spirv`]), for the target `--iree-vulkan-target` names.
-pub struct VulkanSpirv {
-    pub target: &'static kiln_codegen_spirv::VulkanTarget,
-}
-
-impl TargetBackend for VulkanSpirv {
-    fn name(&self) -> &'static str {
-        "vulkan-spirv"
-    }
-    fn format(&self) -> &'static str {
-        kiln_spirv::FORMAT
-    }
-    fn serialize(&self, kernels: &[Kernel]) -> Result<Vec<u8>, String> {
-        Ok(kiln_codegen_spirv::compile(kernels, self.target)?.encode())
-    }
-    fn workgroups(&self, kernel: &Kernel) -> Result<[u32; 3], String> {
-        let (_, count) = kiln_codegen_spirv::compile_kernel(kernel, self.target)?;
-        kiln_codegen_spirv::grid(count).map_err(|e| format!("{}: {e}", kernel.name))
+    fn compile(
+        &self,
+        functions: &[FunctionDispatches],
+        constants: &mut Constants,
+        executable: u32,
+        serialize: bool,
+    ) -> Result<TargetOutput, CompileError> {
+        let (programs, text, kernels) = compile_cpu(self, functions, constants, executable, None)?;
+        Ok(TargetOutput {
+            programs,
+            text,
+            executable: serialize.then(|| kiln_codegen_cpu::encode_vmvx(kernels)),
+        })
     }
 }
 
-/// The `llvm-cpu` backend: native code through LLVM ([`kiln_codegen_llvm`]) for the CPU the
+/// The `llvm-cpu` backend: the CPU lowering with data tiling for the target CPU's register
+/// tile, compiled to native code through LLVM ([`kiln_codegen_llvm`]) for the CPU the
 /// `--iree-llvmcpu-*` flags describe (the host by default).
 pub struct LlvmCpu {
     pub target: kiln_codegen_llvm::CpuTarget,
@@ -84,15 +215,117 @@ impl TargetBackend for LlvmCpu {
     fn format(&self) -> &'static str {
         self.format
     }
-    fn serialize(&self, kernels: &[Kernel]) -> Result<Vec<u8>, String> {
-        Ok(kiln_codegen_llvm::compile(kernels, &self.target)?.encode())
-    }
-    fn data_tiling(&self) -> Result<Option<kiln_ukernel::gemm::TileShape>, String> {
-        kiln_codegen_llvm::tile_shape(&self.target).map(Some)
+    fn compile(
+        &self,
+        functions: &[FunctionDispatches],
+        constants: &mut Constants,
+        executable: u32,
+        serialize: bool,
+    ) -> Result<TargetOutput, CompileError> {
+        let err = backend_error(self.name());
+        let tile = kiln_codegen_llvm::tile_shape(&self.target).map_err(&err)?;
+        let (programs, text, kernels) =
+            compile_cpu(self, functions, constants, executable, Some(tile))?;
+        let executable = serialize
+            .then(|| kiln_codegen_llvm::compile(&kernels, &self.target).map(|e| e.encode()))
+            .transpose()
+            .map_err(&err)?;
+        Ok(TargetOutput {
+            programs,
+            text,
+            executable,
+        })
     }
 }
 
-/// Every target backend name IREE defines; the ones not in [`registry`] are not built yet.
+/// The `vulkan-spirv` backend: one SPIR-V compute shader per kernel IR dispatch
+/// ([`kiln_codegen_spirv`]), for the target `--iree-vulkan-target` names. Each shader is
+/// compiled once; its thread mapping fixes the dispatch's workgroup grid.
+pub struct VulkanSpirv {
+    pub target: &'static kiln_codegen_spirv::VulkanTarget,
+}
+
+/// A dispatch compiled to a shader, with its workgroup grid.
+struct Shader {
+    op: Op,
+    entry: kiln_spirv::EntryPoint,
+    grid: [u32; 3],
+}
+
+impl Display for Shader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} workgroup_size {:?} {}",
+            self.entry.name, self.entry.workgroup_size, self.op
+        )
+    }
+}
+
+impl TargetBackend for VulkanSpirv {
+    fn name(&self) -> &'static str {
+        "vulkan-spirv"
+    }
+    fn format(&self) -> &'static str {
+        kiln_spirv::FORMAT
+    }
+    fn compile(
+        &self,
+        functions: &[FunctionDispatches],
+        constants: &mut Constants,
+        executable: u32,
+        serialize: bool,
+    ) -> Result<TargetOutput, CompileError> {
+        let err = backend_error(self.name());
+        let lowered = functions
+            .iter()
+            .map(|f| {
+                let d = f.dispatches.map(|i, d| {
+                    let name = format!("dispatch_{i}");
+                    let (entry, count) =
+                        kiln_codegen_spirv::compile_kernel(&name, &d.kernel, self.target)
+                            .map_err(&err)?;
+                    let grid =
+                        kiln_codegen_spirv::grid(count).map_err(|e| err(format!("{name}: {e}")))?;
+                    Ok::<_, CompileError>(Shader {
+                        op: d.kernel.clone(),
+                        entry,
+                        grid,
+                    })
+                })?;
+                Ok((f.name.as_str(), d))
+            })
+            .collect::<Result<Vec<_>, CompileError>>()?;
+        let (programs, text, shaders) = plan_all(
+            self,
+            lowered,
+            constants,
+            executable,
+            &|d: &Dispatch<Shader>| {
+                d.kernel
+                    .op
+                    .outputs()
+                    .iter()
+                    .map(|v| d.operands[v.operand as usize])
+                    .collect()
+            },
+            &|s: &Shader| Ok(s.grid),
+        )?;
+        let executable = serialize.then(|| {
+            kiln_spirv::Executable {
+                entry_points: shaders.into_iter().map(|s| s.entry).collect(),
+            }
+            .encode()
+        });
+        Ok(TargetOutput {
+            programs,
+            text,
+            executable,
+        })
+    }
+}
+
+/// Every target backend name IREE defines; the ones not in [`AVAILABLE`] are not built yet.
 pub const KNOWN_TARGETS: &[&str] = &[
     "cuda",
     "llvm-cpu",

@@ -895,7 +895,7 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
         let program = one_node_program("Conv", attrs, &x, &[("w", w), ("b", b)], &out_dims);
         let opts = CompileOptions {
             targets: vec!["llvm-cpu".into()],
-            compile_to: Some(kiln_compiler::Phase::DispatchCreation),
+            compile_to: Some(kiln_compiler::Phase::Hal),
             ..Default::default()
         };
         // Which paths llvm-cpu takes: (input laid out by a conv_band dispatch, pixel rows).

@@ -100,159 +100,11 @@ impl View {
     }
 }
 
-macro_rules! code_enum {
-    ($(#[$doc:meta])* $name:ident { $($v:ident),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum $name { $($v),* }
-        impl $name {
-            const ALL: &'static [$name] = &[$($name::$v),*];
-            fn code(self) -> u8 { Self::ALL.iter().position(|v| *v == self).unwrap_or(0) as u8 }
-            fn from_code(c: u8) -> Result<Self, ModuleError> {
-                Self::ALL.get(c as usize).copied().ok_or_else(|| ModuleError::Invalid(format!("unknown {} code {c}", stringify!($name))))
-            }
-        }
-    };
-}
+pub use kiln_scalar::{reg_kind, BinaryFn, Body, Inst, ReduceFn, RegKind, UnaryFn, MAX_BODY_INSTS};
 
-code_enum! {
-    /// Scalar functions of one operand.
-    UnaryFn { Neg, Abs, Exp, Log, Sqrt, Erf, Relu, Sigmoid, Tanh, Not, Floor, Ceil, Round, Sign, Sin, Cos, Softplus }
-}
-code_enum! {
-    /// Scalar functions of two operands; comparisons and logic produce 0/1 integers.
-    BinaryFn { Add, Sub, Mul, Div, Pow, Max, Min, Equal, Less, Greater, And, Or }
-}
-code_enum! {
-    /// How a generic kernel combines along its reduction dims.
-    ReduceFn { Sum, Max, Min, Mean }
-}
-
-/// One body instruction; its result is register `i` for the `i`-th instruction.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Inst {
-    /// Element of input view `n` at the current index.
-    Input(u32),
-    ConstF(f32),
-    ConstI(i64),
-    Unary(UnaryFn, u32),
-    Binary(BinaryFn, u32, u32),
-    /// `cond ? a : b`.
-    Select(u32, u32, u32),
-    Cast(u32, ElementType),
-}
-
-/// Longest body accepted; each instruction costs a row of scratch registers when run.
-pub const MAX_BODY_INSTS: usize = 4096;
-
-/// Whether a register holds floats (computed as f32) or integers (computed as i64).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RegKind {
-    F,
-    I,
-}
-
-/// Register kind of values of an element type.
-pub fn reg_kind(t: ElementType) -> RegKind {
-    if t.is_float() {
-        RegKind::F
-    } else {
-        RegKind::I
-    }
-}
-
-/// Scalar code evaluated per element: instructions plus the registers written to the outputs.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Body {
-    pub insts: Vec<Inst>,
-    pub results: Vec<u32>,
-}
-
-impl Body {
-    /// Checks SSA order, input indices and kinds; returns each register's kind.
-    pub fn check(
-        &self,
-        inputs: &[ElementType],
-        outputs: &[ElementType],
-    ) -> Result<Vec<RegKind>, String> {
-        if self.insts.len() > MAX_BODY_INSTS {
-            return Err(format!(
-                "a body has {} instructions (at most {MAX_BODY_INSTS})",
-                self.insts.len()
-            ));
-        }
-        let mut kinds: Vec<RegKind> = vec![];
-        let reg = |r: u32, kinds: &[RegKind]| {
-            kinds
-                .get(r as usize)
-                .copied()
-                .ok_or_else(|| format!("register {r} used before definition"))
-        };
-        for inst in &self.insts {
-            let k = match inst {
-                Inst::Input(n) => reg_kind(
-                    *inputs
-                        .get(*n as usize)
-                        .ok_or_else(|| format!("input {n} does not exist"))?,
-                ),
-                Inst::ConstF(_) => RegKind::F,
-                Inst::ConstI(_) => RegKind::I,
-                Inst::Unary(f, a) => {
-                    let k = reg(*a, &kinds)?;
-                    let ok = match f {
-                        UnaryFn::Not => k == RegKind::I,
-                        UnaryFn::Neg | UnaryFn::Abs | UnaryFn::Relu | UnaryFn::Sign => true,
-                        _ => k == RegKind::F,
-                    };
-                    if !ok {
-                        return Err(format!("{f:?} does not apply to {k:?} registers"));
-                    }
-                    k
-                }
-                Inst::Binary(f, a, b) => {
-                    let (ka, kb) = (reg(*a, &kinds)?, reg(*b, &kinds)?);
-                    if ka != kb {
-                        return Err(format!("{f:?} mixes register kinds"));
-                    }
-                    match f {
-                        BinaryFn::Equal
-                        | BinaryFn::Less
-                        | BinaryFn::Greater
-                        | BinaryFn::And
-                        | BinaryFn::Or => RegKind::I,
-                        _ => ka,
-                    }
-                }
-                Inst::Select(c, a, b) => {
-                    let (kc, ka, kb) = (reg(*c, &kinds)?, reg(*a, &kinds)?, reg(*b, &kinds)?);
-                    if kc != RegKind::I || ka != kb {
-                        return Err(
-                            "select needs an integer condition and branches of one kind".into()
-                        );
-                    }
-                    ka
-                }
-                Inst::Cast(a, t) => {
-                    reg(*a, &kinds)?;
-                    reg_kind(*t)
-                }
-            };
-            kinds.push(k);
-        }
-        if self.results.len() != outputs.len() {
-            return Err(format!(
-                "body yields {} values for {} outputs",
-                self.results.len(),
-                outputs.len()
-            ));
-        }
-        for (r, t) in self.results.iter().zip(outputs) {
-            if reg(*r, &kinds)? != reg_kind(*t) {
-                return Err(format!("register {r} cannot be stored as {t}"));
-            }
-        }
-        Ok(kinds)
-    }
+/// Reads a scalar function stored by its [`UnaryFn::code`]-style number.
+fn scalar_fn<T>(code: u8, from: fn(u8) -> Option<T>, what: &str) -> Result<T, ModuleError> {
+    from(code).ok_or_else(|| ModuleError::Invalid(format!("unknown {what} code {code}")))
 }
 
 /// Elementwise code applied to a named op's output tile: `Input(0)` is the op's result there,
@@ -363,7 +215,7 @@ pub enum KernelOp {
 }
 
 /// Which way round a convolution's GEMM is: what its rows and columns are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ConvGemm {
     /// Rows are output channels, columns output pixels: the weights are the left operand,
     /// plain or packed in left-hand strips. Pixels fill the vector lanes, which suits large
@@ -792,7 +644,10 @@ impl Kernel {
                 }
                 types.push(v.element_type);
             }
-            e.body.check(&types, &[out.element_type]).map(|_| ())
+            e.body
+                .check(&types, &[out.element_type])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         };
         match &self.op {
             KernelOp::Generic {
@@ -820,7 +675,7 @@ impl Kernel {
                 }
                 let it: Vec<_> = inputs.iter().map(|v| v.element_type).collect();
                 let ot: Vec<_> = outputs.iter().map(|v| v.element_type).collect();
-                body.check(&it, &ot)?;
+                body.check(&it, &ot).map_err(|e| e.to_string())?;
             }
             KernelOp::MatMul {
                 a,
@@ -1145,8 +1000,12 @@ fn decode_body(r: &mut ByteReader) -> Result<Body, ModuleError> {
             0 => Inst::Input(r.u32()?),
             1 => Inst::ConstF(r.f32()?),
             2 => Inst::ConstI(r.i64()?),
-            3 => Inst::Unary(UnaryFn::from_code(r.u8()?)?, r.u32()?),
-            4 => Inst::Binary(BinaryFn::from_code(r.u8()?)?, r.u32()?, r.u32()?),
+            3 => Inst::Unary(scalar_fn(r.u8()?, UnaryFn::from_code, "UnaryFn")?, r.u32()?),
+            4 => Inst::Binary(
+                scalar_fn(r.u8()?, BinaryFn::from_code, "BinaryFn")?,
+                r.u32()?,
+                r.u32()?,
+            ),
             5 => Inst::Select(r.u32()?, r.u32()?, r.u32()?),
             6 => Inst::Cast(r.u32()?, r.element_type()?),
             t => {
@@ -1331,7 +1190,7 @@ fn decode_op(r: &mut ByteReader) -> Result<KernelOp, ModuleError> {
             let shape = r.u64s()?;
             let tile = r.u64s()?;
             let reduction_dims = r.u32()?;
-            let reduce = ReduceFn::from_code(r.u8()?)?;
+            let reduce = scalar_fn(r.u8()?, ReduceFn::from_code, "ReduceFn")?;
             let mut vs = [vec![], vec![]];
             for v in &mut vs {
                 let n = r.len(16)?;
@@ -1439,37 +1298,6 @@ impl std::fmt::Display for View {
     }
 }
 
-/// `{ r0 = in0; r1 = const 1; r2 = add r0, r1; yield r2 }`.
-impl std::fmt::Display for Body {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = |s: String| s.to_lowercase();
-        let insts: Vec<String> = self
-            .insts
-            .iter()
-            .enumerate()
-            .map(|(i, inst)| {
-                let rhs = match inst {
-                    Inst::Input(n) => format!("in{n}"),
-                    Inst::ConstF(v) => format!("const {v:?}"),
-                    Inst::ConstI(v) => format!("const {v}"),
-                    Inst::Unary(op, a) => format!("{} r{a}", name(format!("{op:?}"))),
-                    Inst::Binary(op, a, b) => format!("{} r{a}, r{b}", name(format!("{op:?}"))),
-                    Inst::Select(c, a, b) => format!("select r{c}, r{a}, r{b}"),
-                    Inst::Cast(a, t) => format!("cast r{a} to {t}"),
-                };
-                format!("r{i} = {rhs}")
-            })
-            .collect();
-        let results: Vec<String> = self.results.iter().map(|r| format!("r{r}")).collect();
-        write!(
-            f,
-            "{{ {}; yield {} }}",
-            insts.join("; "),
-            results.join(", ")
-        )
-    }
-}
-
 /// One line per kernel: its op, views and tiling, then the epilogue if any.
 impl std::fmt::Display for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1492,7 +1320,7 @@ impl std::fmt::Display for Kernel {
         write!(f, "{} = ", self.name)?;
         match &self.op {
             KernelOp::Generic { shape, tile, reduction_dims, reduce, inputs, outputs, body } => {
-                let red = if *reduction_dims > 0 { format!(" reduce {} over last {reduction_dims}", format!("{reduce:?}").to_lowercase()) } else { String::new() };
+                let red = if *reduction_dims > 0 { format!(" reduce {reduce} over last {reduction_dims}") } else { String::new() };
                 write!(f, "generic [{}] tile [{}]{red} ({}) -> ({}) {body}", dims(shape), dims(tile), list(inputs), list(outputs))
             }
             KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => write!(f, "matmul {a}, {b} -> {c} tile {tile_m}x{tile_n}{}", epilogue(e)),

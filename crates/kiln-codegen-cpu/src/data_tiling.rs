@@ -15,8 +15,9 @@
 
 use std::collections::HashMap;
 
-use crate::dispatch::{conv_tile, Dispatches, Storage, StorageKind};
-use kiln_ir::ConstId;
+use crate::config::conv_tile;
+use crate::renumber;
+use kiln_kernel::{Dispatch, Dispatches, Storage, StorageId, StorageKind};
 use kiln_types::{ElementType, HostTensor};
 use kiln_ukernel::gemm::{pack_lhs, pack_rhs, TileShape};
 use kiln_ukernel::rows::{gathered_band_width, BandLayout, Window};
@@ -33,16 +34,18 @@ const MAX_BAND_REPEATS: f64 = 1.5;
 /// its whole input between them a `ConvBand` kernel that does it once, and makes the
 /// convolution read that ([`KernelOp::Conv2d`] with a rank-1 input). Run after
 /// [`pack_weights`]; kernels are renamed in their new order.
-pub fn lay_out_conv_inputs(d: &mut Dispatches) {
-    for mut kernel in std::mem::take(&mut d.kernels) {
-        if let Some(len) = repeated_band_len(&kernel.op) {
-            let storage = d.storages.len() as u32;
-            d.storages.push(Storage {
+pub fn lay_out_conv_inputs(d: &mut Dispatches<Kernel>) {
+    for mut dispatch in std::mem::take(&mut d.dispatches) {
+        if let Some(len) = repeated_band_len(&dispatch.kernel.op) {
+            let band = d.add_storage(Storage {
                 kind: StorageKind::Computed,
                 element_type: ElementType::F32,
-                elements: len as usize,
+                elements: len,
             });
-            let laid_out = View::contiguous(storage, 0, ElementType::F32, &[len]);
+            // The band is the convolution's new last operand until renumbering.
+            let laid_out =
+                View::contiguous(dispatch.operands.len() as u32, 0, ElementType::F32, &[len]);
+            dispatch.operands.push(band);
             if let KernelOp::Conv2d {
                 x,
                 w,
@@ -51,28 +54,41 @@ pub fn lay_out_conv_inputs(d: &mut Dispatches) {
                 pads,
                 dilations,
                 ..
-            } = &mut kernel.op
+            } = &mut dispatch.kernel.op
             {
                 let [_, kh, kw] = conv_weight_dims(w);
+                let input = dispatch.operands[x.binding as usize];
                 let op = KernelOp::ConvBand {
-                    x: std::mem::replace(x, laid_out.clone()),
-                    y: laid_out,
+                    x: vmvx_view(std::mem::replace(x, laid_out), 0),
+                    y: View::contiguous(1, 0, ElementType::F32, &[len]),
                     kernel: [kh, kw],
                     strides: *strides,
                     pads: *pads,
                     dilations: *dilations,
                     out: [y.shape[2], y.shape[3]],
                 };
-                d.kernels.push(Kernel {
-                    name: String::new(),
-                    op,
+                d.dispatches.push(Dispatch {
+                    operands: vec![input, band],
+                    kernel: Kernel {
+                        name: String::new(),
+                        op,
+                    },
                 });
             }
+            renumber(&mut dispatch);
         }
-        d.kernels.push(kernel);
+        d.dispatches.push(dispatch);
     }
-    for (i, k) in d.kernels.iter_mut().enumerate() {
-        k.name = format!("dispatch_{i}");
+    for (i, k) in d.dispatches.iter_mut().enumerate() {
+        k.kernel.name = format!("dispatch_{i}");
+    }
+}
+
+/// `v` reading operand `operand`.
+fn vmvx_view(v: View, operand: u32) -> View {
+    View {
+        binding: operand,
+        ..v
     }
 }
 
@@ -130,8 +146,13 @@ fn repeated_band_len(op: &KernelOp) -> Option<u64> {
 pub struct PackedConstants {
     first_id: u32,
     pub tensors: Vec<HostTensor>,
-    made: HashMap<(ConstId, u64, Vec<u64>, Vec<i64>), ConstId>,
+    made: HashMap<PackingKey, u32>,
 }
+
+/// What identifies one packing of a constant: the constant, the view of it that was packed,
+/// and the packed layout (its shape and the GEMM side it was packed for), so targets with
+/// different register tiles get different packed constants and equal ones share them.
+type PackingKey = (u32, u64, Vec<u64>, Vec<i64>, Vec<u64>, ConvGemm);
 
 impl PackedConstants {
     /// `first_id` is the number of constants the program already has.
@@ -149,17 +170,12 @@ impl PackedConstants {
             .and_then(|i| self.tensors.get(i as usize))
     }
 
-    fn add(
-        &mut self,
-        key: (ConstId, u64, Vec<u64>, Vec<i64>),
-        shape: Vec<u64>,
-        data: &[f32],
-    ) -> ConstId {
+    fn add(&mut self, key: PackingKey, shape: Vec<u64>, data: &[f32]) -> u32 {
         if let Some(&id) = self.made.get(&key) {
             return id;
         }
         let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-        let id = ConstId(self.first_id + self.tensors.len() as u32);
+        let id = self.first_id + self.tensors.len() as u32;
         self.tensors.push(HostTensor::from_f32(&dims, data));
         self.made.insert(key, id);
         id
@@ -169,14 +185,15 @@ impl PackedConstants {
 /// Packs the constant weights of `d`'s convolutions and matmuls for `tile`, rewriting their
 /// views to read the packed constants. `constants` are the program's.
 pub fn pack_weights(
-    d: &mut Dispatches,
+    d: &mut Dispatches<Kernel>,
     constants: &[HostTensor],
     tile: TileShape,
     packed: &mut PackedConstants,
 ) {
-    for ki in 0..d.kernels.len() {
+    for ki in 0..d.dispatches.len() {
+        let dispatch = &d.dispatches[ki];
         let mut conv_gemm = ConvGemm::ChannelRows;
-        let (view, shape, data) = match &d.kernels[ki].op {
+        let (view, shape, data) = match &dispatch.kernel.op {
             KernelOp::Conv2d {
                 x,
                 w,
@@ -193,7 +210,7 @@ pub fn pack_weights(
                 if depth == (w.shape[2] * w.shape[3]) as usize && cog == 1 {
                     continue;
                 }
-                let Some(values) = constant_f32(d, constants, w) else {
+                let Some(values) = constant_f32(d, dispatch, constants, w) else {
                     continue;
                 };
                 let win = window([w.shape[2], w.shape[3]], *strides, *pads, *dilations);
@@ -223,7 +240,7 @@ pub fn pack_weights(
                 (w.clone(), shape, data)
             }
             KernelOp::MatMul { b, .. } if b.shape.len() == 3 => {
-                let Some(values) = constant_f32(d, constants, b) else {
+                let Some(values) = constant_f32(d, dispatch, constants, b) else {
                     continue;
                 };
                 let [batch, k, n] = [b.shape[0], b.shape[1], b.shape[2]].map(|v| v as usize);
@@ -247,19 +264,30 @@ pub fn pack_weights(
             }
             _ => continue,
         };
-        let StorageKind::Constant(c) = d.storages[view.binding as usize].kind else {
+        let StorageKind::Constant(c) =
+            d.storages[dispatch.operands[view.binding as usize].index()].kind
+        else {
             continue;
         };
-        let key = (c, view.offset, view.shape.clone(), view.strides.clone());
+        let key = (
+            c,
+            view.offset,
+            view.shape.clone(),
+            view.strides.clone(),
+            shape.clone(),
+            conv_gemm,
+        );
         let id = packed.add(key, shape.clone(), &data);
-        let storage = d.storages.len();
-        d.storages.push(Storage {
+        let storage = d.add_storage(Storage {
             kind: StorageKind::Constant(id),
             element_type: ElementType::F32,
-            elements: data.len(),
+            elements: data.len() as u64,
         });
-        let packed_view = View::contiguous(storage as u32, 0, ElementType::F32, &shape);
-        match &mut d.kernels[ki].op {
+        let dispatch = &mut d.dispatches[ki];
+        let packed_view =
+            View::contiguous(dispatch.operands.len() as u32, 0, ElementType::F32, &shape);
+        dispatch.operands.push(storage);
+        match &mut dispatch.kernel.op {
             KernelOp::Conv2d {
                 w,
                 y,
@@ -280,6 +308,7 @@ pub fn pack_weights(
             }
             _ => unreachable!("only convolutions and matmuls are packed"),
         }
+        renumber(dispatch);
     }
 }
 
@@ -320,11 +349,17 @@ fn conv_orientation(
 }
 
 /// The f32 values of the constant `v` views, if it views a constant.
-fn constant_f32(d: &Dispatches, constants: &[HostTensor], v: &View) -> Option<Vec<f32>> {
-    let StorageKind::Constant(c) = d.storages.get(v.binding as usize)?.kind else {
+fn constant_f32(
+    d: &Dispatches<Kernel>,
+    dispatch: &Dispatch<Kernel>,
+    constants: &[HostTensor],
+    v: &View,
+) -> Option<Vec<f32>> {
+    let storage: StorageId = *dispatch.operands.get(v.binding as usize)?;
+    let StorageKind::Constant(c) = d.storages.get(storage.index())?.kind else {
         return None;
     };
-    let t = constants.get(c.0 as usize)?;
+    let t = constants.get(c as usize)?;
     if t.element_type != ElementType::F32 || v.element_type != ElementType::F32 {
         return None;
     }

@@ -1,0 +1,116 @@
+//! Lowering configs of the CPU backends: which box of a kernel's output one workgroup computes.
+//!
+//! Workgroups are spread over `local-task`'s threads, so these choices balance two threads of
+//! a small machine against per-workgroup overhead (packing, band layout). The mapping from a
+//! workgroup index to its box is the VMVX format's (`kiln_vmvx::format::Kernel::output_box`),
+//! which the runtime and the llvm-cpu generator share.
+
+/// Elements a generic kernel's workgroup aims to cover.
+pub const GENERIC_TILE_ELEMENTS: u64 = 32 * 1024;
+/// Largest matmul workgroup tile. Each workgroup packs its own panel of B (a depth block at a
+/// time, at most 2 MiB for 512 columns) and reads a row-major A in place, so taller tiles
+/// mean less repacking.
+const MATMUL_TILE_MAX: [u64; 2] = [1024, 512];
+/// Up to this many rows, a workgroup takes one microkernel strip of rows: its GEMM then reads
+/// B in place instead of packing it (small-batch inference).
+const MATMUL_SMALL_ROWS: u64 = 64;
+
+/// Workgroup tile `[rows, columns]` for an `m×n` output: one 8-row strip per workgroup for
+/// small `m`; otherwise about two row bands, so every panel of B is packed about twice and two
+/// threads share the work.
+pub fn matmul_tile(m: u64, n: u64) -> [u64; 2] {
+    let rows = if m <= MATMUL_SMALL_ROWS {
+        8
+    } else {
+        m.div_ceil(2).next_multiple_of(8).min(MATMUL_TILE_MAX[0])
+    };
+    [rows, n.clamp(1, MATMUL_TILE_MAX[1])]
+}
+
+/// Workgroups a convolution is split into at least, when it has the work for them: two per core
+/// of a small machine. More cost single-threaded time: each workgroup lays out its own input band
+/// and pads its own register-tile strips.
+const CONV_MIN_WORKGROUPS: u64 = 4;
+/// Least GEMM work (multiply-adds) of a convolution workgroup worth a thread handing it out.
+const CONV_MIN_WORKGROUP_MACS: u64 = 1 << 20;
+
+/// A convolution's workgroup tile `[output channels, output rows]` for output `[n, co, oh, ow]`
+/// with `depth` multiply-adds per output: about 512 output pixels per workgroup (a GEMM wide
+/// enough for the register tile); then, when that leaves fewer than [`CONV_MIN_WORKGROUPS`],
+/// channels split into equal blocks of whole strips of `quantum` (at least 32 channels), an
+/// even number of workgroups preferred so that two threads finish together, and rows split
+/// further, while each workgroup keeps [`CONV_MIN_WORKGROUP_MACS`].
+pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2] {
+    let [n, co, oh, ow] = [out[0], out[1], out[2].max(1), out[3].max(1)];
+    let cog = (co / groups.max(1)).max(1);
+    let quantum = quantum.max(1);
+    let mut tile_oh = (512 / ow).clamp(1, oh);
+    let mut tile_co = cog.next_multiple_of(quantum);
+    let outer = n * groups;
+    let macs = |tc: u64, th: u64| tc * th * ow * depth;
+    let count = |tc: u64, th: u64| outer * cog.div_ceil(tc) * oh.div_ceil(th);
+    if count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS {
+        let strips = cog.div_ceil(quantum);
+        let row_tiles = outer * oh.div_ceil(tile_oh);
+        // Equal channel blocks: a divisor of the strips, each at least 32 channels.
+        let blocks: Vec<u64> = (1..=strips)
+            .filter(|k| strips.is_multiple_of(*k) && (strips / k) * quantum >= 32.min(cog))
+            .collect();
+        let enough = |k: &&u64| *k * row_tiles >= CONV_MIN_WORKGROUPS;
+        let chosen = blocks
+            .iter()
+            .filter(enough)
+            .find(|k| (*k * row_tiles).is_multiple_of(2))
+            .or_else(|| blocks.iter().find(enough))
+            .or(blocks.last());
+        if let Some(k) = chosen {
+            let tc = (strips / k) * quantum;
+            if macs(tc, tile_oh) >= CONV_MIN_WORKGROUP_MACS {
+                tile_co = tc;
+            }
+        }
+    }
+    let splittable =
+        |tile_oh: u64| tile_oh > 1 && macs(tile_co, tile_oh.div_ceil(2)) >= CONV_MIN_WORKGROUP_MACS;
+    while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS && splittable(tile_oh) {
+        tile_oh = tile_oh.div_ceil(2);
+    }
+    // Five equal workgroups leave one thread of two idle for a fifth of the time.
+    let workgroups = count(tile_co, tile_oh);
+    if workgroups % 2 == 1 && workgroups <= CONV_MIN_WORKGROUPS + 1 && splittable(tile_oh) {
+        tile_oh = tile_oh.div_ceil(2);
+    }
+    [tile_co, tile_oh]
+}
+
+/// Tile sizes for a generic kernel's parallel dims (then the reduction dims, whole) so each
+/// workgroup covers about `target` points.
+pub fn generic_tile(parallel: &[u64], target: u64, reduction: &[u64]) -> Vec<u64> {
+    let mut tile: Vec<u64> = parallel.to_vec();
+    let mut inner: u64 = 1;
+    for d in (0..tile.len()).rev() {
+        if inner.saturating_mul(tile[d]) > target {
+            tile[d] = (target / inner).max(1);
+            for t in tile.iter_mut().take(d) {
+                *t = 1;
+            }
+            break;
+        }
+        inner *= tile[d];
+    }
+    // Reduction dims are not tiled; a tile of at least 1 keeps empty ones well-formed.
+    tile.extend(reduction.iter().map(|&d| d.max(1)));
+    tile
+}
+
+/// The workgroup tile of a generic kernel over `shape` whose last `reduction_dims` dims are
+/// reduced: about [`GENERIC_TILE_ELEMENTS`] points per workgroup, reductions whole.
+pub fn generic_kernel_tile(shape: &[u64], reduction_dims: usize) -> Vec<u64> {
+    let p = shape.len() - reduction_dims;
+    let points: u64 = shape[p..].iter().product();
+    generic_tile(
+        &shape[..p],
+        (GENERIC_TILE_ELEMENTS / points.max(1)).max(1),
+        &shape[p..],
+    )
+}

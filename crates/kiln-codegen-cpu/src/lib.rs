@@ -1,0 +1,226 @@
+//! The CPU backends' lowering: kernel IR into VMVX's tiled kernel form.
+//!
+//! `vmvx` and `llvm-cpu` run on the same HAL devices (`local-sync`, `local-task`) with the same
+//! microkernels, so they share one lowering, IREE's CPU "lowering config" and encoding
+//! materialisation:
+//! - [`config`] picks each kernel's workgroup tile (how a dispatch is split over threads);
+//! - [`data_tiling`] packs constant GEMM operands into the target CPU's register-tile strips
+//!   at compile time, chooses each convolution's GEMM orientation, and inserts a `ConvBand`
+//!   dispatch where laying a convolution's input out once beats every workgroup doing it.
+//!
+//! The result is `Dispatches<kiln_vmvx::Kernel>`: the same storages and operands as the kernel
+//! IR (plus packed constants and laid-out bands), which the `vmvx` backend encodes as it is and
+//! `llvm-cpu` compiles to native code.
+
+pub mod config;
+pub mod data_tiling;
+
+use kiln_kernel::{Dispatch, Dispatches, Op, StorageId, View};
+use kiln_types::HostTensor;
+use kiln_ukernel::gemm::TileShape;
+use kiln_vmvx::format::{self as vmvx, ConvGemm, KernelOp};
+
+pub use data_tiling::PackedConstants;
+
+/// Lowers one function's dispatches for a CPU target: workgroup tiles for every kernel, then,
+/// when `tile` names the target's register tile, data tiling of the constant weights
+/// (`constants` are the program's; packed ones are added to `packed`).
+///
+/// ```
+/// use kiln_kernel::{Body, Dispatch, Dispatches, Inst, Op, ReduceFn, Storage, StorageId, StorageKind, View};
+/// use kiln_types::ElementType::F32;
+/// let storage = |kind| Storage { kind, element_type: F32, elements: 1 << 20 };
+/// let copy = Op::Generic {
+///     shape: vec![1024, 1024], reduction_dims: 0, reduce: ReduceFn::Sum,
+///     inputs: vec![View::contiguous(0, 0, F32, &[1024, 1024])],
+///     outputs: vec![View::contiguous(1, 0, F32, &[1024, 1024])],
+///     body: Body { insts: vec![Inst::Input(0)], results: vec![0] },
+/// };
+/// let d = Dispatches {
+///     storages: vec![storage(StorageKind::Param(0)), storage(StorageKind::Computed)],
+///     dispatches: vec![Dispatch::over_storages(copy)],
+///     results: vec![StorageId(1)],
+/// };
+/// let cpu = kiln_codegen_cpu::lower(&d, &[], None, &mut kiln_codegen_cpu::PackedConstants::new(0));
+/// assert_eq!(cpu.dispatches[0].kernel.workgroup_count(), 32);
+/// ```
+pub fn lower(
+    d: &Dispatches<Op>,
+    constants: &[HostTensor],
+    tile: Option<TileShape>,
+    packed: &mut PackedConstants,
+) -> Dispatches<vmvx::Kernel> {
+    let Ok(mut cpu) = d.map(|i, dispatch| Ok::<_, std::convert::Infallible>(tiled(i, dispatch)));
+    if let Some(tile) = tile {
+        data_tiling::pack_weights(&mut cpu, constants, tile, packed);
+        data_tiling::lay_out_conv_inputs(&mut cpu);
+    }
+    cpu
+}
+
+/// The VMVX kernel of a kernel IR dispatch, with the workgroup tiles [`config`] picks.
+fn tiled(index: usize, d: &Dispatch<Op>) -> vmvx::Kernel {
+    let epilogue = |e: &Option<kiln_kernel::Epilogue>| {
+        e.as_ref().map(|e| vmvx::Epilogue {
+            inputs: e.inputs.iter().map(view).collect(),
+            body: e.body.clone(),
+        })
+    };
+    let op = match &d.kernel {
+        Op::Generic {
+            shape,
+            reduction_dims,
+            reduce,
+            inputs,
+            outputs,
+            body,
+        } => KernelOp::Generic {
+            shape: shape.clone(),
+            tile: config::generic_kernel_tile(shape, *reduction_dims as usize),
+            reduction_dims: *reduction_dims,
+            reduce: *reduce,
+            inputs: inputs.iter().map(view).collect(),
+            outputs: outputs.iter().map(view).collect(),
+            body: body.clone(),
+        },
+        Op::MatMul {
+            a,
+            b,
+            c,
+            epilogue: e,
+        } => {
+            let [tile_m, tile_n] = config::matmul_tile(c.shape[1], c.shape[2]);
+            KernelOp::MatMul {
+                a: view(a),
+                b: view(b),
+                c: view(c),
+                tile_m,
+                tile_n,
+                epilogue: epilogue(e),
+            }
+        }
+        Op::Conv2d {
+            x,
+            w,
+            y,
+            strides,
+            pads,
+            dilations,
+            groups,
+            epilogue: e,
+        } => {
+            let depth = w.shape[1..].iter().product();
+            let [tile_co, tile_oh] = config::conv_tile(&y.shape, *groups, depth, 8);
+            KernelOp::Conv2d {
+                x: view(x),
+                w: view(w),
+                y: view(y),
+                strides: *strides,
+                pads: *pads,
+                dilations: *dilations,
+                groups: *groups,
+                gemm: ConvGemm::ChannelRows,
+                tile_co,
+                tile_oh,
+                epilogue: epilogue(e),
+            }
+        }
+        Op::Pool2d {
+            x,
+            y,
+            max,
+            kernel,
+            strides,
+            pads,
+            count_include_pad,
+            epilogue: e,
+        } => KernelOp::Pool2d {
+            x: view(x),
+            y: view(y),
+            max: *max,
+            kernel: *kernel,
+            strides: *strides,
+            pads: *pads,
+            count_include_pad: *count_include_pad,
+            epilogue: epilogue(e),
+        },
+        Op::Softmax { x, y, epilogue: e } => KernelOp::Softmax {
+            x: view(x),
+            y: view(y),
+            epilogue: epilogue(e),
+        },
+        Op::LayerNorm {
+            x,
+            y,
+            epsilon,
+            epilogue: e,
+        } => KernelOp::LayerNorm {
+            x: view(x),
+            y: view(y),
+            epsilon: *epsilon,
+            epilogue: epilogue(e),
+        },
+        Op::Gather { data, indices, out } => KernelOp::Gather {
+            data: view(data),
+            indices: view(indices),
+            out: view(out),
+        },
+    };
+    vmvx::Kernel {
+        name: format!("dispatch_{index}"),
+        op,
+    }
+}
+
+fn view(v: &View) -> vmvx::View {
+    vmvx::View {
+        binding: v.operand,
+        offset: v.offset,
+        element_type: v.element_type,
+        shape: v.shape.clone(),
+        strides: v.strides.clone(),
+    }
+}
+
+/// Renumbers a lowered dispatch's operands in order of first appearance in its views (the
+/// binding order), dropping operands no view reads any more.
+fn renumber(d: &mut Dispatch<vmvx::Kernel>) {
+    let storages: Vec<StorageId> = d
+        .kernel
+        .views()
+        .iter()
+        .map(|v| d.operands[v.binding as usize])
+        .collect();
+    let (operands, numbers) = kiln_kernel::number_operands(storages);
+    for (v, n) in d.kernel.views_mut().into_iter().zip(numbers) {
+        v.binding = n;
+    }
+    d.operands = operands;
+}
+
+/// The lowered form of a CPU kernel: VMVX's kernel, tiles and packed layouts included.
+pub use kiln_vmvx::format::Kernel as CpuKernel;
+
+/// The storages a lowered dispatch writes.
+pub fn written(d: &Dispatch<CpuKernel>) -> Vec<StorageId> {
+    d.kernel
+        .outputs()
+        .iter()
+        .map(|v| d.operands[v.binding as usize])
+        .collect()
+}
+
+/// The one-dimensional workgroup grid a lowered kernel needs; `None` past 2^32 workgroups.
+pub fn workgroups(kernel: &CpuKernel) -> Option<[u32; 3]> {
+    u32::try_from(kernel.workgroup_count())
+        .ok()
+        .map(|n| [n, 1, 1])
+}
+
+/// The `vmvx` backend's executable: the lowered kernels encoded as they are.
+pub fn encode_vmvx(kernels: Vec<CpuKernel>) -> Vec<u8> {
+    kiln_vmvx::Executable { kernels }.encode()
+}
+
+/// The format string of VMVX executables.
+pub const VMVX_FORMAT: &str = kiln_vmvx::FORMAT;

@@ -1,0 +1,201 @@
+//! The ops a dispatch region computes: one generic op or one named op.
+
+use crate::View;
+use kiln_scalar::{Body, ReduceFn};
+
+/// Elementwise code applied to a named op's result: `Input(0)` is the op's result element,
+/// `Input(n+1)` is `inputs[n]`, indexed by the result's coordinates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Epilogue {
+    pub inputs: Vec<View>,
+    pub body: Body,
+}
+
+/// The computation of one dispatch region, over views of its operands.
+///
+/// Shapes are in elements; every view's rank matches the op's rule below. Named ops carry their
+/// meaning only: how a target tiles, packs or maps them to threads is the target's choice.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// `outputs[idx] = body(inputs[idx])` over the iteration domain `shape`; the last
+    /// `reduction_dims` dims are reduced with `reduce` (outputs have stride 0 along them).
+    Generic {
+        shape: Vec<u64>,
+        reduction_dims: u32,
+        reduce: ReduceFn,
+        inputs: Vec<View>,
+        outputs: Vec<View>,
+        body: Body,
+    },
+    /// Batch matmul `c[b] = a[b]·b[b]` over views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`.
+    MatMul {
+        a: View,
+        b: View,
+        c: View,
+        epilogue: Option<Epilogue>,
+    },
+    /// NCHW convolution with OIHW weights `[co, ci/groups, kh, kw]`, all contiguous.
+    Conv2d {
+        x: View,
+        w: View,
+        y: View,
+        strides: [u64; 2],
+        /// Top, left, bottom, right.
+        pads: [u64; 4],
+        dilations: [u64; 2],
+        groups: u64,
+        epilogue: Option<Epilogue>,
+    },
+    /// NCHW max or average pooling, contiguous.
+    Pool2d {
+        x: View,
+        y: View,
+        max: bool,
+        kernel: [u64; 2],
+        strides: [u64; 2],
+        pads: [u64; 4],
+        count_include_pad: bool,
+        epilogue: Option<Epilogue>,
+    },
+    /// Softmax along dim 1 of a `[outer, len, inner]` view into a contiguous one.
+    Softmax {
+        x: View,
+        y: View,
+        epilogue: Option<Epilogue>,
+    },
+    /// Layer normalisation of each row of contiguous `[rows, len]` views.
+    LayerNorm {
+        x: View,
+        y: View,
+        epsilon: f32,
+        epilogue: Option<Epilogue>,
+    },
+    /// `out[o, n, i] = data[o, indices[n], i]`, negative indices counted from the end.
+    Gather {
+        data: View,
+        indices: View,
+        out: View,
+    },
+}
+
+impl Op {
+    /// The op's name in the text form.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Generic { .. } => "generic",
+            Op::MatMul { .. } => "matmul",
+            Op::Conv2d { .. } => "conv2d",
+            Op::Pool2d { .. } => "pool2d",
+            Op::Softmax { .. } => "softmax",
+            Op::LayerNorm { .. } => "layer_norm",
+            Op::Gather { .. } => "gather",
+        }
+    }
+
+    /// Every view the op touches; an operand's first appearance here fixes its number.
+    pub fn views(&self) -> Vec<&View> {
+        fn ep(e: &Option<Epilogue>) -> Vec<&View> {
+            e.iter().flat_map(|e| e.inputs.iter()).collect()
+        }
+        match self {
+            Op::Generic {
+                inputs, outputs, ..
+            } => inputs.iter().chain(outputs).collect(),
+            Op::MatMul {
+                a, b, c, epilogue, ..
+            } => [a, b, c].into_iter().chain(ep(epilogue)).collect(),
+            Op::Conv2d {
+                x, w, y, epilogue, ..
+            } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
+            Op::Pool2d { x, y, epilogue, .. }
+            | Op::Softmax { x, y, epilogue }
+            | Op::LayerNorm { x, y, epilogue, .. } => {
+                [x, y].into_iter().chain(ep(epilogue)).collect()
+            }
+            Op::Gather { data, indices, out } => vec![data, indices, out],
+        }
+    }
+
+    /// Mutable access to every view, in the order of [`Op::views`].
+    pub fn views_mut(&mut self) -> Vec<&mut View> {
+        fn ep(e: &mut Option<Epilogue>) -> impl Iterator<Item = &mut View> {
+            e.iter_mut().flat_map(|e| e.inputs.iter_mut())
+        }
+        match self {
+            Op::Generic {
+                inputs, outputs, ..
+            } => inputs.iter_mut().chain(outputs.iter_mut()).collect(),
+            Op::MatMul {
+                a, b, c, epilogue, ..
+            } => [a, b, c].into_iter().chain(ep(epilogue)).collect(),
+            Op::Conv2d {
+                x, w, y, epilogue, ..
+            } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
+            Op::Pool2d { x, y, epilogue, .. }
+            | Op::Softmax { x, y, epilogue }
+            | Op::LayerNorm { x, y, epilogue, .. } => {
+                [x, y].into_iter().chain(ep(epilogue)).collect()
+            }
+            Op::Gather { data, indices, out } => vec![data, indices, out],
+        }
+    }
+
+    /// The views the op writes; every other view is only read.
+    pub fn outputs(&self) -> Vec<&View> {
+        match self {
+            Op::Generic { outputs, .. } => outputs.iter().collect(),
+            Op::MatMul { c, .. } => vec![c],
+            Op::Conv2d { y, .. }
+            | Op::Pool2d { y, .. }
+            | Op::Softmax { y, .. }
+            | Op::LayerNorm { y, .. } => vec![y],
+            Op::Gather { out, .. } => vec![out],
+        }
+    }
+
+    /// The part of output `v` the op writes: a reduction's outputs without the reduced dims.
+    pub fn written_part(&self, v: &View) -> View {
+        match self {
+            Op::Generic { reduction_dims, .. } if *reduction_dims > 0 => {
+                let p = v.shape.len().saturating_sub(*reduction_dims as usize);
+                View {
+                    shape: v.shape[..p].to_vec(),
+                    strides: v.strides[..p].to_vec(),
+                    ..v.clone()
+                }
+            }
+            _ => v.clone(),
+        }
+    }
+
+    /// True when the op writes nothing (an output with an empty extent).
+    pub fn is_empty(&self) -> bool {
+        self.outputs()
+            .iter()
+            .any(|v| self.written_part(v).shape.contains(&0))
+    }
+
+    /// The fused epilogue of a named op, if any.
+    pub fn epilogue(&self) -> Option<&Epilogue> {
+        match self {
+            Op::MatMul { epilogue, .. }
+            | Op::Conv2d { epilogue, .. }
+            | Op::Pool2d { epilogue, .. }
+            | Op::Softmax { epilogue, .. }
+            | Op::LayerNorm { epilogue, .. } => epilogue.as_ref(),
+            Op::Generic { .. } | Op::Gather { .. } => None,
+        }
+    }
+
+    /// The result view and epilogue slot of a named op that takes an epilogue.
+    pub fn result_and_epilogue(&mut self) -> Option<(&mut View, &mut Option<Epilogue>)> {
+        match self {
+            Op::MatMul { c: y, epilogue, .. }
+            | Op::Conv2d { y, epilogue, .. }
+            | Op::Pool2d { y, epilogue, .. }
+            | Op::Softmax { y, epilogue, .. }
+            | Op::LayerNorm { y, epilogue, .. } => Some((y, epilogue)),
+            Op::Generic { .. } | Op::Gather { .. } => None,
+        }
+    }
+}

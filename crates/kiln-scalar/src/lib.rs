@@ -1,0 +1,286 @@
+//! Scalar bodies: the elementwise code that kernels carry.
+//!
+//! A [`Body`] is a list of SSA instructions ([`Inst`]) computed per element: instruction `i`
+//! defines register `r{i}`; `Input(n)` reads element `n` of the kernel's inputs at the current
+//! index; [`Body::results`] are the registers stored to the outputs. Registers hold floats
+//! (computed as f32) or integers (computed as i64), by [`RegKind`].
+//!
+//! Design choices:
+//! - This crate is shared by the compiler's kernel IR (`kiln-kernel`) and the executable formats
+//!   that carry bodies (VMVX), so both sides speak one language and no translation sits between
+//!   them. It has no encoding: each format numbers the functions as it stores them
+//!   ([`UnaryFn::ALL`] gives a stable order).
+//! - [`Body::check`] is the one validation of a body (SSA order, input indices, register kinds);
+//!   code generators and interpreters assume a checked body.
+
+use kiln_types::ElementType;
+
+/// Errors of [`Body::check`].
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyError {
+    #[error("a body has {0} instructions (at most {MAX_BODY_INSTS})")]
+    TooLong(usize),
+    #[error("register {0} used before definition")]
+    Undefined(u32),
+    #[error("input {0} does not exist")]
+    NoSuchInput(u32),
+    #[error("{op} does not apply to {kind:?} registers")]
+    WrongKind { op: String, kind: RegKind },
+    #[error("{0:?} mixes register kinds")]
+    MixedKinds(BinaryFn),
+    #[error("select needs an integer condition and branches of one kind")]
+    Select,
+    #[error("body yields {results} values for {outputs} outputs")]
+    ResultCount { results: usize, outputs: usize },
+    #[error("register {register} cannot be stored as {element_type}")]
+    ResultType {
+        register: u32,
+        element_type: ElementType,
+    },
+}
+
+macro_rules! scalar_fn {
+    ($(#[$doc:meta])* $name:ident { $($v:ident => $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($v),* }
+        impl $name {
+            /// Every function, in a fixed order formats may number them by.
+            pub const ALL: &'static [$name] = &[$($name::$v),*];
+            /// The function's position in [`Self::ALL`].
+            pub fn code(self) -> u8 {
+                Self::ALL.iter().position(|v| *v == self).unwrap_or(0) as u8
+            }
+            /// The function at position `code` of [`Self::ALL`].
+            pub fn from_code(code: u8) -> Option<Self> {
+                Self::ALL.get(code as usize).copied()
+            }
+            /// The name the text formats print.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$v => $text),* }
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+scalar_fn! {
+    /// Scalar functions of one operand.
+    UnaryFn {
+        Neg => "neg", Abs => "abs", Exp => "exp", Log => "log", Sqrt => "sqrt", Erf => "erf",
+        Relu => "relu", Sigmoid => "sigmoid", Tanh => "tanh", Not => "not", Floor => "floor",
+        Ceil => "ceil", Round => "round", Sign => "sign", Sin => "sin", Cos => "cos",
+        Softplus => "softplus",
+    }
+}
+scalar_fn! {
+    /// Scalar functions of two operands; comparisons and logic produce 0/1 integers.
+    BinaryFn {
+        Add => "add", Sub => "sub", Mul => "mul", Div => "div", Pow => "pow", Max => "max",
+        Min => "min", Equal => "equal", Less => "less", Greater => "greater", And => "and",
+        Or => "or",
+    }
+}
+scalar_fn! {
+    /// How a reduction combines values along its reduction dims.
+    ReduceFn { Sum => "sum", Max => "max", Min => "min", Mean => "mean" }
+}
+
+/// One body instruction; its result is register `i` for the `i`-th instruction.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inst {
+    /// Element of input `n` at the current index.
+    Input(u32),
+    ConstF(f32),
+    ConstI(i64),
+    Unary(UnaryFn, u32),
+    Binary(BinaryFn, u32, u32),
+    /// `cond ? a : b`.
+    Select(u32, u32, u32),
+    Cast(u32, ElementType),
+}
+
+/// Longest body accepted; each instruction costs a row of scratch registers when run.
+pub const MAX_BODY_INSTS: usize = 4096;
+
+/// Whether a register holds floats (computed as f32) or integers (computed as i64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegKind {
+    F,
+    I,
+}
+
+/// Register kind of values of an element type.
+pub fn reg_kind(t: ElementType) -> RegKind {
+    if t.is_float() {
+        RegKind::F
+    } else {
+        RegKind::I
+    }
+}
+
+/// Scalar code evaluated per element: instructions plus the registers written to the outputs.
+///
+/// ```
+/// use kiln_scalar::{Body, Inst, UnaryFn};
+/// use kiln_types::ElementType;
+/// let relu = Body { insts: vec![Inst::Input(0), Inst::Unary(UnaryFn::Relu, 0)], results: vec![1] };
+/// relu.check(&[ElementType::F32], &[ElementType::F32])?;
+/// assert_eq!(relu.to_string(), "{ r0 = in0; r1 = relu r0; yield r1 }");
+/// # Ok::<(), kiln_scalar::BodyError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Body {
+    pub insts: Vec<Inst>,
+    pub results: Vec<u32>,
+}
+
+impl Body {
+    /// Checks SSA order, input indices and kinds; returns each register's kind.
+    pub fn check(
+        &self,
+        inputs: &[ElementType],
+        outputs: &[ElementType],
+    ) -> Result<Vec<RegKind>, BodyError> {
+        if self.insts.len() > MAX_BODY_INSTS {
+            return Err(BodyError::TooLong(self.insts.len()));
+        }
+        let mut kinds: Vec<RegKind> = vec![];
+        let reg = |r: u32, kinds: &[RegKind]| {
+            kinds
+                .get(r as usize)
+                .copied()
+                .ok_or(BodyError::Undefined(r))
+        };
+        for inst in &self.insts {
+            let k = match inst {
+                Inst::Input(n) => {
+                    reg_kind(*inputs.get(*n as usize).ok_or(BodyError::NoSuchInput(*n))?)
+                }
+                Inst::ConstF(_) => RegKind::F,
+                Inst::ConstI(_) => RegKind::I,
+                Inst::Unary(f, a) => {
+                    let k = reg(*a, &kinds)?;
+                    let ok = match f {
+                        UnaryFn::Not => k == RegKind::I,
+                        UnaryFn::Neg | UnaryFn::Abs | UnaryFn::Relu | UnaryFn::Sign => true,
+                        _ => k == RegKind::F,
+                    };
+                    if !ok {
+                        return Err(BodyError::WrongKind {
+                            op: format!("{f:?}"),
+                            kind: k,
+                        });
+                    }
+                    k
+                }
+                Inst::Binary(f, a, b) => {
+                    let (ka, kb) = (reg(*a, &kinds)?, reg(*b, &kinds)?);
+                    if ka != kb {
+                        return Err(BodyError::MixedKinds(*f));
+                    }
+                    match f {
+                        BinaryFn::Equal
+                        | BinaryFn::Less
+                        | BinaryFn::Greater
+                        | BinaryFn::And
+                        | BinaryFn::Or => RegKind::I,
+                        _ => ka,
+                    }
+                }
+                Inst::Select(c, a, b) => {
+                    let (kc, ka, kb) = (reg(*c, &kinds)?, reg(*a, &kinds)?, reg(*b, &kinds)?);
+                    if kc != RegKind::I || ka != kb {
+                        return Err(BodyError::Select);
+                    }
+                    ka
+                }
+                Inst::Cast(a, t) => {
+                    reg(*a, &kinds)?;
+                    reg_kind(*t)
+                }
+            };
+            kinds.push(k);
+        }
+        if self.results.len() != outputs.len() {
+            return Err(BodyError::ResultCount {
+                results: self.results.len(),
+                outputs: outputs.len(),
+            });
+        }
+        for (r, t) in self.results.iter().zip(outputs) {
+            if reg(*r, &kinds)? != reg_kind(*t) {
+                return Err(BodyError::ResultType {
+                    register: *r,
+                    element_type: *t,
+                });
+            }
+        }
+        Ok(kinds)
+    }
+}
+
+/// `{ r0 = in0; r1 = const 1; r2 = add r0, r1; yield r2 }`.
+impl std::fmt::Display for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let insts: Vec<String> = self
+            .insts
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| {
+                let rhs = match inst {
+                    Inst::Input(n) => format!("in{n}"),
+                    Inst::ConstF(v) => format!("const {v:?}"),
+                    Inst::ConstI(v) => format!("const {v}"),
+                    Inst::Unary(op, a) => format!("{op} r{a}"),
+                    Inst::Binary(op, a, b) => format!("{op} r{a}, r{b}"),
+                    Inst::Select(c, a, b) => format!("select r{c}, r{a}, r{b}"),
+                    Inst::Cast(a, t) => format!("cast r{a} to {t}"),
+                };
+                format!("r{i} = {rhs}")
+            })
+            .collect();
+        let results: Vec<String> = self.results.iter().map(|r| format!("r{r}")).collect();
+        write!(
+            f,
+            "{{ {}; yield {} }}",
+            insts.join("; "),
+            results.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_checked() {
+        let f = [ElementType::F32];
+        let body = |insts: Vec<Inst>| Body {
+            insts,
+            results: vec![1],
+        };
+        let not_f = body(vec![Inst::Input(0), Inst::Unary(UnaryFn::Not, 0)]);
+        assert_eq!(
+            not_f.check(&f, &f).unwrap_err().to_string(),
+            "Not does not apply to F registers"
+        );
+        let early = body(vec![Inst::Input(0), Inst::Unary(UnaryFn::Exp, 3)]);
+        assert_eq!(early.check(&f, &f).unwrap_err(), BodyError::Undefined(3));
+        let less = body(vec![Inst::Input(0), Inst::Binary(BinaryFn::Less, 0, 0)]);
+        assert_eq!(
+            less.check(&f, &f).unwrap_err().to_string(),
+            "register 1 cannot be stored as f32"
+        );
+        for (i, u) in UnaryFn::ALL.iter().enumerate() {
+            assert_eq!(UnaryFn::from_code(i as u8), Some(*u));
+        }
+        assert_eq!(BinaryFn::from_code(200), None);
+    }
+}
