@@ -41,8 +41,13 @@ pub fn resolve_targets(
     if t.is_empty() {
         t.push(DEFAULT_TARGET.into());
     }
-    t.dedup();
-    Ok(t)
+    let mut unique: Vec<String> = vec![];
+    for name in t {
+        if !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
+    Ok(unique)
 }
 
 /// Parses `NAME=SIZE` for `--kiln-bind-dim`.
@@ -88,6 +93,7 @@ pub fn apply(options: &mut CompileOptions, args: &[String]) -> Result<(), Compil
             "--iree-llvmcpu-target-cpu" => options.llvm_cpu.cpu = v.to_string(),
             "--iree-llvmcpu-target-cpu-features" => options.llvm_cpu.features = v.to_string(),
             "--iree-llvmcpu-enable-ukernels" => options.llvm_cpu.ukernels = v.to_string(),
+            "--iree-hal-dump-executable-binaries-to" => options.dump_binaries_to = Some(v.into()),
             _ => {
                 return Err(CompileError::Invalid(format!(
                     "unknown compiler flag '{k}'"

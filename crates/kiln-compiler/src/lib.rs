@@ -48,6 +48,8 @@ pub enum CompileError {
     UnknownPhase(String),
     #[error("{target}: {message}")]
     Backend { target: String, message: String },
+    #[error("cannot write '{path}': {message}")]
+    Io { path: String, message: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -91,6 +93,9 @@ pub struct CompileOptions {
     pub vulkan_target: Option<String>,
     /// The CPU for `llvm-cpu` (`--iree-llvmcpu-target-triple/-cpu/-cpu-features`).
     pub llvm_cpu: kiln_codegen_llvm::CpuTarget,
+    /// A directory to write each executable's binaries into
+    /// (`--iree-hal-dump-executable-binaries-to`).
+    pub dump_binaries_to: Option<std::path::PathBuf>,
 }
 
 /// What a compilation produced.
@@ -186,6 +191,15 @@ pub fn compile_program(
         let out = b.compile(&regions, &mut constants, i as u32, stop == Phase::End)?;
         text.push_str(&out.text);
         programs.push(out.programs);
+        if let Some(dir) = &options.dump_binaries_to {
+            for (suffix, bytes) in &out.binaries {
+                let path = dir.join(format!("{}_{}{suffix}", options.module_name, b.name()));
+                std::fs::write(&path, bytes).map_err(|e| CompileError::Io {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+            }
+        }
         if let Some(data) = out.executable {
             executables.push(ExecutableDef {
                 target: b.name().into(),
@@ -219,7 +233,7 @@ pub fn compile_program(
                 name: f.name.clone(),
                 inputs: f.params.iter().map(sig).collect(),
                 outputs: f.results.iter().map(sig).collect(),
-                program: programs[0][fi].clone(),
+                programs: programs.iter().map(|p| p[fi].clone()).collect(),
             }
         })
         .collect();
@@ -252,14 +266,13 @@ fn select_targets(
     if names.is_empty() {
         return Err(CompileError::NoTarget(available));
     }
-    if names.len() > 1 {
-        return Err(CompileError::Invalid(format!(
-            "one target backend per module is supported for now, got {}",
-            names.join(", ")
-        )));
-    }
     let mut out = vec![];
+    let mut seen: Vec<&String> = vec![];
     for n in names {
+        if seen.contains(&n) {
+            continue;
+        }
+        seen.push(n);
         match target::backend(n, options)? {
             Some(b) => out.push(b),
             None if target::KNOWN_TARGETS.contains(&n.as_str()) => {

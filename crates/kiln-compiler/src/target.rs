@@ -70,6 +70,10 @@ pub struct TargetOutput {
     /// `--compile-to=hal` text: each function's lowered kernels and host program.
     pub text: String,
     pub executable: Option<Vec<u8>>,
+    /// The executable's binaries as a user would inspect them
+    /// (`--iree-hal-dump-executable-binaries-to`): a file name suffix (`.o`, `0.spv`) and the
+    /// bytes, when the executable was serialised.
+    pub binaries: Vec<(String, Vec<u8>)>,
 }
 
 /// A compiler target backend.
@@ -191,10 +195,16 @@ impl TargetBackend for Vmvx {
         serialize: bool,
     ) -> Result<TargetOutput, CompileError> {
         let (programs, text, kernels) = compile_cpu(self, functions, constants, executable, None)?;
+        let executable = serialize.then(|| kiln_codegen_cpu::encode_vmvx(kernels));
+        let binaries = executable
+            .iter()
+            .map(|e| (".vmvx".to_string(), e.clone()))
+            .collect();
         Ok(TargetOutput {
             programs,
             text,
-            executable: serialize.then(|| kiln_codegen_cpu::encode_vmvx(kernels)),
+            executable,
+            binaries,
         })
     }
 }
@@ -226,14 +236,18 @@ impl TargetBackend for LlvmCpu {
         let tile = kiln_codegen_llvm::tile_shape(&self.target).map_err(&err)?;
         let (programs, text, kernels) =
             compile_cpu(self, functions, constants, executable, Some(tile))?;
-        let executable = serialize
-            .then(|| kiln_codegen_llvm::compile(&kernels, &self.target).map(|e| e.encode()))
+        let native = serialize
+            .then(|| kiln_codegen_llvm::compile(&kernels, &self.target))
             .transpose()
             .map_err(&err)?;
         Ok(TargetOutput {
             programs,
             text,
-            executable,
+            binaries: native
+                .iter()
+                .map(|e| (".o".to_string(), e.object.clone()))
+                .collect(),
+            executable: native.map(|e| e.encode()),
         })
     }
 }
@@ -311,6 +325,18 @@ impl TargetBackend for VulkanSpirv {
             },
             &|s: &Shader| Ok(s.grid),
         )?;
+        let binaries = if serialize {
+            shaders
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let words = s.entry.code.iter().flat_map(|w| w.to_le_bytes());
+                    (format!("_{i}.spv"), words.collect())
+                })
+                .collect()
+        } else {
+            vec![]
+        };
         let executable = serialize.then(|| {
             kiln_spirv::Executable {
                 entry_points: shaders.into_iter().map(|s| s.entry).collect(),
@@ -321,6 +347,7 @@ impl TargetBackend for VulkanSpirv {
             programs,
             text,
             executable,
+            binaries,
         })
     }
 }

@@ -137,9 +137,13 @@ impl LocalDevice {
 }
 
 /// VMVX everywhere, and native code for this machine's architecture.
+/// Native code first: where a module has both, llvm-cpu's executable runs, not VMVX's.
 fn formats() -> Vec<String> {
-    let mut f = vec![kiln_vmvx::FORMAT.to_string()];
-    f.extend(kiln_native::host_format().map(str::to_string));
+    let mut f: Vec<String> = kiln_native::host_format()
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    f.push(kiln_vmvx::FORMAT.to_string());
     f
 }
 

@@ -46,6 +46,19 @@ pub struct HostProgram {
 }
 
 impl HostProgram {
+    /// The executables the program dispatches into, each once, in order of first use.
+    pub fn executables(&self) -> Vec<u32> {
+        let mut out = vec![];
+        for inst in &self.insts {
+            if let HostInst::Dispatch { executable, .. } = inst {
+                if !out.contains(executable) {
+                    out.push(*executable);
+                }
+            }
+        }
+        out
+    }
+
     pub(crate) fn encode(&self, w: &mut ByteWriter) {
         w.u64(self.transient_size);
         w.u32(self.insts.len() as u32);

@@ -17,7 +17,7 @@
 //! | 56 | 8 | header checksum of bytes 0..56 |
 //!
 //! The metadata block holds, in order: the compiler version, the module name, the function
-//! table (names, signatures, host programs), the executable table (target, format, offset,
+//! table (names, signatures, and one host program per target variant), the executable table (target, format, offset,
 //! length, checksum per executable) and the constant table (element type, shape, offset,
 //! length). Executables and constants live in the data region after the header; every constant
 //! starts at a 64-byte-aligned file offset so a runtime can use it in place from an mmap.
@@ -39,8 +39,9 @@ use kiln_types::ElementType;
 
 /// The first 8 bytes of every module file.
 pub const MAGIC: &[u8; 8] = b"KILNMOD\0";
-/// The only format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The only format version this build reads and writes (2: a host program per target variant
+/// of each function).
+pub const FORMAT_VERSION: u32 = 2;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 64;
 /// Alignment of every constant and executable in the file.
@@ -94,13 +95,44 @@ impl TensorSig {
     }
 }
 
-/// An exported function: its signature and the host program that runs it.
+/// An exported function: its signature and the host programs that run it, one per target
+/// variant (a module compiled for several targets has one per target, each dispatching into
+/// that target's executable). A runtime runs the variant whose executables its device loads
+/// best ([`FunctionDef::variant_for`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FunctionDef {
     pub name: String,
     pub inputs: Vec<TensorSig>,
     pub outputs: Vec<TensorSig>,
-    pub program: HostProgram,
+    pub programs: Vec<HostProgram>,
+}
+
+impl FunctionDef {
+    /// The variant to run when executable `e` has rank `rank(e)` on the device (lower is
+    /// better, `None` when the device cannot load it): the first among those whose every
+    /// executable loads, with the best worst rank.
+    ///
+    /// ```
+    /// use kiln_module::{FunctionDef, HostProgram};
+    /// let empty = HostProgram { transient_size: 0, insts: vec![] };
+    /// let f = FunctionDef { name: "main".into(), inputs: vec![], outputs: vec![],
+    ///                       programs: vec![empty.clone(), empty] };
+    /// assert_eq!(f.variant_for(|_| Some(0)), Some(0));
+    /// ```
+    pub fn variant_for(&self, rank: impl Fn(u32) -> Option<usize>) -> Option<usize> {
+        self.programs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                p.executables()
+                    .into_iter()
+                    .map(&rank)
+                    .try_fold(0usize, |worst, r| Some(worst.max(r?)))
+                    .map(|worst| (worst, i))
+            })
+            .min()
+            .map(|(_, i)| i)
+    }
 }
 
 /// One executable: code for one target, in a format a HAL device may load.
@@ -180,7 +212,10 @@ impl Module {
                     w.i64s(&s.dims);
                 }
             }
-            f.program.encode(&mut w);
+            w.u32(f.programs.len() as u32);
+            for p in &f.programs {
+                p.encode(&mut w);
+            }
         }
         w.u32(self.executables.len() as u32);
         for (e, (off, len, sum)) in self.executables.iter().zip(&exe_ranges) {
@@ -289,13 +324,16 @@ impl Module {
                     });
                 }
             }
-            let program = HostProgram::decode(&mut r)?;
+            let np = r.len(12)?;
+            let programs = (0..np)
+                .map(|_| HostProgram::decode(&mut r))
+                .collect::<Result<Vec<_>, _>>()?;
             let [inputs, outputs] = sigs;
             functions.push(FunctionDef {
                 name: fname,
                 inputs,
                 outputs,
-                program,
+                programs,
             });
         }
         let ne = r.len(32)?;
@@ -350,9 +388,16 @@ impl Module {
             constants,
         };
         for f in &module.functions {
-            f.program
-                .verify(&module, f)
-                .map_err(|m| ModuleError::Invalid(format!("function '{}': {m}", f.name)))?;
+            if f.programs.is_empty() {
+                return Err(ModuleError::Invalid(format!(
+                    "function '{}' has no host program",
+                    f.name
+                )));
+            }
+            for p in &f.programs {
+                p.verify(&module, f)
+                    .map_err(|m| ModuleError::Invalid(format!("function '{}': {m}", f.name)))?;
+            }
         }
         Ok(module)
     }

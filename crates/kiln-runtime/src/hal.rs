@@ -205,7 +205,8 @@ pub trait Device: Send + Sync {
     fn driver_name(&self) -> &str;
     /// `(key, value)` lines for `--dump_devices`.
     fn properties(&self) -> Vec<(String, String)>;
-    /// Executable formats this device loads (`vmvx-bytecode`, …).
+    /// Executable formats this device loads (`vmvx-bytecode`, …), best first: a module
+    /// compiled for several targets runs the variant whose format comes earliest here.
     fn executable_formats(&self) -> Vec<String>;
     /// Allocates zeroed device memory.
     fn allocate(&self, bytes: usize) -> Result<Arc<dyn Buffer>, HalError>;

@@ -1,8 +1,11 @@
 //! Loading modules and running their functions: the runtime's VM.
 //!
-//! Loading verifies the whole module first ([`kiln_module::Module::read`]), loads each
-//! executable the device can run, and wraps every constant as a read-only buffer over the
-//! module bytes (used in place when the device reads host memory, as local devices do).
+//! Loading verifies the whole module first ([`kiln_module::Module::read`]), picks for each
+//! function the target variant the device runs best (the earliest of its
+//! [`Device::executable_formats`]), loads the executables those variants dispatch into, and
+//! wraps the constants they read as read-only buffers over the module bytes (used in place when
+//! the device reads host memory, as local devices do). Other variants' executables and
+//! constants are never touched.
 //!
 //! A call checks its inputs against the function's signature, allocates the outputs and one
 //! transient arena, records the host program's dispatches and barriers into a command buffer,
@@ -81,8 +84,11 @@ impl HostBytes for TensorBytes {
 pub struct LoadedModule {
     module: Module,
     device: Arc<dyn Device>,
+    /// The host program each function runs (an index into its `programs`).
+    variants: Vec<usize>,
+    /// The executables and constants the chosen variants use; `None` for the others.
     executables: Vec<Option<Arc<dyn Executable>>>,
-    constants: Vec<Arc<dyn Buffer>>,
+    constants: Vec<Option<Arc<dyn Buffer>>>,
     /// Output and transient buffers of finished calls, per function, for the next calls.
     spare: Arc<Mutex<SparePools>>,
 }
@@ -156,9 +162,62 @@ impl LoadedModule {
         };
         let module = Module::read(bytes.bytes()).map_err(bad)?;
         let formats = device.executable_formats();
+        let rank = |e: u32| {
+            let format = &module.executables[e as usize].format;
+            formats.iter().position(|f| f == format)
+        };
+        let variants: Vec<usize> = match module
+            .functions
+            .iter()
+            .map(|f| f.variant_for(rank))
+            .collect::<Option<Vec<usize>>>()
+        {
+            Some(v) => v,
+            None => {
+                let targets: Vec<String> = module
+                    .executables
+                    .iter()
+                    .map(|e| format!("{} ({})", e.target, e.format))
+                    .collect();
+                return Err(RuntimeError::Incompatible {
+                    module: source.to_string(),
+                    device: device.driver_name().to_string(),
+                    message: format!(
+                        "the module was compiled for {} but the device runs {}",
+                        targets.join(", "),
+                        if formats.is_empty() {
+                            "no kiln executables yet".to_string()
+                        } else {
+                            formats.join(", ")
+                        }
+                    ),
+                });
+            }
+        };
+        let (mut used_executables, mut used_constants) = (
+            vec![false; module.executables.len()],
+            vec![false; module.constants.len()],
+        );
+        for (f, &v) in module.functions.iter().zip(&variants) {
+            for inst in &f.programs[v].insts {
+                if let HostInst::Dispatch {
+                    executable,
+                    bindings,
+                    ..
+                } = inst
+                {
+                    used_executables[*executable as usize] = true;
+                    for b in bindings {
+                        if let BufferSpace::Constant(c) = b.space {
+                            used_constants[c as usize] = true;
+                        }
+                    }
+                }
+            }
+        }
         let mut executables = vec![];
-        for e in &module.executables {
-            executables.push(if formats.contains(&e.format) {
+        for (e, used) in module.executables.iter().zip(used_executables) {
+            executables.push(if used {
                 Some(device.load_executable(&e.format, &e.data).map_err(|err| {
                     RuntimeError::BadModule {
                         module: source.to_string(),
@@ -169,33 +228,18 @@ impl LoadedModule {
                 None
             });
         }
-        if !module.executables.is_empty() && executables.iter().all(Option::is_none) {
-            let targets: Vec<String> = module
-                .executables
-                .iter()
-                .map(|e| format!("{} ({})", e.target, e.format))
-                .collect();
-            return Err(RuntimeError::Incompatible {
-                module: source.to_string(),
-                device: device.driver_name().to_string(),
-                message: format!(
-                    "the module was compiled for {} but the device runs {}",
-                    targets.join(", "),
-                    if formats.is_empty() {
-                        "no kiln executables yet".to_string()
-                    } else {
-                        formats.join(", ")
-                    }
-                ),
-            });
-        }
         let mut constants = vec![];
-        for c in &module.constants {
-            let host: Arc<dyn HostBytes> = bytes.clone();
-            constants.push(device.import_host(host, c.offset as usize, c.length as usize)?);
+        for (c, used) in module.constants.iter().zip(used_constants) {
+            constants.push(if used {
+                let host: Arc<dyn HostBytes> = bytes.clone();
+                Some(device.import_host(host, c.offset as usize, c.length as usize)?)
+            } else {
+                None
+            });
         }
         Ok(LoadedModule {
             module,
+            variants,
             device,
             executables,
             constants,
@@ -207,9 +251,21 @@ impl LoadedModule {
         &self.module
     }
 
-    /// The module's constants as device buffers, in constant-table order.
-    pub fn constants(&self) -> &[Arc<dyn Buffer>] {
-        &self.constants
+    /// Constant `index` of the module as a device buffer; `None` when no function this device
+    /// runs reads it (it belongs to another target's variant).
+    pub fn constant(&self, index: usize) -> Option<&Arc<dyn Buffer>> {
+        self.constants.get(index)?.as_ref()
+    }
+
+    /// The host program `f` runs on this device.
+    pub fn program<'a>(&self, f: &'a FunctionDef) -> &'a kiln_module::HostProgram {
+        let v = self
+            .module
+            .functions
+            .iter()
+            .position(|g| g.name == f.name)
+            .map_or(0, |i| self.variants[i]);
+        &f.programs[v]
     }
 
     pub fn device(&self) -> &Arc<dyn Device> {
@@ -410,6 +466,7 @@ impl LoadedModule {
         in_bufs: Vec<Arc<dyn Buffer>>,
     ) -> Result<Vec<Arc<dyn Buffer>>, RuntimeError> {
         let name = f.name.as_str();
+        let program = self.program(f);
         let (mut spare_outputs, spare_transient) = {
             let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
             match spare.get_mut(name) {
@@ -434,10 +491,10 @@ impl LoadedModule {
         }
         let transient = match spare_transient {
             Some(t) => t,
-            None => self.device.allocate(f.program.transient_size as usize)?,
+            None => self.device.allocate(program.transient_size as usize)?,
         };
         let mut cb = CommandBuffer::new();
-        for inst in &f.program.insts {
+        for inst in &program.insts {
             match inst {
                 HostInst::Barrier => cb.barrier(),
                 HostInst::Dispatch {
@@ -457,16 +514,19 @@ impl LoadedModule {
                             let buffer = match b.space {
                                 BufferSpace::Input(i) => in_bufs[i as usize].clone(),
                                 BufferSpace::Output(i) => out_bufs[i as usize].clone(),
-                                BufferSpace::Constant(i) => self.constants[i as usize].clone(),
+                                BufferSpace::Constant(i) => self.constants[i as usize].clone().ok_or_else(|| RuntimeError::BadModule {
+                                    module: self.module.name.clone(),
+                                    message: format!("function '{name}' reads constant {i}, which was not loaded"),
+                                })?,
                                 BufferSpace::Transient => transient.clone(),
                             };
-                            BufferBinding {
+                            Ok(BufferBinding {
                                 buffer,
                                 offset: b.offset as usize,
                                 length: b.length as usize,
-                            }
+                            })
                         })
-                        .collect();
+                        .collect::<Result<Vec<_>, RuntimeError>>()?;
                     cb.dispatch(exe, *kernel, *workgroups, binds)?;
                 }
             }

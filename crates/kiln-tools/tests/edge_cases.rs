@@ -152,7 +152,7 @@ fn one_dispatch_module(
         name: "main".into(),
         inputs,
         outputs: vec![output],
-        program,
+        programs: vec![program],
     };
     let exe = Executable {
         kernels: vec![kernel],

@@ -63,7 +63,11 @@ fn vulkan_required() -> bool {
 /// Runs `spirv-val` on every shader of a vulkan-spirv module.
 fn validate_spirv(name: &str, module: &[u8]) {
     let m = kiln_module::Module::read(module).unwrap();
-    for e in &m.executables {
+    for e in m
+        .executables
+        .iter()
+        .filter(|e| e.format == kiln_spirv::FORMAT)
+    {
         let exe = kiln_spirv::Executable::decode(&e.data).unwrap();
         for entry in &exe.entry_points {
             match kiln_codegen_spirv::spirv_val(&entry.code) {
@@ -361,6 +365,82 @@ fn data_tiled_weights_for_every_tile_shape() {
                 let case = format!("{cpu}, ukernels {ukernels}, on {device}");
                 assert_close(name, &case, &got, &expected);
             }
+        }
+    }
+}
+
+/// One module for three targets (`--iree-hal-target-backends=llvm-cpu,vmvx,vulkan-spirv`):
+/// it holds one executable per target and one host program per target for each function;
+/// local devices run the llvm-cpu variant (native code before VMVX), vulkan the SPIR-V one,
+/// and each matches ONNX Runtime. `--iree-hal-dump-executable-binaries-to` writes the
+/// llvm-cpu object, the VMVX executable and one SPIR-V module per entry point.
+#[test]
+fn one_module_for_three_targets() {
+    let targets = ["llvm-cpu", "vmvx", "vulkan-spirv"];
+    let registry = kiln_tools::registry();
+    for name in ["mlp", "cnn", "encoder"] {
+        let dir = models_dir().join(name);
+        let dump = std::env::temp_dir().join(format!("kiln-dump-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dump).unwrap();
+        let opts = CompileOptions {
+            targets: targets.map(String::from).to_vec(),
+            dump_binaries_to: Some(dump.clone()),
+            ..Default::default()
+        };
+        let CompileOutput::Module(module) =
+            kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts)
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        else {
+            panic!("module expected")
+        };
+        validate_spirv(name, &module);
+        let m = kiln_module::Module::read(&module).unwrap();
+        let listed: Vec<&str> = m.executables.iter().map(|e| e.target.as_str()).collect();
+        assert_eq!(listed, targets, "{name}");
+        let f = &m.functions[0];
+        let variants: Vec<Vec<u32>> = f.programs.iter().map(|p| p.executables()).collect();
+        assert_eq!(variants, [[0], [1], [2]], "{name}");
+
+        let mut files: Vec<String> = std::fs::read_dir(&dump)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let shaders = kiln_spirv::Executable::decode(&m.executables[2].data)
+            .unwrap()
+            .entry_points
+            .len();
+        let mut want = vec!["model_llvm-cpu.o".to_string(), "model_vmvx.vmvx".into()];
+        want.extend((0..shaders).map(|i| format!("model_vulkan-spirv_{i}.spv")));
+        want.sort();
+        assert_eq!(files, want, "{name}");
+        let object = std::fs::read(dump.join("model_llvm-cpu.o")).unwrap();
+        assert_eq!(&object[..4], b"\x7fELF", "{name}");
+        let spirv = std::fs::read(dump.join("model_vulkan-spirv_0.spv")).unwrap();
+        assert_eq!(spirv[..4], 0x0723_0203u32.to_le_bytes(), "{name}");
+        std::fs::remove_dir_all(&dump).unwrap();
+
+        let (inputs, expected) = (load(&dir, "input"), load(&dir, "expected"));
+        let bytes = Arc::new(ModuleBytes::from_bytes(&module));
+        let mut runs = vec![("local-sync", 0), ("local-task", 0)];
+        runs.extend(devices("vulkan-spirv").into_iter().map(|d| (d, 2)));
+        for (device, executable) in runs {
+            let dev = registry.create_device(device, &Default::default()).unwrap();
+            let loaded = LoadedModule::load(dev, bytes.clone(), name)
+                .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
+            let f = loaded.function("main").unwrap();
+            assert_eq!(
+                loaded.program(f).executables(),
+                [executable],
+                "{name} on {device}"
+            );
+            let got = loaded.invoke("main", &inputs).unwrap();
+            assert_close(
+                name,
+                &format!("{device}, three-target module"),
+                &got,
+                &expected,
+            );
         }
     }
 }

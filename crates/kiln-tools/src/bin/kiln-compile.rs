@@ -58,6 +58,10 @@ struct Args {
     /// Lists the architectures --iree-vulkan-target accepts.
     #[arg(long = "iree-vulkan-list-targets")]
     list_vulkan_targets: bool,
+    /// Writes each executable's binaries into this directory: `.o` for llvm-cpu, one `.spv` per
+    /// entry point for vulkan-spirv, `.vmvx` for vmvx.
+    #[arg(long = "iree-hal-dump-executable-binaries-to")]
+    dump_binaries_to: Option<PathBuf>,
     /// Size for a symbolic input dim, NAME=SIZE (repeatable); unbound ones compile as 1.
     #[arg(long = "kiln-bind-dim")]
     bind_dim: Vec<String>,
@@ -132,6 +136,7 @@ fn run(args: Args) -> Result<()> {
             features: args.llvmcpu_features.clone().unwrap_or_default(),
             ukernels: args.llvmcpu_ukernels.clone().unwrap_or_default(),
         },
+        dump_binaries_to: args.dump_binaries_to.clone(),
     };
     if args.output.is_none() && compile_to.is_none_or(|p| p == Phase::End) {
         bail!("no output file given: pass -o OUT.kiln");

@@ -28,17 +28,27 @@ fn run(args: Args) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let dispatches = f
-            .program
-            .insts
-            .iter()
-            .filter(|i| matches!(i, kiln_module::HostInst::Dispatch { .. }))
-            .count();
         println!("  @{}({}) -> ({})", f.name, sig(&f.inputs), sig(&f.outputs));
-        println!(
-            "    {dispatches} dispatches, {} bytes of transient memory",
-            f.program.transient_size
-        );
+        for p in &f.programs {
+            let dispatches = p
+                .insts
+                .iter()
+                .filter(|i| matches!(i, kiln_module::HostInst::Dispatch { .. }))
+                .count();
+            let targets: Vec<String> = p
+                .executables()
+                .iter()
+                .map(|&e| match m.executables.get(e as usize) {
+                    Some(x) => format!("[{e}] {}", x.target),
+                    None => format!("[{e}]"),
+                })
+                .collect();
+            println!(
+                "    {}: {dispatches} dispatches, {} bytes of transient memory",
+                targets.join(", "),
+                p.transient_size
+            );
+        }
     }
     println!("\nexecutables:");
     for (i, e) in m.executables.iter().enumerate() {
