@@ -1,0 +1,123 @@
+"""Two kiln builds side by side in one run: is a change to a hot path or to the compiler's seams
+free?
+
+Each build runs in its own worker process (its own Python environment with its own `kiln`
+package); the coordinator hands the cases out in turn, round after round, so a slow spell of
+the shared machine costs both builds the same round. Cases: square matmuls, the golden MLP and
+bench/compare.py's CNN and encoder on local-sync (1 thread) and local-task (2 threads), and the
+time to compile the CNN. Prints medians and the candidate's time relative to the baseline's.
+
+    .venv/bin/python bench/ab.py --baseline /path/to/old/venv/bin/python [--target llvm-cpu]
+
+The baseline environment is the old commit's package: `python3 -m venv OLD && OLD/bin/pip
+install maturin numpy onnx && OLD/bin/pip install ./bindings/python` in a checkout of it.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+
+
+def cases():
+    """name -> () -> (model, inputs); every build measures the same models and inputs."""
+    import numpy as np
+
+    sys.path.insert(0, BENCH)
+    import compare
+    import models
+
+    def matmul(n):
+        rng = np.random.default_rng(n)
+        return compare.matmul_model(n), [rng.standard_normal((n, n), dtype=np.float32) for _ in range(2)]
+
+    out = {f"matmul {n}^3": (lambda n=n: matmul(n)) for n in (256, 512, 1024, 2048)}
+    out["mlp"] = lambda: compare.golden("mlp")
+    out["cnn"] = lambda: models.resnet()[:2]
+    out["encoder"] = lambda: models.encoder()[:2]
+    return out
+
+
+def worker(target):
+    """Serves `time CASE THREADS` (median seconds per call over 0.1 s) and `compile CASE`
+    (seconds to compile it once) on stdin, one answer per line."""
+    import kiln.compiler as kc
+    import kiln.runtime as kr
+
+    sys.path.insert(0, BENCH)
+    from compare import median_seconds
+
+    built, modules = cases(), {}
+    for line in sys.stdin:
+        what, rest = line.split(" ", 1)
+        if what == "compile":
+            model, _ = built[rest.strip()]()
+            blob = model.SerializeToString()
+            start = time.perf_counter()
+            kc.compile_str(blob, target_backends=[target])
+            print(time.perf_counter() - start, flush=True)
+            continue
+        name, threads = rest.rsplit(" ", 1)
+        key = (name, threads.strip())
+        if key not in modules:
+            model, inputs = built[name]()
+            device = "local-sync" if key[1] == "1" else "local-task"
+            m = kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[target]), device=device)
+            modules[key] = (m, inputs)
+            median_seconds(lambda: m.main(*inputs), min_time=0.0, reps=1)
+        m, inputs = modules[key]
+        print(median_seconds(lambda: m.main(*inputs), min_time=0.1, reps=3, warmup=0), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--baseline", required=True, help="the Python interpreter of the baseline build's environment")
+    ap.add_argument("--candidate", default=sys.executable, help="the candidate build's interpreter (default: this one)")
+    ap.add_argument("--target", default="llvm-cpu")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        return worker(args.target)
+    builds = {}
+    for label, python in (("baseline", args.baseline), ("candidate", args.candidate)):
+        builds[label] = subprocess.Popen(
+            [python, os.path.abspath(__file__), "--worker", "--target", args.target, "--baseline", "-"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(build, request):
+        build.stdin.write(request + "\n")
+        build.stdin.flush()
+        return float(build.stdout.readline())
+
+    requests = [f"time {name} {threads}" for name in cases() for threads in (1, 2)]
+    requests += ["compile cnn"]
+    times = {(r, b): [] for r in requests for b in builds}
+    for round in range(args.rounds):
+        # Each round, the other build goes first, so neither always runs on a cache (or a
+        # frequency) the other left behind.
+        order = list(builds.items())[:: 1 if round % 2 == 0 else -1]
+        for r in requests:
+            for label, build in order:
+                times[(r, label)].append(ask(build, r))
+    for build in builds.values():
+        build.stdin.close()
+        build.wait()
+    print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, target {args.target}, "
+          f"{args.rounds} rounds; baseline {args.baseline}")
+    print("| case | threads | baseline | candidate | candidate / baseline |")
+    print("|---|---|---|---|---|")
+    for r in requests:
+        base, cand = (statistics.median(times[(r, b)]) for b in ("baseline", "candidate"))
+        what, rest = r.split(" ", 1)
+        name, threads = (rest, "-") if what == "compile" else rest.rsplit(" ", 1)
+        label = f"compile {name}" if what == "compile" else name
+        print(f"| {label} | {threads} | {base * 1e3:.3f} ms | {cand * 1e3:.3f} ms | {cand / base:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
