@@ -138,13 +138,8 @@ fn warn_notes(py: Python<'_>, notes: &[String]) -> PyResult<()> {
 }
 
 fn parse_input_type(t: &str) -> PyResult<kiln_import::InputType> {
-    match t {
-        "onnx" => Ok(kiln_import::InputType::Onnx),
-        "kir" | "kiln" => Ok(kiln_import::InputType::KilnIr),
-        other => Err(CompilerError::new_err(format!(
-            "unknown input_type '{other}' (types: onnx, kir)"
-        ))),
-    }
+    t.parse()
+        .map_err(|e: kiln_import::ImportError| CompilerError::new_err(e.to_string()))
 }
 
 /// Compiles a model held in memory: ONNX bytes, or kiln IR text.

@@ -3,6 +3,7 @@ and threads."""
 
 import gc
 import os
+import tempfile
 import threading
 
 import numpy as np
@@ -185,3 +186,21 @@ def test_results_are_not_reused_while_held():
     third = m.main(3.0, [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(third, np.full(3, 3, np.float32))
     np.testing.assert_array_equal(second, np.full(3, 10, np.float32))
+
+
+def test_one_module_for_two_cpu_targets_runs_native_code_first():
+    blob = kc.compile_file(model("mlp"), target_backends=["llvm-cpu", "vmvx"])
+    x = np.load(os.path.join(os.path.dirname(model("mlp")), "input_0.npy"))
+    want = np.load(os.path.join(os.path.dirname(model("mlp")), "expected_0.npy"))
+    for device in ["local-sync", "local-task"]:
+        got = kr.load_module(blob, device=device).main(x)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_compiler_flags_come_from_one_table():
+    dump = tempfile.mkdtemp()
+    kc.compile_file(model("mlp"), target_backends=["vmvx"],
+                    extra_args=[f"--iree-hal-dump-executable-binaries-to={dump}"])
+    assert os.listdir(dump) == ["model_vmvx.vmvx"]
+    with pytest.raises(kc.CompilerError, match="unknown compiler flag '--iree-bogus'"):
+        kc.compile_file(model("mlp"), target_backends=["vmvx"], extra_args=["--iree-bogus=1"])

@@ -61,7 +61,161 @@ pub fn parse_dim_binding(v: &str) -> Result<(String, usize), CompileError> {
     Ok((name.to_string(), size))
 }
 
-/// Applies `--flag=value` arguments on top of `options`.
+/// A compiler flag: its spelling, its value and what it does, and how it sets the options.
+/// [`FLAGS`] is the one table every front end reads.
+pub struct Flag {
+    pub name: &'static str,
+    pub value: &'static str,
+    pub help: &'static str,
+    set: fn(&mut Settings, &str) -> Result<(), CompileError>,
+}
+
+/// Options being set, with the three target spellings gathered until all flags are read.
+struct Settings<'a> {
+    options: &'a mut CompileOptions,
+    backends: Vec<String>,
+    devices: Vec<String>,
+    local: Vec<String>,
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every compiler flag kiln takes, iree-compile's spelling where it has one.
+pub const FLAGS: &[Flag] = &[
+    Flag {
+        name: "--iree-hal-target-backends",
+        value: "NAME,...",
+        help: "target backends (IREE's legacy spelling); several make one module with an executable per target",
+        set: |s, v| {
+            s.backends.extend(list(v));
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-hal-target-device",
+        value: "DEVICE",
+        help: "target devices (IREE's current spelling): local, vulkan, cuda, hip, metal, webgpu; repeatable",
+        set: |s, v| {
+            s.devices.extend(list(v));
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-hal-local-target-device-backends",
+        value: "NAME,...",
+        help: "backends for the `local` target device (llvm-cpu, vmvx)",
+        set: |s, v| {
+            s.local.extend(list(v));
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--compile-to",
+        value: "PHASE",
+        help: "stop after a phase and print it: input, global-optimization, dispatch-creation, hal",
+        set: |s, v| {
+            s.options.compile_to = Some(v.parse::<Phase>()?);
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--kiln-bind-dim",
+        value: "NAME=SIZE",
+        help: "size for a symbolic input dim (repeatable); unbound ones compile as 1",
+        set: |s, v| {
+            s.options.dims.push(parse_dim_binding(v)?);
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-vulkan-target",
+        value: "ARCH",
+        help: "GPU architecture for vulkan-spirv: generic (default) or one of --iree-vulkan-list-targets",
+        set: |s, v| {
+            s.options.vulkan_target = Some(v.to_string());
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-llvmcpu-target-triple",
+        value: "TRIPLE",
+        help: "LLVM target triple for llvm-cpu (default: this machine)",
+        set: |s, v| {
+            s.options.llvm_cpu.triple = v.to_string();
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-llvmcpu-target-cpu",
+        value: "CPU",
+        help: "CPU for llvm-cpu: host (default), generic; x86-64-v2/-v3/-v4 on x86-64, any LLVM CPU name elsewhere",
+        set: |s, v| {
+            s.options.llvm_cpu.cpu = v.to_string();
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-llvmcpu-target-cpu-features",
+        value: "+F,-F,...",
+        help: "extra LLVM CPU features for llvm-cpu, or `host`; on x86-64, enabled features must be ones the runtime checks at load",
+        set: |s, v| {
+            s.options.llvm_cpu.features = v.to_string();
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-llvmcpu-enable-ukernels",
+        value: "LIST",
+        help: "microkernels llvm-cpu calls: default, all, none, or a list (mmt4d,...); without mmt4d the GEMM tile is generated as LLVM IR",
+        set: |s, v| {
+            s.options.llvm_cpu.ukernels = v.to_string();
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-hal-dump-executable-binaries-to",
+        value: "DIR",
+        help: "write each executable's binaries into DIR: .o for llvm-cpu, one .spv per entry point for vulkan-spirv, .vmvx for vmvx",
+        set: |s, v| {
+            s.options.dump_binaries_to = Some(v.into());
+            Ok(())
+        },
+    },
+];
+
+/// The flag table as `--help` lines.
+pub fn help() -> String {
+    let mut out = String::from("Compiler flags (--name=VALUE):\n");
+    for f in FLAGS {
+        out.push_str(&format!("  {}={}\n          {}\n", f.name, f.value, f.help));
+    }
+    out
+}
+
+/// Splits command-line arguments into compiler flags of [`FLAGS`] (as `--name=value`, also
+/// when given as `--name value`) and the rest, in order.
+pub fn split_args(args: impl IntoIterator<Item = String>) -> (Vec<String>, Vec<String>) {
+    let (mut flags, mut rest) = (vec![], vec![]);
+    let mut args = args.into_iter();
+    while let Some(a) = args.next() {
+        let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
+        if !FLAGS.iter().any(|f| f.name == name) {
+            rest.push(a);
+        } else if a.contains('=') {
+            flags.push(a);
+        } else {
+            flags.push(format!("{a}={}", args.next().unwrap_or_default()));
+        }
+    }
+    (flags, rest)
+}
+
+/// Applies `--flag=value` arguments of [`FLAGS`] on top of `options`.
 ///
 /// ```
 /// use kiln_compiler::{flags, CompileOptions, Phase};
@@ -71,40 +225,26 @@ pub fn parse_dim_binding(v: &str) -> Result<(String, usize), CompileError> {
 /// assert_eq!(o.compile_to, Some(Phase::Hal));
 /// ```
 pub fn apply(options: &mut CompileOptions, args: &[String]) -> Result<(), CompileError> {
-    let (mut backends, mut devices, mut local) = (vec![], vec![], vec![]);
-    let list = |v: &str| {
-        v.split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect::<Vec<_>>()
+    let mut s = Settings {
+        options,
+        backends: vec![],
+        devices: vec![],
+        local: vec![],
     };
     for a in args {
         let (k, v) = a.split_once('=').ok_or_else(|| {
             CompileError::Invalid(format!("flag '{a}' must be written --name=value"))
         })?;
-        match k {
-            "--iree-hal-target-backends" => backends.extend(list(v)),
-            "--iree-hal-target-device" => devices.extend(list(v)),
-            "--iree-hal-local-target-device-backends" => local.extend(list(v)),
-            "--compile-to" => options.compile_to = Some(v.parse::<Phase>()?),
-            "--kiln-bind-dim" => options.dims.push(parse_dim_binding(v)?),
-            "--iree-vulkan-target" => options.vulkan_target = Some(v.to_string()),
-            "--iree-llvmcpu-target-triple" => options.llvm_cpu.triple = v.to_string(),
-            "--iree-llvmcpu-target-cpu" => options.llvm_cpu.cpu = v.to_string(),
-            "--iree-llvmcpu-target-cpu-features" => options.llvm_cpu.features = v.to_string(),
-            "--iree-llvmcpu-enable-ukernels" => options.llvm_cpu.ukernels = v.to_string(),
-            "--iree-hal-dump-executable-binaries-to" => options.dump_binaries_to = Some(v.into()),
-            _ => {
-                return Err(CompileError::Invalid(format!(
-                    "unknown compiler flag '{k}'"
-                )))
-            }
-        }
+        let flag = FLAGS
+            .iter()
+            .find(|f| f.name == k)
+            .ok_or_else(|| CompileError::Invalid(format!("unknown compiler flag '{k}'")))?;
+        (flag.set)(&mut s, v)?;
     }
-    if !(backends.is_empty() && devices.is_empty() && local.is_empty()) {
-        let mut all = options.targets.clone();
-        all.extend(backends);
-        options.targets = resolve_targets(&all, &devices, &local)?;
+    if !(s.backends.is_empty() && s.devices.is_empty() && s.local.is_empty()) {
+        let mut all = s.options.targets.clone();
+        all.extend(s.backends);
+        s.options.targets = resolve_targets(&all, &s.devices, &s.local)?;
     }
     Ok(())
 }

@@ -27,6 +27,8 @@ pub enum ImportError {
         opset: i64,
         message: String,
     },
+    #[error("unknown input type '{0}' (types: onnx, kir)")]
+    UnknownInputType(String),
 }
 
 /// Model formats kiln can import.
@@ -35,6 +37,19 @@ pub enum InputType {
     Onnx,
     /// kiln's own tensor program text (what `--compile-to=input` prints).
     KilnIr,
+}
+
+impl std::str::FromStr for InputType {
+    type Err = ImportError;
+    /// `onnx`, or `kir` (`kiln`) for kiln's tensor program text: what `--iree-input-type` and
+    /// Python's `input_type` take.
+    fn from_str(s: &str) -> Result<InputType, ImportError> {
+        match s {
+            "onnx" => Ok(InputType::Onnx),
+            "kir" | "kiln" => Ok(InputType::KilnIr),
+            other => Err(ImportError::UnknownInputType(other.into())),
+        }
+    }
 }
 
 impl InputType {

@@ -1,12 +1,14 @@
 //! `kiln-compile`: compiles an ONNX model (or kiln IR text) into a `.kiln` module.
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use kiln_compiler::{CompileOptions, CompileOutput, Phase};
 use kiln_import::InputType;
 use std::path::PathBuf;
 
-/// Compiles a model into a kiln module. Flags follow iree-compile's spelling.
+/// Compiles a model into a kiln module. Flags follow iree-compile's spelling; the compiler
+/// flags (listed below) are `kiln_compiler::flags::FLAGS`, the table Python's `extra_args`
+/// read too.
 #[derive(Parser)]
 #[command(name = "kiln-compile", version, about)]
 struct Args {
@@ -15,67 +17,21 @@ struct Args {
     /// Where to write the module (or the text of --compile-to).
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
-    /// Target backends, comma-separated (legacy IREE spelling).
-    #[arg(long = "iree-hal-target-backends", value_delimiter = ',')]
-    target_backends: Vec<String>,
-    /// Target devices (IREE's current spelling): local, vulkan, cuda, hip, metal, webgpu.
-    #[arg(long = "iree-hal-target-device")]
-    target_device: Vec<String>,
-    /// Backends for the `local` target device, comma-separated.
-    #[arg(long = "iree-hal-local-target-device-backends", value_delimiter = ',')]
-    local_backends: Vec<String>,
     /// Lists the target backends this build can compile for.
     #[arg(long = "iree-hal-list-target-backends")]
     list_target_backends: bool,
-    /// Stops after a phase and prints its IR: input, global-optimization, dispatch-creation, hal.
-    #[arg(long = "compile-to")]
-    compile_to: Option<String>,
     /// The input format when the extension does not tell: onnx or kir.
     #[arg(long = "iree-input-type")]
     input_type: Option<String>,
-    /// GPU architecture for vulkan-spirv: generic (default) or a name from
-    /// --iree-vulkan-list-targets.
-    #[arg(long = "iree-vulkan-target")]
-    vulkan_target: Option<String>,
-    /// LLVM target triple for llvm-cpu (default: this machine).
-    #[arg(long = "iree-llvmcpu-target-triple")]
-    llvmcpu_triple: Option<String>,
-    /// CPU for llvm-cpu: host (default), generic; for x86-64 also x86-64-v2/-v3/-v4, for other
-    /// architectures any LLVM CPU name (neoverse-v1, ...).
-    #[arg(long = "iree-llvmcpu-target-cpu")]
-    llvmcpu_cpu: Option<String>,
-    /// Extra LLVM CPU features for llvm-cpu (+avx2,-avx512f), or `host`. On x86-64, enabled
-    /// features must be ones the runtime checks when it loads the module.
-    #[arg(long = "iree-llvmcpu-target-cpu-features")]
-    llvmcpu_features: Option<String>,
-    /// Microkernels llvm-cpu calls: default, all, none, or a list (mmt4d,...). Without mmt4d
-    /// the GEMM register tile is generated as LLVM IR into the executable.
-    #[arg(long = "iree-llvmcpu-enable-ukernels")]
-    llvmcpu_ukernels: Option<String>,
     /// Lists the LLVM targets llvm-cpu can compile for.
     #[arg(long = "iree-llvmcpu-list-targets")]
     list_llvmcpu_targets: bool,
     /// Lists the architectures --iree-vulkan-target accepts.
     #[arg(long = "iree-vulkan-list-targets")]
     list_vulkan_targets: bool,
-    /// Writes each executable's binaries into this directory: `.o` for llvm-cpu, one `.spv` per
-    /// entry point for vulkan-spirv, `.vmvx` for vmvx.
-    #[arg(long = "iree-hal-dump-executable-binaries-to")]
-    dump_binaries_to: Option<PathBuf>,
-    /// Size for a symbolic input dim, NAME=SIZE (repeatable); unbound ones compile as 1.
-    #[arg(long = "kiln-bind-dim")]
-    bind_dim: Vec<String>,
 }
 
-fn targets(args: &Args) -> Result<Vec<String>> {
-    Ok(kiln_compiler::flags::resolve_targets(
-        &args.target_backends,
-        &args.target_device,
-        &args.local_backends,
-    )?)
-}
-
-fn run(args: Args) -> Result<()> {
+fn run(args: Args, flags: &[String]) -> Result<()> {
     if args.list_target_backends {
         println!("Registered target backends:");
         for t in kiln_compiler::available_targets() {
@@ -108,36 +64,17 @@ fn run(args: Args) -> Result<()> {
         .input
         .clone()
         .context("no input file given (usage: kiln-compile MODEL -o OUT.kiln)")?;
-    let input_type = match args.input_type.as_deref() {
-        None => None,
-        Some("onnx") => Some(InputType::Onnx),
-        Some("kir") | Some("kiln") => Some(InputType::KilnIr),
-        Some(other) => bail!("unknown --iree-input-type '{other}' (types: onnx, kir)"),
-    };
-    let compile_to = args
-        .compile_to
+    let input_type = args
+        .input_type
         .as_deref()
-        .map(str::parse::<Phase>)
+        .map(str::parse::<InputType>)
         .transpose()?;
-    let dims = args
-        .bind_dim
-        .iter()
-        .map(|d| kiln_compiler::flags::parse_dim_binding(d))
-        .collect::<Result<Vec<_>, _>>()?;
-    let options = CompileOptions {
-        targets: targets(&args)?,
-        compile_to,
-        module_name: String::new(),
-        dims,
-        vulkan_target: args.vulkan_target.clone(),
-        llvm_cpu: kiln_codegen_llvm::CpuTarget {
-            triple: args.llvmcpu_triple.clone().unwrap_or_default(),
-            cpu: args.llvmcpu_cpu.clone().unwrap_or_default(),
-            features: args.llvmcpu_features.clone().unwrap_or_default(),
-            ukernels: args.llvmcpu_ukernels.clone().unwrap_or_default(),
-        },
-        dump_binaries_to: args.dump_binaries_to.clone(),
-    };
+    let mut options = CompileOptions::default();
+    kiln_compiler::flags::apply(&mut options, flags)?;
+    if options.targets.is_empty() {
+        options.targets = kiln_compiler::flags::resolve_targets(&[], &[], &[])?;
+    }
+    let compile_to = options.compile_to;
     if args.output.is_none() && compile_to.is_none_or(|p| p == Phase::End) {
         bail!("no output file given: pass -o OUT.kiln");
     }
@@ -179,7 +116,10 @@ fn run(args: Args) -> Result<()> {
 
 fn main() {
     kiln_tools::install_panic_hook("kiln-compile");
-    if let Err(e) = run(Args::parse()) {
+    let (flags, rest) = kiln_compiler::flags::split_args(std::env::args());
+    let command = Args::command().after_help(kiln_compiler::flags::help());
+    let args = Args::from_arg_matches(&command.get_matches_from(rest)).unwrap_or_else(|e| e.exit());
+    if let Err(e) = run(args, &flags) {
         kiln_tools::exit_with("kiln-compile", e);
     }
 }
