@@ -36,7 +36,7 @@ const MAX_BAND_REPEATS: f64 = 1.5;
 /// [`pack_weights`]; kernels are renamed in their new order.
 pub fn lay_out_conv_inputs(d: &mut Dispatches<Kernel>) {
     for mut dispatch in std::mem::take(&mut d.dispatches) {
-        if let Some(len) = repeated_band_len(&dispatch.kernel.op) {
+        if let Some(len) = repeated_band_len(&dispatch.kernel) {
             let band = d.add_storage(Storage {
                 kind: StorageKind::Computed,
                 element_type: ElementType::F32,
@@ -96,7 +96,7 @@ fn vmvx_view(v: View, operand: u32) -> View {
 /// are packed in channel rows, its workgroups read a band in place, and between them they would lay out more
 /// than [`MAX_BAND_REPEATS`] times its input lines (each channel tile repeats the band of its
 /// rows, and each row tile adds the lines its window reaches below it).
-fn repeated_band_len(op: &KernelOp) -> Option<u64> {
+fn repeated_band_len(kernel: &Kernel) -> Option<u64> {
     let KernelOp::Conv2d {
         x,
         w,
@@ -109,7 +109,7 @@ fn repeated_band_len(op: &KernelOp) -> Option<u64> {
         tile_co,
         tile_oh,
         ..
-    } = op
+    } = &kernel.op
     else {
         return None;
     };
@@ -130,7 +130,7 @@ fn repeated_band_len(op: &KernelOp) -> Option<u64> {
     let tiles = (co / groups).div_ceil(*tile_co) * oh.div_ceil(*tile_oh);
     let laid = (0..tiles)
         .map(|wg| {
-            let t = ConvTile::of(y, *groups, *tile_co, *tile_oh, wg);
+            let t = ConvTile::of(kernel, wg);
             lines(t.oy1 - t.oy0)
         })
         .sum::<f64>();

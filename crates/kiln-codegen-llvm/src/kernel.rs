@@ -82,15 +82,15 @@ pub fn emit<'ctx>(
     match &kernel.op {
         KernelOp::Generic {
             shape,
-            tile,
             reduction_dims,
             reduce,
             inputs,
             outputs,
             body,
+            ..
         } => {
             let p = shape.len() - *reduction_dims as usize;
-            let (lo, hi) = g.tile_box(&shape[..p], &tile[..p], wg)?;
+            let (lo, hi) = kernel.grid().tile_box_with(&mut g, wg)?;
             let ctx = Generic {
                 shape,
                 p,
@@ -413,48 +413,6 @@ impl<'ctx> Gen<'_, 'ctx> {
         self.call(f, args)
     }
 
-    /// The tile box of workgroup `wg` over `shape` tiled by `tile` (VMVX's numbering).
-    fn tile_box(
-        &self,
-        shape: &[u64],
-        tile: &[u64],
-        wg: IntValue<'ctx>,
-    ) -> R<(Vec<IntValue<'ctx>>, Vec<IntValue<'ctx>>)> {
-        let n = shape.len();
-        let (mut lo, mut hi) = (vec![wg; n], vec![wg; n]);
-        let mut rest = wg;
-        for d in (0..n).rev() {
-            let t = tile[d].max(1);
-            let count = self.i64t.const_int(shape[d].div_ceil(t), false);
-            let i = self
-                .b
-                .build_int_unsigned_rem(rest, count, "tile")
-                .map_err(e)?;
-            rest = self
-                .b
-                .build_int_unsigned_div(rest, count, "rest")
-                .map_err(e)?;
-            let l = self
-                .b
-                .build_int_mul(i, self.i64t.const_int(t, false), "lo")
-                .map_err(e)?;
-            let h = self
-                .b
-                .build_int_add(l, self.i64t.const_int(t, false), "hi")
-                .map_err(e)?;
-            let h = self
-                .intrinsic(
-                    "llvm.umin",
-                    &[self.i64t.into()],
-                    &[h.into(), self.i64t.const_int(shape[d], false).into()],
-                )?
-                .into_int_value();
-            lo[d] = l;
-            hi[d] = h;
-        }
-        Ok((lo, hi))
-    }
-
     /// Runs `f(idx)` for every index in the box `[lo, hi)`, the last dim innermost.
     fn nest(
         &mut self,
@@ -647,5 +605,37 @@ impl<'ctx> Gen<'_, 'ctx> {
 
     pub fn icmp(&self, p: IntPredicate, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
         self.b.build_int_compare(p, a, b, "c").map_err(e)
+    }
+}
+
+/// The tile box arithmetic of [`kiln_vmvx::tiling`] as LLVM instructions, so generated kernels
+/// take the same box of their domain as the interpreter does.
+impl<'ctx> kiln_vmvx::tiling::IndexArith for Gen<'_, 'ctx> {
+    type Value = IntValue<'ctx>;
+    type Error = String;
+    fn constant(&mut self, v: u64) -> R<IntValue<'ctx>> {
+        Ok(self.i64t.const_int(v, false))
+    }
+    fn div(&mut self, a: IntValue<'ctx>, b: u64) -> R<IntValue<'ctx>> {
+        let b = self.i64t.const_int(b, false);
+        self.b.build_int_unsigned_div(a, b, "div").map_err(e)
+    }
+    fn rem(&mut self, a: IntValue<'ctx>, b: u64) -> R<IntValue<'ctx>> {
+        let b = self.i64t.const_int(b, false);
+        self.b.build_int_unsigned_rem(a, b, "rem").map_err(e)
+    }
+    fn mul(&mut self, a: IntValue<'ctx>, b: u64) -> R<IntValue<'ctx>> {
+        let b = self.i64t.const_int(b, false);
+        self.b.build_int_mul(a, b, "mul").map_err(e)
+    }
+    fn add(&mut self, a: IntValue<'ctx>, b: u64) -> R<IntValue<'ctx>> {
+        let b = self.i64t.const_int(b, false);
+        self.b.build_int_add(a, b, "add").map_err(e)
+    }
+    fn min(&mut self, a: IntValue<'ctx>, b: u64) -> R<IntValue<'ctx>> {
+        let b = self.i64t.const_int(b, false);
+        Ok(self
+            .intrinsic("llvm.umin", &[self.i64t.into()], &[a.into(), b.into()])?
+            .into_int_value())
     }
 }

@@ -116,15 +116,14 @@ impl Executable {
         match &k.op {
             KernelOp::Generic {
                 shape,
-                tile,
                 reduction_dims,
                 reduce,
                 inputs,
                 outputs,
                 body,
+                ..
             } => {
-                let p = shape.len() - *reduction_dims as usize;
-                let (lo, hi) = tile_box(&shape[..p], &tile[..p], wg);
+                let (lo, hi) = k.grid().tile_box(wg);
                 let ins: Vec<&View> = inputs.iter().collect();
                 let outs: Vec<&View> = outputs.iter().collect();
                 if *reduction_dims == 0 {
@@ -134,17 +133,10 @@ impl Executable {
                 }
             }
             KernelOp::MatMul {
-                a,
-                b,
-                c,
-                tile_m,
-                tile_n,
-                epilogue,
+                a, b, c, epilogue, ..
             } => {
-                let (mt, nt) = (c.shape[1].div_ceil(*tile_m), c.shape[2].div_ceil(*tile_n));
-                let (bi, rest) = (wg / (mt * nt), wg % (mt * nt));
-                let (m0, n0) = ((rest / nt) * tile_m, (rest % nt) * tile_n);
-                let (m1, n1) = ((m0 + tile_m).min(c.shape[1]), (n0 + tile_n).min(c.shape[2]));
+                let (lo, hi) = k.grid().tile_box(wg);
+                let (bi, m0, n0, m1, n1) = (lo[0], lo[1], lo[2], hi[1], hi[2]);
                 let kdim = a.shape[2] as usize;
                 let (ad, bd) = (m.f32s(a), m.f32s(b));
                 let am = Matrix {
@@ -208,15 +200,13 @@ impl Executable {
                 strides,
                 pads,
                 dilations,
-                groups,
                 gemm,
-                tile_co,
-                tile_oh,
                 epilogue,
+                ..
             } => {
                 let [_, kh, kw] = conv_weight_dims(w);
                 let window = window([kh, kw], *strides, *pads, *dilations);
-                let tile = ConvTile::of(y, *groups, *tile_co, *tile_oh, wg);
+                let tile = ConvTile::of(k, wg);
                 let weights = match packing(&k.op) {
                     None => ConvWeights::Plain,
                     Some(p) if *gemm == ConvGemm::PixelRows => {
@@ -274,7 +264,7 @@ impl Executable {
                 }
             }
             KernelOp::Softmax { x, y, epilogue } => {
-                let (o0, o1) = row_range(x.shape[0], wg);
+                let (o0, o1) = rows(k, wg);
                 let (len, inner) = (x.shape[1] as usize, x.shape[2] as usize);
                 let xs = m.f32s(x);
                 if inner == 1 && x.strides[1] == 1 {
@@ -312,7 +302,7 @@ impl Executable {
                 epsilon,
                 epilogue,
             } => {
-                let (r0, r1) = row_range(x.shape[0], wg);
+                let (r0, r1) = rows(k, wg);
                 let len = x.shape[1] as usize;
                 let xs = m.f32s(x);
                 for r in r0..r1 {
@@ -325,7 +315,7 @@ impl Executable {
                 }
             }
             KernelOp::Gather { data, indices, out } => {
-                let (o0, o1) = row_range(out.shape[0], wg);
+                let (o0, o1) = rows(k, wg);
                 let size = data.element_type.byte_size();
                 let len = data.shape[1] as i64;
                 for o in o0..o1 {
@@ -364,24 +354,10 @@ impl Executable {
     }
 }
 
-/// Which rows of `count` workgroup `wg` owns, for row-partitioned kernels.
-fn row_range(count: u64, wg: u64) -> (u64, u64) {
-    let r0 = wg * ROWS_PER_WORKGROUP;
-    (r0.min(count), (r0 + ROWS_PER_WORKGROUP).min(count))
-}
-
-/// The box of workgroup `wg` in a grid of `tile`-sized boxes over `shape` (row-major order).
-fn tile_box(shape: &[u64], tile: &[u64], mut wg: u64) -> (Vec<u64>, Vec<u64>) {
-    let mut lo = vec![0; shape.len()];
-    let mut hi = shape.to_vec();
-    for d in (0..shape.len()).rev() {
-        let tiles = shape[d].div_ceil(tile[d].max(1));
-        let t = wg % tiles;
-        wg /= tiles;
-        lo[d] = t * tile[d];
-        hi[d] = (lo[d] + tile[d]).min(shape[d]);
-    }
-    (lo, hi)
+/// The rows workgroup `wg` of a row-partitioned kernel (softmax, layer norm, gather) owns.
+fn rows(k: &Kernel, wg: u64) -> (u64, u64) {
+    let (lo, hi) = k.grid().tile_box(wg);
+    (lo[0], hi[0])
 }
 
 /// Typed, unchecked access to binding memory, valid after `check_bindings`.

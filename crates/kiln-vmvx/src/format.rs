@@ -234,9 +234,6 @@ pub struct Kernel {
     pub op: KernelOp,
 }
 
-/// Rows handled per workgroup by softmax, layer norm and gather.
-pub(crate) const ROWS_PER_WORKGROUP: u64 = 16;
-
 /// The part of a convolution's output one workgroup computes: image, group, output channels
 /// `co0..co1` within the group, output rows `oy0..oy1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,24 +248,18 @@ pub struct ConvTile {
 }
 
 impl ConvTile {
-    /// Workgroup `wg`'s tile; workgroups run over (image, group, channel tile, row tile), the
-    /// row tile fastest.
-    pub fn of(y: &View, groups: u64, tile_co: u64, tile_oh: u64, wg: u64) -> ConvTile {
-        let (g, tc, th) = (groups.max(1), tile_co.max(1), tile_oh.max(1));
-        let group_channels = y.shape[1] / g;
-        let (co_tiles, oh_tiles) = (group_channels.div_ceil(tc), y.shape[2].div_ceil(th));
-        let per_image = g * co_tiles * oh_tiles;
-        let (image, rest) = (wg / per_image, wg % per_image);
-        let (group, rest) = (rest / (co_tiles * oh_tiles), rest % (co_tiles * oh_tiles));
-        let (co0, oy0) = ((rest / oh_tiles) * tc, (rest % oh_tiles) * th);
+    /// Workgroup `wg`'s tile of convolution `kernel` (its [`Kernel::grid`]).
+    pub fn of(kernel: &Kernel, wg: u64) -> ConvTile {
+        let grid = kernel.grid();
+        let (lo, hi) = grid.tile_box(wg);
         ConvTile {
-            image,
-            group,
-            group_channels,
-            co0,
-            co1: (co0 + tc).min(group_channels),
-            oy0,
-            oy1: (oy0 + th).min(y.shape[2]),
+            image: lo[0],
+            group: lo[1],
+            group_channels: grid.domain[2],
+            co0: lo[2],
+            co1: hi[2],
+            oy0: lo[3],
+            oy1: hi[3],
         }
     }
 }
@@ -380,98 +371,29 @@ impl Kernel {
         {
             return 0;
         }
-        let prod = |v: &[u64]| {
-            v.iter()
-                .try_fold(1u64, |a, &x| a.checked_mul(x))
-                .unwrap_or(u64::MAX)
-        };
-        match &self.op {
-            KernelOp::Generic {
-                shape,
-                tile,
-                reduction_dims,
-                ..
-            } => {
-                let p = shape.len() - *reduction_dims as usize;
-                prod(
-                    &(0..p)
-                        .map(|d| shape[d].div_ceil(tile[d].max(1)))
-                        .collect::<Vec<_>>(),
-                )
-            }
-            KernelOp::MatMul {
-                c, tile_m, tile_n, ..
-            } => prod(&[
-                c.shape[0],
-                c.shape[1].div_ceil((*tile_m).max(1)),
-                c.shape[2].div_ceil((*tile_n).max(1)),
-            ]),
-            KernelOp::Conv2d {
-                y,
-                groups,
-                tile_co,
-                tile_oh,
-                ..
-            } => prod(&[
-                y.shape[0],
-                *groups,
-                (y.shape[1] / (*groups).max(1)).div_ceil((*tile_co).max(1)),
-                y.shape[2].div_ceil((*tile_oh).max(1)),
-            ]),
-            KernelOp::Pool2d { y, .. } => prod(&[y.shape[0], y.shape[1]]),
-            KernelOp::ConvBand { x, .. } => prod(&[x.shape[0], x.shape[1]]),
-            KernelOp::Softmax { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
-            KernelOp::LayerNorm { x, .. } => x.shape[0].div_ceil(ROWS_PER_WORKGROUP),
-            KernelOp::Gather { out, .. } => out.shape[0].div_ceil(ROWS_PER_WORKGROUP),
-        }
+        self.grid().count()
     }
 
     /// The box `[lo, hi)` of the output that workgroup `wg` of a named op computes (where its
     /// epilogue applies); `None` for generic and gather kernels.
     pub fn output_box(&self, wg: u64) -> Option<(Vec<u64>, Vec<u64>)> {
-        let rows = |count: u64| {
-            let r0 = wg * ROWS_PER_WORKGROUP;
-            (r0.min(count), (r0 + ROWS_PER_WORKGROUP).min(count))
-        };
+        let (lo, hi) = self.grid().tile_box(wg);
         Some(match &self.op {
-            KernelOp::MatMul {
-                c, tile_m, tile_n, ..
-            } => {
-                let (tm, tn) = ((*tile_m).max(1), (*tile_n).max(1));
-                let (mt, nt) = (c.shape[1].div_ceil(tm), c.shape[2].div_ceil(tn));
-                let (bi, rest) = (wg / (mt * nt), wg % (mt * nt));
-                let (m0, n0) = ((rest / nt) * tm, (rest % nt) * tn);
-                (
-                    vec![bi, m0, n0],
-                    vec![bi + 1, (m0 + tm).min(c.shape[1]), (n0 + tn).min(c.shape[2])],
-                )
-            }
-            KernelOp::Conv2d {
-                y,
-                groups,
-                tile_co,
-                tile_oh,
-                ..
-            } => {
-                let t = ConvTile::of(y, *groups, *tile_co, *tile_oh, wg);
+            KernelOp::MatMul { .. } => (lo, hi),
+            KernelOp::Conv2d { y, .. } => {
+                let t = ConvTile::of(self, wg);
                 let c0 = t.group * t.group_channels + t.co0;
                 (
                     vec![t.image, c0, t.oy0, 0],
                     vec![t.image + 1, c0 + (t.co1 - t.co0), t.oy1, y.shape[3]],
                 )
             }
-            KernelOp::Pool2d { y, .. } => {
-                let (n, c) = (wg / y.shape[1].max(1), wg % y.shape[1].max(1));
-                (vec![n, c, 0, 0], vec![n + 1, c + 1, y.shape[2], y.shape[3]])
-            }
-            KernelOp::Softmax { x, y, .. } => {
-                let (o0, o1) = rows(x.shape[0]);
-                (vec![o0, 0, 0], vec![o1, y.shape[1], y.shape[2]])
-            }
-            KernelOp::LayerNorm { x, y, .. } => {
-                let (r0, r1) = rows(x.shape[0]);
-                (vec![r0, 0], vec![r1, y.shape[1]])
-            }
+            KernelOp::Pool2d { y, .. } => (
+                vec![lo[0], lo[1], 0, 0],
+                vec![hi[0], hi[1], y.shape[2], y.shape[3]],
+            ),
+            KernelOp::Softmax { y, .. } => (vec![lo[0], 0, 0], vec![hi[0], y.shape[1], y.shape[2]]),
+            KernelOp::LayerNorm { y, .. } => (vec![lo[0], 0], vec![hi[0], y.shape[1]]),
             KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {
                 return None
             }

@@ -4,6 +4,8 @@
 //!   dispatch's bindings, with elementwise bodies in a tiny SSA bytecode. The compiler writes
 //!   it; [`Executable::decode`] reads and checks it (every index, kind and shape), so a corrupt
 //!   executable is an error, never a crash.
+//! - [`tiling`] is the workgroup → tile mapping of every kernel, which the interpreter, the
+//!   load-time checks and the llvm-cpu code generator share.
 //! - [`exec`] runs one workgroup at a time; the HAL spreads workgroups over threads.
 //!
 //! This crate belongs to the runtime side: it never depends on the compiler.
@@ -11,6 +13,7 @@
 pub mod exec;
 pub mod format;
 mod pixel_rows;
+pub mod tiling;
 
 pub use exec::Binding;
 pub use format::{Body, Epilogue, Executable, Inst, Kernel, KernelOp, ReduceFn, View, FORMAT};

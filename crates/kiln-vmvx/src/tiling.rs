@@ -1,0 +1,159 @@
+//! The CPU family's workgroup → tile mapping, written once.
+//!
+//! Every VMVX kernel splits a *domain* (its output's parallel dims, or a batch/group/channel
+//! decomposition of them) into *tiles*; workgroup `wg` computes the `wg`-th tile in row-major
+//! order, the last dim fastest ([`Grid`]). The interpreter, the load-time checks, the epilogue
+//! boxes and the llvm-cpu code generator all take a kernel's tiles from [`Kernel::grid`] and
+//! [`Grid::tile_box_with`], the last through [`IndexArith`] so that generated code computes the
+//! same box the interpreter does.
+
+use crate::format::{Kernel, KernelOp};
+
+/// Rows handled per workgroup by softmax, layer norm and gather.
+pub const ROWS_PER_WORKGROUP: u64 = 16;
+
+/// A domain split into tiles, one per workgroup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grid {
+    pub domain: Vec<u64>,
+    /// Tile extent per dim (a 0 counts as 1).
+    pub tile: Vec<u64>,
+}
+
+/// A box `[lo, hi)`: its lower and upper corners.
+pub type TileBox<V> = (Vec<V>, Vec<V>);
+
+/// Index arithmetic a box is computed in: plain `u64` ([`Plain`]) or instructions a code
+/// generator emits.
+pub trait IndexArith {
+    type Value: Copy;
+    type Error;
+    fn constant(&mut self, v: u64) -> Result<Self::Value, Self::Error>;
+    fn div(&mut self, a: Self::Value, b: u64) -> Result<Self::Value, Self::Error>;
+    fn rem(&mut self, a: Self::Value, b: u64) -> Result<Self::Value, Self::Error>;
+    fn mul(&mut self, a: Self::Value, b: u64) -> Result<Self::Value, Self::Error>;
+    fn add(&mut self, a: Self::Value, b: u64) -> Result<Self::Value, Self::Error>;
+    fn min(&mut self, a: Self::Value, b: u64) -> Result<Self::Value, Self::Error>;
+}
+
+/// Index arithmetic on `u64` values.
+pub struct Plain;
+
+impl IndexArith for Plain {
+    type Value = u64;
+    type Error = std::convert::Infallible;
+    fn constant(&mut self, v: u64) -> Result<u64, Self::Error> {
+        Ok(v)
+    }
+    fn div(&mut self, a: u64, b: u64) -> Result<u64, Self::Error> {
+        Ok(a / b)
+    }
+    fn rem(&mut self, a: u64, b: u64) -> Result<u64, Self::Error> {
+        Ok(a % b)
+    }
+    fn mul(&mut self, a: u64, b: u64) -> Result<u64, Self::Error> {
+        Ok(a * b)
+    }
+    fn add(&mut self, a: u64, b: u64) -> Result<u64, Self::Error> {
+        Ok(a + b)
+    }
+    fn min(&mut self, a: u64, b: u64) -> Result<u64, Self::Error> {
+        Ok(a.min(b))
+    }
+}
+
+impl Grid {
+    fn tiles(&self, d: usize) -> u64 {
+        self.domain[d].div_ceil(self.tile[d].max(1))
+    }
+
+    /// Workgroups in the grid; `u64::MAX` if the count overflows.
+    pub fn count(&self) -> u64 {
+        (0..self.domain.len())
+            .try_fold(1u64, |a, d| a.checked_mul(self.tiles(d)))
+            .unwrap_or(u64::MAX)
+    }
+
+    /// The box `[lo, hi)` of the domain that workgroup `wg` computes, in `arith`.
+    ///
+    /// ```
+    /// use kiln_vmvx::tiling::Grid;
+    /// let g = Grid { domain: vec![2, 10], tile: vec![1, 4] };
+    /// assert_eq!(g.count(), 6);
+    /// assert_eq!(g.tile_box(5), (vec![1, 8], vec![2, 10]));
+    /// ```
+    pub fn tile_box_with<A: IndexArith>(
+        &self,
+        arith: &mut A,
+        wg: A::Value,
+    ) -> Result<TileBox<A::Value>, A::Error> {
+        let n = self.domain.len();
+        let (mut lo, mut hi) = (vec![wg; n], vec![wg; n]);
+        let mut rest = wg;
+        for d in (0..n).rev() {
+            let (t, tiles) = (self.tile[d].max(1), self.tiles(d).max(1));
+            let i = arith.rem(rest, tiles)?;
+            rest = arith.div(rest, tiles)?;
+            lo[d] = arith.mul(i, t)?;
+            let end = arith.add(lo[d], t)?;
+            hi[d] = arith.min(end, self.domain[d])?;
+        }
+        Ok((lo, hi))
+    }
+
+    /// [`Grid::tile_box_with`] in plain integers.
+    pub fn tile_box(&self, wg: u64) -> TileBox<u64> {
+        match self.tile_box_with(&mut Plain, wg) {
+            Ok(b) => b,
+            Err(never) => match never {},
+        }
+    }
+}
+
+impl Kernel {
+    /// The kernel's workgroup grid: what its workgroups split and how.
+    ///
+    /// - generic: the parallel dims, by `tile`;
+    /// - matmul: `[batch, m, n]` by `[1, tile_m, tile_n]`;
+    /// - conv2d: `[image, group, channel within group, output row]` by `[1, 1, tile_co, tile_oh]`;
+    /// - pool2d, conv_band: one `[image, channel]` plane each;
+    /// - softmax, layer norm, gather: [`ROWS_PER_WORKGROUP`] rows each.
+    pub fn grid(&self) -> Grid {
+        let grid = |domain: Vec<u64>, tile: Vec<u64>| Grid { domain, tile };
+        let rows = |n: u64| grid(vec![n], vec![ROWS_PER_WORKGROUP]);
+        match &self.op {
+            KernelOp::Generic {
+                shape,
+                tile,
+                reduction_dims,
+                ..
+            } => {
+                let p = shape.len() - *reduction_dims as usize;
+                grid(shape[..p].to_vec(), tile[..p].to_vec())
+            }
+            KernelOp::MatMul {
+                c, tile_m, tile_n, ..
+            } => grid(c.shape.clone(), vec![1, *tile_m, *tile_n]),
+            KernelOp::Conv2d {
+                y,
+                groups,
+                tile_co,
+                tile_oh,
+                ..
+            } => grid(
+                vec![
+                    y.shape[0],
+                    *groups,
+                    y.shape[1] / (*groups).max(1),
+                    y.shape[2],
+                ],
+                vec![1, 1, *tile_co, *tile_oh],
+            ),
+            KernelOp::Pool2d { y: v, .. } | KernelOp::ConvBand { x: v, .. } => {
+                grid(v.shape[..2].to_vec(), vec![1, 1])
+            }
+            KernelOp::Softmax { x, .. } | KernelOp::LayerNorm { x, .. } => rows(x.shape[0]),
+            KernelOp::Gather { out, .. } => rows(out.shape[0]),
+        }
+    }
+}
