@@ -13,13 +13,11 @@
 use crate::body;
 use crate::shader::{glsl, Shader, Val, Var, R};
 use crate::VulkanTarget;
+use kiln_codegen_gpu::{Config, Mapping};
 use kiln_kernel::{Epilogue, Op as KernelOp, ReduceFn, RegKind, View};
 use kiln_spirv::ErrorCode;
 use kiln_types::ElementType;
 use rspirv::spirv::{Op, Word};
-
-/// Rows shorter than this get one invocation each instead of a whole workgroup.
-const GROUP_REDUCE_MIN_LEN: u64 = 32;
 
 /// What lowering a kernel produced.
 pub struct Lowered {
@@ -93,16 +91,17 @@ pub fn lower(kernel: &KernelOp, target: &VulkanTarget) -> R<Lowered> {
     check_limits(kernel)?;
     let types = binding_types(kernel)?;
     let reports_errors = matches!(kernel, KernelOp::Gather { .. });
-    let wg = target.workgroup_size();
-    let tile = target.matmul_tile();
-    let size = match kernel {
-        KernelOp::MatMul { .. } | KernelOp::Conv2d { .. } => tile * tile,
-        _ => wg,
+    // The thread mapping every GPU generator shares; this file only emits it as SPIR-V.
+    let config = kiln_codegen_gpu::configure(kernel, target).map_err(|e| e.to_string())?;
+    let (size, workgroups) = (config.workgroup_size, config.workgroups());
+    let tile = match config.mapping {
+        Mapping::GemmTiles { tile, .. } => tile,
+        _ => 0,
     };
     let mut s = Shader::new(&types, reports_errors, size)?;
     let bases: Vec<Word> = (0..types.len() as u32).map(|b| s.binding_base(b)).collect();
-    let mut k = Ctx { s, bases };
-    let workgroups = match kernel {
+    let mut k = Ctx { s, bases, config };
+    match kernel {
         KernelOp::Generic {
             shape,
             reduction_dims,
@@ -178,7 +177,7 @@ pub fn lower(kernel: &KernelOp, target: &VulkanTarget) -> R<Lowered> {
             epilogue,
         } => k.layer_norm(x, y, *epsilon, epilogue.as_ref())?,
         KernelOp::Gather { data, indices, out } => k.gather(data, indices, out)?,
-    };
+    }
     let shader = ShaderInfo {
         features: k.s.features,
         shared_memory: k.s.shared_bytes,
@@ -223,7 +222,6 @@ struct RowGroup {
     lane: Word,
     row: Word,
     valid: Word,
-    workgroups: u64,
 }
 
 /// Code computing something at index `i` of a row.
@@ -237,6 +235,8 @@ struct Ctx {
     s: Shader,
     /// Each binding's element bias, loaded once in the entry block.
     bases: Vec<Word>,
+    /// The op's thread mapping ([`kiln_codegen_gpu::configure`]).
+    config: Config,
 }
 
 /// Element index of `v` at `coords` (one per dim of `v`).
@@ -337,7 +337,7 @@ impl Ctx {
         inputs: &[View],
         outputs: &[View],
         body: &kiln_kernel::Body,
-    ) -> R<u64> {
+    ) -> R<()> {
         let total = product(shape)?;
         let gid = self.global_id();
         let inside = self.s.ult_k(gid, total);
@@ -349,7 +349,7 @@ impl Ctx {
             }
             Ok(())
         })?;
-        Ok(total.div_ceil(self.s.workgroup_size as u64))
+        Ok(())
     }
 
     /// Evaluates `body` with `Input(n)` read from `inputs[n]` at `coords`.
@@ -465,11 +465,15 @@ impl Ctx {
         Ok(r)
     }
 
-    /// The row-group layout for `rows` rows of length `len` whose partial results have register
-    /// kind `kind`: a whole workgroup per row when rows are long, one invocation when short.
-    fn row_group(&mut self, rows: u64, len: u64, kind: RegKind) -> RowGroup {
+    /// The row-group layout of the op's [`Mapping::Rows`] for `rows` rows whose partial results
+    /// have register kind `kind`: `group` invocations per row, combined through shared memory.
+    fn row_group(&mut self, rows: u64, kind: RegKind) -> RowGroup {
         let wg = self.s.workgroup_size;
-        let (size, shared) = if len < GROUP_REDUCE_MIN_LEN || wg == 1 {
+        let group = match self.config.mapping {
+            Mapping::Rows { group, .. } => group,
+            _ => 1,
+        };
+        let (size, shared) = if group == 1 {
             (1, None)
         } else {
             let (ty, bytes) = match kind {
@@ -499,7 +503,6 @@ impl Ctx {
             lane,
             row,
             valid,
-            workgroups: rows.div_ceil(per_wg as u64),
         }
     }
 
@@ -512,7 +515,7 @@ impl Ctx {
         inputs: &[View],
         outputs: &[View],
         body: &kiln_kernel::Body,
-    ) -> R<u64> {
+    ) -> R<()> {
         let [output] = outputs else {
             return Err("a reduction must have exactly one output".into());
         };
@@ -524,7 +527,7 @@ impl Ctx {
             ReduceFn::Max => Combine::Max,
             ReduceFn::Min => Combine::Min,
         };
-        let g = self.row_group(rows, len, kind);
+        let g = self.row_group(rows, kind);
         let ty = match kind {
             RegKind::F => self.s.f32_,
             RegKind::I => self.s.i64_,
@@ -571,7 +574,7 @@ impl Ctx {
             let coords = k.decompose(g.row, &shape[..p]);
             k.store(output, &coords, Val { kind, id: v })
         })?;
-        Ok(g.workgroups)
+        Ok(())
     }
 
     /// Reduces `f(k, i)` over `i` in this invocation's share of `0..len`, then across the row
@@ -603,10 +606,10 @@ impl Ctx {
         })
     }
 
-    fn softmax(&mut self, x: &View, y: &View, e: Option<&Epilogue>) -> R<u64> {
+    fn softmax(&mut self, x: &View, y: &View, e: Option<&Epilogue>) -> R<()> {
         let (outer, len, inner) = (x.shape[0], x.shape[1], x.shape[2]);
         let rows = product(&[outer, inner])?;
-        let g = self.row_group(rows, len, RegKind::F);
+        let g = self.row_group(rows, RegKind::F);
         let (o, i) = (
             self.s.idiv_k(g.row, inner.max(1)),
             self.s.irem_k(g.row, inner.max(1)),
@@ -626,12 +629,12 @@ impl Ctx {
             let v = k.s.fmul(v, inv);
             k.store_with_epilogue(y, e, &[o, j, i], v)
         })?;
-        Ok(g.workgroups)
+        Ok(())
     }
 
-    fn layer_norm(&mut self, x: &View, y: &View, eps: f32, e: Option<&Epilogue>) -> R<u64> {
+    fn layer_norm(&mut self, x: &View, y: &View, eps: f32, e: Option<&Epilogue>) -> R<()> {
         let (rows, len) = (x.shape[0], x.shape[1]);
-        let g = self.row_group(rows, len, RegKind::F);
+        let g = self.row_group(rows, RegKind::F);
         let row = g.row;
         let read = move |k: &mut Ctx, j: Word| -> R<Word> { Ok(k.load(x, &[row, j])?.id) };
         let sum = self.row_reduce(&g, len, Combine::Sum, &read)?;
@@ -657,7 +660,7 @@ impl Ctx {
             let v = k.s.fmul(c, inv);
             k.store_with_epilogue(y, e, &[row, j], v)
         })?;
-        Ok(g.workgroups)
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -671,7 +674,7 @@ impl Ctx {
         pads: [u64; 4],
         count_include_pad: bool,
         e: Option<&Epilogue>,
-    ) -> R<u64> {
+    ) -> R<()> {
         let total = product(&y.shape)?;
         let (h, w) = (x.shape[2], x.shape[3]);
         let gid = self.global_id();
@@ -730,7 +733,7 @@ impl Ctx {
             }
             k.store_with_epilogue(y, e, &c, v)
         })?;
-        Ok(total.div_ceil(self.s.workgroup_size as u64))
+        Ok(())
     }
 
     /// `0 <= i < n`.
@@ -741,7 +744,7 @@ impl Ctx {
         self.s.and(ge, lt)
     }
 
-    fn gather(&mut self, data: &View, indices: &View, out: &View) -> R<u64> {
+    fn gather(&mut self, data: &View, indices: &View, out: &View) -> R<()> {
         let total = product(&out.shape)?;
         let gid = self.global_id();
         let inside = self.s.ult_k(gid, total);
@@ -769,7 +772,7 @@ impl Ctx {
                 k.s.copy_element(data.operand, from, out.operand, to)
             })
         })?;
-        Ok(total.div_ceil(self.s.workgroup_size as u64))
+        Ok(())
     }
 
     /// Batched `C[b] = A[b]·B[b]` with `TILE×TILE` output tiles staged through shared memory.
@@ -783,7 +786,7 @@ impl Ctx {
         load_a: GemmLoad,
         load_b: GemmLoad,
         store: GemmStore,
-    ) -> R<u64> {
+    ) -> R<()> {
         let t = tile as u64;
         let (tiles_m, tiles_n) = (m.div_ceil(t), n.div_ceil(t));
         let f32_ = self.s.f32_;
@@ -863,14 +866,10 @@ impl Ctx {
             let v = k.s.get(acc);
             store(k, b, row, col, v)
         })?;
-        let count = batch
-            .checked_mul(tiles_m)
-            .and_then(|c| c.checked_mul(tiles_n))
-            .ok_or("too many workgroups")?;
-        Ok(count)
+        Ok(())
     }
 
-    fn matmul(&mut self, a: &View, b: &View, c: &View, e: Option<&Epilogue>, tile: u32) -> R<u64> {
+    fn matmul(&mut self, a: &View, b: &View, c: &View, e: Option<&Epilogue>, tile: u32) -> R<()> {
         let dims = (c.shape[0], c.shape[1], c.shape[2], a.shape[2]);
         self.gemm(
             dims,
@@ -890,7 +889,7 @@ impl Ctx {
         g: ConvGeometry,
         e: Option<&Epilogue>,
         tile: u32,
-    ) -> R<u64> {
+    ) -> R<()> {
         let (n_img, h, wd) = (x.shape[0], x.shape[2], x.shape[3]);
         let (oc, icg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3]);
         let (oh, ow) = (y.shape[2], y.shape[3]);

@@ -4,8 +4,9 @@
 //! - [`shader`] wraps `rspirv`'s builder: types, constants, the binding layout, conversions
 //!   between storage element types and registers, structured control flow.
 //! - [`body`] turns scalar bodies ([`kiln_kernel::Body`]) into SPIR-V with the interpreter's semantics.
-//! - [`kernels`] chooses each kernel IR op's thread mapping and writes its shader. The kernel
-//!   IR ([`kiln_kernel`]) is target-free, so nothing here undoes a CPU decision.
+//! - [`kernels`] writes each kernel IR op's shader for the thread mapping the GPU backends
+//!   share ([`kiln_codegen_gpu::configure`]): SPIR-V is one emitter of it. The kernel IR
+//!   ([`kiln_kernel`]) is target-free, so nothing here undoes a CPU decision.
 //!
 //! [`VulkanTarget`] is what `--iree-vulkan-target=` selects: a generic baseline that any
 //! Vulkan 1.1 device with `shaderInt64` runs, or a named GPU architecture with its subgroup
@@ -34,33 +35,9 @@ pub mod shader;
 use kiln_kernel::Op;
 use kiln_spirv::{EntryPoint, Executable, MAX_BINDINGS};
 
-/// A Vulkan code generation target: a GPU family's subgroup size and limits.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VulkanTarget {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub subgroup_size: u32,
-    pub max_workgroup_invocations: u32,
-    /// Bytes of workgroup shared memory.
-    pub max_shared_memory: u32,
-}
-
-impl VulkanTarget {
-    /// Invocations per workgroup for elementwise and row kernels: four subgroups, a power of
-    /// two within the device limit.
-    pub fn workgroup_size(&self) -> u32 {
-        let want = (4 * self.subgroup_size).min(self.max_workgroup_invocations);
-        1 << (31 - want.max(1).leading_zeros())
-    }
-    /// Side of the square output tile of matmul and convolution workgroups.
-    pub fn matmul_tile(&self) -> u32 {
-        if self.max_workgroup_invocations >= 256 {
-            16
-        } else {
-            8
-        }
-    }
-}
+/// A Vulkan code generation target: a GPU family's subgroup size and limits (the GPU
+/// backends' shared [`kiln_codegen_gpu::GpuTarget`]).
+pub use kiln_codegen_gpu::GpuTarget as VulkanTarget;
 
 const fn target(
     name: &'static str,

@@ -1,0 +1,220 @@
+//! The GPU backends' lowering config, written once for every GPU code generator.
+//!
+//! IREE's GPU paths share one target-limits record (`#iree_gpu.target`) and one set of tiling
+//! and distribution decisions, and split only at emission. kiln does the same: [`GpuTarget`]
+//! is a GPU family's limits, and [`configure`] decides, for one kernel IR op, its thread
+//! mapping ([`Mapping`]), workgroup size, workgroup count and shared memory. The SPIR-V
+//! generator emits that mapping today; the CUDA, ROCm, WebGPU and Metal generators take the
+//! same [`Config`] rather than choosing again.
+//!
+//! Design choices (DESIGN.md §9):
+//! - The workgroup count is a function of the op's sizes only ([`Config::workgroups`]), so a
+//!   host can compute it without the shader.
+//! - Shared memory comes from static tile bounds only ([`Config::shared_memory`]), never from a
+//!   tensor size, and is checked against the target here, before any code is generated.
+
+use kiln_kernel::{reg_kind, Op, RegKind};
+
+/// Errors of [`configure`].
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GpuError {
+    #[error("a {op} over {extent} does not fit a GPU dispatch")]
+    TooLarge { op: &'static str, extent: String },
+    #[error("needs {needed} bytes of shared memory; target '{target}' has {available}")]
+    SharedMemory {
+        needed: u64,
+        target: &'static str,
+        available: u32,
+    },
+}
+
+/// A GPU family's code generation target: its subgroup size and limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GpuTarget {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub subgroup_size: u32,
+    pub max_workgroup_invocations: u32,
+    /// Bytes of workgroup shared memory.
+    pub max_shared_memory: u32,
+}
+
+impl GpuTarget {
+    /// Invocations per workgroup for elementwise and row kernels: four subgroups, a power of
+    /// two within the device limit.
+    pub fn workgroup_size(&self) -> u32 {
+        let want = (4 * self.subgroup_size).min(self.max_workgroup_invocations);
+        1 << (31 - want.max(1).leading_zeros())
+    }
+    /// Side of the square output tile of matmul and convolution workgroups.
+    pub fn gemm_tile(&self) -> u32 {
+        if self.max_workgroup_invocations >= 256 {
+            16
+        } else {
+            8
+        }
+    }
+}
+
+/// Rows shorter than this get one invocation each instead of a whole workgroup.
+pub const GROUP_REDUCE_MIN_LEN: u64 = 32;
+
+/// How an op's work is spread over invocations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mapping {
+    /// One invocation per element of `domain` (row-major, linear invocation id): elementwise
+    /// generics, pooling (the output's elements), gather.
+    Elements { domain: Vec<u64> },
+    /// `rows` rows of `len` values, `group` invocations per row striding over it and combining
+    /// through shared memory with a tree of barriers when `group > 1`; a workgroup takes
+    /// `workgroup_size / group` consecutive rows. Reductions, softmax, layer norm.
+    Rows { rows: u64, len: u64, group: u32 },
+    /// `batch` GEMMs `m×k · k×n` in `tile×tile` output tiles, one per workgroup (tiles along
+    /// `n` fastest, then `m`, then batch), with `tile×tile` tiles of A and B staged through
+    /// shared memory. Matmul, and convolution as implicit GEMM.
+    GemmTiles {
+        batch: u64,
+        m: u64,
+        n: u64,
+        k: u64,
+        tile: u32,
+    },
+}
+
+/// An op's GPU lowering config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub mapping: Mapping,
+    /// Invocations per workgroup (one-dimensional).
+    pub workgroup_size: u32,
+    /// Bytes per value of a row group's shared partial results (4 for f32, 8 for i64).
+    pub partial_bytes: u32,
+}
+
+impl Config {
+    /// Workgroups a dispatch needs (linear).
+    pub fn workgroups(&self) -> u64 {
+        let wg = self.workgroup_size as u64;
+        match &self.mapping {
+            Mapping::Elements { domain } => domain.iter().product::<u64>().div_ceil(wg),
+            Mapping::Rows { rows, group, .. } => rows.div_ceil(wg / *group as u64),
+            Mapping::GemmTiles {
+                batch, m, n, tile, ..
+            } => {
+                let t = *tile as u64;
+                batch * m.div_ceil(t) * n.div_ceil(t)
+            }
+        }
+    }
+
+    /// Bytes of workgroup shared memory the mapping stages through.
+    pub fn shared_memory(&self) -> u64 {
+        match &self.mapping {
+            Mapping::Elements { .. } => 0,
+            Mapping::Rows { group, .. } if *group > 1 => {
+                self.workgroup_size as u64 * self.partial_bytes as u64
+            }
+            Mapping::Rows { .. } => 0,
+            Mapping::GemmTiles { tile, .. } => 2 * (*tile as u64).pow(2) * 4,
+        }
+    }
+}
+
+/// The lowering config of `op` on `target`.
+///
+/// ```
+/// use kiln_codegen_gpu::{configure, GpuTarget, Mapping};
+/// use kiln_kernel::{Op, View};
+/// use kiln_types::ElementType::F32;
+/// let target = GpuTarget { name: "t", description: "", subgroup_size: 32,
+///                          max_workgroup_invocations: 1024, max_shared_memory: 48 << 10 };
+/// let softmax = Op::Softmax { x: View::contiguous(0, 0, F32, &[8, 1000, 1]),
+///                             y: View::contiguous(1, 0, F32, &[8, 1000, 1]), epilogue: None };
+/// let c = configure(&softmax, &target)?;
+/// assert_eq!(c.mapping, Mapping::Rows { rows: 8, len: 1000, group: 128 });
+/// assert_eq!((c.workgroups(), c.shared_memory()), (8, 512));
+/// # Ok::<(), kiln_codegen_gpu::GpuError>(())
+/// ```
+pub fn configure(op: &Op, target: &GpuTarget) -> Result<Config, GpuError> {
+    let wg = target.workgroup_size();
+    let product = |dims: &[u64]| {
+        dims.iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| GpuError::TooLarge {
+                op: op.name(),
+                extent: format!("{dims:?}"),
+            })
+    };
+    let rows = |rows: u64, len: u64, kind: RegKind| {
+        let group = if len < GROUP_REDUCE_MIN_LEN || wg == 1 {
+            1
+        } else {
+            wg
+        };
+        Config {
+            mapping: Mapping::Rows { rows, len, group },
+            workgroup_size: wg,
+            partial_bytes: if kind == RegKind::F { 4 } else { 8 },
+        }
+    };
+    let elements = |domain: &[u64]| Config {
+        mapping: Mapping::Elements {
+            domain: domain.to_vec(),
+        },
+        workgroup_size: wg,
+        partial_bytes: 0,
+    };
+    let tile = target.gemm_tile();
+    let gemm = |batch: u64, m: u64, n: u64, k: u64| Config {
+        mapping: Mapping::GemmTiles {
+            batch,
+            m,
+            n,
+            k,
+            tile,
+        },
+        workgroup_size: tile * tile,
+        partial_bytes: 0,
+    };
+    let config = match op {
+        Op::Generic {
+            shape,
+            reduction_dims,
+            outputs,
+            ..
+        } => {
+            let p = shape.len() - *reduction_dims as usize;
+            if *reduction_dims == 0 {
+                elements(shape)
+            } else {
+                let kind = outputs
+                    .first()
+                    .map_or(RegKind::F, |o| reg_kind(o.element_type));
+                rows(product(&shape[..p])?, product(&shape[p..])?, kind)
+            }
+        }
+        Op::MatMul { a, c, .. } => gemm(c.shape[0], c.shape[1], c.shape[2], a.shape[2]),
+        Op::Conv2d { w, y, groups, .. } => {
+            let groups = (*groups).max(1);
+            gemm(
+                product(&[y.shape[0], groups])?,
+                w.shape[0] / groups,
+                product(&y.shape[2..4])?,
+                product(&w.shape[1..4])?,
+            )
+        }
+        Op::Pool2d { y, .. } => elements(&y.shape),
+        Op::Softmax { x, .. } => rows(product(&[x.shape[0], x.shape[2]])?, x.shape[1], RegKind::F),
+        Op::LayerNorm { x, .. } => rows(x.shape[0], x.shape[1], RegKind::F),
+        Op::Gather { out, .. } => elements(&out.shape),
+    };
+    if config.shared_memory() > target.max_shared_memory as u64 {
+        return Err(GpuError::SharedMemory {
+            needed: config.shared_memory(),
+            target: target.name,
+            available: target.max_shared_memory,
+        });
+    }
+    Ok(config)
+}
