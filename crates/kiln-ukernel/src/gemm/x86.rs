@@ -1,0 +1,295 @@
+//! The x86-64 register tiles: AVX2+FMA 6×16 and AVX-512 8×32 (every height 1-8), with the
+//! GEMM entry points that run the drivers around them inside `#[target_feature]` functions.
+
+use super::{
+    packed_gemm_impl, sgemm_impl, store, Lhs, LhsStrip, Matrix, MatrixMut, Rhs, RowStarts, Tile,
+    TileDst,
+};
+use std::arch::x86_64::*;
+
+/// 6×16 tile: twelve 8-lane accumulators.
+#[derive(Clone, Copy)]
+struct Avx2;
+
+impl Tile for Avx2 {
+    #[inline(always)]
+    fn mr(self) -> usize {
+        6
+    }
+    #[inline(always)]
+    fn nr(self) -> usize {
+        16
+    }
+    #[inline(always)]
+    unsafe fn tile<A: LhsStrip, R: RowStarts>(
+        self,
+        kc: usize,
+        a: A,
+        b: &[f32],
+        rows: R,
+        dst: TileDst,
+    ) {
+        // SAFETY: callers run this inside an avx2+fma function; slices hold kc strips.
+        unsafe {
+            let mut acc = [[_mm256_setzero_ps(); 2]; 6];
+            for p in 0..kc {
+                let bp = b.as_ptr().add(rows.start(p));
+                let (b0, b1) = (_mm256_loadu_ps(bp), _mm256_loadu_ps(bp.add(8)));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let av = _mm256_set1_ps(a.at(p, i));
+                    row[0] = _mm256_fmadd_ps(av, b0, row[0]);
+                    row[1] = _mm256_fmadd_ps(av, b1, row[1]);
+                }
+            }
+            if dst.m == 6 && dst.n == 16 && dst.c.col_stride == 1 {
+                for (i, row) in acc.iter().enumerate() {
+                    let cp = dst.c.at(i, 0);
+                    for (h, &v) in row.iter().enumerate() {
+                        let v = if dst.accumulate {
+                            _mm256_add_ps(_mm256_loadu_ps(cp.add(8 * h)), v)
+                        } else {
+                            v
+                        };
+                        _mm256_storeu_ps(cp.add(8 * h), v);
+                    }
+                }
+                return;
+            }
+            let mut out = [0.0f32; 96];
+            for (i, row) in acc.iter().enumerate() {
+                _mm256_storeu_ps(out.as_mut_ptr().add(i * 16), row[0]);
+                _mm256_storeu_ps(out.as_mut_ptr().add(i * 16 + 8), row[1]);
+            }
+            store(&out, 16, dst);
+        }
+    }
+}
+
+/// 8×32 tile: sixteen 16-lane accumulators. A ragged last strip of fewer rows runs a tile
+/// of that height, so it does not compute 8, and one of at most 16 columns a tile
+/// of one vector per row, so it does not compute 32.
+#[derive(Clone, Copy)]
+struct Avx512;
+
+impl Tile for Avx512 {
+    #[inline(always)]
+    fn mr(self) -> usize {
+        8
+    }
+    #[inline(always)]
+    fn nr(self) -> usize {
+        32
+    }
+    #[inline(always)]
+    unsafe fn tile<A: LhsStrip, R: RowStarts>(
+        self,
+        kc: usize,
+        a: A,
+        b: &[f32],
+        rows: R,
+        dst: TileDst,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe {
+            if dst.n <= 16 {
+                avx512_rows::<1, A, R>(kc, a, b, rows, dst)
+            } else {
+                avx512_rows::<2, A, R>(kc, a, b, rows, dst)
+            }
+        }
+    }
+}
+
+/// [`Avx512`]'s tile of `VECS` vectors per row, with as many rows as `dst` needs.
+///
+/// # Safety
+/// As [`avx512_tile`].
+#[inline(always)]
+unsafe fn avx512_rows<const VECS: usize, A: LhsStrip, R: RowStarts>(
+    kc: usize,
+    a: A,
+    b: &[f32],
+    rows: R,
+    dst: TileDst,
+) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match dst.m {
+            1 => avx512_tile::<1, VECS, A, R>(kc, a, b, rows, dst),
+            2 => avx512_tile::<2, VECS, A, R>(kc, a, b, rows, dst),
+            3 => avx512_tile::<3, VECS, A, R>(kc, a, b, rows, dst),
+            4 => avx512_tile::<4, VECS, A, R>(kc, a, b, rows, dst),
+            5 => avx512_tile::<5, VECS, A, R>(kc, a, b, rows, dst),
+            6 => avx512_tile::<6, VECS, A, R>(kc, a, b, rows, dst),
+            7 => avx512_tile::<7, VECS, A, R>(kc, a, b, rows, dst),
+            _ => avx512_tile::<8, VECS, A, R>(kc, a, b, rows, dst),
+        }
+    }
+}
+
+/// Adds depth row `p` of the product to `acc`.
+///
+/// # Safety
+/// As [`avx512_tile`], with `p < kc`.
+#[inline(always)]
+unsafe fn avx512_step<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowStarts>(
+    acc: &mut [[__m512; VECS]; ROWS],
+    a: A,
+    b: &[f32],
+    rows: R,
+    p: usize,
+) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let bp = b.as_ptr().add(rows.start(p));
+        let bv: [__m512; VECS] = std::array::from_fn(|h| _mm512_loadu_ps(bp.add(16 * h)));
+        for h in 0..VECS {
+            _mm_prefetch::<_MM_HINT_T0>(bp.wrapping_add(PREFETCH + 16 * h) as *const i8);
+        }
+        for (i, row) in acc.iter_mut().enumerate() {
+            let av = _mm512_set1_ps(a.at(p, i));
+            for (r, &b) in row.iter_mut().zip(&bv) {
+                *r = _mm512_fmadd_ps(av, b, *r);
+            }
+        }
+    }
+}
+
+/// How far ahead (in values) a tile asks for its right-hand strip: packed strips are read
+/// in order, and the first tile over a strip may be reading it from memory.
+const PREFETCH: usize = 1024;
+
+/// The most accumulator sets a small [`avx512_tile`] splits its depth between.
+const MAX_SPLIT: usize = 4;
+
+/// [`Avx512`]'s tile with `ROWS` rows (at least `dst.m`) of `VECS` 16-lane vectors (at
+/// least `dst.n` columns).
+///
+/// # Safety
+/// As [`Tile::tile`]; the CPU must support AVX-512F.
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowStarts>(
+    kc: usize,
+    a: A,
+    b: &[f32],
+    rows: R,
+    dst: TileDst,
+) {
+    // SAFETY: slices hold kc strips; ROWS ≤ MR rows of A are read.
+    unsafe {
+        let mut acc = [[_mm512_setzero_ps(); VECS]; ROWS];
+        // A tile of fewer than 8 accumulators would wait on each FMA's latency; it keeps
+        // `split` sets that take turns over the depth and are added at the end.
+        let split = (8 / (ROWS * VECS)).clamp(1, MAX_SPLIT);
+        if split == 1 {
+            for p in 0..kc {
+                avx512_step(&mut acc, a, b, rows, p);
+            }
+        } else {
+            let mut others = [[[_mm512_setzero_ps(); VECS]; ROWS]; MAX_SPLIT - 1];
+            let whole = kc - kc % split;
+            for p in (0..whole).step_by(split) {
+                avx512_step(&mut acc, a, b, rows, p);
+                for (s, set) in others[..split - 1].iter_mut().enumerate() {
+                    avx512_step(set, a, b, rows, p + 1 + s);
+                }
+            }
+            for p in whole..kc {
+                avx512_step(&mut acc, a, b, rows, p);
+            }
+            for set in &others[..split - 1] {
+                for (row, other) in acc.iter_mut().zip(set) {
+                    for (r, &o) in row.iter_mut().zip(other) {
+                        *r = _mm512_add_ps(*r, o);
+                    }
+                }
+            }
+        }
+        if dst.m == ROWS && dst.n == 16 * VECS && dst.c.col_stride == 1 {
+            for (i, row) in acc.iter().enumerate() {
+                let cp = dst.c.at(i, 0);
+                for (h, &v) in row.iter().enumerate() {
+                    let v = if dst.accumulate {
+                        _mm512_add_ps(_mm512_loadu_ps(cp.add(16 * h)), v)
+                    } else {
+                        v
+                    };
+                    _mm512_storeu_ps(cp.add(16 * h), v);
+                }
+            }
+            return;
+        }
+        let mut out = [0.0f32; 256];
+        for (i, row) in acc.iter().enumerate() {
+            for (h, &v) in row.iter().enumerate() {
+                _mm512_storeu_ps(out.as_mut_ptr().add(i * 32 + 16 * h), v);
+            }
+        }
+        store(&out, 32, dst);
+    }
+}
+
+/// # Safety
+/// As [`super::sgemm_generic`]; the CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_avx2(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Matrix,
+    b: &Matrix,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { sgemm_impl(Avx2, m, n, k, a, b, c, ldc, accumulate) }
+}
+
+/// # Safety
+/// As [`super::sgemm_generic`]; the CPU must support AVX-512F.
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_avx512(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &Matrix,
+    b: &Matrix,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded contract.
+    unsafe { sgemm_impl(Avx512, m, n, k, a, b, c, ldc, accumulate) }
+}
+
+/// [`super::packed_gemm`] with the 6×16 tile.
+///
+/// # Safety
+/// As [`super::packed_gemm_impl`]; the CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn packed_gemm_avx2(m: usize, n: usize, k: usize, lhs: Lhs, rhs: Rhs, c: MatrixMut) {
+    // SAFETY: forwarded contract.
+    unsafe { packed_gemm_impl(Avx2, m, n, k, lhs, rhs, c) }
+}
+
+/// [`super::packed_gemm`] with the 8×32 tile.
+///
+/// # Safety
+/// As [`super::packed_gemm_impl`]; the CPU must support AVX-512F.
+#[target_feature(enable = "avx512f,avx2,fma")]
+pub unsafe fn packed_gemm_avx512(m: usize, n: usize, k: usize, lhs: Lhs, rhs: Rhs, c: MatrixMut) {
+    // SAFETY: forwarded contract.
+    unsafe { packed_gemm_impl(Avx512, m, n, k, lhs, rhs, c) }
+}
+
+pub(crate) fn has_avx2_fma() -> bool {
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+}
+
+pub(crate) fn has_avx512() -> bool {
+    has_avx2_fma() && is_x86_feature_detected!("avx512f")
+}

@@ -1,0 +1,182 @@
+//! Pooling and depthwise convolution of one channel plane.
+
+use super::window::{copy_strided, Window};
+
+/// Max or average pooling of output rows `oy0..oy1` of one plane into `out` (`(oy1-oy0)×ow`).
+#[allow(clippy::too_many_arguments)]
+pub fn pool_plane(
+    x: &[f32],
+    h: usize,
+    w: usize,
+    win: &Window,
+    max: bool,
+    count_include_pad: bool,
+    oy0: usize,
+    oy1: usize,
+    ow: usize,
+    out: &mut [f32],
+) {
+    let full = (win.kernel[0] * win.kernel[1]) as f32;
+    let (sy, sx, dy, dx) = (
+        win.strides[0],
+        win.strides[1],
+        win.dilations[0],
+        win.dilations[1],
+    );
+    // Tap ranges along x are the same for every row: compute them once.
+    let x_taps: Vec<(usize, usize)> = (0..ow).map(|ox| win.taps(1, ox, w)).collect();
+    if max {
+        max_pool_separable(x, h, w, win, &x_taps, oy0, oy1, ow, out);
+        return;
+    }
+    for oy in oy0..oy1 {
+        let (ky0, ky1) = win.taps(0, oy, h);
+        let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
+        for ((ox, o), &(kx0, kx1)) in dst.iter_mut().enumerate().zip(&x_taps) {
+            let mut acc = if max { f32::NEG_INFINITY } else { 0.0 };
+            for ky in ky0..ky1 {
+                let iy = oy * sy + ky * dy - win.pads[0];
+                let row = &x[iy * w..(iy + 1) * w];
+                for kx in kx0..kx1 {
+                    let v = row[ox * sx + kx * dx - win.pads[1]];
+                    // NaN inputs are skipped, as `f32::max` does, in one compare.
+                    acc = if max {
+                        if v > acc {
+                            v
+                        } else {
+                            acc
+                        }
+                    } else {
+                        acc + v
+                    };
+                }
+            }
+            let count = (ky1 - ky0) * (kx1 - kx0);
+            *o = if max {
+                acc
+            } else if count_include_pad {
+                acc / full
+            } else {
+                acc / count.max(1) as f32
+            };
+        }
+    }
+}
+
+/// Max pooling as two passes (a maximum is exact in any order): for each output row, the input
+/// rows its window covers are reduced into one row (a loop over contiguous rows that
+/// vectorises), which is then reduced along x, for the outputs whose taps all lie inside it
+/// by one stride-1 pass per tap over the row split into stride phases. NaN inputs are skipped,
+/// as `f32::max` does.
+#[allow(clippy::too_many_arguments)]
+fn max_pool_separable(
+    x: &[f32],
+    h: usize,
+    w: usize,
+    win: &Window,
+    x_taps: &[(usize, usize)],
+    oy0: usize,
+    oy1: usize,
+    ow: usize,
+    out: &mut [f32],
+) {
+    let (sx, dx, px) = (win.strides[1], win.dilations[1], win.pads[1]);
+    let max = |d: &mut f32, v: f32| *d = if v > *d { v } else { *d };
+    // Outputs `inner` along x read every tap inside the row.
+    let kw = win.kernel[1];
+    let full = x_taps.iter().map(|&(a, b)| a == 0 && b == kw);
+    let first_full = full.clone().position(|f| f).unwrap_or(ow);
+    let inner = first_full..first_full + full.skip(first_full).take_while(|&f| f).count();
+    let phase_len = w.div_ceil(sx);
+    let mut column = vec![f32::NEG_INFINITY; w];
+    let mut phases = vec![f32::NEG_INFINITY; phase_len * sx];
+    for oy in oy0..oy1 {
+        let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
+        dst.fill(f32::NEG_INFINITY);
+        let (ky0, ky1) = win.taps(0, oy, h);
+        if ky0 == ky1 {
+            continue;
+        }
+        column.fill(f32::NEG_INFINITY);
+        for ky in ky0..ky1 {
+            let iy = oy * win.strides[0] + ky * win.dilations[0] - win.pads[0];
+            for (c, &v) in column.iter_mut().zip(&x[iy * w..(iy + 1) * w]) {
+                max(c, v);
+            }
+        }
+        for ox in (0..inner.start).chain(inner.end..ow) {
+            let (kx0, kx1) = x_taps[ox];
+            for kx in kx0..kx1 {
+                max(&mut dst[ox], column[ox * sx + kx * dx - px]);
+            }
+        }
+        if inner.is_empty() {
+            continue;
+        }
+        // Input x → phase x mod sx, position x div sx: each tap is one stride-1 pass.
+        let split = if sx == 1 {
+            &column
+        } else {
+            for (r, phase) in phases.chunks_exact_mut(phase_len).enumerate().take(w) {
+                let n = (w - r).div_ceil(sx);
+                copy_strided(&mut phase[..n], &column[r..], sx);
+            }
+            &phases
+        };
+        let dst = &mut dst[inner.clone()];
+        for kx in 0..kw {
+            let at = inner.start * sx + kx * dx - px;
+            let phase = &split[(at % sx) * phase_len + at / sx..][..dst.len()];
+            for (d, &v) in dst.iter_mut().zip(phase) {
+                max(d, v);
+            }
+        }
+    }
+}
+
+/// Depthwise convolution of one plane with one `kh×kw` filter, output rows `oy0..oy1`.
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_plane(
+    x: &[f32],
+    h: usize,
+    w: usize,
+    filter: &[f32],
+    win: &Window,
+    oy0: usize,
+    oy1: usize,
+    ow: usize,
+    out: &mut [f32],
+) {
+    let kw = win.kernel[1];
+    // Which outputs each tap along x reaches does not depend on the row: compute it once.
+    let x_ranges: Vec<(usize, usize, usize)> =
+        (0..kw).map(|kx| win.outputs_of_tap(1, kx, w, ow)).collect();
+    for oy in oy0..oy1 {
+        let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
+        dst.fill(0.0);
+        for ky in 0..win.kernel[0] {
+            let Some(iy) = win.input(0, oy, ky, h) else {
+                continue;
+            };
+            let src = &x[iy * w..(iy + 1) * w];
+            for kx in 0..kw {
+                let f = filter[ky * kw + kx];
+                // Only the outputs whose tap lies inside the row: a contiguous range.
+                let (ox0, ox1, ix0) = x_ranges[kx];
+                let sx = win.strides[1];
+                if ox0 == ox1 {
+                    continue;
+                }
+                if sx == 1 {
+                    for (d, &v) in dst[ox0..ox1].iter_mut().zip(&src[ix0..]) {
+                        *d += f * v;
+                    }
+                } else {
+                    for (j, d) in dst[ox0..ox1].iter_mut().enumerate() {
+                        *d += f * src[ix0 + j * sx];
+                    }
+                }
+            }
+        }
+    }
+}
