@@ -1,0 +1,306 @@
+//! Load-time validation of VMVX kernels: every view, window, packing and body is checked once,
+//! when an executable is decoded, so workgroup code may assume them.
+
+use super::*;
+
+impl Kernel {
+    /// Structural checks done once when an executable is loaded.
+    pub fn check(&self) -> Result<(), String> {
+        for v in self.views() {
+            if v.shape.len() != v.strides.len() {
+                return Err("a view's shape and strides differ in rank".into());
+            }
+        }
+        // Workgroups write disjoint boxes of each output, which must therefore be disjoint
+        // memory; and no input may read a binding the kernel writes.
+        let skip = match &self.op {
+            KernelOp::Generic { reduction_dims, .. } => *reduction_dims as usize,
+            _ => 0,
+        };
+        let outputs = self.outputs();
+        if outputs.iter().any(|v| !v.is_injective(skip)) {
+            return Err("an output view addresses some element twice".into());
+        }
+        for (i, o) in outputs.iter().enumerate() {
+            if outputs[..i].iter().any(|p| p.binding == o.binding) {
+                return Err(format!("two outputs write binding {}", o.binding));
+            }
+        }
+        for v in self.views() {
+            let is_output = outputs.iter().any(|o| std::ptr::eq(*o, v));
+            if !is_output && outputs.iter().any(|o| o.binding == v.binding) {
+                return Err(format!("binding {} is both read and written", v.binding));
+            }
+        }
+        let f32_only = |vs: &[&View]| -> Result<(), String> {
+            match vs.iter().find(|v| v.element_type != ElementType::F32) {
+                Some(v) => Err(format!(
+                    "this kernel needs f32 data, got {}",
+                    v.element_type
+                )),
+                None => Ok(()),
+            }
+        };
+        let rank = |v: &View, r: usize| {
+            if v.shape.len() == r {
+                Ok(())
+            } else {
+                Err(format!("expected a rank-{r} view"))
+            }
+        };
+        let contiguous = |v: &View| {
+            if v.is_contiguous() {
+                Ok(())
+            } else {
+                Err("expected a contiguous view".to_string())
+            }
+        };
+        let epilogue = |e: &Option<Epilogue>, out: &View| -> Result<(), String> {
+            let Some(e) = e else { return Ok(()) };
+            let mut types = vec![out.element_type];
+            for v in &e.inputs {
+                if v.shape != out.shape {
+                    return Err("epilogue inputs must have the output's shape".into());
+                }
+                types.push(v.element_type);
+            }
+            e.body
+                .check(&types, &[out.element_type])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        match &self.op {
+            KernelOp::Generic {
+                shape,
+                tile,
+                reduction_dims,
+                inputs,
+                outputs,
+                body,
+                ..
+            } => {
+                if tile.len() != shape.len()
+                    || *reduction_dims as usize > shape.len()
+                    || tile.contains(&0)
+                {
+                    return Err("generic tile or reduction dims do not fit its shape".into());
+                }
+                for v in inputs.iter().chain(outputs) {
+                    if v.shape != *shape {
+                        return Err("generic views must have the iteration shape".into());
+                    }
+                }
+                if *reduction_dims > 0 && body.results.len() != 1 {
+                    return Err("a reduction yields exactly one value".into());
+                }
+                let it: Vec<_> = inputs.iter().map(|v| v.element_type).collect();
+                let ot: Vec<_> = outputs.iter().map(|v| v.element_type).collect();
+                body.check(&it, &ot).map_err(|e| e.to_string())?;
+            }
+            KernelOp::MatMul {
+                a,
+                b,
+                c,
+                tile_m,
+                tile_n,
+                epilogue: e,
+            } => {
+                f32_only(&[a, b, c])?;
+                for v in [a, c] {
+                    rank(v, 3)?;
+                }
+                let (k, n) = (a.shape[2], c.shape[2]);
+                let b_agrees = if b.shape.len() == 4 {
+                    // Packed right-hand strips [B, ceil(N/nr), K, nr].
+                    let nr = packing(&self.op)
+                        .filter(|p| p.is_known())
+                        .ok_or("matmul operand is packed for an unknown tile shape")?
+                        .strip() as u64;
+                    contiguous(b)?;
+                    if tile_n % nr != 0 {
+                        return Err("a packed matmul's column tile must be whole strips".into());
+                    }
+                    b.shape[1] == n.div_ceil(nr) && b.shape[2] == k
+                } else {
+                    rank(b, 3)?;
+                    b.shape[1] == k && b.shape[2] == n
+                };
+                if a.shape[0] != c.shape[0]
+                    || a.shape[1] != c.shape[1]
+                    || !b_agrees
+                    || b.shape[0] != c.shape[0]
+                {
+                    return Err("matmul shapes do not agree".into());
+                }
+                if a.strides.iter().chain(&b.strides).any(|&s| s < 0)
+                    || c.strides[2] != 1
+                    || c.strides[1] < c.shape[2] as i64
+                {
+                    return Err(
+                        "matmul views need non-negative strides and unit-stride output rows".into(),
+                    );
+                }
+                if *tile_m == 0 || *tile_n == 0 {
+                    return Err("matmul tiles must be positive".into());
+                }
+                epilogue(e, c)?;
+            }
+            KernelOp::Conv2d {
+                x,
+                w,
+                y,
+                strides,
+                pads,
+                dilations,
+                groups,
+                gemm,
+                tile_co,
+                tile_oh,
+                epilogue: e,
+            } => {
+                f32_only(&[x, w, y])?;
+                rank(y, 4)?;
+                for v in [x, w, y] {
+                    contiguous(v)?;
+                }
+                if *groups == 0 || y.shape[1] % groups != 0 {
+                    return Err("conv2d channels do not agree".into());
+                }
+                let [cig, kh, kw] = conv_weight_dims(w);
+                if !window_in_bounds([kh, kw], *strides, *pads, *dilations) {
+                    return Err("conv2d window is invalid or too large".into());
+                }
+                let x_agrees = if x.shape.len() == 1 {
+                    // The output of a ConvBand for this window.
+                    let win = window([kh, kw], *strides, *pads, *dilations);
+                    let [n, oh, ow] = [y.shape[0], y.shape[2], y.shape[3]];
+                    let len = conv_band_len(&win, [n, cig.saturating_mul(*groups), oh, ow]);
+                    w.shape.len() == 6 && *gemm == ConvGemm::ChannelRows && Some(x.shape[0]) == len
+                } else {
+                    rank(x, 4)?;
+                    // A workgroup lays out the input band of its rows.
+                    let win = window([kh, kw], *strides, *pads, *dilations);
+                    let band = band_layout(&win, (*tile_oh).min(y.shape[2]), y.shape[3])
+                        .map(|layout| band_channel_len(&layout));
+                    let plane = x.shape[2].saturating_mul(x.shape[3]);
+                    if !band.is_some_and(|b| band_in_proportion(b, cig, cig.saturating_mul(plane)))
+                    {
+                        return Err("conv2d window reads far more padding than input".into());
+                    }
+                    x.shape[0] == y.shape[0] && cig.checked_mul(*groups) == Some(x.shape[1])
+                };
+                if !x_agrees {
+                    return Err("conv2d input does not agree with its weights and output".into());
+                }
+                let cog = y.shape[1] / groups;
+                let w_agrees = if w.shape.len() == 6 {
+                    // Packed strips [groups, ceil(cog/s), ci/groups, kh, kw, s].
+                    let strip = packing(&self.op)
+                        .filter(|p| p.is_known())
+                        .ok_or("conv2d weights are packed for an unknown tile shape")?
+                        .strip() as u64;
+                    if tile_co % strip != 0 {
+                        return Err("a packed conv2d's channel tile must be whole strips".into());
+                    }
+                    w.shape[0] == *groups && w.shape[1] == cog.div_ceil(strip)
+                } else if *gemm == ConvGemm::PixelRows {
+                    return Err("a conv2d with pixel rows needs packed weights".into());
+                } else {
+                    rank(w, 4)?;
+                    w.shape[0] == y.shape[1]
+                };
+                if !w_agrees {
+                    return Err("conv2d channels do not agree".into());
+                }
+                if strides.contains(&0) || dilations.contains(&0) || *tile_oh == 0 || *tile_co == 0
+                {
+                    return Err("conv2d strides, dilations and tiles must be positive".into());
+                }
+                epilogue(e, y)?;
+            }
+            KernelOp::Pool2d {
+                x,
+                y,
+                kernel,
+                strides,
+                epilogue: e,
+                ..
+            } => {
+                f32_only(&[x, y])?;
+                for v in [x, y] {
+                    rank(v, 4)?;
+                    contiguous(v)?;
+                }
+                if kernel.contains(&0) || strides.contains(&0) || x.shape[..2] != y.shape[..2] {
+                    return Err("pool2d window or shapes are invalid".into());
+                }
+                epilogue(e, y)?;
+            }
+            KernelOp::Softmax { x, y, epilogue: e } => {
+                f32_only(&[x, y])?;
+                rank(x, 3)?;
+                contiguous(y)?;
+                if x.shape != y.shape {
+                    return Err("softmax views differ in shape".into());
+                }
+                epilogue(e, y)?;
+            }
+            KernelOp::LayerNorm {
+                x, y, epilogue: e, ..
+            } => {
+                f32_only(&[x, y])?;
+                rank(x, 2)?;
+                contiguous(x)?;
+                contiguous(y)?;
+                if x.shape != y.shape {
+                    return Err("layer norm views differ in shape".into());
+                }
+                epilogue(e, y)?;
+            }
+            KernelOp::ConvBand {
+                x,
+                y,
+                kernel,
+                strides,
+                pads,
+                dilations,
+                out,
+            } => {
+                f32_only(&[x, y])?;
+                rank(x, 4)?;
+                rank(y, 1)?;
+                for v in [x, y] {
+                    contiguous(v)?;
+                }
+                if !window_in_bounds(*kernel, *strides, *pads, *dilations) {
+                    return Err("conv_band window is invalid".into());
+                }
+                let win = window(*kernel, *strides, *pads, *dilations);
+                let [n, c] = [x.shape[0], x.shape[1]];
+                let len = conv_band_len(&win, [n, c, out[0], out[1]]);
+                let input = x.shape.iter().fold(1u64, |a, &d| a.saturating_mul(d));
+                if len.is_none_or(|len| !band_in_proportion(len as u128, 1, input)) {
+                    return Err("conv_band window is invalid".into());
+                }
+                if Some(y.shape[0]) != len {
+                    return Err("conv_band output does not hold the layout".into());
+                }
+            }
+            KernelOp::Gather { data, indices, out } => {
+                rank(data, 3)?;
+                rank(indices, 1)?;
+                rank(out, 3)?;
+                contiguous(out)?;
+                if !matches!(indices.element_type, ElementType::I32 | ElementType::I64)
+                    || data.element_type != out.element_type
+                {
+                    return Err("gather needs integer indices and matching data types".into());
+                }
+                if out.shape != [data.shape[0], indices.shape[0], data.shape[2]] {
+                    return Err("gather shapes do not agree".into());
+                }
+            }
+        }
+        Ok(())
+    }
+}

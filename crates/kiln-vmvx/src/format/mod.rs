@@ -1,0 +1,654 @@
+//! The VMVX executable format: kernels over strided views, with a small elementwise bytecode.
+//!
+//! An executable is a list of [`Kernel`]s; each is one structured op ([`KernelOp`]) that reads
+//! and writes [`View`]s of the dispatch's bindings. Elementwise computation is a [`Body`]: SSA
+//! scalar instructions that the interpreter evaluates a whole row at a time. Named ops (matmul,
+//! convolution, pooling, softmax, layer norm) call microkernels and may carry an elementwise
+//! [`Epilogue`] fused after them.
+//!
+//! Files: this one holds the types and the layout rules (windows, bands, packings);
+//! `check.rs` the load-time validation, `encode.rs` the byte encoding, `print.rs` the text
+//! form, and `../tiling.rs` the workgroup → tile mapping.
+
+use kiln_module::ModuleError;
+use kiln_types::ElementType;
+use kiln_ukernel::gemm::Packing;
+use kiln_ukernel::rows::BandLayout;
+
+mod check;
+mod encode;
+mod print;
+
+/// The format string module files use for VMVX executables.
+pub const FORMAT: &str = "vmvx-bytecode";
+/// Version 5: pixel-row convolutions read their input planes, never a [`KernelOp::ConvBand`]
+/// (4 added `ConvBand`, 3 the GEMM's orientation, [`ConvGemm`]).
+const VERSION: u32 = 5;
+
+/// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    pub binding: u32,
+    pub offset: u64,
+    pub element_type: ElementType,
+    pub shape: Vec<u64>,
+    pub strides: Vec<i64>,
+}
+
+impl View {
+    /// A contiguous row-major view.
+    pub fn contiguous(binding: u32, offset: u64, element_type: ElementType, shape: &[u64]) -> View {
+        let mut strides = vec![1i64; shape.len()];
+        for d in (0..shape.len().saturating_sub(1)).rev() {
+            strides[d] = strides[d + 1] * shape[d + 1] as i64;
+        }
+        View {
+            binding,
+            offset,
+            element_type,
+            shape: shape.to_vec(),
+            strides,
+        }
+    }
+
+    /// Row-major without gaps (strides of size-1 dims do not matter).
+    pub fn is_contiguous(&self) -> bool {
+        let c = View::contiguous(self.binding, self.offset, self.element_type, &self.shape);
+        self.shape.len() == self.strides.len()
+            && (0..self.shape.len()).all(|d| self.shape[d] == 1 || self.strides[d] == c.strides[d])
+    }
+
+    /// Lowest and one-past-highest element offsets the view touches (`None` if empty or overflow).
+    ///
+    /// `Ok(None)` for an empty view; an error if the arithmetic overflows.
+    pub fn span(&self) -> Result<Option<(i64, i64)>, String> {
+        if self.shape.contains(&0) {
+            return Ok(None);
+        }
+        let overflow = || "a view's extent overflows".to_string();
+        let base = i64::try_from(self.offset).map_err(|_| overflow())?;
+        let (mut lo, mut hi) = (base, base);
+        for (&n, &s) in self.shape.iter().zip(&self.strides) {
+            let reach = i64::try_from(n - 1)
+                .ok()
+                .and_then(|n| n.checked_mul(s))
+                .ok_or_else(overflow)?;
+            if reach < 0 {
+                lo = lo.checked_add(reach).ok_or_else(overflow)?;
+            } else {
+                hi = hi.checked_add(reach).ok_or_else(overflow)?;
+            }
+        }
+        Ok(Some((lo, hi.checked_add(1).ok_or_else(overflow)?)))
+    }
+
+    /// True if no two indices (over dims with extent > 1, except `skip` trailing dims) address
+    /// the same element, so workgroups writing disjoint index boxes write disjoint memory.
+    pub fn is_injective(&self, skip_trailing: usize) -> bool {
+        let n = self.shape.len().saturating_sub(skip_trailing);
+        let mut dims: Vec<(u64, u64)> = (0..n)
+            .filter(|&d| self.shape[d] > 1)
+            .map(|d| (self.strides[d].unsigned_abs(), self.shape[d]))
+            .collect();
+        dims.sort_unstable();
+        let mut reach: u64 = 0;
+        for (stride, extent) in dims {
+            if stride <= reach {
+                return false;
+            }
+            reach = match stride
+                .checked_mul(extent - 1)
+                .and_then(|r| r.checked_add(reach))
+            {
+                Some(r) => r,
+                None => return false,
+            };
+        }
+        true
+    }
+}
+
+pub use kiln_scalar::{reg_kind, BinaryFn, Body, Inst, ReduceFn, RegKind, UnaryFn, MAX_BODY_INSTS};
+
+/// Reads a scalar function stored by its [`UnaryFn::code`]-style number.
+fn scalar_fn<T>(code: u8, from: fn(u8) -> Option<T>, what: &str) -> Result<T, ModuleError> {
+    from(code).ok_or_else(|| ModuleError::Invalid(format!("unknown {what} code {code}")))
+}
+
+/// Elementwise code applied to a named op's output tile: `Input(0)` is the op's result there,
+/// `Input(n+1)` is `inputs[n]`, indexed by the output's coordinates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Epilogue {
+    pub inputs: Vec<View>,
+    pub body: Body,
+}
+
+/// The structured op of one kernel.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KernelOp {
+    /// `outputs[idx] = body(inputs[idx])` over `shape`; the last `reduction_dims` dims are
+    /// reduced with `reduce` (outputs then have stride 0 along them). Workgroups take
+    /// `tile`-sized boxes of the parallel dims.
+    Generic {
+        shape: Vec<u64>,
+        tile: Vec<u64>,
+        reduction_dims: u32,
+        reduce: ReduceFn,
+        inputs: Vec<View>,
+        outputs: Vec<View>,
+        body: Body,
+    },
+    /// `c[b] = a[b]·b[b]` for views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`.
+    ///
+    /// Data tiling: `b` may instead be a constant packed at compile time into right-hand strips,
+    /// a contiguous `[B, ceil(N/nr), K, nr]` view (`kiln_ukernel::gemm::pack_rhs` per batch);
+    /// then `tile_n` is a multiple of `nr`.
+    MatMul {
+        a: View,
+        b: View,
+        c: View,
+        tile_m: u64,
+        tile_n: u64,
+        epilogue: Option<Epilogue>,
+    },
+    /// NCHW convolution with OIHW weights `[co, ci/groups, kh, kw]` (all contiguous); workgroups
+    /// take `tile_co` output channels and `tile_oh` output rows of one image and group.
+    ///
+    /// Data tiling: `w` may instead be packed at compile time into register-tile strips, a
+    /// contiguous `[groups, ceil(co/groups/s), ci/groups, kh, kw, s]` view, per group
+    /// `kiln_ukernel::gemm::pack_lhs` (strips of `s = mr`, [`ConvGemm::ChannelRows`]) or
+    /// `pack_rhs` of the transposed weights (`s = nr`, [`ConvGemm::PixelRows`]); `tile_co` is
+    /// then a multiple of `s`.
+    ///
+    /// `x` may instead be the rank-1 output of a [`KernelOp::ConvBand`] for this convolution's
+    /// window and output size, [`conv_band_len`] values: the input laid out once for every
+    /// workgroup (only with weights packed for [`ConvGemm::ChannelRows`]; pixel rows read the
+    /// input planes in place).
+    Conv2d {
+        x: View,
+        w: View,
+        y: View,
+        strides: [u64; 2],
+        pads: [u64; 4],
+        dilations: [u64; 2],
+        groups: u64,
+        gemm: ConvGemm,
+        tile_co: u64,
+        tile_oh: u64,
+        epilogue: Option<Epilogue>,
+    },
+    /// Lays out the NCHW input `x` of a convolution with this window and output size `out`
+    /// (`[oh, ow]`) as its GEMM reads it: each channel plane split into stride phases and
+    /// zero-padded (`kiln_ukernel::rows::BandLayout` for all output rows), into the rank-1 `y`
+    /// of [`conv_band_len`] values. Workgroups take one plane each.
+    ConvBand {
+        x: View,
+        y: View,
+        kernel: [u64; 2],
+        strides: [u64; 2],
+        pads: [u64; 4],
+        dilations: [u64; 2],
+        out: [u64; 2],
+    },
+    /// NCHW pooling (contiguous); workgroups take one plane each.
+    Pool2d {
+        x: View,
+        y: View,
+        max: bool,
+        kernel: [u64; 2],
+        strides: [u64; 2],
+        pads: [u64; 4],
+        count_include_pad: bool,
+        epilogue: Option<Epilogue>,
+    },
+    /// Softmax along dim 1 of a `[outer, len, inner]` view into a contiguous one.
+    Softmax {
+        x: View,
+        y: View,
+        epilogue: Option<Epilogue>,
+    },
+    /// Layer normalisation of each row of contiguous `[rows, len]` views.
+    LayerNorm {
+        x: View,
+        y: View,
+        epsilon: f32,
+        epilogue: Option<Epilogue>,
+    },
+    /// `out[o, n, i] = data[o, indices[n], i]`, negative indices counted from the end.
+    Gather {
+        data: View,
+        indices: View,
+        out: View,
+    },
+}
+
+/// Which way round a convolution's GEMM is: what its rows and columns are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConvGemm {
+    /// Rows are output channels, columns output pixels: the weights are the left operand,
+    /// plain or packed in left-hand strips. Pixels fill the vector lanes, which suits large
+    /// images with few channels.
+    ChannelRows,
+    /// Rows are output pixels, columns output channels: the weights are the right operand,
+    /// packed in right-hand strips. Channels fill the vector lanes and pixels are read in place
+    /// one by one, which suits small images with many channels.
+    PixelRows,
+}
+
+/// One entry point of an executable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kernel {
+    pub name: String,
+    pub op: KernelOp,
+}
+
+/// The part of a convolution's output one workgroup computes: image, group, output channels
+/// `co0..co1` within the group, output rows `oy0..oy1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvTile {
+    pub image: u64,
+    pub group: u64,
+    pub group_channels: u64,
+    pub co0: u64,
+    pub co1: u64,
+    pub oy0: u64,
+    pub oy1: u64,
+}
+
+impl ConvTile {
+    /// Workgroup `wg`'s tile of convolution `kernel` (its [`Kernel::grid`]).
+    pub fn of(kernel: &Kernel, wg: u64) -> ConvTile {
+        let grid = kernel.grid();
+        let (lo, hi) = grid.tile_box(wg);
+        ConvTile {
+            image: lo[0],
+            group: lo[1],
+            group_channels: grid.domain[2],
+            co0: lo[2],
+            co1: hi[2],
+            oy0: lo[3],
+            oy1: hi[3],
+        }
+    }
+}
+
+/// A convolution weight's `[ci/groups, kh, kw]`, plain or packed.
+pub fn conv_weight_dims(w: &View) -> [u64; 3] {
+    let s = if w.shape.len() == 6 {
+        &w.shape[2..5]
+    } else {
+        &w.shape[1..4]
+    };
+    [s[0], s[1], s[2]]
+}
+
+/// The window of a convolution or pooling op, as the row kernels take it.
+pub fn window(
+    kernel: [u64; 2],
+    strides: [u64; 2],
+    pads: [u64; 4],
+    dilations: [u64; 2],
+) -> kiln_ukernel::rows::Window {
+    kiln_ukernel::rows::Window {
+        kernel: kernel.map(|v| v as usize),
+        strides: strides.map(|v| v as usize),
+        pads: [pads[0] as usize, pads[1] as usize],
+        dilations: dilations.map(|v| v as usize),
+    }
+}
+
+/// The largest kernel extent, stride, dilation or padding a convolution or `ConvBand` window
+/// may have: far beyond any model's, small enough that no layout computed from a window
+/// overflows.
+const MAX_WINDOW: u64 = 1 << 16;
+
+/// Whether a window's fields are within [`MAX_WINDOW`] (and positive where they must be).
+fn window_in_bounds(
+    kernel: [u64; 2],
+    strides: [u64; 2],
+    pads: [u64; 4],
+    dilations: [u64; 2],
+) -> bool {
+    let positive = |v: &u64| (1..=MAX_WINDOW).contains(v);
+    kernel
+        .iter()
+        .chain(&strides)
+        .chain(&dilations)
+        .all(positive)
+        && pads.iter().all(|&p| p <= MAX_WINDOW)
+}
+
+/// The band layout (`kiln_ukernel::rows::BandLayout`) of `rows` output rows `ow` wide, for a
+/// window within [`MAX_WINDOW`] and sizes that fit in 32 bits.
+fn band_layout(win: &kiln_ukernel::rows::Window, rows: u64, ow: u64) -> Option<BandLayout> {
+    let size = |v: u64| usize::try_from(v).ok().filter(|&v| v <= u32::MAX as usize);
+    Some(BandLayout::new(win, size(rows)?, size(ow)?))
+}
+
+/// Values per input channel of `layout`, in arithmetic that cannot overflow.
+fn band_channel_len(layout: &BandLayout) -> u128 {
+    layout.phase_planes() as u128 * layout.lines as u128 * layout.wp as u128
+}
+
+/// Whether laying out `channels` channels of a band (`per_channel` values each) stays within a
+/// few times the `input` values it is made from (plus 64 MiB): a crafted window that reads far
+/// more padding than input would otherwise have a workgroup allocate without bound.
+fn band_in_proportion(per_channel: u128, channels: u64, input: u64) -> bool {
+    per_channel
+        .checked_mul(channels as u128)
+        .is_some_and(|len| len <= 4 * input as u128 + (1 << 24))
+}
+
+/// Values in a [`KernelOp::ConvBand`] output for `n` images of `c` channels: every channel's
+/// layout for all `oh` output rows, then what the GEMM may read past the last one; `None` when
+/// that is no size a buffer could have. The window must be within [`MAX_WINDOW`] (compiled
+/// modules' are; the loader checks).
+pub fn conv_band_len(win: &kiln_ukernel::rows::Window, [n, c, oh, ow]: [u64; 4]) -> Option<u64> {
+    let layout = band_layout(win, oh, ow)?;
+    let tail = (layout.tail() + kiln_ukernel::rows::MAX_PANEL_WIDTH) as u128;
+    let len = (n as u128 * c as u128)
+        .checked_mul(band_channel_len(&layout))?
+        .checked_add(tail)?;
+    u64::try_from(len).ok()
+}
+
+/// How a packed GEMM operand was laid out, if the op has one: a convolution weight of rank 6
+/// or a matmul right-hand side of rank 4 (see [`KernelOp::Conv2d`], [`KernelOp::MatMul`]). The
+/// strip size is as recorded: [`Packing::is_known`] says whether any tile reads it.
+pub fn packing(op: &KernelOp) -> Option<Packing> {
+    let strip = |v: &View| usize::try_from(*v.shape.last()?).ok();
+    match op {
+        KernelOp::Conv2d { w, gemm, .. } if w.shape.len() == 6 => match gemm {
+            ConvGemm::ChannelRows => strip(w).map(Packing::Rows),
+            ConvGemm::PixelRows => strip(w).map(Packing::Columns),
+        },
+        KernelOp::MatMul { b, .. } if b.shape.len() == 4 => strip(b).map(Packing::Columns),
+        _ => None,
+    }
+}
+
+impl Kernel {
+    /// The workgroup grid this kernel expects (always one-dimensional here).
+    ///
+    /// Zero when the kernel's output is empty; `u64::MAX` if the count overflows.
+    pub fn workgroup_count(&self) -> u64 {
+        if self
+            .outputs()
+            .iter()
+            .any(|v| self.written_part(v).shape.contains(&0))
+        {
+            return 0;
+        }
+        self.grid().count()
+    }
+
+    /// The box `[lo, hi)` of the output that workgroup `wg` of a named op computes (where its
+    /// epilogue applies); `None` for generic and gather kernels.
+    pub fn output_box(&self, wg: u64) -> Option<(Vec<u64>, Vec<u64>)> {
+        let (lo, hi) = self.grid().tile_box(wg);
+        Some(match &self.op {
+            KernelOp::MatMul { .. } => (lo, hi),
+            KernelOp::Conv2d { y, .. } => {
+                let t = ConvTile::of(self, wg);
+                let c0 = t.group * t.group_channels + t.co0;
+                (
+                    vec![t.image, c0, t.oy0, 0],
+                    vec![t.image + 1, c0 + (t.co1 - t.co0), t.oy1, y.shape[3]],
+                )
+            }
+            KernelOp::Pool2d { y, .. } => (
+                vec![lo[0], lo[1], 0, 0],
+                vec![hi[0], hi[1], y.shape[2], y.shape[3]],
+            ),
+            KernelOp::Softmax { y, .. } => (vec![lo[0], 0, 0], vec![hi[0], y.shape[1], y.shape[2]]),
+            KernelOp::LayerNorm { y, .. } => (vec![lo[0], 0], vec![hi[0], y.shape[1]]),
+            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {
+                return None
+            }
+        })
+    }
+
+    /// The kernel's epilogue, if it has one.
+    pub fn epilogue(&self) -> Option<&Epilogue> {
+        match &self.op {
+            KernelOp::MatMul { epilogue, .. }
+            | KernelOp::Conv2d { epilogue, .. }
+            | KernelOp::Pool2d { epilogue, .. }
+            | KernelOp::Softmax { epilogue, .. }
+            | KernelOp::LayerNorm { epilogue, .. } => epilogue.as_ref(),
+            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => None,
+        }
+    }
+
+    /// The same kernel without its epilogue.
+    pub fn without_epilogue(&self) -> Kernel {
+        let mut k = self.clone();
+        match &mut k.op {
+            KernelOp::MatMul { epilogue, .. }
+            | KernelOp::Conv2d { epilogue, .. }
+            | KernelOp::Pool2d { epilogue, .. }
+            | KernelOp::Softmax { epilogue, .. }
+            | KernelOp::LayerNorm { epilogue, .. } => *epilogue = None,
+            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {}
+        }
+        k
+    }
+
+    /// Every view the kernel touches, for binding checks.
+    pub fn views(&self) -> Vec<&View> {
+        fn ep(e: &Option<Epilogue>) -> Vec<&View> {
+            e.iter().flat_map(|e| e.inputs.iter()).collect()
+        }
+        match &self.op {
+            KernelOp::Generic {
+                inputs, outputs, ..
+            } => inputs.iter().chain(outputs).collect(),
+            KernelOp::MatMul {
+                a, b, c, epilogue, ..
+            } => [a, b, c].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Conv2d {
+                x, w, y, epilogue, ..
+            } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Pool2d { x, y, epilogue, .. }
+            | KernelOp::Softmax { x, y, epilogue }
+            | KernelOp::LayerNorm { x, y, epilogue, .. } => {
+                [x, y].into_iter().chain(ep(epilogue)).collect()
+            }
+            KernelOp::Gather { data, indices, out } => vec![data, indices, out],
+            KernelOp::ConvBand { x, y, .. } => vec![x, y],
+        }
+    }
+
+    /// Mutable access to every view, in the order of [`Kernel::views`].
+    pub fn views_mut(&mut self) -> Vec<&mut View> {
+        fn ep(e: &mut Option<Epilogue>) -> impl Iterator<Item = &mut View> {
+            e.iter_mut().flat_map(|e| e.inputs.iter_mut())
+        }
+        match &mut self.op {
+            KernelOp::Generic {
+                inputs, outputs, ..
+            } => inputs.iter_mut().chain(outputs.iter_mut()).collect(),
+            KernelOp::MatMul {
+                a, b, c, epilogue, ..
+            } => [a, b, c].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Conv2d {
+                x, w, y, epilogue, ..
+            } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::Pool2d { x, y, epilogue, .. }
+            | KernelOp::Softmax { x, y, epilogue }
+            | KernelOp::LayerNorm { x, y, epilogue, .. } => {
+                [x, y].into_iter().chain(ep(epilogue)).collect()
+            }
+            KernelOp::Gather { data, indices, out } => vec![data, indices, out],
+            KernelOp::ConvBand { x, y, .. } => vec![x, y],
+        }
+    }
+
+    /// The part of output view `v` the kernel actually writes: a reduction's output view spans
+    /// the reduced dims too (with stride 0), but only its parallel dims address elements.
+    pub fn written_part(&self, v: &View) -> View {
+        match &self.op {
+            KernelOp::Generic { reduction_dims, .. } if *reduction_dims > 0 => {
+                let p = v.shape.len().saturating_sub(*reduction_dims as usize);
+                View {
+                    shape: v.shape[..p].to_vec(),
+                    strides: v.strides[..p].to_vec(),
+                    ..v.clone()
+                }
+            }
+            _ => v.clone(),
+        }
+    }
+
+    /// The views the kernel writes; every other view is only read.
+    pub fn outputs(&self) -> Vec<&View> {
+        match &self.op {
+            KernelOp::Generic { outputs, .. } => outputs.iter().collect(),
+            KernelOp::MatMul { c: y, .. }
+            | KernelOp::Conv2d { y, .. }
+            | KernelOp::Pool2d { y, .. }
+            | KernelOp::Softmax { y, .. }
+            | KernelOp::LayerNorm { y, .. }
+            | KernelOp::ConvBand { y, .. } => vec![y],
+            KernelOp::Gather { out, .. } => vec![out],
+        }
+    }
+}
+
+/// A VMVX executable: its kernels, in entry-point order.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Executable {
+    pub kernels: Vec<Kernel>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `conv_band` for a 3×3, stride-2, pad-1 window over a 1×2×9×9 input (5×5 output).
+    fn conv_band() -> Kernel {
+        let win = window([3, 3], [2, 2], [1, 1, 1, 1], [1, 1]);
+        let len = conv_band_len(&win, [1, 2, 5, 5]).unwrap();
+        Kernel {
+            name: "dispatch_0".into(),
+            op: KernelOp::ConvBand {
+                x: View::contiguous(0, 0, ElementType::F32, &[1, 2, 9, 9]),
+                y: View::contiguous(1, 0, ElementType::F32, &[len]),
+                kernel: [3, 3],
+                strides: [2, 2],
+                pads: [1, 1, 1, 1],
+                dilations: [1, 1],
+                out: [5, 5],
+            },
+        }
+    }
+
+    #[test]
+    fn conv_band_round_trips_and_is_checked() {
+        let exe = Executable {
+            kernels: vec![conv_band()],
+        };
+        let back = Executable::decode(&exe.encode()).unwrap();
+        assert_eq!(back.kernels, exe.kernels);
+        assert_eq!(back.kernels[0].workgroup_count(), 2);
+
+        let mut short = conv_band();
+        let KernelOp::ConvBand { y, .. } = &mut short.op else {
+            unreachable!()
+        };
+        y.shape[0] -= 1;
+        assert_eq!(
+            short.check().unwrap_err(),
+            "conv_band output does not hold the layout"
+        );
+        let mut no_window = conv_band();
+        let KernelOp::ConvBand { strides, .. } = &mut no_window.op else {
+            unreachable!()
+        };
+        strides[1] = 0;
+        assert_eq!(
+            no_window.check().unwrap_err(),
+            "conv_band window is invalid"
+        );
+    }
+
+    /// Windows are bounded before any layout is computed from them: a module whose checksums
+    /// hold but whose window fields were crafted is refused, not run out of memory.
+    #[test]
+    fn crafted_windows_are_refused() {
+        let band = |kernel: [u64; 2], pads: [u64; 4], dilations: [u64; 2]| {
+            let mut k = conv_band();
+            let KernelOp::ConvBand {
+                kernel: kk,
+                pads: pp,
+                dilations: dd,
+                ..
+            } = &mut k.op
+            else {
+                unreachable!()
+            };
+            (*kk, *pp, *dd) = (kernel, pads, dilations);
+            k.check().unwrap_err()
+        };
+        let invalid = "conv_band window is invalid";
+        assert_eq!(band([1 << 40, 3], [1; 4], [1, 1]), invalid);
+        assert_eq!(band([3, 3], [1 << 40, 1, 1, 1], [1, 1]), invalid);
+        // In bounds, but 60000 apart the taps of 5x5 outputs would lay out billions of values.
+        assert_eq!(band([3, 3], [1; 4], [60000, 60000]), invalid);
+
+        let conv = |dilations: [u64; 2]| Kernel {
+            name: "dispatch_0".into(),
+            op: KernelOp::Conv2d {
+                x: View::contiguous(0, 0, ElementType::F32, &[1, 2, 9, 9]),
+                w: View::contiguous(1, 0, ElementType::F32, &[4, 2, 3, 3]),
+                y: View::contiguous(2, 0, ElementType::F32, &[1, 4, 5, 5]),
+                strides: [2, 2],
+                pads: [1; 4],
+                dilations,
+                groups: 1,
+                gemm: ConvGemm::ChannelRows,
+                tile_co: 4,
+                tile_oh: 5,
+                epilogue: None,
+            },
+        };
+        conv([1, 1]).check().unwrap();
+        assert_eq!(
+            conv([1 << 40, 1]).check().unwrap_err(),
+            "conv2d window is invalid or too large"
+        );
+        assert_eq!(
+            conv([60000, 60000]).check().unwrap_err(),
+            "conv2d window reads far more padding than input"
+        );
+    }
+
+    /// A ConvBand feeds channel rows only: pixel rows read the input planes.
+    #[test]
+    fn laid_out_input_needs_channel_rows() {
+        let KernelOp::ConvBand { y: band, .. } = conv_band().op else {
+            unreachable!()
+        };
+        let conv = |gemm, strip| Kernel {
+            name: "dispatch_1".into(),
+            op: KernelOp::Conv2d {
+                x: band.clone(),
+                w: View::contiguous(2, 0, ElementType::F32, &[1, 1, 2, 3, 3, strip]),
+                y: View::contiguous(3, 0, ElementType::F32, &[1, 4, 5, 5]),
+                strides: [2, 2],
+                pads: [1, 1, 1, 1],
+                dilations: [1, 1],
+                groups: 1,
+                gemm,
+                tile_co: 32,
+                tile_oh: 5,
+                epilogue: None,
+            },
+        };
+        conv(ConvGemm::ChannelRows, 8).check().unwrap();
+        assert_eq!(
+            conv(ConvGemm::PixelRows, 32).check().unwrap_err(),
+            "conv2d input does not agree with its weights and output"
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! The VMVX kernels' text form, as `--compile-to=hal` prints them.
+
+use super::*;
+
+/// `#binding[shape]`, then `+offset` and `/strides` when they are not the contiguous default:
+/// `#2[8x512]`, `#0[4x16x32]/512,1,16`.
+impl std::fmt::Display for View {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shape: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
+        write!(
+            f,
+            "#{}[{}x{}]",
+            self.binding,
+            shape.join("x"),
+            self.element_type
+        )?;
+        if self.offset != 0 {
+            write!(f, "+{}", self.offset)?;
+        }
+        if !self.is_contiguous() {
+            let strides: Vec<String> = self.strides.iter().map(|s| s.to_string()).collect();
+            write!(f, "/{}", strides.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+/// One line per kernel: its op, views and tiling, then the epilogue if any.
+impl std::fmt::Display for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |vs: &[View]| {
+            vs.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let dims = |v: &[u64]| {
+            v.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("x")
+        };
+        let epilogue = |e: &Option<Epilogue>| match e {
+            Some(e) => format!(" epilogue({}) {}", list(&e.inputs), e.body),
+            None => String::new(),
+        };
+        write!(f, "{} = ", self.name)?;
+        match &self.op {
+            KernelOp::Generic { shape, tile, reduction_dims, reduce, inputs, outputs, body } => {
+                let red = if *reduction_dims > 0 { format!(" reduce {reduce} over last {reduction_dims}") } else { String::new() };
+                write!(f, "generic [{}] tile [{}]{red} ({}) -> ({}) {body}", dims(shape), dims(tile), list(inputs), list(outputs))
+            }
+            KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => write!(f, "matmul {a}, {b} -> {c} tile {tile_m}x{tile_n}{}", epilogue(e)),
+            KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, gemm, tile_co, tile_oh, epilogue: e } => write!(
+                f,
+                "conv2d {x}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups}{} tile {tile_co}x{tile_oh}{}",
+                if *gemm == ConvGemm::PixelRows { " pixel_rows" } else { "" },
+                epilogue(e)
+            ),
+            KernelOp::Pool2d { x, y, max, kernel, strides, pads, count_include_pad, epilogue: e } => write!(
+                f,
+                "pool2d {} {x} -> {y} kernel {kernel:?} strides {strides:?} pads {pads:?}{}{}",
+                if *max { "max" } else { "avg" },
+                if *count_include_pad { " count_include_pad" } else { "" },
+                epilogue(e)
+            ),
+            KernelOp::Softmax { x, y, epilogue: e } => write!(f, "softmax {x} -> {y}{}", epilogue(e)),
+            KernelOp::LayerNorm { x, y, epsilon, epilogue: e } => write!(f, "layer_norm {x} -> {y} epsilon {epsilon:?}{}", epilogue(e)),
+            KernelOp::Gather { data, indices, out } => write!(f, "gather {data}, {indices} -> {out}"),
+            KernelOp::ConvBand { x, y, kernel, strides, pads, dilations, out } => write!(f, "conv_band {x} -> {y} kernel {kernel:?} strides {strides:?} pads {pads:?} dilations {dilations:?} out {out:?}"),
+        }
+    }
+}
