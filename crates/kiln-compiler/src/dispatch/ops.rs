@@ -1,0 +1,441 @@
+//! Per-op lowering: how each tensor IR op becomes an expression, a re-strided view, a held-back
+//! root or a kernel.
+
+use super::expr::*;
+use super::*;
+
+pub(super) fn unary_fn(u: UnaryOp) -> UnaryFn {
+    match u {
+        UnaryOp::Neg => UnaryFn::Neg,
+        UnaryOp::Abs => UnaryFn::Abs,
+        UnaryOp::Exp => UnaryFn::Exp,
+        UnaryOp::Log => UnaryFn::Log,
+        UnaryOp::Sqrt => UnaryFn::Sqrt,
+        UnaryOp::Erf => UnaryFn::Erf,
+        UnaryOp::Relu => UnaryFn::Relu,
+        UnaryOp::Sigmoid => UnaryFn::Sigmoid,
+        UnaryOp::Tanh => UnaryFn::Tanh,
+        UnaryOp::Not => UnaryFn::Not,
+        UnaryOp::Floor => UnaryFn::Floor,
+        UnaryOp::Ceil => UnaryFn::Ceil,
+        UnaryOp::Round => UnaryFn::Round,
+        UnaryOp::Sign => UnaryFn::Sign,
+        UnaryOp::Sin => UnaryFn::Sin,
+        UnaryOp::Cos => UnaryFn::Cos,
+        UnaryOp::Softplus => UnaryFn::Softplus,
+    }
+}
+
+pub(super) fn binary_fn(b: BinaryOp) -> BinaryFn {
+    match b {
+        BinaryOp::Add => BinaryFn::Add,
+        BinaryOp::Sub => BinaryFn::Sub,
+        BinaryOp::Mul => BinaryFn::Mul,
+        BinaryOp::Div => BinaryFn::Div,
+        BinaryOp::Pow => BinaryFn::Pow,
+        BinaryOp::Max => BinaryFn::Max,
+        BinaryOp::Min => BinaryFn::Min,
+        BinaryOp::Equal => BinaryFn::Equal,
+        BinaryOp::Less => BinaryFn::Less,
+        BinaryOp::Greater => BinaryFn::Greater,
+        BinaryOp::And => BinaryFn::And,
+        BinaryOp::Or => BinaryFn::Or,
+    }
+}
+
+impl Former<'_> {
+    pub(super) fn op(
+        &mut self,
+        kind: &OpKind,
+        operands: &[ValueId],
+        result: ValueId,
+    ) -> Result<Expr, CompileError> {
+        let out_shape = self.shape(result);
+        let out_ty = self.f.ty(result).element_type;
+        let args: Vec<Expr> = operands.iter().map(|v| self.expr(*v)).collect();
+        // Named kernels compute in f32: f16/bf16 operands are widened on the way in and the
+        // result narrowed on the way out (both casts fuse into the neighbouring expressions).
+        let named = matches!(
+            kind,
+            OpKind::MatMul
+                | OpKind::Conv2d(_)
+                | OpKind::Pool2d(_)
+                | OpKind::Softmax { .. }
+                | OpKind::LayerNorm { .. }
+        );
+        let narrow_to =
+            (named && matches!(out_ty, ElementType::F16 | ElementType::BF16)).then_some(out_ty);
+        let (args, out_ty) = match narrow_to {
+            Some(_) => (
+                args.into_iter()
+                    .map(|a| cast_expr(a, ElementType::F32))
+                    .collect::<Vec<_>>(),
+                ElementType::F32,
+            ),
+            None => (args, out_ty),
+        };
+        let e = match kind {
+            OpKind::Constant(id) => {
+                let c = self.program.constant(*id);
+                let s = self.new_storage(StorageKind::Constant(id.0), c.element_type, &c.shape);
+                Expr::leaf(Src::Storage(s), c.element_type, &c.shape)
+            }
+            OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select | OpKind::Cast(_) => {
+                let mut e = args[0].broadcast(&out_shape);
+                let mut regs = vec![e.result];
+                for a in &args[1..] {
+                    regs.push(merge(&mut e, &a.broadcast(&out_shape)));
+                }
+                let inst = match kind {
+                    OpKind::Unary(u) => Inst::Unary(unary_fn(*u), regs[0]),
+                    OpKind::Binary(b) => Inst::Binary(binary_fn(*b), regs[0], regs[1]),
+                    OpKind::Select => Inst::Select(regs[0], regs[1], regs[2]),
+                    OpKind::Cast(t) => Inst::Cast(regs[0], *t),
+                    _ => unreachable!("elementwise kinds only"),
+                };
+                e.insts.push(inst);
+                e.result = e.insts.len() as u32 - 1;
+                e.element_type = out_ty;
+                e
+            }
+            OpKind::Transpose { perm } => {
+                let mut e = args[0].clone();
+                for l in &mut e.leaves {
+                    l.strides = perm.iter().map(|&p| l.strides[p]).collect();
+                }
+                e.shape = out_shape;
+                e
+            }
+            OpKind::Slice { starts, steps, .. } => {
+                let mut e = args[0].clone();
+                for l in &mut e.leaves {
+                    l.offset += starts
+                        .iter()
+                        .zip(&l.strides)
+                        .map(|(s, st)| s * st)
+                        .sum::<i64>();
+                    // A dim the slice leaves with one element needs no stride (its step may be huge).
+                    l.strides = l
+                        .strides
+                        .iter()
+                        .zip(steps)
+                        .zip(&out_shape)
+                        .map(|((s, k), &n)| if n <= 1 { 0 } else { s * k })
+                        .collect();
+                }
+                e.shape = out_shape;
+                e
+            }
+            OpKind::Broadcast { .. } => args[0].broadcast(&out_shape),
+            OpKind::Reshape { shape } => {
+                let mut e = args[0].clone();
+                let restrided: Option<Vec<Vec<i64>>> = e
+                    .leaves
+                    .iter()
+                    .map(|l| reshape_strides(&e.shape, &l.strides, shape))
+                    .collect();
+                match restrided {
+                    Some(all) => {
+                        for (l, s) in e.leaves.iter_mut().zip(all) {
+                            l.strides = s;
+                        }
+                        e.shape = shape.clone();
+                        e
+                    }
+                    None => {
+                        let s = self.materialize(&e);
+                        Expr::leaf(Src::Storage(s), e.element_type, shape)
+                    }
+                }
+            }
+            OpKind::MatMul => self.matmul(&args[0], &args[1], &out_shape, result)?,
+            OpKind::Conv2d(a) => {
+                self.require_f32(out_ty, "conv2d")?;
+                let x = self.contiguous_view(&args[0]);
+                let w = self.contiguous_view(&args[1]);
+                let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&out_shape));
+                let op = KernelOp::Conv2d {
+                    x,
+                    w,
+                    y,
+                    strides: a.strides.map(|v| v as u64),
+                    pads: a.pads.map(|v| v as u64),
+                    dilations: a.dilations.map(|v| v as u64),
+                    groups: a.groups as u64,
+                    epilogue: None,
+                };
+                self.pend(op, out_shape, out_ty, Coords::Same, result)
+            }
+            OpKind::Pool2d(a) => {
+                self.require_f32(out_ty, "pool2d")?;
+                let x = self.contiguous_view(&args[0]);
+                let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&out_shape));
+                let op = KernelOp::Pool2d {
+                    x,
+                    y,
+                    max: a.kind == PoolKind::Max,
+                    kernel: a.kernel.map(|v| v as u64),
+                    strides: a.strides.map(|v| v as u64),
+                    pads: a.pads.map(|v| v as u64),
+                    count_include_pad: a.count_include_pad,
+                    epilogue: None,
+                };
+                self.pend(op, out_shape, out_ty, Coords::Same, result)
+            }
+            OpKind::Softmax { axis } => {
+                self.require_f32(out_ty, "softmax")?;
+                let rank = out_shape.len();
+                let groups = vec![*axis, 1, rank - axis - 1];
+                let mut x = self.contiguous_view(&args[0]);
+                let (shape3, _) = collapse(&out_shape, &contiguous_strides(&out_shape), &groups)
+                    .expect("contiguous views collapse");
+                x = View::contiguous(x.operand, x.offset, x.element_type, &u64s(&shape3));
+                let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&shape3));
+                self.pend(
+                    KernelOp::Softmax {
+                        x,
+                        y,
+                        epilogue: None,
+                    },
+                    out_shape,
+                    out_ty,
+                    Coords::Collapse(groups),
+                    result,
+                )
+            }
+            OpKind::LayerNorm { axis, epsilon } => {
+                self.require_f32(out_ty, "layer_norm")?;
+                let groups = vec![*axis, out_shape.len() - axis];
+                let rows: usize = out_shape[..*axis].iter().product();
+                let len: usize = out_shape[*axis..].iter().product();
+                let x = self.contiguous_view(&args[0]);
+                let x = View::contiguous(
+                    x.operand,
+                    x.offset,
+                    x.element_type,
+                    &[rows as u64, len as u64],
+                );
+                let y = View::contiguous(OUTPUT, 0, out_ty, &[rows as u64, len as u64]);
+                self.pend(
+                    KernelOp::LayerNorm {
+                        x,
+                        y,
+                        epsilon: *epsilon as f32,
+                        epilogue: None,
+                    },
+                    out_shape,
+                    out_ty,
+                    Coords::Collapse(groups),
+                    result,
+                )
+            }
+            OpKind::Reduce { kind, axes, .. } => {
+                self.reduce(&args[0], *kind, axes, &out_shape, out_ty)
+            }
+            OpKind::Gather { axis } => {
+                let dshape = self.shape(operands[0]);
+                let data = self.contiguous_view(&args[0]);
+                let (outer, len, inner) = (
+                    dshape[..*axis].iter().product::<usize>(),
+                    dshape[*axis],
+                    dshape[axis + 1..].iter().product::<usize>(),
+                );
+                let data = View::contiguous(
+                    data.operand,
+                    data.offset,
+                    data.element_type,
+                    &[outer as u64, len as u64, inner as u64],
+                );
+                let idx = self.contiguous_view(&args[1]);
+                let n = args[1].shape.iter().product::<usize>() as u64;
+                let indices = View::contiguous(idx.operand, idx.offset, idx.element_type, &[n]);
+                let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
+                let out = View::contiguous(s as u32, 0, out_ty, &[outer as u64, n, inner as u64]);
+                self.push_kernel(KernelOp::Gather { data, indices, out });
+                Expr::leaf(Src::Storage(s), out_ty, &out_shape)
+            }
+            OpKind::Pad { lows, value, .. } => {
+                // Fill the whole output with the padding value, then copy the input expression
+                // into its interior.
+                let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
+                let constant = if out_ty.is_float() {
+                    Inst::ConstF(*value as f32)
+                } else {
+                    Inst::ConstI(*value as i64)
+                };
+                let fill = Expr {
+                    shape: out_shape.clone(),
+                    element_type: out_ty,
+                    leaves: vec![],
+                    insts: vec![constant],
+                    result: 0,
+                };
+                self.push_generic(
+                    &fill,
+                    View::contiguous(s as u32, 0, out_ty, &u64s(&out_shape)),
+                );
+                let mut a = args[0].clone();
+                self.resolve(&mut a);
+                let strides = contiguous_strides(&out_shape);
+                let offset: i64 = lows
+                    .iter()
+                    .zip(&strides)
+                    .map(|(&l, &st)| l as i64 * st)
+                    .sum();
+                let interior = View {
+                    operand: s as u32,
+                    offset: offset as u64,
+                    element_type: out_ty,
+                    shape: u64s(&a.shape),
+                    strides,
+                };
+                self.push_generic(&a, interior);
+                Expr::leaf(Src::Storage(s), out_ty, &out_shape)
+            }
+            OpKind::Concat { axis } => {
+                let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
+                let strides = contiguous_strides(&out_shape);
+                let mut at = 0i64;
+                for a in &args {
+                    let mut a = a.clone();
+                    self.resolve(&mut a);
+                    let out = View {
+                        operand: s as u32,
+                        offset: (at * strides[*axis]) as u64,
+                        element_type: out_ty,
+                        shape: u64s(&a.shape),
+                        strides: strides.clone(),
+                    };
+                    at += a.shape[*axis] as i64;
+                    self.push_generic(&a, out);
+                }
+                Expr::leaf(Src::Storage(s), out_ty, &out_shape)
+            }
+        };
+        Ok(match narrow_to {
+            Some(t) => cast_expr(e, t),
+            None => e,
+        })
+    }
+
+    pub(super) fn require_f32(&self, t: ElementType, op: &str) -> Result<(), CompileError> {
+        if t == ElementType::F32 {
+            Ok(())
+        } else {
+            Err(self.err(format!(
+                "'{op}' on {t} is not supported by the vmvx backend yet (f32 only)"
+            )))
+        }
+    }
+
+    pub(super) fn matmul(
+        &mut self,
+        a: &Expr,
+        b: &Expr,
+        out: &[usize],
+        result: ValueId,
+    ) -> Result<Expr, CompileError> {
+        let et = a.element_type;
+        self.require_f32(et, "matmul")?;
+        let r = out.len();
+        let nb = r - 2;
+        let k = a.shape[a.shape.len() - 1];
+        let operand = |fm: &mut Self, e: &Expr, rows: usize, cols: usize| -> View {
+            let mut full = out[..nb].to_vec();
+            full.extend([rows, cols]);
+            let mut groups = vec![nb, 1, 1];
+            if nb == 0 {
+                groups = vec![0, 1, 1];
+            }
+            let try_view = |fm: &mut Self, e: &Expr| -> Option<View> {
+                let v = fm.strided_view(e)?;
+                let st = broadcast_strides(&e.shape, &v.strides, &full);
+                let (shape3, st3) = collapse(&full, &st, &groups)?;
+                st3.iter().all(|&s| s >= 0).then(|| View {
+                    shape: u64s(&shape3),
+                    strides: st3,
+                    ..v
+                })
+            };
+            // A bias add (or any elementwise work) over a transposed projection becomes the
+            // projection's epilogue, and this operand reads its result through the transpose.
+            let folded = if e.is_view() {
+                None
+            } else {
+                fm.fold_into_root(e)
+            };
+            let e = folded.as_ref().unwrap_or(e);
+            if let Some(v) = try_view(fm, e) {
+                return v;
+            }
+            let s = fm.materialize(&e.broadcast(&full));
+            let stored = Expr::leaf(Src::Storage(s), e.element_type, &full);
+            try_view(fm, &stored).expect("a contiguous operand always collapses")
+        };
+        let av = operand(self, a, out[r - 2], k);
+        let bv = operand(self, b, k, out[r - 1]);
+        let c_shape = [av.shape[0], out[r - 2] as u64, out[r - 1] as u64];
+        let c = View::contiguous(OUTPUT, 0, et, &c_shape);
+        let op = KernelOp::MatMul {
+            a: av,
+            b: bv,
+            c,
+            epilogue: None,
+        };
+        let groups = if nb == 0 {
+            vec![0, 1, 1]
+        } else {
+            vec![nb, 1, 1]
+        };
+        Ok(self.pend(op, out.to_vec(), et, Coords::Collapse(groups), result))
+    }
+
+    pub(super) fn reduce(
+        &mut self,
+        x: &Expr,
+        kind: ReduceKind,
+        axes: &[usize],
+        out_shape: &[usize],
+        out_ty: ElementType,
+    ) -> Expr {
+        let mut e = x.clone();
+        self.resolve(&mut e);
+        let rank = e.shape.len();
+        let order: Vec<usize> = (0..rank)
+            .filter(|d| !axes.contains(d))
+            .chain(axes.iter().copied())
+            .collect();
+        let domain: Vec<usize> = order.iter().map(|&d| e.shape[d]).collect();
+        for l in &mut e.leaves {
+            l.strides = order.iter().map(|&d| l.strides[d]).collect();
+        }
+        e.shape = domain.clone();
+        let p = rank - axes.len();
+        let s = self.new_storage(StorageKind::Computed, out_ty, out_shape);
+        let mut out_strides = contiguous_strides(&domain[..p]);
+        out_strides.extend(std::iter::repeat_n(0, axes.len()));
+        let out = View {
+            operand: s as u32,
+            offset: 0,
+            element_type: out_ty,
+            shape: u64s(&domain),
+            strides: out_strides,
+        };
+        let reduce = match kind {
+            ReduceKind::Sum => ReduceFn::Sum,
+            ReduceKind::Max => ReduceFn::Max,
+            ReduceKind::Min => ReduceFn::Min,
+            ReduceKind::Mean => ReduceFn::Mean,
+        };
+        let inputs = self.leaf_views(&e);
+        self.push_kernel(KernelOp::Generic {
+            shape: u64s(&domain),
+            reduction_dims: axes.len() as u32,
+            reduce,
+            inputs,
+            outputs: vec![out],
+            body: e.body(),
+        });
+        Expr::leaf(Src::Storage(s), out_ty, out_shape)
+    }
+}
