@@ -201,6 +201,15 @@ fn renumber(d: &mut Dispatch<vmvx::Kernel>) {
 /// The lowered form of a CPU kernel: VMVX's kernel, tiles and packed layouts included.
 pub use kiln_vmvx::format::Kernel as CpuKernel;
 
+/// The CPU backends' lowered kernel form, for the code generators that compile it (llvm-cpu):
+/// VMVX's kernel types, its executable (which native executables carry for their named ops)
+/// and the CPU family's workgroup → tile mapping.
+pub mod lowered {
+    pub use kiln_vmvx::format::*;
+    pub use kiln_vmvx::tiling;
+    pub use kiln_vmvx::Executable;
+}
+
 /// The storages a lowered dispatch writes.
 pub fn written(d: &Dispatch<CpuKernel>) -> Vec<StorageId> {
     d.kernel

@@ -5,8 +5,8 @@
 use crate::kernel::{e, Gen, R};
 use inkwell::values::{BasicValueEnum, FloatValue, IntValue};
 use inkwell::{FloatPredicate as FP, IntPredicate as IP};
+use kiln_scalar::{reg_kind, BinaryFn, Body, Inst, RegKind, UnaryFn};
 use kiln_types::ElementType;
-use kiln_vmvx::format::{reg_kind, BinaryFn, Body, Inst, RegKind, UnaryFn};
 
 /// A register: f32 or i64.
 #[derive(Clone, Copy)]

@@ -9,8 +9,8 @@ use inkwell::values::{
     BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue,
 };
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
+use kiln_codegen_cpu::lowered::{reg_kind, Body, Kernel, KernelOp, ReduceFn, RegKind, View};
 use kiln_types::ElementType;
-use kiln_vmvx::format::{reg_kind, Body, Kernel, KernelOp, ReduceFn, RegKind, View};
 
 pub type R<T> = Result<T, String>;
 
@@ -608,9 +608,9 @@ impl<'ctx> Gen<'_, 'ctx> {
     }
 }
 
-/// The tile box arithmetic of [`kiln_vmvx::tiling`] as LLVM instructions, so generated kernels
+/// The tile box arithmetic of [`kiln_codegen_cpu::lowered::tiling`] as LLVM instructions, so generated kernels
 /// take the same box of their domain as the interpreter does.
-impl<'ctx> kiln_vmvx::tiling::IndexArith for Gen<'_, 'ctx> {
+impl<'ctx> kiln_codegen_cpu::lowered::tiling::IndexArith for Gen<'_, 'ctx> {
     type Value = IntValue<'ctx>;
     type Error = String;
     fn constant(&mut self, v: u64) -> R<IntValue<'ctx>> {

@@ -35,7 +35,7 @@ use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
 };
 use inkwell::OptimizationLevel;
-use kiln_vmvx::format::Kernel;
+use kiln_codegen_cpu::lowered::Kernel;
 
 /// What to compile for (IREE's `--iree-llvmcpu-*` flags).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -310,7 +310,7 @@ pub fn compile(kernels: &[Kernel], target: &CpuTarget) -> Result<kiln_native::Ex
         features: checked_features(&triple, &features),
         triple,
         cpu,
-        kernels: kiln_vmvx::Executable {
+        kernels: kiln_codegen_cpu::lowered::Executable {
             kernels: kernels.to_vec(),
         },
         symbols,

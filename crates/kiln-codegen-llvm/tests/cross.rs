@@ -3,9 +3,9 @@
 //! bring their NEON GEMM tile. (They cannot run here; the x86-64 ones are run by the
 //! golden-model tests, generated tiles included.)
 
+use kiln_codegen_cpu::lowered::{BinaryFn, Body, Inst, Kernel, KernelOp, ReduceFn, View};
 use kiln_codegen_llvm::{compile, CpuTarget};
 use kiln_types::ElementType;
-use kiln_vmvx::format::{BinaryFn, Body, Inst, Kernel, KernelOp, ReduceFn, View};
 
 fn kernels() -> Vec<Kernel> {
     let v = |b| View::contiguous(b, 0, ElementType::F32, &[64, 64]);
@@ -26,7 +26,7 @@ fn kernels() -> Vec<Kernel> {
                         Inst::Input(0),
                         Inst::Input(1),
                         Inst::Binary(BinaryFn::Mul, 0, 1),
-                        Inst::Unary(kiln_vmvx::format::UnaryFn::Relu, 2),
+                        Inst::Unary(kiln_codegen_cpu::lowered::UnaryFn::Relu, 2),
                     ],
                     results: vec![3],
                 },
