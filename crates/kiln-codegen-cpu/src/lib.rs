@@ -233,3 +233,37 @@ pub fn encode_vmvx(kernels: Vec<CpuKernel>) -> Vec<u8> {
 
 /// The format string of VMVX executables.
 pub const VMVX_FORMAT: &str = kiln_vmvx::FORMAT;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kernel IR text in, the CPU lowering (VMVX kernels with their tiles) out.
+    fn check(kernel_ir: &str, expect: expect_test::Expect) {
+        let d = kiln_kernel::parse(kernel_ir).unwrap();
+        let cpu = lower(&d, &[], None, &mut PackedConstants::new(0));
+        let out: Vec<String> = cpu
+            .dispatches
+            .iter()
+            .map(|d| format!("{} workgroups {}", d.kernel, d.kernel.workgroup_count()))
+            .collect();
+        expect.assert_eq(&out.join("\n"));
+    }
+
+    #[test]
+    fn workgroup_tiles() {
+        check(
+            "dispatch_0(%s0, %s1) = generic [64x1024] (#0[64x1024xf32]) -> (#1[64x1024xf32]) { r0 = in0; yield r0 }
+             dispatch_1(%s0, %s1, %s2) = matmul #0[1x512x256xf32], #1[1x256x1000xf32] -> #2[1x512x1000xf32]
+             dispatch_2(%s0, %s1, %s2) = matmul #0[1x8x256xf32], #1[1x256x1000xf32] -> #2[1x8x1000xf32]
+             dispatch_3(%s0, %s1, %s2) = conv2d #0[1x64x56x56xf32], #1[64x64x3x3xf32] -> #2[1x64x56x56xf32] strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] groups 1
+             dispatch_4(%s0, %s1) = softmax #0[100x10x1xf32] -> #1[100x10x1xf32]",
+            expect_test::expect![[r#"
+                dispatch_0 = generic [64x1024] tile [32x1024] (#0[64x1024xf32]) -> (#1[64x1024xf32]) { r0 = in0; yield r0 } workgroups 2
+                dispatch_1 = matmul #0[1x512x256xf32], #1[1x256x1000xf32] -> #2[1x512x1000xf32] tile 256x512 workgroups 4
+                dispatch_2 = matmul #0[1x8x256xf32], #1[1x256x1000xf32] -> #2[1x8x1000xf32] tile 8x512 workgroups 2
+                dispatch_3 = conv2d #0[1x64x56x56xf32], #1[64x64x3x3xf32] -> #2[1x64x56x56xf32] strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] groups 1 tile 64x9 workgroups 7
+                dispatch_4 = softmax #0[100x10x1xf32] -> #1[100x10x1xf32] workgroups 7"#]],
+        );
+    }
+}

@@ -218,3 +218,54 @@ pub fn configure(op: &Op, target: &GpuTarget) -> Result<Config, GpuError> {
     }
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kernel IR text in, each dispatch's GPU config out.
+    fn check(kernel_ir: &str, expect: expect_test::Expect) {
+        let target = GpuTarget {
+            name: "test",
+            description: "",
+            subgroup_size: 32,
+            max_workgroup_invocations: 1024,
+            max_shared_memory: 48 << 10,
+        };
+        let d = kiln_kernel::parse(kernel_ir).unwrap();
+        let out: Vec<String> = d
+            .dispatches
+            .iter()
+            .map(|d| {
+                let c = configure(&d.kernel, &target).unwrap();
+                format!(
+                    "{:?} size {} workgroups {} shared {}",
+                    c.mapping,
+                    c.workgroup_size,
+                    c.workgroups(),
+                    c.shared_memory()
+                )
+            })
+            .collect();
+        expect.assert_eq(&out.join("\n"));
+    }
+
+    #[test]
+    fn every_mapping() {
+        check(
+            "dispatch_0(%s0, %s1) = generic [1000x3] (#0[1000x3xf32]) -> (#1[1000x3xf32]) { r0 = in0; r1 = exp r0; yield r1 }
+             dispatch_1(%s0, %s1) = generic [3x1000] reduce sum over last 1 (#0[3x1000xf32]) -> (#1[3x1000xf32]/1,0) { r0 = in0; yield r0 }
+             dispatch_2(%s0, %s1) = generic [100x8] reduce max over last 1 (#0[100x8xi64]) -> (#1[100x8xi64]/1,0) { r0 = in0; yield r0 }
+             dispatch_3(%s0, %s1, %s2) = matmul #0[2x100x64xf32], #1[2x64x40xf32] -> #2[2x100x40xf32]
+             dispatch_4(%s0, %s1, %s2) = conv2d #0[1x8x9x9xf32], #1[16x4x3x3xf32] -> #2[1x16x5x5xf32] strides [2, 2] pads [1, 1, 1, 1] dilations [1, 1] groups 2
+             dispatch_5(%s0, %s1) = layer_norm #0[8x256xf32] -> #1[8x256xf32] epsilon 1e-5",
+            expect_test::expect![[r#"
+                Elements { domain: [1000, 3] } size 128 workgroups 24 shared 0
+                Rows { rows: 3, len: 1000, group: 128 } size 128 workgroups 3 shared 512
+                Rows { rows: 100, len: 8, group: 1 } size 128 workgroups 1 shared 0
+                GemmTiles { batch: 2, m: 100, n: 40, k: 64, tile: 16 } size 256 workgroups 42 shared 2048
+                GemmTiles { batch: 2, m: 8, n: 25, k: 36, tile: 16 } size 256 workgroups 4 shared 2048
+                Rows { rows: 8, len: 256, group: 128 } size 128 workgroups 8 shared 512"#]],
+        );
+    }
+}

@@ -14,7 +14,8 @@
 //!   its own crate — the CPU backends in `kiln-codegen-cpu`, SPIR-V in `kiln-codegen-spirv` —
 //!   the way IREE keeps dispatch regions target-free and materialises encodings per target.
 //! - **No byte encoding.** This IR lives in the compiler only; executables have their own
-//!   formats. It prints ([`Dispatches`]' `Display`), and compiler tests compare that text.
+//!   formats. It prints ([`Dispatches`]' `Display`) and parses back ([`parse`]), so tests are
+//!   text in, text out.
 //! - **Operands, not buffers.** A view's `operand` indexes its dispatch's
 //!   [`Dispatch::operands`], which is also the binding number every backend uses: storages
 //!   are assigned to buffers later, by the compiler's planner, once per target.
@@ -27,10 +28,12 @@
 
 mod dispatch;
 mod op;
+mod parse;
 mod print;
 mod view;
 
 pub use dispatch::{number_operands, Dispatch, Dispatches, Storage, StorageId, StorageKind};
 pub use kiln_scalar::{reg_kind, BinaryFn, Body, Inst, ReduceFn, RegKind, UnaryFn, MAX_BODY_INSTS};
 pub use op::{Epilogue, Op};
+pub use parse::{parse, ParseError};
 pub use view::{ExtentOverflow, View};

@@ -16,14 +16,8 @@ use std::fmt::{self, Display, Formatter};
 
 impl Display for View {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let shape: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
-        write!(
-            f,
-            "#{}[{}x{}]",
-            self.operand,
-            shape.join("x"),
-            self.element_type
-        )?;
+        let dims: String = self.shape.iter().map(|d| format!("{d}x")).collect();
+        write!(f, "#{}[{dims}{}]", self.operand, self.element_type)?;
         if self.offset != 0 {
             write!(f, "+{}", self.offset)?;
         }
