@@ -20,7 +20,7 @@
 //! use kiln_codegen_llvm::{compile, CpuTarget};
 //! let exe = compile(&[], &CpuTarget::host())?;
 //! assert!(!exe.object.is_empty());
-//! # Ok::<(), String>(())
+//! # Ok::<(), kiln_codegen_llvm::LlvmError>(())
 //! ```
 
 mod body;
@@ -36,6 +36,24 @@ use inkwell::targets::{
 };
 use inkwell::OptimizationLevel;
 use kiln_codegen_cpu::lowered::Kernel;
+
+/// Errors of the llvm-cpu code generator.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LlvmError {
+    /// The `--iree-llvmcpu-*` flags name no CPU kiln can compile for (the message says which
+    /// flag and why).
+    #[error("{0}")]
+    Target(String),
+    #[error("kernel '{kernel}': {message}")]
+    Kernel { kernel: String, message: String },
+    /// A stage of LLVM's pipeline failed on the generated module.
+    #[error("LLVM {stage} failed: {message}")]
+    Llvm {
+        stage: &'static str,
+        message: String,
+    },
+}
 
 /// What to compile for (IREE's `--iree-llvmcpu-*` flags).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -83,7 +101,7 @@ pub fn list_targets() -> Vec<(String, String)> {
 }
 
 /// The target machine for `target`, with the CPU and feature strings it resolved to.
-fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String), String> {
+fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String), LlvmError> {
     init();
     let triple = if target.triple.is_empty() {
         TargetMachine::get_default_triple()
@@ -95,9 +113,9 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
     };
     let host = target.cpu.is_empty() || target.cpu == "host";
     if host && !target.triple.is_empty() && !triple.starts_with(std::env::consts::ARCH) {
-        return Err(format!(
+        return Err(LlvmError::Target(format!(
             "--iree-llvmcpu-target-cpu=host cannot be used with target triple '{triple}'; name a CPU (e.g. generic)"
-        ));
+        )));
     }
     let cpu = if host {
         TargetMachine::get_host_cpu_name().to_string()
@@ -111,9 +129,9 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
         // that lacks one: the psABI levels are; other names are refused.
         x86_level_features(&cpu)
             .ok_or_else(|| {
-                format!(
+                LlvmError::Target(format!(
                     "--iree-llvmcpu-target-cpu={cpu}: for x86-64 use host, generic, x86-64, x86-64-v2, x86-64-v3 or x86-64-v4 (add ISA extensions with --iree-llvmcpu-target-cpu-features)"
-                )
+                ))
             })?
             .iter()
             .map(|f| format!("+{f}"))
@@ -122,7 +140,7 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
     } else {
         String::new()
     };
-    let requested = requested_features(target, &triple)?;
+    let requested = requested_features(target, &triple).map_err(LlvmError::Target)?;
     if !requested.is_empty() {
         if !features.is_empty() {
             features.push(',');
@@ -130,8 +148,8 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
         features.push_str(&requested);
     }
     let t = TargetTriple::create(&triple);
-    let llvm_target =
-        Target::from_triple(&t).map_err(|e| format!("unknown target triple '{triple}': {e}"))?;
+    let llvm_target = Target::from_triple(&t)
+        .map_err(|e| LlvmError::Target(format!("unknown target triple '{triple}': {e}")))?;
     let code_model = if triple.starts_with("riscv") {
         CodeModel::Medium
     } else {
@@ -146,13 +164,17 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
             RelocMode::Static,
             code_model,
         )
-        .ok_or_else(|| format!("LLVM cannot make a machine for '{triple}' cpu '{cpu}'"))?;
+        .ok_or_else(|| {
+            LlvmError::Target(format!(
+                "LLVM cannot make a machine for '{triple}' cpu '{cpu}'"
+            ))
+        })?;
     Ok((tm, triple, cpu, features))
 }
 
 /// The register-tile shape data-tiled GEMM operands use on `target`: the best whose CPU
 /// features the target has (so a module that uses it requires them).
-pub fn tile_shape(target: &CpuTarget) -> Result<kiln_ukernel::gemm::TileShape, String> {
+pub fn tile_shape(target: &CpuTarget) -> Result<kiln_ukernel::gemm::TileShape, LlvmError> {
     let (_, triple, _, features) = machine(target)?;
     let arch = triple.split('-').next().unwrap_or_default();
     // In LLVM's `+a,-b` lists the last mention of a feature wins; AArch64 Linux CPUs all have
@@ -174,7 +196,9 @@ const UKERNEL_NAMES: &[&str] = &["mmt4d", "pack", "unpack", "argmax", "query_til
 
 /// The tile shape whose GEMM tile is generated into `target`'s executables, if any: when kiln
 /// has no Rust tile of [`tile_shape`], or `--iree-llvmcpu-enable-ukernels` leaves out `mmt4d`.
-pub fn generated_tile(target: &CpuTarget) -> Result<Option<kiln_ukernel::gemm::TileShape>, String> {
+pub fn generated_tile(
+    target: &CpuTarget,
+) -> Result<Option<kiln_ukernel::gemm::TileShape>, LlvmError> {
     let shape = tile_shape(target)?;
     let mmt4d = match target.ukernels.as_str() {
         "" | "default" | "all" => true,
@@ -182,10 +206,10 @@ pub fn generated_tile(target: &CpuTarget) -> Result<Option<kiln_ukernel::gemm::T
         list => {
             let names: Vec<&str> = list.split(',').map(str::trim).collect();
             if let Some(unknown) = names.iter().find(|n| !UKERNEL_NAMES.contains(n)) {
-                return Err(format!(
+                return Err(LlvmError::Target(format!(
                     "--iree-llvmcpu-enable-ukernels: unknown microkernel '{unknown}' (use default, all, none, or a list of {})",
                     UKERNEL_NAMES.join(", ")
-                ));
+                )));
             }
             names.contains(&"mmt4d")
         }
@@ -278,7 +302,10 @@ fn checked_features(triple: &str, features: &str) -> Vec<String> {
 }
 
 /// Compiles kernels (entry point `i` is `kernels[i]`) into a native executable.
-pub fn compile(kernels: &[Kernel], target: &CpuTarget) -> Result<kiln_native::Executable, String> {
+pub fn compile(
+    kernels: &[Kernel],
+    target: &CpuTarget,
+) -> Result<kiln_native::Executable, LlvmError> {
     let (tm, triple, cpu, features) = machine(target)?;
     let context = Context::create();
     let module = context.create_module("kiln");
@@ -286,24 +313,38 @@ pub fn compile(kernels: &[Kernel], target: &CpuTarget) -> Result<kiln_native::Ex
     module.set_data_layout(&tm.get_target_data().get_data_layout());
     let tile = generated_tile(target)?;
     if let Some(shape) = tile {
-        tile::emit(&context, &module, shape)?;
+        tile::emit(&context, &module, shape).map_err(|message| LlvmError::Llvm {
+            stage: "tile generation",
+            message,
+        })?;
     }
     let mut symbols = vec![];
     for (i, k) in kernels.iter().enumerate() {
         let symbol = format!("kiln_kernel_{i}");
-        kernel::emit(&context, &module, &symbol, i as u32, k)
-            .map_err(|e| format!("kernel '{}': {e}", k.name))?;
+        kernel::emit(&context, &module, &symbol, i as u32, k).map_err(|message| {
+            LlvmError::Kernel {
+                kernel: k.name.clone(),
+                message,
+            }
+        })?;
         symbols.push(symbol);
     }
-    module
-        .verify()
-        .map_err(|e| format!("LLVM rejected the generated IR: {e}"))?;
+    module.verify().map_err(|e| LlvmError::Llvm {
+        stage: "verification",
+        message: e.to_string(),
+    })?;
     module
         .run_passes("default<O3>", &tm, PassBuilderOptions::create())
-        .map_err(|e| format!("LLVM optimisation failed: {e}"))?;
+        .map_err(|e| LlvmError::Llvm {
+            stage: "optimisation",
+            message: e.to_string(),
+        })?;
     let object = tm
         .write_to_memory_buffer(&module, FileType::Object)
-        .map_err(|e| format!("LLVM code generation failed: {e}"))?
+        .map_err(|e| LlvmError::Llvm {
+            stage: "code generation",
+            message: e.to_string(),
+        })?
         .as_slice()
         .to_vec();
     Ok(kiln_native::Executable {

@@ -87,12 +87,11 @@ fn check_limits(kernel: &KernelOp) -> R<()> {
     Ok(())
 }
 
-pub fn lower(kernel: &KernelOp, target: &VulkanTarget) -> R<Lowered> {
+/// Writes `kernel`'s shader for its GPU lowering `config`.
+pub fn lower(kernel: &KernelOp, target: &VulkanTarget, config: Config) -> R<Lowered> {
     check_limits(kernel)?;
     let types = binding_types(kernel)?;
     let reports_errors = matches!(kernel, KernelOp::Gather { .. });
-    // The thread mapping every GPU generator shares; this file only emits it as SPIR-V.
-    let config = kiln_codegen_gpu::configure(kernel, target).map_err(|e| e.to_string())?;
     let (size, workgroups) = (config.workgroup_size, config.workgroups());
     let tile = match config.mapping {
         Mapping::GemmTiles { tile, .. } => tile,

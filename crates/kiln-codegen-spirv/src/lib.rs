@@ -25,7 +25,7 @@
 //! let (entry, workgroups) = compile_kernel("relu", &relu, find_target("generic")?)?;
 //! assert_eq!(entry.bindings, vec![ElementType::F32, ElementType::F32]);
 //! assert_eq!(workgroups, 1000u64.div_ceil(entry.workgroup_size[0] as u64));
-//! # Ok::<(), String>(())
+//! # Ok::<(), kiln_codegen_spirv::SpirvError>(())
 //! ```
 
 pub mod body;
@@ -33,6 +33,35 @@ pub mod kernels;
 pub mod shader;
 
 use kiln_kernel::Op;
+
+/// Errors of the vulkan-spirv code generator.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpirvError {
+    #[error("unknown Vulkan target '{name}' for --iree-vulkan-target (known: {known})")]
+    UnknownTarget { name: String, known: String },
+    #[error("kernel '{kernel}' uses {bindings} bindings; vulkan-spirv allows {max}")]
+    TooManyBindings {
+        kernel: String,
+        bindings: usize,
+        max: usize,
+    },
+    /// The GPU lowering config refused the op (too large, too much shared memory).
+    #[error("kernel '{kernel}': {source}")]
+    Mapping {
+        kernel: String,
+        source: kiln_codegen_gpu::GpuError,
+    },
+    /// The op cannot be written as a shader (the message says why).
+    #[error("kernel '{kernel}': {message}")]
+    Kernel { kernel: String, message: String },
+    #[error("{count} workgroups do not fit a Vulkan dispatch")]
+    Grid { count: u64 },
+    #[error("spirv-val rejected the module: {0}")]
+    Rejected(String),
+    #[error("cannot run spirv-val: {0}")]
+    Validator(String),
+}
 use kiln_spirv::{EntryPoint, Executable, MAX_BINDINGS};
 
 /// A Vulkan code generation target: a GPU family's subgroup size and limits (the GPU
@@ -76,17 +105,18 @@ pub const TARGETS: &[VulkanTarget] = &[
 ];
 
 /// The target called `name`.
-pub fn find_target(name: &str) -> Result<&'static VulkanTarget, String> {
-    TARGETS.iter().find(|t| t.name == name).ok_or_else(|| {
-        format!(
-            "unknown Vulkan target '{name}' for --iree-vulkan-target (known: {})",
-            TARGETS
+pub fn find_target(name: &str) -> Result<&'static VulkanTarget, SpirvError> {
+    TARGETS
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| SpirvError::UnknownTarget {
+            name: name.into(),
+            known: TARGETS
                 .iter()
                 .map(|t| t.name)
                 .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })
+                .join(", "),
+        })
 }
 
 /// Compiles one dispatch's op into entry point `name`; returns the entry point and how many
@@ -95,16 +125,27 @@ pub fn compile_kernel(
     name: &str,
     kernel: &Op,
     target: &VulkanTarget,
-) -> Result<(EntryPoint, u64), String> {
-    let bindings = kernels::binding_types(kernel)?;
+) -> Result<(EntryPoint, u64), SpirvError> {
+    let failed = |message: String| SpirvError::Kernel {
+        kernel: name.into(),
+        message,
+    };
+    let bindings = kernels::binding_types(kernel).map_err(failed)?;
     if bindings.len() > MAX_BINDINGS {
-        return Err(format!(
-            "kernel '{name}' uses {} bindings; vulkan-spirv allows {MAX_BINDINGS}",
-            bindings.len()
-        ));
+        return Err(SpirvError::TooManyBindings {
+            kernel: name.into(),
+            bindings: bindings.len(),
+            max: MAX_BINDINGS,
+        });
     }
-    let lowered = kernels::lower(kernel, target).map_err(|e| format!("kernel '{name}': {e}"))?;
-    let extents = kernels::binding_extents(kernel, bindings.len())?;
+    // The thread mapping every GPU generator shares; this crate only emits it as SPIR-V.
+    let config =
+        kiln_codegen_gpu::configure(kernel, target).map_err(|source| SpirvError::Mapping {
+            kernel: name.into(),
+            source,
+        })?;
+    let lowered = kernels::lower(kernel, target, config).map_err(failed)?;
+    let extents = kernels::binding_extents(kernel, bindings.len()).map_err(failed)?;
     let entry = EntryPoint {
         name: name.into(),
         code: lowered.code,
@@ -119,7 +160,7 @@ pub fn compile_kernel(
 }
 
 /// Compiles named ops into one executable (entry point `i` is `kernels[i]`).
-pub fn compile(kernels: &[(&str, &Op)], target: &VulkanTarget) -> Result<Executable, String> {
+pub fn compile(kernels: &[(&str, &Op)], target: &VulkanTarget) -> Result<Executable, SpirvError> {
     Ok(Executable {
         entry_points: kernels
             .iter()
@@ -131,10 +172,10 @@ pub fn compile(kernels: &[(&str, &Op)], target: &VulkanTarget) -> Result<Executa
 /// Folds a linear workgroup count into a grid within Vulkan's guaranteed 65535 per dimension
 /// (shaders linearise the grid and skip the excess). Counts stay below 2^31 - 2^16, so the
 /// linear index of every workgroup, excess included, fits an i32.
-pub fn grid(count: u64) -> Result<[u32; 3], String> {
+pub fn grid(count: u64) -> Result<[u32; 3], SpirvError> {
     const MAX: u64 = 65535;
     if count > (i32::MAX as u64) - (1 << 16) {
-        return Err(format!("{count} workgroups do not fit a Vulkan dispatch"));
+        return Err(SpirvError::Grid { count });
     }
     if count <= MAX {
         Ok([count as u32, 1, 1])
@@ -145,7 +186,7 @@ pub fn grid(count: u64) -> Result<[u32; 3], String> {
 
 /// Runs `spirv-val --target-env vulkan1.1` on `code`: `Ok(false)` if the tool is not
 /// installed, an error with its message if the module is invalid.
-pub fn spirv_val(code: &[u32]) -> Result<bool, String> {
+pub fn spirv_val(code: &[u32]) -> Result<bool, SpirvError> {
     use std::io::Write;
     let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
     let child = std::process::Command::new("spirv-val")
@@ -157,23 +198,23 @@ pub fn spirv_val(code: &[u32]) -> Result<bool, String> {
     let mut child = match child {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(format!("cannot run spirv-val: {e}")),
+        Err(e) => return Err(SpirvError::Validator(e.to_string())),
     };
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(&bytes)
-            .map_err(|e| format!("writing to spirv-val: {e}"))?;
+            .map_err(|e| SpirvError::Validator(format!("writing to it: {e}")))?;
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| format!("spirv-val: {e}"))?;
+        .map_err(|e| SpirvError::Validator(e.to_string()))?;
     if out.status.success() {
         Ok(true)
     } else {
-        Err(format!(
-            "spirv-val rejected the module: {}{}",
+        Err(SpirvError::Rejected(format!(
+            "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
-        ))
+        )))
     }
 }

@@ -48,6 +48,10 @@ pub enum CompileError {
     UnknownPhase(String),
     #[error("{target}: {message}")]
     Backend { target: String, message: String },
+    #[error("llvm-cpu: {0}")]
+    Llvm(#[from] kiln_codegen_llvm::LlvmError),
+    #[error("vulkan-spirv: {0}")]
+    Spirv(#[from] kiln_codegen_spirv::SpirvError),
     #[error("cannot write '{path}': {message}")]
     Io { path: String, message: String },
     #[error("{0}")]

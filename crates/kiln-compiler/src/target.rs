@@ -133,13 +133,6 @@ fn plan_all<K: Display>(
     Ok((programs, text, kernels))
 }
 
-fn backend_error(target: &str) -> impl Fn(String) -> CompileError + '_ {
-    move |message| CompileError::Backend {
-        target: target.into(),
-        message,
-    }
-}
-
 /// Lowers every function for a CPU target (tiles, and data tiling for `tile`) and plans it.
 fn compile_cpu(
     backend: &dyn TargetBackend,
@@ -232,14 +225,12 @@ impl TargetBackend for LlvmCpu {
         executable: u32,
         serialize: bool,
     ) -> Result<TargetOutput, CompileError> {
-        let err = backend_error(self.name());
-        let tile = kiln_codegen_llvm::tile_shape(&self.target).map_err(&err)?;
+        let tile = kiln_codegen_llvm::tile_shape(&self.target)?;
         let (programs, text, kernels) =
             compile_cpu(self, functions, constants, executable, Some(tile))?;
         let native = serialize
             .then(|| kiln_codegen_llvm::compile(&kernels, &self.target))
-            .transpose()
-            .map_err(&err)?;
+            .transpose()?;
         Ok(TargetOutput {
             programs,
             text,
@@ -290,17 +281,19 @@ impl TargetBackend for VulkanSpirv {
         executable: u32,
         serialize: bool,
     ) -> Result<TargetOutput, CompileError> {
-        let err = backend_error(self.name());
         let lowered = functions
             .iter()
             .map(|f| {
                 let d = f.dispatches.map(|i, d| {
                     let name = format!("dispatch_{i}");
                     let (entry, count) =
-                        kiln_codegen_spirv::compile_kernel(&name, &d.kernel, self.target)
-                            .map_err(&err)?;
-                    let grid =
-                        kiln_codegen_spirv::grid(count).map_err(|e| err(format!("{name}: {e}")))?;
+                        kiln_codegen_spirv::compile_kernel(&name, &d.kernel, self.target)?;
+                    let grid = kiln_codegen_spirv::grid(count).map_err(|e| {
+                        kiln_codegen_spirv::SpirvError::Kernel {
+                            kernel: name.clone(),
+                            message: e.to_string(),
+                        }
+                    })?;
                     Ok::<_, CompileError>(Shader {
                         op: d.kernel.clone(),
                         entry,
@@ -391,7 +384,7 @@ pub fn backend(
         }
         "vulkan-spirv" => {
             let arch = options.vulkan_target.as_deref().unwrap_or("generic");
-            let target = kiln_codegen_spirv::find_target(arch).map_err(CompileError::Invalid)?;
+            let target = kiln_codegen_spirv::find_target(arch)?;
             Some(Box::new(VulkanSpirv { target }))
         }
         _ => None,
