@@ -160,7 +160,9 @@ fn x86_cpus_record_the_features_the_runtime_checks() {
         .is_empty());
     // A named CPU's implied features are unknown here, so it is refused rather than risk
     // running code on a CPU that lacks them.
-    let err = compile(&kernels(), &level("znver4")).unwrap_err().to_string();
+    let err = compile(&kernels(), &level("znver4"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("x86-64-v4"), "{err}");
 }
 
