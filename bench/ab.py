@@ -79,6 +79,7 @@ def main():
     ap.add_argument("--candidate", default=sys.executable, help="the candidate build's interpreter (default: this one)")
     ap.add_argument("--target", default="llvm-cpu")
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--cases", help="comma-separated case names to run (default: all)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -94,8 +95,10 @@ def main():
         build.stdin.flush()
         return float(build.stdout.readline())
 
-    requests = [f"time {name} {threads}" for name in cases() for threads in (1, 2)]
-    requests += ["compile cnn"]
+    chosen = [n for n in cases() if not args.cases or n in args.cases.split(",")]
+    requests = [f"time {name} {threads}" for name in chosen for threads in (1, 2)]
+    if not args.cases or "cnn" in args.cases.split(","):
+        requests += ["compile cnn"]
     times = {(r, b): [] for r in requests for b in builds}
     for round in range(args.rounds):
         # Each round, the other build goes first, so neither always runs on a cache (or a

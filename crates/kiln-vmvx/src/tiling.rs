@@ -8,6 +8,11 @@
 //! same box the interpreter does.
 
 use crate::format::{Kernel, KernelOp};
+use smallvec::{smallvec, SmallVec};
+
+/// Per-dim values of a grid or a box, inline up to rank 8 (workgroups compute boxes without
+/// touching the allocator).
+pub type Dims<V> = SmallVec<[V; 8]>;
 
 /// Rows handled per workgroup by softmax, layer norm and gather.
 pub const ROWS_PER_WORKGROUP: u64 = 16;
@@ -15,13 +20,13 @@ pub const ROWS_PER_WORKGROUP: u64 = 16;
 /// A domain split into tiles, one per workgroup.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grid {
-    pub domain: Vec<u64>,
+    pub domain: Dims<u64>,
     /// Tile extent per dim (a 0 counts as 1).
-    pub tile: Vec<u64>,
+    pub tile: Dims<u64>,
 }
 
 /// A box `[lo, hi)`: its lower and upper corners.
-pub type TileBox<V> = (Vec<V>, Vec<V>);
+pub type TileBox<V> = (Dims<V>, Dims<V>);
 
 /// Index arithmetic a box is computed in: plain `u64` ([`Plain`]) or instructions a code
 /// generator emits.
@@ -78,9 +83,10 @@ impl Grid {
     ///
     /// ```
     /// use kiln_vmvx::tiling::Grid;
-    /// let g = Grid { domain: vec![2, 10], tile: vec![1, 4] };
+    /// let g = Grid { domain: [2, 10][..].into(), tile: [1, 4][..].into() };
     /// assert_eq!(g.count(), 6);
-    /// assert_eq!(g.tile_box(5), (vec![1, 8], vec![2, 10]));
+    /// let (lo, hi) = g.tile_box(5);
+    /// assert_eq!((&lo[..], &hi[..]), (&[1, 8][..], &[2, 10][..]));
     /// ```
     pub fn tile_box_with<A: IndexArith>(
         &self,
@@ -88,7 +94,7 @@ impl Grid {
         wg: A::Value,
     ) -> Result<TileBox<A::Value>, A::Error> {
         let n = self.domain.len();
-        let (mut lo, mut hi) = (vec![wg; n], vec![wg; n]);
+        let (mut lo, mut hi): TileBox<A::Value> = (smallvec![wg; n], smallvec![wg; n]);
         let mut rest = wg;
         for d in (0..n).rev() {
             let (t, tiles) = (self.tile[d].max(1), self.tiles(d).max(1));
@@ -119,8 +125,11 @@ impl Kernel {
     /// - pool2d, conv_band: one `[image, channel]` plane each;
     /// - softmax, layer norm, gather: [`ROWS_PER_WORKGROUP`] rows each.
     pub fn grid(&self) -> Grid {
-        let grid = |domain: Vec<u64>, tile: Vec<u64>| Grid { domain, tile };
-        let rows = |n: u64| grid(vec![n], vec![ROWS_PER_WORKGROUP]);
+        let grid = |domain: &[u64], tile: &[u64]| Grid {
+            domain: domain.into(),
+            tile: tile.into(),
+        };
+        let rows = |n: u64| grid(&[n], &[ROWS_PER_WORKGROUP]);
         match &self.op {
             KernelOp::Generic {
                 shape,
@@ -129,11 +138,11 @@ impl Kernel {
                 ..
             } => {
                 let p = shape.len() - *reduction_dims as usize;
-                grid(shape[..p].to_vec(), tile[..p].to_vec())
+                grid(&shape[..p], &tile[..p])
             }
             KernelOp::MatMul {
                 c, tile_m, tile_n, ..
-            } => grid(c.shape.clone(), vec![1, *tile_m, *tile_n]),
+            } => grid(&c.shape, &[1, *tile_m, *tile_n]),
             KernelOp::Conv2d {
                 y,
                 groups,
@@ -141,16 +150,16 @@ impl Kernel {
                 tile_oh,
                 ..
             } => grid(
-                vec![
+                &[
                     y.shape[0],
                     *groups,
                     y.shape[1] / (*groups).max(1),
                     y.shape[2],
                 ],
-                vec![1, 1, *tile_co, *tile_oh],
+                &[1, 1, *tile_co, *tile_oh],
             ),
             KernelOp::Pool2d { y: v, .. } | KernelOp::ConvBand { x: v, .. } => {
-                grid(v.shape[..2].to_vec(), vec![1, 1])
+                grid(&v.shape[..2], &[1, 1])
             }
             KernelOp::Softmax { x, .. } | KernelOp::LayerNorm { x, .. } => rows(x.shape[0]),
             KernelOp::Gather { out, .. } => rows(out.shape[0]),

@@ -10,6 +10,7 @@
 //! `check.rs` the load-time validation, `encode.rs` the byte encoding, `print.rs` the text
 //! form, and `../tiling.rs` the workgroup → tile mapping.
 
+use crate::tiling::Dims;
 use kiln_module::ModuleError;
 use kiln_types::ElementType;
 use kiln_ukernel::gemm::Packing;
@@ -384,7 +385,7 @@ impl Kernel {
 
     /// The box `[lo, hi)` of the output that workgroup `wg` of a named op computes (where its
     /// epilogue applies); `None` for generic and gather kernels.
-    pub fn output_box(&self, wg: u64) -> Option<(Vec<u64>, Vec<u64>)> {
+    pub fn output_box(&self, wg: u64) -> Option<crate::tiling::TileBox<u64>> {
         let (lo, hi) = self.grid().tile_box(wg);
         Some(match &self.op {
             KernelOp::MatMul { .. } => (lo, hi),
@@ -392,16 +393,22 @@ impl Kernel {
                 let t = ConvTile::of(self, wg);
                 let c0 = t.group * t.group_channels + t.co0;
                 (
-                    vec![t.image, c0, t.oy0, 0],
-                    vec![t.image + 1, c0 + (t.co1 - t.co0), t.oy1, y.shape[3]],
+                    Dims::from_slice(&[t.image, c0, t.oy0, 0]),
+                    Dims::from_slice(&[t.image + 1, c0 + (t.co1 - t.co0), t.oy1, y.shape[3]]),
                 )
             }
             KernelOp::Pool2d { y, .. } => (
-                vec![lo[0], lo[1], 0, 0],
-                vec![hi[0], hi[1], y.shape[2], y.shape[3]],
+                Dims::from_slice(&[lo[0], lo[1], 0, 0]),
+                Dims::from_slice(&[hi[0], hi[1], y.shape[2], y.shape[3]]),
             ),
-            KernelOp::Softmax { y, .. } => (vec![lo[0], 0, 0], vec![hi[0], y.shape[1], y.shape[2]]),
-            KernelOp::LayerNorm { y, .. } => (vec![lo[0], 0], vec![hi[0], y.shape[1]]),
+            KernelOp::Softmax { y, .. } => (
+                Dims::from_slice(&[lo[0], 0, 0]),
+                Dims::from_slice(&[hi[0], y.shape[1], y.shape[2]]),
+            ),
+            KernelOp::LayerNorm { y, .. } => (
+                Dims::from_slice(&[lo[0], 0]),
+                Dims::from_slice(&[hi[0], y.shape[1]]),
+            ),
             KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {
                 return None
             }
