@@ -123,7 +123,7 @@ impl LocalDevice {
         let fail = |m: String| HalError::Device(format!("dispatch {index} ('{name}'): {m}"));
         exe.program
             .check_bindings(entry, count, bindings)
-            .map_err(fail)?;
+            .map_err(|e| fail(e.to_string()))?;
         // SAFETY: bindings were checked above; buffers outlive this call (the command buffer
         // holds them); workgroups of one dispatch write disjoint tiles by construction.
         let run = |wg: u32| unsafe { exe.run_workgroup(entry, wg, count, bindings, self.kernels) };

@@ -99,7 +99,12 @@ impl VmvxExecutable {
     ) -> Result<(), String> {
         let Some(native) = &self.native else {
             // SAFETY: forwarded contract.
-            return unsafe { self.program.run_workgroup(entry, wg, bindings, kernels) };
+            let run = unsafe { self.program.run_workgroup(entry, wg, bindings, kernels) };
+            // The dispatch's error names the kernel already.
+            return run.map_err(|e| match e {
+                kiln_vmvx::VmvxError::Workgroup { message, .. } => message,
+                e => e.to_string(),
+            });
         };
         let f = native
             .entries

@@ -55,7 +55,7 @@ fn run(ctx: &DispatchContext, program: &kiln_vmvx::Executable, kernel: u32, wg: 
     }));
     let failure = match run {
         Ok(Ok(())) => return 0,
-        Ok(Err(m)) => m,
+        Ok(Err(e)) => e.to_string(),
         Err(_) => "a microkernel panicked".to_string(),
     };
     *ctx.error.borrow_mut() = Some(failure);

@@ -145,7 +145,7 @@ impl Executable {
         };
         let (triple, cpu, features, kernels, symbols, tile, object) =
             inner(&mut r).map_err(|e| e.to_string())?;
-        let kernels = kiln_vmvx::Executable::decode(&kernels)?;
+        let kernels = kiln_vmvx::Executable::decode(&kernels).map_err(|e| e.to_string())?;
         if symbols.len() != kernels.kernels.len() {
             return Err(format!(
                 "{} symbols for {} kernels",

@@ -11,6 +11,7 @@
 
 use crate::format::*;
 use crate::pixel_rows;
+use crate::VmvxError;
 use kiln_types::ElementType;
 use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, Rhs};
 use kiln_ukernel::{rows, Kernels, Matrix};
@@ -40,19 +41,17 @@ impl Executable {
         kernel: usize,
         workgroups: u32,
         bindings: &[Binding],
-    ) -> Result<(), String> {
-        let k = self.kernels.get(kernel).ok_or_else(|| {
-            format!(
-                "kernel {kernel} does not exist (executable has {})",
-                self.kernels.len()
-            )
+    ) -> Result<(), VmvxError> {
+        let k = self.kernels.get(kernel).ok_or(VmvxError::NoKernel {
+            index: kernel,
+            count: self.kernels.len(),
         })?;
         if workgroups as u64 != k.workgroup_count() {
-            return Err(format!(
-                "kernel '{}' expects {} workgroups, dispatched with {workgroups}",
-                k.name,
-                k.workgroup_count()
-            ));
+            return Err(VmvxError::Workgroups {
+                kernel: k.name.clone(),
+                expected: k.workgroup_count(),
+                got: workgroups,
+            });
         }
         let outputs = k.outputs();
         for v in k.views() {
@@ -62,36 +61,40 @@ impl Executable {
             } else {
                 v
             };
-            let b = bindings.get(v.binding as usize).ok_or_else(|| {
-                format!(
-                    "kernel '{}' uses binding {} but only {} are bound",
-                    k.name,
-                    v.binding,
-                    bindings.len()
-                )
-            })?;
+            let b = bindings
+                .get(v.binding as usize)
+                .ok_or_else(|| VmvxError::Unbound {
+                    kernel: k.name.clone(),
+                    binding: v.binding,
+                    bound: bindings.len(),
+                })?;
             let size = v.element_type.byte_size() as i64;
-            if let Some((lo, hi)) = v.span().map_err(|m| format!("kernel '{}': {m}", k.name))? {
+            let span = v.span().map_err(|message| VmvxError::InvalidKernel {
+                kernel: k.name.clone(),
+                message,
+            })?;
+            if let Some((lo, hi)) = span {
                 if lo < 0 || hi.checked_mul(size).is_none_or(|end| end > b.len as i64) {
-                    return Err(format!(
-                        "kernel '{}' reads or writes outside binding {} ({} bytes)",
-                        k.name, v.binding, b.len
-                    ));
+                    return Err(VmvxError::OutOfBounds {
+                        kernel: k.name.clone(),
+                        binding: v.binding,
+                        bytes: b.len,
+                    });
                 }
             }
             if !(b.ptr as usize).is_multiple_of(size as usize) {
-                return Err(format!(
-                    "binding {} is not aligned for {}",
-                    v.binding, v.element_type
-                ));
+                return Err(VmvxError::Misaligned {
+                    binding: v.binding,
+                    element_type: v.element_type,
+                });
             }
         }
         for v in k.outputs() {
             if !bindings[v.binding as usize].writable {
-                return Err(format!(
-                    "kernel '{}' writes read-only binding {}",
-                    k.name, v.binding
-                ));
+                return Err(VmvxError::ReadOnly {
+                    kernel: k.name.clone(),
+                    binding: v.binding,
+                });
             }
         }
         Ok(())
@@ -109,8 +112,26 @@ impl Executable {
         wg: u32,
         bindings: &[Binding],
         kernels: &Kernels,
-    ) -> Result<(), String> {
+    ) -> Result<(), VmvxError> {
         let k = &self.kernels[kernel];
+        // SAFETY: forwarded contract.
+        unsafe { self.run(k, wg, bindings, kernels) }.map_err(|message| VmvxError::Workgroup {
+            kernel: k.name.clone(),
+            message,
+        })
+    }
+
+    /// [`Executable::run_workgroup`] with the failure as a message.
+    ///
+    /// # Safety
+    /// As [`Executable::run_workgroup`].
+    unsafe fn run(
+        &self,
+        k: &Kernel,
+        wg: u32,
+        bindings: &[Binding],
+        kernels: &Kernels,
+    ) -> Result<(), String> {
         let m = Mem { bindings };
         let wg = wg as u64;
         match &k.op {

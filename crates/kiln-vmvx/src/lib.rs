@@ -10,10 +10,12 @@
 //!
 //! This crate belongs to the runtime side: it never depends on the compiler.
 
+mod error;
 pub mod exec;
 pub mod format;
 mod pixel_rows;
 pub mod tiling;
 
+pub use error::VmvxError;
 pub use exec::Binding;
 pub use format::{Body, Epilogue, Executable, Inst, Kernel, KernelOp, ReduceFn, View, FORMAT};

@@ -2,6 +2,7 @@
 //! every kernel before returning).
 
 use super::*;
+use crate::VmvxError;
 use kiln_module::{ByteReader, ByteWriter};
 
 impl Executable {
@@ -17,7 +18,7 @@ impl Executable {
     }
 
     /// Decodes and checks an executable; errors say what is wrong and where.
-    pub fn decode(bytes: &[u8]) -> Result<Executable, String> {
+    pub fn decode(bytes: &[u8]) -> Result<Executable, VmvxError> {
         let mut r = ByteReader::new(bytes, "vmvx executable");
         let mut inner = || -> Result<Executable, ModuleError> {
             let version = r.u32()?;
@@ -35,9 +36,12 @@ impl Executable {
             }
             Ok(Executable { kernels })
         };
-        let exe = inner().map_err(|e| e.to_string())?;
+        let exe = inner()?;
         for k in &exe.kernels {
-            k.check().map_err(|m| format!("kernel '{}': {m}", k.name))?;
+            k.check().map_err(|message| VmvxError::InvalidKernel {
+                kernel: k.name.clone(),
+                message,
+            })?;
         }
         Ok(exe)
     }
