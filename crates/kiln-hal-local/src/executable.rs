@@ -48,7 +48,8 @@ impl VmvxExecutable {
             ));
         }
         let code =
-            kiln_native::loader::LoadedCode::load(&exe.object, &kiln_native::imports::lookup)?;
+            kiln_native::loader::LoadedCode::load(&exe.object, &kiln_native::imports::lookup)
+                .map_err(|e| e.to_string())?;
         let entries = exe
             .symbols
             .iter()

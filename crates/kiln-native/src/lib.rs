@@ -46,6 +46,24 @@ pub fn host_format() -> Option<&'static str> {
     format_for_arch(std::env::consts::ARCH)
 }
 
+/// Why a native executable was refused or could not be linked.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NativeError {
+    /// The container does not decode (truncated, foreign version, bad markers).
+    #[error(transparent)]
+    Container(#[from] ModuleError),
+    /// The kernels' VMVX descriptions are invalid.
+    #[error("kernel descriptions: {0}")]
+    Kernels(#[from] kiln_vmvx::VmvxError),
+    #[error("{symbols} symbols for {kernels} kernels")]
+    Symbols { symbols: usize, kernels: usize },
+    /// The ELF object cannot be linked in memory (the reason names the section, symbol or
+    /// relocation).
+    #[error("cannot link the object: {0}")]
+    Link(String),
+}
+
 /// A native executable.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Executable {
@@ -102,7 +120,7 @@ impl Executable {
     }
 
     /// Decodes and checks an executable (kernels included); errors say what is wrong.
-    pub fn decode(bytes: &[u8]) -> Result<Executable, String> {
+    pub fn decode(bytes: &[u8]) -> Result<Executable, NativeError> {
         let mut r = ByteReader::new(bytes, "native executable");
         let blob = |r: &mut ByteReader| -> Result<Vec<u8>, ModuleError> {
             let n = r.u64()? as usize;
@@ -143,15 +161,13 @@ impl Executable {
             }
             Ok((triple, cpu, features, kernels, symbols, tile, object))
         };
-        let (triple, cpu, features, kernels, symbols, tile, object) =
-            inner(&mut r).map_err(|e| e.to_string())?;
-        let kernels = kiln_vmvx::Executable::decode(&kernels).map_err(|e| e.to_string())?;
+        let (triple, cpu, features, kernels, symbols, tile, object) = inner(&mut r)?;
+        let kernels = kiln_vmvx::Executable::decode(&kernels)?;
         if symbols.len() != kernels.kernels.len() {
-            return Err(format!(
-                "{} symbols for {} kernels",
-                symbols.len(),
-                kernels.kernels.len()
-            ));
+            return Err(NativeError::Symbols {
+                symbols: symbols.len(),
+                kernels: kernels.kernels.len(),
+            });
         }
         Ok(Executable {
             triple,

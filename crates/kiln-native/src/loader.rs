@@ -57,7 +57,11 @@ impl LoadedCode {
     pub fn load(
         object: &[u8],
         import: &dyn Fn(&str) -> Option<usize>,
-    ) -> Result<LoadedCode, String> {
+    ) -> Result<LoadedCode, crate::NativeError> {
+        Self::link(object, import).map_err(crate::NativeError::Link)
+    }
+
+    fn link(object: &[u8], import: &dyn Fn(&str) -> Option<usize>) -> Result<LoadedCode, String> {
         let file = object::File::parse(object).map_err(|e| format!("not an ELF object: {e}"))?;
         if file.architecture() != object::Architecture::X86_64 {
             return Err(format!(
