@@ -240,7 +240,9 @@ mod tests {
 
     /// Kernel IR text in, the CPU lowering (VMVX kernels with their tiles) out.
     fn check(kernel_ir: &str, expect: expect_test::Expect) {
-        let d = kiln_kernel::parse(kernel_ir).unwrap();
+        // The dispatches' storages; their sizes do not matter to this lowering.
+        let storages = "%s0 = param 0 [1xf32]\n%s1 = param 1 [1xf32]\n%s2 = computed [1xf32]\n";
+        let d = kiln_kernel::parse(&format!("{storages}{kernel_ir}")).unwrap();
         let cpu = lower(&d, &[], None, &mut PackedConstants::new(0));
         let out: Vec<String> = cpu
             .dispatches

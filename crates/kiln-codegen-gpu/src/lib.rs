@@ -93,19 +93,22 @@ pub struct Config {
 }
 
 impl Config {
-    /// Workgroups a dispatch needs (linear).
+    /// Workgroups a dispatch needs (linear); `u64::MAX` when the count overflows, which no
+    /// grid accepts.
     pub fn workgroups(&self) -> u64 {
         let wg = self.workgroup_size as u64;
-        match &self.mapping {
-            Mapping::Elements { domain } => domain.iter().product::<u64>().div_ceil(wg),
-            Mapping::Rows { rows, group, .. } => rows.div_ceil(wg / *group as u64),
+        let product = |v: &[u64]| v.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+        let count = match &self.mapping {
+            Mapping::Elements { domain } => product(domain).map(|n| n.div_ceil(wg)),
+            Mapping::Rows { rows, group, .. } => Some(rows.div_ceil(wg / *group as u64)),
             Mapping::GemmTiles {
                 batch, m, n, tile, ..
             } => {
                 let t = *tile as u64;
-                batch * m.div_ceil(t) * n.div_ceil(t)
+                product(&[*batch, m.div_ceil(t), n.div_ceil(t)])
             }
-        }
+        };
+        count.unwrap_or(u64::MAX)
     }
 
     /// Bytes of workgroup shared memory the mapping stages through.
@@ -232,7 +235,9 @@ mod tests {
             max_workgroup_invocations: 1024,
             max_shared_memory: 48 << 10,
         };
-        let d = kiln_kernel::parse(kernel_ir).unwrap();
+        // The dispatches' storages; their sizes do not matter to this lowering.
+        let storages = "%s0 = param 0 [1xf32]\n%s1 = param 1 [1xf32]\n%s2 = computed [1xf32]\n";
+        let d = kiln_kernel::parse(&format!("{storages}{kernel_ir}")).unwrap();
         let out: Vec<String> = d
             .dispatches
             .iter()

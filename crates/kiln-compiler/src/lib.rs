@@ -173,6 +173,9 @@ pub fn compile_program(
     let mut text = String::new();
     for f in &program.functions {
         let dispatches = dispatch::form_dispatches(&program, f)?;
+        kiln_kernel::verify(&dispatches).map_err(|e| {
+            CompileError::Invalid(format!("function @{}: invalid kernel IR: {e}", f.name))
+        })?;
         if stop == Phase::DispatchCreation {
             text.push_str(&format!(
                 "// function @{}: {} dispatches\n{dispatches}",

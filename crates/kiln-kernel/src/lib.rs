@@ -30,10 +30,12 @@ mod dispatch;
 mod op;
 mod parse;
 mod print;
+mod verify;
 mod view;
 
 pub use dispatch::{number_operands, Dispatch, Dispatches, Storage, StorageId, StorageKind};
 pub use kiln_scalar::{reg_kind, BinaryFn, Body, Inst, ReduceFn, RegKind, UnaryFn, MAX_BODY_INSTS};
 pub use op::{Epilogue, Op};
 pub use parse::{parse, ParseError};
+pub use verify::{verify, VerifyError};
 pub use view::{ExtentOverflow, View};

@@ -43,7 +43,10 @@ pub fn parse(text: &str) -> Result<Dispatches, ParseError> {
             line: i + 1,
         };
         if c.eat("return") {
-            d.results = c.list(',', |c| c.storage_id())?;
+            c.skip_space();
+            if !c.rest.is_empty() {
+                d.results = c.list(',', |c| c.storage_id())?;
+            }
         } else if line.starts_with("%s") {
             let id = c.storage_id()?;
             if id.index() != d.storages.len() {
@@ -56,6 +59,10 @@ pub fn parse(text: &str) -> Result<Dispatches, ParseError> {
         }
         c.end()?;
     }
+    crate::verify(&d).map_err(|e| ParseError {
+        line: 0,
+        message: e.to_string(),
+    })?;
     Ok(d)
 }
 
@@ -206,6 +213,13 @@ impl<'a> Cursor<'a> {
             }
         };
         self.expect("]")?;
+        // Strides of a contiguous layout must fit in i64 before any view is built from them.
+        let fits = shape
+            .iter()
+            .try_fold(1i64, |a, &d| i64::try_from(d).ok()?.checked_mul(a));
+        if fits.is_none() {
+            return Err(self.error("a view's extent overflows"));
+        }
         let offset = if self.rest.starts_with('+') {
             self.rest = &self.rest[1..];
             self.number()?
@@ -461,5 +475,41 @@ impl<'a> Cursor<'a> {
             }
             other => return Err(self.error(format!("unknown op '{other}'"))),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn bad_text_is_an_error_naming_the_line() {
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        assert_eq!(
+            err("%s0 = param 0 [4xf32]\n%s2 = computed [4xf32]"),
+            "kernel IR line 2: expected %s1 at ' = computed [4xf32]'"
+        );
+        let huge = "%s0 = param 0 [4xf32]\n%s1 = computed [4xf32]\n\
+                    dispatch_0(%s0, %s1) = generic [4] (#0[4294967296x4294967296x2xf32]) -> (#1[4xf32]) { r0 = in0; yield r0 }";
+        assert!(err(huge).contains("a view's extent overflows"));
+        let deep = "%s0 = param 0 [4xf32]\n%s1 = computed [4xf32]\n\
+                    dispatch_0(%s0, %s1) = generic [4] reduce sum over last 2 (#0[4xf32]) -> (#1[4xf32]) { r0 = in0; yield r0 }";
+        assert!(
+            err(deep).contains("reduces more dims than it has"),
+            "{}",
+            err(deep)
+        );
+        let stray = "%s0 = param 0 [4xf32]\n\
+                     dispatch_0(%s0) = generic [4] (#0[4xf32]) -> (#1[4xf32]) { r0 = in0; yield r0 }";
+        assert!(
+            err(stray).contains("reads operand 1 of 1"),
+            "{}",
+            err(stray)
+        );
+        assert!(err("dispatch_0(%s0) = frobnicate").contains("unknown op 'frobnicate'"));
+        assert_eq!(
+            parse("%s0 = param 0 [4xf32]\nreturn\n").unwrap().results,
+            []
+        );
     }
 }

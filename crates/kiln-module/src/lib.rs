@@ -98,7 +98,7 @@ impl TensorSig {
 /// An exported function: its signature and the host programs that run it, one per target
 /// variant (a module compiled for several targets has one per target, each dispatching into
 /// that target's executable). A runtime runs the variant whose executables its device loads
-/// best ([`FunctionDef::variant_for`]).
+/// best ([`FunctionDef::variants_for`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FunctionDef {
     pub name: String,
@@ -108,19 +108,20 @@ pub struct FunctionDef {
 }
 
 impl FunctionDef {
-    /// The variant to run when executable `e` has rank `rank(e)` on the device (lower is
-    /// better, `None` when the device cannot load it): the first among those whose every
-    /// executable loads, with the best worst rank.
+    /// The variants a device can run, best first, when executable `e` has rank `rank(e)` on
+    /// it (lower is better, `None` when it cannot load it): those whose every executable
+    /// loads, by their worst rank, then by order in the module.
     ///
     /// ```
     /// use kiln_module::{FunctionDef, HostProgram};
     /// let empty = HostProgram { transient_size: 0, insts: vec![] };
     /// let f = FunctionDef { name: "main".into(), inputs: vec![], outputs: vec![],
     ///                       programs: vec![empty.clone(), empty] };
-    /// assert_eq!(f.variant_for(|_| Some(0)), Some(0));
+    /// assert_eq!(f.variants_for(|_| Some(0)), [0, 1]);
     /// ```
-    pub fn variant_for(&self, rank: impl Fn(u32) -> Option<usize>) -> Option<usize> {
-        self.programs
+    pub fn variants_for(&self, rank: impl Fn(u32) -> Option<usize>) -> Vec<usize> {
+        let mut ranked: Vec<(usize, usize)> = self
+            .programs
             .iter()
             .enumerate()
             .filter_map(|(i, p)| {
@@ -130,8 +131,9 @@ impl FunctionDef {
                     .try_fold(0usize, |worst, r| Some(worst.max(r?)))
                     .map(|worst| (worst, i))
             })
-            .min()
-            .map(|(_, i)| i)
+            .collect();
+        ranked.sort_unstable();
+        ranked.into_iter().map(|(_, i)| i).collect()
     }
 }
 
@@ -387,7 +389,13 @@ impl Module {
             executables,
             constants,
         };
-        for f in &module.functions {
+        for (i, f) in module.functions.iter().enumerate() {
+            if module.functions[..i].iter().any(|g| g.name == f.name) {
+                return Err(ModuleError::Invalid(format!(
+                    "function '{}' is defined twice",
+                    f.name
+                )));
+            }
             if f.programs.is_empty() {
                 return Err(ModuleError::Invalid(format!(
                     "function '{}' has no host program",

@@ -84,8 +84,9 @@ impl HostBytes for TensorBytes {
 pub struct LoadedModule {
     module: Module,
     device: Arc<dyn Device>,
-    /// The host program each function runs (an index into its `programs`).
-    variants: Vec<usize>,
+    /// The host program each function runs (an index into its `programs`); `None` where no
+    /// variant's executables load on this device.
+    variants: Vec<Option<usize>>,
     /// The executables and constants the chosen variants use; `None` for the others.
     executables: Vec<Option<Arc<dyn Executable>>>,
     constants: Vec<Option<Arc<dyn Buffer>>>,
@@ -166,40 +167,72 @@ impl LoadedModule {
             let format = &module.executables[e as usize].format;
             formats.iter().position(|f| f == format)
         };
-        let variants: Vec<usize> = match module
-            .functions
-            .iter()
-            .map(|f| f.variant_for(rank))
-            .collect::<Option<Vec<usize>>>()
-        {
-            Some(v) => v,
-            None => {
-                let targets: Vec<String> = module
-                    .executables
-                    .iter()
-                    .map(|e| format!("{} ({})", e.target, e.format))
-                    .collect();
-                return Err(RuntimeError::Incompatible {
-                    module: source.to_string(),
-                    device: device.driver_name().to_string(),
-                    message: format!(
-                        "the module was compiled for {} but the device runs {}",
-                        targets.join(", "),
-                        if formats.is_empty() {
-                            "no kiln executables yet".to_string()
-                        } else {
-                            formats.join(", ")
-                        }
-                    ),
-                });
+        let incompatible = || {
+            let targets: Vec<String> = module
+                .executables
+                .iter()
+                .map(|e| format!("{} ({})", e.target, e.format))
+                .collect();
+            RuntimeError::Incompatible {
+                module: source.to_string(),
+                device: device.driver_name().to_string(),
+                message: format!(
+                    "the module was compiled for {} but the device runs {}",
+                    targets.join(", "),
+                    if formats.is_empty() {
+                        "no kiln executables yet".to_string()
+                    } else {
+                        formats.join(", ")
+                    }
+                ),
             }
         };
+        if !module.executables.is_empty()
+            && !module
+                .executables
+                .iter()
+                .any(|e| formats.contains(&e.format))
+        {
+            return Err(incompatible());
+        }
+        // Each function runs its best variant whose executables all load: a native executable
+        // this CPU refuses (a feature it lacks) falls back to the next variant (VMVX's).
+        let mut tried: Vec<Option<Result<Arc<dyn Executable>, RuntimeError>>> =
+            (0..module.executables.len()).map(|_| None).collect();
+        let mut variants = vec![];
+        for f in &module.functions {
+            let chosen = f.variants_for(rank).into_iter().find(|&v| {
+                f.programs[v].executables().iter().all(|&e| {
+                    let slot = &mut tried[e as usize];
+                    let exe = &module.executables[e as usize];
+                    let loaded = slot.get_or_insert_with(|| {
+                        device
+                            .load_executable(&exe.format, &exe.data)
+                            .map_err(|err| RuntimeError::BadModule {
+                                module: source.to_string(),
+                                message: format!("executable for '{}': {err}", exe.target),
+                            })
+                    });
+                    loaded.is_ok()
+                })
+            });
+            variants.push(chosen);
+        }
+        if !module.functions.is_empty() && variants.iter().all(Option::is_none) {
+            // Nothing runs here: report why the first executable that failed to load did.
+            let first_failure = tried.iter_mut().find_map(|t| match t.take() {
+                Some(Err(e)) => Some(e),
+                _ => None,
+            });
+            return Err(first_failure.unwrap_or_else(incompatible));
+        }
         let (mut used_executables, mut used_constants) = (
             vec![false; module.executables.len()],
             vec![false; module.constants.len()],
         );
-        for (f, &v) in module.functions.iter().zip(&variants) {
-            for inst in &f.programs[v].insts {
+        for (f, v) in module.functions.iter().zip(&variants) {
+            let Some(v) = v else { continue };
+            for inst in &f.programs[*v].insts {
                 if let HostInst::Dispatch {
                     executable,
                     bindings,
@@ -215,19 +248,11 @@ impl LoadedModule {
                 }
             }
         }
-        let mut executables = vec![];
-        for (e, used) in module.executables.iter().zip(used_executables) {
-            executables.push(if used {
-                Some(device.load_executable(&e.format, &e.data).map_err(|err| {
-                    RuntimeError::BadModule {
-                        module: source.to_string(),
-                        message: format!("executable for '{}': {err}", e.target),
-                    }
-                })?)
-            } else {
-                None
-            });
-        }
+        let executables = tried
+            .into_iter()
+            .zip(used_executables)
+            .map(|(t, used)| t.filter(|_| used).and_then(Result::ok))
+            .collect();
         let mut constants = vec![];
         for (c, used) in module.constants.iter().zip(used_constants) {
             constants.push(if used {
@@ -257,15 +282,29 @@ impl LoadedModule {
         self.constants.get(index)?.as_ref()
     }
 
-    /// The host program `f` runs on this device.
-    pub fn program<'a>(&self, f: &'a FunctionDef) -> &'a kiln_module::HostProgram {
-        let v = self
+    /// The host program function `f` of this module runs on this device; an error when none
+    /// of its variants loads here.
+    pub fn program<'a>(
+        &self,
+        f: &'a FunctionDef,
+    ) -> Result<&'a kiln_module::HostProgram, RuntimeError> {
+        let index = self
             .module
             .functions
             .iter()
-            .position(|g| g.name == f.name)
-            .map_or(0, |i| self.variants[i]);
-        &f.programs[v]
+            .position(|g| std::ptr::eq(g, f))
+            .or_else(|| self.module.functions.iter().position(|g| g.name == f.name));
+        index
+            .and_then(|i| self.variants[i])
+            .and_then(|v| f.programs.get(v))
+            .ok_or_else(|| RuntimeError::Incompatible {
+                module: self.module.name.clone(),
+                device: self.device.driver_name().to_string(),
+                message: format!(
+                    "function '{}' has no variant whose executables this device loads",
+                    f.name
+                ),
+            })
     }
 
     pub fn device(&self) -> &Arc<dyn Device> {
@@ -466,7 +505,7 @@ impl LoadedModule {
         in_bufs: Vec<Arc<dyn Buffer>>,
     ) -> Result<Vec<Arc<dyn Buffer>>, RuntimeError> {
         let name = f.name.as_str();
-        let program = self.program(f);
+        let program = self.program(f)?;
         let (mut spare_outputs, spare_transient) = {
             let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
             match spare.get_mut(name) {

@@ -918,3 +918,50 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
     let every = [(false, false), (false, true), (true, false)];
     assert_eq!(paths.into_iter().collect::<Vec<_>>(), every);
 }
+
+/// A module compiled for llvm-cpu and vmvx whose native code this CPU refuses (it needs a
+/// feature the machine lacks) runs its VMVX variant instead; with only the native variant,
+/// loading fails and says which feature is missing.
+#[test]
+fn a_refused_native_variant_falls_back_to_vmvx() {
+    let text = "func @main(%0 \"x\": tensor<4xf32>) -> (%1 \"y\") {\n  %1 = relu %0 : tensor<4xf32> loc(\"r\")\n}";
+    let program = kiln_ir::text::parse_program(text).unwrap();
+    let opts = CompileOptions {
+        targets: vec!["llvm-cpu".into(), "vmvx".into()],
+        ..Default::default()
+    };
+    let CompileOutput::Module(bytes) = kiln_compiler::compile_program(program, &opts).unwrap()
+    else {
+        unreachable!()
+    };
+    // Make the native executable need a feature no CPU has.
+    let mut m = kiln_module::Module::read(&bytes).unwrap();
+    let mut native = kiln_native::Executable::decode(&m.executables[0].data).unwrap();
+    native.features.push("avx10.9-imaginary".into());
+    m.executables[0].data = native.encode();
+    let payloads: Vec<&[u8]> = m
+        .constants
+        .iter()
+        .map(|c| &bytes[c.offset as usize..(c.offset + c.length) as usize])
+        .collect();
+    let patched = m.write(&payloads);
+    let loaded = load(&patched).unwrap();
+    let f = loaded.function("main").unwrap();
+    assert_eq!(loaded.program(f).unwrap().executables(), [1]);
+    let x = HostTensor::from_f32(&[4], &[-1.0, 2.0, -3.0, 4.0]);
+    let y = loaded.invoke("main", &[x]).unwrap();
+    assert_eq!(y[0].to_f64(), [0.0, 2.0, 0.0, 4.0]);
+
+    m.executables.truncate(1);
+    for f in &mut m.functions {
+        f.programs.truncate(1);
+    }
+    let err = load(&m.write(&payloads))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("needs CPU features this machine lacks: avx10.9-imaginary"),
+        "{err}"
+    );
+}

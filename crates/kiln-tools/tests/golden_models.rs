@@ -430,7 +430,7 @@ fn one_module_for_three_targets() {
                 .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
             let f = loaded.function("main").unwrap();
             assert_eq!(
-                loaded.program(f).executables(),
+                loaded.program(f).unwrap().executables(),
                 [executable],
                 "{name} on {device}"
             );
