@@ -33,9 +33,7 @@ pub fn resolve_targets(
         } else if let Some((_, b)) = DEVICE_BACKENDS.iter().find(|(dev, _)| dev == d) {
             t.push((*b).into());
         } else {
-            return Err(CompileError::Invalid(format!(
-                "unknown target device '{d}' (devices: local, vulkan, cuda, hip, metal, webgpu)"
-            )));
+            return Err(CompileError::UnknownDevice(d.clone()));
         }
     }
     if t.is_empty() {
@@ -52,7 +50,10 @@ pub fn resolve_targets(
 
 /// Parses `NAME=SIZE` for `--kiln-bind-dim`.
 pub fn parse_dim_binding(v: &str) -> Result<(String, usize), CompileError> {
-    let bad = || CompileError::Invalid(format!("--kiln-bind-dim takes NAME=SIZE, got '{v}'"));
+    let bad = || CompileError::BadFlag {
+        flag: "--kiln-bind-dim".into(),
+        reason: format!("takes NAME=SIZE, got '{v}'"),
+    };
     let (name, size) = v.rsplit_once('=').ok_or_else(bad)?;
     let size = size.parse::<usize>().map_err(|_| bad())?;
     if name.is_empty() {
@@ -232,13 +233,14 @@ pub fn apply(options: &mut CompileOptions, args: &[String]) -> Result<(), Compil
         local: vec![],
     };
     for a in args {
-        let (k, v) = a.split_once('=').ok_or_else(|| {
-            CompileError::Invalid(format!("flag '{a}' must be written --name=value"))
+        let (k, v) = a.split_once('=').ok_or_else(|| CompileError::BadFlag {
+            flag: a.clone(),
+            reason: "must be written --name=value".into(),
         })?;
         let flag = FLAGS
             .iter()
             .find(|f| f.name == k)
-            .ok_or_else(|| CompileError::Invalid(format!("unknown compiler flag '{k}'")))?;
+            .ok_or_else(|| CompileError::UnknownFlag(k.into()))?;
         (flag.set)(&mut s, v)?;
     }
     if !(s.backends.is_empty() && s.devices.is_empty() && s.local.is_empty()) {

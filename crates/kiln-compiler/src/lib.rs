@@ -54,8 +54,22 @@ pub enum CompileError {
     Spirv(#[from] kiln_codegen_spirv::SpirvError),
     #[error("cannot write '{path}': {message}")]
     Io { path: String, message: String },
-    #[error("{0}")]
-    Invalid(String),
+    #[error("unknown target device '{0}' (devices: local, vulkan, cuda, hip, metal, webgpu)")]
+    UnknownDevice(String),
+    #[error("unknown compiler flag '{0}'")]
+    UnknownFlag(String),
+    #[error("{flag}: {reason}")]
+    BadFlag { flag: String, reason: String },
+    #[error("llvm-cpu cannot target '{0}' (architectures: x86_64, aarch64, riscv64)")]
+    UnsupportedArch(String),
+    #[error("constant folding failed: {0}")]
+    ConstantFolding(String),
+    /// Dispatch formation made kernel IR its verifier refuses (a compiler bug).
+    #[error("function @{function}: invalid kernel IR: {source}")]
+    KernelIr {
+        function: String,
+        source: kiln_kernel::VerifyError,
+    },
 }
 
 /// A point in the pipeline to stop at and print.
@@ -162,7 +176,7 @@ pub fn compile_program(
             &program, false,
         )));
     }
-    passes::fold_constants(&mut program).map_err(CompileError::Invalid)?;
+    passes::fold_constants(&mut program).map_err(CompileError::ConstantFolding)?;
     passes::eliminate_dead_code(&mut program);
     if stop == Phase::GlobalOptimization {
         return Ok(CompileOutput::Text(kiln_ir::text::print_program(
@@ -173,8 +187,9 @@ pub fn compile_program(
     let mut text = String::new();
     for f in &program.functions {
         let dispatches = dispatch::form_dispatches(&program, f)?;
-        kiln_kernel::verify(&dispatches).map_err(|e| {
-            CompileError::Invalid(format!("function @{}: invalid kernel IR: {e}", f.name))
+        kiln_kernel::verify(&dispatches).map_err(|source| CompileError::KernelIr {
+            function: f.name.clone(),
+            source,
         })?;
         if stop == Phase::DispatchCreation {
             text.push_str(&format!(

@@ -374,12 +374,8 @@ pub fn backend(
             } else {
                 target.triple.split('-').next().unwrap_or("")
             };
-            let format = kiln_native::format_for_arch(arch).ok_or_else(|| {
-                CompileError::Invalid(format!(
-                    "llvm-cpu cannot target '{}' (architectures: x86_64, aarch64, riscv64)",
-                    target.triple
-                ))
-            })?;
+            let format = kiln_native::format_for_arch(arch)
+                .ok_or_else(|| CompileError::UnsupportedArch(target.triple.clone()))?;
             Some(Box::new(LlvmCpu { target, format }))
         }
         "vulkan-spirv" => {
