@@ -128,7 +128,7 @@ impl Function {
         loc: &str,
     ) -> Result<Vec<ValueId>, String> {
         let types: Vec<&TensorType> = operands.iter().map(|v| self.ty(*v)).collect();
-        let result_types = kind.infer(&types)?;
+        let result_types = kind.infer(&types).map_err(|e| e.to_string())?;
         let results = result_types
             .into_iter()
             .map(|t| self.new_value(t))

@@ -190,7 +190,10 @@ pub fn eval_op(program: &Program, kind: &OpKind, args: &[&Tensor]) -> Result<Ten
         .collect();
     let out_ty = match kind {
         OpKind::Constant(id) => return Ok(Tensor::from_host(program.constant(*id))),
-        k => k.infer(&types.iter().collect::<Vec<_>>())?.remove(0),
+        k => k
+            .infer(&types.iter().collect::<Vec<_>>())
+            .map_err(|e| e.to_string())?
+            .remove(0),
     };
     let et = out_ty.element_type;
     let shape = out_ty.static_shape().ok_or("symbolic result shape")?;

@@ -20,7 +20,8 @@ pub mod verify;
 
 pub use function::{Function, Op, Port, Program, ValueData, ValueId};
 pub use ops::{
-    Attr, BinaryOp, ConstId, Conv2dAttrs, OpKind, PoolAttrs, PoolKind, ReduceKind, UnaryOp,
+    Attr, BinaryOp, ConstId, Conv2dAttrs, OpKind, PoolAttrs, PoolKind, ReduceKind, TypeError,
+    UnaryOp,
 };
 pub use types::{Dim, TensorType};
 

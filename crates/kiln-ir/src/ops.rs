@@ -245,6 +245,46 @@ impl AttrReader<'_> {
     }
 }
 
+/// Why an op's operands do not fit its type rule ([`OpKind::infer`]).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TypeError {
+    #[error("'{op}' takes {expected} operands, got {got}")]
+    Arity {
+        op: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    #[error("'{op}' does not apply to {element_type}")]
+    ElementType {
+        op: &'static str,
+        element_type: ElementType,
+    },
+    #[error("'{op}' operands differ in element type: {a} vs {b}")]
+    MixedTypes {
+        op: &'static str,
+        a: ElementType,
+        b: ElementType,
+    },
+    #[error("constants are typed by their data")]
+    Constant,
+    /// A shape, rank or attribute rule (the message names the op and the values).
+    #[error("{0}")]
+    Rule(String),
+}
+
+impl From<String> for TypeError {
+    fn from(message: String) -> TypeError {
+        TypeError::Rule(message)
+    }
+}
+
+impl From<&str> for TypeError {
+    fn from(message: &str) -> TypeError {
+        TypeError::Rule(message.into())
+    }
+}
+
 impl OpKind {
     /// The op's name in the text format: `matmul`, `add`, `conv2d`, …
     pub fn name(&self) -> &'static str {
@@ -421,21 +461,21 @@ impl OpKind {
 
     /// Result types from operand types; the error explains which rule was broken.
     /// `Constant` is typed by its tensor and is not handled here.
-    pub fn infer(&self, operands: &[&TensorType]) -> Result<Vec<TensorType>, String> {
-        let arity = |n: usize| -> Result<(), String> {
+    pub fn infer(&self, operands: &[&TensorType]) -> Result<Vec<TensorType>, TypeError> {
+        let arity = |n: usize| -> Result<(), TypeError> {
             if operands.len() == n {
                 Ok(())
             } else {
-                Err(format!(
-                    "'{}' takes {n} operands, got {}",
-                    self.name(),
-                    operands.len()
-                ))
+                Err(TypeError::Arity {
+                    op: self.name(),
+                    expected: n,
+                    got: operands.len(),
+                })
             }
         };
         let one = |t: TensorType| Ok(vec![t]);
         match self {
-            OpKind::Constant(_) => Err("constants are typed by their data".into()),
+            OpKind::Constant(_) => Err(TypeError::Constant),
             OpKind::Unary(u) => {
                 arity(1)?;
                 let t = operands[0];
@@ -447,11 +487,10 @@ impl OpKind {
                     _ => t.element_type.is_float(),
                 };
                 if !ok {
-                    return Err(format!(
-                        "'{}' does not apply to {}",
-                        u.name(),
-                        t.element_type
-                    ));
+                    return Err(TypeError::ElementType {
+                        op: u.name(),
+                        element_type: t.element_type,
+                    });
                 }
                 one(t.clone())
             }
@@ -459,12 +498,11 @@ impl OpKind {
                 arity(2)?;
                 let (a, c) = (operands[0], operands[1]);
                 if a.element_type != c.element_type {
-                    return Err(format!(
-                        "'{}' operands differ in element type: {} vs {}",
-                        b.name(),
-                        a.element_type,
-                        c.element_type
-                    ));
+                    return Err(TypeError::MixedTypes {
+                        op: b.name(),
+                        a: a.element_type,
+                        b: c.element_type,
+                    });
                 }
                 let is_bool = a.element_type == ElementType::I1;
                 let ok = match b {
@@ -473,11 +511,10 @@ impl OpKind {
                     _ => !is_bool,
                 };
                 if !ok {
-                    return Err(format!(
-                        "'{}' does not apply to {}",
-                        b.name(),
-                        a.element_type
-                    ));
+                    return Err(TypeError::ElementType {
+                        op: b.name(),
+                        element_type: a.element_type,
+                    });
                 }
                 let dims = broadcast_dims(&a.dims, &c.dims)?;
                 let et = if b.is_predicate() {
@@ -493,13 +530,13 @@ impl OpKind {
             OpKind::Select => {
                 arity(3)?;
                 if operands[0].element_type != ElementType::I1 {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'select' condition must be i1, got {}",
                         operands[0].element_type
-                    ));
+                    )));
                 }
                 if operands[1].element_type != operands[2].element_type {
-                    return Err("'select' branches differ in element type".into());
+                    return Err(TypeError::from("'select' branches differ in element type"));
                 }
                 let dims = broadcast_dims(
                     &broadcast_dims(&operands[0].dims, &operands[1].dims)?,
@@ -518,21 +555,23 @@ impl OpKind {
                 arity(2)?;
                 let (a, b) = (operands[0], operands[1]);
                 if a.element_type != b.element_type || !a.element_type.is_float() {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'matmul' needs two float operands of one type, got {} and {}",
                         a.element_type, b.element_type
-                    ));
+                    )));
                 }
                 if a.rank() < 2 || b.rank() < 2 {
-                    return Err("'matmul' operands must have rank 2 or more".into());
+                    return Err(TypeError::from(
+                        "'matmul' operands must have rank 2 or more",
+                    ));
                 }
                 let (ar, br) = (a.rank(), b.rank());
                 if !dims_compatible(&a.dims[ar - 1], &b.dims[br - 2]) {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'matmul' contraction dims differ: {} vs {}",
                         a.dims[ar - 1],
                         b.dims[br - 2]
-                    ));
+                    )));
                 }
                 let mut dims = broadcast_dims(&a.dims[..ar - 2], &b.dims[..br - 2])?;
                 dims.push(a.dims[ar - 2].clone());
@@ -548,13 +587,15 @@ impl OpKind {
                 let xs = static4(x, "conv2d input")?;
                 let ws = static4(w, "conv2d weights")?;
                 if c.groups == 0 || xs[1] != ws[1] * c.groups || ws[0] % c.groups != 0 {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'conv2d' channels do not match: input has {}, weights {}x{} with {} groups",
                         xs[1], ws[0], ws[1], c.groups
-                    ));
+                    )));
                 }
                 if c.strides.contains(&0) || c.dilations.contains(&0) {
-                    return Err("'conv2d' strides and dilations must be positive".into());
+                    return Err(TypeError::from(
+                        "'conv2d' strides and dilations must be positive",
+                    ));
                 }
                 let oh = window_out(
                     xs[2],
@@ -576,7 +617,9 @@ impl OpKind {
                 arity(1)?;
                 let xs = static4(operands[0], "pool2d input")?;
                 if p.strides.contains(&0) || p.kernel.contains(&0) {
-                    return Err("'pool2d' kernel and strides must be positive".into());
+                    return Err(TypeError::from(
+                        "'pool2d' kernel and strides must be positive",
+                    ));
                 }
                 let oh = window_out(xs[2], p.kernel[0], p.strides[0], p.pads[0] + p.pads[2], 1)?;
                 let ow = window_out(xs[3], p.kernel[1], p.strides[1], p.pads[1] + p.pads[3], 1)?;
@@ -610,11 +653,11 @@ impl OpKind {
                 arity(1)?;
                 let t = operands[0];
                 if *axis >= t.rank() || !t.element_type.is_float() {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'{}' needs a float operand with axis {axis} < rank {}",
                         self.name(),
                         t.rank()
-                    ));
+                    )));
                 }
                 one(t.clone())
             }
@@ -626,11 +669,11 @@ impl OpKind {
                 })?;
                 let count = |s: &[usize]| s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
                 if count(&from).is_none() || count(&from) != count(shape) {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'reshape' cannot turn {} into {}",
                         t.shape_string(),
                         kiln_types::shape_string(shape)
-                    ));
+                    )));
                 }
                 one(TensorType::new(t.element_type, shape))
             }
@@ -640,11 +683,11 @@ impl OpKind {
                 let target: Vec<Dim> = shape.iter().map(|&d| Dim::Static(d)).collect();
                 let dims = broadcast_dims(&t.dims, &target)?;
                 if dims != target {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'broadcast' cannot expand {} to {}",
                         t.shape_string(),
                         kiln_types::shape_string(shape)
-                    ));
+                    )));
                 }
                 one(TensorType {
                     element_type: t.element_type,
@@ -660,10 +703,10 @@ impl OpKind {
                         .iter()
                         .any(|&p| p >= t.rank() || std::mem::replace(&mut seen[p], true))
                 {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'transpose' perm {perm:?} is not a permutation of rank {}",
                         t.rank()
-                    ));
+                    )));
                 }
                 one(TensorType {
                     element_type: t.element_type,
@@ -681,7 +724,9 @@ impl OpKind {
                     .static_shape()
                     .ok_or_else(|| "'slice' of symbolic dims is not supported".to_string())?;
                 if starts.len() != t.rank() || ends.len() != t.rank() || steps.len() != t.rank() {
-                    return Err("'slice' needs a start, end and step per dim".into());
+                    return Err(TypeError::from(
+                        "'slice' needs a start, end and step per dim",
+                    ));
                 }
                 let mut out = vec![];
                 for d in 0..t.rank() {
@@ -691,32 +736,36 @@ impl OpKind {
             }
             OpKind::Concat { axis } => {
                 if operands.is_empty() {
-                    return Err("'concat' needs at least one operand".into());
+                    return Err(TypeError::from("'concat' needs at least one operand"));
                 }
                 let first = operands[0];
                 if *axis >= first.rank() {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'concat' axis {axis} out of range for rank {}",
                         first.rank()
-                    ));
+                    )));
                 }
                 let mut total = 0usize;
                 for t in operands {
                     if t.rank() != first.rank() || t.element_type != first.element_type {
-                        return Err("'concat' operands differ in rank or element type".into());
+                        return Err(TypeError::from(
+                            "'concat' operands differ in rank or element type",
+                        ));
                     }
                     for d in 0..t.rank() {
                         if d != *axis && !dims_compatible(&t.dims[d], &first.dims[d]) {
-                            return Err(format!(
+                            return Err(TypeError::from(format!(
                                 "'concat' operands differ in dim {d}: {} vs {}",
                                 t.dims[d], first.dims[d]
-                            ));
+                            )));
                         }
                     }
                     match &t.dims[*axis] {
                         Dim::Static(n) => total += n,
                         Dim::Symbol(_) => {
-                            return Err("'concat' along a symbolic dim is not supported".into())
+                            return Err(TypeError::from(
+                                "'concat' along a symbolic dim is not supported",
+                            ))
                         }
                     }
                 }
@@ -734,10 +783,10 @@ impl OpKind {
                     .static_shape()
                     .ok_or_else(|| "'pad' of symbolic dims is not supported".to_string())?;
                 if lows.len() != t.rank() || highs.len() != t.rank() {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'pad' needs a low and high padding per dim (rank {})",
                         t.rank()
-                    ));
+                    )));
                 }
                 let out: Vec<usize> = (0..t.rank())
                     .map(|d| {
@@ -753,16 +802,16 @@ impl OpKind {
                 arity(2)?;
                 let (data, idx) = (operands[0], operands[1]);
                 if *axis >= data.rank() {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'gather' axis {axis} out of range for rank {}",
                         data.rank()
-                    ));
+                    )));
                 }
                 if !matches!(idx.element_type, ElementType::I32 | ElementType::I64) {
-                    return Err(format!(
+                    return Err(TypeError::from(format!(
                         "'gather' indices must be i32 or i64, got {}",
                         idx.element_type
-                    ));
+                    )));
                 }
                 let mut dims = data.dims[..*axis].to_vec();
                 dims.extend(idx.dims.iter().cloned());

@@ -57,7 +57,8 @@ fn verify_function(program: &Program, f: &Function) -> Result<(), IrError> {
             }
             kind => {
                 let types: Vec<_> = op.operands.iter().map(|v| f.ty(*v)).collect();
-                kind.infer(&types).map_err(|m| err(&op.loc, m))?
+                kind.infer(&types)
+                    .map_err(|m| err(&op.loc, m.to_string()))?
             }
         };
         if expected.len() != op.results.len() {

@@ -334,7 +334,10 @@ impl Importer {
         operands: &[ValueId],
     ) -> Result<ValueId, ImportError> {
         let types: Vec<&TensorType> = operands.iter().map(|v| self.ty(*v)).collect();
-        let result = kind.infer(&types).map_err(|m| ctx.err(m))?.remove(0);
+        let result = kind
+            .infer(&types)
+            .map_err(|m| ctx.err(m.to_string()))?
+            .remove(0);
         let all_const = operands.iter().all(|v| self.consts.contains_key(v));
         let small = result
             .static_shape()
