@@ -30,9 +30,9 @@ pub fn matmul_tile(m: u64, n: u64) -> [u64; 2] {
 /// Workgroups a convolution is split into at least, when it has the work for them: two per core
 /// of a small machine. More cost single-threaded time: each workgroup lays out its own input band
 /// and pads its own register-tile strips.
-const CONV_MIN_WORKGROUPS: u64 = 4;
+pub const CONV_MIN_WORKGROUPS: u64 = 4;
 /// Least GEMM work (multiply-adds) of a convolution workgroup worth a thread handing it out.
-const CONV_MIN_WORKGROUP_MACS: u64 = 1 << 20;
+pub const CONV_MIN_WORKGROUP_MACS: u64 = 1 << 20;
 
 /// A convolution's workgroup tile `[output channels, output rows]` for output `[n, co, oh, ow]`
 /// with `depth` multiply-adds per output: about 512 output pixels per workgroup (a GEMM wide

@@ -4,7 +4,7 @@
 //! [`Dispatches`]: the storages the function's tensors live in, and the ordered list of
 //! [`Dispatch`]es that compute them. A dispatch is its operands (storages) and one [`Op`] over
 //! strided [`View`]s of those operands: a generic elementwise or reduction op with a scalar
-//! [`Body`](kiln_scalar::Body), or a named op (matmul, convolution, pooling, softmax, layer
+//! [`Body`], or a named op (matmul, convolution, pooling, softmax, layer
 //! norm, gather) that carries its meaning only, with an optional fused elementwise
 //! [`Epilogue`].
 //!
