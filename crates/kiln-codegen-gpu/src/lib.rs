@@ -3,9 +3,11 @@
 //! IREE's GPU paths share one target-limits record (`#iree_gpu.target`) and one set of tiling
 //! and distribution decisions, and split only at emission. kiln does the same: [`GpuTarget`]
 //! is a GPU family's limits, and [`configure`] decides, for one kernel IR op, its thread
-//! mapping ([`Mapping`]), workgroup size, workgroup count and shared memory. The SPIR-V
-//! generator emits that mapping today; the CUDA, ROCm, WebGPU and Metal generators take the
-//! same [`Config`] rather than choosing again.
+//! mapping ([`Mapping`]), workgroup size, workgroup count and shared memory; where each
+//! invocation works under that mapping ([`Config::element_index`], [`Config::row_position`],
+//! [`Config::gemm_position`], [`decompose`]) is written once too, over an [`IndexBuilder`]
+//! each generator implements for its instructions. The SPIR-V generator emits both today; the
+//! CUDA, ROCm, WebGPU and Metal generators take the same [`Config`] rather than choosing again.
 //!
 //! Design choices (DESIGN.md §9):
 //! - The workgroup count is a function of the op's sizes only ([`Config::workgroups`]), so a
@@ -13,6 +15,9 @@
 //! - Shared memory comes from static tile bounds only ([`Config::shared_memory`]), never from a
 //!   tensor size, and is checked against the target here, before any code is generated.
 
+mod index;
+
+pub use index::{decompose, GemmPosition, IndexBuilder, RowPosition};
 use kiln_kernel::{reg_kind, Op, RegKind};
 
 /// Errors of [`configure`].

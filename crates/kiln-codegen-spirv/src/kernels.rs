@@ -273,19 +273,9 @@ impl Ctx {
         self.s.store(v.operand, at, value)
     }
 
-    /// Row-major coordinates of `linear` in `shape`.
+    /// Row-major coordinates of `linear` in `shape` (the GPU backends' shared index math).
     fn decompose(&mut self, linear: Word, shape: &[u64]) -> Vec<Word> {
-        let mut coords = vec![0; shape.len()];
-        let mut rest = linear;
-        for d in (0..shape.len()).rev() {
-            if d == 0 {
-                coords[d] = rest;
-            } else {
-                coords[d] = self.s.irem_k(rest, shape[d]);
-                rest = self.s.idiv_k(rest, shape[d]);
-            }
-        }
-        coords
+        kiln_codegen_gpu::decompose(&mut self.s, linear, shape)
     }
 
     /// Stores `value` (f32) into `y` at `coords`, through the epilogue if there is one.
@@ -322,12 +312,9 @@ impl Ctx {
         self.store(y, coords, result)
     }
 
-    /// Linear id of this invocation over the whole grid, with a bound check.
+    /// The element this invocation computes under the op's [`Mapping::Elements`].
     fn global_id(&mut self) -> Word {
-        let wg = self.s.workgroup_linear();
-        let lid = self.s.local_index();
-        let base = self.s.imul_k(wg, self.s.workgroup_size as i64);
-        self.s.iadd(base, lid)
+        self.config.element_index(&mut self.s)
     }
 
     fn elementwise(
@@ -481,19 +468,8 @@ impl Ctx {
             };
             (wg, Some(self.s.shared_array(ty, bytes, wg)))
         };
-        let per_wg = wg / size;
-        let wg_id = self.s.workgroup_linear();
-        let lid = self.s.local_index();
-        let (lane, slot) = if size == 1 {
-            (self.s.const_i32(0), lid)
-        } else {
-            (
-                self.s.irem_k(lid, size as u64),
-                self.s.idiv_k(lid, size as u64),
-            )
-        };
-        let first = self.s.imul_k(wg_id, per_wg as i64);
-        let row = self.s.iadd(first, slot);
+        let at = self.config.row_position(&mut self.s);
+        let (lid, lane, row) = (at.local, at.lane, at.row);
         let valid = self.s.ult_k(row, rows);
         RowGroup {
             size,
@@ -787,21 +763,11 @@ impl Ctx {
         store: GemmStore,
     ) -> R<()> {
         let t = tile as u64;
-        let (tiles_m, tiles_n) = (m.div_ceil(t), n.div_ceil(t));
         let f32_ = self.s.f32_;
         let sa = self.s.shared_array(f32_, 4, tile * tile);
         let sb = self.s.shared_array(f32_, 4, tile * tile);
-        let wg = self.s.workgroup_linear();
-        let lid = self.s.local_index();
-        let (ty, tx) = (self.s.idiv_k(lid, t), self.s.irem_k(lid, t));
-        let tn = self.s.irem_k(wg, tiles_n);
-        let rest = self.s.idiv_k(wg, tiles_n);
-        let tm = self.s.irem_k(rest, tiles_m);
-        let b = self.s.idiv_k(rest, tiles_m);
-        let row = self.s.imul_k(tm, t as i64);
-        let row = self.s.iadd(row, ty);
-        let col = self.s.imul_k(tn, t as i64);
-        let col = self.s.iadd(col, tx);
+        let at = self.config.gemm_position(&mut self.s);
+        let (lid, b, row, col, ty, tx) = (at.local, at.batch, at.row, at.col, at.ty, at.tx);
         let batch_ok = self.s.ilt_k(b, batch as i64);
         let acc = self.s.var(f32_);
         let zero_f = self.s.const_f32(0.0);

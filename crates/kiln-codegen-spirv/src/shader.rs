@@ -758,3 +758,29 @@ impl Shader {
         }
     }
 }
+
+/// The GPU backends' shared invocation index math, as SPIR-V i32 instructions.
+impl kiln_codegen_gpu::IndexBuilder for Shader {
+    type Index = Word;
+    fn workgroup_index(&mut self) -> Word {
+        self.workgroup_linear()
+    }
+    fn local_index(&mut self) -> Word {
+        Shader::local_index(self)
+    }
+    fn constant(&mut self, v: u64) -> Word {
+        self.const_i32(v as i32)
+    }
+    fn add(&mut self, a: Word, b: Word) -> Word {
+        self.iadd(a, b)
+    }
+    fn mul_k(&mut self, a: Word, k: u64) -> Word {
+        self.imul_k(a, k as i64)
+    }
+    fn div_k(&mut self, a: Word, k: u64) -> Word {
+        self.idiv_k(a, k)
+    }
+    fn rem_k(&mut self, a: Word, k: u64) -> Word {
+        self.irem_k(a, k)
+    }
+}
