@@ -308,14 +308,7 @@ impl TargetBackend for VulkanSpirv {
             lowered,
             constants,
             executable,
-            &|d: &Dispatch<Shader>| {
-                d.kernel
-                    .op
-                    .outputs()
-                    .iter()
-                    .map(|v| d.operands[v.operand as usize])
-                    .collect()
-            },
+            &|d: &Dispatch<Shader>| d.kernel.op.written(&d.operands),
             &|s: &Shader| Ok(s.grid),
         )?;
         let binaries = if serialize {

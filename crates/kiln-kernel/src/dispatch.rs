@@ -110,11 +110,7 @@ impl Dispatch<Op> {
 
     /// The storages the dispatch writes.
     pub fn written(&self) -> Vec<StorageId> {
-        self.kernel
-            .outputs()
-            .iter()
-            .map(|v| self.operands[v.operand as usize])
-            .collect()
+        self.kernel.written(&self.operands)
     }
 }
 

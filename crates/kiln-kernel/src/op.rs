@@ -153,6 +153,14 @@ impl Op {
         }
     }
 
+    /// The storages the op writes, when its views read `operands`.
+    pub fn written(&self, operands: &[crate::StorageId]) -> Vec<crate::StorageId> {
+        self.outputs()
+            .iter()
+            .map(|v| operands[v.operand as usize])
+            .collect()
+    }
+
     /// The part of output `v` the op writes: a reduction's outputs without the reduced dims.
     pub fn written_part(&self, v: &View) -> View {
         match self {

@@ -38,11 +38,6 @@ impl View {
         self.shape.len() == self.strides.len()
             && (0..self.shape.len()).all(|d| self.shape[d] == 1 || self.strides[d] == c[d])
     }
-
-    /// Number of elements the view's index space holds.
-    pub fn elements(&self) -> u64 {
-        self.shape.iter().product()
-    }
 }
 
 fn contiguous_strides(shape: &[u64]) -> Vec<i64> {
