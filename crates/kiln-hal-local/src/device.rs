@@ -1,7 +1,7 @@
 //! The local driver and device: execution on the host CPU, inline or on a thread pool.
 
 use crate::buffer::LocalBuffer;
-use crate::executable::VmvxExecutable;
+use crate::executable::LocalExecutable;
 use crate::pool::WorkerPool;
 use kiln_runtime::hal::{
     Buffer, Command, CommandBuffer, Device, DeviceInfo, DeviceOptions, Driver, Executable,
@@ -106,7 +106,7 @@ impl LocalDevice {
     fn run_dispatch(
         &self,
         index: usize,
-        exe: &VmvxExecutable,
+        exe: &LocalExecutable,
         entry: usize,
         workgroups: [u32; 3],
         bindings: &[kiln_vmvx::Binding],
@@ -192,7 +192,7 @@ impl Device for LocalDevice {
         if Some(format) == kiln_native::host_format() {
             let exe = kiln_native::Executable::decode(data)
                 .map_err(|m| HalError::Invalid(format!("invalid native executable: {m}")))?;
-            let loaded = VmvxExecutable::native(exe)
+            let loaded = LocalExecutable::native(exe)
                 .map_err(|m| HalError::Invalid(format!("cannot load native code: {m}")))?;
             return Ok(Arc::new(loaded));
         }
@@ -204,7 +204,7 @@ impl Device for LocalDevice {
         }
         let program = kiln_vmvx::Executable::decode(data)
             .map_err(|m| HalError::Invalid(format!("invalid vmvx executable: {m}")))?;
-        Ok(Arc::new(VmvxExecutable::new(program)))
+        Ok(Arc::new(LocalExecutable::new(program)))
     }
     fn queue_execute(
         &self,
@@ -223,7 +223,7 @@ impl Device for LocalDevice {
                 } => {
                     let exe = executable
                         .as_any()
-                        .downcast_ref::<VmvxExecutable>()
+                        .downcast_ref::<LocalExecutable>()
                         .ok_or_else(|| {
                             HalError::Invalid("executable belongs to another device".into())
                         })?;

@@ -6,7 +6,7 @@ use kiln_runtime::hal::Executable;
 use std::any::Any;
 
 /// A decoded and checked VMVX executable, or native code with its kernels' VMVX descriptions.
-pub struct VmvxExecutable {
+pub struct LocalExecutable {
     pub program: kiln_vmvx::Executable,
     /// Native entry points, one per kernel, for `llvm-cpu` executables.
     native: Option<Native>,
@@ -27,7 +27,7 @@ struct Native {
     _code: kiln_native::loader::LoadedCode,
 }
 
-impl VmvxExecutable {
+impl LocalExecutable {
     /// Loads a native executable: checks the CPU has the features the code was compiled for,
     /// then links the object.
     pub fn native(exe: kiln_native::Executable) -> Result<Self, String> {
@@ -75,7 +75,7 @@ impl VmvxExecutable {
                 .map(|k| k.without_epilogue())
                 .collect(),
         };
-        let mut loaded = VmvxExecutable::new(exe.kernels);
+        let mut loaded = LocalExecutable::new(exe.kernels);
         loaded.native = Some(Native {
             entries,
             raw,
@@ -134,7 +134,7 @@ impl VmvxExecutable {
     }
 
     pub fn new(program: kiln_vmvx::Executable) -> Self {
-        VmvxExecutable {
+        LocalExecutable {
             program,
             native: None,
         }
@@ -163,7 +163,7 @@ fn native_tile(
         .map(kiln_ukernel::Kernels::external)
 }
 
-impl Executable for VmvxExecutable {
+impl Executable for LocalExecutable {
     fn entry_point_count(&self) -> usize {
         self.program.kernels.len()
     }
