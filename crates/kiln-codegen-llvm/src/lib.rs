@@ -351,9 +351,7 @@ pub fn compile(
         features: checked_features(&triple, &features),
         triple,
         cpu,
-        kernels: kiln_codegen_cpu::lowered::Executable {
-            kernels: kernels.to_vec(),
-        },
+        kernels: kiln_codegen_cpu::encode_vmvx(kernels.to_vec()),
         symbols,
         tile: tile.map(|shape| kiln_native::NativeTile {
             mr: shape.mr as u32,

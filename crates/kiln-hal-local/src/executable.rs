@@ -14,7 +14,7 @@ pub struct LocalExecutable {
 
 /// A native kernel: `i32 (ctx, bindings, workgroup)`.
 type NativeFn =
-    unsafe extern "C" fn(*const kiln_native::imports::DispatchContext, *const *mut u8, u64) -> i32;
+    unsafe extern "C" fn(*const crate::native_imports::DispatchContext, *const *mut u8, u64) -> i32;
 
 /// Linked native code and its entry points.
 struct Native {
@@ -28,8 +28,8 @@ struct Native {
 }
 
 impl LocalExecutable {
-    /// Loads a native executable: checks the CPU has the features the code was compiled for,
-    /// then links the object.
+    /// Loads a native executable: checks the CPU has the features the code was compiled for
+    /// and decodes and checks its kernel descriptions, then links the object.
     pub fn native(exe: kiln_native::Executable) -> Result<Self, String> {
         let arch = exe.triple.split('-').next().unwrap_or("");
         if arch != std::env::consts::ARCH {
@@ -47,8 +47,17 @@ impl LocalExecutable {
                 missing.join(", ")
             ));
         }
+        let program = kiln_vmvx::Executable::decode(&exe.kernels)
+            .map_err(|e| format!("kernel descriptions: {e}"))?;
+        if exe.symbols.len() != program.kernels.len() {
+            return Err(format!(
+                "{} symbols for {} kernels",
+                exe.symbols.len(),
+                program.kernels.len()
+            ));
+        }
         let code =
-            kiln_native::loader::LoadedCode::load(&exe.object, &kiln_native::imports::lookup)
+            kiln_native::loader::LoadedCode::load(&exe.object, &crate::native_imports::lookup)
                 .map_err(|e| e.to_string())?;
         let entries = exe
             .symbols
@@ -68,14 +77,13 @@ impl LocalExecutable {
             .map(|t| native_tile(&code, t))
             .transpose()?;
         let raw = kiln_vmvx::Executable {
-            kernels: exe
-                .kernels
+            kernels: program
                 .kernels
                 .iter()
                 .map(|k| k.without_epilogue())
                 .collect(),
         };
-        let mut loaded = LocalExecutable::new(exe.kernels);
+        let mut loaded = LocalExecutable::new(program);
         loaded.native = Some(Native {
             entries,
             raw,
@@ -112,7 +120,7 @@ impl LocalExecutable {
             .get(entry)
             .ok_or_else(|| format!("entry point {entry} does not exist"))?;
         let pointers: Vec<*mut u8> = bindings.iter().map(|b| b.ptr).collect();
-        let ctx = kiln_native::imports::DispatchContext {
+        let ctx = crate::native_imports::DispatchContext {
             program: &self.program,
             raw: &native.raw,
             bindings,

@@ -17,6 +17,7 @@
 mod buffer;
 mod device;
 mod executable;
+mod native_imports;
 mod pool;
 
 pub use device::{LocalDevice, LocalDriver};

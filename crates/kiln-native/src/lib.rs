@@ -7,8 +7,9 @@
 //!   against those views exactly as it does for VMVX, so native code only ever sees bindings
 //!   that hold what it reads and writes.
 //! - [`loader`] links the object into executable memory in-process (no file is written, no
-//!   `dlopen`): sections are laid out, symbols resolved against [`imports`], relocations
-//!   applied, then the pages are made read+execute.
+//!   `dlopen`): sections are laid out, symbols resolved against the runtime's imports (the C
+//!   and conversion helpers of [`imports`], plus what the HAL adds: the local HAL's
+//!   `kiln_vmvx_workgroup`), relocations applied, then the pages are made read+execute.
 //! - Kernel ABI: `i32 kernel(const DispatchContext* ctx, uint8_t* const* bindings, uint64_t
 //!   workgroup)`, returning 0 or an error code; `ctx` is opaque to the code and only passed to
 //!   imports.
@@ -53,11 +54,6 @@ pub enum NativeError {
     /// The container does not decode (truncated, foreign version, bad markers).
     #[error(transparent)]
     Container(#[from] ModuleError),
-    /// The kernels' VMVX descriptions are invalid.
-    #[error("kernel descriptions: {0}")]
-    Kernels(#[from] kiln_vmvx::VmvxError),
-    #[error("{symbols} symbols for {kernels} kernels")]
-    Symbols { symbols: usize, kernels: usize },
     /// The ELF object cannot be linked in memory (the reason names the section, symbol or
     /// relocation).
     #[error("cannot link the object: {0}")]
@@ -73,8 +69,9 @@ pub struct Executable {
     pub cpu: String,
     /// CPU features the code may use (LLVM spelling without `+`); a CPU lacking one is refused.
     pub features: Vec<String>,
-    /// Kernel descriptions, entry point `i` being `kernels.kernels[i]`.
-    pub kernels: kiln_vmvx::Executable,
+    /// The kernels' descriptions, entry point `i` being kernel `i`: an encoded VMVX executable,
+    /// which the local HAL decodes and checks when it loads this one.
+    pub kernels: Vec<u8>,
     /// The object's symbol for each kernel.
     pub symbols: Vec<String>,
     /// The GEMM register tile the object defines, if it brings one.
@@ -100,9 +97,8 @@ impl Executable {
         w.str(&self.cpu);
         w.u32(self.features.len() as u32);
         self.features.iter().for_each(|f| w.str(f));
-        let kernels = self.kernels.encode();
-        w.u64(kernels.len() as u64);
-        w.bytes.extend_from_slice(&kernels);
+        w.u64(self.kernels.len() as u64);
+        w.bytes.extend_from_slice(&self.kernels);
         w.u32(self.symbols.len() as u32);
         self.symbols.iter().for_each(|s| w.str(s));
         match &self.tile {
@@ -119,7 +115,8 @@ impl Executable {
         w.bytes
     }
 
-    /// Decodes and checks an executable (kernels included); errors say what is wrong.
+    /// Decodes the container; errors say what is wrong. The kernel descriptions stay encoded
+    /// (the HAL that runs them decodes and checks them).
     pub fn decode(bytes: &[u8]) -> Result<Executable, NativeError> {
         let mut r = ByteReader::new(bytes, "native executable");
         let blob = |r: &mut ByteReader| -> Result<Vec<u8>, ModuleError> {
@@ -162,13 +159,6 @@ impl Executable {
             Ok((triple, cpu, features, kernels, symbols, tile, object))
         };
         let (triple, cpu, features, kernels, symbols, tile, object) = inner(&mut r)?;
-        let kernels = kiln_vmvx::Executable::decode(&kernels)?;
-        if symbols.len() != kernels.kernels.len() {
-            return Err(NativeError::Symbols {
-                symbols: symbols.len(),
-                kernels: kernels.kernels.len(),
-            });
-        }
         Ok(Executable {
             triple,
             cpu,
@@ -294,7 +284,7 @@ mod tests {
             triple: "x86_64-unknown-linux-gnu".into(),
             cpu: "generic".into(),
             features: vec!["avx2".into()],
-            kernels: kiln_vmvx::Executable::default(),
+            kernels: vec![4, 5],
             symbols: vec![],
             tile: Some(NativeTile {
                 mr: 8,

@@ -1,0 +1,110 @@
+//! The imports the local HAL gives native code besides `kiln_native`'s: running a named op's
+//! workgroup on the VMVX microkernels, with its epilogue (`kiln_vmvx_workgroup`) or without it,
+//! reporting the output box the generated code applies the epilogue over
+//! (`kiln_vmvx_workgroup_raw`).
+
+use kiln_native::imports::MAX_BOX_RANK;
+use kiln_vmvx::Binding;
+use std::cell::RefCell;
+
+/// What a dispatch hands its kernels; native code passes it through to imports untouched.
+pub struct DispatchContext<'a> {
+    pub program: &'a kiln_vmvx::Executable,
+    /// The same kernels without epilogues (native code applies those itself).
+    pub raw: &'a kiln_vmvx::Executable,
+    pub bindings: &'a [Binding],
+    pub kernels: &'a kiln_ukernel::Kernels,
+    /// The kernel being dispatched and its workgroup count: the only kernel (and workgroups)
+    /// whose bindings were checked, so the only ones imports will run.
+    pub entry: u32,
+    pub workgroups: u32,
+    /// The message of a failing import (the kernel returns nonzero).
+    pub error: RefCell<Option<String>>,
+}
+
+/// Runs workgroup `wg` of kernel `kernel` of `program` with the VMVX microkernels; 0 on
+/// success, else 1 with the message in `ctx.error`.
+fn run(ctx: &DispatchContext, program: &kiln_vmvx::Executable, kernel: u32, wg: u64) -> i32 {
+    if kernel != ctx.entry || wg >= ctx.workgroups as u64 {
+        *ctx.error.borrow_mut() = Some(format!(
+            "native code asked for workgroup {wg} of kernel {kernel} while running kernel {} ({} workgroups)",
+            ctx.entry, ctx.workgroups
+        ));
+        return 1;
+    }
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: bindings were checked for this kernel before any workgroup ran (the raw
+        // kernels touch a subset of the views of the full ones).
+        unsafe { program.run_workgroup(kernel as usize, wg as u32, ctx.bindings, ctx.kernels) }
+    }));
+    let failure = match run {
+        Ok(Ok(())) => return 0,
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "a microkernel panicked".to_string(),
+    };
+    *ctx.error.borrow_mut() = Some(failure);
+    1
+}
+
+/// Runs workgroup `wg` of kernel `kernel`, epilogue included.
+///
+/// # Safety
+/// `ctx` must point at the live context of the dispatch that called this, whose bindings
+/// were checked for `kernel`.
+unsafe extern "C" fn vmvx_workgroup(ctx: *const DispatchContext, kernel: u32, wg: u64) -> i32 {
+    // SAFETY: the caller passes the context it was given.
+    let ctx = unsafe { &*ctx };
+    run(ctx, ctx.program, kernel, wg)
+}
+
+/// Runs workgroup `wg` of kernel `kernel` without its epilogue and writes the output box the
+/// epilogue must cover to `lo`/`hi` (rank of the output, at most [`MAX_BOX_RANK`]).
+///
+/// # Safety
+/// As [`vmvx_workgroup`]; `lo` and `hi` must each point at `MAX_BOX_RANK` writable u64s.
+unsafe extern "C" fn vmvx_workgroup_raw(
+    ctx: *const DispatchContext,
+    kernel: u32,
+    wg: u64,
+    lo: *mut u64,
+    hi: *mut u64,
+) -> i32 {
+    // SAFETY: the caller passes the context it was given.
+    let ctx = unsafe { &*ctx };
+    let status = run(ctx, ctx.raw, kernel, wg);
+    if status != 0 {
+        return status;
+    }
+    let boxed = ctx
+        .program
+        .kernels
+        .get(kernel as usize)
+        .and_then(|k| k.output_box(wg))
+        .filter(|(l, _)| l.len() <= MAX_BOX_RANK);
+    let Some((l, h)) = boxed else {
+        *ctx.error.borrow_mut() = Some(format!("kernel {kernel} has no output box"));
+        return 1;
+    };
+    for (d, (a, b)) in l.iter().zip(&h).enumerate() {
+        // SAFETY: the caller provides MAX_BOX_RANK slots; d < MAX_BOX_RANK.
+        unsafe {
+            lo.add(d).write(*a);
+            hi.add(d).write(*b);
+        }
+    }
+    0
+}
+
+type RawFn = unsafe extern "C" fn(*const DispatchContext, u32, u64, *mut u64, *mut u64) -> i32;
+
+/// The address of import `name` for native code run by this HAL.
+pub fn lookup(name: &str) -> Option<usize> {
+    match name {
+        "kiln_vmvx_workgroup" => Some(
+            vmvx_workgroup as unsafe extern "C" fn(*const DispatchContext, u32, u64) -> i32
+                as usize,
+        ),
+        "kiln_vmvx_workgroup_raw" => Some(vmvx_workgroup_raw as RawFn as usize),
+        other => kiln_native::imports::lookup(other),
+    }
+}
