@@ -214,6 +214,10 @@ pub fn compile_program(
         text.push_str(&out.text);
         programs.push(out.programs);
         if let Some(dir) = &options.dump_binaries_to {
+            std::fs::create_dir_all(dir).map_err(|e| CompileError::Io {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            })?;
             for (suffix, bytes) in &out.binaries {
                 let path = dir.join(format!("{}_{}{suffix}", options.module_name, b.name()));
                 std::fs::write(&path, bytes).map_err(|e| CompileError::Io {
