@@ -199,7 +199,7 @@ pub fn bad_executables_are_errors((driver, fx): Subject) {
     let d = device(&driver);
     assert!(matches!(
         d.load_executable("no-such-format", &fx.add),
-        Err(HalError::Invalid(_))
+        Err(HalError::UnsupportedFormat { .. })
     ));
     let mut corrupt = fx.add.clone();
     corrupt.truncate(corrupt.len() / 2);

@@ -29,7 +29,7 @@ impl LocalBuffer {
     /// Allocates `len` zeroed bytes; fails cleanly when memory is short.
     pub fn zeroed(len: usize) -> Result<LocalBuffer, HalError> {
         let words = len.div_ceil(8).max(1);
-        let failed = || HalError::Device(format!("cannot allocate {len} bytes"));
+        let failed = || HalError::OutOfMemory { bytes: len };
         let layout = std::alloc::Layout::array::<u64>(words).map_err(|_| failed())?;
         // SAFETY: a non-zero-sized layout. Zeroed allocation lets fresh pages from the OS skip
         // the memset a resize would do.

@@ -120,7 +120,11 @@ impl LocalDevice {
             .get(entry)
             .map(|k| k.name.clone())
             .unwrap_or_default();
-        let fail = |m: String| HalError::Device(format!("dispatch {index} ('{name}'): {m}"));
+        let fail = |reason: String| HalError::Dispatch {
+            index,
+            kernel: name.clone(),
+            reason,
+        };
         exe.program
             .check_bindings(entry, count, bindings)
             .map_err(|e| fail(e.to_string()))?;
@@ -190,20 +194,24 @@ impl Device for LocalDevice {
     }
     fn load_executable(&self, format: &str, data: &[u8]) -> Result<Arc<dyn Executable>, HalError> {
         if Some(format) == kiln_native::host_format() {
-            let exe = kiln_native::Executable::decode(data)
-                .map_err(|m| HalError::Invalid(format!("invalid native executable: {m}")))?;
-            let loaded = LocalExecutable::native(exe)
-                .map_err(|m| HalError::Invalid(format!("cannot load native code: {m}")))?;
+            let refused = |reason: String| HalError::BadExecutable {
+                format: format.into(),
+                reason,
+            };
+            let exe = kiln_native::Executable::decode(data).map_err(|e| refused(e.to_string()))?;
+            let loaded = LocalExecutable::native(exe).map_err(refused)?;
             return Ok(Arc::new(loaded));
         }
         if format != kiln_vmvx::FORMAT {
-            return Err(HalError::Invalid(format!(
-                "executable format '{format}' is not supported (supported: {})",
-                kiln_vmvx::FORMAT
-            )));
+            return Err(HalError::UnsupportedFormat {
+                format: format.into(),
+                supported: formats().join(", "),
+            });
         }
-        let program = kiln_vmvx::Executable::decode(data)
-            .map_err(|m| HalError::Invalid(format!("invalid vmvx executable: {m}")))?;
+        let program = kiln_vmvx::Executable::decode(data).map_err(|e| HalError::BadExecutable {
+            format: format.into(),
+            reason: e.to_string(),
+        })?;
         Ok(Arc::new(LocalExecutable::new(program)))
     }
     fn queue_execute(

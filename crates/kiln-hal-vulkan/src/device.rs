@@ -93,8 +93,7 @@ impl Shared {
         let size = len
             .max(4)
             .checked_next_multiple_of(4)
-            .ok_or_else(|| HalError::Device(format!("cannot allocate {len} bytes")))?
-            as u64;
+            .ok_or(HalError::OutOfMemory { bytes: len })? as u64;
         let usage = vk::BufferUsageFlags::STORAGE_BUFFER
             | vk::BufferUsageFlags::TRANSFER_SRC
             | vk::BufferUsageFlags::TRANSFER_DST;
@@ -675,13 +674,15 @@ impl Device for VulkanDevice {
     }
     fn load_executable(&self, format: &str, data: &[u8]) -> Result<Arc<dyn Executable>, HalError> {
         if format != kiln_spirv::FORMAT {
-            return Err(HalError::Invalid(format!(
-                "executable format '{format}' is not supported by vulkan (it loads {})",
-                kiln_spirv::FORMAT
-            )));
+            return Err(HalError::UnsupportedFormat {
+                format: format.into(),
+                supported: kiln_spirv::FORMAT.into(),
+            });
         }
-        let exe = kiln_spirv::Executable::decode(data)
-            .map_err(|e| HalError::Invalid(format!("vulkan-spirv executable: {e}")))?;
+        let exe = kiln_spirv::Executable::decode(data).map_err(|e| HalError::BadExecutable {
+            format: format.into(),
+            reason: e.to_string(),
+        })?;
         let loaded = VulkanExecutable::new(self.shared.clone(), &exe, self.features, &self.limits)?;
         self.shared.check_validation("executable loading")?;
         Ok(Arc::new(loaded))

@@ -34,6 +34,20 @@ pub enum HalError {
     Invalid(String),
     #[error("device error: {0}")]
     Device(String),
+    #[error("executable format '{format}' is not supported (this device loads {supported})")]
+    UnsupportedFormat { format: String, supported: String },
+    /// An executable in a supported format that does not decode, check or load here.
+    #[error("{format} executable refused: {reason}")]
+    BadExecutable { format: String, reason: String },
+    /// A dispatch whose bindings do not fit its kernel, or whose workgroups failed.
+    #[error("dispatch {index} ('{kernel}'): {reason}")]
+    Dispatch {
+        index: usize,
+        kernel: String,
+        reason: String,
+    },
+    #[error("cannot allocate {bytes} bytes")]
+    OutOfMemory { bytes: usize },
 }
 
 /// Errors from loading modules and calling functions.
