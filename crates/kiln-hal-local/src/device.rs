@@ -199,7 +199,7 @@ impl Device for LocalDevice {
                 reason,
             };
             let exe = kiln_native::Executable::decode(data).map_err(|e| refused(e.to_string()))?;
-            let loaded = LocalExecutable::native(exe).map_err(refused)?;
+            let loaded = LocalExecutable::native(exe)?;
             return Ok(Arc::new(loaded));
         }
         if format != kiln_vmvx::FORMAT {

@@ -3,6 +3,7 @@
 //! binding checks and runs named ops through the same microkernels.
 
 use kiln_runtime::hal::Executable;
+use kiln_runtime::HalError;
 use std::any::Any;
 
 /// A decoded and checked VMVX executable, or native code with its kernels' VMVX descriptions.
@@ -30,23 +31,37 @@ struct Native {
 impl LocalExecutable {
     /// Loads a native executable: checks the CPU has the features the code was compiled for
     /// and decodes and checks its kernel descriptions, then links the object.
-    pub fn native(exe: kiln_native::Executable) -> Result<Self, String> {
+    pub fn native(exe: kiln_native::Executable) -> Result<Self, HalError> {
+        let format = kiln_native::host_format().unwrap_or_default();
+        let cannot_run = |reason: String| HalError::CannotRun {
+            format: format.into(),
+            reason,
+        };
         let arch = exe.triple.split('-').next().unwrap_or("");
         if arch != std::env::consts::ARCH {
-            return Err(format!(
+            return Err(cannot_run(format!(
                 "the code is for {} and this machine is {}",
                 exe.triple,
                 std::env::consts::ARCH
-            ));
+            )));
         }
         let missing = exe.missing_features();
         if !missing.is_empty() {
-            return Err(format!(
+            return Err(cannot_run(format!(
                 "the code was compiled for CPU '{}' and needs CPU features this machine lacks: {} (compile with --iree-llvmcpu-target-cpu=generic or for this CPU)",
                 exe.cpu,
                 missing.join(", ")
-            ));
+            )));
         }
+        let refused = |reason: String| HalError::BadExecutable {
+            format: format.into(),
+            reason,
+        };
+        Self::load_native(exe).map_err(refused)
+    }
+
+    /// Decodes and checks a native executable's kernel descriptions, then links its object.
+    fn load_native(exe: kiln_native::Executable) -> Result<LocalExecutable, String> {
         let program = kiln_vmvx::Executable::decode(&exe.kernels)
             .map_err(|e| format!("kernel descriptions: {e}"))?;
         if exe.symbols.len() != program.kernels.len() {

@@ -216,7 +216,7 @@ impl<'a> Cursor<'a> {
         // Strides of a contiguous layout must fit in i64 before any view is built from them.
         let fits = shape
             .iter()
-            .try_fold(1i64, |a, &d| i64::try_from(d).ok()?.checked_mul(a));
+            .try_fold(1i64, |a, &d| i64::try_from(d.max(1)).ok()?.checked_mul(a));
         if fits.is_none() {
             return Err(self.error("a view's extent overflows"));
         }
@@ -489,9 +489,13 @@ mod tests {
             err("%s0 = param 0 [4xf32]\n%s2 = computed [4xf32]"),
             "kernel IR line 2: expected %s1 at ' = computed [4xf32]'"
         );
-        let huge = "%s0 = param 0 [4xf32]\n%s1 = computed [4xf32]\n\
-                    dispatch_0(%s0, %s1) = generic [4] (#0[4294967296x4294967296x2xf32]) -> (#1[4xf32]) { r0 = in0; yield r0 }";
-        assert!(err(huge).contains("a view's extent overflows"));
+        for dims in ["4294967296x4294967296x2", "0x4294967296x4294967296x2"] {
+            let huge = format!(
+                "%s0 = param 0 [4xf32]\n%s1 = computed [4xf32]\n\
+                 dispatch_0(%s0, %s1) = generic [4] (#0[{dims}xf32]) -> (#1[4xf32]) {{ r0 = in0; yield r0 }}"
+            );
+            assert!(err(&huge).contains("a view's extent overflows"), "{dims}");
+        }
         let deep = "%s0 = param 0 [4xf32]\n%s1 = computed [4xf32]\n\
                     dispatch_0(%s0, %s1) = generic [4] reduce sum over last 2 (#0[4xf32]) -> (#1[4xf32]) { r0 = in0; yield r0 }";
         assert!(

@@ -389,8 +389,9 @@ impl Module {
             executables,
             constants,
         };
-        for (i, f) in module.functions.iter().enumerate() {
-            if module.functions[..i].iter().any(|g| g.name == f.name) {
+        let mut names = std::collections::HashSet::new();
+        for f in &module.functions {
+            if !names.insert(f.name.as_str()) {
                 return Err(ModuleError::Invalid(format!(
                     "function '{}' is defined twice",
                     f.name

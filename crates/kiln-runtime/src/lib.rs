@@ -36,9 +36,13 @@ pub enum HalError {
     Device(String),
     #[error("executable format '{format}' is not supported (this device loads {supported})")]
     UnsupportedFormat { format: String, supported: String },
-    /// An executable in a supported format that does not decode, check or load here.
+    /// An executable in a supported format that does not decode, check or link.
     #[error("{format} executable refused: {reason}")]
     BadExecutable { format: String, reason: String },
+    /// A valid executable this device cannot run (code for another CPU, or for CPU features
+    /// this one lacks); a module with another variant runs that instead.
+    #[error("{format} executable cannot run here: {reason}")]
+    CannotRun { format: String, reason: String },
     /// A dispatch whose bindings do not fit its kernel, or whose workgroups failed.
     #[error("dispatch {index} ('{kernel}'): {reason}")]
     Dispatch {

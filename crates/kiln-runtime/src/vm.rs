@@ -85,8 +85,10 @@ pub struct LoadedModule {
     module: Module,
     device: Arc<dyn Device>,
     /// The host program each function runs (an index into its `programs`); `None` where no
-    /// variant's executables load on this device.
+    /// variant's executables run on this device.
     variants: Vec<Option<usize>>,
+    /// Why a function without a variant cannot run here.
+    reasons: Vec<Option<String>>,
     /// The executables and constants the chosen variants use; `None` for the others.
     executables: Vec<Option<Arc<dyn Executable>>>,
     constants: Vec<Option<Arc<dyn Buffer>>>,
@@ -195,36 +197,54 @@ impl LoadedModule {
         {
             return Err(incompatible());
         }
-        // Each function runs its best variant whose executables all load: a native executable
-        // this CPU refuses (a feature it lacks) falls back to the next variant (VMVX's).
-        let mut tried: Vec<Option<Result<Arc<dyn Executable>, RuntimeError>>> =
+        // Each function runs its best variant whose executables all load. An executable this
+        // device cannot run (native code needing a CPU feature it lacks) moves the function to
+        // its next variant (VMVX's); any other load failure (a corrupt executable) fails the
+        // load, as a bad module should.
+        let mut tried: Vec<Option<Result<Arc<dyn Executable>, HalError>>> =
             (0..module.executables.len()).map(|_| None).collect();
-        let mut variants = vec![];
+        let bad = |e: &kiln_module::ExecutableDef, err: &HalError| RuntimeError::BadModule {
+            module: source.to_string(),
+            message: format!("executable for '{}': {err}", e.target),
+        };
+        let (mut variants, mut reasons) = (vec![], vec![]);
         for f in &module.functions {
-            let chosen = f.variants_for(rank).into_iter().find(|&v| {
-                f.programs[v].executables().iter().all(|&e| {
-                    let slot = &mut tried[e as usize];
+            let (mut chosen, mut reason) = (None, None);
+            for v in f.variants_for(rank) {
+                let mut runs = true;
+                for e in f.programs[v].executables() {
                     let exe = &module.executables[e as usize];
-                    let loaded = slot.get_or_insert_with(|| {
-                        device
-                            .load_executable(&exe.format, &exe.data)
-                            .map_err(|err| RuntimeError::BadModule {
-                                module: source.to_string(),
-                                message: format!("executable for '{}': {err}", exe.target),
-                            })
-                    });
-                    loaded.is_ok()
-                })
-            });
+                    let loaded = tried[e as usize]
+                        .get_or_insert_with(|| device.load_executable(&exe.format, &exe.data));
+                    match loaded {
+                        Ok(_) => {}
+                        Err(err @ HalError::CannotRun { .. }) => {
+                            reason.get_or_insert_with(|| {
+                                format!("executable for '{}': {err}", exe.target)
+                            });
+                            runs = false;
+                            break;
+                        }
+                        Err(err) => return Err(bad(exe, err)),
+                    }
+                }
+                if runs {
+                    chosen = Some(v);
+                    break;
+                }
+            }
             variants.push(chosen);
+            reasons.push(reason);
         }
         if !module.functions.is_empty() && variants.iter().all(Option::is_none) {
-            // Nothing runs here: report why the first executable that failed to load did.
-            let first_failure = tried.iter_mut().find_map(|t| match t.take() {
-                Some(Err(e)) => Some(e),
-                _ => None,
+            // Nothing runs here: say why the first function's best variant does not.
+            return Err(match reasons.into_iter().flatten().next() {
+                Some(message) => RuntimeError::BadModule {
+                    module: source.to_string(),
+                    message,
+                },
+                None => incompatible(),
             });
-            return Err(first_failure.unwrap_or_else(incompatible));
         }
         let (mut used_executables, mut used_constants) = (
             vec![false; module.executables.len()],
@@ -265,6 +285,7 @@ impl LoadedModule {
         Ok(LoadedModule {
             module,
             variants,
+            reasons,
             device,
             executables,
             constants,
@@ -294,16 +315,16 @@ impl LoadedModule {
             .iter()
             .position(|g| std::ptr::eq(g, f))
             .or_else(|| self.module.functions.iter().position(|g| g.name == f.name));
+        let reason = index
+            .and_then(|i| self.reasons[i].clone())
+            .unwrap_or_else(|| "no variant's executables load on this device".into());
         index
             .and_then(|i| self.variants[i])
             .and_then(|v| f.programs.get(v))
             .ok_or_else(|| RuntimeError::Incompatible {
                 module: self.module.name.clone(),
                 device: self.device.driver_name().to_string(),
-                message: format!(
-                    "function '{}' has no variant whose executables this device loads",
-                    f.name
-                ),
+                message: format!("function '{}' cannot run here: {reason}", f.name),
             })
     }
 

@@ -920,8 +920,8 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
 }
 
 /// A module compiled for llvm-cpu and vmvx whose native code this CPU refuses (it needs a
-/// feature the machine lacks) runs its VMVX variant instead; with only the native variant,
-/// loading fails and says which feature is missing.
+/// feature the machine lacks) runs its VMVX variant instead; a corrupt native executable fails
+/// the load; with only the native variant, loading fails and says which feature is missing.
 #[test]
 fn a_refused_native_variant_falls_back_to_vmvx() {
     let text = "func @main(%0 \"x\": tensor<4xf32>) -> (%1 \"y\") {\n  %1 = relu %0 : tensor<4xf32> loc(\"r\")\n}";
@@ -951,6 +951,12 @@ fn a_refused_native_variant_falls_back_to_vmvx() {
     let x = HostTensor::from_f32(&[4], &[-1.0, 2.0, -3.0, 4.0]);
     let y = loaded.invoke("main", &[x]).unwrap();
     assert_eq!(y[0].to_f64(), [0.0, 2.0, 0.0, 4.0]);
+
+    // A corrupt executable is a bad module, never a reason to fall back quietly.
+    let mut corrupt = m.clone();
+    corrupt.executables[0].data.truncate(40);
+    let err = load(&corrupt.write(&payloads)).err().expect("refused").to_string();
+    assert!(err.contains("executable for 'llvm-cpu'"), "{err}");
 
     m.executables.truncate(1);
     for f in &mut m.functions {
