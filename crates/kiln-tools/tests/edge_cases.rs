@@ -955,7 +955,10 @@ fn a_refused_native_variant_falls_back_to_vmvx() {
     // A corrupt executable is a bad module, never a reason to fall back quietly.
     let mut corrupt = m.clone();
     corrupt.executables[0].data.truncate(40);
-    let err = load(&corrupt.write(&payloads)).err().expect("refused").to_string();
+    let err = load(&corrupt.write(&payloads))
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(err.contains("executable for 'llvm-cpu'"), "{err}");
 
     m.executables.truncate(1);
