@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: Rust unit, golden-model, bad-input and doc tests, clippy and
-# rustfmt checks, then builds the Python wheel into a virtual environment and runs pytest.
+# rustfmt checks, then builds the Python wheel into a virtual environment and runs pytest and
+# ONNX's backend node tests (tests/onnx_node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,3 +17,5 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace
 bash scripts/setup-python.sh
 .venv/bin/python -m pytest -q bindings/python/tests
+# ONNX's own node tests: every case listed as passing must still pass on each target.
+.venv/bin/python tests/onnx_node/run.py --targets llvm-cpu,vmvx,vulkan-spirv --check

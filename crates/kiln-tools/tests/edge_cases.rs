@@ -281,8 +281,7 @@ fn initializer(name: &str, t: &HostTensor) -> TensorProto {
     }
 }
 
-/// Imports a one-node ONNX model: op `op` on input `x` (f32 or i32, shaped like `x`) and the
-/// initializers `consts`, with output `y`.
+/// Imports a one-node ONNX model at opset 17 ([`one_node_model`]).
 fn one_node_program(
     op: &str,
     attrs: Vec<AttributeProto>,
@@ -290,6 +289,20 @@ fn one_node_program(
     consts: &[(&str, HostTensor)],
     out_dims: &[i64],
 ) -> kiln_ir::Program {
+    let model = one_node_model(op, attrs, x, consts, out_dims, 17);
+    kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap()
+}
+
+/// A one-node ONNX model at `opset`: op `op` on input `x` (f32 or i32, shaped like `x`) and
+/// the initializers `consts`, with output `y`.
+fn one_node_model(
+    op: &str,
+    attrs: Vec<AttributeProto>,
+    x: &HostTensor,
+    consts: &[(&str, HostTensor)],
+    out_dims: &[i64],
+    opset: i64,
+) -> ModelProto {
     let elem = if x.element_type == ElementType::I32 {
         6
     } else {
@@ -317,17 +330,16 @@ fn one_node_program(
         output: vec![tensor_info("y", elem, out_dims)],
         value_info: vec![],
     };
-    let model = ModelProto {
+    ModelProto {
         ir_version: Some(8),
         opset_import: vec![OperatorSetIdProto {
             domain: Some(String::new()),
-            version: Some(17),
+            version: Some(opset),
         }],
         producer_name: None,
         graph: Some(graph),
         functions: vec![],
-    };
-    kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap()
+    }
 }
 
 /// Runs a one-node ONNX model ([`one_node_program`]) through kiln on `x`.
@@ -971,6 +983,35 @@ fn a_refused_native_variant_falls_back_to_vmvx() {
         .to_string();
     assert!(
         err.contains("needs CPU features this machine lacks: avx10.9-imaginary"),
+        "{err}"
+    );
+}
+
+/// Opsets select op versions: Relu (versions 1, 6, 13, 14) imports at opsets 6 to 28, where
+/// its version is one kiln implements; at opset 1 its version 1 is refused by name, and an
+/// opset newer than the table knows is refused as a whole.
+#[test]
+fn opsets_select_op_versions() {
+    let x = HostTensor::from_f32(&[3], &[-1.0, 0.5, 2.0]);
+    let import = |opset: i64| {
+        let model = one_node_model("Relu", vec![], &x, &[], &[3], opset);
+        kiln_import::onnx::import_bytes(&model.encode_to_vec(), None)
+    };
+    for opset in [6, 7, 13, 22, 28] {
+        let program = import(opset).unwrap_or_else(|e| panic!("opset {opset}: {e}"));
+        let y = load(&compile(program))
+            .unwrap()
+            .invoke("main", std::slice::from_ref(&x));
+        assert_eq!(y.unwrap()[0].to_f64(), [0.0, 0.5, 2.0], "opset {opset}");
+    }
+    let err = import(1).unwrap_err().to_string();
+    assert!(
+        err.contains("version 1 of 'Relu' is not supported (kiln implements versions 6 to 14)"),
+        "{err}"
+    );
+    let err = import(29).unwrap_err().to_string();
+    assert!(
+        err.contains("ONNX opset 29 is not supported (this build knows opsets 1 to 28)"),
         "{err}"
     );
 }

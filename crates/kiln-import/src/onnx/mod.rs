@@ -8,8 +8,10 @@
 //!   interpreter and replaced by its result.
 //! - Errors name the node, its op type and the opset; nothing here panics on a malformed file.
 
+mod op_versions;
 mod ops;
 pub mod proto;
+mod versions;
 
 use crate::{ImportError, ImportOptions, Imported};
 use kiln_ir::{interp, ConstId, Dim, Function, OpKind, Program, TensorType, ValueId};
@@ -21,9 +23,6 @@ use std::path::{Path, PathBuf};
 
 /// Largest result (in elements) the importer folds eagerly when all operands are constant.
 const FOLD_LIMIT: usize = 1 << 24;
-
-/// The opsets this importer is written and tested for.
-pub const OPSET_RANGE: std::ops::RangeInclusive<i64> = 7..=21;
 
 /// Imports an ONNX model file with default options. External tensor data is looked up next to
 /// the file.
@@ -63,11 +62,10 @@ pub fn import_bytes_with(
         .find(|o| matches!(o.domain.as_deref(), None | Some("") | Some("ai.onnx")))
         .and_then(|o| o.version)
         .unwrap_or(1);
-    if !OPSET_RANGE.contains(&opset) {
+    if !(1..=op_versions::newest_opset()).contains(&opset) {
         return Err(ImportError::Unsupported(format!(
-            "ONNX opset {opset} is not supported (supported: {} to {})",
-            OPSET_RANGE.start(),
-            OPSET_RANGE.end()
+            "ONNX opset {opset} is not supported (this build knows opsets 1 to {})",
+            op_versions::newest_opset()
         )));
     }
     let local_functions: Vec<String> = model
@@ -265,6 +263,16 @@ impl Importer {
         let domain = node.domain.as_deref().unwrap_or("");
         if !matches!(domain, "" | "ai.onnx") {
             return Err(ctx.err(format!("op domain '{domain}' is not supported")));
+        }
+        if let (Some(version), Some((oldest, newest))) = (
+            op_versions::op_version(op_type, self.opset),
+            op_versions::implemented(op_type),
+        ) {
+            if ops::builder(op_type).is_some() && !(oldest..=newest).contains(&version) {
+                return Err(ctx.err(format!(
+                    "version {version} of '{op_type}' is not supported (kiln implements versions {oldest} to {newest})"
+                )));
+            }
         }
         let builder = ops::builder(op_type).ok_or_else(|| {
             let what = if self.local_functions.iter().any(|f| f == op_type) {

@@ -1375,9 +1375,15 @@ fn depth_space(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> 
                 "spatial dims {h}x{w} are not divisible by blocksize {b}"
             )));
         }
+        // DCR (the only order before opset 28): blocks before channels; CRD: channels first.
+        let perm = match ctx.string("mode").as_deref() {
+            None | Some("DCR") => vec![0, 3, 5, 1, 2, 4],
+            Some("CRD") => vec![0, 1, 3, 5, 2, 4],
+            Some(other) => return Err(ctx.err(format!("unknown mode '{other}'"))),
+        };
         (
             vec![n, c, h / b, b, w / b, b],
-            vec![0, 3, 5, 1, 2, 4],
+            perm,
             vec![n, c * b * b, h / b, w / b],
         )
     };

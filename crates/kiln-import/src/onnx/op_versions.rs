@@ -1,0 +1,94 @@
+//! Which version of an op a model's opset means, and which versions kiln implements.
+//!
+//! An ONNX opset number selects, for each op, the newest definition introduced at or before
+//! it ([`op_version`], from the generated table in `versions.rs`). kiln implements each op
+//! from the version in force at opset 7 (or the op's first version, if it is younger) to the
+//! version in force at opset 21, plus the later versions listed in [`LATER`], whose changes
+//! (new element types, a clarification) leave what kiln computes unchanged. A node whose op
+//! version falls outside that window is an error naming the op, node and version; there is no
+//! global opset cap below the newest opset the table knows.
+
+use super::versions::{NEWEST_OPSET, SINCE};
+
+/// Later op versions kiln implements, each checked against the onnx wheel's schemas: the same
+/// attributes, inputs and outputs, and a description whose only change kiln does not reach
+/// (element types it does not have; MaxPool/AveragePool's note on `ceil_mode`, which kiln
+/// refuses; SpaceToDepth's new `mode`, whose default is the old order and which the builder
+/// reads; Cast's `round_mode`, which applies only to float8e8m0, and its float4/6/8 types).
+const LATER: &[(&str, i64)] = &[
+    ("AveragePool", 22),
+    ("Cast", 28),
+    ("Constant", 25),
+    ("ConstantOfShape", 25),
+    ("Conv", 22),
+    ("Cos", 22),
+    ("DepthToSpace", 28),
+    ("Dropout", 22),
+    ("Elu", 22),
+    ("Flatten", 25),
+    ("GlobalAveragePool", 22),
+    ("GlobalMaxPool", 22),
+    ("HardSigmoid", 22),
+    ("HardSwish", 22),
+    ("Identity", 25),
+    ("InstanceNormalization", 22),
+    ("MaxPool", 22),
+    ("Mish", 22),
+    ("Pad", 25),
+    ("Reshape", 25),
+    ("Round", 22),
+    ("Selu", 22),
+    ("Shape", 25),
+    ("Sin", 22),
+    ("Size", 25),
+    ("Softplus", 22),
+    ("Softsign", 22),
+    ("SpaceToDepth", 28),
+    ("Squeeze", 25),
+    ("Transpose", 25),
+    ("Unsqueeze", 25),
+];
+
+/// The newest opset the version table knows.
+pub(crate) fn newest_opset() -> i64 {
+    NEWEST_OPSET
+}
+
+/// The version of `op` in force at `opset`, if ONNX's default domain defines the op by then.
+pub(crate) fn op_version(op: &str, opset: i64) -> Option<i64> {
+    let (_, versions) = SINCE.iter().find(|(name, _)| *name == op)?;
+    versions.iter().copied().filter(|&v| v <= opset).max()
+}
+
+/// The op versions kiln implements for `op`, as `(oldest, newest)`.
+pub(crate) fn implemented(op: &str) -> Option<(i64, i64)> {
+    let (_, versions) = SINCE.iter().find(|(name, _)| *name == op)?;
+    let oldest = op_version(op, 7).unwrap_or(versions[0]);
+    let newest = LATER
+        .iter()
+        .find(|(name, _)| *name == op)
+        .map(|&(_, v)| v)
+        .or_else(|| op_version(op, 21))?;
+    Some((oldest, newest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_follow_the_opset() {
+        assert_eq!(op_version("Softmax", 12), Some(11));
+        assert_eq!(op_version("Softmax", 28), Some(13));
+        assert_eq!(op_version("Not", 1), Some(1));
+        assert_eq!(op_version("Gelu", 19), None);
+        assert_eq!(implemented("Add"), Some((7, 14)));
+        assert_eq!(implemented("Conv"), Some((1, 22)));
+        assert_eq!(implemented("Gelu"), Some((20, 20)));
+        // Range changed at 27 (a stash type kiln does not implement): 27 is not implemented.
+        assert_eq!(implemented("Range"), Some((11, 11)));
+        assert!(LATER
+            .iter()
+            .all(|(op, _)| SINCE.iter().any(|(o, _)| o == op)));
+    }
+}
