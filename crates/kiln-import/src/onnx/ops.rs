@@ -7,7 +7,7 @@
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, Conv2dAttrs, OpKind, PoolAttrs, PoolKind, ReduceKind, UnaryOp, ValueId};
-use kiln_types::HostTensor;
+use kiln_types::{ElementType, HostTensor};
 
 type Outputs = Result<Vec<Option<ValueId>>, ImportError>;
 type Builder = fn(&mut Importer, &NodeCtx, &[Option<ValueId>]) -> Outputs;
@@ -24,7 +24,11 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Neg" | "Abs" | "Exp" | "Log" | "Sqrt" | "Erf" | "Relu" | "Sigmoid" | "Tanh" | "Not"
         | "Floor" | "Ceil" | "Round" | "Sign" | "Sin" | "Cos" | "Softplus" => unary,
         "Reciprocal" | "Softsign" | "LeakyRelu" | "PRelu" | "Elu" | "Selu" | "HardSigmoid"
-        | "HardSwish" | "Gelu" | "Mish" => activation,
+        | "HardSwish" | "Gelu" | "Mish" | "Sinh" | "Cosh" | "Tan" | "Asinh" | "Acosh" | "Atanh"
+        | "ThresholdedRelu" | "Celu" | "Shrink" | "Swish" => activation,
+        "GreaterOrEqual" | "LessOrEqual" => compare_or_equal,
+        "IsNaN" | "IsInf" => classify,
+        "CastLike" => cast_like,
         "Sum" | "Mean" => sum_mean,
         "Xor" => xor,
         "LogSoftmax" => log_softmax,
@@ -258,7 +262,16 @@ fn select(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 
 fn cast(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let to = super::element_type(ctx.int("to", 0) as i32).map_err(|m| ctx.err(m))?;
-    let x = arg(ctx, inputs, 0)?;
+    cast_to(im, ctx, arg(ctx, inputs, 0)?, to)
+}
+
+/// CastLike: a cast to the element type of input 1.
+fn cast_like(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let to = im.ty(arg(ctx, inputs, 1)?).element_type;
+    cast_to(im, ctx, arg(ctx, inputs, 0)?, to)
+}
+
+fn cast_to(im: &mut Importer, ctx: &NodeCtx, x: ValueId, to: ElementType) -> Outputs {
     if im.ty(x).element_type == to {
         return one(x);
     }
@@ -1046,6 +1059,84 @@ fn activation(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
             let h = hard_sigmoid(im, ctx, x, 1.0 / 6.0, 0.5)?;
             bin(im, ctx, BinaryOp::Mul, x, h)?
         }
+        "Sinh" | "Cosh" => {
+            // (e^x ∓ e^-x) / 2.
+            let (half, ex) = (c(im, 0.5), un(im, ctx, UnaryOp::Exp, x)?);
+            let nx = un(im, ctx, UnaryOp::Neg, x)?;
+            let enx = un(im, ctx, UnaryOp::Exp, nx)?;
+            let op = if ctx.op_type == "Sinh" {
+                BinaryOp::Sub
+            } else {
+                BinaryOp::Add
+            };
+            let t = bin(im, ctx, op, ex, enx)?;
+            bin(im, ctx, BinaryOp::Mul, t, half)?
+        }
+        "Tan" => {
+            let (sn, cs) = (un(im, ctx, UnaryOp::Sin, x)?, un(im, ctx, UnaryOp::Cos, x)?);
+            bin(im, ctx, BinaryOp::Div, sn, cs)?
+        }
+        "Asinh" | "Acosh" => {
+            // log(x + sqrt(x² ± 1)).
+            let one_ = c(im, 1.0);
+            let x2 = bin(im, ctx, BinaryOp::Mul, x, x)?;
+            let op = if ctx.op_type == "Asinh" {
+                BinaryOp::Add
+            } else {
+                BinaryOp::Sub
+            };
+            let r = bin(im, ctx, op, x2, one_)?;
+            let r = un(im, ctx, UnaryOp::Sqrt, r)?;
+            let t = bin(im, ctx, BinaryOp::Add, x, r)?;
+            un(im, ctx, UnaryOp::Log, t)?
+        }
+        "Atanh" => {
+            // log((1 + x) / (1 - x)) / 2.
+            let (half, one_) = (c(im, 0.5), c(im, 1.0));
+            let p = bin(im, ctx, BinaryOp::Add, one_, x)?;
+            let m = bin(im, ctx, BinaryOp::Sub, one_, x)?;
+            let q = bin(im, ctx, BinaryOp::Div, p, m)?;
+            let l = un(im, ctx, UnaryOp::Log, q)?;
+            bin(im, ctx, BinaryOp::Mul, l, half)?
+        }
+        "ThresholdedRelu" => {
+            let alpha = c(im, ctx.float("alpha", 1.0) as f64);
+            let above = bin(im, ctx, BinaryOp::Greater, x, alpha)?;
+            im.emit(ctx, OpKind::Select, &[above, x, zero])?
+        }
+        "Celu" => {
+            // max(0, x) + min(0, alpha · (exp(x / alpha) - 1)).
+            let alpha = ctx.float("alpha", 1.0) as f64;
+            let (a, one_) = (c(im, alpha), c(im, 1.0));
+            let t = bin(im, ctx, BinaryOp::Div, x, a)?;
+            let t = un(im, ctx, UnaryOp::Exp, t)?;
+            let t = bin(im, ctx, BinaryOp::Sub, t, one_)?;
+            let t = bin(im, ctx, BinaryOp::Mul, t, a)?;
+            let neg = bin(im, ctx, BinaryOp::Min, zero, t)?;
+            let pos = bin(im, ctx, BinaryOp::Max, zero, x)?;
+            bin(im, ctx, BinaryOp::Add, pos, neg)?
+        }
+        "Shrink" => {
+            // x + bias below -lambd, x - bias above lambd, 0 between.
+            let lambd = ctx.float("lambd", 0.5) as f64;
+            let (bias, lo, hi) = (
+                c(im, ctx.float("bias", 0.0) as f64),
+                c(im, -lambd),
+                c(im, lambd),
+            );
+            let below = bin(im, ctx, BinaryOp::Less, x, lo)?;
+            let above = bin(im, ctx, BinaryOp::Greater, x, hi)?;
+            let plus = bin(im, ctx, BinaryOp::Add, x, bias)?;
+            let minus = bin(im, ctx, BinaryOp::Sub, x, bias)?;
+            let y = im.emit(ctx, OpKind::Select, &[above, minus, zero])?;
+            im.emit(ctx, OpKind::Select, &[below, plus, y])?
+        }
+        "Swish" => {
+            let alpha = c(im, ctx.float("alpha", 1.0) as f64);
+            let t = bin(im, ctx, BinaryOp::Mul, x, alpha)?;
+            let s = un(im, ctx, UnaryOp::Sigmoid, t)?;
+            bin(im, ctx, BinaryOp::Mul, x, s)?
+        }
         "Gelu" => {
             let (half, one_) = (c(im, 0.5), c(im, 1.0));
             let inner = match ctx.string("approximate").as_deref() {
@@ -1079,6 +1170,59 @@ fn activation(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
         }
     };
     one(y)
+}
+
+/// `a >= b` as `a > b or a == b` (false when either is NaN), and likewise `a <= b`.
+fn compare_or_equal(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let (a, b) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let strict = if ctx.op_type == "GreaterOrEqual" {
+        BinaryOp::Greater
+    } else {
+        BinaryOp::Less
+    };
+    let s = bin(im, ctx, strict, a, b)?;
+    let e = bin(im, ctx, BinaryOp::Equal, a, b)?;
+    one(bin(im, ctx, BinaryOp::Or, s, e)?)
+}
+
+/// IsNaN (`x != x`) and IsInf (`x == ±inf`, each sign as `detect_positive`/`detect_negative`
+/// say).
+fn classify(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    if !im.ty(x).element_type.is_float() {
+        return Err(ctx.err(format!(
+            "needs a float input, got {}",
+            im.ty(x).element_type
+        )));
+    }
+    if ctx.op_type == "IsNaN" {
+        let same = bin(im, ctx, BinaryOp::Equal, x, x)?;
+        return one(un(im, ctx, UnaryOp::Not, same)?);
+    }
+    let mut found: Option<ValueId> = None;
+    for (attr, value) in [
+        ("detect_positive", f64::INFINITY),
+        ("detect_negative", f64::NEG_INFINITY),
+    ] {
+        if ctx.int(attr, 1) != 0 {
+            let inf = scalar_like(im, ctx, x, value);
+            let hit = bin(im, ctx, BinaryOp::Equal, x, inf)?;
+            found = Some(match found {
+                Some(f) => bin(im, ctx, BinaryOp::Or, f, hit)?,
+                None => hit,
+            });
+        }
+    }
+    match found {
+        Some(f) => one(f),
+        None => {
+            // Neither sign detected: all false, shaped like x.
+            let zero = scalar_like(im, ctx, x, 0.0);
+            let never = bin(im, ctx, BinaryOp::Equal, x, zero)?;
+            let ever = un(im, ctx, UnaryOp::Not, never)?;
+            one(bin(im, ctx, BinaryOp::And, never, ever)?)
+        }
+    }
 }
 
 fn sum_mean(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
