@@ -262,20 +262,26 @@ fn select(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 
 fn cast(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let to = super::element_type(ctx.int("to", 0) as i32).map_err(|m| ctx.err(m))?;
-    cast_to(im, ctx, arg(ctx, inputs, 0)?, to)
+    one(cast_to(im, ctx, arg(ctx, inputs, 0)?, to)?)
 }
 
 /// CastLike: a cast to the element type of input 1.
 fn cast_like(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let to = im.ty(arg(ctx, inputs, 1)?).element_type;
-    cast_to(im, ctx, arg(ctx, inputs, 0)?, to)
+    one(cast_to(im, ctx, arg(ctx, inputs, 0)?, to)?)
 }
 
-fn cast_to(im: &mut Importer, ctx: &NodeCtx, x: ValueId, to: ElementType) -> Outputs {
+/// `x` as element type `to` (itself when it already is).
+fn cast_to(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    to: ElementType,
+) -> Result<ValueId, ImportError> {
     if im.ty(x).element_type == to {
-        return one(x);
+        return Ok(x);
     }
-    one(im.emit(ctx, OpKind::Cast(to), &[x])?)
+    im.emit(ctx, OpKind::Cast(to), &[x])
 }
 
 fn reshape_to(
@@ -662,11 +668,9 @@ fn softmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
 }
 
 fn layer_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    if ctx.node.output.len() > 1 && ctx.node.output[1..].iter().any(|o| !o.is_empty()) {
-        return Err(ctx.err("only the first output (Y) is supported"));
-    }
     let x = arg(ctx, inputs, 0)?;
-    let a = axis(ctx, ctx.int("axis", -1), im.ty(x).rank())?;
+    let rank = im.ty(x).rank();
+    let a = axis(ctx, ctx.int("axis", -1), rank)?;
     let epsilon = ctx.float("epsilon", 1e-5) as f64;
     let mut y = im.emit(ctx, OpKind::LayerNorm { axis: a, epsilon }, &[x])?;
     let scale = arg(ctx, inputs, 1)?;
@@ -674,7 +678,36 @@ fn layer_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
     if let Some(bias) = inputs.get(2).copied().flatten() {
         y = im.emit(ctx, OpKind::Binary(BinaryOp::Add), &[y, bias])?;
     }
-    one(y)
+    let wanted = |i: usize| ctx.node.output.get(i).is_some_and(|o| !o.is_empty());
+    if !wanted(1) && !wanted(2) {
+        return one(y);
+    }
+    // Mean and InvStdDev over the normalised dims (kept as 1s), in the stash type (f32).
+    if ctx.int("stash_type", 1) != 1 {
+        return Err(ctx.err("only stash_type=1 (float) is supported"));
+    }
+    let x32 = cast_to(im, ctx, x, ElementType::F32)?;
+    let mean_of = |im: &mut Importer, v: ValueId| {
+        im.emit(
+            ctx,
+            OpKind::Reduce {
+                kind: ReduceKind::Mean,
+                axes: (a..rank).collect(),
+                keep_dims: true,
+            },
+            &[v],
+        )
+    };
+    let mean = mean_of(im, x32)?;
+    let centered = bin(im, ctx, BinaryOp::Sub, x32, mean)?;
+    let squares = bin(im, ctx, BinaryOp::Mul, centered, centered)?;
+    let var = mean_of(im, squares)?;
+    let eps = scalar_like(im, ctx, var, epsilon);
+    let var = bin(im, ctx, BinaryOp::Add, var, eps)?;
+    let sd = un(im, ctx, UnaryOp::Sqrt, var)?;
+    let one_ = scalar_like(im, ctx, sd, 1.0);
+    let inv = bin(im, ctx, BinaryOp::Div, one_, sd)?;
+    Ok(vec![Some(y), Some(mean), Some(inv)])
 }
 
 fn reshape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
