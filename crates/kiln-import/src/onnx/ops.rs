@@ -29,6 +29,11 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "GreaterOrEqual" | "LessOrEqual" => compare_or_equal,
         "IsNaN" | "IsInf" => classify,
         "CastLike" => cast_like,
+        "ArgMax" | "ArgMin" => arg_extreme,
+        "Hardmax" => hardmax,
+        "Trilu" => trilu,
+        "RMSNormalization" => rms_norm,
+        "LpNormalization" => lp_norm,
         "Sum" | "Mean" => sum_mean,
         "Xor" => xor,
         "LogSoftmax" => log_softmax,
@@ -1256,6 +1261,172 @@ fn classify(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
             one(bin(im, ctx, BinaryOp::And, never, ever)?)
         }
     }
+}
+
+/// Positions `0..n` along dim `a` of a rank-`rank` tensor (size 1 elsewhere), as i64.
+fn positions(im: &mut Importer, ctx: &NodeCtx, rank: usize, a: usize, n: usize) -> ValueId {
+    let mut dims = vec![1; rank];
+    dims[a] = n;
+    let values: Vec<i64> = (0..n as i64).collect();
+    im.constant(HostTensor::from_i64(&dims, &values), &ctx.name)
+}
+
+/// The index of the first (or, with `last`, the last) extreme value of `x` along `a`:
+/// the extreme by a reduction, then the lowest (highest) position holding it.
+fn extreme_index(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    a: usize,
+    max: bool,
+    last: bool,
+    keep_dims: bool,
+) -> Result<ValueId, ImportError> {
+    let shape = im.shape(ctx, x)?;
+    let reduce = |kind, keep_dims| OpKind::Reduce {
+        kind,
+        axes: vec![a],
+        keep_dims,
+    };
+    let kind = if max {
+        ReduceKind::Max
+    } else {
+        ReduceKind::Min
+    };
+    let extreme = im.emit(ctx, reduce(kind, true), &[x])?;
+    let hit = bin(im, ctx, BinaryOp::Equal, x, extreme)?;
+    let at = positions(im, ctx, shape.len(), a, shape[a]);
+    let sentinel = if last { -1 } else { shape[a] as i64 };
+    let miss = im.constant(HostTensor::from_i64(&[], &[sentinel]), &ctx.name);
+    let candidates = im.emit(ctx, OpKind::Select, &[hit, at, miss])?;
+    let pick = if last {
+        ReduceKind::Max
+    } else {
+        ReduceKind::Min
+    };
+    im.emit(ctx, reduce(pick, keep_dims), &[candidates])
+}
+
+/// ArgMax and ArgMin, first index by default, last with `select_last_index`.
+fn arg_extreme(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let a = axis(ctx, ctx.int("axis", 0), im.ty(x).rank())?;
+    one(extreme_index(
+        im,
+        ctx,
+        x,
+        a,
+        ctx.op_type == "ArgMax",
+        ctx.int("select_last_index", 0) != 0,
+        ctx.int("keepdims", 1) != 0,
+    )?)
+}
+
+/// Hardmax: 1 at the first maximum along `axis`, 0 elsewhere.
+fn hardmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    if ctx.opset < 13 {
+        return Err(ctx.err("Hardmax before opset 13 (over a flattened 2-D view) is not supported"));
+    }
+    let x = arg(ctx, inputs, 0)?;
+    let shape = im.shape(ctx, x)?;
+    let a = axis(ctx, ctx.int("axis", -1), shape.len())?;
+    let first = extreme_index(im, ctx, x, a, true, false, true)?;
+    let at = positions(im, ctx, shape.len(), a, shape[a]);
+    let hot = bin(im, ctx, BinaryOp::Equal, at, first)?;
+    one(cast_to(im, ctx, hot, im.ty(x).element_type)?)
+}
+
+/// Trilu: the upper (`upper=1`) or lower triangle of the last two dims from diagonal `k`
+/// (input 1, a compile-time constant), zeros elsewhere.
+fn trilu(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let shape = im.shape(ctx, x)?;
+    if shape.len() < 2 {
+        return Err(ctx.err("needs an input of rank 2 or more"));
+    }
+    let k = match const_arg(im, ctx, inputs, 1)? {
+        Some(t) => *t
+            .to_i64()
+            .first()
+            .ok_or_else(|| ctx.err("k must be a scalar"))?,
+        None => 0,
+    };
+    let upper = ctx.int("upper", 1) != 0;
+    let (rows, cols) = (shape[shape.len() - 2], shape[shape.len() - 1]);
+    let keep: Vec<bool> = (0..rows as i64)
+        .flat_map(|i| (0..cols as i64).map(move |j| if upper { j - i >= k } else { j - i <= k }))
+        .collect();
+    let keep: Vec<f64> = keep.into_iter().map(f64::from).collect();
+    let mask = im.constant(
+        HostTensor::from_f64(ElementType::I1, &[rows, cols], &keep),
+        &ctx.name,
+    );
+    let zero = scalar_like(im, ctx, x, 0.0);
+    one(im.emit(ctx, OpKind::Select, &[mask, x, zero])?)
+}
+
+/// RMSNormalization: `x / sqrt(mean(x²) + epsilon) · scale` over the dims from `axis` on.
+fn rms_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let rank = im.ty(x).rank();
+    let a = axis(ctx, ctx.int("axis", -1), rank)?;
+    if ctx.int("stash_type", 1) != 1 {
+        return Err(ctx.err("only stash_type=1 (float) is supported"));
+    }
+    let et = im.ty(x).element_type;
+    let x32 = cast_to(im, ctx, x, ElementType::F32)?;
+    let squares = bin(im, ctx, BinaryOp::Mul, x32, x32)?;
+    let mean = im.emit(
+        ctx,
+        OpKind::Reduce {
+            kind: ReduceKind::Mean,
+            axes: (a..rank).collect(),
+            keep_dims: true,
+        },
+        &[squares],
+    )?;
+    let eps = scalar_like(im, ctx, mean, ctx.float("epsilon", 1e-5) as f64);
+    let ms = bin(im, ctx, BinaryOp::Add, mean, eps)?;
+    let rms = un(im, ctx, UnaryOp::Sqrt, ms)?;
+    let y = bin(im, ctx, BinaryOp::Div, x32, rms)?;
+    let y = cast_to(im, ctx, y, et)?;
+    let scale = arg(ctx, inputs, 1)?;
+    one(bin(im, ctx, BinaryOp::Mul, y, scale)?)
+}
+
+/// LpNormalization: `x` divided by its L1 (`p=1`) or L2 (`p=2`) norm along `axis` (zero
+/// where the norm is).
+fn lp_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let a = axis(ctx, ctx.int("axis", -1), im.ty(x).rank())?;
+    let sum = |im: &mut Importer, v: ValueId| {
+        im.emit(
+            ctx,
+            OpKind::Reduce {
+                kind: ReduceKind::Sum,
+                axes: vec![a],
+                keep_dims: true,
+            },
+            &[v],
+        )
+    };
+    let norm = match ctx.int("p", 2) {
+        1 => {
+            let m = un(im, ctx, UnaryOp::Abs, x)?;
+            sum(im, m)?
+        }
+        2 => {
+            let sq = bin(im, ctx, BinaryOp::Mul, x, x)?;
+            let s = sum(im, sq)?;
+            un(im, ctx, UnaryOp::Sqrt, s)?
+        }
+        p => return Err(ctx.err(format!("p={p} is not supported (1 or 2)"))),
+    };
+    // A zero norm (an all-zero slice) gives zeros, as ONNX's reference does, not NaN.
+    let zero = scalar_like(im, ctx, norm, 0.0);
+    let empty = bin(im, ctx, BinaryOp::Equal, norm, zero)?;
+    let scaled = bin(im, ctx, BinaryOp::Div, x, norm)?;
+    one(im.emit(ctx, OpKind::Select, &[empty, zero, scaled])?)
 }
 
 fn sum_mean(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
