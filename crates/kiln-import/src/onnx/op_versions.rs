@@ -41,6 +41,7 @@ const LATER: &[(&str, i64)] = &[
     ("LpNormalization", 22),
     ("MaxPool", 22),
     ("Mish", 22),
+    ("NegativeLogLikelihoodLoss", 22),
     ("Pad", 25),
     ("RMSNormalization", 23),
     ("Reshape", 25),

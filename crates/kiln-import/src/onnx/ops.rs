@@ -34,6 +34,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Trilu" => trilu,
         "RMSNormalization" => rms_norm,
         "LpNormalization" => lp_norm,
+        "NegativeLogLikelihoodLoss" | "SoftmaxCrossEntropyLoss" => nll_loss,
         "Sum" | "Mean" => sum_mean,
         "Xor" => xor,
         "LogSoftmax" => log_softmax,
@@ -642,15 +643,7 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
         "ReduceL2" | "ReduceSumSquare" => im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[x, x])?,
         _ => x,
     };
-    let y = im.emit(
-        ctx,
-        OpKind::Reduce {
-            kind,
-            axes,
-            keep_dims,
-        },
-        &[x],
-    )?;
+    let y = reduce_over(im, ctx, kind, x, axes, keep_dims)?;
     if ctx.op_type == "ReduceL2" {
         return one(im.emit(ctx, OpKind::Unary(UnaryOp::Sqrt), &[y])?);
     }
@@ -693,15 +686,7 @@ fn layer_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
     }
     let x32 = cast_to(im, ctx, x, ElementType::F32)?;
     let mean_of = |im: &mut Importer, v: ValueId| {
-        im.emit(
-            ctx,
-            OpKind::Reduce {
-                kind: ReduceKind::Mean,
-                axes: (a..rank).collect(),
-                keep_dims: true,
-            },
-            &[v],
-        )
+        reduce_over(im, ctx, ReduceKind::Mean, v, (a..rank).collect(), true)
     };
     let mean = mean_of(im, x32)?;
     let centered = bin(im, ctx, BinaryOp::Sub, x32, mean)?;
@@ -1283,17 +1268,12 @@ fn extreme_index(
     keep_dims: bool,
 ) -> Result<ValueId, ImportError> {
     let shape = im.shape(ctx, x)?;
-    let reduce = |kind, keep_dims| OpKind::Reduce {
-        kind,
-        axes: vec![a],
-        keep_dims,
-    };
     let kind = if max {
         ReduceKind::Max
     } else {
         ReduceKind::Min
     };
-    let extreme = im.emit(ctx, reduce(kind, true), &[x])?;
+    let extreme = reduce_over(im, ctx, kind, x, vec![a], true)?;
     let hit = bin(im, ctx, BinaryOp::Equal, x, extreme)?;
     let at = positions(im, ctx, shape.len(), a, shape[a]);
     let sentinel = if last { -1 } else { shape[a] as i64 };
@@ -1304,7 +1284,7 @@ fn extreme_index(
     } else {
         ReduceKind::Min
     };
-    im.emit(ctx, reduce(pick, keep_dims), &[candidates])
+    reduce_over(im, ctx, pick, candidates, vec![a], keep_dims)
 }
 
 /// ArgMax and ArgMin, first index by default, last with `select_last_index`.
@@ -1376,14 +1356,13 @@ fn rms_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
     let et = im.ty(x).element_type;
     let x32 = cast_to(im, ctx, x, ElementType::F32)?;
     let squares = bin(im, ctx, BinaryOp::Mul, x32, x32)?;
-    let mean = im.emit(
+    let mean = reduce_over(
+        im,
         ctx,
-        OpKind::Reduce {
-            kind: ReduceKind::Mean,
-            axes: (a..rank).collect(),
-            keep_dims: true,
-        },
-        &[squares],
+        ReduceKind::Mean,
+        squares,
+        (a..rank).collect(),
+        true,
     )?;
     let eps = scalar_like(im, ctx, mean, ctx.float("epsilon", 1e-5) as f64);
     let ms = bin(im, ctx, BinaryOp::Add, mean, eps)?;
@@ -1399,17 +1378,8 @@ fn rms_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
 fn lp_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
     let a = axis(ctx, ctx.int("axis", -1), im.ty(x).rank())?;
-    let sum = |im: &mut Importer, v: ValueId| {
-        im.emit(
-            ctx,
-            OpKind::Reduce {
-                kind: ReduceKind::Sum,
-                axes: vec![a],
-                keep_dims: true,
-            },
-            &[v],
-        )
-    };
+    let sum =
+        |im: &mut Importer, v: ValueId| reduce_over(im, ctx, ReduceKind::Sum, v, vec![a], true);
     let norm = match ctx.int("p", 2) {
         1 => {
             let m = un(im, ctx, UnaryOp::Abs, x)?;
@@ -1427,6 +1397,114 @@ fn lp_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     let empty = bin(im, ctx, BinaryOp::Equal, norm, zero)?;
     let scaled = bin(im, ctx, BinaryOp::Div, x, norm)?;
     one(im.emit(ctx, OpKind::Select, &[empty, zero, scaled])?)
+}
+
+/// A reduction over `axes` of `x`.
+fn reduce_over(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    kind: ReduceKind,
+    x: ValueId,
+    axes: Vec<usize>,
+    keep_dims: bool,
+) -> Result<ValueId, ImportError> {
+    im.emit(
+        ctx,
+        OpKind::Reduce {
+            kind,
+            axes,
+            keep_dims,
+        },
+        &[x],
+    )
+}
+
+/// NegativeLogLikelihoodLoss, and SoftmaxCrossEntropyLoss (the same loss of the scores' log
+/// softmax over the class dim, which it may also return). Input `[N, C, d…]`, integer targets
+/// `[N, d…]`, optional class weights `[C]`; `ignore_index` targets weigh 0; `reduction` is
+/// `mean` (weighted), `sum` or `none`. Each target picks its class through a one-hot mask, so
+/// the targets may be run-time data.
+fn nll_loss(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let (scores, target) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let shape = im.shape(ctx, scores)?;
+    let rank = shape.len();
+    if rank < 2 || !im.ty(scores).element_type.is_float() {
+        return Err(ctx.err("needs float scores of rank 2 or more"));
+    }
+    let target_shape = im.shape(ctx, target)?;
+    let mut expected = vec![shape[0]];
+    expected.extend(&shape[2..]);
+    if target_shape != expected || im.ty(target).element_type.is_float() {
+        return Err(ctx.err(format!(
+            "targets must be integers of shape {expected:?}, got {target_shape:?}"
+        )));
+    }
+    let log_prob = if ctx.op_type == "SoftmaxCrossEntropyLoss" {
+        // x - max - log(sum(exp(x - max))) over the class dim: no log of an underflowed 0.
+        let m = reduce_over(im, ctx, ReduceKind::Max, scores, vec![1], true)?;
+        let shifted = bin(im, ctx, BinaryOp::Sub, scores, m)?;
+        let e = un(im, ctx, UnaryOp::Exp, shifted)?;
+        let total = reduce_over(im, ctx, ReduceKind::Sum, e, vec![1], true)?;
+        let lse = un(im, ctx, UnaryOp::Log, total)?;
+        Some(bin(im, ctx, BinaryOp::Sub, shifted, lse)?)
+    } else {
+        None
+    };
+    let input = log_prob.unwrap_or(scores);
+    let mut target_dims = vec![shape[0], 1];
+    target_dims.extend(&shape[2..]);
+    let target_i64 = cast_to(im, ctx, target, ElementType::I64)?;
+    let target_u = reshape_to(im, ctx, target_i64, target_dims)?;
+    let classes = positions(im, ctx, rank, 1, shape[1]);
+    let hot = bin(im, ctx, BinaryOp::Equal, classes, target_u)?;
+    let zero = scalar_like(im, ctx, input, 0.0);
+    let picked = im.emit(ctx, OpKind::Select, &[hot, input, zero])?;
+    let picked = reduce_over(im, ctx, ReduceKind::Sum, picked, vec![1], false)?;
+    // The weight of each target's class (1 without weights), 0 for ignored targets.
+    let one_ = scalar_like(im, ctx, input, 1.0);
+    let weights = match inputs.get(2).copied().flatten() {
+        Some(w) => {
+            let mut dims = vec![1; rank];
+            dims[1] = shape[1];
+            let w = reshape_to(im, ctx, w, dims)?;
+            let w = im.emit(ctx, OpKind::Select, &[hot, w, zero])?;
+            reduce_over(im, ctx, ReduceKind::Sum, w, vec![1], false)?
+        }
+        None => {
+            let any = im.emit(ctx, OpKind::Select, &[hot, one_, zero])?;
+            reduce_over(im, ctx, ReduceKind::Sum, any, vec![1], false)?
+        }
+    };
+    let weights = match ctx
+        .node
+        .attribute
+        .iter()
+        .any(|a| a.name.as_deref() == Some("ignore_index"))
+    {
+        true => {
+            let ignore = im.constant(
+                HostTensor::from_i64(&[], &[ctx.int("ignore_index", 0)]),
+                &ctx.name,
+            );
+            let ignored = bin(im, ctx, BinaryOp::Equal, target_i64, ignore)?;
+            im.emit(ctx, OpKind::Select, &[ignored, zero, weights])?
+        }
+        false => weights,
+    };
+    let loss = bin(im, ctx, BinaryOp::Mul, picked, weights)?;
+    let loss = un(im, ctx, UnaryOp::Neg, loss)?;
+    let all: Vec<usize> = (0..rank - 1).collect();
+    let loss = match ctx.string("reduction").as_deref().unwrap_or("mean") {
+        "none" => loss,
+        "sum" => reduce_over(im, ctx, ReduceKind::Sum, loss, all, false)?,
+        "mean" => {
+            let total = reduce_over(im, ctx, ReduceKind::Sum, loss, all.clone(), false)?;
+            let weight = reduce_over(im, ctx, ReduceKind::Sum, weights, all, false)?;
+            bin(im, ctx, BinaryOp::Div, total, weight)?
+        }
+        other => return Err(ctx.err(format!("unknown reduction '{other}'"))),
+    };
+    Ok(vec![Some(loss), log_prob])
 }
 
 fn sum_mean(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
