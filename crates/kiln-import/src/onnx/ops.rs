@@ -35,6 +35,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "RMSNormalization" => rms_norm,
         "LpNormalization" => lp_norm,
         "NegativeLogLikelihoodLoss" | "SoftmaxCrossEntropyLoss" => nll_loss,
+        "Attention" => attention,
         "Sum" | "Mean" => sum_mean,
         "Xor" => xor,
         "LogSoftmax" => log_softmax,
@@ -1505,6 +1506,153 @@ fn nll_loss(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
         other => return Err(ctx.err(format!("unknown reduction '{other}'"))),
     };
     Ok(vec![Some(loss), log_prob])
+}
+
+/// Attention (opset 23): `softmax(Q·Kᵀ·scale + bias)·V` per head, for 4-D `[B, H, L, D]`
+/// inputs or 3-D `[B, L, H·D]` ones (with `q_num_heads`/`kv_num_heads`), key/value heads
+/// shared by groups of query heads (GQA, MQA). The bias is a boolean mask's `-inf` where it
+/// is false, or a float mask, plus the causal mask (`is_causal`: key `j` for query `i` iff
+/// `j <= i`); a query row every key of which is masked gives zeros. The KV cache inputs and
+/// outputs, `softcap` and the `qk_matmul_output` output are refused.
+fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let (q, k, v) = (
+        arg(ctx, inputs, 0)?,
+        arg(ctx, inputs, 1)?,
+        arg(ctx, inputs, 2)?,
+    );
+    if inputs.len() > 4 && inputs[4..].iter().any(Option::is_some) {
+        return Err(ctx.err("past_key/past_value (a KV cache) are not supported"));
+    }
+    if ctx.node.output.iter().skip(1).any(|o| !o.is_empty()) {
+        return Err(ctx.err("only the first output (Y) is supported"));
+    }
+    if ctx.float("softcap", 0.0) != 0.0 {
+        return Err(ctx.err("softcap is not supported"));
+    }
+    if !im.ty(q).element_type.is_float() {
+        return Err(ctx.err("needs float inputs"));
+    }
+    // [B, L, H·D] -> [B, H, L, D].
+    let heads = |im: &mut Importer, x: ValueId, attr: &str| -> Result<ValueId, ImportError> {
+        let s = im.shape(ctx, x)?;
+        match s.len() {
+            4 => Ok(x),
+            3 => {
+                let h = ctx.int(attr, 0);
+                if h < 1 || s[2] % h as usize != 0 {
+                    return Err(ctx.err(format!("3-D inputs need {attr} dividing their last dim")));
+                }
+                let h = h as usize;
+                let x = reshape_to(im, ctx, x, vec![s[0], s[1], h, s[2] / h])?;
+                im.emit(
+                    ctx,
+                    OpKind::Transpose {
+                        perm: vec![0, 2, 1, 3],
+                    },
+                    &[x],
+                )
+            }
+            r => Err(ctx.err(format!("needs 3-D or 4-D inputs, got rank {r}"))),
+        }
+    };
+    let three_d = im.ty(q).rank() == 3;
+    // Computed in f32 whatever the inputs' float type, rounded once at the end.
+    let et = im.ty(q).element_type;
+    let (q, k, v) = (
+        cast_to(im, ctx, q, ElementType::F32)?,
+        cast_to(im, ctx, k, ElementType::F32)?,
+        cast_to(im, ctx, v, ElementType::F32)?,
+    );
+    let (q, k, v) = (
+        heads(im, q, "q_num_heads")?,
+        heads(im, k, "kv_num_heads")?,
+        heads(im, v, "kv_num_heads")?,
+    );
+    let (qs, ks, vs) = (im.shape(ctx, q)?, im.shape(ctx, k)?, im.shape(ctx, v)?);
+    let (batch, q_heads, len, dim) = (qs[0], qs[1], qs[2], qs[3]);
+    let (kv_heads, kv_len) = (ks[1], ks[2]);
+    if kv_heads == 0
+        || q_heads % kv_heads != 0
+        || ks[0] != batch
+        || ks[3] != dim
+        || vs[..3] != ks[..3]
+    {
+        return Err(ctx.err(format!(
+            "Q {qs:?}, K {ks:?} and V {vs:?} do not fit together"
+        )));
+    }
+    // Key/value heads repeat for each query head of their group.
+    let repeat = |im: &mut Importer, x: ValueId, last: usize| -> Result<ValueId, ImportError> {
+        if kv_heads == q_heads {
+            return Ok(x);
+        }
+        let group = q_heads / kv_heads;
+        let x = reshape_to(im, ctx, x, vec![batch, kv_heads, 1, kv_len, last])?;
+        let x = im.emit(
+            ctx,
+            OpKind::Broadcast {
+                shape: vec![batch, kv_heads, group, kv_len, last],
+            },
+            &[x],
+        )?;
+        reshape_to(im, ctx, x, vec![batch, q_heads, kv_len, last])
+    };
+    let (k, v) = (repeat(im, k, dim)?, repeat(im, v, vs[3])?);
+    let kt = im.emit(
+        ctx,
+        OpKind::Transpose {
+            perm: vec![0, 1, 3, 2],
+        },
+        &[k],
+    )?;
+    let scores = im.emit(ctx, OpKind::MatMul, &[q, kt])?;
+    let scale = ctx.float("scale", 0.0) as f64;
+    let scale = if scale == 0.0 {
+        1.0 / (dim as f64).sqrt()
+    } else {
+        scale
+    };
+    let scale = scalar_like(im, ctx, scores, scale);
+    let mut scores = bin(im, ctx, BinaryOp::Mul, scores, scale)?;
+    let (zero, minus_inf) = (
+        scalar_like(im, ctx, scores, 0.0),
+        scalar_like(im, ctx, scores, f64::NEG_INFINITY),
+    );
+    let mut masked = false;
+    if let Some(mask) = inputs.get(3).copied().flatten() {
+        let bias = if im.ty(mask).element_type == ElementType::I1 {
+            im.emit(ctx, OpKind::Select, &[mask, zero, minus_inf])?
+        } else {
+            cast_to(im, ctx, mask, ElementType::F32)?
+        };
+        scores = bin(im, ctx, BinaryOp::Add, scores, bias)?;
+        masked = true;
+    }
+    if ctx.int("is_causal", 0) != 0 {
+        let keep: Vec<f64> = (0..len)
+            .flat_map(|i| (0..kv_len).map(move |j| f64::from(j <= i)))
+            .collect();
+        let causal = im.constant(
+            HostTensor::from_f64(ElementType::I1, &[len, kv_len], &keep),
+            &ctx.name,
+        );
+        let bias = im.emit(ctx, OpKind::Select, &[causal, zero, minus_inf])?;
+        scores = bin(im, ctx, BinaryOp::Add, scores, bias)?;
+        masked = true;
+    }
+    let mut probs = im.emit(ctx, OpKind::Softmax { axis: 3 }, &[scores])?;
+    if masked {
+        let top = reduce_over(im, ctx, ReduceKind::Max, scores, vec![3], true)?;
+        let dead = bin(im, ctx, BinaryOp::Equal, top, minus_inf)?;
+        probs = im.emit(ctx, OpKind::Select, &[dead, zero, probs])?;
+    }
+    let mut y = im.emit(ctx, OpKind::MatMul, &[probs, v])?;
+    if three_d {
+        let perm = vec![0, 2, 1, 3];
+        y = im.emit(ctx, OpKind::Transpose { perm }, &[y])?;
+        y = reshape_to(im, ctx, y, vec![batch, len, q_heads * vs[3]])?;
+    }
+    one(cast_to(im, ctx, y, et)?)
 }
 
 fn sum_mean(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
