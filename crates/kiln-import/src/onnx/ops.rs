@@ -1512,22 +1512,27 @@ fn nll_loss(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
 /// inputs or 3-D `[B, L, H·D]` ones (with `q_num_heads`/`kv_num_heads`), key/value heads
 /// shared by groups of query heads (GQA, MQA). The bias is a boolean mask's `-inf` where it
 /// is false, or a float mask, plus the causal mask (`is_causal`: key `j` for query `i` iff
-/// `j <= i`); a query row every key of which is masked gives zeros. The KV cache inputs and
-/// outputs, `softcap` and the `qk_matmul_output` output are refused.
+/// `j <= i + past length`), after `softcap` when it is set; a query row every key of which is
+/// masked gives zeros. With `past_key`/`past_value` the cache comes before the new keys and
+/// values, and `present_key`/`present_value` are the whole. The `qk_matmul_output` output,
+/// `nonpad_kv_seqlen` and masks shorter than the keys are refused.
 fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let (q, k, v) = (
         arg(ctx, inputs, 0)?,
         arg(ctx, inputs, 1)?,
         arg(ctx, inputs, 2)?,
     );
-    if inputs.len() > 4 && inputs[4..].iter().any(Option::is_some) {
-        return Err(ctx.err("past_key/past_value (a KV cache) are not supported"));
+    let input = |i: usize| inputs.get(i).copied().flatten();
+    let past = match (input(4), input(5)) {
+        (Some(key), Some(value)) => Some((key, value)),
+        (None, None) => None,
+        _ => return Err(ctx.err("past_key and past_value come together")),
+    };
+    if ctx.node.output.get(3).is_some_and(|o| !o.is_empty()) {
+        return Err(ctx.err("the qk_matmul_output output is not supported"));
     }
-    if ctx.node.output.iter().skip(1).any(|o| !o.is_empty()) {
-        return Err(ctx.err("only the first output (Y) is supported"));
-    }
-    if ctx.float("softcap", 0.0) != 0.0 {
-        return Err(ctx.err("softcap is not supported"));
+    if input(6).is_some() {
+        return Err(ctx.err("nonpad_kv_seqlen is not supported"));
     }
     if !im.ty(q).element_type.is_float() {
         return Err(ctx.err("needs float inputs"));
@@ -1563,11 +1568,20 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
         cast_to(im, ctx, k, ElementType::F32)?,
         cast_to(im, ctx, v, ElementType::F32)?,
     );
-    let (q, k, v) = (
+    let (q, mut k, mut v) = (
         heads(im, q, "q_num_heads")?,
         heads(im, k, "kv_num_heads")?,
         heads(im, v, "kv_num_heads")?,
     );
+    // The KV cache: past keys and values come first; the present ones are the whole.
+    let mut past_len = 0;
+    if let Some((past_key, past_value)) = past {
+        past_len = *im.shape(ctx, past_key)?.get(2).unwrap_or(&0);
+        let key = cast_to(im, ctx, past_key, ElementType::F32)?;
+        let value = cast_to(im, ctx, past_value, ElementType::F32)?;
+        k = im.emit(ctx, OpKind::Concat { axis: 2 }, &[key, k])?;
+        v = im.emit(ctx, OpKind::Concat { axis: 2 }, &[value, v])?;
+    }
     let (qs, ks, vs) = (im.shape(ctx, q)?, im.shape(ctx, k)?, im.shape(ctx, v)?);
     let (batch, q_heads, len, dim) = (qs[0], qs[1], qs[2], qs[3]);
     let (kv_heads, kv_len) = (ks[1], ks[2]);
@@ -1597,6 +1611,7 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
         )?;
         reshape_to(im, ctx, x, vec![batch, q_heads, kv_len, last])
     };
+    let (k_all, v_all) = (k, v);
     let (k, v) = (repeat(im, k, dim)?, repeat(im, v, vs[3])?);
     let kt = im.emit(
         ctx,
@@ -1614,6 +1629,14 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
     };
     let scale = scalar_like(im, ctx, scores, scale);
     let mut scores = bin(im, ctx, BinaryOp::Mul, scores, scale)?;
+    let softcap = ctx.float("softcap", 0.0) as f64;
+    if softcap != 0.0 {
+        // softcap · tanh(scores / softcap).
+        let cap = scalar_like(im, ctx, scores, softcap);
+        let t = bin(im, ctx, BinaryOp::Div, scores, cap)?;
+        let t = un(im, ctx, UnaryOp::Tanh, t)?;
+        scores = bin(im, ctx, BinaryOp::Mul, t, cap)?;
+    }
     let (zero, minus_inf) = (
         scalar_like(im, ctx, scores, 0.0),
         scalar_like(im, ctx, scores, f64::NEG_INFINITY),
@@ -1630,7 +1653,7 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
     }
     if ctx.int("is_causal", 0) != 0 {
         let keep: Vec<f64> = (0..len)
-            .flat_map(|i| (0..kv_len).map(move |j| f64::from(j <= i)))
+            .flat_map(|i| (0..kv_len).map(move |j| f64::from(j <= i + past_len)))
             .collect();
         let causal = im.constant(
             HostTensor::from_f64(ElementType::I1, &[len, kv_len], &keep),
@@ -1652,7 +1675,12 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
         y = im.emit(ctx, OpKind::Transpose { perm }, &[y])?;
         y = reshape_to(im, ctx, y, vec![batch, len, q_heads * vs[3]])?;
     }
-    one(cast_to(im, ctx, y, et)?)
+    let y = cast_to(im, ctx, y, et)?;
+    let present = match past {
+        Some(_) => Some((cast_to(im, ctx, k_all, et)?, cast_to(im, ctx, v_all, et)?)),
+        None => None,
+    };
+    Ok(vec![Some(y), present.map(|p| p.0), present.map(|p| p.1)])
 }
 
 fn sum_mean(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
