@@ -1643,6 +1643,13 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
     );
     let mut masked = false;
     if let Some(mask) = inputs.get(3).copied().flatten() {
+        // ONNX pads a mask shorter than the keys (as masked keys); a last dim of 1 would
+        // broadcast instead, so only full-length masks are taken.
+        if im.shape(ctx, mask)?.last() != Some(&kv_len) {
+            return Err(ctx.err(format!(
+                "an attn_mask must span all {kv_len} keys (shorter masks are not supported)"
+            )));
+        }
         let bias = if im.ty(mask).element_type == ElementType::I1 {
             im.emit(ctx, OpKind::Select, &[mask, zero, minus_inf])?
         } else {
