@@ -17,9 +17,12 @@ OUT = os.path.join(ROOT, "crates", "kiln-import", "src", "onnx", "versions.rs")
 
 def main():
     since = collections.defaultdict(set)
+    deprecated = set()
     for s in onnx.defs.get_all_schemas_with_history():
-        if s.domain == "" and not s.deprecated:
+        if s.domain == "":
             since[s.name].add(s.since_version)
+            if s.deprecated:
+                deprecated.add((s.name, s.since_version))
     newest = max(v for vs in since.values() for v in vs)
     lines = [
         "//! The opset versions at which each op of ONNX's default domain changed, from onnx "
@@ -35,6 +38,13 @@ def main():
     for op in sorted(since):
         versions = ", ".join(str(v) for v in sorted(since[op]))
         lines.append(f'    ("{op}", &[{versions}]),')
+    lines.append("];")
+    lines += [
+        "",
+        "/// `(op type, version)` of the definitions ONNX deprecated (never implemented by kiln).",
+        "pub(crate) const DEPRECATED: &[(&str, i64)] = &[",
+    ]
+    lines += [f'    ("{op}", {v}),' for op, v in sorted(deprecated)]
     lines.append("];")
     with open(OUT, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -264,14 +264,23 @@ impl Importer {
         if !matches!(domain, "" | "ai.onnx") {
             return Err(ctx.err(format!("op domain '{domain}' is not supported")));
         }
-        if let (Some(version), Some((oldest, newest))) = (
-            op_versions::op_version(op_type, self.opset),
+        if let (true, Some((oldest, newest))) = (
+            ops::builder(op_type).is_some(),
             op_versions::implemented(op_type),
         ) {
-            if ops::builder(op_type).is_some() && !(oldest..=newest).contains(&version) {
-                return Err(ctx.err(format!(
-                    "version {version} of '{op_type}' is not supported (kiln implements versions {oldest} to {newest})"
-                )));
+            match op_versions::op_version(op_type, self.opset) {
+                None => {
+                    return Err(ctx.err(format!(
+                        "'{op_type}' is not defined at opset {} (it appears at opset {oldest})",
+                        self.opset
+                    )))
+                }
+                Some(version) if !(oldest..=newest).contains(&version) => {
+                    return Err(ctx.err(format!(
+                        "version {version} of '{op_type}' is not supported (kiln implements versions {oldest} to {newest})"
+                    )))
+                }
+                Some(_) => {}
             }
         }
         let builder = ops::builder(op_type).ok_or_else(|| {

@@ -10,7 +10,7 @@
 //! version falls outside that window is an error naming the op, node and version; there is no
 //! global opset cap below the newest opset the table knows.
 
-use super::versions::{NEWEST_OPSET, SINCE};
+use super::versions::{DEPRECATED, NEWEST_OPSET, SINCE};
 
 /// Later op versions kiln implements, each checked against the onnx wheel's schemas: the same
 /// attributes, inputs and outputs, and a description whose only change kiln does not reach
@@ -79,7 +79,15 @@ pub(crate) fn op_version(op: &str, opset: i64) -> Option<i64> {
 /// The op versions kiln implements for `op`, as `(oldest, newest)`.
 pub(crate) fn implemented(op: &str) -> Option<(i64, i64)> {
     let (_, versions) = SINCE.iter().find(|(name, _)| *name == op)?;
-    let oldest = op_version(op, 7).unwrap_or(versions[0]);
+    // Deprecated definitions are never implemented: the window starts after the last one.
+    let after_deprecated = DEPRECATED
+        .iter()
+        .filter(|(name, _)| *name == op)
+        .filter_map(|&(_, v)| versions.iter().copied().find(|&w| w > v))
+        .max();
+    let oldest = op_version(op, 7)
+        .unwrap_or(versions[0])
+        .max(after_deprecated.unwrap_or(0));
     let newest = LATER
         .iter()
         .find(|(name, _)| *name == op)

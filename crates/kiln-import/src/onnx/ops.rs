@@ -24,8 +24,9 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Neg" | "Abs" | "Exp" | "Log" | "Sqrt" | "Erf" | "Relu" | "Sigmoid" | "Tanh" | "Not"
         | "Floor" | "Ceil" | "Round" | "Sign" | "Sin" | "Cos" | "Softplus" => unary,
         "Reciprocal" | "Softsign" | "LeakyRelu" | "PRelu" | "Elu" | "Selu" | "HardSigmoid"
-        | "HardSwish" | "Gelu" | "Mish" | "Sinh" | "Cosh" | "Tan" | "Asinh" | "Acosh" | "Atanh"
-        | "ThresholdedRelu" | "Celu" | "Shrink" | "Swish" => activation,
+        | "HardSwish" | "Gelu" | "Mish" | "Tan" | "ThresholdedRelu" | "Celu" | "Shrink"
+        | "Swish" => activation,
+        "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" => hyperbolic,
         "GreaterOrEqual" | "LessOrEqual" => compare_or_equal,
         "IsNaN" | "IsInf" => classify,
         "CastLike" => cast_like,
@@ -1083,45 +1084,9 @@ fn activation(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
             let h = hard_sigmoid(im, ctx, x, 1.0 / 6.0, 0.5)?;
             bin(im, ctx, BinaryOp::Mul, x, h)?
         }
-        "Sinh" | "Cosh" => {
-            // (e^x ∓ e^-x) / 2.
-            let (half, ex) = (c(im, 0.5), un(im, ctx, UnaryOp::Exp, x)?);
-            let nx = un(im, ctx, UnaryOp::Neg, x)?;
-            let enx = un(im, ctx, UnaryOp::Exp, nx)?;
-            let op = if ctx.op_type == "Sinh" {
-                BinaryOp::Sub
-            } else {
-                BinaryOp::Add
-            };
-            let t = bin(im, ctx, op, ex, enx)?;
-            bin(im, ctx, BinaryOp::Mul, t, half)?
-        }
         "Tan" => {
             let (sn, cs) = (un(im, ctx, UnaryOp::Sin, x)?, un(im, ctx, UnaryOp::Cos, x)?);
             bin(im, ctx, BinaryOp::Div, sn, cs)?
-        }
-        "Asinh" | "Acosh" => {
-            // log(x + sqrt(x² ± 1)).
-            let one_ = c(im, 1.0);
-            let x2 = bin(im, ctx, BinaryOp::Mul, x, x)?;
-            let op = if ctx.op_type == "Asinh" {
-                BinaryOp::Add
-            } else {
-                BinaryOp::Sub
-            };
-            let r = bin(im, ctx, op, x2, one_)?;
-            let r = un(im, ctx, UnaryOp::Sqrt, r)?;
-            let t = bin(im, ctx, BinaryOp::Add, x, r)?;
-            un(im, ctx, UnaryOp::Log, t)?
-        }
-        "Atanh" => {
-            // log((1 + x) / (1 - x)) / 2.
-            let (half, one_) = (c(im, 0.5), c(im, 1.0));
-            let p = bin(im, ctx, BinaryOp::Add, one_, x)?;
-            let m = bin(im, ctx, BinaryOp::Sub, one_, x)?;
-            let q = bin(im, ctx, BinaryOp::Div, p, m)?;
-            let l = un(im, ctx, UnaryOp::Log, q)?;
-            bin(im, ctx, BinaryOp::Mul, l, half)?
         }
         "ThresholdedRelu" => {
             let alpha = c(im, ctx.float("alpha", 1.0) as f64);
@@ -1186,14 +1151,98 @@ fn activation(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
             let t = bin(im, ctx, BinaryOp::Mul, t, half)?;
             bin(im, ctx, BinaryOp::Mul, x, t)?
         }
-        _ => {
-            // Mish: x * tanh(softplus(x)).
+        "Mish" => {
+            // x * tanh(softplus(x)).
             let s = un(im, ctx, UnaryOp::Softplus, x)?;
             let t = un(im, ctx, UnaryOp::Tanh, s)?;
             bin(im, ctx, BinaryOp::Mul, x, t)?
         }
+        other => return Err(ctx.err(format!("'{other}' is not an activation"))),
     };
     one(y)
+}
+
+/// Sinh, Cosh, Asinh, Acosh and Atanh, in f32 (rounded once to the input's type), without
+/// the cancellation and overflow of their textbook forms: odd functions by their Taylor
+/// series below 1/100; sinh and cosh from `e^(±x - ln 2)` (finite up to their own overflow);
+/// asinh of `|x|` with the sign put back, and asinh and acosh as `ln 2x` above 10⁴, where
+/// `x² ± 1` would round or overflow.
+fn hyperbolic(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let et = im.ty(x).element_type;
+    if !et.is_float() {
+        return Err(ctx.err(format!("needs a float input, got {et}")));
+    }
+    let x = cast_to(im, ctx, x, ElementType::F32)?;
+    let c = |im: &mut Importer, v: f64| scalar_like(im, ctx, x, v);
+    let ln2 = std::f64::consts::LN_2;
+    let abs = un(im, ctx, UnaryOp::Abs, x)?;
+    let small = c(im, 0.01);
+    let is_small = bin(im, ctx, BinaryOp::Less, abs, small)?;
+    // x + c3·x³ + c5·x⁵.
+    let series =
+        |im: &mut Importer, v: ValueId, c3: f64, c5: f64| -> Result<ValueId, ImportError> {
+            let v2 = bin(im, ctx, BinaryOp::Mul, v, v)?;
+            let (k3, k5) = (c(im, c3), c(im, c5));
+            let t = bin(im, ctx, BinaryOp::Mul, v2, k5)?;
+            let t = bin(im, ctx, BinaryOp::Add, t, k3)?;
+            let t = bin(im, ctx, BinaryOp::Mul, t, v2)?;
+            let t = bin(im, ctx, BinaryOp::Mul, t, v)?;
+            bin(im, ctx, BinaryOp::Add, v, t)
+        };
+    // ln(v + sqrt(v² ± 1)), or ln v + ln 2 above 10⁴.
+    let log_root = |im: &mut Importer, v: ValueId, plus: bool| -> Result<ValueId, ImportError> {
+        let one_ = c(im, 1.0);
+        let v2 = bin(im, ctx, BinaryOp::Mul, v, v)?;
+        let op = if plus { BinaryOp::Add } else { BinaryOp::Sub };
+        let r = bin(im, ctx, op, v2, one_)?;
+        let r = un(im, ctx, UnaryOp::Sqrt, r)?;
+        let t = bin(im, ctx, BinaryOp::Add, v, r)?;
+        let near = un(im, ctx, UnaryOp::Log, t)?;
+        let lv = un(im, ctx, UnaryOp::Log, v)?;
+        let l2 = c(im, ln2);
+        let far = bin(im, ctx, BinaryOp::Add, lv, l2)?;
+        let big = c(im, 1e4);
+        let is_big = bin(im, ctx, BinaryOp::Greater, v, big)?;
+        im.emit(ctx, OpKind::Select, &[is_big, far, near])
+    };
+    let y = match ctx.op_type {
+        "Sinh" | "Cosh" => {
+            let l2 = c(im, ln2);
+            let up = bin(im, ctx, BinaryOp::Sub, x, l2)?;
+            let up = un(im, ctx, UnaryOp::Exp, up)?;
+            let nx = un(im, ctx, UnaryOp::Neg, x)?;
+            let down = bin(im, ctx, BinaryOp::Sub, nx, l2)?;
+            let down = un(im, ctx, UnaryOp::Exp, down)?;
+            if ctx.op_type == "Cosh" {
+                bin(im, ctx, BinaryOp::Add, up, down)?
+            } else {
+                let far = bin(im, ctx, BinaryOp::Sub, up, down)?;
+                let near = series(im, x, 1.0 / 6.0, 1.0 / 120.0)?;
+                im.emit(ctx, OpKind::Select, &[is_small, near, far])?
+            }
+        }
+        "Asinh" => {
+            let far = log_root(im, abs, true)?;
+            let near = series(im, abs, -1.0 / 6.0, 3.0 / 40.0)?;
+            let magnitude = im.emit(ctx, OpKind::Select, &[is_small, near, far])?;
+            let sign = un(im, ctx, UnaryOp::Sign, x)?;
+            bin(im, ctx, BinaryOp::Mul, sign, magnitude)?
+        }
+        "Acosh" => log_root(im, x, false)?,
+        _ => {
+            // Atanh: ln((1 + x) / (1 - x)) / 2.
+            let (half, one_) = (c(im, 0.5), c(im, 1.0));
+            let p = bin(im, ctx, BinaryOp::Add, one_, x)?;
+            let m = bin(im, ctx, BinaryOp::Sub, one_, x)?;
+            let q = bin(im, ctx, BinaryOp::Div, p, m)?;
+            let l = un(im, ctx, UnaryOp::Log, q)?;
+            let far = bin(im, ctx, BinaryOp::Mul, l, half)?;
+            let near = series(im, x, 1.0 / 3.0, 1.0 / 5.0)?;
+            im.emit(ctx, OpKind::Select, &[is_small, near, far])?
+        }
+    };
+    one(cast_to(im, ctx, y, et)?)
 }
 
 /// `a >= b` as `a > b or a == b` (false when either is NaN), and likewise `a <= b`.
@@ -1275,7 +1324,18 @@ fn extreme_index(
         ReduceKind::Min
     };
     let extreme = reduce_over(im, ctx, kind, x, vec![a], true)?;
-    let hit = bin(im, ctx, BinaryOp::Equal, x, extreme)?;
+    let mut hit = bin(im, ctx, BinaryOp::Equal, x, extreme)?;
+    if im.ty(x).element_type.is_float() {
+        // As NumPy's argmax/argmin, a NaN is the extreme: where a slice holds one, its NaNs
+        // are the candidates (the reductions skip NaN, and NaN equals nothing).
+        let same = bin(im, ctx, BinaryOp::Equal, x, x)?;
+        let nan = un(im, ctx, UnaryOp::Not, same)?;
+        let count = cast_to(im, ctx, nan, ElementType::I64)?;
+        let any = reduce_over(im, ctx, ReduceKind::Max, count, vec![a], true)?;
+        let one_ = im.constant(HostTensor::from_i64(&[], &[1]), &ctx.name);
+        let has_nan = bin(im, ctx, BinaryOp::Equal, any, one_)?;
+        hit = im.emit(ctx, OpKind::Select, &[has_nan, nan, hit])?;
+    }
     let at = positions(im, ctx, shape.len(), a, shape[a]);
     let sentinel = if last { -1 } else { shape[a] as i64 };
     let miss = im.constant(HostTensor::from_i64(&[], &[sentinel]), &ctx.name);
@@ -1476,21 +1536,20 @@ fn nll_loss(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
             reduce_over(im, ctx, ReduceKind::Sum, any, vec![1], false)?
         }
     };
-    let weights = match ctx
-        .node
-        .attribute
-        .iter()
-        .any(|a| a.name.as_deref() == Some("ignore_index"))
-    {
-        true => {
+    let (picked, weights) = match ctx.attr("ignore_index") {
+        Some(_) => {
+            // An ignored target's loss and weight are 0, whatever its input (even -inf).
             let ignore = im.constant(
                 HostTensor::from_i64(&[], &[ctx.int("ignore_index", 0)]),
                 &ctx.name,
             );
             let ignored = bin(im, ctx, BinaryOp::Equal, target_i64, ignore)?;
-            im.emit(ctx, OpKind::Select, &[ignored, zero, weights])?
+            (
+                im.emit(ctx, OpKind::Select, &[ignored, zero, picked])?,
+                im.emit(ctx, OpKind::Select, &[ignored, zero, weights])?,
+            )
         }
-        false => weights,
+        None => (picked, weights),
     };
     let loss = bin(im, ctx, BinaryOp::Mul, picked, weights)?;
     let loss = un(im, ctx, UnaryOp::Neg, loss)?;
@@ -1561,8 +1620,16 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
         }
     };
     let three_d = im.ty(q).rank() == 3;
-    // Computed in f32 whatever the inputs' float type, rounded once at the end.
-    let et = im.ty(q).element_type;
+    if im.ty(k).rank() != im.ty(q).rank() || im.ty(v).rank() != im.ty(q).rank() {
+        return Err(ctx.err("Q, K and V must have the same rank"));
+    }
+    // Computed in f32 whatever the inputs' float type, rounded once at the end; the present
+    // keys take K's type and the present values V's.
+    let (et, key_type, value_type) = (
+        im.ty(q).element_type,
+        im.ty(k).element_type,
+        im.ty(v).element_type,
+    );
     let (q, k, v) = (
         cast_to(im, ctx, q, ElementType::F32)?,
         cast_to(im, ctx, k, ElementType::F32)?,
@@ -1621,16 +1688,14 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
         &[k],
     )?;
     let scores = im.emit(ctx, OpKind::MatMul, &[q, kt])?;
-    let scale = ctx.float("scale", 0.0) as f64;
-    let scale = if scale == 0.0 {
-        1.0 / (dim as f64).sqrt()
-    } else {
-        scale
+    let scale = match ctx.attr("scale") {
+        Some(_) => ctx.float("scale", 0.0) as f64,
+        None => 1.0 / (dim as f64).sqrt(),
     };
     let scale = scalar_like(im, ctx, scores, scale);
     let mut scores = bin(im, ctx, BinaryOp::Mul, scores, scale)?;
     let softcap = ctx.float("softcap", 0.0) as f64;
-    if softcap != 0.0 {
+    if softcap > 0.0 {
         // softcap · tanh(scores / softcap).
         let cap = scalar_like(im, ctx, scores, softcap);
         let t = bin(im, ctx, BinaryOp::Div, scores, cap)?;
@@ -1684,7 +1749,10 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
     }
     let y = cast_to(im, ctx, y, et)?;
     let present = match past {
-        Some(_) => Some((cast_to(im, ctx, k_all, et)?, cast_to(im, ctx, v_all, et)?)),
+        Some(_) => Some((
+            cast_to(im, ctx, k_all, key_type)?,
+            cast_to(im, ctx, v_all, value_type)?,
+        )),
         None => None,
     };
     Ok(vec![Some(y), present.map(|p| p.0), present.map(|p| p.1)])

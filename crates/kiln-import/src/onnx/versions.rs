@@ -78,7 +78,7 @@ pub(crate) const SINCE: &[(&str, &[i64])] = &[
     ("Greater", &[1, 7, 9, 13]),
     ("GreaterOrEqual", &[12, 16]),
     ("GridSample", &[16, 20, 22]),
-    ("GroupNormalization", &[21]),
+    ("GroupNormalization", &[18, 21]),
     ("HammingWindow", &[17]),
     ("HannWindow", &[17]),
     ("HardSigmoid", &[1, 6, 22]),
@@ -160,7 +160,7 @@ pub(crate) const SINCE: &[(&str, &[i64])] = &[
     ("Round", &[11, 22]),
     ("STFT", &[17]),
     ("Scan", &[8, 9, 11, 16, 19, 21, 23, 24, 25]),
-    ("Scatter", &[9]),
+    ("Scatter", &[9, 11]),
     ("ScatterElements", &[11, 13, 16, 18]),
     ("ScatterND", &[11, 13, 16, 18]),
     ("Selu", &[1, 6, 22]),
@@ -206,7 +206,14 @@ pub(crate) const SINCE: &[(&str, &[i64])] = &[
     ("Trilu", &[14]),
     ("Unique", &[11, 28]),
     ("Unsqueeze", &[1, 11, 13, 21, 23, 24, 25]),
-    ("Upsample", &[1, 7, 9]),
+    ("Upsample", &[1, 7, 9, 10]),
     ("Where", &[9, 16]),
     ("Xor", &[1, 7]),
+];
+
+/// `(op type, version)` of the definitions ONNX deprecated (never implemented by kiln).
+pub(crate) const DEPRECATED: &[(&str, i64)] = &[
+    ("GroupNormalization", 18),
+    ("Scatter", 11),
+    ("Upsample", 10),
 ];
