@@ -16,7 +16,7 @@ use super::versions::{DEPRECATED, NEWEST_OPSET, SINCE};
 /// attributes, inputs and outputs, and a description whose only change kiln does not reach
 /// (element types it does not have; MaxPool/AveragePool's note on `ceil_mode`, which kiln
 /// refuses; SpaceToDepth's new `mode`, whose default is the old order and which the builder
-/// reads; Cast's `round_mode`, which applies only to float8e8m0, and its float4/6/8 types).
+/// reads; Mod's float `fmod=0`, which the builder computes as 28 defines it; Cast's `round_mode`, which applies only to float8e8m0, and its float4/6/8 types).
 const LATER: &[(&str, i64)] = &[
     ("Acosh", 22),
     ("Asinh", 22),
@@ -44,6 +44,7 @@ const LATER: &[(&str, i64)] = &[
     ("LpNormalization", 22),
     ("MaxPool", 22),
     ("Mish", 22),
+    ("Mod", 28),
     ("NegativeLogLikelihoodLoss", 22),
     ("Pad", 25),
     ("RMSNormalization", 23),

@@ -39,6 +39,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Attention" => attention,
         "Sum" | "Mean" => sum_mean,
         "Xor" => xor,
+        "Mod" => modulo,
         "LogSoftmax" => log_softmax,
         "InstanceNormalization" => instance_norm,
         "ReduceL1" | "ReduceL2" | "ReduceSumSquare" => reduce,
@@ -1782,6 +1783,75 @@ fn xor(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
         arg(ctx, inputs, 1)?,
     )?;
     one(un(im, ctx, UnaryOp::Not, e)?)
+}
+
+/// Mod: the remainder of `x / y`. With `fmod=1` it takes the dividend's sign (C's `fmod`);
+/// with `fmod=0` the divisor's, as Python's `%` does (for floats, as opset 28 defines it).
+/// The quotient comes from kiln's division (truncating for integers, where a zero divisor
+/// leaves `x`); for floats one correction step puts the remainder back in range when `x / y`
+/// rounded across an integer, a zero divisor or infinite dividend gives NaN, and an infinite
+/// divisor leaves `x` (moved by `y` where Python's sign rule asks).
+fn modulo(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let (x, y) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let et = im.ty(x).element_type;
+    let fmod = ctx.int("fmod", 0) != 0;
+    let zero = scalar_like(im, ctx, x, 0.0);
+    let r = if et.is_float() {
+        let t = bin(im, ctx, BinaryOp::Div, x, y)?;
+        let (down, up) = (
+            un(im, ctx, UnaryOp::Floor, t)?,
+            un(im, ctx, UnaryOp::Ceil, t)?,
+        );
+        let negative = bin(im, ctx, BinaryOp::Less, t, zero)?;
+        let q = im.emit(ctx, OpKind::Select, &[negative, up, down])?;
+        let qy = bin(im, ctx, BinaryOp::Mul, q, y)?;
+        let r = bin(im, ctx, BinaryOp::Sub, x, qy)?;
+        // A zero quotient leaves x, also where y is infinite (0 · ∞ would be NaN).
+        let q_zero = bin(im, ctx, BinaryOp::Equal, q, zero)?;
+        let r = im.emit(ctx, OpKind::Select, &[q_zero, x, r])?;
+        // Remainder must carry x's sign and stay below |y|: step once by sign(x)·|y| if not.
+        let (sx, ay) = (
+            un(im, ctx, UnaryOp::Sign, x)?,
+            un(im, ctx, UnaryOp::Abs, y)?,
+        );
+        let step = bin(im, ctx, BinaryOp::Mul, sx, ay)?;
+        let rsx = bin(im, ctx, BinaryOp::Mul, r, sx)?;
+        let under = bin(im, ctx, BinaryOp::Less, rsx, zero)?;
+        let raised = bin(im, ctx, BinaryOp::Add, r, step)?;
+        let r = im.emit(ctx, OpKind::Select, &[under, raised, r])?;
+        let ar = un(im, ctx, UnaryOp::Abs, r)?;
+        let below = bin(im, ctx, BinaryOp::Less, ar, ay)?;
+        let lowered = bin(im, ctx, BinaryOp::Sub, r, step)?;
+        im.emit(ctx, OpKind::Select, &[below, r, lowered])?
+    } else {
+        let q = bin(im, ctx, BinaryOp::Div, x, y)?;
+        let qy = bin(im, ctx, BinaryOp::Mul, q, y)?;
+        bin(im, ctx, BinaryOp::Sub, x, qy)?
+    };
+    if fmod {
+        return one(r);
+    }
+    // Python's sign: a nonzero remainder whose sign differs from y's moves by y.
+    let r_neg = bin(im, ctx, BinaryOp::Less, r, zero)?;
+    let r_pos = bin(im, ctx, BinaryOp::Greater, r, zero)?;
+    let y_neg = bin(im, ctx, BinaryOp::Less, y, zero)?;
+    let y_pos = bin(im, ctx, BinaryOp::Greater, y, zero)?;
+    let a = bin(im, ctx, BinaryOp::And, r_neg, y_pos)?;
+    let b = bin(im, ctx, BinaryOp::And, r_pos, y_neg)?;
+    let differ = bin(im, ctx, BinaryOp::Or, a, b)?;
+    let moved = bin(im, ctx, BinaryOp::Add, r, y)?;
+    let r = im.emit(ctx, OpKind::Select, &[differ, moved, r])?;
+    if !et.is_float() {
+        return one(r);
+    }
+    // A zero remainder takes y's sign: |r| · sign(y).
+    let r_zero = bin(im, ctx, BinaryOp::Equal, r, zero)?;
+    let (ar, sy) = (
+        un(im, ctx, UnaryOp::Abs, r)?,
+        un(im, ctx, UnaryOp::Sign, y)?,
+    );
+    let signed = bin(im, ctx, BinaryOp::Mul, ar, sy)?;
+    one(im.emit(ctx, OpKind::Select, &[r_zero, signed, r])?)
 }
 
 /// `x - max - log(Σ exp(x - max))` along the axis: no overflow or log(0) for large inputs.
