@@ -18,8 +18,11 @@ use super::versions::{DEPRECATED, NEWEST_OPSET, SINCE};
 /// refuses; SpaceToDepth's new `mode`, whose default is the old order and which the builder
 /// reads; Mod's float `fmod=0`, which the builder computes as 28 defines it; Cast's `round_mode`, which applies only to float8e8m0, and its float4/6/8 types).
 const LATER: &[(&str, i64)] = &[
+    ("Acos", 22),
     ("Acosh", 22),
+    ("Asin", 22),
     ("Asinh", 22),
+    ("Atan", 22),
     ("Atanh", 22),
     ("Attention", 23),
     ("AveragePool", 22),

@@ -27,6 +27,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         | "HardSwish" | "Gelu" | "Mish" | "Tan" | "ThresholdedRelu" | "Celu" | "Shrink"
         | "Swish" => activation,
         "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" => hyperbolic,
+        "Asin" | "Acos" | "Atan" => inverse_trig,
         "GreaterOrEqual" | "LessOrEqual" => compare_or_equal,
         "IsNaN" | "IsInf" => classify,
         "CastLike" => cast_like,
@@ -1163,18 +1164,28 @@ fn activation(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
     one(y)
 }
 
+/// Input 0, which must be a float, widened to f32 for math done once in single precision,
+/// with its own element type to round the result back to.
+fn float_input_in_f32(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Result<(ValueId, ElementType), ImportError> {
+    let x = arg(ctx, inputs, 0)?;
+    let et = im.ty(x).element_type;
+    if !et.is_float() {
+        return Err(ctx.err(format!("needs a float input, got {et}")));
+    }
+    Ok((cast_to(im, ctx, x, ElementType::F32)?, et))
+}
+
 /// Sinh, Cosh, Asinh, Acosh and Atanh, in f32 (rounded once to the input's type), without
 /// the cancellation and overflow of their textbook forms: odd functions by their Taylor
 /// series below 1/100; sinh and cosh from `e^(±x - ln 2)` (finite up to their own overflow);
 /// asinh of `|x|` with the sign put back, and asinh and acosh as `ln 2x` above 10⁴, where
 /// `x² ± 1` would round or overflow.
 fn hyperbolic(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let x = arg(ctx, inputs, 0)?;
-    let et = im.ty(x).element_type;
-    if !et.is_float() {
-        return Err(ctx.err(format!("needs a float input, got {et}")));
-    }
-    let x = cast_to(im, ctx, x, ElementType::F32)?;
+    let (x, et) = float_input_in_f32(im, ctx, inputs)?;
     let c = |im: &mut Importer, v: f64| scalar_like(im, ctx, x, v);
     let ln2 = std::f64::consts::LN_2;
     let abs = un(im, ctx, UnaryOp::Abs, x)?;
@@ -1244,6 +1255,76 @@ fn hyperbolic(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
         }
     };
     one(cast_to(im, ctx, y, et)?)
+}
+
+/// Asin, Acos and Atan, in f32 (rounded once to the input's type), all from one arctangent:
+/// `asin x = atan(x / sqrt((1 - x)(1 + x)))` and `acos x = 2 atan(sqrt((1 - x) / (1 + x)))`,
+/// forms that stay accurate up to |x| = 1 and give NaN beyond it.
+fn inverse_trig(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let (x, et) = float_input_in_f32(im, ctx, inputs)?;
+    let one_ = scalar_like(im, ctx, x, 1.0);
+    let below = bin(im, ctx, BinaryOp::Sub, one_, x)?;
+    let above = bin(im, ctx, BinaryOp::Add, one_, x)?;
+    let y = match ctx.op_type {
+        "Atan" => arctangent(im, ctx, x)?,
+        "Asin" => {
+            let p = bin(im, ctx, BinaryOp::Mul, below, above)?;
+            let r = un(im, ctx, UnaryOp::Sqrt, p)?;
+            let t = bin(im, ctx, BinaryOp::Div, x, r)?;
+            arctangent(im, ctx, t)?
+        }
+        "Acos" => {
+            let q = bin(im, ctx, BinaryOp::Div, below, above)?;
+            let r = un(im, ctx, UnaryOp::Sqrt, q)?;
+            let a = arctangent(im, ctx, r)?;
+            bin(im, ctx, BinaryOp::Add, a, a)?
+        }
+        other => return Err(ctx.err(format!("'{other}' is not an inverse trigonometric op"))),
+    };
+    one(cast_to(im, ctx, y, et)?)
+}
+
+/// `atan x` for f32 `x`: |x| is reduced to [0, tan π/8] by `atan v = π/2 + atan(-1/v)` above
+/// tan 3π/8 and `atan v = π/4 + atan((v - 1)/(v + 1))` above tan π/8, where an odd
+/// polynomial of degree 9 (single-precision minimax coefficients) is accurate to about one
+/// ulp; the sign is restored last, so NaN stays NaN and ±∞ gives ±π/2.
+fn arctangent(im: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Result<ValueId, ImportError> {
+    use std::f64::consts::{FRAC_PI_2, FRAC_PI_4};
+    let c = |im: &mut Importer, v: f64| scalar_like(im, ctx, x, v);
+    let v = un(im, ctx, UnaryOp::Abs, x)?;
+    let (high, low) = (c(im, 2.414_213_562_373_095), c(im, 0.414_213_562_373_095));
+    let is_high = bin(im, ctx, BinaryOp::Greater, v, high)?;
+    let is_mid = bin(im, ctx, BinaryOp::Greater, v, low)?;
+    let (one_, minus_one) = (c(im, 1.0), c(im, -1.0));
+    let inv = bin(im, ctx, BinaryOp::Div, minus_one, v)?;
+    let (num, den) = (
+        bin(im, ctx, BinaryOp::Sub, v, one_)?,
+        bin(im, ctx, BinaryOp::Add, v, one_)?,
+    );
+    let shifted = bin(im, ctx, BinaryOp::Div, num, den)?;
+    let a = im.emit(ctx, OpKind::Select, &[is_mid, shifted, v])?;
+    let a = im.emit(ctx, OpKind::Select, &[is_high, inv, a])?;
+    let (zero, quarter, half) = (c(im, 0.0), c(im, FRAC_PI_4), c(im, FRAC_PI_2));
+    let offset = im.emit(ctx, OpKind::Select, &[is_mid, quarter, zero])?;
+    let offset = im.emit(ctx, OpKind::Select, &[is_high, half, offset])?;
+    let z = bin(im, ctx, BinaryOp::Mul, a, a)?;
+    let mut p = c(im, 8.053_744_495_38e-2);
+    for k in [
+        -1.387_768_560_32e-1,
+        1.997_771_064_78e-1,
+        -3.333_294_915_39e-1,
+    ] {
+        p = bin(im, ctx, BinaryOp::Mul, p, z)?;
+        let k = c(im, k);
+        p = bin(im, ctx, BinaryOp::Add, p, k)?;
+    }
+    let p = bin(im, ctx, BinaryOp::Mul, p, z)?;
+    let p = bin(im, ctx, BinaryOp::Mul, p, a)?;
+    let p = bin(im, ctx, BinaryOp::Add, p, a)?;
+    let magnitude = bin(im, ctx, BinaryOp::Add, offset, p)?;
+    let negative = bin(im, ctx, BinaryOp::Less, x, zero)?;
+    let flipped = un(im, ctx, UnaryOp::Neg, magnitude)?;
+    im.emit(ctx, OpKind::Select, &[negative, flipped, magnitude])
 }
 
 /// `a >= b` as `a > b or a == b` (false when either is NaN), and likewise `a <= b`.

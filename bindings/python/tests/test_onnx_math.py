@@ -1,0 +1,82 @@
+"""Elementwise ONNX math that kiln builds from simpler ops, swept against NumPy in float64:
+accuracy over the whole domain and the IEEE edge cases (±0, ±∞, NaN, out-of-domain)."""
+
+import numpy as np
+import pytest
+
+import kiln.compiler as kc
+import kiln.runtime as kr
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper  # noqa: E402
+
+TARGETS = [("llvm-cpu", "local-sync"), ("vmvx", "local-task")]
+
+
+def run_model(op, inputs, target, device, opset=17, **attrs):
+    names = ["x", "y"][: len(inputs)]
+    n = len(inputs[0])
+    elem = helper.np_dtype_to_tensor_dtype(inputs[0].dtype)
+    graph = helper.make_graph(
+        [helper.make_node(op, names, ["z"], **attrs)],
+        "g",
+        [helper.make_tensor_value_info(name, elem, [n]) for name in names],
+        [helper.make_tensor_value_info("z", elem, [n])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
+    return np.asarray(kr.load_module(blob, device=device).main(*inputs))
+
+
+def assert_close_with_nans(got, want, rtol):
+    assert np.array_equal(np.isnan(got), np.isnan(want)), (got, want)
+    finite = ~np.isnan(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=rtol, atol=0)
+
+
+@pytest.mark.parametrize("target,device", TARGETS)
+@pytest.mark.parametrize(
+    "op,ref,domain",
+    [
+        ("Asin", np.arcsin, np.linspace(-1, 1, 4001)),
+        ("Acos", np.arccos, np.linspace(-1, 1, 4001)),
+        ("Atan", np.arctan, np.linspace(-60, 60, 4001)),
+    ],
+)
+def test_inverse_trig_is_accurate_to_a_few_ulp(op, ref, domain, target, device):
+    edges = [0.0, -0.0, 1.0, -1.0, 1.5, -2.0, np.inf, -np.inf, np.nan, 1e30, -1e-30]
+    x = np.concatenate([domain, edges]).astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        want = ref(x.astype(np.float64))
+    assert_close_with_nans(run_model(op, [x], target, device), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("target,device", TARGETS)
+@pytest.mark.parametrize("fmod", [0, 1])
+def test_float_mod_follows_c_fmod_and_python_sign_rules(fmod, target, device):
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-100, 100, 200), [0, -0.0, 3, -3, 1, np.inf, np.nan, 5]])
+    y = np.concatenate([rng.uniform(-9, 9, 200), [-2, 2, np.inf, np.inf, 0, 2, 2, np.nan]])
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = np.fmod if fmod else np.mod
+        want = ref(x.astype(np.float64), y.astype(np.float64))
+    got = run_model("Mod", [x, y], target, device, opset=28, fmod=fmod)
+    assert_close_with_nans(got, want, rtol=1e-4)
+    if not fmod:
+        zeros = want == 0
+        assert np.array_equal(np.signbit(got[zeros]), np.signbit(want[zeros]))
+
+
+@pytest.mark.parametrize("target,device", TARGETS)
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64])
+@pytest.mark.parametrize("fmod", [0, 1])
+def test_integer_mod_is_exact(dtype, fmod, target, device):
+    rng = np.random.default_rng(3)
+    hi = np.iinfo(dtype).max
+    x = rng.integers(-hi, hi, 300).astype(dtype)
+    y = rng.integers(-20, 20, 300).astype(dtype)
+    y[y == 0] = 7
+    want = np.fmod(x, y) if fmod else np.mod(x, y)
+    got = run_model("Mod", [x, y], target, device, opset=13, fmod=fmod)
+    assert got.dtype == dtype and np.array_equal(got, want)
