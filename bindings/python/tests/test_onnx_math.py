@@ -1,5 +1,5 @@
-"""Elementwise ONNX math that kiln builds from simpler ops, swept against NumPy in float64:
-accuracy over the whole domain and the IEEE edge cases (±0, ±∞, NaN, out-of-domain)."""
+"""ONNX ops that kiln builds from simpler ops, against NumPy in float64: elementwise math over
+its whole domain and the IEEE edge cases (±0, ±∞, NaN, out-of-domain), and normalisations."""
 
 import numpy as np
 import pytest
@@ -80,3 +80,32 @@ def test_integer_mod_is_exact(dtype, fmod, target, device):
     want = np.fmod(x, y) if fmod else np.mod(x, y)
     got = run_model("Mod", [x, y], target, device, opset=13, fmod=fmod)
     assert got.dtype == dtype and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("target,device", TARGETS)
+@pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-5), (np.float16, 2e-3)])
+def test_group_normalization_matches_numpy(dtype, rtol, target, device):
+    rng = np.random.default_rng(11)
+    n, c, h, w, groups = 2, 6, 5, 3, 3
+    x = rng.normal(2.0, 3.0, (n, c, h, w)).astype(dtype)
+    scale = rng.normal(size=c).astype(dtype)
+    bias = rng.normal(size=c).astype(dtype)
+    g = x.astype(np.float64).reshape(n, groups, -1)
+    norm = (g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + 1e-3)
+    norm = norm.reshape(x.shape).astype(dtype).astype(np.float64)
+    want = norm * scale.reshape(1, c, 1, 1) + bias.reshape(1, c, 1, 1)
+    elem = helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    graph = helper.make_graph(
+        [helper.make_node("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=groups,
+                          epsilon=1e-3)],
+        "g",
+        [helper.make_tensor_value_info("x", elem, x.shape),
+         helper.make_tensor_value_info("s", elem, [c]),
+         helper.make_tensor_value_info("b", elem, [c])],
+        [helper.make_tensor_value_info("y", elem, x.shape)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
+    got = np.asarray(kr.load_module(blob, device=device).main(x, scale, bias))
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got.astype(np.float64), want, rtol=rtol, atol=rtol)

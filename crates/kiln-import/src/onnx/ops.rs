@@ -43,6 +43,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Mod" => modulo,
         "LogSoftmax" => log_softmax,
         "InstanceNormalization" => instance_norm,
+        "GroupNormalization" => group_norm,
         "ReduceL1" | "ReduceL2" | "ReduceSumSquare" => reduce,
         "Split" => split,
         "Tile" => tile,
@@ -1978,12 +1979,58 @@ fn instance_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -
     }
     let epsilon = ctx.float("epsilon", 1e-5) as f64;
     let y = im.emit(ctx, OpKind::LayerNorm { axis: 2, epsilon }, &[x])?;
+    one(channel_affine(im, ctx, inputs, y, &s)?)
+}
+
+/// `y · scale + bias` with `scale` (input 1) and `bias` (input 2) given per channel (axis 1
+/// of an N×C×… shape `s`).
+fn channel_affine(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+    y: ValueId,
+    s: &[usize],
+) -> Result<ValueId, ImportError> {
     let mut channel = vec![1; s.len()];
     channel[1] = s[1];
     let scale = reshape_to(im, ctx, arg(ctx, inputs, 1)?, channel.clone())?;
     let bias = reshape_to(im, ctx, arg(ctx, inputs, 2)?, channel)?;
     let y = bin(im, ctx, BinaryOp::Mul, y, scale)?;
-    one(bin(im, ctx, BinaryOp::Add, y, bias)?)
+    bin(im, ctx, BinaryOp::Add, y, bias)
+}
+
+/// GroupNormalization (opset 21): each instance's channels in `num_groups` equal groups,
+/// normalised over the group and its spatial extent in f32 (`stash_type` 1), then scaled and
+/// shifted per channel in the input's type.
+fn group_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let s = im.shape(ctx, x)?;
+    if s.len() < 3 {
+        return Err(ctx.err("input must have rank 3 or more"));
+    }
+    let groups = ctx.int("num_groups", 0);
+    if groups <= 0 || s[1] % groups as usize != 0 {
+        return Err(ctx.err(format!(
+            "num_groups must be a positive divisor of the {} channels, got {groups}",
+            s[1]
+        )));
+    }
+    let stash = ctx.int("stash_type", 1);
+    if stash != 1 {
+        return Err(ctx.err(format!(
+            "stash_type {stash} is not supported (only 1, float32)"
+        )));
+    }
+    let et = im.ty(x).element_type;
+    let groups = groups as usize;
+    let per_group = s.iter().product::<usize>() / (s[0] * groups);
+    let x32 = cast_to(im, ctx, x, ElementType::F32)?;
+    let grouped = reshape_to(im, ctx, x32, vec![s[0], groups, per_group])?;
+    let epsilon = ctx.float("epsilon", 1e-5) as f64;
+    let y = im.emit(ctx, OpKind::LayerNorm { axis: 2, epsilon }, &[grouped])?;
+    let y = reshape_to(im, ctx, y, s.clone())?;
+    let y = cast_to(im, ctx, y, et)?;
+    one(channel_affine(im, ctx, inputs, y, &s)?)
 }
 
 fn slice_axis(
