@@ -109,3 +109,42 @@ def test_group_normalization_matches_numpy(dtype, rtol, target, device):
     got = np.asarray(kr.load_module(blob, device=device).main(x, scale, bias))
     assert got.dtype == dtype
     np.testing.assert_allclose(got.astype(np.float64), want, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("target,device", TARGETS)
+@pytest.mark.parametrize("op", ["ReduceLogSum", "ReduceLogSumExp"])
+@pytest.mark.parametrize("opset,keepdims", [(13, 1), (13, 0), (18, 0)])
+def test_log_reductions_match_numpy_without_overflow(op, opset, keepdims, target, device):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.1, 4.0, (3, 4, 5)).astype(np.float32)
+    if op == "ReduceLogSumExp":
+        x[0] += 200.0  # exp would overflow float32 without the max shift
+        x[1, 2] = -np.inf
+        x[2, :, 1] = -np.inf  # a slice of -inf alone gives -inf
+    axes = [0, 2] if op == "ReduceLogSum" else [1]
+    x64 = x.astype(np.float64)
+    with np.errstate(divide="ignore"):
+        if op == "ReduceLogSum":
+            want = np.log(x64.sum(axis=tuple(axes), keepdims=bool(keepdims)))
+        else:
+            want = np.logaddexp.reduce(x64, axis=axes[0], keepdims=bool(keepdims))
+    nodes, inits, attrs = [], [], {"keepdims": keepdims}
+    names = ["x"]
+    if opset >= 18:
+        inits.append(helper.make_tensor("axes", TensorProto.INT64, [len(axes)], axes))
+        names.append("axes")
+    else:
+        attrs["axes"] = axes
+    nodes.append(helper.make_node(op, names, ["y"], **attrs))
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, want.shape)],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
+    got = np.asarray(kr.load_module(blob, device=device).main(x))
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5)

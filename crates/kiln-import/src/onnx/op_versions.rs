@@ -51,6 +51,8 @@ const LATER: &[(&str, i64)] = &[
     ("NegativeLogLikelihoodLoss", 22),
     ("Pad", 25),
     ("RMSNormalization", 23),
+    ("ReduceLogSum", 28),
+    ("ReduceLogSumExp", 28),
     ("Reshape", 25),
     ("Round", 22),
     ("Selu", 22),

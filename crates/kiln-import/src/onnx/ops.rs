@@ -44,7 +44,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "LogSoftmax" => log_softmax,
         "InstanceNormalization" => instance_norm,
         "GroupNormalization" => group_norm,
-        "ReduceL1" | "ReduceL2" | "ReduceSumSquare" => reduce,
+        "ReduceL1" | "ReduceL2" | "ReduceSumSquare" | "ReduceLogSum" | "ReduceLogSumExp" => reduce,
         "Split" => split,
         "Tile" => tile,
         "Pad" => pad,
@@ -607,10 +607,19 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
     let rank = im.ty(x).rank();
     let kind = match ctx.op_type {
         "ReduceMean" => ReduceKind::Mean,
-        "ReduceSum" | "ReduceL1" | "ReduceL2" | "ReduceSumSquare" => ReduceKind::Sum,
+        "ReduceSum" | "ReduceL1" | "ReduceL2" | "ReduceSumSquare" | "ReduceLogSum"
+        | "ReduceLogSumExp" => ReduceKind::Sum,
         "ReduceMax" => ReduceKind::Max,
-        _ => ReduceKind::Min,
+        "ReduceMin" => ReduceKind::Min,
+        other => return Err(ctx.err(format!("'{other}' is not a reduction"))),
     };
+    let logarithmic = matches!(ctx.op_type, "ReduceLogSum" | "ReduceLogSumExp");
+    if logarithmic && !im.ty(x).element_type.is_float() {
+        return Err(ctx.err(format!(
+            "needs a float input, got {}",
+            im.ty(x).element_type
+        )));
+    }
     // Axes moved from an attribute to an input in opset 13 (ReduceSum) and 18 (the others).
     let axes_from_input = if ctx.op_type == "ReduceSum" {
         ctx.opset >= 13
@@ -633,26 +642,66 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
             v
         }
         _ if ctx.int("noop_with_empty_axes", 0) != 0 => {
-            // Nothing is reduced, but the elementwise part still applies (|x|, x², |x|).
+            // Nothing is reduced, but the elementwise part still applies (|x|, x², |x|, log x).
             return one(match ctx.op_type {
                 "ReduceL1" | "ReduceL2" => im.emit(ctx, OpKind::Unary(UnaryOp::Abs), &[x])?,
                 "ReduceSumSquare" => im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[x, x])?,
+                "ReduceLogSum" => un(im, ctx, UnaryOp::Log, x)?,
                 _ => x,
             });
         }
         _ => (0..rank).collect(),
     };
     let keep_dims = ctx.int("keepdims", 1) != 0;
+    if ctx.op_type == "ReduceLogSumExp" {
+        return one(log_sum_exp(im, ctx, x, axes, keep_dims)?);
+    }
     let x = match ctx.op_type {
         "ReduceL1" => im.emit(ctx, OpKind::Unary(UnaryOp::Abs), &[x])?,
         "ReduceL2" | "ReduceSumSquare" => im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[x, x])?,
         _ => x,
     };
     let y = reduce_over(im, ctx, kind, x, axes, keep_dims)?;
-    if ctx.op_type == "ReduceL2" {
-        return one(im.emit(ctx, OpKind::Unary(UnaryOp::Sqrt), &[y])?);
+    match ctx.op_type {
+        "ReduceL2" => one(un(im, ctx, UnaryOp::Sqrt, y)?),
+        "ReduceLogSum" => one(un(im, ctx, UnaryOp::Log, y)?),
+        _ => one(y),
     }
-    one(y)
+}
+
+/// `m + log Σ exp(x - m)` over `axes`, with `m` the slice's maximum where that is finite (so
+/// large inputs do not overflow) and 0 where it is not (so ±∞ slices give ±∞, not NaN).
+fn log_sum_exp(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    axes: Vec<usize>,
+    keep_dims: bool,
+) -> Result<ValueId, ImportError> {
+    let m = reduce_over(im, ctx, ReduceKind::Max, x, axes.clone(), true)?;
+    let (zero, inf) = (
+        scalar_like(im, ctx, x, 0.0),
+        scalar_like(im, ctx, x, f64::INFINITY),
+    );
+    let am = un(im, ctx, UnaryOp::Abs, m)?;
+    let finite = bin(im, ctx, BinaryOp::Less, am, inf)?;
+    let m = im.emit(ctx, OpKind::Select, &[finite, m, zero])?;
+    let shifted = bin(im, ctx, BinaryOp::Sub, x, m)?;
+    let e = un(im, ctx, UnaryOp::Exp, shifted)?;
+    let total = reduce_over(im, ctx, ReduceKind::Sum, e, axes.clone(), true)?;
+    let l = un(im, ctx, UnaryOp::Log, total)?;
+    let y = bin(im, ctx, BinaryOp::Add, l, m)?;
+    if keep_dims {
+        return Ok(y);
+    }
+    let kept: Vec<usize> = im.shape(ctx, y)?;
+    let dims = kept
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !axes.contains(i))
+        .map(|(_, &d)| d)
+        .collect();
+    reshape_to(im, ctx, y, dims)
 }
 
 fn softmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
