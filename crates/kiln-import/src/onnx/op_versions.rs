@@ -37,6 +37,7 @@ const LATER: &[(&str, i64)] = &[
     ("DepthToSpace", 28),
     ("Dropout", 22),
     ("Elu", 22),
+    ("EyeLike", 22),
     ("Flatten", 25),
     ("GlobalAveragePool", 22),
     ("GlobalMaxPool", 22),

@@ -74,6 +74,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Shape" => shape,
         "Expand" => expand,
         "ConstantOfShape" => constant_of_shape,
+        "EyeLike" => eye_like,
         _ => return None,
     })
 }
@@ -1038,6 +1039,28 @@ fn constant_of_shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
         HostTensor::from_f64(value.element_type, &shape, &vec![v; count]),
         &ctx.name,
     ))
+}
+
+/// EyeLike: a constant of the 2-D input's shape, one on the `k`-th diagonal and zero elsewhere,
+/// in `dtype` (by default the input's type). Only the input's shape is read.
+fn eye_like(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let shape = im.shape(ctx, x)?;
+    let [rows, cols] = shape[..] else {
+        return Err(ctx.err(format!(
+            "needs a 2-D input, got {}",
+            kiln_types::shape_string(&shape)
+        )));
+    };
+    let et = match ctx.attr("dtype") {
+        Some(_) => super::element_type(ctx.int("dtype", 0) as i32).map_err(|m| ctx.err(m))?,
+        None => im.ty(x).element_type,
+    };
+    let k = ctx.int("k", 0);
+    let values: Vec<f64> = (0..rows * cols)
+        .map(|n| f64::from(u8::from((n % cols) as i64 - (n / cols) as i64 == k)))
+        .collect();
+    one(im.constant(HostTensor::from_f64(et, &shape, &values), &ctx.name))
 }
 
 fn un(im: &mut Importer, ctx: &NodeCtx, u: UnaryOp, x: ValueId) -> Result<ValueId, ImportError> {
