@@ -127,10 +127,21 @@ fn dropout(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     if training {
         return Err(ctx.err("training_mode=true is not supported (kiln runs inference)"));
     }
-    if ctx.node.output.get(1).is_some_and(|o| !o.is_empty()) {
-        return Err(ctx.err("the mask output is not supported"));
+    let x = arg(ctx, inputs, 0)?;
+    if ctx.node.output.get(1).is_none_or(|o| o.is_empty()) {
+        return one(x);
     }
-    one(arg(ctx, inputs, 0)?)
+    // In inference nothing is dropped: the mask keeps every element (boolean from opset 10,
+    // the data's type before).
+    let shape = im.shape(ctx, x)?;
+    let et = if ctx.opset >= 10 {
+        ElementType::I1
+    } else {
+        im.ty(x).element_type
+    };
+    let ones = vec![1.0; shape.iter().product()];
+    let mask = im.constant(HostTensor::from_f64(et, &shape, &ones), &ctx.name);
+    Ok(vec![Some(x), Some(mask)])
 }
 
 fn identity(_: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
