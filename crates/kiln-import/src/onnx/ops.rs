@@ -626,11 +626,8 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
         other => return Err(ctx.err(format!("'{other}' is not a reduction"))),
     };
     let logarithmic = matches!(ctx.op_type, "ReduceLogSum" | "ReduceLogSumExp");
-    if logarithmic && !im.ty(x).element_type.is_float() {
-        return Err(ctx.err(format!(
-            "needs a float input, got {}",
-            im.ty(x).element_type
-        )));
+    if logarithmic {
+        require_float(im, ctx, x)?;
     }
     // Axes moved from an attribute to an input in opset 13 (ReduceSum) and 18 (the others).
     let axes_from_input = if ctx.op_type == "ReduceSum" {
@@ -1110,12 +1107,7 @@ fn hard_sigmoid(
 /// Activations ONNX defines as formulas over kiln's elementwise ops.
 fn activation(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    if !im.ty(x).element_type.is_float() {
-        return Err(ctx.err(format!(
-            "needs a float input, got {}",
-            im.ty(x).element_type
-        )));
-    }
+    require_float(im, ctx, x)?;
     let c = |im: &mut Importer, v: f64| scalar_like(im, ctx, x, v);
     let zero = c(im, 0.0);
     let y = match ctx.op_type {
@@ -1256,11 +1248,17 @@ fn float_input_in_f32(
     inputs: &[Option<ValueId>],
 ) -> Result<(ValueId, ElementType), ImportError> {
     let x = arg(ctx, inputs, 0)?;
+    let et = require_float(im, ctx, x)?;
+    Ok((cast_to(im, ctx, x, ElementType::F32)?, et))
+}
+
+/// `x`'s element type, which must be a float.
+fn require_float(im: &Importer, ctx: &NodeCtx, x: ValueId) -> Result<ElementType, ImportError> {
     let et = im.ty(x).element_type;
     if !et.is_float() {
         return Err(ctx.err(format!("needs a float input, got {et}")));
     }
-    Ok((cast_to(im, ctx, x, ElementType::F32)?, et))
+    Ok(et)
 }
 
 /// Sinh, Cosh, Asinh, Acosh and Atanh, in f32 (rounded once to the input's type), without
@@ -1428,12 +1426,7 @@ fn compare_or_equal(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]
 /// say).
 fn classify(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    if !im.ty(x).element_type.is_float() {
-        return Err(ctx.err(format!(
-            "needs a float input, got {}",
-            im.ty(x).element_type
-        )));
-    }
+    require_float(im, ctx, x)?;
     if ctx.op_type == "IsNaN" {
         let same = bin(im, ctx, BinaryOp::Equal, x, x)?;
         return one(un(im, ctx, UnaryOp::Not, same)?);
