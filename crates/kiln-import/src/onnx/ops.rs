@@ -139,7 +139,7 @@ fn dropout(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     } else {
         im.ty(x).element_type
     };
-    let ones = vec![1.0; shape.iter().product()];
+    let ones = vec![1.0; constant_len(ctx, &shape)?];
     let mask = im.constant(HostTensor::from_f64(et, &shape, &ones), &ctx.name);
     Ok(vec![Some(x), Some(mask)])
 }
@@ -1022,6 +1022,18 @@ fn expand(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
     one(im.emit(ctx, OpKind::Broadcast { shape: out }, &[x])?)
 }
 
+/// How many elements a constant of `shape` built at import holds, refused above 2²⁸.
+fn constant_len(ctx: &NodeCtx, shape: &[usize]) -> Result<usize, ImportError> {
+    kiln_types::element_count(shape)
+        .filter(|&n| n <= 1 << 28)
+        .ok_or_else(|| {
+            ctx.err(format!(
+                "shape {} is too large for a constant",
+                kiln_types::shape_string(shape)
+            ))
+        })
+}
+
 fn constant_of_shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let dims = const_arg(im, ctx, inputs, 0)?
         .ok_or_else(|| ctx.err("the shape input is required"))?
@@ -1035,14 +1047,7 @@ fn constant_of_shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
         None => HostTensor::from_f32(&[], &[0.0]),
     };
     let v = value.to_f64().first().copied().unwrap_or(0.0);
-    let count = kiln_types::element_count(&shape)
-        .filter(|&n| n <= 1 << 28)
-        .ok_or_else(|| {
-            ctx.err(format!(
-                "shape {} is too large for a constant",
-                kiln_types::shape_string(&shape)
-            ))
-        })?;
+    let count = constant_len(ctx, &shape)?;
     one(im.constant(
         HostTensor::from_f64(value.element_type, &shape, &vec![v; count]),
         &ctx.name,
@@ -1054,7 +1059,7 @@ fn constant_of_shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
 fn eye_like(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
     let shape = im.shape(ctx, x)?;
-    let [rows, cols] = shape[..] else {
+    let [_, cols] = shape[..] else {
         return Err(ctx.err(format!(
             "needs a 2-D input, got {}",
             kiln_types::shape_string(&shape)
@@ -1065,7 +1070,7 @@ fn eye_like(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
         None => im.ty(x).element_type,
     };
     let k = ctx.int("k", 0);
-    let values: Vec<f64> = (0..rows * cols)
+    let values: Vec<f64> = (0..constant_len(ctx, &shape)?)
         .map(|n| f64::from(u8::from((n % cols) as i64 - (n / cols) as i64 == k)))
         .collect();
     one(im.constant(HostTensor::from_f64(et, &shape, &values), &ctx.name))
