@@ -664,6 +664,147 @@ def build_ops_more():
     return g.model("one node per op (one graph output each) for ops beyond ops_misc"), ins, ref
 
 
+def build_detector_dynamic():
+    """Detector-style CNN with batch, height and width left open (unnamed dims) and a
+    deliberately wrong declared output shape; golden data at several input sizes (RUNS)."""
+    rng = np.random.default_rng(3003)
+    g = Graph("detector_dynamic")
+    img = g.input("images", [None, 3, None, None])
+
+    def conv(name, x, cin, cout, k=3, stride=1, bias=False):
+        w = g.init(f"{name}_weight", lecun(rng, (cout, cin, k, k), cin * k * k))
+        ins = [x, w] + ([g.init(f"{name}_bias", small(rng, (cout,), 0.05))] if bias else [])
+        return g.node("Conv", ins, name=name, kernel_shape=[k, k], strides=[stride, stride],
+                      pads=[k // 2] * 4)
+
+    def conv_bn_silu(name, x, cin, cout, stride=1):
+        y = conv(f"{name}_conv", x, cin, cout, stride=stride)
+        scale = g.init(f"{name}_bn_scale", rng.uniform(0.8, 1.2, cout).astype(np.float32))
+        bias = g.init(f"{name}_bn_bias", small(rng, (cout,), 0.1))
+        mean = g.init(f"{name}_bn_mean", small(rng, (cout,), 0.1))
+        var = g.init(f"{name}_bn_var", rng.uniform(0.5, 1.5, cout).astype(np.float32))
+        y = g.node("BatchNormalization", [y, scale, bias, mean, var], name=f"{name}_bn")
+        s = g.node("Sigmoid", [y], name=f"{name}_sigmoid")
+        return g.node("Mul", [y, s], name=f"{name}_silu")
+
+    x = conv_bn_silu("stem", img, 3, 8, stride=2)                  # N x 8 x (H+1)/2 x ...
+    x = conv_bn_silu("down", x, 8, 16, stride=2)                   # N x 16 x ~H/4 x ~W/4
+    a, b = g.node("Split", [x, g.init("split_sizes", np.array([8, 8], np.int64))],
+                  name="split", n_out=2, axis=1)
+    r = conv_bn_silu("res", b, 8, 8)
+    b = g.node("Add", [b, r], name="res_add")
+    x = g.node("Concat", [a, b], name="concat", axis=1)
+    x = g.node("MaxPool", [x], name="pool", kernel_shape=[2, 2], strides=[2, 2])
+    x = g.node("MaxPool", [x], name="spp", kernel_shape=[3, 3], strides=[1, 1],
+               pads=[1, 1, 1, 1])
+    x = conv("head", x, 16, 6, k=1, bias=True)                     # N x 6 x h x w
+    shape = g.node("Shape", [x], name="head_shape")
+    n = g.node("Gather", [shape, g.init("zero", np.array(0, np.int64))], name="batch_dim",
+               axis=0)
+    n = g.node("Unsqueeze", [n, g.init("axes0", np.array([0], np.int64))], name="batch_1d")
+    target = g.node("Concat", [n, g.init("rest", np.array([6, -1], np.int64))],
+                    name="target_shape", axis=0)
+    g.node("Reshape", [x, target], name="flatten_boxes", outputs=["boxes"])
+    g.output("boxes", [1, 6, 100])  # wrong on purpose: exporters get this wrong too
+    return g.model("detector with open batch, height and width"), \
+        [normal(rng, (1, 3, 64, 64))], None
+
+
+def build_encoder_dynamic(D=64, H=4, F=128):
+    """2-layer BERT-style encoder with named open dims `batch` and `seq` and an int64 attention
+    mask (1 keeps a position, 0 masks it): heads split by reshapes whose targets are computed
+    (Shape/Gather/Concat) or copy dims (`0`, `-1`)."""
+    rng = np.random.default_rng(5005)
+    HD = D // H
+    g = Graph("encoder_dynamic")
+    h = g.input("hidden", ["batch", "seq", D])
+    mask = g.input("attention_mask", ["batch", "seq"], np.int64)
+    head_dims = g.init("const_head_dims", [H, HD], np.int64)
+    idx0 = g.init("const_idx0", np.array(0, np.int64))
+    idx1 = g.init("const_idx1", np.array(1, np.int64))
+    axes0 = g.init("const_axes0", [0], np.int64)
+    shape_k = g.init("const_shape_k", [0, 0, H, HD], np.int64)
+    shape_v = g.init("const_shape_v", [0, -1, H, HD], np.int64)
+    shape_out = g.init("const_shape_out", [0, 0, D], np.int64)
+    sqrt_hd = g.init("const_sqrt_hd", np.array(math.sqrt(HD), np.float32))
+    one = g.init("const_one", np.array(1.0, np.float32))
+    neg = g.init("const_neg", np.array(-10000.0, np.float32))
+
+    m = g.node("Unsqueeze", [mask, g.init("const_axes12", [1, 2], np.int64)], name="mask_4d")
+    m = g.node("Cast", [m], name="mask_float", to=TensorProto.FLOAT)
+    m = g.node("Sub", [one, m], name="mask_invert")
+    bias = g.node("Mul", [m, neg], name="mask_bias")                # batch x 1 x 1 x seq
+
+    def linear(p, x, fi, fo):
+        w = g.init(f"{p}_weight", xavier(rng, (fi, fo), fi, fo))
+        b = g.init(f"{p}_bias", small(rng, (fo,), 0.02))
+        y = g.node("MatMul", [x, w], name=f"{p}_matmul")
+        return g.node("Add", [y, b], name=f"{p}_add")
+
+    def layernorm(p, x, out=None):
+        sc = g.init(f"{p}_scale", rng.uniform(0.9, 1.1, D).astype(np.float32))
+        b = g.init(f"{p}_bias", small(rng, (D,), 0.02))
+        return g.node("LayerNormalization", [x, sc, b], name=p, axis=-1, epsilon=1e-5,
+                      outputs=out)
+
+    for l in range(2):
+        p = f"l{l}"
+        q = linear(f"{p}_q", h, D, D)
+        k = linear(f"{p}_k", h, D, D)
+        v = linear(f"{p}_v", h, D, D)
+        qs = g.node("Shape", [q], name=f"{p}_q_shape")
+        qb = g.node("Unsqueeze", [g.node("Gather", [qs, idx0], name=f"{p}_q_batch", axis=0),
+                                  axes0], name=f"{p}_q_batch_1d")
+        qn = g.node("Unsqueeze", [g.node("Gather", [qs, idx1], name=f"{p}_q_seq", axis=0),
+                                  axes0], name=f"{p}_q_seq_1d")
+        qshape = g.node("Concat", [qb, qn, head_dims], name=f"{p}_q_target", axis=0)
+        q = g.node("Reshape", [q, qshape], name=f"{p}_q_reshape")
+        k = g.node("Reshape", [k, shape_k], name=f"{p}_k_reshape")
+        v = g.node("Reshape", [v, shape_v], name=f"{p}_v_reshape")
+        q = g.node("Transpose", [q], name=f"{p}_q_transpose", perm=[0, 2, 1, 3])
+        k = g.node("Transpose", [k], name=f"{p}_k_transpose", perm=[0, 2, 3, 1])
+        v = g.node("Transpose", [v], name=f"{p}_v_transpose", perm=[0, 2, 1, 3])
+        sc = g.node("MatMul", [q, k], name=f"{p}_scores")
+        sc = g.node("Div", [sc, sqrt_hd], name=f"{p}_scores_scale")
+        sc = g.node("Add", [sc, bias], name=f"{p}_scores_mask")
+        a = g.node("Softmax", [sc], name=f"{p}_softmax", axis=-1)
+        c = g.node("MatMul", [a, v], name=f"{p}_context")
+        c = g.node("Transpose", [c], name=f"{p}_context_transpose", perm=[0, 2, 1, 3])
+        c = g.node("Reshape", [c, shape_out], name=f"{p}_context_reshape")
+        h = g.node("Add", [linear(f"{p}_attn_out", c, D, D), h], name=f"{p}_attn_residual")
+        h = layernorm(f"{p}_ln1", h)
+        f = g.node("Relu", [linear(f"{p}_ffn1", h, D, F)], name=f"{p}_ffn_relu")
+        h = g.node("Add", [linear(f"{p}_ffn2", f, F, D), h], name=f"{p}_ffn_residual")
+        h = layernorm(f"{p}_ln2", h, ["output"] if l == 1 else None)
+    g.output("output", ["batch", "seq", D])
+    return g.model("2-layer BERT-style encoder with open batch and sequence"), \
+        encoder_dynamic_inputs(rng, 1, 7, D), None
+
+
+def encoder_dynamic_inputs(rng, batch, seq, D=64):
+    """Hidden states and a mask that keeps a prefix of each sequence (all of the first)."""
+    mask = np.ones((batch, seq), np.int64)
+    for b in range(1, batch):
+        mask[b, seq - seq // (b + 2):] = 0
+    return [normal(rng, (batch, seq, D)), mask]
+
+
+# extra input sizes for models with open dims: name -> [inputs of run 1, run 2, ...], saved as
+# run<k>_input_<i>.npy / run<k>_expected_<i>.npy beside the first run's files
+RUNS = {
+    "detector_dynamic": [
+        [normal(np.random.default_rng(3004), (2, 3, 40, 56))],
+        [normal(np.random.default_rng(3005), (1, 3, 37, 45))],
+    ],
+    "encoder_dynamic": [
+        encoder_dynamic_inputs(np.random.default_rng(5006), 2, 64),
+        encoder_dynamic_inputs(np.random.default_rng(5007), 1, 128),
+    ],
+}
+# models whose declared output shapes are wrong on purpose (not checked against ORT's)
+WRONG_DECLARED_OUTPUTS = {"detector_dynamic"}
+
+
 def build_ops_opset20():
     rng = np.random.default_rng(10010)
     g = Graph("ops_opset20")
@@ -706,6 +847,8 @@ BUILDERS = [
     ("ops_more", build_ops_more),
     ("ops_opset20", build_ops_opset20),
     ("unsupported", build_unsupported),
+    ("detector_dynamic", build_detector_dynamic),
+    ("encoder_dynamic", build_encoder_dynamic),
 ]
 
 
@@ -735,13 +878,21 @@ def describe(values, infos):
 
 
 def shape_of(vi):
-    return [d.dim_value for d in vi.type.tensor_type.shape.dim]
+    """Declared dims, `None` for an open one."""
+    return [d.dim_value if d.HasField("dim_value") else None
+            for d in vi.type.tensor_type.shape.dim]
+
+
+def fits(shape, declared):
+    return len(shape) == len(declared) and all(
+        d is None or d == n for n, d in zip(shape, declared))
 
 
 def clean_dir(d, name):
     os.makedirs(d, exist_ok=True)
-    stale = glob.glob(os.path.join(d, "input_*.npy")) + glob.glob(
-        os.path.join(d, "expected_*.npy"))
+    stale = [f for pattern in ("input_*.npy", "expected_*.npy", "run*_input_*.npy",
+                               "run*_expected_*.npy")
+             for f in glob.glob(os.path.join(d, pattern))]
     if name in EXTERNAL_DATA:
         # onnx appends to an existing external data file, so start from an empty one
         stale += glob.glob(os.path.join(d, EXTERNAL_DATA[name]))
@@ -774,15 +925,37 @@ def check_external_data(name, d):
     assert os.path.getsize(os.path.join(d, EXTERNAL_DATA[name])) == end, name
 
 
+def verify_run(path, model, d, run, n_in, n_out, name):
+    """Re-runs ORT on one run's saved inputs; returns the largest difference from its golden
+    outputs."""
+    inputs = [np.load(os.path.join(d, f"{run}input_{i}.npy")) for i in range(n_in)]
+    expected = [np.load(os.path.join(d, f"{run}expected_{i}.npy")) for i in range(n_out)]
+    got = run_ort(path, model, inputs)
+    worst = 0.0
+    for e, o in zip(expected, got):
+        assert e.dtype == o.dtype and e.shape == o.shape, name
+        if np.issubdtype(e.dtype, np.floating):
+            np.testing.assert_allclose(o, e, rtol=1e-6, atol=1e-7, err_msg=name)
+            if e.size:
+                worst = max(worst, float(np.max(np.abs(o.astype(np.float64) - e))))
+        else:
+            np.testing.assert_array_equal(o, e, err_msg=name)
+    return worst
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)),
                     help="output directory (default: the directory of this script)")
+    ap.add_argument("--only", action="append",
+                    help="generate only this model (repeatable; default: all)")
     args = ap.parse_args()
 
     print(f"numpy {np.__version__}, onnx {onnx.__version__}, onnxruntime {ort.__version__}")
     generated = []
     for name, build in BUILDERS:
+        if args.only and name not in args.only:
+            continue
         model, inputs, ref = build()
         d = os.path.join(args.out, name)
         clean_dir(d, name)
@@ -797,8 +970,15 @@ def main():
             continue
         outputs = run_ort(path, model, inputs)
         for o, vi in zip(outputs, model.graph.output):
-            assert list(o.shape) == shape_of(vi), (name, vi.name, o.shape, shape_of(vi))
+            if name not in WRONG_DECLARED_OUTPUTS:
+                assert fits(o.shape, shape_of(vi)), (name, vi.name, o.shape, shape_of(vi))
             assert np.all(np.isfinite(o)), (name, vi.name)
+        for k, run_inputs in enumerate(RUNS.get(name, []), start=1):
+            for i, a in enumerate(run_inputs):
+                np.save(os.path.join(d, f"run{k}_input_{i}.npy"), a)
+            for i, o in enumerate(run_ort(path, model, run_inputs)):
+                assert np.all(np.isfinite(o)), (name, k, i)
+                np.save(os.path.join(d, f"run{k}_expected_{i}.npy"), o)
         if ref is not None:
             refs = ref(inputs)
             assert len(refs) == len(outputs), (name, len(refs), len(outputs))
@@ -826,18 +1006,9 @@ def main():
         n_in, n_out = len(model.graph.input), len(model.graph.output)
         assert len(glob.glob(os.path.join(d, "input_*.npy"))) == n_in
         assert len(glob.glob(os.path.join(d, "expected_*.npy"))) == n_out
-        inputs = [np.load(os.path.join(d, f"input_{i}.npy")) for i in range(n_in)]
-        expected = [np.load(os.path.join(d, f"expected_{i}.npy")) for i in range(n_out)]
-        got = run_ort(path, model, inputs)
         worst = 0.0
-        for e, o in zip(expected, got):
-            assert e.dtype == o.dtype and e.shape == o.shape, name
-            if np.issubdtype(e.dtype, np.floating):
-                np.testing.assert_allclose(o, e, rtol=1e-6, atol=1e-7, err_msg=name)
-                if e.size:
-                    worst = max(worst, float(np.max(np.abs(o.astype(np.float64) - e))))
-            else:
-                np.testing.assert_array_equal(o, e, err_msg=name)
+        for run in [""] + [f"run{k}_" for k in range(1, len(RUNS.get(name, [])) + 1)]:
+            worst = max(worst, verify_run(path, model, d, run, n_in, n_out, name))
         print(f"verified {name}: max abs diff {worst:g}")
 
     # the ops_misc opset variants compute the same thing on the same inputs

@@ -149,6 +149,7 @@ pub fn compile_file(
 pub fn import_options(options: &CompileOptions) -> kiln_import::ImportOptions {
     kiln_import::ImportOptions {
         dims: options.dims.clone(),
+        ..Default::default()
     }
 }
 

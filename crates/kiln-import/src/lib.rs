@@ -64,10 +64,14 @@ impl InputType {
 }
 
 /// How to import: sizes for symbolic input dims (`batch=8`). kiln compiles static shapes, so
-/// unbound symbolic input dims are given size 1 and reported in [`Imported::notes`].
+/// unbound symbolic input dims are given size 1 and reported in [`Imported::notes`], unless
+/// `keep_symbols` asks for the program with its symbolic dims.
 #[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
     pub dims: Vec<(String, usize)>,
+    /// Return the symbolic program (types such as `tensor<{batch}x{(h+1)/2}xf32>`) rather than
+    /// binding the dims left unbound to 1.
+    pub keep_symbols: bool,
 }
 
 /// An imported program and what the user should know about the import.

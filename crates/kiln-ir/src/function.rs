@@ -154,6 +154,23 @@ impl Function {
         v
     }
 
+    /// Replaces the symbols `lookup` binds by their sizes in every value type and op
+    /// attribute (specialising the function); the caller re-verifies. An error names a size
+    /// that became negative.
+    pub fn bind_symbols(&mut self, lookup: &dyn Fn(&str) -> Option<i64>) -> Result<(), String> {
+        for v in &mut self.values {
+            for d in &mut v.ty.dims {
+                *d = d
+                    .substitute(lookup)
+                    .ok_or_else(|| format!("size {d} is negative for these bindings"))?;
+            }
+        }
+        for op in &mut self.ops {
+            op.kind = op.kind.substitute(lookup)?;
+        }
+        Ok(())
+    }
+
     /// For each value, the index of the op defining it (`None` for parameters).
     pub fn definers(&self) -> Vec<Option<usize>> {
         let mut def = vec![None; self.values.len()];

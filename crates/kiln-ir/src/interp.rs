@@ -4,11 +4,11 @@
 //! - Obviously correct over fast: plain loops, every element held as `f64`, accumulation in `f64`.
 //! - Each op's result is rounded to its element type, so f32 programs see f32 rounding at op
 //!   boundaries, like a real backend.
-//! - Symbolic dims are bound from the actual inputs' shapes.
+//! - Symbolic dims are bound from the actual inputs' shapes; symbolic attributes (a reshape's
+//!   target shape) are evaluated with those bindings before each op runs.
 
 use crate::function::{Function, Program};
 use crate::ops::{BinaryOp, Conv2dAttrs, OpKind, PoolAttrs, PoolKind, ReduceKind, UnaryOp};
-use crate::types::Dim;
 use crate::IrError;
 use kiln_types::{ElementType, HostTensor};
 use std::collections::HashMap;
@@ -138,16 +138,26 @@ pub fn run_function(
             inputs.len()
         )));
     }
-    let mut symbols: HashMap<String, usize> = HashMap::new();
+    // Dims that are one symbol bind it; every dim must then evaluate to the input's size.
+    let mut symbols: HashMap<String, i64> = HashMap::new();
+    for (p, t) in f.params.iter().zip(inputs) {
+        for (d, &n) in f.ty(p.value).dims.iter().zip(&t.shape) {
+            if let Some(s) = d.expr().as_symbol() {
+                symbols.entry(s.to_string()).or_insert(n as i64);
+            }
+        }
+    }
+    let lookup = |s: &str| symbols.get(s).copied();
     let mut env: Vec<Option<Tensor>> = vec![None; f.values.len()];
     for (p, t) in f.params.iter().zip(inputs) {
         let ty = f.ty(p.value);
         let ok = ty.element_type == t.element_type
             && ty.rank() == t.shape.len()
-            && ty.dims.iter().zip(&t.shape).all(|(d, &n)| match d {
-                Dim::Static(s) => *s == n,
-                Dim::Symbol(s) => *symbols.entry(s.clone()).or_insert(n) == n,
-            });
+            && ty
+                .dims
+                .iter()
+                .zip(&t.shape)
+                .all(|(d, &n)| d.expr().eval(&lookup) == Some(n as i64));
         if !ok {
             return Err(IrError::Eval(format!(
                 "input '{}' expects {} but got {}",
@@ -168,7 +178,10 @@ pub fn run_function(
                     .ok_or_else(|| IrError::Eval(format!("{v} used before definition")))
             })
             .collect::<Result<_, _>>()?;
-        let out = eval_op(program, &op.kind, &args)
+        let out = op
+            .kind
+            .substitute(&lookup)
+            .and_then(|kind| eval_op(program, &kind, &args))
             .map_err(|m| IrError::Eval(format!("'{}' ({}): {m}", op.kind.name(), op.loc)))?;
         env[op.results[0].index()] = Some(out);
     }

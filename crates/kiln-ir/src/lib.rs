@@ -14,6 +14,7 @@
 pub mod function;
 pub mod interp;
 pub mod ops;
+pub mod sym;
 pub mod text;
 pub mod types;
 pub mod verify;
@@ -23,7 +24,8 @@ pub use ops::{
     Attr, BinaryOp, ConstId, Conv2dAttrs, OpKind, PoolAttrs, PoolKind, ReduceKind, TypeError,
     UnaryOp,
 };
-pub use types::{Dim, TensorType};
+pub use sym::SymExpr;
+pub use types::{dims_product, Dim, TensorType};
 
 /// Errors from parsing, verifying or interpreting a tensor program.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

@@ -8,7 +8,8 @@
 //! The set is close to linalg's named ops plus generic elementwise and reduction ops: frontends
 //! (ONNX, MLIR) lower their richer op sets onto it.
 
-use crate::types::{Dim, TensorType};
+use crate::sym::SymExpr;
+use crate::types::{dims_product, Dim, TensorType};
 use kiln_types::ElementType;
 
 /// Index of a constant in [`crate::Program::constants`].
@@ -121,14 +122,16 @@ pub enum OpKind {
         axis: usize,
         epsilon: f64,
     },
-    /// Same elements, new static shape.
+    /// Same elements, new shape (static or symbolic dims).
     Reshape {
-        shape: Vec<usize>,
+        shape: Vec<Dim>,
     },
     Transpose {
         perm: Vec<usize>,
     },
-    /// Per-dim `[start, end)` with a positive or negative step, already clamped and normalised.
+    /// Per-dim `[start, end)` with a positive or negative step, already clamped and normalised
+    /// on static dims. On a symbolic dim the step is positive, the start non-negative and the
+    /// end [`SLICE_TO_END`] (the rest of the dim from the start).
     Slice {
         starts: Vec<i64>,
         ends: Vec<i64>,
@@ -141,9 +144,9 @@ pub enum OpKind {
     Gather {
         axis: usize,
     },
-    /// NumPy-broadcasts the operand to a static shape.
+    /// NumPy-broadcasts the operand to a shape (static or symbolic dims).
     Broadcast {
-        shape: Vec<usize>,
+        shape: Vec<Dim>,
     },
     /// Constant padding: `lows[d]` elements before and `highs[d]` after each dim.
     Pad {
@@ -153,12 +156,17 @@ pub enum OpKind {
     },
 }
 
+/// The end of a slice of a symbolic dim that runs to the dim's end.
+pub const SLICE_TO_END: i64 = i64::MAX;
+
 /// An attribute value in the text format.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Attr {
     Int(i64),
     Float(f64),
     Ints(Vec<i64>),
+    /// A shape with at least one symbolic dim: `[2, {b*s}, 64]`.
+    Dims(Vec<Dim>),
     Word(String),
 }
 
@@ -171,6 +179,10 @@ impl std::fmt::Display for Attr {
                 let items: Vec<String> = v.iter().map(|x| x.to_string()).collect();
                 write!(f, "[{}]", items.join(", "))
             }
+            Attr::Dims(v) => {
+                let items: Vec<String> = v.iter().map(|d| d.to_string()).collect();
+                write!(f, "[{}]", items.join(", "))
+            }
             Attr::Word(w) => f.write_str(w),
         }
     }
@@ -178,6 +190,14 @@ impl std::fmt::Display for Attr {
 
 fn ints(v: &[usize]) -> Attr {
     Attr::Ints(v.iter().map(|&x| x as i64).collect())
+}
+
+/// A shape attribute: a list of integers when every dim is static.
+fn dims_attr(v: &[Dim]) -> Attr {
+    match v.iter().map(Dim::as_static).collect::<Option<Vec<usize>>>() {
+        Some(s) => ints(&s),
+        None => Attr::Dims(v.to_vec()),
+    }
 }
 
 /// Looks up attributes by key while parsing, with errors naming the op and key.
@@ -231,6 +251,12 @@ impl AttrReader<'_> {
                     .map_err(|_| format!("'{}' attribute '{key}' must be non-negative", self.op))
             })
             .collect()
+    }
+    fn dims(&self, key: &str) -> Result<Vec<Dim>, String> {
+        match self.get(key)? {
+            Attr::Dims(v) => Ok(v.clone()),
+            _ => Ok(self.usizes(key)?.into_iter().map(Dim::Static).collect()),
+        }
     }
     fn array<const N: usize>(&self, key: &str) -> Result<[usize; N], String> {
         let v = self.usizes(key)?;
@@ -310,6 +336,29 @@ impl OpKind {
         }
     }
 
+    /// The op with the symbols `lookup` binds replaced in its attributes (a reshape's or
+    /// broadcast's shape); an error names a symbol left unbound or a negative size.
+    pub fn substitute(&self, lookup: &dyn Fn(&str) -> Option<i64>) -> Result<OpKind, String> {
+        let bind = |shape: &[Dim]| -> Result<Vec<Dim>, String> {
+            shape
+                .iter()
+                .map(|d| {
+                    d.substitute(lookup)
+                        .ok_or_else(|| format!("size {d} is negative"))
+                })
+                .collect()
+        };
+        Ok(match self {
+            OpKind::Reshape { shape } => OpKind::Reshape {
+                shape: bind(shape)?,
+            },
+            OpKind::Broadcast { shape } => OpKind::Broadcast {
+                shape: bind(shape)?,
+            },
+            other => other.clone(),
+        })
+    }
+
     /// True for ops computed independently per element (after broadcasting).
     pub fn is_elementwise(&self) -> bool {
         matches!(
@@ -356,7 +405,9 @@ impl OpKind {
                     ("epsilon", Attr::Float(*epsilon)),
                 ]
             }
-            OpKind::Reshape { shape } | OpKind::Broadcast { shape } => vec![("shape", ints(shape))],
+            OpKind::Reshape { shape } | OpKind::Broadcast { shape } => {
+                vec![("shape", dims_attr(shape))]
+            }
             OpKind::Transpose { perm } => vec![("perm", ints(perm))],
             OpKind::Slice {
                 starts,
@@ -431,10 +482,10 @@ impl OpKind {
                 epsilon: r.float("epsilon")?,
             },
             "reshape" => OpKind::Reshape {
-                shape: r.usizes("shape")?,
+                shape: r.dims("shape")?,
             },
             "broadcast" => OpKind::Broadcast {
-                shape: r.usizes("shape")?,
+                shape: r.dims("shape")?,
             },
             "transpose" => OpKind::Transpose {
                 perm: r.usizes("perm")?,
@@ -584,12 +635,12 @@ impl OpKind {
             OpKind::Conv2d(c) => {
                 arity(2)?;
                 let (x, w) = (operands[0], operands[1]);
-                let xs = static4(x, "conv2d input")?;
+                let xs = image4(x, "conv2d input")?;
                 let ws = static4(w, "conv2d weights")?;
-                if c.groups == 0 || xs[1] != ws[1] * c.groups || ws[0] % c.groups != 0 {
+                if c.groups == 0 || xs.1 != ws[1] * c.groups || ws[0] % c.groups != 0 {
                     return Err(TypeError::from(format!(
                         "'conv2d' channels do not match: input has {}, weights {}x{} with {} groups",
-                        xs[1], ws[0], ws[1], c.groups
+                        xs.1, ws[0], ws[1], c.groups
                     )));
                 }
                 if c.strides.contains(&0) || c.dilations.contains(&0) {
@@ -597,36 +648,41 @@ impl OpKind {
                         "'conv2d' strides and dilations must be positive",
                     ));
                 }
-                let oh = window_out(
-                    xs[2],
+                let oh = window_out_dim(
+                    &xs.2,
                     ws[2],
                     c.strides[0],
                     c.pads[0] + c.pads[2],
                     c.dilations[0],
                 )?;
-                let ow = window_out(
-                    xs[3],
+                let ow = window_out_dim(
+                    &xs.3,
                     ws[3],
                     c.strides[1],
                     c.pads[1] + c.pads[3],
                     c.dilations[1],
                 )?;
-                one(TensorType::new(x.element_type, &[xs[0], ws[0], oh, ow]))
+                one(TensorType {
+                    element_type: x.element_type,
+                    dims: vec![xs.0, Dim::Static(ws[0]), oh, ow],
+                })
             }
             OpKind::Pool2d(p) => {
                 arity(1)?;
-                let xs = static4(operands[0], "pool2d input")?;
+                let xs = image4(operands[0], "pool2d input")?;
                 if p.strides.contains(&0) || p.kernel.contains(&0) {
                     return Err(TypeError::from(
                         "'pool2d' kernel and strides must be positive",
                     ));
                 }
-                let oh = window_out(xs[2], p.kernel[0], p.strides[0], p.pads[0] + p.pads[2], 1)?;
-                let ow = window_out(xs[3], p.kernel[1], p.strides[1], p.pads[1] + p.pads[3], 1)?;
-                one(TensorType::new(
-                    operands[0].element_type,
-                    &[xs[0], xs[1], oh, ow],
-                ))
+                let oh =
+                    window_out_dim(&xs.2, p.kernel[0], p.strides[0], p.pads[0] + p.pads[2], 1)?;
+                let ow =
+                    window_out_dim(&xs.3, p.kernel[1], p.strides[1], p.pads[1] + p.pads[3], 1)?;
+                one(TensorType {
+                    element_type: operands[0].element_type,
+                    dims: vec![xs.0, Dim::Static(xs.1), oh, ow],
+                })
             }
             OpKind::Reduce {
                 axes, keep_dims, ..
@@ -664,29 +720,40 @@ impl OpKind {
             OpKind::Reshape { shape } => {
                 arity(1)?;
                 let t = operands[0];
-                let from = t.static_shape().ok_or_else(|| {
-                    "'reshape' of a tensor with symbolic dims is not supported".to_string()
-                })?;
-                let count = |s: &[usize]| s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-                if count(&from).is_none() || count(&from) != count(shape) {
+                let to = TensorType {
+                    element_type: t.element_type,
+                    dims: shape.clone(),
+                };
+                let same_count = match (t.static_shape(), to.static_shape()) {
+                    (Some(from), Some(to)) => {
+                        let count =
+                            |s: &[usize]| s.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                        count(&from).is_some() && count(&from) == count(&to)
+                    }
+                    _ => dims_product(&t.dims) == dims_product(shape),
+                };
+                if !same_count {
                     return Err(TypeError::from(format!(
                         "'reshape' cannot turn {} into {}",
                         t.shape_string(),
-                        kiln_types::shape_string(shape)
+                        to.shape_string()
                     )));
                 }
-                one(TensorType::new(t.element_type, shape))
+                one(to)
             }
             OpKind::Broadcast { shape } => {
                 arity(1)?;
                 let t = operands[0];
-                let target: Vec<Dim> = shape.iter().map(|&d| Dim::Static(d)).collect();
-                let dims = broadcast_dims(&t.dims, &target)?;
-                if dims != target {
+                let dims = broadcast_dims(&t.dims, shape)?;
+                if dims != *shape {
+                    let target = TensorType {
+                        element_type: t.element_type,
+                        dims: shape.clone(),
+                    };
                     return Err(TypeError::from(format!(
                         "'broadcast' cannot expand {} to {}",
                         t.shape_string(),
-                        kiln_types::shape_string(shape)
+                        target.shape_string()
                     )));
                 }
                 one(TensorType {
@@ -720,19 +787,19 @@ impl OpKind {
             } => {
                 arity(1)?;
                 let t = operands[0];
-                let shape = t
-                    .static_shape()
-                    .ok_or_else(|| "'slice' of symbolic dims is not supported".to_string())?;
                 if starts.len() != t.rank() || ends.len() != t.rank() || steps.len() != t.rank() {
                     return Err(TypeError::from(
                         "'slice' needs a start, end and step per dim",
                     ));
                 }
-                let mut out = vec![];
+                let mut dims = vec![];
                 for d in 0..t.rank() {
-                    out.push(slice_len(shape[d], starts[d], ends[d], steps[d])?);
+                    dims.push(slice_dim(&t.dims[d], starts[d], ends[d], steps[d])?);
                 }
-                one(TensorType::new(t.element_type, &out))
+                one(TensorType {
+                    element_type: t.element_type,
+                    dims,
+                })
             }
             OpKind::Concat { axis } => {
                 if operands.is_empty() {
@@ -745,7 +812,7 @@ impl OpKind {
                         first.rank()
                     )));
                 }
-                let mut total = 0usize;
+                let mut total = SymExpr::from(0);
                 for t in operands {
                     if t.rank() != first.rank() || t.element_type != first.element_type {
                         return Err(TypeError::from(
@@ -760,17 +827,11 @@ impl OpKind {
                             )));
                         }
                     }
-                    match &t.dims[*axis] {
-                        Dim::Static(n) => total += n,
-                        Dim::Symbol(_) => {
-                            return Err(TypeError::from(
-                                "'concat' along a symbolic dim is not supported",
-                            ))
-                        }
-                    }
+                    total = total + t.dims[*axis].expr();
                 }
                 let mut dims = first.dims.clone();
-                dims[*axis] = Dim::Static(total);
+                dims[*axis] = Dim::from_expr(total)
+                    .ok_or_else(|| TypeError::from("'concat' result is too large"))?;
                 one(TensorType {
                     element_type: first.element_type,
                     dims,
@@ -779,24 +840,29 @@ impl OpKind {
             OpKind::Pad { lows, highs, .. } => {
                 arity(1)?;
                 let t = operands[0];
-                let shape = t
-                    .static_shape()
-                    .ok_or_else(|| "'pad' of symbolic dims is not supported".to_string())?;
                 if lows.len() != t.rank() || highs.len() != t.rank() {
                     return Err(TypeError::from(format!(
                         "'pad' needs a low and high padding per dim (rank {})",
                         t.rank()
                     )));
                 }
-                let out: Vec<usize> = (0..t.rank())
-                    .map(|d| {
-                        shape[d]
+                let dims: Vec<Dim> = (0..t.rank())
+                    .map(|d| match &t.dims[d] {
+                        Dim::Static(n) => n
                             .checked_add(lows[d])
                             .and_then(|v| v.checked_add(highs[d]))
+                            .map(Dim::Static),
+                        Dim::Sym(e) => {
+                            let pad = lows[d].checked_add(highs[d])?;
+                            Dim::from_expr(e.clone() + SymExpr::from(i64::try_from(pad).ok()?))
+                        }
                     })
                     .collect::<Option<_>>()
                     .ok_or_else(|| "'pad' result is too large".to_string())?;
-                one(TensorType::new(t.element_type, &out))
+                one(TensorType {
+                    element_type: t.element_type,
+                    dims,
+                })
             }
             OpKind::Gather { axis } => {
                 arity(2)?;
@@ -857,6 +923,45 @@ pub fn broadcast_dims(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     Ok(out)
 }
 
+/// An NCHW image: batch, height and width may be symbolic; channels must be static.
+fn image4(t: &TensorType, what: &str) -> Result<(Dim, usize, Dim, Dim), String> {
+    match &t.dims[..] {
+        [n, Dim::Static(c), h, w] => Ok((n.clone(), *c, h.clone(), w.clone())),
+        _ => Err(format!(
+            "{what} must be a 4-D tensor with static channels, got {t}"
+        )),
+    }
+}
+
+/// Output length of a sliding window over a static or symbolic input length. A symbolic
+/// input must hold at least one window when the program runs.
+pub fn window_out_dim(
+    input: &Dim,
+    kernel: usize,
+    stride: usize,
+    pad: usize,
+    dilation: usize,
+) -> Result<Dim, String> {
+    let e = match input {
+        Dim::Static(n) => return window_out(*n, kernel, stride, pad, dilation).map(Dim::Static),
+        Dim::Sym(e) => e,
+    };
+    if kernel == 0 || stride == 0 || dilation == 0 {
+        return Err("window kernel, stride and dilation must be positive".into());
+    }
+    let too_big = || format!("window of kernel {kernel}, dilation {dilation} is too large");
+    let span = dilation
+        .checked_mul(kernel - 1)
+        .and_then(|s| s.checked_add(1))
+        .and_then(|s| i64::try_from(s).ok())
+        .ok_or_else(too_big)?;
+    let pad = i64::try_from(pad).map_err(|_| too_big())?;
+    let stride = i64::try_from(stride).map_err(|_| too_big())?;
+    let out =
+        (e.clone() + SymExpr::from(pad) - SymExpr::from(span)).floor_div(stride) + SymExpr::from(1);
+    Dim::from_expr(out).ok_or_else(too_big)
+}
+
 fn static4(t: &TensorType, what: &str) -> Result<[usize; 4], String> {
     t.static_shape()
         .and_then(|s| s.try_into().ok())
@@ -888,12 +993,34 @@ pub fn window_out(
     Ok((input + pad - span) / stride + 1)
 }
 
+/// Length of a slice of a static dim, or of a symbolic dim sliced from a non-negative
+/// start to [`SLICE_TO_END`] with a positive step.
+pub fn slice_dim(dim: &Dim, start: i64, end: i64, step: i64) -> Result<Dim, String> {
+    let e = match dim {
+        Dim::Static(n) => return slice_len(*n, start, end, step).map(Dim::Static),
+        Dim::Sym(e) => e,
+    };
+    if step <= 0 || start < 0 || end != SLICE_TO_END {
+        return Err(format!(
+            "'slice' of symbolic dim {dim} must run from a non-negative start to its end with a positive step (got {start}:{end}:{step})"
+        ));
+    }
+    let len = (e.clone() - SymExpr::from(start)).ceil_div(step);
+    Ok(Dim::from_expr(len).unwrap_or(Dim::Static(0)))
+}
+
 /// Number of elements a normalised slice selects.
 pub fn slice_len(dim: usize, start: i64, end: i64, step: i64) -> Result<usize, String> {
     if step == 0 {
         return Err("'slice' step must not be zero".into());
     }
     let dim = i64::try_from(dim).map_err(|_| "'slice' dim too large".to_string())?;
+    // A slice to the end of a dim that was symbolic when the op was built.
+    let (start, end) = if step > 0 && end == SLICE_TO_END {
+        (start.min(dim), dim)
+    } else {
+        (start, end)
+    };
     // Normalised bounds: [0, dim] for positive steps, [-1, dim - 1] for negative ones.
     let (lo, hi) = if step > 0 { (0, dim) } else { (-1, dim - 1) };
     if !(lo..=hi).contains(&start) || !(lo..=hi).contains(&end) || step == i64::MIN {

@@ -14,6 +14,7 @@
 
 use crate::function::{Function, Op, Port, Program, ValueId};
 use crate::ops::{Attr, ConstId, OpKind};
+use crate::sym::SymExpr;
 use crate::types::{Dim, TensorType};
 use crate::IrError;
 use kiln_types::{ElementType, HostTensor};
@@ -300,21 +301,48 @@ impl<'a> Parser<'a> {
     }
     fn attr(&mut self) -> Result<Attr, IrError> {
         if self.eat("[") {
-            let mut v = vec![];
+            // A list of integers, or of dims when any item is a symbolic `{size}`.
+            let mut v: Vec<Dim> = vec![];
+            let mut ints: Vec<i64> = vec![];
             if !self.eat("]") {
                 loop {
-                    let n = self.number()?;
-                    v.push(
-                        n.parse()
-                            .map_err(|_| self.error(&format!("bad integer '{n}'")))?,
-                    );
+                    if self.eat("{") {
+                        let end = self
+                            .rest()
+                            .find('}')
+                            .ok_or_else(|| self.error("unterminated '{' size"))?;
+                        let text = &self.rest()[..end];
+                        let dim =
+                            SymExpr::parse(text)
+                                .map_err(|m| self.error(&m))
+                                .and_then(|e| {
+                                    Dim::from_expr(e).ok_or_else(|| {
+                                        self.error(&format!("negative size {{{text}}}"))
+                                    })
+                                })?;
+                        self.pos += end + 1;
+                        v.push(dim);
+                    } else {
+                        let n = self.number()?;
+                        let i: i64 = n
+                            .parse()
+                            .map_err(|_| self.error(&format!("bad integer '{n}'")))?;
+                        ints.push(i);
+                        v.push(Dim::Static(usize::try_from(i).unwrap_or(usize::MAX)));
+                    }
                     if self.eat("]") {
                         break;
                     }
                     self.expect(",")?;
                 }
             }
-            return Ok(Attr::Ints(v));
+            if v.iter().any(|d| matches!(d, Dim::Sym(_))) {
+                if ints.iter().any(|&i| i < 0) {
+                    return Err(self.error("a list of sizes cannot hold negative integers"));
+                }
+                return Ok(Attr::Dims(v));
+            }
+            return Ok(Attr::Ints(ints));
         }
         self.skip_ws();
         if self
@@ -501,7 +529,7 @@ pub fn parse_type_body(body: &str) -> Option<TensorType> {
     loop {
         if let Some(r) = rest.strip_prefix('{') {
             let end = r.find('}')?;
-            dims.push(Dim::Symbol(r[..end].to_string()));
+            dims.push(Dim::from_expr(SymExpr::parse(&r[..end]).ok()?)?);
             rest = r[end + 1..].strip_prefix('x')?;
         } else if rest.starts_with(|c: char| c.is_ascii_digit()) {
             let end = rest

@@ -258,7 +258,10 @@ fn symbolic_batch_dims_bind_at_compile_time() {
         let imported = kiln_import::onnx::import_bytes_with(
             &bytes,
             None,
-            &kiln_import::ImportOptions { dims: dims.clone() },
+            &kiln_import::ImportOptions {
+                dims: dims.clone(),
+                ..Default::default()
+            },
         )
         .unwrap();
         let opts = CompileOptions {
@@ -443,4 +446,90 @@ fn one_module_for_three_targets() {
             );
         }
     }
+}
+
+/// Checks a golden model with open dims and golden data at several sizes (`input_*`, then
+/// `run1_input_*`, …). Imported with its symbols kept, the parameter and result types must be
+/// `types` (inferred from the inputs alone; declared output shapes are ignored) and the
+/// reference interpreter must run that one program at every size. Each size then compiles
+/// with `--kiln-bind-dim` (symbol name, input, axis in `binds`) and matches ONNX Runtime on
+/// every target.
+fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
+    let dir = models_dir().join(name);
+    let bytes = std::fs::read(dir.join("model.onnx")).unwrap();
+    let symbolic = kiln_import::onnx::import_bytes_with(
+        &bytes,
+        None,
+        &kiln_import::ImportOptions {
+            keep_symbols: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let f = &symbolic.program.functions[0];
+    let ports = f.params.iter().chain(&f.results);
+    let got: Vec<String> = ports.map(|p| f.ty(p.value).to_string()).collect();
+    assert_eq!(got, types, "{name}: symbolic types");
+    let registry = kiln_tools::registry();
+    for run in ["", "run1_", "run2_"] {
+        let inputs = load(&dir, &format!("{run}input"));
+        let expected = load(&dir, &format!("{run}expected"));
+        let what = format!("{run}{}", inputs[0].type_string());
+        let reference = kiln_ir::interp::run(&symbolic.program, "main", &inputs).unwrap();
+        assert_close(name, &what, &reference, &expected);
+        let dims: Vec<(String, usize)> = binds
+            .iter()
+            .map(|&(sym, input, axis)| (sym.to_string(), inputs[input].shape[axis]))
+            .collect();
+        for target in ["vmvx", "llvm-cpu", "vulkan-spirv"] {
+            let opts = CompileOptions {
+                targets: vec![target.into()],
+                dims: dims.clone(),
+                ..Default::default()
+            };
+            let CompileOutput::Module(module) =
+                kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts).unwrap()
+            else {
+                panic!("module expected")
+            };
+            let bytes = Arc::new(ModuleBytes::from_bytes(&module));
+            for device in devices(target) {
+                let dev = registry.create_device(device, &Default::default()).unwrap();
+                let m = LoadedModule::load(dev, bytes.clone(), name).unwrap();
+                let got = m.invoke("main", &inputs).unwrap();
+                assert_close(name, &format!("{what} on {device}"), &got, &expected);
+            }
+        }
+    }
+}
+
+/// A detector whose batch, height and width are unnamed dims (`?`, named `images_AXIS`) and
+/// whose file declares the wrong output shape `[1, 6, 100]`: sizes stay expressions through
+/// strided convolutions, pooling and a Reshape whose target is computed with
+/// Shape/Gather/Concat.
+#[test]
+fn detector_with_open_dims() {
+    check_open_dims(
+        "detector_dynamic",
+        &[
+            "tensor<{images_0}x3x{images_2}x{images_3}xf32>",
+            "tensor<{images_0}x6x{((images_2+1)/2+1)/4*(((images_3+1)/2+1)/4)}xf32>",
+        ],
+        &[("images_0", 0, 0), ("images_2", 0, 2), ("images_3", 0, 3)],
+    );
+}
+
+/// A BERT-style encoder with named open dims `batch` and `seq` and an attention mask: head
+/// splits reshape to computed targets and to `[0, 0, H, HD]` / `[0, -1, H, HD]`.
+#[test]
+fn encoder_with_open_batch_and_sequence() {
+    check_open_dims(
+        "encoder_dynamic",
+        &[
+            "tensor<{batch}x{seq}x64xf32>",
+            "tensor<{batch}x{seq}xi64>",
+            "tensor<{batch}x{seq}x64xf32>",
+        ],
+        &[("batch", 0, 0), ("seq", 0, 1)],
+    );
 }

@@ -78,7 +78,7 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
             message: format!(
                 "input '{}' has symbolic dim '{}'; kiln compiles static shapes only for now",
                 p.name,
-                ty.first_symbol().unwrap_or("?")
+                ty.symbols().first().map_or("?", String::as_str)
             ),
         })?;
         let s = fm.new_storage(StorageKind::Param(i as u32), ty.element_type, &shape);

@@ -127,24 +127,24 @@ impl Former<'_> {
                 e
             }
             OpKind::Broadcast { .. } => args[0].broadcast(&out_shape),
-            OpKind::Reshape { shape } => {
+            OpKind::Reshape { .. } => {
                 let mut e = args[0].clone();
                 let restrided: Option<Vec<Vec<i64>>> = e
                     .leaves
                     .iter()
-                    .map(|l| reshape_strides(&e.shape, &l.strides, shape))
+                    .map(|l| reshape_strides(&e.shape, &l.strides, &out_shape))
                     .collect();
                 match restrided {
                     Some(all) => {
                         for (l, s) in e.leaves.iter_mut().zip(all) {
                             l.strides = s;
                         }
-                        e.shape = shape.clone();
+                        e.shape = out_shape;
                         e
                     }
                     None => {
                         let s = self.materialize(&e);
-                        Expr::leaf(Src::Storage(s), e.element_type, shape)
+                        Expr::leaf(Src::Storage(s), e.element_type, &out_shape)
                     }
                 }
             }

@@ -6,11 +6,21 @@
 //!   operands' values, so shape-computing subgraphs (`Shape → Gather → Concat → Reshape`) fold
 //!   while importing: any op whose operands are all constants is evaluated by the reference
 //!   interpreter and replaced by its result.
+//! - Input dims are static or symbolic: a named dim (`dim_param`) is one symbol wherever it
+//!   appears; an unnamed or negative one gets a fresh symbol `INPUT_AXIS`. Types are inferred
+//!   from the inputs, never taken from the file's declared value or output shapes, so symbolic
+//!   sizes flow through as expressions (`{(h+1)/2}`); [`shape_values`] folds shape subgraphs
+//!   over them. Dims the options bind are static from the start.
+//! - Until kiln computes sizes at run time, symbols the options leave unbound are then bound
+//!   to 1 (with a note), unless [`ImportOptions::keep_symbols`] asks for the symbolic program.
+//!   A model whose ops do not all take symbolic dims yet is imported with those symbols bound
+//!   from the start instead.
 //! - Errors name the node, its op type and the opset; nothing here panics on a malformed file.
 
 mod op_versions;
 mod ops;
 pub mod proto;
+mod shape_values;
 mod versions;
 
 use crate::{ImportError, ImportOptions, Imported};
@@ -18,6 +28,7 @@ use kiln_ir::{interp, ConstId, Dim, Function, OpKind, Program, TensorType, Value
 use kiln_types::{ElementType, HostTensor};
 use prost::Message;
 use proto::{AttributeProto, ModelProto, NodeProto, TensorProto};
+use shape_values::ShapeValue;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -52,6 +63,47 @@ pub fn import_bytes_with(
 ) -> Result<Imported, ImportError> {
     let model = ModelProto::decode(bytes)
         .map_err(|e| ImportError::Malformed(format!("not a valid ONNX model: {e}")))?;
+    let symbolic = import_model(&model, base_dir.clone(), options, false);
+    let (mut program, mut notes) = match symbolic {
+        Ok(imported) => imported,
+        Err(_) if !options.keep_symbols => import_model(&model, base_dir, options, true)?,
+        Err(e) => return Err(e),
+    };
+    if !options.keep_symbols {
+        bind_unbound(&mut program, &mut notes)?;
+    }
+    Ok(Imported { program, notes })
+}
+
+/// Binds every symbol still open to 1, noting each once with how to choose its size.
+fn bind_unbound(program: &mut Program, notes: &mut Vec<String>) -> Result<(), ImportError> {
+    for f in &mut program.functions {
+        for p in &f.params {
+            for sym in f.ty(p.value).symbols() {
+                if !notes.iter().any(|n| n.contains(&format!("dim '{sym}';"))) {
+                    notes.push(unbound_note(&p.name, &sym));
+                }
+            }
+        }
+        f.bind_symbols(&|_| Some(1))
+            .map_err(|m| ImportError::Malformed(format!("binding symbolic dims to 1: {m}")))?;
+    }
+    kiln_ir::verify::verify(program)
+        .map_err(|e| ImportError::Malformed(format!("imported program is invalid: {e}")))
+}
+
+fn unbound_note(input: &str, sym: &str) -> String {
+    format!("input '{input}' has symbolic dim '{sym}'; compiling for {sym}=1 (choose with --kiln-bind-dim={sym}=SIZE)")
+}
+
+/// Imports `model` with the dims `options` binds static, and the others symbolic, or (with
+/// `bind_all`) bound to 1 from the start.
+fn import_model(
+    model: &ModelProto,
+    base_dir: Option<PathBuf>,
+    options: &ImportOptions,
+    bind_all: bool,
+) -> Result<(Program, Vec<String>), ImportError> {
     let graph = model
         .graph
         .as_ref()
@@ -78,6 +130,7 @@ pub fn import_bytes_with(
         func: Function::new("main"),
         names: HashMap::new(),
         consts: HashMap::new(),
+        sym_values: HashMap::new(),
         opset,
         base_dir,
         local_functions,
@@ -96,9 +149,9 @@ pub fn import_bytes_with(
         if im.names.contains_key(&name) {
             continue; // An initializer listed as an input (IR version < 4 style) keeps its value.
         }
-        let mut ty = value_type(input)
+        let mut ty = value_type(input, &name)
             .map_err(|m| ImportError::Malformed(format!("graph input '{name}': {m}")))?;
-        bind_dims(&mut ty, &name, options, &mut notes);
+        bind_dims(&mut ty, &name, options, bind_all, &mut notes);
         let v = im.func.add_param(name.clone(), ty);
         im.names.insert(name, v);
     }
@@ -112,38 +165,45 @@ pub fn import_bytes_with(
         })?;
         im.func.results.push(kiln_ir::Port { value: v, name });
     }
+    im.check_placeholders()?;
     let Importer {
         mut program, func, ..
     } = im;
     program.functions.push(func);
     kiln_ir::verify::verify(&program)
         .map_err(|e| ImportError::Malformed(format!("imported program is invalid: {e}")))?;
-    Ok(Imported { program, notes })
+    Ok((program, notes))
 }
 
-/// Replaces symbolic dims of an input's type by their bound sizes (1 when unbound, with a note
-/// once per symbol saying how to choose another size).
-fn bind_dims(ty: &mut TensorType, input: &str, options: &ImportOptions, notes: &mut Vec<String>) {
+/// Replaces the symbolic dims of an input's type that `options` binds by their sizes; with
+/// `bind_all`, the others become 1 (with a note once per symbol).
+fn bind_dims(
+    ty: &mut TensorType,
+    input: &str,
+    options: &ImportOptions,
+    bind_all: bool,
+    notes: &mut Vec<String>,
+) {
     for d in &mut ty.dims {
-        let Dim::Symbol(sym) = d else { continue };
-        let size = match options.dims.iter().rev().find(|(n, _)| n == sym) {
-            Some((_, size)) => *size,
-            None => {
-                let note = format!("input '{input}' has symbolic dim '{sym}'; compiling for {sym}=1 (choose with --kiln-bind-dim={sym}=SIZE)");
-                if !notes
-                    .iter()
-                    .any(|n: &String| n.contains(&format!("dim '{sym}';")))
-                {
-                    notes.push(note);
-                }
-                1
-            }
+        let Some(sym) = d.expr().as_symbol().map(str::to_string) else {
+            continue;
         };
-        *d = Dim::Static(size);
+        match options.dims.iter().rev().find(|(n, _)| *n == sym) {
+            Some((_, size)) => *d = Dim::Static(*size),
+            None if bind_all => {
+                if !notes.iter().any(|n| n.contains(&format!("dim '{sym}';"))) {
+                    notes.push(unbound_note(input, &sym));
+                }
+                *d = Dim::Static(1);
+            }
+            None => {}
+        }
     }
 }
 
-fn value_type(info: &proto::ValueInfoProto) -> Result<TensorType, String> {
+/// An input's type: named dims become their (sanitised) symbol, unnamed and negative ones a
+/// fresh symbol `INPUT_AXIS`.
+fn value_type(info: &proto::ValueInfoProto, input: &str) -> Result<TensorType, String> {
     let tt = info
         .r#type
         .as_ref()
@@ -158,8 +218,8 @@ fn value_type(info: &proto::ValueInfoProto) -> Result<TensorType, String> {
     for (i, d) in shape.dim.iter().enumerate() {
         dims.push(match (d.dim_value, &d.dim_param) {
             (Some(v), _) if v >= 0 => Dim::Static(v as usize),
-            (_, Some(p)) if !p.is_empty() => Dim::Symbol(p.clone()),
-            _ => Dim::Symbol(format!("d{i}")),
+            (_, Some(p)) if !p.is_empty() => Dim::symbol(kiln_ir::sym::symbol_name(p)),
+            _ => Dim::symbol(kiln_ir::sym::symbol_name(&format!("{input}_{i}"))),
         });
     }
     Ok(TensorType {
@@ -202,6 +262,8 @@ pub(crate) struct Importer {
     func: Function,
     names: HashMap<String, ValueId>,
     consts: HashMap<ValueId, ConstId>,
+    /// Values holding symbolic sizes ([`shape_values`]); their program values are placeholders.
+    sym_values: HashMap<ValueId, ShapeValue>,
     opset: i64,
     base_dir: Option<PathBuf>,
     local_functions: Vec<String>,
@@ -305,7 +367,10 @@ impl Importer {
                 inputs.push(Some(*v));
             }
         }
-        let outputs = builder(self, &ctx, &inputs)?;
+        let outputs = match self.fold_shape_node(&ctx, &inputs)? {
+            Some(v) => vec![Some(v)],
+            None => builder(self, &ctx, &inputs)?,
+        };
         for (i, out_name) in node.output.iter().enumerate() {
             if out_name.is_empty() {
                 continue;
@@ -330,17 +395,27 @@ impl Importer {
             .ok_or_else(|| ctx.err(format!("needs a static shape, got {}", self.ty(v))))
     }
 
+    /// The dims of `v`, static or symbolic.
+    pub(crate) fn dims(&self, v: ValueId) -> Vec<Dim> {
+        self.ty(v).dims.clone()
+    }
+
     /// The constant value of `v`, if it is known at import time.
     pub(crate) fn const_of(&self, v: ValueId) -> Option<&HostTensor> {
         self.consts.get(&v).map(|c| self.program.constant(*c))
     }
 
     pub(crate) fn constant(&mut self, t: HostTensor, loc: &str) -> ValueId {
-        let ty = TensorType::new(t.element_type, &t.shape);
-        let id = self.program.add_constant(t);
-        let v = self.func.push_constant(id, ty, loc);
+        let (v, id) = self.placeholder(t, loc);
         self.consts.insert(v, id);
         v
+    }
+
+    /// A program value holding `t` that the importer does not read as a constant.
+    fn placeholder(&mut self, t: HostTensor, loc: &str) -> (ValueId, ConstId) {
+        let ty = TensorType::new(t.element_type, &t.shape);
+        let id = self.program.add_constant(t);
+        (self.func.push_constant(id, ty, loc), id)
     }
 
     /// Emits an op; if all operands are constants, evaluates it now and emits the result instead.

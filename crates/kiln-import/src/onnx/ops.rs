@@ -6,7 +6,10 @@
 
 use super::{Importer, NodeCtx};
 use crate::ImportError;
-use kiln_ir::{BinaryOp, Conv2dAttrs, OpKind, PoolAttrs, PoolKind, ReduceKind, UnaryOp, ValueId};
+use kiln_ir::{
+    dims_product, BinaryOp, Conv2dAttrs, Dim, OpKind, PoolAttrs, PoolKind, ReduceKind, SymExpr,
+    UnaryOp, ValueId,
+};
 use kiln_types::{ElementType, HostTensor};
 
 type Outputs = Result<Vec<Option<ValueId>>, ImportError>;
@@ -49,7 +52,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Tile" => tile,
         "Pad" => pad,
         "Range" => range,
-        "Size" => size,
+        "Size" | "Shape" => super::shape_values::shape_or_size,
         "DepthToSpace" | "SpaceToDepth" => depth_space,
         "Clip" => clip,
         "Where" => select,
@@ -71,7 +74,6 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Concat" => concat,
         "Slice" => slice,
         "Gather" => gather,
-        "Shape" => shape,
         "Expand" => expand,
         "ConstantOfShape" => constant_of_shape,
         "EyeLike" => eye_like,
@@ -313,7 +315,17 @@ fn reshape_to(
     x: ValueId,
     shape: Vec<usize>,
 ) -> Result<ValueId, ImportError> {
-    if im.ty(x).static_shape().as_deref() == Some(&shape[..]) {
+    reshape_dims(im, ctx, x, shape.into_iter().map(Dim::Static).collect())
+}
+
+/// Reshapes to static or symbolic dims (nothing to do when `x` has them already).
+fn reshape_dims(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    shape: Vec<Dim>,
+) -> Result<ValueId, ImportError> {
+    if im.ty(x).dims == shape {
         return Ok(x);
     }
     im.emit(ctx, OpKind::Reshape { shape }, &[x])
@@ -321,17 +333,17 @@ fn reshape_to(
 
 fn matmul(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let (mut a, mut b) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
-    let (sa, sb) = (im.shape(ctx, a)?, im.shape(ctx, b)?);
+    let (sa, sb) = (im.dims(a), im.dims(b));
     // ONNX promotes 1-D operands to matrices and drops the added dim afterwards.
     if sa.len() == 1 {
-        a = reshape_to(im, ctx, a, vec![1, sa[0]])?;
+        a = reshape_dims(im, ctx, a, vec![Dim::Static(1), sa[0].clone()])?;
     }
     if sb.len() == 1 {
-        b = reshape_to(im, ctx, b, vec![sb[0], 1])?;
+        b = reshape_dims(im, ctx, b, vec![sb[0].clone(), Dim::Static(1)])?;
     }
     let mut y = im.emit(ctx, OpKind::MatMul, &[a, b])?;
     if sa.len() == 1 || sb.len() == 1 {
-        let mut out = im.shape(ctx, y)?;
+        let mut out = im.dims(y);
         let r = out.len();
         if sb.len() == 1 {
             out.remove(r - 1);
@@ -339,7 +351,7 @@ fn matmul(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
         if sa.len() == 1 {
             out.remove(out.len() - if sb.len() == 1 { 1 } else { 2 });
         }
-        y = reshape_to(im, ctx, y, out)?;
+        y = reshape_dims(im, ctx, y, out)?;
     }
     one(y)
 }
@@ -384,7 +396,7 @@ fn gemm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
 fn window_pads(
     ctx: &NodeCtx,
     rank: usize,
-    input: [usize; 2],
+    input: [&Dim; 2],
     kernel: [usize; 2],
     strides: [usize; 2],
     dilations: [usize; 2],
@@ -411,8 +423,20 @@ fn window_pads(
         "SAME_UPPER" | "SAME_LOWER" => {
             let mut pads = [0; 4];
             for d in 0..2 {
-                let out = input[d].div_ceil(strides[d]);
                 let span = dilations[d] * (kernel[d] - 1) + 1;
+                let input = match (input[d], strides[d]) {
+                    (Dim::Static(n), _) => *n,
+                    // With stride 1 the total padding is span - 1 whatever the size.
+                    (Dim::Sym(_), 1) => span.saturating_sub(1),
+                    (Dim::Sym(_), _) => {
+                        return Err(ctx.err(format!(
+                            "auto_pad {auto} with stride {} over symbolic size {} is not supported",
+                            strides[d], input[d]
+                        )))
+                    }
+                };
+                let input = [input; 2];
+                let out = input[d].div_ceil(strides[d]);
                 let total = (out.saturating_sub(1) * strides[d] + span).saturating_sub(input[d]);
                 let (small, big) = (total / 2, total - total / 2);
                 let (begin, end) = if auto == "SAME_UPPER" {
@@ -448,17 +472,17 @@ fn as_2d(
     ctx: &NodeCtx,
     v: ValueId,
     what: &str,
-) -> Result<(ValueId, Vec<usize>), ImportError> {
-    let s = im.shape(ctx, v)?;
+) -> Result<(ValueId, Vec<Dim>), ImportError> {
+    let s = im.dims(v);
     match s.len() {
         4 => Ok((v, s)),
         3 => {
-            let s4 = vec![s[0], s[1], 1, s[2]];
-            Ok((reshape_to(im, ctx, v, s4.clone())?, s4))
+            let s4 = vec![s[0].clone(), s[1].clone(), Dim::Static(1), s[2].clone()];
+            Ok((reshape_dims(im, ctx, v, s4.clone())?, s4))
         }
         _ => Err(ctx.err(format!(
             "only 1-D and 2-D windows are supported, got {what} {}",
-            kiln_types::shape_string(&s)
+            im.ty(v).shape_string()
         ))),
     }
 }
@@ -473,14 +497,15 @@ fn from_2d(
     if rank == 2 {
         return Ok(y);
     }
-    let s = im.shape(ctx, y)?;
-    reshape_to(im, ctx, y, vec![s[0], s[1], s[3]])
+    let s = im.dims(y);
+    reshape_dims(im, ctx, y, vec![s[0].clone(), s[1].clone(), s[3].clone()])
 }
 
 fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let rank = im.ty(arg(ctx, inputs, 0)?).rank().saturating_sub(2);
     let (x, xs) = as_2d(im, ctx, arg(ctx, inputs, 0)?, "input")?;
-    let (w, ws) = as_2d(im, ctx, arg(ctx, inputs, 1)?, "weights")?;
+    let (w, _) = as_2d(im, ctx, arg(ctx, inputs, 1)?, "weights")?;
+    let ws = im.shape(ctx, w)?;
     let strides = pair(ctx, "strides", 1, rank)?;
     let dilations = pair(ctx, "dilations", 1, rank)?;
     let groups = ctx.int("group", 1);
@@ -502,7 +527,7 @@ fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     let pads = window_pads(
         ctx,
         rank,
-        [xs[2], xs[3]],
+        [&xs[2], &xs[3]],
         [ws[2], ws[3]],
         strides,
         dilations,
@@ -541,7 +566,7 @@ fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
         }
     })?;
     let strides = pair(ctx, "strides", 1, rank)?;
-    let pads = window_pads(ctx, rank, [xs[2], xs[3]], kernel, strides, [1, 1])?;
+    let pads = window_pads(ctx, rank, [&xs[2], &xs[3]], kernel, strides, [1, 1])?;
     if (0..4).any(|i| pads[i] >= kernel[i % 2]) {
         return Err(ctx.err(format!(
             "pads {pads:?} must be smaller than the kernel {kernel:?}"
@@ -594,7 +619,7 @@ fn batch_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
     let x = arg(ctx, inputs, 0)?;
     let [scale, bias, mean, var] = [1, 2, 3, 4].map(|i| arg(ctx, inputs, i));
     let (scale, bias, mean, var) = (scale?, bias?, mean?, var?);
-    let xs = im.shape(ctx, x)?;
+    let xs = im.dims(x);
     if xs.len() < 2 {
         return Err(ctx.err("input must have rank 2 or more"));
     }
@@ -606,10 +631,10 @@ fn batch_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
     let a = im.emit(ctx, OpKind::Binary(BinaryOp::Div), &[scale, s])?;
     let ma = im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[mean, a])?;
     let b = im.emit(ctx, OpKind::Binary(BinaryOp::Sub), &[bias, ma])?;
-    let mut channel_shape = vec![1; xs.len()];
-    channel_shape[1] = xs[1];
-    let a = reshape_to(im, ctx, a, channel_shape.clone())?;
-    let b = reshape_to(im, ctx, b, channel_shape)?;
+    let mut channel_shape = vec![Dim::Static(1); xs.len()];
+    channel_shape[1] = xs[1].clone();
+    let a = reshape_dims(im, ctx, a, channel_shape.clone())?;
+    let b = reshape_dims(im, ctx, b, channel_shape)?;
     let y = im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[x, a])?;
     one(im.emit(ctx, OpKind::Binary(BinaryOp::Add), &[y, b])?)
 }
@@ -703,29 +728,28 @@ fn log_sum_exp(
     if keep_dims {
         return Ok(y);
     }
-    let kept: Vec<usize> = im.shape(ctx, y)?;
-    let dims = kept
-        .iter()
+    let dims = im
+        .dims(y)
+        .into_iter()
         .enumerate()
         .filter(|(i, _)| !axes.contains(i))
-        .map(|(_, &d)| d)
+        .map(|(_, d)| d)
         .collect();
-    reshape_to(im, ctx, y, dims)
+    reshape_dims(im, ctx, y, dims)
 }
 
 fn softmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let shape = im.shape(ctx, x)?;
+    let shape = im.dims(x);
     let default = if ctx.opset >= 13 { -1 } else { 1 };
     let a = axis(ctx, ctx.int("axis", default), shape.len())?;
     if ctx.opset >= 13 || a + 1 == shape.len() {
         return one(im.emit(ctx, OpKind::Softmax { axis: a }, &[x])?);
     }
     // Before opset 13, softmax normalised over all dims from `axis` on, flattened.
-    let outer: usize = shape[..a].iter().product();
-    let flat = reshape_to(im, ctx, x, vec![outer, shape[a..].iter().product()])?;
+    let flat = reshape_dims(im, ctx, x, flattened(ctx, &shape, a)?)?;
     let y = im.emit(ctx, OpKind::Softmax { axis: 1 }, &[flat])?;
-    one(reshape_to(im, ctx, y, shape)?)
+    one(reshape_dims(im, ctx, y, shape)?)
 }
 
 fn layer_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
@@ -763,59 +787,86 @@ fn layer_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
     Ok(vec![Some(y), Some(mean), Some(inv)])
 }
 
+/// A shape input (Reshape, Expand, ConstantOfShape): its entries, which may be symbolic sizes
+/// computed from the model's symbolic dims.
+fn shape_arg(
+    im: &Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+    i: usize,
+) -> Result<Vec<SymExpr>, ImportError> {
+    let v = arg(ctx, inputs, i)?;
+    im.shape_value(v).map(|s| s.values).ok_or_else(|| {
+        ctx.err(format!(
+            "input {i} must be a shape known at compile time (kiln folds shape computations, but this one depends on run-time data)"
+        ))
+    })
+}
+
+/// A non-negative size from a shape entry, static or symbolic.
+fn size_dim(ctx: &NodeCtx, e: &SymExpr) -> Result<Dim, ImportError> {
+    Dim::from_expr(e.clone()).ok_or_else(|| ctx.err(format!("invalid size {e}")))
+}
+
 fn reshape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let from = im.shape(ctx, x)?;
-    let spec = const_arg(im, ctx, inputs, 1)?
-        .ok_or_else(|| ctx.err("the shape input is required"))?
-        .to_i64();
+    let from = im.dims(x);
+    let spec = shape_arg(im, ctx, inputs, 1)?;
     let allow_zero = ctx.int("allowzero", 0) != 0;
     let mut shape = vec![];
     let mut infer = None;
-    for (i, &d) in spec.iter().enumerate() {
-        match d {
-            -1 if infer.is_none() => {
+    for (i, d) in spec.iter().enumerate() {
+        match d.as_const() {
+            Some(-1) if infer.is_none() => {
                 infer = Some(i);
-                shape.push(1);
+                shape.push(Dim::Static(1));
             }
-            0 if !allow_zero => shape.push(*from.get(i).ok_or_else(|| {
+            Some(0) if !allow_zero => shape.push(from.get(i).cloned().ok_or_else(|| {
                 ctx.err(format!(
                     "shape entry {i} copies a dim the input does not have"
                 ))
             })?),
-            d if d >= 0 => shape.push(d as usize),
-            _ => return Err(ctx.err(format!("invalid target shape {spec:?}"))),
+            _ => shape.push(size_dim(ctx, d)?),
         }
     }
-    let total: usize = from.iter().product();
     if let Some(i) = infer {
-        let rest: usize = shape.iter().product();
-        if rest == 0 || !total.is_multiple_of(rest) {
-            return Err(ctx.err(format!(
-                "cannot reshape {} into {spec:?}",
-                kiln_types::shape_string(&from)
-            )));
-        }
-        shape[i] = total / rest;
+        let rest = dims_product(&shape);
+        let total = dims_product(&from);
+        let inferred = (rest.as_const() != Some(0))
+            .then(|| total.exact_div(&rest))
+            .flatten()
+            .and_then(Dim::from_expr)
+            .ok_or_else(|| {
+                let spec: Vec<String> = spec.iter().map(|e| e.to_string()).collect();
+                ctx.err(format!(
+                    "cannot reshape {} into [{}]",
+                    im.ty(x).shape_string(),
+                    spec.join(", ")
+                ))
+            })?;
+        shape[i] = inferred;
     }
-    one(reshape_to(im, ctx, x, shape)?)
+    one(reshape_dims(im, ctx, x, shape)?)
+}
+
+/// `shape` flattened to two dims at `a`: the product of the dims before it and after.
+fn flattened(ctx: &NodeCtx, shape: &[Dim], a: usize) -> Result<Vec<Dim>, ImportError> {
+    let product = |d: &[Dim]| {
+        Dim::from_expr(dims_product(d)).ok_or_else(|| ctx.err("the flattened size is too large"))
+    };
+    Ok(vec![product(&shape[..a])?, product(&shape[a..])?])
 }
 
 fn flatten(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let s = im.shape(ctx, x)?;
+    let s = im.dims(x);
     let a = ctx.int("axis", 1);
     let a = if a == s.len() as i64 {
         s.len()
     } else {
         axis(ctx, a, s.len())?
     };
-    one(reshape_to(
-        im,
-        ctx,
-        x,
-        vec![s[..a].iter().product(), s[a..].iter().product()],
-    )?)
+    one(reshape_dims(im, ctx, x, flattened(ctx, &s, a)?)?)
 }
 
 /// Axes given as an attribute before opset 13 and as an input from 13 on.
@@ -833,27 +884,27 @@ fn axes_arg(
 
 fn squeeze(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let s = im.shape(ctx, x)?;
+    let s = im.dims(x);
     let axes = match axes_arg(im, ctx, inputs)? {
         Some(a) => a
             .iter()
             .map(|&i| axis(ctx, i, s.len()))
             .collect::<Result<Vec<_>, _>>()?,
-        None => (0..s.len()).filter(|&i| s[i] == 1).collect(),
+        None => (0..s.len()).filter(|&i| s[i] == Dim::Static(1)).collect(),
     };
-    if let Some(&bad) = axes.iter().find(|&&a| s[a] != 1) {
+    if let Some(&bad) = axes.iter().find(|&&a| s[a] != Dim::Static(1)) {
         return Err(ctx.err(format!("cannot squeeze dim {bad} of size {}", s[bad])));
     }
     let out = (0..s.len())
         .filter(|i| !axes.contains(i))
-        .map(|i| s[i])
+        .map(|i| s[i].clone())
         .collect();
-    one(reshape_to(im, ctx, x, out)?)
+    one(reshape_dims(im, ctx, x, out)?)
 }
 
 fn unsqueeze(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let s = im.shape(ctx, x)?;
+    let s = im.dims(x);
     let raw = axes_arg(im, ctx, inputs)?.ok_or_else(|| ctx.err("axes are required"))?;
     let rank = s.len() + raw.len();
     let mut axes = raw
@@ -865,12 +916,16 @@ fn unsqueeze(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
     let mut it = s.iter();
     for i in 0..rank {
         if axes.contains(&i) {
-            out.push(1);
+            out.push(Dim::Static(1));
         } else {
-            out.push(*it.next().ok_or_else(|| ctx.err("duplicate axes"))?);
+            out.push(
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| ctx.err("duplicate axes"))?,
+            );
         }
     }
-    one(reshape_to(im, ctx, x, out)?)
+    one(reshape_dims(im, ctx, x, out)?)
 }
 
 fn transpose(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
@@ -900,7 +955,7 @@ fn concat(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 
 fn slice(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let shape = im.shape(ctx, x)?;
+    let shape = im.dims(x);
     let rank = shape.len();
     let (starts, ends, axes, steps) = if ctx.opset >= 10 {
         let get = |i: usize| -> Result<Option<Vec<i64>>, ImportError> {
@@ -929,15 +984,28 @@ fn slice(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
         return Err(ctx.err("starts, ends, axes and steps differ in length"));
     }
     let mut st: Vec<i64> = vec![0; rank];
-    let mut en: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    let mut en: Vec<i64> = shape.iter().map(whole_dim_end).collect();
     let mut sp: Vec<i64> = vec![1; rank];
     for i in 0..starts.len() {
         let a = axis(ctx, axes[i], rank)?;
-        let dim = shape[a] as i64;
         let step = steps[i];
         if step == 0 {
             return Err(ctx.err("slice step must not be zero"));
         }
+        let dim = match &shape[a] {
+            Dim::Static(n) => *n as i64,
+            // A symbolic dim can be sliced from a known start to its end.
+            Dim::Sym(_) if step > 0 && starts[i] >= 0 && ends[i] >= i64::from(i32::MAX) => {
+                (st[a], en[a], sp[a]) = (starts[i], kiln_ir::ops::SLICE_TO_END, step);
+                continue;
+            }
+            Dim::Sym(_) => {
+                return Err(ctx.err(format!(
+                    "slicing symbolic dim {} of axis {a} is supported from a non-negative start to the end with a positive step only (got {}:{}:{step})",
+                    shape[a], starts[i], ends[i]
+                )))
+            }
+        };
         let norm = |v: i64| if v < 0 { v + dim } else { v };
         // Clamp as the ONNX spec says: starts and ends to [0, dim] for positive steps; starts to
         // [0, dim-1] and ends to [-1, dim-1] for negative ones.
@@ -974,48 +1042,25 @@ fn gather(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
     one(im.emit(ctx, OpKind::Gather { axis: a }, &[x, idx])?)
 }
 
-fn shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let x = arg(ctx, inputs, 0)?;
-    let s = im.shape(ctx, x)?;
-    let r = s.len() as i64;
-    let clampi = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
-    let start = clampi(ctx.int("start", 0));
-    let end = clampi(ctx.int("end", r)).max(start);
-    let dims: Vec<i64> = s[start..end].iter().map(|&d| d as i64).collect();
-    one(im.constant(HostTensor::from_i64(&[dims.len()], &dims), &ctx.name))
-}
-
 fn expand(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let xs = im.shape(ctx, x)?;
-    let target = const_arg(im, ctx, inputs, 1)?
-        .ok_or_else(|| ctx.err("the shape input is required"))?
-        .to_i64();
+    let xs = im.dims(x);
+    let target: Vec<Dim> = shape_arg(im, ctx, inputs, 1)?
+        .iter()
+        .map(|e| size_dim(ctx, e))
+        .collect::<Result<_, _>>()?;
     // Expand broadcasts both ways: the result is broadcast(input shape, target).
-    let rank = xs.len().max(target.len());
-    let mut out = vec![0; rank];
-    for i in 0..rank {
-        let a = if i + xs.len() >= rank {
-            xs[i + xs.len() - rank]
-        } else {
-            1
-        };
-        let b = if i + target.len() >= rank {
-            target[i + target.len() - rank].max(0) as usize
-        } else {
-            1
-        };
-        out[i] = if a == 1 {
-            b
-        } else if b == 1 || a == b {
-            a
-        } else {
-            return Err(ctx.err(format!(
-                "cannot expand {} to {target:?}",
-                kiln_types::shape_string(&xs)
-            )));
-        };
-    }
+    let out = kiln_ir::ops::broadcast_dims(&xs, &target).map_err(|m| {
+        ctx.err(format!(
+            "cannot expand {} to {}: {m}",
+            im.ty(x).shape_string(),
+            kiln_ir::TensorType {
+                element_type: im.ty(x).element_type,
+                dims: target.clone()
+            }
+            .shape_string()
+        ))
+    })?;
     if out == xs {
         return one(x);
     }
@@ -1035,18 +1080,27 @@ fn constant_len(ctx: &NodeCtx, shape: &[usize]) -> Result<usize, ImportError> {
 }
 
 fn constant_of_shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let dims = const_arg(im, ctx, inputs, 0)?
-        .ok_or_else(|| ctx.err("the shape input is required"))?
-        .to_i64();
-    let shape: Vec<usize> = dims
+    let dims: Vec<Dim> = shape_arg(im, ctx, inputs, 0)?
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| ctx.err(format!("negative dim {d}"))))
+        .map(|e| size_dim(ctx, e))
         .collect::<Result<_, _>>()?;
     let value = match ctx.attr("value").and_then(|a| a.t.as_ref()) {
         Some(t) => im.tensor(t).map_err(|m| ctx.err(m))?,
         None => HostTensor::from_f32(&[], &[0.0]),
     };
     let v = value.to_f64().first().copied().unwrap_or(0.0);
+    let Some(shape) = dims
+        .iter()
+        .map(Dim::as_static)
+        .collect::<Option<Vec<usize>>>()
+    else {
+        // A symbolic shape: the one value, broadcast.
+        let scalar = im.constant(
+            HostTensor::from_f64(value.element_type, &[], &[v]),
+            &ctx.name,
+        );
+        return one(im.emit(ctx, OpKind::Broadcast { shape: dims }, &[scalar])?);
+    };
     let count = constant_len(ctx, &shape)?;
     one(im.constant(
         HostTensor::from_f64(value.element_type, &shape, &vec![v; count]),
@@ -1836,7 +1890,9 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
         let x = im.emit(
             ctx,
             OpKind::Broadcast {
-                shape: vec![batch, kv_heads, group, kv_len, last],
+                shape: [batch, kv_heads, group, kv_len, last]
+                    .map(Dim::Static)
+                    .to_vec(),
             },
             &[x],
         )?;
@@ -2114,17 +2170,25 @@ fn group_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
     one(channel_affine(im, ctx, inputs, y, &s)?)
 }
 
+/// The end of a whole dim in slice attributes: its size, or the symbolic dim's end.
+fn whole_dim_end(d: &Dim) -> i64 {
+    match d {
+        Dim::Static(n) => *n as i64,
+        Dim::Sym(_) => kiln_ir::ops::SLICE_TO_END,
+    }
+}
+
 fn slice_axis(
     im: &mut Importer,
     ctx: &NodeCtx,
     x: ValueId,
-    shape: &[usize],
+    shape: &[Dim],
     axis: usize,
     start: usize,
     end: usize,
 ) -> Result<ValueId, ImportError> {
     let mut starts = vec![0i64; shape.len()];
-    let mut ends: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    let mut ends: Vec<i64> = shape.iter().map(whole_dim_end).collect();
     starts[axis] = start as i64;
     ends[axis] = end as i64;
     im.emit(
@@ -2140,8 +2204,14 @@ fn slice_axis(
 
 fn split(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let s = im.shape(ctx, x)?;
-    let a = axis(ctx, ctx.int("axis", 0), s.len())?;
+    let dims = im.dims(x);
+    let a = axis(ctx, ctx.int("axis", 0), dims.len())?;
+    let Dim::Static(len) = dims[a] else {
+        return Err(ctx.err(format!(
+            "splitting symbolic dim {} of axis {a} is not supported",
+            dims[a]
+        )));
+    };
     let n = ctx.node.output.len();
     let given = if ctx.opset >= 13 {
         const_arg(im, ctx, inputs, 1)?.map(|t| t.to_i64())
@@ -2163,28 +2233,28 @@ fn split(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
             if parts == 0 {
                 return Err(ctx.err("cannot split into zero parts"));
             }
-            if ctx.opset < 18 && s[a] % parts != 0 {
+            if ctx.opset < 18 && len % parts != 0 {
                 return Err(ctx.err(format!(
                     "dim {a} of size {} does not split evenly into {parts} outputs",
-                    s[a]
+                    len
                 )));
             }
-            let chunk = s[a].div_ceil(parts);
+            let chunk = len.div_ceil(parts);
             (0..parts)
-                .map(|i| chunk.min(s[a].saturating_sub(i * chunk)))
+                .map(|i| chunk.min(len.saturating_sub(i * chunk)))
                 .collect()
         }
     };
-    if sizes.iter().sum::<usize>() != s[a] || sizes.len() != n {
+    if sizes.iter().sum::<usize>() != len || sizes.len() != n {
         return Err(ctx.err(format!(
             "split sizes {sizes:?} do not divide dim {a} of size {} into {n} outputs",
-            s[a]
+            len
         )));
     }
     let mut out = vec![];
     let mut at = 0;
     for size in sizes {
-        out.push(Some(slice_axis(im, ctx, x, &s, a, at, at + size)?));
+        out.push(Some(slice_axis(im, ctx, x, &dims, a, at, at + size)?));
         at += size;
     }
     Ok(out)
@@ -2215,6 +2285,7 @@ fn tile(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
         .collect::<Option<_>>()
         .ok_or_else(|| ctx.err("tiled shape is too large"))?;
     let t = reshape_to(im, ctx, x, interleaved)?;
+    let expanded = expanded.into_iter().map(Dim::Static).collect();
     let t = im.emit(ctx, OpKind::Broadcast { shape: expanded }, &[t])?;
     one(reshape_to(im, ctx, t, out)?)
 }
@@ -2285,14 +2356,6 @@ fn range(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
     }
     let values: Vec<f64> = (0..n).map(|i| s + i as f64 * d).collect();
     one(im.constant(HostTensor::from_f64(et, &[n], &values), &ctx.name))
-}
-
-fn size(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let s = im.shape(ctx, arg(ctx, inputs, 0)?)?;
-    one(im.constant(
-        HostTensor::from_i64(&[], &[s.iter().product::<usize>() as i64]),
-        &ctx.name,
-    ))
 }
 
 fn depth_space(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {

@@ -1,0 +1,259 @@
+//! Symbolic dims through the ONNX importer: how input dims are named, how sizes flow through
+//! shape inference and shape subgraphs as expressions, and what is refused.
+
+use kiln_import::onnx::proto::{
+    AttributeProto, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    TensorShapeProto, TypeProto, TypeProtoTensor, ValueInfoProto,
+};
+use kiln_import::{ImportError, ImportOptions, Imported};
+use kiln_types::HostTensor;
+use prost::Message;
+
+/// An f32 input whose dims are sizes (`"3"`), named dims (`"batch"`) or unnamed (`"?"`).
+fn input(name: &str, dims: &[&str]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|d| match (d.parse::<i64>(), *d) {
+            (Ok(v), _) => Dimension {
+                dim_value: Some(v),
+                dim_param: None,
+            },
+            (_, "?") => Dimension {
+                dim_value: None,
+                dim_param: None,
+            },
+            (_, p) => Dimension {
+                dim_value: None,
+                dim_param: Some(p.into()),
+            },
+        })
+        .collect();
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TypeProtoTensor {
+                elem_type: Some(1),
+                shape: Some(TensorShapeProto { dim }),
+            }),
+        }),
+    }
+}
+
+fn node(op: &str, inputs: &[&str], output: &str, attrs: Vec<AttributeProto>) -> NodeProto {
+    NodeProto {
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        name: Some(output.into()),
+        op_type: Some(op.into()),
+        attribute: attrs,
+        ..Default::default()
+    }
+}
+
+fn ints(name: &str, values: &[i64]) -> TensorProto {
+    TensorProto {
+        dims: vec![values.len() as i64],
+        data_type: Some(7),
+        name: Some(name.into()),
+        int64_data: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn int_attr(name: &str, v: i64) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        i: Some(v),
+        r#type: Some(2),
+        ..Default::default()
+    }
+}
+
+/// Imports a graph at opset 17 whose outputs are `outputs` (declared with no shape).
+fn import(
+    inputs: Vec<ValueInfoProto>,
+    consts: Vec<TensorProto>,
+    nodes: Vec<NodeProto>,
+    outputs: &[&str],
+    keep_symbols: bool,
+) -> Result<Imported, ImportError> {
+    let model = ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
+        graph: Some(GraphProto {
+            node: nodes,
+            name: Some("g".into()),
+            initializer: consts,
+            input: inputs,
+            output: outputs
+                .iter()
+                .map(|o| ValueInfoProto {
+                    name: Some(o.to_string()),
+                    r#type: None,
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let options = ImportOptions {
+        keep_symbols,
+        ..Default::default()
+    };
+    kiln_import::onnx::import_bytes_with(&model.encode_to_vec(), None, &options)
+}
+
+fn result_types(imported: &Imported) -> Vec<String> {
+    let f = &imported.program.functions[0];
+    f.results
+        .iter()
+        .map(|r| f.ty(r.value).to_string())
+        .collect()
+}
+
+#[test]
+fn named_dims_are_shared_and_unnamed_dims_are_fresh() {
+    let imported = import(
+        vec![
+            input("a", &["batch", "?", "4"]),
+            input("b", &["batch", "?", "4"]),
+        ],
+        vec![],
+        vec![
+            node("Identity", &["a"], "ya", vec![]),
+            node("Identity", &["b"], "yb", vec![]),
+        ],
+        &["ya", "yb"],
+        true,
+    )
+    .unwrap();
+    assert_eq!(
+        result_types(&imported),
+        ["tensor<{batch}x{a_1}x4xf32>", "tensor<{batch}x{b_1}x4xf32>"]
+    );
+    // A shared name means one size: adding the two inputs needs their unnamed dims to agree.
+    let err = import(
+        vec![input("a", &["batch", "?"]), input("b", &["batch", "?"])],
+        vec![],
+        vec![node("Add", &["a", "b"], "y", vec![])],
+        &["y"],
+        true,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("{a_1} vs {b_1}"), "{err}");
+    let imported = import(
+        vec![input("a", &["batch", "n"]), input("b", &["batch", "n"])],
+        vec![],
+        vec![node("Add", &["a", "b"], "y", vec![])],
+        &["y"],
+        true,
+    )
+    .unwrap();
+    assert_eq!(result_types(&imported), ["tensor<{batch}x{n}xf32>"]);
+}
+
+#[test]
+fn shape_subgraphs_fold_to_symbolic_sizes() {
+    // Reshape(x, Concat(Shape(x)[0:1], [-1])) flattens all but the first dim; Size counts all.
+    let imported = import(
+        vec![input("x", &["?", "4", "?"])],
+        vec![
+            ints("zero", &[0]),
+            ints("one", &[1]),
+            ints("minus_one", &[-1]),
+        ],
+        vec![
+            node("Shape", &["x"], "s", vec![]),
+            node("Slice", &["s", "zero", "one"], "n", vec![]),
+            node(
+                "Concat",
+                &["n", "minus_one"],
+                "target",
+                vec![int_attr("axis", 0)],
+            ),
+            node("Reshape", &["x", "target"], "flat", vec![]),
+            node("Size", &["x"], "count", vec![]),
+            node("Unsqueeze", &["count", "zero"], "count_1d", vec![]),
+            node("Reshape", &["x", "count_1d"], "all", vec![]),
+        ],
+        &["flat", "all"],
+        true,
+    )
+    .unwrap();
+    assert_eq!(
+        result_types(&imported),
+        ["tensor<{x_0}x{4*x_2}xf32>", "tensor<{4*x_0*x_2}xf32>"]
+    );
+    // The symbolic program runs at any size.
+    let x = HostTensor::from_f32(&[2, 4, 3], &(0..24).map(|v| v as f32).collect::<Vec<_>>());
+    let out = kiln_ir::interp::run(&imported.program, "main", &[x]).unwrap();
+    assert_eq!(
+        (out[0].shape.clone(), out[1].shape.clone()),
+        (vec![2, 12], vec![24])
+    );
+}
+
+#[test]
+fn symbolic_dims_slice_to_their_end_and_window_ops_keep_expressions() {
+    let slice = node("Slice", &["x", "start", "end", "axis"], "y", vec![]);
+    let imported = import(
+        vec![input("x", &["?", "8"])],
+        vec![
+            ints("start", &[1]),
+            ints("end", &[i64::MAX]),
+            ints("axis", &[0]),
+        ],
+        vec![slice.clone()],
+        &["y"],
+        true,
+    )
+    .unwrap();
+    assert_eq!(result_types(&imported), ["tensor<{x_0-1}x8xf32>"]);
+    let err = import(
+        vec![input("x", &["?", "8"])],
+        vec![
+            ints("start", &[-2]),
+            ints("end", &[i64::MAX]),
+            ints("axis", &[0]),
+        ],
+        vec![slice],
+        &["y"],
+        true,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("symbolic dim {x_0}"), "{err}");
+}
+
+#[test]
+fn sizes_read_as_data_are_refused_until_bound() {
+    // Shape(x) cast to float and added to data: a size the program would compute at run time.
+    let to_float = AttributeProto {
+        name: Some("to".into()),
+        i: Some(1),
+        r#type: Some(2),
+        ..Default::default()
+    };
+    let nodes = || {
+        vec![
+            node("Shape", &["x"], "s", vec![]),
+            node("Cast", &["s"], "sf", vec![to_float.clone()]),
+            node("Add", &["sf", "sf"], "y", vec![]),
+        ]
+    };
+    let err = import(vec![input("x", &["n"])], vec![], nodes(), &["y"], true).unwrap_err();
+    assert!(
+        err.to_string().contains("sizes [n] computed by node 's'")
+            && err.to_string().contains("--kiln-bind-dim"),
+        "{err}"
+    );
+    // Without keep_symbols the dim is bound to 1 (with a note) and the size folds.
+    let imported = import(vec![input("x", &["n"])], vec![], nodes(), &["y"], false).unwrap();
+    assert_eq!(result_types(&imported), ["tensor<1xf32>"]);
+    assert_eq!(
+        imported.notes,
+        ["input 'x' has symbolic dim 'n'; compiling for n=1 (choose with --kiln-bind-dim=n=SIZE)"]
+    );
+}
