@@ -789,6 +789,63 @@ def encoder_dynamic_inputs(rng, batch, seq, D=64):
     return [normal(rng, (batch, seq, D)), mask]
 
 
+def build_recurrent():
+    """LSTM, GRU and RNN nodes covering their attributes: directions, activations with
+    alpha/beta, clip, peepholes, input_forget, linear_before_reset, initial states and
+    run-time sequence lengths; a bidirectional LSTM feeds a GRU."""
+    rng = np.random.default_rng(6006)
+    g = Graph("recurrent")
+    S, N, I = 5, 3, 4
+    x = g.input("x", [S, N, I])
+    lens = g.input("lens", [N], np.int32)
+
+    def weights(p, dirs, gates, hidden, inp, peep=False):
+        w = g.init(f"{p}_W", small(rng, (dirs, gates * hidden, inp), 0.5))
+        r = g.init(f"{p}_R", small(rng, (dirs, gates * hidden, hidden), 0.5))
+        b = g.init(f"{p}_B", small(rng, (dirs, 2 * gates * hidden), 0.2))
+        extra = [g.init(f"{p}_P", small(rng, (dirs, 3 * hidden), 0.3))] if peep else []
+        return [w, r, b], extra
+
+    def state(p, shape):
+        return g.init(p, small(rng, shape, 0.5))
+
+    # bidirectional LSTM: peepholes, clip, initial states, run-time sequence lengths
+    wrb, peep = weights("lstm_bi", 2, 4, 6, I, peep=True)
+    y, yh, yc = g.node("LSTM", [x] + wrb + [lens, state("lstm_bi_h0", (2, N, 6)),
+                                       state("lstm_bi_c0", (2, N, 6))] + peep,
+                       name="lstm_bi", n_out=3, direction="bidirectional", hidden_size=6,
+                       clip=1.5)
+    # its output, [S, 2, N, 6], feeds a reverse GRU with linear_before_reset and its own
+    # activations
+    y = g.node("Transpose", [y], name="lstm_bi_y_t", perm=[0, 2, 1, 3])
+    y = g.node("Reshape", [y, g.init("shape_s_n_12", [S, N, 12], np.int64)], name="lstm_bi_y_r")
+    wrb, _ = weights("gru_rev", 1, 3, 5, 12)
+    g.node("GRU", [y] + wrb, name="gru_rev", n_out=2, direction="reverse", hidden_size=5,
+           linear_before_reset=1, activations=["HardSigmoid", "Softsign"],
+           activation_alpha=[0.3], activation_beta=[0.4])
+    # (ORT has no layout 1; ONNX's node tests cover it.) GRU forward with an initial state,
+    # LSTM reverse with input_forget and its own activations
+    wrb, _ = weights("gru_h0", 1, 3, 4, I)
+    g.node("GRU", [x] + wrb + ["", state("gru_h0_h0", (1, N, 4))], name="gru_h0", n_out=2,
+           hidden_size=4)
+    wrb, _ = weights("lstm_rev", 1, 4, 3, I)
+    g.node("LSTM", [x] + wrb + [lens], name="lstm_rev", n_out=3, hidden_size=3,
+           direction="reverse", input_forget=1, activations=["Sigmoid", "Elu", "ScaledTanh"],
+           activation_alpha=[0.8, 0.7], activation_beta=[1.2])
+    # bidirectional RNN with a different activation per direction, no bias
+    w = g.init("rnn_bi_W", small(rng, (2, 4, I), 0.5))
+    r = g.init("rnn_bi_R", small(rng, (2, 4, 4), 0.5))
+    g.node("RNN", [x, w, r, "", lens], name="rnn_bi", n_out=2, hidden_size=4,
+           direction="bidirectional", activations=["LeakyRelu", "Affine"],
+           activation_alpha=[0.1, 0.5], activation_beta=[0.2])
+    for node in g.nodes:
+        if node.op_type in ("LSTM", "GRU", "RNN"):
+            for i, o in enumerate(node.output):
+                g.output(o, [None] * (4 if i == 0 else 3))  # Y, then the final states
+    inputs = [normal(rng, (S, N, I)), np.array([5, 3, 1], np.int32)]
+    return g.model("recurrent ops"), inputs, None
+
+
 # extra input sizes for models with open dims: name -> [inputs of run 1, run 2, ...], saved as
 # run<k>_input_<i>.npy / run<k>_expected_<i>.npy beside the first run's files
 RUNS = {
@@ -849,6 +906,7 @@ BUILDERS = [
     ("unsupported", build_unsupported),
     ("detector_dynamic", build_detector_dynamic),
     ("encoder_dynamic", build_encoder_dynamic),
+    ("recurrent", build_recurrent),
 ]
 
 

@@ -179,6 +179,13 @@ fn bias_adds_and_gelu_fuse_into_their_matmuls() {
     );
 }
 
+/// LSTM, GRU and RNN with their attributes: directions, activations with alpha/beta, clip,
+/// peepholes, input_forget, linear_before_reset, initial states and run-time sequence lengths.
+#[test]
+fn recurrent() {
+    check("recurrent");
+}
+
 #[test]
 fn elementwise() {
     check("elementwise");

@@ -20,6 +20,7 @@
 mod op_versions;
 mod ops;
 pub mod proto;
+mod recurrent;
 mod shape_values;
 mod versions;
 

@@ -12,7 +12,7 @@ use kiln_ir::{
 };
 use kiln_types::{ElementType, HostTensor};
 
-type Outputs = Result<Vec<Option<ValueId>>, ImportError>;
+pub(super) type Outputs = Result<Vec<Option<ValueId>>, ImportError>;
 type Builder = fn(&mut Importer, &NodeCtx, &[Option<ValueId>]) -> Outputs;
 
 /// The builder for an ONNX op type, if kiln supports it.
@@ -77,12 +77,17 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Expand" => expand,
         "ConstantOfShape" => constant_of_shape,
         "EyeLike" => eye_like,
+        "LSTM" | "GRU" | "RNN" => super::recurrent::recurrent,
         _ => return None,
     })
 }
 
 /// Input `i`, required.
-fn arg(ctx: &NodeCtx, inputs: &[Option<ValueId>], i: usize) -> Result<ValueId, ImportError> {
+pub(super) fn arg(
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+    i: usize,
+) -> Result<ValueId, ImportError> {
     inputs
         .get(i)
         .copied()
@@ -309,7 +314,7 @@ fn cast_to(
     im.emit(ctx, OpKind::Cast(to), &[x])
 }
 
-fn reshape_to(
+pub(super) fn reshape_to(
     im: &mut Importer,
     ctx: &NodeCtx,
     x: ValueId,
@@ -360,7 +365,7 @@ fn transpose_2d(im: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Result<ValueId,
     im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[x])
 }
 
-fn scalar_like(im: &mut Importer, ctx: &NodeCtx, like: ValueId, v: f64) -> ValueId {
+pub(super) fn scalar_like(im: &mut Importer, ctx: &NodeCtx, like: ValueId, v: f64) -> ValueId {
     let et = im.ty(like).element_type;
     im.constant(HostTensor::from_f64(et, &[], &[v]), &ctx.name)
 }
@@ -1130,11 +1135,16 @@ fn eye_like(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
     one(im.constant(HostTensor::from_f64(et, &shape, &values), &ctx.name))
 }
 
-fn un(im: &mut Importer, ctx: &NodeCtx, u: UnaryOp, x: ValueId) -> Result<ValueId, ImportError> {
+pub(super) fn un(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    u: UnaryOp,
+    x: ValueId,
+) -> Result<ValueId, ImportError> {
     im.emit(ctx, OpKind::Unary(u), &[x])
 }
 
-fn bin(
+pub(super) fn bin(
     im: &mut Importer,
     ctx: &NodeCtx,
     b: BinaryOp,
@@ -1163,6 +1173,62 @@ fn hard_sigmoid(
     bin(im, ctx, BinaryOp::Max, t, zero)
 }
 
+/// An activation by its ONNX name, with its `alpha` and `beta` (ignored by those without):
+/// the functions the activation ops and the recurrent ops' `activations` share.
+pub(super) fn named_activation(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    name: &str,
+    [alpha, beta]: [f64; 2],
+    x: ValueId,
+) -> Result<ValueId, ImportError> {
+    let c = |im: &mut Importer, v: f64| scalar_like(im, ctx, x, v);
+    Ok(match name {
+        "Relu" => un(im, ctx, UnaryOp::Relu, x)?,
+        "Tanh" => un(im, ctx, UnaryOp::Tanh, x)?,
+        "Sigmoid" => un(im, ctx, UnaryOp::Sigmoid, x)?,
+        "Softplus" => un(im, ctx, UnaryOp::Softplus, x)?,
+        "Softsign" => {
+            let one_ = c(im, 1.0);
+            let a = un(im, ctx, UnaryOp::Abs, x)?;
+            let d = bin(im, ctx, BinaryOp::Add, a, one_)?;
+            bin(im, ctx, BinaryOp::Div, x, d)?
+        }
+        "LeakyRelu" => {
+            let (zero, slope) = (c(im, 0.0), c(im, alpha));
+            let neg = bin(im, ctx, BinaryOp::Less, x, zero)?;
+            let scaled = bin(im, ctx, BinaryOp::Mul, x, slope)?;
+            im.emit(ctx, OpKind::Select, &[neg, scaled, x])?
+        }
+        "ThresholdedRelu" => {
+            let (zero, a) = (c(im, 0.0), c(im, alpha));
+            let above = bin(im, ctx, BinaryOp::Greater, x, a)?;
+            im.emit(ctx, OpKind::Select, &[above, x, zero])?
+        }
+        "Elu" => {
+            let (zero, one_, a) = (c(im, 0.0), c(im, 1.0), c(im, alpha));
+            let e = un(im, ctx, UnaryOp::Exp, x)?;
+            let e = bin(im, ctx, BinaryOp::Sub, e, one_)?;
+            let e = bin(im, ctx, BinaryOp::Mul, e, a)?;
+            let pos = bin(im, ctx, BinaryOp::Greater, x, zero)?;
+            im.emit(ctx, OpKind::Select, &[pos, x, e])?
+        }
+        "HardSigmoid" => hard_sigmoid(im, ctx, x, alpha, beta)?,
+        "Affine" => {
+            let (a, b) = (c(im, alpha), c(im, beta));
+            let t = bin(im, ctx, BinaryOp::Mul, x, a)?;
+            bin(im, ctx, BinaryOp::Add, t, b)?
+        }
+        "ScaledTanh" => {
+            let (a, b) = (c(im, alpha), c(im, beta));
+            let t = bin(im, ctx, BinaryOp::Mul, x, b)?;
+            let t = un(im, ctx, UnaryOp::Tanh, t)?;
+            bin(im, ctx, BinaryOp::Mul, t, a)?
+        }
+        other => return Err(ctx.err(format!("activation '{other}' is not supported"))),
+    })
+}
+
 /// Activations ONNX defines as formulas over kiln's elementwise ops.
 fn activation(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
@@ -1174,49 +1240,31 @@ fn activation(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
             let one_ = c(im, 1.0);
             bin(im, ctx, BinaryOp::Div, one_, x)?
         }
-        "Softsign" => {
-            let one_ = c(im, 1.0);
-            let a = un(im, ctx, UnaryOp::Abs, x)?;
-            let d = bin(im, ctx, BinaryOp::Add, a, one_)?;
-            bin(im, ctx, BinaryOp::Div, x, d)?
+        "Softsign" => named_activation(im, ctx, "Softsign", [0.0; 2], x)?,
+        "LeakyRelu" => {
+            let alpha = ctx.float("alpha", 0.01) as f64;
+            named_activation(im, ctx, "LeakyRelu", [alpha, 0.0], x)?
         }
-        "LeakyRelu" | "PRelu" => {
-            let slope = if ctx.op_type == "PRelu" {
-                arg(ctx, inputs, 1)?
-            } else {
-                c(im, ctx.float("alpha", 0.01) as f64)
-            };
+        "PRelu" => {
+            let slope = arg(ctx, inputs, 1)?;
             let neg = bin(im, ctx, BinaryOp::Less, x, zero)?;
             let scaled = bin(im, ctx, BinaryOp::Mul, x, slope)?;
             im.emit(ctx, OpKind::Select, &[neg, scaled, x])?
         }
-        "Elu" | "Selu" => {
-            let default_alpha = if ctx.op_type == "Elu" {
-                1.0
-            } else {
-                1.673_263_2
-            };
-            let alpha = c(im, ctx.float("alpha", default_alpha) as f64);
-            let one_ = c(im, 1.0);
-            let e = un(im, ctx, UnaryOp::Exp, x)?;
-            let e = bin(im, ctx, BinaryOp::Sub, e, one_)?;
-            let e = bin(im, ctx, BinaryOp::Mul, e, alpha)?;
-            let pos = bin(im, ctx, BinaryOp::Greater, x, zero)?;
-            let y = im.emit(ctx, OpKind::Select, &[pos, x, e])?;
-            if ctx.op_type == "Selu" {
-                let gamma = c(im, ctx.float("gamma", 1.050_701) as f64);
-                bin(im, ctx, BinaryOp::Mul, y, gamma)?
-            } else {
-                y
-            }
+        "Elu" => {
+            let alpha = ctx.float("alpha", 1.0) as f64;
+            named_activation(im, ctx, "Elu", [alpha, 0.0], x)?
         }
-        "HardSigmoid" => hard_sigmoid(
-            im,
-            ctx,
-            x,
-            ctx.float("alpha", 0.2) as f64,
-            ctx.float("beta", 0.5) as f64,
-        )?,
+        "Selu" => {
+            let alpha = ctx.float("alpha", 1.673_263_2) as f64;
+            let y = named_activation(im, ctx, "Elu", [alpha, 0.0], x)?;
+            let gamma = c(im, ctx.float("gamma", 1.050_701) as f64);
+            bin(im, ctx, BinaryOp::Mul, y, gamma)?
+        }
+        "HardSigmoid" => {
+            let (alpha, beta) = (ctx.float("alpha", 0.2), ctx.float("beta", 0.5));
+            named_activation(im, ctx, "HardSigmoid", [alpha as f64, beta as f64], x)?
+        }
         "HardSwish" => {
             let h = hard_sigmoid(im, ctx, x, 1.0 / 6.0, 0.5)?;
             bin(im, ctx, BinaryOp::Mul, x, h)?
@@ -1226,9 +1274,8 @@ fn activation(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
             bin(im, ctx, BinaryOp::Div, sn, cs)?
         }
         "ThresholdedRelu" => {
-            let alpha = c(im, ctx.float("alpha", 1.0) as f64);
-            let above = bin(im, ctx, BinaryOp::Greater, x, alpha)?;
-            im.emit(ctx, OpKind::Select, &[above, x, zero])?
+            let alpha = ctx.float("alpha", 1.0) as f64;
+            named_activation(im, ctx, "ThresholdedRelu", [alpha, 0.0], x)?
         }
         "Celu" => {
             // max(0, x) + min(0, alpha · (exp(x / alpha) - 1)).
@@ -2178,7 +2225,7 @@ fn whole_dim_end(d: &Dim) -> i64 {
     }
 }
 
-fn slice_axis(
+pub(super) fn slice_axis(
     im: &mut Importer,
     ctx: &NodeCtx,
     x: ValueId,

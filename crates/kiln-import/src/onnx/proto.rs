@@ -87,6 +87,9 @@ pub struct AttributeProto {
     pub ints: Vec<i64>,
     #[prost(bytes = "vec", repeated, tag = "9")]
     pub strings: Vec<Vec<u8>>,
+    /// A subgraph (If's branches, Loop's and Scan's body).
+    #[prost(message, optional, tag = "6")]
+    pub g: Option<GraphProto>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

@@ -1,0 +1,581 @@
+//! The recurrent ops LSTM, GRU and RNN, unrolled over a sequence length known at compile time.
+//!
+//! Per direction, the input projection of every time step (`X·Wᵀ` plus the biases that do not
+//! depend on the state) is one matmul over `seq × batch` rows. Each step then multiplies the
+//! state by `Rᵀ` (one matmul over the batch) and computes the gates elementwise, which
+//! dispatch formation fuses into that matmul's epilogue. Every ONNX attribute is honoured:
+//! `direction` (forward, reverse, bidirectional), `activations` with `activation_alpha` /
+//! `activation_beta`, `clip`, `layout` 0 and 1, LSTM's `input_forget` and peepholes `P`,
+//! GRU's `linear_before_reset`, initial states, and `sequence_lens` (a batch entry's state
+//! stops changing after its length and its outputs there are zero, as ONNX Runtime computes).
+
+use super::ops::{arg, bin, named_activation, reshape_to, scalar_like, slice_axis, Outputs};
+use super::{Importer, NodeCtx};
+use crate::ImportError;
+use kiln_ir::{BinaryOp, OpKind, ValueId};
+use kiln_types::HostTensor;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Cell {
+    Lstm,
+    Gru,
+    Rnn,
+}
+
+impl Cell {
+    /// Gates per hidden unit: the row blocks of `W` and `R`.
+    fn gates(self) -> usize {
+        match self {
+            Cell::Lstm => 4,
+            Cell::Gru => 3,
+            Cell::Rnn => 1,
+        }
+    }
+
+    fn default_activations(self) -> &'static [&'static str] {
+        match self {
+            Cell::Lstm => &["Sigmoid", "Tanh", "Tanh"],
+            Cell::Gru => &["Sigmoid", "Tanh"],
+            Cell::Rnn => &["Tanh"],
+        }
+    }
+}
+
+/// One activation function with its parameters.
+struct Activation {
+    name: String,
+    alpha: f64,
+    beta: f64,
+}
+
+/// The activations of each direction; alphas and betas are consumed in order by the
+/// functions that take them, the rest getting their ONNX defaults.
+fn activations(
+    ctx: &NodeCtx,
+    cell: Cell,
+    dirs: usize,
+) -> Result<Vec<Vec<Activation>>, ImportError> {
+    let per_dir = cell.default_activations().len();
+    let names: Vec<String> = match ctx.attr("activations") {
+        Some(a) if !a.strings.is_empty() => a
+            .strings
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect(),
+        _ => (0..dirs)
+            .flat_map(|_| cell.default_activations().iter().map(|s| s.to_string()))
+            .collect(),
+    };
+    if names.len() != per_dir * dirs {
+        return Err(ctx.err(format!(
+            "needs {} activations ({per_dir} per direction), got {}",
+            per_dir * dirs,
+            names.len()
+        )));
+    }
+    let floats = |key: &str| ctx.attr(key).map(|a| a.floats.clone()).unwrap_or_default();
+    let (mut alphas, mut betas) = (
+        floats("activation_alpha").into_iter(),
+        floats("activation_beta").into_iter(),
+    );
+    let mut out: Vec<Activation> = vec![];
+    for name in names {
+        // ONNX spells them like the ops (`LeakyRelu`); ONNX Runtime also accepts any case.
+        let canonical = [
+            "Relu",
+            "Tanh",
+            "Sigmoid",
+            "Softsign",
+            "Softplus",
+            "LeakyRelu",
+            "ThresholdedRelu",
+            "Elu",
+            "HardSigmoid",
+            "Affine",
+            "ScaledTanh",
+        ]
+        .into_iter()
+        .find(|c| c.eq_ignore_ascii_case(&name))
+        .ok_or_else(|| ctx.err(format!("activation '{name}' is not supported")))?;
+        let (alpha, beta) = match canonical {
+            "LeakyRelu" => (alphas.next().unwrap_or(0.01), 0.0),
+            "ThresholdedRelu" | "Elu" => (alphas.next().unwrap_or(1.0), 0.0),
+            "HardSigmoid" => (alphas.next().unwrap_or(0.2), betas.next().unwrap_or(0.5)),
+            "Affine" => (alphas.next().unwrap_or(1.0), betas.next().unwrap_or(0.0)),
+            "ScaledTanh" => (alphas.next().unwrap_or(1.0), betas.next().unwrap_or(1.0)),
+            _ => (0.0, 0.0),
+        };
+        let name = canonical.to_string();
+        out.push(Activation {
+            name,
+            alpha: alpha as f64,
+            beta: beta as f64,
+        });
+    }
+    let mut per_direction = vec![];
+    while !out.is_empty() {
+        per_direction.push(out.drain(..per_dir).collect());
+    }
+    Ok(per_direction)
+}
+
+/// What a recurrent node needs while it is unrolled.
+struct Rnn<'a> {
+    ctx: &'a NodeCtx<'a>,
+    cell: Cell,
+    hidden: usize,
+    clip: Option<f64>,
+    /// LSTM: couple the input and forget gates (`f = 1 - i`).
+    input_forget: bool,
+    /// GRU: apply the reset gate after the recurrent matmul.
+    linear_before_reset: bool,
+    /// Whether each batch entry is still inside its sequence at step `t`, per step (`[batch, 1]`
+    /// booleans); `None` when every sequence has the full length.
+    active: Option<Vec<ValueId>>,
+}
+
+impl Rnn<'_> {
+    fn emit(
+        &self,
+        im: &mut Importer,
+        kind: OpKind,
+        operands: &[ValueId],
+    ) -> Result<ValueId, ImportError> {
+        im.emit(self.ctx, kind, operands)
+    }
+
+    fn bin(
+        &self,
+        im: &mut Importer,
+        b: BinaryOp,
+        x: ValueId,
+        y: ValueId,
+    ) -> Result<ValueId, ImportError> {
+        bin(im, self.ctx, b, x, y)
+    }
+
+    /// Columns `[gate·H, (gate+count)·H)` of a `[rows, G·H]` value.
+    fn gate(
+        &self,
+        im: &mut Importer,
+        x: ValueId,
+        gate: usize,
+        count: usize,
+    ) -> Result<ValueId, ImportError> {
+        let dims = im.dims(x);
+        let h = self.hidden;
+        slice_axis(im, self.ctx, x, &dims, 1, gate * h, (gate + count) * h)
+    }
+
+    /// `x` clipped to `[-clip, clip]` when the node asks for it.
+    fn clip(&self, im: &mut Importer, x: ValueId) -> Result<ValueId, ImportError> {
+        let Some(c) = self.clip else { return Ok(x) };
+        let (lo, hi) = (
+            scalar_like(im, self.ctx, x, -c),
+            scalar_like(im, self.ctx, x, c),
+        );
+        let t = self.bin(im, BinaryOp::Max, x, lo)?;
+        self.bin(im, BinaryOp::Min, t, hi)
+    }
+
+    /// `act(clip(x))`.
+    fn activate(
+        &self,
+        im: &mut Importer,
+        act: &Activation,
+        x: ValueId,
+    ) -> Result<ValueId, ImportError> {
+        let x = self.clip(im, x)?;
+        named_activation(im, self.ctx, &act.name, [act.alpha, act.beta], x)
+    }
+
+    /// `new` where step `t` is inside the sequence, else `old`.
+    fn hold(
+        &self,
+        im: &mut Importer,
+        t: usize,
+        new: ValueId,
+        old: ValueId,
+    ) -> Result<ValueId, ImportError> {
+        match &self.active {
+            Some(active) => self.emit(im, OpKind::Select, &[active[t], new, old]),
+            None => Ok(new),
+        }
+    }
+}
+
+/// One direction's weights: `Wᵀ` `[I, G·H]`, `Rᵀ` `[H, G·H]`, and the biases split into the
+/// part added to the input projection and (GRU with `linear_before_reset`) the recurrent
+/// hidden gate's `Rbh`.
+struct Weights {
+    w_t: ValueId,
+    r_t: ValueId,
+    input_bias: ValueId,
+    recurrent_h_bias: Option<ValueId>,
+    peepholes: Option<ValueId>,
+}
+
+/// The `d`-th `[rows, cols]` matrix of a `[D, rows, cols]` input, or the `d`-th row of a
+/// `[D, n]` one.
+fn direction_slice(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    v: ValueId,
+    d: usize,
+) -> Result<ValueId, ImportError> {
+    let dims = im.dims(v);
+    let s = slice_axis(im, ctx, v, &dims, 0, d, d + 1)?;
+    let rest: Vec<usize> = dims[1..]
+        .iter()
+        .map(|x| {
+            x.as_static()
+                .ok_or_else(|| ctx.err(format!("needs static weight dims, got {}", im.ty(v))))
+        })
+        .collect::<Result<_, _>>()?;
+    reshape_to(im, ctx, s, rest)
+}
+
+/// The LSTM, GRU and RNN builder.
+pub(super) fn recurrent(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let cell = match ctx.op_type {
+        "LSTM" => Cell::Lstm,
+        "GRU" => Cell::Gru,
+        _ => Cell::Rnn,
+    };
+    let x = arg(ctx, inputs, 0)?;
+    let (w, r) = (arg(ctx, inputs, 1)?, arg(ctx, inputs, 2)?);
+    let opt = |i: usize| inputs.get(i).copied().flatten();
+    let et = im.ty(x).element_type;
+    if !et.is_float() {
+        return Err(ctx.err(format!("needs float input, got {et}")));
+    }
+    let layout = if ctx.opset >= 14 {
+        ctx.int("layout", 0)
+    } else {
+        0
+    };
+    if !matches!(layout, 0 | 1) {
+        return Err(ctx.err(format!("layout {layout} must be 0 or 1")));
+    }
+    // Everything below works in layout 0: X is [seq, batch, input], states [D, batch, H].
+    let to_layout0 = |im: &mut Importer, v: ValueId| -> Result<ValueId, ImportError> {
+        if layout == 0 {
+            return Ok(v);
+        }
+        let mut perm: Vec<usize> = (0..im.ty(v).rank()).collect();
+        perm.swap(0, 1);
+        im.emit(ctx, OpKind::Transpose { perm }, &[v])
+    };
+    let x = to_layout0(im, x)?;
+    let [seq, batch, input] = *im.shape(ctx, x)? else {
+        return Err(ctx.err(format!("X must be 3-D, got {}", im.ty(x))));
+    };
+    let dirs = match ctx.string("direction").as_deref().unwrap_or("forward") {
+        "forward" => vec![false],
+        "reverse" => vec![true],
+        "bidirectional" => vec![false, true],
+        other => return Err(ctx.err(format!("direction '{other}' is not supported"))),
+    };
+    let g = cell.gates();
+    let rs = im.shape(ctx, r)?;
+    let hidden = match ctx.attr("hidden_size").and_then(|a| a.i) {
+        Some(h) => {
+            usize::try_from(h).map_err(|_| ctx.err(format!("hidden_size {h} must be positive")))?
+        }
+        None => *rs.get(2).unwrap_or(&0),
+    };
+    let ws = im.shape(ctx, w)?;
+    if ws != [dirs.len(), g * hidden, input] || rs != [dirs.len(), g * hidden, hidden] {
+        return Err(ctx.err(format!(
+            "W {} and R {} do not fit {} direction(s), {g} gate(s) of hidden size {hidden} and input size {input}",
+            im.ty(w),
+            im.ty(r),
+            dirs.len()
+        )));
+    }
+    let clip = ctx.attr("clip").and_then(|a| a.f).map(f64::from);
+    let acts = activations(ctx, cell, dirs.len())?;
+
+    let mut rnn = Rnn {
+        ctx,
+        cell,
+        hidden,
+        clip,
+        input_forget: cell == Cell::Lstm && ctx.int("input_forget", 0) != 0,
+        linear_before_reset: cell == Cell::Gru && ctx.int("linear_before_reset", 0) != 0,
+        active: None,
+    };
+    if let Some(lens) = opt(4) {
+        rnn.active = sequence_mask(im, ctx, lens, seq, batch)?;
+    }
+    let zeros = |im: &mut Importer| {
+        let n = batch * hidden;
+        im.constant(
+            HostTensor::from_f64(et, &[batch, hidden], &vec![0.0; n]),
+            &ctx.name,
+        )
+    };
+    let initial = |im: &mut Importer, i: usize, d: usize| -> Result<ValueId, ImportError> {
+        match opt(i) {
+            Some(v) => {
+                let v = to_layout0(im, v)?;
+                direction_slice(im, ctx, v, d)
+            }
+            None => Ok(zeros(im)),
+        }
+    };
+
+    let mut ys = vec![];
+    let mut final_h = vec![];
+    let mut final_c = vec![];
+    for (d, &reverse) in dirs.iter().enumerate() {
+        let weights = direction_weights(im, &rnn, [w, r], opt(3), opt(7), d)?;
+        // The input projection of every step at once: [seq·batch, I] · [I, G·H] + bias.
+        let flat = reshape_to(im, ctx, x, vec![seq * batch, input])?;
+        let proj = rnn.emit(im, OpKind::MatMul, &[flat, weights.w_t])?;
+        let proj = rnn.bin(im, BinaryOp::Add, proj, weights.input_bias)?;
+        let mut h = initial(im, 5, d)?;
+        let mut c = initial(im, 6, d)?;
+        let mut outputs = vec![None; seq];
+        let steps: Vec<usize> = if reverse {
+            (0..seq).rev().collect()
+        } else {
+            (0..seq).collect()
+        };
+        for t in steps {
+            let dims = im.dims(proj);
+            let xt = slice_axis(im, ctx, proj, &dims, 0, t * batch, (t + 1) * batch)?;
+            let (new_h, new_c) = step(im, &rnn, &weights, &acts[d], xt, [h, c])?;
+            let held_h = rnn.hold(im, t, new_h, h)?;
+            if cell == Cell::Lstm {
+                c = rnn.hold(im, t, new_c, c)?;
+            }
+            let zero = zeros(im);
+            outputs[t] = Some(rnn.hold(im, t, new_h, zero)?);
+            h = held_h;
+        }
+        let steps: Vec<ValueId> = outputs.into_iter().flatten().collect();
+        let steps: Vec<ValueId> = steps
+            .into_iter()
+            .map(|y| reshape_to(im, ctx, y, vec![1, 1, batch, hidden]))
+            .collect::<Result<_, _>>()?;
+        ys.push(concat(im, ctx, &steps, 0)?);
+        final_h.push(reshape_to(im, ctx, h, vec![1, batch, hidden])?);
+        if cell == Cell::Lstm {
+            final_c.push(reshape_to(im, ctx, c, vec![1, batch, hidden])?);
+        }
+    }
+    let y = concat(im, ctx, &ys, 1)?;
+    let yh = concat(im, ctx, &final_h, 0)?;
+    let back = |im: &mut Importer, v: ValueId, perm: Vec<usize>| -> Result<ValueId, ImportError> {
+        if layout == 0 {
+            Ok(v)
+        } else {
+            im.emit(ctx, OpKind::Transpose { perm }, &[v])
+        }
+    };
+    let mut outputs = vec![
+        Some(back(im, y, vec![2, 0, 1, 3])?),
+        Some(back(im, yh, vec![1, 0, 2])?),
+    ];
+    if cell == Cell::Lstm {
+        let yc = concat(im, ctx, &final_c, 0)?;
+        outputs.push(Some(back(im, yc, vec![1, 0, 2])?));
+    }
+    Ok(outputs)
+}
+
+fn concat(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    parts: &[ValueId],
+    axis: usize,
+) -> Result<ValueId, ImportError> {
+    match parts {
+        [one] => Ok(*one),
+        _ => im.emit(ctx, OpKind::Concat { axis }, parts),
+    }
+}
+
+/// Per step, whether each batch entry is inside its sequence (`t < sequence_lens[b]`), as
+/// `[batch, 1]` booleans; `None` when the lengths are constants that cover every step.
+fn sequence_mask(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    lens: ValueId,
+    seq: usize,
+    batch: usize,
+) -> Result<Option<Vec<ValueId>>, ImportError> {
+    if im.shape(ctx, lens)? != [batch] {
+        return Err(ctx.err(format!(
+            "sequence_lens must be [{batch}], got {}",
+            im.ty(lens)
+        )));
+    }
+    if let Some(t) = im.const_of(lens) {
+        let values = t.to_i64();
+        if let Some(bad) = values.iter().find(|&&n| n < 0 || n as usize > seq) {
+            return Err(ctx.err(format!("sequence length {bad} is outside 0..={seq}")));
+        }
+        if values.iter().all(|&n| n as usize == seq) {
+            return Ok(None);
+        }
+    }
+    let et = im.ty(lens).element_type;
+    let lens = reshape_to(im, ctx, lens, vec![batch, 1])?;
+    let mut out = vec![];
+    for t in 0..seq {
+        let step = im.constant(HostTensor::from_f64(et, &[], &[t as f64]), &ctx.name);
+        out.push(bin(im, ctx, BinaryOp::Less, step, lens)?);
+    }
+    Ok(Some(out))
+}
+
+/// Direction `d`'s transposed weights `[W, R]`, biases `b` and peepholes `p`.
+fn direction_weights(
+    im: &mut Importer,
+    rnn: &Rnn,
+    [w, r]: [ValueId; 2],
+    b: Option<ValueId>,
+    p: Option<ValueId>,
+    d: usize,
+) -> Result<Weights, ImportError> {
+    let ctx = rnn.ctx;
+    let (g, h) = (rnn.cell.gates(), rnn.hidden);
+    let wd = direction_slice(im, ctx, w, d)?;
+    let w_t = im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[wd])?;
+    let rd = direction_slice(im, ctx, r, d)?;
+    let r_t = im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[rd])?;
+    let et = im.ty(w).element_type;
+    let (input_bias, recurrent_h_bias) = match b {
+        None => (
+            im.constant(
+                HostTensor::from_f64(et, &[g * h], &vec![0.0; g * h]),
+                &ctx.name,
+            ),
+            None,
+        ),
+        Some(b) => {
+            let bd = direction_slice(im, ctx, b, d)?;
+            let bd = reshape_to(im, ctx, bd, vec![1, 2 * g * h])?;
+            let wb = rnn.gate(im, bd, 0, g)?;
+            let rb = rnn.gate(im, bd, g, g)?;
+            if rnn.linear_before_reset {
+                // Rbh stays inside the reset gate's product.
+                let rb_zr = rnn.gate(im, rb, 0, 2)?;
+                let zr = rnn.gate(im, wb, 0, 2)?;
+                let zr = rnn.bin(im, BinaryOp::Add, zr, rb_zr)?;
+                let wbh = rnn.gate(im, wb, 2, 1)?;
+                let bias = im.emit(ctx, OpKind::Concat { axis: 1 }, &[zr, wbh])?;
+                (bias, Some(rnn.gate(im, rb, 2, 1)?))
+            } else {
+                (rnn.bin(im, BinaryOp::Add, wb, rb)?, None)
+            }
+        }
+    };
+    let peepholes = match p {
+        Some(p) if rnn.cell == Cell::Lstm => {
+            let pd = direction_slice(im, ctx, p, d)?;
+            Some(reshape_to(im, ctx, pd, vec![1, 3 * h])?)
+        }
+        _ => None,
+    };
+    Ok(Weights {
+        w_t,
+        r_t,
+        input_bias,
+        recurrent_h_bias,
+        peepholes,
+    })
+}
+
+/// One time step: the new hidden state and (LSTM) cell state from the step's input
+/// projection `xt` `[batch, G·H]` and the previous states `[h, c]`.
+fn step(
+    im: &mut Importer,
+    rnn: &Rnn,
+    wt: &Weights,
+    acts: &[Activation],
+    xt: ValueId,
+    [h, c]: [ValueId; 2],
+) -> Result<(ValueId, ValueId), ImportError> {
+    let ctx = rnn.ctx;
+    let mm = |im: &mut Importer, a: ValueId, b: ValueId| im.emit(ctx, OpKind::MatMul, &[a, b]);
+    match rnn.cell {
+        Cell::Rnn => {
+            let rec = mm(im, h, wt.r_t)?;
+            let pre = rnn.bin(im, BinaryOp::Add, xt, rec)?;
+            Ok((rnn.activate(im, &acts[0], pre)?, c))
+        }
+        Cell::Lstm => {
+            let rec = mm(im, h, wt.r_t)?;
+            let pre = rnn.bin(im, BinaryOp::Add, xt, rec)?;
+            // Gate blocks in ONNX order: input, output, forget, cell.
+            let peep = |im: &mut Importer,
+                        k: usize,
+                        state: ValueId,
+                        x: ValueId|
+             -> Result<ValueId, ImportError> {
+                match wt.peepholes {
+                    Some(p) => {
+                        let pk = rnn.gate(im, p, k, 1)?;
+                        let t = rnn.bin(im, BinaryOp::Mul, pk, state)?;
+                        rnn.bin(im, BinaryOp::Add, x, t)
+                    }
+                    None => Ok(x),
+                }
+            };
+            let i = rnn.gate(im, pre, 0, 1)?;
+            let i = peep(im, 0, c, i)?;
+            let i = rnn.activate(im, &acts[0], i)?;
+            let f = if rnn.input_forget {
+                let one = scalar_like(im, ctx, i, 1.0);
+                rnn.bin(im, BinaryOp::Sub, one, i)?
+            } else {
+                let f = rnn.gate(im, pre, 2, 1)?;
+                let f = peep(im, 2, c, f)?;
+                rnn.activate(im, &acts[0], f)?
+            };
+            let cg = rnn.gate(im, pre, 3, 1)?;
+            let cg = rnn.activate(im, &acts[1], cg)?;
+            let kept = rnn.bin(im, BinaryOp::Mul, f, c)?;
+            let added = rnn.bin(im, BinaryOp::Mul, i, cg)?;
+            let new_c = rnn.bin(im, BinaryOp::Add, kept, added)?;
+            let o = rnn.gate(im, pre, 1, 1)?;
+            let o = peep(im, 1, new_c, o)?;
+            let o = rnn.activate(im, &acts[0], o)?;
+            let hc = rnn.activate(im, &acts[2], new_c)?;
+            Ok((rnn.bin(im, BinaryOp::Mul, o, hc)?, new_c))
+        }
+        Cell::Gru => {
+            // Gate blocks in ONNX order: update (z), reset (r), hidden (h).
+            let r_zr = rnn.gate(im, wt.r_t, 0, 2)?;
+            let r_h = rnn.gate(im, wt.r_t, 2, 1)?;
+            let rec = mm(im, h, r_zr)?;
+            let x_zr = rnn.gate(im, xt, 0, 2)?;
+            let pre = rnn.bin(im, BinaryOp::Add, x_zr, rec)?;
+            let z = rnn.gate(im, pre, 0, 1)?;
+            let z = rnn.activate(im, &acts[0], z)?;
+            let reset = rnn.gate(im, pre, 1, 1)?;
+            let reset = rnn.activate(im, &acts[0], reset)?;
+            let x_h = rnn.gate(im, xt, 2, 1)?;
+            let rec_h = if rnn.linear_before_reset {
+                let t = mm(im, h, r_h)?;
+                let t = match wt.recurrent_h_bias {
+                    Some(b) => rnn.bin(im, BinaryOp::Add, t, b)?,
+                    None => t,
+                };
+                rnn.bin(im, BinaryOp::Mul, reset, t)?
+            } else {
+                let rh = rnn.bin(im, BinaryOp::Mul, reset, h)?;
+                mm(im, rh, r_h)?
+            };
+            let pre_h = rnn.bin(im, BinaryOp::Add, x_h, rec_h)?;
+            let hh = rnn.activate(im, &acts[1], pre_h)?;
+            // (1 - z)·hh + z·h = hh + z·(h - hh)
+            let diff = rnn.bin(im, BinaryOp::Sub, h, hh)?;
+            let t = rnn.bin(im, BinaryOp::Mul, z, diff)?;
+            Ok((rnn.bin(im, BinaryOp::Add, hh, t)?, c))
+        }
+    }
+}
