@@ -846,12 +846,87 @@ def build_recurrent():
     return g.model("recurrent ops"), inputs, None
 
 
-# extra input sizes for models with open dims: name -> [inputs of run 1, run 2, ...], saved as
-# run<k>_input_<i>.npy / run<k>_expected_<i>.npy beside the first run's files
+def build_control_flow():
+    """If, Loop and Scan whose structure is known at compile time; subgraphs read outer-scope
+    values."""
+    rng = np.random.default_rng(7007)
+    g = Graph("control_flow")
+    x = g.input("x", [2, 3])
+    flag = g.input("flag", [], np.bool_)
+    seq = g.input("seq", [2, 5, 3])
+    w = g.init("w", small(rng, (3, 3), 0.5))
+
+    def subgraph(name, build, inputs, outputs):
+        sub = Graph(name)
+        for n, shape, dtype in inputs:
+            sub.input(n, shape, dtype)
+        build(sub)
+        for n, shape, *dtype in outputs:
+            sub.output(n, shape, *dtype)
+        return helper.make_graph(sub.nodes, name, sub.inputs, sub.outputs, sub.initializers)
+
+    # If on a constant condition whose branches return different ranks: only one is kept
+    then_rank2 = subgraph("then_rank2", lambda s: s.node("MatMul", [x, w], name="t_mm",
+                                                          outputs=["t_out"]), [], [("t_out", [2, 3])])
+    else_rank1 = subgraph("else_rank1", lambda s: s.node(
+        "Reshape", [x, g.init("six", [6], np.int64)], name="e_flat", outputs=["e_out"]),
+        [], [("e_out", [6])])
+    true = g.node("Constant", [], name="const_true",
+                  value=helper.make_tensor("true_value", TensorProto.BOOL, [], [True]))
+    g.node("If", [true], name="if_const", outputs=["if_const_out"], then_branch=then_rank2,
+           else_branch=else_rank1)
+    # If on a run-time condition with branches of one type
+    then_relu = subgraph("then_relu", lambda s: s.node("Relu", [x], name="t_relu",
+                                                        outputs=["tr_out"]), [], [("tr_out", [2, 3])])
+    else_neg = subgraph("else_neg", lambda s: s.node(
+        "Mul", [x, g.init("minus_two", np.array(-2.0, np.float32))], name="e_neg",
+        outputs=["en_out"]), [], [("en_out", [2, 3])])
+    g.node("If", [flag], name="if_runtime", outputs=["if_runtime_out"], then_branch=then_relu,
+           else_branch=else_neg)
+
+    # Loop with a constant trip count: y = tanh(y·w) + i, scanning every y
+    def loop_body(s):
+        yw = s.node("MatMul", ["y_in", w], name="body_mm")
+        th = s.node("Tanh", [yw], name="body_tanh")
+        fi = s.node("Cast", ["i"], name="body_i", to=TensorProto.FLOAT)
+        s.node("Add", [th, fi], name="body_add", outputs=["y_out"])
+        s.node("Identity", ["cond_in"], name="body_cond", outputs=["cond_out"])
+        s.node("Identity", ["y_out"], name="body_scan", outputs=["y_scan"])
+    body = subgraph("loop_body", loop_body,
+                    [("i", [], np.int64), ("cond_in", [], np.bool_), ("y_in", [2, 3], np.float32)],
+                    [("cond_out", [], np.bool_), ("y_out", [2, 3]), ("y_scan", [2, 3])])
+    g.node("Loop", [g.init("trips", np.array(4, np.int64)), "", x], name="loop",
+           outputs=["loop_y", "loop_ys"], body=body)
+
+    # Scan over axis 1 of seq, backwards: a running sum, and each step's sum·w stacked on axis 1
+    def scan_body(s):
+        s.node("Add", ["acc_in", "row"], name="scan_add", outputs=["acc_out"])
+        s.node("MatMul", ["acc_out", w], name="scan_mm", outputs=["row_out"])
+    sbody = subgraph("scan_body", scan_body,
+                     [("acc_in", [2, 3], np.float32), ("row", [2, 3], np.float32)],
+                     [("acc_out", [2, 3]), ("row_out", [2, 3])])
+    g.node("Scan", [g.init("acc0", np.zeros((2, 3), np.float32)), seq], name="scan",
+           outputs=["scan_acc", "scan_rows"], body=sbody, num_scan_inputs=1,
+           scan_input_axes=[1], scan_input_directions=[1], scan_output_axes=[1])
+    for name, shape in [("if_const_out", [2, 3]), ("if_runtime_out", [2, 3]),
+                        ("loop_y", [2, 3]), ("loop_ys", [4, 2, 3]), ("scan_acc", [2, 3]),
+                        ("scan_rows", [2, 5, 3])]:
+        g.output(name, shape)
+    inputs = [normal(rng, (2, 3)), np.array(False), normal(rng, (2, 5, 3))]
+    return g.model("If, Loop and Scan known at compile time"), inputs, None
+
+
+# more inputs for a model (other sizes for open dims, other branch conditions): name ->
+# [inputs of run 1, run 2, ...], saved as run<k>_input_<i>.npy / run<k>_expected_<i>.npy
+# beside the first run's files
 RUNS = {
     "detector_dynamic": [
         [normal(np.random.default_rng(3004), (2, 3, 40, 56))],
         [normal(np.random.default_rng(3005), (1, 3, 37, 45))],
+    ],
+    "control_flow": [
+        [normal(np.random.default_rng(7008), (2, 3)), np.array(True),
+         normal(np.random.default_rng(7009), (2, 5, 3))],
     ],
     "encoder_dynamic": [
         encoder_dynamic_inputs(np.random.default_rng(5006), 2, 64),
@@ -907,6 +982,7 @@ BUILDERS = [
     ("detector_dynamic", build_detector_dynamic),
     ("encoder_dynamic", build_encoder_dynamic),
     ("recurrent", build_recurrent),
+    ("control_flow", build_control_flow),
 ]
 
 

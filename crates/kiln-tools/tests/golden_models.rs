@@ -105,13 +105,39 @@ fn devices(target: &str) -> Vec<&'static str> {
     }
 }
 
+/// The golden runs of a model: `input_*`/`expected_*`, then `run1_input_*`/`run1_expected_*`, …
+fn runs(dir: &Path) -> Vec<(String, Vec<HostTensor>, Vec<HostTensor>)> {
+    let mut out = vec![];
+    for k in 0.. {
+        let run = if k == 0 {
+            String::new()
+        } else {
+            format!("run{k}_")
+        };
+        let inputs = load(dir, &format!("{run}input"));
+        if inputs.is_empty() {
+            break;
+        }
+        out.push((run.clone(), inputs, load(dir, &format!("{run}expected"))));
+    }
+    out
+}
+
 fn check(name: &str) {
     let dir = models_dir().join(name);
-    let inputs = load(&dir, "input");
-    let expected = load(&dir, "expected");
     let program = kiln_import::onnx::import_file(&dir.join("model.onnx")).unwrap();
-    let reference = kiln_ir::interp::run(&program, "main", &inputs).unwrap();
-    assert_close(name, "reference interpreter", &reference, &expected);
+    let runs = runs(&dir);
+    let mut references = vec![];
+    for (run, inputs, expected) in &runs {
+        let reference = kiln_ir::interp::run(&program, "main", inputs).unwrap();
+        assert_close(
+            name,
+            &format!("{run}reference interpreter"),
+            &reference,
+            expected,
+        );
+        references.push(reference);
+    }
     let registry = kiln_tools::registry();
     for target in ["vmvx", "llvm-cpu", "vulkan-spirv"] {
         let module = compile(&dir, target);
@@ -123,11 +149,14 @@ fn check(name: &str) {
             let dev = registry.create_device(device, &Default::default()).unwrap();
             let m = LoadedModule::load(dev, bytes.clone(), name)
                 .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
-            let got = m
-                .invoke("main", &inputs)
-                .unwrap_or_else(|e| panic!("{name} on {device}: {e}"));
-            assert_close(name, device, &got, &expected);
-            assert_close(name, &format!("{device} vs reference"), &got, &reference);
+            for ((run, inputs, expected), reference) in runs.iter().zip(&references) {
+                let got = m
+                    .invoke("main", inputs)
+                    .unwrap_or_else(|e| panic!("{name} {run}on {device}: {e}"));
+                assert_close(name, &format!("{run}{device}"), &got, expected);
+                let what = format!("{run}{device} vs reference");
+                assert_close(name, &what, &got, reference);
+            }
         }
     }
 }
@@ -177,6 +206,14 @@ fn bias_adds_and_gelu_fuse_into_their_matmuls() {
         2,
         "bias add and erf + 1: {gelu}"
     );
+}
+
+/// If, Loop and Scan known at compile time, their subgraphs reading outer-scope values: an
+/// If on a constant whose branches differ in rank, an If on a run-time flag (both values of
+/// it), a Loop of four iterations with a scan output, a backwards Scan over axis 1.
+#[test]
+fn control_flow() {
+    check("control_flow");
 }
 
 /// LSTM, GRU and RNN with their attributes: directions, activations with alpha/beta, clip,
@@ -478,9 +515,7 @@ fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
     let got: Vec<String> = ports.map(|p| f.ty(p.value).to_string()).collect();
     assert_eq!(got, types, "{name}: symbolic types");
     let registry = kiln_tools::registry();
-    for run in ["", "run1_", "run2_"] {
-        let inputs = load(&dir, &format!("{run}input"));
-        let expected = load(&dir, &format!("{run}expected"));
+    for (run, inputs, expected) in runs(&dir) {
         let what = format!("{run}{}", inputs[0].type_string());
         let reference = kiln_ir::interp::run(&symbolic.program, "main", &inputs).unwrap();
         assert_close(name, &what, &reference, &expected);

@@ -17,6 +17,7 @@
 //!   from the start instead.
 //! - Errors name the node, its op type and the opset; nothing here panics on a malformed file.
 
+mod control_flow;
 mod op_versions;
 mod ops;
 pub mod proto;

@@ -1,5 +1,6 @@
-//! Symbolic dims through the ONNX importer: how input dims are named, how sizes flow through
-//! shape inference and shape subgraphs as expressions, and what is refused.
+//! The ONNX importer on small hand-built graphs: symbolic dims (how input dims are named, how
+//! sizes flow through shape inference and shape subgraphs as expressions, and what is
+//! refused) and control flow that needs run-time support.
 
 use kiln_import::onnx::proto::{
     AttributeProto, Dimension, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
@@ -11,6 +12,11 @@ use prost::Message;
 
 /// An f32 input whose dims are sizes (`"3"`), named dims (`"batch"`) or unnamed (`"?"`).
 fn input(name: &str, dims: &[&str]) -> ValueInfoProto {
+    typed_input(name, 1, dims)
+}
+
+/// An input of ONNX element type `elem` (1 f32, 7 i64, 9 bool).
+fn typed_input(name: &str, elem: i32, dims: &[&str]) -> ValueInfoProto {
     let dim = dims
         .iter()
         .map(|d| match (d.parse::<i64>(), *d) {
@@ -32,7 +38,7 @@ fn input(name: &str, dims: &[&str]) -> ValueInfoProto {
         name: Some(name.into()),
         r#type: Some(TypeProto {
             tensor_type: Some(TypeProtoTensor {
-                elem_type: Some(1),
+                elem_type: Some(elem),
                 shape: Some(TensorShapeProto { dim }),
             }),
         }),
@@ -69,6 +75,27 @@ fn int_attr(name: &str, v: i64) -> AttributeProto {
     }
 }
 
+fn graph_attr(name: &str, nodes: Vec<NodeProto>, outputs: &[&str]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(5),
+        g: Some(GraphProto {
+            node: nodes,
+            name: Some(name.into()),
+            output: outputs.iter().map(|o| output(o)).collect(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn output(name: &str) -> ValueInfoProto {
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: None,
+    }
+}
+
 /// Imports a graph at opset 17 whose outputs are `outputs` (declared with no shape).
 fn import(
     inputs: Vec<ValueInfoProto>,
@@ -88,13 +115,7 @@ fn import(
             name: Some("g".into()),
             initializer: consts,
             input: inputs,
-            output: outputs
-                .iter()
-                .map(|o| ValueInfoProto {
-                    name: Some(o.to_string()),
-                    r#type: None,
-                })
-                .collect(),
+            output: outputs.iter().map(|o| output(o)).collect(),
             ..Default::default()
         }),
         ..Default::default()
@@ -255,5 +276,56 @@ fn sizes_read_as_data_are_refused_until_bound() {
     assert_eq!(
         imported.notes,
         ["input 'x' has symbolic dim 'n'; compiling for n=1 (choose with --kiln-bind-dim=n=SIZE)"]
+    );
+}
+
+#[test]
+fn control_flow_that_needs_run_time_support_is_refused_naming_the_node() {
+    // An If on a run-time condition whose branches differ in rank.
+    let then_branch = graph_attr(
+        "then_branch",
+        vec![node("Identity", &["x"], "t", vec![])],
+        &["t"],
+    );
+    let flat = node("Reshape", &["x", "minus_one"], "e", vec![]);
+    let else_branch = graph_attr("else_branch", vec![flat], &["e"]);
+    let err = import(
+        vec![typed_input("c", 9, &[]), input("x", &["2", "3"])],
+        vec![ints("minus_one", &[-1])],
+        vec![node("If", &["c"], "y", vec![then_branch, else_branch])],
+        &["y"],
+        true,
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("node 'y' (If")
+            && message.contains("tensor<2x3xf32> in the then branch and tensor<6xf32>")
+            && message.contains("run-time control flow"),
+        "{message}"
+    );
+    // A Loop whose trip count is an input.
+    let body = graph_attr(
+        "body",
+        vec![
+            node("Identity", &["cond"], "cond_out", vec![]),
+            node("Neg", &["v"], "v_out", vec![]),
+        ],
+        &["cond_out", "v_out"],
+    );
+    let err = import(
+        vec![typed_input("n", 7, &[]), input("x", &["2"])],
+        vec![],
+        vec![node("Loop", &["n", "", "x"], "y", vec![body])],
+        &["y"],
+        true,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("node 'y' (Loop")
+            && err
+                .to_string()
+                .contains("trip count must be known at compile time"),
+        "{err}"
     );
 }
