@@ -62,6 +62,24 @@ pub fn parse_dim_binding(v: &str) -> Result<(String, usize), CompileError> {
     Ok((name.to_string(), size))
 }
 
+/// Parses `NAME=VALUE` for `--kiln-bind-input`.
+pub fn parse_input_binding(v: &str) -> Result<(String, f64), CompileError> {
+    let bad = || CompileError::BadFlag {
+        flag: "--kiln-bind-input".into(),
+        reason: format!("takes NAME=VALUE with a number, got '{v}'"),
+    };
+    let (name, value) = v.rsplit_once('=').ok_or_else(bad)?;
+    let value = match value {
+        "true" => 1.0,
+        "false" => 0.0,
+        number => number.parse::<f64>().map_err(|_| bad())?,
+    };
+    if name.is_empty() {
+        return Err(bad());
+    }
+    Ok((name.to_string(), value))
+}
+
 /// A compiler flag: its spelling, its value and what it does, and how it sets the options.
 /// [`FLAGS`] is the one table every front end reads.
 pub struct Flag {
@@ -130,6 +148,15 @@ pub const FLAGS: &[Flag] = &[
         help: "size for a symbolic input dim (repeatable); unbound ones compile as 1",
         set: |s, v| {
             s.options.dims.push(parse_dim_binding(v)?);
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--kiln-bind-input",
+        value: "NAME=VALUE",
+        help: "compile for one value of a one-element input (repeatable): it becomes a constant, leaves the function's inputs, and what depends on it folds (an If keeps one branch)",
+        set: |s, v| {
+            s.options.inputs.push(parse_input_binding(v)?);
             Ok(())
         },
     },

@@ -107,6 +107,8 @@ pub struct CompileOptions {
     pub module_name: String,
     /// Sizes for symbolic input dims (`--kiln-bind-dim=batch=8`); unbound ones become 1.
     pub dims: Vec<(String, usize)>,
+    /// Values for one-element inputs (`--kiln-bind-input=sr=16000`), which become constants.
+    pub inputs: Vec<(String, f64)>,
     /// The GPU architecture for `vulkan-spirv` (`--iree-vulkan-target`); `None` is `generic`.
     pub vulkan_target: Option<String>,
     /// The CPU for `llvm-cpu` (`--iree-llvmcpu-target-triple/-cpu/-cpu-features`).
@@ -149,6 +151,7 @@ pub fn compile_file(
 pub fn import_options(options: &CompileOptions) -> kiln_import::ImportOptions {
     kiln_import::ImportOptions {
         dims: options.dims.clone(),
+        inputs: options.inputs.clone(),
         ..Default::default()
     }
 }

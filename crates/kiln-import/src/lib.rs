@@ -29,6 +29,9 @@ pub enum ImportError {
     },
     #[error("unknown input type '{0}' (types: onnx, kir)")]
     UnknownInputType(String),
+    /// An input binding that does not fit the model.
+    #[error("{0}")]
+    BadBinding(String),
 }
 
 /// Model formats kiln can import.
@@ -69,6 +72,10 @@ impl InputType {
 #[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
     pub dims: Vec<(String, usize)>,
+    /// Values for one-element inputs (`--kiln-bind-input=NAME=VALUE`): each becomes a constant
+    /// of that value and leaves the compiled function's inputs, so what depends on it folds
+    /// (an `If` on a sample rate keeps one branch).
+    pub inputs: Vec<(String, f64)>,
     /// Return the symbolic program (types such as `tensor<{batch}x{(h+1)/2}xf32>`) rather than
     /// binding the dims left unbound to 1.
     pub keep_symbols: bool,

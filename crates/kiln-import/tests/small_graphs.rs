@@ -104,6 +104,20 @@ fn import(
     outputs: &[&str],
     keep_symbols: bool,
 ) -> Result<Imported, ImportError> {
+    let options = ImportOptions {
+        keep_symbols,
+        ..Default::default()
+    };
+    import_with(inputs, consts, nodes, outputs, &options)
+}
+
+fn import_with(
+    inputs: Vec<ValueInfoProto>,
+    consts: Vec<TensorProto>,
+    nodes: Vec<NodeProto>,
+    outputs: &[&str],
+    options: &ImportOptions,
+) -> Result<Imported, ImportError> {
     let model = ModelProto {
         ir_version: Some(8),
         opset_import: vec![OperatorSetIdProto {
@@ -120,11 +134,7 @@ fn import(
         }),
         ..Default::default()
     };
-    let options = ImportOptions {
-        keep_symbols,
-        ..Default::default()
-    };
-    kiln_import::onnx::import_bytes_with(&model.encode_to_vec(), None, &options)
+    kiln_import::onnx::import_bytes_with(&model.encode_to_vec(), None, options)
 }
 
 fn result_types(imported: &Imported) -> Vec<String> {
@@ -279,20 +289,24 @@ fn sizes_read_as_data_are_refused_until_bound() {
     );
 }
 
-#[test]
-fn control_flow_that_needs_run_time_support_is_refused_naming_the_node() {
-    // An If on a run-time condition whose branches differ in rank.
+/// If's branch attributes: `x` (2×3) itself, or `x` flattened (needs `minus_one` = [-1]).
+fn branches_of_two_ranks() -> Vec<AttributeProto> {
     let then_branch = graph_attr(
         "then_branch",
         vec![node("Identity", &["x"], "t", vec![])],
         &["t"],
     );
     let flat = node("Reshape", &["x", "minus_one"], "e", vec![]);
-    let else_branch = graph_attr("else_branch", vec![flat], &["e"]);
+    vec![then_branch, graph_attr("else_branch", vec![flat], &["e"])]
+}
+
+#[test]
+fn control_flow_that_needs_run_time_support_is_refused_naming_the_node() {
+    // An If on a run-time condition whose branches differ in rank.
     let err = import(
         vec![typed_input("c", 9, &[]), input("x", &["2", "3"])],
         vec![ints("minus_one", &[-1])],
-        vec![node("If", &["c"], "y", vec![then_branch, else_branch])],
+        vec![node("If", &["c"], "y", branches_of_two_ranks())],
         &["y"],
         true,
     )
@@ -328,4 +342,60 @@ fn control_flow_that_needs_run_time_support_is_refused_naming_the_node() {
                 .contains("trip count must be known at compile time"),
         "{err}"
     );
+}
+
+#[test]
+fn a_bound_input_folds_the_branch_that_depends_on_it() {
+    // Branches of different ranks chosen by `sr == 16000`, as voice-activity detectors do.
+    let graph = |options: &ImportOptions| {
+        import_with(
+            vec![typed_input("sr", 7, &["1"]), input("x", &["2", "3"])],
+            vec![ints("minus_one", &[-1]), ints("rate", &[16000])],
+            vec![
+                node("Equal", &["sr", "rate"], "is_16k", vec![]),
+                node("If", &["is_16k"], "y", branches_of_two_ranks()),
+            ],
+            &["y"],
+            options,
+        )
+    };
+    let bind = |value: f64| ImportOptions {
+        inputs: vec![("sr".into(), value)],
+        ..Default::default()
+    };
+    let imported = graph(&bind(16000.0)).unwrap();
+    assert_eq!(result_types(&imported), ["tensor<2x3xf32>"]);
+    let f = &imported.program.functions[0];
+    assert_eq!(f.params.len(), 1, "sr is no longer an input");
+    assert_eq!(
+        imported.notes,
+        ["input 'sr' is bound to 16000; the compiled function does not take it"]
+    );
+    assert_eq!(
+        result_types(&graph(&bind(8000.0)).unwrap()),
+        ["tensor<6xf32>"]
+    );
+    assert!(graph(&ImportOptions::default()).is_err());
+    let err = graph(&bind(0.5)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("input 'sr' (tensor<1xi64>) cannot hold the value 0.5"),
+        "{err}"
+    );
+    let err = graph(&ImportOptions {
+        inputs: vec![("rate".into(), 1.0)],
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no input 'rate' (its inputs: sr, x)"),
+        "{err}"
+    );
+    let err = graph(&ImportOptions {
+        inputs: vec![("x".into(), 1.0)],
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("more than one element"), "{err}");
 }

@@ -153,9 +153,33 @@ fn import_model(
         }
         let mut ty = value_type(input, &name)
             .map_err(|m| ImportError::Malformed(format!("graph input '{name}': {m}")))?;
+        if let Some(&(_, value)) = options.inputs.iter().rev().find(|(n, _)| *n == name) {
+            let v = im.constant(bound_input(&name, &ty, value)?, &name);
+            notes.push(format!(
+                "input '{name}' is bound to {value}; the compiled function does not take it"
+            ));
+            im.names.insert(name, v);
+            continue;
+        }
         bind_dims(&mut ty, &name, options, bind_all, &mut notes);
         let v = im.func.add_param(name.clone(), ty);
         im.names.insert(name, v);
+    }
+    if let Some((unknown, _)) = options.inputs.iter().find(|(n, _)| {
+        !graph
+            .input
+            .iter()
+            .any(|i| i.name.as_deref() == Some(n.as_str()))
+    }) {
+        let names: Vec<&str> = graph
+            .input
+            .iter()
+            .filter_map(|i| i.name.as_deref())
+            .collect();
+        return Err(ImportError::BadBinding(format!(
+            "the model has no input '{unknown}' (its inputs: {})",
+            names.join(", ")
+        )));
     }
     for node in &graph.node {
         im.node(node)?;
@@ -201,6 +225,36 @@ fn bind_dims(
             None => {}
         }
     }
+}
+
+/// The constant a one-element input bound to `value` becomes.
+fn bound_input(name: &str, ty: &TensorType, value: f64) -> Result<HostTensor, ImportError> {
+    let bad = |why: String| ImportError::BadBinding(format!("input '{name}' ({ty}) {why}"));
+    // A bound input holds one element: its dims are 1, or symbolic (taken as 1).
+    if ty
+        .dims
+        .iter()
+        .any(|d| matches!(d, Dim::Static(n) if *n != 1))
+    {
+        return Err(bad(
+            "has more than one element and cannot be bound to a value".into(),
+        ));
+    }
+    let et = ty.element_type;
+    let exact = match et {
+        ElementType::I1 => value == 0.0 || value == 1.0,
+        ElementType::I8 => value.fract() == 0.0 && (-128.0..=127.0).contains(&value),
+        ElementType::I32 => {
+            value.fract() == 0.0 && (-2_147_483_648.0..=2_147_483_647.0).contains(&value)
+        }
+        ElementType::I64 => value.fract() == 0.0 && value.abs() < 9.2e18,
+        _ => value.is_finite(),
+    };
+    if !exact {
+        return Err(bad(format!("cannot hold the value {value}")));
+    }
+    let shape = vec![1; ty.rank()];
+    Ok(HostTensor::from_f64(et, &shape, &[value]))
 }
 
 /// An input's type: named dims become their (sanitised) symbol, unnamed and negative ones a
