@@ -25,7 +25,7 @@ from onnx import TensorProto, helper, numpy_helper
 OPSET = 17
 IR_VERSION = 8
 # IR version used for each opset a model is built at (opset 21 needs IR >= 10)
-OPSET_IR_VERSION = {13: 7, 17: IR_VERSION, 20: 9, 21: 10}
+OPSET_IR_VERSION = {13: 7, 17: IR_VERSION, 19: 9, 20: 9, 21: 10}
 # models whose initializers are saved as external data: name -> data file (next to model.onnx)
 EXTERNAL_DATA = {"mlp_external": "weights.bin"}
 
@@ -916,6 +916,48 @@ def build_control_flow():
     return g.model("If, Loop and Scan known at compile time"), inputs, None
 
 
+def build_resize():
+    """Resize in its modes with constant scales, sizes and roi (opset 19)."""
+    rng = np.random.default_rng(8008)
+    g = Graph("resize")
+    x = g.input("x", [1, 3, 6, 8])
+
+    def resize(name, scales=None, sizes=None, roi=None, **attrs):
+        ins = [x, g.init(f"{name}_roi", roi, np.float32) if roi is not None else "",
+               g.init(f"{name}_scales", scales, np.float32) if scales is not None else "",
+               g.init(f"{name}_sizes", sizes, np.int64) if sizes is not None else ""]
+        while ins[-1] == "":
+            ins.pop()
+        g.node("Resize", ins, name=name, **attrs)
+        return name
+
+    outs = [
+        resize("nearest_up2", scales=[1, 1, 2, 2], mode="nearest"),
+        resize("nearest_asym_ceil", sizes=[1, 3, 9, 13], mode="nearest",
+               coordinate_transformation_mode="asymmetric", nearest_mode="ceil"),
+        resize("linear_half_pixel_down", sizes=[1, 3, 4, 5], mode="linear"),
+        resize("linear_pytorch_up", scales=[1, 1, 1.5, 2.5], mode="linear",
+               coordinate_transformation_mode="pytorch_half_pixel"),
+        resize("linear_align_corners", sizes=[1, 3, 11, 3], mode="linear",
+               coordinate_transformation_mode="align_corners"),
+        resize("linear_symmetric", scales=[1, 1, 0.7, 1.3], mode="linear",
+               coordinate_transformation_mode="half_pixel_symmetric"),
+        resize("cubic_up", scales=[1, 1, 2, 1.5], mode="cubic"),
+        resize("cubic_exclude_outside", sizes=[1, 3, 5, 11], mode="cubic", cubic_coeff_a=-0.5,
+               exclude_outside=1),
+        resize("linear_antialias_down", sizes=[1, 3, 3, 3], mode="linear", antialias=1),
+        resize("cubic_antialias_down", scales=[1, 1, 0.5, 0.6], mode="cubic", antialias=1),
+        resize("crop_extrapolate", sizes=[1, 3, 5, 5], roi=[0, 0, -0.2, 0.1, 1, 1, 0.8, 1.3],
+               mode="linear", coordinate_transformation_mode="tf_crop_and_resize",
+               extrapolation_value=-7.0),
+        resize("axes_not_larger", sizes=[10, 10], mode="nearest", axes=[2, 3],
+               keep_aspect_ratio_policy="not_larger"),
+    ]
+    for name in outs:
+        g.output(name, [None] * 4)
+    return g.model("Resize modes", opset=19), [normal(rng, (1, 3, 6, 8))], None
+
+
 # more inputs for a model (other sizes for open dims, other branch conditions): name ->
 # [inputs of run 1, run 2, ...], saved as run<k>_input_<i>.npy / run<k>_expected_<i>.npy
 # beside the first run's files
@@ -983,6 +1025,7 @@ BUILDERS = [
     ("encoder_dynamic", build_encoder_dynamic),
     ("recurrent", build_recurrent),
     ("control_flow", build_control_flow),
+    ("resize", build_resize),
 ]
 
 

@@ -208,6 +208,14 @@ fn bias_adds_and_gelu_fuse_into_their_matmuls() {
     );
 }
 
+/// Resize with constant scales, sizes and roi in every mode: nearest (rounding modes),
+/// linear and cubic (coordinate transforms, exclude_outside, antialias), tf_crop_and_resize
+/// with extrapolation, axes with keep_aspect_ratio_policy.
+#[test]
+fn resize() {
+    check("resize");
+}
+
 /// If, Loop and Scan known at compile time, their subgraphs reading outer-scope values: an
 /// If on a constant whose branches differ in rank, an If on a run-time flag (both values of
 /// it), a Loop of four iterations with a scan output, a backwards Scan over axis 1.

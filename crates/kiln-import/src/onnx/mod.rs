@@ -22,6 +22,7 @@ mod op_versions;
 mod ops;
 pub mod proto;
 mod recurrent;
+mod resize;
 mod shape_values;
 mod versions;
 

@@ -78,6 +78,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "ConstantOfShape" => constant_of_shape,
         "EyeLike" => eye_like,
         "LSTM" | "GRU" | "RNN" => super::recurrent::recurrent,
+        "Resize" | "Upsample" => super::resize::resize,
         "If" => super::control_flow::if_else,
         "Loop" => super::control_flow::loop_,
         "Scan" => super::control_flow::scan,
