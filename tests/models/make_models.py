@@ -958,6 +958,36 @@ def build_resize():
     return g.model("Resize modes", opset=19), [normal(rng, (1, 3, 6, 8))], None
 
 
+def build_conv_transpose():
+    """ConvTranspose in the forms decoders use, with their attributes."""
+    rng = np.random.default_rng(9009)
+    g = Graph("conv_transpose")
+    x = g.input("x", [2, 4, 5, 6])
+    x1 = g.input("x1", [1, 3, 7])
+
+    def deconv(name, inp, cin, cout, k, group=1, bias=True, **attrs):
+        w = g.init(f"{name}_W", small(rng, (cin, cout // group) + tuple(k), 0.4))
+        ins = [inp, w] + ([g.init(f"{name}_B", small(rng, (cout,), 0.1))] if bias else [])
+        g.node("ConvTranspose", ins, name=name, group=group, **attrs)
+        return name
+
+    outs = [
+        deconv("up2_k4_p1", x, 4, 6, [4, 4], strides=[2, 2], pads=[1, 1, 1, 1]),
+        deconv("s3_outpad_dil", x, 4, 3, [3, 2], bias=False, strides=[3, 2],
+               output_padding=[2, 1], dilations=[2, 1], pads=[0, 1, 2, 0]),
+        deconv("groups_2", x, 4, 6, [3, 3], group=2, strides=[2, 1], pads=[1, 0, 0, 1]),
+        deconv("depthwise", x, 4, 4, [2, 2], group=4, strides=[2, 2]),
+        deconv("same_upper", x, 4, 2, [3, 3], strides=[2, 2], auto_pad="SAME_UPPER"),
+        deconv("same_lower", x, 4, 2, [4, 3], strides=[2, 3], auto_pad="SAME_LOWER"),
+        deconv("output_shape", x, 4, 5, [3, 3], strides=[3, 2], output_shape=[16, 13]),
+        deconv("one_d", x1, 3, 4, [5], strides=[2], pads=[2, 1], output_padding=[1]),
+    ]
+    for name in outs:
+        g.output(name, [None] * (3 if name == "one_d" else 4))
+    inputs = [normal(rng, (2, 4, 5, 6)), normal(rng, (1, 3, 7))]
+    return g.model("ConvTranspose forms"), inputs, None
+
+
 # more inputs for a model (other sizes for open dims, other branch conditions): name ->
 # [inputs of run 1, run 2, ...], saved as run<k>_input_<i>.npy / run<k>_expected_<i>.npy
 # beside the first run's files
@@ -1026,6 +1056,7 @@ BUILDERS = [
     ("recurrent", build_recurrent),
     ("control_flow", build_control_flow),
     ("resize", build_resize),
+    ("conv_transpose", build_conv_transpose),
 ]
 
 

@@ -216,6 +216,13 @@ fn resize() {
     check("resize");
 }
 
+/// ConvTranspose as decoders use it: stride 2 with pads, output_padding with dilation,
+/// groups, depthwise, SAME_UPPER/SAME_LOWER, output_shape, 1-D.
+#[test]
+fn conv_transpose() {
+    check("conv_transpose");
+}
+
 /// If, Loop and Scan known at compile time, their subgraphs reading outer-scope values: an
 /// If on a constant whose branches differ in rank, an If on a run-time flag (both values of
 /// it), a Loop of four iterations with a scan output, a backwards Scan over axis 1.

@@ -18,6 +18,7 @@
 //! - Errors name the node, its op type and the opset; nothing here panics on a malformed file.
 
 mod control_flow;
+mod conv_transpose;
 mod op_versions;
 mod ops;
 pub mod proto;

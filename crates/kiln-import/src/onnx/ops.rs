@@ -61,6 +61,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Gemm" => gemm,
         "Conv" => conv,
         "MaxPool" | "AveragePool" => pool,
+        "LpPool" => lp_pool,
         "GlobalAveragePool" | "GlobalMaxPool" => global_pool,
         "BatchNormalization" => batch_norm,
         "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" => reduce,
@@ -79,6 +80,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "EyeLike" => eye_like,
         "LSTM" | "GRU" | "RNN" => super::recurrent::recurrent,
         "Resize" | "Upsample" => super::resize::resize,
+        "ConvTranspose" => super::conv_transpose::conv_transpose,
         "If" => super::control_flow::if_else,
         "Loop" => super::control_flow::loop_,
         "Scan" => super::control_flow::scan,
@@ -463,7 +465,12 @@ fn window_pads(
 }
 
 /// A per-spatial-dim attribute of a 1-D or 2-D window, as two values (1-D gets a unit height).
-fn pair(ctx: &NodeCtx, name: &str, default: usize, rank: usize) -> Result<[usize; 2], ImportError> {
+pub(super) fn pair(
+    ctx: &NodeCtx,
+    name: &str,
+    default: usize,
+    rank: usize,
+) -> Result<[usize; 2], ImportError> {
     match ctx.ints(name) {
         None => Ok([if rank == 1 { 1 } else { default }, default]),
         Some(v) if v.len() == rank && v.iter().all(|&x| x > 0) => Ok(if rank == 1 {
@@ -476,7 +483,7 @@ fn pair(ctx: &NodeCtx, name: &str, default: usize, rank: usize) -> Result<[usize
 }
 
 /// Views a 1-D (`N×C×L`) window operand as 2-D (`N×C×1×L`); 2-D operands pass through.
-fn as_2d(
+pub(super) fn as_2d(
     im: &mut Importer,
     ctx: &NodeCtx,
     v: ValueId,
@@ -497,7 +504,7 @@ fn as_2d(
 }
 
 /// Drops the unit height a 1-D window was given.
-fn from_2d(
+pub(super) fn from_2d(
     im: &mut Importer,
     ctx: &NodeCtx,
     y: ValueId,
@@ -556,8 +563,50 @@ fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
 }
 
 fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let rank = im.ty(arg(ctx, inputs, 0)?).rank().saturating_sub(2);
-    let (x, xs) = as_2d(im, ctx, arg(ctx, inputs, 0)?, "input")?;
+    let kind = if ctx.op_type == "MaxPool" {
+        PoolKind::Max
+    } else {
+        PoolKind::Avg
+    };
+    let count_include_pad = ctx.int("count_include_pad", 0) != 0;
+    let (y, _) = windowed_pool(im, ctx, arg(ctx, inputs, 0)?, kind, count_include_pad)?;
+    one(y)
+}
+
+/// LpPool: `(Σ |x|^p)^(1/p)` over each window, padding counting as zeros: an average
+/// (padding included) of `|x|^p` scaled by the window's size.
+fn lp_pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    require_float(im, ctx, x)?;
+    // Version 1 took `p` as a float; later versions as an integer.
+    let p = match ctx.attr("p") {
+        Some(a) if a.f.is_some() => a.f.unwrap_or(2.0) as f64,
+        _ => ctx.int("p", 2) as f64,
+    };
+    if !(p > 0.0 && p.is_finite()) {
+        return Err(ctx.err(format!("p {p} must be positive")));
+    }
+    let a = un(im, ctx, UnaryOp::Abs, x)?;
+    let pw = scalar_like(im, ctx, a, p);
+    let powered = bin(im, ctx, BinaryOp::Pow, a, pw)?;
+    let (mean, kernel) = windowed_pool(im, ctx, powered, PoolKind::Avg, true)?;
+    let area = scalar_like(im, ctx, mean, (kernel[0] * kernel[1]) as f64);
+    let sum = bin(im, ctx, BinaryOp::Mul, mean, area)?;
+    let root = scalar_like(im, ctx, sum, 1.0 / p);
+    one(bin(im, ctx, BinaryOp::Pow, sum, root)?)
+}
+
+/// A 1-D or 2-D pooling window over `x` from the node's window attributes; returns the result
+/// and the window's 2-D kernel.
+fn windowed_pool(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    kind: PoolKind,
+    count_include_pad: bool,
+) -> Result<(ValueId, [usize; 2]), ImportError> {
+    let rank = im.ty(x).rank().saturating_sub(2);
+    let (x, xs) = as_2d(im, ctx, x, "input")?;
     if ctx.int("ceil_mode", 0) != 0 {
         return Err(ctx.err("ceil_mode=1 is not supported"));
     }
@@ -581,20 +630,15 @@ fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
             "pads {pads:?} must be smaller than the kernel {kernel:?}"
         )));
     }
-    let kind = if ctx.op_type == "MaxPool" {
-        PoolKind::Max
-    } else {
-        PoolKind::Avg
-    };
     let attrs = PoolAttrs {
         kind,
         kernel,
         strides,
         pads,
-        count_include_pad: ctx.int("count_include_pad", 0) != 0,
+        count_include_pad,
     };
     let y = im.emit(ctx, OpKind::Pool2d(attrs), &[x])?;
-    one(from_2d(im, ctx, y, rank)?)
+    Ok((from_2d(im, ctx, y, rank)?, kernel))
 }
 
 fn global_pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
