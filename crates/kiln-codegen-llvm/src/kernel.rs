@@ -167,9 +167,11 @@ impl Generic<'_> {
         let init: BasicValueEnum = match (kind, self.reduce) {
             (RegKind::F, ReduceFn::Max) => g.f64t.const_float(f64::NEG_INFINITY).into(),
             (RegKind::F, ReduceFn::Min) => g.f64t.const_float(f64::INFINITY).into(),
+            (RegKind::F, ReduceFn::Prod) => g.f64t.const_float(1.0).into(),
             (RegKind::F, _) => g.f64t.const_zero().into(),
             (RegKind::I, ReduceFn::Max) => g.i64t.const_int(i64::MIN as u64, true).into(),
             (RegKind::I, ReduceFn::Min) => g.i64t.const_int(i64::MAX as u64, true).into(),
+            (RegKind::I, ReduceFn::Prod) => g.i64t.const_int(1, false).into(),
             (RegKind::I, _) => g.i64t.const_zero().into(),
         };
         g.b.build_store(acc, init).map_err(e)?;
@@ -202,6 +204,7 @@ impl Generic<'_> {
                         ReduceFn::Min => {
                             g.intrinsic("llvm.minnum", &[g.f64t.into()], &[a.into(), x.into()])?
                         }
+                        ReduceFn::Prod => g.b.build_float_mul(a, x, "prod").map_err(e)?.into(),
                     }
                 }
                 V::I(x) => {
@@ -216,6 +219,7 @@ impl Generic<'_> {
                         ReduceFn::Min => {
                             g.intrinsic("llvm.smin", &[g.i64t.into()], &[a.into(), x.into()])?
                         }
+                        ReduceFn::Prod => g.b.build_int_mul(a, x, "prod").map_err(e)?.into(),
                     }
                 }
             };

@@ -208,6 +208,7 @@ enum Combine {
     Sum,
     Max,
     Min,
+    Prod,
 }
 
 /// Invocations cooperating on one row (see [`Ctx::row_group`]).
@@ -389,6 +390,8 @@ impl Ctx {
                 let lt = s.op(Op::SLessThan, s.bool_, &[a, b]);
                 s.select(s.i64_, lt, a, b)
             }
+            (RegKind::F, Combine::Prod) => s.op(Op::FMul, s.f32_, &[a, b]),
+            (RegKind::I, Combine::Prod) => s.op(Op::IMul, s.i64_, &[a, b]),
         }
     }
 
@@ -415,6 +418,7 @@ impl Ctx {
             Combine::Sum => self.s.const_kind(kind, 0.0, 0),
             Combine::Max => self.s.const_kind(kind, f32::NEG_INFINITY, i64::MIN),
             Combine::Min => self.s.const_kind(kind, f32::INFINITY, i64::MAX),
+            Combine::Prod => self.s.const_kind(kind, 1.0, 1),
         };
         v.id
     }
@@ -501,6 +505,7 @@ impl Ctx {
             ReduceFn::Sum | ReduceFn::Mean => Combine::Sum,
             ReduceFn::Max => Combine::Max,
             ReduceFn::Min => Combine::Min,
+            ReduceFn::Prod => Combine::Prod,
         };
         let g = self.row_group(rows, kind);
         let ty = match kind {

@@ -533,6 +533,7 @@ fn reduce(x: &Tensor, kind: ReduceKind, axes: &[usize]) -> Vec<f64> {
         ReduceKind::Sum | ReduceKind::Mean => 0.0,
         ReduceKind::Max => f64::NEG_INFINITY,
         ReduceKind::Min => f64::INFINITY,
+        ReduceKind::Prod => 1.0,
     };
     let mut acc = vec![init; out_shape.iter().product()];
     let mut flat = 0;
@@ -544,6 +545,7 @@ fn reduce(x: &Tensor, kind: ReduceKind, axes: &[usize]) -> Vec<f64> {
             ReduceKind::Sum | ReduceKind::Mean => acc[o] + v,
             ReduceKind::Max => acc[o].max(v),
             ReduceKind::Min => acc[o].min(v),
+            ReduceKind::Prod => acc[o] * v,
         };
     });
     if kind == ReduceKind::Mean {

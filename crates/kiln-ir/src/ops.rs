@@ -64,7 +64,7 @@ impl BinaryOp {
 
 name_table! {
     /// How a reduction combines elements.
-    ReduceKind { Sum => "sum", Max => "max", Min => "min", Mean => "mean" }
+    ReduceKind { Sum => "sum", Max => "max", Min => "min", Mean => "mean", Prod => "prod" }
 }
 
 name_table! {

@@ -88,7 +88,7 @@ scalar_fn! {
 }
 scalar_fn! {
     /// How a reduction combines values along its reduction dims.
-    ReduceFn { Sum => "sum", Max => "max", Min => "min", Mean => "mean" }
+    ReduceFn { Sum => "sum", Max => "max", Min => "min", Mean => "mean", Prod => "prod" }
 }
 
 /// One body instruction; its result is register `i` for the `i`-th instruction.

@@ -856,6 +856,7 @@ fn run_reduce_box(
         ReduceFn::Sum | ReduceFn::Mean => 0.0,
         ReduceFn::Max => f32::NEG_INFINITY,
         ReduceFn::Min => f32::INFINITY,
+        ReduceFn::Prod => 1.0,
     };
     let mut full_lo = lo.to_vec();
     full_lo.push(0);
@@ -864,6 +865,7 @@ fn run_reduce_box(
         let mut acc_i: i64 = match reduce {
             ReduceFn::Max => i64::MIN,
             ReduceFn::Min => i64::MAX,
+            ReduceFn::Prod => 1,
             _ => 0,
         };
         let mut rlo = pidx.to_vec();
@@ -887,6 +889,7 @@ fn run_reduce_box(
                                 ReduceFn::Sum | ReduceFn::Mean => acc_f + v as f64,
                                 ReduceFn::Max => acc_f.max(v as f64),
                                 ReduceFn::Min => acc_f.min(v as f64),
+                                ReduceFn::Prod => acc_f * v as f64,
                             };
                         }
                     }
@@ -896,6 +899,7 @@ fn run_reduce_box(
                                 ReduceFn::Sum | ReduceFn::Mean => acc_i.wrapping_add(v),
                                 ReduceFn::Max => acc_i.max(v),
                                 ReduceFn::Min => acc_i.min(v),
+                                ReduceFn::Prod => acc_i.wrapping_mul(v),
                             };
                         }
                     }

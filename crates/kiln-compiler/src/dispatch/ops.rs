@@ -426,6 +426,7 @@ impl Former<'_> {
             ReduceKind::Max => ReduceFn::Max,
             ReduceKind::Min => ReduceFn::Min,
             ReduceKind::Mean => ReduceFn::Mean,
+            ReduceKind::Prod => ReduceFn::Prod,
         };
         let inputs = self.leaf_views(&e);
         self.push_kernel(KernelOp::Generic {

@@ -64,7 +64,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "LpPool" => lp_pool,
         "GlobalAveragePool" | "GlobalMaxPool" => global_pool,
         "BatchNormalization" => batch_norm,
-        "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" => reduce,
+        "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" | "ReduceProd" => reduce,
         "Softmax" => softmax,
         "LayerNormalization" => layer_norm,
         "Reshape" => reshape,
@@ -701,6 +701,7 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
         | "ReduceLogSumExp" => ReduceKind::Sum,
         "ReduceMax" => ReduceKind::Max,
         "ReduceMin" => ReduceKind::Min,
+        "ReduceProd" => ReduceKind::Prod,
         other => return Err(ctx.err(format!("'{other}' is not a reduction"))),
     };
     let logarithmic = matches!(ctx.op_type, "ReduceLogSum" | "ReduceLogSumExp");
