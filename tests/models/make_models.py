@@ -988,6 +988,28 @@ def build_conv_transpose():
     return g.model("ConvTranspose forms"), inputs, None
 
 
+def build_indexing():
+    """GatherElements and GatherND with run-time (and negative) indices."""
+    rng = np.random.default_rng(1010)
+    g = Graph("indexing")
+    data = g.input("data", [3, 4, 5])
+    ie = g.input("idx_elements", [3, 2, 5], np.int64)
+    inb = g.input("idx_nd_batch", [3, 2, 2], np.int64)
+    ins = g.input("idx_nd_slices", [2, 1], np.int64)
+    g.node("GatherElements", [data, ie], name="elements_axis1", axis=1)
+    g.node("GatherElements", [data, g.init("idx_last", rng.integers(-5, 5, (3, 4, 2)))],
+           name="elements_axis_neg1", axis=-1)
+    g.node("GatherND", [data, inb], name="nd_batch1", batch_dims=1)
+    g.node("GatherND", [data, ins], name="nd_slices")
+    for name, shape in [("elements_axis1", [3, 2, 5]), ("elements_axis_neg1", [3, 4, 2]),
+                        ("nd_batch1", [3, 2]), ("nd_slices", [2, 4, 5])]:
+        g.output(name, shape)
+    inputs = [normal(rng, (3, 4, 5)), rng.integers(-4, 4, (3, 2, 5)),
+              np.stack([rng.integers(-4, 4, (3, 2)), rng.integers(-5, 5, (3, 2))], axis=-1),
+              np.array([[2], [-3]], np.int64)]
+    return g.model("GatherElements and GatherND"), inputs, None
+
+
 # more inputs for a model (other sizes for open dims, other branch conditions): name ->
 # [inputs of run 1, run 2, ...], saved as run<k>_input_<i>.npy / run<k>_expected_<i>.npy
 # beside the first run's files
@@ -1057,6 +1079,7 @@ BUILDERS = [
     ("control_flow", build_control_flow),
     ("resize", build_resize),
     ("conv_transpose", build_conv_transpose),
+    ("indexing", build_indexing),
 ]
 
 

@@ -571,6 +571,34 @@ fn integer_and_cast_semantics_match_the_interpreter() {
     run_ir(text, &[x, b, e]);
 }
 
+/// GatherElements and GatherND flatten their data; an index past its dim must not read a
+/// neighbouring row's element instead.
+#[test]
+fn element_gathers_refuse_indices_outside_their_dims() {
+    let x = HostTensor::from_f32(&[2, 3], &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    let cases = [
+        (
+            "GatherElements",
+            vec![int_attr("axis", 1)],
+            vec![2, 1],
+            [3.0, 0.0],
+        ),
+        ("GatherND", vec![], vec![1, 2], [0.0, 3.0]),
+    ];
+    for (op, attrs, index_shape, bad) in cases {
+        let idx = HostTensor::from_f64(ElementType::I64, &index_shape, &bad);
+        let declared = [index_shape[0] as i64];
+        let program = one_node_program(op, attrs, &x, &[("i", idx)], &declared);
+        for config in configurations() {
+            let err = run_on(&program, config, std::slice::from_ref(&x)).unwrap_err();
+            assert!(
+                err.to_string().contains("out of range"),
+                "{op} {config:?}: {err}"
+            );
+        }
+    }
+}
+
 #[test]
 fn out_of_range_gather_indices_are_errors_on_every_device() {
     let text = "func @main(%0 \"t\": tensor<4x3xf32>, %1 \"i\": tensor<2xi64>) -> (%2 \"y\") {\n  %2 = gather {axis = 0} %0, %1 : tensor<2x3xf32> loc(\"g\")\n}";

@@ -223,6 +223,13 @@ fn conv_transpose() {
     check("conv_transpose");
 }
 
+/// GatherElements and GatherND with run-time and negative indices, batch_dims, and inner
+/// blocks.
+#[test]
+fn indexing() {
+    check("indexing");
+}
+
 /// If, Loop and Scan known at compile time, their subgraphs reading outer-scope values: an
 /// If on a constant whose branches differ in rank, an If on a run-time flag (both values of
 /// it), a Loop of four iterations with a scan output, a backwards Scan over axis 1.

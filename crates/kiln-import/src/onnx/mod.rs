@@ -19,6 +19,7 @@
 
 mod control_flow;
 mod conv_transpose;
+mod indexing;
 mod op_versions;
 mod ops;
 pub mod proto;

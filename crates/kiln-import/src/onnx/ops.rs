@@ -81,6 +81,8 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "LSTM" | "GRU" | "RNN" => super::recurrent::recurrent,
         "Resize" | "Upsample" => super::resize::resize,
         "ConvTranspose" => super::conv_transpose::conv_transpose,
+        "GatherElements" => super::indexing::gather_elements,
+        "GatherND" => super::indexing::gather_nd,
         "If" => super::control_flow::if_else,
         "Loop" => super::control_flow::loop_,
         "Scan" => super::control_flow::scan,

@@ -1,0 +1,183 @@
+//! GatherElements and GatherND: gathers whose indices address single elements (or inner
+//! blocks) of the data, lowered to one Gather over the flattened data with a flat index
+//! computed elementwise (each index normalised if negative, times its dim's stride, plus the
+//! positions the other dims contribute). An index outside its dim makes the flat index one
+//! past the data, so the Gather reports it rather than reading a neighbouring row.
+
+use super::ops::{arg, bin, reshape_to, Outputs};
+use super::{Importer, NodeCtx};
+use crate::ImportError;
+use kiln_ir::{BinaryOp, OpKind, UnaryOp, ValueId};
+use kiln_types::{ElementType, HostTensor};
+
+/// Row-major strides of `shape`.
+fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        s[d] = s[d + 1] * shape[d + 1];
+    }
+    s
+}
+
+/// `index` as i64 with negative values counted from the end of a dim of `len`, and whether
+/// it then lies inside the dim.
+fn normalised(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    index: ValueId,
+    len: usize,
+) -> Result<(ValueId, ValueId), ImportError> {
+    let index = if im.ty(index).element_type == ElementType::I64 {
+        index
+    } else {
+        im.emit(ctx, OpKind::Cast(ElementType::I64), &[index])?
+    };
+    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
+    let zero = c(im, 0);
+    let negative = bin(im, ctx, BinaryOp::Less, index, zero)?;
+    let len = c(im, len as i64);
+    let wrapped = bin(im, ctx, BinaryOp::Add, index, len)?;
+    let index = im.emit(ctx, OpKind::Select, &[negative, wrapped, index])?;
+    let below = bin(im, ctx, BinaryOp::Less, index, zero)?;
+    let above = bin(im, ctx, BinaryOp::Less, index, len)?;
+    let not_below = im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[below])?;
+    let inside = bin(im, ctx, BinaryOp::And, not_below, above)?;
+    Ok((index, inside))
+}
+
+/// `flat` where every index was inside its dim, else `count` (one past the flattened data).
+fn guarded(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    flat: ValueId,
+    inside: ValueId,
+    count: usize,
+) -> Result<ValueId, ImportError> {
+    let past = im.constant(HostTensor::from_i64(&[], &[count as i64]), &ctx.name);
+    im.emit(ctx, OpKind::Select, &[inside, flat, past])
+}
+
+/// `scale · position along dim `d`` over a tensor of `rank` dims with `n` positions on `d`,
+/// shaped to broadcast (`[1, …, n, …, 1]`).
+fn positions(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    rank: usize,
+    d: usize,
+    n: usize,
+    scale: usize,
+) -> ValueId {
+    let mut shape = vec![1; rank];
+    shape[d] = n;
+    let values: Vec<i64> = (0..n).map(|i| (i * scale) as i64).collect();
+    im.constant(HostTensor::from_i64(&shape, &values), &ctx.name)
+}
+
+pub(super) fn gather_elements(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let (data, indices) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let (ds, is) = (im.shape(ctx, data)?, im.shape(ctx, indices)?);
+    let rank = ds.len();
+    let a = ctx.int("axis", 0);
+    let axis = usize::try_from(if a < 0 { a + rank as i64 } else { a })
+        .ok()
+        .filter(|&x| x < rank)
+        .ok_or_else(|| ctx.err(format!("axis {a} is out of range for rank {rank}")))?;
+    if is.len() != rank || (0..rank).any(|d| d != axis && is[d] > ds[d]) {
+        return Err(ctx.err(format!(
+            "indices {} must have the data's rank and fit its dims {} off the axis",
+            im.ty(indices),
+            im.ty(data)
+        )));
+    }
+    let st = strides(&ds);
+    let (index, inside) = normalised(im, ctx, indices, ds[axis])?;
+    let stride = im.constant(HostTensor::from_i64(&[], &[st[axis] as i64]), &ctx.name);
+    let mut flat = bin(im, ctx, BinaryOp::Mul, index, stride)?;
+    for d in (0..rank).filter(|&d| d != axis && is[d] > 1) {
+        let p = positions(im, ctx, rank, d, is[d], st[d]);
+        flat = bin(im, ctx, BinaryOp::Add, flat, p)?;
+    }
+    let count: usize = ds.iter().product();
+    let flat = guarded(im, ctx, flat, inside, count)?;
+    let data = reshape_to(im, ctx, data, vec![count])?;
+    Ok(vec![Some(im.emit(
+        ctx,
+        OpKind::Gather { axis: 0 },
+        &[data, flat],
+    )?)])
+}
+
+pub(super) fn gather_nd(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let (data, indices) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let (ds, is) = (im.shape(ctx, data)?, im.shape(ctx, indices)?);
+    let b = usize::try_from(ctx.int("batch_dims", 0))
+        .map_err(|_| ctx.err("batch_dims must be non-negative"))?;
+    let k = *is
+        .last()
+        .ok_or_else(|| ctx.err("indices must have rank 1 or more"))?;
+    let q = is.len();
+    if b >= q || b + k > ds.len() || is[..b] != ds[..b] {
+        return Err(ctx.err(format!(
+            "indices {} do not fit data {} with {b} batch dims",
+            im.ty(indices),
+            im.ty(data)
+        )));
+    }
+    // The first b + k data dims are addressed; the rest are copied whole.
+    let outer = &ds[..b + k];
+    let st = strides(outer);
+    let lead = &is[..q - 1];
+    let mut flat = None;
+    let mut all_inside = None;
+    for j in 0..k {
+        let mut starts = vec![0i64; q];
+        let mut ends: Vec<i64> = is.iter().map(|&d| d as i64).collect();
+        starts[q - 1] = j as i64;
+        ends[q - 1] = j as i64 + 1;
+        let slice = im.emit(
+            ctx,
+            OpKind::Slice {
+                starts,
+                ends,
+                steps: vec![1; q],
+            },
+            &[indices],
+        )?;
+        let slice = reshape_to(im, ctx, slice, lead.to_vec())?;
+        let (index, inside) = normalised(im, ctx, slice, ds[b + j])?;
+        all_inside = Some(match all_inside {
+            None => inside,
+            Some(a) => bin(im, ctx, BinaryOp::And, a, inside)?,
+        });
+        let stride = im.constant(HostTensor::from_i64(&[], &[st[b + j] as i64]), &ctx.name);
+        let term = bin(im, ctx, BinaryOp::Mul, index, stride)?;
+        flat = Some(match flat {
+            None => term,
+            Some(f) => bin(im, ctx, BinaryOp::Add, f, term)?,
+        });
+    }
+    let mut flat = match flat {
+        Some(f) => f,
+        None => {
+            let zeros = vec![0; lead.iter().product()];
+            im.constant(HostTensor::from_i64(lead, &zeros), &ctx.name)
+        }
+    };
+    for d in 0..b {
+        let p = positions(im, ctx, lead.len(), d, lead[d], st[d]);
+        flat = bin(im, ctx, BinaryOp::Add, flat, p)?;
+    }
+    let inner: Vec<usize> = ds[b + k..].to_vec();
+    let count: usize = outer.iter().product();
+    if let Some(inside) = all_inside {
+        flat = guarded(im, ctx, flat, inside, count)?;
+    }
+    let data = reshape_to(im, ctx, data, [vec![count], inner.clone()].concat())?;
+    let y = im.emit(ctx, OpKind::Gather { axis: 0 }, &[data, flat])?;
+    let out = [lead.to_vec(), inner].concat();
+    Ok(vec![Some(reshape_to(im, ctx, y, out)?)])
+}
