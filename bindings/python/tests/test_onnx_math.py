@@ -148,3 +148,29 @@ def test_log_reductions_match_numpy_without_overflow(op, opset, keepdims, target
     got = np.asarray(kr.load_module(blob, device=device).main(x))
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("target,device", TARGETS)
+@pytest.mark.parametrize("align_corners", [0, 1])
+def test_grid_sample_cubic_border_follows_onnx_reference(align_corners, target, device):
+    # ONNX Runtime moves both coordinates to the border when either lies outside it; ONNX's
+    # reference moves only the one outside, which cubic weights can tell apart.
+    from onnx.reference import ReferenceEvaluator
+
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((1, 2, 5, 6)).astype(np.float32)
+    grid = rng.uniform(-1.6, 1.6, (1, 7, 4, 2)).astype(np.float32)
+    node = helper.make_node("GridSample", ["x", "grid"], ["y"], mode="cubic",
+                            padding_mode="border", align_corners=align_corners)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape),
+         helper.make_tensor_value_info("grid", TensorProto.FLOAT, grid.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 7, 4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    want = ReferenceEvaluator(model).run(None, {"x": x, "grid": grid})[0]
+    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
+    got = np.asarray(kr.load_module(blob, device=device).main(x, grid))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -230,6 +230,13 @@ fn indexing() {
     check("indexing");
 }
 
+/// GridSample in each mode (linear, nearest, cubic), padding mode and corner alignment, with
+/// grid points inside and well outside the image.
+#[test]
+fn grid_sample() {
+    check("grid_sample");
+}
+
 /// If, Loop and Scan known at compile time, their subgraphs reading outer-scope values: an
 /// If on a constant whose branches differ in rank, an If on a run-time flag (both values of
 /// it), a Loop of four iterations with a scan output, a backwards Scan over axis 1.

@@ -159,8 +159,12 @@ impl Former<'_> {
     }
 
     /// Makes a multiply-used value safe to share: computed values are stored once; views of a
-    /// held-back root get that root emitted so no consumer fuses it.
+    /// held-back root get that root emitted so no consumer fuses it; immediates (expressions
+    /// that read nothing) are copied into each use.
     fn share(&mut self, e: Expr) -> Expr {
+        if e.leaves.is_empty() {
+            return e;
+        }
         if e.is_view() {
             let mut e = e;
             self.resolve(&mut e);

@@ -77,10 +77,17 @@ impl Former<'_> {
         let e = match kind {
             OpKind::Constant(id) => {
                 let c = self.program.constant(*id);
-                let s = self.new_storage(StorageKind::Constant(id.0), c.element_type, &c.shape);
-                Expr::leaf(Src::Storage(s), c.element_type, &c.shape)
+                match immediate(c) {
+                    Some(e) => e,
+                    None => {
+                        let kind = StorageKind::Constant(id.0);
+                        let s = self.new_storage(kind, c.element_type, &c.shape);
+                        Expr::leaf(Src::Storage(s), c.element_type, &c.shape)
+                    }
+                }
             }
             OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select | OpKind::Cast(_) => {
+                let args = self.within_leaf_budget(args);
                 let mut e = args[0].broadcast(&out_shape);
                 let mut regs = vec![e.result];
                 for a in &args[1..] {
@@ -439,4 +446,59 @@ impl Former<'_> {
         });
         Expr::leaf(Src::Storage(s), out_ty, out_shape)
     }
+}
+
+/// Most leaves one fused elementwise expression reads. Each is a binding of its kernel, and
+/// GPUs bound those per shader (lavapipe and many mobile GPUs allow 31 or fewer storage
+/// buffers), so wide expressions (a bicubic sample's sixteen gathers) are stored in parts.
+const MAX_LEAVES: usize = 16;
+
+impl Former<'_> {
+    /// `args` with the operands that read the most leaves stored first, until an elementwise
+    /// op over them reads at most [`MAX_LEAVES`].
+    fn within_leaf_budget(&mut self, mut args: Vec<Expr>) -> Vec<Expr> {
+        let distinct = |args: &[Expr]| {
+            let mut leaves: Vec<&Leaf> = vec![];
+            for l in args.iter().flat_map(|a| &a.leaves) {
+                if !leaves.contains(&l) {
+                    leaves.push(l);
+                }
+            }
+            leaves.len()
+        };
+        while distinct(&args) > MAX_LEAVES {
+            let widest = (0..args.len())
+                .max_by_key(|&i| args[i].leaves.len())
+                .expect("an elementwise op has operands");
+            if args[widest].leaves.len() <= 1 {
+                break;
+            }
+            let a = &args[widest];
+            let s = self.materialize(a);
+            args[widest] = Expr::leaf(Src::Storage(s), a.element_type, &a.shape);
+        }
+        args
+    }
+}
+
+/// A one-element float constant as an immediate in the body (no binding, no load): scalars
+/// such as an activation's coefficients, exact in the f32 register. Integer scalars stay
+/// bindings: Mesa's lavapipe miscompiles a signed comparison of a sign-extended i32 load
+/// with a 64-bit constant (valid SPIR-V; `SLessThan(2, sext(x))` comes out true for x = 1).
+fn immediate(c: &kiln_types::HostTensor) -> Option<Expr> {
+    let float = matches!(
+        c.element_type,
+        ElementType::F32 | ElementType::F16 | ElementType::BF16
+    );
+    if c.element_count() != 1 || !float {
+        return None;
+    }
+    let inst = Inst::ConstF(c.to_f64()[0] as f32);
+    Some(Expr {
+        shape: c.shape.clone(),
+        element_type: c.element_type,
+        leaves: vec![],
+        insts: vec![inst],
+        result: 0,
+    })
 }

@@ -43,6 +43,7 @@ const LATER: &[(&str, i64)] = &[
     ("GRU", 22),
     ("GlobalAveragePool", 22),
     ("GlobalMaxPool", 22),
+    ("GridSample", 22),
     ("HardSigmoid", 22),
     ("HardSwish", 22),
     ("Identity", 25),

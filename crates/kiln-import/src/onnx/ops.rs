@@ -82,6 +82,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Resize" | "Upsample" => super::resize::resize,
         "ConvTranspose" => super::conv_transpose::conv_transpose,
         "GatherElements" => super::indexing::gather_elements,
+        "GridSample" => super::grid_sample::grid_sample,
         "GatherND" => super::indexing::gather_nd,
         "If" => super::control_flow::if_else,
         "Loop" => super::control_flow::loop_,

@@ -1,0 +1,371 @@
+//! GridSample over 2-D images, composed from elementwise ops and Gathers.
+//!
+//! Each output position's sampling point is computed elementwise from the grid (denormalised
+//! for `align_corners`, rounded for nearest, brought inside the image by the padding mode),
+//! then each interpolation tap (1 nearest, 2×2 linear, 4×4 cubic) reads the image through a
+//! Gather at a flat index `((n·C + c)·H + y)·W + x`, with taps outside the image reading zero
+//! (`zeros`), the edge (`border`) or the reflection (`reflection`), as ONNX's reference does.
+
+use super::ops::{arg, bin, reshape_to, scalar_like, un, Outputs};
+use super::{Importer, NodeCtx};
+use crate::ImportError;
+use kiln_ir::{BinaryOp, OpKind, UnaryOp, ValueId};
+use kiln_types::{ElementType, HostTensor};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Padding {
+    Zeros,
+    Border,
+    Reflection,
+}
+
+/// Elementwise helpers over one node.
+struct Ops<'a> {
+    ctx: &'a NodeCtx<'a>,
+}
+
+impl Ops<'_> {
+    fn b(
+        &self,
+        im: &mut Importer,
+        op: BinaryOp,
+        a: ValueId,
+        b: ValueId,
+    ) -> Result<ValueId, ImportError> {
+        bin(im, self.ctx, op, a, b)
+    }
+    fn c(&self, im: &mut Importer, like: ValueId, v: f64) -> ValueId {
+        scalar_like(im, self.ctx, like, v)
+    }
+    fn select(
+        &self,
+        im: &mut Importer,
+        c: ValueId,
+        a: ValueId,
+        b: ValueId,
+    ) -> Result<ValueId, ImportError> {
+        im.emit(self.ctx, OpKind::Select, &[c, a, b])
+    }
+    /// `v - n·floor(v / n)`.
+    fn floor_rem(&self, im: &mut Importer, v: ValueId, n: ValueId) -> Result<ValueId, ImportError> {
+        let q = self.b(im, BinaryOp::Div, v, n)?;
+        let q = un(im, self.ctx, UnaryOp::Floor, q)?;
+        let t = self.b(im, BinaryOp::Mul, q, n)?;
+        self.b(im, BinaryOp::Sub, v, t)
+    }
+
+    /// ONNX's reflection of `x` into `[lo, hi]` (by the near border, repeatedly).
+    fn reflect(
+        &self,
+        im: &mut Importer,
+        x: ValueId,
+        lo: f64,
+        hi: f64,
+    ) -> Result<ValueId, ImportError> {
+        let span = hi - lo;
+        let (lo_v, hi_v, span_v) = (self.c(im, x, lo), self.c(im, x, hi), self.c(im, x, span));
+        let two = self.c(im, x, 2.0);
+        let reflect_side = |im: &mut Importer,
+                            dx: ValueId,
+                            near: ValueId,
+                            far: ValueId,
+                            toward_far: BinaryOp|
+         -> Result<ValueId, ImportError> {
+            // n = floor(dx / span), r = dx - n·span; n even: near ∓ r, odd: far ± r.
+            let n = self.b(im, BinaryOp::Div, dx, span_v)?;
+            let n = un(im, self.ctx, UnaryOp::Floor, n)?;
+            let ns = self.b(im, BinaryOp::Mul, n, span_v)?;
+            let r = self.b(im, BinaryOp::Sub, dx, ns)?;
+            let parity = self.floor_rem(im, n, two)?;
+            let zero = self.c(im, x, 0.0);
+            let even = self.b(im, BinaryOp::Equal, parity, zero)?;
+            let from_near = self.b(im, toward_far, near, r)?;
+            let back = if toward_far == BinaryOp::Add {
+                BinaryOp::Sub
+            } else {
+                BinaryOp::Add
+            };
+            let from_far = self.b(im, back, far, r)?;
+            self.select(im, even, from_near, from_far)
+        };
+        let below = self.b(im, BinaryOp::Less, x, lo_v)?;
+        let dx_lo = self.b(im, BinaryOp::Sub, lo_v, x)?;
+        let from_lo = reflect_side(im, dx_lo, lo_v, hi_v, BinaryOp::Add)?;
+        let above = self.b(im, BinaryOp::Greater, x, hi_v)?;
+        let dx_hi = self.b(im, BinaryOp::Sub, x, hi_v)?;
+        let from_hi = reflect_side(im, dx_hi, hi_v, lo_v, BinaryOp::Sub)?;
+        let t = self.select(im, above, from_hi, x)?;
+        self.select(im, below, from_lo, t)
+    }
+
+    fn clamp(
+        &self,
+        im: &mut Importer,
+        x: ValueId,
+        lo: f64,
+        hi: f64,
+    ) -> Result<ValueId, ImportError> {
+        let (l, h) = (self.c(im, x, lo), self.c(im, x, hi));
+        let t = self.b(im, BinaryOp::Max, x, l)?;
+        self.b(im, BinaryOp::Min, t, h)
+    }
+}
+
+/// One sampled dim: its length and the padding rules.
+struct Axis {
+    len: usize,
+    align_corners: bool,
+    padding: Padding,
+}
+
+impl Axis {
+    /// The border a sampling point is brought inside of.
+    fn border(&self) -> (f64, f64) {
+        if self.align_corners {
+            (0.0, self.len as f64 - 1.0)
+        } else {
+            (-0.5, self.len as f64 - 0.5)
+        }
+    }
+
+    /// The sampling point from normalised coordinates `g` (`[-1, 1]` spans the image).
+    fn point(
+        &self,
+        im: &mut Importer,
+        o: &Ops,
+        g: ValueId,
+        round: bool,
+    ) -> Result<ValueId, ImportError> {
+        let l = self.len as f64;
+        let one = o.c(im, g, 1.0);
+        let t = o.b(im, BinaryOp::Add, g, one)?;
+        let x = if self.align_corners {
+            let s = o.c(im, g, (l - 1.0) / 2.0);
+            o.b(im, BinaryOp::Mul, t, s)?
+        } else {
+            let (s, half) = (o.c(im, g, l / 2.0), o.c(im, g, 0.5));
+            let t = o.b(im, BinaryOp::Mul, t, s)?;
+            o.b(im, BinaryOp::Sub, t, half)?
+        };
+        let x = if round {
+            un(im, o.ctx, UnaryOp::Round, x)?
+        } else {
+            x
+        };
+        let (lo, hi) = self.border();
+        match self.padding {
+            Padding::Zeros => Ok(x),
+            // Only points beyond the border move (to the nearest pixel centre); cubic weights
+            // see the difference between -0.3 and 0.
+            Padding::Border => {
+                let (lo_v, hi_v) = (o.c(im, x, lo), o.c(im, x, hi));
+                let below = o.b(im, BinaryOp::Less, x, lo_v)?;
+                let above = o.b(im, BinaryOp::Greater, x, hi_v)?;
+                let outside = o.b(im, BinaryOp::Or, below, above)?;
+                let clamped = o.clamp(im, x, 0.0, l - 1.0)?;
+                o.select(im, outside, clamped, x)
+            }
+            Padding::Reflection => o.reflect(im, x, lo, hi),
+        }
+    }
+
+    /// For an integral tap position `i`: the position read and whether it is inside the
+    /// image (always, except with zeros padding).
+    fn tap(
+        &self,
+        im: &mut Importer,
+        o: &Ops,
+        i: ValueId,
+    ) -> Result<(ValueId, Option<ValueId>), ImportError> {
+        let l = self.len as f64;
+        match self.padding {
+            Padding::Zeros => {
+                let (zero, len) = (o.c(im, i, 0.0), o.c(im, i, l));
+                let below = o.b(im, BinaryOp::Less, i, zero)?;
+                let not_below = un(im, o.ctx, UnaryOp::Not, below)?;
+                let under = o.b(im, BinaryOp::Less, i, len)?;
+                let inside = o.b(im, BinaryOp::And, not_below, under)?;
+                Ok((o.clamp(im, i, 0.0, l - 1.0)?, Some(inside)))
+            }
+            Padding::Border => Ok((o.clamp(im, i, 0.0, l - 1.0)?, None)),
+            Padding::Reflection => {
+                let (lo, hi) = self.border();
+                let r = o.reflect(im, i, lo, hi)?;
+                // int() truncates toward zero; the reflected value is within [-0.5, l - 0.5].
+                let t = un(im, o.ctx, UnaryOp::Abs, r)?;
+                let t = un(im, o.ctx, UnaryOp::Floor, t)?;
+                let s = un(im, o.ctx, UnaryOp::Sign, r)?;
+                let r = o.b(im, BinaryOp::Mul, t, s)?;
+                Ok((o.clamp(im, r, 0.0, l - 1.0)?, None))
+            }
+        }
+    }
+}
+
+/// Keys' cubic convolution weight (A = -0.75) at distance `d`.
+fn cubic_weight(im: &mut Importer, o: &Ops, d: ValueId) -> Result<ValueId, ImportError> {
+    let a = -0.75;
+    let d = un(im, o.ctx, UnaryOp::Abs, d)?;
+    let d2 = o.b(im, BinaryOp::Mul, d, d)?;
+    let d3 = o.b(im, BinaryOp::Mul, d2, d)?;
+    let term =
+        |im: &mut Importer, c3: f64, c2: f64, c1: f64, c0: f64| -> Result<ValueId, ImportError> {
+            let (k3, k2, k1, k0) = (
+                o.c(im, d, c3),
+                o.c(im, d, c2),
+                o.c(im, d, c1),
+                o.c(im, d, c0),
+            );
+            let t3 = o.b(im, BinaryOp::Mul, d3, k3)?;
+            let t2 = o.b(im, BinaryOp::Mul, d2, k2)?;
+            let t1 = o.b(im, BinaryOp::Mul, d, k1)?;
+            let s = o.b(im, BinaryOp::Add, t3, t2)?;
+            let s = o.b(im, BinaryOp::Add, s, t1)?;
+            o.b(im, BinaryOp::Add, s, k0)
+        };
+    let near = term(im, a + 2.0, -(a + 3.0), 0.0, 1.0)?;
+    let far = term(im, a, -5.0 * a, 8.0 * a, -4.0 * a)?;
+    let (one, two, zero) = (o.c(im, d, 1.0), o.c(im, d, 2.0), o.c(im, d, 0.0));
+    let is_near = o.b(im, BinaryOp::Greater, d, one)?;
+    let is_near = un(im, o.ctx, UnaryOp::Not, is_near)?;
+    let is_far = o.b(im, BinaryOp::Less, d, two)?;
+    let t = o.select(im, is_far, far, zero)?;
+    o.select(im, is_near, near, t)
+}
+
+/// Per tap of one axis: position (integral, float) and weight.
+fn taps(
+    im: &mut Importer,
+    o: &Ops,
+    x: ValueId,
+    mode: &str,
+) -> Result<Vec<(ValueId, ValueId)>, ImportError> {
+    if mode == "nearest" {
+        let one = o.c(im, x, 1.0);
+        return Ok(vec![(x, one)]);
+    }
+    let x0 = un(im, o.ctx, UnaryOp::Floor, x)?;
+    let frac = o.b(im, BinaryOp::Sub, x, x0)?;
+    let offsets: &[f64] = if mode == "linear" {
+        &[0.0, 1.0]
+    } else {
+        &[-1.0, 0.0, 1.0, 2.0]
+    };
+    let mut out = vec![];
+    for &k in offsets {
+        let kv = o.c(im, x, k);
+        let pos = o.b(im, BinaryOp::Add, x0, kv)?;
+        let dist = o.b(im, BinaryOp::Sub, frac, kv)?;
+        let w = if mode == "linear" {
+            let one = o.c(im, x, 1.0);
+            let d = un(im, o.ctx, UnaryOp::Abs, dist)?;
+            o.b(im, BinaryOp::Sub, one, d)?
+        } else {
+            cubic_weight(im, o, dist)?
+        };
+        out.push((pos, w));
+    }
+    Ok(out)
+}
+
+pub(super) fn grid_sample(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let (x, grid) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let [n, c, h, w] = *im.shape(ctx, x)? else {
+        return Err(ctx.err(format!(
+            "only 4-D input (2-D images) is supported, got {}",
+            im.ty(x)
+        )));
+    };
+    let [gn, ho, wo, two] = *im.shape(ctx, grid)? else {
+        return Err(ctx.err(format!("the grid must be N×H×W×2, got {}", im.ty(grid))));
+    };
+    if gn != n
+        || two != 2
+        || !im.ty(x).element_type.is_float()
+        || im.ty(grid).element_type != im.ty(x).element_type
+    {
+        return Err(ctx.err(format!(
+            "the grid {} does not fit the input {}",
+            im.ty(grid),
+            im.ty(x)
+        )));
+    }
+    let mode = match ctx.string("mode").as_deref().unwrap_or(if ctx.opset >= 20 {
+        "linear"
+    } else {
+        "bilinear"
+    }) {
+        "linear" | "bilinear" => "linear",
+        "nearest" => "nearest",
+        "cubic" | "bicubic" => "cubic",
+        other => return Err(ctx.err(format!("mode '{other}' is not supported"))),
+    };
+    let padding = match ctx.string("padding_mode").as_deref().unwrap_or("zeros") {
+        "zeros" => Padding::Zeros,
+        "border" => Padding::Border,
+        "reflection" => Padding::Reflection,
+        other => return Err(ctx.err(format!("padding_mode '{other}' is not supported"))),
+    };
+    let align_corners = ctx.int("align_corners", 0) != 0;
+    let o = Ops { ctx };
+    // Grid coordinates as [N, 1, Ho, Wo]: x (width) then y (height).
+    let coord = |im: &mut Importer, k: i64| -> Result<ValueId, ImportError> {
+        let s = im.emit(
+            ctx,
+            OpKind::Slice {
+                starts: vec![0, 0, 0, k],
+                ends: vec![n as i64, ho as i64, wo as i64, k + 1],
+                steps: vec![1; 4],
+            },
+            &[grid],
+        )?;
+        reshape_to(im, ctx, s, vec![n, 1, ho, wo])
+    };
+    let (gx, gy) = (coord(im, 0)?, coord(im, 1)?);
+    let ax_w = Axis {
+        len: w,
+        align_corners,
+        padding,
+    };
+    let ax_h = Axis {
+        len: h,
+        align_corners,
+        padding,
+    };
+    let round = mode == "nearest";
+    let px = ax_w.point(im, &o, gx, round)?;
+    let py = ax_h.point(im, &o, gy, round)?;
+    let (tx, ty) = (taps(im, &o, px, mode)?, taps(im, &o, py, mode)?);
+    // Flat offset of each (n, c) image: [N, C, 1, 1].
+    let base: Vec<i64> = (0..n * c).map(|i| (i * h * w) as i64).collect();
+    let base = im.constant(HostTensor::from_i64(&[n, c, 1, 1], &base), &ctx.name);
+    let flat_x = reshape_to(im, ctx, x, vec![n * c * h * w])?;
+    let width = scalar_like(im, ctx, px, w as f64);
+    let mut y: Option<ValueId> = None;
+    for (yi, wy) in &ty {
+        let (row, row_inside) = ax_h.tap(im, &o, *yi)?;
+        let row_offset = o.b(im, BinaryOp::Mul, row, width)?;
+        for (xi, wx) in &tx {
+            let (col, col_inside) = ax_w.tap(im, &o, *xi)?;
+            let pos = o.b(im, BinaryOp::Add, row_offset, col)?;
+            let pos = im.emit(ctx, OpKind::Cast(ElementType::I64), &[pos])?;
+            let idx = o.b(im, BinaryOp::Add, pos, base)?;
+            let mut v = im.emit(ctx, OpKind::Gather { axis: 0 }, &[flat_x, idx])?;
+            let inside = match (row_inside, col_inside) {
+                (Some(a), Some(b)) => Some(o.b(im, BinaryOp::And, a, b)?),
+                (a, b) => a.or(b),
+            };
+            if let Some(inside) = inside {
+                let zero = o.c(im, v, 0.0);
+                v = o.select(im, inside, v, zero)?;
+            }
+            let weight = o.b(im, BinaryOp::Mul, *wy, *wx)?;
+            let term = o.b(im, BinaryOp::Mul, v, weight)?;
+            y = Some(match y {
+                None => term,
+                Some(acc) => o.b(im, BinaryOp::Add, acc, term)?,
+            });
+        }
+    }
+    Ok(vec![y])
+}
