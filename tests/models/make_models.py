@@ -1036,6 +1036,39 @@ def build_grid_sample():
     return g.model("GridSample modes", opset=20), inputs, None
 
 
+def build_einsum():
+    """Einsum equations as exporters write them: batched and attention-style contractions,
+    transposes, sums, an implicit output, broadcast `...` and three operands."""
+    rng = np.random.default_rng(1212)
+    g = Graph("einsum")
+    a = g.input("a", [2, 3, 4])
+    b = g.input("b", [2, 4, 5])
+    q = g.input("q", [2, 3, 6, 8])
+    k = g.input("k", [2, 3, 7, 8])
+    v = g.input("v", [5])
+    m = g.input("m", [1, 3, 4])
+    cases = [
+        ("batch_matmul", [a, b], "bij,bjk->bik"),
+        ("attention", [q, k], "bhid,bhjd->bhij"),
+        ("transpose", [a], "bij->jib"),
+        ("row_sums", [a], "bij->bi"),
+        ("implicit", [a, b], "bij,bjk"),
+        ("inner", [v, v], "i,i"),
+        ("outer", [v, v], "i,j->ij"),
+        ("ellipsis_broadcast", [m, b], "...ij,...jk->...ik"),
+        ("three", [a, b, g.init("c", normal(rng, (5, 2)))], "bij,bjk,kl->bil"),
+        ("bilinear", [g.init("x2", normal(rng, (2, 4))), g.init("w", normal(rng, (3, 4, 5))),
+                      g.init("y2", normal(rng, (2, 5)))], "bn,anm,bm->ba"),
+    ]
+    for name, ins, eq in cases:
+        g.node("Einsum", ins, name=name, equation=eq)
+        g.output(name, [None] * {"attention": 4, "inner": 0, "outer": 2, "row_sums": 2, "implicit": 2,
+                                 "bilinear": 2}.get(name, 3))
+    inputs = [normal(rng, s) for s in [(2, 3, 4), (2, 4, 5), (2, 3, 6, 8), (2, 3, 7, 8), (5,),
+                                       (1, 3, 4)]]
+    return g.model("Einsum equations"), inputs, None
+
+
 # more inputs for a model (other sizes for open dims, other branch conditions): name ->
 # [inputs of run 1, run 2, ...], saved as run<k>_input_<i>.npy / run<k>_expected_<i>.npy
 # beside the first run's files
@@ -1079,10 +1112,10 @@ def build_ops_opset20():
 
 def build_unsupported():
     g = Graph("unsupported")
-    g.input("x", [2, 3])
-    g.node("Einsum", ["x"], name="my_einsum", outputs=["y"], equation="ij->ji")
-    g.output("y", [3, 2])
-    return g.model("uses Einsum, which kiln does not support"), None, None
+    g.input("x", [2, 3, 3])
+    g.node("Det", ["x"], name="my_det", outputs=["y"])
+    g.output("y", [2])
+    return g.model("uses Det, which kiln does not support"), None, None
 
 
 BUILDERS = [
@@ -1107,6 +1140,7 @@ BUILDERS = [
     ("conv_transpose", build_conv_transpose),
     ("indexing", build_indexing),
     ("grid_sample", build_grid_sample),
+    ("einsum", build_einsum),
 ]
 
 

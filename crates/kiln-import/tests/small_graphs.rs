@@ -399,3 +399,34 @@ fn a_bound_input_folds_the_branch_that_depends_on_it() {
     .unwrap_err();
     assert!(err.to_string().contains("more than one element"), "{err}");
 }
+
+#[test]
+fn einsum_refuses_diagonals_and_equations_that_do_not_fit() {
+    let equation = |eq: &str| AttributeProto {
+        name: Some("equation".into()),
+        s: Some(eq.as_bytes().to_vec()),
+        r#type: Some(3),
+        ..Default::default()
+    };
+    let einsum = |eq: &str| {
+        import(
+            vec![input("x", &["3", "3"])],
+            vec![],
+            vec![node("Einsum", &["x"], "y", vec![equation(eq)])],
+            &["y"],
+            false,
+        )
+    };
+    assert_eq!(
+        result_types(&einsum("ij->ji").unwrap()),
+        ["tensor<3x3xf32>"]
+    );
+    let err = einsum("ii->i").unwrap_err();
+    assert!(err.to_string().contains("repeats 'i' (diagonals"), "{err}");
+    let err = einsum("ijk->k").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not fit input tensor<3x3xf32>"),
+        "{err}"
+    );
+}

@@ -237,6 +237,13 @@ fn grid_sample() {
     check("grid_sample");
 }
 
+/// Einsum equations: batched and attention-style contractions, transposes, sums, an implicit
+/// output, broadcast `...`, three operands.
+#[test]
+fn einsum() {
+    check("einsum");
+}
+
 /// If, Loop and Scan known at compile time, their subgraphs reading outer-scope values: an
 /// If on a constant whose branches differ in rank, an If on a run-time flag (both values of
 /// it), a Loop of four iterations with a scan output, a backwards Scan over axis 1.

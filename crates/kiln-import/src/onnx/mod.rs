@@ -19,6 +19,7 @@
 
 mod control_flow;
 mod conv_transpose;
+mod einsum;
 mod grid_sample;
 mod indexing;
 mod op_versions;

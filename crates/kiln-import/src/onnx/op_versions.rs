@@ -37,6 +37,7 @@ const LATER: &[(&str, i64)] = &[
     ("Cosh", 22),
     ("DepthToSpace", 28),
     ("Dropout", 22),
+    ("Einsum", 28),
     ("Elu", 22),
     ("EyeLike", 22),
     ("Flatten", 25),

@@ -81,6 +81,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "LSTM" | "GRU" | "RNN" => super::recurrent::recurrent,
         "Resize" | "Upsample" => super::resize::resize,
         "ConvTranspose" => super::conv_transpose::conv_transpose,
+        "Einsum" => super::einsum::einsum,
         "GatherElements" => super::indexing::gather_elements,
         "GridSample" => super::grid_sample::grid_sample,
         "GatherND" => super::indexing::gather_nd,
