@@ -1069,6 +1069,35 @@ def build_einsum():
     return g.model("Einsum equations"), inputs, None
 
 
+def build_cumsum():
+    """CumSum on floats and integers (the position ids GPT-style exports take from an
+    attention mask), with exclusive and reverse, on several axes."""
+    rng = np.random.default_rng(1313)
+    g = Graph("cumsum")
+    x = g.input("x", [3, 13, 4])
+    mask = g.input("mask", [2, 9], np.int64)
+
+    def cumsum(name, inp, axis, **attrs):
+        g.node("CumSum", [inp, g.init(f"{name}_axis", np.array(axis, np.int64))], name=name,
+               **attrs)
+        return name
+
+    outs = [
+        cumsum("axis1", x, 1),
+        cumsum("axis1_exclusive", x, 1, exclusive=1),
+        cumsum("axis1_reverse", x, -2, reverse=1),
+        cumsum("axis0_reverse_exclusive", x, 0, reverse=1, exclusive=1),
+        cumsum("axis2", x, 2),
+        cumsum("mask_positions", mask, 1),
+    ]
+    for name in outs:
+        g.output(name, [2, 9] if name == "mask_positions" else [3, 13, 4],
+                 np.int64 if name == "mask_positions" else np.float32)
+    m = np.ones((2, 9), np.int64)
+    m[1, :3] = 0
+    return g.model("CumSum"), [normal(rng, (3, 13, 4)), m], None
+
+
 # more inputs for a model (other sizes for open dims, other branch conditions): name ->
 # [inputs of run 1, run 2, ...], saved as run<k>_input_<i>.npy / run<k>_expected_<i>.npy
 # beside the first run's files
@@ -1141,6 +1170,7 @@ BUILDERS = [
     ("indexing", build_indexing),
     ("grid_sample", build_grid_sample),
     ("einsum", build_einsum),
+    ("cumsum", build_cumsum),
 ]
 
 

@@ -244,6 +244,12 @@ fn einsum() {
     check("einsum");
 }
 
+/// CumSum on floats and integers with exclusive and reverse, on several axes.
+#[test]
+fn cumsum() {
+    check("cumsum");
+}
+
 /// If, Loop and Scan known at compile time, their subgraphs reading outer-scope values: an
 /// If on a constant whose branches differ in rank, an If on a run-time flag (both values of
 /// it), a Loop of four iterations with a scan output, a backwards Scan over axis 1.

@@ -62,6 +62,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Conv" => conv,
         "MaxPool" | "AveragePool" => pool,
         "LpPool" => lp_pool,
+        "CumSum" => cum_sum,
         "GlobalAveragePool" | "GlobalMaxPool" => global_pool,
         "BatchNormalization" => batch_norm,
         "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" | "ReduceProd" => reduce,
@@ -575,6 +576,67 @@ fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     let count_include_pad = ctx.int("count_include_pad", 0) != 0;
     let (y, _) = windowed_pool(im, ctx, arg(ctx, inputs, 0)?, kind, count_include_pad)?;
     one(y)
+}
+
+/// CumSum along an axis known at compile time, as `log2(n)` shifted adds (Hillis-Steele):
+/// after the step with shift `s`, each element holds the sum of the `2s` elements ending at
+/// it. Exact for integers; `exclusive` shifts the result by one, `reverse` runs on the
+/// flipped axis.
+fn cum_sum(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let shape = im.shape(ctx, x)?;
+    let a = const_arg(im, ctx, inputs, 1)?
+        .and_then(|t| t.to_i64().first().copied())
+        .ok_or_else(|| ctx.err("the axis input is required"))?;
+    let a = axis(ctx, a, shape.len())?;
+    let n = shape[a];
+    let rank = shape.len();
+    let dims: Vec<Dim> = shape.iter().map(|&d| Dim::Static(d)).collect();
+    // `v` moved `by` places along the axis, zeros entering at the start.
+    let shifted = |im: &mut Importer, v: ValueId, by: usize| -> Result<ValueId, ImportError> {
+        let head = slice_axis(im, ctx, v, &dims, a, 0, n - by)?;
+        let mut lows = vec![0; rank];
+        lows[a] = by;
+        im.emit(
+            ctx,
+            OpKind::Pad {
+                lows,
+                highs: vec![0; rank],
+                value: 0.0,
+            },
+            &[head],
+        )
+    };
+    let flip = |im: &mut Importer, v: ValueId| -> Result<ValueId, ImportError> {
+        let mut starts = vec![0i64; rank];
+        let mut ends: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        let mut steps = vec![1i64; rank];
+        (starts[a], ends[a], steps[a]) = (n as i64 - 1, -1, -1);
+        im.emit(
+            ctx,
+            OpKind::Slice {
+                starts,
+                ends,
+                steps,
+            },
+            &[v],
+        )
+    };
+    let reverse = ctx.int("reverse", 0) != 0;
+    if n == 0 {
+        return one(x);
+    }
+    let mut y = if reverse { flip(im, x)? } else { x };
+    let mut by = 1;
+    while by < n {
+        let s = shifted(im, y, by)?;
+        y = bin(im, ctx, BinaryOp::Add, y, s)?;
+        by *= 2;
+    }
+    if ctx.int("exclusive", 0) != 0 {
+        y = shifted(im, y, 1)?;
+    }
+    one(if reverse { flip(im, y)? } else { y })
 }
 
 /// LpPool: `(Σ |x|^p)^(1/p)` over each window, padding counting as zeros: an average
