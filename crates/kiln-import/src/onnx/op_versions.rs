@@ -5,8 +5,8 @@
 //! from the version in force at opset 7 (or the op's first version, if it is younger) to the
 //! version in force at opset 21, plus the later versions listed in [`LATER`], whose changes
 //! (new element types, a clarification) leave what kiln computes unchanged, or which are the
-//! version kiln implements of an op ONNX introduced after opset 21 (Attention 23, whose 24
-//! moves the causal frontier, is not accepted at 24). A node whose op
+//! versions kiln implements of an op ONNX introduced after opset 21 (Attention 23 to 25: 24
+//! adds `nonpad_kv_seqlen`, 25 sliding windows, and the builder reads both). A node whose op
 //! version falls outside that window is an error naming the op, node and version; there is no
 //! global opset cap below the newest opset the table knows.
 
@@ -24,7 +24,7 @@ const LATER: &[(&str, i64)] = &[
     ("Asinh", 22),
     ("Atan", 22),
     ("Atanh", 22),
-    ("Attention", 23),
+    ("Attention", 25),
     ("AveragePool", 22),
     ("Cast", 28),
     ("CastLike", 25),

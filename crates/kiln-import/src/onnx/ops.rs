@@ -1967,11 +1967,13 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
         (None, None) => None,
         _ => return Err(ctx.err("past_key and past_value come together")),
     };
-    if ctx.node.output.get(3).is_some_and(|o| !o.is_empty()) {
-        return Err(ctx.err("the qk_matmul_output output is not supported"));
+    let nonpad = input(6);
+    if nonpad.is_some() && past.is_some() {
+        return Err(ctx.err("nonpad_kv_seqlen cannot be combined with past_key/past_value"));
     }
-    if input(6).is_some() {
-        return Err(ctx.err("nonpad_kv_seqlen is not supported"));
+    let qk_mode = ctx.int("qk_matmul_output_mode", 0);
+    if !(0..=3).contains(&qk_mode) {
+        return Err(ctx.err(format!("qk_matmul_output_mode {qk_mode} must be 0 to 3")));
     }
     if !im.ty(q).element_type.is_float() {
         return Err(ctx.err("needs float inputs"));
@@ -2088,15 +2090,11 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
         scalar_like(im, ctx, scores, 0.0),
         scalar_like(im, ctx, scores, f64::NEG_INFINITY),
     );
+    // Modes 0 and 1 report the (softcapped) scores before any bias.
+    let mut qk_output = scores;
     let mut masked = false;
     if let Some(mask) = inputs.get(3).copied().flatten() {
-        // ONNX pads a mask shorter than the keys (as masked keys); a last dim of 1 would
-        // broadcast instead, so only full-length masks are taken.
-        if im.shape(ctx, mask)?.last() != Some(&kv_len) {
-            return Err(ctx.err(format!(
-                "an attn_mask must span all {kv_len} keys (shorter masks are not supported)"
-            )));
-        }
+        let mask = padded_mask(im, ctx, mask, kv_len)?;
         let bias = if im.ty(mask).element_type == ElementType::I1 {
             im.emit(ctx, OpKind::Select, &[mask, zero, minus_inf])?
         } else {
@@ -2105,23 +2103,76 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
         scores = bin(im, ctx, BinaryOp::Add, scores, bias)?;
         masked = true;
     }
-    if ctx.int("is_causal", 0) != 0 {
-        let keep: Vec<f64> = (0..len)
-            .flat_map(|i| (0..kv_len).map(move |j| f64::from(j <= i + past_len)))
-            .collect();
-        let causal = im.constant(
-            HostTensor::from_f64(ElementType::I1, &[len, kv_len], &keep),
-            &ctx.name,
-        );
-        let bias = im.emit(ctx, OpKind::Select, &[causal, zero, minus_inf])?;
+    // Positions are bottom-right aligned: query i sits at i + offset among the keys, offset
+    // being the cached keys (past_key) or, per batch, the valid keys before the queries
+    // (nonpad_kv_seqlen - q_len).
+    let offset = match nonpad {
+        Some(n) => {
+            let n = cast_to(im, ctx, n, ElementType::I64)?;
+            let n = reshape_to(im, ctx, n, vec![batch, 1, 1, 1])?;
+            let l = im.constant(HostTensor::from_i64(&[], &[len as i64]), &ctx.name);
+            Some(bin(im, ctx, BinaryOp::Sub, n, l)?)
+        }
+        None => None,
+    };
+    // key j minus query i, [len, kv_len]: the causal and window rules compare it to offset.
+    let gap: Vec<i64> = (0..len)
+        .flat_map(|i| (0..kv_len).map(move |j| j as i64 - i as i64))
+        .collect();
+    let gap = im.constant(HostTensor::from_i64(&[len, kv_len], &gap), &ctx.name);
+    let static_offset = im.constant(HostTensor::from_i64(&[], &[past_len as i64]), &ctx.name);
+    let offset = offset.unwrap_or(static_offset);
+    let mut keep_where = |im: &mut Importer, keep: ValueId| -> Result<(), ImportError> {
+        let bias = im.emit(ctx, OpKind::Select, &[keep, zero, minus_inf])?;
         scores = bin(im, ctx, BinaryOp::Add, scores, bias)?;
         masked = true;
+        Ok(())
+    };
+    if ctx.int("is_causal", 0) != 0 {
+        // j <= i + offset.
+        let beyond = bin(im, ctx, BinaryOp::Greater, gap, offset)?;
+        let keep = un(im, ctx, UnaryOp::Not, beyond)?;
+        keep_where(im, keep)?;
+    }
+    let (left, right) = (
+        ctx.int("left_window_size", -1),
+        ctx.int("right_window_size", -1),
+    );
+    if left >= 0 || right >= 0 {
+        // i + offset - left <= j <= i + offset + right: how far key j lies behind the
+        // query's position, and how far ahead, each within its window (-1: unbounded).
+        let behind = bin(im, ctx, BinaryOp::Sub, offset, gap)?;
+        let ahead = bin(im, ctx, BinaryOp::Sub, gap, offset)?;
+        for (limit, distance) in [(left, behind), (right, ahead)] {
+            if limit < 0 {
+                continue;
+            }
+            let l = im.constant(HostTensor::from_i64(&[], &[limit]), &ctx.name);
+            let far = bin(im, ctx, BinaryOp::Greater, distance, l)?;
+            let keep = un(im, ctx, UnaryOp::Not, far)?;
+            keep_where(im, keep)?;
+        }
+    }
+    if let Some(n) = nonpad {
+        // Keys from nonpad_kv_seqlen on are padding.
+        let n = cast_to(im, ctx, n, ElementType::I64)?;
+        let n = reshape_to(im, ctx, n, vec![batch, 1, 1, 1])?;
+        let keys: Vec<i64> = (0..kv_len as i64).collect();
+        let keys = im.constant(HostTensor::from_i64(&[1, 1, 1, kv_len], &keys), &ctx.name);
+        let keep = bin(im, ctx, BinaryOp::Less, keys, n)?;
+        keep_where(im, keep)?;
+    }
+    if qk_mode == 2 {
+        qk_output = scores;
     }
     let mut probs = im.emit(ctx, OpKind::Softmax { axis: 3 }, &[scores])?;
     if masked {
         let top = reduce_over(im, ctx, ReduceKind::Max, scores, vec![3], true)?;
         let dead = bin(im, ctx, BinaryOp::Equal, top, minus_inf)?;
         probs = im.emit(ctx, OpKind::Select, &[dead, zero, probs])?;
+    }
+    if qk_mode == 3 {
+        qk_output = probs;
     }
     let mut y = im.emit(ctx, OpKind::MatMul, &[probs, v])?;
     if three_d {
@@ -2137,7 +2188,55 @@ fn attention(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Ou
         )),
         None => None,
     };
-    Ok(vec![Some(y), present.map(|p| p.0), present.map(|p| p.1)])
+    let qk_output = cast_to(im, ctx, qk_output, et)?;
+    Ok(vec![
+        Some(y),
+        present.map(|p| p.0),
+        present.map(|p| p.1),
+        Some(qk_output),
+    ])
+}
+
+/// An attention mask as long as the keys: ONNX pads a shorter one with masked positions
+/// (false, or -inf for a float mask).
+fn padded_mask(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    mask: ValueId,
+    kv_len: usize,
+) -> Result<ValueId, ImportError> {
+    let shape = im.shape(ctx, mask)?;
+    let last = *shape
+        .last()
+        .ok_or_else(|| ctx.err("attn_mask must have rank 1 or more"))?;
+    if last == kv_len {
+        return Ok(mask);
+    }
+    if last > kv_len {
+        return Err(ctx.err(format!(
+            "attn_mask spans {last} keys, more than the {kv_len} keys"
+        )));
+    }
+    let mut pad_shape = shape.clone();
+    *pad_shape.last_mut().expect("rank checked") = kv_len - last;
+    let et = im.ty(mask).element_type;
+    let value = if et == ElementType::I1 {
+        0.0
+    } else {
+        f64::NEG_INFINITY
+    };
+    let count = constant_len(ctx, &pad_shape)?;
+    let pad = im.constant(
+        HostTensor::from_f64(et, &pad_shape, &vec![value; count]),
+        &ctx.name,
+    );
+    im.emit(
+        ctx,
+        OpKind::Concat {
+            axis: shape.len() - 1,
+        },
+        &[mask, pad],
+    )
 }
 
 fn sum_mean(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
