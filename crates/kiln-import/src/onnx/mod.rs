@@ -27,6 +27,7 @@ mod ops;
 pub mod proto;
 mod recurrent;
 mod resize;
+mod rotary;
 mod shape_values;
 mod versions;
 

@@ -6,7 +6,8 @@
 //! version in force at opset 21, plus the later versions listed in [`LATER`], whose changes
 //! (new element types, a clarification) leave what kiln computes unchanged, or which are the
 //! versions kiln implements of an op ONNX introduced after opset 21 (Attention 23 to 25: 24
-//! adds `nonpad_kv_seqlen`, 25 sliding windows, and the builder reads both). A node whose op
+//! adds `nonpad_kv_seqlen`, 25 sliding windows, and the builder reads both; RotaryEmbedding
+//! 23; SwiGLU 28). A node whose op
 //! version falls outside that window is an error naming the op, node and version; there is no
 //! global opset cap below the newest opset the table knows.
 
@@ -62,6 +63,7 @@ const LATER: &[(&str, i64)] = &[
     ("ReduceLogSum", 28),
     ("ReduceLogSumExp", 28),
     ("Reshape", 25),
+    ("RotaryEmbedding", 23),
     ("Round", 22),
     ("Selu", 22),
     ("Shape", 25),
@@ -72,6 +74,7 @@ const LATER: &[(&str, i64)] = &[
     ("Softsign", 22),
     ("SpaceToDepth", 28),
     ("Squeeze", 25),
+    ("SwiGLU", 28),
     ("Swish", 24),
     ("Tan", 22),
     ("ThresholdedRelu", 22),

@@ -63,6 +63,8 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "MaxPool" | "AveragePool" => pool,
         "LpPool" => lp_pool,
         "CumSum" => cum_sum,
+        "SwiGLU" => swiglu,
+        "LRN" => lrn,
         "GlobalAveragePool" | "GlobalMaxPool" => global_pool,
         "BatchNormalization" => batch_norm,
         "ReduceMean" | "ReduceSum" | "ReduceMax" | "ReduceMin" | "ReduceProd" => reduce,
@@ -83,6 +85,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Resize" | "Upsample" => super::resize::resize,
         "ConvTranspose" => super::conv_transpose::conv_transpose,
         "Einsum" => super::einsum::einsum,
+        "RotaryEmbedding" => super::rotary::rotary_embedding,
         "GatherElements" => super::indexing::gather_elements,
         "GridSample" => super::grid_sample::grid_sample,
         "GatherND" => super::indexing::gather_nd,
@@ -576,6 +579,79 @@ fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     let count_include_pad = ctx.int("count_include_pad", 0) != 0;
     let (y, _) = windowed_pool(im, ctx, arg(ctx, inputs, 0)?, kind, count_include_pad)?;
     one(y)
+}
+
+/// SwiGLU: `A · sigmoid(alpha · A) · B` (Swish of the gate times the value).
+fn swiglu(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let (a, b) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    require_float(im, ctx, a)?;
+    if im.ty(a) != im.ty(b) {
+        return Err(ctx.err(format!(
+            "A {} and B {} must have one type (SwiGLU does not broadcast)",
+            im.ty(a),
+            im.ty(b)
+        )));
+    }
+    let alpha = scalar_like(im, ctx, a, ctx.float("alpha", 1.0) as f64);
+    let t = bin(im, ctx, BinaryOp::Mul, a, alpha)?;
+    let s = un(im, ctx, UnaryOp::Sigmoid, t)?;
+    let swish = bin(im, ctx, BinaryOp::Mul, a, s)?;
+    one(bin(im, ctx, BinaryOp::Mul, swish, b)?)
+}
+
+/// LRN: `x / (bias + alpha/size · Σ x²)^beta`, the sum over the `size` channels around each
+/// (`floor((size-1)/2)` before, `ceil((size-1)/2)` after), as shifted slices of the squares
+/// padded with zeros along the channels.
+fn lrn(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    require_float(im, ctx, x)?;
+    let shape = im.shape(ctx, x)?;
+    if shape.len() < 3 {
+        return Err(ctx.err(format!("input must have rank 3 or more, got {}", im.ty(x))));
+    }
+    let size = usize::try_from(ctx.int("size", 0))
+        .ok()
+        .filter(|&s| s > 0)
+        .ok_or_else(|| ctx.err("size must be positive"))?;
+    let (before, after) = ((size - 1) / 2, (size - 1).div_ceil(2));
+    let c = shape[1];
+    let squares = bin(im, ctx, BinaryOp::Mul, x, x)?;
+    let mut lows = vec![0; shape.len()];
+    let mut highs = vec![0; shape.len()];
+    (lows[1], highs[1]) = (before, after);
+    let padded = im.emit(
+        ctx,
+        OpKind::Pad {
+            lows,
+            highs,
+            value: 0.0,
+        },
+        &[squares],
+    )?;
+    let dims: Vec<Dim> = im.dims(padded);
+    let mut sum = None;
+    for k in 0..size {
+        let part = slice_axis(im, ctx, padded, &dims, 1, k, k + c)?;
+        sum = Some(match sum {
+            None => part,
+            Some(s) => bin(im, ctx, BinaryOp::Add, s, part)?,
+        });
+    }
+    let sum = sum.expect("size is positive");
+    let (alpha, beta, bias) = (
+        ctx.float("alpha", 1e-4) as f64 / size as f64,
+        ctx.float("beta", 0.75) as f64,
+        ctx.float("bias", 1.0) as f64,
+    );
+    let (alpha, beta, bias) = (
+        scalar_like(im, ctx, x, alpha),
+        scalar_like(im, ctx, x, beta),
+        scalar_like(im, ctx, x, bias),
+    );
+    let t = bin(im, ctx, BinaryOp::Mul, sum, alpha)?;
+    let t = bin(im, ctx, BinaryOp::Add, t, bias)?;
+    let t = bin(im, ctx, BinaryOp::Pow, t, beta)?;
+    one(bin(im, ctx, BinaryOp::Div, x, t)?)
 }
 
 /// CumSum along an axis known at compile time, as `log2(n)` shifted adds (Hillis-Steele):
