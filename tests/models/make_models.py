@@ -1098,6 +1098,27 @@ def build_cumsum():
     return g.model("CumSum"), [normal(rng, (3, 13, 4)), m], None
 
 
+def build_pool_ceil():
+    """MaxPool and AveragePool with ceil_mode, where the last windows reach past the padded
+    input, with and without count_include_pad."""
+    rng = np.random.default_rng(1414)
+    g = Graph("pool_ceil")
+    x = g.input("x", [1, 2, 7, 10])
+    specs = [
+        ("max_ceil", "MaxPool", dict(kernel_shape=[3, 3], strides=[2, 2])),
+        ("max_ceil_pads", "MaxPool", dict(kernel_shape=[2, 3], strides=[3, 2], pads=[1, 0, 0, 1])),
+        ("avg_ceil", "AveragePool", dict(kernel_shape=[3, 3], strides=[2, 2])),
+        ("avg_ceil_pads_counted", "AveragePool",
+         dict(kernel_shape=[3, 2], strides=[2, 3], pads=[1, 1, 1, 0], count_include_pad=1)),
+        ("avg_ceil_pads_not_counted", "AveragePool",
+         dict(kernel_shape=[3, 2], strides=[2, 3], pads=[1, 1, 1, 0])),
+    ]
+    for name, op, attrs in specs:
+        g.node(op, [x], name=name, ceil_mode=1, **attrs)
+        g.output(name, [None] * 4)
+    return g.model("pooling with ceil_mode"), [normal(rng, (1, 2, 7, 10))], None
+
+
 # more inputs for a model (other sizes for open dims, other branch conditions): name ->
 # [inputs of run 1, run 2, ...], saved as run<k>_input_<i>.npy / run<k>_expected_<i>.npy
 # beside the first run's files
@@ -1171,6 +1192,7 @@ BUILDERS = [
     ("grid_sample", build_grid_sample),
     ("einsum", build_einsum),
     ("cumsum", build_cumsum),
+    ("pool_ceil", build_pool_ceil),
 ]
 
 

@@ -250,6 +250,12 @@ fn cumsum() {
     check("cumsum");
 }
 
+/// MaxPool and AveragePool with ceil_mode, with and without count_include_pad.
+#[test]
+fn pool_ceil() {
+    check("pool_ceil");
+}
+
 /// If, Loop and Scan known at compile time, their subgraphs reading outer-scope values: an
 /// If on a constant whose branches differ in rank, an If on a run-time flag (both values of
 /// it), a Loop of four iterations with a scan output, a backwards Scan over axis 1.

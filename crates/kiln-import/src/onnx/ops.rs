@@ -748,10 +748,7 @@ fn windowed_pool(
     count_include_pad: bool,
 ) -> Result<(ValueId, [usize; 2]), ImportError> {
     let rank = im.ty(x).rank().saturating_sub(2);
-    let (x, xs) = as_2d(im, ctx, x, "input")?;
-    if ctx.int("ceil_mode", 0) != 0 {
-        return Err(ctx.err("ceil_mode=1 is not supported"));
-    }
+    let (mut x, xs) = as_2d(im, ctx, x, "input")?;
     if pair(ctx, "dilations", 1, rank)? != [1, 1] {
         return Err(ctx.err("dilated pooling is not supported"));
     }
@@ -766,11 +763,52 @@ fn windowed_pool(
         }
     })?;
     let strides = pair(ctx, "strides", 1, rank)?;
-    let pads = window_pads(ctx, rank, [&xs[2], &xs[3]], kernel, strides, [1, 1])?;
+    let mut pads = window_pads(ctx, rank, [&xs[2], &xs[3]], kernel, strides, [1, 1])?;
     if (0..4).any(|i| pads[i] >= kernel[i % 2]) {
         return Err(ctx.err(format!(
             "pads {pads:?} must be smaller than the kernel {kernel:?}"
         )));
+    }
+    let mut count_include_pad = count_include_pad;
+    if ctx.int("ceil_mode", 0) != 0 {
+        // Output sizes round up, but the last window must start inside the input or its
+        // leading padding; the windows reaching past the end pad read nothing there.
+        let mut extra = [0usize; 2];
+        for d in 0..2 {
+            let input = xs[2 + d]
+                .as_static()
+                .ok_or_else(|| ctx.err("ceil_mode needs static spatial dims"))?;
+            let padded = input + pads[d] + pads[d + 2];
+            let span = padded.checked_sub(kernel[d]).ok_or_else(|| {
+                ctx.err(format!("window {kernel:?} does not fit the padded input"))
+            })?;
+            let mut out = span.div_ceil(strides[d]) + 1;
+            if (out - 1) * strides[d] >= input + pads[d] {
+                out -= 1;
+            }
+            extra[d] = ((out - 1) * strides[d] + kernel[d]).saturating_sub(padded);
+        }
+        if extra != [0, 0] {
+            if kind == PoolKind::Avg && count_include_pad {
+                // The node's own padding counts, the rounding's does not: pad explicitly
+                // and count only real elements.
+                let lows = vec![0, 0, pads[0], pads[1]];
+                let highs = vec![0, 0, pads[2], pads[3]];
+                x = im.emit(
+                    ctx,
+                    OpKind::Pad {
+                        lows,
+                        highs,
+                        value: 0.0,
+                    },
+                    &[x],
+                )?;
+                pads = [0; 4];
+                count_include_pad = false;
+            }
+            pads[2] += extra[0];
+            pads[3] += extra[1];
+        }
     }
     let attrs = PoolAttrs {
         kind,
