@@ -53,6 +53,13 @@ pub(super) fn conv_transpose(
     let [wc, m_per_group, kh, kw] = *im.shape(ctx, w)? else {
         return Err(ctx.err(format!("weights must be 4-D, got {}", im.ty(w))));
     };
+    if [h, wd, kh, kw].contains(&0) {
+        return Err(ctx.err(format!(
+            "input {} and weights {} need non-empty spatial dims",
+            im.ty(x),
+            im.ty(w)
+        )));
+    }
     let groups = usize::try_from(ctx.int("group", 1))
         .ok()
         .filter(|&g| g >= 1 && c % g == 0 && wc == c)

@@ -783,7 +783,7 @@ fn windowed_pool(
                 ctx.err(format!("window {kernel:?} does not fit the padded input"))
             })?;
             let mut out = span.div_ceil(strides[d]) + 1;
-            if (out - 1) * strides[d] >= input + pads[d] {
+            if out > 1 && (out - 1) * strides[d] >= input + pads[d] {
                 out -= 1;
             }
             extra[d] = ((out - 1) * strides[d] + kernel[d]).saturating_sub(padded);
