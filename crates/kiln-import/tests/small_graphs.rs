@@ -430,3 +430,22 @@ fn einsum_refuses_diagonals_and_equations_that_do_not_fit() {
         "{err}"
     );
 }
+
+#[test]
+fn einsum_contracted_letters_must_agree_in_size() {
+    let equation = AttributeProto {
+        name: Some("equation".into()),
+        s: Some(b"ab,ab->".to_vec()),
+        r#type: Some(3),
+        ..Default::default()
+    };
+    let err = import(
+        vec![input("x", &["1", "2"]), input("y", &["2", "1"])],
+        vec![],
+        vec![node("Einsum", &["x", "y"], "z", vec![equation])],
+        &["z"],
+        false,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("in one input and"), "{err}");
+}

@@ -242,7 +242,7 @@ impl Sub for SymExpr {
     type Output = SymExpr;
     fn sub(mut self, rhs: SymExpr) -> SymExpr {
         for (m, c) in rhs.terms {
-            self.add_term(m, -c);
+            self.add_term(m, c.saturating_neg());
         }
         self
     }

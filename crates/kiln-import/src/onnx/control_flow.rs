@@ -227,7 +227,7 @@ fn scan_axis(
     let n = if a < 0 { a + r } else { a };
     usize::try_from(n)
         .ok()
-        .filter(|&n| n < rank.max(1))
+        .filter(|&n| n < rank)
         .ok_or_else(|| ctx.err(format!("scan axis {a} is out of range for rank {rank}")))
 }
 

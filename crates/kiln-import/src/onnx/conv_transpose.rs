@@ -82,6 +82,14 @@ pub(super) fn conv_transpose(
     }
     let output_padding = non_negative(ctx, "output_padding", rank, 1)?;
     let input = [h, wd];
+    // Sizes this large are no model's; refusing them keeps the arithmetic below exact.
+    const LIMIT: usize = 1 << 24;
+    let values = [strides, dilations, kernel, input].concat();
+    if values.iter().chain(&output_padding).any(|&v| v >= LIMIT) {
+        return Err(ctx.err(format!(
+            "strides {strides:?}, dilations {dilations:?}, output_padding {output_padding:?} or sizes exceed {LIMIT}"
+        )));
+    }
     let span = |d: usize| dilations[d] * (kernel[d] - 1) + 1;
     // The full output length per dim before `pads` crop it.
     let full = |d: usize| strides[d] * (input[d] - 1) + output_padding[d] + span(d);
@@ -94,10 +102,16 @@ pub(super) fn conv_transpose(
         for d in 0..2 {
             let target = match &output_shape {
                 Some(_) if rank == 1 && d == 0 => 1,
-                Some(s) => *s
-                    .get(s.len() + d - 2)
-                    .ok_or_else(|| ctx.err("output_shape needs a size per spatial dim"))?
-                    as usize,
+                Some(s) => {
+                    let v = (s.len() + d)
+                        .checked_sub(2)
+                        .and_then(|i| s.get(i))
+                        .ok_or_else(|| ctx.err("output_shape needs a size per spatial dim"))?;
+                    usize::try_from(*v)
+                        .ok()
+                        .filter(|&v| v < LIMIT)
+                        .ok_or_else(|| ctx.err(format!("output_shape {s:?} is out of range")))?
+                }
                 None => input[d] * strides[d],
             };
             let total = full(d) as i64 - target as i64;

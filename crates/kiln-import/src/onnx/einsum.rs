@@ -247,9 +247,11 @@ fn contract(
     let size = |t: &Term, d: &[usize], c: char| {
         d[t.letters.iter().position(|x| *x == c).expect("letter of t")]
     };
+    // Batch letters broadcast (the matmul's batch dims do); contracted ones must agree.
     for &c in batch.iter().chain(&summed) {
         let (x, y) = (size(&a, &ad, c), size(&b, &bd, c));
-        if x != y && x != 1 && y != 1 {
+        let broadcast = batch.contains(&c) && (x == 1 || y == 1);
+        if x != y && !broadcast {
             return Err(ctx.err(format!("'{c}' is {x} in one input and {y} in another")));
         }
     }

@@ -12,7 +12,7 @@
 use super::ops::{arg, bin, named_activation, reshape_to, scalar_like, slice_axis, Outputs};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
-use kiln_ir::{BinaryOp, OpKind, ValueId};
+use kiln_ir::{BinaryOp, Dim, OpKind, ValueId};
 use kiln_types::HostTensor;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -224,6 +224,12 @@ fn direction_slice(
     d: usize,
 ) -> Result<ValueId, ImportError> {
     let dims = im.dims(v);
+    if dims.first().and_then(Dim::as_static).is_none_or(|n| n <= d) {
+        return Err(ctx.err(format!(
+            "{} must have a leading dim per direction",
+            im.ty(v)
+        )));
+    }
     let s = slice_axis(im, ctx, v, &dims, 0, d, d + 1)?;
     let rest: Vec<usize> = dims[1..]
         .iter()
@@ -262,7 +268,14 @@ pub(super) fn recurrent(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Value
         if layout == 0 {
             return Ok(v);
         }
-        let mut perm: Vec<usize> = (0..im.ty(v).rank()).collect();
+        let rank = im.ty(v).rank();
+        if rank < 2 {
+            return Err(ctx.err(format!(
+                "layout 1 needs inputs of rank 2 or more, got {}",
+                im.ty(v)
+            )));
+        }
+        let mut perm: Vec<usize> = (0..rank).collect();
         perm.swap(0, 1);
         im.emit(ctx, OpKind::Transpose { perm }, &[v])
     };

@@ -88,8 +88,23 @@ pub(super) fn resize(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
             })
             .collect::<Result<_, _>>()?,
     };
+    if (1..axes.len()).any(|i| axes[..i].contains(&axes[i])) {
+        return Err(ctx.err(format!("axes {axes:?} repeat an axis")));
+    }
     let interp = interpolation(ctx, legacy)?;
     let (scale, out) = output_sizes(ctx, &shape, &axes, scales, sizes)?;
+    // Each resized axis is a dense [out, in] matrix built here; refuse sizes no model has.
+    const LIMIT: usize = 1 << 26;
+    if axes
+        .iter()
+        .any(|&a| out[a] >= LIMIT || out[a].saturating_mul(shape[a]) >= LIMIT)
+    {
+        return Err(ctx.err(format!(
+            "resizing {} to {} is too large",
+            kiln_types::shape_string(&shape),
+            kiln_types::shape_string(&out)
+        )));
+    }
     let roi = full_roi(ctx, rank, &axes, roi)?;
     let extrapolation = ctx.float("extrapolation_value", 0.0) as f64;
     let et = im.ty(x).element_type;

@@ -77,6 +77,11 @@ impl Importer {
         if !given.iter().any(|v| self.sym_values.contains_key(v)) {
             return Ok(None);
         }
+        // Inputs are positional: an omitted one before a given one would shift them.
+        let last = inputs.iter().rposition(Option::is_some).unwrap_or(0);
+        if inputs[..last].iter().any(Option::is_none) {
+            return Ok(None);
+        }
         let Some(args) = given
             .iter()
             .map(|&v| self.shape_value(v))
@@ -171,20 +176,17 @@ fn fold(ctx: &NodeCtx, args: &[ShapeValue]) -> Result<Option<ShapeValue>, Import
                 scalar: true,
             })
         }
-        ("Reshape", [a, _]) if a.values.len() == 1 => {
-            let spec = consts(1).unwrap_or_default();
-            match spec[..] {
-                [] => Some(ShapeValue {
-                    values: a.values.clone(),
-                    scalar: true,
-                }),
-                [1] | [-1] => Some(ShapeValue {
-                    values: a.values.clone(),
-                    scalar: false,
-                }),
-                _ => None,
-            }
-        }
+        ("Reshape", [a, _]) if a.values.len() == 1 => match consts(1).as_deref() {
+            Some([]) => Some(ShapeValue {
+                values: a.values.clone(),
+                scalar: true,
+            }),
+            Some([1] | [-1]) => Some(ShapeValue {
+                values: a.values.clone(),
+                scalar: false,
+            }),
+            _ => None,
+        },
         ("Concat", _) if args.iter().all(|a| !a.scalar) => Some(ShapeValue {
             values: args.iter().flat_map(|a| a.values.clone()).collect(),
             scalar: false,
@@ -245,9 +247,14 @@ fn fold(ctx: &NodeCtx, args: &[ShapeValue]) -> Result<Option<ShapeValue>, Import
                     "Add" => x + y,
                     "Sub" => x - y,
                     "Mul" => x * y,
-                    // Sizes are non-negative, so integer division is floor division.
-                    _ => match y.as_const() {
-                        Some(d) if d > 0 => x.floor_div(d),
+                    // ONNX's integer division truncates: known values divide as they are;
+                    // symbolic sizes are non-negative, so floor division is the same.
+                    _ => match (x.as_const(), y.as_const()) {
+                        (Some(n), Some(d)) if d != 0 => match n.checked_div(d) {
+                            Some(q) => SymExpr::from(q),
+                            None => return Ok(None),
+                        },
+                        (None, Some(d)) if d > 0 => x.floor_div(d),
                         _ => match x.exact_div(&y) {
                             Some(q) => q,
                             None => return Ok(None),
