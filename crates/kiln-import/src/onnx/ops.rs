@@ -844,10 +844,16 @@ fn global_pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> 
 }
 
 fn batch_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    if ctx.int("training_mode", 0) != 0
-        || ctx.node.output.len() > 1 && ctx.node.output[1..].iter().any(|o| !o.is_empty())
+    let training = ctx.int("training_mode", 0) != 0;
+    if !training && ctx.node.output.len() > 1 && ctx.node.output[1..].iter().any(|o| !o.is_empty())
     {
-        return Err(ctx.err("only inference-mode BatchNormalization is supported"));
+        return Err(ctx.err("the running statistics are outputs in training mode only"));
+    }
+    if training {
+        if ctx.opset < 14 {
+            return Err(ctx.err("training BatchNormalization before version 14 is not supported"));
+        }
+        return batch_norm_training(im, ctx, inputs);
     }
     let x = arg(ctx, inputs, 0)?;
     let [scale, bias, mean, var] = [1, 2, 3, 4].map(|i| arg(ctx, inputs, i));
@@ -870,6 +876,51 @@ fn batch_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
     let b = reshape_dims(im, ctx, b, channel_shape)?;
     let y = im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[x, a])?;
     one(im.emit(ctx, OpKind::Binary(BinaryOp::Add), &[y, b])?)
+}
+
+/// Training-mode BatchNormalization (version 14 on): normalises with the batch's own mean
+/// and (population) variance over every dim but the channels, and also returns the running
+/// statistics `input · momentum + batch · (1 - momentum)`.
+fn batch_norm_training(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    require_float(im, ctx, x)?;
+    let [scale, bias, mean, var] = [1, 2, 3, 4].map(|i| arg(ctx, inputs, i));
+    let (scale, bias, mean, var) = (scale?, bias?, mean?, var?);
+    let shape = im.shape(ctx, x)?;
+    if shape.len() < 2 {
+        return Err(ctx.err("input must have rank 2 or more"));
+    }
+    let c = shape[1];
+    let axes: Vec<usize> = (0..shape.len()).filter(|&d| d != 1).collect();
+    let batch_mean = reduce_over(im, ctx, ReduceKind::Mean, x, axes.clone(), true)?;
+    let centered = bin(im, ctx, BinaryOp::Sub, x, batch_mean)?;
+    let squares = bin(im, ctx, BinaryOp::Mul, centered, centered)?;
+    let batch_var = reduce_over(im, ctx, ReduceKind::Mean, squares, axes, true)?;
+    let eps = scalar_like(im, ctx, batch_var, ctx.float("epsilon", 1e-5) as f64);
+    let t = bin(im, ctx, BinaryOp::Add, batch_var, eps)?;
+    let sd = un(im, ctx, UnaryOp::Sqrt, t)?;
+    let normalized = bin(im, ctx, BinaryOp::Div, centered, sd)?;
+    let mut channel = vec![1; shape.len()];
+    channel[1] = c;
+    let scale = reshape_to(im, ctx, scale, channel.clone())?;
+    let bias = reshape_to(im, ctx, bias, channel)?;
+    let y = bin(im, ctx, BinaryOp::Mul, normalized, scale)?;
+    let y = bin(im, ctx, BinaryOp::Add, y, bias)?;
+    let momentum = ctx.float("momentum", 0.9) as f64;
+    let running =
+        |im: &mut Importer, old: ValueId, batch: ValueId| -> Result<ValueId, ImportError> {
+            let batch = reshape_to(im, ctx, batch, vec![c])?;
+            let (m, rest) = (
+                scalar_like(im, ctx, old, momentum),
+                scalar_like(im, ctx, old, 1.0 - momentum),
+            );
+            let a = bin(im, ctx, BinaryOp::Mul, old, m)?;
+            let b = bin(im, ctx, BinaryOp::Mul, batch, rest)?;
+            bin(im, ctx, BinaryOp::Add, a, b)
+        };
+    let running_mean = running(im, mean, batch_mean)?;
+    let running_var = running(im, var, batch_var)?;
+    Ok(vec![Some(y), Some(running_mean), Some(running_var)])
 }
 
 fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
