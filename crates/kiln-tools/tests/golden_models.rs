@@ -43,8 +43,14 @@ fn assert_close(name: &str, what: &str, got: &[HostTensor], want: &[HostTensor])
 }
 
 fn compile(dir: &Path, target: &str) -> Vec<u8> {
+    compile_bound(dir, target, vec![])
+}
+
+/// Compiles with symbolic dims bound (`--kiln-bind-dim`).
+fn compile_bound(dir: &Path, target: &str, dims: Vec<(String, usize)>) -> Vec<u8> {
     let opts = CompileOptions {
         targets: vec![target.into()],
+        dims,
         ..Default::default()
     };
     let CompileOutput::Module(bytes) =
@@ -572,17 +578,11 @@ fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
             .map(|&(sym, input, axis)| (sym.to_string(), inputs[input].shape[axis]))
             .collect();
         for target in ["vmvx", "llvm-cpu", "vulkan-spirv"] {
-            let opts = CompileOptions {
-                targets: vec![target.into()],
-                dims: dims.clone(),
-                ..Default::default()
-            };
-            let CompileOutput::Module(module) =
-                kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts).unwrap()
-            else {
-                panic!("module expected")
-            };
-            let bytes = Arc::new(ModuleBytes::from_bytes(&module));
+            let bytes = Arc::new(ModuleBytes::from_bytes(&compile_bound(
+                &dir,
+                target,
+                dims.clone(),
+            )));
             for device in devices(target) {
                 let dev = registry.create_device(device, &Default::default()).unwrap();
                 let m = LoadedModule::load(dev, bytes.clone(), name).unwrap();

@@ -4,20 +4,12 @@
 //! positions the other dims contribute). An index outside its dim makes the flat index one
 //! past the data, so the Gather reports it rather than reading a neighbouring row.
 
-use super::ops::{arg, bin, reshape_to, Outputs};
+use super::ops::{arg, bin, positions, reshape_to, Outputs};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
+use kiln_ir::interp::strides_of;
 use kiln_ir::{BinaryOp, OpKind, UnaryOp, ValueId};
 use kiln_types::{ElementType, HostTensor};
-
-/// Row-major strides of `shape`.
-fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1; shape.len()];
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        s[d] = s[d + 1] * shape[d + 1];
-    }
-    s
-}
 
 /// `index` as i64 with negative values counted from the end of a dim of `len`, and whether
 /// it then lies inside the dim.
@@ -57,22 +49,6 @@ fn guarded(
     im.emit(ctx, OpKind::Select, &[inside, flat, past])
 }
 
-/// `scale · position along dim `d`` over a tensor of `rank` dims with `n` positions on `d`,
-/// shaped to broadcast (`[1, …, n, …, 1]`).
-fn positions(
-    im: &mut Importer,
-    ctx: &NodeCtx,
-    rank: usize,
-    d: usize,
-    n: usize,
-    scale: usize,
-) -> ValueId {
-    let mut shape = vec![1; rank];
-    shape[d] = n;
-    let values: Vec<i64> = (0..n).map(|i| (i * scale) as i64).collect();
-    im.constant(HostTensor::from_i64(&shape, &values), &ctx.name)
-}
-
 pub(super) fn gather_elements(
     im: &mut Importer,
     ctx: &NodeCtx,
@@ -93,7 +69,7 @@ pub(super) fn gather_elements(
             im.ty(data)
         )));
     }
-    let st = strides(&ds);
+    let st = strides_of(&ds);
     let (index, inside) = normalised(im, ctx, indices, ds[axis])?;
     let stride = im.constant(HostTensor::from_i64(&[], &[st[axis] as i64]), &ctx.name);
     let mut flat = bin(im, ctx, BinaryOp::Mul, index, stride)?;
@@ -129,7 +105,7 @@ pub(super) fn gather_nd(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Value
     }
     // The first b + k data dims are addressed; the rest are copied whole.
     let outer = &ds[..b + k];
-    let st = strides(outer);
+    let st = strides_of(outer);
     let lead = &is[..q - 1];
     let mut flat = None;
     let mut all_inside = None;

@@ -88,9 +88,7 @@ fn bind_unbound(program: &mut Program, notes: &mut Vec<String>) -> Result<(), Im
     for f in &mut program.functions {
         for p in &f.params {
             for sym in f.ty(p.value).symbols() {
-                if !notes.iter().any(|n| n.contains(&format!("dim '{sym}';"))) {
-                    notes.push(unbound_note(&p.name, &sym));
-                }
+                note_unbound(notes, &p.name, &sym);
             }
         }
         f.bind_symbols(&|_| Some(1))
@@ -100,8 +98,11 @@ fn bind_unbound(program: &mut Program, notes: &mut Vec<String>) -> Result<(), Im
         .map_err(|e| ImportError::Malformed(format!("imported program is invalid: {e}")))
 }
 
-fn unbound_note(input: &str, sym: &str) -> String {
-    format!("input '{input}' has symbolic dim '{sym}'; compiling for {sym}=1 (choose with --kiln-bind-dim={sym}=SIZE)")
+/// Notes, once per symbol, that `sym` compiles as 1 and how to choose another size.
+fn note_unbound(notes: &mut Vec<String>, input: &str, sym: &str) {
+    if !notes.iter().any(|n| n.contains(&format!("dim '{sym}';"))) {
+        notes.push(format!("input '{input}' has symbolic dim '{sym}'; compiling for {sym}=1 (choose with --kiln-bind-dim={sym}=SIZE)"));
+    }
 }
 
 /// Imports `model` with the dims `options` binds static, and the others symbolic, or (with
@@ -223,9 +224,7 @@ fn bind_dims(
         match options.dims.iter().rev().find(|(n, _)| *n == sym) {
             Some((_, size)) => *d = Dim::Static(*size),
             None if bind_all => {
-                if !notes.iter().any(|n| n.contains(&format!("dim '{sym}';"))) {
-                    notes.push(unbound_note(input, &sym));
-                }
+                note_unbound(notes, input, &sym);
                 *d = Dim::Static(1);
             }
             None => {}

@@ -443,10 +443,13 @@ fn window_pads(
             let mut pads = [0; 4];
             for d in 0..2 {
                 let span = dilations[d] * (kernel[d] - 1) + 1;
-                let input = match (input[d], strides[d]) {
-                    (Dim::Static(n), _) => *n,
+                let total = match (input[d], strides[d]) {
+                    (Dim::Static(n), s) => {
+                        let out = n.div_ceil(s);
+                        (out.saturating_sub(1) * s + span).saturating_sub(*n)
+                    }
                     // With stride 1 the total padding is span - 1 whatever the size.
-                    (Dim::Sym(_), 1) => span.saturating_sub(1),
+                    (Dim::Sym(_), 1) => span - 1,
                     (Dim::Sym(_), _) => {
                         return Err(ctx.err(format!(
                             "auto_pad {auto} with stride {} over symbolic size {} is not supported",
@@ -454,9 +457,6 @@ fn window_pads(
                         )))
                     }
                 };
-                let input = [input; 2];
-                let out = input[d].div_ceil(strides[d]);
-                let total = (out.saturating_sub(1) * strides[d] + span).saturating_sub(input[d]);
                 let (small, big) = (total / 2, total - total / 2);
                 let (begin, end) = if auto == "SAME_UPPER" {
                     (small, big)
@@ -1844,10 +1844,19 @@ fn classify(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
 }
 
 /// Positions `0..n` along dim `a` of a rank-`rank` tensor (size 1 elsewhere), as i64.
-fn positions(im: &mut Importer, ctx: &NodeCtx, rank: usize, a: usize, n: usize) -> ValueId {
+/// `scale ·` the position along dim `a` of a rank-`rank` tensor with `n` positions there,
+/// shaped to broadcast (`[1, …, n, …, 1]`).
+pub(super) fn positions(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    rank: usize,
+    a: usize,
+    n: usize,
+    scale: usize,
+) -> ValueId {
     let mut dims = vec![1; rank];
     dims[a] = n;
-    let values: Vec<i64> = (0..n as i64).collect();
+    let values: Vec<i64> = (0..n).map(|i| (i * scale) as i64).collect();
     im.constant(HostTensor::from_i64(&dims, &values), &ctx.name)
 }
 
@@ -1881,7 +1890,7 @@ fn extreme_index(
         let has_nan = bin(im, ctx, BinaryOp::Equal, any, one_)?;
         hit = im.emit(ctx, OpKind::Select, &[has_nan, nan, hit])?;
     }
-    let at = positions(im, ctx, shape.len(), a, shape[a]);
+    let at = positions(im, ctx, shape.len(), a, shape[a], 1);
     let sentinel = if last { -1 } else { shape[a] as i64 };
     let miss = im.constant(HostTensor::from_i64(&[], &[sentinel]), &ctx.name);
     let candidates = im.emit(ctx, OpKind::Select, &[hit, at, miss])?;
@@ -1917,7 +1926,7 @@ fn hardmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     let shape = im.shape(ctx, x)?;
     let a = axis(ctx, ctx.int("axis", -1), shape.len())?;
     let first = extreme_index(im, ctx, x, a, true, false, true)?;
-    let at = positions(im, ctx, shape.len(), a, shape[a]);
+    let at = positions(im, ctx, shape.len(), a, shape[a], 1);
     let hot = bin(im, ctx, BinaryOp::Equal, at, first)?;
     one(cast_to(im, ctx, hot, im.ty(x).element_type)?)
 }
@@ -2061,7 +2070,7 @@ fn nll_loss(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
     target_dims.extend(&shape[2..]);
     let target_i64 = cast_to(im, ctx, target, ElementType::I64)?;
     let target_u = reshape_to(im, ctx, target_i64, target_dims)?;
-    let classes = positions(im, ctx, rank, 1, shape[1]);
+    let classes = positions(im, ctx, rank, 1, shape[1], 1);
     let hot = bin(im, ctx, BinaryOp::Equal, classes, target_u)?;
     let zero = scalar_like(im, ctx, input, 0.0);
     let picked = im.emit(ctx, OpKind::Select, &[hot, input, zero])?;

@@ -445,27 +445,20 @@ fn apply_axis(
             }
             let pre: usize = shape[..axis].iter().product();
             let post: usize = shape[axis + 1..].iter().product();
-            if post == 1 {
-                // The last axis: one GEMM, [pre, in] · [in, out].
-                let mut t = vec![0.0; input * output];
-                for r in 0..output {
-                    for c in 0..input {
-                        t[c * output + r] = matrix[r * input + c];
-                    }
-                }
-                let w = im.constant(HostTensor::from_f64(et, &[input, output], &t), &ctx.name);
+            let w = im.constant(
+                HostTensor::from_f64(et, &[output, input], &matrix),
+                &ctx.name,
+            );
+            let y = if post == 1 {
+                // The last axis: one GEMM, [pre, in] · [in, out] (the transpose folds here).
+                let wt = im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[w])?;
                 let x2 = reshape_to(im, ctx, x, vec![pre, input])?;
-                let y = im.emit(ctx, OpKind::MatMul, &[x2, w])?;
-                reshape_to(im, ctx, y, out_shape.clone())?
+                im.emit(ctx, OpKind::MatMul, &[x2, wt])?
             } else {
-                let w = im.constant(
-                    HostTensor::from_f64(et, &[output, input], &matrix),
-                    &ctx.name,
-                );
                 let x3 = reshape_to(im, ctx, x, vec![pre, input, post])?;
-                let y = im.emit(ctx, OpKind::MatMul, &[w, x3])?;
-                reshape_to(im, ctx, y, out_shape.clone())?
-            }
+                im.emit(ctx, OpKind::MatMul, &[w, x3])?
+            };
+            reshape_to(im, ctx, y, out_shape.clone())?
         }
     };
     if weights.iter().all(Option::is_some) {

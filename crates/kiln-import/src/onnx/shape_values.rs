@@ -131,11 +131,7 @@ pub(crate) fn shape_or_size(
     ctx: &NodeCtx,
     inputs: &[Option<ValueId>],
 ) -> Result<Vec<Option<ValueId>>, ImportError> {
-    let x = inputs
-        .first()
-        .copied()
-        .flatten()
-        .ok_or_else(|| ctx.err("input 0 is required"))?;
+    let x = super::ops::arg(ctx, inputs, 0)?;
     let dims = &im.ty(x).dims;
     let s = if ctx.op_type == "Size" {
         ShapeValue {
