@@ -403,7 +403,9 @@ struct LoadedModuleHandle {
     inner: Arc<LoadedModule>,
 }
 
-type Sig = (String, String, Vec<i64>);
+/// `(name, element type, dims)`, each dim the text of its size: a number, or an expression
+/// over the function's symbols (`batch`, `(h+1)/2`).
+type Sig = (String, String, Vec<String>);
 /// A tensor crossing the boundary: element type name, shape, bytes.
 type Wire<B> = (String, Vec<usize>, B);
 
@@ -431,7 +433,7 @@ impl LoadedModuleHandle {
             (
                 s.name.clone(),
                 s.element_type.name().to_string(),
-                s.dims.clone(),
+                s.dims.iter().map(|d| d.to_string()).collect(),
             )
         };
         Ok((

@@ -252,10 +252,12 @@ pub fn compile_program(
                     name: p.name.clone(),
                     element_type: ty.element_type,
                     dims: ty
-                        .static_shape()
-                        .unwrap_or_default()
+                        .dims
                         .iter()
-                        .map(|&d| d as i64)
+                        .map(|d| match d {
+                            kiln_ir::Dim::Static(n) => kiln_ir::SymExpr::from(*n as i64),
+                            kiln_ir::Dim::Sym(e) => e.clone(),
+                        })
                         .collect(),
                 }
             };

@@ -2,7 +2,7 @@
 //!
 //! Contract: takes one function's dispatches in execution order, in any kernel form (the
 //! target-free kernel IR or a backend's lowered kernels: planning only reads storages and
-//! operands), and produces its [`HostProgram`]. A dispatch's bindings are its operands, in
+//! operands), and produces its host program with sizes in bytes ([`BoundProgram`]). A dispatch's bindings are its operands, in
 //! order.
 //!
 //! - Parameters, results and constants live in their own buffer spaces. Every other storage gets
@@ -13,7 +13,7 @@
 
 use crate::CompileError;
 use kiln_kernel::{Dispatch, Dispatches, StorageId, StorageKind};
-use kiln_module::{BindingRef, BufferSpace, HostInst, HostProgram};
+use kiln_module::{BindingRef, BoundProgram, BufferSpace, HostInst};
 
 const ALIGN: u64 = 64;
 
@@ -37,7 +37,7 @@ pub fn plan<K>(
     d: &Dispatches<K>,
     target: &PlanTarget<K>,
     constant_index: &mut dyn FnMut(u32) -> u32,
-) -> Result<HostProgram, CompileError> {
+) -> Result<BoundProgram, CompileError> {
     let n = d.storages.len();
     // Live range of each storage, in dispatch indices.
     let mut first = vec![usize::MAX; n];
@@ -124,11 +124,11 @@ pub fn plan<K>(
         insts.push(HostInst::Dispatch {
             executable: target.executable,
             kernel: target.first_entry + k as u32,
-            workgroups: (target.workgroups)(&dispatch.kernel)?,
+            workgroups: (target.workgroups)(&dispatch.kernel)?.map(u64::from),
             bindings,
         });
     }
-    Ok(HostProgram {
+    Ok(BoundProgram {
         transient_size,
         insts,
     })

@@ -127,7 +127,7 @@ fn plan_all<K: Display>(
         for inst in &host.insts {
             text.push_str(&format!("{inst}\n"));
         }
-        programs.push(host);
+        programs.push(HostProgram::from_bound(&host));
         kernels.extend(d.dispatches.into_iter().map(|d| d.kernel));
     }
     Ok((programs, text, kernels))

@@ -14,12 +14,13 @@
 pub mod function;
 pub mod interp;
 pub mod ops;
-pub mod sym;
+
 pub mod text;
 pub mod types;
 pub mod verify;
 
 pub use function::{Function, Op, Port, Program, ValueData, ValueId};
+pub use kiln_types::sym;
 pub use ops::{
     Attr, BinaryOp, ConstId, Conv2dAttrs, OpKind, PoolAttrs, PoolKind, ReduceKind, TypeError,
     UnaryOp,

@@ -1,10 +1,15 @@
 //! The host program: what the runtime's VM executes for one exported function.
 //!
-//! For statically shaped programs it is a straight line of dispatches and barriers over four
-//! buffer spaces: the call's inputs, its outputs (allocated by the runtime from the signature),
-//! the module's constants, and one transient arena whose offsets the compiler planned.
+//! A straight line of dispatches and barriers over four buffer spaces: the call's inputs, its
+//! outputs (allocated by the runtime from the signature), the module's constants, and one
+//! transient arena whose offsets the compiler planned. Every size in it (workgroup counts,
+//! binding ranges, the arena's size) is a [`SymExpr`] over the function's symbols, the input
+//! dims left open; a statically shaped program's sizes are constants. [`HostProgram::bind`]
+//! evaluates them for one call's symbol values and checks the result, giving the
+//! [`BoundProgram`] a device records.
 
 use crate::{ByteReader, ByteWriter, FunctionDef, Module, ModuleError};
+use kiln_types::sym::SymExpr;
 
 /// Which buffer a binding refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -15,37 +20,79 @@ pub enum BufferSpace {
     Transient,
 }
 
-/// A byte range of a buffer bound to a dispatch.
+/// A byte range of a buffer bound to a dispatch: symbolic in a [`HostProgram`], bytes in a
+/// [`BoundProgram`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BindingRef {
+pub struct BindingRef<S = SymExpr> {
     pub space: BufferSpace,
-    pub offset: u64,
-    pub length: u64,
+    pub offset: S,
+    pub length: S,
 }
 
 /// One host instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostInst {
+pub enum HostInst<S = SymExpr> {
     /// Runs kernel `kernel` of executable `executable` over `workgroups` with `bindings`.
     Dispatch {
         executable: u32,
         kernel: u32,
-        workgroups: [u32; 3],
-        bindings: Vec<BindingRef>,
+        workgroups: [S; 3],
+        bindings: Vec<BindingRef<S>>,
     },
     /// Orders every earlier dispatch before every later one.
     Barrier,
 }
 
-/// A function's host program.
+/// A function's host program: sizes as expressions over the function's symbols
+/// (`S = SymExpr`), or evaluated for one call (`S = u64`, a [`BoundProgram`]).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct HostProgram {
+pub struct HostProgram<S = SymExpr> {
     /// Bytes of transient storage the program needs per call.
-    pub transient_size: u64,
-    pub insts: Vec<HostInst>,
+    pub transient_size: S,
+    pub insts: Vec<HostInst<S>>,
 }
 
-impl HostProgram {
+/// A host program with every size evaluated for one call, checked against that call's buffers.
+pub type BoundProgram = HostProgram<u64>;
+
+impl<S> HostProgram<S> {
+    /// The same program with every size mapped by `f`.
+    pub fn map_sizes<T, E>(&self, f: impl Fn(&S) -> Result<T, E>) -> Result<HostProgram<T>, E> {
+        let insts = self
+            .insts
+            .iter()
+            .map(|inst| {
+                Ok(match inst {
+                    HostInst::Barrier => HostInst::Barrier,
+                    HostInst::Dispatch {
+                        executable,
+                        kernel,
+                        workgroups,
+                        bindings,
+                    } => HostInst::Dispatch {
+                        executable: *executable,
+                        kernel: *kernel,
+                        workgroups: [f(&workgroups[0])?, f(&workgroups[1])?, f(&workgroups[2])?],
+                        bindings: bindings
+                            .iter()
+                            .map(|b| {
+                                Ok(BindingRef {
+                                    space: b.space,
+                                    offset: f(&b.offset)?,
+                                    length: f(&b.length)?,
+                                })
+                            })
+                            .collect::<Result<_, E>>()?,
+                    },
+                })
+            })
+            .collect::<Result<_, E>>()?;
+        Ok(HostProgram {
+            transient_size: f(&self.transient_size)?,
+            insts,
+        })
+    }
+
     /// The executables the program dispatches into, each once, in order of first use.
     pub fn executables(&self) -> Vec<u32> {
         let mut out = vec![];
@@ -58,9 +105,89 @@ impl HostProgram {
         }
         out
     }
+}
+
+/// Writes a size: a constant as tag 0 and its value, an expression as tag 1 and its text.
+fn encode_size(w: &mut ByteWriter, s: &SymExpr) {
+    match s.as_const().and_then(|c| u64::try_from(c).ok()) {
+        Some(c) => {
+            w.u8(0);
+            w.u64(c);
+        }
+        None => {
+            w.u8(1);
+            w.str(&s.to_string());
+        }
+    }
+}
+
+fn decode_size(r: &mut ByteReader) -> Result<SymExpr, ModuleError> {
+    match r.u8()? {
+        0 => {
+            let c = r.u64()?;
+            i64::try_from(c)
+                .map(SymExpr::from)
+                .map_err(|_| ModuleError::Invalid(format!("size {c} is out of range")))
+        }
+        1 => SymExpr::parse(&r.str()?).map_err(ModuleError::Invalid),
+        t => Err(ModuleError::Invalid(format!("unknown size tag {t}"))),
+    }
+}
+
+impl HostProgram {
+    /// A program whose sizes are all constants.
+    ///
+    /// ```
+    /// use kiln_module::{HostProgram, HostInst};
+    /// let p = HostProgram::from_bound(&HostProgram { transient_size: 64u64, insts: vec![HostInst::Barrier] });
+    /// assert_eq!(p.transient_size.as_const(), Some(64));
+    /// ```
+    pub fn from_bound(p: &BoundProgram) -> HostProgram {
+        p.map_sizes(|&v| Ok::<_, std::convert::Infallible>(SymExpr::from(v as i64)))
+            .unwrap_or_else(|never| match never {})
+    }
+
+    /// Every size expression of the program.
+    fn sizes(&self) -> impl Iterator<Item = &SymExpr> {
+        std::iter::once(&self.transient_size).chain(self.insts.iter().flat_map(|inst| {
+            let (w, b): (&[SymExpr], &[BindingRef]) = match inst {
+                HostInst::Dispatch {
+                    workgroups,
+                    bindings,
+                    ..
+                } => (workgroups, bindings),
+                HostInst::Barrier => (&[], &[]),
+            };
+            w.iter()
+                .chain(b.iter().flat_map(|b| [&b.offset, &b.length]))
+        }))
+    }
+
+    /// Evaluates every size for one call (`symbols` gives each symbol's value) and checks the
+    /// result against the module and the call's buffers (see [`BoundProgram::verify`]).
+    pub fn bind(
+        &self,
+        module: &Module,
+        f: &FunctionDef,
+        symbols: &crate::Symbols,
+    ) -> Result<BoundProgram, String> {
+        let program = self.map_sizes(|s| symbols.size(s))?;
+        let outputs = f
+            .outputs
+            .iter()
+            .map(|o| symbols.byte_size(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        let inputs = f
+            .inputs
+            .iter()
+            .map(|i| symbols.byte_size(i))
+            .collect::<Result<Vec<_>, _>>()?;
+        program.verify(module, &inputs, &outputs)?;
+        Ok(program)
+    }
 
     pub(crate) fn encode(&self, w: &mut ByteWriter) {
-        w.u64(self.transient_size);
+        encode_size(w, &self.transient_size);
         w.u32(self.insts.len() as u32);
         for inst in &self.insts {
             match inst {
@@ -73,7 +200,7 @@ impl HostProgram {
                     w.u8(1);
                     w.u32(*executable);
                     w.u32(*kernel);
-                    workgroups.iter().for_each(|&g| w.u32(g));
+                    workgroups.iter().for_each(|g| encode_size(w, g));
                     w.u32(bindings.len() as u32);
                     for b in bindings {
                         let (tag, index) = match b.space {
@@ -84,8 +211,8 @@ impl HostProgram {
                         };
                         w.u8(tag);
                         w.u32(index);
-                        w.u64(b.offset);
-                        w.u64(b.length);
+                        encode_size(w, &b.offset);
+                        encode_size(w, &b.length);
                     }
                 }
                 HostInst::Barrier => w.u8(2),
@@ -94,7 +221,7 @@ impl HostProgram {
     }
 
     pub(crate) fn decode(r: &mut ByteReader) -> Result<HostProgram, ModuleError> {
-        let transient_size = r.u64()?;
+        let transient_size = decode_size(r)?;
         let n = r.len(1)?;
         let mut insts = Vec::with_capacity(n);
         for _ in 0..n {
@@ -102,8 +229,8 @@ impl HostProgram {
                 1 => {
                     let executable = r.u32()?;
                     let kernel = r.u32()?;
-                    let workgroups = [r.u32()?, r.u32()?, r.u32()?];
-                    let nb = r.len(21)?;
+                    let workgroups = [decode_size(r)?, decode_size(r)?, decode_size(r)?];
+                    let nb = r.len(23)?;
                     let mut bindings = Vec::with_capacity(nb);
                     for _ in 0..nb {
                         let tag = r.u8()?;
@@ -121,8 +248,8 @@ impl HostProgram {
                         };
                         bindings.push(BindingRef {
                             space,
-                            offset: r.u64()?,
-                            length: r.u64()?,
+                            offset: decode_size(r)?,
+                            length: decode_size(r)?,
                         });
                     }
                     HostInst::Dispatch {
@@ -146,9 +273,31 @@ impl HostProgram {
         })
     }
 
-    /// Checks every reference against the module: executables exist and every binding's byte
-    /// range lies inside its buffer. Kernel indices are checked by the device's loader.
+    /// Checks the program against its module when the module is read: every size names only
+    /// symbols the function's inputs define, and a program without symbols is bound (and so
+    /// fully checked) at once.
     pub fn verify(&self, module: &Module, f: &FunctionDef) -> Result<(), String> {
+        let defined = f.symbols();
+        for s in self.sizes() {
+            if let Some(missing) = s.symbols().into_iter().find(|x| !defined.contains(x)) {
+                return Err(format!(
+                    "a size reads symbol '{missing}', which no input dim defines"
+                ));
+            }
+        }
+        if defined.is_empty() {
+            self.bind(module, f, &crate::Symbols::default())?;
+        }
+        Ok(())
+    }
+}
+
+impl BoundProgram {
+    /// Checks every reference against the module and the call's input and output byte sizes:
+    /// executables exist, every binding's byte range lies inside its buffer, and bindings of one
+    /// dispatch share bytes only in read-only spaces. Kernel indices are checked by the
+    /// device's loader.
+    pub fn verify(&self, module: &Module, inputs: &[u64], outputs: &[u64]) -> Result<(), String> {
         for (i, inst) in self.insts.iter().enumerate() {
             let HostInst::Dispatch {
                 executable,
@@ -164,15 +313,15 @@ impl HostProgram {
                     "instruction {i} dispatches missing executable {executable}"
                 ));
             }
-            if workgroups.contains(&0) {
+            if workgroups.contains(&0) || workgroups.iter().any(|&g| g > u32::MAX as u64) {
                 return Err(format!(
-                    "instruction {i} dispatches an empty workgroup grid"
+                    "instruction {i} dispatches a workgroup grid of {workgroups:?}"
                 ));
             }
             for b in bindings {
                 let size = match b.space {
-                    BufferSpace::Input(k) => f.inputs.get(k as usize).and_then(|s| s.byte_size()),
-                    BufferSpace::Output(k) => f.outputs.get(k as usize).and_then(|s| s.byte_size()),
+                    BufferSpace::Input(k) => inputs.get(k as usize).copied(),
+                    BufferSpace::Output(k) => outputs.get(k as usize).copied(),
                     BufferSpace::Constant(k) => module.constants.get(k as usize).map(|c| c.length),
                     BufferSpace::Transient => Some(self.transient_size),
                 };
@@ -207,7 +356,10 @@ impl HostProgram {
     }
 }
 
-impl std::fmt::Display for BindingRef {
+impl<S> std::fmt::Display for BindingRef<S>
+where
+    S: std::fmt::Display + Clone + std::ops::Add<Output = S>,
+{
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let space = match self.space {
             BufferSpace::Input(i) => format!("input{i}"),
@@ -215,12 +367,16 @@ impl std::fmt::Display for BindingRef {
             BufferSpace::Constant(i) => format!("constant{i}"),
             BufferSpace::Transient => "transient".to_string(),
         };
-        write!(f, "{space}[{}..{}]", self.offset, self.offset + self.length)
+        let end = self.offset.clone() + self.length.clone();
+        write!(f, "{space}[{}..{end}]", self.offset)
     }
 }
 
-/// `dispatch exe0:3 workgroups [16, 1, 1] (input0[0..1024], transient[0..4096])` or `barrier`.
-impl std::fmt::Display for HostInst {
+/// `dispatch exe0:3 workgroups [16, 1, 1] (input0[0..1024], transient[64..4*n+64])` or `barrier`.
+impl<S> std::fmt::Display for HostInst<S>
+where
+    S: std::fmt::Display + Clone + std::ops::Add<Output = S>,
+{
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HostInst::Barrier => f.write_str("barrier"),
@@ -231,9 +387,10 @@ impl std::fmt::Display for HostInst {
                 bindings,
             } => {
                 let b: Vec<String> = bindings.iter().map(|b| b.to_string()).collect();
+                let [x, y, z] = workgroups;
                 write!(
                     f,
-                    "dispatch exe{executable}:{kernel} workgroups {workgroups:?} ({})",
+                    "dispatch exe{executable}:{kernel} workgroups [{x}, {y}, {z}] ({})",
                     b.join(", ")
                 )
             }

@@ -17,7 +17,8 @@
 //! | 56 | 8 | header checksum of bytes 0..56 |
 //!
 //! The metadata block holds, in order: the compiler version, the module name, the function
-//! table (names, signatures, and one host program per target variant), the executable table (target, format, offset,
+//! table (names, signatures with each dim as the text of its size expression, and one host
+//! program per target variant, its sizes likewise), the executable table (target, format, offset,
 //! length, checksum per executable) and the constant table (element type, shape, offset,
 //! length). Executables and constants live in the data region after the header; every constant
 //! starts at a 64-byte-aligned file offset so a runtime can use it in place from an mmap.
@@ -26,22 +27,29 @@
 //!
 //! [`Module::read`] checks, in order: the magic, the format version (a mismatch names both
 //! versions), both checksums, that every table decodes within bounds, that every executable and
-//! constant range lies inside the file, and that every host program refers only to buffers,
-//! executables and byte ranges that exist ([`HostProgram::verify`]). Constant payloads are not
+//! constant range lies inside the file, and that every host program refers only to symbols its
+//! function's inputs define ([`HostProgram::verify`]). A program without symbols is bound at
+//! once, which checks that it refers only to buffers, executables and byte ranges that exist;
+//! one with symbols gets the same checks for each call's sizes ([`FunctionDef::bind_inputs`],
+//! [`HostProgram::bind`]) before the call runs. Constant payloads are not
 //! checksummed: they are used in place and never read at load time.
 
 mod bytes;
 mod host;
+mod symbols;
 
 pub use bytes::{checksum, ByteReader, ByteWriter};
-pub use host::{BindingRef, BufferSpace, HostInst, HostProgram};
+pub use host::{BindingRef, BoundProgram, BufferSpace, HostInst, HostProgram};
+use kiln_types::sym::SymExpr;
 use kiln_types::ElementType;
+pub use symbols::Symbols;
 
 /// The first 8 bytes of every module file.
 pub const MAGIC: &[u8; 8] = b"KILNMOD\0";
-/// The only format version this build reads and writes (2: a host program per target variant
-/// of each function).
-pub const FORMAT_VERSION: u32 = 2;
+/// The only format version this build reads and writes (3: signature dims and host program
+/// sizes are expressions over the functions' symbols; 2 added a host program per target
+/// variant of each function).
+pub const FORMAT_VERSION: u32 = 3;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 64;
 /// Alignment of every constant and executable in the file.
@@ -65,33 +73,51 @@ pub enum ModuleError {
     Invalid(String),
 }
 
-/// Shape and type of a function argument or result. Dims are `-1` where dynamic.
+/// Shape and type of a function argument or result. A dim is a constant, or an expression
+/// over the function's symbols (`batch`, `(h+1)/2`) where it is known only per call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TensorSig {
     pub name: String,
     pub element_type: ElementType,
-    pub dims: Vec<i64>,
+    pub dims: Vec<SymExpr>,
 }
 
 impl TensorSig {
+    /// A signature with static dims.
+    pub fn fixed(name: &str, element_type: ElementType, dims: &[u64]) -> TensorSig {
+        TensorSig {
+            name: name.into(),
+            element_type,
+            dims: dims.iter().map(|&d| SymExpr::from(d as i64)).collect(),
+        }
+    }
+
     /// Byte size for a fully static signature.
     pub fn byte_size(&self) -> Option<u64> {
         self.dims
             .iter()
-            .try_fold(self.element_type.byte_size() as u64, |acc, &d| {
-                u64::try_from(d).ok().and_then(|d| acc.checked_mul(d))
+            .try_fold(self.element_type.byte_size() as u64, |acc, d| {
+                u64::try_from(d.as_const()?)
+                    .ok()
+                    .and_then(|d| acc.checked_mul(d))
             })
     }
 
-    /// IREE's type string: `8x784xf32`, `?` for dynamic dims.
+    /// IREE's type string: `8x784xf32`, `?` for dims known only per call.
     pub fn type_string(&self) -> String {
         let mut parts: Vec<String> = self
             .dims
             .iter()
-            .map(|&d| if d < 0 { "?".into() } else { d.to_string() })
+            .map(|d| d.as_const().map_or("?".into(), |c| c.to_string()))
             .collect();
         parts.push(self.element_type.name().into());
         parts.join("x")
+    }
+
+    /// The dims with their symbols: `[batch, 3, h, w]`.
+    pub fn dims_string(&self) -> String {
+        let parts: Vec<String> = self.dims.iter().map(|d| d.to_string()).collect();
+        format!("[{}]", parts.join(", "))
     }
 }
 
@@ -114,7 +140,7 @@ impl FunctionDef {
     ///
     /// ```
     /// use kiln_module::{FunctionDef, HostProgram};
-    /// let empty = HostProgram { transient_size: 0, insts: vec![] };
+    /// let empty = HostProgram { transient_size: 0.into(), insts: vec![] };
     /// let f = FunctionDef { name: "main".into(), inputs: vec![], outputs: vec![],
     ///                       programs: vec![empty.clone(), empty] };
     /// assert_eq!(f.variants_for(|_| Some(0)), [0, 1]);
@@ -211,7 +237,10 @@ impl Module {
                 for s in sigs {
                     w.str(&s.name);
                     w.u8(s.element_type.code());
-                    w.i64s(&s.dims);
+                    w.u32(s.dims.len() as u32);
+                    for d in &s.dims {
+                        w.str(&d.to_string());
+                    }
                 }
             }
             w.u32(f.programs.len() as u32);
@@ -318,7 +347,10 @@ impl Module {
                 for _ in 0..n {
                     let name = r.str()?;
                     let element_type = r.element_type()?;
-                    let dims = r.i64s()?;
+                    let rank = r.len(4)?;
+                    let dims = (0..rank)
+                        .map(|_| SymExpr::parse(&r.str()?).map_err(ModuleError::Invalid))
+                        .collect::<Result<Vec<_>, _>>()?;
                     s.push(TensorSig {
                         name,
                         element_type,

@@ -7,13 +7,16 @@
 //! the device reads host memory, as local devices do). Other variants' executables and
 //! constants are never touched.
 //!
-//! A call checks its inputs against the function's signature, allocates the outputs and one
-//! transient arena, records the host program's dispatches and barriers into a command buffer,
-//! executes it and reads the outputs back.
+//! A call checks its inputs against the function's signature, which gives the function's
+//! symbols (its open input dims) their values; binds the host program's sizes to them (once per
+//! distinct set of values in a row: the last binding is kept), which checks every dispatch's
+//! binding ranges against this call's buffers; allocates the outputs and one transient arena;
+//! records the host program's dispatches and barriers into a command buffer, executes it and
+//! reads the outputs back.
 
 use crate::hal::{Buffer, BufferBinding, CommandBuffer, Device, Executable, HostBytes};
 use crate::{HalError, RuntimeError};
-use kiln_module::{BufferSpace, FunctionDef, HostInst, Module};
+use kiln_module::{BoundProgram, BufferSpace, FunctionDef, HostInst, Module, Symbols};
 use kiln_types::{ElementType, HostTensor};
 use std::collections::HashMap;
 use std::path::Path;
@@ -94,6 +97,15 @@ pub struct LoadedModule {
     constants: Vec<Option<Arc<dyn Buffer>>>,
     /// Output and transient buffers of finished calls, per function, for the next calls.
     spare: Arc<Mutex<SparePools>>,
+    /// Each function's host program bound for the symbol values of its latest call.
+    bound: Mutex<HashMap<String, Arc<Bound>>>,
+}
+
+/// A function's host program bound for one set of symbol values.
+struct Bound {
+    symbols: Symbols,
+    program: BoundProgram,
+    output_shapes: Vec<Vec<usize>>,
 }
 
 type SparePools = HashMap<String, Spare>;
@@ -290,6 +302,7 @@ impl LoadedModule {
             executables,
             constants,
             spare: Arc::new(Mutex::new(HashMap::new())),
+            bound: Mutex::new(HashMap::new()),
         })
     }
 
@@ -394,13 +407,13 @@ impl LoadedModule {
         name: &str,
         inputs: Vec<HostInput>,
     ) -> Result<Vec<HostTensor>, RuntimeError> {
-        let (f, in_bufs) = self.bind_inputs(name, inputs)?;
-        let outputs = self.execute(f, in_bufs)?;
+        let (f, bound, in_bufs) = self.bind_inputs(name, inputs)?;
+        let outputs = self.execute(f, &bound, in_bufs)?;
         let mut tensors = vec![];
-        for (sig, buf) in f.outputs.iter().zip(&outputs) {
+        for ((sig, buf), shape) in f.outputs.iter().zip(&outputs).zip(&bound.output_shapes) {
             let mut data = vec![0u8; buf.len()];
             buf.read(0, &mut data)?;
-            let shape = sig.dims.iter().map(|&d| d as usize).collect();
+            let shape = shape.clone();
             tensors.push(
                 HostTensor::new(sig.element_type, shape, data)
                     .map_err(|e| HalError::Device(e.to_string()))?,
@@ -422,31 +435,34 @@ impl LoadedModule {
         name: &str,
         inputs: Vec<HostInput>,
     ) -> Result<Vec<OutputBuffer>, RuntimeError> {
-        let (f, in_bufs) = self.bind_inputs(name, inputs)?;
-        let outputs = self.execute(f, in_bufs)?;
+        let (f, bound, in_bufs) = self.bind_inputs(name, inputs)?;
+        let outputs = self.execute(f, &bound, in_bufs)?;
         Ok(f.outputs
             .iter()
             .zip(outputs)
+            .zip(&bound.output_shapes)
             .enumerate()
-            .map(|(i, (sig, buffer))| OutputBuffer {
+            .map(|(i, ((sig, buffer), shape))| OutputBuffer {
                 element_type: sig.element_type,
-                shape: sig.dims.iter().map(|&d| d as usize).collect(),
+                shape: shape.clone(),
                 buffer,
                 home: Some((Arc::downgrade(&self.spare), f.name.clone(), i)),
             })
             .collect())
     }
 
-    /// Checks `inputs` against function `name` and binds them as read-only device buffers.
+    /// Checks `inputs` against function `name`, binds its host program to their sizes, and
+    /// binds them as read-only device buffers.
     fn bind_inputs(
         &self,
         name: &str,
         inputs: Vec<HostInput>,
-    ) -> Result<(&FunctionDef, Buffers), RuntimeError> {
-        let f = self.check_inputs(
+    ) -> Result<(&FunctionDef, Arc<Bound>, Buffers), RuntimeError> {
+        let (f, symbols) = self.check_inputs(
             name,
             inputs.iter().map(|i| (i.element_type, i.shape.as_slice())),
         )?;
+        let bound = self.bound_program(f, symbols)?;
         let mut in_bufs = vec![];
         for (i, input) in inputs.into_iter().enumerate() {
             let bytes = input.bytes.bytes();
@@ -469,7 +485,34 @@ impl LoadedModule {
             };
             in_bufs.push(self.device.import_host(source, 0, len)?);
         }
-        Ok((f, in_bufs))
+        Ok((f, bound, in_bufs))
+    }
+
+    /// `f`'s host program bound for `symbols`: the one its latest call used when the values are
+    /// the same, else a new binding (which checks every dispatch against this call's buffers).
+    fn bound_program(&self, f: &FunctionDef, symbols: Symbols) -> Result<Arc<Bound>, RuntimeError> {
+        let mut cache = self.bound.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = cache.get(&f.name).filter(|b| b.symbols == symbols) {
+            return Ok(b.clone());
+        }
+        let program = self.program(f)?;
+        let invalid = |message: String| {
+            RuntimeError::Input(format!("'{}' with {symbols}: {message}", f.name))
+        };
+        let output_shapes = f
+            .outputs
+            .iter()
+            .map(|o| symbols.shape(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?;
+        let program = program.bind(&self.module, f, &symbols).map_err(invalid)?;
+        let bound = Arc::new(Bound {
+            symbols,
+            program,
+            output_shapes,
+        });
+        cache.insert(f.name.clone(), bound.clone());
+        Ok(bound)
     }
 
     /// Puts buffers back for later calls of `f` (up to [`SPARE_CALLS`] of each kind).
@@ -480,11 +523,13 @@ impl LoadedModule {
         s.transients.truncate(SPARE_CALLS);
     }
 
+    /// Checks the number of inputs and their element types, and reads the function's symbols
+    /// from their shapes (checking rank, fixed dims and shared dims).
     fn check_inputs<'a>(
         &self,
         name: &str,
         inputs: impl ExactSizeIterator<Item = (ElementType, &'a [usize])>,
-    ) -> Result<&FunctionDef, RuntimeError> {
+    ) -> Result<(&FunctionDef, Symbols), RuntimeError> {
         let f = self.function(name)?;
         if inputs.len() != f.inputs.len() {
             return Err(RuntimeError::Input(format!(
@@ -493,29 +538,20 @@ impl LoadedModule {
                 inputs.len()
             )));
         }
+        let mut shapes = vec![];
         for (i, (sig, (element_type, shape))) in f.inputs.iter().zip(inputs).enumerate() {
-            let shape_ok = sig.dims.len() == shape.len()
-                && sig
-                    .dims
-                    .iter()
-                    .zip(shape)
-                    .all(|(&d, &n)| d < 0 || d as usize == n);
-            if sig.element_type != element_type || !shape_ok {
-                let got = HostTensor::zeros(element_type, &[]).type_string();
-                let got = if shape.is_empty() {
-                    got
-                } else {
-                    format!("{}x{got}", kiln_types::shape_string(shape))
-                };
+            if sig.element_type != element_type {
                 return Err(RuntimeError::Input(format!(
                     "input {i} ('{}') of '{name}' expects {} but got {}",
                     sig.name,
                     sig.type_string(),
-                    got
+                    kiln_types::type_string(element_type, shape)
                 )));
             }
+            shapes.push(shape);
         }
-        Ok(f)
+        let symbols = f.bind_inputs(&shapes).map_err(RuntimeError::Input)?;
+        Ok((f, symbols))
     }
 
     /// Runs `f`'s host program on bound inputs; returns the output buffers (the transient one
@@ -523,10 +559,11 @@ impl LoadedModule {
     fn execute(
         &self,
         f: &FunctionDef,
+        bound: &Bound,
         in_bufs: Vec<Arc<dyn Buffer>>,
     ) -> Result<Vec<Arc<dyn Buffer>>, RuntimeError> {
         let name = f.name.as_str();
-        let program = self.program(f)?;
+        let program = &bound.program;
         let (mut spare_outputs, spare_transient) = {
             let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
             match spare.get_mut(name) {
@@ -538,20 +575,17 @@ impl LoadedModule {
             }
         };
         let mut out_bufs = vec![];
-        for (i, sig) in f.outputs.iter().enumerate() {
+        for (i, (sig, shape)) in f.outputs.iter().zip(&bound.output_shapes).enumerate() {
+            let size = shape.iter().product::<usize>() * sig.element_type.byte_size();
             match spare_outputs.get_mut(i).and_then(Option::take) {
-                Some(b) => out_bufs.push(b),
-                None => {
-                    let size = sig.byte_size().ok_or_else(|| {
-                        RuntimeError::Input(format!("output '{}' has a dynamic shape", sig.name))
-                    })?;
-                    out_bufs.push(self.device.allocate(size as usize)?);
-                }
+                Some(b) if b.len() == size => out_bufs.push(b),
+                _ => out_bufs.push(self.device.allocate(size)?),
             }
         }
+        let transient_size = program.transient_size as usize;
         let transient = match spare_transient {
-            Some(t) => t,
-            None => self.device.allocate(program.transient_size as usize)?,
+            Some(t) if t.len() >= transient_size => t,
+            _ => self.device.allocate(transient_size)?,
         };
         let mut cb = CommandBuffer::new();
         for inst in &program.insts {
@@ -587,7 +621,8 @@ impl LoadedModule {
                             })
                         })
                         .collect::<Result<Vec<_>, RuntimeError>>()?;
-                    cb.dispatch(exe, *kernel, *workgroups, binds)?;
+                    let workgroups = workgroups.map(|g| g as u32);
+                    cb.dispatch(exe, *kernel, workgroups, binds)?;
                 }
             }
         }

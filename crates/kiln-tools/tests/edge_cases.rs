@@ -107,7 +107,7 @@ fn empty_tensors_compile_and_run() {
     assert_eq!(c[0].to_f32(), vec![1.0, 2.0]);
 }
 
-fn hostile_module(output: View, bindings: Vec<BindingRef>, transient_size: u64) -> Vec<u8> {
+fn hostile_module(output: View, bindings: Vec<BindingRef<u64>>, transient_size: u64) -> Vec<u8> {
     let kernel = Kernel {
         name: "evil".into(),
         op: KernelOp::Generic {
@@ -131,10 +131,10 @@ fn hostile_module(output: View, bindings: Vec<BindingRef>, transient_size: u64) 
 fn one_dispatch_module(
     kernel: Kernel,
     inputs: Vec<TensorSig>,
-    bindings: Vec<BindingRef>,
+    bindings: Vec<BindingRef<u64>>,
     transient_size: u64,
 ) -> Vec<u8> {
-    let program = HostProgram {
+    let program = HostProgram::from_bound(&HostProgram {
         transient_size,
         insts: vec![HostInst::Dispatch {
             executable: 0,
@@ -142,12 +142,8 @@ fn one_dispatch_module(
             workgroups: [1, 1, 1],
             bindings,
         }],
-    };
-    let output = TensorSig {
-        name: "y".into(),
-        element_type: ElementType::F32,
-        dims: vec![2],
-    };
+    });
+    let output = TensorSig::fixed("y", ElementType::F32, &[2]);
     let f = FunctionDef {
         name: "main".into(),
         inputs,
@@ -462,11 +458,7 @@ fn kernels_may_not_write_inputs_or_share_outputs() {
         },
     };
     let module = |kernel: Kernel, space: BufferSpace| {
-        let input = TensorSig {
-            name: "x".into(),
-            element_type: ElementType::F32,
-            dims: vec![2],
-        };
+        let input = TensorSig::fixed("x", ElementType::F32, &[2]);
         one_dispatch_module(
             kernel,
             vec![input],
@@ -1040,6 +1032,119 @@ fn opsets_select_op_versions() {
     let err = import(29).unwrap_err().to_string();
     assert!(
         err.contains("ONNX opset 29 is not supported (this build knows opsets 1 to 28)"),
+        "{err}"
+    );
+}
+
+/// A module whose `main(x: n×f32, z: n×f32) -> y: n×f32` copies `x` through a transient of
+/// `n` floats, with every size symbolic in `n`, over a kernel fixed at 2 elements.
+fn symbolic_copy_module() -> Vec<u8> {
+    let sym = |s: &str| kiln_types::sym::SymExpr::parse(s).unwrap();
+    let copy = |from: u32, to: u32| Kernel {
+        name: format!("copy{from}"),
+        op: KernelOp::Generic {
+            shape: vec![2],
+            tile: vec![2],
+            reduction_dims: 0,
+            reduce: ReduceFn::Sum,
+            inputs: vec![View::contiguous(from, 0, ElementType::F32, &[2])],
+            outputs: vec![View::contiguous(to, 0, ElementType::F32, &[2])],
+            body: Body {
+                insts: vec![Inst::Input(0)],
+                results: vec![0],
+            },
+        },
+    };
+    let binding = |space| BindingRef {
+        space,
+        offset: sym("0"),
+        length: sym("4*n"),
+    };
+    let dispatch = |kernel, bindings| HostInst::Dispatch {
+        executable: 0,
+        kernel,
+        workgroups: [sym("(n+1)/2"), sym("1"), sym("1")],
+        bindings,
+    };
+    let program = HostProgram {
+        transient_size: sym("4*n"),
+        insts: vec![
+            dispatch(
+                0,
+                vec![
+                    binding(BufferSpace::Input(0)),
+                    binding(BufferSpace::Transient),
+                ],
+            ),
+            HostInst::Barrier,
+            dispatch(
+                0,
+                vec![
+                    binding(BufferSpace::Transient),
+                    binding(BufferSpace::Output(0)),
+                ],
+            ),
+        ],
+    };
+    let sig = |name: &str| TensorSig {
+        name: name.into(),
+        element_type: ElementType::F32,
+        dims: vec![sym("n")],
+    };
+    Module {
+        compiler_version: "test".into(),
+        name: "symbolic".into(),
+        functions: vec![FunctionDef {
+            name: "main".into(),
+            inputs: vec![sig("x"), sig("z")],
+            outputs: vec![sig("y")],
+            programs: vec![program],
+        }],
+        executables: vec![ExecutableDef {
+            target: "vmvx".into(),
+            format: kiln_vmvx::FORMAT.into(),
+            data: Executable {
+                kernels: vec![copy(0, 1)],
+            }
+            .encode(),
+        }],
+        constants: vec![],
+    }
+    .write(&[])
+}
+
+#[test]
+fn symbolic_sizes_are_bound_and_checked_per_call() {
+    let m = load(&symbolic_copy_module()).unwrap();
+    assert_eq!(m.module().functions[0].inputs[0].type_string(), "?xf32");
+    let x = HostTensor::from_f32(&[2], &[5.0, 6.0]);
+    let y = m.invoke("main", &[x.clone(), x.clone()]).unwrap();
+    assert_eq!(
+        (y[0].shape.clone(), y[0].to_f32()),
+        (vec![2], vec![5.0, 6.0])
+    );
+    // A smaller call binds byte ranges the fixed-size kernel would overrun: refused before
+    // anything runs, on every call.
+    let one = HostTensor::from_f32(&[1], &[1.0]);
+    for _ in 0..2 {
+        let err = m.invoke("main", &[one.clone(), one.clone()]).unwrap_err();
+        assert!(err.to_string().contains("outside binding"), "{err}");
+    }
+    let y = m.invoke("main", &[x.clone(), x.clone()]).unwrap();
+    assert_eq!(y[0].to_f32(), vec![5.0, 6.0]);
+    // Inputs that disagree on `n`, or have the wrong rank, are one-line errors naming both.
+    let three = HostTensor::from_f32(&[3], &[1.0, 2.0, 3.0]);
+    let err = m.invoke("main", &[x.clone(), three]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "input 1 ('z') of 'main': dim 0 is 3, but input 0 ('x') dim 0 makes 'n' 2"
+    );
+    let flat = HostTensor::from_f32(&[1, 2], &[1.0, 2.0]);
+    let err = m.invoke("main", &[flat, x]).unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "input 0 ('x') of 'main' expects ?xf32 but got 1x2xf32 (rank 2 instead of 1)"
+        ),
         "{err}"
     );
 }

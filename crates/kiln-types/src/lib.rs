@@ -5,11 +5,14 @@
 //!   it for constants, the runtime for inputs and outputs, the tools for `.npy` files.
 //! - [`npy`] reads and writes NumPy's `.npy` format; [`text`] parses and prints IREE's tensor text
 //!   syntax (`2x3xf32=[1 2 3][4 5 6]`).
+//! - [`sym`] holds symbolic sizes (`(h+1)/2`) in a normal form: the compiler's shape inference
+//!   computes with them, and module files carry them for the runtime to evaluate per call.
 //!
 //! This crate has no heavy dependencies and no `unsafe`; the compiler and the runtime both use it.
 #![forbid(unsafe_code)]
 
 pub mod npy;
+pub mod sym;
 pub mod text;
 
 use std::fmt;
@@ -181,6 +184,19 @@ pub fn shape_string(shape: &[usize]) -> String {
         .join("x")
 }
 
+/// IREE's type string of a tensor: `2x3xf32`, or `f32` for a scalar.
+///
+/// ```
+/// assert_eq!(kiln_types::type_string(kiln_types::ElementType::F32, &[2, 3]), "2x3xf32");
+/// ```
+pub fn type_string(element_type: ElementType, shape: &[usize]) -> String {
+    if shape.is_empty() {
+        element_type.name().to_string()
+    } else {
+        format!("{}x{}", shape_string(shape), element_type.name())
+    }
+}
+
 /// Number of elements of `shape`, or `None` on overflow.
 pub fn element_count(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
@@ -303,11 +319,7 @@ impl HostTensor {
 
     /// IREE's type string for this tensor: `2x3xf32`, or `f32` for a scalar.
     pub fn type_string(&self) -> String {
-        if self.shape.is_empty() {
-            self.element_type.name().to_string()
-        } else {
-            format!("{}x{}", shape_string(&self.shape), self.element_type)
-        }
+        type_string(self.element_type, &self.shape)
     }
 }
 

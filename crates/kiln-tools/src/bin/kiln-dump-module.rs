@@ -24,7 +24,10 @@ fn run(args: Args) -> Result<()> {
     for f in &m.functions {
         let sig = |s: &[kiln_module::TensorSig]| {
             s.iter()
-                .map(|t| format!("{}: {}", t.name, t.type_string()))
+                .map(|t| match t.byte_size() {
+                    Some(_) => format!("{}: {}", t.name, t.type_string()),
+                    None => format!("{}: {} {}", t.name, t.type_string(), t.dims_string()),
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };

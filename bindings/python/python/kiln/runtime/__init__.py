@@ -43,7 +43,12 @@ _NUMPY_TYPES = {
 
 
 def _type_string(element_type, dims):
-    return "x".join([("?" if d < 0 else str(d)) for d in dims] + [element_type])
+    return "x".join([(str(d) if isinstance(d, int) else "?") for d in dims] + [element_type])
+
+
+def _dims(dims):
+    """Signature dims as given by the module: ints where fixed, symbol expressions as strings."""
+    return [int(d) if d.lstrip("-").isdigit() else d for d in dims]
 
 
 class Function:
@@ -52,7 +57,11 @@ class Function:
     def __init__(self, module: "Module", name: str):
         self._handle = module._handle
         self.name = name
-        self.inputs, self.outputs = module._handle.signature(name)
+        inputs, outputs = module._handle.signature(name)
+        # (name, element type, dims) per input and result; a dim is an int, or the name or
+        # expression of a size known per call ("batch", "(h+1)/2").
+        self.inputs = [(n, t, _dims(d)) for n, t, d in inputs]
+        self.outputs = [(n, t, _dims(d)) for n, t, d in outputs]
 
     def __repr__(self):
         sig = lambda ps: ", ".join(f"{n}: {_type_string(t, d)}" for n, t, d in ps)

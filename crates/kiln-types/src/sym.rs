@@ -11,7 +11,7 @@
 //! division, which matches integer sizes because kiln's sizes are never negative.
 //!
 //! ```
-//! use kiln_ir::SymExpr;
+//! use kiln_types::sym::SymExpr;
 //! let h = SymExpr::symbol("h");
 //! let out = (h.clone() + SymExpr::from(2) - SymExpr::from(3)).floor_div(2) + SymExpr::from(1);
 //! // floor((h-1)/2) + 1 is floor((h+1)/2): the normal form keeps one division.
@@ -218,6 +218,7 @@ impl SymExpr {
         let mut p = ExprParser {
             s: text.as_bytes(),
             pos: 0,
+            depth: 0,
         };
         let e = p.sum()?;
         p.skip_ws();
@@ -355,9 +356,15 @@ impl fmt::Display for SymExpr {
     }
 }
 
+/// Limits on parsed text, which may come from an untrusted module file: nesting depth and
+/// terms per product (multiplying sums multiplies their term counts).
+const MAX_DEPTH: usize = 32;
+const MAX_TERMS: usize = 256;
+
 struct ExprParser<'a> {
     s: &'a [u8],
     pos: usize,
+    depth: usize,
 }
 
 impl ExprParser<'_> {
@@ -399,6 +406,9 @@ impl ExprParser<'_> {
         loop {
             if self.eat(b'*') {
                 e = e * self.factor()?;
+                if e.terms.len() > MAX_TERMS {
+                    return Err(format!("size has more than {MAX_TERMS} terms"));
+                }
             } else if self.eat(b'/') {
                 let d = self.factor()?;
                 match d.as_const() {
@@ -413,10 +423,15 @@ impl ExprParser<'_> {
 
     fn factor(&mut self) -> Result<SymExpr, String> {
         if self.eat(b'(') {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(format!("size nests more than {MAX_DEPTH} parentheses"));
+            }
             let e = self.sum()?;
             if !self.eat(b')') {
                 return Err("missing ')' in size".into());
             }
+            self.depth -= 1;
             return Ok(e);
         }
         self.skip_ws();
@@ -517,6 +532,13 @@ mod tests {
         assert_eq!(partial, e("(h-3)/2*4+h+1"));
         assert_eq!(x.eval(&|_| None), None);
         assert_eq!(x.symbols(), ["h", "w"]);
+    }
+
+    #[test]
+    fn hostile_text_is_bounded() {
+        assert!(SymExpr::parse(&format!("{}h{}", "(".repeat(40), ")".repeat(40))).is_err());
+        let blowup = "(a+b+c+d)*(e+f+g+h)*(i+j+k+l)*(m+n+o+p)*(q+r+s+t)";
+        assert!(SymExpr::parse(blowup).unwrap_err().contains("terms"));
     }
 
     #[test]

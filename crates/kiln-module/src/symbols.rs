@@ -1,0 +1,174 @@
+//! A call's symbol values: the open input dims of a function, read from the shapes a caller
+//! passes, and the sizes that follow from them.
+//!
+//! An input dim that is exactly a symbol defines it; every other dim (a constant, or an
+//! expression such as `2*n`) is checked against the values so found. Errors are one line naming
+//! the input, the dim and both sizes.
+
+use crate::{FunctionDef, TensorSig};
+use kiln_types::sym::SymExpr;
+
+/// Values of a function's symbols for one call.
+///
+/// ```
+/// use kiln_module::{FunctionDef, TensorSig};
+/// use kiln_types::{sym::SymExpr, ElementType};
+/// let sig = |name: &str, dims: &[&str]| TensorSig {
+///     name: name.into(),
+///     element_type: ElementType::F32,
+///     dims: dims.iter().map(|d| SymExpr::parse(d).unwrap()).collect(),
+/// };
+/// let f = FunctionDef {
+///     name: "main".into(),
+///     inputs: vec![sig("ids", &["b", "s"]), sig("mask", &["b", "s"])],
+///     outputs: vec![sig("y", &["b", "s", "64"])],
+///     programs: vec![],
+/// };
+/// let symbols = f.bind_inputs(&[&[2, 7], &[2, 7]]).unwrap();
+/// assert_eq!(symbols.shape(&f.outputs[0]).unwrap(), [2, 7, 64]);
+/// let err = f.bind_inputs(&[&[2, 7], &[2, 9]]).unwrap_err();
+/// assert_eq!(err, "input 1 ('mask') of 'main': dim 1 is 9, but input 0 ('ids') dim 1 makes 's' 7");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Symbols {
+    values: Vec<(String, i64)>,
+}
+
+impl Symbols {
+    /// The value of symbol `name`, if bound.
+    pub fn get(&self, name: &str) -> Option<i64> {
+        self.values.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
+    }
+
+    /// Every bound symbol with its value, in the order the inputs define them.
+    pub fn values(&self) -> &[(String, i64)] {
+        &self.values
+    }
+
+    /// `size` evaluated: a non-negative number, or an error naming the expression.
+    pub fn size(&self, size: &SymExpr) -> Result<u64, String> {
+        size.eval(&|n| self.get(n))
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or_else(|| format!("size {size} has no non-negative value for {self}"))
+    }
+
+    /// The shape of a tensor of signature `sig` in this call.
+    pub fn shape(&self, sig: &TensorSig) -> Result<Vec<usize>, String> {
+        sig.dims
+            .iter()
+            .map(|d| {
+                self.size(d).and_then(|v| {
+                    usize::try_from(v).map_err(|_| format!("dim {d} = {v} does not fit"))
+                })
+            })
+            .collect()
+    }
+
+    /// Bytes of a tensor of signature `sig` in this call.
+    pub fn byte_size(&self, sig: &TensorSig) -> Result<u64, String> {
+        self.shape(sig)?
+            .iter()
+            .try_fold(sig.element_type.byte_size() as u64, |acc, &d| {
+                acc.checked_mul(d as u64)
+            })
+            .ok_or_else(|| format!("'{}' has more bytes than fit in 64 bits", sig.name))
+    }
+}
+
+impl std::fmt::Display for Symbols {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.values.is_empty() {
+            return f.write_str("no symbols");
+        }
+        let parts: Vec<String> = self
+            .values
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+impl FunctionDef {
+    /// The symbols this function's inputs define (dims that are exactly one symbol), each once,
+    /// in order of first appearance.
+    pub fn symbols(&self) -> Vec<String> {
+        let mut out: Vec<String> = vec![];
+        for d in self.inputs.iter().flat_map(|s| &s.dims) {
+            if let Some(n) = d.as_symbol() {
+                if !out.iter().any(|o| o == n) {
+                    out.push(n.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads the symbols' values from a call's input shapes and checks every input dim:
+    /// the rank, fixed dims, and dims that two inputs share must agree. The caller checks
+    /// the number of inputs and their element types.
+    pub fn bind_inputs(&self, shapes: &[&[usize]]) -> Result<Symbols, String> {
+        let mut symbols = Symbols::default();
+        // Where each symbol got its value, for the error when another dim disagrees.
+        let mut origin: Vec<(usize, usize)> = vec![];
+        let name = |i: usize| format!("input {i} ('{}') of '{}'", self.inputs[i].name, self.name);
+        for (i, (sig, shape)) in self.inputs.iter().zip(shapes).enumerate() {
+            if sig.dims.len() != shape.len() {
+                return Err(format!(
+                    "{} expects {} but got {} (rank {} instead of {})",
+                    name(i),
+                    sig.type_string(),
+                    kiln_types::type_string(sig.element_type, shape),
+                    shape.len(),
+                    sig.dims.len()
+                ));
+            }
+            for (d, (dim, &n)) in sig.dims.iter().zip(shape.iter()).enumerate() {
+                let Some(s) = dim.as_symbol() else { continue };
+                match symbols.get(s) {
+                    None => {
+                        let v = i64::try_from(n)
+                            .map_err(|_| format!("{}: dim {d} is too large", name(i)))?;
+                        symbols.values.push((s.to_string(), v));
+                        origin.push((i, d));
+                    }
+                    Some(v) if v as usize == n => {}
+                    Some(v) => {
+                        let k = symbols
+                            .values
+                            .iter()
+                            .position(|(x, _)| x == s)
+                            .expect("bound");
+                        let (oi, od) = origin[k];
+                        return Err(format!(
+                            "{}: dim {d} is {n}, but {} dim {od} makes '{s}' {v}",
+                            name(i),
+                            name(oi).replace(&format!(" of '{}'", self.name), "")
+                        ));
+                    }
+                }
+            }
+        }
+        for (i, (sig, shape)) in self.inputs.iter().zip(shapes).enumerate() {
+            for (d, (dim, &n)) in sig.dims.iter().zip(shape.iter()).enumerate() {
+                if dim.as_symbol().is_some() {
+                    continue;
+                }
+                let want = symbols.size(dim)?;
+                if want != n as u64 {
+                    let rule = match dim.as_const() {
+                        Some(_) => format!("{want}"),
+                        None => format!("{dim} = {want}"),
+                    };
+                    return Err(format!(
+                        "{} expects {} but got {}: dim {d} must be {rule}",
+                        name(i),
+                        sig.type_string(),
+                        kiln_types::type_string(sig.element_type, shape)
+                    ));
+                }
+            }
+        }
+        Ok(symbols)
+    }
+}
