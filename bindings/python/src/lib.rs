@@ -372,19 +372,6 @@ impl HostArray {
     }
 }
 
-/// NumPy's type string for an element type, if NumPy has one.
-fn typestr(t: ElementType) -> Option<&'static str> {
-    Some(match t {
-        ElementType::F32 => "<f4",
-        ElementType::F16 => "<f2",
-        ElementType::I8 => "|i1",
-        ElementType::I32 => "<i4",
-        ElementType::I64 => "<i8",
-        ElementType::I1 => "|b1",
-        ElementType::BF16 => return None,
-    })
-}
-
 // SAFETY: the pointed-to bytes are immutable and owned by `_owner` (itself Send + Sync).
 unsafe impl Send for PyBytesHost {}
 // SAFETY: as above.
@@ -481,7 +468,7 @@ impl LoadedModuleHandle {
                         ResultBytes::Copied(bytes)
                     }
                 };
-                let data: Py<PyAny> = match typestr(element_type) {
+                let data: Py<PyAny> = match ElementType::numpy_typestr(element_type) {
                     Some(typestr) => Py::new(
                         py,
                         HostArray {

@@ -386,10 +386,9 @@ fn cast<'ctx>(g: &Gen<'_, 'ctx>, a: V<'ctx>, t: ElementType) -> R<V<'ctx>> {
     };
     let wrap = |x: IntValue<'ctx>| -> R<IntValue<'ctx>> {
         Ok(match t {
-            ElementType::I32 | ElementType::I8 => {
-                let narrow = if t == ElementType::I32 { g.i32t } else { g.i8t };
-                let n = b.build_int_truncate(x, narrow, "n").map_err(e)?;
-                b.build_int_s_extend(n, g.i64t, "w").map_err(e)?
+            int if int.int_width().is_some_and(|(bits, _)| bits < 64) => {
+                let n = b.build_int_truncate(x, g.int_type(int), "n").map_err(e)?;
+                g.extend(n, int)?
             }
             ElementType::I1 => bool_i64(g, g.icmp(IP::NE, x, g.i64t.const_zero())?)?,
             _ => x,

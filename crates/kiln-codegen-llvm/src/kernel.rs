@@ -491,9 +491,8 @@ impl<'ctx> Gen<'_, 'ctx> {
         let ty: BasicTypeEnum = match v.element_type {
             ElementType::F32 => self.f32t.into(),
             ElementType::F16 | ElementType::BF16 => self.i16t.into(),
-            ElementType::I8 | ElementType::I1 => self.i8t.into(),
-            ElementType::I32 => self.i32t.into(),
-            ElementType::I64 => self.i64t.into(),
+            ElementType::I1 => self.i8t.into(),
+            int => self.int_type(int).into(),
         };
         let base = *self
             .bases
@@ -531,11 +530,6 @@ impl<'ctx> Gen<'_, 'ctx> {
                         .into_float_value(),
                 )
             }
-            ElementType::I8 | ElementType::I32 => V::I(
-                self.b
-                    .build_int_s_extend(raw.into_int_value(), self.i64t, "x")
-                    .map_err(e)?,
-            ),
             ElementType::I64 => V::I(raw.into_int_value()),
             ElementType::I1 => {
                 let nz = self
@@ -549,6 +543,26 @@ impl<'ctx> Gen<'_, 'ctx> {
                     .map_err(e)?;
                 V::I(self.b.build_int_z_extend(nz, self.i64t, "b").map_err(e)?)
             }
+            int => V::I(self.extend(raw.into_int_value(), int)?),
+        })
+    }
+
+    /// The LLVM integer type holding an element of integer type `t`.
+    pub fn int_type(&self, t: ElementType) -> inkwell::types::IntType<'ctx> {
+        match t.int_width().map(|(bits, _)| bits) {
+            Some(8) => self.i8t,
+            Some(16) => self.i16t,
+            Some(32) => self.i32t,
+            _ => self.i64t,
+        }
+    }
+
+    /// `x`, an integer of `t`'s width, extended to an i64 register as `t`'s signedness says.
+    pub fn extend(&self, x: IntValue<'ctx>, t: ElementType) -> R<IntValue<'ctx>> {
+        Ok(match t.int_width() {
+            Some((64, _)) | None => x,
+            Some((_, true)) => self.b.build_int_s_extend(x, self.i64t, "x").map_err(e)?,
+            Some((_, false)) => self.b.build_int_z_extend(x, self.i64t, "x").map_err(e)?,
         })
     }
 
@@ -571,17 +585,12 @@ impl<'ctx> Gen<'_, 'ctx> {
                     .map_err(e)?
                     .into()
             }
-            (ElementType::I8, V::I(x)) => self
-                .b
-                .build_int_truncate(x, self.i8t, "n")
-                .map_err(e)?
-                .into(),
-            (ElementType::I32, V::I(x)) => self
-                .b
-                .build_int_truncate(x, self.i32t, "n")
-                .map_err(e)?
-                .into(),
             (ElementType::I64, V::I(x)) => x.into(),
+            (int, V::I(x)) if int.int_width().is_some() => self
+                .b
+                .build_int_truncate(x, self.int_type(int), "n")
+                .map_err(e)?
+                .into(),
             (ElementType::I1, V::I(x)) => {
                 let nz = self
                     .b

@@ -200,13 +200,20 @@ impl Shader {
                 self.need16();
                 self.b.type_int(16, 0)
             }
-            ElementType::I8 => {
-                self.need8();
-                self.b.type_int(8, 1)
-            }
+            ElementType::U32 => self.u32_,
             ElementType::I1 => {
                 self.need8();
                 self.b.type_int(8, 0)
+            }
+            // 8- and 16-bit integers, in storage buffers only.
+            narrow => {
+                let (bits, signed) = narrow.int_width().expect("every other type is an integer");
+                if bits == 8 {
+                    self.need8();
+                } else {
+                    self.need16();
+                }
+                self.b.type_int(bits, u32::from(signed))
             }
         };
         self.storage_types.insert(t, ty);
@@ -620,7 +627,14 @@ impl Shader {
                 let w = self.op(Op::ShiftLeftLogical, self.u32_, &[w, sh]);
                 self.op(Op::Bitcast, self.f32_, &[w])
             }
-            ElementType::I8 | ElementType::I32 => self.op(Op::SConvert, self.i64_, &[raw]),
+            ElementType::I8 | ElementType::I16 | ElementType::I32 => {
+                self.op(Op::SConvert, self.i64_, &[raw])
+            }
+            ElementType::U8 | ElementType::U16 | ElementType::U32 => {
+                let u64_ = self.b.type_int(64, 0);
+                let w = self.op(Op::UConvert, u64_, &[raw]);
+                self.op(Op::Bitcast, self.i64_, &[w])
+            }
             ElementType::I64 => raw,
             ElementType::I1 => {
                 let w = self.op(Op::UConvert, self.u32_, &[raw]);
@@ -649,7 +663,12 @@ impl Shader {
                 let bits = self.bf16_bits(v.id);
                 self.op(Op::UConvert, sty, &[bits])
             }
-            ElementType::I8 | ElementType::I32 => self.op(Op::SConvert, sty, &[v.id]),
+            ElementType::I8 | ElementType::I16 | ElementType::I32 => {
+                self.op(Op::SConvert, sty, &[v.id])
+            }
+            ElementType::U8 | ElementType::U16 | ElementType::U32 => {
+                self.op(Op::UConvert, sty, &[v.id])
+            }
             ElementType::I1 => {
                 let z = self.const_i64(0);
                 let nz = self.op(Op::INotEqual, self.bool_, &[v.id, z]);
@@ -754,7 +773,18 @@ impl Shader {
                 let nz = self.op(Op::INotEqual, self.bool_, &[x, z]);
                 self.bool_to_i64(nz)
             }
-            _ => x,
+            other => match other.int_width() {
+                Some((bits, true)) if bits < 64 => {
+                    let k = self.const_i64(64 - i64::from(bits));
+                    let n = self.op(Op::ShiftLeftLogical, self.i64_, &[x, k]);
+                    self.op(Op::ShiftRightArithmetic, self.i64_, &[n, k])
+                }
+                Some((bits, false)) => {
+                    let mask = self.const_i64((1i64 << bits) - 1);
+                    self.op(Op::BitwiseAnd, self.i64_, &[x, mask])
+                }
+                _ => x,
+            },
         }
     }
 }

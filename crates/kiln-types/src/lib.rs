@@ -27,11 +27,15 @@ pub enum ElementType {
     I32,
     I64,
     I1,
+    U8,
+    I16,
+    U16,
+    U32,
 }
 
 impl ElementType {
     /// Every supported type, in a stable order (also their on-disk codes).
-    pub const ALL: [ElementType; 7] = [
+    pub const ALL: [ElementType; 11] = [
         ElementType::F32,
         ElementType::F16,
         ElementType::BF16,
@@ -39,15 +43,50 @@ impl ElementType {
         ElementType::I32,
         ElementType::I64,
         ElementType::I1,
+        ElementType::U8,
+        ElementType::I16,
+        ElementType::U16,
+        ElementType::U32,
     ];
 
     /// Bytes one element occupies in memory.
     pub fn byte_size(self) -> usize {
         match self {
-            ElementType::F32 | ElementType::I32 => 4,
-            ElementType::F16 | ElementType::BF16 => 2,
-            ElementType::I8 | ElementType::I1 => 1,
+            ElementType::F32 | ElementType::I32 | ElementType::U32 => 4,
+            ElementType::F16 | ElementType::BF16 | ElementType::I16 | ElementType::U16 => 2,
+            ElementType::I8 | ElementType::U8 | ElementType::I1 => 1,
             ElementType::I64 => 8,
+        }
+    }
+
+    /// Width in bits and signedness of an integer type other than `i1`; `None` for floats and
+    /// booleans. Integers compute in 64-bit registers and wrap to this width when stored.
+    ///
+    /// ```
+    /// use kiln_types::ElementType;
+    /// assert_eq!(ElementType::U8.int_width(), Some((8, false)));
+    /// assert_eq!(ElementType::U8.wrap(-1), 255);
+    /// assert_eq!(ElementType::I16.wrap(40000), -25536);
+    /// ```
+    pub fn int_width(self) -> Option<(u32, bool)> {
+        match self {
+            ElementType::I8 => Some((8, true)),
+            ElementType::U8 => Some((8, false)),
+            ElementType::I16 => Some((16, true)),
+            ElementType::U16 => Some((16, false)),
+            ElementType::I32 => Some((32, true)),
+            ElementType::U32 => Some((32, false)),
+            ElementType::I64 => Some((64, true)),
+            _ => None,
+        }
+    }
+
+    /// `v` wrapped to this integer type's range, as a C cast does (`v` itself for other types).
+    pub fn wrap(self, v: i64) -> i64 {
+        match self.int_width() {
+            Some((64, _)) | None => v,
+            Some((bits, true)) => (v << (64 - bits)) >> (64 - bits),
+            Some((bits, false)) => v & ((1i64 << bits) - 1),
         }
     }
 
@@ -61,7 +100,28 @@ impl ElementType {
             ElementType::I32 => "i32",
             ElementType::I64 => "i64",
             ElementType::I1 => "i1",
+            ElementType::U8 => "ui8",
+            ElementType::I16 => "i16",
+            ElementType::U16 => "ui16",
+            ElementType::U32 => "ui32",
         }
+    }
+
+    /// NumPy's array-protocol type string (`<f4`, `|u1`, …); `None` for bf16, which NumPy lacks.
+    pub fn numpy_typestr(self) -> Option<&'static str> {
+        Some(match self {
+            ElementType::F32 => "<f4",
+            ElementType::F16 => "<f2",
+            ElementType::I8 => "|i1",
+            ElementType::U8 => "|u1",
+            ElementType::I16 => "<i2",
+            ElementType::U16 => "<u2",
+            ElementType::I32 => "<i4",
+            ElementType::U32 => "<u4",
+            ElementType::I64 => "<i8",
+            ElementType::I1 => "|b1",
+            ElementType::BF16 => return None,
+        })
     }
 
     /// Parses IREE's spelling; `None` for anything else.
@@ -93,10 +153,8 @@ impl ElementType {
             ElementType::F32 => v as f32 as f64,
             ElementType::F16 => half::f16::from_f64(v).to_f64(),
             ElementType::BF16 => half::bf16::from_f64(v).to_f64(),
-            ElementType::I8 => (v as i64) as i8 as f64,
-            ElementType::I32 => (v as i64) as i32 as f64,
-            ElementType::I64 => (v as i64) as f64,
             ElementType::I1 => (v != 0.0) as u8 as f64,
+            int => int.wrap(v as i64) as f64,
         }
     }
 
@@ -107,18 +165,20 @@ impl ElementType {
             ElementType::F32 => f32::from_le_bytes(bytes[..4].try_into().unwrap()) as f64,
             ElementType::F16 => half::f16::from_le_bytes([bytes[0], bytes[1]]).to_f64(),
             ElementType::BF16 => half::bf16::from_le_bytes([bytes[0], bytes[1]]).to_f64(),
-            ElementType::I8 => bytes[0] as i8 as f64,
-            ElementType::I32 => i32::from_le_bytes(bytes[..4].try_into().unwrap()) as f64,
-            ElementType::I64 => i64::from_le_bytes(bytes[..8].try_into().unwrap()) as f64,
             ElementType::I1 => (bytes[0] != 0) as u8 as f64,
+            int => int.read_i64(bytes) as f64,
         }
     }
 
     /// Decodes one little-endian integer element (exact for i64, unlike [`Self::read_f64`]).
     pub fn read_i64(self, bytes: &[u8]) -> i64 {
-        match self {
-            ElementType::I64 => i64::from_le_bytes(bytes[..8].try_into().unwrap()),
-            other => other.read_f64(bytes) as i64,
+        match self.int_width() {
+            Some((bits, _)) => {
+                let mut b = [0u8; 8];
+                b[..bits as usize / 8].copy_from_slice(&bytes[..bits as usize / 8]);
+                self.wrap(i64::from_le_bytes(b))
+            }
+            None => self.read_f64(bytes) as i64,
         }
     }
 
@@ -128,10 +188,8 @@ impl ElementType {
             ElementType::F32 => out.extend_from_slice(&(v as f32).to_le_bytes()),
             ElementType::F16 => out.extend_from_slice(&half::f16::from_f64(v).to_le_bytes()),
             ElementType::BF16 => out.extend_from_slice(&half::bf16::from_f64(v).to_le_bytes()),
-            ElementType::I8 => out.push((v as i64) as i8 as u8),
-            ElementType::I32 => out.extend_from_slice(&((v as i64) as i32).to_le_bytes()),
-            ElementType::I64 => out.extend_from_slice(&(v as i64).to_le_bytes()),
             ElementType::I1 => out.push((v != 0.0) as u8),
+            int => out.extend_from_slice(&(v as i64).to_le_bytes()[..int.byte_size()]),
         }
     }
 }

@@ -11,8 +11,8 @@
 //! [`read_npy`] (exactly one array) there are [`read_npy_next`] (one array and the bytes after it)
 //! and [`read_npy_all`] (every array of a concatenated file).
 //!
-//! Supported dtypes: `<f4` (f32), `<f2` (f16), `|i1` / `<i1` (i8), `<i4` (i32), `<i8` (i64) and
-//! `|b1` (bool, i1). bf16 has no NumPy dtype and cannot be written. Big-endian data, Fortran
+//! Supported dtypes: `<f4` (f32), `<f2` (f16), `|i1` / `<i1` (i8), `|u1` (ui8), `<i2` (i16),
+//! `<u2` (ui16), `<i4` (i32), `<u4` (ui32), `<i8` (i64) and `|b1` (bool, i1). bf16 has no NumPy dtype and cannot be written. Big-endian data, Fortran
 //! order, structured dtypes and every other dtype are rejected with an error naming them. No
 //! input, however hostile or truncated, makes these functions panic.
 
@@ -44,7 +44,7 @@ pub enum NpyError {
     #[error("malformed .npy header: {0}")]
     BadHeader(String),
     /// A dtype this crate has no element type for (or a structured dtype).
-    #[error("unsupported .npy dtype '{0}' (supported: <f4, <f2, |i1, <i4, <i8, |b1)")]
+    #[error("unsupported .npy dtype '{0}' (supported: <f4, <f2, |i1, |u1, <i2, <u2, <i4, <u4, <i8, |b1)")]
     UnsupportedDtype(String),
     /// Big-endian data.
     #[error("unsupported .npy dtype '{0}': big-endian data is not supported, only little-endian")]
@@ -186,15 +186,7 @@ pub fn write_npy_all(tensors: &[HostTensor]) -> Result<Vec<u8>, NpyError> {
 
 /// Appends one `.npy` array to `out`.
 fn append_npy(out: &mut Vec<u8>, t: &HostTensor) -> Result<(), NpyError> {
-    let descr = match t.element_type {
-        ElementType::F32 => "<f4",
-        ElementType::F16 => "<f2",
-        ElementType::I8 => "|i1",
-        ElementType::I32 => "<i4",
-        ElementType::I64 => "<i8",
-        ElementType::I1 => "|b1",
-        ElementType::BF16 => return Err(NpyError::Bf16),
-    };
+    let descr = t.element_type.numpy_typestr().ok_or(NpyError::Bf16)?;
     let count = element_count(&t.shape).ok_or_else(|| too_large(&t.shape))?;
     let expected = count
         .checked_mul(t.element_type.byte_size())
@@ -419,6 +411,10 @@ fn dtype_to_element_type(descr: &str) -> Result<ElementType, NpyError> {
         "i4" => ElementType::I32,
         "i8" => ElementType::I64,
         "b1" => ElementType::I1,
+        "u1" => ElementType::U8,
+        "i2" => ElementType::I16,
+        "u2" => ElementType::U16,
+        "u4" => ElementType::U32,
         _ => return Err(NpyError::UnsupportedDtype(crate::excerpt(descr))),
     };
     // Byte order is meaningless for one-byte types, so `>i1` is the same data as `|i1`.
@@ -699,6 +695,10 @@ mod tests {
             ("<i4", ElementType::I32),
             ("<i8", ElementType::I64),
             ("|b1", ElementType::I1),
+            ("|u1", ElementType::U8),
+            ("<i2", ElementType::I16),
+            ("<u2", ElementType::U16),
+            ("<u4", ElementType::U32),
             ("=f4", ElementType::F32),
             ("f4", ElementType::F32),
         ];
@@ -773,8 +773,7 @@ mod tests {
     fn rejects_unsupported_arrays_by_name() {
         let cases = [
             ("'<f8'", "unsupported .npy dtype '<f8'"),
-            ("'<u4'", "unsupported .npy dtype '<u4'"),
-            ("'|u1'", "unsupported .npy dtype '|u1'"),
+            ("'<u8'", "unsupported .npy dtype '<u8'"),
             ("'|O'", "unsupported .npy dtype '|O'"),
             ("'<U3'", "unsupported .npy dtype '<U3'"),
             (

@@ -442,6 +442,16 @@ fn parse_element(
             let v = integer(i128::from(i64::MIN), i128::from(i64::MAX))?;
             out.extend_from_slice(&(v as i64).to_le_bytes());
         }
+        ElementType::U8 | ElementType::I16 | ElementType::U16 | ElementType::U32 => {
+            let (bits, signed) = element_type.int_width().expect("an integer type");
+            let (min, max) = if signed {
+                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+            } else {
+                (0, (1i128 << bits) - 1)
+            };
+            let v = integer(min, max)?;
+            out.extend_from_slice(&(v as i64).to_le_bytes()[..element_type.byte_size()]);
+        }
         // IREE reads booleans as one raw byte in two hex digits (`00`, `01`); kiln also takes
         // `0` and `1`, and nothing else.
         ElementType::I1 => match token {
@@ -928,7 +938,8 @@ mod tests {
             ("0xf32=1", "wrong number of values for 0xf32: expected 0, found 1"),
             ("2x2xf32=[]", "found 0"),
             ("2x3xf64=1", "unknown element type 'f64'"),
-            ("2x3xui8=1", "unknown element type 'ui8'"),
+            ("2x3xui64=1", "unknown element type 'ui64'"),
+            ("2xui8=255 256", "value '256' is out of range for ui8"),
             ("2x3=1", "unknown element type '3'"),
             ("asdf", "unknown element type 'asdf'"),
             ("=4", "unknown element type ''"),

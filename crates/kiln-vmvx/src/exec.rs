@@ -438,6 +438,10 @@ unsafe fn read(t: ElementType, p: *const u8) -> f64 {
             ElementType::F16 => half::f16::from_bits((p as *const u16).read_unaligned()).to_f64(),
             ElementType::BF16 => half::bf16::from_bits((p as *const u16).read_unaligned()).to_f64(),
             ElementType::I8 => (p as *const i8).read() as f64,
+            ElementType::U8 => p.read() as f64,
+            ElementType::I16 => (p as *const i16).read_unaligned() as f64,
+            ElementType::U16 => (p as *const u16).read_unaligned() as f64,
+            ElementType::U32 => (p as *const u32).read_unaligned() as f64,
             ElementType::I32 => (p as *const i32).read_unaligned() as f64,
             ElementType::I64 => (p as *const i64).read_unaligned() as f64,
             ElementType::I1 => (p.read() != 0) as u8 as f64,
@@ -525,6 +529,10 @@ fn store_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, src: &Reg) {
             (Reg::I(s), ElementType::I64) => each(p0, step, len, |j| s[j]),
             (Reg::I(s), ElementType::I32) => each(p0, step, len, |j| s[j] as i32),
             (Reg::I(s), ElementType::I8) => each(p0, step, len, |j| s[j] as i8),
+            (Reg::I(s), ElementType::U8) => each(p0, step, len, |j| s[j] as u8),
+            (Reg::I(s), ElementType::I16) => each(p0, step, len, |j| s[j] as i16),
+            (Reg::I(s), ElementType::U16) => each(p0, step, len, |j| s[j] as u16),
+            (Reg::I(s), ElementType::U32) => each(p0, step, len, |j| s[j] as u32),
             (Reg::I(s), ElementType::I1) => each(p0, step, len, |j| (s[j] != 0) as u8),
             // Body::check guarantees register kinds match the output types.
             _ => unreachable!("register kind checked against output type"),
@@ -736,10 +744,8 @@ fn eval_body(body: &Body, regs: &mut [Reg], len: usize, mut load: impl FnMut(u32
                     .for_each(|(o, &x)| *o = ElementType::round(*t, x as f64) as f32),
                 (Reg::I(s), Reg::I(d)) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| {
                     *o = match t {
-                        ElementType::I64 => x,
-                        ElementType::I32 => x as i32 as i64,
-                        ElementType::I8 => x as i8 as i64,
-                        _ => (x != 0) as i64,
+                        ElementType::I1 => (x != 0) as i64,
+                        int => int.wrap(x),
                     }
                 }),
             },

@@ -248,11 +248,9 @@ fn bound_input(name: &str, ty: &TensorType, value: f64) -> Result<HostTensor, Im
     let et = ty.element_type;
     let exact = match et {
         ElementType::I1 => value == 0.0 || value == 1.0,
-        ElementType::I8 => value.fract() == 0.0 && (-128.0..=127.0).contains(&value),
-        ElementType::I32 => {
-            value.fract() == 0.0 && (-2_147_483_648.0..=2_147_483_647.0).contains(&value)
+        int if int.int_width().is_some() => {
+            value.fract() == 0.0 && value.abs() < 9.2e18 && int.wrap(value as i64) as f64 == value
         }
-        ElementType::I64 => value.fract() == 0.0 && value.abs() < 9.2e18,
         _ => value.is_finite(),
     };
     if !exact {
@@ -293,20 +291,20 @@ fn value_type(info: &proto::ValueInfoProto, input: &str) -> Result<TensorType, S
 fn element_type(code: i32) -> Result<ElementType, String> {
     Ok(match code {
         1 => ElementType::F32,
+        2 => ElementType::U8,
         3 => ElementType::I8,
+        4 => ElementType::U16,
+        5 => ElementType::I16,
         6 => ElementType::I32,
+        12 => ElementType::U32,
         7 => ElementType::I64,
         9 => ElementType::I1,
         10 => ElementType::F16,
         16 => ElementType::BF16,
         other => {
             let name = match other {
-                2 => "uint8",
-                4 => "uint16",
-                5 => "int16",
                 8 => "string",
                 11 => "double",
-                12 => "uint32",
                 13 => "uint64",
                 _ => "this",
             };
@@ -535,8 +533,17 @@ impl Importer {
                     .int64_data
                     .iter()
                     .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
-                ElementType::I32 | ElementType::I8 | ElementType::I1 => t
+                ElementType::I32
+                | ElementType::I16
+                | ElementType::U16
+                | ElementType::I8
+                | ElementType::U8
+                | ElementType::I1 => t
                     .int32_data
+                    .iter()
+                    .for_each(|&v| et.write_f64(v as f64, &mut out)),
+                ElementType::U32 => t
+                    .uint64_data
                     .iter()
                     .for_each(|&v| et.write_f64(v as f64, &mut out)),
                 // f16 and bf16 travel as their bit patterns in int32_data.

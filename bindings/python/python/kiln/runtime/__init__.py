@@ -39,6 +39,10 @@ _NUMPY_TYPES = {
     "i32": np.dtype(np.int32),
     "i64": np.dtype(np.int64),
     "i1": np.dtype(np.bool_),
+    "ui8": np.dtype(np.uint8),
+    "i16": np.dtype(np.int16),
+    "ui16": np.dtype(np.uint16),
+    "ui32": np.dtype(np.uint32),
 }
 
 
