@@ -563,6 +563,20 @@ fn integer_and_cast_semantics_match_the_interpreter() {
     run_ir(text, &[x, b, e]);
 }
 
+/// Narrow integers wrap as NumPy's do after every op, also inside a fused body where the
+/// sum is compared before anything is stored.
+#[test]
+fn narrow_unsigned_arithmetic_wraps_before_it_is_compared() {
+    let text = "func @main(%0 \"a\": tensor<4xui8>, %1 \"b\": tensor<4xui8>, %2 \"c\": tensor<4xui16>) -> (%4 \"gt\", %5 \"s\") {\n  %3 = add %0, %1 : tensor<4xui8> loc(\"s\")\n  %4 = greater %3, %0 : tensor<4xi1> loc(\"g\")\n  %5 = sub %2, %2 : tensor<4xui16> loc(\"d\")\n}";
+    let a = HostTensor::from_f64(ElementType::U8, &[4], &[200.0, 1.0, 255.0, 0.0]);
+    let b = HostTensor::from_f64(ElementType::U8, &[4], &[100.0, 2.0, 1.0, 0.0]);
+    let c = HostTensor::from_f64(ElementType::U16, &[4], &[65535.0, 0.0, 7.0, 1.0]);
+    let out = run_ir(text, &[a, b, c]);
+    // 200+100 wraps to 44 and 255+1 to 0, neither greater than a.
+    assert_eq!(out[0].to_f64(), [0.0, 1.0, 0.0, 0.0]);
+    assert_eq!(out[1].to_f64(), [0.0; 4]);
+}
+
 /// GatherElements and GatherND flatten their data; an index past its dim must not read a
 /// neighbouring row's element instead.
 #[test]

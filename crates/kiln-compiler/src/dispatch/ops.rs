@@ -100,8 +100,15 @@ impl Former<'_> {
                     OpKind::Cast(t) => Inst::Cast(regs[0], *t),
                     _ => unreachable!("elementwise kinds only"),
                 };
+                let arithmetic = matches!(inst, Inst::Unary(..) | Inst::Binary(..));
                 e.insts.push(inst);
                 e.result = e.insts.len() as u32 - 1;
+                // Integers compute in 64-bit registers: a result of a narrower type wraps to
+                // it at once, so later instructions see what the stored value would be.
+                if arithmetic && out_ty.int_width().is_some_and(|(bits, _)| bits < 64) {
+                    e.insts.push(Inst::Cast(e.result, out_ty));
+                    e.result += 1;
+                }
                 e.element_type = out_ty;
                 e
             }
