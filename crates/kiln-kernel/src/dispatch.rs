@@ -1,6 +1,6 @@
 //! Storages and dispatches: one function's work as dispatch regions.
 
-use crate::Op;
+use crate::{Op, Sizes, Static};
 use kiln_types::ElementType;
 
 /// Index into [`Dispatches::storages`]; prints as `%sN`.
@@ -32,10 +32,10 @@ pub enum StorageKind {
 
 /// A contiguous buffer holding one tensor's elements.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Storage {
+pub struct Storage<Z: Sizes = Static> {
     pub kind: StorageKind,
     pub element_type: ElementType,
-    pub elements: u64,
+    pub elements: Z::Extent,
 }
 
 impl Storage {
@@ -57,16 +57,16 @@ pub struct Dispatch<K = Op> {
 /// `K` is the kernel form: the target-free [`Op`] from dispatch formation, or a backend's
 /// lowered kernel after [`Dispatches::map`].
 #[derive(Clone, Debug, PartialEq)]
-pub struct Dispatches<K = Op> {
-    pub storages: Vec<Storage>,
+pub struct Dispatches<K = Op, Z: Sizes = Static> {
+    pub storages: Vec<Storage<Z>>,
     pub dispatches: Vec<Dispatch<K>>,
     /// The storage holding each function result.
     pub results: Vec<StorageId>,
 }
 
-impl<K> Dispatches<K> {
+impl<K, Z: Sizes> Dispatches<K, Z> {
     /// Adds a storage and returns its id.
-    pub fn add_storage(&mut self, storage: Storage) -> StorageId {
+    pub fn add_storage(&mut self, storage: Storage<Z>) -> StorageId {
         self.storages.push(storage);
         StorageId(self.storages.len() as u32 - 1)
     }
@@ -75,7 +75,7 @@ impl<K> Dispatches<K> {
     pub fn map<L, E>(
         &self,
         mut f: impl FnMut(usize, &Dispatch<K>) -> Result<L, E>,
-    ) -> Result<Dispatches<L>, E> {
+    ) -> Result<Dispatches<L, Z>, E> {
         Ok(Dispatches {
             storages: self.storages.clone(),
             dispatches: self
@@ -94,10 +94,10 @@ impl<K> Dispatches<K> {
     }
 }
 
-impl Dispatch<Op> {
+impl<Z: Sizes> Dispatch<Op<Z>> {
     /// A dispatch of `op` whose views' `operand` fields hold storage ids: they are renumbered
     /// to operand indices in order of first appearance in [`Op::views`].
-    pub fn over_storages(mut op: Op) -> Dispatch<Op> {
+    pub fn over_storages(mut op: Op<Z>) -> Dispatch<Op<Z>> {
         let (operands, numbers) = number_operands(op.views().iter().map(|v| StorageId(v.operand)));
         for (v, n) in op.views_mut().into_iter().zip(numbers) {
             v.operand = n;

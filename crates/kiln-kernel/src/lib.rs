@@ -30,6 +30,7 @@ mod dispatch;
 mod op;
 mod parse;
 mod print;
+mod sizes;
 mod verify;
 mod view;
 
@@ -37,5 +38,6 @@ pub use dispatch::{number_operands, Dispatch, Dispatches, Storage, StorageId, St
 pub use kiln_scalar::{reg_kind, BinaryFn, Body, Inst, ReduceFn, RegKind, UnaryFn, MAX_BODY_INSTS};
 pub use op::{Epilogue, Op};
 pub use parse::{parse, ParseError};
+pub use sizes::{Sizes, Static, Symbolic};
 pub use verify::{verify, VerifyError};
 pub use view::{ExtentOverflow, View};

@@ -1,13 +1,13 @@
 //! The ops a dispatch region computes: one generic op or one named op.
 
-use crate::View;
+use crate::{Sizes, Static, View};
 use kiln_scalar::{Body, ReduceFn};
 
 /// Elementwise code applied to a named op's result: `Input(0)` is the op's result element,
 /// `Input(n+1)` is `inputs[n]`, indexed by the result's coordinates.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Epilogue {
-    pub inputs: Vec<View>,
+pub struct Epilogue<Z: Sizes = Static> {
+    pub inputs: Vec<View<Z>>,
     pub body: Body,
 }
 
@@ -16,69 +16,69 @@ pub struct Epilogue {
 /// Shapes are in elements; every view's rank matches the op's rule below. Named ops carry their
 /// meaning only: how a target tiles, packs or maps them to threads is the target's choice.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Op {
+pub enum Op<Z: Sizes = Static> {
     /// `outputs[idx] = body(inputs[idx])` over the iteration domain `shape`; the last
     /// `reduction_dims` dims are reduced with `reduce` (outputs have stride 0 along them).
     Generic {
-        shape: Vec<u64>,
+        shape: Vec<Z::Extent>,
         reduction_dims: u32,
         reduce: ReduceFn,
-        inputs: Vec<View>,
-        outputs: Vec<View>,
+        inputs: Vec<View<Z>>,
+        outputs: Vec<View<Z>>,
         body: Body,
     },
     /// Batch matmul `c[b] = a[b]·b[b]` over views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`.
     MatMul {
-        a: View,
-        b: View,
-        c: View,
-        epilogue: Option<Epilogue>,
+        a: View<Z>,
+        b: View<Z>,
+        c: View<Z>,
+        epilogue: Option<Epilogue<Z>>,
     },
     /// NCHW convolution with OIHW weights `[co, ci/groups, kh, kw]`, all contiguous.
     Conv2d {
-        x: View,
-        w: View,
-        y: View,
+        x: View<Z>,
+        w: View<Z>,
+        y: View<Z>,
         strides: [u64; 2],
         /// Top, left, bottom, right.
         pads: [u64; 4],
         dilations: [u64; 2],
         groups: u64,
-        epilogue: Option<Epilogue>,
+        epilogue: Option<Epilogue<Z>>,
     },
     /// NCHW max or average pooling, contiguous.
     Pool2d {
-        x: View,
-        y: View,
+        x: View<Z>,
+        y: View<Z>,
         max: bool,
         kernel: [u64; 2],
         strides: [u64; 2],
         pads: [u64; 4],
         count_include_pad: bool,
-        epilogue: Option<Epilogue>,
+        epilogue: Option<Epilogue<Z>>,
     },
     /// Softmax along dim 1 of a `[outer, len, inner]` view into a contiguous one.
     Softmax {
-        x: View,
-        y: View,
-        epilogue: Option<Epilogue>,
+        x: View<Z>,
+        y: View<Z>,
+        epilogue: Option<Epilogue<Z>>,
     },
     /// Layer normalisation of each row of contiguous `[rows, len]` views.
     LayerNorm {
-        x: View,
-        y: View,
+        x: View<Z>,
+        y: View<Z>,
         epsilon: f32,
-        epilogue: Option<Epilogue>,
+        epilogue: Option<Epilogue<Z>>,
     },
     /// `out[o, n, i] = data[o, indices[n], i]`, negative indices counted from the end.
     Gather {
-        data: View,
-        indices: View,
-        out: View,
+        data: View<Z>,
+        indices: View<Z>,
+        out: View<Z>,
     },
 }
 
-impl Op {
+impl<Z: Sizes> Op<Z> {
     /// The op's name in the text form.
     pub fn name(&self) -> &'static str {
         match self {
@@ -93,8 +93,8 @@ impl Op {
     }
 
     /// Every view the op touches; an operand's first appearance here fixes its number.
-    pub fn views(&self) -> Vec<&View> {
-        fn ep(e: &Option<Epilogue>) -> Vec<&View> {
+    pub fn views(&self) -> Vec<&View<Z>> {
+        fn ep<Z: Sizes>(e: &Option<Epilogue<Z>>) -> Vec<&View<Z>> {
             e.iter().flat_map(|e| e.inputs.iter()).collect()
         }
         match self {
@@ -117,8 +117,8 @@ impl Op {
     }
 
     /// Mutable access to every view, in the order of [`Op::views`].
-    pub fn views_mut(&mut self) -> Vec<&mut View> {
-        fn ep(e: &mut Option<Epilogue>) -> impl Iterator<Item = &mut View> {
+    pub fn views_mut(&mut self) -> Vec<&mut View<Z>> {
+        fn ep<Z: Sizes>(e: &mut Option<Epilogue<Z>>) -> impl Iterator<Item = &mut View<Z>> {
             e.iter_mut().flat_map(|e| e.inputs.iter_mut())
         }
         match self {
@@ -141,7 +141,7 @@ impl Op {
     }
 
     /// The views the op writes; every other view is only read.
-    pub fn outputs(&self) -> Vec<&View> {
+    pub fn outputs(&self) -> Vec<&View<Z>> {
         match self {
             Op::Generic { outputs, .. } => outputs.iter().collect(),
             Op::MatMul { c, .. } => vec![c],
@@ -162,7 +162,7 @@ impl Op {
     }
 
     /// The part of output `v` the op writes: a reduction's outputs without the reduced dims.
-    pub fn written_part(&self, v: &View) -> View {
+    pub fn written_part(&self, v: &View<Z>) -> View<Z> {
         match self {
             Op::Generic { reduction_dims, .. } if *reduction_dims > 0 => {
                 let p = v.shape.len().saturating_sub(*reduction_dims as usize);
@@ -178,13 +178,16 @@ impl Op {
 
     /// True when the op writes nothing (an output with an empty extent).
     pub fn is_empty(&self) -> bool {
-        self.outputs()
-            .iter()
-            .any(|v| self.written_part(v).shape.contains(&0))
+        self.outputs().iter().any(|v| {
+            self.written_part(v)
+                .shape
+                .iter()
+                .any(|d| Z::extent_is(d, 0))
+        })
     }
 
     /// The fused epilogue of a named op, if any.
-    pub fn epilogue(&self) -> Option<&Epilogue> {
+    pub fn epilogue(&self) -> Option<&Epilogue<Z>> {
         match self {
             Op::MatMul { epilogue, .. }
             | Op::Conv2d { epilogue, .. }
@@ -196,7 +199,7 @@ impl Op {
     }
 
     /// The result view and epilogue slot of a named op that takes an epilogue.
-    pub fn result_and_epilogue(&mut self) -> Option<(&mut View, &mut Option<Epilogue>)> {
+    pub fn result_and_epilogue(&mut self) -> Option<(&mut View<Z>, &mut Option<Epilogue<Z>>)> {
         match self {
             Op::MatMul { c: y, epilogue, .. }
             | Op::Conv2d { y, epilogue, .. }

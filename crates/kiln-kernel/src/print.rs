@@ -11,25 +11,29 @@
 //! A view prints as `#operand[shape x type]`, then `+offset` and `/strides` when they are not
 //! the contiguous default; a body as `{ r0 = in0; r1 = relu r0; yield r1 }`.
 
-use crate::{Dispatch, Dispatches, Epilogue, Op, Storage, StorageKind, View};
+use crate::{Dispatch, Dispatches, Epilogue, Op, Sizes, Storage, StorageKind, View};
 use std::fmt::{self, Display, Formatter};
 
-impl Display for View {
+impl<Z: Sizes> Display for View<Z> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        let dims: String = self.shape.iter().map(|d| format!("{d}x")).collect();
+        let dims: String = self
+            .shape
+            .iter()
+            .map(|d| format!("{}x", Z::extent_text(d)))
+            .collect();
         write!(f, "#{}[{dims}{}]", self.operand, self.element_type)?;
-        if self.offset != 0 {
-            write!(f, "+{}", self.offset)?;
+        if !Z::extent_is(&self.offset, 0) {
+            write!(f, "+{}", Z::extent_text(&self.offset))?;
         }
         if !self.is_contiguous() {
-            let strides: Vec<String> = self.strides.iter().map(|s| s.to_string()).collect();
+            let strides: Vec<String> = self.strides.iter().map(Z::stride_text).collect();
             write!(f, "/{}", strides.join(","))?;
         }
         Ok(())
     }
 }
 
-fn list(views: &[View]) -> String {
+fn list<Z: Sizes>(views: &[View<Z>]) -> String {
     views
         .iter()
         .map(|v| v.to_string())
@@ -37,14 +41,14 @@ fn list(views: &[View]) -> String {
         .join(", ")
 }
 
-fn epilogue(e: &Option<Epilogue>) -> String {
+fn epilogue<Z: Sizes>(e: &Option<Epilogue<Z>>) -> String {
     match e {
         Some(e) => format!(" epilogue({}) {}", list(&e.inputs), e.body),
         None => String::new(),
     }
 }
 
-impl Display for Op {
+impl<Z: Sizes> Display for Op<Z> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let name = self.name();
         match self {
@@ -56,7 +60,7 @@ impl Display for Op {
                 outputs,
                 body,
             } => {
-                let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+                let dims: Vec<String> = shape.iter().map(Z::extent_text).collect();
                 write!(f, "{name} [{}]", dims.join("x"))?;
                 if *reduction_dims > 0 {
                     write!(f, " reduce {reduce} over last {reduction_dims}")?;
@@ -115,18 +119,23 @@ impl Display for Op {
     }
 }
 
-impl Display for Storage {
+impl<Z: Sizes> Display for Storage<Z> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self.kind {
             StorageKind::Param(i) => write!(f, "param {i}")?,
             StorageKind::Constant(i) => write!(f, "constant {i}")?,
             StorageKind::Computed => write!(f, "computed")?,
         }
-        write!(f, " [{}x{}]", self.elements, self.element_type)
+        write!(
+            f,
+            " [{}x{}]",
+            Z::extent_text(&self.elements),
+            self.element_type
+        )
     }
 }
 
-impl<K: Display> Display for Dispatches<K> {
+impl<K: Display, Z: Sizes> Display for Dispatches<K, Z> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         for (i, s) in self.storages.iter().enumerate() {
             writeln!(f, "%s{i} = {s}")?;
@@ -172,7 +181,7 @@ mod tests {
                 body: relu,
             }),
         };
-        let d = Dispatches {
+        let d: Dispatches = Dispatches {
             storages: vec![
                 Storage {
                     kind: StorageKind::Param(0),

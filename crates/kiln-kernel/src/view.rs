@@ -1,16 +1,44 @@
 //! Strided views of a dispatch's operands.
 
+use crate::{Sizes, Static};
 use kiln_types::ElementType;
 
 /// A strided view of operand `operand`: element `idx` is at element offset
-/// `offset + Σ idx[d]·strides[d]` of that operand's storage.
+/// `offset + Σ idx[d]·strides[d]` of that operand's storage. Sizes are numbers ([`Static`])
+/// or expressions over the function's symbols ([`crate::Symbolic`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct View {
+pub struct View<Z: Sizes = Static> {
     pub operand: u32,
-    pub offset: u64,
+    pub offset: Z::Extent,
     pub element_type: ElementType,
-    pub shape: Vec<u64>,
-    pub strides: Vec<i64>,
+    pub shape: Vec<Z::Extent>,
+    pub strides: Vec<Z::Stride>,
+}
+
+impl<Z: Sizes> View<Z> {
+    /// A contiguous row-major view with sizes of family `Z`.
+    pub fn contiguous_of(
+        operand: u32,
+        offset: Z::Extent,
+        element_type: ElementType,
+        shape: &[Z::Extent],
+    ) -> View<Z> {
+        View {
+            operand,
+            offset,
+            element_type,
+            shape: shape.to_vec(),
+            strides: Z::contiguous_strides(shape),
+        }
+    }
+
+    /// Row-major without gaps (strides of size-1 dims do not matter).
+    pub fn is_contiguous(&self) -> bool {
+        let c = Z::contiguous_strides(&self.shape);
+        self.shape.len() == self.strides.len()
+            && (0..self.shape.len())
+                .all(|d| Z::extent_is(&self.shape[d], 1) || self.strides[d] == c[d])
+    }
 }
 
 impl View {
@@ -23,29 +51,8 @@ impl View {
     /// assert_eq!(v.to_string(), "#1[2x3xf32]");
     /// ```
     pub fn contiguous(operand: u32, offset: u64, element_type: ElementType, shape: &[u64]) -> View {
-        View {
-            operand,
-            offset,
-            element_type,
-            shape: shape.to_vec(),
-            strides: contiguous_strides(shape),
-        }
+        View::contiguous_of(operand, offset, element_type, shape)
     }
-
-    /// Row-major without gaps (strides of size-1 dims do not matter).
-    pub fn is_contiguous(&self) -> bool {
-        let c = contiguous_strides(&self.shape);
-        self.shape.len() == self.strides.len()
-            && (0..self.shape.len()).all(|d| self.shape[d] == 1 || self.strides[d] == c[d])
-    }
-}
-
-fn contiguous_strides(shape: &[u64]) -> Vec<i64> {
-    let mut strides = vec![1i64; shape.len()];
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        strides[d] = strides[d + 1] * shape[d + 1] as i64;
-    }
-    strides
 }
 
 /// A view whose extent does not fit 64-bit offsets.

@@ -366,9 +366,11 @@ impl Former<'_> {
                 let st = broadcast_strides(&e.shape, &v.strides, &full);
                 let (shape3, st3) = collapse(&full, &st, &groups)?;
                 st3.iter().all(|&s| s >= 0).then(|| View {
+                    operand: v.operand,
+                    offset: v.offset,
+                    element_type: v.element_type,
                     shape: u64s(&shape3),
                     strides: st3,
-                    ..v
                 })
             };
             // A bias add (or any elementwise work) over a transposed projection becomes the
