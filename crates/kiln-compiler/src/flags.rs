@@ -152,6 +152,15 @@ pub const FLAGS: &[Flag] = &[
         },
     },
     Flag {
+        name: "--kiln-dynamic-dims",
+        value: "",
+        help: "keep unbound input dims symbolic instead of binding them to 1: dispatch formation works over size expressions (print them with --compile-to=dispatch-creation); the target backends do not compile such kernels yet",
+        set: |s, v| {
+            s.options.dynamic_dims = parse_bool("--kiln-dynamic-dims", v)?;
+            Ok(())
+        },
+    },
+    Flag {
         name: "--kiln-bind-input",
         value: "NAME=VALUE",
         help: "compile for one value of a one-element input (repeatable): it becomes a constant, leaves the function's inputs, and what depends on it folds (an If keeps one branch)",
@@ -220,22 +229,44 @@ pub const FLAGS: &[Flag] = &[
 pub fn help() -> String {
     let mut out = String::from("Compiler flags (--name=VALUE):\n");
     for f in FLAGS {
-        out.push_str(&format!("  {}={}\n          {}\n", f.name, f.value, f.help));
+        let value = match f.value {
+            "" => "[=true|false]".to_string(),
+            v => format!("={v}"),
+        };
+        out.push_str(&format!("  {}{value}\n          {}\n", f.name, f.help));
     }
     out
 }
 
+/// Reads a switch's value: `true`, `false`, or empty for true.
+fn parse_bool(flag: &str, v: &str) -> Result<bool, CompileError> {
+    match v {
+        "" | "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(CompileError::BadFlag {
+            flag: flag.into(),
+            reason: format!("'{v}' is not true or false"),
+        }),
+    }
+}
+
 /// Splits command-line arguments into compiler flags of [`FLAGS`] (as `--name=value`, also
-/// when given as `--name value`) and the rest, in order.
+/// when given as `--name value`, and switches given alone as `--name=true`) and the rest, in
+/// order.
 pub fn split_args(args: impl IntoIterator<Item = String>) -> (Vec<String>, Vec<String>) {
     let (mut flags, mut rest) = (vec![], vec![]);
     let mut args = args.into_iter();
     while let Some(a) = args.next() {
         let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
-        if !FLAGS.iter().any(|f| f.name == name) {
+        let Some(flag) = FLAGS.iter().find(|f| f.name == name) else {
             rest.push(a);
-        } else if a.contains('=') {
+            continue;
+        };
+        if a.contains('=') {
             flags.push(a);
+        } else if flag.value.is_empty() {
+            // A switch (`value` empty) alone means `=true`, as IREE's boolean flags do.
+            flags.push(format!("{a}=true"));
         } else {
             flags.push(format!("{a}={}", args.next().unwrap_or_default()));
         }

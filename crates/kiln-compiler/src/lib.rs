@@ -23,7 +23,7 @@ pub mod target;
 pub mod views;
 
 use kiln_import::{ImportError, InputType};
-use kiln_ir::Program;
+use kiln_ir::{Program, SymExpr};
 use kiln_module::{ConstantDef, ExecutableDef, FunctionDef, Module, TensorSig};
 use std::path::Path;
 
@@ -109,6 +109,8 @@ pub struct CompileOptions {
     pub dims: Vec<(String, usize)>,
     /// Values for one-element inputs (`--kiln-bind-input=sr=16000`), which become constants.
     pub inputs: Vec<(String, f64)>,
+    /// Keep unbound input dims symbolic (`--kiln-dynamic-dims`) instead of binding them to 1.
+    pub dynamic_dims: bool,
     /// The GPU architecture for `vulkan-spirv` (`--iree-vulkan-target`); `None` is `generic`.
     pub vulkan_target: Option<String>,
     /// The CPU for `llvm-cpu` (`--iree-llvmcpu-target-triple/-cpu/-cpu-features`).
@@ -152,7 +154,7 @@ pub fn import_options(options: &CompileOptions) -> kiln_import::ImportOptions {
     kiln_import::ImportOptions {
         dims: options.dims.clone(),
         inputs: options.inputs.clone(),
-        ..Default::default()
+        keep_symbols: options.dynamic_dims,
     }
 }
 
@@ -190,18 +192,42 @@ pub fn compile_program(
     let mut regions = vec![];
     let mut text = String::new();
     for f in &program.functions {
-        let dispatches = dispatch::form_dispatches(&program, f)?;
-        kiln_kernel::verify(&dispatches).map_err(|source| CompileError::KernelIr {
+        let formed = dispatch::form_dispatches(&program, f)?;
+        let symbols = formed.symbols();
+        let unsupported = |message: String| CompileError::Unsupported {
+            loc: format!("@{}", f.name),
+            message,
+        };
+        // A function with open dims is checked at estimated sizes; the target backends
+        // take static kernels, so only its kernel IR can be printed so far.
+        let bound = formed
+            .bind(&|s| Some(SymExpr::symbol(s).estimate()))
+            .map_err(unsupported)?;
+        kiln_kernel::verify(&bound).map_err(|source| CompileError::KernelIr {
             function: f.name.clone(),
             source,
         })?;
         if stop == Phase::DispatchCreation {
+            let printed = if symbols.is_empty() {
+                bound.to_string()
+            } else {
+                formed.to_string()
+            };
             text.push_str(&format!(
-                "// function @{}: {} dispatches\n{dispatches}",
+                "// function @{}: {} dispatches\n{printed}",
                 f.name,
-                dispatches.dispatches.len()
+                formed.dispatches.len()
             ));
+            continue;
         }
+        if !symbols.is_empty() {
+            return Err(unsupported(format!(
+                "its sizes depend on {} at run time, and the target backends compile \
+                 static kernels only for now: bind the dims with --kiln-bind-dim=NAME=SIZE",
+                symbols.join(", ")
+            )));
+        }
+        let dispatches = bound;
         regions.push(target::FunctionDispatches {
             name: f.name.clone(),
             dispatches,

@@ -75,3 +75,73 @@ fn kernel_ir_text_round_trips() {
         }
     }
 }
+
+/// Models whose input dims stay open with `--kiln-dynamic-dims`.
+const DYNAMIC_MODELS: &[&str] = &["detector_dynamic", "encoder_dynamic"];
+
+fn dynamic_program(model: &str) -> kiln_ir::Program {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/models")
+        .join(model)
+        .join("model.onnx");
+    let options = kiln_import::ImportOptions {
+        keep_symbols: true,
+        ..Default::default()
+    };
+    let mut program = kiln_import::import_file_with(&path, None, &options)
+        .unwrap()
+        .program;
+    kiln_compiler::passes::fold_constants(&mut program).unwrap();
+    kiln_compiler::passes::eliminate_dead_code(&mut program);
+    program
+}
+
+/// Kernel IR over symbolic sizes, as `--kiln-dynamic-dims --compile-to=dispatch-creation`
+/// prints it.
+#[test]
+fn dynamic_dispatch_creation() {
+    for model in DYNAMIC_MODELS {
+        let program = dynamic_program(model);
+        let formed =
+            kiln_compiler::dispatch::form_dispatches(&program, &program.functions[0]).unwrap();
+        assert!(!formed.symbols().is_empty(), "{model}");
+        let file = format!("snapshots/{model}.dynamic.dispatch-creation.txt");
+        expect_test::expect_file![file].assert_eq(&formed.to_string());
+    }
+}
+
+/// Forming kernel IR once over symbols and then binding them gives, at every size tried, the
+/// kernel IR formed from the program with those sizes fixed.
+#[test]
+fn symbolic_kernel_ir_binds_to_the_static_one() {
+    let sizes: &[(&str, &[(&str, i64)])] = &[
+        (
+            "detector_dynamic",
+            &[("images_0", 2), ("images_2", 64), ("images_3", 96)],
+        ),
+        (
+            "detector_dynamic",
+            &[("images_0", 3), ("images_2", 37), ("images_3", 50)],
+        ),
+        ("encoder_dynamic", &[("batch", 2), ("seq", 7)]),
+        ("encoder_dynamic", &[("batch", 3), ("seq", 64)]),
+    ];
+    for (model, values) in sizes {
+        let lookup = |s: &str| values.iter().find(|(n, _)| *n == s).map(|&(_, v)| v);
+        let program = dynamic_program(model);
+        let formed =
+            kiln_compiler::dispatch::form_dispatches(&program, &program.functions[0]).unwrap();
+        let bound = formed.bind(&lookup).unwrap();
+        let mut fixed = program.clone();
+        fixed.functions[0].bind_symbols(&lookup).unwrap();
+        let direct = kiln_compiler::dispatch::form_dispatches(&fixed, &fixed.functions[0])
+            .unwrap()
+            .bind(&|_| None)
+            .unwrap();
+        assert_eq!(
+            bound.to_string(),
+            direct.to_string(),
+            "{model} at {values:?}"
+        );
+    }
+}

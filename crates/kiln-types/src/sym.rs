@@ -174,6 +174,38 @@ impl SymExpr {
         Some(total)
     }
 
+    /// True when the expression is non-negative for every value of its symbols (which are
+    /// sizes, never negative): every coefficient is positive and every division divides a
+    /// non-negative expression. `false` may still be non-negative.
+    ///
+    /// ```
+    /// use kiln_types::sym::SymExpr;
+    /// assert!(!SymExpr::parse("2*h*w - 1").unwrap().is_nonnegative());
+    /// assert!(SymExpr::parse("2*h*w + (h+1)/2").unwrap().is_nonnegative());
+    /// ```
+    pub fn is_nonnegative(&self) -> bool {
+        self.terms.iter().all(|(m, &c)| {
+            c > 0
+                && m.iter().all(|a| match a {
+                    Atom::Symbol(_) => true,
+                    Atom::FloorDiv(e, _) => e.is_nonnegative(),
+                })
+        })
+    }
+
+    /// A typical value of the expression, for choices that need an order between sizes (which
+    /// of two groups of dims to extend first) but never for correctness: each symbol counts
+    /// as a few thousand, different per name so that unrelated sizes rarely tie.
+    pub fn estimate(&self) -> i64 {
+        self.eval(&|name| {
+            let h = name
+                .bytes()
+                .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+            Some(2048 + (h % 2048) as i64)
+        })
+        .unwrap_or(i64::MAX)
+    }
+
     /// Replaces the symbols `lookup` binds by their values and simplifies; others stay.
     pub fn substitute(&self, lookup: &dyn Fn(&str) -> Option<i64>) -> SymExpr {
         let mut out = SymExpr::default();

@@ -15,14 +15,14 @@ pub(super) enum Src {
 pub(super) struct Leaf {
     pub(super) src: Src,
     pub(super) element_type: ElementType,
-    pub(super) offset: i64,
-    pub(super) strides: Vec<i64>,
+    pub(super) offset: SymExpr,
+    pub(super) strides: Vec<SymExpr>,
 }
 
 /// An elementwise computation over leaves, not yet stored anywhere.
 #[derive(Clone, Debug)]
 pub(super) struct Expr {
-    pub(super) shape: Vec<usize>,
+    pub(super) shape: Vec<SymExpr>,
     pub(super) element_type: ElementType,
     pub(super) leaves: Vec<Leaf>,
     pub(super) insts: Vec<Inst>,
@@ -30,11 +30,11 @@ pub(super) struct Expr {
 }
 
 impl Expr {
-    pub(super) fn leaf(src: Src, element_type: ElementType, shape: &[usize]) -> Expr {
+    pub(super) fn leaf(src: Src, element_type: ElementType, shape: &[SymExpr]) -> Expr {
         let leaf = Leaf {
             src,
             element_type,
-            offset: 0,
+            offset: SymExpr::from(0),
             strides: contiguous_strides(shape),
         };
         Expr {
@@ -52,7 +52,7 @@ impl Expr {
     }
 
     /// Re-strides every leaf to read this expression broadcast to `shape`.
-    pub(super) fn broadcast(&self, shape: &[usize]) -> Expr {
+    pub(super) fn broadcast(&self, shape: &[SymExpr]) -> Expr {
         let mut e = self.clone();
         for l in &mut e.leaves {
             l.strides = broadcast_strides(&self.shape, &l.strides, shape);
@@ -75,10 +75,6 @@ pub(super) enum Coords {
     Same,
     /// Merge consecutive dims in groups of these sizes.
     Collapse(Vec<usize>),
-}
-
-pub(super) fn u64s(v: &[usize]) -> Vec<u64> {
-    v.iter().map(|&x| x as u64).collect()
 }
 
 /// `e` converted to element type `to` (a no-op when it already has it).

@@ -9,7 +9,7 @@ use super::*;
 #[derive(Clone, Debug)]
 pub(super) struct PendingRoot {
     pub(super) op: KernelOp,
-    pub(super) shape: Vec<usize>,
+    pub(super) shape: Vec<SymExpr>,
     pub(super) element_type: ElementType,
     pub(super) coords: Coords,
     pub(super) fusable: bool,
@@ -62,7 +62,7 @@ impl Former<'_> {
     pub(super) fn pend(
         &mut self,
         op: KernelOp,
-        shape: Vec<usize>,
+        shape: Vec<SymExpr>,
         element_type: ElementType,
         coords: Coords,
         result: ValueId,
@@ -83,9 +83,8 @@ impl Former<'_> {
     /// an expression over a whole held-back root becomes that root's epilogue.
     pub(super) fn materialize(&mut self, e: &Expr) -> StorageIndex {
         if let Some(v) = self.strided_view(e) {
-            let whole =
-                self.storages[v.operand as usize].elements == v.shape.iter().product::<u64>();
-            if v.offset == 0 && v.is_contiguous() && whole {
+            let whole = self.storages[v.operand as usize].elements == product(&v.shape);
+            if is(&v.offset, 0) && v.is_contiguous() && whole {
                 return v.operand as usize;
             }
         }
@@ -112,7 +111,7 @@ impl Former<'_> {
         let root = &self.pending[p];
         (root.fusable
             && root.emitted.is_none()
-            && l.offset == 0
+            && is(&l.offset, 0)
             && root.element_type == element_type)
             .then_some(p)
     }
@@ -141,15 +140,15 @@ impl Former<'_> {
                 Coords::Same => (e.shape.clone(), l.strides.clone()),
                 Coords::Collapse(groups) => collapse(&e.shape, &l.strides, groups)?,
             };
-            if l.offset < 0 {
+            if !l.offset.is_nonnegative() {
                 return None;
             }
             remap[j] = inputs.len() as u32 + 1;
             inputs.push(View {
                 operand: s as u32,
-                offset: l.offset as u64,
+                offset: l.offset.clone(),
                 element_type: l.element_type,
-                shape: u64s(&shape),
+                shape,
                 strides,
             });
         }
@@ -178,17 +177,19 @@ impl Former<'_> {
             .find_map(|(i, l)| Some((i, self.fusable_root(l, e.element_type)?)))?;
         let root_shape = self.pending[p].shape.clone();
         let sigma = &e.leaves[i].strides;
-        if e.shape.contains(&0) {
+        if e.shape.iter().any(|d| !is_positive(d)) {
             return None;
         }
         // `e`'s dims (size-1 ones aside) in the order they lie in the root's result, which
-        // they must cover exactly once.
-        let mut dims: Vec<usize> = (0..e.shape.len()).filter(|&d| e.shape[d] != 1).collect();
-        dims.sort_by_key(|&d| Reverse(sigma[d]));
-        let sizes: Vec<usize> = dims.iter().map(|&d| e.shape[d]).collect();
+        // they must cover exactly once (an order by estimated strides, checked exactly).
+        let mut dims: Vec<usize> = (0..e.shape.len())
+            .filter(|&d| !is(&e.shape[d], 1))
+            .collect();
+        dims.sort_by_key(|&d| Reverse(sigma[d].estimate()));
+        let sizes: Vec<SymExpr> = dims.iter().map(|&d| e.shape[d].clone()).collect();
         let in_order = contiguous_strides(&sizes);
-        if sizes.iter().product::<usize>() != root_shape.iter().product::<usize>()
-            || dims.iter().zip(&in_order).any(|(&d, &s)| sigma[d] != s)
+        if product(&sizes) != product(&root_shape)
+            || dims.iter().zip(&in_order).any(|(&d, s)| sigma[d] != *s)
         {
             return None;
         }
@@ -198,7 +199,7 @@ impl Former<'_> {
             leaf.strides = if j == i {
                 contiguous_strides(&root_shape)
             } else {
-                let along: Vec<i64> = dims.iter().map(|&d| leaf.strides[d]).collect();
+                let along: Vec<SymExpr> = dims.iter().map(|&d| leaf.strides[d].clone()).collect();
                 reshape_strides(&sizes, &along, &root_shape)?
             };
         }
@@ -239,4 +240,10 @@ impl Former<'_> {
         self.push_kernel(op);
         s
     }
+}
+
+/// True when size `d` is at least 1 for every value of its symbols: a constant above zero, or
+/// one symbol (the input dims a caller gives are checked when a dim may be zero).
+fn is_positive(d: &SymExpr) -> bool {
+    d.as_const().map_or(d.as_symbol().is_some(), |c| c > 0)
 }

@@ -1,8 +1,10 @@
 //! Dispatch formation: turns a tensor program into kernel IR, dispatch regions over storages.
 //!
-//! Contract: the input is a verified program with static shapes; the output ([`Dispatches`],
-//! target-free kernel IR) lists dispatches in a valid execution order, each an op over views
-//! of its operands.
+//! Contract: the input is a verified program; the output ([`Dispatches`], target-free kernel
+//! IR with [`Symbolic`] sizes) lists dispatches in a valid execution order, each an op over
+//! views of its operands. Sizes are expressions over the function's symbols (constants when
+//! every dim is static), so a layout change counts as free only when it is free at every size;
+//! choices that only affect speed may use a size's estimate.
 //!
 //! Files: this one drives formation and stores expressions; `expr.rs` is the expression
 //! algebra, `ops.rs` the per-op lowering, `fusion.rs` the fusion rules (held-back roots,
@@ -27,21 +29,30 @@
 //! - Reductions absorb their producer expression as a prologue; concat writes each input
 //!   expression straight into its slice of the output.
 
-use crate::views::{broadcast_strides, collapse, contiguous_strides, reshape_strides};
+use crate::views::{broadcast_strides, collapse, contiguous_strides, is, product, reshape_strides};
 use crate::CompileError;
-use kiln_ir::{BinaryOp, Function, OpKind, PoolKind, Program, ReduceKind, UnaryOp, ValueId};
+use kiln_ir::{
+    BinaryOp, Dim, Function, OpKind, PoolKind, Program, ReduceKind, SymExpr, UnaryOp, ValueId,
+};
 use kiln_kernel::{
-    BinaryFn, Body, Dispatch, Dispatches, Epilogue, Inst, Op as KernelOp, ReduceFn, Storage,
-    StorageId, StorageKind, UnaryFn, View, MAX_BODY_INSTS,
+    BinaryFn, Body, Dispatch, Inst, ReduceFn, StorageId, StorageKind, Symbolic, UnaryFn,
+    MAX_BODY_INSTS,
 };
 use kiln_types::ElementType;
 use std::cmp::Reverse;
+
+type KernelOp = kiln_kernel::Op<Symbolic>;
+type View = kiln_kernel::View<Symbolic>;
+type Storage = kiln_kernel::Storage<Symbolic>;
+type Epilogue = kiln_kernel::Epilogue<Symbolic>;
+/// The kernel IR of one function, sizes symbolic.
+pub type Dispatches = kiln_kernel::Dispatches<KernelOp, Symbolic>;
 
 mod expr;
 mod fusion;
 mod ops;
 
-use expr::{u64s, Expr, Src};
+use expr::{Expr, Src};
 use fusion::{converging_values, PendingRoot, OUTPUT};
 
 /// A storage during formation: an index into [`Former::storages`] (a [`StorageId`] once
@@ -55,7 +66,7 @@ struct Former<'a> {
     exprs: Vec<Option<Expr>>,
     storages: Vec<Storage>,
     pending: Vec<PendingRoot>,
-    dispatches: Vec<Dispatch>,
+    dispatches: Vec<Dispatch<KernelOp>>,
     loc: String,
 }
 
@@ -73,14 +84,7 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
     };
     for (i, p) in f.params.iter().enumerate() {
         let ty = f.ty(p.value);
-        let shape = ty.static_shape().ok_or_else(|| CompileError::Unsupported {
-            loc: p.name.clone(),
-            message: format!(
-                "input '{}' has symbolic dim '{}'; kiln compiles static shapes only for now",
-                p.name,
-                ty.symbols().first().map_or("?", String::as_str)
-            ),
-        })?;
+        let shape = fm.shape(p.value);
         let s = fm.new_storage(StorageKind::Param(i as u32), ty.element_type, &shape);
         fm.exprs[p.value.index()] = Some(Expr::leaf(Src::Storage(s), ty.element_type, &shape));
     }
@@ -135,12 +139,12 @@ impl Former<'_> {
         &mut self,
         kind: StorageKind,
         element_type: ElementType,
-        shape: &[usize],
+        shape: &[SymExpr],
     ) -> StorageIndex {
         self.storages.push(Storage {
             kind,
             element_type,
-            elements: shape.iter().product::<usize>() as u64,
+            elements: product(shape),
         });
         self.storages.len() - 1
     }
@@ -151,11 +155,8 @@ impl Former<'_> {
             .expect("operands are defined before use (verified)")
     }
 
-    fn shape(&self, v: ValueId) -> Vec<usize> {
-        self.f
-            .ty(v)
-            .static_shape()
-            .expect("every value has a static shape once inputs do")
+    fn shape(&self, v: ValueId) -> Vec<SymExpr> {
+        self.f.ty(v).dims.iter().map(dim_size).collect()
     }
 
     /// Makes a multiply-used value safe to share: computed values are stored once; views of a
@@ -195,14 +196,14 @@ impl Former<'_> {
         let Src::Storage(s) = l.src else {
             unreachable!("resolved")
         };
-        if l.offset < 0 {
+        if !l.offset.is_nonnegative() {
             return None;
         }
         Some(View {
             operand: s as u32,
-            offset: l.offset as u64,
+            offset: l.offset.clone(),
             element_type: l.element_type,
-            shape: u64s(&e.shape),
+            shape: e.shape.clone(),
             strides: l.strides.clone(),
         })
     }
@@ -215,7 +216,7 @@ impl Former<'_> {
             }
         }
         let s = self.materialize(e);
-        View::contiguous(s as u32, 0, e.element_type, &u64s(&e.shape))
+        contiguous(s as u32, SymExpr::from(0), e.element_type, &e.shape)
     }
 
     fn leaf_views(&self, e: &Expr) -> Vec<View> {
@@ -227,9 +228,9 @@ impl Former<'_> {
                 };
                 View {
                     operand: s as u32,
-                    offset: l.offset as u64,
+                    offset: l.offset.clone(),
                     element_type: l.element_type,
-                    shape: u64s(&e.shape),
+                    shape: e.shape.clone(),
                     strides: l.strides.clone(),
                 }
             })
@@ -239,7 +240,7 @@ impl Former<'_> {
     /// Stores `e` into new storage with a generic kernel.
     fn emit_generic(&mut self, e: &Expr) -> StorageIndex {
         let s = self.new_storage(StorageKind::Computed, e.element_type, &e.shape);
-        let out = View::contiguous(s as u32, 0, e.element_type, &u64s(&e.shape));
+        let out = contiguous(s as u32, SymExpr::from(0), e.element_type, &e.shape);
         let mut e = e.clone();
         self.resolve(&mut e);
         self.push_generic(&e, out);
@@ -249,7 +250,7 @@ impl Former<'_> {
     fn push_generic(&mut self, e: &Expr, out: View) {
         let inputs = self.leaf_views(e);
         self.push_kernel(KernelOp::Generic {
-            shape: u64s(&e.shape),
+            shape: e.shape.clone(),
             reduction_dims: 0,
             reduce: ReduceFn::Sum,
             inputs,
@@ -265,4 +266,17 @@ impl Former<'_> {
             self.dispatches.push(Dispatch::over_storages(op));
         }
     }
+}
+
+/// The size of a tensor IR dim.
+fn dim_size(d: &Dim) -> SymExpr {
+    match d {
+        Dim::Static(n) => SymExpr::from(*n as i64),
+        Dim::Sym(e) => e.clone(),
+    }
+}
+
+/// A contiguous row-major view.
+fn contiguous(operand: u32, offset: SymExpr, element_type: ElementType, shape: &[SymExpr]) -> View {
+    View::contiguous_of(operand, offset, element_type, shape)
 }

@@ -81,8 +81,9 @@ impl Former<'_> {
                     Some(e) => e,
                     None => {
                         let kind = StorageKind::Constant(id.0);
-                        let s = self.new_storage(kind, c.element_type, &c.shape);
-                        Expr::leaf(Src::Storage(s), c.element_type, &c.shape)
+                        let shape = sizes(&c.shape);
+                        let s = self.new_storage(kind, c.element_type, &shape);
+                        Expr::leaf(Src::Storage(s), c.element_type, &shape)
                     }
                 }
             }
@@ -115,7 +116,7 @@ impl Former<'_> {
             OpKind::Transpose { perm } => {
                 let mut e = args[0].clone();
                 for l in &mut e.leaves {
-                    l.strides = perm.iter().map(|&p| l.strides[p]).collect();
+                    l.strides = perm.iter().map(|&p| l.strides[p].clone()).collect();
                 }
                 e.shape = out_shape;
                 e
@@ -123,18 +124,22 @@ impl Former<'_> {
             OpKind::Slice { starts, steps, .. } => {
                 let mut e = args[0].clone();
                 for l in &mut e.leaves {
-                    l.offset += starts
-                        .iter()
-                        .zip(&l.strides)
-                        .map(|(s, st)| s * st)
-                        .sum::<i64>();
+                    for (&start, st) in starts.iter().zip(&l.strides) {
+                        l.offset = l.offset.clone() + SymExpr::from(start) * st.clone();
+                    }
                     // A dim the slice leaves with one element needs no stride (its step may be huge).
                     l.strides = l
                         .strides
                         .iter()
                         .zip(steps)
                         .zip(&out_shape)
-                        .map(|((s, k), &n)| if n <= 1 { 0 } else { s * k })
+                        .map(|((s, &k), n)| {
+                            if n.as_const().is_some_and(|n| n <= 1) {
+                                SymExpr::from(0)
+                            } else {
+                                s.clone() * SymExpr::from(k)
+                            }
+                        })
                         .collect();
                 }
                 e.shape = out_shape;
@@ -143,7 +148,7 @@ impl Former<'_> {
             OpKind::Broadcast { .. } => args[0].broadcast(&out_shape),
             OpKind::Reshape { .. } => {
                 let mut e = args[0].clone();
-                let restrided: Option<Vec<Vec<i64>>> = e
+                let restrided: Option<Vec<Vec<SymExpr>>> = e
                     .leaves
                     .iter()
                     .map(|l| reshape_strides(&e.shape, &l.strides, &out_shape))
@@ -167,7 +172,7 @@ impl Former<'_> {
                 self.require_f32(out_ty, "conv2d")?;
                 let x = self.contiguous_view(&args[0]);
                 let w = self.contiguous_view(&args[1]);
-                let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&out_shape));
+                let y = contiguous(OUTPUT, SymExpr::from(0), out_ty, &out_shape);
                 let op = KernelOp::Conv2d {
                     x,
                     w,
@@ -183,7 +188,7 @@ impl Former<'_> {
             OpKind::Pool2d(a) => {
                 self.require_f32(out_ty, "pool2d")?;
                 let x = self.contiguous_view(&args[0]);
-                let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&out_shape));
+                let y = contiguous(OUTPUT, SymExpr::from(0), out_ty, &out_shape);
                 let op = KernelOp::Pool2d {
                     x,
                     y,
@@ -203,8 +208,8 @@ impl Former<'_> {
                 let mut x = self.contiguous_view(&args[0]);
                 let (shape3, _) = collapse(&out_shape, &contiguous_strides(&out_shape), &groups)
                     .expect("contiguous views collapse");
-                x = View::contiguous(x.operand, x.offset, x.element_type, &u64s(&shape3));
-                let y = View::contiguous(OUTPUT, 0, out_ty, &u64s(&shape3));
+                x = contiguous(x.operand, x.offset, x.element_type, &shape3);
+                let y = contiguous(OUTPUT, SymExpr::from(0), out_ty, &shape3);
                 self.pend(
                     KernelOp::Softmax {
                         x,
@@ -220,16 +225,10 @@ impl Former<'_> {
             OpKind::LayerNorm { axis, epsilon } => {
                 self.require_f32(out_ty, "layer_norm")?;
                 let groups = vec![*axis, out_shape.len() - axis];
-                let rows: usize = out_shape[..*axis].iter().product();
-                let len: usize = out_shape[*axis..].iter().product();
+                let rows_len = [product(&out_shape[..*axis]), product(&out_shape[*axis..])];
                 let x = self.contiguous_view(&args[0]);
-                let x = View::contiguous(
-                    x.operand,
-                    x.offset,
-                    x.element_type,
-                    &[rows as u64, len as u64],
-                );
-                let y = View::contiguous(OUTPUT, 0, out_ty, &[rows as u64, len as u64]);
+                let x = contiguous(x.operand, x.offset, x.element_type, &rows_len);
+                let y = contiguous(OUTPUT, SymExpr::from(0), out_ty, &rows_len);
                 self.pend(
                     KernelOp::LayerNorm {
                         x,
@@ -250,21 +249,26 @@ impl Former<'_> {
                 let dshape = self.shape(operands[0]);
                 let data = self.contiguous_view(&args[0]);
                 let (outer, len, inner) = (
-                    dshape[..*axis].iter().product::<usize>(),
-                    dshape[*axis],
-                    dshape[axis + 1..].iter().product::<usize>(),
+                    product(&dshape[..*axis]),
+                    dshape[*axis].clone(),
+                    product(&dshape[axis + 1..]),
                 );
-                let data = View::contiguous(
+                let data = contiguous(
                     data.operand,
                     data.offset,
                     data.element_type,
-                    &[outer as u64, len as u64, inner as u64],
+                    &[outer.clone(), len, inner.clone()],
                 );
                 let idx = self.contiguous_view(&args[1]);
-                let n = args[1].shape.iter().product::<usize>() as u64;
-                let indices = View::contiguous(idx.operand, idx.offset, idx.element_type, &[n]);
+                let n = product(&args[1].shape);
+                let indices = contiguous(
+                    idx.operand,
+                    idx.offset,
+                    idx.element_type,
+                    std::slice::from_ref(&n),
+                );
                 let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
-                let out = View::contiguous(s as u32, 0, out_ty, &[outer as u64, n, inner as u64]);
+                let out = contiguous(s as u32, SymExpr::from(0), out_ty, &[outer, n, inner]);
                 self.push_kernel(KernelOp::Gather { data, indices, out });
                 Expr::leaf(Src::Storage(s), out_ty, &out_shape)
             }
@@ -286,21 +290,22 @@ impl Former<'_> {
                 };
                 self.push_generic(
                     &fill,
-                    View::contiguous(s as u32, 0, out_ty, &u64s(&out_shape)),
+                    contiguous(s as u32, SymExpr::from(0), out_ty, &out_shape),
                 );
                 let mut a = args[0].clone();
                 self.resolve(&mut a);
                 let strides = contiguous_strides(&out_shape);
-                let offset: i64 = lows
+                let offset = lows
                     .iter()
                     .zip(&strides)
-                    .map(|(&l, &st)| l as i64 * st)
-                    .sum();
+                    .fold(SymExpr::from(0), |acc, (&l, st)| {
+                        acc + SymExpr::from(l as i64) * st.clone()
+                    });
                 let interior = View {
                     operand: s as u32,
-                    offset: offset as u64,
+                    offset,
                     element_type: out_ty,
-                    shape: u64s(&a.shape),
+                    shape: a.shape.clone(),
                     strides,
                 };
                 self.push_generic(&a, interior);
@@ -309,18 +314,18 @@ impl Former<'_> {
             OpKind::Concat { axis } => {
                 let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
                 let strides = contiguous_strides(&out_shape);
-                let mut at = 0i64;
+                let mut at = SymExpr::from(0);
                 for a in &args {
                     let mut a = a.clone();
                     self.resolve(&mut a);
                     let out = View {
                         operand: s as u32,
-                        offset: (at * strides[*axis]) as u64,
+                        offset: at.clone() * strides[*axis].clone(),
                         element_type: out_ty,
-                        shape: u64s(&a.shape),
+                        shape: a.shape.clone(),
                         strides: strides.clone(),
                     };
-                    at += a.shape[*axis] as i64;
+                    at = at + a.shape[*axis].clone();
                     self.push_generic(&a, out);
                 }
                 Expr::leaf(Src::Storage(s), out_ty, &out_shape)
@@ -346,15 +351,15 @@ impl Former<'_> {
         &mut self,
         a: &Expr,
         b: &Expr,
-        out: &[usize],
+        out: &[SymExpr],
         result: ValueId,
     ) -> Result<Expr, CompileError> {
         let et = a.element_type;
         self.require_f32(et, "matmul")?;
         let r = out.len();
         let nb = r - 2;
-        let k = a.shape[a.shape.len() - 1];
-        let operand = |fm: &mut Self, e: &Expr, rows: usize, cols: usize| -> View {
+        let k = a.shape[a.shape.len() - 1].clone();
+        let operand = |fm: &mut Self, e: &Expr, rows: SymExpr, cols: SymExpr| -> View {
             let mut full = out[..nb].to_vec();
             full.extend([rows, cols]);
             let mut groups = vec![nb, 1, 1];
@@ -365,11 +370,11 @@ impl Former<'_> {
                 let v = fm.strided_view(e)?;
                 let st = broadcast_strides(&e.shape, &v.strides, &full);
                 let (shape3, st3) = collapse(&full, &st, &groups)?;
-                st3.iter().all(|&s| s >= 0).then(|| View {
+                st3.iter().all(SymExpr::is_nonnegative).then_some(View {
                     operand: v.operand,
                     offset: v.offset,
                     element_type: v.element_type,
-                    shape: u64s(&shape3),
+                    shape: shape3,
                     strides: st3,
                 })
             };
@@ -388,10 +393,10 @@ impl Former<'_> {
             let stored = Expr::leaf(Src::Storage(s), e.element_type, &full);
             try_view(fm, &stored).expect("a contiguous operand always collapses")
         };
-        let av = operand(self, a, out[r - 2], k);
-        let bv = operand(self, b, k, out[r - 1]);
-        let c_shape = [av.shape[0], out[r - 2] as u64, out[r - 1] as u64];
-        let c = View::contiguous(OUTPUT, 0, et, &c_shape);
+        let av = operand(self, a, out[r - 2].clone(), k.clone());
+        let bv = operand(self, b, k, out[r - 1].clone());
+        let c_shape = [av.shape[0].clone(), out[r - 2].clone(), out[r - 1].clone()];
+        let c = contiguous(OUTPUT, SymExpr::from(0), et, &c_shape);
         let op = KernelOp::MatMul {
             a: av,
             b: bv,
@@ -411,7 +416,7 @@ impl Former<'_> {
         x: &Expr,
         kind: ReduceKind,
         axes: &[usize],
-        out_shape: &[usize],
+        out_shape: &[SymExpr],
         out_ty: ElementType,
     ) -> Expr {
         let mut e = x.clone();
@@ -421,20 +426,20 @@ impl Former<'_> {
             .filter(|d| !axes.contains(d))
             .chain(axes.iter().copied())
             .collect();
-        let domain: Vec<usize> = order.iter().map(|&d| e.shape[d]).collect();
+        let domain: Vec<SymExpr> = order.iter().map(|&d| e.shape[d].clone()).collect();
         for l in &mut e.leaves {
-            l.strides = order.iter().map(|&d| l.strides[d]).collect();
+            l.strides = order.iter().map(|&d| l.strides[d].clone()).collect();
         }
         e.shape = domain.clone();
         let p = rank - axes.len();
         let s = self.new_storage(StorageKind::Computed, out_ty, out_shape);
         let mut out_strides = contiguous_strides(&domain[..p]);
-        out_strides.extend(std::iter::repeat_n(0, axes.len()));
+        out_strides.extend(std::iter::repeat_n(SymExpr::from(0), axes.len()));
         let out = View {
             operand: s as u32,
-            offset: 0,
+            offset: SymExpr::from(0),
             element_type: out_ty,
-            shape: u64s(&domain),
+            shape: domain.clone(),
             strides: out_strides,
         };
         let reduce = match kind {
@@ -446,7 +451,7 @@ impl Former<'_> {
         };
         let inputs = self.leaf_views(&e);
         self.push_kernel(KernelOp::Generic {
-            shape: u64s(&domain),
+            shape: domain,
             reduction_dims: axes.len() as u32,
             reduce,
             inputs,
@@ -504,10 +509,15 @@ fn immediate(c: &kiln_types::HostTensor) -> Option<Expr> {
     }
     let inst = Inst::ConstF(c.to_f64()[0] as f32);
     Some(Expr {
-        shape: c.shape.clone(),
+        shape: sizes(&c.shape),
         element_type: c.element_type,
         leaves: vec![],
         insts: vec![inst],
         result: 0,
     })
+}
+
+/// A static shape as sizes.
+fn sizes(shape: &[usize]) -> Vec<SymExpr> {
+    shape.iter().map(|&d| SymExpr::from(d as i64)).collect()
 }
