@@ -174,6 +174,7 @@ fn unary<'ctx>(g: &Gen<'_, 'ctx>, f: UnaryFn, a: V<'ctx>) -> R<V<'ctx>> {
                     isel(g, g.icmp(IP::SGT, x, zero)?, g.i64t.const_int(1, false), m)?
                 }
                 UnaryFn::Not => bool_i64(g, g.icmp(IP::EQ, x, zero)?)?,
+                UnaryFn::BitNot => b.build_not(x, "not").map_err(e)?,
                 other => return Err(format!("{other:?} does not apply to integers")),
             }));
         }
@@ -196,7 +197,7 @@ fn unary<'ctx>(g: &Gen<'_, 'ctx>, f: UnaryFn, a: V<'ctx>) -> R<V<'ctx>> {
             b.build_float_div(one, d, "sig").map_err(e)?
         }
         UnaryFn::Tanh => g.libm("tanhf", &[x.into()])?.into_float_value(),
-        UnaryFn::Not => return Err("Not does not apply to floats".into()),
+        UnaryFn::Not | UnaryFn::BitNot => return Err(format!("{f:?} does not apply to floats")),
         UnaryFn::Floor => f1(g, "llvm.floor", x)?,
         UnaryFn::Ceil => f1(g, "llvm.ceil", x)?,
         UnaryFn::Round => f1(g, "llvm.roundeven", x)?,
@@ -289,6 +290,26 @@ fn binary<'ctx>(g: &Gen<'_, 'ctx>, f: BinaryFn, a: V<'ctx>, c: V<'ctx>) -> R<V<'
                     let ny = g.icmp(IP::NE, y, zero)?;
                     logic(g, f, nx, ny)?
                 }
+                BinaryFn::BitAnd => b.build_and(x, y, "and").map_err(e)?,
+                BinaryFn::BitOr => b.build_or(x, y, "or").map_err(e)?,
+                BinaryFn::BitXor => b.build_xor(x, y, "xor").map_err(e)?,
+                BinaryFn::Shl | BinaryFn::Shr => {
+                    // LLVM's shifts are poison from 64 on: amounts outside 0..64 (negative
+                    // ones compare as huge unsigned) shift everything out instead.
+                    let in_range = g.icmp(IP::ULT, y, g.i64t.const_int(64, false))?;
+                    let amount = isel(g, in_range, y, zero)?;
+                    let (shifted, out) = if f == BinaryFn::Shl {
+                        (b.build_left_shift(x, amount, "shl").map_err(e)?, zero)
+                    } else {
+                        let k = g.i64t.const_int(63, false);
+                        let sign = b.build_right_shift(x, k, true, "sign").map_err(e)?;
+                        (
+                            b.build_right_shift(x, amount, true, "shr").map_err(e)?,
+                            sign,
+                        )
+                    };
+                    isel(g, in_range, shifted, out)?
+                }
             }))
         }
         (V::F(x), V::F(y)) => Ok(match f {
@@ -317,6 +338,7 @@ fn binary<'ctx>(g: &Gen<'_, 'ctx>, f: BinaryFn, a: V<'ctx>, c: V<'ctx>) -> R<V<'
                 let ny = g.fcmp(FP::UNE, y, zero)?;
                 V::I(logic(g, f, nx, ny)?)
             }
+            bitwise => return Err(format!("{bitwise:?} does not apply to floats")),
         }),
         _ => Err(format!("{f:?} mixes register kinds")),
     }

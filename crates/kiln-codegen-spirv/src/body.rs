@@ -90,6 +90,7 @@ fn unary(s: &mut Shader, func: UnaryFn, a: Val) -> R<Val> {
                 let eq = s.op(Op::IEqual, s.bool_, &[x, zero]);
                 s.bool_to_i64(eq)
             }
+            UnaryFn::BitNot => s.op(Op::Not, i64_, &[x]),
             other => return Err(format!("{other:?} does not apply to integers")),
         }));
     }
@@ -135,7 +136,7 @@ fn unary(s: &mut Shader, func: UnaryFn, a: Val) -> R<Val> {
             let series = s.fadd(x, p);
             s.select(t, is_small, series, th)
         }
-        UnaryFn::Not => return Err("Not does not apply to floats".into()),
+        UnaryFn::Not | UnaryFn::BitNot => return Err(format!("{func:?} does not apply to floats")),
         UnaryFn::Floor => s.ext(t, glsl::FLOOR, &[x]),
         UnaryFn::Ceil => s.ext(t, glsl::CEIL, &[x]),
         UnaryFn::Round => s.ext(t, glsl::ROUND_EVEN, &[x]),
@@ -246,6 +247,27 @@ fn binary(s: &mut Shader, func: BinaryFn, a: Val, b: Val) -> R<Val> {
                 s.bool_to_i64(c)
             }
             BinaryFn::And | BinaryFn::Or => logic(s, func, Op::INotEqual, x, y, zero),
+            BinaryFn::BitAnd => s.op(Op::BitwiseAnd, t, &[x, y]),
+            BinaryFn::BitOr => s.op(Op::BitwiseOr, t, &[x, y]),
+            BinaryFn::BitXor => s.op(Op::BitwiseXor, t, &[x, y]),
+            BinaryFn::Shl | BinaryFn::Shr => {
+                // Amounts outside 0..64 (negative ones read as huge unsigned) shift everything
+                // out: 0, or the sign for an arithmetic right shift.
+                let limit = s.const_i64(64);
+                let in_range = s.op(Op::ULessThan, bool_, &[y, limit]);
+                let amount = s.select(t, in_range, y, zero);
+                let (shift, out) = if func == BinaryFn::Shl {
+                    (s.op(Op::ShiftLeftLogical, t, &[x, amount]), zero)
+                } else {
+                    // The sign fill as x >> 63, not a comparison with a constant (which
+                    // lavapipe miscompiles for sign-extended loads: see kiln-compiler's
+                    // `immediate`).
+                    let k = s.const_i64(63);
+                    let sign = s.op(Op::ShiftRightArithmetic, t, &[x, k]);
+                    (s.op(Op::ShiftRightArithmetic, t, &[x, amount]), sign)
+                };
+                s.select(t, in_range, shift, out)
+            }
         }));
     }
     let t = s.f32_;
@@ -278,6 +300,7 @@ fn binary(s: &mut Shader, func: BinaryFn, a: Val, b: Val) -> R<Val> {
             let zero = s.const_f32(0.0);
             i(logic(s, func, Op::FUnordNotEqual, x, y, zero))
         }
+        bitwise => return Err(format!("{bitwise:?} does not apply to floats")),
     })
 }
 

@@ -340,6 +340,7 @@ pub fn unary(op: UnaryOp, x: f64) -> f64 {
         UnaryOp::Sigmoid => 1.0 / (1.0 + (-x).exp()),
         UnaryOp::Tanh => x.tanh(),
         UnaryOp::Not => (x == 0.0) as u8 as f64,
+        UnaryOp::BitNot => !(x as i64) as f64,
         UnaryOp::Floor => x.floor(),
         UnaryOp::Ceil => x.ceil(),
         UnaryOp::Round => x.round_ties_even(),
@@ -410,6 +411,19 @@ pub fn binary(op: BinaryOp, a: f64, b: f64, integer: bool) -> f64 {
         BinaryOp::Greater => t(a > b),
         BinaryOp::And => t(a != 0.0 && b != 0.0),
         BinaryOp::Or => t(a != 0.0 || b != 0.0),
+        BinaryOp::BitAnd => ((a as i64) & (b as i64)) as f64,
+        BinaryOp::BitOr => ((a as i64) | (b as i64)) as f64,
+        BinaryOp::BitXor => ((a as i64) ^ (b as i64)) as f64,
+        BinaryOp::Shl | BinaryOp::Shr => {
+            let (x, amount) = (a as i64, b as i64);
+            let shifted = match (op, u32::try_from(amount).ok().filter(|&n| n < 64)) {
+                (BinaryOp::Shl, Some(n)) => x << n,
+                (BinaryOp::Shl, None) => 0,
+                (_, Some(n)) => x >> n,
+                (_, None) => x >> 63,
+            };
+            shifted as f64
+        }
     }
 }
 

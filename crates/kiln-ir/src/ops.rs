@@ -39,16 +39,19 @@ name_table! {
         Neg => "neg", Abs => "abs", Exp => "exp", Log => "log", Sqrt => "sqrt", Erf => "erf",
         Relu => "relu", Sigmoid => "sigmoid", Tanh => "tanh", Not => "not", Floor => "floor",
         Ceil => "ceil", Round => "round", Sign => "sign", Sin => "sin", Cos => "cos",
-        Softplus => "softplus",
+        Softplus => "softplus", BitNot => "bitnot",
     }
 }
 
 name_table! {
-    /// Elementwise functions of two operands with NumPy broadcasting.
+    /// Elementwise functions of two operands with NumPy broadcasting. The bitwise ones
+    /// (`bitand` … `shr`) take integers; shifts by a negative amount or by the type's width
+    /// and more shift every bit out.
     BinaryOp {
         Add => "add", Sub => "sub", Mul => "mul", Div => "div", Pow => "pow", Max => "max",
         Min => "min", Equal => "equal", Less => "less", Greater => "greater", And => "and",
-        Or => "or",
+        Or => "or", BitAnd => "bitand", BitOr => "bitor", BitXor => "bitxor", Shl => "shl",
+        Shr => "shr",
     }
 }
 
@@ -532,6 +535,7 @@ impl OpKind {
                 let t = operands[0];
                 let ok = match u {
                     UnaryOp::Not => t.element_type == ElementType::I1,
+                    UnaryOp::BitNot => t.element_type.int_width().is_some(),
                     UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu | UnaryOp::Sign => {
                         t.element_type != ElementType::I1
                     }
@@ -559,6 +563,11 @@ impl OpKind {
                 let ok = match b {
                     BinaryOp::And | BinaryOp::Or => is_bool,
                     BinaryOp::Equal | BinaryOp::Less | BinaryOp::Greater => true,
+                    BinaryOp::BitAnd
+                    | BinaryOp::BitOr
+                    | BinaryOp::BitXor
+                    | BinaryOp::Shl
+                    | BinaryOp::Shr => a.element_type.int_width().is_some(),
                     _ => !is_bool,
                 };
                 if !ok {

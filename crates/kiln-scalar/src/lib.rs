@@ -75,15 +75,48 @@ scalar_fn! {
         Neg => "neg", Abs => "abs", Exp => "exp", Log => "log", Sqrt => "sqrt", Erf => "erf",
         Relu => "relu", Sigmoid => "sigmoid", Tanh => "tanh", Not => "not", Floor => "floor",
         Ceil => "ceil", Round => "round", Sign => "sign", Sin => "sin", Cos => "cos",
-        Softplus => "softplus",
+        Softplus => "softplus", BitNot => "bitnot",
     }
 }
 scalar_fn! {
-    /// Scalar functions of two operands; comparisons and logic produce 0/1 integers.
+    /// Scalar functions of two operands; comparisons and logic produce 0/1 integers. The
+    /// bitwise ones take integers: shifts by a negative amount or 64 and more give 0 (left)
+    /// or the sign (right, arithmetic).
     BinaryFn {
         Add => "add", Sub => "sub", Mul => "mul", Div => "div", Pow => "pow", Max => "max",
         Min => "min", Equal => "equal", Less => "less", Greater => "greater", And => "and",
-        Or => "or",
+        Or => "or", BitAnd => "bitand", BitOr => "bitor", BitXor => "bitxor", Shl => "shl",
+        Shr => "shr",
+    }
+}
+
+impl BinaryFn {
+    /// True for the functions defined on integer registers only.
+    pub fn is_bitwise(self) -> bool {
+        matches!(
+            self,
+            BinaryFn::BitAnd | BinaryFn::BitOr | BinaryFn::BitXor | BinaryFn::Shl | BinaryFn::Shr
+        )
+    }
+
+    /// An integer bitwise function's value: the one rule every backend follows.
+    ///
+    /// ```
+    /// use kiln_scalar::BinaryFn;
+    /// assert_eq!(BinaryFn::Shl.bitwise(1, 70), Some(0));
+    /// assert_eq!(BinaryFn::Shr.bitwise(-8, 1), Some(-4));
+    /// assert_eq!(BinaryFn::Add.bitwise(1, 2), None);
+    /// ```
+    pub fn bitwise(self, a: i64, b: i64) -> Option<i64> {
+        let amount = u32::try_from(b).ok().filter(|&b| b < 64);
+        Some(match self {
+            BinaryFn::BitAnd => a & b,
+            BinaryFn::BitOr => a | b,
+            BinaryFn::BitXor => a ^ b,
+            BinaryFn::Shl => amount.map_or(0, |b| a << b),
+            BinaryFn::Shr => amount.map_or(if a < 0 { -1 } else { 0 }, |b| a >> b),
+            _ => return None,
+        })
     }
 }
 scalar_fn! {
@@ -167,7 +200,7 @@ impl Body {
                 Inst::Unary(f, a) => {
                     let k = reg(*a, &kinds)?;
                     let ok = match f {
-                        UnaryFn::Not => k == RegKind::I,
+                        UnaryFn::Not | UnaryFn::BitNot => k == RegKind::I,
                         UnaryFn::Neg | UnaryFn::Abs | UnaryFn::Relu | UnaryFn::Sign => true,
                         _ => k == RegKind::F,
                     };
@@ -183,6 +216,12 @@ impl Body {
                     let (ka, kb) = (reg(*a, &kinds)?, reg(*b, &kinds)?);
                     if ka != kb {
                         return Err(BodyError::MixedKinds(*f));
+                    }
+                    if f.is_bitwise() && ka != RegKind::I {
+                        return Err(BodyError::WrongKind {
+                            op: format!("{f:?}"),
+                            kind: ka,
+                        });
                     }
                     match f {
                         BinaryFn::Equal

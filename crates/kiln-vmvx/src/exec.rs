@@ -591,6 +591,7 @@ fn unary_f(f: UnaryFn, x: f32) -> f32 {
         UnaryFn::Sigmoid => sigmoid(x),
         UnaryFn::Tanh => x.tanh(),
         UnaryFn::Not => (x == 0.0) as u8 as f32,
+        UnaryFn::BitNot => unreachable!("bitwise functions take integers (checked at load)"),
         UnaryFn::Floor => x.floor(),
         UnaryFn::Ceil => x.ceil(),
         UnaryFn::Round => x.round_ties_even(),
@@ -621,6 +622,7 @@ fn unary_i(f: UnaryFn, x: i64) -> i64 {
         UnaryFn::Abs => x.wrapping_abs(),
         UnaryFn::Relu => x.max(0),
         UnaryFn::Sign => x.signum(),
+        UnaryFn::BitNot => !x,
         _ => (x == 0) as i64,
     }
 }
@@ -652,6 +654,9 @@ fn binary_i(f: BinaryFn, a: i64, b: i64) -> i64 {
         BinaryFn::Greater => (a > b) as i64,
         BinaryFn::And => (a != 0 && b != 0) as i64,
         BinaryFn::Or => (a != 0 || b != 0) as i64,
+        bitwise => bitwise
+            .bitwise(a, b)
+            .expect("the remaining functions are bitwise"),
     }
 }
 

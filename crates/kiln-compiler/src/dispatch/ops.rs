@@ -23,6 +23,7 @@ pub(super) fn unary_fn(u: UnaryOp) -> UnaryFn {
         UnaryOp::Sin => UnaryFn::Sin,
         UnaryOp::Cos => UnaryFn::Cos,
         UnaryOp::Softplus => UnaryFn::Softplus,
+        UnaryOp::BitNot => UnaryFn::BitNot,
     }
 }
 
@@ -40,6 +41,11 @@ pub(super) fn binary_fn(b: BinaryOp) -> BinaryFn {
         BinaryOp::Greater => BinaryFn::Greater,
         BinaryOp::And => BinaryFn::And,
         BinaryOp::Or => BinaryFn::Or,
+        BinaryOp::BitAnd => BinaryFn::BitAnd,
+        BinaryOp::BitOr => BinaryFn::BitOr,
+        BinaryOp::BitXor => BinaryFn::BitXor,
+        BinaryOp::Shl => BinaryFn::Shl,
+        BinaryOp::Shr => BinaryFn::Shr,
     }
 }
 

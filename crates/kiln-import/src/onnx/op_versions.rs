@@ -17,7 +17,10 @@ use super::versions::{DEPRECATED, NEWEST_OPSET, SINCE};
 /// attributes, inputs and outputs, and a description whose only change kiln does not reach
 /// (element types it does not have; MaxPool/AveragePool's note on `ceil_mode`, which kiln
 /// refuses; SpaceToDepth's new `mode`, whose default is the old order and which the builder
-/// reads; Mod's float `fmod=0`, which the builder computes as 28 defines it; Cast's `round_mode`, which applies only to float8e8m0, and its float4/6/8 types).
+/// reads; Mod's float `fmod=0`, which the builder computes as 28 defines it; Cast's
+/// `round_mode`, which applies only to float8e8m0, and its float4/6/8 types; BitShift 28's
+/// signed types, shifted right arithmetically, and its amounts outside the type's width,
+/// which shift every bit out as kiln's shifts do).
 const LATER: &[(&str, i64)] = &[
     ("Acos", 22),
     ("Acosh", 22),
@@ -27,6 +30,7 @@ const LATER: &[(&str, i64)] = &[
     ("Atanh", 22),
     ("Attention", 25),
     ("AveragePool", 22),
+    ("BitShift", 28),
     ("Cast", 28),
     ("CastLike", 25),
     ("Celu", 28),

@@ -22,10 +22,10 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Dropout" => dropout,
         "Constant" => constant,
         "Add" | "Sub" | "Mul" | "Div" | "Equal" | "Less" | "Greater" | "And" | "Or" | "Max"
-        | "Min" => binary,
+        | "Min" | "BitwiseAnd" | "BitwiseOr" | "BitwiseXor" | "BitShift" => binary,
         "Pow" => pow,
         "Neg" | "Abs" | "Exp" | "Log" | "Sqrt" | "Erf" | "Relu" | "Sigmoid" | "Tanh" | "Not"
-        | "Floor" | "Ceil" | "Round" | "Sign" | "Sin" | "Cos" | "Softplus" => unary,
+        | "Floor" | "Ceil" | "Round" | "Sign" | "Sin" | "Cos" | "Softplus" | "BitwiseNot" => unary,
         "Reciprocal" | "Softsign" | "LeakyRelu" | "PRelu" | "Elu" | "Selu" | "HardSigmoid"
         | "HardSwish" | "Gelu" | "Mish" | "Tan" | "ThresholdedRelu" | "Celu" | "Shrink"
         | "Swish" => activation,
@@ -186,8 +186,8 @@ fn constant(im: &mut Importer, ctx: &NodeCtx, _: &[Option<ValueId>]) -> Outputs 
     one(im.constant(t, &ctx.name))
 }
 
-fn binary_kind(op_type: &str) -> BinaryOp {
-    match op_type {
+fn binary_kind(ctx: &NodeCtx) -> Result<BinaryOp, ImportError> {
+    Ok(match ctx.op_type {
         "Add" => BinaryOp::Add,
         "Sub" => BinaryOp::Sub,
         "Mul" => BinaryOp::Mul,
@@ -198,12 +198,20 @@ fn binary_kind(op_type: &str) -> BinaryOp {
         "And" => BinaryOp::And,
         "Or" => BinaryOp::Or,
         "Max" => BinaryOp::Max,
+        "BitwiseAnd" => BinaryOp::BitAnd,
+        "BitwiseOr" => BinaryOp::BitOr,
+        "BitwiseXor" => BinaryOp::BitXor,
+        "BitShift" => match ctx.string("direction").as_deref().unwrap_or("") {
+            "LEFT" => BinaryOp::Shl,
+            "RIGHT" => BinaryOp::Shr,
+            other => return Err(ctx.err(format!("direction must be LEFT or RIGHT, not '{other}'"))),
+        },
         _ => BinaryOp::Min,
-    }
+    })
 }
 
 fn binary(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let kind = binary_kind(ctx.op_type);
+    let kind = binary_kind(ctx)?;
     // Max and Min are variadic in ONNX (one input is the identity); the rest take two.
     let variadic = matches!(kind, BinaryOp::Max | BinaryOp::Min);
     let mut acc = arg(ctx, inputs, 0)?;
@@ -269,6 +277,7 @@ fn unary(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
         "Sin" => UnaryOp::Sin,
         "Cos" => UnaryOp::Cos,
         "Softplus" => UnaryOp::Softplus,
+        "BitwiseNot" => UnaryOp::BitNot,
         _ => UnaryOp::Not,
     };
     one(im.emit(ctx, OpKind::Unary(u), &[arg(ctx, inputs, 0)?])?)
