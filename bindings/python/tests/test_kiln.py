@@ -204,3 +204,19 @@ def test_compiler_flags_come_from_one_table():
     assert os.listdir(dump) == ["model_vmvx.vmvx"]
     with pytest.raises(kc.CompilerError, match="unknown compiler flag '--iree-bogus'"):
         kc.compile_file(model("mlp"), target_backends=["vmvx"], extra_args=["--iree-bogus=1"])
+
+
+def test_one_module_takes_every_size_its_open_dims_allow():
+    """Compiled once with --kiln-dynamic-dims, the detector runs at sizes it was never given,
+    each matching ONNX Runtime's golden output, and reflection names its open dims."""
+    blob = kc.compile_file(model("detector_dynamic"), target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims"])
+    f = kr.load_module(blob, device="local-task").main
+    assert repr(f) == "<Function @main(images: ?x3x?x?xf32) -> (boxes: ?x6x?xf32)>"
+    assert f.inputs == [("images", "f32", ["images_0", 3, "images_2", "images_3"])]
+    for prefix in ["", "run1_", "run2_"]:
+        x, want = (np.load(os.path.join(MODELS, "detector_dynamic", f"{prefix}{kind}_0.npy")) for kind in ["input", "expected"])
+        got = f(x)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    with pytest.raises(kr.KilnRuntimeError, match=r"dim 1 must be 3"):
+        f(np.zeros((1, 4, 8, 8), np.float32))

@@ -15,7 +15,8 @@
 pub mod config;
 pub mod data_tiling;
 
-use kiln_kernel::{Dispatch, Dispatches, Op, StorageId, View};
+use kiln_kernel::{Dispatch, Dispatches, Op, Sizes, StorageId, Symbolic, View};
+use kiln_types::sym::SymExpr;
 use kiln_types::HostTensor;
 use kiln_ukernel::gemm::TileShape;
 use kiln_vmvx::format::{self as vmvx, ConvGemm, KernelOp};
@@ -50,7 +51,9 @@ pub fn lower(
     tile: Option<TileShape>,
     packed: &mut PackedConstants,
 ) -> Dispatches<vmvx::Kernel> {
-    let Ok(mut cpu) = d.map(|i, dispatch| Ok::<_, std::convert::Infallible>(tiled(i, dispatch)));
+    let Ok(mut cpu) = d.map(|i, dispatch| {
+        Ok::<_, std::convert::Infallible>(tiled(i, dispatch, tiles(&dispatch.kernel)))
+    });
     if let Some(tile) = tile {
         data_tiling::pack_weights(&mut cpu, constants, tile, packed);
         data_tiling::lay_out_conv_inputs(&mut cpu);
@@ -58,9 +61,52 @@ pub fn lower(
     cpu
 }
 
-/// The VMVX kernel of a kernel IR dispatch, with the workgroup tiles [`config`] picks.
-fn tiled(index: usize, d: &Dispatch<Op>) -> vmvx::Kernel {
-    let epilogue = |e: &Option<kiln_kernel::Epilogue>| {
+/// Lowers the dispatches of a function whose sizes are known only at run time, for `vmvx`:
+/// the VMVX kernels keep their sizes as expressions (bound at each dispatch), with workgroup
+/// tiles [`config`] picks for the sizes' estimates; no data tiling. An error names a size
+/// that has no estimate.
+pub fn lower_symbolic(
+    d: &Dispatches<Op<Symbolic>, Symbolic>,
+) -> Result<Dispatches<vmvx::Kernel<Symbolic>, Symbolic>, String> {
+    let typical = d.bind(&|s| Some(SymExpr::symbol(s).estimate()))?;
+    if typical.dispatches.len() != d.dispatches.len() {
+        return Err("a dispatch is empty at the sizes' estimates".into());
+    }
+    d.map(|i, dispatch| Ok(tiled(i, dispatch, tiles(&typical.dispatches[i].kernel))))
+}
+
+/// Workgroup tiles of one kernel, as [`config`] picks them for its (static) sizes.
+enum Tiles {
+    Generic(Vec<u64>),
+    /// `[rows, columns]` of a matmul, `[output channels, output rows]` of a convolution.
+    Pair([u64; 2]),
+    /// Kernels whose workgroups take fixed parts (planes, rows).
+    Fixed,
+}
+
+fn tiles(op: &Op) -> Tiles {
+    match op {
+        Op::Generic {
+            shape,
+            reduction_dims,
+            ..
+        } => Tiles::Generic(config::generic_kernel_tile(shape, *reduction_dims as usize)),
+        Op::MatMul { c, .. } => Tiles::Pair(config::matmul_tile(c.shape[1], c.shape[2])),
+        Op::Conv2d { w, y, groups, .. } => {
+            let depth = w.shape[1..].iter().product();
+            Tiles::Pair(config::conv_tile(&y.shape, *groups, depth, 8))
+        }
+        _ => Tiles::Fixed,
+    }
+}
+
+/// The VMVX kernel of a kernel IR dispatch, with workgroup tiles `tiles`.
+fn tiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>, tiles: Tiles) -> vmvx::Kernel<Z> {
+    let pair = match &tiles {
+        Tiles::Pair(p) => *p,
+        _ => [1, 1],
+    };
+    let epilogue = |e: &Option<kiln_kernel::Epilogue<Z>>| {
         e.as_ref().map(|e| vmvx::Epilogue {
             inputs: e.inputs.iter().map(view).collect(),
             body: e.body.clone(),
@@ -76,7 +122,10 @@ fn tiled(index: usize, d: &Dispatch<Op>) -> vmvx::Kernel {
             body,
         } => KernelOp::Generic {
             shape: shape.clone(),
-            tile: config::generic_kernel_tile(shape, *reduction_dims as usize),
+            tile: match tiles {
+                Tiles::Generic(t) => t,
+                _ => unreachable!("a generic kernel gets generic tiles"),
+            },
             reduction_dims: *reduction_dims,
             reduce: *reduce,
             inputs: inputs.iter().map(view).collect(),
@@ -89,7 +138,7 @@ fn tiled(index: usize, d: &Dispatch<Op>) -> vmvx::Kernel {
             c,
             epilogue: e,
         } => {
-            let [tile_m, tile_n] = config::matmul_tile(c.shape[1], c.shape[2]);
+            let [tile_m, tile_n] = pair;
             KernelOp::MatMul {
                 a: view(a),
                 b: view(b),
@@ -109,8 +158,7 @@ fn tiled(index: usize, d: &Dispatch<Op>) -> vmvx::Kernel {
             groups,
             epilogue: e,
         } => {
-            let depth = w.shape[1..].iter().product();
-            let [tile_co, tile_oh] = config::conv_tile(&y.shape, *groups, depth, 8);
+            let [tile_co, tile_oh] = pair;
             KernelOp::Conv2d {
                 x: view(x),
                 w: view(w),
@@ -172,10 +220,10 @@ fn tiled(index: usize, d: &Dispatch<Op>) -> vmvx::Kernel {
     }
 }
 
-fn view(v: &View) -> vmvx::View {
+fn view<Z: Sizes>(v: &View<Z>) -> vmvx::View<Z> {
     vmvx::View {
         binding: v.operand,
-        offset: v.offset,
+        offset: v.offset.clone(),
         element_type: v.element_type,
         shape: v.shape.clone(),
         strides: v.strides.clone(),
@@ -228,6 +276,11 @@ pub fn workgroups(kernel: &CpuKernel) -> Option<[u32; 3]> {
 
 /// The `vmvx` backend's executable: the lowered kernels encoded as they are.
 pub fn encode_vmvx(kernels: Vec<CpuKernel>) -> Vec<u8> {
+    kiln_vmvx::Executable { kernels }.encode()
+}
+
+/// The `vmvx` backend's executable for kernels whose sizes are expressions over symbols.
+pub fn encode_vmvx_symbolic(kernels: Vec<vmvx::Kernel<Symbolic>>) -> Vec<u8> {
     kiln_vmvx::Executable { kernels }.encode()
 }
 

@@ -154,7 +154,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--kiln-dynamic-dims",
         value: "",
-        help: "keep unbound input dims symbolic instead of binding them to 1: dispatch formation works over size expressions (print them with --compile-to=dispatch-creation); the target backends do not compile such kernels yet",
+        help: "keep unbound input dims open instead of binding them to 1: one module runs at every size (vmvx only for now; other targets need the dims bound)",
         set: |s, v| {
             s.options.dynamic_dims = parse_bool("--kiln-dynamic-dims", v)?;
             Ok(())
@@ -291,14 +291,18 @@ pub fn apply(options: &mut CompileOptions, args: &[String]) -> Result<(), Compil
         local: vec![],
     };
     for a in args {
-        let (k, v) = a.split_once('=').ok_or_else(|| CompileError::BadFlag {
-            flag: a.clone(),
-            reason: "must be written --name=value".into(),
-        })?;
+        let (k, v) = a.split_once('=').unwrap_or((a.as_str(), ""));
         let flag = FLAGS
             .iter()
             .find(|f| f.name == k)
             .ok_or_else(|| CompileError::UnknownFlag(k.into()))?;
+        // Only a switch may stand alone (it means `=true`).
+        if !a.contains('=') && !flag.value.is_empty() {
+            return Err(CompileError::BadFlag {
+                flag: a.clone(),
+                reason: "must be written --name=value".into(),
+            });
+        }
         (flag.set)(&mut s, v)?;
     }
     if !(s.backends.is_empty() && s.devices.is_empty() && s.local.is_empty()) {

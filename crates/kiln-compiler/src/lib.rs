@@ -198,8 +198,8 @@ pub fn compile_program(
             loc: format!("@{}", f.name),
             message,
         };
-        // A function with open dims is checked at estimated sizes; the target backends
-        // take static kernels, so only its kernel IR can be printed so far.
+        // A function with open dims is checked at its sizes' estimates; one without is bound
+        // to the static kernel IR every backend lowers.
         let bound = formed
             .bind(&|s| Some(SymExpr::symbol(s).estimate()))
             .map_err(unsupported)?;
@@ -220,17 +220,10 @@ pub fn compile_program(
             ));
             continue;
         }
-        if !symbols.is_empty() {
-            return Err(unsupported(format!(
-                "its sizes depend on {} at run time, and the target backends compile \
-                 static kernels only for now: bind the dims with --kiln-bind-dim=NAME=SIZE",
-                symbols.join(", ")
-            )));
-        }
-        let dispatches = bound;
         regions.push(target::FunctionDispatches {
             name: f.name.clone(),
-            dispatches,
+            dispatches: symbols.is_empty().then_some(bound),
+            formed,
         });
     }
     if stop == Phase::DispatchCreation {

@@ -6,11 +6,12 @@
 //! makes the backends this build contains; the names of backends kiln knows but this build
 //! lacks are in [`KNOWN_TARGETS`], so errors can say which.
 
-use crate::plan::{plan, PlanTarget};
+use crate::plan::{plan, plan_symbolic, PlanTarget};
 use crate::{CompileError, CompileOptions};
 use kiln_codegen_cpu::{CpuKernel, PackedConstants};
-use kiln_kernel::{Dispatch, Dispatches, Op};
+use kiln_kernel::{Dispatch, Dispatches, Op, Symbolic};
 use kiln_module::HostProgram;
+use kiln_types::sym::SymExpr;
 use kiln_types::HostTensor;
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -18,7 +19,27 @@ use std::fmt::Display;
 /// One function's kernel IR, by name.
 pub struct FunctionDispatches {
     pub name: String,
-    pub dispatches: Dispatches,
+    /// The kernel IR as formed, sizes as expressions over the function's symbols.
+    pub formed: crate::dispatch::Dispatches,
+    /// The same with static sizes, when the function has no symbols.
+    pub dispatches: Option<Dispatches>,
+}
+
+impl FunctionDispatches {
+    /// The static kernel IR, or an error naming the symbols of a function whose sizes are
+    /// known only at run time, which `target` does not compile yet.
+    pub fn static_dispatches(&self, target: &str) -> Result<&Dispatches, CompileError> {
+        self.dispatches
+            .as_ref()
+            .ok_or_else(|| CompileError::Unsupported {
+                loc: format!("@{}", self.name),
+                message: format!(
+                    "its sizes depend on {} at run time, which target '{target}' does not \
+                     compile yet (vmvx does): bind the dims with --kiln-bind-dim=NAME=SIZE",
+                    self.formed.symbols().join(", ")
+                ),
+            })
+    }
 }
 
 /// The module's constant table as backends fill it: program constants and the constants
@@ -101,7 +122,7 @@ fn plan_all<K: Display>(
     constants: &mut Constants,
     executable: u32,
     written: &dyn Fn(&Dispatch<K>) -> Vec<kiln_kernel::StorageId>,
-    workgroups: &dyn Fn(&K) -> Result<[u32; 3], CompileError>,
+    workgroups: &dyn Fn(&K) -> Result<[u64; 3], CompileError>,
 ) -> Result<(Vec<HostProgram>, String, Vec<K>), CompileError> {
     let mut text = format!("// target {}: {}\n", backend.name(), backend.format());
     let (mut programs, mut kernels) = (vec![], vec![]);
@@ -111,26 +132,42 @@ fn plan_all<K: Display>(
             first_entry: kernels.len() as u32,
             written,
             workgroups,
+            params: &|_| vec![],
         };
         let host = plan(&d, &target, &mut |c| constants.module_index(c))?;
-        text.push_str(&format!(
-            "// function @{name}: transient {} bytes\n",
-            host.transient_size
-        ));
-        for (i, dispatch) in d.dispatches.iter().enumerate() {
-            text.push_str(&format!(
-                "// entry {}: {}\n",
-                target.first_entry as usize + i,
-                dispatch.kernel
-            ));
-        }
-        for inst in &host.insts {
-            text.push_str(&format!("{inst}\n"));
-        }
+        text.push_str(&describe(name, &host, &d.dispatches, target.first_entry));
         programs.push(HostProgram::from_bound(&host));
         kernels.extend(d.dispatches.into_iter().map(|d| d.kernel));
     }
     Ok((programs, text, kernels))
+}
+
+/// The `hal` text of one function: its arena, each entry point's lowered kernel and the host
+/// program.
+fn describe<K: Display, S>(
+    name: &str,
+    host: &HostProgram<S>,
+    dispatches: &[Dispatch<K>],
+    first_entry: u32,
+) -> String
+where
+    S: Display + Clone + std::ops::Add<Output = S>,
+{
+    let mut text = format!(
+        "// function @{name}: transient {} bytes\n",
+        host.transient_size
+    );
+    for (i, dispatch) in dispatches.iter().enumerate() {
+        text.push_str(&format!(
+            "// entry {}: {}\n",
+            first_entry as usize + i,
+            dispatch.kernel
+        ));
+    }
+    for inst in &host.insts {
+        text.push_str(&format!("{inst}\n"));
+    }
+    text
 }
 
 /// Lowers every function for a CPU target (tiles, and data tiling for `tile`) and plans it.
@@ -141,19 +178,19 @@ fn compile_cpu(
     executable: u32,
     tile: Option<kiln_ukernel::gemm::TileShape>,
 ) -> Result<(Vec<HostProgram>, String, Vec<CpuKernel>), CompileError> {
+    let name = backend.name();
     let lowered = functions
         .iter()
         .map(|f| {
             let d = kiln_codegen_cpu::lower(
-                &f.dispatches,
+                f.static_dispatches(name)?,
                 constants.program,
                 tile,
                 &mut constants.cpu_packed,
             );
-            (f.name.as_str(), d)
+            Ok((f.name.as_str(), d))
         })
-        .collect();
-    let name = backend.name();
+        .collect::<Result<_, CompileError>>()?;
     plan_all(
         backend,
         lowered,
@@ -161,13 +198,57 @@ fn compile_cpu(
         executable,
         &kiln_codegen_cpu::written,
         &|k: &CpuKernel| {
-            kiln_codegen_cpu::workgroups(k).ok_or_else(|| CompileError::Backend {
+            let grid = kiln_codegen_cpu::workgroups(k).ok_or_else(|| CompileError::Backend {
                 target: name.into(),
                 message: format!("{} needs more than 2^32 workgroups", k.name),
-            })
+            })?;
+            Ok(grid.map(u64::from))
         },
     )
 }
+
+/// Lowers every function for `vmvx` with sizes known only at run time (static functions
+/// too, as constant expressions: one executable holds one kind of kernel) and plans it.
+fn compile_vmvx_symbolic(
+    backend: &dyn TargetBackend,
+    functions: &[FunctionDispatches],
+    constants: &mut Constants,
+    executable: u32,
+) -> Result<(Vec<HostProgram>, String, Vec<SymbolicCpuKernel>), CompileError> {
+    let mut text = format!("// target {}: {}\n", backend.name(), backend.format());
+    let (mut programs, mut kernels) = (vec![], vec![]);
+    for f in functions {
+        let d = kiln_codegen_cpu::lower_symbolic(&f.formed).map_err(|message| {
+            CompileError::Backend {
+                target: backend.name().into(),
+                message: format!("@{}: {message}", f.name),
+            }
+        })?;
+        let target = PlanTarget {
+            executable,
+            first_entry: kernels.len() as u32,
+            written: &|d: &Dispatch<SymbolicCpuKernel>| {
+                d.kernel
+                    .outputs()
+                    .iter()
+                    .map(|v| d.operands[v.binding as usize])
+                    .collect()
+            },
+            workgroups: &|k: &SymbolicCpuKernel| {
+                Ok([k.workgroup_count(), SymExpr::from(1), SymExpr::from(1)])
+            },
+            params: &|k: &SymbolicCpuKernel| k.symbols().into_iter().map(SymExpr::symbol).collect(),
+        };
+        let host = plan_symbolic(&d, &target, &mut |c| constants.module_index(c))?;
+        text.push_str(&describe(&f.name, &host, &d.dispatches, target.first_entry));
+        programs.push(host);
+        kernels.extend(d.dispatches.into_iter().map(|d| d.kernel));
+    }
+    Ok((programs, text, kernels))
+}
+
+/// A CPU kernel whose sizes are expressions over symbols.
+type SymbolicCpuKernel = kiln_codegen_cpu::lowered::Kernel<Symbolic>;
 
 /// The portable VMVX backend: the CPU lowering without data tiling, encoded as VMVX bytecode
 /// that the runtime interprets with native microkernels.
@@ -187,8 +268,17 @@ impl TargetBackend for Vmvx {
         executable: u32,
         serialize: bool,
     ) -> Result<TargetOutput, CompileError> {
-        let (programs, text, kernels) = compile_cpu(self, functions, constants, executable, None)?;
-        let executable = serialize.then(|| kiln_codegen_cpu::encode_vmvx(kernels));
+        let (programs, text, executable) = if functions.iter().all(|f| f.dispatches.is_some()) {
+            let (programs, text, kernels) =
+                compile_cpu(self, functions, constants, executable, None)?;
+            let exe = serialize.then(|| kiln_codegen_cpu::encode_vmvx(kernels));
+            (programs, text, exe)
+        } else {
+            let (programs, text, kernels) =
+                compile_vmvx_symbolic(self, functions, constants, executable)?;
+            let exe = serialize.then(|| kiln_codegen_cpu::encode_vmvx_symbolic(kernels));
+            (programs, text, exe)
+        };
         let binaries = executable
             .iter()
             .map(|e| (".vmvx".to_string(), e.clone()))
@@ -284,7 +374,7 @@ impl TargetBackend for VulkanSpirv {
         let lowered = functions
             .iter()
             .map(|f| {
-                let d = f.dispatches.map(|i, d| {
+                let d = f.static_dispatches(self.name())?.map(|i, d| {
                     let name = format!("dispatch_{i}");
                     let (entry, count) =
                         kiln_codegen_spirv::compile_kernel(&name, &d.kernel, self.target)?;
@@ -309,7 +399,7 @@ impl TargetBackend for VulkanSpirv {
             constants,
             executable,
             &|d: &Dispatch<Shader>| d.kernel.op.written(&d.operands),
-            &|s: &Shader| Ok(s.grid),
+            &|s: &Shader| Ok(s.grid.map(u64::from)),
         )?;
         let binaries = if serialize {
             shaders

@@ -110,27 +110,36 @@ impl LocalDevice {
         entry: usize,
         workgroups: [u32; 3],
         bindings: &[kiln_vmvx::Binding],
+        params: &[i64],
     ) -> Result<(), HalError> {
         let count = workgroups[0] as u64 * workgroups[1] as u64 * workgroups[2] as u64;
         let count = u32::try_from(count)
             .map_err(|_| HalError::Invalid("workgroup grid too large".into()))?;
-        let name = &exe
-            .program
+        let fail = |kernel: &str, reason: String| HalError::Dispatch {
+            index,
+            kernel: kernel.to_string(),
+            reason,
+        };
+        let (bound, entry) = exe
+            .bound(entry, params)
+            .map_err(|e| fail(&format!("entry point {entry}"), e))?;
+        let program = bound.as_deref().unwrap_or(&exe.program);
+        let name = program
             .kernels
             .get(entry)
             .map(|k| k.name.clone())
             .unwrap_or_default();
-        let fail = |reason: String| HalError::Dispatch {
-            index,
-            kernel: name.clone(),
-            reason,
-        };
-        exe.program
+        let fail = |reason: String| fail(&name, reason);
+        program
             .check_bindings(entry, count, bindings)
             .map_err(|e| fail(e.to_string()))?;
         // SAFETY: bindings were checked above; buffers outlive this call (the command buffer
         // holds them); workgroups of one dispatch write disjoint tiles by construction.
-        let run = |wg: u32| unsafe { exe.run_workgroup(entry, wg, count, bindings, self.kernels) };
+        let run = |wg: u32| match &bound {
+            None => unsafe { exe.run_workgroup(entry, wg, count, bindings, self.kernels) },
+            Some(b) => unsafe { b.run_workgroup(entry, wg, bindings, self.kernels) }
+                .map_err(|e| e.to_string()),
+        };
         let Some(pool) = self.pool.as_ref().filter(|_| count > 1) else {
             return (0..count).try_for_each(run).map_err(fail);
         };
@@ -208,10 +217,15 @@ impl Device for LocalDevice {
                 supported: formats().join(", "),
             });
         }
-        let program = kiln_vmvx::Executable::decode(data).map_err(|e| HalError::BadExecutable {
+        let bad = |e: kiln_vmvx::VmvxError| HalError::BadExecutable {
             format: format.into(),
             reason: e.to_string(),
-        })?;
+        };
+        if kiln_vmvx::format::is_symbolic(data) {
+            let program = kiln_vmvx::Executable::decode_symbolic(data).map_err(bad)?;
+            return Ok(Arc::new(LocalExecutable::symbolic(program)));
+        }
+        let program = kiln_vmvx::Executable::decode(data).map_err(bad)?;
         Ok(Arc::new(LocalExecutable::new(program)))
     }
     fn queue_execute(
@@ -228,6 +242,7 @@ impl Device for LocalDevice {
                     entry_point,
                     workgroups,
                     bindings,
+                    params,
                 } => {
                     let exe = executable
                         .as_any()
@@ -239,7 +254,8 @@ impl Device for LocalDevice {
                         .iter()
                         .map(|b| Ok(local(&b.buffer)?.binding(b.offset, b.length)))
                         .collect::<Result<Vec<_>, HalError>>()?;
-                    self.run_dispatch(i, exe, *entry_point as usize, *workgroups, &binds)?;
+                    let entry = *entry_point as usize;
+                    self.run_dispatch(i, exe, entry, *workgroups, &binds, params)?;
                 }
             }
         }

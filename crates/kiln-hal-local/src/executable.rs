@@ -4,14 +4,36 @@
 
 use kiln_runtime::hal::Executable;
 use kiln_runtime::HalError;
+use kiln_types::sizes::Symbolic;
 use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-/// A decoded and checked VMVX executable, or native code with its kernels' VMVX descriptions.
+/// A decoded and checked VMVX executable, or native code with its kernels' VMVX descriptions,
+/// or VMVX kernels whose sizes are bound at each dispatch.
 pub struct LocalExecutable {
     pub program: kiln_vmvx::Executable,
     /// Native entry points, one per kernel, for `llvm-cpu` executables.
     native: Option<Native>,
+    /// Kernels with run-time sizes (then `program` is empty).
+    symbolic: Option<SymbolicKernels>,
 }
+
+/// Most bindings of symbolic kernels kept per executable: one per kernel and set of sizes in
+/// use, so a model called at a few sizes binds each kernel once per size.
+const BOUND_KERNELS: usize = 1024;
+
+/// VMVX kernels whose sizes are expressions over symbols, and the static kernels recent
+/// dispatches bound them to.
+struct SymbolicKernels {
+    kernels: Vec<kiln_vmvx::Kernel<Symbolic>>,
+    /// The symbols each kernel reads, in the order dispatches pass their values.
+    symbols: Vec<Vec<String>>,
+    bound: Mutex<HashMap<BoundKey, Arc<kiln_vmvx::Executable>>>,
+}
+
+/// A kernel (entry point) and the symbol values a dispatch bound it to.
+type BoundKey = (usize, Vec<i64>);
 
 /// A native kernel: `i32 (ctx, bindings, workgroup)`.
 type NativeFn =
@@ -160,7 +182,64 @@ impl LocalExecutable {
         LocalExecutable {
             program,
             native: None,
+            symbolic: None,
         }
+    }
+
+    /// An executable of VMVX kernels whose sizes are bound at each dispatch.
+    pub fn symbolic(program: kiln_vmvx::Executable<Symbolic>) -> Self {
+        let symbols = program.kernels.iter().map(|k| k.symbols()).collect();
+        LocalExecutable {
+            program: kiln_vmvx::Executable::default(),
+            native: None,
+            symbolic: Some(SymbolicKernels {
+                kernels: program.kernels,
+                symbols,
+                bound: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The static program and entry point a dispatch of `entry` with `params` runs: this
+    /// executable's own, or for kernels with run-time sizes, the kernel bound to `params`
+    /// (checked as the loader checks every kernel, once per distinct `params`).
+    pub fn bound(
+        &self,
+        entry: usize,
+        params: &[i64],
+    ) -> Result<(Option<Arc<kiln_vmvx::Executable>>, usize), String> {
+        let Some(sym) = &self.symbolic else {
+            if !params.is_empty() {
+                return Err("the kernel takes no parameters".into());
+            }
+            return Ok((None, entry));
+        };
+        let (kernel, names) = sym
+            .kernels
+            .get(entry)
+            .zip(sym.symbols.get(entry))
+            .ok_or_else(|| format!("entry point {entry} does not exist"))?;
+        if names.len() != params.len() {
+            return Err(format!(
+                "the kernel reads {} symbols ({}) but the dispatch passes {} values",
+                names.len(),
+                names.join(", "),
+                params.len()
+            ));
+        }
+        let key = (entry, params.to_vec());
+        let mut bound = sym.bound.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = bound.get(&key) {
+            return Ok((Some(b.clone()), 0));
+        }
+        let k = kernel.bind(names, params)?;
+        k.check()?;
+        if bound.len() >= BOUND_KERNELS {
+            bound.clear();
+        }
+        let exe = Arc::new(kiln_vmvx::Executable { kernels: vec![k] });
+        bound.insert(key, exe.clone());
+        Ok((Some(exe), 0))
     }
 }
 
@@ -188,7 +267,10 @@ fn native_tile(
 
 impl Executable for LocalExecutable {
     fn entry_point_count(&self) -> usize {
-        self.program.kernels.len()
+        match &self.symbolic {
+            Some(s) => s.kernels.len(),
+            None => self.program.kernels.len(),
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self

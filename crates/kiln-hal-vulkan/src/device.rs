@@ -478,10 +478,16 @@ impl VulkanDevice {
             entry_point,
             workgroups,
             bindings,
+            params,
         } = command
         else {
             return Ok(());
         };
+        if !params.is_empty() {
+            return Err(HalError::Invalid(
+                "vulkan: kernels with run-time sizes are not supported yet".into(),
+            ));
+        }
         let exe = executable
             .as_any()
             .downcast_ref::<VulkanExecutable>()

@@ -26,18 +26,18 @@
 //! **Architecture Invariant:** this crate depends on no backend, runtime or executable format
 //! crate: only on `kiln-types` and the shared scalar language `kiln-scalar`.
 
+mod bind;
 mod dispatch;
 mod op;
 mod parse;
 mod print;
-mod sizes;
 mod verify;
 mod view;
 
 pub use dispatch::{number_operands, Dispatch, Dispatches, Storage, StorageId, StorageKind};
 pub use kiln_scalar::{reg_kind, BinaryFn, Body, Inst, ReduceFn, RegKind, UnaryFn, MAX_BODY_INSTS};
+pub use kiln_types::sizes::{Sizes, Static, Symbolic};
 pub use op::{Epilogue, Op};
 pub use parse::{parse, ParseError};
-pub use sizes::{Sizes, Static, Symbolic};
 pub use verify::{verify, VerifyError};
 pub use view::{ExtentOverflow, View};

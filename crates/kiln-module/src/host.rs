@@ -32,12 +32,15 @@ pub struct BindingRef<S = SymExpr> {
 /// One host instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostInst<S = SymExpr> {
-    /// Runs kernel `kernel` of executable `executable` over `workgroups` with `bindings`.
+    /// Runs kernel `kernel` of executable `executable` over `workgroups` with `bindings`,
+    /// passing `params` (the values of the symbols a kernel with run-time sizes reads, in the
+    /// order it lists them; none for static kernels).
     Dispatch {
         executable: u32,
         kernel: u32,
         workgroups: [S; 3],
         bindings: Vec<BindingRef<S>>,
+        params: Vec<S>,
     },
     /// Orders every earlier dispatch before every later one.
     Barrier,
@@ -69,10 +72,12 @@ impl<S> HostProgram<S> {
                         kernel,
                         workgroups,
                         bindings,
+                        params,
                     } => HostInst::Dispatch {
                         executable: *executable,
                         kernel: *kernel,
                         workgroups: [f(&workgroups[0])?, f(&workgroups[1])?, f(&workgroups[2])?],
+                        params: params.iter().map(&f).collect::<Result<_, E>>()?,
                         bindings: bindings
                             .iter()
                             .map(|b| {
@@ -150,16 +155,18 @@ impl HostProgram {
     /// Every size expression of the program.
     fn sizes(&self) -> impl Iterator<Item = &SymExpr> {
         std::iter::once(&self.transient_size).chain(self.insts.iter().flat_map(|inst| {
-            let (w, b): (&[SymExpr], &[BindingRef]) = match inst {
+            let (w, b, p): (&[SymExpr], &[BindingRef], &[SymExpr]) = match inst {
                 HostInst::Dispatch {
                     workgroups,
                     bindings,
+                    params,
                     ..
-                } => (workgroups, bindings),
-                HostInst::Barrier => (&[], &[]),
+                } => (workgroups, bindings, params),
+                HostInst::Barrier => (&[], &[], &[]),
             };
             w.iter()
                 .chain(b.iter().flat_map(|b| [&b.offset, &b.length]))
+                .chain(p)
         }))
     }
 
@@ -171,7 +178,13 @@ impl HostProgram {
         f: &FunctionDef,
         symbols: &crate::Symbols,
     ) -> Result<BoundProgram, String> {
-        let program = self.map_sizes(|s| symbols.size(s))?;
+        let mut program = self.map_sizes(|s| symbols.size(s))?;
+        // A grid that is empty for these sizes computes an empty output: nothing to run. (A
+        // static program has none: an empty grid there is a corrupt file, which verify says.)
+        program.insts.retain(|inst| {
+            symbols.values().is_empty()
+                || !matches!(inst, HostInst::Dispatch { workgroups, .. } if workgroups.contains(&0))
+        });
         let outputs = f
             .outputs
             .iter()
@@ -196,11 +209,14 @@ impl HostProgram {
                     kernel,
                     workgroups,
                     bindings,
+                    params,
                 } => {
                     w.u8(1);
                     w.u32(*executable);
                     w.u32(*kernel);
                     workgroups.iter().for_each(|g| encode_size(w, g));
+                    w.u32(params.len() as u32);
+                    params.iter().for_each(|p| encode_size(w, p));
                     w.u32(bindings.len() as u32);
                     for b in bindings {
                         let (tag, index) = match b.space {
@@ -230,6 +246,10 @@ impl HostProgram {
                     let executable = r.u32()?;
                     let kernel = r.u32()?;
                     let workgroups = [decode_size(r)?, decode_size(r)?, decode_size(r)?];
+                    let np = r.len(9)?;
+                    let params = (0..np)
+                        .map(|_| decode_size(r))
+                        .collect::<Result<Vec<_>, _>>()?;
                     let nb = r.len(23)?;
                     let mut bindings = Vec::with_capacity(nb);
                     for _ in 0..nb {
@@ -257,6 +277,7 @@ impl HostProgram {
                         kernel,
                         workgroups,
                         bindings,
+                        params,
                     }
                 }
                 2 => HostInst::Barrier,
@@ -385,6 +406,7 @@ where
                 kernel,
                 workgroups,
                 bindings,
+                params,
             } => {
                 let b: Vec<String> = bindings.iter().map(|b| b.to_string()).collect();
                 let [x, y, z] = workgroups;
@@ -392,7 +414,12 @@ where
                     f,
                     "dispatch exe{executable}:{kernel} workgroups [{x}, {y}, {z}] ({})",
                     b.join(", ")
-                )
+                )?;
+                if !params.is_empty() {
+                    let p: Vec<String> = params.iter().map(|p| p.to_string()).collect();
+                    write!(f, " params [{}]", p.join(", "))?;
+                }
+                Ok(())
             }
         }
     }

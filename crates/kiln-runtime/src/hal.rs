@@ -138,6 +138,8 @@ pub enum Command {
         entry_point: u32,
         workgroups: [u32; 3],
         bindings: Vec<BufferBinding>,
+        /// Values of the symbols a kernel with run-time sizes reads (empty for static ones).
+        params: Vec<i64>,
     },
     /// Every earlier command completes before any later one starts.
     Barrier,
@@ -166,6 +168,19 @@ impl CommandBuffer {
         workgroups: [u32; 3],
         bindings: Vec<BufferBinding>,
     ) -> Result<(), HalError> {
+        self.dispatch_with_params(executable, entry_point, workgroups, bindings, vec![])
+    }
+
+    /// Records a dispatch of a kernel whose sizes are known only at run time, with the
+    /// values of the symbols it reads (`params`, in the order the kernel lists them).
+    pub fn dispatch_with_params(
+        &mut self,
+        executable: Arc<dyn Executable>,
+        entry_point: u32,
+        workgroups: [u32; 3],
+        bindings: Vec<BufferBinding>,
+        params: Vec<i64>,
+    ) -> Result<(), HalError> {
         if entry_point as usize >= executable.entry_point_count() {
             return Err(HalError::Invalid(format!(
                 "entry point {entry_point} does not exist (executable has {})",
@@ -190,6 +205,7 @@ impl CommandBuffer {
             entry_point,
             workgroups,
             bindings,
+            params,
         });
         Ok(())
     }

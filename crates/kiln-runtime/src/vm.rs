@@ -596,6 +596,7 @@ impl LoadedModule {
                     kernel,
                     workgroups,
                     bindings,
+                    params,
                 } => {
                     let exe = self.executables[*executable as usize].clone().ok_or_else(|| RuntimeError::Incompatible {
                         module: self.module.name.clone(),
@@ -622,7 +623,8 @@ impl LoadedModule {
                         })
                         .collect::<Result<Vec<_>, RuntimeError>>()?;
                     let workgroups = workgroups.map(|g| g as u32);
-                    cb.dispatch(exe, *kernel, workgroups, binds)?;
+                    let params = params.iter().map(|&p| p as i64).collect();
+                    cb.dispatch_with_params(exe, *kernel, workgroups, binds, params)?;
                 }
             }
         }

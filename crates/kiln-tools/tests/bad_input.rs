@@ -218,3 +218,38 @@ fn runtime_rejects_bad_calls() {
     fails(RUN, &[&module, "--input=8x784xf32=1 2 3"], "invalid value");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A module compiled once with open dims checks every call's shapes: the rank, the fixed
+/// dims, and the dims two inputs share, each a one-line error naming the inputs and sizes.
+#[test]
+fn open_dims_reject_shapes_that_do_not_fit() {
+    let dir = scratch("open-dims");
+    let out = dir.join("encoder.kiln");
+    let st = Command::new(COMPILE)
+        .arg(models().join("encoder_dynamic/model.onnx"))
+        .args([
+            "--iree-hal-target-backends=vmvx",
+            "--kiln-dynamic-dims",
+            "-o",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let module = format!("--module={}", out.display());
+    fails(
+        RUN,
+        &[&module, "--input=1x7x64xf32=0", "--input=1x9xi64=1"],
+        "input 1 ('attention_mask') of 'main': dim 1 is 9, but input 0 ('hidden') dim 1 makes 'seq' 7",
+    );
+    fails(
+        RUN,
+        &[&module, "--input=1x7x32xf32=0", "--input=1x7xi64=1"],
+        "input 0 ('hidden') of 'main' expects ?x?x64xf32 but got 1x7x32xf32: dim 2 must be 64",
+    );
+    fails(
+        RUN,
+        &[&module, "--input=7x64xf32=0", "--input=1x7xi64=1"],
+        "input 0 ('hidden') of 'main' expects ?x?x64xf32 but got 7x64xf32 (rank 2 instead of 3)",
+    );
+}

@@ -141,6 +141,7 @@ fn one_dispatch_module(
             kernel: 0,
             workgroups: [1, 1, 1],
             bindings,
+            params: vec![],
         }],
     });
     let output = TensorSig::fixed("y", ElementType::F32, &[2]);
@@ -1079,6 +1080,7 @@ fn symbolic_copy_module() -> Vec<u8> {
         kernel,
         workgroups: [sym("(n+1)/2"), sym("1"), sym("1")],
         bindings,
+        params: vec![],
     };
     let program = HostProgram {
         transient_size: sym("4*n"),

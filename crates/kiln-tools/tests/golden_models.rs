@@ -48,11 +48,17 @@ fn compile(dir: &Path, target: &str) -> Vec<u8> {
 
 /// Compiles with symbolic dims bound (`--kiln-bind-dim`).
 fn compile_bound(dir: &Path, target: &str, dims: Vec<(String, usize)>) -> Vec<u8> {
-    let opts = CompileOptions {
-        targets: vec![target.into()],
-        dims,
-        ..Default::default()
-    };
+    compile_with(
+        dir,
+        CompileOptions {
+            targets: vec![target.into()],
+            dims,
+            ..Default::default()
+        },
+    )
+}
+
+fn compile_with(dir: &Path, opts: CompileOptions) -> Vec<u8> {
     let CompileOutput::Module(bytes) =
         kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -551,7 +557,8 @@ fn one_module_for_three_targets() {
 /// `types` (inferred from the inputs alone; declared output shapes are ignored) and the
 /// reference interpreter must run that one program at every size. Each size then compiles
 /// with `--kiln-bind-dim` (symbol name, input, axis in `binds`) and matches ONNX Runtime on
-/// every target.
+/// every target. Compiled once with its dims left open (`--kiln-dynamic-dims`, vmvx), the
+/// one module matches ONNX Runtime at every size too, and reflects its open dims as `?`.
 fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
     let dir = models_dir().join(name);
     let bytes = std::fs::read(dir.join("model.onnx")).unwrap();
@@ -569,8 +576,33 @@ fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
     let got: Vec<String> = ports.map(|p| f.ty(p.value).to_string()).collect();
     assert_eq!(got, types, "{name}: symbolic types");
     let registry = kiln_tools::registry();
+    let dynamic = Arc::new(ModuleBytes::from_bytes(&compile_with(
+        &dir,
+        CompileOptions {
+            targets: vec!["vmvx".into()],
+            dynamic_dims: true,
+            ..Default::default()
+        },
+    )));
     for (run, inputs, expected) in runs(&dir) {
         let what = format!("{run}{}", inputs[0].type_string());
+        for device in devices("vmvx") {
+            let dev = registry.create_device(device, &Default::default()).unwrap();
+            let m = LoadedModule::load(dev, dynamic.clone(), name).unwrap();
+            let sig = &m.module().functions[0].inputs[0];
+            assert!(
+                sig.type_string().contains('?'),
+                "{name}: {}",
+                sig.type_string()
+            );
+            let got = m.invoke("main", &inputs).unwrap();
+            assert_close(
+                name,
+                &format!("{what}, one module, on {device}"),
+                &got,
+                &expected,
+            );
+        }
         let reference = kiln_ir::interp::run(&symbolic.program, "main", &inputs).unwrap();
         assert_close(name, &what, &reference, &expected);
         let dims: Vec<(String, usize)> = binds

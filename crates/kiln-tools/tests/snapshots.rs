@@ -145,3 +145,27 @@ fn symbolic_kernel_ir_binds_to_the_static_one() {
         );
     }
 }
+
+/// What `vmvx` makes of a function with open dims: kernels whose sizes are expressions, and a
+/// host program whose binding ranges, arena, workgroup counts and kernel parameters the
+/// runtime evaluates per call.
+#[test]
+fn dynamic_hal() {
+    for model in DYNAMIC_MODELS {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/models")
+            .join(model)
+            .join("model.onnx");
+        let opts = CompileOptions {
+            targets: vec!["vmvx".into()],
+            compile_to: Some(Phase::Hal),
+            dynamic_dims: true,
+            ..Default::default()
+        };
+        let Ok(CompileOutput::Text(text)) = kiln_compiler::compile_file(&path, None, &opts) else {
+            panic!("{model}: no hal text")
+        };
+        let file = format!("snapshots/{model}.dynamic.hal.txt");
+        expect_test::expect_file![file].assert_eq(&text);
+    }
+}

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod npy;
+pub mod sizes;
 pub mod sym;
 pub mod text;
 

@@ -1,14 +1,61 @@
 //! The VMVX byte encoding: [`Executable::encode`] and [`Executable::decode`] (which checks
-//! every kernel before returning).
+//! every kernel before returning). After the version, one byte says how sizes are written:
+//! 0 as numbers, 1 as the text of expressions over symbols (an `Executable<Symbolic>`, whose
+//! kernels are checked once bound, per dispatch).
 
 use super::*;
 use crate::VmvxError;
 use kiln_module::{ByteReader, ByteWriter};
+use kiln_types::sizes::Symbolic;
+use kiln_types::sym::SymExpr;
 
-impl Executable {
+/// How a size family is written in an executable.
+pub trait SizeCodec: Sizes {
+    /// The byte after the version that marks this family.
+    const TAG: u8;
+    fn write_extent(w: &mut ByteWriter, e: &Self::Extent);
+    fn write_stride(w: &mut ByteWriter, s: &Self::Stride);
+    fn read_extent(r: &mut ByteReader) -> Result<Self::Extent, ModuleError>;
+    fn read_stride(r: &mut ByteReader) -> Result<Self::Stride, ModuleError>;
+}
+
+impl SizeCodec for Static {
+    const TAG: u8 = 0;
+    fn write_extent(w: &mut ByteWriter, e: &u64) {
+        w.u64(*e);
+    }
+    fn write_stride(w: &mut ByteWriter, s: &i64) {
+        w.i64(*s);
+    }
+    fn read_extent(r: &mut ByteReader) -> Result<u64, ModuleError> {
+        r.u64()
+    }
+    fn read_stride(r: &mut ByteReader) -> Result<i64, ModuleError> {
+        r.i64()
+    }
+}
+
+impl SizeCodec for Symbolic {
+    const TAG: u8 = 1;
+    fn write_extent(w: &mut ByteWriter, e: &SymExpr) {
+        w.str(&e.to_string());
+    }
+    fn write_stride(w: &mut ByteWriter, s: &SymExpr) {
+        w.str(&s.to_string());
+    }
+    fn read_extent(r: &mut ByteReader) -> Result<SymExpr, ModuleError> {
+        SymExpr::parse(&r.str()?).map_err(ModuleError::Invalid)
+    }
+    fn read_stride(r: &mut ByteReader) -> Result<SymExpr, ModuleError> {
+        Self::read_extent(r)
+    }
+}
+
+impl<Z: SizeCodec> Executable<Z> {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = ByteWriter::default();
         w.u32(VERSION);
+        w.u8(Z::TAG);
         w.u32(self.kernels.len() as u32);
         for k in &self.kernels {
             w.str(&k.name);
@@ -17,26 +64,37 @@ impl Executable {
         w.bytes
     }
 
+    /// Decodes the kernels, unchecked.
+    fn decode_unchecked(bytes: &[u8]) -> Result<Executable<Z>, ModuleError> {
+        let mut r = ByteReader::new(bytes, "vmvx executable");
+        let version = r.u32()?;
+        if version != VERSION {
+            return Err(ModuleError::Invalid(format!(
+                "vmvx executable version {version}, expected {VERSION}"
+            )));
+        }
+        let tag = r.u8()?;
+        if tag != Z::TAG {
+            return Err(ModuleError::Invalid(format!(
+                "vmvx executable sizes are of kind {tag}, expected {}",
+                Z::TAG
+            )));
+        }
+        let n = r.len(8)?;
+        let mut kernels = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = r.str()?;
+            let op = decode_op(&mut r)?;
+            kernels.push(Kernel { name, op });
+        }
+        Ok(Executable { kernels })
+    }
+}
+
+impl Executable {
     /// Decodes and checks an executable; errors say what is wrong and where.
     pub fn decode(bytes: &[u8]) -> Result<Executable, VmvxError> {
-        let mut r = ByteReader::new(bytes, "vmvx executable");
-        let mut inner = || -> Result<Executable, ModuleError> {
-            let version = r.u32()?;
-            if version != VERSION {
-                return Err(ModuleError::Invalid(format!(
-                    "vmvx executable version {version}, expected {VERSION}"
-                )));
-            }
-            let n = r.len(8)?;
-            let mut kernels = Vec::with_capacity(n);
-            for _ in 0..n {
-                let name = r.str()?;
-                let op = decode_op(&mut r)?;
-                kernels.push(Kernel { name, op });
-            }
-            Ok(Executable { kernels })
-        };
-        let exe = inner()?;
+        let exe = Self::decode_unchecked(bytes)?;
         for k in &exe.kernels {
             k.check().map_err(|message| VmvxError::InvalidKernel {
                 kernel: k.name.clone(),
@@ -47,21 +105,47 @@ impl Executable {
     }
 }
 
-fn encode_view(w: &mut ByteWriter, v: &View) {
-    w.u32(v.binding);
-    w.u64(v.offset);
-    w.u8(v.element_type.code());
-    w.u64s(&v.shape);
-    w.i64s(&v.strides);
+impl Executable<Symbolic> {
+    /// Decodes an executable whose sizes are expressions; each kernel is checked when a
+    /// dispatch binds it ([`Kernel::bind`]).
+    pub fn decode_symbolic(bytes: &[u8]) -> Result<Executable<Symbolic>, VmvxError> {
+        Ok(Self::decode_unchecked(bytes)?)
+    }
 }
 
-fn decode_view(r: &mut ByteReader) -> Result<View, ModuleError> {
+/// True when `bytes` hold a VMVX executable whose sizes are expressions over symbols.
+pub fn is_symbolic(bytes: &[u8]) -> bool {
+    bytes.get(4) == Some(&Symbolic::TAG)
+}
+
+fn encode_view<Z: SizeCodec>(w: &mut ByteWriter, v: &View<Z>) {
+    w.u32(v.binding);
+    Z::write_extent(w, &v.offset);
+    w.u8(v.element_type.code());
+    w.u32(v.shape.len() as u32);
+    v.shape.iter().for_each(|d| Z::write_extent(w, d));
+    w.u32(v.strides.len() as u32);
+    v.strides.iter().for_each(|s| Z::write_stride(w, s));
+}
+
+fn decode_view<Z: SizeCodec>(r: &mut ByteReader) -> Result<View<Z>, ModuleError> {
+    let binding = r.u32()?;
+    let offset = Z::read_extent(r)?;
+    let element_type = r.element_type()?;
+    let n = r.len(1)?;
+    let shape = (0..n)
+        .map(|_| Z::read_extent(r))
+        .collect::<Result<_, _>>()?;
+    let n = r.len(1)?;
+    let strides = (0..n)
+        .map(|_| Z::read_stride(r))
+        .collect::<Result<_, _>>()?;
     Ok(View {
-        binding: r.u32()?,
-        offset: r.u64()?,
-        element_type: r.element_type()?,
-        shape: r.u64s()?,
-        strides: r.i64s()?,
+        binding,
+        offset,
+        element_type,
+        shape,
+        strides,
     })
 }
 
@@ -137,7 +221,7 @@ fn decode_body(r: &mut ByteReader) -> Result<Body, ModuleError> {
     Ok(Body { insts, results })
 }
 
-fn encode_epilogue(w: &mut ByteWriter, e: &Option<Epilogue>) {
+fn encode_epilogue<Z: SizeCodec>(w: &mut ByteWriter, e: &Option<Epilogue<Z>>) {
     match e {
         None => w.u8(0),
         Some(e) => {
@@ -149,7 +233,7 @@ fn encode_epilogue(w: &mut ByteWriter, e: &Option<Epilogue>) {
     }
 }
 
-fn decode_epilogue(r: &mut ByteReader) -> Result<Option<Epilogue>, ModuleError> {
+fn decode_epilogue<Z: SizeCodec>(r: &mut ByteReader) -> Result<Option<Epilogue<Z>>, ModuleError> {
     if r.u8()? == 0 {
         return Ok(None);
     }
@@ -161,11 +245,11 @@ fn decode_epilogue(r: &mut ByteReader) -> Result<Option<Epilogue>, ModuleError> 
     }))
 }
 
-fn views(w: &mut ByteWriter, vs: &[&View]) {
+fn views<Z: SizeCodec>(w: &mut ByteWriter, vs: &[&View<Z>]) {
     vs.iter().for_each(|v| encode_view(w, v));
 }
 
-fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
+fn encode_op<Z: SizeCodec>(w: &mut ByteWriter, op: &KernelOp<Z>) {
     match op {
         KernelOp::Generic {
             shape,
@@ -177,7 +261,8 @@ fn encode_op(w: &mut ByteWriter, op: &KernelOp) {
             body,
         } => {
             w.u8(0);
-            w.u64s(shape);
+            w.u32(shape.len() as u32);
+            shape.iter().for_each(|d| Z::write_extent(w, d));
             w.u64s(tile);
             w.u32(*reduction_dims);
             w.u8(reduce.code());
@@ -301,10 +386,13 @@ fn arr<const N: usize>(r: &mut ByteReader) -> Result<[u64; N], ModuleError> {
     Ok(a)
 }
 
-fn decode_op(r: &mut ByteReader) -> Result<KernelOp, ModuleError> {
+fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Result<KernelOp<Z>, ModuleError> {
     Ok(match r.u8()? {
         0 => {
-            let shape = r.u64s()?;
+            let n = r.len(1)?;
+            let shape = (0..n)
+                .map(|_| Z::read_extent(r))
+                .collect::<Result<_, _>>()?;
             let tile = r.u64s()?;
             let reduction_dims = r.u32()?;
             let reduce = scalar_fn(r.u8()?, ReduceFn::from_code, "ReduceFn")?;

@@ -12,28 +12,44 @@
 
 use crate::tiling::Dims;
 use kiln_module::ModuleError;
+use kiln_types::sizes::{Sizes, Static};
 use kiln_types::ElementType;
 use kiln_ukernel::gemm::Packing;
 use kiln_ukernel::rows::BandLayout;
 
+mod bind;
 mod check;
 mod encode;
+pub use encode::{is_symbolic, SizeCodec};
 mod print;
 
 /// The format string module files use for VMVX executables.
 pub const FORMAT: &str = "vmvx-bytecode";
-/// Version 5: pixel-row convolutions read their input planes, never a [`KernelOp::ConvBand`]
-/// (4 added `ConvBand`, 3 the GEMM's orientation, [`ConvGemm`]).
-const VERSION: u32 = 5;
+/// Version 6: a byte after the version says whether sizes are numbers or expressions over
+/// symbols (5: pixel-row convolutions read their input planes, never a
+/// [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's orientation, [`ConvGemm`]).
+const VERSION: u32 = 6;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
+/// Sizes are numbers ([`Static`]), or expressions over the dispatch's symbols
+/// ([`kiln_types::sizes::Symbolic`]) in a kernel whose sizes are known only at run time.
 #[derive(Clone, Debug, PartialEq)]
-pub struct View {
+pub struct View<Z: Sizes = Static> {
     pub binding: u32,
-    pub offset: u64,
+    pub offset: Z::Extent,
     pub element_type: ElementType,
-    pub shape: Vec<u64>,
-    pub strides: Vec<i64>,
+    pub shape: Vec<Z::Extent>,
+    pub strides: Vec<Z::Stride>,
+}
+
+impl<Z: Sizes> View<Z> {
+    /// Row-major without gaps (strides of size-1 dims do not matter).
+    pub fn is_contiguous(&self) -> bool {
+        let c = Z::contiguous_strides(&self.shape);
+        self.shape.len() == self.strides.len()
+            && (0..self.shape.len())
+                .all(|d| Z::extent_is(&self.shape[d], 1) || self.strides[d] == c[d])
+    }
 }
 
 impl View {
@@ -50,13 +66,6 @@ impl View {
             shape: shape.to_vec(),
             strides,
         }
-    }
-
-    /// Row-major without gaps (strides of size-1 dims do not matter).
-    pub fn is_contiguous(&self) -> bool {
-        let c = View::contiguous(self.binding, self.offset, self.element_type, &self.shape);
-        self.shape.len() == self.strides.len()
-            && (0..self.shape.len()).all(|d| self.shape[d] == 1 || self.strides[d] == c.strides[d])
     }
 
     /// Lowest and one-past-highest element offsets the view touches (`None` if empty or overflow).
@@ -119,24 +128,25 @@ fn scalar_fn<T>(code: u8, from: fn(u8) -> Option<T>, what: &str) -> Result<T, Mo
 /// Elementwise code applied to a named op's output tile: `Input(0)` is the op's result there,
 /// `Input(n+1)` is `inputs[n]`, indexed by the output's coordinates.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Epilogue {
-    pub inputs: Vec<View>,
+pub struct Epilogue<Z: Sizes = Static> {
+    pub inputs: Vec<View<Z>>,
     pub body: Body,
 }
 
-/// The structured op of one kernel.
+/// The structured op of one kernel. Tiles and windows are numbers in every kernel; extents
+/// may be expressions ([`Kernel::bind`] evaluates them).
 #[derive(Clone, Debug, PartialEq)]
-pub enum KernelOp {
+pub enum KernelOp<Z: Sizes = Static> {
     /// `outputs[idx] = body(inputs[idx])` over `shape`; the last `reduction_dims` dims are
     /// reduced with `reduce` (outputs then have stride 0 along them). Workgroups take
     /// `tile`-sized boxes of the parallel dims.
     Generic {
-        shape: Vec<u64>,
+        shape: Vec<Z::Extent>,
         tile: Vec<u64>,
         reduction_dims: u32,
         reduce: ReduceFn,
-        inputs: Vec<View>,
-        outputs: Vec<View>,
+        inputs: Vec<View<Z>>,
+        outputs: Vec<View<Z>>,
         body: Body,
     },
     /// `c[b] = a[b]·b[b]` for views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`.
@@ -145,12 +155,12 @@ pub enum KernelOp {
     /// a contiguous `[B, ceil(N/nr), K, nr]` view (`kiln_ukernel::gemm::pack_rhs` per batch);
     /// then `tile_n` is a multiple of `nr`.
     MatMul {
-        a: View,
-        b: View,
-        c: View,
+        a: View<Z>,
+        b: View<Z>,
+        c: View<Z>,
         tile_m: u64,
         tile_n: u64,
-        epilogue: Option<Epilogue>,
+        epilogue: Option<Epilogue<Z>>,
     },
     /// NCHW convolution with OIHW weights `[co, ci/groups, kh, kw]` (all contiguous); workgroups
     /// take `tile_co` output channels and `tile_oh` output rows of one image and group.
@@ -166,9 +176,9 @@ pub enum KernelOp {
     /// workgroup (only with weights packed for [`ConvGemm::ChannelRows`]; pixel rows read the
     /// input planes in place).
     Conv2d {
-        x: View,
-        w: View,
-        y: View,
+        x: View<Z>,
+        w: View<Z>,
+        y: View<Z>,
         strides: [u64; 2],
         pads: [u64; 4],
         dilations: [u64; 2],
@@ -176,15 +186,15 @@ pub enum KernelOp {
         gemm: ConvGemm,
         tile_co: u64,
         tile_oh: u64,
-        epilogue: Option<Epilogue>,
+        epilogue: Option<Epilogue<Z>>,
     },
     /// Lays out the NCHW input `x` of a convolution with this window and output size `out`
     /// (`[oh, ow]`) as its GEMM reads it: each channel plane split into stride phases and
     /// zero-padded (`kiln_ukernel::rows::BandLayout` for all output rows), into the rank-1 `y`
     /// of [`conv_band_len`] values. Workgroups take one plane each.
     ConvBand {
-        x: View,
-        y: View,
+        x: View<Z>,
+        y: View<Z>,
         kernel: [u64; 2],
         strides: [u64; 2],
         pads: [u64; 4],
@@ -193,33 +203,33 @@ pub enum KernelOp {
     },
     /// NCHW pooling (contiguous); workgroups take one plane each.
     Pool2d {
-        x: View,
-        y: View,
+        x: View<Z>,
+        y: View<Z>,
         max: bool,
         kernel: [u64; 2],
         strides: [u64; 2],
         pads: [u64; 4],
         count_include_pad: bool,
-        epilogue: Option<Epilogue>,
+        epilogue: Option<Epilogue<Z>>,
     },
     /// Softmax along dim 1 of a `[outer, len, inner]` view into a contiguous one.
     Softmax {
-        x: View,
-        y: View,
-        epilogue: Option<Epilogue>,
+        x: View<Z>,
+        y: View<Z>,
+        epilogue: Option<Epilogue<Z>>,
     },
     /// Layer normalisation of each row of contiguous `[rows, len]` views.
     LayerNorm {
-        x: View,
-        y: View,
+        x: View<Z>,
+        y: View<Z>,
         epsilon: f32,
-        epilogue: Option<Epilogue>,
+        epilogue: Option<Epilogue<Z>>,
     },
     /// `out[o, n, i] = data[o, indices[n], i]`, negative indices counted from the end.
     Gather {
-        data: View,
-        indices: View,
-        out: View,
+        data: View<Z>,
+        indices: View<Z>,
+        out: View<Z>,
     },
 }
 
@@ -238,9 +248,9 @@ pub enum ConvGemm {
 
 /// One entry point of an executable.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Kernel {
+pub struct Kernel<Z: Sizes = Static> {
     pub name: String,
-    pub op: KernelOp,
+    pub op: KernelOp<Z>,
 }
 
 /// The part of a convolution's output one workgroup computes: image, group, output channels
@@ -414,9 +424,11 @@ impl Kernel {
             }
         })
     }
+}
 
+impl<Z: Sizes> Kernel<Z> {
     /// The kernel's epilogue, if it has one.
-    pub fn epilogue(&self) -> Option<&Epilogue> {
+    pub fn epilogue(&self) -> Option<&Epilogue<Z>> {
         match &self.op {
             KernelOp::MatMul { epilogue, .. }
             | KernelOp::Conv2d { epilogue, .. }
@@ -428,7 +440,7 @@ impl Kernel {
     }
 
     /// The same kernel without its epilogue.
-    pub fn without_epilogue(&self) -> Kernel {
+    pub fn without_epilogue(&self) -> Kernel<Z> {
         let mut k = self.clone();
         match &mut k.op {
             KernelOp::MatMul { epilogue, .. }
@@ -442,8 +454,8 @@ impl Kernel {
     }
 
     /// Every view the kernel touches, for binding checks.
-    pub fn views(&self) -> Vec<&View> {
-        fn ep(e: &Option<Epilogue>) -> Vec<&View> {
+    pub fn views(&self) -> Vec<&View<Z>> {
+        fn ep<Z: Sizes>(e: &Option<Epilogue<Z>>) -> Vec<&View<Z>> {
             e.iter().flat_map(|e| e.inputs.iter()).collect()
         }
         match &self.op {
@@ -467,8 +479,8 @@ impl Kernel {
     }
 
     /// Mutable access to every view, in the order of [`Kernel::views`].
-    pub fn views_mut(&mut self) -> Vec<&mut View> {
-        fn ep(e: &mut Option<Epilogue>) -> impl Iterator<Item = &mut View> {
+    pub fn views_mut(&mut self) -> Vec<&mut View<Z>> {
+        fn ep<Z: Sizes>(e: &mut Option<Epilogue<Z>>) -> impl Iterator<Item = &mut View<Z>> {
             e.iter_mut().flat_map(|e| e.inputs.iter_mut())
         }
         match &mut self.op {
@@ -491,6 +503,22 @@ impl Kernel {
         }
     }
 
+    /// The views the kernel writes; every other view is only read.
+    pub fn outputs(&self) -> Vec<&View<Z>> {
+        match &self.op {
+            KernelOp::Generic { outputs, .. } => outputs.iter().collect(),
+            KernelOp::MatMul { c: y, .. }
+            | KernelOp::Conv2d { y, .. }
+            | KernelOp::Pool2d { y, .. }
+            | KernelOp::Softmax { y, .. }
+            | KernelOp::LayerNorm { y, .. }
+            | KernelOp::ConvBand { y, .. } => vec![y],
+            KernelOp::Gather { out, .. } => vec![out],
+        }
+    }
+}
+
+impl Kernel {
     /// The part of output view `v` the kernel actually writes: a reduction's output view spans
     /// the reduced dims too (with stride 0), but only its parallel dims address elements.
     pub fn written_part(&self, v: &View) -> View {
@@ -506,26 +534,20 @@ impl Kernel {
             _ => v.clone(),
         }
     }
-
-    /// The views the kernel writes; every other view is only read.
-    pub fn outputs(&self) -> Vec<&View> {
-        match &self.op {
-            KernelOp::Generic { outputs, .. } => outputs.iter().collect(),
-            KernelOp::MatMul { c: y, .. }
-            | KernelOp::Conv2d { y, .. }
-            | KernelOp::Pool2d { y, .. }
-            | KernelOp::Softmax { y, .. }
-            | KernelOp::LayerNorm { y, .. }
-            | KernelOp::ConvBand { y, .. } => vec![y],
-            KernelOp::Gather { out, .. } => vec![out],
-        }
-    }
 }
 
-/// A VMVX executable: its kernels, in entry-point order.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Executable {
-    pub kernels: Vec<Kernel>,
+/// A VMVX executable: its kernels, in entry-point order. An executable's kernels all have
+/// static sizes, or all take their sizes as symbols at each dispatch
+/// (`Executable<Symbolic>`, see [`Kernel::bind`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Executable<Z: Sizes = Static> {
+    pub kernels: Vec<Kernel<Z>>,
+}
+
+impl<Z: Sizes> Default for Executable<Z> {
+    fn default() -> Self {
+        Executable { kernels: vec![] }
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@ use super::*;
 
 /// `#binding[shape]`, then `+offset` and `/strides` when they are not the contiguous default:
 /// `#2[8x512]`, `#0[4x16x32]/512,1,16`.
-impl std::fmt::Display for View {
+impl<Z: Sizes> std::fmt::Display for View<Z> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shape: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
+        let shape: Vec<String> = self.shape.iter().map(Z::extent_text).collect();
         write!(
             f,
             "#{}[{}x{}]",
@@ -14,11 +14,11 @@ impl std::fmt::Display for View {
             shape.join("x"),
             self.element_type
         )?;
-        if self.offset != 0 {
-            write!(f, "+{}", self.offset)?;
+        if !Z::extent_is(&self.offset, 0) {
+            write!(f, "+{}", Z::extent_text(&self.offset))?;
         }
         if !self.is_contiguous() {
-            let strides: Vec<String> = self.strides.iter().map(|s| s.to_string()).collect();
+            let strides: Vec<String> = self.strides.iter().map(Z::stride_text).collect();
             write!(f, "/{}", strides.join(","))?;
         }
         Ok(())
@@ -26,9 +26,9 @@ impl std::fmt::Display for View {
 }
 
 /// One line per kernel: its op, views and tiling, then the epilogue if any.
-impl std::fmt::Display for Kernel {
+impl<Z: Sizes> std::fmt::Display for Kernel<Z> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |vs: &[View]| {
+        let list = |vs: &[View<Z>]| {
             vs.iter()
                 .map(|v| v.to_string())
                 .collect::<Vec<_>>()
@@ -40,7 +40,8 @@ impl std::fmt::Display for Kernel {
                 .collect::<Vec<_>>()
                 .join("x")
         };
-        let epilogue = |e: &Option<Epilogue>| match e {
+        let extents = |v: &[Z::Extent]| v.iter().map(Z::extent_text).collect::<Vec<_>>().join("x");
+        let epilogue = |e: &Option<Epilogue<Z>>| match e {
             Some(e) => format!(" epilogue({}) {}", list(&e.inputs), e.body),
             None => String::new(),
         };
@@ -48,7 +49,7 @@ impl std::fmt::Display for Kernel {
         match &self.op {
             KernelOp::Generic { shape, tile, reduction_dims, reduce, inputs, outputs, body } => {
                 let red = if *reduction_dims > 0 { format!(" reduce {reduce} over last {reduction_dims}") } else { String::new() };
-                write!(f, "generic [{}] tile [{}]{red} ({}) -> ({}) {body}", dims(shape), dims(tile), list(inputs), list(outputs))
+                write!(f, "generic [{}] tile [{}]{red} ({}) -> ({}) {body}", extents(shape), dims(tile), list(inputs), list(outputs))
             }
             KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => write!(f, "matmul {a}, {b} -> {c} tile {tile_m}x{tile_n}{}", epilogue(e)),
             KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, gemm, tile_co, tile_oh, epilogue: e } => write!(

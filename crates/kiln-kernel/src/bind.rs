@@ -1,85 +1,8 @@
-//! How the kernel IR holds sizes: static numbers, or expressions over a function's symbols.
-//!
-//! Dispatch formation works over [`Symbolic`] sizes, so one formed function serves every value
-//! of its open input dims; a function whose sizes are all constants is bound to [`Static`]
-//! (the form every backend lowers today) with [`Dispatches::bind`].
+//! Binding a symbolic kernel IR's sizes: [`Dispatches::bind`].
 
 use crate::{Dispatch, Dispatches, Epilogue, Op, Storage, View};
+use kiln_types::sizes::Symbolic;
 use kiln_types::sym::SymExpr;
-use std::fmt::Debug;
-
-/// A family of size types: extents (dims, offsets, element counts) and strides.
-pub trait Sizes: Clone + Debug + PartialEq {
-    type Extent: Clone + Debug + PartialEq;
-    type Stride: Clone + Debug + PartialEq;
-    /// Row-major strides of a contiguous `shape`.
-    fn contiguous_strides(shape: &[Self::Extent]) -> Vec<Self::Stride>;
-    /// True when `n` is the constant `c`.
-    fn extent_is(n: &Self::Extent, c: u64) -> bool;
-    fn stride_is(s: &Self::Stride, c: i64) -> bool;
-    /// The text of a dim, offset or stride (symbolic ones in braces: `{h+1}`).
-    fn extent_text(n: &Self::Extent) -> String;
-    fn stride_text(s: &Self::Stride) -> String;
-}
-
-/// Sizes known when compiling: `u64` extents, `i64` strides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Static;
-
-/// Sizes as [`SymExpr`]s over the function's symbols.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Symbolic;
-
-impl Sizes for Static {
-    type Extent = u64;
-    type Stride = i64;
-    fn contiguous_strides(shape: &[u64]) -> Vec<i64> {
-        let mut strides = vec![1i64; shape.len()];
-        for d in (0..shape.len().saturating_sub(1)).rev() {
-            strides[d] = strides[d + 1] * shape[d + 1] as i64;
-        }
-        strides
-    }
-    fn extent_is(n: &u64, c: u64) -> bool {
-        *n == c
-    }
-    fn stride_is(s: &i64, c: i64) -> bool {
-        *s == c
-    }
-    fn extent_text(n: &u64) -> String {
-        n.to_string()
-    }
-    fn stride_text(s: &i64) -> String {
-        s.to_string()
-    }
-}
-
-impl Sizes for Symbolic {
-    type Extent = SymExpr;
-    type Stride = SymExpr;
-    fn contiguous_strides(shape: &[SymExpr]) -> Vec<SymExpr> {
-        let mut strides = vec![SymExpr::from(1); shape.len()];
-        for d in (0..shape.len().saturating_sub(1)).rev() {
-            strides[d] = strides[d + 1].clone() * shape[d + 1].clone();
-        }
-        strides
-    }
-    fn extent_is(n: &SymExpr, c: u64) -> bool {
-        n.as_const() == Some(c as i64)
-    }
-    fn stride_is(s: &SymExpr, c: i64) -> bool {
-        s.as_const() == Some(c)
-    }
-    fn extent_text(n: &SymExpr) -> String {
-        match n.as_const() {
-            Some(c) => c.to_string(),
-            None => format!("{{{n}}}"),
-        }
-    }
-    fn stride_text(s: &SymExpr) -> String {
-        Self::extent_text(s)
-    }
-}
 
 /// Evaluates symbolic sizes for bound symbols.
 struct Binder<'a> {
@@ -88,14 +11,11 @@ struct Binder<'a> {
 
 impl Binder<'_> {
     fn extent(&self, e: &SymExpr) -> Result<u64, String> {
-        e.eval(self.lookup)
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or_else(|| format!("size {e} has no non-negative value"))
+        Symbolic::bind_extent(e, self.lookup)
     }
 
     fn stride(&self, e: &SymExpr) -> Result<i64, String> {
-        e.eval(self.lookup)
-            .ok_or_else(|| format!("stride {e} has no value"))
+        Symbolic::bind_stride(e, self.lookup)
     }
 
     fn view(&self, v: &View<Symbolic>) -> Result<View, String> {

@@ -1,0 +1,129 @@
+//! How kernel descriptions hold sizes: static numbers, or expressions over a function's
+//! symbols.
+//!
+//! The compiler's kernel IR and the executable formats that carry sizes known only at run time
+//! are generic over a [`Sizes`] family: [`Static`] (`u64` extents, `i64` strides) or
+//! [`Symbolic`] ([`SymExpr`]s, evaluated once the symbols have values).
+
+use crate::sym::SymExpr;
+use std::fmt::Debug;
+
+/// A family of size types: extents (dims, offsets, element counts) and strides.
+pub trait Sizes: Clone + Debug + PartialEq {
+    type Extent: Clone + Debug + PartialEq;
+    type Stride: Clone + Debug + PartialEq;
+    /// Row-major strides of a contiguous `shape`.
+    fn contiguous_strides(shape: &[Self::Extent]) -> Vec<Self::Stride>;
+    /// True when `n` is the constant `c`.
+    fn extent_is(n: &Self::Extent, c: u64) -> bool;
+    fn stride_is(s: &Self::Stride, c: i64) -> bool;
+    /// The text of a dim, offset or stride (symbolic ones in braces: `{h+1}`).
+    fn extent_text(n: &Self::Extent) -> String;
+    fn stride_text(s: &Self::Stride) -> String;
+    /// The constant extent `c`.
+    fn extent(c: u64) -> Self::Extent;
+    /// `a · b`, and `⌊a / d⌋` and `⌈a / d⌉` for a positive constant `d` (saturating for
+    /// static sizes).
+    fn mul(a: &Self::Extent, b: &Self::Extent) -> Self::Extent;
+    fn div(a: &Self::Extent, d: u64) -> Self::Extent;
+    fn ceil_div(a: &Self::Extent, d: u64) -> Self::Extent;
+}
+
+/// Sizes known when compiling: `u64` extents, `i64` strides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Static;
+
+/// Sizes as [`SymExpr`]s over the function's symbols.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Symbolic;
+
+impl Sizes for Static {
+    type Extent = u64;
+    type Stride = i64;
+    fn contiguous_strides(shape: &[u64]) -> Vec<i64> {
+        let mut strides = vec![1i64; shape.len()];
+        for d in (0..shape.len().saturating_sub(1)).rev() {
+            strides[d] = strides[d + 1] * shape[d + 1] as i64;
+        }
+        strides
+    }
+    fn extent_is(n: &u64, c: u64) -> bool {
+        *n == c
+    }
+    fn stride_is(s: &i64, c: i64) -> bool {
+        *s == c
+    }
+    fn extent_text(n: &u64) -> String {
+        n.to_string()
+    }
+    fn stride_text(s: &i64) -> String {
+        s.to_string()
+    }
+    fn extent(c: u64) -> u64 {
+        c
+    }
+    fn mul(a: &u64, b: &u64) -> u64 {
+        a.saturating_mul(*b)
+    }
+    fn div(a: &u64, d: u64) -> u64 {
+        a / d.max(1)
+    }
+    fn ceil_div(a: &u64, d: u64) -> u64 {
+        a.div_ceil(d.max(1))
+    }
+}
+
+impl Sizes for Symbolic {
+    type Extent = SymExpr;
+    type Stride = SymExpr;
+    fn contiguous_strides(shape: &[SymExpr]) -> Vec<SymExpr> {
+        let mut strides = vec![SymExpr::from(1); shape.len()];
+        for d in (0..shape.len().saturating_sub(1)).rev() {
+            strides[d] = strides[d + 1].clone() * shape[d + 1].clone();
+        }
+        strides
+    }
+    fn extent_is(n: &SymExpr, c: u64) -> bool {
+        n.as_const() == Some(c as i64)
+    }
+    fn stride_is(s: &SymExpr, c: i64) -> bool {
+        s.as_const() == Some(c)
+    }
+    fn extent_text(n: &SymExpr) -> String {
+        match n.as_const() {
+            Some(c) => c.to_string(),
+            None => format!("{{{n}}}"),
+        }
+    }
+    fn stride_text(s: &SymExpr) -> String {
+        Self::extent_text(s)
+    }
+    fn extent(c: u64) -> SymExpr {
+        SymExpr::from(c as i64)
+    }
+    fn mul(a: &SymExpr, b: &SymExpr) -> SymExpr {
+        a.clone() * b.clone()
+    }
+    fn div(a: &SymExpr, d: u64) -> SymExpr {
+        a.floor_div(d.max(1) as i64)
+    }
+    fn ceil_div(a: &SymExpr, d: u64) -> SymExpr {
+        a.ceil_div(d.max(1) as i64)
+    }
+}
+
+impl Symbolic {
+    /// `e` evaluated for the symbols `lookup` binds, as an extent: an error names a size that
+    /// is unbound, overflows or is negative.
+    pub fn bind_extent(e: &SymExpr, lookup: &dyn Fn(&str) -> Option<i64>) -> Result<u64, String> {
+        e.eval(lookup)
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or_else(|| format!("size {e} has no non-negative value"))
+    }
+
+    /// `s` evaluated as a stride (which may be negative).
+    pub fn bind_stride(s: &SymExpr, lookup: &dyn Fn(&str) -> Option<i64>) -> Result<i64, String> {
+        s.eval(lookup)
+            .ok_or_else(|| format!("stride {s} has no value"))
+    }
+}
