@@ -12,11 +12,11 @@
 //! IR (plus packed constants and laid-out bands), which the `vmvx` backend encodes as it is and
 //! `llvm-cpu` compiles to native code.
 
-pub mod config;
 pub mod data_tiling;
 
+pub use kiln_vmvx::tile_config as config;
+
 use kiln_kernel::{Dispatch, Dispatches, Op, Sizes, StorageId, Symbolic, View};
-use kiln_types::sym::SymExpr;
 use kiln_types::HostTensor;
 use kiln_ukernel::gemm::TileShape;
 use kiln_vmvx::format::{self as vmvx, ConvGemm, KernelOp};
@@ -52,7 +52,9 @@ pub fn lower(
     packed: &mut PackedConstants,
 ) -> Dispatches<vmvx::Kernel> {
     let Ok(mut cpu) = d.map(|i, dispatch| {
-        Ok::<_, std::convert::Infallible>(tiled(i, dispatch, tiles(&dispatch.kernel)))
+        let mut kernel = untiled(i, dispatch);
+        kernel.choose_tiles();
+        Ok::<_, std::convert::Infallible>(kernel)
     });
     if let Some(tile) = tile {
         data_tiling::pack_weights(&mut cpu, constants, tile, packed);
@@ -62,50 +64,17 @@ pub fn lower(
 }
 
 /// Lowers the dispatches of a function whose sizes are known only at run time, for `vmvx`:
-/// the VMVX kernels keep their sizes as expressions (bound at each dispatch), with workgroup
-/// tiles [`config`] picks for the sizes' estimates; no data tiling. An error names a size
-/// that has no estimate.
+/// the VMVX kernels keep their sizes as expressions, and get their workgroup tiles when a
+/// dispatch binds them to actual sizes (`Kernel::bind`); no data tiling.
 pub fn lower_symbolic(
     d: &Dispatches<Op<Symbolic>, Symbolic>,
-) -> Result<Dispatches<vmvx::Kernel<Symbolic>, Symbolic>, String> {
-    let typical = d.bind(&|s| Some(SymExpr::symbol(s).estimate()))?;
-    if typical.dispatches.len() != d.dispatches.len() {
-        return Err("a dispatch is empty at the sizes' estimates".into());
-    }
-    d.map(|i, dispatch| Ok(tiled(i, dispatch, tiles(&typical.dispatches[i].kernel))))
+) -> Dispatches<vmvx::Kernel<Symbolic>, Symbolic> {
+    let Ok(cpu) = d.map(|i, dispatch| Ok::<_, std::convert::Infallible>(untiled(i, dispatch)));
+    cpu
 }
 
-/// Workgroup tiles of one kernel, as [`config`] picks them for its (static) sizes.
-enum Tiles {
-    Generic(Vec<u64>),
-    /// `[rows, columns]` of a matmul, `[output channels, output rows]` of a convolution.
-    Pair([u64; 2]),
-    /// Kernels whose workgroups take fixed parts (planes, rows).
-    Fixed,
-}
-
-fn tiles(op: &Op) -> Tiles {
-    match op {
-        Op::Generic {
-            shape,
-            reduction_dims,
-            ..
-        } => Tiles::Generic(config::generic_kernel_tile(shape, *reduction_dims as usize)),
-        Op::MatMul { c, .. } => Tiles::Pair(config::matmul_tile(c.shape[1], c.shape[2])),
-        Op::Conv2d { w, y, groups, .. } => {
-            let depth = w.shape[1..].iter().product();
-            Tiles::Pair(config::conv_tile(&y.shape, *groups, depth, 8))
-        }
-        _ => Tiles::Fixed,
-    }
-}
-
-/// The VMVX kernel of a kernel IR dispatch, with workgroup tiles `tiles`.
-fn tiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>, tiles: Tiles) -> vmvx::Kernel<Z> {
-    let pair = match &tiles {
-        Tiles::Pair(p) => *p,
-        _ => [1, 1],
-    };
+/// The VMVX kernel of a kernel IR dispatch, its workgroup tiles not chosen yet (zero).
+fn untiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>) -> vmvx::Kernel<Z> {
     let epilogue = |e: &Option<kiln_kernel::Epilogue<Z>>| {
         e.as_ref().map(|e| vmvx::Epilogue {
             inputs: e.inputs.iter().map(view).collect(),
@@ -122,10 +91,7 @@ fn tiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>, tiles: Tiles) -> vmvx::Ker
             body,
         } => KernelOp::Generic {
             shape: shape.clone(),
-            tile: match tiles {
-                Tiles::Generic(t) => t,
-                _ => unreachable!("a generic kernel gets generic tiles"),
-            },
+            tile: vec![0; shape.len()],
             reduction_dims: *reduction_dims,
             reduce: *reduce,
             inputs: inputs.iter().map(view).collect(),
@@ -137,17 +103,14 @@ fn tiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>, tiles: Tiles) -> vmvx::Ker
             b,
             c,
             epilogue: e,
-        } => {
-            let [tile_m, tile_n] = pair;
-            KernelOp::MatMul {
-                a: view(a),
-                b: view(b),
-                c: view(c),
-                tile_m,
-                tile_n,
-                epilogue: epilogue(e),
-            }
-        }
+        } => KernelOp::MatMul {
+            a: view(a),
+            b: view(b),
+            c: view(c),
+            tile_m: 0,
+            tile_n: 0,
+            epilogue: epilogue(e),
+        },
         Op::Conv2d {
             x,
             w,
@@ -157,22 +120,19 @@ fn tiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>, tiles: Tiles) -> vmvx::Ker
             dilations,
             groups,
             epilogue: e,
-        } => {
-            let [tile_co, tile_oh] = pair;
-            KernelOp::Conv2d {
-                x: view(x),
-                w: view(w),
-                y: view(y),
-                strides: *strides,
-                pads: *pads,
-                dilations: *dilations,
-                groups: *groups,
-                gemm: ConvGemm::ChannelRows,
-                tile_co,
-                tile_oh,
-                epilogue: epilogue(e),
-            }
-        }
+        } => KernelOp::Conv2d {
+            x: view(x),
+            w: view(w),
+            y: view(y),
+            strides: *strides,
+            pads: *pads,
+            dilations: *dilations,
+            groups: *groups,
+            gemm: ConvGemm::ChannelRows,
+            tile_co: 0,
+            tile_oh: 0,
+            epilogue: epilogue(e),
+        },
         Op::Pool2d {
             x,
             y,

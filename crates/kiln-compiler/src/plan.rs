@@ -24,6 +24,10 @@ const ALIGN: u64 = 64;
 /// Bytes `start..end` of a buffer space (for symbolic sizes: a block's number and the next).
 type ByteRange = (BufferSpace, u64, u64);
 
+/// A kernel's workgroup grid; `None` when the executable computes it for each dispatch's
+/// sizes.
+pub type GridFn<K, S> = dyn Fn(&K) -> Result<Option<[S; 3]>, CompileError>;
+
 /// What the planner needs to know of a target's kernels, with sizes of family `Z`.
 pub struct PlanTarget<'a, K, S> {
     /// The index of the executable holding dispatch `i` as entry point `first_entry + i`.
@@ -32,7 +36,7 @@ pub struct PlanTarget<'a, K, S> {
     /// The storages a dispatch writes.
     pub written: &'a dyn Fn(&Dispatch<K>) -> Vec<StorageId>,
     /// The target's workgroup grid for a kernel.
-    pub workgroups: &'a dyn Fn(&K) -> Result<[S; 3], CompileError>,
+    pub workgroups: &'a GridFn<K, S>,
     /// The values a dispatch of the kernel passes (the symbols it reads).
     pub params: &'a dyn Fn(&K) -> Vec<S>,
 }

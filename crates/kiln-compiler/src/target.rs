@@ -6,7 +6,7 @@
 //! makes the backends this build contains; the names of backends kiln knows but this build
 //! lacks are in [`KNOWN_TARGETS`], so errors can say which.
 
-use crate::plan::{plan, plan_symbolic, PlanTarget};
+use crate::plan::{plan, plan_symbolic, GridFn, PlanTarget};
 use crate::{CompileError, CompileOptions};
 use kiln_codegen_cpu::{CpuKernel, PackedConstants};
 use kiln_kernel::{Dispatch, Dispatches, Op, Symbolic};
@@ -122,7 +122,7 @@ fn plan_all<K: Display>(
     constants: &mut Constants,
     executable: u32,
     written: &dyn Fn(&Dispatch<K>) -> Vec<kiln_kernel::StorageId>,
-    workgroups: &dyn Fn(&K) -> Result<[u64; 3], CompileError>,
+    workgroups: &GridFn<K, u64>,
 ) -> Result<(Vec<HostProgram>, String, Vec<K>), CompileError> {
     let mut text = format!("// target {}: {}\n", backend.name(), backend.format());
     let (mut programs, mut kernels) = (vec![], vec![]);
@@ -202,7 +202,7 @@ fn compile_cpu(
                 target: name.into(),
                 message: format!("{} needs more than 2^32 workgroups", k.name),
             })?;
-            Ok(grid.map(u64::from))
+            Ok(Some(grid.map(u64::from)))
         },
     )
 }
@@ -218,12 +218,7 @@ fn compile_vmvx_symbolic(
     let mut text = format!("// target {}: {}\n", backend.name(), backend.format());
     let (mut programs, mut kernels) = (vec![], vec![]);
     for f in functions {
-        let d = kiln_codegen_cpu::lower_symbolic(&f.formed).map_err(|message| {
-            CompileError::Backend {
-                target: backend.name().into(),
-                message: format!("@{}: {message}", f.name),
-            }
-        })?;
+        let d = kiln_codegen_cpu::lower_symbolic(&f.formed);
         let target = PlanTarget {
             executable,
             first_entry: kernels.len() as u32,
@@ -234,9 +229,8 @@ fn compile_vmvx_symbolic(
                     .map(|v| d.operands[v.binding as usize])
                     .collect()
             },
-            workgroups: &|k: &SymbolicCpuKernel| {
-                Ok([k.workgroup_count(), SymExpr::from(1), SymExpr::from(1)])
-            },
+            // Tiles, and so the grid, are chosen for each dispatch's actual sizes.
+            workgroups: &|_| Ok(None),
             params: &|k: &SymbolicCpuKernel| k.symbols().into_iter().map(SymExpr::symbol).collect(),
         };
         let host = plan_symbolic(&d, &target, &mut |c| constants.module_index(c))?;
@@ -399,7 +393,7 @@ impl TargetBackend for VulkanSpirv {
             constants,
             executable,
             &|d: &Dispatch<Shader>| d.kernel.op.written(&d.operands),
-            &|s: &Shader| Ok(s.grid.map(u64::from)),
+            &|s: &Shader| Ok(Some(s.grid.map(u64::from))),
         )?;
         let binaries = if serialize {
             shaders

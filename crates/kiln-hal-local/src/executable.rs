@@ -266,6 +266,25 @@ fn native_tile(
 }
 
 impl Executable for LocalExecutable {
+    fn workgroup_count(&self, entry_point: u32, params: &[i64]) -> Result<[u32; 3], HalError> {
+        let (bound, entry) = self
+            .bound(entry_point as usize, params)
+            .map_err(HalError::Invalid)?;
+        let program = bound.as_deref().unwrap_or(&self.program);
+        let count = program
+            .kernels
+            .get(entry)
+            .map(|k| k.workgroup_count())
+            .ok_or_else(|| {
+                HalError::Invalid(format!("entry point {entry_point} does not exist"))
+            })?;
+        let count = u32::try_from(count).map_err(|_| {
+            HalError::Invalid(format!(
+                "entry point {entry_point} needs {count} workgroups"
+            ))
+        })?;
+        Ok([count, 1, 1])
+    }
     fn entry_point_count(&self) -> usize {
         match &self.symbolic {
             Some(s) => s.kernels.len(),

@@ -34,11 +34,13 @@ pub struct BindingRef<S = SymExpr> {
 pub enum HostInst<S = SymExpr> {
     /// Runs kernel `kernel` of executable `executable` over `workgroups` with `bindings`,
     /// passing `params` (the values of the symbols a kernel with run-time sizes reads, in the
-    /// order it lists them; none for static kernels).
+    /// order it lists them; none for static kernels). Without `workgroups`, the executable
+    /// says how many its kernel needs for `params` (it picks tiles for those sizes), as an
+    /// IREE export's workgroup count function does.
     Dispatch {
         executable: u32,
         kernel: u32,
-        workgroups: [S; 3],
+        workgroups: Option<[S; 3]>,
         bindings: Vec<BindingRef<S>>,
         params: Vec<S>,
     },
@@ -76,7 +78,10 @@ impl<S> HostProgram<S> {
                     } => HostInst::Dispatch {
                         executable: *executable,
                         kernel: *kernel,
-                        workgroups: [f(&workgroups[0])?, f(&workgroups[1])?, f(&workgroups[2])?],
+                        workgroups: match workgroups {
+                            Some([x, y, z]) => Some([f(x)?, f(y)?, f(z)?]),
+                            None => None,
+                        },
                         params: params.iter().map(&f).collect::<Result<_, E>>()?,
                         bindings: bindings
                             .iter()
@@ -161,7 +166,11 @@ impl HostProgram {
                     bindings,
                     params,
                     ..
-                } => (workgroups, bindings, params),
+                } => (
+                    workgroups.as_ref().map_or(&[][..], |w| &w[..]),
+                    bindings,
+                    params,
+                ),
                 HostInst::Barrier => (&[], &[], &[]),
             };
             w.iter()
@@ -183,7 +192,7 @@ impl HostProgram {
         // static program has none: an empty grid there is a corrupt file, which verify says.)
         program.insts.retain(|inst| {
             symbols.values().is_empty()
-                || !matches!(inst, HostInst::Dispatch { workgroups, .. } if workgroups.contains(&0))
+                || !matches!(inst, HostInst::Dispatch { workgroups: Some(w), .. } if w.contains(&0))
         });
         let outputs = f
             .outputs
@@ -214,7 +223,13 @@ impl HostProgram {
                     w.u8(1);
                     w.u32(*executable);
                     w.u32(*kernel);
-                    workgroups.iter().for_each(|g| encode_size(w, g));
+                    match workgroups {
+                        Some(g) => {
+                            w.u8(1);
+                            g.iter().for_each(|g| encode_size(w, g));
+                        }
+                        None => w.u8(0),
+                    }
                     w.u32(params.len() as u32);
                     params.iter().for_each(|p| encode_size(w, p));
                     w.u32(bindings.len() as u32);
@@ -245,7 +260,15 @@ impl HostProgram {
                 1 => {
                     let executable = r.u32()?;
                     let kernel = r.u32()?;
-                    let workgroups = [decode_size(r)?, decode_size(r)?, decode_size(r)?];
+                    let workgroups = match r.u8()? {
+                        0 => None,
+                        1 => Some([decode_size(r)?, decode_size(r)?, decode_size(r)?]),
+                        t => {
+                            return Err(ModuleError::Invalid(format!(
+                                "unknown workgroup count tag {t}"
+                            )))
+                        }
+                    };
                     let np = r.len(9)?;
                     let params = (0..np)
                         .map(|_| decode_size(r))
@@ -334,10 +357,12 @@ impl BoundProgram {
                     "instruction {i} dispatches missing executable {executable}"
                 ));
             }
-            if workgroups.contains(&0) || workgroups.iter().any(|&g| g > u32::MAX as u64) {
-                return Err(format!(
-                    "instruction {i} dispatches a workgroup grid of {workgroups:?}"
-                ));
+            if let Some(w) = workgroups {
+                if w.contains(&0) || w.iter().any(|&g| g > u32::MAX as u64) {
+                    return Err(format!(
+                        "instruction {i} dispatches a workgroup grid of {w:?}"
+                    ));
+                }
             }
             for b in bindings {
                 let size = match b.space {
@@ -409,10 +434,13 @@ where
                 params,
             } => {
                 let b: Vec<String> = bindings.iter().map(|b| b.to_string()).collect();
-                let [x, y, z] = workgroups;
+                let grid = match workgroups {
+                    Some([x, y, z]) => format!("[{x}, {y}, {z}]"),
+                    None => "(the kernel's)".to_string(),
+                };
                 write!(
                     f,
-                    "dispatch exe{executable}:{kernel} workgroups [{x}, {y}, {z}] ({})",
+                    "dispatch exe{executable}:{kernel} workgroups {grid} ({})",
                     b.join(", ")
                 )?;
                 if !params.is_empty() {

@@ -115,6 +115,15 @@ pub fn host_range(bytes: &[u8], offset: usize, len: usize) -> Result<&[u8], HalE
 pub trait Executable: Send + Sync + Any {
     fn entry_point_count(&self) -> usize;
     fn as_any(&self) -> &dyn Any;
+    /// The workgroup grid entry point `entry_point` needs for `params`, for kernels whose
+    /// sizes (and so tiles) are known only at run time; executables whose dispatches carry
+    /// their grid need not say.
+    fn workgroup_count(&self, entry_point: u32, params: &[i64]) -> Result<[u32; 3], HalError> {
+        let _ = params;
+        Err(HalError::Invalid(format!(
+            "entry point {entry_point} has no run-time workgroup count"
+        )))
+    }
 }
 
 /// Read-only bytes that outlive the buffers made from them (a module file, usually mmapped).

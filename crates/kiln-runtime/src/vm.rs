@@ -622,9 +622,15 @@ impl LoadedModule {
                             })
                         })
                         .collect::<Result<Vec<_>, RuntimeError>>()?;
-                    let workgroups = workgroups.map(|g| g as u32);
-                    let params = params.iter().map(|&p| p as i64).collect();
-                    cb.dispatch_with_params(exe, *kernel, workgroups, binds, params)?;
+                    let params: Vec<i64> = params.iter().map(|&p| p as i64).collect();
+                    let workgroups = match workgroups {
+                        Some(w) => w.map(|g| g as u32),
+                        None => exe.workgroup_count(*kernel, &params)?,
+                    };
+                    // An empty grid at these sizes computes an empty output.
+                    if !workgroups.contains(&0) {
+                        cb.dispatch_with_params(exe, *kernel, workgroups, binds, params)?;
+                    }
                 }
             }
         }

@@ -139,7 +139,7 @@ fn one_dispatch_module(
         insts: vec![HostInst::Dispatch {
             executable: 0,
             kernel: 0,
-            workgroups: [1, 1, 1],
+            workgroups: Some([1, 1, 1]),
             bindings,
             params: vec![],
         }],
@@ -1078,7 +1078,7 @@ fn symbolic_copy_module() -> Vec<u8> {
     let dispatch = |kernel, bindings| HostInst::Dispatch {
         executable: 0,
         kernel,
-        workgroups: [sym("(n+1)/2"), sym("1"), sym("1")],
+        workgroups: Some([sym("(n+1)/2"), sym("1"), sym("1")]),
         bindings,
         params: vec![],
     };

@@ -14,6 +14,7 @@ mod error;
 pub mod exec;
 pub mod format;
 mod pixel_rows;
+pub mod tile_config;
 pub mod tiling;
 
 pub use error::VmvxError;

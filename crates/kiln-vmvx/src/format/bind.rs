@@ -1,6 +1,6 @@
-//! Kernels whose sizes are known only at run time: their symbols, their workgroup count as an
-//! expression (which the host program evaluates per call), and [`Kernel::bind`], which makes
-//! the static kernel a dispatch runs once the symbols have values.
+//! Kernels whose sizes are known only at run time: their symbols, and [`Kernel::bind`], which
+//! makes the static kernel a dispatch runs once the symbols have values, with workgroup tiles
+//! chosen for those sizes (so its workgroup count is the bound kernel's).
 
 use super::*;
 use kiln_types::sizes::Symbolic;
@@ -71,20 +71,9 @@ impl Kernel<Symbolic> {
         out
     }
 
-    /// The number of workgroups the kernel runs, as an expression over its symbols (the
-    /// count of [`Kernel::grid`] once bound).
-    pub fn workgroup_count(&self) -> SymExpr {
-        let (domain, tile) = self.grid_parts();
-        domain
-            .iter()
-            .zip(&tile)
-            .fold(SymExpr::from(1), |n, (d, &t)| {
-                n * d.ceil_div(t.max(1) as i64)
-            })
-    }
-
-    /// The static kernel for these symbol values (`values[i]` is symbol `names[i]`), which the
-    /// loader then checks as it checks every kernel.
+    /// The static kernel for these symbol values (`values[i]` is symbol `names[i]`), its tiles
+    /// chosen for them ([`Kernel::choose_tiles`]); the loader then checks it as it checks
+    /// every kernel.
     ///
     /// ```
     /// use kiln_types::{sizes::Symbolic, sym::SymExpr, ElementType::F32};
@@ -93,12 +82,11 @@ impl Kernel<Symbolic> {
     /// let view = |binding| View::<Symbolic> { binding, offset: 0.into(), element_type: F32,
     ///                                         shape: vec![n.clone()], strides: vec![1.into()] };
     /// let copy = Kernel { name: "copy".into(), op: KernelOp::Generic {
-    ///     shape: vec![n.clone()], tile: vec![256], reduction_dims: 0, reduce: ReduceFn::Sum,
+    ///     shape: vec![n.clone()], tile: vec![0], reduction_dims: 0, reduce: ReduceFn::Sum,
     ///     inputs: vec![view(0)], outputs: vec![view(1)],
     ///     body: Body { insts: vec![Inst::Input(0)], results: vec![0] } } };
-    /// assert_eq!(copy.workgroup_count().to_string(), "(n+255)/256");
-    /// let bound = copy.bind(&["n".to_string()], &[1000]).unwrap();
-    /// assert_eq!(bound.workgroup_count(), 4);
+    /// let bound = copy.bind(&["n".to_string()], &[100_000]).unwrap();
+    /// assert_eq!(bound.workgroup_count(), 4); // tiles of 32K elements
     /// ```
     pub fn bind(&self, names: &[String], values: &[i64]) -> Result<Kernel, String> {
         let lookup = |s: &str| {
@@ -224,9 +212,11 @@ impl Kernel<Symbolic> {
                 out: b.view(out)?,
             },
         };
-        Ok(Kernel {
+        let mut kernel = Kernel {
             name: self.name.clone(),
             op,
-        })
+        };
+        kernel.choose_tiles();
+        Ok(kernel)
     }
 }

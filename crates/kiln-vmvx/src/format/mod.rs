@@ -379,6 +379,36 @@ pub fn packing(op: &KernelOp) -> Option<Packing> {
 }
 
 impl Kernel {
+    /// Sets the workgroup tiles of a generic, matmul or (plain, channel-rows) convolution
+    /// kernel from its sizes, by [`crate::tile_config`]'s rules; other kernels have fixed
+    /// workgroup parts.
+    pub fn choose_tiles(&mut self) {
+        use crate::tile_config as config;
+        match &mut self.op {
+            KernelOp::Generic {
+                shape,
+                tile,
+                reduction_dims,
+                ..
+            } => *tile = config::generic_kernel_tile(shape, *reduction_dims as usize),
+            KernelOp::MatMul {
+                c, tile_m, tile_n, ..
+            } => [*tile_m, *tile_n] = config::matmul_tile(c.shape[1], c.shape[2]),
+            KernelOp::Conv2d {
+                w,
+                y,
+                groups,
+                tile_co,
+                tile_oh,
+                ..
+            } => {
+                let depth = w.shape[1..].iter().product();
+                [*tile_co, *tile_oh] = config::conv_tile(&y.shape, *groups, depth, 8);
+            }
+            _ => {}
+        }
+    }
+
     /// The workgroup grid this kernel expects (always one-dimensional here).
     ///
     /// Zero when the kernel's output is empty; `u64::MAX` if the count overflows.

@@ -34,7 +34,12 @@ impl<Z: Sizes> std::fmt::Display for Kernel<Z> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        // Tiles not chosen yet (a kernel whose sizes are known only at run time) print as
+        // `per_call`.
         let dims = |v: &[u64]| {
+            if !v.is_empty() && v.iter().all(|&d| d == 0) {
+                return "per_call".to_string();
+            }
             v.iter()
                 .map(|d| d.to_string())
                 .collect::<Vec<_>>()
@@ -51,11 +56,12 @@ impl<Z: Sizes> std::fmt::Display for Kernel<Z> {
                 let red = if *reduction_dims > 0 { format!(" reduce {reduce} over last {reduction_dims}") } else { String::new() };
                 write!(f, "generic [{}] tile [{}]{red} ({}) -> ({}) {body}", extents(shape), dims(tile), list(inputs), list(outputs))
             }
-            KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => write!(f, "matmul {a}, {b} -> {c} tile {tile_m}x{tile_n}{}", epilogue(e)),
+            KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => write!(f, "matmul {a}, {b} -> {c} tile {}{}", dims(&[*tile_m, *tile_n]), epilogue(e)),
             KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, gemm, tile_co, tile_oh, epilogue: e } => write!(
                 f,
-                "conv2d {x}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups}{} tile {tile_co}x{tile_oh}{}",
+                "conv2d {x}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups}{} tile {}{}",
                 if *gemm == ConvGemm::PixelRows { " pixel_rows" } else { "" },
+                dims(&[*tile_co, *tile_oh]),
                 epilogue(e)
             ),
             KernelOp::Pool2d { x, y, max, kernel, strides, pads, count_include_pad, epilogue: e } => write!(

@@ -2,8 +2,10 @@
 //!
 //! Workgroups are spread over `local-task`'s threads, so these choices balance two threads of
 //! a small machine against per-workgroup overhead (packing, band layout). The mapping from a
-//! workgroup index to its box is the VMVX format's (`kiln_vmvx::format::Kernel::output_box`),
-//! which the runtime and the llvm-cpu generator share.
+//! workgroup index to its box is the VMVX format's (`crate::format::Kernel::output_box`),
+//! which the runtime and the llvm-cpu generator share. The compiler picks static kernels'
+//! tiles with these rules; a kernel whose sizes are known only at run time gets them when a
+//! dispatch binds it ([`crate::format::Kernel::choose_tiles`]), from the actual sizes.
 
 /// Elements a generic kernel's workgroup aims to cover.
 pub const GENERIC_TILE_ELEMENTS: u64 = 32 * 1024;

@@ -1,0 +1,91 @@
+"""Open dims against static ones, side by side in one run: what does one module for every size
+cost?
+
+Builds bench/compare.py's ResNet-style CNN (1x3x224x224) with its batch, height and width
+left open, and a BERT-style encoder (hidden 256, 4 heads, feed-forward 1024) with open batch
+and sequence run at 1x128. Each is compiled twice for a target: with its dims bound to the
+size it runs at, and once with `--kiln-dynamic-dims`. Both run on local-sync (1 thread) and
+local-task (2 threads), taken in turn over several rounds; prints medians, the dynamic
+build's time relative to the static one's, and the largest difference between their
+outputs (both compute the same thing).
+
+    .venv/bin/python bench/dynamic.py [--target vmvx] [--rounds 7]
+
+Needs: the kiln package (scripts/setup-python.sh), numpy, onnx.
+"""
+
+import argparse
+import datetime
+import os
+import sys
+
+import numpy as np
+import onnx
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH)
+import compare  # noqa: E402
+import models  # noqa: E402
+
+import kiln.compiler as kc  # noqa: E402
+import kiln.runtime as kr  # noqa: E402
+
+
+def with_open_dims(model, names):
+    """`model` with the input dims `names` gives (input -> a name or None per axis) left open."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for inp in m.graph.input:
+        for d, n in zip(inp.type.tensor_type.shape.dim, names.get(inp.name, [])):
+            if n is not None:
+                d.ClearField("dim_value")
+                d.dim_param = n
+    return m
+
+
+def cases():
+    """name -> (open-dims model, the static build's --kiln-bind-dim flags, inputs)."""
+    import make_models as mm
+
+    cnn, (image,), _ = models.resnet()
+    rng = np.random.default_rng(0)
+    encoder = mm.build_encoder_dynamic(D=256, H=4, F=1024)[0]
+    hidden = rng.standard_normal((1, 128, 256), dtype=np.float32)
+    return {
+        "cnn 1x3x224x224": (
+            with_open_dims(cnn, {"image": ["batch", None, "height", "width"]}),
+            ["--kiln-bind-dim=batch=1", "--kiln-bind-dim=height=224", "--kiln-bind-dim=width=224"],
+            [image],
+        ),
+        "encoder 1x128": (
+            encoder,
+            ["--kiln-bind-dim=batch=1", "--kiln-bind-dim=seq=128"],
+            [hidden, np.ones((1, 128), np.int64)],
+        ),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--target", default="vmvx")
+    ap.add_argument("--rounds", type=int, default=7)
+    args = ap.parse_args()
+    print(f"# {datetime.date.today()}, {os.cpu_count()} cores, target {args.target}, {args.rounds} rounds")
+    print("| model | threads | static | dynamic | dynamic / static | max difference |")
+    print("|---|---|---|---|---|---|")
+    for name, (model, binds, inputs) in cases().items():
+        blob = model.SerializeToString()
+        static = kc.compile_str(blob, target_backends=[args.target], extra_args=binds)
+        dynamic = kc.compile_str(blob, target_backends=[args.target], extra_args=["--kiln-dynamic-dims"])
+        for threads, device in [(1, "local-sync"), (2, "local-task")]:
+            fs = kr.load_module(static, device=device).main
+            fd = kr.load_module(dynamic, device=device).main
+            diff = float(np.abs(np.asarray(fs(*inputs)) - np.asarray(fd(*inputs))).max())
+            ts, td = compare.interleaved_medians(
+                [lambda: fs(*inputs), lambda: fd(*inputs)], rounds=args.rounds
+            )
+            print(f"| {name} | {threads} | {ts * 1e3:.2f} ms | {td * 1e3:.2f} ms | {td / ts:.3f} | {diff:.1e} |")
+
+
+if __name__ == "__main__":
+    main()
