@@ -1131,6 +1131,10 @@ RUNS = {
         [normal(np.random.default_rng(7008), (2, 3)), np.array(True),
          normal(np.random.default_rng(7009), (2, 5, 3))],
     ],
+    "upsample_dynamic": [
+        [normal(np.random.default_rng(3104), (2, 4, 9, 14))],
+        [normal(np.random.default_rng(3105), (1, 4, 31, 7))],
+    ],
     "encoder_dynamic": [
         encoder_dynamic_inputs(np.random.default_rng(5006), 2, 64),
         encoder_dynamic_inputs(np.random.default_rng(5007), 1, 128),
@@ -1138,6 +1142,33 @@ RUNS = {
 }
 # models whose declared output shapes are wrong on purpose (not checked against ORT's)
 WRONG_DECLARED_OUTPUTS = {"detector_dynamic"}
+
+
+def build_upsample_dynamic():
+    """Nearest upsampling by whole scales over open height and width: Resize 13 as detectors
+    export it (asymmetric, floor) and with its defaults (half_pixel, round_prefer_floor),
+    between strided convolutions; golden data at several sizes (RUNS)."""
+    rng = np.random.default_rng(3103)
+    g = Graph("upsample_dynamic")
+    img = g.input("x", ["batch", 4, "height", "width"])
+
+    def conv(name, x, cin, cout, stride):
+        w = g.init(f"{name}_weight", lecun(rng, (cout, cin, 3, 3), cin * 9))
+        return g.node("Conv", [x, w], name=name, kernel_shape=[3, 3], strides=[stride, stride],
+                      pads=[1, 1, 1, 1])
+
+    x = conv("down", img, 4, 6, 2)
+    empty = g.init("no_roi", np.zeros(0, np.float32))
+    x = g.node("Resize", [x, empty, g.init("scales2", np.array([1, 1, 2, 2], np.float32))],
+               name="up_asymmetric", mode="nearest",
+               coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    x = conv("mid", x, 6, 6, 1)
+    x = g.node("Resize", [x, empty, g.init("scales3", np.array([1, 1, 3, 1], np.float32))],
+               name="up_default", mode="nearest")
+    g.node("Relu", [x], name="relu", outputs=["y"])
+    g.output("y", ["batch", 6, None, None])
+    return g.model("nearest upsampling over open height and width", opset=13), \
+        [normal(rng, (1, 4, 16, 20))], None
 
 
 def build_ops_opset20():
@@ -1184,6 +1215,7 @@ BUILDERS = [
     ("unsupported", build_unsupported),
     ("detector_dynamic", build_detector_dynamic),
     ("encoder_dynamic", build_encoder_dynamic),
+    ("upsample_dynamic", build_upsample_dynamic),
     ("recurrent", build_recurrent),
     ("control_flow", build_control_flow),
     ("resize", build_resize),

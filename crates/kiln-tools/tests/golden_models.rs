@@ -655,3 +655,18 @@ fn encoder_with_open_batch_and_sequence() {
         &[("batch", 0, 0), ("seq", 0, 1)],
     );
 }
+
+/// Nearest upsampling by whole scales over open height and width (Resize 13 asymmetric/floor
+/// ×2, and its defaults ×3) between strided convolutions: each input repeated, over symbolic
+/// sizes, so odd heights and widths too match ONNX Runtime from one module.
+#[test]
+fn upsampling_with_open_dims() {
+    check_open_dims(
+        "upsample_dynamic",
+        &[
+            "tensor<{batch}x4x{height}x{width}xf32>",
+            "tensor<{batch}x6x{6*((height+1)/2)}x{2*((width+1)/2)}xf32>",
+        ],
+        &[("batch", 0, 0), ("height", 0, 2), ("width", 0, 3)],
+    );
+}

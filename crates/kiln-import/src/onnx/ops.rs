@@ -347,7 +347,7 @@ pub(super) fn reshape_to(
 }
 
 /// Reshapes to static or symbolic dims (nothing to do when `x` has them already).
-fn reshape_dims(
+pub(super) fn reshape_dims(
     im: &mut Importer,
     ctx: &NodeCtx,
     x: ValueId,

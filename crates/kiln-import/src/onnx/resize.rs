@@ -1,4 +1,5 @@
-//! Resize, and the Upsample it replaced, for sizes known at compile time.
+//! Resize, and the Upsample it replaced: for sizes known at compile time, any mode; for sizes
+//! known only at run time, nearest upsampling by whole scales ([`repeat_nearest`]).
 //!
 //! Interpolation is separable, so each resized axis is one linear map from the input's
 //! positions to the output's: a constant `[out, in]` weight matrix computed here in `f64`
@@ -11,10 +12,10 @@
 //! Resize 10 and Upsample use the old semantics: asymmetric coordinates and, for nearest,
 //! rounding down when enlarging and up when shrinking (as ONNX Runtime does).
 
-use super::ops::{arg, reshape_to, Outputs};
+use super::ops::{arg, reshape_dims, reshape_to, Outputs};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
-use kiln_ir::{OpKind, ValueId};
+use kiln_ir::{Dim, OpKind, ValueId};
 use kiln_types::{ElementType, HostTensor};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -51,9 +52,12 @@ type AxisWeights = Vec<Option<Vec<(usize, f64)>>>;
 
 pub(super) fn resize(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
+    let legacy = ctx.op_type == "Upsample" || ctx.opset < 11;
+    if im.ty(x).static_shape().is_none() {
+        return repeat_nearest(im, ctx, x, inputs, legacy);
+    }
     let shape = im.shape(ctx, x)?;
     let rank = shape.len();
-    let legacy = ctx.op_type == "Upsample" || ctx.opset < 11;
     let floats = |im: &Importer, i: usize| -> Result<Option<Vec<f64>>, ImportError> {
         match inputs.get(i).copied().flatten() {
             None => Ok(None),
@@ -120,6 +124,90 @@ pub(super) fn resize(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
         }
         let weights = axis_weights(&interp, shape[a], out[a], scale[a], region);
         y = apply_axis(im, ctx, y, a, &weights, extrapolation)?;
+    }
+    Ok(vec![Some(y)])
+}
+
+/// Resize of an input whose size is known only at run time: nearest-neighbour upsampling by
+/// whole scales (a detector's `Resize` ×2) where every output position `o` reads input
+/// `⌊o / s⌋` at any size, which is each input repeated `s` times: a reshape, a broadcast and
+/// a reshape per axis, over symbolic sizes. The coordinate transforms whose positions do not
+/// depend on the size (`asymmetric`, `half_pixel`) qualify when the rounding maps them so,
+/// checked on the reference positions of a few sizes; anything else names what it needs.
+fn repeat_nearest(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    inputs: &[Option<ValueId>],
+    legacy: bool,
+) -> Outputs {
+    let ty = im.ty(x).to_string();
+    let unsupported = |what: &str| {
+        ctx.err(format!(
+            "resizing {ty} (a size known only at run time) supports nearest upsampling by \
+             whole scales only: {what}"
+        ))
+    };
+    let scale_input = if legacy { 1 } else { 2 };
+    let sizes_given = !legacy
+        && inputs
+            .get(3)
+            .copied()
+            .flatten()
+            .is_some_and(|v| im.const_of(v).is_none_or(|t| t.element_count() > 0));
+    let scales = match (ctx.op_type == "Upsample" && ctx.opset < 9, sizes_given) {
+        (true, _) => ctx
+            .attr("scales")
+            .map(|a| a.floats.iter().map(|&f| f as f64).collect()),
+        (false, true) => return Err(unsupported("sizes are given")),
+        (false, false) => inputs
+            .get(scale_input)
+            .copied()
+            .flatten()
+            .and_then(|v| im.const_of(v))
+            .map(|t| t.to_f64()),
+    };
+    let mut dims = im.dims(x);
+    let rank = dims.len();
+    let scales = scales
+        .filter(|s| s.len() == rank && ctx.ints("axes").is_none())
+        .ok_or_else(|| unsupported("scales must be a constant for every axis"))?;
+    let interp = interpolation(ctx, legacy)?;
+    let size_free = matches!(interp.transform.as_str(), "asymmetric" | "half_pixel");
+    if interp.mode != Mode::Nearest || !size_free {
+        return Err(unsupported(
+            "the mode must be nearest, the transform asymmetric or half_pixel",
+        ));
+    }
+    let mut y = x;
+    for (a, &s) in scales.iter().enumerate() {
+        if s == 1.0 {
+            continue;
+        }
+        let whole = (s.fract() == 0.0 && (2.0..=64.0).contains(&s)).then_some(s as usize);
+        let repeats = whole.filter(|&s| {
+            [3, 4, 7].iter().all(|&n| {
+                let w = axis_weights(&interp, n, n * s, s as f64, [0.0, 1.0]);
+                w.iter()
+                    .enumerate()
+                    .all(|(o, w)| w.as_deref() == Some(&[(o / s, 1.0)][..]))
+            })
+        });
+        let Some(s) = repeats else {
+            return Err(unsupported(&format!(
+                "scale {s} of axis {a} does not repeat each input a whole number of times"
+            )));
+        };
+        let mut split = dims.clone();
+        split.insert(a + 1, Dim::Static(1));
+        y = reshape_dims(im, ctx, y, split.clone())?;
+        split[a + 1] = Dim::Static(s);
+        y = im.emit(ctx, OpKind::Broadcast { shape: split }, &[y])?;
+        dims[a] = match &dims[a] {
+            Dim::Static(n) => Dim::Static(n * s),
+            Dim::Sym(e) => Dim::Sym(e.clone() * kiln_ir::SymExpr::from(s as i64)),
+        };
+        y = reshape_dims(im, ctx, y, dims.clone())?;
     }
     Ok(vec![Some(y)])
 }
