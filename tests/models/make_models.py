@@ -1135,6 +1135,10 @@ RUNS = {
         [normal(np.random.default_rng(3104), (2, 4, 9, 14))],
         [normal(np.random.default_rng(3105), (1, 4, 31, 7))],
     ],
+    "neck_dynamic": [
+        [normal(np.random.default_rng(3204), (2, 3, 48, 64))],
+        [normal(np.random.default_rng(3205), (1, 3, 64, 40))],
+    ],
     "encoder_dynamic": [
         encoder_dynamic_inputs(np.random.default_rng(5006), 2, 64),
         encoder_dynamic_inputs(np.random.default_rng(5007), 1, 128),
@@ -1142,6 +1146,34 @@ RUNS = {
 }
 # models whose declared output shapes are wrong on purpose (not checked against ORT's)
 WRONG_DECLARED_OUTPUTS = {"detector_dynamic"}
+
+
+def build_neck_dynamic():
+    """A detector neck over open height and width: a stride-2 feature map concatenated with
+    the next one upsampled x2 (sizes that agree only for inputs a multiple of 4, which the
+    runtime checks); golden data at several sizes (RUNS)."""
+    rng = np.random.default_rng(3203)
+    g = Graph("neck_dynamic")
+    img = g.input("images", [None, 3, None, None])
+
+    def conv(name, x, cin, cout, stride):
+        w = g.init(f"{name}_weight", lecun(rng, (cout, cin, 3, 3), cin * 9))
+        y = g.node("Conv", [x, w], name=name, kernel_shape=[3, 3], strides=[stride, stride],
+                   pads=[1, 1, 1, 1])
+        return g.node("Mul", [y, g.node("Sigmoid", [y], name=f"{name}_sigmoid")],
+                      name=f"{name}_silu")
+
+    p3 = conv("p3", img, 3, 8, 2)
+    p4 = conv("p4", p3, 8, 16, 2)
+    up = g.node("Resize", [p4, "", g.init("scales", np.array([1, 1, 2, 2], np.float32))],
+                name="up", mode="nearest", coordinate_transformation_mode="asymmetric",
+                nearest_mode="floor")
+    x = g.node("Concat", [up, p3], name="cat", axis=1)
+    y = conv("fuse", x, 24, 8, 1)
+    g.node("Add", [y, p3], name="skip", outputs=["features"])
+    g.output("features", [None, 8, None, None])
+    return g.model("detector neck: upsampled and skip branches concatenated", opset=13), \
+        [normal(rng, (1, 3, 32, 32))], None
 
 
 def build_upsample_dynamic():
@@ -1216,6 +1248,7 @@ BUILDERS = [
     ("detector_dynamic", build_detector_dynamic),
     ("encoder_dynamic", build_encoder_dynamic),
     ("upsample_dynamic", build_upsample_dynamic),
+    ("neck_dynamic", build_neck_dynamic),
     ("recurrent", build_recurrent),
     ("control_flow", build_control_flow),
     ("resize", build_resize),

@@ -149,6 +149,27 @@ pub fn compile_file(
     compile_program(imported.program, &named(options, path))
 }
 
+/// The sizes a function's `check_shape` ops take as equal, each pair once.
+fn size_checks(f: &kiln_ir::Function) -> Vec<kiln_module::SizeCheck> {
+    let mut out: Vec<kiln_module::SizeCheck> = vec![];
+    for op in &f.ops {
+        let kiln_ir::OpKind::CheckShape { shape } = &op.kind else {
+            continue;
+        };
+        for (d, want) in f.ty(op.operands[0]).dims.iter().zip(shape) {
+            let (a, b) = (d.expr(), want.expr());
+            if a != b && !out.iter().any(|c| c.a == a && c.b == b) {
+                out.push(kiln_module::SizeCheck {
+                    a,
+                    b,
+                    op: op.loc.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// The import options a compilation implies.
 pub fn import_options(options: &CompileOptions) -> kiln_import::ImportOptions {
     kiln_import::ImportOptions {
@@ -270,14 +291,7 @@ pub fn compile_program(
                 TensorSig {
                     name: p.name.clone(),
                     element_type: ty.element_type,
-                    dims: ty
-                        .dims
-                        .iter()
-                        .map(|d| match d {
-                            kiln_ir::Dim::Static(n) => kiln_ir::SymExpr::from(*n as i64),
-                            kiln_ir::Dim::Sym(e) => e.clone(),
-                        })
-                        .collect(),
+                    dims: ty.dims.iter().map(kiln_ir::Dim::expr).collect(),
                 }
             };
             FunctionDef {
@@ -285,6 +299,7 @@ pub fn compile_program(
                 inputs: f.params.iter().map(sig).collect(),
                 outputs: f.results.iter().map(sig).collect(),
                 programs: programs.iter().map(|p| p[fi].clone()).collect(),
+                checks: size_checks(f),
             }
         })
         .collect();

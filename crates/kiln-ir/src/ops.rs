@@ -151,6 +151,13 @@ pub enum OpKind {
     Broadcast {
         shape: Vec<Dim>,
     },
+    /// The operand itself, whose dims must equal `shape` when the program runs: where two
+    /// sizes that must agree are different expressions (a skip connection concatenated with
+    /// an upsampled branch), one is taken for the other and the runtime checks they agree
+    /// before a call runs.
+    CheckShape {
+        shape: Vec<Dim>,
+    },
     /// Constant padding: `lows[d]` elements before and `highs[d]` after each dim.
     Pad {
         lows: Vec<usize>,
@@ -335,6 +342,7 @@ impl OpKind {
             OpKind::Concat { .. } => "concat",
             OpKind::Gather { .. } => "gather",
             OpKind::Broadcast { .. } => "broadcast",
+            OpKind::CheckShape { .. } => "check_shape",
             OpKind::Pad { .. } => "pad",
         }
     }
@@ -356,6 +364,9 @@ impl OpKind {
                 shape: bind(shape)?,
             },
             OpKind::Broadcast { shape } => OpKind::Broadcast {
+                shape: bind(shape)?,
+            },
+            OpKind::CheckShape { shape } => OpKind::CheckShape {
                 shape: bind(shape)?,
             },
             other => other.clone(),
@@ -408,9 +419,9 @@ impl OpKind {
                     ("epsilon", Attr::Float(*epsilon)),
                 ]
             }
-            OpKind::Reshape { shape } | OpKind::Broadcast { shape } => {
-                vec![("shape", dims_attr(shape))]
-            }
+            OpKind::Reshape { shape }
+            | OpKind::Broadcast { shape }
+            | OpKind::CheckShape { shape } => vec![("shape", dims_attr(shape))],
             OpKind::Transpose { perm } => vec![("perm", ints(perm))],
             OpKind::Slice {
                 starts,
@@ -488,6 +499,9 @@ impl OpKind {
                 shape: r.dims("shape")?,
             },
             "broadcast" => OpKind::Broadcast {
+                shape: r.dims("shape")?,
+            },
+            "check_shape" => OpKind::CheckShape {
                 shape: r.dims("shape")?,
             },
             "transpose" => OpKind::Transpose {
@@ -749,6 +763,29 @@ impl OpKind {
                     )));
                 }
                 one(to)
+            }
+            OpKind::CheckShape { shape } => {
+                arity(1)?;
+                let t = operands[0];
+                let agree = t.rank() == shape.len()
+                    && t.dims.iter().zip(shape).all(|(a, b)| {
+                        a == b || !matches!((a, b), (Dim::Static(_), Dim::Static(_)))
+                    });
+                if !agree {
+                    return Err(TypeError::from(format!(
+                        "'check_shape' of {} cannot hold dims {}",
+                        t.shape_string(),
+                        TensorType {
+                            element_type: t.element_type,
+                            dims: shape.clone(),
+                        }
+                        .shape_string()
+                    )));
+                }
+                one(TensorType {
+                    element_type: t.element_type,
+                    dims: shape.clone(),
+                })
             }
             OpKind::Broadcast { shape } => {
                 arity(1)?;

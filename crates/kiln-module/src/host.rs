@@ -322,7 +322,8 @@ impl HostProgram {
     /// fully checked) at once.
     pub fn verify(&self, module: &Module, f: &FunctionDef) -> Result<(), String> {
         let defined = f.symbols();
-        for s in self.sizes() {
+        let checks = f.checks.iter().flat_map(|c| [&c.a, &c.b]);
+        for s in self.sizes().chain(checks) {
             if let Some(missing) = s.symbols().into_iter().find(|x| !defined.contains(x)) {
                 return Err(format!(
                     "a size reads symbol '{missing}', which no input dim defines"

@@ -131,6 +131,17 @@ pub struct FunctionDef {
     pub inputs: Vec<TensorSig>,
     pub outputs: Vec<TensorSig>,
     pub programs: Vec<HostProgram>,
+    /// Sizes the compiled program takes to be equal, checked when a call binds its symbols.
+    pub checks: Vec<SizeCheck>,
+}
+
+/// Two sizes a function was compiled to take as equal (say, the height of a skip connection
+/// and of the upsampled branch it is concatenated with), and the op that needs them so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SizeCheck {
+    pub a: SymExpr,
+    pub b: SymExpr,
+    pub op: String,
 }
 
 impl FunctionDef {
@@ -142,7 +153,7 @@ impl FunctionDef {
     /// use kiln_module::{FunctionDef, HostProgram};
     /// let empty = HostProgram { transient_size: 0.into(), insts: vec![] };
     /// let f = FunctionDef { name: "main".into(), inputs: vec![], outputs: vec![],
-    ///                       programs: vec![empty.clone(), empty] };
+    ///                       programs: vec![empty.clone(), empty], checks: vec![] };
     /// assert_eq!(f.variants_for(|_| Some(0)), [0, 1]);
     /// ```
     pub fn variants_for(&self, rank: impl Fn(u32) -> Option<usize>) -> Vec<usize> {
@@ -246,6 +257,12 @@ impl Module {
             w.u32(f.programs.len() as u32);
             for p in &f.programs {
                 p.encode(&mut w);
+            }
+            w.u32(f.checks.len() as u32);
+            for c in &f.checks {
+                w.str(&c.a.to_string());
+                w.str(&c.b.to_string());
+                w.str(&c.op);
             }
         }
         w.u32(self.executables.len() as u32);
@@ -362,12 +379,24 @@ impl Module {
             let programs = (0..np)
                 .map(|_| HostProgram::decode(&mut r))
                 .collect::<Result<Vec<_>, _>>()?;
+            let nc = r.len(12)?;
+            let size = |r: &mut ByteReader| SymExpr::parse(&r.str()?).map_err(ModuleError::Invalid);
+            let checks = (0..nc)
+                .map(|_| {
+                    Ok(SizeCheck {
+                        a: size(&mut r)?,
+                        b: size(&mut r)?,
+                        op: r.str()?,
+                    })
+                })
+                .collect::<Result<Vec<_>, ModuleError>>()?;
             let [inputs, outputs] = sigs;
             functions.push(FunctionDef {
                 name: fname,
                 inputs,
                 outputs,
                 programs,
+                checks,
             });
         }
         let ne = r.len(32)?;

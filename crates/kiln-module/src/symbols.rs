@@ -23,6 +23,7 @@ use kiln_types::sym::SymExpr;
 ///     inputs: vec![sig("ids", &["b", "s"]), sig("mask", &["b", "s"])],
 ///     outputs: vec![sig("y", &["b", "s", "64"])],
 ///     programs: vec![],
+///     checks: vec![],
 /// };
 /// let symbols = f.bind_inputs(&[&[2, 7], &[2, 7]]).unwrap();
 /// assert_eq!(symbols.shape(&f.outputs[0]).unwrap(), [2, 7, 64]);
@@ -105,8 +106,9 @@ impl FunctionDef {
     }
 
     /// Reads the symbols' values from a call's input shapes and checks every input dim:
-    /// the rank, fixed dims, and dims that two inputs share must agree. The caller checks
-    /// the number of inputs and their element types.
+    /// the rank, fixed dims, and dims that two inputs share must agree; then the sizes the
+    /// program takes as equal ([`FunctionDef::checks`]). The caller checks the number of
+    /// inputs and their element types.
     pub fn bind_inputs(&self, shapes: &[&[usize]]) -> Result<Symbols, String> {
         let mut symbols = Symbols::default();
         // Where each symbol got its value, for the error when another dim disagrees.
@@ -167,6 +169,16 @@ impl FunctionDef {
                         kiln_types::type_string(sig.element_type, shape)
                     ));
                 }
+            }
+        }
+        for c in &self.checks {
+            let (a, b) = (symbols.size(&c.a)?, symbols.size(&c.b)?);
+            if a != b {
+                return Err(format!(
+                    "'{}' of '{}' needs {} and {} to be equal, but they are {a} and {b} for \
+                     these inputs ({symbols})",
+                    c.op, self.name, c.a, c.b
+                ));
             }
         }
         Ok(symbols)

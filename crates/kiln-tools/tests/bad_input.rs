@@ -224,19 +224,22 @@ fn runtime_rejects_bad_calls() {
 #[test]
 fn open_dims_reject_shapes_that_do_not_fit() {
     let dir = scratch("open-dims");
-    let out = dir.join("encoder.kiln");
-    let st = Command::new(COMPILE)
-        .arg(models().join("encoder_dynamic/model.onnx"))
-        .args([
-            "--iree-hal-target-backends=vmvx",
-            "--kiln-dynamic-dims",
-            "-o",
-        ])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let module = format!("--module={}", out.display());
+    let compile = |model: &str| {
+        let out = dir.join(format!("{model}.kiln"));
+        let st = Command::new(COMPILE)
+            .arg(models().join(model).join("model.onnx"))
+            .args([
+                "--iree-hal-target-backends=vmvx",
+                "--kiln-dynamic-dims",
+                "-o",
+            ])
+            .arg(&out)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        format!("--module={}", out.display())
+    };
+    let module = compile("encoder_dynamic");
     fails(
         RUN,
         &[&module, "--input=1x7x64xf32=0", "--input=1x9xi64=1"],
@@ -251,5 +254,12 @@ fn open_dims_reject_shapes_that_do_not_fit() {
         RUN,
         &[&module, "--input=7x64xf32=0", "--input=1x7xi64=1"],
         "input 0 ('hidden') of 'main' expects ?x?x64xf32 but got 7x64xf32 (rank 2 instead of 3)",
+    );
+    // Sizes the program takes as equal (a skip connection and an upsampled branch) that the
+    // inputs make different.
+    fails(
+        RUN,
+        &[&compile("neck_dynamic"), "--input=1x3x30x32xf32=0"],
+        "'cat' of 'main' needs (images_2+1)/2 and 2*(((images_2+1)/2+1)/2) to be equal, but they are 15 and 16 for these inputs (images_0=1, images_2=30, images_3=32)",
     );
 }

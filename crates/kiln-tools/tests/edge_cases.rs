@@ -150,6 +150,7 @@ fn one_dispatch_module(
         inputs,
         outputs: vec![output],
         programs: vec![program],
+        checks: vec![],
     };
     let exe = Executable {
         kernels: vec![kernel],
@@ -1115,6 +1116,7 @@ fn symbolic_copy_module() -> Vec<u8> {
             inputs: vec![sig("x"), sig("z")],
             outputs: vec![sig("y")],
             programs: vec![program],
+            checks: vec![],
         }],
         executables: vec![ExecutableDef {
             target: "vmvx".into(),

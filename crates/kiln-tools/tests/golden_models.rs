@@ -670,3 +670,18 @@ fn upsampling_with_open_dims() {
         &[("batch", 0, 0), ("height", 0, 2), ("width", 0, 3)],
     );
 }
+
+/// A detector neck: a stride-2 feature map concatenated with (and added to) the next one
+/// upsampled, sizes that are different expressions and agree only at some input sizes; the
+/// module takes them as equal and checks it per call.
+#[test]
+fn neck_with_open_dims() {
+    check_open_dims(
+        "neck_dynamic",
+        &[
+            "tensor<{images_0}x3x{images_2}x{images_3}xf32>",
+            "tensor<{images_0}x8x{2*(((images_2+1)/2+1)/2)}x{2*(((images_3+1)/2+1)/2)}xf32>",
+        ],
+        &[("images_0", 0, 0), ("images_2", 0, 2), ("images_3", 0, 3)],
+    );
+}

@@ -156,7 +156,7 @@ impl Former<'_> {
     }
 
     fn shape(&self, v: ValueId) -> Vec<SymExpr> {
-        self.f.ty(v).dims.iter().map(dim_size).collect()
+        self.f.ty(v).dims.iter().map(Dim::expr).collect()
     }
 
     /// Makes a multiply-used value safe to share: computed values are stored once; views of a
@@ -265,14 +265,6 @@ impl Former<'_> {
         if !op.is_empty() {
             self.dispatches.push(Dispatch::over_storages(op));
         }
-    }
-}
-
-/// The size of a tensor IR dim.
-fn dim_size(d: &Dim) -> SymExpr {
-    match d {
-        Dim::Static(n) => SymExpr::from(*n as i64),
-        Dim::Sym(e) => e.clone(),
     }
 }
 

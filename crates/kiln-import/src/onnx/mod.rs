@@ -454,6 +454,69 @@ impl Importer {
             .ok_or_else(|| ctx.err(format!("needs a static shape, got {}", self.ty(v))))
     }
 
+    /// `operands` of an elementwise op or a concat, with every size that must agree with
+    /// another operand's but is a different expression taken to be that one (a `check_shape`,
+    /// which the runtime checks before a call): a static size over a symbolic one, else the
+    /// first operand's. Sizes that broadcast (a static 1) are left alone.
+    fn unify_sizes(
+        &mut self,
+        ctx: &NodeCtx,
+        kind: &OpKind,
+        operands: &[ValueId],
+    ) -> Result<Vec<ValueId>, ImportError> {
+        let concat_axis = match kind {
+            OpKind::Binary(_) | OpKind::Select => None,
+            OpKind::Concat { axis } => Some(*axis),
+            _ => return Ok(operands.to_vec()),
+        };
+        let dims: Vec<Vec<Dim>> = operands.iter().map(|v| self.dims(*v)).collect();
+        if dims.iter().flatten().all(|d| matches!(d, Dim::Static(_))) {
+            return Ok(operands.to_vec());
+        }
+        let rank = dims.iter().map(Vec::len).max().unwrap_or(0);
+        if concat_axis.is_some() && dims.iter().any(|d| d.len() != rank) {
+            return Ok(operands.to_vec());
+        }
+        // Right-aligned position `p` of each operand's dims.
+        let at = |d: &[Dim], p: usize| (p + d.len()).checked_sub(rank).map(|i| d[i].clone());
+        let mut target: Vec<Option<Dim>> = vec![None; rank];
+        for (p, t) in target.iter_mut().enumerate() {
+            if Some(p) == concat_axis {
+                continue;
+            }
+            let sizes: Vec<Dim> = dims
+                .iter()
+                .filter_map(|d| at(d, p))
+                .filter(|d| *d != Dim::Static(1))
+                .collect();
+            let Some(first) = sizes.first() else { continue };
+            if sizes.iter().all(|d| d == first) {
+                continue;
+            }
+            let stat = sizes.iter().find(|d| matches!(d, Dim::Static(_)));
+            *t = Some(stat.unwrap_or(first).clone());
+        }
+        let mut out = operands.to_vec();
+        for (v, d) in out.iter_mut().zip(&dims) {
+            let mut shape = d.clone();
+            for (p, t) in target.iter().enumerate() {
+                let Some(t) = t else { continue };
+                if let Some(i) = (p + d.len()).checked_sub(rank) {
+                    if shape[i] != Dim::Static(1) {
+                        shape[i] = t.clone();
+                    }
+                }
+            }
+            if shape != *d {
+                *v = self
+                    .func
+                    .push_op(OpKind::CheckShape { shape }, &[*v], &ctx.name)
+                    .map_err(|m| ctx.err(m))?[0];
+            }
+        }
+        Ok(out)
+    }
+
     /// The dims of `v`, static or symbolic.
     pub(crate) fn dims(&self, v: ValueId) -> Vec<Dim> {
         self.ty(v).dims.clone()
@@ -484,6 +547,8 @@ impl Importer {
         kind: OpKind,
         operands: &[ValueId],
     ) -> Result<ValueId, ImportError> {
+        let unified = self.unify_sizes(ctx, &kind, operands)?;
+        let operands = &unified[..];
         let types: Vec<&TensorType> = operands.iter().map(|v| self.ty(*v)).collect();
         let result = kind
             .infer(&types)
