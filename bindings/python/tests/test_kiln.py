@@ -220,3 +220,39 @@ def test_one_module_takes_every_size_its_open_dims_allow():
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     with pytest.raises(kr.KilnRuntimeError, match=r"dim 1 must be 3"):
         f(np.zeros((1, 4, 8, 8), np.float32))
+
+
+def test_slices_ending_at_a_run_time_size():
+    """x + pos[:, :seq] with seq open (a transformer's position table): one module at every
+    length up to the table's, and a clear error past it."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    pos = np.arange(64 * 8, dtype=np.float32).reshape(1, 64, 8)
+    inits = [
+        numpy_helper.from_array(pos, "pos"),
+        numpy_helper.from_array(np.array([0], np.int64), "zero"),
+        numpy_helper.from_array(np.array([1], np.int64), "one"),
+        numpy_helper.from_array(np.array(1, np.int64), "axis1"),
+    ]
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "axis1"], ["n"], axis=0),
+        helper.make_node("Unsqueeze", ["n", "zero"], ["n1"]),
+        helper.make_node("Slice", ["pos", "zero", "n1", "one"], ["p"]),
+        helper.make_node("Add", ["x", "p"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "positions",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "seq", 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    blob = kc.compile_str(model.SerializeToString(), target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims"])
+    f = kr.load_module(blob, device="local-sync").main
+    for n in [1, 5, 64]:
+        x = np.random.default_rng(n).standard_normal((1, n, 8)).astype(np.float32)
+        np.testing.assert_array_equal(f(x), x + pos[:, :n])
+    with pytest.raises(kr.KilnRuntimeError, match=r"'p' of 'main' needs seq to be at most 64, but they are 65 and 64"):
+        f(np.zeros((1, 65, 8), np.float32))

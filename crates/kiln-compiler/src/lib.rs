@@ -149,19 +149,28 @@ pub fn compile_file(
     compile_program(imported.program, &named(options, path))
 }
 
-/// The sizes a function's `check_shape` ops take as equal, each pair once.
+/// The sizes a function's `check_shape` ops take as equal, and the lengths its `take` ops
+/// take at most their dims, each once.
 fn size_checks(f: &kiln_ir::Function) -> Vec<kiln_module::SizeCheck> {
     let mut out: Vec<kiln_module::SizeCheck> = vec![];
     for op in &f.ops {
-        let kiln_ir::OpKind::CheckShape { shape } = &op.kind else {
-            continue;
+        let (shape, at_most) = match &op.kind {
+            kiln_ir::OpKind::CheckShape { shape } => (shape, false),
+            kiln_ir::OpKind::Take { shape } => (shape, true),
+            _ => continue,
         };
         for (d, want) in f.ty(op.operands[0]).dims.iter().zip(shape) {
-            let (a, b) = (d.expr(), want.expr());
-            if a != b && !out.iter().any(|c| c.a == a && c.b == b) {
+            // `take` keeps `want` of `d`; `check_shape` takes `d` as `want`.
+            let (a, b) = match at_most {
+                true => (want.expr(), d.expr()),
+                false => (d.expr(), want.expr()),
+            };
+            let trivial = a == b || (at_most && (b.clone() - a.clone()).is_nonnegative());
+            if !trivial && !out.iter().any(|c| c.a == a && c.b == b) {
                 out.push(kiln_module::SizeCheck {
                     a,
                     b,
+                    at_most,
                     op: op.loc.clone(),
                 });
             }

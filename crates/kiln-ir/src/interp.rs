@@ -279,6 +279,12 @@ pub fn eval_op(program: &Program, kind: &OpKind, args: &[&Tensor]) -> Result<Ten
             });
             out
         }
+        OpKind::Take { .. } => {
+            let s = strides_of(&args[0].shape);
+            let mut out = Vec::with_capacity(n);
+            for_each_index(&shape, |i| out.push(args[0].data[dot(i, &s)]));
+            out
+        }
         OpKind::Concat { axis } => {
             let outer: usize = shape[..*axis].iter().product();
             let mut out = Vec::with_capacity(n);

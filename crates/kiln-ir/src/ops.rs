@@ -158,6 +158,12 @@ pub enum OpKind {
     CheckShape {
         shape: Vec<Dim>,
     },
+    /// The first `shape[d]` elements along each dim of the operand: a slice from the start
+    /// whose length may be a size known only at run time (each at most the operand's dim,
+    /// which the runtime checks before a call runs).
+    Take {
+        shape: Vec<Dim>,
+    },
     /// Constant padding: `lows[d]` elements before and `highs[d]` after each dim.
     Pad {
         lows: Vec<usize>,
@@ -343,6 +349,7 @@ impl OpKind {
             OpKind::Gather { .. } => "gather",
             OpKind::Broadcast { .. } => "broadcast",
             OpKind::CheckShape { .. } => "check_shape",
+            OpKind::Take { .. } => "take",
             OpKind::Pad { .. } => "pad",
         }
     }
@@ -367,6 +374,9 @@ impl OpKind {
                 shape: bind(shape)?,
             },
             OpKind::CheckShape { shape } => OpKind::CheckShape {
+                shape: bind(shape)?,
+            },
+            OpKind::Take { shape } => OpKind::Take {
                 shape: bind(shape)?,
             },
             other => other.clone(),
@@ -421,7 +431,8 @@ impl OpKind {
             }
             OpKind::Reshape { shape }
             | OpKind::Broadcast { shape }
-            | OpKind::CheckShape { shape } => vec![("shape", dims_attr(shape))],
+            | OpKind::CheckShape { shape }
+            | OpKind::Take { shape } => vec![("shape", dims_attr(shape))],
             OpKind::Transpose { perm } => vec![("perm", ints(perm))],
             OpKind::Slice {
                 starts,
@@ -502,6 +513,9 @@ impl OpKind {
                 shape: r.dims("shape")?,
             },
             "check_shape" => OpKind::CheckShape {
+                shape: r.dims("shape")?,
+            },
+            "take" => OpKind::Take {
                 shape: r.dims("shape")?,
             },
             "transpose" => OpKind::Transpose {
@@ -764,16 +778,19 @@ impl OpKind {
                 }
                 one(to)
             }
-            OpKind::CheckShape { shape } => {
+            OpKind::CheckShape { shape } | OpKind::Take { shape } => {
                 arity(1)?;
                 let t = operands[0];
+                let take = matches!(self, OpKind::Take { .. });
                 let agree = t.rank() == shape.len()
-                    && t.dims.iter().zip(shape).all(|(a, b)| {
-                        a == b || !matches!((a, b), (Dim::Static(_), Dim::Static(_)))
+                    && t.dims.iter().zip(shape).all(|(a, b)| match (a, b) {
+                        (Dim::Static(a), Dim::Static(b)) => a == b || (take && b <= a),
+                        _ => true,
                     });
                 if !agree {
                     return Err(TypeError::from(format!(
-                        "'check_shape' of {} cannot hold dims {}",
+                        "'{}' of {} cannot hold dims {}",
+                        self.name(),
                         t.shape_string(),
                         TensorType {
                             element_type: t.element_type,

@@ -136,11 +136,14 @@ pub struct FunctionDef {
 }
 
 /// Two sizes a function was compiled to take as equal (say, the height of a skip connection
-/// and of the upsampled branch it is concatenated with), and the op that needs them so.
+/// and of the upsampled branch it is concatenated with), or the first at most the second (a
+/// slice's run-time length within its dim), and the op that needs them so.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SizeCheck {
     pub a: SymExpr,
     pub b: SymExpr,
+    /// `a ≤ b` rather than `a = b`.
+    pub at_most: bool,
     pub op: String,
 }
 
@@ -262,6 +265,7 @@ impl Module {
             for c in &f.checks {
                 w.str(&c.a.to_string());
                 w.str(&c.b.to_string());
+                w.u8(c.at_most as u8);
                 w.str(&c.op);
             }
         }
@@ -386,6 +390,7 @@ impl Module {
                     Ok(SizeCheck {
                         a: size(&mut r)?,
                         b: size(&mut r)?,
+                        at_most: r.u8()? != 0,
                         op: r.str()?,
                     })
                 })

@@ -173,11 +173,15 @@ impl FunctionDef {
         }
         for c in &self.checks {
             let (a, b) = (symbols.size(&c.a)?, symbols.size(&c.b)?);
-            if a != b {
+            let (holds, needs) = match c.at_most {
+                false => (a == b, format!("{} and {} to be equal", c.a, c.b)),
+                true => (a <= b, format!("{} to be at most {}", c.a, c.b)),
+            };
+            if !holds {
                 return Err(format!(
-                    "'{}' of '{}' needs {} and {} to be equal, but they are {a} and {b} for \
-                     these inputs ({symbols})",
-                    c.op, self.name, c.a, c.b
+                    "'{}' of '{}' needs {needs}, but they are {a} and {b} for these inputs \
+                     ({symbols})",
+                    c.op, self.name
                 ));
             }
         }

@@ -152,8 +152,9 @@ impl Former<'_> {
                 e
             }
             OpKind::Broadcast { .. } => args[0].broadcast(&out_shape),
-            // The same elements: the sizes are equal when the function runs (checked first).
-            OpKind::CheckShape { .. } => {
+            // The same elements, or the leading ones: the sizes are equal (or at most the
+            // operand's) when the function runs, which is checked first.
+            OpKind::CheckShape { .. } | OpKind::Take { .. } => {
                 let mut e = args[0].clone();
                 e.shape = out_shape;
                 e

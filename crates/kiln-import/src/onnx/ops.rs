@@ -1251,16 +1251,24 @@ fn slice(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
     let x = arg(ctx, inputs, 0)?;
     let shape = im.dims(x);
     let rank = shape.len();
+    // Ends may be sizes known only at run time (`[:seq]` of a position table): the slice
+    // keeps the rest of the dim, and a `take` then keeps that many.
+    let symbolic_ends = inputs
+        .get(2)
+        .copied()
+        .flatten()
+        .filter(|&v| im.const_of(v).is_none())
+        .and_then(|v| im.shape_value(v))
+        .map(|s| s.values);
     let (starts, ends, axes, steps) = if ctx.opset >= 10 {
         let get = |i: usize| -> Result<Option<Vec<i64>>, ImportError> {
             Ok(const_arg(im, ctx, inputs, i)?.map(|t| t.to_i64()))
         };
-        (
-            get(1)?.unwrap_or_default(),
-            get(2)?.unwrap_or_default(),
-            get(3)?,
-            get(4)?,
-        )
+        let ends = match &symbolic_ends {
+            Some(e) => e.iter().map(|v| v.as_const().unwrap_or(i64::MAX)).collect(),
+            None => get(2)?.unwrap_or_default(),
+        };
+        (get(1)?.unwrap_or_default(), ends, get(3)?, get(4)?)
     } else {
         (
             ctx.ints("starts").unwrap_or_default(),
@@ -1280,11 +1288,28 @@ fn slice(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
     let mut st: Vec<i64> = vec![0; rank];
     let mut en: Vec<i64> = shape.iter().map(whole_dim_end).collect();
     let mut sp: Vec<i64> = vec![1; rank];
+    let mut take: Vec<Option<SymExpr>> = vec![None; rank];
     for i in 0..starts.len() {
         let a = axis(ctx, axes[i], rank)?;
         let step = steps[i];
         if step == 0 {
             return Err(ctx.err("slice step must not be zero"));
+        }
+        let run_time_end = symbolic_ends
+            .as_ref()
+            .and_then(|e| e.get(i))
+            .filter(|e| e.as_const().is_none());
+        if let Some(end) = run_time_end {
+            if step != 1 || starts[i] < 0 || !end.is_nonnegative() {
+                return Err(ctx.err(format!(
+                    "a slice ending at a size known only at run time ({end}) needs a \
+                     non-negative start and step 1 (got start {} and step {step})",
+                    starts[i]
+                )));
+            }
+            (st[a], en[a]) = (starts[i], whole_dim_end(&shape[a]));
+            take[a] = Some(end.clone() - SymExpr::from(starts[i]));
+            continue;
         }
         let dim = match &shape[a] {
             Dim::Static(n) => *n as i64,
@@ -1319,7 +1344,7 @@ fn slice(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
         }
         sp[a] = step;
     }
-    one(im.emit(
+    let y = im.emit(
         ctx,
         OpKind::Slice {
             starts: st,
@@ -1327,7 +1352,21 @@ fn slice(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
             steps: sp,
         },
         &[x],
-    )?)
+    )?;
+    if take.iter().all(Option::is_none) {
+        return one(y);
+    }
+    let dims = im
+        .dims(y)
+        .into_iter()
+        .zip(take)
+        .map(|(d, t)| match t {
+            None => Ok(d),
+            Some(t) => Dim::from_expr(t.clone())
+                .ok_or_else(|| ctx.err(format!("slice length {t} is negative"))),
+        })
+        .collect::<Result<_, _>>()?;
+    one(im.emit(ctx, OpKind::Take { shape: dims }, &[y])?)
 }
 
 fn gather(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
