@@ -191,6 +191,20 @@ fn named_dims_are_shared_and_unnamed_dims_are_fresh() {
     )
     .unwrap();
     assert_eq!(result_types(&imported), ["tensor<{batch}x{n}xf32>"]);
+    // Kept open, a dim declared 0 (an exporter's "unknown") is a fresh symbol too; bound, it is
+    // the size 0 the file says.
+    let graph = |keep| {
+        import(
+            vec![input("a", &["0", "4"])],
+            vec![],
+            vec![node("Identity", &["a"], "y", vec![])],
+            &["y"],
+            keep,
+        )
+        .unwrap()
+    };
+    assert_eq!(result_types(&graph(true)), ["tensor<{a_0}x4xf32>"]);
+    assert_eq!(result_types(&graph(false)), ["tensor<0x4xf32>"]);
 }
 
 #[test]

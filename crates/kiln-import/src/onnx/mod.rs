@@ -158,7 +158,7 @@ fn import_model(
         if im.names.contains_key(&name) {
             continue; // An initializer listed as an input (IR version < 4 style) keeps its value.
         }
-        let mut ty = value_type(input, &name)
+        let mut ty = value_type(input, &name, options.keep_symbols)
             .map_err(|m| ImportError::Malformed(format!("graph input '{name}': {m}")))?;
         if let Some(&(_, value)) = options.inputs.iter().rev().find(|(n, _)| *n == name) {
             let v = im.constant(bound_input(&name, &ty, value)?, &name);
@@ -261,8 +261,13 @@ fn bound_input(name: &str, ty: &TensorType, value: f64) -> Result<HostTensor, Im
 }
 
 /// An input's type: named dims become their (sanitised) symbol, unnamed and negative ones a
-/// fresh symbol `INPUT_AXIS`.
-fn value_type(info: &proto::ValueInfoProto, input: &str) -> Result<TensorType, String> {
+/// fresh symbol `INPUT_AXIS`, and with `open_zero` (dims kept open) so do dims declared 0,
+/// which exporters write for sizes they do not know.
+fn value_type(
+    info: &proto::ValueInfoProto,
+    input: &str,
+    open_zero: bool,
+) -> Result<TensorType, String> {
     let tt = info
         .r#type
         .as_ref()
@@ -276,6 +281,9 @@ fn value_type(info: &proto::ValueInfoProto, input: &str) -> Result<TensorType, S
     let mut dims = vec![];
     for (i, d) in shape.dim.iter().enumerate() {
         dims.push(match (d.dim_value, &d.dim_param) {
+            (Some(0), _) if open_zero => {
+                Dim::symbol(kiln_ir::sym::symbol_name(&format!("{input}_{i}")))
+            }
             (Some(v), _) if v >= 0 => Dim::Static(v as usize),
             (_, Some(p)) if !p.is_empty() => Dim::symbol(kiln_ir::sym::symbol_name(p)),
             _ => Dim::symbol(kiln_ir::sym::symbol_name(&format!("{input}_{i}"))),
