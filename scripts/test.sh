@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up and runs every test: Rust unit, golden-model, bad-input and doc tests, clippy and
-# rustfmt checks, then builds the Python wheel into a virtual environment and runs pytest and
+# Sets up and runs every test: Rust unit, golden-model, bad-input and doc tests, clippy,
+# rustdoc and rustfmt checks, then builds the Python wheel into a virtual environment and runs pytest and
 # ONNX's backend node tests (tests/onnx_node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,8 @@ export VK_INSTANCE_LAYERS=${VK_INSTANCE_LAYERS:-VK_LAYER_KHRONOS_validation}
 export KILN_REQUIRE_VULKAN=1 KILN_REQUIRE_SPIRV_VAL=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# Every crate's docs build, intra-doc links resolved.
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
 cargo test --workspace
 bash scripts/setup-python.sh
 .venv/bin/python -m pytest -q bindings/python/tests

@@ -3,12 +3,12 @@
 //!
 //! - Elementwise and reduction kernels (`KernelOp::Generic`) are generated in full: the
 //!   workgroup's tile box is computed from the workgroup index as VMVX does, then a loop nest
-//!   evaluates the fused body per element ([`body`]); LLVM's O3 pipeline vectorises the
+//!   evaluates the fused body per element (`body.rs`); LLVM's O3 pipeline vectorises the
 //!   contiguous innermost loops for the target's vector width.
 //! - Named ops (matmul, convolution, pooling, softmax, layer norm, gather) call the runtime's
 //!   microkernels through the `kiln_vmvx_workgroup` import (IREE's executable imports), which
 //!   runs that workgroup with the same packed GEMM and row kernels as VMVX.
-//! - The GEMMs' register tile is generated as LLVM IR into the executable ([`tile`]) where
+//! - The GEMMs' register tile is generated as LLVM IR into the executable (`tile.rs`) where
 //!   kiln has none in Rust for the target (AArch64's NEON tile) or when
 //!   `--iree-llvmcpu-enable-ukernels` leaves out `mmt4d`; the runtime's GEMM drivers then call
 //!   the executable's tile.

@@ -5,9 +5,9 @@
 //! - Devices are named by their Vulkan device UUID (`vulkan://<uuid>`), as IREE does, and
 //!   describe their limits, subgroup size and memory heaps for `--dump_devices`.
 //! - Buffers are host-visible and mapped, or device-local with staging on discrete GPUs (see
-//!   [`device`]).
+//!   `device.rs`).
 //! - Executables are `vulkan-spirv-fb` ([`kiln_spirv`]): one compute pipeline per entry point,
-//!   built through a pipeline cache after checking features and limits ([`executable`]).
+//!   built through a pipeline cache after checking features and limits (`executable.rs`).
 //! - Device option `memory=auto|host-visible|device-local` (e.g.
 //!   `--device=vulkan://<uuid>?memory=device-local`) overrides where buffers live.
 //!

@@ -363,9 +363,10 @@ impl LoadedModule {
 
     /// Calls function `name` with host tensors and returns its results.
     ///
-    /// Inputs must match the signature exactly (count, element type and shape). They are copied
-    /// to the device; [`LoadedModule::invoke_owned`] avoids that copy where the device can read
-    /// host memory.
+    /// Inputs must match the signature (count, element type, rank and fixed dims; dims that are
+    /// symbols take any size, the same wherever a symbol appears), and the results have the
+    /// sizes that follow. They are copied to the device; [`LoadedModule::invoke_owned`] avoids
+    /// that copy where the device can read host memory.
     pub fn invoke(
         &self,
         name: &str,

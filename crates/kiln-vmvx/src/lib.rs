@@ -1,6 +1,6 @@
 //! VMVX: kiln's portable executable format and the interpreter that runs it on the CPU.
 //!
-//! - [`format`] defines executables: kernels that are structured ops over strided views of the
+//! - [`format`](mod@format) defines executables: kernels that are structured ops over strided views of the
 //!   dispatch's bindings, with elementwise bodies in a tiny SSA bytecode. The compiler writes
 //!   it; [`Executable::decode`] reads and checks it (every index, kind and shape), so a corrupt
 //!   executable is an error, never a crash.

@@ -2,14 +2,14 @@
 //!
 //! - Initializers and `Constant` nodes become constants; tensor data may be raw, typed or stored
 //!   in external files next to the model.
-//! - Every node is lowered by a builder looked up by op type in [`ops`]. Builders see constant
+//! - Every node is lowered by a builder looked up by op type in `ops.rs`. Builders see constant
 //!   operands' values, so shape-computing subgraphs (`Shape → Gather → Concat → Reshape`) fold
 //!   while importing: any op whose operands are all constants is evaluated by the reference
 //!   interpreter and replaced by its result.
 //! - Input dims are static or symbolic: a named dim (`dim_param`) is one symbol wherever it
 //!   appears; an unnamed or negative one gets a fresh symbol `INPUT_AXIS`. Types are inferred
 //!   from the inputs, never taken from the file's declared value or output shapes, so symbolic
-//!   sizes flow through as expressions (`{(h+1)/2}`); [`shape_values`] folds shape subgraphs
+//!   sizes flow through as expressions (`{(h+1)/2}`); `shape_values.rs` folds shape subgraphs
 //!   over them. Dims the options bind are static from the start.
 //! - Until kiln computes sizes at run time, symbols the options leave unbound are then bound
 //!   to 1 (with a note), unless [`ImportOptions::keep_symbols`] asks for the symbolic program.

@@ -110,7 +110,7 @@ pub unsafe fn sgemm_external(
 /// [`packed_gemm`] with an external tile (packed operands in its shape's layout).
 ///
 /// # Safety
-/// As [`packed_gemm_impl`].
+/// As `packed_gemm_impl`.
 pub unsafe fn packed_gemm_external(
     tile: ExternalTile,
     m: usize,

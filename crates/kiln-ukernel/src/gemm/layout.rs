@@ -23,7 +23,7 @@ pub struct TileShape {
     /// The CPU features (LLVM names) the kernel for this shape needs.
     pub features: &'static [&'static str],
     /// Whether this crate has the tile; the others exist only as code generated into each
-    /// native executable (`kiln-codegen-llvm`), reached through an [`ExternalTile`].
+    /// native executable (`kiln-codegen-llvm`), reached through an [`ExternalTile`](super::ExternalTile).
     pub builtin: bool,
 }
 

@@ -269,7 +269,7 @@ pub unsafe fn sgemm_avx512(
 /// [`super::packed_gemm`] with the 6×16 tile.
 ///
 /// # Safety
-/// As [`super::packed_gemm_impl`]; the CPU must support AVX2 and FMA.
+/// As `packed_gemm_impl`; the CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn packed_gemm_avx2(m: usize, n: usize, k: usize, lhs: Lhs, rhs: Rhs, c: MatrixMut) {
     // SAFETY: forwarded contract.
@@ -279,7 +279,7 @@ pub unsafe fn packed_gemm_avx2(m: usize, n: usize, k: usize, lhs: Lhs, rhs: Rhs,
 /// [`super::packed_gemm`] with the 8×32 tile.
 ///
 /// # Safety
-/// As [`super::packed_gemm_impl`]; the CPU must support AVX-512F.
+/// As `packed_gemm_impl`; the CPU must support AVX-512F.
 #[target_feature(enable = "avx512f,avx2,fma")]
 pub unsafe fn packed_gemm_avx512(m: usize, n: usize, k: usize, lhs: Lhs, rhs: Rhs, c: MatrixMut) {
     // SAFETY: forwarded contract.

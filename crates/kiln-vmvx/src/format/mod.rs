@@ -352,7 +352,7 @@ fn band_in_proportion(per_channel: u128, channels: u64, input: u64) -> bool {
 
 /// Values in a [`KernelOp::ConvBand`] output for `n` images of `c` channels: every channel's
 /// layout for all `oh` output rows, then what the GEMM may read past the last one; `None` when
-/// that is no size a buffer could have. The window must be within [`MAX_WINDOW`] (compiled
+/// that is no size a buffer could have. The window must be within `MAX_WINDOW` (compiled
 /// modules' are; the loader checks).
 pub fn conv_band_len(win: &kiln_ukernel::rows::Window, [n, c, oh, ow]: [u64; 4]) -> Option<u64> {
     let layout = band_layout(win, oh, ow)?;
