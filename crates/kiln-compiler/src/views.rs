@@ -7,6 +7,7 @@
 //! every size, so every equality here is one of expressions.
 
 use kiln_ir::SymExpr;
+use kiln_kernel::{Sizes, Symbolic};
 
 /// True when `e` is the constant `c`.
 pub fn is(e: &SymExpr, c: i64) -> bool {
@@ -20,11 +21,7 @@ pub fn product(dims: &[SymExpr]) -> SymExpr {
 
 /// Row-major strides of a contiguous tensor of `shape`.
 pub fn contiguous_strides(shape: &[SymExpr]) -> Vec<SymExpr> {
-    let mut s = vec![SymExpr::from(1); shape.len()];
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        s[d] = s[d + 1].clone() * shape[d + 1].clone();
-    }
-    s
+    Symbolic::contiguous_strides(shape)
 }
 
 /// Strides of a tensor of `from_shape` (with `strides`) broadcast NumPy-style to `to_shape`.

@@ -16,17 +16,9 @@ pub trait Sizes: Clone + Debug + PartialEq {
     fn contiguous_strides(shape: &[Self::Extent]) -> Vec<Self::Stride>;
     /// True when `n` is the constant `c`.
     fn extent_is(n: &Self::Extent, c: u64) -> bool;
-    fn stride_is(s: &Self::Stride, c: i64) -> bool;
     /// The text of a dim, offset or stride (symbolic ones in braces: `{h+1}`).
     fn extent_text(n: &Self::Extent) -> String;
     fn stride_text(s: &Self::Stride) -> String;
-    /// The constant extent `c`.
-    fn extent(c: u64) -> Self::Extent;
-    /// `a · b`, and `⌊a / d⌋` and `⌈a / d⌉` for a positive constant `d` (saturating for
-    /// static sizes).
-    fn mul(a: &Self::Extent, b: &Self::Extent) -> Self::Extent;
-    fn div(a: &Self::Extent, d: u64) -> Self::Extent;
-    fn ceil_div(a: &Self::Extent, d: u64) -> Self::Extent;
 }
 
 /// Sizes known when compiling: `u64` extents, `i64` strides.
@@ -50,26 +42,11 @@ impl Sizes for Static {
     fn extent_is(n: &u64, c: u64) -> bool {
         *n == c
     }
-    fn stride_is(s: &i64, c: i64) -> bool {
-        *s == c
-    }
     fn extent_text(n: &u64) -> String {
         n.to_string()
     }
     fn stride_text(s: &i64) -> String {
         s.to_string()
-    }
-    fn extent(c: u64) -> u64 {
-        c
-    }
-    fn mul(a: &u64, b: &u64) -> u64 {
-        a.saturating_mul(*b)
-    }
-    fn div(a: &u64, d: u64) -> u64 {
-        a / d.max(1)
-    }
-    fn ceil_div(a: &u64, d: u64) -> u64 {
-        a.div_ceil(d.max(1))
     }
 }
 
@@ -86,9 +63,6 @@ impl Sizes for Symbolic {
     fn extent_is(n: &SymExpr, c: u64) -> bool {
         n.as_const() == Some(c as i64)
     }
-    fn stride_is(s: &SymExpr, c: i64) -> bool {
-        s.as_const() == Some(c)
-    }
     fn extent_text(n: &SymExpr) -> String {
         match n.as_const() {
             Some(c) => c.to_string(),
@@ -97,18 +71,6 @@ impl Sizes for Symbolic {
     }
     fn stride_text(s: &SymExpr) -> String {
         Self::extent_text(s)
-    }
-    fn extent(c: u64) -> SymExpr {
-        SymExpr::from(c as i64)
-    }
-    fn mul(a: &SymExpr, b: &SymExpr) -> SymExpr {
-        a.clone() * b.clone()
-    }
-    fn div(a: &SymExpr, d: u64) -> SymExpr {
-        a.floor_div(d.max(1) as i64)
-    }
-    fn ceil_div(a: &SymExpr, d: u64) -> SymExpr {
-        a.ceil_div(d.max(1) as i64)
     }
 }
 

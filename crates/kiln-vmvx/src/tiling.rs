@@ -8,7 +8,6 @@
 //! same box the interpreter does.
 
 use crate::format::{Kernel, KernelOp};
-use kiln_types::sizes::Sizes;
 use smallvec::{smallvec, SmallVec};
 
 /// Per-dim values of a grid or a box, inline up to rank 8 (workgroups compute boxes without
@@ -126,19 +125,11 @@ impl Kernel {
     /// - pool2d, conv_band: one `[image, channel]` plane each;
     /// - softmax, layer norm, gather: [`ROWS_PER_WORKGROUP`] rows each.
     pub fn grid(&self) -> Grid {
-        let (domain, tile) = self.grid_parts();
-        Grid {
+        let grid = |domain: &[u64], tile: &[u64]| Grid {
             domain: domain.into(),
             tile: tile.into(),
-        }
-    }
-}
-
-impl<Z: Sizes> Kernel<Z> {
-    /// The domain and tile of [`Kernel::grid`], in the kernel's sizes (expressions for a
-    /// kernel whose sizes are known only at run time).
-    pub fn grid_parts(&self) -> (Vec<Z::Extent>, Vec<u64>) {
-        let rows = |n: &Z::Extent| (vec![n.clone()], vec![ROWS_PER_WORKGROUP]);
+        };
+        let rows = |n: u64| grid(&[n], &[ROWS_PER_WORKGROUP]);
         match &self.op {
             KernelOp::Generic {
                 shape,
@@ -147,31 +138,31 @@ impl<Z: Sizes> Kernel<Z> {
                 ..
             } => {
                 let p = shape.len() - *reduction_dims as usize;
-                (shape[..p].to_vec(), tile[..p].to_vec())
+                grid(&shape[..p], &tile[..p])
             }
             KernelOp::MatMul {
                 c, tile_m, tile_n, ..
-            } => (c.shape.clone(), vec![1, *tile_m, *tile_n]),
+            } => grid(&c.shape, &[1, *tile_m, *tile_n]),
             KernelOp::Conv2d {
                 y,
                 groups,
                 tile_co,
                 tile_oh,
                 ..
-            } => (
-                vec![
-                    y.shape[0].clone(),
-                    Z::extent(*groups),
-                    Z::div(&y.shape[1], *groups),
-                    y.shape[2].clone(),
+            } => grid(
+                &[
+                    y.shape[0],
+                    *groups,
+                    y.shape[1] / (*groups).max(1),
+                    y.shape[2],
                 ],
-                vec![1, 1, *tile_co, *tile_oh],
+                &[1, 1, *tile_co, *tile_oh],
             ),
             KernelOp::Pool2d { y: v, .. } | KernelOp::ConvBand { x: v, .. } => {
-                (v.shape[..2].to_vec(), vec![1, 1])
+                grid(&v.shape[..2], &[1, 1])
             }
-            KernelOp::Softmax { x, .. } | KernelOp::LayerNorm { x, .. } => rows(&x.shape[0]),
-            KernelOp::Gather { out, .. } => rows(&out.shape[0]),
+            KernelOp::Softmax { x, .. } | KernelOp::LayerNorm { x, .. } => rows(x.shape[0]),
+            KernelOp::Gather { out, .. } => rows(out.shape[0]),
         }
     }
 }
