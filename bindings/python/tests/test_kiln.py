@@ -256,3 +256,33 @@ def test_slices_ending_at_a_run_time_size():
         np.testing.assert_array_equal(f(x), x + pos[:, :n])
     with pytest.raises(kr.KilnRuntimeError, match=r"'p' of 'main' needs seq to be at most 64, but they are 65 and 64"):
         f(np.zeros((1, 65, 8), np.float32))
+
+
+def test_ranges_up_to_a_run_time_size():
+    """Range(start, seq, delta) with seq open (position ids): one module at every length."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    consts = {"zero": np.array(0, np.int64), "one": np.array(1, np.int64), "two": np.array(2, np.int64), "three": np.array(3, np.int64)}
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "one"], ["n"], axis=0),
+        helper.make_node("Range", ["zero", "n", "one"], ["positions"]),
+        helper.make_node("Range", ["two", "n", "three"], ["strided"]),
+        helper.make_node("Cast", ["positions"], ["p"], to=TensorProto.FLOAT),
+        helper.make_node("Add", ["x", "p"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "ranges",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "seq"])],
+        [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None) for n in ["y", "strided"]],
+        [numpy_helper.from_array(v, k) for k, v in consts.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    blob = kc.compile_str(model.SerializeToString(), target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims"])
+    f = kr.load_module(blob, device="local-task").main
+    for n in [1, 2, 7, 300]:
+        x = np.random.default_rng(n).standard_normal((1, n)).astype(np.float32)
+        y, strided = f(x)
+        np.testing.assert_array_equal(y, x + np.arange(n, dtype=np.float32))
+        np.testing.assert_array_equal(strided, np.arange(2, n, 3, dtype=np.int64))

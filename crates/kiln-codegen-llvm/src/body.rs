@@ -46,6 +46,9 @@ pub fn eval<'ctx>(
                 }
             }
             Inst::Cast(a, t) => cast(g, reg(&regs, a)?, t)?,
+            Inst::Index(_) => {
+                return Err("element coordinates (index) are not supported by llvm-cpu yet".into())
+            }
         };
         regs.push(v);
     }

@@ -37,6 +37,11 @@ pub fn eval(
                 }
             }
             Inst::Cast(a, t) => cast(s, reg(&regs, a)?, t),
+            Inst::Index(_) => {
+                return Err(
+                    "element coordinates (index) are not supported by vulkan-spirv yet".into(),
+                )
+            }
         };
         regs.push(v);
     }

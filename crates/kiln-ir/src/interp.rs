@@ -279,6 +279,11 @@ pub fn eval_op(program: &Program, kind: &OpKind, args: &[&Tensor]) -> Result<Ten
             });
             out
         }
+        OpKind::Iota { axis, .. } => {
+            let mut out = Vec::with_capacity(n);
+            for_each_index(&shape, |i| out.push(i[*axis] as f64));
+            out
+        }
         OpKind::Take { .. } => {
             let s = strides_of(&args[0].shape);
             let mut out = Vec::with_capacity(n);

@@ -158,6 +158,12 @@ pub enum OpKind {
     CheckShape {
         shape: Vec<Dim>,
     },
+    /// An `i64` tensor of `shape` whose elements are their own coordinate along `axis`
+    /// (positions over a size known only at run time: `Range(0, seq)`).
+    Iota {
+        shape: Vec<Dim>,
+        axis: usize,
+    },
     /// The first `shape[d]` elements along each dim of the operand: a slice from the start
     /// whose length may be a size known only at run time (each at most the operand's dim,
     /// which the runtime checks before a call runs).
@@ -350,6 +356,7 @@ impl OpKind {
             OpKind::Broadcast { .. } => "broadcast",
             OpKind::CheckShape { .. } => "check_shape",
             OpKind::Take { .. } => "take",
+            OpKind::Iota { .. } => "iota",
             OpKind::Pad { .. } => "pad",
         }
     }
@@ -378,6 +385,10 @@ impl OpKind {
             },
             OpKind::Take { shape } => OpKind::Take {
                 shape: bind(shape)?,
+            },
+            OpKind::Iota { shape, axis } => OpKind::Iota {
+                shape: bind(shape)?,
+                axis: *axis,
             },
             other => other.clone(),
         })
@@ -433,6 +444,10 @@ impl OpKind {
             | OpKind::Broadcast { shape }
             | OpKind::CheckShape { shape }
             | OpKind::Take { shape } => vec![("shape", dims_attr(shape))],
+            OpKind::Iota { shape, axis } => vec![
+                ("shape", dims_attr(shape)),
+                ("axis", Attr::Int(*axis as i64)),
+            ],
             OpKind::Transpose { perm } => vec![("perm", ints(perm))],
             OpKind::Slice {
                 starts,
@@ -517,6 +532,10 @@ impl OpKind {
             },
             "take" => OpKind::Take {
                 shape: r.dims("shape")?,
+            },
+            "iota" => OpKind::Iota {
+                shape: r.dims("shape")?,
+                axis: r.usize("axis")?,
             },
             "transpose" => OpKind::Transpose {
                 perm: r.usizes("perm")?,
@@ -777,6 +796,19 @@ impl OpKind {
                     )));
                 }
                 one(to)
+            }
+            OpKind::Iota { shape, axis } => {
+                arity(0)?;
+                if *axis >= shape.len() {
+                    return Err(TypeError::from(format!(
+                        "'iota' along axis {axis} of a rank-{} shape",
+                        shape.len()
+                    )));
+                }
+                one(TensorType {
+                    element_type: ElementType::I64,
+                    dims: shape.clone(),
+                })
             }
             OpKind::CheckShape { shape } | OpKind::Take { shape } => {
                 arity(1)?;

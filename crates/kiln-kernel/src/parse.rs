@@ -291,6 +291,7 @@ impl<'a> Cursor<'a> {
                     Inst::ConstI(self.number()?)
                 }
             }
+            "index" => Inst::Index(self.number()?),
             "select" => {
                 let r = self.list(',', |c| c.register())?;
                 let [c, a, b] = r[..] else {

@@ -136,6 +136,10 @@ pub enum Inst {
     /// `cond ? a : b`.
     Select(u32, u32, u32),
     Cast(u32, ElementType),
+    /// The current element's coordinate along dim `n` of the iteration domain (an integer),
+    /// for values made from positions (`Range` over a size known only at run time). Bodies of
+    /// elementwise kernels only.
+    Index(u32),
 }
 
 /// Longest body accepted; each instruction costs a row of scratch registers when run.
@@ -243,6 +247,7 @@ impl Body {
                     reg(*a, &kinds)?;
                     reg_kind(*t)
                 }
+                Inst::Index(_) => RegKind::I,
             };
             kinds.push(k);
         }
@@ -280,6 +285,7 @@ impl std::fmt::Display for Body {
                     Inst::Binary(op, a, b) => format!("{op} r{a}, r{b}"),
                     Inst::Select(c, a, b) => format!("select r{c}, r{a}, r{b}"),
                     Inst::Cast(a, t) => format!("cast r{a} to {t}"),
+                    Inst::Index(n) => format!("index {n}"),
                 };
                 format!("r{i} = {rhs}")
             })

@@ -670,13 +670,21 @@ fn predicate_f(f: BinaryFn, a: f32, b: f32) -> i64 {
     }) as i64
 }
 
-/// Evaluates `body` on rows of `len` elements; `Input` instructions call `load`.
-fn eval_body(body: &Body, regs: &mut [Reg], len: usize, mut load: impl FnMut(u32, &mut Reg)) {
+/// Evaluates `body` on rows of `len` elements; `Input` instructions call `load`, `Index`
+/// instructions `index` (a row's coordinates along a dim).
+fn eval_body(
+    body: &Body,
+    regs: &mut [Reg],
+    len: usize,
+    mut load: impl FnMut(u32, &mut Reg),
+    mut index: impl FnMut(u32, &mut Reg),
+) {
     for (i, inst) in body.insts.iter().enumerate() {
         let (done, rest) = regs.split_at_mut(i);
         let dst = &mut rest[0];
         match (inst, dst) {
             (Inst::Input(n), d) => load(*n, d),
+            (Inst::Index(n), d) => index(*n, d),
             (Inst::ConstF(c), Reg::F(d)) => d[..len].fill(*c),
             (Inst::ConstI(c), Reg::I(d)) => d[..len].fill(*c),
             (Inst::Unary(f, a), d) => match (&done[*a as usize], d) {
@@ -806,6 +814,19 @@ fn for_each_outer(lo: &[u64], hi: &[u64], mut f: impl FnMut(&[u64])) {
     }
 }
 
+/// A row's coordinates along `dim` into `d`: `start, start+1, …` along the row's (last) dim,
+/// the row's own coordinate `idx[dim]` along the others.
+fn coordinates(idx: &[u64], dim: usize, start: u64, len: usize, d: &mut Reg) {
+    let Reg::I(d) = d else {
+        unreachable!("coordinates are integers (checked at load)")
+    };
+    if dim + 1 == idx.len() {
+        (0..len).for_each(|t| d[t] = (start + t as u64) as i64);
+    } else {
+        d[..len].fill(idx.get(dim).copied().unwrap_or(0) as i64);
+    }
+}
+
 /// Runs an elementwise body over the box `[lo, hi)` (every view indexed by the box's coords).
 fn run_box(m: &Mem, inputs: &[&View], outputs: &[&View], body: &Body, lo: &[u64], hi: &[u64]) {
     let mut regs = registers(body, inputs, outputs);
@@ -827,10 +848,16 @@ fn run_box(m: &Mem, inputs: &[&View], outputs: &[&View], body: &Body, lo: &[u64]
         while j < end {
             let len = ROW.min((end - j) as usize);
             let step = (j - start) as i64;
-            eval_body(body, &mut regs, len, |n, d| {
-                let v = inputs[n as usize];
-                load_row(m, v, starts[n as usize] + step * inner(v), inner(v), len, d);
-            });
+            eval_body(
+                body,
+                &mut regs,
+                len,
+                |n, d| {
+                    let v = inputs[n as usize];
+                    load_row(m, v, starts[n as usize] + step * inner(v), inner(v), len, d);
+                },
+                |dim, d| coordinates(idx, dim as usize, j, len, d),
+            );
             for (k, (v, &res)) in outputs.iter().zip(&body.results).enumerate() {
                 store_row(
                     m,
@@ -889,10 +916,16 @@ fn run_reduce_box(
                 let len = ROW.min((shape[r - 1] - j) as usize);
                 let mut at = idx.to_vec();
                 at[r - 1] = j;
-                eval_body(body, regs, len, |n, d| {
-                    let v = inputs[n as usize];
-                    load_row(m, v, offset_at(v, &at), v.strides[r - 1], len, d);
-                });
+                eval_body(
+                    body,
+                    regs,
+                    len,
+                    |n, d| {
+                        let v = inputs[n as usize];
+                        load_row(m, v, offset_at(v, &at), v.strides[r - 1], len, d);
+                    },
+                    |dim, d| coordinates(&at, dim as usize, j, len, d),
+                );
                 match &regs[body.results[0] as usize] {
                     Reg::F(x) => {
                         for &v in &x[..len] {

@@ -88,7 +88,8 @@ pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2]
 /// Tile sizes for a generic kernel's parallel dims (then the reduction dims, whole) so each
 /// workgroup covers about `target` points.
 pub fn generic_tile(parallel: &[u64], target: u64, reduction: &[u64]) -> Vec<u64> {
-    let mut tile: Vec<u64> = parallel.to_vec();
+    // An empty dim (a size known only at run time can be 0) still gets a tile of 1.
+    let mut tile: Vec<u64> = parallel.iter().map(|&d| d.max(1)).collect();
     let mut inner: u64 = 1;
     for d in (0..tile.len()).rev() {
         if inner.saturating_mul(tile[d]) > target {

@@ -152,6 +152,23 @@ impl Former<'_> {
                 e
             }
             OpKind::Broadcast { .. } => args[0].broadcast(&out_shape),
+            // Positions are stored at once: a later transpose, slice or broadcast re-strides
+            // what it reads, never a coordinate inside a body.
+            OpKind::Iota { axis, .. } => {
+                let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
+                let iota = Expr {
+                    shape: out_shape.clone(),
+                    element_type: out_ty,
+                    leaves: vec![],
+                    insts: vec![Inst::Index(*axis as u32)],
+                    result: 0,
+                };
+                self.push_generic(
+                    &iota,
+                    contiguous(s as u32, SymExpr::from(0), out_ty, &out_shape),
+                );
+                Expr::leaf(Src::Storage(s), out_ty, &out_shape)
+            }
             // The same elements, or the leading ones: the sizes are equal (or at most the
             // operand's) when the function runs, which is checked first.
             OpKind::CheckShape { .. } | OpKind::Take { .. } => {

@@ -2817,6 +2817,9 @@ fn pad(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
 }
 
 fn range(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    if let Some(out) = range_to_size(im, ctx, inputs)? {
+        return one(out);
+    }
     let mut vals = [0.0; 3];
     let mut et = kiln_types::ElementType::F32;
     for (i, v) in vals.iter_mut().enumerate() {
@@ -2839,6 +2842,66 @@ fn range(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
     }
     let values: Vec<f64> = (0..n).map(|i| s + i as f64 * d).collect();
     one(im.constant(HostTensor::from_f64(et, &[n], &values), &ctx.name))
+}
+
+/// A Range whose limit is a size known only at run time (`Range(0, seq, 1)` of position ids)
+/// with integer start and delta known now: `start + delta · position` over `⌈(limit −
+/// start) / delta⌉` positions. `None` when the limit is known now (the constant path).
+fn range_to_size(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Result<Option<ValueId>, ImportError> {
+    let Some(limit) = inputs.get(1).copied().flatten() else {
+        return Ok(None);
+    };
+    if im.const_of(limit).is_some() {
+        return Ok(None);
+    }
+    let Some(limit) = im
+        .shape_value(limit)
+        .and_then(|s| s.values.first().cloned())
+    else {
+        return Ok(None);
+    };
+    let scalar = |i: usize| -> Result<(i64, ElementType), ImportError> {
+        let t = const_arg(im, ctx, inputs, i)?
+            .ok_or_else(|| ctx.err(format!("input {i} is required")))?;
+        let v = t
+            .to_i64()
+            .first()
+            .copied()
+            .ok_or_else(|| ctx.err(format!("input {i} is empty")))?;
+        Ok((v, t.element_type))
+    };
+    let ((start, et), (delta, _)) = (scalar(0)?, scalar(2)?);
+    if et.int_width().is_none() || delta <= 0 {
+        return Err(ctx.err(format!(
+            "a range up to a size known only at run time ({limit}) needs an integer start and \
+             a positive integer delta"
+        )));
+    }
+    // ⌈(limit − start) / delta⌉ is 0 for a limit up to delta − 1 below the start; one further
+    // below makes the size negative, which the call's binding refuses.
+    let n = Dim::from_expr((limit - SymExpr::from(start)).ceil_div(delta))
+        .ok_or_else(|| ctx.err("the range's length is negative"))?;
+    let mut x = im.emit(
+        ctx,
+        OpKind::Iota {
+            shape: vec![n],
+            axis: 0,
+        },
+        &[],
+    )?;
+    for (op, c) in [(BinaryOp::Mul, delta), (BinaryOp::Add, start)] {
+        let c = im.constant(HostTensor::from_i64(&[], &[c]), &ctx.name);
+        x = im.emit(ctx, OpKind::Binary(op), &[x, c])?;
+    }
+    Ok(Some(if et == ElementType::I64 {
+        x
+    } else {
+        im.emit(ctx, OpKind::Cast(et), &[x])?
+    }))
 }
 
 fn depth_space(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {

@@ -55,8 +55,21 @@ impl Kernel {
                 Err("expected a contiguous view".to_string())
             }
         };
+        // Coordinates exist along the dims a body runs over.
+        let coordinates = |body: &Body, rank: usize| -> Result<(), String> {
+            match body.insts.iter().find_map(|i| match i {
+                Inst::Index(n) if *n as usize >= rank => Some(*n),
+                _ => None,
+            }) {
+                Some(n) => Err(format!(
+                    "a body reads coordinate {n} of a rank-{rank} domain"
+                )),
+                None => Ok(()),
+            }
+        };
         let epilogue = |e: &Option<Epilogue>, out: &View| -> Result<(), String> {
             let Some(e) = e else { return Ok(()) };
+            coordinates(&e.body, out.shape.len())?;
             let mut types = vec![out.element_type];
             for v in &e.inputs {
                 if v.shape != out.shape {
@@ -96,6 +109,7 @@ impl Kernel {
                 let it: Vec<_> = inputs.iter().map(|v| v.element_type).collect();
                 let ot: Vec<_> = outputs.iter().map(|v| v.element_type).collect();
                 body.check(&it, &ot).map_err(|e| e.to_string())?;
+                coordinates(body, shape.len())?;
             }
             KernelOp::MatMul {
                 a,

@@ -187,6 +187,10 @@ fn encode_body(w: &mut ByteWriter, b: &Body) {
                 w.u32(*a);
                 w.u8(t.code());
             }
+            Inst::Index(n) => {
+                w.u8(7);
+                w.u32(*n);
+            }
         }
     }
     w.u32(b.results.len() as u32);
@@ -209,6 +213,7 @@ fn decode_body(r: &mut ByteReader) -> Result<Body, ModuleError> {
             ),
             5 => Inst::Select(r.u32()?, r.u32()?, r.u32()?),
             6 => Inst::Cast(r.u32()?, r.element_type()?),
+            7 => Inst::Index(r.u32()?),
             t => {
                 return Err(ModuleError::Invalid(format!(
                     "unknown body instruction {t}"
