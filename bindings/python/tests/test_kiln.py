@@ -222,18 +222,30 @@ def test_one_module_takes_every_size_its_open_dims_allow():
         f(np.zeros((1, 4, 8, 8), np.float32))
 
 
+def open_dims_main(nodes, x_dims, outputs, consts, device="local-sync"):
+    """The `main` of a one-input (`x`, f32 with `x_dims`) ONNX graph of `nodes` with
+    constants `consts` (name -> array), compiled once for vmvx with its dims left open."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        nodes,
+        "open_dims",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_dims)],
+        [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None) for n in outputs],
+        [numpy_helper.from_array(v, k) for k, v in consts.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    blob = kc.compile_str(model.SerializeToString(), target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims"])
+    return kr.load_module(blob, device=device).main
+
+
 def test_slices_ending_at_a_run_time_size():
     """x + pos[:, :seq] with seq open (a transformer's position table): one module at every
     length up to the table's, and a clear error past it."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper
 
     pos = np.arange(64 * 8, dtype=np.float32).reshape(1, 64, 8)
-    inits = [
-        numpy_helper.from_array(pos, "pos"),
-        numpy_helper.from_array(np.array([0], np.int64), "zero"),
-        numpy_helper.from_array(np.array([1], np.int64), "one"),
-        numpy_helper.from_array(np.array(1, np.int64), "axis1"),
-    ]
+    consts = {"pos": pos, "zero": np.array([0], np.int64), "one": np.array([1], np.int64), "axis1": np.array(1, np.int64)}
     nodes = [
         helper.make_node("Shape", ["x"], ["s"]),
         helper.make_node("Gather", ["s", "axis1"], ["n"], axis=0),
@@ -241,16 +253,7 @@ def test_slices_ending_at_a_run_time_size():
         helper.make_node("Slice", ["pos", "zero", "n1", "one"], ["p"]),
         helper.make_node("Add", ["x", "p"], ["y"]),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "positions",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "seq", 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    blob = kc.compile_str(model.SerializeToString(), target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims"])
-    f = kr.load_module(blob, device="local-sync").main
+    f = open_dims_main(nodes, [1, "seq", 8], ["y"], consts)
     for n in [1, 5, 64]:
         x = np.random.default_rng(n).standard_normal((1, n, 8)).astype(np.float32)
         np.testing.assert_array_equal(f(x), x + pos[:, :n])
@@ -260,9 +263,9 @@ def test_slices_ending_at_a_run_time_size():
 
 def test_ranges_up_to_a_run_time_size():
     """Range(start, seq, delta) with seq open (position ids): one module at every length."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
-    consts = {"zero": np.array(0, np.int64), "one": np.array(1, np.int64), "two": np.array(2, np.int64), "three": np.array(3, np.int64)}
+    consts = {k: np.array(v, np.int64) for k, v in {"zero": 0, "one": 1, "two": 2, "three": 3}.items()}
     nodes = [
         helper.make_node("Shape", ["x"], ["s"]),
         helper.make_node("Gather", ["s", "one"], ["n"], axis=0),
@@ -271,18 +274,28 @@ def test_ranges_up_to_a_run_time_size():
         helper.make_node("Cast", ["positions"], ["p"], to=TensorProto.FLOAT),
         helper.make_node("Add", ["x", "p"], ["y"]),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "ranges",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "seq"])],
-        [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None) for n in ["y", "strided"]],
-        [numpy_helper.from_array(v, k) for k, v in consts.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    blob = kc.compile_str(model.SerializeToString(), target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims"])
-    f = kr.load_module(blob, device="local-task").main
+    f = open_dims_main(nodes, [1, "seq"], ["y", "strided"], consts, device="local-task")
     for n in [1, 2, 7, 300]:
         x = np.random.default_rng(n).standard_normal((1, n)).astype(np.float32)
         y, strided = f(x)
         np.testing.assert_array_equal(y, x + np.arange(n, dtype=np.float32))
         np.testing.assert_array_equal(strided, np.arange(2, n, 3, dtype=np.int64))
+
+
+def test_tiles_by_a_run_time_count():
+    """Tile(m, [batch, 1, 1]) with batch open: a mask repeated once per batch element."""
+    from onnx import helper
+
+    m = np.arange(6, dtype=np.float32).reshape(1, 2, 3)
+    consts = {"m": m, "zero": np.array([0], np.int64), "one": np.array([1], np.int64), "ones": np.array([1, 1], np.int64)}
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Slice", ["s", "zero", "one"], ["b"]),
+        helper.make_node("Concat", ["b", "ones"], ["reps"], axis=0),
+        helper.make_node("Tile", ["m", "reps"], ["t"]),
+        helper.make_node("Add", ["x", "t"], ["y"]),
+    ]
+    f = open_dims_main(nodes, ["batch", 2, 3], ["y"], consts)
+    for b in [1, 4, 10]:
+        x = np.random.default_rng(b).standard_normal((b, 2, 3)).astype(np.float32)
+        np.testing.assert_array_equal(f(x), x + np.tile(m, (b, 1, 1)))

@@ -2745,32 +2745,47 @@ fn split(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
 
 fn tile(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let s = im.shape(ctx, x)?;
-    let reps = const_arg(im, ctx, inputs, 1)?
-        .ok_or_else(|| ctx.err("the repeats input is required"))?
-        .to_i64();
-    if reps.len() != s.len() || reps.iter().any(|&r| r < 0) {
+    let s = im.dims(x);
+    // Repeats may be sizes known only at run time (`mask.repeat(batch, 1, 1)`).
+    let reps: Vec<SymExpr> = match inputs.get(1).copied().flatten() {
+        Some(v) if im.const_of(v).is_none() => im
+            .shape_value(v)
+            .map(|r| r.values)
+            .ok_or_else(|| ctx.err("input 1 must be a compile-time constant or a size"))?,
+        _ => const_arg(im, ctx, inputs, 1)?
+            .ok_or_else(|| ctx.err("the repeats input is required"))?
+            .to_i64()
+            .into_iter()
+            .map(SymExpr::from)
+            .collect(),
+    };
+    let dim = |e: SymExpr| Dim::from_expr(e).ok_or_else(|| ctx.err("a repeat count is negative"));
+    if reps.len() != s.len() || reps.iter().any(|r| !r.is_nonnegative()) {
         return Err(ctx.err(format!(
-            "repeats {reps:?} must be one non-negative count per dim"
+            "repeats [{}] must be one non-negative count per dim",
+            reps.iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     // [d0, d1] -> [1, d0, 1, d1] -> broadcast [r0, d0, r1, d1] -> [r0*d0, r1*d1].
-    let interleaved: Vec<usize> = s.iter().flat_map(|&d| [1, d]).collect();
-    let expanded: Vec<usize> = s
+    let interleaved: Vec<Dim> = s.iter().flat_map(|d| [Dim::Static(1), d.clone()]).collect();
+    let mut expanded = vec![];
+    let mut out = vec![];
+    for (d, r) in s.iter().zip(&reps) {
+        expanded.extend([dim(r.clone())?, d.clone()]);
+        out.push(dim(r.clone() * d.expr())?);
+    }
+    if out
         .iter()
-        .zip(&reps)
-        .flat_map(|(&d, &r)| [r as usize, d])
-        .collect();
-    let out: Vec<usize> = s
-        .iter()
-        .zip(&reps)
-        .map(|(&d, &r)| d.checked_mul(r as usize))
-        .collect::<Option<_>>()
-        .ok_or_else(|| ctx.err("tiled shape is too large"))?;
-    let t = reshape_to(im, ctx, x, interleaved)?;
-    let expanded = expanded.into_iter().map(Dim::Static).collect();
+        .any(|d| matches!(d, Dim::Static(n) if *n >= 1 << 40))
+    {
+        return Err(ctx.err("tiled shape is too large"));
+    }
+    let t = reshape_dims(im, ctx, x, interleaved)?;
     let t = im.emit(ctx, OpKind::Broadcast { shape: expanded }, &[t])?;
-    one(reshape_to(im, ctx, t, out)?)
+    one(reshape_dims(im, ctx, t, out)?)
 }
 
 fn pad(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
