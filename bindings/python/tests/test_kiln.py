@@ -299,3 +299,19 @@ def test_tiles_by_a_run_time_count():
     for b in [1, 4, 10]:
         x = np.random.default_rng(b).standard_normal((b, 2, 3)).astype(np.float32)
         np.testing.assert_array_equal(f(x), x + np.tile(m, (b, 1, 1)))
+
+
+def test_triangles_of_run_time_size():
+    """Trilu over an open sequence (a causal mask): lower with k=0 and upper with k=1."""
+    from onnx import helper
+
+    nodes = [
+        helper.make_node("Trilu", ["x"], ["lower"], upper=0),
+        helper.make_node("Trilu", ["x", "one"], ["upper"], upper=1),
+    ]
+    f = open_dims_main(nodes, ["batch", "seq", "seq"], ["lower", "upper"], {"one": np.array(1, np.int64)})
+    for b, n in [(1, 1), (2, 5), (1, 33)]:
+        x = np.random.default_rng(n).standard_normal((b, n, n)).astype(np.float32)
+        lower, upper = f(x)
+        np.testing.assert_array_equal(lower, np.tril(x))
+        np.testing.assert_array_equal(upper, np.triu(x, 1))

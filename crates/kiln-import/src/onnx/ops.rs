@@ -1983,8 +1983,8 @@ fn hardmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
 /// (input 1, a compile-time constant), zeros elsewhere.
 fn trilu(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let shape = im.shape(ctx, x)?;
-    if shape.len() < 2 {
+    let dims = im.dims(x);
+    if dims.len() < 2 {
         return Err(ctx.err("needs an input of rank 2 or more"));
     }
     let k = match const_arg(im, ctx, inputs, 1)? {
@@ -1995,6 +1995,32 @@ fn trilu(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
         None => 0,
     };
     let upper = ctx.int("upper", 1) != 0;
+    let Some(shape) = im.ty(x).static_shape() else {
+        // Over sizes known only at run time (a causal mask of an open sequence), the mask is
+        // computed from positions: keep where column − row is at least (at most) k.
+        let plane = dims[dims.len() - 2..].to_vec();
+        let pos = |im: &mut Importer, axis| {
+            im.emit(
+                ctx,
+                OpKind::Iota {
+                    shape: plane.clone(),
+                    axis,
+                },
+                &[],
+            )
+        };
+        let (rows, cols) = (pos(im, 0)?, pos(im, 1)?);
+        let diff = bin(im, ctx, BinaryOp::Sub, cols, rows)?;
+        let k = im.constant(HostTensor::from_i64(&[], &[k]), &ctx.name);
+        let keep = match upper {
+            // diff >= k is not (diff < k); diff <= k is not (diff > k).
+            true => bin(im, ctx, BinaryOp::Less, diff, k)?,
+            false => bin(im, ctx, BinaryOp::Greater, diff, k)?,
+        };
+        let keep = im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[keep])?;
+        let zero = scalar_like(im, ctx, x, 0.0);
+        return one(im.emit(ctx, OpKind::Select, &[keep, x, zero])?);
+    };
     let (rows, cols) = (shape[shape.len() - 2], shape[shape.len() - 1]);
     let keep: Vec<bool> = (0..rows as i64)
         .flat_map(|i| (0..cols as i64).map(move |j| if upper { j - i >= k } else { j - i <= k }))
