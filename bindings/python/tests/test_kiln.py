@@ -315,3 +315,25 @@ def test_triangles_of_run_time_size():
         lower, upper = f(x)
         np.testing.assert_array_equal(lower, np.tril(x))
         np.testing.assert_array_equal(upper, np.triu(x, 1))
+
+
+def test_cumulative_sums_over_a_run_time_length():
+    """CumSum along an open sequence (RoBERTa's position ids count a mask), every variant."""
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Greater", ["x", "zero_f"], ["pos"]),
+        helper.make_node("Cast", ["pos"], ["mask"], to=TensorProto.INT64),
+        helper.make_node("CumSum", ["mask", "one"], ["counts"]),
+        helper.make_node("CumSum", ["x", "one"], ["sums"]),
+        helper.make_node("CumSum", ["x", "one"], ["back"], exclusive=1, reverse=1),
+    ]
+    consts = {"zero_f": np.array(0, np.float32), "one": np.array(1, np.int64)}
+    f = open_dims_main(nodes, ["batch", "seq"], ["counts", "sums", "back"], consts)
+    for b, n in [(1, 1), (2, 9), (3, 100)]:
+        x = np.random.default_rng(n).standard_normal((b, n)).astype(np.float32)
+        counts, sums, back = f(x)
+        np.testing.assert_array_equal(counts, np.cumsum(x > 0, axis=1))
+        np.testing.assert_allclose(sums, np.cumsum(x, axis=1), rtol=1e-5, atol=1e-5)
+        want = np.cumsum(x[:, ::-1], axis=1)[:, ::-1] - x
+        np.testing.assert_allclose(back, want, rtol=1e-5, atol=1e-5)

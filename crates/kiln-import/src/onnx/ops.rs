@@ -669,11 +669,14 @@ fn lrn(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
 /// flipped axis.
 fn cum_sum(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let shape = im.shape(ctx, x)?;
     let a = const_arg(im, ctx, inputs, 1)?
         .and_then(|t| t.to_i64().first().copied())
         .ok_or_else(|| ctx.err("the axis input is required"))?;
-    let a = axis(ctx, a, shape.len())?;
+    let a = axis(ctx, a, im.ty(x).rank())?;
+    if im.ty(x).static_shape().is_none() {
+        return one(cum_sum_by_matmul(im, ctx, x, a)?);
+    }
+    let shape = im.shape(ctx, x)?;
     let n = shape[a];
     let rank = shape.len();
     let dims: Vec<Dim> = shape.iter().map(|&d| Dim::Static(d)).collect();
@@ -722,6 +725,67 @@ fn cum_sum(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
         y = shifted(im, y, 1)?;
     }
     one(if reverse { flip(im, y)? } else { y })
+}
+
+/// CumSum over sizes known only at run time (RoBERTa's position ids count a mask along the
+/// open sequence): the axis moved last and multiplied by an `[n, n]` triangle of ones built
+/// from `iota` rows and columns, in f32 (exact for integer counts below 2^24).
+fn cum_sum_by_matmul(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    a: usize,
+) -> Result<ValueId, ImportError> {
+    let et = im.ty(x).element_type;
+    let rank = im.ty(x).rank();
+    let mut perm: Vec<usize> = (0..rank).collect();
+    perm.swap(a, rank - 1);
+    let moved = im.emit(ctx, OpKind::Transpose { perm: perm.clone() }, &[x])?;
+    let mut xs = cast_to(im, ctx, moved, ElementType::F32)?;
+    if rank == 1 {
+        xs = reshape_dims(im, ctx, xs, [vec![Dim::Static(1)], im.dims(xs)].concat())?;
+    }
+    let n = im.dims(xs).last().cloned().expect("rank at least 1");
+    let square = vec![n.clone(), n];
+    let rows = im.emit(
+        ctx,
+        OpKind::Iota {
+            shape: square.clone(),
+            axis: 0,
+        },
+        &[],
+    )?;
+    let cols = im.emit(
+        ctx,
+        OpKind::Iota {
+            shape: square,
+            axis: 1,
+        },
+        &[],
+    )?;
+    // Input position `row` adds to output position `col` when row ≤ col (≥ for reverse;
+    // strictly for exclusive).
+    let (exclusive, reverse) = (ctx.int("exclusive", 0) != 0, ctx.int("reverse", 0) != 0);
+    let keep = match (reverse, exclusive) {
+        (false, false) => {
+            let later = bin(im, ctx, BinaryOp::Greater, rows, cols)?;
+            im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[later])?
+        }
+        (false, true) => bin(im, ctx, BinaryOp::Less, rows, cols)?,
+        (true, false) => {
+            let earlier = bin(im, ctx, BinaryOp::Less, rows, cols)?;
+            im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[earlier])?
+        }
+        (true, true) => bin(im, ctx, BinaryOp::Greater, rows, cols)?,
+    };
+    let triangle = cast_to(im, ctx, keep, ElementType::F32)?;
+    let mut y = im.emit(ctx, OpKind::MatMul, &[xs, triangle])?;
+    if rank == 1 {
+        let flat = im.dims(y)[1..].to_vec();
+        y = reshape_dims(im, ctx, y, flat)?;
+    }
+    let y = cast_to(im, ctx, y, et)?;
+    im.emit(ctx, OpKind::Transpose { perm }, &[y])
 }
 
 /// LpPool: `(Σ |x|^p)^(1/p)` over each window, padding counting as zeros: an average
