@@ -337,3 +337,15 @@ def test_cumulative_sums_over_a_run_time_length():
         np.testing.assert_allclose(sums, np.cumsum(x, axis=1), rtol=1e-5, atol=1e-5)
         want = np.cumsum(x[:, ::-1], axis=1)[:, ::-1] - x
         np.testing.assert_allclose(back, want, rtol=1e-5, atol=1e-5)
+
+
+def test_pads_around_run_time_sizes():
+    """Pad (constant pads and value) of an image whose height and width are open."""
+    from onnx import helper
+
+    consts = {"pads": np.array([0, 0, 1, 2, 0, 0, 3, 1], np.int64), "v": np.array(0.5, np.float32)}
+    f = open_dims_main([helper.make_node("Pad", ["x", "pads", "v"], ["y"])], ["n", 2, "h", "w"], ["y"], consts)
+    for shape in [(1, 2, 1, 1), (2, 2, 6, 9)]:
+        x = np.random.default_rng(shape[2]).standard_normal(shape).astype(np.float32)
+        want = np.pad(x, ((0, 0), (0, 0), (1, 3), (2, 1)), constant_values=0.5)
+        np.testing.assert_array_equal(f(x), want)

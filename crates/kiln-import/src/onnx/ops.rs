@@ -2880,7 +2880,8 @@ fn tile(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
 
 fn pad(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let s = im.shape(ctx, x)?;
+    // Pads are constants; the padded dims may be sizes known only at run time.
+    let rank = im.ty(x).rank();
     let mode = ctx.string("mode").unwrap_or_else(|| "constant".into());
     if mode != "constant" {
         return Err(ctx.err(format!("mode '{mode}' is not supported (only 'constant')")));
@@ -2903,9 +2904,9 @@ fn pad(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
         Some(t) => t
             .to_i64()
             .iter()
-            .map(|&a| axis(ctx, a, s.len()))
+            .map(|&a| axis(ctx, a, rank))
             .collect::<Result<_, _>>()?,
-        None => (0..s.len()).collect(),
+        None => (0..rank).collect(),
     };
     if raw.len() != 2 * axes.len() || raw.iter().any(|&p| p < 0) {
         return Err(ctx.err(format!(
@@ -2913,7 +2914,7 @@ fn pad(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
             2 * axes.len()
         )));
     }
-    let (mut lows, mut highs) = (vec![0; s.len()], vec![0; s.len()]);
+    let (mut lows, mut highs) = (vec![0; rank], vec![0; rank]);
     for (i, &a) in axes.iter().enumerate() {
         lows[a] = raw[i] as usize;
         highs[a] = raw[i + axes.len()] as usize;
