@@ -349,3 +349,24 @@ def test_pads_around_run_time_sizes():
         x = np.random.default_rng(shape[2]).standard_normal(shape).astype(np.float32)
         want = np.pad(x, ((0, 0), (0, 0), (1, 3), (2, 1)), constant_values=0.5)
         np.testing.assert_array_equal(f(x), want)
+
+
+def test_log_softmax_and_instance_norm_over_run_time_sizes():
+    """LogSoftmax along an open sequence (a CTC head) and InstanceNormalization of an image of
+    open size, against NumPy."""
+    from onnx import helper
+
+    consts = {"scale": np.array([1.5, -0.5], np.float32), "bias": np.array([0.25, 1.0], np.float32)}
+    nodes = [
+        helper.make_node("LogSoftmax", ["x"], ["logp"], axis=-1),
+        helper.make_node("InstanceNormalization", ["x", "scale", "bias"], ["norm"], epsilon=1e-5),
+    ]
+    f = open_dims_main(nodes, ["n", 2, "len"], ["logp", "norm"], consts)
+    for shape in [(1, 2, 3), (3, 2, 50)]:
+        x = np.random.default_rng(shape[2]).standard_normal(shape).astype(np.float32)
+        logp, norm = f(x)
+        shifted = x - x.max(axis=-1, keepdims=True)
+        np.testing.assert_allclose(logp, shifted - np.log(np.exp(shifted).sum(-1, keepdims=True)), rtol=1e-5, atol=1e-5)
+        mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        want = (x - mean) / np.sqrt(var + 1e-5) * consts["scale"][None, :, None] + consts["bias"][None, :, None]
+        np.testing.assert_allclose(norm, want, rtol=1e-4, atol=1e-4)

@@ -2649,17 +2649,18 @@ fn modulo(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 /// `x - max - log(Σ exp(x - max))` along the axis: no overflow or log(0) for large inputs.
 fn log_softmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let shape = im.shape(ctx, x)?;
+    let dims = im.dims(x);
     let default = if ctx.opset >= 13 { -1 } else { 1 };
-    let a = axis(ctx, ctx.int("axis", default), shape.len())?;
+    let a = axis(ctx, ctx.int("axis", default), dims.len())?;
     // Before opset 13 the axis means "flatten from here".
-    let flat = ctx.opset < 13 && a + 1 != shape.len();
+    let flat = ctx.opset < 13 && a + 1 != dims.len();
     let (x, a) = if flat {
-        let outer: usize = shape[..a].iter().product();
-        (
-            reshape_to(im, ctx, x, vec![outer, shape[a..].iter().product()])?,
-            1,
-        )
+        let size = |ds: &[Dim]| {
+            Dim::from_expr(ds.iter().fold(SymExpr::from(1), |p, d| p * d.expr()))
+                .expect("sizes are non-negative")
+        };
+        let two = vec![size(&dims[..a]), size(&dims[a..])];
+        (reshape_dims(im, ctx, x, two)?, 1)
     } else {
         (x, a)
     };
@@ -2675,7 +2676,7 @@ fn log_softmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> 
     let l = un(im, ctx, UnaryOp::Log, s)?;
     let y = bin(im, ctx, BinaryOp::Sub, d, l)?;
     one(if flat {
-        reshape_to(im, ctx, y, shape)?
+        reshape_dims(im, ctx, y, dims)?
     } else {
         y
     })
@@ -2683,26 +2684,28 @@ fn log_softmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> 
 
 fn instance_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let s = im.shape(ctx, x)?;
-    if s.len() < 3 {
-        return Err(ctx.err("input must have rank 3 or more"));
-    }
+    let dims = im.dims(x);
+    let Some(Dim::Static(channels)) = dims.get(1).filter(|_| dims.len() >= 3) else {
+        return Err(ctx.err("input must have rank 3 or more and static channels"));
+    };
+    let (rank, channels) = (dims.len(), *channels);
     let epsilon = ctx.float("epsilon", 1e-5) as f64;
     let y = im.emit(ctx, OpKind::LayerNorm { axis: 2, epsilon }, &[x])?;
-    one(channel_affine(im, ctx, inputs, y, &s)?)
+    one(channel_affine(im, ctx, inputs, y, rank, channels)?)
 }
 
 /// `y · scale + bias` with `scale` (input 1) and `bias` (input 2) given per channel (axis 1
-/// of an N×C×… shape `s`).
+/// of an N×C×… tensor of `rank` with `channels` channels).
 fn channel_affine(
     im: &mut Importer,
     ctx: &NodeCtx,
     inputs: &[Option<ValueId>],
     y: ValueId,
-    s: &[usize],
+    rank: usize,
+    channels: usize,
 ) -> Result<ValueId, ImportError> {
-    let mut channel = vec![1; s.len()];
-    channel[1] = s[1];
+    let mut channel = vec![1; rank];
+    channel[1] = channels;
     let scale = reshape_to(im, ctx, arg(ctx, inputs, 1)?, channel.clone())?;
     let bias = reshape_to(im, ctx, arg(ctx, inputs, 2)?, channel)?;
     let y = bin(im, ctx, BinaryOp::Mul, y, scale)?;
@@ -2740,7 +2743,7 @@ fn group_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
     let y = im.emit(ctx, OpKind::LayerNorm { axis: 2, epsilon }, &[grouped])?;
     let y = reshape_to(im, ctx, y, s.clone())?;
     let y = cast_to(im, ctx, y, et)?;
-    one(channel_affine(im, ctx, inputs, y, &s)?)
+    one(channel_affine(im, ctx, inputs, y, s.len(), s[1])?)
 }
 
 /// The end of a whole dim in slice attributes: its size, or the symbolic dim's end.
