@@ -370,3 +370,23 @@ def test_log_softmax_and_instance_norm_over_run_time_sizes():
         mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
         want = (x - mean) / np.sqrt(var + 1e-5) * consts["scale"][None, :, None] + consts["bias"][None, :, None]
         np.testing.assert_allclose(norm, want, rtol=1e-4, atol=1e-4)
+
+
+def test_arg_extremes_over_run_time_sizes():
+    """ArgMax over classes of an open sequence (greedy CTC decoding), ArgMin along the open
+    axis itself, and Hardmax, against NumPy."""
+    from onnx import helper
+
+    nodes = [
+        helper.make_node("ArgMax", ["x"], ["best"], axis=2, keepdims=0),
+        helper.make_node("ArgMin", ["x"], ["first_low"], axis=1, keepdims=1),
+        helper.make_node("Hardmax", ["x"], ["hot"], axis=1),
+    ]
+    f = open_dims_main(nodes, ["n", "seq", 5], ["best", "first_low", "hot"], {})
+    for shape in [(1, 1, 5), (2, 17, 5)]:
+        x = np.random.default_rng(shape[1]).standard_normal(shape).astype(np.float32)
+        best, first_low, hot = f(x)
+        np.testing.assert_array_equal(best, x.argmax(2))
+        np.testing.assert_array_equal(first_low, x.argmin(1)[:, None, :])
+        want = (np.arange(shape[1])[None, :, None] == x.argmax(1)[:, None, :]).astype(np.float32)
+        np.testing.assert_array_equal(hot, want)

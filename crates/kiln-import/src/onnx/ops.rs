@@ -154,14 +154,21 @@ fn dropout(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     }
     // In inference nothing is dropped: the mask keeps every element (boolean from opset 10,
     // the data's type before).
-    let shape = im.shape(ctx, x)?;
     let et = if ctx.opset >= 10 {
         ElementType::I1
     } else {
         im.ty(x).element_type
     };
-    let ones = vec![1.0; constant_len(ctx, &shape)?];
-    let mask = im.constant(HostTensor::from_f64(et, &shape, &ones), &ctx.name);
+    let mask = match im.ty(x).static_shape() {
+        Some(shape) => {
+            let ones = vec![1.0; constant_len(ctx, &shape)?];
+            im.constant(HostTensor::from_f64(et, &shape, &ones), &ctx.name)
+        }
+        None => {
+            let one = im.constant(HostTensor::from_f64(et, &[], &[1.0]), &ctx.name);
+            im.emit(ctx, OpKind::Broadcast { shape: im.dims(x) }, &[one])?
+        }
+    };
     Ok(vec![Some(x), Some(mask)])
 }
 
@@ -1972,6 +1979,27 @@ pub(super) fn positions(
     im.constant(HostTensor::from_i64(&dims, &values), &ctx.name)
 }
 
+/// Each position along axis `a` of a tensor with `dims`, as an i64 tensor of 1s but along
+/// `a` (a constant for a static axis, else an `iota`), and a value past the last position.
+fn axis_positions(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    dims: &[Dim],
+    a: usize,
+) -> Result<(ValueId, i64), ImportError> {
+    Ok(match &dims[a] {
+        Dim::Static(n) => (positions(im, ctx, dims.len(), a, *n, 1), *n as i64),
+        Dim::Sym(_) => {
+            let mut shape = vec![Dim::Static(1); dims.len()];
+            shape[a] = dims[a].clone();
+            (
+                im.emit(ctx, OpKind::Iota { shape, axis: a }, &[])?,
+                i64::MAX,
+            )
+        }
+    })
+}
+
 /// The index of the first (or, with `last`, the last) extreme value of `x` along `a`:
 /// the extreme by a reduction, then the lowest (highest) position holding it.
 fn extreme_index(
@@ -1983,7 +2011,7 @@ fn extreme_index(
     last: bool,
     keep_dims: bool,
 ) -> Result<ValueId, ImportError> {
-    let shape = im.shape(ctx, x)?;
+    let dims = im.dims(x);
     let kind = if max {
         ReduceKind::Max
     } else {
@@ -2002,8 +2030,8 @@ fn extreme_index(
         let has_nan = bin(im, ctx, BinaryOp::Equal, any, one_)?;
         hit = im.emit(ctx, OpKind::Select, &[has_nan, nan, hit])?;
     }
-    let at = positions(im, ctx, shape.len(), a, shape[a], 1);
-    let sentinel = if last { -1 } else { shape[a] as i64 };
+    let (at, past_end) = axis_positions(im, ctx, &dims, a)?;
+    let sentinel = if last { -1 } else { past_end };
     let miss = im.constant(HostTensor::from_i64(&[], &[sentinel]), &ctx.name);
     let candidates = im.emit(ctx, OpKind::Select, &[hit, at, miss])?;
     let pick = if last {
@@ -2035,10 +2063,10 @@ fn hardmax(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
         return Err(ctx.err("Hardmax before opset 13 (over a flattened 2-D view) is not supported"));
     }
     let x = arg(ctx, inputs, 0)?;
-    let shape = im.shape(ctx, x)?;
-    let a = axis(ctx, ctx.int("axis", -1), shape.len())?;
+    let dims = im.dims(x);
+    let a = axis(ctx, ctx.int("axis", -1), dims.len())?;
     let first = extreme_index(im, ctx, x, a, true, false, true)?;
-    let at = positions(im, ctx, shape.len(), a, shape[a], 1);
+    let (at, _) = axis_positions(im, ctx, &dims, a)?;
     let hot = bin(im, ctx, BinaryOp::Equal, at, first)?;
     one(cast_to(im, ctx, hot, im.ty(x).element_type)?)
 }
