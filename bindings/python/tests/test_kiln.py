@@ -390,3 +390,21 @@ def test_arg_extremes_over_run_time_sizes():
         np.testing.assert_array_equal(first_low, x.argmin(1)[:, None, :])
         want = (np.arange(shape[1])[None, :, None] == x.argmax(1)[:, None, :]).astype(np.float32)
         np.testing.assert_array_equal(hot, want)
+
+
+def test_pixel_shuffle_over_run_time_sizes():
+    """DepthToSpace (DCR and CRD) of an image of open size, against NumPy's reshapes."""
+    from onnx import helper
+
+    nodes = [
+        helper.make_node("DepthToSpace", ["x"], ["dcr"], blocksize=2),
+        helper.make_node("DepthToSpace", ["x"], ["crd"], blocksize=2, mode="CRD"),
+    ]
+    f = open_dims_main(nodes, ["n", 8, "h", "w"], ["dcr", "crd"], {})
+    for n, h, w in [(1, 1, 1), (2, 3, 5)]:
+        x = np.random.default_rng(h).standard_normal((n, 8, h, w)).astype(np.float32)
+        dcr, crd = f(x)
+        want_dcr = x.reshape(n, 2, 2, 2, h, w).transpose(0, 3, 4, 1, 5, 2).reshape(n, 2, 2 * h, 2 * w)
+        want_crd = x.reshape(n, 2, 2, 2, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(n, 2, 2 * h, 2 * w)
+        np.testing.assert_array_equal(dcr, want_dcr)
+        np.testing.assert_array_equal(crd, want_crd)

@@ -3043,13 +3043,24 @@ fn range_to_size(
 
 fn depth_space(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let s = im.shape(ctx, x)?;
+    let dims = im.dims(x);
     let b = ctx.int("blocksize", 0);
-    if s.len() != 4 || b < 1 {
+    if dims.len() != 4 || b < 1 {
         return Err(ctx.err("needs a 4-D input and a positive blocksize"));
     }
+    let Dim::Static(c) = dims[1] else {
+        return Err(ctx.err(format!("needs static channels, got {}", im.ty(x))));
+    };
     let b = b as usize;
-    let [n, c, h, w] = [s[0], s[1], s[2], s[3]];
+    // Batch, height and width may be sizes known only at run time (a super-resolution
+    // network's pixel shuffle over any image size); SpaceToDepth divides them, so it needs
+    // them static.
+    let (n, h, w) = (dims[0].clone(), dims[2].clone(), dims[3].clone());
+    let times = |d: &Dim, k: usize| match d {
+        Dim::Static(v) => Dim::Static(v * k),
+        Dim::Sym(e) => Dim::Sym(e.clone() * SymExpr::from(k as i64)),
+    };
+    let st = Dim::Static;
     let (shape6, perm, out) = if ctx.op_type == "DepthToSpace" {
         if c % (b * b) != 0 {
             return Err(ctx.err(format!(
@@ -3057,24 +3068,28 @@ fn depth_space(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> 
                 b * b
             )));
         }
-        let out = vec![n, c / (b * b), h * b, w * b];
+        let out = vec![n.clone(), st(c / (b * b)), times(&h, b), times(&w, b)];
         if ctx.string("mode").as_deref() == Some("CRD") {
             (
-                vec![n, c / (b * b), b, b, h, w],
+                vec![n, st(c / (b * b)), st(b), st(b), h, w],
                 vec![0, 1, 4, 2, 5, 3],
                 out,
             )
         } else {
             (
-                vec![n, b, b, c / (b * b), h, w],
+                vec![n, st(b), st(b), st(c / (b * b)), h, w],
                 vec![0, 3, 4, 1, 5, 2],
                 out,
             )
         }
     } else {
-        if h % b != 0 || w % b != 0 {
+        let (Dim::Static(hs), Dim::Static(ws)) = (&h, &w) else {
+            return Err(ctx.err(format!("needs static height and width, got {}", im.ty(x))));
+        };
+        let (hs, ws) = (*hs, *ws);
+        if hs % b != 0 || ws % b != 0 {
             return Err(ctx.err(format!(
-                "spatial dims {h}x{w} are not divisible by blocksize {b}"
+                "spatial dims {hs}x{ws} are not divisible by blocksize {b}"
             )));
         }
         // DCR (the only order before opset 28): blocks before channels; CRD: channels first.
@@ -3084,12 +3099,12 @@ fn depth_space(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> 
             Some(other) => return Err(ctx.err(format!("unknown mode '{other}'"))),
         };
         (
-            vec![n, c, h / b, b, w / b, b],
+            vec![n.clone(), st(c), st(hs / b), st(b), st(ws / b), st(b)],
             perm,
-            vec![n, c * b * b, h / b, w / b],
+            vec![n, st(c * b * b), st(hs / b), st(ws / b)],
         )
     };
-    let t = reshape_to(im, ctx, x, shape6)?;
+    let t = reshape_dims(im, ctx, x, shape6)?;
     let t = im.emit(ctx, OpKind::Transpose { perm }, &[t])?;
-    one(reshape_to(im, ctx, t, out)?)
+    one(reshape_dims(im, ctx, t, out)?)
 }
