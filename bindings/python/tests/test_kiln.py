@@ -408,3 +408,26 @@ def test_pixel_shuffle_over_run_time_sizes():
         want_crd = x.reshape(n, 2, 2, 2, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(n, 2, 2 * h, 2 * w)
         np.testing.assert_array_equal(dcr, want_dcr)
         np.testing.assert_array_equal(crd, want_crd)
+
+
+def test_group_norm_over_run_time_sizes():
+    """GroupNormalization (opset 21) of an image of open size, against NumPy."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    scale, bias = np.linspace(0.5, 2.0, 4).astype(np.float32), np.linspace(-1, 1, 4).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("GroupNormalization", ["x", "scale", "bias"], ["y"], num_groups=2, epsilon=1e-5)],
+        "group_norm",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4, "h", "w"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(scale, "scale"), numpy_helper.from_array(bias, "bias")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], ir_version=10)
+    blob = kc.compile_str(model.SerializeToString(), target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims"])
+    f = kr.load_module(blob, device="local-sync").main
+    for n, h, w in [(1, 1, 2), (2, 5, 7)]:
+        x = np.random.default_rng(h).standard_normal((n, 4, h, w)).astype(np.float32)
+        g = x.reshape(n, 2, -1)
+        norm = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + 1e-5)).reshape(x.shape)
+        want = norm * scale[None, :, None, None] + bias[None, :, None, None]
+        np.testing.assert_allclose(f(x), want, rtol=1e-4, atol=1e-4)

@@ -2745,15 +2745,15 @@ fn channel_affine(
 /// shifted per channel in the input's type.
 fn group_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
-    let s = im.shape(ctx, x)?;
-    if s.len() < 3 {
-        return Err(ctx.err("input must have rank 3 or more"));
-    }
+    let dims = im.dims(x);
+    let Some(Dim::Static(channels)) = dims.get(1).filter(|_| dims.len() >= 3) else {
+        return Err(ctx.err("input must have rank 3 or more and static channels"));
+    };
+    let channels = *channels;
     let groups = ctx.int("num_groups", 0);
-    if groups <= 0 || s[1] % groups as usize != 0 {
+    if groups <= 0 || channels % groups as usize != 0 {
         return Err(ctx.err(format!(
-            "num_groups must be a positive divisor of the {} channels, got {groups}",
-            s[1]
+            "num_groups must be a positive divisor of the {channels} channels, got {groups}"
         )));
     }
     let stash = ctx.int("stash_type", 1);
@@ -2764,14 +2764,21 @@ fn group_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
     }
     let et = im.ty(x).element_type;
     let groups = groups as usize;
-    let per_group = s.iter().product::<usize>() / (s[0] * groups);
+    // Each group's channels and spatial extent (which may be known only at run time).
+    let per_group = dims[2..]
+        .iter()
+        .fold(SymExpr::from((channels / groups) as i64), |p, d| {
+            p * d.expr()
+        });
+    let per_group = Dim::from_expr(per_group).expect("sizes are non-negative");
     let x32 = cast_to(im, ctx, x, ElementType::F32)?;
-    let grouped = reshape_to(im, ctx, x32, vec![s[0], groups, per_group])?;
+    let grouped = vec![dims[0].clone(), Dim::Static(groups), per_group];
+    let grouped = reshape_dims(im, ctx, x32, grouped)?;
     let epsilon = ctx.float("epsilon", 1e-5) as f64;
     let y = im.emit(ctx, OpKind::LayerNorm { axis: 2, epsilon }, &[grouped])?;
-    let y = reshape_to(im, ctx, y, s.clone())?;
+    let y = reshape_dims(im, ctx, y, dims.clone())?;
     let y = cast_to(im, ctx, y, et)?;
-    one(channel_affine(im, ctx, inputs, y, s.len(), s[1])?)
+    one(channel_affine(im, ctx, inputs, y, dims.len(), channels)?)
 }
 
 /// The end of a whole dim in slice attributes: its size, or the symbolic dim's end.
