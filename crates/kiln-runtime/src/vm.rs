@@ -10,7 +10,8 @@
 //! A call checks its inputs against the function's signature, which gives the function's
 //! symbols (its open input dims) their values; binds the host program's sizes to them (once per
 //! distinct set of values in a row: the last binding is kept), which checks every dispatch's
-//! binding ranges against this call's buffers; allocates the outputs and one transient arena;
+//! binding ranges against this call's buffers and asks the executables for the grids they
+//! compute from those sizes; allocates the outputs and one transient arena;
 //! records the host program's dispatches and barriers into a command buffer, executes it and
 //! reads the outputs back.
 
@@ -506,7 +507,29 @@ impl LoadedModule {
             .map(|o| symbols.shape(o))
             .collect::<Result<Vec<_>, _>>()
             .map_err(invalid)?;
-        let program = program.bind(&self.module, f, &symbols).map_err(invalid)?;
+        let mut program = program.bind(&self.module, f, &symbols).map_err(invalid)?;
+        // Grids the executable computes for these sizes (its kernels' tiles depend on them)
+        // are asked for once per binding, not per call; an empty one computes an empty
+        // output, so its dispatch is dropped.
+        for inst in &mut program.insts {
+            if let HostInst::Dispatch {
+                executable,
+                kernel,
+                workgroups: grid @ None,
+                params,
+                ..
+            } = inst
+            {
+                let params: Vec<i64> = params.iter().map(|&p| p as i64).collect();
+                let count = self
+                    .executable(f, *executable)?
+                    .workgroup_count(*kernel, &params)?;
+                *grid = Some(count.map(u64::from));
+            }
+        }
+        program.insts.retain(|inst| {
+            !matches!(inst, HostInst::Dispatch { workgroups: Some(w), .. } if w.contains(&0))
+        });
         let bound = Arc::new(Bound {
             symbols,
             program,
@@ -514,6 +537,21 @@ impl LoadedModule {
         });
         cache.insert(f.name.clone(), bound.clone());
         Ok(bound)
+    }
+
+    /// Executable `index`, which function `f` dispatches into; an error when this device
+    /// could not load it.
+    fn executable(&self, f: &FunctionDef, index: u32) -> Result<Arc<dyn Executable>, RuntimeError> {
+        self.executables[index as usize]
+            .clone()
+            .ok_or_else(|| RuntimeError::Incompatible {
+                module: self.module.name.clone(),
+                device: self.device.driver_name().to_string(),
+                message: format!(
+                    "function '{}' needs executable {index}, which this device cannot load",
+                    f.name
+                ),
+            })
     }
 
     /// Puts buffers back for later calls of `f` (up to [`SPARE_CALLS`] of each kind).
@@ -599,11 +637,7 @@ impl LoadedModule {
                     bindings,
                     params,
                 } => {
-                    let exe = self.executables[*executable as usize].clone().ok_or_else(|| RuntimeError::Incompatible {
-                        module: self.module.name.clone(),
-                        device: self.device.driver_name().to_string(),
-                        message: format!("function '{name}' needs executable {executable}, which this device cannot load"),
-                    })?;
+                    let exe = self.executable(f, *executable)?;
                     let binds = bindings
                         .iter()
                         .map(|b| {
@@ -623,15 +657,15 @@ impl LoadedModule {
                             })
                         })
                         .collect::<Result<Vec<_>, RuntimeError>>()?;
-                    let params: Vec<i64> = params.iter().map(|&p| p as i64).collect();
-                    let workgroups = match workgroups {
-                        Some(w) => w.map(|g| g as u32),
-                        None => exe.workgroup_count(*kernel, &params)?,
+                    let params = params.iter().map(|&p| p as i64).collect();
+                    let Some(workgroups) = workgroups else {
+                        return Err(RuntimeError::BadModule {
+                            module: self.module.name.clone(),
+                            message: format!("function '{name}' has a dispatch without a grid"),
+                        });
                     };
-                    // An empty grid at these sizes computes an empty output.
-                    if !workgroups.contains(&0) {
-                        cb.dispatch_with_params(exe, *kernel, workgroups, binds, params)?;
-                    }
+                    let workgroups = workgroups.map(|g| g as u32);
+                    cb.dispatch_with_params(exe, *kernel, workgroups, binds, params)?;
                 }
             }
         }
