@@ -15,10 +15,12 @@ pub enum V<'ctx> {
     I(IntValue<'ctx>),
 }
 
-/// Evaluates `body`; `input(g, n)` produces `Input(n)`. Returns the result registers.
+/// Evaluates `body` at element `index` of its domain; `input(g, n)` produces `Input(n)`.
+/// Returns the result registers.
 pub fn eval<'ctx>(
     g: &mut Gen<'_, 'ctx>,
     body: &Body,
+    index: &[IntValue<'ctx>],
     input: &mut dyn FnMut(&mut Gen<'_, 'ctx>, u32) -> R<V<'ctx>>,
 ) -> R<Vec<V<'ctx>>> {
     let mut regs: Vec<V> = Vec::with_capacity(body.insts.len());
@@ -46,9 +48,11 @@ pub fn eval<'ctx>(
                 }
             }
             Inst::Cast(a, t) => cast(g, reg(&regs, a)?, t)?,
-            Inst::Index(_) => {
-                return Err("element coordinates (index) are not supported by llvm-cpu yet".into())
-            }
+            Inst::Index(n) => V::I(
+                *index
+                    .get(n as usize)
+                    .ok_or_else(|| format!("index {n} is outside the kernel's domain"))?,
+            ),
         };
         regs.push(v);
     }

@@ -1,4 +1,10 @@
-//! One kernel as one LLVM function: `i32 (ptr ctx, ptr bindings, i64 workgroup)`.
+//! One kernel as one LLVM function: `i32 (ptr ctx, ptr bindings, i64 workgroup, ptr sizes)`.
+//!
+//! A kernel whose sizes are expressions over symbols reads the symbols' values from `sizes`
+//! (in [`Kernel::symbols`] order), followed by a generic kernel's workgroup tile per parallel
+//! dim, which the runtime chooses for each call's sizes; the generated code computes every
+//! view's offset, extents and strides from them at entry. Kernels with static sizes ignore
+//! `sizes` and see constants only.
 
 use crate::body::{self, V};
 use inkwell::builder::Builder;
@@ -9,8 +15,12 @@ use inkwell::values::{
     BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue,
 };
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
+use kiln_codegen_cpu::lowered::tiling::IndexArith;
 use kiln_codegen_cpu::lowered::{reg_kind, Body, Kernel, KernelOp, ReduceFn, RegKind, View};
+use kiln_types::sizes::{Sizes, Static, Symbolic};
+use kiln_types::sym::{SymArith, SymExpr};
 use kiln_types::ElementType;
+use std::collections::HashMap;
 
 pub type R<T> = Result<T, String>;
 
@@ -32,19 +42,121 @@ pub struct Gen<'a, 'ctx> {
     pub i8t: IntType<'ctx>,
     /// Each binding's base address.
     bases: Vec<PointerValue<'ctx>>,
+    /// The values of the kernel's symbols, loaded from `sizes` at entry.
+    symbols: HashMap<String, IntValue<'ctx>>,
 }
 
-pub fn emit<'ctx>(
+/// A view with its offset, extents and strides as values of the function (constants when
+/// static).
+pub struct ValueView<'ctx> {
+    binding: u32,
+    element_type: ElementType,
+    offset: IntValue<'ctx>,
+    shape: Vec<IntValue<'ctx>>,
+    strides: Vec<IntValue<'ctx>>,
+}
+
+/// How a size family's extents and strides become values of the generated function.
+pub trait LlvmSizes: Sizes {
+    /// Whether a generic kernel's workgroup tiles follow the symbols in `sizes` (chosen per
+    /// call) rather than being the kernel's own numbers.
+    const RUNTIME_TILES: bool;
+    fn extent<'ctx>(g: &mut Gen<'_, 'ctx>, n: &Self::Extent) -> R<IntValue<'ctx>>;
+    fn stride<'ctx>(g: &mut Gen<'_, 'ctx>, s: &Self::Stride) -> R<IntValue<'ctx>>;
+}
+
+impl LlvmSizes for Static {
+    const RUNTIME_TILES: bool = false;
+    fn extent<'ctx>(g: &mut Gen<'_, 'ctx>, n: &u64) -> R<IntValue<'ctx>> {
+        Ok(g.i64t.const_int(*n, false))
+    }
+    fn stride<'ctx>(g: &mut Gen<'_, 'ctx>, s: &i64) -> R<IntValue<'ctx>> {
+        Ok(g.i64t.const_int(*s as u64, true))
+    }
+}
+
+impl LlvmSizes for Symbolic {
+    const RUNTIME_TILES: bool = true;
+    fn extent<'ctx>(g: &mut Gen<'_, 'ctx>, n: &SymExpr) -> R<IntValue<'ctx>> {
+        n.eval_in(g)
+    }
+    fn stride<'ctx>(g: &mut Gen<'_, 'ctx>, s: &SymExpr) -> R<IntValue<'ctx>> {
+        s.eval_in(g)
+    }
+}
+
+/// Size expressions as i64 instructions over the symbols' values.
+impl<'ctx> SymArith for Gen<'_, 'ctx> {
+    type Value = IntValue<'ctx>;
+    type Error = String;
+    fn constant(&mut self, c: i64) -> R<IntValue<'ctx>> {
+        Ok(self.i64t.const_int(c as u64, true))
+    }
+    fn symbol(&mut self, name: &str) -> R<IntValue<'ctx>> {
+        self.symbols
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("size symbol '{name}' is not among the kernel's symbols"))
+    }
+    fn add(&mut self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        self.b.build_int_add(a, b, "size").map_err(e)
+    }
+    fn mul(&mut self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        self.b.build_int_mul(a, b, "size").map_err(e)
+    }
+    fn floor_div(&mut self, a: IntValue<'ctx>, d: i64) -> R<IntValue<'ctx>> {
+        // floor(a / d) = (a < 0 ? a - (d - 1) : a) / d, rounding toward zero.
+        let d_minus_1 = self.i64t.const_int((d - 1) as u64, true);
+        let negative = self.icmp(IntPredicate::SLT, a, self.i64t.const_zero())?;
+        let lowered = self.b.build_int_sub(a, d_minus_1, "lowered").map_err(e)?;
+        let a = self
+            .b
+            .build_select(negative, lowered, a, "dividend")
+            .map_err(e)?
+            .into_int_value();
+        let d = self.i64t.const_int(d as u64, true);
+        self.b.build_int_signed_div(a, d, "fdiv").map_err(e)
+    }
+}
+
+impl<'ctx> Gen<'_, 'ctx> {
+    fn value_view<Z: LlvmSizes>(&mut self, v: &View<Z>) -> R<ValueView<'ctx>> {
+        Ok(ValueView {
+            binding: v.binding,
+            element_type: v.element_type,
+            offset: Z::extent(self, &v.offset)?,
+            shape: v
+                .shape
+                .iter()
+                .map(|n| Z::extent(self, n))
+                .collect::<R<_>>()?,
+            strides: v
+                .strides
+                .iter()
+                .map(|s| Z::stride(self, s))
+                .collect::<R<_>>()?,
+        })
+    }
+
+    fn value_views<Z: LlvmSizes>(&mut self, vs: &[View<Z>]) -> R<Vec<ValueView<'ctx>>> {
+        vs.iter().map(|v| self.value_view(v)).collect()
+    }
+}
+
+/// Emits kernel `index` of an executable as function `symbol`; `symbols` are the symbols its
+/// sizes read, in the order the runtime passes their values.
+pub fn emit<'ctx, Z: LlvmSizes>(
     cx: &'ctx Context,
     m: &Module<'ctx>,
     symbol: &str,
     index: u32,
-    kernel: &Kernel,
+    kernel: &Kernel<Z>,
+    symbols: &[String],
 ) -> R<()> {
     let ptr = cx.ptr_type(AddressSpace::default());
     let i64t = cx.i64_type();
     let i32t = cx.i32_type();
-    let fty = i32t.fn_type(&[ptr.into(), ptr.into(), i64t.into()], false);
+    let fty = i32t.fn_type(&[ptr.into(), ptr.into(), i64t.into(), ptr.into()], false);
     let f = m.add_function(symbol, fty, Some(Linkage::External));
     let entry = cx.append_basic_block(f, "entry");
     let b = cx.create_builder();
@@ -61,6 +173,7 @@ pub fn emit<'ctx>(
         i16t: cx.i16_type(),
         i8t: cx.i8_type(),
         bases: vec![],
+        symbols: HashMap::new(),
     };
     let ctx = f.get_nth_param(0).ok_or("no ctx")?.into_pointer_value();
     let bindings = f
@@ -68,6 +181,7 @@ pub fn emit<'ctx>(
         .ok_or("no bindings")?
         .into_pointer_value();
     let wg = f.get_nth_param(2).ok_or("no workgroup")?.into_int_value();
+    let sizes = f.get_nth_param(3).ok_or("no sizes")?.into_pointer_value();
     let count = kernel
         .views()
         .iter()
@@ -79,24 +193,43 @@ pub fn emit<'ctx>(
         let base = g.b.build_load(ptr, at, "base").map_err(e)?;
         g.bases.push(base.into_pointer_value());
     }
+    let load_size = |g: &mut Gen<'_, 'ctx>, slot: usize| -> R<IntValue<'ctx>> {
+        let at = g.gep(i64t.into(), sizes, i64t.const_int(slot as u64, false))?;
+        Ok(g.b.build_load(i64t, at, "sym").map_err(e)?.into_int_value())
+    };
+    for (slot, name) in symbols.iter().enumerate() {
+        let v = load_size(&mut g, slot)?;
+        g.symbols.insert(name.clone(), v);
+    }
     match &kernel.op {
         KernelOp::Generic {
             shape,
+            tile,
             reduction_dims,
             reduce,
             inputs,
             outputs,
             body,
-            ..
         } => {
             let p = shape.len() - *reduction_dims as usize;
-            let (lo, hi) = kernel.grid().tile_box_with(&mut g, wg)?;
+            let shape: Vec<IntValue> = shape
+                .iter()
+                .map(|n| Z::extent(&mut g, n))
+                .collect::<R<_>>()?;
+            let tile: Vec<IntValue> = (0..p)
+                .map(|d| match Z::RUNTIME_TILES {
+                    true => load_size(&mut g, symbols.len() + d),
+                    false => Ok(g.i64t.const_int(tile[d], false)),
+                })
+                .collect::<R<_>>()?;
+            let (lo, hi) =
+                kiln_codegen_cpu::lowered::tiling::tile_box_in(&mut g, &shape[..p], &tile, wg)?;
             let ctx = Generic {
                 shape,
                 p,
                 reduce: *reduce,
-                inputs,
-                outputs,
+                inputs: g.value_views(inputs)?,
+                outputs: g.value_views(outputs)?,
                 body,
             };
             g.nest(&lo, &hi, &mut |g, idx| ctx.element(g, idx))?;
@@ -132,20 +265,20 @@ pub fn emit<'ctx>(
 }
 
 /// A generic kernel's parts, for the per-element callback.
-struct Generic<'k> {
-    shape: &'k [u64],
+struct Generic<'k, 'ctx> {
+    shape: Vec<IntValue<'ctx>>,
     p: usize,
     reduce: ReduceFn,
-    inputs: &'k [View],
-    outputs: &'k [View],
+    inputs: Vec<ValueView<'ctx>>,
+    outputs: Vec<ValueView<'ctx>>,
     body: &'k Body,
 }
 
-impl Generic<'_> {
+impl<'ctx> Generic<'_, 'ctx> {
     /// Computes and stores the outputs at parallel index `idx`.
-    fn element<'ctx>(&self, g: &mut Gen<'_, 'ctx>, idx: &[IntValue<'ctx>]) -> R<()> {
+    fn element(&self, g: &mut Gen<'_, 'ctx>, idx: &[IntValue<'ctx>]) -> R<()> {
         if self.p == self.shape.len() {
-            let vals = body::eval(g, self.body, &mut |g, n| {
+            let vals = body::eval(g, self.body, idx, &mut |g, n| {
                 let v = self.inputs.get(n as usize).ok_or("no such input")?;
                 g.load(v, idx)
             })?;
@@ -154,7 +287,7 @@ impl Generic<'_> {
             }
             return Ok(());
         }
-        let [output] = self.outputs else {
+        let [output] = &self.outputs[..] else {
             return Err("a reduction must have exactly one output".into());
         };
         let kind = reg_kind(output.element_type);
@@ -177,14 +310,11 @@ impl Generic<'_> {
         g.b.build_store(acc, init).map_err(e)?;
         let zero = g.i64t.const_zero();
         let lo = vec![zero; self.shape.len() - self.p];
-        let hi: Vec<IntValue> = self.shape[self.p..]
-            .iter()
-            .map(|&d| g.i64t.const_int(d, false))
-            .collect();
-        g.nest(&lo, &hi, &mut |g, ridx| {
+        let hi = &self.shape[self.p..];
+        g.nest(&lo, hi, &mut |g, ridx| {
             let mut full = idx.to_vec();
             full.extend_from_slice(ridx);
-            let v = body::eval(g, self.body, &mut |g, n| {
+            let v = body::eval(g, self.body, &full, &mut |g, n| {
                 let v = self.inputs.get(n as usize).ok_or("no such input")?;
                 g.load(v, &full)
             })?;
@@ -226,13 +356,18 @@ impl Generic<'_> {
             g.b.build_store(acc, next).map_err(e)?;
             Ok(())
         })?;
-        let count: u64 = self.shape[self.p..].iter().product();
+        let mut count = g.i64t.const_int(1, false);
+        for &n in hi {
+            count = g.b.build_int_mul(count, n, "count").map_err(e)?;
+        }
         let a = g.b.build_load(acc_ty, acc, "acc").map_err(e)?;
         let result = match kind {
             RegKind::F => {
                 let mut a = a.into_float_value();
                 if self.reduce == ReduceFn::Mean {
-                    let n = g.f64t.const_float(count as f64);
+                    let n =
+                        g.b.build_unsigned_int_to_float(count, g.f64t, "n")
+                            .map_err(e)?;
                     a = g.b.build_float_div(a, n, "mean").map_err(e)?;
                 }
                 V::F(g.b.build_float_trunc(a, g.f32t, "narrow").map_err(e)?)
@@ -240,7 +375,8 @@ impl Generic<'_> {
             RegKind::I => {
                 let mut a = a.into_int_value();
                 if self.reduce == ReduceFn::Mean {
-                    let n = g.i64t.const_int(count.max(1), false);
+                    let one = g.i64t.const_int(1, false);
+                    let n = IndexArith::max(g, count, one)?;
                     a = g.b.build_int_signed_div(a, n, "mean").map_err(e)?;
                 }
                 V::I(a)
@@ -253,9 +389,9 @@ impl Generic<'_> {
 impl<'ctx> Gen<'_, 'ctx> {
     /// A named op whose microkernel runs through the `kiln_vmvx_workgroup_raw` import, then its
     /// epilogue generated here over the output box the import reports.
-    fn named_op_with_epilogue(
+    fn named_op_with_epilogue<Z: LlvmSizes>(
         &mut self,
-        kernel: &Kernel,
+        kernel: &Kernel<Z>,
         index: u32,
         ctx: PointerValue<'ctx>,
         wg: IntValue<'ctx>,
@@ -326,18 +462,17 @@ impl<'ctx> Gen<'_, 'ctx> {
                     .into_int_value(),
             );
         }
+        let y = self.value_view(y)?;
+        let inputs = self.value_views(&ep.inputs)?;
         self.nest(&lo, &hi, &mut |g, idx| {
-            let vals = body::eval(g, &ep.body, &mut |g, n| {
+            let vals = body::eval(g, &ep.body, idx, &mut |g, n| {
                 if n == 0 {
-                    return g.load(y, idx);
+                    return g.load(&y, idx);
                 }
-                let v = ep
-                    .inputs
-                    .get(n as usize - 1)
-                    .ok_or("no such epilogue input")?;
+                let v = inputs.get(n as usize - 1).ok_or("no such epilogue input")?;
                 g.load(v, idx)
             })?;
-            g.store(y, idx, *vals.first().ok_or("an epilogue yields no value")?)
+            g.store(&y, idx, *vals.first().ok_or("an epilogue yields no value")?)
         })?;
         self.b
             .build_return(Some(&self.i32t.const_zero()))
@@ -476,16 +611,16 @@ impl<'ctx> Gen<'_, 'ctx> {
     /// The address of `v`'s element at `idx` (trailing dims of `idx` beyond `v`'s rank unused).
     fn address(
         &self,
-        v: &View,
+        v: &ValueView<'ctx>,
         idx: &[IntValue<'ctx>],
     ) -> R<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)> {
-        let mut off = self.i64t.const_int(v.offset, false);
+        let mut off = v.offset;
         for (d, &i) in idx.iter().enumerate().take(v.shape.len()) {
-            if v.strides[d] == 0 || v.shape[d] == 1 {
+            let constant = |x: IntValue| x.get_sign_extended_constant();
+            if constant(v.strides[d]) == Some(0) || constant(v.shape[d]) == Some(1) {
                 continue;
             }
-            let s = self.i64t.const_int(v.strides[d] as u64, true);
-            let t = self.b.build_int_mul(i, s, "t").map_err(e)?;
+            let t = self.b.build_int_mul(i, v.strides[d], "t").map_err(e)?;
             off = self.b.build_int_add(off, t, "off").map_err(e)?;
         }
         let ty: BasicTypeEnum = match v.element_type {
@@ -502,7 +637,7 @@ impl<'ctx> Gen<'_, 'ctx> {
     }
 
     /// Loads `v` at `idx` as a register (f32 or i64).
-    pub fn load(&self, v: &View, idx: &[IntValue<'ctx>]) -> R<V<'ctx>> {
+    pub fn load(&self, v: &ValueView<'ctx>, idx: &[IntValue<'ctx>]) -> R<V<'ctx>> {
         let (p, ty) = self.address(v, idx)?;
         let raw = self.b.build_load(ty, p, "raw").map_err(e)?;
         Ok(match v.element_type {
@@ -567,7 +702,7 @@ impl<'ctx> Gen<'_, 'ctx> {
     }
 
     /// Stores a register into `v` at `idx`, converting to its element type.
-    pub fn store(&self, v: &View, idx: &[IntValue<'ctx>], value: V<'ctx>) -> R<()> {
+    pub fn store(&self, v: &ValueView<'ctx>, idx: &[IntValue<'ctx>], value: V<'ctx>) -> R<()> {
         let (p, _) = self.address(v, idx)?;
         let raw: BasicValueEnum = match (v.element_type, value) {
             (ElementType::F32, V::F(x)) => x.into(),
@@ -623,32 +758,32 @@ impl<'ctx> Gen<'_, 'ctx> {
 
 /// The tile box arithmetic of [`kiln_codegen_cpu::lowered::tiling`] as LLVM instructions, so generated kernels
 /// take the same box of their domain as the interpreter does.
-impl<'ctx> kiln_codegen_cpu::lowered::tiling::IndexArith for Gen<'_, 'ctx> {
+impl<'ctx> IndexArith for Gen<'_, 'ctx> {
     type Value = IntValue<'ctx>;
     type Error = String;
     fn constant(&mut self, v: u64) -> R<IntValue<'ctx>> {
         Ok(self.i64t.const_int(v, false))
     }
-    fn div(&mut self, a: IntValue<'ctx>, b: u64) -> R<IntValue<'ctx>> {
-        let b = self.i64t.const_int(b, false);
+    fn div(&mut self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
         self.b.build_int_unsigned_div(a, b, "div").map_err(e)
     }
-    fn rem(&mut self, a: IntValue<'ctx>, b: u64) -> R<IntValue<'ctx>> {
-        let b = self.i64t.const_int(b, false);
+    fn rem(&mut self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
         self.b.build_int_unsigned_rem(a, b, "rem").map_err(e)
     }
-    fn mul(&mut self, a: IntValue<'ctx>, b: u64) -> R<IntValue<'ctx>> {
-        let b = self.i64t.const_int(b, false);
+    fn mul(&mut self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
         self.b.build_int_mul(a, b, "mul").map_err(e)
     }
-    fn add(&mut self, a: IntValue<'ctx>, b: u64) -> R<IntValue<'ctx>> {
-        let b = self.i64t.const_int(b, false);
+    fn add(&mut self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
         self.b.build_int_add(a, b, "add").map_err(e)
     }
-    fn min(&mut self, a: IntValue<'ctx>, b: u64) -> R<IntValue<'ctx>> {
-        let b = self.i64t.const_int(b, false);
+    fn min(&mut self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
         Ok(self
             .intrinsic("llvm.umin", &[self.i64t.into()], &[a.into(), b.into()])?
+            .into_int_value())
+    }
+    fn max(&mut self, a: IntValue<'ctx>, b: IntValue<'ctx>) -> R<IntValue<'ctx>> {
+        Ok(self
+            .intrinsic("llvm.umax", &[self.i64t.into()], &[a.into(), b.into()])?
             .into_int_value())
     }
 }

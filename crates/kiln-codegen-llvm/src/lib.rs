@@ -36,6 +36,7 @@ use inkwell::targets::{
 };
 use inkwell::OptimizationLevel;
 use kiln_codegen_cpu::lowered::Kernel;
+use kiln_types::sizes::Symbolic;
 
 /// Errors of the llvm-cpu code generator.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -306,6 +307,29 @@ pub fn compile(
     kernels: &[Kernel],
     target: &CpuTarget,
 ) -> Result<kiln_native::Executable, LlvmError> {
+    compile_kernels(kernels, target, &|_| vec![], &|k| {
+        kiln_codegen_cpu::encode_vmvx(k.to_vec())
+    })
+}
+
+/// Compiles kernels whose sizes are expressions over symbols: each entry point reads its
+/// symbols' values and its workgroup tiles from the dispatch's sizes (see `kernel.rs`), and
+/// the executable carries the symbolic kernel descriptions the runtime binds per call.
+pub fn compile_symbolic(
+    kernels: &[Kernel<Symbolic>],
+    target: &CpuTarget,
+) -> Result<kiln_native::Executable, LlvmError> {
+    compile_kernels(kernels, target, &Kernel::symbols, &|k| {
+        kiln_codegen_cpu::encode_vmvx_symbolic(k.to_vec())
+    })
+}
+
+fn compile_kernels<Z: kernel::LlvmSizes>(
+    kernels: &[Kernel<Z>],
+    target: &CpuTarget,
+    symbols_of: &dyn Fn(&Kernel<Z>) -> Vec<String>,
+    describe: &dyn Fn(&[Kernel<Z>]) -> Vec<u8>,
+) -> Result<kiln_native::Executable, LlvmError> {
     let (tm, triple, cpu, features) = machine(target)?;
     let context = Context::create();
     let module = context.create_module("kiln");
@@ -321,12 +345,12 @@ pub fn compile(
     let mut symbols = vec![];
     for (i, k) in kernels.iter().enumerate() {
         let symbol = format!("kiln_kernel_{i}");
-        kernel::emit(&context, &module, &symbol, i as u32, k).map_err(|message| {
-            LlvmError::Kernel {
+        kernel::emit(&context, &module, &symbol, i as u32, k, &symbols_of(k)).map_err(
+            |message| LlvmError::Kernel {
                 kernel: k.name.clone(),
                 message,
-            }
-        })?;
+            },
+        )?;
         symbols.push(symbol);
     }
     module.verify().map_err(|e| LlvmError::Llvm {
@@ -351,7 +375,7 @@ pub fn compile(
         features: checked_features(&triple, &features),
         triple,
         cpu,
-        kernels: kiln_codegen_cpu::encode_vmvx(kernels.to_vec()),
+        kernels: describe(kernels),
         symbols,
         tile: tile.map(|shape| kiln_native::NativeTile {
             mr: shape.mr as u32,

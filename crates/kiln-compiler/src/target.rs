@@ -35,7 +35,7 @@ impl FunctionDispatches {
                 loc: format!("@{}", self.name),
                 message: format!(
                     "its sizes depend on {} at run time, which target '{target}' does not \
-                     compile yet (vmvx does): bind the dims with --kiln-bind-dim=NAME=SIZE",
+                     compile yet (vmvx and llvm-cpu do): bind the dims with --kiln-bind-dim=NAME=SIZE",
                     self.formed.symbols().join(", ")
                 ),
             })
@@ -207,9 +207,10 @@ fn compile_cpu(
     )
 }
 
-/// Lowers every function for `vmvx` with sizes known only at run time (static functions
-/// too, as constant expressions: one executable holds one kind of kernel) and plans it.
-fn compile_vmvx_symbolic(
+/// Lowers every function for a CPU target with sizes known only at run time (static
+/// functions too, as constant expressions: one executable holds one kind of kernel) and plans
+/// it. Workgroup tiles are chosen per dispatch from its actual sizes; no data tiling.
+fn compile_cpu_symbolic(
     backend: &dyn TargetBackend,
     functions: &[FunctionDispatches],
     constants: &mut Constants,
@@ -269,7 +270,7 @@ impl TargetBackend for Vmvx {
             (programs, text, exe)
         } else {
             let (programs, text, kernels) =
-                compile_vmvx_symbolic(self, functions, constants, executable)?;
+                compile_cpu_symbolic(self, functions, constants, executable)?;
             let exe = serialize.then(|| kiln_codegen_cpu::encode_vmvx_symbolic(kernels));
             (programs, text, exe)
         };
@@ -309,12 +310,22 @@ impl TargetBackend for LlvmCpu {
         executable: u32,
         serialize: bool,
     ) -> Result<TargetOutput, CompileError> {
-        let tile = kiln_codegen_llvm::tile_shape(&self.target)?;
-        let (programs, text, kernels) =
-            compile_cpu(self, functions, constants, executable, Some(tile))?;
-        let native = serialize
-            .then(|| kiln_codegen_llvm::compile(&kernels, &self.target))
-            .transpose()?;
+        let (programs, text, native) = if functions.iter().all(|f| f.dispatches.is_some()) {
+            let tile = kiln_codegen_llvm::tile_shape(&self.target)?;
+            let (programs, text, kernels) =
+                compile_cpu(self, functions, constants, executable, Some(tile))?;
+            let native = serialize
+                .then(|| kiln_codegen_llvm::compile(&kernels, &self.target))
+                .transpose()?;
+            (programs, text, native)
+        } else {
+            let (programs, text, kernels) =
+                compile_cpu_symbolic(self, functions, constants, executable)?;
+            let native = serialize
+                .then(|| kiln_codegen_llvm::compile_symbolic(&kernels, &self.target))
+                .transpose()?;
+            (programs, text, native)
+        };
         Ok(TargetOutput {
             programs,
             text,

@@ -120,26 +120,21 @@ impl LocalDevice {
             kernel: kernel.to_string(),
             reason,
         };
-        let (bound, entry) = exe
-            .bound(entry, params)
+        let prepared = exe
+            .prepare(entry, params)
             .map_err(|e| fail(&format!("entry point {entry}"), e))?;
-        let program = bound.as_deref().unwrap_or(&exe.program);
-        let name = program
-            .kernels
-            .get(entry)
-            .map(|k| k.name.clone())
-            .unwrap_or_default();
+        let (program, slot) = exe
+            .kernel(&prepared)
+            .map_err(|e| fail(&format!("entry point {entry}"), e))?;
+        let name = program.kernels[slot].name.clone();
         let fail = |reason: String| fail(&name, reason);
         program
-            .check_bindings(entry, count, bindings)
+            .check_bindings(slot, count, bindings)
             .map_err(|e| fail(e.to_string()))?;
         // SAFETY: bindings were checked above; buffers outlive this call (the command buffer
         // holds them); workgroups of one dispatch write disjoint tiles by construction.
-        let run = |wg: u32| match &bound {
-            None => unsafe { exe.run_workgroup(entry, wg, count, bindings, self.kernels) },
-            Some(b) => unsafe { b.run_workgroup(entry, wg, bindings, self.kernels) }
-                .map_err(|e| e.to_string()),
-        };
+        let run =
+            |wg: u32| unsafe { exe.run_workgroup(&prepared, wg, count, bindings, self.kernels) };
         let Some(pool) = self.pool.as_ref().filter(|_| count > 1) else {
             return (0..count).try_for_each(run).map_err(fail);
         };

@@ -9,14 +9,23 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// A decoded and checked VMVX executable, or native code with its kernels' VMVX descriptions,
-/// or VMVX kernels whose sizes are bound at each dispatch.
+/// A decoded and checked VMVX executable, or native code with its kernels' VMVX descriptions;
+/// either may hold kernels whose sizes are bound at each dispatch.
 pub struct LocalExecutable {
-    pub program: kiln_vmvx::Executable,
+    kernels: KernelSet,
     /// Native entry points, one per kernel, for `llvm-cpu` executables.
     native: Option<Native>,
-    /// Kernels with run-time sizes (then `program` is empty).
-    symbolic: Option<SymbolicKernels>,
+}
+
+/// The kernels' descriptions.
+enum KernelSet {
+    Static {
+        program: kiln_vmvx::Executable,
+        /// The same kernels without epilogues, for native code that applies them itself.
+        raw: kiln_vmvx::Executable,
+    },
+    /// Kernels with run-time sizes.
+    Symbolic(SymbolicKernels),
 }
 
 /// Most bindings of symbolic kernels kept per executable: one per kernel and set of sizes in
@@ -29,25 +38,68 @@ struct SymbolicKernels {
     kernels: Vec<kiln_vmvx::Kernel<Symbolic>>,
     /// The symbols each kernel reads, in the order dispatches pass their values.
     symbols: Vec<Vec<String>>,
-    bound: Mutex<HashMap<BoundKey, Arc<kiln_vmvx::Executable>>>,
+    bound: Mutex<HashMap<BoundKey, Arc<BoundKernel>>>,
 }
 
 /// A kernel (entry point) and the symbol values a dispatch bound it to.
 type BoundKey = (usize, Vec<i64>);
 
-/// A native kernel: `i32 (ctx, bindings, workgroup)`.
-type NativeFn =
-    unsafe extern "C" fn(*const crate::native_imports::DispatchContext, *const *mut u8, u64) -> i32;
+/// A symbolic kernel bound to one dispatch's sizes.
+pub struct BoundKernel {
+    /// The static kernel, as the only kernel of an executable.
+    program: kiln_vmvx::Executable,
+    /// The same without its epilogue.
+    raw: kiln_vmvx::Executable,
+    /// What native code reads: the symbols' values, then a generic kernel's tiles per
+    /// parallel dim (the `sizes` of the kernel ABI).
+    sizes: Vec<i64>,
+}
+
+/// A dispatch's kernel, ready to check and run: an entry point of a static executable, or a
+/// symbolic one bound to the dispatch's sizes.
+pub enum Prepared {
+    Static(usize),
+    Bound(usize, Arc<BoundKernel>),
+}
+
+/// What running a prepared kernel reads.
+struct Parts<'a> {
+    program: &'a kiln_vmvx::Executable,
+    raw: &'a kiln_vmvx::Executable,
+    /// The kernel's index in `program` and `raw`.
+    slot: usize,
+    /// The entry point native code names the kernel by.
+    entry: usize,
+    sizes: &'a [i64],
+}
+
+/// A native kernel: `i32 (ctx, bindings, workgroup, sizes)`.
+type NativeFn = unsafe extern "C" fn(
+    *const crate::native_imports::DispatchContext,
+    *const *mut u8,
+    u64,
+    *const i64,
+) -> i32;
 
 /// Linked native code and its entry points.
 struct Native {
     entries: Vec<NativeFn>,
-    /// The kernels without epilogues, for native code that applies them itself.
-    raw: kiln_vmvx::Executable,
     /// The GEMMs around the executable's own register tile, if it brings one.
     kernels: Option<kiln_ukernel::Kernels>,
     /// Keeps the code mapped while the entry points are used.
     _code: kiln_native::loader::LoadedCode,
+}
+
+fn without_epilogues<Z: kiln_types::sizes::Sizes>(
+    program: &kiln_vmvx::Executable<Z>,
+) -> kiln_vmvx::Executable<Z> {
+    kiln_vmvx::Executable {
+        kernels: program
+            .kernels
+            .iter()
+            .map(|k| k.without_epilogue())
+            .collect(),
+    }
 }
 
 impl LocalExecutable {
@@ -84,13 +136,17 @@ impl LocalExecutable {
 
     /// Decodes and checks a native executable's kernel descriptions, then links its object.
     fn load_native(exe: kiln_native::Executable) -> Result<LocalExecutable, String> {
-        let program = kiln_vmvx::Executable::decode(&exe.kernels)
-            .map_err(|e| format!("kernel descriptions: {e}"))?;
-        if exe.symbols.len() != program.kernels.len() {
+        let described = |e: kiln_vmvx::VmvxError| format!("kernel descriptions: {e}");
+        let mut loaded = if kiln_vmvx::format::is_symbolic(&exe.kernels) {
+            Self::symbolic(kiln_vmvx::Executable::decode_symbolic(&exe.kernels).map_err(described)?)
+        } else {
+            Self::new(kiln_vmvx::Executable::decode(&exe.kernels).map_err(described)?)
+        };
+        if exe.symbols.len() != loaded.entry_point_count() {
             return Err(format!(
                 "{} symbols for {} kernels",
                 exe.symbols.len(),
-                program.kernels.len()
+                loaded.entry_point_count()
             ));
         }
         let code =
@@ -113,76 +169,22 @@ impl LocalExecutable {
             .as_ref()
             .map(|t| native_tile(&code, t))
             .transpose()?;
-        let raw = kiln_vmvx::Executable {
-            kernels: program
-                .kernels
-                .iter()
-                .map(|k| k.without_epilogue())
-                .collect(),
-        };
-        let mut loaded = LocalExecutable::new(program);
         loaded.native = Some(Native {
             entries,
-            raw,
             kernels,
             _code: code,
         });
         Ok(loaded)
     }
 
-    /// Runs workgroup `wg` of kernel `entry`, natively when the executable has native code.
-    ///
-    /// # Safety
-    /// As [`kiln_vmvx::Executable::run_workgroup`]: `check_bindings` succeeded for these
-    /// bindings, which stay valid, and only workgroups of this dispatch run concurrently.
-    pub unsafe fn run_workgroup(
-        &self,
-        entry: usize,
-        wg: u32,
-        workgroups: u32,
-        bindings: &[kiln_vmvx::Binding],
-        kernels: &kiln_ukernel::Kernels,
-    ) -> Result<(), String> {
-        let Some(native) = &self.native else {
-            // SAFETY: forwarded contract.
-            let run = unsafe { self.program.run_workgroup(entry, wg, bindings, kernels) };
-            // The dispatch's error names the kernel already.
-            return run.map_err(|e| match e {
-                kiln_vmvx::VmvxError::Workgroup { message, .. } => message,
-                e => e.to_string(),
-            });
-        };
-        let f = native
-            .entries
-            .get(entry)
-            .ok_or_else(|| format!("entry point {entry} does not exist"))?;
-        let pointers: Vec<*mut u8> = bindings.iter().map(|b| b.ptr).collect();
-        let ctx = crate::native_imports::DispatchContext {
-            program: &self.program,
-            raw: &native.raw,
-            bindings,
-            kernels: native.kernels.as_ref().unwrap_or(kernels),
-            entry: entry as u32,
-            workgroups,
-            error: Default::default(),
-        };
-        // SAFETY: the kernel reads and writes only inside its views, which were checked against
-        // these bindings; `ctx` and `pointers` outlive the call.
-        let status = unsafe { f(&ctx, pointers.as_ptr(), wg as u64) };
-        if status == 0 {
-            return Ok(());
-        }
-        Err(ctx
-            .error
-            .into_inner()
-            .unwrap_or_else(|| format!("the kernel failed with status {status}")))
-    }
-
+    /// An executable of static VMVX kernels.
     pub fn new(program: kiln_vmvx::Executable) -> Self {
         LocalExecutable {
-            program,
+            kernels: KernelSet::Static {
+                raw: without_epilogues(&program),
+                program,
+            },
             native: None,
-            symbolic: None,
         }
     }
 
@@ -190,29 +192,30 @@ impl LocalExecutable {
     pub fn symbolic(program: kiln_vmvx::Executable<Symbolic>) -> Self {
         let symbols = program.kernels.iter().map(|k| k.symbols()).collect();
         LocalExecutable {
-            program: kiln_vmvx::Executable::default(),
-            native: None,
-            symbolic: Some(SymbolicKernels {
+            kernels: KernelSet::Symbolic(SymbolicKernels {
                 kernels: program.kernels,
                 symbols,
                 bound: Mutex::new(HashMap::new()),
             }),
+            native: None,
         }
     }
 
-    /// The static program and entry point a dispatch of `entry` with `params` runs: this
-    /// executable's own, or for kernels with run-time sizes, the kernel bound to `params`
-    /// (checked as the loader checks every kernel, once per distinct `params`).
-    pub fn bound(
-        &self,
-        entry: usize,
-        params: &[i64],
-    ) -> Result<(Option<Arc<kiln_vmvx::Executable>>, usize), String> {
-        let Some(sym) = &self.symbolic else {
-            if !params.is_empty() {
-                return Err("the kernel takes no parameters".into());
+    /// The kernel a dispatch of `entry` with `params` runs: this executable's own, or for
+    /// kernels with run-time sizes, the kernel bound to `params` (checked as the loader checks
+    /// every kernel, once per distinct `params`).
+    pub fn prepare(&self, entry: usize, params: &[i64]) -> Result<Prepared, String> {
+        let sym = match &self.kernels {
+            KernelSet::Static { program, .. } => {
+                if !params.is_empty() {
+                    return Err("the kernel takes no parameters".into());
+                }
+                if entry >= program.kernels.len() {
+                    return Err(format!("entry point {entry} does not exist"));
+                }
+                return Ok(Prepared::Static(entry));
             }
-            return Ok((None, entry));
+            KernelSet::Symbolic(sym) => sym,
         };
         let (kernel, names) = sym
             .kernels
@@ -230,16 +233,115 @@ impl LocalExecutable {
         let key = (entry, params.to_vec());
         let mut bound = sym.bound.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(b) = bound.get(&key) {
-            return Ok((Some(b.clone()), 0));
+            return Ok(Prepared::Bound(entry, b.clone()));
         }
         let k = kernel.bind(names, params)?;
         k.check()?;
+        let mut sizes = params.to_vec();
+        if let kiln_vmvx::KernelOp::Generic {
+            shape,
+            tile,
+            reduction_dims,
+            ..
+        } = &k.op
+        {
+            let p = shape.len() - *reduction_dims as usize;
+            sizes.extend(tile[..p].iter().map(|&t| t as i64));
+        }
         if bound.len() >= BOUND_KERNELS {
             bound.clear();
         }
-        let exe = Arc::new(kiln_vmvx::Executable { kernels: vec![k] });
-        bound.insert(key, exe.clone());
-        Ok((Some(exe), 0))
+        let program = kiln_vmvx::Executable { kernels: vec![k] };
+        let b = Arc::new(BoundKernel {
+            raw: without_epilogues(&program),
+            program,
+            sizes,
+        });
+        bound.insert(key, b.clone());
+        Ok(Prepared::Bound(entry, b))
+    }
+
+    fn parts<'a>(&'a self, prepared: &'a Prepared) -> Result<Parts<'a>, String> {
+        match (prepared, &self.kernels) {
+            (Prepared::Static(entry), KernelSet::Static { program, raw }) => Ok(Parts {
+                program,
+                raw,
+                slot: *entry,
+                entry: *entry,
+                sizes: &[],
+            }),
+            (Prepared::Bound(entry, b), KernelSet::Symbolic(_)) => Ok(Parts {
+                program: &b.program,
+                raw: &b.raw,
+                slot: 0,
+                entry: *entry,
+                sizes: &b.sizes,
+            }),
+            _ => Err("the kernel was prepared for another executable".into()),
+        }
+    }
+
+    /// The static description of a prepared kernel: its program and its index there.
+    pub fn kernel<'a>(
+        &'a self,
+        prepared: &'a Prepared,
+    ) -> Result<(&'a kiln_vmvx::Executable, usize), String> {
+        self.parts(prepared).map(|p| (p.program, p.slot))
+    }
+
+    /// Runs workgroup `wg` of a prepared kernel, natively when the executable has native code.
+    ///
+    /// # Safety
+    /// As [`kiln_vmvx::Executable::run_workgroup`]: `check_bindings` succeeded for this
+    /// kernel and these bindings, which stay valid, and only workgroups of this dispatch run
+    /// concurrently.
+    pub unsafe fn run_workgroup(
+        &self,
+        prepared: &Prepared,
+        wg: u32,
+        workgroups: u32,
+        bindings: &[kiln_vmvx::Binding],
+        kernels: &kiln_ukernel::Kernels,
+    ) -> Result<(), String> {
+        let parts = self.parts(prepared)?;
+        let Some(native) = &self.native else {
+            // SAFETY: forwarded contract.
+            let run = unsafe {
+                parts
+                    .program
+                    .run_workgroup(parts.slot, wg, bindings, kernels)
+            };
+            // The dispatch's error names the kernel already.
+            return run.map_err(|e| match e {
+                kiln_vmvx::VmvxError::Workgroup { message, .. } => message,
+                e => e.to_string(),
+            });
+        };
+        let f = native
+            .entries
+            .get(parts.entry)
+            .ok_or_else(|| format!("entry point {} does not exist", parts.entry))?;
+        let pointers: Vec<*mut u8> = bindings.iter().map(|b| b.ptr).collect();
+        let ctx = crate::native_imports::DispatchContext {
+            program: parts.program,
+            raw: parts.raw,
+            bindings,
+            kernels: native.kernels.as_ref().unwrap_or(kernels),
+            entry: parts.entry as u32,
+            slot: parts.slot,
+            workgroups,
+            error: Default::default(),
+        };
+        // SAFETY: the kernel reads and writes only inside its views, which were checked against
+        // these bindings for these sizes; `ctx`, `pointers` and the sizes outlive the call.
+        let status = unsafe { f(&ctx, pointers.as_ptr(), wg as u64, parts.sizes.as_ptr()) };
+        if status == 0 {
+            return Ok(());
+        }
+        Err(ctx
+            .error
+            .into_inner()
+            .unwrap_or_else(|| format!("the kernel failed with status {status}")))
     }
 }
 
@@ -267,17 +369,11 @@ fn native_tile(
 
 impl Executable for LocalExecutable {
     fn workgroup_count(&self, entry_point: u32, params: &[i64]) -> Result<[u32; 3], HalError> {
-        let (bound, entry) = self
-            .bound(entry_point as usize, params)
+        let prepared = self
+            .prepare(entry_point as usize, params)
             .map_err(HalError::Invalid)?;
-        let program = bound.as_deref().unwrap_or(&self.program);
-        let count = program
-            .kernels
-            .get(entry)
-            .map(|k| k.workgroup_count())
-            .ok_or_else(|| {
-                HalError::Invalid(format!("entry point {entry_point} does not exist"))
-            })?;
+        let (program, slot) = self.kernel(&prepared).map_err(HalError::Invalid)?;
+        let count = program.kernels[slot].workgroup_count();
         let count = u32::try_from(count).map_err(|_| {
             HalError::Invalid(format!(
                 "entry point {entry_point} needs {count} workgroups"
@@ -286,9 +382,9 @@ impl Executable for LocalExecutable {
         Ok([count, 1, 1])
     }
     fn entry_point_count(&self) -> usize {
-        match &self.symbolic {
-            Some(s) => s.kernels.len(),
-            None => self.program.kernels.len(),
+        match &self.kernels {
+            KernelSet::Symbolic(s) => s.kernels.len(),
+            KernelSet::Static { program, .. } => program.kernels.len(),
         }
     }
     fn as_any(&self) -> &dyn Any {

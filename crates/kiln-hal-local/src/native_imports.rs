@@ -14,9 +14,13 @@ pub struct DispatchContext<'a> {
     pub raw: &'a kiln_vmvx::Executable,
     pub bindings: &'a [Binding],
     pub kernels: &'a kiln_ukernel::Kernels,
-    /// The kernel being dispatched and its workgroup count: the only kernel (and workgroups)
-    /// whose bindings were checked, so the only ones imports will run.
+    /// The kernel being dispatched (the entry point native code names it by) and its workgroup
+    /// count: the only kernel (and workgroups) whose bindings were checked, so the only ones
+    /// imports will run.
     pub entry: u32,
+    /// The kernel's index in `program` and `raw` (its entry point, or 0 for a kernel bound to
+    /// the dispatch's sizes).
+    pub slot: usize,
     pub workgroups: u32,
     /// The message of a failing import (the kernel returns nonzero).
     pub error: RefCell<Option<String>>,
@@ -35,7 +39,7 @@ fn run(ctx: &DispatchContext, program: &kiln_vmvx::Executable, kernel: u32, wg: 
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: bindings were checked for this kernel before any workgroup ran (the raw
         // kernels touch a subset of the views of the full ones).
-        unsafe { program.run_workgroup(kernel as usize, wg as u32, ctx.bindings, ctx.kernels) }
+        unsafe { program.run_workgroup(ctx.slot, wg as u32, ctx.bindings, ctx.kernels) }
     }));
     let failure = match run {
         Ok(Ok(())) => return 0,
@@ -78,7 +82,7 @@ unsafe extern "C" fn vmvx_workgroup_raw(
     let boxed = ctx
         .program
         .kernels
-        .get(kernel as usize)
+        .get(ctx.slot)
         .and_then(|k| k.output_box(wg))
         .filter(|(l, _)| l.len() <= MAX_BOX_RANK);
     let Some((l, h)) = boxed else {

@@ -11,8 +11,12 @@
 //!   and conversion helpers of [`imports`], plus what the HAL adds: the local HAL's
 //!   `kiln_vmvx_workgroup`), relocations applied, then the pages are made read+execute.
 //! - Kernel ABI: `i32 kernel(const DispatchContext* ctx, uint8_t* const* bindings, uint64_t
-//!   workgroup)`, returning 0 or an error code; `ctx` is opaque to the code and only passed to
-//!   imports.
+//!   workgroup, const int64_t* sizes)`, returning 0 or an error code; `ctx` is opaque to the
+//!   code and only passed to imports. `sizes` matters only to kernels whose sizes are known at
+//!   run time (their descriptions are symbolic): the values of the kernel's symbols, then a
+//!   generic kernel's workgroup tile per parallel dim, as the runtime bound them for the
+//!   dispatch. Kernels with static sizes never read it (objects written before it existed
+//!   take three arguments, which the C calling conventions make compatible).
 //! - An executable may bring its own GEMM register tile ([`NativeTile`], generated as LLVM IR
 //!   for its CPU: `void tile(i64 kc, const float* a, const float* b, float* acc)`, as
 //!   `kiln_ukernel::gemm::TileFn` specifies); the runtime's GEMM drivers then call it.
@@ -70,7 +74,8 @@ pub struct Executable {
     /// CPU features the code may use (LLVM spelling without `+`); a CPU lacking one is refused.
     pub features: Vec<String>,
     /// The kernels' descriptions, entry point `i` being kernel `i`: an encoded VMVX executable,
-    /// which the local HAL decodes and checks when it loads this one.
+    /// which the local HAL decodes and checks when it loads this one (symbolic when the
+    /// kernels' sizes are known only at run time; the HAL then binds each dispatch's).
     pub kernels: Vec<u8>,
     /// The object's symbol for each kernel.
     pub symbols: Vec<String>,

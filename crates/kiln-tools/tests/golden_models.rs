@@ -557,8 +557,12 @@ fn one_module_for_three_targets() {
 /// `types` (inferred from the inputs alone; declared output shapes are ignored) and the
 /// reference interpreter must run that one program at every size. Each size then compiles
 /// with `--kiln-bind-dim` (symbol name, input, axis in `binds`) and matches ONNX Runtime on
-/// every target. Compiled once with its dims left open (`--kiln-dynamic-dims`, vmvx), the
-/// one module matches ONNX Runtime at every size too, and reflects its open dims as `?`.
+/// every target. Compiled once with its dims left open (`--kiln-dynamic-dims`) for each of
+/// [`DYNAMIC_TARGETS`], the one module matches ONNX Runtime at every size too, and reflects
+/// its open dims as `?`.
+/// The targets that compile open dims.
+const DYNAMIC_TARGETS: [&str; 2] = ["vmvx", "llvm-cpu"];
+
 fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
     let dir = models_dir().join(name);
     let bytes = std::fs::read(dir.join("model.onnx")).unwrap();
@@ -576,32 +580,40 @@ fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
     let got: Vec<String> = ports.map(|p| f.ty(p.value).to_string()).collect();
     assert_eq!(got, types, "{name}: symbolic types");
     let registry = kiln_tools::registry();
-    let dynamic = Arc::new(ModuleBytes::from_bytes(&compile_with(
-        &dir,
-        CompileOptions {
-            targets: vec!["vmvx".into()],
-            dynamic_dims: true,
-            ..Default::default()
-        },
-    )));
+    let dynamic: Vec<(&str, Arc<ModuleBytes>)> = DYNAMIC_TARGETS
+        .iter()
+        .map(|&target| {
+            let module = compile_with(
+                &dir,
+                CompileOptions {
+                    targets: vec![target.into()],
+                    dynamic_dims: true,
+                    ..Default::default()
+                },
+            );
+            (target, Arc::new(ModuleBytes::from_bytes(&module)))
+        })
+        .collect();
     for (run, inputs, expected) in runs(&dir) {
         let what = format!("{run}{}", inputs[0].type_string());
-        for device in devices("vmvx") {
-            let dev = registry.create_device(device, &Default::default()).unwrap();
-            let m = LoadedModule::load(dev, dynamic.clone(), name).unwrap();
-            let sig = &m.module().functions[0].inputs[0];
-            assert!(
-                sig.type_string().contains('?'),
-                "{name}: {}",
-                sig.type_string()
-            );
-            let got = m.invoke("main", &inputs).unwrap();
-            assert_close(
-                name,
-                &format!("{what}, one module, on {device}"),
-                &got,
-                &expected,
-            );
+        for (target, module) in &dynamic {
+            for device in devices(target) {
+                let dev = registry.create_device(device, &Default::default()).unwrap();
+                let m = LoadedModule::load(dev, module.clone(), name).unwrap();
+                let sig = &m.module().functions[0].inputs[0];
+                assert!(
+                    sig.type_string().contains('?'),
+                    "{name}: {}",
+                    sig.type_string()
+                );
+                let got = m.invoke("main", &inputs).unwrap();
+                assert_close(
+                    name,
+                    &format!("{what}, one {target} module, on {device}"),
+                    &got,
+                    &expected,
+                );
+            }
         }
         let reference = kiln_ir::interp::run(&symbolic.program, "main", &inputs).unwrap();
         assert_close(name, &what, &reference, &expected);

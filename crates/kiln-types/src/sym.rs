@@ -24,6 +24,20 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Add, Mul, Sub};
 
+/// Integer arithmetic a [`SymExpr`] can be computed in ([`SymExpr::eval_in`]): instructions
+/// of a code generator, for kernels that compute their sizes from symbol values at run time.
+pub trait SymArith {
+    type Value;
+    type Error;
+    fn constant(&mut self, c: i64) -> Result<Self::Value, Self::Error>;
+    /// The value of symbol `name`.
+    fn symbol(&mut self, name: &str) -> Result<Self::Value, Self::Error>;
+    fn add(&mut self, a: Self::Value, b: Self::Value) -> Result<Self::Value, Self::Error>;
+    fn mul(&mut self, a: Self::Value, b: Self::Value) -> Result<Self::Value, Self::Error>;
+    /// `floor(a / d)` for a constant `d > 1` (`a` may be negative).
+    fn floor_div(&mut self, a: Self::Value, d: i64) -> Result<Self::Value, Self::Error>;
+}
+
 /// A factor of a monomial.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Atom {
@@ -172,6 +186,60 @@ impl SymExpr {
             total = total.checked_add(term)?;
         }
         Some(total)
+    }
+
+    /// The value computed in `arith`'s arithmetic (a code generator's instructions): the
+    /// same value as [`SymExpr::eval`] gives for the symbols `arith` binds, built term by term.
+    ///
+    /// ```
+    /// use kiln_types::sym::{SymArith, SymExpr};
+    /// struct Text;
+    /// impl SymArith for Text {
+    ///     type Value = String;
+    ///     type Error = ();
+    ///     fn constant(&mut self, c: i64) -> Result<String, ()> { Ok(c.to_string()) }
+    ///     fn symbol(&mut self, name: &str) -> Result<String, ()> { Ok(name.to_string()) }
+    ///     fn add(&mut self, a: String, b: String) -> Result<String, ()> { Ok(format!("({a}+{b})")) }
+    ///     fn mul(&mut self, a: String, b: String) -> Result<String, ()> { Ok(format!("{a}*{b}")) }
+    ///     fn floor_div(&mut self, a: String, d: i64) -> Result<String, ()> { Ok(format!("fdiv({a},{d})")) }
+    /// }
+    /// let e = SymExpr::parse("2*h + (w+1)/2").unwrap();
+    /// assert_eq!(e.eval_in(&mut Text).unwrap(), "(2*h+fdiv((1+w),2))");
+    /// ```
+    pub fn eval_in<A: SymArith>(&self, arith: &mut A) -> Result<A::Value, A::Error> {
+        let mut total: Option<A::Value> = None;
+        for (m, &c) in &self.terms {
+            let mut term: Option<A::Value> = None;
+            for a in m {
+                let v = match a {
+                    Atom::Symbol(s) => arith.symbol(s)?,
+                    Atom::FloorDiv(e, d) => {
+                        let x = e.eval_in(arith)?;
+                        arith.floor_div(x, *d)?
+                    }
+                };
+                term = Some(match term {
+                    None => v,
+                    Some(t) => arith.mul(t, v)?,
+                });
+            }
+            let term = match term {
+                None => arith.constant(c)?,
+                Some(t) if c == 1 => t,
+                Some(t) => {
+                    let c = arith.constant(c)?;
+                    arith.mul(c, t)?
+                }
+            };
+            total = Some(match total {
+                None => term,
+                Some(t) => arith.add(t, term)?,
+            });
+        }
+        match total {
+            Some(t) => Ok(t),
+            None => arith.constant(0),
+        }
     }
 
     /// True when the expression is non-negative for every value of its symbols (which are

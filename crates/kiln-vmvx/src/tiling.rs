@@ -29,16 +29,17 @@ pub struct Grid {
 pub type TileBox<V> = (Dims<V>, Dims<V>);
 
 /// Index arithmetic a box is computed in: plain `u64` ([`Plain`]) or instructions a code
-/// generator emits.
+/// generator emits (where a kernel's sizes may be run-time values).
 pub trait IndexArith {
     type Value: Copy;
     type Error;
     fn constant(&mut self, v: u64) -> Result<Self::Value, Self::Error>;
-    fn div(&mut self, a: Self::Value, b: u64) -> Result<Self::Value, Self::Error>;
-    fn rem(&mut self, a: Self::Value, b: u64) -> Result<Self::Value, Self::Error>;
-    fn mul(&mut self, a: Self::Value, b: u64) -> Result<Self::Value, Self::Error>;
-    fn add(&mut self, a: Self::Value, b: u64) -> Result<Self::Value, Self::Error>;
-    fn min(&mut self, a: Self::Value, b: u64) -> Result<Self::Value, Self::Error>;
+    fn div(&mut self, a: Self::Value, b: Self::Value) -> Result<Self::Value, Self::Error>;
+    fn rem(&mut self, a: Self::Value, b: Self::Value) -> Result<Self::Value, Self::Error>;
+    fn mul(&mut self, a: Self::Value, b: Self::Value) -> Result<Self::Value, Self::Error>;
+    fn add(&mut self, a: Self::Value, b: Self::Value) -> Result<Self::Value, Self::Error>;
+    fn min(&mut self, a: Self::Value, b: Self::Value) -> Result<Self::Value, Self::Error>;
+    fn max(&mut self, a: Self::Value, b: Self::Value) -> Result<Self::Value, Self::Error>;
 }
 
 /// Index arithmetic on `u64` values.
@@ -65,6 +66,40 @@ impl IndexArith for Plain {
     fn min(&mut self, a: u64, b: u64) -> Result<u64, Self::Error> {
         Ok(a.min(b))
     }
+    fn max(&mut self, a: u64, b: u64) -> Result<u64, Self::Error> {
+        Ok(a.max(b))
+    }
+}
+
+/// The box `[lo, hi)` that workgroup `wg` computes of `domain` split by `tile` (a 0 tile
+/// counts as 1), in `arith`: the one definition of the CPU family's workgroup → tile mapping,
+/// for sizes known when compiling ([`Grid::tile_box_with`]) and sizes a generated kernel
+/// reads at run time alike.
+pub fn tile_box_in<A: IndexArith>(
+    arith: &mut A,
+    domain: &[A::Value],
+    tile: &[A::Value],
+    wg: A::Value,
+) -> Result<TileBox<A::Value>, A::Error> {
+    let n = domain.len();
+    let one = arith.constant(1)?;
+    let (mut lo, mut hi): TileBox<A::Value> = (smallvec![wg; n], smallvec![wg; n]);
+    let mut rest = wg;
+    for d in (0..n).rev() {
+        let t = arith.max(tile[d], one)?;
+        // ceil(domain / t), at least 1.
+        let whole = arith.div(domain[d], t)?;
+        let part = arith.rem(domain[d], t)?;
+        let part = arith.min(part, one)?;
+        let tiles = arith.add(whole, part)?;
+        let tiles = arith.max(tiles, one)?;
+        let i = arith.rem(rest, tiles)?;
+        rest = arith.div(rest, tiles)?;
+        lo[d] = arith.mul(i, t)?;
+        let end = arith.add(lo[d], t)?;
+        hi[d] = arith.min(end, domain[d])?;
+    }
+    Ok((lo, hi))
 }
 
 impl Grid {
@@ -93,18 +128,17 @@ impl Grid {
         arith: &mut A,
         wg: A::Value,
     ) -> Result<TileBox<A::Value>, A::Error> {
-        let n = self.domain.len();
-        let (mut lo, mut hi): TileBox<A::Value> = (smallvec![wg; n], smallvec![wg; n]);
-        let mut rest = wg;
-        for d in (0..n).rev() {
-            let (t, tiles) = (self.tile[d].max(1), self.tiles(d).max(1));
-            let i = arith.rem(rest, tiles)?;
-            rest = arith.div(rest, tiles)?;
-            lo[d] = arith.mul(i, t)?;
-            let end = arith.add(lo[d], t)?;
-            hi[d] = arith.min(end, self.domain[d])?;
-        }
-        Ok((lo, hi))
+        let domain: Dims<A::Value> = self
+            .domain
+            .iter()
+            .map(|&d| arith.constant(d))
+            .collect::<Result<_, _>>()?;
+        let tile: Dims<A::Value> = self
+            .tile
+            .iter()
+            .map(|&t| arith.constant(t))
+            .collect::<Result<_, _>>()?;
+        tile_box_in(arith, &domain, &tile, wg)
     }
 
     /// [`Grid::tile_box_with`] in plain integers.
