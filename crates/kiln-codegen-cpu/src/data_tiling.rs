@@ -15,9 +15,8 @@
 
 use std::collections::HashMap;
 
-use crate::config::conv_tile;
 use crate::renumber;
-use kiln_kernel::{Dispatch, Dispatches, Storage, StorageId, StorageKind};
+use kiln_kernel::{Dispatch, Dispatches, Sizes, Storage, StorageId, StorageKind};
 use kiln_types::{ElementType, HostTensor};
 use kiln_ukernel::gemm::{pack_lhs, pack_rhs, TileShape};
 use kiln_ukernel::rows::{gathered_band_width, BandLayout, Window};
@@ -183,74 +182,182 @@ impl PackedConstants {
 }
 
 /// Packs the constant weights of `d`'s convolutions and matmuls for `tile`, rewriting their
-/// views to read the packed constants. `constants` are the program's.
-pub fn pack_weights(
-    d: &mut Dispatches<Kernel>,
+/// views to read the packed constants. `constants` are the program's. Weights are constants,
+/// so their sizes are known even where the activations' are not (see [`orientation`] for a
+/// convolution whose image size is known only at run time). Workgroup tiles are chosen
+/// afterwards ([`Kernel::choose_tiles`] follows the packed layouts).
+pub fn pack_weights<Z: Sizes>(
+    d: &mut Dispatches<Kernel<Z>, Z>,
     constants: &[HostTensor],
     tile: TileShape,
     packed: &mut PackedConstants,
 ) {
     for ki in 0..d.dispatches.len() {
         let dispatch = &d.dispatches[ki];
-        let mut conv_gemm = ConvGemm::ChannelRows;
-        let (view, shape, data) = match &dispatch.kernel.op {
-            KernelOp::Conv2d {
-                x,
-                w,
-                y,
-                groups,
-                strides,
-                pads,
-                dilations,
-                ..
-            } if w.shape.len() == 4 && x.shape.len() == 4 => {
-                let (groups, cog) = (*groups as usize, (y.shape[1] / groups) as usize);
-                let depth = (w.shape[1] * w.shape[2] * w.shape[3]) as usize;
-                // Depthwise filters stay plain: they have their own kernel.
-                if depth == (w.shape[2] * w.shape[3]) as usize && cog == 1 {
-                    continue;
-                }
-                let Some(values) = constant_f32(d, dispatch, constants, w) else {
-                    continue;
-                };
-                let win = window([w.shape[2], w.shape[3]], *strides, *pads, *dilations);
-                let [oh, ow] = [y.shape[2] as usize, y.shape[3] as usize];
-                let input = [x.shape[2] as usize, x.shape[3] as usize];
-                conv_gemm = conv_orientation(cog, input, [oh, ow], &win, tile);
-                let strip = match conv_gemm {
+        let Some(packing) = packing_for(&dispatch.kernel.op, tile) else {
+            continue;
+        };
+        let Some(values) = constant_f32(d, dispatch, constants, &packing.view) else {
+            continue;
+        };
+        let storage = dispatch.operands[packing.view.binding as usize];
+        let StorageKind::Constant(c) = d.storages[storage.index()].kind else {
+            continue;
+        };
+        let (shape, data) = packing.pack(&values, tile);
+        let view = &packing.view;
+        let key = (
+            c,
+            view.offset,
+            view.shape.clone(),
+            view.strides.clone(),
+            shape.clone(),
+            packing.conv_gemm,
+        );
+        let id = packed.add(key, shape.clone(), &data);
+        let storage = d.add_storage(Storage {
+            kind: StorageKind::Constant(id),
+            element_type: ElementType::F32,
+            elements: Z::extent_of(data.len() as u64),
+        });
+        let dispatch = &mut d.dispatches[ki];
+        let packed_view = View::from_known(&View::contiguous(
+            dispatch.operands.len() as u32,
+            0,
+            ElementType::F32,
+            &shape,
+        ));
+        dispatch.operands.push(storage);
+        match &mut dispatch.kernel.op {
+            KernelOp::Conv2d { w, gemm, .. } => {
+                *w = packed_view;
+                *gemm = packing.conv_gemm;
+            }
+            KernelOp::MatMul { b, .. } => *b = packed_view,
+            _ => unreachable!("only convolutions and matmuls are packed"),
+        }
+        renumber(dispatch);
+    }
+}
+
+/// A constant GEMM operand to pack: its (static) view, and how.
+struct Packing {
+    view: View,
+    kind: PackedOperand,
+    conv_gemm: ConvGemm,
+}
+
+enum PackedOperand {
+    /// Convolution weights in `groups` groups of `cog` output channels.
+    ConvWeights { groups: usize, cog: usize },
+    /// A matmul's right-hand side `[batch, k, n]`.
+    MatMulRhs,
+}
+
+/// What of `op` to pack for `tile`, if anything: a convolution's weights (not depthwise ones,
+/// which have their own kernel) or a matmul's right-hand side, when its sizes are static.
+fn packing_for<Z: Sizes>(op: &KernelOp<Z>, tile: TileShape) -> Option<Packing> {
+    match op {
+        KernelOp::Conv2d {
+            x,
+            w,
+            y,
+            groups,
+            strides,
+            pads,
+            dilations,
+            ..
+        } if w.shape.len() == 4 && x.shape.len() == 4 => {
+            let w = w.known()?;
+            let groups = *groups as usize;
+            let cog = w.shape[0] as usize / groups.max(1);
+            let depth = (w.shape[1] * w.shape[2] * w.shape[3]) as usize;
+            if depth == (w.shape[2] * w.shape[3]) as usize && cog == 1 {
+                return None;
+            }
+            let win = window([w.shape[2], w.shape[3]], *strides, *pads, *dilations);
+            Some(Packing {
+                view: w,
+                kind: PackedOperand::ConvWeights { groups, cog },
+                conv_gemm: orientation::<Z>(cog, &x.shape, &y.shape, &win, tile),
+            })
+        }
+        KernelOp::MatMul { b, .. } if b.shape.len() == 3 => Some(Packing {
+            view: b.known()?,
+            kind: PackedOperand::MatMulRhs,
+            conv_gemm: ConvGemm::ChannelRows,
+        }),
+        _ => None,
+    }
+}
+
+/// Sizes each symbol is tried at to orient a convolution whose image size is known only at
+/// run time: small, medium and large inputs of vision models.
+const TYPICAL_SYMBOL_SIZES: [u64; 3] = [128, 320, 640];
+
+/// The GEMM orientation of a convolution with input `x` and output `y` (NCHW): the cheaper
+/// one ([`conv_orientation`]). Packed weights fix it when compiling, so where the image size
+/// is known only at run time it is the orientation most of [`TYPICAL_SYMBOL_SIZES`] choose
+/// (either computes the same values at every size; only speed differs).
+fn orientation<Z: Sizes>(
+    cog: usize,
+    x: &[Z::Extent],
+    y: &[Z::Extent],
+    win: &Window,
+    tile: TileShape,
+) -> ConvGemm {
+    let plane =
+        |dims: &[Z::Extent], at: u64| [2, 3].map(|d| Z::typical_extent(&dims[d], at) as usize);
+    let pixel_rows = TYPICAL_SYMBOL_SIZES
+        .iter()
+        .filter(|&&at| {
+            conv_orientation(cog, plane(x, at), plane(y, at), win, tile) == ConvGemm::PixelRows
+        })
+        .count();
+    if 2 * pixel_rows > TYPICAL_SYMBOL_SIZES.len() {
+        ConvGemm::PixelRows
+    } else {
+        ConvGemm::ChannelRows
+    }
+}
+
+impl Packing {
+    /// The packed operand's shape and values, from the constant's `values`.
+    fn pack(&self, values: &[f32], tile: TileShape) -> (Vec<u64>, Vec<f32>) {
+        let v = &self.view;
+        let mut data = vec![];
+        match self.kind {
+            PackedOperand::ConvWeights { groups, cog } => {
+                let depth = (v.shape[1] * v.shape[2] * v.shape[3]) as usize;
+                let strip = match self.conv_gemm {
                     ConvGemm::ChannelRows => tile.mr,
                     ConvGemm::PixelRows => tile.nr,
                 };
-                let mut data = vec![];
                 for g in 0..groups {
                     let m = Matrix {
-                        data: &values,
-                        offset: w.offset as usize + g * cog * depth,
+                        data: values,
+                        offset: v.offset as usize + g * cog * depth,
                         row_stride: depth,
                         col_stride: 1,
                     };
-                    data.extend(match conv_gemm {
+                    data.extend(match self.conv_gemm {
                         ConvGemm::ChannelRows => pack_lhs(&m, cog, depth, strip),
                         ConvGemm::PixelRows => pack_rhs(&m.transposed(), depth, cog, strip),
                     });
                 }
                 let mut shape = vec![groups as u64, cog.div_ceil(strip) as u64];
-                shape.extend(&w.shape[1..]);
+                shape.extend(&v.shape[1..]);
                 shape.push(strip as u64);
-                (w.clone(), shape, data)
+                (shape, data)
             }
-            KernelOp::MatMul { b, .. } if b.shape.len() == 3 => {
-                let Some(values) = constant_f32(d, dispatch, constants, b) else {
-                    continue;
-                };
-                let [batch, k, n] = [b.shape[0], b.shape[1], b.shape[2]].map(|v| v as usize);
-                let mut data = vec![];
+            PackedOperand::MatMulRhs => {
+                let [batch, k, n] = [v.shape[0], v.shape[1], v.shape[2]].map(|x| x as usize);
                 for bi in 0..batch {
                     let m = Matrix {
-                        data: &values,
-                        offset: (b.offset as i64 + bi as i64 * b.strides[0]) as usize,
-                        row_stride: b.strides[1] as usize,
-                        col_stride: b.strides[2] as usize,
+                        data: values,
+                        offset: (v.offset as i64 + bi as i64 * v.strides[0]) as usize,
+                        row_stride: v.strides[1] as usize,
+                        col_stride: v.strides[2] as usize,
                     };
                     data.extend(pack_rhs(&m, k, n, tile.nr));
                 }
@@ -260,55 +367,9 @@ pub fn pack_weights(
                     k as u64,
                     tile.nr as u64,
                 ];
-                (b.clone(), shape, data)
+                (shape, data)
             }
-            _ => continue,
-        };
-        let StorageKind::Constant(c) =
-            d.storages[dispatch.operands[view.binding as usize].index()].kind
-        else {
-            continue;
-        };
-        let key = (
-            c,
-            view.offset,
-            view.shape.clone(),
-            view.strides.clone(),
-            shape.clone(),
-            conv_gemm,
-        );
-        let id = packed.add(key, shape.clone(), &data);
-        let storage = d.add_storage(Storage {
-            kind: StorageKind::Constant(id),
-            element_type: ElementType::F32,
-            elements: data.len() as u64,
-        });
-        let dispatch = &mut d.dispatches[ki];
-        let packed_view =
-            View::contiguous(dispatch.operands.len() as u32, 0, ElementType::F32, &shape);
-        dispatch.operands.push(storage);
-        match &mut dispatch.kernel.op {
-            KernelOp::Conv2d {
-                w,
-                y,
-                groups,
-                gemm,
-                tile_co,
-                tile_oh,
-                ..
-            } => {
-                let depth = shape[2] * shape[3] * shape[4];
-                [*tile_co, *tile_oh] = conv_tile(&y.shape, *groups, depth, shape[5]);
-                *w = packed_view;
-                *gemm = conv_gemm;
-            }
-            KernelOp::MatMul { b, tile_n, .. } => {
-                *b = packed_view;
-                *tile_n = tile_n.next_multiple_of(tile.nr as u64);
-            }
-            _ => unreachable!("only convolutions and matmuls are packed"),
         }
-        renumber(dispatch);
     }
 }
 
@@ -349,9 +410,9 @@ fn conv_orientation(
 }
 
 /// The f32 values of the constant `v` views, if it views a constant.
-fn constant_f32(
-    d: &Dispatches<Kernel>,
-    dispatch: &Dispatch<Kernel>,
+fn constant_f32<Z: Sizes>(
+    d: &Dispatches<Kernel<Z>, Z>,
+    dispatch: &Dispatch<Kernel<Z>>,
     constants: &[HostTensor],
     v: &View,
 ) -> Option<Vec<f32>> {

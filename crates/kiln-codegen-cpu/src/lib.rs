@@ -51,24 +51,38 @@ pub fn lower(
     tile: Option<TileShape>,
     packed: &mut PackedConstants,
 ) -> Dispatches<vmvx::Kernel> {
-    let Ok(mut cpu) = d.map(|i, dispatch| {
-        let mut kernel = untiled(i, dispatch);
-        kernel.choose_tiles();
-        Ok::<_, std::convert::Infallible>(kernel)
-    });
+    let mut cpu = untiled_all(d);
     if let Some(tile) = tile {
         data_tiling::pack_weights(&mut cpu, constants, tile, packed);
+    }
+    for d in &mut cpu.dispatches {
+        d.kernel.choose_tiles();
+    }
+    if tile.is_some() {
         data_tiling::lay_out_conv_inputs(&mut cpu);
     }
     cpu
 }
 
-/// Lowers the dispatches of a function whose sizes are known only at run time, for `vmvx`:
-/// the VMVX kernels keep their sizes as expressions, and get their workgroup tiles when a
-/// dispatch binds them to actual sizes (`Kernel::bind`); no data tiling.
+/// Lowers the dispatches of a function whose sizes are known only at run time: the VMVX
+/// kernels keep their sizes as expressions, and get their workgroup tiles when a dispatch
+/// binds them to actual sizes (`Kernel::bind`). Constant weights are packed for `tile` as
+/// [`lower`] packs them (their sizes are known); convolution inputs are read in place.
 pub fn lower_symbolic(
     d: &Dispatches<Op<Symbolic>, Symbolic>,
+    constants: &[HostTensor],
+    tile: Option<TileShape>,
+    packed: &mut PackedConstants,
 ) -> Dispatches<vmvx::Kernel<Symbolic>, Symbolic> {
+    let mut cpu = untiled_all(d);
+    if let Some(tile) = tile {
+        data_tiling::pack_weights(&mut cpu, constants, tile, packed);
+    }
+    cpu
+}
+
+/// Every dispatch's VMVX kernel, tiles not chosen yet.
+fn untiled_all<Z: Sizes>(d: &Dispatches<Op<Z>, Z>) -> Dispatches<vmvx::Kernel<Z>, Z> {
     let Ok(cpu) = d.map(|i, dispatch| Ok::<_, std::convert::Infallible>(untiled(i, dispatch)));
     cpu
 }
@@ -192,7 +206,7 @@ fn view<Z: Sizes>(v: &View<Z>) -> vmvx::View<Z> {
 
 /// Renumbers a lowered dispatch's operands in order of first appearance in its views (the
 /// binding order), dropping operands no view reads any more.
-fn renumber(d: &mut Dispatch<vmvx::Kernel>) {
+fn renumber<Z: Sizes>(d: &mut Dispatch<vmvx::Kernel<Z>>) {
     let storages: Vec<StorageId> = d
         .kernel
         .views()

@@ -215,11 +215,17 @@ fn compile_cpu_symbolic(
     functions: &[FunctionDispatches],
     constants: &mut Constants,
     executable: u32,
+    tile: Option<kiln_ukernel::gemm::TileShape>,
 ) -> Result<(Vec<HostProgram>, String, Vec<SymbolicCpuKernel>), CompileError> {
     let mut text = format!("// target {}: {}\n", backend.name(), backend.format());
     let (mut programs, mut kernels) = (vec![], vec![]);
     for f in functions {
-        let d = kiln_codegen_cpu::lower_symbolic(&f.formed);
+        let d = kiln_codegen_cpu::lower_symbolic(
+            &f.formed,
+            constants.program,
+            tile,
+            &mut constants.cpu_packed,
+        );
         let target = PlanTarget {
             executable,
             first_entry: kernels.len() as u32,
@@ -270,7 +276,7 @@ impl TargetBackend for Vmvx {
             (programs, text, exe)
         } else {
             let (programs, text, kernels) =
-                compile_cpu_symbolic(self, functions, constants, executable)?;
+                compile_cpu_symbolic(self, functions, constants, executable, None)?;
             let exe = serialize.then(|| kiln_codegen_cpu::encode_vmvx_symbolic(kernels));
             (programs, text, exe)
         };
@@ -310,8 +316,8 @@ impl TargetBackend for LlvmCpu {
         executable: u32,
         serialize: bool,
     ) -> Result<TargetOutput, CompileError> {
+        let tile = kiln_codegen_llvm::tile_shape(&self.target)?;
         let (programs, text, native) = if functions.iter().all(|f| f.dispatches.is_some()) {
-            let tile = kiln_codegen_llvm::tile_shape(&self.target)?;
             let (programs, text, kernels) =
                 compile_cpu(self, functions, constants, executable, Some(tile))?;
             let native = serialize
@@ -320,7 +326,7 @@ impl TargetBackend for LlvmCpu {
             (programs, text, native)
         } else {
             let (programs, text, kernels) =
-                compile_cpu_symbolic(self, functions, constants, executable)?;
+                compile_cpu_symbolic(self, functions, constants, executable, Some(tile))?;
             let native = serialize
                 .then(|| kiln_codegen_llvm::compile_symbolic(&kernels, &self.target))
                 .transpose()?;

@@ -19,6 +19,15 @@ pub trait Sizes: Clone + Debug + PartialEq {
     /// The text of a dim, offset or stride (symbolic ones in braces: `{h+1}`).
     fn extent_text(n: &Self::Extent) -> String;
     fn stride_text(s: &Self::Stride) -> String;
+    /// The extent of a size known when compiling.
+    fn extent_of(n: u64) -> Self::Extent;
+    fn stride_of(s: i64) -> Self::Stride;
+    /// The number an extent is, when it is known when compiling (a constant expression).
+    fn known_extent(n: &Self::Extent) -> Option<u64>;
+    fn known_stride(s: &Self::Stride) -> Option<i64>;
+    /// The extent with every symbol at `at`, for choices made when compiling that only
+    /// affect speed (never a size a kernel computes with); 0 where that is negative.
+    fn typical_extent(n: &Self::Extent, at: u64) -> u64;
 }
 
 /// Sizes known when compiling: `u64` extents, `i64` strides.
@@ -48,6 +57,21 @@ impl Sizes for Static {
     fn stride_text(s: &i64) -> String {
         s.to_string()
     }
+    fn extent_of(n: u64) -> u64 {
+        n
+    }
+    fn stride_of(s: i64) -> i64 {
+        s
+    }
+    fn known_extent(n: &u64) -> Option<u64> {
+        Some(*n)
+    }
+    fn known_stride(s: &i64) -> Option<i64> {
+        Some(*s)
+    }
+    fn typical_extent(n: &u64, _: u64) -> u64 {
+        *n
+    }
 }
 
 impl Sizes for Symbolic {
@@ -71,6 +95,23 @@ impl Sizes for Symbolic {
     }
     fn stride_text(s: &SymExpr) -> String {
         Self::extent_text(s)
+    }
+    fn extent_of(n: u64) -> SymExpr {
+        SymExpr::from(n as i64)
+    }
+    fn stride_of(s: i64) -> SymExpr {
+        SymExpr::from(s)
+    }
+    fn known_extent(n: &SymExpr) -> Option<u64> {
+        n.as_const().and_then(|c| u64::try_from(c).ok())
+    }
+    fn known_stride(s: &SymExpr) -> Option<i64> {
+        s.as_const()
+    }
+    fn typical_extent(n: &SymExpr, at: u64) -> u64 {
+        n.eval(&|_| Some(at as i64))
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0)
     }
 }
 

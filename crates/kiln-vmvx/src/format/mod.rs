@@ -50,6 +50,36 @@ impl<Z: Sizes> View<Z> {
             && (0..self.shape.len())
                 .all(|d| Z::extent_is(&self.shape[d], 1) || self.strides[d] == c[d])
     }
+
+    /// The view with static sizes, when every size of it is known when compiling.
+    pub fn known(&self) -> Option<View> {
+        Some(View {
+            binding: self.binding,
+            offset: Z::known_extent(&self.offset)?,
+            element_type: self.element_type,
+            shape: self
+                .shape
+                .iter()
+                .map(Z::known_extent)
+                .collect::<Option<_>>()?,
+            strides: self
+                .strides
+                .iter()
+                .map(Z::known_stride)
+                .collect::<Option<_>>()?,
+        })
+    }
+
+    /// A static view in this size family.
+    pub fn from_known(v: &View) -> View<Z> {
+        View {
+            binding: v.binding,
+            offset: Z::extent_of(v.offset),
+            element_type: v.element_type,
+            shape: v.shape.iter().map(|&n| Z::extent_of(n)).collect(),
+            strides: v.strides.iter().map(|&s| Z::stride_of(s)).collect(),
+        }
+    }
 }
 
 impl View {
@@ -379,9 +409,9 @@ pub fn packing(op: &KernelOp) -> Option<Packing> {
 }
 
 impl Kernel {
-    /// Sets the workgroup tiles of a generic, matmul or (plain, channel-rows) convolution
-    /// kernel from its sizes, by [`crate::tile_config`]'s rules; other kernels have fixed
-    /// workgroup parts.
+    /// Sets the workgroup tiles of a generic, matmul or convolution kernel from its sizes and
+    /// packed layouts, by [`crate::tile_config`]'s rules; other kernels have fixed workgroup
+    /// parts.
     pub fn choose_tiles(&mut self) {
         use crate::tile_config as config;
         match &mut self.op {
@@ -392,8 +422,20 @@ impl Kernel {
                 ..
             } => *tile = config::generic_kernel_tile(shape, *reduction_dims as usize),
             KernelOp::MatMul {
-                c, tile_m, tile_n, ..
-            } => [*tile_m, *tile_n] = config::matmul_tile(c.shape[1], c.shape[2]),
+                b,
+                c,
+                tile_m,
+                tile_n,
+                ..
+            } => {
+                [*tile_m, *tile_n] = config::matmul_tile(c.shape[1], c.shape[2]);
+                // Packed right-hand strips: whole strips per workgroup.
+                if let [.., nr] = b.shape[..] {
+                    if b.shape.len() == 4 {
+                        *tile_n = tile_n.next_multiple_of(nr.max(1));
+                    }
+                }
+            }
             KernelOp::Conv2d {
                 w,
                 y,
@@ -402,8 +444,13 @@ impl Kernel {
                 tile_oh,
                 ..
             } => {
-                let depth = w.shape[1..].iter().product();
-                [*tile_co, *tile_oh] = config::conv_tile(&y.shape, *groups, depth, 8);
+                // Packed weights `[groups, strips, cig, kh, kw, strip]`: whole strips per
+                // workgroup; plain ones `[co, cig, kh, kw]`.
+                let (depth, quantum) = match w.shape[..] {
+                    [_, _, cig, kh, kw, strip] => (cig * kh * kw, strip),
+                    _ => (w.shape[1..].iter().product(), 8),
+                };
+                [*tile_co, *tile_oh] = config::conv_tile(&y.shape, *groups, depth, quantum);
             }
             _ => {}
         }
