@@ -389,23 +389,32 @@ impl Former<'_> {
         let r = out.len();
         let nb = r - 2;
         let k = a.shape[a.shape.len() - 1].clone();
-        let operand = |fm: &mut Self, e: &Expr, rows: SymExpr, cols: SymExpr| -> View {
+        // Each operand is viewed as `[batch, rows, cols]`, its batch dims collapsed by the first
+        // of `options` (dim groups of `[batch..., rows, cols]`) its layout allows; with none, it
+        // is stored contiguously first. Returns the view and the option taken.
+        let operand = |fm: &mut Self,
+                       e: &Expr,
+                       rows: SymExpr,
+                       cols: SymExpr,
+                       options: &[Vec<usize>]|
+         -> (View, usize) {
             let mut full = out[..nb].to_vec();
             full.extend([rows, cols]);
-            let mut groups = vec![nb, 1, 1];
-            if nb == 0 {
-                groups = vec![0, 1, 1];
-            }
-            let try_view = |fm: &mut Self, e: &Expr| -> Option<View> {
+            let try_view = |fm: &mut Self, e: &Expr| -> Option<(View, usize)> {
                 let v = fm.strided_view(e)?;
                 let st = broadcast_strides(&e.shape, &v.strides, &full);
-                let (shape3, st3) = collapse(&full, &st, &groups)?;
-                st3.iter().all(SymExpr::is_nonnegative).then_some(View {
-                    operand: v.operand,
-                    offset: v.offset,
-                    element_type: v.element_type,
-                    shape: shape3,
-                    strides: st3,
+                options.iter().enumerate().find_map(|(i, groups)| {
+                    let (shape3, st3) = collapse(&full, &st, groups)?;
+                    st3.iter().all(SymExpr::is_nonnegative).then(|| {
+                        let view = View {
+                            operand: v.operand,
+                            offset: v.offset.clone(),
+                            element_type: v.element_type,
+                            shape: shape3,
+                            strides: st3,
+                        };
+                        (view, i)
+                    })
                 })
             };
             // A bias add (or any elementwise work) over a transposed projection becomes the
@@ -423,20 +432,33 @@ impl Former<'_> {
             let stored = Expr::leaf(Src::Storage(s), e.element_type, &full);
             try_view(fm, &stored).expect("a contiguous operand always collapses")
         };
-        let av = operand(self, a, out[r - 2].clone(), k.clone());
-        let bv = operand(self, b, k, out[r - 1].clone());
-        let c_shape = [av.shape[0].clone(), out[r - 2].clone(), out[r - 1].clone()];
+        let batched = if nb == 0 {
+            vec![0, 1, 1]
+        } else {
+            vec![nb, 1, 1]
+        };
+        // A right-hand side shared by every batch (a projection's weights, broadcast) makes
+        // the batch part of the rows: one GEMM over `[batch·rows, k]`, weights packed once.
+        let b_batch = b.shape.len().saturating_sub(2);
+        let shared = nb > 0 && (0..b_batch).all(|d| is(&b.shape[d], 1));
+        let options = if shared {
+            vec![vec![0, nb + 1, 1], batched.clone()]
+        } else {
+            vec![batched.clone()]
+        };
+        let (av, taken) = operand(self, a, out[r - 2].clone(), k.clone(), &options);
+        let groups = options[taken].clone();
+        let (mut bv, _) = operand(self, b, k, out[r - 1].clone(), &[batched]);
+        if groups[0] == 0 {
+            bv.shape[0] = SymExpr::from(1);
+        }
+        let c_shape = [av.shape[0].clone(), av.shape[1].clone(), out[r - 1].clone()];
         let c = contiguous(OUTPUT, SymExpr::from(0), et, &c_shape);
         let op = KernelOp::MatMul {
             a: av,
             b: bv,
             c,
             epilogue: None,
-        };
-        let groups = if nb == 0 {
-            vec![0, 1, 1]
-        } else {
-            vec![nb, 1, 1]
         };
         Ok(self.pend(op, out.to_vec(), et, Coords::Collapse(groups), result))
     }
