@@ -5,7 +5,8 @@ ResNet-style CNN on 1x3x224x224 and a BERT-style encoder at sequence 128, hidden
 the golden MLP under tests/models; runs each with kiln (every target this build has, on
 local-sync for 1 thread and local-task for 2), ONNX Runtime (intra-op threads 1 and 2) and,
 where it applies, NumPy, taking them in turn over several rounds; prints medians and kiln's
-speed relative to ONNX Runtime.
+speed relative to ONNX Runtime. Then the CNN and an encoder with their dims left open
+(`--kiln-dynamic-dims`) against static builds of the same models (bench/dynamic.py).
 
     .venv/bin/python bench/compare.py [--quick]
 
@@ -198,6 +199,12 @@ def main():
             kiln_times = [medians[(label, t, threads)] for t in targets]
             ratios = " | ".join(f"{t_ort / k:.2f}x" for k in kiln_times)
             print(f"| {label} | {threads} | {ms(t_ort)} | {ms(t_np) if t_np else '-'} | " + " | ".join(ms(k) for k in kiln_times) + f" | {ratios} |")
+    sys.stdout.flush()
+
+    print()
+    import dynamic
+
+    dynamic.print_table(dynamic.measure(targets, rounds=3 if args.quick else 7))
     sys.stdout.flush()
 
     print()

@@ -183,7 +183,7 @@ impl PackedConstants {
 
 /// Packs the constant weights of `d`'s convolutions and matmuls for `tile`, rewriting their
 /// views to read the packed constants. `constants` are the program's. Weights are constants,
-/// so their sizes are known even where the activations' are not (see [`orientation`] for a
+/// so their sizes are known even where the activations' are not (see `orientation` for a
 /// convolution whose image size is known only at run time). Workgroup tiles are chosen
 /// afterwards ([`Kernel::choose_tiles`] follows the packed layouts).
 pub fn pack_weights<Z: Sizes>(

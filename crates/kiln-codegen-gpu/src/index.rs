@@ -5,7 +5,10 @@
 use crate::{Config, Mapping};
 
 /// The integer instructions a GPU generator emits for invocation index math (32-bit signed
-/// values; every operand is non-negative).
+/// values; every operand is non-negative). Sizes are values too ([`IndexBuilder::constant`]
+/// for sizes known when compiling): generators fold operations on constants, so static
+/// kernels compute their sizes when compiling and dynamic ones at run time from the same
+/// code.
 pub trait IndexBuilder {
     type Index: Copy;
     /// The linear index of this workgroup in the dispatch grid.
@@ -14,21 +17,25 @@ pub trait IndexBuilder {
     fn local_index(&mut self) -> Self::Index;
     fn constant(&mut self, v: u64) -> Self::Index;
     fn add(&mut self, a: Self::Index, b: Self::Index) -> Self::Index;
-    /// `a · k` (may return `a` for `k = 1`).
-    fn mul_k(&mut self, a: Self::Index, k: u64) -> Self::Index;
-    /// `a / k` (may return `a` for `k = 1`).
-    fn div_k(&mut self, a: Self::Index, k: u64) -> Self::Index;
-    fn rem_k(&mut self, a: Self::Index, k: u64) -> Self::Index;
+    fn mul(&mut self, a: Self::Index, b: Self::Index) -> Self::Index;
+    /// `a / b` for `b > 0`.
+    fn div(&mut self, a: Self::Index, b: Self::Index) -> Self::Index;
+    fn rem(&mut self, a: Self::Index, b: Self::Index) -> Self::Index;
+    fn max(&mut self, a: Self::Index, b: Self::Index) -> Self::Index;
 }
 
 /// Row-major coordinates of `linear` in `shape` (the first coordinate is not reduced, so an
 /// index past the end stays past it).
-pub fn decompose<B: IndexBuilder>(b: &mut B, linear: B::Index, shape: &[u64]) -> Vec<B::Index> {
+pub fn decompose<B: IndexBuilder>(
+    b: &mut B,
+    linear: B::Index,
+    shape: &[B::Index],
+) -> Vec<B::Index> {
     let mut coords = vec![linear; shape.len()];
     let mut rest = linear;
     for d in (1..shape.len()).rev() {
-        coords[d] = b.rem_k(rest, shape[d]);
-        rest = b.div_k(rest, shape[d]);
+        coords[d] = b.rem(rest, shape[d]);
+        rest = b.div(rest, shape[d]);
     }
     if let Some(first) = coords.first_mut() {
         *first = rest;
@@ -59,13 +66,14 @@ pub struct GemmPosition<I> {
     pub tx: I,
 }
 
-impl Config {
+impl<N> Config<N> {
     /// The element an invocation of a [`Mapping::Elements`] computes (linear, possibly past
     /// the end: callers compare it with the element count).
     pub fn element_index<B: IndexBuilder>(&self, b: &mut B) -> B::Index {
         let wg = b.workgroup_index();
         let local = b.local_index();
-        let base = b.mul_k(wg, self.workgroup_size as u64);
+        let size = b.constant(self.workgroup_size as u64);
+        let base = b.mul(wg, size);
         b.add(base, local)
     }
 
@@ -82,9 +90,11 @@ impl Config {
         let (lane, slot) = if group == 1 {
             (b.constant(0), local)
         } else {
-            (b.rem_k(local, group as u64), b.div_k(local, group as u64))
+            let g = b.constant(group as u64);
+            (b.rem(local, g), b.div(local, g))
         };
-        let first = b.mul_k(wg, per_workgroup);
+        let per_workgroup = b.constant(per_workgroup);
+        let first = b.mul(wg, per_workgroup);
         RowPosition {
             local,
             lane,
@@ -92,24 +102,36 @@ impl Config {
         }
     }
 
-    /// An invocation's place in a [`Mapping::GemmTiles`]: workgroups take tiles with `n`
-    /// fastest, then `m`, then batch; invocations the tile's elements row-major.
-    pub fn gemm_position<B: IndexBuilder>(&self, b: &mut B) -> GemmPosition<B::Index> {
-        let (m, n, tile) = match self.mapping {
-            Mapping::GemmTiles { m, n, tile, .. } => (m, n, tile as u64),
-            _ => (1, 1, 1),
+    /// An invocation's place in a [`Mapping::GemmTiles`] of an `m×n` output (`m` and `n` as
+    /// values): workgroups take tiles with `n` fastest, then `m`, then batch; invocations the
+    /// tile's elements row-major.
+    pub fn gemm_position<B: IndexBuilder>(
+        &self,
+        b: &mut B,
+        m: B::Index,
+        n: B::Index,
+    ) -> GemmPosition<B::Index> {
+        let tile = match self.mapping {
+            Mapping::GemmTiles { tile, .. } => tile as u64,
+            _ => 1,
         };
-        let (tiles_m, tiles_n) = (m.div_ceil(tile).max(1), n.div_ceil(tile).max(1));
+        let (t, t_minus_1, one) = (b.constant(tile), b.constant(tile - 1), b.constant(1));
+        let mut tiles = |extent: B::Index| {
+            let up = b.add(extent, t_minus_1);
+            let tiles = b.div(up, t);
+            b.max(tiles, one)
+        };
+        let (tiles_m, tiles_n) = (tiles(m), tiles(n));
         let wg = b.workgroup_index();
         let local = b.local_index();
-        let (ty, tx) = (b.div_k(local, tile), b.rem_k(local, tile));
-        let tn = b.rem_k(wg, tiles_n);
-        let rest = b.div_k(wg, tiles_n);
-        let tm = b.rem_k(rest, tiles_m);
-        let batch = b.div_k(rest, tiles_m);
-        let row = b.mul_k(tm, tile);
+        let (ty, tx) = (b.div(local, t), b.rem(local, t));
+        let tn = b.rem(wg, tiles_n);
+        let rest = b.div(wg, tiles_n);
+        let tm = b.rem(rest, tiles_m);
+        let batch = b.div(rest, tiles_m);
+        let row = b.mul(tm, t);
         let row = b.add(row, ty);
-        let col = b.mul_k(tn, tile);
+        let col = b.mul(tn, t);
         let col = b.add(col, tx);
         GemmPosition {
             local,
@@ -148,14 +170,17 @@ mod tests {
         fn add(&mut self, a: u64, b: u64) -> u64 {
             a + b
         }
-        fn mul_k(&mut self, a: u64, k: u64) -> u64 {
-            a * k
+        fn mul(&mut self, a: u64, b: u64) -> u64 {
+            a * b
         }
-        fn div_k(&mut self, a: u64, k: u64) -> u64 {
-            a / k
+        fn div(&mut self, a: u64, b: u64) -> u64 {
+            a / b
         }
-        fn rem_k(&mut self, a: u64, k: u64) -> u64 {
-            a % k
+        fn rem(&mut self, a: u64, b: u64) -> u64 {
+            a % b
+        }
+        fn max(&mut self, a: u64, b: u64) -> u64 {
+            a.max(b)
         }
     }
 
@@ -223,7 +248,7 @@ mod tests {
         let c = config(
             "dispatch_0(%s0, %s1, %s2) = matmul #0[2x20x8xf32], #1[2x8x35xf32] -> #2[2x20x35xf32]",
         );
-        let mut outputs: Vec<(u64, u64, u64)> = each(&c, |at| c.gemm_position(at))
+        let mut outputs: Vec<(u64, u64, u64)> = each(&c, |at| c.gemm_position(at, 20, 35))
             .into_iter()
             .filter(|p| p.batch < 2 && p.row < 20 && p.col < 35)
             .map(|p| (p.batch, p.row, p.col))
@@ -232,7 +257,7 @@ mod tests {
         outputs.dedup();
         assert_eq!(outputs.len(), 2 * 20 * 35);
         assert_eq!(
-            each(&c, |at| c.gemm_position(at)).len(),
+            each(&c, |at| c.gemm_position(at, 20, 35)).len(),
             (c.workgroups() * c.workgroup_size as u64) as usize
         );
     }

@@ -11,14 +11,16 @@
 //!
 //! Design choices (DESIGN.md §9):
 //! - The workgroup count is a function of the op's sizes only ([`Config::workgroups`]), so a
-//!   host can compute it without the shader.
+//!   host can compute it without the shader; for an op whose sizes are known only at run time
+//!   it is an expression over the symbols (the config is generic over `kiln_types::sizes`),
+//!   and the index math reads sizes as values of the generated code.
 //! - Shared memory comes from static tile bounds only ([`Config::shared_memory`]), never from a
 //!   tensor size, and is checked against the target here, before any code is generated.
 
 mod index;
 
 pub use index::{decompose, GemmPosition, IndexBuilder, RowPosition};
-use kiln_kernel::{reg_kind, Op, RegKind};
+use kiln_kernel::{reg_kind, Op, RegKind, Sizes, Static};
 
 /// Errors of [`configure`].
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -65,32 +67,33 @@ impl GpuTarget {
 /// Rows shorter than this get one invocation each instead of a whole workgroup.
 pub const GROUP_REDUCE_MIN_LEN: u64 = 32;
 
-/// How an op's work is spread over invocations.
+/// How an op's work is spread over invocations; sizes are `N` (numbers, or expressions over
+/// symbols).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Mapping {
+pub enum Mapping<N = u64> {
     /// One invocation per element of `domain` (row-major, linear invocation id): elementwise
     /// generics, pooling (the output's elements), gather.
-    Elements { domain: Vec<u64> },
+    Elements { domain: Vec<N> },
     /// `rows` rows of `len` values, `group` invocations per row striding over it and combining
     /// through shared memory with a tree of barriers when `group > 1`; a workgroup takes
     /// `workgroup_size / group` consecutive rows. Reductions, softmax, layer norm.
-    Rows { rows: u64, len: u64, group: u32 },
+    Rows { rows: N, len: N, group: u32 },
     /// `batch` GEMMs `m×k · k×n` in `tile×tile` output tiles, one per workgroup (tiles along
     /// `n` fastest, then `m`, then batch), with `tile×tile` tiles of A and B staged through
     /// shared memory. Matmul, and convolution as implicit GEMM.
     GemmTiles {
-        batch: u64,
-        m: u64,
-        n: u64,
-        k: u64,
+        batch: N,
+        m: N,
+        n: N,
+        k: N,
         tile: u32,
     },
 }
 
 /// An op's GPU lowering config.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Config {
-    pub mapping: Mapping,
+pub struct Config<N = u64> {
+    pub mapping: Mapping<N>,
     /// Invocations per workgroup (one-dimensional).
     pub workgroup_size: u32,
     /// Bytes per value of a row group's shared partial results (4 for f32, 8 for i64).
@@ -101,19 +104,25 @@ impl Config {
     /// Workgroups a dispatch needs (linear); `u64::MAX` when the count overflows, which no
     /// grid accepts.
     pub fn workgroups(&self) -> u64 {
+        self.workgroups_in::<Static>().unwrap_or(u64::MAX)
+    }
+}
+
+impl<N: Clone> Config<N> {
+    /// Workgroups a dispatch needs (linear), in the size family `Z` whose extents are `N`;
+    /// `None` when a static count overflows.
+    pub fn workgroups_in<Z: Sizes<Extent = N>>(&self) -> Option<N> {
         let wg = self.workgroup_size as u64;
-        let product = |v: &[u64]| v.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-        let count = match &self.mapping {
-            Mapping::Elements { domain } => product(domain).map(|n| n.div_ceil(wg)),
-            Mapping::Rows { rows, group, .. } => Some(rows.div_ceil(wg / *group as u64)),
+        match &self.mapping {
+            Mapping::Elements { domain } => Some(Z::ceil_div(&Z::product(domain)?, wg)),
+            Mapping::Rows { rows, group, .. } => Some(Z::ceil_div(rows, wg / *group as u64)),
             Mapping::GemmTiles {
                 batch, m, n, tile, ..
             } => {
                 let t = *tile as u64;
-                product(&[*batch, m.div_ceil(t), n.div_ceil(t)])
+                Z::product(&[batch.clone(), Z::ceil_div(m, t), Z::ceil_div(n, t)])
             }
-        };
-        count.unwrap_or(u64::MAX)
+        }
     }
 
     /// Bytes of workgroup shared memory the mapping stages through.
@@ -128,6 +137,10 @@ impl Config {
         }
     }
 }
+
+/// Sizes at which a row length known only at run time is taken to be, to choose between one
+/// invocation and a whole workgroup per row (either is correct at every length).
+const TYPICAL_SYMBOL_SIZE: u64 = 128;
 
 /// The lowering config of `op` on `target`.
 ///
@@ -144,29 +157,24 @@ impl Config {
 /// assert_eq!((c.workgroups(), c.shared_memory()), (8, 512));
 /// # Ok::<(), kiln_codegen_gpu::GpuError>(())
 /// ```
-pub fn configure(op: &Op, target: &GpuTarget) -> Result<Config, GpuError> {
+pub fn configure<Z: Sizes>(op: &Op<Z>, target: &GpuTarget) -> Result<Config<Z::Extent>, GpuError> {
     let wg = target.workgroup_size();
-    let product = |dims: &[u64]| {
-        dims.iter()
-            .try_fold(1u64, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| GpuError::TooLarge {
-                op: op.name(),
-                extent: format!("{dims:?}"),
-            })
+    let product = |dims: &[Z::Extent]| {
+        Z::product(dims).ok_or_else(|| GpuError::TooLarge {
+            op: op.name(),
+            extent: format!("{dims:?}"),
+        })
     };
-    let rows = |rows: u64, len: u64, kind: RegKind| {
-        let group = if len < GROUP_REDUCE_MIN_LEN || wg == 1 {
-            1
-        } else {
-            wg
-        };
+    let rows = |rows: Z::Extent, len: Z::Extent, kind: RegKind| {
+        let short = Z::typical_extent(&len, TYPICAL_SYMBOL_SIZE) < GROUP_REDUCE_MIN_LEN;
+        let group = if short || wg == 1 { 1 } else { wg };
         Config {
             mapping: Mapping::Rows { rows, len, group },
             workgroup_size: wg,
             partial_bytes: if kind == RegKind::F { 4 } else { 8 },
         }
     };
-    let elements = |domain: &[u64]| Config {
+    let elements = |domain: &[Z::Extent]| Config {
         mapping: Mapping::Elements {
             domain: domain.to_vec(),
         },
@@ -174,7 +182,7 @@ pub fn configure(op: &Op, target: &GpuTarget) -> Result<Config, GpuError> {
         partial_bytes: 0,
     };
     let tile = target.gemm_tile();
-    let gemm = |batch: u64, m: u64, n: u64, k: u64| Config {
+    let gemm = |batch, m, n, k| Config {
         mapping: Mapping::GemmTiles {
             batch,
             m,
@@ -202,19 +210,28 @@ pub fn configure(op: &Op, target: &GpuTarget) -> Result<Config, GpuError> {
                 rows(product(&shape[..p])?, product(&shape[p..])?, kind)
             }
         }
-        Op::MatMul { a, c, .. } => gemm(c.shape[0], c.shape[1], c.shape[2], a.shape[2]),
+        Op::MatMul { a, c, .. } => gemm(
+            c.shape[0].clone(),
+            c.shape[1].clone(),
+            c.shape[2].clone(),
+            a.shape[2].clone(),
+        ),
         Op::Conv2d { w, y, groups, .. } => {
             let groups = (*groups).max(1);
             gemm(
-                product(&[y.shape[0], groups])?,
-                w.shape[0] / groups,
+                product(&[y.shape[0].clone(), Z::extent_of(groups)])?,
+                Z::floor_div(&w.shape[0], groups),
                 product(&y.shape[2..4])?,
                 product(&w.shape[1..4])?,
             )
         }
         Op::Pool2d { y, .. } => elements(&y.shape),
-        Op::Softmax { x, .. } => rows(product(&[x.shape[0], x.shape[2]])?, x.shape[1], RegKind::F),
-        Op::LayerNorm { x, .. } => rows(x.shape[0], x.shape[1], RegKind::F),
+        Op::Softmax { x, .. } => rows(
+            product(&[x.shape[0].clone(), x.shape[2].clone()])?,
+            x.shape[1].clone(),
+            RegKind::F,
+        ),
+        Op::LayerNorm { x, .. } => rows(x.shape[0].clone(), x.shape[1].clone(), RegKind::F),
         Op::Gather { out, .. } => elements(&out.shape),
     };
     if config.shared_memory() > target.max_shared_memory as u64 {

@@ -7,10 +7,12 @@ use kiln_kernel::{reg_kind, BinaryFn, Body, Inst, RegKind, UnaryFn};
 use kiln_types::ElementType;
 use rspirv::spirv::{Op, Word};
 
-/// Evaluates `body`; `input(s, n)` produces the value of `Input(n)`. Returns the result registers.
+/// Evaluates `body` at element `index` of its domain (i32 coordinates); `input(s, n)`
+/// produces the value of `Input(n)`. Returns the result registers.
 pub fn eval(
     s: &mut Shader,
     body: &Body,
+    index: &[Word],
     input: &mut dyn FnMut(&mut Shader, u32) -> R<Val>,
 ) -> R<Vec<Val>> {
     let mut regs: Vec<Val> = Vec::with_capacity(body.insts.len());
@@ -37,10 +39,11 @@ pub fn eval(
                 }
             }
             Inst::Cast(a, t) => cast(s, reg(&regs, a)?, t),
-            Inst::Index(_) => {
-                return Err(
-                    "element coordinates (index) are not supported by vulkan-spirv yet".into(),
-                )
+            Inst::Index(n) => {
+                let c = *index
+                    .get(n as usize)
+                    .ok_or_else(|| format!("index {n} is outside the kernel's domain"))?;
+                i(s.op(Op::SConvert, s.i64_, &[c]))
             }
         };
         regs.push(v);

@@ -8,21 +8,23 @@
 //!   and `B` tiles staged through shared memory; convolution is implicit GEMM (its `B` tile is
 //!   read straight from the image with padding, no im2col buffer).
 //!
-//! Every kernel returns how many (linear) workgroups it needs.
+//! Sizes are i32 values of the shader: constants for a kernel whose sizes are known when
+//! compiling, or computed at entry from the symbols' push constants ([`SpirvSizes`]); the
+//! shader's index arithmetic folds constants, so a static kernel's code has its sizes inline.
 
 use crate::body;
 use crate::shader::{glsl, Shader, Val, Var, R};
 use crate::VulkanTarget;
 use kiln_codegen_gpu::{Config, Mapping};
-use kiln_kernel::{Epilogue, Op as KernelOp, ReduceFn, RegKind, View};
+use kiln_kernel::{Epilogue, Op as KernelOp, ReduceFn, RegKind, Sizes, Static, Symbolic, View};
 use kiln_spirv::ErrorCode;
+use kiln_types::sym::SymExpr;
 use kiln_types::ElementType;
 use rspirv::spirv::{Op, Word};
 
 /// What lowering a kernel produced.
 pub struct Lowered {
     pub code: Vec<u32>,
-    pub workgroups: u64,
     pub workgroup_size: u32,
     pub shader: ShaderInfo,
 }
@@ -33,8 +35,83 @@ pub struct ShaderInfo {
     pub shared_memory: u32,
 }
 
+/// How a size family's extents become shader values, and what the runtime checks for them.
+pub trait SpirvSizes: Sizes {
+    /// The i32 value of an extent or stride (a constant when known).
+    fn extent(s: &mut Shader, n: &Self::Extent) -> R<Word>;
+    fn stride(s: &mut Shader, n: &Self::Stride) -> R<Word>;
+    /// Bytes a view may touch from its binding's start, as an expression over the symbols;
+    /// errors where the shader's 32-bit indices cannot address it.
+    fn view_extent(v: &View<Self>) -> R<SymExpr>;
+    /// The extent as an expression over the symbols.
+    fn expr(n: &Self::Extent) -> SymExpr;
+    fn stride_expr(n: &Self::Stride) -> SymExpr;
+}
+
+impl SpirvSizes for Static {
+    fn extent(s: &mut Shader, n: &u64) -> R<Word> {
+        i32::try_from(*n)
+            .map(|n| s.const_i32(n))
+            .map_err(|_| format!("an extent of {n} exceeds 2^31 elements"))
+    }
+    fn stride(s: &mut Shader, n: &i64) -> R<Word> {
+        i32::try_from(*n)
+            .map(|n| s.const_i32(n))
+            .map_err(|_| format!("a stride of {n} exceeds 2^31 elements"))
+    }
+    fn view_extent(v: &View) -> R<SymExpr> {
+        let Some((lo, hi)) = v.span().map_err(|e| e.to_string())? else {
+            return Ok(SymExpr::from(0));
+        };
+        if lo < 0 || hi > i32::MAX as i64 {
+            return Err(format!(
+                "a view spans elements {lo}..{hi}; vulkan-spirv kernels index at most 2^31 elements per binding"
+            ));
+        }
+        let bytes = (hi as u64)
+            .checked_mul(v.element_type.byte_size() as u64)
+            .ok_or("a view's extent overflows")?;
+        Ok(SymExpr::from(bytes as i64))
+    }
+    fn expr(n: &u64) -> SymExpr {
+        SymExpr::from(*n as i64)
+    }
+    fn stride_expr(n: &i64) -> SymExpr {
+        SymExpr::from(*n)
+    }
+}
+
+impl SpirvSizes for Symbolic {
+    fn extent(s: &mut Shader, n: &SymExpr) -> R<Word> {
+        n.eval_in(s)
+    }
+    fn stride(s: &mut Shader, n: &SymExpr) -> R<Word> {
+        n.eval_in(s)
+    }
+    fn view_extent(v: &View<Symbolic>) -> R<SymExpr> {
+        // offset + Σ (extent − 1)·stride + 1 elements, strides non-negative (a view of no
+        // elements may evaluate below zero, which binds as nothing).
+        let mut end = v.offset.clone() + SymExpr::from(1);
+        for (n, st) in v.shape.iter().zip(&v.strides) {
+            if !st.is_nonnegative() && st.as_const() != Some(0) {
+                return Err(format!(
+                    "a view with stride {st} over sizes known only at run time (vulkan-spirv needs non-negative strides there)"
+                ));
+            }
+            end = end + (n.clone() - SymExpr::from(1)) * st.clone();
+        }
+        Ok(end * SymExpr::from(v.element_type.byte_size() as i64))
+    }
+    fn expr(n: &SymExpr) -> SymExpr {
+        n.clone()
+    }
+    fn stride_expr(n: &SymExpr) -> SymExpr {
+        n.clone()
+    }
+}
+
 /// The element type each binding is accessed as, in binding order.
-pub fn binding_types(kernel: &KernelOp) -> R<Vec<ElementType>> {
+pub fn binding_types<Z: Sizes>(kernel: &KernelOp<Z>) -> R<Vec<ElementType>> {
     let mut types: Vec<Option<ElementType>> = vec![];
     for v in kernel.views() {
         let b = v.operand as usize;
@@ -59,47 +136,139 @@ pub fn binding_types(kernel: &KernelOp) -> R<Vec<ElementType>> {
 }
 
 /// Bytes each binding must hold from its start: the end of the furthest view into it.
-pub fn binding_extents(kernel: &KernelOp, count: usize) -> R<Vec<u64>> {
-    let mut extents = vec![0u64; count];
+pub fn binding_extents<Z: SpirvSizes>(kernel: &KernelOp<Z>, count: usize) -> R<Vec<SymExpr>> {
+    let mut extents: Vec<Vec<SymExpr>> = vec![vec![]; count];
     for v in kernel.views() {
-        if let Some((_, hi)) = v.span().map_err(|e| e.to_string())? {
-            let end = (hi as u64)
-                .checked_mul(v.element_type.byte_size() as u64)
-                .ok_or("a view's extent overflows")?;
-            let e = &mut extents[v.operand as usize];
-            *e = (*e).max(end);
+        let e = Z::view_extent(v)?;
+        let all = &mut extents[v.operand as usize];
+        if !all.contains(&e) {
+            all.push(e);
         }
     }
-    Ok(extents)
+    Ok(extents.into_iter().map(max_of).collect())
 }
 
-/// Index arithmetic is 32-bit: every view must lie within the first 2^31 elements.
-fn check_limits(kernel: &KernelOp) -> R<()> {
-    for v in kernel.views() {
-        if let Some((lo, hi)) = v.span().map_err(|e| e.to_string())? {
-            if lo < 0 || hi > i32::MAX as i64 {
-                return Err(format!(
-                    "a view spans elements {lo}..{hi}; vulkan-spirv kernels index at most 2^31 elements per binding"
-                ));
-            }
-        }
+/// The largest of extents: the one constant when all are, else the one every other is at
+/// most at every size (as polynomials with non-negative coefficients), else their sum.
+fn max_of(mut es: Vec<SymExpr>) -> SymExpr {
+    if let Some(c) = es.iter().map(SymExpr::as_const).collect::<Option<Vec<_>>>() {
+        return SymExpr::from(c.into_iter().max().unwrap_or(0));
     }
-    Ok(())
+    es.dedup();
+    let covers = |a: &SymExpr, b: &SymExpr| (a.clone() - b.clone()).is_nonnegative() || a == b;
+    if let Some(top) = es.iter().find(|a| es.iter().all(|b| covers(a, b))) {
+        return top.clone();
+    }
+    es.into_iter().fold(SymExpr::from(0), |acc, e| acc + e)
 }
 
-/// Writes `kernel`'s shader for its GPU lowering `config`.
-pub fn lower(kernel: &KernelOp, target: &VulkanTarget, config: Config) -> R<Lowered> {
-    check_limits(kernel)?;
+/// A view with its offset, extents and strides as shader values.
+struct ValueView {
+    operand: u32,
+    element_type: ElementType,
+    offset: Word,
+    shape: Vec<Word>,
+    strides: Vec<Word>,
+}
+
+fn value_view<Z: SpirvSizes>(s: &mut Shader, v: &View<Z>) -> R<ValueView> {
+    Ok(ValueView {
+        operand: v.operand,
+        element_type: v.element_type,
+        offset: Z::extent(s, &v.offset)?,
+        shape: v.shape.iter().map(|n| Z::extent(s, n)).collect::<R<_>>()?,
+        strides: v
+            .strides
+            .iter()
+            .map(|n| Z::stride(s, n))
+            .collect::<R<_>>()?,
+    })
+}
+
+fn value_views<Z: SpirvSizes>(s: &mut Shader, vs: &[View<Z>]) -> R<Vec<ValueView>> {
+    vs.iter().map(|v| value_view(s, v)).collect()
+}
+
+fn values<Z: SpirvSizes>(s: &mut Shader, ns: &[Z::Extent]) -> R<Vec<Word>> {
+    ns.iter().map(|n| Z::extent(s, n)).collect()
+}
+
+/// An epilogue with its inputs' views as values.
+struct ValueEpilogue<'k> {
+    inputs: Vec<ValueView>,
+    body: &'k kiln_kernel::Body,
+}
+
+fn value_epilogue<'k, Z: SpirvSizes>(
+    s: &mut Shader,
+    e: Option<&'k Epilogue<Z>>,
+) -> R<Option<ValueEpilogue<'k>>> {
+    e.map(|e| {
+        Ok(ValueEpilogue {
+            inputs: value_views(s, &e.inputs)?,
+            body: &e.body,
+        })
+    })
+    .transpose()
+}
+
+/// Writes `kernel`'s shader for its GPU lowering `config`; the values of `symbols` (the
+/// symbols its sizes read) come from push constants.
+pub fn lower<Z: SpirvSizes>(
+    kernel: &KernelOp<Z>,
+    target: &VulkanTarget,
+    config: &Config<Z::Extent>,
+    symbols: &[String],
+) -> R<Lowered> {
     let types = binding_types(kernel)?;
+    // Every view's extent must be addressable with 32-bit indices (checked per call for
+    // sizes known only at run time).
+    for v in kernel.views() {
+        Z::view_extent(v)?;
+    }
     let reports_errors = matches!(kernel, KernelOp::Gather { .. });
-    let (size, workgroups) = (config.workgroup_size, config.workgroups());
-    let tile = match config.mapping {
-        Mapping::GemmTiles { tile, .. } => tile,
-        _ => 0,
+    let size = config.workgroup_size;
+    let (tile, group) = match config.mapping {
+        Mapping::GemmTiles { tile, .. } => (tile, 1),
+        Mapping::Rows { group, .. } => (0, group),
+        Mapping::Elements { .. } => (0, 1),
     };
-    let mut s = Shader::new(&types, reports_errors, size)?;
+    let mut s = Shader::new(&types, reports_errors, size, symbols)?;
     let bases: Vec<Word> = (0..types.len() as u32).map(|b| s.binding_base(b)).collect();
-    let mut k = Ctx { s, bases, config };
+    let mapping = match &config.mapping {
+        Mapping::Elements { domain } => Mapping::Elements {
+            domain: values::<Z>(&mut s, domain)?,
+        },
+        Mapping::Rows { rows, len, group } => Mapping::Rows {
+            rows: Z::extent(&mut s, rows)?,
+            len: Z::extent(&mut s, len)?,
+            group: *group,
+        },
+        Mapping::GemmTiles {
+            batch,
+            m,
+            n,
+            k,
+            tile,
+        } => Mapping::GemmTiles {
+            batch: Z::extent(&mut s, batch)?,
+            m: Z::extent(&mut s, m)?,
+            n: Z::extent(&mut s, n)?,
+            k: Z::extent(&mut s, k)?,
+            tile: *tile,
+        },
+    };
+    let config = Config {
+        mapping,
+        workgroup_size: size,
+        partial_bytes: config.partial_bytes,
+    };
+    let mut k = Ctx {
+        s,
+        bases,
+        config,
+        group,
+    };
     match kernel {
         KernelOp::Generic {
             shape,
@@ -110,22 +279,33 @@ pub fn lower(kernel: &KernelOp, target: &VulkanTarget, config: Config) -> R<Lowe
             body,
             ..
         } => {
+            let shape = values::<Z>(&mut k.s, shape)?;
+            let inputs = value_views(&mut k.s, inputs)?;
+            let outputs = value_views(&mut k.s, outputs)?;
             if *reduction_dims == 0 {
-                k.elementwise(shape, inputs, outputs, body)?
+                k.elementwise(&shape, &inputs, &outputs, body)?
             } else {
                 k.reduction(
-                    shape,
+                    &shape,
                     *reduction_dims as usize,
                     *reduce,
-                    inputs,
-                    outputs,
+                    &inputs,
+                    &outputs,
                     body,
                 )?
             }
         }
         KernelOp::MatMul {
             a, b, c, epilogue, ..
-        } => k.matmul(a, b, c, epilogue.as_ref(), tile)?,
+        } => {
+            let (a, b, c) = (
+                value_view(&mut k.s, a)?,
+                value_view(&mut k.s, b)?,
+                value_view(&mut k.s, c)?,
+            );
+            let e = value_epilogue(&mut k.s, epilogue.as_ref())?;
+            k.matmul(&a, &b, &c, e.as_ref(), tile)?
+        }
         KernelOp::Conv2d {
             x,
             w,
@@ -136,19 +316,27 @@ pub fn lower(kernel: &KernelOp, target: &VulkanTarget, config: Config) -> R<Lowe
             groups,
             epilogue,
             ..
-        } => k.conv2d(
-            x,
-            w,
-            y,
-            ConvGeometry {
-                strides: *strides,
-                pads: *pads,
-                dilations: *dilations,
-                groups: *groups,
-            },
-            epilogue.as_ref(),
-            tile,
-        )?,
+        } => {
+            let (x, w, y) = (
+                value_view(&mut k.s, x)?,
+                value_view(&mut k.s, w)?,
+                value_view(&mut k.s, y)?,
+            );
+            let e = value_epilogue(&mut k.s, epilogue.as_ref())?;
+            k.conv2d(
+                &x,
+                &w,
+                &y,
+                ConvGeometry {
+                    strides: *strides,
+                    pads: *pads,
+                    dilations: *dilations,
+                    groups: *groups,
+                },
+                e.as_ref(),
+                tile,
+            )?
+        }
         KernelOp::Pool2d {
             x,
             y,
@@ -158,24 +346,43 @@ pub fn lower(kernel: &KernelOp, target: &VulkanTarget, config: Config) -> R<Lowe
             pads,
             count_include_pad,
             epilogue,
-        } => k.pool2d(
-            x,
-            y,
-            *max,
-            *window,
-            *strides,
-            *pads,
-            *count_include_pad,
-            epilogue.as_ref(),
-        )?,
-        KernelOp::Softmax { x, y, epilogue } => k.softmax(x, y, epilogue.as_ref())?,
+        } => {
+            let (x, y) = (value_view(&mut k.s, x)?, value_view(&mut k.s, y)?);
+            let e = value_epilogue(&mut k.s, epilogue.as_ref())?;
+            k.pool2d(
+                &x,
+                &y,
+                *max,
+                *window,
+                *strides,
+                *pads,
+                *count_include_pad,
+                e.as_ref(),
+            )?
+        }
+        KernelOp::Softmax { x, y, epilogue } => {
+            let (x, y) = (value_view(&mut k.s, x)?, value_view(&mut k.s, y)?);
+            let e = value_epilogue(&mut k.s, epilogue.as_ref())?;
+            k.softmax(&x, &y, e.as_ref())?
+        }
         KernelOp::LayerNorm {
             x,
             y,
             epsilon,
             epilogue,
-        } => k.layer_norm(x, y, *epsilon, epilogue.as_ref())?,
-        KernelOp::Gather { data, indices, out } => k.gather(data, indices, out)?,
+        } => {
+            let (x, y) = (value_view(&mut k.s, x)?, value_view(&mut k.s, y)?);
+            let e = value_epilogue(&mut k.s, epilogue.as_ref())?;
+            k.layer_norm(&x, &y, *epsilon, e.as_ref())?
+        }
+        KernelOp::Gather { data, indices, out } => {
+            let (data, indices, out) = (
+                value_view(&mut k.s, data)?,
+                value_view(&mut k.s, indices)?,
+                value_view(&mut k.s, out)?,
+            );
+            k.gather(&data, &indices, &out)?
+        }
     }
     let shader = ShaderInfo {
         features: k.s.features,
@@ -189,7 +396,6 @@ pub fn lower(kernel: &KernelOp, target: &VulkanTarget, config: Config) -> R<Lowe
     }
     Ok(Lowered {
         code: k.s.finish()?,
-        workgroups,
         workgroup_size: size,
         shader,
     })
@@ -235,55 +441,55 @@ struct Ctx {
     s: Shader,
     /// Each binding's element bias, loaded once in the entry block.
     bases: Vec<Word>,
-    /// The op's thread mapping ([`kiln_codegen_gpu::configure`]).
-    config: Config,
+    /// The op's thread mapping ([`kiln_codegen_gpu::configure`]), its sizes as values.
+    config: Config<Word>,
+    /// Invocations per row of a [`Mapping::Rows`].
+    group: u32,
 }
 
 /// Element index of `v` at `coords` (one per dim of `v`).
-fn offset(s: &mut Shader, bases: &[Word], v: &View, coords: &[Word]) -> Word {
-    let mut at = s.iadd_k(bases[v.operand as usize], v.offset as i64);
+fn offset(s: &mut Shader, bases: &[Word], v: &ValueView, coords: &[Word]) -> Word {
+    let mut at = s.iadd(bases[v.operand as usize], v.offset);
     for (d, &c) in coords.iter().enumerate().take(v.shape.len()) {
-        if v.strides[d] != 0 && v.shape[d] != 1 {
-            let t = s.imul_k(c, v.strides[d]);
+        if s.known(v.strides[d]) != Some(0) && s.known(v.shape[d]) != Some(1) {
+            let t = s.imul(c, v.strides[d]);
             at = s.iadd(at, t);
         }
     }
     at
 }
 
-fn load_view(s: &mut Shader, bases: &[Word], v: &View, coords: &[Word]) -> R<Val> {
+fn load_view(s: &mut Shader, bases: &[Word], v: &ValueView, coords: &[Word]) -> R<Val> {
     let at = offset(s, bases, v, coords);
     s.load(v.operand, at)
 }
 
-fn product(dims: &[u64]) -> R<u64> {
-    let p = dims
-        .iter()
-        .try_fold(1u64, |a, &d| a.checked_mul(d))
-        .filter(|&p| p <= i32::MAX as u64);
-    p.ok_or_else(|| format!("an iteration space of {dims:?} exceeds 2^31 elements"))
+/// The product of i32 sizes.
+fn product(s: &mut Shader, dims: &[Word]) -> Word {
+    let one = s.const_i32(1);
+    dims.iter().fold(one, |a, &d| s.imul(a, d))
 }
 
 impl Ctx {
-    fn load(&mut self, v: &View, coords: &[Word]) -> R<Val> {
+    fn load(&mut self, v: &ValueView, coords: &[Word]) -> R<Val> {
         load_view(&mut self.s, &self.bases, v, coords)
     }
 
-    fn store(&mut self, v: &View, coords: &[Word], value: Val) -> R<()> {
+    fn store(&mut self, v: &ValueView, coords: &[Word], value: Val) -> R<()> {
         let at = offset(&mut self.s, &self.bases, v, coords);
         self.s.store(v.operand, at, value)
     }
 
     /// Row-major coordinates of `linear` in `shape` (the GPU backends' shared index math).
-    fn decompose(&mut self, linear: Word, shape: &[u64]) -> Vec<Word> {
+    fn decompose(&mut self, linear: Word, shape: &[Word]) -> Vec<Word> {
         kiln_codegen_gpu::decompose(&mut self.s, linear, shape)
     }
 
     /// Stores `value` (f32) into `y` at `coords`, through the epilogue if there is one.
     fn store_with_epilogue(
         &mut self,
-        y: &View,
-        e: Option<&Epilogue>,
+        y: &ValueView,
+        e: Option<&ValueEpilogue>,
         coords: &[Word],
         value: Word,
     ) -> R<()> {
@@ -294,7 +500,7 @@ impl Ctx {
             },
             Some(e) => {
                 let bases = &self.bases;
-                let vals = body::eval(&mut self.s, &e.body, &mut |s, n| {
+                let vals = body::eval(&mut self.s, e.body, coords, &mut |s, n| {
                     if n == 0 {
                         return Ok(Val {
                             kind: RegKind::F,
@@ -320,14 +526,14 @@ impl Ctx {
 
     fn elementwise(
         &mut self,
-        shape: &[u64],
-        inputs: &[View],
-        outputs: &[View],
+        shape: &[Word],
+        inputs: &[ValueView],
+        outputs: &[ValueView],
         body: &kiln_kernel::Body,
     ) -> R<()> {
-        let total = product(shape)?;
+        let total = product(&mut self.s, shape);
         let gid = self.global_id();
-        let inside = self.s.ult_k(gid, total);
+        let inside = self.s.ult(gid, total);
         self.when(inside, |k| {
             let coords = k.decompose(gid, shape);
             let vals = k.eval_at(body, inputs, &coords)?;
@@ -343,11 +549,11 @@ impl Ctx {
     fn eval_at(
         &mut self,
         body: &kiln_kernel::Body,
-        inputs: &[View],
+        inputs: &[ValueView],
         coords: &[Word],
     ) -> R<Vec<Val>> {
         let bases = &self.bases;
-        body::eval(&mut self.s, body, &mut |s, n| {
+        body::eval(&mut self.s, body, coords, &mut |s, n| {
             let v = inputs
                 .get(n as usize)
                 .ok_or_else(|| format!("input {n} does not exist"))?;
@@ -457,12 +663,9 @@ impl Ctx {
 
     /// The row-group layout of the op's [`Mapping::Rows`] for `rows` rows whose partial results
     /// have register kind `kind`: `group` invocations per row, combined through shared memory.
-    fn row_group(&mut self, rows: u64, kind: RegKind) -> RowGroup {
+    fn row_group(&mut self, rows: Word, kind: RegKind) -> RowGroup {
         let wg = self.s.workgroup_size;
-        let group = match self.config.mapping {
-            Mapping::Rows { group, .. } => group,
-            _ => 1,
-        };
+        let group = self.group;
         let (size, shared) = if group == 1 {
             (1, None)
         } else {
@@ -474,7 +677,7 @@ impl Ctx {
         };
         let at = self.config.row_position(&mut self.s);
         let (lid, lane, row) = (at.local, at.lane, at.row);
-        let valid = self.s.ult_k(row, rows);
+        let valid = self.s.ult(row, rows);
         RowGroup {
             size,
             shared,
@@ -488,18 +691,19 @@ impl Ctx {
     #[allow(clippy::too_many_arguments)]
     fn reduction(
         &mut self,
-        shape: &[u64],
+        shape: &[Word],
         reduction_dims: usize,
         reduce: ReduceFn,
-        inputs: &[View],
-        outputs: &[View],
+        inputs: &[ValueView],
+        outputs: &[ValueView],
         body: &kiln_kernel::Body,
     ) -> R<()> {
         let [output] = outputs else {
             return Err("a reduction must have exactly one output".into());
         };
         let p = shape.len() - reduction_dims;
-        let (rows, len) = (product(&shape[..p])?, product(&shape[p..])?);
+        let rows = product(&mut self.s, &shape[..p]);
+        let len = product(&mut self.s, &shape[p..]);
         let kind = kiln_kernel::reg_kind(output.element_type);
         let how = match reduce {
             ReduceFn::Sum | ReduceFn::Mean => Combine::Sum,
@@ -519,8 +723,8 @@ impl Ctx {
         self.s.set(compensation, init);
         self.when(g.valid, |k| {
             let pc = k.decompose(g.row, &shape[..p]);
-            let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(g.size as i32));
-            k.each(g.lane, end, step, |k, r| {
+            let step = k.s.const_i32(g.size as i32);
+            k.each(g.lane, len, step, |k, r| {
                 let mut coords = pc.clone();
                 coords.extend(k.decompose(r, &shape[p..]));
                 let v = k.eval_at(body, inputs, &coords)?;
@@ -542,11 +746,13 @@ impl Ctx {
             if reduce == ReduceFn::Mean {
                 v = match kind {
                     RegKind::F => {
-                        let n = k.s.const_f32(len as f32);
+                        let n = k.s.to_f32(len);
                         k.s.fdiv(v, n)
                     }
                     RegKind::I => {
-                        let n = k.s.const_i64(len.max(1) as i64);
+                        let one = k.s.const_i32(1);
+                        let n = k.s.imax(len, one);
+                        let n = k.s.widen(n);
                         k.s.op(Op::SDiv, k.s.i64_, &[v, n])
                     }
                 };
@@ -559,7 +765,7 @@ impl Ctx {
 
     /// Reduces `f(k, i)` over `i` in this invocation's share of `0..len`, then across the row
     /// group; returns the combined value in every invocation.
-    fn row_reduce(&mut self, g: &RowGroup, len: u64, how: Combine, f: RowFn<Word>) -> R<Word> {
+    fn row_reduce(&mut self, g: &RowGroup, len: Word, how: Combine, f: RowFn<Word>) -> R<Word> {
         let acc = self.s.var(self.s.f32_);
         let init = self.identity(how, RegKind::F);
         self.s.set(acc, init);
@@ -567,8 +773,8 @@ impl Ctx {
         let zero = self.s.const_f32(0.0);
         self.s.set(compensation, zero);
         self.when(g.valid, |k| {
-            let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(g.size as i32));
-            k.each(g.lane, end, step, |k, i| {
+            let step = k.s.const_i32(g.size as i32);
+            k.each(g.lane, len, step, |k, i| {
                 let v = f(k, i)?;
                 k.accumulate(how, RegKind::F, acc, compensation, v);
                 Ok(())
@@ -579,21 +785,20 @@ impl Ctx {
     }
 
     /// Runs `f(k, i)` for this invocation's share of `0..len`.
-    fn row_write(&mut self, g: &RowGroup, len: u64, f: RowFn<()>) -> R<()> {
+    fn row_write(&mut self, g: &RowGroup, len: Word, f: RowFn<()>) -> R<()> {
         self.when(g.valid, |k| {
-            let (end, step) = (k.s.const_i32(len as i32), k.s.const_i32(g.size as i32));
-            k.each(g.lane, end, step, |k, i| f(k, i))
+            let step = k.s.const_i32(g.size as i32);
+            k.each(g.lane, len, step, |k, i| f(k, i))
         })
     }
 
-    fn softmax(&mut self, x: &View, y: &View, e: Option<&Epilogue>) -> R<()> {
+    fn softmax(&mut self, x: &ValueView, y: &ValueView, e: Option<&ValueEpilogue>) -> R<()> {
         let (outer, len, inner) = (x.shape[0], x.shape[1], x.shape[2]);
-        let rows = product(&[outer, inner])?;
+        let rows = product(&mut self.s, &[outer, inner]);
         let g = self.row_group(rows, RegKind::F);
-        let (o, i) = (
-            self.s.idiv_k(g.row, inner.max(1)),
-            self.s.irem_k(g.row, inner.max(1)),
-        );
+        let one = self.s.const_i32(1);
+        let inner = self.s.imax(inner, one);
+        let (o, i) = (self.s.idiv(g.row, inner), self.s.irem(g.row, inner));
         let read = move |k: &mut Ctx, j: Word| -> R<Word> { Ok(k.load(x, &[o, j, i])?.id) };
         let max = self.row_reduce(&g, len, Combine::Max, &read)?;
         let shifted_exp = move |k: &mut Ctx, j: Word| -> R<Word> {
@@ -612,13 +817,19 @@ impl Ctx {
         Ok(())
     }
 
-    fn layer_norm(&mut self, x: &View, y: &View, eps: f32, e: Option<&Epilogue>) -> R<()> {
+    fn layer_norm(
+        &mut self,
+        x: &ValueView,
+        y: &ValueView,
+        eps: f32,
+        e: Option<&ValueEpilogue>,
+    ) -> R<()> {
         let (rows, len) = (x.shape[0], x.shape[1]);
         let g = self.row_group(rows, RegKind::F);
         let row = g.row;
         let read = move |k: &mut Ctx, j: Word| -> R<Word> { Ok(k.load(x, &[row, j])?.id) };
         let sum = self.row_reduce(&g, len, Combine::Sum, &read)?;
-        let n = self.s.const_f32(len as f32);
+        let n = self.s.to_f32(len);
         let mean = self.s.fdiv(sum, n);
         let centered = move |k: &mut Ctx, j: Word| -> R<Word> {
             let v = read(k, j)?;
@@ -646,19 +857,19 @@ impl Ctx {
     #[allow(clippy::too_many_arguments)]
     fn pool2d(
         &mut self,
-        x: &View,
-        y: &View,
+        x: &ValueView,
+        y: &ValueView,
         max: bool,
         window: [u64; 2],
         strides: [u64; 2],
         pads: [u64; 4],
         count_include_pad: bool,
-        e: Option<&Epilogue>,
+        e: Option<&ValueEpilogue>,
     ) -> R<()> {
-        let total = product(&y.shape)?;
+        let total = product(&mut self.s, &y.shape);
         let (h, w) = (x.shape[2], x.shape[3]);
         let gid = self.global_id();
-        let inside = self.s.ult_k(gid, total);
+        let inside = self.s.ult(gid, total);
         self.when(inside, |k| {
             let c = k.decompose(gid, &y.shape);
             let f32_ = k.s.f32_;
@@ -717,24 +928,24 @@ impl Ctx {
     }
 
     /// `0 <= i < n`.
-    fn in_range(&mut self, i: Word, n: u64) -> Word {
+    fn in_range(&mut self, i: Word, n: Word) -> Word {
         let z = self.s.const_i32(0);
         let ge = self.s.op(Op::SGreaterThanEqual, self.s.bool_, &[i, z]);
-        let lt = self.s.ilt_k(i, n as i64);
+        let lt = self.s.ilt(i, n);
         self.s.and(ge, lt)
     }
 
-    fn gather(&mut self, data: &View, indices: &View, out: &View) -> R<()> {
-        let total = product(&out.shape)?;
+    fn gather(&mut self, data: &ValueView, indices: &ValueView, out: &ValueView) -> R<()> {
+        let total = product(&mut self.s, &out.shape);
         let gid = self.global_id();
-        let inside = self.s.ult_k(gid, total);
+        let inside = self.s.ult(gid, total);
         let dim = data.shape[1];
         self.when(inside, |k| {
             let c = k.decompose(gid, &out.shape);
             let raw = k.load(indices, &[c[1]])?.id;
             let i64_ = k.s.i64_;
             let zero = k.s.const_i64(0);
-            let len = k.s.const_i64(dim as i64);
+            let len = k.s.widen(dim);
             let neg = k.s.op(Op::SLessThan, k.s.bool_, &[raw, zero]);
             let wrapped = k.s.op(Op::IAdd, i64_, &[raw, len]);
             let idx = k.s.select(i64_, neg, wrapped, raw);
@@ -761,7 +972,7 @@ impl Ctx {
     #[allow(clippy::too_many_arguments)]
     fn gemm(
         &mut self,
-        (batch, m, n, kdim): (u64, u64, u64, u64),
+        (batch, m, n, kdim): (Word, Word, Word, Word),
         tile: u32,
         load_a: GemmLoad,
         load_b: GemmLoad,
@@ -771,27 +982,23 @@ impl Ctx {
         let f32_ = self.s.f32_;
         let sa = self.s.shared_array(f32_, 4, tile * tile);
         let sb = self.s.shared_array(f32_, 4, tile * tile);
-        let at = self.config.gemm_position(&mut self.s);
+        let at = self.config.gemm_position(&mut self.s, m, n);
         let (lid, b, row, col, ty, tx) = (at.local, at.batch, at.row, at.col, at.ty, at.tx);
-        let batch_ok = self.s.ilt_k(b, batch as i64);
+        let batch_ok = self.s.ilt(b, batch);
         let acc = self.s.var(f32_);
         let zero_f = self.s.const_f32(0.0);
         self.s.set(acc, zero_f);
         let staged = self.s.var(f32_);
-        let (z, kend, step) = (
-            self.s.const_i32(0),
-            self.s.const_i32(kdim as i32),
-            self.s.const_i32(tile as i32),
-        );
-        self.each(z, kend, step, |k, k0| {
+        let (z, step) = (self.s.const_i32(0), self.s.const_i32(tile as i32));
+        self.each(z, kdim, step, |k, k0| {
             // Stage A[row, k0+tx] and B[k0+ty, col].
             let ka = k.s.iadd(k0, tx);
             let kb = k.s.iadd(k0, ty);
             for (which, r, c, bound_r, bound_c) in [(0, row, ka, m, kdim), (1, kb, col, kdim, n)] {
                 let zero_f = k.s.const_f32(0.0);
                 k.s.set(staged, zero_f);
-                let ok_r = k.s.ilt_k(r, bound_r as i64);
-                let ok_c = k.s.ilt_k(c, bound_c as i64);
+                let ok_r = k.s.ilt(r, bound_r);
+                let ok_c = k.s.ilt(c, bound_c);
                 let ok = k.s.and(ok_r, ok_c);
                 let ok = k.s.and(ok, batch_ok);
                 k.when(ok, |k| {
@@ -828,8 +1035,8 @@ impl Ctx {
             k.s.barrier();
             Ok(())
         })?;
-        let ok_r = self.s.ilt_k(row, m as i64);
-        let ok_c = self.s.ilt_k(col, n as i64);
+        let ok_r = self.s.ilt(row, m);
+        let ok_c = self.s.ilt(col, n);
         let ok = self.s.and(ok_r, ok_c);
         let ok = self.s.and(ok, batch_ok);
         self.when(ok, |k| {
@@ -839,7 +1046,14 @@ impl Ctx {
         Ok(())
     }
 
-    fn matmul(&mut self, a: &View, b: &View, c: &View, e: Option<&Epilogue>, tile: u32) -> R<()> {
+    fn matmul(
+        &mut self,
+        a: &ValueView,
+        b: &ValueView,
+        c: &ValueView,
+        e: Option<&ValueEpilogue>,
+        tile: u32,
+    ) -> R<()> {
         let dims = (c.shape[0], c.shape[1], c.shape[2], a.shape[2]);
         self.gemm(
             dims,
@@ -850,42 +1064,43 @@ impl Ctx {
         )
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn conv2d(
         &mut self,
-        x: &View,
-        w: &View,
-        y: &View,
+        x: &ValueView,
+        w: &ValueView,
+        y: &ValueView,
         g: ConvGeometry,
-        e: Option<&Epilogue>,
+        e: Option<&ValueEpilogue>,
         tile: u32,
     ) -> R<()> {
         let (n_img, h, wd) = (x.shape[0], x.shape[2], x.shape[3]);
         let (oc, icg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3]);
         let (oh, ow) = (y.shape[2], y.shape[3]);
         let groups = g.groups.max(1);
-        let ocg = oc / groups;
-        let kdim = product(&[icg, kh, kw])?;
-        let pixels = product(&[oh, ow])?;
-        let batch = product(&[n_img, groups])?;
+        let groups_v = self.s.const_i32(groups as i32);
+        let ocg = self.s.idiv(oc, groups_v);
+        let kdim = product(&mut self.s, &[icg, kh, kw]);
+        let pixels = product(&mut self.s, &[oh, ow]);
+        let batch = product(&mut self.s, &[n_img, groups_v]);
+        let taps = self.s.imul(kh, kw);
         // A = weights of group g: rows oc, columns (ic, ky, kx).
         let load_a = |k: &mut Ctx, bg: Word, m: Word, kk: Word| -> R<Word> {
-            let gi = k.s.irem_k(bg, groups);
-            let o = k.s.imul_k(gi, ocg as i64);
+            let gi = k.s.irem(bg, groups_v);
+            let o = k.s.imul(gi, ocg);
             let o = k.s.iadd(o, m);
-            let ic = k.s.idiv_k(kk, kh * kw);
-            let r = k.s.irem_k(kk, kh * kw);
-            let (ky, kx) = (k.s.idiv_k(r, kw), k.s.irem_k(r, kw));
+            let ic = k.s.idiv(kk, taps);
+            let r = k.s.irem(kk, taps);
+            let (ky, kx) = (k.s.idiv(r, kw), k.s.irem(r, kw));
             Ok(k.load(w, &[o, ic, ky, kx])?.id)
         };
         // B = the image patch matrix, read in place: rows (ic, ky, kx), columns output pixels.
         let load_b = |k: &mut Ctx, bg: Word, kk: Word, p: Word| -> R<Word> {
-            let ni = k.s.idiv_k(bg, groups);
-            let gi = k.s.irem_k(bg, groups);
-            let ic = k.s.idiv_k(kk, kh * kw);
-            let r = k.s.irem_k(kk, kh * kw);
-            let (ky, kx) = (k.s.idiv_k(r, kw), k.s.irem_k(r, kw));
-            let (py, px) = (k.s.idiv_k(p, ow), k.s.irem_k(p, ow));
+            let ni = k.s.idiv(bg, groups_v);
+            let gi = k.s.irem(bg, groups_v);
+            let ic = k.s.idiv(kk, taps);
+            let r = k.s.irem(kk, taps);
+            let (ky, kx) = (k.s.idiv(r, kw), k.s.irem(r, kw));
+            let (py, px) = (k.s.idiv(p, ow), k.s.irem(p, ow));
             let iy = k.s.imul_k(py, g.strides[0] as i64);
             let dy = k.s.imul_k(ky, g.dilations[0] as i64);
             let iy = k.s.iadd(iy, dy);
@@ -900,7 +1115,7 @@ impl Ctx {
             let v = k.s.var(k.s.f32_);
             let zero = k.s.const_f32(0.0);
             k.s.set(v, zero);
-            let c = k.s.imul_k(gi, icg as i64);
+            let c = k.s.imul(gi, icg);
             let c = k.s.iadd(c, ic);
             k.when(ok, |k| {
                 let val = k.load(x, &[ni, c, iy, ix])?.id;
@@ -910,11 +1125,11 @@ impl Ctx {
             Ok(k.s.get(v))
         };
         let store = |k: &mut Ctx, bg: Word, m: Word, p: Word, v: Word| -> R<()> {
-            let ni = k.s.idiv_k(bg, groups);
-            let gi = k.s.irem_k(bg, groups);
-            let o = k.s.imul_k(gi, ocg as i64);
+            let ni = k.s.idiv(bg, groups_v);
+            let gi = k.s.irem(bg, groups_v);
+            let o = k.s.imul(gi, ocg);
             let o = k.s.iadd(o, m);
-            let (py, px) = (k.s.idiv_k(p, ow), k.s.irem_k(p, ow));
+            let (py, px) = (k.s.idiv(p, ow), k.s.irem(p, ow));
             k.store_with_epilogue(y, e, &[ni, o, py, px], v)
         };
         self.gemm((batch, ocg, pixels, kdim), tile, &load_a, &load_b, &store)

@@ -32,7 +32,7 @@ pub mod body;
 pub mod kernels;
 pub mod shader;
 
-use kiln_kernel::Op;
+use kiln_kernel::{Op, Symbolic};
 
 /// Errors of the vulkan-spirv code generator.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -126,6 +126,43 @@ pub fn compile_kernel(
     kernel: &Op,
     target: &VulkanTarget,
 ) -> Result<(EntryPoint, u64), SpirvError> {
+    let entry = compile_entry(name, kernel, target)?;
+    let count = entry
+        .workgroups
+        .as_const()
+        .and_then(|c| u64::try_from(c).ok())
+        .ok_or_else(|| SpirvError::Kernel {
+            kernel: name.into(),
+            message: format!("workgroup count {} is not a number", entry.workgroups),
+        })?;
+    let invocations = count.saturating_mul(entry.invocations());
+    if invocations > kiln_spirv::MAX_ELEMENTS {
+        return Err(SpirvError::Kernel {
+            kernel: name.into(),
+            message: format!(
+                "{invocations} invocations exceed the 2^31 that 32-bit index arithmetic reaches"
+            ),
+        });
+    }
+    Ok((entry, count))
+}
+
+/// Compiles an op whose sizes are expressions over symbols into entry point `name`: the
+/// shader reads the symbols' values from push constants ([`EntryPoint::symbols`]), and its
+/// binding extents and workgroup count are expressions the driver evaluates per dispatch.
+pub fn compile_kernel_symbolic(
+    name: &str,
+    kernel: &Op<Symbolic>,
+    target: &VulkanTarget,
+) -> Result<EntryPoint, SpirvError> {
+    compile_entry(name, kernel, target)
+}
+
+fn compile_entry<Z: kernels::SpirvSizes>(
+    name: &str,
+    kernel: &Op<Z>,
+    target: &VulkanTarget,
+) -> Result<EntryPoint, SpirvError> {
     let failed = |message: String| SpirvError::Kernel {
         kernel: name.into(),
         message,
@@ -138,25 +175,55 @@ pub fn compile_kernel(
             max: MAX_BINDINGS,
         });
     }
+    let symbols = symbols_of(kernel);
+    if bindings.len() + symbols.len() > kiln_spirv::MAX_PUSH_WORDS {
+        return Err(failed(format!(
+            "{} bindings and {} run-time sizes exceed the {} push-constant words vulkan-spirv passes",
+            bindings.len(),
+            symbols.len(),
+            kiln_spirv::MAX_PUSH_WORDS
+        )));
+    }
     // The thread mapping every GPU generator shares; this crate only emits it as SPIR-V.
     let config =
         kiln_codegen_gpu::configure(kernel, target).map_err(|source| SpirvError::Mapping {
             kernel: name.into(),
             source,
         })?;
-    let lowered = kernels::lower(kernel, target, config).map_err(failed)?;
+    let workgroups = config
+        .workgroups_in::<Z>()
+        .map(|n| Z::expr(&n))
+        .ok_or(SpirvError::Grid { count: u64::MAX })?;
+    let lowered = kernels::lower(kernel, target, &config, &symbols).map_err(failed)?;
     let extents = kernels::binding_extents(kernel, bindings.len()).map_err(failed)?;
-    let entry = EntryPoint {
+    Ok(EntryPoint {
         name: name.into(),
         code: lowered.code,
         workgroup_size: [lowered.workgroup_size, 1, 1],
         bindings,
+        symbols,
         binding_extents: extents,
+        workgroups,
         features: lowered.shader.features,
         shared_memory: lowered.shader.shared_memory,
         reports_errors: matches!(kernel, Op::Gather { .. }),
-    };
-    Ok((entry, lowered.workgroups))
+    })
+}
+
+/// The symbols an op's sizes read, sorted: the order a dispatch passes their values.
+fn symbols_of<Z: kernels::SpirvSizes>(kernel: &Op<Z>) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for v in kernel.views() {
+        let sizes = std::iter::once(&v.offset).chain(&v.shape);
+        out.extend(sizes.flat_map(|n| Z::expr(n).symbols()));
+        out.extend(v.strides.iter().flat_map(|n| Z::stride_expr(n).symbols()));
+    }
+    if let Op::Generic { shape, .. } = kernel {
+        out.extend(shape.iter().flat_map(|n| Z::expr(n).symbols()));
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Compiles named ops into one executable (entry point `i` is `kernels[i]`).
@@ -170,18 +237,9 @@ pub fn compile(kernels: &[(&str, &Op)], target: &VulkanTarget) -> Result<Executa
 }
 
 /// Folds a linear workgroup count into a grid within Vulkan's guaranteed 65535 per dimension
-/// (shaders linearise the grid and skip the excess). Counts stay below 2^31 - 2^16, so the
-/// linear index of every workgroup, excess included, fits an i32.
+/// ([`kiln_spirv::grid`]).
 pub fn grid(count: u64) -> Result<[u32; 3], SpirvError> {
-    const MAX: u64 = 65535;
-    if count > (i32::MAX as u64) - (1 << 16) {
-        return Err(SpirvError::Grid { count });
-    }
-    if count <= MAX {
-        Ok([count as u32, 1, 1])
-    } else {
-        Ok([MAX as u32, count.div_ceil(MAX) as u32, 1])
-    }
+    kiln_spirv::grid(count).ok_or(SpirvError::Grid { count })
 }
 
 /// Runs `spirv-val --target-env vulkan1.1` on `code`: `Ok(false)` if the tool is not

@@ -85,6 +85,10 @@ pub struct Shader {
     pub i64_: Word,
     uvec3: Word,
     consts: HashMap<(Word, u64), Word>,
+    /// The value of each i32 constant, so index arithmetic on constants folds.
+    i32_values: HashMap<Word, i32>,
+    /// The values of the kernel's symbols, loaded from push constants at entry.
+    symbols: HashMap<String, Word>,
     /// Per binding: (variable, pointer-to-element type, element type).
     bindings: Vec<(Word, Word, ElementType)>,
     status: Option<(Word, Word)>,
@@ -103,8 +107,13 @@ pub struct Shader {
 
 impl Shader {
     /// Starts a shader whose binding `i` holds `bindings[i]` elements; `status` adds the error
-    /// word binding.
-    pub fn new(bindings: &[ElementType], status: bool, workgroup_size: u32) -> R<Shader> {
+    /// word binding; the values of `symbols` follow the bindings' biases in push constants.
+    pub fn new(
+        bindings: &[ElementType],
+        status: bool,
+        workgroup_size: u32,
+        symbols: &[String],
+    ) -> R<Shader> {
         let mut b = Builder::new();
         b.set_version(1, 3);
         b.capability(Capability::Shader);
@@ -136,6 +145,8 @@ impl Shader {
             i64_: 0,
             uvec3,
             consts: HashMap::new(),
+            i32_values: HashMap::new(),
+            symbols: HashMap::new(),
             bindings: vec![],
             status: None,
             push: 0,
@@ -161,8 +172,9 @@ impl Shader {
             let (var, ptr) = s.storage_buffer_raw(s.u32_, 4, bindings.len() as u32);
             s.status = Some((var, ptr));
         }
-        // Push constants: one u32 element bias per binding (at least one member).
-        let n = s.const_u32(bindings.len().max(1) as u32);
+        // Push constants: one u32 element bias per binding, then one i32 per symbol (at least
+        // one member).
+        let n = s.const_u32((bindings.len() + symbols.len()).max(1) as u32);
         let arr = s.b.type_array(s.u32_, n);
         s.b.decorate(arr, Decoration::ArrayStride, [Operand::LiteralBit32(4)]);
         let st = s.b.type_struct([arr]);
@@ -180,6 +192,10 @@ impl Shader {
         s.b.begin_block(None).map_err(err)?;
         s.b.entry_point(ExecutionModel::GLCompute, main, "main", s.builtins.clone());
         s.b.execution_mode(main, ExecutionMode::LocalSize, [workgroup_size, 1, 1]);
+        for (i, name) in symbols.iter().enumerate() {
+            let v = s.push_word(bindings.len() + i);
+            s.symbols.insert(name.clone(), v);
+        }
         Ok(s)
     }
 
@@ -287,7 +303,13 @@ impl Shader {
         c
     }
     pub fn const_i32(&mut self, v: i32) -> Word {
-        self.constant(self.i32_, v as u32 as u64, false)
+        let c = self.constant(self.i32_, v as u32 as u64, false);
+        self.i32_values.insert(c, v);
+        c
+    }
+    /// The value of `id` when it is an i32 constant.
+    pub fn known(&self, id: Word) -> Option<i32> {
+        self.i32_values.get(&id).copied()
     }
     pub fn const_u32(&mut self, v: u32) -> Word {
         self.constant(self.u32_, v as u64, false)
@@ -338,17 +360,64 @@ impl Shader {
             )
             .unwrap_or(0)
     }
+    /// `a + b` on i32 indices (folded when both are constants, skipped when one is zero).
     pub fn iadd(&mut self, a: Word, b: Word) -> Word {
-        self.op(Op::IAdd, self.i32_, &[a, b])
+        match (self.known(a), self.known(b)) {
+            (Some(x), Some(y)) => self.const_i32(x.wrapping_add(y)),
+            (Some(0), _) => b,
+            (_, Some(0)) => a,
+            _ => self.op(Op::IAdd, self.i32_, &[a, b]),
+        }
     }
+    /// `a · b` on i32 indices (folded, skipped when one is one).
     pub fn imul(&mut self, a: Word, b: Word) -> Word {
-        self.op(Op::IMul, self.i32_, &[a, b])
+        match (self.known(a), self.known(b)) {
+            (Some(x), Some(y)) => self.const_i32(x.wrapping_mul(y)),
+            (Some(1), _) => b,
+            (_, Some(1)) => a,
+            _ => self.op(Op::IMul, self.i32_, &[a, b]),
+        }
     }
+    /// `a / b` on i32 indices, `b > 0` (folded, skipped when `b` is one).
     pub fn idiv(&mut self, a: Word, b: Word) -> Word {
-        self.op(Op::SDiv, self.i32_, &[a, b])
+        match (self.known(a), self.known(b)) {
+            (Some(x), Some(y)) if y != 0 => self.const_i32(x.wrapping_div(y)),
+            (_, Some(1)) => a,
+            _ => self.op(Op::SDiv, self.i32_, &[a, b]),
+        }
     }
+    /// `a % b` on i32 indices, `b > 0` (folded).
     pub fn irem(&mut self, a: Word, b: Word) -> Word {
-        self.op(Op::SRem, self.i32_, &[a, b])
+        match (self.known(a), self.known(b)) {
+            (Some(x), Some(y)) if y != 0 => self.const_i32(x.wrapping_rem(y)),
+            _ => self.op(Op::SRem, self.i32_, &[a, b]),
+        }
+    }
+    /// The larger of two i32 indices (folded).
+    pub fn imax(&mut self, a: Word, b: Word) -> Word {
+        if let (Some(x), Some(y)) = (self.known(a), self.known(b)) {
+            return self.const_i32(x.max(y));
+        }
+        let gt = self.op(Op::SGreaterThan, self.bool_, &[a, b]);
+        self.select(self.i32_, gt, a, b)
+    }
+    /// `a < b` comparing as unsigned (`a` non-negative, or wrapped past 2^31).
+    pub fn ult(&mut self, a: Word, b: Word) -> Word {
+        self.op(Op::ULessThan, self.bool_, &[a, b])
+    }
+    /// An i32 index as an i64 register.
+    pub fn widen(&mut self, a: Word) -> Word {
+        match self.known(a) {
+            Some(x) => self.const_i64(x as i64),
+            None => self.op(Op::SConvert, self.i64_, &[a]),
+        }
+    }
+    /// An i32 index as an f32 register.
+    pub fn to_f32(&mut self, a: Word) -> Word {
+        match self.known(a) {
+            Some(x) => self.const_f32(x as f32),
+            None => self.op(Op::ConvertSToF, self.f32_, &[a]),
+        }
     }
     /// `a + k` for a constant `k` (skipped when zero).
     pub fn iadd_k(&mut self, a: Word, k: i64) -> Word {
@@ -360,30 +429,11 @@ impl Shader {
     }
     /// `a * k` for a constant `k` (skipped when one).
     pub fn imul_k(&mut self, a: Word, k: i64) -> Word {
-        if k == 1 {
-            return a;
-        }
         let c = self.const_i32(k as i32);
         self.imul(a, c)
     }
-    pub fn idiv_k(&mut self, a: Word, k: u64) -> Word {
-        if k == 1 {
-            return a;
-        }
-        let c = self.const_i32(k as i32);
-        self.idiv(a, c)
-    }
-    pub fn irem_k(&mut self, a: Word, k: u64) -> Word {
-        let c = self.const_i32(k as i32);
-        self.irem(a, c)
-    }
     pub fn ilt(&mut self, a: Word, b: Word) -> Word {
         self.op(Op::SLessThan, self.bool_, &[a, b])
-    }
-    /// `a < k` comparing as unsigned (`a` non-negative, or wrapped past 2^31).
-    pub fn ult_k(&mut self, a: Word, k: u64) -> Word {
-        let c = self.const_i32(k as i32);
-        self.op(Op::ULessThan, self.bool_, &[a, c])
     }
     pub fn ilt_k(&mut self, a: Word, k: i64) -> Word {
         let c = self.const_i32(k as i32);
@@ -597,7 +647,12 @@ impl Shader {
 
     /// The element index where binding `b`'s data starts (its push-constant bias).
     pub fn binding_base(&mut self, b: u32) -> Word {
-        let i = self.const_i32(b as i32);
+        self.push_word(b as usize)
+    }
+
+    /// Push-constant word `i` as an i32.
+    fn push_word(&mut self, i: usize) -> Word {
+        let i = self.const_i32(i as i32);
         let zero = self.const_i32(0);
         let p = self.op(Op::AccessChain, self.ptr_push_u32, &[self.push, zero, i]);
         let v = self.op(Op::Load, self.u32_, &[p]);
@@ -804,13 +859,53 @@ impl kiln_codegen_gpu::IndexBuilder for Shader {
     fn add(&mut self, a: Word, b: Word) -> Word {
         self.iadd(a, b)
     }
-    fn mul_k(&mut self, a: Word, k: u64) -> Word {
-        self.imul_k(a, k as i64)
+    fn mul(&mut self, a: Word, b: Word) -> Word {
+        self.imul(a, b)
     }
-    fn div_k(&mut self, a: Word, k: u64) -> Word {
-        self.idiv_k(a, k)
+    fn div(&mut self, a: Word, b: Word) -> Word {
+        self.idiv(a, b)
     }
-    fn rem_k(&mut self, a: Word, k: u64) -> Word {
-        self.irem_k(a, k)
+    fn rem(&mut self, a: Word, b: Word) -> Word {
+        self.irem(a, b)
+    }
+    fn max(&mut self, a: Word, b: Word) -> Word {
+        self.imax(a, b)
+    }
+}
+
+/// Size expressions as i32 instructions over the symbols' push-constant values (constant
+/// expressions fold to constants).
+impl kiln_types::sym::SymArith for Shader {
+    type Value = Word;
+    type Error = String;
+    fn constant(&mut self, c: i64) -> R<Word> {
+        i32::try_from(c)
+            .map(|c| self.const_i32(c))
+            .map_err(|_| format!("size {c} does not fit 32-bit index arithmetic"))
+    }
+    fn symbol(&mut self, name: &str) -> R<Word> {
+        self.symbols
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("size symbol '{name}' is not among the kernel's symbols"))
+    }
+    fn add(&mut self, a: Word, b: Word) -> R<Word> {
+        Ok(self.iadd(a, b))
+    }
+    fn mul(&mut self, a: Word, b: Word) -> R<Word> {
+        Ok(self.imul(a, b))
+    }
+    fn floor_div(&mut self, a: Word, d: i64) -> R<Word> {
+        let d = i32::try_from(d).map_err(|_| format!("divisor {d} is too large"))?;
+        if let Some(x) = self.known(a) {
+            return Ok(self.const_i32(x.div_euclid(d)));
+        }
+        // floor(a / d) = (a < 0 ? a - (d - 1) : a) / d, rounding toward zero.
+        let zero = self.const_i32(0);
+        let negative = self.ilt(a, zero);
+        let lowered = self.iadd_k(a, -(d as i64 - 1));
+        let a = self.select(self.i32_, negative, lowered, a);
+        let d = self.const_i32(d);
+        Ok(self.op(Op::SDiv, self.i32_, &[a, d]))
     }
 }

@@ -35,7 +35,7 @@ impl FunctionDispatches {
                 loc: format!("@{}", self.name),
                 message: format!(
                     "its sizes depend on {} at run time, which target '{target}' does not \
-                     compile yet (vmvx and llvm-cpu do): bind the dims with --kiln-bind-dim=NAME=SIZE",
+                     compile yet (vmvx, llvm-cpu and vulkan-spirv do): bind the dims with --kiln-bind-dim=NAME=SIZE",
                     self.formed.symbols().join(", ")
                 ),
             })
@@ -382,6 +382,49 @@ impl TargetBackend for VulkanSpirv {
         executable: u32,
         serialize: bool,
     ) -> Result<TargetOutput, CompileError> {
+        let (programs, text, entries) = if functions.iter().all(|f| f.dispatches.is_some()) {
+            self.compile_static(functions, constants, executable)?
+        } else {
+            self.compile_symbolic(functions, constants, executable)?
+        };
+        let binaries = if serialize {
+            entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let words = e.code.iter().flat_map(|w| w.to_le_bytes());
+                    (format!("_{i}.spv"), words.collect())
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        let executable = serialize.then(|| {
+            kiln_spirv::Executable {
+                entry_points: entries,
+            }
+            .encode()
+        });
+        Ok(TargetOutput {
+            programs,
+            text,
+            executable,
+            binaries,
+        })
+    }
+}
+
+/// Host programs, `hal` text and entry points of a Vulkan executable.
+type VulkanPlanned = (Vec<HostProgram>, String, Vec<kiln_spirv::EntryPoint>);
+
+impl VulkanSpirv {
+    /// Every function with static sizes: each shader's grid is fixed in the host program.
+    fn compile_static(
+        &self,
+        functions: &[FunctionDispatches],
+        constants: &mut Constants,
+        executable: u32,
+    ) -> Result<VulkanPlanned, CompileError> {
         let lowered = functions
             .iter()
             .map(|f| {
@@ -412,30 +455,63 @@ impl TargetBackend for VulkanSpirv {
             &|d: &Dispatch<Shader>| d.kernel.op.written(&d.operands),
             &|s: &Shader| Ok(Some(s.grid.map(u64::from))),
         )?;
-        let binaries = if serialize {
-            shaders
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    let words = s.entry.code.iter().flat_map(|w| w.to_le_bytes());
-                    (format!("_{i}.spv"), words.collect())
-                })
-                .collect()
-        } else {
-            vec![]
-        };
-        let executable = serialize.then(|| {
-            kiln_spirv::Executable {
-                entry_points: shaders.into_iter().map(|s| s.entry).collect(),
-            }
-            .encode()
-        });
-        Ok(TargetOutput {
+        Ok((
             programs,
             text,
-            executable,
-            binaries,
-        })
+            shaders.into_iter().map(|s| s.entry).collect(),
+        ))
+    }
+
+    /// Functions with sizes known only at run time (static ones too, as constant
+    /// expressions): shaders read their sizes from push constants, and each dispatch's grid
+    /// comes from the executable for the call's sizes.
+    fn compile_symbolic(
+        &self,
+        functions: &[FunctionDispatches],
+        constants: &mut Constants,
+        executable: u32,
+    ) -> Result<VulkanPlanned, CompileError> {
+        let mut text = format!("// target {}: {}\n", self.name(), self.format());
+        let (mut programs, mut entries) = (vec![], vec![]);
+        for f in functions {
+            let d = f.formed.map(|i, d| {
+                let name = format!("dispatch_{i}");
+                let entry =
+                    kiln_codegen_spirv::compile_kernel_symbolic(&name, &d.kernel, self.target)?;
+                Ok::<_, CompileError>(SymbolicShader {
+                    op: d.kernel.clone(),
+                    entry,
+                })
+            })?;
+            let target = PlanTarget {
+                executable,
+                first_entry: entries.len() as u32,
+                written: &|d: &Dispatch<SymbolicShader>| d.kernel.op.written(&d.operands),
+                workgroups: &|_| Ok(None),
+                params: &|s: &SymbolicShader| s.entry.symbols.iter().map(SymExpr::symbol).collect(),
+            };
+            let host = plan_symbolic(&d, &target, &mut |c| constants.module_index(c))?;
+            text.push_str(&describe(&f.name, &host, &d.dispatches, target.first_entry));
+            programs.push(host);
+            entries.extend(d.dispatches.into_iter().map(|d| d.kernel.entry));
+        }
+        Ok((programs, text, entries))
+    }
+}
+
+/// A dispatch with sizes known only at run time compiled to a shader.
+struct SymbolicShader {
+    op: Op<Symbolic>,
+    entry: kiln_spirv::EntryPoint,
+}
+
+impl Display for SymbolicShader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} workgroup_size {:?} {}",
+            self.entry.name, self.entry.workgroup_size, self.op
+        )
     }
 }
 

@@ -483,11 +483,6 @@ impl VulkanDevice {
         else {
             return Ok(());
         };
-        if !params.is_empty() {
-            return Err(HalError::Invalid(
-                "vulkan: kernels with run-time sizes are not supported yet".into(),
-            ));
-        }
         let exe = executable
             .as_any()
             .downcast_ref::<VulkanExecutable>()
@@ -495,6 +490,9 @@ impl VulkanDevice {
                 HalError::Invalid("vulkan: the executable belongs to another device type".into())
             })?;
         let entry = exe.entry(*entry_point as usize)?;
+        let bound = entry.entry.bind(params).map_err(|why| {
+            HalError::Invalid(format!("vulkan: entry point '{}': {why}", entry.name))
+        })?;
         if workgroups.contains(&0) {
             return Ok(());
         }
@@ -527,11 +525,11 @@ impl VulkanDevice {
         let set = unsafe { dev.allocate_descriptor_sets(&alloc) }
             .map_err(|e| device_error("vkAllocateDescriptorSets", e))?[0];
         let mut infos = Vec::with_capacity(bindings.len() + 1);
-        let mut push: Vec<u8> = Vec::with_capacity(4 * bindings.len().max(1));
+        let mut push: Vec<u8> = Vec::with_capacity(4 * (bindings.len() + params.len()).max(1));
         for (i, ((b, &t), &extent)) in bindings
             .iter()
             .zip(&entry.bindings)
-            .zip(&entry.binding_extents)
+            .zip(&bound.binding_extents)
             .enumerate()
         {
             if (b.length as u64) < extent {
@@ -587,6 +585,10 @@ impl VulkanDevice {
                 offset: 0,
                 range: 4,
             });
+        }
+        // Sizes follow the biases; `bind` checked that each fits an i32.
+        for &p in params.iter() {
+            push.extend_from_slice(&(p as i32).to_le_bytes());
         }
         if push.is_empty() {
             push.extend_from_slice(&[0; 4]);

@@ -16,7 +16,8 @@ use std::sync::Arc;
 pub(crate) struct Pipeline {
     pub name: String,
     pub bindings: Vec<ElementType>,
-    pub binding_extents: Vec<u64>,
+    /// The entry point's description: binding extents and grid over its symbols.
+    pub entry: kiln_spirv::EntryPoint,
     pub reports_errors: bool,
     pub set_layout: vk::DescriptorSetLayout,
     pub pipeline_layout: vk::PipelineLayout,
@@ -188,7 +189,10 @@ fn pipeline(
             Ok(p) => Ok(Pipeline {
                 name: e.name.clone(),
                 bindings: e.bindings.clone(),
-                binding_extents: e.binding_extents.clone(),
+                entry: kiln_spirv::EntryPoint {
+                    code: vec![],
+                    ..e.clone()
+                },
                 reports_errors: e.reports_errors,
                 set_layout,
                 pipeline_layout,
@@ -207,6 +211,13 @@ fn pipeline(
 }
 
 impl Executable for VulkanExecutable {
+    fn workgroup_count(&self, entry_point: u32, params: &[i64]) -> Result<[u32; 3], HalError> {
+        let e = self.entry(entry_point as usize)?;
+        e.entry
+            .bind(params)
+            .map(|b| b.grid)
+            .map_err(|why| HalError::Invalid(format!("vulkan: entry point '{}': {why}", e.name)))
+    }
     fn entry_point_count(&self) -> usize {
         self.entries.len()
     }

@@ -2,6 +2,7 @@
 //! file and for executable formats that live inside it.
 
 use crate::ModuleError;
+use kiln_types::sym::SymExpr;
 
 /// Appends little-endian values to a byte vector.
 #[derive(Default)]
@@ -39,6 +40,20 @@ impl ByteWriter {
     pub fn i64s(&mut self, v: &[i64]) {
         self.u32(v.len() as u32);
         v.iter().for_each(|&x| self.i64(x));
+    }
+    /// A size: a constant as tag 0 and its value, an expression over symbols as tag 1 and
+    /// its text.
+    pub fn size(&mut self, s: &SymExpr) {
+        match s.as_const().and_then(|c| u64::try_from(c).ok()) {
+            Some(c) => {
+                self.u8(0);
+                self.u64(c);
+            }
+            None => {
+                self.u8(1);
+                self.str(&s.to_string());
+            }
+        }
     }
 }
 
@@ -128,6 +143,22 @@ impl<'a> ByteReader<'a> {
     pub fn i64s(&mut self) -> Result<Vec<i64>, ModuleError> {
         let n = self.len(8)?;
         (0..n).map(|_| self.i64()).collect()
+    }
+    /// A size written by [`ByteWriter::size`] (expressions parse with bounded depth).
+    pub fn size(&mut self) -> Result<SymExpr, ModuleError> {
+        match self.u8()? {
+            0 => {
+                let c = self.u64()?;
+                i64::try_from(c)
+                    .map(SymExpr::from)
+                    .map_err(|_| ModuleError::Invalid(format!("size {c} is out of range")))
+            }
+            1 => SymExpr::parse(&self.str()?).map_err(ModuleError::Invalid),
+            t => Err(ModuleError::Invalid(format!(
+                "{} holds unknown size tag {t}",
+                self.what
+            ))),
+        }
     }
     pub fn element_type(&mut self) -> Result<kiln_types::ElementType, ModuleError> {
         let c = self.u8()?;

@@ -117,33 +117,6 @@ impl<S> HostProgram<S> {
     }
 }
 
-/// Writes a size: a constant as tag 0 and its value, an expression as tag 1 and its text.
-fn encode_size(w: &mut ByteWriter, s: &SymExpr) {
-    match s.as_const().and_then(|c| u64::try_from(c).ok()) {
-        Some(c) => {
-            w.u8(0);
-            w.u64(c);
-        }
-        None => {
-            w.u8(1);
-            w.str(&s.to_string());
-        }
-    }
-}
-
-fn decode_size(r: &mut ByteReader) -> Result<SymExpr, ModuleError> {
-    match r.u8()? {
-        0 => {
-            let c = r.u64()?;
-            i64::try_from(c)
-                .map(SymExpr::from)
-                .map_err(|_| ModuleError::Invalid(format!("size {c} is out of range")))
-        }
-        1 => SymExpr::parse(&r.str()?).map_err(ModuleError::Invalid),
-        t => Err(ModuleError::Invalid(format!("unknown size tag {t}"))),
-    }
-}
-
 impl HostProgram {
     /// A program whose sizes are all constants.
     ///
@@ -209,7 +182,7 @@ impl HostProgram {
     }
 
     pub(crate) fn encode(&self, w: &mut ByteWriter) {
-        encode_size(w, &self.transient_size);
+        w.size(&self.transient_size);
         w.u32(self.insts.len() as u32);
         for inst in &self.insts {
             match inst {
@@ -226,12 +199,12 @@ impl HostProgram {
                     match workgroups {
                         Some(g) => {
                             w.u8(1);
-                            g.iter().for_each(|g| encode_size(w, g));
+                            g.iter().for_each(|g| w.size(g));
                         }
                         None => w.u8(0),
                     }
                     w.u32(params.len() as u32);
-                    params.iter().for_each(|p| encode_size(w, p));
+                    params.iter().for_each(|p| w.size(p));
                     w.u32(bindings.len() as u32);
                     for b in bindings {
                         let (tag, index) = match b.space {
@@ -242,8 +215,8 @@ impl HostProgram {
                         };
                         w.u8(tag);
                         w.u32(index);
-                        encode_size(w, &b.offset);
-                        encode_size(w, &b.length);
+                        w.size(&b.offset);
+                        w.size(&b.length);
                     }
                 }
                 HostInst::Barrier => w.u8(2),
@@ -252,7 +225,7 @@ impl HostProgram {
     }
 
     pub(crate) fn decode(r: &mut ByteReader) -> Result<HostProgram, ModuleError> {
-        let transient_size = decode_size(r)?;
+        let transient_size = r.size()?;
         let n = r.len(1)?;
         let mut insts = Vec::with_capacity(n);
         for _ in 0..n {
@@ -262,7 +235,7 @@ impl HostProgram {
                     let kernel = r.u32()?;
                     let workgroups = match r.u8()? {
                         0 => None,
-                        1 => Some([decode_size(r)?, decode_size(r)?, decode_size(r)?]),
+                        1 => Some([r.size()?, r.size()?, r.size()?]),
                         t => {
                             return Err(ModuleError::Invalid(format!(
                                 "unknown workgroup count tag {t}"
@@ -270,9 +243,7 @@ impl HostProgram {
                         }
                     };
                     let np = r.len(9)?;
-                    let params = (0..np)
-                        .map(|_| decode_size(r))
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let params = (0..np).map(|_| r.size()).collect::<Result<Vec<_>, _>>()?;
                     let nb = r.len(23)?;
                     let mut bindings = Vec::with_capacity(nb);
                     for _ in 0..nb {
@@ -291,8 +262,8 @@ impl HostProgram {
                         };
                         bindings.push(BindingRef {
                             space,
-                            offset: decode_size(r)?,
-                            length: decode_size(r)?,
+                            offset: r.size()?,
+                            length: r.size()?,
                         });
                     }
                     HostInst::Dispatch {

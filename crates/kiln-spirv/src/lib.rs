@@ -15,6 +15,10 @@
 //! - A push-constant block of one `u32` per binding: the element index at which that binding's
 //!   data starts inside the bound range. Drivers bind each range at an offset rounded down to
 //!   the device's alignment and pass the remainder here, so any element-aligned offset works.
+//!   Then one `i32` per symbol of [`EntryPoint::symbols`]: the sizes a shader compiled for
+//!   sizes known only at run time computes its extents from, as the dispatch passes them.
+//!   The entry point's binding extents and workgroup count are expressions over the same
+//!   symbols ([`EntryPoint::bind`]).
 //! - Entry points with [`EntryPoint::reports_errors`] also read binding `bindings.len()`: a
 //!   storage buffer of one `u32` the shader sets to a nonzero [`ErrorCode`] when its input is
 //!   invalid (a gather index out of range); the driver zeroes it before and checks it after.
@@ -24,14 +28,17 @@
 //! This crate belongs to the runtime side: it never depends on the compiler.
 
 use kiln_module::{ByteReader, ByteWriter, ModuleError};
+use kiln_types::sym::SymExpr;
 use kiln_types::ElementType;
 
 /// The format string module files use for Vulkan SPIR-V executables (IREE's name).
 pub const FORMAT: &str = "vulkan-spirv-fb";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// The most bindings one entry point may have (push constants hold one word per binding, and
 /// 128 bytes of push constants is all Vulkan guarantees).
 pub const MAX_BINDINGS: usize = 31;
+/// The most push-constant words (bindings and symbols together) an entry point may read.
+pub const MAX_PUSH_WORDS: usize = 32;
 const SPIRV_MAGIC: u32 = 0x0723_0203;
 
 /// Optional device features an entry point needs.
@@ -103,14 +110,46 @@ pub struct EntryPoint {
     pub workgroup_size: [u32; 3],
     /// Element type through which each binding is accessed.
     pub bindings: Vec<ElementType>,
-    /// Bytes the shader may touch from the start of each binding; a dispatch whose binding is
-    /// shorter is refused.
-    pub binding_extents: Vec<u64>,
+    /// The symbols the shader's sizes are expressions over, in push-constant order (empty
+    /// for a shader compiled for static sizes).
+    pub symbols: Vec<String>,
+    /// Bytes the shader may touch from the start of each binding, over [`Self::symbols`]; a
+    /// dispatch whose binding is shorter is refused.
+    pub binding_extents: Vec<SymExpr>,
+    /// Workgroups a dispatch needs (linear, see [`grid`]), over [`Self::symbols`].
+    pub workgroups: SymExpr,
     pub features: Features,
     /// Bytes of workgroup shared memory the shader declares.
     pub shared_memory: u32,
     /// Whether the shader writes an error status word (see the crate docs).
     pub reports_errors: bool,
+}
+
+/// What one dispatch of an entry point needs, its symbols bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundEntry {
+    /// Bytes the shader may touch from the start of each binding.
+    pub binding_extents: Vec<u64>,
+    /// The workgroup grid.
+    pub grid: [u32; 3],
+}
+
+/// Largest element index a shader computes: index arithmetic is 32-bit.
+pub const MAX_ELEMENTS: u64 = i32::MAX as u64;
+
+/// Folds a linear workgroup count into a grid within Vulkan's guaranteed 65535 per dimension
+/// (shaders linearise the grid and skip the excess). Counts stay below 2^31 - 2^16, so the
+/// linear index of every workgroup, excess included, fits an i32; `None` past that.
+pub fn grid(count: u64) -> Option<[u32; 3]> {
+    const MAX: u64 = 65535;
+    if count > (i32::MAX as u64) - (1 << 16) {
+        return None;
+    }
+    Some(if count <= MAX {
+        [count as u32, 1, 1]
+    } else {
+        [MAX as u32, count.div_ceil(MAX) as u32, 1]
+    })
 }
 
 /// An executable: its entry points in order.
@@ -131,7 +170,10 @@ impl Executable {
             for &t in &e.bindings {
                 w.u8(t.code());
             }
-            e.binding_extents.iter().for_each(|&x| w.u64(x));
+            w.u32(e.symbols.len() as u32);
+            e.symbols.iter().for_each(|n| w.str(n));
+            e.binding_extents.iter().for_each(|x| w.size(x));
+            w.size(&e.workgroups);
             w.u8(e.features.bits());
             w.u32(e.shared_memory);
             w.u8(e.reports_errors as u8);
@@ -169,7 +211,10 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
         let bindings = (0..nb)
             .map(|_| r.element_type())
             .collect::<Result<Vec<_>, _>>()?;
-        let binding_extents = (0..nb).map(|_| r.u64()).collect::<Result<Vec<_>, _>>()?;
+        let ns = r.len(4)?;
+        let symbols = (0..ns).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
+        let binding_extents = (0..nb).map(|_| r.size()).collect::<Result<Vec<_>, _>>()?;
+        let workgroups = r.size()?;
         let features = Features::from_bits(r.u8()?)?;
         let shared_memory = r.u32()?;
         let reports_errors = match r.u8()? {
@@ -184,7 +229,9 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
             code,
             workgroup_size,
             bindings,
+            symbols,
             binding_extents,
+            workgroups,
             features,
             shared_memory,
             reports_errors,
@@ -216,12 +263,76 @@ impl EntryPoint {
                 self.bindings.len()
             ));
         }
+        if self.bindings.len() + self.symbols.len() > MAX_PUSH_WORDS {
+            return Err(format!(
+                "{} bindings and {} symbols (at most {MAX_PUSH_WORDS} together)",
+                self.bindings.len(),
+                self.symbols.len()
+            ));
+        }
+        let sizes = self.binding_extents.iter().chain([&self.workgroups]);
+        if let Some(s) = sizes
+            .flat_map(SymExpr::symbols)
+            .find(|s| !self.symbols.contains(s))
+        {
+            return Err(format!(
+                "a size reads '{s}', which is not among its symbols"
+            ));
+        }
         Ok(())
     }
 
     /// Bytes of push constants the shader reads.
     pub fn push_constant_bytes(&self) -> u32 {
-        4 * self.bindings.len() as u32
+        4 * (self.bindings.len() + self.symbols.len()) as u32
+    }
+
+    /// The binding extents and grid of a dispatch passing `params` (one value per symbol):
+    /// an error names a symbol whose value does not fit the shader's 32-bit index arithmetic,
+    /// or a size that does.
+    pub fn bind(&self, params: &[i64]) -> Result<BoundEntry, String> {
+        if params.len() != self.symbols.len() {
+            return Err(format!(
+                "the shader reads {} sizes ({}) but the dispatch passes {}",
+                self.symbols.len(),
+                self.symbols.join(", "),
+                params.len()
+            ));
+        }
+        for (name, &v) in self.symbols.iter().zip(params) {
+            if !(0..=MAX_ELEMENTS as i64).contains(&v) {
+                return Err(format!(
+                    "size {name} = {v} does not fit the shader's 32-bit index arithmetic"
+                ));
+            }
+        }
+        let lookup = |s: &str| self.symbols.iter().position(|n| n == s).map(|i| params[i]);
+        let eval = |e: &SymExpr| e.eval(&lookup).ok_or_else(|| format!("size {e} overflows"));
+        let mut binding_extents = Vec::with_capacity(self.bindings.len());
+        for (e, t) in self.binding_extents.iter().zip(&self.bindings) {
+            // A view of no elements may end below its start: it needs no bytes.
+            let bytes = eval(e)?.max(0) as u64;
+            if bytes / t.byte_size() as u64 > MAX_ELEMENTS {
+                return Err(format!(
+                    "a binding of {bytes} bytes exceeds the 2^31 elements 32-bit index arithmetic reaches"
+                ));
+            }
+            binding_extents.push(bytes);
+        }
+        let count = u64::try_from(eval(&self.workgroups)?)
+            .map_err(|_| format!("workgroup count {} is negative", self.workgroups))?;
+        if count.saturating_mul(self.invocations()) > MAX_ELEMENTS {
+            return Err(format!(
+                "{count} workgroups of {} invocations exceed the 2^31 that 32-bit index arithmetic reaches",
+                self.invocations()
+            ));
+        }
+        let grid =
+            grid(count).ok_or_else(|| format!("{count} workgroups do not fit a dispatch"))?;
+        Ok(BoundEntry {
+            binding_extents,
+            grid,
+        })
     }
 
     /// Invocations per workgroup.
@@ -241,7 +352,9 @@ mod tests {
                 code: vec![SPIRV_MAGIC, 0x0001_0300, 0, 8, 0],
                 workgroup_size: [64, 1, 1],
                 bindings: vec![ElementType::F32, ElementType::I64],
-                binding_extents: vec![400, 8],
+                symbols: vec!["n".into()],
+                binding_extents: vec![SymExpr::parse("4*n").unwrap(), SymExpr::from(8)],
+                workgroups: SymExpr::parse("(n+63)/64").unwrap(),
                 features: Features {
                     int64: true,
                     ..Default::default()
@@ -271,6 +384,18 @@ mod tests {
         let mut long = bytes.clone();
         long.push(0);
         assert!(Executable::decode(&long).unwrap_err().contains("trailing"));
+    }
+
+    #[test]
+    fn sizes_bind_per_dispatch() {
+        let e = &sample().entry_points[0];
+        let b = e.bind(&[100]).unwrap();
+        assert_eq!(b.binding_extents, vec![400, 8]);
+        assert_eq!(b.grid, [2, 1, 1]);
+        assert!(e.bind(&[]).unwrap_err().contains("reads 1 sizes (n)"));
+        assert!(e.bind(&[1 << 40]).unwrap_err().contains("32-bit"));
+        assert_eq!(grid(70000), Some([65535, 2, 1]));
+        assert_eq!(grid(1 << 31), None);
     }
 
     #[test]

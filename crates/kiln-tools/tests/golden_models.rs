@@ -561,7 +561,7 @@ fn one_module_for_three_targets() {
 /// [`DYNAMIC_TARGETS`], the one module matches ONNX Runtime at every size too, and reflects
 /// its open dims as `?`.
 /// The targets that compile open dims.
-const DYNAMIC_TARGETS: [&str; 2] = ["vmvx", "llvm-cpu"];
+const DYNAMIC_TARGETS: [&str; 3] = ["vmvx", "llvm-cpu", "vulkan-spirv"];
 
 fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
     let dir = models_dir().join(name);

@@ -28,6 +28,12 @@ pub trait Sizes: Clone + Debug + PartialEq {
     /// The extent with every symbol at `at`, for choices made when compiling that only
     /// affect speed (never a size a kernel computes with); 0 where that is negative.
     fn typical_extent(n: &Self::Extent, at: u64) -> u64;
+    /// The product of extents; `None` when a static one overflows `u64`.
+    fn product(dims: &[Self::Extent]) -> Option<Self::Extent>;
+    /// `ceil(n / k)` for a constant `k > 0`.
+    fn ceil_div(n: &Self::Extent, k: u64) -> Self::Extent;
+    /// `floor(n / k)` for a constant `k > 0`.
+    fn floor_div(n: &Self::Extent, k: u64) -> Self::Extent;
 }
 
 /// Sizes known when compiling: `u64` extents, `i64` strides.
@@ -72,6 +78,15 @@ impl Sizes for Static {
     fn typical_extent(n: &u64, _: u64) -> u64 {
         *n
     }
+    fn product(dims: &[u64]) -> Option<u64> {
+        dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d))
+    }
+    fn ceil_div(n: &u64, k: u64) -> u64 {
+        n.div_ceil(k)
+    }
+    fn floor_div(n: &u64, k: u64) -> u64 {
+        n / k
+    }
 }
 
 impl Sizes for Symbolic {
@@ -107,6 +122,15 @@ impl Sizes for Symbolic {
     }
     fn known_stride(s: &SymExpr) -> Option<i64> {
         s.as_const()
+    }
+    fn product(dims: &[SymExpr]) -> Option<SymExpr> {
+        Some(dims.iter().fold(SymExpr::from(1), |a, d| a * d.clone()))
+    }
+    fn ceil_div(n: &SymExpr, k: u64) -> SymExpr {
+        n.ceil_div(k as i64)
+    }
+    fn floor_div(n: &SymExpr, k: u64) -> SymExpr {
+        n.floor_div(k as i64)
     }
     fn typical_extent(n: &SymExpr, at: u64) -> u64 {
         n.eval(&|_| Some(at as i64))
