@@ -62,6 +62,22 @@ def compare(got, want, rtol, atol):
         np.testing.assert_array_equal(got, want)
 
 
+# TensorProto element types NumPy holds natively (the others need ml_dtypes: bfloat16, float8,
+# int4, ...), which a case may store its data as instead of arrays.
+NUMPY_TENSOR_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13}
+
+
+def as_numpy(a):
+    """A case's input or output as a NumPy array; None when NumPy cannot hold its type."""
+    from onnx import TensorProto, numpy_helper
+
+    if not isinstance(a, TensorProto):
+        return a
+    if a.data_type not in NUMPY_TENSOR_TYPES:
+        return None
+    return numpy_helper.to_array(a)
+
+
 def run_case(case, target, device):
     """'pass', or ('unsupported' | 'fail', reason)."""
     import kiln.compiler as kc
@@ -69,8 +85,10 @@ def run_case(case, target, device):
 
     from onnx import TensorProto
 
-    raw = any(isinstance(a, TensorProto) for ins, outs in case.data_sets for a in (*ins, *outs))
-    if raw:
+    data_sets = [
+        ([as_numpy(a) for a in ins], [as_numpy(a) for a in outs]) for ins, outs in case.data_sets
+    ]
+    if any(a is None for ins, outs in data_sets for a in (*ins, *outs)):
         return ("unsupported", "the case's data has an element type NumPy cannot hold (bfloat16, float8, ...)")
     try:
         blob = kc.compile_str(case.model.SerializeToString(), target_backends=[target])
@@ -78,7 +96,7 @@ def run_case(case, target, device):
         return ("unsupported", reason_of(e))
     try:
         module = kr.load_module(blob, device=device)
-        for inputs, outputs in case.data_sets:
+        for inputs, outputs in data_sets:
             got = module.main(*inputs)
             got = got if isinstance(got, tuple) else (got,)
             if len(got) != len(outputs):

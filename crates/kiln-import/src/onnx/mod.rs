@@ -25,6 +25,7 @@ mod indexing;
 mod op_versions;
 mod ops;
 pub mod proto;
+mod quantize;
 mod recurrent;
 mod resize;
 mod rotary;

@@ -20,7 +20,9 @@ use super::versions::{DEPRECATED, NEWEST_OPSET, SINCE};
 /// reads; Mod's float `fmod=0`, which the builder computes as 28 defines it; Cast's
 /// `round_mode`, which applies only to float8e8m0, and its float4/6/8 types; BitShift 28's
 /// signed types, shifted right arithmetically, and its amounts outside the type's width,
-/// which shift every bit out as kiln's shifts do).
+/// which shift every bit out as kiln's shifts do; QuantizeLinear 23's `precision` and
+/// DequantizeLinear 23's `output_dtype`, which the builders read, and both ops' and
+/// QLinearMatMul's later float4/6/8 and 2/4-bit types).
 const LATER: &[(&str, i64)] = &[
     ("Acos", 22),
     ("Acosh", 22),
@@ -41,6 +43,7 @@ const LATER: &[(&str, i64)] = &[
     ("Cos", 22),
     ("Cosh", 22),
     ("DepthToSpace", 28),
+    ("DequantizeLinear", 28),
     ("Dropout", 22),
     ("Einsum", 28),
     ("Elu", 22),
@@ -62,6 +65,8 @@ const LATER: &[(&str, i64)] = &[
     ("Mod", 28),
     ("NegativeLogLikelihoodLoss", 22),
     ("Pad", 25),
+    ("QLinearMatMul", 21),
+    ("QuantizeLinear", 28),
     ("RMSNormalization", 23),
     ("RNN", 22),
     ("ReduceLogSum", 28),

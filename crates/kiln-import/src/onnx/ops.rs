@@ -89,6 +89,11 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "GatherElements" => super::indexing::gather_elements,
         "GridSample" => super::grid_sample::grid_sample,
         "GatherND" => super::indexing::gather_nd,
+        "QuantizeLinear" => super::quantize::quantize_linear,
+        "DequantizeLinear" => super::quantize::dequantize_linear,
+        "DynamicQuantizeLinear" => super::quantize::dynamic_quantize_linear,
+        "MatMulInteger" => super::quantize::matmul_integer,
+        "QLinearMatMul" => super::quantize::qlinear_matmul,
         "If" => super::control_flow::if_else,
         "Loop" => super::control_flow::loop_,
         "Scan" => super::control_flow::scan,
@@ -123,7 +128,7 @@ fn const_arg<'a>(
 }
 
 /// Normalises a possibly negative axis against `rank`.
-fn axis(ctx: &NodeCtx, a: i64, rank: usize) -> Result<usize, ImportError> {
+pub(super) fn axis(ctx: &NodeCtx, a: i64, rank: usize) -> Result<usize, ImportError> {
     let r = rank as i64;
     let n = if a < 0 { a + r } else { a };
     if n < 0 || n >= r {
@@ -132,7 +137,7 @@ fn axis(ctx: &NodeCtx, a: i64, rank: usize) -> Result<usize, ImportError> {
     Ok(n as usize)
 }
 
-fn one(v: ValueId) -> Outputs {
+pub(super) fn one(v: ValueId) -> Outputs {
     Ok(vec![Some(v)])
 }
 

@@ -1,0 +1,338 @@
+//! Quantisation ops, lowered onto kiln's core ops: QuantizeLinear, DequantizeLinear and
+//! DynamicQuantizeLinear (per tensor, per axis and blocked), and the integer matmuls
+//! MatMulInteger and QLinearMatMul.
+//!
+//! Values are computed in f32 as ONNX's reference does; the integer matmuls accumulate their
+//! products exactly in 64-bit integer registers (a broadcast multiply reduced over the inner
+//! dim) before any scaling, so results match the reference's int32 accumulation for any depth.
+
+use super::ops::{arg, axis, bin, one, reshape_dims, scalar_like, slice_axis, un, Outputs};
+use super::{Importer, NodeCtx};
+use crate::ImportError;
+use kiln_ir::{BinaryOp, Dim, OpKind, ReduceKind, UnaryOp, ValueId};
+use kiln_types::ElementType;
+
+/// The range of a quantised integer type, for saturation.
+fn int_range(ctx: &NodeCtx, t: ElementType) -> Result<(f64, f64), ImportError> {
+    match t.int_width() {
+        Some((bits, true)) if bits <= 32 => {
+            let half = (1i64 << (bits - 1)) as f64;
+            Ok((-half, half - 1.0))
+        }
+        Some((bits, false)) if bits <= 32 => Ok((0.0, ((1i64 << bits) - 1) as f64)),
+        _ => Err(ctx.err(format!(
+            "quantising to {t} is not supported (int8, uint8, int16, uint16, int32 and uint32 are)"
+        ))),
+    }
+}
+
+/// `p` (a scale or zero point) shaped to broadcast against `x` of `dims`: a scalar or
+/// one-element tensor as is (the axis is then ignored); a 1-D tensor per axis `raw_axis`
+/// (negative counts from the end); with `block > 0`, a tensor of `x`'s rank whose axis dim
+/// counts blocks, each value repeated over `block` elements.
+fn along_axis(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    p: ValueId,
+    dims: &[Dim],
+    raw_axis: i64,
+    block: usize,
+) -> Result<ValueId, ImportError> {
+    let pd = im.dims(p);
+    let count: Option<usize> = pd.iter().map(Dim::as_static).product();
+    if count == Some(1) && block == 0 {
+        return Ok(p);
+    }
+    let axis = axis(ctx, raw_axis, dims.len())?;
+    if block == 0 {
+        if pd.len() != 1 {
+            return Err(ctx.err(format!(
+                "a per-axis scale or zero point must be 1-D, got {}",
+                im.ty(p).shape_string()
+            )));
+        }
+        let mut shape = vec![Dim::Static(1); dims.len()];
+        shape[axis] = pd[0].clone();
+        return reshape_dims(im, ctx, p, shape);
+    }
+    let (Some(Dim::Static(len)), Some(Dim::Static(blocks))) = (dims.get(axis), pd.get(axis)) else {
+        return Err(ctx.err("blocked quantisation needs static sizes along its axis"));
+    };
+    if pd.len() != dims.len() || *blocks != len.div_ceil(block) {
+        return Err(ctx.err(format!(
+            "a blocked scale or zero point must have the input's rank and {} blocks of {block} along axis {axis}, got {}",
+            len.div_ceil(block),
+            im.ty(p).shape_string()
+        )));
+    }
+    let (len, blocks) = (*len, *blocks);
+    // [.., blocks, ..] -> [.., blocks, 1, ..] -> [.., blocks, block, ..] -> [.., blocks·block, ..].
+    let mut split = pd.clone();
+    split.insert(axis + 1, Dim::Static(1));
+    let p = reshape_dims(im, ctx, p, split.clone())?;
+    split[axis + 1] = Dim::Static(block);
+    let p = im.emit(ctx, OpKind::Broadcast { shape: split }, &[p])?;
+    let mut whole = pd;
+    whole[axis] = Dim::Static(blocks * block);
+    let p = reshape_dims(im, ctx, p, whole.clone())?;
+    if blocks * block == len {
+        return Ok(p);
+    }
+    slice_axis(im, ctx, p, &whole, axis, 0, len)
+}
+
+/// The axis (as written) and block size of a quantisation node.
+fn axis_and_block(ctx: &NodeCtx) -> Result<(i64, usize), ImportError> {
+    let block = ctx.int("block_size", 0);
+    if block < 0 {
+        return Err(ctx.err(format!("block_size {block} is negative")));
+    }
+    Ok((ctx.int("axis", 1), block as usize))
+}
+
+fn to_f32(im: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Result<ValueId, ImportError> {
+    if im.ty(x).element_type == ElementType::F32 {
+        return Ok(x);
+    }
+    im.emit(ctx, OpKind::Cast(ElementType::F32), &[x])
+}
+
+/// `saturate(round_half_even(x / scale) + zero_point)` as `to`, every operand f32 and
+/// broadcast already; the division at `precision` (f32 when `None`).
+fn quantize_f32(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    scale: ValueId,
+    zero_point: Option<ValueId>,
+    to: ElementType,
+    precision: Option<ElementType>,
+) -> Result<ValueId, ImportError> {
+    let (lo, hi) = int_range(ctx, to)?;
+    let mut t = bin(im, ctx, BinaryOp::Div, x, scale)?;
+    if let Some(narrow) = precision.filter(|p| *p != ElementType::F32) {
+        // The division at a narrower precision: its f32 quotient rounded to it.
+        t = im.emit(ctx, OpKind::Cast(narrow), &[t])?;
+        t = to_f32(im, ctx, t)?;
+    }
+    let mut t = un(im, ctx, UnaryOp::Round, t)?;
+    if let Some(zp) = zero_point {
+        t = bin(im, ctx, BinaryOp::Add, t, zp)?;
+    }
+    let (lo, hi) = (scalar_like(im, ctx, t, lo), scalar_like(im, ctx, t, hi));
+    let t = bin(im, ctx, BinaryOp::Max, t, lo)?;
+    let t = bin(im, ctx, BinaryOp::Min, t, hi)?;
+    im.emit(ctx, OpKind::Cast(to), &[t])
+}
+
+/// The element type an `output_dtype` attribute names, if set.
+fn output_dtype(ctx: &NodeCtx) -> Result<Option<ElementType>, ImportError> {
+    match ctx.int("output_dtype", 0) {
+        0 => Ok(None),
+        code => super::element_type(code as i32)
+            .map(Some)
+            .map_err(|m| ctx.err(m)),
+    }
+}
+
+/// QuantizeLinear: `y = saturate(round(x / y_scale) + y_zero_point)`, per tensor, per axis
+/// or per block, to the zero point's type (or `output_dtype`, else uint8).
+pub(super) fn quantize_linear(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let dims = im.dims(x);
+    let (a, block) = axis_and_block(ctx)?;
+    let zp = inputs.get(2).copied().flatten();
+    let to = match zp {
+        Some(z) => im.ty(z).element_type,
+        None => output_dtype(ctx)?.unwrap_or(ElementType::U8),
+    };
+    let scale = arg(ctx, inputs, 1)?;
+    // The division's precision: the `precision` attribute, else the scale's type.
+    let precision = match ctx.int("precision", 0) {
+        0 => im.ty(scale).element_type,
+        code => super::element_type(code as i32).map_err(|m| ctx.err(m))?,
+    };
+    if !precision.is_float() {
+        return Err(ctx.err(format!("a division in {precision} is not supported")));
+    }
+    let scale = along_axis(im, ctx, scale, &dims, a, block)?;
+    let scale = to_f32(im, ctx, scale)?;
+    let zp = match zp {
+        Some(z) => {
+            let z = along_axis(im, ctx, z, &dims, a, block)?;
+            Some(to_f32(im, ctx, z)?)
+        }
+        None => None,
+    };
+    let xf = to_f32(im, ctx, x)?;
+    one(quantize_f32(im, ctx, xf, scale, zp, to, Some(precision))?)
+}
+
+/// DequantizeLinear: `y = (x - x_zero_point) · x_scale` in the scale's type (or
+/// `output_dtype`), per tensor, per axis or per block.
+pub(super) fn dequantize_linear(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let et = im.ty(x).element_type;
+    if et.int_width().is_none() {
+        return Err(ctx.err(format!(
+            "dequantising {et} is not supported (integer inputs are)"
+        )));
+    }
+    let dims = im.dims(x);
+    let (a, block) = axis_and_block(ctx)?;
+    let scale = arg(ctx, inputs, 1)?;
+    let to = output_dtype(ctx)?.unwrap_or(im.ty(scale).element_type);
+    let scale = along_axis(im, ctx, scale, &dims, a, block)?;
+    let scale = to_f32(im, ctx, scale)?;
+    let mut y = to_f32(im, ctx, x)?;
+    if let Some(z) = inputs.get(2).copied().flatten() {
+        let z = along_axis(im, ctx, z, &dims, a, block)?;
+        let z = to_f32(im, ctx, z)?;
+        y = bin(im, ctx, BinaryOp::Sub, y, z)?;
+    }
+    let y = bin(im, ctx, BinaryOp::Mul, y, scale)?;
+    if to == ElementType::F32 {
+        return one(y);
+    }
+    one(im.emit(ctx, OpKind::Cast(to), &[y])?)
+}
+
+/// DynamicQuantizeLinear: uint8 quantisation with the scale and zero point that map
+/// `[min(0, min x), max(0, max x)]` onto `[0, 255]`; returns `y`, the scale and the zero point.
+pub(super) fn dynamic_quantize_linear(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let x = to_f32(im, ctx, arg(ctx, inputs, 0)?)?;
+    let rank = im.ty(x).rank();
+    let extreme = |im: &mut Importer, kind| {
+        im.emit(
+            ctx,
+            OpKind::Reduce {
+                kind,
+                axes: (0..rank).collect(),
+                keep_dims: false,
+            },
+            &[x],
+        )
+    };
+    let (lo, hi) = (extreme(im, ReduceKind::Min)?, extreme(im, ReduceKind::Max)?);
+    let zero = scalar_like(im, ctx, lo, 0.0);
+    let lo = bin(im, ctx, BinaryOp::Min, lo, zero)?;
+    let hi = bin(im, ctx, BinaryOp::Max, hi, zero)?;
+    let range = bin(im, ctx, BinaryOp::Sub, hi, lo)?;
+    let levels = scalar_like(im, ctx, range, 255.0);
+    let scale = bin(im, ctx, BinaryOp::Div, range, levels)?;
+    // zero point = saturate(round(0 - lo / scale)).
+    let below = bin(im, ctx, BinaryOp::Div, lo, scale)?;
+    let zp = un(im, ctx, UnaryOp::Neg, below)?;
+    let (q0, q255) = (
+        scalar_like(im, ctx, zp, 0.0),
+        scalar_like(im, ctx, zp, 255.0),
+    );
+    let zp = bin(im, ctx, BinaryOp::Max, zp, q0)?;
+    let zp = bin(im, ctx, BinaryOp::Min, zp, q255)?;
+    let zp = un(im, ctx, UnaryOp::Round, zp)?;
+    let y = quantize_f32(im, ctx, x, scale, Some(zp), ElementType::U8, None)?;
+    let zp_u8 = im.emit(ctx, OpKind::Cast(ElementType::U8), &[zp])?;
+    Ok(vec![Some(y), Some(scale), Some(zp_u8)])
+}
+
+/// `(a - a_zero_point) · (b - b_zero_point)` accumulated exactly in i64, for matrices (or
+/// stacks of them) `a` and `b`; a 1-D zero point is per row of `a` or per column of `b`.
+fn integer_matmul(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    a: ValueId,
+    a_zp: Option<ValueId>,
+    b: ValueId,
+    b_zp: Option<ValueId>,
+) -> Result<ValueId, ImportError> {
+    let (ad, bd) = (im.dims(a), im.dims(b));
+    if ad.len() < 2 || bd.len() < 2 {
+        return Err(ctx.err("integer matmuls need operands of rank 2 or more"));
+    }
+    let widen = |im: &mut Importer, v: ValueId| im.emit(ctx, OpKind::Cast(ElementType::I64), &[v]);
+    let centred = |im: &mut Importer,
+                   v: ValueId,
+                   zp: Option<ValueId>,
+                   dims: &[Dim],
+                   axis: usize|
+     -> Result<ValueId, ImportError> {
+        let v = widen(im, v)?;
+        let Some(z) = zp else { return Ok(v) };
+        let z = along_axis(im, ctx, z, dims, axis as i64, 0)?;
+        let z = widen(im, z)?;
+        bin(im, ctx, BinaryOp::Sub, v, z)
+    };
+    let a = centred(im, a, a_zp, &ad, ad.len() - 2)?;
+    let b = centred(im, b, b_zp, &bd, bd.len() - 1)?;
+    // a [.., m, k, 1] · b [.., 1, k, n], summed over k.
+    let mut a_shape = ad.clone();
+    a_shape.push(Dim::Static(1));
+    let mut b_shape = bd.clone();
+    b_shape.insert(bd.len() - 2, Dim::Static(1));
+    let a = reshape_dims(im, ctx, a, a_shape)?;
+    let b = reshape_dims(im, ctx, b, b_shape)?;
+    let products = bin(im, ctx, BinaryOp::Mul, a, b)?;
+    let rank = im.ty(products).rank();
+    im.emit(
+        ctx,
+        OpKind::Reduce {
+            kind: ReduceKind::Sum,
+            axes: vec![rank - 2],
+            keep_dims: false,
+        },
+        &[products],
+    )
+}
+
+/// MatMulInteger: `(a - a_zero_point) · (b - b_zero_point)` as int32.
+pub(super) fn matmul_integer(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let opt = |i: usize| inputs.get(i).copied().flatten();
+    let (a, b) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let y = integer_matmul(im, ctx, a, opt(2), b, opt(3))?;
+    one(im.emit(ctx, OpKind::Cast(ElementType::I32), &[y])?)
+}
+
+/// QLinearMatMul: the integer matmul of the two quantised operands, rescaled by
+/// `a_scale · b_scale / y_scale` and quantised to `y_zero_point`'s type.
+pub(super) fn qlinear_matmul(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let input = |i: usize| arg(ctx, inputs, i);
+    let (a, b) = (input(0)?, input(3)?);
+    let (ad, bd) = (im.dims(a), im.dims(b));
+    let acc = integer_matmul(im, ctx, a, Some(input(2)?), b, Some(input(5)?))?;
+    let acc = to_f32(im, ctx, acc)?;
+    let a_scale = along_axis(im, ctx, input(1)?, &ad, ad.len() as i64 - 2, 0)?;
+    let b_scale = along_axis(im, ctx, input(4)?, &bd, bd.len() as i64 - 1, 0)?;
+    let (a_scale, b_scale, y_scale) = (
+        to_f32(im, ctx, a_scale)?,
+        to_f32(im, ctx, b_scale)?,
+        to_f32(im, ctx, input(6)?)?,
+    );
+    let multiplier = bin(im, ctx, BinaryOp::Mul, a_scale, b_scale)?;
+    let multiplier = bin(im, ctx, BinaryOp::Div, multiplier, y_scale)?;
+    let y = bin(im, ctx, BinaryOp::Mul, acc, multiplier)?;
+    let y_zp = input(7)?;
+    let to = im.ty(y_zp).element_type;
+    let zp = to_f32(im, ctx, y_zp)?;
+    let one_ = scalar_like(im, ctx, y, 1.0);
+    one(quantize_f32(im, ctx, y, one_, Some(zp), to, None)?)
+}
