@@ -2084,17 +2084,22 @@ fn trilu(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
     if dims.len() < 2 {
         return Err(ctx.err("needs an input of rank 2 or more"));
     }
-    let k = match const_arg(im, ctx, inputs, 1)? {
-        Some(t) => *t
-            .to_i64()
-            .first()
-            .ok_or_else(|| ctx.err("k must be a scalar"))?,
-        None => 0,
+    let k_input = inputs.get(1).copied().flatten();
+    let k = match k_input.and_then(|v| im.const_of(v)) {
+        Some(t) => Some(
+            *t.to_i64()
+                .first()
+                .ok_or_else(|| ctx.err("k must be a scalar"))?,
+        ),
+        None if k_input.is_some() => None,
+        None => Some(0),
     };
     let upper = ctx.int("upper", 1) != 0;
-    let Some(shape) = im.ty(x).static_shape() else {
-        // Over sizes known only at run time (a causal mask of an open sequence), the mask is
-        // computed from positions: keep where column − row is at least (at most) k.
+    let static_mask = im.ty(x).static_shape().zip(k);
+    let Some((shape, k)) = static_mask else {
+        // Over sizes known only at run time (a causal mask of an open sequence), or with k
+        // read at run time, the mask is computed from positions: keep where column − row is
+        // at least (at most) k.
         let plane = dims[dims.len() - 2..].to_vec();
         let pos = |im: &mut Importer, axis| {
             im.emit(
@@ -2108,7 +2113,20 @@ fn trilu(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
         };
         let (rows, cols) = (pos(im, 0)?, pos(im, 1)?);
         let diff = bin(im, ctx, BinaryOp::Sub, cols, rows)?;
-        let k = im.constant(HostTensor::from_i64(&[], &[k]), &ctx.name);
+        let k = match (k, k_input) {
+            (Some(k), _) => im.constant(HostTensor::from_i64(&[], &[k]), &ctx.name),
+            (None, v) => {
+                let v = v.ok_or_else(|| ctx.err("k is missing"))?;
+                if im.ty(v).static_shape().map(|s| s.iter().product::<usize>()) != Some(1) {
+                    return Err(ctx.err(format!(
+                        "k must be a scalar, got {}",
+                        im.ty(v).shape_string()
+                    )));
+                }
+                let v = reshape_dims(im, ctx, v, vec![])?;
+                cast_to(im, ctx, v, ElementType::I64)?
+            }
+        };
         let keep = match upper {
             // diff >= k is not (diff < k); diff <= k is not (diff > k).
             true => bin(im, ctx, BinaryOp::Less, diff, k)?,
