@@ -224,7 +224,10 @@ def test_one_module_takes_every_size_its_open_dims_allow():
 
 def open_dims_main(nodes, x_dims, outputs, consts, device="local-sync"):
     """The `main` of a one-input (`x`, f32 with `x_dims`) ONNX graph of `nodes` with
-    constants `consts` (name -> array), compiled once for vmvx with its dims left open."""
+    constants `consts` (name -> array), compiled once with its dims left open for every
+    target (vmvx on `device`, llvm-cpu on local-sync, vulkan-spirv where a Vulkan device
+    exists). Calling it runs every build and checks they agree (outputs, or all raising);
+    it returns vmvx's outputs or raises its error."""
     from onnx import TensorProto, helper, numpy_helper
 
     graph = helper.make_graph(
@@ -235,8 +238,33 @@ def open_dims_main(nodes, x_dims, outputs, consts, device="local-sync"):
         [numpy_helper.from_array(v, k) for k, v in consts.items()],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    blob = kc.compile_str(model.SerializeToString(), target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims"])
-    return kr.load_module(blob, device=device).main
+    builds = [("vmvx", device), ("llvm-cpu", "local-sync")]
+    if vulkan_available():
+        builds.append(("vulkan-spirv", "vulkan"))
+    mains = [
+        (target, kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[target], extra_args=["--kiln-dynamic-dims"]), device=dev).main)
+        for target, dev in builds
+    ]
+
+    def call(*inputs):
+        results = []
+        for target, f in mains:
+            try:
+                results.append((target, f(*inputs), None))
+            except Exception as e:  # noqa: BLE001 - every target must fail alike
+                results.append((target, None, e))
+        first = results[0]
+        for target, got, err in results[1:]:
+            assert (err is None) == (first[2] is None), f"{target}: {err!r}, vmvx: {first[2]!r}"
+            if err is None:
+                as_tuple = lambda r: r if isinstance(r, tuple) else (r,)  # noqa: E731
+                for a, b in zip(as_tuple(got), as_tuple(first[1])):
+                    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5, err_msg=target)
+        if first[2] is not None:
+            raise first[2]
+        return first[1]
+
+    return call
 
 
 def test_slices_ending_at_a_run_time_size():
