@@ -103,23 +103,18 @@ fn compile_file(
     let o = options(target_backends, extra_args)?;
     let kind = input_type.map(|t| parse_input_type(&t)).transpose()?;
     let path = std::path::PathBuf::from(path);
-    let imported = py
+    let (out, notes) = py
         .detach(|| {
             guarded(|| {
-                kiln_import::import_file_with(&path, kind, &kiln_compiler::import_options(&o))
+                let import = |io: &kiln_import::ImportOptions| {
+                    kiln_import::import_file_with(&path, kind, io)
+                };
+                kiln_compiler::import_and_compile(&import, &kiln_compiler::named(&o, &path))
             })
         })
         .map_err(compiler_err)?
         .map_err(compiler_err)?;
-    warn_notes(py, &imported.notes)?;
-    let out = py
-        .detach(|| {
-            guarded(|| {
-                kiln_compiler::compile_program(imported.program, &kiln_compiler::named(&o, &path))
-            })
-        })
-        .map_err(compiler_err)?
-        .map_err(compiler_err)?;
+    warn_notes(py, &notes)?;
     Ok(output(py, out))
 }
 
@@ -154,29 +149,23 @@ fn compile_bytes(
 ) -> PyResult<Py<PyAny>> {
     let o = options(target_backends, extra_args)?;
     let kind = parse_input_type(&input_type)?;
-    let mut notes = vec![];
-    let out = py
+    let (out, notes) = py
         .detach(|| {
-            guarded(|| {
-                let program = match kind {
-                    kiln_import::InputType::Onnx => {
-                        let imported = kiln_import::onnx::import_bytes_with(
-                            &source,
-                            None,
-                            &kiln_compiler::import_options(&o),
-                        )?;
-                        notes = imported.notes;
-                        imported.program
-                    }
-                    kiln_import::InputType::KilnIr => {
-                        let text = String::from_utf8(source).map_err(|_| {
-                            kiln_import::ImportError::Malformed("kiln IR text is not UTF-8".into())
-                        })?;
-                        kiln_ir::text::parse_program(&text)
-                            .map_err(|e| kiln_import::ImportError::Malformed(e.to_string()))?
-                    }
-                };
-                kiln_compiler::compile_program(program, &o)
+            guarded(|| match kind {
+                kiln_import::InputType::Onnx => {
+                    let import = |io: &kiln_import::ImportOptions| {
+                        kiln_import::onnx::import_bytes_with(&source, None, io)
+                    };
+                    kiln_compiler::import_and_compile(&import, &o)
+                }
+                kiln_import::InputType::KilnIr => {
+                    let text = std::str::from_utf8(&source).map_err(|_| {
+                        kiln_import::ImportError::Malformed("kiln IR text is not UTF-8".into())
+                    })?;
+                    let program = kiln_ir::text::parse_program(text)
+                        .map_err(|e| kiln_import::ImportError::Malformed(e.to_string()))?;
+                    Ok((kiln_compiler::compile_program(program, &o)?, vec![]))
+                }
             })
         })
         .map_err(compiler_err)?

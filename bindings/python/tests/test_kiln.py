@@ -459,3 +459,30 @@ def test_group_norm_over_run_time_sizes():
         norm = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + 1e-5)).reshape(x.shape)
         want = norm * scale[None, :, None, None] + bias[None, :, None, None]
         np.testing.assert_allclose(f(x), want, rtol=1e-4, atol=1e-4)
+
+
+def test_open_dims_fall_back_to_bound_with_a_note():
+    """A model that does not compile with its dims open (an LSTM over an open sequence is
+    unrolled, so its length must be known) compiles with them bound to 1 by default, with a
+    warning saying why; --kiln-dynamic-dims=true makes that an error instead."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((1, 8, 3), dtype=np.float32)
+    r = rng.standard_normal((1, 8, 2), dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("LSTM", ["x", "w", "r"], ["y"], hidden_size=2)],
+        "lstm",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["seq", 1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(r, "r")],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    with pytest.warns(UserWarning, match="does not compile with its input dims left open"):
+        module = kc.compile_str(blob, target_backends=["vmvx"])
+    f = kr.load_module(module, device="local-sync").main
+    assert f(np.ones((1, 1, 3), np.float32)).shape == (1, 1, 1, 2)
+    with pytest.raises(kr.KilnRuntimeError, match="1x1x3"):
+        f(np.ones((2, 1, 3), np.float32))
+    with pytest.raises(kc.CompilerError, match="LSTM"):
+        kc.compile_str(blob, target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims=true"])

@@ -145,7 +145,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--kiln-bind-dim",
         value: "NAME=SIZE",
-        help: "size for a symbolic input dim (repeatable); unbound ones compile as 1",
+        help: "compile for one size of a symbolic input dim (repeatable); dims left unbound stay open (see --kiln-dynamic-dims)",
         set: |s, v| {
             s.options.dims.push(parse_dim_binding(v)?);
             Ok(())
@@ -154,9 +154,9 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--kiln-dynamic-dims",
         value: "",
-        help: "keep unbound input dims open instead of binding them to 1: one module runs at every size (vmvx only for now; other targets need the dims bound)",
+        help: "keep unbound input dims open, one module for every size (=false binds them to 1); by default they stay open where the model compiles that way and are bound to 1 otherwise, with a note",
         set: |s, v| {
-            s.options.dynamic_dims = parse_bool("--kiln-dynamic-dims", v)?;
+            s.options.dynamic_dims = Some(parse_bool("--kiln-dynamic-dims", v)?);
             Ok(())
         },
     },

@@ -109,8 +109,11 @@ pub struct CompileOptions {
     pub dims: Vec<(String, usize)>,
     /// Values for one-element inputs (`--kiln-bind-input=sr=16000`), which become constants.
     pub inputs: Vec<(String, f64)>,
-    /// Keep unbound input dims symbolic (`--kiln-dynamic-dims`) instead of binding them to 1.
-    pub dynamic_dims: bool,
+    /// Whether unbound input dims stay open (`--kiln-dynamic-dims[=true|false]`): `Some(true)`
+    /// keeps them open (an error where that cannot compile), `Some(false)` binds them to 1,
+    /// and `None` (the default) keeps them open where the model compiles that way and binds
+    /// them to 1 otherwise, with a note saying why ([`import_and_compile`]).
+    pub dynamic_dims: Option<bool>,
     /// The GPU architecture for `vulkan-spirv` (`--iree-vulkan-target`); `None` is `generic`.
     pub vulkan_target: Option<String>,
     /// The CPU for `llvm-cpu` (`--iree-llvmcpu-target-triple/-cpu/-cpu-features`).
@@ -145,8 +148,9 @@ pub fn compile_file(
     input_type: Option<InputType>,
     options: &CompileOptions,
 ) -> Result<CompileOutput, CompileError> {
-    let imported = kiln_import::import_file_with(path, input_type, &import_options(options))?;
-    compile_program(imported.program, &named(options, path))
+    let import =
+        |o: &kiln_import::ImportOptions| kiln_import::import_file_with(path, input_type, o);
+    import_and_compile(&import, &named(options, path)).map(|(out, _)| out)
 }
 
 /// The sizes a function's `check_shape` ops take as equal, and the lengths its `take` ops
@@ -179,13 +183,52 @@ fn size_checks(f: &kiln_ir::Function) -> Vec<kiln_module::SizeCheck> {
     out
 }
 
-/// The import options a compilation implies.
+/// The import options a compilation implies (open dims kept unless the options bind them).
 pub fn import_options(options: &CompileOptions) -> kiln_import::ImportOptions {
     kiln_import::ImportOptions {
         dims: options.dims.clone(),
         inputs: options.inputs.clone(),
-        keep_symbols: options.dynamic_dims,
+        keep_symbols: options.dynamic_dims != Some(false),
     }
+}
+
+/// Imports a model with `import` and compiles it, returning the output and the notes the user
+/// should see. Open input dims stay open, so one module runs at every size; by default
+/// (`dynamic_dims: None`) a model that does not import or compile with open dims is compiled
+/// again with them bound to 1, and a note names the reason and `--kiln-bind-dim`.
+pub fn import_and_compile(
+    import: &dyn Fn(
+        &kiln_import::ImportOptions,
+    ) -> Result<kiln_import::Imported, kiln_import::ImportError>,
+    options: &CompileOptions,
+) -> Result<(CompileOutput, Vec<String>), CompileError> {
+    // The error of the open attempt, and whether binding dims could change the outcome (an
+    // import that fails may have failed on an op that does not take open dims).
+    let open = || -> Result<(CompileOutput, Vec<String>), (CompileError, bool)> {
+        let imported = import(&import_options(options)).map_err(|e| (e.into(), true))?;
+        let has_symbols = imported
+            .program
+            .functions
+            .iter()
+            .any(|f| f.params.iter().any(|p| !f.ty(p.value).symbols().is_empty()));
+        let out = compile_program(imported.program, options).map_err(|e| (e, has_symbols))?;
+        Ok((out, imported.notes))
+    };
+    let why = match open() {
+        Ok(done) => return Ok(done),
+        Err((e, retry)) if options.dynamic_dims.is_none() && retry => e,
+        Err((e, _)) => return Err(e),
+    };
+    let bound = CompileOptions {
+        dynamic_dims: Some(false),
+        ..options.clone()
+    };
+    let imported = import(&import_options(&bound))?;
+    let mut notes = imported.notes;
+    notes.push(format!(
+        "the model does not compile with its input dims left open ({why}); they are bound (to 1 unless --kiln-bind-dim=NAME=SIZE says otherwise)"
+    ));
+    Ok((compile_program(imported.program, &bound)?, notes))
 }
 
 /// `options` with the module named after `path` unless a name was given.

@@ -66,9 +66,9 @@ impl InputType {
     }
 }
 
-/// How to import: sizes for symbolic input dims (`batch=8`). kiln compiles static shapes, so
-/// unbound symbolic input dims are given size 1 and reported in [`Imported::notes`], unless
-/// `keep_symbols` asks for the program with its symbolic dims.
+/// How to import: sizes for symbolic input dims (`batch=8`). Unbound symbolic input dims are
+/// given size 1 and reported in [`Imported::notes`], unless `keep_symbols` asks for the
+/// program with its symbolic dims (the compiler's default).
 #[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
     pub dims: Vec<(String, usize)>,

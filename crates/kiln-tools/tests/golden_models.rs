@@ -587,7 +587,7 @@ fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
                 &dir,
                 CompileOptions {
                     targets: vec![target.into()],
-                    dynamic_dims: true,
+                    dynamic_dims: Some(true),
                     ..Default::default()
                 },
             );

@@ -159,7 +159,7 @@ fn dynamic_hal() {
         let opts = CompileOptions {
             targets: vec!["vmvx".into()],
             compile_to: Some(Phase::Hal),
-            dynamic_dims: true,
+            dynamic_dims: Some(true),
             ..Default::default()
         };
         let Ok(CompileOutput::Text(text)) = kiln_compiler::compile_file(&path, None, &opts) else {

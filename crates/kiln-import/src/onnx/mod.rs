@@ -11,10 +11,10 @@
 //!   from the inputs, never taken from the file's declared value or output shapes, so symbolic
 //!   sizes flow through as expressions (`{(h+1)/2}`); `shape_values.rs` folds shape subgraphs
 //!   over them. Dims the options bind are static from the start.
-//! - Until kiln computes sizes at run time, symbols the options leave unbound are then bound
-//!   to 1 (with a note), unless [`ImportOptions::keep_symbols`] asks for the symbolic program.
-//!   A model whose ops do not all take symbolic dims yet is imported with those symbols bound
-//!   from the start instead.
+//! - With [`ImportOptions::keep_symbols`] (what the compiler asks for by default) the program
+//!   keeps its symbols; without it, symbols the options leave unbound are bound to 1 (with a
+//!   note), and a model whose ops do not all take symbolic dims yet is imported with those
+//!   symbols bound from the start.
 //! - Errors name the node, its op type and the opset; nothing here panics on a malformed file.
 
 mod control_flow;

@@ -88,16 +88,14 @@ fn run(args: Args, flags: &[String]) -> Result<()> {
         }
     }
     let context = || format!("cannot compile '{}'", input.display());
-    let imported =
-        kiln_import::import_file_with(&input, input_type, &kiln_compiler::import_options(&options))
-            .map_err(kiln_compiler::CompileError::from)
+    let import =
+        |o: &kiln_import::ImportOptions| kiln_import::import_file_with(&input, input_type, o);
+    let (result, notes) =
+        kiln_compiler::import_and_compile(&import, &kiln_compiler::named(&options, &input))
             .with_context(context)?;
-    for note in &imported.notes {
+    for note in &notes {
         eprintln!("kiln-compile: note: {note}");
     }
-    let result =
-        kiln_compiler::compile_program(imported.program, &kiln_compiler::named(&options, &input))
-            .with_context(context)?;
     let bytes = match result {
         CompileOutput::Module(b) => b,
         CompileOutput::Text(t) if args.output.is_none() => {

@@ -123,8 +123,21 @@ impl View {
     }
 
     /// True if no two indices (over dims with extent > 1, except `skip` trailing dims) address
-    /// the same element, so workgroups writing disjoint index boxes write disjoint memory.
+    /// the same element, so workgroups writing disjoint index boxes write disjoint memory. An
+    /// empty view addresses nothing.
+    ///
+    /// ```
+    /// use kiln_types::ElementType::F32;
+    /// use kiln_vmvx::format::View;
+    /// let broadcast = |rows| View { strides: vec![0, 1], ..View::contiguous(0, 0, F32, &[rows, 4]) };
+    /// assert!(!broadcast(3).is_injective(0));
+    /// assert!(broadcast(0).is_injective(0));
+    /// assert!(View::contiguous(0, 0, F32, &[3, 4]).is_injective(0));
+    /// ```
     pub fn is_injective(&self, skip_trailing: usize) -> bool {
+        if self.shape.contains(&0) {
+            return true;
+        }
         let n = self.shape.len().saturating_sub(skip_trailing);
         let mut dims: Vec<(u64, u64)> = (0..n)
             .filter(|&d| self.shape[d] > 1)

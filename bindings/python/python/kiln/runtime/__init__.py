@@ -9,7 +9,7 @@
 Every failure raises :class:`KilnRuntimeError`, a subclass of ``RuntimeError``. Results are
 NumPy arrays that own their memory: they stay valid after the module and device are gone.
 
-A module compiled with open dims (``extra_args=["--kiln-dynamic-dims"]``, vmvx) takes any size
+A module compiled with open dims (the default for a model that leaves dims open) takes any size
 its signature allows; ``m.main.inputs`` and ``m.main.outputs`` give each dim as an int, or as
 the name or expression of a size known per call (``['images_0', 3, 'images_2', 'images_3']``).
 """
