@@ -203,6 +203,36 @@ def build_cnn():
     return g.model("small ResNet-style CNN"), [image], None
 
 
+def build_cnn_qdq():
+    """The CNN quantised as users quantise models: ONNX Runtime's `quant_pre_process` (batch
+    norms folded into the convolutions) then `quantize_static` to the QDQ format, int8
+    activations and per-channel int8 weights, calibrated on eight random images. Every
+    convolution, pooling and the classifier sit between QuantizeLinear/DequantizeLinear."""
+    import tempfile
+
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    model, inputs, _ = build_cnn()
+    rng = np.random.default_rng(2026)
+
+    class Images(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"image": normal(rng, (1, 3, 64, 64))} for _ in range(8)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, pre, out = (os.path.join(tmp, f) for f in ("cnn.onnx", "pre.onnx", "qdq.onnx"))
+        onnx.save(model, src)
+        quant_pre_process(src, pre, skip_symbolic_shape=True)
+        quantize_static(pre, out, Images(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+        quantized = onnx.load(out)
+    return quantized, inputs, None
+
+
 def build_encoder(S=32, D=64, H=4, F=256):
     """2-layer BERT-style encoder: sequence S, hidden D, H heads, feed-forward width F
     (the golden model uses the defaults; bench/compare.py builds a larger one)."""
@@ -1234,6 +1264,7 @@ def build_unsupported():
 BUILDERS = [
     ("mlp", build_mlp),
     ("cnn", build_cnn),
+    ("cnn_qdq", build_cnn_qdq),
     ("encoder", build_encoder),
     ("matmul512", build_matmul512),
     ("elementwise", build_elementwise),

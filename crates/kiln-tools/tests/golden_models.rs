@@ -183,6 +183,14 @@ fn cnn() {
     check("cnn");
 }
 
+/// The CNN as ONNX Runtime's `quantize_static` writes it (QDQ, int8 activations, per-channel
+/// int8 weights): constant weight dequantisation folds at compile time and every activation's
+/// quantise-dequantise pair is elementwise work fused around the convolutions.
+#[test]
+fn cnn_quantized_to_qdq() {
+    check("cnn_qdq");
+}
+
 #[test]
 fn encoder() {
     check("encoder");
