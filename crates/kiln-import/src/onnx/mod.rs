@@ -17,6 +17,7 @@
 //!   symbols bound from the start.
 //! - Errors name the node, its op type and the opset; nothing here panics on a malformed file.
 
+mod causal_conv;
 mod control_flow;
 mod conv_transpose;
 mod einsum;

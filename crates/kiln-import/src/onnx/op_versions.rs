@@ -7,7 +7,7 @@
 //! (new element types, a clarification) leave what kiln computes unchanged, or which are the
 //! versions kiln implements of an op ONNX introduced after opset 21 (Attention 23 to 25: 24
 //! adds `nonpad_kv_seqlen`, 25 sliding windows, and the builder reads both; RotaryEmbedding
-//! 23; SwiGLU 28). A node whose op
+//! 23; SwiGLU 28; CausalConvWithState 27). A node whose op
 //! version falls outside that window is an error naming the op, node and version; there is no
 //! global opset cap below the newest opset the table knows.
 
@@ -35,6 +35,7 @@ const LATER: &[(&str, i64)] = &[
     ("BitShift", 28),
     ("Cast", 28),
     ("CastLike", 25),
+    ("CausalConvWithState", 27),
     ("Celu", 28),
     ("Constant", 25),
     ("ConstantOfShape", 25),

@@ -89,6 +89,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "GatherElements" => super::indexing::gather_elements,
         "GridSample" => super::grid_sample::grid_sample,
         "GatherND" => super::indexing::gather_nd,
+        "CausalConvWithState" => super::causal_conv::causal_conv_with_state,
         "QuantizeLinear" => super::quantize::quantize_linear,
         "DequantizeLinear" => super::quantize::dequantize_linear,
         "DynamicQuantizeLinear" => super::quantize::dynamic_quantize_linear,
