@@ -23,6 +23,7 @@ mod conv_transpose;
 mod einsum;
 mod grid_sample;
 mod indexing;
+mod linear_attention;
 mod op_versions;
 mod ops;
 pub mod proto;

@@ -7,7 +7,7 @@
 //! (new element types, a clarification) leave what kiln computes unchanged, or which are the
 //! versions kiln implements of an op ONNX introduced after opset 21 (Attention 23 to 25: 24
 //! adds `nonpad_kv_seqlen`, 25 sliding windows, and the builder reads both; RotaryEmbedding
-//! 23; SwiGLU 28; CausalConvWithState 27). A node whose op
+//! 23; SwiGLU 28; CausalConvWithState and LinearAttention 27). A node whose op
 //! version falls outside that window is an error naming the op, node and version; there is no
 //! global opset cap below the newest opset the table knows.
 
@@ -59,6 +59,7 @@ const LATER: &[(&str, i64)] = &[
     ("Identity", 25),
     ("InstanceNormalization", 22),
     ("LSTM", 22),
+    ("LinearAttention", 27),
     ("LpNormalization", 22),
     ("LpPool", 22),
     ("MaxPool", 22),

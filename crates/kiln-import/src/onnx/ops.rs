@@ -90,6 +90,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "GridSample" => super::grid_sample::grid_sample,
         "GatherND" => super::indexing::gather_nd,
         "CausalConvWithState" => super::causal_conv::causal_conv_with_state,
+        "LinearAttention" => super::linear_attention::linear_attention,
         "QuantizeLinear" => super::quantize::quantize_linear,
         "DequantizeLinear" => super::quantize::dequantize_linear,
         "DynamicQuantizeLinear" => super::quantize::dynamic_quantize_linear,
