@@ -835,6 +835,14 @@ fn windowed_pool(
     count_include_pad: bool,
 ) -> Result<(ValueId, [usize; 2]), ImportError> {
     let rank = im.ty(x).rank().saturating_sub(2);
+    // Max pooling of 8- and 16-bit integers runs on their f32 values, which hold them exactly.
+    let int_type = im.ty(x).element_type;
+    let narrow_int = kind == PoolKind::Max && int_type.int_width().is_some_and(|(b, _)| b <= 16);
+    let x = if narrow_int {
+        im.emit(ctx, OpKind::Cast(ElementType::F32), &[x])?
+    } else {
+        x
+    };
     let (mut x, xs) = as_2d(im, ctx, x, "input")?;
     if pair(ctx, "dilations", 1, rank)? != [1, 1] {
         return Err(ctx.err("dilated pooling is not supported"));
@@ -904,7 +912,10 @@ fn windowed_pool(
         pads,
         count_include_pad,
     };
-    let y = im.emit(ctx, OpKind::Pool2d(attrs), &[x])?;
+    let mut y = im.emit(ctx, OpKind::Pool2d(attrs), &[x])?;
+    if narrow_int {
+        y = im.emit(ctx, OpKind::Cast(int_type), &[y])?;
+    }
     Ok((from_2d(im, ctx, y, rank)?, kernel))
 }
 
