@@ -146,9 +146,10 @@ fn symbolic_kernel_ir_binds_to_the_static_one() {
     }
 }
 
-/// What `vmvx` makes of a function with open dims: kernels whose sizes are expressions, and a
-/// host program whose binding ranges, arena, workgroup counts and kernel parameters the
-/// runtime evaluates per call.
+/// What every target makes of a function with open dims: kernels whose sizes are expressions
+/// (llvm-cpu's and vmvx's with packed or plain weights, vulkan-spirv's shaders), and host
+/// programs whose binding ranges, arena, workgroup counts and kernel parameters the runtime
+/// evaluates per call.
 #[test]
 fn dynamic_hal() {
     for model in DYNAMIC_MODELS {
@@ -157,9 +158,17 @@ fn dynamic_hal() {
             .join(model)
             .join("model.onnx");
         let opts = CompileOptions {
-            targets: vec!["vmvx".into()],
+            targets: ["llvm-cpu", "vmvx", "vulkan-spirv"]
+                .map(String::from)
+                .to_vec(),
             compile_to: Some(Phase::Hal),
             dynamic_dims: Some(true),
+            // A fixed CPU, so the data-tiled layouts do not depend on the machine running it.
+            llvm_cpu: kiln_codegen_llvm::CpuTarget {
+                triple: "x86_64-unknown-linux-gnu".into(),
+                cpu: "x86-64-v4".into(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let Ok(CompileOutput::Text(text)) = kiln_compiler::compile_file(&path, None, &opts) else {
