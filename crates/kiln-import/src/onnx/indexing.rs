@@ -1,5 +1,5 @@
-//! GatherElements and GatherND: gathers whose indices address single elements (or inner
-//! blocks) of the data, lowered to one Gather over the flattened data with a flat index
+//! GatherElements, GatherND and ReverseSequence: gathers whose indices address single
+//! elements (or inner blocks) of the data, lowered to one Gather over the flattened data with a flat index
 //! computed elementwise (each index normalised if negative, times its dim's stride, plus the
 //! positions the other dims contribute). An index outside its dim makes the flat index one
 //! past the data, so the Gather reports it rather than reading a neighbouring row.
@@ -156,4 +156,75 @@ pub(super) fn gather_nd(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Value
     let y = im.emit(ctx, OpKind::Gather { axis: 0 }, &[data, flat])?;
     let out = [lead.to_vec(), inner].concat();
     Ok(vec![Some(reshape_to(im, ctx, y, out)?)])
+}
+
+/// ReverseSequence: along the time axis, each batch entry's first `sequence_lens[b]` elements
+/// reversed and the rest kept — one gather whose source position is `len - 1 - t` below the
+/// entry's length and `t` past it (a length beyond the time dim makes the gather report it).
+pub(super) fn reverse_sequence(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let (data, lens) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let ds = im.shape(ctx, data)?;
+    let rank = ds.len();
+    let (time, batch) = (ctx.int("time_axis", 0), ctx.int("batch_axis", 1));
+    if rank < 2 || !matches!((time, batch), (0, 1) | (1, 0)) {
+        return Err(ctx.err(format!(
+            "time_axis {time} and batch_axis {batch} must be 0 and 1 (either way round) of an input of rank 2 or more, got {}",
+            im.ty(data)
+        )));
+    }
+    let (time, batch) = (time as usize, batch as usize);
+    if im.shape(ctx, lens)? != [ds[batch]] {
+        return Err(ctx.err(format!(
+            "sequence_lens must have one length per batch entry ({}), got {}",
+            ds[batch],
+            im.ty(lens)
+        )));
+    }
+    let mut along_batch = vec![1; rank];
+    along_batch[batch] = ds[batch];
+    let lens = if im.ty(lens).element_type == ElementType::I64 {
+        lens
+    } else {
+        im.emit(ctx, OpKind::Cast(ElementType::I64), &[lens])?
+    };
+    let lens = reshape_to(im, ctx, lens, along_batch)?;
+    let t = positions(im, ctx, rank, time, ds[time], 1);
+    let one = im.constant(HostTensor::from_i64(&[], &[1]), &ctx.name);
+    let last = bin(im, ctx, BinaryOp::Sub, lens, one)?;
+    let reversed = bin(im, ctx, BinaryOp::Sub, last, t)?;
+    let within = bin(im, ctx, BinaryOp::Less, t, lens)?;
+    let source = im.emit(ctx, OpKind::Select, &[within, reversed, t])?;
+    let (source, inside) = normalised_position(im, ctx, source, ds[time])?;
+    let st = strides_of(&ds);
+    let stride = im.constant(HostTensor::from_i64(&[], &[st[time] as i64]), &ctx.name);
+    let mut flat = bin(im, ctx, BinaryOp::Mul, source, stride)?;
+    for d in (0..rank).filter(|&d| d != time && ds[d] > 1) {
+        let p = positions(im, ctx, rank, d, ds[d], st[d]);
+        flat = bin(im, ctx, BinaryOp::Add, flat, p)?;
+    }
+    let count: usize = ds.iter().product();
+    let flat = guarded(im, ctx, flat, inside, count)?;
+    let flat_data = reshape_to(im, ctx, data, vec![count])?;
+    let y = im.emit(ctx, OpKind::Gather { axis: 0 }, &[flat_data, flat])?;
+    Ok(vec![Some(reshape_to(im, ctx, y, ds)?)])
+}
+
+/// Whether non-negative-or-not `position` lies in `0..len`, as an i1 tensor, with the
+/// position itself.
+fn normalised_position(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    position: ValueId,
+    len: usize,
+) -> Result<(ValueId, ValueId), ImportError> {
+    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
+    let (zero, len) = (c(im, 0), c(im, len as i64));
+    let below = bin(im, ctx, BinaryOp::Less, position, zero)?;
+    let not_below = im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[below])?;
+    let above = bin(im, ctx, BinaryOp::Less, position, len)?;
+    Ok((position, bin(im, ctx, BinaryOp::And, not_below, above)?))
 }

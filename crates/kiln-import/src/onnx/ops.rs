@@ -89,12 +89,14 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "GatherElements" => super::indexing::gather_elements,
         "GridSample" => super::grid_sample::grid_sample,
         "GatherND" => super::indexing::gather_nd,
+        "ReverseSequence" => super::indexing::reverse_sequence,
         "CausalConvWithState" => super::causal_conv::causal_conv_with_state,
         "LinearAttention" => super::linear_attention::linear_attention,
         "QuantizeLinear" => super::quantize::quantize_linear,
         "DequantizeLinear" => super::quantize::dequantize_linear,
         "DynamicQuantizeLinear" => super::quantize::dynamic_quantize_linear,
         "MatMulInteger" => super::quantize::matmul_integer,
+        "ConvInteger" => super::quantize::conv_integer,
         "QLinearMatMul" => super::quantize::qlinear_matmul,
         "If" => super::control_flow::if_else,
         "Loop" => super::control_flow::loop_,
@@ -548,7 +550,7 @@ pub(super) fn from_2d(
     reshape_dims(im, ctx, y, vec![s[0].clone(), s[1].clone(), s[3].clone()])
 }
 
-fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+pub(super) fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let rank = im.ty(arg(ctx, inputs, 0)?).rank().saturating_sub(2);
     let (x, xs) = as_2d(im, ctx, arg(ctx, inputs, 0)?, "input")?;
     let (w, _) = as_2d(im, ctx, arg(ctx, inputs, 1)?, "weights")?;

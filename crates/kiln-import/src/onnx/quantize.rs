@@ -1,12 +1,16 @@
 //! Quantisation ops, lowered onto kiln's core ops: QuantizeLinear, DequantizeLinear and
-//! DynamicQuantizeLinear (per tensor, per axis and blocked), and the integer matmuls
-//! MatMulInteger and QLinearMatMul.
+//! DynamicQuantizeLinear (per tensor, per axis and blocked), the integer matmuls MatMulInteger
+//! and QLinearMatMul, and ConvInteger.
 //!
 //! Values are computed in f32 as ONNX's reference does; the integer matmuls accumulate their
 //! products exactly in 64-bit integer registers (a broadcast multiply reduced over the inner
 //! dim) before any scaling, so results match the reference's int32 accumulation for any depth.
+//! ConvInteger runs as an f32 convolution of the centred operands, which is exact while a
+//! window's sum of products stays below 2^24; deeper windows are refused.
 
-use super::ops::{arg, axis, bin, one, reshape_dims, scalar_like, slice_axis, un, Outputs};
+use super::ops::{
+    arg, axis, bin, one, reshape_dims, reshape_to, scalar_like, slice_axis, un, Outputs,
+};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, Dim, OpKind, ReduceKind, UnaryOp, ValueId};
@@ -335,4 +339,49 @@ pub(super) fn qlinear_matmul(
     let zp = to_f32(im, ctx, y_zp)?;
     let one_ = scalar_like(im, ctx, y, 1.0);
     one(quantize_f32(im, ctx, y, one_, Some(zp), to, None)?)
+}
+
+/// ConvInteger: the int32 convolution of `x - x_zero_point` with `w - w_zero_point` (per
+/// tensor, or per output channel for the weights), with Conv's attributes.
+pub(super) fn conv_integer(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let (x, w) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let ws = im.shape(ctx, w)?;
+    // Each output sums depth products of two 8-bit values (at most 255² each): exact in f32
+    // while the sum stays within f32's 24-bit integers.
+    let depth: usize = ws.iter().skip(1).product();
+    let widest = [x, w]
+        .iter()
+        .map(|&v| im.ty(v).element_type.int_width().map_or(64, |(b, _)| b))
+        .max()
+        .unwrap_or(64);
+    if widest > 8 || (depth as u64) * 255 * 255 >= 1 << 24 {
+        return Err(ctx.err(format!(
+            "ConvInteger over {widest}-bit operands with {depth} products per output is not supported (its f32 accumulation would not be exact)"
+        )));
+    }
+    let centred = |im: &mut Importer, v: ValueId, zp: Option<ValueId>, per_channel: bool| {
+        let v = to_f32(im, ctx, v)?;
+        let Some(z) = zp else { return Ok(v) };
+        let mut z = to_f32(im, ctx, z)?;
+        let count: Option<usize> = im.dims(z).iter().map(Dim::as_static).product();
+        if per_channel && count != Some(1) {
+            let mut shape = vec![1; ws.len()];
+            shape[0] = ws[0];
+            z = reshape_to(im, ctx, z, shape)?;
+        }
+        bin(im, ctx, BinaryOp::Sub, v, z)
+    };
+    let xf = centred(im, x, inputs.get(2).copied().flatten(), false)?;
+    let wf = centred(im, w, inputs.get(3).copied().flatten(), true)?;
+    let y = super::ops::conv(im, ctx, &[Some(xf), Some(wf)])?;
+    let y = y
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or_else(|| ctx.err("the convolution has no output"))?;
+    one(im.emit(ctx, OpKind::Cast(ElementType::I32), &[y])?)
 }
