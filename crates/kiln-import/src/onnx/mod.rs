@@ -30,6 +30,7 @@ pub mod proto;
 mod quantize;
 mod recurrent;
 mod resize;
+mod roi_align;
 mod rotary;
 mod shape_values;
 mod versions;

@@ -22,7 +22,7 @@ use super::versions::{DEPRECATED, NEWEST_OPSET, SINCE};
 /// signed types, shifted right arithmetically, and its amounts outside the type's width,
 /// which shift every bit out as kiln's shifts do; QuantizeLinear 23's `precision` and
 /// DequantizeLinear 23's `output_dtype`, which the builders read, and both ops' and
-/// QLinearMatMul's later float4/6/8 and 2/4-bit types; ReverseSequence 28's bfloat16).
+/// QLinearMatMul's later float4/6/8 and 2/4-bit types; ReverseSequence 28's and RoiAlign 22's bfloat16).
 const LATER: &[(&str, i64)] = &[
     ("Acos", 22),
     ("Acosh", 22),
@@ -75,6 +75,7 @@ const LATER: &[(&str, i64)] = &[
     ("ReduceLogSumExp", 28),
     ("Reshape", 25),
     ("ReverseSequence", 28),
+    ("RoiAlign", 22),
     ("RotaryEmbedding", 23),
     ("Round", 22),
     ("Selu", 22),

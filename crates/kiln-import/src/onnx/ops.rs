@@ -88,6 +88,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "RotaryEmbedding" => super::rotary::rotary_embedding,
         "GatherElements" => super::indexing::gather_elements,
         "GridSample" => super::grid_sample::grid_sample,
+        "RoiAlign" => super::roi_align::roi_align,
         "GatherND" => super::indexing::gather_nd,
         "ReverseSequence" => super::indexing::reverse_sequence,
         "CausalConvWithState" => super::causal_conv::causal_conv_with_state,
