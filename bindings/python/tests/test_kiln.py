@@ -486,3 +486,25 @@ def test_open_dims_fall_back_to_bound_with_a_note():
         f(np.ones((2, 1, 3), np.float32))
     with pytest.raises(kc.CompilerError, match="LSTM"):
         kc.compile_str(blob, target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims=true"])
+
+
+@pytest.mark.parametrize("mode", ["edge", "reflect", "wrap"])
+def test_pad_modes_match_numpy(mode):
+    """Pad's edge, reflect and wrap modes with constant pads (reflection padding of vision
+    and audio models), including pads wider than the axis, against np.pad on every CPU target."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    pads = np.array([0, 2, 5, 1, 0, 3], np.int64)
+    graph = helper.make_graph(
+        [helper.make_node("Pad", ["x", "pads"], ["y"], mode=mode)],
+        "pad",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(pads, "pads")],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)], ir_version=9).SerializeToString()
+    want = np.pad(x, [(0, 1), (2, 0), (5, 3)], mode={"edge": "edge", "reflect": "reflect", "wrap": "wrap"}[mode])
+    for target in ["vmvx", "llvm-cpu"]:
+        got = kr.load_module(kc.compile_str(blob, target_backends=[target]), device="local-sync").main(x)
+        np.testing.assert_array_equal(got, want, err_msg=f"{mode} on {target}")

@@ -57,6 +57,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "Clip" => clip,
         "Where" => select,
         "Cast" => cast,
+        "BitCast" => bit_cast,
         "MatMul" => matmul,
         "Gemm" => gemm,
         "Conv" => conv,
@@ -333,6 +334,27 @@ fn select(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 fn cast(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let to = super::element_type(ctx.int("to", 0) as i32).map_err(|m| ctx.err(m))?;
     one(cast_to(im, ctx, arg(ctx, inputs, 0)?, to)?)
+}
+
+/// BitCast between integer types of one width (and from bool to 8-bit integers): the same bits
+/// read with the other signedness, which is what kiln's integer casts do (they wrap to the
+/// target's width). Reinterpreting float bits as integers, or back, is not supported yet.
+fn bit_cast(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let from = im.ty(x).element_type;
+    let to = super::element_type(ctx.int("to", 0) as i32).map_err(|m| ctx.err(m))?;
+    if from.byte_size() != to.byte_size() {
+        return Err(ctx.err(format!(
+            "{from} and {to} differ in width; BitCast keeps the bits"
+        )));
+    }
+    let integer = |t: ElementType| t.int_width().is_some();
+    if !((integer(from) || from == ElementType::I1) && integer(to)) {
+        return Err(ctx.err(format!(
+            "reinterpreting {from} as {to} is not supported yet (integer to integer is)"
+        )));
+    }
+    one(cast_to(im, ctx, x, to)?)
 }
 
 /// CastLike: a cast to the element type of input 1.
@@ -2960,8 +2982,10 @@ fn pad(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
     // Pads are constants; the padded dims may be sizes known only at run time.
     let rank = im.ty(x).rank();
     let mode = ctx.string("mode").unwrap_or_else(|| "constant".into());
-    if mode != "constant" {
-        return Err(ctx.err(format!("mode '{mode}' is not supported (only 'constant')")));
+    if !matches!(mode.as_str(), "constant" | "edge" | "reflect" | "wrap") {
+        return Err(ctx.err(format!(
+            "mode '{mode}' is not one of constant, edge, reflect, wrap"
+        )));
     }
     let (raw, value) = if ctx.opset >= 11 {
         let pads = const_arg(im, ctx, inputs, 1)?
@@ -2996,7 +3020,48 @@ fn pad(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
         lows[a] = raw[i] as usize;
         highs[a] = raw[i + axes.len()] as usize;
     }
-    one(im.emit(ctx, OpKind::Pad { lows, highs, value }, &[x])?)
+    if mode == "constant" {
+        return one(im.emit(ctx, OpKind::Pad { lows, highs, value }, &[x])?);
+    }
+    // Edge, reflect and wrap read existing elements: one gather per padded axis, from the
+    // source position of each output position (NumPy's `np.pad` modes, as ONNX defines them).
+    let mut y = x;
+    for a in (0..rank).filter(|&a| lows[a] + highs[a] > 0) {
+        let Dim::Static(n) = im.dims(y)[a] else {
+            return Err(ctx.err(format!(
+                "mode '{mode}' pads axis {a}, whose size is known only at run time"
+            )));
+        };
+        if n == 0 {
+            return Err(ctx.err(format!("mode '{mode}' cannot pad the empty axis {a}")));
+        }
+        let source: Vec<i64> = (0..lows[a] + n + highs[a])
+            .map(|i| pad_source(&mode, i as i64 - lows[a] as i64, n as i64))
+            .collect();
+        let len = source.len();
+        let index = im.constant(HostTensor::from_i64(&[len], &source), &ctx.name);
+        y = im.emit(ctx, OpKind::Gather { axis: a }, &[y, index])?;
+    }
+    one(y)
+}
+
+/// Which element of an axis of `n` (`n > 0`) position `j` (relative to the axis' start, so
+/// negative in the leading padding) reads under padding `mode`: the nearest edge (`edge`),
+/// the mirror image without repeating the edge (`reflect`), or the other end (`wrap`).
+fn pad_source(mode: &str, j: i64, n: i64) -> i64 {
+    match mode {
+        "edge" => j.clamp(0, n - 1),
+        "wrap" => j.rem_euclid(n),
+        _ if n == 1 => 0,
+        _ => {
+            let m = j.rem_euclid(2 * (n - 1));
+            if m < n {
+                m
+            } else {
+                2 * (n - 1) - m
+            }
+        }
+    }
 }
 
 fn range(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
