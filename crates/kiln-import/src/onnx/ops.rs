@@ -90,6 +90,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "GatherElements" => super::indexing::gather_elements,
         "GridSample" => super::grid_sample::grid_sample,
         "RoiAlign" => super::roi_align::roi_align,
+        "DFT" => super::dft::dft,
         "GatherND" => super::indexing::gather_nd,
         "ReverseSequence" => super::indexing::reverse_sequence,
         "CausalConvWithState" => super::causal_conv::causal_conv_with_state,
@@ -121,7 +122,7 @@ pub(super) fn arg(
 }
 
 /// Input `i`, which must be a constant known at compile time (shapes, axes, pads …).
-fn const_arg<'a>(
+pub(super) fn const_arg<'a>(
     im: &'a Importer,
     ctx: &NodeCtx,
     inputs: &[Option<ValueId>],
