@@ -508,3 +508,27 @@ def test_pad_modes_match_numpy(mode):
     for target in ["vmvx", "llvm-cpu"]:
         got = kr.load_module(kc.compile_str(blob, target_backends=[target]), device="local-sync").main(x)
         np.testing.assert_array_equal(got, want, err_msg=f"{mode} on {target}")
+
+
+@pytest.mark.parametrize("largest", [1, 0])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_top_k_with_a_constant_k_matches_a_stable_sort(largest, dtype):
+    """TopK with K as an initializer (as exporters write classifier and detector heads): sorted
+    values and indices, equal values in index order, along a middle axis, on every CPU target."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(largest)
+    x = rng.integers(-4, 5, size=(2, 9, 3)).astype(dtype)  # many ties
+    graph = helper.make_graph(
+        [helper.make_node("TopK", ["x", "k"], ["values", "indices"], axis=1, largest=largest)],
+        "topk",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT if dtype == np.float32 else TensorProto.INT32, list(x.shape))],
+        [helper.make_tensor_value_info(n, TensorProto.UNDEFINED, None) for n in ("values", "indices")],
+        [numpy_helper.from_array(np.array([4], np.int64), "k")],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    order = np.argsort(-x if largest else x, axis=1, kind="stable")[:, :4, :]
+    for target in ["vmvx", "llvm-cpu"]:
+        values, indices = kr.load_module(kc.compile_str(blob, target_backends=[target]), device="local-sync").main(x)
+        np.testing.assert_array_equal(indices, order, err_msg=target)
+        np.testing.assert_array_equal(values, np.take_along_axis(x, order, axis=1), err_msg=target)

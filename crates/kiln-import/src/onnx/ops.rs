@@ -35,6 +35,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "IsNaN" | "IsInf" => classify,
         "CastLike" => cast_like,
         "ArgMax" | "ArgMin" => arg_extreme,
+        "TopK" => top_k,
         "Hardmax" => hardmax,
         "Trilu" => trilu,
         "RMSNormalization" => rms_norm,
@@ -2099,6 +2100,107 @@ fn arg_extreme(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> 
         ctx.int("select_last_index", 0) != 0,
         ctx.int("keepdims", 1) != 0,
     )?)
+}
+
+/// TopK with `k` known when compiling: `k` rounds each taking the extreme of the elements not
+/// taken yet and the lowest position holding it (ONNX's order among equal values), so values
+/// and indices come out sorted. Each round reads the whole axis: meant for the small `k` of
+/// classifier and detector heads.
+fn top_k(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    let dims = im.dims(x);
+    let a = axis(ctx, ctx.int("axis", -1), dims.len())?;
+    let k = if ctx.opset >= 10 {
+        let t = const_arg(im, ctx, inputs, 1)?.ok_or_else(|| ctx.err("the K input is required"))?;
+        *t.to_i64().first().ok_or_else(|| ctx.err("K is empty"))?
+    } else {
+        ctx.int("k", 0)
+    };
+    let Dim::Static(n) = dims[a] else {
+        return Err(ctx.err(format!(
+            "TopK along axis {a}, whose size is known only at run time, is not supported"
+        )));
+    };
+    let k = usize::try_from(k)
+        .ok()
+        .filter(|&k| k <= n)
+        .ok_or_else(|| ctx.err(format!("K {k} must be between 0 and the axis size {n}")))?;
+    if k == 0 {
+        return Err(ctx.err("K 0 (empty outputs) is not supported"));
+    }
+    let largest = ctx.int("largest", 1) != 0;
+    let et = im.ty(x).element_type;
+    // What a taken element reads as: never above (below) a remaining one.
+    let fill = match (et.int_width(), largest) {
+        (None, true) => f64::NEG_INFINITY,
+        (None, false) => f64::INFINITY,
+        (Some((bits, signed)), true) => {
+            if signed {
+                -(2f64.powi(bits as i32 - 1))
+            } else {
+                0.0
+            }
+        }
+        (Some((bits, signed)), false) => {
+            if signed {
+                2f64.powi(bits as i32 - 1) - 1.0
+            } else {
+                2f64.powi(bits as i32) - 1.0
+            }
+        }
+    };
+    let (at, past) = axis_positions(im, ctx, &dims, a)?;
+    let past = im.constant(HostTensor::from_i64(&[], &[past]), &ctx.name);
+    let fill = scalar_like(im, ctx, x, fill);
+    let reduce = |im: &mut Importer, kind, v: ValueId| {
+        im.emit(
+            ctx,
+            OpKind::Reduce {
+                kind,
+                axes: vec![a],
+                keep_dims: true,
+            },
+            &[v],
+        )
+    };
+    let (mut values, mut indices) = (vec![], vec![]);
+    let mut taken: Option<ValueId> = None;
+    for _ in 0..k {
+        let remaining = match taken {
+            Some(t) => im.emit(ctx, OpKind::Select, &[t, fill, x])?,
+            None => x,
+        };
+        let extreme = reduce(
+            im,
+            if largest {
+                ReduceKind::Max
+            } else {
+                ReduceKind::Min
+            },
+            remaining,
+        )?;
+        let mut candidate = bin(im, ctx, BinaryOp::Equal, x, extreme)?;
+        if let Some(t) = taken {
+            let free = im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[t])?;
+            candidate = bin(im, ctx, BinaryOp::And, candidate, free)?;
+        }
+        let position = im.emit(ctx, OpKind::Select, &[candidate, at, past])?;
+        let index = reduce(im, ReduceKind::Min, position)?;
+        let hot = bin(im, ctx, BinaryOp::Equal, at, index)?;
+        taken = Some(match taken {
+            Some(t) => bin(im, ctx, BinaryOp::Or, t, hot)?,
+            None => hot,
+        });
+        values.push(extreme);
+        indices.push(index);
+    }
+    let stack = |im: &mut Importer, vs: Vec<ValueId>| -> Result<ValueId, ImportError> {
+        match vs.as_slice() {
+            [one] => Ok(*one),
+            _ => im.emit(ctx, OpKind::Concat { axis: a }, &vs),
+        }
+    };
+    Ok(vec![Some(stack(im, values)?), Some(stack(im, indices)?)])
 }
 
 /// Hardmax: 1 at the first maximum along `axis`, 0 elsewhere.
