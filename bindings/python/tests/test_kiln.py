@@ -532,3 +532,27 @@ def test_top_k_with_a_constant_k_matches_a_stable_sort(largest, dtype):
         values, indices = kr.load_module(kc.compile_str(blob, target_backends=[target]), device="local-sync").main(x)
         np.testing.assert_array_equal(indices, order, err_msg=target)
         np.testing.assert_array_equal(values, np.take_along_axis(x, order, axis=1), err_msg=target)
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_one_hot_with_a_constant_depth_matches_numpy(axis):
+    """OneHot with depth as an initializer: negative indices from the end, indices outside the
+    depth all off, the new axis where asked, values' type."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    indices = np.array([[0, 3, -1], [9, -6, 2]], np.int64)
+    depth, off, on = 5, 2.0, 7.0
+    graph = helper.make_graph(
+        [helper.make_node("OneHot", ["i", "depth", "values"], ["y"], axis=axis)],
+        "onehot",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, list(indices.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.UNDEFINED, None)],
+        [numpy_helper.from_array(np.array(depth, np.int64), "depth"), numpy_helper.from_array(np.array([off, on], np.float32), "values")],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)], ir_version=8).SerializeToString()
+    wrapped = np.where(indices < 0, indices + depth, indices)
+    want = np.where(wrapped[..., None] == np.arange(depth), on, off).astype(np.float32)
+    want = np.moveaxis(want, -1, axis)
+    for target in ["vmvx", "llvm-cpu"]:
+        got = kr.load_module(kc.compile_str(blob, target_backends=[target]), device="local-sync").main(indices)
+        np.testing.assert_array_equal(got, want, err_msg=target)

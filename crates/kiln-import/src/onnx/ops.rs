@@ -36,6 +36,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "CastLike" => cast_like,
         "ArgMax" | "ArgMin" => arg_extreme,
         "TopK" => top_k,
+        "OneHot" => one_hot,
         "Hardmax" => hardmax,
         "Trilu" => trilu,
         "RMSNormalization" => rms_norm,
@@ -2201,6 +2202,56 @@ fn top_k(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
         }
     };
     Ok(vec![Some(stack(im, values)?), Some(stack(im, indices)?)])
+}
+
+/// OneHot with `depth` known when compiling: `on` where a new axis' position equals the index
+/// (negative indices count from the end of `depth`; indices outside it match nowhere), `off`
+/// elsewhere, in the type of `values = [off, on]`.
+fn one_hot(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let indices = arg(ctx, inputs, 0)?;
+    let depth = const_arg(im, ctx, inputs, 1)?
+        .ok_or_else(|| ctx.err("the depth input is required"))?
+        .to_f64()
+        .first()
+        .copied()
+        .ok_or_else(|| ctx.err("depth is empty"))?;
+    if !(depth >= 1.0 && depth <= (1u64 << 31) as f64) {
+        return Err(ctx.err(format!("depth {depth} must be a positive size")));
+    }
+    let depth = depth as usize;
+    let values = arg(ctx, inputs, 2)?;
+    if im
+        .ty(values)
+        .static_shape()
+        .map(|s| s.iter().product::<usize>())
+        != Some(2)
+    {
+        return Err(ctx.err(format!(
+            "values must be [off_value, on_value], got {}",
+            im.ty(values)
+        )));
+    }
+    let mut dims = im.dims(indices);
+    let a = axis(ctx, ctx.int("axis", -1), dims.len() + 1)?;
+    let index = cast_to(im, ctx, indices, ElementType::I64)?;
+    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
+    let (zero, len) = (c(im, 0), c(im, depth as i64));
+    let negative = bin(im, ctx, BinaryOp::Less, index, zero)?;
+    let wrapped = bin(im, ctx, BinaryOp::Add, index, len)?;
+    let index = im.emit(ctx, OpKind::Select, &[negative, wrapped, index])?;
+    dims.insert(a, Dim::Static(1));
+    let index = reshape_dims(im, ctx, index, dims.clone())?;
+    let at = positions(im, ctx, dims.len(), a, depth, 1);
+    let hot = bin(im, ctx, BinaryOp::Equal, index, at)?;
+    let values = reshape_to(im, ctx, values, vec![2])?;
+    let vshape = [Dim::Static(2)];
+    let off = slice_axis(im, ctx, values, &vshape, 0, 0, 1)?;
+    let on = slice_axis(im, ctx, values, &vshape, 0, 1, 2)?;
+    let (off, on) = (
+        reshape_to(im, ctx, off, vec![])?,
+        reshape_to(im, ctx, on, vec![])?,
+    );
+    one(im.emit(ctx, OpKind::Select, &[hot, on, off])?)
 }
 
 /// Hardmax: 1 at the first maximum along `axis`, 0 elsewhere.
