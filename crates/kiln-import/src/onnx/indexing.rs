@@ -13,7 +13,7 @@ use kiln_types::{ElementType, HostTensor};
 
 /// `index` as i64 with negative values counted from the end of a dim of `len`, and whether
 /// it then lies inside the dim.
-fn normalised(
+pub(super) fn normalised(
     im: &mut Importer,
     ctx: &NodeCtx,
     index: ValueId,
@@ -38,7 +38,7 @@ fn normalised(
 }
 
 /// `flat` where every index was inside its dim, else `count` (one past the flattened data).
-fn guarded(
+pub(super) fn guarded(
     im: &mut Importer,
     ctx: &NodeCtx,
     flat: ValueId,

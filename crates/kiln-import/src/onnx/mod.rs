@@ -33,6 +33,7 @@ mod recurrent;
 mod resize;
 mod roi_align;
 mod rotary;
+mod scatter;
 mod shape_values;
 mod versions;
 

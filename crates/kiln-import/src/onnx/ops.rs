@@ -95,6 +95,8 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "DFT" => super::dft::dft,
         "GatherND" => super::indexing::gather_nd,
         "ReverseSequence" => super::indexing::reverse_sequence,
+        "ScatterElements" | "Scatter" => super::scatter::scatter_elements,
+        "ScatterND" => super::scatter::scatter_nd,
         "CausalConvWithState" => super::causal_conv::causal_conv_with_state,
         "LinearAttention" => super::linear_attention::linear_attention,
         "QuantizeLinear" => super::quantize::quantize_linear,
