@@ -228,3 +228,94 @@ fn normalised_position(
     let above = bin(im, ctx, BinaryOp::Less, position, len)?;
     Ok((position, bin(im, ctx, BinaryOp::And, not_below, above)?))
 }
+
+/// TensorScatter (a KV cache's write): along `axis`, each batch entry's `update` written into
+/// `past_cache` from that entry's write index on (wrapping around the axis in `circular`
+/// mode). Computed as a gather: each cache position reads the update at its distance past the
+/// write index when that falls inside the update, else keeps its value — one read per output
+/// element.
+pub(super) fn tensor_scatter(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let (past, update) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let (ps, us) = (im.shape(ctx, past)?, im.shape(ctx, update)?);
+    let rank = ps.len();
+    let a = ctx.int("axis", -2);
+    let axis = usize::try_from(if a < 0 { a + rank as i64 } else { a })
+        .ok()
+        .filter(|&x| x < rank && x > 0)
+        .ok_or_else(|| {
+            ctx.err(format!(
+                "axis {a} must be a dim after the batch dim of rank {rank}"
+            ))
+        })?;
+    let circular = match ctx.string("mode").as_deref().unwrap_or("linear") {
+        "linear" => false,
+        "circular" => true,
+        other => return Err(ctx.err(format!("mode '{other}' is not linear or circular"))),
+    };
+    if us.len() != rank
+        || (0..rank).any(|d| {
+            if d == axis {
+                us[d] > ps[d]
+            } else {
+                us[d] != ps[d]
+            }
+        })
+    {
+        return Err(ctx.err(format!(
+            "update {} does not fit past_cache {} along axis {axis}",
+            im.ty(update),
+            im.ty(past)
+        )));
+    }
+    let (len, steps) = (ps[axis] as i64, us[axis] as i64);
+    let mut per_batch = vec![1; rank];
+    per_batch[0] = ps[0];
+    let write = match inputs.get(2).copied().flatten() {
+        Some(w) => {
+            let w = if im.ty(w).element_type == ElementType::I64 {
+                w
+            } else {
+                im.emit(ctx, OpKind::Cast(ElementType::I64), &[w])?
+            };
+            reshape_to(im, ctx, w, per_batch)?
+        }
+        None => im.constant(HostTensor::from_i64(&[], &[0]), &ctx.name),
+    };
+    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
+    let at = positions(im, ctx, rank, axis, ps[axis], 1);
+    let mut offset = bin(im, ctx, BinaryOp::Sub, at, write)?;
+    if circular {
+        // Positions and write indices lie in 0..len, so one wrap brings the distance there.
+        let zero = c(im, 0);
+        let behind = bin(im, ctx, BinaryOp::Less, offset, zero)?;
+        let len_v = c(im, len);
+        let wrapped = bin(im, ctx, BinaryOp::Add, offset, len_v)?;
+        offset = im.emit(ctx, OpKind::Select, &[behind, wrapped, offset])?;
+    }
+    let (zero, steps_v) = (c(im, 0), c(im, steps));
+    let before = bin(im, ctx, BinaryOp::Less, offset, zero)?;
+    let not_before = im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[before])?;
+    let within = bin(im, ctx, BinaryOp::Less, offset, steps_v)?;
+    let written = bin(im, ctx, BinaryOp::And, not_before, within)?;
+    let source = im.emit(ctx, OpKind::Select, &[written, offset, zero])?;
+    // The update's flat index at every cache position.
+    let st = strides_of(&us);
+    let stride = c(im, st[axis] as i64);
+    let mut flat = bin(im, ctx, BinaryOp::Mul, source, stride)?;
+    for d in (0..rank).filter(|&d| d != axis && ps[d] > 1) {
+        let p = positions(im, ctx, rank, d, ps[d], st[d]);
+        flat = bin(im, ctx, BinaryOp::Add, flat, p)?;
+    }
+    let count: usize = us.iter().product();
+    let flat_update = reshape_to(im, ctx, update, vec![count])?;
+    let value = im.emit(ctx, OpKind::Gather { axis: 0 }, &[flat_update, flat])?;
+    Ok(vec![Some(im.emit(
+        ctx,
+        OpKind::Select,
+        &[written, value, past],
+    )?)])
+}

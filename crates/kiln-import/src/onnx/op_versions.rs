@@ -7,7 +7,7 @@
 //! (new element types, a clarification) leave what kiln computes unchanged, or which are the
 //! versions kiln implements of an op ONNX introduced after opset 21 (Attention 23 to 25: 24
 //! adds `nonpad_kv_seqlen`, 25 sliding windows, and the builder reads both; RotaryEmbedding
-//! 23; SwiGLU 28; CausalConvWithState and LinearAttention 27; BitCast 26). A node whose op
+//! 23; SwiGLU 28; CausalConvWithState and LinearAttention 27; BitCast 26; TensorScatter 24). A node whose op
 //! version falls outside that window is an error naming the op, node and version; there is no
 //! global opset cap below the newest opset the table knows.
 
@@ -92,6 +92,7 @@ const LATER: &[(&str, i64)] = &[
     ("SwiGLU", 28),
     ("Swish", 24),
     ("Tan", 22),
+    ("TensorScatter", 24),
     ("ThresholdedRelu", 22),
     ("TopK", 24),
     ("Transpose", 25),

@@ -97,6 +97,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "ReverseSequence" => super::indexing::reverse_sequence,
         "ScatterElements" | "Scatter" => super::scatter::scatter_elements,
         "ScatterND" => super::scatter::scatter_nd,
+        "TensorScatter" => super::indexing::tensor_scatter,
         "CausalConvWithState" => super::causal_conv::causal_conv_with_state,
         "LinearAttention" => super::linear_attention::linear_attention,
         "QuantizeLinear" => super::quantize::quantize_linear,
