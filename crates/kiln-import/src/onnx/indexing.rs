@@ -4,7 +4,7 @@
 //! positions the other dims contribute). An index outside its dim makes the flat index one
 //! past the data, so the Gather reports it rather than reading a neighbouring row.
 
-use super::ops::{arg, bin, positions, reshape_to, Outputs};
+use super::ops::{arg, axis, bin, positions, reshape_to, Outputs};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::interp::strides_of;
@@ -49,6 +49,29 @@ pub(super) fn guarded(
     im.emit(ctx, OpKind::Select, &[inside, flat, past])
 }
 
+/// The flat index into data of strides `strides` of each position of a tensor of `dims`:
+/// `along` (an i64 tensor broadcasting to `dims`) as the coordinate on `axis`, the position's
+/// own coordinates on the other dims.
+pub(super) fn flat_index(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    along: ValueId,
+    axis: usize,
+    dims: &[usize],
+    strides: &[usize],
+) -> Result<ValueId, ImportError> {
+    let stride = im.constant(
+        HostTensor::from_i64(&[], &[strides[axis] as i64]),
+        &ctx.name,
+    );
+    let mut flat = bin(im, ctx, BinaryOp::Mul, along, stride)?;
+    for d in (0..dims.len()).filter(|&d| d != axis && dims[d] > 1) {
+        let p = positions(im, ctx, dims.len(), d, dims[d], strides[d]);
+        flat = bin(im, ctx, BinaryOp::Add, flat, p)?;
+    }
+    Ok(flat)
+}
+
 pub(super) fn gather_elements(
     im: &mut Importer,
     ctx: &NodeCtx,
@@ -57,11 +80,7 @@ pub(super) fn gather_elements(
     let (data, indices) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
     let (ds, is) = (im.shape(ctx, data)?, im.shape(ctx, indices)?);
     let rank = ds.len();
-    let a = ctx.int("axis", 0);
-    let axis = usize::try_from(if a < 0 { a + rank as i64 } else { a })
-        .ok()
-        .filter(|&x| x < rank)
-        .ok_or_else(|| ctx.err(format!("axis {a} is out of range for rank {rank}")))?;
+    let axis = axis(ctx, ctx.int("axis", 0), rank)?;
     if is.len() != rank || (0..rank).any(|d| d != axis && is[d] > ds[d]) {
         return Err(ctx.err(format!(
             "indices {} must have the data's rank and fit its dims {} off the axis",
@@ -69,14 +88,8 @@ pub(super) fn gather_elements(
             im.ty(data)
         )));
     }
-    let st = strides_of(&ds);
     let (index, inside) = normalised(im, ctx, indices, ds[axis])?;
-    let stride = im.constant(HostTensor::from_i64(&[], &[st[axis] as i64]), &ctx.name);
-    let mut flat = bin(im, ctx, BinaryOp::Mul, index, stride)?;
-    for d in (0..rank).filter(|&d| d != axis && is[d] > 1) {
-        let p = positions(im, ctx, rank, d, is[d], st[d]);
-        flat = bin(im, ctx, BinaryOp::Add, flat, p)?;
-    }
+    let flat = flat_index(im, ctx, index, axis, &is, &strides_of(&ds))?;
     let count: usize = ds.iter().product();
     let flat = guarded(im, ctx, flat, inside, count)?;
     let data = reshape_to(im, ctx, data, vec![count])?;
@@ -199,13 +212,7 @@ pub(super) fn reverse_sequence(
     let within = bin(im, ctx, BinaryOp::Less, t, lens)?;
     let source = im.emit(ctx, OpKind::Select, &[within, reversed, t])?;
     let (source, inside) = normalised_position(im, ctx, source, ds[time])?;
-    let st = strides_of(&ds);
-    let stride = im.constant(HostTensor::from_i64(&[], &[st[time] as i64]), &ctx.name);
-    let mut flat = bin(im, ctx, BinaryOp::Mul, source, stride)?;
-    for d in (0..rank).filter(|&d| d != time && ds[d] > 1) {
-        let p = positions(im, ctx, rank, d, ds[d], st[d]);
-        flat = bin(im, ctx, BinaryOp::Add, flat, p)?;
-    }
+    let flat = flat_index(im, ctx, source, time, &ds, &strides_of(&ds))?;
     let count: usize = ds.iter().product();
     let flat = guarded(im, ctx, flat, inside, count)?;
     let flat_data = reshape_to(im, ctx, data, vec![count])?;
@@ -303,13 +310,7 @@ pub(super) fn tensor_scatter(
     let written = bin(im, ctx, BinaryOp::And, not_before, within)?;
     let source = im.emit(ctx, OpKind::Select, &[written, offset, zero])?;
     // The update's flat index at every cache position.
-    let st = strides_of(&us);
-    let stride = c(im, st[axis] as i64);
-    let mut flat = bin(im, ctx, BinaryOp::Mul, source, stride)?;
-    for d in (0..rank).filter(|&d| d != axis && ps[d] > 1) {
-        let p = positions(im, ctx, rank, d, ps[d], st[d]);
-        flat = bin(im, ctx, BinaryOp::Add, flat, p)?;
-    }
+    let flat = flat_index(im, ctx, source, axis, &ps, &strides_of(&us))?;
     let count: usize = us.iter().product();
     let flat_update = reshape_to(im, ctx, update, vec![count])?;
     let value = im.emit(ctx, OpKind::Gather { axis: 0 }, &[flat_update, flat])?;

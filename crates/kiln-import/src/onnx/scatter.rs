@@ -8,28 +8,28 @@
 //! order), `add`, `mul`, `max`, `min`. An index outside its dim makes a Gather at the target
 //! report it, as the indexing ops do.
 
-use super::indexing::{guarded, normalised};
-use super::ops::{arg, bin, positions, reshape_to, Outputs};
+use super::indexing::{flat_index, guarded, normalised};
+use super::ops::{arg, axis, bin, positions, reshape_to, Outputs};
 use super::{Importer, NodeCtx};
-use crate::ImportError;
 use kiln_ir::interp::strides_of;
 use kiln_ir::{BinaryOp, OpKind, ReduceKind, ValueId};
 use kiln_types::{ElementType, HostTensor};
 
-/// `data` (static `shape`) with `updates` (flattened, `n` values) combined into it at the flat
-/// `targets` (`[n]` i64, each inside the data unless `inside` says otherwise) by `reduction`.
-#[allow(clippy::too_many_arguments)]
+/// `data` (static `shape`) with the `n` `updates` combined into it, by the node's reduction, at
+/// the flat `targets` (each inside the data unless `inside` says otherwise; both `n` values in
+/// any shape).
 fn scatter_flat(
     im: &mut Importer,
     ctx: &NodeCtx,
     data: ValueId,
     shape: &[usize],
-    targets: ValueId,
-    inside: ValueId,
+    (targets, inside): (ValueId, ValueId),
     updates: ValueId,
     n: usize,
-    reduction: &str,
-) -> Result<ValueId, ImportError> {
+) -> Outputs {
+    let reduction = ctx.string("reduction").unwrap_or_else(|| "none".into());
+    let targets = reshape_to(im, ctx, targets, vec![n])?;
+    let inside = reshape_to(im, ctx, inside, vec![n])?;
     let count: usize = shape.iter().product();
     let et = im.ty(data).element_type;
     let flat_data = reshape_to(im, ctx, data, vec![count])?;
@@ -65,7 +65,7 @@ fn scatter_flat(
         ),
         Some((bits, false)) => (0.0, 2f64.powi(bits as i32) - 1.0),
     };
-    let out = match reduction {
+    let out = match reduction.as_str() {
         "none" => {
             // The last update aimed at each element, if any.
             let order: Vec<i64> = (0..n as i64).collect();
@@ -80,7 +80,7 @@ fn scatter_flat(
             im.emit(ctx, OpKind::Select, &[missed, flat_data, value])?
         }
         "add" | "mul" => {
-            let (identity, kind, op) = match reduction {
+            let (identity, kind, op) = match reduction.as_str() {
                 "add" => (0.0, ReduceKind::Sum, BinaryOp::Add),
                 _ => (1.0, ReduceKind::Prod, BinaryOp::Mul),
             };
@@ -90,7 +90,7 @@ fn scatter_flat(
             bin(im, ctx, op, flat_data, total)?
         }
         "max" | "min" => {
-            let (bound, kind, op) = match reduction {
+            let (bound, kind, op) = match reduction.as_str() {
                 "max" => (low, ReduceKind::Max, BinaryOp::Max),
                 _ => (high, ReduceKind::Min, BinaryOp::Min),
             };
@@ -111,11 +111,7 @@ fn scatter_flat(
             )))
         }
     };
-    reshape_to(im, ctx, out, shape.to_vec())
-}
-
-fn reduction(ctx: &NodeCtx) -> String {
-    ctx.string("reduction").unwrap_or_else(|| "none".into())
+    Ok(vec![Some(reshape_to(im, ctx, out, shape.to_vec())?)])
 }
 
 /// ScatterElements (and the deprecated Scatter): `updates[j]` into `data` at `j` with its
@@ -132,11 +128,7 @@ pub(super) fn scatter_elements(
     );
     let (ds, is) = (im.shape(ctx, data)?, im.shape(ctx, indices)?);
     let rank = ds.len();
-    let a = ctx.int("axis", 0);
-    let axis = usize::try_from(if a < 0 { a + rank as i64 } else { a })
-        .ok()
-        .filter(|&x| x < rank)
-        .ok_or_else(|| ctx.err(format!("axis {a} is out of range for rank {rank}")))?;
+    let axis = axis(ctx, ctx.int("axis", 0), rank)?;
     if is.len() != rank
         || im.shape(ctx, updates)? != is
         || (0..rank).any(|d| d != axis && is[d] > ds[d])
@@ -148,29 +140,10 @@ pub(super) fn scatter_elements(
             im.ty(data)
         )));
     }
-    let st = strides_of(&ds);
     let (index, inside) = normalised(im, ctx, indices, ds[axis])?;
-    let stride = im.constant(HostTensor::from_i64(&[], &[st[axis] as i64]), &ctx.name);
-    let mut flat = bin(im, ctx, BinaryOp::Mul, index, stride)?;
-    for d in (0..rank).filter(|&d| d != axis && is[d] > 1) {
-        let p = positions(im, ctx, rank, d, is[d], st[d]);
-        flat = bin(im, ctx, BinaryOp::Add, flat, p)?;
-    }
+    let flat = flat_index(im, ctx, index, axis, &is, &strides_of(&ds))?;
     let n: usize = is.iter().product();
-    let flat = reshape_to(im, ctx, flat, vec![n])?;
-    let inside = reshape_to(im, ctx, inside, vec![n])?;
-    let out = scatter_flat(
-        im,
-        ctx,
-        data,
-        &ds,
-        flat,
-        inside,
-        updates,
-        n,
-        &reduction(ctx),
-    )?;
-    Ok(vec![Some(out)])
+    scatter_flat(im, ctx, data, &ds, (flat, inside), updates, n)
 }
 
 /// ScatterND: each row of `indices` (its last dim, `k` long) addresses a slice of `data` (its
@@ -241,19 +214,5 @@ pub(super) fn scatter_nd(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Valu
         &ctx.name,
     );
     let inside = bin(im, ctx, BinaryOp::And, inside, ones)?;
-    let n = rows * block;
-    let flat = reshape_to(im, ctx, flat, vec![n])?;
-    let inside = reshape_to(im, ctx, inside, vec![n])?;
-    let out = scatter_flat(
-        im,
-        ctx,
-        data,
-        &ds,
-        flat,
-        inside,
-        updates,
-        n,
-        &reduction(ctx),
-    )?;
-    Ok(vec![Some(out)])
+    scatter_flat(im, ctx, data, &ds, (flat, inside), updates, rows * block)
 }
