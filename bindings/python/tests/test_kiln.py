@@ -556,3 +556,39 @@ def test_one_hot_with_a_constant_depth_matches_numpy(axis):
     for target in ["vmvx", "llvm-cpu"]:
         got = kr.load_module(kc.compile_str(blob, target_backends=[target]), device="local-sync").main(indices)
         np.testing.assert_array_equal(got, want, err_msg=target)
+
+
+@pytest.mark.parametrize("op,count_include_pad", [("MaxPool", 0), ("AveragePool", 0), ("AveragePool", 1)])
+def test_3d_pooling_with_pads_matches_a_direct_window_loop(op, count_include_pad):
+    """3-D pooling runs as a 2-D pool per depth slice then one along depth; with padding and
+    strides that must equal pooling each 3-D window directly (average counting padding or not)."""
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 2, 5, 6, 7), dtype=np.float32)
+    k, st, pads = (3, 2, 3), (2, 1, 2), (1, 0, 1, 1, 1, 0)
+    attrs = dict(kernel_shape=list(k), strides=list(st), pads=list(pads))
+    if op == "AveragePool":
+        attrs["count_include_pad"] = count_include_pad
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x"], ["y"], **attrs)],
+        "pool3d",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    fill = -np.inf if op == "MaxPool" else np.nan
+    padded = np.pad(x, [(0, 0), (0, 0)] + [(pads[d], pads[d + 3]) for d in range(3)], constant_values=fill)
+    out = [(x.shape[2 + d] + pads[d] + pads[d + 3] - k[d]) // st[d] + 1 for d in range(3)]
+    want = np.zeros(x.shape[:2] + tuple(out), np.float32)
+    for i, j, l in np.ndindex(*out):
+        w = padded[:, :, i * st[0]:i * st[0] + k[0], j * st[1]:j * st[1] + k[1], l * st[2]:l * st[2] + k[2]]
+        if op == "MaxPool":
+            want[:, :, i, j, l] = w.max(axis=(2, 3, 4))
+        elif count_include_pad:
+            want[:, :, i, j, l] = np.nan_to_num(w).sum(axis=(2, 3, 4)) / np.prod(k)
+        else:
+            want[:, :, i, j, l] = np.nanmean(w, axis=(2, 3, 4))
+    for target in ["vmvx", "llvm-cpu"]:
+        got = kr.load_module(kc.compile_str(blob, target_backends=[target]), device="local-sync").main(x)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=target)

@@ -631,8 +631,86 @@ fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
         PoolKind::Avg
     };
     let count_include_pad = ctx.int("count_include_pad", 0) != 0;
+    if im.ty(arg(ctx, inputs, 0)?).rank() == 5 {
+        return one(pool_3d(
+            im,
+            ctx,
+            arg(ctx, inputs, 0)?,
+            kind,
+            count_include_pad,
+        )?);
+    }
     let (y, _) = windowed_pool(im, ctx, arg(ctx, inputs, 0)?, kind, count_include_pad)?;
     one(y)
+}
+
+/// Max or average pooling over 3-D windows (`N×C×D×H×W`), which separates: a 2-D pool over
+/// each depth slice, then a `[kd, 1]` pool along depth over the flattened planes. The maximum
+/// of a box is the maximum over depth of the plane maxima, and its average (padding counted or
+/// not) the average over depth of the plane averages, since a plane window's element count
+/// does not depend on the depth. Explicit pads only: no auto_pad, ceil_mode or dilations.
+fn pool_3d(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    kind: PoolKind,
+    count_include_pad: bool,
+) -> Result<ValueId, ImportError> {
+    let s = im.shape(ctx, x)?;
+    let three = |name: &str, default: i64| -> Result<[usize; 3], ImportError> {
+        match ctx.ints(name) {
+            None => Ok([default as usize; 3]),
+            Some(v) if v.len() == 3 && v.iter().all(|&x| x >= 0) => {
+                Ok([v[0] as usize, v[1] as usize, v[2] as usize])
+            }
+            Some(v) => Err(ctx.err(format!("{name} {v:?} must be 3 non-negative values"))),
+        }
+    };
+    let kernel = three("kernel_shape", 0)?;
+    let strides = three("strides", 1)?;
+    let unsupported = ctx.int("ceil_mode", 0) != 0
+        || three("dilations", 1)? != [1, 1, 1]
+        || ctx
+            .string("auto_pad")
+            .is_some_and(|p| p != "NOTSET" && p != "VALID");
+    if unsupported || kernel.contains(&0) || strides.contains(&0) {
+        return Err(ctx.err(
+            "3-D pooling takes an explicit kernel, strides and pads only (no auto_pad, ceil_mode or dilations)",
+        ));
+    }
+    let pads = match ctx.ints("pads") {
+        None => [0; 6],
+        Some(p) if p.len() == 6 && p.iter().all(|&v| v >= 0) => {
+            std::array::from_fn(|i| p[i] as usize)
+        }
+        Some(p) => return Err(ctx.err(format!("pads {p:?} must be 6 non-negative values"))),
+    };
+    let out = |d: usize| {
+        (s[2 + d] + pads[d] + pads[d + 3])
+            .checked_sub(kernel[d])
+            .map(|span| span / strides[d] + 1)
+            .ok_or_else(|| ctx.err(format!("the window {kernel:?} does not fit input {s:?}")))
+    };
+    let (od, oh, ow) = (out(0)?, out(1)?, out(2)?);
+    let planes = reshape_to(im, ctx, x, vec![s[0], s[1] * s[2], s[3], s[4]])?;
+    let plane_attrs = PoolAttrs {
+        kind,
+        kernel: [kernel[1], kernel[2]],
+        strides: [strides[1], strides[2]],
+        pads: [pads[1], pads[2], pads[4], pads[5]],
+        count_include_pad,
+    };
+    let planes = im.emit(ctx, OpKind::Pool2d(plane_attrs), &[planes])?;
+    let depth = reshape_to(im, ctx, planes, vec![s[0], s[1], s[2], oh * ow])?;
+    let depth_attrs = PoolAttrs {
+        kind,
+        kernel: [kernel[0], 1],
+        strides: [strides[0], 1],
+        pads: [pads[0], 0, pads[3], 0],
+        count_include_pad,
+    };
+    let y = im.emit(ctx, OpKind::Pool2d(depth_attrs), &[depth])?;
+    reshape_to(im, ctx, y, vec![s[0], s[1], od, oh, ow])
 }
 
 /// SwiGLU: `A · sigmoid(alpha · A) · B` (Swish of the gate times the value).
