@@ -927,8 +927,21 @@ fn lp_pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     let a = un(im, ctx, UnaryOp::Abs, x)?;
     let pw = scalar_like(im, ctx, a, p);
     let powered = bin(im, ctx, BinaryOp::Pow, a, pw)?;
-    let (mean, kernel) = windowed_pool(im, ctx, powered, PoolKind::Avg, true)?;
-    let area = scalar_like(im, ctx, mean, (kernel[0] * kernel[1]) as f64);
+    let (mean, volume) = if im.ty(x).rank() == 5 {
+        let volume: i64 = ctx
+            .ints("kernel_shape")
+            .unwrap_or_default()
+            .iter()
+            .product();
+        (
+            pool_3d(im, ctx, powered, PoolKind::Avg, true)?,
+            volume as usize,
+        )
+    } else {
+        let (mean, kernel) = windowed_pool(im, ctx, powered, PoolKind::Avg, true)?;
+        (mean, kernel[0] * kernel[1])
+    };
+    let area = scalar_like(im, ctx, mean, volume as f64);
     let sum = bin(im, ctx, BinaryOp::Mul, mean, area)?;
     let root = scalar_like(im, ctx, sum, 1.0 / p);
     one(bin(im, ctx, BinaryOp::Pow, sum, root)?)
