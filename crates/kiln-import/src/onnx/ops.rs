@@ -37,6 +37,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "ArgMax" | "ArgMin" => arg_extreme,
         "TopK" => top_k,
         "OneHot" => one_hot,
+        "Det" => det,
         "Hardmax" => hardmax,
         "Trilu" => trilu,
         "RMSNormalization" => rms_norm,
@@ -2346,6 +2347,67 @@ fn one_hot(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
         reshape_to(im, ctx, on, vec![])?,
     );
     one(im.emit(ctx, OpKind::Select, &[hot, on, off])?)
+}
+
+/// Largest matrix Det expands by cofactors (n! products of n elements).
+const DET_MAX_SIZE: usize = 5;
+
+/// Det of the trailing `n×n` matrices, by cofactor expansion along the first row over
+/// elements sliced out as `[...]` tensors: exact in the order of its products, meant for the
+/// small matrices of geometry (n up to [`DET_MAX_SIZE`]).
+fn det(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    require_float(im, ctx, x)?;
+    let dims = im.dims(x);
+    let r = dims.len();
+    let n = match dims.get(r.wrapping_sub(1)).zip(dims.get(r.wrapping_sub(2))) {
+        Some((Dim::Static(a), Dim::Static(b))) if a == b && (1..=DET_MAX_SIZE).contains(a) => *a,
+        _ => {
+            return Err(ctx.err(format!(
+                "Det takes square matrices of at most {DET_MAX_SIZE}×{DET_MAX_SIZE} in the last two dims, got {}",
+                im.ty(x)
+            )))
+        }
+    };
+    let batch = dims[..r - 2].to_vec();
+    let mut element = vec![vec![x; n]; n];
+    for (i, row) in element.iter_mut().enumerate() {
+        for (j, e) in row.iter_mut().enumerate() {
+            let a = slice_axis(im, ctx, x, &dims, r - 2, i, i + 1)?;
+            let mut d = dims.clone();
+            d[r - 2] = Dim::Static(1);
+            let a = slice_axis(im, ctx, a, &d, r - 1, j, j + 1)?;
+            *e = reshape_dims(im, ctx, a, batch.clone())?;
+        }
+    }
+    let rows: Vec<usize> = (0..n).collect();
+    let cols: Vec<usize> = (0..n).collect();
+    one(cofactor(im, ctx, &element, &rows, &cols)?)
+}
+
+/// The determinant of the minor of `element` on `rows` × `cols`, expanded along its first row.
+fn cofactor(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    element: &[Vec<ValueId>],
+    rows: &[usize],
+    cols: &[usize],
+) -> Result<ValueId, ImportError> {
+    if let ([r], [c]) = (rows, cols) {
+        return Ok(element[*r][*c]);
+    }
+    let mut total: Option<ValueId> = None;
+    for (k, &c) in cols.iter().enumerate() {
+        let rest: Vec<usize> = cols.iter().copied().filter(|&x| x != c).collect();
+        let minor = cofactor(im, ctx, element, &rows[1..], &rest)?;
+        let term = bin(im, ctx, BinaryOp::Mul, element[rows[0]][c], minor)?;
+        total = Some(match total {
+            None => term,
+            Some(t) if k % 2 == 1 => bin(im, ctx, BinaryOp::Sub, t, term)?,
+            Some(t) => bin(im, ctx, BinaryOp::Add, t, term)?,
+        });
+    }
+    total.ok_or_else(|| ctx.err("an empty minor"))
 }
 
 /// Hardmax: 1 at the first maximum along `axis`, 0 elsewhere.
