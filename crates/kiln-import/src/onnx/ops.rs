@@ -632,7 +632,11 @@ fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
         PoolKind::Avg
     };
     let count_include_pad = ctx.int("count_include_pad", 0) != 0;
+    let wants_indices = ctx.node.output.get(1).is_some_and(|o| !o.is_empty());
     if im.ty(arg(ctx, inputs, 0)?).rank() == 5 {
+        if wants_indices {
+            return Err(ctx.err("the Indices output of 3-D pooling is not supported"));
+        }
         return one(pool_3d(
             im,
             ctx,
@@ -641,8 +645,87 @@ fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
             count_include_pad,
         )?);
     }
-    let (y, _) = windowed_pool(im, ctx, arg(ctx, inputs, 0)?, kind, count_include_pad)?;
+    let x = arg(ctx, inputs, 0)?;
+    if kind == PoolKind::Max && wants_indices {
+        return max_pool_indices(im, ctx, x);
+    }
+    let (y, _) = windowed_pool(im, ctx, x, kind, count_include_pad)?;
     one(y)
+}
+
+/// MaxPool with its Indices output, over 2-D windows of a static image: the values from the
+/// pooling kernel, and for each output the flat input index (row-major, or column-major per
+/// image with `storage_order=1`) of the first window tap, in scan order, holding the maximum.
+/// Taps are read by Gathers at indices computed elementwise, one per window position.
+fn max_pool_indices(im: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Outputs {
+    let s = im.shape(ctx, x)?;
+    let [n, c, h, w] = s[..] else {
+        return Err(ctx.err(format!(
+            "MaxPool's Indices output is supported for 2-D images (N, C, H, W), got {}",
+            im.ty(x)
+        )));
+    };
+    let column_major = ctx.int("storage_order", 0) != 0;
+    let (y, kernel) = windowed_pool_values(im, ctx, x)?;
+    let ys = im.shape(ctx, y)?;
+    let (oh, ow) = (ys[2], ys[3]);
+    let strides = pair(ctx, "strides", 1, 2)?;
+    let pads = match ctx.ints("pads") {
+        Some(p) if p.len() == 4 => [p[0], p[1]],
+        _ => [0, 0],
+    };
+    let i64c = |im: &mut Importer, dims: &[usize], v: Vec<i64>| {
+        im.constant(HostTensor::from_i64(dims, &v), &ctx.name)
+    };
+    // Each output's image plane base, and its window's top-left corner.
+    let plane: Vec<i64> = (0..(n * c) as i64).map(|p| p * (h * w) as i64).collect();
+    let plane = i64c(im, &[n, c, 1, 1], plane);
+    let top: Vec<i64> = (0..oh as i64)
+        .map(|o| o * strides[0] as i64 - pads[0])
+        .collect();
+    let top = i64c(im, &[1, 1, oh, 1], top);
+    let left: Vec<i64> = (0..ow as i64)
+        .map(|o| o * strides[1] as i64 - pads[1])
+        .collect();
+    let left = i64c(im, &[1, 1, 1, ow], left);
+    let flat_x = reshape_to(im, ctx, x, vec![n * c * h * w])?;
+    let scalar = |im: &mut Importer, v: i64| i64c(im, &[], vec![v]);
+    let (zero, hh, ww) = (scalar(im, 0), scalar(im, h as i64), scalar(im, w as i64));
+    let mut chosen = zero;
+    // Later taps first, so the first tap holding the maximum is the one kept.
+    for dy in (0..kernel[0]).rev() {
+        for dx in (0..kernel[1]).rev() {
+            let dyv = scalar(im, dy as i64);
+            let dxv = scalar(im, dx as i64);
+            let iy = bin(im, ctx, BinaryOp::Add, top, dyv)?;
+            let ix = bin(im, ctx, BinaryOp::Add, left, dxv)?;
+            let inside =
+                |im: &mut Importer, v: ValueId, len: ValueId| -> Result<ValueId, ImportError> {
+                    let below = bin(im, ctx, BinaryOp::Less, v, zero)?;
+                    let not_below = im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[below])?;
+                    let under = bin(im, ctx, BinaryOp::Less, v, len)?;
+                    bin(im, ctx, BinaryOp::And, not_below, under)
+                };
+            let (in_y, in_x) = (inside(im, iy, hh)?, inside(im, ix, ww)?);
+            let valid = bin(im, ctx, BinaryOp::And, in_y, in_x)?;
+            let row = bin(im, ctx, BinaryOp::Mul, iy, ww)?;
+            let at = bin(im, ctx, BinaryOp::Add, row, ix)?;
+            let at = bin(im, ctx, BinaryOp::Add, at, plane)?;
+            let at = im.emit(ctx, OpKind::Select, &[valid, at, zero])?;
+            let v = im.emit(ctx, OpKind::Gather { axis: 0 }, &[flat_x, at])?;
+            let is_max = bin(im, ctx, BinaryOp::Equal, v, y)?;
+            let hit = bin(im, ctx, BinaryOp::And, valid, is_max)?;
+            let reported = if column_major {
+                let col = bin(im, ctx, BinaryOp::Mul, ix, hh)?;
+                let at = bin(im, ctx, BinaryOp::Add, col, iy)?;
+                bin(im, ctx, BinaryOp::Add, at, plane)?
+            } else {
+                at
+            };
+            chosen = im.emit(ctx, OpKind::Select, &[hit, reported, chosen])?;
+        }
+    }
+    Ok(vec![Some(y), Some(chosen)])
 }
 
 /// Max or average pooling over 3-D windows (`N×C×D×H×W`), which separates: a 2-D pool over
@@ -948,6 +1031,25 @@ fn lp_pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     one(bin(im, ctx, BinaryOp::Pow, sum, root)?)
 }
 
+/// The values of a MaxPool whose Indices output is also wanted: 2-D windows with explicit
+/// pads only (the indices are computed from them).
+fn windowed_pool_values(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+) -> Result<(ValueId, [usize; 2]), ImportError> {
+    let plain = ctx.int("ceil_mode", 0) == 0
+        && ctx
+            .string("auto_pad")
+            .is_none_or(|p| p == "NOTSET" || p == "VALID");
+    if !plain {
+        return Err(ctx.err(
+            "MaxPool's Indices output is supported with explicit pads (no auto_pad or ceil_mode)",
+        ));
+    }
+    windowed_pool(im, ctx, x, PoolKind::Max, false)
+}
+
 /// A 1-D or 2-D pooling window over `x` from the node's window attributes; returns the result
 /// and the window's 2-D kernel.
 fn windowed_pool(
@@ -970,9 +1072,7 @@ fn windowed_pool(
     if pair(ctx, "dilations", 1, rank)? != [1, 1] {
         return Err(ctx.err("dilated pooling is not supported"));
     }
-    if ctx.node.output.len() > 1 && ctx.node.output[1..].iter().any(|o| !o.is_empty()) {
-        return Err(ctx.err("the Indices output is not supported"));
-    }
+
     let kernel = pair(ctx, "kernel_shape", 0, rank).and_then(|k| {
         if k.contains(&0) {
             Err(ctx.err("kernel_shape is required"))
