@@ -1,4 +1,4 @@
-//! GridSample over 2-D images, composed from elementwise ops and Gathers.
+//! GridSample over 2-D images and 3-D volumes, composed from elementwise ops and Gathers.
 //!
 //! Each output position's sampling point is computed elementwise from the grid (denormalised
 //! for `align_corners`, rounded for nearest, brought inside the image by the padding mode),
@@ -270,17 +270,20 @@ fn taps(
 
 pub(super) fn grid_sample(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let (x, grid) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
-    let [n, c, h, w] = *im.shape(ctx, x)? else {
+    let xs = im.shape(ctx, x)?;
+    let gs = im.shape(ctx, grid)?;
+    // Spatial dims: 2 (images) or 3 (volumes).
+    let r = xs.len().saturating_sub(2);
+    if !(r == 2 || r == 3) {
         return Err(ctx.err(format!(
-            "only 4-D input (2-D images) is supported, got {}",
+            "only 4-D input (2-D images) and 5-D input (volumes) are supported, got {}",
             im.ty(x)
         )));
-    };
-    let [gn, ho, wo, two] = *im.shape(ctx, grid)? else {
-        return Err(ctx.err(format!("the grid must be N×H×W×2, got {}", im.ty(grid))));
-    };
-    if gn != n
-        || two != 2
+    }
+    let (n, c, spatial) = (xs[0], xs[1], &xs[2..]);
+    if gs.len() != r + 2
+        || gs[0] != n
+        || gs[r + 1] != r
         || !im.ty(x).element_type.is_float()
         || im.ty(grid).element_type != im.ty(x).element_type
     {
@@ -290,6 +293,7 @@ pub(super) fn grid_sample(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Val
             im.ty(x)
         )));
     }
+    let out_spatial = &gs[1..=r];
     let mode = match ctx.string("mode").as_deref().unwrap_or(if ctx.opset >= 20 {
         "linear"
     } else {
@@ -297,8 +301,12 @@ pub(super) fn grid_sample(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Val
     }) {
         "linear" | "bilinear" => "linear",
         "nearest" => "nearest",
-        "cubic" | "bicubic" => "cubic",
-        other => return Err(ctx.err(format!("mode '{other}' is not supported"))),
+        "cubic" | "bicubic" if r == 2 => "cubic",
+        other => {
+            return Err(ctx.err(format!(
+                "mode '{other}' is not supported for {r}-D sampling"
+            )))
+        }
     };
     let padding = match ctx.string("padding_mode").as_deref().unwrap_or("zeros") {
         "zeros" => Padding::Zeros,
@@ -308,64 +316,89 @@ pub(super) fn grid_sample(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Val
     };
     let align_corners = ctx.int("align_corners", 0) != 0;
     let o = Ops { ctx };
-    // Grid coordinates as [N, 1, Ho, Wo]: x (width) then y (height).
-    let coord = |im: &mut Importer, k: i64| -> Result<ValueId, ImportError> {
+    // Grid component k as [N, 1, out...]: component 0 is the last spatial axis (width).
+    let mut coord_shape = vec![n, 1];
+    coord_shape.extend_from_slice(out_spatial);
+    let coord = |im: &mut Importer, k: usize| -> Result<ValueId, ImportError> {
+        let mut starts = vec![0i64; r + 2];
+        let mut ends: Vec<i64> = gs.iter().map(|&d| d as i64).collect();
+        starts[r + 1] = k as i64;
+        ends[r + 1] = k as i64 + 1;
         let s = im.emit(
             ctx,
             OpKind::Slice {
-                starts: vec![0, 0, 0, k],
-                ends: vec![n as i64, ho as i64, wo as i64, k + 1],
-                steps: vec![1; 4],
+                starts,
+                ends,
+                steps: vec![1; r + 2],
             },
             &[grid],
         )?;
-        reshape_to(im, ctx, s, vec![n, 1, ho, wo])
-    };
-    let (gx, gy) = (coord(im, 0)?, coord(im, 1)?);
-    let ax_w = Axis {
-        len: w,
-        align_corners,
-        padding,
-    };
-    let ax_h = Axis {
-        len: h,
-        align_corners,
-        padding,
+        reshape_to(im, ctx, s, coord_shape.clone())
     };
     let round = mode == "nearest";
-    let px = ax_w.point(im, &o, gx, round)?;
-    let py = ax_h.point(im, &o, gy, round)?;
-    let (tx, ty) = (taps(im, &o, px, mode)?, taps(im, &o, py, mode)?);
-    // Flat offset of each (n, c) image: [N, C, 1, 1].
-    let base: Vec<i64> = (0..n * c).map(|i| (i * h * w) as i64).collect();
-    let base = im.constant(HostTensor::from_i64(&[n, c, 1, 1], &base), &ctx.name);
-    let flat_x = reshape_to(im, ctx, x, vec![n * c * h * w])?;
-    let width = scalar_like(im, ctx, px, w as f64);
+    // Per spatial dim (in the input's order): its axis and its taps.
+    let mut axes = vec![];
+    let mut all_taps = vec![];
+    for (d, &len) in spatial.iter().enumerate() {
+        let axis = Axis {
+            len,
+            align_corners,
+            padding,
+        };
+        let g = coord(im, r - 1 - d)?;
+        let p = axis.point(im, &o, g, round)?;
+        all_taps.push(taps(im, &o, p, mode)?);
+        axes.push(axis);
+    }
+    // Flat offset of each (n, c) image or volume: [N, C, 1, ...].
+    let size: usize = spatial.iter().product();
+    let base: Vec<i64> = (0..n * c).map(|i| (i * size) as i64).collect();
+    let mut base_shape = vec![n, c];
+    base_shape.extend(std::iter::repeat_n(1, r));
+    let base = im.constant(HostTensor::from_i64(&base_shape, &base), &ctx.name);
+    let flat_x = reshape_to(im, ctx, x, vec![n * c * size])?;
+    let strides = kiln_ir::interp::strides_of(spatial);
+    // Every combination of one tap per dim.
+    let combos: usize = all_taps.iter().map(Vec::len).product();
     let mut y: Option<ValueId> = None;
-    for (yi, wy) in &ty {
-        let (row, row_inside) = ax_h.tap(im, &o, *yi)?;
-        let row_offset = o.b(im, BinaryOp::Mul, row, width)?;
-        for (xi, wx) in &tx {
-            let (col, col_inside) = ax_w.tap(im, &o, *xi)?;
-            let pos = o.b(im, BinaryOp::Add, row_offset, col)?;
-            let pos = im.emit(ctx, OpKind::Cast(ElementType::I64), &[pos])?;
-            let idx = o.b(im, BinaryOp::Add, pos, base)?;
-            let mut v = im.emit(ctx, OpKind::Gather { axis: 0 }, &[flat_x, idx])?;
-            let inside = match (row_inside, col_inside) {
+    for combo in 0..combos {
+        let mut rest = combo;
+        let (mut pos, mut inside, mut weight): (Option<ValueId>, Option<ValueId>, Option<ValueId>) =
+            (None, None, None);
+        for d in (0..r).rev() {
+            let (t, w) = all_taps[d][rest % all_taps[d].len()];
+            rest /= all_taps[d].len();
+            let (at, at_inside) = axes[d].tap(im, &o, t)?;
+            let stride = scalar_like(im, ctx, at, strides[d] as f64);
+            let offset = o.b(im, BinaryOp::Mul, at, stride)?;
+            pos = Some(match pos {
+                None => offset,
+                Some(p) => o.b(im, BinaryOp::Add, p, offset)?,
+            });
+            inside = match (inside, at_inside) {
                 (Some(a), Some(b)) => Some(o.b(im, BinaryOp::And, a, b)?),
                 (a, b) => a.or(b),
             };
-            if let Some(inside) = inside {
-                let zero = o.c(im, v, 0.0);
-                v = o.select(im, inside, v, zero)?;
-            }
-            let weight = o.b(im, BinaryOp::Mul, *wy, *wx)?;
-            let term = o.b(im, BinaryOp::Mul, v, weight)?;
-            y = Some(match y {
-                None => term,
-                Some(acc) => o.b(im, BinaryOp::Add, acc, term)?,
+            weight = Some(match weight {
+                None => w,
+                Some(acc) => o.b(im, BinaryOp::Mul, w, acc)?,
             });
         }
+        let (Some(pos), Some(weight)) = (pos, weight) else {
+            return Err(ctx.err("a sample with no taps"));
+        };
+        let pos = im.emit(ctx, OpKind::Cast(ElementType::I64), &[pos])?;
+        let idx = o.b(im, BinaryOp::Add, pos, base)?;
+        let mut v = im.emit(ctx, OpKind::Gather { axis: 0 }, &[flat_x, idx])?;
+        if let Some(inside) = inside {
+            let zero = o.c(im, v, 0.0);
+            v = o.select(im, inside, v, zero)?;
+        }
+        let term = o.b(im, BinaryOp::Mul, v, weight)?;
+        y = Some(match y {
+            None => term,
+            Some(acc) => o.b(im, BinaryOp::Add, acc, term)?,
+        });
     }
     Ok(vec![y])
 }
