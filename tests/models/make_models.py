@@ -1256,9 +1256,9 @@ def build_ops_opset20():
 def build_unsupported():
     g = Graph("unsupported")
     g.input("x", [2, 3, 3])
-    g.node("Det", ["x"], name="my_det", outputs=["y"])
-    g.output("y", [2])
-    return g.model("uses Det, which kiln does not support"), None, None
+    g.node("Unique", ["x"], name="my_unique", outputs=["y"])
+    g.output("y", [None])
+    return g.model("uses Unique, which kiln does not support"), None, None
 
 
 BUILDERS = [
