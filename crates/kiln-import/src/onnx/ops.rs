@@ -1031,6 +1031,148 @@ fn lp_pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     one(bin(im, ctx, BinaryOp::Pow, sum, root)?)
 }
 
+/// Pooling with dilated windows (1-D or 2-D, `x` already `N×C×H×W`), from one Gather per
+/// window tap: the maximum of the taps inside the input, or their average over the taps
+/// inside it (or, with `count_include_pad`, over the taps inside the padded input). Explicit
+/// pads; ceil_mode rounds the output size up, its last windows reaching past the padding.
+fn dilated_pool(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    kind: PoolKind,
+    count_include_pad: bool,
+    rank: usize,
+    dilations: [usize; 2],
+) -> Result<ValueId, ImportError> {
+    let s = im.shape(ctx, x)?;
+    let [n, c, h, w] = s[..] else {
+        return Err(ctx.err(format!(
+            "dilated pooling needs static sizes, got {}",
+            im.ty(x)
+        )));
+    };
+    if ctx
+        .string("auto_pad")
+        .is_some_and(|p| p != "NOTSET" && p != "VALID")
+    {
+        return Err(ctx.err("dilated pooling takes explicit pads (no auto_pad)"));
+    }
+    let kernel = pair(ctx, "kernel_shape", 0, rank)?;
+    let strides = pair(ctx, "strides", 1, rank)?;
+    let raw = ctx.ints("pads").unwrap_or_else(|| vec![0; 2 * rank]);
+    if raw.len() != 2 * rank || raw.iter().any(|&p| p < 0) || kernel.contains(&0) {
+        return Err(ctx.err(format!(
+            "pads {raw:?} and kernel {kernel:?} do not fit a {rank}-D window"
+        )));
+    }
+    // [begin_h, begin_w, end_h, end_w] (a 1-D window pads only its width).
+    let pads: [i64; 4] = if rank == 1 {
+        [0, raw[0], 0, raw[1]]
+    } else {
+        [raw[0], raw[1], raw[2], raw[3]]
+    };
+    let ceil = ctx.int("ceil_mode", 0) != 0;
+    let size = [h, w];
+    let mut out = [0usize; 2];
+    for d in 0..2 {
+        let reach = ((kernel[d] - 1) * dilations[d] + 1) as i64;
+        let span = size[d] as i64 + pads[d] + pads[d + 2] - reach;
+        if span < 0 {
+            return Err(ctx.err(format!("the dilated window does not fit input {s:?}")));
+        }
+        let st = strides[d] as i64;
+        let mut o = if ceil {
+            (span + st - 1) / st + 1
+        } else {
+            span / st + 1
+        };
+        // The last window must start inside the input or its leading padding.
+        if ceil && (o - 1) * st >= size[d] as i64 + pads[d] {
+            o -= 1;
+        }
+        out[d] = o as usize;
+    }
+    let i64c = |im: &mut Importer, dims: &[usize], v: Vec<i64>| {
+        im.constant(HostTensor::from_i64(dims, &v), &ctx.name)
+    };
+    let plane: Vec<i64> = (0..(n * c) as i64).map(|p| p * (h * w) as i64).collect();
+    let plane = i64c(im, &[n, c, 1, 1], plane);
+    let starts = |d: usize| -> Vec<i64> {
+        (0..out[d] as i64)
+            .map(|o| o * strides[d] as i64 - pads[d])
+            .collect()
+    };
+    let top = i64c(im, &[1, 1, out[0], 1], starts(0));
+    let left = i64c(im, &[1, 1, 1, out[1]], starts(1));
+    let flat_x = reshape_to(im, ctx, x, vec![n * c * h * w])?;
+    let scalar = |im: &mut Importer, v: i64| i64c(im, &[], vec![v]);
+    let zero = scalar(im, 0);
+    let within =
+        |im: &mut Importer, v: ValueId, lo: i64, hi: i64| -> Result<ValueId, ImportError> {
+            let (lo, hi) = (scalar(im, lo), scalar(im, hi));
+            let below = bin(im, ctx, BinaryOp::Less, v, lo)?;
+            let not_below = im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[below])?;
+            let under = bin(im, ctx, BinaryOp::Less, v, hi)?;
+            bin(im, ctx, BinaryOp::And, not_below, under)
+        };
+    let fill = scalar_like(
+        im,
+        ctx,
+        x,
+        if kind == PoolKind::Max {
+            f64::NEG_INFINITY
+        } else {
+            0.0
+        },
+    );
+    let one_f = scalar_like(im, ctx, x, 1.0);
+    let zero_f = scalar_like(im, ctx, x, 0.0);
+    let (mut acc, mut count): (Option<ValueId>, Option<ValueId>) = (None, None);
+    for ky in 0..kernel[0] {
+        for kx in 0..kernel[1] {
+            let dy = scalar(im, (ky * dilations[0]) as i64);
+            let dx = scalar(im, (kx * dilations[1]) as i64);
+            let iy = bin(im, ctx, BinaryOp::Add, top, dy)?;
+            let ix = bin(im, ctx, BinaryOp::Add, left, dx)?;
+            let in_y = within(im, iy, 0, h as i64)?;
+            let in_x = within(im, ix, 0, w as i64)?;
+            let valid = bin(im, ctx, BinaryOp::And, in_y, in_x)?;
+            let width = scalar(im, w as i64);
+            let row = bin(im, ctx, BinaryOp::Mul, iy, width)?;
+            let at = bin(im, ctx, BinaryOp::Add, row, ix)?;
+            let at = bin(im, ctx, BinaryOp::Add, at, plane)?;
+            let at = im.emit(ctx, OpKind::Select, &[valid, at, zero])?;
+            let v = im.emit(ctx, OpKind::Gather { axis: 0 }, &[flat_x, at])?;
+            let v = im.emit(ctx, OpKind::Select, &[valid, v, fill])?;
+            acc = Some(match acc {
+                None => v,
+                Some(a) if kind == PoolKind::Max => bin(im, ctx, BinaryOp::Max, a, v)?,
+                Some(a) => bin(im, ctx, BinaryOp::Add, a, v)?,
+            });
+            let counted = if count_include_pad {
+                let py = within(im, iy, -pads[0], h as i64 + pads[2])?;
+                let px = within(im, ix, -pads[1], w as i64 + pads[3])?;
+                bin(im, ctx, BinaryOp::And, py, px)?
+            } else {
+                valid
+            };
+            let counted = im.emit(ctx, OpKind::Select, &[counted, one_f, zero_f])?;
+            count = Some(match count {
+                None => counted,
+                Some(t) => bin(im, ctx, BinaryOp::Add, t, counted)?,
+            });
+        }
+    }
+    let (Some(acc), Some(count)) = (acc, count) else {
+        return Err(ctx.err("an empty window"));
+    };
+    if kind == PoolKind::Max {
+        return Ok(acc);
+    }
+    let count = bin(im, ctx, BinaryOp::Max, count, one_f)?;
+    bin(im, ctx, BinaryOp::Div, acc, count)
+}
+
 /// The values of a MaxPool whose Indices output is also wanted: 2-D windows with explicit
 /// pads only (the indices are computed from them).
 fn windowed_pool_values(
@@ -1069,8 +1211,16 @@ fn windowed_pool(
         x
     };
     let (mut x, xs) = as_2d(im, ctx, x, "input")?;
-    if pair(ctx, "dilations", 1, rank)? != [1, 1] {
-        return Err(ctx.err("dilated pooling is not supported"));
+    let dilations = pair(ctx, "dilations", 1, rank)?;
+    if dilations != [1, 1] {
+        let y = dilated_pool(im, ctx, x, kind, count_include_pad, rank, dilations)?;
+        let kernel = pair(ctx, "kernel_shape", 0, rank)?;
+        let y = if narrow_int {
+            im.emit(ctx, OpKind::Cast(int_type), &[y])?
+        } else {
+            y
+        };
+        return Ok((from_2d(im, ctx, y, rank)?, kernel));
     }
 
     let kernel = pair(ctx, "kernel_shape", 0, rank).and_then(|k| {
