@@ -233,7 +233,7 @@ pub mod lowered {
 }
 
 /// The storages a lowered dispatch writes.
-pub fn written(d: &Dispatch<CpuKernel>) -> Vec<StorageId> {
+pub fn written<Z: Sizes>(d: &Dispatch<vmvx::Kernel<Z>>) -> Vec<StorageId> {
     d.kernel
         .outputs()
         .iter()

@@ -229,13 +229,7 @@ fn compile_cpu_symbolic(
         let target = PlanTarget {
             executable,
             first_entry: kernels.len() as u32,
-            written: &|d: &Dispatch<SymbolicCpuKernel>| {
-                d.kernel
-                    .outputs()
-                    .iter()
-                    .map(|v| d.operands[v.binding as usize])
-                    .collect()
-            },
+            written: &kiln_codegen_cpu::written,
             // Tiles, and so the grid, are chosen for each dispatch's actual sizes.
             workgroups: &|_| Ok(None),
             params: &|k: &SymbolicCpuKernel| k.symbols().into_iter().map(SymExpr::symbol).collect(),
@@ -351,14 +345,15 @@ pub struct VulkanSpirv {
     pub target: &'static kiln_codegen_spirv::VulkanTarget,
 }
 
-/// A dispatch compiled to a shader, with its workgroup grid.
-struct Shader {
-    op: Op,
+/// A dispatch compiled to a shader, with its workgroup grid when its sizes are static (for
+/// sizes known only at run time the executable computes it per dispatch).
+struct Shader<Z: kiln_kernel::Sizes = kiln_kernel::Static> {
+    op: Op<Z>,
     entry: kiln_spirv::EntryPoint,
-    grid: [u32; 3],
+    grid: Option<[u32; 3]>,
 }
 
-impl Display for Shader {
+impl<Z: kiln_kernel::Sizes> Display for Shader<Z> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
@@ -441,7 +436,7 @@ impl VulkanSpirv {
                     Ok::<_, CompileError>(Shader {
                         op: d.kernel.clone(),
                         entry,
-                        grid,
+                        grid: Some(grid),
                     })
                 })?;
                 Ok((f.name.as_str(), d))
@@ -453,7 +448,7 @@ impl VulkanSpirv {
             constants,
             executable,
             &|d: &Dispatch<Shader>| d.kernel.op.written(&d.operands),
-            &|s: &Shader| Ok(Some(s.grid.map(u64::from))),
+            &|s: &Shader| Ok(s.grid.map(|g| g.map(u64::from))),
         )?;
         Ok((
             programs,
@@ -478,17 +473,20 @@ impl VulkanSpirv {
                 let name = format!("dispatch_{i}");
                 let entry =
                     kiln_codegen_spirv::compile_kernel_symbolic(&name, &d.kernel, self.target)?;
-                Ok::<_, CompileError>(SymbolicShader {
+                Ok::<_, CompileError>(Shader {
                     op: d.kernel.clone(),
                     entry,
+                    grid: None,
                 })
             })?;
             let target = PlanTarget {
                 executable,
                 first_entry: entries.len() as u32,
-                written: &|d: &Dispatch<SymbolicShader>| d.kernel.op.written(&d.operands),
+                written: &|d: &Dispatch<Shader<Symbolic>>| d.kernel.op.written(&d.operands),
                 workgroups: &|_| Ok(None),
-                params: &|s: &SymbolicShader| s.entry.symbols.iter().map(SymExpr::symbol).collect(),
+                params: &|s: &Shader<Symbolic>| {
+                    s.entry.symbols.iter().map(SymExpr::symbol).collect()
+                },
             };
             let host = plan_symbolic(&d, &target, &mut |c| constants.module_index(c))?;
             text.push_str(&describe(&f.name, &host, &d.dispatches, target.first_entry));
@@ -496,22 +494,6 @@ impl VulkanSpirv {
             entries.extend(d.dispatches.into_iter().map(|d| d.kernel.entry));
         }
         Ok((programs, text, entries))
-    }
-}
-
-/// A dispatch with sizes known only at run time compiled to a shader.
-struct SymbolicShader {
-    op: Op<Symbolic>,
-    entry: kiln_spirv::EntryPoint,
-}
-
-impl Display for SymbolicShader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} workgroup_size {:?} {}",
-            self.entry.name, self.entry.workgroup_size, self.op
-        )
     }
 }
 

@@ -21,8 +21,9 @@ pub struct LocalExecutable {
 enum KernelSet {
     Static {
         program: kiln_vmvx::Executable,
-        /// The same kernels without epilogues, for native code that applies them itself.
-        raw: kiln_vmvx::Executable,
+        /// The same kernels without epilogues, for native code that applies them itself
+        /// (present only when the executable has native code).
+        raw: Option<kiln_vmvx::Executable>,
     },
     /// Kernels with run-time sizes.
     Symbolic(SymbolicKernels),
@@ -48,8 +49,8 @@ type BoundKey = (usize, Vec<i64>);
 pub struct BoundKernel {
     /// The static kernel, as the only kernel of an executable.
     program: kiln_vmvx::Executable,
-    /// The same without its epilogue.
-    raw: kiln_vmvx::Executable,
+    /// The same without its epilogue, for native code.
+    raw: Option<kiln_vmvx::Executable>,
     /// What native code reads: the symbols' values, then a generic kernel's tiles per
     /// parallel dim (the `sizes` of the kernel ABI).
     sizes: Vec<i64>,
@@ -65,7 +66,7 @@ pub enum Prepared {
 /// What running a prepared kernel reads.
 struct Parts<'a> {
     program: &'a kiln_vmvx::Executable,
-    raw: &'a kiln_vmvx::Executable,
+    raw: Option<&'a kiln_vmvx::Executable>,
     /// The kernel's index in `program` and `raw`.
     slot: usize,
     /// The entry point native code names the kernel by.
@@ -169,6 +170,9 @@ impl LocalExecutable {
             .as_ref()
             .map(|t| native_tile(&code, t))
             .transpose()?;
+        if let KernelSet::Static { program, raw } = &mut loaded.kernels {
+            *raw = Some(without_epilogues(program));
+        }
         loaded.native = Some(Native {
             entries,
             kernels,
@@ -180,10 +184,7 @@ impl LocalExecutable {
     /// An executable of static VMVX kernels.
     pub fn new(program: kiln_vmvx::Executable) -> Self {
         LocalExecutable {
-            kernels: KernelSet::Static {
-                raw: without_epilogues(&program),
-                program,
-            },
+            kernels: KernelSet::Static { raw: None, program },
             native: None,
         }
     }
@@ -253,7 +254,7 @@ impl LocalExecutable {
         }
         let program = kiln_vmvx::Executable { kernels: vec![k] };
         let b = Arc::new(BoundKernel {
-            raw: without_epilogues(&program),
+            raw: self.native.is_some().then(|| without_epilogues(&program)),
             program,
             sizes,
         });
@@ -265,14 +266,14 @@ impl LocalExecutable {
         match (prepared, &self.kernels) {
             (Prepared::Static(entry), KernelSet::Static { program, raw }) => Ok(Parts {
                 program,
-                raw,
+                raw: raw.as_ref(),
                 slot: *entry,
                 entry: *entry,
                 sizes: &[],
             }),
             (Prepared::Bound(entry, b), KernelSet::Symbolic(_)) => Ok(Parts {
                 program: &b.program,
-                raw: &b.raw,
+                raw: b.raw.as_ref(),
                 slot: 0,
                 entry: *entry,
                 sizes: &b.sizes,
@@ -321,10 +322,13 @@ impl LocalExecutable {
             .entries
             .get(parts.entry)
             .ok_or_else(|| format!("entry point {} does not exist", parts.entry))?;
+        let raw = parts
+            .raw
+            .ok_or("native code without its kernels' descriptions (without epilogues)")?;
         let pointers: Vec<*mut u8> = bindings.iter().map(|b| b.ptr).collect();
         let ctx = crate::native_imports::DispatchContext {
             program: parts.program,
-            raw: parts.raw,
+            raw,
             bindings,
             kernels: native.kernels.as_ref().unwrap_or(kernels),
             entry: parts.entry as u32,

@@ -22,25 +22,29 @@ const MODELS: &[&str] = &[
     "softmax_axis",
 ];
 
-fn text(model: &str, phase: Phase) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/models")
-        .join(model)
-        .join("model.onnx");
-    let opts = CompileOptions {
+/// Options compiling for all three targets up to `phase`, llvm-cpu for a fixed CPU so the
+/// data-tiled layouts do not depend on the machine running the test.
+fn every_target(phase: Phase) -> CompileOptions {
+    CompileOptions {
         targets: ["llvm-cpu", "vmvx", "vulkan-spirv"]
             .map(String::from)
             .to_vec(),
         compile_to: Some(phase),
-        // A fixed CPU, so the data-tiled layouts do not depend on the machine running the test.
         llvm_cpu: kiln_codegen_llvm::CpuTarget {
             triple: "x86_64-unknown-linux-gnu".into(),
             cpu: "x86-64-v4".into(),
             ..Default::default()
         },
         ..Default::default()
-    };
-    match kiln_compiler::compile_file(&path, None, &opts) {
+    }
+}
+
+fn text(model: &str, phase: Phase) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/models")
+        .join(model)
+        .join("model.onnx");
+    match kiln_compiler::compile_file(&path, None, &every_target(phase)) {
         Ok(CompileOutput::Text(t)) => t,
         other => panic!("{model}: {other:?}"),
     }
@@ -158,18 +162,8 @@ fn dynamic_hal() {
             .join(model)
             .join("model.onnx");
         let opts = CompileOptions {
-            targets: ["llvm-cpu", "vmvx", "vulkan-spirv"]
-                .map(String::from)
-                .to_vec(),
-            compile_to: Some(Phase::Hal),
             dynamic_dims: Some(true),
-            // A fixed CPU, so the data-tiled layouts do not depend on the machine running it.
-            llvm_cpu: kiln_codegen_llvm::CpuTarget {
-                triple: "x86_64-unknown-linux-gnu".into(),
-                cpu: "x86-64-v4".into(),
-                ..Default::default()
-            },
-            ..Default::default()
+            ..every_target(Phase::Hal)
         };
         let Ok(CompileOutput::Text(text)) = kiln_compiler::compile_file(&path, None, &opts) else {
             panic!("{model}: no hal text")
