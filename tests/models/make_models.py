@@ -25,7 +25,7 @@ from onnx import TensorProto, helper, numpy_helper
 OPSET = 17
 IR_VERSION = 8
 # IR version used for each opset a model is built at (opset 21 needs IR >= 10)
-OPSET_IR_VERSION = {13: 7, 17: IR_VERSION, 19: 9, 20: 9, 21: 10}
+OPSET_IR_VERSION = {13: 7, 17: IR_VERSION, 18: 8, 19: 9, 20: 9, 21: 10}
 # models whose initializers are saved as external data: name -> data file (next to model.onnx)
 EXTERNAL_DATA = {"mlp_external": "weights.bin"}
 
@@ -62,8 +62,9 @@ class Graph:
         return name
 
     def output(self, name, shape, dtype=np.float32):
-        self.outputs.append(
-            helper.make_tensor_value_info(name, NP_TO_ONNX[np.dtype(dtype)], list(shape)))
+        """A graph output; `shape` None declares no rank."""
+        self.outputs.append(helper.make_tensor_value_info(
+            name, NP_TO_ONNX[np.dtype(dtype)], None if shape is None else list(shape)))
 
     def init(self, name, value, dtype=None):
         arr = np.asarray(value, dtype=dtype)
@@ -946,6 +947,121 @@ def build_control_flow():
     return g.model("If, Loop and Scan known at compile time"), inputs, None
 
 
+
+def control_subgraph(g, name, build, inputs, outputs):
+    """A subgraph (If branch, Loop body) built by `build` on a fresh Graph; it may read
+    `g`'s values by name."""
+    sub = Graph(name)
+    sub._tensor_names = set(g._tensor_names)
+    for n, shape, dtype in inputs:
+        sub.input(n, shape, dtype)
+    build(sub)
+    for n, shape, *dtype in outputs:
+        sub.output(n, shape, *dtype)
+    g._tensor_names |= sub._tensor_names
+    return helper.make_graph(sub.nodes, name, sub.inputs, sub.outputs, sub.initializers)
+
+
+def build_branch_rank():
+    """An If on a condition computed from an input, whose branches return different ranks
+    (y1: [n] or [n, 3]) and different sizes ([n, 2] or [n, 4], reduced downstream); n open.
+    Golden data for both branches (RUNS)."""
+    rng = np.random.default_rng(7101)
+    g = Graph("branch_rank")
+    x = g.input("x", ["n", 4])
+    sel = g.input("sel", [1])
+    w = g.init("w", small(rng, (4, 3), 0.5))
+    total = g.node("ReduceSum", [sel], name="sel_sum", keepdims=0)
+    cond = g.node("Greater", [total, g.init("zero", np.array(0.0, np.float32))], name="cond")
+
+    def then_b(s):
+        s.node("ReduceSum", [x, g.init("axis1", np.array([1], np.int64))], name="t_sum",
+               outputs=["t_y1"], keepdims=0)
+        s.node("Slice", [x, g.init("s0", np.array([0], np.int64)),
+                         g.init("s2", np.array([2], np.int64)), "axis1"],
+               name="t_slice", outputs=["t_y2"])
+
+    def else_b(s):
+        s.node("MatMul", [x, w], name="e_mm", outputs=["e_y1"])
+        s.node("Mul", [x, g.init("two", np.array(2.0, np.float32))], name="e_mul",
+               outputs=["e_y2"])
+    then_g = control_subgraph(g, "then_b", then_b, [], [("t_y1", ["n"]), ("t_y2", ["n", 2])])
+    else_g = control_subgraph(g, "else_b", else_b, [], [("e_y1", ["n", 3]), ("e_y2", ["n", 4])])
+    y1, y2 = g.node("If", [cond], name="branch", outputs=["y1", "y2"], then_branch=then_g,
+                    else_branch=else_g)
+    r = g.node("ReduceSum", [y2, "axis1"], name="y2_sum", keepdims=1)
+    g.node("Mul", [r, g.init("half", np.array(0.5, np.float32))], name="y2_half",
+           outputs=["y2_scaled"])
+    g.output("y1", ["n"])  # the then branch's rank; the else branch returns [n, 3]
+    g.output("y2_scaled", ["n", 1])
+    return g.model("If whose branches differ in rank and size"), \
+        [normal(rng, (3, 4)), np.array([1.0], np.float32)], None
+
+
+def build_loop_count():
+    """A Loop whose trip count is an input, stopped early by a condition computed from data,
+    carrying a state and a value that grows every iteration, with a scan output; batch open.
+    Golden data at several trip counts (RUNS)."""
+    rng = np.random.default_rng(7201)
+    g = Graph("loop_count")
+    x = g.input("x", ["batch", 4])
+    n = g.input("n", [], np.int64)
+    limit = g.input("limit", [])
+    w = g.init("w", small(rng, (4, 4), 0.5))
+    axis1 = g.init("axis1", np.array([1], np.int64))
+
+    def body(s):
+        mm = s.node("MatMul", ["h_in", w], name="b_mm")
+        pre = s.node("Add", [mm, x], name="b_add")
+        h = s.node("Tanh", [pre], name="b_tanh", outputs=["h_out"])
+        m = s.node("ReduceMean", [h, axis1], name="b_mean", keepdims=1)
+        s.node("Concat", ["trail_in", m], name="b_grow", outputs=["trail_out"], axis=1)
+        fi = s.node("Cast", ["i"], name="b_i", to=TensorProto.FLOAT)
+        s.node("Less", [fi, limit], name="b_cond", outputs=["cond_out"])
+        s.node("ReduceSum", [h, axis1], name="b_scan", outputs=["h_sum"], keepdims=0)
+    body_g = control_subgraph(
+        g, "body", body,
+        [("i", [], np.int64), ("cond_in", [], np.bool_), ("h_in", ["batch", 4], np.float32),
+         ("trail_in", ["batch", None], np.float32)],
+        [("cond_out", [], np.bool_), ("h_out", ["batch", 4]), ("trail_out", ["batch", None]),
+         ("h_sum", ["batch"])])
+    cond0 = g.node("Greater", [limit, g.init("zero", np.array(0.0, np.float32))], name="cond0")
+    trail0 = g.node("ReduceMean", [x, axis1], name="trail0", keepdims=1)
+    g.node("Loop", [n, cond0, x, trail0], name="loop", outputs=["h", "trail", "sums"],
+           body=body_g)
+    g.output("h", ["batch", 4])
+    g.output("trail", ["batch", None])
+    g.output("sums", [None, "batch"])
+    inputs = [normal(rng, (2, 4)), np.array(5, np.int64), np.array(10.0, np.float32)]
+    return g.model("Loop with a run-time trip count and condition", opset=18), inputs, None
+
+
+def build_recurrent_dynamic():
+    """A bidirectional LSTM with per-entry sequence lengths followed by a GRU, over an open
+    sequence length and batch; golden data at several sizes (RUNS)."""
+    rng = np.random.default_rng(7301)
+    g = Graph("recurrent_dynamic")
+    N, I, H1, H2 = 2, 4, 6, 5
+    x = g.input("x", ["seq", "batch", I])
+    lens = g.input("lens", ["batch"], np.int32)
+
+    def wrb(p, dirs, gates, hidden, inp):
+        return [g.init(f"{p}_W", small(rng, (dirs, gates * hidden, inp), 0.5)),
+                g.init(f"{p}_R", small(rng, (dirs, gates * hidden, hidden), 0.5)),
+                g.init(f"{p}_B", small(rng, (dirs, 2 * gates * hidden), 0.2))]
+    y, yh, _ = g.node("LSTM", [x] + wrb("lstm", 2, 4, H1, I) + [lens], name="lstm", n_out=3,
+                      direction="bidirectional", hidden_size=H1)
+    y = g.node("Transpose", [y], name="lstm_y_t", perm=[0, 2, 1, 3])
+    y = g.node("Reshape", [y, g.init("shape_0_0_m1", np.array([0, 0, -1], np.int64))],
+               name="lstm_y_r")
+    g.node("GRU", [y] + wrb("gru", 1, 3, H2, 2 * H1), name="gru", n_out=2,
+           outputs=["gru_y", "gru_h"], hidden_size=H2, linear_before_reset=1)
+    g.output("lstm_1", [2, "batch", H1])
+    g.output("gru_y", ["seq", 1, "batch", H2])
+    g.output("gru_h", [1, "batch", H2])
+    inputs = [normal(rng, (5, N, I)), np.array([5, 3], np.int32)]
+    return g.model("bidirectional LSTM then GRU over an open sequence length"), inputs, None
+
 def build_resize():
     """Resize in its modes with constant scales, sizes and roi (opset 19)."""
     rng = np.random.default_rng(8008)
@@ -1157,6 +1273,20 @@ RUNS = {
         [normal(np.random.default_rng(3004), (2, 3, 40, 56))],
         [normal(np.random.default_rng(3005), (1, 3, 37, 45))],
     ],
+    "branch_rank": [
+        [normal(np.random.default_rng(7102), (5, 4)), np.array([-1.0], np.float32)],
+        [normal(np.random.default_rng(7103), (1, 4)), np.array([2.0], np.float32)],
+    ],
+    "loop_count": [
+        [normal(np.random.default_rng(7202), (3, 4)), np.array(7, np.int64),
+         np.array(2.5, np.float32)],
+        [normal(np.random.default_rng(7203), (1, 4)), np.array(1, np.int64),
+         np.array(3.0, np.float32)],
+    ],
+    "recurrent_dynamic": [
+        [normal(np.random.default_rng(7302), (9, 3, 4)), np.array([9, 4, 7], np.int32)],
+        [normal(np.random.default_rng(7303), (1, 1, 4)), np.array([1], np.int32)],
+    ],
     "control_flow": [
         [normal(np.random.default_rng(7008), (2, 3)), np.array(True),
          normal(np.random.default_rng(7009), (2, 5, 3))],
@@ -1175,7 +1305,7 @@ RUNS = {
     ],
 }
 # models whose declared output shapes are wrong on purpose (not checked against ORT's)
-WRONG_DECLARED_OUTPUTS = {"detector_dynamic"}
+WRONG_DECLARED_OUTPUTS = {"detector_dynamic", "branch_rank"}
 
 
 def build_neck_dynamic():
@@ -1282,6 +1412,9 @@ BUILDERS = [
     ("neck_dynamic", build_neck_dynamic),
     ("recurrent", build_recurrent),
     ("control_flow", build_control_flow),
+    ("branch_rank", build_branch_rank),
+    ("loop_count", build_loop_count),
+    ("recurrent_dynamic", build_recurrent_dynamic),
     ("resize", build_resize),
     ("conv_transpose", build_conv_transpose),
     ("indexing", build_indexing),
@@ -1318,13 +1451,15 @@ def describe(values, infos):
 
 
 def shape_of(vi):
-    """Declared dims, `None` for an open one."""
+    """Declared dims, `None` for an open one; `None` for no declared rank."""
+    if not vi.type.tensor_type.HasField("shape"):
+        return None
     return [d.dim_value if d.HasField("dim_value") else None
             for d in vi.type.tensor_type.shape.dim]
 
 
 def fits(shape, declared):
-    return len(shape) == len(declared) and all(
+    return declared is None or len(shape) == len(declared) and all(
         d is None or d == n for n, d in zip(shape, declared))
 
 

@@ -380,7 +380,7 @@ struct LoadedModuleHandle {
 }
 
 /// `(name, element type, dims)`, each dim the text of its size: a number, or an expression
-/// over the function's symbols (`batch`, `(h+1)/2`).
+/// over the function's symbols (`batch`, `(h+1)/2`); `["*"]` for a rank known only per call.
 type Sig = (String, String, Vec<String>);
 /// A tensor crossing the boundary: element type name, shape, bytes.
 type Wire<B> = (String, Vec<usize>, B);
@@ -398,6 +398,7 @@ impl LoadedModuleHandle {
             .module()
             .functions
             .iter()
+            .filter(|f| !f.internal)
             .map(|f| f.name.clone())
             .collect()
     }
@@ -409,7 +410,11 @@ impl LoadedModuleHandle {
             (
                 s.name.clone(),
                 s.element_type.name().to_string(),
-                s.dims.iter().map(|d| d.to_string()).collect(),
+                match s.any_rank {
+                    // A rank known only per call (a run-time branch chose it).
+                    true => vec!["*".to_string()],
+                    false => s.dims.iter().map(|d| d.to_string()).collect(),
+                },
             )
         };
         Ok((

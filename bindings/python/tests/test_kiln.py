@@ -222,6 +222,26 @@ def test_one_module_takes_every_size_its_open_dims_allow():
         f(np.zeros((1, 4, 8, 8), np.float32))
 
 
+def test_run_time_branches_and_loops_run_from_one_module():
+    """An If whose branches differ in rank and a Loop whose trip count is an input run at
+    every input from one module on each target, matching ONNX Runtime; reflection shows a
+    result of any rank as `*`."""
+    for target, device in [("vmvx", "local-task"), ("llvm-cpu", "local-sync")]:
+        for name in ["branch_rank", "loop_count"]:
+            f = kr.load_module(kc.compile_file(model(name), target_backends=[target]), device=device).main
+            if name == "branch_rank":
+                assert repr(f) == "<Function @main(x: ?x4xf32, sel: 1xf32) -> (y1: *xf32, y2_scaled: ?x1xf32)>"
+            for prefix in ["", "run1_", "run2_"]:
+                load = lambda kind, i: np.load(os.path.join(MODELS, name, f"{prefix}{kind}_{i}.npy"))
+                inputs = [load("input", i) for i in range(len(f.inputs))]
+                got = f(*inputs)
+                got = got if isinstance(got, tuple) else (got,)
+                for i, g in enumerate(got):
+                    want = load("expected", i)
+                    assert g.shape == want.shape, (name, prefix, i)
+                    np.testing.assert_allclose(g, want, rtol=1e-4, atol=1e-5)
+
+
 def open_dims_main(nodes, x_dims, outputs, consts, device="local-sync"):
     """The `main` of a one-input (`x`, f32 with `x_dims`) ONNX graph of `nodes` with
     constants `consts` (name -> array), compiled once with its dims left open for every
@@ -462,10 +482,39 @@ def test_group_norm_over_run_time_sizes():
 
 
 def test_open_dims_fall_back_to_bound_with_a_note():
-    """A model that does not compile with its dims open (an LSTM over an open sequence is
+    """A model that does not compile with its dims open (a Scan over an open length is
     unrolled, so its length must be known) compiles with them bound to 1 by default, with a
-    warning saying why; --kiln-dynamic-dims=true makes that an error instead."""
+    warning saying why; --kiln-dynamic-dims=true makes that an error instead. An LSTM over an
+    open sequence runs as a loop, from one module at every length."""
     from onnx import TensorProto, helper, numpy_helper
+
+    body = helper.make_graph(
+        [helper.make_node("Add", ["acc_in", "row"], ["acc_out"]),
+         helper.make_node("Mul", ["row", "row"], ["sq"])],
+        "body",
+        [helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("row", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("sq", TensorProto.FLOAT, [3])],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Scan", ["acc0", "x"], ["acc", "ys"], body=body, num_scan_inputs=1)],
+        "scan",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["seq", 3])],
+        [helper.make_tensor_value_info("acc", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("ys", TensorProto.FLOAT, ["seq", 3])],
+        [numpy_helper.from_array(np.zeros(3, np.float32), "acc0")],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    with pytest.warns(UserWarning, match="does not compile with its input dims left open"):
+        module = kc.compile_str(blob, target_backends=["vmvx"])
+    f = kr.load_module(module, device="local-sync").main
+    acc, ys = f(np.full((1, 3), 2.0, np.float32))
+    np.testing.assert_array_equal(acc, [2.0, 2.0, 2.0])
+    with pytest.raises(kr.KilnRuntimeError, match="1x3"):
+        f(np.ones((2, 3), np.float32))
+    with pytest.raises(kc.CompilerError, match="Scan"):
+        kc.compile_str(blob, target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims=true"])
 
     rng = np.random.default_rng(0)
     w = rng.standard_normal((1, 8, 3), dtype=np.float32)
@@ -478,14 +527,9 @@ def test_open_dims_fall_back_to_bound_with_a_note():
         [numpy_helper.from_array(w, "w"), numpy_helper.from_array(r, "r")],
     )
     blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
-    with pytest.warns(UserWarning, match="does not compile with its input dims left open"):
-        module = kc.compile_str(blob, target_backends=["vmvx"])
-    f = kr.load_module(module, device="local-sync").main
-    assert f(np.ones((1, 1, 3), np.float32)).shape == (1, 1, 1, 2)
-    with pytest.raises(kr.KilnRuntimeError, match="1x1x3"):
-        f(np.ones((2, 1, 3), np.float32))
-    with pytest.raises(kc.CompilerError, match="LSTM"):
-        kc.compile_str(blob, target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims=true"])
+    f = kr.load_module(kc.compile_str(blob, target_backends=["vmvx"]), device="local-sync").main
+    for seq in [1, 4]:
+        assert f(np.ones((seq, 1, 3), np.float32)).shape == (seq, 1, 1, 2)
 
 
 @pytest.mark.parametrize("mode", ["edge", "reflect", "wrap"])

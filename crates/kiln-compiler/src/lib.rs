@@ -265,6 +265,13 @@ pub fn compile_program(
     let mut regions = vec![];
     let mut text = String::new();
     for f in &program.functions {
+        if let Some(c) = &f.control {
+            text.push_str(&format!(
+                "// function @{}: control program\n{}",
+                f.name, c.program
+            ));
+            continue;
+        }
         let formed = dispatch::form_dispatches(&program, f)?;
         let symbols = formed.symbols();
         let unsupported = |message: String| CompileError::Unsupported {
@@ -333,25 +340,46 @@ pub fn compile_program(
     if stop < Phase::End {
         return Ok(CompileOutput::Text(text));
     }
+    // Straight-line functions have one host program per target, in order; functions with a
+    // control program have none.
+    let mut straight = 0;
     let functions = program
         .functions
         .iter()
-        .enumerate()
-        .map(|(fi, f)| {
-            let sig = |p: &kiln_ir::Port| {
+        .map(|f| {
+            let sig = |p: &kiln_ir::Port, any_rank: bool| {
                 let ty = f.ty(p.value);
                 TensorSig {
                     name: p.name.clone(),
                     element_type: ty.element_type,
-                    dims: ty.dims.iter().map(kiln_ir::Dim::expr).collect(),
+                    dims: match any_rank {
+                        true => vec![],
+                        false => ty.dims.iter().map(kiln_ir::Dim::expr).collect(),
+                    },
+                    any_rank,
+                }
+            };
+            let any_rank = |i: usize| f.control.as_ref().is_some_and(|c| c.any_rank[i]);
+            let host_programs = match f.control {
+                Some(_) => vec![],
+                None => {
+                    straight += 1;
+                    programs.iter().map(|p| p[straight - 1].clone()).collect()
                 }
             };
             FunctionDef {
                 name: f.name.clone(),
-                inputs: f.params.iter().map(sig).collect(),
-                outputs: f.results.iter().map(sig).collect(),
-                programs: programs.iter().map(|p| p[fi].clone()).collect(),
+                inputs: f.params.iter().map(|p| sig(p, false)).collect(),
+                outputs: f
+                    .results
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| sig(p, any_rank(i)))
+                    .collect(),
+                programs: host_programs,
                 checks: size_checks(f),
+                control: f.control.as_ref().map(|c| c.program.clone()),
+                internal: f.internal,
             }
         })
         .collect();

@@ -138,7 +138,7 @@ fn import_with(
 }
 
 fn result_types(imported: &Imported) -> Vec<String> {
-    let f = &imported.program.functions[0];
+    let f = imported.program.function("main").unwrap();
     f.results
         .iter()
         .map(|r| f.ty(r.value).to_string())
@@ -321,26 +321,54 @@ fn branches_of_two_ranks() -> Vec<AttributeProto> {
     vec![then_branch, graph_attr("else_branch", vec![flat], &["e"])]
 }
 
+/// The control program of `main`, printed.
+fn control_text(imported: &kiln_import::Imported) -> String {
+    let main = imported.program.function("main").unwrap();
+    main.control
+        .as_ref()
+        .expect("a control program")
+        .program
+        .to_string()
+}
+
 #[test]
-fn control_flow_that_needs_run_time_support_is_refused_naming_the_node() {
-    // An If on a run-time condition whose branches differ in rank.
-    let err = import(
+fn run_time_control_flow_becomes_a_control_program() {
+    // An If on a run-time condition whose branches differ in rank: each branch is a segment,
+    // and the result's rank is known only per call.
+    let imported = import(
         vec![typed_input("c", 9, &[]), input("x", &["2", "3"])],
         vec![ints("minus_one", &[-1])],
         vec![node("If", &["c"], "y", branches_of_two_ranks())],
         &["y"],
         true,
     )
-    .unwrap_err();
-    let message = err.to_string();
+    .unwrap();
+    let text = control_text(&imported);
     assert!(
-        message.contains("node 'y' (If")
-            && message.contains("tensor<2x3xf32> in the then branch and tensor<6xf32>")
-            && message.contains("run-time control flow"),
-        "{message}"
+        text.contains("= read %r") && text.contains("if $s"),
+        "{text}"
     );
-    // A Loop whose trip count is an input.
-    let body = graph_attr(
+    let main = imported.program.function("main").unwrap();
+    assert_eq!(main.control.as_ref().unwrap().any_rank, [true]);
+    assert!(imported.program.functions.iter().any(|f| f.internal));
+    // Reading such a value is refused, naming both nodes.
+    let err = import(
+        vec![typed_input("c", 9, &[]), input("x", &["2", "3"])],
+        vec![ints("minus_one", &[-1])],
+        vec![
+            node("If", &["c"], "y", branches_of_two_ranks()),
+            node("Relu", &["y"], "z", vec![]),
+        ],
+        &["z"],
+        true,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("node 'z' (Relu") && err.to_string().contains("from If node 'y'"),
+        "{err}"
+    );
+    // A Loop whose trip count is an input: a loop of the control program around the body.
+    let mut body = graph_attr(
         "body",
         vec![
             node("Identity", &["cond"], "cond_out", vec![]),
@@ -348,21 +376,27 @@ fn control_flow_that_needs_run_time_support_is_refused_naming_the_node() {
         ],
         &["cond_out", "v_out"],
     );
-    let err = import(
+    if let Some(g) = body.g.as_mut() {
+        g.input = vec![
+            typed_input("i", 7, &[]),
+            typed_input("cond", 9, &[]),
+            input("v", &["2"]),
+        ];
+    }
+    let imported = import(
         vec![typed_input("n", 7, &[]), input("x", &["2"])],
         vec![],
         vec![node("Loop", &["n", "", "x"], "y", vec![body])],
         &["y"],
         true,
     )
-    .unwrap_err();
+    .unwrap();
+    let text = control_text(&imported);
     assert!(
-        err.to_string().contains("node 'y' (Loop")
-            && err
-                .to_string()
-                .contains("trip count must be known at compile time"),
-        "{err}"
+        text.contains("loop $s") && text.contains("max $s"),
+        "{text}"
     );
+    assert_eq!(result_types(&imported), ["tensor<2xf32>"]);
 }
 
 #[test]
@@ -396,7 +430,10 @@ fn a_bound_input_folds_the_branch_that_depends_on_it() {
         result_types(&graph(&bind(8000.0)).unwrap()),
         ["tensor<6xf32>"]
     );
-    assert!(graph(&ImportOptions::default()).is_err());
+    // Left open, the condition is read at run time and the result's rank follows it.
+    let open = graph(&ImportOptions::default()).unwrap();
+    let main = open.program.function("main").unwrap();
+    assert_eq!(main.control.as_ref().unwrap().any_rank, [true]);
     let err = graph(&bind(0.5)).unwrap_err();
     assert!(
         err.to_string()

@@ -63,6 +63,21 @@ pub struct Function {
     pub values: Vec<ValueData>,
     /// Ops in program order.
     pub ops: Vec<Op>,
+    /// Called only by other functions' control programs, never exported.
+    pub internal: bool,
+    /// A function with run-time control flow has no ops: its control program calls other
+    /// (straight-line) functions of the program. Its params and results are values no op
+    /// defines, which give its signature.
+    pub control: Option<Control>,
+}
+
+/// The body of a function with run-time control flow.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Control {
+    pub program: kiln_types::control::ControlProgram,
+    /// Per result: its rank is known only per call (branches that differ in rank), so its
+    /// value's type gives only the element type.
+    pub any_rank: Vec<bool>,
 }
 
 /// A whole program: functions plus the constant table they share.

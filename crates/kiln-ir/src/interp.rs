@@ -138,6 +138,9 @@ pub fn run_function(
             inputs.len()
         )));
     }
+    if let Some(c) = &f.control {
+        return crate::interp_control::run(program, f, &c.program, inputs);
+    }
     // Dims that are one symbol bind it; every dim must then evaluate to the input's size.
     let mut symbols: HashMap<String, i64> = HashMap::new();
     for (p, t) in f.params.iter().zip(inputs) {

@@ -13,13 +13,14 @@
 
 pub mod function;
 pub mod interp;
+mod interp_control;
 pub mod ops;
 
 pub mod text;
 pub mod types;
 pub mod verify;
 
-pub use function::{Function, Op, Port, Program, ValueData, ValueId};
+pub use function::{Control, Function, Op, Port, Program, ValueData, ValueId};
 pub use kiln_types::sym;
 pub use ops::{
     Attr, BinaryOp, ConstId, Conv2dAttrs, OpKind, PoolAttrs, PoolKind, ReduceKind, TypeError,

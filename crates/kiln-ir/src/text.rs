@@ -74,11 +74,26 @@ fn print_function(f: &Function, out: &mut String) {
         .collect();
     let _ = writeln!(
         out,
-        "func @{}({}) -> ({}) {{",
+        "func {}@{}({}) -> ({}) {}{{",
+        if f.internal { "private " } else { "" },
         f.name,
         params.join(", "),
-        results.join(", ")
+        results.join(", "),
+        if f.control.is_some() { "control " } else { "" },
     );
+    if let Some(c) = &f.control {
+        let types: Vec<String> = f
+            .results
+            .iter()
+            .zip(&c.any_rank)
+            .map(|(p, &any)| match any {
+                true => format!("tensor<*x{}>", f.ty(p.value).element_type.name()),
+                false => f.ty(p.value).to_string(),
+            })
+            .collect();
+        let _ = write!(out, "{}", c.program);
+        let _ = writeln!(out, "  // result types: {}", types.join(", "));
+    }
     for op in &f.ops {
         let res: Vec<String> = op.results.iter().map(|r| name(*r, &mut names)).collect();
         let _ = write!(out, "  {} = {}", res.join(", "), op.kind.name());
@@ -112,7 +127,10 @@ pub fn parse_program(text: &str) -> Result<Program, IrError> {
             break;
         }
         if p.eat_word("func") {
-            pending.push(p.function()?);
+            let internal = p.eat_word("private");
+            let (mut f, results) = p.function()?;
+            f.internal = internal;
+            pending.push((f, results));
         } else if p.eat_word("const") {
             let (id, t) = p.constant()?;
             constants.insert(id, t);
@@ -392,6 +410,11 @@ impl<'a> Parser<'a> {
                 }
                 self.expect(",")?;
             }
+        }
+        if self.eat_word("control") {
+            return Err(self.error(
+                "functions with control programs are printed for reading, not parsed back",
+            ));
         }
         self.expect("{")?;
         while !self.eat("}") {

@@ -22,6 +22,9 @@ fn verify_function(program: &Program, f: &Function) -> Result<(), IrError> {
         loc: loc.to_string(),
         message,
     };
+    if let Some(c) = &f.control {
+        return verify_control(program, f, c).map_err(|m| err("control", m));
+    }
     let mut defined = vec![false; f.values.len()];
     let define = |v: crate::ValueId, loc: &str, defined: &mut Vec<bool>| -> Result<(), IrError> {
         match defined.get_mut(v.index()) {
@@ -92,4 +95,24 @@ fn verify_function(program: &Program, f: &Function) -> Result<(), IrError> {
         }
     }
     Ok(())
+}
+
+/// A function with a control program: no ops, registers in range, one rank flag per result,
+/// and every callee a straight-line function of the program with matching arity.
+fn verify_control(program: &Program, f: &Function, c: &crate::Control) -> Result<(), String> {
+    if !f.ops.is_empty() {
+        return Err("a function with a control program has no ops".into());
+    }
+    if c.any_rank.len() != f.results.len() || c.program.results.len() != f.results.len() {
+        return Err(format!(
+            "{} results but the control program returns {}",
+            f.results.len(),
+            c.program.results.len()
+        ));
+    }
+    c.program.verify(f.params.len())?;
+    kiln_types::control::check_calls(&c.program, |name| {
+        let g = program.function(name)?;
+        Some((g.control.is_some(), g.params.len(), g.results.len()))
+    })
 }

@@ -119,6 +119,13 @@ impl<'a> ByteReader<'a> {
     }
     /// A length prefix, checked against the bytes left (each item needs at least `min_item` bytes),
     /// so a corrupt count cannot make the reader allocate without bound.
+    /// The next u32 without consuming it; `None` at the end.
+    pub fn peek_u32(&self) -> Result<Option<u32>, ModuleError> {
+        Ok(self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))))
+    }
     pub fn len(&mut self, min_item: usize) -> Result<usize, ModuleError> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min_item.max(1)) > self.bytes.len() - self.pos {

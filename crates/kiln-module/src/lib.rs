@@ -35,21 +35,24 @@
 //! checksummed: they are used in place and never read at load time.
 
 mod bytes;
+mod control;
 mod host;
 mod symbols;
 
 pub use bytes::{checksum, ByteReader, ByteWriter};
 pub use host::{BindingRef, BoundProgram, BufferSpace, HostInst, HostProgram};
+pub use kiln_types::control::ControlProgram;
 use kiln_types::sym::SymExpr;
 use kiln_types::ElementType;
 pub use symbols::Symbols;
 
 /// The first 8 bytes of every module file.
 pub const MAGIC: &[u8; 8] = b"KILNMOD\0";
-/// The only format version this build reads and writes (3: signature dims and host program
+/// The only format version this build reads and writes (4: functions may have a control
+/// program and be internal, signatures may be unranked; 3: signature dims and host program
 /// sizes are expressions over the functions' symbols; 2 added a host program per target
 /// variant of each function).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 64;
 /// Alignment of every constant and executable in the file.
@@ -80,6 +83,9 @@ pub struct TensorSig {
     pub name: String,
     pub element_type: ElementType,
     pub dims: Vec<SymExpr>,
+    /// The rank is known only per call (a result chosen by a run-time branch whose branches
+    /// differ in rank); `dims` is then empty.
+    pub any_rank: bool,
 }
 
 impl TensorSig {
@@ -89,6 +95,7 @@ impl TensorSig {
             name: name.into(),
             element_type,
             dims: dims.iter().map(|&d| SymExpr::from(d as i64)).collect(),
+            any_rank: false,
         }
     }
 
@@ -103,8 +110,12 @@ impl TensorSig {
             })
     }
 
-    /// IREE's type string: `8x784xf32`, `?` for dims known only per call.
+    /// IREE's type string: `8x784xf32`, `?` for dims known only per call, `*xf32` for a
+    /// rank known only per call.
     pub fn type_string(&self) -> String {
+        if self.any_rank {
+            return format!("*x{}", self.element_type.name());
+        }
         let mut parts: Vec<String> = self
             .dims
             .iter()
@@ -114,17 +125,22 @@ impl TensorSig {
         parts.join("x")
     }
 
-    /// The dims with their symbols: `[batch, 3, h, w]`.
+    /// The dims with their symbols: `[batch, 3, h, w]` (`[*]` for any rank).
     pub fn dims_string(&self) -> String {
+        if self.any_rank {
+            return "[*]".into();
+        }
         let parts: Vec<String> = self.dims.iter().map(|d| d.to_string()).collect();
         format!("[{}]", parts.join(", "))
     }
 }
 
-/// An exported function: its signature and the host programs that run it, one per target
-/// variant (a module compiled for several targets has one per target, each dispatching into
-/// that target's executable). A runtime runs the variant whose executables its device loads
-/// best ([`FunctionDef::variants_for`]).
+/// A function: its signature and the host programs that run it, one per target variant (a
+/// module compiled for several targets has one per target, each dispatching into that
+/// target's executable). A runtime runs the variant whose executables its device loads best
+/// ([`FunctionDef::variants_for`]). A function with run-time control flow has a
+/// [`ControlProgram`] instead, which calls straight-line functions of the module; those are
+/// `internal` (not exported to callers).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FunctionDef {
     pub name: String,
@@ -133,6 +149,10 @@ pub struct FunctionDef {
     pub programs: Vec<HostProgram>,
     /// Sizes the compiled program takes to be equal, checked when a call binds its symbols.
     pub checks: Vec<SizeCheck>,
+    /// Sequences other functions of the module at run time; `programs` is then empty.
+    pub control: Option<ControlProgram>,
+    /// Called only by control programs, never exported.
+    pub internal: bool,
 }
 
 /// Two sizes a function was compiled to take as equal (say, the height of a skip connection
@@ -156,7 +176,8 @@ impl FunctionDef {
     /// use kiln_module::{FunctionDef, HostProgram};
     /// let empty = HostProgram { transient_size: 0.into(), insts: vec![] };
     /// let f = FunctionDef { name: "main".into(), inputs: vec![], outputs: vec![],
-    ///                       programs: vec![empty.clone(), empty], checks: vec![] };
+    ///                       programs: vec![empty.clone(), empty], checks: vec![],
+    ///                       control: None, internal: false };
     /// assert_eq!(f.variants_for(|_| Some(0)), [0, 1]);
     /// ```
     pub fn variants_for(&self, rank: impl Fn(u32) -> Option<usize>) -> Vec<usize> {
@@ -208,7 +229,15 @@ pub struct Module {
 }
 
 impl Module {
+    /// The exported function `name` (internal ones are not found).
     pub fn function(&self, name: &str) -> Option<&FunctionDef> {
+        self.functions
+            .iter()
+            .find(|f| f.name == name && !f.internal)
+    }
+
+    /// Function `name`, exported or internal.
+    pub fn any_function(&self, name: &str) -> Option<&FunctionDef> {
         self.functions.iter().find(|f| f.name == name)
     }
 
@@ -251,7 +280,11 @@ impl Module {
                 for s in sigs {
                     w.str(&s.name);
                     w.u8(s.element_type.code());
-                    w.u32(s.dims.len() as u32);
+                    w.u32(if s.any_rank {
+                        u32::MAX
+                    } else {
+                        s.dims.len() as u32
+                    });
                     for d in &s.dims {
                         w.str(&d.to_string());
                     }
@@ -267,6 +300,14 @@ impl Module {
                 w.str(&c.b.to_string());
                 w.u8(c.at_most as u8);
                 w.str(&c.op);
+            }
+            w.u8(f.internal as u8);
+            match &f.control {
+                None => w.u8(0),
+                Some(c) => {
+                    w.u8(1);
+                    control::encode(c, &mut w);
+                }
             }
         }
         w.u32(self.executables.len() as u32);
@@ -368,7 +409,13 @@ impl Module {
                 for _ in 0..n {
                     let name = r.str()?;
                     let element_type = r.element_type()?;
-                    let rank = r.len(4)?;
+                    let any_rank = r.peek_u32()? == Some(u32::MAX);
+                    let rank = if any_rank {
+                        r.u32()?;
+                        0
+                    } else {
+                        r.len(4)?
+                    };
                     let dims = (0..rank)
                         .map(|_| SymExpr::parse(&r.str()?).map_err(ModuleError::Invalid))
                         .collect::<Result<Vec<_>, _>>()?;
@@ -376,6 +423,7 @@ impl Module {
                         name,
                         element_type,
                         dims,
+                        any_rank,
                     });
                 }
             }
@@ -395,6 +443,11 @@ impl Module {
                     })
                 })
                 .collect::<Result<Vec<_>, ModuleError>>()?;
+            let internal = r.u8()? != 0;
+            let control = match r.u8()? {
+                0 => None,
+                _ => Some(control::decode(&mut r)?),
+            };
             let [inputs, outputs] = sigs;
             functions.push(FunctionDef {
                 name: fname,
@@ -402,6 +455,8 @@ impl Module {
                 outputs,
                 programs,
                 checks,
+                control,
+                internal,
             });
         }
         let ne = r.len(32)?;
@@ -462,6 +517,11 @@ impl Module {
                     "function '{}' is defined twice",
                     f.name
                 )));
+            }
+            let invalid = |m: String| ModuleError::Invalid(format!("function '{}': {m}", f.name));
+            if let Some(c) = &f.control {
+                control::verify(&module, f, c).map_err(invalid)?;
+                continue;
             }
             if f.programs.is_empty() {
                 return Err(ModuleError::Invalid(format!(

@@ -17,6 +17,7 @@ use kiln_types::sym::SymExpr;
 ///     name: name.into(),
 ///     element_type: ElementType::F32,
 ///     dims: dims.iter().map(|d| SymExpr::parse(d).unwrap()).collect(),
+///     any_rank: false,
 /// };
 /// let f = FunctionDef {
 ///     name: "main".into(),
@@ -24,6 +25,8 @@ use kiln_types::sym::SymExpr;
 ///     outputs: vec![sig("y", &["b", "s", "64"])],
 ///     programs: vec![],
 ///     checks: vec![],
+///     control: None,
+///     internal: false,
 /// };
 /// let symbols = f.bind_inputs(&[&[2, 7], &[2, 7]]).unwrap();
 /// assert_eq!(symbols.shape(&f.outputs[0]).unwrap(), [2, 7, 64]);

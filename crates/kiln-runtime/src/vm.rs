@@ -15,6 +15,8 @@
 //! records the host program's dispatches and barriers into a command buffer, executes it and
 //! reads the outputs back.
 
+mod control;
+
 use crate::hal::{Buffer, BufferBinding, CommandBuffer, Device, Executable, HostBytes};
 use crate::{HalError, RuntimeError};
 use kiln_module::{BoundProgram, BufferSpace, FunctionDef, HostInst, Module, Symbols};
@@ -73,6 +75,24 @@ pub struct HostInput {
     pub element_type: ElementType,
     pub shape: Vec<usize>,
     pub bytes: Arc<dyn HostBytes>,
+}
+
+/// A tensor on the device: a call's argument or result, or a control program's register.
+#[derive(Clone)]
+struct Value {
+    element_type: ElementType,
+    shape: Vec<usize>,
+    buffer: Arc<dyn Buffer>,
+}
+
+impl Value {
+    /// Reads the tensor back to the host.
+    fn to_host(&self) -> Result<HostTensor, RuntimeError> {
+        let mut data = vec![0u8; self.buffer.len()];
+        self.buffer.read(0, &mut data)?;
+        Ok(HostTensor::new(self.element_type, self.shape.clone(), data)
+            .map_err(|e| HalError::Device(e.to_string()))?)
+    }
 }
 
 /// A host tensor's bytes as a buffer source.
@@ -249,7 +269,14 @@ impl LoadedModule {
             variants.push(chosen);
             reasons.push(reason);
         }
-        if !module.functions.is_empty() && variants.iter().all(Option::is_none) {
+        let straight = |(f, v): (&FunctionDef, &Option<usize>)| f.control.is_none().then_some(*v);
+        let runnable: Vec<Option<usize>> = module
+            .functions
+            .iter()
+            .zip(&variants)
+            .filter_map(straight)
+            .collect();
+        if !runnable.is_empty() && runnable.iter().all(Option::is_none) {
             // Nothing runs here: say why the first function's best variant does not.
             return Err(match reasons.into_iter().flatten().next() {
                 Some(message) => RuntimeError::BadModule {
@@ -356,6 +383,7 @@ impl LoadedModule {
                     .module
                     .functions
                     .iter()
+                    .filter(|f| !f.internal)
                     .map(|f| f.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
@@ -409,21 +437,14 @@ impl LoadedModule {
         name: &str,
         inputs: Vec<HostInput>,
     ) -> Result<Vec<HostTensor>, RuntimeError> {
-        let (f, bound, in_bufs) = self.bind_inputs(name, inputs)?;
-        let outputs = self.execute(f, &bound, in_bufs)?;
+        let (f, outputs) = self.run(name, inputs)?;
         let mut tensors = vec![];
-        for ((sig, buf), shape) in f.outputs.iter().zip(&outputs).zip(&bound.output_shapes) {
-            let mut data = vec![0u8; buf.len()];
-            buf.read(0, &mut data)?;
-            let shape = shape.clone();
-            tensors.push(
-                HostTensor::new(sig.element_type, shape, data)
-                    .map_err(|e| HalError::Device(e.to_string()))?,
-            );
+        for out in &outputs {
+            tensors.push(out.to_host()?);
         }
         self.keep(f, |s| {
-            for (i, b) in outputs.into_iter().enumerate() {
-                s.put_output(i, b);
+            for (i, out) in outputs.into_iter().enumerate() {
+                s.put_output(i, out.buffer);
             }
         });
         Ok(tensors)
@@ -437,36 +458,73 @@ impl LoadedModule {
         name: &str,
         inputs: Vec<HostInput>,
     ) -> Result<Vec<OutputBuffer>, RuntimeError> {
-        let (f, bound, in_bufs) = self.bind_inputs(name, inputs)?;
-        let outputs = self.execute(f, &bound, in_bufs)?;
-        Ok(f.outputs
-            .iter()
-            .zip(outputs)
-            .zip(&bound.output_shapes)
+        let (f, outputs) = self.run(name, inputs)?;
+        Ok(outputs
+            .into_iter()
             .enumerate()
-            .map(|(i, ((sig, buffer), shape))| OutputBuffer {
-                element_type: sig.element_type,
-                shape: shape.clone(),
-                buffer,
+            .map(|(i, out)| OutputBuffer {
+                element_type: out.element_type,
+                shape: out.shape,
+                buffer: out.buffer,
                 home: Some((Arc::downgrade(&self.spare), f.name.clone(), i)),
             })
             .collect())
     }
 
-    /// Checks `inputs` against function `name`, binds its host program to their sizes, and
-    /// binds them as read-only device buffers.
-    fn bind_inputs(
+    /// Checks `inputs` against the exported function `name`, places them on the device and
+    /// runs it.
+    fn run(
         &self,
         name: &str,
         inputs: Vec<HostInput>,
-    ) -> Result<(&FunctionDef, Arc<Bound>, Buffers), RuntimeError> {
-        let (f, symbols) = self.check_inputs(
-            name,
+    ) -> Result<(&FunctionDef, Vec<Value>), RuntimeError> {
+        let f = self.function(name)?;
+        let symbols = self.check_inputs(
+            f,
             inputs.iter().map(|i| (i.element_type, i.shape.as_slice())),
         )?;
+        let bufs = self.place_inputs(name, &inputs)?;
+        let args = inputs
+            .into_iter()
+            .zip(bufs)
+            .map(|(i, buffer)| Value {
+                element_type: i.element_type,
+                shape: i.shape,
+                buffer,
+            })
+            .collect();
+        let outputs = match &f.control {
+            Some(program) => self.run_control(f, program, args)?,
+            None => self.call_bound(f, symbols, args)?,
+        };
+        Ok((f, outputs))
+    }
+
+    /// Runs the straight-line function `f` on device tensors whose sizes gave `symbols`.
+    fn call_bound(
+        &self,
+        f: &FunctionDef,
+        symbols: Symbols,
+        args: Vec<Value>,
+    ) -> Result<Vec<Value>, RuntimeError> {
         let bound = self.bound_program(f, symbols)?;
+        let outputs = self.execute(f, &bound, args.into_iter().map(|a| a.buffer).collect())?;
+        Ok(f.outputs
+            .iter()
+            .zip(outputs)
+            .zip(&bound.output_shapes)
+            .map(|((sig, buffer), shape)| Value {
+                element_type: sig.element_type,
+                shape: shape.clone(),
+                buffer,
+            })
+            .collect())
+    }
+
+    /// Places a call's host inputs on the device as read-only buffers.
+    fn place_inputs(&self, name: &str, inputs: &[HostInput]) -> Result<Buffers, RuntimeError> {
         let mut in_bufs = vec![];
-        for (i, input) in inputs.into_iter().enumerate() {
+        for (i, input) in inputs.iter().enumerate() {
             let bytes = input.bytes.bytes();
             let expected = kiln_types::element_count(&input.shape)
                 .and_then(|n| n.checked_mul(input.element_type.byte_size()));
@@ -487,7 +545,7 @@ impl LoadedModule {
             };
             in_bufs.push(self.device.import_host(source, 0, len)?);
         }
-        Ok((f, bound, in_bufs))
+        Ok(in_bufs)
     }
 
     /// `f`'s host program bound for `symbols`: the one its latest call used when the values are
@@ -566,10 +624,10 @@ impl LoadedModule {
     /// from their shapes (checking rank, fixed dims and shared dims).
     fn check_inputs<'a>(
         &self,
-        name: &str,
+        f: &FunctionDef,
         inputs: impl ExactSizeIterator<Item = (ElementType, &'a [usize])>,
-    ) -> Result<(&FunctionDef, Symbols), RuntimeError> {
-        let f = self.function(name)?;
+    ) -> Result<Symbols, RuntimeError> {
+        let name = f.name.as_str();
         if inputs.len() != f.inputs.len() {
             return Err(RuntimeError::Input(format!(
                 "function '{name}' takes {} inputs but {} were given",
@@ -589,8 +647,7 @@ impl LoadedModule {
             }
             shapes.push(shape);
         }
-        let symbols = f.bind_inputs(&shapes).map_err(RuntimeError::Input)?;
-        Ok((f, symbols))
+        f.bind_inputs(&shapes).map_err(RuntimeError::Input)
     }
 
     /// Runs `f`'s host program on bound inputs; returns the output buffers (the transient one

@@ -149,7 +149,7 @@ fn runtime_rejects_corrupt_modules() {
     fails(
         RUN,
         &[&write("version.kiln", &version), &input],
-        "module format version 9 is not supported: this runtime reads version 3",
+        "module format version 9 is not supported: this runtime reads version 4",
     );
     let meta = u64::from_le_bytes(good[16..24].try_into().unwrap()) as usize;
     let mut table = good.clone();

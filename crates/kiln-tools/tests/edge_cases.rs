@@ -151,6 +151,8 @@ fn one_dispatch_module(
         outputs: vec![output],
         programs: vec![program],
         checks: vec![],
+        control: None,
+        internal: false,
     };
     let exe = Executable {
         kernels: vec![kernel],
@@ -1107,6 +1109,7 @@ fn symbolic_copy_module() -> Vec<u8> {
         name: name.into(),
         element_type: ElementType::F32,
         dims: vec![sym("n")],
+        any_rank: false,
     };
     Module {
         compiler_version: "test".into(),
@@ -1117,6 +1120,8 @@ fn symbolic_copy_module() -> Vec<u8> {
             outputs: vec![sig("y")],
             programs: vec![program],
             checks: vec![],
+            control: None,
+            internal: false,
         }],
         executables: vec![ExecutableDef {
             target: "vmvx".into(),

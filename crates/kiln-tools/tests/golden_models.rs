@@ -705,3 +705,89 @@ fn neck_with_open_dims() {
         &[("images_0", 0, 0), ("images_2", 0, 2), ("images_3", 0, 3)],
     );
 }
+
+/// A golden model with run-time control flow and open dims, golden data at several inputs
+/// (`input_*`, then `run1_input_*`, …): imported with its dims open, `main` is a control
+/// program over straight-line segments, and the reference interpreter runs it at every
+/// input. Compiled once per target of [`DYNAMIC_TARGETS`], the one module matches ONNX
+/// Runtime at every input on every device. Returns `main`'s result types as the module
+/// reflects them.
+fn check_control_flow(name: &str) -> Vec<String> {
+    let dir = models_dir().join(name);
+    let bytes = std::fs::read(dir.join("model.onnx")).unwrap();
+    let options = kiln_import::ImportOptions {
+        keep_symbols: true,
+        ..Default::default()
+    };
+    let program = kiln_import::onnx::import_bytes_with(&bytes, None, &options)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .program;
+    let main = program.function("main").unwrap();
+    assert!(
+        main.control.is_some(),
+        "{name}: main has no control program"
+    );
+    let runs = runs(&dir);
+    for (run, inputs, expected) in &runs {
+        let reference = kiln_ir::interp::run(&program, "main", inputs).unwrap();
+        assert_close(name, &format!("{run}reference"), &reference, expected);
+    }
+    let registry = kiln_tools::registry();
+    let mut reflected = vec![];
+    for target in DYNAMIC_TARGETS {
+        let module = compile_with(
+            &dir,
+            CompileOptions {
+                targets: vec![target.into()],
+                dynamic_dims: Some(true),
+                ..Default::default()
+            },
+        );
+        if target == "vulkan-spirv" {
+            validate_spirv(name, &module);
+        }
+        let module = Arc::new(ModuleBytes::from_bytes(&module));
+        for device in devices(target) {
+            let dev = registry.create_device(device, &Default::default()).unwrap();
+            let m = LoadedModule::load(dev, module.clone(), name).unwrap();
+            let f = m.function("main").unwrap();
+            reflected = f.outputs.iter().map(|o| o.type_string()).collect();
+            for (run, inputs, expected) in &runs {
+                let got = m
+                    .invoke("main", inputs)
+                    .unwrap_or_else(|e| panic!("{name} {run}on {device}: {e}"));
+                let what = format!(
+                    "{run}{}, one {target} module, on {device}",
+                    inputs[0].type_string()
+                );
+                assert_close(name, &what, &got, expected);
+            }
+        }
+    }
+    reflected
+}
+
+/// An If on a condition computed from an input, whose branches return `[n]` or `[n, 3]`
+/// (a result of any rank, reflected as `*xf32`) and `[n, 2]` or `[n, 4]` (a size known per
+/// call, reduced downstream).
+#[test]
+fn an_if_whose_branches_differ_in_rank() {
+    let types = check_control_flow("branch_rank");
+    assert_eq!(types, ["*xf32", "?x1xf32"]);
+}
+
+/// A Loop whose trip count is an input and whose condition is computed each iteration (the
+/// runs stop early, run every iteration, and run one), carrying a value that grows.
+#[test]
+fn a_loop_whose_trip_count_is_an_input() {
+    let types = check_control_flow("loop_count");
+    assert_eq!(types, ["?x4xf32", "?x?xf32", "?x?xf32"]);
+}
+
+/// A bidirectional LSTM with per-entry lengths, then a GRU, over sequences of 5, 9 and 1
+/// steps and batches of 2, 3 and 1 from one module: each direction a loop over the steps.
+#[test]
+fn bidirectional_lstm_then_gru_over_an_open_sequence() {
+    let types = check_control_flow("recurrent_dynamic");
+    assert_eq!(types, ["2x?x6xf32", "?x1x?x5xf32", "1x?x5xf32"]);
+}

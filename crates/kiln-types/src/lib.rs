@@ -11,6 +11,7 @@
 //! This crate has no heavy dependencies and no `unsafe`; the compiler and the runtime both use it.
 #![forbid(unsafe_code)]
 
+pub mod control;
 pub mod npy;
 pub mod sizes;
 pub mod sym;

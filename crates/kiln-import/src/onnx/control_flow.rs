@@ -15,13 +15,18 @@
 use super::ops::{arg, reshape_to, slice_axis, Outputs};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
-use kiln_ir::{OpKind, ValueId};
+use kiln_ir::{OpKind, TensorType, ValueId};
+use kiln_types::control::{Scan, Stmt};
 use kiln_types::{ElementType, HostTensor};
 
 use super::proto::GraphProto;
 
-/// Most iterations a Loop is unrolled into.
+/// Most iterations a Scan is unrolled into.
 pub(crate) const MAX_UNROLL: usize = 4096;
+
+/// Most iterations of a Loop with a constant trip count that is unrolled rather than run by
+/// the control program.
+const UNROLL_LIMIT: usize = 64;
 
 impl Importer {
     /// Inlines `graph` with its formal inputs bound to `args`; returns its outputs.
@@ -39,34 +44,44 @@ impl Importer {
             )));
         }
         let outer = self.names.clone();
+        let epoch = self.epoch();
+        let mut defined: Vec<String> = vec![];
         for init in &graph.initializer {
             let name = init.name.clone().unwrap_or_default();
             let t = self
                 .tensor(init)
                 .map_err(|m| ctx.err(format!("subgraph initializer '{name}': {m}")))?;
             let v = self.constant(t, &name);
+            defined.push(name.clone());
             self.names.insert(name, v);
         }
         for (input, &v) in graph.input.iter().zip(args) {
-            self.names.insert(input.name.clone().unwrap_or_default(), v);
+            let name = input.name.clone().unwrap_or_default();
+            defined.push(name.clone());
+            self.names.insert(name, v);
         }
-        let result = graph
-            .node
-            .iter()
-            .try_for_each(|node| self.node(node))
-            .and_then(|()| {
-                graph
-                    .output
-                    .iter()
-                    .map(|o| {
-                        let name = o.name.clone().unwrap_or_default();
-                        self.names.get(&name).copied().ok_or_else(|| {
-                            ctx.err(format!("subgraph output '{name}' is never produced"))
-                        })
+        defined.extend(graph.node.iter().flat_map(|n| n.output.iter().cloned()));
+        let result = self.walk(&graph.node, &graph.output).and_then(|()| {
+            graph
+                .output
+                .iter()
+                .map(|o| {
+                    let name = o.name.clone().unwrap_or_default();
+                    self.names.get(&name).copied().ok_or_else(|| {
+                        ctx.err(format!("subgraph output '{name}' is never produced"))
                     })
-                    .collect()
-            });
-        self.names = outer;
+                })
+                .collect()
+        });
+        if self.epoch() == epoch {
+            self.names = outer;
+        } else {
+            // The graph was cut inside: the outer values still needed are in the new
+            // segment's names already; drop the subgraph's own.
+            for name in defined {
+                self.names.remove(&name);
+            }
+        }
         result
     }
 }
@@ -102,28 +117,110 @@ pub(super) fn if_else(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId
             .map(Some)
             .collect());
     }
-    let then_out = im.inline_graph(ctx, then_g, &[])?;
-    let else_out = im.inline_graph(ctx, else_g, &[])?;
-    if then_out.len() != else_out.len() {
+    if then_g.output.len() != else_g.output.len() {
         return Err(ctx.err(format!(
             "the branches return {} and {} values",
-            then_out.len(),
-            else_out.len()
+            then_g.output.len(),
+            else_g.output.len()
         )));
+    }
+    if has_control_flow(then_g) || has_control_flow(else_g) {
+        return if_at_run_time(im, ctx, cond, [then_g, else_g]);
+    }
+    // Small branches of one type are both computed and each output selected (no wait for
+    // the condition); others branch at run time.
+    let then_out = im.inline_graph(ctx, then_g, &[])?;
+    let else_out = im.inline_graph(ctx, else_g, &[])?;
+    let same = then_out
+        .iter()
+        .zip(&else_out)
+        .all(|(&a, &b)| im.ty(a) == im.ty(b));
+    if !same {
+        return if_at_run_time(im, ctx, cond, [then_g, else_g]);
     }
     let flag = reshape_to(im, ctx, cond, vec![])?;
     let mut out = vec![];
-    for (i, (&a, &b)) in then_out.iter().zip(&else_out).enumerate() {
-        if im.ty(a) != im.ty(b) {
-            return Err(ctx.err(format!(
-                "output {i} is {} in the then branch and {} in the else branch; choosing between different types needs run-time control flow, which kiln does not have yet (a condition known at compile time keeps one branch)",
-                im.ty(a),
-                im.ty(b)
-            )));
-        }
+    for (&a, &b) in then_out.iter().zip(&else_out) {
         out.push(Some(im.emit(ctx, OpKind::Select, &[flag, a, b])?));
     }
     Ok(out)
+}
+
+/// Whether `g` (or a subgraph of it) has an `If`, `Loop` or `Scan` node.
+fn has_control_flow(g: &GraphProto) -> bool {
+    g.node.iter().any(|n| {
+        matches!(n.op_type.as_deref(), Some("If" | "Loop" | "Scan"))
+            || n.attribute
+                .iter()
+                .any(|a| a.g.as_ref().is_some_and(has_control_flow))
+    })
+}
+
+/// An `If` as a run-time branch of the control program: the segment so far ends (its
+/// condition read back), each branch is a segment of its own writing the same registers, and
+/// the outputs' types are what the branches agree on (a size they differ in becomes a symbol;
+/// a rank they differ in is known only per call).
+fn if_at_run_time(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    cond: ValueId,
+    branches: [&GraphProto; 2],
+) -> Outputs {
+    let cond_reg = im.new_register(Some(im.ty(cond).clone()));
+    let carry = im.end_segment(&[(cond, cond_reg)])?;
+    let flag = im.new_scalar();
+    im.push_stmt(Stmt::Read {
+        tensor: cond_reg,
+        scalar: flag,
+    });
+    let n = branches[0].output.len();
+    let regs: Vec<u32> = (0..n).map(|_| im.new_register(None)).collect();
+    let mut bodies = vec![];
+    let mut types: Vec<Vec<Option<TensorType>>> = vec![];
+    for g in branches {
+        im.open_block();
+        im.start_segment(&carry, &[], &ctx.name);
+        let outs = im.inline_graph(ctx, g, &[])?;
+        types.push(outs.iter().map(|&v| im.ranked_type(v)).collect());
+        let exits: Vec<(ValueId, u32)> = outs.into_iter().zip(regs.iter().copied()).collect();
+        im.end_segment(&exits)?;
+        bodies.push(im.close_block());
+    }
+    let else_body = bodies.pop().unwrap_or_default();
+    let then_body = bodies.pop().unwrap_or_default();
+    im.push_stmt(Stmt::If {
+        cond: flag,
+        then_body,
+        else_body,
+    });
+    for (i, &r) in regs.iter().enumerate() {
+        let (a, b) = (&types[0][i], &types[1][i]);
+        let element = |t: &Option<TensorType>| t.as_ref().map(|t| t.element_type);
+        let et = element(a).or(element(b)).unwrap_or(ElementType::F32);
+        if element(a).is_some_and(|x| element(b).is_some_and(|y| x != y)) {
+            return Err(ctx.err(format!(
+                "output {i} is {} in the then branch and {} in the else branch",
+                a.as_ref().map_or("?".into(), |t| t.to_string()),
+                b.as_ref().map_or("?".into(), |t| t.to_string())
+            )));
+        }
+        let ty = match (a, b) {
+            (Some(a), Some(b)) if a == b => Some(a.clone()),
+            (Some(a), Some(b)) if a.rank() == b.rank() => {
+                let mut merged = a.clone();
+                for (d, e) in merged.dims.iter_mut().zip(&b.dims) {
+                    if d != e {
+                        *d = im.fresh_symbol();
+                    }
+                }
+                Some(merged)
+            }
+            _ => None,
+        };
+        im.set_register_type(r, ty, et);
+    }
+    let values = im.start_segment(&carry, &regs, &ctx.name);
+    Ok(values.into_iter().map(Some).collect())
 }
 
 /// Stacks per-iteration values along a new leading axis.
@@ -151,28 +248,35 @@ fn stack(
     }
 }
 
+/// Whether a loop body's condition output is known when its input is: the condition input
+/// passed through (through Identity nodes too), or a constant.
+fn static_condition(body: &GraphProto) -> bool {
+    let Some(mut out) = body.output.first().and_then(|o| o.name.as_deref()) else {
+        return false;
+    };
+    loop {
+        if body.input.get(1).and_then(|i| i.name.as_deref()) == Some(out)
+            || body
+                .initializer
+                .iter()
+                .any(|i| i.name.as_deref() == Some(out))
+        {
+            return true;
+        }
+        let Some(n) = body.node.iter().find(|n| n.output.iter().any(|o| o == out)) else {
+            return false;
+        };
+        match (n.op_type.as_deref(), n.input.first()) {
+            (Some("Constant"), _) => return true,
+            (Some("Identity"), Some(i)) => out = i,
+            _ => return false,
+        }
+    }
+}
+
 pub(super) fn loop_(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let body = subgraph(ctx, "body")?;
-    let trips = match inputs.first().copied().flatten() {
-        None => None,
-        Some(m) => Some(
-            im.const_of(m)
-                .and_then(|t| t.to_i64().first().copied())
-                .ok_or_else(|| ctx.err("the trip count must be known at compile time (kiln unrolls loops; run-time loops are not supported yet)"))?,
-        ),
-    };
-    let mut cond = match inputs.get(1).copied().flatten() {
-        None => true,
-        Some(c) => known_flag(im, c).ok_or_else(|| {
-            ctx.err("the loop condition must be known at compile time (kiln unrolls loops)")
-        })?,
-    };
-    let trips = match trips {
-        Some(n) => usize::try_from(n.max(0)).unwrap_or(0),
-        None => MAX_UNROLL + 1,
-    };
-    let mut carried: Vec<ValueId> = inputs.iter().skip(2).flatten().copied().collect();
-    let n_carried = carried.len();
+    let n_carried = inputs.iter().skip(2).flatten().count();
     if body.output.len() < 1 + n_carried || body.input.len() != 2 + n_carried {
         return Err(ctx.err(format!(
             "the body takes {} inputs and returns {} values for {n_carried} loop-carried values",
@@ -180,6 +284,23 @@ pub(super) fn loop_(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]
             body.output.len()
         )));
     }
+    let max = inputs.first().copied().flatten();
+    let trips = max.map(|m| im.const_of(m).and_then(|t| t.to_i64().first().copied()));
+    let cond_input = inputs.get(1).copied().flatten();
+    let cond = cond_input.map(|c| known_flag(im, c));
+    let unrolls = matches!(trips, Some(Some(n)) if n <= UNROLL_LIMIT as i64)
+        && !matches!(cond, Some(None))
+        && static_condition(body)
+        && !has_control_flow(body);
+    if !unrolls {
+        return loop_at_run_time(im, ctx, inputs, body);
+    }
+    let trips = match trips {
+        Some(Some(n)) => usize::try_from(n.max(0)).unwrap_or(0),
+        _ => MAX_UNROLL + 1,
+    };
+    let mut cond = cond.flatten().unwrap_or(true);
+    let mut carried: Vec<ValueId> = inputs.iter().skip(2).flatten().copied().collect();
     let mut scans: Vec<Vec<ValueId>> = vec![vec![]; body.output.len() - 1 - n_carried];
     let mut i = 0;
     while cond && i < trips {
@@ -319,4 +440,188 @@ pub(super) fn scan(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>])
         outputs.push(Some(stack(im, ctx, &parts, axis)?));
     }
     Ok(outputs)
+}
+
+/// A `Loop` run by the control program: the segment so far ends with the initial values in the
+/// loop's registers (trip count and condition read back), the body is a segment called once per
+/// iteration with the iteration number, the condition and the carried values, and its scan
+/// outputs are stacked after the loop. A carried value whose size the body changes gets a
+/// symbol for it (the body is imported again with it).
+fn loop_at_run_time(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+    body: &GraphProto,
+) -> Outputs {
+    let initial: Vec<ValueId> = inputs.iter().skip(2).flatten().copied().collect();
+    let mut types: Vec<TensorType> = initial.iter().map(|&v| im.ty(v).clone()).collect();
+    let mut exits = vec![];
+    let carried: Vec<u32> = initial
+        .iter()
+        .map(|&v| {
+            let r = im.new_register(Some(im.ty(v).clone()));
+            exits.push((v, r));
+            r
+        })
+        .collect();
+    let bool_scalar = TensorType::new(ElementType::I1, &[]);
+    let cond_reg;
+    let mut reads = vec![];
+    let mut max = None;
+    let cond;
+    let mut set = vec![];
+    if let Some(m) = inputs.first().copied().flatten() {
+        let s = im.new_scalar();
+        match im.const_of(m).and_then(|t| t.to_i64().first().copied()) {
+            Some(value) => set.push(Stmt::SetScalar { scalar: s, value }),
+            None => {
+                let r = im.new_register(Some(im.ty(m).clone()));
+                exits.push((m, r));
+                reads.push(Stmt::Read {
+                    tensor: r,
+                    scalar: s,
+                });
+            }
+        }
+        max = Some(s);
+    }
+    let flag = im.new_scalar();
+    match inputs.get(1).copied().flatten() {
+        Some(c) if im.const_of(c).is_none() => {
+            cond_reg = im.new_register(Some(im.ty(c).clone()));
+            exits.push((c, cond_reg));
+            reads.push(Stmt::Read {
+                tensor: cond_reg,
+                scalar: flag,
+            });
+            cond = Some(flag);
+        }
+        given => {
+            let value = given.and_then(|c| known_flag(im, c)).unwrap_or(true) as i64;
+            cond_reg = im.new_register(Some(bool_scalar.clone()));
+            set.push(Stmt::SetScalar {
+                scalar: flag,
+                value,
+            });
+            set.push(Stmt::Tensor {
+                scalar: flag,
+                element_type: ElementType::I1.code(),
+                tensor: cond_reg,
+            });
+            cond = given.map(|_| flag);
+        }
+    }
+    let carry = im.end_segment(&exits)?;
+    for stmt in set.into_iter().chain(reads) {
+        im.push_stmt(stmt);
+    }
+    let index = im.new_scalar();
+    let index_reg = im.new_register(Some(TensorType::new(ElementType::I64, &[])));
+    let n_scans = body.output.len() - 1 - carried.len();
+    let scan_regs: Vec<u32> = (0..n_scans).map(|_| im.new_register(None)).collect();
+    let functions = im.program.functions.len();
+    let (stmts, scan_types) = 'attempts: {
+        for attempt in 0..2 {
+            for (&r, ty) in carried.iter().zip(&types) {
+                im.set_register_type(r, Some(ty.clone()), ty.element_type);
+            }
+            im.open_block();
+            im.push_stmt(Stmt::Tensor {
+                scalar: index,
+                element_type: ElementType::I64.code(),
+                tensor: index_reg,
+            });
+            let mut regs = vec![index_reg, cond_reg];
+            regs.extend(&carried);
+            let args = im.start_segment(&carry, &regs, &ctx.name);
+            let outs = im.inline_graph(ctx, body, &args)?;
+            let mut changed = false;
+            for (k, &v) in outs[1..1 + carried.len()].iter().enumerate() {
+                let now = im.ranked_type(v).ok_or_else(|| {
+                    ctx.err(format!(
+                        "loop-carried value {k} has a rank known only per call"
+                    ))
+                })?;
+                let was = &types[k];
+                if now == *was {
+                    continue;
+                }
+                if now.rank() != was.rank() || now.element_type != was.element_type {
+                    return Err(ctx.err(format!(
+                        "loop-carried value {k} enters the body as {was} and leaves it as {now}"
+                    )));
+                }
+                let mut open = was.clone();
+                for (d, e) in open.dims.iter_mut().zip(&now.dims) {
+                    if d != e {
+                        *d = im.fresh_symbol();
+                    }
+                }
+                types[k] = open;
+                changed = true;
+            }
+            if changed && attempt == 0 {
+                im.close_block();
+                im.program.functions.truncate(functions);
+                continue;
+            }
+            let mut cond_out = outs[0];
+            let cond_ty = im.register_type(cond_reg).unwrap_or(bool_scalar.clone());
+            if im.ty(cond_out) != &cond_ty {
+                let shape = cond_ty
+                    .static_shape()
+                    .ok_or_else(|| ctx.err("the loop condition must have a static shape"))?;
+                cond_out = reshape_to(im, ctx, cond_out, shape)?;
+            }
+            let mut exits = vec![(cond_out, cond_reg)];
+            exits.extend(
+                outs[1..]
+                    .iter()
+                    .copied()
+                    .zip(carried.iter().chain(&scan_regs).copied()),
+            );
+            let scan_types: Vec<Option<TensorType>> = outs[1 + carried.len()..]
+                .iter()
+                .map(|&v| im.ranked_type(v))
+                .collect();
+            im.end_segment(&exits)?;
+            if let Some(c) = cond {
+                im.push_stmt(Stmt::Read {
+                    tensor: cond_reg,
+                    scalar: c,
+                });
+            }
+            break 'attempts (im.close_block(), scan_types);
+        }
+        return Err(ctx.err("the loop-carried values change size in every pass"));
+    };
+    let mut scans = vec![];
+    let mut dsts = vec![];
+    for (&src, ty) in scan_regs.iter().zip(&scan_types) {
+        let ty = ty
+            .as_ref()
+            .ok_or_else(|| ctx.err("a scan output has a rank known only per call"))?;
+        let mut stacked = im.open_type(ty);
+        stacked.dims.insert(0, im.fresh_symbol());
+        let dst = im.new_register(Some(stacked));
+        scans.push(Scan {
+            src,
+            dst,
+            element_type: ty.element_type.code(),
+            rank: ty.rank() as u32,
+            reverse: false,
+        });
+        dsts.push(dst);
+    }
+    im.push_stmt(Stmt::Loop {
+        max,
+        cond,
+        index,
+        body: stmts,
+        scans,
+    });
+    let mut regs = carried.clone();
+    regs.extend(dsts);
+    let values = im.start_segment(&carry, &regs, &ctx.name);
+    Ok(values.into_iter().map(Some).collect())
 }

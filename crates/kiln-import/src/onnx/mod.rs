@@ -35,6 +35,7 @@ mod roi_align;
 mod rotary;
 mod scatter;
 mod shape_values;
+mod staging;
 mod versions;
 
 use crate::{ImportError, ImportOptions, Imported};
@@ -90,14 +91,19 @@ pub fn import_bytes_with(
 }
 
 /// Binds every symbol still open to 1, noting each once with how to choose its size.
+/// Symbols of internal functions (sizes control flow computes per call) stay open.
 fn bind_unbound(program: &mut Program, notes: &mut Vec<String>) -> Result<(), ImportError> {
-    for f in &mut program.functions {
+    let mut inputs = std::collections::HashSet::new();
+    for f in program.functions.iter().filter(|f| !f.internal) {
         for p in &f.params {
             for sym in f.ty(p.value).symbols() {
                 note_unbound(notes, &p.name, &sym);
+                inputs.insert(sym);
             }
         }
-        f.bind_symbols(&|_| Some(1))
+    }
+    for f in &mut program.functions {
+        f.bind_symbols(&|s| inputs.contains(s).then_some(1))
             .map_err(|m| ImportError::Malformed(format!("binding symbolic dims to 1: {m}")))?;
     }
     kiln_ir::verify::verify(program)
@@ -149,6 +155,8 @@ fn import_model(
         opset,
         base_dir,
         local_functions,
+        staging: None,
+        uses: staging::Uses::default(),
     };
     for init in &graph.initializer {
         let name = init.name.clone().unwrap_or_default();
@@ -194,21 +202,25 @@ fn import_model(
             names.join(", ")
         )));
     }
-    for node in &graph.node {
-        im.node(node)?;
-    }
+    im.walk(&graph.node, &graph.output)?;
+    let mut outputs = vec![];
     for output in &graph.output {
         let name = output.name.clone().unwrap_or_default();
         let v = *im.names.get(&name).ok_or_else(|| {
             ImportError::Malformed(format!("graph output '{name}' is never produced"))
         })?;
-        im.func.results.push(kiln_ir::Port { value: v, name });
+        outputs.push((name, v));
     }
-    im.check_placeholders()?;
-    let Importer {
-        mut program, func, ..
-    } = im;
-    program.functions.push(func);
+    if im.is_staged() {
+        im.finish_staged(&outputs)?;
+    } else {
+        for (name, value) in outputs {
+            im.func.results.push(kiln_ir::Port { value, name });
+        }
+        im.check_placeholders()?;
+        im.program.functions.push(std::mem::take(&mut im.func));
+    }
+    let Importer { program, .. } = im;
     kiln_ir::verify::verify(&program)
         .map_err(|e| ImportError::Malformed(format!("imported program is invalid: {e}")))?;
     Ok((program, notes))
@@ -340,6 +352,10 @@ pub(crate) struct Importer {
     opset: i64,
     base_dir: Option<PathBuf>,
     local_functions: Vec<String>,
+    /// Run-time control flow's segments, once the graph has been cut ([`staging`]).
+    staging: Option<staging::Staging>,
+    /// Reads of each name still ahead, per graph being walked.
+    uses: staging::Uses,
 }
 
 /// What a node builder sees: the node and helpers that name it in errors.
@@ -382,6 +398,23 @@ impl NodeCtx<'_> {
 }
 
 impl Importer {
+    /// Imports `nodes` in order, counting their reads (and the graph's `outputs`) so a cut
+    /// knows which values are still needed.
+    pub(crate) fn walk(
+        &mut self,
+        nodes: &[NodeProto],
+        outputs: &[proto::ValueInfoProto],
+    ) -> Result<(), ImportError> {
+        self.uses.push(nodes, outputs);
+        let result = nodes.iter().try_for_each(|n| {
+            self.node(n)?;
+            self.uses.done(n);
+            Ok(())
+        });
+        self.uses.pop();
+        result
+    }
+
     fn node(&mut self, node: &NodeProto) -> Result<(), ImportError> {
         let op_type = node.op_type.as_deref().unwrap_or("");
         let name = node
@@ -434,10 +467,11 @@ impl Importer {
             if n.is_empty() {
                 inputs.push(None);
             } else {
-                let v = self.names.get(n).ok_or_else(|| {
+                let v = *self.names.get(n).ok_or_else(|| {
                     ctx.err(format!("input '{n}' is not defined before this node"))
                 })?;
-                inputs.push(Some(*v));
+                self.check_ranked(&ctx, n, v)?;
+                inputs.push(Some(v));
             }
         }
         let outputs = match self.fold_shape_node(&ctx, &inputs)? {

@@ -9,11 +9,14 @@
 //! GRU's `linear_before_reset`, initial states, and `sequence_lens` (a batch entry's state
 //! stops changing after its length and its outputs there are zero, as ONNX Runtime computes).
 
-use super::ops::{arg, bin, named_activation, reshape_to, scalar_like, slice_axis, Outputs};
+use super::ops::{
+    arg, bin, named_activation, reshape_dims, reshape_to, scalar_like, slice_axis, Outputs,
+};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
-use kiln_ir::{BinaryOp, Dim, OpKind, ValueId};
-use kiln_types::HostTensor;
+use kiln_ir::{BinaryOp, Dim, OpKind, TensorType, ValueId};
+use kiln_types::control::{ArithOp, Scan, Stmt};
+use kiln_types::{ElementType, HostTensor};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Cell {
@@ -231,14 +234,7 @@ fn direction_slice(
         )));
     }
     let s = slice_axis(im, ctx, v, &dims, 0, d, d + 1)?;
-    let rest: Vec<usize> = dims[1..]
-        .iter()
-        .map(|x| {
-            x.as_static()
-                .ok_or_else(|| ctx.err(format!("needs static weight dims, got {}", im.ty(v))))
-        })
-        .collect::<Result<_, _>>()?;
-    reshape_to(im, ctx, s, rest)
+    reshape_dims(im, ctx, s, dims[1..].to_vec())
 }
 
 /// The LSTM, GRU and RNN builder.
@@ -280,9 +276,14 @@ pub(super) fn recurrent(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Value
         im.emit(ctx, OpKind::Transpose { perm }, &[v])
     };
     let x = to_layout0(im, x)?;
-    let [seq, batch, input] = *im.shape(ctx, x)? else {
+    let x_dims = im.dims(x);
+    let [seq_dim, batch, input] = &x_dims[..] else {
         return Err(ctx.err(format!("X must be 3-D, got {}", im.ty(x))));
     };
+    let Some(input) = input.as_static() else {
+        return Err(ctx.err(format!("needs a static input size, got {}", im.ty(x))));
+    };
+    let batch_dim = batch.clone();
     let dirs = match ctx.string("direction").as_deref().unwrap_or("forward") {
         "forward" => vec![false],
         "reverse" => vec![true],
@@ -317,6 +318,23 @@ pub(super) fn recurrent(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Value
         input_forget: cell == Cell::Lstm && ctx.int("input_forget", 0) != 0,
         linear_before_reset: cell == Cell::Gru && ctx.int("linear_before_reset", 0) != 0,
         active: None,
+    };
+    // A sequence length or batch known only per call runs as loops of the control program.
+    let (Some(seq), Some(batch)) = (seq_dim.as_static(), batch_dim.as_static()) else {
+        let parts = Parts {
+            rnn: &rnn,
+            x,
+            seq: seq_dim.clone(),
+            batch: batch_dim,
+            weights: [w, r],
+            bias: opt(3),
+            peepholes: opt(7),
+            lens: opt(4),
+            initial: [opt(5), opt(6)],
+            acts: &acts,
+        };
+        let outputs = parts.run_as_loops(im, &dirs, &to_layout0)?;
+        return back_to_layout(im, ctx, cell, layout, outputs);
     };
     if let Some(lens) = opt(4) {
         rnn.active = sequence_mask(im, ctx, lens, seq, batch)?;
@@ -378,6 +396,18 @@ pub(super) fn recurrent(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Value
             final_c.push(reshape_to(im, ctx, c, vec![1, batch, hidden])?);
         }
     }
+    back_to_layout(im, ctx, cell, layout, [ys, final_h, final_c])
+}
+
+/// The node's outputs from each direction's `[Y, Y_h, Y_c]` parts (in layout 0): directions
+/// concatenated, then transposed back to `layout`.
+fn back_to_layout(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    cell: Cell,
+    layout: i64,
+    [ys, final_h, final_c]: [Vec<ValueId>; 3],
+) -> Outputs {
     let y = concat(im, ctx, &ys, 1)?;
     let yh = concat(im, ctx, &final_h, 0)?;
     let back = |im: &mut Importer, v: ValueId, perm: Vec<usize>| -> Result<ValueId, ImportError> {
@@ -396,6 +426,205 @@ pub(super) fn recurrent(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Value
         outputs.push(Some(back(im, yc, vec![1, 0, 2])?));
     }
     Ok(outputs)
+}
+
+/// A recurrent node over a sequence whose length is known only per call.
+struct Parts<'a> {
+    rnn: &'a Rnn<'a>,
+    x: ValueId,
+    seq: Dim,
+    batch: Dim,
+    weights: [ValueId; 2],
+    bias: Option<ValueId>,
+    peepholes: Option<ValueId>,
+    lens: Option<ValueId>,
+    initial: [Option<ValueId>; 2],
+    acts: &'a [Vec<Activation>],
+}
+
+impl Parts<'_> {
+    /// Each direction as a loop of the control program: the input projection of every step
+    /// is one matmul before the loop; the body gathers its step's rows, computes the gates
+    /// and holds states past each entry's sequence length; the outputs of the steps are
+    /// stacked (in time order, for the reverse direction too). Returns `[Y, Y_h, Y_c]` parts
+    /// per direction.
+    fn run_as_loops(
+        &self,
+        im: &mut Importer,
+        dirs: &[bool],
+        to_layout0: &dyn Fn(&mut Importer, ValueId) -> Result<ValueId, ImportError>,
+    ) -> Result<[Vec<ValueId>; 3], ImportError> {
+        let (rnn, ctx) = (self.rnn, self.rnn.ctx);
+        let (batch, hidden) = (self.batch.clone(), rnn.hidden);
+        let et = im.ty(self.x).element_type;
+        let lens = match self.lens {
+            Some(l) => Some(reshape_dims(
+                im,
+                ctx,
+                l,
+                vec![batch.clone(), Dim::Static(1)],
+            )?),
+            None => None,
+        };
+        // Every direction's values before the loops, which run one after the other: per
+        // direction the states, the projection and the recurrent weights.
+        const PER_DIRECTION: usize = 6;
+        let mut reads: Vec<Option<ValueId>> = vec![];
+        for d in 0..dirs.len() {
+            let weights = direction_weights(im, rnn, self.weights, self.bias, self.peepholes, d)?;
+            let proj = rnn.emit(im, OpKind::MatMul, &[self.x, weights.w_t])?;
+            let proj = rnn.bin(im, BinaryOp::Add, proj, weights.input_bias)?;
+            for (k, init) in self.initial.iter().enumerate() {
+                reads.push(Some(match init {
+                    Some(v) => {
+                        let v = to_layout0(im, *v)?;
+                        direction_slice(im, ctx, v, d)?
+                    }
+                    None => {
+                        let loc = format!("{}_state{k}", ctx.name);
+                        let zero = im.constant(HostTensor::from_f64(et, &[], &[0.0]), &loc);
+                        let shape = vec![batch.clone(), Dim::Static(hidden)];
+                        rnn.emit(im, OpKind::Broadcast { shape }, &[zero])?
+                    }
+                }));
+            }
+            reads.extend([
+                Some(proj),
+                Some(weights.r_t),
+                weights.recurrent_h_bias,
+                weights.peepholes,
+            ]);
+        }
+        reads.push(lens);
+        // States travel in registers (the loops update them); constants are made again
+        // inside the bodies.
+        let carried: Vec<bool> = (0..reads.len())
+            .map(|i| i % PER_DIRECTION < 2 && i < dirs.len() * PER_DIRECTION)
+            .collect();
+        let outer = im.outer_values(&reads, &carried);
+        let carry = im.end_segment(&outer.exits())?;
+        let one = im.new_scalar();
+        im.push_stmt(Stmt::SetScalar {
+            scalar: one,
+            value: 1,
+        });
+        let row = TensorType {
+            element_type: et,
+            dims: vec![batch.clone(), Dim::Static(hidden)],
+        };
+        let mut results = vec![];
+        for (d, &reverse) in dirs.iter().enumerate() {
+            let at = |k: usize| d * PER_DIRECTION + k;
+            let (h_reg, c_reg) = (
+                outer.register(at(0)).expect("a state"),
+                outer.register(at(1)).expect("a state"),
+            );
+            let count = im.new_scalar();
+            im.push_stmt(Stmt::Dim {
+                tensor: outer.register(at(2)).expect("the projection is computed"),
+                axis: 0,
+                scalar: count,
+            });
+            let (index, last, step_at) = (im.new_scalar(), im.new_scalar(), im.new_scalar());
+            im.push_stmt(Stmt::Arith {
+                op: ArithOp::Sub,
+                lhs: count,
+                rhs: one,
+                dst: last,
+            });
+            let step_reg = im.new_register(Some(TensorType::new(ElementType::I64, &[])));
+            let y_reg = im.new_register(Some(row.clone()));
+            im.open_block();
+            if reverse {
+                im.push_stmt(Stmt::Arith {
+                    op: ArithOp::Sub,
+                    lhs: last,
+                    rhs: index,
+                    dst: step_at,
+                });
+            }
+            im.push_stmt(Stmt::Tensor {
+                scalar: if reverse { step_at } else { index },
+                element_type: ElementType::I64.code(),
+                tensor: step_reg,
+            });
+            let t = im.start_segment(&carry, &[step_reg], &ctx.name)[0];
+            let mut picks: Vec<usize> = (0..PER_DIRECTION).map(at).collect();
+            picks.push(reads.len() - 1);
+            let inside = outer.inside(im, &picks);
+            let [h, c, proj, r_t, recurrent_h_bias, peepholes, lens] = inside[..] else {
+                unreachable!("seven values were picked");
+            };
+            let (h, c, proj) = (
+                h.expect("given"),
+                c.expect("given"),
+                proj.expect("computed"),
+            );
+            let inner = Weights {
+                w_t: proj,
+                r_t: r_t.expect("R is given"),
+                input_bias: proj,
+                recurrent_h_bias,
+                peepholes,
+            };
+            let xt = rnn.emit(im, OpKind::Gather { axis: 0 }, &[proj, t])?;
+            let (new_h, new_c) = step(im, rnn, &inner, &self.acts[d], xt, [h, c])?;
+            let (held_h, held_c, y) = match lens {
+                Some(lens) => {
+                    let lens_et = im.ty(lens).element_type;
+                    let tl = im.emit(ctx, OpKind::Cast(lens_et), &[t])?;
+                    let active = bin(im, ctx, BinaryOp::Less, tl, lens)?;
+                    let held_h = rnn.emit(im, OpKind::Select, &[active, new_h, h])?;
+                    let held_c = rnn.emit(im, OpKind::Select, &[active, new_c, c])?;
+                    let zero = scalar_like(im, ctx, new_h, 0.0);
+                    let zeros = rnn.bin(im, BinaryOp::Mul, new_h, zero)?;
+                    let y = rnn.emit(im, OpKind::Select, &[active, new_h, zeros])?;
+                    (held_h, held_c, y)
+                }
+                None => (new_h, new_c, new_h),
+            };
+            let mut exits = vec![(held_h, h_reg), (y, y_reg)];
+            if rnn.cell == Cell::Lstm {
+                exits.push((held_c, c_reg));
+            }
+            im.end_segment(&exits)?;
+            let body = im.close_block();
+            let mut stacked = row.clone();
+            stacked.dims.insert(0, self.seq.clone());
+            let ys_reg = im.new_register(Some(stacked));
+            im.push_stmt(Stmt::Loop {
+                max: Some(count),
+                cond: None,
+                index,
+                body,
+                scans: vec![Scan {
+                    src: y_reg,
+                    dst: ys_reg,
+                    element_type: et.code(),
+                    rank: 2,
+                    reverse,
+                }],
+            });
+            results.extend([ys_reg, h_reg, c_reg]);
+        }
+        let after = im.start_segment(&carry, &results, &ctx.name);
+        let mut parts: [Vec<ValueId>; 3] = Default::default();
+        for values in after.chunks(3) {
+            let y_dims = vec![
+                self.seq.clone(),
+                Dim::Static(1),
+                batch.clone(),
+                Dim::Static(hidden),
+            ];
+            parts[0].push(reshape_dims(im, ctx, values[0], y_dims)?);
+            let state = vec![Dim::Static(1), batch.clone(), Dim::Static(hidden)];
+            parts[1].push(reshape_dims(im, ctx, values[1], state.clone())?);
+            if rnn.cell == Cell::Lstm {
+                parts[2].push(reshape_dims(im, ctx, values[2], state)?);
+            }
+        }
+        Ok(parts)
+    }
 }
 
 fn concat(

@@ -69,6 +69,7 @@ fn run(args: Args) -> Result<()> {
             .module()
             .functions
             .iter()
+            .filter(|f| !f.internal)
             .map(|f| f.name.clone())
             .collect(),
     };

@@ -31,7 +31,19 @@ fn run(args: Args) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        println!("  @{}({}) -> ({})", f.name, sig(&f.inputs), sig(&f.outputs));
+        let private = if f.internal { "private " } else { "" };
+        println!(
+            "  {private}@{}({}) -> ({})",
+            f.name,
+            sig(&f.inputs),
+            sig(&f.outputs)
+        );
+        if let Some(c) = &f.control {
+            println!("    control program:");
+            for line in c.to_string().lines() {
+                println!("    {line}");
+            }
+        }
         for p in &f.programs {
             let dispatches = p
                 .insts

@@ -114,10 +114,10 @@ fn run(args: Args) -> Result<i32> {
 }
 
 fn default_function(m: &kiln_module::Module) -> String {
-    if m.functions.len() == 1 {
-        m.functions[0].name.clone()
-    } else {
-        "main".into()
+    let mut exported = m.functions.iter().filter(|f| !f.internal);
+    match (exported.next(), exported.next()) {
+        (Some(f), None) => f.name.clone(),
+        _ => "main".into(),
     }
 }
 

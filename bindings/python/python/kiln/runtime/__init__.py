@@ -51,6 +51,8 @@ _NUMPY_TYPES = {
 
 
 def _type_string(element_type, dims):
+    if dims == ["*"]:  # a rank known only per call
+        return f"*x{element_type}"
     return "x".join([(str(d) if isinstance(d, int) else "?") for d in dims] + [element_type])
 
 

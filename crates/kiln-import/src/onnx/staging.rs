@@ -1,0 +1,622 @@
+//! Run-time control flow: cutting the imported graph into straight-line segments sequenced by
+//! a control program ([`kiln_types::control`]).
+//!
+//! Until a node needs a run-time branch or loop, the importer builds one function. At such a
+//! node it *cuts*: the function built so far becomes an internal segment (`main.s0`, …) whose
+//! results are the values later nodes still read (counted per graph, see [`Uses`]), each held
+//! in a tensor register of the control program; a `call` of the segment is appended to the
+//! current block. The next segment takes those registers as parameters again. Branches and
+//! loop bodies are imported as segments of their own inside nested blocks, so control flow
+//! nests to any depth, and a subgraph reads outer values through their registers.
+//!
+//! A parameter's type keeps static dims and plain symbols; a dim that is an expression
+//! (`(h+1)/2`) becomes a symbol of its own, since a segment binds its symbols from its
+//! inputs' shapes. At the end of the graph, the last segment's results and the registers the
+//! graph's outputs live in make `main` a function with a control program.
+
+use super::shape_values::ShapeValue;
+use super::{Importer, NodeCtx};
+use crate::ImportError;
+use kiln_ir::{ConstId, Control, Dim, Function, Port, SymExpr, TensorType, ValueId};
+use kiln_types::control::{ControlProgram, Stmt};
+use kiln_types::HostTensor;
+use std::collections::{HashMap, HashSet};
+
+use super::proto::{GraphProto, NodeProto, ValueInfoProto};
+
+/// Remaining reads of each name, per graph being walked (outermost first). A name is live at
+/// a cut while any graph still has a read of it ahead.
+#[derive(Default)]
+pub(crate) struct Uses {
+    levels: Vec<HashMap<String, usize>>,
+}
+
+impl Uses {
+    /// Starts walking a graph with these nodes and outputs.
+    pub fn push(&mut self, nodes: &[NodeProto], outputs: &[ValueInfoProto]) {
+        let mut counts = HashMap::new();
+        for n in nodes {
+            for name in node_reads(n) {
+                *counts.entry(name).or_insert(0) += 1;
+            }
+        }
+        for o in outputs {
+            *counts
+                .entry(o.name.clone().unwrap_or_default())
+                .or_insert(0) += 1;
+        }
+        self.levels.push(counts);
+    }
+
+    pub fn pop(&mut self) {
+        self.levels.pop();
+    }
+
+    /// Counts `node`'s reads as done (in the innermost graph).
+    pub fn done(&mut self, node: &NodeProto) {
+        if let Some(level) = self.levels.last_mut() {
+            for name in node_reads(node) {
+                if let Some(c) = level.get_mut(&name) {
+                    *c = c.saturating_sub(1);
+                }
+            }
+        }
+    }
+
+    fn live(&self, name: &str) -> bool {
+        self.levels
+            .iter()
+            .any(|l| l.get(name).is_some_and(|&c| c > 0))
+    }
+}
+
+/// The names `node` reads: its inputs and what its subgraphs read from outside themselves.
+fn node_reads(node: &NodeProto) -> Vec<String> {
+    let mut out: Vec<String> = node
+        .input
+        .iter()
+        .filter(|n| !n.is_empty())
+        .cloned()
+        .collect();
+    for a in &node.attribute {
+        if let Some(g) = &a.g {
+            out.extend(free_names(g));
+        }
+    }
+    out
+}
+
+/// Names a subgraph reads that it does not define.
+fn free_names(g: &GraphProto) -> HashSet<String> {
+    let mut defined: HashSet<String> = g
+        .input
+        .iter()
+        .chain(&g.output)
+        .filter_map(|i| i.name.clone())
+        .collect();
+    defined.retain(|n| g.input.iter().any(|i| i.name.as_deref() == Some(n)));
+    defined.extend(g.initializer.iter().filter_map(|i| i.name.clone()));
+    let mut free = HashSet::new();
+    for n in &g.node {
+        for r in node_reads(n) {
+            if !defined.contains(&r) {
+                free.insert(r);
+            }
+        }
+        defined.extend(n.output.iter().cloned());
+    }
+    for o in &g.output {
+        let name = o.name.clone().unwrap_or_default();
+        if !defined.contains(&name) {
+            free.insert(name);
+        }
+    }
+    free
+}
+
+/// The control program being built and the current segment's link to its registers.
+pub(crate) struct Staging {
+    /// Statements of the blocks being built, innermost last.
+    blocks: Vec<Vec<Stmt>>,
+    /// Each tensor register's type; `None` for a rank known only per call.
+    tensors: Vec<Option<TensorType>>,
+    /// The element type of each register whose rank is known only per call.
+    any_rank_types: HashMap<u32, kiln_types::ElementType>,
+    scalars: u32,
+    /// The current segment's parameters and the registers they read.
+    params: Vec<(ValueId, u32)>,
+    /// Values standing for registers whose rank is known only per call (usable only as graph
+    /// outputs), with the node that made them.
+    any_rank: HashMap<ValueId, (u32, String)>,
+    segments: usize,
+    /// Symbols given to size expressions and to sizes loops change.
+    fresh: usize,
+    expr_symbols: HashMap<SymExpr, String>,
+    /// The function's inputs (registers 0..n).
+    inputs: Vec<Port>,
+    input_types: Vec<TensorType>,
+    /// Bumped at every new segment: value ids from before are stale.
+    pub epoch: usize,
+}
+
+/// What a new segment starts from: the live names and where their values are.
+#[derive(Clone, Default)]
+pub(crate) struct Carry {
+    regs: Vec<(String, u32)>,
+    consts: Vec<(String, ConstId, TensorType)>,
+    shapes: Vec<(String, ShapeValue)>,
+    any_rank: Vec<(String, u32, String)>,
+    /// Registers of values by their id in the segment that ended.
+    pub by_value: HashMap<ValueId, u32>,
+    /// Constant values of the segment that ended.
+    pub consts_by_value: HashMap<ValueId, (ConstId, TensorType)>,
+}
+
+impl Importer {
+    /// The staging state, started on first use with the function's parameters so far as its
+    /// input registers.
+    fn staging(&mut self) -> &mut Staging {
+        if self.staging.is_none() {
+            let params: Vec<(ValueId, u32)> = self
+                .func
+                .params
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.value, i as u32))
+                .collect();
+            let input_types: Vec<TensorType> = self
+                .func
+                .params
+                .iter()
+                .map(|p| self.func.ty(p.value).clone())
+                .collect();
+            self.staging = Some(Staging {
+                blocks: vec![vec![]],
+                tensors: input_types.iter().cloned().map(Some).collect(),
+                scalars: 0,
+                params,
+                any_rank: HashMap::new(),
+                any_rank_types: HashMap::new(),
+                segments: 0,
+                fresh: 0,
+                expr_symbols: HashMap::new(),
+                inputs: self.func.params.clone(),
+                input_types,
+                epoch: 0,
+            });
+        }
+        self.staging.as_mut().expect("just set")
+    }
+
+    /// Whether the graph has been cut into segments.
+    pub(crate) fn is_staged(&self) -> bool {
+        self.staging.is_some()
+    }
+
+    pub(crate) fn new_register(&mut self, ty: Option<TensorType>) -> u32 {
+        let s = self.staging();
+        s.tensors.push(ty);
+        s.tensors.len() as u32 - 1
+    }
+
+    pub(crate) fn new_scalar(&mut self) -> u32 {
+        let s = self.staging();
+        s.scalars += 1;
+        s.scalars - 1
+    }
+
+    pub(crate) fn register_type(&mut self, reg: u32) -> Option<TensorType> {
+        self.staging().tensors[reg as usize].clone()
+    }
+
+    /// Gives register `reg` the type `ty`, or (`None`) a rank known only per call with
+    /// element type `et`.
+    pub(crate) fn set_register_type(
+        &mut self,
+        reg: u32,
+        ty: Option<TensorType>,
+        et: kiln_types::ElementType,
+    ) {
+        let s = self.staging();
+        if ty.is_none() {
+            s.any_rank_types.insert(reg, et);
+        }
+        s.tensors[reg as usize] = ty;
+    }
+
+    /// Appends a statement to the innermost block.
+    pub(crate) fn push_stmt(&mut self, stmt: Stmt) {
+        self.staging()
+            .blocks
+            .last_mut()
+            .expect("a block")
+            .push(stmt);
+    }
+
+    pub(crate) fn open_block(&mut self) {
+        self.staging().blocks.push(vec![]);
+    }
+
+    pub(crate) fn close_block(&mut self) -> Vec<Stmt> {
+        self.staging().blocks.pop().unwrap_or_default()
+    }
+
+    /// A fresh symbol, for a size known only per call.
+    pub(crate) fn fresh_symbol(&mut self) -> Dim {
+        let s = self.staging();
+        s.fresh += 1;
+        Dim::symbol(format!("_cf{}", s.fresh))
+    }
+
+    /// `ty` with every non-static dim a fresh symbol (a size a loop may change, or one with no
+    /// relation to the sizes around it).
+    pub(crate) fn open_type(&mut self, ty: &TensorType) -> TensorType {
+        let mut out = ty.clone();
+        for d in &mut out.dims {
+            if !matches!(d, Dim::Static(_)) {
+                *d = self.fresh_symbol();
+            }
+        }
+        out
+    }
+
+    /// `ty` as a segment parameter's type: size expressions become symbols (one per
+    /// expression), so the segment can bind them from its inputs.
+    fn parameter_type(&mut self, ty: &TensorType) -> TensorType {
+        let mut out = ty.clone();
+        for d in &mut out.dims {
+            let e = d.expr();
+            if e.as_const().is_some() || e.as_symbol().is_some() {
+                continue;
+            }
+            let s = self.staging();
+            let next = s.fresh + 1;
+            let name = s
+                .expr_symbols
+                .entry(e)
+                .or_insert_with(|| format!("_cf{next}"))
+                .clone();
+            if name == format!("_cf{next}") {
+                s.fresh = next;
+            }
+            *d = Dim::symbol(name);
+        }
+        out
+    }
+
+    /// Ends the current segment. Its results are the non-constant values later nodes read
+    /// (each in a new register, unless it is a parameter and so already in one) and the
+    /// values `exits` places in given registers (a parameter or a value of any rank by a
+    /// move after the call); a call of it joins the current block when it returns anything.
+    /// Returns what the next segment starts from.
+    pub(crate) fn end_segment(&mut self, exits: &[(ValueId, u32)]) -> Result<Carry, ImportError> {
+        self.staging();
+        let mut carry = Carry::default();
+        let mut results: Vec<(ValueId, u32)> = vec![];
+        let mut moves = vec![];
+        let params: HashMap<ValueId, u32> = self.staging().params.iter().copied().collect();
+        for &(v, r) in exits {
+            let any = self.staging().any_rank.get(&v).map(|(reg, _)| *reg);
+            match any.or_else(|| params.get(&v).copied()) {
+                Some(src) => moves.push(Stmt::Move { src, dst: r }),
+                None => {
+                    results.push((v, r));
+                    carry.by_value.insert(v, r);
+                }
+            }
+        }
+        let mut names: Vec<(String, ValueId)> = self
+            .names
+            .iter()
+            .filter(|(n, _)| self.uses.live(n))
+            .map(|(n, v)| (n.clone(), *v))
+            .collect();
+        names.sort();
+        for (name, v) in names {
+            if let Some(&id) = self.consts.get(&v) {
+                let ty = self.func.ty(v).clone();
+                carry.consts.push((name, id, ty));
+            } else if let Some(s) = self.sym_values.get(&v) {
+                carry.shapes.push((name, s.clone()));
+            } else if let Some((r, node)) = self.staging().any_rank.get(&v).cloned() {
+                carry.any_rank.push((name, r, node));
+            } else if let Some(&r) = params.get(&v) {
+                carry.regs.push((name, r));
+                carry.by_value.insert(v, r);
+            } else {
+                let r = match carry.by_value.get(&v) {
+                    Some(&r) => r,
+                    None => {
+                        let ty = self.func.ty(v).clone();
+                        let r = self.new_register(Some(ty));
+                        results.push((v, r));
+                        carry.by_value.insert(v, r);
+                        r
+                    }
+                };
+                carry.regs.push((name, r));
+            }
+        }
+        for (&v, &id) in &self.consts {
+            carry
+                .consts_by_value
+                .insert(v, (id, self.func.ty(v).clone()));
+        }
+        for (&v, &r) in &params {
+            carry.by_value.entry(v).or_insert(r);
+        }
+        let mut func = std::mem::replace(&mut self.func, Function::new("main"));
+        func.results = results
+            .iter()
+            .map(|&(value, r)| Port {
+                value,
+                name: format!("r{r}"),
+            })
+            .collect();
+        std::mem::swap(&mut self.func, &mut func);
+        self.check_placeholders()?;
+        std::mem::swap(&mut self.func, &mut func);
+        let s = self.staging();
+        let args: Vec<u32> = s.params.iter().map(|&(_, r)| r).collect();
+        let mut call = None;
+        if !results.is_empty() {
+            func.name = format!("main.s{}", s.segments);
+            func.internal = true;
+            s.segments += 1;
+            call = Some(Stmt::Call {
+                function: func.name.clone(),
+                args,
+                results: results.iter().map(|&(_, r)| r).collect(),
+            });
+        }
+        let block = s.blocks.last_mut().expect("a block");
+        block.extend(call);
+        block.extend(moves);
+        if !results.is_empty() {
+            self.program.functions.push(func);
+        }
+        Ok(carry)
+    }
+
+    /// The current segment's generation: value ids from an earlier one are stale.
+    pub(crate) fn epoch(&self) -> usize {
+        self.staging.as_ref().map_or(0, |s| s.epoch)
+    }
+
+    /// Starts a new segment from `carry`: each carried register a parameter, constants and
+    /// symbolic shape values as they were. `extra` registers (no name yet) become parameters
+    /// too, or values of any rank; their values are returned in order.
+    pub(crate) fn start_segment(
+        &mut self,
+        carry: &Carry,
+        extra: &[u32],
+        node: &str,
+    ) -> Vec<ValueId> {
+        self.func = Function::new("main");
+        self.names.clear();
+        self.consts.clear();
+        self.sym_values.clear();
+        let s = self.staging();
+        s.params.clear();
+        s.any_rank.clear();
+        s.epoch += 1;
+        for (name, reg) in &carry.regs {
+            let ty = self.staging().tensors[*reg as usize]
+                .clone()
+                .expect("carried registers are ranked");
+            let ty = self.parameter_type(&ty);
+            let v = self.func.add_param(format!("r{reg}"), ty);
+            self.staging().params.push((v, *reg));
+            self.names.insert(name.clone(), v);
+        }
+        for (name, id, ty) in &carry.consts {
+            let v = self.func.push_constant(*id, ty.clone(), name);
+            self.consts.insert(v, *id);
+            self.names.insert(name.clone(), v);
+        }
+        for (name, s) in &carry.shapes {
+            let shape: Vec<usize> = if s.scalar {
+                vec![]
+            } else {
+                vec![s.values.len()]
+            };
+            let zeros = vec![0; s.values.len()];
+            let (v, _) = self.placeholder(HostTensor::from_i64(&shape, &zeros), name);
+            self.sym_values.insert(v, s.clone());
+            self.names.insert(name.clone(), v);
+        }
+        for (name, reg, node) in &carry.any_rank {
+            let v = self.any_rank_value(*reg, node);
+            self.names.insert(name.clone(), v);
+        }
+        let mut out = vec![];
+        for &reg in extra {
+            out.push(match self.staging().tensors[reg as usize].clone() {
+                Some(ty) => {
+                    let ty = self.parameter_type(&ty);
+                    let v = self.func.add_param(format!("r{reg}"), ty);
+                    self.staging().params.push((v, reg));
+                    v
+                }
+                None => self.any_rank_value(reg, node),
+            });
+        }
+        out
+    }
+
+    /// The type of `v`, `None` when its rank is known only per call.
+    pub(crate) fn ranked_type(&self, v: ValueId) -> Option<TensorType> {
+        let any = self
+            .staging
+            .as_ref()
+            .is_some_and(|s| s.any_rank.contains_key(&v));
+        (!any).then(|| self.func.ty(v).clone())
+    }
+
+    /// A value standing for register `reg`, whose rank is known only per call; `node` made it.
+    pub(crate) fn any_rank_value(&mut self, reg: u32, node: &str) -> ValueId {
+        let et = self.staging().any_rank_types.get(&reg).copied();
+        let et = et.unwrap_or(kiln_types::ElementType::F32);
+        let (v, _) = self.placeholder(HostTensor::from_f64(et, &[], &[0.0]), node);
+        self.staging().any_rank.insert(v, (reg, node.to_string()));
+        v
+    }
+
+    /// An error when a node reads `v`, a value whose rank is known only per call.
+    pub(crate) fn check_ranked(
+        &self,
+        ctx: &NodeCtx,
+        name: &str,
+        v: ValueId,
+    ) -> Result<(), ImportError> {
+        match self.staging.as_ref().and_then(|s| s.any_rank.get(&v)) {
+            Some((_, node)) => Err(ctx.err(format!(
+                "input '{name}' comes from If node '{node}', whose branches return different ranks; kiln takes such values only as graph outputs"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Finishes a staged graph: the last segment returns the outputs it computes, and `main`
+    /// becomes a function with a control program returning the registers of `outputs`.
+    pub(crate) fn finish_staged(
+        &mut self,
+        outputs: &[(String, ValueId)],
+    ) -> Result<(), ImportError> {
+        let params: HashMap<ValueId, u32> = self.staging().params.iter().copied().collect();
+        let mut exits = vec![];
+        let mut regs = vec![];
+        let mut any_rank = vec![];
+        for (_, v) in outputs {
+            let known = self.staging().any_rank.get(v).map(|(r, _)| *r);
+            let r = match (known, params.get(v)) {
+                (Some(r), _) => r,
+                (None, Some(&r)) => r,
+                (None, None) => {
+                    let ty = self.func.ty(*v).clone();
+                    let r = self.new_register(Some(ty));
+                    exits.push((*v, r));
+                    r
+                }
+            };
+            any_rank.push(self.register_type(r).is_none());
+            regs.push(r);
+        }
+        self.uses.levels.clear();
+        self.end_segment(&exits)?;
+        let s = self.staging.take().expect("staged");
+        let mut main = Function::new("main");
+        for (p, ty) in s.inputs.iter().zip(&s.input_types) {
+            main.add_param(p.name.clone(), ty.clone());
+        }
+        for ((name, _), &r) in outputs.iter().zip(&regs) {
+            let ty = s.tensors[r as usize].clone().unwrap_or_else(|| {
+                let et = s.any_rank_types.get(&r).copied();
+                TensorType::new(et.unwrap_or(kiln_types::ElementType::F32), &[])
+            });
+            let value = main.new_value(ty);
+            main.results.push(Port {
+                value,
+                name: name.clone(),
+            });
+        }
+        let mut blocks = s.blocks;
+        main.control = Some(Control {
+            program: ControlProgram {
+                tensors: s.tensors.len() as u32,
+                scalars: s.scalars,
+                body: blocks.swap_remove(0),
+                results: regs,
+            },
+            any_rank,
+        });
+        self.program.functions.push(main);
+        Ok(())
+    }
+}
+
+/// Values of a segment that the next segment (a loop body) reads: constants are made again
+/// inside it, the others travel in registers.
+pub(crate) struct Outer {
+    values: Vec<Option<(ValueId, Place)>>,
+}
+
+#[derive(Clone)]
+enum Place {
+    Register(u32),
+    Constant(ConstId, TensorType),
+}
+
+impl Outer {
+    /// The `(value, register)` pairs the segment must end with.
+    pub fn exits(&self) -> Vec<(ValueId, u32)> {
+        self.values
+            .iter()
+            .flatten()
+            .filter_map(|(v, p)| match p {
+                Place::Register(r) => Some((*v, *r)),
+                Place::Constant(..) => None,
+            })
+            .collect()
+    }
+
+    /// The register of value `i`, when it travels in one.
+    pub fn register(&self, i: usize) -> Option<u32> {
+        match self.values.get(i)?.as_ref()?.1 {
+            Place::Register(r) => Some(r),
+            Place::Constant(..) => None,
+        }
+    }
+
+    /// The values `picks` inside the segment started after them: a register's parameter, or
+    /// the constant made again.
+    pub fn inside(&self, im: &mut Importer, picks: &[usize]) -> Vec<Option<ValueId>> {
+        let params: HashMap<u32, ValueId> =
+            im.staging().params.iter().map(|&(v, r)| (r, v)).collect();
+        let mut out = vec![];
+        for entry in picks.iter().map(|&i| &self.values[i]) {
+            out.push(match entry {
+                None => None,
+                Some((_, Place::Register(r))) => match params.get(r) {
+                    Some(&v) => Some(v),
+                    None => Some(im.start_parameter(*r)),
+                },
+                Some((_, Place::Constant(id, ty))) => {
+                    let v = im.func.push_constant(*id, ty.clone(), "outer");
+                    im.consts.insert(v, *id);
+                    Some(v)
+                }
+            });
+        }
+        out
+    }
+}
+
+impl Importer {
+    /// Where each of `values` will be for the next segment (see [`Outer`]); those marked
+    /// `carried` go in registers even when constant (a loop updates them).
+    pub(crate) fn outer_values(&mut self, values: &[Option<ValueId>], carried: &[bool]) -> Outer {
+        let mut out = vec![];
+        for (v, &carried) in values.iter().zip(carried) {
+            out.push(v.map(|v| {
+                let place = match self.consts.get(&v) {
+                    Some(&id) if !carried => Place::Constant(id, self.func.ty(v).clone()),
+                    _ => Place::Register(self.new_register(Some(self.func.ty(v).clone()))),
+                };
+                (v, place)
+            }));
+        }
+        Outer { values: out }
+    }
+
+    /// A new parameter of the current segment reading register `reg`.
+    fn start_parameter(&mut self, reg: u32) -> ValueId {
+        let ty = self.staging().tensors[reg as usize]
+            .clone()
+            .expect("ranked register");
+        let ty = self.parameter_type(&ty);
+        let v = self.func.add_param(format!("r{reg}"), ty);
+        self.staging().params.push((v, reg));
+        v
+    }
+}
