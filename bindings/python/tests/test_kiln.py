@@ -482,39 +482,65 @@ def test_group_norm_over_run_time_sizes():
 
 
 def test_open_dims_fall_back_to_bound_with_a_note():
-    """A model that does not compile with its dims open (a Scan over an open length is
-    unrolled, so its length must be known) compiles with them bound to 1 by default, with a
-    warning saying why; --kiln-dynamic-dims=true makes that an error instead. An LSTM over an
-    open sequence runs as a loop, from one module at every length."""
+    """A model that does not compile with its dims open (a Slice from the end of an open dim)
+    compiles with them bound to 1 by default, with a warning saying why;
+    --kiln-dynamic-dims=true makes that an error instead."""
     from onnx import TensorProto, helper, numpy_helper
 
-    body = helper.make_graph(
-        [helper.make_node("Add", ["acc_in", "row"], ["acc_out"]),
-         helper.make_node("Mul", ["row", "row"], ["sq"])],
-        "body",
-        [helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [3]),
-         helper.make_tensor_value_info("row", TensorProto.FLOAT, [3])],
-        [helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [3]),
-         helper.make_tensor_value_info("sq", TensorProto.FLOAT, [3])],
-    )
     graph = helper.make_graph(
-        [helper.make_node("Scan", ["acc0", "x"], ["acc", "ys"], body=body, num_scan_inputs=1)],
-        "scan",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["seq", 3])],
-        [helper.make_tensor_value_info("acc", TensorProto.FLOAT, [3]),
-         helper.make_tensor_value_info("ys", TensorProto.FLOAT, ["seq", 3])],
-        [numpy_helper.from_array(np.zeros(3, np.float32), "acc0")],
+        [helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["y"])],
+        "slice",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array([v], np.int64), name)
+         for name, v in [("starts", -2), ("ends", 2**62), ("axes", 0)]],
     )
     blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
     with pytest.warns(UserWarning, match="does not compile with its input dims left open"):
         module = kc.compile_str(blob, target_backends=["vmvx"])
     f = kr.load_module(module, device="local-sync").main
-    acc, ys = f(np.full((1, 3), 2.0, np.float32))
-    np.testing.assert_array_equal(acc, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(f(np.full((1, 3), 2.0, np.float32)), [[2.0, 2.0, 2.0]])
     with pytest.raises(kr.KilnRuntimeError, match="1x3"):
         f(np.ones((2, 3), np.float32))
-    with pytest.raises(kc.CompilerError, match="Scan"):
+    with pytest.raises(kc.CompilerError, match="Slice"):
         kc.compile_str(blob, target_backends=["vmvx"], extra_args=["--kiln-dynamic-dims=true"])
+
+
+def test_scan_and_lstm_over_open_lengths():
+    """A Scan (reversed second input, output on axis 1 in reverse) and an LSTM over lengths
+    known only per call run as loops, from one module at every length."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    body = helper.make_graph(
+        [helper.make_node("Add", ["acc_in", "row"], ["acc_out"]),
+         helper.make_node("Mul", ["acc_out", "col"], ["prod"])],
+        "body",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [3]) for n in ["acc_in", "row", "col"]],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [3]) for n in ["acc_out", "prod"]],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Scan", ["acc0", "x", "y"], ["acc", "ys"], body=body, num_scan_inputs=2,
+                          scan_input_directions=[0, 1], scan_input_axes=[0, 1],
+                          scan_output_axes=[1], scan_output_directions=[1])],
+        "scan",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["seq", 3]),
+         helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, "seq"])],
+        [helper.make_tensor_value_info("acc", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("ys", TensorProto.FLOAT, [3, "seq"])],
+        [numpy_helper.from_array(np.ones(3, np.float32), "acc0")],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    f = kr.load_module(kc.compile_str(blob, target_backends=["vmvx"]), device="local-sync").main
+    rng = np.random.default_rng(1)
+    for seq in [1, 4, 7]:
+        x, y = rng.random((seq, 3), np.float32), rng.random((3, seq), np.float32)
+        acc, prods = np.ones(3, np.float32), []
+        for t in range(seq):
+            acc = acc + x[t]
+            prods.append(acc * y[:, seq - 1 - t])
+        got_acc, got_ys = f(x, y)
+        np.testing.assert_allclose(got_acc, acc, rtol=1e-6)
+        np.testing.assert_allclose(got_ys, np.stack(prods[::-1], axis=1), rtol=1e-6)
 
     rng = np.random.default_rng(0)
     w = rng.standard_normal((1, 8, 3), dtype=np.float32)

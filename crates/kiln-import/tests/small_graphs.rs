@@ -280,8 +280,8 @@ fn symbolic_dims_slice_to_their_end_and_window_ops_keep_expressions() {
 }
 
 #[test]
-fn sizes_read_as_data_are_refused_until_bound() {
-    // Shape(x) cast to float and added to data: a size the program would compute at run time.
+fn sizes_read_as_data_are_computed_by_the_control_program() {
+    // Shape(x) cast to float and added to data: a size the program computes at run time.
     let to_float = AttributeProto {
         name: Some("to".into()),
         i: Some(1),
@@ -295,12 +295,15 @@ fn sizes_read_as_data_are_refused_until_bound() {
             node("Add", &["sf", "sf"], "y", vec![]),
         ]
     };
-    let err = import(vec![input("x", &["n"])], vec![], nodes(), &["y"], true).unwrap_err();
+    let imported = import(vec![input("x", &["n"])], vec![], nodes(), &["y"], true).unwrap();
+    let text = control_text(&imported);
     assert!(
-        err.to_string().contains("sizes [n] computed by node 's'")
-            && err.to_string().contains("--kiln-bind-dim"),
-        "{err}"
+        text.contains("= dim %r0, 0") && text.contains("pack.i64"),
+        "{text}"
     );
+    let x = kiln_types::HostTensor::from_f64(kiln_types::ElementType::F32, &[5], &[0.0; 5]);
+    let y = kiln_ir::interp::run(&imported.program, "main", &[x]).unwrap();
+    assert_eq!(y[0].to_f64(), [10.0]);
     // Without keep_symbols the dim is bound to 1 (with a note) and the size folds.
     let imported = import(vec![input("x", &["n"])], vec![], nodes(), &["y"], false).unwrap();
     assert_eq!(result_types(&imported), ["tensor<1xf32>"]);

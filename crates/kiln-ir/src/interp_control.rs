@@ -45,11 +45,16 @@ impl Machine for Interpreter<'_> {
         }
     }
 
-    fn scalar(&mut self, value: i64, element_type: ElementType) -> Result<Tensor, IrError> {
+    fn tensor(
+        &mut self,
+        values: &[i64],
+        shape: Vec<usize>,
+        element_type: ElementType,
+    ) -> Result<Tensor, IrError> {
         Ok(Tensor {
             element_type,
-            shape: vec![],
-            data: vec![value as f64],
+            shape,
+            data: values.iter().map(|&v| v as f64).collect(),
         })
     }
 

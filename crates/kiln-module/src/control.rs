@@ -54,6 +54,16 @@ fn encode_body(body: &[Stmt], w: &mut ByteWriter) {
                 w.u8(*element_type);
                 w.u32(*tensor);
             }
+            Stmt::Pack {
+                scalars,
+                element_type,
+                tensor,
+            } => {
+                w.u8(9);
+                regs(w, scalars);
+                w.u8(*element_type);
+                w.u32(*tensor);
+            }
             Stmt::Move { src, dst } => {
                 w.u8(4);
                 w.u32(*src);
@@ -197,6 +207,11 @@ fn decode_body(r: &mut ByteReader, depth: usize) -> Result<Vec<Stmt>, ModuleErro
                     scans,
                 }
             }
+            9 => Stmt::Pack {
+                scalars: read_regs(r)?,
+                element_type: r.element_type()?.code(),
+                tensor: r.u32()?,
+            },
             7 => Stmt::Dim {
                 tensor: r.u32()?,
                 axis: r.u32()?,

@@ -46,6 +46,13 @@ pub enum Stmt {
         element_type: u8,
         tensor: u32,
     },
+    /// Makes tensor register `tensor` a 1-D tensor of `element_type` holding scalar registers
+    /// `scalars` in order (sizes computed on the host, read as data).
+    Pack {
+        scalars: Vec<u32>,
+        element_type: u8,
+        tensor: u32,
+    },
     /// Copies the tensor in register `src` to register `dst` (the tensor is shared, not copied:
     /// registers hold immutable tensors).
     Move { src: u32, dst: u32 },
@@ -77,16 +84,19 @@ pub enum ArithOp {
     Min,
     Max,
     Less,
+    /// Floor division (a zero divisor gives 0).
+    FloorDiv,
 }
 
 impl ArithOp {
-    pub const ALL: [ArithOp; 6] = [
+    pub const ALL: [ArithOp; 7] = [
         ArithOp::Add,
         ArithOp::Sub,
         ArithOp::Mul,
         ArithOp::Min,
         ArithOp::Max,
         ArithOp::Less,
+        ArithOp::FloorDiv,
     ];
 
     pub fn name(self) -> &'static str {
@@ -97,6 +107,7 @@ impl ArithOp {
             ArithOp::Min => "min",
             ArithOp::Max => "max",
             ArithOp::Less => "lt",
+            ArithOp::FloorDiv => "floordiv",
         }
     }
 
@@ -115,6 +126,11 @@ impl ArithOp {
             ArithOp::Min => a.min(b),
             ArithOp::Max => a.max(b),
             ArithOp::Less => (a < b) as i64,
+            ArithOp::FloorDiv if b == 0 => 0,
+            ArithOp::FloorDiv => {
+                let q = a.wrapping_div(b);
+                q - (a % b != 0 && (a < 0) != (b < 0)) as i64
+            }
         }
     }
 }
@@ -196,6 +212,14 @@ impl ControlProgram {
             } => {
                 tensor(*r);
                 scalars.push(*scalar);
+            }
+            Stmt::Pack {
+                scalars: s,
+                tensor: r,
+                ..
+            } => {
+                tensor(*r);
+                scalars.extend(s);
             }
             Stmt::Move { src, dst } => {
                 tensor(*src);
@@ -281,6 +305,16 @@ fn write_body(f: &mut fmt::Formatter<'_>, body: &[Stmt], indent: usize) -> fmt::
                     .map_or_else(|| format!("type{element_type}"), |e| e.name().to_string());
                 writeln!(f, "{pad}%r{tensor} = tensor.{et} $s{scalar}")?
             }
+            Stmt::Pack {
+                scalars,
+                element_type,
+                tensor,
+            } => {
+                let et = crate::ElementType::from_code(*element_type)
+                    .map_or_else(|| format!("type{element_type}"), |e| e.name().to_string());
+                let s: Vec<String> = scalars.iter().map(|s| format!("$s{s}")).collect();
+                writeln!(f, "{pad}%r{tensor} = pack.{et} [{}]", s.join(", "))?
+            }
             Stmt::Move { src, dst } => writeln!(f, "{pad}%r{dst} = %r{src}")?,
             Stmt::If {
                 cond,
@@ -338,10 +372,11 @@ pub trait Machine {
     ) -> Result<Vec<Self::Tensor>, Self::Error>;
     /// The one element of `t` as an integer (booleans 0 or 1, floats truncated, NaN 0).
     fn read(&mut self, t: &Self::Tensor) -> Result<i64, Self::Error>;
-    /// A rank-0 tensor holding `value`.
-    fn scalar(
+    /// A tensor of `shape` holding `values` (one per element).
+    fn tensor(
         &mut self,
-        value: i64,
+        values: &[i64],
+        shape: Vec<usize>,
         element_type: ElementType,
     ) -> Result<Self::Tensor, Self::Error>;
     fn dim(&self, t: &Self::Tensor, axis: usize) -> Option<usize>;
@@ -463,7 +498,21 @@ fn run_body<M: Machine>(
             } => {
                 let et = ElementType::from_code(*element_type)
                     .ok_or_else(|| m.invalid(format!("element type code {element_type}")))?;
-                let t = m.scalar(regs.scalar(*scalar, m)?, et)?;
+                let t = m.tensor(&[regs.scalar(*scalar, m)?], vec![], et)?;
+                regs.set_tensor(*tensor, t, m)?;
+            }
+            Stmt::Pack {
+                scalars,
+                element_type,
+                tensor,
+            } => {
+                let et = ElementType::from_code(*element_type)
+                    .ok_or_else(|| m.invalid(format!("element type code {element_type}")))?;
+                let values = scalars
+                    .iter()
+                    .map(|&s| regs.scalar(s, m))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let t = m.tensor(&values, vec![values.len()], et)?;
                 regs.set_tensor(*tensor, t, m)?;
             }
             Stmt::Move { src, dst } => {

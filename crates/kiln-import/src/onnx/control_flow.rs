@@ -1,22 +1,23 @@
-//! Control flow with compile-time structure: `If`, `Loop` and `Scan`, whose subgraphs are
-//! inlined into the program.
+//! `If`, `Loop` and `Scan`: subgraphs inlined where their structure is known at compile time,
+//! run-time branches and loops of the control program ([`super::staging`]) otherwise.
 //!
 //! - `If` on a condition known at compile time keeps only the branch taken. On a run-time
-//!   condition whose branches return the same types, both branches are computed and each
-//!   output is selected (ONNX subgraphs have no side effects, so this is the same function);
-//!   branches of different types need run-time control flow, which kiln does not have yet.
-//! - `Loop` is unrolled when its trip count is known at compile time and its condition stays
-//!   known in every iteration (at most [`MAX_UNROLL`] iterations).
-//! - `Scan` (version 9 on) is unrolled over the scanned axis, whose length must be static.
+//!   condition whose branches return the same types and hold no control flow, both branches
+//!   are computed and each output is selected (ONNX subgraphs have no side effects, so this
+//!   is the same function); other branches run as a run-time branch.
+//! - `Loop` is unrolled when its trip count is a constant of at most [`UNROLL_LIMIT`] and
+//!   its condition stays known; otherwise it runs as a run-time loop.
+//! - `Scan` (version 9 on) is unrolled over a static scanned axis (at most [`MAX_UNROLL`]
+//!   steps); over a length known only per call it runs as a run-time loop.
 //!
 //! A subgraph sees the values of the graphs around it by name; its own names are dropped once
-//! it is inlined.
+//! it is imported.
 
 use super::ops::{arg, reshape_to, slice_axis, Outputs};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{OpKind, TensorType, ValueId};
-use kiln_types::control::{Scan, Stmt};
+use kiln_types::control::{ArithOp, Scan, Stmt};
 use kiln_types::{ElementType, HostTensor};
 
 use super::proto::GraphProto;
@@ -378,25 +379,36 @@ pub(super) fn scan(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>])
         ctx.ints("scan_output_axes"),
         ctx.ints("scan_output_directions"),
     );
+    let flag = |dirs: &Option<Vec<i64>>, k: usize| {
+        dirs.as_ref().and_then(|d| d.get(k).copied()).unwrap_or(0) != 0
+    };
     let mut scanned = vec![];
     let mut length = None;
     for (k, &x) in args[n_state..].iter().enumerate() {
         let dims = im.dims(x);
         let axis = scan_axis(ctx, &in_axes, k, dims.len())?;
-        let n = dims[axis].as_static().ok_or_else(|| {
-            ctx.err(format!(
-                "the scanned axis of input {k} must be static, got {}",
-                im.ty(x)
-            ))
-        })?;
+        let reverse = flag(&in_dirs, k);
+        let Some(n) = dims[axis].as_static() else {
+            let scans = (0..n_scan)
+                .map(|k| {
+                    let x = args[n_state + k];
+                    let axis = scan_axis(ctx, &in_axes, k, im.ty(x).rank())?;
+                    Ok((x, axis, flag(&in_dirs, k)))
+                })
+                .collect::<Result<Vec<_>, ImportError>>()?;
+            let outs = (0..n_scan_out)
+                .map(|k| {
+                    (
+                        out_axes.as_ref().and_then(|a| a.get(k).copied()),
+                        flag(&out_dirs, k),
+                    )
+                })
+                .collect::<Vec<_>>();
+            return scan_at_run_time(im, ctx, body, &args[..n_state], &scans, &outs);
+        };
         if *length.get_or_insert(n) != n {
             return Err(ctx.err("scan inputs differ in sequence length"));
         }
-        let reverse = in_dirs
-            .as_ref()
-            .and_then(|d| d.get(k).copied())
-            .unwrap_or(0)
-            != 0;
         scanned.push((x, dims, axis, reverse));
     }
     let length = length.unwrap_or(0);
@@ -438,6 +450,147 @@ pub(super) fn scan(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>])
         let rank = im.ty(parts[0]).rank() + 1;
         let axis = scan_axis(ctx, &out_axes, k, rank)?;
         outputs.push(Some(stack(im, ctx, &parts, axis)?));
+    }
+    Ok(outputs)
+}
+
+/// A `Scan` over a length known only per call, run by the control program: the segment so
+/// far ends with the states and the scanned inputs in registers, the body is a segment called
+/// once per step with the states and each input's slice at the step (gathered; counting down
+/// for reversed inputs), and its outputs are stacked after the loop (in reverse for reversed
+/// outputs), then moved to their axes. `scans` holds each scanned input, its axis and
+/// direction; `outs` each scan output's axis attribute and direction.
+fn scan_at_run_time(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    body: &GraphProto,
+    states: &[ValueId],
+    scans: &[(ValueId, usize, bool)],
+    outs: &[(Option<i64>, bool)],
+) -> Outputs {
+    let state_types: Vec<TensorType> = states.iter().map(|&v| im.ty(v).clone()).collect();
+    let seq = im.dims(scans[0].0)[scans[0].1].clone();
+    let mut exits = vec![];
+    let mut reg = |im: &mut Importer, v: ValueId| {
+        let r = im.new_register(Some(im.ty(v).clone()));
+        exits.push((v, r));
+        r
+    };
+    let state_regs: Vec<u32> = states.iter().map(|&v| reg(im, v)).collect();
+    let input_regs: Vec<u32> = scans.iter().map(|&(v, _, _)| reg(im, v)).collect();
+    let carry = im.end_segment(&exits)?;
+    let (count, one, last) = (im.new_scalar(), im.new_scalar(), im.new_scalar());
+    im.push_stmt(Stmt::Dim {
+        tensor: input_regs[0],
+        axis: scans[0].1 as u32,
+        scalar: count,
+    });
+    im.push_stmt(Stmt::SetScalar {
+        scalar: one,
+        value: 1,
+    });
+    im.push_stmt(Stmt::Arith {
+        op: ArithOp::Sub,
+        lhs: count,
+        rhs: one,
+        dst: last,
+    });
+    let (index, back) = (im.new_scalar(), im.new_scalar());
+    let step = TensorType::new(ElementType::I64, &[]);
+    let (forward_reg, backward_reg) = (
+        im.new_register(Some(step.clone())),
+        im.new_register(Some(step)),
+    );
+    let out_regs: Vec<u32> = outs.iter().map(|_| im.new_register(None)).collect();
+    im.open_block();
+    im.push_stmt(Stmt::Tensor {
+        scalar: index,
+        element_type: ElementType::I64.code(),
+        tensor: forward_reg,
+    });
+    im.push_stmt(Stmt::Arith {
+        op: ArithOp::Sub,
+        lhs: last,
+        rhs: index,
+        dst: back,
+    });
+    im.push_stmt(Stmt::Tensor {
+        scalar: back,
+        element_type: ElementType::I64.code(),
+        tensor: backward_reg,
+    });
+    let mut regs = vec![forward_reg, backward_reg];
+    regs.extend(&state_regs);
+    regs.extend(&input_regs);
+    let params = im.start_segment(&carry, &regs, &ctx.name);
+    let (steps, rest) = params.split_at(2);
+    let (state_params, input_params) = rest.split_at(states.len());
+    let mut args = state_params.to_vec();
+    for (&x, &(_, axis, reverse)) in input_params.iter().zip(scans) {
+        let at = steps[reverse as usize];
+        args.push(im.emit(ctx, OpKind::Gather { axis }, &[x, at])?);
+    }
+    let body_outs = im.inline_graph(ctx, body, &args)?;
+    for (k, (&v, was)) in body_outs.iter().zip(&state_types).enumerate() {
+        if im.ranked_type(v).as_ref() != Some(was) {
+            return Err(ctx.err(format!(
+                "state {k} enters the body as {was} and leaves it as {}; a scan over a length known only per call keeps its states' types",
+                im.ty(v)
+            )));
+        }
+    }
+    let elements: Vec<Option<TensorType>> = body_outs[states.len()..]
+        .iter()
+        .map(|&v| im.ranked_type(v))
+        .collect();
+    let exits: Vec<(ValueId, u32)> = body_outs
+        .iter()
+        .copied()
+        .zip(state_regs.iter().chain(&out_regs).copied())
+        .collect();
+    im.end_segment(&exits)?;
+    let stmts = im.close_block();
+    let mut loop_scans = vec![];
+    let mut stacked_regs = vec![];
+    for ((&src, ty), &(_, reverse)) in out_regs.iter().zip(&elements).zip(outs) {
+        let ty = ty
+            .as_ref()
+            .ok_or_else(|| ctx.err("a scan output has a rank known only per call"))?;
+        im.set_register_type(src, Some(ty.clone()), ty.element_type);
+        let mut stacked = ty.clone();
+        stacked.dims.insert(0, seq.clone());
+        let dst = im.new_register(Some(stacked));
+        loop_scans.push(Scan {
+            src,
+            dst,
+            element_type: ty.element_type.code(),
+            rank: ty.rank() as u32,
+            reverse,
+        });
+        stacked_regs.push(dst);
+    }
+    im.push_stmt(Stmt::Loop {
+        max: Some(count),
+        cond: None,
+        index,
+        body: stmts,
+        scans: loop_scans,
+    });
+    let mut after = state_regs.clone();
+    after.extend(&stacked_regs);
+    let values = im.start_segment(&carry, &after, &ctx.name);
+    let mut outputs: Vec<Option<ValueId>> =
+        values[..states.len()].iter().copied().map(Some).collect();
+    for (&v, &(axis, _)) in values[states.len()..].iter().zip(outs) {
+        let rank = im.ty(v).rank();
+        let axis = scan_axis(ctx, &axis.map(|a| vec![a]), 0, rank)?;
+        let mut perm: Vec<usize> = (1..rank).collect();
+        perm.insert(axis, 0);
+        outputs.push(Some(if axis == 0 {
+            v
+        } else {
+            im.emit(ctx, OpKind::Transpose { perm }, &[v])?
+        }));
     }
     Ok(outputs)
 }

@@ -211,7 +211,9 @@ fn import_model(
         })?;
         outputs.push((name, v));
     }
-    if im.is_staged() {
+    let roots: Vec<ValueId> = outputs.iter().map(|&(_, v)| v).collect();
+    // Sizes read as data are computed by a control program before the function's call.
+    if im.is_staged() || !im.live_placeholders(&roots).is_empty() {
         im.finish_staged(&outputs)?;
     } else {
         for (name, value) in outputs {

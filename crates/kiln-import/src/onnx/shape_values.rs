@@ -10,7 +10,8 @@
 //!
 //! A symbolic shape value still needs a value in the tensor program, for nodes that refer to
 //! it. That value is a placeholder, never given to the constant folder; if anything the model
-//! computes at run time reads it, the import fails naming the node (see
+//! computes at run time reads it, the control program computes it on the host before the
+//! call (`staging.rs`), or, where it cannot, the import fails naming the node (see
 //! [`Importer::check_placeholders`]).
 
 use super::{Importer, NodeCtx};
@@ -92,13 +93,18 @@ impl Importer {
         Ok(fold(ctx, &args)?.map(|s| self.emit_shape_value(ctx, s)))
     }
 
-    /// Fails naming the node when a symbolic shape value is read by an op the program runs:
-    /// kiln cannot yet compute sizes at run time.
-    pub(crate) fn check_placeholders(&self) -> Result<(), ImportError> {
+    /// The symbolic shape values that the current function's ops read as data, or that it
+    /// (or `roots`) returns, in value order.
+    pub(crate) fn live_placeholders(&self, roots: &[ValueId]) -> Vec<ValueId> {
         let f = &self.func;
         let mut live = vec![false; f.values.len()];
-        for r in &f.results {
-            live[r.value.index()] = true;
+        for v in f
+            .results
+            .iter()
+            .map(|r| r.value)
+            .chain(roots.iter().copied())
+        {
+            live[v.index()] = true;
         }
         for op in f.ops.iter().rev() {
             if op.results.iter().any(|r| live[r.index()]) {
@@ -107,21 +113,40 @@ impl Importer {
                 }
             }
         }
-        for (v, s) in &self.sym_values {
-            if live[v.index()] {
-                let values: Vec<String> = s.values.iter().map(|e| e.to_string()).collect();
-                let node = f
-                    .ops
-                    .iter()
-                    .find(|op| op.results.contains(v))
-                    .map_or("?", |op| op.loc.as_str());
-                return Err(ImportError::Unsupported(format!(
-                    "the sizes [{}] computed by node '{node}' are read as data by the model; kiln does not compute sizes at run time yet (bind the symbols with --kiln-bind-dim=NAME=SIZE)",
-                    values.join(", ")
-                )));
-            }
-        }
-        Ok(())
+        let mut out: Vec<ValueId> = self
+            .sym_values
+            .keys()
+            .copied()
+            .filter(|v| live[v.index()])
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Fails naming the node when a symbolic shape value is read by an op the program runs
+    /// and no size it holds can be computed from the function's inputs.
+    pub(crate) fn check_placeholders(&self) -> Result<(), ImportError> {
+        let Some(&v) = self.live_placeholders(&[]).first() else {
+            return Ok(());
+        };
+        Err(self.unavailable_sizes(v, None))
+    }
+
+    /// The error for shape value `v`, read as data, when its sizes cannot be computed (`why`).
+    pub(crate) fn unavailable_sizes(&self, v: ValueId, why: Option<&str>) -> ImportError {
+        let s = &self.sym_values[&v];
+        let values: Vec<String> = s.values.iter().map(|e| e.to_string()).collect();
+        let node = self
+            .func
+            .ops
+            .iter()
+            .find(|op| op.results.contains(&v))
+            .map_or("?", |op| op.loc.as_str());
+        ImportError::Unsupported(format!(
+            "the sizes [{}] computed by node '{node}' are read as data by the model, and {} (bind the symbols with --kiln-bind-dim=NAME=SIZE)",
+            values.join(", "),
+            why.unwrap_or("kiln cannot compute them at run time here")
+        ))
     }
 }
 

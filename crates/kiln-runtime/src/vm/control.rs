@@ -83,14 +83,24 @@ impl Machine for Device<'_> {
         })
     }
 
-    fn scalar(&mut self, value: i64, element_type: ElementType) -> Result<Value, RuntimeError> {
+    fn tensor(
+        &mut self,
+        values: &[i64],
+        shape: Vec<usize>,
+        element_type: ElementType,
+    ) -> Result<Value, RuntimeError> {
         let mut bytes = vec![];
-        element_type.write_f64(value as f64, &mut bytes);
+        for &v in values {
+            match element_type {
+                ElementType::I64 => bytes.extend_from_slice(&v.to_le_bytes()),
+                _ => element_type.write_f64(v as f64, &mut bytes),
+            }
+        }
         let buffer = self.module.device.allocate(bytes.len())?;
         buffer.write(0, &bytes)?;
         Ok(Value {
             element_type,
-            shape: vec![],
+            shape,
             buffer,
         })
     }
