@@ -17,7 +17,7 @@ use super::ops::{arg, reshape_to, slice_axis, Outputs};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{OpKind, TensorType, ValueId};
-use kiln_types::control::{ArithOp, Scan, Stmt};
+use kiln_types::control::{Scan, Stmt};
 use kiln_types::{ElementType, HostTensor};
 
 use super::proto::GraphProto;
@@ -479,55 +479,20 @@ fn scan_at_run_time(
     let state_regs: Vec<u32> = states.iter().map(|&v| reg(im, v)).collect();
     let input_regs: Vec<u32> = scans.iter().map(|&(v, _, _)| reg(im, v)).collect();
     let carry = im.end_segment(&exits)?;
-    let (count, one, last) = (im.new_scalar(), im.new_scalar(), im.new_scalar());
-    im.push_stmt(Stmt::Dim {
-        tensor: input_regs[0],
-        axis: scans[0].1 as u32,
-        scalar: count,
-    });
-    im.push_stmt(Stmt::SetScalar {
-        scalar: one,
-        value: 1,
-    });
-    im.push_stmt(Stmt::Arith {
-        op: ArithOp::Sub,
-        lhs: count,
-        rhs: one,
-        dst: last,
-    });
-    let (index, back) = (im.new_scalar(), im.new_scalar());
-    let step = TensorType::new(ElementType::I64, &[]);
-    let (forward_reg, backward_reg) = (
-        im.new_register(Some(step.clone())),
-        im.new_register(Some(step)),
-    );
+    let steps = im.steps_over(input_regs[0], scans[0].1);
     let out_regs: Vec<u32> = outs.iter().map(|_| im.new_register(None)).collect();
     im.open_block();
-    im.push_stmt(Stmt::Tensor {
-        scalar: index,
-        element_type: ElementType::I64.code(),
-        tensor: forward_reg,
-    });
-    im.push_stmt(Stmt::Arith {
-        op: ArithOp::Sub,
-        lhs: last,
-        rhs: index,
-        dst: back,
-    });
-    im.push_stmt(Stmt::Tensor {
-        scalar: back,
-        element_type: ElementType::I64.code(),
-        tensor: backward_reg,
-    });
+    let forward_reg = im.step_tensor(&steps, false);
+    let backward_reg = im.step_tensor(&steps, true);
     let mut regs = vec![forward_reg, backward_reg];
     regs.extend(&state_regs);
     regs.extend(&input_regs);
     let params = im.start_segment(&carry, &regs, &ctx.name);
-    let (steps, rest) = params.split_at(2);
+    let (at_step, rest) = params.split_at(2);
     let (state_params, input_params) = rest.split_at(states.len());
     let mut args = state_params.to_vec();
     for (&x, &(_, axis, reverse)) in input_params.iter().zip(scans) {
-        let at = steps[reverse as usize];
+        let at = at_step[reverse as usize];
         args.push(im.emit(ctx, OpKind::Gather { axis }, &[x, at])?);
     }
     let body_outs = im.inline_graph(ctx, body, &args)?;
@@ -570,9 +535,9 @@ fn scan_at_run_time(
         stacked_regs.push(dst);
     }
     im.push_stmt(Stmt::Loop {
-        max: Some(count),
+        max: Some(steps.count),
         cond: None,
-        index,
+        index: steps.index,
         body: stmts,
         scans: loop_scans,
     });

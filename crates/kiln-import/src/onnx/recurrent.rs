@@ -15,8 +15,8 @@ use super::ops::{
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, Dim, OpKind, TensorType, ValueId};
-use kiln_types::control::{ArithOp, Scan, Stmt};
-use kiln_types::{ElementType, HostTensor};
+use kiln_types::control::{Scan, Stmt};
+use kiln_types::HostTensor;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Cell {
@@ -503,11 +503,6 @@ impl Parts<'_> {
             .collect();
         let outer = im.outer_values(&reads, &carried);
         let carry = im.end_segment(&outer.exits())?;
-        let one = im.new_scalar();
-        im.push_stmt(Stmt::SetScalar {
-            scalar: one,
-            value: 1,
-        });
         let row = TensorType {
             element_type: et,
             dims: vec![batch.clone(), Dim::Static(hidden)],
@@ -519,35 +514,11 @@ impl Parts<'_> {
                 outer.register(at(0)).expect("a state"),
                 outer.register(at(1)).expect("a state"),
             );
-            let count = im.new_scalar();
-            im.push_stmt(Stmt::Dim {
-                tensor: outer.register(at(2)).expect("the projection is computed"),
-                axis: 0,
-                scalar: count,
-            });
-            let (index, last, step_at) = (im.new_scalar(), im.new_scalar(), im.new_scalar());
-            im.push_stmt(Stmt::Arith {
-                op: ArithOp::Sub,
-                lhs: count,
-                rhs: one,
-                dst: last,
-            });
-            let step_reg = im.new_register(Some(TensorType::new(ElementType::I64, &[])));
+            let projection = outer.register(at(2)).expect("the projection is computed");
+            let steps = im.steps_over(projection, 0);
             let y_reg = im.new_register(Some(row.clone()));
             im.open_block();
-            if reverse {
-                im.push_stmt(Stmt::Arith {
-                    op: ArithOp::Sub,
-                    lhs: last,
-                    rhs: index,
-                    dst: step_at,
-                });
-            }
-            im.push_stmt(Stmt::Tensor {
-                scalar: if reverse { step_at } else { index },
-                element_type: ElementType::I64.code(),
-                tensor: step_reg,
-            });
+            let step_reg = im.step_tensor(&steps, reverse);
             let t = im.start_segment(&carry, &[step_reg], &ctx.name)[0];
             let mut picks: Vec<usize> = (0..PER_DIRECTION).map(at).collect();
             picks.push(reads.len() - 1);
@@ -593,9 +564,9 @@ impl Parts<'_> {
             stacked.dims.insert(0, self.seq.clone());
             let ys_reg = im.new_register(Some(stacked));
             im.push_stmt(Stmt::Loop {
-                max: Some(count),
+                max: Some(steps.count),
                 cond: None,
-                index,
+                index: steps.index,
                 body,
                 scans: vec![Scan {
                     src: y_reg,

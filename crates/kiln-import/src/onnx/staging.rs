@@ -730,3 +730,61 @@ impl SymArith for HostSizes<'_> {
         Ok(self.arith(ArithOp::FloorDiv, a, d))
     }
 }
+
+/// The scalars of a loop over one dim of a tensor register: its size (the trip count), the
+/// iteration index the loop sets, and the last index.
+pub(crate) struct Steps {
+    pub count: u32,
+    pub index: u32,
+    last: u32,
+}
+
+impl Importer {
+    /// A loop over dim `axis` of the tensor in register `reg` (statements before the loop).
+    pub(crate) fn steps_over(&mut self, reg: u32, axis: usize) -> Steps {
+        let (count, one, last, index) = (
+            self.new_scalar(),
+            self.new_scalar(),
+            self.new_scalar(),
+            self.new_scalar(),
+        );
+        self.push_stmt(Stmt::Dim {
+            tensor: reg,
+            axis: axis as u32,
+            scalar: count,
+        });
+        self.push_stmt(Stmt::SetScalar {
+            scalar: one,
+            value: 1,
+        });
+        self.push_stmt(Stmt::Arith {
+            op: ArithOp::Sub,
+            lhs: count,
+            rhs: one,
+            dst: last,
+        });
+        Steps { count, index, last }
+    }
+
+    /// In the loop's body: a register holding the step as a rank-0 `i64` tensor, counting
+    /// down from the last index when `reverse`.
+    pub(crate) fn step_tensor(&mut self, steps: &Steps, reverse: bool) -> u32 {
+        let reg = self.new_register(Some(TensorType::new(kiln_types::ElementType::I64, &[])));
+        let mut scalar = steps.index;
+        if reverse {
+            scalar = self.new_scalar();
+            self.push_stmt(Stmt::Arith {
+                op: ArithOp::Sub,
+                lhs: steps.last,
+                rhs: steps.index,
+                dst: scalar,
+            });
+        }
+        self.push_stmt(Stmt::Tensor {
+            scalar,
+            element_type: kiln_types::ElementType::I64.code(),
+            tensor: reg,
+        });
+        reg
+    }
+}
