@@ -19,6 +19,7 @@ pub mod dispatch;
 pub mod flags;
 pub mod passes;
 pub mod plan;
+pub mod specialize;
 pub mod target;
 pub mod views;
 
@@ -255,6 +256,9 @@ pub fn compile_program(
             &program, false,
         )));
     }
+    passes::fold_constants(&mut program).map_err(CompileError::ConstantFolding)?;
+    passes::eliminate_dead_code(&mut program);
+    specialize::specialize_unit_dims(&mut program)?;
     passes::fold_constants(&mut program).map_err(CompileError::ConstantFolding)?;
     passes::eliminate_dead_code(&mut program);
     if stop == Phase::GlobalOptimization {

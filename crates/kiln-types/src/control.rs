@@ -86,10 +86,11 @@ pub enum ArithOp {
     Less,
     /// Floor division (a zero divisor gives 0).
     FloorDiv,
+    Eq,
 }
 
 impl ArithOp {
-    pub const ALL: [ArithOp; 7] = [
+    pub const ALL: [ArithOp; 8] = [
         ArithOp::Add,
         ArithOp::Sub,
         ArithOp::Mul,
@@ -97,6 +98,7 @@ impl ArithOp {
         ArithOp::Max,
         ArithOp::Less,
         ArithOp::FloorDiv,
+        ArithOp::Eq,
     ];
 
     pub fn name(self) -> &'static str {
@@ -108,6 +110,7 @@ impl ArithOp {
             ArithOp::Max => "max",
             ArithOp::Less => "lt",
             ArithOp::FloorDiv => "floordiv",
+            ArithOp::Eq => "eq",
         }
     }
 
@@ -126,6 +129,7 @@ impl ArithOp {
             ArithOp::Min => a.min(b),
             ArithOp::Max => a.max(b),
             ArithOp::Less => (a < b) as i64,
+            ArithOp::Eq => (a == b) as i64,
             ArithOp::FloorDiv if b == 0 => 0,
             ArithOp::FloorDiv => {
                 let q = a.wrapping_div(b);
