@@ -356,6 +356,18 @@ impl Importer {
             }
             None => true,
         });
+        // A value two registers take is returned once (registers share immutable tensors).
+        let mut first: HashMap<ValueId, u32> = HashMap::new();
+        results.retain(|&(v, dst)| match first.get(&v) {
+            Some(&src) => {
+                moves.push(Stmt::Move { src, dst });
+                false
+            }
+            None => {
+                first.insert(v, dst);
+                true
+            }
+        });
         let mut func = std::mem::replace(&mut self.func, Function::new("main"));
         func.results = results
             .iter()
