@@ -510,3 +510,46 @@ fn einsum_contracted_letters_must_agree_in_size() {
     .unwrap_err();
     assert!(err.to_string().contains("in one input and"), "{err}");
 }
+
+#[test]
+fn axes_given_at_run_time_pick_one_build_per_value() {
+    // ReduceSum over axes given as an input: one build per axis, the control program picks
+    // the one matching the value it reads (negative axes normalised), or fails naming them.
+    let imported = import(
+        vec![input("x", &["2", "3"]), typed_input("axes", 7, &["1"])],
+        vec![],
+        vec![node("ReduceSum", &["x", "axes"], "y", vec![])],
+        &["y"],
+        true,
+    )
+    .unwrap();
+    let text = control_text(&imported);
+    assert!(
+        text.contains("fail") && text.matches("if $s").count() == 2,
+        "{text}"
+    );
+    let x = kiln_types::HostTensor::from_f64(
+        kiln_types::ElementType::F32,
+        &[2, 3],
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+    );
+    let run = |axis: i64| {
+        let axes = kiln_types::HostTensor::from_i64(&[1], &[axis]);
+        kiln_ir::interp::run(&imported.program, "main", &[x.clone(), axes])
+    };
+    let rows = &run(1).unwrap()[0];
+    assert_eq!(
+        (rows.shape.clone(), rows.to_f64()),
+        (vec![2, 1], vec![6.0, 15.0])
+    );
+    let cols = &run(-2).unwrap()[0];
+    assert_eq!(
+        (cols.shape.clone(), cols.to_f64()),
+        (vec![1, 3], vec![5.0, 7.0, 9.0])
+    );
+    let err = run(2).unwrap_err().to_string();
+    assert!(
+        err.contains("node 'y' (ReduceSum): input 1 must be one of [0], [1]"),
+        "{err}"
+    );
+}

@@ -82,6 +82,10 @@ impl Machine for Interpreter<'_> {
         })
     }
 
+    fn fail(&self, message: &str) -> IrError {
+        IrError::Eval(format!("'{}': {message}", self.f.name))
+    }
+
     fn invalid(&self, message: String) -> IrError {
         IrError::Eval(format!("control program of '{}': {message}", self.f.name))
     }

@@ -64,6 +64,10 @@ fn encode_body(body: &[Stmt], w: &mut ByteWriter) {
                 w.u8(*element_type);
                 w.u32(*tensor);
             }
+            Stmt::Fail { message } => {
+                w.u8(10);
+                w.str(message);
+            }
             Stmt::Move { src, dst } => {
                 w.u8(4);
                 w.u32(*src);
@@ -212,6 +216,7 @@ fn decode_body(r: &mut ByteReader, depth: usize) -> Result<Vec<Stmt>, ModuleErro
                 element_type: r.element_type()?.code(),
                 tensor: r.u32()?,
             },
+            10 => Stmt::Fail { message: r.str()? },
             7 => Stmt::Dim {
                 tensor: r.u32()?,
                 axis: r.u32()?,

@@ -53,6 +53,8 @@ pub enum Stmt {
         element_type: u8,
         tensor: u32,
     },
+    /// Ends the call with an error: the inputs took a value the program has no code for.
+    Fail { message: String },
     /// Copies the tensor in register `src` to register `dst` (the tensor is shared, not copied:
     /// registers hold immutable tensors).
     Move { src: u32, dst: u32 },
@@ -230,6 +232,7 @@ impl ControlProgram {
                 tensor(*dst);
             }
             Stmt::If { cond, .. } => scalars.push(*cond),
+            Stmt::Fail { .. } => {}
             Stmt::Loop {
                 max,
                 cond,
@@ -319,6 +322,7 @@ fn write_body(f: &mut fmt::Formatter<'_>, body: &[Stmt], indent: usize) -> fmt::
                 let s: Vec<String> = scalars.iter().map(|s| format!("$s{s}")).collect();
                 writeln!(f, "{pad}%r{tensor} = pack.{et} [{}]", s.join(", "))?
             }
+            Stmt::Fail { message } => writeln!(f, "{pad}fail {message:?}")?,
             Stmt::Move { src, dst } => writeln!(f, "{pad}%r{dst} = %r{src}")?,
             Stmt::If {
                 cond,
@@ -390,6 +394,8 @@ pub trait Machine {
         -> Result<Self::Tensor, Self::Error>;
     /// An error in the program itself (a register read before it is set).
     fn invalid(&self, message: String) -> Self::Error;
+    /// The error of a [`Stmt::Fail`]: the call's inputs are outside what was compiled.
+    fn fail(&self, message: &str) -> Self::Error;
 }
 
 /// Runs `program` on `machine` with `inputs` in its first tensor registers; returns the
@@ -519,6 +525,7 @@ fn run_body<M: Machine>(
                 let t = m.tensor(&values, vec![values.len()], et)?;
                 regs.set_tensor(*tensor, t, m)?;
             }
+            Stmt::Fail { message } => return Err(m.fail(message)),
             Stmt::Move { src, dst } => {
                 let t = regs.tensor(*src, m)?.clone();
                 regs.set_tensor(*dst, t, m)?;

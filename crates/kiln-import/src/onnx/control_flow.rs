@@ -177,12 +177,12 @@ fn if_at_run_time(
     let n = branches[0].output.len();
     let regs: Vec<u32> = (0..n).map(|_| im.new_register(None)).collect();
     let mut bodies = vec![];
-    let mut types: Vec<Vec<Option<TensorType>>> = vec![];
+    let mut types = vec![];
     for g in branches {
         im.open_block();
         im.start_segment(&carry, &[], &ctx.name);
         let outs = im.inline_graph(ctx, g, &[])?;
-        types.push(outs.iter().map(|&v| im.ranked_type(v)).collect());
+        types.push(outs.iter().map(|&v| im.branch_type(v)).collect::<Vec<_>>());
         let exits: Vec<(ValueId, u32)> = outs.into_iter().zip(regs.iter().copied()).collect();
         im.end_segment(&exits)?;
         bodies.push(im.close_block());
@@ -194,32 +194,7 @@ fn if_at_run_time(
         then_body,
         else_body,
     });
-    for (i, &r) in regs.iter().enumerate() {
-        let (a, b) = (&types[0][i], &types[1][i]);
-        let element = |t: &Option<TensorType>| t.as_ref().map(|t| t.element_type);
-        let et = element(a).or(element(b)).unwrap_or(ElementType::F32);
-        if element(a).is_some_and(|x| element(b).is_some_and(|y| x != y)) {
-            return Err(ctx.err(format!(
-                "output {i} is {} in the then branch and {} in the else branch",
-                a.as_ref().map_or("?".into(), |t| t.to_string()),
-                b.as_ref().map_or("?".into(), |t| t.to_string())
-            )));
-        }
-        let ty = match (a, b) {
-            (Some(a), Some(b)) if a == b => Some(a.clone()),
-            (Some(a), Some(b)) if a.rank() == b.rank() => {
-                let mut merged = a.clone();
-                for (d, e) in merged.dims.iter_mut().zip(&b.dims) {
-                    if d != e {
-                        *d = im.fresh_symbol();
-                    }
-                }
-                Some(merged)
-            }
-            _ => None,
-        };
-        im.set_register_type(r, ty, et);
-    }
+    im.merge_types(ctx, &regs, &types)?;
     let values = im.start_segment(&carry, &regs, &ctx.name);
     Ok(values.into_iter().map(Some).collect())
 }

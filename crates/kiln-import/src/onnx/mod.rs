@@ -36,6 +36,7 @@ mod rotary;
 mod scatter;
 mod shape_values;
 mod staging;
+mod value_cases;
 mod versions;
 
 use crate::{ImportError, ImportOptions, Imported};
@@ -478,7 +479,10 @@ impl Importer {
         }
         let outputs = match self.fold_shape_node(&ctx, &inputs)? {
             Some(v) => vec![Some(v)],
-            None => builder(self, &ctx, &inputs)?,
+            None => match self.value_domain(&ctx, &inputs) {
+                Some(domain) => self.import_per_value(&ctx, &inputs, domain, builder)?,
+                None => builder(self, &ctx, &inputs)?,
+            },
         };
         for (i, out_name) in node.output.iter().enumerate() {
             if out_name.is_empty() {

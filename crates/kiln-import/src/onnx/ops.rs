@@ -13,7 +13,7 @@ use kiln_ir::{
 use kiln_types::{ElementType, HostTensor};
 
 pub(super) type Outputs = Result<Vec<Option<ValueId>>, ImportError>;
-type Builder = fn(&mut Importer, &NodeCtx, &[Option<ValueId>]) -> Outputs;
+pub(super) type Builder = fn(&mut Importer, &NodeCtx, &[Option<ValueId>]) -> Outputs;
 
 /// The builder for an ONNX op type, if kiln supports it.
 pub(crate) fn builder(op_type: &str) -> Option<Builder> {

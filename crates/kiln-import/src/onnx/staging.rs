@@ -800,3 +800,53 @@ impl Importer {
         reg
     }
 }
+
+/// A branch's output type: ranked, or (`None`) a rank known only per call, and its element type.
+pub(crate) type BranchType = (Option<TensorType>, kiln_types::ElementType);
+
+impl Importer {
+    /// The type of `v` as a branch output.
+    pub(crate) fn branch_type(&self, v: ValueId) -> BranchType {
+        (self.ranked_type(v), self.func.ty(v).element_type)
+    }
+
+    /// Gives each of `regs` the type the branches agree on (`types[b][i]`: branch `b`'s
+    /// output `i`): sizes that differ become fresh symbols, ranks that differ a rank known only
+    /// per call. Element types must agree.
+    pub(crate) fn merge_types(
+        &mut self,
+        ctx: &NodeCtx,
+        regs: &[u32],
+        types: &[Vec<BranchType>],
+    ) -> Result<(), ImportError> {
+        for (i, &r) in regs.iter().enumerate() {
+            let outs: Vec<&BranchType> = types.iter().map(|t| &t[i]).collect();
+            let Some(&&(_, et)) = outs.first() else {
+                continue;
+            };
+            if let Some((_, other)) = outs.iter().find(|(_, e)| *e != et) {
+                return Err(ctx.err(format!(
+                    "output {i} is {et} in one branch and {other} in another"
+                )));
+            }
+            let mut merged: Option<TensorType> = None;
+            let mut any_rank = false;
+            for (t, _) in outs {
+                match (t, &mut merged) {
+                    (None, _) => any_rank = true,
+                    (Some(t), None) => merged = Some(t.clone()),
+                    (Some(t), Some(m)) if m.rank() == t.rank() => {
+                        for k in 0..t.rank() {
+                            if m.dims[k] != t.dims[k] {
+                                m.dims[k] = self.fresh_symbol();
+                            }
+                        }
+                    }
+                    (Some(_), Some(_)) => any_rank = true,
+                }
+            }
+            self.set_register_type(r, merged.filter(|_| !any_rank), et);
+        }
+        Ok(())
+    }
+}

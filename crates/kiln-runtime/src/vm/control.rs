@@ -145,6 +145,10 @@ impl Machine for Device<'_> {
         })
     }
 
+    fn fail(&self, message: &str) -> RuntimeError {
+        RuntimeError::Input(format!("'{}': {message}", self.f.name))
+    }
+
     fn invalid(&self, message: String) -> RuntimeError {
         RuntimeError::BadModule {
             module: self.module.module.name.clone(),
