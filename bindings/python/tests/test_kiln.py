@@ -679,3 +679,30 @@ def test_det_of_small_matrices_matches_numpy(n):
     blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
     got = kr.load_module(kc.compile_str(blob, target_backends=["llvm-cpu"]), device="local-sync").main(x)
     np.testing.assert_allclose(got, np.linalg.det(x.astype(np.float64)), rtol=1e-4, atol=1e-5)
+
+
+def test_uint64_is_exact_for_wrapping_arithmetic_and_bitwise_ops():
+    """uint64 tensors cross in and out unchanged and compute in 64-bit registers: add and mul
+    wrap as NumPy's do, bitwise ops are exact across the whole range, on every target."""
+    from onnx import TensorProto, helper
+
+    u64 = TensorProto.UINT64
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["sum"]),
+         helper.make_node("Mul", ["a", "b"], ["prod"]),
+         helper.make_node("BitwiseXor", ["a", "b"], ["xor"])],
+        "u64",
+        [helper.make_tensor_value_info(n, u64, [4]) for n in ["a", "b"]],
+        [helper.make_tensor_value_info(n, u64, [4]) for n in ["sum", "prod", "xor"]],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8).SerializeToString()
+    a = np.array([1, 2**63 + 5, 2**64 - 1, 123456789], np.uint64)
+    b = np.array([2, 2**63 + 7, 1, 987654321], np.uint64)
+    for target, device in [("vmvx", "local-task"), ("llvm-cpu", "local-sync")]:
+        f = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main
+        assert f.outputs[0][1] == "ui64"
+        got_sum, got_prod, got_xor = f(a, b)
+        with np.errstate(over="ignore"):
+            np.testing.assert_array_equal(got_sum, a + b)
+            np.testing.assert_array_equal(got_prod, a * b)
+        np.testing.assert_array_equal(got_xor, a ^ b)

@@ -207,7 +207,8 @@ impl Shader {
         let ty = match t {
             ElementType::F32 => self.f32_,
             ElementType::I32 => self.i32_,
-            ElementType::I64 => self.i64_,
+            // u64 is stored as i64 bits (it computes in the i64 registers).
+            ElementType::I64 | ElementType::U64 => self.i64_,
             ElementType::F16 => {
                 self.need16();
                 self.b.type_float(16, None)
@@ -690,7 +691,7 @@ impl Shader {
                 let w = self.op(Op::UConvert, u64_, &[raw]);
                 self.op(Op::Bitcast, self.i64_, &[w])
             }
-            ElementType::I64 => raw,
+            ElementType::I64 | ElementType::U64 => raw,
             ElementType::I1 => {
                 let w = self.op(Op::UConvert, self.u32_, &[raw]);
                 let z = self.const_u32(0);
@@ -712,7 +713,7 @@ impl Shader {
         }
         let (sty, _) = self.storage_type(t);
         let raw = match t {
-            ElementType::F32 | ElementType::I64 => v.id,
+            ElementType::F32 | ElementType::I64 | ElementType::U64 => v.id,
             ElementType::F16 => self.half_of(v.id),
             ElementType::BF16 => {
                 let bits = self.bf16_bits(v.id);

@@ -33,11 +33,14 @@ pub enum ElementType {
     I16,
     U16,
     U32,
+    /// Computes in the 64-bit integer registers like `i64`: exact for add, sub, mul and bitwise
+    /// ops; comparisons, division and conversions treat values from 2^63 up as negative.
+    U64,
 }
 
 impl ElementType {
     /// Every supported type, in a stable order (also their on-disk codes).
-    pub const ALL: [ElementType; 11] = [
+    pub const ALL: [ElementType; 12] = [
         ElementType::F32,
         ElementType::F16,
         ElementType::BF16,
@@ -49,6 +52,7 @@ impl ElementType {
         ElementType::I16,
         ElementType::U16,
         ElementType::U32,
+        ElementType::U64,
     ];
 
     /// Bytes one element occupies in memory.
@@ -57,7 +61,7 @@ impl ElementType {
             ElementType::F32 | ElementType::I32 | ElementType::U32 => 4,
             ElementType::F16 | ElementType::BF16 | ElementType::I16 | ElementType::U16 => 2,
             ElementType::I8 | ElementType::U8 | ElementType::I1 => 1,
-            ElementType::I64 => 8,
+            ElementType::I64 | ElementType::U64 => 8,
         }
     }
 
@@ -79,6 +83,7 @@ impl ElementType {
             ElementType::I32 => Some((32, true)),
             ElementType::U32 => Some((32, false)),
             ElementType::I64 => Some((64, true)),
+            ElementType::U64 => Some((64, false)),
             _ => None,
         }
     }
@@ -106,6 +111,7 @@ impl ElementType {
             ElementType::I16 => "i16",
             ElementType::U16 => "ui16",
             ElementType::U32 => "ui32",
+            ElementType::U64 => "ui64",
         }
     }
 
@@ -121,6 +127,7 @@ impl ElementType {
             ElementType::I32 => "<i4",
             ElementType::U32 => "<u4",
             ElementType::I64 => "<i8",
+            ElementType::U64 => "<u8",
             ElementType::I1 => "|b1",
             ElementType::BF16 => return None,
         })
@@ -156,6 +163,7 @@ impl ElementType {
             ElementType::F16 => half::f16::from_f64(v).to_f64(),
             ElementType::BF16 => half::bf16::from_f64(v).to_f64(),
             ElementType::I1 => (v != 0.0) as u8 as f64,
+            ElementType::U64 => v as u64 as f64,
             int => int.wrap(v as i64) as f64,
         }
     }
@@ -168,6 +176,7 @@ impl ElementType {
             ElementType::F16 => half::f16::from_le_bytes([bytes[0], bytes[1]]).to_f64(),
             ElementType::BF16 => half::bf16::from_le_bytes([bytes[0], bytes[1]]).to_f64(),
             ElementType::I1 => (bytes[0] != 0) as u8 as f64,
+            ElementType::U64 => u64::from_le_bytes(bytes[..8].try_into().unwrap()) as f64,
             int => int.read_i64(bytes) as f64,
         }
     }
@@ -191,6 +200,7 @@ impl ElementType {
             ElementType::F16 => out.extend_from_slice(&half::f16::from_f64(v).to_le_bytes()),
             ElementType::BF16 => out.extend_from_slice(&half::bf16::from_f64(v).to_le_bytes()),
             ElementType::I1 => out.push((v != 0.0) as u8),
+            ElementType::U64 => out.extend_from_slice(&(v as u64).to_le_bytes()),
             int => out.extend_from_slice(&(v as i64).to_le_bytes()[..int.byte_size()]),
         }
     }

@@ -415,6 +415,7 @@ fn dtype_to_element_type(descr: &str) -> Result<ElementType, NpyError> {
         "i2" => ElementType::I16,
         "u2" => ElementType::U16,
         "u4" => ElementType::U32,
+        "u8" => ElementType::U64,
         _ => return Err(NpyError::UnsupportedDtype(crate::excerpt(descr))),
     };
     // Byte order is meaningless for one-byte types, so `>i1` is the same data as `|i1`.
@@ -699,6 +700,7 @@ mod tests {
             ("<i2", ElementType::I16),
             ("<u2", ElementType::U16),
             ("<u4", ElementType::U32),
+            ("<u8", ElementType::U64),
             ("=f4", ElementType::F32),
             ("f4", ElementType::F32),
         ];
@@ -773,7 +775,7 @@ mod tests {
     fn rejects_unsupported_arrays_by_name() {
         let cases = [
             ("'<f8'", "unsupported .npy dtype '<f8'"),
-            ("'<u8'", "unsupported .npy dtype '<u8'"),
+            ("'<c8'", "unsupported .npy dtype '<c8'"),
             ("'|O'", "unsupported .npy dtype '|O'"),
             ("'<U3'", "unsupported .npy dtype '<U3'"),
             (

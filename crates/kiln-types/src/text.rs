@@ -327,6 +327,12 @@ fn format_element(out: &mut String, element_type: ElementType, bytes: &[u8]) {
         (ElementType::I64, &[a, b, c, d, e, f, g, h]) => {
             i64::from_le_bytes([a, b, c, d, e, f, g, h]).to_string()
         }
+        (ElementType::U64, &[a, b, c, d, e, f, g, h]) => {
+            u64::from_le_bytes([a, b, c, d, e, f, g, h]).to_string()
+        }
+        (ElementType::U8 | ElementType::I16 | ElementType::U16 | ElementType::U32, _) => {
+            element_type.read_i64(bytes).to_string()
+        }
         // IREE's string_util has no case for its BOOL_8 type, so booleans take the opaque-data
         // path: each byte as two uppercase hex digits.
         (ElementType::I1, &[a]) => format!("{a:02X}"),
@@ -441,6 +447,10 @@ fn parse_element(
         ElementType::I64 => {
             let v = integer(i128::from(i64::MIN), i128::from(i64::MAX))?;
             out.extend_from_slice(&(v as i64).to_le_bytes());
+        }
+        ElementType::U64 => {
+            let v = integer(0, i128::from(u64::MAX))?;
+            out.extend_from_slice(&(v as u64).to_le_bytes());
         }
         ElementType::U8 | ElementType::I16 | ElementType::U16 | ElementType::U32 => {
             let (bits, signed) = element_type.int_width().expect("an integer type");
@@ -938,7 +948,8 @@ mod tests {
             ("0xf32=1", "wrong number of values for 0xf32: expected 0, found 1"),
             ("2x2xf32=[]", "found 0"),
             ("2x3xf64=1", "unknown element type 'f64'"),
-            ("2x3xui64=1", "unknown element type 'ui64'"),
+            ("2x3xc64=1", "unknown element type 'c64'"),
+            ("2xui64=1 -1", "value '-1' is out of range for ui64"),
             ("2xui8=255 256", "value '256' is out of range for ui8"),
             ("2x3=1", "unknown element type '3'"),
             ("asdf", "unknown element type 'asdf'"),

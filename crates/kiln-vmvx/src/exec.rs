@@ -422,8 +422,14 @@ impl Mem<'_> {
         self.ptr(v, off) as *mut f32
     }
     fn read_i64(&self, v: &View, elem: i64) -> i64 {
-        // SAFETY: in-span element, as above.
-        unsafe { read(v.element_type, self.ptr(v, elem)) as i64 }
+        // SAFETY: in-span element, as above; 64-bit integers read exactly.
+        unsafe {
+            let p = self.ptr(v, elem);
+            match v.element_type {
+                ElementType::I64 | ElementType::U64 => (p as *const i64).read_unaligned(),
+                t => read(t, p) as i64,
+            }
+        }
     }
 }
 
@@ -443,7 +449,8 @@ unsafe fn read(t: ElementType, p: *const u8) -> f64 {
             ElementType::U16 => (p as *const u16).read_unaligned() as f64,
             ElementType::U32 => (p as *const u32).read_unaligned() as f64,
             ElementType::I32 => (p as *const i32).read_unaligned() as f64,
-            ElementType::I64 => (p as *const i64).read_unaligned() as f64,
+            // u64 shares i64's registers: its bits, read as i64.
+            ElementType::I64 | ElementType::U64 => (p as *const i64).read_unaligned() as f64,
             ElementType::I1 => (p.read() != 0) as u8 as f64,
         }
     }
@@ -492,7 +499,7 @@ fn load_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, dst: &mut Reg
             for (j, x) in d[..len].iter_mut().enumerate() {
                 // SAFETY: in-span element; i64 read exactly.
                 *x = unsafe {
-                    if v.element_type == ElementType::I64 {
+                    if matches!(v.element_type, ElementType::I64 | ElementType::U64) {
                         (at(j) as *const i64).read_unaligned()
                     } else {
                         read(v.element_type, at(j)) as i64
@@ -526,7 +533,7 @@ fn store_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, src: &Reg) {
             (Reg::F(s), ElementType::BF16) => {
                 each(p0, step, len, |j| half::bf16::from_f32(s[j]).to_bits())
             }
-            (Reg::I(s), ElementType::I64) => each(p0, step, len, |j| s[j]),
+            (Reg::I(s), ElementType::I64 | ElementType::U64) => each(p0, step, len, |j| s[j]),
             (Reg::I(s), ElementType::I32) => each(p0, step, len, |j| s[j] as i32),
             (Reg::I(s), ElementType::I8) => each(p0, step, len, |j| s[j] as i8),
             (Reg::I(s), ElementType::U8) => each(p0, step, len, |j| s[j] as u8),

@@ -326,6 +326,7 @@ fn element_type(code: i32) -> Result<ElementType, String> {
         5 => ElementType::I16,
         6 => ElementType::I32,
         12 => ElementType::U32,
+        13 => ElementType::U64,
         7 => ElementType::I64,
         9 => ElementType::I1,
         10 => ElementType::F16,
@@ -334,7 +335,6 @@ fn element_type(code: i32) -> Result<ElementType, String> {
             let name = match other {
                 8 => "string",
                 11 => "double",
-                13 => "uint64",
                 _ => "this",
             };
             return Err(format!(
@@ -665,6 +665,10 @@ impl Importer {
                     .uint64_data
                     .iter()
                     .for_each(|&v| et.write_f64(v as f64, &mut out)),
+                ElementType::U64 => t
+                    .uint64_data
+                    .iter()
+                    .for_each(|&v| out.extend_from_slice(&v.to_le_bytes())),
                 // f16 and bf16 travel as their bit patterns in int32_data.
                 ElementType::F16 | ElementType::BF16 => t
                     .int32_data

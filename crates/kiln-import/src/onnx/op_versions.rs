@@ -7,7 +7,8 @@
 //! (new element types, a clarification) leave what kiln computes unchanged, or which are the
 //! versions kiln implements of an op ONNX introduced after opset 21 (Attention 23 to 25: 24
 //! adds `nonpad_kv_seqlen`, 25 sliding windows, and the builder reads both; RotaryEmbedding
-//! 23; SwiGLU 28; CausalConvWithState and LinearAttention 27; BitCast 26; TensorScatter 24). A node whose op
+//! 23; SwiGLU 28; CausalConvWithState and LinearAttention 27; BitCast 26; TensorScatter 24; Range 27,
+//! whose f16/bf16 stash type kiln takes at its default, f32). A node whose op
 //! version falls outside that window is an error naming the op, node and version; there is no
 //! global opset cap below the newest opset the table knows.
 
@@ -74,6 +75,7 @@ const LATER: &[(&str, i64)] = &[
     ("QuantizeLinear", 28),
     ("RMSNormalization", 23),
     ("RNN", 22),
+    ("Range", 27),
     ("ReduceLogSum", 28),
     ("ReduceLogSumExp", 28),
     ("Reshape", 25),
@@ -145,8 +147,8 @@ mod tests {
         assert_eq!(implemented("Add"), Some((7, 14)));
         assert_eq!(implemented("Conv"), Some((1, 22)));
         assert_eq!(implemented("Gelu"), Some((20, 20)));
-        // Range changed at 27 (a stash type kiln does not implement): 27 is not implemented.
-        assert_eq!(implemented("Range"), Some((11, 11)));
+        // Range 27 adds a stash type for f16/bf16, whose default (f32) is how kiln computes.
+        assert_eq!(implemented("Range"), Some((11, 27)));
         assert!(LATER
             .iter()
             .all(|(op, _)| SINCE.iter().any(|(o, _)| o == op)));

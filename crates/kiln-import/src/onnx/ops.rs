@@ -3625,6 +3625,11 @@ fn pad_source(mode: &str, j: i64, n: i64) -> i64 {
 }
 
 fn range(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    // Version 27's stash type: f16 and bf16 ranges computed in f32 (the default) is what kiln
+    // does for every float type.
+    if ctx.int("stash_type", 1) != 1 {
+        return Err(ctx.err("only stash_type 1 (f32) is supported"));
+    }
     if let Some(out) = range_to_size(im, ctx, inputs)? {
         return one(out);
     }

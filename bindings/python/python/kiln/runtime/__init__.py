@@ -47,6 +47,7 @@ _NUMPY_TYPES = {
     "i16": np.dtype(np.int16),
     "ui16": np.dtype(np.uint16),
     "ui32": np.dtype(np.uint32),
+    "ui64": np.dtype(np.uint64),
 }
 
 
