@@ -706,3 +706,27 @@ def test_uint64_is_exact_for_wrapping_arithmetic_and_bitwise_ops():
             np.testing.assert_array_equal(got_sum, a + b)
             np.testing.assert_array_equal(got_prod, a * b)
         np.testing.assert_array_equal(got_xor, a ^ b)
+
+
+def test_a_branch_that_returns_an_input_returns_a_copy():
+    """An If whose taken branch passes an input through returns a copy of it: changing the
+    input afterwards does not change the result; the other branch reduces it."""
+    from onnx import TensorProto, helper
+
+    then_g = helper.make_graph([helper.make_node("Identity", ["x"], ["t"])], "then", [],
+                               [helper.make_tensor_value_info("t", TensorProto.FLOAT, None)])
+    else_g = helper.make_graph([helper.make_node("ReduceSum", ["x"], ["e"], keepdims=0)], "else", [],
+                               [helper.make_tensor_value_info("e", TensorProto.FLOAT, None)])
+    graph = helper.make_graph(
+        [helper.make_node("If", ["c"], ["y"], then_branch=then_g, else_branch=else_g)], "passthrough",
+        [helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    f = kr.load_module(kc.compile_str(blob, target_backends=["vmvx"]), device="local-sync").main
+    assert repr(f) == "<Function @main(c: i1, x: 3xf32) -> (y: *xf32)>"
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    y = f(np.array(True), x)
+    x[0] = 9.0
+    np.testing.assert_array_equal(y, [1.0, 2.0, 3.0])
+    assert f(np.array(False), x) == 14.0

@@ -484,7 +484,7 @@ impl LoadedModule {
             inputs.iter().map(|i| (i.element_type, i.shape.as_slice())),
         )?;
         let bufs = self.place_inputs(name, &inputs)?;
-        let args = inputs
+        let args: Vec<Value> = inputs
             .into_iter()
             .zip(bufs)
             .map(|(i, buffer)| Value {
@@ -494,7 +494,22 @@ impl LoadedModule {
             })
             .collect();
         let outputs = match &f.control {
-            Some(program) => self.run_control(f, program, args)?,
+            Some(program) => {
+                let inputs: Buffers = args.iter().map(|a| a.buffer.clone()).collect();
+                let mut outputs = self.run_control(f, program, args)?;
+                // A control program may return an input as it is (a branch that passes it
+                // through); the caller gets a copy, never its own memory back.
+                for out in &mut outputs {
+                    if inputs.iter().any(|i| Arc::ptr_eq(i, &out.buffer)) {
+                        let mut bytes = vec![0u8; out.buffer.len()];
+                        out.buffer.read(0, &mut bytes)?;
+                        let copy = self.device.allocate(bytes.len())?;
+                        copy.write(0, &bytes)?;
+                        out.buffer = copy;
+                    }
+                }
+                outputs
+            }
             None => self.call_bound(f, symbols, args)?,
         };
         Ok((f, outputs))
