@@ -23,8 +23,10 @@ mod conv_transpose;
 mod dft;
 mod einsum;
 mod grid_sample;
+mod host_sizes;
 mod indexing;
 mod linear_attention;
+mod loop_values;
 mod op_versions;
 mod ops;
 pub mod proto;
@@ -36,6 +38,7 @@ mod rotary;
 mod scatter;
 mod shape_values;
 mod staging;
+mod uses;
 mod value_cases;
 mod versions;
 
@@ -157,7 +160,7 @@ fn import_model(
         base_dir,
         local_functions,
         staging: None,
-        uses: staging::Uses::default(),
+        uses: uses::Uses::default(),
     };
     for init in &graph.initializer {
         let name = init.name.clone().unwrap_or_default();
@@ -358,7 +361,7 @@ pub(crate) struct Importer {
     /// Run-time control flow's segments, once the graph has been cut ([`staging`]).
     staging: Option<staging::Staging>,
     /// Reads of each name still ahead, per graph being walked.
-    uses: staging::Uses,
+    uses: uses::Uses,
 }
 
 /// What a node builder sees: the node and helpers that name it in errors.

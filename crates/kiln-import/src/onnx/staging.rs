@@ -3,7 +3,7 @@
 //!
 //! Until a node needs a run-time branch or loop, the importer builds one function. At such a
 //! node it *cuts*: the function built so far becomes an internal segment (`main.s0`, …) whose
-//! results are the values later nodes still read (counted per graph, see [`Uses`]), each held
+//! results are the values later nodes still read (counted per graph, see [`super::uses`]), each held
 //! in a tensor register of the control program; a `call` of the segment is appended to the
 //! current block. The next segment takes those registers as parameters again. Branches and
 //! loop bodies are imported as segments of their own inside nested blocks, so control flow
@@ -12,120 +12,29 @@
 //! A parameter's type keeps static dims and plain symbols; a dim that is an expression
 //! (`(h+1)/2`) becomes a symbol of its own, since a segment binds its symbols from its
 //! inputs' shapes. At the end of the graph, the last segment's results and the registers the
-//! graph's outputs live in make `main` a function with a control program.
+//! graph's outputs live in make `main` a function with a control program. Loop bodies get
+//! their outer values and step scalars from [`super::loop_values`]; sizes read as data are
+//! computed by [`super::host_sizes`].
 
 use super::shape_values::ShapeValue;
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{ConstId, Control, Dim, Function, Port, SymExpr, TensorType, ValueId};
-use kiln_types::control::{ArithOp, ControlProgram, Stmt};
-use kiln_types::sym::SymArith;
+use kiln_types::control::{ControlProgram, Stmt};
 use kiln_types::HostTensor;
-use std::collections::{HashMap, HashSet};
-
-use super::proto::{GraphProto, NodeProto, ValueInfoProto};
-
-/// Remaining reads of each name, per graph being walked (outermost first). A name is live at
-/// a cut while any graph still has a read of it ahead.
-#[derive(Default)]
-pub(crate) struct Uses {
-    levels: Vec<HashMap<String, usize>>,
-}
-
-impl Uses {
-    /// Starts walking a graph with these nodes and outputs.
-    pub fn push(&mut self, nodes: &[NodeProto], outputs: &[ValueInfoProto]) {
-        let mut counts = HashMap::new();
-        for n in nodes {
-            for name in node_reads(n) {
-                *counts.entry(name).or_insert(0) += 1;
-            }
-        }
-        for o in outputs {
-            *counts
-                .entry(o.name.clone().unwrap_or_default())
-                .or_insert(0) += 1;
-        }
-        self.levels.push(counts);
-    }
-
-    pub fn pop(&mut self) {
-        self.levels.pop();
-    }
-
-    /// Counts `node`'s reads as done (in the innermost graph).
-    pub fn done(&mut self, node: &NodeProto) {
-        if let Some(level) = self.levels.last_mut() {
-            for name in node_reads(node) {
-                if let Some(c) = level.get_mut(&name) {
-                    *c = c.saturating_sub(1);
-                }
-            }
-        }
-    }
-
-    fn live(&self, name: &str) -> bool {
-        self.levels
-            .iter()
-            .any(|l| l.get(name).is_some_and(|&c| c > 0))
-    }
-}
-
-/// The names `node` reads: its inputs and what its subgraphs read from outside themselves.
-fn node_reads(node: &NodeProto) -> Vec<String> {
-    let mut out: Vec<String> = node
-        .input
-        .iter()
-        .filter(|n| !n.is_empty())
-        .cloned()
-        .collect();
-    for a in &node.attribute {
-        if let Some(g) = &a.g {
-            out.extend(free_names(g));
-        }
-    }
-    out
-}
-
-/// Names a subgraph reads that it does not define.
-fn free_names(g: &GraphProto) -> HashSet<String> {
-    let mut defined: HashSet<String> = g
-        .input
-        .iter()
-        .chain(&g.output)
-        .filter_map(|i| i.name.clone())
-        .collect();
-    defined.retain(|n| g.input.iter().any(|i| i.name.as_deref() == Some(n)));
-    defined.extend(g.initializer.iter().filter_map(|i| i.name.clone()));
-    let mut free = HashSet::new();
-    for n in &g.node {
-        for r in node_reads(n) {
-            if !defined.contains(&r) {
-                free.insert(r);
-            }
-        }
-        defined.extend(n.output.iter().cloned());
-    }
-    for o in &g.output {
-        let name = o.name.clone().unwrap_or_default();
-        if !defined.contains(&name) {
-            free.insert(name);
-        }
-    }
-    free
-}
+use std::collections::HashMap;
 
 /// The control program being built and the current segment's link to its registers.
 pub(crate) struct Staging {
     /// Statements of the blocks being built, innermost last.
     blocks: Vec<Vec<Stmt>>,
     /// Each tensor register's type; `None` for a rank known only per call.
-    tensors: Vec<Option<TensorType>>,
+    pub(crate) tensors: Vec<Option<TensorType>>,
     /// The element type of each register whose rank is known only per call.
     any_rank_types: HashMap<u32, kiln_types::ElementType>,
     scalars: u32,
     /// The current segment's parameters and the registers they read.
-    params: Vec<(ValueId, u32)>,
+    pub(crate) params: Vec<(ValueId, u32)>,
     /// Values standing for registers whose rank is known only per call (usable only as graph
     /// outputs), with the node that made them.
     any_rank: HashMap<ValueId, (u32, String)>,
@@ -156,7 +65,7 @@ pub(crate) struct Carry {
 impl Importer {
     /// The staging state, started on first use with the function's parameters so far as its
     /// input registers.
-    fn staging(&mut self) -> &mut Staging {
+    pub(crate) fn staging(&mut self) -> &mut Staging {
         if self.staging.is_none() {
             let params: Vec<(ValueId, u32)> = self
                 .func
@@ -263,7 +172,7 @@ impl Importer {
 
     /// `ty` as a segment parameter's type: size expressions become symbols (one per
     /// expression), so the segment can bind them from its inputs.
-    fn parameter_type(&mut self, ty: &TensorType) -> TensorType {
+    pub(crate) fn parameter_type(&mut self, ty: &TensorType) -> TensorType {
         let mut out = ty.clone();
         for d in &mut out.dims {
             let e = d.expr();
@@ -525,7 +434,7 @@ impl Importer {
             any_rank.push(self.register_type(r).is_none());
             regs.push(r);
         }
-        self.uses.levels.clear();
+        self.uses.clear();
         self.end_segment(&exits)?;
         let s = self.staging.take().expect("staged");
         let mut main = Function::new("main");
@@ -555,249 +464,6 @@ impl Importer {
         });
         self.program.functions.push(main);
         Ok(())
-    }
-}
-
-/// Values of a segment that the next segment (a loop body) reads: constants are made again
-/// inside it, the others travel in registers.
-pub(crate) struct Outer {
-    values: Vec<Option<(ValueId, Place)>>,
-}
-
-#[derive(Clone)]
-enum Place {
-    Register(u32),
-    Constant(ConstId, TensorType),
-}
-
-impl Outer {
-    /// The `(value, register)` pairs the segment must end with.
-    pub fn exits(&self) -> Vec<(ValueId, u32)> {
-        self.values
-            .iter()
-            .flatten()
-            .filter_map(|(v, p)| match p {
-                Place::Register(r) => Some((*v, *r)),
-                Place::Constant(..) => None,
-            })
-            .collect()
-    }
-
-    /// The register of value `i`, when it travels in one.
-    pub fn register(&self, i: usize) -> Option<u32> {
-        match self.values.get(i)?.as_ref()?.1 {
-            Place::Register(r) => Some(r),
-            Place::Constant(..) => None,
-        }
-    }
-
-    /// The values `picks` inside the segment started after them: a register's parameter, or
-    /// the constant made again.
-    pub fn inside(&self, im: &mut Importer, picks: &[usize]) -> Vec<Option<ValueId>> {
-        let params: HashMap<u32, ValueId> =
-            im.staging().params.iter().map(|&(v, r)| (r, v)).collect();
-        let mut out = vec![];
-        for entry in picks.iter().map(|&i| &self.values[i]) {
-            out.push(match entry {
-                None => None,
-                Some((_, Place::Register(r))) => match params.get(r) {
-                    Some(&v) => Some(v),
-                    None => Some(im.start_parameter(*r)),
-                },
-                Some((_, Place::Constant(id, ty))) => {
-                    let v = im.func.push_constant(*id, ty.clone(), "outer");
-                    im.consts.insert(v, *id);
-                    Some(v)
-                }
-            });
-        }
-        out
-    }
-}
-
-impl Importer {
-    /// Where each of `values` will be for the next segment (see [`Outer`]); those marked
-    /// `carried` go in registers even when constant (a loop updates them).
-    pub(crate) fn outer_values(&mut self, values: &[Option<ValueId>], carried: &[bool]) -> Outer {
-        let mut out = vec![];
-        for (v, &carried) in values.iter().zip(carried) {
-            out.push(v.map(|v| {
-                let place = match self.consts.get(&v) {
-                    Some(&id) if !carried => Place::Constant(id, self.func.ty(v).clone()),
-                    _ => Place::Register(self.new_register(Some(self.func.ty(v).clone()))),
-                };
-                (v, place)
-            }));
-        }
-        Outer { values: out }
-    }
-
-    /// A new parameter of the current segment reading register `reg`.
-    fn start_parameter(&mut self, reg: u32) -> ValueId {
-        let ty = self.staging().tensors[reg as usize]
-            .clone()
-            .expect("ranked register");
-        let ty = self.parameter_type(&ty);
-        let v = self.func.add_param(format!("r{reg}"), ty);
-        self.staging().params.push((v, reg));
-        v
-    }
-}
-
-impl Importer {
-    /// Sizes read as data: each symbolic shape value the current segment's ops read (or
-    /// `roots` returns) becomes a parameter, which the control program computes before the
-    /// segment's call from its arguments' dims (`dim`, scalar arithmetic, `pack`).
-    fn compute_sizes(&mut self, roots: &[ValueId]) -> Result<(), ImportError> {
-        for v in self.live_placeholders(roots) {
-            let s = self.sym_values[&v].clone();
-            let mut scalars = vec![];
-            for e in &s.values {
-                let scalar = e
-                    .eval_in(&mut HostSizes { im: self })
-                    .map_err(|why| self.unavailable_sizes(v, Some(&why)))?;
-                scalars.push(scalar);
-            }
-            let ty = self.func.ty(v).clone();
-            let reg = self.new_register(Some(ty));
-            let element_type = kiln_types::ElementType::I64.code();
-            self.push_stmt(match (s.scalar, &scalars[..]) {
-                (true, &[scalar]) => Stmt::Tensor {
-                    scalar,
-                    element_type,
-                    tensor: reg,
-                },
-                _ => Stmt::Pack {
-                    scalars,
-                    element_type,
-                    tensor: reg,
-                },
-            });
-            self.sym_values.remove(&v);
-            self.func.ops.retain(|op| !op.results.contains(&v));
-            self.func.params.push(Port {
-                value: v,
-                name: format!("r{reg}"),
-            });
-            self.staging().params.push((v, reg));
-        }
-        Ok(())
-    }
-}
-
-/// Evaluates a size expression into scalar registers of the control program, reading each
-/// symbol as a dim of one of the current segment's arguments.
-struct HostSizes<'a> {
-    im: &'a mut Importer,
-}
-
-impl HostSizes<'_> {
-    fn arith(&mut self, op: ArithOp, lhs: u32, rhs: u32) -> u32 {
-        let dst = self.im.new_scalar();
-        self.im.push_stmt(Stmt::Arith { op, lhs, rhs, dst });
-        dst
-    }
-}
-
-impl SymArith for HostSizes<'_> {
-    type Value = u32;
-    type Error = String;
-
-    fn constant(&mut self, value: i64) -> Result<u32, String> {
-        let scalar = self.im.new_scalar();
-        self.im.push_stmt(Stmt::SetScalar { scalar, value });
-        Ok(scalar)
-    }
-
-    fn symbol(&mut self, name: &str) -> Result<u32, String> {
-        let params = self.im.staging().params.clone();
-        let source = params.iter().find_map(|&(v, reg)| {
-            let dims = &self.im.func.ty(v).dims;
-            let axis = dims
-                .iter()
-                .position(|d| d.expr().as_symbol() == Some(name))?;
-            Some((reg, axis as u32))
-        });
-        let (tensor, axis) = source
-            .ok_or_else(|| format!("no input of this part of the program has dim '{name}'"))?;
-        let scalar = self.im.new_scalar();
-        self.im.push_stmt(Stmt::Dim {
-            tensor,
-            axis,
-            scalar,
-        });
-        Ok(scalar)
-    }
-
-    fn add(&mut self, a: u32, b: u32) -> Result<u32, String> {
-        Ok(self.arith(ArithOp::Add, a, b))
-    }
-
-    fn mul(&mut self, a: u32, b: u32) -> Result<u32, String> {
-        Ok(self.arith(ArithOp::Mul, a, b))
-    }
-
-    fn floor_div(&mut self, a: u32, d: i64) -> Result<u32, String> {
-        let d = self.constant(d)?;
-        Ok(self.arith(ArithOp::FloorDiv, a, d))
-    }
-}
-
-/// The scalars of a loop over one dim of a tensor register: its size (the trip count), the
-/// iteration index the loop sets, and the last index.
-pub(crate) struct Steps {
-    pub count: u32,
-    pub index: u32,
-    last: u32,
-}
-
-impl Importer {
-    /// A loop over dim `axis` of the tensor in register `reg` (statements before the loop).
-    pub(crate) fn steps_over(&mut self, reg: u32, axis: usize) -> Steps {
-        let (count, one, last, index) = (
-            self.new_scalar(),
-            self.new_scalar(),
-            self.new_scalar(),
-            self.new_scalar(),
-        );
-        self.push_stmt(Stmt::Dim {
-            tensor: reg,
-            axis: axis as u32,
-            scalar: count,
-        });
-        self.push_stmt(Stmt::SetScalar {
-            scalar: one,
-            value: 1,
-        });
-        self.push_stmt(Stmt::Arith {
-            op: ArithOp::Sub,
-            lhs: count,
-            rhs: one,
-            dst: last,
-        });
-        Steps { count, index, last }
-    }
-
-    /// In the loop's body: a register holding the step as a rank-0 `i64` tensor, counting
-    /// down from the last index when `reverse`.
-    pub(crate) fn step_tensor(&mut self, steps: &Steps, reverse: bool) -> u32 {
-        let reg = self.new_register(Some(TensorType::new(kiln_types::ElementType::I64, &[])));
-        let mut scalar = steps.index;
-        if reverse {
-            scalar = self.new_scalar();
-            self.push_stmt(Stmt::Arith {
-                op: ArithOp::Sub,
-                lhs: steps.last,
-                rhs: steps.index,
-                dst: scalar,
-            });
-        }
-        self.push_stmt(Stmt::Tensor {
-            scalar,
-            element_type: kiln_types::ElementType::I64.code(),
-            tensor: reg,
-        });
-        reg
     }
 }
 
