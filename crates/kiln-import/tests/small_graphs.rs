@@ -553,3 +553,40 @@ fn axes_given_at_run_time_pick_one_build_per_value() {
         "{err}"
     );
 }
+
+#[test]
+fn max_and_min_over_an_empty_set_give_the_element_types_extremes() {
+    // ReduceMax/ReduceMin (opset 17: axes as an attribute) over a static empty axis.
+    let axes = AttributeProto {
+        name: Some("axes".into()),
+        ints: vec![1],
+        r#type: Some(7),
+        ..Default::default()
+    };
+    for (elem, op, want) in [
+        (9, "ReduceMax", 0.0),
+        (9, "ReduceMin", 1.0),
+        (6, "ReduceMax", i32::MIN as f64),
+        (1, "ReduceMin", f64::INFINITY),
+    ] {
+        let imported = import(
+            vec![typed_input("x", elem, &["2", "0", "3"])],
+            vec![],
+            vec![node(op, &["x"], "y", vec![axes.clone()])],
+            &["y"],
+            false,
+        )
+        .unwrap();
+        let et = imported.program.functions[0]
+            .ty(imported.program.functions[0].params[0].value)
+            .element_type;
+        let x = kiln_types::HostTensor::from_f64(et, &[2, 0, 3], &[]);
+        let y = &kiln_ir::interp::run(&imported.program, "main", &[x]).unwrap()[0];
+        assert_eq!(y.shape, [2, 1, 3], "{op} {et}");
+        assert!(
+            y.to_f64().iter().all(|&v| v == want),
+            "{op} {et}: {:?}",
+            y.to_f64()
+        );
+    }
+}

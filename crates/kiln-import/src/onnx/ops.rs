@@ -1451,12 +1451,54 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
         "ReduceL2" | "ReduceSumSquare" => im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[x, x])?,
         _ => x,
     };
+    let dims = im.dims(x);
+    if matches!(kind, ReduceKind::Max | ReduceKind::Min)
+        && axes.iter().any(|&a| dims[a] == Dim::Static(0))
+    {
+        return one(empty_extreme(im, ctx, x, &axes, keep_dims, kind)?);
+    }
     let y = reduce_over(im, ctx, kind, x, axes, keep_dims)?;
     match ctx.op_type {
         "ReduceL2" => one(un(im, ctx, UnaryOp::Sqrt, y)?),
         "ReduceLogSum" => one(un(im, ctx, UnaryOp::Log, y)?),
         _ => one(y),
     }
+}
+
+/// ReduceMax or ReduceMin over an empty set: the element type's lowest or highest value
+/// everywhere (as ONNX defines it; a kernel's starting value, ±∞ or i64's extremes, is not
+/// the narrow type's and a boolean would read it as true).
+fn empty_extreme(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    axes: &[usize],
+    keep_dims: bool,
+    kind: ReduceKind,
+) -> Result<ValueId, ImportError> {
+    let et = im.ty(x).element_type;
+    let lowest = matches!(kind, ReduceKind::Max);
+    let value = match (et.int_width(), et) {
+        (Some((bits, true)), _) if lowest => -(2f64.powi(bits as i32 - 1)),
+        (Some((bits, true)), _) => 2f64.powi(bits as i32 - 1) - 1.0,
+        (Some(_), _) if lowest => 0.0,
+        (Some((bits, false)), _) => 2f64.powi(bits as i32) - 1.0,
+        (None, kiln_types::ElementType::I1) => (!lowest) as u8 as f64,
+        (None, _) if lowest => f64::NEG_INFINITY,
+        (None, _) => f64::INFINITY,
+    };
+    let shape: Vec<Dim> = im
+        .dims(x)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, d)| match (axes.contains(&i), keep_dims) {
+            (false, _) => Some(d),
+            (true, true) => Some(Dim::Static(1)),
+            (true, false) => None,
+        })
+        .collect();
+    let c = im.constant(HostTensor::from_f64(et, &[], &[value]), &ctx.name);
+    im.emit(ctx, OpKind::Broadcast { shape }, &[c])
 }
 
 /// `m + log Σ exp(x - m)` over `axes`, with `m` the slice's maximum where that is finite (so
