@@ -17,7 +17,7 @@ use super::ops::{arg, reshape_to, slice_axis, Outputs};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{OpKind, TensorType, ValueId};
-use kiln_types::control::{Scan, Stmt};
+use kiln_types::control::Stmt;
 use kiln_types::{ElementType, HostTensor};
 
 use super::proto::GraphProto;
@@ -497,17 +497,9 @@ fn scan_at_run_time(
             .as_ref()
             .ok_or_else(|| ctx.err("a scan output has a rank known only per call"))?;
         im.set_register_type(src, Some(ty.clone()), ty.element_type);
-        let mut stacked = ty.clone();
-        stacked.dims.insert(0, seq.clone());
-        let dst = im.new_register(Some(stacked));
-        loop_scans.push(Scan {
-            src,
-            dst,
-            element_type: ty.element_type.code(),
-            rank: ty.rank() as u32,
-            reverse,
-        });
-        stacked_regs.push(dst);
+        let scan = im.scan_into(src, ty, seq.clone(), reverse);
+        stacked_regs.push(scan.dst);
+        loop_scans.push(scan);
     }
     im.push_stmt(Stmt::Loop {
         max: Some(steps.count),
@@ -694,17 +686,11 @@ fn loop_at_run_time(
         let ty = ty
             .as_ref()
             .ok_or_else(|| ctx.err("a scan output has a rank known only per call"))?;
-        let mut stacked = im.open_type(ty);
-        stacked.dims.insert(0, im.fresh_symbol());
-        let dst = im.new_register(Some(stacked));
-        scans.push(Scan {
-            src,
-            dst,
-            element_type: ty.element_type.code(),
-            rank: ty.rank() as u32,
-            reverse: false,
-        });
-        dsts.push(dst);
+        // The iteration count and a size that may differ per run get symbols of their own.
+        let (open, count) = (im.open_type(ty), im.fresh_symbol());
+        let scan = im.scan_into(src, &open, count, false);
+        dsts.push(scan.dst);
+        scans.push(scan);
     }
     im.push_stmt(Stmt::Loop {
         max,

@@ -55,22 +55,12 @@ struct HostSizes<'a> {
     im: &'a mut Importer,
 }
 
-impl HostSizes<'_> {
-    fn arith(&mut self, op: ArithOp, lhs: u32, rhs: u32) -> u32 {
-        let dst = self.im.new_scalar();
-        self.im.push_stmt(Stmt::Arith { op, lhs, rhs, dst });
-        dst
-    }
-}
-
 impl SymArith for HostSizes<'_> {
     type Value = u32;
     type Error = String;
 
     fn constant(&mut self, value: i64) -> Result<u32, String> {
-        let scalar = self.im.new_scalar();
-        self.im.push_stmt(Stmt::SetScalar { scalar, value });
-        Ok(scalar)
+        Ok(self.im.scalar_constant(value))
     }
 
     fn symbol(&mut self, name: &str) -> Result<u32, String> {
@@ -94,15 +84,15 @@ impl SymArith for HostSizes<'_> {
     }
 
     fn add(&mut self, a: u32, b: u32) -> Result<u32, String> {
-        Ok(self.arith(ArithOp::Add, a, b))
+        Ok(self.im.arith(ArithOp::Add, a, b))
     }
 
     fn mul(&mut self, a: u32, b: u32) -> Result<u32, String> {
-        Ok(self.arith(ArithOp::Mul, a, b))
+        Ok(self.im.arith(ArithOp::Mul, a, b))
     }
 
     fn floor_div(&mut self, a: u32, d: i64) -> Result<u32, String> {
         let d = self.constant(d)?;
-        Ok(self.arith(ArithOp::FloorDiv, a, d))
+        Ok(self.im.arith(ArithOp::FloorDiv, a, d))
     }
 }

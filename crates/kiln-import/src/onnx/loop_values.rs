@@ -3,8 +3,8 @@
 //! dim with its step as a tensor ([`Steps`]).
 
 use super::Importer;
-use kiln_ir::{ConstId, TensorType, ValueId};
-use kiln_types::control::{ArithOp, Stmt};
+use kiln_ir::{ConstId, Dim, TensorType, ValueId};
+use kiln_types::control::{ArithOp, Scan, Stmt};
 use std::collections::HashMap;
 
 /// Values of a segment that the next segment (a loop body) reads: constants are made again
@@ -104,27 +104,15 @@ pub(crate) struct Steps {
 impl Importer {
     /// A loop over dim `axis` of the tensor in register `reg` (statements before the loop).
     pub(crate) fn steps_over(&mut self, reg: u32, axis: usize) -> Steps {
-        let (count, one, last, index) = (
-            self.new_scalar(),
-            self.new_scalar(),
-            self.new_scalar(),
-            self.new_scalar(),
-        );
+        let count = self.new_scalar();
         self.push_stmt(Stmt::Dim {
             tensor: reg,
             axis: axis as u32,
             scalar: count,
         });
-        self.push_stmt(Stmt::SetScalar {
-            scalar: one,
-            value: 1,
-        });
-        self.push_stmt(Stmt::Arith {
-            op: ArithOp::Sub,
-            lhs: count,
-            rhs: one,
-            dst: last,
-        });
+        let one = self.scalar_constant(1);
+        let last = self.arith(ArithOp::Sub, count, one);
+        let index = self.new_scalar();
         Steps { count, index, last }
     }
 
@@ -132,21 +120,37 @@ impl Importer {
     /// down from the last index when `reverse`.
     pub(crate) fn step_tensor(&mut self, steps: &Steps, reverse: bool) -> u32 {
         let reg = self.new_register(Some(TensorType::new(kiln_types::ElementType::I64, &[])));
-        let mut scalar = steps.index;
-        if reverse {
-            scalar = self.new_scalar();
-            self.push_stmt(Stmt::Arith {
-                op: ArithOp::Sub,
-                lhs: steps.last,
-                rhs: steps.index,
-                dst: scalar,
-            });
-        }
+        let scalar = match reverse {
+            true => self.arith(ArithOp::Sub, steps.last, steps.index),
+            false => steps.index,
+        };
         self.push_stmt(Stmt::Tensor {
             scalar,
             element_type: kiln_types::ElementType::I64.code(),
             tensor: reg,
         });
         reg
+    }
+}
+
+impl Importer {
+    /// A loop's scan output: the tensor of type `ty` in `src` after each iteration, stacked
+    /// (in reverse when `reverse`) into a new register of type `[leading, ty…]`.
+    pub(crate) fn scan_into(
+        &mut self,
+        src: u32,
+        ty: &TensorType,
+        leading: Dim,
+        reverse: bool,
+    ) -> Scan {
+        let mut stacked = ty.clone();
+        stacked.dims.insert(0, leading);
+        Scan {
+            src,
+            dst: self.new_register(Some(stacked)),
+            element_type: ty.element_type.code(),
+            rank: ty.rank() as u32,
+            reverse,
+        }
     }
 }

@@ -15,7 +15,7 @@ use super::ops::{
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, Dim, OpKind, TensorType, ValueId};
-use kiln_types::control::{Scan, Stmt};
+use kiln_types::control::Stmt;
 use kiln_types::HostTensor;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -560,21 +560,14 @@ impl Parts<'_> {
             }
             im.end_segment(&exits)?;
             let body = im.close_block();
-            let mut stacked = row.clone();
-            stacked.dims.insert(0, self.seq.clone());
-            let ys_reg = im.new_register(Some(stacked));
+            let scan = im.scan_into(y_reg, &row, self.seq.clone(), reverse);
+            let ys_reg = scan.dst;
             im.push_stmt(Stmt::Loop {
                 max: Some(steps.count),
                 cond: None,
                 index: steps.index,
                 body,
-                scans: vec![Scan {
-                    src: y_reg,
-                    dst: ys_reg,
-                    element_type: et.code(),
-                    rank: 2,
-                    reverse,
-                }],
+                scans: vec![scan],
             });
             results.extend([ys_reg, h_reg, c_reg]);
         }

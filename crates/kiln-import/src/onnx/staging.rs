@@ -115,6 +115,20 @@ impl Importer {
         s.scalars - 1
     }
 
+    /// A new scalar register set to `value`.
+    pub(crate) fn scalar_constant(&mut self, value: i64) -> u32 {
+        let scalar = self.new_scalar();
+        self.push_stmt(Stmt::SetScalar { scalar, value });
+        scalar
+    }
+
+    /// A new scalar register set to `lhs op rhs`.
+    pub(crate) fn arith(&mut self, op: kiln_types::control::ArithOp, lhs: u32, rhs: u32) -> u32 {
+        let dst = self.new_scalar();
+        self.push_stmt(Stmt::Arith { op, lhs, rhs, dst });
+        dst
+    }
+
     pub(crate) fn register_type(&mut self, reg: u32) -> Option<TensorType> {
         self.staging().tensors[reg as usize].clone()
     }

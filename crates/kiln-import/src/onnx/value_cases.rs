@@ -138,15 +138,8 @@ impl Importer {
             .map(|n| (!n.is_empty()).then(|| n.clone()))
             .collect();
         let carry = self.end_segment(&exits)?;
-        let (zero, one, modulus) = (self.new_scalar(), self.new_scalar(), self.new_scalar());
-        for (scalar, value) in [(zero, 0), (one, 1), (modulus, domain.modulus)] {
-            self.push_stmt(Stmt::SetScalar { scalar, value });
-        }
-        let arith = |im: &mut Importer, op, lhs, rhs| {
-            let dst = im.new_scalar();
-            im.push_stmt(Stmt::Arith { op, lhs, rhs, dst });
-            dst
-        };
+        let (zero, one) = (self.scalar_constant(0), self.scalar_constant(1));
+        let modulus = self.scalar_constant(domain.modulus);
         let mut elements = vec![];
         for &(_, r) in &exits {
             let s = self.new_scalar();
@@ -155,26 +148,21 @@ impl Importer {
                 scalar: s,
             });
             // A negative element counts from the end when it is an axis.
-            let negative = arith(self, ArithOp::Less, s, zero);
-            let shift = arith(self, ArithOp::Mul, negative, modulus);
-            elements.push(arith(self, ArithOp::Add, s, shift));
+            let negative = self.arith(ArithOp::Less, s, zero);
+            let shift = self.arith(ArithOp::Mul, negative, modulus);
+            elements.push(self.arith(ArithOp::Add, s, shift));
         }
         // Sets match when their elements are distinct and each is in the case.
         let mut distinct = one;
         if domain.sets {
             for (i, &a) in elements.iter().enumerate() {
                 for &b in &elements[i + 1..] {
-                    let same = arith(self, ArithOp::Eq, a, b);
-                    let differ = arith(self, ArithOp::Sub, one, same);
-                    distinct = arith(self, ArithOp::Mul, distinct, differ);
+                    let same = self.arith(ArithOp::Eq, a, b);
+                    let differ = self.arith(ArithOp::Sub, one, same);
+                    distinct = self.arith(ArithOp::Mul, distinct, differ);
                 }
             }
         }
-        let constant = |im: &mut Importer, value: i64| {
-            let scalar = im.new_scalar();
-            im.push_stmt(Stmt::SetScalar { scalar, value });
-            scalar
-        };
         let mut matches = vec![];
         for case in &domain.cases {
             let mut all = distinct;
@@ -182,11 +170,11 @@ impl Importer {
                 let wanted: &[i64] = if domain.sets { case } else { &case[k..=k] };
                 let mut member = zero;
                 for &c in wanted {
-                    let c = constant(self, c);
-                    let eq = arith(self, ArithOp::Eq, e, c);
-                    member = arith(self, ArithOp::Max, member, eq);
+                    let c = self.scalar_constant(c);
+                    let eq = self.arith(ArithOp::Eq, e, c);
+                    member = self.arith(ArithOp::Max, member, eq);
                 }
-                all = arith(self, ArithOp::Mul, all, member);
+                all = self.arith(ArithOp::Mul, all, member);
             }
             matches.push(all);
         }
