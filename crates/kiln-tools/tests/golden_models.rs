@@ -571,19 +571,34 @@ fn one_module_for_three_targets() {
 /// The targets that compile open dims.
 const DYNAMIC_TARGETS: [&str; 3] = ["vmvx", "llvm-cpu", "vulkan-spirv"];
 
-fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
-    let dir = models_dir().join(name);
-    let bytes = std::fs::read(dir.join("model.onnx")).unwrap();
-    let symbolic = kiln_import::onnx::import_bytes_with(
-        &bytes,
-        None,
-        &kiln_import::ImportOptions {
-            keep_symbols: true,
+/// Golden model `name` imported with its dims open.
+fn import_open(name: &str) -> kiln_ir::Program {
+    let bytes = std::fs::read(models_dir().join(name).join("model.onnx")).unwrap();
+    let options = kiln_import::ImportOptions {
+        keep_symbols: true,
+        ..Default::default()
+    };
+    kiln_import::onnx::import_bytes_with(&bytes, None, &options)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .program
+}
+
+/// The model in `dir` compiled for `target` with its dims left open (`--kiln-dynamic-dims`).
+fn compile_open(dir: &Path, target: &str) -> Vec<u8> {
+    compile_with(
+        dir,
+        CompileOptions {
+            targets: vec![target.into()],
+            dynamic_dims: Some(true),
             ..Default::default()
         },
     )
-    .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let f = &symbolic.program.functions[0];
+}
+
+fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
+    let dir = models_dir().join(name);
+    let program = import_open(name);
+    let f = &program.functions[0];
     let ports = f.params.iter().chain(&f.results);
     let got: Vec<String> = ports.map(|p| f.ty(p.value).to_string()).collect();
     assert_eq!(got, types, "{name}: symbolic types");
@@ -591,14 +606,7 @@ fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
     let dynamic: Vec<(&str, Arc<ModuleBytes>)> = DYNAMIC_TARGETS
         .iter()
         .map(|&target| {
-            let module = compile_with(
-                &dir,
-                CompileOptions {
-                    targets: vec![target.into()],
-                    dynamic_dims: Some(true),
-                    ..Default::default()
-                },
-            );
+            let module = compile_open(&dir, target);
             (target, Arc::new(ModuleBytes::from_bytes(&module)))
         })
         .collect();
@@ -623,7 +631,7 @@ fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
                 );
             }
         }
-        let reference = kiln_ir::interp::run(&symbolic.program, "main", &inputs).unwrap();
+        let reference = kiln_ir::interp::run(&program, "main", &inputs).unwrap();
         assert_close(name, &what, &reference, &expected);
         let dims: Vec<(String, usize)> = binds
             .iter()
@@ -714,14 +722,7 @@ fn neck_with_open_dims() {
 /// reflects them.
 fn check_control_flow(name: &str) -> Vec<String> {
     let dir = models_dir().join(name);
-    let bytes = std::fs::read(dir.join("model.onnx")).unwrap();
-    let options = kiln_import::ImportOptions {
-        keep_symbols: true,
-        ..Default::default()
-    };
-    let program = kiln_import::onnx::import_bytes_with(&bytes, None, &options)
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
-        .program;
+    let program = import_open(name);
     let main = program.function("main").unwrap();
     assert!(
         main.control.is_some(),
@@ -735,14 +736,7 @@ fn check_control_flow(name: &str) -> Vec<String> {
     let registry = kiln_tools::registry();
     let mut reflected = vec![];
     for target in DYNAMIC_TARGETS {
-        let module = compile_with(
-            &dir,
-            CompileOptions {
-                targets: vec![target.into()],
-                dynamic_dims: Some(true),
-                ..Default::default()
-            },
-        );
+        let module = compile_open(&dir, target);
         if target == "vulkan-spirv" {
             validate_spirv(name, &module);
         }
