@@ -7,5 +7,5 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.21" pytest "onnx==1.23.2"
+.venv/bin/python -m pip install --quiet "maturin>=1.5,<2" "numpy>=1.21" "ml_dtypes>=0.4" pytest "onnx==1.23.2"
 .venv/bin/python -m pip install --quiet --force-reinstall --no-deps ./bindings/python

@@ -54,7 +54,12 @@ def compare(got, want, rtol, atol):
     got = np.asarray(got)
     if got.shape != want.shape:
         raise AssertionError(f"shape {list(got.shape)}, expected {list(want.shape)}")
-    if want.dtype.kind in "fc":
+    if want.dtype.name.startswith(("bfloat16", "float8", "float4")):  # ml_dtypes floats
+        if got.dtype != want.dtype:
+            raise AssertionError(f"element type {got.dtype}, expected {want.dtype}")
+        wide = np.float32
+        np.testing.assert_allclose(got.astype(wide), want.astype(wide), rtol=rtol, atol=atol)
+    elif want.dtype.kind in "fc":
         np.testing.assert_allclose(got.astype(want.dtype), want, rtol=rtol, atol=atol)
     else:
         if got.dtype != want.dtype:
@@ -62,9 +67,9 @@ def compare(got, want, rtol, atol):
         np.testing.assert_array_equal(got, want)
 
 
-# TensorProto element types NumPy holds natively (the others need ml_dtypes: bfloat16, float8,
-# int4, ...), which a case may store its data as instead of arrays.
-NUMPY_TENSOR_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13}
+# TensorProto element types kiln's Python API takes and returns as NumPy arrays (bfloat16
+# through ml_dtypes), which a case may store its data as instead of arrays.
+NUMPY_TENSOR_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 16}
 
 
 def as_numpy(a):

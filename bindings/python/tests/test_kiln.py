@@ -708,6 +708,37 @@ def test_uint64_is_exact_for_wrapping_arithmetic_and_bitwise_ops():
         np.testing.assert_array_equal(got_xor, a ^ b)
 
 
+def test_float64_and_bfloat16_cross_as_numpy_arrays_and_bitcast_keeps_bits():
+    """f64 tensors go in and out as float64 arrays (computing in f32, as IREE demotes f64 by
+    default), bf16 as ml_dtypes arrays, and BitCast reads the stored bytes as another type."""
+    import ml_dtypes
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["d", "d"], ["sq"]),
+         helper.make_node("Cast", ["b"], ["wide"], to=TensorProto.FLOAT),
+         helper.make_node("BitCast", ["f"], ["bits"], to=TensorProto.INT32)],
+        "types",
+        [helper.make_tensor_value_info("d", TensorProto.DOUBLE, [3]),
+         helper.make_tensor_value_info("b", TensorProto.BFLOAT16, [3]),
+         helper.make_tensor_value_info("f", TensorProto.FLOAT, [3])],
+        [helper.make_tensor_value_info("sq", TensorProto.DOUBLE, [3]),
+         helper.make_tensor_value_info("wide", TensorProto.FLOAT, [3]),
+         helper.make_tensor_value_info("bits", TensorProto.INT32, [3])],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 26)], ir_version=11).SerializeToString()
+    d = np.array([1.5, -2.25, 3.0], np.float64)
+    b = np.array([0.5, -1.75, 3.0], ml_dtypes.bfloat16)
+    f = np.array([1.0, -0.0, 3.5], np.float32)
+    for target, device in [("vmvx", "local-task"), ("llvm-cpu", "local-sync")]:
+        fn = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main
+        sq, wide, bits = fn(d, b, f)
+        assert sq.dtype == np.float64 and wide.dtype == np.float32
+        np.testing.assert_array_equal(sq, d * d)
+        np.testing.assert_array_equal(wide, b.astype(np.float32))
+        np.testing.assert_array_equal(bits, f.view(np.int32))
+
+
 def test_a_branch_that_returns_an_input_returns_a_copy():
     """An If whose taken branch passes an input through returns a copy of it: changing the
     input afterwards does not change the result; the other branch reduces it."""

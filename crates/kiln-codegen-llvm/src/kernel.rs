@@ -625,6 +625,7 @@ impl<'ctx> Gen<'_, 'ctx> {
         }
         let ty: BasicTypeEnum = match v.element_type {
             ElementType::F32 => self.f32t.into(),
+            ElementType::F64 => self.f64t.into(),
             ElementType::F16 | ElementType::BF16 => self.i16t.into(),
             ElementType::I1 => self.i8t.into(),
             int => self.int_type(int).into(),
@@ -642,6 +643,11 @@ impl<'ctx> Gen<'_, 'ctx> {
         let raw = self.b.build_load(ty, p, "raw").map_err(e)?;
         Ok(match v.element_type {
             ElementType::F32 => V::F(raw.into_float_value()),
+            ElementType::F64 => V::F(
+                self.b
+                    .build_float_trunc(raw.into_float_value(), self.f32t, "f")
+                    .map_err(e)?,
+            ),
             ElementType::F16 => {
                 let f = self.declare(
                     "kiln_f16_to_f32",
@@ -706,6 +712,9 @@ impl<'ctx> Gen<'_, 'ctx> {
         let (p, _) = self.address(v, idx)?;
         let raw: BasicValueEnum = match (v.element_type, value) {
             (ElementType::F32, V::F(x)) => x.into(),
+            (ElementType::F64, V::F(x)) => {
+                self.b.build_float_ext(x, self.f64t, "d").map_err(e)?.into()
+            }
             (ElementType::F16, V::F(x)) => {
                 let f = self.declare(
                     "kiln_f32_to_f16",

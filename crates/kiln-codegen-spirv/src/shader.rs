@@ -218,6 +218,13 @@ impl Shader {
                 self.b.type_int(16, 0)
             }
             ElementType::U32 => self.u32_,
+            ElementType::F64 => {
+                if !self.features.float64 {
+                    self.features.float64 = true;
+                    self.b.capability(Capability::Float64);
+                }
+                self.b.type_float(64, None)
+            }
             ElementType::I1 => {
                 self.need8();
                 self.b.type_int(8, 0)
@@ -676,7 +683,7 @@ impl Shader {
         let raw = self.op(Op::Load, sty, &[p]);
         let id = match t {
             ElementType::F32 => raw,
-            ElementType::F16 => self.op(Op::FConvert, self.f32_, &[raw]),
+            ElementType::F16 | ElementType::F64 => self.op(Op::FConvert, self.f32_, &[raw]),
             ElementType::BF16 => {
                 let w = self.op(Op::UConvert, self.u32_, &[raw]);
                 let sh = self.const_u32(16);
@@ -715,6 +722,7 @@ impl Shader {
         let raw = match t {
             ElementType::F32 | ElementType::I64 | ElementType::U64 => v.id,
             ElementType::F16 => self.half_of(v.id),
+            ElementType::F64 => self.op(Op::FConvert, sty, &[v.id]),
             ElementType::BF16 => {
                 let bits = self.bf16_bits(v.id);
                 self.op(Op::UConvert, sty, &[bits])

@@ -356,10 +356,12 @@ impl VulkanDevice {
                 .get_physical_device_features2(physical.handle, &mut all)
         };
         let int64 = all.features.shader_int64 == vk::TRUE;
+        let float64 = all.features.shader_float64 == vk::TRUE;
         let features = kiln_spirv::Features {
             int64,
             storage16: v11.storage_buffer16_bit_access == vk::TRUE,
             storage8: v12.storage_buffer8_bit_access == vk::TRUE,
+            float64,
         };
         if v12.timeline_semaphore != vk::TRUE {
             return Err(HalError::Device(format!(
@@ -371,7 +373,9 @@ impl VulkanDevice {
         let mut enable12 = vk::PhysicalDeviceVulkan12Features::default()
             .storage_buffer8_bit_access(features.storage8)
             .timeline_semaphore(true);
-        let core = vk::PhysicalDeviceFeatures::default().shader_int64(int64);
+        let core = vk::PhysicalDeviceFeatures::default()
+            .shader_int64(int64)
+            .shader_float64(features.float64);
         let priorities = [1.0f32];
         let queues = [vk::DeviceQueueCreateInfo::default()
             .queue_family_index(family)

@@ -251,6 +251,11 @@ pub fn eval_op(program: &Program, kind: &OpKind, args: &[&Tensor]) -> Result<Ten
             out
         }
         OpKind::Cast(_) => args[0].data.clone(),
+        OpKind::BitCast(to) => {
+            let bytes = args[0].to_host().data;
+            let t = HostTensor::new(*to, shape.clone(), bytes).map_err(|e| e.to_string())?;
+            t.to_f64()
+        }
         OpKind::MatMul => matmul(args[0], args[1], &shape),
         OpKind::Conv2d(a) => conv2d(args[0], args[1], a, &shape),
         OpKind::Pool2d(a) => pool2d(args[0], a, &shape),

@@ -107,6 +107,8 @@ pub enum OpKind {
     /// `select %cond, %a, %b`: `a` where `cond` is true, else `b`, with broadcasting.
     Select,
     Cast(ElementType),
+    /// The same bytes read as another element type of the same width (f32 bits as i32).
+    BitCast(ElementType),
     /// Batched matrix product with NumPy broadcasting of the batch dims (both operands rank ≥ 2).
     MatMul,
     /// NCHW convolution; operands are input and OIHW weights.
@@ -342,6 +344,7 @@ impl OpKind {
             OpKind::Binary(b) => b.name(),
             OpKind::Select => "select",
             OpKind::Cast(_) => "cast",
+            OpKind::BitCast(_) => "bitcast",
             OpKind::MatMul => "matmul",
             OpKind::Conv2d(_) => "conv2d",
             OpKind::Pool2d(_) => "pool2d",
@@ -410,7 +413,7 @@ impl OpKind {
             | OpKind::Binary(_)
             | OpKind::Select
             | OpKind::MatMul => vec![],
-            OpKind::Cast(t) => vec![("to", Attr::Word(t.name().into()))],
+            OpKind::Cast(t) | OpKind::BitCast(t) => vec![("to", Attr::Word(t.name().into()))],
             OpKind::Conv2d(a) => vec![
                 ("strides", ints(&a.strides)),
                 ("pads", ints(&a.pads)),
@@ -481,12 +484,15 @@ impl OpKind {
         Ok(match name {
             "select" => OpKind::Select,
             "matmul" => OpKind::MatMul,
-            "cast" => {
+            "cast" | "bitcast" => {
                 let to = r.word("to")?;
-                OpKind::Cast(
-                    ElementType::from_name(to)
-                        .ok_or_else(|| format!("unknown element type '{to}'"))?,
-                )
+                let to = ElementType::from_name(to)
+                    .ok_or_else(|| format!("unknown element type '{to}'"))?;
+                if name == "cast" {
+                    OpKind::Cast(to)
+                } else {
+                    OpKind::BitCast(to)
+                }
             }
             "conv2d" => OpKind::Conv2d(Conv2dAttrs {
                 strides: r.array("strides")?,
@@ -656,6 +662,16 @@ impl OpKind {
             }
             OpKind::Cast(to) => {
                 arity(1)?;
+                one(operands[0].with_element_type(*to))
+            }
+            OpKind::BitCast(to) => {
+                arity(1)?;
+                let from = operands[0].element_type;
+                if from.byte_size() != to.byte_size() || from == ElementType::I1 {
+                    return Err(TypeError::from(format!(
+                        "'bitcast' keeps the bits: {from} cannot be read as {to}"
+                    )));
+                }
                 one(operands[0].with_element_type(*to))
             }
             OpKind::MatMul => {

@@ -50,20 +50,26 @@ pub struct Features {
     pub storage16: bool,
     /// 8-bit values in storage buffers (`storageBuffer8BitAccess`).
     pub storage8: bool,
+    /// 64-bit floats (`shaderFloat64`), for f64 tensors (which compute in f32).
+    pub float64: bool,
 }
 
 impl Features {
     fn bits(self) -> u8 {
-        self.int64 as u8 | (self.storage16 as u8) << 1 | (self.storage8 as u8) << 2
+        self.int64 as u8
+            | (self.storage16 as u8) << 1
+            | (self.storage8 as u8) << 2
+            | (self.float64 as u8) << 3
     }
     fn from_bits(b: u8) -> Result<Features, ModuleError> {
-        if b > 7 {
+        if b > 15 {
             return Err(ModuleError::Invalid(format!("unknown feature bits {b:#x}")));
         }
         Ok(Features {
             int64: b & 1 != 0,
             storage16: b & 2 != 0,
             storage8: b & 4 != 0,
+            float64: b & 8 != 0,
         })
     }
     /// Names of the features in `self` that `available` lacks, as Vulkan spells them.
@@ -77,6 +83,9 @@ impl Features {
         }
         if self.storage8 && !available.storage8 {
             out.push("storageBuffer8BitAccess");
+        }
+        if self.float64 && !available.float64 {
+            out.push("shaderFloat64");
         }
         out
     }
@@ -404,6 +413,7 @@ mod tests {
             int64: true,
             storage8: true,
             storage16: false,
+            float64: false,
         };
         assert_eq!(
             need.missing_from(Features::default()),

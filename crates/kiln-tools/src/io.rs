@@ -126,7 +126,7 @@ pub fn compare(
             ));
         }
         let tol = match e.element_type {
-            ElementType::F32 => th.f32,
+            ElementType::F32 | ElementType::F64 => th.f32,
             ElementType::F16 => th.f16,
             ElementType::BF16 => th.bf16,
             _ => 0.0,

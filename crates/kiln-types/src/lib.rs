@@ -36,11 +36,14 @@ pub enum ElementType {
     /// Computes in the 64-bit integer registers like `i64`: exact for add, sub, mul and bitwise
     /// ops; comparisons, division and conversions treat values from 2^63 up as negative.
     U64,
+    /// Stored as 64-bit floats; computes in the f32 registers, as IREE does by default
+    /// (`--iree-input-demote-f64-to-f32`).
+    F64,
 }
 
 impl ElementType {
     /// Every supported type, in a stable order (also their on-disk codes).
-    pub const ALL: [ElementType; 12] = [
+    pub const ALL: [ElementType; 13] = [
         ElementType::F32,
         ElementType::F16,
         ElementType::BF16,
@@ -53,6 +56,7 @@ impl ElementType {
         ElementType::U16,
         ElementType::U32,
         ElementType::U64,
+        ElementType::F64,
     ];
 
     /// Bytes one element occupies in memory.
@@ -61,7 +65,7 @@ impl ElementType {
             ElementType::F32 | ElementType::I32 | ElementType::U32 => 4,
             ElementType::F16 | ElementType::BF16 | ElementType::I16 | ElementType::U16 => 2,
             ElementType::I8 | ElementType::U8 | ElementType::I1 => 1,
-            ElementType::I64 | ElementType::U64 => 8,
+            ElementType::I64 | ElementType::U64 | ElementType::F64 => 8,
         }
     }
 
@@ -112,6 +116,7 @@ impl ElementType {
             ElementType::U16 => "ui16",
             ElementType::U32 => "ui32",
             ElementType::U64 => "ui64",
+            ElementType::F64 => "f64",
         }
     }
 
@@ -128,6 +133,7 @@ impl ElementType {
             ElementType::U32 => "<u4",
             ElementType::I64 => "<i8",
             ElementType::U64 => "<u8",
+            ElementType::F64 => "<f8",
             ElementType::I1 => "|b1",
             ElementType::BF16 => return None,
         })
@@ -151,7 +157,7 @@ impl ElementType {
     pub fn is_float(self) -> bool {
         matches!(
             self,
-            ElementType::F32 | ElementType::F16 | ElementType::BF16
+            ElementType::F32 | ElementType::F16 | ElementType::BF16 | ElementType::F64
         )
     }
 
@@ -160,6 +166,7 @@ impl ElementType {
     pub fn round(self, v: f64) -> f64 {
         match self {
             ElementType::F32 => v as f32 as f64,
+            ElementType::F64 => v,
             ElementType::F16 => half::f16::from_f64(v).to_f64(),
             ElementType::BF16 => half::bf16::from_f64(v).to_f64(),
             ElementType::I1 => (v != 0.0) as u8 as f64,
@@ -173,6 +180,7 @@ impl ElementType {
     pub fn read_f64(self, bytes: &[u8]) -> f64 {
         match self {
             ElementType::F32 => f32::from_le_bytes(bytes[..4].try_into().unwrap()) as f64,
+            ElementType::F64 => f64::from_le_bytes(bytes[..8].try_into().unwrap()),
             ElementType::F16 => half::f16::from_le_bytes([bytes[0], bytes[1]]).to_f64(),
             ElementType::BF16 => half::bf16::from_le_bytes([bytes[0], bytes[1]]).to_f64(),
             ElementType::I1 => (bytes[0] != 0) as u8 as f64,
@@ -197,6 +205,7 @@ impl ElementType {
     pub fn write_f64(self, v: f64, out: &mut Vec<u8>) {
         match self {
             ElementType::F32 => out.extend_from_slice(&(v as f32).to_le_bytes()),
+            ElementType::F64 => out.extend_from_slice(&v.to_le_bytes()),
             ElementType::F16 => out.extend_from_slice(&half::f16::from_f64(v).to_le_bytes()),
             ElementType::BF16 => out.extend_from_slice(&half::bf16::from_f64(v).to_le_bytes()),
             ElementType::I1 => out.push((v != 0.0) as u8),
@@ -403,7 +412,7 @@ mod tests {
             assert_eq!(ElementType::from_name(t.name()), Some(t));
             assert_eq!(ElementType::from_code(t.code()), Some(t));
         }
-        assert_eq!(ElementType::from_name("f64"), None);
+        assert_eq!(ElementType::from_name("f128"), None);
     }
 
     #[test]

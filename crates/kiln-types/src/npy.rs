@@ -11,7 +11,7 @@
 //! [`read_npy`] (exactly one array) there are [`read_npy_next`] (one array and the bytes after it)
 //! and [`read_npy_all`] (every array of a concatenated file).
 //!
-//! Supported dtypes: `<f4` (f32), `<f2` (f16), `|i1` / `<i1` (i8), `|u1` (ui8), `<i2` (i16),
+//! Supported dtypes: `<f4` (f32), `<f8` (f64), `<f2` (f16), `|i1` / `<i1` (i8), `|u1` (ui8), `<i2` (i16),
 //! `<u2` (ui16), `<i4` (i32), `<u4` (ui32), `<i8` (i64) and `|b1` (bool, i1). bf16 has no NumPy dtype and cannot be written. Big-endian data, Fortran
 //! order, structured dtypes and every other dtype are rejected with an error naming them. No
 //! input, however hostile or truncated, makes these functions panic.
@@ -44,7 +44,7 @@ pub enum NpyError {
     #[error("malformed .npy header: {0}")]
     BadHeader(String),
     /// A dtype this crate has no element type for (or a structured dtype).
-    #[error("unsupported .npy dtype '{0}' (supported: <f4, <f2, |i1, |u1, <i2, <u2, <i4, <u4, <i8, |b1)")]
+    #[error("unsupported .npy dtype '{0}' (supported: <f4, <f8, <f2, |i1, |u1, <i2, <u2, <i4, <u4, <i8, |b1)")]
     UnsupportedDtype(String),
     /// Big-endian data.
     #[error("unsupported .npy dtype '{0}': big-endian data is not supported, only little-endian")]
@@ -407,6 +407,7 @@ fn dtype_to_element_type(descr: &str) -> Result<ElementType, NpyError> {
     let element_type = match code {
         "f4" => ElementType::F32,
         "f2" => ElementType::F16,
+        "f8" => ElementType::F64,
         "i1" => ElementType::I8,
         "i4" => ElementType::I32,
         "i8" => ElementType::I64,
@@ -774,7 +775,7 @@ mod tests {
     #[test]
     fn rejects_unsupported_arrays_by_name() {
         let cases = [
-            ("'<f8'", "unsupported .npy dtype '<f8'"),
+            ("'<f16'", "unsupported .npy dtype '<f16'"),
             ("'<c8'", "unsupported .npy dtype '<c8'"),
             ("'|O'", "unsupported .npy dtype '|O'"),
             ("'<U3'", "unsupported .npy dtype '<U3'"),

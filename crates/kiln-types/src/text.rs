@@ -46,7 +46,7 @@ pub enum TextError {
     #[error("shape '{0}' has more than 128 dimensions")]
     RankTooLarge(String),
     /// An element type kiln does not support (or no type at all).
-    #[error("unknown element type '{0}' (supported: f32, f16, bf16, i8, i32, i64, i1)")]
+    #[error("unknown element type '{0}' (supported: f32, f64, f16, bf16, i8, i16, i32, i64, ui8, ui16, ui32, ui64, i1)")]
     UnknownElementType(String),
     /// A value that does not parse as the element type.
     #[error("invalid {element_type} value '{token}'")]
@@ -320,6 +320,7 @@ fn format_element(out: &mut String, element_type: ElementType, bytes: &[u8]) {
     let float = |v: f32| format_float_g(f64::from(v), true);
     let text = match (element_type, bytes) {
         (ElementType::F32, &[a, b, c, d]) => float(f32::from_le_bytes([a, b, c, d])),
+        (ElementType::F64, _) => format_float_g(element_type.read_f64(bytes), true),
         (ElementType::F16, &[a, b]) => float(half::f16::from_le_bytes([a, b]).to_f32()),
         (ElementType::BF16, &[a, b]) => float(half::bf16::from_le_bytes([a, b]).to_f32()),
         (ElementType::I8, &[a]) => (a as i8).to_string(),
@@ -427,6 +428,10 @@ fn parse_element(
             let v = parse_c_float(token).ok_or_else(invalid)?;
             out.extend_from_slice(&v.to_le_bytes());
         }
+        ElementType::F64 => {
+            let v = parse_c_real::<f64>(token).ok_or_else(invalid)?;
+            out.extend_from_slice(&v.to_le_bytes());
+        }
         ElementType::F16 => {
             let v = parse_c_float(token).ok_or_else(invalid)?;
             out.extend_from_slice(&half::f16::from_f32(v).to_le_bytes());
@@ -517,14 +522,23 @@ fn split_sign(s: &str) -> (bool, &str) {
 /// `nan` (any case, `nan(...)` too), and IREE's own hex-float parser (`0x1.8p1`, exponent
 /// required). Correctly rounded to f32.
 fn parse_c_float(s: &str) -> Option<f32> {
+    parse_c_real(s)
+}
+
+/// [`parse_c_float`] at any float width: decimal text rounds once to `T` (hex floats, which
+/// name f32 bit patterns, are read as f32 and widened).
+fn parse_c_real<T>(s: &str) -> Option<T>
+where
+    T: std::str::FromStr + std::ops::Neg<Output = T> + From<f32>,
+{
     let (negative, body) = split_sign(s);
     let lower = body.to_ascii_lowercase();
     let magnitude = if lower == "inf" || lower == "infinity" {
-        f32::INFINITY
+        T::from(f32::INFINITY)
     } else if lower == "nan" || is_nan_with_payload(&lower) {
-        f32::NAN
+        T::from(f32::NAN)
     } else if lower.starts_with("0x") {
-        parse_hex_float(&body[2..])?
+        T::from(parse_hex_float(&body[2..])?)
     } else {
         let starts_well = body.starts_with(|c: char| c.is_ascii_digit() || c == '.');
         let only_number_chars = body
@@ -533,7 +547,7 @@ fn parse_c_float(s: &str) -> Option<f32> {
         if !starts_well || !only_number_chars {
             return None;
         }
-        body.parse::<f32>().ok()?
+        body.parse::<T>().ok()?
     };
     Some(if negative { -magnitude } else { magnitude })
 }
@@ -947,7 +961,7 @@ mod tests {
             ("2x2xf32=1 2 3 4 5", "wrong number of values for 2x2xf32: expected 4 (or 1 to fill every element), found 5"),
             ("0xf32=1", "wrong number of values for 0xf32: expected 0, found 1"),
             ("2x2xf32=[]", "found 0"),
-            ("2x3xf64=1", "unknown element type 'f64'"),
+            ("2x3xf128=1", "unknown element type 'f128'"),
             ("2x3xc64=1", "unknown element type 'c64'"),
             ("2xui64=1 -1", "value '-1' is out of range for ui64"),
             ("2xui8=255 256", "value '256' is out of range for ui8"),

@@ -441,6 +441,7 @@ unsafe fn read(t: ElementType, p: *const u8) -> f64 {
     unsafe {
         match t {
             ElementType::F32 => (p as *const f32).read_unaligned() as f64,
+            ElementType::F64 => (p as *const f64).read_unaligned(),
             ElementType::F16 => half::f16::from_bits((p as *const u16).read_unaligned()).to_f64(),
             ElementType::BF16 => half::bf16::from_bits((p as *const u16).read_unaligned()).to_f64(),
             ElementType::I8 => (p as *const i8).read() as f64,
@@ -527,6 +528,7 @@ fn store_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, src: &Reg) {
                 std::ptr::copy_nonoverlapping(s.as_ptr(), p0 as *mut f32, len)
             }
             (Reg::F(s), ElementType::F32) => each(p0, step, len, |j| s[j]),
+            (Reg::F(s), ElementType::F64) => each(p0, step, len, |j| f64::from(s[j])),
             (Reg::F(s), ElementType::F16) => {
                 each(p0, step, len, |j| half::f16::from_f32(s[j]).to_bits())
             }

@@ -83,8 +83,10 @@ impl Former<'_> {
     /// an expression over a whole held-back root becomes that root's epilogue.
     pub(super) fn materialize(&mut self, e: &Expr) -> StorageIndex {
         if let Some(v) = self.strided_view(e) {
-            let whole = self.storages[v.operand as usize].elements == product(&v.shape);
-            if is(&v.offset, 0) && v.is_contiguous() && whole {
+            let stored = &self.storages[v.operand as usize];
+            let whole = stored.elements == product(&v.shape);
+            let same_type = stored.element_type == e.element_type;
+            if is(&v.offset, 0) && v.is_contiguous() && whole && same_type {
                 return v.operand as usize;
             }
         }

@@ -69,8 +69,12 @@ impl Former<'_> {
                 | OpKind::Softmax { .. }
                 | OpKind::LayerNorm { .. }
         );
-        let narrow_to =
-            (named && matches!(out_ty, ElementType::F16 | ElementType::BF16)).then_some(out_ty);
+        let narrow_to = (named
+            && matches!(
+                out_ty,
+                ElementType::F16 | ElementType::BF16 | ElementType::F64
+            ))
+        .then_some(out_ty);
         let (args, out_ty) = match narrow_to {
             Some(_) => (
                 args.into_iter()
@@ -175,6 +179,11 @@ impl Former<'_> {
                 let mut e = args[0].clone();
                 e.shape = out_shape;
                 e
+            }
+            // The stored bytes read as the new type: no kernel of its own.
+            OpKind::BitCast(to) => {
+                let s = self.materialize(&args[0]);
+                Expr::leaf(Src::Storage(s), *to, &out_shape)
             }
             OpKind::Reshape { .. } => {
                 let mut e = args[0].clone();
@@ -552,10 +561,7 @@ impl Former<'_> {
 /// bindings: Mesa's lavapipe miscompiles a signed comparison of a sign-extended i32 load
 /// with a 64-bit constant (valid SPIR-V; `SLessThan(2, sext(x))` comes out true for x = 1).
 fn immediate(c: &kiln_types::HostTensor) -> Option<Expr> {
-    let float = matches!(
-        c.element_type,
-        ElementType::F32 | ElementType::F16 | ElementType::BF16
-    );
+    let float = c.element_type.is_float();
     if c.element_count() != 1 || !float {
         return None;
     }

@@ -334,10 +334,10 @@ fn element_type(code: i32) -> Result<ElementType, String> {
         9 => ElementType::I1,
         10 => ElementType::F16,
         16 => ElementType::BF16,
+        11 => ElementType::F64,
         other => {
             let name = match other {
                 8 => "string",
-                11 => "double",
                 _ => "this",
             };
             return Err(format!(
@@ -668,6 +668,10 @@ impl Importer {
                     .uint64_data
                     .iter()
                     .for_each(|&v| et.write_f64(v as f64, &mut out)),
+                ElementType::F64 => t
+                    .double_data
+                    .iter()
+                    .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
                 ElementType::U64 => t
                     .uint64_data
                     .iter()

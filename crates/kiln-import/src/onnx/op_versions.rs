@@ -7,7 +7,7 @@
 //! (new element types, a clarification) leave what kiln computes unchanged, or which are the
 //! versions kiln implements of an op ONNX introduced after opset 21 (Attention 23 to 25: 24
 //! adds `nonpad_kv_seqlen`, 25 sliding windows, and the builder reads both; RotaryEmbedding
-//! 23; SwiGLU 28; CausalConvWithState and LinearAttention 27; BitCast 26; TensorScatter 24; Range 27,
+//! 23; SwiGLU 28; CausalConvWithState and LinearAttention 27; BitCast 26; CumProd 26; TensorScatter 24; Range 27,
 //! whose f16/bf16 stash type kiln takes at its default, f32). A node whose op
 //! version falls outside that window is an error naming the op, node and version; there is no
 //! global opset cap below the newest opset the table knows.
@@ -45,6 +45,7 @@ const LATER: &[(&str, i64)] = &[
     ("ConvTranspose", 22),
     ("Cos", 22),
     ("Cosh", 22),
+    ("CumProd", 26),
     ("DepthToSpace", 28),
     ("DequantizeLinear", 28),
     ("Det", 22),

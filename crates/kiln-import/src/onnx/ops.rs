@@ -67,6 +67,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "MaxPool" | "AveragePool" => pool,
         "LpPool" => lp_pool,
         "CumSum" => cum_sum,
+        "CumProd" => cum_prod,
         "SwiGLU" => swiglu,
         "LRN" => lrn,
         "GlobalAveragePool" | "GlobalMaxPool" => global_pool,
@@ -343,9 +344,10 @@ fn cast(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     one(cast_to(im, ctx, arg(ctx, inputs, 0)?, to)?)
 }
 
-/// BitCast between integer types of one width (and from bool to 8-bit integers): the same bits
-/// read with the other signedness, which is what kiln's integer casts do (they wrap to the
-/// target's width). Reinterpreting float bits as integers, or back, is not supported yet.
+/// BitCast between types of one width: between integers (and from bool to 8-bit integers) the
+/// same bits read with the other signedness, which is what kiln's integer casts do (they wrap
+/// to the target's width); with a float on either side, the stored bytes read as the other
+/// type.
 fn bit_cast(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
     let from = im.ty(x).element_type;
@@ -356,12 +358,13 @@ fn bit_cast(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
         )));
     }
     let integer = |t: ElementType| t.int_width().is_some();
-    if !((integer(from) || from == ElementType::I1) && integer(to)) {
-        return Err(ctx.err(format!(
-            "reinterpreting {from} as {to} is not supported yet (integer to integer is)"
-        )));
+    if (integer(from) || from == ElementType::I1) && integer(to) {
+        return one(cast_to(im, ctx, x, to)?);
     }
-    one(cast_to(im, ctx, x, to)?)
+    if from == to {
+        return one(x);
+    }
+    one(im.emit(ctx, OpKind::BitCast(to), &[x])?)
 }
 
 /// CastLike: a cast to the element type of input 1.
@@ -870,24 +873,45 @@ fn lrn(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
     one(bin(im, ctx, BinaryOp::Div, x, t)?)
 }
 
-/// CumSum along an axis known at compile time, as `log2(n)` shifted adds (Hillis-Steele):
-/// after the step with shift `s`, each element holds the sum of the `2s` elements ending at
-/// it. Exact for integers; `exclusive` shifts the result by one, `reverse` runs on the
-/// flipped axis.
 fn cum_sum(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    cumulative(im, ctx, inputs, BinaryOp::Add)
+}
+
+/// CumProd (opset 26): as CumSum with products, over static sizes only.
+fn cum_prod(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    cumulative(im, ctx, inputs, BinaryOp::Mul)
+}
+
+/// CumSum or CumProd along an axis known at compile time, as `log2(n)` shifted steps of `op`
+/// (Hillis-Steele): after the step with shift `s`, each element combines the `2s` elements
+/// ending at it, the identity (0 or 1) entering at the start. Exact for integers; `exclusive`
+/// shifts the result by one, `reverse` runs on the flipped axis.
+fn cumulative(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+    op: BinaryOp,
+) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
     let a = const_arg(im, ctx, inputs, 1)?
         .and_then(|t| t.to_i64().first().copied())
         .ok_or_else(|| ctx.err("the axis input is required"))?;
     let a = axis(ctx, a, im.ty(x).rank())?;
     if im.ty(x).static_shape().is_none() {
+        if op != BinaryOp::Add {
+            return Err(ctx.err(format!(
+                "{} over sizes known only at run time is not supported",
+                ctx.op_type
+            )));
+        }
         return one(cum_sum_by_matmul(im, ctx, x, a)?);
     }
+    let identity = if op == BinaryOp::Mul { 1.0 } else { 0.0 };
     let shape = im.shape(ctx, x)?;
     let n = shape[a];
     let rank = shape.len();
     let dims: Vec<Dim> = shape.iter().map(|&d| Dim::Static(d)).collect();
-    // `v` moved `by` places along the axis, zeros entering at the start.
+    // `v` moved `by` places along the axis, the identity entering at the start.
     let shifted = |im: &mut Importer, v: ValueId, by: usize| -> Result<ValueId, ImportError> {
         let head = slice_axis(im, ctx, v, &dims, a, 0, n - by)?;
         let mut lows = vec![0; rank];
@@ -897,7 +921,7 @@ fn cum_sum(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
             OpKind::Pad {
                 lows,
                 highs: vec![0; rank],
-                value: 0.0,
+                value: identity,
             },
             &[head],
         )
@@ -925,7 +949,7 @@ fn cum_sum(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     let mut by = 1;
     while by < n {
         let s = shifted(im, y, by)?;
-        y = bin(im, ctx, BinaryOp::Add, y, s)?;
+        y = bin(im, ctx, op, y, s)?;
         by *= 2;
     }
     if ctx.int("exclusive", 0) != 0 {

@@ -79,7 +79,7 @@ impl Importer {
             });
         }
         match ctx.op_type {
-            "CumSum" => {
+            "CumSum" | "CumProd" => {
                 let axis = runtime(1)?;
                 (count(axis)? == 1).then(|| Domain {
                     input: 1,

@@ -48,7 +48,15 @@ _NUMPY_TYPES = {
     "ui16": np.dtype(np.uint16),
     "ui32": np.dtype(np.uint32),
     "ui64": np.dtype(np.uint64),
+    "f64": np.dtype(np.float64),
 }
+# NumPy has no bfloat16 (nor float8, int4, ...): ml_dtypes, which ONNX and JAX use, adds them.
+try:
+    import ml_dtypes as _ml
+
+    _NUMPY_TYPES["bf16"] = np.dtype(_ml.bfloat16)
+except ImportError:  # those types then raise a clear error naming ml_dtypes
+    pass
 
 
 def _type_string(element_type, dims):
@@ -82,7 +90,10 @@ class Function:
         name, element_type, dims = self.inputs[index]
         expected = _NUMPY_TYPES.get(element_type)
         if expected is None:
-            raise KilnRuntimeError(f"input {index} ('{name}') has type {element_type}, which NumPy cannot hold")
+            raise KilnRuntimeError(
+                f"input {index} ('{name}') has type {element_type}, which NumPy cannot hold "
+                "without the ml_dtypes package"
+            )
         if isinstance(value, np.ndarray) or isinstance(value, np.generic):
             array = np.asarray(value)
             if array.dtype != expected:
@@ -103,8 +114,12 @@ class Function:
         for element_type, shape, data in self._handle.invoke(self.name, tensors):
             dtype = _NUMPY_TYPES.get(element_type)
             if dtype is None:
-                raise KilnRuntimeError(f"'{self.name}' returns {element_type}, which NumPy cannot hold")
-            results.append(np.asarray(data).reshape(shape))
+                raise KilnRuntimeError(
+                    f"'{self.name}' returns {element_type}, which NumPy cannot hold without the ml_dtypes package"
+                )
+            # Types NumPy lacks natively arrive as a bytearray of their little-endian elements.
+            array = np.frombuffer(data, dtype=dtype) if isinstance(data, bytearray) else np.asarray(data)
+            results.append(array.reshape(shape))
         return results[0] if len(results) == 1 else tuple(results)
 
 
