@@ -54,7 +54,7 @@ def compare(got, want, rtol, atol):
     got = np.asarray(got)
     if got.shape != want.shape:
         raise AssertionError(f"shape {list(got.shape)}, expected {list(want.shape)}")
-    if want.dtype.name.startswith(("bfloat16", "float8", "float4")):  # ml_dtypes floats
+    if want.dtype.name.startswith(("bfloat16", "float8", "float4", "int4", "uint4", "int2", "uint2")):
         if got.dtype != want.dtype:
             raise AssertionError(f"element type {got.dtype}, expected {want.dtype}")
         wide = np.float32
@@ -67,9 +67,10 @@ def compare(got, want, rtol, atol):
         np.testing.assert_array_equal(got, want)
 
 
-# TensorProto element types kiln's Python API takes and returns as NumPy arrays (bfloat16
-# through ml_dtypes), which a case may store its data as instead of arrays.
-NUMPY_TENSOR_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 16}
+# TensorProto element types kiln's Python API takes and returns as NumPy arrays (bfloat16,
+# float8, float4, int4 and int2 through ml_dtypes), which a case may store its data as
+# instead of arrays.
+NUMPY_TENSOR_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, *range(16, 27)}
 
 
 def as_numpy(a):

@@ -739,6 +739,36 @@ def test_float64_and_bfloat16_cross_as_numpy_arrays_and_bitcast_keeps_bits():
         np.testing.assert_array_equal(bits, f.view(np.int32))
 
 
+def test_narrow_floats_and_small_integers_convert_as_ml_dtypes_does():
+    """float8, float4 and int4 tensors cross as ml_dtypes arrays; Cast to and from them rounds
+    to nearest-even and saturates as ONNX says, matching ml_dtypes value for value (floats
+    outside int4's range, which ONNX leaves undefined, give 0 as there)."""
+    import ml_dtypes
+    from onnx import TensorProto, helper
+
+    narrow = [("e4m3", TensorProto.FLOAT8E4M3FN, ml_dtypes.float8_e4m3fn),
+              ("e5m2", TensorProto.FLOAT8E5M2, ml_dtypes.float8_e5m2),
+              ("e2m1", TensorProto.FLOAT4E2M1, ml_dtypes.float4_e2m1fn),
+              ("i4", TensorProto.INT4, ml_dtypes.int4)]
+    nodes = [helper.make_node("Cast", ["x"], [n], to=t) for n, t, _ in narrow]
+    nodes += [helper.make_node("Cast", [n], [n + "_back"], to=TensorProto.FLOAT) for n, _, _ in narrow]
+    graph = helper.make_graph(
+        nodes, "narrow", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [12])],
+        [helper.make_tensor_value_info(n, t, [12]) for n, t, _ in narrow]
+        + [helper.make_tensor_value_info(n + "_back", TensorProto.FLOAT, [12]) for n, _, _ in narrow],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)], ir_version=11).SerializeToString()
+    x = np.array([0.0, -0.0, 0.3, -1.7, 2.5, 3.5, 7.0, -7.9, 300.0, 1e-3, 6.1e-5, -20.0], np.float32)
+    for target, device in [("vmvx", "local-task"), ("llvm-cpu", "local-sync")]:
+        got = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main(x)
+        for (name, _, dtype), narrowed, back in zip(narrow, got[:4], got[4:]):
+            assert narrowed.dtype == dtype, name
+            with np.errstate(invalid="ignore"):
+                want = x.astype(dtype)  # ml_dtypes: out-of-range floats give 0 as int4
+            np.testing.assert_array_equal(narrowed.astype(np.float32), want.astype(np.float32), err_msg=name)
+            np.testing.assert_array_equal(back, want.astype(np.float32), err_msg=name)
+
+
 def test_a_branch_that_returns_an_input_returns_a_copy():
     """An If whose taken branch passes an input through returns a copy of it: changing the
     input afterwards does not change the result; the other branch reduces it."""

@@ -688,20 +688,28 @@ impl<'ctx> Gen<'_, 'ctx> {
         })
     }
 
-    /// The LLVM integer type holding an element of integer type `t`.
+    /// The LLVM integer type holding an element of integer type `t` (a byte for sub-byte
+    /// integers and narrow floats' bits).
     pub fn int_type(&self, t: ElementType) -> inkwell::types::IntType<'ctx> {
         match t.int_width().map(|(bits, _)| bits) {
-            Some(8) => self.i8t,
+            Some(..=8) => self.i8t,
             Some(16) => self.i16t,
             Some(32) => self.i32t,
             _ => self.i64t,
         }
     }
 
-    /// `x`, an integer of `t`'s width, extended to an i64 register as `t`'s signedness says.
+    /// `x`, an integer of `t`'s width (in the low bits of a byte for sub-byte integers),
+    /// extended to an i64 register as `t`'s signedness says.
     pub fn extend(&self, x: IntValue<'ctx>, t: ElementType) -> R<IntValue<'ctx>> {
         Ok(match t.int_width() {
             Some((64, _)) | None => x,
+            Some((bits, signed)) if bits < 8 => {
+                let w = self.b.build_int_z_extend(x, self.i64t, "w").map_err(e)?;
+                let k = self.i64t.const_int(u64::from(64 - bits), false);
+                let w = self.b.build_left_shift(w, k, "w").map_err(e)?;
+                self.b.build_right_shift(w, k, signed, "x").map_err(e)?
+            }
             Some((_, true)) => self.b.build_int_s_extend(x, self.i64t, "x").map_err(e)?,
             Some((_, false)) => self.b.build_int_z_extend(x, self.i64t, "x").map_err(e)?,
         })
@@ -730,11 +738,20 @@ impl<'ctx> Gen<'_, 'ctx> {
                     .into()
             }
             (ElementType::I64, V::I(x)) => x.into(),
-            (int, V::I(x)) if int.int_width().is_some() => self
-                .b
-                .build_int_truncate(x, self.int_type(int), "n")
-                .map_err(e)?
-                .into(),
+            (int, V::I(x)) if int.int_width().is_some() => {
+                let x = match int.int_width() {
+                    // A sub-byte integer keeps only its own bits (`-1` as `i4` is `0x0f`).
+                    Some((bits, _)) if bits < 8 => {
+                        let mask = self.i64t.const_int((1 << bits) - 1, false);
+                        self.b.build_and(x, mask, "m").map_err(e)?
+                    }
+                    _ => x,
+                };
+                self.b
+                    .build_int_truncate(x, self.int_type(int), "n")
+                    .map_err(e)?
+                    .into()
+            }
             (ElementType::I1, V::I(x)) => {
                 let nz = self
                     .b

@@ -229,9 +229,11 @@ impl Shader {
                 self.need8();
                 self.b.type_int(8, 0)
             }
-            // 8- and 16-bit integers, in storage buffers only.
+            // 8- and 16-bit integers, in storage buffers only; sub-byte integers and narrow
+            // floats' bits take a byte each.
             narrow => {
                 let (bits, signed) = narrow.int_width().expect("every other type is an integer");
+                let (bits, signed) = if bits < 8 { (8, false) } else { (bits, signed) };
                 if bits == 8 {
                     self.need8();
                 } else {
@@ -705,6 +707,13 @@ impl Shader {
                 let nz = self.op(Op::INotEqual, self.bool_, &[w, z]);
                 self.bool_to_i64(nz)
             }
+            // One byte holding a sub-byte integer or a narrow float's bits.
+            bits => {
+                let u64_ = self.b.type_int(64, 0);
+                let w = self.op(Op::UConvert, u64_, &[raw]);
+                let w = self.op(Op::Bitcast, self.i64_, &[w]);
+                self.wrap_int(w, bits)
+            }
         };
         Ok(Val {
             kind: reg_kind(t),
@@ -738,6 +747,13 @@ impl Shader {
                 let nz = self.op(Op::INotEqual, self.bool_, &[v.id, z]);
                 let (one, zero) = (self.const_u32(1), self.const_u32(0));
                 let w = self.select(self.u32_, nz, one, zero);
+                self.op(Op::UConvert, sty, &[w])
+            }
+            // A sub-byte integer keeps only its own bits (`-1` as `i4` is `0x0f`).
+            bits => {
+                let width = bits.int_width().map_or(8, |(w, _)| w);
+                let mask = self.const_i64((1i64 << width) - 1);
+                let w = self.op(Op::BitwiseAnd, self.i64_, &[v.id, mask]);
                 self.op(Op::UConvert, sty, &[w])
             }
         };
@@ -843,7 +859,7 @@ impl Shader {
                     let n = self.op(Op::ShiftLeftLogical, self.i64_, &[x, k]);
                     self.op(Op::ShiftRightArithmetic, self.i64_, &[n, k])
                 }
-                Some((bits, false)) => {
+                Some((bits, false)) if bits < 64 => {
                     let mask = self.const_i64((1i64 << bits) - 1);
                     self.op(Op::BitwiseAnd, self.i64_, &[x, mask])
                 }

@@ -581,6 +581,36 @@ impl OpKind {
             }
         };
         let one = |t: TensorType| Ok(vec![t]);
+        // Narrow floats are held as their bits: only moving them and reading their bits as
+        // an integer are meaningful (importers convert them with integer arithmetic).
+        let moves_data = matches!(
+            self,
+            OpKind::BitCast(_)
+                | OpKind::Reshape { .. }
+                | OpKind::Transpose { .. }
+                | OpKind::Slice { .. }
+                | OpKind::Concat { .. }
+                | OpKind::Gather { .. }
+                | OpKind::Broadcast { .. }
+                | OpKind::CheckShape { .. }
+                | OpKind::Take { .. }
+                | OpKind::Pad { .. }
+        );
+        let narrow = operands
+            .iter()
+            .map(|t| t.element_type)
+            .chain(match self {
+                OpKind::Cast(t) => Some(*t),
+                _ => None,
+            })
+            .find(|t| t.is_narrow_float());
+        if let (Some(t), false) = (narrow, moves_data) {
+            return Err(TypeError::from(format!(
+                "'{}' cannot compute on {t}: narrow floats are held as their bits (bitcast them \
+                 to an integer to convert them)",
+                self.name()
+            )));
+        }
         match self {
             OpKind::Constant(_) => Err(TypeError::Constant),
             OpKind::Unary(u) => {

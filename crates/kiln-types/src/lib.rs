@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod control;
+pub mod minifloat;
 pub mod npy;
 pub mod sizes;
 pub mod sym;
@@ -39,11 +40,25 @@ pub enum ElementType {
     /// Stored as 64-bit floats; computes in the f32 registers, as IREE does by default
     /// (`--iree-input-demote-f64-to-f32`).
     F64,
+    /// 4- and 2-bit integers, one per byte in its low bits (as `ml_dtypes` holds them).
+    I4,
+    U4,
+    I2,
+    U2,
+    /// Narrow float formats ([`minifloat`]), one per byte and held as their bits: kernels see
+    /// them as unsigned integers, and only bit casts and data movement apply to them directly
+    /// (the importer converts them with integer arithmetic on the bits).
+    F8E4M3FN,
+    F8E4M3FNUZ,
+    F8E5M2,
+    F8E5M2FNUZ,
+    F8E8M0FNU,
+    F4E2M1FN,
 }
 
 impl ElementType {
     /// Every supported type, in a stable order (also their on-disk codes).
-    pub const ALL: [ElementType; 13] = [
+    pub const ALL: [ElementType; 23] = [
         ElementType::F32,
         ElementType::F16,
         ElementType::BF16,
@@ -57,6 +72,16 @@ impl ElementType {
         ElementType::U32,
         ElementType::U64,
         ElementType::F64,
+        ElementType::I4,
+        ElementType::U4,
+        ElementType::I2,
+        ElementType::U2,
+        ElementType::F8E4M3FN,
+        ElementType::F8E4M3FNUZ,
+        ElementType::F8E5M2,
+        ElementType::F8E5M2FNUZ,
+        ElementType::F8E8M0FNU,
+        ElementType::F4E2M1FN,
     ];
 
     /// Bytes one element occupies in memory.
@@ -64,13 +89,14 @@ impl ElementType {
         match self {
             ElementType::F32 | ElementType::I32 | ElementType::U32 => 4,
             ElementType::F16 | ElementType::BF16 | ElementType::I16 | ElementType::U16 => 2,
-            ElementType::I8 | ElementType::U8 | ElementType::I1 => 1,
             ElementType::I64 | ElementType::U64 | ElementType::F64 => 8,
+            _ => 1,
         }
     }
 
-    /// Width in bits and signedness of an integer type other than `i1`; `None` for floats and
-    /// booleans. Integers compute in 64-bit registers and wrap to this width when stored.
+    /// Width in bits and signedness of an integer type other than `i1`, or of the bits a
+    /// narrow float format is held as; `None` for floats and booleans. Integers compute in
+    /// 64-bit registers and wrap to this width when stored.
     ///
     /// ```
     /// use kiln_types::ElementType;
@@ -88,6 +114,11 @@ impl ElementType {
             ElementType::U32 => Some((32, false)),
             ElementType::I64 => Some((64, true)),
             ElementType::U64 => Some((64, false)),
+            ElementType::I4 => Some((4, true)),
+            ElementType::U4 | ElementType::F4E2M1FN => Some((4, false)),
+            ElementType::I2 => Some((2, true)),
+            ElementType::U2 => Some((2, false)),
+            t if t.is_narrow_float() => Some((8, false)),
             _ => None,
         }
     }
@@ -117,10 +148,40 @@ impl ElementType {
             ElementType::U32 => "ui32",
             ElementType::U64 => "ui64",
             ElementType::F64 => "f64",
+            ElementType::I4 => "i4",
+            ElementType::U4 => "ui4",
+            ElementType::I2 => "i2",
+            ElementType::U2 => "ui2",
+            ElementType::F8E4M3FN => "f8E4M3FN",
+            ElementType::F8E4M3FNUZ => "f8E4M3FNUZ",
+            ElementType::F8E5M2 => "f8E5M2",
+            ElementType::F8E5M2FNUZ => "f8E5M2FNUZ",
+            ElementType::F8E8M0FNU => "f8E8M0FNU",
+            ElementType::F4E2M1FN => "f4E2M1FN",
         }
     }
 
-    /// NumPy's array-protocol type string (`<f4`, `|u1`, …); `None` for bf16, which NumPy lacks.
+    /// True for the narrow float formats, held as their bits and converted by the importer.
+    pub fn is_narrow_float(self) -> bool {
+        matches!(self, ElementType::F8E8M0FNU) || self.float_format().is_some()
+    }
+
+    /// The layout of a narrow float format (`f8E8M0FNU`, a bare exponent, has none: see
+    /// [`minifloat::e8m0_encode`]).
+    pub fn float_format(self) -> Option<minifloat::Format> {
+        use minifloat::Format;
+        Some(match self {
+            ElementType::F8E4M3FN => Format::F8E4M3FN,
+            ElementType::F8E4M3FNUZ => Format::F8E4M3FNUZ,
+            ElementType::F8E5M2 => Format::F8E5M2,
+            ElementType::F8E5M2FNUZ => Format::F8E5M2FNUZ,
+            ElementType::F4E2M1FN => Format::F4E2M1FN,
+            _ => return None,
+        })
+    }
+
+    /// NumPy's array-protocol type string (`<f4`, `|u1`, …); `None` for the types NumPy lacks
+    /// (bf16, the narrow floats and sub-byte integers, which `ml_dtypes` adds).
     pub fn numpy_typestr(self) -> Option<&'static str> {
         Some(match self {
             ElementType::F32 => "<f4",
@@ -135,7 +196,7 @@ impl ElementType {
             ElementType::U64 => "<u8",
             ElementType::F64 => "<f8",
             ElementType::I1 => "|b1",
-            ElementType::BF16 => return None,
+            _ => return None,
         })
     }
 
@@ -192,9 +253,10 @@ impl ElementType {
     /// Decodes one little-endian integer element (exact for i64, unlike [`Self::read_f64`]).
     pub fn read_i64(self, bytes: &[u8]) -> i64 {
         match self.int_width() {
-            Some((bits, _)) => {
+            Some(_) => {
                 let mut b = [0u8; 8];
-                b[..bits as usize / 8].copy_from_slice(&bytes[..bits as usize / 8]);
+                let n = self.byte_size();
+                b[..n].copy_from_slice(&bytes[..n]);
                 self.wrap(i64::from_le_bytes(b))
             }
             None => self.read_f64(bytes) as i64,
@@ -210,7 +272,11 @@ impl ElementType {
             ElementType::BF16 => out.extend_from_slice(&half::bf16::from_f64(v).to_le_bytes()),
             ElementType::I1 => out.push((v != 0.0) as u8),
             ElementType::U64 => out.extend_from_slice(&(v as u64).to_le_bytes()),
-            int => out.extend_from_slice(&(v as i64).to_le_bytes()[..int.byte_size()]),
+            // Sub-byte integers keep only their own bits (`-1` as `i4` is `0x0f`).
+            int => match int.int_width() {
+                Some((bits, _)) if bits < 8 => out.push((v as i64 & ((1 << bits) - 1)) as u8),
+                _ => out.extend_from_slice(&(v as i64).to_le_bytes()[..int.byte_size()]),
+            },
         }
     }
 }

@@ -331,9 +331,11 @@ fn format_element(out: &mut String, element_type: ElementType, bytes: &[u8]) {
         (ElementType::U64, &[a, b, c, d, e, f, g, h]) => {
             u64::from_le_bytes([a, b, c, d, e, f, g, h]).to_string()
         }
-        (ElementType::U8 | ElementType::I16 | ElementType::U16 | ElementType::U32, _) => {
-            element_type.read_i64(bytes).to_string()
-        }
+        (narrow, &[bits]) if narrow.is_narrow_float() => float(match narrow.float_format() {
+            Some(format) => format.decode(bits),
+            None => crate::minifloat::e8m0_decode(bits),
+        }),
+        (int, _) if int.int_width().is_some() => int.read_i64(bytes).to_string(),
         // IREE's string_util has no case for its BOOL_8 type, so booleans take the opaque-data
         // path: each byte as two uppercase hex digits.
         (ElementType::I1, &[a]) => format!("{a:02X}"),
@@ -457,7 +459,27 @@ fn parse_element(
             let v = integer(0, i128::from(u64::MAX))?;
             out.extend_from_slice(&(v as u64).to_le_bytes());
         }
-        ElementType::U8 | ElementType::I16 | ElementType::U16 | ElementType::U32 => {
+        // Narrow floats: the value rounded to nearest-even and saturated, as ONNX's Cast does.
+        narrow @ (ElementType::F8E4M3FN
+        | ElementType::F8E4M3FNUZ
+        | ElementType::F8E5M2
+        | ElementType::F8E5M2FNUZ
+        | ElementType::F8E8M0FNU
+        | ElementType::F4E2M1FN) => {
+            let v = parse_c_float(token).ok_or_else(invalid)?;
+            out.push(match narrow.float_format() {
+                Some(format) => format.encode(v, true),
+                None => crate::minifloat::e8m0_encode(v, true, crate::minifloat::E8M0Rounding::Up),
+            });
+        }
+        ElementType::U8
+        | ElementType::I16
+        | ElementType::U16
+        | ElementType::U32
+        | ElementType::I4
+        | ElementType::U4
+        | ElementType::I2
+        | ElementType::U2 => {
             let (bits, signed) = element_type.int_width().expect("an integer type");
             let (min, max) = if signed {
                 (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
@@ -465,7 +487,7 @@ fn parse_element(
                 (0, (1i128 << bits) - 1)
             };
             let v = integer(min, max)?;
-            out.extend_from_slice(&(v as i64).to_le_bytes()[..element_type.byte_size()]);
+            element_type.write_f64(v as f64, out);
         }
         // IREE reads booleans as one raw byte in two hex digits (`00`, `01`); kiln also takes
         // `0` and `1`, and nothing else.
@@ -950,6 +972,17 @@ mod tests {
             parse_tensor("2xi32=1 x").unwrap_err().to_string(),
             "invalid i32 value 'x'"
         );
+    }
+
+    #[test]
+    fn narrow_types_hold_one_element_per_byte() {
+        let t = parse_tensor("3xf8E4M3FN=1 448 1000").unwrap();
+        assert_eq!(t.data, vec![0x38, 0x7e, 0x7e]);
+        assert_eq!(format_tensor(&t, None), "3xf8E4M3FN=1 448 448");
+        let t = parse_tensor("2xi4=-8 7").unwrap();
+        assert_eq!(t.data, vec![0x08, 0x07]);
+        assert_eq!(format_tensor(&t, None), "2xi4=-8 7");
+        assert!(parse_tensor("1xui2=4").is_err());
     }
 
     #[test]

@@ -453,6 +453,8 @@ unsafe fn read(t: ElementType, p: *const u8) -> f64 {
             // u64 shares i64's registers: its bits, read as i64.
             ElementType::I64 | ElementType::U64 => (p as *const i64).read_unaligned() as f64,
             ElementType::I1 => (p.read() != 0) as u8 as f64,
+            // Sub-byte integers and narrow floats' bits, one per byte.
+            narrow => narrow.wrap(i64::from(p.read())) as f64,
         }
     }
 }
@@ -543,6 +545,10 @@ fn store_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, src: &Reg) {
             (Reg::I(s), ElementType::U16) => each(p0, step, len, |j| s[j] as u16),
             (Reg::I(s), ElementType::U32) => each(p0, step, len, |j| s[j] as u32),
             (Reg::I(s), ElementType::I1) => each(p0, step, len, |j| (s[j] != 0) as u8),
+            (Reg::I(s), t) if t.byte_size() == 1 => {
+                let bits = t.int_width().map_or(8, |(bits, _)| bits);
+                each(p0, step, len, |j| (s[j] & ((1 << bits) - 1)) as u8)
+            }
             // Body::check guarantees register kinds match the output types.
             _ => unreachable!("register kind checked against output type"),
         }

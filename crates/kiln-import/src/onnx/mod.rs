@@ -27,6 +27,7 @@ mod host_sizes;
 mod indexing;
 mod linear_attention;
 mod loop_values;
+mod narrow_types;
 mod op_versions;
 mod ops;
 pub mod proto;
@@ -335,6 +336,16 @@ fn element_type(code: i32) -> Result<ElementType, String> {
         10 => ElementType::F16,
         16 => ElementType::BF16,
         11 => ElementType::F64,
+        17 => ElementType::F8E4M3FN,
+        18 => ElementType::F8E4M3FNUZ,
+        19 => ElementType::F8E5M2,
+        20 => ElementType::F8E5M2FNUZ,
+        21 => ElementType::U4,
+        22 => ElementType::I4,
+        23 => ElementType::F4E2M1FN,
+        24 => ElementType::F8E8M0FNU,
+        25 => ElementType::U2,
+        26 => ElementType::I2,
         other => {
             let name = match other {
                 8 => "string",
@@ -345,6 +356,22 @@ fn element_type(code: i32) -> Result<ElementType, String> {
             ));
         }
     })
+}
+
+/// `count` elements of `bits` bits each, packed low bits first, spread one per byte.
+fn unpack(packed: &[u8], bits: u32, count: usize) -> Result<Vec<u8>, String> {
+    let per_byte = (8 / bits) as usize;
+    if packed.len() != count.div_ceil(per_byte) {
+        return Err(format!(
+            "{count} elements of {bits} bits need {} packed bytes, found {}",
+            count.div_ceil(per_byte),
+            packed.len()
+        ));
+    }
+    let mask = (1u8 << bits) - 1;
+    Ok((0..count)
+        .map(|i| (packed[i / per_byte] >> ((i % per_byte) as u32 * bits)) & mask)
+        .collect())
 }
 
 /// One ONNX value during import: its tensor program value and, if known, its constant value.
@@ -640,10 +667,17 @@ impl Importer {
             .map(|&d| usize::try_from(d).map_err(|_| format!("negative dim {d}")))
             .collect::<Result<_, _>>()?;
         let count = kiln_types::element_count(&shape).ok_or("too many elements")?;
+        // 4- and 2-bit types are packed in files (low bits first), one per byte in kiln.
+        let packed = match et.int_width() {
+            Some((bits, _)) if bits < 8 => Some(bits),
+            _ => None,
+        };
         let bytes = if t.data_location == Some(1) {
             self.external_data(t)?
         } else if let Some(raw) = &t.raw_data {
             raw.clone()
+        } else if packed.is_some() {
+            t.int32_data.iter().map(|&v| v as u8).collect()
         } else {
             let mut out = Vec::with_capacity(count * et.byte_size());
             match et {
@@ -655,6 +689,17 @@ impl Importer {
                     .int64_data
                     .iter()
                     .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+                ElementType::I4
+                | ElementType::U4
+                | ElementType::I2
+                | ElementType::U2
+                | ElementType::F4E2M1FN => unreachable!("packed types are read above"),
+                // Narrow floats travel as their bit patterns in int32_data.
+                ElementType::F8E4M3FN
+                | ElementType::F8E4M3FNUZ
+                | ElementType::F8E5M2
+                | ElementType::F8E5M2FNUZ
+                | ElementType::F8E8M0FNU => t.int32_data.iter().for_each(|&v| out.push(v as u8)),
                 ElementType::I32
                 | ElementType::I16
                 | ElementType::U16
@@ -683,6 +728,10 @@ impl Importer {
                     .for_each(|&v| out.extend_from_slice(&(v as u16).to_le_bytes())),
             }
             out
+        };
+        let bytes = match packed {
+            Some(bits) => unpack(&bytes, bits, count)?,
+            None => bytes,
         };
         HostTensor::new(et, shape, bytes).map_err(|e| e.to_string())
     }

@@ -19,7 +19,8 @@ use super::versions::{DEPRECATED, NEWEST_OPSET, SINCE};
 /// (element types it does not have; MaxPool/AveragePool's note on `ceil_mode`, which kiln
 /// refuses; SpaceToDepth's new `mode`, whose default is the old order and which the builder
 /// reads; Mod's float `fmod=0`, which the builder computes as 28 defines it; Cast's
-/// `round_mode`, which applies only to float8e8m0, and its float4/6/8 types; BitShift 28's
+/// `round_mode` for float8e8m0 and its float4/8 types, which the builder converts, and its float6
+/// types, which kiln does not have; BitShift 28's
 /// signed types, shifted right arithmetically, and its amounts outside the type's width,
 /// which shift every bit out as kiln's shifts do; QuantizeLinear 23's `precision` and
 /// DequantizeLinear 23's `output_dtype`, which the builders read, and both ops' and

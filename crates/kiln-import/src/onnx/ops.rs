@@ -4,12 +4,13 @@
 //! value per ONNX output (`None` for outputs kiln does not produce). It lowers onto kiln's core op
 //! set; attribute defaults and opset differences are handled here and nowhere else.
 
-use super::{Importer, NodeCtx};
+use super::{narrow_types, Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{
     dims_product, BinaryOp, Conv2dAttrs, Dim, OpKind, PoolAttrs, PoolKind, ReduceKind, SymExpr,
     UnaryOp, ValueId,
 };
+use kiln_types::minifloat::E8M0Rounding;
 use kiln_types::{ElementType, HostTensor};
 
 pub(super) type Outputs = Result<Vec<Option<ValueId>>, ImportError>;
@@ -341,7 +342,35 @@ fn select(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 
 fn cast(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let to = super::element_type(ctx.int("to", 0) as i32).map_err(|m| ctx.err(m))?;
-    one(cast_to(im, ctx, arg(ctx, inputs, 0)?, to)?)
+    one(cast_node(im, ctx, arg(ctx, inputs, 0)?, to)?)
+}
+
+/// A Cast or CastLike node's conversion, with its `saturate` and `round_mode` (read only for
+/// narrow floats, the types they apply to).
+fn cast_node(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    to: ElementType,
+) -> Result<ValueId, ImportError> {
+    if !narrow_types::involved(im.ty(x).element_type, to) {
+        return cast_to(im, ctx, x, to);
+    }
+    let e8m0 = match ctx.string("round_mode").as_deref() {
+        None | Some("up") => E8M0Rounding::Up,
+        Some("down") => E8M0Rounding::Down,
+        Some("nearest") => E8M0Rounding::Nearest,
+        Some(other) => {
+            return Err(ctx.err(format!(
+                "round_mode '{other}' is not one of up, down and nearest"
+            )))
+        }
+    };
+    let rounding = narrow_types::Rounding {
+        saturate: ctx.int("saturate", 1) != 0,
+        e8m0,
+    };
+    narrow_types::cast(im, ctx, x, to, rounding)
 }
 
 /// BitCast between types of one width: between integers (and from bool to 8-bit integers) the
@@ -370,18 +399,22 @@ fn bit_cast(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Out
 /// CastLike: a cast to the element type of input 1.
 fn cast_like(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let to = im.ty(arg(ctx, inputs, 1)?).element_type;
-    one(cast_to(im, ctx, arg(ctx, inputs, 0)?, to)?)
+    one(cast_node(im, ctx, arg(ctx, inputs, 0)?, to)?)
 }
 
 /// `x` as element type `to` (itself when it already is).
-fn cast_to(
+pub(super) fn cast_to(
     im: &mut Importer,
     ctx: &NodeCtx,
     x: ValueId,
     to: ElementType,
 ) -> Result<ValueId, ImportError> {
-    if im.ty(x).element_type == to {
+    let from = im.ty(x).element_type;
+    if from == to {
         return Ok(x);
+    }
+    if narrow_types::involved(from, to) {
+        return narrow_types::cast(im, ctx, x, to, narrow_types::Rounding::default());
     }
     im.emit(ctx, OpKind::Cast(to), &[x])
 }

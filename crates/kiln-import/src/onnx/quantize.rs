@@ -9,9 +9,9 @@
 //! window's sum of products stays below 2^24; deeper windows are refused.
 
 use super::ops::{
-    arg, axis, bin, one, reshape_dims, reshape_to, scalar_like, slice_axis, un, Outputs,
+    arg, axis, bin, cast_to, one, reshape_dims, reshape_to, scalar_like, slice_axis, un, Outputs,
 };
-use super::{Importer, NodeCtx};
+use super::{narrow_types, Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, Dim, OpKind, ReduceKind, UnaryOp, ValueId};
 use kiln_types::ElementType;
@@ -95,14 +95,13 @@ fn axis_and_block(ctx: &NodeCtx) -> Result<(i64, usize), ImportError> {
 }
 
 fn to_f32(im: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Result<ValueId, ImportError> {
-    if im.ty(x).element_type == ElementType::F32 {
-        return Ok(x);
-    }
-    im.emit(ctx, OpKind::Cast(ElementType::F32), &[x])
+    cast_to(im, ctx, x, ElementType::F32)
 }
 
 /// `saturate(round_half_even(x / scale) + zero_point)` as `to`, every operand f32 and
-/// broadcast already; the division at `precision` (f32 when `None`).
+/// broadcast already; the division at `precision` (f32 when `None`). To a narrow float,
+/// `x / scale + zero_point` is converted as Cast converts (nearest-even, saturating unless
+/// the node's `saturate` is 0).
 fn quantize_f32(
     im: &mut Importer,
     ctx: &NodeCtx,
@@ -112,13 +111,23 @@ fn quantize_f32(
     to: ElementType,
     precision: Option<ElementType>,
 ) -> Result<ValueId, ImportError> {
-    let (lo, hi) = int_range(ctx, to)?;
     let mut t = bin(im, ctx, BinaryOp::Div, x, scale)?;
     if let Some(narrow) = precision.filter(|p| *p != ElementType::F32) {
         // The division at a narrower precision: its f32 quotient rounded to it.
         t = im.emit(ctx, OpKind::Cast(narrow), &[t])?;
         t = to_f32(im, ctx, t)?;
     }
+    if to.is_narrow_float() {
+        if let Some(zp) = zero_point {
+            t = bin(im, ctx, BinaryOp::Add, t, zp)?;
+        }
+        let rounding = narrow_types::Rounding {
+            saturate: ctx.int("saturate", 1) != 0,
+            ..Default::default()
+        };
+        return narrow_types::cast(im, ctx, t, to, rounding);
+    }
+    let (lo, hi) = int_range(ctx, to)?;
     let mut t = un(im, ctx, UnaryOp::Round, t)?;
     if let Some(zp) = zero_point {
         t = bin(im, ctx, BinaryOp::Add, t, zp)?;

@@ -54,7 +54,21 @@ _NUMPY_TYPES = {
 try:
     import ml_dtypes as _ml
 
-    _NUMPY_TYPES["bf16"] = np.dtype(_ml.bfloat16)
+    _NUMPY_TYPES.update(
+        {
+            "bf16": np.dtype(_ml.bfloat16),
+            "f8E4M3FN": np.dtype(_ml.float8_e4m3fn),
+            "f8E4M3FNUZ": np.dtype(_ml.float8_e4m3fnuz),
+            "f8E5M2": np.dtype(_ml.float8_e5m2),
+            "f8E5M2FNUZ": np.dtype(_ml.float8_e5m2fnuz),
+            "f8E8M0FNU": np.dtype(_ml.float8_e8m0fnu),
+            "f4E2M1FN": np.dtype(_ml.float4_e2m1fn),
+            "i4": np.dtype(_ml.int4),
+            "ui4": np.dtype(_ml.uint4),
+            "i2": np.dtype(_ml.int2),
+            "ui2": np.dtype(_ml.uint2),
+        }
+    )
 except ImportError:  # those types then raise a clear error naming ml_dtypes
     pass
 
