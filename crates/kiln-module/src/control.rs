@@ -68,6 +68,11 @@ fn encode_body(body: &[Stmt], w: &mut ByteWriter) {
                 w.u8(10);
                 w.str(message);
             }
+            Stmt::Sizes { scalars, tensor } => {
+                w.u8(11);
+                regs(w, scalars);
+                w.u32(*tensor);
+            }
             Stmt::Move { src, dst } => {
                 w.u8(4);
                 w.u32(*src);
@@ -217,6 +222,10 @@ fn decode_body(r: &mut ByteReader, depth: usize) -> Result<Vec<Stmt>, ModuleErro
                 tensor: r.u32()?,
             },
             10 => Stmt::Fail { message: r.str()? },
+            11 => Stmt::Sizes {
+                scalars: read_regs(r)?,
+                tensor: r.u32()?,
+            },
             7 => Stmt::Dim {
                 tensor: r.u32()?,
                 axis: r.u32()?,

@@ -109,6 +109,10 @@ fn every_statement() -> Vec<Stmt> {
             tensor: 2,
             scalar: 0,
         },
+        Stmt::Sizes {
+            scalars: vec![0, 1],
+            tensor: 3,
+        },
     ]
 }
 
@@ -119,7 +123,9 @@ fn control_programs_round_trip_through_the_file() {
     assert_eq!(read, m);
     let text = read.functions[0].control.as_ref().unwrap().to_string();
     assert!(
-        text.contains("stack.reverse") && text.contains("pack.i64"),
+        text.contains("stack.reverse")
+            && text.contains("pack.i64")
+            && text.contains("%r3 = sizes [$s0, $s1]"),
         "{text}"
     );
     assert_eq!(read.functions[0].outputs[0].type_string(), "*xf32");

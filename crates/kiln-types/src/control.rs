@@ -53,6 +53,10 @@ pub enum Stmt {
         element_type: u8,
         tensor: u32,
     },
+    /// Makes tensor register `tensor` an empty `i8` tensor of shape `[0, scalars…]`: sizes
+    /// read from data, which a callee taking it binds as symbols from its dims. A negative
+    /// size ends the call with an error.
+    Sizes { scalars: Vec<u32>, tensor: u32 },
     /// Ends the call with an error: the inputs took a value the program has no code for.
     Fail { message: String },
     /// Copies the tensor in register `src` to register `dst` (the tensor is shared, not copied:
@@ -223,6 +227,10 @@ impl ControlProgram {
                 scalars: s,
                 tensor: r,
                 ..
+            }
+            | Stmt::Sizes {
+                scalars: s,
+                tensor: r,
             } => {
                 tensor(*r);
                 scalars.extend(s);
@@ -321,6 +329,10 @@ fn write_body(f: &mut fmt::Formatter<'_>, body: &[Stmt], indent: usize) -> fmt::
                     .map_or_else(|| format!("type{element_type}"), |e| e.name().to_string());
                 let s: Vec<String> = scalars.iter().map(|s| format!("$s{s}")).collect();
                 writeln!(f, "{pad}%r{tensor} = pack.{et} [{}]", s.join(", "))?
+            }
+            Stmt::Sizes { scalars, tensor } => {
+                let s: Vec<String> = scalars.iter().map(|s| format!("$s{s}")).collect();
+                writeln!(f, "{pad}%r{tensor} = sizes [{}]", s.join(", "))?
             }
             Stmt::Fail { message } => writeln!(f, "{pad}fail {message:?}")?,
             Stmt::Move { src, dst } => writeln!(f, "{pad}%r{dst} = %r{src}")?,
@@ -523,6 +535,20 @@ fn run_body<M: Machine>(
                     .map(|&s| regs.scalar(s, m))
                     .collect::<Result<Vec<_>, _>>()?;
                 let t = m.tensor(&values, vec![values.len()], et)?;
+                regs.set_tensor(*tensor, t, m)?;
+            }
+            Stmt::Sizes { scalars, tensor } => {
+                let mut shape = vec![0];
+                for &s in scalars {
+                    let v = regs.scalar(s, m)?;
+                    let size = usize::try_from(v).map_err(|_| {
+                        m.fail(&format!(
+                            "a size read from the inputs' data is negative ({v})"
+                        ))
+                    })?;
+                    shape.push(size);
+                }
+                let t = m.tensor(&[], shape, ElementType::I8)?;
                 regs.set_tensor(*tensor, t, m)?;
             }
             Stmt::Fail { message } => return Err(m.fail(message)),

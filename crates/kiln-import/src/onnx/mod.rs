@@ -20,6 +20,7 @@
 mod causal_conv;
 mod control_flow;
 mod conv_transpose;
+mod data_sizes;
 mod dft;
 mod einsum;
 mod grid_sample;

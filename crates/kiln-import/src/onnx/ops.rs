@@ -4,6 +4,7 @@
 //! value per ONNX output (`None` for outputs kiln does not produce). It lowers onto kiln's core op
 //! set; attribute defaults and opset differences are handled here and nowhere else.
 
+use super::shape_values::ShapeValue;
 use super::{narrow_types, Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{
@@ -1664,6 +1665,9 @@ fn size_dim(ctx: &NodeCtx, e: &SymExpr) -> Result<Dim, ImportError> {
 }
 
 fn reshape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    if im.shape_value(arg(ctx, inputs, 1)?).is_none() {
+        return reshape_from_data(im, ctx, &mut inputs.to_vec());
+    }
     let x = arg(ctx, inputs, 0)?;
     let from = im.dims(x);
     let spec = shape_arg(im, ctx, inputs, 1)?;
@@ -1702,6 +1706,77 @@ fn reshape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
         shape[i] = inferred;
     }
     one(reshape_dims(im, ctx, x, shape)?)
+}
+
+/// Reshape to a shape the model gives as data: its `0` (copy the input's dim, unless
+/// `allowzero`) and `-1` (the rest of the elements) entries resolved on the device, the sizes
+/// read ([`Importer::sizes_from_data`]), and the element count checked when the call runs.
+fn reshape_from_data(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &mut Vec<Option<ValueId>>,
+) -> Outputs {
+    let (x, spec) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let k = match im.ty(spec).static_shape().as_deref() {
+        Some(&[k]) => k,
+        _ => {
+            return Err(ctx.err(format!(
+                "the shape must be a 1-D tensor of a static length, got {}",
+                im.ty(spec)
+            )))
+        }
+    };
+    let from = im.dims(x);
+    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
+    let mut d = cast_to(im, ctx, spec, ElementType::I64)?;
+    if ctx.int("allowzero", 0) == 0 {
+        let copied = ShapeValue {
+            values: (0..k)
+                .map(|i| from.get(i).map_or(SymExpr::from(0), Dim::expr))
+                .collect(),
+            scalar: false,
+        };
+        let copied = im.emit_shape_value(ctx, copied);
+        let zero = c(im, 0);
+        let is_zero = bin(im, ctx, BinaryOp::Equal, d, zero)?;
+        d = im.emit(ctx, OpKind::Select, &[is_zero, copied, d])?;
+    }
+    let minus_one = c(im, -1);
+    let infer = bin(im, ctx, BinaryOp::Equal, d, minus_one)?;
+    let one_ = c(im, 1);
+    let known = im.emit(ctx, OpKind::Select, &[infer, one_, d])?;
+    let product = im.emit(
+        ctx,
+        OpKind::Reduce {
+            kind: ReduceKind::Prod,
+            axes: vec![0],
+            keep_dims: false,
+        },
+        &[known],
+    )?;
+    let product = bin(im, ctx, BinaryOp::Max, product, one_)?;
+    let total = ShapeValue {
+        values: vec![dims_product(&from)],
+        scalar: true,
+    };
+    let total = im.emit_shape_value(ctx, total);
+    let fill = bin(im, ctx, BinaryOp::Div, total, product)?;
+    let d = im.emit(ctx, OpKind::Select, &[infer, fill, d])?;
+    let sizes = im.sizes_from_data(ctx, d)?;
+    *inputs = im.node_inputs(ctx);
+    let x = arg(ctx, inputs, 0)?;
+    let dims: Vec<Dim> = sizes
+        .values
+        .iter()
+        .map(|e| size_dim(ctx, e))
+        .collect::<Result<_, _>>()?;
+    let size = |e| Dim::from_expr(e).ok_or_else(|| ctx.err("the element count is too large"));
+    let flat = reshape_dims(im, ctx, x, vec![size(dims_product(&im.dims(x)))?])?;
+    let checked = OpKind::CheckShape {
+        shape: vec![size(dims_product(&dims))?],
+    };
+    let flat = im.emit(ctx, checked, &[flat])?;
+    one(reshape_dims(im, ctx, flat, dims)?)
 }
 
 /// `shape` flattened to two dims at `a`: the product of the dims before it and after.
@@ -1937,9 +2012,13 @@ fn gather(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 }
 
 fn expand(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let x = arg(ctx, inputs, 0)?;
+    let mut inputs = inputs.to_vec();
+    if im.shape_value(arg(ctx, &inputs, 1)?).is_none() {
+        expanded_sizes_from_data(im, ctx, &mut inputs)?;
+    }
+    let x = arg(ctx, &inputs, 0)?;
     let xs = im.dims(x);
-    let target: Vec<Dim> = shape_arg(im, ctx, inputs, 1)?
+    let target: Vec<Dim> = shape_arg(im, ctx, &inputs, 1)?
         .iter()
         .map(|e| size_dim(ctx, e))
         .collect::<Result<_, _>>()?;
@@ -1961,6 +2040,50 @@ fn expand(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
     one(im.emit(ctx, OpKind::Broadcast { shape: out }, &[x])?)
 }
 
+/// Expand's target shape given as data, made a shape value in a new segment (`inputs` then
+/// holds the node's inputs there, input 1 the shape): where the input's aligned dim is 1 or
+/// missing the target's entry is read as a size; where it is another static size, that size
+/// is the result's (the only one broadcasting allows).
+fn expanded_sizes_from_data(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &mut Vec<Option<ValueId>>,
+) -> Result<(), ImportError> {
+    let (x, shape) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let xs = im.dims(x);
+    let k = match im.ty(shape).static_shape().as_deref() {
+        Some(&[k]) if k >= xs.len() => k,
+        _ => {
+            return Err(ctx.err(format!(
+                "the shape must be a 1-D tensor of a static length of at least the input's rank, got {}",
+                im.ty(shape)
+            )))
+        }
+    };
+    let aligned: Vec<Dim> = [vec![Dim::Static(1); k - xs.len()], xs].concat();
+    if aligned.iter().any(|d| d.as_static().is_none()) {
+        return Err(ctx.err(
+            "expanding an input with sizes known only at run time to a shape given as data is not supported",
+        ));
+    }
+    let data = im.sizes_from_data(ctx, shape)?;
+    *inputs = im.node_inputs(ctx);
+    let values = aligned
+        .iter()
+        .zip(data.values)
+        .map(|(d, s)| match d {
+            Dim::Static(1) => s,
+            d => d.expr(),
+        })
+        .collect();
+    let resolved = ShapeValue {
+        values,
+        scalar: false,
+    };
+    inputs[1] = Some(im.emit_shape_value(ctx, resolved));
+    Ok(())
+}
+
 /// How many elements a constant of `shape` built at import holds, refused above 2²⁸.
 fn constant_len(ctx: &NodeCtx, shape: &[usize]) -> Result<usize, ImportError> {
     kiln_types::element_count(shape)
@@ -1974,7 +2097,9 @@ fn constant_len(ctx: &NodeCtx, shape: &[usize]) -> Result<usize, ImportError> {
 }
 
 fn constant_of_shape(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let dims: Vec<Dim> = shape_arg(im, ctx, inputs, 0)?
+    let dims: Vec<Dim> = im
+        .shape_input(ctx, &mut inputs.to_vec(), 0)?
+        .values
         .iter()
         .map(|e| size_dim(ctx, e))
         .collect::<Result<_, _>>()?;
@@ -2648,21 +2773,32 @@ fn top_k(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
     Ok(vec![Some(stack(im, values)?), Some(stack(im, indices)?)])
 }
 
-/// OneHot with `depth` known when compiling: `on` where a new axis' position equals the index
-/// (negative indices count from the end of `depth`; indices outside it match nowhere), `off`
-/// elsewhere, in the type of `values = [off, on]`.
+/// OneHot: `on` where a new axis' position equals the index (negative indices count from the
+/// end of `depth`; indices outside it match nowhere), `off` elsewhere, in the type of `values
+/// = [off, on]`. A depth given as data is read as a size.
 fn one_hot(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let mut inputs = inputs.to_vec();
+    let given = arg(ctx, &inputs, 1)?;
+    let depth = match im.const_of(given) {
+        Some(t) => {
+            let d = t
+                .to_f64()
+                .first()
+                .copied()
+                .ok_or_else(|| ctx.err("depth is empty"))?;
+            if !(d >= 1.0 && d <= (1u64 << 31) as f64) {
+                return Err(ctx.err(format!("depth {d} must be a positive size")));
+            }
+            Dim::Static(d as usize)
+        }
+        None => {
+            let s = im.sizes_from_data(ctx, given)?;
+            inputs = im.node_inputs(ctx);
+            size_dim(ctx, &s.values[0])?
+        }
+    };
+    let inputs = &inputs[..];
     let indices = arg(ctx, inputs, 0)?;
-    let depth = const_arg(im, ctx, inputs, 1)?
-        .ok_or_else(|| ctx.err("the depth input is required"))?
-        .to_f64()
-        .first()
-        .copied()
-        .ok_or_else(|| ctx.err("depth is empty"))?;
-    if !(depth >= 1.0 && depth <= (1u64 << 31) as f64) {
-        return Err(ctx.err(format!("depth {depth} must be a positive size")));
-    }
-    let depth = depth as usize;
     let values = arg(ctx, inputs, 2)?;
     if im
         .ty(values)
@@ -2678,14 +2814,19 @@ fn one_hot(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     let mut dims = im.dims(indices);
     let a = axis(ctx, ctx.int("axis", -1), dims.len() + 1)?;
     let index = cast_to(im, ctx, indices, ElementType::I64)?;
-    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
-    let (zero, len) = (c(im, 0), c(im, depth as i64));
+    let zero = im.constant(HostTensor::from_i64(&[], &[0]), &ctx.name);
+    let len = ShapeValue {
+        values: vec![depth.expr()],
+        scalar: true,
+    };
+    let len = im.emit_shape_value(ctx, len);
     let negative = bin(im, ctx, BinaryOp::Less, index, zero)?;
     let wrapped = bin(im, ctx, BinaryOp::Add, index, len)?;
     let index = im.emit(ctx, OpKind::Select, &[negative, wrapped, index])?;
-    dims.insert(a, Dim::Static(1));
+    dims.insert(a, depth);
+    let (at, _) = axis_positions(im, ctx, &dims, a)?;
+    dims[a] = Dim::Static(1);
     let index = reshape_dims(im, ctx, index, dims.clone())?;
-    let at = positions(im, ctx, dims.len(), a, depth, 1);
     let hot = bin(im, ctx, BinaryOp::Equal, index, at)?;
     let values = reshape_to(im, ctx, values, vec![2])?;
     let vshape = [Dim::Static(2)];
@@ -3592,21 +3733,19 @@ fn split(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
 }
 
 fn tile(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let x = arg(ctx, inputs, 0)?;
-    let s = im.dims(x);
-    // Repeats may be sizes known only at run time (`mask.repeat(batch, 1, 1)`).
+    let mut inputs = inputs.to_vec();
+    // Repeats may be sizes known only at run time (`mask.repeat(batch, 1, 1)`), or data.
     let reps: Vec<SymExpr> = match inputs.get(1).copied().flatten() {
-        Some(v) if im.const_of(v).is_none() => im
-            .shape_value(v)
-            .map(|r| r.values)
-            .ok_or_else(|| ctx.err("input 1 must be a compile-time constant or a size"))?,
-        _ => const_arg(im, ctx, inputs, 1)?
+        Some(v) if im.const_of(v).is_none() => im.shape_input(ctx, &mut inputs, 1)?.values,
+        _ => const_arg(im, ctx, &inputs, 1)?
             .ok_or_else(|| ctx.err("the repeats input is required"))?
             .to_i64()
             .into_iter()
             .map(SymExpr::from)
             .collect(),
     };
+    let x = arg(ctx, &inputs, 0)?;
+    let s = im.dims(x);
     let dim = |e: SymExpr| Dim::from_expr(e).ok_or_else(|| ctx.err("a repeat count is negative"));
     if reps.len() != s.len() || reps.iter().any(|r| !r.is_nonnegative()) {
         return Err(ctx.err(format!(
@@ -3732,6 +3871,10 @@ fn range(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
     if let Some(out) = range_to_size(im, ctx, inputs)? {
         return one(out);
     }
+    let given = (0..3).all(|i| inputs.get(i).copied().flatten().is_some());
+    if given && (0..3).any(|i| im.const_of(arg(ctx, inputs, i).expect("given")).is_none()) {
+        return range_from_data(im, ctx, &mut inputs.to_vec());
+    }
     let mut vals = [0.0; 3];
     let mut et = kiln_types::ElementType::F32;
     for (i, v) in vals.iter_mut().enumerate() {
@@ -3754,6 +3897,43 @@ fn range(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
     }
     let values: Vec<f64> = (0..n).map(|i| s + i as f64 * d).collect();
     one(im.constant(HostTensor::from_f64(et, &[n], &values), &ctx.name))
+}
+
+/// A Range whose start, limit or delta is data: its length `max(⌈(limit − start) / delta⌉,
+/// 0)` computed on the device (in f32) and read as a size, then `start + delta · position` in
+/// the range's type (integers exactly).
+fn range_from_data(im: &mut Importer, ctx: &NodeCtx, inputs: &mut Vec<Option<ValueId>>) -> Outputs {
+    let wide = |im: &mut Importer, inputs: &[Option<ValueId>], i: usize, t: ElementType| {
+        let v = arg(ctx, inputs, i)?;
+        let v = reshape_to(im, ctx, v, vec![])?;
+        cast_to(im, ctx, v, t)
+    };
+    let (start, limit, delta) = (
+        wide(im, inputs, 0, ElementType::F32)?,
+        wide(im, inputs, 1, ElementType::F32)?,
+        wide(im, inputs, 2, ElementType::F32)?,
+    );
+    let span = bin(im, ctx, BinaryOp::Sub, limit, start)?;
+    let steps = bin(im, ctx, BinaryOp::Div, span, delta)?;
+    let steps = un(im, ctx, UnaryOp::Ceil, steps)?;
+    let zero = scalar_like(im, ctx, steps, 0.0);
+    let steps = bin(im, ctx, BinaryOp::Max, steps, zero)?;
+    let n = cast_to(im, ctx, steps, ElementType::I64)?;
+    let n = im.sizes_from_data(ctx, n)?;
+    *inputs = im.node_inputs(ctx);
+    let et = im.ty(arg(ctx, inputs, 0)?).element_type;
+    let exact = if et.is_float() {
+        ElementType::F32
+    } else {
+        ElementType::I64
+    };
+    let (start, delta) = (wide(im, inputs, 0, exact)?, wide(im, inputs, 2, exact)?);
+    let shape = vec![size_dim(ctx, &n.values[0])?];
+    let at = im.emit(ctx, OpKind::Iota { shape, axis: 0 }, &[])?;
+    let at = cast_to(im, ctx, at, exact)?;
+    let x = bin(im, ctx, BinaryOp::Mul, at, delta)?;
+    let x = bin(im, ctx, BinaryOp::Add, x, start)?;
+    one(cast_to(im, ctx, x, et)?)
 }
 
 /// A Range whose limit is a size known only at run time (`Range(0, seq, 1)` of position ids)

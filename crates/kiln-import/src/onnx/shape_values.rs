@@ -49,7 +49,7 @@ impl Importer {
 
     /// A value holding `s`: a constant when every element is known, else a placeholder that
     /// only shape-reading ops may consume.
-    fn emit_shape_value(&mut self, ctx: &NodeCtx, s: ShapeValue) -> ValueId {
+    pub(crate) fn emit_shape_value(&mut self, ctx: &NodeCtx, s: ShapeValue) -> ValueId {
         let shape: Vec<usize> = if s.scalar {
             vec![]
         } else {
