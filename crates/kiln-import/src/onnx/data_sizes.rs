@@ -33,9 +33,11 @@ impl Importer {
         let count = match ty.static_shape().as_deref() {
             Some([]) => None,
             Some(&[n]) if n <= MAX_SIZES => Some(n),
-            _ => return Err(ctx.err(format!(
+            _ => {
+                return Err(ctx.err(format!(
                 "sizes given as data must be a scalar or a vector of at most {MAX_SIZES}, got {ty}"
-            ))),
+            )))
+            }
         };
         if ty.element_type.is_narrow_float() {
             return Err(ctx.err(format!("sizes given as data cannot be {ty}")));

@@ -43,6 +43,7 @@ mod staging;
 mod uses;
 mod value_cases;
 mod versions;
+mod windows;
 
 use crate::{ImportError, ImportOptions, Imported};
 use kiln_ir::{interp, ConstId, Dim, Function, OpKind, Program, TensorType, ValueId};

@@ -97,6 +97,8 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "GridSample" => super::grid_sample::grid_sample,
         "RoiAlign" => super::roi_align::roi_align,
         "DFT" => super::dft::dft,
+        "HannWindow" | "HammingWindow" | "BlackmanWindow" => super::windows::window,
+        "MeanVarianceNormalization" => mean_variance_normalization,
         "GatherND" => super::indexing::gather_nd,
         "ReverseSequence" => super::indexing::reverse_sequence,
         "ScatterElements" | "Scatter" => super::scatter::scatter_elements,
@@ -1660,7 +1662,7 @@ fn shape_arg(
 }
 
 /// A non-negative size from a shape entry, static or symbolic.
-fn size_dim(ctx: &NodeCtx, e: &SymExpr) -> Result<Dim, ImportError> {
+pub(super) fn size_dim(ctx: &NodeCtx, e: &SymExpr) -> Result<Dim, ImportError> {
     Dim::from_expr(e.clone()).ok_or_else(|| ctx.err(format!("invalid size {e}")))
 }
 
@@ -1777,6 +1779,42 @@ fn reshape_from_data(
     };
     let flat = im.emit(ctx, checked, &[flat])?;
     one(reshape_dims(im, ctx, flat, dims)?)
+}
+
+/// MeanVarianceNormalization, as ONNX defines it by its function body: `(x − E[x]) / (√(E[x²]
+/// − E[x]²) + 1e-9)` with the means over `axes` (default N, H and W).
+fn mean_variance_normalization(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    require_float(im, ctx, x)?;
+    let rank = im.ty(x).rank();
+    let axes = ctx
+        .ints("axes")
+        .unwrap_or_else(|| vec![0, 2, 3])
+        .iter()
+        .map(|&a| axis(ctx, a, rank))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mean = |im: &mut Importer, v: ValueId| {
+        let kind = OpKind::Reduce {
+            kind: ReduceKind::Mean,
+            axes: axes.clone(),
+            keep_dims: true,
+        };
+        im.emit(ctx, kind, &[v])
+    };
+    let m = mean(im, x)?;
+    let sq = bin(im, ctx, BinaryOp::Mul, x, x)?;
+    let msq = mean(im, sq)?;
+    let m2 = bin(im, ctx, BinaryOp::Mul, m, m)?;
+    let var = bin(im, ctx, BinaryOp::Sub, msq, m2)?;
+    let sd = un(im, ctx, UnaryOp::Sqrt, var)?;
+    let eps = scalar_like(im, ctx, sd, 1e-9);
+    let sd = bin(im, ctx, BinaryOp::Add, sd, eps)?;
+    let centred = bin(im, ctx, BinaryOp::Sub, x, m)?;
+    one(bin(im, ctx, BinaryOp::Div, centred, sd)?)
 }
 
 /// `shape` flattened to two dims at `a`: the product of the dims before it and after.

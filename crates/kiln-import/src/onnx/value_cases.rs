@@ -1,7 +1,7 @@
 //! Nodes whose structure depends on a small run-time integer input: one branch per value.
 //!
 //! Some inputs decide a node's shape rather than its data: the axes of a reduction, Squeeze
-//! or Unsqueeze, CumSum's axis, TopK's K. Models usually give them as constants (folded while
+//! or Unsqueeze, CumSum's and DFT's axis, TopK's K. Models usually give them as constants (folded while
 //! importing); given as run-time data, each has only a few meaningful values (an axis of a
 //! rank-4 tensor is one of four). The node is then imported once per value, each a segment of
 //! a run-time branch, and the control program reads the input's elements back, normalises
@@ -79,6 +79,16 @@ impl Importer {
             });
         }
         match ctx.op_type {
+            // DFT 20's axis: any dim but the last (the real and imaginary parts).
+            "DFT" if ctx.opset >= 20 => {
+                let axis = runtime(2)?;
+                (count(axis)? == 1).then(|| Domain {
+                    input: 2,
+                    modulus: rank(x) as i64,
+                    sets: false,
+                    cases: (0..rank(x) as i64 - 1).map(|a| vec![a]).collect(),
+                })
+            }
             "CumSum" | "CumProd" => {
                 let axis = runtime(1)?;
                 (count(axis)? == 1).then(|| Domain {
