@@ -21,6 +21,7 @@ mod causal_conv;
 mod control_flow;
 mod conv_transpose;
 mod data_sizes;
+mod data_slices;
 mod dft;
 mod einsum;
 mod grid_sample;

@@ -1922,6 +1922,9 @@ fn concat(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
 }
 
 fn slice(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    if super::data_slices::reads_data(im, ctx, inputs) {
+        return super::data_slices::slice_from_data(im, ctx, inputs);
+    }
     let x = arg(ctx, inputs, 0)?;
     let shape = im.dims(x);
     let rank = shape.len();
@@ -3713,6 +3716,10 @@ pub(super) fn slice_axis(
 }
 
 fn split(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let from_data = inputs.get(1).copied().flatten();
+    if let Some(v) = from_data.filter(|&v| ctx.opset >= 13 && im.shape_value(v).is_none()) {
+        return split_from_data(im, ctx, v);
+    }
     let x = arg(ctx, inputs, 0)?;
     let dims = im.dims(x);
     let a = axis(ctx, ctx.int("axis", 0), dims.len())?;
@@ -3766,6 +3773,54 @@ fn split(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Output
     for size in sizes {
         out.push(Some(slice_axis(im, ctx, x, &dims, a, at, at + size)?));
         at += size;
+    }
+    Ok(out)
+}
+
+/// Split by sizes given as data: the sizes read ([`Importer::sizes_from_data`]), the axis
+/// checked to hold their sum when the call runs, and each part gathered from its offset.
+fn split_from_data(im: &mut Importer, ctx: &NodeCtx, sizes: ValueId) -> Outputs {
+    let sizes = im.sizes_from_data(ctx, sizes)?;
+    let inputs = im.node_inputs(ctx);
+    let x = arg(ctx, &inputs, 0)?;
+    let mut dims = im.dims(x);
+    let a = axis(ctx, ctx.int("axis", 0), dims.len())?;
+    if sizes.values.len() != ctx.node.output.len() {
+        return Err(ctx.err(format!(
+            "{} split sizes for {} outputs",
+            sizes.values.len(),
+            ctx.node.output.len()
+        )));
+    }
+    let total = sizes
+        .values
+        .iter()
+        .fold(SymExpr::from(0), |t, s| t + s.clone());
+    dims[a] = size_dim(ctx, &total)?;
+    let x = im.emit(ctx, OpKind::CheckShape { shape: dims }, &[x])?;
+    let mut out = vec![];
+    let mut offset = SymExpr::from(0);
+    for size in &sizes.values {
+        let at = im.emit(
+            ctx,
+            OpKind::Iota {
+                shape: vec![size_dim(ctx, size)?],
+                axis: 0,
+            },
+            &[],
+        )?;
+        let start = ShapeValue {
+            values: vec![offset.clone()],
+            scalar: true,
+        };
+        let start = im.emit_shape_value(ctx, start);
+        let index = bin(im, ctx, BinaryOp::Add, at, start)?;
+        out.push(Some(im.emit(
+            ctx,
+            OpKind::Gather { axis: a },
+            &[x, index],
+        )?));
+        offset = offset + size.clone();
     }
     Ok(out)
 }
