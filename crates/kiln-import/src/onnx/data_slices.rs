@@ -14,9 +14,9 @@ use crate::ImportError;
 use kiln_ir::{BinaryOp, OpKind, ReduceKind, UnaryOp, ValueId};
 use kiln_types::{ElementType, HostTensor};
 
-/// Which entry of starts, ends and steps applies to a dim.
+/// Which entry of per-axis values (starts, ends, steps, pads) applies to a dim.
 #[derive(Clone, Copy)]
-enum Entry {
+pub(super) enum Entry {
     /// Entry `j` (axes known when compiling).
     At(usize),
     /// The entry whose axis (data) names the dim, if any.
@@ -43,18 +43,7 @@ pub(super) fn slice_from_data(
         Some(&[k]) => k,
         _ => return Err(ctx.err("starts must be a 1-D tensor of a static length")),
     };
-    let dims: Vec<(usize, Entry)> = match inputs.get(3).copied().flatten() {
-        None => (0..k).map(|j| (j, Entry::At(j))).collect(),
-        Some(v) => match im.const_of(v) {
-            Some(t) => t
-                .to_i64()
-                .iter()
-                .enumerate()
-                .map(|(j, &a)| Ok((axis(ctx, a, rank)?, Entry::At(j))))
-                .collect::<Result<_, ImportError>>()?,
-            None => (0..rank).map(|d| (d, Entry::Matching)).collect(),
-        },
-    };
+    let dims = axis_entries(im, ctx, inputs.get(3).copied().flatten(), k, rank)?;
     let mut lengths = vec![];
     for &(d, entry) in &dims {
         let (_, _, n) = positions(im, ctx, inputs, d, entry)?;
@@ -75,6 +64,30 @@ pub(super) fn slice_from_data(
     Ok(vec![Some(y)])
 }
 
+/// The dims `k` per-axis values apply to, each with the entry it takes: the first `k` dims
+/// without `axes`, the axes' dims when they are constants, every dim of the rank-`rank`
+/// tensor (matched on the device) when they are data.
+pub(super) fn axis_entries(
+    im: &Importer,
+    ctx: &NodeCtx,
+    axes: Option<ValueId>,
+    k: usize,
+    rank: usize,
+) -> Result<Vec<(usize, Entry)>, ImportError> {
+    Ok(match axes {
+        None => (0..k).map(|j| (j, Entry::At(j))).collect(),
+        Some(v) => match im.const_of(v) {
+            Some(t) => t
+                .to_i64()
+                .iter()
+                .enumerate()
+                .map(|(j, &a)| Ok((axis(ctx, a, rank)?, Entry::At(j))))
+                .collect::<Result<_, ImportError>>()?,
+            None => (0..rank).map(|d| (d, Entry::Matching)).collect(),
+        },
+    })
+}
+
 /// Dim `d`'s clamped start, its step and its length, as i64 scalars computed on the device.
 fn positions(
     im: &mut Importer,
@@ -92,10 +105,19 @@ fn positions(
     let dim = im.emit_shape_value(ctx, dim);
     let (zero, one_) = (c(im, 0), c(im, 1));
     let ends_default = dim;
-    let start = pick(im, ctx, inputs, 1, d, entry, zero)?;
-    let end = pick(im, ctx, inputs, 2, d, entry, ends_default)?;
+    let rank = im.ty(x).rank();
+    let per_axis = |i: usize| -> Result<PerAxis, ImportError> {
+        Ok(PerAxis {
+            values: arg(ctx, inputs, i)?,
+            axes: inputs.get(3).copied().flatten(),
+            rank,
+        })
+    };
+    let (starts, ends) = (per_axis(1)?, per_axis(2)?);
+    let start = pick(im, ctx, &starts, d, entry, zero)?;
+    let end = pick(im, ctx, &ends, d, entry, ends_default)?;
     let step = match inputs.get(4).copied().flatten() {
-        Some(_) => pick(im, ctx, inputs, 4, d, entry, one_)?,
+        Some(_) => pick(im, ctx, &per_axis(4)?, d, entry, one_)?,
         None => one_,
     };
     let forward = bin(im, ctx, BinaryOp::Greater, step, zero)?;
@@ -132,19 +154,26 @@ fn positions(
     Ok((start, step, n))
 }
 
-/// The entry of input `i` (starts, ends or steps) for dim `d`, as an i64 scalar; `default`
-/// where the axes (data) name no such dim.
-fn pick(
+/// Values given per axis (starts, ends, steps, pads: 1-D), the axes they apply to, and the
+/// rank of the tensor those axes are of.
+pub(super) struct PerAxis {
+    pub values: ValueId,
+    pub axes: Option<ValueId>,
+    pub rank: usize,
+}
+
+/// The entry of `of` for dim `d`, as an i64 scalar; `default` where the axes (data, with
+/// [`Entry::Matching`]) name no such dim.
+pub(super) fn pick(
     im: &mut Importer,
     ctx: &NodeCtx,
-    inputs: &[Option<ValueId>],
-    i: usize,
+    of: &PerAxis,
     d: usize,
     entry: Entry,
     default: ValueId,
 ) -> Result<ValueId, ImportError> {
-    let v = arg(ctx, inputs, i)?;
-    let v = cast_to(im, ctx, v, ElementType::I64)?;
+    let (axes, rank) = (of.axes, of.rank);
+    let v = cast_to(im, ctx, of.values, ElementType::I64)?;
     let dims = im.dims(v);
     match entry {
         Entry::At(j) => {
@@ -152,8 +181,9 @@ fn pick(
             reshape_to(im, ctx, e, vec![])
         }
         Entry::Matching => {
-            let axes = cast_to(im, ctx, arg(ctx, inputs, 3)?, ElementType::I64)?;
-            let rank = im.ty(arg(ctx, inputs, 0)?).rank() as i64;
+            let axes = axes.ok_or_else(|| ctx.err("axes are required"))?;
+            let axes = cast_to(im, ctx, axes, ElementType::I64)?;
+            let rank = rank as i64;
             let c =
                 |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
             let (zero, r, want) = (c(im, 0), c(im, rank), c(im, d as i64));

@@ -20,6 +20,7 @@
 mod causal_conv;
 mod control_flow;
 mod conv_transpose;
+mod data_pads;
 mod data_sizes;
 mod data_slices;
 mod dft;

@@ -99,6 +99,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "DFT" => super::dft::dft,
         "HannWindow" | "HammingWindow" | "BlackmanWindow" => super::windows::window,
         "MeanVarianceNormalization" => mean_variance_normalization,
+        "CenterCropPad" => super::data_pads::center_crop_pad,
         "GatherND" => super::indexing::gather_nd,
         "ReverseSequence" => super::indexing::reverse_sequence,
         "ScatterElements" | "Scatter" => super::scatter::scatter_elements,
@@ -3869,6 +3870,9 @@ fn tile(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
 }
 
 fn pad(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    if super::data_pads::reads_data(im, ctx, inputs) {
+        return super::data_pads::pad_from_data(im, ctx, inputs);
+    }
     let x = arg(ctx, inputs, 0)?;
     // Pads are constants; the padded dims may be sizes known only at run time.
     let rank = im.ty(x).rank();
