@@ -37,6 +37,7 @@ pub mod proto;
 mod quantize;
 mod recurrent;
 mod resize;
+mod resize_data;
 mod roi_align;
 mod rotary;
 mod scatter;

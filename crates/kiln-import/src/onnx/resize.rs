@@ -19,7 +19,7 @@ use kiln_ir::{Dim, OpKind, ValueId};
 use kiln_types::{ElementType, HostTensor};
 
 #[derive(Clone, Copy, PartialEq)]
-enum Mode {
+pub(super) enum Mode {
     Nearest,
     Linear,
     Cubic,
@@ -27,7 +27,7 @@ enum Mode {
 
 /// How a nearest-neighbour axis rounds a position between two inputs.
 #[derive(Clone, Copy, PartialEq)]
-enum Rounding {
+pub(super) enum Rounding {
     PreferFloor,
     PreferCeil,
     Floor,
@@ -37,13 +37,13 @@ enum Rounding {
 }
 
 /// Everything that shapes one axis's weights besides its sizes.
-struct Interpolation {
-    mode: Mode,
-    rounding: Rounding,
-    transform: String,
-    cubic_a: f64,
-    exclude_outside: bool,
-    antialias: bool,
+pub(super) struct Interpolation {
+    pub mode: Mode,
+    pub rounding: Rounding,
+    pub transform: String,
+    pub cubic_a: f64,
+    pub exclude_outside: bool,
+    pub antialias: bool,
 }
 
 /// One resized axis: for each output position, the input positions and weights it reads, or
@@ -53,8 +53,12 @@ type AxisWeights = Vec<Option<Vec<(usize, f64)>>>;
 pub(super) fn resize(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let x = arg(ctx, inputs, 0)?;
     let legacy = ctx.op_type == "Upsample" || ctx.opset < 11;
+    let attribute_scales = ctx.op_type == "Upsample" && ctx.opset < 9;
     if im.ty(x).static_shape().is_none() {
         return repeat_nearest(im, ctx, x, inputs, legacy);
+    }
+    if !attribute_scales && super::resize_data::reads_data(im, inputs, legacy) {
+        return super::resize_data::resize_from_data(im, ctx, inputs, legacy);
     }
     let shape = im.shape(ctx, x)?;
     let rank = shape.len();
@@ -69,7 +73,7 @@ pub(super) fn resize(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
             }
         }
     };
-    let (scales, sizes, roi) = if ctx.op_type == "Upsample" && ctx.opset < 9 {
+    let (scales, sizes, roi) = if attribute_scales {
         let s = ctx
             .attr("scales")
             .map(|a| a.floats.iter().map(|&f| f as f64).collect());
@@ -79,22 +83,7 @@ pub(super) fn resize(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
     } else {
         (floats(im, 2)?, floats(im, 3)?, floats(im, 1)?)
     };
-    let axes: Vec<usize> = match ctx.ints("axes") {
-        None => (0..rank).collect(),
-        Some(a) => a
-            .iter()
-            .map(|&v| {
-                let n = if v < 0 { v + rank as i64 } else { v };
-                usize::try_from(n)
-                    .ok()
-                    .filter(|&n| n < rank)
-                    .ok_or_else(|| ctx.err(format!("axis {v} is out of range for rank {rank}")))
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    if (1..axes.len()).any(|i| axes[..i].contains(&axes[i])) {
-        return Err(ctx.err(format!("axes {axes:?} repeat an axis")));
-    }
+    let axes = resized_axes(ctx, rank)?;
     let interp = interpolation(ctx, legacy)?;
     let (scale, out) = output_sizes(ctx, &shape, &axes, scales, sizes)?;
     // Each resized axis is a dense [out, in] matrix built here; refuse sizes no model has.
@@ -126,6 +115,27 @@ pub(super) fn resize(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
         y = apply_axis(im, ctx, y, a, &weights, extrapolation)?;
     }
     Ok(vec![Some(y)])
+}
+
+/// The axes a Resize node resizes: its `axes` attribute, or every dim.
+pub(super) fn resized_axes(ctx: &NodeCtx, rank: usize) -> Result<Vec<usize>, ImportError> {
+    let axes: Vec<usize> = match ctx.ints("axes") {
+        None => (0..rank).collect(),
+        Some(a) => a
+            .iter()
+            .map(|&v| {
+                let n = if v < 0 { v + rank as i64 } else { v };
+                usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n < rank)
+                    .ok_or_else(|| ctx.err(format!("axis {v} is out of range for rank {rank}")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if (1..axes.len()).any(|i| axes[..i].contains(&axes[i])) {
+        return Err(ctx.err(format!("axes {axes:?} repeat an axis")));
+    }
+    Ok(axes)
 }
 
 /// Resize of an input whose size is known only at run time: nearest-neighbour upsampling by
@@ -212,7 +222,7 @@ fn repeat_nearest(
     Ok(vec![Some(y)])
 }
 
-fn interpolation(ctx: &NodeCtx, legacy: bool) -> Result<Interpolation, ImportError> {
+pub(super) fn interpolation(ctx: &NodeCtx, legacy: bool) -> Result<Interpolation, ImportError> {
     let mode = match ctx.string("mode").as_deref().unwrap_or("nearest") {
         "nearest" => Mode::Nearest,
         "linear" | "bilinear" => Mode::Linear,
