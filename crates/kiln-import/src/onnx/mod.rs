@@ -17,9 +17,11 @@
 //!   symbols bound from the start.
 //! - Errors name the node, its op type and the opset; nothing here panics on a malformed file.
 
+mod affine_unpool;
 mod causal_conv;
 mod control_flow;
 mod conv_transpose;
+mod data_counts;
 mod data_pads;
 mod data_sizes;
 mod data_slices;
