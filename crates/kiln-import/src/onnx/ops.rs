@@ -776,7 +776,8 @@ fn max_pool_indices(im: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Outputs {
 /// each depth slice, then a `[kd, 1]` pool along depth over the flattened planes. The maximum
 /// of a box is the maximum over depth of the plane maxima, and its average (padding counted or
 /// not) the average over depth of the plane averages, since a plane window's element count
-/// does not depend on the depth. Explicit pads only: no auto_pad, ceil_mode or dilations.
+/// does not depend on the depth. Explicit pads only; dilations and ceil_mode take the dilated
+/// stages.
 fn pool_3d(
     im: &mut Importer,
     ctx: &NodeCtx,
@@ -796,14 +797,14 @@ fn pool_3d(
     };
     let kernel = three("kernel_shape", 0)?;
     let strides = three("strides", 1)?;
-    let unsupported = ctx.int("ceil_mode", 0) != 0
-        || three("dilations", 1)? != [1, 1, 1]
-        || ctx
-            .string("auto_pad")
-            .is_some_and(|p| p != "NOTSET" && p != "VALID");
-    if unsupported || kernel.contains(&0) || strides.contains(&0) {
+    let dilations = three("dilations", 1)?;
+    let ceil = ctx.int("ceil_mode", 0) != 0;
+    let auto_pad = ctx
+        .string("auto_pad")
+        .is_some_and(|p| p != "NOTSET" && p != "VALID");
+    if auto_pad || kernel.contains(&0) || strides.contains(&0) || dilations.contains(&0) {
         return Err(ctx.err(
-            "3-D pooling takes an explicit kernel, strides and pads only (no auto_pad, ceil_mode or dilations)",
+            "3-D pooling takes an explicit kernel, strides, dilations and pads (no auto_pad)",
         ));
     }
     let pads = match ctx.ints("pads") {
@@ -813,6 +814,32 @@ fn pool_3d(
         }
         Some(p) => return Err(ctx.err(format!("pads {p:?} must be 6 non-negative values"))),
     };
+    if ceil || dilations != [1, 1, 1] {
+        // Separable the same way, each stage a dilated 2-D pool: a window's taps inside the
+        // input (or padding) along each axis do not depend on the others.
+        let p = |i: usize| pads[i] as i64;
+        let planes = reshape_to(im, ctx, x, vec![s[0], s[1] * s[2], s[3], s[4]])?;
+        let plane = Window {
+            kernel: [kernel[1], kernel[2]],
+            strides: [strides[1], strides[2]],
+            dilations: [dilations[1], dilations[2]],
+            pads: [p(1), p(2), p(4), p(5)],
+            ceil,
+        };
+        let planes = dilated_pool(im, ctx, planes, kind, count_include_pad, &plane)?;
+        let ps = im.shape(ctx, planes)?;
+        let depth = reshape_to(im, ctx, planes, vec![s[0], s[1], s[2], ps[2] * ps[3]])?;
+        let along_depth = Window {
+            kernel: [kernel[0], 1],
+            strides: [strides[0], 1],
+            dilations: [dilations[0], 1],
+            pads: [p(0), 0, p(3), 0],
+            ceil,
+        };
+        let y = dilated_pool(im, ctx, depth, kind, count_include_pad, &along_depth)?;
+        let od = im.shape(ctx, y)?[2];
+        return reshape_to(im, ctx, y, vec![s[0], s[1], od, ps[2], ps[3]]);
+    }
     let out = |d: usize| {
         (s[2 + d] + pads[d] + pads[d + 3])
             .checked_sub(kernel[d])
@@ -1096,18 +1123,59 @@ fn lp_pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     one(bin(im, ctx, BinaryOp::Pow, sum, root)?)
 }
 
-/// Pooling with dilated windows (1-D or 2-D, `x` already `N×C×H×W`), from one Gather per
-/// window tap: the maximum of the taps inside the input, or their average over the taps
-/// inside it (or, with `count_include_pad`, over the taps inside the padded input). Explicit
-/// pads; ceil_mode rounds the output size up, its last windows reaching past the padding.
+/// A 2-D pooling window for [`dilated_pool`]: pads are `[begin_h, begin_w, end_h, end_w]`;
+/// `ceil` rounds the output size up (ceil_mode).
+struct Window {
+    kernel: [usize; 2],
+    strides: [usize; 2],
+    dilations: [usize; 2],
+    pads: [i64; 4],
+    ceil: bool,
+}
+
+impl Window {
+    /// A 1-D or 2-D node's window, from its attributes (explicit pads only).
+    fn of_node(ctx: &NodeCtx, rank: usize) -> Result<Window, ImportError> {
+        if ctx
+            .string("auto_pad")
+            .is_some_and(|p| p != "NOTSET" && p != "VALID")
+        {
+            return Err(ctx.err("dilated pooling takes explicit pads (no auto_pad)"));
+        }
+        let kernel = pair(ctx, "kernel_shape", 0, rank)?;
+        let raw = ctx.ints("pads").unwrap_or_else(|| vec![0; 2 * rank]);
+        if raw.len() != 2 * rank || raw.iter().any(|&p| p < 0) || kernel.contains(&0) {
+            return Err(ctx.err(format!(
+                "pads {raw:?} and kernel {kernel:?} do not fit a {rank}-D window"
+            )));
+        }
+        // A 1-D window pads only its width.
+        let pads: [i64; 4] = if rank == 1 {
+            [0, raw[0], 0, raw[1]]
+        } else {
+            [raw[0], raw[1], raw[2], raw[3]]
+        };
+        Ok(Window {
+            kernel,
+            strides: pair(ctx, "strides", 1, rank)?,
+            dilations: pair(ctx, "dilations", 1, rank)?,
+            pads,
+            ceil: ctx.int("ceil_mode", 0) != 0,
+        })
+    }
+}
+
+/// Pooling with dilated windows (`x` already `N×C×H×W`), from one Gather per window tap: the
+/// maximum of the taps inside the input, or their average over the taps inside it (or, with
+/// `count_include_pad`, over the taps inside the padded input). Explicit pads; ceil_mode
+/// rounds the output size up, its last windows reaching past the padding.
 fn dilated_pool(
     im: &mut Importer,
     ctx: &NodeCtx,
     x: ValueId,
     kind: PoolKind,
     count_include_pad: bool,
-    rank: usize,
-    dilations: [usize; 2],
+    window: &Window,
 ) -> Result<ValueId, ImportError> {
     let s = im.shape(ctx, x)?;
     let [n, c, h, w] = s[..] else {
@@ -1116,27 +1184,13 @@ fn dilated_pool(
             im.ty(x)
         )));
     };
-    if ctx
-        .string("auto_pad")
-        .is_some_and(|p| p != "NOTSET" && p != "VALID")
-    {
-        return Err(ctx.err("dilated pooling takes explicit pads (no auto_pad)"));
-    }
-    let kernel = pair(ctx, "kernel_shape", 0, rank)?;
-    let strides = pair(ctx, "strides", 1, rank)?;
-    let raw = ctx.ints("pads").unwrap_or_else(|| vec![0; 2 * rank]);
-    if raw.len() != 2 * rank || raw.iter().any(|&p| p < 0) || kernel.contains(&0) {
-        return Err(ctx.err(format!(
-            "pads {raw:?} and kernel {kernel:?} do not fit a {rank}-D window"
-        )));
-    }
-    // [begin_h, begin_w, end_h, end_w] (a 1-D window pads only its width).
-    let pads: [i64; 4] = if rank == 1 {
-        [0, raw[0], 0, raw[1]]
-    } else {
-        [raw[0], raw[1], raw[2], raw[3]]
-    };
-    let ceil = ctx.int("ceil_mode", 0) != 0;
+    let Window {
+        kernel,
+        strides,
+        dilations,
+        pads,
+        ceil,
+    } = *window;
     let size = [h, w];
     let mut out = [0usize; 2];
     for d in 0..2 {
@@ -1278,7 +1332,8 @@ fn windowed_pool(
     let (mut x, xs) = as_2d(im, ctx, x, "input")?;
     let dilations = pair(ctx, "dilations", 1, rank)?;
     if dilations != [1, 1] {
-        let y = dilated_pool(im, ctx, x, kind, count_include_pad, rank, dilations)?;
+        let window = Window::of_node(ctx, rank)?;
+        let y = dilated_pool(im, ctx, x, kind, count_include_pad, &window)?;
         let kernel = pair(ctx, "kernel_shape", 0, rank)?;
         let y = if narrow_int {
             im.emit(ctx, OpKind::Cast(int_type), &[y])?
