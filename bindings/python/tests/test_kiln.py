@@ -769,6 +769,54 @@ def test_narrow_floats_and_small_integers_convert_as_ml_dtypes_does():
             np.testing.assert_array_equal(back, want.astype(np.float32), err_msg=name)
 
 
+def test_sizes_read_from_data_and_shapes_carried_across_the_read():
+    """A Range whose limit is data (a float computed from a shape) reads its length back on
+    the host; shape values computed before that read, in sizes of the first part of the
+    program, still shape the rest (a detector's anchor grid); a Reshape to a shape given as
+    data and a Slice with data positions match NumPy at two sizes, dims open."""
+    from onnx import TensorProto, helper
+
+    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+    nodes = [
+        helper.make_node("Constant", [], ["two"], value=helper.make_tensor("t", i64, [1], [2])),
+        helper.make_node("Constant", [], ["zero"], value=helper.make_tensor("z", i64, [1], [0])),
+        helper.make_node("Constant", [], ["one"], value=helper.make_tensor("o", i64, [1], [1])),
+        helper.make_node("Constant", [], ["big"], value=helper.make_tensor("b", i64, [1], [1 << 30])),
+        helper.make_node("Concat", ["x", "x"], ["half"], axis=1),
+        helper.make_node("Shape", ["half"], ["s"]),
+        helper.make_node("Gather", ["s", "one"], ["w"], axis=0),
+        helper.make_node("Cast", ["w"], ["wf"], to=f),
+        helper.make_node("Constant", [], ["f0"], value=helper.make_tensor("f0", f, [], [0.0])),
+        helper.make_node("Constant", [], ["f1"], value=helper.make_tensor("f1", f, [], [1.0])),
+        helper.make_node("Squeeze", ["wf"], ["wfs"]),
+        helper.make_node("Range", ["f0", "wfs", "f1"], ["grid"]),
+        helper.make_node("Add", ["half", "grid"], ["shifted"]),
+        helper.make_node("Reshape", ["shifted", "s"], ["same"]),
+        helper.make_node("Reshape", ["x", "shape"], ["reshaped"]),
+        helper.make_node("Slice", ["x", "starts", "ends"], ["sliced"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "data_sizes",
+        [helper.make_tensor_value_info("x", f, ["n", "h"]),
+         helper.make_tensor_value_info("shape", i64, [2]),
+         helper.make_tensor_value_info("starts", i64, [2]),
+         helper.make_tensor_value_info("ends", i64, [2])],
+        [helper.make_tensor_value_info(n, f, None) for n in ["same", "reshaped", "sliced"]],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8).SerializeToString()
+    for target, device in [("vmvx", "local-task"), ("llvm-cpu", "local-sync")]:
+        fn = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main
+        for n, h in [(2, 7), (3, 10)]:
+            x = np.arange(n * h, dtype=np.float32).reshape(n, h)
+            shape = np.array([-1, n], np.int64)
+            starts, ends = np.array([1, -3], np.int64), np.array([n, 100], np.int64)
+            same, reshaped, sliced = fn(x, shape, starts, ends)
+            half = np.concatenate([x, x], axis=1)
+            np.testing.assert_array_equal(same, half + np.arange(half.shape[1], dtype=np.float32))
+            np.testing.assert_array_equal(reshaped, x.reshape(-1, n))
+            np.testing.assert_array_equal(sliced, x[1:n, -3:100])
+
+
 def test_a_branch_that_returns_an_input_returns_a_copy():
     """An If whose taken branch passes an input through returns a copy of it: changing the
     input afterwards does not change the result; the other branch reduces it."""

@@ -409,12 +409,15 @@ impl Former<'_> {
          -> (View, usize) {
             let mut full = out[..nb].to_vec();
             full.extend([rows, cols]);
-            let try_view = |fm: &mut Self, e: &Expr| -> Option<(View, usize)> {
+            // `contiguous`: the operand was just stored in `full`'s order, so its strides are
+            // products of sizes, never negative, even where an expression (`(n+128)/160-3`)
+            // cannot show it.
+            let try_view = |fm: &mut Self, e: &Expr, contiguous: bool| -> Option<(View, usize)> {
                 let v = fm.strided_view(e)?;
                 let st = broadcast_strides(&e.shape, &v.strides, &full);
                 options.iter().enumerate().find_map(|(i, groups)| {
                     let (shape3, st3) = collapse(&full, &st, groups)?;
-                    st3.iter().all(SymExpr::is_nonnegative).then(|| {
+                    (contiguous || st3.iter().all(SymExpr::is_nonnegative)).then(|| {
                         let view = View {
                             operand: v.operand,
                             offset: v.offset.clone(),
@@ -434,12 +437,12 @@ impl Former<'_> {
                 fm.fold_into_root(e)
             };
             let e = folded.as_ref().unwrap_or(e);
-            if let Some(v) = try_view(fm, e) {
+            if let Some(v) = try_view(fm, e, false) {
                 return v;
             }
             let s = fm.materialize(&e.broadcast(&full));
             let stored = Expr::leaf(Src::Storage(s), e.element_type, &full);
-            try_view(fm, &stored).expect("a contiguous operand always collapses")
+            try_view(fm, &stored, true).expect("a contiguous operand always collapses")
         };
         let batched = if nb == 0 {
             vec![0, 1, 1]

@@ -178,14 +178,32 @@ fn if_at_run_time(
     let regs: Vec<u32> = (0..n).map(|_| im.new_register(None)).collect();
     let mut bodies = vec![];
     let mut types = vec![];
+    let mut refusal = None;
     for g in branches {
         im.open_block();
+        let depth = im.block_depth();
         im.start_segment(&carry, &[], &ctx.name);
-        let outs = im.inline_graph(ctx, g, &[])?;
-        types.push(outs.iter().map(|&v| im.branch_type(v)).collect::<Vec<_>>());
-        let exits: Vec<(ValueId, u32)> = outs.into_iter().zip(regs.iter().copied()).collect();
-        im.end_segment(&exits)?;
+        match im.inline_graph(ctx, g, &[]) {
+            Ok(outs) => {
+                types.push(outs.iter().map(|&v| im.branch_type(v)).collect::<Vec<_>>());
+                let exits: Vec<(ValueId, u32)> =
+                    outs.into_iter().zip(regs.iter().copied()).collect();
+                im.end_segment(&exits)?;
+            }
+            // A branch that cannot be built for these inputs (the other path of a model
+            // exported for one configuration) fails the call that takes it.
+            Err(e) => {
+                im.truncate_blocks(depth);
+                im.push_stmt(Stmt::Fail {
+                    message: format!("node '{}' (If): this branch cannot run: {e}", ctx.name),
+                });
+                refusal.get_or_insert(e);
+            }
+        }
         bodies.push(im.close_block());
+    }
+    if types.is_empty() {
+        return Err(refusal.unwrap_or_else(|| ctx.err("neither branch can be built")));
     }
     let else_body = bodies.pop().unwrap_or_default();
     let then_body = bodies.pop().unwrap_or_default();

@@ -174,6 +174,20 @@ pub(super) fn center_crop_pad(
     Ok(vec![Some(y)])
 }
 
+/// Axis `a` of `y` padded by `mode` (`edge`, `reflect` or `wrap`) to `len` positions, output
+/// position `o` reading source `o + shift`: for an axis whose size is known only at run time.
+pub(super) fn pad_axis(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    (y, a): (ValueId, usize),
+    len: &kiln_ir::SymExpr,
+    shift: ValueId,
+    mode: &str,
+) -> Result<ValueId, ImportError> {
+    let how = Outside { mode, fill: None };
+    read_shifted(im, ctx, (y, a), len, shift, &how)
+}
+
 /// How a position outside the dim is read: Pad's `mode`, and the value that fills it where
 /// the mode reads none (`constant`).
 struct Outside<'a> {

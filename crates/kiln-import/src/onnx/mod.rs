@@ -7,7 +7,7 @@
 //!   while importing: any op whose operands are all constants is evaluated by the reference
 //!   interpreter and replaced by its result.
 //! - Input dims are static or symbolic: a named dim (`dim_param`) is one symbol wherever it
-//!   appears; an unnamed or negative one gets a fresh symbol `INPUT_AXIS`. Types are inferred
+//!   appears; an unnamed (or `?`) or negative one gets a fresh symbol `INPUT_AXIS`. Types are inferred
 //!   from the inputs, never taken from the file's declared value or output shapes, so symbolic
 //!   sizes flow through as expressions (`{(h+1)/2}`); `shape_values.rs` folds shape subgraphs
 //!   over them. Dims the options bind are static from the start.
@@ -292,8 +292,8 @@ fn bound_input(name: &str, ty: &TensorType, value: f64) -> Result<HostTensor, Im
     Ok(HostTensor::from_f64(et, &shape, &[value]))
 }
 
-/// An input's type: named dims become their (sanitised) symbol, unnamed and negative ones a
-/// fresh symbol `INPUT_AXIS`, and with `open_zero` (dims kept open) so do dims declared 0,
+/// An input's type: named dims become their (sanitised) symbol, unnamed (or `?`) and negative
+/// ones a fresh symbol `INPUT_AXIS`, and with `open_zero` (dims kept open) so do dims declared 0,
 /// which exporters write for sizes they do not know.
 fn value_type(
     info: &proto::ValueInfoProto,
@@ -317,7 +317,8 @@ fn value_type(
                 Dim::symbol(kiln_ir::sym::symbol_name(&format!("{input}_{i}")))
             }
             (Some(v), _) if v >= 0 => Dim::Static(v as usize),
-            (_, Some(p)) if !p.is_empty() => Dim::symbol(kiln_ir::sym::symbol_name(p)),
+            // paddle2onnx writes `?` for a dim it does not know: unnamed, like an empty name.
+            (_, Some(p)) if !p.is_empty() && p != "?" => Dim::symbol(kiln_ir::sym::symbol_name(p)),
             _ => Dim::symbol(kiln_ir::sym::symbol_name(&format!("{input}_{i}"))),
         });
     }

@@ -1920,9 +1920,20 @@ fn squeeze(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
             .collect::<Result<Vec<_>, _>>()?,
         None => (0..s.len()).filter(|&i| s[i] == Dim::Static(1)).collect(),
     };
-    if let Some(&bad) = axes.iter().find(|&&a| s[a] != Dim::Static(1)) {
+    if let Some(&bad) = axes
+        .iter()
+        .find(|&&a| matches!(s[a], Dim::Static(n) if n != 1))
+    {
         return Err(ctx.err(format!("cannot squeeze dim {bad} of size {}", s[bad])));
     }
+    // A squeezed dim known only at run time must be 1 then, which the call checks.
+    let x = if axes.iter().any(|&a| s[a] != Dim::Static(1)) {
+        let mut checked = s.clone();
+        axes.iter().for_each(|&a| checked[a] = Dim::Static(1));
+        im.emit(ctx, OpKind::CheckShape { shape: checked }, &[x])?
+    } else {
+        x
+    };
     let out = (0..s.len())
         .filter(|i| !axes.contains(i))
         .map(|i| s[i].clone())
@@ -3982,9 +3993,11 @@ fn pad(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs 
     let mut y = x;
     for a in (0..rank).filter(|&a| lows[a] + highs[a] > 0) {
         let Dim::Static(n) = im.dims(y)[a] else {
-            return Err(ctx.err(format!(
-                "mode '{mode}' pads axis {a}, whose size is known only at run time"
-            )));
+            // A size known only at run time: the source positions are computed on the device.
+            let len = im.dims(y)[a].expr() + SymExpr::from((lows[a] + highs[a]) as i64);
+            let shift = im.constant(HostTensor::from_i64(&[], &[-(lows[a] as i64)]), &ctx.name);
+            y = super::data_pads::pad_axis(im, ctx, (y, a), &len, shift, &mode)?;
+            continue;
         };
         if n == 0 {
             return Err(ctx.err(format!("mode '{mode}' cannot pad the empty axis {a}")));

@@ -44,7 +44,7 @@ pub(crate) struct Staging {
     expr_symbols: HashMap<SymExpr, String>,
     /// The function's inputs (registers 0..n).
     inputs: Vec<Port>,
-    input_types: Vec<TensorType>,
+    pub(crate) input_types: Vec<TensorType>,
     /// Bumped at every new segment: value ids from before are stale.
     pub epoch: usize,
 }
@@ -52,9 +52,11 @@ pub(crate) struct Staging {
 /// What a new segment starts from: the live names and where their values are.
 #[derive(Clone, Default)]
 pub(crate) struct Carry {
-    regs: Vec<(String, u32)>,
+    pub(crate) regs: Vec<(String, u32)>,
     consts: Vec<(String, ConstId, TensorType)>,
-    shapes: Vec<(String, ShapeValue)>,
+    pub(crate) shapes: Vec<(String, ShapeValue)>,
+    /// Carriers of sizes the ended segment's shape values held (see `rebase_shapes`).
+    pub(crate) size_carriers: Vec<u32>,
     any_rank: Vec<(String, u32, String)>,
     /// Registers of values by their id in the segment that ended.
     pub by_value: HashMap<ValueId, u32>,
@@ -159,6 +161,16 @@ impl Importer {
 
     pub(crate) fn open_block(&mut self) {
         self.staging().blocks.push(vec![]);
+    }
+
+    /// How many blocks are open (see [`Importer::truncate_blocks`]).
+    pub(crate) fn block_depth(&mut self) -> usize {
+        self.staging().blocks.len()
+    }
+
+    /// Drops blocks opened past `depth` (by a subgraph whose import failed).
+    pub(crate) fn truncate_blocks(&mut self, depth: usize) {
+        self.staging().blocks.truncate(depth);
     }
 
     pub(crate) fn close_block(&mut self) -> Vec<Stmt> {
@@ -269,6 +281,7 @@ impl Importer {
         for (&v, &r) in &params {
             carry.by_value.entry(v).or_insert(r);
         }
+        self.rebase_shapes(&mut carry)?;
         self.compute_sizes(&results.iter().map(|&(v, _)| v).collect::<Vec<_>>())?;
         // A size the control program computed is already in a register.
         let computed: HashMap<ValueId, u32> = self.staging().params.iter().copied().collect();
@@ -361,6 +374,14 @@ impl Importer {
             self.names.insert(name.clone(), v);
         }
         for (name, s) in &carry.shapes {
+            // Sizes a carried parameter has are the symbols its type got here.
+            let mut s = s.clone();
+            for e in &mut s.values {
+                if let Some(name) = self.staging().expr_symbols.get(e) {
+                    *e = SymExpr::symbol(name.clone());
+                }
+            }
+            let s = &s;
             let shape: Vec<usize> = if s.scalar {
                 vec![]
             } else {
@@ -371,6 +392,14 @@ impl Importer {
             self.sym_values.insert(v, s.clone());
             self.names.insert(name.clone(), v);
         }
+        for &reg in &carry.size_carriers {
+            let ty = self.staging().tensors[reg as usize]
+                .clone()
+                .expect("carriers are ranked");
+            let v = self.func.add_param(format!("r{reg}"), ty);
+            self.staging().params.push((v, reg));
+        }
+        self.bind_shape_symbols(carry);
         for (name, reg, node) in &carry.any_rank {
             let v = self.any_rank_value(*reg, node);
             self.names.insert(name.clone(), v);
@@ -388,6 +417,42 @@ impl Importer {
             });
         }
         out
+    }
+
+    /// Makes the new segment bind the input symbols its carried shape values are written in
+    /// (the others were rebased, see `rebase_shapes`): a function input with such a dim
+    /// becomes a parameter too (registers share tensors, so passing it costs nothing), unless
+    /// a parameter binds the symbol already.
+    fn bind_shape_symbols(&mut self, carry: &Carry) {
+        let mut needed: Vec<String> = carry
+            .shapes
+            .iter()
+            .flat_map(|(_, s)| s.values.iter().flat_map(SymExpr::symbols))
+            .collect();
+        needed.sort();
+        needed.dedup();
+        let bound = |im: &Importer, name: &str| {
+            im.func.params.iter().any(|p| {
+                let dims = &im.func.ty(p.value).dims;
+                dims.iter().any(|d| d.expr().as_symbol() == Some(name))
+            })
+        };
+        for name in needed {
+            if bound(self, &name) {
+                continue;
+            }
+            let s = self.staging();
+            let input = s.input_types.iter().position(|t| {
+                t.dims
+                    .iter()
+                    .any(|d| d.expr().as_symbol() == Some(name.as_str()))
+            });
+            if let Some(i) = input {
+                let ty = s.input_types[i].clone();
+                let v = self.func.add_param(format!("r{i}"), ty);
+                self.staging().params.push((v, i as u32));
+            }
+        }
     }
 
     /// The type of `v`, `None` when its rank is known only per call.
