@@ -116,6 +116,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "DynamicQuantizeLinear" => super::quantize::dynamic_quantize_linear,
         "MatMulInteger" => super::quantize::matmul_integer,
         "ConvInteger" => super::quantize::conv_integer,
+        "QLinearConv" => super::quantize::qlinear_conv,
         "QLinearMatMul" => super::quantize::qlinear_matmul,
         "If" => super::control_flow::if_else,
         "Loop" => super::control_flow::loop_,

@@ -358,6 +358,63 @@ pub(super) fn conv_integer(
     inputs: &[Option<ValueId>],
 ) -> Outputs {
     let (x, w) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let zero_points = [
+        inputs.get(2).copied().flatten(),
+        inputs.get(3).copied().flatten(),
+    ];
+    let y = centred_conv(im, ctx, [x, w], zero_points)?;
+    one(im.emit(ctx, OpKind::Cast(ElementType::I32), &[y])?)
+}
+
+/// QLinearConv: `saturate(round((conv(x − x_zero, w − w_zero) + B) · x_scale · w_scale /
+/// y_scale) + y_zero)` in y's type, the convolution of the centred integers exact in f32 as
+/// ConvInteger's, `w`'s scale and zero point per tensor or per output channel.
+pub(super) fn qlinear_conv(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let (x, w) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 3)?);
+    let zero_points = [Some(arg(ctx, inputs, 2)?), Some(arg(ctx, inputs, 5)?)];
+    let mut acc = centred_conv(im, ctx, [x, w], zero_points)?;
+    let channels = im.shape(ctx, w)?[0];
+    let rank = im.ty(acc).rank();
+    // A per-channel value broadcast over `[N, M, ...]`.
+    let per_channel = |im: &mut Importer, v: ValueId| -> Result<ValueId, ImportError> {
+        let v = to_f32(im, ctx, v)?;
+        let count: Option<usize> = im.dims(v).iter().map(Dim::as_static).product();
+        if count == Some(1) {
+            return reshape_to(im, ctx, v, vec![]);
+        }
+        let mut shape = vec![1; rank];
+        shape[1] = channels;
+        reshape_to(im, ctx, v, shape)
+    };
+    if let Some(b) = inputs.get(8).copied().flatten() {
+        let b = per_channel(im, b)?;
+        acc = bin(im, ctx, BinaryOp::Add, acc, b)?;
+    }
+    let xs = per_channel(im, arg(ctx, inputs, 1)?)?;
+    let ws = per_channel(im, arg(ctx, inputs, 4)?)?;
+    let ys = per_channel(im, arg(ctx, inputs, 6)?)?;
+    let scale = bin(im, ctx, BinaryOp::Mul, xs, ws)?;
+    let scale = bin(im, ctx, BinaryOp::Div, scale, ys)?;
+    let y = bin(im, ctx, BinaryOp::Mul, acc, scale)?;
+    let zero = arg(ctx, inputs, 7)?;
+    let to = im.ty(zero).element_type;
+    let one_ = scalar_like(im, ctx, y, 1.0);
+    let zero = per_channel(im, zero)?;
+    one(quantize_f32(im, ctx, y, one_, Some(zero), to, None)?)
+}
+
+/// The f32 convolution of `x` and `w` less their zero points (`w`'s per tensor or per output
+/// channel): exact while each output's sum of products of 8-bit values fits f32's integers.
+fn centred_conv(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    [x, w]: [ValueId; 2],
+    zero_points: [Option<ValueId>; 2],
+) -> Result<ValueId, ImportError> {
     let ws = im.shape(ctx, w)?;
     // Each output sums depth products of two 8-bit values (at most 255² each): exact in f32
     // while the sum stays within f32's 24-bit integers.
@@ -369,7 +426,7 @@ pub(super) fn conv_integer(
         .unwrap_or(64);
     if widest > 8 || (depth as u64) * 255 * 255 >= 1 << 24 {
         return Err(ctx.err(format!(
-            "ConvInteger over {widest}-bit operands with {depth} products per output is not supported (its f32 accumulation would not be exact)"
+            "{} over {widest}-bit operands with {depth} products per output is not supported (its f32 accumulation would not be exact)", ctx.op_type
         )));
     }
     let centred = |im: &mut Importer, v: ValueId, zp: Option<ValueId>, per_channel: bool| {
@@ -384,13 +441,11 @@ pub(super) fn conv_integer(
         }
         bin(im, ctx, BinaryOp::Sub, v, z)
     };
-    let xf = centred(im, x, inputs.get(2).copied().flatten(), false)?;
-    let wf = centred(im, w, inputs.get(3).copied().flatten(), true)?;
+    let xf = centred(im, x, zero_points[0], false)?;
+    let wf = centred(im, w, zero_points[1], true)?;
     let y = super::ops::conv(im, ctx, &[Some(xf), Some(wf)])?;
-    let y = y
-        .into_iter()
+    y.into_iter()
         .next()
         .flatten()
-        .ok_or_else(|| ctx.err("the convolution has no output"))?;
-    one(im.emit(ctx, OpKind::Cast(ElementType::I32), &[y])?)
+        .ok_or_else(|| ctx.err("the convolution has no output"))
 }
