@@ -1386,9 +1386,9 @@ def build_ops_opset20():
 def build_unsupported():
     g = Graph("unsupported")
     g.input("x", [2, 3, 3])
-    g.node("Unique", ["x"], name="my_unique", outputs=["y"])
-    g.output("y", [None])
-    return g.model("uses Unique, which kiln does not support"), None, None
+    g.node("Bernoulli", ["x"], name="my_bernoulli", outputs=["y"])
+    g.output("y", [2, 3, 3])
+    return g.model("uses Bernoulli (random draws), which kiln does not support"), None, None
 
 
 BUILDERS = [

@@ -123,7 +123,7 @@ def test_bad_inputs_raise_one_exception_class():
 
 
 def test_compiler_errors_carry_the_cli_message():
-    with pytest.raises(kc.CompilerError, match=r"^unsupported op 'Unique' \(node 'my_unique', opset 17\)$"):
+    with pytest.raises(kc.CompilerError, match=r"^unsupported op 'Bernoulli' \(node 'my_bernoulli', opset 17\)$"):
         kc.compile_file(model("unsupported"))
     with pytest.raises(kc.CompilerError, match="unknown target backend 'tpu'"):
         kc.compile_file(model("mlp"), target_backends=["tpu"])

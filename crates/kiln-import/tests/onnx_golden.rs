@@ -79,7 +79,7 @@ fn unsupported_op_names_op_node_and_opset() {
     let err = onnx::import_file(&models_dir().join("unsupported/model.onnx")).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "unsupported op 'Unique' (node 'my_unique', opset 17)"
+        "unsupported op 'Bernoulli' (node 'my_bernoulli', opset 17)"
     );
 }
 

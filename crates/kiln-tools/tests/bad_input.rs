@@ -74,7 +74,7 @@ fn compiler_rejects_bad_models_and_flags() {
     fails(
         COMPILE,
         &[unsupported.to_str().unwrap(), "-o", out_s],
-        "unsupported op 'Unique' (node 'my_unique', opset 17)",
+        "unsupported op 'Bernoulli' (node 'my_bernoulli', opset 17)",
     );
     let mlp = models().join("mlp/model.onnx");
     fails(

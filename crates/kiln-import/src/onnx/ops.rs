@@ -104,6 +104,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "AffineGrid" => super::affine_unpool::affine_grid,
         "MaxUnpool" => super::affine_unpool::max_unpool,
         "NonZero" => super::data_counts::non_zero,
+        "Unique" => super::data_counts::unique,
         "GatherND" => super::indexing::gather_nd,
         "ReverseSequence" => super::indexing::reverse_sequence,
         "ScatterElements" | "Scatter" => super::scatter::scatter_elements,
