@@ -282,10 +282,12 @@ pub fn compile_program(
             loc: format!("@{}", f.name),
             message,
         };
-        // A function with open dims is checked at its sizes' estimates; one without is bound
-        // to the static kernel IR every backend lowers.
+        // A function with open dims is checked at its sizes' estimates (or, where a product
+        // of many of them overflows, at small sizes); one without is bound to the static
+        // kernel IR every backend lowers.
         let bound = formed
             .bind(&|s| Some(SymExpr::symbol(s).estimate()))
+            .or_else(|_| formed.bind(&|s| Some(SymExpr::symbol(s).estimate() % 64 + 64)))
             .map_err(unsupported)?;
         kiln_kernel::verify(&bound).map_err(|source| CompileError::KernelIr {
             function: f.name.clone(),

@@ -19,6 +19,7 @@
 
 mod affine_unpool;
 mod causal_conv;
+mod col2im;
 mod control_flow;
 mod conv_transpose;
 mod data_counts;

@@ -105,6 +105,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "MaxUnpool" => super::affine_unpool::max_unpool,
         "NonZero" => super::data_counts::non_zero,
         "Unique" => super::data_counts::unique,
+        "Col2Im" => super::col2im::col2im,
         "GatherND" => super::indexing::gather_nd,
         "ReverseSequence" => super::indexing::reverse_sequence,
         "ScatterElements" | "Scatter" => super::scatter::scatter_elements,
