@@ -1580,11 +1580,46 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
     {
         return one(empty_extreme(im, ctx, x, &axes, keep_dims, kind)?);
     }
-    let y = reduce_over(im, ctx, kind, x, axes, keep_dims)?;
+    let open: Vec<Dim> = axes
+        .iter()
+        .filter(|&&a| dims[a].as_static().is_none())
+        .map(|&a| dims[a].clone())
+        .collect();
+    let mut y = reduce_over(im, ctx, kind, x, axes, keep_dims)?;
+    if matches!(kind, ReduceKind::Max | ReduceKind::Min) && !open.is_empty() {
+        // A reduced size known only at run time may be 0: then the type's extreme.
+        let count = ShapeValue {
+            values: vec![dims_product(&open)],
+            scalar: true,
+        };
+        let count = im.emit_shape_value(ctx, count);
+        let zero = im.constant(HostTensor::from_i64(&[], &[0]), &ctx.name);
+        let empty = bin(im, ctx, BinaryOp::Equal, count, zero)?;
+        let et = im.ty(y).element_type;
+        let extreme = im.constant(
+            HostTensor::from_f64(et, &[], &[extreme_of(et, kind)]),
+            &ctx.name,
+        );
+        y = im.emit(ctx, OpKind::Select, &[empty, extreme, y])?;
+    }
     match ctx.op_type {
         "ReduceL2" => one(un(im, ctx, UnaryOp::Sqrt, y)?),
         "ReduceLogSum" => one(un(im, ctx, UnaryOp::Log, y)?),
         _ => one(y),
+    }
+}
+
+/// The value ReduceMax (the type's lowest) or ReduceMin (its highest) gives over an empty set.
+fn extreme_of(et: ElementType, kind: ReduceKind) -> f64 {
+    let lowest = matches!(kind, ReduceKind::Max);
+    match (et.int_width(), et) {
+        (Some((bits, true)), _) if lowest => -(2f64.powi(bits as i32 - 1)),
+        (Some((bits, true)), _) => 2f64.powi(bits as i32 - 1) - 1.0,
+        (Some(_), _) if lowest => 0.0,
+        (Some((bits, false)), _) => 2f64.powi(bits as i32) - 1.0,
+        (None, ElementType::I1) => (!lowest) as u8 as f64,
+        (None, _) if lowest => f64::NEG_INFINITY,
+        (None, _) => f64::INFINITY,
     }
 }
 
@@ -1600,16 +1635,7 @@ fn empty_extreme(
     kind: ReduceKind,
 ) -> Result<ValueId, ImportError> {
     let et = im.ty(x).element_type;
-    let lowest = matches!(kind, ReduceKind::Max);
-    let value = match (et.int_width(), et) {
-        (Some((bits, true)), _) if lowest => -(2f64.powi(bits as i32 - 1)),
-        (Some((bits, true)), _) => 2f64.powi(bits as i32 - 1) - 1.0,
-        (Some(_), _) if lowest => 0.0,
-        (Some((bits, false)), _) => 2f64.powi(bits as i32) - 1.0,
-        (None, kiln_types::ElementType::I1) => (!lowest) as u8 as f64,
-        (None, _) if lowest => f64::NEG_INFINITY,
-        (None, _) => f64::INFINITY,
-    };
+    let value = extreme_of(et, kind);
     let shape: Vec<Dim> = im
         .dims(x)
         .into_iter()
