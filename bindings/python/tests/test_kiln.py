@@ -817,6 +817,48 @@ def test_sizes_read_from_data_and_shapes_carried_across_the_read():
             np.testing.assert_array_equal(sliced, x[1:n, -3:100])
 
 
+def test_model_local_functions_are_imported_through_their_bodies():
+    """A node calling a model-local function imports the function's body: attributes it
+    refers to take the caller's value or the function's default, calls nest, and two calls
+    keep their values apart."""
+    from onnx import TensorProto, helper
+
+    from onnx import AttributeProto
+
+    f = TensorProto.FLOAT
+    alpha = helper.make_node("Constant", [], ["alpha"])
+    ref = AttributeProto(name="value_float", ref_attr_name="alpha", type=AttributeProto.FLOAT)
+    alpha.attribute.append(ref)
+    scaled_relu = helper.make_function(
+        "custom", "ScaledRelu", ["X"], ["Y"],
+        [helper.make_node("Relu", ["X"], ["r"]), alpha, helper.make_node("Mul", ["r", "alpha"], ["Y"])],
+        opset_imports=[helper.make_opsetid("", 18)],
+        attributes=[],
+    )
+    scaled_relu.attribute_proto.extend([helper.make_attribute("alpha", 2.0)])
+    twice = helper.make_function(
+        "custom", "Twice", ["X"], ["Y"],
+        [helper.make_node("ScaledRelu", ["X"], ["t"], domain="custom", alpha=3.0),
+         helper.make_node("ScaledRelu", ["t"], ["Y"], domain="custom")],
+        opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("custom", 1)],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Twice", ["x"], ["y"], domain="custom"),
+         helper.make_node("ScaledRelu", ["x"], ["z"], domain="custom", alpha=-1.0)],
+        "functions",
+        [helper.make_tensor_value_info("x", f, [4])],
+        [helper.make_tensor_value_info("y", f, [4]), helper.make_tensor_value_info("z", f, [4])],
+    )
+    model = helper.make_model(graph, functions=[scaled_relu, twice], ir_version=8,
+                              opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("custom", 1)])
+    blob = model.SerializeToString()
+    x = np.array([-1.0, 0.5, 2.0, -3.0], np.float32)
+    for target, device in [("vmvx", "local-task"), ("llvm-cpu", "local-sync")]:
+        y, z = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main(x)
+        np.testing.assert_allclose(y, np.maximum(np.maximum(x, 0) * 3.0, 0) * 2.0)
+        np.testing.assert_allclose(z, np.maximum(x, 0) * -1.0)
+
+
 def test_a_branch_that_returns_an_input_returns_a_copy():
     """An If whose taken branch passes an input through returns a copy of it: changing the
     input afterwards does not change the result; the other branch reduces it."""

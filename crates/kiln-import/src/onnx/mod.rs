@@ -28,6 +28,7 @@ mod data_sizes;
 mod data_slices;
 mod dft;
 mod einsum;
+mod functions;
 mod grid_sample;
 mod host_sizes;
 mod indexing;
@@ -154,11 +155,7 @@ fn import_model(
             op_versions::newest_opset()
         )));
     }
-    let local_functions: Vec<String> = model
-        .functions
-        .iter()
-        .filter_map(|f| f.name.clone())
-        .collect();
+    let local_functions = model.functions.clone();
     let mut im = Importer {
         program: Program::default(),
         func: Function::new("main"),
@@ -168,6 +165,7 @@ fn import_model(
         opset,
         base_dir,
         local_functions,
+        function_depth: 0,
         staging: None,
         uses: uses::Uses::default(),
     };
@@ -393,7 +391,10 @@ pub(crate) struct Importer {
     sym_values: HashMap<ValueId, ShapeValue>,
     opset: i64,
     base_dir: Option<PathBuf>,
-    local_functions: Vec<String>,
+    /// The model's local functions, imported by inlining their bodies ([`functions`]).
+    local_functions: Vec<proto::FunctionProto>,
+    /// How deeply the function bodies being imported nest.
+    function_depth: usize,
     /// Run-time control flow's segments, once the graph has been cut ([`staging`]).
     staging: Option<staging::Staging>,
     /// Reads of each name still ahead, per graph being walked.
@@ -470,6 +471,9 @@ impl Importer {
             name,
             opset: self.opset,
         };
+        if let Some(function) = self.local_function(node) {
+            return self.inline_function(&ctx, &function);
+        }
         let domain = node.domain.as_deref().unwrap_or("");
         if !matches!(domain, "" | "ai.onnx") {
             return Err(ctx.err(format!("op domain '{domain}' is not supported")));
@@ -494,13 +498,8 @@ impl Importer {
             }
         }
         let builder = ops::builder(op_type).ok_or_else(|| {
-            let what = if self.local_functions.iter().any(|f| f == op_type) {
-                "model-local function"
-            } else {
-                "op"
-            };
             ImportError::Unsupported(format!(
-                "unsupported {what} '{op_type}' (node '{}', opset {})",
+                "unsupported op '{op_type}' (node '{}', opset {})",
                 ctx.name, self.opset
             ))
         })?;

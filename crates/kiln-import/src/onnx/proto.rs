@@ -31,8 +31,22 @@ pub struct OperatorSetIdProto {
 pub struct FunctionProto {
     #[prost(string, optional, tag = "1")]
     pub name: Option<String>,
+    #[prost(string, repeated, tag = "4")]
+    pub input: Vec<String>,
+    #[prost(string, repeated, tag = "5")]
+    pub output: Vec<String>,
+    /// Names of the attributes the body may refer to (without defaults).
+    #[prost(string, repeated, tag = "6")]
+    pub attribute: Vec<String>,
+    #[prost(message, repeated, tag = "7")]
+    pub node: Vec<NodeProto>,
+    #[prost(message, repeated, tag = "9")]
+    pub opset_import: Vec<OperatorSetIdProto>,
     #[prost(string, optional, tag = "10")]
     pub domain: Option<String>,
+    /// Attributes the body may refer to, with their defaults.
+    #[prost(message, repeated, tag = "11")]
+    pub attribute_proto: Vec<AttributeProto>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -90,6 +104,9 @@ pub struct AttributeProto {
     /// A subgraph (If's branches, Loop's and Scan's body).
     #[prost(message, optional, tag = "6")]
     pub g: Option<GraphProto>,
+    /// In a function's body: the caller's attribute this one takes its value from.
+    #[prost(string, optional, tag = "21")]
+    pub ref_attr_name: Option<String>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
