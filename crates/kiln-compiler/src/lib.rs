@@ -65,6 +65,12 @@ pub enum CompileError {
     UnsupportedArch(String),
     #[error("constant folding failed: {0}")]
     ConstantFolding(String),
+    /// A model that compiles neither with its input dims open nor with them bound to 1.
+    #[error("{open}; with its input dims bound to 1 instead: {bound} (bind them to the sizes it runs at with --kiln-bind-dim=NAME=SIZE)")]
+    Unbound {
+        open: Box<CompileError>,
+        bound: Box<CompileError>,
+    },
     /// Dispatch formation made kernel IR its verifier refuses (a compiler bug).
     #[error("function @{function}: invalid kernel IR: {source}")]
     KernelIr {
@@ -224,12 +230,25 @@ pub fn import_and_compile(
         dynamic_dims: Some(false),
         ..options.clone()
     };
-    let imported = import(&import_options(&bound))?;
-    let mut notes = imported.notes;
-    notes.push(format!(
+    let note = format!(
         "the model does not compile with its input dims left open ({why}); they are bound (to 1 unless --kiln-bind-dim=NAME=SIZE says otherwise)"
-    ));
-    Ok((compile_program(imported.program, &bound)?, notes))
+    );
+    // The reason dims could not stay open matters most when binding them fails too.
+    // (An error that does not depend on the dims, such as an unsupported op, is itself.)
+    let unbound = |e: CompileError| {
+        if e.to_string() == why.to_string() {
+            return e;
+        }
+        CompileError::Unbound {
+            open: Box::new(why.clone()),
+            bound: Box::new(e),
+        }
+    };
+    let imported = import(&import_options(&bound)).map_err(|e| unbound(e.into()))?;
+    let mut notes = imported.notes;
+    notes.push(note);
+    let out = compile_program(imported.program, &bound).map_err(unbound)?;
+    Ok((out, notes))
 }
 
 /// `options` with the module named after `path` unless a name was given.
