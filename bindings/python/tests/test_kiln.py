@@ -859,6 +859,28 @@ def test_model_local_functions_are_imported_through_their_bodies():
         np.testing.assert_allclose(z, np.maximum(x, 0) * -1.0)
 
 
+def test_einsum_takes_diagonals_of_repeated_letters():
+    """A letter repeated within a term takes that diagonal: a trace ('ii') and a batched
+    diagonal contracted with another operand ('bii,ij->bj') match NumPy's einsum."""
+    from onnx import TensorProto, helper
+
+    f = TensorProto.FLOAT
+    graph = helper.make_graph(
+        [helper.make_node("Einsum", ["a"], ["t"], equation="ii"),
+         helper.make_node("Einsum", ["b", "a"], ["u"], equation="bii,ij->bj")],
+        "diagonals",
+        [helper.make_tensor_value_info("a", f, [3, 3]), helper.make_tensor_value_info("b", f, [2, 3, 3])],
+        [helper.make_tensor_value_info("t", f, None), helper.make_tensor_value_info("u", f, None)],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8).SerializeToString()
+    rng = np.random.default_rng(3)
+    a, b = rng.random((3, 3), np.float32), rng.random((2, 3, 3), np.float32)
+    for target, device in [("vmvx", "local-task"), ("llvm-cpu", "local-sync")]:
+        t, u = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main(a, b)
+        np.testing.assert_allclose(t, np.einsum("ii", a), rtol=1e-5)
+        np.testing.assert_allclose(u, np.einsum("bii,ij->bj", b, a), rtol=1e-5)
+
+
 def test_a_branch_that_returns_an_input_returns_a_copy():
     """An If whose taken branch passes an input through returns a copy of it: changing the
     input afterwards does not change the result; the other branch reduces it."""

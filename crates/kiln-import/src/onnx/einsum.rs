@@ -7,7 +7,7 @@
 //! `[batch…, own…, contracted…]` (the right one to `[batch…, contracted…, own…]`), reshaped to
 //! three dims and multiplied; the result is transposed to the output's order at the end.
 //! `...` stands for the same broadcast dims in every term. A letter repeated within one
-//! term (a diagonal) is not supported.
+//! term takes the diagonal first: the elements off it zeroed and that dim summed away.
 
 use super::ops::{reshape_to, Outputs};
 use super::{Importer, NodeCtx};
@@ -80,17 +80,6 @@ fn parse(
         .zip(ranks)
         .map(|(t, &r)| expand(t, Some(r)))
         .collect::<Result<_, _>>()?;
-    for (t, letters) in terms.iter().zip(&inputs) {
-        let mut seen = vec![];
-        for c in letters {
-            if seen.contains(c) {
-                return Err(ctx.err(format!(
-                    "term '{t}' repeats '{c}' (diagonals are not supported)"
-                )));
-            }
-            seen.push(*c);
-        }
-    }
     let output = match rhs {
         Some(r) => expand(&r, None)?,
         None => {
@@ -110,6 +99,41 @@ fn parse(
     Ok((inputs, output))
 }
 
+/// Takes the diagonal of every letter `t` repeats: where the two dims' positions differ the
+/// value is zeroed (a select, so infinities off the diagonal do not leak), and the second dim
+/// is summed away.
+fn diagonals(im: &mut Importer, ctx: &NodeCtx, t: &mut Term) -> Result<(), ImportError> {
+    while let Some((p, q)) = (0..t.letters.len()).find_map(|q| {
+        let p = t.letters[..q].iter().position(|&c| c == t.letters[q])?;
+        Some((p, q))
+    }) {
+        let dims = im.dims(t.value);
+        if dims[p] != dims[q] {
+            return Err(ctx.err(format!(
+                "'{}' labels dims of sizes {} and {}",
+                t.letters[p], dims[p], dims[q]
+            )));
+        }
+        let at = |im: &mut Importer, axis: usize| {
+            let mut shape = vec![kiln_ir::Dim::Static(1); dims.len()];
+            shape[axis] = dims[axis].clone();
+            im.emit(ctx, OpKind::Iota { shape, axis }, &[])
+        };
+        let (row, col) = (at(im, p)?, at(im, q)?);
+        let on = im.emit(ctx, OpKind::Binary(kiln_ir::BinaryOp::Equal), &[row, col])?;
+        let zero = super::ops::scalar_like(im, ctx, t.value, 0.0);
+        let kept = im.emit(ctx, OpKind::Select, &[on, t.value, zero])?;
+        let sum = OpKind::Reduce {
+            kind: ReduceKind::Sum,
+            axes: vec![q],
+            keep_dims: false,
+        };
+        t.value = im.emit(ctx, sum, &[kept])?;
+        t.letters.remove(q);
+    }
+    Ok(())
+}
+
 pub(super) fn einsum(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let equation = ctx
         .string("equation")
@@ -122,13 +146,14 @@ pub(super) fn einsum(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
         .zip(terms)
         .map(|(&value, letters)| Term { value, letters })
         .collect();
-    for t in &operands {
+    for t in &mut operands {
         if t.letters.len() != im.ty(t.value).rank() {
             return Err(ctx.err(format!(
                 "equation '{equation}' does not fit input {}",
                 im.ty(t.value)
             )));
         }
+        diagonals(im, ctx, t)?;
     }
     if operands.is_empty() {
         return Err(ctx.err("Einsum needs at least one input"));
