@@ -881,6 +881,34 @@ def test_einsum_takes_diagonals_of_repeated_letters():
         np.testing.assert_allclose(u, np.einsum("bii,ij->bj", b, a), rtol=1e-5)
 
 
+def test_dropout_in_training_mode_keeps_one_minus_ratio_scaled():
+    """Training-mode Dropout (its mode given at run time) keeps about 1 - ratio of the
+    elements, scaled by 1 / (1 - ratio), zeroes the rest, reports the mask, and passes the
+    input through when the mode is off."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Dropout", ["x", "r", "t"], ["y", "mask"], seed=7)],
+        "dropout",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [100, 100]),
+         helper.make_tensor_value_info("r", TensorProto.FLOAT, []),
+         helper.make_tensor_value_info("t", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [100, 100]),
+         helper.make_tensor_value_info("mask", TensorProto.BOOL, [100, 100])],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
+    x = np.random.default_rng(1).random((100, 100), np.float32) + 1.0
+    for target, device in [("vmvx", "local-task"), ("llvm-cpu", "local-sync")]:
+        fn = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main
+        y, mask = fn(x, np.array(0.25, np.float32), np.array(True))
+        assert abs(mask.mean() - 0.75) < 0.02
+        np.testing.assert_allclose(y[mask], x[mask] / 0.75, rtol=1e-6)
+        assert (y[~mask] == 0).all()
+        y, mask = fn(x, np.array(0.25, np.float32), np.array(False))
+        np.testing.assert_array_equal(y, x)
+        assert mask.all()
+
+
 def test_a_branch_that_returns_an_input_returns_a_copy():
     """An If whose taken branch passes an input through returns a copy of it: changing the
     input afterwards does not change the result; the other branch reduces it."""

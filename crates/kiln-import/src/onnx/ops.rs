@@ -169,15 +169,15 @@ pub(super) fn one(v: ValueId) -> Outputs {
 
 /// Inference-mode dropout is the identity; training mode (random masks) is refused.
 fn dropout(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let training = match inputs.get(2).copied().flatten() {
-        None => false,
-        Some(v) => im
-            .const_of(v)
-            .map(|t| t.to_f64().first().copied().unwrap_or(0.0) != 0.0)
-            .ok_or_else(|| ctx.err("training_mode must be a compile-time constant"))?,
-    };
-    if training {
-        return Err(ctx.err("training_mode=true is not supported (kiln runs inference)"));
+    if let Some(t) = inputs.get(2).copied().flatten() {
+        let training = im
+            .const_of(t)
+            .map(|c| c.to_f64().first().copied().unwrap_or(0.0) != 0.0);
+        match training {
+            Some(false) => {}
+            Some(true) => return training_dropout(im, ctx, inputs, None),
+            None => return training_dropout(im, ctx, inputs, Some(t)),
+        }
     }
     let x = arg(ctx, inputs, 0)?;
     if ctx.node.output.get(1).is_none_or(|o| o.is_empty()) {
@@ -201,6 +201,85 @@ fn dropout(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
         }
     };
     Ok(vec![Some(x), Some(mask)])
+}
+
+/// Dropout in training mode: each element kept with probability `1 − ratio` and scaled by
+/// `1 / (1 − ratio)`, else zeroed. The draws come from a counter-based hash of the element's
+/// position and `seed` (PCG's output function), so a call is reproducible but its mask is not
+/// NumPy's or ONNX Runtime's. With `training` given as data, each call picks by its value.
+fn training_dropout(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+    training: Option<ValueId>,
+) -> Outputs {
+    let x = arg(ctx, inputs, 0)?;
+    require_float(im, ctx, x)?;
+    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
+    let f = |im: &mut Importer, v: f64| {
+        im.constant(HostTensor::from_f64(ElementType::F32, &[], &[v]), &ctx.name)
+    };
+    let ratio = match inputs.get(1).copied().flatten() {
+        Some(r) => {
+            let r = reshape_to(im, ctx, r, vec![])?;
+            cast_to(im, ctx, r, ElementType::F32)?
+        }
+        None => f(im, 0.5),
+    };
+    let dims = im.dims(x);
+    let total = Dim::from_expr(dims_product(&dims)).ok_or_else(|| ctx.err("too large"))?;
+    let at = im.emit(
+        ctx,
+        OpKind::Iota {
+            shape: vec![total],
+            axis: 0,
+        },
+        &[],
+    )?;
+    let at = reshape_dims(im, ctx, at, dims)?;
+    // h = pos · 747796405 + 2891336453 + seed (mod 2³²), then PCG's xorshift-multiply.
+    let mask32 = c(im, 0xffff_ffff);
+    let mul = c(im, 747_796_405);
+    let h = bin(im, ctx, BinaryOp::Mul, at, mul)?;
+    let inc = c(im, 2_891_336_453 + ctx.int("seed", 0));
+    let h = bin(im, ctx, BinaryOp::Add, h, inc)?;
+    let h = bin(im, ctx, BinaryOp::BitAnd, h, mask32)?;
+    let (k28, k4) = (c(im, 28), c(im, 4));
+    let shift = bin(im, ctx, BinaryOp::Shr, h, k28)?;
+    let shift = bin(im, ctx, BinaryOp::Add, shift, k4)?;
+    let w = bin(im, ctx, BinaryOp::Shr, h, shift)?;
+    let w = bin(im, ctx, BinaryOp::BitXor, w, h)?;
+    let mul2 = c(im, 277_803_737);
+    let w = bin(im, ctx, BinaryOp::Mul, w, mul2)?;
+    let w = bin(im, ctx, BinaryOp::BitAnd, w, mask32)?;
+    let k22 = c(im, 22);
+    let top = bin(im, ctx, BinaryOp::Shr, w, k22)?;
+    let w = bin(im, ctx, BinaryOp::BitXor, top, w)?;
+    // A uniform draw in [0, 1) from the top 24 bits (exact in f32).
+    let k8 = c(im, 8);
+    let w = bin(im, ctx, BinaryOp::Shr, w, k8)?;
+    let w = bin(im, ctx, BinaryOp::BitAnd, w, mask32)?;
+    let u = cast_to(im, ctx, w, ElementType::F32)?;
+    let step = f(im, 1.0 / (1u64 << 24) as f64);
+    let u = bin(im, ctx, BinaryOp::Mul, u, step)?;
+    let below = bin(im, ctx, BinaryOp::Less, u, ratio)?;
+    let keep = im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[below])?;
+    let one_ = f(im, 1.0);
+    let left = bin(im, ctx, BinaryOp::Sub, one_, ratio)?;
+    let scale = bin(im, ctx, BinaryOp::Div, one_, left)?;
+    let scale = cast_to(im, ctx, scale, im.ty(x).element_type)?;
+    let scaled = bin(im, ctx, BinaryOp::Mul, x, scale)?;
+    let zero = scalar_like(im, ctx, x, 0.0);
+    let mut y = im.emit(ctx, OpKind::Select, &[keep, scaled, zero])?;
+    let mut mask = keep;
+    if let Some(t) = training {
+        let t = reshape_to(im, ctx, t, vec![])?;
+        let t = cast_to(im, ctx, t, ElementType::I1)?;
+        y = im.emit(ctx, OpKind::Select, &[t, y, x])?;
+        let off = im.emit(ctx, OpKind::Unary(UnaryOp::Not), &[t])?;
+        mask = bin(im, ctx, BinaryOp::Or, mask, off)?;
+    }
+    Ok(vec![Some(y), Some(mask)])
 }
 
 fn identity(_: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
