@@ -1,8 +1,8 @@
 //! AffineGrid and MaxUnpool: ops whose output size an input gives as data (read as sizes,
 //! see [`super::data_sizes`]), built from positions over those sizes.
 
+use super::ops::size_scalar;
 use super::ops::{arg, bin, cast_to, reshape_dims, size_dim, Outputs};
-use super::shape_values::ShapeValue;
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{dims_product, BinaryOp, Dim, OpKind, ReduceKind, ValueId};
@@ -10,11 +10,7 @@ use kiln_types::{ElementType, HostTensor};
 
 /// A size as an f32 scalar value.
 fn size_f32(im: &mut Importer, ctx: &NodeCtx, d: &Dim) -> Result<ValueId, ImportError> {
-    let v = ShapeValue {
-        values: vec![d.expr()],
-        scalar: true,
-    };
-    let v = im.emit_shape_value(ctx, v);
+    let v = size_scalar(im, ctx, d.expr());
     cast_to(im, ctx, v, ElementType::F32)
 }
 
@@ -199,11 +195,7 @@ fn reravel(
     for d in 0..from.len() {
         let stride: usize = from[d + 1..].iter().product();
         let coord = super::data_counts::coordinate(im, ctx, flat, stride, from[d])?;
-        let to_stride = ShapeValue {
-            values: vec![dims_product(&to[d + 1..])],
-            scalar: true,
-        };
-        let to_stride = im.emit_shape_value(ctx, to_stride);
+        let to_stride = size_scalar(im, ctx, dims_product(&to[d + 1..]));
         let term = bin(im, ctx, BinaryOp::Mul, coord, to_stride)?;
         out = Some(match out {
             None => term,

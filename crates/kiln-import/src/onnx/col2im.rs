@@ -6,12 +6,13 @@
 //! position, block index)` lands on one image position or none; on the device, a `[image, K·L]`
 //! 0/1 matrix of those landings multiplies the columns, summing overlapping blocks.
 
-use super::ops::{arg, bin, cast_to, reshape_dims, size_dim, Outputs};
+use super::data_counts::div_mod;
+use super::ops::{arg, bin, cast_to, i64_scalar, reshape_dims, size_dim, size_scalar, Outputs};
 use super::shape_values::ShapeValue;
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{dims_product, BinaryOp, Dim, OpKind, ReduceKind, SymExpr, ValueId};
-use kiln_types::{ElementType, HostTensor};
+use kiln_types::ElementType;
 
 pub(super) fn col2im(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let (x, image, block) = (
@@ -88,19 +89,9 @@ pub(super) fn col2im(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
     let x = im.emit(ctx, checked, &[x])?;
     let x = reshape_dims(im, ctx, x, want)?;
     // Where each column entry lands: a flat image position, or −1.
-    let scalar = |im: &mut Importer, e: SymExpr| {
-        let v = ShapeValue {
-            values: vec![e],
-            scalar: true,
-        };
-        im.emit_shape_value(ctx, v)
-    };
-    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
-    let split = |im: &mut Importer, v: ValueId, by: ValueId| -> Result<[ValueId; 2], ImportError> {
-        let q = bin(im, ctx, BinaryOp::Div, v, by)?;
-        let whole = bin(im, ctx, BinaryOp::Mul, q, by)?;
-        Ok([q, bin(im, ctx, BinaryOp::Sub, v, whole)?])
-    };
+    let scalar = |im: &mut Importer, e: SymExpr| size_scalar(im, ctx, e);
+    let c = |im: &mut Importer, v: i64| i64_scalar(im, ctx, v);
+    let split = |im: &mut Importer, v: ValueId, by: ValueId| div_mod(im, ctx, v, by);
     let entry = im.emit(
         ctx,
         OpKind::Iota {

@@ -6,11 +6,13 @@
 //! device), and the result gathers those positions. Work grows with count × length, which
 //! suits the masks of post-processing; the mask's length must be known when compiling.
 
-use super::ops::{arg, axis, bin, cast_to, reshape_dims, reshape_to, size_dim, Outputs};
+use super::ops::{
+    arg, axis, bin, cast_to, i64_scalar, reshape_dims, reshape_to, size_dim, Outputs,
+};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, Dim, OpKind, ReduceKind, UnaryOp, ValueId};
-use kiln_types::{ElementType, HostTensor};
+use kiln_types::ElementType;
 
 fn sum(im: &mut Importer, ctx: &NodeCtx, x: ValueId, axis: usize) -> Result<ValueId, ImportError> {
     let kind = OpKind::Reduce {
@@ -63,7 +65,7 @@ fn true_positions(
     let k = iota(im, ctx, vec![m.clone(), m.clone()], 0)?;
     let i = iota(im, ctx, vec![m.clone(), m.clone()], 1)?;
     let after = bin(im, ctx, BinaryOp::Greater, k, i)?;
-    let zero = im.constant(HostTensor::from_i64(&[], &[0]), &ctx.name);
+    let zero = i64_scalar(im, ctx, 0);
     let counted = im.emit(ctx, OpKind::Select, &[after, zero, column])?;
     let running = sum(im, ctx, counted, 0)?;
     let running = reshape_dims(im, ctx, running, vec![Dim::Static(1), m.clone()])?;
@@ -75,6 +77,18 @@ fn true_positions(
     sum(im, ctx, before, 1)
 }
 
+/// The quotient and remainder of non-negative i64 values `v` by positive `by`.
+pub(super) fn div_mod(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    v: ValueId,
+    by: ValueId,
+) -> Result<[ValueId; 2], ImportError> {
+    let q = bin(im, ctx, BinaryOp::Div, v, by)?;
+    let whole = bin(im, ctx, BinaryOp::Mul, q, by)?;
+    Ok([q, bin(im, ctx, BinaryOp::Sub, v, whole)?])
+}
+
 /// The coordinate `(flat / stride) mod n` of non-negative flat positions (i64), along a dim
 /// of `n` whose elements are `stride` apart.
 pub(super) fn coordinate(
@@ -84,14 +98,13 @@ pub(super) fn coordinate(
     stride: usize,
     n: usize,
 ) -> Result<ValueId, ImportError> {
-    let c = |im: &mut Importer, v: usize| {
-        im.constant(HostTensor::from_i64(&[], &[v as i64]), &ctx.name)
-    };
-    let (s, n) = (c(im, stride), c(im, n));
-    let q = bin(im, ctx, BinaryOp::Div, flat, s)?;
-    let whole = bin(im, ctx, BinaryOp::Div, q, n)?;
-    let whole = bin(im, ctx, BinaryOp::Mul, whole, n)?;
-    bin(im, ctx, BinaryOp::Sub, q, whole)
+    let (s, n) = (
+        i64_scalar(im, ctx, stride as i64),
+        i64_scalar(im, ctx, n as i64),
+    );
+    let [q, _] = div_mod(im, ctx, flat, s)?;
+    let [_, r] = div_mod(im, ctx, q, n)?;
+    Ok(r)
 }
 
 /// Compress: the slices of the input along `axis` (of the flattened input without one) whose
@@ -173,7 +186,7 @@ pub(super) fn unique(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
     let x = arg(ctx, &inputs, 0)?;
     let (rows, first, key) = distinct(im, ctx, x)?;
     let n = Dim::Static(mask_len(im, ctx, first)?);
-    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
+    let c = |im: &mut Importer, v: i64| i64_scalar(im, ctx, v);
     let r = iota(im, ctx, vec![count.clone(), Dim::Static(1)], 0)?;
     let key_row = reshape_dims(im, ctx, key, vec![Dim::Static(1), n.clone()])?;
     let first_row = reshape_dims(im, ctx, first, vec![Dim::Static(1), n.clone()])?;
@@ -225,7 +238,7 @@ fn distinct(
     let table = reshape_to(im, ctx, moved, vec![n, k])?;
     let left = reshape_to(im, ctx, table, vec![n, 1, k])?;
     let right = reshape_to(im, ctx, table, vec![1, n, k])?;
-    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
+    let c = |im: &mut Importer, v: i64| i64_scalar(im, ctx, v);
     let reduce = |im: &mut Importer, kind, v: ValueId, axis: usize| {
         let op = OpKind::Reduce {
             kind,

@@ -7,12 +7,13 @@
 //! value (`constant` mode, CenterCropPad's padding).
 
 use super::data_slices::{axis_entries, pick, Entry, PerAxis};
-use super::ops::{arg, axis, bin, cast_to, size_dim, slice_axis, un, Outputs};
-use super::shape_values::ShapeValue;
+use super::ops::{
+    arg, axis, bin, cast_to, i64_scalar, size_dim, size_scalar, slice_axis, un, Outputs,
+};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, OpKind, UnaryOp, ValueId};
-use kiln_types::{ElementType, HostTensor};
+use kiln_types::ElementType;
 
 /// Whether a Pad node (opset 11 on) reads its pads, value or axes from data.
 pub(super) fn reads_data(im: &Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> bool {
@@ -26,17 +27,9 @@ pub(super) fn reads_data(im: &Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
         })
 }
 
-fn int(im: &mut Importer, ctx: &NodeCtx, v: i64) -> ValueId {
-    im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name)
-}
-
 /// Dim `d` of `x` as an i64 scalar value.
 fn dim_value(im: &mut Importer, ctx: &NodeCtx, x: ValueId, d: usize) -> ValueId {
-    let dim = ShapeValue {
-        values: vec![im.dims(x)[d].expr()],
-        scalar: true,
-    };
-    im.emit_shape_value(ctx, dim)
+    size_scalar(im, ctx, im.dims(x)[d].expr())
 }
 
 /// The dims a Pad node pads, each with the entry of its pads it takes, and the pads split
@@ -88,7 +81,7 @@ pub(super) fn pad_from_data(
     }
     let Padded { dims, begins, ends } = padded_dims(im, ctx, inputs)?;
     let x = arg(ctx, inputs, 0)?;
-    let zero = int(im, ctx, 0);
+    let zero = i64_scalar(im, ctx, 0);
     let mut lengths = vec![];
     for &(d, entry) in &dims {
         let low = pick(im, ctx, &begins, d, entry, zero)?;
@@ -111,7 +104,7 @@ pub(super) fn pad_from_data(
         ("constant", None) => Some(super::ops::scalar_like(im, ctx, y, 0.0)),
         _ => None,
     };
-    let zero = int(im, ctx, 0);
+    let zero = i64_scalar(im, ctx, 0);
     for (&(d, entry), len) in dims.iter().zip(&lengths.values) {
         let low = pick(im, ctx, &begins, d, entry, zero)?;
         let shift = un(im, ctx, UnaryOp::Neg, low)?;
@@ -152,12 +145,8 @@ pub(super) fn center_crop_pad(
         // Source position o + shift: shift = (n − t) / 2 when cropping, −((t − n) / 2) when
         // padding.
         let n = dim_value(im, ctx, y, d);
-        let target = ShapeValue {
-            values: vec![size.clone()],
-            scalar: true,
-        };
-        let t = im.emit_shape_value(ctx, target);
-        let two = int(im, ctx, 2);
+        let t = size_scalar(im, ctx, size.clone());
+        let two = i64_scalar(im, ctx, 2);
         let crop = bin(im, ctx, BinaryOp::Sub, n, t)?;
         let crop = bin(im, ctx, BinaryOp::Div, crop, two)?;
         let grow = bin(im, ctx, BinaryOp::Sub, t, n)?;
@@ -210,7 +199,7 @@ fn read_shifted(
     let shape = vec![size_dim(ctx, len)?];
     let at = im.emit(ctx, OpKind::Iota { shape, axis: 0 }, &[])?;
     let src = bin(im, ctx, BinaryOp::Add, at, shift)?;
-    let (zero, one_) = (int(im, ctx, 0), int(im, ctx, 1));
+    let (zero, one_) = (i64_scalar(im, ctx, 0), i64_scalar(im, ctx, 1));
     let last = bin(im, ctx, BinaryOp::Sub, n, one_)?;
     let clamped = |im: &mut Importer, p: ValueId| -> Result<ValueId, ImportError> {
         let p = bin(im, ctx, BinaryOp::Max, p, zero)?;

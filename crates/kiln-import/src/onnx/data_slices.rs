@@ -7,12 +7,13 @@
 //! given as data are matched against every dim on the device, so no dim's fate is needed when
 //! compiling: a dim no axis names takes its whole length.
 
-use super::ops::{arg, axis, bin, cast_to, reshape_to, size_dim, slice_axis, Outputs};
-use super::shape_values::ShapeValue;
+use super::ops::{
+    arg, axis, bin, cast_to, i64_scalar, reshape_to, size_dim, size_scalar, slice_axis, Outputs,
+};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, OpKind, ReduceKind, UnaryOp, ValueId};
-use kiln_types::{ElementType, HostTensor};
+use kiln_types::ElementType;
 
 /// Which entry of per-axis values (starts, ends, steps, pads) applies to a dim.
 #[derive(Clone, Copy)]
@@ -96,13 +97,9 @@ fn positions(
     d: usize,
     entry: Entry,
 ) -> Result<(ValueId, ValueId, ValueId), ImportError> {
-    let c = |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
+    let c = |im: &mut Importer, v: i64| i64_scalar(im, ctx, v);
     let x = arg(ctx, inputs, 0)?;
-    let dim = ShapeValue {
-        values: vec![im.dims(x)[d].expr()],
-        scalar: true,
-    };
-    let dim = im.emit_shape_value(ctx, dim);
+    let dim = size_scalar(im, ctx, im.dims(x)[d].expr());
     let (zero, one_) = (c(im, 0), c(im, 1));
     let ends_default = dim;
     let rank = im.ty(x).rank();
@@ -184,8 +181,7 @@ pub(super) fn pick(
             let axes = axes.ok_or_else(|| ctx.err("axes are required"))?;
             let axes = cast_to(im, ctx, axes, ElementType::I64)?;
             let rank = rank as i64;
-            let c =
-                |im: &mut Importer, v: i64| im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name);
+            let c = |im: &mut Importer, v: i64| i64_scalar(im, ctx, v);
             let (zero, r, want) = (c(im, 0), c(im, rank), c(im, d as i64));
             let negative = bin(im, ctx, BinaryOp::Less, axes, zero)?;
             let moved = bin(im, ctx, BinaryOp::Add, axes, r)?;

@@ -560,6 +560,21 @@ fn transpose_2d(im: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Result<ValueId,
     im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[x])
 }
 
+/// An i64 scalar constant.
+pub(super) fn i64_scalar(im: &mut Importer, ctx: &NodeCtx, v: i64) -> ValueId {
+    im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name)
+}
+
+/// A size as an i64 scalar value: a constant when it is known, else a value the control
+/// program computes from the dims it depends on ([`super::host_sizes`]).
+pub(super) fn size_scalar(im: &mut Importer, ctx: &NodeCtx, size: SymExpr) -> ValueId {
+    let v = ShapeValue {
+        values: vec![size],
+        scalar: true,
+    };
+    im.emit_shape_value(ctx, v)
+}
+
 pub(super) fn scalar_like(im: &mut Importer, ctx: &NodeCtx, like: ValueId, v: f64) -> ValueId {
     let et = im.ty(like).element_type;
     im.constant(HostTensor::from_f64(et, &[], &[v]), &ctx.name)
@@ -1667,11 +1682,7 @@ fn reduce(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
     let mut y = reduce_over(im, ctx, kind, x, axes, keep_dims)?;
     if matches!(kind, ReduceKind::Max | ReduceKind::Min) && !open.is_empty() {
         // A reduced size known only at run time may be 0: then the type's extreme.
-        let count = ShapeValue {
-            values: vec![dims_product(&open)],
-            scalar: true,
-        };
-        let count = im.emit_shape_value(ctx, count);
+        let count = size_scalar(im, ctx, dims_product(&open));
         let zero = im.constant(HostTensor::from_i64(&[], &[0]), &ctx.name);
         let empty = bin(im, ctx, BinaryOp::Equal, count, zero)?;
         let et = im.ty(y).element_type;
@@ -1925,11 +1936,7 @@ fn reshape_from_data(
         &[known],
     )?;
     let product = bin(im, ctx, BinaryOp::Max, product, one_)?;
-    let total = ShapeValue {
-        values: vec![dims_product(&from)],
-        scalar: true,
-    };
-    let total = im.emit_shape_value(ctx, total);
+    let total = size_scalar(im, ctx, dims_product(&from));
     let fill = bin(im, ctx, BinaryOp::Div, total, product)?;
     let d = im.emit(ctx, OpKind::Select, &[infer, fill, d])?;
     let sizes = im.sizes_from_data(ctx, d)?;
@@ -3035,11 +3042,7 @@ fn one_hot(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     let a = axis(ctx, ctx.int("axis", -1), dims.len() + 1)?;
     let index = cast_to(im, ctx, indices, ElementType::I64)?;
     let zero = im.constant(HostTensor::from_i64(&[], &[0]), &ctx.name);
-    let len = ShapeValue {
-        values: vec![depth.expr()],
-        scalar: true,
-    };
-    let len = im.emit_shape_value(ctx, len);
+    let len = size_scalar(im, ctx, depth.expr());
     let negative = bin(im, ctx, BinaryOp::Less, index, zero)?;
     let wrapped = bin(im, ctx, BinaryOp::Add, index, len)?;
     let index = im.emit(ctx, OpKind::Select, &[negative, wrapped, index])?;
@@ -3988,11 +3991,7 @@ fn split_from_data(im: &mut Importer, ctx: &NodeCtx, sizes: ValueId) -> Outputs 
             },
             &[],
         )?;
-        let start = ShapeValue {
-            values: vec![offset.clone()],
-            scalar: true,
-        };
-        let start = im.emit_shape_value(ctx, start);
+        let start = size_scalar(im, ctx, offset.clone());
         let index = bin(im, ctx, BinaryOp::Add, at, start)?;
         out.push(Some(im.emit(
             ctx,

@@ -11,9 +11,9 @@
 //! the input take `extrapolation_value`. The input's own dims must be known when compiling;
 //! antialiasing needs a kernel width known when compiling and is refused here.
 
+use super::ops::size_scalar;
 use super::ops::{arg, bin, cast_to, reshape_dims, reshape_to, size_dim, slice_axis, un, Outputs};
 use super::resize::{interpolation, resized_axes, Interpolation, Mode, Rounding};
-use super::shape_values::ShapeValue;
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, Dim, OpKind, SymExpr, UnaryOp, ValueId};
@@ -91,11 +91,7 @@ impl Scalars<'_, '_> {
     }
     /// A size as an f32 scalar.
     fn size(&mut self, e: SymExpr) -> Result<ValueId, ImportError> {
-        let v = ShapeValue {
-            values: vec![e],
-            scalar: true,
-        };
-        let v = self.im.emit_shape_value(self.ctx, v);
+        let v = size_scalar(self.im, self.ctx, e);
         self.cast(v, ElementType::F32)
     }
 }

@@ -3,8 +3,8 @@
 //! [`super::data_sizes`]) or known now. `periodic` (the default) divides by the length,
 //! otherwise by one less, for a symmetric window.
 
+use super::ops::size_scalar;
 use super::ops::{arg, bin, cast_to, one, scalar_like, size_dim, un, Outputs};
-use super::shape_values::ShapeValue;
 use super::{Importer, NodeCtx};
 use kiln_ir::{BinaryOp, OpKind, SymExpr, UnaryOp, ValueId};
 use kiln_types::ElementType;
@@ -40,11 +40,7 @@ pub(super) fn window(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
     let shape = vec![size_dim(ctx, &len)?];
     let at = im.emit(ctx, OpKind::Iota { shape, axis: 0 }, &[])?;
     let at = cast_to(im, ctx, at, ElementType::F32)?;
-    let period = ShapeValue {
-        values: vec![period],
-        scalar: true,
-    };
-    let period = im.emit_shape_value(ctx, period);
+    let period = size_scalar(im, ctx, period);
     let period = cast_to(im, ctx, period, ElementType::F32)?;
     // The phase 2π·n / N of each position.
     let two_pi = scalar_like(im, ctx, at, 2.0 * PI);
