@@ -92,6 +92,16 @@ def fma_relu_model(n):
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
+def ort_session(blob, threads):
+    """An ONNX Runtime CPU session of model bytes `blob` on `threads` intra-op threads."""
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    # Idle ORT workers spin by default and would steal cores from whatever runs next.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(blob, so, providers=["CPUExecutionProvider"])
+
+
 def golden(name):
     d = os.path.join(ROOT, "tests", "models", name)
     files = sorted((f for f in os.listdir(d) if f.startswith("input_")), key=lambda f: int(f[6:-4]))
@@ -177,12 +187,7 @@ def main():
     for label, model, inputs, reference in cases:
         blob = model.SerializeToString()
         for threads in (1, 2):
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-            # Idle ORT workers spin by default and would steal cores from whatever runs next.
-            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            sess = ort.InferenceSession(blob, so, providers=["CPUExecutionProvider"])
+            sess = ort_session(blob, threads)
             feeds = {i.name: v for i, v in zip(sess.get_inputs(), inputs)}
             runners[(label, "ort", threads)] = lambda sess=sess, feeds=feeds: sess.run(None, feeds)
             if reference and threads == 1:

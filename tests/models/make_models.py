@@ -204,34 +204,39 @@ def build_cnn():
     return g.model("small ResNet-style CNN"), [image], None
 
 
-def build_cnn_qdq():
-    """The CNN quantised as users quantise models: ONNX Runtime's `quant_pre_process` (batch
+def quantize_qdq(model, rng, batches):
+    """`model` quantised as users quantise models: ONNX Runtime's `quant_pre_process` (batch
     norms folded into the convolutions) then `quantize_static` to the QDQ format, int8
-    activations and per-channel int8 weights, calibrated on eight random images. Every
-    convolution, pooling and the classifier sit between QuantizeLinear/DequantizeLinear."""
+    activations and per-channel int8 weights, calibrated on `batches` random normal inputs
+    drawn from `rng` (every input f32, its declared shape)."""
     import tempfile
 
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    model, inputs, _ = build_cnn()
-    rng = np.random.default_rng(2026)
+    shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
 
-    class Images(CalibrationDataReader):
+    class Inputs(CalibrationDataReader):
         def __init__(self):
-            self.batches = iter([{"image": normal(rng, (1, 3, 64, 64))} for _ in range(8)])
+            self.batches = iter([{n: normal(rng, s) for n, s in shapes.items()} for _ in range(batches)])
 
         def get_next(self):
             return next(self.batches, None)
 
     with tempfile.TemporaryDirectory() as tmp:
-        src, pre, out = (os.path.join(tmp, f) for f in ("cnn.onnx", "pre.onnx", "qdq.onnx"))
+        src, pre, out = (os.path.join(tmp, f) for f in ("f32.onnx", "pre.onnx", "qdq.onnx"))
         onnx.save(model, src)
         quant_pre_process(src, pre, skip_symbolic_shape=True)
-        quantize_static(pre, out, Images(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(pre, out, Inputs(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
-        quantized = onnx.load(out)
-    return quantized, inputs, None
+        return onnx.load(out)
+
+
+def build_cnn_qdq():
+    """The CNN through `quantize_qdq`, calibrated on eight random images. Every convolution,
+    pooling and the classifier sit between QuantizeLinear/DequantizeLinear."""
+    model, inputs, _ = build_cnn()
+    return quantize_qdq(model, np.random.default_rng(2026), 8), inputs, None
 
 
 def build_encoder(S=32, D=64, H=4, F=256):

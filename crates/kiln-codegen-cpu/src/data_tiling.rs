@@ -10,6 +10,10 @@
 //! would repeat much of that work, once by a `ConvBand` dispatch before the convolution (IREE's
 //! pack of the activations). The result is written in place, which is the unpack.
 //!
+//! An integer convolution's `i8` weights are packed for the dot-product GEMM's depth order
+//! (`kiln_ukernel::igemm::pack_conv_filters`) on every CPU target: that layout depends on no
+//! register tile.
+//!
 //! The packed tensor replaces the plain one as a module constant; a plain constant no kernel
 //! reads any more is not stored at all.
 
@@ -19,6 +23,7 @@ use crate::renumber;
 use kiln_kernel::{Dispatch, Dispatches, Sizes, Storage, StorageId, StorageKind};
 use kiln_types::{ElementType, HostTensor};
 use kiln_ukernel::gemm::{pack_lhs, pack_rhs, TileShape};
+use kiln_ukernel::igemm::{channel_quads, pack_conv_filters, DEPTH_GROUP};
 use kiln_ukernel::rows::{gathered_band_width, BandLayout, Window};
 use kiln_ukernel::Matrix;
 use kiln_vmvx::format::{
@@ -169,13 +174,12 @@ impl PackedConstants {
             .and_then(|i| self.tensors.get(i as usize))
     }
 
-    fn add(&mut self, key: PackingKey, shape: Vec<u64>, data: &[f32]) -> u32 {
+    fn add(&mut self, key: PackingKey, tensor: impl FnOnce() -> HostTensor) -> u32 {
         if let Some(&id) = self.made.get(&key) {
             return id;
         }
-        let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
         let id = self.first_id + self.tensors.len() as u32;
-        self.tensors.push(HostTensor::from_f32(&dims, data));
+        self.tensors.push(tensor());
         self.made.insert(key, id);
         id
     }
@@ -214,7 +218,8 @@ pub fn pack_weights<Z: Sizes>(
             shape.clone(),
             packing.conv_gemm,
         );
-        let id = packed.add(key, shape.clone(), &data);
+        let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+        let id = packed.add(key, || HostTensor::from_f32(&dims, &data));
         let storage = d.add_storage(Storage {
             kind: StorageKind::Constant(id),
             element_type: ElementType::F32,
@@ -235,6 +240,82 @@ pub fn pack_weights<Z: Sizes>(
             }
             KernelOp::MatMul { b, .. } => *b = packed_view,
             _ => unreachable!("only convolutions and matmuls are packed"),
+        }
+        renumber(dispatch);
+    }
+}
+
+/// Packs the constant `i8` weights of `d`'s integer convolutions in channel quads
+/// ([`ConvGemm::ChannelQuads`]), rewriting their views to read the packed constants.
+pub fn pack_integer_weights<Z: Sizes>(
+    d: &mut Dispatches<Kernel<Z>, Z>,
+    constants: &[HostTensor],
+    packed: &mut PackedConstants,
+) {
+    for ki in 0..d.dispatches.len() {
+        let dispatch = &d.dispatches[ki];
+        let KernelOp::Conv2d {
+            w,
+            gemm: ConvGemm::ChannelRows,
+            ..
+        } = &dispatch.kernel.op
+        else {
+            continue;
+        };
+        let Some(w) = w.known().filter(|w| w.element_type == ElementType::I8) else {
+            continue;
+        };
+        let storage = dispatch.operands[w.binding as usize];
+        let StorageKind::Constant(c) = d.storages[storage.index()].kind else {
+            continue;
+        };
+        let Some(t) = constants.get(c as usize) else {
+            continue;
+        };
+        let dims: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
+        let whole = w.offset == 0 && w.is_contiguous() && w.shape == dims;
+        let [co, cig, kh, kw] = w.shape[..] else {
+            continue;
+        };
+        if !whole || t.element_type != ElementType::I8 {
+            continue;
+        }
+        let lanes = channel_quads(cig as usize) * DEPTH_GROUP;
+        let shape = vec![co, kh, kw, lanes as u64];
+        let key = (
+            c,
+            0,
+            w.shape.clone(),
+            w.strides.clone(),
+            shape.clone(),
+            ConvGemm::ChannelQuads,
+        );
+        let id = packed.add(key, || {
+            let values: Vec<i8> = t.data.iter().map(|&b| b as i8).collect();
+            let rows = pack_conv_filters(&values, co as usize, cig as usize, (kh * kw) as usize);
+            HostTensor {
+                element_type: ElementType::I8,
+                shape: shape.iter().map(|&d| d as usize).collect(),
+                data: rows.iter().map(|&v| v as u8).collect(),
+            }
+        });
+        let elements = co * kh * kw * lanes as u64;
+        let storage = d.add_storage(Storage {
+            kind: StorageKind::Constant(id),
+            element_type: ElementType::I8,
+            elements: Z::extent_of(elements),
+        });
+        let dispatch = &mut d.dispatches[ki];
+        let packed_view = View::from_known(&View::contiguous(
+            dispatch.operands.len() as u32,
+            0,
+            ElementType::I8,
+            &shape,
+        ));
+        dispatch.operands.push(storage);
+        if let KernelOp::Conv2d { w, gemm, .. } = &mut dispatch.kernel.op {
+            *w = packed_view;
+            *gemm = ConvGemm::ChannelQuads;
         }
         renumber(dispatch);
     }
@@ -267,7 +348,7 @@ fn packing_for<Z: Sizes>(op: &KernelOp<Z>, tile: TileShape) -> Option<Packing> {
             pads,
             dilations,
             ..
-        } if w.shape.len() == 4 && x.shape.len() == 4 => {
+        } if w.shape.len() == 4 && x.shape.len() == 4 && w.element_type == ElementType::F32 => {
             let w = w.known()?;
             let groups = *groups as usize;
             let cog = w.shape[0] as usize / groups.max(1);
@@ -282,11 +363,13 @@ fn packing_for<Z: Sizes>(op: &KernelOp<Z>, tile: TileShape) -> Option<Packing> {
                 conv_gemm: orientation::<Z>(cog, &x.shape, &y.shape, &win, tile),
             })
         }
-        KernelOp::MatMul { b, .. } if b.shape.len() == 3 => Some(Packing {
-            view: b.known()?,
-            kind: PackedOperand::MatMulRhs,
-            conv_gemm: ConvGemm::ChannelRows,
-        }),
+        KernelOp::MatMul { b, .. } if b.shape.len() == 3 && b.element_type == ElementType::F32 => {
+            Some(Packing {
+                view: b.known()?,
+                kind: PackedOperand::MatMulRhs,
+                conv_gemm: ConvGemm::ChannelRows,
+            })
+        }
         _ => None,
     }
 }
@@ -329,9 +412,10 @@ impl Packing {
         match self.kind {
             PackedOperand::ConvWeights { groups, cog } => {
                 let depth = (v.shape[1] * v.shape[2] * v.shape[3]) as usize;
+                // f32 weights are packed for channel or pixel rows (`orientation`).
                 let strip = match self.conv_gemm {
-                    ConvGemm::ChannelRows => tile.mr,
                     ConvGemm::PixelRows => tile.nr,
+                    ConvGemm::ChannelRows | ConvGemm::ChannelQuads => tile.mr,
                 };
                 for g in 0..groups {
                     let m = Matrix {
@@ -341,8 +425,10 @@ impl Packing {
                         col_stride: 1,
                     };
                     data.extend(match self.conv_gemm {
-                        ConvGemm::ChannelRows => pack_lhs(&m, cog, depth, strip),
                         ConvGemm::PixelRows => pack_rhs(&m.transposed(), depth, cog, strip),
+                        ConvGemm::ChannelRows | ConvGemm::ChannelQuads => {
+                            pack_lhs(&m, cog, depth, strip)
+                        }
                     });
                 }
                 let mut shape = vec![groups as u64, cog.div_ceil(strip) as u64];

@@ -52,6 +52,7 @@ pub fn lower(
     packed: &mut PackedConstants,
 ) -> Dispatches<vmvx::Kernel> {
     let mut cpu = untiled_all(d);
+    data_tiling::pack_integer_weights(&mut cpu, constants, packed);
     if let Some(tile) = tile {
         data_tiling::pack_weights(&mut cpu, constants, tile, packed);
     }
@@ -75,6 +76,7 @@ pub fn lower_symbolic(
     packed: &mut PackedConstants,
 ) -> Dispatches<vmvx::Kernel<Symbolic>, Symbolic> {
     let mut cpu = untiled_all(d);
+    data_tiling::pack_integer_weights(&mut cpu, constants, packed);
     if let Some(tile) = tile {
         data_tiling::pack_weights(&mut cpu, constants, tile, packed);
     }

@@ -389,6 +389,34 @@ pub fn bf16_bits<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<IntValue<'ct
     isel(g, nan, quiet, r)
 }
 
+/// `x` converted to i64 as Rust's `as` does (saturating; NaN is 0), in operations that
+/// vectorise: a clamp into range, a plain conversion, then the edges (`llvm.fptosi.sat` to
+/// i64 from f32 is scalarised on x86).
+fn saturating_i64<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<IntValue<'ctx>> {
+    let b = &g.b;
+    // The largest f32 below 2^63, and 2^63.
+    let (below, limit) = (f32::from_bits(0x5eff_ffff), f32::from_bits(0x5f00_0000));
+    let lo = g.f32t.const_float(-9.223_372e18);
+    let clamped = g
+        .intrinsic("llvm.maxnum", &[g.f32t.into()], &[x.into(), lo.into()])?
+        .into_float_value();
+    let hi = g.f32t.const_float(below as f64);
+    let clamped = g
+        .intrinsic(
+            "llvm.minnum",
+            &[g.f32t.into()],
+            &[clamped.into(), hi.into()],
+        )?
+        .into_float_value();
+    let v = b
+        .build_float_to_signed_int(clamped, g.i64t, "i")
+        .map_err(e)?;
+    let over = g.fcmp(FP::OGE, x, g.f32t.const_float(limit as f64))?;
+    let v = isel(g, over, g.i64t.const_int(i64::MAX as u64, false), v)?;
+    let nan = g.fcmp(FP::UNO, x, x)?;
+    isel(g, nan, g.i64t.const_zero(), v)
+}
+
 /// A VMVX cast: to a float type rounds to its precision; to an integer type saturates
 /// (NaN becomes 0) and wraps; to `i1` tests for nonzero.
 fn cast<'ctx>(g: &Gen<'_, 'ctx>, a: V<'ctx>, t: ElementType) -> R<V<'ctx>> {
@@ -459,14 +487,7 @@ fn cast<'ctx>(g: &Gen<'_, 'ctx>, a: V<'ctx>, t: ElementType) -> R<V<'ctx>> {
             if t == ElementType::I1 {
                 return Ok(V::I(bool_i64(g, g.fcmp(FP::UNE, x, g.f32t.const_zero())?)?));
             }
-            let v = g
-                .intrinsic(
-                    "llvm.fptosi.sat",
-                    &[g.i64t.into(), g.f32t.into()],
-                    &[x.into()],
-                )?
-                .into_int_value();
-            V::I(wrap(v)?)
+            V::I(wrap(saturating_i64(g, x)?)?)
         }
     })
 }

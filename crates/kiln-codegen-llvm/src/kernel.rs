@@ -238,28 +238,7 @@ pub fn emit<'ctx, Z: LlvmSizes>(
         _ if kernel.epilogue().is_some() => {
             g.named_op_with_epilogue(kernel, index, ctx, wg)?;
         }
-        _ => {
-            // Named ops run through the runtime's microkernels.
-            let callee = g.declare(
-                "kiln_vmvx_workgroup",
-                i32t.fn_type(&[ptr.into(), i32t.into(), i64t.into()], false),
-            );
-            let r =
-                g.b.build_call(
-                    callee,
-                    &[
-                        ctx.into(),
-                        i32t.const_int(index as u64, false).into(),
-                        wg.into(),
-                    ],
-                    "status",
-                )
-                .map_err(e)?
-                .try_as_basic_value()
-                .basic()
-                .ok_or("the import returns nothing")?;
-            g.b.build_return(Some(&r)).map_err(e)?;
-        }
+        _ => g.runtime_workgroup(index, ctx, wg)?,
     }
     Ok(())
 }
@@ -387,8 +366,38 @@ impl<'ctx> Generic<'_, 'ctx> {
 }
 
 impl<'ctx> Gen<'_, 'ctx> {
+    /// A named op run whole by the runtime's microkernels, through the `kiln_vmvx_workgroup`
+    /// import.
+    fn runtime_workgroup(
+        &mut self,
+        index: u32,
+        ctx: PointerValue<'ctx>,
+        wg: IntValue<'ctx>,
+    ) -> R<()> {
+        let (ptr, i32t) = (self.cx.ptr_type(AddressSpace::default()), self.i32t);
+        let callee = self.declare(
+            "kiln_vmvx_workgroup",
+            i32t.fn_type(&[ptr.into(), i32t.into(), self.i64t.into()], false),
+        );
+        let r = self
+            .call(
+                callee,
+                &[
+                    ctx.into(),
+                    i32t.const_int(index as u64, false).into(),
+                    wg.into(),
+                ],
+            )?
+            .into_int_value();
+        self.b.build_return(Some(&r)).map_err(e)?;
+        Ok(())
+    }
+
     /// A named op whose microkernel runs through the `kiln_vmvx_workgroup_raw` import, then its
-    /// epilogue generated here over the output box the import reports.
+    /// epilogue generated here over the output box the import reports. An integer
+    /// convolution's sums are never stored: `kiln_vmvx_integer_conv_sums` leaves them in the
+    /// runtime's scratch, `[channel][row][column]` over the box, where the epilogue reads
+    /// them.
     fn named_op_with_epilogue<Z: LlvmSizes>(
         &mut self,
         kernel: &Kernel<Z>,
@@ -398,6 +407,8 @@ impl<'ctx> Gen<'_, 'ctx> {
     ) -> R<()> {
         let ep = kernel.epilogue().ok_or("no epilogue")?;
         let y = *kernel.outputs().first().ok_or("no output")?;
+        let integer =
+            matches!(&kernel.op, KernelOp::Conv2d { w, .. } if w.element_type == ElementType::I8);
         let rank = y.shape.len();
         if rank > kiln_native::imports::MAX_BOX_RANK {
             return Err(format!("an output of rank {rank} is too deep"));
@@ -407,31 +418,30 @@ impl<'ctx> Gen<'_, 'ctx> {
             .array_type(kiln_native::imports::MAX_BOX_RANK as u32);
         let (lo_arr, hi_arr) = (self.alloca(boxes.into())?, self.alloca(boxes.into())?);
         let ptr = self.cx.ptr_type(AddressSpace::default());
-        let callee = self.declare(
-            "kiln_vmvx_workgroup_raw",
-            self.i32t.fn_type(
-                &[
-                    ptr.into(),
-                    self.i32t.into(),
-                    self.i64t.into(),
-                    ptr.into(),
-                    ptr.into(),
-                ],
-                false,
-            ),
-        );
-        let status = self
-            .call(
-                callee,
-                &[
-                    ctx.into(),
-                    self.i32t.const_int(index as u64, false).into(),
-                    wg.into(),
-                    lo_arr.into(),
-                    hi_arr.into(),
-                ],
-            )?
-            .into_int_value();
+        let sums_at = self.alloca(ptr.into())?;
+        let mut params: Vec<BasicMetadataTypeEnum> = vec![
+            ptr.into(),
+            self.i32t.into(),
+            self.i64t.into(),
+            ptr.into(),
+            ptr.into(),
+        ];
+        let mut args: Vec<BasicMetadataValueEnum> = vec![
+            ctx.into(),
+            self.i32t.const_int(index as u64, false).into(),
+            wg.into(),
+            lo_arr.into(),
+            hi_arr.into(),
+        ];
+        let name = if integer {
+            params.push(ptr.into());
+            args.push(sums_at.into());
+            "kiln_vmvx_integer_conv_sums"
+        } else {
+            "kiln_vmvx_workgroup_raw"
+        };
+        let callee = self.declare(name, self.i32t.fn_type(&params, false));
+        let status = self.call(callee, &args)?.into_int_value();
         let (failed, go) = (
             self.cx.append_basic_block(self.f, "failed"),
             self.cx.append_basic_block(self.f, "epilogue"),
@@ -464,8 +474,20 @@ impl<'ctx> Gen<'_, 'ctx> {
         }
         let y = self.value_view(y)?;
         let inputs = self.value_views(&ep.inputs)?;
+        let sums = match integer {
+            true => Some(
+                self.b
+                    .build_load(ptr, sums_at, "sums")
+                    .map_err(e)?
+                    .into_pointer_value(),
+            ),
+            false => None,
+        };
         self.nest(&lo, &hi, &mut |g, idx| {
             let vals = body::eval(g, &ep.body, idx, &mut |g, n| {
+                if let (0, Some(sums)) = (n, sums) {
+                    return g.tile_sum(sums, &lo, &hi, idx);
+                }
                 if n == 0 {
                     return g.load(&y, idx);
                 }
@@ -478,6 +500,30 @@ impl<'ctx> Gen<'_, 'ctx> {
             .build_return(Some(&self.i32t.const_zero()))
             .map_err(e)?;
         Ok(())
+    }
+
+    /// Element `idx` of an integer convolution's sums over the box `lo..hi` (`[image,
+    /// channel, row, column]`, one image), laid out `[channel][row][column]` from `sums`.
+    fn tile_sum(
+        &self,
+        sums: PointerValue<'ctx>,
+        lo: &[IntValue<'ctx>],
+        hi: &[IntValue<'ctx>],
+        idx: &[IntValue<'ctx>],
+    ) -> R<V<'ctx>> {
+        let b = &self.b;
+        let rel = |d: usize| b.build_int_sub(idx[d], lo[d], "rel").map_err(e);
+        let len = |d: usize| b.build_int_sub(hi[d], lo[d], "len").map_err(e);
+        let at = b.build_int_mul(rel(1)?, len(2)?, "at").map_err(e)?;
+        let at = b.build_int_add(at, rel(2)?, "at").map_err(e)?;
+        let at = b.build_int_mul(at, len(3)?, "at").map_err(e)?;
+        let at = b.build_int_add(at, rel(3)?, "at").map_err(e)?;
+        let p = self.gep(self.i32t.into(), sums, at)?;
+        let v = b
+            .build_load(self.i32t, p, "sum")
+            .map_err(e)?
+            .into_int_value();
+        Ok(V::I(b.build_int_s_extend(v, self.i64t, "sum").map_err(e)?))
     }
 
     pub fn gep(

@@ -435,7 +435,7 @@ type RowFn<'a, T> = &'a dyn Fn(&mut Ctx, Word) -> R<T>;
 /// Code loading a GEMM operand element at (batch, row, column).
 type GemmLoad<'a> = &'a dyn Fn(&mut Ctx, Word, Word, Word) -> R<Word>;
 /// Code storing a GEMM result at (batch, row, column).
-type GemmStore<'a> = &'a dyn Fn(&mut Ctx, Word, Word, Word, Word) -> R<()>;
+type GemmStore<'a> = &'a dyn Fn(&mut Ctx, Word, Word, Word, Val) -> R<()>;
 
 struct Ctx {
     s: Shader,
@@ -485,27 +485,21 @@ impl Ctx {
         kiln_codegen_gpu::decompose(&mut self.s, linear, shape)
     }
 
-    /// Stores `value` (f32) into `y` at `coords`, through the epilogue if there is one.
+    /// Stores `value` into `y` at `coords`, through the epilogue if there is one.
     fn store_with_epilogue(
         &mut self,
         y: &ValueView,
         e: Option<&ValueEpilogue>,
         coords: &[Word],
-        value: Word,
+        value: Val,
     ) -> R<()> {
         let result = match e {
-            None => Val {
-                kind: RegKind::F,
-                id: value,
-            },
+            None => value,
             Some(e) => {
                 let bases = &self.bases;
                 let vals = body::eval(&mut self.s, e.body, coords, &mut |s, n| {
                     if n == 0 {
-                        return Ok(Val {
-                            kind: RegKind::F,
-                            id: value,
-                        });
+                        return Ok(value);
                     }
                     let v = e
                         .inputs
@@ -812,7 +806,15 @@ impl Ctx {
         self.row_write(&g, len, &|k, j| {
             let v = shifted_exp(k, j)?;
             let v = k.s.fmul(v, inv);
-            k.store_with_epilogue(y, e, &[o, j, i], v)
+            k.store_with_epilogue(
+                y,
+                e,
+                &[o, j, i],
+                Val {
+                    kind: RegKind::F,
+                    id: v,
+                },
+            )
         })?;
         Ok(())
     }
@@ -849,7 +851,15 @@ impl Ctx {
         self.row_write(&g, len, &|k, j| {
             let c = centered(k, j)?;
             let v = k.s.fmul(c, inv);
-            k.store_with_epilogue(y, e, &[row, j], v)
+            k.store_with_epilogue(
+                y,
+                e,
+                &[row, j],
+                Val {
+                    kind: RegKind::F,
+                    id: v,
+                },
+            )
         })?;
         Ok(())
     }
@@ -922,7 +932,15 @@ impl Ctx {
                 };
                 v = k.s.fdiv(v, divisor);
             }
-            k.store_with_epilogue(y, e, &c, v)
+            k.store_with_epilogue(
+                y,
+                e,
+                &c,
+                Val {
+                    kind: RegKind::F,
+                    id: v,
+                },
+            )
         })?;
         Ok(())
     }
@@ -970,14 +988,21 @@ impl Ctx {
     /// `load_a(k, b, m, kk)` and `load_b(k, b, kk, n)` are called only for in-range indices;
     /// `store(k, b, m, n, value)` only for in-range outputs.
     #[allow(clippy::too_many_arguments)]
+    /// A tiled GEMM over f32 values. With `integer`, the operands are integers of at most
+    /// 8 bits loaded as floats: each depth tile's f32 sum is exact (a tile of at most 512
+    /// products of 255·128), and the tiles add up in an i64 register, so the result — an
+    /// integer value — is exact at any depth.
+    #[allow(clippy::too_many_arguments)]
     fn gemm(
         &mut self,
         (batch, m, n, kdim): (Word, Word, Word, Word),
         tile: u32,
+        integer: bool,
         load_a: GemmLoad,
         load_b: GemmLoad,
         store: GemmStore,
     ) -> R<()> {
+        debug_assert!(!integer || tile <= 512);
         let t = tile as u64;
         let f32_ = self.s.f32_;
         let sa = self.s.shared_array(f32_, 4, tile * tile);
@@ -989,6 +1014,9 @@ impl Ctx {
         let zero_f = self.s.const_f32(0.0);
         self.s.set(acc, zero_f);
         let staged = self.s.var(f32_);
+        let total = self.s.var(self.s.i64_);
+        let zero_i = self.s.const_i64(0);
+        self.s.set(total, zero_i);
         let (z, step) = (self.s.const_i32(0), self.s.const_i32(tile as i32));
         self.each(z, kdim, step, |k, k0| {
             // Stage A[row, k0+tx] and B[k0+ty, col].
@@ -1032,6 +1060,16 @@ impl Ctx {
                 k.s.set(acc, s);
                 Ok(())
             })?;
+            if integer {
+                let i64_ = k.s.i64_;
+                let tile_sum = k.s.get(acc);
+                let tile_sum = k.s.op(Op::ConvertFToS, i64_, &[tile_sum]);
+                let sum = k.s.get(total);
+                let sum = k.s.op(Op::IAdd, i64_, &[sum, tile_sum]);
+                k.s.set(total, sum);
+                let zero_f = k.s.const_f32(0.0);
+                k.s.set(acc, zero_f);
+            }
             k.s.barrier();
             Ok(())
         })?;
@@ -1040,7 +1078,17 @@ impl Ctx {
         let ok = self.s.and(ok_r, ok_c);
         let ok = self.s.and(ok, batch_ok);
         self.when(ok, |k| {
-            let v = k.s.get(acc);
+            let v = if integer {
+                Val {
+                    kind: RegKind::I,
+                    id: k.s.get(total),
+                }
+            } else {
+                Val {
+                    kind: RegKind::F,
+                    id: k.s.get(acc),
+                }
+            };
             store(k, b, row, col, v)
         })?;
         Ok(())
@@ -1058,6 +1106,7 @@ impl Ctx {
         self.gemm(
             dims,
             tile,
+            false,
             &|k, bi, m, kk| Ok(k.load(a, &[bi, m, kk])?.id),
             &|k, bi, kk, n| Ok(k.load(b, &[bi, kk, n])?.id),
             &|k, bi, m, n, v| k.store_with_epilogue(c, e, &[bi, m, n], v),
@@ -1076,6 +1125,8 @@ impl Ctx {
         let (n_img, h, wd) = (x.shape[0], x.shape[2], x.shape[3]);
         let (oc, icg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3]);
         let (oh, ow) = (y.shape[2], y.shape[3]);
+        // ui8 pixels by i8 weights: summed exactly as integers (i32 into the epilogue).
+        let integer = w.element_type == ElementType::I8;
         let groups = g.groups.max(1);
         let groups_v = self.s.const_i32(groups as i32);
         let ocg = self.s.idiv(oc, groups_v);
@@ -1091,7 +1142,8 @@ impl Ctx {
             let ic = k.s.idiv(kk, taps);
             let r = k.s.irem(kk, taps);
             let (ky, kx) = (k.s.idiv(r, kw), k.s.irem(r, kw));
-            Ok(k.load(w, &[o, ic, ky, kx])?.id)
+            let v = k.load(w, &[o, ic, ky, kx])?;
+            Ok(body::cast(&mut k.s, v, ElementType::F32).id)
         };
         // B = the image patch matrix, read in place: rows (ic, ky, kx), columns output pixels.
         let load_b = |k: &mut Ctx, bg: Word, kk: Word, p: Word| -> R<Word> {
@@ -1118,13 +1170,14 @@ impl Ctx {
             let c = k.s.imul(gi, icg);
             let c = k.s.iadd(c, ic);
             k.when(ok, |k| {
-                let val = k.load(x, &[ni, c, iy, ix])?.id;
+                let val = k.load(x, &[ni, c, iy, ix])?;
+                let val = body::cast(&mut k.s, val, ElementType::F32).id;
                 k.s.set(v, val);
                 Ok(())
             })?;
             Ok(k.s.get(v))
         };
-        let store = |k: &mut Ctx, bg: Word, m: Word, p: Word, v: Word| -> R<()> {
+        let store = |k: &mut Ctx, bg: Word, m: Word, p: Word, v: Val| -> R<()> {
             let ni = k.s.idiv(bg, groups_v);
             let gi = k.s.irem(bg, groups_v);
             let o = k.s.imul(gi, ocg);
@@ -1132,6 +1185,13 @@ impl Ctx {
             let (py, px) = (k.s.idiv(p, ow), k.s.irem(p, ow));
             k.store_with_epilogue(y, e, &[ni, o, py, px], v)
         };
-        self.gemm((batch, ocg, pixels, kdim), tile, &load_a, &load_b, &store)
+        self.gemm(
+            (batch, ocg, pixels, kdim),
+            tile,
+            integer,
+            &load_a,
+            &load_b,
+            &store,
+        )
     }
 }

@@ -1,7 +1,8 @@
 //! The imports the local HAL gives native code besides `kiln_native`'s: running a named op's
 //! workgroup on the VMVX microkernels, with its epilogue (`kiln_vmvx_workgroup`) or without it,
 //! reporting the output box the generated code applies the epilogue over
-//! (`kiln_vmvx_workgroup_raw`).
+//! (`kiln_vmvx_workgroup_raw`), and an integer convolution's workgroup whose `i32` sums the
+//! generated epilogue reads from the runtime's scratch (`kiln_vmvx_integer_conv_sums`).
 
 use kiln_native::imports::MAX_BOX_RANK;
 use kiln_vmvx::Binding;
@@ -29,6 +30,21 @@ pub struct DispatchContext<'a> {
 /// Runs workgroup `wg` of kernel `kernel` of `program` with the VMVX microkernels; 0 on
 /// success, else 1 with the message in `ctx.error`.
 fn run(ctx: &DispatchContext, program: &kiln_vmvx::Executable, kernel: u32, wg: u64) -> i32 {
+    guarded(ctx, kernel, wg, || {
+        // SAFETY: bindings were checked for this kernel before any workgroup ran (the raw
+        // kernels touch a subset of the views of the full ones).
+        unsafe { program.run_workgroup(ctx.slot, wg as u32, ctx.bindings, ctx.kernels) }
+    })
+}
+
+/// Runs `work` for workgroup `wg` of kernel `kernel`, if that is what this dispatch checked
+/// bindings for: 0 on success, else 1 with the message (or a panic's) in `ctx.error`.
+fn guarded(
+    ctx: &DispatchContext,
+    kernel: u32,
+    wg: u64,
+    work: impl FnOnce() -> Result<(), kiln_vmvx::VmvxError>,
+) -> i32 {
     if kernel != ctx.entry || wg >= ctx.workgroups as u64 {
         *ctx.error.borrow_mut() = Some(format!(
             "native code asked for workgroup {wg} of kernel {kernel} while running kernel {} ({} workgroups)",
@@ -36,12 +52,7 @@ fn run(ctx: &DispatchContext, program: &kiln_vmvx::Executable, kernel: u32, wg: 
         ));
         return 1;
     }
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: bindings were checked for this kernel before any workgroup ran (the raw
-        // kernels touch a subset of the views of the full ones).
-        unsafe { program.run_workgroup(ctx.slot, wg as u32, ctx.bindings, ctx.kernels) }
-    }));
-    let failure = match run {
+    let failure = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
         Ok(Ok(())) => return 0,
         Ok(Err(e)) => e.to_string(),
         Err(_) => "a microkernel panicked".to_string(),
@@ -79,6 +90,54 @@ unsafe extern "C" fn vmvx_workgroup_raw(
     if status != 0 {
         return status;
     }
+    // SAFETY: forwarded contract.
+    unsafe { write_box(ctx, kernel, wg, lo, hi) }
+}
+
+/// Runs workgroup `wg` of integer convolution `kernel` without its epilogue, writes the
+/// output box as [`vmvx_workgroup_raw`] does and, to `sums`, where its `i32` sums lie
+/// (`[channel][row][column]` over that box, until this thread runs another workgroup).
+///
+/// # Safety
+/// As [`vmvx_workgroup_raw`]; `sums` must point at a writable pointer.
+unsafe extern "C" fn vmvx_integer_conv_sums(
+    ctx: *const DispatchContext,
+    kernel: u32,
+    wg: u64,
+    lo: *mut u64,
+    hi: *mut u64,
+    sums: *mut *const i32,
+) -> i32 {
+    // SAFETY: the caller passes the context it was given.
+    let ctx = unsafe { &*ctx };
+    let status = guarded(ctx, kernel, wg, || {
+        // SAFETY: bindings were checked for this kernel before any workgroup ran.
+        let start = unsafe {
+            ctx.program
+                .integer_conv_sums(ctx.slot, wg as u32, ctx.bindings)?
+        };
+        // SAFETY: the caller provides a writable pointer.
+        unsafe { sums.write(start) };
+        Ok(())
+    });
+    if status != 0 {
+        return status;
+    }
+    // SAFETY: forwarded contract.
+    unsafe { write_box(ctx, kernel, wg, lo, hi) }
+}
+
+/// Writes workgroup `wg`'s output box to `lo`/`hi`; 0, or 1 with the message in `ctx.error`.
+///
+/// # Safety
+/// `lo` and `hi` must each point at `MAX_BOX_RANK` writable u64s.
+unsafe fn write_box(
+    ctx: &DispatchContext,
+    kernel: u32,
+    wg: u64,
+    lo: *mut u64,
+    hi: *mut u64,
+) -> i32 {
     let boxed = ctx
         .program
         .kernels
@@ -100,6 +159,14 @@ unsafe extern "C" fn vmvx_workgroup_raw(
 }
 
 type RawFn = unsafe extern "C" fn(*const DispatchContext, u32, u64, *mut u64, *mut u64) -> i32;
+type SumsFn = unsafe extern "C" fn(
+    *const DispatchContext,
+    u32,
+    u64,
+    *mut u64,
+    *mut u64,
+    *mut *const i32,
+) -> i32;
 
 /// The address of import `name` for native code run by this HAL.
 pub fn lookup(name: &str) -> Option<usize> {
@@ -109,6 +176,7 @@ pub fn lookup(name: &str) -> Option<usize> {
                 as usize,
         ),
         "kiln_vmvx_workgroup_raw" => Some(vmvx_workgroup_raw as RawFn as usize),
+        "kiln_vmvx_integer_conv_sums" => Some(vmvx_integer_conv_sums as SumsFn as usize),
         other => kiln_native::imports::lookup(other),
     }
 }

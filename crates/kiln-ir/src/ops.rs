@@ -111,7 +111,8 @@ pub enum OpKind {
     BitCast(ElementType),
     /// Batched matrix product with NumPy broadcasting of the batch dims (both operands rank ≥ 2).
     MatMul,
-    /// NCHW convolution; operands are input and OIHW weights.
+    /// NCHW convolution; operands are input and OIHW weights, both of one float type, or
+    /// `ui8` pixels and `i8` weights summed in `i32` (padding reads zeros).
     Conv2d(Conv2dAttrs),
     Pool2d(PoolAttrs),
     Reduce {
@@ -765,7 +766,7 @@ impl OpKind {
                     c.dilations[1],
                 )?;
                 one(TensorType {
-                    element_type: x.element_type,
+                    element_type: conv_element_type(x.element_type, w.element_type)?,
                     dims: vec![xs.0, Dim::Static(ws[0]), oh, ow],
                 })
             }
@@ -1101,6 +1102,18 @@ pub fn window_out_dim(
     let out =
         (e.clone() + SymExpr::from(pad) - SymExpr::from(span)).floor_div(stride) + SymExpr::from(1);
     Dim::from_expr(out).ok_or_else(too_big)
+}
+
+/// The result type of a convolution of `x` by `w`: a float operand's own, or `i32` for the
+/// integer convolution of `ui8` pixels by `i8` weights, whose products sum exactly in `i32`.
+fn conv_element_type(x: ElementType, w: ElementType) -> Result<ElementType, String> {
+    match (x, w) {
+        (ElementType::U8, ElementType::I8) => Ok(ElementType::I32),
+        _ if x == w && x.is_float() => Ok(x),
+        _ => Err(format!(
+            "'conv2d' takes two float operands of one type, or ui8 pixels and i8 weights; got {x} and {w}"
+        )),
+    }
 }
 
 fn static4(t: &TensorType, what: &str) -> Result<[usize; 4], String> {

@@ -34,7 +34,9 @@ pub enum Op<Z: Sizes = Static> {
         c: View<Z>,
         epilogue: Option<Epilogue<Z>>,
     },
-    /// NCHW convolution with OIHW weights `[co, ci/groups, kh, kw]`, all contiguous.
+    /// NCHW convolution with OIHW weights `[co, ci/groups, kh, kw]`, all contiguous: of
+    /// one float type, or `ui8` pixels by `i8` weights summed in `i32` (padding reads zeros),
+    /// whose epilogue may store any type (`y`'s): the sums are then never stored.
     Conv2d {
         x: View<Z>,
         w: View<Z>,

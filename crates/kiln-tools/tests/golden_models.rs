@@ -184,11 +184,50 @@ fn cnn() {
 }
 
 /// The CNN as ONNX Runtime's `quantize_static` writes it (QDQ, int8 activations, per-channel
-/// int8 weights): constant weight dequantisation folds at compile time and every activation's
-/// quantise-dequantise pair is elementwise work fused around the convolutions.
+/// int8 weights): its convolutions run as integer ones (see below), other ops in f32.
 #[test]
 fn cnn_quantized_to_qdq() {
     check("cnn_qdq");
+}
+
+/// In the QDQ CNN every convolution is an integer one, ui8 pixels by i8 weights; an epilogue
+/// rescales and requantises its sums and stores 8-bit values (or f32 where a float op reads
+/// them), never the i32 sums; for a CPU the weights are packed in channel quads.
+#[test]
+fn qdq_convolutions_are_integer_convolutions() {
+    let path = models_dir().join("cnn_qdq").join("model.onnx");
+    let text = |phase| {
+        let opts = CompileOptions {
+            targets: vec!["llvm-cpu".into()],
+            compile_to: Some(phase),
+            ..Default::default()
+        };
+        match kiln_compiler::compile_file(&path, None, &opts).unwrap() {
+            CompileOutput::Text(text) => text,
+            _ => panic!("text expected"),
+        }
+    };
+    let dispatches = text(Phase::DispatchCreation);
+    let convs: Vec<&str> = dispatches
+        .lines()
+        .filter(|l| l.contains(" = conv2d "))
+        .collect();
+    assert_eq!(convs.len(), 5, "{dispatches}");
+    let mut requantised = 0;
+    for conv in &convs {
+        assert!(conv.contains("xui8]") && conv.contains("xi8]"), "{conv}");
+        let stored = conv.split(" -> ").nth(1).and_then(|r| r.split(']').next());
+        let stored = stored.unwrap_or_else(|| panic!("no output: {conv}"));
+        if conv.contains("epilogue") {
+            assert!(!stored.ends_with("xi32"), "{conv}");
+            requantised += 1;
+        }
+    }
+    // The last one's sums feed the global average pool, whose reduction dequantises them.
+    assert_eq!(requantised, 4, "{dispatches}");
+    let hal = text(Phase::Hal);
+    let packed = hal.lines().filter(|l| l.contains(" channel_quads")).count();
+    assert_eq!(packed, 5, "{hal}");
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //!   here around a tile native code brings (an `llvm-cpu` executable's, generated as LLVM IR:
 //!   the NEON tile on AArch64). Every ISA kernel is tested against the generic one.
 //! - [`gemm`] is a packed, register-tiled f32 matrix product (BLIS-style blocking for L1/L2).
+//! - [`igemm`] is the integer product of quantised models: `i8` by `u8` summed in `i32`, with
+//!   AVX-512 VNNI dot products where the CPU has them.
 //! - [`rows`] holds row-wise kernels: reductions, softmax, layer normalisation, pooling and the
 //!   depthwise convolution.
 //!
@@ -13,6 +15,7 @@
 //! of one buffer on several threads at once; callers uphold the documented `# Safety` contracts.
 
 pub mod gemm;
+pub mod igemm;
 pub mod rows;
 
 pub use gemm::Matrix;

@@ -10,10 +10,11 @@
 //!   what makes concurrent execution sound.
 
 use crate::format::*;
-use crate::pixel_rows;
 use crate::VmvxError;
+use crate::{conv_u8, pixel_rows};
 use kiln_types::ElementType;
 use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, Rhs};
+use kiln_ukernel::igemm::IntKernels;
 use kiln_ukernel::{rows, Kernels, Matrix};
 
 /// Elements per row of body evaluation.
@@ -225,9 +226,33 @@ impl Executable {
                 epilogue,
                 ..
             } => {
+                let tile = ConvTile::of(k, wg);
+                if w.element_type == ElementType::I8 {
+                    let Some(e) = epilogue else {
+                        if y.element_type != ElementType::I32 {
+                            return Err("an integer convolution without its epilogue".into());
+                        }
+                        let [oy0, ow] = [tile.oy0, y.shape[3]];
+                        let at = [
+                            tile.image,
+                            tile.group * tile.group_channels + tile.co0,
+                            oy0,
+                            0,
+                        ];
+                        let y0 = m.ptr(y, offset_at(y, &at)) as *mut i32;
+                        conv2d_u8i8(&m, &k.op, tile, y0, y.shape[2] * ow);
+                        return Ok(());
+                    };
+                    // The sums stay in this thread's scratch; the epilogue stores y's type.
+                    SUMS.with(|cell| {
+                        let sums = &mut *cell.borrow_mut();
+                        let t = tile_sums(&m, &k.op, tile, sums);
+                        run_epilogue_from(&m, y, e, k, wg, Some(&t));
+                    });
+                    return Ok(());
+                }
                 let [_, kh, kw] = conv_weight_dims(w);
                 let window = window([kh, kw], *strides, *pads, *dilations);
-                let tile = ConvTile::of(k, wg);
                 let weights = match packing(&k.op) {
                     None => ConvWeights::Plain,
                     Some(p) if *gemm == ConvGemm::PixelRows => {
@@ -400,6 +425,12 @@ impl Mem<'_> {
         let b = self.bindings[v.binding as usize];
         // SAFETY: f32 views are aligned (checked) and the binding is live and not written.
         unsafe { std::slice::from_raw_parts(b.ptr as *const f32, b.len / 4) }
+    }
+    /// The whole binding of a byte-sized view, read-only. Only for bindings no workgroup writes.
+    fn bytes(&self, v: &View) -> &[u8] {
+        let b = self.bindings[v.binding as usize];
+        // SAFETY: the binding is live and not written.
+        unsafe { std::slice::from_raw_parts(b.ptr as *const u8, b.len) }
     }
     /// A writable f32 range owned by the current workgroup.
     #[allow(clippy::mut_from_ref)]
@@ -783,7 +814,20 @@ fn eval_body(
 }
 
 fn registers(body: &Body, inputs: &[&View], outputs: &[&View]) -> Vec<Reg> {
-    let it: Vec<_> = inputs.iter().map(|v| v.element_type).collect();
+    registers_reading(body, inputs, outputs, None)
+}
+
+/// [`registers`], input 0 of type `first` when given (not its view's).
+fn registers_reading(
+    body: &Body,
+    inputs: &[&View],
+    outputs: &[&View],
+    first: Option<ElementType>,
+) -> Vec<Reg> {
+    let mut it: Vec<_> = inputs.iter().map(|v| v.element_type).collect();
+    if let (Some(t), Some(slot)) = (first, it.first_mut()) {
+        *slot = t;
+    }
     let ot: Vec<_> = outputs.iter().map(|v| v.element_type).collect();
     body.check(&it, &ot)
         .expect("checked at load")
@@ -844,7 +888,32 @@ fn coordinates(idx: &[u64], dim: usize, start: u64, len: usize, d: &mut Reg) {
 
 /// Runs an elementwise body over the box `[lo, hi)` (every view indexed by the box's coords).
 fn run_box(m: &Mem, inputs: &[&View], outputs: &[&View], body: &Body, lo: &[u64], hi: &[u64]) {
-    let mut regs = registers(body, inputs, outputs);
+    run_box_from(m, inputs, outputs, body, lo, hi, None);
+}
+
+/// The `i32` sums of an integer convolution's workgroup, `[channel, row, column]` from output
+/// channel `co0` and row `oy0`, `rows × ow` per channel: what its epilogue reads as the op's
+/// result (input 0) when they were never stored.
+struct TileSums<'a> {
+    data: &'a [i32],
+    co0: u64,
+    oy0: u64,
+    rows: u64,
+    ow: u64,
+}
+
+/// [`run_box`], input 0 read from `sums` when given (its view then only names the box).
+fn run_box_from(
+    m: &Mem,
+    inputs: &[&View],
+    outputs: &[&View],
+    body: &Body,
+    lo: &[u64],
+    hi: &[u64],
+    sums: Option<&TileSums>,
+) {
+    let first = sums.map(|_| ElementType::I32);
+    let mut regs = registers_reading(body, inputs, outputs, first);
     let r = lo.len();
     for_each_outer(lo, hi, |idx| {
         let (start, end) = if r == 0 {
@@ -867,9 +936,19 @@ fn run_box(m: &Mem, inputs: &[&View], outputs: &[&View], body: &Body, lo: &[u64]
                 body,
                 &mut regs,
                 len,
-                |n, d| {
-                    let v = inputs[n as usize];
-                    load_row(m, v, starts[n as usize] + step * inner(v), inner(v), len, d);
+                |n, d| match (n, sums, &mut *d) {
+                    (0, Some(t), Reg::I(d)) => {
+                        // Outer coordinates [image, channel, row]; the row runs along columns.
+                        let at = ((idx[1] - t.co0) * t.rows + idx[2] - t.oy0) * t.ow + j;
+                        let src = &t.data[at as usize..][..len];
+                        for (x, &v) in d[..len].iter_mut().zip(src) {
+                            *x = v as i64;
+                        }
+                    }
+                    _ => {
+                        let v = inputs[n as usize];
+                        load_row(m, v, starts[n as usize] + step * inner(v), inner(v), len, d);
+                    }
                 },
                 |dim, d| coordinates(idx, dim as usize, j, len, d),
             );
@@ -992,12 +1071,82 @@ fn run_reduce_box(
 
 /// Applies an epilogue in place over workgroup `wg`'s output box ([`Kernel::output_box`]).
 fn run_epilogue(m: &Mem, out: &View, e: &Epilogue, k: &Kernel, wg: u64) {
+    run_epilogue_from(m, out, e, k, wg, None);
+}
+
+/// [`run_epilogue`], the op's result read from `sums` when given.
+fn run_epilogue_from(
+    m: &Mem,
+    out: &View,
+    e: &Epilogue,
+    k: &Kernel,
+    wg: u64,
+    sums: Option<&TileSums>,
+) {
     let Some((lo, hi)) = k.output_box(wg) else {
         return;
     };
     let mut inputs = vec![out];
     inputs.extend(e.inputs.iter());
-    run_box(m, &inputs, &[out], &e.body, &lo, &hi);
+    run_box_from(m, &inputs, &[out], &e.body, &lo, &hi, sums);
+}
+
+thread_local! {
+    /// Per-thread scratch of an integer convolution with an epilogue: its tile's sums.
+    static SUMS: std::cell::RefCell<Vec<i32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Computes the sums of integer convolution `op`'s workgroup `tile` into `sums`.
+fn tile_sums<'s>(m: &Mem, op: &KernelOp, tile: ConvTile, sums: &'s mut Vec<i32>) -> TileSums<'s> {
+    let ow = match op {
+        KernelOp::Conv2d { y, .. } => y.shape[3],
+        _ => 0,
+    };
+    let rows = tile.oy1 - tile.oy0;
+    sums.clear();
+    sums.resize(((tile.co1 - tile.co0) * rows * ow) as usize, 0);
+    conv2d_u8i8(m, op, tile, sums.as_mut_ptr(), rows * ow);
+    TileSums {
+        data: sums,
+        co0: tile.group * tile.group_channels + tile.co0,
+        oy0: tile.oy0,
+        rows,
+        ow,
+    }
+}
+
+impl Executable {
+    /// Runs the integer convolution of workgroup `wg` of kernel `kernel` without its epilogue,
+    /// leaving its `i32` sums in this thread's scratch: `[channel][row][column]` over the
+    /// workgroup's output box ([`Kernel::output_box`]). Returns where they start; they stay
+    /// there until this thread runs another workgroup.
+    ///
+    /// # Safety
+    /// As [`Executable::run_workgroup`].
+    pub unsafe fn integer_conv_sums(
+        &self,
+        kernel: usize,
+        wg: u32,
+        bindings: &[Binding],
+    ) -> Result<*const i32, VmvxError> {
+        let k = self.kernels.get(kernel).ok_or(VmvxError::NoKernel {
+            index: kernel,
+            count: self.kernels.len(),
+        })?;
+        if !matches!(&k.op, KernelOp::Conv2d { w, .. } if w.element_type == ElementType::I8) {
+            return Err(VmvxError::Workgroup {
+                kernel: k.name.clone(),
+                message: "not an integer convolution".into(),
+            });
+        }
+        let m = Mem { bindings };
+        let tile = ConvTile::of(k, wg as u64);
+        Ok(SUMS.with(|cell| {
+            let sums = &mut *cell.borrow_mut();
+            tile_sums(&m, &k.op, tile, sums);
+            sums.as_ptr()
+        }))
+    }
 }
 
 /// The input and output of one convolution workgroup computed from a [`rows::gathered_band`].
@@ -1106,6 +1255,68 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
             }
         }
     });
+}
+
+/// One workgroup (`tile`) of the integer convolution `op` of `ui8` pixels by `i8` weights into
+/// `i32` (the only integer form the kernel check admits), NCHW, weights plain or packed in
+/// channel quads: the sums of output channel `c` of the tile (from its first) and row `oy`
+/// are written from `sums + c · ldc + (oy - oy0) · ow`.
+fn conv2d_u8i8(m: &Mem, op: &KernelOp, tile: ConvTile, sums: *mut i32, ldc: u64) {
+    let KernelOp::Conv2d {
+        x,
+        w,
+        y,
+        strides,
+        pads,
+        dilations,
+        groups,
+        gemm,
+        ..
+    } = op
+    else {
+        return;
+    };
+    let packed = *gemm == ConvGemm::ChannelQuads;
+    let [kh, kw] = integer_conv_window(w, *gemm);
+    let win = &window([kh, kw], *strides, *pads, *dilations);
+    let [kh, kw] = [kh as usize, kw as usize];
+    let cig = (x.shape[1] / groups) as usize;
+    let [h, wd] = [x.shape[2], x.shape[3]].map(|v| v as usize);
+    let [oh, ow] = [y.shape[2], y.shape[3]].map(|v| v as usize);
+    let (n, g, cog) = (
+        tile.image as usize,
+        tile.group as usize,
+        tile.group_channels as usize,
+    );
+    let c = x.shape[1] as usize;
+    let [co0, co1, oy0, oy1] = [tile.co0, tile.co1, tile.oy0, tile.oy1].map(|v| v as usize);
+    let depth = if packed {
+        (w.shape[1] * w.shape[2] * w.shape[3]) as usize
+    } else {
+        cig * kh * kw
+    };
+    let plane = cig * h * wd;
+    let xs = m.bytes(x);
+    let ws = m.bytes(w);
+    let x_group = &xs[x.offset as usize + (n * c + g * cig) * h * wd..][..plane];
+    let filters = &ws[w.offset as usize + (g * cog + co0) * depth..][..(co1 - co0) * depth];
+    // SAFETY: i8 and u8 have one layout.
+    let filters =
+        unsafe { std::slice::from_raw_parts(filters.as_ptr() as *const i8, filters.len()) };
+    let job = conv_u8::Job {
+        x: x_group,
+        dims: [cig, h, wd],
+        weights: if packed {
+            conv_u8::Filters::Packed(filters)
+        } else {
+            conv_u8::Filters::Plain(filters)
+        },
+        win,
+        rows: [oy0, oy1, oh, ow],
+    };
+    // SAFETY: the caller gives this workgroup's sums: output channels [co0, co1) of group g,
+    // rows [oy0, oy1) of image n.
+    unsafe { conv_u8::run(IntKernels::best(), &job, sums, ldc as usize) };
 }
 
 /// A convolution's weights as a workgroup reads them.

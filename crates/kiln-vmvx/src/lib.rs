@@ -10,6 +10,7 @@
 //!
 //! This crate belongs to the runtime side: it never depends on the compiler.
 
+mod conv_u8;
 mod error;
 pub mod exec;
 pub mod format;

@@ -105,16 +105,21 @@ impl Former<'_> {
     }
 
     /// The held-back root leaf `l` reads from its first element, if that root may still take
-    /// an epilogue whose values are `element_type`.
+    /// an epilogue whose values are `element_type`: of the root's own type, or of any type
+    /// after an integer convolution (its `i32` sums never need to be stored).
     pub(super) fn fusable_root(&self, l: &Leaf, element_type: ElementType) -> Option<usize> {
         let Src::Pending(p) = l.src else {
             return None;
         };
         let root = &self.pending[p];
+        let integer_conv = matches!(
+            &root.op,
+            KernelOp::Conv2d { w, .. } if w.element_type == ElementType::I8
+        );
         (root.fusable
             && root.emitted.is_none()
             && is(&l.offset, 0)
-            && root.element_type == element_type)
+            && (root.element_type == element_type || integer_conv))
             .then_some(p)
     }
 
@@ -162,7 +167,7 @@ impl Former<'_> {
             insts: insts.collect(),
             results: vec![e.result],
         };
-        Some(self.emit_pending(p, Some(Epilogue { inputs, body })))
+        Some(self.emit_pending_as(p, Some(Epilogue { inputs, body }), e.element_type))
     }
 
     /// `e` as a view of a held-back root's stored result, with `e` computed by that root's
@@ -225,17 +230,29 @@ impl Former<'_> {
 
     /// Emits a held-back root's kernel (once) and returns its output storage.
     pub(super) fn emit_pending(&mut self, p: usize, epilogue: Option<Epilogue>) -> StorageIndex {
+        let et = self.pending[p].element_type;
+        self.emit_pending_as(p, epilogue, et)
+    }
+
+    /// [`Former::emit_pending`] with the stored values (the epilogue's) of type `stored`.
+    pub(super) fn emit_pending_as(
+        &mut self,
+        p: usize,
+        epilogue: Option<Epilogue>,
+        stored: ElementType,
+    ) -> StorageIndex {
         if let Some(s) = self.pending[p].emitted {
             return s;
         }
-        let (shape, et) = (self.pending[p].shape.clone(), self.pending[p].element_type);
-        let s = self.new_storage(StorageKind::Computed, et, &shape);
+        let shape = self.pending[p].shape.clone();
+        let s = self.new_storage(StorageKind::Computed, stored, &shape);
         let mut op = self.pending[p].op.clone();
         let (y, slot) = op
             .result_and_epilogue()
             .expect("only named ops with a result are held back");
         if y.operand == OUTPUT {
             y.operand = s as u32;
+            y.element_type = stored;
         }
         *slot = epilogue;
         self.pending[p].emitted = Some(s);

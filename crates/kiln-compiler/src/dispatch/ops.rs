@@ -208,7 +208,10 @@ impl Former<'_> {
             }
             OpKind::MatMul => self.matmul(&args[0], &args[1], &out_shape, result)?,
             OpKind::Conv2d(a) => {
-                self.require_f32(out_ty, "conv2d")?;
+                // The IR admits one integer form: ui8 pixels by i8 weights summed in i32.
+                if out_ty != ElementType::I32 {
+                    self.require_f32(out_ty, "conv2d")?;
+                }
                 let x = self.contiguous_view(&args[0]);
                 let w = self.contiguous_view(&args[1]);
                 let y = contiguous(OUTPUT, SymExpr::from(0), out_ty, &out_shape);

@@ -168,6 +168,8 @@ fn import_model(
         function_depth: 0,
         staging: None,
         uses: uses::Uses::default(),
+        dequantized: HashMap::new(),
+        shifted_pixels: HashMap::new(),
     };
     for init in &graph.initializer {
         let name = init.name.clone().unwrap_or_default();
@@ -399,6 +401,11 @@ pub(crate) struct Importer {
     staging: Option<staging::Staging>,
     /// Reads of each name still ahead, per graph being walked.
     uses: uses::Uses,
+    /// DequantizeLinear's outputs in the function being built, for the ops that compute on
+    /// the quantised integers instead ([`quantize::Dequantized`]).
+    dequantized: HashMap<ValueId, quantize::Dequantized>,
+    /// `int8` pixels shifted to `ui8` for integer convolutions, by the `int8` value.
+    shifted_pixels: HashMap<ValueId, ValueId>,
 }
 
 /// What a node builder sees: the node and helpers that name it in errors.

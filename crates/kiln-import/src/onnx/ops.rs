@@ -758,7 +758,14 @@ pub(super) fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>])
         dilations,
         groups: groups as usize,
     };
-    let mut y = im.emit(ctx, OpKind::Conv2d(attrs), &[x, w])?;
+    let integer = match rank {
+        2 => super::quantize::quantized_conv(im, ctx, [x, w], &attrs)?,
+        _ => None,
+    };
+    let mut y = match integer {
+        Some(y) => y,
+        None => im.emit(ctx, OpKind::Conv2d(attrs), &[x, w])?,
+    };
     if let Some(bias) = inputs.get(2).copied().flatten() {
         let b = reshape_to(im, ctx, bias, vec![1, ws[0], 1, 1])?;
         y = im.emit(ctx, OpKind::Binary(BinaryOp::Add), &[y, b])?;

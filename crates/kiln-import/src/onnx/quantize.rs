@@ -2,7 +2,11 @@
 //! DynamicQuantizeLinear (per tensor, per axis and blocked), the integer matmuls MatMulInteger
 //! and QLinearMatMul, and ConvInteger.
 //!
-//! Values are computed in f32 as ONNX's reference does; the integer matmuls accumulate their
+//! A convolution of two dequantised 8-bit operands (the QDQ form quantisation tools write)
+//! runs as kiln's integer convolution, `ui8` pixels by `i8` weights summed in `i32`, rescaled
+//! once ([`quantized_conv`]).
+//!
+//! Other values are computed in f32 as ONNX's reference does; the integer matmuls accumulate their
 //! products exactly in 64-bit integer registers (a broadcast multiply reduced over the inner
 //! dim) before any scaling, so results match the reference's int32 accumulation for any depth.
 //! ConvInteger runs as an f32 convolution of the centred operands, which is exact while a
@@ -13,7 +17,7 @@ use super::ops::{
 };
 use super::{narrow_types, Importer, NodeCtx};
 use crate::ImportError;
-use kiln_ir::{BinaryOp, Dim, OpKind, ReduceKind, UnaryOp, ValueId};
+use kiln_ir::{BinaryOp, Conv2dAttrs, Dim, OpKind, ReduceKind, UnaryOp, ValueId};
 use kiln_types::ElementType;
 
 /// The range of a quantised integer type, for saturation.
@@ -213,6 +217,16 @@ pub(super) fn dequantize_linear(
     }
     let y = bin(im, ctx, BinaryOp::Mul, y, scale)?;
     if to == ElementType::F32 {
+        let along = axis(ctx, a, dims.len()).ok();
+        if let (0, Some(axis), ElementType::I8 | ElementType::U8) = (block, along, et) {
+            let dequantized = Dequantized {
+                q: x,
+                scale: arg(ctx, inputs, 1)?,
+                zero_point: inputs.get(2).copied().flatten(),
+                axis,
+            };
+            im.dequantized.insert(y, dequantized);
+        }
         return one(y);
     }
     one(im.emit(ctx, OpKind::Cast(to), &[y])?)
@@ -448,4 +462,128 @@ fn centred_conv(
         .next()
         .flatten()
         .ok_or_else(|| ctx.err("the convolution has no output"))
+}
+
+/// A DequantizeLinear output `(q - zero_point) · scale` of 8-bit integers `q` to f32, per
+/// tensor or along `axis`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Dequantized {
+    q: ValueId,
+    scale: ValueId,
+    zero_point: Option<ValueId>,
+    axis: usize,
+}
+
+/// Largest depth of an integer convolution: its sums of `ui8 · i8` products stay in `i32`.
+const MAX_INTEGER_DEPTH: usize = (i32::MAX / (255 * 128)) as usize;
+
+/// `conv(x, w)` with `attrs` (2-D, NCHW) when both operands are dequantised 8-bit integers
+/// as QDQ models write them — `x` per tensor with a constant zero point, `w` constant `i8`
+/// weights with zero zero points per tensor or per output channel — as the integer
+/// convolution of the quantised values, rescaled by `x_scale · w_scale`. `None` (convolve the
+/// floats) for any other operands.
+///
+/// `int8` pixels shift to `ui8` (`q + 128`, zero point `zp + 128`); padding reads the zero
+/// point (an explicit `pad`), and `conv(q - zp, w) = conv(q, w) - zp · Σw` per output channel.
+pub(super) fn quantized_conv(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    [x, w]: [ValueId; 2],
+    attrs: &Conv2dAttrs,
+) -> Result<Option<ValueId>, ImportError> {
+    let (Some(dx), Some(dw)) = (
+        im.dequantized.get(&x).copied(),
+        im.dequantized.get(&w).copied(),
+    ) else {
+        return Ok(None);
+    };
+    let Some(ws) = im.ty(dw.q).static_shape() else {
+        return Ok(None);
+    };
+    let channels = ws[0];
+    let depth: usize = ws[1..].iter().product();
+    let count = |im: &Importer, v: ValueId| -> Option<usize> {
+        im.dims(v).iter().map(Dim::as_static).product()
+    };
+    let w_scale_ok = count(im, dw.scale) == Some(1)
+        || (dw.axis == 0 && im.ty(dw.scale).rank() == 1 && count(im, dw.scale) == Some(channels));
+    let w_symmetric = dw.zero_point.is_none_or(|z| {
+        im.const_of(z)
+            .is_some_and(|t| t.to_f64().iter().all(|&v| v == 0.0))
+    });
+    let x_type = im.ty(dx.q).element_type;
+    let x_zero = match dx.zero_point {
+        None => Some(0.0),
+        Some(z) => im.const_of(z).and_then(|t| match t.to_f64()[..] {
+            [v] => Some(v),
+            _ => None,
+        }),
+    };
+    let (Some(x_zero), true, true, true, ElementType::U8 | ElementType::I8, true) = (
+        x_zero,
+        w_scale_ok && w_symmetric,
+        im.ty(dw.q).element_type == ElementType::I8,
+        count(im, dx.scale) == Some(1),
+        x_type,
+        depth <= MAX_INTEGER_DEPTH,
+    ) else {
+        return Ok(None);
+    };
+    let widen = |im: &mut Importer, v: ValueId| im.emit(ctx, OpKind::Cast(ElementType::I32), &[v]);
+    let (mut pixels, zero) = if x_type == ElementType::I8 {
+        // One shifted copy, however many convolutions read the pixels.
+        let pixels = match im.shifted_pixels.get(&dx.q) {
+            Some(&p) => p,
+            None => {
+                let wide = widen(im, dx.q)?;
+                let shift = scalar_like(im, ctx, wide, 128.0);
+                let shifted = bin(im, ctx, BinaryOp::Add, wide, shift)?;
+                let p = im.emit(ctx, OpKind::Cast(ElementType::U8), &[shifted])?;
+                im.shifted_pixels.insert(dx.q, p);
+                p
+            }
+        };
+        (pixels, x_zero + 128.0)
+    } else {
+        (dx.q, x_zero)
+    };
+    let mut attrs = attrs.clone();
+    if zero != 0.0 && attrs.pads.iter().any(|&p| p > 0) {
+        let [top, left, bottom, right] = attrs.pads;
+        let pad = OpKind::Pad {
+            lows: vec![0, 0, top, left],
+            highs: vec![0, 0, bottom, right],
+            value: zero,
+        };
+        pixels = im.emit(ctx, pad, &[pixels])?;
+        attrs.pads = [0; 4];
+    }
+    let mut acc = im.emit(ctx, OpKind::Conv2d(attrs), &[pixels, dw.q])?;
+    if zero != 0.0 {
+        let weights = widen(im, dw.q)?;
+        let sums = im.emit(
+            ctx,
+            OpKind::Reduce {
+                kind: ReduceKind::Sum,
+                axes: vec![1, 2, 3],
+                keep_dims: false,
+            },
+            &[weights],
+        )?;
+        let sums = reshape_to(im, ctx, sums, vec![1, channels, 1, 1])?;
+        let zero = scalar_like(im, ctx, sums, zero);
+        let correction = bin(im, ctx, BinaryOp::Mul, sums, zero)?;
+        acc = bin(im, ctx, BinaryOp::Sub, acc, correction)?;
+    }
+    let acc = to_f32(im, ctx, acc)?;
+    let x_scale = to_f32(im, ctx, dx.scale)?;
+    let x_scale = reshape_to(im, ctx, x_scale, vec![])?;
+    let mut w_scale = to_f32(im, ctx, dw.scale)?;
+    if count(im, w_scale) == Some(1) {
+        w_scale = reshape_to(im, ctx, w_scale, vec![])?;
+    } else {
+        w_scale = reshape_to(im, ctx, w_scale, vec![1, channels, 1, 1])?;
+    }
+    let scale = bin(im, ctx, BinaryOp::Mul, w_scale, x_scale)?;
+    bin(im, ctx, BinaryOp::Mul, acc, scale).map(Some)
 }

@@ -354,6 +354,8 @@ impl Importer {
         self.func = Function::new("main");
         self.names.clear();
         self.consts.clear();
+        self.dequantized.clear();
+        self.shifted_pixels.clear();
         self.sym_values.clear();
         let s = self.staging();
         s.params.clear();

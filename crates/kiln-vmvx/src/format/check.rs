@@ -67,10 +67,11 @@ impl Kernel {
                 None => Ok(()),
             }
         };
-        let epilogue = |e: &Option<Epilogue>, out: &View| -> Result<(), String> {
+        // An epilogue reads the op's result (of type `result`) and stores `out`'s type.
+        let typed_epilogue = |e: &Option<Epilogue>, out: &View, result: ElementType| {
             let Some(e) = e else { return Ok(()) };
             coordinates(&e.body, out.shape.len())?;
-            let mut types = vec![out.element_type];
+            let mut types = vec![result];
             for v in &e.inputs {
                 if v.shape != out.shape {
                     return Err("epilogue inputs must have the output's shape".into());
@@ -82,6 +83,7 @@ impl Kernel {
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         };
+        let epilogue = |e: &Option<Epilogue>, out: &View| typed_epilogue(e, out, out.element_type);
         match &self.op {
             KernelOp::Generic {
                 shape,
@@ -172,6 +174,14 @@ impl Kernel {
                 tile_oh,
                 epilogue: e,
             } => {
+                if [x.element_type, w.element_type] == [ElementType::U8, ElementType::I8] {
+                    check_integer_conv(&self.op)?;
+                    if e.is_none() && y.element_type != ElementType::I32 {
+                        return Err("an integer conv2d without an epilogue stores i32".into());
+                    }
+                    typed_epilogue(e, y, ElementType::I32)?;
+                    return Ok(());
+                }
                 f32_only(&[x, w, y])?;
                 rank(y, 4)?;
                 for v in [x, w, y] {
@@ -317,4 +327,63 @@ impl Kernel {
         }
         Ok(())
     }
+}
+
+/// The checks of an integer convolution (`ui8` pixels by `i8` weights into `i32`): plain NCHW
+/// views, weights OIHW or packed in channel quads, an output of the window's size.
+fn check_integer_conv(op: &KernelOp) -> Result<(), String> {
+    let KernelOp::Conv2d {
+        x,
+        w,
+        y,
+        strides,
+        pads,
+        dilations,
+        groups,
+        gemm,
+        tile_co,
+        tile_oh,
+        ..
+    } = op
+    else {
+        return Err("not a convolution".into());
+    };
+    if [x, w, y]
+        .iter()
+        .any(|v| v.shape.len() != 4 || !v.is_contiguous())
+    {
+        return Err("an integer conv2d reads and writes contiguous 4-D views".into());
+    }
+    if *groups == 0 || x.shape[1] % groups != 0 || y.shape[1] % groups != 0 {
+        return Err("conv2d channels do not agree with its groups".into());
+    }
+    let cig = x.shape[1] / groups;
+    let kernel = integer_conv_window(w, *gemm);
+    let depth_agrees = match gemm {
+        ConvGemm::ChannelRows => w.shape[1] == cig,
+        ConvGemm::ChannelQuads => w.shape[3] == cig.div_ceil(4) * 4,
+        ConvGemm::PixelRows => return Err("an integer conv2d has channel rows".into()),
+    };
+    if !depth_agrees || w.shape[0] != y.shape[1] || x.shape[0] != y.shape[0] {
+        return Err("conv2d input does not agree with its weights and output".into());
+    }
+    if strides.contains(&0) || dilations.contains(&0) || *tile_oh == 0 || *tile_co == 0 {
+        return Err("conv2d strides, dilations and tiles must be positive".into());
+    }
+    if !window_in_bounds(kernel, *strides, *pads, *dilations) {
+        return Err("conv2d window is invalid or too large".into());
+    }
+    for d in 0..2 {
+        let padded = x.shape[2 + d]
+            .saturating_add(pads[d])
+            .saturating_add(pads[2 + d]);
+        let reach = dilations[d]
+            .saturating_mul(kernel[d].saturating_sub(1))
+            .saturating_add(1);
+        let out = padded.checked_sub(reach).map(|r| r / strides[d] + 1);
+        if out != Some(y.shape[2 + d]) {
+            return Err("conv2d output size does not match its window".into());
+        }
+    }
+    Ok(())
 }

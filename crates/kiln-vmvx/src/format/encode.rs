@@ -315,6 +315,7 @@ fn encode_op<Z: SizeCodec>(w: &mut ByteWriter, op: &KernelOp<Z>) {
             w.u8(match gemm {
                 ConvGemm::ChannelRows => 0,
                 ConvGemm::PixelRows => 1,
+                ConvGemm::ChannelQuads => 2,
             });
             w.u64(*tile_co);
             w.u64(*tile_oh);
@@ -436,6 +437,7 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Result<KernelOp<Z>, ModuleErro
             gemm: match r.u8()? {
                 0 => ConvGemm::ChannelRows,
                 1 => ConvGemm::PixelRows,
+                2 => ConvGemm::ChannelQuads,
                 other => {
                     return Err(ModuleError::Invalid(format!(
                         "conv2d GEMM orientation {other} is not 0 or 1"

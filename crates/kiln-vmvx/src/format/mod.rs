@@ -287,6 +287,10 @@ pub enum ConvGemm {
     /// packed in right-hand strips. Channels fill the vector lanes and pixels are read in place
     /// one by one, which suits small images with many channels.
     PixelRows,
+    /// The integer convolution's GEMM (rows output channels) with its `i8` weights packed at
+    /// compile time in the dot-product depth order, `[co, kh, kw, 4 · ceil(ci/groups / 4)]`
+    /// (`kiln_ukernel::igemm::pack_conv_filters`).
+    ChannelQuads,
 }
 
 /// One entry point of an executable.
@@ -334,6 +338,15 @@ pub fn conv_weight_dims(w: &View) -> [u64; 3] {
         &w.shape[1..4]
     };
     [s[0], s[1], s[2]]
+}
+
+/// An integer convolution's window `[kh, kw]`, from its 4-D weights: OIHW, or packed in
+/// channel quads `[co, kh, kw, lanes]` ([`ConvGemm::ChannelQuads`]).
+pub fn integer_conv_window(w: &View, gemm: ConvGemm) -> [u64; 2] {
+    match gemm {
+        ConvGemm::ChannelQuads => [w.shape[1], w.shape[2]],
+        ConvGemm::ChannelRows | ConvGemm::PixelRows => [w.shape[2], w.shape[3]],
+    }
 }
 
 /// The window of a convolution or pooling op, as the row kernels take it.
@@ -415,6 +428,7 @@ pub fn packing(op: &KernelOp) -> Option<Packing> {
         KernelOp::Conv2d { w, gemm, .. } if w.shape.len() == 6 => match gemm {
             ConvGemm::ChannelRows => strip(w).map(Packing::Rows),
             ConvGemm::PixelRows => strip(w).map(Packing::Columns),
+            ConvGemm::ChannelQuads => None,
         },
         KernelOp::MatMul { b, .. } if b.shape.len() == 4 => strip(b).map(Packing::Columns),
         _ => None,

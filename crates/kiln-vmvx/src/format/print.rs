@@ -60,7 +60,11 @@ impl<Z: Sizes> std::fmt::Display for Kernel<Z> {
             KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, gemm, tile_co, tile_oh, epilogue: e } => write!(
                 f,
                 "conv2d {x}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups}{} tile {}{}",
-                if *gemm == ConvGemm::PixelRows { " pixel_rows" } else { "" },
+                match gemm {
+                    ConvGemm::ChannelRows => "",
+                    ConvGemm::PixelRows => " pixel_rows",
+                    ConvGemm::ChannelQuads => " channel_quads",
+                },
                 dims(&[*tile_co, *tile_oh]),
                 epilogue(e)
             ),
