@@ -232,6 +232,13 @@ def quantize_qdq(model, rng, batches):
         return onnx.load(out)
 
 
+def build_mlp_qdq():
+    """The MLP through `quantize_qdq`, calibrated on eight random batches: every Gemm (with
+    per-channel int8 weights) and the Softmax sit between QuantizeLinear/DequantizeLinear."""
+    model, inputs, _ = build_mlp()
+    return quantize_qdq(model, np.random.default_rng(2027), 8), inputs, None
+
+
 def build_cnn_qdq():
     """The CNN through `quantize_qdq`, calibrated on eight random images. Every convolution,
     pooling and the classifier sit between QuantizeLinear/DequantizeLinear."""
@@ -1400,6 +1407,7 @@ BUILDERS = [
     ("mlp", build_mlp),
     ("cnn", build_cnn),
     ("cnn_qdq", build_cnn_qdq),
+    ("mlp_qdq", build_mlp_qdq),
     ("encoder", build_encoder),
     ("matmul512", build_matmul512),
     ("elementwise", build_elementwise),

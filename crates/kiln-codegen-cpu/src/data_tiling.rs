@@ -246,7 +246,9 @@ pub fn pack_weights<Z: Sizes>(
 }
 
 /// Packs the constant `i8` weights of `d`'s integer convolutions in channel quads
-/// ([`ConvGemm::ChannelQuads`]), rewriting their views to read the packed constants.
+/// ([`ConvGemm::ChannelQuads`]) and of its integer matmuls as the integer GEMM's rows
+/// (`b` transposed, depth in groups of four), rewriting their views to read the packed
+/// constants.
 pub fn pack_integer_weights<Z: Sizes>(
     d: &mut Dispatches<Kernel<Z>, Z>,
     constants: &[HostTensor],
@@ -254,13 +256,14 @@ pub fn pack_integer_weights<Z: Sizes>(
 ) {
     for ki in 0..d.dispatches.len() {
         let dispatch = &d.dispatches[ki];
-        let KernelOp::Conv2d {
-            w,
-            gemm: ConvGemm::ChannelRows,
-            ..
-        } = &dispatch.kernel.op
-        else {
-            continue;
+        let w = match &dispatch.kernel.op {
+            KernelOp::Conv2d {
+                w,
+                gemm: ConvGemm::ChannelRows,
+                ..
+            } => w,
+            KernelOp::MatMul { b, .. } if b.shape.len() == 3 => b,
+            _ => continue,
         };
         let Some(w) = w.known().filter(|w| w.element_type == ElementType::I8) else {
             continue;
@@ -272,34 +275,23 @@ pub fn pack_integer_weights<Z: Sizes>(
         let Some(t) = constants.get(c as usize) else {
             continue;
         };
-        let dims: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
-        let whole = w.offset == 0 && w.is_contiguous() && w.shape == dims;
-        let [co, cig, kh, kw] = w.shape[..] else {
+        let Some((shape, rows)) = integer_rows(&dispatch.kernel.op, &w, t) else {
             continue;
         };
-        if !whole || t.element_type != ElementType::I8 {
-            continue;
-        }
-        let lanes = channel_quads(cig as usize) * DEPTH_GROUP;
-        let shape = vec![co, kh, kw, lanes as u64];
         let key = (
             c,
-            0,
+            w.offset,
             w.shape.clone(),
             w.strides.clone(),
             shape.clone(),
             ConvGemm::ChannelQuads,
         );
-        let id = packed.add(key, || {
-            let values: Vec<i8> = t.data.iter().map(|&b| b as i8).collect();
-            let rows = pack_conv_filters(&values, co as usize, cig as usize, (kh * kw) as usize);
-            HostTensor {
-                element_type: ElementType::I8,
-                shape: shape.iter().map(|&d| d as usize).collect(),
-                data: rows.iter().map(|&v| v as u8).collect(),
-            }
+        let elements = rows.len() as u64;
+        let id = packed.add(key, || HostTensor {
+            element_type: ElementType::I8,
+            shape: shape.iter().map(|&d| d as usize).collect(),
+            data: rows.iter().map(|&v| v as u8).collect(),
         });
-        let elements = co * kh * kw * lanes as u64;
         let storage = d.add_storage(Storage {
             kind: StorageKind::Constant(id),
             element_type: ElementType::I8,
@@ -313,11 +305,82 @@ pub fn pack_integer_weights<Z: Sizes>(
             &shape,
         ));
         dispatch.operands.push(storage);
-        if let KernelOp::Conv2d { w, gemm, .. } = &mut dispatch.kernel.op {
-            *w = packed_view;
-            *gemm = ConvGemm::ChannelQuads;
+        match &mut dispatch.kernel.op {
+            KernelOp::Conv2d { w, gemm, .. } => {
+                *w = packed_view;
+                *gemm = ConvGemm::ChannelQuads;
+            }
+            KernelOp::MatMul { b, .. } => *b = packed_view,
+            _ => unreachable!("only integer convolutions and matmuls are packed"),
         }
         renumber(dispatch);
+    }
+}
+
+/// The packed shape and values of an integer product's constant weights `w` (a view of
+/// `t`): a convolution's filters in channel quads `[co, kh, kw, lanes]`, a matmul's
+/// right-hand side transposed in depth groups `[B, N, ceil(K/4), 4]`. `None` when the view
+/// does not lie inside the constant.
+fn integer_rows<Z: Sizes>(
+    op: &KernelOp<Z>,
+    w: &View,
+    t: &HostTensor,
+) -> Option<(Vec<u64>, Vec<i8>)> {
+    if t.element_type != ElementType::I8
+        || !w
+            .span()
+            .ok()?
+            .is_none_or(|(lo, hi)| lo >= 0 && hi <= t.data.len() as i64)
+    {
+        return None;
+    }
+    let at = |idx: &[u64]| {
+        let off = w.offset as i64
+            + idx
+                .iter()
+                .zip(&w.strides)
+                .map(|(&i, &s)| i as i64 * s)
+                .sum::<i64>();
+        t.data[off as usize] as i8
+    };
+    match op {
+        KernelOp::Conv2d { .. } => {
+            let [co, cig, kh, kw] = w.shape[..] else {
+                return None;
+            };
+            let mut plain = Vec::with_capacity((co * cig * kh * kw) as usize);
+            for o in 0..co {
+                for c in 0..cig {
+                    for y in 0..kh {
+                        for x in 0..kw {
+                            plain.push(at(&[o, c, y, x]));
+                        }
+                    }
+                }
+            }
+            let lanes = channel_quads(cig as usize) * DEPTH_GROUP;
+            let rows = pack_conv_filters(&plain, co as usize, cig as usize, (kh * kw) as usize);
+            Some((vec![co, kh, kw, lanes as u64], rows))
+        }
+        _ => {
+            let [batch, k, n] = w.shape[..] else {
+                return None;
+            };
+            let k4 = k.next_multiple_of(DEPTH_GROUP as u64);
+            let mut rows = vec![0i8; (batch * n * k4) as usize];
+            for bi in 0..batch {
+                for j in 0..n {
+                    let row = &mut rows[((bi * n + j) * k4) as usize..][..k as usize];
+                    for (p, v) in row.iter_mut().enumerate() {
+                        *v = at(&[bi, p as u64, j]);
+                    }
+                }
+            }
+            Some((
+                vec![batch, n, k4 / DEPTH_GROUP as u64, DEPTH_GROUP as u64],
+                rows,
+            ))
+        }
     }
 }
 

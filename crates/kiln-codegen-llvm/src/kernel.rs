@@ -395,9 +395,9 @@ impl<'ctx> Gen<'_, 'ctx> {
 
     /// A named op whose microkernel runs through the `kiln_vmvx_workgroup_raw` import, then its
     /// epilogue generated here over the output box the import reports. An integer
-    /// convolution's sums are never stored: `kiln_vmvx_integer_conv_sums` leaves them in the
-    /// runtime's scratch, `[channel][row][column]` over the box, where the epilogue reads
-    /// them.
+    /// convolution's or matmul's sums are never stored: `kiln_vmvx_integer_sums` leaves them
+    /// in the runtime's scratch (`[channel][row][column]` over a convolution's box,
+    /// `[column][row]` over a matmul's), where the epilogue reads them.
     fn named_op_with_epilogue<Z: LlvmSizes>(
         &mut self,
         kernel: &Kernel<Z>,
@@ -407,8 +407,8 @@ impl<'ctx> Gen<'_, 'ctx> {
     ) -> R<()> {
         let ep = kernel.epilogue().ok_or("no epilogue")?;
         let y = *kernel.outputs().first().ok_or("no output")?;
-        let integer =
-            matches!(&kernel.op, KernelOp::Conv2d { w, .. } if w.element_type == ElementType::I8);
+        let integer = kernel.op.is_integer_product();
+        let transposed = matches!(kernel.op, KernelOp::MatMul { .. });
         let rank = y.shape.len();
         if rank > kiln_native::imports::MAX_BOX_RANK {
             return Err(format!("an output of rank {rank} is too deep"));
@@ -436,7 +436,7 @@ impl<'ctx> Gen<'_, 'ctx> {
         let name = if integer {
             params.push(ptr.into());
             args.push(sums_at.into());
-            "kiln_vmvx_integer_conv_sums"
+            "kiln_vmvx_integer_sums"
         } else {
             "kiln_vmvx_workgroup_raw"
         };
@@ -486,7 +486,7 @@ impl<'ctx> Gen<'_, 'ctx> {
         self.nest(&lo, &hi, &mut |g, idx| {
             let vals = body::eval(g, &ep.body, idx, &mut |g, n| {
                 if let (0, Some(sums)) = (n, sums) {
-                    return g.tile_sum(sums, &lo, &hi, idx);
+                    return g.tile_sum(sums, &lo, &hi, idx, transposed);
                 }
                 if n == 0 {
                     return g.load(&y, idx);
@@ -502,22 +502,28 @@ impl<'ctx> Gen<'_, 'ctx> {
         Ok(())
     }
 
-    /// Element `idx` of an integer convolution's sums over the box `lo..hi` (`[image,
-    /// channel, row, column]`, one image), laid out `[channel][row][column]` from `sums`.
+    /// Element `idx` of an integer product's sums over the box `lo..hi` from `sums`: a
+    /// convolution's (`[image, channel, row, column]`, one image) laid out
+    /// `[channel][row][column]`, or with `transposed` a matmul's (`[batch, row, column]`, one
+    /// batch) laid out `[column][row]`.
     fn tile_sum(
         &self,
         sums: PointerValue<'ctx>,
         lo: &[IntValue<'ctx>],
         hi: &[IntValue<'ctx>],
         idx: &[IntValue<'ctx>],
+        transposed: bool,
     ) -> R<V<'ctx>> {
         let b = &self.b;
         let rel = |d: usize| b.build_int_sub(idx[d], lo[d], "rel").map_err(e);
         let len = |d: usize| b.build_int_sub(hi[d], lo[d], "len").map_err(e);
-        let at = b.build_int_mul(rel(1)?, len(2)?, "at").map_err(e)?;
-        let at = b.build_int_add(at, rel(2)?, "at").map_err(e)?;
-        let at = b.build_int_mul(at, len(3)?, "at").map_err(e)?;
-        let at = b.build_int_add(at, rel(3)?, "at").map_err(e)?;
+        // Row-major over `order`, dims of the box.
+        let order: &[usize] = if transposed { &[2, 1] } else { &[1, 2, 3] };
+        let mut at = rel(order[0])?;
+        for &d in &order[1..] {
+            at = b.build_int_mul(at, len(d)?, "at").map_err(e)?;
+            at = b.build_int_add(at, rel(d)?, "at").map_err(e)?;
+        }
         let p = self.gep(self.i32t.into(), sums, at)?;
         let v = b
             .build_load(self.i32t, p, "sum")

@@ -1103,12 +1103,21 @@ impl Ctx {
         tile: u32,
     ) -> R<()> {
         let dims = (c.shape[0], c.shape[1], c.shape[2], a.shape[2]);
+        // ui8 by i8: summed exactly as integers (i32 into the epilogue).
+        let integer = b.element_type == ElementType::I8;
+        let as_f32 = |k: &mut Ctx, v: Val| body::cast(&mut k.s, v, ElementType::F32).id;
         self.gemm(
             dims,
             tile,
-            false,
-            &|k, bi, m, kk| Ok(k.load(a, &[bi, m, kk])?.id),
-            &|k, bi, kk, n| Ok(k.load(b, &[bi, kk, n])?.id),
+            integer,
+            &|k, bi, m, kk| {
+                let v = k.load(a, &[bi, m, kk])?;
+                Ok(as_f32(k, v))
+            },
+            &|k, bi, kk, n| {
+                let v = k.load(b, &[bi, kk, n])?;
+                Ok(as_f32(k, v))
+            },
             &|k, bi, m, n, v| k.store_with_epilogue(c, e, &[bi, m, n], v),
         )
     }

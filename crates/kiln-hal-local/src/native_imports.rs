@@ -1,8 +1,9 @@
 //! The imports the local HAL gives native code besides `kiln_native`'s: running a named op's
 //! workgroup on the VMVX microkernels, with its epilogue (`kiln_vmvx_workgroup`) or without it,
 //! reporting the output box the generated code applies the epilogue over
-//! (`kiln_vmvx_workgroup_raw`), and an integer convolution's workgroup whose `i32` sums the
-//! generated epilogue reads from the runtime's scratch (`kiln_vmvx_integer_conv_sums`).
+//! (`kiln_vmvx_workgroup_raw`), and an integer convolution's or matmul's workgroup whose
+//! `i32` sums the generated epilogue reads from the runtime's scratch
+//! (`kiln_vmvx_integer_sums`).
 
 use kiln_native::imports::MAX_BOX_RANK;
 use kiln_vmvx::Binding;
@@ -94,13 +95,13 @@ unsafe extern "C" fn vmvx_workgroup_raw(
     unsafe { write_box(ctx, kernel, wg, lo, hi) }
 }
 
-/// Runs workgroup `wg` of integer convolution `kernel` without its epilogue, writes the
-/// output box as [`vmvx_workgroup_raw`] does and, to `sums`, where its `i32` sums lie
-/// (`[channel][row][column]` over that box, until this thread runs another workgroup).
+/// Runs workgroup `wg` of integer product `kernel` without its epilogue, writes the output
+/// box as [`vmvx_workgroup_raw`] does and, to `sums`, where its `i32` sums lie (laid out as
+/// [`kiln_vmvx::Executable::integer_sums`] says, until this thread runs another workgroup).
 ///
 /// # Safety
 /// As [`vmvx_workgroup_raw`]; `sums` must point at a writable pointer.
-unsafe extern "C" fn vmvx_integer_conv_sums(
+unsafe extern "C" fn vmvx_integer_sums(
     ctx: *const DispatchContext,
     kernel: u32,
     wg: u64,
@@ -114,7 +115,7 @@ unsafe extern "C" fn vmvx_integer_conv_sums(
         // SAFETY: bindings were checked for this kernel before any workgroup ran.
         let start = unsafe {
             ctx.program
-                .integer_conv_sums(ctx.slot, wg as u32, ctx.bindings)?
+                .integer_sums(ctx.slot, wg as u32, ctx.bindings)?
         };
         // SAFETY: the caller provides a writable pointer.
         unsafe { sums.write(start) };
@@ -176,7 +177,7 @@ pub fn lookup(name: &str) -> Option<usize> {
                 as usize,
         ),
         "kiln_vmvx_workgroup_raw" => Some(vmvx_workgroup_raw as RawFn as usize),
-        "kiln_vmvx_integer_conv_sums" => Some(vmvx_integer_conv_sums as SumsFn as usize),
+        "kiln_vmvx_integer_sums" => Some(vmvx_integer_sums as SumsFn as usize),
         other => kiln_native::imports::lookup(other),
     }
 }

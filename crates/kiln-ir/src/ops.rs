@@ -109,7 +109,8 @@ pub enum OpKind {
     Cast(ElementType),
     /// The same bytes read as another element type of the same width (f32 bits as i32).
     BitCast(ElementType),
-    /// Batched matrix product with NumPy broadcasting of the batch dims (both operands rank ≥ 2).
+    /// Batched matrix product with NumPy broadcasting of the batch dims (both operands rank ≥ 2),
+    /// of one float type, or `ui8` by `i8` summed in `i32`.
     MatMul,
     /// NCHW convolution; operands are input and OIHW weights, both of one float type, or
     /// `ui8` pixels and `i8` weights summed in `i32` (padding reads zeros).
@@ -708,9 +709,11 @@ impl OpKind {
             OpKind::MatMul => {
                 arity(2)?;
                 let (a, b) = (operands[0], operands[1]);
-                if a.element_type != b.element_type || !a.element_type.is_float() {
+                let integer =
+                    [a.element_type, b.element_type] == [ElementType::U8, ElementType::I8];
+                if !integer && (a.element_type != b.element_type || !a.element_type.is_float()) {
                     return Err(TypeError::from(format!(
-                        "'matmul' needs two float operands of one type, got {} and {}",
+                        "'matmul' takes two float operands of one type, or ui8 by i8; got {} and {}",
                         a.element_type, b.element_type
                     )));
                 }
@@ -731,7 +734,11 @@ impl OpKind {
                 dims.push(a.dims[ar - 2].clone());
                 dims.push(b.dims[br - 1].clone());
                 one(TensorType {
-                    element_type: a.element_type,
+                    element_type: if integer {
+                        ElementType::I32
+                    } else {
+                        a.element_type
+                    },
                     dims,
                 })
             }

@@ -27,7 +27,9 @@ pub enum Op<Z: Sizes = Static> {
         outputs: Vec<View<Z>>,
         body: Body,
     },
-    /// Batch matmul `c[b] = a[b]·b[b]` over views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`.
+    /// Batch matmul `c[b] = a[b]·b[b]` over views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`:
+    /// of one float type, or `ui8` by `i8` summed in `i32`, whose epilogue may store any type
+    /// (`c`'s), as an integer [`Op::Conv2d`]'s.
     MatMul {
         a: View<Z>,
         b: View<Z>,
@@ -81,6 +83,17 @@ pub enum Op<Z: Sizes = Static> {
 }
 
 impl<Z: Sizes> Op<Z> {
+    /// Whether this is an integer convolution or matmul (`ui8` by `i8` weights, summed in
+    /// `i32`), whose epilogue may store any type.
+    pub fn is_integer_product(&self) -> bool {
+        match self {
+            Op::MatMul { b: w, .. } | Op::Conv2d { w, .. } => {
+                w.element_type == kiln_types::ElementType::I8
+            }
+            _ => false,
+        }
+    }
+
     /// The op's name in the text form.
     pub fn name(&self) -> &'static str {
         match self {

@@ -190,6 +190,12 @@ fn cnn_quantized_to_qdq() {
     check("cnn_qdq");
 }
 
+/// The MLP as `quantize_static` writes it: its Gemms run as integer matmuls.
+#[test]
+fn mlp_quantized_to_qdq() {
+    check("mlp_qdq");
+}
+
 /// In the QDQ CNN every convolution is an integer one, ui8 pixels by i8 weights; an epilogue
 /// rescales and requantises its sums and stores 8-bit values (or f32 where a float op reads
 /// them), never the i32 sums; for a CPU the weights are packed in channel quads.

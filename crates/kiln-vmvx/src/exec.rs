@@ -10,11 +10,13 @@
 //!   what makes concurrent execution sound.
 
 use crate::format::*;
+use crate::pixel_rows;
 use crate::VmvxError;
-use crate::{conv_u8, pixel_rows};
+use integer::TileSums;
+
+mod integer;
 use kiln_types::ElementType;
 use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, Rhs};
-use kiln_ukernel::igemm::IntKernels;
 use kiln_ukernel::{rows, Kernels, Matrix};
 
 /// Elements per row of body evaluation.
@@ -154,6 +156,9 @@ impl Executable {
                     run_reduce_box(&m, &ins, outs[0], body, *reduce, shape, &lo, &hi);
                 }
             }
+            KernelOp::MatMul { .. } if k.op.is_integer_product() => {
+                return integer::run(&m, k, wg);
+            }
             KernelOp::MatMul {
                 a, b, c, epilogue, ..
             } => {
@@ -226,31 +231,10 @@ impl Executable {
                 epilogue,
                 ..
             } => {
-                let tile = ConvTile::of(k, wg);
-                if w.element_type == ElementType::I8 {
-                    let Some(e) = epilogue else {
-                        if y.element_type != ElementType::I32 {
-                            return Err("an integer convolution without its epilogue".into());
-                        }
-                        let [oy0, ow] = [tile.oy0, y.shape[3]];
-                        let at = [
-                            tile.image,
-                            tile.group * tile.group_channels + tile.co0,
-                            oy0,
-                            0,
-                        ];
-                        let y0 = m.ptr(y, offset_at(y, &at)) as *mut i32;
-                        conv2d_u8i8(&m, &k.op, tile, y0, y.shape[2] * ow);
-                        return Ok(());
-                    };
-                    // The sums stay in this thread's scratch; the epilogue stores y's type.
-                    SUMS.with(|cell| {
-                        let sums = &mut *cell.borrow_mut();
-                        let t = tile_sums(&m, &k.op, tile, sums);
-                        run_epilogue_from(&m, y, e, k, wg, Some(&t));
-                    });
-                    return Ok(());
+                if k.op.is_integer_product() {
+                    return integer::run(&m, k, wg);
                 }
+                let tile = ConvTile::of(k, wg);
                 let [_, kh, kw] = conv_weight_dims(w);
                 let window = window([kh, kw], *strides, *pads, *dilations);
                 let weights = match packing(&k.op) {
@@ -891,17 +875,6 @@ fn run_box(m: &Mem, inputs: &[&View], outputs: &[&View], body: &Body, lo: &[u64]
     run_box_from(m, inputs, outputs, body, lo, hi, None);
 }
 
-/// The `i32` sums of an integer convolution's workgroup, `[channel, row, column]` from output
-/// channel `co0` and row `oy0`, `rows × ow` per channel: what its epilogue reads as the op's
-/// result (input 0) when they were never stored.
-struct TileSums<'a> {
-    data: &'a [i32],
-    co0: u64,
-    oy0: u64,
-    rows: u64,
-    ow: u64,
-}
-
 /// [`run_box`], input 0 read from `sums` when given (its view then only names the box).
 fn run_box_from(
     m: &Mem,
@@ -937,14 +910,7 @@ fn run_box_from(
                 &mut regs,
                 len,
                 |n, d| match (n, sums, &mut *d) {
-                    (0, Some(t), Reg::I(d)) => {
-                        // Outer coordinates [image, channel, row]; the row runs along columns.
-                        let at = ((idx[1] - t.co0) * t.rows + idx[2] - t.oy0) * t.ow + j;
-                        let src = &t.data[at as usize..][..len];
-                        for (x, &v) in d[..len].iter_mut().zip(src) {
-                            *x = v as i64;
-                        }
-                    }
+                    (0, Some(t), Reg::I(d)) => t.load_row(idx, j, &mut d[..len]),
                     _ => {
                         let v = inputs[n as usize];
                         load_row(m, v, starts[n as usize] + step * inner(v), inner(v), len, d);
@@ -1091,64 +1057,6 @@ fn run_epilogue_from(
     run_box_from(m, &inputs, &[out], &e.body, &lo, &hi, sums);
 }
 
-thread_local! {
-    /// Per-thread scratch of an integer convolution with an epilogue: its tile's sums.
-    static SUMS: std::cell::RefCell<Vec<i32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Computes the sums of integer convolution `op`'s workgroup `tile` into `sums`.
-fn tile_sums<'s>(m: &Mem, op: &KernelOp, tile: ConvTile, sums: &'s mut Vec<i32>) -> TileSums<'s> {
-    let ow = match op {
-        KernelOp::Conv2d { y, .. } => y.shape[3],
-        _ => 0,
-    };
-    let rows = tile.oy1 - tile.oy0;
-    sums.clear();
-    sums.resize(((tile.co1 - tile.co0) * rows * ow) as usize, 0);
-    conv2d_u8i8(m, op, tile, sums.as_mut_ptr(), rows * ow);
-    TileSums {
-        data: sums,
-        co0: tile.group * tile.group_channels + tile.co0,
-        oy0: tile.oy0,
-        rows,
-        ow,
-    }
-}
-
-impl Executable {
-    /// Runs the integer convolution of workgroup `wg` of kernel `kernel` without its epilogue,
-    /// leaving its `i32` sums in this thread's scratch: `[channel][row][column]` over the
-    /// workgroup's output box ([`Kernel::output_box`]). Returns where they start; they stay
-    /// there until this thread runs another workgroup.
-    ///
-    /// # Safety
-    /// As [`Executable::run_workgroup`].
-    pub unsafe fn integer_conv_sums(
-        &self,
-        kernel: usize,
-        wg: u32,
-        bindings: &[Binding],
-    ) -> Result<*const i32, VmvxError> {
-        let k = self.kernels.get(kernel).ok_or(VmvxError::NoKernel {
-            index: kernel,
-            count: self.kernels.len(),
-        })?;
-        if !matches!(&k.op, KernelOp::Conv2d { w, .. } if w.element_type == ElementType::I8) {
-            return Err(VmvxError::Workgroup {
-                kernel: k.name.clone(),
-                message: "not an integer convolution".into(),
-            });
-        }
-        let m = Mem { bindings };
-        let tile = ConvTile::of(k, wg as u64);
-        Ok(SUMS.with(|cell| {
-            let sums = &mut *cell.borrow_mut();
-            tile_sums(&m, &k.op, tile, sums);
-            sums.as_ptr()
-        }))
-    }
-}
-
 /// The input and output of one convolution workgroup computed from a [`rows::gathered_band`].
 ///
 /// Safety contract of the kernels taking one: `y` must point at output channel 0 of this
@@ -1255,68 +1163,6 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
             }
         }
     });
-}
-
-/// One workgroup (`tile`) of the integer convolution `op` of `ui8` pixels by `i8` weights into
-/// `i32` (the only integer form the kernel check admits), NCHW, weights plain or packed in
-/// channel quads: the sums of output channel `c` of the tile (from its first) and row `oy`
-/// are written from `sums + c · ldc + (oy - oy0) · ow`.
-fn conv2d_u8i8(m: &Mem, op: &KernelOp, tile: ConvTile, sums: *mut i32, ldc: u64) {
-    let KernelOp::Conv2d {
-        x,
-        w,
-        y,
-        strides,
-        pads,
-        dilations,
-        groups,
-        gemm,
-        ..
-    } = op
-    else {
-        return;
-    };
-    let packed = *gemm == ConvGemm::ChannelQuads;
-    let [kh, kw] = integer_conv_window(w, *gemm);
-    let win = &window([kh, kw], *strides, *pads, *dilations);
-    let [kh, kw] = [kh as usize, kw as usize];
-    let cig = (x.shape[1] / groups) as usize;
-    let [h, wd] = [x.shape[2], x.shape[3]].map(|v| v as usize);
-    let [oh, ow] = [y.shape[2], y.shape[3]].map(|v| v as usize);
-    let (n, g, cog) = (
-        tile.image as usize,
-        tile.group as usize,
-        tile.group_channels as usize,
-    );
-    let c = x.shape[1] as usize;
-    let [co0, co1, oy0, oy1] = [tile.co0, tile.co1, tile.oy0, tile.oy1].map(|v| v as usize);
-    let depth = if packed {
-        (w.shape[1] * w.shape[2] * w.shape[3]) as usize
-    } else {
-        cig * kh * kw
-    };
-    let plane = cig * h * wd;
-    let xs = m.bytes(x);
-    let ws = m.bytes(w);
-    let x_group = &xs[x.offset as usize + (n * c + g * cig) * h * wd..][..plane];
-    let filters = &ws[w.offset as usize + (g * cog + co0) * depth..][..(co1 - co0) * depth];
-    // SAFETY: i8 and u8 have one layout.
-    let filters =
-        unsafe { std::slice::from_raw_parts(filters.as_ptr() as *const i8, filters.len()) };
-    let job = conv_u8::Job {
-        x: x_group,
-        dims: [cig, h, wd],
-        weights: if packed {
-            conv_u8::Filters::Packed(filters)
-        } else {
-            conv_u8::Filters::Plain(filters)
-        },
-        win,
-        rows: [oy0, oy1, oh, ow],
-    };
-    // SAFETY: the caller gives this workgroup's sums: output channels [co0, co1) of group g,
-    // rows [oy0, oy1) of image n.
-    unsafe { conv_u8::run(IntKernels::best(), &job, sums, ldc as usize) };
 }
 
 /// A convolution's weights as a workgroup reads them.

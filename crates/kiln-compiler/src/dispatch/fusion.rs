@@ -106,21 +106,17 @@ impl Former<'_> {
 
     /// The held-back root leaf `l` reads from its first element, if that root may still take
     /// an epilogue whose values are `element_type`: of the root's own type, or of any type
-    /// after an integer convolution (its `i32` sums never need to be stored).
+    /// after an integer convolution or matmul (its `i32` sums never need to be stored).
     pub(super) fn fusable_root(&self, l: &Leaf, element_type: ElementType) -> Option<usize> {
         let Src::Pending(p) = l.src else {
             return None;
         };
         let root = &self.pending[p];
-        let integer_conv = matches!(
-            &root.op,
-            KernelOp::Conv2d { w, .. } if w.element_type == ElementType::I8
-        );
         (root.fusable
             && root.emitted.is_none()
             && is(&l.offset, 0)
-            && (root.element_type == element_type || integer_conv))
-            .then_some(p)
+            && (root.element_type == element_type || root.op.is_integer_product()))
+        .then_some(p)
     }
 
     /// Emits root `p` with `e` as its epilogue (leaf `i` of `e` reads the root's result).

@@ -396,8 +396,13 @@ impl Former<'_> {
         out: &[SymExpr],
         result: ValueId,
     ) -> Result<Expr, CompileError> {
-        let et = a.element_type;
-        self.require_f32(et, "matmul")?;
+        // The IR admits one integer form: ui8 by i8 summed in i32.
+        let et = if [a.element_type, b.element_type] == [ElementType::U8, ElementType::I8] {
+            ElementType::I32
+        } else {
+            self.require_f32(a.element_type, "matmul")?;
+            a.element_type
+        };
         let r = out.len();
         let nb = r - 2;
         let k = a.shape[a.shape.len() - 1].clone();

@@ -541,7 +541,10 @@ fn matmul(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outpu
     if sb.len() == 1 {
         b = reshape_dims(im, ctx, b, vec![sb[0].clone(), Dim::Static(1)])?;
     }
-    let mut y = im.emit(ctx, OpKind::MatMul, &[a, b])?;
+    let mut y = match super::quantize::quantized_matmul(im, ctx, [a, b], false)? {
+        Some(y) => y,
+        None => im.emit(ctx, OpKind::MatMul, &[a, b])?,
+    };
     if sa.len() == 1 || sb.len() == 1 {
         let mut out = im.dims(y);
         let r = out.len();
@@ -585,14 +588,20 @@ fn gemm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs
     if ctx.int("transA", 0) != 0 {
         a = transpose_2d(im, ctx, a)?;
     }
-    if ctx.int("transB", 0) != 0 {
-        b = transpose_2d(im, ctx, b)?;
-    }
+    let transpose_b = ctx.int("transB", 0) != 0;
     let (alpha, beta) = (
         ctx.float("alpha", 1.0) as f64,
         ctx.float("beta", 1.0) as f64,
     );
-    let mut y = im.emit(ctx, OpKind::MatMul, &[a, b])?;
+    let mut y = match super::quantize::quantized_matmul(im, ctx, [a, b], transpose_b)? {
+        Some(y) => y,
+        None => {
+            if transpose_b {
+                b = transpose_2d(im, ctx, b)?;
+            }
+            im.emit(ctx, OpKind::MatMul, &[a, b])?
+        }
+    };
     if alpha != 1.0 {
         let s = scalar_like(im, ctx, y, alpha);
         y = im.emit(ctx, OpKind::Binary(BinaryOp::Mul), &[y, s])?;

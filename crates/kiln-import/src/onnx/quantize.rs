@@ -474,23 +474,29 @@ pub(super) struct Dequantized {
     axis: usize,
 }
 
-/// Largest depth of an integer convolution: its sums of `ui8 · i8` products stay in `i32`.
+/// Largest depth of an integer product: its sums of `ui8 · i8` products stay in `i32`.
 const MAX_INTEGER_DEPTH: usize = (i32::MAX / (255 * 128)) as usize;
 
-/// `conv(x, w)` with `attrs` (2-D, NCHW) when both operands are dequantised 8-bit integers
-/// as QDQ models write them — `x` per tensor with a constant zero point, `w` constant `i8`
-/// weights with zero zero points per tensor or per output channel — as the integer
-/// convolution of the quantised values, rescaled by `x_scale · w_scale`. `None` (convolve the
-/// floats) for any other operands.
-///
-/// `int8` pixels shift to `ui8` (`q + 128`, zero point `zp + 128`); padding reads the zero
-/// point (an explicit `pad`), and `conv(q - zp, w) = conv(q, w) - zp · Σw` per output channel.
-pub(super) fn quantized_conv(
+/// A product (convolution or matmul) of dequantised activations by dequantised weights that
+/// kiln computes on their integers: the activations as `ui8` pixels with zero point `zero`
+/// (int8 shifted by 128), the weights `i8` with zero zero points, scaled per tensor or per
+/// output channel.
+struct IntegerProduct {
+    dx: Dequantized,
+    dw: Dequantized,
+    pixels: ValueId,
+    zero: f64,
+    channels: usize,
+}
+
+/// `x` and `w` as an [`IntegerProduct`] whose output channels lie along `w`'s axis
+/// `channel_axis`, if both are dequantised as it needs (see [`quantized_conv`]).
+fn integer_product(
     im: &mut Importer,
     ctx: &NodeCtx,
     [x, w]: [ValueId; 2],
-    attrs: &Conv2dAttrs,
-) -> Result<Option<ValueId>, ImportError> {
+    channel_axis: usize,
+) -> Result<Option<IntegerProduct>, ImportError> {
     let (Some(dx), Some(dw)) = (
         im.dequantized.get(&x).copied(),
         im.dequantized.get(&w).copied(),
@@ -500,13 +506,17 @@ pub(super) fn quantized_conv(
     let Some(ws) = im.ty(dw.q).static_shape() else {
         return Ok(None);
     };
-    let channels = ws[0];
-    let depth: usize = ws[1..].iter().product();
+    let Some(&channels) = ws.get(channel_axis) else {
+        return Ok(None);
+    };
+    let depth = ws.iter().product::<usize>() / channels.max(1);
     let count = |im: &Importer, v: ValueId| -> Option<usize> {
         im.dims(v).iter().map(Dim::as_static).product()
     };
     let w_scale_ok = count(im, dw.scale) == Some(1)
-        || (dw.axis == 0 && im.ty(dw.scale).rank() == 1 && count(im, dw.scale) == Some(channels));
+        || (dw.axis == channel_axis
+            && im.ty(dw.scale).rank() == 1
+            && count(im, dw.scale) == Some(channels));
     let w_symmetric = dw.zero_point.is_none_or(|z| {
         im.const_of(z)
             .is_some_and(|t| t.to_f64().iter().all(|&v| v == 0.0))
@@ -529,13 +539,12 @@ pub(super) fn quantized_conv(
     ) else {
         return Ok(None);
     };
-    let widen = |im: &mut Importer, v: ValueId| im.emit(ctx, OpKind::Cast(ElementType::I32), &[v]);
-    let (mut pixels, zero) = if x_type == ElementType::I8 {
-        // One shifted copy, however many convolutions read the pixels.
+    let (pixels, zero) = if x_type == ElementType::I8 {
+        // One shifted copy, however many products read the pixels.
         let pixels = match im.shifted_pixels.get(&dx.q) {
             Some(&p) => p,
             None => {
-                let wide = widen(im, dx.q)?;
+                let wide = im.emit(ctx, OpKind::Cast(ElementType::I32), &[dx.q])?;
                 let shift = scalar_like(im, ctx, wide, 128.0);
                 let shifted = bin(im, ctx, BinaryOp::Add, wide, shift)?;
                 let p = im.emit(ctx, OpKind::Cast(ElementType::U8), &[shifted])?;
@@ -547,43 +556,117 @@ pub(super) fn quantized_conv(
     } else {
         (dx.q, x_zero)
     };
-    let mut attrs = attrs.clone();
-    if zero != 0.0 && attrs.pads.iter().any(|&p| p > 0) {
+    Ok(Some(IntegerProduct {
+        dx,
+        dw,
+        pixels,
+        zero,
+        channels,
+    }))
+}
+
+impl IntegerProduct {
+    /// The f32 product of the dequantised operands from `acc`, the i32 product of the pixels
+    /// by `weights` (the weights' integers, laid out as the op reads them): less `zero · Σw`
+    /// summed over `weights`' axes `depth_axes`, times `x_scale · w_scale`, with per-channel
+    /// values shaped `channel_shape`.
+    fn rescale(
+        &self,
+        im: &mut Importer,
+        ctx: &NodeCtx,
+        acc: ValueId,
+        weights: ValueId,
+        depth_axes: Vec<usize>,
+        channel_shape: Vec<usize>,
+    ) -> Result<ValueId, ImportError> {
+        let mut acc = acc;
+        if self.zero != 0.0 {
+            let wide = im.emit(ctx, OpKind::Cast(ElementType::I32), &[weights])?;
+            let sums = im.emit(
+                ctx,
+                OpKind::Reduce {
+                    kind: ReduceKind::Sum,
+                    axes: depth_axes,
+                    keep_dims: false,
+                },
+                &[wide],
+            )?;
+            let sums = reshape_to(im, ctx, sums, channel_shape.clone())?;
+            let zero = scalar_like(im, ctx, sums, self.zero);
+            let correction = bin(im, ctx, BinaryOp::Mul, sums, zero)?;
+            acc = bin(im, ctx, BinaryOp::Sub, acc, correction)?;
+        }
+        let acc = to_f32(im, ctx, acc)?;
+        let x_scale = to_f32(im, ctx, self.dx.scale)?;
+        let x_scale = reshape_to(im, ctx, x_scale, vec![])?;
+        let w_scale = to_f32(im, ctx, self.dw.scale)?;
+        let per_tensor = im.dims(w_scale).iter().all(|d| d.as_static() == Some(1));
+        let w_scale = reshape_to(
+            im,
+            ctx,
+            w_scale,
+            if per_tensor { vec![] } else { channel_shape },
+        )?;
+        let scale = bin(im, ctx, BinaryOp::Mul, w_scale, x_scale)?;
+        bin(im, ctx, BinaryOp::Mul, acc, scale)
+    }
+}
+
+/// `conv(x, w)` with `attrs` (2-D, NCHW) when both operands are dequantised 8-bit integers
+/// as QDQ models write them — `x` per tensor with a constant zero point, `w` constant `i8`
+/// weights with zero zero points per tensor or per output channel — as the integer
+/// convolution of the quantised values, rescaled by `x_scale · w_scale`. `None` (convolve the
+/// floats) for any other operands.
+///
+/// `int8` pixels shift to `ui8` (`q + 128`, zero point `zp + 128`); padding reads the zero
+/// point (an explicit `pad`), and `conv(q - zp, w) = conv(q, w) - zp · Σw` per output channel.
+pub(super) fn quantized_conv(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    [x, w]: [ValueId; 2],
+    attrs: &Conv2dAttrs,
+) -> Result<Option<ValueId>, ImportError> {
+    let Some(p) = integer_product(im, ctx, [x, w], 0)? else {
+        return Ok(None);
+    };
+    let (mut pixels, mut attrs) = (p.pixels, attrs.clone());
+    if p.zero != 0.0 && attrs.pads.iter().any(|&v| v > 0) {
         let [top, left, bottom, right] = attrs.pads;
         let pad = OpKind::Pad {
             lows: vec![0, 0, top, left],
             highs: vec![0, 0, bottom, right],
-            value: zero,
+            value: p.zero,
         };
         pixels = im.emit(ctx, pad, &[pixels])?;
         attrs.pads = [0; 4];
     }
-    let mut acc = im.emit(ctx, OpKind::Conv2d(attrs), &[pixels, dw.q])?;
-    if zero != 0.0 {
-        let weights = widen(im, dw.q)?;
-        let sums = im.emit(
-            ctx,
-            OpKind::Reduce {
-                kind: ReduceKind::Sum,
-                axes: vec![1, 2, 3],
-                keep_dims: false,
-            },
-            &[weights],
-        )?;
-        let sums = reshape_to(im, ctx, sums, vec![1, channels, 1, 1])?;
-        let zero = scalar_like(im, ctx, sums, zero);
-        let correction = bin(im, ctx, BinaryOp::Mul, sums, zero)?;
-        acc = bin(im, ctx, BinaryOp::Sub, acc, correction)?;
+    let acc = im.emit(ctx, OpKind::Conv2d(attrs), &[pixels, p.dw.q])?;
+    let channel_shape = vec![1, p.channels, 1, 1];
+    p.rescale(im, ctx, acc, p.dw.q, vec![1, 2, 3], channel_shape)
+        .map(Some)
+}
+
+/// `a · b` (`b` 2-D, transposed first with `transpose_b`) when both are dequantised as
+/// [`quantized_conv`] needs, output channels being `b`'s columns: the integer matmul of the
+/// quantised values, less `zp · Σ_k b[k, n]`, rescaled. `None` for any other operands.
+pub(super) fn quantized_matmul(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    [a, b]: [ValueId; 2],
+    transpose_b: bool,
+) -> Result<Option<ValueId>, ImportError> {
+    if im.ty(a).rank() < 2 || im.ty(b).rank() != 2 {
+        return Ok(None);
     }
-    let acc = to_f32(im, ctx, acc)?;
-    let x_scale = to_f32(im, ctx, dx.scale)?;
-    let x_scale = reshape_to(im, ctx, x_scale, vec![])?;
-    let mut w_scale = to_f32(im, ctx, dw.scale)?;
-    if count(im, w_scale) == Some(1) {
-        w_scale = reshape_to(im, ctx, w_scale, vec![])?;
-    } else {
-        w_scale = reshape_to(im, ctx, w_scale, vec![1, channels, 1, 1])?;
+    let channel_axis = if transpose_b { 0 } else { 1 };
+    let Some(p) = integer_product(im, ctx, [a, b], channel_axis)? else {
+        return Ok(None);
+    };
+    let mut weights = p.dw.q;
+    if transpose_b {
+        weights = im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[weights])?;
     }
-    let scale = bin(im, ctx, BinaryOp::Mul, w_scale, x_scale)?;
-    bin(im, ctx, BinaryOp::Mul, acc, scale).map(Some)
+    let acc = im.emit(ctx, OpKind::MatMul, &[p.pixels, weights])?;
+    p.rescale(im, ctx, acc, weights, vec![0], vec![p.channels])
+        .map(Some)
 }

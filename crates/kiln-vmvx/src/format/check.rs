@@ -121,6 +121,14 @@ impl Kernel {
                 tile_n,
                 epilogue: e,
             } => {
+                if self.op.is_integer_product() {
+                    check_integer_matmul(&self.op)?;
+                    if e.is_none() && c.element_type != ElementType::I32 {
+                        return Err("an integer matmul without an epilogue stores i32".into());
+                    }
+                    typed_epilogue(e, c, ElementType::I32)?;
+                    return Ok(());
+                }
                 f32_only(&[a, b, c])?;
                 for v in [a, c] {
                     rank(v, 3)?;
@@ -384,6 +392,46 @@ fn check_integer_conv(op: &KernelOp) -> Result<(), String> {
         if out != Some(y.shape[2 + d]) {
             return Err("conv2d output size does not match its window".into());
         }
+    }
+    Ok(())
+}
+
+/// The checks of an integer matmul (`ui8` by `i8` into `i32`): `a` `[B, M, K]` and a plain
+/// `b` `[B, K, N]` with non-negative strides, or `b` packed `[B, N, ceil(K/4), 4]`; `c`
+/// `[B, M, N]` with unit-stride rows.
+fn check_integer_matmul(op: &KernelOp) -> Result<(), String> {
+    let KernelOp::MatMul {
+        a,
+        b,
+        c,
+        tile_m,
+        tile_n,
+        ..
+    } = op
+    else {
+        return Err("not a matmul".into());
+    };
+    if a.element_type != ElementType::U8 || a.shape.len() != 3 || c.shape.len() != 3 {
+        return Err("an integer matmul reads ui8 [B, M, K] and writes [B, M, N]".into());
+    }
+    let (k, n) = (a.shape[2], c.shape[2]);
+    let b_agrees = match b.shape.len() {
+        4 => b.is_contiguous() && b.shape[1..] == [n, k.div_ceil(4), 4],
+        3 => b.shape[1..] == [k, n],
+        _ => false,
+    };
+    if !b_agrees || a.shape[0] != c.shape[0] || a.shape[1] != c.shape[1] || b.shape[0] != c.shape[0]
+    {
+        return Err("matmul shapes do not agree".into());
+    }
+    if a.strides.iter().chain(&b.strides).any(|&s| s < 0)
+        || c.strides[2] != 1
+        || c.strides[1] < c.shape[2] as i64
+    {
+        return Err("matmul views need non-negative strides and unit-stride output rows".into());
+    }
+    if *tile_m == 0 || *tile_n == 0 {
+        return Err("matmul tiles must be positive".into());
     }
     Ok(())
 }

@@ -192,11 +192,14 @@ pub enum KernelOp<Z: Sizes = Static> {
         outputs: Vec<View<Z>>,
         body: Body,
     },
-    /// `c[b] = a[b]·b[b]` for views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`.
+    /// `c[b] = a[b]·b[b]` for views `[B,M,K]`, `[B,K,N]` and a row-major `[B,M,N]`: f32, or
+    /// `ui8` by `i8` summed in `i32` (an integer matmul, whose epilogue may store any type).
     ///
-    /// Data tiling: `b` may instead be a constant packed at compile time into right-hand strips,
-    /// a contiguous `[B, ceil(N/nr), K, nr]` view (`kiln_ukernel::gemm::pack_rhs` per batch);
-    /// then `tile_n` is a multiple of `nr`.
+    /// Data tiling: an f32 `b` may instead be a constant packed at compile time into
+    /// right-hand strips, a contiguous `[B, ceil(N/nr), K, nr]` view
+    /// (`kiln_ukernel::gemm::pack_rhs` per batch); then `tile_n` is a multiple of `nr`. An
+    /// integer matmul's `b` may be packed as the integer GEMM's rows, `b` transposed with
+    /// its depth in groups of four: a contiguous `[B, N, ceil(K/4), 4]` view.
     MatMul {
         a: View<Z>,
         b: View<Z>,
@@ -340,6 +343,18 @@ pub fn conv_weight_dims(w: &View) -> [u64; 3] {
     [s[0], s[1], s[2]]
 }
 
+impl<Z: Sizes> KernelOp<Z> {
+    /// Whether this is an integer convolution or matmul (`ui8` by `i8`, summed in `i32`).
+    pub fn is_integer_product(&self) -> bool {
+        match self {
+            KernelOp::MatMul { b: w, .. } | KernelOp::Conv2d { w, .. } => {
+                w.element_type == ElementType::I8
+            }
+            _ => false,
+        }
+    }
+}
+
 /// An integer convolution's window `[kh, kw]`, from its 4-D weights: OIHW, or packed in
 /// channel quads `[co, kh, kw, lanes]` ([`ConvGemm::ChannelQuads`]).
 pub fn integer_conv_window(w: &View, gemm: ConvGemm) -> [u64; 2] {
@@ -430,7 +445,9 @@ pub fn packing(op: &KernelOp) -> Option<Packing> {
             ConvGemm::PixelRows => strip(w).map(Packing::Columns),
             ConvGemm::ChannelQuads => None,
         },
-        KernelOp::MatMul { b, .. } if b.shape.len() == 4 => strip(b).map(Packing::Columns),
+        KernelOp::MatMul { b, .. } if b.shape.len() == 4 && b.element_type == ElementType::F32 => {
+            strip(b).map(Packing::Columns)
+        }
         _ => None,
     }
 }
