@@ -731,9 +731,44 @@ pub(super) fn from_2d(
 }
 
 pub(super) fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
-    let rank = im.ty(arg(ctx, inputs, 0)?).rank().saturating_sub(2);
-    let (x, xs) = as_2d(im, ctx, arg(ctx, inputs, 0)?, "input")?;
-    let (w, _) = as_2d(im, ctx, arg(ctx, inputs, 1)?, "weights")?;
+    let (x, w) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    let ConvWindow { x, w, attrs, rank } = conv_window(im, ctx, x, w)?;
+    let channels = im.shape(ctx, w)?[0];
+    let integer = match rank {
+        2 => super::quantize::quantized_conv(im, ctx, [x, w], &attrs)?,
+        _ => None,
+    };
+    let mut y = match integer {
+        Some(y) => y,
+        None => im.emit(ctx, OpKind::Conv2d(attrs), &[x, w])?,
+    };
+    if let Some(bias) = inputs.get(2).copied().flatten() {
+        let b = reshape_to(im, ctx, bias, vec![1, channels, 1, 1])?;
+        y = im.emit(ctx, OpKind::Binary(BinaryOp::Add), &[y, b])?;
+    }
+    one(from_2d(im, ctx, y, rank)?)
+}
+
+/// A convolution's operands as 2-D images and filters (1-D ones gain a unit dim) and its
+/// window; `rank` is the spatial rank as written.
+pub(super) struct ConvWindow {
+    pub x: ValueId,
+    pub w: ValueId,
+    pub attrs: Conv2dAttrs,
+    pub rank: usize,
+}
+
+/// The window of a Conv-like node (strides, dilations, group, pads or auto_pad,
+/// kernel_shape checked against the weights) over input `x` and weights `w`.
+pub(super) fn conv_window(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    w: ValueId,
+) -> Result<ConvWindow, ImportError> {
+    let rank = im.ty(x).rank().saturating_sub(2);
+    let (x, xs) = as_2d(im, ctx, x, "input")?;
+    let (w, _) = as_2d(im, ctx, w, "weights")?;
     let ws = im.shape(ctx, w)?;
     let strides = pair(ctx, "strides", 1, rank)?;
     let dilations = pair(ctx, "dilations", 1, rank)?;
@@ -767,19 +802,7 @@ pub(super) fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>])
         dilations,
         groups: groups as usize,
     };
-    let integer = match rank {
-        2 => super::quantize::quantized_conv(im, ctx, [x, w], &attrs)?,
-        _ => None,
-    };
-    let mut y = match integer {
-        Some(y) => y,
-        None => im.emit(ctx, OpKind::Conv2d(attrs), &[x, w])?,
-    };
-    if let Some(bias) = inputs.get(2).copied().flatten() {
-        let b = reshape_to(im, ctx, bias, vec![1, ws[0], 1, 1])?;
-        y = im.emit(ctx, OpKind::Binary(BinaryOp::Add), &[y, b])?;
-    }
-    one(from_2d(im, ctx, y, rank)?)
+    Ok(ConvWindow { x, w, attrs, rank })
 }
 
 fn pool(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {

@@ -2,15 +2,18 @@
 //! DynamicQuantizeLinear (per tensor, per axis and blocked), the integer matmuls MatMulInteger
 //! and QLinearMatMul, and ConvInteger.
 //!
-//! A convolution of two dequantised 8-bit operands (the QDQ form quantisation tools write)
-//! runs as kiln's integer convolution, `ui8` pixels by `i8` weights summed in `i32`, rescaled
-//! once ([`quantized_conv`]).
+//! A convolution, MatMul or Gemm of two dequantised 8-bit operands (the QDQ form quantisation
+//! tools write) runs as kiln's integer convolution or matmul, `ui8` by `i8` summed in `i32`,
+//! rescaled once ([`quantized_conv`], [`quantized_matmul`]).
 //!
-//! Other values are computed in f32 as ONNX's reference does; the integer matmuls accumulate their
-//! products exactly in 64-bit integer registers (a broadcast multiply reduced over the inner
-//! dim) before any scaling, so results match the reference's int32 accumulation for any depth.
-//! ConvInteger runs as an f32 convolution of the centred operands, which is exact while a
-//! window's sum of products stays below 2^24; deeper windows are refused.
+//! ConvInteger and QLinearConv, MatMulInteger and QLinearMatMul take the same integer products
+//! when their operands are of that form (8-bit activations with one constant zero point, i8
+//! weights with zero zero points). Otherwise values are computed in f32 as ONNX's reference
+//! does; the integer matmuls accumulate their products exactly in 64-bit integer registers (a
+//! broadcast multiply reduced over the inner dim) before any scaling, so results match the
+//! reference's int32 accumulation for any depth; ConvInteger runs as an f32 convolution of the
+//! centred operands, exact while a window's sum of products stays below 2^24 (deeper windows
+//! are refused).
 
 use super::ops::{
     arg, axis, bin, cast_to, one, reshape_dims, reshape_to, scalar_like, slice_axis, un, Outputs,
@@ -274,8 +277,9 @@ pub(super) fn dynamic_quantize_linear(
     Ok(vec![Some(y), Some(scale), Some(zp_u8)])
 }
 
-/// `(a - a_zero_point) · (b - b_zero_point)` accumulated exactly in i64, for matrices (or
-/// stacks of them) `a` and `b`; a 1-D zero point is per row of `a` or per column of `b`.
+/// `(a - a_zero_point) · (b - b_zero_point)` accumulated exactly, for matrices (or stacks of
+/// them) `a` and `b`; a 1-D zero point is per row of `a` or per column of `b`. An integer
+/// matmul (i32) when the operands are of its form ([`integer_product`]), else in i64.
 fn integer_matmul(
     im: &mut Importer,
     ctx: &NodeCtx,
@@ -287,6 +291,21 @@ fn integer_matmul(
     let (ad, bd) = (im.dims(a), im.dims(b));
     if ad.len() < 2 || bd.len() < 2 {
         return Err(ctx.err("integer matmuls need operands of rank 2 or more"));
+    }
+    if bd.len() == 2 {
+        let (aq, bq) = (
+            Quantized {
+                q: a,
+                zero_point: a_zp,
+            },
+            Quantized {
+                q: b,
+                zero_point: b_zp,
+            },
+        );
+        if let Some(p) = integer_product(im, ctx, aq, bq, 1)? {
+            return p.matmul(im, ctx, false);
+        }
     }
     let widen = |im: &mut Importer, v: ValueId| im.emit(ctx, OpKind::Cast(ElementType::I64), &[v]);
     let centred = |im: &mut Importer,
@@ -390,7 +409,8 @@ pub(super) fn qlinear_conv(
 ) -> Outputs {
     let (x, w) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 3)?);
     let zero_points = [Some(arg(ctx, inputs, 2)?), Some(arg(ctx, inputs, 5)?)];
-    let mut acc = centred_conv(im, ctx, [x, w], zero_points)?;
+    let acc = centred_conv(im, ctx, [x, w], zero_points)?;
+    let mut acc = to_f32(im, ctx, acc)?;
     let channels = im.shape(ctx, w)?[0];
     let rank = im.ty(acc).rank();
     // A per-channel value broadcast over `[N, M, ...]`.
@@ -421,14 +441,18 @@ pub(super) fn qlinear_conv(
     one(quantize_f32(im, ctx, y, one_, Some(zero), to, None)?)
 }
 
-/// The f32 convolution of `x` and `w` less their zero points (`w`'s per tensor or per output
-/// channel): exact while each output's sum of products of 8-bit values fits f32's integers.
+/// The convolution of `x` and `w` less their zero points (`w`'s per tensor or per output
+/// channel): kiln's integer convolution (exact, i32) when the operands are of its form, else
+/// in f32, exact while each output's sum of products of 8-bit values fits f32's integers.
 fn centred_conv(
     im: &mut Importer,
     ctx: &NodeCtx,
     [x, w]: [ValueId; 2],
     zero_points: [Option<ValueId>; 2],
 ) -> Result<ValueId, ImportError> {
+    if let Some(y) = integer_centred_conv(im, ctx, [x, w], zero_points)? {
+        return Ok(y);
+    }
     let ws = im.shape(ctx, w)?;
     // Each output sums depth products of two 8-bit values (at most 255² each): exact in f32
     // while the sum stays within f32's 24-bit integers.
@@ -477,63 +501,56 @@ pub(super) struct Dequantized {
 /// Largest depth of an integer product: its sums of `ui8 · i8` products stay in `i32`.
 const MAX_INTEGER_DEPTH: usize = (i32::MAX / (255 * 128)) as usize;
 
-/// A product (convolution or matmul) of dequantised activations by dequantised weights that
-/// kiln computes on their integers: the activations as `ui8` pixels with zero point `zero`
-/// (int8 shifted by 128), the weights `i8` with zero zero points, scaled per tensor or per
-/// output channel.
+/// Integers of an integer product's operand with their zero point (none: 0).
+#[derive(Clone, Copy)]
+struct Quantized {
+    q: ValueId,
+    zero_point: Option<ValueId>,
+}
+
+/// A product (convolution or matmul) of 8-bit activations by 8-bit weights, less their zero
+/// points, that kiln computes on the integers: the activations as `ui8` pixels with zero
+/// point `zero` (int8 shifted by 128), the weights `i8` with zero zero points.
 struct IntegerProduct {
-    dx: Dequantized,
-    dw: Dequantized,
     pixels: ValueId,
     zero: f64,
+    weights: ValueId,
     channels: usize,
 }
 
 /// `x` and `w` as an [`IntegerProduct`] whose output channels lie along `w`'s axis
-/// `channel_axis`, if both are dequantised as it needs (see [`quantized_conv`]).
+/// `channel_axis`, if they are of that form: `x` 8-bit with one constant zero point, `w`
+/// `i8` of static shape with zero zero points, and a depth whose sums stay in `i32`.
 fn integer_product(
     im: &mut Importer,
     ctx: &NodeCtx,
-    [x, w]: [ValueId; 2],
+    x: Quantized,
+    w: Quantized,
     channel_axis: usize,
 ) -> Result<Option<IntegerProduct>, ImportError> {
-    let (Some(dx), Some(dw)) = (
-        im.dequantized.get(&x).copied(),
-        im.dequantized.get(&w).copied(),
-    ) else {
-        return Ok(None);
-    };
-    let Some(ws) = im.ty(dw.q).static_shape() else {
+    let Some(ws) = im.ty(w.q).static_shape() else {
         return Ok(None);
     };
     let Some(&channels) = ws.get(channel_axis) else {
         return Ok(None);
     };
     let depth = ws.iter().product::<usize>() / channels.max(1);
-    let count = |im: &Importer, v: ValueId| -> Option<usize> {
-        im.dims(v).iter().map(Dim::as_static).product()
-    };
-    let w_scale_ok = count(im, dw.scale) == Some(1)
-        || (dw.axis == channel_axis
-            && im.ty(dw.scale).rank() == 1
-            && count(im, dw.scale) == Some(channels));
-    let w_symmetric = dw.zero_point.is_none_or(|z| {
+    let w_symmetric = w.zero_point.is_none_or(|z| {
         im.const_of(z)
             .is_some_and(|t| t.to_f64().iter().all(|&v| v == 0.0))
     });
-    let x_type = im.ty(dx.q).element_type;
-    let x_zero = match dx.zero_point {
+    let x_type = im.ty(x.q).element_type;
+    let x_zero = match x.zero_point {
         None => Some(0.0),
         Some(z) => im.const_of(z).and_then(|t| match t.to_f64()[..] {
             [v] => Some(v),
             _ => None,
         }),
     };
-    let (Some(x_zero), true, true, true, ElementType::U8 | ElementType::I8, true) = (
+    let (Some(x_zero), true, ElementType::I8, ElementType::U8 | ElementType::I8, true) = (
         x_zero,
-        w_scale_ok && w_symmetric,
-        im.ty(dw.q).element_type == ElementType::I8,
-        count(im, dx.scale) == Some(1),
+        w_symmetric,
+        im.ty(w.q).element_type,
         x_type,
         depth <= MAX_INTEGER_DEPTH,
     ) else {
@@ -541,36 +558,34 @@ fn integer_product(
     };
     let (pixels, zero) = if x_type == ElementType::I8 {
         // One shifted copy, however many products read the pixels.
-        let pixels = match im.shifted_pixels.get(&dx.q) {
+        let pixels = match im.shifted_pixels.get(&x.q) {
             Some(&p) => p,
             None => {
-                let wide = im.emit(ctx, OpKind::Cast(ElementType::I32), &[dx.q])?;
+                let wide = im.emit(ctx, OpKind::Cast(ElementType::I32), &[x.q])?;
                 let shift = scalar_like(im, ctx, wide, 128.0);
                 let shifted = bin(im, ctx, BinaryOp::Add, wide, shift)?;
                 let p = im.emit(ctx, OpKind::Cast(ElementType::U8), &[shifted])?;
-                im.shifted_pixels.insert(dx.q, p);
+                im.shifted_pixels.insert(x.q, p);
                 p
             }
         };
         (pixels, x_zero + 128.0)
     } else {
-        (dx.q, x_zero)
+        (x.q, x_zero)
     };
     Ok(Some(IntegerProduct {
-        dx,
-        dw,
         pixels,
         zero,
+        weights: w.q,
         channels,
     }))
 }
 
 impl IntegerProduct {
-    /// The f32 product of the dequantised operands from `acc`, the i32 product of the pixels
-    /// by `weights` (the weights' integers, laid out as the op reads them): less `zero · Σw`
-    /// summed over `weights`' axes `depth_axes`, times `x_scale · w_scale`, with per-channel
-    /// values shaped `channel_shape`.
-    fn rescale(
+    /// The exact `i32` product of the centred operands from `acc`, the product of the pixels
+    /// by `weights` (the weights' integers as the op reads them): less `zero · Σw` summed
+    /// over `weights`' axes `depth_axes`, per channel shaped `channel_shape`.
+    fn centred(
         &self,
         im: &mut Importer,
         ctx: &NodeCtx,
@@ -579,36 +594,110 @@ impl IntegerProduct {
         depth_axes: Vec<usize>,
         channel_shape: Vec<usize>,
     ) -> Result<ValueId, ImportError> {
-        let mut acc = acc;
-        if self.zero != 0.0 {
-            let wide = im.emit(ctx, OpKind::Cast(ElementType::I32), &[weights])?;
-            let sums = im.emit(
-                ctx,
-                OpKind::Reduce {
-                    kind: ReduceKind::Sum,
-                    axes: depth_axes,
-                    keep_dims: false,
-                },
-                &[wide],
-            )?;
-            let sums = reshape_to(im, ctx, sums, channel_shape.clone())?;
-            let zero = scalar_like(im, ctx, sums, self.zero);
-            let correction = bin(im, ctx, BinaryOp::Mul, sums, zero)?;
-            acc = bin(im, ctx, BinaryOp::Sub, acc, correction)?;
+        if self.zero == 0.0 {
+            return Ok(acc);
         }
-        let acc = to_f32(im, ctx, acc)?;
-        let x_scale = to_f32(im, ctx, self.dx.scale)?;
-        let x_scale = reshape_to(im, ctx, x_scale, vec![])?;
-        let w_scale = to_f32(im, ctx, self.dw.scale)?;
-        let per_tensor = im.dims(w_scale).iter().all(|d| d.as_static() == Some(1));
-        let w_scale = reshape_to(
-            im,
+        let wide = im.emit(ctx, OpKind::Cast(ElementType::I32), &[weights])?;
+        let sums = im.emit(
             ctx,
-            w_scale,
-            if per_tensor { vec![] } else { channel_shape },
+            OpKind::Reduce {
+                kind: ReduceKind::Sum,
+                axes: depth_axes,
+                keep_dims: false,
+            },
+            &[wide],
         )?;
-        let scale = bin(im, ctx, BinaryOp::Mul, w_scale, x_scale)?;
-        bin(im, ctx, BinaryOp::Mul, acc, scale)
+        let sums = reshape_to(im, ctx, sums, channel_shape)?;
+        let zero = scalar_like(im, ctx, sums, self.zero);
+        let correction = bin(im, ctx, BinaryOp::Mul, sums, zero)?;
+        bin(im, ctx, BinaryOp::Sub, acc, correction)
+    }
+
+    /// The exact `i32` convolution of the centred operands with `attrs` (2-D): padding reads
+    /// the zero point (an explicit `pad` when it is not 0).
+    fn conv(
+        &self,
+        im: &mut Importer,
+        ctx: &NodeCtx,
+        attrs: &Conv2dAttrs,
+    ) -> Result<ValueId, ImportError> {
+        let (mut pixels, mut attrs) = (self.pixels, attrs.clone());
+        if self.zero != 0.0 && attrs.pads.iter().any(|&v| v > 0) {
+            let [top, left, bottom, right] = attrs.pads;
+            let pad = OpKind::Pad {
+                lows: vec![0, 0, top, left],
+                highs: vec![0, 0, bottom, right],
+                value: self.zero,
+            };
+            pixels = im.emit(ctx, pad, &[pixels])?;
+            attrs.pads = [0; 4];
+        }
+        let acc = im.emit(ctx, OpKind::Conv2d(attrs), &[pixels, self.weights])?;
+        let channel_shape = vec![1, self.channels, 1, 1];
+        self.centred(im, ctx, acc, self.weights, vec![1, 2, 3], channel_shape)
+    }
+
+    /// The exact `i32` matmul of the centred operands, the weights `[K, N]` (transposed
+    /// first with `transpose`).
+    fn matmul(
+        &self,
+        im: &mut Importer,
+        ctx: &NodeCtx,
+        transpose: bool,
+    ) -> Result<ValueId, ImportError> {
+        let mut weights = self.weights;
+        if transpose {
+            weights = im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[weights])?;
+        }
+        let acc = im.emit(ctx, OpKind::MatMul, &[self.pixels, weights])?;
+        self.centred(im, ctx, acc, weights, vec![0], vec![self.channels])
+    }
+}
+
+/// `centred · x_scale · w_scale` in f32, `x`'s scale per tensor and `w`'s per tensor or per
+/// channel shaped `channel_shape`; `None` when the scales are not of that form.
+fn rescaled(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    centred: ValueId,
+    [dx, dw]: [Dequantized; 2],
+    channel_axis: usize,
+    channel_shape: Vec<usize>,
+) -> Result<ValueId, ImportError> {
+    let acc = to_f32(im, ctx, centred)?;
+    let x_scale = to_f32(im, ctx, dx.scale)?;
+    let x_scale = reshape_to(im, ctx, x_scale, vec![])?;
+    let w_scale = to_f32(im, ctx, dw.scale)?;
+    let shape = match scales_fit(im, [dx, dw], channel_axis) {
+        Some(true) => vec![],
+        _ => channel_shape,
+    };
+    let w_scale = reshape_to(im, ctx, w_scale, shape)?;
+    let scale = bin(im, ctx, BinaryOp::Mul, w_scale, x_scale)?;
+    bin(im, ctx, BinaryOp::Mul, acc, scale)
+}
+
+/// Whether `dx`'s scale is per tensor and `dw`'s per tensor (`Some(true)`) or along
+/// `channel_axis` (`Some(false)`); `None` otherwise.
+fn scales_fit(im: &Importer, [dx, dw]: [Dequantized; 2], channel_axis: usize) -> Option<bool> {
+    let count = |v: ValueId| -> Option<usize> { im.dims(v).iter().map(Dim::as_static).product() };
+    let channels = im.ty(dw.q).static_shape()?.get(channel_axis).copied();
+    if count(dx.scale) != Some(1) {
+        return None;
+    }
+    if count(dw.scale) == Some(1) {
+        return Some(true);
+    }
+    (dw.axis == channel_axis && im.ty(dw.scale).rank() == 1 && count(dw.scale) == channels)
+        .then_some(false)
+}
+
+impl Dequantized {
+    fn quantized(self) -> Quantized {
+        Quantized {
+            q: self.q,
+            zero_point: self.zero_point,
+        }
     }
 }
 
@@ -626,24 +715,21 @@ pub(super) fn quantized_conv(
     [x, w]: [ValueId; 2],
     attrs: &Conv2dAttrs,
 ) -> Result<Option<ValueId>, ImportError> {
-    let Some(p) = integer_product(im, ctx, [x, w], 0)? else {
+    let (Some(dx), Some(dw)) = (
+        im.dequantized.get(&x).copied(),
+        im.dequantized.get(&w).copied(),
+    ) else {
         return Ok(None);
     };
-    let (mut pixels, mut attrs) = (p.pixels, attrs.clone());
-    if p.zero != 0.0 && attrs.pads.iter().any(|&v| v > 0) {
-        let [top, left, bottom, right] = attrs.pads;
-        let pad = OpKind::Pad {
-            lows: vec![0, 0, top, left],
-            highs: vec![0, 0, bottom, right],
-            value: p.zero,
-        };
-        pixels = im.emit(ctx, pad, &[pixels])?;
-        attrs.pads = [0; 4];
+    if scales_fit(im, [dx, dw], 0).is_none() {
+        return Ok(None);
     }
-    let acc = im.emit(ctx, OpKind::Conv2d(attrs), &[pixels, p.dw.q])?;
+    let Some(p) = integer_product(im, ctx, dx.quantized(), dw.quantized(), 0)? else {
+        return Ok(None);
+    };
+    let centred = p.conv(im, ctx, attrs)?;
     let channel_shape = vec![1, p.channels, 1, 1];
-    p.rescale(im, ctx, acc, p.dw.q, vec![1, 2, 3], channel_shape)
-        .map(Some)
+    rescaled(im, ctx, centred, [dx, dw], 0, channel_shape).map(Some)
 }
 
 /// `a · b` (`b` 2-D, transposed first with `transpose_b`) when both are dequantised as
@@ -655,18 +741,50 @@ pub(super) fn quantized_matmul(
     [a, b]: [ValueId; 2],
     transpose_b: bool,
 ) -> Result<Option<ValueId>, ImportError> {
+    let (Some(da), Some(db)) = (
+        im.dequantized.get(&a).copied(),
+        im.dequantized.get(&b).copied(),
+    ) else {
+        return Ok(None);
+    };
     if im.ty(a).rank() < 2 || im.ty(b).rank() != 2 {
         return Ok(None);
     }
     let channel_axis = if transpose_b { 0 } else { 1 };
-    let Some(p) = integer_product(im, ctx, [a, b], channel_axis)? else {
+    if scales_fit(im, [da, db], channel_axis).is_none() {
+        return Ok(None);
+    }
+    let Some(p) = integer_product(im, ctx, da.quantized(), db.quantized(), channel_axis)? else {
         return Ok(None);
     };
-    let mut weights = p.dw.q;
-    if transpose_b {
-        weights = im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[weights])?;
-    }
-    let acc = im.emit(ctx, OpKind::MatMul, &[p.pixels, weights])?;
-    p.rescale(im, ctx, acc, weights, vec![0], vec![p.channels])
-        .map(Some)
+    let centred = p.matmul(im, ctx, transpose_b)?;
+    let channels = p.channels;
+    rescaled(im, ctx, centred, [da, db], channel_axis, vec![channels]).map(Some)
+}
+
+/// The exact `i32` convolution of `x - x_zero_point` by `w - w_zero_point` with the node's
+/// window, as an integer convolution, when the operands are of its form
+/// ([`integer_product`]).
+fn integer_centred_conv(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    [x, w]: [ValueId; 2],
+    zero_points: [Option<ValueId>; 2],
+) -> Result<Option<ValueId>, ImportError> {
+    let window = super::ops::conv_window(im, ctx, x, w)?;
+    let (xq, wq) = (
+        Quantized {
+            q: window.x,
+            zero_point: zero_points[0],
+        },
+        Quantized {
+            q: window.w,
+            zero_point: zero_points[1],
+        },
+    );
+    let Some(p) = integer_product(im, ctx, xq, wq, 0)? else {
+        return Ok(None);
+    };
+    let y = p.conv(im, ctx, &window.attrs)?;
+    super::ops::from_2d(im, ctx, y, window.rank).map(Some)
 }
