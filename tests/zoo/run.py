@@ -25,7 +25,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 DEVICES = {"llvm-cpu": "local-sync", "vmvx": "local-task", "vulkan-spirv": "vulkan"}
 
-# name: (wheel spec, path of the model inside the wheel, input shapes, dim bindings, what it is)
+# name: (wheel spec, path of the model inside the wheel, input shapes, dim bindings, what it is).
+# Float inputs are standard normal; integer ones (token ids) uniform in [1, IDS); boolean ones
+# (masks) true but for the last position of the last row.
 MODELS = {
     "ppocr-det": (
         "rapidocr-onnxruntime==1.4.4",
@@ -111,7 +113,24 @@ MODELS = {
         {},
         "PyTorch wake-word classifier",
     ),
+    "romanizer-encoder": (
+        "arabic-name-romanizer==0.2.0",
+        "arabic_name_romanizer/resources/encoder.onnx",
+        {"src": [2, 11], "src_mask": [2, 11]},
+        {},
+        "PyTorch 2.14 character text encoder (embedding, bidirectional GRU, masked pooling), dims open",
+    ),
+    "romanizer-decoder": (
+        "arabic-name-romanizer==0.2.0",
+        "arabic_name_romanizer/resources/decoder.onnx",
+        {"prefix": [2, 5], "memory": [2, 11, 256], "src_mask": [2, 11], "hidden": [2, 2, 256]},
+        {},
+        "PyTorch 2.14 attention GRU decoder step, dims open",
+    ),
 }
+
+# Token ids are drawn below this.
+IDS = 30
 
 # One-element inputs given a fixed value (as the package feeds them).
 VALUES = {"sr": np.array(16000, np.int64)}
@@ -141,8 +160,16 @@ def inputs_for(session, shapes):
         if i.name in VALUES:
             feeds[i.name] = VALUES[i.name]
             continue
-        dtype = np.float16 if "float16" in i.type else np.float32
-        feeds[i.name] = rng.standard_normal(shapes[i.name]).astype(dtype)
+        shape = shapes[i.name]
+        if "int" in i.type:
+            feeds[i.name] = rng.integers(1, IDS, shape).astype(np.int64)
+        elif "bool" in i.type:
+            mask = np.ones(shape, bool)
+            mask[-1, -1] = False
+            feeds[i.name] = mask
+        else:
+            dtype = np.float16 if "float16" in i.type else np.float32
+            feeds[i.name] = rng.standard_normal(shape).astype(dtype)
     return feeds
 
 
