@@ -4,12 +4,13 @@ use crate::buffer::LocalBuffer;
 use crate::executable::LocalExecutable;
 use crate::pool::WorkerPool;
 use kiln_runtime::hal::{
-    Buffer, Command, CommandBuffer, Device, DeviceInfo, DeviceOptions, Driver, Executable,
-    HostBytes, Semaphore,
+    Buffer, Command, CommandBuffer, Device, DeviceInfo, DeviceOptions, DispatchTime, Driver,
+    Executable, HostBytes, Semaphore,
 };
 use kiln_runtime::HalError;
 use kiln_ukernel::Kernels;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -73,6 +74,8 @@ pub struct LocalDevice {
     workers: usize,
     pool: Option<WorkerPool>,
     kernels: &'static Kernels,
+    /// Per-kernel dispatch times while timing is on ([`Device::time_dispatches`]).
+    timing: Mutex<Option<Vec<DispatchTime>>>,
 }
 
 impl LocalDevice {
@@ -100,7 +103,28 @@ impl LocalDevice {
             workers: if mode == Mode::Sync { 1 } else { workers },
             pool,
             kernels: Kernels::best(),
+            timing: Mutex::new(None),
         })
+    }
+
+    /// Adds `seconds` to `kernel`'s time, if timing is on.
+    fn record(&self, kernel: impl FnOnce() -> String, seconds: f64) {
+        let mut timing = self.timing.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(times) = timing.as_mut() else {
+            return;
+        };
+        let kernel = kernel();
+        match times.iter_mut().find(|t| t.kernel == kernel) {
+            Some(t) => {
+                t.dispatches += 1;
+                t.seconds += seconds;
+            }
+            None => times.push(DispatchTime {
+                kernel,
+                dispatches: 1,
+                seconds,
+            }),
+        }
     }
 
     fn run_dispatch(
@@ -250,7 +274,13 @@ impl Device for LocalDevice {
                         .map(|b| Ok(local(&b.buffer)?.binding(b.offset, b.length)))
                         .collect::<Result<Vec<_>, HalError>>()?;
                     let entry = *entry_point as usize;
+                    let timed = self.timing.lock().is_ok_and(|t| t.is_some());
+                    let start = Instant::now();
                     self.run_dispatch(i, exe, entry, *workgroups, &binds, params)?;
+                    if timed {
+                        let seconds = start.elapsed().as_secs_f64();
+                        self.record(|| exe.summary(entry, params), seconds);
+                    }
                 }
             }
         }
@@ -258,5 +288,15 @@ impl Device for LocalDevice {
             s.signal(v);
         }
         Ok(())
+    }
+
+    fn time_dispatches(&self, on: bool) -> bool {
+        *self.timing.lock().unwrap_or_else(|e| e.into_inner()) = on.then(Vec::new);
+        true
+    }
+
+    fn dispatch_times(&self) -> Vec<DispatchTime> {
+        let timing = self.timing.lock().unwrap_or_else(|e| e.into_inner());
+        timing.clone().unwrap_or_default()
     }
 }

@@ -290,6 +290,16 @@ impl LocalExecutable {
         self.parts(prepared).map(|p| (p.program, p.slot))
     }
 
+    /// What entry point `entry` computes, for dispatch statistics
+    /// ([`kiln_vmvx::Kernel::summary`], its sizes bound to `params`).
+    pub fn summary(&self, entry: usize, params: &[i64]) -> String {
+        let prepared = self.prepare(entry, params);
+        match prepared.as_ref().map(|p| self.kernel(p)) {
+            Ok(Ok((program, slot))) => program.kernels[slot].summary(),
+            _ => format!("entry point {entry}"),
+        }
+    }
+
     /// Runs workgroup `wg` of a prepared kernel, natively when the executable has native code.
     ///
     /// # Safety

@@ -250,6 +250,27 @@ pub trait Device: Send + Sync {
         commands: &CommandBuffer,
         signal: Option<(&Semaphore, u64)>,
     ) -> Result<(), HalError>;
+    /// Starts timing every dispatch `queue_execute` runs, forgetting earlier times, or stops
+    /// (`on` false). Returns whether this device times dispatches (by default it does not).
+    fn time_dispatches(&self, on: bool) -> bool {
+        let _ = on;
+        false
+    }
+    /// The dispatch times recorded since timing started, per kernel.
+    fn dispatch_times(&self) -> Vec<DispatchTime> {
+        Vec::new()
+    }
+}
+
+/// The time a device spent in one kernel's dispatches ([`Device::dispatch_times`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DispatchTime {
+    /// The kernel: its name, op and output shapes.
+    pub kernel: String,
+    /// Dispatches of it timed.
+    pub dispatches: u64,
+    /// Their total wall-clock seconds.
+    pub seconds: f64,
 }
 
 /// A timeline semaphore: a monotonically increasing value that work signals and hosts wait on.

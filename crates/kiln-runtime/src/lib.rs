@@ -12,7 +12,7 @@ pub mod registry;
 pub mod vm;
 
 pub use registry::DriverRegistry;
-pub use vm::{HostInput, LoadedModule, ModuleBytes, OutputBuffer};
+pub use vm::{DeviceTensor, HostInput, LoadedModule, ModuleBytes, OutputBuffer};
 
 /// Errors from drivers and devices.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

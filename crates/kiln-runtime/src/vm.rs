@@ -70,12 +70,30 @@ impl HostBytes for ModuleBytes {
     }
 }
 
-/// A call input in host memory the caller owns; see [`LoadedModule::invoke_host`].
+/// A call input in host memory the caller owns; see [`LoadedModule::invoke_host`]. Clones
+/// share the bytes.
+#[derive(Clone)]
 pub struct HostInput {
     pub element_type: ElementType,
     pub shape: Vec<usize>,
     pub bytes: Arc<dyn HostBytes>,
 }
+
+/// A host tensor as a call input, its memory moved in (not copied).
+impl From<HostTensor> for HostInput {
+    fn from(t: HostTensor) -> HostInput {
+        HostInput {
+            element_type: t.element_type,
+            shape: t.shape.clone(),
+            bytes: Arc::new(TensorBytes(t)),
+        }
+    }
+}
+
+/// An input a caller placed on the module's device once ([`LoadedModule::place`]) to call
+/// with it again and again ([`LoadedModule::invoke_placed`]).
+#[derive(Clone)]
+pub struct DeviceTensor(Value);
 
 /// A tensor on the device: a call's argument or result, or a control program's register.
 #[derive(Clone)]
@@ -401,14 +419,7 @@ impl LoadedModule {
         name: &str,
         inputs: &[HostTensor],
     ) -> Result<Vec<HostTensor>, RuntimeError> {
-        let inputs = inputs
-            .iter()
-            .map(|t| HostInput {
-                element_type: t.element_type,
-                shape: t.shape.clone(),
-                bytes: Arc::new(ModuleBytes::from_bytes(&t.data)),
-            })
-            .collect();
+        let inputs = inputs.iter().map(|t| HostInput::from(t.clone())).collect();
         self.invoke_host(name, inputs)
     }
 
@@ -419,14 +430,7 @@ impl LoadedModule {
         name: &str,
         inputs: Vec<HostTensor>,
     ) -> Result<Vec<HostTensor>, RuntimeError> {
-        let inputs = inputs
-            .into_iter()
-            .map(|t| HostInput {
-                element_type: t.element_type,
-                shape: t.shape.clone(),
-                bytes: Arc::new(TensorBytes(t)),
-            })
-            .collect();
+        let inputs = inputs.into_iter().map(HostInput::from).collect();
         self.invoke_host(name, inputs)
     }
 
@@ -459,7 +463,13 @@ impl LoadedModule {
         inputs: Vec<HostInput>,
     ) -> Result<Vec<OutputBuffer>, RuntimeError> {
         let (f, outputs) = self.run(name, inputs)?;
-        Ok(outputs
+        Ok(self.output_buffers(f, outputs))
+    }
+
+    /// `f`'s results as buffers the caller owns, which go back to `f`'s spare outputs when
+    /// dropped.
+    fn output_buffers(&self, f: &FunctionDef, outputs: Vec<Value>) -> Vec<OutputBuffer> {
+        outputs
             .into_iter()
             .enumerate()
             .map(|(i, out)| OutputBuffer {
@@ -468,7 +478,54 @@ impl LoadedModule {
                 buffer: out.buffer,
                 home: Some((Arc::downgrade(&self.spare), f.name.clone(), i)),
             })
+            .collect()
+    }
+
+    /// Checks `inputs` against the exported function `name` and places them on the device
+    /// once, for calls that repeat with the same inputs ([`LoadedModule::invoke_placed`]): a
+    /// benchmark then times the call alone, as `iree-benchmark-module` does.
+    pub fn place(
+        &self,
+        name: &str,
+        inputs: Vec<HostInput>,
+    ) -> Result<Vec<DeviceTensor>, RuntimeError> {
+        let f = self.function(name)?;
+        self.check_inputs(
+            f,
+            inputs.iter().map(|i| (i.element_type, i.shape.as_slice())),
+        )?;
+        let bufs = self.place_inputs(name, &inputs)?;
+        Ok(inputs
+            .into_iter()
+            .zip(bufs)
+            .map(|(i, buffer)| {
+                DeviceTensor(Value {
+                    element_type: i.element_type,
+                    shape: i.shape,
+                    buffer,
+                })
+            })
             .collect())
+    }
+
+    /// Calls function `name` with inputs [`LoadedModule::place`] put on the device, handing
+    /// over the result buffers as [`LoadedModule::invoke_host_buffers`] does (dropping them
+    /// returns their memory for the next call).
+    pub fn invoke_placed(
+        &self,
+        name: &str,
+        inputs: &[DeviceTensor],
+    ) -> Result<Vec<OutputBuffer>, RuntimeError> {
+        let f = self.function(name)?;
+        let symbols = self.check_inputs(
+            f,
+            inputs
+                .iter()
+                .map(|i| (i.0.element_type, i.0.shape.as_slice())),
+        )?;
+        let args = inputs.iter().map(|i| i.0.clone()).collect();
+        let outputs = self.run_args(f, symbols, args)?;
+        Ok(self.output_buffers(f, outputs))
     }
 
     /// Checks `inputs` against the exported function `name`, places them on the device and
@@ -493,6 +550,16 @@ impl LoadedModule {
                 buffer,
             })
             .collect();
+        Ok((f, self.run_args(f, symbols, args)?))
+    }
+
+    /// Runs `f` on its checked arguments on the device, whose sizes gave `symbols`.
+    fn run_args(
+        &self,
+        f: &FunctionDef,
+        symbols: Symbols,
+        args: Vec<Value>,
+    ) -> Result<Vec<Value>, RuntimeError> {
         let outputs = match &f.control {
             Some(program) => {
                 let inputs: Buffers = args.iter().map(|a| a.buffer.clone()).collect();
@@ -512,7 +579,7 @@ impl LoadedModule {
             }
             None => self.call_bound(f, symbols, args)?,
         };
-        Ok((f, outputs))
+        Ok(outputs)
     }
 
     /// Runs the straight-line function `f` on device tensors whose sizes gave `symbols`.

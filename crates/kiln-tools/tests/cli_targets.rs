@@ -2,7 +2,8 @@
 //! for llvm-cpu, vmvx and vulkan-spirv (in both of IREE's spellings), `kiln-dump-module` lists
 //! its three executables, `--iree-hal-dump-executable-binaries-to` writes their binaries, and
 //! `kiln-run-module` matches ONNX Runtime's outputs on local-sync, local-task and vulkan (the
-//! last where a Vulkan device exists, always when `KILN_REQUIRE_VULKAN` is set).
+//! last where a Vulkan device exists, always when `KILN_REQUIRE_VULKAN` is set);
+//! `kiln-benchmark-module` times it and lists its dispatches.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,6 +11,7 @@ use std::process::Command;
 const COMPILE: &str = env!("CARGO_BIN_EXE_kiln-compile");
 const RUN: &str = env!("CARGO_BIN_EXE_kiln-run-module");
 const DUMP: &str = env!("CARGO_BIN_EXE_kiln-dump-module");
+const BENCHMARK: &str = env!("CARGO_BIN_EXE_kiln-benchmark-module");
 
 fn model(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -99,4 +101,58 @@ fn one_module_for_three_targets_from_the_command_line() {
         assert!(out.contains("[SUCCESS]"), "{device}: {out}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `kiln-benchmark-module` with `--print_statistics` on local-sync and local-task: the
+/// Google-Benchmark lines, then every dispatch of the CNN timed, the shares adding up to all.
+#[test]
+fn benchmark_lists_the_slowest_dispatches() {
+    let dir = std::env::temp_dir().join(format!("kiln-cli-benchmark-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("cnn.kiln");
+    let cnn = model("cnn");
+    let onnx = cnn.join("model.onnx");
+    let module_arg = format!("--module={}", module.to_str().unwrap());
+    let input = format!("--input=@{}", cnn.join("input_0.npy").to_str().unwrap());
+    run(
+        COMPILE,
+        &[
+            onnx.to_str().unwrap(),
+            "--iree-hal-target-backends=llvm-cpu",
+            "-o",
+            module.to_str().unwrap(),
+        ],
+    );
+    for device in ["local-sync", "local-task"] {
+        let out = run(
+            BENCHMARK,
+            &[
+                &module_arg,
+                &input,
+                &format!("--device={device}"),
+                "--benchmark_min_time=0.01",
+                "--benchmark_repetitions=2",
+                "--print_statistics",
+            ],
+        );
+        assert!(
+            out.contains("BM_main/process_time/real_time_median"),
+            "{out}"
+        );
+        let header = out
+            .lines()
+            .position(|l| l.starts_with("Dispatches of main: "));
+        let header = header.unwrap_or_else(|| panic!("no statistics: {out}"));
+        let shares: f64 = out
+            .lines()
+            .skip(header + 2)
+            .map(|l| {
+                let share = l.trim_start().split('%').next().unwrap();
+                share.parse::<f64>().unwrap_or_else(|_| panic!("{l}"))
+            })
+            .sum();
+        assert!((shares - 100.0).abs() < 1.0, "{out}");
+        assert!(out.contains(": conv2d -> 1x16x64x64xf32"), "{out}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

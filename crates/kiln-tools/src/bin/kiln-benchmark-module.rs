@@ -1,9 +1,12 @@
 //! `kiln-benchmark-module`: times the functions of a `.kiln` module, Google-Benchmark style,
-//! as iree-benchmark-module does: a warm-up call, then repetitions of timed batches, then the
-//! mean, median and standard deviation of the per-call time.
+//! as iree-benchmark-module does: inputs placed on the device once, a warm-up call, then
+//! repetitions of timed batches of calls (result buffers recycled from call to call), then the
+//! mean, median and standard deviation of the per-call time. `--print_statistics` then times
+//! each dispatch of some more calls and lists the kernels that take the most of a call.
 
 use anyhow::{bail, Result};
 use clap::Parser;
+use kiln_runtime::{HostInput, LoadedModule};
 use kiln_tools::io::InputReader;
 use std::time::{Duration, Instant};
 
@@ -29,7 +32,14 @@ struct Args {
     /// Minimum seconds each repetition runs (it calls the function as often as fits).
     #[arg(long = "benchmark_min_time", default_value_t = 0.2)]
     benchmark_min_time: f64,
+    /// After timing, time every dispatch of a repetition's worth of calls and print the
+    /// kernels taking the most of a call.
+    #[arg(long = "print_statistics")]
+    print_statistics: bool,
 }
+
+/// Kernels listed by `--print_statistics`.
+const SLOWEST: usize = 15;
 
 fn human(d: f64) -> String {
     if d >= 1e-1 {
@@ -74,10 +84,10 @@ fn run(args: Args) -> Result<()> {
             .collect(),
     };
     let mut reader = InputReader::default();
-    let inputs = args
+    let host_inputs = args
         .input
         .iter()
-        .map(|s| reader.read(s))
+        .map(|s| Ok(HostInput::from(reader.read(s)?)))
         .collect::<Result<Vec<_>>>()?;
     let rule = "-".repeat(78);
     println!(
@@ -85,15 +95,21 @@ fn run(args: Args) -> Result<()> {
         "Benchmark", "Time", "Iterations"
     );
     for f in &functions {
-        module.invoke_owned(f, inputs.clone())?; // warm-up
+        // Inputs go to the device once; each call's results are dropped, which hands their
+        // buffers back for the next call.
+        let placed = module.place(f, host_inputs.clone())?;
+        let call = || module.invoke_placed(f, &placed).map(drop);
+        call()?; // warm-up
         let name = format!("BM_{f}/process_time/real_time");
         let mut per_call = vec![];
+        let mut last_iters = 1;
         for _ in 0..args.benchmark_repetitions {
             let (mut iters, start) = (0u64, Instant::now());
             while iters == 0 || start.elapsed() < Duration::from_secs_f64(args.benchmark_min_time) {
-                module.invoke_owned(f, inputs.clone())?;
+                call()?;
                 iters += 1;
             }
+            last_iters = iters;
             let t = start.elapsed().as_secs_f64() / iters as f64;
             println!("{name:<44} {:>18} {iters:>14}", human(t));
             per_call.push(t);
@@ -120,6 +136,66 @@ fn run(args: Args) -> Result<()> {
                 per_call.len()
             );
         }
+        if args.print_statistics {
+            print_statistics(&module, f, last_iters, &call)?;
+        }
+    }
+    Ok(())
+}
+
+/// Times each dispatch of `calls` calls of `f` and prints the kernels that take the most of
+/// a call: share, time and dispatches per call.
+fn print_statistics(
+    module: &LoadedModule,
+    f: &str,
+    calls: u64,
+    call: &dyn Fn() -> Result<(), kiln_runtime::RuntimeError>,
+) -> Result<()> {
+    let device = module.device();
+    if !device.time_dispatches(true) {
+        println!(
+            "{f}: the {} device does not time dispatches",
+            device.driver_name()
+        );
+        return Ok(());
+    }
+    let start = Instant::now();
+    let ran = (0..calls).try_for_each(|_| call());
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut times = device.dispatch_times();
+    device.time_dispatches(false);
+    ran?;
+    times.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+    let total: f64 = times.iter().map(|t| t.seconds).sum();
+    let n = calls as f64;
+    println!(
+        "Dispatches of {f}: {} per call over {calls} calls, {} of {} per call in dispatches",
+        times.iter().map(|t| t.dispatches).sum::<u64>() as f64 / n,
+        human(total / n),
+        human(elapsed / n)
+    );
+    println!(
+        "{:>7} {:>12} {:>10}  kernel",
+        "share", "time/call", "per call"
+    );
+    for t in times.iter().take(SLOWEST) {
+        println!(
+            "{:>6.1}% {:>12} {:>10}  {}",
+            100.0 * t.seconds / total.max(f64::MIN_POSITIVE),
+            human(t.seconds / n),
+            t.dispatches as f64 / n,
+            t.kernel
+        );
+    }
+    if times.len() > SLOWEST {
+        let rest: f64 = times[SLOWEST..].iter().map(|t| t.seconds).sum();
+        println!(
+            "{:>6.1}% {:>12} {:>10}  {} other kernels",
+            100.0 * rest / total.max(f64::MIN_POSITIVE),
+            human(rest / n),
+            "",
+            times.len() - SLOWEST
+        );
     }
     Ok(())
 }

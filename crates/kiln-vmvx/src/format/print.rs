@@ -82,3 +82,37 @@ impl<Z: Sizes> std::fmt::Display for Kernel<Z> {
         }
     }
 }
+
+impl Kernel {
+    /// The kernel in a few words: `name: op -> outputs` (`dispatch_4: conv2d ->
+    /// 1x40x112x112xi8`), for per-dispatch statistics.
+    pub fn summary(&self) -> String {
+        let op = match &self.op {
+            KernelOp::Generic {
+                reduction_dims: 0, ..
+            } => "elementwise",
+            KernelOp::Generic { .. } => "reduction",
+            KernelOp::MatMul { .. } => "matmul",
+            KernelOp::Conv2d { .. } => "conv2d",
+            KernelOp::Pool2d { .. } => "pool2d",
+            KernelOp::ConvBand { .. } => "conv_band",
+            KernelOp::Softmax { .. } => "softmax",
+            KernelOp::LayerNorm { .. } => "layer_norm",
+            KernelOp::Gather { .. } => "gather",
+        };
+        let outputs: Vec<String> = self
+            .outputs()
+            .iter()
+            .map(|v| {
+                let dims: Vec<String> = v.shape.iter().map(|d| d.to_string()).collect();
+                format!("{}x{}", dims.join("x"), v.element_type)
+            })
+            .collect();
+        let integer = if self.op.is_integer_product() {
+            " (int8)"
+        } else {
+            ""
+        };
+        format!("{}: {op}{integer} -> {}", self.name, outputs.join(", "))
+    }
+}
