@@ -95,14 +95,18 @@ impl Columns {
         c
     }
 
-    /// Reuses the allocation for a zeroed `depth × columns` operand.
+    /// Reuses the allocation for a `depth × columns` operand whose elements the caller then
+    /// writes. What it leaves unwritten keeps earlier bytes: harmless in the columns past
+    /// `columns` (their sums are never stored) and in the depth past `depth` where the rows
+    /// are zero there (as [`pack_rows`] and [`pack_conv_filters`] pad them), nowhere else.
     pub fn reset(&mut self, depth: usize, columns: usize) {
         self.depth = depth;
         self.columns = columns;
         self.padded = columns.next_multiple_of(COLUMN_BLOCK);
-        self.data.clear();
-        self.data
-            .resize(depth.div_ceil(DEPTH_GROUP) * self.padded * DEPTH_GROUP, 0);
+        let len = depth.div_ceil(DEPTH_GROUP) * self.padded * DEPTH_GROUP;
+        if self.data.len() < len {
+            self.data.resize(len, 0);
+        }
     }
 
     /// Sets element `(k, j)`.
@@ -134,10 +138,14 @@ impl Columns {
 /// Signature of an integer GEMM: `m`, packed A, B, C, C's row stride.
 type IgemmFn = unsafe fn(usize, &[i8], &Columns, *mut i32, usize);
 
-/// The integer GEMM this CPU runs best.
+/// Signature of a row multiply-add: `acc[i] += w · x[i]`.
+type MacFn = fn(&mut [i32], &[u8], i32);
+
+/// The integer GEMM (and row multiply-add) this CPU runs best.
 #[derive(Clone, Copy)]
 pub struct IntKernels {
     gemm: IgemmFn,
+    mac: MacFn,
     /// The instruction set, for reports (`"vnni"` or `"portable"`).
     pub isa: &'static str,
 }
@@ -147,8 +155,14 @@ impl IntKernels {
     pub fn generic() -> IntKernels {
         IntKernels {
             gemm: gemm_portable,
+            mac: mac_portable,
             isa: "portable",
         }
+    }
+
+    /// `acc[i] += w · x[i]` over the shorter of the two rows (a depthwise convolution's tap).
+    pub fn multiply_add(&self, acc: &mut [i32], x: &[u8], w: i32) {
+        (self.mac)(acc, x, w)
     }
 
     /// The fastest kernels this CPU supports, detected once per process.
@@ -162,6 +176,7 @@ impl IntKernels {
             {
                 return IntKernels {
                     gemm: vnni::gemm,
+                    mac: vnni::multiply_add,
                     isa: "vnni",
                 };
             }
@@ -184,6 +199,18 @@ impl IntKernels {
         // SAFETY: forwarded contract; the kernel was chosen for this CPU.
         unsafe { (self.gemm)(m, a, b, c, ldc) }
     }
+}
+
+/// The row multiply-add, written once for every instruction set it is compiled for.
+#[inline(always)]
+fn mac_rows(acc: &mut [i32], x: &[u8], w: i32) {
+    for (a, &v) in acc.iter_mut().zip(x) {
+        *a += w * v as i32;
+    }
+}
+
+fn mac_portable(acc: &mut [i32], x: &[u8], w: i32) {
+    mac_rows(acc, x, w)
 }
 
 /// The portable GEMM: each output row accumulated panel by panel.
@@ -217,6 +244,17 @@ mod vnni {
 
     /// Rows of the register tile.
     const MR: usize = 8;
+
+    /// [`super::IntKernels::multiply_add`] vectorised for AVX-512.
+    pub(super) fn multiply_add(acc: &mut [i32], x: &[u8], w: i32) {
+        // SAFETY: chosen only when the CPU has these features.
+        unsafe { multiply_add_avx512(acc, x, w) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn multiply_add_avx512(acc: &mut [i32], x: &[u8], w: i32) {
+        super::mac_rows(acc, x, w)
+    }
 
     /// [`super::IntKernels::gemm`] with the VNNI tile.
     ///

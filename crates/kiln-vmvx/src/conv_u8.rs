@@ -45,12 +45,19 @@ thread_local! {
 }
 
 /// Runs `job`, writing output channel `c`'s rows from `y + c · ldc` (row `oy0` first, rows
-/// `ow` apart).
+/// `ow` apart). A depthwise workgroup (one channel, one filter) sums its taps directly.
 ///
 /// # Safety
 /// `y` must address the workgroup's output rows of every channel it computes, written by this
 /// workgroup alone.
 pub(crate) unsafe fn run(kernels: &IntKernels, job: &Job, y: *mut i32, ldc: usize) {
+    let [oy0, oy1, _, ow] = job.rows;
+    if let Some(taps) = depthwise_taps(job) {
+        // SAFETY: the workgroup's rows of its one channel lie from `y` (contract).
+        let out = unsafe { std::slice::from_raw_parts_mut(y, (oy1 - oy0) * ow) };
+        depthwise(kernels, job, &taps, out);
+        return;
+    }
     SCRATCH.with(|cell| {
         let scratch = &mut *cell.borrow_mut();
         let [channels, _, _] = job.dims;
@@ -157,6 +164,82 @@ impl Band {
     }
 }
 
+/// The taps of a depthwise workgroup's one filter (one channel, one filter), if it is one.
+fn depthwise_taps(job: &Job) -> Option<Vec<i32>> {
+    let [channels, _, _] = job.dims;
+    let [kh, kw] = job.win.kernel;
+    let taps = kh * kw;
+    match job.weights {
+        Filters::Plain(w) if channels == 1 && w.len() == taps => {
+            Some(w.iter().map(|&v| v as i32).collect())
+        }
+        // One channel packed in quads: each tap's lane holds it first.
+        Filters::Packed(w) if channels == 1 && w.len() == taps * DEPTH_GROUP => {
+            Some(w.iter().step_by(DEPTH_GROUP).map(|&v| v as i32).collect())
+        }
+        _ => None,
+    }
+}
+
+/// A depthwise workgroup: each output row sums its taps' input lines (padding reads zeros),
+/// each multiply-add over the output columns whose input lies inside the row, read in place
+/// (a strided window reads the row split into its stride phases).
+fn depthwise(kernels: &IntKernels, job: &Job, taps: &[i32], out: &mut [i32]) {
+    let [_, h, wd] = job.dims;
+    let win = job.win;
+    let [kh, kw] = win.kernel;
+    let [oy0, oy1, _, ow] = job.rows;
+    let (stride, pad) = (win.strides[1], win.pads[1]);
+    // Per tap column: the output columns whose input ox·stride + shift - pad lies in 0..wd,
+    // and where the first one's input is in the row (or in its stride phases).
+    let phase_len = wd.div_ceil(stride);
+    let spans: Vec<(usize, usize, usize)> = (0..kw)
+        .map(|kx| {
+            let shift = kx * win.dilations[1];
+            let first = pad.saturating_sub(shift).div_ceil(stride).min(ow);
+            let end = (wd + pad)
+                .checked_sub(shift)
+                .map_or(0, |v| v.div_ceil(stride))
+                .clamp(first, ow);
+            let start = (first * stride + shift).saturating_sub(pad);
+            let at = match stride {
+                1 => start,
+                _ => (start % stride) * phase_len + start / stride,
+            };
+            (first, end, at)
+        })
+        .collect();
+    // Phase p of a row holds its inputs p, p + stride, p + 2·stride, …
+    let mut phases = vec![0u8; if stride > 1 { stride * phase_len } else { 0 }];
+    for (r, oy) in (oy0..oy1).enumerate() {
+        let acc = &mut out[r * ow..][..ow];
+        acc.fill(0);
+        for ky in 0..kh {
+            let iy = (oy * win.strides[0] + ky * win.dilations[0]).checked_sub(win.pads[0]);
+            let Some(iy) = iy.filter(|&iy| iy < h) else {
+                continue;
+            };
+            let row = &job.x[iy * wd..][..wd];
+            let source = if stride > 1 {
+                for (p, phase) in phases.chunks_exact_mut(phase_len).enumerate() {
+                    for (dst, &v) in phase.iter_mut().zip(row[p..].iter().step_by(stride)) {
+                        *dst = v;
+                    }
+                }
+                &phases[..]
+            } else {
+                row
+            };
+            for (kx, &(first, end, at)) in spans.iter().enumerate() {
+                if end > first {
+                    let inputs = &source[at..][..end - first];
+                    kernels.multiply_add(&mut acc[first..end], inputs, taps[ky * kw + kx]);
+                }
+            }
+        }
+    }
+}
+
 /// `dst[i]` = byte `t` from `lines[t][i]` (zero where a line is empty).
 fn interleave(dst: &mut [u32], lines: [&[u8]; DEPTH_GROUP]) {
     if lines.iter().all(|l| l.len() >= dst.len()) {
@@ -231,7 +314,8 @@ mod tests {
                 [4, 5],
             ),
         ];
-        for (channels, filters) in [(3usize, 5usize), (9, 11)] {
+        // (1, 1) is a depthwise workgroup, summed directly.
+        for (channels, filters) in [(3usize, 5usize), (9, 11), (1, 1)] {
             let (h, wd) = (7usize, 9usize);
             for (win, [oh, ow]) in &windows {
                 let taps = win.kernel[0] * win.kernel[1];

@@ -87,19 +87,28 @@ fn sums_of<'s>(
         KernelOp::MatMul { .. } => vec![0, 1, len(1)],
         _ => return Err("not an integer product".into()),
     };
-    sums.clear();
-    sums.resize(
-        lo.iter().zip(&hi).map(|(l, h)| h - l).product::<u64>() as usize,
-        0,
-    );
+    // Every sum of the box is written below: the scratch only grows.
+    let count = lo.iter().zip(&hi).map(|(l, h)| h - l).product::<u64>() as usize;
+    if sums.len() < count {
+        sums.resize(count, 0);
+    }
+    let sums = &mut sums[..count];
     match &k.op {
-        KernelOp::Conv2d { .. } => conv2d(
-            m,
-            &k.op,
-            ConvTile::of(k, wg),
-            sums.as_mut_ptr(),
-            len(2) * len(3),
-        ),
+        KernelOp::Conv2d { y, groups, .. } => {
+            // The workgroup's tile, from its box: one image, output channels of one group.
+            let cog = (y.shape[1] / groups.max(&1)).max(1);
+            let group = lo[1] / cog;
+            let tile = ConvTile {
+                image: lo[0],
+                group,
+                group_channels: cog,
+                co0: lo[1] - group * cog,
+                co1: hi[1] - group * cog,
+                oy0: lo[2],
+                oy1: hi[2],
+            };
+            conv2d(m, &k.op, tile, sums.as_mut_ptr(), len(2) * len(3))
+        }
         _ => matmul(m, &k.op, &lo, &hi, sums),
     }
     Ok(TileSums {
