@@ -111,21 +111,23 @@ unsafe extern "C" fn vmvx_integer_sums(
 ) -> i32 {
     // SAFETY: the caller passes the context it was given.
     let ctx = unsafe { &*ctx };
-    let status = guarded(ctx, kernel, wg, || {
+    guarded(ctx, kernel, wg, || {
         // SAFETY: bindings were checked for this kernel before any workgroup ran.
-        let start = unsafe {
+        let (start, (l, h)) = unsafe {
             ctx.program
                 .integer_sums(ctx.slot, wg as u32, ctx.bindings)?
         };
-        // SAFETY: the caller provides a writable pointer.
-        unsafe { sums.write(start) };
+        // SAFETY: the caller provides a writable pointer, and MAX_BOX_RANK slots in `lo`
+        // and `hi`, more than a convolution's or matmul's box has.
+        unsafe {
+            sums.write(start);
+            for (d, (a, b)) in l.iter().zip(&h).take(MAX_BOX_RANK).enumerate() {
+                lo.add(d).write(*a);
+                hi.add(d).write(*b);
+            }
+        }
         Ok(())
-    });
-    if status != 0 {
-        return status;
-    }
-    // SAFETY: forwarded contract.
-    unsafe { write_box(ctx, kernel, wg, lo, hi) }
+    })
 }
 
 /// Writes workgroup `wg`'s output box to `lo`/`hi`; 0, or 1 with the message in `ctx.error`.

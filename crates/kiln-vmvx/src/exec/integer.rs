@@ -7,6 +7,7 @@
 use super::{offset_at, run_box_from, run_epilogue_from, Binding, Mem};
 use crate::conv_u8;
 use crate::format::*;
+use crate::tiling::{Dims, TileBox};
 use crate::VmvxError;
 use kiln_types::ElementType;
 use kiln_ukernel::igemm::{Columns, IntKernels, DEPTH_GROUP};
@@ -15,8 +16,9 @@ use kiln_ukernel::igemm::{Columns, IntKernels, DEPTH_GROUP};
 /// `Σ (idx[d] - lo[d]) · strides[d]`.
 pub(super) struct TileSums<'a> {
     data: &'a [i32],
-    lo: Vec<u64>,
-    strides: Vec<u64>,
+    lo: Dims<u64>,
+    hi: Dims<u64>,
+    strides: Dims<u64>,
 }
 
 impl TileSums<'_> {
@@ -59,9 +61,7 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64) -> Result<(), String> {
                     insts: vec![Inst::Input(0)],
                     results: vec![0],
                 };
-                if let Some((lo, hi)) = k.output_box(wg) {
-                    run_box_from(m, &[out], &[out], &copy, &lo, &hi, Some(&t));
-                }
+                run_box_from(m, &[out], &[out], &copy, &t.lo, &t.hi, Some(&t));
             }
             None => return Err("an integer product without its epilogue stores i32".into()),
         }
@@ -80,11 +80,11 @@ fn sums_of<'s>(
         .output_box(wg)
         .ok_or("an integer product's workgroup has an output box")?;
     let len = |d: usize| hi[d] - lo[d];
-    let strides = match &k.op {
+    let strides: Dims<u64> = match &k.op {
         // `[channel][row][column]` of one image.
-        KernelOp::Conv2d { .. } => vec![0, len(2) * len(3), len(3), 1],
+        KernelOp::Conv2d { .. } => Dims::from_slice(&[0, len(2) * len(3), len(3), 1]),
         // `[column][row]`: the GEMM's rows are the matmul's columns.
-        KernelOp::MatMul { .. } => vec![0, 1, len(1)],
+        KernelOp::MatMul { .. } => Dims::from_slice(&[0, 1, len(1)]),
         _ => return Err("not an integer product".into()),
     };
     // Every sum of the box is written below: the scratch only grows.
@@ -113,7 +113,8 @@ fn sums_of<'s>(
     }
     Ok(TileSums {
         data: sums,
-        lo: lo.to_vec(),
+        lo,
+        hi,
         strides,
     })
 }
@@ -121,8 +122,8 @@ fn sums_of<'s>(
 impl Executable {
     /// Runs workgroup `wg` of integer product `kernel` (a convolution or matmul of `ui8` by
     /// `i8`) without its epilogue, leaving its `i32` sums in this thread's scratch. Returns
-    /// where they start; they stay there until this thread runs another workgroup. Over the
-    /// workgroup's output box ([`Kernel::output_box`]) a convolution's lie
+    /// where they start (they stay there until this thread runs another workgroup) and the
+    /// workgroup's output box ([`Kernel::output_box`]), over which a convolution's lie
     /// `[channel][row][column]`, a matmul's `[column][row]`.
     ///
     /// # Safety
@@ -132,7 +133,7 @@ impl Executable {
         kernel: usize,
         wg: u32,
         bindings: &[Binding],
-    ) -> Result<*const i32, VmvxError> {
+    ) -> Result<(*const i32, TileBox<u64>), VmvxError> {
         let k = self.kernels.get(kernel).ok_or(VmvxError::NoKernel {
             index: kernel,
             count: self.kernels.len(),
@@ -140,11 +141,11 @@ impl Executable {
         let m = Mem { bindings };
         SUMS.with(|cell| {
             let sums = &mut *cell.borrow_mut();
-            sums_of(&m, k, wg as u64, sums).map_err(|message| VmvxError::Workgroup {
+            let t = sums_of(&m, k, wg as u64, sums).map_err(|message| VmvxError::Workgroup {
                 kernel: k.name.clone(),
                 message,
             })?;
-            Ok(sums.as_ptr())
+            Ok((t.data.as_ptr(), (t.lo, t.hi)))
         })
     }
 }

@@ -321,6 +321,11 @@ impl ConvTile {
     pub fn of(kernel: &Kernel, wg: u64) -> ConvTile {
         let grid = kernel.grid();
         let (lo, hi) = grid.tile_box(wg);
+        ConvTile::in_grid(&grid, &lo, &hi)
+    }
+
+    /// The tile of box `lo..hi` of a convolution's `grid`.
+    fn in_grid(grid: &crate::tiling::Grid, lo: &[u64], hi: &[u64]) -> ConvTile {
         ConvTile {
             image: lo[0],
             group: lo[1],
@@ -517,11 +522,12 @@ impl Kernel {
     /// The box `[lo, hi)` of the output that workgroup `wg` of a named op computes (where its
     /// epilogue applies); `None` for generic and gather kernels.
     pub fn output_box(&self, wg: u64) -> Option<crate::tiling::TileBox<u64>> {
-        let (lo, hi) = self.grid().tile_box(wg);
+        let grid = self.grid();
+        let (lo, hi) = grid.tile_box(wg);
         Some(match &self.op {
             KernelOp::MatMul { .. } => (lo, hi),
             KernelOp::Conv2d { y, .. } => {
-                let t = ConvTile::of(self, wg);
+                let t = ConvTile::in_grid(&grid, &lo, &hi);
                 let c0 = t.group * t.group_channels + t.co0;
                 (
                     Dims::from_slice(&[t.image, c0, t.oy0, 0]),
