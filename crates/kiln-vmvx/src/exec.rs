@@ -244,7 +244,10 @@ impl Executable {
                     }
                     Some(p) => ConvWeights::Rows(kernels.for_packing(p)?),
                 };
-                conv2d(&m, kernels, weights, x, w, y, window, tile)?;
+                // A depthwise workgroup covers several groups; others one.
+                for t in tile.per_group() {
+                    conv2d(&m, kernels, weights, x, w, y, window, t)?;
+                }
                 if let Some(e) = epilogue {
                     run_epilogue(&m, y, e, k, wg);
                 }
@@ -1166,6 +1169,7 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
 }
 
 /// A convolution's weights as a workgroup reads them.
+#[derive(Clone, Copy)]
 enum ConvWeights {
     /// `[co, ci/groups, kh, kw]`, packed here when a GEMM needs them.
     Plain,

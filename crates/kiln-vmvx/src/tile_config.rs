@@ -85,6 +85,32 @@ pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2]
     [tile_co, tile_oh]
 }
 
+/// Output pixels a depthwise convolution's workgroup aims to cover: each costs only a few
+/// multiply-adds, so a workgroup takes several channels' planes.
+pub const DEPTHWISE_TILE_OUTPUTS: u64 = 8192;
+
+/// A depthwise convolution's workgroup tile `[output channels, output rows]` for output
+/// `[n, c, oh, ow]` (one channel per group): whole planes, or as many rows as make
+/// [`DEPTHWISE_TILE_OUTPUTS`], of as many channels as make about that many outputs, fewer
+/// while that leaves under [`CONV_MIN_WORKGROUPS`] workgroups.
+///
+/// ```
+/// // MobileNetV2's 960 channels at 7x7: 167 channels (8183 outputs) in each of six
+/// // workgroups; 32 channels at 112x112: 73 rows of one channel each.
+/// assert_eq!(kiln_vmvx::tile_config::depthwise_tile(&[1, 960, 7, 7]), [167, 7]);
+/// assert_eq!(kiln_vmvx::tile_config::depthwise_tile(&[1, 32, 112, 112]), [1, 73]);
+/// ```
+pub fn depthwise_tile(out: &[u64]) -> [u64; 2] {
+    let [n, c, oh, ow] = [out[0], out[1].max(1), out[2].max(1), out[3].max(1)];
+    let tile_oh = (DEPTHWISE_TILE_OUTPUTS / ow).clamp(1, oh);
+    let mut tile_c = (DEPTHWISE_TILE_OUTPUTS / (tile_oh * ow)).clamp(1, c);
+    let count = |tc: u64| n * c.div_ceil(tc) * oh.div_ceil(tile_oh);
+    while tile_c > 1 && count(tile_c) < CONV_MIN_WORKGROUPS {
+        tile_c = tile_c.div_ceil(2);
+    }
+    [tile_c, tile_oh]
+}
+
 /// Tile sizes for a generic kernel's parallel dims (then the reduction dims, whole) so each
 /// workgroup covers about `target` points.
 pub fn generic_tile(parallel: &[u64], target: u64, reduction: &[u64]) -> Vec<u64> {

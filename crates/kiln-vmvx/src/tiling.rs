@@ -155,7 +155,9 @@ impl Kernel {
     ///
     /// - generic: the parallel dims, by `tile`;
     /// - matmul: `[batch, m, n]` by `[1, tile_m, tile_n]`;
-    /// - conv2d: `[image, group, channel within group, output row]` by `[1, 1, tile_co, tile_oh]`;
+    /// - conv2d: `[image, group, channel within group, output row]` by `[1, 1, tile_co, tile_oh]`,
+    ///   or for a depthwise convolution (one output channel per group) by `[1, tile_co, 1,
+    ///   tile_oh]`: `tile_co` output channels, across groups;
     /// - pool2d, conv_band: one `[image, channel]` plane each;
     /// - softmax, layer norm, gather: [`ROWS_PER_WORKGROUP`] rows each.
     pub fn grid(&self) -> Grid {
@@ -183,15 +185,15 @@ impl Kernel {
                 tile_co,
                 tile_oh,
                 ..
-            } => grid(
-                &[
-                    y.shape[0],
-                    *groups,
-                    y.shape[1] / (*groups).max(1),
-                    y.shape[2],
-                ],
-                &[1, 1, *tile_co, *tile_oh],
-            ),
+            } => {
+                let cog = y.shape[1] / (*groups).max(1);
+                let tile = if cog == 1 {
+                    [1, *tile_co, 1, *tile_oh]
+                } else {
+                    [1, 1, *tile_co, *tile_oh]
+                };
+                grid(&[y.shape[0], *groups, cog, y.shape[2]], &tile)
+            }
             KernelOp::Pool2d { y: v, .. } | KernelOp::ConvBand { x: v, .. } => {
                 grid(&v.shape[..2], &[1, 1])
             }

@@ -95,19 +95,25 @@ fn sums_of<'s>(
     let sums = &mut sums[..count];
     match &k.op {
         KernelOp::Conv2d { y, groups, .. } => {
-            // The workgroup's tile, from its box: one image, output channels of one group.
+            // The workgroup's tile, from its box: one image, output channels of one group
+            // (or, depthwise, of several groups of one channel each).
             let cog = (y.shape[1] / groups.max(&1)).max(1);
-            let group = lo[1] / cog;
+            let (group, group_end) = (lo[1] / cog, (hi[1] - 1) / cog + 1);
             let tile = ConvTile {
                 image: lo[0],
                 group,
+                group_end,
                 group_channels: cog,
                 co0: lo[1] - group * cog,
-                co1: hi[1] - group * cog,
+                co1: hi[1] - (group_end - 1) * cog,
                 oy0: lo[2],
                 oy1: hi[2],
             };
-            conv2d(m, &k.op, tile, sums.as_mut_ptr(), len(2) * len(3))
+            let plane = len(2) * len(3);
+            for (i, t) in tile.per_group().enumerate() {
+                let at = i * ((t.co1 - t.co0) * plane) as usize;
+                conv2d(m, &k.op, t, sums[at..].as_mut_ptr(), plane);
+            }
         }
         _ => matmul(m, &k.op, &lo, &hi, sums),
     }

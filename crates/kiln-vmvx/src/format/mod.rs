@@ -303,12 +303,14 @@ pub struct Kernel<Z: Sizes = Static> {
     pub op: KernelOp<Z>,
 }
 
-/// The part of a convolution's output one workgroup computes: image, group, output channels
-/// `co0..co1` within the group, output rows `oy0..oy1`.
+/// The part of a convolution's output one workgroup computes: image, groups
+/// `group..group_end` (one, but for a depthwise convolution), output channels `co0..co1`
+/// within each group, output rows `oy0..oy1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvTile {
     pub image: u64,
     pub group: u64,
+    pub group_end: u64,
     pub group_channels: u64,
     pub co0: u64,
     pub co1: u64,
@@ -317,6 +319,15 @@ pub struct ConvTile {
 }
 
 impl ConvTile {
+    /// The tile's part in each of its groups, one group each.
+    pub fn per_group(self) -> impl Iterator<Item = ConvTile> {
+        (self.group..self.group_end).map(move |group| ConvTile {
+            group,
+            group_end: group + 1,
+            ..self
+        })
+    }
+
     /// Workgroup `wg`'s tile of convolution `kernel` (its [`Kernel::grid`]).
     pub fn of(kernel: &Kernel, wg: u64) -> ConvTile {
         let grid = kernel.grid();
@@ -329,6 +340,7 @@ impl ConvTile {
         ConvTile {
             image: lo[0],
             group: lo[1],
+            group_end: hi[1],
             group_channels: grid.domain[2],
             co0: lo[2],
             co1: hi[2],
@@ -480,7 +492,7 @@ impl Kernel {
                 [*tile_m, *tile_n] = config::matmul_tile(c.shape[1], c.shape[2]);
                 // Packed right-hand strips: whole strips per workgroup.
                 if let [.., nr] = b.shape[..] {
-                    if b.shape.len() == 4 {
+                    if b.shape.len() == 4 && b.element_type == ElementType::F32 {
                         *tile_n = tile_n.next_multiple_of(nr.max(1));
                     }
                 }
@@ -499,7 +511,11 @@ impl Kernel {
                     [_, _, cig, kh, kw, strip] => (cig * kh * kw, strip),
                     _ => (w.shape[1..].iter().product(), 8),
                 };
-                [*tile_co, *tile_oh] = config::conv_tile(&y.shape, *groups, depth, quantum);
+                [*tile_co, *tile_oh] = if *groups > 1 && y.shape[1] == *groups {
+                    config::depthwise_tile(&y.shape)
+                } else {
+                    config::conv_tile(&y.shape, *groups, depth, quantum)
+                };
             }
             _ => {}
         }
@@ -529,9 +545,10 @@ impl Kernel {
             KernelOp::Conv2d { y, .. } => {
                 let t = ConvTile::in_grid(&grid, &lo, &hi);
                 let c0 = t.group * t.group_channels + t.co0;
+                let c1 = (t.group_end - 1) * t.group_channels + t.co1;
                 (
                     Dims::from_slice(&[t.image, c0, t.oy0, 0]),
-                    Dims::from_slice(&[t.image + 1, c0 + (t.co1 - t.co0), t.oy1, y.shape[3]]),
+                    Dims::from_slice(&[t.image + 1, c1, t.oy1, y.shape[3]]),
                 )
             }
             KernelOp::Pool2d { y, .. } => (
