@@ -189,19 +189,13 @@ fn depthwise(kernels: &IntKernels, job: &Job, taps: &[i32], out: &mut [i32]) {
     let win = job.win;
     let [kh, kw] = win.kernel;
     let [oy0, oy1, _, ow] = job.rows;
-    let (stride, pad) = (win.strides[1], win.pads[1]);
-    // Per tap column: the output columns whose input ox·stride + shift - pad lies in 0..wd,
-    // and where the first one's input is in the row (or in its stride phases).
+    let stride = win.strides[1].max(1);
+    // Per tap column: the output columns whose input lies inside the row, and where the
+    // first one's input is in the row (or in its stride phases).
     let phase_len = wd.div_ceil(stride);
     let spans: Vec<(usize, usize, usize)> = (0..kw)
         .map(|kx| {
-            let shift = kx * win.dilations[1];
-            let first = pad.saturating_sub(shift).div_ceil(stride).min(ow);
-            let end = (wd + pad)
-                .checked_sub(shift)
-                .map_or(0, |v| v.div_ceil(stride))
-                .clamp(first, ow);
-            let start = (first * stride + shift).saturating_sub(pad);
+            let (first, end, start) = win.outputs_of_tap(1, kx, wd, ow);
             let at = match stride {
                 1 => start,
                 _ => (start % stride) * phase_len + start / stride,
@@ -222,7 +216,7 @@ fn depthwise(kernels: &IntKernels, job: &Job, taps: &[i32], out: &mut [i32]) {
             let row = &job.x[iy * wd..][..wd];
             let source = if stride > 1 {
                 for (p, phase) in phases.chunks_exact_mut(phase_len).enumerate() {
-                    for (dst, &v) in phase.iter_mut().zip(row[p..].iter().step_by(stride)) {
+                    for (dst, &v) in phase.iter_mut().zip(row.iter().skip(p).step_by(stride)) {
                         *dst = v;
                     }
                 }
