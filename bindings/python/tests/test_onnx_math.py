@@ -174,3 +174,29 @@ def test_grid_sample_cubic_border_follows_onnx_reference(align_corners, target, 
     blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
     got = np.asarray(kr.load_module(blob, device=device).main(x, grid))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("target,device", TARGETS)
+@pytest.mark.parametrize("channels_per_group", [1, 8])
+def test_convolutions_with_one_output_channel_per_group(channels_per_group, target, device):
+    """Depthwise (one input channel per group) and grouped convolutions with one output
+    channel per group: their workgroups take several groups."""
+    from onnx import numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    rng = np.random.default_rng(21)
+    groups = 24
+    x = rng.standard_normal((2, groups * channels_per_group, 13, 11)).astype(np.float32)
+    w = rng.standard_normal((groups, channels_per_group, 3, 3)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], group=groups, pads=[1, 1, 1, 1], strides=[2, 1])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(w, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    want = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
+    got = np.asarray(kr.load_module(blob, device=device).main(x))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

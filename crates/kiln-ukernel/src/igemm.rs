@@ -204,8 +204,9 @@ impl IntKernels {
 /// The row multiply-add, written once for every instruction set it is compiled for.
 #[inline(always)]
 fn mac_rows(acc: &mut [i32], x: &[u8], w: i32) {
+    // Wrapping, as the dot-product instructions do.
     for (a, &v) in acc.iter_mut().zip(x) {
-        *a += w * v as i32;
+        *a = a.wrapping_add(w.wrapping_mul(v as i32));
     }
 }
 
@@ -225,9 +226,11 @@ unsafe fn gemm_portable(m: usize, a: &[i8], b: &Columns, c: *mut i32, ldc: usize
             let w = &a[i * k4 + g * DEPTH_GROUP..][..DEPTH_GROUP];
             let panel = &b.data[g * b.padded * DEPTH_GROUP..][..n * DEPTH_GROUP];
             for (acc, x) in row.iter_mut().zip(panel.chunks_exact(DEPTH_GROUP)) {
-                *acc += (0..DEPTH_GROUP)
-                    .map(|t| w[t] as i32 * x[t] as i32)
-                    .sum::<i32>();
+                // Wrapping, as the dot-product instructions do (only a crafted depth
+                // overflows).
+                let dot =
+                    (0..DEPTH_GROUP).fold(0i32, |s, t| s.wrapping_add(w[t] as i32 * x[t] as i32));
+                *acc = acc.wrapping_add(dot);
             }
         }
         // SAFETY: row i of C holds n writable elements (contract of `IntKernels::gemm`).

@@ -94,6 +94,8 @@ fn sums_of<'s>(
     }
     let sums = &mut sums[..count];
     match &k.op {
+        // No input channels: every sum is empty.
+        KernelOp::Conv2d { x, .. } if x.shape[1] == 0 => sums.fill(0),
         KernelOp::Conv2d { y, groups, .. } => {
             // The workgroup's tile, from its box: one image, output channels of one group
             // (or, depthwise, of several groups of one channel each).

@@ -393,6 +393,21 @@ fn check_integer_conv(op: &KernelOp) -> Result<(), String> {
             return Err("conv2d output size does not match its window".into());
         }
     }
+    // A workgroup lays out the input rows its output rows read, padded, four channels a
+    // lane: a window that reads far more padding than input would allocate without bound.
+    let reach = |d: usize, outputs: u64| {
+        outputs
+            .saturating_sub(1)
+            .saturating_mul(strides[d])
+            .saturating_add(dilations[d].saturating_mul(kernel[d] - 1))
+            .saturating_add(1)
+    };
+    let rows = reach(0, (*tile_oh).min(y.shape[2]));
+    let width = reach(1, y.shape[3]).max(pads[1].saturating_add(x.shape[3]));
+    let input = cig.saturating_mul(x.shape[2]).saturating_mul(x.shape[3]);
+    if !band_in_proportion(rows as u128 * width as u128, cig.div_ceil(4) * 4, input) {
+        return Err("conv2d window reads far more padding than input".into());
+    }
     Ok(())
 }
 

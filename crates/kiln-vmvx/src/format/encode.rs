@@ -440,7 +440,7 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Result<KernelOp<Z>, ModuleErro
                 2 => ConvGemm::ChannelQuads,
                 other => {
                     return Err(ModuleError::Invalid(format!(
-                        "conv2d GEMM orientation {other} is not 0 or 1"
+                        "conv2d GEMM orientation {other} is not 0, 1 or 2"
                     )))
                 }
             },

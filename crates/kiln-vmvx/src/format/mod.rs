@@ -511,7 +511,10 @@ impl Kernel {
                     [_, _, cig, kh, kw, strip] => (cig * kh * kw, strip),
                     _ => (w.shape[1..].iter().product(), 8),
                 };
-                [*tile_co, *tile_oh] = if *groups > 1 && y.shape[1] == *groups {
+                // One output channel per group, weights unpacked (depthwise): workgroups take
+                // several channels.
+                let depthwise = *groups > 1 && y.shape[1] == *groups && w.shape.len() == 4;
+                [*tile_co, *tile_oh] = if depthwise {
                     config::depthwise_tile(&y.shape)
                 } else {
                     config::conv_tile(&y.shape, *groups, depth, quantum)
@@ -792,6 +795,79 @@ mod tests {
         );
         assert_eq!(
             conv([60000, 60000]).check().unwrap_err(),
+            "conv2d window reads far more padding than input"
+        );
+    }
+
+    /// An integer convolution (ui8 by i8) is checked as strictly: a window reading mostly
+    /// padding, or an output that does not fit the window, is refused; packed weights must
+    /// have the input's channel quads.
+    #[test]
+    fn crafted_integer_convolutions_are_refused() {
+        let conv = |x: [u64; 4], w: View, y: [u64; 4], pads: [u64; 4], dilations: [u64; 2]| {
+            let gemm = if w.shape[3] % 4 == 0 && w.shape[1] != w.shape[3] {
+                ConvGemm::ChannelQuads
+            } else {
+                ConvGemm::ChannelRows
+            };
+            Kernel {
+                name: "dispatch_0".into(),
+                op: KernelOp::Conv2d {
+                    x: View::contiguous(0, 0, ElementType::U8, &x),
+                    w,
+                    y: View::contiguous(2, 0, ElementType::I32, &y),
+                    strides: [1, 1],
+                    pads,
+                    dilations,
+                    groups: 1,
+                    gemm,
+                    tile_co: 4,
+                    tile_oh: 1,
+                    epilogue: None,
+                },
+            }
+            .check()
+        };
+        let plain = |s: [u64; 4]| View::contiguous(1, 0, ElementType::I8, &s);
+        conv(
+            [1, 2, 9, 9],
+            plain([4, 2, 3, 3]),
+            [1, 4, 9, 9],
+            [1; 4],
+            [1, 1],
+        )
+        .unwrap();
+        // Packed in channel quads: [co, kh, kw, lanes].
+        conv(
+            [1, 2, 9, 9],
+            plain([4, 3, 3, 4]),
+            [1, 4, 9, 9],
+            [1; 4],
+            [1, 1],
+        )
+        .unwrap();
+        assert_eq!(
+            conv(
+                [1, 2, 9, 9],
+                plain([4, 2, 3, 3]),
+                [1, 4, 8, 9],
+                [1; 4],
+                [1, 1]
+            )
+            .unwrap_err(),
+            "conv2d output size does not match its window"
+        );
+        // One input pixel, 2x2 taps 32767 apart in 16384 padding: 2x2 outputs, and a band
+        // of a billion lanes per workgroup.
+        assert_eq!(
+            conv(
+                [1, 2, 1, 1],
+                plain([4, 2, 2, 2]),
+                [1, 4, 2, 2],
+                [16384; 4],
+                [32767, 32767]
+            )
+            .unwrap_err(),
             "conv2d window reads far more padding than input"
         );
     }
