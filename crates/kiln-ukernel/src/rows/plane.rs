@@ -147,6 +147,9 @@ pub fn depthwise_plane(
     ow: usize,
     out: &mut [f32],
 ) {
+    if win.strides == [1, 1] {
+        return depthwise_plane_unit_stride(x, h, w, filter, win, oy0, oy1, ow, out);
+    }
     let kw = win.kernel[1];
     // Which outputs each tap along x reaches does not depend on the row: compute it once.
     let x_ranges: Vec<(usize, usize, usize)> =
@@ -179,4 +182,59 @@ pub fn depthwise_plane(
             }
         }
     }
+}
+
+thread_local! {
+    /// Per-thread scratch of [`depthwise_plane_unit_stride`]: padded input lines, sums.
+    static GRID: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// [`depthwise_plane`] at stride 1: the input lines the output rows read, zero-padded to
+/// `wp` columns, make each tap one pass over all the rows at once. Outputs lie on a grid
+/// `wp` wide whose last `wp - ow` columns are dropped; every output still adds its taps in
+/// the same order.
+#[allow(clippy::too_many_arguments)]
+fn depthwise_plane_unit_stride(
+    x: &[f32],
+    h: usize,
+    w: usize,
+    filter: &[f32],
+    win: &Window,
+    oy0: usize,
+    oy1: usize,
+    ow: usize,
+    out: &mut [f32],
+) {
+    let [kh, kw] = win.kernel;
+    let [dy, dx] = win.dilations;
+    let [pt, pl] = win.pads;
+    let rows = oy1 - oy0;
+    let lines = rows + (kh - 1) * dy;
+    let wp = (ow + (kw - 1) * dx).max(pl + w);
+    GRID.with(|cell| {
+        let (padded, sums) = &mut *cell.borrow_mut();
+        padded.clear();
+        // The last taps of the last line read up to (kw - 1)·dx past it.
+        padded.resize(lines * wp + (kw - 1) * dx, 0.0);
+        for (l, line) in padded.chunks_exact_mut(wp).take(lines).enumerate() {
+            if let Some(iy) = (oy0 + l).checked_sub(pt).filter(|&iy| iy < h) {
+                line[pl..pl + w].copy_from_slice(&x[iy * w..(iy + 1) * w]);
+            }
+        }
+        sums.clear();
+        sums.resize(rows * wp, 0.0);
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let f = filter[ky * kw + kx];
+                let taps = &padded[ky * dy * wp + kx * dx..][..rows * wp];
+                for (s, &v) in sums.iter_mut().zip(taps) {
+                    *s += f * v;
+                }
+            }
+        }
+        for (dst, src) in out.chunks_exact_mut(ow).zip(sums.chunks_exact(wp)) {
+            dst.copy_from_slice(&src[..ow]);
+        }
+    });
 }
