@@ -189,6 +189,9 @@ fn depthwise(kernels: &IntKernels, job: &Job, taps: &[i32], out: &mut [i32]) {
     let win = job.win;
     let [kh, kw] = win.kernel;
     let [oy0, oy1, _, ow] = job.rows;
+    if win.strides == [1, 1] {
+        return depthwise_unit_stride(kernels, job, taps, out);
+    }
     let stride = win.strides[1].max(1);
     // Per tap column: the output columns whose input lies inside the row, and where the
     // first one's input is in the row (or in its stride phases).
@@ -231,6 +234,38 @@ fn depthwise(kernels: &IntKernels, job: &Job, taps: &[i32], out: &mut [i32]) {
                 }
             }
         }
+    }
+}
+
+/// [`depthwise`] at stride 1: the input lines the output rows read, zero-padded to `wp`
+/// columns, make each tap one multiply-add over all the rows at once (outputs on a grid `wp`
+/// wide whose last `wp - ow` columns are dropped), as `rows::depthwise_plane` does in f32.
+fn depthwise_unit_stride(kernels: &IntKernels, job: &Job, taps: &[i32], out: &mut [i32]) {
+    let [_, h, wd] = job.dims;
+    let win = job.win;
+    let [kh, kw] = win.kernel;
+    let [dy, dx] = win.dilations;
+    let [pt, pl] = win.pads;
+    let [oy0, oy1, _, ow] = job.rows;
+    let rows = oy1 - oy0;
+    let lines = rows + (kh - 1) * dy;
+    let wp = (ow + (kw - 1) * dx).max(pl + wd);
+    // The last taps of the last line read up to (kw - 1)·dx past it.
+    let mut padded = vec![0u8; lines * wp + (kw - 1) * dx];
+    for (l, line) in padded.chunks_exact_mut(wp).take(lines).enumerate() {
+        if let Some(iy) = (oy0 + l).checked_sub(pt).filter(|&iy| iy < h) {
+            line[pl..pl + wd].copy_from_slice(&job.x[iy * wd..(iy + 1) * wd]);
+        }
+    }
+    let mut sums = vec![0i32; rows * wp];
+    for ky in 0..kh {
+        for kx in 0..kw {
+            let inputs = &padded[ky * dy * wp + kx * dx..][..rows * wp];
+            kernels.multiply_add(&mut sums, inputs, taps[ky * kw + kx]);
+        }
+    }
+    for (dst, src) in out.chunks_exact_mut(ow).zip(sums.chunks_exact(wp)) {
+        dst.copy_from_slice(&src[..ow]);
     }
 }
 
