@@ -8,7 +8,7 @@
 //! tap's lanes into the GEMM's columns: whole rows at unit stride.
 
 use kiln_ukernel::igemm::{channel_quads, pack_conv_filters, Columns, IntKernels, DEPTH_GROUP};
-use kiln_ukernel::rows::Window;
+use kiln_ukernel::rows::{PaddedGrid, Window};
 
 /// What one workgroup computes: output channels `weights.len() / depth` of one group, rows
 /// `oy0..oy1` (of `oh`) of one image.
@@ -32,12 +32,22 @@ pub(crate) enum Filters<'a> {
     Packed(&'a [i8]),
 }
 
-/// Per-thread scratch: packed filters, the input band, the GEMM's columns.
+/// Per-thread scratch: packed filters, the input band, the GEMM's columns; a depthwise
+/// workgroup's taps, padded input lines and sums.
 #[derive(Default)]
 struct Scratch {
     filters: Vec<i8>,
     band: Vec<u32>,
     columns: Option<Columns>,
+    taps: Vec<i32>,
+    grid: GridScratch,
+}
+
+/// A depthwise workgroup's input lines (a [`PaddedGrid`], or a row's stride phases) and sums.
+#[derive(Default)]
+struct GridScratch {
+    padded: Vec<u8>,
+    sums: Vec<i32>,
 }
 
 thread_local! {
@@ -52,14 +62,14 @@ thread_local! {
 /// workgroup alone.
 pub(crate) unsafe fn run(kernels: &IntKernels, job: &Job, y: *mut i32, ldc: usize) {
     let [oy0, oy1, _, ow] = job.rows;
-    if let Some(taps) = depthwise_taps(job) {
-        // SAFETY: the workgroup's rows of its one channel lie from `y` (contract).
-        let out = unsafe { std::slice::from_raw_parts_mut(y, (oy1 - oy0) * ow) };
-        depthwise(kernels, job, &taps, out);
-        return;
-    }
     SCRATCH.with(|cell| {
         let scratch = &mut *cell.borrow_mut();
+        if depthwise_taps(job, &mut scratch.taps) {
+            // SAFETY: the workgroup's rows of its one channel lie from `y` (contract).
+            let out = unsafe { std::slice::from_raw_parts_mut(y, (oy1 - oy0) * ow) };
+            depthwise(kernels, job, &scratch.taps, out, &mut scratch.grid);
+            return;
+        }
         let [channels, _, _] = job.dims;
         let [kh, kw] = job.win.kernel;
         let rows = match job.weights {
@@ -164,33 +174,42 @@ impl Band {
     }
 }
 
-/// The taps of a depthwise workgroup's one filter (one channel, one filter), if it is one.
-fn depthwise_taps(job: &Job) -> Option<Vec<i32>> {
+/// Whether the workgroup is depthwise (one channel, one filter); its filter's taps then in
+/// `taps`.
+fn depthwise_taps(job: &Job, taps: &mut Vec<i32>) -> bool {
     let [channels, _, _] = job.dims;
     let [kh, kw] = job.win.kernel;
-    let taps = kh * kw;
+    let n = kh * kw;
+    taps.clear();
     match job.weights {
-        Filters::Plain(w) if channels == 1 && w.len() == taps => {
-            Some(w.iter().map(|&v| v as i32).collect())
+        Filters::Plain(w) if channels == 1 && w.len() == n => {
+            taps.extend(w.iter().map(|&v| v as i32));
         }
         // One channel packed in quads: each tap's lane holds it first.
-        Filters::Packed(w) if channels == 1 && w.len() == taps * DEPTH_GROUP => {
-            Some(w.iter().step_by(DEPTH_GROUP).map(|&v| v as i32).collect())
+        Filters::Packed(w) if channels == 1 && w.len() == n * DEPTH_GROUP => {
+            taps.extend(w.iter().step_by(DEPTH_GROUP).map(|&v| v as i32));
         }
-        _ => None,
+        _ => return false,
     }
+    true
 }
 
 /// A depthwise workgroup: each output row sums its taps' input lines (padding reads zeros),
 /// each multiply-add over the output columns whose input lies inside the row, read in place
 /// (a strided window reads the row split into its stride phases).
-fn depthwise(kernels: &IntKernels, job: &Job, taps: &[i32], out: &mut [i32]) {
+fn depthwise(
+    kernels: &IntKernels,
+    job: &Job,
+    taps: &[i32],
+    out: &mut [i32],
+    scratch: &mut GridScratch,
+) {
     let [_, h, wd] = job.dims;
     let win = job.win;
     let [kh, kw] = win.kernel;
     let [oy0, oy1, _, ow] = job.rows;
     if win.strides == [1, 1] {
-        return depthwise_unit_stride(kernels, job, taps, out);
+        return depthwise_unit_stride(kernels, job, taps, out, scratch);
     }
     let stride = win.strides[1].max(1);
     // Per tap column: the output columns whose input lies inside the row, and where the
@@ -207,7 +226,9 @@ fn depthwise(kernels: &IntKernels, job: &Job, taps: &[i32], out: &mut [i32]) {
         })
         .collect();
     // Phase p of a row holds its inputs p, p + stride, p + 2·stride, …
-    let mut phases = vec![0u8; if stride > 1 { stride * phase_len } else { 0 }];
+    let phases = &mut scratch.padded;
+    phases.clear();
+    phases.resize(if stride > 1 { stride * phase_len } else { 0 }, 0);
     for (r, oy) in (oy0..oy1).enumerate() {
         let acc = &mut out[r * ow..][..ow];
         acc.fill(0);
@@ -237,36 +258,30 @@ fn depthwise(kernels: &IntKernels, job: &Job, taps: &[i32], out: &mut [i32]) {
     }
 }
 
-/// [`depthwise`] at stride 1: the input lines the output rows read, zero-padded to `wp`
-/// columns, make each tap one multiply-add over all the rows at once (outputs on a grid `wp`
-/// wide whose last `wp - ow` columns are dropped), as `rows::depthwise_plane` does in f32.
-fn depthwise_unit_stride(kernels: &IntKernels, job: &Job, taps: &[i32], out: &mut [i32]) {
+/// [`depthwise`] at stride 1, over a [`PaddedGrid`] (as `rows::depthwise_plane` in f32):
+/// each tap one multiply-add over all the rows.
+fn depthwise_unit_stride(
+    kernels: &IntKernels,
+    job: &Job,
+    taps: &[i32],
+    out: &mut [i32],
+    scratch: &mut GridScratch,
+) {
     let [_, h, wd] = job.dims;
-    let win = job.win;
-    let [kh, kw] = win.kernel;
-    let [dy, dx] = win.dilations;
-    let [pt, pl] = win.pads;
+    let [kh, kw] = job.win.kernel;
     let [oy0, oy1, _, ow] = job.rows;
-    let rows = oy1 - oy0;
-    let lines = rows + (kh - 1) * dy;
-    let wp = (ow + (kw - 1) * dx).max(pl + wd);
-    // The last taps of the last line read up to (kw - 1)·dx past it.
-    let mut padded = vec![0u8; lines * wp + (kw - 1) * dx];
-    for (l, line) in padded.chunks_exact_mut(wp).take(lines).enumerate() {
-        if let Some(iy) = (oy0 + l).checked_sub(pt).filter(|&iy| iy < h) {
-            line[pl..pl + wd].copy_from_slice(&job.x[iy * wd..(iy + 1) * wd]);
-        }
-    }
-    let mut sums = vec![0i32; rows * wp];
+    let grid = PaddedGrid::new(job.win, h, wd, oy0, oy1, ow);
+    let (padded, sums) = (&mut scratch.padded, &mut scratch.sums);
+    grid.lay_out(job.x, padded, 0u8);
+    sums.clear();
+    sums.resize(grid.values(), 0);
     for ky in 0..kh {
         for kx in 0..kw {
-            let inputs = &padded[ky * dy * wp + kx * dx..][..rows * wp];
-            kernels.multiply_add(&mut sums, inputs, taps[ky * kw + kx]);
+            let inputs = &padded[grid.tap(ky, kx)..][..sums.len()];
+            kernels.multiply_add(sums, inputs, taps[ky * kw + kx]);
         }
     }
-    for (dst, src) in out.chunks_exact_mut(ow).zip(sums.chunks_exact(wp)) {
-        dst.copy_from_slice(&src[..ow]);
-    }
+    grid.keep_outputs(sums, out);
 }
 
 /// `dst[i]` = byte `t` from `lines[t][i]` (zero where a line is empty).

@@ -11,7 +11,7 @@ pub mod window;
 
 pub use math::{erf, exp};
 pub use normalize::{layer_norm_in_place, softmax_in_place};
-pub use plane::{depthwise_plane, pool_plane};
+pub use plane::{depthwise_plane, pool_plane, PaddedGrid};
 pub use window::{
     gathered_band, gathered_band_width, BandLayout, Im2col, TapGroup, Window, MAX_PANEL_WIDTH,
 };

@@ -190,10 +190,8 @@ thread_local! {
         const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
-/// [`depthwise_plane`] at stride 1: the input lines the output rows read, zero-padded to
-/// `wp` columns, make each tap one pass over all the rows at once. Outputs lie on a grid
-/// `wp` wide whose last `wp - ow` columns are dropped; every output still adds its taps in
-/// the same order.
+/// [`depthwise_plane`] at stride 1, over a [`PaddedGrid`]: each tap one pass over all the
+/// rows; every output still adds its taps in the same order.
 #[allow(clippy::too_many_arguments)]
 fn depthwise_plane_unit_stride(
     x: &[f32],
@@ -207,34 +205,96 @@ fn depthwise_plane_unit_stride(
     out: &mut [f32],
 ) {
     let [kh, kw] = win.kernel;
-    let [dy, dx] = win.dilations;
-    let [pt, pl] = win.pads;
-    let rows = oy1 - oy0;
-    let lines = rows + (kh - 1) * dy;
-    let wp = (ow + (kw - 1) * dx).max(pl + w);
+    let grid = PaddedGrid::new(win, h, w, oy0, oy1, ow);
     GRID.with(|cell| {
         let (padded, sums) = &mut *cell.borrow_mut();
-        padded.clear();
-        // The last taps of the last line read up to (kw - 1)·dx past it.
-        padded.resize(lines * wp + (kw - 1) * dx, 0.0);
-        for (l, line) in padded.chunks_exact_mut(wp).take(lines).enumerate() {
-            if let Some(iy) = (oy0 + l).checked_sub(pt).filter(|&iy| iy < h) {
-                line[pl..pl + w].copy_from_slice(&x[iy * w..(iy + 1) * w]);
-            }
-        }
+        grid.lay_out(x, padded, 0.0);
         sums.clear();
-        sums.resize(rows * wp, 0.0);
+        sums.resize(grid.values(), 0.0);
         for ky in 0..kh {
             for kx in 0..kw {
                 let f = filter[ky * kw + kx];
-                let taps = &padded[ky * dy * wp + kx * dx..][..rows * wp];
+                let taps = &padded[grid.tap(ky, kx)..][..sums.len()];
                 for (s, &v) in sums.iter_mut().zip(taps) {
                     *s += f * v;
                 }
             }
         }
-        for (dst, src) in out.chunks_exact_mut(ow).zip(sums.chunks_exact(wp)) {
-            dst.copy_from_slice(&src[..ow]);
-        }
+        grid.keep_outputs(sums, out);
     });
+}
+
+/// The input lines that output rows `oy0..oy1` of a stride-1 window read (an `h × w`
+/// plane), zero-padded into lines `width` wide, so that a tap over all those outputs is one
+/// pass: output `(r, ox)`'s tap `(ky, kx)` is value `tap(ky, kx) + r·width + ox`. Sums made
+/// over [`PaddedGrid::values`] such positions hold each row's outputs first, then `width -
+/// ow` values to drop ([`PaddedGrid::keep_outputs`]).
+pub struct PaddedGrid {
+    rows: usize,
+    width: usize,
+    lines: usize,
+    ow: usize,
+    /// How far past the last line the last taps read.
+    slack: usize,
+    dilations: [usize; 2],
+    pads: [usize; 2],
+    oy0: usize,
+    input: [usize; 2],
+}
+
+impl PaddedGrid {
+    /// The grid of output rows `oy0..oy1`, `ow` wide, of stride-1 window `win` over an
+    /// `h × w` plane.
+    pub fn new(win: &Window, h: usize, w: usize, oy0: usize, oy1: usize, ow: usize) -> Self {
+        let [kh, kw] = win.kernel;
+        let [dy, dx] = win.dilations;
+        let rows = oy1 - oy0;
+        PaddedGrid {
+            rows,
+            width: (ow + (kw - 1) * dx).max(win.pads[1] + w),
+            lines: rows + (kh - 1) * dy,
+            ow,
+            slack: (kw - 1) * dx,
+            dilations: [dy, dx],
+            pads: win.pads,
+            oy0,
+            input: [h, w],
+        }
+    }
+
+    /// Positions a pass over the outputs covers: `rows · width`.
+    pub fn values(&self) -> usize {
+        self.rows * self.width
+    }
+
+    /// Where tap `(ky, kx)` of output `(0, 0)` lies in the padded lines.
+    pub fn tap(&self, ky: usize, kx: usize) -> usize {
+        ky * self.dilations[0] * self.width + kx * self.dilations[1]
+    }
+
+    /// Lays out the plane `x` into `padded`, `zero` where the window reads padding.
+    pub fn lay_out<T: Copy>(&self, x: &[T], padded: &mut Vec<T>, zero: T) {
+        let ([h, w], [pt, pl]) = (self.input, self.pads);
+        padded.clear();
+        padded.resize(self.lines * self.width + self.slack, zero);
+        for (l, line) in padded
+            .chunks_exact_mut(self.width)
+            .take(self.lines)
+            .enumerate()
+        {
+            if let Some(iy) = (self.oy0 + l).checked_sub(pt).filter(|&iy| iy < h) {
+                line[pl..pl + w].copy_from_slice(&x[iy * w..(iy + 1) * w]);
+            }
+        }
+    }
+
+    /// Copies each row's outputs from `sums` (a pass's values) into `out` (`rows × ow`).
+    pub fn keep_outputs<T: Copy>(&self, sums: &[T], out: &mut [T]) {
+        for (dst, src) in out
+            .chunks_exact_mut(self.ow)
+            .zip(sums.chunks_exact(self.width))
+        {
+            dst.copy_from_slice(&src[..self.ow]);
+        }
+    }
 }
