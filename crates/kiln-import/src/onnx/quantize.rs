@@ -654,25 +654,20 @@ impl IntegerProduct {
     }
 }
 
-/// `centred · x_scale · w_scale` in f32, `x`'s scale per tensor and `w`'s per tensor or per
-/// channel shaped `channel_shape`; `None` when the scales are not of that form.
+/// `centred · x_scale · w_scale` in f32, `x`'s scale per tensor and `w`'s reshaped to
+/// `w_scale_shape` (`[]` per tensor, else per channel as the product's result broadcasts).
 fn rescaled(
     im: &mut Importer,
     ctx: &NodeCtx,
     centred: ValueId,
     [dx, dw]: [Dequantized; 2],
-    channel_axis: usize,
-    channel_shape: Vec<usize>,
+    w_scale_shape: Vec<usize>,
 ) -> Result<ValueId, ImportError> {
     let acc = to_f32(im, ctx, centred)?;
     let x_scale = to_f32(im, ctx, dx.scale)?;
     let x_scale = reshape_to(im, ctx, x_scale, vec![])?;
     let w_scale = to_f32(im, ctx, dw.scale)?;
-    let shape = match scales_fit(im, [dx, dw], channel_axis) {
-        Some(true) => vec![],
-        _ => channel_shape,
-    };
-    let w_scale = reshape_to(im, ctx, w_scale, shape)?;
+    let w_scale = reshape_to(im, ctx, w_scale, w_scale_shape)?;
     let scale = bin(im, ctx, BinaryOp::Mul, w_scale, x_scale)?;
     bin(im, ctx, BinaryOp::Mul, acc, scale)
 }
@@ -721,15 +716,19 @@ pub(super) fn quantized_conv(
     ) else {
         return Ok(None);
     };
-    if scales_fit(im, [dx, dw], 0).is_none() {
+    let Some(per_tensor) = scales_fit(im, [dx, dw], 0) else {
         return Ok(None);
-    }
+    };
     let Some(p) = integer_product(im, ctx, dx.quantized(), dw.quantized(), 0)? else {
         return Ok(None);
     };
     let centred = p.conv(im, ctx, attrs)?;
-    let channel_shape = vec![1, p.channels, 1, 1];
-    rescaled(im, ctx, centred, [dx, dw], 0, channel_shape).map(Some)
+    let w_scale_shape = if per_tensor {
+        vec![]
+    } else {
+        vec![1, p.channels, 1, 1]
+    };
+    rescaled(im, ctx, centred, [dx, dw], w_scale_shape).map(Some)
 }
 
 /// `a · b` (`b` 2-D, transposed first with `transpose_b`) when both are dequantised as
@@ -751,15 +750,15 @@ pub(super) fn quantized_matmul(
         return Ok(None);
     }
     let channel_axis = if transpose_b { 0 } else { 1 };
-    if scales_fit(im, [da, db], channel_axis).is_none() {
+    let Some(per_tensor) = scales_fit(im, [da, db], channel_axis) else {
         return Ok(None);
-    }
+    };
     let Some(p) = integer_product(im, ctx, da.quantized(), db.quantized(), channel_axis)? else {
         return Ok(None);
     };
     let centred = p.matmul(im, ctx, transpose_b)?;
-    let channels = p.channels;
-    rescaled(im, ctx, centred, [da, db], channel_axis, vec![channels]).map(Some)
+    let w_scale_shape = if per_tensor { vec![] } else { vec![p.channels] };
+    rescaled(im, ctx, centred, [da, db], w_scale_shape).map(Some)
 }
 
 /// The exact `i32` convolution of `x - x_zero_point` by `w - w_zero_point` with the node's
