@@ -381,27 +381,25 @@ fn check_integer_conv(op: &KernelOp) -> Result<(), String> {
     if !window_in_bounds(kernel, *strides, *pads, *dilations) {
         return Err("conv2d window is invalid or too large".into());
     }
+    // Input values `outputs` outputs along dim `d` span.
+    let reach = |d: usize, outputs: u64| {
+        outputs
+            .saturating_sub(1)
+            .saturating_mul(strides[d])
+            .saturating_add(dilations[d].saturating_mul(kernel[d].saturating_sub(1)))
+            .saturating_add(1)
+    };
     for d in 0..2 {
         let padded = x.shape[2 + d]
             .saturating_add(pads[d])
             .saturating_add(pads[2 + d]);
-        let reach = dilations[d]
-            .saturating_mul(kernel[d].saturating_sub(1))
-            .saturating_add(1);
-        let out = padded.checked_sub(reach).map(|r| r / strides[d] + 1);
+        let out = padded.checked_sub(reach(d, 1)).map(|r| r / strides[d] + 1);
         if out != Some(y.shape[2 + d]) {
             return Err("conv2d output size does not match its window".into());
         }
     }
     // A workgroup lays out the input rows its output rows read, padded, four channels a
     // lane: a window that reads far more padding than input would allocate without bound.
-    let reach = |d: usize, outputs: u64| {
-        outputs
-            .saturating_sub(1)
-            .saturating_mul(strides[d])
-            .saturating_add(dilations[d].saturating_mul(kernel[d] - 1))
-            .saturating_add(1)
-    };
     let rows = reach(0, (*tile_oh).min(y.shape[2]));
     let width = reach(1, y.shape[3]).max(pads[1].saturating_add(x.shape[3]));
     let input = cig.saturating_mul(x.shape[2]).saturating_mul(x.shape[3]);
