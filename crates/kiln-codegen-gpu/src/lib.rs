@@ -5,9 +5,11 @@
 //! is a GPU family's limits, and [`configure`] decides, for one kernel IR op, its thread
 //! mapping ([`Mapping`]), workgroup size, workgroup count and shared memory; where each
 //! invocation works under that mapping ([`Config::element_index`], [`Config::row_position`],
-//! [`Config::gemm_position`], [`decompose`]) is written once too, over an [`IndexBuilder`]
-//! each generator implements for its instructions. The SPIR-V generator emits both today; the
-//! CUDA, ROCm, WebGPU and Metal generators take the same [`Config`] rather than choosing again.
+//! [`Config::gemm_position`], [`decompose`]) and what it computes there ([`emit()`]: every
+//! op's kernel, its reductions, shared-memory tiles and epilogues) are written once too, over
+//! a [`GpuBuilder`] each generator implements for its instructions. SPIR-V implements it, and
+//! so do PTX and AMDGPU through LLVM; the WebGPU and Metal generators will take the same
+//! [`Config`] and kernels rather than writing them again.
 //!
 //! Design choices (DESIGN.md §9):
 //! - The workgroup count is a function of the op's sizes only ([`Config::workgroups`]), so a
@@ -17,8 +19,10 @@
 //! - Shared memory comes from static tile bounds only ([`Config::shared_memory`]), never from a
 //!   tensor size, and is checked against the target here, before any code is generated.
 
+pub mod emit;
 mod index;
 
+pub use emit::{emit, GpuBuilder, GpuSizes};
 pub use index::{decompose, GemmPosition, IndexBuilder, RowPosition};
 use kiln_kernel::{reg_kind, Op, RegKind, Sizes, Static};
 

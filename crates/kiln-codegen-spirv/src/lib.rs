@@ -4,9 +4,10 @@
 //! - [`shader`] wraps `rspirv`'s builder: types, constants, the binding layout, conversions
 //!   between storage element types and registers, structured control flow.
 //! - [`body`] turns scalar bodies ([`kiln_kernel::Body`]) into SPIR-V with the interpreter's semantics.
-//! - [`kernels`] writes each kernel IR op's shader for the thread mapping the GPU backends
-//!   share ([`kiln_codegen_gpu::configure`]): SPIR-V is one emitter of it. The kernel IR
-//!   ([`kiln_kernel`]) is target-free, so nothing here undoes a CPU decision.
+//! - [`kernels`] supplies SPIR-V instructions to the kernels the GPU backends share
+//!   ([`kiln_codegen_gpu::emit()`], for the thread mapping [`kiln_codegen_gpu::configure`]
+//!   chose). The kernel IR ([`kiln_kernel`]) is target-free, so nothing here undoes a CPU
+//!   decision.
 //!
 //! [`VulkanTarget`] is what `--iree-vulkan-target=` selects: a generic baseline that any
 //! Vulkan 1.1 device with `shaderInt64` runs, or a named GPU architecture with its subgroup
@@ -32,6 +33,7 @@ pub mod body;
 pub mod kernels;
 pub mod shader;
 
+use kiln_codegen_gpu::{emit, GpuSizes};
 use kiln_kernel::{Op, Symbolic};
 
 /// Errors of the vulkan-spirv code generator.
@@ -158,7 +160,7 @@ pub fn compile_kernel_symbolic(
     compile_entry(name, kernel, target)
 }
 
-fn compile_entry<Z: kernels::SpirvSizes>(
+fn compile_entry<Z: GpuSizes>(
     name: &str,
     kernel: &Op<Z>,
     target: &VulkanTarget,
@@ -167,7 +169,7 @@ fn compile_entry<Z: kernels::SpirvSizes>(
         kernel: name.into(),
         message,
     };
-    let bindings = kernels::binding_types(kernel).map_err(failed)?;
+    let bindings = emit::binding_types(kernel).map_err(failed)?;
     if bindings.len() > MAX_BINDINGS {
         return Err(SpirvError::TooManyBindings {
             kernel: name.into(),
@@ -175,7 +177,7 @@ fn compile_entry<Z: kernels::SpirvSizes>(
             max: MAX_BINDINGS,
         });
     }
-    let symbols = symbols_of(kernel);
+    let symbols = emit::symbols_of(kernel);
     if bindings.len() + symbols.len() > kiln_spirv::MAX_PUSH_WORDS {
         return Err(failed(format!(
             "{} bindings and {} run-time sizes exceed the {} push-constant words vulkan-spirv passes",
@@ -195,7 +197,7 @@ fn compile_entry<Z: kernels::SpirvSizes>(
         .map(|n| Z::expr(&n))
         .ok_or(SpirvError::Grid { count: u64::MAX })?;
     let lowered = kernels::lower(kernel, target, &config, &symbols).map_err(failed)?;
-    let extents = kernels::binding_extents(kernel, bindings.len()).map_err(failed)?;
+    let extents = emit::binding_extents(kernel, bindings.len()).map_err(failed)?;
     Ok(EntryPoint {
         name: name.into(),
         code: lowered.code,
@@ -208,22 +210,6 @@ fn compile_entry<Z: kernels::SpirvSizes>(
         shared_memory: lowered.shader.shared_memory,
         reports_errors: matches!(kernel, Op::Gather { .. }),
     })
-}
-
-/// The symbols an op's sizes read, sorted: the order a dispatch passes their values.
-fn symbols_of<Z: kernels::SpirvSizes>(kernel: &Op<Z>) -> Vec<String> {
-    let mut out: Vec<String> = vec![];
-    for v in kernel.views() {
-        let sizes = std::iter::once(&v.offset).chain(&v.shape);
-        out.extend(sizes.flat_map(|n| Z::expr(n).symbols()));
-        out.extend(v.strides.iter().flat_map(|n| Z::stride_expr(n).symbols()));
-    }
-    if let Op::Generic { shape, .. } = kernel {
-        out.extend(shape.iter().flat_map(|n| Z::expr(n).symbols()));
-    }
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// Compiles named ops into one executable (entry point `i` is `kernels[i]`).

@@ -47,11 +47,7 @@ pub mod glsl {
 }
 
 /// A register value: its kind and id.
-#[derive(Clone, Copy, Debug)]
-pub struct Val {
-    pub kind: RegKind,
-    pub id: Word,
-}
+pub type Val = kiln_codegen_gpu::emit::Val<Word>;
 
 /// An open `if` (see [`Shader::begin_if`]).
 pub struct IfScope {
