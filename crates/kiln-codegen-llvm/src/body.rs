@@ -1,7 +1,9 @@
-//! VMVX elementwise bodies as LLVM IR, with the interpreter's scalar semantics: floats in f32,
-//! integers in wrapping i64, NaN-propagating max/min, saturating float-to-int casts, division
-//! by zero giving 0, and C's `powf`/`erff`/`tanhf` for the transcendental functions.
+//! Scalar bodies as LLVM IR, with the interpreter's scalar semantics: floats in f32, integers
+//! in wrapping i64, NaN-propagating max/min, saturating float-to-int casts, division by zero
+//! giving 0, and C's `powf`/`tanhf`/`log1pf` (or, for code that may call nothing,
+//! [`crate::inline_math`]) for the transcendental functions.
 
+use crate::inline_math;
 use crate::kernel::{e, Gen, R};
 use inkwell::values::{BasicValueEnum, FloatValue, IntValue};
 use inkwell::{FloatPredicate as FP, IntPredicate as IP};
@@ -17,11 +19,11 @@ pub enum V<'ctx> {
 
 /// Evaluates `body` at element `index` of its domain; `input(g, n)` produces `Input(n)`.
 /// Returns the result registers.
-pub fn eval<'ctx>(
-    g: &mut Gen<'_, 'ctx>,
+pub fn eval<'a, 'ctx>(
+    g: &mut Gen<'a, 'ctx>,
     body: &Body,
     index: &[IntValue<'ctx>],
-    input: &mut dyn FnMut(&mut Gen<'_, 'ctx>, u32) -> R<V<'ctx>>,
+    input: &mut dyn FnMut(&mut Gen<'a, 'ctx>, u32) -> R<V<'ctx>>,
 ) -> R<Vec<V<'ctx>>> {
     let mut regs: Vec<V> = Vec::with_capacity(body.insts.len());
     let reg = |regs: &[V<'ctx>], r: u32| -> R<V<'ctx>> {
@@ -98,7 +100,7 @@ fn f1<'ctx>(g: &Gen<'_, 'ctx>, name: &str, x: FloatValue<'ctx>) -> R<FloatValue<
 /// exp without calls, so loops over it vectorise (Cephes' method: `2^n · p(r)` with
 /// `x = n·ln2 + r`, a degree-6 polynomial, within 2 ulp of `expf`), with `expf`'s results at
 /// the edges: `inf` above 88.72, 0 far below, NaN for NaN.
-fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+pub fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let b = &g.b;
     let c = |v: f64| g.f32t.const_float(v);
     let lo = c(-104.0);
@@ -193,6 +195,7 @@ fn unary<'ctx>(g: &Gen<'_, 'ctx>, f: UnaryFn, a: V<'ctx>) -> R<V<'ctx>> {
         UnaryFn::Neg => b.build_float_neg(x, "neg").map_err(e)?,
         UnaryFn::Abs => f1(g, "llvm.fabs", x)?,
         UnaryFn::Exp => exp(g, x)?,
+        UnaryFn::Log if g.inline_math => inline_math::log(g, x)?,
         UnaryFn::Log => f1(g, "llvm.log", x)?,
         UnaryFn::Sqrt => f1(g, "llvm.sqrt", x)?,
         UnaryFn::Erf => erf(g, x)?,
@@ -203,6 +206,7 @@ fn unary<'ctx>(g: &Gen<'_, 'ctx>, f: UnaryFn, a: V<'ctx>) -> R<V<'ctx>> {
             let d = b.build_float_add(one, ex, "d").map_err(e)?;
             b.build_float_div(one, d, "sig").map_err(e)?
         }
+        UnaryFn::Tanh if g.inline_math => inline_math::tanh(g, x)?,
         UnaryFn::Tanh => g.libm("tanhf", &[x.into()])?.into_float_value(),
         UnaryFn::Not | UnaryFn::BitNot => return Err(format!("{f:?} does not apply to floats")),
         UnaryFn::Floor => f1(g, "llvm.floor", x)?,
@@ -212,8 +216,11 @@ fn unary<'ctx>(g: &Gen<'_, 'ctx>, f: UnaryFn, a: V<'ctx>) -> R<V<'ctx>> {
             let m = fsel(g, g.fcmp(FP::OLT, x, zero)?, g.f32t.const_float(-1.0), zero)?;
             fsel(g, g.fcmp(FP::OGT, x, zero)?, one, m)?
         }
+        UnaryFn::Sin if g.inline_math => inline_math::sin_cos(g, x, false)?,
+        UnaryFn::Cos if g.inline_math => inline_math::sin_cos(g, x, true)?,
         UnaryFn::Sin => f1(g, "llvm.sin", x)?,
         UnaryFn::Cos => f1(g, "llvm.cos", x)?,
+        UnaryFn::Softplus if g.inline_math => inline_math::softplus(g, x)?,
         UnaryFn::Softplus => {
             let ex = exp(g, x)?;
             let l = g.libm("log1pf", &[ex.into()])?.into_float_value();
@@ -280,6 +287,7 @@ fn binary<'ctx>(g: &Gen<'_, 'ctx>, f: BinaryFn, a: V<'ctx>, c: V<'ctx>) -> R<V<'
                     let q = b.build_int_signed_div(x, safe, "q").map_err(e)?;
                     isel(g, bad, zero, q)?
                 }
+                BinaryFn::Pow if g.inline_math => inline_math::ipow(g, x, y)?,
                 BinaryFn::Pow => {
                     let p = g.declare(
                         "kiln_ipow",
@@ -324,6 +332,7 @@ fn binary<'ctx>(g: &Gen<'_, 'ctx>, f: BinaryFn, a: V<'ctx>, c: V<'ctx>) -> R<V<'
             BinaryFn::Sub => V::F(b.build_float_sub(x, y, "sub").map_err(e)?),
             BinaryFn::Mul => V::F(b.build_float_mul(x, y, "mul").map_err(e)?),
             BinaryFn::Div => V::F(b.build_float_div(x, y, "div").map_err(e)?),
+            BinaryFn::Pow if g.inline_math => V::F(inline_math::pow(g, x, y)?),
             BinaryFn::Pow => V::F(g.libm("powf", &[x.into(), y.into()])?.into_float_value()),
             BinaryFn::Max | BinaryFn::Min => {
                 let name = if f == BinaryFn::Max {
@@ -419,16 +428,11 @@ fn saturating_i64<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<IntValue<'c
 
 /// A VMVX cast: to a float type rounds to its precision; to an integer type saturates
 /// (NaN becomes 0) and wraps; to `i1` tests for nonzero.
-fn cast<'ctx>(g: &Gen<'_, 'ctx>, a: V<'ctx>, t: ElementType) -> R<V<'ctx>> {
+pub fn cast<'ctx>(g: &Gen<'_, 'ctx>, a: V<'ctx>, t: ElementType) -> R<V<'ctx>> {
     let b = &g.b;
     let round = |x: FloatValue<'ctx>| -> R<FloatValue<'ctx>> {
         Ok(match t {
-            ElementType::F16 => {
-                let to = g.declare("kiln_f32_to_f16", g.i16t.fn_type(&[g.f32t.into()], false));
-                let from = g.declare("kiln_f16_to_f32", g.f32t.fn_type(&[g.i16t.into()], false));
-                let h = g.call(to, &[x.into()])?;
-                g.call(from, &[h.into()])?.into_float_value()
-            }
+            ElementType::F16 => g.f16_to_f32(g.to_f16_bits(x)?)?,
             ElementType::BF16 => {
                 let bits = bf16_bits(g, x)?;
                 let w = b
@@ -457,27 +461,25 @@ fn cast<'ctx>(g: &Gen<'_, 'ctx>, a: V<'ctx>, t: ElementType) -> R<V<'ctx>> {
             // Through f64, then rounded once to the target type, as the interpreter does.
             let d = b.build_signed_int_to_float(x, g.f64t, "d").map_err(e)?;
             V::F(match t {
-                ElementType::F16 | ElementType::BF16 => {
-                    let name = if t == ElementType::F16 {
-                        "kiln_f64_to_f16"
+                ElementType::F16 => g.f16_to_f32(g.to_f16_bits(d)?)?,
+                ElementType::BF16 => {
+                    let bits = if g.inline_math {
+                        // Through f32 (rounded twice), as the SPIR-V generator does.
+                        let f = b.build_float_trunc(d, g.f32t, "f").map_err(e)?;
+                        let bits = bf16_bits(g, f)?;
+                        b.build_int_truncate(bits, g.i16t, "bits").map_err(e)?
                     } else {
-                        "kiln_f64_to_bf16"
+                        let to =
+                            g.declare("kiln_f64_to_bf16", g.i16t.fn_type(&[g.f64t.into()], false));
+                        g.call(to, &[d.into()])?.into_int_value()
                     };
-                    let to = g.declare(name, g.i16t.fn_type(&[g.f64t.into()], false));
-                    let bits = g.call(to, &[d.into()])?.into_int_value();
-                    if t == ElementType::F16 {
-                        let from =
-                            g.declare("kiln_f16_to_f32", g.f32t.fn_type(&[g.i16t.into()], false));
-                        g.call(from, &[bits.into()])?.into_float_value()
-                    } else {
-                        let w = b.build_int_z_extend(bits, g.i32t, "w").map_err(e)?;
-                        let w = b
-                            .build_left_shift(w, g.i32t.const_int(16, false), "w")
-                            .map_err(e)?;
-                        b.build_bit_cast(w, g.f32t, "bf")
-                            .map_err(e)?
-                            .into_float_value()
-                    }
+                    let w = b.build_int_z_extend(bits, g.i32t, "w").map_err(e)?;
+                    let w = b
+                        .build_left_shift(w, g.i32t.const_int(16, false), "w")
+                        .map_err(e)?;
+                    b.build_bit_cast(w, g.f32t, "bf")
+                        .map_err(e)?
+                        .into_float_value()
                 }
                 _ => b.build_float_trunc(d, g.f32t, "f").map_err(e)?,
             })

@@ -12,7 +12,7 @@ use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum, FloatType, IntType};
 use inkwell::values::{
-    BasicMetadataValueEnum, BasicValueEnum, FunctionValue, IntValue, PointerValue,
+    BasicMetadataValueEnum, BasicValueEnum, FloatValue, FunctionValue, IntValue, PointerValue,
 };
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
 use kiln_codegen_cpu::lowered::tiling::IndexArith;
@@ -41,9 +41,16 @@ pub struct Gen<'a, 'ctx> {
     pub i16t: IntType<'ctx>,
     pub i8t: IntType<'ctx>,
     /// Each binding's base address.
-    bases: Vec<PointerValue<'ctx>>,
-    /// The values of the kernel's symbols, loaded from `sizes` at entry.
-    symbols: HashMap<String, IntValue<'ctx>>,
+    pub(crate) bases: Vec<PointerValue<'ctx>>,
+    /// The values of the kernel's symbols, loaded at entry.
+    pub(crate) symbols: HashMap<String, IntValue<'ctx>>,
+    /// Whether the code may call nothing: math functions and half-precision conversions
+    /// are written inline (GPU kernels have no C library or runtime imports) rather than
+    /// calling `libm` and the runtime's helpers.
+    pub(crate) inline_math: bool,
+    /// What a GPU kernel adds (its bindings' types, status word, shared arrays); `None` on
+    /// the CPU path.
+    pub(crate) gpu: Option<crate::gpu::GpuState<'ctx>>,
 }
 
 /// A view with its offset, extents and strides as values of the function (constants when
@@ -174,6 +181,8 @@ pub fn emit<'ctx, Z: LlvmSizes>(
         i8t: cx.i8_type(),
         bases: vec![],
         symbols: HashMap::new(),
+        inline_math: false,
+        gpu: None,
     };
     let ctx = f.get_nth_param(0).ok_or("no ctx")?.into_pointer_value();
     let bindings = f
@@ -660,12 +669,9 @@ impl<'ctx> Gen<'_, 'ctx> {
         Ok(())
     }
 
-    /// The address of `v`'s element at `idx` (trailing dims of `idx` beyond `v`'s rank unused).
-    fn address(
-        &self,
-        v: &ValueView<'ctx>,
-        idx: &[IntValue<'ctx>],
-    ) -> R<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)> {
+    /// The element offset of `v`'s element at `idx` (trailing dims of `idx` beyond `v`'s rank
+    /// unused).
+    fn offset(&self, v: &ValueView<'ctx>, idx: &[IntValue<'ctx>]) -> R<IntValue<'ctx>> {
         let mut off = v.offset;
         for (d, &i) in idx.iter().enumerate().take(v.shape.len()) {
             let constant = |x: IntValue| x.get_sign_extended_constant();
@@ -675,7 +681,18 @@ impl<'ctx> Gen<'_, 'ctx> {
             let t = self.b.build_int_mul(i, v.strides[d], "t").map_err(e)?;
             off = self.b.build_int_add(off, t, "off").map_err(e)?;
         }
-        let ty: BasicTypeEnum = match v.element_type {
+        Ok(off)
+    }
+
+    /// The address of element `off` of `binding`, viewed as `t`, and the LLVM type it is
+    /// stored as.
+    pub(crate) fn element_ptr(
+        &self,
+        binding: u32,
+        t: ElementType,
+        off: IntValue<'ctx>,
+    ) -> R<(PointerValue<'ctx>, BasicTypeEnum<'ctx>)> {
+        let ty: BasicTypeEnum = match t {
             ElementType::F32 => self.f32t.into(),
             ElementType::F64 => self.f64t.into(),
             ElementType::F16 | ElementType::BF16 => self.i16t.into(),
@@ -684,29 +701,34 @@ impl<'ctx> Gen<'_, 'ctx> {
         };
         let base = *self
             .bases
-            .get(v.binding as usize)
+            .get(binding as usize)
             .ok_or("a view's binding is missing")?;
         Ok((self.gep(ty, base, off)?, ty))
     }
 
     /// Loads `v` at `idx` as a register (f32 or i64).
     pub fn load(&self, v: &ValueView<'ctx>, idx: &[IntValue<'ctx>]) -> R<V<'ctx>> {
-        let (p, ty) = self.address(v, idx)?;
+        let off = self.offset(v, idx)?;
+        self.load_element(v.binding, v.element_type, off)
+    }
+
+    /// Loads element `off` of `binding`, of element type `t`, as a register (f32 or i64).
+    pub(crate) fn load_element(
+        &self,
+        binding: u32,
+        t: ElementType,
+        off: IntValue<'ctx>,
+    ) -> R<V<'ctx>> {
+        let (p, ty) = self.element_ptr(binding, t, off)?;
         let raw = self.b.build_load(ty, p, "raw").map_err(e)?;
-        Ok(match v.element_type {
+        Ok(match t {
             ElementType::F32 => V::F(raw.into_float_value()),
             ElementType::F64 => V::F(
                 self.b
                     .build_float_trunc(raw.into_float_value(), self.f32t, "f")
                     .map_err(e)?,
             ),
-            ElementType::F16 => {
-                let f = self.declare(
-                    "kiln_f16_to_f32",
-                    self.f32t.fn_type(&[self.i16t.into()], false),
-                );
-                V::F(self.call(f, &[raw.into()])?.into_float_value())
-            }
+            ElementType::F16 => V::F(self.f16_to_f32(raw.into_int_value())?),
             ElementType::BF16 => {
                 let w = self
                     .b
@@ -769,19 +791,25 @@ impl<'ctx> Gen<'_, 'ctx> {
 
     /// Stores a register into `v` at `idx`, converting to its element type.
     pub fn store(&self, v: &ValueView<'ctx>, idx: &[IntValue<'ctx>], value: V<'ctx>) -> R<()> {
-        let (p, _) = self.address(v, idx)?;
-        let raw: BasicValueEnum = match (v.element_type, value) {
+        let off = self.offset(v, idx)?;
+        self.store_element(v.binding, v.element_type, off, value)
+    }
+
+    /// Stores a register into element `off` of `binding`, converting to element type `t`.
+    pub(crate) fn store_element(
+        &self,
+        binding: u32,
+        t: ElementType,
+        off: IntValue<'ctx>,
+        value: V<'ctx>,
+    ) -> R<()> {
+        let (p, _) = self.element_ptr(binding, t, off)?;
+        let raw: BasicValueEnum = match (t, value) {
             (ElementType::F32, V::F(x)) => x.into(),
             (ElementType::F64, V::F(x)) => {
                 self.b.build_float_ext(x, self.f64t, "d").map_err(e)?.into()
             }
-            (ElementType::F16, V::F(x)) => {
-                let f = self.declare(
-                    "kiln_f32_to_f16",
-                    self.i16t.fn_type(&[self.f32t.into()], false),
-                );
-                self.call(f, &[x.into()])?
-            }
+            (ElementType::F16, V::F(x)) => self.to_f16_bits(x)?.into(),
             (ElementType::BF16, V::F(x)) => {
                 let bits = body::bf16_bits(self, x)?;
                 self.b
@@ -818,6 +846,47 @@ impl<'ctx> Gen<'_, 'ctx> {
         };
         self.b.build_store(p, raw).map_err(e)?;
         Ok(())
+    }
+
+    /// The f32 value of f16 bits.
+    pub fn f16_to_f32(&self, bits: IntValue<'ctx>) -> R<FloatValue<'ctx>> {
+        if self.inline_math {
+            let h = self
+                .b
+                .build_bit_cast(bits, self.cx.f16_type(), "h")
+                .map_err(e)?;
+            return self
+                .b
+                .build_float_ext(h.into_float_value(), self.f32t, "f")
+                .map_err(e);
+        }
+        let f = self.declare(
+            "kiln_f16_to_f32",
+            self.f32t.fn_type(&[self.i16t.into()], false),
+        );
+        Ok(self.call(f, &[bits.into()])?.into_float_value())
+    }
+
+    /// The f16 bits of `x` (a float of any width), rounded to nearest-even once.
+    pub fn to_f16_bits(&self, x: FloatValue<'ctx>) -> R<IntValue<'ctx>> {
+        if self.inline_math {
+            let h = self
+                .b
+                .build_float_trunc(x, self.cx.f16_type(), "h")
+                .map_err(e)?;
+            return Ok(self
+                .b
+                .build_bit_cast(h, self.i16t, "bits")
+                .map_err(e)?
+                .into_int_value());
+        }
+        let (name, from) = if x.get_type() == self.f64t {
+            ("kiln_f64_to_f16", self.f64t)
+        } else {
+            ("kiln_f32_to_f16", self.f32t)
+        };
+        let f = self.declare(name, self.i16t.fn_type(&[from.into()], false));
+        Ok(self.call(f, &[x.into()])?.into_int_value())
     }
 
     pub fn fcmp(

@@ -24,9 +24,15 @@
 //! ```
 
 mod body;
+mod gpu;
+mod inline_math;
 mod kernel;
 mod tile;
 
+pub use gpu::{
+    compile_gpu, cuda_arch, rocm_arch, GpuArch, GpuIsa, CUDA_ALIASES, CUDA_ARCHS, ROCM_ALIASES,
+    ROCM_ARCHS,
+};
 pub use tile::TILE_SYMBOL;
 
 use inkwell::context::Context;

@@ -41,6 +41,11 @@ impl ByteWriter {
         self.u32(v.len() as u32);
         v.iter().for_each(|&x| self.i64(x));
     }
+    /// A byte string: its length as a u64, then the bytes.
+    pub fn blob(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.bytes.extend_from_slice(b);
+    }
     /// A size: a constant as tag 0 and its value, an expression over symbols as tag 1 and
     /// its text.
     pub fn size(&mut self, s: &SymExpr) {
@@ -135,6 +140,11 @@ impl<'a> ByteReader<'a> {
             )));
         }
         Ok(n)
+    }
+    /// A byte string [`ByteWriter::blob`] wrote.
+    pub fn blob(&mut self) -> Result<Vec<u8>, ModuleError> {
+        let n = usize::try_from(self.u64()?).unwrap_or(usize::MAX);
+        Ok(self.take(n)?.to_vec())
     }
     pub fn str(&mut self) -> Result<String, ModuleError> {
         let n = self.len(1)?;

@@ -102,8 +102,7 @@ impl Executable {
         w.str(&self.cpu);
         w.u32(self.features.len() as u32);
         self.features.iter().for_each(|f| w.str(f));
-        w.u64(self.kernels.len() as u64);
-        w.bytes.extend_from_slice(&self.kernels);
+        w.blob(&self.kernels);
         w.u32(self.symbols.len() as u32);
         self.symbols.iter().for_each(|s| w.str(s));
         match &self.tile {
@@ -115,8 +114,7 @@ impl Executable {
                 w.str(&t.symbol);
             }
         }
-        w.u64(self.object.len() as u64);
-        w.bytes.extend_from_slice(&self.object);
+        w.blob(&self.object);
         w.bytes
     }
 
@@ -124,10 +122,6 @@ impl Executable {
     /// (the HAL that runs them decodes and checks them).
     pub fn decode(bytes: &[u8]) -> Result<Executable, NativeError> {
         let mut r = ByteReader::new(bytes, "native executable");
-        let blob = |r: &mut ByteReader| -> Result<Vec<u8>, ModuleError> {
-            let n = r.u64()? as usize;
-            (0..n).map(|_| r.u8()).collect()
-        };
         let inner = |r: &mut ByteReader| -> Result<_, ModuleError> {
             let version = r.u32()?;
             if version != VERSION {
@@ -139,7 +133,7 @@ impl Executable {
             let cpu = r.str()?;
             let n = r.len(4)?;
             let features = (0..n).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
-            let kernels = blob(r)?;
+            let kernels = r.blob()?;
             let n = r.len(4)?;
             let symbols = (0..n).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
             let tile = match r.u8()? {
@@ -155,7 +149,7 @@ impl Executable {
                     )))
                 }
             };
-            let object = blob(r)?;
+            let object = r.blob()?;
             if !r.is_empty() {
                 return Err(ModuleError::Invalid(
                     "trailing bytes after the object".into(),

@@ -1,0 +1,286 @@
+//! The `cuda-nvptx-fb` and `rocm-hsaco-fb` executable formats (IREE's names): one code object
+//! holding every kernel — PTX text for CUDA, an HSACO shared object for ROCm — with each
+//! kernel's launch record.
+//!
+//! The compiler side (`kiln-codegen-llvm`'s GPU path) writes it; a driver reads it with
+//! [`Executable::decode`], which checks the container and every record, loads [`Executable::code`]
+//! as one module (`cuModuleLoadData`, `hipModuleLoadData`) and looks each kernel up by name.
+//!
+//! The calling convention every kernel follows:
+//!
+//! - Parameters: one global pointer per binding, at the first element the dispatch binds
+//!   (accessed as [`Kernel::bindings`]`[i]` elements); then, for a kernel that
+//!   [reports errors](Kernel::reports_errors), a pointer to one `u32` it sets to a nonzero
+//!   [`ErrorCode`] on invalid input (the driver zeroes it before and checks it after); then one
+//!   `i32` per symbol of [`Kernel::symbols`], the sizes a kernel compiled for sizes known only
+//!   at run time computes its extents from.
+//! - A one-dimensional grid of [`Kernel::workgroups`] blocks of [`Kernel::workgroup_size`]
+//!   threads; kernels index with 32-bit arithmetic, so a dispatch's threads stay below 2^31.
+//! - [`Kernel::shared_memory`] bytes of static shared memory (declared in the code).
+//!
+//! This crate belongs to the runtime side: it never depends on the compiler.
+
+use kiln_module::{ByteReader, ByteWriter, ModuleError};
+use kiln_types::sym::SymExpr;
+use kiln_types::ElementType;
+
+/// The format string of CUDA executables: PTX.
+pub const CUDA_FORMAT: &str = "cuda-nvptx-fb";
+/// The format string of ROCm executables: HSACO.
+pub const ROCM_FORMAT: &str = "rocm-hsaco-fb";
+const VERSION: u32 = 1;
+
+/// Why a kernel flagged its dispatch as failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ErrorCode {
+    GatherIndexOutOfRange = 1,
+}
+
+/// What [`Executable::code`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeKind {
+    /// PTX assembly text, which the CUDA driver compiles for the GPU it runs on.
+    Ptx,
+    /// An AMDGPU code object (an ELF shared object) for one GPU architecture.
+    Hsaco,
+}
+
+impl CodeKind {
+    /// The module format string of executables holding this code.
+    pub fn format(self) -> &'static str {
+        match self {
+            CodeKind::Ptx => CUDA_FORMAT,
+            CodeKind::Hsaco => ROCM_FORMAT,
+        }
+    }
+    /// The file suffix a user inspects the code under.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            CodeKind::Ptx => ".ptx",
+            CodeKind::Hsaco => ".hsaco",
+        }
+    }
+}
+
+/// One kernel's launch record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kernel {
+    /// The kernel's symbol in the code.
+    pub name: String,
+    /// Threads per block (one-dimensional).
+    pub workgroup_size: u32,
+    /// Element type through which each binding is accessed.
+    pub bindings: Vec<ElementType>,
+    /// The symbols the kernel's sizes are expressions over, in parameter order (empty for a
+    /// kernel compiled for static sizes).
+    pub symbols: Vec<String>,
+    /// Bytes the kernel may touch from the start of each binding, over [`Self::symbols`]; a
+    /// dispatch whose binding is shorter is refused.
+    pub binding_extents: Vec<SymExpr>,
+    /// Blocks a dispatch needs, over [`Self::symbols`].
+    pub workgroups: SymExpr,
+    /// Bytes of static shared memory the kernel declares.
+    pub shared_memory: u32,
+    /// Whether the kernel takes an error status word (see the crate docs).
+    pub reports_errors: bool,
+}
+
+/// An executable: the code object and its kernels in entry-point order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Executable {
+    pub kind: CodeKind,
+    /// The GPU architecture the code was compiled for (`sm_80`, `gfx942`).
+    pub target: String,
+    pub code: Vec<u8>,
+    pub kernels: Vec<Kernel>,
+}
+
+impl Executable {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = ByteWriter::default();
+        w.u32(VERSION);
+        w.u8(match self.kind {
+            CodeKind::Ptx => 0,
+            CodeKind::Hsaco => 1,
+        });
+        w.str(&self.target);
+        w.u32(self.kernels.len() as u32);
+        for k in &self.kernels {
+            w.str(&k.name);
+            w.u32(k.workgroup_size);
+            w.u32(k.bindings.len() as u32);
+            k.bindings.iter().for_each(|t| w.u8(t.code()));
+            w.u32(k.symbols.len() as u32);
+            k.symbols.iter().for_each(|n| w.str(n));
+            k.binding_extents.iter().for_each(|x| w.size(x));
+            w.size(&k.workgroups);
+            w.u32(k.shared_memory);
+            w.u8(k.reports_errors as u8);
+        }
+        w.blob(&self.code);
+        w.bytes
+    }
+
+    /// Decodes and checks an executable; errors say what is wrong.
+    pub fn decode(bytes: &[u8]) -> Result<Executable, String> {
+        let mut r = ByteReader::new(bytes, "GPU executable");
+        let exe = decode_inner(&mut r).map_err(|e| e.to_string())?;
+        exe.check()?;
+        Ok(exe)
+    }
+
+    /// Structural checks of the code and every kernel record; the driver checks device limits.
+    pub fn check(&self) -> Result<(), String> {
+        match self.kind {
+            CodeKind::Ptx => {
+                let text = std::str::from_utf8(&self.code)
+                    .map_err(|_| "the PTX code is not UTF-8 text".to_string())?;
+                if !text.contains(".version") {
+                    return Err("the code is not PTX (no .version directive)".into());
+                }
+            }
+            CodeKind::Hsaco => {
+                if !self.code.starts_with(b"\x7fELF") {
+                    return Err("the code is not an HSACO ELF object (bad magic number)".into());
+                }
+            }
+        }
+        for k in &self.kernels {
+            k.check().map_err(|m| format!("kernel '{}': {m}", k.name))?;
+        }
+        Ok(())
+    }
+}
+
+fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
+    let version = r.u32()?;
+    if version != VERSION {
+        return Err(ModuleError::Invalid(format!(
+            "GPU executable version {version}, expected {VERSION}"
+        )));
+    }
+    let kind = match r.u8()? {
+        0 => CodeKind::Ptx,
+        1 => CodeKind::Hsaco,
+        other => {
+            return Err(ModuleError::Invalid(format!(
+                "unknown GPU code kind {other}"
+            )))
+        }
+    };
+    let target = r.str()?;
+    let n = r.len(16)?;
+    let mut kernels = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = r.str()?;
+        let workgroup_size = r.u32()?;
+        let nb = r.len(1)?;
+        let bindings = (0..nb)
+            .map(|_| r.element_type())
+            .collect::<Result<Vec<_>, _>>()?;
+        let ns = r.len(4)?;
+        let symbols = (0..ns).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
+        let binding_extents = (0..nb).map(|_| r.size()).collect::<Result<Vec<_>, _>>()?;
+        let workgroups = r.size()?;
+        let shared_memory = r.u32()?;
+        let reports_errors = match r.u8()? {
+            0 => false,
+            1 => true,
+            b => return Err(ModuleError::Invalid(format!("bad flag byte {b}"))),
+        };
+        kernels.push(Kernel {
+            name,
+            workgroup_size,
+            bindings,
+            symbols,
+            binding_extents,
+            workgroups,
+            shared_memory,
+            reports_errors,
+        });
+    }
+    let code = r.blob()?;
+    if !r.is_empty() {
+        return Err(ModuleError::Invalid("trailing bytes after the code".into()));
+    }
+    Ok(Executable {
+        kind,
+        target,
+        code,
+        kernels,
+    })
+}
+
+impl Kernel {
+    fn check(&self) -> Result<(), String> {
+        let valid = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        if self.name.is_empty() || !self.name.chars().all(valid) {
+            return Err("the kernel name must be a non-empty identifier".into());
+        }
+        if self.workgroup_size == 0 || self.workgroup_size > 1024 {
+            return Err(format!(
+                "{} threads per block (1 to 1024)",
+                self.workgroup_size
+            ));
+        }
+        let sizes = self.binding_extents.iter().chain([&self.workgroups]);
+        if let Some(s) = sizes
+            .flat_map(SymExpr::symbols)
+            .find(|s| !self.symbols.contains(s))
+        {
+            return Err(format!(
+                "a size reads '{s}', which is not among its symbols"
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Executable {
+        Executable {
+            kind: CodeKind::Ptx,
+            target: "sm_80".into(),
+            code: b"//\n.version 7.0\n.target sm_80\n".to_vec(),
+            kernels: vec![Kernel {
+                name: "dispatch_0".into(),
+                workgroup_size: 128,
+                bindings: vec![ElementType::F32, ElementType::I64],
+                symbols: vec!["n".into()],
+                binding_extents: vec![SymExpr::parse("4*n").unwrap(), SymExpr::from(8)],
+                workgroups: SymExpr::parse("(n+127)/128").unwrap(),
+                shared_memory: 512,
+                reports_errors: true,
+            }],
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let e = sample();
+        assert_eq!(Executable::decode(&e.encode()).unwrap(), e);
+    }
+
+    #[test]
+    fn corrupt_bytes_are_errors() {
+        let bytes = sample().encode();
+        for cut in 0..bytes.len() {
+            assert!(Executable::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(Executable::decode(&long).unwrap_err().contains("trailing"));
+        let mut elf = sample();
+        elf.kind = CodeKind::Hsaco;
+        let err = Executable::decode(&elf.encode()).unwrap_err();
+        assert!(err.contains("magic"), "{err}");
+        let mut bad = sample();
+        bad.kernels[0].workgroups = SymExpr::parse("m").unwrap();
+        let err = Executable::decode(&bad.encode()).unwrap_err();
+        assert!(err.contains("'m'"), "{err}");
+    }
+}
