@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# ptxas checks the PTX the cuda target writes (LLVM's tools, from setup.sh, check rocm's HSACO);
+# the GPU code tests must run, not skip.
+KILN_PTXAS=$(bash scripts/setup-gpu-tools.sh)
+export KILN_PTXAS KILN_REQUIRE_GPU_TOOLS=1
 # Pin Vulkan to lavapipe so results do not depend on other drivers present.
 export VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-/usr/share/vulkan/icd.d/lvp_icd.x86_64.json}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}

@@ -1121,7 +1121,7 @@ mod tests {
     }
 
     /// Runs NVIDIA's `ptxas` (from `KILN_PTXAS`, else `PATH`) on `ptx` for `chip`, when it is
-    /// installed (`KILN_REQUIRE_PTXAS=1` makes its absence a failure).
+    /// installed (`KILN_REQUIRE_GPU_TOOLS` makes its absence a failure).
     fn check_with_ptxas(ptx: &str, chip: &str) {
         let ptxas = std::env::var("KILN_PTXAS").unwrap_or_else(|_| "ptxas".into());
         let dir = std::env::temp_dir().join(format!("kiln-ptx-test-{}-{chip}", std::process::id()));
@@ -1140,7 +1140,7 @@ mod tests {
                 "ptxas -arch={chip}: {}",
                 String::from_utf8_lossy(&out.stderr)
             ),
-            Err(_) if std::env::var("KILN_REQUIRE_PTXAS").as_deref() != Ok("1") => {
+            Err(_) if std::env::var_os("KILN_REQUIRE_GPU_TOOLS").is_none() => {
                 eprintln!("skipped ptxas: {ptxas} is not installed")
             }
             Err(err) => panic!("{ptxas}: {err}"),
@@ -1158,6 +1158,10 @@ mod tests {
                 .output()
                 .is_err()
         {
+            assert!(
+                std::env::var_os("KILN_REQUIRE_GPU_TOOLS").is_none(),
+                "ld.lld is required (KILN_REQUIRE_GPU_TOOLS) but missing"
+            );
             eprintln!("skipped: no ld.lld");
             return;
         }

@@ -179,6 +179,33 @@ pub const FLAGS: &[Flag] = &[
         },
     },
     Flag {
+        name: "--iree-cuda-target",
+        value: "ARCH",
+        help: "GPU architecture for cuda: sm_70 ... sm_120 (default sm_80) or a name (volta, ampere, ada, hopper, blackwell, a100, h100, ...)",
+        set: |s, v| {
+            s.options.cuda_target = Some(v.to_string());
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-rocm-target",
+        value: "ARCH",
+        help: "GPU architecture for rocm: gfx908, gfx90a, gfx942 (default), gfx950, gfx1030, gfx1100, ... or a name (mi300x, rdna3, ...)",
+        set: |s, v| {
+            s.options.rocm_target = Some(v.to_string());
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-hip-target",
+        value: "ARCH",
+        help: "IREE's newer spelling of --iree-rocm-target",
+        set: |s, v| {
+            s.options.rocm_target = Some(v.to_string());
+            Ok(())
+        },
+    },
+    Flag {
         name: "--iree-llvmcpu-target-triple",
         value: "TRIPLE",
         help: "LLVM target triple for llvm-cpu (default: this machine)",

@@ -17,6 +17,7 @@
 
 pub mod dispatch;
 pub mod flags;
+pub mod gpu_targets;
 pub mod passes;
 pub mod plan;
 pub mod specialize;
@@ -123,6 +124,11 @@ pub struct CompileOptions {
     pub dynamic_dims: Option<bool>,
     /// The GPU architecture for `vulkan-spirv` (`--iree-vulkan-target`); `None` is `generic`.
     pub vulkan_target: Option<String>,
+    /// The GPU architecture for `cuda` (`--iree-cuda-target`); `None` is `sm_80`.
+    pub cuda_target: Option<String>,
+    /// The GPU architecture for `rocm` (`--iree-rocm-target`, `--iree-hip-target`); `None` is
+    /// `gfx942`.
+    pub rocm_target: Option<String>,
     /// The CPU for `llvm-cpu` (`--iree-llvmcpu-target-triple/-cpu/-cpu-features`).
     pub llvm_cpu: kiln_codegen_llvm::CpuTarget,
     /// A directory to write each executable's binaries into

@@ -6,10 +6,11 @@
 //! makes the backends this build contains; the names of backends kiln knows but this build
 //! lacks are in [`KNOWN_TARGETS`], so errors can say which.
 
+use crate::gpu_targets::{GpuBackend, LlvmGpu, Spirv};
 use crate::plan::{plan, plan_symbolic, GridFn, PlanTarget};
 use crate::{CompileError, CompileOptions};
 use kiln_codegen_cpu::{CpuKernel, PackedConstants};
-use kiln_kernel::{Dispatch, Dispatches, Op, Symbolic};
+use kiln_kernel::{Dispatch, Dispatches, Symbolic};
 use kiln_module::HostProgram;
 use kiln_types::sym::SymExpr;
 use kiln_types::HostTensor;
@@ -35,7 +36,7 @@ impl FunctionDispatches {
                 loc: format!("@{}", self.name),
                 message: format!(
                     "its sizes depend on {} at run time, which target '{target}' does not \
-                     compile yet (vmvx, llvm-cpu and vulkan-spirv do): bind the dims with --kiln-bind-dim=NAME=SIZE",
+                     compile yet (vmvx, llvm-cpu, vulkan-spirv, cuda and rocm do): bind the dims with --kiln-bind-dim=NAME=SIZE",
                     self.formed.symbols().join(", ")
                 ),
             })
@@ -116,7 +117,7 @@ pub trait TargetBackend: Send + Sync {
 
 /// Plans every function's lowered dispatches into one executable's entry points: returns the
 /// host programs, the `hal` text and the kernels in entry-point order.
-fn plan_all<K: Display>(
+pub(crate) fn plan_all<K: Display>(
     backend: &dyn TargetBackend,
     lowered: Vec<(&str, Dispatches<K>)>,
     constants: &mut Constants,
@@ -144,7 +145,7 @@ fn plan_all<K: Display>(
 
 /// The `hal` text of one function: its arena, each entry point's lowered kernel and the host
 /// program.
-fn describe<K: Display, S>(
+pub(crate) fn describe<K: Display, S>(
     name: &str,
     host: &HostProgram<S>,
     dispatches: &[Dispatch<K>],
@@ -338,165 +339,6 @@ impl TargetBackend for LlvmCpu {
     }
 }
 
-/// The `vulkan-spirv` backend: one SPIR-V compute shader per kernel IR dispatch
-/// ([`kiln_codegen_spirv`]), for the target `--iree-vulkan-target` names. Each shader is
-/// compiled once; its thread mapping fixes the dispatch's workgroup grid.
-pub struct VulkanSpirv {
-    pub target: &'static kiln_codegen_spirv::VulkanTarget,
-}
-
-/// A dispatch compiled to a shader, with its workgroup grid when its sizes are static (for
-/// sizes known only at run time the executable computes it per dispatch).
-struct Shader<Z: kiln_kernel::Sizes = kiln_kernel::Static> {
-    op: Op<Z>,
-    entry: kiln_spirv::EntryPoint,
-    grid: Option<[u32; 3]>,
-}
-
-impl<Z: kiln_kernel::Sizes> Display for Shader<Z> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} workgroup_size {:?} {}",
-            self.entry.name, self.entry.workgroup_size, self.op
-        )
-    }
-}
-
-impl TargetBackend for VulkanSpirv {
-    fn name(&self) -> &'static str {
-        "vulkan-spirv"
-    }
-    fn format(&self) -> &'static str {
-        kiln_spirv::FORMAT
-    }
-    fn compile(
-        &self,
-        functions: &[FunctionDispatches],
-        constants: &mut Constants,
-        executable: u32,
-        serialize: bool,
-    ) -> Result<TargetOutput, CompileError> {
-        let (programs, text, entries) = if functions.iter().all(|f| f.dispatches.is_some()) {
-            self.compile_static(functions, constants, executable)?
-        } else {
-            self.compile_symbolic(functions, constants, executable)?
-        };
-        let binaries = if serialize {
-            entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let words = e.code.iter().flat_map(|w| w.to_le_bytes());
-                    (format!("_{i}.spv"), words.collect())
-                })
-                .collect()
-        } else {
-            vec![]
-        };
-        let executable = serialize.then(|| {
-            kiln_spirv::Executable {
-                entry_points: entries,
-            }
-            .encode()
-        });
-        Ok(TargetOutput {
-            programs,
-            text,
-            executable,
-            binaries,
-        })
-    }
-}
-
-/// Host programs, `hal` text and entry points of a Vulkan executable.
-type VulkanPlanned = (Vec<HostProgram>, String, Vec<kiln_spirv::EntryPoint>);
-
-impl VulkanSpirv {
-    /// Every function with static sizes: each shader's grid is fixed in the host program.
-    fn compile_static(
-        &self,
-        functions: &[FunctionDispatches],
-        constants: &mut Constants,
-        executable: u32,
-    ) -> Result<VulkanPlanned, CompileError> {
-        let lowered = functions
-            .iter()
-            .map(|f| {
-                let d = f.static_dispatches(self.name())?.map(|i, d| {
-                    let name = format!("dispatch_{i}");
-                    let (entry, count) =
-                        kiln_codegen_spirv::compile_kernel(&name, &d.kernel, self.target)?;
-                    let grid = kiln_codegen_spirv::grid(count).map_err(|e| {
-                        kiln_codegen_spirv::SpirvError::Kernel {
-                            kernel: name.clone(),
-                            message: e.to_string(),
-                        }
-                    })?;
-                    Ok::<_, CompileError>(Shader {
-                        op: d.kernel.clone(),
-                        entry,
-                        grid: Some(grid),
-                    })
-                })?;
-                Ok((f.name.as_str(), d))
-            })
-            .collect::<Result<Vec<_>, CompileError>>()?;
-        let (programs, text, shaders) = plan_all(
-            self,
-            lowered,
-            constants,
-            executable,
-            &|d: &Dispatch<Shader>| d.kernel.op.written(&d.operands),
-            &|s: &Shader| Ok(s.grid.map(|g| g.map(u64::from))),
-        )?;
-        Ok((
-            programs,
-            text,
-            shaders.into_iter().map(|s| s.entry).collect(),
-        ))
-    }
-
-    /// Functions with sizes known only at run time (static ones too, as constant
-    /// expressions): shaders read their sizes from push constants, and each dispatch's grid
-    /// comes from the executable for the call's sizes.
-    fn compile_symbolic(
-        &self,
-        functions: &[FunctionDispatches],
-        constants: &mut Constants,
-        executable: u32,
-    ) -> Result<VulkanPlanned, CompileError> {
-        let mut text = format!("// target {}: {}\n", self.name(), self.format());
-        let (mut programs, mut entries) = (vec![], vec![]);
-        for f in functions {
-            let d = f.formed.map(|i, d| {
-                let name = format!("dispatch_{i}");
-                let entry =
-                    kiln_codegen_spirv::compile_kernel_symbolic(&name, &d.kernel, self.target)?;
-                Ok::<_, CompileError>(Shader {
-                    op: d.kernel.clone(),
-                    entry,
-                    grid: None,
-                })
-            })?;
-            let target = PlanTarget {
-                executable,
-                first_entry: entries.len() as u32,
-                written: &|d: &Dispatch<Shader<Symbolic>>| d.kernel.op.written(&d.operands),
-                workgroups: &|_| Ok(None),
-                params: &|s: &Shader<Symbolic>| {
-                    s.entry.symbols.iter().map(SymExpr::symbol).collect()
-                },
-            };
-            let host = plan_symbolic(&d, &target, &mut |c| constants.module_index(c))?;
-            text.push_str(&describe(&f.name, &host, &d.dispatches, target.first_entry));
-            programs.push(host);
-            entries.extend(d.dispatches.into_iter().map(|d| d.kernel.entry));
-        }
-        Ok((programs, text, entries))
-    }
-}
-
 /// Every target backend name IREE defines; the ones not in [`AVAILABLE`] are not built yet.
 pub const KNOWN_TARGETS: &[&str] = &[
     "cuda",
@@ -510,7 +352,7 @@ pub const KNOWN_TARGETS: &[&str] = &[
 ];
 
 /// Names of the backends compiled into this build, sorted.
-pub const AVAILABLE: &[&str] = &["llvm-cpu", "vmvx", "vulkan-spirv"];
+pub const AVAILABLE: &[&str] = &["cuda", "llvm-cpu", "rocm", "vmvx", "vulkan-spirv"];
 
 /// The backend called `name`, configured by `options`; `None` if this build lacks it.
 pub fn backend(
@@ -533,7 +375,15 @@ pub fn backend(
         "vulkan-spirv" => {
             let arch = options.vulkan_target.as_deref().unwrap_or("generic");
             let target = kiln_codegen_spirv::find_target(arch)?;
-            Some(Box::new(VulkanSpirv { target }))
+            Some(Box::new(GpuBackend(Spirv(target))))
+        }
+        "cuda" => {
+            let arch = kiln_codegen_llvm::cuda_arch(options.cuda_target.as_deref().unwrap_or(""))?;
+            Some(Box::new(GpuBackend(LlvmGpu { arch })))
+        }
+        "rocm" => {
+            let arch = kiln_codegen_llvm::rocm_arch(options.rocm_target.as_deref().unwrap_or(""))?;
+            Some(Box::new(GpuBackend(LlvmGpu { arch })))
         }
         _ => None,
     })

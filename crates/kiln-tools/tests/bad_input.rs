@@ -85,17 +85,17 @@ fn compiler_rejects_bad_models_and_flags() {
             "-o",
             out_s,
         ],
-        "unknown target backend 'frobnicator' (available: llvm-cpu, vmvx, vulkan-spirv)",
+        "unknown target backend 'frobnicator' (available: cuda, llvm-cpu, rocm, vmvx, vulkan-spirv)",
     );
     fails(
         COMPILE,
         &[
             mlp.to_str().unwrap(),
-            "--iree-hal-target-backends=cuda",
+            "--iree-hal-target-backends=metal-spirv",
             "-o",
             out_s,
         ],
-        "'cuda' is not available in this build",
+        "'metal-spirv' is not available in this build",
     );
     fails(
         COMPILE,

@@ -1,0 +1,181 @@
+//! Every golden model compiles for `cuda` and `rocm`, and the code is what the GPU tools
+//! accept: NVIDIA's `ptxas` assembles the PTX for sm_80 and sm_90, and each HSACO (for
+//! gfx942 and gfx1100) is an AMDGPU ELF that `llvm-readelf` shows holding a kernel
+//! descriptor (`NAME.kd`) for every kernel of the executable.
+//!
+//! `ptxas` comes from `KILN_PTXAS` or `PATH` (the PyPI wheel `nvidia-cuda-nvcc-cu12` ships
+//! it); `llvm-readelf` is LLVM 22's. Without them those checks are skipped with a note, unless
+//! `KILN_REQUIRE_GPU_TOOLS` is set (CI sets it), which makes either missing a failure.
+
+use kiln_compiler::{CompileOptions, CompileOutput};
+use kiln_gpu_binary::{CodeKind, Executable};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The golden models: every directory of `tests/models` with expected outputs.
+fn golden_models() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/models");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|d| d.join("model.onnx").exists() && d.join("expected_0.npy").exists())
+        .collect();
+    dirs.sort();
+    assert!(
+        dirs.len() >= 20,
+        "golden models missing under {}",
+        root.display()
+    );
+    dirs
+}
+
+fn tools_required() -> bool {
+    std::env::var_os("KILN_REQUIRE_GPU_TOOLS").is_some()
+}
+
+/// The GPU executable of `model` compiled for `target` with `options`.
+fn compile(model: &Path, options: CompileOptions) -> Executable {
+    let name = model.display();
+    let CompileOutput::Module(bytes) =
+        kiln_compiler::compile_file(&model.join("model.onnx"), None, &options)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    else {
+        panic!("{name}: a module expected")
+    };
+    let module = kiln_module::Module::read(&bytes).unwrap();
+    let [exe] = &module.executables[..] else {
+        panic!("{name}: one executable expected")
+    };
+    Executable::decode(&exe.data).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Runs `tool args…` on `code` written to a file named `file`; `None` when the tool is not
+/// installed.
+fn run_tool(tool: &str, args: &[&str], code: &[u8], file: &str) -> Option<(bool, String)> {
+    let dir = std::env::temp_dir().join(format!(
+        "kiln-gpu-code-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(file);
+    std::fs::write(&path, code).unwrap();
+    let out = Command::new(tool)
+        .args(args)
+        .arg(&path)
+        .current_dir(&dir)
+        .output();
+    std::fs::remove_dir_all(&dir).ok();
+    let out = out.ok()?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    Some((out.status.success(), text))
+}
+
+fn missing(tool: &str) {
+    assert!(
+        !tools_required(),
+        "{tool} is required (KILN_REQUIRE_GPU_TOOLS) but missing"
+    );
+    eprintln!("{tool} is not installed; skipping that check");
+}
+
+#[test]
+fn golden_models_compile_to_ptx_that_ptxas_accepts() {
+    let ptxas = std::env::var("KILN_PTXAS").unwrap_or_else(|_| "ptxas".into());
+    for model in golden_models() {
+        let exe = compile(
+            &model,
+            CompileOptions {
+                targets: vec!["cuda".into()],
+                ..Default::default()
+            },
+        );
+        assert_eq!((exe.kind, exe.target.as_str()), (CodeKind::Ptx, "sm_80"));
+        let ptx = std::str::from_utf8(&exe.code).unwrap();
+        for k in &exe.kernels {
+            assert!(ptx.contains(&format!(".entry {}(", k.name)), "{}", k.name);
+        }
+        for arch in ["sm_80", "sm_90"] {
+            let args = ["-arch", arch, "-o", "kernels.cubin"];
+            match run_tool(&ptxas, &args, &exe.code, "kernels.ptx") {
+                Some((true, _)) => {}
+                Some((false, err)) => panic!("{}: ptxas -arch={arch}: {err}", model.display()),
+                None => return missing(&ptxas),
+            }
+        }
+    }
+}
+
+fn check_hsaco(chip: &str) {
+    for model in golden_models() {
+        let exe = compile(
+            &model,
+            CompileOptions {
+                targets: vec!["rocm".into()],
+                rocm_target: Some(chip.into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!((exe.kind, exe.target.as_str()), (CodeKind::Hsaco, chip));
+        let name = model.display();
+        let readelf = ["llvm-readelf-22", "llvm-readelf"]
+            .into_iter()
+            .find_map(|tool| run_tool(tool, &["-h", "--dyn-syms"], &exe.code, "kernels.hsaco"));
+        let Some((ok, text)) = readelf else {
+            return missing("llvm-readelf");
+        };
+        assert!(ok, "{name}: llvm-readelf: {text}");
+        assert!(
+            text.contains("EM_AMDGPU") && text.contains("AMDGPU - HSA"),
+            "{name}: {text}"
+        );
+        assert!(text.contains(chip), "{name}: not for {chip}: {text}");
+        for k in &exe.kernels {
+            let descriptor = format!(" {}.kd\n", k.name);
+            assert!(
+                text.contains(&descriptor),
+                "{name}: no {descriptor}in {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn golden_models_compile_to_hsaco_for_cdna3() {
+    check_hsaco("gfx942");
+}
+
+#[test]
+fn golden_models_compile_to_hsaco_for_rdna3() {
+    check_hsaco("gfx1100");
+}
+
+#[test]
+fn gpu_targets_are_named_as_iree_names_them() {
+    let model = &golden_models()[0];
+    let exe = compile(
+        model,
+        CompileOptions {
+            targets: vec!["cuda".into()],
+            cuda_target: Some("hopper".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(exe.target, "sm_90");
+    let err = kiln_compiler::compile_file(
+        &model.join("model.onnx"),
+        None,
+        &CompileOptions {
+            targets: vec!["rocm".into()],
+            rocm_target: Some("gfx1".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("--iree-rocm-target=gfx1") && err.contains("mi300x"),
+        "{err}"
+    );
+}
