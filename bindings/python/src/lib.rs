@@ -53,6 +53,7 @@ fn registry() -> kiln_runtime::DriverRegistry {
     let mut r = kiln_runtime::DriverRegistry::new();
     kiln_hal_local::register(&mut r);
     kiln_hal_vulkan::register(&mut r);
+    kiln_hal_gpu::register(&mut r);
     r
 }
 

@@ -212,7 +212,69 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
     })
 }
 
+/// What one dispatch of a kernel needs, its symbols bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundKernel {
+    /// Bytes the kernel may touch from the start of each binding.
+    pub binding_extents: Vec<u64>,
+    /// Blocks along x.
+    pub workgroups: u32,
+}
+
+impl ErrorCode {
+    /// The message for a status word a kernel wrote, if it is an error.
+    pub fn describe(word: u32) -> Option<String> {
+        match word {
+            0 => None,
+            1 => Some("a gather index is out of range".into()),
+            other => Some(format!("the kernel reported error code {other}")),
+        }
+    }
+}
+
 impl Kernel {
+    /// The binding extents and block count of a dispatch passing `params` (one value per
+    /// symbol): an error names a symbol whose value does not fit the kernel's 32-bit index
+    /// arithmetic, or a size that does not.
+    pub fn bind(&self, params: &[i64]) -> Result<BoundKernel, String> {
+        if params.len() != self.symbols.len() {
+            return Err(format!(
+                "the kernel reads {} sizes ({}) but the dispatch passes {}",
+                self.symbols.len(),
+                self.symbols.join(", "),
+                params.len()
+            ));
+        }
+        let limit = i64::from(i32::MAX);
+        for (name, &v) in self.symbols.iter().zip(params) {
+            if !(0..=limit).contains(&v) {
+                return Err(format!(
+                    "size {name} = {v} does not fit the kernel's 32-bit index arithmetic"
+                ));
+            }
+        }
+        let lookup = |s: &str| self.symbols.iter().position(|n| n == s).map(|i| params[i]);
+        let eval = |e: &SymExpr| e.eval(&lookup).ok_or_else(|| format!("size {e} overflows"));
+        let binding_extents = self
+            .binding_extents
+            .iter()
+            // A view of no elements may end below its start: it needs no bytes.
+            .map(|e| eval(e).map(|bytes| bytes.max(0) as u64))
+            .collect::<Result<Vec<_>, _>>()?;
+        let count = eval(&self.workgroups)?;
+        let threads = count.saturating_mul(i64::from(self.workgroup_size));
+        if !(0..=limit).contains(&threads) {
+            return Err(format!(
+                "{count} blocks of {} threads exceed the 2^31 that 32-bit index arithmetic reaches",
+                self.workgroup_size
+            ));
+        }
+        Ok(BoundKernel {
+            binding_extents,
+            workgroups: count as u32,
+        })
+    }
+
     fn check(&self) -> Result<(), String> {
         let valid = |c: char| c.is_ascii_alphanumeric() || c == '_';
         if self.name.is_empty() || !self.name.chars().all(valid) {
@@ -263,6 +325,15 @@ mod tests {
     fn round_trips() {
         let e = sample();
         assert_eq!(Executable::decode(&e.encode()).unwrap(), e);
+    }
+
+    #[test]
+    fn sizes_bind_per_dispatch() {
+        let k = &sample().kernels[0];
+        let b = k.bind(&[1000]).unwrap();
+        assert_eq!((b.binding_extents, b.workgroups), (vec![4000, 8], 8));
+        assert!(k.bind(&[]).unwrap_err().contains("reads 1 sizes (n)"));
+        assert!(k.bind(&[1 << 40]).unwrap_err().contains("32-bit"));
     }
 
     #[test]

@@ -80,49 +80,11 @@ fn subject(driver: Arc<dyn Driver>) -> Option<Subject> {
     }
 }
 
-macro_rules! vulkan_conformance {
-    ($module:ident, $driver:expr) => {
-        mod $module {
-            use super::*;
-            fn run(check: fn(Subject)) {
-                if let Some(s) = subject($driver) {
-                    check(s);
-                }
-            }
-            #[test]
-            fn driver_creates_devices() {
-                run(kiln_hal_cts::driver_creates_devices);
-            }
-            #[test]
-            fn buffers_round_trip() {
-                run(kiln_hal_cts::buffers_round_trip);
-            }
-            #[test]
-            fn host_imports_are_read_only() {
-                run(kiln_hal_cts::host_imports_are_read_only);
-            }
-            #[test]
-            fn command_buffers_validate() {
-                run(kiln_hal_cts::command_buffers_validate);
-            }
-            #[test]
-            fn dispatch_and_barrier() {
-                run(kiln_hal_cts::dispatch_and_barrier);
-            }
-            #[test]
-            fn semaphores_signal_and_wait() {
-                run(kiln_hal_cts::semaphores_signal_and_wait);
-            }
-            #[test]
-            fn bad_executables_are_errors() {
-                run(kiln_hal_cts::bad_executables_are_errors);
-            }
-        }
-    };
-}
-
-vulkan_conformance!(default_memory, Arc::new(VulkanDriver));
-vulkan_conformance!(device_local_memory, Arc::new(DeviceLocal(VulkanDriver)));
+kiln_hal_cts::conformance_tests!(default_memory, optional subject(Arc::new(VulkanDriver)));
+kiln_hal_cts::conformance_tests!(
+    device_local_memory,
+    optional subject(Arc::new(DeviceLocal(VulkanDriver)))
+);
 
 #[test]
 fn devices_are_named_by_uuid() {

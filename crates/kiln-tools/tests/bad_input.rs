@@ -188,8 +188,8 @@ fn runtime_rejects_bad_calls() {
     );
     fails(
         RUN,
-        &[&module, "--input=8x784xf32=0", "--device=cuda"],
-        "unknown driver 'cuda' (available: local-sync, local-task, vulkan)",
+        &[&module, "--input=8x784xf32=0", "--device=metal"],
+        "unknown driver 'metal' (available: cuda, hip, local-sync, local-task, vulkan)",
     );
     fails(
         RUN,
@@ -214,7 +214,38 @@ fn runtime_rejects_bad_calls() {
         .env("VK_ICD_FILENAMES", "/nonexistent")
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&listed.stdout).contains("      vulkan: Vulkan 1.x (dynamic)"));
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    for line in [
+        "      vulkan: Vulkan 1.x (dynamic)",
+        "        cuda: NVIDIA CUDA (libcuda, dynamic)",
+        "         hip: AMD HIP (libamdhip64, dynamic)",
+    ] {
+        assert!(listed.contains(line), "{listed}");
+    }
+    // Without the NVIDIA driver or ROCm (CI machines), cuda and hip are listed, say why they
+    // cannot initialise, and a run on them fails with that reason.
+    for (driver, library) in [("cuda", "libcuda.so.1"), ("hip", "libamdhip64.so")] {
+        let dump = Command::new(RUN)
+            .arg(format!("--dump_devices={driver}"))
+            .output()
+            .unwrap();
+        let dump = String::from_utf8_lossy(&dump.stdout);
+        let reason = format!("{driver}: failed to initialize: cannot load {library}");
+        if !dump.contains("failed to initialize") {
+            eprintln!("{library} is installed here; skipping its absent-library checks");
+            continue;
+        }
+        assert!(dump.contains(&format!("# {reason}")), "{dump}");
+        fails(
+            RUN,
+            &[
+                &module,
+                "--input=8x784xf32=0",
+                &format!("--device={driver}"),
+            ],
+            &reason,
+        );
+    }
     fails(RUN, &[&module, "--input=8x784xf32=1 2 3"], "invalid value");
     std::fs::remove_dir_all(dir).unwrap();
 }

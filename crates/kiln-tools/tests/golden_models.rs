@@ -4,7 +4,9 @@
 //! matches on the first Vulkan device (lavapipe in CI, with the validation layer on).
 //!
 //! Without `spirv-val` or a Vulkan device those parts are skipped with a note, unless
-//! `KILN_REQUIRE_VULKAN` is set (CI sets it), which makes either missing a failure.
+//! `KILN_REQUIRE_VULKAN` is set (CI sets it), which makes either missing a failure. Where a
+//! `cuda` or `hip` device exists (or `KILN_REQUIRE_CUDA` / `KILN_REQUIRE_HIP` demand one), each
+//! model also compiles for `cuda` / `rocm` and must match there.
 
 use kiln_compiler::{CompileOptions, CompileOutput, Phase};
 use kiln_runtime::{LoadedModule, ModuleBytes};
@@ -103,6 +105,10 @@ fn devices(target: &str) -> Vec<&'static str> {
     if target == "llvm-cpu" {
         return vec!["local-task"];
     }
+    if target == "cuda" || target == "rocm" {
+        // gpu_targets() found the device.
+        return vec![if target == "cuda" { "cuda" } else { "hip" }];
+    }
     match kiln_tools::registry()
         .get("vulkan")
         .map(|d| d.enumerate_devices())
@@ -115,6 +121,26 @@ fn devices(target: &str) -> Vec<&'static str> {
         }
         other => panic!("a Vulkan device is required (KILN_REQUIRE_VULKAN): {other:?}"),
     }
+}
+
+/// `cuda` and `rocm` where a device of their driver exists (a GPU machine; never CI), or
+/// where `KILN_REQUIRE_CUDA` / `KILN_REQUIRE_HIP` demand one.
+fn gpu_targets() -> Vec<&'static str> {
+    let registry = kiln_tools::registry();
+    let mut out = vec![];
+    for (target, driver, required) in [
+        ("cuda", "cuda", "KILN_REQUIRE_CUDA"),
+        ("rocm", "hip", "KILN_REQUIRE_HIP"),
+    ] {
+        match registry.get(driver).map(|d| d.enumerate_devices()) {
+            Some(Ok(d)) if !d.is_empty() => out.push(target),
+            other if std::env::var_os(required).is_some() => {
+                panic!("a {driver} device is required ({required}): {other:?}")
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The golden runs of a model: `input_*`/`expected_*`, then `run1_input_*`/`run1_expected_*`, …
@@ -151,7 +177,9 @@ fn check(name: &str) {
         references.push(reference);
     }
     let registry = kiln_tools::registry();
-    for target in ["vmvx", "llvm-cpu", "vulkan-spirv"] {
+    let mut targets = vec!["vmvx", "llvm-cpu", "vulkan-spirv"];
+    targets.extend(gpu_targets());
+    for target in targets {
         let module = compile(&dir, target);
         if target == "vulkan-spirv" {
             validate_spirv(name, &module);
