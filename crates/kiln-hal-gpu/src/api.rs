@@ -3,8 +3,8 @@
 //! over them (`device.rs`) is written once.
 //!
 //! A library is opened at run time and every symbol the driver calls is looked up before the
-//! first call ([`symbols!`]): an absent library, a missing symbol or a failed initialisation
-//! is an error naming it, never a crash.
+//! first call (`symbols!`, [`Common::load`]): an absent library, a missing symbol or a failed
+//! initialisation is an error naming it, never a crash.
 
 use std::ffi::{c_char, c_void, CStr, CString};
 

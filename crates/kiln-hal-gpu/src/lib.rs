@@ -19,7 +19,7 @@
 //!
 //! Only the library-absent paths run in CI (no GPU there); the rest runs where a GPU is.
 
-mod api;
+pub mod api;
 mod cuda;
 pub mod device;
 mod hip;
