@@ -13,7 +13,7 @@ from onnx import TensorProto, helper  # noqa: E402
 TARGETS = [("llvm-cpu", "local-sync"), ("vmvx", "local-task")]
 
 
-def run_model(op, inputs, target, device, opset=17, **attrs):
+def run_model(op, inputs, target, device, opset=17, extra_args=(), **attrs):
     names = ["x", "y"][: len(inputs)]
     n = len(inputs[0])
     elem = helper.np_dtype_to_tensor_dtype(inputs[0].dtype)
@@ -24,7 +24,9 @@ def run_model(op, inputs, target, device, opset=17, **attrs):
         [helper.make_tensor_value_info("z", elem, [n])],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
+    blob = kc.compile_str(
+        model.SerializeToString(), target_backends=[target], extra_args=extra_args
+    )
     return np.asarray(kr.load_module(blob, device=device).main(*inputs))
 
 
@@ -49,6 +51,53 @@ def test_inverse_trig_is_accurate_to_a_few_ulp(op, ref, domain, target, device):
     with np.errstate(invalid="ignore"):
         want = ref(x.astype(np.float64))
     assert_close_with_nans(run_model(op, [x], target, device), want, rtol=1e-6)
+
+
+def inline_math_cases():
+    rng = np.random.default_rng(11)
+    edges = [0.0, -0.0, np.inf, -np.inf, np.nan]
+    tiny = [1e-40, 1e-30, 1.2e-38, 3e-39]
+    return [
+        ("Log", np.log, [np.geomspace(1e-30, 1e30, 3001), tiny, [-1.0, 1.0, 2.0], edges]),
+        ("Sin", np.sin, [np.linspace(-100, 100, 4001), [np.pi, -np.pi / 2, 1e-8], edges]),
+        ("Cos", np.cos, [np.linspace(-100, 100, 4001), [np.pi, -np.pi / 2, 1e-8], edges]),
+        ("Tanh", np.tanh, [np.linspace(-20, 20, 4001), [1e-8, -0.6249, 0.6251, 44.0], edges]),
+        (
+            "Softplus",
+            lambda x: np.logaddexp(0, x),
+            [np.linspace(-100, 100, 4001), [-1e-8, 19.9, 20.1], edges],
+        ),
+        ("Exp", np.exp, [rng.uniform(-100, 90, 2000), [-104.0, 88.5], edges]),
+    ]
+
+
+@pytest.mark.parametrize("op,ref,parts", inline_math_cases())
+def test_inline_math_is_accurate_to_a_few_ulp(op, ref, parts):
+    """The math GPU kernels write inline (no C library), checked on the CPU: llvm-cpu with
+    --kiln-llvmcpu-inline-math runs the same LLVM IR the cuda and rocm targets emit."""
+    x = np.concatenate([np.asarray(p, np.float64) for p in parts]).astype(np.float32)
+    with np.errstate(all="ignore"):
+        want = ref(x.astype(np.float64))
+        # Beyond f32's range the result is ±inf, as in f32 arithmetic.
+        want = np.where(np.abs(want) > np.finfo(np.float32).max, want * np.inf, want)
+    got = run_model(op, [x], "llvm-cpu", "local-sync", extra_args=["--kiln-llvmcpu-inline-math"])
+    assert np.array_equal(np.isnan(got), np.isnan(want)), (x[np.isnan(got) != np.isnan(want)])
+    finite = ~np.isnan(want)
+    # A few ulp of the result, with an absolute floor where it passes through zero.
+    np.testing.assert_allclose(got[finite], want[finite], rtol=2e-6, atol=1e-7)
+
+
+def test_inline_pow_follows_powf():
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(0.1, 10, 1000), [-2, -2, -0.5, 0, 0, -0.0, 1, -1, 4, np.nan]])
+    y = np.concatenate([rng.uniform(-5, 5, 1000), [3, 2, 0.5, 2, -1, 3, np.nan, np.inf, 0, 0]])
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    with np.errstate(all="ignore"):
+        want = np.power(x.astype(np.float64), y.astype(np.float64))
+    got = run_model(
+        "Pow", [x, y], "llvm-cpu", "local-sync", extra_args=["--kiln-llvmcpu-inline-math"]
+    )
+    assert_close_with_nans(got, want, rtol=5e-6)
 
 
 @pytest.mark.parametrize("target,device", TARGETS)
@@ -105,7 +154,9 @@ def test_group_normalization_matches_numpy(dtype, rtol, target, device):
         [helper.make_tensor_value_info("y", elem, x.shape)],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
-    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
+    blob = kc.compile_str(
+        model.SerializeToString(), target_backends=[target], extra_args=extra_args
+    )
     got = np.asarray(kr.load_module(blob, device=device).main(x, scale, bias))
     assert got.dtype == dtype
     np.testing.assert_allclose(got.astype(np.float64), want, rtol=rtol, atol=rtol)
@@ -144,7 +195,9 @@ def test_log_reductions_match_numpy_without_overflow(op, opset, keepdims, target
         initializer=inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
+    blob = kc.compile_str(
+        model.SerializeToString(), target_backends=[target], extra_args=extra_args
+    )
     got = np.asarray(kr.load_module(blob, device=device).main(x))
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5)
@@ -171,7 +224,9 @@ def test_grid_sample_cubic_border_follows_onnx_reference(align_corners, target, 
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
     want = ReferenceEvaluator(model).run(None, {"x": x, "grid": grid})[0]
-    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
+    blob = kc.compile_str(
+        model.SerializeToString(), target_backends=[target], extra_args=extra_args
+    )
     got = np.asarray(kr.load_module(blob, device=device).main(x, grid))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
@@ -197,6 +252,8 @@ def test_convolutions_with_one_output_channel_per_group(channels_per_group, targ
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     want = ReferenceEvaluator(model).run(None, {"x": x})[0]
-    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
+    blob = kc.compile_str(
+        model.SerializeToString(), target_backends=[target], extra_args=extra_args
+    )
     got = np.asarray(kr.load_module(blob, device=device).main(x))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

@@ -159,6 +159,7 @@ pub fn emit<'ctx, Z: LlvmSizes>(
     index: u32,
     kernel: &Kernel<Z>,
     symbols: &[String],
+    inline_math: bool,
 ) -> R<()> {
     let ptr = cx.ptr_type(AddressSpace::default());
     let i64t = cx.i64_type();
@@ -181,7 +182,7 @@ pub fn emit<'ctx, Z: LlvmSizes>(
         i8t: cx.i8_type(),
         bases: vec![],
         symbols: HashMap::new(),
-        inline_math: false,
+        inline_math,
         gpu: None,
     };
     let ctx = f.get_nth_param(0).ok_or("no ctx")?.into_pointer_value();

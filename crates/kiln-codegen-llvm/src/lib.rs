@@ -75,6 +75,9 @@ pub struct CpuTarget {
     /// comma-separated list of microkernel names. Without `mmt4d` (`none`, or a list lacking
     /// it) the GEMM tile is generated into the executable instead of kiln's Rust tiles.
     pub ukernels: String,
+    /// Whether kernels write math inline (`--kiln-llvmcpu-inline-math`) rather than calling
+    /// the C library; always so for bare-metal triples (`*-none-*`), which have none.
+    pub inline_math: bool,
 }
 
 impl CpuTarget {
@@ -351,12 +354,20 @@ fn compile_kernels<Z: kernel::LlvmSizes>(
     let mut symbols = vec![];
     for (i, k) in kernels.iter().enumerate() {
         let symbol = format!("kiln_kernel_{i}");
-        kernel::emit(&context, &module, &symbol, i as u32, k, &symbols_of(k)).map_err(
-            |message| LlvmError::Kernel {
-                kernel: k.name.clone(),
-                message,
-            },
-        )?;
+        let inline_math = target.inline_math || triple.contains("-none");
+        kernel::emit(
+            &context,
+            &module,
+            &symbol,
+            i as u32,
+            k,
+            &symbols_of(k),
+            inline_math,
+        )
+        .map_err(|message| LlvmError::Kernel {
+            kernel: k.name.clone(),
+            message,
+        })?;
         symbols.push(symbol);
     }
     module.verify().map_err(|e| LlvmError::Llvm {

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The checks of the cuda target and driver that need an NVIDIA GPU, in two steps, because the
+# GPU machine has no Rust toolchain, no LLVM and no package registry:
+#
+#   bash scripts/gpu-check.sh prepare   # here: release tools, and every golden model and two
+#                                       # 4096^3 matmuls (f32, f16) compiled for cuda, into
+#                                       # out/gpu-check (carry that folder to the GPU machine)
+#   bash scripts/gpu-check.sh run       # there: lists the cuda devices, runs every golden
+#                                       # model on --device=cuda against ONNX Runtime's outputs,
+#                                       # and times both matmuls against cuBLAS (through
+#                                       # PyTorch, where installed) and the GPU's peak, printing
+#                                       # ratios
+#
+# `run` on a machine without the NVIDIA driver prints that it skipped and exits 0. The HAL
+# conformance suite needs LLVM to build its fixture: where cargo is, run it with
+# `KILN_REQUIRE_CUDA=1 cargo test -p kiln-hal-gpu --test conformance`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=out/gpu-check
+arch=${KILN_CUDA_TARGET:-sm_90}
+n=4096
+
+prepare() {
+  bash scripts/setup.sh
+  cargo build --release --quiet -p kiln-tools
+  rm -rf "$dir"
+  mkdir -p "$dir/models"
+  cp target/release/kiln-run-module target/release/kiln-benchmark-module "$dir/"
+  for model in tests/models/*/; do
+    name=$(basename "$model")
+    [ -f "$model/expected_0.npy" ] || continue
+    target/release/kiln-compile "$model/model.onnx" --iree-hal-target-backends=cuda \
+      --iree-cuda-target="$arch" -o "$dir/models/$name.kiln"
+  done
+  for t in f32 f16; do
+    cat >"$dir/matmul_$t.kir" <<EOF
+func @main(%0 "a": tensor<${n}x${n}x$t>, %1 "b": tensor<${n}x${n}x$t>) -> (%2 "c") {
+  %2 = matmul %0, %1 : tensor<${n}x${n}x$t> loc("matmul")
+}
+EOF
+    target/release/kiln-compile "$dir/matmul_$t.kir" --iree-hal-target-backends=cuda \
+      --iree-cuda-target="$arch" -o "$dir/matmul_$t.kiln"
+  done
+  echo "gpu-check: prepared $(ls "$dir/models" | wc -l) models for $arch in $dir"
+}
+
+run() {
+  [ -x "$dir/kiln-run-module" ] || { echo "gpu-check: run 'prepare' first" >&2; exit 1; }
+  devices=$("$dir/kiln-run-module" --list_devices=cuda)
+  if [ -z "$devices" ]; then
+    echo "gpu-check: skipped: no NVIDIA GPU here"
+    "$dir/kiln-run-module" --dump_devices=cuda | grep failed || true
+    exit 0
+  fi
+  "$dir/kiln-run-module" --dump_devices=cuda
+  passed=0 failed=0
+  for module in "$dir"/models/*.kiln; do
+    name=$(basename "$module" .kiln)
+    model=tests/models/$name
+    inputs=()
+    for f in $(ls -v "$model"/input_*.npy); do inputs+=("--input=@$f"); done
+    expected=()
+    for f in $(ls -v "$model"/expected_*.npy); do expected+=("--expected_output=@$f"); done
+    if "$dir/kiln-run-module" --device=cuda --module="$module" "${inputs[@]}" "${expected[@]}" \
+      >"$dir/$name.log" 2>&1; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+      echo "gpu-check: $name FAILED: $(tail -n 3 "$dir/$name.log")"
+    fi
+  done
+  echo "gpu-check: golden models on cuda: $passed passed, $failed failed"
+  flops=$((2 * n * n * n))
+  for t in f32 f16; do
+    out=$("$dir/kiln-benchmark-module" --device=cuda --module="$dir/matmul_$t.kiln" \
+      --input="${n}x${n}x$t=1" --input="${n}x${n}x$t=1" --benchmark_min_time=1)
+    median=$(echo "$out" | awk '/_median/ {print $2, $3}')
+    seconds=$(echo "$median" | awk '{ v = $1; u = $2; s = (u == "ms") ? v / 1e3 : (u == "us") ? v / 1e6 : (u == "s") ? v : v / 1e9; print s }')
+    kiln=$(awk -v f="$flops" -v s="$seconds" 'BEGIN { printf "%.1f", f / s / 1e12 }')
+    cublas=$(python3 - "$t" "$n" <<'EOF' 2>/dev/null || echo "n/a"
+import sys, time
+import torch
+t, n = sys.argv[1], int(sys.argv[2])
+torch.backends.cuda.matmul.allow_tf32 = False
+dtype = torch.float32 if t == "f32" else torch.float16
+a = torch.ones(n, n, dtype=dtype, device="cuda")
+b = torch.ones(n, n, dtype=dtype, device="cuda")
+for _ in range(3):
+    a @ b
+torch.cuda.synchronize()
+reps, start = 20, time.perf_counter()
+for _ in range(reps):
+    a @ b
+torch.cuda.synchronize()
+print(f"{2 * n ** 3 / ((time.perf_counter() - start) / reps) / 1e12:.1f}")
+EOF
+)
+    ratio=$(awk -v k="$kiln" -v c="$cublas" 'BEGIN { if (c + 0 > 0) printf "%.2fx", k / c; else print "n/a" }')
+    echo "gpu-check: matmul ${n}^3 $t: kiln $kiln TFLOP/s (median $median), cuBLAS $cublas TFLOP/s, kiln/cuBLAS $ratio"
+  done
+  [ "$failed" -eq 0 ]
+}
+
+case "${1:-}" in
+  prepare) prepare ;;
+  run) run ;;
+  *) echo "usage: $0 prepare|run" >&2; exit 2 ;;
+esac
