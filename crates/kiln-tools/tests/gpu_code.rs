@@ -179,3 +179,46 @@ fn gpu_targets_are_named_as_iree_names_them() {
         "{err}"
     );
 }
+
+/// A module for `llvm-cpu,cuda` holds both executables and runs its CPU variant on a CPU
+/// device (and its cuda one where a cuda device is, checked by the golden models there).
+#[test]
+fn modules_for_cpu_and_cuda_run_on_the_cpu() {
+    let dir = golden_models()
+        .into_iter()
+        .find(|d| d.ends_with("mlp"))
+        .unwrap();
+    let CompileOutput::Module(bytes) = kiln_compiler::compile_file(
+        &dir.join("model.onnx"),
+        None,
+        &CompileOptions {
+            targets: vec!["llvm-cpu".into(), "cuda".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap() else {
+        panic!("a module expected")
+    };
+    let module = kiln_module::Module::read(&bytes).unwrap();
+    let formats: Vec<&str> = module
+        .executables
+        .iter()
+        .map(|e| e.format.as_str())
+        .collect();
+    assert!(
+        formats.contains(&kiln_gpu_binary::CUDA_FORMAT),
+        "{formats:?}"
+    );
+    let read =
+        |name: &str| kiln_types::npy::read_npy(&std::fs::read(dir.join(name)).unwrap()).unwrap();
+    let device = kiln_tools::registry()
+        .create_device("local-task", &Default::default())
+        .unwrap();
+    let bytes = std::sync::Arc::new(kiln_runtime::ModuleBytes::from_bytes(&bytes));
+    let m = kiln_runtime::LoadedModule::load(device, bytes, "mlp").unwrap();
+    let got = m.invoke("main", &[read("input_0.npy")]).unwrap();
+    let want = read("expected_0.npy");
+    for (a, b) in got[0].to_f64().iter().zip(want.to_f64()) {
+        assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{a} vs {b}");
+    }
+}
