@@ -89,8 +89,11 @@ def test_inline_math_is_accurate_to_a_few_ulp(op, ref, parts):
 
 def test_inline_pow_follows_powf():
     rng = np.random.default_rng(5)
-    x = np.concatenate([rng.uniform(0.1, 10, 1000), [-2, -2, -0.5, 0, 0, -0.0, 1, -1, 4, np.nan]])
-    y = np.concatenate([rng.uniform(-5, 5, 1000), [3, 2, 0.5, 2, -1, 3, np.nan, np.inf, 0, 0]])
+    inf = np.inf
+    edge_x = [-2, -2, -0.5, 0, 0, -0.0, 1, -1, 4, np.nan, -inf, -inf, -inf, -inf, 0, inf, 0.5]
+    edge_y = [3, 2, 0.5, 2, -1, 3, np.nan, inf, 0, 0, 0.5, -0.5, 3, -3, np.nan, -2, -inf]
+    x = np.concatenate([rng.uniform(0.1, 10, 1000), edge_x])
+    y = np.concatenate([rng.uniform(-5, 5, 1000), edge_y])
     x, y = x.astype(np.float32), y.astype(np.float32)
     with np.errstate(all="ignore"):
         want = np.power(x.astype(np.float64), y.astype(np.float64))

@@ -463,7 +463,7 @@ pub fn cast<'ctx>(g: &Gen<'_, 'ctx>, a: V<'ctx>, t: ElementType) -> R<V<'ctx>> {
             V::F(match t {
                 ElementType::F16 => g.f16_to_f32(g.to_f16_bits(d)?)?,
                 ElementType::BF16 => {
-                    let bits = if g.inline_math {
+                    let bits = if g.gpu.is_some() {
                         // Through f32 (rounded twice), as the SPIR-V generator does.
                         let f = b.build_float_trunc(d, g.f32t, "f").map_err(e)?;
                         let bits = bf16_bits(g, f)?;

@@ -292,8 +292,8 @@ pub fn softplus<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'c
 }
 
 /// `x^y` as `powf` does it: `e^{y·log|x|}`, negative bases with integral exponents, zero
-/// bases by the exponent's sign, and the cases that are 1 whatever the other operand
-/// (`x^0`, `1^y`, `(-1)^±inf`).
+/// and infinite bases by the exponent's sign, NaN for a NaN operand, and the cases that are
+/// 1 whatever the other operand (`x^0`, `1^y`, `(-1)^±inf`).
 pub fn pow<'ctx>(
     g: &Gen<'_, 'ctx>,
     x: FloatValue<'ctx>,
@@ -322,9 +322,15 @@ pub fn pow<'ctx>(
     let negative = g.icmp(IP::SLT, bits, g.i32t.const_zero())?;
     let flip = b.build_and(negative, odd_integral, "flip").map_err(e)?;
     let r = fsel(g, flip, b.build_float_neg(r, "n").map_err(e)?, r)?;
+    // A finite negative base to a fractional power, or a NaN exponent, is NaN (`-inf` to a
+    // fractional power is `inf` or 0, as its magnitude gives).
     let below_zero = g.fcmp(FP::OLT, x, zero)?;
+    let finite = g.fcmp(FP::ONE, x, c(g, f64::NEG_INFINITY))?;
+    let below_zero = b.build_and(below_zero, finite, "neg").map_err(e)?;
     let fractional = b.build_not(integral, "frac").map_err(e)?;
     let nan_case = b.build_and(below_zero, fractional, "nan").map_err(e)?;
+    let y_nan = g.fcmp(FP::UNO, y, y)?;
+    let nan_case = b.build_or(nan_case, y_nan, "nan").map_err(e)?;
     let r = fsel(g, nan_case, c(g, f64::NAN), r)?;
     let y0 = g.fcmp(FP::OEQ, y, zero)?;
     let x1 = g.fcmp(FP::OEQ, x, c(g, 1.0))?;

@@ -44,9 +44,9 @@ pub struct Gen<'a, 'ctx> {
     pub(crate) bases: Vec<PointerValue<'ctx>>,
     /// The values of the kernel's symbols, loaded at entry.
     pub(crate) symbols: HashMap<String, IntValue<'ctx>>,
-    /// Whether the code may call nothing: math functions and half-precision conversions
-    /// are written inline (GPU kernels have no C library or runtime imports) rather than
-    /// calling `libm` and the runtime's helpers.
+    /// Whether math functions are written inline (GPU kernels, bare-metal CPUs: no C
+    /// library) rather than calling `libm`. (Half-precision conversions are inline on GPUs
+    /// only: CPUs call the runtime's helpers, which need no F16C.)
     pub(crate) inline_math: bool,
     /// What a GPU kernel adds (its bindings' types, status word, shared arrays); `None` on
     /// the CPU path.
@@ -851,7 +851,7 @@ impl<'ctx> Gen<'_, 'ctx> {
 
     /// The f32 value of f16 bits.
     pub fn f16_to_f32(&self, bits: IntValue<'ctx>) -> R<FloatValue<'ctx>> {
-        if self.inline_math {
+        if self.gpu.is_some() {
             let h = self
                 .b
                 .build_bit_cast(bits, self.cx.f16_type(), "h")
@@ -870,7 +870,7 @@ impl<'ctx> Gen<'_, 'ctx> {
 
     /// The f16 bits of `x` (a float of any width), rounded to nearest-even once.
     pub fn to_f16_bits(&self, x: FloatValue<'ctx>) -> R<IntValue<'ctx>> {
-        if self.inline_math {
+        if self.gpu.is_some() {
             let h = self
                 .b
                 .build_float_trunc(x, self.cx.f16_type(), "h")

@@ -338,11 +338,16 @@ impl GpuCodegen for LlvmGpu {
         &self,
         entries: Vec<Self::Entry>,
     ) -> Result<(Vec<u8>, Vec<(String, Vec<u8>)>), CompileError> {
+        // Dispatches are numbered per function; in one module each kernel is named by its
+        // entry point instead (the `hal` text's `entry N`), so names never collide.
+        let names: Vec<String> = (0..entries.len())
+            .map(|k| format!("dispatch_{k}"))
+            .collect();
         let (mut fixed, mut open) = (vec![], vec![]);
-        for e in &entries {
+        for (e, name) in entries.iter().zip(&names) {
             match e {
-                LlvmGpuEntry::Static { name, op, .. } => fixed.push((name.as_str(), op)),
-                LlvmGpuEntry::Symbolic { name, op, .. } => open.push((name.as_str(), op)),
+                LlvmGpuEntry::Static { op, .. } => fixed.push((name.as_str(), op)),
+                LlvmGpuEntry::Symbolic { op, .. } => open.push((name.as_str(), op)),
             }
         }
         let compiled = match (fixed.is_empty(), open.is_empty()) {

@@ -146,8 +146,11 @@ impl Executable {
                 }
             }
         }
-        for k in &self.kernels {
+        for (i, k) in self.kernels.iter().enumerate() {
             k.check().map_err(|m| format!("kernel '{}': {m}", k.name))?;
+            if self.kernels[..i].iter().any(|other| other.name == k.name) {
+                return Err(format!("two kernels are named '{}'", k.name));
+            }
         }
         Ok(())
     }
@@ -349,6 +352,10 @@ mod tests {
         elf.kind = CodeKind::Hsaco;
         let err = Executable::decode(&elf.encode()).unwrap_err();
         assert!(err.contains("magic"), "{err}");
+        let mut twice = sample();
+        twice.kernels.push(twice.kernels[0].clone());
+        let err = Executable::decode(&twice.encode()).unwrap_err();
+        assert!(err.contains("two kernels are named 'dispatch_0'"), "{err}");
         let mut bad = sample();
         bad.kernels[0].workgroups = SymExpr::parse("m").unwrap();
         let err = Executable::decode(&bad.encode()).unwrap_err();

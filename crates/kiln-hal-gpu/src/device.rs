@@ -155,8 +155,13 @@ impl<A: Api> GpuDevice<A> {
         let setup = || -> Result<(Handle, u64), String> {
             api.make_current(context)?;
             let stream = api.create_stream()?;
-            let status = api.allocate(4)?;
-            Ok((stream, status))
+            match api.allocate(4) {
+                Ok(status) => Ok((stream, status)),
+                Err(e) => {
+                    api.destroy_stream(stream);
+                    Err(e)
+                }
+            }
         };
         let (stream, status) = setup().map_err(|e| {
             api.detach(ordinal, context);
@@ -337,10 +342,10 @@ impl<A: Api> Device for GpuDevice<A> {
                 let exe = executable
                     .as_any()
                     .downcast_ref::<GpuExecutable<A>>()
+                    .filter(|exe| Arc::ptr_eq(&exe.shared, &self.shared))
                     .ok_or_else(|| {
                         HalError::Invalid(format!(
-                            "{}: dispatch {index} is not of a {} executable",
-                            A::DRIVER,
+                            "{}: dispatch {index} is not of an executable this device loaded",
                             A::DRIVER
                         ))
                     })?;
@@ -444,7 +449,8 @@ impl<A: Api> GpuDevice<A> {
                 .buffer
                 .as_any()
                 .downcast_ref::<GpuBuffer<A>>()
-                .ok_or_else(|| format!("binding {i} is not a {} buffer", A::DRIVER))?;
+                .filter(|buffer| Arc::ptr_eq(&buffer.shared, &self.shared))
+                .ok_or_else(|| format!("binding {i} is not a buffer of this device"))?;
             args.pointers.push(buffer.ptr + b.offset as u64);
         }
         if kernel.reports_errors {

@@ -62,7 +62,8 @@ impl Api for Hip {
     };
 
     fn open() -> Result<Hip, String> {
-        let library = open_library(&["libamdhip64.so", "libamdhip64.so.6", "libamdhip64.so.5"])?;
+        // ROCm 6 or newer: hipGetDevicePropertiesR0600 first appeared there.
+        let library = open_library(&["libamdhip64.so.6", "libamdhip64.so.7", "libamdhip64.so"])?;
         let common = Common::load(&library, "libamdhip64", &NAMES)?;
         let sym = Symbols::load(library)?;
         let mut hip = Hip {
