@@ -87,7 +87,29 @@ def test_inline_math_is_accurate_to_a_few_ulp(op, ref, parts):
     np.testing.assert_allclose(got[finite], want[finite], rtol=2e-6, atol=1e-7)
 
 
-def test_inline_pow_follows_powf():
+def vulkan_or_skip():
+    try:
+        if kr.get_driver("vulkan").query_available_devices():
+            return
+    except kr.KilnRuntimeError:
+        pass
+    pytest.skip("no Vulkan device")
+
+
+@pytest.mark.parametrize(
+    "target,device,extra_args",
+    [
+        ("llvm-cpu", "local-sync", ["--kiln-llvmcpu-inline-math"]),
+        ("llvm-cpu", "local-sync", []),
+        ("vmvx", "local-task", []),
+        ("vulkan-spirv", "vulkan", []),
+    ],
+)
+def test_pow_follows_powf(target, device, extra_args):
+    """powf's special cases on every path: C's powf (llvm-cpu), the inline math GPU kernels
+    write (llvm-cpu with --kiln-llvmcpu-inline-math), VMVX and SPIR-V."""
+    if device == "vulkan":
+        vulkan_or_skip()
     rng = np.random.default_rng(5)
     inf = np.inf
     edge_x = [-2, -2, -0.5, 0, 0, -0.0, 1, -1, 4, np.nan, -inf, -inf, -inf, -inf, 0, inf, 0.5]
@@ -97,9 +119,7 @@ def test_inline_pow_follows_powf():
     x, y = x.astype(np.float32), y.astype(np.float32)
     with np.errstate(all="ignore"):
         want = np.power(x.astype(np.float64), y.astype(np.float64))
-    got = run_model(
-        "Pow", [x, y], "llvm-cpu", "local-sync", extra_args=["--kiln-llvmcpu-inline-math"]
-    )
+    got = run_model("Pow", [x, y], target, device, extra_args=extra_args)
     assert_close_with_nans(got, want, rtol=5e-6)
 
 

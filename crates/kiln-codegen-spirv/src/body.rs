@@ -355,9 +355,16 @@ fn float_pow(s: &mut Shader, x: Word, y: Word) -> Word {
     let flip = s.and(negative, odd_integral);
     let neg_r = s.op(Op::FNegate, t, &[r]);
     let v = s.select(t, flip, neg_r, r);
+    // A finite negative base to a fractional power, or a NaN exponent, is NaN (`-inf` to a
+    // fractional power is `inf` or 0, as its magnitude gives).
     let below_zero = s.op(Op::FOrdLessThan, bool_, &[x, zero]);
+    let neg_inf = s.const_f32(f32::NEG_INFINITY);
+    let finite = s.op(Op::FOrdNotEqual, bool_, &[x, neg_inf]);
+    let below_zero = s.and(below_zero, finite);
     let fractional = s.op(Op::LogicalNot, bool_, &[integral]);
     let nan_case = s.and(below_zero, fractional);
+    let y_nan = s.op(Op::IsNan, bool_, &[y]);
+    let nan_case = s.or(nan_case, y_nan);
     let nan = s.const_f32(f32::NAN);
     let v = s.select(t, nan_case, nan, v);
     let one = s.const_f32(1.0);
