@@ -22,7 +22,7 @@ use inkwell::targets::{
 };
 use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum};
 use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
-use inkwell::{AddressSpace, AtomicOrdering, FloatPredicate, IntPredicate, OptimizationLevel};
+use inkwell::{AddressSpace, FloatPredicate, IntPredicate, OptimizationLevel};
 use kiln_codegen_gpu::emit::{binding_extents, binding_types, symbols_of, Arith, Cmp, Kind, Val};
 use kiln_codegen_gpu::{GpuBuilder, GpuSizes, GpuTarget, IndexBuilder};
 use kiln_gpu_binary::{CodeKind, Executable, Kernel};
@@ -307,6 +307,9 @@ pub fn compile_gpu<Z: GpuSizes>(
         };
         records.push(compile_kernel(&context, &module, name, op, arch).map_err(failed)?);
     }
+    if arch.isa == GpuIsa::Amdgpu {
+        link_workgroup_barrier(&context, &module)?;
+    }
     module.verify().map_err(|e| LlvmError::Llvm {
         stage: "verification",
         message: e.to_string(),
@@ -339,6 +342,48 @@ pub fn compile_gpu<Z: GpuSizes>(
         code,
         kernels: records,
     })
+}
+
+/// The AMDGPU workgroup barrier kernels call: `s_barrier` between a release and an acquire
+/// fence of workgroup scope, which order shared memory among the workgroup as HIP's
+/// `__syncthreads` does (system-scope fences would also write back and invalidate the caches
+/// at every barrier).
+const WORKGROUP_BARRIER: &str = "kiln_workgroup_barrier";
+
+/// Links the definition of [`WORKGROUP_BARRIER`] into `module` (written as IR text: the C API
+/// inkwell wraps has no fence sync scope); it inlines into every kernel that calls it.
+fn link_workgroup_barrier<'ctx>(cx: &'ctx Context, module: &Module<'ctx>) -> Result<(), LlvmError> {
+    if module.get_function(WORKGROUP_BARRIER).is_none() {
+        return Ok(());
+    }
+    let failed = |message: String| LlvmError::Llvm {
+        stage: "barrier linking",
+        message,
+    };
+    let layout = module.get_data_layout();
+    let ir = format!(
+        "target datalayout = \"{}\"\n\
+         target triple = \"{}\"\n\
+         define linkonce_odr hidden void @{WORKGROUP_BARRIER}() alwaysinline {{\n\
+           fence syncscope(\"workgroup\") release\n\
+           call void @llvm.amdgcn.s.barrier()\n\
+           fence syncscope(\"workgroup\") acquire\n\
+           ret void\n\
+         }}\n\
+         declare void @llvm.amdgcn.s.barrier()\n",
+        layout.as_str().to_string_lossy(),
+        module.get_triple().as_str().to_string_lossy(),
+    );
+    let buffer = inkwell::memory_buffer::MemoryBuffer::create_from_memory_range_copy(
+        ir.as_bytes(),
+        "barrier",
+    );
+    let helper = cx
+        .create_module_from_ir(buffer)
+        .map_err(|e| failed(e.to_string()))?;
+    module
+        .link_in_module(helper)
+        .map_err(|e| failed(e.to_string()))
 }
 
 /// LLVM's target machine for `arch`.
@@ -971,17 +1016,15 @@ impl<'ctx> GpuBuilder for Gen<'_, 'ctx> {
                     self.call_void_intrinsic("llvm.nvvm.barrier0", &[])
                 }
             }
-            _ => (|| {
-                // Release this invocation's shared writes, meet, then acquire the others'.
-                self.b
-                    .build_fence(AtomicOrdering::Release, false, "")
-                    .map_err(e)?;
-                self.call_void_intrinsic("llvm.amdgcn.s.barrier", &[])?;
-                self.b
-                    .build_fence(AtomicOrdering::Acquire, false, "")
-                    .map_err(e)?;
-                Ok(())
-            })(),
+            // Workgroup-scoped fences around `s_barrier` ([`WORKGROUP_BARRIER`], linked in
+            // after the kernels are written).
+            _ => {
+                let f = self.m.get_function(WORKGROUP_BARRIER).unwrap_or_else(|| {
+                    let ty = self.cx.void_type().fn_type(&[], false);
+                    self.m.add_function(WORKGROUP_BARRIER, ty, None)
+                });
+                self.b.build_call(f, &[], "").map(drop).map_err(e)
+            }
         };
         if let Err(m) = r {
             self.record(m);
