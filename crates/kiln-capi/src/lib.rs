@@ -184,10 +184,26 @@ pub unsafe extern "C" fn kiln_status_message(status: *const kiln_status) -> *con
 /// `status` is null or a status this API returned, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn kiln_status_free(status: *mut kiln_status) {
-    if !status.is_null() {
-        // SAFETY: a status made by `Box::into_raw`, freed once.
-        drop(unsafe { Box::from_raw(status) });
+    // SAFETY: per the contract above.
+    unsafe { release(status) }
+}
+
+/// Frees an object this API boxed (null is ignored).
+///
+/// # Safety
+/// `p` is null or came from `Box::into_raw` here, and is freed once.
+unsafe fn release<T>(p: *mut T) {
+    if !p.is_null() {
+        // SAFETY: per the contract above.
+        drop(unsafe { Box::from_raw(p) });
     }
+}
+
+/// Name `index` of `names` as a C string (null when out of range or without names).
+fn name_at(names: Option<&[CString]>, index: usize) -> *const c_char {
+    names
+        .and_then(|n| n.get(index))
+        .map_or(std::ptr::null(), |n| n.as_ptr())
 }
 
 /// Writes `value` through `out` (checked non-null by the caller).
@@ -231,10 +247,8 @@ pub unsafe extern "C" fn kiln_instance_create(out: *mut *mut kiln_instance) -> *
 /// `instance` is null or an instance this API made, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn kiln_instance_free(instance: *mut kiln_instance) {
-    if !instance.is_null() {
-        // SAFETY: made by `Box::into_raw`, freed once.
-        drop(unsafe { Box::from_raw(instance) });
-    }
+    // SAFETY: per the contract above.
+    unsafe { release(instance) }
 }
 
 /// The number of drivers `instance` holds.
@@ -257,9 +271,7 @@ pub unsafe extern "C" fn kiln_instance_driver_name(
     index: usize,
 ) -> *const c_char {
     // SAFETY: per the contract above.
-    unsafe { instance.as_ref() }
-        .and_then(|i| i.names.get(index))
-        .map_or(std::ptr::null(), |n| n.as_ptr())
+    name_at(unsafe { instance.as_ref() }.map(|i| &i.names[..]), index)
 }
 
 /// Creates the device `uri` names: `driver`, `driver://` or `driver://path` (as
@@ -304,10 +316,8 @@ pub unsafe extern "C" fn kiln_device_create(
 /// `device` is null or a device this API made, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn kiln_device_free(device: *mut kiln_device) {
-    if !device.is_null() {
-        // SAFETY: made by `Box::into_raw`, freed once.
-        drop(unsafe { Box::from_raw(device) });
-    }
+    // SAFETY: per the contract above.
+    unsafe { release(device) }
 }
 
 fn load(
@@ -405,10 +415,8 @@ pub unsafe extern "C" fn kiln_module_load_bytes(
 /// `module` is null or a module this API loaded, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn kiln_module_free(module: *mut kiln_module) {
-    if !module.is_null() {
-        // SAFETY: made by `Box::into_raw`, freed once.
-        drop(unsafe { Box::from_raw(module) });
-    }
+    // SAFETY: per the contract above.
+    unsafe { release(module) }
 }
 
 /// The number of functions `module` exports.
@@ -431,9 +439,7 @@ pub unsafe extern "C" fn kiln_module_function_name(
     index: usize,
 ) -> *const c_char {
     // SAFETY: per the contract above.
-    unsafe { module.as_ref() }
-        .and_then(|m| m.names.get(index))
-        .map_or(std::ptr::null(), |n| n.as_ptr())
+    name_at(unsafe { module.as_ref() }.map(|m| &m.names[..]), index)
 }
 
 /// The signature of function `function`: its number of inputs and outputs, and (when
@@ -606,10 +612,8 @@ pub unsafe extern "C" fn kiln_tensor_create(
 /// `tensor` is null or a tensor this API made, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn kiln_tensor_free(tensor: *mut kiln_tensor) {
-    if !tensor.is_null() {
-        // SAFETY: made by `Box::into_raw`, freed once.
-        drop(unsafe { Box::from_raw(tensor) });
-    }
+    // SAFETY: per the contract above.
+    unsafe { release(tensor) }
 }
 
 /// The element type code of `tensor`.
