@@ -177,9 +177,7 @@ def test_group_normalization_matches_numpy(dtype, rtol, target, device):
         [helper.make_tensor_value_info("y", elem, x.shape)],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
-    blob = kc.compile_str(
-        model.SerializeToString(), target_backends=[target], extra_args=extra_args
-    )
+    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
     got = np.asarray(kr.load_module(blob, device=device).main(x, scale, bias))
     assert got.dtype == dtype
     np.testing.assert_allclose(got.astype(np.float64), want, rtol=rtol, atol=rtol)
@@ -218,9 +216,7 @@ def test_log_reductions_match_numpy_without_overflow(op, opset, keepdims, target
         initializer=inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    blob = kc.compile_str(
-        model.SerializeToString(), target_backends=[target], extra_args=extra_args
-    )
+    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
     got = np.asarray(kr.load_module(blob, device=device).main(x))
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5)
@@ -247,9 +243,7 @@ def test_grid_sample_cubic_border_follows_onnx_reference(align_corners, target, 
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
     want = ReferenceEvaluator(model).run(None, {"x": x, "grid": grid})[0]
-    blob = kc.compile_str(
-        model.SerializeToString(), target_backends=[target], extra_args=extra_args
-    )
+    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
     got = np.asarray(kr.load_module(blob, device=device).main(x, grid))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
@@ -275,8 +269,6 @@ def test_convolutions_with_one_output_channel_per_group(channels_per_group, targ
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     want = ReferenceEvaluator(model).run(None, {"x": x})[0]
-    blob = kc.compile_str(
-        model.SerializeToString(), target_backends=[target], extra_args=extra_args
-    )
+    blob = kc.compile_str(model.SerializeToString(), target_backends=[target])
     got = np.asarray(kr.load_module(blob, device=device).main(x))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
