@@ -81,6 +81,8 @@ pub struct Shader {
     pub i64_: Word,
     uvec3: Word,
     consts: HashMap<(Word, u64), Word>,
+    /// Infinities and NaNs by their bits: integer constants reinterpreted at entry.
+    non_finite: HashMap<u32, Word>,
     /// The value of each i32 constant, so index arithmetic on constants folds.
     i32_values: HashMap<Word, i32>,
     /// The values of the kernel's symbols, loaded from push constants at entry.
@@ -141,6 +143,7 @@ impl Shader {
             i64_: 0,
             uvec3,
             consts: HashMap::new(),
+            non_finite: HashMap::new(),
             i32_values: HashMap::new(),
             symbols: HashMap::new(),
             bindings: vec![],
@@ -320,8 +323,34 @@ impl Shader {
     pub fn const_u32(&mut self, v: u32) -> Word {
         self.constant(self.u32_, v as u64, false)
     }
+    /// An f32 value. Infinities and NaNs are their bits as an integer constant reinterpreted
+    /// once in the entry block: WGSL and MSL (and naga, which translates SPIR-V to them)
+    /// accept only finite float constants.
     pub fn const_f32(&mut self, v: f32) -> Word {
-        self.constant(self.f32_, v.to_bits() as u64, false)
+        if v.is_finite() {
+            return self.constant(self.f32_, v.to_bits() as u64, false);
+        }
+        if let Some(&id) = self.non_finite.get(&v.to_bits()) {
+            return id;
+        }
+        let bits = self.const_u32(v.to_bits());
+        let id = self.b.id();
+        let cast = Instruction::new(
+            Op::Bitcast,
+            Some(self.f32_),
+            Some(id),
+            vec![Operand::IdRef(bits)],
+        );
+        // After the entry block's variables, which SPIR-V wants first (later ones go before).
+        let entry = &mut self.b.module_mut().functions[self.function_index].blocks[0];
+        let at = entry
+            .instructions
+            .iter()
+            .take_while(|i| i.class.opcode == Op::Variable)
+            .count();
+        entry.instructions.insert(at, cast);
+        self.non_finite.insert(v.to_bits(), id);
+        id
     }
     pub fn const_i64(&mut self, v: i64) -> Word {
         self.constant(self.i64_, v as u64, true)
