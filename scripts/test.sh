@@ -21,6 +21,13 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 # Every crate's docs build, intra-doc links resolved.
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
 cargo test --workspace
+# The runtime core (module reader, VM, VMVX interpreter and microkernels, local HAL, the GPU
+# executable formats) builds for the browser target, as a webgpu runtime will need.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+cargo check --quiet --target wasm32-unknown-unknown -p kiln-runtime -p kiln-module \
+  -p kiln-vmvx -p kiln-ukernel -p kiln-hal-local -p kiln-spirv -p kiln-gpu-binary
 bash scripts/setup-python.sh
 .venv/bin/python -m pytest -q bindings/python/tests
 # ONNX's own node tests: every case listed as passing must still pass on each target.

@@ -28,6 +28,8 @@ const R_X86_64_PC64: u32 = 24;
 /// Linked code in executable memory; unmapped on drop.
 pub struct LoadedCode {
     base: *mut u8,
+    /// Bytes mapped at `base` (only Linux maps code; elsewhere loading fails first).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     size: usize,
     symbols: HashMap<String, usize>,
 }
