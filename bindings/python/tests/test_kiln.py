@@ -33,7 +33,9 @@ func @main(%0 "scale": tensor<f32>, %1 "x": tensor<3xf32>) -> (%2 "y") {
 
 
 def test_targets_and_drivers_match_the_reference_page():
-    assert kc.query_available_targets() == ["cuda", "llvm-cpu", "rocm", "vmvx", "vulkan-spirv"]
+    assert kc.query_available_targets() == [
+        "cuda", "llvm-cpu", "metal-spirv", "rocm", "vmvx", "vulkan-spirv"
+    ]
     drivers = kr.system_setup.query_available_drivers()
     assert drivers == ["cuda", "hip", "local-sync", "local-task", "vulkan"]
     for name in ["local-sync", "local-task"]:

@@ -581,6 +581,7 @@ fn compile_kernel<'ctx, Z: GpuSizes>(
         workgroups,
         shared_memory: state.shared_bytes,
         reports_errors,
+        code: vec![],
     })
 }
 

@@ -31,6 +31,8 @@
 
 pub mod body;
 pub mod kernels;
+#[cfg(feature = "msl")]
+pub mod msl;
 pub mod shader;
 
 use kiln_codegen_gpu::{emit, GpuSizes};

@@ -244,6 +244,84 @@ impl GpuCodegen for Spirv {
     }
 }
 
+/// `metal-spirv`: the vulkan-spirv shader of each dispatch (for Apple GPUs' limits,
+/// [`kiln_codegen_spirv::msl::APPLE`]) translated to MSL by naga
+/// ([`kiln_codegen_spirv::msl::translate`]).
+pub struct Metal;
+
+impl GpuCodegen for Metal {
+    /// The shader, and its kernel's MSL source and function name.
+    type Entry = (kiln_spirv::EntryPoint, (String, String));
+    fn name(&self) -> &'static str {
+        "metal-spirv"
+    }
+    fn format(&self) -> &'static str {
+        kiln_gpu_binary::METAL_FORMAT
+    }
+    fn entry(&self, name: &str, op: &Op) -> Result<(Self::Entry, u64), CompileError> {
+        let target = &kiln_codegen_spirv::msl::APPLE;
+        let (entry, count) =
+            kiln_codegen_spirv::compile_kernel(name, op, target).map_err(metal_error)?;
+        let source = kiln_codegen_spirv::msl::translate(&entry).map_err(metal_error)?;
+        Ok(((entry, source), count))
+    }
+    fn entry_symbolic(&self, name: &str, op: &Op<Symbolic>) -> Result<Self::Entry, CompileError> {
+        let target = &kiln_codegen_spirv::msl::APPLE;
+        let entry =
+            kiln_codegen_spirv::compile_kernel_symbolic(name, op, target).map_err(metal_error)?;
+        let source = kiln_codegen_spirv::msl::translate(&entry).map_err(metal_error)?;
+        Ok((entry, source))
+    }
+    fn symbols(&self, (entry, _): &Self::Entry) -> Vec<String> {
+        entry.symbols.clone()
+    }
+    fn workgroup_size(&self, (entry, _): &Self::Entry) -> u32 {
+        entry.workgroup_size[0]
+    }
+    fn grid(&self, name: &str, count: u64) -> Result<[u32; 3], CompileError> {
+        Spirv(&kiln_codegen_spirv::msl::APPLE).grid(name, count)
+    }
+    fn serialize(
+        &self,
+        entries: Vec<Self::Entry>,
+    ) -> Result<(Vec<u8>, Vec<(String, Vec<u8>)>), CompileError> {
+        let binaries = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (_, (source, _)))| (format!("_{i}.metal"), source.clone().into_bytes()))
+            .collect();
+        let kernels = entries
+            .into_iter()
+            .map(|(e, (source, function))| kiln_gpu_binary::Kernel {
+                name: function,
+                workgroup_size: e.workgroup_size[0],
+                bindings: e.bindings,
+                symbols: e.symbols,
+                binding_extents: e.binding_extents,
+                workgroups: e.workgroups,
+                shared_memory: e.shared_memory,
+                reports_errors: e.reports_errors,
+                code: source.into_bytes(),
+            })
+            .collect();
+        let exe = kiln_gpu_binary::Executable {
+            kind: kiln_gpu_binary::CodeKind::Msl,
+            target: kiln_codegen_spirv::msl::APPLE.name.into(),
+            code: vec![],
+            kernels,
+        };
+        Ok((exe.encode(), binaries))
+    }
+}
+
+/// A SPIR-V or MSL error of the metal-spirv target, as its own.
+fn metal_error(e: kiln_codegen_spirv::SpirvError) -> CompileError {
+    CompileError::Backend {
+        target: "metal-spirv".into(),
+        message: e.to_string(),
+    }
+}
+
 /// `cuda` (PTX) and `rocm` (HSACO): the shared GPU kernels through LLVM
 /// ([`kiln_codegen_llvm::compile_gpu`]) for the architecture `--iree-cuda-target` or
 /// `--iree-rocm-target` names. Entry points record their launch shape as dispatches are

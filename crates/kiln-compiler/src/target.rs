@@ -6,7 +6,7 @@
 //! makes the backends this build contains; the names of backends kiln knows but this build
 //! lacks are in [`KNOWN_TARGETS`], so errors can say which.
 
-use crate::gpu_targets::{GpuBackend, LlvmGpu, Spirv};
+use crate::gpu_targets::{GpuBackend, LlvmGpu, Metal, Spirv};
 use crate::plan::{plan, plan_symbolic, GridFn, PlanTarget};
 use crate::{CompileError, CompileOptions};
 use kiln_codegen_cpu::{CpuKernel, PackedConstants};
@@ -36,7 +36,7 @@ impl FunctionDispatches {
                 loc: format!("@{}", self.name),
                 message: format!(
                     "its sizes depend on {} at run time, which target '{target}' does not \
-                     compile yet (vmvx, llvm-cpu, vulkan-spirv, cuda and rocm do): bind the dims with --kiln-bind-dim=NAME=SIZE",
+                     compile yet (vmvx, llvm-cpu and the GPU targets do): bind the dims with --kiln-bind-dim=NAME=SIZE",
                     self.formed.symbols().join(", ")
                 ),
             })
@@ -352,7 +352,14 @@ pub const KNOWN_TARGETS: &[&str] = &[
 ];
 
 /// Names of the backends compiled into this build, sorted.
-pub const AVAILABLE: &[&str] = &["cuda", "llvm-cpu", "rocm", "vmvx", "vulkan-spirv"];
+pub const AVAILABLE: &[&str] = &[
+    "cuda",
+    "llvm-cpu",
+    "metal-spirv",
+    "rocm",
+    "vmvx",
+    "vulkan-spirv",
+];
 
 /// The backend called `name`, configured by `options`; `None` if this build lacks it.
 pub fn backend(
@@ -377,6 +384,7 @@ pub fn backend(
             let target = kiln_codegen_spirv::find_target(arch)?;
             Some(Box::new(GpuBackend(Spirv(target))))
         }
+        "metal-spirv" => Some(Box::new(GpuBackend(Metal))),
         "cuda" => {
             let arch = kiln_codegen_llvm::cuda_arch(options.cuda_target.as_deref().unwrap_or(""))?;
             Some(Box::new(GpuBackend(LlvmGpu { arch })))

@@ -1,6 +1,7 @@
-//! The `cuda-nvptx-fb` and `rocm-hsaco-fb` executable formats (IREE's names): one code object
-//! holding every kernel — PTX text for CUDA, an HSACO shared object for ROCm — with each
-//! kernel's launch record.
+//! The `cuda-nvptx-fb`, `rocm-hsaco-fb` and `metal-msl-fb` executable formats (IREE's names):
+//! the GPU code — one object holding every kernel (PTX text for CUDA, an HSACO shared object
+//! for ROCm) or one Metal Shading Language source per kernel — with each kernel's launch
+//! record.
 //!
 //! The compiler side (`kiln-codegen-llvm`'s GPU path) writes it; a driver reads it with
 //! [`Executable::decode`], which checks the container and every record, loads [`Executable::code`]
@@ -18,6 +19,13 @@
 //!   threads; kernels index with 32-bit arithmetic, so a dispatch's threads stay below 2^31.
 //! - [`Kernel::shared_memory`] bytes of static shared memory (declared in the code).
 //!
+//! Metal kernels (translated from the vulkan-spirv shaders) keep the Vulkan convention
+//! instead: `[[buffer(i)]]` is binding `i` (accessed from the element bias the parameter
+//! block gives), `[[buffer(n)]]` for `n` bindings holds that block (one `u32` bias per
+//! binding, then one `i32` per symbol), `[[buffer(n + 1)]]` the status word of a kernel
+//! that reports errors, and `[[buffer(n + 2)]]` the bound byte length of each binding (one
+//! `u32` each, in binding order).
+//!
 //! This crate belongs to the runtime side: it never depends on the compiler.
 
 use kiln_module::{ByteReader, ByteWriter, ModuleError};
@@ -28,7 +36,9 @@ use kiln_types::ElementType;
 pub const CUDA_FORMAT: &str = "cuda-nvptx-fb";
 /// The format string of ROCm executables: HSACO.
 pub const ROCM_FORMAT: &str = "rocm-hsaco-fb";
-const VERSION: u32 = 1;
+/// The format string of Metal executables: MSL source per kernel.
+pub const METAL_FORMAT: &str = "metal-msl-fb";
+const VERSION: u32 = 2;
 
 /// Why a kernel flagged its dispatch as failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +54,8 @@ pub enum CodeKind {
     Ptx,
     /// An AMDGPU code object (an ELF shared object) for one GPU architecture.
     Hsaco,
+    /// Metal Shading Language source, one translation unit per kernel ([`Kernel::code`]).
+    Msl,
 }
 
 impl CodeKind {
@@ -52,6 +64,7 @@ impl CodeKind {
         match self {
             CodeKind::Ptx => CUDA_FORMAT,
             CodeKind::Hsaco => ROCM_FORMAT,
+            CodeKind::Msl => METAL_FORMAT,
         }
     }
     /// The file suffix a user inspects the code under.
@@ -59,6 +72,7 @@ impl CodeKind {
         match self {
             CodeKind::Ptx => ".ptx",
             CodeKind::Hsaco => ".hsaco",
+            CodeKind::Msl => ".metal",
         }
     }
 }
@@ -84,14 +98,18 @@ pub struct Kernel {
     pub shared_memory: u32,
     /// Whether the kernel takes an error status word (see the crate docs).
     pub reports_errors: bool,
+    /// The kernel's own code, for kinds that hold one per kernel ([`CodeKind::Msl`]); empty
+    /// otherwise.
+    pub code: Vec<u8>,
 }
 
 /// An executable: the code object and its kernels in entry-point order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Executable {
     pub kind: CodeKind,
-    /// The GPU architecture the code was compiled for (`sm_80`, `gfx942`).
+    /// The GPU architecture the code was compiled for (`sm_80`, `gfx942`, `apple`).
     pub target: String,
+    /// The code object of every kernel (empty for [`CodeKind::Msl`]).
     pub code: Vec<u8>,
     pub kernels: Vec<Kernel>,
 }
@@ -103,6 +121,7 @@ impl Executable {
         w.u8(match self.kind {
             CodeKind::Ptx => 0,
             CodeKind::Hsaco => 1,
+            CodeKind::Msl => 2,
         });
         w.str(&self.target);
         w.u32(self.kernels.len() as u32);
@@ -117,6 +136,7 @@ impl Executable {
             w.size(&k.workgroups);
             w.u32(k.shared_memory);
             w.u8(k.reports_errors as u8);
+            w.blob(&k.code);
         }
         w.blob(&self.code);
         w.bytes
@@ -145,10 +165,23 @@ impl Executable {
                     return Err("the code is not an HSACO ELF object (bad magic number)".into());
                 }
             }
+            CodeKind::Msl => {
+                for k in &self.kernels {
+                    let source = std::str::from_utf8(&k.code).unwrap_or("");
+                    if !source.contains(&format!("kernel void {}(", k.name)) {
+                        return Err(format!(
+                            "kernel '{}': its code is not MSL defining that kernel",
+                            k.name
+                        ));
+                    }
+                }
+            }
         }
         for (i, k) in self.kernels.iter().enumerate() {
             k.check().map_err(|m| format!("kernel '{}': {m}", k.name))?;
-            if self.kernels[..i].iter().any(|other| other.name == k.name) {
+            // PTX and HSACO hold every kernel in one namespace (MSL: one source each).
+            let shared = self.kind != CodeKind::Msl;
+            if shared && self.kernels[..i].iter().any(|other| other.name == k.name) {
                 return Err(format!("two kernels are named '{}'", k.name));
             }
         }
@@ -166,6 +199,7 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
     let kind = match r.u8()? {
         0 => CodeKind::Ptx,
         1 => CodeKind::Hsaco,
+        2 => CodeKind::Msl,
         other => {
             return Err(ModuleError::Invalid(format!(
                 "unknown GPU code kind {other}"
@@ -192,6 +226,7 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
             1 => true,
             b => return Err(ModuleError::Invalid(format!("bad flag byte {b}"))),
         };
+        let code = r.blob()?;
         kernels.push(Kernel {
             name,
             workgroup_size,
@@ -201,6 +236,7 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
             workgroups,
             shared_memory,
             reports_errors,
+            code,
         });
     }
     let code = r.blob()?;
@@ -320,6 +356,7 @@ mod tests {
                 workgroups: SymExpr::parse("(n+127)/128").unwrap(),
                 shared_memory: 512,
                 reports_errors: true,
+                code: vec![],
             }],
         }
     }

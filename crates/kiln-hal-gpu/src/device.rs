@@ -219,6 +219,8 @@ impl<A: Api> GpuDevice<A> {
             kiln_gpu_binary::CodeKind::Ptx => sm_number(target) <= sm_number(&device.arch),
             // A code object runs on the architecture it was compiled for.
             kiln_gpu_binary::CodeKind::Hsaco => target == device.arch,
+            // Metal source is for the metal driver (`load_executable` refused its format).
+            kiln_gpu_binary::CodeKind::Msl => false,
         };
         if !runs {
             return Err(format!(

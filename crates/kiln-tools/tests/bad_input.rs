@@ -85,17 +85,17 @@ fn compiler_rejects_bad_models_and_flags() {
             "-o",
             out_s,
         ],
-        "unknown target backend 'frobnicator' (available: cuda, llvm-cpu, rocm, vmvx, vulkan-spirv)",
+        "unknown target backend 'frobnicator' (available: cuda, llvm-cpu, metal-spirv, rocm, vmvx, vulkan-spirv)",
     );
     fails(
         COMPILE,
         &[
             mlp.to_str().unwrap(),
-            "--iree-hal-target-backends=metal-spirv",
+            "--iree-hal-target-backends=webgpu-spirv",
             "-o",
             out_s,
         ],
-        "'metal-spirv' is not available in this build",
+        "'webgpu-spirv' is not available in this build",
     );
     fails(
         COMPILE,

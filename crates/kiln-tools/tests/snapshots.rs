@@ -1,8 +1,9 @@
 //! Snapshot tests of the compiler's middle: for every golden model, the kernel IR that
 //! dispatch formation makes (`--compile-to=dispatch-creation`) and what each target backend
 //! lowers it to, with the host programs (`--compile-to=hal`, for llvm-cpu on an x86-64-v4 CPU,
-//! vmvx and vulkan-spirv in one module). A change to fusion, tiling, data tiling or buffer
-//! planning shows up as a diff of `tests/snapshots/*.txt`; review it, then accept it with
+//! vmvx and vulkan-spirv in one module), and the Metal Shading Language of two models
+//! (`*.metal`). A change to fusion, tiling, data tiling, buffer planning or GPU kernels
+//! shows up as a diff of `tests/snapshots/*`; review it, then accept it with
 //! `UPDATE_EXPECT=1 cargo test -p kiln-tools --test snapshots`.
 
 use kiln_compiler::{CompileOptions, CompileOutput, Phase};
@@ -170,5 +171,38 @@ fn dynamic_hal() {
         };
         let file = format!("snapshots/{model}.dynamic.hal.txt");
         expect_test::expect_file![file].assert_eq(&text);
+    }
+}
+
+/// The Metal Shading Language the metal-spirv target writes for two golden models (through
+/// naga), every kernel in entry-point order.
+#[test]
+fn metal_shading_language() {
+    for model in ["mlp", "cnn"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/models")
+            .join(model)
+            .join("model.onnx");
+        let options = CompileOptions {
+            targets: vec!["metal-spirv".into()],
+            ..Default::default()
+        };
+        let Ok(CompileOutput::Module(bytes)) = kiln_compiler::compile_file(&path, None, &options)
+        else {
+            panic!("{model}: no module")
+        };
+        let module = kiln_module::Module::read(&bytes).unwrap();
+        let exe = kiln_gpu_binary::Executable::decode(&module.executables[0].data).unwrap();
+        let msl: Vec<String> = exe
+            .kernels
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                let source = String::from_utf8_lossy(&k.code);
+                format!("// ===== entry {i}: kernel {} =====\n{source}", k.name)
+            })
+            .collect();
+        let file = format!("snapshots/{model}.metal-spirv.metal");
+        expect_test::expect_file![file].assert_eq(&msl.join("\n"));
     }
 }

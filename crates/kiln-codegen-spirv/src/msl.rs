@@ -1,0 +1,92 @@
+//! The `metal-spirv` target's code: each vulkan-spirv shader translated to Metal Shading
+//! Language by naga (SPIR-V in, validated, MSL 2.4 out), with the binding map the Metal
+//! executable format fixes (`kiln_gpu_binary`'s crate docs): binding `i` at `[[buffer(i)]]`,
+//! the push-constant block at `[[buffer(n)]]`, the status word at `[[buffer(n + 1)]]`, and
+//! the bound byte length of each binding (`u32`s, in binding order) at `[[buffer(n + 2)]]`.
+//!
+//! naga's SPIR-V front end does not read 8- or 16-bit storage yet, so kernels over int8, f16
+//! or bf16 tensors are refused with that reason.
+
+use crate::{SpirvError, VulkanTarget};
+use kiln_spirv::EntryPoint;
+use naga::back::msl;
+
+/// The Apple GPU family `metal-spirv` plans for: 32-wide SIMD groups, 1,024 threads and
+/// 32 KiB of threadgroup memory (every Apple GPU since A11 and M1).
+pub const APPLE: VulkanTarget = VulkanTarget {
+    name: "apple",
+    description: "Apple GPUs (A11 and later, M1 and later), Metal 2.4",
+    subgroup_size: 32,
+    max_workgroup_invocations: 1024,
+    max_shared_memory: 32 * 1024,
+};
+
+/// The MSL source of `entry`'s kernel and the name of its kernel function (the entry
+/// point's, as MSL spells it: naga adds `_` to a name ending in a digit).
+pub fn translate(entry: &EntryPoint) -> Result<(String, String), SpirvError> {
+    let failed = |message: String| SpirvError::Kernel {
+        kernel: entry.name.clone(),
+        message,
+    };
+    if entry.features.storage8 || entry.features.storage16 {
+        return Err(failed(
+            "metal-spirv does not translate kernels over 8- or 16-bit tensors yet (naga's SPIR-V reader lacks narrow storage)".into(),
+        ));
+    }
+    let words: Vec<u8> = entry.code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut module =
+        naga::front::spv::parse_u8_slice(&words, &naga::front::spv::Options::default())
+            .map_err(|e| failed(format!("naga cannot read the shader: {e}")))?;
+    // The kernel function takes the entry point's name (unique within an executable).
+    let [shader_entry] = &mut module.entry_points[..] else {
+        return Err(failed("the shader has no single entry point".into()));
+    };
+    shader_entry.name = entry.name.clone();
+    let info = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::all(),
+    )
+    .validate(&module)
+    .map_err(|e| failed(format!("naga refuses the shader: {:?}", e.as_inner())))?;
+    let slot = |i: usize| {
+        msl::Slot::try_from(i).map_err(|_| failed(format!("buffer index {i} exceeds Metal's")))
+    };
+    let n = entry.bindings.len();
+    let mut resources = msl::BindingMap::default();
+    for binding in 0..n + entry.reports_errors as usize {
+        let target = msl::BindTarget {
+            buffer: Some(slot(if binding < n { binding } else { n + 1 })?),
+            mutable: true,
+            ..Default::default()
+        };
+        let at = naga::ResourceBinding {
+            group: 0,
+            binding: binding as u32,
+        };
+        resources.insert(at, target);
+    }
+    let mut options = msl::Options {
+        lang_version: (2, 4),
+        fake_missing_bindings: false,
+        ..Default::default()
+    };
+    options.per_entry_point_map.insert(
+        entry.name.clone(),
+        msl::EntryPointResources {
+            resources,
+            immediates_buffer: Some(slot(n)?),
+            sizes_buffer: Some(slot(n + 2)?),
+        },
+    );
+    let pipeline = msl::PipelineOptions {
+        entry_point: Some((naga::ShaderStage::Compute, entry.name.clone())),
+        ..Default::default()
+    };
+    let (source, written) = msl::write_string(&module, &info, &options, &pipeline)
+        .map_err(|e| failed(format!("naga cannot write MSL: {e}")))?;
+    match written.entry_point_names.first() {
+        Some(Ok(function)) => Ok((source, function.clone())),
+        Some(Err(e)) => Err(failed(format!("naga cannot write the kernel: {e:?}"))),
+        None => Err(failed("naga wrote no kernel".into())),
+    }
+}
