@@ -19,14 +19,18 @@ static int fail(kiln_status* s) {
   return 1;
 }
 
+/* The bytes of a regular file (NULL if it cannot be read or sized). */
 static unsigned char* read_file(const char* path, size_t* length) {
   FILE* f = fopen(path, "rb");
   if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
+  long n = -1;
+  if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+  if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    fclose(f);
+    return NULL;
+  }
   unsigned char* data = malloc(n > 0 ? (size_t)n : 1);
-  *length = fread(data, 1, (size_t)n, f);
+  if (data) *length = fread(data, 1, (size_t)n, f);
   fclose(f);
   return data;
 }
@@ -60,6 +64,12 @@ int main(int argc, char** argv) {
   kiln_tensor** inputs = calloc(n_in, sizeof(kiln_tensor*));
   for (size_t i = 0; i < n_in; i++) {
     const kiln_tensor_type* t = &in_types[i];
+    int open = t->rank < 0;
+    for (int64_t d = 0; d < t->rank; d++) open |= t->dims[d] < 0;
+    if (open) {
+      fprintf(stderr, "run_model: input %zu's shape is known only per call\n", i);
+      return 1;
+    }
     printf("input %zu: %s[", i, kiln_element_type_name(t->element_type));
     for (int64_t d = 0; d < t->rank; d++) printf(d ? "x%lld" : "%lld", (long long)t->dims[d]);
     printf("]\n");

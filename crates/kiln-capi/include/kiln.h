@@ -223,9 +223,10 @@ const uint8_t *kiln_tensor_data(const struct kiln_tensor *tensor);
 // `tensor` is a tensor this API made.
 size_t kiln_tensor_byte_length(const struct kiln_tensor *tensor);
 
-// Calls `function` with `input_count` tensors and writes up to `output_capacity` new result
-// tensors to `outputs` (the caller frees each), their number to `output_count`. Inputs are
-// checked against the signature; too small an `outputs` array is an error naming the count.
+// Calls `function` with `input_count` tensors and writes its new result tensors to
+// `outputs` (the caller frees each) and their number to `output_count` (0 on any error,
+// when nothing is written). Inputs are checked against the signature; an `outputs` array
+// smaller than the signature's result count is an error naming it, before anything runs.
 //
 // # Safety
 // `module` is a module this API loaded, `function` a NUL-terminated string, `inputs` points

@@ -82,6 +82,9 @@ pub struct kiln_tensor {
 /// The most dims a [`kiln_tensor_type`] describes.
 pub const KILN_MAX_RANK: usize = 8;
 
+/// The largest rank `kiln_tensor_create` takes.
+const MAX_TENSOR_RANK: usize = 64;
+
 /// One input or output of a function's signature.
 #[repr(C)]
 pub struct kiln_tensor_type {
@@ -573,6 +576,9 @@ pub unsafe extern "C" fn kiln_tensor_create(
         let Some(t) = ElementType::from_code(element_type) else {
             return invalid(format!("unknown element type code {element_type}"));
         };
+        if rank > MAX_TENSOR_RANK {
+            return invalid(format!("rank {rank} exceeds {MAX_TENSOR_RANK}"));
+        }
         if (rank > 0 && dims.is_null()) || (byte_length > 0 && data.is_null()) || out.is_null() {
             return invalid("dims, data or out is null");
         }
@@ -666,9 +672,10 @@ pub unsafe extern "C" fn kiln_tensor_byte_length(tensor: *const kiln_tensor) -> 
     unsafe { tensor.as_ref() }.map_or(0, |t| t.tensor.data.len())
 }
 
-/// Calls `function` with `input_count` tensors and writes up to `output_capacity` new result
-/// tensors to `outputs` (the caller frees each), their number to `output_count`. Inputs are
-/// checked against the signature; too small an `outputs` array is an error naming the count.
+/// Calls `function` with `input_count` tensors and writes its new result tensors to
+/// `outputs` (the caller frees each) and their number to `output_count` (0 on any error,
+/// when nothing is written). Inputs are checked against the signature; an `outputs` array
+/// smaller than the signature's result count is an error naming it, before anything runs.
 ///
 /// # Safety
 /// `module` is a module this API loaded, `function` a NUL-terminated string, `inputs` points
@@ -697,6 +704,17 @@ pub unsafe extern "C" fn kiln_module_call(
         if (input_count > 0 && inputs.is_null()) || output_count.is_null() {
             return invalid("inputs or output_count is null");
         }
+        // SAFETY: a writable size_t per the contract; 0 until results are written.
+        unsafe { *output_count = 0 };
+        let results_count = match module.module.function(name) {
+            Ok(f) => f.outputs.len(),
+            Err(e) => return runtime_status(e),
+        };
+        if results_count > output_capacity || (output_capacity > 0 && outputs.is_null()) {
+            return invalid(format!(
+                "'{name}' returns {results_count} results; outputs holds {output_capacity}"
+            ));
+        }
         let mut args = Vec::with_capacity(input_count);
         for i in 0..input_count {
             // SAFETY: `inputs` holds `input_count` pointers per the contract.
@@ -711,14 +729,17 @@ pub unsafe extern "C" fn kiln_module_call(
             Ok(r) => r,
             Err(e) => return runtime_status(e),
         };
+        if results.len() > output_capacity {
+            return status(
+                kiln_status_code_t::KILN_STATUS_INTERNAL,
+                format!(
+                    "'{name}' returned {} results, not {results_count}",
+                    results.len()
+                ),
+            );
+        }
         // SAFETY: a writable size_t per the contract.
         unsafe { *output_count = results.len() };
-        if results.len() > output_capacity || (output_capacity > 0 && outputs.is_null()) {
-            return invalid(format!(
-                "'{name}' returns {} results; outputs holds {output_capacity}",
-                results.len()
-            ));
-        }
         for (i, tensor) in results.into_iter().enumerate() {
             let dims = tensor.shape.iter().map(|&d| d as i64).collect();
             // SAFETY: `outputs` holds `output_capacity` writable pointers per the contract.

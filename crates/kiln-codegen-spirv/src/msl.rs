@@ -2,10 +2,12 @@
 //! Language by naga (SPIR-V in, validated, MSL 2.4 out), with the binding map the Metal
 //! executable format fixes (`kiln_gpu_binary`'s crate docs): binding `i` at `[[buffer(i)]]`,
 //! the push-constant block at `[[buffer(n)]]`, the status word at `[[buffer(n + 1)]]`, and
-//! the bound byte length of each binding (`u32`s, in binding order) at `[[buffer(n + 2)]]`.
+//! the bound byte length of each binding (`u32`s, in binding order, then the status word's
+//! for a kernel that reports errors) at `[[buffer(n + 2)]]`.
 //!
-//! naga's SPIR-V front end does not read 8- or 16-bit storage yet, so kernels over int8, f16
-//! or bf16 tensors are refused with that reason.
+//! naga's SPIR-V front end does not read 8- or 16-bit storage yet, so kernels over int8, bool,
+//! f16 or bf16 tensors are refused with that reason (and f64 ones: Metal has no 64-bit
+//! floats).
 
 use crate::{SpirvError, VulkanTarget};
 use kiln_spirv::EntryPoint;
@@ -32,6 +34,19 @@ pub fn translate(entry: &EntryPoint) -> Result<(String, String), SpirvError> {
         return Err(failed(
             "metal-spirv does not translate kernels over 8- or 16-bit tensors yet (naga's SPIR-V reader lacks narrow storage)".into(),
         ));
+    }
+    if entry.features.float64 {
+        return Err(failed(
+            "metal-spirv cannot store f64 tensors: Metal has no 64-bit floats".into(),
+        ));
+    }
+    // Bindings, the parameter block, the status word and the buffer sizes: Metal binds
+    // buffers 0 to 30.
+    if entry.bindings.len() + 3 > 31 {
+        return Err(failed(format!(
+            "{} bindings leave no room for the 3 buffers Metal kernels add (31 in all)",
+            entry.bindings.len()
+        )));
     }
     let words: Vec<u8> = entry.code.iter().flat_map(|w| w.to_le_bytes()).collect();
     let mut module =

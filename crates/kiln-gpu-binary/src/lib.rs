@@ -24,7 +24,7 @@
 //! block gives), `[[buffer(n)]]` for `n` bindings holds that block (one `u32` bias per
 //! binding, then one `i32` per symbol), `[[buffer(n + 1)]]` the status word of a kernel
 //! that reports errors, and `[[buffer(n + 2)]]` the bound byte length of each binding (one
-//! `u32` each, in binding order).
+//! `u32` each, in binding order, then the status word's for a kernel that reports errors).
 //!
 //! This crate belongs to the runtime side: it never depends on the compiler.
 
