@@ -70,7 +70,7 @@ fn sel<'ctx>(
     g.b.build_select(c, a, b, "sel").map_err(e)
 }
 
-fn fsel<'ctx>(
+pub(crate) fn fsel<'ctx>(
     g: &Gen<'_, 'ctx>,
     c: IntValue<'ctx>,
     a: FloatValue<'ctx>,
@@ -79,7 +79,7 @@ fn fsel<'ctx>(
     Ok(sel(g, c, a.into(), b.into())?.into_float_value())
 }
 
-fn isel<'ctx>(
+pub(crate) fn isel<'ctx>(
     g: &Gen<'_, 'ctx>,
     c: IntValue<'ctx>,
     a: IntValue<'ctx>,
@@ -92,7 +92,7 @@ fn bool_i64<'ctx>(g: &Gen<'_, 'ctx>, c: IntValue<'ctx>) -> R<IntValue<'ctx>> {
     g.b.build_int_z_extend(c, g.i64t, "b").map_err(e)
 }
 
-fn f1<'ctx>(g: &Gen<'_, 'ctx>, name: &str, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+pub(crate) fn f1<'ctx>(g: &Gen<'_, 'ctx>, name: &str, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     Ok(g.intrinsic(name, &[g.f32t.into()], &[x.into()])?
         .into_float_value())
 }

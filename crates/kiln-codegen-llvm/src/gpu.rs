@@ -16,7 +16,6 @@ use crate::LlvmError;
 use inkwell::basic_block::BasicBlock;
 use inkwell::context::Context;
 use inkwell::module::{FlagBehavior, Linkage, Module};
-use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{
     CodeModel, FileType, InitializationConfig, RelocMode, Target, TargetMachine, TargetTriple,
 };
@@ -310,28 +309,11 @@ pub fn compile_gpu<Z: GpuSizes>(
     if arch.isa == GpuIsa::Amdgpu {
         link_workgroup_barrier(&context, &module)?;
     }
-    module.verify().map_err(|e| LlvmError::Llvm {
-        stage: "verification",
-        message: e.to_string(),
-    })?;
-    module
-        .run_passes("default<O3>", &tm, PassBuilderOptions::create())
-        .map_err(|e| LlvmError::Llvm {
-            stage: "optimisation",
-            message: e.to_string(),
-        })?;
     let file_type = match arch.isa {
         GpuIsa::Nvptx => FileType::Assembly,
         GpuIsa::Amdgpu => FileType::Object,
     };
-    let code = tm
-        .write_to_memory_buffer(&module, file_type)
-        .map_err(|e| LlvmError::Llvm {
-            stage: "code generation",
-            message: e.to_string(),
-        })?
-        .as_slice()
-        .to_vec();
+    let code = crate::optimise_and_emit(&module, &tm, file_type)?;
     let (kind, code) = match arch.isa {
         GpuIsa::Nvptx => (CodeKind::Ptx, code),
         GpuIsa::Amdgpu => (CodeKind::Hsaco, link_hsaco(&code)?),

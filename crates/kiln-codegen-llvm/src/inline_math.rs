@@ -4,37 +4,13 @@
 //! its special cases, and integer powers. Each follows the interpreter's scalar semantics, as
 //! the CPU path's C functions and the SPIR-V generator's do.
 
-use crate::body::exp;
+use crate::body::{exp, f1, fsel, isel};
 use crate::kernel::{e, Gen, R};
 use inkwell::values::{FloatValue, IntValue};
 use inkwell::{FloatPredicate as FP, IntPredicate as IP};
 
 fn c<'ctx>(g: &Gen<'_, 'ctx>, v: f64) -> FloatValue<'ctx> {
     g.f32t.const_float(v)
-}
-
-fn fsel<'ctx>(
-    g: &Gen<'_, 'ctx>,
-    cond: IntValue<'ctx>,
-    a: FloatValue<'ctx>,
-    b: FloatValue<'ctx>,
-) -> R<FloatValue<'ctx>> {
-    Ok(g.b
-        .build_select(cond, a, b, "sel")
-        .map_err(e)?
-        .into_float_value())
-}
-
-fn isel<'ctx>(
-    g: &Gen<'_, 'ctx>,
-    cond: IntValue<'ctx>,
-    a: IntValue<'ctx>,
-    b: IntValue<'ctx>,
-) -> R<IntValue<'ctx>> {
-    Ok(g.b
-        .build_select(cond, a, b, "sel")
-        .map_err(e)?
-        .into_int_value())
 }
 
 /// `Σ coefficients[i]·x^(n-1-i)` by Horner's rule.
@@ -45,11 +21,6 @@ fn poly<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>, coefficients: &[f64]) -> R
         acc = g.b.build_float_add(m, c(g, k), "p").map_err(e)?;
     }
     Ok(acc)
-}
-
-fn fabs<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
-    Ok(g.intrinsic("llvm.fabs", &[g.f32t.into()], &[x.into()])?
-        .into_float_value())
 }
 
 /// Natural logarithm: `x = m·2ᵉ` with `m` in `[√½, √2)`, then `log(m)` by Cephes' degree-9
@@ -149,7 +120,7 @@ pub fn log<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> 
 pub fn sin_cos<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>, cosine: bool) -> R<FloatValue<'ctx>> {
     let b = &g.b;
     let i32t = g.i32t;
-    let ax = fabs(g, x)?;
+    let ax = f1(g, "llvm.fabs", x)?;
     let finite = g.fcmp(FP::OLT, ax, c(g, f64::INFINITY))?;
     let ax = fsel(g, finite, ax, c(g, 0.0))?;
     let q = b
@@ -240,7 +211,7 @@ pub fn sin_cos<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>, cosine: bool) -> R<
 /// `1 - 2/(e^{2|x|} + 1)` with `x`'s sign (clamped to ±15, where tanh is ±1 in f32).
 pub fn tanh<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let b = &g.b;
-    let ax = fabs(g, x)?;
+    let ax = f1(g, "llvm.fabs", x)?;
     let z = b.build_float_mul(x, x, "z").map_err(e)?;
     let p = poly(
         g,
@@ -300,7 +271,7 @@ pub fn pow<'ctx>(
     y: FloatValue<'ctx>,
 ) -> R<FloatValue<'ctx>> {
     let b = &g.b;
-    let ax = fabs(g, x)?;
+    let ax = f1(g, "llvm.fabs", x)?;
     let l = log(g, ax)?;
     let m = b.build_float_mul(y, l, "m").map_err(e)?;
     let r = exp(g, m)?;
@@ -335,7 +306,7 @@ pub fn pow<'ctx>(
     let y0 = g.fcmp(FP::OEQ, y, zero)?;
     let x1 = g.fcmp(FP::OEQ, x, c(g, 1.0))?;
     let xm1 = g.fcmp(FP::OEQ, x, c(g, -1.0))?;
-    let y_inf = g.fcmp(FP::OEQ, fabs(g, y)?, c(g, f64::INFINITY))?;
+    let y_inf = g.fcmp(FP::OEQ, f1(g, "llvm.fabs", y)?, c(g, f64::INFINITY))?;
     let xm1_inf = b.build_and(xm1, y_inf, "mi").map_err(e)?;
     let is_one = b.build_or(y0, x1, "one").map_err(e)?;
     let is_one = b.build_or(is_one, xm1_inf, "one").map_err(e)?;

@@ -311,6 +311,30 @@ fn checked_features(triple: &str, features: &str) -> Vec<String> {
         .collect()
 }
 
+/// Verifies `module`, runs LLVM's O3 pipeline on it and writes it as `file_type` for `tm`:
+/// the last steps of every target this crate compiles for.
+fn optimise_and_emit(
+    module: &inkwell::module::Module,
+    tm: &TargetMachine,
+    file_type: FileType,
+) -> Result<Vec<u8>, LlvmError> {
+    let failed = |stage| {
+        move |e: inkwell::support::LLVMString| LlvmError::Llvm {
+            stage,
+            message: e.to_string(),
+        }
+    };
+    module.verify().map_err(failed("verification"))?;
+    module
+        .run_passes("default<O3>", tm, PassBuilderOptions::create())
+        .map_err(failed("optimisation"))?;
+    Ok(tm
+        .write_to_memory_buffer(module, file_type)
+        .map_err(failed("code generation"))?
+        .as_slice()
+        .to_vec())
+}
+
 /// Compiles kernels (entry point `i` is `kernels[i]`) into a native executable.
 pub fn compile(
     kernels: &[Kernel],
@@ -370,24 +394,7 @@ fn compile_kernels<Z: kernel::LlvmSizes>(
         })?;
         symbols.push(symbol);
     }
-    module.verify().map_err(|e| LlvmError::Llvm {
-        stage: "verification",
-        message: e.to_string(),
-    })?;
-    module
-        .run_passes("default<O3>", &tm, PassBuilderOptions::create())
-        .map_err(|e| LlvmError::Llvm {
-            stage: "optimisation",
-            message: e.to_string(),
-        })?;
-    let object = tm
-        .write_to_memory_buffer(&module, FileType::Object)
-        .map_err(|e| LlvmError::Llvm {
-            stage: "code generation",
-            message: e.to_string(),
-        })?
-        .as_slice()
-        .to_vec();
+    let object = optimise_and_emit(&module, &tm, FileType::Object)?;
     Ok(kiln_native::Executable {
         features: checked_features(&triple, &features),
         triple,
