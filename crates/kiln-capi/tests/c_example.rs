@@ -11,10 +11,11 @@ fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `target/<profile>`, where cargo put the `cdylib` beside this test's `deps/`.
+/// `target/<profile>/deps`, where `cargo test` builds the `cdylib` beside this test (only
+/// `cargo build` copies it up to `target/<profile>`, so that copy may be stale or absent).
 fn library_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
+    exe.parent().unwrap().to_path_buf()
 }
 
 /// Builds the example into `dir`.
