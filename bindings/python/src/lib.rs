@@ -8,7 +8,7 @@
 use kiln_compiler::{CompileOptions, CompileOutput};
 use kiln_runtime::hal::{Device, Driver};
 use kiln_runtime::{HostInput, LoadedModule, ModuleBytes};
-use kiln_types::ElementType;
+use kiln_types::{ElementType, HostTensor};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
@@ -406,22 +406,7 @@ impl LoadedModuleHandle {
 
     /// `(inputs, outputs)` of a function, each a list of `(name, element type, dims)`.
     fn signature(&self, name: &str) -> PyResult<(Vec<Sig>, Vec<Sig>)> {
-        let f = self.inner.function(name).map_err(runtime_err)?;
-        let sig = |s: &kiln_module::TensorSig| {
-            (
-                s.name.clone(),
-                s.element_type.name().to_string(),
-                match s.any_rank {
-                    // A rank known only per call (a run-time branch chose it).
-                    true => vec!["*".to_string()],
-                    false => s.dims.iter().map(|d| d.to_string()).collect(),
-                },
-            )
-        };
-        Ok((
-            f.inputs.iter().map(sig).collect(),
-            f.outputs.iter().map(sig).collect(),
-        ))
+        Ok(signature(self.inner.function(name).map_err(runtime_err)?))
     }
 
     /// Calls a function with `(element type, shape, data)` triples, `data` being `bytes` or a
@@ -463,38 +448,133 @@ impl LoadedModuleHandle {
                         ResultBytes::Copied(bytes)
                     }
                 };
-                let data: Py<PyAny> = match ElementType::numpy_typestr(element_type) {
-                    Some(typestr) => Py::new(
-                        py,
-                        HostArray {
-                            data,
-                            shape: shape.clone(),
-                            typestr,
-                        },
-                    )?
-                    .into_any(),
-                    None => {
-                        let (address, len) = data.address_and_len();
-                        // SAFETY: `data` owns `len` bytes at `address` for this statement.
-                        let bytes =
-                            unsafe { std::slice::from_raw_parts(address as *const u8, len) };
-                        PyByteArray::new(py, bytes).into_any().unbind()
-                    }
-                };
-                Ok((name, shape, data))
+                Ok((
+                    name,
+                    shape.clone(),
+                    host_result(py, element_type, &shape, data)?,
+                ))
             })
             .collect()
     }
 }
 
-/// Loads a module from a file path (memory-mapped) or from bytes onto `device`.
+/// `(inputs, outputs)` of `f`, each a list of `(name, element type, dims)`.
+fn signature(f: &kiln_module::FunctionDef) -> (Vec<Sig>, Vec<Sig>) {
+    let sig = |s: &kiln_module::TensorSig| {
+        (
+            s.name.clone(),
+            s.element_type.name().to_string(),
+            match s.any_rank {
+                // A rank known only per call (a run-time branch chose it).
+                true => vec!["*".to_string()],
+                false => s.dims.iter().map(|d| d.to_string()).collect(),
+            },
+        )
+    };
+    (
+        f.inputs.iter().map(sig).collect(),
+        f.outputs.iter().map(sig).collect(),
+    )
+}
+
+/// A `vmvx-inline` module run by the inline runtime (no device).
+#[pyclass(module = "kiln.runtime", frozen)]
+struct InlineModuleHandle {
+    inner: std::sync::Mutex<kiln_inline::InlineModule<'static>>,
+}
+
+impl InlineModuleHandle {
+    fn module(&self) -> std::sync::MutexGuard<'_, kiln_inline::InlineModule<'static>> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[pymethods]
+impl InlineModuleHandle {
+    /// Exported function names.
+    fn function_names(&self) -> Vec<String> {
+        let m = self.module();
+        let exported = m.module().functions.iter().filter(|f| !f.internal);
+        exported.map(|f| f.name.clone()).collect()
+    }
+
+    /// As `LoadedModuleHandle.signature`.
+    fn signature(&self, name: &str) -> PyResult<(Vec<Sig>, Vec<Sig>)> {
+        let m = self.module();
+        let f = m
+            .function(name)
+            .ok_or_else(|| runtime_err(format!("no function named '{name}'")))?;
+        Ok(signature(f))
+    }
+
+    /// As `LoadedModuleHandle.invoke`; the inputs are copied, the results fresh bytes.
+    fn invoke<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        inputs: Vec<Wire<Bound<'py, PyAny>>>,
+    ) -> PyResult<Vec<Wire<Py<PyAny>>>> {
+        let inputs = inputs
+            .into_iter()
+            .map(|(t, shape, data)| {
+                let host = PyBytesHost::new(&data)?;
+                let bytes = kiln_runtime::hal::HostBytes::bytes(&host).to_vec();
+                HostTensor::new(element_type(&t)?, shape, bytes).map_err(runtime_err)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let name = name.to_string();
+        let outputs = py
+            .detach(|| guarded(|| self.module().call_tensors(&name, &inputs)))
+            .map_err(runtime_err)?
+            .map_err(runtime_err)?;
+        outputs
+            .into_iter()
+            .map(|o| {
+                let name = o.element_type.name().to_string();
+                let data = host_result(py, o.element_type, &o.shape, ResultBytes::Copied(o.data))?;
+                Ok((name, o.shape, data))
+            })
+            .collect()
+    }
+}
+
+/// A result as Python sees it: a `HostArray` NumPy wraps, or `bytearray` for element types
+/// NumPy lacks.
+fn host_result(
+    py: Python<'_>,
+    element_type: ElementType,
+    shape: &[usize],
+    data: ResultBytes,
+) -> PyResult<Py<PyAny>> {
+    Ok(match ElementType::numpy_typestr(element_type) {
+        Some(typestr) => Py::new(
+            py,
+            HostArray {
+                data,
+                shape: shape.to_vec(),
+                typestr,
+            },
+        )?
+        .into_any(),
+        None => {
+            let (address, len) = data.address_and_len();
+            // SAFETY: `data` owns `len` bytes at `address` for this statement.
+            let bytes = unsafe { std::slice::from_raw_parts(address as *const u8, len) };
+            PyByteArray::new(py, bytes).into_any().unbind()
+        }
+    })
+}
+
+/// Loads a module from a file path (memory-mapped) or from bytes onto `device`; with no
+/// device, a module with a `vmvx-inline` executable runs on the inline runtime and any other
+/// on a `local-task` device.
 #[pyfunction]
 #[pyo3(signature = (source, device))]
 fn load_module(
     py: Python<'_>,
     source: &Bound<'_, PyAny>,
-    device: &HalDevice,
-) -> PyResult<LoadedModuleHandle> {
+    device: Option<&HalDevice>,
+) -> PyResult<Py<PyAny>> {
     let (bytes, label) = if let Ok(b) = source.cast::<PyBytes>() {
         (ModuleBytes::from_bytes(b.as_bytes()), "<bytes>".to_string())
     } else {
@@ -506,14 +586,35 @@ fn load_module(
             path.display().to_string(),
         )
     };
-    let dev = device.inner.clone();
+    let dev = match device {
+        Some(d) => d.inner.clone(),
+        None => {
+            let file = kiln_runtime::hal::HostBytes::bytes(&bytes);
+            let inline = kiln_module::Module::read(file).is_ok_and(|m| {
+                let formats = m.executables.iter().map(|e| e.format.as_str());
+                formats.clone().any(|f| f == kiln_vmvx::INLINE_FORMAT)
+            });
+            if inline {
+                let loaded = kiln_inline::InlineModule::load_copy(file)
+                    .map_err(|e| runtime_err(format!("'{label}': {e}")))?;
+                let handle = InlineModuleHandle {
+                    inner: std::sync::Mutex::new(loaded),
+                };
+                return Ok(Py::new(py, handle)?.into_any());
+            }
+            registry()
+                .create_device("local-task", &Default::default())
+                .map_err(runtime_err)?
+        }
+    };
     let loaded = py
         .detach(move || guarded(|| LoadedModule::load(dev, Arc::new(bytes), &label)))
         .map_err(runtime_err)?
         .map_err(runtime_err)?;
-    Ok(LoadedModuleHandle {
+    let handle = LoadedModuleHandle {
         inner: Arc::new(loaded),
-    })
+    };
+    Ok(Py::new(py, handle)?.into_any())
 }
 
 #[pymodule]
@@ -530,6 +631,7 @@ fn _kiln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<HalDriver>()?;
     m.add_class::<HalDevice>()?;
     m.add_class::<LoadedModuleHandle>()?;
+    m.add_class::<InlineModuleHandle>()?;
     m.add_class::<HostArray>()?;
     Ok(())
 }

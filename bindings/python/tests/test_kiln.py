@@ -34,7 +34,7 @@ func @main(%0 "scale": tensor<f32>, %1 "x": tensor<3xf32>) -> (%2 "y") {
 
 def test_targets_and_drivers_match_the_reference_page():
     assert kc.query_available_targets() == [
-        "cuda", "llvm-cpu", "metal-spirv", "rocm", "vmvx", "vulkan-spirv"
+        "cuda", "llvm-cpu", "metal-spirv", "rocm", "vmvx", "vmvx-inline", "vulkan-spirv"
     ]
     drivers = kr.system_setup.query_available_drivers()
     assert drivers == ["cuda", "hip", "local-sync", "local-task", "vulkan"]
@@ -70,6 +70,20 @@ def test_golden_models_match_onnx_runtime(name, device):
     for got, want in zip(results, golden(name, "expected")):
         assert got.dtype == want.dtype and got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn"])
+def test_vmvx_inline_modules_run_without_a_device(name):
+    blob = kc.compile_file(model(name), target_backends=["vmvx-inline"])
+    m = kr.load_module(blob)
+    (x,), (want,) = golden(name, "input"), golden(name, "expected")
+    got = m.main(x)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    with pytest.raises(kr.KilnRuntimeError, match=r"expects .* but got 1x2xf32"):
+        m.main(np.zeros((1, 2), np.float32))
+    with pytest.raises(kr.KilnRuntimeError, match="vmvx-inline modules run without a device"):
+        kr.load_module(blob, device="local-sync")
 
 
 def test_mlp_matches_within_1e5_relative(tmp_path):

@@ -263,6 +263,9 @@ pub fn encode_vmvx_symbolic(kernels: Vec<vmvx::Kernel<Symbolic>>) -> Vec<u8> {
 /// The format string of VMVX executables.
 pub const VMVX_FORMAT: &str = kiln_vmvx::FORMAT;
 
+/// The format string of `vmvx-inline` executables (VMVX bytes the inline runtime runs).
+pub const VMVX_INLINE_FORMAT: &str = kiln_vmvx::INLINE_FORMAT;
+
 #[cfg(test)]
 mod tests {
     use super::*;

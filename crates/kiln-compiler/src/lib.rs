@@ -283,13 +283,28 @@ pub fn compile_program(
     }
     passes::fold_constants(&mut program).map_err(CompileError::ConstantFolding)?;
     passes::eliminate_dead_code(&mut program);
-    specialize::specialize_unit_dims(&mut program)?;
+    // Specialising adds a control program that picks a build per call: only for targets
+    // whose runtime runs control programs.
+    if backends.iter().all(|b| b.runs_control_programs()) {
+        specialize::specialize_unit_dims(&mut program)?;
+    }
     passes::fold_constants(&mut program).map_err(CompileError::ConstantFolding)?;
     passes::eliminate_dead_code(&mut program);
     if stop == Phase::GlobalOptimization {
         return Ok(CompileOutput::Text(kiln_ir::text::print_program(
             &program, false,
         )));
+    }
+    let control = program.functions.iter().find(|f| f.control.is_some());
+    if let Some((f, b)) = control.zip(backends.iter().find(|b| !b.runs_control_programs())) {
+        return Err(CompileError::Unsupported {
+            loc: format!("@{}", f.name),
+            message: format!(
+                "it branches or loops at run time, and target '{}' runs straight-line \
+                 programs only",
+                b.name()
+            ),
+        });
     }
     let mut regions = vec![];
     let mut text = String::new();

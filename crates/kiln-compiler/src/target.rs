@@ -28,15 +28,16 @@ pub struct FunctionDispatches {
 
 impl FunctionDispatches {
     /// The static kernel IR, or an error naming the symbols of a function whose sizes are
-    /// known only at run time, which `target` does not compile yet.
+    /// known only at run time, which `target` (one whose runtime allocates every buffer when
+    /// it loads the module) cannot compile.
     pub fn static_dispatches(&self, target: &str) -> Result<&Dispatches, CompileError> {
         self.dispatches
             .as_ref()
             .ok_or_else(|| CompileError::Unsupported {
                 loc: format!("@{}", self.name),
                 message: format!(
-                    "its sizes depend on {} at run time, which target '{target}' does not \
-                     compile yet (vmvx, llvm-cpu and the GPU targets do): bind the dims with --kiln-bind-dim=NAME=SIZE",
+                    "its sizes depend on {} at run time, but target '{target}' needs every size \
+                     at compile time: bind the dims with --kiln-bind-dim=NAME=SIZE",
                     self.formed.symbols().join(", ")
                 ),
             })
@@ -104,6 +105,11 @@ pub trait TargetBackend: Send + Sync {
     fn name(&self) -> &'static str;
     /// The executable format devices match on.
     fn format(&self) -> &'static str;
+    /// Whether the runtime that runs this target's modules runs control programs (run-time
+    /// branches and loops over straight-line functions).
+    fn runs_control_programs(&self) -> bool {
+        true
+    }
     /// Lowers every function for this target, plans it, and (when `serialize`) writes the
     /// executable whose index in the module is `executable`.
     fn compile(
@@ -275,16 +281,55 @@ impl TargetBackend for Vmvx {
             let exe = serialize.then(|| kiln_codegen_cpu::encode_vmvx_symbolic(kernels));
             (programs, text, exe)
         };
-        let binaries = executable
-            .iter()
-            .map(|e| (".vmvx".to_string(), e.clone()))
-            .collect();
-        Ok(TargetOutput {
-            programs,
-            text,
-            executable,
-            binaries,
-        })
+        Ok(vmvx_output(programs, text, executable))
+    }
+}
+
+/// A VMVX executable's target output; its binary dumps as `.vmvx`.
+fn vmvx_output(
+    programs: Vec<HostProgram>,
+    text: String,
+    executable: Option<Vec<u8>>,
+) -> TargetOutput {
+    let binaries = executable
+        .iter()
+        .map(|e| (".vmvx".to_string(), e.clone()))
+        .collect();
+    TargetOutput {
+        programs,
+        text,
+        executable,
+        binaries,
+    }
+}
+
+/// The `vmvx-inline` backend: the `vmvx` lowering of static functions, for the inline runtime
+/// (`kiln-inline`), which runs host program and kernels in one thread with no HAL device
+/// and allocates every buffer when it loads the module: the arena planned here is the only
+/// scratch memory a call uses. Sizes known only at run time and run-time control flow would
+/// need allocation per call, so they are refused.
+pub struct VmvxInline;
+
+impl TargetBackend for VmvxInline {
+    fn name(&self) -> &'static str {
+        "vmvx-inline"
+    }
+    fn format(&self) -> &'static str {
+        kiln_codegen_cpu::VMVX_INLINE_FORMAT
+    }
+    fn runs_control_programs(&self) -> bool {
+        false
+    }
+    fn compile(
+        &self,
+        functions: &[FunctionDispatches],
+        constants: &mut Constants,
+        executable: u32,
+        serialize: bool,
+    ) -> Result<TargetOutput, CompileError> {
+        let (programs, text, kernels) = compile_cpu(self, functions, constants, executable, None)?;
+        let executable = serialize.then(|| kiln_codegen_cpu::encode_vmvx(kernels));
+        Ok(vmvx_output(programs, text, executable))
     }
 }
 
@@ -358,6 +403,7 @@ pub const AVAILABLE: &[&str] = &[
     "metal-spirv",
     "rocm",
     "vmvx",
+    "vmvx-inline",
     "vulkan-spirv",
 ];
 
@@ -368,6 +414,7 @@ pub fn backend(
 ) -> Result<Option<Box<dyn TargetBackend>>, CompileError> {
     Ok(match name {
         "vmvx" => Some(Box::new(Vmvx)),
+        "vmvx-inline" => Some(Box::new(VmvxInline)),
         "llvm-cpu" => {
             let target = options.llvm_cpu.clone();
             let arch = if target.triple.is_empty() {

@@ -108,6 +108,35 @@ impl FunctionDef {
         out
     }
 
+    /// Checks a call's inputs, given as `(element type, shape)`: their number and element
+    /// types, then (as [`FunctionDef::bind_inputs`]) their dims, reading the symbols' values.
+    pub fn check_inputs<'a>(
+        &self,
+        inputs: impl ExactSizeIterator<Item = (kiln_types::ElementType, &'a [usize])>,
+    ) -> Result<Symbols, String> {
+        let name = self.name.as_str();
+        if inputs.len() != self.inputs.len() {
+            return Err(format!(
+                "function '{name}' takes {} inputs but {} were given",
+                self.inputs.len(),
+                inputs.len()
+            ));
+        }
+        let mut shapes = vec![];
+        for (i, (sig, (element_type, shape))) in self.inputs.iter().zip(inputs).enumerate() {
+            if sig.element_type != element_type {
+                return Err(format!(
+                    "input {i} ('{}') of '{name}' expects {} but got {}",
+                    sig.name,
+                    sig.type_string(),
+                    kiln_types::type_string(element_type, shape)
+                ));
+            }
+            shapes.push(shape);
+        }
+        self.bind_inputs(&shapes)
+    }
+
     /// Reads the symbols' values from a call's input shapes and checks every input dim:
     /// the rank, fixed dims, and dims that two inputs share must agree; then the sizes the
     /// program takes as equal ([`FunctionDef::checks`]). The caller checks the number of

@@ -230,12 +230,18 @@ impl LoadedModule {
                 module: source.to_string(),
                 device: device.driver_name().to_string(),
                 message: format!(
-                    "the module was compiled for {} but the device runs {}",
+                    "the module was compiled for {} but the device runs {}{}",
                     targets.join(", "),
                     if formats.is_empty() {
                         "no kiln executables yet".to_string()
                     } else {
                         formats.join(", ")
+                    },
+                    // The inline runtime's format, which no device loads.
+                    match module.executables.iter().any(|e| e.format == "vmvx-inline") {
+                        true =>
+                            " (vmvx-inline modules run without a device, on the inline runtime)",
+                        false => "",
                     }
                 ),
             }
@@ -702,34 +708,13 @@ impl LoadedModule {
         s.transients.truncate(SPARE_CALLS);
     }
 
-    /// Checks the number of inputs and their element types, and reads the function's symbols
-    /// from their shapes (checking rank, fixed dims and shared dims).
+    /// [`FunctionDef::check_inputs`], its error a [`RuntimeError::Input`].
     fn check_inputs<'a>(
         &self,
         f: &FunctionDef,
         inputs: impl ExactSizeIterator<Item = (ElementType, &'a [usize])>,
     ) -> Result<Symbols, RuntimeError> {
-        let name = f.name.as_str();
-        if inputs.len() != f.inputs.len() {
-            return Err(RuntimeError::Input(format!(
-                "function '{name}' takes {} inputs but {} were given",
-                f.inputs.len(),
-                inputs.len()
-            )));
-        }
-        let mut shapes = vec![];
-        for (i, (sig, (element_type, shape))) in f.inputs.iter().zip(inputs).enumerate() {
-            if sig.element_type != element_type {
-                return Err(RuntimeError::Input(format!(
-                    "input {i} ('{}') of '{name}' expects {} but got {}",
-                    sig.name,
-                    sig.type_string(),
-                    kiln_types::type_string(element_type, shape)
-                )));
-            }
-            shapes.push(shape);
-        }
-        f.bind_inputs(&shapes).map_err(RuntimeError::Input)
+        f.check_inputs(inputs).map_err(RuntimeError::Input)
     }
 
     /// Runs `f`'s host program on bound inputs; returns the output buffers (the transient one

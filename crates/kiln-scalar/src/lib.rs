@@ -184,10 +184,23 @@ impl Body {
         inputs: &[ElementType],
         outputs: &[ElementType],
     ) -> Result<Vec<RegKind>, BodyError> {
+        let mut kinds = vec![];
+        self.check_into(inputs, outputs, &mut kinds)?;
+        Ok(kinds)
+    }
+
+    /// [`Body::check`], each register's kind written into `kinds` (cleared first), so an
+    /// interpreter can reuse one list.
+    pub fn check_into(
+        &self,
+        inputs: &[ElementType],
+        outputs: &[ElementType],
+        kinds: &mut Vec<RegKind>,
+    ) -> Result<(), BodyError> {
         if self.insts.len() > MAX_BODY_INSTS {
             return Err(BodyError::TooLong(self.insts.len()));
         }
-        let mut kinds: Vec<RegKind> = vec![];
+        kinds.clear();
         let reg = |r: u32, kinds: &[RegKind]| {
             kinds
                 .get(r as usize)
@@ -202,7 +215,7 @@ impl Body {
                 Inst::ConstF(_) => RegKind::F,
                 Inst::ConstI(_) => RegKind::I,
                 Inst::Unary(f, a) => {
-                    let k = reg(*a, &kinds)?;
+                    let k = reg(*a, kinds)?;
                     let ok = match f {
                         UnaryFn::Not | UnaryFn::BitNot => k == RegKind::I,
                         UnaryFn::Neg | UnaryFn::Abs | UnaryFn::Relu | UnaryFn::Sign => true,
@@ -217,7 +230,7 @@ impl Body {
                     k
                 }
                 Inst::Binary(f, a, b) => {
-                    let (ka, kb) = (reg(*a, &kinds)?, reg(*b, &kinds)?);
+                    let (ka, kb) = (reg(*a, kinds)?, reg(*b, kinds)?);
                     if ka != kb {
                         return Err(BodyError::MixedKinds(*f));
                     }
@@ -237,14 +250,14 @@ impl Body {
                     }
                 }
                 Inst::Select(c, a, b) => {
-                    let (kc, ka, kb) = (reg(*c, &kinds)?, reg(*a, &kinds)?, reg(*b, &kinds)?);
+                    let (kc, ka, kb) = (reg(*c, kinds)?, reg(*a, kinds)?, reg(*b, kinds)?);
                     if kc != RegKind::I || ka != kb {
                         return Err(BodyError::Select);
                     }
                     ka
                 }
                 Inst::Cast(a, t) => {
-                    reg(*a, &kinds)?;
+                    reg(*a, kinds)?;
                     reg_kind(*t)
                 }
                 Inst::Index(_) => RegKind::I,
@@ -258,14 +271,14 @@ impl Body {
             });
         }
         for (r, t) in self.results.iter().zip(outputs) {
-            if reg(*r, &kinds)? != reg_kind(*t) {
+            if reg(*r, kinds)? != reg_kind(*t) {
                 return Err(BodyError::ResultType {
                     register: *r,
                     element_type: *t,
                 });
             }
         }
-        Ok(kinds)
+        Ok(())
     }
 }
 

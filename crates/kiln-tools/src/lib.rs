@@ -54,6 +54,64 @@ pub fn create_device(
     Ok(registry().create_device(uri, &options)?)
 }
 
+/// A module ready to call: on a HAL device, or run by the inline runtime (a `vmvx-inline`
+/// module given no device).
+pub enum Loaded {
+    Device(kiln_runtime::LoadedModule),
+    Inline(kiln_inline::InlineModule<'static>),
+}
+
+impl Loaded {
+    /// Loads `path` onto `device`, or when none is given, inline if the module has a
+    /// `vmvx-inline` executable and otherwise onto `local-task`.
+    pub fn open(
+        path: &str,
+        device: Option<&str>,
+        task_topology_max_group_count: Option<usize>,
+    ) -> anyhow::Result<Loaded> {
+        if device.is_none() {
+            let bytes =
+                std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read '{path}': {e}"))?;
+            let module =
+                kiln_module::Module::read(&bytes).map_err(|e| anyhow::anyhow!("'{path}': {e}"))?;
+            if module
+                .executables
+                .iter()
+                .any(|e| e.format == kiln_vmvx::INLINE_FORMAT)
+            {
+                let inline = kiln_inline::InlineModule::load_copy(&bytes)
+                    .map_err(|e| anyhow::anyhow!("'{path}': {e}"))?;
+                return Ok(Loaded::Inline(inline));
+            }
+        }
+        let device = create_device(
+            device.unwrap_or("local-task"),
+            task_topology_max_group_count,
+        )?;
+        Ok(Loaded::Device(load_module(path, device)?))
+    }
+
+    /// The module's tables.
+    pub fn module(&self) -> &kiln_module::Module {
+        match self {
+            Loaded::Device(m) => m.module(),
+            Loaded::Inline(m) => m.module(),
+        }
+    }
+
+    /// Calls `function` with host tensors.
+    pub fn invoke(
+        &mut self,
+        function: &str,
+        inputs: Vec<kiln_types::HostTensor>,
+    ) -> anyhow::Result<Vec<kiln_types::HostTensor>> {
+        Ok(match self {
+            Loaded::Device(m) => m.invoke_owned(function, inputs)?,
+            Loaded::Inline(m) => m.call_tensors(function, &inputs)?,
+        })
+    }
+}
+
 /// Loads a module file (memory-mapped) onto `device`.
 pub fn load_module(
     path: &str,

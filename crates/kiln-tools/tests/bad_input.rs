@@ -85,7 +85,7 @@ fn compiler_rejects_bad_models_and_flags() {
             "-o",
             out_s,
         ],
-        "unknown target backend 'frobnicator' (available: cuda, llvm-cpu, metal-spirv, rocm, vmvx, vulkan-spirv)",
+        "unknown target backend 'frobnicator' (available: cuda, llvm-cpu, metal-spirv, rocm, vmvx, vmvx-inline, vulkan-spirv)",
     );
     fails(
         COMPILE,

@@ -6,7 +6,10 @@
 //! Without `spirv-val` or a Vulkan device those parts are skipped with a note, unless
 //! `KILN_REQUIRE_VULKAN` is set (CI sets it), which makes either missing a failure. Where a
 //! `cuda` or `hip` device exists (or `KILN_REQUIRE_CUDA` / `KILN_REQUIRE_HIP` demand one), each
-//! model also compiles for `cuda` / `rocm` and must match there.
+//! model also compiles for `cuda` / `rocm` and must match there. Every model the `vmvx-inline`
+//! target takes (sizes known at compile time, no run-time control flow; the rest must be
+//! refused for one of those reasons) matches on the inline runtime, for each run whose inputs
+//! fit the compiled signature.
 
 use kiln_compiler::{CompileOptions, CompileOutput, Phase};
 use kiln_runtime::{LoadedModule, ModuleBytes};
@@ -198,6 +201,40 @@ fn check(name: &str) {
                 assert_close(name, &what, &got, reference);
             }
         }
+    }
+    check_inline(name, &dir, &runs);
+}
+
+/// The model on the inline runtime, if the `vmvx-inline` target takes it.
+fn check_inline(name: &str, dir: &Path, runs: &[(String, Vec<HostTensor>, Vec<HostTensor>)]) {
+    let options = CompileOptions {
+        targets: vec!["vmvx-inline".into()],
+        ..Default::default()
+    };
+    let module = match kiln_compiler::compile_file(&dir.join("model.onnx"), None, &options) {
+        Ok(CompileOutput::Module(bytes)) => bytes,
+        Ok(_) => panic!("{name}: a module expected"),
+        Err(e) => {
+            let e = e.to_string();
+            assert!(
+                e.contains("needs every size at compile time")
+                    || e.contains("branches or loops at run time"),
+                "{name}: vmvx-inline refused it for another reason: {e}"
+            );
+            return;
+        }
+    };
+    let mut m =
+        kiln_inline::InlineModule::load(&module).unwrap_or_else(|e| panic!("{name} inline: {e}"));
+    for (run, inputs, expected) in runs {
+        let shapes = inputs.iter().map(|t| (t.element_type, &t.shape[..]));
+        if m.function("main").unwrap().check_inputs(shapes).is_err() {
+            continue;
+        }
+        let got = m
+            .call_tensors("main", inputs)
+            .unwrap_or_else(|e| panic!("{name} {run}inline: {e}"));
+        assert_close(name, &format!("{run}inline"), &got, expected);
     }
 }
 

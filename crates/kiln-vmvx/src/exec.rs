@@ -13,8 +13,10 @@ use crate::format::*;
 use crate::pixel_rows;
 use crate::VmvxError;
 use integer::TileSums;
+use smallvec::SmallVec;
 
 mod integer;
+use crate::tiling::Dims;
 use kiln_types::ElementType;
 use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, Rhs};
 use kiln_ukernel::{rows, Kernels, Matrix};
@@ -148,8 +150,8 @@ impl Executable {
                 ..
             } => {
                 let (lo, hi) = k.grid().tile_box(wg);
-                let ins: Vec<&View> = inputs.iter().collect();
-                let outs: Vec<&View> = outputs.iter().collect();
+                let ins: Views = inputs.iter().collect();
+                let outs: Views = outputs.iter().collect();
                 if *reduction_dims == 0 {
                     run_box(&m, &ins, &outs, body, &lo, &hi);
                 } else {
@@ -483,15 +485,6 @@ enum Reg {
     I(Vec<i64>),
 }
 
-impl Reg {
-    fn new(kind: RegKind) -> Reg {
-        match kind {
-            RegKind::F => Reg::F(vec![0.0; ROW]),
-            RegKind::I => Reg::I(vec![0; ROW]),
-        }
-    }
-}
-
 /// Loads `len` elements of `v` starting at element `base`, `stride` apart, into `dst`.
 fn load_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, dst: &mut Reg) {
     let p0 = m.ptr(v, base);
@@ -800,27 +793,61 @@ fn eval_body(
     }
 }
 
-fn registers(body: &Body, inputs: &[&View], outputs: &[&View]) -> Vec<Reg> {
-    registers_reading(body, inputs, outputs, None)
+/// The views of one kernel or epilogue (at most 16 leaves and the output, as formed).
+type Views<'a> = SmallVec<[&'a View; 18]>;
+
+/// Register rows kept for reuse, so that running a body allocates nothing once a thread has
+/// run bodies as wide as it.
+#[derive(Default)]
+struct RegisterPool {
+    kinds: Vec<RegKind>,
+    files: Vec<Vec<Reg>>,
+    floats: Vec<Vec<f32>>,
+    ints: Vec<Vec<i64>>,
 }
 
-/// [`registers`], input 0 of type `first` when given (not its view's).
-fn registers_reading(
+thread_local! {
+    static REGISTERS: std::cell::RefCell<RegisterPool> =
+        std::cell::RefCell::new(RegisterPool::default());
+}
+
+/// Runs `f` with `body`'s registers (input 0 of type `first` when given, not its view's),
+/// their rows taken from this thread's pool and given back after.
+fn with_registers<R>(
     body: &Body,
     inputs: &[&View],
     outputs: &[&View],
     first: Option<ElementType>,
-) -> Vec<Reg> {
-    let mut it: Vec<_> = inputs.iter().map(|v| v.element_type).collect();
+    f: impl FnOnce(&mut [Reg]) -> R,
+) -> R {
+    let mut it: SmallVec<[ElementType; 18]> = inputs.iter().map(|v| v.element_type).collect();
     if let (Some(t), Some(slot)) = (first, it.first_mut()) {
         *slot = t;
     }
-    let ot: Vec<_> = outputs.iter().map(|v| v.element_type).collect();
-    body.check(&it, &ot)
-        .expect("checked at load")
-        .into_iter()
-        .map(Reg::new)
-        .collect()
+    let ot: SmallVec<[ElementType; 4]> = outputs.iter().map(|v| v.element_type).collect();
+    let mut file = REGISTERS.with(|pool| {
+        let pool = &mut *pool.borrow_mut();
+        body.check_into(&it, &ot, &mut pool.kinds)
+            .expect("checked at load");
+        let mut file = pool.files.pop().unwrap_or_default();
+        file.extend(pool.kinds.iter().map(|k| match k {
+            RegKind::F => Reg::F(pool.floats.pop().unwrap_or_else(|| vec![0.0; ROW])),
+            RegKind::I => Reg::I(pool.ints.pop().unwrap_or_else(|| vec![0; ROW])),
+        }));
+        file
+    });
+    let result = f(&mut file);
+    REGISTERS.with(|pool| {
+        let pool = &mut *pool.borrow_mut();
+        for reg in file.drain(..) {
+            match reg {
+                Reg::F(row) => pool.floats.push(row),
+                Reg::I(row) => pool.ints.push(row),
+            }
+        }
+        pool.files.push(file);
+    });
+    result
 }
 
 /// Element offset of `v` at multi-index `idx` (trailing dims absent count as 0).
@@ -842,7 +869,7 @@ fn for_each_outer(lo: &[u64], hi: &[u64], mut f: impl FnMut(&[u64])) {
         }
         return;
     }
-    let mut idx = lo.to_vec();
+    let mut idx: Dims<u64> = lo.iter().copied().collect();
     loop {
         f(&idx);
         let mut d = r - 1;
@@ -889,7 +916,23 @@ fn run_box_from(
     sums: Option<&TileSums>,
 ) {
     let first = sums.map(|_| ElementType::I32);
-    let mut regs = registers_reading(body, inputs, outputs, first);
+    with_registers(body, inputs, outputs, first, |regs| {
+        run_rows(m, inputs, outputs, body, lo, hi, sums, regs)
+    });
+}
+
+/// [`run_box_from`] with its registers.
+#[allow(clippy::too_many_arguments)]
+fn run_rows(
+    m: &Mem,
+    inputs: &[&View],
+    outputs: &[&View],
+    body: &Body,
+    lo: &[u64],
+    hi: &[u64],
+    sums: Option<&TileSums>,
+    regs: &mut [Reg],
+) {
     let r = lo.len();
     for_each_outer(lo, hi, |idx| {
         let (start, end) = if r == 0 {
@@ -899,7 +942,7 @@ fn run_box_from(
         };
         let inner = |v: &View| if r == 0 { 0 } else { v.strides[r - 1] };
         // Element offset of each view at the row's start, advanced along the row.
-        let starts: Vec<i64> = inputs
+        let starts: SmallVec<[i64; 24]> = inputs
             .iter()
             .chain(outputs)
             .map(|v| offset_at(v, idx))
@@ -910,7 +953,7 @@ fn run_box_from(
             let step = (j - start) as i64;
             eval_body(
                 body,
-                &mut regs,
+                regs,
                 len,
                 |n, d| match (n, sums, &mut *d) {
                     (0, Some(t), Reg::I(d)) => t.load_row(idx, j, &mut d[..len]),
@@ -949,7 +992,24 @@ fn run_reduce_box(
     lo: &[u64],
     hi: &[u64],
 ) {
-    let mut regs = registers(body, inputs, &[output]);
+    with_registers(body, inputs, &[output], None, |regs| {
+        reduce_rows(m, inputs, output, body, reduce, shape, lo, hi, regs)
+    });
+}
+
+/// [`run_reduce_box`] with its registers.
+#[allow(clippy::too_many_arguments)]
+fn reduce_rows(
+    m: &Mem,
+    inputs: &[&View],
+    output: &View,
+    body: &Body,
+    reduce: ReduceFn,
+    shape: &[u64],
+    lo: &[u64],
+    hi: &[u64],
+    regs: &mut [Reg],
+) {
     let p = lo.len();
     let r = shape.len();
     let count: u64 = shape[p..].iter().product();
@@ -959,9 +1019,9 @@ fn run_reduce_box(
         ReduceFn::Min => f32::INFINITY,
         ReduceFn::Prod => 1.0,
     };
-    let mut full_lo = lo.to_vec();
+    let mut full_lo: Dims<u64> = lo.iter().copied().collect();
     full_lo.push(0);
-    let visit_parallel = |pidx: &[u64], regs: &mut Vec<Reg>| {
+    let visit_parallel = |pidx: &[u64], regs: &mut [Reg]| {
         let mut acc_f = init as f64;
         let mut acc_i: i64 = match reduce {
             ReduceFn::Max => i64::MIN,
@@ -969,15 +1029,15 @@ fn run_reduce_box(
             ReduceFn::Prod => 1,
             _ => 0,
         };
-        let mut rlo = pidx.to_vec();
+        let mut rlo: Dims<u64> = pidx.iter().copied().collect();
         rlo.extend(std::iter::repeat_n(0, r - p));
-        let mut rhi: Vec<u64> = pidx.iter().map(|i| i + 1).collect();
+        let mut rhi: Dims<u64> = pidx.iter().map(|i| i + 1).collect();
         rhi.extend_from_slice(&shape[p..]);
         for_each_outer(&rlo, &rhi, |idx| {
             let mut j = 0;
             while j < shape[r - 1] {
                 let len = ROW.min((shape[r - 1] - j) as usize);
-                let mut at = idx.to_vec();
+                let mut at: Dims<u64> = idx.iter().copied().collect();
                 at[r - 1] = j;
                 eval_body(
                     body,
@@ -1014,28 +1074,24 @@ fn run_reduce_box(
                 j += len as u64;
             }
         });
-        let at = offset_at(output, pidx);
-        let result = match reg_kind(output.element_type) {
-            RegKind::F => Reg::F(vec![if reduce == ReduceFn::Mean {
-                (acc_f / count as f64) as f32
-            } else {
-                acc_f as f32
-            }]),
-            RegKind::I => Reg::I(vec![if reduce == ReduceFn::Mean {
-                acc_i / count.max(1) as i64
-            } else {
-                acc_i
-            }]),
-        };
-        store_row(m, output, at, 0, 1, &result);
+        // The result register has the output's kind (checked at load); its first element
+        // carries the folded value to the store.
+        let result = &mut regs[body.results[0] as usize];
+        match result {
+            Reg::F(x) if reduce == ReduceFn::Mean => x[0] = (acc_f / count as f64) as f32,
+            Reg::F(x) => x[0] = acc_f as f32,
+            Reg::I(x) if reduce == ReduceFn::Mean => x[0] = acc_i / count.max(1) as i64,
+            Reg::I(x) => x[0] = acc_i,
+        }
+        store_row(m, output, offset_at(output, pidx), 0, 1, result);
     };
     if p == 0 {
-        visit_parallel(&[], &mut regs);
+        visit_parallel(&[], regs);
         return;
     }
-    let mut hi1 = hi.to_vec();
+    let mut hi1: Dims<u64> = hi.iter().copied().collect();
     hi1.push(1);
-    for_each_outer(&full_lo, &hi1, |idx| visit_parallel(&idx[..p], &mut regs));
+    for_each_outer(&full_lo, &hi1, |idx| visit_parallel(&idx[..p], regs));
 }
 
 /// Applies an epilogue in place over workgroup `wg`'s output box ([`Kernel::output_box`]).
@@ -1055,7 +1111,7 @@ fn run_epilogue_from(
     let Some((lo, hi)) = k.output_box(wg) else {
         return;
     };
-    let mut inputs = vec![out];
+    let mut inputs: Views = smallvec::smallvec![out];
     inputs.extend(e.inputs.iter());
     run_box_from(m, &inputs, &[out], &e.body, &lo, &hi, sums);
 }

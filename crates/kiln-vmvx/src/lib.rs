@@ -20,4 +20,6 @@ pub mod tiling;
 
 pub use error::VmvxError;
 pub use exec::Binding;
-pub use format::{Body, Epilogue, Executable, Inst, Kernel, KernelOp, ReduceFn, View, FORMAT};
+pub use format::{
+    Body, Epilogue, Executable, Inst, Kernel, KernelOp, ReduceFn, View, FORMAT, INLINE_FORMAT,
+};

@@ -1,5 +1,5 @@
-//! `kiln-run-module`: runs a function of a `.kiln` module on a HAL device and prints or checks
-//! its results. Flags follow iree-run-module's spelling.
+//! `kiln-run-module`: runs a function of a `.kiln` module on a HAL device (or, for a `vmvx-inline`
+//! module given no device, inline) and prints or checks its results. Flags follow iree-run-module's spelling.
 
 use anyhow::{bail, Result};
 use clap::Parser;
@@ -30,9 +30,10 @@ struct Args {
     expected_f16_threshold: f64,
     #[arg(long = "expected_bf16_threshold", default_value_t = 1e-2)]
     expected_bf16_threshold: f64,
-    /// The device: a driver name (`local-task`) or URI (`local-task://`).
-    #[arg(long = "device", default_value = "local-task")]
-    device: String,
+    /// The device: a driver name (`local-task`) or URI (`local-task://`). Without one, a
+    /// `vmvx-inline` module runs inline (no device) and any other on `local-task`.
+    #[arg(long = "device")]
+    device: Option<String>,
     /// Worker threads of local-task (default: one per core).
     #[arg(long = "task_topology_max_group_count")]
     task_topology_max_group_count: Option<usize>,
@@ -74,8 +75,11 @@ fn run(args: Args) -> Result<i32> {
     let Some(path) = &args.module else {
         bail!("no module given: pass --module=FILE.kiln")
     };
-    let device = kiln_tools::create_device(&args.device, args.task_topology_max_group_count)?;
-    let module = kiln_tools::load_module(path, device)?;
+    let mut module = kiln_tools::Loaded::open(
+        path,
+        args.device.as_deref(),
+        args.task_topology_max_group_count,
+    )?;
     let function = match &args.function {
         Some(f) => f.clone(),
         None => default_function(module.module()),
@@ -87,7 +91,7 @@ fn run(args: Args) -> Result<i32> {
         .map(|s| reader.read(s))
         .collect::<Result<Vec<_>>>()?;
     println!("EXEC @{function}");
-    let outputs = module.invoke_owned(&function, inputs)?;
+    let outputs = module.invoke(&function, inputs)?;
     print!("{}", format_results(&outputs, args.print_max_element_count));
     write_outputs(&args.output, &outputs)?;
     if !args.expected_output.is_empty() {

@@ -23,44 +23,52 @@ pub fn pool_plane(
         win.dilations[0],
         win.dilations[1],
     );
-    // Tap ranges along x are the same for every row: compute them once.
-    let x_taps: Vec<(usize, usize)> = (0..ow).map(|ox| win.taps(1, ox, w)).collect();
-    if max {
-        max_pool_separable(x, h, w, win, &x_taps, oy0, oy1, ow, out);
-        return;
-    }
-    for oy in oy0..oy1 {
-        let (ky0, ky1) = win.taps(0, oy, h);
-        let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
-        for ((ox, o), &(kx0, kx1)) in dst.iter_mut().enumerate().zip(&x_taps) {
-            let mut acc = if max { f32::NEG_INFINITY } else { 0.0 };
-            for ky in ky0..ky1 {
-                let iy = oy * sy + ky * dy - win.pads[0];
-                let row = &x[iy * w..(iy + 1) * w];
-                for kx in kx0..kx1 {
-                    let v = row[ox * sx + kx * dx - win.pads[1]];
-                    // NaN inputs are skipped, as `f32::max` does, in one compare.
-                    acc = if max {
-                        if v > acc {
-                            v
-                        } else {
-                            acc
-                        }
-                    } else {
-                        acc + v
-                    };
-                }
-            }
-            let count = (ky1 - ky0) * (kx1 - kx0);
-            *o = if max {
-                acc
-            } else if count_include_pad {
-                acc / full
-            } else {
-                acc / count.max(1) as f32
-            };
+    POOL.with(|scratch| {
+        let scratch = &mut *scratch.borrow_mut();
+        // Tap ranges along x are the same for every row: compute them once.
+        let x_taps = &mut scratch.x_taps;
+        x_taps.clear();
+        x_taps.extend((0..ow).map(|ox| win.taps(1, ox, w)));
+        if max {
+            let scratch = (&mut scratch.column, &mut scratch.phases);
+            max_pool_separable(x, h, w, win, x_taps, scratch, oy0, oy1, ow, out);
+            return;
         }
-    }
+        for oy in oy0..oy1 {
+            let (ky0, ky1) = win.taps(0, oy, h);
+            let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
+            for ((ox, o), &(kx0, kx1)) in dst.iter_mut().enumerate().zip(x_taps.iter()) {
+                let mut acc = 0.0;
+                for ky in ky0..ky1 {
+                    let iy = oy * sy + ky * dy - win.pads[0];
+                    let row = &x[iy * w..(iy + 1) * w];
+                    for kx in kx0..kx1 {
+                        acc += row[ox * sx + kx * dx - win.pads[1]];
+                    }
+                }
+                let count = (ky1 - ky0) * (kx1 - kx0);
+                *o = if count_include_pad {
+                    acc / full
+                } else {
+                    acc / count.max(1) as f32
+                };
+            }
+        }
+    });
+}
+
+/// Per-thread scratch of [`pool_plane`].
+#[derive(Default)]
+struct PoolScratch {
+    /// Each output column's taps along x.
+    x_taps: Vec<(usize, usize)>,
+    /// [`max_pool_separable`]'s row and its stride phases.
+    column: Vec<f32>,
+    phases: Vec<f32>,
+}
+
+thread_local! {
+    static POOL: std::cell::RefCell<PoolScratch> = std::cell::RefCell::new(PoolScratch::default());
 }
 
 /// Max pooling as two passes (a maximum is exact in any order): for each output row, the input
@@ -75,6 +83,7 @@ fn max_pool_separable(
     w: usize,
     win: &Window,
     x_taps: &[(usize, usize)],
+    (column, phases): (&mut Vec<f32>, &mut Vec<f32>),
     oy0: usize,
     oy1: usize,
     ow: usize,
@@ -88,8 +97,10 @@ fn max_pool_separable(
     let first_full = full.clone().position(|f| f).unwrap_or(ow);
     let inner = first_full..first_full + full.skip(first_full).take_while(|&f| f).count();
     let phase_len = w.div_ceil(sx);
-    let mut column = vec![f32::NEG_INFINITY; w];
-    let mut phases = vec![f32::NEG_INFINITY; phase_len * sx];
+    column.clear();
+    column.resize(w, f32::NEG_INFINITY);
+    phases.clear();
+    phases.resize(phase_len * sx, f32::NEG_INFINITY);
     for oy in oy0..oy1 {
         let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
         dst.fill(f32::NEG_INFINITY);

@@ -1,6 +1,7 @@
 //! 2-D sliding windows over one plane: tap ranges, stride phases, the band layout a
 //! convolution's GEMM reads, and im2col panels.
 
+use smallvec::SmallVec;
 use std::ops::Range;
 
 /// A 2-D sliding window over one `h×w` plane.
@@ -99,8 +100,8 @@ pub struct TapGroup {
 /// index of its residue in `residues` and `q_k - q_min`.
 struct Phases {
     stride: usize,
-    residues: Vec<usize>,
-    taps: Vec<(usize, usize)>,
+    residues: SmallVec<[usize; 4]>,
+    taps: SmallVec<[(usize, usize); 16]>,
     q_min: isize,
     /// The largest shift: extra positions a band line needs beyond the outputs.
     span: usize,
@@ -109,12 +110,13 @@ struct Phases {
 impl Phases {
     fn new(win: &Window, d: usize) -> Phases {
         let s = win.strides[d].max(1) as isize;
-        let offsets: Vec<isize> = (0..win.kernel[d])
+        let offsets: SmallVec<[isize; 16]> = (0..win.kernel[d])
             .map(|k| (k * win.dilations[d].max(1)) as isize - win.pads[d] as isize)
             .collect();
         let q_min = offsets.iter().map(|o| o.div_euclid(s)).min().unwrap_or(0);
         let q_max = offsets.iter().map(|o| o.div_euclid(s)).max().unwrap_or(0);
-        let mut residues: Vec<usize> = offsets.iter().map(|o| o.rem_euclid(s) as usize).collect();
+        let mut residues: SmallVec<[usize; 4]> =
+            offsets.iter().map(|o| o.rem_euclid(s) as usize).collect();
         residues.sort_unstable();
         residues.dedup();
         let taps = offsets
@@ -244,12 +246,12 @@ impl BandLayout {
     pub fn fill(&self, x: &[f32], [cig, h, w]: [usize; 3], oy0: usize, out: &mut [f32]) {
         let (py, px, wp) = (&self.py, &self.px, self.wp);
         let (plane, phase_planes) = (self.lines * wp, self.phase_planes());
-        let lines: Vec<_> = py
+        let lines: SmallVec<[_; 4]> = py
             .residues
             .iter()
             .map(|&r| py.inside(r, oy0, self.lines, h))
             .collect();
-        let columns: Vec<_> = px
+        let columns: SmallVec<[_; 4]> = px
             .residues
             .iter()
             .map(|&r| px.inside(r, 0, wp, w))

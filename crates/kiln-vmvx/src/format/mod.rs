@@ -25,6 +25,10 @@ mod print;
 
 /// The format string module files use for VMVX executables.
 pub const FORMAT: &str = "vmvx-bytecode";
+/// The format string of `vmvx-inline` executables: the same bytes as [`FORMAT`]'s (static
+/// kernels only), run by the inline runtime (`kiln-inline`) with no HAL device; devices do not
+/// load them.
+pub const INLINE_FORMAT: &str = "vmvx-inline";
 /// Version 6: a byte after the version says whether sizes are numbers or expressions over
 /// symbols (5: pixel-row convolutions read their input planes, never a
 /// [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's orientation, [`ConvGemm`]).

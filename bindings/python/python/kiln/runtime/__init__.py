@@ -3,7 +3,7 @@
     import kiln.runtime as kr
     kr.query_available_drivers()                           # ['local-sync', 'local-task']
     kr.get_driver("local-task").query_available_devices()  # [{'device_id': 0, 'path': '', 'name': 'default'}]
-    m = kr.load_module("model.kiln", device="local-task")
+    m = kr.load_module("model.kiln", device="local-task")  # a vmvx-inline module: no device
     y = m.main(x)                                          # or m["main"](x)
 
 Every failure raises :class:`KilnRuntimeError`, a subclass of ``RuntimeError``. Results are
@@ -170,9 +170,13 @@ class Module:
         return f"<Module functions={self.function_names}>"
 
 
-def load_module(source: Union[str, os.PathLike, bytes], device: Union[str, HalDevice] = "local-task") -> Module:
-    """Loads a module from a path (memory-mapped) or bytes onto a device (name, URI or HalDevice)."""
-    if not isinstance(device, HalDevice):
+def load_module(source: Union[str, os.PathLike, bytes], device: Union[str, HalDevice, None] = None) -> Module:
+    """Loads a module from a path (memory-mapped) or bytes onto a device (name, URI or HalDevice).
+
+    Without a device, a module compiled for ``vmvx-inline`` runs on the inline runtime (no HAL
+    device, no threads) and any other module on ``local-task``.
+    """
+    if device is not None and not isinstance(device, HalDevice):
         device = create_device(device)
     if not isinstance(source, (bytes, bytearray)):
         source = os.fspath(source)
