@@ -27,7 +27,16 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 cargo check --quiet --target wasm32-unknown-unknown -p kiln-runtime -p kiln-module \
-  -p kiln-vmvx -p kiln-ukernel -p kiln-hal-local -p kiln-spirv -p kiln-gpu-binary
+  -p kiln-vmvx -p kiln-ukernel -p kiln-hal-local -p kiln-spirv -p kiln-gpu-binary -p kiln-inline
+# The inline runtime and everything under it (module reader, VMVX interpreter, portable
+# microkernels) build `no_std` for bare-metal Arm and RISC-V, clippy-clean.
+for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
+  if ! rustup target list --installed | grep -qx "$target"; then
+    rustup target add "$target"
+  fi
+  cargo build --quiet --release -p kiln-inline --no-default-features --target "$target"
+done
+cargo clippy --quiet -p kiln-inline --no-default-features --target thumbv7em-none-eabihf -- -D warnings
 bash scripts/setup-python.sh
 .venv/bin/python -m pytest -q bindings/python/tests
 # ONNX's own node tests: every case listed as passing must still pass on each target.

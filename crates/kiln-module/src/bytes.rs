@@ -2,6 +2,10 @@
 //! file and for executable formats that live inside it.
 
 use crate::ModuleError;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 use kiln_types::sym::SymExpr;
 
 /// Appends little-endian values to a byte vector.

@@ -2,6 +2,9 @@
 //! the module they live in.
 
 use crate::{ByteReader, ByteWriter, FunctionDef, Module, ModuleError};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
 use kiln_types::control::{check_calls, ArithOp, ControlProgram, Scan, Stmt};
 
 pub(crate) fn encode(p: &ControlProgram, w: &mut ByteWriter) {

@@ -9,6 +9,11 @@
 //! [`BoundProgram`] a device records.
 
 use crate::{ByteReader, ByteWriter, FunctionDef, Module, ModuleError};
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 use kiln_types::sym::SymExpr;
 
 /// Which buffer a binding refers to.
@@ -126,13 +131,13 @@ impl HostProgram {
     /// assert_eq!(p.transient_size.as_const(), Some(64));
     /// ```
     pub fn from_bound(p: &BoundProgram) -> HostProgram {
-        p.map_sizes(|&v| Ok::<_, std::convert::Infallible>(SymExpr::from(v as i64)))
+        p.map_sizes(|&v| Ok::<_, core::convert::Infallible>(SymExpr::from(v as i64)))
             .unwrap_or_else(|never| match never {})
     }
 
     /// Every size expression of the program.
     fn sizes(&self) -> impl Iterator<Item = &SymExpr> {
-        std::iter::once(&self.transient_size).chain(self.insts.iter().flat_map(|inst| {
+        core::iter::once(&self.transient_size).chain(self.insts.iter().flat_map(|inst| {
             let (w, b, p): (&[SymExpr], &[BindingRef], &[SymExpr]) = match inst {
                 HostInst::Dispatch {
                     workgroups,
@@ -374,11 +379,11 @@ impl BoundProgram {
     }
 }
 
-impl<S> std::fmt::Display for BindingRef<S>
+impl<S> core::fmt::Display for BindingRef<S>
 where
-    S: std::fmt::Display + Clone + std::ops::Add<Output = S>,
+    S: core::fmt::Display + Clone + core::ops::Add<Output = S>,
 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let space = match self.space {
             BufferSpace::Input(i) => format!("input{i}"),
             BufferSpace::Output(i) => format!("output{i}"),
@@ -391,11 +396,11 @@ where
 }
 
 /// `dispatch exe0:3 workgroups [16, 1, 1] (input0[0..1024], transient[64..4*n+64])` or `barrier`.
-impl<S> std::fmt::Display for HostInst<S>
+impl<S> core::fmt::Display for HostInst<S>
 where
-    S: std::fmt::Display + Clone + std::ops::Add<Output = S>,
+    S: core::fmt::Display + Clone + core::ops::Add<Output = S>,
 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             HostInst::Barrier => f.write_str("barrier"),
             HostInst::Dispatch {

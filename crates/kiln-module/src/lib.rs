@@ -33,6 +33,19 @@
 //! one with symbols gets the same checks for each call's sizes ([`FunctionDef::bind_inputs`],
 //! [`HostProgram::bind`]) before the call runs. Constant payloads are not
 //! checksummed: they are used in place and never read at load time.
+#![no_std]
+
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
+extern crate alloc;
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
+#[cfg(test)]
+#[macro_use]
+extern crate std;
 
 mod bytes;
 mod control;
@@ -510,7 +523,7 @@ impl Module {
             executables,
             constants,
         };
-        let mut names = std::collections::HashSet::new();
+        let mut names = alloc::collections::BTreeSet::new();
         for f in &module.functions {
             if !names.insert(f.name.as_str()) {
                 return Err(ModuleError::Invalid(format!(

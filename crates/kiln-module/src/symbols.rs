@@ -6,6 +6,11 @@
 //! the input, the dim and both sizes.
 
 use crate::{FunctionDef, TensorSig};
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 use kiln_types::sym::SymExpr;
 
 /// Values of a function's symbols for one call.
@@ -79,8 +84,8 @@ impl Symbols {
     }
 }
 
-impl std::fmt::Display for Symbols {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for Symbols {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         if self.values.is_empty() {
             return f.write_str("no symbols");
         }

@@ -12,6 +12,18 @@
 //!   ([`UnaryFn::ALL`] gives a stable order).
 //! - [`Body::check`] is the one validation of a body (SSA order, input indices, register kinds);
 //!   code generators and interpreters assume a checked body.
+#![no_std]
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+extern crate alloc;
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
+#[cfg(test)]
+#[macro_use]
+extern crate std;
 
 use kiln_types::ElementType;
 
@@ -61,8 +73,8 @@ macro_rules! scalar_fn {
                 match self { $($name::$v => $text),* }
             }
         }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.write_str(self.name())
             }
         }
@@ -283,8 +295,8 @@ impl Body {
 }
 
 /// `{ r0 = in0; r1 = const 1; r2 = add r0, r1; yield r2 }`.
-impl std::fmt::Display for Body {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for Body {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let insts: Vec<String> = self
             .insts
             .iter()
@@ -316,6 +328,7 @@ impl std::fmt::Display for Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     #[test]
     fn kinds_are_checked() {

@@ -12,7 +12,12 @@
 //! [`crate::sym::SymExpr`].
 
 use crate::ElementType;
-use std::fmt;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
 
 /// One statement of a control program.
 #[derive(Clone, Debug, PartialEq, Eq)]

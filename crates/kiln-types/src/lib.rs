@@ -9,16 +9,31 @@
 //!   computes with them, and module files carry them for the runtime to evaluate per call.
 //!
 //! This crate has no heavy dependencies and no `unsafe`; the compiler and the runtime both use it.
+//! Without its `std` feature (on by default) it is `no_std`, with `alloc`.
+#![no_std]
 #![forbid(unsafe_code)]
 
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
+extern crate alloc;
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
+#[cfg(test)]
+#[macro_use]
+extern crate std;
+
 pub mod control;
+pub mod math;
 pub mod minifloat;
 pub mod npy;
 pub mod sizes;
 pub mod sym;
 pub mod text;
 
-use std::fmt;
+use core::fmt;
 
 /// A scalar element type. `I1` (boolean) is stored as one byte per element, 0 or 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -471,6 +486,7 @@ impl HostTensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     #[test]
     fn element_types_round_trip_names_and_codes() {

@@ -15,6 +15,9 @@
 //! assert_eq!(e4m3.decode(0x38), 1.0);
 //! ```
 
+#[cfg(not(feature = "std"))]
+use crate::math::Float;
+
 /// How a format spells its special values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Specials {
@@ -107,7 +110,7 @@ impl Format {
         let m = self.mantissa_bits;
         let magnitude = if a < self.min_normal_f32_bits() {
             let scale = 2f32.powi(self.bias - 1 + m as i32);
-            (f32::from_bits(a) * scale).round_ties_even() as i64
+            crate::math::round_ties_even(f32::from_bits(a) * scale) as i64
         } else {
             let s = 23 - m;
             let a = i64::from(a);
@@ -197,6 +200,7 @@ pub fn e8m0_decode(bits: u8) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     #[test]
     fn every_pattern_decodes_and_encodes_back() {

@@ -17,6 +17,11 @@
 //! input, however hostile or truncated, makes these functions panic.
 
 use crate::{element_count, ElementType, HostTensor};
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 
 /// The six magic bytes every `.npy` file starts with.
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -297,7 +302,7 @@ fn split_header(bytes: &[u8]) -> Result<(String, &[u8]), NpyError> {
         });
     };
     let text = if major == 3 {
-        std::str::from_utf8(raw)
+        core::str::from_utf8(raw)
             .map_err(|_| NpyError::BadHeader("header is not valid utf-8".to_string()))?
             .to_string()
     } else {
@@ -627,6 +632,7 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     /// Builds a version-1 file around a header dict, padded like numpy.
     fn file_with_header(dict: &str, data: &[u8]) -> Vec<u8> {

@@ -6,7 +6,12 @@
 //! [`Symbolic`] ([`SymExpr`]s, evaluated once the symbols have values).
 
 use crate::sym::SymExpr;
-use std::fmt::Debug;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt::Debug;
 
 /// A family of size types: extents (dims, offsets, element counts) and strides.
 pub trait Sizes: Clone + Debug + PartialEq {

@@ -20,9 +20,14 @@
 //! assert_eq!(SymExpr::parse("(h-1)/2+1"), Ok(out));
 //! ```
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::ops::{Add, Mul, Sub};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+use core::ops::{Add, Mul, Sub};
 
 /// Integer arithmetic a [`SymExpr`] can be computed in ([`SymExpr::eval_in`]): instructions
 /// of a code generator, for kernels that compute their sizes from symbol values at run time.
@@ -540,7 +545,7 @@ impl ExprParser<'_> {
         if rest.first().is_some_and(u8::is_ascii_digit) {
             let len = rest.iter().take_while(|c| c.is_ascii_digit()).count();
             self.pos += len;
-            let text = std::str::from_utf8(&rest[..len]).expect("ascii digits");
+            let text = core::str::from_utf8(&rest[..len]).expect("ascii digits");
             return text
                 .parse::<i64>()
                 .map(SymExpr::from)
@@ -550,7 +555,7 @@ impl ExprParser<'_> {
             .iter()
             .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
             .count();
-        let name = std::str::from_utf8(&rest[..len]).expect("ascii name");
+        let name = core::str::from_utf8(&rest[..len]).expect("ascii name");
         if !is_ident(name) {
             return Err("expected a size, a symbol or '('".into());
         }
@@ -562,6 +567,7 @@ impl ExprParser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     fn e(s: &str) -> SymExpr {
         SymExpr::parse(s).unwrap()

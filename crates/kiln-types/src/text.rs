@@ -18,7 +18,11 @@
 //!   printer for booleans and shows them as raw bytes: `4xi1=01 00 01 00`). Rows of rank ≥ 2 are
 //!   bracketed; past the element budget each row prints `...`.
 
-use std::fmt::Write as _;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
 
 use crate::{element_count, shape_string, ElementType, HostTensor};
 
@@ -551,7 +555,7 @@ fn parse_c_float(s: &str) -> Option<f32> {
 /// name f32 bit patterns, are read as f32 and widened).
 fn parse_c_real<T>(s: &str) -> Option<T>
 where
-    T: std::str::FromStr + std::ops::Neg<Output = T> + From<f32>,
+    T: core::str::FromStr + core::ops::Neg<Output = T> + From<f32>,
 {
     let (negative, body) = split_sign(s);
     let lower = body.to_ascii_lowercase();
@@ -669,6 +673,7 @@ fn round_right(bits: u64, shift: u32, sticky: bool) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     fn f32s(s: &str) -> Vec<f32> {
         let t = parse_tensor(s).unwrap();

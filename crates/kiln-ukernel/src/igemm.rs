@@ -27,6 +27,8 @@
 //! assert_eq!(c, [5 - 14, 6 - 16, 15 + 28, 18 + 32]);
 //! ```
 
+use alloc::vec;
+use alloc::vec::Vec;
 /// Depth values one 32-bit lane holds.
 pub const DEPTH_GROUP: usize = 4;
 /// Columns the packed right-hand side is padded to a multiple of.
@@ -152,7 +154,7 @@ pub struct IntKernels {
 
 impl IntKernels {
     /// The portable loops.
-    pub fn generic() -> IntKernels {
+    pub const fn generic() -> IntKernels {
         IntKernels {
             gemm: gemm_portable,
             mac: mac_portable,
@@ -165,23 +167,32 @@ impl IntKernels {
         (self.mac)(acc, x, w)
     }
 
-    /// The fastest kernels this CPU supports, detected once per process.
+    /// The fastest kernels this CPU supports, detected once per process (without `std`, the
+    /// portable ones).
     pub fn best() -> &'static IntKernels {
-        static BEST: std::sync::OnceLock<IntKernels> = std::sync::OnceLock::new();
-        BEST.get_or_init(|| {
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vnni")
-            {
-                return IntKernels {
-                    gemm: vnni::gemm,
-                    mac: vnni::multiply_add,
-                    isa: "vnni",
-                };
-            }
-            IntKernels::generic()
-        })
+        #[cfg(feature = "std")]
+        {
+            static BEST: std::sync::OnceLock<IntKernels> = std::sync::OnceLock::new();
+            BEST.get_or_init(|| {
+                #[cfg(target_arch = "x86_64")]
+                if crate::x86_feature!("avx512f")
+                    && crate::x86_feature!("avx512bw")
+                    && crate::x86_feature!("avx512vnni")
+                {
+                    return IntKernels {
+                        gemm: vnni::gemm,
+                        mac: vnni::multiply_add,
+                        isa: "vnni",
+                    };
+                }
+                IntKernels::generic()
+            })
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            static GENERIC: IntKernels = IntKernels::generic();
+            &GENERIC
+        }
     }
 
     /// `C[m × n] = A·B`, `A` from [`pack_rows`] (`m` rows of B's depth rounded up), `B`'s
@@ -234,16 +245,17 @@ unsafe fn gemm_portable(m: usize, a: &[i8], b: &Columns, c: *mut i32, ldc: usize
             }
         }
         // SAFETY: row i of C holds n writable elements (contract of `IntKernels::gemm`).
-        unsafe { std::ptr::copy_nonoverlapping(row.as_ptr(), c.add(i * ldc), n) };
+        unsafe { core::ptr::copy_nonoverlapping(row.as_ptr(), c.add(i * ldc), n) };
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+// Without `std` there is no run-time CPU detection, so `IntKernels::best` is portable.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
 mod vnni {
     //! The AVX-512 VNNI tile: 8 rows × 32 columns, sixteen `i32` accumulators.
 
     use super::{Columns, COLUMN_BLOCK, DEPTH_GROUP};
-    use std::arch::x86_64::*;
+    use core::arch::x86_64::*;
 
     /// Rows of the register tile.
     const MR: usize = 8;
@@ -354,6 +366,7 @@ mod vnni {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     fn reference(a: &[i8], b: &[u8], m: usize, k: usize, n: usize) -> Vec<i32> {
         let mut c = vec![0i32; m * n];

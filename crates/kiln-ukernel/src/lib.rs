@@ -13,10 +13,44 @@
 //!
 //! Kernels take raw output pointers because the runtime runs workgroups that write disjoint parts
 //! of one buffer on several threads at once; callers uphold the documented `# Safety` contracts.
+#![no_std]
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+extern crate alloc;
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
+#[cfg(test)]
+#[macro_use]
+extern crate std;
 
 pub mod gemm;
 pub mod igemm;
 pub mod rows;
+pub mod scratch;
+
+/// Whether this x86 CPU has target feature `$f`: detected at run time with `std`; without it,
+/// whether the build enables the feature.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+macro_rules! x86_feature {
+    ($f:tt) => {
+        std::arch::is_x86_feature_detected!($f)
+    };
+}
+#[cfg(all(not(feature = "std"), target_arch = "x86_64"))]
+macro_rules! x86_feature {
+    ($f:tt) => {
+        cfg!(target_feature = $f)
+    };
+}
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86_feature;
+
+/// `std`, for [`scratch!`]'s expansion in other crates.
+#[cfg(feature = "std")]
+#[doc(hidden)]
+pub extern crate std as __std;
 
 pub use gemm::Matrix;
 
@@ -57,7 +91,7 @@ enum Gemm {
 
 impl Kernels {
     /// Portable kernels only.
-    pub fn generic() -> Kernels {
+    pub const fn generic() -> Kernels {
         Kernels {
             tile: gemm::PORTABLE_TILE,
             gemm: Gemm::Builtin {
@@ -87,15 +121,24 @@ impl Kernels {
         }
     }
 
-    /// The fastest kernels this CPU supports, detected once per process.
+    /// The fastest kernels this CPU supports, detected once per process (without `std`, the
+    /// portable ones).
     pub fn best() -> &'static Kernels {
-        static BEST: std::sync::OnceLock<Kernels> = std::sync::OnceLock::new();
-        BEST.get_or_init(|| {
-            gemm::TILE_SHAPES
-                .into_iter()
-                .find_map(Kernels::for_tile)
-                .unwrap_or_else(Kernels::generic)
-        })
+        #[cfg(feature = "std")]
+        {
+            static BEST: std::sync::OnceLock<Kernels> = std::sync::OnceLock::new();
+            BEST.get_or_init(|| {
+                gemm::TILE_SHAPES
+                    .into_iter()
+                    .find_map(Kernels::for_tile)
+                    .unwrap_or_else(Kernels::generic)
+            })
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            static GENERIC: Kernels = Kernels::generic();
+            &GENERIC
+        }
     }
 
     /// Kernels whose tile reads operands packed as `packing` says: these, or the best built-in

@@ -7,8 +7,10 @@
 //! its output rows read as such lanes (a band, zero-padded left and right), then copies each
 //! tap's lanes into the GEMM's columns: whole rows at unit stride.
 
+use alloc::vec::Vec;
 use kiln_ukernel::igemm::{channel_quads, pack_conv_filters, Columns, IntKernels, DEPTH_GROUP};
 use kiln_ukernel::rows::{PaddedGrid, Window};
+use kiln_ukernel::scratch::Scratch as _;
 
 /// What one workgroup computes: output channels `weights.len() / depth` of one group, rows
 /// `oy0..oy1` (of `oh`) of one image.
@@ -50,8 +52,8 @@ struct GridScratch {
     sums: Vec<i32>,
 }
 
-thread_local! {
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+kiln_ukernel::scratch! {
+    static SCRATCH: Scratch;
 }
 
 /// Runs `job`, writing output channel `c`'s rows from `y + c · ldc` (row `oy0` first, rows
@@ -62,11 +64,10 @@ thread_local! {
 /// workgroup alone.
 pub(crate) unsafe fn run(kernels: &IntKernels, job: &Job, y: *mut i32, ldc: usize) {
     let [oy0, oy1, _, ow] = job.rows;
-    SCRATCH.with(|cell| {
-        let scratch = &mut *cell.borrow_mut();
+    SCRATCH.with_mut(|scratch| {
         if depthwise_taps(job, &mut scratch.taps) {
             // SAFETY: the workgroup's rows of its one channel lie from `y` (contract).
-            let out = unsafe { std::slice::from_raw_parts_mut(y, (oy1 - oy0) * ow) };
+            let out = unsafe { core::slice::from_raw_parts_mut(y, (oy1 - oy0) * ow) };
             depthwise(kernels, job, &scratch.taps, out, &mut scratch.grid);
             return;
         }
@@ -129,7 +130,7 @@ impl Band {
                 };
                 let zeros = [0u8; 0];
                 let lines: [&[u8]; DEPTH_GROUP] =
-                    std::array::from_fn(|t| plane_row(t).unwrap_or(&zeros));
+                    core::array::from_fn(|t| plane_row(t).unwrap_or(&zeros));
                 interleave(dst, lines);
             }
         }
@@ -303,6 +304,7 @@ fn interleave(dst: &mut [u32], lines: [&[u8]; DEPTH_GROUP]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     /// The direct sum over the window, padding read as zeros.
     fn reference(x: &[u8], dims: [usize; 3], w: &[i8], win: &Window, out: [usize; 2]) -> Vec<i32> {

@@ -1,5 +1,6 @@
 //! Errors of loading and running VMVX executables.
 
+use alloc::string::String;
 use kiln_module::ModuleError;
 use kiln_types::ElementType;
 

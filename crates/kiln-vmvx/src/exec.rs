@@ -12,7 +12,14 @@
 use crate::format::*;
 use crate::pixel_rows;
 use crate::VmvxError;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use integer::TileSums;
+#[cfg(not(feature = "std"))]
+use kiln_types::math::Float;
+use kiln_ukernel::scratch::Scratch;
 use smallvec::SmallVec;
 
 mod integer;
@@ -61,7 +68,7 @@ impl Executable {
         let outputs = k.outputs();
         for v in k.views() {
             // Outputs are checked over the part actually written (see `Kernel::written_part`).
-            let v = if outputs.iter().any(|o| std::ptr::eq(*o, v)) {
+            let v = if outputs.iter().any(|o| core::ptr::eq(*o, v)) {
                 &k.written_part(v)
             } else {
                 v
@@ -374,7 +381,7 @@ impl Executable {
                                 + ((o * out.shape[1] + n) * out.shape[2] + i) as i64;
                             // SAFETY: both element offsets lie in their views, checked per dispatch.
                             unsafe {
-                                std::ptr::copy_nonoverlapping(
+                                core::ptr::copy_nonoverlapping(
                                     m.ptr(data, src),
                                     m.ptr(out, dst),
                                     size,
@@ -413,20 +420,20 @@ impl Mem<'_> {
     fn f32s(&self, v: &View) -> &[f32] {
         let b = self.bindings[v.binding as usize];
         // SAFETY: f32 views are aligned (checked) and the binding is live and not written.
-        unsafe { std::slice::from_raw_parts(b.ptr as *const f32, b.len / 4) }
+        unsafe { core::slice::from_raw_parts(b.ptr as *const f32, b.len / 4) }
     }
     /// The whole binding of a byte-sized view, read-only. Only for bindings no workgroup writes.
     fn bytes(&self, v: &View) -> &[u8] {
         let b = self.bindings[v.binding as usize];
         // SAFETY: the binding is live and not written.
-        unsafe { std::slice::from_raw_parts(b.ptr as *const u8, b.len) }
+        unsafe { core::slice::from_raw_parts(b.ptr as *const u8, b.len) }
     }
     /// A writable f32 range owned by the current workgroup.
     #[allow(clippy::mut_from_ref)]
     fn f32_mut(&self, v: &View, start: usize, len: usize) -> &mut [f32] {
         // SAFETY: the range is inside the view and written by this workgroup only.
         unsafe {
-            std::slice::from_raw_parts_mut(
+            core::slice::from_raw_parts_mut(
                 (self.ptr(v, v.offset as i64) as *mut f32).add(start),
                 len,
             )
@@ -496,7 +503,7 @@ fn load_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, dst: &mut Reg
             if v.element_type == ElementType::F32 && stride == 1 {
                 // SAFETY: contiguous in-span f32 elements.
                 d[..len]
-                    .copy_from_slice(unsafe { std::slice::from_raw_parts(p0 as *const f32, len) });
+                    .copy_from_slice(unsafe { core::slice::from_raw_parts(p0 as *const f32, len) });
             } else if v.element_type == ElementType::F32 {
                 for (j, x) in d[..len].iter_mut().enumerate() {
                     // SAFETY: in-span element.
@@ -538,7 +545,7 @@ fn store_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, src: &Reg) {
     unsafe {
         match (src, v.element_type) {
             (Reg::F(s), ElementType::F32) if stride == 1 => {
-                std::ptr::copy_nonoverlapping(s.as_ptr(), p0 as *mut f32, len)
+                core::ptr::copy_nonoverlapping(s.as_ptr(), p0 as *mut f32, len)
             }
             (Reg::F(s), ElementType::F32) => each(p0, step, len, |j| s[j]),
             (Reg::F(s), ElementType::F64) => each(p0, step, len, |j| f64::from(s[j])),
@@ -620,7 +627,7 @@ fn unary_f(f: UnaryFn, x: f32) -> f32 {
         UnaryFn::BitNot => unreachable!("bitwise functions take integers (checked at load)"),
         UnaryFn::Floor => x.floor(),
         UnaryFn::Ceil => x.ceil(),
-        UnaryFn::Round => x.round_ties_even(),
+        UnaryFn::Round => kiln_types::math::round_ties_even(x),
         UnaryFn::Sign => {
             if x > 0.0 {
                 1.0
@@ -806,9 +813,8 @@ struct RegisterPool {
     ints: Vec<Vec<i64>>,
 }
 
-thread_local! {
-    static REGISTERS: std::cell::RefCell<RegisterPool> =
-        std::cell::RefCell::new(RegisterPool::default());
+kiln_ukernel::scratch! {
+    static REGISTERS: RegisterPool;
 }
 
 /// Runs `f` with `body`'s registers (input 0 of type `first` when given, not its view's),
@@ -825,8 +831,7 @@ fn with_registers<R>(
         *slot = t;
     }
     let ot: SmallVec<[ElementType; 4]> = outputs.iter().map(|v| v.element_type).collect();
-    let mut file = REGISTERS.with(|pool| {
-        let pool = &mut *pool.borrow_mut();
+    let mut file = REGISTERS.with_mut(|pool| {
         body.check_into(&it, &ot, &mut pool.kinds)
             .expect("checked at load");
         let mut file = pool.files.pop().unwrap_or_default();
@@ -837,8 +842,7 @@ fn with_registers<R>(
         file
     });
     let result = f(&mut file);
-    REGISTERS.with(|pool| {
-        let pool = &mut *pool.borrow_mut();
+    REGISTERS.with_mut(|pool| {
         for reg in file.drain(..) {
             match reg {
                 Reg::F(row) => pool.floats.push(row),
@@ -1030,7 +1034,7 @@ fn reduce_rows(
             _ => 0,
         };
         let mut rlo: Dims<u64> = pidx.iter().copied().collect();
-        rlo.extend(std::iter::repeat_n(0, r - p));
+        rlo.extend(core::iter::repeat_n(0, r - p));
         let mut rhi: Dims<u64> = pidx.iter().map(|i| i + 1).collect();
         rhi.extend_from_slice(&shape[p..]);
         for_each_outer(&rlo, &rhi, |idx| {
@@ -1172,10 +1176,9 @@ impl BandJob<'_> {
     }
 }
 
-thread_local! {
+kiln_ukernel::scratch! {
     /// Per-thread scratch of [`conv2d_direct`]: padded input band, row starts, output tile.
-    static DIRECT: std::cell::RefCell<(Vec<f32>, Vec<usize>, Vec<f32>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+    static DIRECT: (Vec<f32>, Vec<usize>, Vec<f32>);
 }
 
 /// A convolution workgroup without im2col: the input its output band reads is laid out once by
@@ -1190,12 +1193,11 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
     let nr = gemm.tile.nr;
     let [channels, oy0, oy1, oh, ow] = job.extent;
     let (rows, y) = (oy1 - oy0, job.y);
-    DIRECT.with(|cell| {
-        let (scratch, starts, out) = &mut *cell.borrow_mut();
+    DIRECT.with_mut(|(scratch, starts, out)| {
         let (band, wp) = job.band(nr, scratch, starts);
         let cols = rows * wp;
         out.resize(channels * cols, 0.0);
-        let rows_of_band = Offsets::new(std::mem::take(starts));
+        let rows_of_band = Offsets::new(core::mem::take(starts));
         let rhs = Rhs::Gather {
             data: band,
             rows: &rows_of_band,
@@ -1217,7 +1219,7 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
                 let src = &out[co * cols + r * wp..][..ow];
                 // SAFETY: row r of channel co of the band lies in the workgroup's output.
                 unsafe {
-                    std::ptr::copy_nonoverlapping(src.as_ptr(), y.add((co * oh + r) * ow), ow)
+                    core::ptr::copy_nonoverlapping(src.as_ptr(), y.add((co * oh + r) * ow), ow)
                 };
             }
         }

@@ -9,6 +9,14 @@
 //! - [`exec`] runs one workgroup at a time; the HAL spreads workgroups over threads.
 //!
 //! This crate belongs to the runtime side: it never depends on the compiler.
+#![no_std]
+
+extern crate alloc;
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
+#[cfg(test)]
+#[macro_use]
+extern crate std;
 
 mod conv_u8;
 mod error;

@@ -13,12 +13,13 @@
 //! thread keeps those of the geometries it ran last ([`GroupCache`]). The interior group runs
 //! first, so the weights stream in from memory behind its full tiles.
 
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cmp::Reverse;
 use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, Rhs};
 use kiln_ukernel::rows::Window;
+use kiln_ukernel::scratch::Scratch;
 use kiln_ukernel::Kernels;
-use std::cell::RefCell;
-use std::cmp::Reverse;
-use std::rc::Rc;
 
 /// Output pixels that read the same taps, as one GEMM's rows.
 struct PixelGroup {
@@ -68,18 +69,18 @@ const CACHED_GEOMETRIES: usize = 64;
 /// The groups of the geometries a thread ran last, newest last.
 #[derive(Default)]
 struct GroupCache {
-    entries: Vec<Rc<Groups>>,
+    entries: Vec<Arc<Groups>>,
 }
 
 impl GroupCache {
-    fn groups(&mut self, geometry: Geometry) -> Rc<Groups> {
+    fn groups(&mut self, geometry: Geometry) -> Arc<Groups> {
         let entry = match self.entries.iter().position(|e| e.geometry == geometry) {
             Some(i) => self.entries.remove(i),
             None => {
                 if self.entries.len() == CACHED_GEOMETRIES {
                     self.entries.remove(0);
                 }
-                Rc::new(Groups::new(geometry))
+                Arc::new(Groups::new(geometry))
             }
         };
         self.entries.push(entry.clone());
@@ -169,8 +170,8 @@ impl Groups {
     }
 }
 
-thread_local! {
-    static CACHE: RefCell<GroupCache> = RefCell::new(GroupCache::default());
+kiln_ukernel::scratch! {
+    static CACHE: GroupCache;
 }
 
 /// One convolution workgroup with pixel rows: `x` holds the input planes of `geometry`, the
@@ -191,7 +192,7 @@ pub(crate) unsafe fn conv2d(
     oh: usize,
     y: *mut f32,
 ) {
-    let entry = CACHE.with(|cache| cache.borrow_mut().groups(geometry));
+    let entry = CACHE.with_mut(|cache| cache.groups(geometry));
     let (nr, col_stride) = (geometry.nr, oh * geometry.output[2]);
     let strip_len = entry.starts.len() * nr;
     // One strip of weights at a time through every group: a strip stays in L2 while the groups

@@ -7,6 +7,7 @@
 //! tiles with these rules; a kernel whose sizes are known only at run time gets them when a
 //! dispatch binds it ([`crate::format::Kernel::choose_tiles`]), from the actual sizes.
 
+use alloc::vec::Vec;
 /// Elements a generic kernel's workgroup aims to cover.
 pub const GENERIC_TILE_ELEMENTS: u64 = 32 * 1024;
 /// Largest matmul workgroup tile. Each workgroup packs its own panel of B (a depth block at a

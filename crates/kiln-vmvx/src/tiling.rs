@@ -47,7 +47,7 @@ pub struct Plain;
 
 impl IndexArith for Plain {
     type Value = u64;
-    type Error = std::convert::Infallible;
+    type Error = core::convert::Infallible;
     fn constant(&mut self, v: u64) -> Result<u64, Self::Error> {
         Ok(v)
     }

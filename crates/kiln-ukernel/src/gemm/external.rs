@@ -2,6 +2,8 @@
 //! drivers around them.
 
 use super::*;
+use alloc::format;
+use alloc::string::String;
 
 /// A register tile compiled outside this crate, called through the C ABI: `tile(kc, a, b, acc)`
 /// sets `acc[i·nr + j] = Σ_p a[p·mr + i]·b[p·nr + j]` for `i < mr`, `j < nr`, `p < kc`, where

@@ -2,6 +2,7 @@
 //! encodings): what a constant operand packed at compile time looks like.
 
 use super::{pack_a, pack_b, Matrix};
+use alloc::vec::Vec;
 
 /// A register-tile shape and the instruction set whose kernel uses it. Packed operands are laid
 /// out for one of these; [`TILE_SHAPES`] lists them all, best first.
@@ -122,8 +123,8 @@ impl Packing {
     }
 }
 
-impl std::fmt::Display for Packing {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+impl core::fmt::Display for Packing {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
         match self {
             Packing::Rows(mr) => write!(f, "{mr}-row"),
             Packing::Columns(nr) => write!(f, "{nr}-column"),

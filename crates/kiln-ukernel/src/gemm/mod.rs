@@ -17,7 +17,8 @@
 //! and packed layouts; one file per register tile: `portable.rs`, `x86.rs` (AVX2, AVX-512),
 //! and `external.rs` for tiles native code brings.
 
-use std::cell::RefCell;
+use crate::scratch::Scratch;
+use alloc::vec::Vec;
 
 /// A read-only strided f32 matrix: element `(i, j)` is `data[offset + i*row_stride + j*col_stride]`.
 #[derive(Clone, Copy, Debug)]
@@ -56,8 +57,8 @@ impl<'a> Matrix<'a> {
 
 const KC: usize = 1024;
 
-thread_local! {
-    static PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+crate::scratch! {
+    static PACK: (Vec<f32>, Vec<f32>);
 }
 
 /// Packs rows `i0..i0+mc`, depth `p0..p0+kc` of `a` into MR-tall strips, zero-padded.
@@ -152,7 +153,7 @@ impl Offsets {
     }
 }
 
-impl std::ops::Deref for Offsets {
+impl core::ops::Deref for Offsets {
     type Target = [usize];
     fn deref(&self) -> &[usize] {
         &self.values
@@ -362,14 +363,14 @@ unsafe fn packed_gemm_impl<T: Tile>(
         Lhs::Gather { .. } => k,
         Lhs::Matrix(_) | Lhs::Packed(_) => KC,
     };
-    let mut pb = PACK.with(|cell| std::mem::take(&mut cell.borrow_mut().1));
+    let mut pb = PACK.with_mut(|p| core::mem::take(&mut p.1));
     // A tile that reads packed strips only gets strided and gathered left-hand rows packed
     // once per block, and gathered right-hand rows once per strip, rather than once per tile.
     let in_place = t.reads_in_place();
     let (mut xa, mut xb) = if in_place {
         Default::default()
     } else {
-        EXTERNAL_PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()))
+        EXTERNAL_PACK.with_mut(core::mem::take)
     };
     let pack_lhs = !in_place && !matches!(lhs, Lhs::Packed(_));
     for (p0, i0) in (0..k)
@@ -447,12 +448,12 @@ unsafe fn packed_gemm_impl<T: Tile>(
             }
         }
     }
-    PACK.with(|cell| cell.borrow_mut().1 = pb);
+    PACK.with_mut(|p| p.1 = pb);
     if !in_place {
         if xa.capacity() > KEPT_PACK_VALUES {
             xa = Vec::new();
         }
-        EXTERNAL_PACK.with(|cell| *cell.borrow_mut() = (xa, xb));
+        EXTERNAL_PACK.with_mut(|p| *p = (xa, xb));
     }
 }
 
@@ -780,9 +781,9 @@ unsafe fn store(acc: &[f32], nr: usize, dst: TileDst) {
     }
 }
 
-thread_local! {
+crate::scratch! {
     /// Left-hand blocks and right-hand strips the drivers pack for an [`ExternalTile`].
-    static EXTERNAL_PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static EXTERNAL_PACK: (Vec<f32>, Vec<f32>);
 }
 
 /// The most values a packing buffer keeps between calls (a gathered left-hand side is packed
@@ -822,7 +823,7 @@ unsafe fn sgemm_impl<T: Tile>(
         if !accumulate {
             for i in 0..m {
                 // SAFETY: rows < m, columns < n are writable by contract.
-                unsafe { std::ptr::write_bytes(c.add(i * ldc), 0, n) };
+                unsafe { core::ptr::write_bytes(c.add(i * ldc), 0, n) };
             }
         }
         return;
@@ -845,7 +846,7 @@ unsafe fn sgemm_impl<T: Tile>(
     }
     // Take the packing buffers out of the thread-local so the loops below run in this function,
     // which carries the caller's target features (a closure would not).
-    let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+    let (mut pa, mut pb) = PACK.with_mut(core::mem::take);
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
         let acc = accumulate || p0 > 0;
@@ -880,7 +881,7 @@ unsafe fn sgemm_impl<T: Tile>(
             }
         }
     }
-    PACK.with(|cell| *cell.borrow_mut() = (pa, pb));
+    PACK.with_mut(|p| *p = (pa, pb));
 }
 
 /// [`sgemm_impl`] for `m <= MR` and row-contiguous B: A is packed once per depth block, full
@@ -903,7 +904,7 @@ unsafe fn sgemm_single_strip<T: Tile>(
     accumulate: bool,
 ) {
     let (mr, nr) = (t.mr(), t.nr());
-    let (mut pa, mut pb) = PACK.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
+    let (mut pa, mut pb) = PACK.with_mut(core::mem::take);
     for p0 in (0..k).step_by(KC) {
         let kc = KC.min(k - p0);
         let acc = accumulate || p0 > 0;
@@ -938,7 +939,7 @@ unsafe fn sgemm_single_strip<T: Tile>(
             };
         }
     }
-    PACK.with(|cell| *cell.borrow_mut() = (pa, pb));
+    PACK.with_mut(|p| *p = (pa, pb));
 }
 
 /// Portable f32 GEMM: `C[m×n] = A[m×k]·B[k×n]` (or `+=` when `accumulate`), C row-major with

@@ -5,7 +5,7 @@ use super::{
     packed_gemm_impl, sgemm_impl, store, Lhs, LhsStrip, Matrix, MatrixMut, Rhs, RowStarts, Tile,
     TileDst,
 };
-use std::arch::x86_64::*;
+use core::arch::x86_64::*;
 
 /// 6×16 tile: twelve 8-lane accumulators.
 #[derive(Clone, Copy)]
@@ -142,7 +142,7 @@ unsafe fn avx512_step<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
     // SAFETY: forwarded contract.
     unsafe {
         let bp = b.as_ptr().add(rows.start(p));
-        let bv: [__m512; VECS] = std::array::from_fn(|h| _mm512_loadu_ps(bp.add(16 * h)));
+        let bv: [__m512; VECS] = core::array::from_fn(|h| _mm512_loadu_ps(bp.add(16 * h)));
         for h in 0..VECS {
             _mm_prefetch::<_MM_HINT_T0>(bp.wrapping_add(PREFETCH + 16 * h) as *const i8);
         }
@@ -287,9 +287,9 @@ pub unsafe fn packed_gemm_avx512(m: usize, n: usize, k: usize, lhs: Lhs, rhs: Rh
 }
 
 pub(crate) fn has_avx2_fma() -> bool {
-    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    crate::x86_feature!("avx2") && crate::x86_feature!("fma")
 }
 
 pub(crate) fn has_avx512() -> bool {
-    has_avx2_fma() && is_x86_feature_detected!("avx512f")
+    has_avx2_fma() && crate::x86_feature!("avx512f")
 }

@@ -38,7 +38,7 @@ pub fn exp(x: f32) -> f32 {
     const ROUND: f32 = 12_582_912.0;
     const MAX: f32 = EXP_MAX;
     let clamped = x.clamp(EXP_MIN, MAX);
-    let n = (clamped * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let n = (clamped * core::f32::consts::LOG2_E + ROUND) - ROUND;
     let r = clamped - n * LN2_HI - n * LN2_LO;
     let mut p = EXP_TAYLOR[0];
     for c in &EXP_TAYLOR[1..] {
@@ -78,7 +78,7 @@ pub fn erf(x: f32) -> f32 {
     for k in [1.0 / 216.0, -1.0 / 42.0, 1.0 / 10.0, -1.0 / 3.0, 1.0] {
         series = series * x2 + k;
     }
-    let small = series * x * std::f32::consts::FRAC_2_SQRT_PI;
+    let small = series * x * core::f32::consts::FRAC_2_SQRT_PI;
     let t = 1.0 / (1.0 + 0.327_591_1 * ax);
     let mut poly = 1.061_405_4;
     for k in [-1.453_152, 1.421_413_8, -0.284_496_74, 0.254_829_6] {

@@ -43,6 +43,7 @@ fn fold_lanes(
 mod tests {
     use super::normalize::softmax_portable;
     use super::*;
+    use std::prelude::rust_2021::*;
 
     /// Every window geometry up to small sizes: the tap and output ranges agree with testing
     /// each coordinate, and pooling agrees with a direct per-tap implementation.

@@ -2,11 +2,13 @@
 
 use super::fold_lanes;
 use super::math::exp;
+#[cfg(not(feature = "std"))]
+use num_traits::Float;
 
 /// Softmax of one contiguous row, in place (with AVX-512 where the CPU has it).
 pub fn softmax_in_place(row: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if crate::x86_feature!("avx512f") {
         // SAFETY: AVX-512F was detected.
         unsafe { x86::softmax_avx512(row) };
         return;
@@ -26,7 +28,7 @@ pub(super) fn softmax_portable(row: &mut [f32]) {
 mod x86 {
     //! AVX-512 row kernels: 16 lanes with masked tails.
     use super::super::math::{EXP_MAX, EXP_MIN, EXP_TAYLOR, LN2_HI, LN2_LO};
-    use std::arch::x86_64::*;
+    use core::arch::x86_64::*;
 
     /// [`super::exp`] on 16 lanes: the same reduction and polynomial, scaled by `2^n` with
     /// `vscalefps`; lanes below -87 give 0, above 88.72 infinity, NaN stays NaN.
@@ -39,7 +41,7 @@ mod x86 {
         let (min, max) = (_mm512_set1_ps(EXP_MIN), _mm512_set1_ps(EXP_MAX));
         let clamped = _mm512_min_ps(_mm512_max_ps(x, min), max);
         let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_ps(clamped, _mm512_set1_ps(std::f32::consts::LOG2_E)),
+            _mm512_mul_ps(clamped, _mm512_set1_ps(core::f32::consts::LOG2_E)),
         );
         let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), clamped);
         let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);

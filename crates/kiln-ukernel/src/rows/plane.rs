@@ -1,6 +1,8 @@
 //! Pooling and depthwise convolution of one channel plane.
 
 use super::window::{copy_strided, Window};
+use crate::scratch::Scratch;
+use alloc::vec::Vec;
 
 /// Max or average pooling of output rows `oy0..oy1` of one plane into `out` (`(oy1-oy0)×ow`).
 #[allow(clippy::too_many_arguments)]
@@ -23,8 +25,7 @@ pub fn pool_plane(
         win.dilations[0],
         win.dilations[1],
     );
-    POOL.with(|scratch| {
-        let scratch = &mut *scratch.borrow_mut();
+    POOL.with_mut(|scratch| {
         // Tap ranges along x are the same for every row: compute them once.
         let x_taps = &mut scratch.x_taps;
         x_taps.clear();
@@ -67,8 +68,8 @@ struct PoolScratch {
     phases: Vec<f32>,
 }
 
-thread_local! {
-    static POOL: std::cell::RefCell<PoolScratch> = std::cell::RefCell::new(PoolScratch::default());
+crate::scratch! {
+    static POOL: PoolScratch;
 }
 
 /// Max pooling as two passes (a maximum is exact in any order): for each output row, the input
@@ -195,10 +196,9 @@ pub fn depthwise_plane(
     }
 }
 
-thread_local! {
+crate::scratch! {
     /// Per-thread scratch of [`depthwise_plane_unit_stride`]: padded input lines, sums.
-    static GRID: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    static GRID: (Vec<f32>, Vec<f32>);
 }
 
 /// [`depthwise_plane`] at stride 1, over a [`PaddedGrid`]: each tap one pass over all the
@@ -217,8 +217,7 @@ fn depthwise_plane_unit_stride(
 ) {
     let [kh, kw] = win.kernel;
     let grid = PaddedGrid::new(win, h, w, oy0, oy1, ow);
-    GRID.with(|cell| {
-        let (padded, sums) = &mut *cell.borrow_mut();
+    GRID.with_mut(|(padded, sums)| {
         grid.lay_out(x, padded, 0.0);
         sums.clear();
         sums.resize(grid.values(), 0.0);

@@ -1,8 +1,9 @@
 //! 2-D sliding windows over one plane: tap ranges, stride phases, the band layout a
 //! convolution's GEMM reads, and im2col panels.
 
+use alloc::vec::Vec;
+use core::ops::Range;
 use smallvec::SmallVec;
-use std::ops::Range;
 
 /// A 2-D sliding window over one `h×w` plane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,7 +186,7 @@ fn even_lanes(d: &mut [f32], s: &[f32]) {
     let (d, s): (&mut [f32; 4], &[f32; 8]) = (d.try_into().unwrap(), s.try_into().unwrap());
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::*;
+        use core::arch::x86_64::*;
         // SAFETY: SSE is part of every x86-64 CPU; the arrays hold the 4 and 8 values.
         unsafe {
             let (lo, hi) = (_mm_loadu_ps(s.as_ptr()), _mm_loadu_ps(s.as_ptr().add(4)));

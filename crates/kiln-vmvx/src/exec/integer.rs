@@ -9,8 +9,12 @@ use crate::conv_u8;
 use crate::format::*;
 use crate::tiling::{Dims, TileBox};
 use crate::VmvxError;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use kiln_types::ElementType;
 use kiln_ukernel::igemm::{Columns, IntKernels, DEPTH_GROUP};
+use kiln_ukernel::scratch::Scratch;
 
 /// A workgroup's `i32` sums over its output box: the sum of box point `idx` is at
 /// `Σ (idx[d] - lo[d]) · strides[d]`.
@@ -36,12 +40,11 @@ impl TileSums<'_> {
     }
 }
 
-thread_local! {
+kiln_ukernel::scratch! {
     /// Per-thread scratch of the integer products: a workgroup's sums, then the GEMM's
     /// packed operands.
-    static SUMS: std::cell::RefCell<Vec<i32>> = const { std::cell::RefCell::new(Vec::new()) };
-    static OPERANDS: std::cell::RefCell<(Vec<i8>, Option<Columns>)> =
-        const { std::cell::RefCell::new((Vec::new(), None)) };
+    static SUMS: Vec<i32>;
+    static OPERANDS: (Vec<i8>, Option<Columns>);
 }
 
 /// Runs workgroup `wg` of integer product `k`, epilogue included.
@@ -50,8 +53,7 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64) -> Result<(), String> {
         .outputs()
         .first()
         .ok_or("an integer product has an output")?;
-    SUMS.with(|cell| {
-        let sums = &mut *cell.borrow_mut();
+    SUMS.with_mut(|sums| {
         let t = sums_of(m, k, wg, sums)?;
         match k.epilogue() {
             Some(e) => run_epilogue_from(m, out, e, k, wg, Some(&t)),
@@ -147,8 +149,7 @@ impl Executable {
             count: self.kernels.len(),
         })?;
         let m = Mem { bindings };
-        SUMS.with(|cell| {
-            let sums = &mut *cell.borrow_mut();
+        SUMS.with_mut(|sums| {
             let t = sums_of(&m, k, wg as u64, sums).map_err(|message| VmvxError::Workgroup {
                 kernel: k.name.clone(),
                 message,
@@ -220,7 +221,7 @@ fn conv2d(m: &Mem, op: &KernelOp, tile: ConvTile, sums: *mut i32, ldc: u64) {
 /// Bytes as `i8`s.
 fn i8s(bytes: &[u8]) -> &[i8] {
     // SAFETY: i8 and u8 have one layout.
-    unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const i8, bytes.len()) }
+    unsafe { core::slice::from_raw_parts(bytes.as_ptr() as *const i8, bytes.len()) }
 }
 
 /// The box `lo..hi` (`[batch, rows, columns]`) of the integer matmul `op` into `sums`,
@@ -235,8 +236,7 @@ fn matmul(m: &Mem, op: &KernelOp, lo: &[u64], hi: &[u64], sums: &mut [i32]) {
     let depth = a.shape[2] as usize;
     let k4 = depth.next_multiple_of(DEPTH_GROUP);
     let (ab, bb) = (m.bytes(a), m.bytes(b));
-    OPERANDS.with(|cell| {
-        let (filters, columns) = &mut *cell.borrow_mut();
+    OPERANDS.with_mut(|(filters, columns)| {
         let columns = columns.get_or_insert_with(|| Columns::new(0, 0));
         columns.reset(depth, rows);
         let a0 = offset_at(a, &[bi, m0 as u64, 0]);
@@ -245,7 +245,7 @@ fn matmul(m: &Mem, op: &KernelOp, lo: &[u64], hi: &[u64], sums: &mut [i32]) {
             let panel = columns.panel_mut(g);
             for (r, lane) in panel[..rows].iter_mut().enumerate() {
                 let base = a0 + r as i64 * row_step;
-                *lane = u32::from_le_bytes(std::array::from_fn(|t| {
+                *lane = u32::from_le_bytes(core::array::from_fn(|t| {
                     let k = g * DEPTH_GROUP + t;
                     if k < depth {
                         ab[(base + k as i64 * k_step) as usize]

@@ -3,6 +3,10 @@
 //! chosen for those sizes (so its workgroup count is the bound kernel's).
 
 use super::*;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use kiln_types::sizes::Symbolic;
 use kiln_types::sym::SymExpr;
 
@@ -59,7 +63,10 @@ impl Kernel<Symbolic> {
     pub fn symbols(&self) -> Vec<String> {
         let mut out: Vec<String> = vec![];
         for v in self.views() {
-            for e in std::iter::once(&v.offset).chain(&v.shape).chain(&v.strides) {
+            for e in core::iter::once(&v.offset)
+                .chain(&v.shape)
+                .chain(&v.strides)
+            {
                 out.extend(e.symbols());
             }
         }

@@ -2,6 +2,11 @@
 //! when an executable is decoded, so workgroup code may assume them.
 
 use super::*;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 
 impl Kernel {
     /// Structural checks done once when an executable is loaded.
@@ -27,7 +32,7 @@ impl Kernel {
             }
         }
         for v in self.views() {
-            let is_output = outputs.iter().any(|o| std::ptr::eq(*o, v));
+            let is_output = outputs.iter().any(|o| core::ptr::eq(*o, v));
             if !is_output && outputs.iter().any(|o| o.binding == v.binding) {
                 return Err(format!("binding {} is both read and written", v.binding));
             }

@@ -5,6 +5,10 @@
 
 use super::*;
 use crate::VmvxError;
+use alloc::format;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 use kiln_module::{ByteReader, ByteWriter};
 use kiln_types::sizes::Symbolic;
 use kiln_types::sym::SymExpr;

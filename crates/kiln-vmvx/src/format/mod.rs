@@ -11,6 +11,11 @@
 //! form, and `../tiling.rs` the workgroup → tile mapping.
 
 use crate::tiling::Dims;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 use kiln_module::ModuleError;
 use kiln_types::sizes::{Sizes, Static};
 use kiln_types::ElementType;
@@ -704,6 +709,7 @@ impl<Z: Sizes> Default for Executable<Z> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     /// A `conv_band` for a 3×3, stride-2, pad-1 window over a 1×2×9×9 input (5×5 output).
     fn conv_band() -> Kernel {

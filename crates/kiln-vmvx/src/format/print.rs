@@ -1,11 +1,15 @@
 //! The VMVX kernels' text form, as `--compile-to=hal` prints them.
 
 use super::*;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 
 /// `#binding[shape]`, then `+offset` and `/strides` when they are not the contiguous default:
 /// `#2[8x512]`, `#0[4x16x32]/512,1,16`.
-impl<Z: Sizes> std::fmt::Display for View<Z> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<Z: Sizes> core::fmt::Display for View<Z> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let shape: Vec<String> = self.shape.iter().map(Z::extent_text).collect();
         write!(
             f,
@@ -26,8 +30,8 @@ impl<Z: Sizes> std::fmt::Display for View<Z> {
 }
 
 /// One line per kernel: its op, views and tiling, then the epilogue if any.
-impl<Z: Sizes> std::fmt::Display for Kernel<Z> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<Z: Sizes> core::fmt::Display for Kernel<Z> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let list = |vs: &[View<Z>]| {
             vs.iter()
                 .map(|v| v.to_string())
