@@ -37,6 +37,9 @@ for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
   cargo build --quiet --release -p kiln-inline --no-default-features --target "$target"
 done
 cargo clippy --quiet -p kiln-inline --no-default-features --target thumbv7em-none-eabihf -- -D warnings
+# A firmware built on it runs the golden MLP on an emulated Cortex-M4F (QEMU) and must match
+# ONNX Runtime; its sizes are printed.
+bash scripts/firmware.sh
 bash scripts/setup-python.sh
 .venv/bin/python -m pytest -q bindings/python/tests
 # ONNX's own node tests: every case listed as passing must still pass on each target.

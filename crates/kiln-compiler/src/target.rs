@@ -303,10 +303,11 @@ fn vmvx_output(
     }
 }
 
-/// The `vmvx-inline` backend: the `vmvx` lowering of static functions, for the inline runtime
-/// (`kiln-inline`), which runs host program and kernels in one thread with no HAL device
-/// and allocates every buffer when it loads the module: the arena planned here is the only
-/// scratch memory a call uses. Sizes known only at run time and run-time control flow would
+/// The `vmvx-inline` backend: the CPU lowering of static functions with weights packed for
+/// the portable register tile, for the inline runtime (`kiln-inline`), which runs host
+/// program and kernels in one thread with no HAL device and allocates every buffer when it
+/// loads the module: the arena planned here is the call's memory, besides the small per-tile
+/// scratch of the microkernels. Sizes known only at run time and run-time control flow would
 /// need allocation per call, so they are refused.
 pub struct VmvxInline;
 
@@ -327,7 +328,10 @@ impl TargetBackend for VmvxInline {
         executable: u32,
         serialize: bool,
     ) -> Result<TargetOutput, CompileError> {
-        let (programs, text, kernels) = compile_cpu(self, functions, constants, executable, None)?;
+        // Weights packed here for the portable tile, which every CPU runs: the GEMMs then
+        // read them in place rather than packing them into scratch memory on each call.
+        let tile = Some(kiln_ukernel::gemm::PORTABLE_TILE);
+        let (programs, text, kernels) = compile_cpu(self, functions, constants, executable, tile)?;
         let executable = serialize.then(|| kiln_codegen_cpu::encode_vmvx(kernels));
         Ok(vmvx_output(programs, text, executable))
     }

@@ -7,11 +7,14 @@ pub mod io;
 
 use std::sync::Arc;
 
-/// The registry of every driver this build contains.
+/// The registry of every driver this build contains (the local ones always; vulkan, cuda and
+/// hip with the `vulkan` and `gpu` features, on by default).
 pub fn registry() -> kiln_runtime::DriverRegistry {
     let mut r = kiln_runtime::DriverRegistry::new();
     kiln_hal_local::register(&mut r);
+    #[cfg(feature = "vulkan")]
     kiln_hal_vulkan::register(&mut r);
+    #[cfg(feature = "gpu")]
     kiln_hal_gpu::register(&mut r);
     r
 }
