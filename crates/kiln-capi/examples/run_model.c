@@ -6,12 +6,24 @@
  *
  * Each INPUT is a raw file holding exactly the bytes of that input (its shape is the
  * signature's: this example runs functions whose dims are fixed). Result i is written to
- * OUT_PREFIX<i>.bin. Exit status 0 on success, 1 with kiln's message on stderr otherwise. */
+ * OUT_PREFIX<i>.bin. Exit status 0 on success, 1 with kiln's message on stderr otherwise.
+ *
+ * Built with a static library (kiln-compile --iree-llvmcpu-link-embedded=false
+ * --iree-llvmcpu-static-library-output-path=DIR/NAME.o), it needs no module file: define
+ * KILN_LIBRARY_HEADER ("NAME.h") and KILN_LIBRARY_QUERY (NAME_library_query), link NAME.o and
+ * an object defining the module's bytes from `kiln_embedded_module` to
+ * `kiln_embedded_module_end`; MODULE is then ignored. */
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "kiln.h"
+
+#ifdef KILN_LIBRARY_QUERY
+#include KILN_LIBRARY_HEADER
+extern const unsigned char kiln_embedded_module[];
+extern const unsigned char kiln_embedded_module_end[];
+#endif
 
 static int fail(kiln_status* s) {
   fprintf(stderr, "run_model: %s\n", kiln_status_message(s));
@@ -46,7 +58,14 @@ int main(int argc, char** argv) {
   kiln_module* module = NULL;
   kiln_status* s = kiln_instance_create(&instance);
   if (!s) s = kiln_device_create(instance, argv[1], &device);
+#ifdef KILN_LIBRARY_QUERY
+  if (!s) s = kiln_register_static_library(KILN_LIBRARY_QUERY);
+  if (!s)
+    s = kiln_module_load_bytes(device, kiln_embedded_module,
+                               (size_t)(kiln_embedded_module_end - kiln_embedded_module), &module);
+#else
   if (!s) s = kiln_module_load_file(device, argv[2], &module);
+#endif
   if (s) return fail(s);
 
   size_t n_in = 0, n_out = 0;

@@ -35,11 +35,20 @@ typedef struct kiln_instance kiln_instance;
 // A module loaded on a device.
 typedef struct kiln_module kiln_module;
 
+// A static library's descriptor, as its `NAME_library_query()` returns it (opaque here; the
+// compiler writes it, the local drivers read it).
+typedef struct kiln_static_library kiln_static_library;
+
 // An error: its code and a one-line message.
 typedef struct kiln_status kiln_status;
 
 // A dense host tensor: element type, shape and little-endian bytes.
 typedef struct kiln_tensor kiln_tensor;
+
+// The query function of a static library (`NAME_library_query`, declared in the `NAME.h`
+// that `kiln-compile --iree-llvmcpu-link-embedded=false
+// --iree-llvmcpu-static-library-output-path=DIR/NAME.o` writes).
+typedef const struct kiln_static_library *(*kiln_static_library_query)(void);
 
 // One input or output of a function's signature.
 typedef struct kiln_tensor_type {
@@ -72,6 +81,14 @@ const char *kiln_status_message(const struct kiln_status *status);
 // # Safety
 // `status` is null or a status this API returned, freed once.
 void kiln_status_free(struct kiln_status *status);
+
+// Registers a static library linked into the program, so the local drivers run the modules
+// compiled with it (whose executables name it). Register it before loading such a module; a
+// library compiled for another ABI version is refused with both versions named.
+//
+// # Safety
+// `query` is null or a static library's query function as kiln-compile wrote it.
+struct kiln_status *kiln_register_static_library(kiln_static_library_query query);
 
 // Creates an instance holding every HAL driver of this build (`local-sync`, `local-task`,
 // `vulkan`, `cuda`, `hip`).

@@ -218,6 +218,47 @@ unsafe fn put<T>(out: *mut *mut T, value: T) {
     unsafe { *out = Box::into_raw(Box::new(value)) };
 }
 
+/// A static library's descriptor, as its `NAME_library_query()` returns it (opaque here; the
+/// compiler writes it, the local drivers read it).
+pub struct kiln_static_library {
+    _opaque: [u8; 0],
+}
+
+/// The query function of a static library (`NAME_library_query`, declared in the `NAME.h`
+/// that `kiln-compile --iree-llvmcpu-link-embedded=false
+/// --iree-llvmcpu-static-library-output-path=DIR/NAME.o` writes).
+pub type kiln_static_library_query = Option<unsafe extern "C" fn() -> *const kiln_static_library>;
+
+/// Registers a static library linked into the program, so the local drivers run the modules
+/// compiled with it (whose executables name it). Register it before loading such a module; a
+/// library compiled for another ABI version is refused with both versions named.
+///
+/// # Safety
+/// `query` is null or a static library's query function as kiln-compile wrote it.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_register_static_library(
+    query: kiln_static_library_query,
+) -> *mut kiln_status {
+    guard(|| {
+        let Some(query) = query else {
+            return invalid("query is null");
+        };
+        // SAFETY: the same function, its descriptor seen as the layout the compiler wrote
+        // (`kiln_native::StaticLibrary`), per the contract above.
+        let query = unsafe {
+            std::mem::transmute::<
+                unsafe extern "C" fn() -> *const kiln_static_library,
+                kiln_native::StaticLibraryQuery,
+            >(query)
+        };
+        // SAFETY: per the contract above.
+        match unsafe { kiln_hal_local::register_static_library(query) } {
+            Ok(_) => std::ptr::null_mut(),
+            Err(e) => hal_status(e),
+        }
+    })
+}
+
 /// Creates an instance holding every HAL driver of this build (`local-sync`, `local-task`,
 /// `vulkan`, `cuda`, `hip`).
 ///

@@ -1,6 +1,8 @@
 //! The C example (`examples/run_model.c`), built with the system C compiler against kiln.h and
 //! the `cdylib`, runs the golden CNN on local-task and matches ONNX Runtime's outputs; bad
-//! input through the C API comes back as a status with a message.
+//! input through the C API comes back as a status with a message. Built instead with the MLP
+//! compiled as a static library, linked with the `staticlib` and the module's bytes, it runs
+//! the MLP with no module file on disk and matches ONNX Runtime too.
 
 use kiln_compiler::{CompileOptions, CompileOutput};
 use kiln_types::npy;
@@ -18,7 +20,7 @@ fn library_dir() -> PathBuf {
     exe.parent().unwrap().to_path_buf()
 }
 
-/// Builds the example into `dir`.
+/// Builds the example into `dir`, linked with the shared library.
 fn build_example(dir: &Path) -> PathBuf {
     let lib = library_dir();
     assert!(
@@ -26,20 +28,65 @@ fn build_example(dir: &Path) -> PathBuf {
         "{} lacks libkiln.so (cargo builds it with this package)",
         lib.display()
     );
+    cc(dir, |c| {
+        c.arg("-L")
+            .arg(&lib)
+            .arg(format!("-Wl,-rpath,{}", lib.display()))
+            .arg("-lkiln");
+    })
+}
+
+/// Compiles the example into `dir/run_model` with `-Wall -Werror`, `extra` adding arguments.
+fn cc(dir: &Path, extra: impl FnOnce(&mut Command)) -> PathBuf {
     let exe = dir.join("run_model");
-    let status = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .arg(crate_dir().join("examples/run_model.c"))
+    let mut c = Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()));
+    c.arg(crate_dir().join("examples/run_model.c"))
         .arg("-I")
-        .arg(crate_dir().join("include"))
-        .arg("-L")
-        .arg(&lib)
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .args(["-lkiln", "-Wall", "-Werror", "-o"])
+        .arg(crate_dir().join("include"));
+    extra(&mut c);
+    let status = c
+        .args(["-Wall", "-Werror", "-o"])
         .arg(&exe)
         .status()
         .expect("a C compiler (cc)");
     assert!(status.success(), "cc failed");
     exe
+}
+
+/// Runs the example's `main` of `module` on `device` with `dir/input_0.bin`, writing
+/// `dir/out_0.bin`; returns what it printed.
+fn run_main(exe: &Path, device: &str, module: &Path, dir: &Path) -> String {
+    let out = Command::new(exe)
+        .arg(device)
+        .arg(module)
+        .arg("main")
+        .arg(dir.join("out_"))
+        .arg(dir.join("input_0.bin"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The little-endian f32s of `bytes`.
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+/// Checks that `got` holds `want`'s floats within the golden tolerance.
+fn assert_matches(got: &[u8], want: &[u8]) {
+    assert_eq!(got.len(), want.len());
+    for (a, b) in floats(got).iter().zip(floats(want)) {
+        assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{a} vs {b}");
+    }
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -73,33 +120,10 @@ fn the_c_example_runs_the_cnn_and_matches_onnx_runtime() {
     let input = read("input_0.npy");
     std::fs::write(dir.join("input_0.bin"), &input.data).unwrap();
     let exe = build_example(&dir);
-    let out = Command::new(&exe)
-        .arg("local-task")
-        .arg(&module)
-        .arg("main")
-        .arg(dir.join("out_"))
-        .arg(dir.join("input_0.bin"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8_lossy(&out.stdout);
+    let printed = run_main(&exe, "local-task", &module, &dir);
     assert!(printed.contains("input 0: f32[1x3x64x64]"), "{printed}");
     let want = read("expected_0.npy");
-    let got = std::fs::read(dir.join("out_0.bin")).unwrap();
-    assert_eq!(got.len(), want.data.len());
-    let floats = |b: &[u8]| -> Vec<f32> {
-        b.chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect()
-    };
-    for (a, b) in floats(&got).iter().zip(floats(&want.data)) {
-        assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{a} vs {b}");
-    }
+    assert_matches(&std::fs::read(dir.join("out_0.bin")).unwrap(), &want.data);
     // Bad input comes back as a status naming the problem.
     std::fs::write(dir.join("short.bin"), [0u8; 12]).unwrap();
     let out = Command::new(&exe)
@@ -121,5 +145,62 @@ fn the_c_example_runs_the_cnn_and_matches_onnx_runtime() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown driver 'metal'"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_static_library_example_runs_the_mlp_without_a_module_file() {
+    let dir = scratch("static");
+    let lib = library_dir();
+    assert!(
+        lib.join("libkiln.a").exists(),
+        "{} lacks libkiln.a (cargo builds it with this package)",
+        lib.display()
+    );
+    let models = crate_dir().join("../../tests/models/mlp");
+    let module = dir.join("mlp.kiln");
+    let options = CompileOptions {
+        targets: vec!["llvm-cpu".into()],
+        llvm_cpu_link_embedded: Some(false),
+        static_library_output: Some(dir.join("mlp.o")),
+        ..Default::default()
+    };
+    let CompileOutput::Module(bytes) =
+        kiln_compiler::compile_file(&models.join("model.onnx"), None, &options).unwrap()
+    else {
+        panic!("a module expected")
+    };
+    std::fs::write(&module, bytes).unwrap();
+    let header = std::fs::read_to_string(dir.join("mlp.h")).unwrap();
+    assert!(header.contains("const struct kiln_static_library *mlp_library_query(void);"));
+    // The module's bytes become part of the program, then the file goes.
+    std::fs::write(
+        dir.join("module.c"),
+        format!(
+            "__asm__(\".section .rodata\\n.balign 64\\n.globl kiln_embedded_module\\n\
+             kiln_embedded_module:\\n.incbin \\\"{}\\\"\\n.globl kiln_embedded_module_end\\n\
+             kiln_embedded_module_end:\\n.previous\");\n",
+            module.display()
+        ),
+    )
+    .unwrap();
+    let exe = cc(&dir, |c| {
+        c.arg(dir.join("module.c"))
+            .arg(dir.join("mlp.o"))
+            .arg("-I")
+            .arg(&dir)
+            .arg("-DKILN_LIBRARY_HEADER=\"mlp.h\"")
+            .arg("-DKILN_LIBRARY_QUERY=mlp_library_query")
+            .arg(lib.join("libkiln.a"))
+            .args(["-lm", "-lpthread", "-ldl", "-lrt", "-lgcc_s"]);
+    });
+    std::fs::remove_file(&module).unwrap();
+    let read = |name: &str| npy::read_npy(&std::fs::read(models.join(name)).unwrap()).unwrap();
+    std::fs::write(dir.join("input_0.bin"), &read("input_0.npy").data).unwrap();
+    for device in ["local-sync", "local-task"] {
+        run_main(&exe, device, Path::new("-"), &dir);
+        let got = std::fs::read(dir.join("out_0.bin")).unwrap();
+        assert_matches(&got, &read("expected_0.npy").data);
+    }
     std::fs::remove_dir_all(dir).ok();
 }

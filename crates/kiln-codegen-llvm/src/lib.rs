@@ -27,6 +27,7 @@ mod body;
 mod gpu;
 mod inline_math;
 mod kernel;
+pub mod static_library;
 mod tile;
 
 pub use gpu::{
@@ -78,6 +79,11 @@ pub struct CpuTarget {
     /// Whether kernels write math inline (`--kiln-llvmcpu-inline-math`) rather than calling
     /// the C library; always so for bare-metal triples (`*-none-*`), which have none.
     pub inline_math: bool,
+    /// Writes a static library named so (a C identifier: the compiler checks
+    /// [`static_library::valid_name`]) rather than an object the runtime
+    /// links (`--iree-llvmcpu-link-embedded=false`): position-independent code whose kernels
+    /// `NAME_library_query()` lists (see `static_library.rs`).
+    pub static_library: Option<String>,
 }
 
 impl CpuTarget {
@@ -171,8 +177,17 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
             &cpu,
             &features,
             OptimizationLevel::Aggressive,
-            RelocMode::Static,
-            code_model,
+            // The system linker puts a static library into position-independent programs.
+            if target.static_library.is_some() {
+                RelocMode::PIC
+            } else {
+                RelocMode::Static
+            },
+            if target.static_library.is_some() {
+                CodeModel::Default
+            } else {
+                code_model
+            },
         )
         .ok_or_else(|| {
             LlvmError::Target(format!(
@@ -394,6 +409,15 @@ fn compile_kernels<Z: kernel::LlvmSizes>(
         })?;
         symbols.push(symbol);
     }
+    if let Some(name) = &target.static_library {
+        let tile = tile.map(|_| TILE_SYMBOL);
+        static_library::emit_query(&context, &module, name, &symbols, tile).map_err(|message| {
+            LlvmError::Llvm {
+                stage: "static library",
+                message,
+            }
+        })?;
+    }
     let object = optimise_and_emit(&module, &tm, FileType::Object)?;
     Ok(kiln_native::Executable {
         features: checked_features(&triple, &features),
@@ -407,5 +431,6 @@ fn compile_kernels<Z: kernel::LlvmSizes>(
             symbol: TILE_SYMBOL.to_string(),
         }),
         object,
+        library: target.static_library.clone().unwrap_or_default(),
     })
 }

@@ -251,6 +251,24 @@ pub const FLAGS: &[Flag] = &[
         },
     },
     Flag {
+        name: "--iree-llvmcpu-link-embedded",
+        value: "BOOL",
+        help: "false: llvm-cpu writes a static library the program links (with --iree-llvmcpu-static-library-output-path) rather than code the runtime links (default true)",
+        set: |s, v| {
+            s.options.llvm_cpu_link_embedded = Some(parse_bool("--iree-llvmcpu-link-embedded", v)?);
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--iree-llvmcpu-static-library-output-path",
+        value: "DIR/NAME.o",
+        help: "where llvm-cpu writes its static library's object; NAME.h, declaring NAME_library_query, goes beside it",
+        set: |s, v| {
+            s.options.static_library_output = Some(v.into());
+            Ok(())
+        },
+    },
+    Flag {
         name: "--iree-hal-dump-executable-binaries-to",
         value: "DIR",
         help: "write each executable's binaries into DIR: .o for llvm-cpu, one .spv per entry point for vulkan-spirv, .vmvx for vmvx",

@@ -131,6 +131,12 @@ pub struct CompileOptions {
     pub rocm_target: Option<String>,
     /// The CPU for `llvm-cpu` (`--iree-llvmcpu-target-triple/-cpu/-cpu-features`).
     pub llvm_cpu: kiln_codegen_llvm::CpuTarget,
+    /// `--iree-llvmcpu-link-embedded`: `Some(false)` makes llvm-cpu write a static library
+    /// (to [`CompileOptions::static_library_output`]) rather than an object the runtime links.
+    pub llvm_cpu_link_embedded: Option<bool>,
+    /// `--iree-llvmcpu-static-library-output-path`: the static library's object (`DIR/NAME.o`;
+    /// its header `DIR/NAME.h` goes beside it, and `NAME` names the library).
+    pub static_library_output: Option<std::path::PathBuf>,
     /// A directory to write each executable's binaries into
     /// (`--iree-hal-dump-executable-binaries-to`).
     pub dump_binaries_to: Option<std::path::PathBuf>,

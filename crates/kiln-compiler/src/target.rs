@@ -344,6 +344,28 @@ pub struct LlvmCpu {
     pub target: kiln_codegen_llvm::CpuTarget,
     /// The executable format of the target's architecture.
     pub format: &'static str,
+    /// For a static library (`target.static_library`): where its object goes; its header
+    /// goes beside it.
+    pub static_output: Option<std::path::PathBuf>,
+}
+
+impl LlvmCpu {
+    /// Writes a static library's object and header, leaving the module's executable without
+    /// the object (the program links it).
+    fn write_static_library(
+        &self,
+        native: &mut kiln_native::Executable,
+        path: &std::path::Path,
+    ) -> Result<(), CompileError> {
+        let io = |path: &std::path::Path, e: std::io::Error| CompileError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        std::fs::write(path, std::mem::take(&mut native.object)).map_err(|e| io(path, e))?;
+        let header = path.with_extension("h");
+        let text = kiln_codegen_llvm::static_library::header(&native.library);
+        std::fs::write(&header, text).map_err(|e| io(&header, e))
+    }
 }
 
 impl TargetBackend for LlvmCpu {
@@ -364,11 +386,22 @@ impl TargetBackend for LlvmCpu {
         let (programs, text, native) = if functions.iter().all(|f| f.dispatches.is_some()) {
             let (programs, text, kernels) =
                 compile_cpu(self, functions, constants, executable, Some(tile))?;
-            let native = serialize
+            let mut native = serialize
                 .then(|| kiln_codegen_llvm::compile(&kernels, &self.target))
                 .transpose()?;
+            if let Some((native, path)) = native.as_mut().zip(self.static_output.as_ref()) {
+                self.write_static_library(native, path)?;
+            }
             (programs, text, native)
         } else {
+            if self.static_output.is_some() {
+                return Err(CompileError::Backend {
+                    target: "llvm-cpu".into(),
+                    message: "a static library needs every size known at compile time: bind \
+                              the open dims with --kiln-bind-dim=NAME=SIZE"
+                        .into(),
+                });
+            }
             let (programs, text, kernels) =
                 compile_cpu_symbolic(self, functions, constants, executable, Some(tile))?;
             let native = serialize
@@ -420,15 +453,29 @@ pub fn backend(
         "vmvx" => Some(Box::new(Vmvx)),
         "vmvx-inline" => Some(Box::new(VmvxInline)),
         "llvm-cpu" => {
-            let target = options.llvm_cpu.clone();
+            let mut target = options.llvm_cpu.clone();
             let arch = if target.triple.is_empty() {
                 std::env::consts::ARCH
             } else {
-                target.triple.split('-').next().unwrap_or("")
+                options.llvm_cpu.triple.split('-').next().unwrap_or("")
             };
-            let format = kiln_native::format_for_arch(arch)
-                .ok_or_else(|| CompileError::UnsupportedArch(target.triple.clone()))?;
-            Some(Box::new(LlvmCpu { target, format }))
+            let static_output = static_library_output(options)?;
+            target.static_library = static_output.as_ref().map(|p| {
+                p.file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            });
+            let format = match static_output {
+                Some(_) => kiln_native::static_format_for_arch(arch),
+                None => kiln_native::format_for_arch(arch),
+            }
+            .ok_or_else(|| CompileError::UnsupportedArch(target.triple.clone()))?;
+            Some(Box::new(LlvmCpu {
+                target,
+                format,
+                static_output,
+            }))
         }
         "vulkan-spirv" => {
             let arch = options.vulkan_target.as_deref().unwrap_or("generic");
@@ -446,4 +493,42 @@ pub fn backend(
         }
         _ => None,
     })
+}
+
+/// The static library's object path, when `--iree-llvmcpu-link-embedded=false` asks for one
+/// (both flags go together, as in IREE).
+fn static_library_output(
+    options: &CompileOptions,
+) -> Result<Option<std::path::PathBuf>, CompileError> {
+    let bad = |flag: &str, reason: &str| CompileError::BadFlag {
+        flag: flag.into(),
+        reason: reason.into(),
+    };
+    match (
+        options.llvm_cpu_link_embedded,
+        &options.static_library_output,
+    ) {
+        (Some(false), Some(path)) => {
+            let name = path.file_stem().unwrap_or_default().to_string_lossy();
+            if !kiln_codegen_llvm::static_library::valid_name(&name) {
+                return Err(bad(
+                    "--iree-llvmcpu-static-library-output-path",
+                    &format!(
+                        "the file name '{name}' names the library ({name}_library_query), so it \
+                         must be a C identifier"
+                    ),
+                ));
+            }
+            Ok(Some(path.clone()))
+        }
+        (Some(false), None) => Err(bad(
+            "--iree-llvmcpu-link-embedded",
+            "false needs --iree-llvmcpu-static-library-output-path=DIR/NAME.o",
+        )),
+        (_, Some(_)) => Err(bad(
+            "--iree-llvmcpu-static-library-output-path",
+            "it needs --iree-llvmcpu-link-embedded=false",
+        )),
+        (_, None) => Ok(None),
+    }
 }

@@ -171,10 +171,14 @@ impl LocalDevice {
 /// VMVX everywhere, and native code for this machine's architecture.
 /// Native code first: where a module has both, llvm-cpu's executable runs, not VMVX's.
 fn formats() -> Vec<String> {
-    let mut f: Vec<String> = kiln_native::host_format()
-        .map(str::to_string)
-        .into_iter()
-        .collect();
+    let mut f: Vec<String> = [
+        kiln_native::host_format(),
+        kiln_native::host_static_format(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::to_string)
+    .collect();
     f.push(kiln_vmvx::FORMAT.to_string());
     f
 }
@@ -221,13 +225,23 @@ impl Device for LocalDevice {
         Ok(Arc::new(LocalBuffer::shared(bytes, offset, length)?))
     }
     fn load_executable(&self, format: &str, data: &[u8]) -> Result<Arc<dyn Executable>, HalError> {
-        if Some(format) == kiln_native::host_format() {
+        let native = [
+            kiln_native::host_format(),
+            kiln_native::host_static_format(),
+        ];
+        if native.contains(&Some(format)) {
             let refused = |reason: String| HalError::BadExecutable {
                 format: format.into(),
                 reason,
             };
             let exe = kiln_native::Executable::decode(data).map_err(|e| refused(e.to_string()))?;
-            let loaded = LocalExecutable::native(exe)?;
+            if exe.library.is_empty() != (Some(format) == kiln_native::host_format()) {
+                return Err(refused(
+                    "a static library's executable must name its library, an object's must not"
+                        .into(),
+                ));
+            }
+            let loaded = LocalExecutable::native(format, exe)?;
             return Ok(Arc::new(loaded));
         }
         if format != kiln_vmvx::FORMAT {

@@ -5,6 +5,7 @@
 use kiln_runtime::hal::Executable;
 use kiln_runtime::HalError;
 use kiln_types::sizes::Symbolic;
+use kiln_ukernel::gemm::TileFn;
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -87,8 +88,9 @@ struct Native {
     entries: Vec<NativeFn>,
     /// The GEMMs around the executable's own register tile, if it brings one.
     kernels: Option<kiln_ukernel::Kernels>,
-    /// Keeps the code mapped while the entry points are used.
-    _code: kiln_native::loader::LoadedCode,
+    /// Keeps linked code mapped while the entry points are used (none for a static
+    /// library, which is part of the program).
+    _code: Option<kiln_native::loader::LoadedCode>,
 }
 
 fn without_epilogues<Z: kiln_types::sizes::Sizes>(
@@ -105,9 +107,9 @@ fn without_epilogues<Z: kiln_types::sizes::Sizes>(
 
 impl LocalExecutable {
     /// Loads a native executable: checks the CPU has the features the code was compiled for
-    /// and decodes and checks its kernel descriptions, then links the object.
-    pub fn native(exe: kiln_native::Executable) -> Result<Self, HalError> {
-        let format = kiln_native::host_format().unwrap_or_default();
+    /// and decodes and checks its kernel descriptions, then links the object, or for a static
+    /// library (`format` says which), takes the registered library's entry points.
+    pub fn native(format: &str, exe: kiln_native::Executable) -> Result<Self, HalError> {
         let cannot_run = |reason: String| HalError::CannotRun {
             format: format.into(),
             reason,
@@ -132,17 +134,31 @@ impl LocalExecutable {
             format: format.into(),
             reason,
         };
-        Self::load_native(exe).map_err(refused)
+        if exe.library.is_empty() {
+            Self::load_native(exe).map_err(refused)
+        } else {
+            Self::load_static(exe).map_err(refused)
+        }
     }
 
-    /// Decodes and checks a native executable's kernel descriptions, then links its object.
-    fn load_native(exe: kiln_native::Executable) -> Result<LocalExecutable, String> {
+    /// Decodes and checks a native executable's kernel descriptions, as VMVX kernels without
+    /// native code yet.
+    fn described(exe: &kiln_native::Executable) -> Result<LocalExecutable, String> {
         let described = |e: kiln_vmvx::VmvxError| format!("kernel descriptions: {e}");
         let mut loaded = if kiln_vmvx::format::is_symbolic(&exe.kernels) {
             Self::symbolic(kiln_vmvx::Executable::decode_symbolic(&exe.kernels).map_err(described)?)
         } else {
             Self::new(kiln_vmvx::Executable::decode(&exe.kernels).map_err(described)?)
         };
+        if let KernelSet::Static { program, raw } = &mut loaded.kernels {
+            *raw = Some(without_epilogues(program));
+        }
+        Ok(loaded)
+    }
+
+    /// [`LocalExecutable::described`], then links the object.
+    fn load_native(exe: kiln_native::Executable) -> Result<LocalExecutable, String> {
+        let mut loaded = Self::described(&exe)?;
         if exe.symbols.len() != loaded.entry_point_count() {
             return Err(format!(
                 "{} symbols for {} kernels",
@@ -168,15 +184,65 @@ impl LocalExecutable {
         let kernels = exe
             .tile
             .as_ref()
-            .map(|t| native_tile(&code, t))
+            .map(|t| {
+                let address = code.symbol(&t.symbol).ok_or_else(|| {
+                    format!("the object does not define its GEMM tile '{}'", t.symbol)
+                })?;
+                // SAFETY: the symbol is the tile the compiler generated with TileFn's
+                // signature and contract, inside code that stays mapped while the kernels
+                // are used (they live in the same `Native`).
+                unsafe { native_tile(t, std::mem::transmute::<usize, TileFn>(address)) }
+            })
             .transpose()?;
-        if let KernelSet::Static { program, raw } = &mut loaded.kernels {
-            *raw = Some(without_epilogues(program));
-        }
         loaded.native = Some(Native {
             entries,
             kernels,
-            _code: code,
+            _code: Some(code),
+        });
+        Ok(loaded)
+    }
+
+    /// [`LocalExecutable::described`], then takes the entry points of the registered static
+    /// library the executable names.
+    fn load_static(exe: kiln_native::Executable) -> Result<LocalExecutable, String> {
+        let mut loaded = Self::described(&exe)?;
+        let library = crate::static_library::find(&exe.library)?.descriptor();
+        let count = loaded.entry_point_count();
+        if library.kernel_count as usize != count {
+            return Err(format!(
+                "the registered static library '{}' has {} kernels, but the module's executable \
+                 has {count}: they were not compiled together",
+                exe.library, library.kernel_count
+            ));
+        }
+        // SAFETY: the registered descriptor's table holds `kernel_count` entries for the
+        // program's life (`static_library::register`'s contract).
+        let table = unsafe { std::slice::from_raw_parts(library.kernels, count) };
+        let entries = table
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                // SAFETY: the compiler wrote each entry with the kernel ABI, which `NativeFn`
+                // spells with the context's own type.
+                f.map(|f| unsafe { std::mem::transmute::<kiln_native::KernelFn, NativeFn>(f) })
+                    .ok_or_else(|| format!("the static library's kernel {i} is null"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let kernels = match (&exe.tile, library.tile) {
+            (None, _) => None,
+            // SAFETY: the library's tile was compiled with TileFn's contract for the shape the
+            // module records, and it is part of the program.
+            (Some(t), Some(f)) => Some(unsafe { native_tile(t, f) }?),
+            (Some(_), None) => {
+                return Err(
+                    "the module expects the static library's GEMM tile, which it lacks".into(),
+                )
+            }
+        };
+        loaded.native = Some(Native {
+            entries,
+            kernels,
+            _code: None,
         });
         Ok(loaded)
     }
@@ -360,25 +426,24 @@ impl LocalExecutable {
 }
 
 /// The GEMM kernels around the register tile `tile` of linked `code`.
-fn native_tile(
-    code: &kiln_native::loader::LoadedCode,
+/// The GEMMs around an executable's own tile, `f`.
+///
+/// # Safety
+/// `f` must compute what [`TileFn`] says for `tile`'s shape and stay valid while the kernels
+/// are used.
+unsafe fn native_tile(
     tile: &kiln_native::NativeTile,
+    f: TileFn,
 ) -> Result<kiln_ukernel::Kernels, String> {
-    use kiln_ukernel::gemm::{ExternalTile, TileFn, TileShape};
+    use kiln_ukernel::gemm::{ExternalTile, TileShape};
     let shape = TileShape::with_size(tile.mr as usize, tile.nr as usize).ok_or_else(|| {
         format!(
             "the code's GEMM tile is {}x{}, an unknown shape",
             tile.mr, tile.nr
         )
     })?;
-    let address = code
-        .symbol(&tile.symbol)
-        .ok_or_else(|| format!("the object does not define its GEMM tile '{}'", tile.symbol))?;
-    // SAFETY: the symbol is the tile the compiler generated with TileFn's signature and
-    // contract for this shape, inside code that stays mapped while the kernels are used (they
-    // live in the same `Native`).
-    unsafe { ExternalTile::new(shape, std::mem::transmute::<usize, TileFn>(address)) }
-        .map(kiln_ukernel::Kernels::external)
+    // SAFETY: forwarded contract.
+    unsafe { ExternalTile::new(shape, f) }.map(kiln_ukernel::Kernels::external)
 }
 
 impl Executable for LocalExecutable {

@@ -19,8 +19,10 @@ mod device;
 mod executable;
 mod native_imports;
 mod pool;
+mod static_library;
 
 pub use device::{LocalDevice, LocalDriver};
+pub use static_library::register as register_static_library;
 use std::sync::Arc;
 
 /// Registers `local-sync` and `local-task`.

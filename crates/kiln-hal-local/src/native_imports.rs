@@ -3,7 +3,8 @@
 //! reporting the output box the generated code applies the epilogue over
 //! (`kiln_vmvx_workgroup_raw`), and an integer convolution's or matmul's workgroup whose
 //! `i32` sums the generated epilogue reads from the runtime's scratch
-//! (`kiln_vmvx_integer_sums`).
+//! (`kiln_vmvx_integer_sums`). They are exported under those names too, for static libraries
+//! linked into the program.
 
 use kiln_native::imports::MAX_BOX_RANK;
 use kiln_vmvx::Binding;
@@ -67,6 +68,7 @@ fn guarded(
 /// # Safety
 /// `ctx` must point at the live context of the dispatch that called this, whose bindings
 /// were checked for `kernel`.
+#[export_name = "kiln_vmvx_workgroup"]
 unsafe extern "C" fn vmvx_workgroup(ctx: *const DispatchContext, kernel: u32, wg: u64) -> i32 {
     // SAFETY: the caller passes the context it was given.
     let ctx = unsafe { &*ctx };
@@ -78,6 +80,7 @@ unsafe extern "C" fn vmvx_workgroup(ctx: *const DispatchContext, kernel: u32, wg
 ///
 /// # Safety
 /// As [`vmvx_workgroup`]; `lo` and `hi` must each point at `MAX_BOX_RANK` writable u64s.
+#[export_name = "kiln_vmvx_workgroup_raw"]
 unsafe extern "C" fn vmvx_workgroup_raw(
     ctx: *const DispatchContext,
     kernel: u32,
@@ -101,6 +104,7 @@ unsafe extern "C" fn vmvx_workgroup_raw(
 ///
 /// # Safety
 /// As [`vmvx_workgroup_raw`]; `sums` must point at a writable pointer.
+#[export_name = "kiln_vmvx_integer_sums"]
 unsafe extern "C" fn vmvx_integer_sums(
     ctx: *const DispatchContext,
     kernel: u32,

@@ -5,16 +5,21 @@
 //! boxes have at most [`MAX_BOX_RANK`] dims).
 //!
 //! Imports are resolved by symbol name when an object is linked ([`lookup`]); code that needs
-//! anything else is refused at load time with the name.
+//! anything else is refused at load time with the name. kiln's own helpers are also exported
+//! under those names (`kiln_f16_to_f32`, …), so a static library's object links against the
+//! runtime library (`libkiln.a`); the C names come from the system's C library then.
 
+#[export_name = "kiln_f16_to_f32"]
 extern "C" fn f16_to_f32(bits: u16) -> f32 {
     half::f16::from_bits(bits).to_f32()
 }
 
+#[export_name = "kiln_f32_to_f16"]
 extern "C" fn f32_to_f16(x: f32) -> u16 {
     half::f16::from_f32(x).to_bits()
 }
 
+#[export_name = "kiln_ipow"]
 extern "C" fn ipow(base: i64, exp: i64) -> i64 {
     base.wrapping_pow(exp.clamp(0, u32::MAX as i64) as u32)
 }
@@ -83,10 +88,12 @@ unsafe extern "C" fn sincosf(x: f32, s: *mut f32, c: *mut f32) {
     }
 }
 
+#[export_name = "kiln_f64_to_f16"]
 extern "C" fn f64_to_f16(x: f64) -> u16 {
     half::f16::from_f64(x).to_bits()
 }
 
+#[export_name = "kiln_f64_to_bf16"]
 extern "C" fn f64_to_bf16(x: f64) -> u16 {
     half::bf16::from_f64(x).to_bits()
 }

@@ -34,7 +34,11 @@ pub mod loader;
 
 use kiln_module::{ByteReader, ByteWriter, ModuleError};
 
-const VERSION: u32 = 2;
+/// Version 3 added [`Executable::library`] (version 2 containers still decode, without one).
+const VERSION: u32 = 3;
+
+/// The C ABI version of [`StaticLibrary`] this runtime reads.
+pub const STATIC_LIBRARY_ABI_VERSION: u32 = 1;
 
 /// The executable format for objects of `arch` (an LLVM triple's architecture).
 pub fn format_for_arch(arch: &str) -> Option<&'static str> {
@@ -45,6 +49,44 @@ pub fn format_for_arch(arch: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// The executable format of static libraries for `arch`: the kernels are linked into the program
+/// (IREE's `--iree-llvmcpu-link-embedded=false`), which registers them by name.
+pub fn static_format_for_arch(arch: &str) -> Option<&'static str> {
+    Some(match arch {
+        "x86_64" => "static-library-x86_64",
+        "aarch64" => "static-library-arm_64",
+        "riscv64" => "static-library-riscv_64",
+        _ => return None,
+    })
+}
+
+/// The static library format of this machine, if any.
+pub fn host_static_format() -> Option<&'static str> {
+    static_format_for_arch(std::env::consts::ARCH)
+}
+
+/// What a static library's `NAME_library_query()` returns (the C ABI the compiler's object
+/// defines; `NAME.h` beside it declares the function).
+#[repr(C)]
+pub struct StaticLibrary {
+    /// [`STATIC_LIBRARY_ABI_VERSION`] when the object was compiled.
+    pub abi_version: u32,
+    pub kernel_count: u32,
+    /// The library's name, NUL-terminated.
+    pub name: *const core::ffi::c_char,
+    /// `kernel_count` entry points with the kernel ABI above, entry `i` being kernel `i`.
+    pub kernels: *const Option<KernelFn>,
+    /// The library's GEMM register tile ([`NativeTile`]), or null.
+    pub tile: Option<unsafe extern "C" fn(usize, *const f32, *const f32, *mut f32)>,
+}
+
+/// The kernel ABI (see the crate docs): context, bindings, workgroup, sizes; 0 or an error code.
+pub type KernelFn =
+    unsafe extern "C" fn(*const core::ffi::c_void, *const *mut u8, u64, *const i64) -> i32;
+
+/// The query function a static library exports.
+pub type StaticLibraryQuery = unsafe extern "C" fn() -> *const StaticLibrary;
 
 /// The format this machine runs natively, if any.
 pub fn host_format() -> Option<&'static str> {
@@ -81,8 +123,10 @@ pub struct Executable {
     pub symbols: Vec<String>,
     /// The GEMM register tile the object defines, if it brings one.
     pub tile: Option<NativeTile>,
-    /// The relocatable ELF object.
+    /// The relocatable ELF object; empty for a static library, whose code the program links.
     pub object: Vec<u8>,
+    /// A static library's name (its `NAME_library_query`), empty for an embedded object.
+    pub library: String,
 }
 
 /// A GEMM register tile in an executable's object: `mr`×`nr`, at `symbol`, with the C ABI of
@@ -115,6 +159,7 @@ impl Executable {
             }
         }
         w.blob(&self.object);
+        w.str(&self.library);
         w.bytes
     }
 
@@ -124,7 +169,7 @@ impl Executable {
         let mut r = ByteReader::new(bytes, "native executable");
         let inner = |r: &mut ByteReader| -> Result<_, ModuleError> {
             let version = r.u32()?;
-            if version != VERSION {
+            if version != VERSION && version != 2 {
                 return Err(ModuleError::Invalid(format!(
                     "native executable version {version}, expected {VERSION}"
                 )));
@@ -150,14 +195,21 @@ impl Executable {
                 }
             };
             let object = r.blob()?;
+            let library = if version >= 3 {
+                r.str()?
+            } else {
+                String::new()
+            };
             if !r.is_empty() {
                 return Err(ModuleError::Invalid(
                     "trailing bytes after the object".into(),
                 ));
             }
-            Ok((triple, cpu, features, kernels, symbols, tile, object))
+            Ok((
+                triple, cpu, features, kernels, symbols, tile, object, library,
+            ))
         };
-        let (triple, cpu, features, kernels, symbols, tile, object) = inner(&mut r)?;
+        let (triple, cpu, features, kernels, symbols, tile, object, library) = inner(&mut r)?;
         Ok(Executable {
             triple,
             cpu,
@@ -166,6 +218,7 @@ impl Executable {
             symbols,
             tile,
             object,
+            library,
         })
     }
 
@@ -291,6 +344,7 @@ mod tests {
                 symbol: "tile".into(),
             }),
             object: vec![1, 2, 3],
+            library: "mlp".into(),
         };
         let bytes = e.encode();
         assert_eq!(Executable::decode(&bytes).unwrap(), e);
