@@ -41,6 +41,9 @@ cargo clippy --quiet -p kiln-inline --no-default-features --target thumbv7em-non
 # ONNX Runtime; its sizes are printed.
 bash scripts/firmware.sh
 bash scripts/setup-python.sh
+# The example driver plugin, which the Python tests load as a shared library.
+cargo build --quiet -p kiln-example-accelerator
+export KILN_EXAMPLE_PLUGIN=$PWD/target/debug/libkiln_example_accelerator.so
 .venv/bin/python -m pytest -q bindings/python/tests
 # ONNX's own node tests: every case listed as passing must still pass on each target.
 .venv/bin/python tests/onnx_node/run.py --targets llvm-cpu,vmvx,vulkan-spirv --check

@@ -49,8 +49,14 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     })
 }
 
+/// Drivers loaded from plugins (`load_driver_plugin`), which [`registry`] adds.
+static PLUGINS: std::sync::Mutex<Vec<Arc<dyn Driver>>> = std::sync::Mutex::new(Vec::new());
+
 fn registry() -> kiln_runtime::DriverRegistry {
     let mut r = kiln_runtime::DriverRegistry::new();
+    for driver in PLUGINS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        r.register(driver.clone());
+    }
     kiln_hal_local::register(&mut r);
     kiln_hal_vulkan::register(&mut r);
     kiln_hal_gpu::register(&mut r);
@@ -179,6 +185,18 @@ fn compile_bytes(
 #[pyfunction]
 fn query_available_drivers() -> Vec<String> {
     registry().names()
+}
+
+/// Loads a HAL driver plugin (a shared library implementing kiln's driver plugin ABI); its
+/// driver is then available like the built-in ones.
+#[pyfunction]
+fn load_driver_plugin(path: std::path::PathBuf) -> PyResult<HalDriver> {
+    let inner = kiln_hal_plugin::load(&path).map_err(runtime_err)?;
+    PLUGINS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(inner.clone());
+    Ok(HalDriver { inner })
 }
 
 /// A HAL driver.
@@ -626,6 +644,7 @@ fn _kiln(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compile_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(query_available_drivers, m)?)?;
     m.add_function(wrap_pyfunction!(get_driver, m)?)?;
+    m.add_function(wrap_pyfunction!(load_driver_plugin, m)?)?;
     m.add_function(wrap_pyfunction!(create_device, m)?)?;
     m.add_function(wrap_pyfunction!(load_module, m)?)?;
     m.add_class::<HalDriver>()?;

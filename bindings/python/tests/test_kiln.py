@@ -36,7 +36,8 @@ def test_targets_and_drivers_match_the_reference_page():
     assert kc.query_available_targets() == [
         "cuda", "llvm-cpu", "metal-spirv", "rocm", "vmvx", "vmvx-inline", "vulkan-spirv"
     ]
-    drivers = kr.system_setup.query_available_drivers()
+    # Built-in drivers (a test may load the example plugin's driver too).
+    drivers = [d for d in kr.system_setup.query_available_drivers() if d != "example-accelerator"]
     assert drivers == ["cuda", "hip", "local-sync", "local-task", "vulkan"]
     for name in ["local-sync", "local-task"]:
         devices = kr.get_driver(name).query_available_devices()
@@ -84,6 +85,18 @@ def test_vmvx_inline_modules_run_without_a_device(name):
         m.main(np.zeros((1, 2), np.float32))
     with pytest.raises(kr.KilnRuntimeError, match="vmvx-inline modules run without a device"):
         kr.load_module(blob, device="local-sync")
+
+
+@pytest.mark.skipif(not os.environ.get("KILN_EXAMPLE_PLUGIN"), reason="KILN_EXAMPLE_PLUGIN (the example driver plugin's path) is not set")
+def test_a_driver_plugin_runs_the_cnn():
+    driver = kr.load_driver_plugin(os.environ["KILN_EXAMPLE_PLUGIN"])
+    assert driver.name == "example-accelerator"
+    assert "example-accelerator" in kr.query_available_drivers()
+    m = kr.load_module(kc.compile_file(model("cnn"), target_backends=["vmvx"]), device="example-accelerator")
+    (x,), (want,) = golden("cnn", "input"), golden("cnn", "expected")
+    np.testing.assert_allclose(m.main(x), want, rtol=1e-4, atol=1e-5)
+    with pytest.raises(kr.KilnRuntimeError, match="cannot open shared object file"):
+        kr.load_driver_plugin("/nonexistent/libplugin.so")
 
 
 def test_mlp_matches_within_1e5_relative(tmp_path):

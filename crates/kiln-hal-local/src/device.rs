@@ -1,12 +1,12 @@
 //! The local driver and device: execution on the host CPU, inline or on a thread pool.
 
-use crate::buffer::LocalBuffer;
 use crate::executable::LocalExecutable;
 use crate::pool::WorkerPool;
 use kiln_runtime::hal::{
     Buffer, Command, CommandBuffer, Device, DeviceInfo, DeviceOptions, DispatchTime, Driver,
     Executable, HostBytes, Semaphore,
 };
+use kiln_runtime::host_buffer::HostBuffer;
 use kiln_runtime::HalError;
 use kiln_ukernel::Kernels;
 use std::sync::{Arc, Mutex};
@@ -183,12 +183,6 @@ fn formats() -> Vec<String> {
     f
 }
 
-fn local(b: &Arc<dyn Buffer>) -> Result<&LocalBuffer, HalError> {
-    b.as_any()
-        .downcast_ref::<LocalBuffer>()
-        .ok_or_else(|| HalError::Invalid("buffer belongs to another device".into()))
-}
-
 impl Device for LocalDevice {
     fn info(&self) -> DeviceInfo {
         DeviceInfo {
@@ -214,7 +208,7 @@ impl Device for LocalDevice {
         formats()
     }
     fn allocate(&self, bytes: usize) -> Result<Arc<dyn Buffer>, HalError> {
-        Ok(Arc::new(LocalBuffer::zeroed(bytes)?))
+        Ok(Arc::new(HostBuffer::zeroed(bytes)?))
     }
     fn import_host(
         &self,
@@ -222,7 +216,7 @@ impl Device for LocalDevice {
         offset: usize,
         length: usize,
     ) -> Result<Arc<dyn Buffer>, HalError> {
-        Ok(Arc::new(LocalBuffer::shared(bytes, offset, length)?))
+        Ok(Arc::new(HostBuffer::shared(bytes, offset, length)?))
     }
     fn load_executable(&self, format: &str, data: &[u8]) -> Result<Arc<dyn Executable>, HalError> {
         let native = [
@@ -285,7 +279,14 @@ impl Device for LocalDevice {
                         })?;
                     let binds = bindings
                         .iter()
-                        .map(|b| Ok(local(&b.buffer)?.binding(b.offset, b.length)))
+                        .map(|b| {
+                            let buffer = HostBuffer::of(&b.buffer)?;
+                            Ok(kiln_vmvx::Binding {
+                                ptr: buffer.address(b.offset),
+                                len: b.length,
+                                writable: buffer.writable(),
+                            })
+                        })
                         .collect::<Result<Vec<_>, HalError>>()?;
                     let entry = *entry_point as usize;
                     let timed = self.timing.lock().is_ok_and(|t| t.is_some());

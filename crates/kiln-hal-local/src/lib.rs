@@ -14,7 +14,6 @@
 //! assert_eq!(registry.names(), ["local-sync", "local-task"]);
 //! ```
 
-mod buffer;
 mod device;
 mod executable;
 mod native_imports;

@@ -8,6 +8,7 @@
 //!   wants and `.kiln` files.
 
 pub mod hal;
+pub mod host_buffer;
 pub mod registry;
 pub mod vm;
 

@@ -7,10 +7,29 @@ pub mod io;
 
 use std::sync::Arc;
 
+/// Drivers loaded from plugins (`--hal_driver_plugin`), which [`registry`] adds.
+static PLUGINS: std::sync::Mutex<Vec<Arc<dyn kiln_runtime::hal::Driver>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Loads each driver plugin (`--hal_driver_plugin=PATH`); later registries include them.
+pub fn load_driver_plugins(paths: &[String]) -> anyhow::Result<()> {
+    for path in paths {
+        let driver = kiln_hal_plugin::load(std::path::Path::new(path))?;
+        PLUGINS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(driver);
+    }
+    Ok(())
+}
+
 /// The registry of every driver this build contains (the local ones always; vulkan, cuda and
-/// hip with the `vulkan` and `gpu` features, on by default).
+/// hip with the `vulkan` and `gpu` features, on by default) and the plugins loaded.
 pub fn registry() -> kiln_runtime::DriverRegistry {
     let mut r = kiln_runtime::DriverRegistry::new();
+    for driver in PLUGINS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        r.register(driver.clone());
+    }
     kiln_hal_local::register(&mut r);
     #[cfg(feature = "vulkan")]
     kiln_hal_vulkan::register(&mut r);

@@ -19,6 +19,10 @@ struct Args {
     /// The function to time (default: every exported function).
     #[arg(long = "function")]
     function: Option<String>,
+    /// Loads a HAL driver plugin (a shared library implementing kiln's driver plugin ABI)
+    /// before anything else. Repeat per plugin.
+    #[arg(long = "hal_driver_plugin")]
+    hal_driver_plugin: Vec<String>,
     /// Inputs in iree-run-module syntax; `1x3x224x224xf32=0` fills a tensor with zeros.
     #[arg(long = "input")]
     input: Vec<String>,
@@ -65,6 +69,7 @@ fn keep_freed_memory() {
 
 fn run(args: Args) -> Result<()> {
     keep_freed_memory();
+    kiln_tools::load_driver_plugins(&args.hal_driver_plugin)?;
     if args.benchmark_repetitions == 0 {
         bail!("--benchmark_repetitions must be at least 1");
     }

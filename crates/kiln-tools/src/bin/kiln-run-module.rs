@@ -40,6 +40,10 @@ struct Args {
     /// Elements printed per result before eliding with `...`.
     #[arg(long = "print_max_element_count", default_value_t = 1024)]
     print_max_element_count: usize,
+    /// Loads a HAL driver plugin (a shared library implementing kiln's driver plugin ABI)
+    /// before anything else. Repeat per plugin.
+    #[arg(long = "hal_driver_plugin")]
+    hal_driver_plugin: Vec<String>,
     /// Lists the HAL drivers.
     #[arg(long = "list_drivers")]
     list_drivers: bool,
@@ -52,6 +56,7 @@ struct Args {
 }
 
 fn run(args: Args) -> Result<i32> {
+    kiln_tools::load_driver_plugins(&args.hal_driver_plugin)?;
     let registry = kiln_tools::registry();
     let only = |s: &Option<String>| s.as_deref().filter(|d| !d.is_empty()).map(str::to_string);
     if args.list_drivers {

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._kiln import HalDevice, HalDriver, KilnRuntimeError
 from . import system_setup
-from .system_setup import create_device, get_driver, query_available_drivers
+from .system_setup import create_device, get_driver, load_driver_plugin, query_available_drivers
 
 __all__ = [
     "Function",
@@ -31,6 +31,7 @@ __all__ = [
     "Module",
     "create_device",
     "get_driver",
+    "load_driver_plugin",
     "load_module",
     "query_available_drivers",
     "system_setup",

@@ -1,7 +1,8 @@
-//! Host-memory buffers: owned zeroed allocations, or read-only windows onto shared bytes.
+//! Host-memory buffers for drivers whose devices compute on host memory (the local drivers,
+//! driver plugins): owned zeroed allocations, or read-only windows onto shared bytes.
 
-use kiln_runtime::hal::{check_transfer, host_range, Buffer, HostBytes};
-use kiln_runtime::HalError;
+use crate::hal::{check_transfer, host_range, Buffer, HostBytes};
+use crate::HalError;
 use std::any::Any;
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ enum Owner {
 }
 
 /// A buffer in host memory. Its address never changes while it lives.
-pub struct LocalBuffer {
+pub struct HostBuffer {
     ptr: *mut u8,
     len: usize,
     writable: bool,
@@ -21,13 +22,13 @@ pub struct LocalBuffer {
 
 // SAFETY: the buffer is plain memory; concurrent access is ordered by the HAL's command
 // semantics (dispatch workgroups write disjoint bytes; host transfers happen between submits).
-unsafe impl Send for LocalBuffer {}
+unsafe impl Send for HostBuffer {}
 // SAFETY: as above.
-unsafe impl Sync for LocalBuffer {}
+unsafe impl Sync for HostBuffer {}
 
-impl LocalBuffer {
+impl HostBuffer {
     /// Allocates `len` zeroed bytes; fails cleanly when memory is short.
-    pub fn zeroed(len: usize) -> Result<LocalBuffer, HalError> {
+    pub fn zeroed(len: usize) -> Result<HostBuffer, HalError> {
         let words = len.div_ceil(8).max(1);
         let failed = || HalError::OutOfMemory { bytes: len };
         let layout = std::alloc::Layout::array::<u64>(words).map_err(|_| failed())?;
@@ -41,7 +42,7 @@ impl LocalBuffer {
         // all initialised (zero).
         let mut v = unsafe { Vec::from_raw_parts(raw, words, words) };
         let ptr = v.as_mut_ptr() as *mut u8;
-        Ok(LocalBuffer {
+        Ok(HostBuffer {
             ptr,
             len,
             writable: true,
@@ -53,10 +54,10 @@ impl LocalBuffer {
         bytes: Arc<dyn HostBytes>,
         offset: usize,
         len: usize,
-    ) -> Result<LocalBuffer, HalError> {
+    ) -> Result<HostBuffer, HalError> {
         // The pointer is only read through (writable is false); see Binding::writable.
         let ptr = host_range(bytes.bytes(), offset, len)?.as_ptr() as *mut u8;
-        Ok(LocalBuffer {
+        Ok(HostBuffer {
             ptr,
             len,
             writable: false,
@@ -64,18 +65,26 @@ impl LocalBuffer {
         })
     }
 
-    /// A VMVX binding for `offset..offset+length` of this buffer (range checked by the caller).
-    pub fn binding(&self, offset: usize, length: usize) -> kiln_vmvx::Binding {
-        // SAFETY: the command buffer checked that the range lies inside the buffer.
-        kiln_vmvx::Binding {
-            ptr: unsafe { self.ptr.add(offset) },
-            len: length,
-            writable: self.writable,
-        }
+    /// `b` as a host buffer, or an error when another device's buffer was bound.
+    pub fn of(b: &Arc<dyn Buffer>) -> Result<&HostBuffer, HalError> {
+        b.as_any()
+            .downcast_ref::<HostBuffer>()
+            .ok_or_else(|| HalError::Invalid("buffer belongs to another device".into()))
+    }
+
+    /// The address of byte `offset` (in bounds, checked by the caller: the command buffer
+    /// checks binding ranges when recording).
+    pub fn address(&self, offset: usize) -> *mut u8 {
+        self.ptr.wrapping_add(offset)
+    }
+
+    /// False for windows onto shared bytes (module constants): kernels may not write them.
+    pub fn writable(&self) -> bool {
+        self.writable
     }
 }
 
-impl Buffer for LocalBuffer {
+impl Buffer for HostBuffer {
     fn len(&self) -> usize {
         self.len
     }
