@@ -409,27 +409,30 @@ fn compile_kernels<Z: kernel::LlvmSizes>(
         })?;
         symbols.push(symbol);
     }
+    let description = describe(kernels);
+    let native_tile = tile.map(|shape| kiln_native::NativeTile {
+        mr: shape.mr as u32,
+        nr: shape.nr as u32,
+        symbol: TILE_SYMBOL.to_string(),
+    });
     if let Some(name) = &target.static_library {
+        let checksum = kiln_native::kernels_checksum(&description, native_tile.as_ref());
         let tile = tile.map(|_| TILE_SYMBOL);
-        static_library::emit_query(&context, &module, name, &symbols, tile).map_err(|message| {
-            LlvmError::Llvm {
+        static_library::emit_query(&context, &module, name, &symbols, tile, checksum).map_err(
+            |message| LlvmError::Llvm {
                 stage: "static library",
                 message,
-            }
-        })?;
+            },
+        )?;
     }
     let object = optimise_and_emit(&module, &tm, FileType::Object)?;
     Ok(kiln_native::Executable {
         features: checked_features(&triple, &features),
         triple,
         cpu,
-        kernels: describe(kernels),
+        kernels: description,
         symbols,
-        tile: tile.map(|shape| kiln_native::NativeTile {
-            mr: shape.mr as u32,
-            nr: shape.nr as u32,
-            symbol: TILE_SYMBOL.to_string(),
-        }),
+        tile: native_tile,
         object,
         library: target.static_library.clone().unwrap_or_default(),
     })

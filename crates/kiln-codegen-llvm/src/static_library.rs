@@ -3,8 +3,8 @@
 //!
 //! Its kernels (and GEMM tile, if it brings one) become internal symbols, reached only through
 //! the descriptor that the one exported function, `NAME_library_query()`, returns: a
-//! `kiln_native::StaticLibrary` (ABI version, kernel count, name, kernel table, tile). So two
-//! libraries never clash, and [`header`] declares the one function for C.
+//! `kiln_native::StaticLibrary` (ABI version, kernel count, the kernels' checksum, name, kernel
+//! table, tile). So two libraries never clash, and [`header`] declares the one function for C.
 
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
@@ -28,6 +28,7 @@ pub fn emit_query<'ctx>(
     name: &str,
     kernels: &[String],
     tile: Option<&str>,
+    checksum: u64,
 ) -> Result<(), String> {
     let ptr = context.ptr_type(AddressSpace::default());
     let i32t = context.i32_type();
@@ -61,6 +62,7 @@ pub fn emit_query<'ctx>(
             i32t.const_int(kiln_native::STATIC_LIBRARY_ABI_VERSION.into(), false)
                 .into(),
             i32t.const_int(count.into(), false).into(),
+            context.i64_type().const_int(checksum, false).into(),
             label.into(),
             table.into(),
             tile.into(),

@@ -207,6 +207,13 @@ impl LocalExecutable {
     fn load_static(exe: kiln_native::Executable) -> Result<LocalExecutable, String> {
         let mut loaded = Self::described(&exe)?;
         let library = crate::static_library::find(&exe.library)?.descriptor();
+        if library.checksum != kiln_native::kernels_checksum(&exe.kernels, exe.tile.as_ref()) {
+            return Err(format!(
+                "the registered static library '{}' was not compiled with this module: its \
+                 kernels differ (compile both again, together)",
+                exe.library
+            ));
+        }
         let count = loaded.entry_point_count();
         if library.kernel_count as usize != count {
             return Err(format!(

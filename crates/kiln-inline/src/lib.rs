@@ -60,8 +60,16 @@ pub struct InlineModule<'a> {
     arena: AlignedBytes,
     /// The bindings of the dispatch being run, reused by every dispatch.
     bindings: Vec<Binding>,
+    /// The call's output buffers' addresses, taken once per call (with room for any
+    /// function's outputs): every binding of an output derives from them.
+    output_bases: Vec<*mut u8>,
     kernels: &'static kiln_ukernel::Kernels,
 }
+
+// SAFETY: the raw pointers a module keeps (`bindings`, `output_bases`) are scratch that each
+// call fills from its own arguments before using them; nothing else refers to another thread's
+// memory.
+unsafe impl Send for InlineModule<'_> {}
 
 /// An exported function, ready to run.
 struct Function {
@@ -127,7 +135,13 @@ impl<'a> InlineModule<'a> {
             .map(|f| f.program.transient_size as usize)
             .max()
             .unwrap_or(0);
+        let most_outputs = functions
+            .iter()
+            .map(|f| f.output_align.len())
+            .max()
+            .unwrap_or(0);
         let mut loaded = InlineModule {
+            output_bases: Vec::with_capacity(most_outputs),
             file,
             module,
             executables,
@@ -174,10 +188,17 @@ impl<'a> InlineModule<'a> {
             &f.output_align,
         )?;
         let input_ptrs = |i: u32| inputs[i as usize].as_ptr().cast_mut();
-        let output_ptrs: &mut [&mut [u8]] = outputs;
+        self.output_bases.clear();
+        self.output_bases
+            .extend(outputs.iter_mut().map(|o| o.as_mut_ptr()));
         let arena = self.arena.as_mut_ptr();
         let file = self.file.as_slice();
-        for (i, inst) in f.program.insts.iter().enumerate() {
+        let dispatches = f
+            .program
+            .insts
+            .iter()
+            .filter(|i| matches!(i, HostInst::Dispatch { .. }));
+        for (index, inst) in dispatches.enumerate() {
             let HostInst::Dispatch {
                 executable,
                 kernel,
@@ -186,14 +207,13 @@ impl<'a> InlineModule<'a> {
                 ..
             } = inst
             else {
-                // Barriers order dispatches, which run one after another here anyway.
-                continue;
+                unreachable!("checked at load: every dispatch has its grid");
             };
             self.bindings.clear();
             self.bindings.extend(bindings.iter().map(|b| {
                 let (base, writable) = match b.space {
                     BufferSpace::Input(k) => (input_ptrs(k), false),
-                    BufferSpace::Output(k) => (output_ptrs[k as usize].as_mut_ptr(), true),
+                    BufferSpace::Output(k) => (self.output_bases[k as usize], true),
                     BufferSpace::Constant(c) => (
                         file[self.module.constants[c as usize].offset as usize..]
                             .as_ptr()
@@ -221,7 +241,7 @@ impl<'a> InlineModule<'a> {
                 unsafe { exe.run_workgroup(*kernel as usize, wg, &self.bindings, self.kernels) }
                     .map_err(|source| InlineError::Dispatch {
                         function: def.name.clone(),
-                        index: i,
+                        index,
                         source,
                     })?;
             }
@@ -302,7 +322,12 @@ impl<'a> InlineModule<'a> {
                 function: def.name.clone(),
                 reason,
             };
-            for (i, inst) in f.program.insts.iter().enumerate() {
+            let dispatches = f
+                .program
+                .insts
+                .iter()
+                .filter(|i| matches!(i, HostInst::Dispatch { .. }));
+            for (i, inst) in dispatches.enumerate() {
                 let HostInst::Dispatch {
                     executable,
                     kernel,
@@ -323,8 +348,11 @@ impl<'a> InlineModule<'a> {
                         "dispatch {i} has no workgroup count (its sizes are known only at run time)"
                     )));
                 };
-                let count = u32::try_from(grid[0] * grid[1] * grid[2])
-                    .map_err(|_| unrunnable(format!("dispatch {i} has over 2^32 workgroups")))?;
+                let count = grid[0]
+                    .checked_mul(grid[1])
+                    .and_then(|n| n.checked_mul(grid[2]))
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| unrunnable(format!("dispatch {i} has over 2^32 workgroups")))?;
                 let resolved: Vec<Binding> = bindings
                     .iter()
                     .map(|b| {

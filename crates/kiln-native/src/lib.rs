@@ -73,12 +73,26 @@ pub struct StaticLibrary {
     /// [`STATIC_LIBRARY_ABI_VERSION`] when the object was compiled.
     pub abi_version: u32,
     pub kernel_count: u32,
+    /// [`kernels_checksum`] of the kernels compiled into it: a module's executable runs only
+    /// on the library compiled with it.
+    pub checksum: u64,
     /// The library's name, NUL-terminated.
     pub name: *const core::ffi::c_char,
     /// `kernel_count` entry points with the kernel ABI above, entry `i` being kernel `i`.
     pub kernels: *const Option<KernelFn>,
     /// The library's GEMM register tile ([`NativeTile`]), or null.
     pub tile: Option<unsafe extern "C" fn(usize, *const f32, *const f32, *mut f32)>,
+}
+
+/// What identifies a static library's kernels: a checksum of their encoded descriptions and
+/// of the GEMM tile they were packed for.
+pub fn kernels_checksum(kernels: &[u8], tile: Option<&NativeTile>) -> u64 {
+    let mut bytes = kernels.to_vec();
+    if let Some(t) = tile {
+        bytes.extend(t.mr.to_le_bytes());
+        bytes.extend(t.nr.to_le_bytes());
+    }
+    kiln_module::checksum(&bytes)
 }
 
 /// The kernel ABI (see the crate docs): context, bindings, workgroup, sizes; 0 or an error code.
@@ -171,7 +185,7 @@ impl Executable {
             let version = r.u32()?;
             if version != VERSION && version != 2 {
                 return Err(ModuleError::Invalid(format!(
-                    "native executable version {version}, expected {VERSION}"
+                    "native executable version {version}, expected 2 or {VERSION}"
                 )));
             }
             let triple = r.str()?;

@@ -3,7 +3,9 @@
 //! [`scratch!`](crate::scratch!) declares one: a value per thread with `std` (a
 //! `thread_local!`), one value for the program without it (a bare-metal runtime runs on one
 //! thread). Either way [`Scratch::with_mut`] lends it out; a nested or concurrent use, which
-//! would otherwise wait or alias, gets a fresh value instead.
+//! would otherwise wait or alias, gets a fresh value instead. Without `std` the slot's flag
+//! needs an atomic compare-and-swap, which every target kiln builds for has (Armv7-M,
+//! RISC-V with the A extension).
 //!
 //! ```
 //! use kiln_ukernel::scratch::Scratch;
@@ -50,12 +52,21 @@ impl<T: Default> Slot<T> {
     /// Runs `f` with the slot's value (made on first use), or with a fresh value while
     /// another user holds it.
     fn with_value<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut f = Some(f);
+        match self.with_held(|v| (f.take().expect("called once"))(v)) {
+            Some(result) => result,
+            None => (f.take().expect("not yet called"))(&mut T::default()),
+        }
+    }
+
+    /// Runs `f` with the slot's own value, or returns `None` while another user holds it.
+    fn with_held<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
         if self
             .busy
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            return f(&mut T::default());
+            return None;
         }
         /// Frees the slot when the user is done, even by unwinding.
         struct Free<'a>(&'a AtomicBool);
@@ -67,7 +78,7 @@ impl<T: Default> Slot<T> {
         let _free = Free(&self.busy);
         // SAFETY: setting `busy` above made this the only user until `_free` drops.
         let value = unsafe { &mut *self.value.get() }.get_or_insert_with(T::default);
-        f(value)
+        Some(f(value))
     }
 }
 
@@ -75,11 +86,18 @@ impl<T: Default> Slot<T> {
 pub trait Scratch<T> {
     /// Runs `f` with the value, or with a fresh one while it is in use.
     fn with_mut<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> R;
+    /// Runs `f` with the value itself, which outlives the call (until the next user of this
+    /// thread's, or without `std` the program's, value), or returns `None` while it is in use
+    /// or gone: for results that point into it.
+    fn with_kept<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Option<R>;
 }
 
 impl<T: Default> Scratch<T> for Slot<T> {
     fn with_mut<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> R {
         self.with_value(f)
+    }
+    fn with_kept<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        self.with_held(f)
     }
 }
 
@@ -92,6 +110,9 @@ impl<T: Default + 'static> Scratch<T> for std::thread::LocalKey<Slot<T>> {
             Ok(Some(result)) => result,
             _ => (f.take().expect("not yet called"))(&mut T::default()),
         }
+    }
+    fn with_kept<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        self.try_with(|slot| slot.with_held(f)).ok().flatten()
     }
 }
 

@@ -149,13 +149,16 @@ impl Executable {
             count: self.kernels.len(),
         })?;
         let m = Mem { bindings };
-        SUMS.with_mut(|sums| {
-            let t = sums_of(&m, k, wg as u64, sums).map_err(|message| VmvxError::Workgroup {
-                kernel: k.name.clone(),
-                message,
-            })?;
+        let failed = |message: String| VmvxError::Workgroup {
+            kernel: k.name.clone(),
+            message,
+        };
+        // The sums must stay in the scratch after this returns: its own value, not a fresh one.
+        SUMS.with_kept(|sums| {
+            let t = sums_of(&m, k, wg as u64, sums).map_err(failed)?;
             Ok((t.data.as_ptr(), (t.lo, t.hi)))
         })
+        .unwrap_or_else(|| Err(failed("the integer sums' scratch is in use".into())))
     }
 }
 
