@@ -149,9 +149,13 @@ pub enum CompileOutput {
     Text(String),
 }
 
-/// Names of the target backends this build can compile for.
+/// Names of the target backends this build can compile for, with those registered by
+/// [`target::register_backend`], sorted.
 pub fn available_targets() -> Vec<&'static str> {
-    target::AVAILABLE.to_vec()
+    let mut names = target::AVAILABLE.to_vec();
+    names.extend(target::registered_backends());
+    names.sort_unstable();
+    names
 }
 
 /// Imports and compiles a model file.

@@ -491,8 +491,63 @@ pub fn backend(
             let arch = kiln_codegen_llvm::rocm_arch(options.rocm_target.as_deref().unwrap_or(""))?;
             Some(Box::new(GpuBackend(LlvmGpu { arch })))
         }
-        _ => None,
+        other => registered(other).map(|make| make(options)).transpose()?,
     })
+}
+
+/// Makes a registered target backend for the compile options (its own flags are the
+/// backend's business).
+pub type BackendFactory = fn(&CompileOptions) -> Result<Box<dyn TargetBackend>, CompileError>;
+
+/// Target backends added from outside kiln ([`register_backend`]).
+static REGISTERED: std::sync::Mutex<Vec<(&'static str, BackendFactory)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Adds a target backend under `name` (`--iree-hal-target-backends=NAME`), as a crate outside
+/// kiln does to plug in its own: it implements [`TargetBackend`] (lowering the kernel IR
+/// however it likes, planning with the shared planner, writing an executable in a format its
+/// HAL driver loads) and registers it before compiling. Built-in names cannot be taken;
+/// registering a name again replaces its factory.
+///
+/// ```
+/// use kiln_compiler::target::{register_backend, TargetBackend, Vmvx};
+/// // A backend that is vmvx under another name (a real one would lower differently).
+/// struct Mine;
+/// impl TargetBackend for Mine {
+///     fn name(&self) -> &'static str { "my-target" }
+///     fn format(&self) -> &'static str { Vmvx.format() }
+///     fn compile(&self, f: &[kiln_compiler::target::FunctionDispatches],
+///                c: &mut kiln_compiler::target::Constants, e: u32, s: bool)
+///         -> Result<kiln_compiler::target::TargetOutput, kiln_compiler::CompileError> {
+///         Vmvx.compile(f, c, e, s)
+///     }
+/// }
+/// register_backend("my-target", |_| Ok(Box::new(Mine)))?;
+/// assert!(kiln_compiler::available_targets().contains(&"my-target"));
+/// # Ok::<(), kiln_compiler::CompileError>(())
+/// ```
+pub fn register_backend(name: &'static str, make: BackendFactory) -> Result<(), CompileError> {
+    if KNOWN_TARGETS.contains(&name) {
+        return Err(CompileError::BadFlag {
+            flag: "register_backend".into(),
+            reason: format!("'{name}' is a built-in target backend's name"),
+        });
+    }
+    let mut registered = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
+    registered.retain(|(n, _)| *n != name);
+    registered.push((name, make));
+    Ok(())
+}
+
+/// The names of the registered target backends.
+pub fn registered_backends() -> Vec<&'static str> {
+    let registered = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
+    registered.iter().map(|(n, _)| *n).collect()
+}
+
+fn registered(name: &str) -> Option<BackendFactory> {
+    let registered = REGISTERED.lock().unwrap_or_else(|e| e.into_inner());
+    registered.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
 /// The static library's object path, when `--iree-llvmcpu-link-embedded=false` asks for one

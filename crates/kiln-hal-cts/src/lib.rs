@@ -14,6 +14,7 @@ use kiln_runtime::hal::{
     Buffer, BufferBinding, CommandBuffer, Device, Driver, HostBytes, Semaphore,
 };
 use kiln_runtime::HalError;
+use kiln_vmvx::format::{BinaryFn, Body, Executable, Inst, Kernel, KernelOp, ReduceFn, View};
 use std::sync::Arc;
 
 /// Elements each buffer of the dispatch checks holds.
@@ -26,6 +27,39 @@ pub struct Fixture {
     /// with bindings `[a, b, out]`, over `workgroups`.
     pub add: Vec<u8>,
     pub workgroups: [u32; 3],
+}
+
+/// The fixture for devices that load VMVX: `out = a + b` over N f32, in 4 workgroups.
+pub fn vmvx_fixture() -> Fixture {
+    let view = |binding| View::contiguous(binding, 0, kiln_types::ElementType::F32, &[N as u64]);
+    let body = Body {
+        insts: vec![
+            Inst::Input(0),
+            Inst::Input(1),
+            Inst::Binary(BinaryFn::Add, 0, 1),
+        ],
+        results: vec![2],
+    };
+    let op = KernelOp::Generic {
+        shape: vec![N as u64],
+        tile: vec![N as u64 / 4],
+        reduction_dims: 0,
+        reduce: ReduceFn::Sum,
+        inputs: vec![view(0), view(1)],
+        outputs: vec![view(2)],
+        body,
+    };
+    let exe = Executable {
+        kernels: vec![Kernel {
+            name: "add".into(),
+            op,
+        }],
+    };
+    Fixture {
+        format: kiln_vmvx::FORMAT.into(),
+        add: exe.encode(),
+        workgroups: [4, 1, 1],
+    }
 }
 
 /// A driver under test and its fixture.
