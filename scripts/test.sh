@@ -40,6 +40,11 @@ cargo clippy --quiet -p kiln-inline --no-default-features --target thumbv7em-non
 # A firmware built on it runs the golden MLP on an emulated Cortex-M4F (QEMU) and must match
 # ONNX Runtime; its sizes are printed.
 bash scripts/firmware.sh
+# The metal driver exists only on Apple systems: type-check it for one (it cannot link here).
+if ! rustup target list --installed | grep -qx aarch64-apple-darwin; then
+  rustup target add aarch64-apple-darwin
+fi
+cargo clippy --quiet -p kiln-hal-metal --target aarch64-apple-darwin -- -D warnings
 bash scripts/setup-python.sh
 # The example driver plugin, which the Python tests load as a shared library.
 cargo build --quiet -p kiln-example-accelerator

@@ -24,7 +24,8 @@ pub fn load_driver_plugins(paths: &[String]) -> anyhow::Result<()> {
 }
 
 /// The registry of every driver this build contains (the local ones always; vulkan, cuda and
-/// hip with the `vulkan` and `gpu` features, on by default) and the plugins loaded.
+/// hip, and metal on Apple systems, with the `vulkan` and `gpu` features, on by default) and
+/// the plugins loaded.
 pub fn registry() -> kiln_runtime::DriverRegistry {
     let mut r = kiln_runtime::DriverRegistry::new();
     for driver in PLUGINS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
@@ -35,6 +36,8 @@ pub fn registry() -> kiln_runtime::DriverRegistry {
     kiln_hal_vulkan::register(&mut r);
     #[cfg(feature = "gpu")]
     kiln_hal_gpu::register(&mut r);
+    #[cfg(all(feature = "gpu", target_vendor = "apple"))]
+    kiln_hal_metal::register(&mut r);
     r
 }
 
