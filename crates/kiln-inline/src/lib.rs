@@ -39,7 +39,7 @@ mod error;
 mod memory;
 
 pub use error::InlineError;
-pub use memory::ALIGNMENT;
+pub use memory::{AlignedBytes, ALIGNMENT};
 
 use alloc::format;
 use alloc::string::String;
@@ -48,7 +48,7 @@ use kiln_module::{BoundProgram, BufferSpace, FunctionDef, HostInst, Module, Symb
 use kiln_types::sym::SymExpr;
 use kiln_types::{ElementType, HostTensor};
 use kiln_vmvx::{Binding, Executable, INLINE_FORMAT};
-use memory::{AlignedBytes, FileBytes};
+use memory::FileBytes;
 
 /// A `vmvx-inline` module, loaded and checked, with the memory its calls use.
 pub struct InlineModule<'a> {

@@ -17,7 +17,8 @@ pub fn aligned_stand_in() -> *mut u8 {
     core::ptr::NonNull::<Block>::dangling().as_ptr().cast()
 }
 
-/// A zeroed byte buffer whose start is [`ALIGNMENT`]-aligned, allocated once.
+/// A zeroed byte buffer whose start is [`ALIGNMENT`]-aligned, allocated once: what a caller
+/// of `InlineModule::call` may hold its inputs and outputs in.
 pub struct AlignedBytes {
     blocks: Vec<Block>,
     len: usize,

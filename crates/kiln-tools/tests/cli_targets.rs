@@ -3,7 +3,8 @@
 //! its three executables, `--iree-hal-dump-executable-binaries-to` writes their binaries, and
 //! `kiln-run-module` matches ONNX Runtime's outputs on local-sync, local-task and vulkan (the
 //! last where a Vulkan device exists, always when `KILN_REQUIRE_VULKAN` is set);
-//! `kiln-benchmark-module` times it and lists its dispatches.
+//! `kiln-benchmark-module` times it and lists its dispatches. A `vmvx-inline` module runs and
+//! benchmarks with no device.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -154,5 +155,51 @@ fn benchmark_lists_the_slowest_dispatches() {
         assert!((shares - 100.0).abs() < 1.0, "{out}");
         assert!(out.contains(": conv2d -> 1x16x64x64xf32"), "{out}");
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A `vmvx-inline` module with no `--device`: `kiln-run-module` runs it inline and matches ONNX
+/// Runtime, and `kiln-benchmark-module` times it, saying the inline runtime times no dispatches.
+#[test]
+fn inline_modules_run_and_benchmark_without_a_device() {
+    let dir = std::env::temp_dir().join(format!("kiln-cli-inline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("mlp.kiln");
+    let mlp = model("mlp");
+    run(
+        COMPILE,
+        &[
+            mlp.join("model.onnx").to_str().unwrap(),
+            "--iree-hal-target-backends=vmvx-inline",
+            "-o",
+            module.to_str().unwrap(),
+        ],
+    );
+    let module_arg = format!("--module={}", module.to_str().unwrap());
+    let input = format!("--input=@{}", mlp.join("input_0.npy").to_str().unwrap());
+    let expected = format!(
+        "--expected_output=@{}",
+        mlp.join("expected_0.npy").to_str().unwrap()
+    );
+    let out = run(RUN, &[&module_arg, &input, &expected]);
+    assert!(out.contains("[SUCCESS]"), "{out}");
+    let out = run(
+        BENCHMARK,
+        &[
+            &module_arg,
+            &input,
+            "--benchmark_min_time=0.01",
+            "--benchmark_repetitions=2",
+            "--print_statistics",
+        ],
+    );
+    assert!(
+        out.contains("BM_main/process_time/real_time_median"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the inline runtime does not time dispatches"),
+        "{out}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

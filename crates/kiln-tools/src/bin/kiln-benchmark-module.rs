@@ -2,12 +2,15 @@
 //! as iree-benchmark-module does: inputs placed on the device once, a warm-up call, then
 //! repetitions of timed batches of calls (result buffers recycled from call to call), then the
 //! mean, median and standard deviation of the per-call time. `--print_statistics` then times
-//! each dispatch of some more calls and lists the kernels that take the most of a call.
+//! each dispatch of some more calls and lists the kernels that take the most of a call. A
+//! `vmvx-inline` module given no device runs on the inline runtime, over buffers prepared once.
 
 use anyhow::{bail, Result};
 use clap::Parser;
 use kiln_runtime::{HostInput, LoadedModule};
 use kiln_tools::io::InputReader;
+use kiln_tools::Loaded;
+use kiln_types::HostTensor;
 use std::time::{Duration, Instant};
 
 /// Benchmarks functions of a kiln module.
@@ -26,8 +29,10 @@ struct Args {
     /// Inputs in iree-run-module syntax; `1x3x224x224xf32=0` fills a tensor with zeros.
     #[arg(long = "input")]
     input: Vec<String>,
-    #[arg(long = "device", default_value = "local-task")]
-    device: String,
+    /// The device: a driver name or URI. Without one, a `vmvx-inline` module runs inline and
+    /// any other on `local-task`.
+    #[arg(long = "device")]
+    device: Option<String>,
     #[arg(long = "task_topology_max_group_count")]
     task_topology_max_group_count: Option<usize>,
     /// Timed repetitions; statistics are over these.
@@ -76,15 +81,25 @@ fn run(args: Args) -> Result<()> {
     if !(args.benchmark_min_time.is_finite() && (0.0..=3600.0).contains(&args.benchmark_min_time)) {
         bail!("--benchmark_min_time must be between 0 and 3600 seconds");
     }
-    let device = kiln_tools::create_device(&args.device, args.task_topology_max_group_count)?;
-    let module = kiln_tools::load_module(&args.module, device)?;
+    let mut module = Loaded::open(
+        &args.module,
+        args.device.as_deref(),
+        args.task_topology_max_group_count,
+    )?;
+    let exported = |f: &&kiln_module::FunctionDef| !f.internal;
     let functions: Vec<String> = match &args.function {
-        Some(f) => vec![module.function(f)?.name.clone()],
+        Some(f) => {
+            let found = module.module().function(f).filter(exported);
+            match found {
+                Some(def) => vec![def.name.clone()],
+                None => bail!("no function named '{f}' in the module"),
+            }
+        }
         None => module
             .module()
             .functions
             .iter()
-            .filter(|f| !f.internal)
+            .filter(exported)
             .map(|f| f.name.clone())
             .collect(),
     };
@@ -92,7 +107,7 @@ fn run(args: Args) -> Result<()> {
     let host_inputs = args
         .input
         .iter()
-        .map(|s| Ok(HostInput::from(reader.read(s)?)))
+        .map(|s| reader.read(s))
         .collect::<Result<Vec<_>>>()?;
     let rule = "-".repeat(78);
     println!(
@@ -100,52 +115,104 @@ fn run(args: Args) -> Result<()> {
         "Benchmark", "Time", "Iterations"
     );
     for f in &functions {
-        // Inputs go to the device once; each call's results are dropped, which hands their
-        // buffers back for the next call.
-        let placed = module.place(f, host_inputs.clone())?;
-        let call = || module.invoke_placed(f, &placed).map(drop);
-        call()?; // warm-up
-        let name = format!("BM_{f}/process_time/real_time");
-        let mut per_call = vec![];
-        let mut last_iters = 1;
-        for _ in 0..args.benchmark_repetitions {
-            let (mut iters, start) = (0u64, Instant::now());
-            while iters == 0 || start.elapsed() < Duration::from_secs_f64(args.benchmark_min_time) {
-                call()?;
-                iters += 1;
+        match &mut module {
+            Loaded::Device(m) => {
+                // Inputs go to the device once; each call's results are dropped, which hands
+                // their buffers back for the next call.
+                let inputs = host_inputs.iter().cloned().map(HostInput::from).collect();
+                let placed = m.place(f, inputs)?;
+                let call = || m.invoke_placed(f, &placed).map(drop);
+                let calls = time_calls(f, &args, &mut || Ok(call()?))?;
+                if args.print_statistics {
+                    print_statistics(m, f, calls, &call)?;
+                }
             }
-            last_iters = iters;
-            let t = start.elapsed().as_secs_f64() / iters as f64;
-            println!("{name:<44} {:>18} {iters:>14}", human(t));
-            per_call.push(t);
-        }
-        let n = per_call.len() as f64;
-        let mean = per_call.iter().sum::<f64>() / n;
-        let mut sorted = per_call.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = if sorted.len() % 2 == 1 {
-            sorted[sorted.len() / 2]
-        } else {
-            (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2]) / 2.0
-        };
-        let stddev = if per_call.len() > 1 {
-            (per_call.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-        } else {
-            0.0
-        };
-        for (suffix, v) in [("mean", mean), ("median", median), ("stddev", stddev)] {
-            println!(
-                "{:<44} {:>18} {:>14}",
-                format!("{name}_{suffix}"),
-                human(v),
-                per_call.len()
-            );
-        }
-        if args.print_statistics {
-            print_statistics(&module, f, last_iters, &call)?;
+            Loaded::Inline(m) => {
+                let (inputs, mut outputs) = inline_buffers(m, f, &host_inputs)?;
+                let inputs: Vec<&[u8]> = inputs.iter().map(|b| b.as_slice()).collect();
+                let mut call = || -> Result<()> {
+                    let mut outs: Vec<&mut [u8]> =
+                        outputs.iter_mut().map(|b| b.as_mut_slice()).collect();
+                    Ok(m.call(f, &inputs, &mut outs)?)
+                };
+                time_calls(f, &args, &mut call)?;
+                if args.print_statistics {
+                    println!("{f}: the inline runtime does not time dispatches");
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// Aligned copies of `inputs` (checked against `f`'s signature) and zeroed outputs for calling
+/// `f` inline.
+fn inline_buffers(
+    m: &kiln_inline::InlineModule,
+    f: &str,
+    inputs: &[HostTensor],
+) -> Result<(
+    Vec<kiln_inline::AlignedBytes>,
+    Vec<kiln_inline::AlignedBytes>,
+)> {
+    let def = m
+        .function(f)
+        .ok_or_else(|| anyhow::anyhow!("no function named '{f}' in the module"))?;
+    def.check_inputs(inputs.iter().map(|t| (t.element_type, &t.shape[..])))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let ins = inputs
+        .iter()
+        .map(|t| kiln_inline::AlignedBytes::copy_of(&t.data))
+        .collect();
+    let outs = def
+        .outputs
+        .iter()
+        .map(|o| kiln_inline::AlignedBytes::zeroed(o.byte_size().unwrap_or(0) as usize))
+        .collect();
+    Ok((ins, outs))
+}
+
+/// Times `call` as `args` asks after a warm-up call, printing each repetition and the
+/// statistics; returns the calls of the last repetition.
+fn time_calls(f: &str, args: &Args, call: &mut dyn FnMut() -> Result<()>) -> Result<u64> {
+    call()?; // warm-up
+    let name = format!("BM_{f}/process_time/real_time");
+    let mut per_call = vec![];
+    let mut last_iters = 1;
+    for _ in 0..args.benchmark_repetitions {
+        let (mut iters, start) = (0u64, Instant::now());
+        while iters == 0 || start.elapsed() < Duration::from_secs_f64(args.benchmark_min_time) {
+            call()?;
+            iters += 1;
+        }
+        last_iters = iters;
+        let t = start.elapsed().as_secs_f64() / iters as f64;
+        println!("{name:<44} {:>18} {iters:>14}", human(t));
+        per_call.push(t);
+    }
+    let n = per_call.len() as f64;
+    let mean = per_call.iter().sum::<f64>() / n;
+    let mut sorted = per_call.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = if sorted.len() % 2 == 1 {
+        sorted[sorted.len() / 2]
+    } else {
+        (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2]) / 2.0
+    };
+    let stddev = if per_call.len() > 1 {
+        (per_call.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    } else {
+        0.0
+    };
+    for (suffix, v) in [("mean", mean), ("median", median), ("stddev", stddev)] {
+        println!(
+            "{:<44} {:>18} {:>14}",
+            format!("{name}_{suffix}"),
+            human(v),
+            per_call.len()
+        );
+    }
+    Ok(last_iters)
 }
 
 /// Times each dispatch of `calls` calls of `f` and prints the kernels that take the most of
