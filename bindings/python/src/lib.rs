@@ -59,6 +59,7 @@ fn registry() -> kiln_runtime::DriverRegistry {
     }
     kiln_hal_local::register(&mut r);
     kiln_hal_vulkan::register(&mut r);
+    kiln_hal_webgpu::register(&mut r);
     kiln_hal_gpu::register(&mut r);
     #[cfg(target_vendor = "apple")]
     kiln_hal_metal::register(&mut r);

@@ -34,11 +34,12 @@ func @main(%0 "scale": tensor<f32>, %1 "x": tensor<3xf32>) -> (%2 "y") {
 
 def test_targets_and_drivers_match_the_reference_page():
     assert kc.query_available_targets() == [
-        "cuda", "llvm-cpu", "metal-spirv", "rocm", "vmvx", "vmvx-inline", "vulkan-spirv"
+        "cuda", "llvm-cpu", "metal-spirv", "rocm", "vmvx", "vmvx-inline", "vulkan-spirv",
+        "webgpu-spirv",
     ]
     # Built-in drivers (a test may load the example plugin's driver too).
     drivers = [d for d in kr.system_setup.query_available_drivers() if d != "example-accelerator"]
-    assert drivers == ["cuda", "hip", "local-sync", "local-task", "vulkan"]
+    assert drivers == ["cuda", "hip", "local-sync", "local-task", "vulkan", "webgpu"]
     for name in ["local-sync", "local-task"]:
         devices = kr.get_driver(name).query_available_devices()
         assert devices == [{"device_id": 0, "path": "", "name": "default"}]
@@ -107,16 +108,19 @@ def test_mlp_matches_within_1e5_relative(tmp_path):
     np.testing.assert_allclose(m["main"](x), want, rtol=1e-5, atol=0)
 
 
-def vulkan_available():
+def available(driver):
     try:
-        return bool(kr.get_driver("vulkan").query_available_devices())
+        return bool(kr.get_driver(driver).query_available_devices())
     except RuntimeError:
         return False
 
 
-@pytest.mark.skipif(not vulkan_available() and not os.environ.get("KILN_REQUIRE_VULKAN"), reason="no Vulkan device")
-def test_mlp_on_vulkan_matches_within_1e5_relative():
-    m = kr.load_module(kc.compile_file(model("mlp"), target_backends=["vulkan-spirv"]), device="vulkan")
+# wgpu runs WebGPU on the Vulkan driver here, so KILN_REQUIRE_VULKAN demands both.
+@pytest.mark.parametrize("target,driver", [("vulkan-spirv", "vulkan"), ("webgpu-spirv", "webgpu")])
+def test_mlp_on_a_gpu_api_matches_within_1e5_relative(target, driver):
+    if not available(driver) and not os.environ.get("KILN_REQUIRE_VULKAN"):
+        pytest.skip(f"no {driver} device")
+    m = kr.load_module(kc.compile_file(model("mlp"), target_backends=[target]), device=driver)
     (x,), (want,) = golden("mlp", "input"), golden("mlp", "expected")
     np.testing.assert_allclose(m["main"](x), want, rtol=1e-5, atol=1e-7)
 
@@ -293,7 +297,7 @@ def open_dims_main(nodes, x_dims, outputs, consts, device="local-sync"):
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     builds = [("vmvx", device), ("llvm-cpu", "local-sync")]
-    if vulkan_available():
+    if available("vulkan"):
         builds.append(("vulkan-spirv", "vulkan"))
     mains = [
         (target, kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[target], extra_args=["--kiln-dynamic-dims"]), device=dev).main)

@@ -1202,9 +1202,14 @@ impl<B: GpuBuilder> Ctx<B> {
         let zero_f = self.s.const_f32(0.0);
         self.s.set(acc, zero_f);
         let staged = self.s.var(Kind::F32);
-        let total = self.s.var(Kind::I64);
-        let zero_i = self.s.const_i64(0);
-        self.s.set(total, zero_i);
+        // Integer products sum their exact tiles in 64 bits (float kernels never touch
+        // 64-bit integers, which WebGPU lacks).
+        let total = integer.then(|| {
+            let total = self.s.var(Kind::I64);
+            let zero_i = self.s.const_i64(0);
+            self.s.set(total, zero_i);
+            total
+        });
         let (z, step) = (self.s.const_index(0), self.s.const_index(tile as i32));
         self.each(z, kdim, step, |k, k0| {
             // Stage A[row, k0+tx] and B[k0+ty, col].
@@ -1248,7 +1253,7 @@ impl<B: GpuBuilder> Ctx<B> {
                 k.s.set(acc, s);
                 Ok(())
             })?;
-            if integer {
+            if let Some(total) = total {
                 let tile_sum = k.s.get(acc);
                 let tile_sum = k.s.convert(Kind::F32, Kind::I64, tile_sum);
                 let sum = k.s.get(total);
@@ -1265,7 +1270,7 @@ impl<B: GpuBuilder> Ctx<B> {
         let ok = self.s.and(ok_r, ok_c);
         let ok = self.s.and(ok, batch_ok);
         self.when(ok, |k| {
-            let v = if integer {
+            let v = if let Some(total) = total {
                 Val {
                     kind: RegKind::I,
                     id: k.s.get(total),

@@ -113,7 +113,7 @@ fn unary(s: &mut Shader, func: UnaryFn, a: Val) -> R<Val> {
         UnaryFn::Erf => erf(s, x),
         UnaryFn::Relu => {
             let gt = s.op(Op::FOrdGreaterThan, s.bool_, &[x, zero]);
-            let nan = s.op(Op::IsNan, s.bool_, &[x]);
+            let nan = s.is_nan(x);
             let keep = s.or(gt, nan);
             s.select(t, keep, x, zero)
         }
@@ -127,7 +127,7 @@ fn unary(s: &mut Shader, func: UnaryFn, a: Val) -> R<Val> {
             // tanh is ±1 in f32 beyond ±15; clamping keeps exp-based implementations finite.
             let (lo, hi) = (s.const_f32(-15.0), s.const_f32(15.0));
             let c = s.ext(t, glsl::FCLAMP, &[x, lo, hi]);
-            let nan = s.op(Op::IsNan, s.bool_, &[x]);
+            let nan = s.is_nan(x);
             let c = s.select(t, nan, x, c);
             let th = s.ext(t, glsl::TANH, &[c]);
             // Drivers may compute tanh from exponentials, which cancels for small x (lavapipe
@@ -296,7 +296,7 @@ fn binary(s: &mut Shader, func: BinaryFn, a: Val, b: Val) -> R<Val> {
                 glsl::FMIN
             };
             let m = s.ext(t, which, &[x, y]);
-            let (nx, ny) = (s.op(Op::IsNan, bool_, &[x]), s.op(Op::IsNan, bool_, &[y]));
+            let (nx, ny) = (s.is_nan(x), s.is_nan(y));
             let any = s.or(nx, ny);
             let nan = s.fadd(x, y);
             f(s.select(t, any, nan, m))
@@ -363,7 +363,7 @@ fn float_pow(s: &mut Shader, x: Word, y: Word) -> Word {
     let below_zero = s.and(below_zero, finite);
     let fractional = s.op(Op::LogicalNot, bool_, &[integral]);
     let nan_case = s.and(below_zero, fractional);
-    let y_nan = s.op(Op::IsNan, bool_, &[y]);
+    let y_nan = s.is_nan(y);
     let nan_case = s.or(nan_case, y_nan);
     let nan = s.const_f32(f32::NAN);
     let v = s.select(t, nan_case, nan, v);
@@ -372,7 +372,7 @@ fn float_pow(s: &mut Shader, x: Word, y: Word) -> Word {
     let x1 = s.op(Op::FOrdEqual, bool_, &[x, one]);
     let minus_one = s.const_f32(-1.0);
     let xm1 = s.op(Op::FOrdEqual, bool_, &[x, minus_one]);
-    let y_inf = s.op(Op::IsInf, bool_, &[y]);
+    let y_inf = s.is_inf(y);
     let xm1_inf = s.and(xm1, y_inf);
     let is_one = s.or(y0, x1);
     let is_one = s.or(is_one, xm1_inf);
@@ -440,7 +440,7 @@ pub fn cast(s: &mut Shader, a: Val, t: ElementType) -> Val {
             let over = s.op(Op::FOrdGreaterThanEqual, bool_, &[a.id, limit]);
             let v = s.select(s.i64_, under, min, v);
             let v = s.select(s.i64_, over, max, v);
-            let nan = s.op(Op::IsNan, bool_, &[a.id]);
+            let nan = s.is_nan(a.id);
             let zero = s.const_i64(0);
             let v = s.select(s.i64_, nan, zero, v);
             i(s.wrap_int(v, t))

@@ -7,7 +7,7 @@
 //! arithmetic folds constants, so a static kernel's code has its sizes inline.
 
 use crate::body;
-use crate::shader::{glsl, IfScope, LoopScope, Shader, Val, Var, R};
+use crate::shader::{glsl, IfScope, LoopScope, Parameters, Shader, Val, Var, R};
 use crate::VulkanTarget;
 use kiln_codegen_gpu::emit::{binding_types, Arith, Cmp, Kind};
 use kiln_codegen_gpu::{Config, GpuBuilder, GpuSizes};
@@ -31,18 +31,20 @@ pub struct ShaderInfo {
 }
 
 /// Writes `kernel`'s shader for its GPU lowering `config`; the values of `symbols` (the
-/// symbols its sizes read) come from push constants.
+/// symbols its sizes read) come from the parameter block `parameters` places.
 pub fn lower<Z: GpuSizes>(
     kernel: &KernelOp<Z>,
     target: &VulkanTarget,
     config: &Config<Z::Extent>,
     symbols: &[String],
+    parameters: Parameters,
 ) -> R<Lowered> {
     let types = binding_types(kernel)?;
     let reports_errors = matches!(kernel, KernelOp::Gather { .. });
     let size = config.workgroup_size;
-    let s = Shader::new(&types, reports_errors, size, symbols)?;
-    let s = kiln_codegen_gpu::emit(s, kernel, config)?;
+    let s = Shader::new(&types, reports_errors, size, symbols, parameters)?;
+    let mut s = kiln_codegen_gpu::emit(s, kernel, config)?;
+    let code = s.finish()?;
     let shader = ShaderInfo {
         features: s.features,
         shared_memory: s.shared_bytes,
@@ -54,7 +56,7 @@ pub fn lower<Z: GpuSizes>(
         ));
     }
     Ok(Lowered {
-        code: s.finish()?,
+        code,
         workgroup_size: size,
         shader,
     })

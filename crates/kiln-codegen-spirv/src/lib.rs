@@ -33,10 +33,15 @@ pub mod body;
 pub mod kernels;
 #[cfg(feature = "msl")]
 pub mod msl;
+#[cfg(any(feature = "msl", feature = "wgsl"))]
+mod naga_in;
 pub mod shader;
+#[cfg(feature = "wgsl")]
+pub mod wgsl;
 
 use kiln_codegen_gpu::{emit, GpuSizes};
 use kiln_kernel::{Op, Symbolic};
+use shader::Parameters;
 
 /// Errors of the vulkan-spirv code generator.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -130,7 +135,17 @@ pub fn compile_kernel(
     kernel: &Op,
     target: &VulkanTarget,
 ) -> Result<(EntryPoint, u64), SpirvError> {
-    let entry = compile_entry(name, kernel, target)?;
+    compile_static(name, kernel, target, Parameters::PushConstants)
+}
+
+/// [`compile_kernel`] with the parameter block where `parameters` places it.
+fn compile_static(
+    name: &str,
+    kernel: &Op,
+    target: &VulkanTarget,
+    parameters: Parameters,
+) -> Result<(EntryPoint, u64), SpirvError> {
+    let entry = compile_entry(name, kernel, target, parameters)?;
     let count = entry
         .workgroups
         .as_const()
@@ -159,13 +174,14 @@ pub fn compile_kernel_symbolic(
     kernel: &Op<Symbolic>,
     target: &VulkanTarget,
 ) -> Result<EntryPoint, SpirvError> {
-    compile_entry(name, kernel, target)
+    compile_entry(name, kernel, target, Parameters::PushConstants)
 }
 
 fn compile_entry<Z: GpuSizes>(
     name: &str,
     kernel: &Op<Z>,
     target: &VulkanTarget,
+    parameters: Parameters,
 ) -> Result<EntryPoint, SpirvError> {
     let failed = |message: String| SpirvError::Kernel {
         kernel: name.into(),
@@ -182,7 +198,7 @@ fn compile_entry<Z: GpuSizes>(
     let symbols = emit::symbols_of(kernel);
     if bindings.len() + symbols.len() > kiln_spirv::MAX_PUSH_WORDS {
         return Err(failed(format!(
-            "{} bindings and {} run-time sizes exceed the {} push-constant words vulkan-spirv passes",
+            "{} bindings and {} run-time sizes exceed the {} parameter words a shader reads",
             bindings.len(),
             symbols.len(),
             kiln_spirv::MAX_PUSH_WORDS
@@ -198,7 +214,7 @@ fn compile_entry<Z: GpuSizes>(
         .workgroups_in::<Z>()
         .map(|n| Z::expr(&n))
         .ok_or(SpirvError::Grid { count: u64::MAX })?;
-    let lowered = kernels::lower(kernel, target, &config, &symbols).map_err(failed)?;
+    let lowered = kernels::lower(kernel, target, &config, &symbols, parameters).map_err(failed)?;
     let extents = emit::binding_extents(kernel, bindings.len()).map_err(failed)?;
     Ok(EntryPoint {
         name: name.into(),
@@ -212,6 +228,34 @@ fn compile_entry<Z: GpuSizes>(
         shared_memory: lowered.shader.shared_memory,
         reports_errors: matches!(kernel, Op::Gather { .. }),
     })
+}
+
+/// A kernel whose code is source text naga wrote from its shader (`metal-spirv`'s MSL,
+/// `webgpu-spirv`'s WGSL).
+#[cfg(any(feature = "msl", feature = "wgsl"))]
+#[derive(Clone, Debug)]
+pub struct TranslatedKernel {
+    /// The SPIR-V shader and its launch record (bindings, symbols, extents, grid).
+    pub entry: EntryPoint,
+    /// The source text.
+    pub source: String,
+    /// The entry point's name in [`Self::source`].
+    pub function: String,
+}
+
+#[cfg(any(feature = "msl", feature = "wgsl"))]
+impl TranslatedKernel {
+    fn new(
+        entry: EntryPoint,
+        translate: fn(&EntryPoint) -> Result<(String, String), SpirvError>,
+    ) -> Result<Self, SpirvError> {
+        let (source, function) = translate(&entry)?;
+        Ok(TranslatedKernel {
+            entry,
+            source,
+            function,
+        })
+    }
 }
 
 /// Compiles named ops into one executable (entry point `i` is `kernels[i]`).

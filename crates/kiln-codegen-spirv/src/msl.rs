@@ -3,15 +3,15 @@
 //! executable format fixes (`kiln_gpu_binary`'s crate docs): binding `i` at `[[buffer(i)]]`,
 //! the push-constant block at `[[buffer(n)]]`, the status word at `[[buffer(n + 1)]]`, and
 //! the bound byte length of each binding (`u32`s, in binding order, then the status word's
-//! for a kernel that reports errors) at `[[buffer(n + 2)]]`.
-//!
-//! naga's SPIR-V front end does not read 8- or 16-bit storage yet, so kernels over int8, bool,
-//! f16 or bf16 tensors are refused with that reason (and f64 ones: Metal has no 64-bit
-//! floats).
+//! for a kernel that reports errors) at `[[buffer(n + 2)]]`. Kernels over 8- or 16-bit
+//! tensors, or f64 ones, are refused: naga's SPIR-V reader lacks narrow storage, and Metal
+//! has no 64-bit floats.
 
-use crate::{SpirvError, VulkanTarget};
+use crate::{SpirvError, TranslatedKernel, VulkanTarget};
+use kiln_kernel::{Op, Symbolic};
 use kiln_spirv::EntryPoint;
 use naga::back::msl;
+use naga::valid::Capabilities;
 
 /// The Apple GPU family `metal-spirv` plans for: 32-wide SIMD groups, 1,024 threads and
 /// 32 KiB of threadgroup memory (every Apple GPU since A11 and M1).
@@ -23,6 +23,22 @@ pub const APPLE: VulkanTarget = VulkanTarget {
     max_shared_memory: 32 * 1024,
 };
 
+/// Compiles one dispatch's op with static sizes; returns the kernel and how many workgroups
+/// a dispatch needs.
+pub fn compile_kernel(name: &str, kernel: &Op) -> Result<(TranslatedKernel, u64), SpirvError> {
+    let (entry, count) = crate::compile_kernel(name, kernel, &APPLE)?;
+    Ok((TranslatedKernel::new(entry, translate)?, count))
+}
+
+/// Compiles an op whose sizes are expressions over symbols (read from the parameter block).
+pub fn compile_kernel_symbolic(
+    name: &str,
+    kernel: &Op<Symbolic>,
+) -> Result<TranslatedKernel, SpirvError> {
+    let entry = crate::compile_kernel_symbolic(name, kernel, &APPLE)?;
+    TranslatedKernel::new(entry, translate)
+}
+
 /// The MSL source of `entry`'s kernel and the name of its kernel function (the entry
 /// point's, as MSL spells it: naga adds `_` to a name ending in a digit).
 pub fn translate(entry: &EntryPoint) -> Result<(String, String), SpirvError> {
@@ -30,16 +46,6 @@ pub fn translate(entry: &EntryPoint) -> Result<(String, String), SpirvError> {
         kernel: entry.name.clone(),
         message,
     };
-    if entry.features.storage8 || entry.features.storage16 {
-        return Err(failed(
-            "metal-spirv does not translate kernels over 8- or 16-bit tensors yet (naga's SPIR-V reader lacks narrow storage)".into(),
-        ));
-    }
-    if entry.features.float64 {
-        return Err(failed(
-            "metal-spirv cannot store f64 tensors: Metal has no 64-bit floats".into(),
-        ));
-    }
     // Bindings, the parameter block, the status word and the buffer sizes: Metal binds
     // buffers 0 to 30.
     if entry.bindings.len() + 3 > 31 {
@@ -48,21 +54,7 @@ pub fn translate(entry: &EntryPoint) -> Result<(String, String), SpirvError> {
             entry.bindings.len()
         )));
     }
-    let words: Vec<u8> = entry.code.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut module =
-        naga::front::spv::parse_u8_slice(&words, &naga::front::spv::Options::default())
-            .map_err(|e| failed(format!("naga cannot read the shader: {e}")))?;
-    // The kernel function takes the entry point's name (unique within an executable).
-    let [shader_entry] = &mut module.entry_points[..] else {
-        return Err(failed("the shader has no single entry point".into()));
-    };
-    shader_entry.name = entry.name.clone();
-    let info = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::all(),
-    )
-    .validate(&module)
-    .map_err(|e| failed(format!("naga refuses the shader: {:?}", e.as_inner())))?;
+    let (module, info) = crate::naga_in::read(entry, "metal-spirv", Capabilities::all())?;
     let slot = |i: usize| {
         msl::Slot::try_from(i).map_err(|_| failed(format!("buffer index {i} exceeds Metal's")))
     };

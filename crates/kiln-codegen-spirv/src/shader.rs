@@ -46,6 +46,17 @@ pub mod glsl {
     pub const NMAX: u32 = 80;
 }
 
+/// Where a shader reads its parameter block (one `u32` element bias per binding, then one
+/// `i32` per symbol).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parameters {
+    /// A push-constant block (Vulkan).
+    PushConstants,
+    /// A uniform buffer at set 0, the binding after the storage buffers (WebGPU has no push
+    /// constants), its words four to a `uvec4` (uniform arrays have a 16-byte stride).
+    UniformBuffer,
+}
+
 /// A register value: its kind and id.
 pub type Val = kiln_codegen_gpu::emit::Val<Word>;
 
@@ -90,8 +101,8 @@ pub struct Shader {
     /// Per binding: (variable, pointer-to-element type, element type).
     bindings: Vec<(Word, Word, ElementType)>,
     status: Option<(Word, Word)>,
-    push: Word,
-    ptr_push_u32: Word,
+    /// The parameter block's variable, where it lives and the pointer type of one word.
+    params: (Word, Parameters, Word),
     builtins: Vec<Word>,
     workgroup_id: Word,
     local_id: Word,
@@ -105,12 +116,14 @@ pub struct Shader {
 
 impl Shader {
     /// Starts a shader whose binding `i` holds `bindings[i]` elements; `status` adds the error
-    /// word binding; the values of `symbols` follow the bindings' biases in push constants.
+    /// word binding; the values of `symbols` follow the bindings' biases in the parameter
+    /// block, which `parameters` places.
     pub fn new(
         bindings: &[ElementType],
         status: bool,
         workgroup_size: u32,
         symbols: &[String],
+        parameters: Parameters,
     ) -> R<Shader> {
         let mut b = Builder::new();
         b.set_version(1, 3);
@@ -148,8 +161,7 @@ impl Shader {
             symbols: HashMap::new(),
             bindings: vec![],
             status: None,
-            push: 0,
-            ptr_push_u32: 0,
+            params: (0, parameters, 0),
             builtins: vec![workgroup_id, local_id, num_workgroups],
             workgroup_id,
             local_id,
@@ -171,17 +183,35 @@ impl Shader {
             let (var, ptr) = s.storage_buffer_raw(s.u32_, 4, bindings.len() as u32);
             s.status = Some((var, ptr));
         }
-        // Push constants: one u32 element bias per binding, then one i32 per symbol (at least
-        // one member).
-        let n = s.const_u32((bindings.len() + symbols.len()).max(1) as u32);
-        let arr = s.b.type_array(s.u32_, n);
-        s.b.decorate(arr, Decoration::ArrayStride, [Operand::LiteralBit32(4)]);
+        // The parameter block: one u32 element bias per binding, then one i32 per symbol (at
+        // least one word).
+        let words = (bindings.len() + symbols.len()).max(1) as u32;
+        let (class, word, stride, len) = match parameters {
+            Parameters::PushConstants => (StorageClass::PushConstant, s.u32_, 4, words),
+            // Arrays in uniform buffers have a 16-byte stride: words go four to a vector.
+            Parameters::UniformBuffer => {
+                let uvec4 = s.b.type_vector(s.u32_, 4);
+                (StorageClass::Uniform, uvec4, 16, words.div_ceil(4))
+            }
+        };
+        let n = s.const_u32(len);
+        let arr = s.b.type_array(word, n);
+        s.b.decorate(
+            arr,
+            Decoration::ArrayStride,
+            [Operand::LiteralBit32(stride)],
+        );
         let st = s.b.type_struct([arr]);
         s.b.decorate(st, Decoration::Block, []);
         s.b.member_decorate(st, 0, Decoration::Offset, [Operand::LiteralBit32(0)]);
-        let ptr = s.b.type_pointer(None, StorageClass::PushConstant, st);
-        s.push = s.b.variable(ptr, None, StorageClass::PushConstant, None);
-        s.ptr_push_u32 = s.b.type_pointer(None, StorageClass::PushConstant, s.u32_);
+        let ptr = s.b.type_pointer(None, class, st);
+        let var = s.b.variable(ptr, None, class, None);
+        if parameters == Parameters::UniformBuffer {
+            let binding = (bindings.len() + status as usize) as u32;
+            s.b.decorate(var, Decoration::DescriptorSet, [Operand::LiteralBit32(0)]);
+            s.b.decorate(var, Decoration::Binding, [Operand::LiteralBit32(binding)]);
+        }
+        s.params = (var, parameters, s.b.type_pointer(None, class, s.u32_));
         // The entry function.
         let fty = s.b.type_function(void, []);
         let main =
@@ -192,7 +222,7 @@ impl Shader {
         s.b.entry_point(ExecutionModel::GLCompute, main, "main", s.builtins.clone());
         s.b.execution_mode(main, ExecutionMode::LocalSize, [workgroup_size, 1, 1]);
         for (i, name) in symbols.iter().enumerate() {
-            let v = s.push_word(bindings.len() + i);
+            let v = s.param_word(bindings.len() + i);
             s.symbols.insert(name.clone(), v);
         }
         Ok(s)
@@ -290,11 +320,36 @@ impl Shader {
         (var, ptr)
     }
 
-    /// Finishes the function and returns the SPIR-V words.
-    pub fn finish(mut self) -> R<Vec<u32>> {
+    /// Finishes the function and returns the SPIR-V words. A shader that never computes
+    /// with 64-bit integers loses their type and capability, so it runs on devices (and
+    /// WebGPU) without them.
+    pub fn finish(&mut self) -> R<Vec<u32>> {
         self.b.ret().map_err(err)?;
         self.b.end_function().map_err(err)?;
-        Ok(self.b.module().assemble())
+        let i64_ = self.i64_;
+        let module = self.b.module_mut();
+        let uses_i64 = |inst: &Instruction| {
+            inst.result_id != Some(i64_)
+                && (inst.result_type == Some(i64_) || inst.operands.contains(&Operand::IdRef(i64_)))
+        };
+        let used = module.types_global_values.iter().any(uses_i64)
+            || module
+                .functions
+                .iter()
+                .any(|f| f.all_inst_iter().any(uses_i64));
+        if !used {
+            module
+                .types_global_values
+                .retain(|inst| inst.result_id != Some(i64_));
+            module.capabilities.retain(|inst| {
+                inst.operands.first() != Some(&Operand::Capability(Capability::Int64))
+            });
+            self.features.int64 = false;
+        }
+        // `module()` sets the header's id bound.
+        Ok(std::mem::replace(&mut self.b, Builder::new())
+            .module()
+            .assemble())
     }
 
     // ----- constants -----
@@ -680,16 +735,23 @@ impl Shader {
 
     // ----- bindings -----
 
-    /// The element index where binding `b`'s data starts (its push-constant bias).
+    /// The element index where binding `b`'s data starts (its bias in the parameter block).
     pub fn binding_base(&mut self, b: u32) -> Word {
-        self.push_word(b as usize)
+        self.param_word(b as usize)
     }
 
-    /// Push-constant word `i` as an i32.
-    fn push_word(&mut self, i: usize) -> Word {
-        let i = self.const_i32(i as i32);
+    /// Word `i` of the parameter block as an i32.
+    fn param_word(&mut self, i: usize) -> Word {
+        let (block, parameters, ptr_u32) = self.params;
         let zero = self.const_i32(0);
-        let p = self.op(Op::AccessChain, self.ptr_push_u32, &[self.push, zero, i]);
+        let path = match parameters {
+            Parameters::PushConstants => vec![block, zero, self.const_i32(i as i32)],
+            Parameters::UniformBuffer => {
+                let (vector, lane) = (self.const_i32(i as i32 / 4), self.const_i32(i as i32 % 4));
+                vec![block, zero, vector, lane]
+            }
+        };
+        let p = self.op(Op::AccessChain, ptr_u32, &path);
         let v = self.op(Op::Load, self.u32_, &[p]);
         self.op(Op::Bitcast, self.i32_, &[v])
     }
@@ -808,6 +870,28 @@ impl Shader {
 
     // ----- conversions -----
 
+    /// Whether the f32 `x` is a NaN, by its bits (WGSL has no `isNan`, and may assume
+    /// comparisons never see one).
+    pub fn is_nan(&mut self, x: Word) -> Word {
+        let magnitude = self.magnitude_bits(x);
+        let inf = self.const_u32(0x7f80_0000);
+        self.op(Op::UGreaterThan, self.bool_, &[magnitude, inf])
+    }
+
+    /// Whether the f32 `x` is infinite, by its bits.
+    pub fn is_inf(&mut self, x: Word) -> Word {
+        let magnitude = self.magnitude_bits(x);
+        let inf = self.const_u32(0x7f80_0000);
+        self.op(Op::IEqual, self.bool_, &[magnitude, inf])
+    }
+
+    /// The bits of the f32 `x` without its sign.
+    fn magnitude_bits(&mut self, x: Word) -> Word {
+        let bits = self.op(Op::Bitcast, self.u32_, &[x]);
+        let mask = self.const_u32(0x7fff_ffff);
+        self.op(Op::BitwiseAnd, self.u32_, &[bits, mask])
+    }
+
     pub fn bool_to_i64(&mut self, c: Word) -> Word {
         let (one, zero) = (self.const_i64(1), self.const_i64(0));
         self.select(self.i64_, c, one, zero)
@@ -824,7 +908,7 @@ impl Shader {
         let r = self.op(Op::IAdd, self.u32_, &[u, bias]);
         let r = self.op(Op::IAdd, self.u32_, &[r, lsb]);
         let r = self.op(Op::ShiftRightLogical, self.u32_, &[r, sixteen]);
-        let nan = self.op(Op::IsNan, self.bool_, &[x]);
+        let nan = self.is_nan(x);
         let qnan = self.const_u32(0x7fc0);
         let keep_sign = self.op(Op::BitwiseOr, self.u32_, &[hi, qnan]);
         self.select(self.u32_, nan, keep_sign, r)

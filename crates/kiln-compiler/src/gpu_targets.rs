@@ -1,7 +1,8 @@
-//! The GPU target backends — `vulkan-spirv`, `cuda` and `rocm` — over one flow: each dispatch
-//! becomes an entry point with the shared thread mapping's launch shape (workgroup size,
-//! workgroup count, the symbols it reads), every function is planned over those, and the
-//! backend's generator ([`GpuCodegen`]) writes the executable.
+//! The GPU target backends — `vulkan-spirv`, `metal-spirv`, `webgpu-spirv`, `cuda` and
+//! `rocm` — over one flow: each dispatch becomes an entry point with the shared thread
+//! mapping's launch shape (workgroup size, workgroup count, the symbols it reads), every
+//! function is planned over those, and the backend's generator ([`GpuCodegen`]) writes the
+//! executable.
 //!
 //! A module whose functions all have static sizes gets entry points with fixed grids, which
 //! the host programs carry; otherwise every entry point reads its sizes at run time (static
@@ -12,6 +13,7 @@ use crate::target::{
     describe, plan_all, Constants, FunctionDispatches, TargetBackend, TargetOutput,
 };
 use crate::CompileError;
+use kiln_codegen_spirv::{SpirvError, TranslatedKernel};
 use kiln_kernel::{Dispatch, Op, Sizes, Static, Symbolic};
 use kiln_module::HostProgram;
 use kiln_types::sym::SymExpr;
@@ -244,42 +246,70 @@ impl GpuCodegen for Spirv {
     }
 }
 
-/// `metal-spirv`: the vulkan-spirv shader of each dispatch (for Apple GPUs' limits,
-/// [`kiln_codegen_spirv::msl::APPLE`]) translated to MSL by naga
-/// ([`kiln_codegen_spirv::msl::translate`]).
-pub struct Metal;
+/// The targets whose kernels are source text naga writes from a SPIR-V shader of each
+/// dispatch: `metal-spirv` (MSL, for Apple GPUs' limits) and `webgpu-spirv` (WGSL, for
+/// WebGPU's rules and default limits).
+pub struct Translated {
+    name: &'static str,
+    kind: kiln_gpu_binary::CodeKind,
+    target: &'static kiln_codegen_spirv::VulkanTarget,
+    compile: CompileStatic,
+    compile_symbolic: fn(&str, &Op<Symbolic>) -> Result<TranslatedKernel, SpirvError>,
+}
 
-impl GpuCodegen for Metal {
-    /// The shader, and its kernel's MSL source and function name.
-    type Entry = (kiln_spirv::EntryPoint, (String, String));
+/// Compiles a dispatch with static sizes: its kernel and workgroup count.
+type CompileStatic = fn(&str, &Op) -> Result<(TranslatedKernel, u64), SpirvError>;
+
+/// `metal-spirv` ([`kiln_codegen_spirv::msl`]).
+pub const METAL: Translated = Translated {
+    name: "metal-spirv",
+    kind: kiln_gpu_binary::CodeKind::Msl,
+    target: &kiln_codegen_spirv::msl::APPLE,
+    compile: kiln_codegen_spirv::msl::compile_kernel,
+    compile_symbolic: kiln_codegen_spirv::msl::compile_kernel_symbolic,
+};
+
+/// `webgpu-spirv` ([`kiln_codegen_spirv::wgsl`]).
+pub const WEBGPU: Translated = Translated {
+    name: "webgpu-spirv",
+    kind: kiln_gpu_binary::CodeKind::Wgsl,
+    target: &kiln_codegen_spirv::wgsl::WEBGPU,
+    compile: kiln_codegen_spirv::wgsl::compile_kernel,
+    compile_symbolic: kiln_codegen_spirv::wgsl::compile_kernel_symbolic,
+};
+
+impl Translated {
+    /// A code generation error as this target's own.
+    fn error(&self, e: SpirvError) -> CompileError {
+        CompileError::Backend {
+            target: self.name.into(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl GpuCodegen for Translated {
+    type Entry = TranslatedKernel;
     fn name(&self) -> &'static str {
-        "metal-spirv"
+        self.name
     }
     fn format(&self) -> &'static str {
-        kiln_gpu_binary::METAL_FORMAT
+        self.kind.format()
     }
     fn entry(&self, name: &str, op: &Op) -> Result<(Self::Entry, u64), CompileError> {
-        let target = &kiln_codegen_spirv::msl::APPLE;
-        let (entry, count) =
-            kiln_codegen_spirv::compile_kernel(name, op, target).map_err(metal_error)?;
-        let source = kiln_codegen_spirv::msl::translate(&entry).map_err(metal_error)?;
-        Ok(((entry, source), count))
+        (self.compile)(name, op).map_err(|e| self.error(e))
     }
     fn entry_symbolic(&self, name: &str, op: &Op<Symbolic>) -> Result<Self::Entry, CompileError> {
-        let target = &kiln_codegen_spirv::msl::APPLE;
-        let entry =
-            kiln_codegen_spirv::compile_kernel_symbolic(name, op, target).map_err(metal_error)?;
-        let source = kiln_codegen_spirv::msl::translate(&entry).map_err(metal_error)?;
-        Ok((entry, source))
+        (self.compile_symbolic)(name, op).map_err(|e| self.error(e))
     }
-    fn symbols(&self, (entry, _): &Self::Entry) -> Vec<String> {
-        entry.symbols.clone()
+    fn symbols(&self, kernel: &Self::Entry) -> Vec<String> {
+        kernel.entry.symbols.clone()
     }
-    fn workgroup_size(&self, (entry, _): &Self::Entry) -> u32 {
-        entry.workgroup_size[0]
+    fn workgroup_size(&self, kernel: &Self::Entry) -> u32 {
+        kernel.entry.workgroup_size[0]
     }
     fn grid(&self, name: &str, count: u64) -> Result<[u32; 3], CompileError> {
-        Spirv(&kiln_codegen_spirv::msl::APPLE).grid(name, count)
+        Spirv(self.target).grid(name, count)
     }
     fn serialize(
         &self,
@@ -288,37 +318,32 @@ impl GpuCodegen for Metal {
         let binaries = entries
             .iter()
             .enumerate()
-            .map(|(i, (_, (source, _)))| (format!("_{i}.metal"), source.clone().into_bytes()))
+            .map(|(i, k)| {
+                let file = format!("_{i}{}", self.kind.suffix());
+                (file, k.source.clone().into_bytes())
+            })
             .collect();
         let kernels = entries
             .into_iter()
-            .map(|(e, (source, function))| kiln_gpu_binary::Kernel {
-                name: function,
-                workgroup_size: e.workgroup_size[0],
-                bindings: e.bindings,
-                symbols: e.symbols,
-                binding_extents: e.binding_extents,
-                workgroups: e.workgroups,
-                shared_memory: e.shared_memory,
-                reports_errors: e.reports_errors,
-                code: source.into_bytes(),
+            .map(|k| kiln_gpu_binary::Kernel {
+                name: k.function,
+                workgroup_size: k.entry.workgroup_size[0],
+                bindings: k.entry.bindings,
+                symbols: k.entry.symbols,
+                binding_extents: k.entry.binding_extents,
+                workgroups: k.entry.workgroups,
+                shared_memory: k.entry.shared_memory,
+                reports_errors: k.entry.reports_errors,
+                code: k.source.into_bytes(),
             })
             .collect();
         let exe = kiln_gpu_binary::Executable {
-            kind: kiln_gpu_binary::CodeKind::Msl,
-            target: kiln_codegen_spirv::msl::APPLE.name.into(),
+            kind: self.kind,
+            target: self.target.name.into(),
             code: vec![],
             kernels,
         };
         Ok((exe.encode(), binaries))
-    }
-}
-
-/// A SPIR-V or MSL error of the metal-spirv target, as its own.
-fn metal_error(e: kiln_codegen_spirv::SpirvError) -> CompileError {
-    CompileError::Backend {
-        target: "metal-spirv".into(),
-        message: e.to_string(),
     }
 }
 

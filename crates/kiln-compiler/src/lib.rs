@@ -42,8 +42,6 @@ pub enum CompileError {
     Unsupported { loc: String, message: String },
     #[error("unknown target backend '{name}' (available: {available})")]
     UnknownTarget { name: String, available: String },
-    #[error("target backend '{name}' is not available in this build (available: {available})")]
-    UnavailableTarget { name: String, available: String },
     #[error("no target backend given: pass --iree-hal-target-backends=<name> (available: {0})")]
     NoTarget(String),
     #[error("unknown phase '{0}' for --compile-to (phases: input, global-optimization, dispatch-creation, hal, end)")]
@@ -477,12 +475,6 @@ fn select_targets(
         seen.push(n);
         match target::backend(n, options)? {
             Some(b) => out.push(b),
-            None if target::KNOWN_TARGETS.contains(&n.as_str()) => {
-                return Err(CompileError::UnavailableTarget {
-                    name: n.clone(),
-                    available,
-                })
-            }
             None => {
                 return Err(CompileError::UnknownTarget {
                     name: n.clone(),

@@ -3,10 +3,9 @@
 //! A backend receives every function's [`Dispatches`] (target-free kernel IR), applies its own
 //! lowering config (tiles, data tiling, thread mapping), plans each function's buffers with
 //! the shared planner ([`crate::plan`]) over its lowered kernels, and serialises them. [`backend`]
-//! makes the backends this build contains; the names of backends kiln knows but this build
-//! lacks are in [`KNOWN_TARGETS`], so errors can say which.
+//! makes the built-in backends ([`AVAILABLE`]) and those registered from outside kiln.
 
-use crate::gpu_targets::{GpuBackend, LlvmGpu, Metal, Spirv};
+use crate::gpu_targets::{GpuBackend, LlvmGpu, Spirv, METAL, WEBGPU};
 use crate::plan::{plan, plan_symbolic, GridFn, PlanTarget};
 use crate::{CompileError, CompileOptions};
 use kiln_codegen_cpu::{CpuKernel, PackedConstants};
@@ -421,19 +420,7 @@ impl TargetBackend for LlvmCpu {
     }
 }
 
-/// Every target backend name IREE defines; the ones not in [`AVAILABLE`] are not built yet.
-pub const KNOWN_TARGETS: &[&str] = &[
-    "cuda",
-    "llvm-cpu",
-    "metal-spirv",
-    "rocm",
-    "vmvx",
-    "vmvx-inline",
-    "vulkan-spirv",
-    "webgpu-spirv",
-];
-
-/// Names of the backends compiled into this build, sorted.
+/// Names of the built-in backends (every one IREE defines), sorted.
 pub const AVAILABLE: &[&str] = &[
     "cuda",
     "llvm-cpu",
@@ -442,6 +429,7 @@ pub const AVAILABLE: &[&str] = &[
     "vmvx",
     "vmvx-inline",
     "vulkan-spirv",
+    "webgpu-spirv",
 ];
 
 /// The backend called `name`, configured by `options`; `None` if this build lacks it.
@@ -482,7 +470,8 @@ pub fn backend(
             let target = kiln_codegen_spirv::find_target(arch)?;
             Some(Box::new(GpuBackend(Spirv(target))))
         }
-        "metal-spirv" => Some(Box::new(GpuBackend(Metal))),
+        "metal-spirv" => Some(Box::new(GpuBackend(METAL))),
+        "webgpu-spirv" => Some(Box::new(GpuBackend(WEBGPU))),
         "cuda" => {
             let arch = kiln_codegen_llvm::cuda_arch(options.cuda_target.as_deref().unwrap_or(""))?;
             Some(Box::new(GpuBackend(LlvmGpu { arch })))
@@ -527,7 +516,7 @@ static REGISTERED: std::sync::Mutex<Vec<(&'static str, BackendFactory)>> =
 /// # Ok::<(), kiln_compiler::CompileError>(())
 /// ```
 pub fn register_backend(name: &'static str, make: BackendFactory) -> Result<(), CompileError> {
-    if KNOWN_TARGETS.contains(&name) {
+    if AVAILABLE.contains(&name) {
         return Err(CompileError::BadFlag {
             flag: "register_backend".into(),
             reason: format!("'{name}' is a built-in target backend's name"),

@@ -1,7 +1,7 @@
-//! The `cuda-nvptx-fb`, `rocm-hsaco-fb` and `metal-msl-fb` executable formats (IREE's names):
-//! the GPU code — one object holding every kernel (PTX text for CUDA, an HSACO shared object
-//! for ROCm) or one Metal Shading Language source per kernel — with each kernel's launch
-//! record.
+//! The `cuda-nvptx-fb`, `rocm-hsaco-fb`, `metal-msl-fb` and `webgpu-wgsl-fb` executable
+//! formats (IREE's names): the GPU code — one object holding every kernel (PTX text for CUDA,
+//! an HSACO shared object for ROCm) or one Metal Shading Language or WGSL source per kernel —
+//! with each kernel's launch record.
 //!
 //! The compiler side (`kiln-codegen-llvm`'s GPU path) writes it; a driver reads it with
 //! [`Executable::decode`], which checks the container and every record, loads [`Executable::code`]
@@ -26,6 +26,11 @@
 //! that reports errors, and `[[buffer(n + 2)]]` the bound byte length of each binding (one
 //! `u32` each, in binding order, then the status word's for a kernel that reports errors).
 //!
+//! WebGPU kernels (`webgpu-wgsl-fb`, WGSL per kernel) keep it too, as bind group 0: binding
+//! `i` for binding `i`, binding `n` for the status word of a kernel that reports errors,
+//! and after those a uniform buffer holding the parameter block, its `u32` words four to a
+//! `vec4<u32>`.
+//!
 //! This crate belongs to the runtime side: it never depends on the compiler.
 
 use kiln_module::{ByteReader, ByteWriter, ModuleError};
@@ -38,6 +43,8 @@ pub const CUDA_FORMAT: &str = "cuda-nvptx-fb";
 pub const ROCM_FORMAT: &str = "rocm-hsaco-fb";
 /// The format string of Metal executables: MSL source per kernel.
 pub const METAL_FORMAT: &str = "metal-msl-fb";
+/// The format string of WebGPU executables: WGSL source per kernel.
+pub const WEBGPU_FORMAT: &str = "webgpu-wgsl-fb";
 const VERSION: u32 = 2;
 
 /// Why a kernel flagged its dispatch as failed.
@@ -56,6 +63,8 @@ pub enum CodeKind {
     Hsaco,
     /// Metal Shading Language source, one translation unit per kernel ([`Kernel::code`]).
     Msl,
+    /// WGSL source, one shader module per kernel ([`Kernel::code`]).
+    Wgsl,
 }
 
 impl CodeKind {
@@ -65,6 +74,7 @@ impl CodeKind {
             CodeKind::Ptx => CUDA_FORMAT,
             CodeKind::Hsaco => ROCM_FORMAT,
             CodeKind::Msl => METAL_FORMAT,
+            CodeKind::Wgsl => WEBGPU_FORMAT,
         }
     }
     /// The file suffix a user inspects the code under.
@@ -73,6 +83,7 @@ impl CodeKind {
             CodeKind::Ptx => ".ptx",
             CodeKind::Hsaco => ".hsaco",
             CodeKind::Msl => ".metal",
+            CodeKind::Wgsl => ".wgsl",
         }
     }
 }
@@ -98,7 +109,8 @@ pub struct Kernel {
     pub shared_memory: u32,
     /// Whether the kernel takes an error status word (see the crate docs).
     pub reports_errors: bool,
-    /// The kernel's own code, for kinds that hold one per kernel ([`CodeKind::Msl`]); empty
+    /// The kernel's own code, for kinds that hold one per kernel ([`CodeKind::Msl`],
+    /// [`CodeKind::Wgsl`]); empty
     /// otherwise.
     pub code: Vec<u8>,
 }
@@ -109,7 +121,7 @@ pub struct Executable {
     pub kind: CodeKind,
     /// The GPU architecture the code was compiled for (`sm_80`, `gfx942`, `apple`).
     pub target: String,
-    /// The code object of every kernel (empty for [`CodeKind::Msl`]).
+    /// The code object of every kernel (empty for [`CodeKind::Msl`] and [`CodeKind::Wgsl`]).
     pub code: Vec<u8>,
     pub kernels: Vec<Kernel>,
 }
@@ -122,6 +134,7 @@ impl Executable {
             CodeKind::Ptx => 0,
             CodeKind::Hsaco => 1,
             CodeKind::Msl => 2,
+            CodeKind::Wgsl => 3,
         });
         w.str(&self.target);
         w.u32(self.kernels.len() as u32);
@@ -176,17 +189,37 @@ impl Executable {
                     }
                 }
             }
+            CodeKind::Wgsl => {
+                for k in &self.kernels {
+                    let source = std::str::from_utf8(&k.code).unwrap_or("");
+                    if !source.contains(&format!("fn {}(", k.name)) {
+                        return Err(format!(
+                            "kernel '{}': its code is not WGSL defining that entry point",
+                            k.name
+                        ));
+                    }
+                }
+            }
         }
         for (i, k) in self.kernels.iter().enumerate() {
             k.check().map_err(|m| format!("kernel '{}': {m}", k.name))?;
-            // PTX and HSACO hold every kernel in one namespace (MSL: one source each).
-            let shared = self.kind != CodeKind::Msl;
+            // PTX and HSACO hold every kernel in one namespace (MSL, WGSL: one source each).
+            let shared = matches!(self.kind, CodeKind::Ptx | CodeKind::Hsaco);
             if shared && self.kernels[..i].iter().any(|other| other.name == k.name) {
                 return Err(format!("two kernels are named '{}'", k.name));
             }
         }
         Ok(())
     }
+}
+
+/// The workgroups a dispatch of `kernels[entry_point]` needs for the symbol values `params`
+/// (what a driver's `Executable::workgroup_count` answers).
+pub fn workgroups(kernels: &[Kernel], entry_point: u32, params: &[i64]) -> Result<u32, String> {
+    let kernel = kernels
+        .get(entry_point as usize)
+        .ok_or_else(|| format!("no entry point {entry_point}"))?;
+    Ok(kernel.bind(params)?.workgroups)
 }
 
 fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
@@ -200,6 +233,7 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
         0 => CodeKind::Ptx,
         1 => CodeKind::Hsaco,
         2 => CodeKind::Msl,
+        3 => CodeKind::Wgsl,
         other => {
             return Err(ModuleError::Invalid(format!(
                 "unknown GPU code kind {other}"

@@ -62,6 +62,29 @@ pub fn vmvx_fixture() -> Fixture {
     }
 }
 
+/// `out = a + b` over N f32 as a kernel-IR op (bindings `[a, b, out]`), for the fixtures of
+/// drivers whose code a GPU generator writes from it.
+pub fn add_kernel() -> kiln_kernel::Op {
+    let view = |binding| {
+        kiln_kernel::View::contiguous(binding, 0, kiln_types::ElementType::F32, &[N as u64])
+    };
+    kiln_kernel::Op::Generic {
+        shape: vec![N as u64],
+        reduction_dims: 0,
+        reduce: kiln_kernel::ReduceFn::Sum,
+        inputs: vec![view(0), view(1)],
+        outputs: vec![view(2)],
+        body: kiln_kernel::Body {
+            insts: vec![
+                kiln_kernel::Inst::Input(0),
+                kiln_kernel::Inst::Input(1),
+                kiln_kernel::Inst::Binary(kiln_kernel::BinaryFn::Add, 0, 1),
+            ],
+            results: vec![2],
+        },
+    }
+}
+
 /// A driver under test and its fixture.
 pub type Subject = (Arc<dyn Driver>, Fixture);
 

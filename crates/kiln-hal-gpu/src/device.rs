@@ -219,8 +219,9 @@ impl<A: Api> GpuDevice<A> {
             kiln_gpu_binary::CodeKind::Ptx => sm_number(target) <= sm_number(&device.arch),
             // A code object runs on the architecture it was compiled for.
             kiln_gpu_binary::CodeKind::Hsaco => target == device.arch,
-            // Metal source is for the metal driver (`load_executable` refused its format).
-            kiln_gpu_binary::CodeKind::Msl => false,
+            // Metal and WGSL sources are for the metal and webgpu drivers (`load_executable`
+            // refused their formats).
+            kiln_gpu_binary::CodeKind::Msl | kiln_gpu_binary::CodeKind::Wgsl => false,
         };
         if !runs {
             return Err(format!(
@@ -523,12 +524,8 @@ impl<A: Api> Executable for GpuExecutable<A> {
         self
     }
     fn workgroup_count(&self, entry_point: u32, params: &[i64]) -> Result<[u32; 3], HalError> {
-        let kernel = self
-            .kernels
-            .get(entry_point as usize)
-            .ok_or_else(|| HalError::Invalid(format!("no entry point {entry_point}")))?;
-        let bound = kernel.bind(params).map_err(HalError::Invalid)?;
-        Ok([bound.workgroups, 1, 1])
+        let count = kiln_gpu_binary::workgroups(&self.kernels, entry_point, params);
+        Ok([count.map_err(HalError::Invalid)?, 1, 1])
     }
 }
 

@@ -7,30 +7,14 @@
 //! script does, which makes a missing device a failure.
 
 use kiln_codegen_llvm::{compile_gpu, cuda_arch, rocm_arch, GpuArch};
-use kiln_hal_cts::{Fixture, Subject, N};
+use kiln_hal_cts::{Fixture, Subject};
 use kiln_hal_gpu::{CudaDriver, HipDriver};
-use kiln_kernel::{BinaryFn, Body, Inst, Op, ReduceFn, View};
 use kiln_runtime::hal::Driver;
 use std::sync::Arc;
 
 /// `out = a + b` over N f32 for `arch`.
 fn fixture(arch: &GpuArch) -> Fixture {
-    let view = |binding| View::contiguous(binding, 0, kiln_types::ElementType::F32, &[N as u64]);
-    let add = Op::Generic {
-        shape: vec![N as u64],
-        reduction_dims: 0,
-        reduce: ReduceFn::Sum,
-        inputs: vec![view(0), view(1)],
-        outputs: vec![view(2)],
-        body: Body {
-            insts: vec![
-                Inst::Input(0),
-                Inst::Input(1),
-                Inst::Binary(BinaryFn::Add, 0, 1),
-            ],
-            results: vec![2],
-        },
-    };
+    let add = kiln_hal_cts::add_kernel();
     let exe = compile_gpu(&[("add", &add)], arch).unwrap();
     let count = kiln_codegen_gpu::configure(&add, &arch.limits)
         .unwrap()

@@ -178,13 +178,8 @@ impl Executable for MetalExecutable {
         self
     }
     fn workgroup_count(&self, entry_point: u32, params: &[i64]) -> Result<[u32; 3], HalError> {
-        let kernel = self
-            .exe
-            .kernels
-            .get(entry_point as usize)
-            .ok_or_else(|| HalError::Invalid(format!("no entry point {entry_point}")))?;
-        let bound = kernel.bind(params).map_err(HalError::Invalid)?;
-        Ok([bound.workgroups, 1, 1])
+        let count = kiln_gpu_binary::workgroups(&self.exe.kernels, entry_point, params);
+        Ok([count.map_err(HalError::Invalid)?, 1, 1])
     }
 }
 

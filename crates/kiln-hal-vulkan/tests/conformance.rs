@@ -7,30 +7,13 @@
 
 use kiln_hal_cts::{Fixture, Subject, N};
 use kiln_hal_vulkan::VulkanDriver;
-use kiln_kernel::{BinaryFn, Body, Inst, Op, ReduceFn, View};
 use kiln_runtime::hal::{Device, DeviceInfo, DeviceOptions, Driver};
 use kiln_runtime::HalError;
-use kiln_types::ElementType;
 use std::sync::Arc;
 
 /// `out = a + b` over N f32, compiled for the generic Vulkan target.
 fn spirv_fixture() -> Fixture {
-    let view = |binding| View::contiguous(binding, 0, ElementType::F32, &[N as u64]);
-    let add = Op::Generic {
-        shape: vec![N as u64],
-        reduction_dims: 0,
-        reduce: ReduceFn::Sum,
-        inputs: vec![view(0), view(1)],
-        outputs: vec![view(2)],
-        body: Body {
-            insts: vec![
-                Inst::Input(0),
-                Inst::Input(1),
-                Inst::Binary(BinaryFn::Add, 0, 1),
-            ],
-            results: vec![2],
-        },
-    };
+    let add = kiln_hal_cts::add_kernel();
     let target = kiln_codegen_spirv::find_target("generic").unwrap();
     let (entry, groups) = kiln_codegen_spirv::compile_kernel("add", &add, target).unwrap();
     Fixture {

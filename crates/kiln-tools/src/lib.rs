@@ -23,9 +23,9 @@ pub fn load_driver_plugins(paths: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The registry of every driver this build contains (the local ones always; vulkan, cuda and
-/// hip, and metal on Apple systems, with the `vulkan` and `gpu` features, on by default) and
-/// the plugins loaded.
+/// The registry of every driver this build contains (the local ones always; vulkan, webgpu,
+/// cuda and hip, and metal on Apple systems, with the `vulkan`, `webgpu` and `gpu` features,
+/// on by default) and the plugins loaded.
 pub fn registry() -> kiln_runtime::DriverRegistry {
     let mut r = kiln_runtime::DriverRegistry::new();
     for driver in PLUGINS.lock().unwrap_or_else(|e| e.into_inner()).iter() {
@@ -34,6 +34,8 @@ pub fn registry() -> kiln_runtime::DriverRegistry {
     kiln_hal_local::register(&mut r);
     #[cfg(feature = "vulkan")]
     kiln_hal_vulkan::register(&mut r);
+    #[cfg(feature = "webgpu")]
+    kiln_hal_webgpu::register(&mut r);
     #[cfg(feature = "gpu")]
     kiln_hal_gpu::register(&mut r);
     #[cfg(all(feature = "gpu", target_vendor = "apple"))]

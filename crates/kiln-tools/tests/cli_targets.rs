@@ -203,3 +203,59 @@ fn inline_modules_run_and_benchmark_without_a_device() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The CNN for `webgpu-spirv` (`--iree-hal-target-device=webgpu`): its kernels dumped as
+/// `.wgsl`, `--dump_devices=webgpu` describing the adapter, and `kiln-run-module
+/// --device=webgpu` matching ONNX Runtime (wgpu on the Vulkan driver: lavapipe in CI).
+#[test]
+fn webgpu_modules_dump_wgsl_and_run_on_the_webgpu_driver() {
+    let dir = std::env::temp_dir().join(format!("kiln-cli-webgpu-{}", std::process::id()));
+    let binaries = dir.join("binaries");
+    std::fs::create_dir_all(&binaries).unwrap();
+    let module = dir.join("cnn.kiln");
+    let cnn = model("cnn");
+    run(
+        COMPILE,
+        &[
+            cnn.join("model.onnx").to_str().unwrap(),
+            "--iree-hal-target-device=webgpu",
+            "--iree-hal-dump-executable-binaries-to",
+            binaries.to_str().unwrap(),
+            "-o",
+            module.to_str().unwrap(),
+        ],
+    );
+    let wgsl = std::fs::read_to_string(binaries.join("model_webgpu-spirv_0.wgsl")).unwrap();
+    assert!(
+        wgsl.contains("@compute") && wgsl.contains("var<uniform>"),
+        "{wgsl}"
+    );
+    let dump = run(DUMP, &[module.to_str().unwrap()]);
+    assert!(dump.contains("[0] target webgpu-spirv"), "{dump}");
+    let devices = run(RUN, &["--dump_devices=webgpu"]);
+    if devices.contains("failed to initialize") {
+        assert!(
+            std::env::var_os("KILN_REQUIRE_VULKAN").is_none(),
+            "a WebGPU adapter is required (KILN_REQUIRE_VULKAN): {devices}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        return;
+    }
+    for key in ["backend", "max-storage-buffers-per-stage", "features"] {
+        assert!(devices.contains(key), "{key} not in:\n{devices}");
+    }
+    let out = run(
+        RUN,
+        &[
+            &format!("--module={}", module.display()),
+            "--device=webgpu",
+            &format!("--input=@{}", cnn.join("input_0.npy").display()),
+            &format!(
+                "--expected_output=@{}",
+                cnn.join("expected_0.npy").display()
+            ),
+        ],
+    );
+    assert!(out.contains("[SUCCESS]"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

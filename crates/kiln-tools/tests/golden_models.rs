@@ -9,7 +9,9 @@
 //! model also compiles for `cuda` / `rocm` and must match there. Every model the `vmvx-inline`
 //! target takes (sizes known at compile time, no run-time control flow; the rest must be
 //! refused for one of those reasons) matches on the inline runtime, for each run whose inputs
-//! fit the compiled signature.
+//! fit the compiled signature. Every model the `webgpu-spirv` target takes (the rest must be
+//! refused for their 8-, 16- or 64-bit float tensors) matches on the webgpu driver (wgpu on
+//! lavapipe in CI).
 
 use kiln_compiler::{CompileOptions, CompileOutput, Phase};
 use kiln_runtime::{LoadedModule, ModuleBytes};
@@ -64,13 +66,40 @@ fn compile_bound(dir: &Path, target: &str, dims: Vec<(String, usize)>) -> Vec<u8
 }
 
 fn compile_with(dir: &Path, opts: CompileOptions) -> Vec<u8> {
-    let CompileOutput::Module(bytes) =
-        kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-    else {
-        panic!("module expected")
+    try_compile_with(dir, opts).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+}
+
+fn try_compile_with(dir: &Path, opts: CompileOptions) -> Result<Vec<u8>, String> {
+    match kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts) {
+        Ok(CompileOutput::Module(bytes)) => Ok(bytes),
+        Ok(_) => panic!("{}: a module expected", dir.display()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `target`'s module for the model in `dir` compiled by `compile`, or `None` (with a note)
+/// where `webgpu-spirv` refuses it for the one reason it may: 8- or 16-bit tensors, or f64
+/// ones, which naga's SPIR-V reader and WGSL lack.
+fn unless_webgpu_refuses(
+    dir: &Path,
+    target: &str,
+    compile: impl FnOnce(CompileOptions) -> Result<Vec<u8>, String>,
+) -> Option<Vec<u8>> {
+    let options = CompileOptions {
+        targets: vec![target.into()],
+        ..Default::default()
     };
-    bytes
+    match compile(options) {
+        Ok(module) => Some(module),
+        Err(e)
+            if target == "webgpu-spirv"
+                && (e.contains("over 8- or 16-bit tensors") || e.contains("cannot store f64")) =>
+        {
+            eprintln!("{}: not on webgpu: {e}", dir.display());
+            None
+        }
+        Err(e) => panic!("{}: {target}: {e}", dir.display()),
+    }
 }
 
 fn vulkan_required() -> bool {
@@ -100,7 +129,7 @@ fn validate_spirv(name: &str, module: &[u8]) {
     }
 }
 
-/// The devices to run `target`'s module on; Vulkan only where a device exists.
+/// The devices to run `target`'s module on; Vulkan and WebGPU only where a device exists.
 fn devices(target: &str) -> Vec<&'static str> {
     if target == "vmvx" {
         return vec!["local-sync", "local-task"];
@@ -112,17 +141,21 @@ fn devices(target: &str) -> Vec<&'static str> {
         // gpu_targets() found the device.
         return vec![if target == "cuda" { "cuda" } else { "hip" }];
     }
+    let driver = if target == "webgpu-spirv" {
+        "webgpu"
+    } else {
+        "vulkan"
+    };
     match kiln_tools::registry()
-        .get("vulkan")
+        .get(driver)
         .map(|d| d.enumerate_devices())
     {
-        Some(Ok(d)) if !d.is_empty() => vec!["vulkan"],
-
+        Some(Ok(d)) if !d.is_empty() => vec![driver],
         other if !vulkan_required() => {
-            eprintln!("no Vulkan device ({other:?}); skipping the vulkan runs");
+            eprintln!("no {driver} device ({other:?}); skipping the {driver} runs");
             vec![]
         }
-        other => panic!("a Vulkan device is required (KILN_REQUIRE_VULKAN): {other:?}"),
+        other => panic!("a {driver} device is required (KILN_REQUIRE_VULKAN): {other:?}"),
     }
 }
 
@@ -203,6 +236,36 @@ fn check(name: &str) {
         }
     }
     check_inline(name, &dir, &runs);
+    check_webgpu(name, &dir, &runs);
+}
+
+/// The model on the webgpu driver, if the `webgpu-spirv` target takes it (it refuses 8- and
+/// 16-bit tensors, and f64 ones, for now).
+fn check_webgpu(name: &str, dir: &Path, runs: &[(String, Vec<HostTensor>, Vec<HostTensor>)]) {
+    let Some(module) = unless_webgpu_refuses(dir, "webgpu-spirv", |o| try_compile_with(dir, o))
+    else {
+        return;
+    };
+    let registry = kiln_tools::registry();
+    let device = match registry.get("webgpu").map(|d| d.enumerate_devices()) {
+        Some(Ok(d)) if !d.is_empty() => registry.create_device("webgpu", &Default::default()),
+        other if !vulkan_required() => {
+            eprintln!("no WebGPU adapter ({other:?}); skipping the webgpu runs");
+            return;
+        }
+        other => panic!("a WebGPU adapter is required (KILN_REQUIRE_VULKAN): {other:?}"),
+    };
+    let device = device.unwrap_or_else(|e| panic!("{name} webgpu: {e}"));
+    let bytes = Arc::new(ModuleBytes::from_bytes(&module));
+    let m =
+        LoadedModule::load(device, bytes, name).unwrap_or_else(|e| panic!("{name} on webgpu: {e}"));
+    for (run, inputs, expected) in runs {
+        let got = m
+            .invoke("main", inputs)
+            .unwrap_or_else(|e| panic!("{name} {run}on webgpu: {e}"));
+        assert_close(name, &format!("{run}webgpu"), &got, expected);
+    }
+    eprintln!("{name}: matches on webgpu");
 }
 
 /// The model on the inline runtime, if the `vmvx-inline` target takes it.
@@ -679,7 +742,7 @@ fn one_module_for_three_targets() {
 /// [`DYNAMIC_TARGETS`], the one module matches ONNX Runtime at every size too, and reflects
 /// its open dims as `?`.
 /// The targets that compile open dims.
-const DYNAMIC_TARGETS: [&str; 3] = ["vmvx", "llvm-cpu", "vulkan-spirv"];
+const DYNAMIC_TARGETS: [&str; 4] = ["vmvx", "llvm-cpu", "vulkan-spirv", "webgpu-spirv"];
 
 /// Golden model `name` imported with its dims open.
 fn import_open(name: &str) -> kiln_ir::Program {
@@ -693,16 +756,16 @@ fn import_open(name: &str) -> kiln_ir::Program {
         .program
 }
 
-/// The model in `dir` compiled for `target` with its dims left open (`--kiln-dynamic-dims`).
-fn compile_open(dir: &Path, target: &str) -> Vec<u8> {
-    compile_with(
-        dir,
-        CompileOptions {
-            targets: vec![target.into()],
+/// The model in `dir` compiled for `target` with its dims left open (`--kiln-dynamic-dims`),
+/// unless `webgpu-spirv` refuses it ([`unless_webgpu_refuses`]).
+fn compile_open(dir: &Path, target: &str) -> Option<Vec<u8>> {
+    unless_webgpu_refuses(dir, target, |options| {
+        let options = CompileOptions {
             dynamic_dims: Some(true),
-            ..Default::default()
-        },
-    )
+            ..options
+        };
+        try_compile_with(dir, options)
+    })
 }
 
 fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
@@ -715,9 +778,9 @@ fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
     let registry = kiln_tools::registry();
     let dynamic: Vec<(&str, Arc<ModuleBytes>)> = DYNAMIC_TARGETS
         .iter()
-        .map(|&target| {
-            let module = compile_open(&dir, target);
-            (target, Arc::new(ModuleBytes::from_bytes(&module)))
+        .filter_map(|&target| {
+            let module = compile_open(&dir, target)?;
+            Some((target, Arc::new(ModuleBytes::from_bytes(&module))))
         })
         .collect();
     for (run, inputs, expected) in runs(&dir) {
@@ -846,7 +909,9 @@ fn check_control_flow(name: &str) -> Vec<String> {
     let registry = kiln_tools::registry();
     let mut reflected = vec![];
     for target in DYNAMIC_TARGETS {
-        let module = compile_open(&dir, target);
+        let Some(module) = compile_open(&dir, target) else {
+            continue;
+        };
         if target == "vulkan-spirv" {
             validate_spirv(name, &module);
         }

@@ -174,35 +174,38 @@ fn dynamic_hal() {
     }
 }
 
-/// The Metal Shading Language the metal-spirv target writes for two golden models (through
-/// naga), every kernel in entry-point order.
+/// The Metal Shading Language and WGSL the metal-spirv and webgpu-spirv targets write for two
+/// golden models (through naga), every kernel in entry-point order.
 #[test]
-fn metal_shading_language() {
-    for model in ["mlp", "cnn"] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/models")
-            .join(model)
-            .join("model.onnx");
-        let options = CompileOptions {
-            targets: vec!["metal-spirv".into()],
-            ..Default::default()
-        };
-        let Ok(CompileOutput::Module(bytes)) = kiln_compiler::compile_file(&path, None, &options)
-        else {
-            panic!("{model}: no module")
-        };
-        let module = kiln_module::Module::read(&bytes).unwrap();
-        let exe = kiln_gpu_binary::Executable::decode(&module.executables[0].data).unwrap();
-        let msl: Vec<String> = exe
-            .kernels
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let source = String::from_utf8_lossy(&k.code);
-                format!("// ===== entry {i}: kernel {} =====\n{source}", k.name)
-            })
-            .collect();
-        let file = format!("snapshots/{model}.metal-spirv.metal");
-        expect_test::expect_file![file].assert_eq(&msl.join("\n"));
+fn metal_shading_language_and_wgsl() {
+    for (target, suffix) in [("metal-spirv", "metal"), ("webgpu-spirv", "wgsl")] {
+        for model in ["mlp", "cnn"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/models")
+                .join(model)
+                .join("model.onnx");
+            let options = CompileOptions {
+                targets: vec![target.into()],
+                ..Default::default()
+            };
+            let Ok(CompileOutput::Module(bytes)) =
+                kiln_compiler::compile_file(&path, None, &options)
+            else {
+                panic!("{model}: no module for {target}")
+            };
+            let module = kiln_module::Module::read(&bytes).unwrap();
+            let exe = kiln_gpu_binary::Executable::decode(&module.executables[0].data).unwrap();
+            let sources: Vec<String> = exe
+                .kernels
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let source = String::from_utf8_lossy(&k.code);
+                    format!("// ===== entry {i}: kernel {} =====\n{source}", k.name)
+                })
+                .collect();
+            let file = format!("snapshots/{model}.{target}.{suffix}");
+            expect_test::expect_file![file].assert_eq(&sources.join("\n"));
+        }
     }
 }

@@ -14,17 +14,17 @@ struct _mslBufferSizes {
     uint size8;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[6];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
-struct type_15 {
+struct type_14 {
     float inner[256];
 };
 
@@ -41,23 +41,22 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8 const& global_4,
-    device type_8& global_5,
-    device type_8 const& global_6,
-    device type_8 const& global_7,
-    device type_8 const& global_8,
-    constant type_12& global_9,
-    threadgroup type_15& global_10,
-    threadgroup type_15& global_11,
+    device type_7 const& global_3,
+    device type_7 const& global_4,
+    device type_7& global_5,
+    device type_7 const& global_6,
+    device type_7 const& global_7,
+    device type_7 const& global_8,
+    constant type_11& global_9,
+    threadgroup type_14& global_10,
+    threadgroup type_14& global_11,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     float local_1 = {};
     int local_2 = {};
-    long local_3 = {};
+    float local_3 = {};
     float local_4 = {};
-    float local_5 = {};
     uint _e45 = global_9.member.inner[0];
     uint _e49 = global_9.member.inner[1];
     uint _e53 = global_9.member.inner[2];
@@ -75,8 +74,7 @@ void function(
     int _e88 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(16))) + as_type<uint>(_e82));
     int _e90 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e78, 256)) * as_type<uint>(16))) + as_type<uint>(_e83));
     bool _e91 = _e85 < 1;
-    local_5 = 0.0;
-    local_3 = 0L;
+    local_4 = 0.0;
     local_2 = 0;
     uint2 loop_bound = uint2(4294967295u);
     bool loop_init = true;
@@ -93,15 +91,15 @@ void function(
             int _e94 = local_2;
             int _e95 = as_type<int>(as_type<uint>(_e94) + as_type<uint>(_e83));
             int _e96 = as_type<int>(as_type<uint>(_e94) + as_type<uint>(_e82));
-            local_4 = 0.0;
+            local_3 = 0.0;
             if (((_e88 < 16) && (_e95 < 27)) && _e91) {
                 int _e105 = naga_mod(_e95, 9);
                 float _e117 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(16))) + as_type<uint>(_e88))) * as_type<uint>(27))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e95, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e105, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e105, 3)))];
-                local_4 = _e117;
+                local_3 = _e117;
             }
-            float _e118 = local_4;
+            float _e118 = local_3;
             global_10.inner[_e81] = _e118;
-            local_4 = 0.0;
+            local_3 = 0.0;
             if (((_e96 < 27) && (_e90 < 4096)) && _e91) {
                 int _e126 = naga_mod(_e96, 9);
                 int _e132 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e90, 64)) + as_type<uint>(naga_div(_e126, 3)))) + as_type<uint>(-1));
@@ -112,9 +110,9 @@ void function(
                     local_1 = _e151;
                 }
                 float _e152 = local_1;
-                local_4 = _e152;
+                local_3 = _e152;
             }
-            float _e153 = local_4;
+            float _e153 = local_3;
             global_11.inner[_e81] = _e153;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
@@ -133,8 +131,8 @@ void function(
                     int _e157 = local;
                     float _e163 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e82) * as_type<uint>(16))) + as_type<uint>(_e157))];
                     float _e165 = global_11.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e157) * as_type<uint>(16))) + as_type<uint>(_e83))];
-                    float _e167 = local_5;
-                    local_5 = _e167 + (_e163 * _e165);
+                    float _e167 = local_4;
+                    local_4 = _e167 + (_e163 * _e165);
                     continue;
                 } else {
                     break;
@@ -147,13 +145,13 @@ void function(
         }
     }
     if (((_e88 < 16) && (_e90 < 4096)) && _e91) {
-        float _e177 = local_5;
+        float _e177 = local_4;
         int _e180 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(16))) + as_type<uint>(_e88));
         float _e186 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e57)) + as_type<uint>(_e180))];
         float _e191 = global_7.member[as_type<int>(as_type<uint>(as_type<int>(_e61)) + as_type<uint>(_e180))];
         float _e196 = global_8.member[as_type<int>(as_type<uint>(as_type<int>(_e65)) + as_type<uint>(_e180))];
         float _e197 = ((_e177 + _e186) * _e191) + _e196;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e53)) + as_type<uint>(as_type<int>(as_type<uint>(_e180) * as_type<uint>(4096))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e90, 64)) * as_type<uint>(64))))) + as_type<uint>(naga_mod(_e90, 64)))] = ((_e197 > 0.0) || metal::isnan(_e197)) ? _e197 : 0.0;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e53)) + as_type<uint>(as_type<int>(as_type<uint>(_e180) * as_type<uint>(4096))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e90, 64)) * as_type<uint>(64))))) + as_type<uint>(naga_mod(_e90, 64)))] = ((_e197 > 0.0) || ((as_type<uint>(_e197) & 2147483647u) > 2139095040u)) ? _e197 : 0.0;
     }
     return;
 }
@@ -165,15 +163,15 @@ struct dispatch_0_Input {
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
 , uint __local_invocation_index [[thread_index_in_threadgroup]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8 const& global_4 [[buffer(1)]]
-, device type_8& global_5 [[buffer(2)]]
-, device type_8 const& global_6 [[buffer(3)]]
-, device type_8 const& global_7 [[buffer(4)]]
-, device type_8 const& global_8 [[buffer(5)]]
-, constant type_12& global_9 [[buffer(6)]]
-, threadgroup type_15& global_10
-, threadgroup type_15& global_11
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7 const& global_4 [[buffer(1)]]
+, device type_7& global_5 [[buffer(2)]]
+, device type_7 const& global_6 [[buffer(3)]]
+, device type_7 const& global_7 [[buffer(4)]]
+, device type_7 const& global_8 [[buffer(5)]]
+, constant type_11& global_9 [[buffer(6)]]
+, threadgroup type_14& global_10
+, threadgroup type_14& global_11
 , constant _mslBufferSizes& _buffer_sizes [[buffer(8)]]
 ) {
     metal::uint3 global = {};
@@ -202,15 +200,15 @@ struct _mslBufferSizes {
     uint size4;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[2];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
 
 int naga_mod(int lhs, int rhs) {
@@ -226,9 +224,9 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8& global_4,
-    constant type_12& global_5,
+    device type_7 const& global_3,
+    device type_7& global_4,
+    constant type_11& global_5,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
@@ -308,9 +306,9 @@ struct dispatch_1_Input {
   metal::uint3 param [[threadgroup_position_in_grid]]
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8& global_4 [[buffer(1)]]
-, constant type_12& global_5 [[buffer(2)]]
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7& global_4 [[buffer(1)]]
+, constant type_11& global_5 [[buffer(2)]]
 , constant _mslBufferSizes& _buffer_sizes [[buffer(4)]]
 ) {
     metal::uint3 global = {};
@@ -337,17 +335,17 @@ struct _mslBufferSizes {
     uint size7;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[5];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
-struct type_15 {
+struct type_14 {
     float inner[256];
 };
 
@@ -364,22 +362,21 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8 const& global_4,
-    device type_8& global_5,
-    device type_8 const& global_6,
-    device type_8 const& global_7,
-    constant type_12& global_8,
-    threadgroup type_15& global_9,
-    threadgroup type_15& global_10,
+    device type_7 const& global_3,
+    device type_7 const& global_4,
+    device type_7& global_5,
+    device type_7 const& global_6,
+    device type_7 const& global_7,
+    constant type_11& global_8,
+    threadgroup type_14& global_9,
+    threadgroup type_14& global_10,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     float local_1 = {};
     int local_2 = {};
-    long local_3 = {};
+    float local_3 = {};
     float local_4 = {};
-    float local_5 = {};
     uint _e43 = global_8.member.inner[0];
     uint _e47 = global_8.member.inner[1];
     uint _e51 = global_8.member.inner[2];
@@ -396,8 +393,7 @@ void function(
     int _e82 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e79, 1)) * as_type<uint>(16))) + as_type<uint>(_e76));
     int _e84 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e72, 64)) * as_type<uint>(16))) + as_type<uint>(_e77));
     bool _e85 = _e79 < 1;
-    local_5 = 0.0;
-    local_3 = 0L;
+    local_4 = 0.0;
     local_2 = 0;
     uint2 loop_bound = uint2(4294967295u);
     bool loop_init = true;
@@ -414,15 +410,15 @@ void function(
             int _e88 = local_2;
             int _e89 = as_type<int>(as_type<uint>(_e88) + as_type<uint>(_e77));
             int _e90 = as_type<int>(as_type<uint>(_e88) + as_type<uint>(_e76));
-            local_4 = 0.0;
+            local_3 = 0.0;
             if (((_e82 < 16) && (_e89 < 144)) && _e85) {
                 int _e99 = naga_mod(_e89, 9);
                 float _e111 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e47)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e79, 1)) * as_type<uint>(16))) + as_type<uint>(_e82))) * as_type<uint>(144))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e89, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e99, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e99, 3)))];
-                local_4 = _e111;
+                local_3 = _e111;
             }
-            float _e112 = local_4;
+            float _e112 = local_3;
             global_9.inner[_e75] = _e112;
-            local_4 = 0.0;
+            local_3 = 0.0;
             if (((_e90 < 144) && (_e84 < 1024)) && _e85) {
                 int _e120 = naga_mod(_e90, 9);
                 int _e126 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e84, 32)) + as_type<uint>(naga_div(_e120, 3)))) + as_type<uint>(-1));
@@ -433,9 +429,9 @@ void function(
                     local_1 = _e145;
                 }
                 float _e146 = local_1;
-                local_4 = _e146;
+                local_3 = _e146;
             }
-            float _e147 = local_4;
+            float _e147 = local_3;
             global_10.inner[_e75] = _e147;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
@@ -454,8 +450,8 @@ void function(
                     int _e151 = local;
                     float _e157 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e76) * as_type<uint>(16))) + as_type<uint>(_e151))];
                     float _e159 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e151) * as_type<uint>(16))) + as_type<uint>(_e77))];
-                    float _e161 = local_5;
-                    local_5 = _e161 + (_e157 * _e159);
+                    float _e161 = local_4;
+                    local_4 = _e161 + (_e157 * _e159);
                     continue;
                 } else {
                     break;
@@ -468,12 +464,12 @@ void function(
         }
     }
     if (((_e82 < 16) && (_e84 < 1024)) && _e85) {
-        float _e171 = local_5;
+        float _e171 = local_4;
         int _e174 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e79, 1)) * as_type<uint>(16))) + as_type<uint>(_e82));
         float _e180 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e55)) + as_type<uint>(_e174))];
         float _e185 = global_7.member[as_type<int>(as_type<uint>(as_type<int>(_e59)) + as_type<uint>(_e174))];
         float _e186 = (_e171 * _e180) + _e185;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e51)) + as_type<uint>(as_type<int>(as_type<uint>(_e174) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e84, 32)) * as_type<uint>(32))))) + as_type<uint>(naga_mod(_e84, 32)))] = ((_e186 > 0.0) || metal::isnan(_e186)) ? _e186 : 0.0;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e51)) + as_type<uint>(as_type<int>(as_type<uint>(_e174) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e84, 32)) * as_type<uint>(32))))) + as_type<uint>(naga_mod(_e84, 32)))] = ((_e186 > 0.0) || ((as_type<uint>(_e186) & 2147483647u) > 2139095040u)) ? _e186 : 0.0;
     }
     return;
 }
@@ -485,14 +481,14 @@ struct dispatch_2_Input {
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
 , uint __local_invocation_index [[thread_index_in_threadgroup]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8 const& global_4 [[buffer(1)]]
-, device type_8& global_5 [[buffer(2)]]
-, device type_8 const& global_6 [[buffer(3)]]
-, device type_8 const& global_7 [[buffer(4)]]
-, constant type_12& global_8 [[buffer(5)]]
-, threadgroup type_15& global_9
-, threadgroup type_15& global_10
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7 const& global_4 [[buffer(1)]]
+, device type_7& global_5 [[buffer(2)]]
+, device type_7 const& global_6 [[buffer(3)]]
+, device type_7 const& global_7 [[buffer(4)]]
+, constant type_11& global_8 [[buffer(5)]]
+, threadgroup type_14& global_9
+, threadgroup type_14& global_10
 , constant _mslBufferSizes& _buffer_sizes [[buffer(7)]]
 ) {
     metal::uint3 global = {};
@@ -525,17 +521,17 @@ struct _mslBufferSizes {
     uint size8;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[6];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
-struct type_15 {
+struct type_14 {
     float inner[256];
 };
 
@@ -552,23 +548,22 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8 const& global_4,
-    device type_8& global_5,
-    device type_8 const& global_6,
-    device type_8 const& global_7,
-    device type_8 const& global_8,
-    constant type_12& global_9,
-    threadgroup type_15& global_10,
-    threadgroup type_15& global_11,
+    device type_7 const& global_3,
+    device type_7 const& global_4,
+    device type_7& global_5,
+    device type_7 const& global_6,
+    device type_7 const& global_7,
+    device type_7 const& global_8,
+    constant type_11& global_9,
+    threadgroup type_14& global_10,
+    threadgroup type_14& global_11,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     float local_1 = {};
     int local_2 = {};
-    long local_3 = {};
+    float local_3 = {};
     float local_4 = {};
-    float local_5 = {};
     uint _e45 = global_9.member.inner[0];
     uint _e49 = global_9.member.inner[1];
     uint _e53 = global_9.member.inner[2];
@@ -586,8 +581,7 @@ void function(
     int _e88 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(16))) + as_type<uint>(_e82));
     int _e90 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e78, 64)) * as_type<uint>(16))) + as_type<uint>(_e83));
     bool _e91 = _e85 < 1;
-    local_5 = 0.0;
-    local_3 = 0L;
+    local_4 = 0.0;
     local_2 = 0;
     uint2 loop_bound = uint2(4294967295u);
     bool loop_init = true;
@@ -604,15 +598,15 @@ void function(
             int _e94 = local_2;
             int _e95 = as_type<int>(as_type<uint>(_e94) + as_type<uint>(_e83));
             int _e96 = as_type<int>(as_type<uint>(_e94) + as_type<uint>(_e82));
-            local_4 = 0.0;
+            local_3 = 0.0;
             if (((_e88 < 16) && (_e95 < 144)) && _e91) {
                 int _e105 = naga_mod(_e95, 9);
                 float _e117 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(16))) + as_type<uint>(_e88))) * as_type<uint>(144))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e95, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e105, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e105, 3)))];
-                local_4 = _e117;
+                local_3 = _e117;
             }
-            float _e118 = local_4;
+            float _e118 = local_3;
             global_10.inner[_e81] = _e118;
-            local_4 = 0.0;
+            local_3 = 0.0;
             if (((_e96 < 144) && (_e90 < 1024)) && _e91) {
                 int _e126 = naga_mod(_e96, 9);
                 int _e132 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e90, 32)) + as_type<uint>(naga_div(_e126, 3)))) + as_type<uint>(-1));
@@ -623,9 +617,9 @@ void function(
                     local_1 = _e151;
                 }
                 float _e152 = local_1;
-                local_4 = _e152;
+                local_3 = _e152;
             }
-            float _e153 = local_4;
+            float _e153 = local_3;
             global_11.inner[_e81] = _e153;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
@@ -644,8 +638,8 @@ void function(
                     int _e157 = local;
                     float _e163 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e82) * as_type<uint>(16))) + as_type<uint>(_e157))];
                     float _e165 = global_11.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e157) * as_type<uint>(16))) + as_type<uint>(_e83))];
-                    float _e167 = local_5;
-                    local_5 = _e167 + (_e163 * _e165);
+                    float _e167 = local_4;
+                    local_4 = _e167 + (_e163 * _e165);
                     continue;
                 } else {
                     break;
@@ -658,7 +652,7 @@ void function(
         }
     }
     if (((_e88 < 16) && (_e90 < 1024)) && _e91) {
-        float _e177 = local_5;
+        float _e177 = local_4;
         int _e180 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(16))) + as_type<uint>(_e88));
         int _e181 = naga_div(_e90, 32);
         int _e182 = naga_mod(_e90, 32);
@@ -666,7 +660,7 @@ void function(
         float _e191 = global_7.member[as_type<int>(as_type<uint>(as_type<int>(_e61)) + as_type<uint>(_e180))];
         float _e200 = global_8.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e65)) + as_type<uint>(as_type<int>(as_type<uint>(_e180) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(_e181) * as_type<uint>(32))))) + as_type<uint>(_e182))];
         float _e201 = ((_e177 * _e186) + _e191) + _e200;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e53)) + as_type<uint>(as_type<int>(as_type<uint>(_e180) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(_e181) * as_type<uint>(32))))) + as_type<uint>(_e182))] = ((_e201 > 0.0) || metal::isnan(_e201)) ? _e201 : 0.0;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e53)) + as_type<uint>(as_type<int>(as_type<uint>(_e180) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(_e181) * as_type<uint>(32))))) + as_type<uint>(_e182))] = ((_e201 > 0.0) || ((as_type<uint>(_e201) & 2147483647u) > 2139095040u)) ? _e201 : 0.0;
     }
     return;
 }
@@ -678,15 +672,15 @@ struct dispatch_3_Input {
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
 , uint __local_invocation_index [[thread_index_in_threadgroup]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8 const& global_4 [[buffer(1)]]
-, device type_8& global_5 [[buffer(2)]]
-, device type_8 const& global_6 [[buffer(3)]]
-, device type_8 const& global_7 [[buffer(4)]]
-, device type_8 const& global_8 [[buffer(5)]]
-, constant type_12& global_9 [[buffer(6)]]
-, threadgroup type_15& global_10
-, threadgroup type_15& global_11
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7 const& global_4 [[buffer(1)]]
+, device type_7& global_5 [[buffer(2)]]
+, device type_7 const& global_6 [[buffer(3)]]
+, device type_7 const& global_7 [[buffer(4)]]
+, device type_7 const& global_8 [[buffer(5)]]
+, constant type_11& global_9 [[buffer(6)]]
+, threadgroup type_14& global_10
+, threadgroup type_14& global_11
 , constant _mslBufferSizes& _buffer_sizes [[buffer(8)]]
 ) {
     metal::uint3 global = {};
@@ -718,17 +712,17 @@ struct _mslBufferSizes {
     uint size7;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[5];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
-struct type_15 {
+struct type_14 {
     float inner[256];
 };
 
@@ -745,22 +739,21 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8 const& global_4,
-    device type_8& global_5,
-    device type_8 const& global_6,
-    device type_8 const& global_7,
-    constant type_12& global_8,
-    threadgroup type_15& global_9,
-    threadgroup type_15& global_10,
+    device type_7 const& global_3,
+    device type_7 const& global_4,
+    device type_7& global_5,
+    device type_7 const& global_6,
+    device type_7 const& global_7,
+    constant type_11& global_8,
+    threadgroup type_14& global_9,
+    threadgroup type_14& global_10,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     float local_1 = {};
     int local_2 = {};
-    long local_3 = {};
+    float local_3 = {};
     float local_4 = {};
-    float local_5 = {};
     uint _e44 = global_8.member.inner[0];
     uint _e48 = global_8.member.inner[1];
     uint _e52 = global_8.member.inner[2];
@@ -778,8 +771,7 @@ void function(
     int _e84 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e80, 2)) * as_type<uint>(16))) + as_type<uint>(_e77));
     int _e86 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 16)) * as_type<uint>(16))) + as_type<uint>(_e78));
     bool _e87 = _e82 < 1;
-    local_5 = 0.0;
-    local_3 = 0L;
+    local_4 = 0.0;
     local_2 = 0;
     uint2 loop_bound = uint2(4294967295u);
     bool loop_init = true;
@@ -796,15 +788,15 @@ void function(
             int _e90 = local_2;
             int _e91 = as_type<int>(as_type<uint>(_e90) + as_type<uint>(_e78));
             int _e92 = as_type<int>(as_type<uint>(_e90) + as_type<uint>(_e77));
-            local_4 = 0.0;
+            local_3 = 0.0;
             if (((_e84 < 32) && (_e91 < 144)) && _e87) {
                 int _e101 = naga_mod(_e91, 9);
                 float _e113 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e48)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e82, 1)) * as_type<uint>(32))) + as_type<uint>(_e84))) * as_type<uint>(144))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e91, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e101, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e101, 3)))];
-                local_4 = _e113;
+                local_3 = _e113;
             }
-            float _e114 = local_4;
+            float _e114 = local_3;
             global_9.inner[_e76] = _e114;
-            local_4 = 0.0;
+            local_3 = 0.0;
             if (((_e92 < 144) && (_e86 < 256)) && _e87) {
                 int _e122 = naga_mod(_e92, 9);
                 int _e129 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e86, 16)) * as_type<uint>(2))) + as_type<uint>(naga_div(_e122, 3)))) + as_type<uint>(-1));
@@ -815,9 +807,9 @@ void function(
                     local_1 = _e149;
                 }
                 float _e150 = local_1;
-                local_4 = _e150;
+                local_3 = _e150;
             }
-            float _e151 = local_4;
+            float _e151 = local_3;
             global_10.inner[_e76] = _e151;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
@@ -836,8 +828,8 @@ void function(
                     int _e155 = local;
                     float _e161 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e77) * as_type<uint>(16))) + as_type<uint>(_e155))];
                     float _e163 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e155) * as_type<uint>(16))) + as_type<uint>(_e78))];
-                    float _e165 = local_5;
-                    local_5 = _e165 + (_e161 * _e163);
+                    float _e165 = local_4;
+                    local_4 = _e165 + (_e161 * _e163);
                     continue;
                 } else {
                     break;
@@ -850,12 +842,12 @@ void function(
         }
     }
     if (((_e84 < 32) && (_e86 < 256)) && _e87) {
-        float _e175 = local_5;
+        float _e175 = local_4;
         int _e178 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e82, 1)) * as_type<uint>(32))) + as_type<uint>(_e84));
         float _e184 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e56)) + as_type<uint>(_e178))];
         float _e189 = global_7.member[as_type<int>(as_type<uint>(as_type<int>(_e60)) + as_type<uint>(_e178))];
         float _e190 = (_e175 * _e184) + _e189;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e52)) + as_type<uint>(as_type<int>(as_type<uint>(_e178) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e86, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e86, 16)))] = ((_e190 > 0.0) || metal::isnan(_e190)) ? _e190 : 0.0;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e52)) + as_type<uint>(as_type<int>(as_type<uint>(_e178) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e86, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e86, 16)))] = ((_e190 > 0.0) || ((as_type<uint>(_e190) & 2147483647u) > 2139095040u)) ? _e190 : 0.0;
     }
     return;
 }
@@ -867,14 +859,14 @@ struct dispatch_4_Input {
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
 , uint __local_invocation_index [[thread_index_in_threadgroup]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8 const& global_4 [[buffer(1)]]
-, device type_8& global_5 [[buffer(2)]]
-, device type_8 const& global_6 [[buffer(3)]]
-, device type_8 const& global_7 [[buffer(4)]]
-, constant type_12& global_8 [[buffer(5)]]
-, threadgroup type_15& global_9
-, threadgroup type_15& global_10
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7 const& global_4 [[buffer(1)]]
+, device type_7& global_5 [[buffer(2)]]
+, device type_7 const& global_6 [[buffer(3)]]
+, device type_7 const& global_7 [[buffer(4)]]
+, constant type_11& global_8 [[buffer(5)]]
+, threadgroup type_14& global_9
+, threadgroup type_14& global_10
 , constant _mslBufferSizes& _buffer_sizes [[buffer(7)]]
 ) {
     metal::uint3 global = {};
@@ -904,17 +896,17 @@ struct _mslBufferSizes {
     uint size5;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[3];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
-struct type_15 {
+struct type_14 {
     float inner[256];
 };
 
@@ -931,36 +923,34 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8 const& global_4,
-    device type_8& global_5,
-    constant type_12& global_6,
-    threadgroup type_15& global_7,
-    threadgroup type_15& global_8,
+    device type_7 const& global_3,
+    device type_7 const& global_4,
+    device type_7& global_5,
+    constant type_11& global_6,
+    threadgroup type_14& global_7,
+    threadgroup type_14& global_8,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     float local_1 = {};
     int local_2 = {};
-    long local_3 = {};
+    float local_3 = {};
     float local_4 = {};
-    float local_5 = {};
-    uint _e35 = global_6.member.inner[0];
-    uint _e39 = global_6.member.inner[1];
-    uint _e43 = global_6.member.inner[2];
-    metal::uint3 _e45 = global;
-    metal::uint3 _e46 = global_2;
-    int _e56 = as_type<int>((((_e45.z * _e46.y) + _e45.y) * _e46.x) + _e45.x);
-    metal::uint3 _e57 = global_1;
-    int _e59 = as_type<int>(_e57.x);
-    int _e60 = naga_div(_e59, 16);
-    int _e61 = naga_mod(_e59, 16);
-    int _e63 = naga_div(_e56, 16);
-    int _e66 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e63, 1)) * as_type<uint>(16))) + as_type<uint>(_e60));
-    int _e68 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e56, 16)) * as_type<uint>(16))) + as_type<uint>(_e61));
-    bool _e69 = _e63 < 32;
-    local_5 = 0.0;
-    local_3 = 0L;
+    uint _e33 = global_6.member.inner[0];
+    uint _e37 = global_6.member.inner[1];
+    uint _e41 = global_6.member.inner[2];
+    metal::uint3 _e43 = global;
+    metal::uint3 _e44 = global_2;
+    int _e54 = as_type<int>((((_e43.z * _e44.y) + _e43.y) * _e44.x) + _e43.x);
+    metal::uint3 _e55 = global_1;
+    int _e57 = as_type<int>(_e55.x);
+    int _e58 = naga_div(_e57, 16);
+    int _e59 = naga_mod(_e57, 16);
+    int _e61 = naga_div(_e54, 16);
+    int _e64 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e61, 1)) * as_type<uint>(16))) + as_type<uint>(_e58));
+    int _e66 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e54, 16)) * as_type<uint>(16))) + as_type<uint>(_e59));
+    bool _e67 = _e61 < 32;
+    local_4 = 0.0;
     local_2 = 0;
     uint2 loop_bound = uint2(4294967295u);
     bool loop_init = true;
@@ -968,38 +958,38 @@ void function(
         if (metal::all(loop_bound == uint2(0u))) { break; }
         loop_bound -= uint2(loop_bound.y == 0u, 1u);
         if (!loop_init) {
-            int _e146 = local_2;
-            local_2 = as_type<int>(as_type<uint>(_e146) + as_type<uint>(16));
+            int _e144 = local_2;
+            local_2 = as_type<int>(as_type<uint>(_e144) + as_type<uint>(16));
         }
         loop_init = false;
-        int _e70 = local_2;
-        if (_e70 < 9) {
-            int _e72 = local_2;
-            int _e73 = as_type<int>(as_type<uint>(_e72) + as_type<uint>(_e61));
-            int _e74 = as_type<int>(as_type<uint>(_e72) + as_type<uint>(_e60));
-            local_4 = 0.0;
-            if (((_e66 < 1) && (_e73 < 9)) && _e69) {
-                int _e82 = naga_mod(_e73, 9);
-                float _e92 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e39)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e63, 32)) + as_type<uint>(_e66))) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e82, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e82, 3)))];
-                local_4 = _e92;
+        int _e68 = local_2;
+        if (_e68 < 9) {
+            int _e70 = local_2;
+            int _e71 = as_type<int>(as_type<uint>(_e70) + as_type<uint>(_e59));
+            int _e72 = as_type<int>(as_type<uint>(_e70) + as_type<uint>(_e58));
+            local_3 = 0.0;
+            if (((_e64 < 1) && (_e71 < 9)) && _e67) {
+                int _e80 = naga_mod(_e71, 9);
+                float _e90 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e37)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e61, 32)) + as_type<uint>(_e64))) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e80, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e80, 3)))];
+                local_3 = _e90;
             }
-            float _e93 = local_4;
-            global_7.inner[_e59] = _e93;
-            local_4 = 0.0;
-            if (((_e74 < 9) && (_e68 < 256)) && _e69) {
-                int _e102 = naga_mod(_e74, 9);
-                int _e108 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e68, 16)) + as_type<uint>(naga_div(_e102, 3)))) + as_type<uint>(-1));
-                int _e110 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 16)) + as_type<uint>(naga_mod(_e102, 3)))) + as_type<uint>(-1));
+            float _e91 = local_3;
+            global_7.inner[_e57] = _e91;
+            local_3 = 0.0;
+            if (((_e72 < 9) && (_e66 < 256)) && _e67) {
+                int _e100 = naga_mod(_e72, 9);
+                int _e106 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e66, 16)) + as_type<uint>(naga_div(_e100, 3)))) + as_type<uint>(-1));
+                int _e108 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e66, 16)) + as_type<uint>(naga_mod(_e100, 3)))) + as_type<uint>(-1));
                 local_1 = 0.0;
-                if (((_e108 >= 0) && (_e108 < 16)) && ((_e110 >= 0) && (_e110 < 16))) {
-                    float _e126 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e35)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e63, 32)) + as_type<uint>(naga_div(_e74, 9)))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(_e108) * as_type<uint>(16))))) + as_type<uint>(_e110))];
-                    local_1 = _e126;
+                if (((_e106 >= 0) && (_e106 < 16)) && ((_e108 >= 0) && (_e108 < 16))) {
+                    float _e124 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e33)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e61, 32)) + as_type<uint>(naga_div(_e72, 9)))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(_e106) * as_type<uint>(16))))) + as_type<uint>(_e108))];
+                    local_1 = _e124;
                 }
-                float _e127 = local_1;
-                local_4 = _e127;
+                float _e125 = local_1;
+                local_3 = _e125;
             }
-            float _e128 = local_4;
-            global_8.inner[_e59] = _e128;
+            float _e126 = local_3;
+            global_8.inner[_e57] = _e126;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -1008,17 +998,17 @@ void function(
                 if (metal::all(loop_bound_1 == uint2(0u))) { break; }
                 loop_bound_1 -= uint2(loop_bound_1.y == 0u, 1u);
                 if (!loop_init_1) {
-                    int _e144 = local;
-                    local = as_type<int>(as_type<uint>(_e144) + as_type<uint>(1));
+                    int _e142 = local;
+                    local = as_type<int>(as_type<uint>(_e142) + as_type<uint>(1));
                 }
                 loop_init_1 = false;
-                int _e130 = local;
-                if (_e130 < 16) {
-                    int _e132 = local;
-                    float _e138 = global_7.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e60) * as_type<uint>(16))) + as_type<uint>(_e132))];
-                    float _e140 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e132) * as_type<uint>(16))) + as_type<uint>(_e61))];
-                    float _e142 = local_5;
-                    local_5 = _e142 + (_e138 * _e140);
+                int _e128 = local;
+                if (_e128 < 16) {
+                    int _e130 = local;
+                    float _e136 = global_7.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e58) * as_type<uint>(16))) + as_type<uint>(_e130))];
+                    float _e138 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e130) * as_type<uint>(16))) + as_type<uint>(_e59))];
+                    float _e140 = local_4;
+                    local_4 = _e140 + (_e136 * _e138);
                     continue;
                 } else {
                     break;
@@ -1030,9 +1020,9 @@ void function(
             break;
         }
     }
-    if (((_e66 < 1) && (_e68 < 256)) && _e69) {
-        float _e152 = local_5;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e43)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e63, 32)) + as_type<uint>(_e66))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e68, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e68, 16)))] = _e152;
+    if (((_e64 < 1) && (_e66 < 256)) && _e67) {
+        float _e150 = local_4;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e41)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e61, 32)) + as_type<uint>(_e64))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e66, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e66, 16)))] = _e150;
     }
     return;
 }
@@ -1044,12 +1034,12 @@ struct dispatch_5_Input {
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
 , uint __local_invocation_index [[thread_index_in_threadgroup]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8 const& global_4 [[buffer(1)]]
-, device type_8& global_5 [[buffer(2)]]
-, constant type_12& global_6 [[buffer(3)]]
-, threadgroup type_15& global_7
-, threadgroup type_15& global_8
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7 const& global_4 [[buffer(1)]]
+, device type_7& global_5 [[buffer(2)]]
+, constant type_11& global_6 [[buffer(3)]]
+, threadgroup type_14& global_7
+, threadgroup type_14& global_8
 , constant _mslBufferSizes& _buffer_sizes [[buffer(5)]]
 ) {
     metal::uint3 global = {};
@@ -1079,17 +1069,17 @@ struct _mslBufferSizes {
     uint size5;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[3];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
-struct type_15 {
+struct type_14 {
     float inner[128];
 };
 
@@ -1106,108 +1096,108 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8 const& global_4,
-    device type_8& global_5,
-    constant type_12& global_6,
-    threadgroup type_15& global_7,
+    device type_7 const& global_3,
+    device type_7 const& global_4,
+    device type_7& global_5,
+    constant type_11& global_6,
+    threadgroup type_14& global_7,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     float local_1 = {};
     float local_2 = {};
-    uint _e31 = global_6.member.inner[0];
-    uint _e35 = global_6.member.inner[1];
-    uint _e39 = global_6.member.inner[2];
-    metal::uint3 _e41 = global;
-    metal::uint3 _e42 = global_2;
-    metal::uint3 _e53 = global_1;
-    int _e55 = as_type<int>(_e53.x);
-    int _e56 = naga_mod(_e55, 128);
-    int _e58 = as_type<int>(as_type<uint>(as_type<int>((((_e41.z * _e42.y) + _e41.y) * _e42.x) + _e41.x)) + as_type<uint>(naga_div(_e55, 128)));
-    bool _e61 = as_type<uint>(_e58) < as_type<uint>(32);
+    uint _e33 = global_6.member.inner[0];
+    uint _e37 = global_6.member.inner[1];
+    uint _e41 = global_6.member.inner[2];
+    metal::uint3 _e43 = global;
+    metal::uint3 _e44 = global_2;
+    metal::uint3 _e55 = global_1;
+    int _e57 = as_type<int>(_e55.x);
+    int _e58 = naga_mod(_e57, 128);
+    int _e60 = as_type<int>(as_type<uint>(as_type<int>((((_e43.z * _e44.y) + _e43.y) * _e44.x) + _e43.x)) + as_type<uint>(naga_div(_e57, 128)));
+    bool _e63 = as_type<uint>(_e60) < as_type<uint>(32);
     local_2 = 0.0;
     local_1 = 0.0;
-    if (_e61) {
-        int _e62 = naga_mod(_e58, 32);
-        local = _e56;
+    if (_e63) {
+        int _e64 = naga_mod(_e60, 32);
+        local = _e58;
         uint2 loop_bound = uint2(4294967295u);
         bool loop_init = true;
         while(true) {
             if (metal::all(loop_bound == uint2(0u))) { break; }
             loop_bound -= uint2(loop_bound.y == 0u, 1u);
             if (!loop_init) {
-                int _e92 = local;
-                local = as_type<int>(as_type<uint>(_e92) + as_type<uint>(128));
+                int _e96 = local;
+                local = as_type<int>(as_type<uint>(_e96) + as_type<uint>(128));
             }
             loop_init = false;
-            int _e64 = local;
-            if (_e64 < 256) {
-                int _e66 = local;
-                float _e76 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e31)) + as_type<uint>(as_type<int>(as_type<uint>(_e62) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e66, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e66, 16)))];
-                float _e80 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(_e35)) + as_type<uint>(_e62))];
-                float _e81 = _e76 + _e80;
-                float _e86 = local_2;
-                float _e87 = local_1;
-                float _e88 = (((_e81 > 0.0) || metal::isnan(_e81)) ? _e81 : 0.0) - _e87;
-                float _e89 = _e86 + _e88;
-                local_1 = (_e89 - _e86) - _e88;
-                local_2 = _e89;
+            int _e66 = local;
+            if (_e66 < 256) {
+                int _e68 = local;
+                float _e78 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e33)) + as_type<uint>(as_type<int>(as_type<uint>(_e64) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e68, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e68, 16)))];
+                float _e82 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(_e37)) + as_type<uint>(_e64))];
+                float _e83 = _e78 + _e82;
+                float _e90 = local_2;
+                float _e91 = local_1;
+                float _e92 = (((_e83 > 0.0) || ((as_type<uint>(_e83) & 2147483647u) > 2139095040u)) ? _e83 : 0.0) - _e91;
+                float _e93 = _e90 + _e92;
+                local_1 = (_e93 - _e90) - _e92;
+                local_2 = _e93;
                 continue;
             } else {
                 break;
             }
         }
     }
-    float _e94 = local_2;
-    global_7.inner[_e55] = _e94;
+    float _e98 = local_2;
+    global_7.inner[_e57] = _e98;
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    if (_e56 < 64) {
-        float _e99 = global_7.inner[_e55];
-        float _e101 = global_7.inner[as_type<int>(as_type<uint>(_e55) + as_type<uint>(64))];
-        global_7.inner[_e55] = _e99 + _e101;
+    if (_e58 < 64) {
+        float _e103 = global_7.inner[_e57];
+        float _e105 = global_7.inner[as_type<int>(as_type<uint>(_e57) + as_type<uint>(64))];
+        global_7.inner[_e57] = _e103 + _e105;
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    if (_e56 < 32) {
-        float _e107 = global_7.inner[_e55];
-        float _e109 = global_7.inner[as_type<int>(as_type<uint>(_e55) + as_type<uint>(32))];
-        global_7.inner[_e55] = _e107 + _e109;
+    if (_e58 < 32) {
+        float _e111 = global_7.inner[_e57];
+        float _e113 = global_7.inner[as_type<int>(as_type<uint>(_e57) + as_type<uint>(32))];
+        global_7.inner[_e57] = _e111 + _e113;
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    if (_e56 < 16) {
-        float _e115 = global_7.inner[_e55];
-        float _e117 = global_7.inner[as_type<int>(as_type<uint>(_e55) + as_type<uint>(16))];
-        global_7.inner[_e55] = _e115 + _e117;
+    if (_e58 < 16) {
+        float _e119 = global_7.inner[_e57];
+        float _e121 = global_7.inner[as_type<int>(as_type<uint>(_e57) + as_type<uint>(16))];
+        global_7.inner[_e57] = _e119 + _e121;
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    if (_e56 < 8) {
-        float _e123 = global_7.inner[_e55];
-        float _e125 = global_7.inner[as_type<int>(as_type<uint>(_e55) + as_type<uint>(8))];
-        global_7.inner[_e55] = _e123 + _e125;
+    if (_e58 < 8) {
+        float _e127 = global_7.inner[_e57];
+        float _e129 = global_7.inner[as_type<int>(as_type<uint>(_e57) + as_type<uint>(8))];
+        global_7.inner[_e57] = _e127 + _e129;
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    if (_e56 < 4) {
-        float _e131 = global_7.inner[_e55];
-        float _e133 = global_7.inner[as_type<int>(as_type<uint>(_e55) + as_type<uint>(4))];
-        global_7.inner[_e55] = _e131 + _e133;
+    if (_e58 < 4) {
+        float _e135 = global_7.inner[_e57];
+        float _e137 = global_7.inner[as_type<int>(as_type<uint>(_e57) + as_type<uint>(4))];
+        global_7.inner[_e57] = _e135 + _e137;
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    if (_e56 < 2) {
-        float _e139 = global_7.inner[_e55];
-        float _e141 = global_7.inner[as_type<int>(as_type<uint>(_e55) + as_type<uint>(2))];
-        global_7.inner[_e55] = _e139 + _e141;
+    if (_e58 < 2) {
+        float _e143 = global_7.inner[_e57];
+        float _e145 = global_7.inner[as_type<int>(as_type<uint>(_e57) + as_type<uint>(2))];
+        global_7.inner[_e57] = _e143 + _e145;
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    if (_e56 < 1) {
-        float _e147 = global_7.inner[_e55];
-        float _e149 = global_7.inner[as_type<int>(as_type<uint>(_e55) + as_type<uint>(1))];
-        global_7.inner[_e55] = _e147 + _e149;
+    if (_e58 < 1) {
+        float _e151 = global_7.inner[_e57];
+        float _e153 = global_7.inner[as_type<int>(as_type<uint>(_e57) + as_type<uint>(1))];
+        global_7.inner[_e57] = _e151 + _e153;
     }
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    float _e154 = global_7.inner[as_type<int>(as_type<uint>(_e55) - as_type<uint>(_e56))];
+    float _e158 = global_7.inner[as_type<int>(as_type<uint>(_e57) - as_type<uint>(_e58))];
     metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
-    if (_e61 && (_e56 == 0)) {
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(_e39)) + as_type<uint>(naga_mod(_e58, 32)))] = _e154 / 256.0;
+    if (_e63 && (_e58 == 0)) {
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(_e41)) + as_type<uint>(naga_mod(_e60, 32)))] = _e158 / 256.0;
     }
     return;
 }
@@ -1219,11 +1209,11 @@ struct dispatch_6_Input {
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
 , uint __local_invocation_index [[thread_index_in_threadgroup]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8 const& global_4 [[buffer(1)]]
-, device type_8& global_5 [[buffer(2)]]
-, constant type_12& global_6 [[buffer(3)]]
-, threadgroup type_15& global_7
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7 const& global_4 [[buffer(1)]]
+, device type_7& global_5 [[buffer(2)]]
+, constant type_11& global_6 [[buffer(3)]]
+, threadgroup type_14& global_7
 , constant _mslBufferSizes& _buffer_sizes [[buffer(5)]]
 ) {
     metal::uint3 global = {};
@@ -1253,17 +1243,17 @@ struct _mslBufferSizes {
     uint size6;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[4];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
-struct type_15 {
+struct type_14 {
     float inner[256];
 };
 
@@ -1280,36 +1270,34 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8 const& global_4,
-    device type_8& global_5,
-    device type_8 const& global_6,
-    constant type_12& global_7,
-    threadgroup type_15& global_8,
-    threadgroup type_15& global_9,
+    device type_7 const& global_3,
+    device type_7 const& global_4,
+    device type_7& global_5,
+    device type_7 const& global_6,
+    constant type_11& global_7,
+    threadgroup type_14& global_8,
+    threadgroup type_14& global_9,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     int local_1 = {};
-    long local_2 = {};
+    float local_2 = {};
     float local_3 = {};
-    float local_4 = {};
-    uint _e33 = global_7.member.inner[0];
-    uint _e37 = global_7.member.inner[1];
-    uint _e41 = global_7.member.inner[2];
-    uint _e45 = global_7.member.inner[3];
-    metal::uint3 _e47 = global;
-    metal::uint3 _e48 = global_2;
-    int _e58 = as_type<int>((((_e47.z * _e48.y) + _e47.y) * _e48.x) + _e47.x);
-    metal::uint3 _e59 = global_1;
-    int _e61 = as_type<int>(_e59.x);
-    int _e62 = naga_div(_e61, 16);
-    int _e63 = naga_mod(_e61, 16);
-    int _e67 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e58, 1)) * as_type<uint>(16))) + as_type<uint>(_e62));
-    int _e69 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e58, 1)) * as_type<uint>(16))) + as_type<uint>(_e63));
-    bool _e70 = _e58 < 1;
-    local_4 = 0.0;
-    local_2 = 0L;
+    uint _e31 = global_7.member.inner[0];
+    uint _e35 = global_7.member.inner[1];
+    uint _e39 = global_7.member.inner[2];
+    uint _e43 = global_7.member.inner[3];
+    metal::uint3 _e45 = global;
+    metal::uint3 _e46 = global_2;
+    int _e56 = as_type<int>((((_e45.z * _e46.y) + _e45.y) * _e46.x) + _e45.x);
+    metal::uint3 _e57 = global_1;
+    int _e59 = as_type<int>(_e57.x);
+    int _e60 = naga_div(_e59, 16);
+    int _e61 = naga_mod(_e59, 16);
+    int _e65 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e56, 1)) * as_type<uint>(16))) + as_type<uint>(_e60));
+    int _e67 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e56, 1)) * as_type<uint>(16))) + as_type<uint>(_e61));
+    bool _e68 = _e56 < 1;
+    local_3 = 0.0;
     local_1 = 0;
     uint2 loop_bound = uint2(4294967295u);
     bool loop_init = true;
@@ -1317,29 +1305,29 @@ void function(
         if (metal::all(loop_bound == uint2(0u))) { break; }
         loop_bound -= uint2(loop_bound.y == 0u, 1u);
         if (!loop_init) {
-            int _e114 = local_1;
-            local_1 = as_type<int>(as_type<uint>(_e114) + as_type<uint>(16));
+            int _e112 = local_1;
+            local_1 = as_type<int>(as_type<uint>(_e112) + as_type<uint>(16));
         }
         loop_init = false;
-        int _e71 = local_1;
-        if (_e71 < 32) {
-            int _e73 = local_1;
-            int _e74 = as_type<int>(as_type<uint>(_e73) + as_type<uint>(_e63));
-            int _e75 = as_type<int>(as_type<uint>(_e73) + as_type<uint>(_e62));
-            local_3 = 0.0;
-            if (((_e67 < 1) && (_e74 < 32)) && _e70) {
-                float _e83 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(_e33)) + as_type<uint>(_e74))];
-                local_3 = _e83;
+        int _e69 = local_1;
+        if (_e69 < 32) {
+            int _e71 = local_1;
+            int _e72 = as_type<int>(as_type<uint>(_e71) + as_type<uint>(_e61));
+            int _e73 = as_type<int>(as_type<uint>(_e71) + as_type<uint>(_e60));
+            local_2 = 0.0;
+            if (((_e65 < 1) && (_e72 < 32)) && _e68) {
+                float _e81 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(_e31)) + as_type<uint>(_e72))];
+                local_2 = _e81;
             }
-            float _e84 = local_3;
-            global_8.inner[_e61] = _e84;
-            local_3 = 0.0;
-            if (((_e75 < 32) && (_e69 < 10)) && _e70) {
-                float _e95 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e37)) + as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(10))))) + as_type<uint>(_e69))];
-                local_3 = _e95;
+            float _e82 = local_2;
+            global_8.inner[_e59] = _e82;
+            local_2 = 0.0;
+            if (((_e73 < 32) && (_e67 < 10)) && _e68) {
+                float _e93 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e35)) + as_type<uint>(as_type<int>(as_type<uint>(_e73) * as_type<uint>(10))))) + as_type<uint>(_e67))];
+                local_2 = _e93;
             }
-            float _e96 = local_3;
-            global_9.inner[_e61] = _e96;
+            float _e94 = local_2;
+            global_9.inner[_e59] = _e94;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -1348,17 +1336,17 @@ void function(
                 if (metal::all(loop_bound_1 == uint2(0u))) { break; }
                 loop_bound_1 -= uint2(loop_bound_1.y == 0u, 1u);
                 if (!loop_init_1) {
-                    int _e112 = local;
-                    local = as_type<int>(as_type<uint>(_e112) + as_type<uint>(1));
+                    int _e110 = local;
+                    local = as_type<int>(as_type<uint>(_e110) + as_type<uint>(1));
                 }
                 loop_init_1 = false;
-                int _e98 = local;
-                if (_e98 < 16) {
-                    int _e100 = local;
-                    float _e106 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e62) * as_type<uint>(16))) + as_type<uint>(_e100))];
-                    float _e108 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e100) * as_type<uint>(16))) + as_type<uint>(_e63))];
-                    float _e110 = local_4;
-                    local_4 = _e110 + (_e106 * _e108);
+                int _e96 = local;
+                if (_e96 < 16) {
+                    int _e98 = local;
+                    float _e104 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e60) * as_type<uint>(16))) + as_type<uint>(_e98))];
+                    float _e106 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e98) * as_type<uint>(16))) + as_type<uint>(_e61))];
+                    float _e108 = local_3;
+                    local_3 = _e108 + (_e104 * _e106);
                     continue;
                 } else {
                     break;
@@ -1370,10 +1358,10 @@ void function(
             break;
         }
     }
-    if (((_e67 < 1) && (_e69 < 10)) && _e70) {
-        float _e120 = local_4;
-        float _e124 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e45)) + as_type<uint>(_e69))];
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(_e41)) + as_type<uint>(_e69))] = _e120 + _e124;
+    if (((_e65 < 1) && (_e67 < 10)) && _e68) {
+        float _e118 = local_3;
+        float _e122 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e43)) + as_type<uint>(_e67))];
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(_e39)) + as_type<uint>(_e67))] = _e118 + _e122;
     }
     return;
 }
@@ -1385,13 +1373,13 @@ struct dispatch_7_Input {
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
 , uint __local_invocation_index [[thread_index_in_threadgroup]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8 const& global_4 [[buffer(1)]]
-, device type_8& global_5 [[buffer(2)]]
-, device type_8 const& global_6 [[buffer(3)]]
-, constant type_12& global_7 [[buffer(4)]]
-, threadgroup type_15& global_8
-, threadgroup type_15& global_9
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7 const& global_4 [[buffer(1)]]
+, device type_7& global_5 [[buffer(2)]]
+, device type_7 const& global_6 [[buffer(3)]]
+, constant type_11& global_7 [[buffer(4)]]
+, threadgroup type_14& global_8
+, threadgroup type_14& global_9
 , constant _mslBufferSizes& _buffer_sizes [[buffer(6)]]
 ) {
     metal::uint3 global = {};

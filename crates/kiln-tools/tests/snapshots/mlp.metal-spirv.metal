@@ -12,17 +12,17 @@ struct _mslBufferSizes {
     uint size6;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[4];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
-struct type_15 {
+struct type_14 {
     float inner[256];
 };
 
@@ -39,20 +39,19 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8 const& global_4,
-    device type_8& global_5,
-    device type_8 const& global_6,
-    constant type_12& global_7,
-    threadgroup type_15& global_8,
-    threadgroup type_15& global_9,
+    device type_7 const& global_3,
+    device type_7 const& global_4,
+    device type_7& global_5,
+    device type_7 const& global_6,
+    constant type_11& global_7,
+    threadgroup type_14& global_8,
+    threadgroup type_14& global_9,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     int local_1 = {};
-    long local_2 = {};
+    float local_2 = {};
     float local_3 = {};
-    float local_4 = {};
     uint _e39 = global_7.member.inner[0];
     uint _e43 = global_7.member.inner[1];
     uint _e47 = global_7.member.inner[2];
@@ -68,8 +67,7 @@ void function(
     int _e74 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e71, 1)) * as_type<uint>(16))) + as_type<uint>(_e68));
     int _e76 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e64, 32)) * as_type<uint>(16))) + as_type<uint>(_e69));
     bool _e77 = _e71 < 1;
-    local_4 = 0.0;
-    local_2 = 0L;
+    local_3 = 0.0;
     local_1 = 0;
     uint2 loop_bound = uint2(4294967295u);
     bool loop_init = true;
@@ -86,19 +84,19 @@ void function(
             int _e80 = local_1;
             int _e81 = as_type<int>(as_type<uint>(_e80) + as_type<uint>(_e69));
             int _e82 = as_type<int>(as_type<uint>(_e80) + as_type<uint>(_e68));
-            local_3 = 0.0;
+            local_2 = 0.0;
             if (((_e74 < 8) && (_e81 < 784)) && _e77) {
                 float _e92 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e39)) + as_type<uint>(as_type<int>(as_type<uint>(_e74) * as_type<uint>(784))))) + as_type<uint>(_e81))];
-                local_3 = _e92;
+                local_2 = _e92;
             }
-            float _e93 = local_3;
+            float _e93 = local_2;
             global_8.inner[_e67] = _e93;
-            local_3 = 0.0;
+            local_2 = 0.0;
             if (((_e82 < 784) && (_e76 < 512)) && _e77) {
                 float _e104 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e43)) + as_type<uint>(as_type<int>(as_type<uint>(_e82) * as_type<uint>(512))))) + as_type<uint>(_e76))];
-                local_3 = _e104;
+                local_2 = _e104;
             }
-            float _e105 = local_3;
+            float _e105 = local_2;
             global_9.inner[_e67] = _e105;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
@@ -117,8 +115,8 @@ void function(
                     int _e109 = local;
                     float _e115 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e68) * as_type<uint>(16))) + as_type<uint>(_e109))];
                     float _e117 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e109) * as_type<uint>(16))) + as_type<uint>(_e69))];
-                    float _e119 = local_4;
-                    local_4 = _e119 + (_e115 * _e117);
+                    float _e119 = local_3;
+                    local_3 = _e119 + (_e115 * _e117);
                     continue;
                 } else {
                     break;
@@ -131,10 +129,10 @@ void function(
         }
     }
     if (((_e74 < 8) && (_e76 < 512)) && _e77) {
-        float _e129 = local_4;
+        float _e129 = local_3;
         float _e133 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e51)) + as_type<uint>(_e76))];
         float _e134 = _e129 + _e133;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e47)) + as_type<uint>(as_type<int>(as_type<uint>(_e74) * as_type<uint>(512))))) + as_type<uint>(_e76))] = ((_e134 > 0.0) || metal::isnan(_e134)) ? _e134 : 0.0;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e47)) + as_type<uint>(as_type<int>(as_type<uint>(_e74) * as_type<uint>(512))))) + as_type<uint>(_e76))] = ((_e134 > 0.0) || ((as_type<uint>(_e134) & 2147483647u) > 2139095040u)) ? _e134 : 0.0;
     }
     return;
 }
@@ -146,13 +144,13 @@ struct dispatch_0_Input {
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
 , uint __local_invocation_index [[thread_index_in_threadgroup]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8 const& global_4 [[buffer(1)]]
-, device type_8& global_5 [[buffer(2)]]
-, device type_8 const& global_6 [[buffer(3)]]
-, constant type_12& global_7 [[buffer(4)]]
-, threadgroup type_15& global_8
-, threadgroup type_15& global_9
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7 const& global_4 [[buffer(1)]]
+, device type_7& global_5 [[buffer(2)]]
+, device type_7 const& global_6 [[buffer(3)]]
+, constant type_11& global_7 [[buffer(4)]]
+, threadgroup type_14& global_8
+, threadgroup type_14& global_9
 , constant _mslBufferSizes& _buffer_sizes [[buffer(6)]]
 ) {
     metal::uint3 global = {};
@@ -183,17 +181,17 @@ struct _mslBufferSizes {
     uint size6;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[4];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
-struct type_15 {
+struct type_14 {
     float inner[256];
 };
 
@@ -210,20 +208,19 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8 const& global_4,
-    device type_8& global_5,
-    device type_8 const& global_6,
-    constant type_12& global_7,
-    threadgroup type_15& global_8,
-    threadgroup type_15& global_9,
+    device type_7 const& global_3,
+    device type_7 const& global_4,
+    device type_7& global_5,
+    device type_7 const& global_6,
+    constant type_11& global_7,
+    threadgroup type_14& global_8,
+    threadgroup type_14& global_9,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     int local_1 = {};
-    long local_2 = {};
+    float local_2 = {};
     float local_3 = {};
-    float local_4 = {};
     uint _e38 = global_7.member.inner[0];
     uint _e42 = global_7.member.inner[1];
     uint _e46 = global_7.member.inner[2];
@@ -239,8 +236,7 @@ void function(
     int _e73 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e70, 1)) * as_type<uint>(16))) + as_type<uint>(_e67));
     int _e75 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e63, 16)) * as_type<uint>(16))) + as_type<uint>(_e68));
     bool _e76 = _e70 < 1;
-    local_4 = 0.0;
-    local_2 = 0L;
+    local_3 = 0.0;
     local_1 = 0;
     uint2 loop_bound = uint2(4294967295u);
     bool loop_init = true;
@@ -257,19 +253,19 @@ void function(
             int _e79 = local_1;
             int _e80 = as_type<int>(as_type<uint>(_e79) + as_type<uint>(_e68));
             int _e81 = as_type<int>(as_type<uint>(_e79) + as_type<uint>(_e67));
-            local_3 = 0.0;
+            local_2 = 0.0;
             if (((_e73 < 8) && (_e80 < 512)) && _e76) {
                 float _e91 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e38)) + as_type<uint>(as_type<int>(as_type<uint>(_e73) * as_type<uint>(512))))) + as_type<uint>(_e80))];
-                local_3 = _e91;
+                local_2 = _e91;
             }
-            float _e92 = local_3;
+            float _e92 = local_2;
             global_8.inner[_e66] = _e92;
-            local_3 = 0.0;
+            local_2 = 0.0;
             if (((_e81 < 512) && (_e75 < 256)) && _e76) {
                 float _e103 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e42)) + as_type<uint>(as_type<int>(as_type<uint>(_e81) * as_type<uint>(256))))) + as_type<uint>(_e75))];
-                local_3 = _e103;
+                local_2 = _e103;
             }
-            float _e104 = local_3;
+            float _e104 = local_2;
             global_9.inner[_e66] = _e104;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
@@ -288,8 +284,8 @@ void function(
                     int _e108 = local;
                     float _e114 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e67) * as_type<uint>(16))) + as_type<uint>(_e108))];
                     float _e116 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e108) * as_type<uint>(16))) + as_type<uint>(_e68))];
-                    float _e118 = local_4;
-                    local_4 = _e118 + (_e114 * _e116);
+                    float _e118 = local_3;
+                    local_3 = _e118 + (_e114 * _e116);
                     continue;
                 } else {
                     break;
@@ -302,10 +298,10 @@ void function(
         }
     }
     if (((_e73 < 8) && (_e75 < 256)) && _e76) {
-        float _e128 = local_4;
+        float _e128 = local_3;
         float _e132 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e50)) + as_type<uint>(_e75))];
         float _e133 = _e128 + _e132;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e46)) + as_type<uint>(as_type<int>(as_type<uint>(_e73) * as_type<uint>(256))))) + as_type<uint>(_e75))] = ((_e133 > 0.0) || metal::isnan(_e133)) ? _e133 : 0.0;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e46)) + as_type<uint>(as_type<int>(as_type<uint>(_e73) * as_type<uint>(256))))) + as_type<uint>(_e75))] = ((_e133 > 0.0) || ((as_type<uint>(_e133) & 2147483647u) > 2139095040u)) ? _e133 : 0.0;
     }
     return;
 }
@@ -317,13 +313,13 @@ struct dispatch_1_Input {
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
 , uint __local_invocation_index [[thread_index_in_threadgroup]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8 const& global_4 [[buffer(1)]]
-, device type_8& global_5 [[buffer(2)]]
-, device type_8 const& global_6 [[buffer(3)]]
-, constant type_12& global_7 [[buffer(4)]]
-, threadgroup type_15& global_8
-, threadgroup type_15& global_9
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7 const& global_4 [[buffer(1)]]
+, device type_7& global_5 [[buffer(2)]]
+, device type_7 const& global_6 [[buffer(3)]]
+, constant type_11& global_7 [[buffer(4)]]
+, threadgroup type_14& global_8
+, threadgroup type_14& global_9
 , constant _mslBufferSizes& _buffer_sizes [[buffer(6)]]
 ) {
     metal::uint3 global = {};
@@ -354,17 +350,17 @@ struct _mslBufferSizes {
     uint size6;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[4];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
-struct type_15 {
+struct type_14 {
     float inner[256];
 };
 
@@ -381,36 +377,34 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8 const& global_4,
-    device type_8& global_5,
-    device type_8 const& global_6,
-    constant type_12& global_7,
-    threadgroup type_15& global_8,
-    threadgroup type_15& global_9,
+    device type_7 const& global_3,
+    device type_7 const& global_4,
+    device type_7& global_5,
+    device type_7 const& global_6,
+    constant type_11& global_7,
+    threadgroup type_14& global_8,
+    threadgroup type_14& global_9,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     int local_1 = {};
-    long local_2 = {};
+    float local_2 = {};
     float local_3 = {};
-    float local_4 = {};
-    uint _e37 = global_7.member.inner[0];
-    uint _e41 = global_7.member.inner[1];
-    uint _e45 = global_7.member.inner[2];
-    uint _e49 = global_7.member.inner[3];
-    metal::uint3 _e51 = global;
-    metal::uint3 _e52 = global_2;
-    int _e62 = as_type<int>((((_e51.z * _e52.y) + _e51.y) * _e52.x) + _e51.x);
-    metal::uint3 _e63 = global_1;
-    int _e65 = as_type<int>(_e63.x);
-    int _e66 = naga_div(_e65, 16);
-    int _e67 = naga_mod(_e65, 16);
-    int _e71 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e62, 1)) * as_type<uint>(16))) + as_type<uint>(_e66));
-    int _e73 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e62, 1)) * as_type<uint>(16))) + as_type<uint>(_e67));
-    bool _e74 = _e62 < 1;
-    local_4 = 0.0;
-    local_2 = 0L;
+    uint _e35 = global_7.member.inner[0];
+    uint _e39 = global_7.member.inner[1];
+    uint _e43 = global_7.member.inner[2];
+    uint _e47 = global_7.member.inner[3];
+    metal::uint3 _e49 = global;
+    metal::uint3 _e50 = global_2;
+    int _e60 = as_type<int>((((_e49.z * _e50.y) + _e49.y) * _e50.x) + _e49.x);
+    metal::uint3 _e61 = global_1;
+    int _e63 = as_type<int>(_e61.x);
+    int _e64 = naga_div(_e63, 16);
+    int _e65 = naga_mod(_e63, 16);
+    int _e69 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e60, 1)) * as_type<uint>(16))) + as_type<uint>(_e64));
+    int _e71 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e60, 1)) * as_type<uint>(16))) + as_type<uint>(_e65));
+    bool _e72 = _e60 < 1;
+    local_3 = 0.0;
     local_1 = 0;
     uint2 loop_bound = uint2(4294967295u);
     bool loop_init = true;
@@ -418,29 +412,29 @@ void function(
         if (metal::all(loop_bound == uint2(0u))) { break; }
         loop_bound -= uint2(loop_bound.y == 0u, 1u);
         if (!loop_init) {
-            int _e120 = local_1;
-            local_1 = as_type<int>(as_type<uint>(_e120) + as_type<uint>(16));
+            int _e118 = local_1;
+            local_1 = as_type<int>(as_type<uint>(_e118) + as_type<uint>(16));
         }
         loop_init = false;
-        int _e75 = local_1;
-        if (_e75 < 256) {
-            int _e77 = local_1;
-            int _e78 = as_type<int>(as_type<uint>(_e77) + as_type<uint>(_e67));
-            int _e79 = as_type<int>(as_type<uint>(_e77) + as_type<uint>(_e66));
-            local_3 = 0.0;
-            if (((_e71 < 8) && (_e78 < 256)) && _e74) {
-                float _e89 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e37)) + as_type<uint>(as_type<int>(as_type<uint>(_e71) * as_type<uint>(256))))) + as_type<uint>(_e78))];
-                local_3 = _e89;
+        int _e73 = local_1;
+        if (_e73 < 256) {
+            int _e75 = local_1;
+            int _e76 = as_type<int>(as_type<uint>(_e75) + as_type<uint>(_e65));
+            int _e77 = as_type<int>(as_type<uint>(_e75) + as_type<uint>(_e64));
+            local_2 = 0.0;
+            if (((_e69 < 8) && (_e76 < 256)) && _e72) {
+                float _e87 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e35)) + as_type<uint>(as_type<int>(as_type<uint>(_e69) * as_type<uint>(256))))) + as_type<uint>(_e76))];
+                local_2 = _e87;
             }
-            float _e90 = local_3;
-            global_8.inner[_e65] = _e90;
-            local_3 = 0.0;
-            if (((_e79 < 256) && (_e73 < 10)) && _e74) {
-                float _e101 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e41)) + as_type<uint>(as_type<int>(as_type<uint>(_e79) * as_type<uint>(10))))) + as_type<uint>(_e73))];
-                local_3 = _e101;
+            float _e88 = local_2;
+            global_8.inner[_e63] = _e88;
+            local_2 = 0.0;
+            if (((_e77 < 256) && (_e71 < 10)) && _e72) {
+                float _e99 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e39)) + as_type<uint>(as_type<int>(as_type<uint>(_e77) * as_type<uint>(10))))) + as_type<uint>(_e71))];
+                local_2 = _e99;
             }
-            float _e102 = local_3;
-            global_9.inner[_e65] = _e102;
+            float _e100 = local_2;
+            global_9.inner[_e63] = _e100;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -449,17 +443,17 @@ void function(
                 if (metal::all(loop_bound_1 == uint2(0u))) { break; }
                 loop_bound_1 -= uint2(loop_bound_1.y == 0u, 1u);
                 if (!loop_init_1) {
-                    int _e118 = local;
-                    local = as_type<int>(as_type<uint>(_e118) + as_type<uint>(1));
+                    int _e116 = local;
+                    local = as_type<int>(as_type<uint>(_e116) + as_type<uint>(1));
                 }
                 loop_init_1 = false;
-                int _e104 = local;
-                if (_e104 < 16) {
-                    int _e106 = local;
-                    float _e112 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e66) * as_type<uint>(16))) + as_type<uint>(_e106))];
-                    float _e114 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e106) * as_type<uint>(16))) + as_type<uint>(_e67))];
-                    float _e116 = local_4;
-                    local_4 = _e116 + (_e112 * _e114);
+                int _e102 = local;
+                if (_e102 < 16) {
+                    int _e104 = local;
+                    float _e110 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e64) * as_type<uint>(16))) + as_type<uint>(_e104))];
+                    float _e112 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e104) * as_type<uint>(16))) + as_type<uint>(_e65))];
+                    float _e114 = local_3;
+                    local_3 = _e114 + (_e110 * _e112);
                     continue;
                 } else {
                     break;
@@ -471,10 +465,10 @@ void function(
             break;
         }
     }
-    if (((_e71 < 8) && (_e73 < 10)) && _e74) {
-        float _e126 = local_4;
-        float _e130 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(_e73))];
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e45)) + as_type<uint>(as_type<int>(as_type<uint>(_e71) * as_type<uint>(10))))) + as_type<uint>(_e73))] = _e126 + _e130;
+    if (((_e69 < 8) && (_e71 < 10)) && _e72) {
+        float _e124 = local_3;
+        float _e128 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e47)) + as_type<uint>(_e71))];
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e43)) + as_type<uint>(as_type<int>(as_type<uint>(_e69) * as_type<uint>(10))))) + as_type<uint>(_e71))] = _e124 + _e128;
     }
     return;
 }
@@ -486,13 +480,13 @@ struct dispatch_2_Input {
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
 , uint __local_invocation_index [[thread_index_in_threadgroup]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8 const& global_4 [[buffer(1)]]
-, device type_8& global_5 [[buffer(2)]]
-, device type_8 const& global_6 [[buffer(3)]]
-, constant type_12& global_7 [[buffer(4)]]
-, threadgroup type_15& global_8
-, threadgroup type_15& global_9
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7 const& global_4 [[buffer(1)]]
+, device type_7& global_5 [[buffer(2)]]
+, device type_7 const& global_6 [[buffer(3)]]
+, constant type_11& global_7 [[buffer(4)]]
+, threadgroup type_14& global_8
+, threadgroup type_14& global_9
 , constant _mslBufferSizes& _buffer_sizes [[buffer(6)]]
 ) {
     metal::uint3 global = {};
@@ -521,15 +515,15 @@ struct _mslBufferSizes {
     uint size4;
 };
 
-typedef float type_7[1];
-struct type_8 {
-    type_7 member;
+typedef float type_6[1];
+struct type_7 {
+    type_6 member;
 };
-struct type_11 {
+struct type_10 {
     uint inner[2];
 };
-struct type_12 {
-    type_11 member;
+struct type_11 {
+    type_10 member;
 };
 
 int naga_mod(int lhs, int rhs) {
@@ -541,9 +535,9 @@ void function(
     thread metal::uint3& global,
     thread metal::uint3& global_1,
     thread metal::uint3& global_2,
-    device type_8 const& global_3,
-    device type_8& global_4,
-    constant type_12& global_5,
+    device type_7 const& global_3,
+    device type_7& global_4,
+    constant type_11& global_5,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
@@ -651,9 +645,9 @@ struct dispatch_3_Input {
   metal::uint3 param [[threadgroup_position_in_grid]]
 , metal::uint3 param_1 [[thread_position_in_threadgroup]]
 , metal::uint3 param_2 [[threadgroups_per_grid]]
-, device type_8 const& global_3 [[buffer(0)]]
-, device type_8& global_4 [[buffer(1)]]
-, constant type_12& global_5 [[buffer(2)]]
+, device type_7 const& global_3 [[buffer(0)]]
+, device type_7& global_4 [[buffer(1)]]
+, constant type_11& global_5 [[buffer(2)]]
 , constant _mslBufferSizes& _buffer_sizes [[buffer(4)]]
 ) {
     metal::uint3 global = {};

@@ -1,0 +1,46 @@
+//! Reading a shader into naga's IR, the first step of the targets whose code naga writes
+//! from SPIR-V (`metal-spirv`, `webgpu-spirv`): the kernel's shader parsed, its entry point
+//! renamed after the kernel and the whole module validated.
+//!
+//! naga's SPIR-V front end does not read 8- or 16-bit storage yet, so kernels over int8, bool,
+//! f16 or bf16 tensors are refused with that reason, and f64 ones too: neither Metal nor
+//! WebGPU has 64-bit floats.
+
+use crate::SpirvError;
+use kiln_spirv::EntryPoint;
+use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
+
+/// `entry`'s shader as a validated naga module whose one entry point is named after the
+/// kernel; `target` names the target in refusals, `capabilities` what its shaders may use.
+pub(crate) fn read(
+    entry: &EntryPoint,
+    target: &str,
+    capabilities: Capabilities,
+) -> Result<(naga::Module, ModuleInfo), SpirvError> {
+    let failed = |message: String| SpirvError::Kernel {
+        kernel: entry.name.clone(),
+        message,
+    };
+    if entry.features.storage8 || entry.features.storage16 {
+        return Err(failed(format!(
+            "{target} does not translate kernels over 8- or 16-bit tensors yet (naga's SPIR-V reader lacks narrow storage)"
+        )));
+    }
+    if entry.features.float64 {
+        return Err(failed(format!(
+            "{target} cannot store f64 tensors: its shading language has no 64-bit floats"
+        )));
+    }
+    let words: Vec<u8> = entry.code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut module =
+        naga::front::spv::parse_u8_slice(&words, &naga::front::spv::Options::default())
+            .map_err(|e| failed(format!("naga cannot read the shader: {e}")))?;
+    let [shader_entry] = &mut module.entry_points[..] else {
+        return Err(failed("the shader has no single entry point".into()));
+    };
+    shader_entry.name = entry.name.clone();
+    let info = Validator::new(ValidationFlags::all(), capabilities)
+        .validate(&module)
+        .map_err(|e| failed(format!("naga refuses the shader: {:?}", e.as_inner())))?;
+    Ok((module, info))
+}
