@@ -22,12 +22,14 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --quiet
 cargo test --workspace
 # The runtime core (module reader, VM, VMVX interpreter and microkernels, local HAL, the GPU
-# executable formats) builds for the browser target, as a webgpu runtime will need.
+# executable formats, the webgpu driver over the browser's WebGPU) builds for the browser
+# target.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 cargo check --quiet --target wasm32-unknown-unknown -p kiln-runtime -p kiln-module \
-  -p kiln-vmvx -p kiln-ukernel -p kiln-hal-local -p kiln-spirv -p kiln-gpu-binary -p kiln-inline
+  -p kiln-vmvx -p kiln-ukernel -p kiln-hal-local -p kiln-spirv -p kiln-gpu-binary -p kiln-inline \
+  -p kiln-hal-webgpu
 # The inline runtime and everything under it (module reader, VMVX interpreter, portable
 # microkernels) build `no_std` for bare-metal Arm and RISC-V, clippy-clean.
 for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do

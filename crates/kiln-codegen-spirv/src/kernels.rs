@@ -7,7 +7,7 @@
 //! arithmetic folds constants, so a static kernel's code has its sizes inline.
 
 use crate::body;
-use crate::shader::{glsl, IfScope, LoopScope, Parameters, Shader, Val, Var, R};
+use crate::shader::{glsl, Dialect, IfScope, LoopScope, Shader, Val, Var, R};
 use crate::VulkanTarget;
 use kiln_codegen_gpu::emit::{binding_types, Arith, Cmp, Kind};
 use kiln_codegen_gpu::{Config, GpuBuilder, GpuSizes};
@@ -31,18 +31,18 @@ pub struct ShaderInfo {
 }
 
 /// Writes `kernel`'s shader for its GPU lowering `config`; the values of `symbols` (the
-/// symbols its sizes read) come from the parameter block `parameters` places.
+/// symbols its sizes read) come from the parameter block where `dialect` places it.
 pub fn lower<Z: GpuSizes>(
     kernel: &KernelOp<Z>,
     target: &VulkanTarget,
     config: &Config<Z::Extent>,
     symbols: &[String],
-    parameters: Parameters,
+    dialect: Dialect,
 ) -> R<Lowered> {
     let types = binding_types(kernel)?;
     let reports_errors = matches!(kernel, KernelOp::Gather { .. });
     let size = config.workgroup_size;
-    let s = Shader::new(&types, reports_errors, size, symbols, parameters)?;
+    let s = Shader::new(&types, reports_errors, size, symbols, dialect)?;
     let mut s = kiln_codegen_gpu::emit(s, kernel, config)?;
     let code = s.finish()?;
     let shader = ShaderInfo {

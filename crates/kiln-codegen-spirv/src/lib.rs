@@ -41,7 +41,7 @@ pub mod wgsl;
 
 use kiln_codegen_gpu::{emit, GpuSizes};
 use kiln_kernel::{Op, Symbolic};
-use shader::Parameters;
+use shader::Dialect;
 
 /// Errors of the vulkan-spirv code generator.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -135,17 +135,17 @@ pub fn compile_kernel(
     kernel: &Op,
     target: &VulkanTarget,
 ) -> Result<(EntryPoint, u64), SpirvError> {
-    compile_static(name, kernel, target, Parameters::PushConstants)
+    compile_static(name, kernel, target, Dialect::Vulkan)
 }
 
-/// [`compile_kernel`] with the parameter block where `parameters` places it.
+/// [`compile_kernel`] in `dialect`.
 fn compile_static(
     name: &str,
     kernel: &Op,
     target: &VulkanTarget,
-    parameters: Parameters,
+    dialect: Dialect,
 ) -> Result<(EntryPoint, u64), SpirvError> {
-    let entry = compile_entry(name, kernel, target, parameters)?;
+    let entry = compile_entry(name, kernel, target, dialect)?;
     let count = entry
         .workgroups
         .as_const()
@@ -174,14 +174,14 @@ pub fn compile_kernel_symbolic(
     kernel: &Op<Symbolic>,
     target: &VulkanTarget,
 ) -> Result<EntryPoint, SpirvError> {
-    compile_entry(name, kernel, target, Parameters::PushConstants)
+    compile_entry(name, kernel, target, Dialect::Vulkan)
 }
 
 fn compile_entry<Z: GpuSizes>(
     name: &str,
     kernel: &Op<Z>,
     target: &VulkanTarget,
-    parameters: Parameters,
+    dialect: Dialect,
 ) -> Result<EntryPoint, SpirvError> {
     let failed = |message: String| SpirvError::Kernel {
         kernel: name.into(),
@@ -214,7 +214,7 @@ fn compile_entry<Z: GpuSizes>(
         .workgroups_in::<Z>()
         .map(|n| Z::expr(&n))
         .ok_or(SpirvError::Grid { count: u64::MAX })?;
-    let lowered = kernels::lower(kernel, target, &config, &symbols, parameters).map_err(failed)?;
+    let lowered = kernels::lower(kernel, target, &config, &symbols, dialect).map_err(failed)?;
     let extents = emit::binding_extents(kernel, bindings.len()).map_err(failed)?;
     Ok(EntryPoint {
         name: name.into(),

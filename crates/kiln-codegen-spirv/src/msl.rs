@@ -1,12 +1,13 @@
-//! The `metal-spirv` target's code: each vulkan-spirv shader translated to Metal Shading
+//! The `metal-spirv` target's code: each kernel's shader ([`Dialect::Metal`]: 8- and 16-bit
+//! elements packed in words, which naga's SPIR-V reader needs) translated to Metal Shading
 //! Language by naga (SPIR-V in, validated, MSL 2.4 out), with the binding map the Metal
 //! executable format fixes (`kiln_gpu_binary`'s crate docs): binding `i` at `[[buffer(i)]]`,
 //! the push-constant block at `[[buffer(n)]]`, the status word at `[[buffer(n + 1)]]`, and
 //! the bound byte length of each binding (`u32`s, in binding order, then the status word's
-//! for a kernel that reports errors) at `[[buffer(n + 2)]]`. Kernels over 8- or 16-bit
-//! tensors, or f64 ones, are refused: naga's SPIR-V reader lacks narrow storage, and Metal
-//! has no 64-bit floats.
+//! for a kernel that reports errors) at `[[buffer(n + 2)]]`. Kernels over f64 tensors are
+//! refused: Metal has no 64-bit floats.
 
+use crate::shader::Dialect;
 use crate::{SpirvError, TranslatedKernel, VulkanTarget};
 use kiln_kernel::{Op, Symbolic};
 use kiln_spirv::EntryPoint;
@@ -26,7 +27,7 @@ pub const APPLE: VulkanTarget = VulkanTarget {
 /// Compiles one dispatch's op with static sizes; returns the kernel and how many workgroups
 /// a dispatch needs.
 pub fn compile_kernel(name: &str, kernel: &Op) -> Result<(TranslatedKernel, u64), SpirvError> {
-    let (entry, count) = crate::compile_kernel(name, kernel, &APPLE)?;
+    let (entry, count) = crate::compile_static(name, kernel, &APPLE, Dialect::Metal)?;
     Ok((TranslatedKernel::new(entry, translate)?, count))
 }
 
@@ -35,7 +36,7 @@ pub fn compile_kernel_symbolic(
     name: &str,
     kernel: &Op<Symbolic>,
 ) -> Result<TranslatedKernel, SpirvError> {
-    let entry = crate::compile_kernel_symbolic(name, kernel, &APPLE)?;
+    let entry = crate::compile_entry(name, kernel, &APPLE, Dialect::Metal)?;
     TranslatedKernel::new(entry, translate)
 }
 

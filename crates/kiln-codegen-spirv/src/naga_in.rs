@@ -1,10 +1,9 @@
 //! Reading a shader into naga's IR, the first step of the targets whose code naga writes
 //! from SPIR-V (`metal-spirv`, `webgpu-spirv`): the kernel's shader parsed, its entry point
 //! renamed after the kernel and the whole module validated.
-//!
-//! naga's SPIR-V front end does not read 8- or 16-bit storage yet, so kernels over int8, bool,
-//! f16 or bf16 tensors are refused with that reason, and f64 ones too: neither Metal nor
-//! WebGPU has 64-bit floats.
+//! Their dialects pack 8- and 16-bit elements into words (naga's SPIR-V front end does not read
+//! narrow storage); kernels over f64 tensors are refused: neither Metal nor WebGPU has 64-bit
+//! floats.
 
 use crate::SpirvError;
 use kiln_spirv::EntryPoint;
@@ -21,11 +20,6 @@ pub(crate) fn read(
         kernel: entry.name.clone(),
         message,
     };
-    if entry.features.storage8 || entry.features.storage16 {
-        return Err(failed(format!(
-            "{target} does not translate kernels over 8- or 16-bit tensors yet (naga's SPIR-V reader lacks narrow storage)"
-        )));
-    }
     if entry.features.float64 {
         return Err(failed(format!(
             "{target} cannot store f64 tensors: its shading language has no 64-bit floats"

@@ -44,17 +44,33 @@ pub mod glsl {
     pub const FCLAMP: u32 = 43;
     pub const NMIN: u32 = 79;
     pub const NMAX: u32 = 80;
+    pub const PACK_HALF_2X16: u32 = 58;
+    pub const UNPACK_HALF_2X16: u32 = 62;
 }
 
-/// Where a shader reads its parameter block (one `u32` element bias per binding, then one
-/// `i32` per symbol).
+/// The API a shader is written for, and so how it works around what that API (or naga, which
+/// translates it) lacks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Parameters {
-    /// A push-constant block (Vulkan).
-    PushConstants,
-    /// A uniform buffer at set 0, the binding after the storage buffers (WebGPU has no push
-    /// constants), its words four to a `uvec4` (uniform arrays have a 16-byte stride).
-    UniformBuffer,
+pub enum Dialect {
+    /// Vulkan: the parameter block (one `u32` element bias per binding, then one `i32` per
+    /// symbol) in push constants; 8- and 16-bit elements in storage as they are.
+    Vulkan,
+    /// WebGPU: no push constants, so the parameter block is a uniform buffer at set 0, the
+    /// binding after the storage buffers, its words four to a `uvec4` (uniform arrays have a
+    /// 16-byte stride); no 8- or 16-bit storage, so narrow elements are packed.
+    WebGpu,
+    /// Metal through naga: push constants (naga gives them a buffer), narrow elements packed
+    /// (naga's SPIR-V reader lacks 8- and 16-bit storage).
+    Metal,
+}
+
+impl Dialect {
+    /// Whether 8- and 16-bit elements live packed in 32-bit words: loaded by shifting and
+    /// masking a word, stored by two atomic operations on it (clear the element's bits, set
+    /// them), so neighbours written by other invocations are never lost.
+    pub fn packs_narrow(self) -> bool {
+        self != Dialect::Vulkan
+    }
 }
 
 /// A register value: its kind and id.
@@ -96,13 +112,17 @@ pub struct Shader {
     non_finite: HashMap<u32, Word>,
     /// The value of each i32 constant, so index arithmetic on constants folds.
     i32_values: HashMap<Word, i32>,
+    /// The value of each i64 constant, so packing a constant folds here (naga's WGSL reader
+    /// cannot evaluate an i64 literal's conversion to u32).
+    i64_values: HashMap<Word, i64>,
     /// The values of the kernel's symbols, loaded from push constants at entry.
     symbols: HashMap<String, Word>,
     /// Per binding: (variable, pointer-to-element type, element type).
     bindings: Vec<(Word, Word, ElementType)>,
     status: Option<(Word, Word)>,
-    /// The parameter block's variable, where it lives and the pointer type of one word.
-    params: (Word, Parameters, Word),
+    dialect: Dialect,
+    /// The parameter block's variable and the pointer type of one of its words.
+    params: (Word, Word),
     builtins: Vec<Word>,
     workgroup_id: Word,
     local_id: Word,
@@ -117,13 +137,13 @@ pub struct Shader {
 impl Shader {
     /// Starts a shader whose binding `i` holds `bindings[i]` elements; `status` adds the error
     /// word binding; the values of `symbols` follow the bindings' biases in the parameter
-    /// block, which `parameters` places.
+    /// block, which `dialect` places.
     pub fn new(
         bindings: &[ElementType],
         status: bool,
         workgroup_size: u32,
         symbols: &[String],
-        parameters: Parameters,
+        dialect: Dialect,
     ) -> R<Shader> {
         let mut b = Builder::new();
         b.set_version(1, 3);
@@ -158,10 +178,12 @@ impl Shader {
             consts: HashMap::new(),
             non_finite: HashMap::new(),
             i32_values: HashMap::new(),
+            i64_values: HashMap::new(),
             symbols: HashMap::new(),
             bindings: vec![],
             status: None,
-            params: (0, parameters, 0),
+            dialect,
+            params: (0, 0),
             builtins: vec![workgroup_id, local_id, num_workgroups],
             workgroup_id,
             local_id,
@@ -186,10 +208,10 @@ impl Shader {
         // The parameter block: one u32 element bias per binding, then one i32 per symbol (at
         // least one word).
         let words = (bindings.len() + symbols.len()).max(1) as u32;
-        let (class, word, stride, len) = match parameters {
-            Parameters::PushConstants => (StorageClass::PushConstant, s.u32_, 4, words),
+        let (class, word, stride, len) = match dialect {
+            Dialect::Vulkan | Dialect::Metal => (StorageClass::PushConstant, s.u32_, 4, words),
             // Arrays in uniform buffers have a 16-byte stride: words go four to a vector.
-            Parameters::UniformBuffer => {
+            Dialect::WebGpu => {
                 let uvec4 = s.b.type_vector(s.u32_, 4);
                 (StorageClass::Uniform, uvec4, 16, words.div_ceil(4))
             }
@@ -206,12 +228,12 @@ impl Shader {
         s.b.member_decorate(st, 0, Decoration::Offset, [Operand::LiteralBit32(0)]);
         let ptr = s.b.type_pointer(None, class, st);
         let var = s.b.variable(ptr, None, class, None);
-        if parameters == Parameters::UniformBuffer {
+        if dialect == Dialect::WebGpu {
             let binding = (bindings.len() + status as usize) as u32;
             s.b.decorate(var, Decoration::DescriptorSet, [Operand::LiteralBit32(0)]);
             s.b.decorate(var, Decoration::Binding, [Operand::LiteralBit32(binding)]);
         }
-        s.params = (var, parameters, s.b.type_pointer(None, class, s.u32_));
+        s.params = (var, s.b.type_pointer(None, class, s.u32_));
         // The entry function.
         let fty = s.b.type_function(void, []);
         let main =
@@ -228,7 +250,16 @@ impl Shader {
         Ok(s)
     }
 
+    /// The width of `t`'s elements when this dialect packs them into words.
+    fn packed_bits(&self, t: ElementType) -> Option<u32> {
+        let bits = 8 * t.byte_size() as u32;
+        (self.dialect.packs_narrow() && bits < 32).then_some(bits)
+    }
+
     fn storage_type(&mut self, t: ElementType) -> (Word, u32) {
+        if self.packed_bits(t).is_some() {
+            return (self.u32_, 4);
+        }
         let size = t.byte_size() as u32;
         if let Some(&ty) = self.storage_types.get(&t) {
             return (ty, size);
@@ -408,7 +439,9 @@ impl Shader {
         id
     }
     pub fn const_i64(&mut self, v: i64) -> Word {
-        self.constant(self.i64_, v as u64, true)
+        let c = self.constant(self.i64_, v as u64, true);
+        self.i64_values.insert(c, v);
+        c
     }
     /// A constant of register kind `k`.
     pub fn const_kind(&mut self, k: RegKind, f: f32, i: i64) -> Val {
@@ -742,11 +775,11 @@ impl Shader {
 
     /// Word `i` of the parameter block as an i32.
     fn param_word(&mut self, i: usize) -> Word {
-        let (block, parameters, ptr_u32) = self.params;
+        let (block, ptr_u32) = self.params;
         let zero = self.const_i32(0);
-        let path = match parameters {
-            Parameters::PushConstants => vec![block, zero, self.const_i32(i as i32)],
-            Parameters::UniformBuffer => {
+        let path = match self.dialect {
+            Dialect::Vulkan | Dialect::Metal => vec![block, zero, self.const_i32(i as i32)],
+            Dialect::WebGpu => {
                 let (vector, lane) = (self.const_i32(i as i32 / 4), self.const_i32(i as i32 % 4));
                 vec![block, zero, vector, lane]
             }
@@ -765,8 +798,139 @@ impl Shader {
         Ok((self.op(Op::AccessChain, ptr, &[var, zero, index]), t))
     }
 
+    /// The element type of `binding`.
+    fn binding_type(&self, binding: u32) -> R<ElementType> {
+        self.bindings
+            .get(binding as usize)
+            .map(|b| b.2)
+            .ok_or_else(|| format!("binding {binding} does not exist"))
+    }
+
+    /// Where element `index` of packed `binding` (`bits` wide) lives: a pointer to its word
+    /// and the element's bit offset in it (u32).
+    fn packed_element(&mut self, binding: u32, index: Word, bits: u32) -> R<(Word, Word)> {
+        let per_word = 32 / bits;
+        let log = self.const_i32(per_word.trailing_zeros() as i32);
+        let word = self.op(Op::ShiftRightArithmetic, self.i32_, &[index, log]);
+        let (p, _) = self.element_ptr(binding, word)?;
+        let lanes = self.const_i32(per_word as i32 - 1);
+        let lane = self.op(Op::BitwiseAnd, self.i32_, &[index, lanes]);
+        let lane = self.op(Op::Bitcast, self.u32_, &[lane]);
+        let width = self.const_u32(bits);
+        Ok((p, self.op(Op::IMul, self.u32_, &[lane, width])))
+    }
+
+    /// The bits of element `index` of packed `binding`, in the low bits of a u32.
+    fn load_packed(&mut self, binding: u32, index: Word, bits: u32) -> R<Word> {
+        let (p, shift) = self.packed_element(binding, index, bits)?;
+        let word = self.op(Op::Load, self.u32_, &[p]);
+        let w = self.op(Op::ShiftRightLogical, self.u32_, &[word, shift]);
+        let mask = self.const_u32((1u32 << bits) - 1);
+        Ok(self.op(Op::BitwiseAnd, self.u32_, &[w, mask]))
+    }
+
+    /// Stores the low `bits` of the u32 `value` as element `index` of packed `binding`: the
+    /// element's bits cleared, then set, each atomically, so the other elements of its word
+    /// (other invocations' results) stay as they are.
+    fn store_packed(&mut self, binding: u32, index: Word, bits: u32, value: Word) -> R<()> {
+        let (p, shift) = self.packed_element(binding, index, bits)?;
+        let mask = self.const_u32((1u32 << bits) - 1);
+        let v = self.op(Op::BitwiseAnd, self.u32_, &[value, mask]);
+        let v = self.op(Op::ShiftLeftLogical, self.u32_, &[v, shift]);
+        let m = self.op(Op::ShiftLeftLogical, self.u32_, &[mask, shift]);
+        let keep = self.op(Op::Not, self.u32_, &[m]);
+        let scope = self.const_u32(Scope::Device as u32);
+        let relaxed = self.const_u32(MemorySemantics::empty().bits());
+        self.b
+            .atomic_and(self.u32_, None, p, scope, relaxed, keep)
+            .map_err(err)?;
+        self.b
+            .atomic_or(self.u32_, None, p, scope, relaxed, v)
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// A register of `t`'s kind from the bits of a packed element (low bits of a u32).
+    fn unpack(&mut self, bits: Word, t: ElementType) -> Word {
+        let width = 8 * t.byte_size() as u32;
+        match t {
+            ElementType::F16 => {
+                let vec2 = self.b.type_vector(self.f32_, 2);
+                let both = self.ext(vec2, glsl::UNPACK_HALF_2X16, &[bits]);
+                self.composite(self.f32_, both, 0)
+            }
+            ElementType::BF16 => {
+                let sixteen = self.const_u32(16);
+                let w = self.op(Op::ShiftLeftLogical, self.u32_, &[bits, sixteen]);
+                self.op(Op::Bitcast, self.f32_, &[w])
+            }
+            ElementType::I8 | ElementType::I16 => {
+                let k = self.const_u32(32 - width);
+                let w = self.op(Op::ShiftLeftLogical, self.u32_, &[bits, k]);
+                let w = self.op(Op::Bitcast, self.i32_, &[w]);
+                let w = self.op(Op::ShiftRightArithmetic, self.i32_, &[w, k]);
+                self.op(Op::SConvert, self.i64_, &[w])
+            }
+            ElementType::I1 => {
+                let z = self.const_u32(0);
+                let nz = self.op(Op::INotEqual, self.bool_, &[bits, z]);
+                self.bool_to_i64(nz)
+            }
+            // Unsigned integers, and one byte holding a sub-byte integer or a narrow
+            // float's bits.
+            other => {
+                let u64_ = self.b.type_int(64, 0);
+                let w = self.op(Op::UConvert, u64_, &[bits]);
+                let w = self.op(Op::Bitcast, self.i64_, &[w]);
+                match other {
+                    ElementType::U8 | ElementType::U16 => w,
+                    narrow => self.wrap_int(w, narrow),
+                }
+            }
+        }
+    }
+
+    /// The bits a register of `t`'s kind packs as (in the low bits of a u32).
+    fn pack(&mut self, v: Word, t: ElementType) -> Word {
+        if let Some(&c) = self.i64_values.get(&v) {
+            return self.const_u32(if t == ElementType::I1 {
+                (c != 0) as u32
+            } else {
+                c as u32
+            });
+        }
+        match t {
+            ElementType::F16 => self.half_bits(v),
+            ElementType::BF16 => self.bf16_bits(v),
+            ElementType::I1 => {
+                let z = self.const_i64(0);
+                let nz = self.op(Op::INotEqual, self.bool_, &[v, z]);
+                let (one, zero) = (self.const_u32(1), self.const_u32(0));
+                self.select(self.u32_, nz, one, zero)
+            }
+            // Integers keep their low bits (`-1` as `i4` is `0x0f`).
+            _ => self.op(Op::UConvert, self.u32_, &[v]),
+        }
+    }
+
+    /// The f16 bits of an f32 register, rounded to nearest even, in a u32's low half.
+    fn half_bits(&mut self, x: Word) -> Word {
+        let vec2 = self.b.type_vector(self.f32_, 2);
+        let zero = self.const_f32(0.0);
+        let both = self.op(Op::CompositeConstruct, vec2, &[x, zero]);
+        self.ext(self.u32_, glsl::PACK_HALF_2X16, &[both])
+    }
+
     /// Loads element `index` of `binding` as a register of its kind.
     pub fn load(&mut self, binding: u32, index: Word) -> R<Val> {
+        let t = self.binding_type(binding)?;
+        if let Some(bits) = self.packed_bits(t) {
+            let raw = self.load_packed(binding, index, bits)?;
+            return Ok(Val {
+                kind: reg_kind(t),
+                id: self.unpack(raw, t),
+            });
+        }
         let (p, t) = self.element_ptr(binding, index)?;
         let (sty, _) = self.storage_type(t);
         let raw = self.op(Op::Load, sty, &[p]);
@@ -810,10 +974,15 @@ impl Shader {
 
     /// Stores a register into element `index` of `binding`, converting to its element type.
     pub fn store(&mut self, binding: u32, index: Word, v: Val) -> R<()> {
-        let (p, t) = self.element_ptr(binding, index)?;
+        let t = self.binding_type(binding)?;
         if reg_kind(t) != v.kind {
             return Err(format!("cannot store a {:?} register as {t}", v.kind));
         }
+        if let Some(bits) = self.packed_bits(t) {
+            let raw = self.pack(v.id, t);
+            return self.store_packed(binding, index, bits, raw);
+        }
+        let (p, t) = self.element_ptr(binding, index)?;
         let (sty, _) = self.storage_type(t);
         let raw = match t {
             ElementType::F32 | ElementType::I64 | ElementType::U64 => v.id,
@@ -849,6 +1018,11 @@ impl Shader {
 
     /// Copies one element between bindings of the same element type, bit for bit.
     pub fn copy_element(&mut self, from: u32, from_index: Word, to: u32, to_index: Word) -> R<()> {
+        let (t, u) = (self.binding_type(from)?, self.binding_type(to)?);
+        if let (Some(bits), true) = (self.packed_bits(t), t == u) {
+            let raw = self.load_packed(from, from_index, bits)?;
+            return self.store_packed(to, to_index, bits, raw);
+        }
         let (src, t) = self.element_ptr(from, from_index)?;
         let (dst, u) = self.element_ptr(to, to_index)?;
         if t != u {
@@ -929,6 +1103,10 @@ impl Shader {
     /// Rounds an f32 register to the precision of float type `t`.
     pub fn round_float(&mut self, x: Word, t: ElementType) -> Word {
         match t {
+            ElementType::F16 if self.dialect.packs_narrow() => {
+                let bits = self.half_bits(x);
+                self.unpack(bits, ElementType::F16)
+            }
             ElementType::F16 => {
                 let h = self.half_of(x);
                 self.op(Op::FConvert, self.f32_, &[h])

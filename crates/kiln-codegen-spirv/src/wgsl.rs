@@ -7,7 +7,10 @@
 //! - No push constants: the parameter block (one `u32` element bias per binding, then one
 //!   `i32` per symbol) is a uniform buffer at `@group(0) @binding(n + s)` for `n` bindings
 //!   (`s` is 1 when the kernel reports errors: its status word takes binding `n`), its words
-//!   four to a `vec4<u32>` ([`Parameters::UniformBuffer`]).
+//!   four to a `vec4<u32>` ([`Dialect::WebGpu`]).
+//! - No 8- or 16-bit storage: narrow elements (bools, int8, f16, …) are packed four or two
+//!   to a `u32`, read by shifting and masking and written by an atomic clear and set of their
+//!   bits, so the host sees the tensor's own layout ([`Dialect::packs_narrow`]).
 //! - WebGPU's default limits ([`WEBGPU`]): 256 invocations and 16 KiB of workgroup storage.
 //!   Index arithmetic is 32-bit, as on every GPU target. A kernel needs one storage buffer
 //!   per binding (and one for its status word); devices with fewer per stage than that
@@ -15,8 +18,7 @@
 //! - Integer registers are 64-bit, as on Vulkan: a kernel that computes with integers needs
 //!   the adapter's `SHADER_INT64` feature (native WebGPU on Vulkan, Metal and D3D12 has it;
 //!   browsers do not yet). Float kernels do not.
-//! - Kernels over 8- or 16-bit tensors (bools included), or f64 ones, are refused: naga's
-//!   SPIR-V reader lacks narrow storage, and WGSL has no 64-bit floats.
+//! - Kernels over f64 tensors are refused: WGSL has no 64-bit floats.
 //!
 //! ```
 //! use kiln_codegen_spirv::wgsl;
@@ -36,7 +38,7 @@
 //! # Ok::<(), kiln_codegen_spirv::SpirvError>(())
 //! ```
 
-pub use crate::shader::Parameters;
+pub use crate::shader::Dialect;
 use crate::{SpirvError, TranslatedKernel, VulkanTarget};
 use kiln_kernel::{Op, Symbolic};
 use kiln_spirv::EntryPoint;
@@ -55,7 +57,7 @@ pub const WEBGPU: VulkanTarget = VulkanTarget {
 /// Compiles one dispatch's op with static sizes; returns the kernel and how many workgroups
 /// a dispatch needs.
 pub fn compile_kernel(name: &str, kernel: &Op) -> Result<(TranslatedKernel, u64), SpirvError> {
-    let (entry, count) = crate::compile_static(name, kernel, &WEBGPU, Parameters::UniformBuffer)?;
+    let (entry, count) = crate::compile_static(name, kernel, &WEBGPU, Dialect::WebGpu)?;
     Ok((TranslatedKernel::new(entry, translate)?, count))
 }
 
@@ -64,11 +66,11 @@ pub fn compile_kernel_symbolic(
     name: &str,
     kernel: &Op<Symbolic>,
 ) -> Result<TranslatedKernel, SpirvError> {
-    let entry = crate::compile_entry(name, kernel, &WEBGPU, Parameters::UniformBuffer)?;
+    let entry = crate::compile_entry(name, kernel, &WEBGPU, Dialect::WebGpu)?;
     TranslatedKernel::new(entry, translate)
 }
 
-/// The WGSL source of `entry`'s shader (compiled with [`Parameters::UniformBuffer`]) and the
+/// The WGSL source of `entry`'s shader (compiled in [`Dialect::WebGpu`]) and the
 /// name of its entry point there.
 pub fn translate(entry: &EntryPoint) -> Result<(String, String), SpirvError> {
     let failed = |message: String| SpirvError::Kernel {

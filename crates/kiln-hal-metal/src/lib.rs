@@ -6,10 +6,13 @@
 //! but has not run: no machine kiln is built on has a Mac.
 //!
 //! - Devices: the system's default Metal device (`metal://`), with its name and limits.
-//! - Buffers: shared-storage `MTLBuffer`s (one memory for CPU and GPU), so host transfers are
-//!   copies through `contents()`; host imports are copied into read-only buffers.
+//! - Buffers: shared-storage `MTLBuffer`s in whole 4-byte words (one memory for CPU and GPU),
+//!   so host transfers are copies through `contents()`; host imports are copied into
+//!   read-only buffers.
 //! - Dispatch follows the format's binding convention (`kiln_gpu_binary`'s crate docs):
-//!   binding `i` at `[[buffer(i)]]` from its offset (element bias 0), the parameter block
+//!   binding `i` at `[[buffer(i)]]` from its offset rounded down to a word (kernels read 8-
+//!   and 16-bit elements a word at a time), the remainder as its element bias in the
+//!   parameter block
 //!   (biases, then one `i32` per symbol) at `[[buffer(n)]]`, the status word at
 //!   `[[buffer(n + 1)]]`, the bindings' byte lengths at `[[buffer(n + 2)]]`. A submission is
 //!   one command buffer, committed and waited for; the status word is checked after.

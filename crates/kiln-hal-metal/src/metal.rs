@@ -84,16 +84,18 @@ impl Driver for MetalDriver {
     }
 }
 
-/// A shared-storage buffer of `len` bytes (at least one: Metal has no empty buffers), zeroed.
+/// A shared-storage buffer of `len` bytes in whole 4-byte words (at least one: Metal has no
+/// empty buffers, and kernels read 8- and 16-bit elements a word at a time), zeroed.
 fn shared_buffer(
     device: &ProtocolObject<dyn MTLDevice>,
     len: usize,
 ) -> Result<Retained<ProtocolObject<dyn MTLBuffer>>, HalError> {
+    let words = len.max(1).next_multiple_of(4);
     let buffer = device
-        .newBufferWithLength_options(len.max(1), MTLResourceOptions::StorageModeShared)
+        .newBufferWithLength_options(words, MTLResourceOptions::StorageModeShared)
         .ok_or(HalError::OutOfMemory { bytes: len })?;
-    // SAFETY: a fresh shared buffer of at least `len.max(1)` bytes that nothing else uses.
-    unsafe { std::ptr::write_bytes(buffer.contents().as_ptr().cast::<u8>(), 0, len.max(1)) };
+    // SAFETY: a fresh shared buffer of `words` bytes that nothing else uses.
+    unsafe { std::ptr::write_bytes(buffer.contents().as_ptr().cast::<u8>(), 0, words) };
     Ok(buffer)
 }
 
@@ -380,33 +382,53 @@ impl Device for MetalDevice {
                     kernel.bindings.len()
                 )));
             }
+            // Each binding from its offset rounded down to a word (kernels read 8- and 16-bit
+            // elements a word at a time), the remainder as its element bias, its length
+            // rounded up to whole words.
             let mut lengths = Vec::with_capacity(bindings.len() + 1);
-            for (i, (b, &extent)) in bindings.iter().zip(&bound.binding_extents).enumerate() {
+            let mut offsets = Vec::with_capacity(bindings.len());
+            let mut block = Vec::with_capacity(bindings.len() + params.len());
+            for (i, ((b, &extent), &t)) in bindings
+                .iter()
+                .zip(&bound.binding_extents)
+                .zip(&kernel.bindings)
+                .enumerate()
+            {
                 if (b.length as u64) < extent {
                     return Err(fail(format!(
                         "binding {i} is {} bytes, and the kernel reaches {extent}",
                         b.length
                     )));
                 }
-                lengths.push(u32::try_from(b.length).map_err(|_| {
-                    fail(format!("binding {i} is over 4 GiB, beyond 32-bit indexing"))
-                })?);
+                let (aligned, rem) = (b.offset & !3, b.offset % 4);
+                if rem % t.byte_size() != 0 {
+                    return Err(fail(format!(
+                        "binding {i} starts at byte {}, not a multiple of its {}-byte elements",
+                        b.offset,
+                        t.byte_size()
+                    )));
+                }
+                offsets.push(aligned);
+                block.push((rem / t.byte_size()) as u32);
+                lengths.push(u32::try_from((rem + b.length).next_multiple_of(4)).map_err(
+                    |_| fail(format!("binding {i} is over 4 GiB, beyond 32-bit indexing")),
+                )?);
             }
             encoder.setComputePipelineState(&exe.pipelines[entry]);
             let n = bindings.len();
-            for (i, b) in bindings.iter().enumerate() {
+            for (i, (b, &offset)) in bindings.iter().zip(&offsets).enumerate() {
                 let buffer = b
                     .buffer
                     .as_any()
                     .downcast_ref::<MetalBuffer>()
                     .ok_or_else(|| HalError::Invalid("buffer belongs to another device".into()))?;
-                // SAFETY: the range lies inside the buffer (checked when recording), which the
-                // command buffer keeps alive until this submission is done.
-                unsafe { encoder.setBuffer_offset_atIndex(Some(&buffer.buffer), b.offset, i) };
+                // SAFETY: the range lies inside the buffer (checked when recording; buffers
+                // hold whole words), which the command buffer keeps alive until this
+                // submission is done.
+                unsafe { encoder.setBuffer_offset_atIndex(Some(&buffer.buffer), offset, i) };
             }
-            // The parameter block: each binding's element bias (0: bound at its offset),
-            // then the symbols' values as i32 (`bind` checked they fit).
-            let mut block = vec![0u32; n];
+            // The parameter block: each binding's element bias, then the symbols' values as
+            // i32 (`bind` checked they fit).
             block.extend(params.iter().map(|&p| p as i32 as u32));
             if kernel.reports_errors {
                 lengths.push(4);

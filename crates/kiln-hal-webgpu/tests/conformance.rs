@@ -14,7 +14,16 @@ use std::sync::Arc;
 fn wgsl_fixture() -> Fixture {
     let (kernel, count) =
         kiln_codegen_spirv::wgsl::compile_kernel("add", &kiln_hal_cts::add_kernel()).unwrap();
-    let exe = kiln_gpu_binary::Executable {
+    Fixture {
+        format: kiln_gpu_binary::WEBGPU_FORMAT.into(),
+        add: executable(kernel).encode(),
+        workgroups: [count as u32, 1, 1],
+    }
+}
+
+/// A `webgpu-wgsl-fb` executable of one kernel.
+fn executable(kernel: kiln_codegen_spirv::TranslatedKernel) -> kiln_gpu_binary::Executable {
+    kiln_gpu_binary::Executable {
         kind: kiln_gpu_binary::CodeKind::Wgsl,
         target: kiln_codegen_spirv::wgsl::WEBGPU.name.into(),
         code: vec![],
@@ -29,11 +38,6 @@ fn wgsl_fixture() -> Fixture {
             reports_errors: kernel.entry.reports_errors,
             code: kernel.source.into_bytes(),
         }],
-    };
-    Fixture {
-        format: kiln_gpu_binary::WEBGPU_FORMAT.into(),
-        add: exe.encode(),
-        workgroups: [count as u32, 1, 1],
     }
 }
 
@@ -92,4 +96,88 @@ fn unaligned_transfers_round_trip() {
     let mut middle = [0u8; 3];
     buffer.read(5, &mut middle).unwrap();
     assert_eq!(middle, [3, 4, 5]);
+}
+
+/// 8- and 16-bit tensors live packed in words: `out[i] = a[i] + 1` over 1,001 u8 and i16
+/// elements (every word shared by several invocations' elements, the last one partly
+/// another tensor's), starting one element into their buffers, leaves every element right
+/// and the bytes around the output as they were.
+#[test]
+fn packed_narrow_elements_keep_their_neighbours() {
+    use kiln_kernel::{BinaryFn, Body, Inst, Op, ReduceFn, View};
+    use kiln_runtime::hal::{BufferBinding, CommandBuffer};
+    use kiln_types::ElementType;
+    let Some((driver, _)) = subject() else {
+        return;
+    };
+    let device = driver.create_device("", &Default::default()).unwrap();
+    const LEN: usize = 1001;
+    for t in [ElementType::U8, ElementType::I16] {
+        let size = t.byte_size();
+        let view = |binding| View::contiguous(binding, 0, t, &[LEN as u64]);
+        let op = Op::Generic {
+            shape: vec![LEN as u64],
+            reduction_dims: 0,
+            reduce: ReduceFn::Sum,
+            inputs: vec![view(0)],
+            outputs: vec![view(1)],
+            body: Body {
+                insts: vec![
+                    Inst::Input(0),
+                    Inst::ConstI(1),
+                    Inst::Binary(BinaryFn::Add, 0, 1),
+                ],
+                results: vec![2],
+            },
+        };
+        let (kernel, count) = kiln_codegen_spirv::wgsl::compile_kernel("inc", &op).unwrap();
+        let exe = executable(kernel);
+        let exe = device
+            .load_executable(kiln_gpu_binary::WEBGPU_FORMAT, &exe.encode())
+            .unwrap();
+        // Both tensors start one element into a buffer with a guard element after them.
+        let bytes = (LEN + 2) * size;
+        let input: Vec<u8> = (0..bytes).map(|i| (i * 7 % 251) as u8).collect();
+        let (a, out) = (
+            device.allocate(bytes).unwrap(),
+            device.allocate(bytes).unwrap(),
+        );
+        a.write(0, &input).unwrap();
+        out.write(0, &vec![0xa5; bytes]).unwrap();
+        let bind = |buffer: &std::sync::Arc<dyn kiln_runtime::hal::Buffer>| BufferBinding {
+            buffer: buffer.clone(),
+            offset: size,
+            length: LEN * size,
+        };
+        let mut commands = CommandBuffer::new();
+        commands
+            .dispatch(exe, 0, [count as u32, 1, 1], vec![bind(&a), bind(&out)])
+            .unwrap();
+        device.queue_execute(&commands, None).unwrap();
+        let mut got = vec![0u8; bytes];
+        out.read(0, &mut got).unwrap();
+        assert_eq!(
+            &got[..size],
+            &vec![0xa5; size][..],
+            "{t}: the element before"
+        );
+        assert_eq!(
+            &got[bytes - size..],
+            &vec![0xa5; size][..],
+            "{t}: the element after"
+        );
+        for i in 0..LEN {
+            let at = (i + 1) * size;
+            let (want, have) = if size == 1 {
+                (u64::from(input[at].wrapping_add(1)), u64::from(got[at]))
+            } else {
+                let v = |b: &[u8]| i16::from_le_bytes([b[at], b[at + 1]]);
+                (
+                    v(&input).wrapping_add(1) as u16 as u64,
+                    v(&got) as u16 as u64,
+                )
+            };
+            assert_eq!(have, want, "{t} element {i}");
+        }
+    }
 }

@@ -10,8 +10,7 @@
 //! target takes (sizes known at compile time, no run-time control flow; the rest must be
 //! refused for one of those reasons) matches on the inline runtime, for each run whose inputs
 //! fit the compiled signature. Every model the `webgpu-spirv` target takes (the rest must be
-//! refused for their 8-, 16- or 64-bit float tensors) matches on the webgpu driver (wgpu on
-//! lavapipe in CI).
+//! refused for their f64 tensors) matches on the webgpu driver (wgpu on lavapipe in CI).
 
 use kiln_compiler::{CompileOptions, CompileOutput, Phase};
 use kiln_runtime::{LoadedModule, ModuleBytes};
@@ -78,8 +77,7 @@ fn try_compile_with(dir: &Path, opts: CompileOptions) -> Result<Vec<u8>, String>
 }
 
 /// `target`'s module for the model in `dir` compiled by `compile`, or `None` (with a note)
-/// where `webgpu-spirv` refuses it for the one reason it may: 8- or 16-bit tensors, or f64
-/// ones, which naga's SPIR-V reader and WGSL lack.
+/// where `webgpu-spirv` refuses it for the one reason it may: f64 tensors, which WGSL lacks.
 fn unless_webgpu_refuses(
     dir: &Path,
     target: &str,
@@ -91,10 +89,7 @@ fn unless_webgpu_refuses(
     };
     match compile(options) {
         Ok(module) => Some(module),
-        Err(e)
-            if target == "webgpu-spirv"
-                && (e.contains("over 8- or 16-bit tensors") || e.contains("cannot store f64")) =>
-        {
+        Err(e) if target == "webgpu-spirv" && e.contains("cannot store f64") => {
             eprintln!("{}: not on webgpu: {e}", dir.display());
             None
         }
@@ -239,8 +234,8 @@ fn check(name: &str) {
     check_webgpu(name, &dir, &runs);
 }
 
-/// The model on the webgpu driver, if the `webgpu-spirv` target takes it (it refuses 8- and
-/// 16-bit tensors, and f64 ones, for now).
+/// The model on the webgpu driver, if the `webgpu-spirv` target takes it (it refuses f64
+/// tensors).
 fn check_webgpu(name: &str, dir: &Path, runs: &[(String, Vec<HostTensor>, Vec<HostTensor>)]) {
     let Some(module) = unless_webgpu_refuses(dir, "webgpu-spirv", |o| try_compile_with(dir, o))
     else {
