@@ -53,7 +53,7 @@ cargo build --quiet -p kiln-example-accelerator
 export KILN_EXAMPLE_PLUGIN=$PWD/target/debug/libkiln_example_accelerator.so
 .venv/bin/python -m pytest -q bindings/python/tests
 # ONNX's own node tests: every case listed as passing must still pass on each target.
-.venv/bin/python tests/onnx_node/run.py --targets llvm-cpu,vmvx,vulkan-spirv --check
+.venv/bin/python tests/onnx_node/run.py --targets llvm-cpu,vmvx,vulkan-spirv,webgpu-spirv --check
 # The real-model zoo: models PyPI packages ship (fetched once into tests/zoo/.cache), compiled
 # as shipped and compared with ONNX Runtime.
 .venv/bin/python -m pip install --quiet "onnxruntime==1.32.0"

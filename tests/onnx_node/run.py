@@ -6,7 +6,7 @@ kiln for a target and run on its device, and its outputs are compared as onnx's 
 compares them: `numpy.testing.assert_allclose` with the case's rtol/atol for floats, exactly
 for integers and booleans.
 
-    .venv/bin/python tests/onnx_node/run.py [--targets llvm-cpu,vmvx,vulkan-spirv]
+    .venv/bin/python tests/onnx_node/run.py [--targets llvm-cpu,vmvx,vulkan-spirv,webgpu-spirv]
                                             [--coverage docs/onnx-coverage.md]
                                             [--check] [--update]
 
@@ -28,7 +28,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 # Each target runs on the device its users would pick.
-DEVICES = {"llvm-cpu": "local-sync", "vmvx": "local-task", "vulkan-spirv": "vulkan"}
+DEVICES = {
+    "llvm-cpu": "local-sync",
+    "vmvx": "local-task",
+    "vulkan-spirv": "vulkan",
+    "webgpu-spirv": "webgpu",
+}
 
 
 def plain_cases():

@@ -1,5 +1,5 @@
 //! A small layer over `rspirv`'s builder for writing compute shaders: cached types and
-//! constants, the binding and push-constant layout of `kiln-spirv`'s calling convention, typed
+//! constants, the binding and parameter-block layout of `kiln-spirv`'s calling convention, typed
 //! loads and stores with element-type conversion, and structured loops and branches.
 //!
 //! Values are SPIR-V ids. Floats are computed as `f32`, integers as `i64` (the VMVX register
@@ -115,7 +115,7 @@ pub struct Shader {
     /// The value of each i64 constant, so packing a constant folds here (naga's WGSL reader
     /// cannot evaluate an i64 literal's conversion to u32).
     i64_values: HashMap<Word, i64>,
-    /// The values of the kernel's symbols, loaded from push constants at entry.
+    /// The values of the kernel's symbols, loaded from the parameter block at entry.
     symbols: HashMap<String, Word>,
     /// Per binding: (variable, pointer-to-element type, element type).
     bindings: Vec<(Word, Word, ElementType)>,
@@ -460,7 +460,33 @@ impl Shader {
     // ----- plain instructions -----
 
     /// Appends `op` with id operands and returns its result.
+    /// Instruction `op` of result type `ty`. Two forms are rewritten for WGSL's sake (naga
+    /// writes what SPIR-V allows and WGSL does not): a 64-bit shift takes its amount (an i64
+    /// register below 64) as u32, and a conversion of an i64 constant to i32 or u32 is
+    /// folded here.
     pub fn op(&mut self, op: Op, ty: Word, args: &[Word]) -> Word {
+        let constant = args.first().and_then(|a| self.i64_values.get(a)).copied();
+        match (op, constant) {
+            (Op::SConvert | Op::UConvert, Some(c)) if ty == self.i32_ => {
+                return self.const_i32(c as i32)
+            }
+            (Op::SConvert | Op::UConvert, Some(c)) if ty == self.u32_ => {
+                return self.const_u32(c as u32)
+            }
+            _ => {}
+        }
+        let shifts = [
+            Op::ShiftLeftLogical,
+            Op::ShiftRightLogical,
+            Op::ShiftRightArithmetic,
+        ];
+        let mut args = args.to_vec();
+        if shifts.contains(&op) && ty == self.i64_ {
+            args[1] = match self.i64_values.get(&args[1]).copied() {
+                Some(c) => self.const_u32(c as u32),
+                None => self.op(Op::UConvert, self.u32_, &[args[1]]),
+            };
+        }
         let id = self.b.id();
         let inst = Instruction::new(
             op,
@@ -892,12 +918,19 @@ impl Shader {
 
     /// The bits a register of `t`'s kind packs as (in the low bits of a u32).
     fn pack(&mut self, v: Word, t: ElementType) -> Word {
+        // A sub-byte integer keeps only its own bits (`-1` as `i4` is `0x0f`), as elsewhere.
+        let sub_byte = t
+            .int_width()
+            .map(|(w, _)| w)
+            .filter(|&w| w < 8 && t != ElementType::I1);
+        let keep = |bits: u32| sub_byte.map_or(bits, |w| bits & ((1u32 << w) - 1));
         if let Some(&c) = self.i64_values.get(&v) {
-            return self.const_u32(if t == ElementType::I1 {
+            let bits = if t == ElementType::I1 {
                 (c != 0) as u32
             } else {
                 c as u32
-            });
+            };
+            return self.const_u32(keep(bits));
         }
         match t {
             ElementType::F16 => self.half_bits(v),
@@ -908,8 +941,16 @@ impl Shader {
                 let (one, zero) = (self.const_u32(1), self.const_u32(0));
                 self.select(self.u32_, nz, one, zero)
             }
-            // Integers keep their low bits (`-1` as `i4` is `0x0f`).
-            _ => self.op(Op::UConvert, self.u32_, &[v]),
+            _ => {
+                let bits = self.op(Op::UConvert, self.u32_, &[v]);
+                match sub_byte {
+                    Some(_) => {
+                        let mask = self.const_u32(keep(u32::MAX));
+                        self.op(Op::BitwiseAnd, self.u32_, &[bits, mask])
+                    }
+                    None => bits,
+                }
+            }
         }
     }
 
@@ -1185,7 +1226,7 @@ impl kiln_codegen_gpu::IndexBuilder for Shader {
     }
 }
 
-/// Size expressions as i32 instructions over the symbols' push-constant values (constant
+/// Size expressions as i32 instructions over the symbols' parameter-block values (constant
 /// expressions fold to constants).
 impl kiln_types::sym::SymArith for Shader {
     type Value = Word;

@@ -77,11 +77,11 @@ pub fn translate(entry: &EntryPoint) -> Result<(String, String), SpirvError> {
         kernel: entry.name.clone(),
         message,
     };
-    let capabilities = if entry.features.int64 {
-        Capabilities::SHADER_INT64
-    } else {
-        Capabilities::empty()
-    };
+    // WGSL's own pack2x16float and unpack2x16float carry packed f16 elements.
+    let mut capabilities = Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+    if entry.features.int64 {
+        capabilities |= Capabilities::SHADER_INT64;
+    }
     let (module, info) = crate::naga_in::read(entry, "webgpu-spirv", capabilities)?;
     let source =
         naga::back::wgsl::write_string(&module, &info, naga::back::wgsl::WriterFlags::empty())

@@ -432,7 +432,7 @@ pub const AVAILABLE: &[&str] = &[
     "webgpu-spirv",
 ];
 
-/// The backend called `name`, configured by `options`; `None` if this build lacks it.
+/// The backend called `name`, configured by `options`; `None` if no backend has that name.
 pub fn backend(
     name: &str,
     options: &CompileOptions,

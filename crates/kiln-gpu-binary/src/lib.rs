@@ -19,8 +19,8 @@
 //!   threads; kernels index with 32-bit arithmetic, so a dispatch's threads stay below 2^31.
 //! - [`Kernel::shared_memory`] bytes of static shared memory (declared in the code).
 //!
-//! Metal kernels (translated from the vulkan-spirv shaders) keep the Vulkan convention
-//! instead: `[[buffer(i)]]` is binding `i` (accessed from the element bias the parameter
+//! Metal kernels (MSL naga wrote from SPIR-V shaders) keep the Vulkan convention instead:
+//! `[[buffer(i)]]` is binding `i` (accessed from the element bias the parameter
 //! block gives), `[[buffer(n)]]` for `n` bindings holds that block (one `u32` bias per
 //! binding, then one `i32` per symbol), `[[buffer(n + 1)]]` the status word of a kernel
 //! that reports errors, and `[[buffer(n + 2)]]` the bound byte length of each binding (one
@@ -30,6 +30,10 @@
 //! `i` for binding `i`, binding `n` for the status word of a kernel that reports errors,
 //! and after those a uniform buffer holding the parameter block, its `u32` words four to a
 //! `vec4<u32>`.
+//!
+//! Both read and write 8- and 16-bit elements a 32-bit word at a time (neither has narrow
+//! storage to rely on): a driver binds each range from a word-aligned offset, the remainder
+//! as the element bias, and covers whole words; buffers are allocated in whole words.
 //!
 //! This crate belongs to the runtime side: it never depends on the compiler.
 

@@ -168,15 +168,25 @@ impl WebGpuDevice {
         result
     }
 
-    fn storage_buffer(&self, len: usize) -> wgpu::Buffer {
-        self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size: word_size(len),
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        })
+    /// A storage buffer for `len` bytes (in whole words), or why there is none.
+    fn storage_buffer(&self, len: usize) -> Result<wgpu::Buffer, HalError> {
+        let size = word_size(len);
+        if size > self.limits.max_buffer_size {
+            return Err(HalError::OutOfMemory { bytes: len });
+        }
+        self.scoped(
+            || {
+                Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: None,
+                    size,
+                    usage: wgpu::BufferUsages::STORAGE
+                        | wgpu::BufferUsages::COPY_SRC
+                        | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }))
+            },
+            |e| HalError::Device(format!("webgpu: cannot allocate {len} bytes: {e}")),
+        )
     }
 
     fn pipeline(&self, kernel: &kiln_gpu_binary::Kernel) -> Result<Pipeline, HalError> {
@@ -316,10 +326,14 @@ fn range(buffer: &wgpu::Buffer, offset: u64, size: u64) -> wgpu::BindingResource
     })
 }
 
-/// Bytes a buffer of `len` bytes takes: whole 4-byte words, at least one.
+/// Bytes a buffer of `len` bytes takes: whole 4-byte words, at least two (an empty binding
+/// still binds one element, 8 bytes for 64-bit ones).
 fn word_size(len: usize) -> u64 {
-    align_to(len.max(1) as u64, 4)
+    align_to(len.max(EMPTY_BINDING as usize) as u64, 4)
 }
+
+/// Bytes an empty binding binds: one element of the widest type a kernel stores (i64).
+const EMPTY_BINDING: u64 = 8;
 
 /// A storage buffer the host reaches by copies.
 struct WebGpuBuffer {
@@ -340,7 +354,12 @@ impl Buffer for WebGpuBuffer {
         }
         let start = offset as u64 & !3;
         let end = align_to((offset + out.len()) as u64, 4);
-        let bytes = self.device.download(&self.buffer, start, end - start)?;
+        let dev = &self.device;
+        let _one = dev.serial.lock().unwrap_or_else(|e| e.into_inner());
+        let bytes = dev.scoped(
+            || dev.download(&self.buffer, start, end - start),
+            |e| HalError::Device(format!("webgpu: reading a buffer failed: {e}")),
+        )?;
         let skip = offset - start as usize;
         out.copy_from_slice(&bytes[skip..skip + out.len()]);
         Ok(())
@@ -350,20 +369,27 @@ impl Buffer for WebGpuBuffer {
         if data.is_empty() {
             return Ok(());
         }
-        if offset.is_multiple_of(4) && data.len().is_multiple_of(4) {
-            self.device
-                .queue
-                .write_buffer(&self.buffer, offset as u64, data);
-            return Ok(());
-        }
-        // WebGPU writes whole words: merge the partial ones with what the buffer holds.
-        let start = offset as u64 & !3;
-        let end = align_to((offset + data.len()) as u64, 4);
-        let mut words = self.device.download(&self.buffer, start, end - start)?;
-        let skip = offset - start as usize;
-        words[skip..skip + data.len()].copy_from_slice(data);
-        self.device.queue.write_buffer(&self.buffer, start, &words);
-        Ok(())
+        let dev = &self.device;
+        // One transfer or submission at a time: a partial word is read, merged and written
+        // back whole, and nothing may change its other bytes meanwhile.
+        let _one = dev.serial.lock().unwrap_or_else(|e| e.into_inner());
+        dev.scoped(
+            || {
+                if offset.is_multiple_of(4) && data.len().is_multiple_of(4) {
+                    dev.queue.write_buffer(&self.buffer, offset as u64, data);
+                    return Ok(());
+                }
+                // WebGPU writes whole words: merge the partial ones with what the buffer holds.
+                let start = offset as u64 & !3;
+                let end = align_to((offset + data.len()) as u64, 4);
+                let mut words = dev.download(&self.buffer, start, end - start)?;
+                let skip = offset - start as usize;
+                words[skip..skip + data.len()].copy_from_slice(data);
+                dev.queue.write_buffer(&self.buffer, start, &words);
+                Ok(())
+            },
+            |e| HalError::Device(format!("webgpu: writing a buffer failed: {e}")),
+        )
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -381,7 +407,7 @@ struct WebGpuExecutable {
     exe: kiln_gpu_binary::Executable,
     pipelines: Vec<Pipeline>,
     /// The device that loaded it (its pipelines run only there).
-    device: usize,
+    device: Arc<WebGpuDevice>,
 }
 
 impl Executable for WebGpuExecutable {
@@ -411,10 +437,6 @@ struct Recorded<'a> {
 struct WebGpuHandle(Arc<WebGpuDevice>);
 
 impl WebGpuHandle {
-    fn id(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
-    }
-
     /// Checks dispatch `index` and resolves its buffers and parameter block.
     fn record<'a>(&self, index: usize, c: &'a Command) -> Result<Option<Recorded<'a>>, HalError> {
         let Command::Dispatch {
@@ -430,7 +452,7 @@ impl WebGpuHandle {
         let exe = executable
             .as_any()
             .downcast_ref::<WebGpuExecutable>()
-            .filter(|e| e.device == self.id())
+            .filter(|e| Arc::ptr_eq(&e.device, &self.0))
             .ok_or_else(|| HalError::Invalid("executable belongs to another device".into()))?;
         let entry = *entry_point as usize;
         let kernel = &exe.exe.kernels[entry];
@@ -507,8 +529,9 @@ impl WebGpuHandle {
             .ok_or("the buffer belongs to another device")?;
         let allocated = buffer.buffer.size();
         if b.length == 0 {
-            // Nothing is read or written: bind the buffer's first word.
-            return Ok(((&buffer.buffer, 0, 4), 0));
+            // Nothing is read or written: bind the buffer's first element (WebGPU checks
+            // that a binding holds at least one).
+            return Ok(((&buffer.buffer, 0, EMPTY_BINDING), 0));
         }
         let offset = b.offset as u64;
         let aligned = offset - offset % alignment;
@@ -588,11 +611,8 @@ impl Device for WebGpuHandle {
         vec![WEBGPU_FORMAT.into()]
     }
     fn allocate(&self, bytes: usize) -> Result<Arc<dyn Buffer>, HalError> {
-        if bytes as u64 > self.0.limits.max_buffer_size {
-            return Err(HalError::OutOfMemory { bytes });
-        }
         Ok(Arc::new(WebGpuBuffer {
-            buffer: self.0.storage_buffer(bytes),
+            buffer: self.0.storage_buffer(bytes)?,
             len: bytes,
             writable: true,
             device: self.0.clone(),
@@ -605,17 +625,21 @@ impl Device for WebGpuHandle {
         length: usize,
     ) -> Result<Arc<dyn Buffer>, HalError> {
         let data = host_range(bytes.bytes(), offset, length)?;
-        if length as u64 > self.0.limits.max_buffer_size {
-            return Err(HalError::OutOfMemory { bytes: length });
-        }
-        let buffer = self.0.storage_buffer(length);
+        let buffer = self.0.storage_buffer(length)?;
         let whole = data.len() & !3;
-        self.0.queue.write_buffer(&buffer, 0, &data[..whole]);
-        if whole < data.len() {
-            let mut tail = [0u8; 4];
-            tail[..data.len() - whole].copy_from_slice(&data[whole..]);
-            self.0.queue.write_buffer(&buffer, whole as u64, &tail);
-        }
+        let dev = &self.0;
+        dev.scoped(
+            || {
+                dev.queue.write_buffer(&buffer, 0, &data[..whole]);
+                if whole < data.len() {
+                    let mut tail = [0u8; 4];
+                    tail[..data.len() - whole].copy_from_slice(&data[whole..]);
+                    dev.queue.write_buffer(&buffer, whole as u64, &tail);
+                }
+                Ok(())
+            },
+            |e| HalError::Device(format!("webgpu: uploading constants failed: {e}")),
+        )?;
         Ok(Arc::new(WebGpuBuffer {
             buffer,
             len: length,
@@ -647,7 +671,7 @@ impl Device for WebGpuHandle {
         Ok(Arc::new(WebGpuExecutable {
             exe,
             pipelines,
-            device: self.id(),
+            device: self.0.clone(),
         }))
     }
     fn queue_execute(
