@@ -4,8 +4,8 @@
 //! executable format fixes (`kiln_gpu_binary`'s crate docs): binding `i` at `[[buffer(i)]]`,
 //! the push-constant block at `[[buffer(n)]]`, the status word at `[[buffer(n + 1)]]`, and
 //! the bound byte length of each binding (`u32`s, in binding order, then the status word's
-//! for a kernel that reports errors) at `[[buffer(n + 2)]]`. Kernels over f64 tensors are
-//! refused: Metal has no 64-bit floats.
+//! for a kernel that reports errors) at `[[buffer(n + 2)]]`. Metal has no 64-bit floats: f64
+//! elements are pairs of words, as for WebGPU.
 
 use crate::shader::Dialect;
 use crate::{SpirvError, TranslatedKernel, VulkanTarget};

@@ -2,8 +2,8 @@
 //! from SPIR-V (`metal-spirv`, `webgpu-spirv`): the kernel's shader parsed, its entry point
 //! renamed after the kernel and the whole module validated.
 //! Their dialects pack 8- and 16-bit elements into words (naga's SPIR-V front end does not read
-//! narrow storage); kernels over f64 tensors are refused: neither Metal nor WebGPU has 64-bit
-//! floats.
+//! narrow storage) and keep f64 elements as pairs of words (neither Metal nor WebGPU has 64-bit
+//! floats); a shader that still declares f64 storage is refused with that reason.
 
 use crate::SpirvError;
 use kiln_spirv::EntryPoint;

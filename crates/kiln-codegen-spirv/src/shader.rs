@@ -44,8 +44,11 @@ pub mod glsl {
     pub const FCLAMP: u32 = 43;
     pub const NMIN: u32 = 79;
     pub const NMAX: u32 = 80;
+    pub const SCLAMP: u32 = 45;
+    pub const LDEXP: u32 = 53;
     pub const PACK_HALF_2X16: u32 = 58;
     pub const UNPACK_HALF_2X16: u32 = 62;
+    pub const FIND_UMSB: u32 = 75;
 }
 
 /// The API a shader is written for, and so how it works around what that API (or naga, which
@@ -57,10 +60,11 @@ pub enum Dialect {
     Vulkan,
     /// WebGPU: no push constants, so the parameter block is a uniform buffer at set 0, the
     /// binding after the storage buffers, its words four to a `uvec4` (uniform arrays have a
-    /// 16-byte stride); no 8- or 16-bit storage, so narrow elements are packed.
+    /// 16-byte stride); no 8- or 16-bit storage, so narrow elements are packed; no f64, so
+    /// f64 elements are pairs of words.
     WebGpu,
     /// Metal through naga: push constants (naga gives them a buffer), narrow elements packed
-    /// (naga's SPIR-V reader lacks 8- and 16-bit storage).
+    /// (naga's SPIR-V reader lacks 8- and 16-bit storage), f64 elements as pairs of words.
     Metal,
 }
 
@@ -256,8 +260,14 @@ impl Shader {
         (self.dialect.packs_narrow() && bits < 32).then_some(bits)
     }
 
+    /// Whether `t`'s elements are pairs of 32-bit words (f64 where the dialect has no 64-bit
+    /// floats: the low word, then the high one).
+    fn word_pairs(&self, t: ElementType) -> bool {
+        self.dialect.packs_narrow() && t == ElementType::F64
+    }
+
     fn storage_type(&mut self, t: ElementType) -> (Word, u32) {
-        if self.packed_bits(t).is_some() {
+        if self.packed_bits(t).is_some() || self.word_pairs(t) {
             return (self.u32_, 4);
         }
         let size = t.byte_size() as u32;
@@ -962,9 +972,125 @@ impl Shader {
         self.ext(self.u32_, glsl::PACK_HALF_2X16, &[both])
     }
 
+    /// Pointers to the low and high words of f64 element `index` of `binding`.
+    fn word_pair(&mut self, binding: u32, index: Word) -> R<(Word, Word)> {
+        let low = self.imul_k(index, 2);
+        let high = self.iadd_k(low, 1);
+        Ok((
+            self.element_ptr(binding, low)?.0,
+            self.element_ptr(binding, high)?.0,
+        ))
+    }
+
+    /// An f64's bits (low and high u32 words) as the nearest f32: its 53-bit significand
+    /// summed in f32 and scaled by its exponent; zero below f32's range, infinite above,
+    /// infinities and NaNs kept, the sign applied last.
+    fn f32_of_f64_bits(&mut self, low: Word, high: Word) -> Word {
+        let (u, i, f) = (self.u32_, self.i32_, self.f32_);
+        let twenty = self.const_u32(20);
+        let e = self.op(Op::ShiftRightLogical, u, &[high, twenty]);
+        let eleven = self.const_u32(0x7ff);
+        let e = self.op(Op::BitwiseAnd, u, &[e, eleven]);
+        let top_mask = self.const_u32(0xf_ffff);
+        let top = self.op(Op::BitwiseAnd, u, &[high, top_mask]);
+        // 1 + top·2^-20 + low·2^-52: exact up to the last addition's rounding.
+        let (top_f, low_f) = (
+            self.op(Op::ConvertUToF, f, &[top]),
+            self.op(Op::ConvertUToF, f, &[low]),
+        );
+        let (k20, k52, one) = (
+            self.const_f32(2f32.powi(-20)),
+            self.const_f32(2f32.powi(-52)),
+            self.const_f32(1.0),
+        );
+        let a = self.fmul(top_f, k20);
+        let b = self.fmul(low_f, k52);
+        let significand = self.fadd(a, b);
+        let significand = self.fadd(one, significand);
+        let e = self.op(Op::Bitcast, i, &[e]);
+        let bias = self.const_i32(1023);
+        let exponent = self.op(Op::ISub, i, &[e, bias]);
+        let (lowest, highest) = (self.const_i32(-150), self.const_i32(127));
+        let clamped = self.ext(i, glsl::SCLAMP, &[exponent, lowest, highest]);
+        let v = self.ext(f, glsl::LDEXP, &[significand, clamped]);
+        let (zero, inf, nan) = (
+            self.const_f32(0.0),
+            self.const_f32(f32::INFINITY),
+            self.const_f32(f32::NAN),
+        );
+        let over = self.op(Op::SGreaterThan, self.bool_, &[exponent, highest]);
+        let v = self.select(f, over, inf, v);
+        let under = self.op(Op::SLessThan, self.bool_, &[exponent, lowest]);
+        let v = self.select(f, under, zero, v);
+        let ones = self.const_i32(0x7ff);
+        let all_ones = self.op(Op::IEqual, self.bool_, &[e, ones]);
+        let fraction = self.op(Op::BitwiseOr, u, &[top, low]);
+        let zero_u = self.const_u32(0);
+        let has_fraction = self.op(Op::INotEqual, self.bool_, &[fraction, zero_u]);
+        let special = self.select(f, has_fraction, nan, inf);
+        let v = self.select(f, all_ones, special, v);
+        let sign_bit = self.const_u32(0x8000_0000);
+        let sign = self.op(Op::BitwiseAnd, u, &[high, sign_bit]);
+        let negative = self.op(Op::INotEqual, self.bool_, &[sign, zero_u]);
+        let flipped = self.op(Op::FNegate, f, &[v]);
+        self.select(f, negative, flipped, v)
+    }
+
+    /// An f32's value as f64 bits (low and high u32 words), exactly: subnormals normalised,
+    /// infinities and NaNs (with their payload's top bits) kept.
+    fn f64_bits_of_f32(&mut self, x: Word) -> (Word, Word) {
+        let u = self.u32_;
+        let bits = self.op(Op::Bitcast, u, &[x]);
+        let sign_bit = self.const_u32(0x8000_0000);
+        let sign = self.op(Op::BitwiseAnd, u, &[bits, sign_bit]);
+        let k23 = self.const_u32(23);
+        let e = self.op(Op::ShiftRightLogical, u, &[bits, k23]);
+        let byte = self.const_u32(0xff);
+        let e = self.op(Op::BitwiseAnd, u, &[e, byte]);
+        let field = self.const_u32(0x7f_ffff);
+        let m = self.op(Op::BitwiseAnd, u, &[bits, field]);
+        // A subnormal m·2^-149 with its top set bit at p is 1.f·2^(p-149).
+        let p = self.ext(u, glsl::FIND_UMSB, &[m]);
+        let shift = self.op(Op::ISub, u, &[k23, p]);
+        let normalised = self.op(Op::ShiftLeftLogical, u, &[m, shift]);
+        let normalised = self.op(Op::BitwiseAnd, u, &[normalised, field]);
+        // Rebiased: p - 149 + 1023, and e - 127 + 1023.
+        let (k874, k896) = (self.const_u32(874), self.const_u32(896));
+        let sub_exponent = self.op(Op::IAdd, u, &[p, k874]);
+        let exponent = self.op(Op::IAdd, u, &[e, k896]);
+        let zero_u = self.const_u32(0);
+        let subnormal = self.op(Op::IEqual, self.bool_, &[e, zero_u]);
+        let exponent = self.select(u, subnormal, sub_exponent, exponent);
+        let m = self.select(u, subnormal, normalised, m);
+        let special = self.op(Op::IEqual, self.bool_, &[e, byte]);
+        let ones = self.const_u32(0x7ff);
+        let exponent = self.select(u, special, ones, exponent);
+        let unsigned = self.const_u32(0x7fff_ffff);
+        let magnitude = self.op(Op::BitwiseAnd, u, &[bits, unsigned]);
+        let zero = self.op(Op::IEqual, self.bool_, &[magnitude, zero_u]);
+        let exponent = self.select(u, zero, zero_u, exponent);
+        let m = self.select(u, zero, zero_u, m);
+        let (k3, k20, k29) = (self.const_u32(3), self.const_u32(20), self.const_u32(29));
+        let high = self.op(Op::ShiftLeftLogical, u, &[exponent, k20]);
+        let high = self.op(Op::BitwiseOr, u, &[high, sign]);
+        let top = self.op(Op::ShiftRightLogical, u, &[m, k3]);
+        let high = self.op(Op::BitwiseOr, u, &[high, top]);
+        let low = self.op(Op::ShiftLeftLogical, u, &[m, k29]);
+        (low, high)
+    }
+
     /// Loads element `index` of `binding` as a register of its kind.
     pub fn load(&mut self, binding: u32, index: Word) -> R<Val> {
         let t = self.binding_type(binding)?;
+        if self.word_pairs(t) {
+            let (pl, ph) = self.word_pair(binding, index)?;
+            let low = self.op(Op::Load, self.u32_, &[pl]);
+            let high = self.op(Op::Load, self.u32_, &[ph]);
+            return Ok(Val {
+                kind: RegKind::F,
+                id: self.f32_of_f64_bits(low, high),
+            });
+        }
         if let Some(bits) = self.packed_bits(t) {
             let raw = self.load_packed(binding, index, bits)?;
             return Ok(Val {
@@ -1023,6 +1149,13 @@ impl Shader {
             let raw = self.pack(v.id, t);
             return self.store_packed(binding, index, bits, raw);
         }
+        if self.word_pairs(t) {
+            // Each element owns both its words: plain stores.
+            let (low, high) = self.f64_bits_of_f32(v.id);
+            let (pl, ph) = self.word_pair(binding, index)?;
+            self.b.store(pl, low, None, []).map_err(err)?;
+            return self.b.store(ph, high, None, []).map_err(err);
+        }
         let (p, t) = self.element_ptr(binding, index)?;
         let (sty, _) = self.storage_type(t);
         let raw = match t {
@@ -1063,6 +1196,15 @@ impl Shader {
         if let (Some(bits), true) = (self.packed_bits(t), t == u) {
             let raw = self.load_packed(from, from_index, bits)?;
             return self.store_packed(to, to_index, bits, raw);
+        }
+        if self.word_pairs(t) && t == u {
+            let (from_low, from_high) = self.word_pair(from, from_index)?;
+            let (to_low, to_high) = self.word_pair(to, to_index)?;
+            for (src, dst) in [(from_low, to_low), (from_high, to_high)] {
+                let word = self.op(Op::Load, self.u32_, &[src]);
+                self.b.store(dst, word, None, []).map_err(err)?;
+            }
+            return Ok(());
         }
         let (src, t) = self.element_ptr(from, from_index)?;
         let (dst, u) = self.element_ptr(to, to_index)?;

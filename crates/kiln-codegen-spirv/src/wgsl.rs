@@ -18,7 +18,8 @@
 //! - Integer registers are 64-bit, as on Vulkan: a kernel that computes with integers needs
 //!   the adapter's `SHADER_INT64` feature (native WebGPU on Vulkan, Metal and D3D12 has it;
 //!   browsers do not yet). Float kernels do not.
-//! - Kernels over f64 tensors are refused: WGSL has no 64-bit floats.
+//! - No 64-bit floats: an f64 element is a pair of words (low, high), converted to and from
+//!   the f32 registers kiln computes f64 in by integer arithmetic.
 //!
 //! ```
 //! use kiln_codegen_spirv::wgsl;

@@ -98,14 +98,65 @@ fn unaligned_transfers_round_trip() {
     assert_eq!(middle, [3, 4, 5]);
 }
 
+/// Runs `out[i] = body(a[i])` over `len` elements of type `t` on `device`, both tensors bound
+/// `offset` bytes into buffers holding `input` (which `out`'s buffer is filled with `fill`
+/// around); returns `out`'s whole buffer.
+fn run_elementwise(
+    device: &dyn kiln_runtime::hal::Device,
+    t: kiln_types::ElementType,
+    len: usize,
+    body: Vec<kiln_kernel::Inst>,
+    offset: usize,
+    input: &[u8],
+    fill: u8,
+) -> Vec<u8> {
+    use kiln_kernel::{Body, Op, ReduceFn, View};
+    use kiln_runtime::hal::{BufferBinding, CommandBuffer};
+    let view = |binding| View::contiguous(binding, 0, t, &[len as u64]);
+    let results = vec![body.len() as u32 - 1];
+    let op = Op::Generic {
+        shape: vec![len as u64],
+        reduction_dims: 0,
+        reduce: ReduceFn::Sum,
+        inputs: vec![view(0)],
+        outputs: vec![view(1)],
+        body: Body {
+            insts: body,
+            results,
+        },
+    };
+    let (kernel, count) = kiln_codegen_spirv::wgsl::compile_kernel("each", &op).unwrap();
+    let exe = device
+        .load_executable(kiln_gpu_binary::WEBGPU_FORMAT, &executable(kernel).encode())
+        .unwrap();
+    let (a, out) = (
+        device.allocate(input.len()).unwrap(),
+        device.allocate(input.len()).unwrap(),
+    );
+    a.write(0, input).unwrap();
+    out.write(0, &vec![fill; input.len()]).unwrap();
+    let bind = |buffer: &std::sync::Arc<dyn kiln_runtime::hal::Buffer>| BufferBinding {
+        buffer: buffer.clone(),
+        offset,
+        length: len * t.byte_size(),
+    };
+    let mut commands = CommandBuffer::new();
+    commands
+        .dispatch(exe, 0, [count as u32, 1, 1], vec![bind(&a), bind(&out)])
+        .unwrap();
+    device.queue_execute(&commands, None).unwrap();
+    let mut got = vec![0u8; input.len()];
+    out.read(0, &mut got).unwrap();
+    got
+}
+
 /// 8- and 16-bit tensors live packed in words: `out[i] = a[i] + 1` over 1,001 u8 and i16
 /// elements (every word shared by several invocations' elements, the last one partly
 /// another tensor's), starting one element into their buffers, leaves every element right
 /// and the bytes around the output as they were.
 #[test]
 fn packed_narrow_elements_keep_their_neighbours() {
-    use kiln_kernel::{BinaryFn, Body, Inst, Op, ReduceFn, View};
-    use kiln_runtime::hal::{BufferBinding, CommandBuffer};
+    use kiln_kernel::{BinaryFn, Inst};
     use kiln_types::ElementType;
     let Some((driver, _)) = subject() else {
         return;
@@ -114,58 +165,18 @@ fn packed_narrow_elements_keep_their_neighbours() {
     const LEN: usize = 1001;
     for t in [ElementType::U8, ElementType::I16] {
         let size = t.byte_size();
-        let view = |binding| View::contiguous(binding, 0, t, &[LEN as u64]);
-        let op = Op::Generic {
-            shape: vec![LEN as u64],
-            reduction_dims: 0,
-            reduce: ReduceFn::Sum,
-            inputs: vec![view(0)],
-            outputs: vec![view(1)],
-            body: Body {
-                insts: vec![
-                    Inst::Input(0),
-                    Inst::ConstI(1),
-                    Inst::Binary(BinaryFn::Add, 0, 1),
-                ],
-                results: vec![2],
-            },
-        };
-        let (kernel, count) = kiln_codegen_spirv::wgsl::compile_kernel("inc", &op).unwrap();
-        let exe = executable(kernel);
-        let exe = device
-            .load_executable(kiln_gpu_binary::WEBGPU_FORMAT, &exe.encode())
-            .unwrap();
-        // Both tensors start one element into a buffer with a guard element after them.
+        // The tensors start one element into buffers with a guard element after them.
         let bytes = (LEN + 2) * size;
         let input: Vec<u8> = (0..bytes).map(|i| (i * 7 % 251) as u8).collect();
-        let (a, out) = (
-            device.allocate(bytes).unwrap(),
-            device.allocate(bytes).unwrap(),
-        );
-        a.write(0, &input).unwrap();
-        out.write(0, &vec![0xa5; bytes]).unwrap();
-        let bind = |buffer: &std::sync::Arc<dyn kiln_runtime::hal::Buffer>| BufferBinding {
-            buffer: buffer.clone(),
-            offset: size,
-            length: LEN * size,
-        };
-        let mut commands = CommandBuffer::new();
-        commands
-            .dispatch(exe, 0, [count as u32, 1, 1], vec![bind(&a), bind(&out)])
-            .unwrap();
-        device.queue_execute(&commands, None).unwrap();
-        let mut got = vec![0u8; bytes];
-        out.read(0, &mut got).unwrap();
-        assert_eq!(
-            &got[..size],
-            &vec![0xa5; size][..],
-            "{t}: the element before"
-        );
-        assert_eq!(
-            &got[bytes - size..],
-            &vec![0xa5; size][..],
-            "{t}: the element after"
-        );
+        let add_one = vec![
+            Inst::Input(0),
+            Inst::ConstI(1),
+            Inst::Binary(BinaryFn::Add, 0, 1),
+        ];
+        let got = run_elementwise(&*device, t, LEN, add_one, size, &input, 0xa5);
+        let guard = vec![0xa5; size];
+        assert_eq!(&got[..size], &guard[..], "{t}: the element before");
+        assert_eq!(&got[bytes - size..], &guard[..], "{t}: the element after");
         for i in 0..LEN {
             let at = (i + 1) * size;
             let (want, have) = if size == 1 {
@@ -179,5 +190,46 @@ fn packed_narrow_elements_keep_their_neighbours() {
             };
             assert_eq!(have, want, "{t} element {i}");
         }
+    }
+}
+
+/// f64 elements are word pairs converted to and from f32 (WGSL has no f64): `out = a · 1`
+/// gives each input rounded to f32 and widened back exactly — infinities, NaN and signed
+/// zeros kept, values beyond f32's range infinite, values below it zero.
+#[test]
+fn f64_elements_convert_through_f32() {
+    use kiln_kernel::{BinaryFn, Inst};
+    let Some((driver, _)) = subject() else {
+        return;
+    };
+    let device = driver.create_device("", &Default::default()).unwrap();
+    let input = [
+        0.0,
+        -0.0,
+        1.5,
+        1.0 / 3.0,
+        -7.5e20,
+        1e-30,
+        3.0e38,
+        1e39,
+        -1e39,
+        1e-50,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
+    let bytes: Vec<u8> = input.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let times_one = vec![
+        Inst::Input(0),
+        Inst::ConstF(1.0),
+        Inst::Binary(BinaryFn::Mul, 0, 1),
+    ];
+    let f64_ = kiln_types::ElementType::F64;
+    let got = run_elementwise(&*device, f64_, input.len(), times_one, 0, &bytes, 0);
+    for (i, x) in input.iter().enumerate() {
+        let have = f64::from_le_bytes(got[8 * i..8 * i + 8].try_into().unwrap());
+        let want = *x as f32 as f64;
+        let same = have.to_bits() == want.to_bits() || (have.is_nan() && want.is_nan());
+        assert!(same, "{x:e}: {have:e}, expected {want:e}");
     }
 }

@@ -9,8 +9,8 @@
 //! model also compiles for `cuda` / `rocm` and must match there. Every model the `vmvx-inline`
 //! target takes (sizes known at compile time, no run-time control flow; the rest must be
 //! refused for one of those reasons) matches on the inline runtime, for each run whose inputs
-//! fit the compiled signature. Every model the `webgpu-spirv` target takes (the rest must be
-//! refused for their f64 tensors) matches on the webgpu driver (wgpu on lavapipe in CI).
+//! fit the compiled signature. Every model also compiles for `webgpu-spirv` and matches on the
+//! webgpu driver (wgpu on lavapipe in CI).
 
 use kiln_compiler::{CompileOptions, CompileOutput, Phase};
 use kiln_runtime::{LoadedModule, ModuleBytes};
@@ -65,36 +65,13 @@ fn compile_bound(dir: &Path, target: &str, dims: Vec<(String, usize)>) -> Vec<u8
 }
 
 fn compile_with(dir: &Path, opts: CompileOptions) -> Vec<u8> {
-    try_compile_with(dir, opts).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-}
-
-fn try_compile_with(dir: &Path, opts: CompileOptions) -> Result<Vec<u8>, String> {
-    match kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts) {
-        Ok(CompileOutput::Module(bytes)) => Ok(bytes),
-        Ok(_) => panic!("{}: a module expected", dir.display()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// `target`'s module for the model in `dir` compiled by `compile`, or `None` (with a note)
-/// where `webgpu-spirv` refuses it for the one reason it may: f64 tensors, which WGSL lacks.
-fn unless_webgpu_refuses(
-    dir: &Path,
-    target: &str,
-    compile: impl FnOnce(CompileOptions) -> Result<Vec<u8>, String>,
-) -> Option<Vec<u8>> {
-    let options = CompileOptions {
-        targets: vec![target.into()],
-        ..Default::default()
+    let CompileOutput::Module(bytes) =
+        kiln_compiler::compile_file(&dir.join("model.onnx"), None, &opts)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+    else {
+        panic!("module expected")
     };
-    match compile(options) {
-        Ok(module) => Some(module),
-        Err(e) if target == "webgpu-spirv" && e.contains("cannot store f64") => {
-            eprintln!("{}: not on webgpu: {e}", dir.display());
-            None
-        }
-        Err(e) => panic!("{}: {target}: {e}", dir.display()),
-    }
+    bytes
 }
 
 fn vulkan_required() -> bool {
@@ -234,13 +211,9 @@ fn check(name: &str) {
     check_webgpu(name, &dir, &runs);
 }
 
-/// The model on the webgpu driver, if the `webgpu-spirv` target takes it (it refuses f64
-/// tensors).
+/// The model on the webgpu driver.
 fn check_webgpu(name: &str, dir: &Path, runs: &[(String, Vec<HostTensor>, Vec<HostTensor>)]) {
-    let Some(module) = unless_webgpu_refuses(dir, "webgpu-spirv", |o| try_compile_with(dir, o))
-    else {
-        return;
-    };
+    let module = compile(dir, "webgpu-spirv");
     let registry = kiln_tools::registry();
     let device = match registry.get("webgpu").map(|d| d.enumerate_devices()) {
         Some(Ok(d)) if !d.is_empty() => registry.create_device("webgpu", &Default::default()),
@@ -751,16 +724,16 @@ fn import_open(name: &str) -> kiln_ir::Program {
         .program
 }
 
-/// The model in `dir` compiled for `target` with its dims left open (`--kiln-dynamic-dims`),
-/// unless `webgpu-spirv` refuses it ([`unless_webgpu_refuses`]).
-fn compile_open(dir: &Path, target: &str) -> Option<Vec<u8>> {
-    unless_webgpu_refuses(dir, target, |options| {
-        let options = CompileOptions {
+/// The model in `dir` compiled for `target` with its dims left open (`--kiln-dynamic-dims`).
+fn compile_open(dir: &Path, target: &str) -> Vec<u8> {
+    compile_with(
+        dir,
+        CompileOptions {
+            targets: vec![target.into()],
             dynamic_dims: Some(true),
-            ..options
-        };
-        try_compile_with(dir, options)
-    })
+            ..Default::default()
+        },
+    )
 }
 
 fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
@@ -773,9 +746,9 @@ fn check_open_dims(name: &str, types: &[&str], binds: &[(&str, usize, usize)]) {
     let registry = kiln_tools::registry();
     let dynamic: Vec<(&str, Arc<ModuleBytes>)> = DYNAMIC_TARGETS
         .iter()
-        .filter_map(|&target| {
-            let module = compile_open(&dir, target)?;
-            Some((target, Arc::new(ModuleBytes::from_bytes(&module))))
+        .map(|&target| {
+            let module = compile_open(&dir, target);
+            (target, Arc::new(ModuleBytes::from_bytes(&module)))
         })
         .collect();
     for (run, inputs, expected) in runs(&dir) {
@@ -904,9 +877,7 @@ fn check_control_flow(name: &str) -> Vec<String> {
     let registry = kiln_tools::registry();
     let mut reflected = vec![];
     for target in DYNAMIC_TARGETS {
-        let Some(module) = compile_open(&dir, target) else {
-            continue;
-        };
+        let module = compile_open(&dir, target);
         if target == "vulkan-spirv" {
             validate_spirv(name, &module);
         }
