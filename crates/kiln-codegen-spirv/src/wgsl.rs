@@ -45,6 +45,11 @@ use kiln_kernel::{Op, Symbolic};
 use kiln_spirv::EntryPoint;
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
+/// Storage buffers a WebGPU device binds per shader stage unless its adapter allows more
+/// (WebGPU's default `maxStorageBuffersPerShaderStage`): dispatch formation keeps
+/// webgpu-spirv's elementwise kernels within it.
+pub const MAX_STORAGE_BUFFERS: usize = 8;
+
 /// What `webgpu-spirv` plans for: WebGPU's default limits (256 invocations per workgroup,
 /// 16 KiB of workgroup storage), with workgroups of 128 invocations for elementwise work.
 pub const WEBGPU: VulkanTarget = VulkanTarget {

@@ -31,6 +31,10 @@ pub trait GpuCodegen: Send + Sync {
     fn entry(&self, name: &str, op: &Op) -> Result<(Self::Entry, u64), CompileError>;
     /// Entry point `name` for a dispatch whose sizes are expressions over symbols.
     fn entry_symbolic(&self, name: &str, op: &Op<Symbolic>) -> Result<Self::Entry, CompileError>;
+    /// The most storage bindings one kernel may have, if the target caps them.
+    fn max_bindings(&self) -> Option<usize> {
+        None
+    }
     /// The symbols an entry point reads, in the order a dispatch passes their values.
     fn symbols(&self, entry: &Self::Entry) -> Vec<String>;
     fn workgroup_size(&self, entry: &Self::Entry) -> u32;
@@ -73,6 +77,9 @@ impl<C: GpuCodegen> TargetBackend for GpuBackend<C> {
     }
     fn format(&self) -> &'static str {
         self.0.format()
+    }
+    fn max_bindings(&self) -> Option<usize> {
+        self.0.max_bindings()
     }
     fn compile(
         &self,
@@ -255,6 +262,7 @@ pub struct Translated {
     target: &'static kiln_codegen_spirv::VulkanTarget,
     compile: CompileStatic,
     compile_symbolic: fn(&str, &Op<Symbolic>) -> Result<TranslatedKernel, SpirvError>,
+    max_bindings: Option<usize>,
 }
 
 /// Compiles a dispatch with static sizes: its kernel and workgroup count.
@@ -267,6 +275,7 @@ pub const METAL: Translated = Translated {
     target: &kiln_codegen_spirv::msl::APPLE,
     compile: kiln_codegen_spirv::msl::compile_kernel,
     compile_symbolic: kiln_codegen_spirv::msl::compile_kernel_symbolic,
+    max_bindings: None,
 };
 
 /// `webgpu-spirv` ([`kiln_codegen_spirv::wgsl`]).
@@ -276,6 +285,7 @@ pub const WEBGPU: Translated = Translated {
     target: &kiln_codegen_spirv::wgsl::WEBGPU,
     compile: kiln_codegen_spirv::wgsl::compile_kernel,
     compile_symbolic: kiln_codegen_spirv::wgsl::compile_kernel_symbolic,
+    max_bindings: Some(kiln_codegen_spirv::wgsl::MAX_STORAGE_BUFFERS),
 };
 
 impl Translated {
@@ -301,6 +311,9 @@ impl GpuCodegen for Translated {
     }
     fn entry_symbolic(&self, name: &str, op: &Op<Symbolic>) -> Result<Self::Entry, CompileError> {
         (self.compile_symbolic)(name, op).map_err(|e| self.error(e))
+    }
+    fn max_bindings(&self) -> Option<usize> {
+        self.max_bindings
     }
     fn symbols(&self, kernel: &Self::Entry) -> Vec<String> {
         kernel.entry.symbols.clone()

@@ -324,7 +324,8 @@ pub fn compile_program(
             ));
             continue;
         }
-        let formed = dispatch::form_dispatches(&program, f)?;
+        let max_bindings = backends.iter().filter_map(|b| b.max_bindings()).min();
+        let formed = dispatch::form_dispatches_within(&program, f, max_bindings)?;
         let symbols = formed.symbols();
         let unsupported = |message: String| CompileError::Unsupported {
             loc: format!("@{}", f.name),

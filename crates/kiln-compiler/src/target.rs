@@ -109,6 +109,12 @@ pub trait TargetBackend: Send + Sync {
     fn runs_control_programs(&self) -> bool {
         true
     }
+    /// The most storage bindings one kernel may have on this target's devices (WebGPU's
+    /// default 8 per stage), if fewer than dispatch formation allows anyway: a module's
+    /// elementwise kernels are kept within the smallest of its targets'.
+    fn max_bindings(&self) -> Option<usize> {
+        None
+    }
     /// Lowers every function for this target, plans it, and (when `serialize`) writes the
     /// executable whose index in the module is `executable`.
     fn compile(

@@ -9,8 +9,9 @@
 //! model also compiles for `cuda` / `rocm` and must match there. Every model the `vmvx-inline`
 //! target takes (sizes known at compile time, no run-time control flow; the rest must be
 //! refused for one of those reasons) matches on the inline runtime, for each run whose inputs
-//! fit the compiled signature. Every model also compiles for `webgpu-spirv` and matches on the
-//! webgpu driver (wgpu on lavapipe in CI).
+//! fit the compiled signature. Every model also compiles for `webgpu-spirv`, each kernel within
+//! WebGPU's default 8 storage buffers, and matches on the webgpu driver (wgpu on lavapipe in
+//! CI).
 
 use kiln_compiler::{CompileOptions, CompileOutput, Phase};
 use kiln_runtime::{LoadedModule, ModuleBytes};
@@ -211,9 +212,19 @@ fn check(name: &str) {
     check_webgpu(name, &dir, &runs);
 }
 
-/// The model on the webgpu driver.
+/// The model on the webgpu driver, every kernel within WebGPU's default 8 storage buffers.
 fn check_webgpu(name: &str, dir: &Path, runs: &[(String, Vec<HostTensor>, Vec<HostTensor>)]) {
     let module = compile(dir, "webgpu-spirv");
+    let read = kiln_module::Module::read(&module).unwrap();
+    let exe = kiln_gpu_binary::Executable::decode(&read.executables[0].data).unwrap();
+    for k in &exe.kernels {
+        let storage = k.bindings.len() + k.reports_errors as usize;
+        assert!(
+            storage <= 8,
+            "{name}: kernel {} binds {storage} storage buffers",
+            k.name
+        );
+    }
     let registry = kiln_tools::registry();
     let device = match registry.get("webgpu").map(|d| d.enumerate_devices()) {
         Some(Ok(d)) if !d.is_empty() => registry.create_device("webgpu", &Default::default()),

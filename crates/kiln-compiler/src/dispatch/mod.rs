@@ -68,10 +68,25 @@ struct Former<'a> {
     pending: Vec<PendingRoot>,
     dispatches: Vec<Dispatch<KernelOp>>,
     loc: String,
+    /// Most leaves one elementwise kernel reads (one binding each, its output another).
+    max_leaves: usize,
 }
 
 /// Forms the dispatches of function `f`.
 pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, CompileError> {
+    form_dispatches_within(program, f, None)
+}
+
+/// Forms the dispatches of function `f` with every elementwise kernel binding at most
+/// `max_bindings` buffers (its output included), where a target caps them.
+pub fn form_dispatches_within(
+    program: &Program,
+    f: &Function,
+    max_bindings: Option<usize>,
+) -> Result<Dispatches, CompileError> {
+    let max_leaves = max_bindings.map_or(ops::MAX_LEAVES, |b| {
+        b.saturating_sub(1).clamp(2, ops::MAX_LEAVES)
+    });
     let mut fm = Former {
         program,
         f,
@@ -81,6 +96,7 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
         pending: vec![],
         dispatches: vec![],
         loc: String::new(),
+        max_leaves,
     };
     for (i, p) in f.params.iter().enumerate() {
         let ty = f.ty(p.value);

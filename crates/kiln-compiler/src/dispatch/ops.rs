@@ -534,14 +534,15 @@ impl Former<'_> {
     }
 }
 
-/// Most leaves one fused elementwise expression reads. Each is a binding of its kernel, and
-/// GPUs bound those per shader (lavapipe and many mobile GPUs allow 31 or fewer storage
-/// buffers), so wide expressions (a bicubic sample's sixteen gathers) are stored in parts.
-const MAX_LEAVES: usize = 16;
+/// Most leaves one fused elementwise expression reads unless a target asks for fewer. Each is
+/// a binding of its kernel, and GPUs bound those per shader (lavapipe and many mobile GPUs
+/// allow 31 or fewer storage buffers, WebGPU 8 by default), so wide expressions (a bicubic
+/// sample's sixteen gathers) are stored in parts.
+pub(super) const MAX_LEAVES: usize = 16;
 
 impl Former<'_> {
     /// `args` with the operands that read the most leaves stored first, until an elementwise
-    /// op over them reads at most [`MAX_LEAVES`].
+    /// op over them reads at most `max_leaves`.
     fn within_leaf_budget(&mut self, mut args: Vec<Expr>) -> Vec<Expr> {
         let distinct = |args: &[Expr]| {
             let mut leaves: Vec<&Leaf> = vec![];
@@ -552,7 +553,7 @@ impl Former<'_> {
             }
             leaves.len()
         };
-        while distinct(&args) > MAX_LEAVES {
+        while distinct(&args) > self.max_leaves {
             let widest = (0..args.len())
                 .max_by_key(|&i| args[i].leaves.len())
                 .expect("an elementwise op has operands");
