@@ -155,6 +155,16 @@ impl Former<'_> {
                 strides,
             });
         }
+        if let Some(most) = self.max_bindings {
+            // The root's operands (its result among them) and the epilogue's, each bound once.
+            let root = self.pending[p].op.views().into_iter().map(|v| v.operand);
+            let mut operands: Vec<u32> = root.chain(inputs.iter().map(|v| v.operand)).collect();
+            operands.sort_unstable();
+            operands.dedup();
+            if operands.len() > most {
+                return None;
+            }
+        }
         let insts = e.insts.iter().map(|inst| match inst {
             Inst::Input(n) => Inst::Input(remap[*n as usize]),
             other => other.clone(),

@@ -70,6 +70,8 @@ struct Former<'a> {
     loc: String,
     /// Most leaves one elementwise kernel reads (one binding each, its output another).
     max_leaves: usize,
+    /// Most bindings one kernel may have, where a target caps them.
+    max_bindings: Option<usize>,
 }
 
 /// Forms the dispatches of function `f`.
@@ -77,8 +79,10 @@ pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, Co
     form_dispatches_within(program, f, None)
 }
 
-/// Forms the dispatches of function `f` with every elementwise kernel binding at most
-/// `max_bindings` buffers (its output included), where a target caps them.
+/// Forms the dispatches of function `f` with every kernel binding at most `max_bindings`
+/// buffers (its output included), where a target caps them: elementwise expressions are
+/// stored in parts, and an epilogue that would take a named op past the cap is its own
+/// kernel.
 pub fn form_dispatches_within(
     program: &Program,
     f: &Function,
@@ -97,6 +101,7 @@ pub fn form_dispatches_within(
         dispatches: vec![],
         loc: String::new(),
         max_leaves,
+        max_bindings,
     };
     for (i, p) in f.params.iter().enumerate() {
         let ty = f.ty(p.value);
