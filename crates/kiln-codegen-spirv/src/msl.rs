@@ -55,7 +55,7 @@ pub fn translate(entry: &EntryPoint) -> Result<(String, String), SpirvError> {
             entry.bindings.len()
         )));
     }
-    let (module, info) = crate::naga_in::read(entry, "metal-spirv", Capabilities::all())?;
+    let (module, info) = crate::naga_in::read(entry, Capabilities::all())?;
     let slot = |i: usize| {
         msl::Slot::try_from(i).map_err(|_| failed(format!("buffer index {i} exceeds Metal's")))
     };

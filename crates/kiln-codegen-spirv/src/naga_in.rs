@@ -1,30 +1,23 @@
 //! Reading a shader into naga's IR, the first step of the targets whose code naga writes
 //! from SPIR-V (`metal-spirv`, `webgpu-spirv`): the kernel's shader parsed, its entry point
-//! renamed after the kernel and the whole module validated.
-//! Their dialects pack 8- and 16-bit elements into words (naga's SPIR-V front end does not read
-//! narrow storage) and keep f64 elements as pairs of words (neither Metal nor WebGPU has 64-bit
-//! floats); a shader that still declares f64 storage is refused with that reason.
+//! renamed after the kernel and the whole module validated. Their dialects keep 8- and 16-bit
+//! and f64 elements in 32-bit words (naga's SPIR-V front end reads no narrow storage, and
+//! neither Metal nor WebGPU has 64-bit floats), so what naga reads is in its reach.
 
 use crate::SpirvError;
 use kiln_spirv::EntryPoint;
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 
 /// `entry`'s shader as a validated naga module whose one entry point is named after the
-/// kernel; `target` names the target in refusals, `capabilities` what its shaders may use.
+/// kernel; `capabilities` says what its shaders may use.
 pub(crate) fn read(
     entry: &EntryPoint,
-    target: &str,
     capabilities: Capabilities,
 ) -> Result<(naga::Module, ModuleInfo), SpirvError> {
     let failed = |message: String| SpirvError::Kernel {
         kernel: entry.name.clone(),
         message,
     };
-    if entry.features.float64 {
-        return Err(failed(format!(
-            "{target} cannot store f64 tensors: its shading language has no 64-bit floats"
-        )));
-    }
     let words: Vec<u8> = entry.code.iter().flat_map(|w| w.to_le_bytes()).collect();
     let mut module =
         naga::front::spv::parse_u8_slice(&words, &naga::front::spv::Options::default())

@@ -75,6 +75,12 @@ impl Dialect {
     pub fn packs_narrow(self) -> bool {
         self != Dialect::Vulkan
     }
+
+    /// Whether shaders may declare 64-bit floats; where not, an f64 element is a pair of
+    /// 32-bit words converted to and from f32 by integer arithmetic.
+    pub fn has_f64(self) -> bool {
+        self == Dialect::Vulkan
+    }
 }
 
 /// A register value: its kind and id.
@@ -263,7 +269,7 @@ impl Shader {
     /// Whether `t`'s elements are pairs of 32-bit words (f64 where the dialect has no 64-bit
     /// floats: the low word, then the high one).
     fn word_pairs(&self, t: ElementType) -> bool {
-        self.dialect.packs_narrow() && t == ElementType::F64
+        !self.dialect.has_f64() && t == ElementType::F64
     }
 
     fn storage_type(&mut self, t: ElementType) -> (Word, u32) {

@@ -88,7 +88,7 @@ pub fn translate(entry: &EntryPoint) -> Result<(String, String), SpirvError> {
     if entry.features.int64 {
         capabilities |= Capabilities::SHADER_INT64;
     }
-    let (module, info) = crate::naga_in::read(entry, "webgpu-spirv", capabilities)?;
+    let (module, info) = crate::naga_in::read(entry, capabilities)?;
     let source =
         naga::back::wgsl::write_string(&module, &info, naga::back::wgsl::WriterFlags::empty())
             .map_err(|e| failed(format!("naga cannot write WGSL: {e}")))?;
