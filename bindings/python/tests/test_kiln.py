@@ -969,3 +969,118 @@ def test_a_branch_that_returns_an_input_returns_a_copy():
     x[0] = 9.0
     np.testing.assert_array_equal(y, [1.0, 2.0, 3.0])
     assert f(np.array(False), x) == 14.0
+
+
+def reference_nms(boxes, scores, most, iou_threshold, score_threshold, center):
+    """Greedy NonMaxSuppression as ONNX Runtime runs it, one (batch, class) at a time."""
+    if center:
+        xc, yc, w, h = np.moveaxis(boxes, -1, 0)
+        lo_y, lo_x, hi_y, hi_x = yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2
+    else:
+        y1, x1, y2, x2 = np.moveaxis(boxes, -1, 0)
+        lo_y, lo_x, hi_y, hi_x = np.minimum(y1, y2), np.minimum(x1, x2), np.maximum(y1, y2), np.maximum(x1, x2)
+    area = (hi_y - lo_y) * (hi_x - lo_x)
+    rows = []
+    for b in range(scores.shape[0]):
+        for c in range(scores.shape[1]):
+            s = scores[b, c]
+            order = sorted((i for i in range(len(s)) if s[i] > score_threshold), key=lambda i: (-s[i], i))
+            kept = []
+            for i in order:
+                if len(kept) == most:
+                    break
+                ok = True
+                for k in kept:
+                    ih = max(min(hi_y[b, i], hi_y[b, k]) - max(lo_y[b, i], lo_y[b, k]), np.float32(0))
+                    iw = max(min(hi_x[b, i], hi_x[b, k]) - max(lo_x[b, i], lo_x[b, k]), np.float32(0))
+                    inter = ih * iw
+                    union = area[b, i] + area[b, k] - inter
+                    if inter > 0 and area[b, i] > 0 and area[b, k] > 0 and union > 0 and inter / union > iou_threshold:
+                        ok = False
+                        break
+                if ok:
+                    kept.append(i)
+            rows += [[b, c, i] for i in kept]
+    return np.array(rows, np.int64).reshape(-1, 3)
+
+
+@pytest.mark.parametrize("center", [0, 1])
+def test_non_max_suppression_matches_a_greedy_reference(center):
+    """NonMaxSuppression over 2 batches × 3 classes × 200 random boxes (overlapping,
+    tied scores, zero-area boxes among them) selects what ONNX Runtime's greedy search does,
+    with the limit, IoU and score thresholds given as data; nothing selected is an empty
+    [0, 3]."""
+    from onnx import TensorProto, helper
+
+    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+    node = helper.make_node(
+        "NonMaxSuppression", ["boxes", "scores", "most", "iou", "score"], ["selected"],
+        center_point_box=center,
+    )
+    graph = helper.make_graph(
+        [node], "nms",
+        [helper.make_tensor_value_info("boxes", f, [2, 200, 4]),
+         helper.make_tensor_value_info("scores", f, [2, 3, 200]),
+         helper.make_tensor_value_info("most", i64, [1]),
+         helper.make_tensor_value_info("iou", f, [1]),
+         helper.make_tensor_value_info("score", f, [1])],
+        [helper.make_tensor_value_info("selected", i64, [None, 3])],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)]).SerializeToString()
+    rng = np.random.default_rng(7)
+    corner = rng.uniform(0, 10, (2, 200, 2)).astype(np.float32)
+    size = rng.uniform(0, 3, (2, 200, 2)).astype(np.float32)
+    size[:, ::17] = 0
+    if center:
+        boxes = np.concatenate([corner, size], axis=-1)
+    else:
+        boxes = np.concatenate([corner + size, corner], axis=-1)[..., [0, 3, 2, 1]]
+    scores = rng.choice(np.linspace(0, 1, 50, dtype=np.float32), (2, 3, 200))
+    cases = [(10, 0.5, 0.2), (1000, 0.3, 0.0), (0, 0.5, 0.0), (5, 0.5, 2.0), (1000, 1.0, -1.0)]
+    for target, device in [("llvm-cpu", "local-sync"), ("vmvx", "local-task")]:
+        fn = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main
+        for most, iou, score in cases:
+            args = (np.array([most], np.int64), np.array([iou], np.float32), np.array([score], np.float32))
+            got = np.asarray(fn(boxes, scores, *args))
+            want = reference_nms(boxes, scores, most, np.float32(iou), np.float32(score), center)
+            assert got.shape == want.shape, (target, most, iou, score, got.shape, want.shape)
+            np.testing.assert_array_equal(got, want)
+
+
+def test_mel_filter_bank_and_stft_of_constants_match_onnx_reference():
+    """A log-mel front end as audio models export it: STFT with a constant step and Hann
+    window, the power spectrum, and a MelWeightMatrix of constant inputs, against onnx's
+    reference evaluator."""
+    from onnx import TensorProto, helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    f, i64 = TensorProto.FLOAT, TensorProto.INT64
+    consts = {
+        "step": np.array(160, np.int64), "window_len": np.array(400, np.int64),
+        "mels": np.array(40, np.int64), "dft": np.array(400, np.int64),
+        "rate": np.array(16000, np.int64), "low": np.array(20.0, np.float32),
+        "high": np.array(7600.0, np.float32), "starts": np.array([0], np.int64),
+        "ends": np.array([1], np.int64), "axis": np.array([3], np.int64),
+    }
+    nodes = [
+        helper.make_node("HannWindow", ["window_len"], ["window"]),
+        helper.make_node("STFT", ["signal", "step", "window"], ["spectrum"]),
+        helper.make_node("Mul", ["spectrum", "spectrum"], ["squares"]),
+        helper.make_node("ReduceSum", ["squares", "axis"], ["power"], keepdims=0),
+        helper.make_node("MelWeightMatrix", ["mels", "dft", "rate", "low", "high"], ["bank"]),
+        helper.make_node("MatMul", ["power", "bank"], ["mel"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "log_mel",
+        [helper.make_tensor_value_info("signal", f, [2, 4000, 1])],
+        [helper.make_tensor_value_info("mel", f, None), helper.make_tensor_value_info("bank", f, None)],
+        initializer=[numpy_helper.from_array(v, k) for k, v in consts.items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    signal = np.random.default_rng(3).standard_normal((2, 4000, 1)).astype(np.float32)
+    want_mel, want_bank = ReferenceEvaluator(model).run(None, {"signal": signal})
+    blob = model.SerializeToString()
+    for target, device in [("llvm-cpu", "local-sync"), ("vmvx", "local-task")]:
+        mel, bank = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main(signal)
+        np.testing.assert_allclose(np.asarray(bank), want_bank, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(np.asarray(mel), want_mel, rtol=2e-4, atol=1e-3)

@@ -7,7 +7,7 @@
 //! suits the masks of post-processing; the mask's length must be known when compiling.
 
 use super::ops::{
-    arg, axis, bin, cast_to, i64_scalar, reshape_dims, reshape_to, size_dim, Outputs,
+    arg, axis, bin, cast_to, i64_scalar, iota, reshape_dims, reshape_to, size_dim, Outputs,
 };
 use super::{Importer, NodeCtx};
 use crate::ImportError;
@@ -21,15 +21,6 @@ fn sum(im: &mut Importer, ctx: &NodeCtx, x: ValueId, axis: usize) -> Result<Valu
         keep_dims: false,
     };
     im.emit(ctx, kind, &[x])
-}
-
-fn iota(
-    im: &mut Importer,
-    ctx: &NodeCtx,
-    shape: Vec<Dim>,
-    axis: usize,
-) -> Result<ValueId, ImportError> {
-    im.emit(ctx, OpKind::Iota { shape, axis }, &[])
 }
 
 /// The length of a 1-D mask known when compiling.

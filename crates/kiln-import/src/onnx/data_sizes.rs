@@ -29,6 +29,17 @@ impl Importer {
         ctx: &NodeCtx,
         v: ValueId,
     ) -> Result<ShapeValue, ImportError> {
+        Ok(self.sizes_from_data_keeping(ctx, v, &[])?.0)
+    }
+
+    /// [`Importer::sizes_from_data`], with the values `keep` (computed before the read) as
+    /// the new segment holds them.
+    pub(crate) fn sizes_from_data_keeping(
+        &mut self,
+        ctx: &NodeCtx,
+        v: ValueId,
+        keep: &[ValueId],
+    ) -> Result<(ShapeValue, Vec<ValueId>), ImportError> {
         let ty = self.ty(v).clone();
         let count = match ty.static_shape().as_deref() {
             Some([]) => None,
@@ -52,7 +63,9 @@ impl Importer {
             .iter()
             .map(|&p| (p, self.new_register(Some(self.ty(p).clone()))))
             .collect();
-        let carry = self.end_segment(&exits)?;
+        let kept: Vec<Option<ValueId>> = keep.iter().copied().map(Some).collect();
+        let outer = self.outer_values(&kept, &vec![false; keep.len()]);
+        let carry = self.end_segment(&[exits.clone(), outer.exits()].concat())?;
         let mut scalars = vec![];
         for &(_, tensor) in &exits {
             let scalar = self.new_scalar();
@@ -67,10 +80,16 @@ impl Importer {
         let tensor = self.new_register(Some(carrier));
         self.push_stmt(Stmt::Sizes { scalars, tensor });
         self.start_segment(&carry, &[tensor], &ctx.name);
-        Ok(ShapeValue {
+        let kept = outer
+            .inside(self, &(0..keep.len()).collect::<Vec<_>>())
+            .into_iter()
+            .map(|v| v.expect("every kept value is given"))
+            .collect();
+        let sizes = ShapeValue {
             values: symbols.iter().map(Dim::expr).collect(),
             scalar: count.is_none(),
-        })
+        };
+        Ok((sizes, kept))
     }
 
     /// The node's inputs by name, as the current segment holds them.

@@ -35,6 +35,7 @@ mod indexing;
 mod linear_attention;
 mod loop_values;
 mod narrow_types;
+mod nms;
 mod op_versions;
 mod ops;
 pub mod proto;

@@ -97,13 +97,16 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "GridSample" => super::grid_sample::grid_sample,
         "RoiAlign" => super::roi_align::roi_align,
         "DFT" => super::dft::dft,
+        "STFT" => super::dft::stft,
         "HannWindow" | "HammingWindow" | "BlackmanWindow" => super::windows::window,
+        "MelWeightMatrix" => super::windows::mel_weight_matrix,
         "MeanVarianceNormalization" => mean_variance_normalization,
         "CenterCropPad" => super::data_pads::center_crop_pad,
         "Compress" => super::data_counts::compress,
         "AffineGrid" => super::affine_unpool::affine_grid,
         "MaxUnpool" => super::affine_unpool::max_unpool,
         "NonZero" => super::data_counts::non_zero,
+        "NonMaxSuppression" => super::nms::non_max_suppression,
         "Unique" => super::data_counts::unique,
         "Col2Im" => super::col2im::col2im,
         "GatherND" => super::indexing::gather_nd,
@@ -3303,8 +3306,18 @@ fn lp_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outp
     one(im.emit(ctx, OpKind::Select, &[empty, zero, scaled])?)
 }
 
+/// An `i64` tensor of `shape` whose elements are their coordinate along `axis`.
+pub(super) fn iota(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    shape: Vec<Dim>,
+    axis: usize,
+) -> Result<ValueId, ImportError> {
+    im.emit(ctx, OpKind::Iota { shape, axis }, &[])
+}
+
 /// A reduction over `axes` of `x`.
-fn reduce_over(
+pub(super) fn reduce_over(
     im: &mut Importer,
     ctx: &NodeCtx,
     kind: ReduceKind,

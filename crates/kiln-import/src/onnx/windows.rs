@@ -1,13 +1,15 @@
 //! Signal windows (HannWindow, HammingWindow, BlackmanWindow, opset 17): sums of cosines of
 //! each position, `Σ aₖ · cos(2πk·n / N)`, over a length given as data (read as a size, see
 //! [`super::data_sizes`]) or known now. `periodic` (the default) divides by the length,
-//! otherwise by one less, for a symmetric window.
+//! otherwise by one less, for a symmetric window. MelWeightMatrix's filter bank, from
+//! constants, is made here too.
 
 use super::ops::size_scalar;
-use super::ops::{arg, bin, cast_to, one, scalar_like, size_dim, un, Outputs};
+use super::ops::{arg, bin, cast_to, const_arg, one, scalar_like, size_dim, un, Outputs};
 use super::{Importer, NodeCtx};
+use crate::ImportError;
 use kiln_ir::{BinaryOp, OpKind, SymExpr, UnaryOp, ValueId};
-use kiln_types::ElementType;
+use kiln_types::{ElementType, HostTensor};
 use std::f64::consts::PI;
 
 /// The cosine coefficients `a₀, a₁, a₂` of a window op.
@@ -60,4 +62,74 @@ pub(super) fn window(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>
         w = bin(im, ctx, BinaryOp::Add, w, term)?;
     }
     one(cast_to(im, ctx, w, to)?)
+}
+
+/// MelWeightMatrix (17): the `[dft_length / 2 + 1, num_mel_bins]` matrix of triangular
+/// filters that maps a one-sided spectrum to mel bands, computed while compiling (as ONNX's
+/// reference does, in f64) from its inputs, which must be constants.
+pub(super) fn mel_weight_matrix(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let mut values = [0.0; 5];
+    for (i, v) in values.iter_mut().enumerate() {
+        let t = const_arg(im, ctx, inputs, i)?
+            .ok_or_else(|| ctx.err(format!("input {i} is required")))?;
+        *v = *t
+            .to_f64()
+            .first()
+            .ok_or_else(|| ctx.err(format!("input {i} is empty")))?;
+    }
+    let [mel_bins, dft_length, sample_rate, lower, upper] = values;
+    let positive = |v: f64, name: &str| {
+        (v >= 1.0 && v <= (1 << 24) as f64)
+            .then_some(v as usize)
+            .ok_or_else(|| ctx.err(format!("{name} {v} must be a positive count")))
+    };
+    let (mel_bins, dft_length) = (
+        positive(mel_bins, "num_mel_bins")?,
+        positive(dft_length, "dft_length")?,
+    );
+    let sample_rate = positive(sample_rate, "sample_rate")? as f64;
+    let spectrum_bins = dft_length / 2 + 1;
+    let mel = |hz: f64| 2595.0 * (hz / 700.0).ln_1p() / 10f64.ln();
+    let (low, high) = (mel(lower), mel(upper));
+    let step = (high - low) / (mel_bins + 2) as f64;
+    // The spectrum bin of each filter edge: mel_bins + 2 equally spaced mel frequencies.
+    let edges: Vec<i64> = (0..mel_bins + 2)
+        .map(|i| {
+            let hz = 700.0 * ((i as f64 * step + low) / 2595.0 * 10f64.ln()).exp_m1();
+            ((dft_length + 1) as f64 * hz / sample_rate).floor() as i64
+        })
+        .collect();
+    let mut w = vec![0.0; spectrum_bins * mel_bins];
+    let mut set = |j: i64, i: usize, v: f64| -> Result<(), ImportError> {
+        let row = usize::try_from(j)
+            .ok()
+            .filter(|&j| j < spectrum_bins)
+            .ok_or_else(|| {
+                ctx.err(format!(
+                    "mel band {i} reaches spectrum bin {j}, outside 0..{spectrum_bins} (check the edge frequencies against the sample rate)"
+                ))
+            })?;
+        w[row * mel_bins + i] = v;
+        Ok(())
+    };
+    for i in 0..mel_bins {
+        let (left, center, right) = (edges[i], edges[i + 1], edges[i + 2]);
+        if center == left {
+            set(center, i, 1.0)?;
+        } else {
+            for j in left..=center {
+                set(j, i, (j - left) as f64 / (center - left) as f64)?;
+            }
+        }
+        for j in center..right {
+            set(j, i, (right - j) as f64 / (right - center) as f64)?;
+        }
+    }
+    let to = super::element_type(ctx.int("output_datatype", 1) as i32).map_err(|m| ctx.err(m))?;
+    let t = HostTensor::from_f64(to, &[spectrum_bins, mel_bins], &w);
+    one(im.constant(t, &ctx.name))
 }
