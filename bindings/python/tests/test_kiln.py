@@ -1084,3 +1084,43 @@ def test_mel_filter_bank_and_stft_of_constants_match_onnx_reference():
         mel, bank = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main(signal)
         np.testing.assert_allclose(np.asarray(bank), want_bank, rtol=1e-6, atol=1e-7)
         np.testing.assert_allclose(np.asarray(mel), want_mel, rtol=2e-4, atol=1e-3)
+
+
+def test_a_loop_that_runs_no_iteration_stacks_its_scans_as_empty_rows():
+    """A Loop whose trip count is data stacks its scan output as [trips, 2, 3], also for 0
+    trips ([0, 2, 3], not [0, 0, 0]), with the carried value left as it entered, against values
+    written out (onnx's reference evaluator cannot stack no rows)."""
+    from onnx import TensorProto, helper
+
+    f = TensorProto.FLOAT
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Add", ["acc_in", "x"], ["acc_out"]),
+         helper.make_node("Mul", ["acc_out", "x"], ["row"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_in", f, [2, 3])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_out", f, [2, 3]),
+         helper.make_tensor_value_info("row", f, [2, 3])],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["trips", "", "x"], ["acc", "rows"], body=body)],
+        "loop",
+        [helper.make_tensor_value_info("trips", TensorProto.INT64, []),
+         helper.make_tensor_value_info("x", f, [2, 3])],
+        [helper.make_tensor_value_info("acc", f, [2, 3]),
+         helper.make_tensor_value_info("rows", f, None)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = np.arange(6, dtype=np.float32).reshape(2, 3) / 4
+    for target, device in [("vmvx", "local-task"), ("llvm-cpu", "local-sync")]:
+        fn = kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[target]), device=device).main
+        for trips in [0, 1, 3]:
+            acc, rows = fn(np.array(trips, np.int64), x)
+            # acc after k steps is (k + 1)·x; step k's row is (k + 2)·x·x.
+            want_rows = np.array([(k + 2) * x * x for k in range(trips)], np.float32).reshape(trips, 2, 3)
+            assert np.asarray(rows).shape == (trips, 2, 3), (target, trips)
+            np.testing.assert_allclose(acc, (trips + 1) * x, rtol=1e-6)
+            np.testing.assert_allclose(rows, want_rows, rtol=1e-6)

@@ -65,15 +65,17 @@ impl Machine for Interpreter<'_> {
     fn stack(&mut self, parts: Vec<Tensor>, scan: &Scan) -> Result<Tensor, IrError> {
         let element_type = ElementType::from_code(scan.element_type)
             .ok_or_else(|| self.invalid("a scan of an unknown element type".into()))?;
-        let mut shape = parts
-            .first()
-            .map_or(vec![0; scan.rank as usize], |t| t.shape.clone());
-        if parts.iter().any(|t| t.shape != shape) {
-            return Err(IrError::Eval(
-                "a loop's scan output changes shape between iterations".into(),
-            ));
-        }
-        shape.insert(0, parts.len());
+        let shape = match parts.first() {
+            None => scan.empty_shape(),
+            Some(first) => {
+                if parts.iter().any(|t| t.shape != first.shape) {
+                    return Err(IrError::Eval(
+                        "a loop's scan output changes shape between iterations".into(),
+                    ));
+                }
+                [vec![parts.len()], first.shape.clone()].concat()
+            }
+        };
         let data = parts.into_iter().flat_map(|t| t.data).collect();
         Ok(Tensor {
             element_type,

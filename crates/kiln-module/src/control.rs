@@ -125,7 +125,7 @@ fn encode_body(body: &[Stmt], w: &mut ByteWriter) {
                     w.u32(sc.src);
                     w.u32(sc.dst);
                     w.u8(sc.element_type);
-                    w.u32(sc.rank);
+                    w.i64s(&sc.dims);
                     w.u8(sc.reverse as u8);
                 }
             }
@@ -206,7 +206,7 @@ fn decode_body(r: &mut ByteReader, depth: usize) -> Result<Vec<Stmt>, ModuleErro
                             src: r.u32()?,
                             dst: r.u32()?,
                             element_type: r.element_type()?.code(),
-                            rank: r.u32()?,
+                            dims: r.i64s()?,
                             reverse: r.u8()? != 0,
                         })
                     })

@@ -61,11 +61,12 @@ pub use symbols::Symbols;
 
 /// The first 8 bytes of every module file.
 pub const MAGIC: &[u8; 8] = b"KILNMOD\0";
-/// The only format version this build reads and writes (4: functions may have a control
+/// The only format version this build reads and writes (5: a loop's scans record their
+/// element dims; 4: functions may have a control
 /// program and be internal, signatures may be unranked; 3: signature dims and host program
 /// sizes are expressions over the functions' symbols; 2 added a host program per target
 /// variant of each function).
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// Size of the fixed header.
 pub const HEADER_SIZE: usize = 64;
 /// Alignment of every constant and executable in the file.

@@ -101,7 +101,7 @@ fn every_statement() -> Vec<Stmt> {
                 src: 4,
                 dst: 5,
                 element_type: ElementType::F32.code(),
-                rank: 1,
+                dims: vec![3],
                 reverse: true,
             }],
         },

@@ -157,10 +157,25 @@ pub struct Scan {
     pub dst: u32,
     /// Stacks the last iteration's tensor first.
     pub reverse: bool,
-    /// The element type code and rank of `src`, which give `dst`'s type when the loop runs no
-    /// iteration (then `dst` has shape `[0, 0, …]`).
+    /// The element type code and dims of `src` (`-1` for a dim known only per call), which
+    /// give `dst`'s type when the loop runs no iteration.
     pub element_type: u8,
-    pub rank: u32,
+    pub dims: Vec<i64>,
+}
+
+impl Scan {
+    /// `dst`'s shape when the loop runs no iteration: `[0, dims…]`, a dim known only per call
+    /// taken as 0.
+    ///
+    /// ```
+    /// use kiln_types::control::Scan;
+    /// let s = Scan { src: 0, dst: 1, reverse: false, element_type: 0, dims: vec![2, -1] };
+    /// assert_eq!(s.empty_shape(), [0, 2, 0]);
+    /// ```
+    pub fn empty_shape(&self) -> Vec<usize> {
+        let dims = self.dims.iter().map(|&d| usize::try_from(d).unwrap_or(0));
+        core::iter::once(0).chain(dims).collect()
+    }
 }
 
 /// A function's control program: its statements, how many registers of each kind they use,

@@ -149,7 +149,11 @@ impl Importer {
             src,
             dst: self.new_register(Some(stacked)),
             element_type: ty.element_type.code(),
-            rank: ty.rank() as u32,
+            dims: ty
+                .dims
+                .iter()
+                .map(|d| d.as_static().map_or(-1, |n| n as i64))
+                .collect(),
             reverse,
         }
     }

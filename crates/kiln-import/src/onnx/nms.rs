@@ -164,8 +164,8 @@ pub(super) fn non_max_suppression(
             im.emit(ctx, OpKind::Broadcast { shape }, &[yes])?
         }
     };
-    // The loop runs at least once (a pass with nothing in play picks nothing), so that the
-    // stacked picks have their [batch, classes] shape even when nothing is selected.
+    // The loop runs at least once (a pass with nothing in play picks nothing), so its
+    // condition needs no read from the device before it starts.
     let zero = i64_scalar(im, ctx, 0);
     let allowed = bin(im, ctx, BinaryOp::Greater, most, zero)?;
     let in_play = bin(im, ctx, BinaryOp::And, in_play, allowed)?;

@@ -116,7 +116,7 @@ impl Machine for Device<'_> {
         let Some(first) = parts.first() else {
             return Ok(Value {
                 element_type: et,
-                shape: vec![0; scan.rank as usize + 1],
+                shape: scan.empty_shape(),
                 buffer: device.allocate(0)?,
             });
         };
