@@ -127,7 +127,51 @@ MODELS = {
         {},
         "PyTorch 2.14 attention GRU decoder step, dims open",
     ),
+    "ddddocr-ocr": (
+        "ddddocr==1.6.1",
+        "ddddocr/common.onnx",
+        {"input1": [1, 1, 64, 160]},
+        {},
+        "PyTorch 1.9 captcha OCR (conv stack, bidirectional LSTM over the open image width)",
+    ),
+    "ddddocr-ocr-int8": (
+        "ddddocr==1.6.1",
+        "ddddocr/common_old.onnx",
+        {"input1": [1, 1, 64, 160]},
+        {},
+        "its dynamically quantised predecessor (onnx.quantize: DynamicQuantizeLinear, "
+        "ConvInteger, MatMulInteger, com.microsoft DynamicQuantizeLSTM), width open",
+    ),
+    "ddddocr-det": (
+        "ddddocr==1.6.1",
+        "ddddocr/common_det.onnx",
+        {"images": [1, 3, 416, 416]},
+        {},
+        "PyTorch 1.9 YOLOX-style character detector",
+    ),
+    "tashkeel-rawi-int8": (
+        "text2tashkeel==0.1.0",
+        "text2tashkeel/models/rawi.int8.onnx",
+        {"input": [1, 40]},
+        {},
+        "dynamically quantised character BiLSTM diacritiser (com.microsoft DynamicQuantizeLSTM), dims open",
+    ),
+    "tashkeel-bilstm-int8": (
+        "text2tashkeel==0.1.0",
+        "text2tashkeel/models/bilstm.int8.onnx",
+        {"input_ids": [1, 40]},
+        {},
+        "dynamically quantised three-layer BiLSTM diacritiser with a quantised classifier, dims open",
+    ),
 }
+
+# Models compared more loosely than 1e-3 of the largest output, with the reason. Their
+# outputs are class scores, whose best class per position must also match ONNX Runtime's.
+# - Dynamically quantised models re-quantise every activation with a range computed from the
+#   data: a float op (a sigmoid) one ulp away from ONNX Runtime's moves a range by one ulp,
+#   which moves an element across a rounding boundary now and then, and the step it moves by
+#   travels down the network (outputs equal, or about 0.5% apart, over seeds and widths).
+LOOSE = {"ddddocr-ocr-int8": 2e-2, "tashkeel-bilstm-int8": 2e-2}
 
 # Token ids are drawn below this.
 IDS = 30
@@ -191,6 +235,7 @@ def check(name, target):
     got = module.main(*[feeds[i.name] for i in session.get_inputs()])
     got = got if isinstance(got, tuple) else (got,)
     worst = 0.0
+    tolerance = LOOSE.get(name, 1e-3)
     for g, w, o in zip(got, want, session.get_outputs()):
         g, w = np.asarray(g, np.float64), np.asarray(w, np.float64)
         if g.shape != w.shape:
@@ -198,8 +243,10 @@ def check(name, target):
         scale = max(1.0, float(np.abs(w).max()) if w.size else 1.0)
         err = float(np.abs(g - w).max()) / scale if w.size else 0.0
         worst = max(worst, err)
-        if err > 1e-3:
+        if err > tolerance:
             raise AssertionError(f"{o.name}: max error {err:.2e} of its largest value")
+        if name in LOOSE and not np.array_equal(g.argmax(-1), w.argmax(-1)):
+            raise AssertionError(f"{o.name}: the best class differs from ONNX Runtime's")
     return seconds, worst
 
 

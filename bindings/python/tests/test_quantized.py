@@ -60,6 +60,24 @@ def test_conv_integer_is_exact_over_deep_windows(x_type, target, device):
 
 
 @pytest.mark.parametrize("target,device", TARGETS)
+def test_conv_integer_of_unsigned_weights_with_data_zero_points_is_exact(target, device):
+    """uint8 weights with a non-zero zero point and the activations' zero point given as
+    data (as DynamicQuantizeLinear feeds it): 64 channels by 3x3 is 576 products per
+    output, summed exactly in slices of channels."""
+    rng = np.random.default_rng(12)
+    x = rng.integers(0, 256, (1, 64, 7, 9)).astype(np.uint8)
+    inputs = {
+        "x": x,
+        "w": rng.integers(0, 256, (5, 64, 3, 3)).astype(np.uint8),
+        "x_zero_point": np.array(np.uint8(131)),
+    }
+    constants = {"w_zero_point": np.array(np.uint8(121))}
+    model = model_of("ConvInteger", inputs, constants, onnx.TensorProto.INT32, pads=[1, 1, 1, 1])
+    got, want = run_both(model, inputs, target, device)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("target,device", TARGETS)
 def test_qlinear_conv_with_per_channel_weights(target, device):
     rng = np.random.default_rng(12)
     x = rng.integers(0, 256, (2, 16, 10, 10)).astype(np.uint8)

@@ -483,11 +483,17 @@ impl Importer {
             return self.inline_function(&ctx, &function);
         }
         let domain = node.domain.as_deref().unwrap_or("");
-        if !matches!(domain, "" | "ai.onnx") {
-            return Err(ctx.err(format!("op domain '{domain}' is not supported")));
-        }
+        let contrib = match domain {
+            "" | "ai.onnx" => None,
+            "com.microsoft" => Some(ops::contrib_builder(op_type).ok_or_else(|| {
+                ctx.err(format!(
+                    "ONNX Runtime's contrib op 'com.microsoft.{op_type}' is not supported"
+                ))
+            })?),
+            _ => return Err(ctx.err(format!("op domain '{domain}' is not supported"))),
+        };
         if let (true, Some((oldest, newest))) = (
-            ops::builder(op_type).is_some(),
+            contrib.is_none() && ops::builder(op_type).is_some(),
             op_versions::implemented(op_type),
         ) {
             match op_versions::op_version(op_type, self.opset) {
@@ -505,7 +511,7 @@ impl Importer {
                 Some(_) => {}
             }
         }
-        let builder = ops::builder(op_type).ok_or_else(|| {
+        let builder = contrib.or_else(|| ops::builder(op_type)).ok_or_else(|| {
             ImportError::Unsupported(format!(
                 "unsupported op '{op_type}' (node '{}', opset {})",
                 ctx.name, self.opset
@@ -523,11 +529,14 @@ impl Importer {
                 inputs.push(Some(v));
             }
         }
-        let outputs = match self.fold_shape_node(&ctx, &inputs)? {
-            Some(v) => vec![Some(v)],
-            None => match self.value_domain(&ctx, &inputs) {
-                Some(domain) => self.import_per_value(&ctx, &inputs, domain, builder)?,
-                None => builder(self, &ctx, &inputs)?,
+        let outputs = match contrib {
+            Some(build) => build(self, &ctx, &inputs)?,
+            None => match self.fold_shape_node(&ctx, &inputs)? {
+                Some(v) => vec![Some(v)],
+                None => match self.value_domain(&ctx, &inputs) {
+                    Some(domain) => self.import_per_value(&ctx, &inputs, domain, builder)?,
+                    None => builder(self, &ctx, &inputs)?,
+                },
             },
         };
         for (i, out_name) in node.output.iter().enumerate() {

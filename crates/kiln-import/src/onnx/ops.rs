@@ -130,6 +130,14 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
     })
 }
 
+/// The builder of an ONNX Runtime contrib op (domain `com.microsoft`) kiln implements.
+pub(super) fn contrib_builder(op: &str) -> Option<Builder> {
+    Some(match op {
+        "DynamicQuantizeLSTM" => super::recurrent::dynamic_quantize_lstm,
+        _ => return None,
+    })
+}
+
 /// Input `i`, required.
 pub(super) fn arg(
     ctx: &NodeCtx,

@@ -443,7 +443,9 @@ pub(super) fn qlinear_conv(
 
 /// The convolution of `x` and `w` less their zero points (`w`'s per tensor or per output
 /// channel): kiln's integer convolution (exact, i32) when the operands are of its form, else
-/// in f32, exact while each output's sum of products of 8-bit values fits f32's integers.
+/// in f32, exact while each output's sum of products of 8-bit values fits f32's integers —
+/// deeper ungrouped convolutions are summed in i32 from convolutions of channel slices that
+/// each fit.
 fn centred_conv(
     im: &mut Importer,
     ctx: &NodeCtx,
@@ -462,7 +464,11 @@ fn centred_conv(
         .map(|&v| im.ty(v).element_type.int_width().map_or(64, |(b, _)| b))
         .max()
         .unwrap_or(64);
-    if widest > 8 || (depth as u64) * 255 * 255 >= 1 << 24 {
+    // Most products an f32 sum of 8-bit products holds exactly.
+    const EXACT: u64 = (1 << 24) / (255 * 255);
+    let window: usize = ws.iter().skip(2).product();
+    let slices = (depth as u64).div_ceil(EXACT) as usize;
+    if widest > 8 || (slices > 1 && (ctx.int("group", 1) != 1 || window as u64 > EXACT)) {
         return Err(ctx.err(format!(
             "{} over {widest}-bit operands with {depth} products per output is not supported (its f32 accumulation would not be exact)", ctx.op_type
         )));
@@ -481,11 +487,32 @@ fn centred_conv(
     };
     let xf = centred(im, x, zero_points[0], false)?;
     let wf = centred(im, w, zero_points[1], true)?;
-    let y = super::ops::conv(im, ctx, &[Some(xf), Some(wf)])?;
-    y.into_iter()
-        .next()
-        .flatten()
-        .ok_or_else(|| ctx.err("the convolution has no output"))
+    let conv = |im: &mut Importer, xf: ValueId, wf: ValueId| -> Result<ValueId, ImportError> {
+        let y = super::ops::conv(im, ctx, &[Some(xf), Some(wf)])?;
+        y.into_iter()
+            .next()
+            .flatten()
+            .ok_or_else(|| ctx.err("the convolution has no output"))
+    };
+    if slices == 1 {
+        return conv(im, xf, wf);
+    }
+    let channels = ws[1];
+    let per_slice = (EXACT as usize / window).max(1);
+    let mut sum: Option<ValueId> = None;
+    for start in (0..channels).step_by(per_slice) {
+        let end = (start + per_slice).min(channels);
+        let (xd, wd) = (im.dims(xf), im.dims(wf));
+        let xs = super::ops::slice_axis(im, ctx, xf, &xd, 1, start, end)?;
+        let wsl = super::ops::slice_axis(im, ctx, wf, &wd, 1, start, end)?;
+        let part = conv(im, xs, wsl)?;
+        let part = im.emit(ctx, OpKind::Cast(ElementType::I32), &[part])?;
+        sum = Some(match sum {
+            Some(s) => bin(im, ctx, BinaryOp::Add, s, part)?,
+            None => part,
+        });
+    }
+    sum.ok_or_else(|| ctx.err("the convolution has no input channels"))
 }
 
 /// A DequantizeLinear output `(q - zero_point) · scale` of 8-bit integers `q` to f32, per

@@ -8,15 +8,22 @@
 //! `activation_beta`, `clip`, `layout` 0 and 1, LSTM's `input_forget` and peepholes `P`,
 //! GRU's `linear_before_reset`, initial states, and `sequence_lens` (a batch entry's state
 //! stops changing after its length and its outputs there are zero, as ONNX Runtime computes).
+//!
+//! ONNX Runtime's `com.microsoft.DynamicQuantizeLSTM` is the same LSTM over 8-bit weights
+//! (given transposed, with a scale per direction or per column): each product quantises its
+//! float operand to `u8` on the fly, over all of it (the whole input sequence for the input
+//! projection, the batch's state for each recurrent step), and sums integers, as ONNX Runtime
+//! does ([`quantized_product`]).
 
 use super::ops::{
-    arg, bin, named_activation, reshape_dims, reshape_to, scalar_like, slice_axis, Outputs,
+    arg, bin, named_activation, reduce_over, reshape_dims, reshape_to, scalar_like, slice_axis, un,
+    Outputs,
 };
 use super::{Importer, NodeCtx};
 use crate::ImportError;
-use kiln_ir::{BinaryOp, Dim, OpKind, TensorType, ValueId};
+use kiln_ir::{BinaryOp, Dim, OpKind, ReduceKind, TensorType, UnaryOp, ValueId};
 use kiln_types::control::Stmt;
-use kiln_types::HostTensor;
+use kiln_types::{ElementType, HostTensor};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Cell {
@@ -135,6 +142,8 @@ struct Rnn<'a> {
     /// Whether each batch entry is still inside its sequence at step `t`, per step (`[batch, 1]`
     /// booleans); `None` when every sequence has the full length.
     active: Option<Vec<ValueId>>,
+    /// DynamicQuantizeLSTM's quantised weights.
+    quantized: Option<Quantized>,
 }
 
 impl Rnn<'_> {
@@ -168,6 +177,20 @@ impl Rnn<'_> {
         let dims = im.dims(x);
         let h = self.hidden;
         slice_axis(im, self.ctx, x, &dims, 1, gate * h, (gate + count) * h)
+    }
+
+    /// `a · w`, through [`quantized_product`] for quantised weights (with their `scale`).
+    fn product(
+        &self,
+        im: &mut Importer,
+        a: ValueId,
+        w: ValueId,
+        scale: Option<ValueId>,
+    ) -> Result<ValueId, ImportError> {
+        match scale {
+            Some(s) => quantized_product(im, self.ctx, a, w, s),
+            None => self.emit(im, OpKind::MatMul, &[a, w]),
+        }
     }
 
     /// `x` clipped to `[-clip, clip]` when the node asks for it.
@@ -216,6 +239,62 @@ struct Weights {
     input_bias: ValueId,
     recurrent_h_bias: Option<ValueId>,
     peepholes: Option<ValueId>,
+    /// For quantised weights (`w_t` and `r_t` then hold integers less their zero point, as
+    /// floats): the scales of `W` and `R`, `[1, G·H]` or rank 0.
+    w_scale: Option<ValueId>,
+    r_scale: Option<ValueId>,
+}
+
+/// DynamicQuantizeLSTM's inputs past the LSTM's: the scales and zero points of `W` and `R`.
+#[derive(Clone, Copy)]
+struct Quantized {
+    scales: [ValueId; 2],
+    zero_points: [ValueId; 2],
+}
+
+/// `a · w` for `w` a matrix of integers less their zero point (held as floats) with scale
+/// `w_scale`, as ONNX Runtime's dynamically quantised products compute it: `a` (any rank, all
+/// of it) is quantised to `u8` with the range `[min(a, 0), max(a, 0)]` (scale `range / 255`, or
+/// 1 for an empty range; zero point and values rounded half to even), the integers are
+/// summed exactly (float sums of integers stay exact below 2²⁴), and the sums are scaled by
+/// `a_scale · w_scale`.
+fn quantized_product(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    a: ValueId,
+    w: ValueId,
+    w_scale: ValueId,
+) -> Result<ValueId, ImportError> {
+    let all: Vec<usize> = (0..im.ty(a).rank()).collect();
+    let c = |im: &mut Importer, v: f64| scalar_like(im, ctx, a, v);
+    let zero = c(im, 0.0);
+    let lo = reduce_over(im, ctx, ReduceKind::Min, a, all.clone(), false)?;
+    let lo = bin(im, ctx, BinaryOp::Min, lo, zero)?;
+    let hi = reduce_over(im, ctx, ReduceKind::Max, a, all, false)?;
+    let hi = bin(im, ctx, BinaryOp::Max, hi, zero)?;
+    let range = bin(im, ctx, BinaryOp::Sub, hi, lo)?;
+    let levels = c(im, 255.0);
+    let step = bin(im, ctx, BinaryOp::Div, range, levels)?;
+    let empty = bin(im, ctx, BinaryOp::Equal, range, zero)?;
+    let one = c(im, 1.0);
+    let scale = im.emit(ctx, OpKind::Select, &[empty, one, step])?;
+    let below = bin(im, ctx, BinaryOp::Sub, zero, lo)?;
+    let zp = bin(im, ctx, BinaryOp::Div, below, scale)?;
+    let zp = bin(im, ctx, BinaryOp::Max, zp, zero)?;
+    let zp = bin(im, ctx, BinaryOp::Min, zp, levels)?;
+    let zp = un(im, ctx, UnaryOp::Round, zp)?;
+    let q = bin(im, ctx, BinaryOp::Div, a, scale)?;
+    let (q_lo, q_hi) = (
+        bin(im, ctx, BinaryOp::Sub, zero, zp)?,
+        bin(im, ctx, BinaryOp::Sub, levels, zp)?,
+    );
+    let q = bin(im, ctx, BinaryOp::Max, q, q_lo)?;
+    let q = bin(im, ctx, BinaryOp::Min, q, q_hi)?;
+    // The quantised value less its zero point: the rounded quotient itself.
+    let q = un(im, ctx, UnaryOp::Round, q)?;
+    let sums = im.emit(ctx, OpKind::MatMul, &[q, w])?;
+    let s = bin(im, ctx, BinaryOp::Mul, scale, w_scale)?;
+    bin(im, ctx, BinaryOp::Mul, sums, s)
 }
 
 /// The `d`-th `[rows, cols]` matrix of a `[D, rows, cols]` input, or the `d`-th row of a
@@ -239,10 +318,33 @@ fn direction_slice(
 
 /// The LSTM, GRU and RNN builder.
 pub(super) fn recurrent(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    recurrent_with(im, ctx, inputs, None)
+}
+
+/// `com.microsoft.DynamicQuantizeLSTM`: an LSTM whose inputs 8 to 11 are the scales and zero
+/// points of its 8-bit `W` and `R` (see the module docs).
+pub(super) fn dynamic_quantize_lstm(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+) -> Outputs {
+    let q = Quantized {
+        scales: [arg(ctx, inputs, 8)?, arg(ctx, inputs, 10)?],
+        zero_points: [arg(ctx, inputs, 9)?, arg(ctx, inputs, 11)?],
+    };
+    recurrent_with(im, ctx, inputs, Some(q))
+}
+
+fn recurrent_with(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    inputs: &[Option<ValueId>],
+    quantized: Option<Quantized>,
+) -> Outputs {
     let cell = match ctx.op_type {
-        "LSTM" => Cell::Lstm,
+        "RNN" => Cell::Rnn,
         "GRU" => Cell::Gru,
-        _ => Cell::Rnn,
+        _ => Cell::Lstm,
     };
     let x = arg(ctx, inputs, 0)?;
     let (w, r) = (arg(ctx, inputs, 1)?, arg(ctx, inputs, 2)?);
@@ -296,10 +398,22 @@ pub(super) fn recurrent(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Value
         Some(h) => {
             usize::try_from(h).map_err(|_| ctx.err(format!("hidden_size {h} must be positive")))?
         }
+        None if quantized.is_some() => *rs.get(1).unwrap_or(&0),
         None => *rs.get(2).unwrap_or(&0),
     };
     let ws = im.shape(ctx, w)?;
-    if ws != [dirs.len(), g * hidden, input] || rs != [dirs.len(), g * hidden, hidden] {
+    // Quantised weights come transposed: [D, I, G·H] and [D, H, G·H].
+    let (w_want, r_want) = match quantized {
+        Some(_) => (
+            [dirs.len(), input, g * hidden],
+            [dirs.len(), hidden, g * hidden],
+        ),
+        None => (
+            [dirs.len(), g * hidden, input],
+            [dirs.len(), g * hidden, hidden],
+        ),
+    };
+    if ws != w_want || rs != r_want {
         return Err(ctx.err(format!(
             "W {} and R {} do not fit {} direction(s), {g} gate(s) of hidden size {hidden} and input size {input}",
             im.ty(w),
@@ -318,6 +432,7 @@ pub(super) fn recurrent(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Value
         input_forget: cell == Cell::Lstm && ctx.int("input_forget", 0) != 0,
         linear_before_reset: cell == Cell::Gru && ctx.int("linear_before_reset", 0) != 0,
         active: None,
+        quantized,
     };
     // A sequence length or batch known only per call runs as loops of the control program.
     let (Some(seq), Some(batch)) = (seq_dim.as_static(), batch_dim.as_static()) else {
@@ -363,7 +478,7 @@ pub(super) fn recurrent(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Value
         let weights = direction_weights(im, &rnn, [w, r], opt(3), opt(7), d)?;
         // The input projection of every step at once: [seq·batch, I] · [I, G·H] + bias.
         let flat = reshape_to(im, ctx, x, vec![seq * batch, input])?;
-        let proj = rnn.emit(im, OpKind::MatMul, &[flat, weights.w_t])?;
+        let proj = rnn.product(im, flat, weights.w_t, weights.w_scale)?;
         let proj = rnn.bin(im, BinaryOp::Add, proj, weights.input_bias)?;
         let mut h = initial(im, 5, d)?;
         let mut c = initial(im, 6, d)?;
@@ -468,11 +583,11 @@ impl Parts<'_> {
         };
         // Every direction's values before the loops, which run one after the other: per
         // direction the states, the projection and the recurrent weights.
-        const PER_DIRECTION: usize = 6;
+        const PER_DIRECTION: usize = 7;
         let mut reads: Vec<Option<ValueId>> = vec![];
         for d in 0..dirs.len() {
             let weights = direction_weights(im, rnn, self.weights, self.bias, self.peepholes, d)?;
-            let proj = rnn.emit(im, OpKind::MatMul, &[self.x, weights.w_t])?;
+            let proj = rnn.product(im, self.x, weights.w_t, weights.w_scale)?;
             let proj = rnn.bin(im, BinaryOp::Add, proj, weights.input_bias)?;
             for (k, init) in self.initial.iter().enumerate() {
                 reads.push(Some(match init {
@@ -493,6 +608,7 @@ impl Parts<'_> {
                 Some(weights.r_t),
                 weights.recurrent_h_bias,
                 weights.peepholes,
+                weights.r_scale,
             ]);
         }
         reads.push(lens);
@@ -523,8 +639,8 @@ impl Parts<'_> {
             let mut picks: Vec<usize> = (0..PER_DIRECTION).map(at).collect();
             picks.push(reads.len() - 1);
             let inside = outer.inside(im, &picks);
-            let [h, c, proj, r_t, recurrent_h_bias, peepholes, lens] = inside[..] else {
-                unreachable!("seven values were picked");
+            let [h, c, proj, r_t, recurrent_h_bias, peepholes, r_scale, lens] = inside[..] else {
+                unreachable!("eight values were picked");
             };
             let (h, c, proj) = (
                 h.expect("given"),
@@ -537,6 +653,8 @@ impl Parts<'_> {
                 input_bias: proj,
                 recurrent_h_bias,
                 peepholes,
+                w_scale: None,
+                r_scale,
             };
             let xt = rnn.emit(im, OpKind::Gather { axis: 0 }, &[proj, t])?;
             let (new_h, new_c) = step(im, rnn, &inner, &self.acts[d], xt, [h, c])?;
@@ -574,12 +692,12 @@ impl Parts<'_> {
         let after = im.start_segment(&carry, &results, &ctx.name);
         let mut parts: [Vec<ValueId>; 3] = Default::default();
         for values in after.chunks(3) {
-            let y_dims = vec![
-                self.seq.clone(),
-                Dim::Static(1),
-                batch.clone(),
-                Dim::Static(hidden),
-            ];
+            // The sizes as this segment names them (a size expression became a symbol).
+            let [seq, batch, _] = &im.dims(values[0])[..] else {
+                unreachable!("the stacked outputs are [seq, batch, hidden]");
+            };
+            let (seq, batch) = (seq.clone(), batch.clone());
+            let y_dims = vec![seq, Dim::Static(1), batch.clone(), Dim::Static(hidden)];
             parts[0].push(reshape_dims(im, ctx, values[0], y_dims)?);
             let state = vec![Dim::Static(1), batch.clone(), Dim::Static(hidden)];
             parts[1].push(reshape_dims(im, ctx, values[1], state.clone())?);
@@ -648,11 +766,22 @@ fn direction_weights(
 ) -> Result<Weights, ImportError> {
     let ctx = rnn.ctx;
     let (g, h) = (rnn.cell.gates(), rnn.hidden);
-    let wd = direction_slice(im, ctx, w, d)?;
-    let w_t = im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[wd])?;
-    let rd = direction_slice(im, ctx, r, d)?;
-    let r_t = im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[rd])?;
-    let et = im.ty(w).element_type;
+    let ([w_t, r_t], [w_scale, r_scale]) = match rnn.quantized {
+        Some(q) => {
+            let (w_t, w_scale) = quantized_weights(im, ctx, w, q.scales[0], q.zero_points[0], d)?;
+            let (r_t, r_scale) = quantized_weights(im, ctx, r, q.scales[1], q.zero_points[1], d)?;
+            ([w_t, r_t], [Some(w_scale), Some(r_scale)])
+        }
+        None => {
+            let mut t = [w, r];
+            for m in &mut t {
+                let md = direction_slice(im, ctx, *m, d)?;
+                *m = im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[md])?;
+            }
+            (t, [None, None])
+        }
+    };
+    let et = im.ty(w_t).element_type;
     let (input_bias, recurrent_h_bias) = match b {
         None => (
             im.constant(
@@ -692,7 +821,47 @@ fn direction_weights(
         input_bias,
         recurrent_h_bias,
         peepholes,
+        w_scale,
+        r_scale,
     })
+}
+
+/// Direction `d` of DynamicQuantizeLSTM's weights `w` (`[D, in, G·H]` 8-bit integers): the
+/// integers less their zero point (the direction's first, as ONNX Runtime reads it) as f32,
+/// and the scale, `[1, G·H]` per column or rank 0 per direction.
+fn quantized_weights(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    w: ValueId,
+    scale: ValueId,
+    zero_point: ValueId,
+    d: usize,
+) -> Result<(ValueId, ValueId), ImportError> {
+    let wd = direction_slice(im, ctx, w, d)?;
+    let zps = im
+        .const_of(zero_point)
+        .ok_or_else(|| ctx.err("the weights' zero points must be constants"))?
+        .to_f64();
+    let per_direction = zps.len() / im.shape(ctx, w)?[0].max(1);
+    let zp = *zps
+        .get(d * per_direction)
+        .ok_or_else(|| ctx.err("a zero point is missing for a direction"))?;
+    let wd = super::ops::cast_to(im, ctx, wd, ElementType::F32)?;
+    let zp = scalar_like(im, ctx, wd, zp);
+    let less = bin(im, ctx, BinaryOp::Sub, wd, zp)?;
+    let sd = direction_slice(im, ctx, scale, d)?;
+    let sd = super::ops::cast_to(im, ctx, sd, ElementType::F32)?;
+    let sd = match im.shape(ctx, sd)?[..] {
+        [] => sd,
+        [n] => reshape_to(im, ctx, sd, vec![1, n])?,
+        _ => {
+            return Err(ctx.err(format!(
+                "a weight scale must be per direction or per column, got {}",
+                im.ty(scale)
+            )))
+        }
+    };
+    Ok((less, sd))
 }
 
 /// One time step: the new hidden state and (LSTM) cell state from the step's input
@@ -709,12 +878,12 @@ fn step(
     let mm = |im: &mut Importer, a: ValueId, b: ValueId| im.emit(ctx, OpKind::MatMul, &[a, b]);
     match rnn.cell {
         Cell::Rnn => {
-            let rec = mm(im, h, wt.r_t)?;
+            let rec = rnn.product(im, h, wt.r_t, wt.r_scale)?;
             let pre = rnn.bin(im, BinaryOp::Add, xt, rec)?;
             Ok((rnn.activate(im, &acts[0], pre)?, c))
         }
         Cell::Lstm => {
-            let rec = mm(im, h, wt.r_t)?;
+            let rec = rnn.product(im, h, wt.r_t, wt.r_scale)?;
             let pre = rnn.bin(im, BinaryOp::Add, xt, rec)?;
             // Gate blocks in ONNX order: input, output, forget, cell.
             let peep = |im: &mut Importer,
