@@ -1124,3 +1124,96 @@ def test_a_loop_that_runs_no_iteration_stacks_its_scans_as_empty_rows():
             assert np.asarray(rows).shape == (trips, 2, 3), (target, trips)
             np.testing.assert_allclose(acc, (trips + 1) * x, rtol=1e-6)
             np.testing.assert_allclose(rows, want_rows, rtol=1e-6)
+
+
+def test_loop_outputs_read_carried_values_as_the_iteration_began():
+    """A run-time Loop whose scan output is a carried value's value before the iteration
+    updated it (as ONNX's function body of Range writes it), and which swaps two carried
+    values: every output reads the values the iteration started from."""
+    from onnx import TensorProto, helper
+
+    f = TensorProto.FLOAT
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Add", ["a_in", "step"], ["a_out"]),
+         helper.make_node("Identity", ["a_in"], ["before"]),
+         helper.make_node("Identity", ["c_in"], ["b_out"]),
+         helper.make_node("Identity", ["b_in"], ["c_out"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("a_in", f, [2]),
+         helper.make_tensor_value_info("b_in", f, [2]),
+         helper.make_tensor_value_info("c_in", f, [2])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("a_out", f, [2]),
+         helper.make_tensor_value_info("b_out", f, [2]),
+         helper.make_tensor_value_info("c_out", f, [2]),
+         helper.make_tensor_value_info("before", f, [2])],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["trips", "", "a", "b", "c"], ["a_end", "b_end", "c_end", "befores"], body=body)],
+        "loop",
+        [helper.make_tensor_value_info("trips", TensorProto.INT64, []),
+         helper.make_tensor_value_info("step", f, [2])]
+        + [helper.make_tensor_value_info(n, f, [2]) for n in "abc"],
+        [helper.make_tensor_value_info(n, f, None) for n in ["a_end", "b_end", "c_end", "befores"]],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    step, a, b, c = (np.array(v, np.float32) for v in ([1, 10], [0, 0], [5, 6], [7, 8]))
+    for target, device in [("vmvx", "local-task"), ("llvm-cpu", "local-sync")]:
+        fn = kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[target]), device=device).main
+        a_end, b_end, c_end, befores = fn(np.array(3, np.int64), step, a, b, c)
+        np.testing.assert_array_equal(befores, [a, a + step, a + 2 * step])
+        np.testing.assert_array_equal(a_end, a + 3 * step)
+        np.testing.assert_array_equal(b_end, c)
+        np.testing.assert_array_equal(c_end, b)
+
+
+def test_ops_onnx_defines_as_functions_pass_their_node_cases_through_the_bodies():
+    """With --kiln-onnx-expand-functions, the ops ONNX defines as functions (Elu, Selu,
+    HardSwish, MeanVarianceNormalization, ReduceL2, Range, the signal windows, ...) are imported
+    through ONNX's own function bodies — the IR names the body — and their node cases that
+    pass through kiln's lowerings pass this way too. AffineGrid's bodies branch on the theta's
+    rank at run time, and those branches return different ranks: refused, clearly."""
+    import sys
+    import warnings
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests", "onnx_node"))
+    import onnx
+    import run as node_runner
+    from onnx import ModelProto
+
+    here = os.path.dirname(__file__)
+    table = ModelProto()
+    with open(os.path.join(here, "..", "..", "..", "crates", "kiln-import", "src", "onnx", "std_functions.pb"), "rb") as f:
+        table.ParseFromString(f.read())
+    bodies = {tuple(f.name.split(":")) for f in table.functions}
+    function_ops = {op for op, _ in bodies}
+    passing = node_runner.read_passing("llvm-cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = [c for c in node_runner.plain_cases()
+                 if c.name in passing and set(node_runner.op_types(c)) <= function_ops]
+    refused = {"test_affine_grid_2d", "test_affine_grid_2d_align_corners", "test_affine_grid_3d_align_corners"}
+    flags = ["--kiln-onnx-expand-functions"]
+    assert len(cases) >= 100
+    for case in cases:
+        blob = case.model.SerializeToString()
+        if case.name in refused:
+            with pytest.raises(kc.CompilerError, match="AffineGrid"):
+                kc.compile_str(blob, target_backends=["llvm-cpu"], extra_args=flags)
+            continue
+        ir = kc.compile_str(blob, target_backends=["llvm-cpu"], extra_args=flags + ["--compile-to=input"])
+        opset = next(o.version for o in case.model.opset_import if o.domain in ("", "ai.onnx"))
+        for op in node_runner.op_types(case):
+            version = onnx.defs.get_schema(op, opset).since_version
+            # Versions whose body depends on the input types have none in the table.
+            if (op, str(version)) in bodies:
+                assert f"/{op}:{version}/" in ir, case.name
+        module = kr.load_module(kc.compile_str(blob, target_backends=["llvm-cpu"], extra_args=flags), device="local-sync")
+        for inputs, outputs in case.data_sets:
+            got = module.main(*[node_runner.as_numpy(a) for a in inputs])
+            got = got if isinstance(got, tuple) else (got,)
+            for g, w in zip(got, outputs):
+                node_runner.compare(g, np.asarray(node_runner.as_numpy(w)), case.rtol, case.atol)

@@ -170,6 +170,15 @@ pub const FLAGS: &[Flag] = &[
         },
     },
     Flag {
+        name: "--kiln-onnx-expand-functions",
+        value: "",
+        help: "import ONNX's function-defined ops (Celu, HardSwish, ReduceL2, Range, ...) through the function bodies ONNX gives them, even where kiln lowers them directly: a check of kiln's lowerings against ONNX's definitions (ops kiln does not lower are expanded anyway)",
+        set: |s, v| {
+            s.options.expand_functions = parse_bool("--kiln-onnx-expand-functions", v)?;
+            Ok(())
+        },
+    },
+    Flag {
         name: "--iree-vulkan-target",
         value: "ARCH",
         help: "GPU architecture for vulkan-spirv: generic (default) or one of --iree-vulkan-list-targets",

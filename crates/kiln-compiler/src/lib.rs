@@ -115,6 +115,9 @@ pub struct CompileOptions {
     pub dims: Vec<(String, usize)>,
     /// Values for one-element inputs (`--kiln-bind-input=sr=16000`), which become constants.
     pub inputs: Vec<(String, f64)>,
+    /// Import ONNX's function-defined ops through their function bodies even where kiln
+    /// lowers them (`--kiln-onnx-expand-functions`).
+    pub expand_functions: bool,
     /// Whether unbound input dims stay open (`--kiln-dynamic-dims[=true|false]`): `Some(true)`
     /// keeps them open (an error where that cannot compile), `Some(false)` binds them to 1,
     /// and `None` (the default) keeps them open where the model compiles that way and binds
@@ -210,6 +213,7 @@ pub fn import_options(options: &CompileOptions) -> kiln_import::ImportOptions {
         dims: options.dims.clone(),
         inputs: options.inputs.clone(),
         keep_symbols: options.dynamic_dims != Some(false),
+        expand_functions: options.expand_functions,
     }
 }
 

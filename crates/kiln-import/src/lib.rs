@@ -79,6 +79,11 @@ pub struct ImportOptions {
     /// Return the symbolic program (types such as `tensor<{batch}x{(h+1)/2}xf32>`) rather than
     /// binding the dims left unbound to 1.
     pub keep_symbols: bool,
+    /// Import every op ONNX defines as a function through ONNX's function body, even where
+    /// kiln lowers the op directly (`--kiln-onnx-expand-functions`): a check of kiln's
+    /// lowerings against ONNX's own definitions. Ops kiln does not lower are expanded either
+    /// way.
+    pub expand_functions: bool,
 }
 
 /// An imported program and what the user should know about the import.

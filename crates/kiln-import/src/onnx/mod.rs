@@ -48,6 +48,7 @@ mod rotary;
 mod scatter;
 mod shape_values;
 mod staging;
+mod std_functions;
 mod uses;
 mod value_cases;
 mod versions;
@@ -166,6 +167,7 @@ fn import_model(
         opset,
         base_dir,
         local_functions,
+        expand_functions: options.expand_functions,
         function_depth: 0,
         staging: None,
         uses: uses::Uses::default(),
@@ -396,6 +398,9 @@ pub(crate) struct Importer {
     base_dir: Option<PathBuf>,
     /// The model's local functions, imported by inlining their bodies ([`functions`]).
     local_functions: Vec<proto::FunctionProto>,
+    /// Import function-defined ops through ONNX's bodies even where kiln lowers them
+    /// ([`std_functions`]).
+    expand_functions: bool,
     /// How deeply the function bodies being imported nest.
     function_depth: usize,
     /// Run-time control flow's segments, once the graph has been cut ([`staging`]).
@@ -492,6 +497,18 @@ impl Importer {
             })?),
             _ => return Err(ctx.err(format!("op domain '{domain}' is not supported"))),
         };
+        // An op ONNX defines as a function, which kiln does not lower at this version (or
+        // which the options ask to expand), is imported through ONNX's body.
+        if let (None, Some(version)) = (contrib, op_versions::op_version(op_type, self.opset)) {
+            let lowered = ops::builder(op_type).is_some()
+                && op_versions::implemented(op_type)
+                    .is_some_and(|(oldest, newest)| (oldest..=newest).contains(&version));
+            if !lowered || self.expand_functions {
+                if let Some(f) = std_functions::standard_function(op_type, version, self.opset) {
+                    return self.inline_function(&ctx, f);
+                }
+            }
+        }
         if let (true, Some((oldest, newest))) = (
             contrib.is_none() && ops::builder(op_type).is_some(),
             op_versions::implemented(op_type),

@@ -22,7 +22,7 @@ use crate::ImportError;
 use kiln_ir::{ConstId, Control, Dim, Function, Port, SymExpr, TensorType, ValueId};
 use kiln_types::control::{ControlProgram, Stmt};
 use kiln_types::HostTensor;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The control program being built and the current segment's link to its registers.
 pub(crate) struct Staging {
@@ -315,6 +315,31 @@ impl Importer {
         std::mem::swap(&mut self.func, &mut func);
         self.check_placeholders()?;
         std::mem::swap(&mut self.func, &mut func);
+        // Moves read their sources as the segment left them: a source the call or another
+        // move writes (a loop body returning a carried value's previous value as a scan
+        // output, or swapping two carried values) is first copied aside.
+        let written: HashSet<u32> = results
+            .iter()
+            .map(|&(_, r)| r)
+            .chain(moves.iter().filter_map(|m| match m {
+                Stmt::Move { dst, .. } => Some(*dst),
+                _ => None,
+            }))
+            .collect();
+        let mut aside = vec![];
+        for m in &mut moves {
+            if let Stmt::Move { src, dst } = m {
+                if *src != *dst && written.contains(src) {
+                    let ty = self.staging().tensors[*src as usize].clone();
+                    let tmp = self.new_register(ty);
+                    aside.push(Stmt::Move {
+                        src: *src,
+                        dst: tmp,
+                    });
+                    *src = tmp;
+                }
+            }
+        }
         let s = self.staging();
         let args: Vec<u32> = s.params.iter().map(|&(_, r)| r).collect();
         let mut call = None;
@@ -329,6 +354,7 @@ impl Importer {
             });
         }
         let block = s.blocks.last_mut().expect("a block");
+        block.extend(aside);
         block.extend(call);
         block.extend(moves);
         if !results.is_empty() {
