@@ -139,7 +139,10 @@ fn runtime_rejects_corrupt_modules() {
     fails(
         RUN,
         &[&write("version.kiln", &version), &input],
-        "module format version 9 is not supported: this runtime reads version 4",
+        &format!(
+            "module format version 9 is not supported: this runtime reads version {}",
+            kiln_module::FORMAT_VERSION
+        ),
     );
     let meta = u64::from_le_bytes(good[16..24].try_into().unwrap()) as usize;
     let mut table = good.clone();

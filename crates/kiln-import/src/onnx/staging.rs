@@ -292,11 +292,13 @@ impl Importer {
             }
             None => true,
         });
-        // A value two registers take is returned once (registers share immutable tensors).
+        // A value two registers take is returned once (registers share immutable tensors),
+        // and copied from the first after the call.
         let mut first: HashMap<ValueId, u32> = HashMap::new();
+        let mut copies = vec![];
         results.retain(|&(v, dst)| match first.get(&v) {
             Some(&src) => {
-                moves.push(Stmt::Move { src, dst });
+                copies.push(Stmt::Move { src, dst });
                 false
             }
             None => {
@@ -315,13 +317,13 @@ impl Importer {
         std::mem::swap(&mut self.func, &mut func);
         self.check_placeholders()?;
         std::mem::swap(&mut self.func, &mut func);
-        // Moves read their sources as the segment left them: a source the call or another
-        // move writes (a loop body returning a carried value's previous value as a scan
-        // output, or swapping two carried values) is first copied aside.
+        // The other moves place values the segment started from: a source the call or
+        // another move writes (a loop body returning a carried value's previous value as a
+        // scan output, or swapping two carried values) is first copied aside.
         let written: HashSet<u32> = results
             .iter()
             .map(|&(_, r)| r)
-            .chain(moves.iter().filter_map(|m| match m {
+            .chain(moves.iter().chain(&copies).filter_map(|m| match m {
                 Stmt::Move { dst, .. } => Some(*dst),
                 _ => None,
             }))
@@ -356,6 +358,7 @@ impl Importer {
         let block = s.blocks.last_mut().expect("a block");
         block.extend(aside);
         block.extend(call);
+        block.extend(copies);
         block.extend(moves);
         if !results.is_empty() {
             self.program.functions.push(func);
