@@ -1217,3 +1217,32 @@ def test_ops_onnx_defines_as_functions_pass_their_node_cases_through_the_bodies(
             got = got if isinstance(got, tuple) else (got,)
             for g, w in zip(got, outputs):
                 node_runner.compare(g, np.asarray(node_runner.as_numpy(w)), case.rtol, case.atol)
+
+
+@pytest.mark.parametrize("attrs", [
+    {},
+    {"strides": [2, 1, 2], "pads": [1, 0, 2, 0, 1, 1], "dilations": [2, 1, 1]},
+    {"group": 2, "auto_pad": "SAME_UPPER", "strides": [2, 2, 1]},
+])
+def test_3d_convolutions_match_onnx_reference(attrs):
+    """Conv over volumes (the depth window folded into the channels of one 2-D convolution)
+    with strides, pads, dilations, auto_pad, groups and a bias, against onnx's reference
+    evaluator."""
+    from onnx import TensorProto, helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 4, 7, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((6, 4 // attrs.get("group", 1), 3, 2, 3)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["y"], **attrs)], "conv3d",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    want = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    for target, device in [("llvm-cpu", "local-sync"), ("vmvx", "local-task")]:
+        got = kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[target]), device=device).main(x)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

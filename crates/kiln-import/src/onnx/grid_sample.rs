@@ -5,6 +5,7 @@
 //! then each interpolation tap (1 nearest, 2×2 linear, 4×4 cubic) reads the image through a
 //! Gather at a flat index `((n·C + c)·H + y)·W + x`, with taps outside the image reading zero
 //! (`zeros`), the edge (`border`) or the reflection (`reflection`), as ONNX's reference does.
+//! DeformConv samples its taps' moved positions the same way.
 
 use super::ops::{arg, bin, reshape_to, scalar_like, un, Outputs};
 use super::{Importer, NodeCtx};
@@ -280,7 +281,7 @@ pub(super) fn grid_sample(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Val
             im.ty(x)
         )));
     }
-    let (n, c, spatial) = (xs[0], xs[1], &xs[2..]);
+    let (n, spatial) = (xs[0], &xs[2..]);
     if gs.len() != r + 2
         || gs[0] != n
         || gs[r + 1] != r
@@ -336,9 +337,9 @@ pub(super) fn grid_sample(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Val
         reshape_to(im, ctx, s, coord_shape.clone())
     };
     let round = mode == "nearest";
-    // Per spatial dim (in the input's order): its axis and its taps.
+    // Per spatial dim (in the input's order): its axis and its sampling points.
     let mut axes = vec![];
-    let mut all_taps = vec![];
+    let mut points = vec![];
     for (d, &len) in spatial.iter().enumerate() {
         let axis = Axis {
             len,
@@ -346,15 +347,36 @@ pub(super) fn grid_sample(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Val
             padding,
         };
         let g = coord(im, r - 1 - d)?;
-        let p = axis.point(im, &o, g, round)?;
-        all_taps.push(taps(im, &o, p, mode)?);
+        points.push(axis.point(im, &o, g, round)?);
         axes.push(axis);
+    }
+    Ok(vec![Some(sample(im, ctx, x, &axes, &points, mode)?)])
+}
+
+/// The `[N, C, out…]` samples of `x` (`[N, C, spatial…]`) at `points` (per spatial dim, in
+/// pixel coordinates, `[N, 1, out…]`), interpolated by `mode` (`nearest`, `linear`, `cubic`)
+/// with each axis' padding.
+fn sample(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    axes: &[Axis],
+    points: &[ValueId],
+    mode: &str,
+) -> Result<ValueId, ImportError> {
+    let o = Ops { ctx };
+    let xs = im.shape(ctx, x)?;
+    let (n, c, spatial) = (xs[0], xs[1], &xs[2..]);
+    let r = spatial.len();
+    let mut all_taps = vec![];
+    for &p in points {
+        all_taps.push(taps(im, &o, p, mode)?);
     }
     // Flat offset of each (n, c) image or volume: [N, C, 1, ...].
     let size: usize = spatial.iter().product();
     let base: Vec<i64> = (0..n * c).map(|i| (i * size) as i64).collect();
     let mut base_shape = vec![n, c];
-    base_shape.extend(std::iter::repeat_n(1, r));
+    base_shape.extend(std::iter::repeat_n(1, im.ty(points[0]).rank() - 2));
     let base = im.constant(HostTensor::from_i64(&base_shape, &base), &ctx.name);
     let flat_x = reshape_to(im, ctx, x, vec![n * c * size])?;
     let strides = kiln_ir::interp::strides_of(spatial);
@@ -400,5 +422,157 @@ pub(super) fn grid_sample(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Val
             Some(acc) => o.b(im, BinaryOp::Add, acc, term)?,
         });
     }
-    Ok(vec![y])
+    y.ok_or_else(|| ctx.err("a sample with no taps"))
+}
+
+/// DeformConv (19, 22): a convolution whose every tap reads the input at its position moved
+/// by a learned offset (bilinear, zero outside the image), weighted by an optional mask.
+/// Per offset group, the taps' samples `[N, C/G, K, out_h, out_w]` come from one bilinear
+/// sampling over all kernel taps at once; the convolution is then a matmul of the weights
+/// `[group, M/group, C/group·K]` with those columns.
+pub(super) fn deform_conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
+    let (x, w, offset) = (
+        arg(ctx, inputs, 0)?,
+        arg(ctx, inputs, 1)?,
+        arg(ctx, inputs, 2)?,
+    );
+    let (xs, ws, os) = (im.shape(ctx, x)?, im.shape(ctx, w)?, im.shape(ctx, offset)?);
+    let (&[n, c, h, wd], &[m, cg, kh, kw]) = (&xs[..], &ws[..]) else {
+        return Err(ctx.err(format!(
+            "only 2-D deformable convolutions are supported, got input {} and weights {}",
+            im.ty(x),
+            im.ty(w)
+        )));
+    };
+    let ints = |name: &str, default: Vec<i64>| -> Vec<i64> {
+        ctx.attr(name)
+            .map(|a| a.ints.clone())
+            .filter(|v| !v.is_empty())
+            .unwrap_or(default)
+    };
+    let (strides, dilations) = (ints("strides", vec![1, 1]), ints("dilations", vec![1, 1]));
+    let pads = ints("pads", vec![0; 4]);
+    let (group, offset_group) = (ctx.int("group", 1), ctx.int("offset_group", 1));
+    let k = kh * kw;
+    let positive = |v: i64| usize::try_from(v).ok().filter(|&v| v > 0);
+    let (Some(group), Some(og), &[sh, sw], &[dh, dw], &[pt, pl, pb, pr]) = (
+        positive(group),
+        positive(offset_group),
+        &strides[..],
+        &dilations[..],
+        &pads[..],
+    ) else {
+        return Err(ctx.err("strides, dilations, pads, group or offset_group do not fit 2-D"));
+    };
+    let out = |len: usize, lo: i64, hi: i64, d: i64, kn: usize, s: i64| -> Option<usize> {
+        let span = len as i64 + lo + hi - d * (kn as i64 - 1) - 1;
+        (span >= 0 && s > 0).then(|| (span / s + 1) as usize)
+    };
+    let (Some(oh), Some(ow)) = (out(h, pt, pb, dh, kh, sh), out(wd, pl, pr, dw, kw, sw)) else {
+        return Err(ctx.err("the kernel does not fit the padded input"));
+    };
+    if c % group != 0
+        || cg * group != c
+        || m % group != 0
+        || c % og != 0
+        || os != [n, og * 2 * k, oh, ow]
+    {
+        return Err(ctx.err(format!(
+            "input {}, weights {} and offsets {} do not fit group {group} and offset_group {og}",
+            im.ty(x),
+            im.ty(w),
+            im.ty(offset)
+        )));
+    }
+    let et = im.ty(x).element_type;
+    let mask = match inputs.get(4).copied().flatten() {
+        Some(mk) if im.shape(ctx, mk)? == [n, og * k, oh, ow] => {
+            Some(reshape_to(im, ctx, mk, vec![n, og, k, oh, ow])?)
+        }
+        Some(mk) => return Err(ctx.err(format!("the mask {} does not fit", im.ty(mk)))),
+        None => None,
+    };
+    let offset = reshape_to(im, ctx, offset, vec![n, og, k, 2, oh, ow])?;
+    // Where each tap reads before its offset: [1, 1, K, out_h, out_w] per axis.
+    let grid = |lo: i64, s: i64, d: i64, along_h: bool| -> Vec<f64> {
+        let mut v = Vec::with_capacity(k * oh * ow);
+        for t in 0..k {
+            let tap = if along_h { t / kw } else { t % kw } as i64;
+            for y in 0..oh {
+                for xx in 0..ow {
+                    let o = if along_h { y } else { xx } as i64;
+                    v.push((o * s - lo + tap * d) as f64);
+                }
+            }
+        }
+        v
+    };
+    let place = vec![1, 1, k, oh, ow];
+    let base_y = im.constant(
+        HostTensor::from_f64(et, &place, &grid(pt, sh, dh, true)),
+        &ctx.name,
+    );
+    let base_x = im.constant(
+        HostTensor::from_f64(et, &place, &grid(pl, sw, dw, false)),
+        &ctx.name,
+    );
+    let per_group = c / og;
+    let axes = [h, wd].map(|len| Axis {
+        len,
+        align_corners: true,
+        padding: Padding::Zeros,
+    });
+    let mut columns = vec![];
+    for g in 0..og {
+        let pick = |im: &mut Importer, v: ValueId, starts: Vec<i64>, ends: Vec<i64>| {
+            let steps = vec![1; starts.len()];
+            im.emit(
+                ctx,
+                OpKind::Slice {
+                    starts,
+                    ends,
+                    steps,
+                },
+                &[v],
+            )
+        };
+        let (gi, n_, k_, oh_, ow_) = (g as i64, n as i64, k as i64, oh as i64, ow as i64);
+        let mut moved = vec![];
+        for (axis, base) in [(0, base_y), (1, base_x)] {
+            let d = pick(
+                im,
+                offset,
+                vec![0, gi, 0, axis, 0, 0],
+                vec![n_, gi + 1, k_, axis + 1, oh_, ow_],
+            )?;
+            let d = reshape_to(im, ctx, d, vec![n, 1, k, oh, ow])?;
+            moved.push(bin(im, ctx, BinaryOp::Add, base, d)?);
+        }
+        let xg = pick(
+            im,
+            x,
+            vec![0, (g * per_group) as i64, 0, 0],
+            vec![n_, ((g + 1) * per_group) as i64, h as i64, wd as i64],
+        )?;
+        let mut s = sample(im, ctx, xg, &axes, &moved, "linear")?;
+        if let Some(mk) = mask {
+            let mg = pick(im, mk, vec![0, gi, 0, 0, 0], vec![n_, gi + 1, k_, oh_, ow_])?;
+            s = bin(im, ctx, BinaryOp::Mul, s, mg)?;
+        }
+        columns.push(s);
+    }
+    let cols = match columns[..] {
+        [one] => one,
+        _ => im.emit(ctx, OpKind::Concat { axis: 1 }, &columns)?,
+    };
+    // [N, C, K, oh, ow] -> [N, group, C/group·K, oh·ow] against [group, M/group, C/group·K].
+    let cols = reshape_to(im, ctx, cols, vec![n, group, cg * k, oh * ow])?;
+    let weights = reshape_to(im, ctx, w, vec![group, m / group, cg * k])?;
+    let y = im.emit(ctx, OpKind::MatMul, &[weights, cols])?;
+    let mut y = reshape_to(im, ctx, y, vec![n, m, oh, ow])?;
+    if let Some(b) = inputs.get(3).copied().flatten() {
+        let b = reshape_to(im, ctx, b, vec![1, m, 1, 1])?;
+        y = bin(im, ctx, BinaryOp::Add, y, b)?;
+    }
+    Ok(vec![Some(y)])
 }

@@ -21,6 +21,7 @@ mod affine_unpool;
 mod causal_conv;
 mod col2im;
 mod control_flow;
+mod conv3d;
 mod conv_transpose;
 mod data_counts;
 mod data_pads;

@@ -24,7 +24,7 @@ use super::versions::{DEPRECATED, NEWEST_OPSET, SINCE};
 /// signed types, shifted right arithmetically, and its amounts outside the type's width,
 /// which shift every bit out as kiln's shifts do; QuantizeLinear 23's `precision` and
 /// DequantizeLinear 23's `output_dtype`, which the builders read, and both ops' and
-/// QLinearMatMul's later float4/6/8 and 2/4-bit types; ReverseSequence 28's, Compress 28's, Unique 28's, RoiAlign 22's, TopK 24's, OneHot 28's and Det 22's bfloat16).
+/// QLinearMatMul's later float4/6/8 and 2/4-bit types; ReverseSequence 28's, Compress 28's, Unique 28's, RoiAlign 22's, TopK 24's, OneHot 28's, DeformConv 22's and Det 22's bfloat16).
 const LATER: &[(&str, i64)] = &[
     ("Acos", 22),
     ("Acosh", 22),
@@ -48,6 +48,7 @@ const LATER: &[(&str, i64)] = &[
     ("Cos", 22),
     ("Cosh", 22),
     ("CumProd", 26),
+    ("DeformConv", 22),
     ("DepthToSpace", 28),
     ("DequantizeLinear", 28),
     ("Det", 22),

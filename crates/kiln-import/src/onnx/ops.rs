@@ -95,6 +95,7 @@ pub(crate) fn builder(op_type: &str) -> Option<Builder> {
         "RotaryEmbedding" => super::rotary::rotary_embedding,
         "GatherElements" => super::indexing::gather_elements,
         "GridSample" => super::grid_sample::grid_sample,
+        "DeformConv" => super::grid_sample::deform_conv,
         "RoiAlign" => super::roi_align::roi_align,
         "DFT" => super::dft::dft,
         "STFT" => super::dft::stft,
@@ -743,6 +744,9 @@ pub(super) fn from_2d(
 
 pub(super) fn conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let (x, w) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
+    if im.ty(x).rank() == 5 {
+        return super::conv3d::conv_3d(im, ctx, inputs);
+    }
     let ConvWindow { x, w, attrs, rank } = conv_window(im, ctx, x, w)?;
     let channels = im.shape(ctx, w)?[0];
     let integer = match rank {
