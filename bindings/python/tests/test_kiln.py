@@ -1246,3 +1246,33 @@ def test_3d_convolutions_match_onnx_reference(attrs):
     for target, device in [("llvm-cpu", "local-sync"), ("vmvx", "local-task")]:
         got = kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[target]), device=device).main(x)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode,exclude", [("linear", 0), ("cubic", 0), ("cubic", 1)])
+def test_antialiased_resize_by_data_scales_matches_constant_scales(mode, exclude):
+    """Antialiased Resize with its scales given as data (the stretched kernel's weights built
+    on the device over every reachable position) computes what the same Resize with constant
+    scales computes (weights built while compiling, as ONNX's reference does), downscaling
+    and upscaling each axis, edge taps folded or excluded."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = np.random.default_rng(9).standard_normal((1, 2, 13, 11)).astype(np.float32)
+
+    def model(constant):
+        node = helper.make_node("Resize", ["x", "", "scales"], ["y"], mode=mode, antialias=1,
+                                exclude_outside=exclude)
+        inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)]
+        inits = []
+        if constant is not None:
+            inits = [numpy_helper.from_array(constant, "scales")]
+        else:
+            inputs.append(helper.make_tensor_value_info("scales", TensorProto.FLOAT, [4]))
+        graph = helper.make_graph([node], "resize", inputs,
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)]).SerializeToString()
+
+    data = kr.load_module(kc.compile_str(model(None), target_backends=["llvm-cpu"]), device="local-sync").main
+    for scales in ([1, 1, 0.4, 0.7], [1, 1, 0.23, 1.6], [1, 1, 2.0, 0.5]):
+        scales = np.array(scales, np.float32)
+        fixed = kr.load_module(kc.compile_str(model(scales), target_backends=["llvm-cpu"]), device="local-sync").main
+        np.testing.assert_allclose(data(x, scales), fixed(x), rtol=1e-5, atol=1e-5)

@@ -8,8 +8,12 @@
 //! dense `[out, in]` weight matrix built from them: the hat function of the clamped
 //! coordinate (linear), or Keys' cubic kernel over the four neighbours, edge-clamped or, with
 //! `exclude_outside`, dropped and renormalised (cubic). `tf_crop_and_resize` positions outside
-//! the input take `extrapolation_value`. The input's own dims must be known when compiling;
-//! antialiasing needs a kernel width known when compiling and is refused here.
+//! the input take `extrapolation_value`. The input's own dims must be known when compiling.
+//! Antialiasing (downscaling) stretches the kernel by the inverse scale, so its width is known
+//! only per call: every integer position within reach of the axis (up to `input` kernel widths
+//! past either edge, as far as a scale can stretch it) gets the kernel's weight, the weights
+//! past an edge land on the edge pixel (as the reference's edge padding reads them) or, with
+//! `exclude_outside`, are dropped, and each row is normalised.
 
 use super::ops::size_scalar;
 use super::ops::{arg, bin, cast_to, reshape_dims, reshape_to, size_dim, slice_axis, un, Outputs};
@@ -108,11 +112,6 @@ pub(super) fn resize_from_data(
     })?;
     let axes = resized_axes(ctx, shape.len())?;
     let interp = interpolation(ctx, legacy)?;
-    if interp.antialias {
-        return Err(ctx.err(
-            "antialiasing with scales or sizes given as data is not supported (its kernel width depends on the scale)",
-        ));
-    }
     let mut lengths = vec![];
     for j in 0..axes.len() {
         let (_, out) = axis_scale(im, ctx, inputs, legacy, &shape, &axes, j)?;
@@ -395,6 +394,9 @@ fn weights(
     let n = axis.input;
     let column = vec![axis.output.clone(), Dim::Static(1)];
     let x = reshape_dims(s.im, s.ctx, x, column)?;
+    if interp.antialias {
+        return antialiased_weights(s, x, axis, interp);
+    }
     let positions: Vec<f64> = (0..n).map(|i| i as f64).collect();
     let row = s.im.constant(
         HostTensor::from_f64(ElementType::F32, &[1, n], &positions),
@@ -450,6 +452,81 @@ fn weights(
         });
     }
     Ok(w.expect("four taps"))
+}
+
+/// The dense `[out, in]` weights of an antialiased linear or cubic axis at source
+/// coordinates `x` (`[out, 1]`): the kernel at `(q − x) · s` (`s` the scale, at most 1) for
+/// every integer position `q` the stretched kernel can reach, folded onto the edges (or
+/// dropped with `exclude_outside`) and normalised per row.
+fn antialiased_weights(
+    s: &mut Scalars,
+    x: ValueId,
+    axis: &Axis,
+    interp: &Interpolation,
+) -> Result<ValueId, ImportError> {
+    let n = axis.input;
+    // A kernel of half-width r (1 linear, 2 cubic) stretched by 1/s ≤ n reaches r·n + 1
+    // positions past either edge.
+    let reach = if interp.mode == Mode::Linear {
+        n + 1
+    } else {
+        2 * n + 1
+    };
+    let span = n + 2 * reach;
+    let positions: Vec<f64> = (0..span).map(|i| i as f64 - reach as f64).collect();
+    let row = s.im.constant(
+        HostTensor::from_f64(ElementType::F32, &[1, span], &positions),
+        &s.ctx.name,
+    );
+    let one_ = s.f(1.0);
+    let shrink = s.op(BinaryOp::Min, axis.scale, one_)?;
+    let d = s.op(BinaryOp::Sub, row, x)?;
+    let d = s.op(BinaryOp::Mul, d, shrink)?;
+    let k = if interp.mode == Mode::Linear {
+        let d = s.un(UnaryOp::Abs, d)?;
+        let w = s.op(BinaryOp::Sub, one_, d)?;
+        let zero = s.f(0.0);
+        s.op(BinaryOp::Max, w, zero)?
+    } else {
+        keys_cubic(s, d, interp.cubic_a)?
+    };
+    let out = axis.output.clone();
+    let dims = vec![out.clone(), Dim::Static(span)];
+    let part =
+        |s: &mut Scalars, from: usize, to: usize| slice_axis(s.im, s.ctx, k, &dims, 1, from, to);
+    let inside = part(s, reach, reach + n)?;
+    let reduce = |s: &mut Scalars, v: ValueId| {
+        let op = OpKind::Reduce {
+            kind: kiln_ir::ReduceKind::Sum,
+            axes: vec![1],
+            keep_dims: true,
+        };
+        s.im.emit(s.ctx, op, &[v])
+    };
+    let w = if interp.exclude_outside {
+        inside
+    } else {
+        // What the kernel reads past an edge is the edge pixel.
+        let (below, above) = (part(s, 0, reach)?, part(s, reach + n, span)?);
+        let (below, above) = (reduce(s, below)?, reduce(s, above)?);
+        let edge = |s: &mut Scalars, at: usize| -> Result<ValueId, ImportError> {
+            let v: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i == at))).collect();
+            Ok(s.im.constant(
+                HostTensor::from_f64(ElementType::F32, &[1, n], &v),
+                &s.ctx.name,
+            ))
+        };
+        let (first, last) = (edge(s, 0)?, edge(s, n - 1)?);
+        let below = s.op(BinaryOp::Mul, below, first)?;
+        let above = s.op(BinaryOp::Mul, above, last)?;
+        let w = s.op(BinaryOp::Add, inside, below)?;
+        s.op(BinaryOp::Add, w, above)?
+    };
+    let total = reduce(s, w)?;
+    let zero = s.f(0.0);
+    let none = s.op(BinaryOp::Equal, total, zero)?;
+    let total = s.select(none, one_, total)?;
+    s.op(BinaryOp::Div, w, total)
 }
 
 /// Keys' cubic convolution kernel at distance `d` with parameter `a`.
