@@ -64,7 +64,7 @@ fn pads(
 pub(super) fn conv_3d(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> Outputs {
     let (x, w) = (arg(ctx, inputs, 0)?, arg(ctx, inputs, 1)?);
     let (xs, ws) = (im.shape(ctx, x)?, im.shape(ctx, w)?);
-    let (&[n, c, depth, h, wd], &[m, cg, kd, kh, kw]) = (&xs[..], &ws[..]) else {
+    let (&[_, c, depth, h, wd], &[m, cg, kd, kh, kw]) = (&xs[..], &ws[..]) else {
         return Err(ctx.err(format!(
             "a 3-D convolution takes N×C×D×H×W input and M×C×kD×kH×kW weights, got {} and {}",
             im.ty(x),
@@ -94,11 +94,54 @@ pub(super) fn conv_3d(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId
     let kernel = [kd, kh, kw];
     let span: [usize; 3] = std::array::from_fn(|d| (kernel[d] - 1) * dilations[d] + 1);
     let pads = pads(ctx, [depth, h, wd], span, strides)?;
+    let window = Window {
+        strides,
+        dilations,
+        pads,
+        group,
+    };
+    let mut y = convolve(im, ctx, x, w, &window)?;
+    if let Some(b) = inputs.get(2).copied().flatten() {
+        let b = reshape_to(im, ctx, b, vec![1, m, 1, 1, 1])?;
+        y = bin(im, ctx, BinaryOp::Add, y, b)?;
+    }
+    Ok(vec![Some(y)])
+}
+
+/// A 3-D window: per axis (depth, height, width) stride, dilation and (begin, end) padding,
+/// and the group count.
+pub(super) struct Window {
+    pub strides: [usize; 3],
+    pub dilations: [usize; 3],
+    pub pads: [(usize, usize); 3],
+    pub group: usize,
+}
+
+/// The convolution of `x` (`N×C×D×H×W`) by `w` (`M×C/group×kD×kH×kW`) over `window`, as the
+/// module docs describe.
+pub(super) fn convolve(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    w: ValueId,
+    window: &Window,
+) -> Result<ValueId, ImportError> {
+    let (xs, ws) = (im.shape(ctx, x)?, im.shape(ctx, w)?);
+    let (&[n, c, depth, h, wd], &[m, cg, kd, kh, kw]) = (&xs[..], &ws[..]) else {
+        return Err(ctx.err("a 3-D convolution takes 5-D operands"));
+    };
+    let Window {
+        strides,
+        dilations,
+        pads,
+        group,
+    } = *window;
+    let span = (kd - 1) * dilations[0] + 1;
     let padded = depth + pads[0].0 + pads[0].1;
-    if padded < span[0] {
+    if padded < span {
         return Err(ctx.err("the kernel is deeper than the padded input"));
     }
-    let out_d = (padded - span[0]) / strides[0] + 1;
+    let out_d = (padded - span) / strides[0] + 1;
     let x = if pads[0] == (0, 0) {
         x
     } else {
@@ -140,16 +183,11 @@ pub(super) fn conv_3d(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId
         return Err(ctx.err("the folded convolution is not 4-D"));
     };
     let y = reshape_to(im, ctx, y, vec![n, out_d, m, out_h, out_w])?;
-    let mut y = im.emit(
+    im.emit(
         ctx,
         OpKind::Transpose {
             perm: vec![0, 2, 1, 3, 4],
         },
         &[y],
-    )?;
-    if let Some(b) = inputs.get(2).copied().flatten() {
-        let b = reshape_to(im, ctx, b, vec![1, m, 1, 1, 1])?;
-        y = bin(im, ctx, BinaryOp::Add, y, b)?;
-    }
-    Ok(vec![Some(y)])
+    )
 }
