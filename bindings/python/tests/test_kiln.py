@@ -1322,3 +1322,34 @@ def test_3d_transposed_convolutions_match_onnx_reference(attrs):
         got = kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[target]), device=device).main(x)
         assert np.asarray(got).shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["linear", "cubic"])
+def test_antialiased_resize_to_data_sizes_not_larger_matches_constant_sizes(mode):
+    """Antialiased Resize to sizes given as data with keep_aspect_ratio_policy=not_larger,
+    shrinking a 13×11 image to one pixel (a kernel stretched past the image's length on
+    both sides), computes what the same Resize with constant sizes computes."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = np.random.default_rng(10).standard_normal((1, 2, 13, 11)).astype(np.float32)
+
+    def model(constant):
+        node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode=mode, antialias=1,
+                                axes=[2, 3], keep_aspect_ratio_policy="not_larger")
+        inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)]
+        inits = []
+        if constant is not None:
+            inits = [numpy_helper.from_array(constant, "sizes")]
+        else:
+            inputs.append(helper.make_tensor_value_info("sizes", TensorProto.INT64, [2]))
+        graph = helper.make_graph([node], "resize", inputs,
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)]).SerializeToString()
+
+    data = kr.load_module(kc.compile_str(model(None), target_backends=["llvm-cpu"]), device="local-sync").main
+    for sizes in ([1, 1], [2, 9], [5, 3]):
+        sizes = np.array(sizes, np.int64)
+        fixed = kr.load_module(kc.compile_str(model(sizes), target_backends=["llvm-cpu"]), device="local-sync").main
+        got, want = np.asarray(data(x, sizes)), np.asarray(fixed(x))
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

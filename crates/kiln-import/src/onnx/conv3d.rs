@@ -71,6 +71,13 @@ pub(super) fn conv_3d(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId
             im.ty(w)
         )));
     };
+    if [depth, h, wd, kd, kh, kw].contains(&0) {
+        return Err(ctx.err(format!(
+            "input {} and weights {} need non-empty spatial dims",
+            im.ty(x),
+            im.ty(w)
+        )));
+    }
     let group = usize::try_from(ctx.int("group", 1))
         .ok()
         .filter(|&g| g > 0 && c % g == 0 && m % g == 0 && c / g == cg)

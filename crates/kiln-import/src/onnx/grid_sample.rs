@@ -391,7 +391,10 @@ fn sample(
             let (t, w) = all_taps[d][rest % all_taps[d].len()];
             rest /= all_taps[d].len();
             let (at, at_inside) = axes[d].tap(im, &o, t)?;
-            let stride = scalar_like(im, ctx, at, strides[d] as f64);
+            // Positions are whole numbers; the flat index is summed in i64 (f16 holds whole
+            // numbers only up to 2048).
+            let at = im.emit(ctx, OpKind::Cast(ElementType::I64), &[at])?;
+            let stride = super::ops::i64_scalar(im, ctx, strides[d] as i64);
             let offset = o.b(im, BinaryOp::Mul, at, stride)?;
             pos = Some(match pos {
                 None => offset,
@@ -409,7 +412,6 @@ fn sample(
         let (Some(pos), Some(weight)) = (pos, weight) else {
             return Err(ctx.err("a sample with no taps"));
         };
-        let pos = im.emit(ctx, OpKind::Cast(ElementType::I64), &[pos])?;
         let idx = o.b(im, BinaryOp::Add, pos, base)?;
         let mut v = im.emit(ctx, OpKind::Gather { axis: 0 }, &[flat_x, idx])?;
         if let Some(inside) = inside {

@@ -10,8 +10,9 @@
 //! `exclude_outside`, dropped and renormalised (cubic). `tf_crop_and_resize` positions outside
 //! the input take `extrapolation_value`. The input's own dims must be known when compiling.
 //! Antialiasing (downscaling) stretches the kernel by the inverse scale, so its width is known
-//! only per call: every integer position within reach of the axis (up to `input` kernel widths
-//! past either edge, as far as a scale can stretch it) gets the kernel's weight, the weights
+//! only per call: every integer position within reach of the axis (up to twice the input's
+//! length of kernel half-widths past either edge, as far as a scale can stretch it) gets the
+//! kernel's weight, the weights
 //! past an edge land on the edge pixel (as the reference's edge padding reads them) or, with
 //! `exclude_outside`, are dropped, and each row is normalised.
 
@@ -465,12 +466,13 @@ fn antialiased_weights(
     interp: &Interpolation,
 ) -> Result<ValueId, ImportError> {
     let n = axis.input;
-    // A kernel of half-width r (1 linear, 2 cubic) stretched by 1/s ≤ n reaches r·n + 1
-    // positions past either edge.
+    // A kernel of half-width r (1 linear, 2 cubic) stretched by 1/s reaches r/s + 1
+    // positions past either edge; an output of at least one element keeps 1/s below 2n
+    // (`not_larger` sizes round half a pixel up).
     let reach = if interp.mode == Mode::Linear {
-        n + 1
-    } else {
         2 * n + 1
+    } else {
+        4 * n + 1
     };
     let span = n + 2 * reach;
     let positions: Vec<f64> = (0..span).map(|i| i as f64 - reach as f64).collect();
