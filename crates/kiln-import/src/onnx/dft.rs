@@ -344,11 +344,7 @@ pub(super) fn stft(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>])
 /// A rank-0 `i64` value of a frame step or length given as data (`[]` or `[1]`).
 fn length_value(im: &mut Importer, ctx: &NodeCtx, v: ValueId) -> Result<ValueId, ImportError> {
     let v = super::ops::cast_to(im, ctx, v, ElementType::I64)?;
-    match im.shape(ctx, v)?[..] {
-        [] => Ok(v),
-        [1] => super::ops::reshape_to(im, ctx, v, vec![]),
-        _ => Err(ctx.err(format!("frame sizes must hold one value, got {}", im.ty(v)))),
-    }
+    super::ops::one_value(im, ctx, v, "frame sizes")
 }
 
 /// The number of frames, and the frame length unless `frame` knows it, read as sizes from

@@ -525,19 +525,19 @@ pub(super) fn deform_conv(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<Val
         padding: Padding::Zeros,
     });
     let mut columns = vec![];
+    let pick = |im: &mut Importer, v: ValueId, starts: Vec<i64>, ends: Vec<i64>| {
+        let steps = vec![1; starts.len()];
+        im.emit(
+            ctx,
+            OpKind::Slice {
+                starts,
+                ends,
+                steps,
+            },
+            &[v],
+        )
+    };
     for g in 0..og {
-        let pick = |im: &mut Importer, v: ValueId, starts: Vec<i64>, ends: Vec<i64>| {
-            let steps = vec![1; starts.len()];
-            im.emit(
-                ctx,
-                OpKind::Slice {
-                    starts,
-                    ends,
-                    steps,
-                },
-                &[v],
-            )
-        };
         let (gi, n_, k_, oh_, ow_) = (g as i64, n as i64, k as i64, oh as i64, ow as i64);
         let mut moved = vec![];
         for (axis, base) in [(0, base_y), (1, base_x)] {

@@ -12,8 +12,8 @@
 //! largest group selects.
 
 use super::data_counts::div_mod;
-use super::ops::scalar_like;
-use super::ops::{arg, bin, cast_to, i64_scalar, iota, reduce_over, reshape_dims, reshape_to};
+use super::ops::{arg, bin, cast_to, i64_scalar, iota, one_value, reduce_over, reshape_dims};
+use super::ops::{reshape_to, scalar_like};
 use super::ops::{size_dim, slice_axis, Outputs};
 use super::{Importer, NodeCtx};
 use crate::ImportError;
@@ -90,13 +90,9 @@ fn scalar_input(
     inputs: &[Option<ValueId>],
     i: usize,
 ) -> Result<Option<ValueId>, ImportError> {
-    let Some(v) = inputs.get(i).copied().flatten() else {
-        return Ok(None);
-    };
-    match im.ty(v).static_shape().as_deref() {
-        Some([]) => Ok(Some(v)),
-        Some([1]) => Ok(Some(reshape_to(im, ctx, v, vec![])?)),
-        _ => Err(ctx.err(format!("input {i} must hold one value, got {}", im.ty(v)))),
+    match inputs.get(i).copied().flatten() {
+        Some(v) => Ok(Some(one_value(im, ctx, v, &format!("input {i}"))?)),
+        None => Ok(None),
     }
 }
 

@@ -575,6 +575,21 @@ fn transpose_2d(im: &mut Importer, ctx: &NodeCtx, x: ValueId) -> Result<ValueId,
     im.emit(ctx, OpKind::Transpose { perm: vec![1, 0] }, &[x])
 }
 
+/// `v`, a tensor of one value (shape `[]` or `[1]`), as a rank-0 value; `what` names it in
+/// the error otherwise.
+pub(super) fn one_value(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    v: ValueId,
+    what: &str,
+) -> Result<ValueId, ImportError> {
+    match im.ty(v).static_shape().as_deref() {
+        Some([]) => Ok(v),
+        Some([1]) => reshape_to(im, ctx, v, vec![]),
+        _ => Err(ctx.err(format!("{what} must hold one value, got {}", im.ty(v)))),
+    }
+}
+
 /// An i64 scalar constant.
 pub(super) fn i64_scalar(im: &mut Importer, ctx: &NodeCtx, v: i64) -> ValueId {
     im.constant(HostTensor::from_i64(&[], &[v]), &ctx.name)

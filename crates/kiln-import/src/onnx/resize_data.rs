@@ -498,12 +498,7 @@ fn antialiased_weights(
         |s: &mut Scalars, from: usize, to: usize| slice_axis(s.im, s.ctx, k, &dims, 1, from, to);
     let inside = part(s, reach, reach + n)?;
     let reduce = |s: &mut Scalars, v: ValueId| {
-        let op = OpKind::Reduce {
-            kind: kiln_ir::ReduceKind::Sum,
-            axes: vec![1],
-            keep_dims: true,
-        };
-        s.im.emit(s.ctx, op, &[v])
+        super::ops::reduce_over(s.im, s.ctx, kiln_ir::ReduceKind::Sum, v, vec![1], true)
     };
     let w = if interp.exclude_outside {
         inside
