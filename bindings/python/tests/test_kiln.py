@@ -596,6 +596,71 @@ def test_scan_and_lstm_over_open_lengths():
         assert f(np.ones((seq, 1, 3), np.float32)).shape == (seq, 1, 1, 2)
 
 
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _recurrent_reference(op, x, w, r, b, h0, lens, reverse):
+    """One direction of ONNX's GRU (linear_before_reset 0) or LSTM over x [seq, batch, in]:
+    (Y [seq, batch, hidden], final H); a batch entry's state stops at its length, where its
+    outputs are zero."""
+    seq, hidden = x.shape[0], r.shape[-1]
+    wb, rb = np.split(b, 2)
+    h, c = h0.copy(), np.zeros_like(h0)
+    ys = np.zeros((seq, x.shape[1], hidden), np.float32)
+    for t in (range(seq - 1, -1, -1) if reverse else range(seq)):
+        active = (t < lens)[:, None]
+        if op == "GRU":
+            xw, hr = x[t] @ w.T + wb, h @ r.T + rb
+            z = _sigmoid(xw[:, :hidden] + hr[:, :hidden])
+            rr = _sigmoid(xw[:, hidden:2 * hidden] + hr[:, hidden:2 * hidden])
+            hh = np.tanh(xw[:, 2 * hidden:] + (rr * h) @ r[2 * hidden:].T + rb[2 * hidden:])
+            new_h, new_c = (1 - z) * hh + z * h, c
+        else:
+            i, o, f, g = np.split(x[t] @ w.T + wb + h @ r.T + rb, 4, axis=1)
+            new_c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+            new_h = _sigmoid(o) * np.tanh(new_c)
+        h, c = np.where(active, new_h, h), np.where(active, new_c, c)
+        ys[t] = np.where(active, new_h, 0)
+    return ys, h
+
+
+@pytest.mark.parametrize("op", ["GRU", "LSTM"])
+def test_long_static_sequences_run_as_loops(op):
+    """A bidirectional GRU or LSTM over 40 steps known at compile time (with sequence lengths
+    and initial states) runs as a loop of the control program on llvm-cpu and vmvx, and
+    unrolled on vmvx-inline (which runs straight-line programs only); all match NumPy."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    seq, batch, inp, hidden = 40, 3, 5, 4
+    gates = 3 if op == "GRU" else 4
+    rng = np.random.default_rng(40)
+    w = rng.standard_normal((2, gates * hidden, inp), dtype=np.float32) * 0.4
+    r = rng.standard_normal((2, gates * hidden, hidden), dtype=np.float32) * 0.4
+    b = rng.standard_normal((2, 2 * gates * hidden), dtype=np.float32) * 0.2
+    h0 = rng.standard_normal((2, batch, hidden), dtype=np.float32) * 0.5
+    lens = np.array([40, 17, 1], np.int32)
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x", "w", "r", "b", "lens", "h0"], ["y", "y_h"], hidden_size=hidden,
+                          direction="bidirectional")],
+        "recurrent",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [seq, batch, inp])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ["y", "y_h"]],
+        [numpy_helper.from_array(v, n) for v, n in [(w, "w"), (r, "r"), (b, "b"), (lens, "lens"), (h0, "h0")]],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    x = rng.standard_normal((seq, batch, inp), dtype=np.float32)
+    parts = [_recurrent_reference(op, x, w[d], r[d], b[d], h0[d], lens, d == 1) for d in range(2)]
+    want_y = np.stack([p[0] for p in parts], axis=1)
+    want_h = np.stack([p[1] for p in parts])
+    text = kc.compile_str(blob, target_backends=["vmvx"], extra_args=["--compile-to=hal"])
+    assert "control program" in text
+    for target, device in [("llvm-cpu", "local-sync"), ("vmvx", "local-task"), ("vmvx-inline", None)]:
+        y, y_h = kr.load_module(kc.compile_str(blob, target_backends=[target]), device=device).main(x)
+        np.testing.assert_allclose(y, want_y, rtol=1e-5, atol=1e-5, err_msg=target)
+        np.testing.assert_allclose(y_h, want_h, rtol=1e-5, atol=1e-5, err_msg=target)
+
+
 @pytest.mark.parametrize("mode", ["edge", "reflect", "wrap"])
 def test_pad_modes_match_numpy(mode):
     """Pad's edge, reflect and wrap modes with constant pads (reflection padding of vision

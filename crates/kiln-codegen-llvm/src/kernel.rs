@@ -17,6 +17,7 @@ use inkwell::values::{
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate};
 use kiln_codegen_cpu::lowered::tiling::IndexArith;
 use kiln_codegen_cpu::lowered::{reg_kind, Body, Kernel, KernelOp, ReduceFn, RegKind, View};
+use kiln_scalar::Inst;
 use kiln_types::sizes::{Sizes, Static, Symbolic};
 use kiln_types::sym::{SymArith, SymExpr};
 use kiln_types::ElementType;
@@ -232,14 +233,26 @@ pub fn emit<'ctx, Z: LlvmSizes>(
                     false => Ok(g.i64t.const_int(tile[d], false)),
                 })
                 .collect::<R<_>>()?;
+            let mut inputs = g.value_views(inputs)?;
+            let mut outputs = g.value_views(outputs)?;
+            let (mut shape, mut tile) = (shape, tile);
+            let reads_index = body.insts.iter().any(|i| matches!(i, Inst::Index(_)));
+            let p = if p == shape.len() && !reads_index {
+                let mut views: Vec<&mut ValueView> =
+                    inputs.iter_mut().chain(outputs.iter_mut()).collect();
+                merge_dims(&g, &mut shape, &mut tile, &mut views);
+                shape.len()
+            } else {
+                p
+            };
             let (lo, hi) =
                 kiln_codegen_cpu::lowered::tiling::tile_box_in(&mut g, &shape[..p], &tile, wg)?;
             let ctx = Generic {
                 shape,
                 p,
                 reduce: *reduce,
-                inputs: g.value_views(inputs)?,
-                outputs: g.value_views(outputs)?,
+                inputs,
+                outputs,
                 body,
             };
             g.nest(&lo, &hi, &mut |g, idx| ctx.element(g, idx))?;
@@ -251,6 +264,63 @@ pub fn emit<'ctx, Z: LlvmSizes>(
         _ => g.runtime_workgroup(index, ctx, wg)?,
     }
     Ok(())
+}
+
+/// Merges neighbouring dims `d` and `d + 1` of an elementwise kernel's domain where every view
+/// steps through them as through one dim (its stride over `d` is its stride over `d + 1`
+/// times that dim's extent: contiguous and broadcast dims alike) and a workgroup's tile spans
+/// dim `d + 1` whole, so the workgroup grid is unchanged. The innermost loop then runs over,
+/// say, a 14×14 image's 196 elements rather than 14 of them: long enough to vectorise. Only
+/// constant extents, strides and tiles merge.
+fn merge_dims<'ctx>(
+    g: &Gen<'_, 'ctx>,
+    shape: &mut Vec<IntValue<'ctx>>,
+    tile: &mut Vec<IntValue<'ctx>>,
+    views: &mut [&mut ValueView<'ctx>],
+) {
+    let c = |v: IntValue| v.get_sign_extended_constant();
+    let k = |n: i64| g.i64t.const_int(n as u64, true);
+    if views.iter().any(|v| v.shape.len() != shape.len()) {
+        return;
+    }
+    // A view's stride over dim `d`, 0 where it broadcasts (a stride of 0 or an extent of 1).
+    let step = |v: &ValueView<'ctx>, d: usize| -> Option<i64> {
+        match (c(v.shape[d])?, c(v.strides[d])?) {
+            (1, _) | (_, 0) => Some(0),
+            (_, s) => Some(s),
+        }
+    };
+    for d in (0..shape.len().saturating_sub(1)).rev() {
+        let (Some(n), Some(inner), Some(t), Some(inner_t)) =
+            (c(shape[d]), c(shape[d + 1]), c(tile[d]), c(tile[d + 1]))
+        else {
+            continue;
+        };
+        if inner < 1 || inner_t != inner || t < 1 || n < 1 {
+            continue;
+        }
+        let fits = views.iter().all(|v| {
+            matches!((step(v, d), step(v, d + 1)), (Some(outer), Some(s)) if outer == s * inner)
+        });
+        if !fits {
+            continue;
+        }
+        shape[d] = k(n * inner);
+        tile[d] = k(t * inner);
+        shape.remove(d + 1);
+        tile.remove(d + 1);
+        for v in views.iter_mut() {
+            let s = step(v, d + 1).expect("checked above");
+            v.strides[d] = k(s);
+            v.shape[d] = k(if s == 0 && step(v, d) == Some(0) {
+                1
+            } else {
+                n * inner
+            });
+            v.strides.remove(d + 1);
+            v.shape.remove(d + 1);
+        }
+    }
 }
 
 /// A generic kernel's parts, for the per-element callback.

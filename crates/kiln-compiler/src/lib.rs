@@ -214,6 +214,8 @@ pub fn import_options(options: &CompileOptions) -> kiln_import::ImportOptions {
         inputs: options.inputs.clone(),
         keep_symbols: options.dynamic_dims != Some(false),
         expand_functions: options.expand_functions,
+        straight_line: select_targets(options)
+            .is_ok_and(|b| b.iter().any(|b| !b.runs_control_programs())),
     }
 }
 

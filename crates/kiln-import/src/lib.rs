@@ -84,6 +84,10 @@ pub struct ImportOptions {
     /// lowerings against ONNX's own definitions. Ops kiln does not lower are expanded either
     /// way.
     pub expand_functions: bool,
+    /// The program must run with no loop or branch of the control program (a target such
+    /// as `vmvx-inline` runs straight-line programs only): recurrences over a sequence
+    /// known at compile time are unrolled at any length, where otherwise long ones loop.
+    pub straight_line: bool,
 }
 
 /// An imported program and what the user should know about the import.

@@ -169,6 +169,7 @@ fn import_model(
         base_dir,
         local_functions,
         expand_functions: options.expand_functions,
+        straight_line: options.straight_line,
         function_depth: 0,
         staging: None,
         uses: uses::Uses::default(),
@@ -402,6 +403,10 @@ pub(crate) struct Importer {
     /// Import function-defined ops through ONNX's bodies even where kiln lowers them
     /// ([`std_functions`]).
     expand_functions: bool,
+    /// The program must run without loops of the control program ([`ImportOptions`]).
+    ///
+    /// [`ImportOptions`]: crate::ImportOptions
+    straight_line: bool,
     /// How deeply the function bodies being imported nest.
     function_depth: usize,
     /// Run-time control flow's segments, once the graph has been cut ([`staging`]).

@@ -162,43 +162,218 @@ pub fn depthwise_plane(
     if win.strides == [1, 1] {
         return depthwise_plane_unit_stride(x, h, w, filter, win, oy0, oy1, ow, out);
     }
-    let kw = win.kernel[1];
-    // Which outputs each tap along x reaches does not depend on the row: compute it once.
-    let x_ranges: Vec<(usize, usize, usize)> =
-        (0..kw).map(|kx| win.outputs_of_tap(1, kx, w, ow)).collect();
-    for oy in oy0..oy1 {
-        let dst = &mut out[(oy - oy0) * ow..(oy - oy0 + 1) * ow];
-        dst.fill(0.0);
-        for ky in 0..win.kernel[0] {
-            let Some(iy) = win.input(0, oy, ky, h) else {
-                continue;
-            };
-            let src = &x[iy * w..(iy + 1) * w];
-            for kx in 0..kw {
-                let f = filter[ky * kw + kx];
-                // Only the outputs whose tap lies inside the row: a contiguous range.
-                let (ox0, ox1, ix0) = x_ranges[kx];
-                let sx = win.strides[1];
-                if ox0 == ox1 {
-                    continue;
-                }
-                if sx == 1 {
-                    for (d, &v) in dst[ox0..ox1].iter_mut().zip(&src[ix0..]) {
-                        *d += f * v;
-                    }
-                } else {
-                    for (j, d) in dst[ox0..ox1].iter_mut().enumerate() {
-                        *d += f * src[ix0 + j * sx];
-                    }
-                }
+    let [kh, kw] = win.kernel;
+    let grid = PhaseLines::new(win, h, w, oy0, oy1, ow);
+    GRID.with_mut(|(padded, _, offsets)| {
+        grid.lay_out(x, padded);
+        offsets.clear();
+        offsets.extend(
+            (0..kh)
+                .flat_map(|ky| (0..kw).map(move |kx| (ky, kx)))
+                .map(|(ky, kx)| grid.tap(0, ky, kx)),
+        );
+        let row_step = grid.tap(1, 0, 0);
+        for (r, dst) in out.chunks_exact_mut(ow).enumerate() {
+            tap_sums(&padded[r * row_step..], offsets, filter, dst);
+        }
+    });
+}
+
+/// Values [`tap_sums`] computes at once; its source must reach this many values past the
+/// last output's taps.
+const CHUNK: usize = 16;
+
+/// `out[i] = Σ_t filter[t] · src[offsets[t] + i]`, the taps added in order from zero: the
+/// outputs of a depthwise window whose taps are laid out as contiguous runs. Each chunk of
+/// outputs stays in registers over all the taps (vectorised with the widest instructions the
+/// CPU has); `src` must hold [`CHUNK`] values past the last one a tap reads.
+fn tap_sums(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
+    let reach = out.len().next_multiple_of(CHUNK);
+    assert!(
+        offsets.len() <= filter.len() && offsets.iter().all(|&o| o + reach <= src.len()),
+        "a tap reads past its source"
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crate::x86_feature!("avx512f") {
+            // SAFETY: the CPU has AVX-512F; every tap's chunks lie inside `src` (checked).
+            return unsafe { tap_sums_avx512(src, offsets, filter, out) };
+        }
+        if crate::x86_feature!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { tap_sums_avx2(src, offsets, filter, out) };
+        }
+    }
+    tap_sums_chunks(src, offsets, filter, out)
+}
+
+/// [`tap_sums_chunks`] on 16 lanes: each chunk's sums in one register over all the taps,
+/// multiplied and added apart (no fused multiply-add), as the portable loop rounds.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and `offsets[t] + out.len()` rounded up to [`CHUNK`] must
+/// not pass `src.len()` for any tap.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn tap_sums_avx512(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
+    use core::arch::x86_64::*;
+    let len = out.len();
+    for start in (0..len).step_by(CHUNK) {
+        let mut acc = _mm512_setzero_ps();
+        for (&off, &f) in offsets.iter().zip(filter) {
+            // SAFETY: the caller's contract keeps the 16 values inside `src`.
+            let v = unsafe { _mm512_loadu_ps(src.as_ptr().add(off + start)) };
+            acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(f), v));
+        }
+        let n = (len - start).min(CHUNK);
+        let lanes = ((1u32 << n) - 1) as __mmask16;
+        // SAFETY: the mask keeps the store inside `out`.
+        unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr().add(start), lanes, acc) };
+    }
+}
+
+/// [`tap_sums_chunks`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn tap_sums_avx2(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
+    tap_sums_chunks(src, offsets, filter, out)
+}
+
+#[inline(always)]
+fn tap_sums_chunks(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
+    for (c, dst) in out.chunks_mut(CHUNK).enumerate() {
+        let mut acc = [0.0f32; CHUNK];
+        for (&off, &f) in offsets.iter().zip(filter) {
+            let taps: &[f32; CHUNK] = src[off + c * CHUNK..][..CHUNK].try_into().expect("a chunk");
+            for (a, &v) in acc.iter_mut().zip(taps) {
+                *a += f * v;
             }
+        }
+        if let Ok(dst) = <&mut [f32; CHUNK]>::try_from(&mut *dst) {
+            *dst = acc;
+        } else {
+            dst.copy_from_slice(&acc[..dst.len()]);
         }
     }
 }
 
+/// Writes the values of `row`, placed at column `pl` of a zeroed line, into the line's two
+/// stride phases (`line[..phase]` the even columns, `line[phase..]` the odd ones).
+fn split_pairs(row: &[f32], pl: usize, line: &mut [f32], phase: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if crate::x86_feature!("avx512f") {
+        // SAFETY: the CPU has AVX-512F.
+        return unsafe { split_pairs_avx512(row, pl, line, phase) };
+    }
+    split_pairs_portable(row, pl, line, phase)
+}
+
+/// [`split_pairs_portable`] compiled for AVX-512.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn split_pairs_avx512(row: &[f32], pl: usize, line: &mut [f32], phase: usize) {
+    split_pairs_portable(row, pl, line, phase)
+}
+
+#[inline(always)]
+fn split_pairs_portable(row: &[f32], pl: usize, line: &mut [f32], phase: usize) {
+    let (even, odd) = line.split_at_mut(phase);
+    // An odd left padding puts the row's first value in the odd phase: peel it off, and
+    // the rest pairs up from an even column.
+    let (row, start) = match (pl % 2, row.split_first()) {
+        (1, Some((&first, rest))) => {
+            odd[pl / 2] = first;
+            (rest, pl / 2 + 1)
+        }
+        _ => (row, pl / 2),
+    };
+    let pairs = row.chunks_exact(2);
+    if let [last] = pairs.remainder() {
+        even[start + row.len() / 2] = *last;
+    }
+    for ((pair, e), o) in pairs.zip(&mut even[start..]).zip(&mut odd[start..]) {
+        *e = pair[0];
+        *o = pair[1];
+    }
+}
+
+/// The input lines that output rows `oy0..oy1` of a strided window read (an `h × w` plane),
+/// zero-padded and split by column into the window's `sx` stride phases (column `c` of a
+/// padded line goes to phase `c mod sx`, position `c div sx`): every tap of an output row
+/// is then a contiguous run of `ow` values ([`PhaseLines::tap`]), which vectorises where
+/// reading every `sx`-th value does not.
+struct PhaseLines {
+    /// Padded input lines laid out, and the values of one stride phase of one line.
+    lines: usize,
+    phase: usize,
+    sx: usize,
+    sy: usize,
+    dilations: [usize; 2],
+    pads: [usize; 2],
+    /// The first output row's first input line (before padding).
+    first: usize,
+    input: [usize; 2],
+}
+
+impl PhaseLines {
+    fn new(win: &Window, h: usize, w: usize, oy0: usize, oy1: usize, ow: usize) -> Self {
+        let ([kh, kw], [sy, sx], [dy, dx]) = (win.kernel, win.strides, win.dilations);
+        let width = ((ow.max(1) - 1) * sx + (kw - 1) * dx + 1).max(win.pads[1] + w);
+        PhaseLines {
+            lines: ((oy1 - oy0).max(1) - 1) * sy + (kh - 1) * dy + 1,
+            phase: width.div_ceil(sx),
+            sx,
+            sy,
+            dilations: [dy, dx],
+            pads: win.pads,
+            first: oy0 * sy,
+            input: [h, w],
+        }
+    }
+
+    /// Lays out the plane `x` into `padded`, zero where the window reads padding.
+    fn lay_out(&self, x: &[f32], padded: &mut Vec<f32>) {
+        let ([h, w], [pt, pl], sx) = (self.input, self.pads, self.sx);
+        padded.clear();
+        padded.resize(self.lines * sx * self.phase + CHUNK, 0.0);
+        for (l, line) in padded.chunks_exact_mut(sx * self.phase).enumerate() {
+            let Some(iy) = (self.first + l).checked_sub(pt).filter(|&iy| iy < h) else {
+                continue;
+            };
+            let row = &x[iy * w..(iy + 1) * w];
+            if sx == 2 {
+                split_pairs(row, pl, line, self.phase);
+                continue;
+            }
+            for (p, phase) in line.chunks_exact_mut(self.phase).enumerate() {
+                // The first padded column of this phase that holds an input value.
+                let c0 = pl + (p + sx - pl % sx) % sx;
+                let Some(n) = w.checked_sub(c0 - pl).map(|left| left.div_ceil(sx)) else {
+                    continue;
+                };
+                copy_strided(&mut phase[c0 / sx..][..n], &row[c0 - pl..], sx);
+            }
+        }
+    }
+
+    /// Where tap `(ky, kx)` of output row `r`'s first output lies: the row's outputs read
+    /// it and the `ow - 1` values after it.
+    fn tap(&self, r: usize, ky: usize, kx: usize) -> usize {
+        let line = r * self.sy + ky * self.dilations[0];
+        let c = kx * self.dilations[1];
+        (line * self.sx + c % self.sx) * self.phase + c / self.sx
+    }
+}
+
 crate::scratch! {
-    /// Per-thread scratch of [`depthwise_plane_unit_stride`]: padded input lines, sums.
-    static GRID: (Vec<f32>, Vec<f32>);
+    /// Per-thread scratch of [`depthwise_plane`]: padded input lines, sums, tap offsets.
+    static GRID: (Vec<f32>, Vec<f32>, Vec<usize>);
 }
 
 /// [`depthwise_plane`] at stride 1, over a [`PaddedGrid`]: each tap one pass over all the
@@ -217,19 +392,14 @@ fn depthwise_plane_unit_stride(
 ) {
     let [kh, kw] = win.kernel;
     let grid = PaddedGrid::new(win, h, w, oy0, oy1, ow);
-    GRID.with_mut(|(padded, sums)| {
+    GRID.with_mut(|(padded, sums, offsets)| {
         grid.lay_out(x, padded, 0.0);
         sums.clear();
         sums.resize(grid.values(), 0.0);
-        for ky in 0..kh {
-            for kx in 0..kw {
-                let f = filter[ky * kw + kx];
-                let taps = &padded[grid.tap(ky, kx)..][..sums.len()];
-                for (s, &v) in sums.iter_mut().zip(taps) {
-                    *s += f * v;
-                }
-            }
-        }
+        offsets.clear();
+        let grid_ref = &grid;
+        offsets.extend((0..kh).flat_map(|ky| (0..kw).map(move |kx| grid_ref.tap(ky, kx))));
+        tap_sums(padded, offsets, filter, sums);
         grid.keep_outputs(sums, out);
     });
 }
@@ -286,7 +456,7 @@ impl PaddedGrid {
     pub fn lay_out<T: Copy>(&self, x: &[T], padded: &mut Vec<T>, zero: T) {
         let ([h, w], [pt, pl]) = (self.input, self.pads);
         padded.clear();
-        padded.resize(self.lines * self.width + self.slack, zero);
+        padded.resize(self.lines * self.width + self.slack + CHUNK, zero);
         for (l, line) in padded
             .chunks_exact_mut(self.width)
             .take(self.lines)
