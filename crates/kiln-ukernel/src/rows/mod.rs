@@ -156,54 +156,55 @@ mod tests {
     }
 
     /// Depthwise convolution of every small window geometry (strides 1 to 3, pads, dilations,
-    /// bands of rows starting anywhere) against a per-tap sum in the same order.
+    /// bands of rows starting anywhere, planes narrower and wider than a chunk of sums) against a per-tap sum in the same order.
     #[test]
     fn depthwise_planes_match_brute_force() {
-        let (h, w) = (9, 11);
-        let x: Vec<f32> = (0..h * w).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
-        for k in 1..6 {
-            for s in 1..4 {
-                for dl in 1..3 {
-                    for p in 0..3 {
-                        let win = Window {
-                            kernel: [k, k - k / 3],
-                            strides: [s, 4 - s],
-                            pads: [p, 2 - p],
-                            dilations: [dl, 3 - dl],
-                        };
-                        let size = |d: usize, len: usize| {
-                            let reach = (win.kernel[d] - 1) * win.dilations[d] + 1;
-                            (len + 2 * win.pads[d])
-                                .checked_sub(reach)
-                                .map(|n| n / win.strides[d] + 1)
-                        };
-                        let (Some(oh), Some(ow)) = (size(0, h), size(1, w)) else {
-                            continue;
-                        };
-                        let filter: Vec<f32> = (0..win.kernel[0] * win.kernel[1])
-                            .map(|i| 0.5 + i as f32 * 0.25)
-                            .collect();
-                        for (oy0, oy1) in [(0, oh), (oh / 2, oh), (oh / 3, oh / 3 + 1)] {
-                            let mut got = vec![f32::NAN; (oy1 - oy0) * ow];
-                            depthwise_plane(&x, h, w, &filter, &win, oy0, oy1, ow, &mut got);
-                            for oy in oy0..oy1 {
-                                for ox in 0..ow {
-                                    let mut want = 0.0;
-                                    for ky in 0..win.kernel[0] {
-                                        for kx in 0..win.kernel[1] {
-                                            let iy = win.input(0, oy, ky, h);
-                                            let ix = win.input(1, ox, kx, w);
-                                            if let (Some(iy), Some(ix)) = (iy, ix) {
-                                                want += filter[ky * win.kernel[1] + kx]
-                                                    * x[iy * w + ix];
+        for (h, w) in [(9, 11), (5, 37)] {
+            let x: Vec<f32> = (0..h * w).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+            for k in 1..6 {
+                for s in 1..4 {
+                    for dl in 1..3 {
+                        for p in 0..3 {
+                            let win = Window {
+                                kernel: [k, k - k / 3],
+                                strides: [s, 4 - s],
+                                pads: [p, 2 - p],
+                                dilations: [dl, 3 - dl],
+                            };
+                            let size = |d: usize, len: usize| {
+                                let reach = (win.kernel[d] - 1) * win.dilations[d] + 1;
+                                (len + 2 * win.pads[d])
+                                    .checked_sub(reach)
+                                    .map(|n| n / win.strides[d] + 1)
+                            };
+                            let (Some(oh), Some(ow)) = (size(0, h), size(1, w)) else {
+                                continue;
+                            };
+                            let filter: Vec<f32> = (0..win.kernel[0] * win.kernel[1])
+                                .map(|i| 0.5 + i as f32 * 0.25)
+                                .collect();
+                            for (oy0, oy1) in [(0, oh), (oh / 2, oh), (oh / 3, oh / 3 + 1)] {
+                                let mut got = vec![f32::NAN; (oy1 - oy0) * ow];
+                                depthwise_plane(&x, h, w, &filter, &win, oy0, oy1, ow, &mut got);
+                                for oy in oy0..oy1 {
+                                    for ox in 0..ow {
+                                        let mut want = 0.0;
+                                        for ky in 0..win.kernel[0] {
+                                            for kx in 0..win.kernel[1] {
+                                                let iy = win.input(0, oy, ky, h);
+                                                let ix = win.input(1, ox, kx, w);
+                                                if let (Some(iy), Some(ix)) = (iy, ix) {
+                                                    want += filter[ky * win.kernel[1] + kx]
+                                                        * x[iy * w + ix];
+                                                }
                                             }
                                         }
+                                        let at = (oy - oy0) * ow + ox;
+                                        assert_eq!(
+                                            got[at], want,
+                                            "{win:?} rows {oy0}..{oy1} at {oy},{ox}"
+                                        );
                                     }
-                                    let at = (oy - oy0) * ow + ox;
-                                    assert_eq!(
-                                        got[at], want,
-                                        "{win:?} rows {oy0}..{oy1} at {oy},{ox}"
-                                    );
                                 }
                             }
                         }

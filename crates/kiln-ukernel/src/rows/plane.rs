@@ -208,7 +208,9 @@ fn tap_sums(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
 }
 
 /// [`tap_sums_chunks`] on 16 lanes: each chunk's sums in one register over all the taps,
-/// multiplied and added apart (no fused multiply-add), as the portable loop rounds.
+/// multiplied and added apart (no fused multiply-add), as the portable loop rounds. Four
+/// chunks go at once, so that four chains of additions overlap rather than each waiting on
+/// the one before.
 ///
 /// # Safety
 /// The CPU must support AVX-512F, and `offsets[t] + out.len()` rounded up to [`CHUNK`] must
@@ -216,19 +218,53 @@ fn tap_sums(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn tap_sums_avx512(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
-    use core::arch::x86_64::*;
     let len = out.len();
-    for start in (0..len).step_by(CHUNK) {
-        let mut acc = _mm512_setzero_ps();
-        for (&off, &f) in offsets.iter().zip(filter) {
-            // SAFETY: the caller's contract keeps the 16 values inside `src`.
-            let v = unsafe { _mm512_loadu_ps(src.as_ptr().add(off + start)) };
-            acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(f), v));
+    let mut start = 0;
+    // SAFETY (each call): the caller's contract keeps every chunk's reads inside `src`.
+    unsafe {
+        while start + 4 * CHUNK <= len {
+            chunks_avx512::<4>(src, offsets, filter, out, start);
+            start += 4 * CHUNK;
         }
-        let n = (len - start).min(CHUNK);
+        match (len - start).div_ceil(CHUNK) {
+            3 => chunks_avx512::<3>(src, offsets, filter, out, start),
+            2 => chunks_avx512::<2>(src, offsets, filter, out, start),
+            1 => chunks_avx512::<1>(src, offsets, filter, out, start),
+            _ => {}
+        }
+    }
+}
+
+/// `N` chunks of [`tap_sums_avx512`] from output `start`, the last one masked to `out`.
+///
+/// # Safety
+/// As [`tap_sums_avx512`]; `start + (N - 1) · CHUNK < out.len()`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn chunks_avx512<const N: usize>(
+    src: &[f32],
+    offsets: &[usize],
+    filter: &[f32],
+    out: &mut [f32],
+    start: usize,
+) {
+    use core::arch::x86_64::*;
+    let mut acc = [_mm512_setzero_ps(); N];
+    for (&off, &f) in offsets.iter().zip(filter) {
+        let f = _mm512_set1_ps(f);
+        for (j, a) in acc.iter_mut().enumerate() {
+            // SAFETY: the caller's contract keeps the 16 values inside `src`.
+            let v = unsafe { _mm512_loadu_ps(src.as_ptr().add(off + start + j * CHUNK)) };
+            *a = _mm512_add_ps(*a, _mm512_mul_ps(f, v));
+        }
+    }
+    for (j, a) in acc.into_iter().enumerate() {
+        let at = start + j * CHUNK;
+        let n = (out.len() - at).min(CHUNK);
         let lanes = ((1u32 << n) - 1) as __mmask16;
         // SAFETY: the mask keeps the store inside `out`.
-        unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr().add(start), lanes, acc) };
+        unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr().add(at), lanes, a) };
     }
 }
 
@@ -337,27 +373,36 @@ impl PhaseLines {
         }
     }
 
-    /// Lays out the plane `x` into `padded`, zero where the window reads padding.
+    /// Lays out the plane `x` into `padded`, zero where the window reads padding (every
+    /// value written once).
     fn lay_out(&self, x: &[f32], padded: &mut Vec<f32>) {
         let ([h, w], [pt, pl], sx) = (self.input, self.pads, self.sx);
-        padded.clear();
-        padded.resize(self.lines * sx * self.phase + CHUNK, 0.0);
-        for (l, line) in padded.chunks_exact_mut(sx * self.phase).enumerate() {
+        let lines = self.lines * sx * self.phase;
+        padded.resize(lines + CHUNK, 0.0);
+        padded[lines..].fill(0.0);
+        for (l, line) in padded[..lines]
+            .chunks_exact_mut(sx * self.phase)
+            .enumerate()
+        {
             let Some(iy) = (self.first + l).checked_sub(pt).filter(|&iy| iy < h) else {
+                line.fill(0.0);
                 continue;
             };
             let row = &x[iy * w..(iy + 1) * w];
+            // Each phase's values: `n` from position `c0 / sx`, where `c0` is the first
+            // padded column of the phase that holds an input value; zeros around them.
+            for (p, phase) in line.chunks_exact_mut(self.phase).enumerate() {
+                let c0 = pl + (p + sx - pl % sx) % sx;
+                let n = w.saturating_sub(c0 - pl).div_ceil(sx);
+                let j0 = (c0 / sx).min(self.phase);
+                phase[..j0].fill(0.0);
+                phase[j0 + n..].fill(0.0);
+                if sx != 2 && n > 0 {
+                    copy_strided(&mut phase[j0..][..n], &row[c0 - pl..], sx);
+                }
+            }
             if sx == 2 {
                 split_pairs(row, pl, line, self.phase);
-                continue;
-            }
-            for (p, phase) in line.chunks_exact_mut(self.phase).enumerate() {
-                // The first padded column of this phase that holds an input value.
-                let c0 = pl + (p + sx - pl % sx) % sx;
-                let Some(n) = w.checked_sub(c0 - pl).map(|left| left.div_ceil(sx)) else {
-                    continue;
-                };
-                copy_strided(&mut phase[c0 / sx..][..n], &row[c0 - pl..], sx);
             }
         }
     }
@@ -394,13 +439,22 @@ fn depthwise_plane_unit_stride(
     let grid = PaddedGrid::new(win, h, w, oy0, oy1, ow);
     GRID.with_mut(|(padded, sums, offsets)| {
         grid.lay_out(x, padded, 0.0);
-        sums.clear();
-        sums.resize(grid.values(), 0.0);
         offsets.clear();
         let grid_ref = &grid;
         offsets.extend((0..kh).flat_map(|ky| (0..kw).map(move |kx| grid_ref.tap(ky, kx))));
-        tap_sums(padded, offsets, filter, sums);
-        grid.keep_outputs(sums, out);
+        // Row by row straight into `out`, unless one pass over the grid (whose values past
+        // each row's outputs are then dropped, a copy) takes a quarter fewer chunks of sums.
+        let rows = oy1 - oy0;
+        if 3 * rows * ow.div_ceil(CHUNK) <= 4 * grid.values().div_ceil(CHUNK) {
+            for (r, dst) in out.chunks_exact_mut(ow).enumerate() {
+                tap_sums(&padded[r * grid.width..], offsets, filter, dst);
+            }
+        } else {
+            sums.clear();
+            sums.resize(grid.values(), 0.0);
+            tap_sums(padded, offsets, filter, sums);
+            grid.keep_outputs(sums, out);
+        }
     });
 }
 
@@ -452,18 +506,21 @@ impl PaddedGrid {
         ky * self.dilations[0] * self.width + kx * self.dilations[1]
     }
 
-    /// Lays out the plane `x` into `padded`, `zero` where the window reads padding.
+    /// Lays out the plane `x` into `padded`, `zero` where the window reads padding (every
+    /// value written once: the lines' values copied, only the padding around them zeroed).
     pub fn lay_out<T: Copy>(&self, x: &[T], padded: &mut Vec<T>, zero: T) {
         let ([h, w], [pt, pl]) = (self.input, self.pads);
-        padded.clear();
-        padded.resize(self.lines * self.width + self.slack + CHUNK, zero);
-        for (l, line) in padded
-            .chunks_exact_mut(self.width)
-            .take(self.lines)
-            .enumerate()
-        {
-            if let Some(iy) = (self.oy0 + l).checked_sub(pt).filter(|&iy| iy < h) {
-                line[pl..pl + w].copy_from_slice(&x[iy * w..(iy + 1) * w]);
+        let lines = self.lines * self.width;
+        padded.resize(lines + self.slack + CHUNK, zero);
+        padded[lines..].fill(zero);
+        for (l, line) in padded[..lines].chunks_exact_mut(self.width).enumerate() {
+            match (self.oy0 + l).checked_sub(pt).filter(|&iy| iy < h) {
+                Some(iy) => {
+                    line[..pl].fill(zero);
+                    line[pl..pl + w].copy_from_slice(&x[iy * w..(iy + 1) * w]);
+                    line[pl + w..].fill(zero);
+                }
+                None => line.fill(zero),
             }
         }
     }
