@@ -1,6 +1,6 @@
 //! Scalar bodies as LLVM IR, with the interpreter's scalar semantics: floats in f32, integers
 //! in wrapping i64, NaN-propagating max/min, saturating float-to-int casts, division by zero
-//! giving 0, and C's `powf`/`tanhf`/`log1pf` (or, for code that may call nothing,
+//! giving 0, and C's `powf`/`log1pf` (or, for code that may call nothing,
 //! [`crate::inline_math`]) for the transcendental functions.
 
 use crate::inline_math;
@@ -206,8 +206,9 @@ fn unary<'ctx>(g: &Gen<'_, 'ctx>, f: UnaryFn, a: V<'ctx>) -> R<V<'ctx>> {
             let d = b.build_float_add(one, ex, "d").map_err(e)?;
             b.build_float_div(one, d, "sig").map_err(e)?
         }
-        UnaryFn::Tanh if g.inline_math => inline_math::tanh(g, x)?,
-        UnaryFn::Tanh => g.libm("tanhf", &[x.into()])?.into_float_value(),
+        // Inline everywhere: a call to `tanhf` per element keeps a loop (an LSTM's or GRU's
+        // gates, tanh-approximated GELU) from vectorising.
+        UnaryFn::Tanh => inline_math::tanh(g, x)?,
         UnaryFn::Not | UnaryFn::BitNot => return Err(format!("{f:?} does not apply to floats")),
         UnaryFn::Floor => f1(g, "llvm.floor", x)?,
         UnaryFn::Ceil => f1(g, "llvm.ceil", x)?,

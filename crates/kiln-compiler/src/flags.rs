@@ -217,7 +217,7 @@ pub const FLAGS: &[Flag] = &[
     Flag {
         name: "--kiln-llvmcpu-inline-math",
         value: "",
-        help: "llvm-cpu kernels write math inline (log, sin, cos, tanh, pow, f16 conversion) rather than calling the C library, as GPU kernels do; always so for bare-metal triples (*-none-*)",
+        help: "llvm-cpu kernels write math inline (log, sin, cos, pow, f16 conversion) rather than calling the C library, as GPU kernels do (exp, tanh and erf are always inline); always so for bare-metal triples (*-none-*)",
         set: |s, v| {
             s.options.llvm_cpu.inline_math = parse_bool("--kiln-llvmcpu-inline-math", v)?;
             Ok(())

@@ -359,33 +359,51 @@ impl Executable {
             KernelOp::Gather { data, indices, out } => {
                 let (o0, o1) = rows(k, wg);
                 let size = data.element_type.byte_size();
-                let len = data.shape[1] as i64;
-                for o in o0..o1 {
-                    for n in 0..indices.shape[0] {
-                        let raw = m.read_i64(
-                            indices,
-                            indices.offset as i64 + n as i64 * indices.strides[0],
-                        );
+                let (len, inner) = (data.shape[1] as i64, data.shape[2] as usize);
+                // Each index read and checked once: the element offset it picks in a row.
+                let picks = (0..indices.shape[0] as i64)
+                    .map(|n| {
+                        let at = indices.offset as i64 + n * indices.strides[0];
+                        let raw = m.read_i64(indices, at);
                         let idx = if raw < 0 { raw + len } else { raw };
-                        if idx < 0 || idx >= len {
-                            return Err(format!(
+                        match (0..len).contains(&idx) {
+                            true => Ok(idx * data.strides[1]),
+                            false => Err(format!(
                                 "gather index {raw} is out of range for a dim of size {len}"
-                            ));
+                            )),
                         }
-                        for i in 0..data.shape[2] {
-                            let src = data.offset as i64
-                                + o as i64 * data.strides[0]
-                                + idx * data.strides[1]
-                                + i as i64 * data.strides[2];
-                            let dst = out.offset as i64
-                                + ((o * out.shape[1] + n) * out.shape[2] + i) as i64;
-                            // SAFETY: both element offsets lie in their views, checked per dispatch.
+                    })
+                    .collect::<Result<Vec<i64>, String>>()?;
+                // A picked slice is one run of bytes where its elements are contiguous.
+                let (runs, run_len) = match inner == 1 || data.strides[2] == 1 {
+                    true => (1, inner),
+                    false => (inner, 1),
+                };
+                let slice_len = out.shape[2] as i64;
+                for o in o0..o1 {
+                    let src_row = data.offset as i64 + o as i64 * data.strides[0];
+                    let dst_row = out.offset as i64 + (o * out.shape[1]) as i64 * slice_len;
+                    if inner == 1 && matches!(size, 1 | 2 | 4 | 8) {
+                        let (src, dst) = (m.ptr(data, src_row), m.ptr(out, dst_row));
+                        // SAFETY: every picked element and the output row lie in their views.
+                        unsafe {
+                            match size {
+                                4 => gather_elements::<u32>(src, &picks, dst),
+                                8 => gather_elements::<u64>(src, &picks, dst),
+                                2 => gather_elements::<u16>(src, &picks, dst),
+                                _ => gather_elements::<u8>(src, &picks, dst),
+                            }
+                        }
+                        continue;
+                    }
+                    for (n, &pick) in picks.iter().enumerate() {
+                        for i in 0..runs as i64 {
+                            let src = src_row + pick + i * data.strides[2];
+                            let dst = dst_row + n as i64 * slice_len + i;
+                            // SAFETY: both element runs lie in their views, checked per
+                            // dispatch; the output does not overlap the data.
                             unsafe {
-                                core::ptr::copy_nonoverlapping(
-                                    m.ptr(data, src),
-                                    m.ptr(out, dst),
-                                    size,
-                                )
+                                copy_bytes(m.ptr(data, src), m.ptr(out, dst), run_len * size)
                             };
                         }
                     }
@@ -457,6 +475,41 @@ impl Mem<'_> {
                 t => read(t, p) as i64,
             }
         }
+    }
+}
+
+/// Copies `bytes` bytes from `src` to `dst`, one move for an element's 1, 2, 4 or 8 bytes
+/// (a gather of single elements would otherwise call `memcpy` for each).
+///
+/// # Safety
+/// As [`core::ptr::copy_nonoverlapping`].
+#[inline(always)]
+unsafe fn copy_bytes(src: *const u8, dst: *mut u8, bytes: usize) {
+    // SAFETY: by the caller's contract.
+    unsafe {
+        match bytes {
+            4 => (dst as *mut u32).write_unaligned((src as *const u32).read_unaligned()),
+            8 => (dst as *mut u64).write_unaligned((src as *const u64).read_unaligned()),
+            2 => (dst as *mut u16).write_unaligned((src as *const u16).read_unaligned()),
+            1 => *dst = *src,
+            _ => core::ptr::copy_nonoverlapping(src, dst, bytes),
+        }
+    }
+}
+
+/// `out[n] = row[picks[n]]` for every pick, elements of type `T` (offsets in elements).
+///
+/// # Safety
+/// Every picked element of `row` must be readable and `picks.len()` elements at `out`
+/// writable, not overlapping them.
+unsafe fn gather_elements<T: Copy>(row: *const u8, picks: &[i64], out: *mut u8) {
+    let (row, out) = (row as *const T, out as *mut T);
+    for (n, &pick) in picks.iter().enumerate() {
+        // SAFETY: by the caller's contract.
+        unsafe {
+            out.add(n)
+                .write_unaligned(row.offset(pick as isize).read_unaligned())
+        };
     }
 }
 
