@@ -65,6 +65,18 @@ pub struct ValueView<'ctx> {
     strides: Vec<IntValue<'ctx>>,
 }
 
+impl ValueView<'_> {
+    /// The view's constant stride over dim `d`, 0 where it broadcasts (a stride of 0 or an
+    /// extent of 1); `None` where either is known only at run time.
+    fn step(&self, d: usize) -> Option<i64> {
+        let c = |x: IntValue| x.get_sign_extended_constant();
+        match (c(self.shape[d])?, c(self.strides[d])?) {
+            (1, _) | (_, 0) => Some(0),
+            (_, s) => Some(s),
+        }
+    }
+}
+
 /// How a size family's extents and strides become values of the generated function.
 pub trait LlvmSizes: Sizes {
     /// Whether a generic kernel's workgroup tiles follow the symbols in `sizes` (chosen per
@@ -168,12 +180,6 @@ pub fn emit<'ctx, Z: LlvmSizes>(
     let i32t = cx.i32_type();
     let fty = i32t.fn_type(&[ptr.into(), ptr.into(), i64t.into(), ptr.into()], false);
     let f = m.add_function(symbol, fty, Some(Linkage::External));
-    // Loops vectorise to the CPU's widest registers: LLVM's tuning for some AVX-512 CPUs
-    // (Zen 4 among them) otherwise stops at 256 bits. A cap, so harmless on narrower CPUs.
-    f.add_attribute(
-        AttributeLoc::Function,
-        cx.create_string_attribute("prefer-vector-width", "512"),
-    );
     let entry = cx.append_basic_block(f, "entry");
     let b = cx.create_builder();
     b.position_at_end(entry);
@@ -248,6 +254,10 @@ pub fn emit<'ctx, Z: LlvmSizes>(
                 let mut views: Vec<&mut ValueView> =
                     inputs.iter_mut().chain(outputs.iter_mut()).collect();
                 merge_dims(&g, &mut shape, &mut tile, &mut views);
+                prefer_wide_vectors(
+                    &g,
+                    shape.last().and_then(|n| n.get_zero_extended_constant()),
+                );
                 shape.len()
             } else {
                 p
@@ -266,12 +276,38 @@ pub fn emit<'ctx, Z: LlvmSizes>(
             g.b.build_return(Some(&g.i32t.const_zero())).map_err(e)?;
         }
         _ if kernel.epilogue().is_some() => {
+            // The epilogue walks a box of whole rows as runs over its last two dims.
+            let y = kernel.outputs().first().map(|y| {
+                let last = y.shape.len().saturating_sub(2);
+                y.shape[last..]
+                    .iter()
+                    .map(|n| Z::extent(&mut g, n).ok()?.get_zero_extended_constant())
+                    .product::<Option<u64>>()
+            });
+            prefer_wide_vectors(&g, y.flatten());
             g.named_op_with_epilogue(kernel, index, ctx, wg)?;
         }
         _ => g.runtime_workgroup(index, ctx, wg)?,
     }
     Ok(())
 }
+
+/// Lets the loops of the function being written vectorise to 512 bits where its innermost
+/// loop runs over `inner` values, known and at least [`WIDE_LOOP`]: LLVM's tuning for some
+/// AVX-512 CPUs (Zen 4 among them) otherwise stops at 256. Not for shorter loops, which
+/// 512-bit vectors (times LLVM's interleaving) leave to the scalar remainder. A cap, so
+/// harmless on CPUs without AVX-512.
+fn prefer_wide_vectors(g: &Gen<'_, '_>, inner: Option<u64>) {
+    if inner.is_some_and(|n| n >= WIDE_LOOP) {
+        g.f.add_attribute(
+            AttributeLoc::Function,
+            g.cx.create_string_attribute("prefer-vector-width", "512"),
+        );
+    }
+}
+
+/// The shortest innermost loop [`prefer_wide_vectors`] widens.
+const WIDE_LOOP: u64 = 64;
 
 /// Merges neighbouring dims `d` and `d + 1` of an elementwise kernel's domain where every view
 /// steps through them as through one dim (its stride over `d` is its stride over `d + 1`
@@ -290,13 +326,7 @@ fn merge_dims<'ctx>(
     if views.iter().any(|v| v.shape.len() != shape.len()) {
         return;
     }
-    // A view's stride over dim `d`, 0 where it broadcasts (a stride of 0 or an extent of 1).
-    let step = |v: &ValueView<'ctx>, d: usize| -> Option<i64> {
-        match (c(v.shape[d])?, c(v.strides[d])?) {
-            (1, _) | (_, 0) => Some(0),
-            (_, s) => Some(s),
-        }
-    };
+    let step = ValueView::step;
     for d in (0..shape.len().saturating_sub(1)).rev() {
         let (Some(n), Some(inner), Some(t), Some(inner_t)) =
             (c(shape[d]), c(shape[d + 1]), c(tile[d]), c(tile[d + 1]))
@@ -570,6 +600,52 @@ impl<'ctx> Gen<'_, 'ctx> {
             ),
             false => None,
         };
+        // A box of whole rows (the usual one) is walked as one run per outer index, long
+        // enough to vectorise, where every view steps through a row's end into the next.
+        let reads_index = ep.body.insts.iter().any(|i| matches!(i, Inst::Index(_)));
+        let rows_as_runs = (!integer && !reads_index && rank >= 2)
+            .then(|| {
+                let width = y.shape[rank - 1].get_zero_extended_constant()?;
+                let runs = |v: &ValueView<'ctx>| self.rows_as_runs(v, rank, width as i64);
+                Some((
+                    width,
+                    runs(&y)?,
+                    inputs.iter().map(runs).collect::<Option<Vec<_>>>()?,
+                ))
+            })
+            .flatten();
+        let done = self.cx.append_basic_block(self.f, "done");
+        if let Some((width, y_runs, input_runs)) = rows_as_runs {
+            let (runs, rows) = (
+                self.cx.append_basic_block(self.f, "runs"),
+                self.cx.append_basic_block(self.f, "rows"),
+            );
+            let w = self.i64t.const_int(width, false);
+            let starts = self.icmp(IntPredicate::EQ, lo[rank - 1], self.i64t.const_zero())?;
+            let ends = self.icmp(IntPredicate::EQ, hi[rank - 1], w)?;
+            let whole = self.b.build_and(starts, ends, "whole").map_err(e)?;
+            self.b
+                .build_conditional_branch(whole, runs, rows)
+                .map_err(e)?;
+            self.b.position_at_end(runs);
+            let mut run_lo = lo[..rank - 1].to_vec();
+            let mut run_hi = hi[..rank - 1].to_vec();
+            run_lo[rank - 2] = self.b.build_int_mul(lo[rank - 2], w, "lo").map_err(e)?;
+            run_hi[rank - 2] = self.b.build_int_mul(hi[rank - 2], w, "hi").map_err(e)?;
+            self.nest(&run_lo, &run_hi, &mut |g, idx| {
+                let vals = body::eval(g, &ep.body, idx, &mut |g, n| match n {
+                    0 => g.load(&y_runs, idx),
+                    n => g.load(input_runs.get(n as usize - 1).ok_or("no such input")?, idx),
+                })?;
+                g.store(
+                    &y_runs,
+                    idx,
+                    *vals.first().ok_or("an epilogue yields no value")?,
+                )
+            })?;
+            self.b.build_unconditional_branch(done).map_err(e)?;
+            self.b.position_at_end(rows);
+        }
         self.nest(&lo, &hi, &mut |g, idx| {
             let vals = body::eval(g, &ep.body, idx, &mut |g, n| {
                 if let (0, Some(sums)) = (n, sums) {
@@ -583,10 +659,47 @@ impl<'ctx> Gen<'_, 'ctx> {
             })?;
             g.store(&y, idx, *vals.first().ok_or("an epilogue yields no value")?)
         })?;
+        self.b.build_unconditional_branch(done).map_err(e)?;
+        self.b.position_at_end(done);
         self.b
             .build_return(Some(&self.i32t.const_zero()))
             .map_err(e)?;
         Ok(())
+    }
+
+    /// `v` (of rank `rank`, rows `width` long) with its last two dims as one, if it steps
+    /// through a row's end into the next row (contiguous rows, or a value broadcast along
+    /// both dims) with constant strides.
+    fn rows_as_runs(
+        &self,
+        v: &ValueView<'ctx>,
+        rank: usize,
+        width: i64,
+    ) -> Option<ValueView<'ctx>> {
+        if v.shape.len() != rank {
+            return None;
+        }
+        let c = |x: IntValue<'ctx>| x.get_sign_extended_constant();
+        let (outer, inner) = (v.step(rank - 2)?, v.step(rank - 1)?);
+        if outer != inner * width || (inner != 0 && c(v.shape[rank - 1])? != width) {
+            return None;
+        }
+        let k = |n: i64| self.i64t.const_int(n as u64, true);
+        let extent = match inner {
+            0 => 1,
+            _ => c(v.shape[rank - 2])? * width,
+        };
+        let mut shape = v.shape[..rank - 1].to_vec();
+        let mut strides = v.strides[..rank - 1].to_vec();
+        shape[rank - 2] = k(extent);
+        strides[rank - 2] = k(inner);
+        Some(ValueView {
+            binding: v.binding,
+            element_type: v.element_type,
+            offset: v.offset,
+            shape,
+            strides,
+        })
     }
 
     /// Element `idx` of an integer product's sums over the box `lo..hi` from `sums`: a

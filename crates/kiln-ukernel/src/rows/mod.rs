@@ -155,19 +155,20 @@ mod tests {
         }
     }
 
-    /// Depthwise convolution of every small window geometry (strides 1 to 3, pads, dilations,
-    /// bands of rows starting anywhere, planes narrower and wider than a chunk of sums) against a per-tap sum in the same order.
+    /// Depthwise convolution of every small window geometry (each stride 1 to 3 along each
+    /// dim, pads, dilations, bands of rows starting anywhere, planes narrower and wider than
+    /// a chunk of sums, 1 to 4 chunks left over) against a per-tap sum in the same order.
     #[test]
     fn depthwise_planes_match_brute_force() {
-        for (h, w) in [(9, 11), (5, 37)] {
+        for (h, w) in [(9, 11), (5, 37), (7, 7)] {
             let x: Vec<f32> = (0..h * w).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
             for k in 1..6 {
-                for s in 1..4 {
+                for s in 0..9 {
                     for dl in 1..3 {
                         for p in 0..3 {
                             let win = Window {
                                 kernel: [k, k - k / 3],
-                                strides: [s, 4 - s],
+                                strides: [s % 3 + 1, s / 3 + 1],
                                 pads: [p, 2 - p],
                                 dilations: [dl, 3 - dl],
                             };

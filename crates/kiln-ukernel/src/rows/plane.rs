@@ -227,6 +227,8 @@ unsafe fn tap_sums_avx512(src: &[f32], offsets: &[usize], filter: &[f32], out: &
             start += 4 * CHUNK;
         }
         match (len - start).div_ceil(CHUNK) {
+            4 => chunks_avx512::<4>(src, offsets, filter, out, start),
+
             3 => chunks_avx512::<3>(src, offsets, filter, out, start),
             2 => chunks_avx512::<2>(src, offsets, filter, out, start),
             1 => chunks_avx512::<1>(src, offsets, filter, out, start),
