@@ -276,9 +276,14 @@ pub fn emit<'ctx, Z: LlvmSizes>(
             g.b.build_return(Some(&g.i32t.const_zero())).map_err(e)?;
         }
         _ if kernel.epilogue().is_some() => {
-            // The epilogue walks a box of whole rows as runs over its last two dims.
+            // The epilogue's innermost loop: a convolution's runs over its last two dims,
+            // other ops' rows.
+            let dims = match kernel.op {
+                KernelOp::Conv2d { .. } => 2,
+                _ => 1,
+            };
             let y = kernel.outputs().first().map(|y| {
-                let last = y.shape.len().saturating_sub(2);
+                let last = y.shape.len().saturating_sub(dims);
                 y.shape[last..]
                     .iter()
                     .map(|n| Z::extent(&mut g, n).ok()?.get_zero_extended_constant())
@@ -305,6 +310,9 @@ fn prefer_wide_vectors(g: &Gen<'_, '_>, inner: Option<u64>) {
         );
     }
 }
+
+/// The status a convolution's epilogue returns for a workgroup box that splits an output row.
+const SPLIT_ROW_STATUS: u64 = 3;
 
 /// The shortest innermost loop [`prefer_wide_vectors`] widens.
 const WIDE_LOOP: u64 = 64;
@@ -600,10 +608,12 @@ impl<'ctx> Gen<'_, 'ctx> {
             ),
             false => None,
         };
-        // A box of whole rows (the usual one) is walked as one run per outer index, long
-        // enough to vectorise, where every view steps through a row's end into the next.
+        // A convolution's workgroup box spans whole output rows (its tiles split channels and
+        // rows only), so its epilogue walks each channel's rows as one run, long enough to
+        // vectorise, where every view steps through a row's end into the next.
         let reads_index = ep.body.insts.iter().any(|i| matches!(i, Inst::Index(_)));
-        let rows_as_runs = (!integer && !reads_index && rank >= 2)
+        let conv = matches!(kernel.op, KernelOp::Conv2d { .. });
+        let rows_as_runs = (conv && !integer && !reads_index && rank >= 2)
             .then(|| {
                 let width = y.shape[rank - 1].get_zero_extended_constant()?;
                 let runs = |v: &ValueView<'ctx>| self.rows_as_runs(v, rank, width as i64);
@@ -614,18 +624,23 @@ impl<'ctx> Gen<'_, 'ctx> {
                 ))
             })
             .flatten();
-        let done = self.cx.append_basic_block(self.f, "done");
         if let Some((width, y_runs, input_runs)) = rows_as_runs {
-            let (runs, rows) = (
+            let (runs, split) = (
                 self.cx.append_basic_block(self.f, "runs"),
-                self.cx.append_basic_block(self.f, "rows"),
+                self.cx.append_basic_block(self.f, "split"),
             );
             let w = self.i64t.const_int(width, false);
             let starts = self.icmp(IntPredicate::EQ, lo[rank - 1], self.i64t.const_zero())?;
             let ends = self.icmp(IntPredicate::EQ, hi[rank - 1], w)?;
             let whole = self.b.build_and(starts, ends, "whole").map_err(e)?;
             self.b
-                .build_conditional_branch(whole, runs, rows)
+                .build_conditional_branch(whole, runs, split)
+                .map_err(e)?;
+            // A box that splits a row breaks the tiling's contract: a failed dispatch, never
+            // a wrong answer.
+            self.b.position_at_end(split);
+            self.b
+                .build_return(Some(&self.i32t.const_int(SPLIT_ROW_STATUS, false)))
                 .map_err(e)?;
             self.b.position_at_end(runs);
             let mut run_lo = lo[..rank - 1].to_vec();
@@ -643,8 +658,10 @@ impl<'ctx> Gen<'_, 'ctx> {
                     *vals.first().ok_or("an epilogue yields no value")?,
                 )
             })?;
-            self.b.build_unconditional_branch(done).map_err(e)?;
-            self.b.position_at_end(rows);
+            self.b
+                .build_return(Some(&self.i32t.const_zero()))
+                .map_err(e)?;
+            return Ok(());
         }
         self.nest(&lo, &hi, &mut |g, idx| {
             let vals = body::eval(g, &ep.body, idx, &mut |g, n| {
@@ -659,8 +676,6 @@ impl<'ctx> Gen<'_, 'ctx> {
             })?;
             g.store(&y, idx, *vals.first().ok_or("an epilogue yields no value")?)
         })?;
-        self.b.build_unconditional_branch(done).map_err(e)?;
-        self.b.position_at_end(done);
         self.b
             .build_return(Some(&self.i32t.const_zero()))
             .map_err(e)?;
