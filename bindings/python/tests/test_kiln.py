@@ -661,6 +661,34 @@ def test_long_static_sequences_run_as_loops(op):
         np.testing.assert_allclose(y_h, want_h, rtol=1e-5, atol=1e-5, err_msg=target)
 
 
+def test_long_recurrence_over_a_constant_input_is_unrolled():
+    """An LSTM over 20 steps whose input is a constant (its projection folds to a constant,
+    which a loop cannot carry) is unrolled, and matches NumPy."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    seq, inp, hidden = 20, 3, 4
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((seq, 1, inp), dtype=np.float32)
+    w = rng.standard_normal((1, 4 * hidden, inp), dtype=np.float32) * 0.4
+    r = rng.standard_normal((1, 4 * hidden, hidden), dtype=np.float32) * 0.4
+    b = rng.standard_normal((1, 8 * hidden), dtype=np.float32) * 0.2
+    graph = helper.make_graph(
+        [helper.make_node("LSTM", ["x", "w", "r", "b"], ["y"], hidden_size=hidden),
+         helper.make_node("Mul", ["y", "scale"], ["out"])],
+        "constant_lstm",
+        [helper.make_tensor_value_info("scale", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(v, n) for v, n in [(x, "x"), (w, "w"), (r, "r"), (b, "b")]],
+    )
+    blob = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8).SerializeToString()
+    lens = np.array([seq], np.int32)
+    want, _ = _recurrent_reference("LSTM", x, w[0], r[0], b[0], np.zeros((1, hidden), np.float32), lens, False)
+    for target in ["llvm-cpu", "vmvx"]:
+        got = kr.load_module(kc.compile_str(blob, target_backends=[target]), device="local-sync").main(
+            np.array([2.0], np.float32))
+        np.testing.assert_allclose(got[:, 0], 2 * want, rtol=1e-5, atol=1e-5, err_msg=target)
+
+
 @pytest.mark.parametrize("mode", ["edge", "reflect", "wrap"])
 def test_pad_modes_match_numpy(mode):
     """Pad's edge, reflect and wrap modes with constant pads (reflection padding of vision

@@ -448,7 +448,12 @@ fn recurrent_with(
     // A sequence length or batch known only per call, or a sequence too long to unroll, runs
     // as loops of the control program.
     let static_sizes = match (seq_dim.as_static(), batch_dim.as_static()) {
-        (Some(seq), Some(batch)) if seq <= UNROLLED_STEPS || im.straight_line => Some((seq, batch)),
+        // (A constant input's projection folds to a constant, which the loop cannot carry.)
+        (Some(seq), Some(batch))
+            if seq <= UNROLLED_STEPS || im.straight_line || im.const_of(x).is_some() =>
+        {
+            Some((seq, batch))
+        }
         _ => None,
     };
     let Some((seq, batch)) = static_sizes else {

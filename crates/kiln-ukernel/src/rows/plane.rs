@@ -159,6 +159,9 @@ pub fn depthwise_plane(
     ow: usize,
     out: &mut [f32],
 ) {
+    if ow == 0 || oy0 >= oy1 {
+        return;
+    }
     if win.strides == [1, 1] {
         return depthwise_plane_unit_stride(x, h, w, filter, win, oy0, oy1, ow, out);
     }
