@@ -65,7 +65,7 @@ pub struct ValueView<'ctx> {
     strides: Vec<IntValue<'ctx>>,
 }
 
-impl ValueView<'_> {
+impl<'ctx> ValueView<'ctx> {
     /// The view's constant stride over dim `d`, 0 where it broadcasts (a stride of 0 or an
     /// extent of 1); `None` where either is known only at run time.
     fn step(&self, d: usize) -> Option<i64> {
@@ -74,6 +74,34 @@ impl ValueView<'_> {
             (1, _) | (_, 0) => Some(0),
             (_, s) => Some(s),
         }
+    }
+
+    /// This view with dims `d` and `d + 1` (`inner` values long) as one dim, if it steps
+    /// through them as through one: its stride over `d` is its stride over `d + 1` times
+    /// `inner` (contiguous dims, or a value broadcast along both), all constants.
+    fn merged(&self, g: &Gen<'_, 'ctx>, d: usize, inner: i64) -> Option<ValueView<'ctx>> {
+        let c = |x: IntValue| x.get_sign_extended_constant();
+        let (outer, step) = (self.step(d)?, self.step(d + 1)?);
+        if outer != step * inner || (step != 0 && c(self.shape[d + 1])? != inner) {
+            return None;
+        }
+        let extent = match step {
+            0 => 1,
+            _ => c(self.shape[d])? * inner,
+        };
+        let k = |n: i64| g.i64t.const_int(n as u64, true);
+        let (mut shape, mut strides) = (self.shape.clone(), self.strides.clone());
+        shape[d] = k(extent);
+        strides[d] = k(step);
+        shape.remove(d + 1);
+        strides.remove(d + 1);
+        Some(ValueView {
+            binding: self.binding,
+            element_type: self.element_type,
+            offset: self.offset,
+            shape,
+            strides,
+        })
     }
 }
 
@@ -334,7 +362,6 @@ fn merge_dims<'ctx>(
     if views.iter().any(|v| v.shape.len() != shape.len()) {
         return;
     }
-    let step = ValueView::step;
     for d in (0..shape.len().saturating_sub(1)).rev() {
         let (Some(n), Some(inner), Some(t), Some(inner_t)) =
             (c(shape[d]), c(shape[d + 1]), c(tile[d]), c(tile[d + 1]))
@@ -344,26 +371,19 @@ fn merge_dims<'ctx>(
         if inner < 1 || inner_t != inner || t < 1 || n < 1 {
             continue;
         }
-        let fits = views.iter().all(|v| {
-            matches!((step(v, d), step(v, d + 1)), (Some(outer), Some(s)) if outer == s * inner)
-        });
-        if !fits {
+        let Some(merged) = views
+            .iter()
+            .map(|v| v.merged(g, d, inner))
+            .collect::<Option<Vec<_>>>()
+        else {
             continue;
-        }
+        };
         shape[d] = k(n * inner);
         tile[d] = k(t * inner);
         shape.remove(d + 1);
         tile.remove(d + 1);
-        for v in views.iter_mut() {
-            let s = step(v, d + 1).expect("checked above");
-            v.strides[d] = k(s);
-            v.shape[d] = k(if s == 0 && step(v, d) == Some(0) {
-                1
-            } else {
-                n * inner
-            });
-            v.strides.remove(d + 1);
-            v.shape.remove(d + 1);
+        for (v, m) in views.iter_mut().zip(merged) {
+            **v = m;
         }
     }
 }
@@ -616,7 +636,10 @@ impl<'ctx> Gen<'_, 'ctx> {
         let rows_as_runs = (conv && !integer && !reads_index && rank >= 2)
             .then(|| {
                 let width = y.shape[rank - 1].get_zero_extended_constant()?;
-                let runs = |v: &ValueView<'ctx>| self.rows_as_runs(v, rank, width as i64);
+                let runs = |v: &ValueView<'ctx>| match v.shape.len() == rank {
+                    true => v.merged(self, rank - 2, width as i64),
+                    false => None,
+                };
                 Some((
                     width,
                     runs(&y)?,
@@ -680,41 +703,6 @@ impl<'ctx> Gen<'_, 'ctx> {
             .build_return(Some(&self.i32t.const_zero()))
             .map_err(e)?;
         Ok(())
-    }
-
-    /// `v` (of rank `rank`, rows `width` long) with its last two dims as one, if it steps
-    /// through a row's end into the next row (contiguous rows, or a value broadcast along
-    /// both dims) with constant strides.
-    fn rows_as_runs(
-        &self,
-        v: &ValueView<'ctx>,
-        rank: usize,
-        width: i64,
-    ) -> Option<ValueView<'ctx>> {
-        if v.shape.len() != rank {
-            return None;
-        }
-        let c = |x: IntValue<'ctx>| x.get_sign_extended_constant();
-        let (outer, inner) = (v.step(rank - 2)?, v.step(rank - 1)?);
-        if outer != inner * width || (inner != 0 && c(v.shape[rank - 1])? != width) {
-            return None;
-        }
-        let k = |n: i64| self.i64t.const_int(n as u64, true);
-        let extent = match inner {
-            0 => 1,
-            _ => c(v.shape[rank - 2])? * width,
-        };
-        let mut shape = v.shape[..rank - 1].to_vec();
-        let mut strides = v.strides[..rank - 1].to_vec();
-        shape[rank - 2] = k(extent);
-        strides[rank - 2] = k(inner);
-        Some(ValueView {
-            binding: v.binding,
-            element_type: v.element_type,
-            offset: v.offset,
-            shape,
-            strides,
-        })
     }
 
     /// Element `idx` of an integer product's sums over the box `lo..hi` from `sums`: a

@@ -403,7 +403,11 @@ impl Executable {
                             // SAFETY: both element runs lie in their views, checked per
                             // dispatch; the output does not overlap the data.
                             unsafe {
-                                copy_bytes(m.ptr(data, src), m.ptr(out, dst), run_len * size)
+                                core::ptr::copy_nonoverlapping(
+                                    m.ptr(data, src),
+                                    m.ptr(out, dst),
+                                    run_len * size,
+                                )
                             };
                         }
                     }
@@ -474,25 +478,6 @@ impl Mem<'_> {
                 ElementType::I64 | ElementType::U64 => (p as *const i64).read_unaligned(),
                 t => read(t, p) as i64,
             }
-        }
-    }
-}
-
-/// Copies `bytes` bytes from `src` to `dst`, one move for an element's 1, 2, 4 or 8 bytes
-/// (a gather of single elements would otherwise call `memcpy` for each).
-///
-/// # Safety
-/// As [`core::ptr::copy_nonoverlapping`].
-#[inline(always)]
-unsafe fn copy_bytes(src: *const u8, dst: *mut u8, bytes: usize) {
-    // SAFETY: by the caller's contract.
-    unsafe {
-        match bytes {
-            4 => (dst as *mut u32).write_unaligned((src as *const u32).read_unaligned()),
-            8 => (dst as *mut u64).write_unaligned((src as *const u64).read_unaligned()),
-            2 => (dst as *mut u16).write_unaligned((src as *const u16).read_unaligned()),
-            1 => *dst = *src,
-            _ => core::ptr::copy_nonoverlapping(src, dst, bytes),
         }
     }
 }
