@@ -236,6 +236,7 @@ impl Executable {
                 strides,
                 pads,
                 dilations,
+                groups,
                 gemm,
                 epilogue,
                 ..
@@ -254,8 +255,12 @@ impl Executable {
                     Some(p) => ConvWeights::Rows(kernels.for_packing(p)?),
                 };
                 // A depthwise workgroup covers several groups; others one.
-                for t in tile.per_group() {
-                    conv2d(&m, kernels, weights, x, w, y, window, t)?;
+                if matches!(weights, ConvWeights::Plain) && is_depthwise(x, w, y, *groups) {
+                    depthwise(&m, x, w, y, window, tile);
+                } else {
+                    for t in tile.per_group() {
+                        conv2d(&m, kernels, weights, x, w, y, window, t)?;
+                    }
                 }
                 if let Some(e) = epilogue {
                     run_epilogue(&m, y, e, k, wg);
@@ -1275,7 +1280,38 @@ enum ConvWeights {
     Columns(Kernels),
 }
 
-/// One workgroup of a convolution (its `tile`): depthwise planes directly; otherwise a GEMM of
+/// Whether a convolution of `groups` groups is depthwise over input planes: one input and
+/// one output channel per group, its input not a [`rows::BandLayout`].
+fn is_depthwise(x: &View, w: &View, y: &View, groups: u64) -> bool {
+    x.shape.len() == 4 && conv_weight_dims(w)[0] == 1 && groups == y.shape[1]
+}
+
+/// One workgroup of a depthwise convolution: the planes of its groups (one channel each), one
+/// filter per plane. Several groups' planes go at once when the tile covers their whole
+/// planes (as [`tile_config::depthwise_tile`](crate::tile_config::depthwise_tile) makes
+/// them), else one group at a time.
+fn depthwise(m: &Mem, x: &View, w: &View, y: &View, win: rows::Window, tile: ConvTile) {
+    let taps = win.kernel[0] * win.kernel[1];
+    let [h, wd] = [x.shape[2], x.shape[3]].map(|v| v as usize);
+    let [c, oh, ow] = [y.shape[1], y.shape[2], y.shape[3]].map(|v| v as usize);
+    let [n, oy0, oy1] = [tile.image, tile.oy0, tile.oy1].map(|v| v as usize);
+    let (xs, ws) = (m.f32s(x), m.f32s(w));
+    let whole = (oy0, oy1) == (0, oh);
+    let groups = tile.group as usize..tile.group_end as usize;
+    let blocks = if whole { 1 } else { groups.len() };
+    let per_block = if whole { groups.len() } else { 1 };
+    for b in 0..blocks {
+        let g0 = groups.start + b * per_block;
+        let planes = &xs[x.offset as usize + (n * c + g0) * h * wd..][..per_block * h * wd];
+        let filters = &ws[w.offset as usize + g0 * taps..][..per_block * taps];
+        let len = (per_block - 1) * oh * ow + (oy1 - oy0) * ow;
+        let out = m.f32_mut(y, ((n * c + g0) * oh + oy0) * ow, len);
+        let dims = [per_block, h, wd];
+        rows::depthwise_planes(planes, dims, filters, &win, [oy0, oy1, ow], out, oh * ow);
+    }
+}
+
+/// One workgroup of a convolution (its `tile`, one group): a GEMM of
 /// the weights and the input. With pixel rows ([`ConvWeights::Columns`], [`pixel_rows`]) the
 /// GEMM reads the input planes in place pixel by pixel and writes the output transposed; with
 /// channel rows it reads a [`rows::gathered_band`] in place when that computes few extra
@@ -1332,21 +1368,6 @@ fn conv2d(
         y: c_ptr,
     };
     let (gemm, lhs) = match &weights {
-        ConvWeights::Plain if cig == 1 && cog == 1 => {
-            let BandSource::Planes {
-                x: x_group,
-                dims: [_, h, wd],
-            } = source
-            else {
-                return Err("a depthwise convolution reads planes".into());
-            };
-            // Depthwise: one filter per channel plane.
-            let filter = &ws[w.offset as usize + g * kh * kw..][..kh * kw];
-            let channels = y.shape[1] as usize;
-            let out = m.f32_mut(y, ((n * channels + g) * oh + oy0) * ow, (oy1 - oy0) * ow);
-            rows::depthwise_plane(x_group, h, wd, filter, &win, oy0, oy1, ow, out);
-            return Ok(());
-        }
         ConvWeights::Columns(gemm) => {
             let BandSource::Planes { x: x_group, dims } = source else {
                 return Err("a convolution with pixel rows reads its input planes".into());

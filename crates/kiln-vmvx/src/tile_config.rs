@@ -91,23 +91,38 @@ pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2]
 pub const DEPTHWISE_TILE_OUTPUTS: u64 = 8192;
 
 /// A depthwise convolution's workgroup tile `[output channels, output rows]` for output
-/// `[n, c, oh, ow]` (one channel per group): whole planes, or as many rows as make
-/// [`DEPTHWISE_TILE_OUTPUTS`], of as many channels as make about that many outputs, fewer
-/// while that leaves under [`CONV_MIN_WORKGROUPS`] workgroups.
+/// `[n, c, oh, ow]` (one channel per group) of a window with column stride `sx`: whole
+/// planes, or as many rows as make [`DEPTHWISE_TILE_OUTPUTS`], of as many channels as make
+/// about that many outputs — whole blocks of channels where the microkernel
+/// [interleaves](kiln_ukernel::rows::interleaved::interleaves) them — fewer while that leaves
+/// under [`CONV_MIN_WORKGROUPS`] workgroups.
 ///
 /// ```
-/// // MobileNetV2's 960 channels at 7x7: 167 channels (8183 outputs) in each of six
-/// // workgroups; 32 channels at 112x112: 73 rows of one channel each.
-/// assert_eq!(kiln_vmvx::tile_config::depthwise_tile(&[1, 960, 7, 7]), [167, 7]);
-/// assert_eq!(kiln_vmvx::tile_config::depthwise_tile(&[1, 32, 112, 112]), [1, 73]);
+/// use kiln_vmvx::tile_config::depthwise_tile;
+/// // MobileNetV2's 960 channels at 7x7: ten blocks of 16 channels (7840 outputs) in each of
+/// // six workgroups; 32 channels at 112x112: 73 rows of one channel each.
+/// assert_eq!(depthwise_tile(&[1, 960, 7, 7], 1), [160, 7]);
+/// assert_eq!(depthwise_tile(&[1, 32, 112, 112], 1), [1, 73]);
+/// // 144 channels at 56x56: two planes each at stride 1, a block of 16 at stride 2.
+/// assert_eq!(depthwise_tile(&[1, 144, 56, 56], 1), [2, 56]);
+/// assert_eq!(depthwise_tile(&[1, 144, 56, 56], 2), [16, 56]);
 /// ```
-pub fn depthwise_tile(out: &[u64]) -> [u64; 2] {
+pub fn depthwise_tile(out: &[u64], sx: u64) -> [u64; 2] {
+    use kiln_ukernel::rows::interleaved::{interleaves, LANES};
     let [n, c, oh, ow] = [out[0], out[1].max(1), out[2].max(1), out[3].max(1)];
+    let lanes = LANES as u64;
     let tile_oh = (DEPTHWISE_TILE_OUTPUTS / ow).clamp(1, oh);
     let mut tile_c = (DEPTHWISE_TILE_OUTPUTS / (tile_oh * ow)).clamp(1, c);
+    if tile_oh == oh && c >= lanes && interleaves(ow as usize, sx as usize) {
+        tile_c = (tile_c / lanes).max(1) * lanes;
+    }
     let count = |tc: u64| n * c.div_ceil(tc) * oh.div_ceil(tile_oh);
     while tile_c > 1 && count(tile_c) < CONV_MIN_WORKGROUPS {
-        tile_c = tile_c.div_ceil(2);
+        tile_c = if tile_c > lanes {
+            tile_c.div_ceil(2).next_multiple_of(lanes)
+        } else {
+            tile_c.div_ceil(2)
+        };
     }
     [tile_c, tile_oh]
 }

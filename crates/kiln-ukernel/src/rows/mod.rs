@@ -1,14 +1,17 @@
 //! Row and window kernels, by subject: [`math`] (vectorisable `exp` and `erf`), [`normalize`]
 //! (softmax and layer normalisation of a contiguous row), [`window`] (2-D sliding windows, the
-//! stride-phase band layout convolutions read, im2col panels) and [`plane`] (pooling and
-//! depthwise convolution of one channel plane). Accumulation is in f32 with max-subtraction
+//! stride-phase band layout convolutions read, im2col panels), [`plane`] (pooling and
+//! depthwise convolution of one channel plane) and [`interleaved`] (depthwise convolution of
+//! many planes, channels side by side). Accumulation is in f32 with max-subtraction
 //! for softmax and two-pass variance for layer normalisation, for accuracy.
 
+pub mod interleaved;
 pub mod math;
 pub mod normalize;
 pub mod plane;
 pub mod window;
 
+pub use interleaved::depthwise_planes;
 pub use math::{erf, exp};
 pub use normalize::{layer_norm_in_place, softmax_in_place};
 pub use plane::{depthwise_plane, pool_plane, PaddedGrid};
@@ -155,6 +158,36 @@ mod tests {
         }
     }
 
+    /// Every small window geometry over an `h × w` plane (each stride 1 to 3 along each dim,
+    /// kernels 1 to 5, pads, dilations) that has outputs, with its output size.
+    pub(super) fn small_windows(h: usize, w: usize) -> Vec<(Window, usize, usize)> {
+        let mut windows = Vec::new();
+        for k in 1..6 {
+            for s in 0..9 {
+                for dl in 1..3 {
+                    for p in 0..3 {
+                        let win = Window {
+                            kernel: [k, k - k / 3],
+                            strides: [s % 3 + 1, s / 3 + 1],
+                            pads: [p, 2 - p],
+                            dilations: [dl, 3 - dl],
+                        };
+                        let size = |d: usize, len: usize| {
+                            let reach = (win.kernel[d] - 1) * win.dilations[d] + 1;
+                            (len + 2 * win.pads[d])
+                                .checked_sub(reach)
+                                .map(|n| n / win.strides[d] + 1)
+                        };
+                        if let (Some(oh), Some(ow)) = (size(0, h), size(1, w)) {
+                            windows.push((win, oh, ow));
+                        }
+                    }
+                }
+            }
+        }
+        windows
+    }
+
     /// Depthwise convolution of every small window geometry (each stride 1 to 3 along each
     /// dim, pads, dilations, bands of rows starting anywhere, planes narrower and wider than
     /// a chunk of sums, 1 to 4 chunks left over) against a per-tap sum in the same order.
@@ -162,52 +195,27 @@ mod tests {
     fn depthwise_planes_match_brute_force() {
         for (h, w) in [(9, 11), (5, 37), (7, 7)] {
             let x: Vec<f32> = (0..h * w).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
-            for k in 1..6 {
-                for s in 0..9 {
-                    for dl in 1..3 {
-                        for p in 0..3 {
-                            let win = Window {
-                                kernel: [k, k - k / 3],
-                                strides: [s % 3 + 1, s / 3 + 1],
-                                pads: [p, 2 - p],
-                                dilations: [dl, 3 - dl],
-                            };
-                            let size = |d: usize, len: usize| {
-                                let reach = (win.kernel[d] - 1) * win.dilations[d] + 1;
-                                (len + 2 * win.pads[d])
-                                    .checked_sub(reach)
-                                    .map(|n| n / win.strides[d] + 1)
-                            };
-                            let (Some(oh), Some(ow)) = (size(0, h), size(1, w)) else {
-                                continue;
-                            };
-                            let filter: Vec<f32> = (0..win.kernel[0] * win.kernel[1])
-                                .map(|i| 0.5 + i as f32 * 0.25)
-                                .collect();
-                            for (oy0, oy1) in [(0, oh), (oh / 2, oh), (oh / 3, oh / 3 + 1)] {
-                                let mut got = vec![f32::NAN; (oy1 - oy0) * ow];
-                                depthwise_plane(&x, h, w, &filter, &win, oy0, oy1, ow, &mut got);
-                                for oy in oy0..oy1 {
-                                    for ox in 0..ow {
-                                        let mut want = 0.0;
-                                        for ky in 0..win.kernel[0] {
-                                            for kx in 0..win.kernel[1] {
-                                                let iy = win.input(0, oy, ky, h);
-                                                let ix = win.input(1, ox, kx, w);
-                                                if let (Some(iy), Some(ix)) = (iy, ix) {
-                                                    want += filter[ky * win.kernel[1] + kx]
-                                                        * x[iy * w + ix];
-                                                }
-                                            }
-                                        }
-                                        let at = (oy - oy0) * ow + ox;
-                                        assert_eq!(
-                                            got[at], want,
-                                            "{win:?} rows {oy0}..{oy1} at {oy},{ox}"
-                                        );
+            for (win, oh, ow) in small_windows(h, w) {
+                let filter: Vec<f32> = (0..win.kernel[0] * win.kernel[1])
+                    .map(|i| 0.5 + i as f32 * 0.25)
+                    .collect();
+                for (oy0, oy1) in [(0, oh), (oh / 2, oh), (oh / 3, oh / 3 + 1)] {
+                    let mut got = vec![f32::NAN; (oy1 - oy0) * ow];
+                    depthwise_plane(&x, h, w, &filter, &win, oy0, oy1, ow, &mut got);
+                    for oy in oy0..oy1 {
+                        for ox in 0..ow {
+                            let mut want = 0.0;
+                            for ky in 0..win.kernel[0] {
+                                for kx in 0..win.kernel[1] {
+                                    let iy = win.input(0, oy, ky, h);
+                                    let ix = win.input(1, ox, kx, w);
+                                    if let (Some(iy), Some(ix)) = (iy, ix) {
+                                        want += filter[ky * win.kernel[1] + kx] * x[iy * w + ix];
                                     }
                                 }
                             }
+                            let at = (oy - oy0) * ow + ox;
+                            assert_eq!(got[at], want, "{win:?} rows {oy0}..{oy1} at {oy},{ox}");
                         }
                     }
                 }

@@ -510,6 +510,7 @@ impl Kernel {
                 w,
                 y,
                 groups,
+                strides,
                 tile_co,
                 tile_oh,
                 ..
@@ -524,7 +525,7 @@ impl Kernel {
                 // several channels.
                 let depthwise = *groups > 1 && y.shape[1] == *groups && w.shape.len() == 4;
                 [*tile_co, *tile_oh] = if depthwise {
-                    config::depthwise_tile(&y.shape)
+                    config::depthwise_tile(&y.shape, strides[1])
                 } else {
                     config::conv_tile(&y.shape, *groups, depth, quantum)
                 };
