@@ -1192,6 +1192,26 @@ enum BandSource<'a> {
 }
 
 impl BandJob<'_> {
+    /// The input planes themselves as the band, with `starts` set, when the window reads
+    /// each output pixel's own input pixel (1×1, unit stride, no padding) and the GEMM's
+    /// reads `slack` values past a row stay inside the group's planes: a band laid out
+    /// would be a copy of them.
+    fn in_place(&self, slack: usize, starts: &mut Vec<usize>) -> Option<&[f32]> {
+        let BandSource::Planes { x, dims: [c, h, w] } = self.source else {
+            return None;
+        };
+        let [_, oy0, oy1, _, ow] = self.extent;
+        let win = self.win;
+        let pointwise = win.kernel == [1, 1] && win.strides == [1, 1] && win.pads == [0, 0];
+        let reach = (c.max(1) - 1) * h * w + oy0 * w + ((oy1 - oy0) * ow).next_multiple_of(slack.max(1));
+        if !pointwise || ow != w || oy1 > h || reach > x.len() {
+            return None;
+        }
+        starts.clear();
+        starts.extend((0..c).map(|p| p * h * w + oy0 * w));
+        Some(x)
+    }
+
     /// The band this workgroup's GEMM reads (`slack` values readable past its last column),
     /// with `starts` set to where each depth row begins in it, and the band's line width.
     fn band<'s>(
@@ -1225,10 +1245,11 @@ kiln_ukernel::scratch! {
 }
 
 /// A convolution workgroup without im2col: the input its output band reads is laid out once by
-/// [`rows::gathered_band`] (split into stride phases, zero-padded, lines `wp` wide), and the
-/// GEMM reads it in place through a table of row starts (a gathered right-hand side). Output
-/// pixel `(r, ox)` is column `r·wp + ox`; the `wp - ow` extra columns per row are computed and
-/// dropped when the tile is copied out.
+/// [`rows::gathered_band`] (split into stride phases, zero-padded, lines `wp` wide) — or read
+/// where it lies, for a pointwise window — and the GEMM reads it in place through a table of
+/// row starts (a gathered right-hand side). Output pixel `(r, ox)` is column `r·wp + ox`; the
+/// `wp - ow` extra columns per row, if any, are computed into a tile and dropped when it is
+/// copied out, else the GEMM writes the output planes.
 ///
 /// # Safety
 /// As [`BandJob`].
@@ -1237,26 +1258,31 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
     let [channels, oy0, oy1, oh, ow] = job.extent;
     let (rows, y) = (oy1 - oy0, job.y);
     DIRECT.with_mut(|(scratch, starts, out)| {
-        let (band, wp) = job.band(nr, scratch, starts);
+        let (band, wp) = match job.in_place(nr, starts) {
+            Some(planes) => (planes, ow),
+            None => job.band(nr, scratch, starts),
+        };
         let cols = rows * wp;
-        out.resize(channels * cols, 0.0);
         let rows_of_band = Offsets::new(core::mem::take(starts));
         let rhs = Rhs::Gather {
             data: band,
             rows: &rows_of_band,
         };
-        // SAFETY: `out` is channels × cols, exclusively this thread's.
-        unsafe {
-            gemm.packed_gemm(
-                channels,
-                cols,
-                rows_of_band.len(),
-                lhs,
-                rhs,
-                MatrixMut::rows(out.as_mut_ptr(), cols),
-            )
+        // Band lines as wide as the output's rows: each channel's columns are its rows
+        // `oy0..oy1`, contiguous in its output plane, and the GEMM writes them there.
+        let c = if wp == ow {
+            MatrixMut::rows(y, oh * ow)
+        } else {
+            out.resize(channels * cols, 0.0);
+            MatrixMut::rows(out.as_mut_ptr(), cols)
         };
+        // SAFETY: `c` is `out` (channels × cols, exclusively this thread's) or this
+        // workgroup's rows of its output planes.
+        unsafe { gemm.packed_gemm(channels, cols, rows_of_band.len(), lhs, rhs, c) };
         *starts = rows_of_band.into_values();
+        if wp == ow {
+            return;
+        }
         for co in 0..channels {
             for r in 0..rows {
                 let src = &out[co * cols + r * wp..][..ow];
