@@ -29,6 +29,8 @@ pub mod gemm;
 pub mod igemm;
 pub mod rows;
 pub mod scratch;
+#[cfg(target_arch = "x86_64")]
+mod transpose;
 
 /// Whether this x86 CPU has target feature `$f`: detected at run time with `std`; without it,
 /// whether the build enables the feature.

@@ -180,10 +180,12 @@ fn packed_operands_match_reference() {
             // Gathered left-hand rows: A read in place, depth p at p, row i at i·k.
             let (depths, row_offsets): (Offsets, Offsets) =
                 ((0..k).collect(), (0..m).map(|i| i * k).collect());
-            // Listed C rows: row i of the product is column m-1-i of a column-major C.
+            // Listed C rows: row i of the product is column m-1-i of a column-major C, or
+            // (listed in order, one apart) column i+1.
             let listed: Vec<usize> = (0..m).rev().collect();
+            let listed_in_order: Vec<usize> = (1..=m).collect();
             let cases =
-                (0..3).flat_map(|l| (0..4).flat_map(move |r| (0..3).map(move |o| (l, r, o))));
+                (0..3).flat_map(|l| (0..4).flat_map(move |r| (0..4).map(move |o| (l, r, o))));
             for (lhs_kind, rhs_kind, out_kind) in cases {
                 // C with a border of untouched values: rows (or columns) `ld` apart.
                 let column_major = out_kind > 0;
@@ -192,7 +194,8 @@ fn packed_operands_match_reference() {
                 let at = |i: usize, j: usize| match out_kind {
                     0 => i * ld + j,
                     1 => j * ld + i,
-                    _ => j * ld + listed[i],
+                    2 => j * ld + listed[i],
+                    _ => j * ld + listed_in_order[i],
                 };
                 let lhs = match lhs_kind {
                     0 => Lhs::Packed(&pa),
@@ -231,7 +234,11 @@ fn packed_operands_match_reference() {
                     ptr: c.as_mut_ptr(),
                     row_stride: if column_major { 1 } else { ld },
                     col_stride: if column_major { ld } else { 1 },
-                    row_offsets: (out_kind == 2).then_some(&listed[..]),
+                    row_offsets: match out_kind {
+                        2 => Some(&listed[..]),
+                        3 => Some(&listed_in_order[..]),
+                        _ => None,
+                    },
                 };
                 unsafe { kernels.packed_gemm(m, n, k, lhs, rhs, out) };
                 let case = format!(

@@ -1203,7 +1203,8 @@ impl BandJob<'_> {
         let [_, oy0, oy1, _, ow] = self.extent;
         let win = self.win;
         let pointwise = win.kernel == [1, 1] && win.strides == [1, 1] && win.pads == [0, 0];
-        let reach = (c.max(1) - 1) * h * w + oy0 * w + ((oy1 - oy0) * ow).next_multiple_of(slack.max(1));
+        let reach =
+            (c.max(1) - 1) * h * w + oy0 * w + ((oy1 - oy0) * ow).next_multiple_of(slack.max(1));
         if !pointwise || ow != w || oy1 > h || reach > x.len() {
             return None;
         }

@@ -5,6 +5,7 @@ use super::{
     packed_gemm_impl, sgemm_impl, store, Lhs, LhsStrip, Matrix, MatrixMut, Rhs, RowStarts, Tile,
     TileDst,
 };
+use crate::transpose::transpose16;
 use core::arch::x86_64::*;
 
 /// 6×16 tile: twelve 8-lane accumulators.
@@ -220,6 +221,9 @@ unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
             }
             return;
         }
+        if store_columns(&acc, dst) {
+            return;
+        }
         let mut out = [0.0f32; 256];
         for (i, row) in acc.iter().enumerate() {
             for (h, &v) in row.iter().enumerate() {
@@ -228,6 +232,52 @@ unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
         }
         store(&out, 32, dst);
     }
+}
+
+/// Stores an [`avx512_tile`] column by column when C's columns lie far apart but its rows
+/// next to each other (a convolution's NCHW output whose GEMM rows are the pixels of one
+/// output row): each column's `m` values are one run, written from a register transpose
+/// rather than one value at a time. Returns whether it stored the tile (nothing otherwise).
+///
+/// # Safety
+/// As [`avx512_tile`].
+#[inline(never)]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_columns<const ROWS: usize, const VECS: usize>(
+    acc: &[[__m512; VECS]; ROWS],
+    dst: TileDst,
+) -> bool {
+    let c = dst.c;
+    let adjacent = match c.row_offsets {
+        Some(offsets) => offsets[..dst.m].windows(2).all(|w| w[1] == w[0] + 1),
+        None => c.row_stride == 1,
+    };
+    if c.col_stride == 1 || ROWS > 16 || dst.m > ROWS || !adjacent {
+        return false;
+    }
+    let mask = ((1u32 << dst.m) - 1) as __mmask16;
+    for h in 0..VECS {
+        let rows = core::array::from_fn(|i| acc.get(i).map_or(_mm512_setzero_ps(), |r| r[h]));
+        let columns = transpose16(rows);
+        for (l, &v) in columns
+            .iter()
+            .enumerate()
+            .take(dst.n.saturating_sub(16 * h))
+        {
+            // SAFETY: rows `0..m` of column `16h + l < n` are writable (the caller's
+            // contract), and they are the `m` values from the column's row 0.
+            unsafe {
+                let p = c.at(0, 16 * h + l);
+                let v = if dst.accumulate {
+                    _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p), v)
+                } else {
+                    v
+                };
+                _mm512_mask_storeu_ps(p, mask, v);
+            }
+        }
+    }
+    true
 }
 
 /// # Safety
