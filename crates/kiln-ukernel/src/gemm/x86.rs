@@ -221,7 +221,10 @@ unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
             }
             return;
         }
-        if store_columns(&acc, dst) {
+        // A copy escapes to the store, not `acc`: a borrowed `acc` would live in memory
+        // through the loop above rather than in registers.
+        let tile = acc;
+        if store_columns(&tile, dst) {
             return;
         }
         let mut out = [0.0f32; 256];
