@@ -5,7 +5,7 @@
 //! the channels, whatever the window's strides and dilations. A plane whose rows are shorter
 //! than a vector wastes no lanes, and the set-up a plane costs on its own is paid once per
 //! block. Every output adds its taps in the same order from zero, multiplied and added apart,
-//! as [`depthwise_plane`](super::depthwise_plane) does: the two give the same bits.
+//! as [`depthwise_plane`] does: the two give the same bits.
 
 use super::plane::depthwise_plane;
 use super::window::Window;
