@@ -80,9 +80,9 @@ pub fn depthwise_planes(
         }
         return;
     }
-    let block = Block::new(win, h, w, [oy0, oy1, ow]);
     let positions = rows * ow;
-    BLOCK.with_mut(|(padded, lanes, sums)| {
+    BLOCK.with_mut(|(padded, lanes, sums, offsets)| {
+        let block = Block::new(win, h, w, [oy0, oy1, ow], offsets);
         sums.clear();
         sums.resize(positions * LANES, 0.0);
         for c0 in (0..planes).step_by(LANES) {
@@ -101,19 +101,20 @@ pub fn depthwise_planes(
 }
 
 crate::scratch! {
-    /// Per-thread scratch of [`depthwise_planes`]: the interleaved input lines, the filters
-    /// interleaved the same way, one output row's sums.
-    static BLOCK: (Vec<f32>, Vec<f32>, Vec<f32>);
+    /// Per-thread scratch of [`depthwise_planes`] (a warm call allocates nothing): the
+    /// interleaved input lines, the filters interleaved the same way, the block's sums, the
+    /// taps' offsets.
+    static BLOCK: (Vec<f32>, Vec<f32>, Vec<f32>, Vec<usize>);
 }
 
 /// The input lines that output rows `oy0..oy1` of a window read, zero-padded, with
 /// [`LANES`] channels interleaved: value `(line, column, channel)` at
 /// `(line · width + column) · LANES + channel`.
-struct Block {
+struct Block<'a> {
     lines: usize,
     width: usize,
     /// Where each tap of output `(0, 0)` lies.
-    taps: Vec<usize>,
+    taps: &'a [usize],
     strides: [usize; 2],
     pads: [usize; 2],
     first: usize,
@@ -121,16 +122,25 @@ struct Block {
     ow: usize,
 }
 
-impl Block {
-    fn new(win: &Window, h: usize, w: usize, [oy0, oy1, ow]: [usize; 3]) -> Self {
+impl<'a> Block<'a> {
+    /// The block of output rows `oy0..oy1`, its taps' offsets kept in `taps`.
+    fn new(
+        win: &Window,
+        h: usize,
+        w: usize,
+        [oy0, oy1, ow]: [usize; 3],
+        taps: &'a mut Vec<usize>,
+    ) -> Self {
         let ([kh, kw], [sy, sx], [dy, dx]) = (win.kernel, win.strides, win.dilations);
         let width = (ow - 1) * sx + (kw - 1) * dx + 1;
+        taps.clear();
+        taps.extend(
+            (0..kh).flat_map(|ky| (0..kw).map(move |kx| (ky * dy * width + kx * dx) * LANES)),
+        );
         Block {
             lines: (oy1 - oy0 - 1) * sy + (kh - 1) * dy + 1,
             width,
-            taps: (0..kh)
-                .flat_map(|ky| (0..kw).map(move |kx| (ky * dy * width + kx * dx) * LANES))
-                .collect(),
+            taps,
             strides: [sy, sx],
             pads: win.pads,
             first: oy0 * sy,
@@ -175,9 +185,9 @@ impl Block {
         #[cfg(target_arch = "x86_64")]
         if crate::x86_feature!("avx512f") {
             // SAFETY: the CPU has AVX-512F; every read and write is inside its slice (checked).
-            return unsafe { row_sums_avx512(src, &self.taps, filters, self.strides[1], sums) };
+            return unsafe { row_sums_avx512(src, self.taps, filters, self.strides[1], sums) };
         }
-        row_sums_portable(src, &self.taps, filters, self.strides[1], sums)
+        row_sums_portable(src, self.taps, filters, self.strides[1], sums)
     }
 }
 
