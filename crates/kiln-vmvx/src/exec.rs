@@ -68,10 +68,10 @@ impl Executable {
         let outputs = k.outputs();
         for v in k.views() {
             // Outputs are checked over the part actually written (see `Kernel::written_part`).
-            let v = if outputs.iter().any(|o| core::ptr::eq(*o, v)) {
-                &k.written_part(v)
+            let dims = if outputs.iter().any(|o| core::ptr::eq(*o, v)) {
+                k.written_dims(v)
             } else {
-                v
+                v.shape.len()
             };
             let b = bindings
                 .get(v.binding as usize)
@@ -81,10 +81,12 @@ impl Executable {
                     bound: bindings.len(),
                 })?;
             let size = v.element_type.byte_size() as i64;
-            let span = v.span().map_err(|message| VmvxError::InvalidKernel {
-                kernel: k.name.clone(),
-                message,
-            })?;
+            let span = v
+                .span_of_dims(dims)
+                .map_err(|message| VmvxError::InvalidKernel {
+                    kernel: k.name.clone(),
+                    message,
+                })?;
             if let Some((lo, hi)) = span {
                 if lo < 0 || hi.checked_mul(size).is_none_or(|end| end > b.len as i64) {
                     return Err(VmvxError::OutOfBounds {
@@ -101,7 +103,7 @@ impl Executable {
                 });
             }
         }
-        for v in k.outputs() {
+        for v in outputs {
             if !bindings[v.binding as usize].writable {
                 return Err(VmvxError::ReadOnly {
                     kernel: k.name.clone(),

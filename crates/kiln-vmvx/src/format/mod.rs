@@ -111,13 +111,19 @@ impl View {
     ///
     /// `Ok(None)` for an empty view; an error if the arithmetic overflows.
     pub fn span(&self) -> Result<Option<(i64, i64)>, String> {
-        if self.shape.contains(&0) {
+        self.span_of_dims(self.shape.len())
+    }
+
+    /// [`View::span`] of the view's first `dims` dims (the rest held at index 0).
+    pub fn span_of_dims(&self, dims: usize) -> Result<Option<(i64, i64)>, String> {
+        let dims = dims.min(self.shape.len());
+        if self.shape[..dims].contains(&0) {
             return Ok(None);
         }
         let overflow = || "a view's extent overflows".to_string();
         let base = i64::try_from(self.offset).map_err(|_| overflow())?;
         let (mut lo, mut hi) = (base, base);
-        for (&n, &s) in self.shape.iter().zip(&self.strides) {
+        for (&n, &s) in self.shape[..dims].iter().zip(&self.strides) {
             let reach = i64::try_from(n - 1)
                 .ok()
                 .and_then(|n| n.checked_mul(s))
@@ -679,16 +685,22 @@ impl Kernel {
     /// The part of output view `v` the kernel actually writes: a reduction's output view spans
     /// the reduced dims too (with stride 0), but only its parallel dims address elements.
     pub fn written_part(&self, v: &View) -> View {
+        let p = self.written_dims(v);
+        View {
+            shape: v.shape[..p].to_vec(),
+            strides: v.strides[..p].to_vec(),
+            ..v.clone()
+        }
+    }
+
+    /// How many leading dims of output view `v` address what the kernel writes (see
+    /// [`Kernel::written_part`]).
+    pub fn written_dims(&self, v: &View) -> usize {
         match &self.op {
-            KernelOp::Generic { reduction_dims, .. } if *reduction_dims > 0 => {
-                let p = v.shape.len().saturating_sub(*reduction_dims as usize);
-                View {
-                    shape: v.shape[..p].to_vec(),
-                    strides: v.strides[..p].to_vec(),
-                    ..v.clone()
-                }
+            KernelOp::Generic { reduction_dims, .. } => {
+                v.shape.len().saturating_sub(*reduction_dims as usize)
             }
-            _ => v.clone(),
+            _ => v.shape.len(),
         }
     }
 }
