@@ -1165,7 +1165,8 @@ fn run_epilogue_from(
     run_box_from(m, &inputs, &[out], &e.body, &lo, &hi, sums);
 }
 
-/// The input and output of one convolution workgroup computed from a [`rows::gathered_band`].
+/// The input and output of one convolution workgroup computed from a band of input lines
+/// ([`rows::gathered_band`], a [`KernelOp::ConvBand`]'s layout, or the planes themselves).
 ///
 /// Safety contract of the kernels taking one: `y` must point at output channel 0 of this
 /// workgroup's band (rows `oy0..oy1` of an `oh×ow` plane per channel) and the workgroup must
@@ -1196,9 +1197,9 @@ enum BandSource<'a> {
 impl BandJob<'_> {
     /// The input planes themselves as the band, with `starts` set, when the window reads
     /// each output pixel's own input pixel (1×1, unit stride, no padding) and the GEMM's
-    /// reads `slack` values past a row stay inside the group's planes: a band laid out
-    /// would be a copy of them.
-    fn in_place(&self, slack: usize, starts: &mut Vec<usize>) -> Option<&[f32]> {
+    /// reads past a row (its columns rounded up to strips of `nr`) stay inside the group's
+    /// planes: a band laid out would be a copy of them.
+    fn in_place(&self, nr: usize, starts: &mut Vec<usize>) -> Option<&[f32]> {
         let BandSource::Planes { x, dims: [c, h, w] } = self.source else {
             return None;
         };
@@ -1206,7 +1207,7 @@ impl BandJob<'_> {
         let win = self.win;
         let pointwise = win.kernel == [1, 1] && win.strides == [1, 1] && win.pads == [0, 0];
         let reach =
-            (c.max(1) - 1) * h * w + oy0 * w + ((oy1 - oy0) * ow).next_multiple_of(slack.max(1));
+            (c.max(1) - 1) * h * w + oy0 * w + ((oy1 - oy0) * ow).next_multiple_of(nr.max(1));
         if !pointwise || ow != w || oy1 > h || reach > x.len() {
             return None;
         }

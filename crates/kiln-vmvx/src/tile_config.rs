@@ -93,9 +93,10 @@ pub const DEPTHWISE_TILE_OUTPUTS: u64 = 8192;
 /// A depthwise convolution's workgroup tile `[output channels, output rows]` for output
 /// `[n, c, oh, ow]` (one channel per group) of a window with column stride `sx`: whole
 /// planes, or as many rows as make [`DEPTHWISE_TILE_OUTPUTS`], of as many channels as make
-/// about that many outputs — whole blocks of channels where the microkernel
-/// [interleaves](kiln_ukernel::rows::interleaved::interleaves) them — fewer while that leaves
-/// under [`CONV_MIN_WORKGROUPS`] workgroups.
+/// about that many outputs, fewer while that leaves under [`CONV_MIN_WORKGROUPS`]
+/// workgroups. Where the microkernel
+/// [interleaves](kiln_ukernel::rows::interleaved::interleaves) channels, whole blocks of them
+/// (at least one block, however many outputs that makes).
 ///
 /// ```
 /// use kiln_vmvx::tile_config::depthwise_tile;
@@ -113,12 +114,14 @@ pub fn depthwise_tile(out: &[u64], sx: u64) -> [u64; 2] {
     let lanes = LANES as u64;
     let tile_oh = (DEPTHWISE_TILE_OUTPUTS / ow).clamp(1, oh);
     let mut tile_c = (DEPTHWISE_TILE_OUTPUTS / (tile_oh * ow)).clamp(1, c);
-    if tile_oh == oh && c >= lanes && interleaves(ow as usize, sx as usize) {
+    // Whole blocks of channels for the interleaved microkernel (never fewer than one block).
+    let blocks = tile_oh == oh && c >= lanes && interleaves(ow as usize, sx as usize);
+    if blocks {
         tile_c = (tile_c / lanes).max(1) * lanes;
     }
     let count = |tc: u64| n * c.div_ceil(tc) * oh.div_ceil(tile_oh);
-    while tile_c > 1 && count(tile_c) < CONV_MIN_WORKGROUPS {
-        tile_c = if tile_c > lanes {
+    while tile_c > 1 && count(tile_c) < CONV_MIN_WORKGROUPS && (!blocks || tile_c > lanes) {
+        tile_c = if blocks {
             tile_c.div_ceil(2).next_multiple_of(lanes)
         } else {
             tile_c.div_ceil(2)

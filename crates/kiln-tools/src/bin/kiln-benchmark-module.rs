@@ -48,7 +48,7 @@ struct Args {
 }
 
 /// Kernels listed by `--print_statistics`.
-const SLOWEST: usize = 150;
+const SLOWEST: usize = 15;
 
 fn human(d: f64) -> String {
     if d >= 1e-1 {

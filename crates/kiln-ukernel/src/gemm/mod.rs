@@ -358,7 +358,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
         Lhs::Packed(_) | Lhs::Gather { .. } => m,
     };
     // Gathered rows (a convolution's pixels) take the whole depth at once: their tiles store
-    // C transposed, element by element, which costs more than re-reading a deeper strip of B.
+    // C transposed, which costs more than re-reading a deeper strip of B.
     let kc_max = match lhs {
         Lhs::Gather { .. } => k,
         Lhs::Matrix(_) | Lhs::Packed(_) => KC,

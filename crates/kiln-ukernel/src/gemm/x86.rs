@@ -255,7 +255,8 @@ unsafe fn store_columns<const ROWS: usize, const VECS: usize>(
         Some(offsets) => offsets[..dst.m].windows(2).all(|w| w[1] == w[0] + 1),
         None => c.row_stride == 1,
     };
-    if c.col_stride == 1 || ROWS > 16 || dst.m > ROWS || !adjacent {
+    // A tile of a few rows stores faster value by value than through two transposes.
+    if c.col_stride == 1 || ROWS > 16 || dst.m > ROWS || dst.m < 4 || !adjacent {
         return false;
     }
     let mask = ((1u32 << dst.m) - 1) as __mmask16;

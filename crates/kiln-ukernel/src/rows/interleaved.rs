@@ -20,10 +20,20 @@ pub const LANES: usize = 16;
 const INTERLEAVE_BELOW: usize = 32;
 
 /// Whether [`depthwise_planes`] interleaves channels for output rows `ow` wide of a window
-/// with column stride `sx` (a workgroup then best takes a multiple of [`LANES`] planes):
-/// narrow rows, or strided ones (whose taps plane by plane are not contiguous runs).
+/// with column stride `sx` on a CPU with AVX-512 (a workgroup then best takes a multiple of
+/// [`LANES`] planes): narrow rows, or strided ones (whose taps plane by plane are not
+/// contiguous runs). Elsewhere every plane runs on its own, whose sums have AVX2 paths.
 pub fn interleaves(ow: usize, sx: usize) -> bool {
     ow < INTERLEAVE_BELOW || sx > 1
+}
+
+/// Whether this CPU runs the interleaved path's vector code.
+fn vectors() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if crate::x86_feature!("avx512f") {
+        return true;
+    }
+    false
 }
 
 /// Depthwise convolution of `planes` consecutive `h × w` planes of `x`, plane `c` with the
@@ -62,7 +72,7 @@ pub fn depthwise_planes(
             && out_plane >= rows * ow,
         "depthwise planes out of bounds"
     );
-    if planes == 1 || !interleaves(ow, win.strides[1]) {
+    if planes == 1 || !interleaves(ow, win.strides[1]) || !vectors() {
         for c in 0..planes {
             let plane = &x[c * h * w..][..h * w];
             let out = &mut out[c * out_plane..][..rows * ow];
@@ -102,8 +112,8 @@ pub fn depthwise_planes(
 
 crate::scratch! {
     /// Per-thread scratch of [`depthwise_planes`] (a warm call allocates nothing): the
-    /// interleaved input lines, the filters interleaved the same way, the block's sums, the
-    /// taps' offsets.
+    /// interleaved input lines, the filters interleaved the same way (`lanes`), the block's
+    /// sums, the taps' offsets.
     static BLOCK: (Vec<f32>, Vec<f32>, Vec<f32>, Vec<usize>);
 }
 
@@ -179,7 +189,7 @@ impl<'a> Block<'a> {
         assert!(
             self.taps.iter().all(|&t| t + last + LANES <= src.len())
                 && filters.len() >= self.taps.len() * LANES
-                && sums.len() >= self.ow * LANES,
+                && sums.len() == self.ow * LANES,
             "a tap reads past the block"
         );
         #[cfg(target_arch = "x86_64")]
@@ -518,14 +528,14 @@ mod tests {
                 (2, 21, 21, 24),
                 (5, 16, 16, 16),
             ] {
-                let src = values(n * rows * w + 5, n);
+                // Planes three values apart beyond their own values.
+                let stride = rows * w + 3;
+                let src = values(n * stride, n);
                 let mut want = vec![f32::NAN; (rows * pitch) * LANES];
                 let mut got = want.clone();
-                interleave_portable(&src, n, rows * w + 5 / n, [rows, w], keep, &mut want, pitch);
+                interleave_portable(&src, n, stride, [rows, w], keep, &mut want, pitch);
                 // SAFETY: the CPU has AVX-512F; the arguments are those checked above.
-                unsafe {
-                    interleave_avx512(&src, n, rows * w + 5 / n, [rows, w], keep, &mut got, pitch)
-                };
+                unsafe { interleave_avx512(&src, n, stride, [rows, w], keep, &mut got, pitch) };
                 let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&got), bits(&want), "interleave {n} {rows}x{w}");
             }
