@@ -96,7 +96,7 @@ pub const DEPTHWISE_TILE_OUTPUTS: u64 = 8192;
 /// about that many outputs, fewer while that leaves under [`CONV_MIN_WORKGROUPS`]
 /// workgroups. Where the microkernel
 /// [interleaves](kiln_ukernel::rows::interleaved::interleaves) channels, whole blocks of them
-/// (at least one block, however many outputs that makes).
+/// (however many outputs that makes), split below a block only to make enough workgroups.
 ///
 /// ```
 /// use kiln_vmvx::tile_config::depthwise_tile;
@@ -114,14 +114,14 @@ pub fn depthwise_tile(out: &[u64], sx: u64) -> [u64; 2] {
     let lanes = LANES as u64;
     let tile_oh = (DEPTHWISE_TILE_OUTPUTS / ow).clamp(1, oh);
     let mut tile_c = (DEPTHWISE_TILE_OUTPUTS / (tile_oh * ow)).clamp(1, c);
-    // Whole blocks of channels for the interleaved microkernel (never fewer than one block).
+    // Whole blocks of channels for the interleaved microkernel.
     let blocks = tile_oh == oh && c >= lanes && interleaves(ow as usize, sx as usize);
     if blocks {
         tile_c = (tile_c / lanes).max(1) * lanes;
     }
     let count = |tc: u64| n * c.div_ceil(tc) * oh.div_ceil(tile_oh);
-    while tile_c > 1 && count(tile_c) < CONV_MIN_WORKGROUPS && (!blocks || tile_c > lanes) {
-        tile_c = if blocks {
+    while tile_c > 1 && count(tile_c) < CONV_MIN_WORKGROUPS {
+        tile_c = if blocks && tile_c > lanes {
             tile_c.div_ceil(2).next_multiple_of(lanes)
         } else {
             tile_c.div_ceil(2)
