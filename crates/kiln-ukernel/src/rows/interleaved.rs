@@ -142,13 +142,13 @@ impl<'a> Block<'a> {
         taps: &'a mut Vec<usize>,
     ) -> Self {
         let ([kh, kw], [sy, sx], [dy, dx]) = (win.kernel, win.strides, win.dilations);
-        let width = (ow - 1) * sx + (kw - 1) * dx + 1;
+        let width = win.reach(1, ow);
         taps.clear();
         taps.extend(
             (0..kh).flat_map(|ky| (0..kw).map(move |kx| (ky * dy * width + kx * dx) * LANES)),
         );
         Block {
-            lines: (oy1 - oy0 - 1) * sy + (kh - 1) * dy + 1,
+            lines: win.reach(0, oy1 - oy0),
             width,
             taps,
             strides: [sy, sx],

@@ -364,10 +364,10 @@ struct PhaseLines {
 
 impl PhaseLines {
     fn new(win: &Window, h: usize, w: usize, oy0: usize, oy1: usize, ow: usize) -> Self {
-        let ([kh, kw], [sy, sx], [dy, dx]) = (win.kernel, win.strides, win.dilations);
-        let width = ((ow.max(1) - 1) * sx + (kw - 1) * dx + 1).max(win.pads[1] + w);
+        let ([sy, sx], [dy, dx]) = (win.strides, win.dilations);
+        let width = win.reach(1, ow).max(win.pads[1] + w);
         PhaseLines {
-            lines: ((oy1 - oy0).max(1) - 1) * sy + (kh - 1) * dy + 1,
+            lines: win.reach(0, oy1 - oy0),
             phase: width.div_ceil(sx),
             sx,
             sy,

@@ -23,6 +23,13 @@ impl Window {
         (i < len).then_some(i)
     }
 
+    /// How many consecutive padded input positions along dim `d` the windows of `outputs`
+    /// consecutive outputs (at least one) read, from the first one's first tap to the last
+    /// one's last.
+    pub fn reach(&self, d: usize, outputs: usize) -> usize {
+        (outputs.max(1) - 1) * self.strides[d] + (self.kernel[d] - 1) * self.dilations[d] + 1
+    }
+
     /// The taps `k` of output `o` along dim `d` whose input lies inside `0..len`, as a range
     /// (taps outside it read padding).
     #[inline(always)]
