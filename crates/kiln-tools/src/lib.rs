@@ -3,6 +3,7 @@
 //! library or the crates below it.
 
 pub mod devices;
+pub mod flags;
 pub mod io;
 
 use std::sync::Arc;

@@ -2,57 +2,173 @@
 //! module given no device, inline) and prints or checks its results. Flags follow iree-run-module's spelling.
 
 use anyhow::{bail, Result};
-use clap::Parser;
+use kiln_tools::flags::{help, FlagHelp, Flags};
 use kiln_tools::io::{compare, format_results, write_outputs, InputReader, Thresholds};
 
-/// Runs a function of a kiln module.
-#[derive(Parser)]
-#[command(name = "kiln-run-module", version, about)]
+const TOOL: &str = "kiln-run-module";
+
+/// The flags, as `--help` lists them.
+const FLAGS: &[FlagHelp] = &[
+    FlagHelp {
+        name: "module",
+        value: "FILE",
+        text: "The module file",
+    },
+    FlagHelp {
+        name: "function",
+        value: "NAME",
+        text: "The function to call (default: the module's only function, or `main`)",
+    },
+    FlagHelp {
+        name: "input",
+        value: "VALUE",
+        text: "An input: `2x3xf32=1 2 3 4 5 6`, `@file.npy` or `+file.npy`. Repeat per input",
+    },
+    FlagHelp {
+        name: "output",
+        value: "@FILE",
+        text: "Where to write a result: `@file.npy` (replace) or `+file.npy` (append). Repeat \
+               per result",
+    },
+    FlagHelp {
+        name: "expected_output",
+        value: "VALUE",
+        text: "An expected result, in `--input` syntax. Repeat per result",
+    },
+    FlagHelp {
+        name: "expected_f32_threshold",
+        value: "X",
+        text: "Largest difference an f32 result may have from its expected value [1e-4]",
+    },
+    FlagHelp {
+        name: "expected_f16_threshold",
+        value: "X",
+        text: "Largest difference an f16 result may have from its expected value [1e-3]",
+    },
+    FlagHelp {
+        name: "expected_bf16_threshold",
+        value: "X",
+        text: "Largest difference a bf16 result may have from its expected value [1e-2]",
+    },
+    FlagHelp {
+        name: "device",
+        value: "DEVICE",
+        text: "The device: a driver name (`local-task`) or URI (`local-task://`). Without one, \
+               a `vmvx-inline` module runs inline (no device) and any other on `local-task`",
+    },
+    FlagHelp {
+        name: "task_topology_max_group_count",
+        value: "N",
+        text: "Worker threads of local-task (default: one per core)",
+    },
+    FlagHelp {
+        name: "print_max_element_count",
+        value: "N",
+        text: "Elements printed per result before eliding with `...` [1024]",
+    },
+    FlagHelp {
+        name: "hal_driver_plugin",
+        value: "PATH",
+        text: "Loads a HAL driver plugin (a shared library implementing kiln's driver plugin \
+               ABI) before anything else. Repeat per plugin",
+    },
+    FlagHelp {
+        name: "list_drivers",
+        value: "",
+        text: "Lists the HAL drivers",
+    },
+    FlagHelp {
+        name: "list_devices",
+        value: "[DRIVER]",
+        text: "Lists device URIs (all drivers, or one)",
+    },
+    FlagHelp {
+        name: "dump_devices",
+        value: "[DRIVER]",
+        text: "Describes devices (all drivers, or one)",
+    },
+];
+
+/// What the command line asks for.
 struct Args {
-    /// The module file.
-    #[arg(long = "module")]
     module: Option<String>,
-    /// The function to call (default: the module's only function, or `main`).
-    #[arg(long = "function")]
     function: Option<String>,
-    /// An input: `2x3xf32=1 2 3 4 5 6`, `@file.npy` or `+file.npy`. Repeat per input.
-    #[arg(long = "input")]
     input: Vec<String>,
-    /// Where to write a result: `@file.npy` (replace) or `+file.npy` (append). Repeat per result.
-    #[arg(long = "output")]
     output: Vec<String>,
-    /// An expected result, in `--input` syntax. Repeat per result.
-    #[arg(long = "expected_output")]
     expected_output: Vec<String>,
-    #[arg(long = "expected_f32_threshold", default_value_t = 1e-4)]
-    expected_f32_threshold: f64,
-    #[arg(long = "expected_f16_threshold", default_value_t = 1e-3)]
-    expected_f16_threshold: f64,
-    #[arg(long = "expected_bf16_threshold", default_value_t = 1e-2)]
-    expected_bf16_threshold: f64,
-    /// The device: a driver name (`local-task`) or URI (`local-task://`). Without one, a
-    /// `vmvx-inline` module runs inline (no device) and any other on `local-task`.
-    #[arg(long = "device")]
+    thresholds: Thresholds,
     device: Option<String>,
-    /// Worker threads of local-task (default: one per core).
-    #[arg(long = "task_topology_max_group_count")]
     task_topology_max_group_count: Option<usize>,
-    /// Elements printed per result before eliding with `...`.
-    #[arg(long = "print_max_element_count", default_value_t = 1024)]
     print_max_element_count: usize,
-    /// Loads a HAL driver plugin (a shared library implementing kiln's driver plugin ABI)
-    /// before anything else. Repeat per plugin.
-    #[arg(long = "hal_driver_plugin")]
     hal_driver_plugin: Vec<String>,
-    /// Lists the HAL drivers.
-    #[arg(long = "list_drivers")]
     list_drivers: bool,
-    /// Lists device URIs (all drivers, or one).
-    #[arg(long = "list_devices", num_args = 0..=1, default_missing_value = "")]
+    /// `Some("")` for every driver.
     list_devices: Option<String>,
-    /// Describes devices (all drivers, or one).
-    #[arg(long = "dump_devices", num_args = 0..=1, default_missing_value = "")]
+    /// `Some("")` for every driver.
     dump_devices: Option<String>,
+}
+
+impl Args {
+    /// Reads the command line; `None` when it asked for `--help` or `--version`, which are
+    /// printed here.
+    fn parse(mut flags: Flags) -> Result<Option<Args>> {
+        let mut args = Args {
+            module: None,
+            function: None,
+            input: Vec::new(),
+            output: Vec::new(),
+            expected_output: Vec::new(),
+            thresholds: Thresholds {
+                f32: 1e-4,
+                f16: 1e-3,
+                bf16: 1e-2,
+            },
+            device: None,
+            task_topology_max_group_count: None,
+            print_max_element_count: 1024,
+            hal_driver_plugin: Vec::new(),
+            list_drivers: false,
+            list_devices: None,
+            dump_devices: None,
+        };
+        while let Some(flag) = flags.next_flag()? {
+            match flag.as_str() {
+                "module" => args.module = Some(flags.text(&flag)?),
+                "function" => args.function = Some(flags.text(&flag)?),
+                "input" => args.input.push(flags.text(&flag)?),
+                "output" => args.output.push(flags.text(&flag)?),
+                "expected_output" => args.expected_output.push(flags.text(&flag)?),
+                "expected_f32_threshold" => args.thresholds.f32 = flags.number(&flag)?,
+                "expected_f16_threshold" => args.thresholds.f16 = flags.number(&flag)?,
+                "expected_bf16_threshold" => args.thresholds.bf16 = flags.number(&flag)?,
+                "device" => args.device = Some(flags.text(&flag)?),
+                "task_topology_max_group_count" => {
+                    args.task_topology_max_group_count = Some(flags.number(&flag)?)
+                }
+                "print_max_element_count" => args.print_max_element_count = flags.number(&flag)?,
+                "hal_driver_plugin" => args.hal_driver_plugin.push(flags.text(&flag)?),
+                "list_drivers" => args.list_drivers = true,
+                "list_devices" => {
+                    args.list_devices = Some(flags.optional_text(&flag)?.unwrap_or_default())
+                }
+                "dump_devices" => {
+                    args.dump_devices = Some(flags.optional_text(&flag)?.unwrap_or_default())
+                }
+                "help" => {
+                    let about =
+                        "Runs a function of a kiln module and prints or checks its results.";
+                    print!("{}", help(TOOL, about, FLAGS));
+                    return Ok(None);
+                }
+                "version" => {
+                    println!("{TOOL} {}", env!("CARGO_PKG_VERSION"));
+                    return Ok(None);
+                }
+                _ => return Err(flags.unknown(&flag)),
+            }
+        }
+        Ok(Some(args))
+    }
 }
 
 fn run(args: Args) -> Result<i32> {
@@ -106,12 +222,7 @@ fn run(args: Args) -> Result<i32> {
             .iter()
             .map(|s| reader.read(s))
             .collect::<Result<Vec<_>>>()?;
-        let th = Thresholds {
-            f32: args.expected_f32_threshold,
-            f16: args.expected_f16_threshold,
-            bf16: args.expected_bf16_threshold,
-        };
-        match compare(&expected, &outputs, th) {
+        match compare(&expected, &outputs, args.thresholds) {
             Ok(()) => println!("[SUCCESS] all function outputs matched their expected values."),
             Err(m) => {
                 println!("{m}");
@@ -131,9 +242,13 @@ fn default_function(m: &kiln_module::Module) -> String {
 }
 
 fn main() {
-    kiln_tools::install_panic_hook("kiln-run-module");
-    match run(Args::parse()) {
+    kiln_tools::install_panic_hook(TOOL);
+    let code = Args::parse(Flags::from_env(TOOL)).and_then(|args| match args {
+        Some(args) => run(args),
+        None => Ok(0),
+    });
+    match code {
         Ok(code) => std::process::exit(code),
-        Err(e) => kiln_tools::exit_with("kiln-run-module", e),
+        Err(e) => kiln_tools::exit_with(TOOL, e),
     }
 }
