@@ -31,14 +31,21 @@ cargo check --quiet --target wasm32-unknown-unknown -p kiln-runtime -p kiln-modu
   -p kiln-vmvx -p kiln-ukernel -p kiln-hal-local -p kiln-spirv -p kiln-gpu-binary -p kiln-inline \
   -p kiln-hal-webgpu
 # The inline runtime and everything under it (module reader, VMVX interpreter, portable
-# microkernels) build `no_std` for bare-metal Arm and RISC-V, clippy-clean.
+# microkernels) build `no_std` for bare-metal Arm and RISC-V, clippy-clean, with every kernel
+# family and with none (a firmware's selective build).
 for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
   if ! rustup target list --installed | grep -qx "$target"; then
     rustup target add "$target"
   fi
-  cargo build --quiet --release -p kiln-inline --no-default-features --target "$target"
+  cargo build --quiet --release -p kiln-inline --no-default-features --features conv,quantized \
+    --target "$target"
 done
-cargo clippy --quiet -p kiln-inline --no-default-features --target thumbv7em-none-eabihf -- -D warnings
+for families in conv,quantized ""; do
+  cargo clippy --quiet -p kiln-inline --no-default-features --features "$families" \
+    --target thumbv7em-none-eabihf -- -D warnings
+done
+# A runtime built without a kernel family refuses executables that use it.
+cargo test --quiet -p kiln-vmvx --no-default-features --features std
 # A firmware built on it runs the golden MLP on an emulated Cortex-M4F (QEMU) and must match
 # ONNX Runtime; its sizes are printed.
 bash scripts/firmware.sh

@@ -41,6 +41,17 @@ pub enum VmvxError {
     },
     #[error("kernel '{kernel}' writes read-only binding {binding}")]
     ReadOnly { kernel: String, binding: u32 },
+    /// A kernel of a family this build of the runtime leaves out (a kiln-vmvx cargo feature
+    /// off, as in a firmware that links only what its models use).
+    #[error(
+        "kernel '{kernel}' is a {family}, whose kernels this build of the runtime leaves out \
+         (kiln-vmvx feature `{feature}`)"
+    )]
+    NotBuilt {
+        kernel: String,
+        family: &'static str,
+        feature: &'static str,
+    },
     /// A workgroup met input it cannot compute (a gather index out of range) or a kernel
     /// this CPU cannot run.
     #[error("kernel '{kernel}': {message}")]

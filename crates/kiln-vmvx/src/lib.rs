@@ -18,10 +18,12 @@ extern crate std;
 #[macro_use]
 extern crate std;
 
+#[cfg(all(feature = "conv", feature = "quantized"))]
 mod conv_u8;
 mod error;
 pub mod exec;
 pub mod format;
+#[cfg(feature = "conv")]
 mod pixel_rows;
 pub mod tile_config;
 pub mod tiling;

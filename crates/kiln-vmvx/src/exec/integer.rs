@@ -4,7 +4,8 @@
 //! type, and without an epilogue they are copied out as `i32`. llvm-cpu's generated epilogues
 //! read the same scratch ([`Executable::integer_sums`]).
 
-use super::{offset_at, run_box_from, run_epilogue_from, Binding, Mem};
+use super::{offset_at, run_box_from, run_epilogue_from, Binding, Mem, TileSums};
+#[cfg(feature = "conv")]
 use crate::conv_u8;
 use crate::format::*;
 use crate::tiling::{Dims, TileBox};
@@ -15,30 +16,6 @@ use alloc::vec::Vec;
 use kiln_types::ElementType;
 use kiln_ukernel::igemm::{Columns, IntKernels, DEPTH_GROUP};
 use kiln_ukernel::scratch::Scratch;
-
-/// A workgroup's `i32` sums over its output box: the sum of box point `idx` is at
-/// `Σ (idx[d] - lo[d]) · strides[d]`.
-pub(super) struct TileSums<'a> {
-    data: &'a [i32],
-    lo: Dims<u64>,
-    hi: Dims<u64>,
-    strides: Dims<u64>,
-}
-
-impl TileSums<'_> {
-    /// The sums of the `dst.len()` box points from `idx` with the last coordinate `j` on.
-    pub(super) fn load_row(&self, idx: &[u64], j: u64, dst: &mut [i64]) {
-        let last = self.lo.len() - 1;
-        let start: u64 = (0..last)
-            .map(|d| (idx[d] - self.lo[d]) * self.strides[d])
-            .sum::<u64>()
-            + (j - self.lo[last]) * self.strides[last];
-        let step = self.strides[last] as usize;
-        for (t, x) in dst.iter_mut().enumerate() {
-            *x = self.data[start as usize + t * step] as i64;
-        }
-    }
-}
 
 kiln_ukernel::scratch! {
     /// Per-thread scratch of the integer products: a workgroup's sums, then the GEMM's
@@ -84,6 +61,7 @@ fn sums_of<'s>(
     let len = |d: usize| hi[d] - lo[d];
     let strides: Dims<u64> = match &k.op {
         // `[channel][row][column]` of one image.
+        #[cfg(feature = "conv")]
         KernelOp::Conv2d { .. } => Dims::from_slice(&[0, len(2) * len(3), len(3), 1]),
         // `[column][row]`: the GEMM's rows are the matmul's columns.
         KernelOp::MatMul { .. } => Dims::from_slice(&[0, 1, len(1)]),
@@ -97,7 +75,9 @@ fn sums_of<'s>(
     let sums = &mut sums[..count];
     match &k.op {
         // No input channels: every sum is empty.
+        #[cfg(feature = "conv")]
         KernelOp::Conv2d { x, .. } if x.shape[1] == 0 => sums.fill(0),
+        #[cfg(feature = "conv")]
         KernelOp::Conv2d { y, groups, .. } => {
             // The workgroup's tile, from its box: one image, output channels of one group
             // (or, depthwise, of several groups of one channel each).
@@ -166,6 +146,7 @@ impl Executable {
 /// `i32` (the only integer form the kernel check admits), NCHW, weights plain or packed in
 /// channel quads: the sums of output channel `c` of the tile (from its first) and row `oy`
 /// are written from `sums + c · ldc + (oy - oy0) · ow`.
+#[cfg(feature = "conv")]
 fn conv2d(m: &Mem, op: &KernelOp, tile: ConvTile, sums: *mut i32, ldc: u64) {
     let KernelOp::Conv2d {
         x,

@@ -99,6 +99,7 @@ impl Executable {
     /// Decodes and checks an executable; errors say what is wrong and where.
     pub fn decode(bytes: &[u8]) -> Result<Executable, VmvxError> {
         let exe = Self::decode_unchecked(bytes)?;
+        exe.check_built()?;
         for k in &exe.kernels {
             k.check().map_err(|message| VmvxError::InvalidKernel {
                 kernel: k.name.clone(),
@@ -113,7 +114,27 @@ impl Executable<Symbolic> {
     /// Decodes an executable whose sizes are expressions; each kernel is checked when a
     /// dispatch binds it ([`Kernel::bind`]).
     pub fn decode_symbolic(bytes: &[u8]) -> Result<Executable<Symbolic>, VmvxError> {
-        Ok(Self::decode_unchecked(bytes)?)
+        let exe = Self::decode_unchecked(bytes)?;
+        exe.check_built()?;
+        Ok(exe)
+    }
+}
+
+impl<Z: Sizes> Executable<Z> {
+    /// Refuses an executable with a kernel whose family this build leaves out.
+    fn check_built(&self) -> Result<(), VmvxError> {
+        match self
+            .kernels
+            .iter()
+            .find_map(|k| Some((k, k.op.left_out_feature()?)))
+        {
+            Some((k, feature)) => Err(VmvxError::NotBuilt {
+                kernel: k.name.clone(),
+                family: k.op.family(),
+                feature,
+            }),
+            None => Ok(()),
+        }
     }
 }
 

@@ -385,6 +385,37 @@ impl<Z: Sizes> KernelOp<Z> {
             _ => false,
         }
     }
+
+    /// The op's kernel family, for messages.
+    pub fn family(&self) -> &'static str {
+        match self {
+            _ if self.is_integer_product() => "integer product",
+            KernelOp::Generic { .. } => "elementwise or reduction",
+            KernelOp::MatMul { .. } => "matmul",
+            KernelOp::Conv2d { .. } => "convolution",
+            KernelOp::ConvBand { .. } => "convolution band layout",
+            KernelOp::Pool2d { .. } => "pooling",
+            KernelOp::Softmax { .. } => "softmax",
+            KernelOp::LayerNorm { .. } => "layer normalization",
+            KernelOp::Gather { .. } => "gather",
+        }
+    }
+
+    /// The cargo feature of this crate that runs this op, when this build leaves it out
+    /// (`conv`, `quantized`).
+    pub fn left_out_feature(&self) -> Option<&'static str> {
+        let conv = matches!(
+            self,
+            KernelOp::Conv2d { .. } | KernelOp::ConvBand { .. } | KernelOp::Pool2d { .. }
+        );
+        if conv && !cfg!(feature = "conv") {
+            Some("conv")
+        } else if self.is_integer_product() && !cfg!(feature = "quantized") {
+            Some("quantized")
+        } else {
+            None
+        }
+    }
 }
 
 /// An integer convolution's window `[kh, kw]`, from its 4-D weights: OIHW, or packed in
@@ -742,6 +773,27 @@ mod tests {
         }
     }
 
+    /// A build without a kernel family refuses executables that use it when it reads them,
+    /// naming the kernel and the feature; a build with it reads them.
+    #[test]
+    fn left_out_families_are_refused_when_read() {
+        let bytes = Executable {
+            kernels: vec![conv_band()],
+        }
+        .encode();
+        let read = Executable::decode(&bytes);
+        if cfg!(feature = "conv") {
+            read.unwrap();
+        } else {
+            assert_eq!(
+                read.unwrap_err().to_string(),
+                "kernel 'dispatch_0' is a convolution band layout, whose kernels this build of \
+                 the runtime leaves out (kiln-vmvx feature `conv`)"
+            );
+        }
+    }
+
+    #[cfg(feature = "conv")]
     #[test]
     fn conv_band_round_trips_and_is_checked() {
         let exe = Executable {
