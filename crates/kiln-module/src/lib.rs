@@ -207,7 +207,7 @@ impl FunctionDef {
                     .map(|worst| (worst, i))
             })
             .collect();
-        ranked.sort_unstable();
+        kiln_types::sort::sort_short(&mut ranked);
         ranked.into_iter().map(|(_, i)| i).collect()
     }
 }

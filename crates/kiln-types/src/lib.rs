@@ -30,6 +30,7 @@ pub mod math;
 pub mod minifloat;
 pub mod npy;
 pub mod sizes;
+pub mod sort;
 pub mod sym;
 pub mod text;
 

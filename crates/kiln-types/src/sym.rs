@@ -303,7 +303,7 @@ impl SymExpr {
     pub fn symbols(&self) -> Vec<String> {
         let mut out = vec![];
         self.collect_symbols(&mut out);
-        out.sort();
+        crate::sort::sort_short(&mut out);
         out.dedup();
         out
     }
@@ -361,7 +361,7 @@ impl Mul for SymExpr {
         for (ma, ca) in &self.terms {
             for (mb, cb) in &rhs.terms {
                 let mut m: Vec<Atom> = ma.iter().chain(mb).cloned().collect();
-                m.sort();
+                crate::sort::sort_short(&mut m);
                 out.add_term(m, ca.saturating_mul(*cb));
             }
         }

@@ -123,10 +123,14 @@ impl Phases {
             .collect();
         let q_min = offsets.iter().map(|o| o.div_euclid(s)).min().unwrap_or(0);
         let q_max = offsets.iter().map(|o| o.div_euclid(s)).max().unwrap_or(0);
-        let mut residues: SmallVec<[usize; 4]> =
-            offsets.iter().map(|o| o.rem_euclid(s) as usize).collect();
-        residues.sort_unstable();
-        residues.dedup();
+        // Each residue once, in order (inserted in place: a sort would be kilobytes of code).
+        let mut residues: SmallVec<[usize; 4]> = SmallVec::new();
+        for o in &offsets {
+            let r = o.rem_euclid(s) as usize;
+            if let Err(at) = residues.binary_search(&r) {
+                residues.insert(at, r);
+            }
+        }
         let taps = offsets
             .iter()
             .map(|o| {

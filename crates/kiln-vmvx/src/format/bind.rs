@@ -73,7 +73,7 @@ impl Kernel<Symbolic> {
         if let KernelOp::Generic { shape, .. } = &self.op {
             out.extend(shape.iter().flat_map(SymExpr::symbols));
         }
-        out.sort();
+        kiln_types::sort::sort_short(&mut out);
         out.dedup();
         out
     }

@@ -158,7 +158,7 @@ impl View {
             .filter(|&d| self.shape[d] > 1)
             .map(|d| (self.strides[d].unsigned_abs(), self.shape[d]))
             .collect();
-        dims.sort_unstable();
+        kiln_types::sort::sort_short(&mut dims);
         let mut reach: u64 = 0;
         for (stride, extent) in dims {
             if stride <= reach {
