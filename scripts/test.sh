@@ -32,7 +32,7 @@ cargo check --quiet --target wasm32-unknown-unknown -p kiln-runtime -p kiln-modu
   -p kiln-hal-webgpu
 # The inline runtime and everything under it (module reader, VMVX interpreter, portable
 # microkernels) build `no_std` for bare-metal Arm and RISC-V, clippy-clean, with every kernel
-# family and with none (a firmware's selective build).
+# family, with each alone and with none (a firmware's selective build).
 for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
   if ! rustup target list --installed | grep -qx "$target"; then
     rustup target add "$target"
@@ -40,7 +40,7 @@ for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
   cargo build --quiet --release -p kiln-inline --no-default-features --features conv,quantized \
     --target "$target"
 done
-for families in conv,quantized ""; do
+for families in conv,quantized conv quantized ""; do
   cargo clippy --quiet -p kiln-inline --no-default-features --features "$families" \
     --target thumbv7em-none-eabihf -- -D warnings
 done

@@ -46,7 +46,9 @@ pub fn help(tool: &str, about: &str, flags: &[FlagHelp]) -> String {
         };
         let _ = writeln!(out, "  {spelled}\n      {}", f.text);
     }
-    out.push_str("  --help\n      Prints this text\n  --version\n      Prints the version\n");
+    out.push_str(
+        "  --help, -h\n      Prints this text\n  --version, -V\n      Prints the version\n",
+    );
     out
 }
 
@@ -77,7 +79,7 @@ impl Flags {
         }
     }
 
-    /// The next flag's name (`-h` reads as `help`), or `None` at the end. A positional
+    /// The next flag's name (`-h` reads as `help`, `-V` as `version`), or `None` at the end. A positional
     /// argument is an error: every input is a flag.
     pub fn next_flag(&mut self) -> Result<Option<String>> {
         let arg = self.parser.next().map_err(|e| match e {
@@ -91,6 +93,7 @@ impl Flags {
             None => Ok(None),
             Some(lexopt::Arg::Long(name)) => Ok(Some(name.to_string())),
             Some(lexopt::Arg::Short('h')) => Ok(Some("help".into())),
+            Some(lexopt::Arg::Short('V')) => Ok(Some("version".into())),
             Some(lexopt::Arg::Short(c)) => bail!(
                 "unknown flag -{c}: {} takes --name=value flags (see --help)",
                 self.tool
@@ -104,15 +107,25 @@ impl Flags {
         }
     }
 
+    /// The value given to the flag just read: after its `=`, or else the next argument unless
+    /// that is another flag (`--…`; a value such as `-1` is taken).
+    fn value(&mut self) -> Result<Option<OsString>> {
+        if let Some(value) = self.parser.optional_value() {
+            return Ok(Some(value));
+        }
+        let next = self
+            .parser
+            .raw_args()?
+            .next_if(|a| !a.to_string_lossy().starts_with("--"));
+        Ok(next)
+    }
+
     /// The value of `flag` as text.
     pub fn text(&mut self, flag: &str) -> Result<String> {
-        let value = self.parser.value().map_err(|e| match e {
-            lexopt::Error::MissingValue { .. } => anyhow!("--{flag} needs a value (--{flag}=...)"),
-            e => anyhow!("--{flag}: {e}"),
-        })?;
-        value
-            .into_string()
-            .map_err(|v| anyhow!("--{flag}: {:?} is not valid UTF-8", v.to_string_lossy()))
+        match self.value()? {
+            Some(value) => utf8(flag, value),
+            None => bail!("--{flag} needs a value (--{flag}=...)"),
+        }
     }
 
     /// The value of `flag` parsed as a number.
@@ -125,22 +138,22 @@ impl Flags {
             .map_err(|e| anyhow!("--{flag}: {text:?} is not a valid value: {e}"))
     }
 
-    /// The value of `flag` when it was given one (`--flag=value`), for flags whose value is
-    /// optional.
+    /// The value of `flag` when it was given one, for flags whose value is optional.
     pub fn optional_text(&mut self, flag: &str) -> Result<Option<String>> {
-        self.parser
-            .optional_value()
-            .map(|v| {
-                v.into_string()
-                    .map_err(|v| anyhow!("--{flag}: {:?} is not valid UTF-8", v.to_string_lossy()))
-            })
-            .transpose()
+        self.value()?.map(|v| utf8(flag, v)).transpose()
     }
 
     /// The error for a flag the tool does not know.
     pub fn unknown(&self, flag: &str) -> anyhow::Error {
         anyhow!("unknown flag --{flag} (see {} --help)", self.tool)
     }
+}
+
+/// A flag's value as text, or an error naming the flag.
+fn utf8(flag: &str, value: OsString) -> Result<String> {
+    value
+        .into_string()
+        .map_err(|v| anyhow!("--{flag}: {:?} is not valid UTF-8", v.to_string_lossy()))
 }
 
 #[cfg(test)]
@@ -165,13 +178,29 @@ mod tests {
 
     #[test]
     fn values_follow_an_equals_sign_or_come_next() {
-        let got = all(&["--text=a=b", "--n", "7", "--switch", "--maybe", "--maybe=x"]).unwrap();
+        let args = [
+            "--text=a=b",
+            "--n",
+            "7",
+            "--switch",
+            "--maybe",
+            "--maybe=x",
+            "--maybe",
+            "y",
+            "--text",
+            "-1",
+            "--maybe",
+        ];
+        let got = all(&args).unwrap();
         let want = [
             ("text", Some("a=b")),
             ("n", Some("7")),
             ("switch", None),
             ("maybe", None),
             ("maybe", Some("x")),
+            ("maybe", Some("y")),
+            ("text", Some("-1")),
+            ("maybe", None),
         ];
         assert_eq!(got.len(), want.len());
         for ((name, value), (wname, wvalue)) in got.iter().zip(want) {
@@ -188,6 +217,11 @@ mod tests {
         );
         assert!(message(&["--n=x"]).starts_with("--n: \"x\" is not a valid value"));
         assert_eq!(message(&["--text"]), "--text needs a value (--text=...)");
+        // A flag is not taken as the value of the one before it.
+        assert_eq!(
+            message(&["--text", "--n=1"]),
+            "--text needs a value (--text=...)"
+        );
         assert!(message(&["m.kiln"]).contains("unexpected argument \"m.kiln\""));
         assert_eq!(
             message(&["--switch=1"]),

@@ -44,8 +44,8 @@ pub enum VmvxError {
     /// A kernel of a family this build of the runtime leaves out (a kiln-vmvx cargo feature
     /// off, as in a firmware that links only what its models use).
     #[error(
-        "kernel '{kernel}' is a {family}, whose kernels this build of the runtime leaves out \
-         (kiln-vmvx feature `{feature}`)"
+        "kernel '{kernel}' is {family}, which this build of the runtime leaves out (kiln-vmvx \
+         feature `{feature}`)"
     )]
     NotBuilt {
         kernel: String,

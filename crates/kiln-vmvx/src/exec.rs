@@ -395,7 +395,7 @@ fn integer_product(m: &Mem, k: &Kernel, wg: u64) -> Result<(), String> {
 #[cfg(not(all(feature = "conv", feature = "quantized")))]
 fn not_built(k: &Kernel, feature: &str) -> String {
     format!(
-        "{} kernels are not in this build (kiln-vmvx feature `{feature}`)",
+        "{} is not in this build (kiln-vmvx feature `{feature}`)",
         k.op.family()
     )
 }

@@ -1,6 +1,7 @@
 //! Workgroups of the integer products, `ui8` by `i8` summed in `i32`: convolutions
-//! ([`crate::conv_u8`]) and matmuls, both on [`IntKernels::gemm`]. A workgroup's sums stay in
-//! a per-thread scratch ([`TileSums`]); its epilogue reads them there and stores the output's
+//! (`conv_u8.rs`, with the `conv` feature) and matmuls, both on [`IntKernels::gemm`]. A
+//! workgroup's sums stay in a per-thread scratch ([`TileSums`]); its epilogue reads them there
+//! and stores the output's
 //! type, and without an epilogue they are copied out as `i32`. llvm-cpu's generated epilogues
 //! read the same scratch ([`Executable::integer_sums`]).
 

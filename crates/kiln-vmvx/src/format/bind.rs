@@ -61,20 +61,25 @@ impl Kernel<Symbolic> {
     /// Every symbol the kernel's sizes read, sorted, each once: the values a dispatch of it
     /// passes, in this order.
     pub fn symbols(&self) -> Vec<String> {
-        let mut out: Vec<String> = vec![];
+        let mut sizes: Vec<&SymExpr> = vec![];
         for v in self.views() {
-            for e in core::iter::once(&v.offset)
-                .chain(&v.shape)
-                .chain(&v.strides)
-            {
-                out.extend(e.symbols());
-            }
+            sizes.extend(
+                core::iter::once(&v.offset)
+                    .chain(&v.shape)
+                    .chain(&v.strides),
+            );
         }
         if let KernelOp::Generic { shape, .. } = &self.op {
-            out.extend(shape.iter().flat_map(SymExpr::symbols));
+            sizes.extend(shape);
         }
-        kiln_types::sort::sort_short(&mut out);
-        out.dedup();
+        // Each symbol inserted in order once (the sizes of a kernel of many views name the
+        // same few symbols many times).
+        let mut out: Vec<String> = vec![];
+        for name in sizes.into_iter().flat_map(SymExpr::symbols) {
+            if let Err(at) = out.binary_search(&name) {
+                out.insert(at, name);
+            }
+        }
         out
     }
 

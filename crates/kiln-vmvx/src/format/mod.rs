@@ -386,18 +386,19 @@ impl<Z: Sizes> KernelOp<Z> {
         }
     }
 
-    /// The op's kernel family, for messages.
+    /// The op's kernel family with its article, for messages (`a convolution`).
     pub fn family(&self) -> &'static str {
         match self {
-            _ if self.is_integer_product() => "integer product",
-            KernelOp::Generic { .. } => "elementwise or reduction",
-            KernelOp::MatMul { .. } => "matmul",
-            KernelOp::Conv2d { .. } => "convolution",
-            KernelOp::ConvBand { .. } => "convolution band layout",
-            KernelOp::Pool2d { .. } => "pooling",
-            KernelOp::Softmax { .. } => "softmax",
-            KernelOp::LayerNorm { .. } => "layer normalization",
-            KernelOp::Gather { .. } => "gather",
+            KernelOp::Conv2d { .. } if self.is_integer_product() => "an integer convolution",
+            KernelOp::Conv2d { .. } => "a convolution",
+            KernelOp::MatMul { .. } if self.is_integer_product() => "an integer matmul",
+            KernelOp::MatMul { .. } => "a matmul",
+            KernelOp::Generic { .. } => "an elementwise or reduction kernel",
+            KernelOp::ConvBand { .. } => "a convolution band layout",
+            KernelOp::Pool2d { .. } => "a pooling",
+            KernelOp::Softmax { .. } => "a softmax",
+            KernelOp::LayerNorm { .. } => "a layer normalization",
+            KernelOp::Gather { .. } => "a gather",
         }
     }
 
@@ -787,8 +788,8 @@ mod tests {
         } else {
             assert_eq!(
                 read.unwrap_err().to_string(),
-                "kernel 'dispatch_0' is a convolution band layout, whose kernels this build of \
-                 the runtime leaves out (kiln-vmvx feature `conv`)"
+                "kernel 'dispatch_0' is a convolution band layout, which this build of the \
+                 runtime leaves out (kiln-vmvx feature `conv`)"
             );
         }
     }
