@@ -150,11 +150,10 @@ impl LocalDevice {
         let (program, slot) = exe
             .kernel(&prepared)
             .map_err(|e| fail(&format!("entry point {entry}"), e))?;
-        let name = program.kernels[slot].name.clone();
-        let fail = |reason: String| fail(&name, reason);
-        program
-            .check_bindings(slot, count, bindings)
-            .map_err(|e| fail(e.to_string()))?;
+        let name = &program.kernels[slot].name;
+        let fail = |reason: String| fail(name, reason);
+        exe.check_bindings(&prepared, count, bindings)
+            .map_err(fail)?;
         // SAFETY: bindings were checked above; buffers outlive this call (the command buffer
         // holds them); workgroups of one dispatch write disjoint tiles by construction.
         let run =
@@ -290,9 +289,9 @@ impl Device for LocalDevice {
                         .collect::<Result<Vec<_>, HalError>>()?;
                     let entry = *entry_point as usize;
                     let timed = self.timing.lock().is_ok_and(|t| t.is_some());
-                    let start = Instant::now();
+                    let start = timed.then(Instant::now);
                     self.run_dispatch(i, exe, entry, *workgroups, &binds, params)?;
-                    if timed {
+                    if let Some(start) = start {
                         let seconds = start.elapsed().as_secs_f64();
                         self.record(|| exe.summary(entry, params), seconds);
                     }

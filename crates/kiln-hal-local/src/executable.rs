@@ -6,6 +6,7 @@ use kiln_runtime::hal::Executable;
 use kiln_runtime::HalError;
 use kiln_types::sizes::Symbolic;
 use kiln_ukernel::gemm::TileFn;
+use kiln_vmvx::{BindingNeeds, Kernel, VmvxError};
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,8 @@ enum KernelSet {
         /// The same kernels without epilogues, for native code that applies them itself
         /// (present only when the executable has native code).
         raw: Option<kiln_vmvx::Executable>,
+        /// What each kernel needs of a dispatch's bindings, worked out at load.
+        needs: Vec<Result<BindingNeeds, VmvxError>>,
     },
     /// Kernels with run-time sizes.
     Symbolic(SymbolicKernels),
@@ -55,6 +58,8 @@ pub struct BoundKernel {
     /// What native code reads: the symbols' values, then a generic kernel's tiles per
     /// parallel dim (the `sizes` of the kernel ABI).
     sizes: Vec<i64>,
+    /// What the kernel needs of a dispatch's bindings.
+    needs: Result<BindingNeeds, VmvxError>,
 }
 
 /// A dispatch's kernel, ready to check and run: an entry point of a static executable, or a
@@ -73,6 +78,7 @@ struct Parts<'a> {
     /// The entry point native code names the kernel by.
     entry: usize,
     sizes: &'a [i64],
+    needs: &'a Result<BindingNeeds, VmvxError>,
 }
 
 /// A native kernel: `i32 (ctx, bindings, workgroup, sizes)`.
@@ -150,7 +156,7 @@ impl LocalExecutable {
         } else {
             Self::new(kiln_vmvx::Executable::decode(&exe.kernels).map_err(described)?)
         };
-        if let KernelSet::Static { program, raw } = &mut loaded.kernels {
+        if let KernelSet::Static { program, raw, .. } = &mut loaded.kernels {
             *raw = Some(without_epilogues(program));
         }
         Ok(loaded)
@@ -256,8 +262,13 @@ impl LocalExecutable {
 
     /// An executable of static VMVX kernels.
     pub fn new(program: kiln_vmvx::Executable) -> Self {
+        let needs = program.kernels.iter().map(Kernel::binding_needs).collect();
         LocalExecutable {
-            kernels: KernelSet::Static { raw: None, program },
+            kernels: KernelSet::Static {
+                raw: None,
+                program,
+                needs,
+            },
             native: None,
         }
     }
@@ -325,11 +336,13 @@ impl LocalExecutable {
         if bound.len() >= BOUND_KERNELS {
             bound.clear();
         }
+        let needs = k.binding_needs();
         let program = kiln_vmvx::Executable { kernels: vec![k] };
         let b = Arc::new(BoundKernel {
             raw: self.native.is_some().then(|| without_epilogues(&program)),
             program,
             sizes,
+            needs,
         });
         bound.insert(key, b.clone());
         Ok(Prepared::Bound(entry, b))
@@ -337,12 +350,20 @@ impl LocalExecutable {
 
     fn parts<'a>(&'a self, prepared: &'a Prepared) -> Result<Parts<'a>, String> {
         match (prepared, &self.kernels) {
-            (Prepared::Static(entry), KernelSet::Static { program, raw }) => Ok(Parts {
+            (
+                Prepared::Static(entry),
+                KernelSet::Static {
+                    program,
+                    raw,
+                    needs,
+                },
+            ) => Ok(Parts {
                 program,
                 raw: raw.as_ref(),
                 slot: *entry,
                 entry: *entry,
                 sizes: &[],
+                needs: &needs[*entry],
             }),
             (Prepared::Bound(entry, b), KernelSet::Symbolic(_)) => Ok(Parts {
                 program: &b.program,
@@ -350,6 +371,7 @@ impl LocalExecutable {
                 slot: 0,
                 entry: *entry,
                 sizes: &b.sizes,
+                needs: &b.needs,
             }),
             _ => Err("the kernel was prepared for another executable".into()),
         }
@@ -361,6 +383,21 @@ impl LocalExecutable {
         prepared: &'a Prepared,
     ) -> Result<(&'a kiln_vmvx::Executable, usize), String> {
         self.parts(prepared).map(|p| (p.program, p.slot))
+    }
+
+    /// Checks a dispatch of a prepared kernel ([`kiln_vmvx::Executable::check_bindings`]),
+    /// against what the kernel needs of its bindings, worked out once.
+    pub fn check_bindings(
+        &self,
+        prepared: &Prepared,
+        workgroups: u32,
+        bindings: &[kiln_vmvx::Binding],
+    ) -> Result<(), String> {
+        let needs = self.parts(prepared)?.needs.as_ref();
+        needs
+            .map_err(|e| e.to_string())?
+            .check(workgroups, bindings)
+            .map_err(|e| e.to_string())
     }
 
     /// What entry point `entry` computes, for dispatch statistics

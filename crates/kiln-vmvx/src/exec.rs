@@ -5,7 +5,7 @@
 //!   element. Floats compute in f32, integers in i64.
 //! - Named ops call [`kiln_ukernel`]: the packed GEMM for matmul and convolution (im2col, or the
 //!   input itself for 1×1 convolutions), row kernels for the rest.
-//! - Memory safety: [`Executable::check_bindings`] proves once per dispatch that every view lies
+//! - Memory safety: [`Executable::check_bindings`] (`bindings.rs`) proves once per dispatch that every view lies
 //!   inside its binding; workgroups of one dispatch then write disjoint output tiles, which is
 //!   what makes concurrent execution sound.
 
@@ -20,6 +20,8 @@ use kiln_types::math::Float;
 use kiln_ukernel::scratch::Scratch;
 use smallvec::SmallVec;
 
+mod bindings;
+pub use bindings::BindingNeeds;
 #[cfg(feature = "conv")]
 mod conv;
 #[cfg(feature = "quantized")]
@@ -47,74 +49,6 @@ unsafe impl Send for Binding {}
 unsafe impl Sync for Binding {}
 
 impl Executable {
-    /// Checks that kernel `kernel` exists and every view it touches lies inside its binding and
-    /// is aligned for its element type. Run once per dispatch, before any workgroup.
-    pub fn check_bindings(
-        &self,
-        kernel: usize,
-        workgroups: u32,
-        bindings: &[Binding],
-    ) -> Result<(), VmvxError> {
-        let k = self.kernels.get(kernel).ok_or(VmvxError::NoKernel {
-            index: kernel,
-            count: self.kernels.len(),
-        })?;
-        if workgroups as u64 != k.workgroup_count() {
-            return Err(VmvxError::Workgroups {
-                kernel: k.name.clone(),
-                expected: k.workgroup_count(),
-                got: workgroups,
-            });
-        }
-        let outputs = k.outputs();
-        for v in k.views() {
-            // Outputs are checked over the part actually written (see `Kernel::written_part`).
-            let dims = if outputs.iter().any(|o| core::ptr::eq(*o, v)) {
-                k.written_dims(v)
-            } else {
-                v.shape.len()
-            };
-            let b = bindings
-                .get(v.binding as usize)
-                .ok_or_else(|| VmvxError::Unbound {
-                    kernel: k.name.clone(),
-                    binding: v.binding,
-                    bound: bindings.len(),
-                })?;
-            let size = v.element_type.byte_size() as i64;
-            let span = v
-                .span_of_dims(dims)
-                .map_err(|message| VmvxError::InvalidKernel {
-                    kernel: k.name.clone(),
-                    message,
-                })?;
-            if let Some((lo, hi)) = span {
-                if lo < 0 || hi.checked_mul(size).is_none_or(|end| end > b.len as i64) {
-                    return Err(VmvxError::OutOfBounds {
-                        kernel: k.name.clone(),
-                        binding: v.binding,
-                        bytes: b.len,
-                    });
-                }
-            }
-            if !(b.ptr as usize).is_multiple_of(size as usize) {
-                return Err(VmvxError::Misaligned {
-                    binding: v.binding,
-                    element_type: v.element_type,
-                });
-            }
-        }
-        for v in outputs {
-            if !bindings[v.binding as usize].writable {
-                return Err(VmvxError::ReadOnly {
-                    kernel: k.name.clone(),
-                    binding: v.binding,
-                });
-            }
-        }
-        Ok(())
-    }
-
     /// Runs workgroup `wg` of kernel `kernel`.
     ///
     /// # Safety

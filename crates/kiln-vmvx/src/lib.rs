@@ -29,7 +29,7 @@ pub mod tile_config;
 pub mod tiling;
 
 pub use error::VmvxError;
-pub use exec::Binding;
+pub use exec::{Binding, BindingNeeds};
 pub use format::{
     Body, Epilogue, Executable, Inst, Kernel, KernelOp, ReduceFn, View, FORMAT, INLINE_FORMAT,
 };
