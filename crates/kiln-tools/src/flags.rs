@@ -36,6 +36,36 @@ pub struct FlagHelp {
     pub text: &'static str,
 }
 
+/// `--module`, as the runtime tools take it.
+pub const MODULE: FlagHelp = FlagHelp {
+    name: "module",
+    value: "FILE",
+    text: "The module file",
+};
+
+/// `--device`, as the runtime tools take it.
+pub const DEVICE: FlagHelp = FlagHelp {
+    name: "device",
+    value: "DEVICE",
+    text: "The device: a driver name (`local-task`) or URI (`local-task://`). Without one, a \
+           `vmvx-inline` module runs inline (no device) and any other on `local-task`",
+};
+
+/// `--task_topology_max_group_count`, as the runtime tools take it.
+pub const TASK_TOPOLOGY_MAX_GROUP_COUNT: FlagHelp = FlagHelp {
+    name: "task_topology_max_group_count",
+    value: "N",
+    text: "Worker threads of local-task (default: one per core)",
+};
+
+/// `--hal_driver_plugin`, as the runtime tools take it.
+pub const HAL_DRIVER_PLUGIN: FlagHelp = FlagHelp {
+    name: "hal_driver_plugin",
+    value: "PATH",
+    text: "Loads a HAL driver plugin (a shared library implementing kiln's driver plugin ABI) \
+           before anything else. Repeat per plugin",
+};
+
 /// The `--help` text: `about`, then one row per flag.
 pub fn help(tool: &str, about: &str, flags: &[FlagHelp]) -> String {
     let mut out = format!("{about}\n\nUsage: {tool} [--flag=value ...]\n\nFlags:\n");

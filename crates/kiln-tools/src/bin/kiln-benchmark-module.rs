@@ -6,45 +6,112 @@
 //! `vmvx-inline` module given no device runs on the inline runtime, over buffers prepared once.
 
 use anyhow::{bail, Result};
-use clap::Parser;
 use kiln_runtime::{HostInput, LoadedModule};
+use kiln_tools::flags::{self, help, FlagHelp, Flags};
 use kiln_tools::io::InputReader;
 use kiln_tools::Loaded;
 use kiln_types::HostTensor;
 use std::time::{Duration, Instant};
 
-/// Benchmarks functions of a kiln module.
-#[derive(Parser)]
-#[command(name = "kiln-benchmark-module", version, about)]
+const TOOL: &str = "kiln-benchmark-module";
+
+/// The flags, as `--help` lists them.
+const FLAGS: &[FlagHelp] = &[
+    flags::MODULE,
+    FlagHelp {
+        name: "function",
+        value: "NAME",
+        text: "The function to time (default: every exported function)",
+    },
+    flags::HAL_DRIVER_PLUGIN,
+    FlagHelp {
+        name: "input",
+        value: "VALUE",
+        text: "An input in iree-run-module syntax; `1x3x224x224xf32=0` fills a tensor with \
+               zeros. Repeat per input",
+    },
+    flags::DEVICE,
+    flags::TASK_TOPOLOGY_MAX_GROUP_COUNT,
+    FlagHelp {
+        name: "benchmark_repetitions",
+        value: "N",
+        text: "Timed repetitions; statistics are over these [5]",
+    },
+    FlagHelp {
+        name: "benchmark_min_time",
+        value: "SECONDS",
+        text: "Minimum seconds each repetition runs (it calls the function as often as fits) \
+               [0.2]",
+    },
+    FlagHelp {
+        name: "print_statistics",
+        value: "",
+        text: "After timing, time every dispatch of a repetition's worth of calls and print \
+               the kernels taking the most of a call",
+    },
+];
+
+/// What the command line asks for.
 struct Args {
-    #[arg(long = "module")]
     module: String,
-    /// The function to time (default: every exported function).
-    #[arg(long = "function")]
     function: Option<String>,
-    /// Loads a HAL driver plugin (a shared library implementing kiln's driver plugin ABI)
-    /// before anything else. Repeat per plugin.
-    #[arg(long = "hal_driver_plugin")]
     hal_driver_plugin: Vec<String>,
-    /// Inputs in iree-run-module syntax; `1x3x224x224xf32=0` fills a tensor with zeros.
-    #[arg(long = "input")]
     input: Vec<String>,
-    /// The device: a driver name or URI. Without one, a `vmvx-inline` module runs inline and
-    /// any other on `local-task`.
-    #[arg(long = "device")]
     device: Option<String>,
-    #[arg(long = "task_topology_max_group_count")]
     task_topology_max_group_count: Option<usize>,
-    /// Timed repetitions; statistics are over these.
-    #[arg(long = "benchmark_repetitions", default_value_t = 5)]
     benchmark_repetitions: usize,
-    /// Minimum seconds each repetition runs (it calls the function as often as fits).
-    #[arg(long = "benchmark_min_time", default_value_t = 0.2)]
     benchmark_min_time: f64,
-    /// After timing, time every dispatch of a repetition's worth of calls and print the
-    /// kernels taking the most of a call.
-    #[arg(long = "print_statistics")]
     print_statistics: bool,
+}
+
+impl Args {
+    /// Reads the command line; `None` when it asked for `--help` or `--version`, which are
+    /// printed here.
+    fn parse(mut flags: Flags) -> Result<Option<Args>> {
+        let mut module = None;
+        let mut args = Args {
+            module: String::new(),
+            function: None,
+            hal_driver_plugin: Vec::new(),
+            input: Vec::new(),
+            device: None,
+            task_topology_max_group_count: None,
+            benchmark_repetitions: 5,
+            benchmark_min_time: 0.2,
+            print_statistics: false,
+        };
+        while let Some(flag) = flags.next_flag()? {
+            match flag.as_str() {
+                "module" => module = Some(flags.text(&flag)?),
+                "function" => args.function = Some(flags.text(&flag)?),
+                "hal_driver_plugin" => args.hal_driver_plugin.push(flags.text(&flag)?),
+                "input" => args.input.push(flags.text(&flag)?),
+                "device" => args.device = Some(flags.text(&flag)?),
+                "task_topology_max_group_count" => {
+                    args.task_topology_max_group_count = Some(flags.number(&flag)?)
+                }
+                "benchmark_repetitions" => args.benchmark_repetitions = flags.number(&flag)?,
+                "benchmark_min_time" => args.benchmark_min_time = flags.number(&flag)?,
+                "print_statistics" => args.print_statistics = true,
+                "help" => {
+                    let about = "Times the functions of a kiln module, as iree-benchmark-module \
+                                 does.";
+                    print!("{}", help(TOOL, about, FLAGS));
+                    return Ok(None);
+                }
+                "version" => {
+                    println!("{TOOL} {}", env!("CARGO_PKG_VERSION"));
+                    return Ok(None);
+                }
+                _ => return Err(flags.unknown(&flag)),
+            }
+        }
+        let Some(module) = module else {
+            bail!("no module given: pass --module=FILE.kiln")
+        };
+        args.module = module;
+        Ok(Some(args))
+    }
 }
 
 /// Kernels listed by `--print_statistics`.
@@ -273,8 +340,12 @@ fn print_statistics(
 }
 
 fn main() {
-    kiln_tools::install_panic_hook("kiln-benchmark-module");
-    if let Err(e) = run(Args::parse()) {
-        kiln_tools::exit_with("kiln-benchmark-module", e);
+    kiln_tools::install_panic_hook(TOOL);
+    let done = Args::parse(Flags::from_env(TOOL)).and_then(|args| match args {
+        Some(args) => run(args),
+        None => Ok(()),
+    });
+    if let Err(e) = done {
+        kiln_tools::exit_with(TOOL, e);
     }
 }

@@ -2,18 +2,14 @@
 //! module given no device, inline) and prints or checks its results. Flags follow iree-run-module's spelling.
 
 use anyhow::{bail, Result};
-use kiln_tools::flags::{help, FlagHelp, Flags};
+use kiln_tools::flags::{self, help, FlagHelp, Flags};
 use kiln_tools::io::{compare, format_results, write_outputs, InputReader, Thresholds};
 
 const TOOL: &str = "kiln-run-module";
 
 /// The flags, as `--help` lists them.
 const FLAGS: &[FlagHelp] = &[
-    FlagHelp {
-        name: "module",
-        value: "FILE",
-        text: "The module file",
-    },
+    flags::MODULE,
     FlagHelp {
         name: "function",
         value: "NAME",
@@ -50,28 +46,14 @@ const FLAGS: &[FlagHelp] = &[
         value: "X",
         text: "Largest difference a bf16 result may have from its expected value [1e-2]",
     },
-    FlagHelp {
-        name: "device",
-        value: "DEVICE",
-        text: "The device: a driver name (`local-task`) or URI (`local-task://`). Without one, \
-               a `vmvx-inline` module runs inline (no device) and any other on `local-task`",
-    },
-    FlagHelp {
-        name: "task_topology_max_group_count",
-        value: "N",
-        text: "Worker threads of local-task (default: one per core)",
-    },
+    flags::DEVICE,
+    flags::TASK_TOPOLOGY_MAX_GROUP_COUNT,
     FlagHelp {
         name: "print_max_element_count",
         value: "N",
         text: "Elements printed per result before eliding with `...` [1024]",
     },
-    FlagHelp {
-        name: "hal_driver_plugin",
-        value: "PATH",
-        text: "Loads a HAL driver plugin (a shared library implementing kiln's driver plugin \
-               ABI) before anything else. Repeat per plugin",
-    },
+    flags::HAL_DRIVER_PLUGIN,
     FlagHelp {
         name: "list_drivers",
         value: "",
