@@ -109,8 +109,8 @@ impl Flags {
         }
     }
 
-    /// The next flag's name (`-h` reads as `help`, `-V` as `version`), or `None` at the end. A positional
-    /// argument is an error: every input is a flag.
+    /// The next flag's name (`-h` reads as `help`, `-V` as `version`), or `None` at the end.
+    /// A positional argument is an error: every input is a flag.
     pub fn next_flag(&mut self) -> Result<Option<String>> {
         let arg = self.parser.next().map_err(|e| match e {
             lexopt::Error::UnexpectedValue { option, value } => anyhow!(

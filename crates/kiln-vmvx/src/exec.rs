@@ -5,9 +5,9 @@
 //!   element. Floats compute in f32, integers in i64.
 //! - Named ops call [`kiln_ukernel`]: the packed GEMM for matmul and convolution (im2col, or the
 //!   input itself for 1×1 convolutions), row kernels for the rest.
-//! - Memory safety: [`Executable::check_bindings`] (`bindings.rs`) proves once per dispatch that every view lies
-//!   inside its binding; workgroups of one dispatch then write disjoint output tiles, which is
-//!   what makes concurrent execution sound.
+//! - Memory safety: [`Executable::check_bindings`] (`bindings.rs`) proves once per dispatch
+//!   that every view lies inside its binding; workgroups of one dispatch then write disjoint
+//!   output tiles, which is what makes concurrent execution sound.
 
 use crate::format::*;
 use crate::VmvxError;
