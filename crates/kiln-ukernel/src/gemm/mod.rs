@@ -439,8 +439,11 @@ unsafe fn packed_gemm_impl<T: Tile>(
                             rows,
                             offsets,
                         } => {
-                            let offsets = offsets[i..i + rows_here].iter().copied();
-                            let strip_a = GatheredStrip::new(data, &rows[p0..p0 + kc], offsets);
+                            let offsets = &offsets[i..i + rows_here];
+                            let strip_a =
+                                GatheredStrip::new(data, &rows[p0..p0 + kc], rows_here, |r| {
+                                    offsets[r]
+                                });
                             tile_with(t, kc, strip_a, strip, gather, dst)
                         }
                     }
@@ -667,19 +670,14 @@ pub(crate) struct GatheredStrip<R> {
 }
 
 impl<R: RowStarts> GatheredStrip<R> {
-    /// Row `i` starts at `data[offsets[i]]`; rows past the last offset repeat it (computed,
-    /// never stored).
+    /// Row `i` of `count` starts at `data[offset(i)]`; rows past the last repeat it
+    /// (computed, never stored). Every base is computed in one expression, with no partial
+    /// writes to the array: a tile copies the strip as a whole, and a copy that reads what
+    /// several smaller (or masked) stores just wrote stalls until they reach the cache.
     #[inline(always)]
-    fn new(data: &[f32], rows: R, offsets: impl Iterator<Item = usize>) -> Self {
-        let mut bases = [data.as_ptr(); MAX_MR];
-        let mut last = 0;
-        for (i, offset) in offsets.take(MAX_MR).enumerate() {
-            bases[i] = data[offset..].as_ptr();
-            last = i;
-        }
-        for i in last + 1..MAX_MR {
-            bases[i] = bases[last];
-        }
+    fn new(data: &[f32], rows: R, count: usize, offset: impl Fn(usize) -> usize) -> Self {
+        let last = count.clamp(1, MAX_MR) - 1;
+        let bases = core::array::from_fn(|i| data[offset(i.min(last))..].as_ptr());
         GatheredStrip { bases, rows }
     }
 }
@@ -691,8 +689,9 @@ impl GatheredStrip<Stride> {
     #[inline(always)]
     fn of_matrix(a: &Matrix, i: usize, p0: usize, rows: usize) -> Self {
         let first = a.offset + i * a.row_stride + p0 * a.col_stride;
-        let offsets = (0..rows).map(|r| first + r * a.row_stride);
-        GatheredStrip::new(a.data, Stride(a.col_stride), offsets)
+        GatheredStrip::new(a.data, Stride(a.col_stride), rows, |r| {
+            first + r * a.row_stride
+        })
     }
 }
 
