@@ -1,6 +1,6 @@
 //! The local driver and device: execution on the host CPU, inline or on a thread pool.
 
-use crate::executable::LocalExecutable;
+use crate::executable::{Bindings, LocalExecutable};
 use crate::pool::WorkerPool;
 use kiln_runtime::hal::{
     Buffer, Command, CommandBuffer, Device, DeviceInfo, DeviceOptions, DispatchTime, Driver,
@@ -286,7 +286,7 @@ impl Device for LocalDevice {
                                 writable: buffer.writable(),
                             })
                         })
-                        .collect::<Result<Vec<_>, HalError>>()?;
+                        .collect::<Result<Bindings, HalError>>()?;
                     let entry = *entry_point as usize;
                     let timed = self.timing.lock().is_ok_and(|t| t.is_some());
                     let start = timed.then(Instant::now);

@@ -7,9 +7,17 @@ use kiln_runtime::HalError;
 use kiln_types::sizes::Symbolic;
 use kiln_ukernel::gemm::TileFn;
 use kiln_vmvx::{BindingNeeds, Kernel, VmvxError};
+use smallvec::SmallVec;
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// Bindings a dispatch holds without a heap allocation (a dispatch runs per workgroup, and a
+/// loop's small dispatches run thousands of times a call); more spill to the heap.
+pub(crate) const INLINE_BINDINGS: usize = 12;
+
+/// A dispatch's bindings as the interpreter and native code take them.
+pub(crate) type Bindings = SmallVec<[kiln_vmvx::Binding; INLINE_BINDINGS]>;
 
 /// A decoded and checked VMVX executable, or native code with its kernels' VMVX descriptions;
 /// either may hold kernels whose sizes are bound at each dispatch.
@@ -445,7 +453,8 @@ impl LocalExecutable {
         let raw = parts
             .raw
             .ok_or("native code without its kernels' descriptions (without epilogues)")?;
-        let pointers: Vec<*mut u8> = bindings.iter().map(|b| b.ptr).collect();
+        let pointers: SmallVec<[*mut u8; INLINE_BINDINGS]> =
+            bindings.iter().map(|b| b.ptr).collect();
         let ctx = crate::native_imports::DispatchContext {
             program: parts.program,
             raw,

@@ -26,11 +26,12 @@ impl Machine for Interpreter<'_> {
     type Tensor = Tensor;
     type Error = IrError;
 
-    fn call(&mut self, function: &str, args: Vec<Tensor>) -> Result<Vec<Tensor>, IrError> {
+    fn call(&mut self, function: &str, args: &[&Tensor]) -> Result<Vec<Tensor>, IrError> {
         let callee = self
             .program
             .function(function)
             .ok_or_else(|| self.invalid(format!("it calls '{function}', which is not defined")))?;
+        let args: Vec<Tensor> = args.iter().map(|&t| t.clone()).collect();
         run_function(self.program, callee, &args)
     }
 

@@ -165,6 +165,19 @@ impl CommandBuffer {
         Self::default()
     }
 
+    /// An empty command buffer with room for `commands` commands (a host program records
+    /// as many as it has instructions).
+    ///
+    /// ```
+    /// let cb = kiln_runtime::hal::CommandBuffer::with_capacity(4);
+    /// assert!(cb.commands().is_empty());
+    /// ```
+    pub fn with_capacity(commands: usize) -> Self {
+        CommandBuffer {
+            commands: Vec::with_capacity(commands),
+        }
+    }
+
     pub fn commands(&self) -> &[Command] {
         &self.commands
     }

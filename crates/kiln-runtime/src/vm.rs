@@ -583,7 +583,7 @@ impl LoadedModule {
                 }
                 outputs
             }
-            None => self.call_bound(f, symbols, args)?,
+            None => self.call_bound(f, symbols, args.into_iter().map(|a| a.buffer).collect())?,
         };
         Ok(outputs)
     }
@@ -593,10 +593,10 @@ impl LoadedModule {
         &self,
         f: &FunctionDef,
         symbols: Symbols,
-        args: Vec<Value>,
+        args: Buffers,
     ) -> Result<Vec<Value>, RuntimeError> {
         let bound = self.bound_program(f, symbols)?;
-        let outputs = self.execute(f, &bound, args.into_iter().map(|a| a.buffer).collect())?;
+        let outputs = self.execute(f, &bound, args)?;
         Ok(f.outputs
             .iter()
             .zip(outputs)
@@ -703,7 +703,13 @@ impl LoadedModule {
     /// Puts buffers back for later calls of `f` (up to [`SPARE_CALLS`] of each kind).
     fn keep(&self, f: &FunctionDef, put: impl FnOnce(&mut Spare)) {
         let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
-        let s = spare.entry(f.name.clone()).or_default();
+        // The function's name is copied only the first time it keeps anything.
+        if !spare.contains_key(&f.name) {
+            spare.insert(f.name.clone(), Spare::default());
+        }
+        let Some(s) = spare.get_mut(&f.name) else {
+            return;
+        };
         put(s);
         s.transients.truncate(SPARE_CALLS);
     }
@@ -750,7 +756,7 @@ impl LoadedModule {
             Some(t) if t.len() >= transient_size => t,
             _ => self.device.allocate(transient_size)?,
         };
-        let mut cb = CommandBuffer::new();
+        let mut cb = CommandBuffer::with_capacity(program.insts.len());
         for inst in &program.insts {
             match inst {
                 HostInst::Barrier => cb.barrier(),

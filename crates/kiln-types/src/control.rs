@@ -404,11 +404,12 @@ impl fmt::Display for ControlProgram {
 pub trait Machine {
     type Tensor: Clone;
     type Error;
-    /// Calls the straight-line function `function`.
+    /// Calls the straight-line function `function` with the tensors in `args` (borrowed from
+    /// the registers: a loop's step copies no tensor handle to make the call).
     fn call(
         &mut self,
         function: &str,
-        args: Vec<Self::Tensor>,
+        args: &[&Self::Tensor],
     ) -> Result<Vec<Self::Tensor>, Self::Error>;
     /// The one element of `t` as an integer (booleans 0 or 1, floats truncated, NaN 0).
     fn read(&mut self, t: &Self::Tensor) -> Result<i64, Self::Error>;
@@ -505,9 +506,9 @@ fn run_body<M: Machine>(
             } => {
                 let args = args
                     .iter()
-                    .map(|&r| regs.tensor(r, m).cloned())
+                    .map(|&r| regs.tensor(r, m))
                     .collect::<Result<Vec<_>, _>>()?;
-                let outs = m.call(function, args)?;
+                let outs = m.call(function, &args)?;
                 for (&r, t) in results.iter().zip(outs) {
                     regs.set_tensor(r, t, m)?;
                 }

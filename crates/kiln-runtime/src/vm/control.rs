@@ -45,7 +45,7 @@ impl Machine for Device<'_> {
     type Tensor = Value;
     type Error = RuntimeError;
 
-    fn call(&mut self, function: &str, args: Vec<Value>) -> Result<Vec<Value>, RuntimeError> {
+    fn call(&mut self, function: &str, args: &[&Value]) -> Result<Vec<Value>, RuntimeError> {
         let m = self.module;
         let callee = m
             .module
@@ -57,7 +57,8 @@ impl Machine for Device<'_> {
                 args.iter().map(|a| (a.element_type, a.shape.as_slice())),
             )
             .map_err(|e| self.within(e))?;
-        m.call_bound(callee, symbols, args)
+        let buffers = args.iter().map(|a| a.buffer.clone()).collect();
+        m.call_bound(callee, symbols, buffers)
             .map_err(|e| self.within(e))
     }
 
