@@ -133,8 +133,8 @@ fn all_variants_match_reference() {
 }
 
 /// Data tiling: every tile this CPU runs (and an external one of every shape), with each operand packed ahead of time, packed
-/// during the call, read in place through row starts, (right-hand) filled panel by panel or a
-/// selection of packed depth rows, and C written row-major, column-major or through a list of
+/// during the call, read in place through row starts (near or a page apart), (right-hand)
+/// filled panel by panel or a selection of packed depth rows, and C written row-major, column-major or through a list of
 /// row offsets, agrees with a plain triple loop.
 #[test]
 fn packed_operands_match_reference() {
@@ -163,6 +163,14 @@ fn packed_operands_match_reference() {
             let mut b_slack = b.clone();
             b_slack.resize(b.len() + shape.nr, f32::NAN);
             let starts: Offsets = (0..k).map(|p| p * n).collect();
+            // Gathered rows a page and more apart (a pointwise convolution's input planes):
+            // tall products copy each strip together before their tiles read it.
+            let pitch = n.max(1100);
+            let mut b_spread = vec![f32::NAN; k.max(1) * pitch + shape.nr];
+            for p in 0..k {
+                b_spread[p * pitch..][..n].copy_from_slice(&b[p * n..][..n]);
+            }
+            let spread_starts: Offsets = (0..k).map(|p| p * pitch).collect();
             // Selected packed rows: B packed with a NaN row before each real one, of which the
             // product reads only the real ones.
             let b_doubled: Vec<f32> = (0..2 * k * n)
@@ -185,7 +193,7 @@ fn packed_operands_match_reference() {
             let listed: Vec<usize> = (0..m).rev().collect();
             let listed_in_order: Vec<usize> = (1..=m).collect();
             let cases =
-                (0..3).flat_map(|l| (0..4).flat_map(move |r| (0..4).map(move |o| (l, r, o))));
+                (0..3).flat_map(|l| (0..5).flat_map(move |r| (0..4).map(move |o| (l, r, o))));
             for (lhs_kind, rhs_kind, out_kind) in cases {
                 // C with a border of untouched values: rows (or columns) `ld` apart.
                 let column_major = out_kind > 0;
@@ -224,10 +232,14 @@ fn packed_operands_match_reference() {
                         data: &b_slack,
                         rows: &starts,
                     },
-                    _ => Rhs::PackedSelect {
+                    3 => Rhs::PackedSelect {
                         data: &pb_doubled,
                         strip_len: 2 * k * shape.nr,
                         rows: &selected,
+                    },
+                    _ => Rhs::Gather {
+                        data: &b_spread,
+                        rows: &spread_starts,
                     },
                 };
                 let out = MatrixMut {

@@ -381,6 +381,12 @@ unsafe fn packed_gemm_impl<T: Tile>(
         if pack_lhs {
             pack_lhs_block(&lhs, mr, i0, mc, p0, kc, &mut xa);
         }
+        // Gathered right-hand rows a page or more apart (a pointwise convolution's input
+        // planes, read in place) cost a tile a TLB walk per depth row, every tile over the
+        // strip: a strip several row tiles read is copied together once instead.
+        let pack_rhs = !in_place
+            || (mc >= PACK_SCATTERED_FOR_TILES * mr
+                && matches!(&rhs, Rhs::Gather { rows, .. } if far_apart(&rows[p0..p0 + kc])));
         for j in (0..n).step_by(nr) {
             let width = nr.min(n - j);
             let (strip, gather): (&[f32], Option<&[usize]>) = match &mut rhs {
@@ -398,7 +404,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
                 } => (&data[(j / nr) * *strip_len..], Some(&rows[p0..p0 + kc])),
             };
             let (strip, gather) = match gather {
-                Some(rows) if !in_place => {
+                Some(rows) if pack_rhs => {
                     xb.clear();
                     rows.iter()
                         .for_each(|&r| xb.extend_from_slice(&strip[r..][..nr]));
@@ -458,6 +464,19 @@ unsafe fn packed_gemm_impl<T: Tile>(
         }
         EXTERNAL_PACK.with_mut(|p| *p = (xa, xb));
     }
+}
+
+/// Row tiles that must read a right-hand strip for [`packed_gemm_impl`] to copy it together
+/// when its rows lie far apart.
+const PACK_SCATTERED_FOR_TILES: usize = 4;
+
+/// Whether the depth rows starting at `rows` lie a page (4 KiB) or more apart on average.
+fn far_apart(rows: &[usize]) -> bool {
+    const PAGE_VALUES: usize = 4096 / core::mem::size_of::<f32>();
+    let (Some(&lo), Some(&hi)) = (rows.iter().min(), rows.iter().max()) else {
+        return false;
+    };
+    rows.len() > 1 && (hi - lo) / (rows.len() - 1) >= PAGE_VALUES
 }
 
 /// Packs rows `i0..i0+mc`, depths `p0..p0+kc` of a strided or gathered left-hand side into
