@@ -11,9 +11,17 @@ time to compile the CNN. Prints medians and the candidate's time relative to the
 
 The baseline environment is the old commit's package: `python3 -m venv OLD && OLD/bin/pip
 install maturin numpy onnx && OLD/bin/pip install ./bindings/python` in a checkout of it.
+
+With `--together`, the one-thread cases run both builds at the same time instead, each in a
+process pinned to a core of its own, the cores swapped every round: a shared machine's slow
+spells then land on both at once, and its cores' different speeds cancel over each pair of
+rounds. Those rows also print the geometric mean of the pairs' ratios, which moves far less
+than two medians taken apart (on this project's two-core VM: a few percent rather than 10-20).
+Two-thread cases and the compile time still take turns.
 """
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -54,6 +62,11 @@ def worker(target):
     built, modules = cases(), {}
     for line in sys.stdin:
         what, rest = line.split(" ", 1)
+        if what == "pin":
+            # This thread (the one that runs local-sync calls) on one core from now on.
+            os.sched_setaffinity(0, {int(rest)})
+            print(0.0, flush=True)
+            continue
         if what == "compile":
             model, _ = built[rest.strip()]()
             blob = model.SerializeToString()
@@ -80,19 +93,30 @@ def main():
     ap.add_argument("--target", default="llvm-cpu")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--cases", help="comma-separated case names to run (default: all)")
+    ap.add_argument("--together", action="store_true",
+                    help="run one-thread cases of both builds at once, pinned to swapped cores")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         return worker(args.target)
-    builds = {}
-    for label, python in (("baseline", args.baseline), ("candidate", args.candidate)):
-        builds[label] = subprocess.Popen(
+    pythons = {"baseline": args.baseline, "candidate": args.candidate}
+    together = args.together and len(os.sched_getaffinity(0)) >= 2
+
+    def start(python):
+        return subprocess.Popen(
             [python, os.path.abspath(__file__), "--worker", "--target", args.target, "--baseline", "-"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
-    def ask(build, request):
+    builds = {label: start(python) for label, python in pythons.items()}
+    # Pinned workers of their own, so that the two-thread workers' pools are never pinned.
+    pinned = {label: start(python) for label, python in pythons.items()} if together else {}
+
+    def send(build, request):
         build.stdin.write(request + "\n")
         build.stdin.flush()
+
+    def ask(build, request):
+        send(build, request)
         return float(build.stdout.readline())
 
     chosen = [n for n in cases() if not args.cases or n in args.cases.split(",")]
@@ -100,26 +124,52 @@ def main():
     if not args.cases or "cnn" in args.cases.split(","):
         requests += ["compile cnn"]
     times = {(r, b): [] for r in requests for b in builds}
+    cores = sorted(os.sched_getaffinity(0))[:2]
     for round in range(args.rounds):
-        # Each round, the other build goes first, so neither always runs on a cache (or a
-        # frequency) the other left behind.
-        order = list(builds.items())[:: 1 if round % 2 == 0 else -1]
+        # Each round, the other build goes first (or, together, takes the other core), so
+        # neither always runs on a cache, a frequency or a core the other left behind.
+        order = list(builds)[:: 1 if round % 2 == 0 else -1]
+        for label, core in zip(order, cores):
+            if label in pinned:
+                ask(pinned[label], f"pin {core}")
         for r in requests:
-            for label, build in order:
-                times[(r, label)].append(ask(build, r))
-    for build in builds.values():
+            if together and r.endswith(" 1"):
+                for label in order:
+                    send(pinned[label], r)
+                for label in order:
+                    times[(r, label)].append(float(pinned[label].stdout.readline()))
+                continue
+            for label in order:
+                times[(r, label)].append(ask(builds[label], r))
+    for build in [*builds.values(), *pinned.values()]:
         build.stdin.close()
         build.wait()
     print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, target {args.target}, "
           f"{args.rounds} rounds; baseline {args.baseline}")
-    print("| case | threads | baseline | candidate | candidate / baseline |")
-    print("|---|---|---|---|---|")
+    extra = " | together: geomean of swapped pairs" if together else ""
+    print(f"| case | threads | baseline | candidate | candidate / baseline{extra} |")
+    print("|---|---|---|---|---|" + ("---|" if together else ""))
     for r in requests:
         base, cand = (statistics.median(times[(r, b)]) for b in ("baseline", "candidate"))
         what, rest = r.split(" ", 1)
         name, threads = (rest, "-") if what == "compile" else rest.rsplit(" ", 1)
         label = f"compile {name}" if what == "compile" else name
-        print(f"| {label} | {threads} | {base * 1e3:.3f} ms | {cand * 1e3:.3f} ms | {cand / base:.3f} |")
+        row = f"| {label} | {threads} | {base * 1e3:.3f} ms | {cand * 1e3:.3f} ms | {cand / base:.3f} |"
+        if together:
+            row += f" {paired_ratio(times[(r, 'candidate')], times[(r, 'baseline')])} |" if (
+                r.endswith(" 1") and what == "time") else " |"
+        print(row)
+
+
+def paired_ratio(candidate, baseline):
+    """The geometric mean over pairs of rounds (each build on each core once) of the product
+    of the two rounds' candidate/baseline ratios, square-rooted: what is left once the cores'
+    speeds cancel."""
+    ratios = [c / b for c, b in zip(candidate, baseline)]
+    pairs = [math.sqrt(ratios[i] * ratios[i + 1]) for i in range(0, len(ratios) - 1, 2)]
+    if not pairs:
+        return "-"
+    return f"{math.exp(sum(map(math.log, pairs)) / len(pairs)):.3f}"
 
 
 if __name__ == "__main__":
