@@ -17,7 +17,8 @@ process pinned to a core of its own, the cores swapped every round: a shared mac
 spells then land on both at once, and its cores' different speeds cancel over each pair of
 rounds. Those rows also print the geometric mean of the pairs' ratios, which moves far less
 than two medians taken apart (on this project's two-core VM: a few percent rather than 10-20).
-Two-thread cases and the compile time still take turns.
+Two-thread cases and the compile time still take turns. Give an even number of rounds: an
+odd last one has no partner and is left out of that column.
 """
 
 import argparse
@@ -51,8 +52,9 @@ def cases():
 
 
 def worker(target):
-    """Serves `time CASE THREADS` (median seconds per call over 0.1 s) and `compile CASE`
-    (seconds to compile it once) on stdin, one answer per line."""
+    """Serves `time CASE THREADS` (median seconds per call over 0.1 s), `load CASE THREADS`
+    (compiles, loads and warms it up untimed: 0), `compile CASE` (seconds to compile it once)
+    and `pin CORE` (this thread on one core from now on: 0) on stdin, one answer per line."""
     import kiln.compiler as kc
     import kiln.runtime as kr
 
@@ -60,6 +62,17 @@ def worker(target):
     from compare import median_seconds
 
     built, modules = cases(), {}
+
+    def loaded(key):
+        """Case `key = (name, threads)` compiled, loaded and warmed up, once."""
+        if key not in modules:
+            model, inputs = built[key[0]]()
+            device = "local-sync" if key[1] == "1" else "local-task"
+            m = kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[target]), device=device)
+            modules[key] = (m, inputs)
+            median_seconds(lambda: m.main(*inputs), min_time=0.0, reps=1)
+        return modules[key]
+
     for line in sys.stdin:
         what, rest = line.split(" ", 1)
         if what == "pin":
@@ -76,13 +89,10 @@ def worker(target):
             continue
         name, threads = rest.rsplit(" ", 1)
         key = (name, threads.strip())
-        if key not in modules:
-            model, inputs = built[name]()
-            device = "local-sync" if key[1] == "1" else "local-task"
-            m = kr.load_module(kc.compile_str(model.SerializeToString(), target_backends=[target]), device=device)
-            modules[key] = (m, inputs)
-            median_seconds(lambda: m.main(*inputs), min_time=0.0, reps=1)
-        m, inputs = modules[key]
+        m, inputs = loaded(key)
+        if what == "load":
+            print(0.0, flush=True)
+            continue
         print(median_seconds(lambda: m.main(*inputs), min_time=0.1, reps=3, warmup=0), flush=True)
 
 
@@ -101,6 +111,8 @@ def main():
         return worker(args.target)
     pythons = {"baseline": args.baseline, "candidate": args.candidate}
     together = args.together and len(os.sched_getaffinity(0)) >= 2
+    if args.together and not together:
+        print("--together needs two cores this process may run on: taking turns instead", file=sys.stderr)
 
     def start(python):
         return subprocess.Popen(
@@ -125,6 +137,14 @@ def main():
         requests += ["compile cnn"]
     times = {(r, b): [] for r in requests for b in builds}
     cores = sorted(os.sched_getaffinity(0))[:2]
+    # Pinned workers compile and warm up every one-thread case before any is timed, so that
+    # no round times one build while the other is still compiling.
+    for r in requests if together else []:
+        if r.endswith(" 1"):
+            for build in pinned.values():
+                send(build, "load" + r[len("time"):])
+            for build in pinned.values():
+                float(build.stdout.readline())
     for round in range(args.rounds):
         # Each round, the other build goes first (or, together, takes the other core), so
         # neither always runs on a cache, a frequency or a core the other left behind.

@@ -704,11 +704,9 @@ impl LoadedModule {
     fn keep(&self, f: &FunctionDef, put: impl FnOnce(&mut Spare)) {
         let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
         // The function's name is copied only the first time it keeps anything.
-        if !spare.contains_key(&f.name) {
-            spare.insert(f.name.clone(), Spare::default());
-        }
-        let Some(s) = spare.get_mut(&f.name) else {
-            return;
+        let s = match spare.get_mut(&f.name) {
+            Some(s) => s,
+            None => spare.entry(f.name.clone()).or_default(),
         };
         put(s);
         s.transients.truncate(SPARE_CALLS);

@@ -404,8 +404,8 @@ impl fmt::Display for ControlProgram {
 pub trait Machine {
     type Tensor: Clone;
     type Error;
-    /// Calls the straight-line function `function` with the tensors in `args` (borrowed from
-    /// the registers: a loop's step copies no tensor handle to make the call).
+    /// Calls the straight-line function `function` with the tensors in `args`, borrowed from
+    /// the registers (the machine takes what it needs of each, say its buffer).
     fn call(
         &mut self,
         function: &str,

@@ -132,10 +132,11 @@ fn all_variants_match_reference() {
     }
 }
 
-/// Data tiling: every tile this CPU runs (and an external one of every shape), with each operand packed ahead of time, packed
-/// during the call, read in place through row starts (near or a page apart), (right-hand)
-/// filled panel by panel or a selection of packed depth rows, and C written row-major, column-major or through a list of
-/// row offsets, agrees with a plain triple loop.
+/// Data tiling: every tile this CPU runs (and an external one of every shape), with each
+/// operand packed ahead of time, packed during the call, read in place through row starts
+/// (near or a page apart), (right-hand) filled panel by panel or a selection of packed depth
+/// rows, and C written row-major, column-major or through a list of row offsets, agrees with
+/// a plain triple loop.
 #[test]
 fn packed_operands_match_reference() {
     use kiln_ukernel::gemm::{pack_lhs, pack_rhs, Lhs, MatrixMut, Offsets, Rhs};

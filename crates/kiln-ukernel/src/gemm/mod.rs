@@ -367,11 +367,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
     // A tile that reads packed strips only gets strided and gathered left-hand rows packed
     // once per block, and gathered right-hand rows once per strip, rather than once per tile.
     let in_place = t.reads_in_place();
-    let (mut xa, mut xb) = if in_place {
-        Default::default()
-    } else {
-        EXTERNAL_PACK.with_mut(core::mem::take)
-    };
+    let (mut xa, mut xb) = EXTERNAL_PACK.with_mut(core::mem::take);
     let pack_lhs = !in_place && !matches!(lhs, Lhs::Packed(_));
     for (p0, i0) in (0..k)
         .step_by(kc_max)
@@ -458,19 +454,20 @@ unsafe fn packed_gemm_impl<T: Tile>(
         }
     }
     PACK.with_mut(|p| p.1 = pb);
-    if !in_place {
-        if xa.capacity() > KEPT_PACK_VALUES {
-            xa = Vec::new();
+    for kept in [&mut xa, &mut xb] {
+        if kept.capacity() > KEPT_PACK_VALUES {
+            *kept = Vec::new();
         }
-        EXTERNAL_PACK.with_mut(|p| *p = (xa, xb));
     }
+    EXTERNAL_PACK.with_mut(|p| *p = (xa, xb));
 }
 
 /// Row tiles that must read a right-hand strip for [`packed_gemm_impl`] to copy it together
 /// when its rows lie far apart.
 const PACK_SCATTERED_FOR_TILES: usize = 4;
 
-/// Whether the depth rows starting at `rows` lie a page (4 KiB) or more apart on average.
+/// Whether the depth rows starting at `rows` span a page (4 KiB) or more per row: their span
+/// over their count (the average gap when they are in order, as a convolution's are).
 fn far_apart(rows: &[usize]) -> bool {
     const PAGE_VALUES: usize = 4096 / core::mem::size_of::<f32>();
     let (Some(&lo), Some(&hi)) = (rows.iter().min(), rows.iter().max()) else {
@@ -689,10 +686,11 @@ pub(crate) struct GatheredStrip<R> {
 }
 
 impl<R: RowStarts> GatheredStrip<R> {
-    /// Row `i` of `count` starts at `data[offset(i)]`; rows past the last repeat it
-    /// (computed, never stored). Every base is computed in one expression, with no partial
-    /// writes to the array: a tile copies the strip as a whole, and a copy that reads what
-    /// several smaller (or masked) stores just wrote stalls until they reach the cache.
+    /// Row `i` of `count` (at least 1) starts at `data[offset(i)]`; rows past the last repeat
+    /// it (computed, never stored). The bases come from one expression, which LLVM builds in
+    /// registers: a tile copies the strip as a whole, and a copy that reads what several
+    /// smaller (or masked) stores just wrote stalls until they reach the cache (filling the
+    /// array in parts did that, seen in perf).
     #[inline(always)]
     fn new(data: &[f32], rows: R, count: usize, offset: impl Fn(usize) -> usize) -> Self {
         let last = count.clamp(1, MAX_MR) - 1;
@@ -800,7 +798,8 @@ unsafe fn store(acc: &[f32], nr: usize, dst: TileDst) {
 }
 
 crate::scratch! {
-    /// Left-hand blocks and right-hand strips the drivers pack for an [`ExternalTile`].
+    /// Left-hand blocks and right-hand strips the drivers pack during a call: for an
+    /// [`ExternalTile`], and right-hand strips whose gathered rows lie pages apart.
     static EXTERNAL_PACK: (Vec<f32>, Vec<f32>);
 }
 
