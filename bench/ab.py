@@ -131,6 +131,12 @@ def main():
         send(build, request)
         return float(build.stdout.readline())
 
+    def ask_at_once(workers, request):
+        """`request`'s answers from `workers`, all asked before any answer is read."""
+        for worker in workers:
+            send(worker, request)
+        return [float(worker.stdout.readline()) for worker in workers]
+
     chosen = [n for n in cases() if not args.cases or n in args.cases.split(",")]
     requests = [f"time {name} {threads}" for name in chosen for threads in (1, 2)]
     if not args.cases or "cnn" in args.cases.split(","):
@@ -141,10 +147,7 @@ def main():
     # no round times one build while the other is still compiling.
     for r in requests if together else []:
         if r.endswith(" 1"):
-            for build in pinned.values():
-                send(build, "load" + r[len("time"):])
-            for build in pinned.values():
-                float(build.stdout.readline())
+            ask_at_once(pinned.values(), "load" + r[len("time"):])
     for round in range(args.rounds):
         # Each round, the other build goes first (or, together, takes the other core), so
         # neither always runs on a cache, a frequency or a core the other left behind.
@@ -154,10 +157,8 @@ def main():
                 ask(pinned[label], f"pin {core}")
         for r in requests:
             if together and r.endswith(" 1"):
-                for label in order:
-                    send(pinned[label], r)
-                for label in order:
-                    times[(r, label)].append(float(pinned[label].stdout.readline()))
+                for label, t in zip(order, ask_at_once([pinned[label] for label in order], r)):
+                    times[(r, label)].append(t)
                 continue
             for label in order:
                 times[(r, label)].append(ask(builds[label], r))
@@ -176,20 +177,20 @@ def main():
         label = f"compile {name}" if what == "compile" else name
         row = f"| {label} | {threads} | {base * 1e3:.3f} ms | {cand * 1e3:.3f} ms | {cand / base:.3f} |"
         if together:
-            row += f" {paired_ratio(times[(r, 'candidate')], times[(r, 'baseline')])} |" if (
-                r.endswith(" 1") and what == "time") else " |"
+            paired = what == "time" and threads == "1"
+            row += f" {paired_ratio(times[(r, 'candidate')], times[(r, 'baseline')]) if paired else ''} |"
         print(row)
 
 
 def paired_ratio(candidate, baseline):
-    """The geometric mean over pairs of rounds (each build on each core once) of the product
-    of the two rounds' candidate/baseline ratios, square-rooted: what is left once the cores'
-    speeds cancel."""
+    """The geometric mean of the rounds' candidate/baseline ratios over whole pairs of rounds
+    (each build once on each core), so that the cores' speeds cancel: the mean of each pair's
+    geometric mean."""
     ratios = [c / b for c, b in zip(candidate, baseline)]
-    pairs = [math.sqrt(ratios[i] * ratios[i + 1]) for i in range(0, len(ratios) - 1, 2)]
-    if not pairs:
+    whole = ratios[: len(ratios) - len(ratios) % 2]
+    if not whole:
         return "-"
-    return f"{math.exp(sum(map(math.log, pairs)) / len(pairs)):.3f}"
+    return f"{math.exp(sum(map(math.log, whole)) / len(whole)):.3f}"
 
 
 if __name__ == "__main__":

@@ -367,7 +367,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
     // A tile that reads packed strips only gets strided and gathered left-hand rows packed
     // once per block, and gathered right-hand rows once per strip, rather than once per tile.
     let in_place = t.reads_in_place();
-    let (mut xa, mut xb) = EXTERNAL_PACK.with_mut(core::mem::take);
+    let (mut xa, mut xb) = CALL_PACK.with_mut(core::mem::take);
     let pack_lhs = !in_place && !matches!(lhs, Lhs::Packed(_));
     for (p0, i0) in (0..k)
         .step_by(kc_max)
@@ -459,7 +459,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
             *kept = Vec::new();
         }
     }
-    EXTERNAL_PACK.with_mut(|p| *p = (xa, xb));
+    CALL_PACK.with_mut(|p| *p = (xa, xb));
 }
 
 /// Row tiles that must read a right-hand strip for [`packed_gemm_impl`] to copy it together
@@ -800,7 +800,7 @@ unsafe fn store(acc: &[f32], nr: usize, dst: TileDst) {
 crate::scratch! {
     /// Left-hand blocks and right-hand strips the drivers pack during a call: for an
     /// [`ExternalTile`], and right-hand strips whose gathered rows lie pages apart.
-    static EXTERNAL_PACK: (Vec<f32>, Vec<f32>);
+    static CALL_PACK: (Vec<f32>, Vec<f32>);
 }
 
 /// The most values a packing buffer keeps between calls (a gathered left-hand side is packed
