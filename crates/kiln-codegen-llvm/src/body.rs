@@ -97,6 +97,22 @@ pub(crate) fn f1<'ctx>(g: &Gen<'_, 'ctx>, name: &str, x: FloatValue<'ctx>) -> R<
         .into_float_value())
 }
 
+/// `a · b + c`, fused where the target has a fused multiply-add (`llvm.fmuladd`): polynomial
+/// steps take one instruction instead of two.
+pub(crate) fn fmuladd<'ctx>(
+    g: &Gen<'_, 'ctx>,
+    a: FloatValue<'ctx>,
+    b: FloatValue<'ctx>,
+    c: FloatValue<'ctx>,
+) -> R<FloatValue<'ctx>> {
+    Ok(g.intrinsic(
+        "llvm.fmuladd",
+        &[a.get_type().into()],
+        &[a.into(), b.into(), c.into()],
+    )?
+    .into_float_value())
+}
+
 /// exp without calls, so loops over it vectorise (Cephes' method: `2^n · p(r)` with
 /// `x = n·ln2 + r`, a degree-6 polynomial, within 2 ulp of `expf`), with `expf`'s results at
 /// the edges: `inf` above 88.72, 0 far below, NaN for NaN.
@@ -115,10 +131,8 @@ pub fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> 
         .build_float_mul(xc, c(std::f64::consts::LOG2_E), "t")
         .map_err(e)?;
     let n = f1(g, "llvm.roundeven", t)?;
-    let r = b.build_float_mul(n, c(0.693_359_375), "r").map_err(e)?;
-    let r = b.build_float_sub(xc, r, "r").map_err(e)?;
-    let r2 = b.build_float_mul(n, c(-2.121_944_4e-4), "r").map_err(e)?;
-    let r = b.build_float_sub(r, r2, "r").map_err(e)?;
+    let r = fmuladd(g, n, c(-0.693_359_375), xc)?;
+    let r = fmuladd(g, n, c(2.121_944_4e-4), r)?;
     let mut p = c(1.987_569_15e-4);
     for k in [
         1.398_199_950_7e-3,
@@ -127,12 +141,10 @@ pub fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> 
         1.666_666_545_9e-1,
         5.000_000_120_1e-1,
     ] {
-        let m = b.build_float_mul(p, r, "p").map_err(e)?;
-        p = b.build_float_add(m, c(k), "p").map_err(e)?;
+        p = fmuladd(g, p, r, c(k))?;
     }
     let rr = b.build_float_mul(r, r, "rr").map_err(e)?;
-    let p = b.build_float_mul(p, rr, "p").map_err(e)?;
-    let p = b.build_float_add(p, r, "p").map_err(e)?;
+    let p = fmuladd(g, p, rr, r)?;
     let p = b.build_float_add(p, c(1.0), "p").map_err(e)?;
     // 2^n as two factors, so n in [-151, 129] never leaves the exponent range.
     let ni = b.build_float_to_signed_int(n, g.i32t, "n").map_err(e)?;
@@ -241,21 +253,18 @@ fn erf<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let x2 = b.build_float_mul(x, x, "x2").map_err(e)?;
     let mut series = c(-1.0 / 1320.0);
     for k in [1.0 / 216.0, -1.0 / 42.0, 1.0 / 10.0, -1.0 / 3.0, 1.0] {
-        let m = b.build_float_mul(series, x2, "s").map_err(e)?;
-        series = b.build_float_add(m, c(k), "s").map_err(e)?;
+        series = fmuladd(g, series, x2, c(k))?;
     }
     let series = b.build_float_mul(series, x, "s").map_err(e)?;
     let small = b
         .build_float_mul(series, c(std::f64::consts::FRAC_2_SQRT_PI), "small")
         .map_err(e)?;
     // Elsewhere: 1 - poly(t) * exp(-x^2), t = 1 / (1 + p|x|), with x's sign.
-    let t = b.build_float_mul(c(0.327_591_1), ax, "t").map_err(e)?;
-    let t = b.build_float_add(c(1.0), t, "t").map_err(e)?;
+    let t = fmuladd(g, c(0.327_591_1), ax, c(1.0))?;
     let t = b.build_float_div(c(1.0), t, "t").map_err(e)?;
     let mut poly = c(1.061_405_429);
     for k in [-1.453_152_027, 1.421_413_741, -0.284_496_736, 0.254_829_592] {
-        let m = b.build_float_mul(poly, t, "p").map_err(e)?;
-        poly = b.build_float_add(m, c(k), "p").map_err(e)?;
+        poly = fmuladd(g, poly, t, c(k))?;
     }
     let poly = b.build_float_mul(poly, t, "p").map_err(e)?;
     let nx2 = b.build_float_neg(x2, "nx2").map_err(e)?;

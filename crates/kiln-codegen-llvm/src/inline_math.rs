@@ -4,7 +4,7 @@
 //! its special cases, and integer powers. Each follows the interpreter's scalar semantics, as
 //! the CPU path's C functions and the SPIR-V generator's do.
 
-use crate::body::{exp, f1, fsel, isel};
+use crate::body::{exp, f1, fmuladd, fsel, isel};
 use crate::kernel::{e, Gen, R};
 use inkwell::values::{FloatValue, IntValue};
 use inkwell::{FloatPredicate as FP, IntPredicate as IP};
@@ -17,8 +17,7 @@ fn c<'ctx>(g: &Gen<'_, 'ctx>, v: f64) -> FloatValue<'ctx> {
 fn poly<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>, coefficients: &[f64]) -> R<FloatValue<'ctx>> {
     let mut acc = c(g, coefficients[0]);
     for &k in &coefficients[1..] {
-        let m = g.b.build_float_mul(acc, x, "p").map_err(e)?;
-        acc = g.b.build_float_add(m, c(g, k), "p").map_err(e)?;
+        acc = fmuladd(g, acc, x, c(g, k))?;
     }
     Ok(acc)
 }
