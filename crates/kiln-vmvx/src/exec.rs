@@ -230,20 +230,7 @@ impl Executable {
                 let (o0, o1) = rows(k, wg);
                 let size = data.element_type.byte_size();
                 let (len, inner) = (data.shape[1] as i64, data.shape[2] as usize);
-                // Each index read and checked once: the element offset it picks in a row.
-                let picks = (0..indices.shape[0] as i64)
-                    .map(|n| {
-                        let at = indices.offset as i64 + n * indices.strides[0];
-                        let raw = m.read_i64(indices, at);
-                        let idx = if raw < 0 { raw + len } else { raw };
-                        match (0..len).contains(&idx) {
-                            true => Ok(idx * data.strides[1]),
-                            false => Err(format!(
-                                "gather index {raw} is out of range for a dim of size {len}"
-                            )),
-                        }
-                    })
-                    .collect::<Result<Vec<i64>, String>>()?;
+                let picks = gather_picks(&m, indices, len, data.strides[1])?;
                 // A picked slice is one run of bytes where its elements are contiguous.
                 let (runs, run_len) = match inner == 1 || data.strides[2] == 1 {
                     true => (1, inner),
@@ -397,6 +384,42 @@ impl Mem<'_> {
             }
         }
     }
+}
+
+/// A gather's indices, each read and checked once: the element offset (`step` per index)
+/// that each picks in a row of `len`. 64-bit indices, the usual kind, are read in one loop
+/// without a per-index type dispatch.
+fn gather_picks(m: &Mem, indices: &View, len: i64, step: i64) -> Result<Vec<i64>, String> {
+    let count = indices.shape[0] as usize;
+    let stride = indices.strides[0] as isize;
+    let pick = |raw: i64| {
+        let idx = if raw < 0 { raw + len } else { raw };
+        match (0..len).contains(&idx) {
+            true => Ok(idx * step),
+            false => Err(format!(
+                "gather index {raw} is out of range for a dim of size {len}"
+            )),
+        }
+    };
+    let mut picks = Vec::with_capacity(count);
+    match indices.element_type {
+        ElementType::I64 => {
+            let first = m.ptr(indices, indices.offset as i64) as *const i64;
+            for n in 0..count {
+                // SAFETY: the view's `count` elements lie in its binding (checked per
+                // dispatch); 64-bit integers are read exactly.
+                let raw = unsafe { first.offset(n as isize * stride).read_unaligned() };
+                picks.push(pick(raw)?);
+            }
+        }
+        _ => {
+            for n in 0..count as i64 {
+                let at = indices.offset as i64 + n * indices.strides[0];
+                picks.push(pick(m.read_i64(indices, at))?);
+            }
+        }
+    }
+    Ok(picks)
 }
 
 /// `out[n] = row[picks[n]]` for every pick, elements of type `T` (offsets in elements).
