@@ -177,8 +177,7 @@ fn repeat_nearest(
             .and_then(|v| im.const_of(v))
             .map(|t| t.to_f64()),
     };
-    let mut dims = im.dims(x);
-    let rank = dims.len();
+    let rank = im.dims(x).len();
     let scales = scales
         .filter(|s| s.len() == rank && ctx.ints("axes").is_none())
         .ok_or_else(|| unsupported("scales must be a constant for every axis"))?;
@@ -208,18 +207,32 @@ fn repeat_nearest(
                 "scale {s} of axis {a} does not repeat each input a whole number of times"
             )));
         };
-        let mut split = dims.clone();
-        split.insert(a + 1, Dim::Static(1));
-        y = reshape_dims(im, ctx, y, split.clone())?;
-        split[a + 1] = Dim::Static(s);
-        y = im.emit(ctx, OpKind::Broadcast { shape: split }, &[y])?;
-        dims[a] = match &dims[a] {
-            Dim::Static(n) => Dim::Static(n * s),
-            Dim::Sym(e) => Dim::Sym(e.clone() * kiln_ir::SymExpr::from(s as i64)),
-        };
-        y = reshape_dims(im, ctx, y, dims.clone())?;
+        y = repeat_axis(im, ctx, y, a, s)?;
     }
     Ok(vec![Some(y)])
+}
+
+/// `x` with each entry along `axis` repeated `s` times: a reshape, a broadcast and a
+/// reshape, which become an elementwise copy (vectorised, fused with its neighbours) rather
+/// than a gather of single elements.
+fn repeat_axis(
+    im: &mut Importer,
+    ctx: &NodeCtx,
+    x: ValueId,
+    axis: usize,
+    s: usize,
+) -> Result<ValueId, ImportError> {
+    let mut dims = im.dims(x);
+    let mut split = dims.clone();
+    split.insert(axis + 1, Dim::Static(1));
+    let y = reshape_dims(im, ctx, x, split.clone())?;
+    split[axis + 1] = Dim::Static(s);
+    let y = im.emit(ctx, OpKind::Broadcast { shape: split }, &[y])?;
+    dims[axis] = match &dims[axis] {
+        Dim::Static(n) => Dim::Static(n * s),
+        Dim::Sym(e) => Dim::Sym(e.clone() * kiln_ir::SymExpr::from(s as i64)),
+    };
+    reshape_dims(im, ctx, y, dims)
 }
 
 pub(super) fn interpolation(ctx: &NodeCtx, legacy: bool) -> Result<Interpolation, ImportError> {
@@ -529,7 +542,15 @@ fn apply_axis(
             _ => None,
         })
         .collect();
+    // Output `o` reading input `o / s` (nearest upsampling by a whole scale) repeats each
+    // input `s` times.
+    let repeats = (output % input.max(1) == 0 && output > input).then(|| output / input);
     let y = match picks {
+        Some(indices)
+            if repeats.is_some_and(|s| (0..output).all(|o| indices[o] == (o / s) as i64)) =>
+        {
+            repeat_axis(im, ctx, x, axis, output / input)?
+        }
         Some(indices) => {
             let idx = im.constant(HostTensor::from_i64(&[output], &indices), &ctx.name);
             im.emit(ctx, OpKind::Gather { axis }, &[x, idx])?
