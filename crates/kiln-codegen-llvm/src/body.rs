@@ -117,21 +117,66 @@ pub(crate) fn fmuladd<'ctx>(
 /// `x = n·ln2 + r`, a degree-6 polynomial, within 2 ulp of `expf`), with `expf`'s results at
 /// the edges: `inf` above 88.72, 0 far below, NaN for NaN.
 pub fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
-    let b = &g.b;
     let c = |v: f64| g.f32t.const_float(v);
     let lo = c(-104.0);
-    let hi = c(88.8);
-    let xc = g
-        .intrinsic("llvm.maxnum", &[g.f32t.into()], &[x.into(), lo.into()])?
-        .into_float_value();
-    let xc = g
-        .intrinsic("llvm.minnum", &[g.f32t.into()], &[xc.into(), hi.into()])?
-        .into_float_value();
+    let xc = clamp(g, x, -104.0, 88.8)?;
+    let (p, n) = exp_parts(g, xc)?;
+    // 2^n as two factors, so n in [-151, 129] never leaves the exponent range.
+    let b = &g.b;
+    let n1 = b
+        .build_right_shift(n, g.i32t.const_int(1, false), true, "n1")
+        .map_err(e)?;
+    let n2 = b.build_int_sub(n, n1, "n2").map_err(e)?;
+    let v = b.build_float_mul(p, pow2(g, n1)?, "v").map_err(e)?;
+    let v = b.build_float_mul(v, pow2(g, n2)?, "v").map_err(e)?;
+    let over = g.fcmp(FP::OGT, x, c(88.722_84))?;
+    let v = fsel(g, over, c(f64::INFINITY), v)?;
+    let under = g.fcmp(FP::OLT, x, lo)?;
+    let v = fsel(g, under, c(0.0), v)?;
+    let nan = g.fcmp(FP::UNO, x, x)?;
+    fsel(g, nan, x, v)
+}
+
+/// `1 / (1 + e^-x)`, with e^-x computed for `-x` clamped to `[-87, 88]`, where `2^n` is one
+/// normal factor (a plain `exp` adds two more selects and a second scale factor to every
+/// element of a swish epilogue): 1 in f32 above 87, 0 below -88 (the true value is under
+/// 1e-38 there, and `x · sigmoid(x)` at `-inf` is then NaN, as ONNX Runtime has it), NaN for
+/// NaN.
+pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+    let b = &g.b;
+    let c = |v: f64| g.f32t.const_float(v);
+    let neg = b.build_float_neg(x, "n").map_err(e)?;
+    let (p, n) = exp_parts(g, clamp(g, neg, -87.0, 88.0)?)?;
+    let ex = b.build_float_mul(p, pow2(g, n)?, "ex").map_err(e)?;
+    let d = b.build_float_add(c(1.0), ex, "d").map_err(e)?;
+    let s = b.build_float_div(c(1.0), d, "sig").map_err(e)?;
+    let s = fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(0.0), s)?;
+    fsel(g, g.fcmp(FP::UNO, x, x)?, x, s)
+}
+
+/// `x` limited to `[lo, hi]` (`lo` for NaN).
+fn clamp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>, lo: f64, hi: f64) -> R<FloatValue<'ctx>> {
+    let (lo, hi) = (g.f32t.const_float(lo), g.f32t.const_float(hi));
+    let x = g.intrinsic("llvm.maxnum", &[g.f32t.into()], &[x.into(), lo.into()])?;
+    Ok(
+        g.intrinsic("llvm.minnum", &[g.f32t.into()], &[x.into(), hi.into()])?
+            .into_float_value(),
+    )
+}
+
+/// `e^x` as `(p, n)` with `e^x = p · 2^n`, `p` in `[√½, √2]`: the reduction by `n·ln2` in
+/// two parts and Cephes' polynomial, for finite `x`.
+fn exp_parts<'ctx>(
+    g: &Gen<'_, 'ctx>,
+    x: FloatValue<'ctx>,
+) -> R<(FloatValue<'ctx>, IntValue<'ctx>)> {
+    let b = &g.b;
+    let c = |v: f64| g.f32t.const_float(v);
     let t = b
-        .build_float_mul(xc, c(std::f64::consts::LOG2_E), "t")
+        .build_float_mul(x, c(std::f64::consts::LOG2_E), "t")
         .map_err(e)?;
     let n = f1(g, "llvm.roundeven", t)?;
-    let r = fmuladd(g, n, c(-0.693_359_375), xc)?;
+    let r = fmuladd(g, n, c(-0.693_359_375), x)?;
     let r = fmuladd(g, n, c(2.121_944_4e-4), r)?;
     let mut p = c(1.987_569_15e-4);
     for k in [
@@ -146,31 +191,22 @@ pub fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> 
     let rr = b.build_float_mul(r, r, "rr").map_err(e)?;
     let p = fmuladd(g, p, rr, r)?;
     let p = b.build_float_add(p, c(1.0), "p").map_err(e)?;
-    // 2^n as two factors, so n in [-151, 129] never leaves the exponent range.
-    let ni = b.build_float_to_signed_int(n, g.i32t, "n").map_err(e)?;
-    let n1 = b
-        .build_right_shift(ni, g.i32t.const_int(1, false), true, "n1")
+    let n = b.build_float_to_signed_int(n, g.i32t, "n").map_err(e)?;
+    Ok((p, n))
+}
+
+/// `2^k` for `k` in f32's normal exponent range `[-126, 127]`.
+fn pow2<'ctx>(g: &Gen<'_, 'ctx>, k: IntValue<'ctx>) -> R<FloatValue<'ctx>> {
+    let b = &g.b;
+    let biased = b
+        .build_int_add(k, g.i32t.const_int(127, false), "b")
         .map_err(e)?;
-    let n2 = b.build_int_sub(ni, n1, "n2").map_err(e)?;
-    let pow2 = |k: IntValue<'ctx>| -> R<FloatValue<'ctx>> {
-        let biased = b
-            .build_int_add(k, g.i32t.const_int(127, false), "b")
-            .map_err(e)?;
-        let bits = b
-            .build_left_shift(biased, g.i32t.const_int(23, false), "bits")
-            .map_err(e)?;
-        Ok(b.build_bit_cast(bits, g.f32t, "s")
-            .map_err(e)?
-            .into_float_value())
-    };
-    let v = b.build_float_mul(p, pow2(n1)?, "v").map_err(e)?;
-    let v = b.build_float_mul(v, pow2(n2)?, "v").map_err(e)?;
-    let over = g.fcmp(FP::OGT, x, c(88.722_84))?;
-    let v = fsel(g, over, c(f64::INFINITY), v)?;
-    let under = g.fcmp(FP::OLT, x, lo)?;
-    let v = fsel(g, under, c(0.0), v)?;
-    let nan = g.fcmp(FP::UNO, x, x)?;
-    fsel(g, nan, x, v)
+    let bits = b
+        .build_left_shift(biased, g.i32t.const_int(23, false), "bits")
+        .map_err(e)?;
+    Ok(b.build_bit_cast(bits, g.f32t, "s")
+        .map_err(e)?
+        .into_float_value())
 }
 
 fn unary<'ctx>(g: &Gen<'_, 'ctx>, f: UnaryFn, a: V<'ctx>) -> R<V<'ctx>> {
@@ -212,12 +248,7 @@ fn unary<'ctx>(g: &Gen<'_, 'ctx>, f: UnaryFn, a: V<'ctx>) -> R<V<'ctx>> {
         UnaryFn::Sqrt => f1(g, "llvm.sqrt", x)?,
         UnaryFn::Erf => erf(g, x)?,
         UnaryFn::Relu => fsel(g, g.fcmp(FP::UGT, x, zero)?, x, zero)?,
-        UnaryFn::Sigmoid => {
-            let n = b.build_float_neg(x, "n").map_err(e)?;
-            let ex = exp(g, n)?;
-            let d = b.build_float_add(one, ex, "d").map_err(e)?;
-            b.build_float_div(one, d, "sig").map_err(e)?
-        }
+        UnaryFn::Sigmoid => sigmoid(g, x)?,
         // Inline everywhere: a call to `tanhf` per element keeps a loop (an LSTM's or GRU's
         // gates, tanh-approximated GELU) from vectorising.
         UnaryFn::Tanh => inline_math::tanh(g, x)?,

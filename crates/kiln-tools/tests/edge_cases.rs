@@ -716,9 +716,9 @@ fn native_code_for_another_cpu_is_refused_with_the_reason() {
 }
 
 #[test]
-fn llvm_cpu_exp_and_erf_are_accurate_everywhere() {
-    // llvm-cpu computes exp and erf inline (so loops vectorise): compare with f64 references
-    // over their whole range, the edges included.
+fn llvm_cpu_exp_erf_and_sigmoid_are_accurate_everywhere() {
+    // llvm-cpu computes exp, erf and sigmoid inline (so loops vectorise): compare with f64
+    // references over their whole range, the edges included.
     let mut xs: Vec<f32> = (-2200..=1800).map(|i| i as f32 * 0.05).collect();
     xs.extend([
         0.0,
@@ -729,12 +729,15 @@ fn llvm_cpu_exp_and_erf_are_accurate_everywhere() {
         88.73,
         -103.0,
         -104.5,
+        87.5,
+        -87.5,
+        -88.5,
         f32::INFINITY,
         f32::NEG_INFINITY,
         f32::NAN,
     ]);
     let n = xs.len();
-    let text = format!("func @main(%0 \"x\": tensor<{n}xf32>) -> (%1 \"e\", %2 \"f\") {{\n  %1 = exp %0 : tensor<{n}xf32> loc(\"e\")\n  %2 = erf %0 : tensor<{n}xf32> loc(\"f\")\n}}");
+    let text = format!("func @main(%0 \"x\": tensor<{n}xf32>) -> (%1 \"e\", %2 \"f\", %3 \"s\") {{\n  %1 = exp %0 : tensor<{n}xf32> loc(\"e\")\n  %2 = erf %0 : tensor<{n}xf32> loc(\"f\")\n  %3 = sigmoid %0 : tensor<{n}xf32> loc(\"s\")\n}}");
     let program = kiln_ir::text::parse_program(&text).unwrap();
     let got = run_on(
         &program,
@@ -742,11 +745,16 @@ fn llvm_cpu_exp_and_erf_are_accurate_everywhere() {
         &[HostTensor::from_f32(&[n], &xs)],
     )
     .unwrap();
-    let (e, f) = (got[0].to_f32(), got[1].to_f32());
+    let (e, f, s) = (got[0].to_f32(), got[1].to_f32(), got[2].to_f32());
     for (i, &x) in xs.iter().enumerate() {
         let want_e = (x as f64).exp() as f32;
         let want_f = libm::erf(x as f64) as f32;
-        for (name, g, w, tol) in [("exp", e[i], want_e, 3e-7), ("erf", f[i], want_f, 5e-7)] {
+        let want_s = (1.0 / (1.0 + (-x as f64).exp())) as f32;
+        for (name, g, w, tol) in [
+            ("exp", e[i], want_e, 3e-7),
+            ("erf", f[i], want_f, 5e-7),
+            ("sigmoid", s[i], want_s, 3e-7),
+        ] {
             let ok = if w.is_nan() {
                 g.is_nan()
             } else if w.is_infinite() || w == 0.0 {
