@@ -26,10 +26,15 @@ pub fn pool_plane(
         win.dilations[1],
     );
     POOL.with_mut(|scratch| {
-        // Tap ranges along x are the same for every row: compute them once.
-        let x_taps = &mut scratch.x_taps;
-        x_taps.clear();
-        x_taps.extend((0..ow).map(|ox| win.taps(1, ox, w)));
+        // Tap ranges along x are the same for every row, and for every plane of the same
+        // shape: computed once per thread while the window, width and output width stay.
+        let key = (*win, w, ow);
+        if scratch.x_taps_of != Some(key) {
+            scratch.x_taps.clear();
+            scratch.x_taps.extend((0..ow).map(|ox| win.taps(1, ox, w)));
+            scratch.x_taps_of = Some(key);
+        }
+        let x_taps = &scratch.x_taps;
         if max {
             let scratch = (&mut scratch.column, &mut scratch.phases);
             max_pool_separable(x, h, w, win, x_taps, scratch, oy0, oy1, ow, out);
@@ -63,6 +68,8 @@ pub fn pool_plane(
 struct PoolScratch {
     /// Each output column's taps along x.
     x_taps: Vec<(usize, usize)>,
+    /// The window, input width and output width `x_taps` is for.
+    x_taps_of: Option<(Window, usize, usize)>,
     /// [`max_pool_separable`]'s row and its stride phases.
     column: Vec<f32>,
     phases: Vec<f32>,
@@ -74,9 +81,11 @@ crate::scratch! {
 
 /// Max pooling as two passes (a maximum is exact in any order): for each output row, the input
 /// rows its window covers are reduced into one row (a loop over contiguous rows that
-/// vectorises), which is then reduced along x, for the outputs whose taps all lie inside it
-/// by one stride-1 pass per tap over the row split into stride phases. NaN inputs are skipped,
-/// as `f32::max` does.
+/// vectorises; a window of one row reads it in place), which is then reduced along x, for the
+/// outputs whose taps all lie inside it by one stride-1 pass per tap over the row split into
+/// stride phases (column strides 1 and 2, whose split is a copy or a vector shuffle), or
+/// directly, output by output (wider strides, whose split would be a scalar copy of the whole
+/// row). NaN inputs are skipped, as `f32::max` does.
 #[allow(clippy::too_many_arguments)]
 fn max_pool_separable(
     x: &[f32],
@@ -91,7 +100,7 @@ fn max_pool_separable(
     out: &mut [f32],
 ) {
     let (sx, dx, px) = (win.strides[1], win.dilations[1], win.pads[1]);
-    let max = |d: &mut f32, v: f32| *d = if v > *d { v } else { *d };
+    let max = max_into;
     // Outputs `inner` along x read every tap inside the row.
     let kw = win.kernel[1];
     let full = x_taps.iter().map(|&(a, b)| a == 0 && b == kw);
@@ -109,31 +118,56 @@ fn max_pool_separable(
         if ky0 == ky1 {
             continue;
         }
-        column.fill(f32::NEG_INFINITY);
-        for ky in ky0..ky1 {
+        let input_row = |ky: usize| {
             let iy = oy * win.strides[0] + ky * win.dilations[0] - win.pads[0];
-            for (c, &v) in column.iter_mut().zip(&x[iy * w..(iy + 1) * w]) {
-                max(c, v);
+            &x[iy * w..(iy + 1) * w]
+        };
+        let row: &[f32] = if ky1 - ky0 == 1 {
+            input_row(ky0)
+        } else {
+            column.fill(f32::NEG_INFINITY);
+            for ky in ky0..ky1 {
+                for (c, &v) in column.iter_mut().zip(input_row(ky)) {
+                    max(c, v);
+                }
             }
-        }
+            column
+        };
         for ox in (0..inner.start).chain(inner.end..ow) {
             let (kx0, kx1) = x_taps[ox];
             for kx in kx0..kx1 {
-                max(&mut dst[ox], column[ox * sx + kx * dx - px]);
+                max(&mut dst[ox], row[ox * sx + kx * dx - px]);
             }
         }
         if inner.is_empty() {
             continue;
         }
+        if sx > 2 {
+            let (dst, first) = (&mut dst[inner.clone()], inner.start * sx - px);
+            match (kw == sx && dx == 1, sx) {
+                (true, 3) => max_of_runs::<3>(dst, &row[first..]),
+                (true, 4) => max_of_runs::<4>(dst, &row[first..]),
+                (true, 5) => max_of_runs::<5>(dst, &row[first..]),
+                (true, 8) => max_of_runs::<8>(dst, &row[first..]),
+                _ => {
+                    for (o, d) in dst.iter_mut().enumerate() {
+                        for v in row[first + o * sx..].iter().step_by(dx).take(kw) {
+                            max(d, *v);
+                        }
+                    }
+                }
+            }
+            continue;
+        }
         // Input x → phase x mod sx, position x div sx: each tap is one stride-1 pass.
         let split = if sx == 1 {
-            &column
+            row
         } else {
             for (r, phase) in phases.chunks_exact_mut(phase_len).enumerate().take(w) {
                 let n = (w - r).div_ceil(sx);
-                copy_strided(&mut phase[..n], &column[r..], sx);
+                copy_strided(&mut phase[..n], &row[r..], sx);
             }
-            &phases
+            &phases[..]
         };
         let dst = &mut dst[inner.clone()];
         for kx in 0..kw {
@@ -144,6 +178,23 @@ fn max_pool_separable(
             }
         }
     }
+}
+
+/// `dst[o] = max(dst[o], row[N·o .. N·o + N])`: non-overlapping windows of `N` values, with
+/// `N` a constant so that the loop vectorises (interleaved loads, one shuffle per tap).
+#[inline(always)]
+fn max_of_runs<const N: usize>(dst: &mut [f32], row: &[f32]) {
+    for (d, run) in dst.iter_mut().zip(row.chunks_exact(N)) {
+        for &v in run {
+            max_into(d, v);
+        }
+    }
+}
+
+/// `*d = max(*d, v)`, skipping a NaN `v`.
+#[inline(always)]
+fn max_into(d: &mut f32, v: f32) {
+    *d = if v > *d { v } else { *d };
 }
 
 /// Depthwise convolution of one plane with one `kh×kw` filter, output rows `oy0..oy1`.

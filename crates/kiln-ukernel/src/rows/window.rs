@@ -36,9 +36,13 @@ impl Window {
     pub fn taps(&self, d: usize, o: usize, len: usize) -> (usize, usize) {
         let (s, dl, p) = (self.strides[d], self.dilations[d].max(1), self.pads[d]);
         let start = o * s;
-        // start + k*dl >= p  and  start + k*dl < p + len
-        let lo = p.saturating_sub(start).div_ceil(dl);
-        let hi = (p + len).saturating_sub(start).div_ceil(dl);
+        // start + k*dl >= p  and  start + k*dl < p + len; no division for the usual dl = 1
+        // (this runs per output of a pooling row).
+        let (lo, hi) = (p.saturating_sub(start), (p + len).saturating_sub(start));
+        let (lo, hi) = match dl {
+            1 => (lo, hi),
+            _ => (lo.div_ceil(dl), hi.div_ceil(dl)),
+        };
         (
             lo.min(self.kernel[d]),
             hi.min(self.kernel[d]).max(lo.min(self.kernel[d])),
