@@ -286,11 +286,11 @@ pub fn emit<'ctx, Z: LlvmSizes>(
                     inputs.iter_mut().chain(outputs.iter_mut()).collect();
                 let p = match p == shape.len() {
                     true => {
-                        merge_dims(&g, &mut shape, &mut tile, &mut views);
+                        merge_dims(&g, &mut shape, Some(&mut tile), 0, &mut views);
                         shape.len()
                     }
                     false => {
-                        merge_reduction_dims(&g, &mut shape, p, &mut views);
+                        merge_dims(&g, &mut shape, None, p, &mut views);
                         p
                     }
                 };
@@ -355,16 +355,19 @@ const SPLIT_ROW_STATUS: u64 = 3;
 /// The shortest innermost loop [`prefer_wide_vectors`] widens.
 const WIDE_LOOP: u64 = 64;
 
-/// Merges neighbouring dims `d` and `d + 1` of an elementwise kernel's domain where every view
-/// steps through them as through one dim (its stride over `d` is its stride over `d + 1`
-/// times that dim's extent: contiguous and broadcast dims alike) and a workgroup's tile spans
-/// dim `d + 1` whole, so the workgroup grid is unchanged. The innermost loop then runs over,
-/// say, a 14×14 image's 196 elements rather than 14 of them: long enough to vectorise. Only
-/// constant extents, strides and tiles merge.
+/// Merges neighbouring dims `d` and `d + 1` (both at or after `first`) of a generic kernel's
+/// domain where every view steps through them as through one dim (its stride over `d` is its
+/// stride over `d + 1` times that dim's extent: contiguous and broadcast dims alike) and,
+/// for parallel dims (`tile` given), a workgroup's tile spans dim `d + 1` whole, so the
+/// workgroup grid is unchanged. The innermost loop then runs over, say, a 14×14 image's 196
+/// elements rather than 14 of them: long enough to vectorise; a reduction's reduced dims
+/// (from `first` = the parallel dims' count, no tile) merge the same way, a mean over 56×56
+/// becoming one loop of 3,136. Only constant extents, strides and tiles merge.
 fn merge_dims<'ctx>(
     g: &Gen<'_, 'ctx>,
     shape: &mut Vec<IntValue<'ctx>>,
-    tile: &mut Vec<IntValue<'ctx>>,
+    mut tile: Option<&mut Vec<IntValue<'ctx>>>,
+    first: usize,
     views: &mut [&mut ValueView<'ctx>],
 ) {
     let c = |v: IntValue| v.get_sign_extended_constant();
@@ -372,49 +375,16 @@ fn merge_dims<'ctx>(
     if views.iter().any(|v| v.shape.len() != shape.len()) {
         return;
     }
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        let (Some(n), Some(inner), Some(t), Some(inner_t)) =
-            (c(shape[d]), c(shape[d + 1]), c(tile[d]), c(tile[d + 1]))
-        else {
-            continue;
-        };
-        if inner < 1 || inner_t != inner || t < 1 || n < 1 {
-            continue;
-        }
-        let Some(merged) = views
-            .iter()
-            .map(|v| v.merged(g, d, inner))
-            .collect::<Option<Vec<_>>>()
-        else {
-            continue;
-        };
-        shape[d] = k(n * inner);
-        tile[d] = k(t * inner);
-        shape.remove(d + 1);
-        tile.remove(d + 1);
-        for (v, m) in views.iter_mut().zip(merged) {
-            **v = m;
-        }
-    }
-}
-
-/// Merges neighbouring reduction dims `d` and `d + 1` (both at or after `p`, the parallel
-/// dims' count) where every view steps through them as through one dim, as [`merge_dims`]
-/// does for parallel ones: a mean over a 56×56 image then runs one loop of 3,136 values,
-/// which vectorises, rather than 56 loops of 56. Only constant extents and strides merge.
-fn merge_reduction_dims<'ctx>(
-    g: &Gen<'_, 'ctx>,
-    shape: &mut Vec<IntValue<'ctx>>,
-    p: usize,
-    views: &mut [&mut ValueView<'ctx>],
-) {
-    if views.iter().any(|v| v.shape.len() != shape.len()) {
-        return;
-    }
-    for d in (p..shape.len().saturating_sub(1)).rev() {
-        let c = |v: IntValue| v.get_sign_extended_constant();
+    for d in (first..shape.len().saturating_sub(1)).rev() {
         let (Some(n), Some(inner)) = (c(shape[d]), c(shape[d + 1])) else {
             continue;
+        };
+        let outer_tile = match tile.as_deref() {
+            None => None,
+            Some(t) => match (c(t[d]), c(t[d + 1])) {
+                (Some(t), Some(inner_t)) if t >= 1 && inner_t == inner => Some(t),
+                _ => continue,
+            },
         };
         if inner < 1 || n < 1 {
             continue;
@@ -426,8 +396,12 @@ fn merge_reduction_dims<'ctx>(
         else {
             continue;
         };
-        shape[d] = g.i64t.const_int((n * inner) as u64, true);
+        shape[d] = k(n * inner);
         shape.remove(d + 1);
+        if let (Some(tile), Some(t)) = (tile.as_deref_mut(), outer_tile) {
+            tile[d] = k(t * inner);
+            tile.remove(d + 1);
+        }
         for (v, m) in views.iter_mut().zip(merged) {
             **v = m;
         }
