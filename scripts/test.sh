@@ -3,6 +3,10 @@
 # rustdoc and rustfmt checks, then builds the Python wheel into a virtual environment and runs pytest,
 # ONNX's backend node tests (tests/onnx_node) and the real-model zoo (tests/zoo).
 set -euo pipefail
+# Nothing here reads input. Cargo asks `rustc -` about each target with the stdin it was given,
+# so a caller's stdin holding text (a pipe, a file) would be compiled as that probe's source
+# and the failure cached in target/.rustc_info.json.
+exec </dev/null
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # ptxas checks the PTX the cuda target writes (LLVM's tools, from setup.sh, check rocm's HSACO);
