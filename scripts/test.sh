@@ -37,12 +37,31 @@ cargo check --quiet --target wasm32-unknown-unknown -p kiln-runtime -p kiln-modu
 # The inline runtime and everything under it (module reader, VMVX interpreter, portable
 # microkernels) build `no_std` for bare-metal Arm and RISC-V, clippy-clean, with every kernel
 # family, with each alone and with none (a firmware's selective build).
+# Cargo asks `rustc -` about each target once and caches the answer in target/.rustc_info.json.
+# On this project's development VM that question has failed now and then for a bare-metal
+# target after the wasm32 check above (rustc reported stray text as the probe's source; asked
+# again, it answered), and cargo then replays the cached failure to every later build for the
+# target: such a failure is dropped from the cache and the build run again, twice at most.
+build_bare_metal() {
+  local attempt log=target/bare-metal-build.log
+  for attempt in 1 2 3; do
+    if cargo build --quiet --release -p kiln-inline --no-default-features --features conv,quantized \
+      --target "$1" 2>"$log"; then
+      cat "$log" >&2
+      return 0
+    fi
+    cat "$log" >&2
+    grep -q "to learn about target-specific information" "$log" || return 1
+    echo "cargo's target probe for $1 failed (attempt $attempt); asking again" >&2
+    rm -f target/.rustc_info.json
+  done
+  return 1
+}
 for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
   if ! rustup target list --installed | grep -qx "$target"; then
     rustup target add "$target"
   fi
-  cargo build --quiet --release -p kiln-inline --no-default-features --features conv,quantized \
-    --target "$target"
+  build_bare_metal "$target"
 done
 for families in conv,quantized conv quantized ""; do
   cargo clippy --quiet -p kiln-inline --no-default-features --features "$families" \
