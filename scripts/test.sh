@@ -3,10 +3,6 @@
 # rustdoc and rustfmt checks, then builds the Python wheel into a virtual environment and runs pytest,
 # ONNX's backend node tests (tests/onnx_node) and the real-model zoo (tests/zoo).
 set -euo pipefail
-# Nothing here reads input. Cargo asks `rustc -` about each target with the stdin it was given,
-# so a caller's stdin holding text (a pipe, a file) would be compiled as that probe's source
-# and the failure cached in target/.rustc_info.json.
-exec </dev/null
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # ptxas checks the PTX the cuda target writes (LLVM's tools, from setup.sh, check rocm's HSACO);
@@ -37,31 +33,12 @@ cargo check --quiet --target wasm32-unknown-unknown -p kiln-runtime -p kiln-modu
 # The inline runtime and everything under it (module reader, VMVX interpreter, portable
 # microkernels) build `no_std` for bare-metal Arm and RISC-V, clippy-clean, with every kernel
 # family, with each alone and with none (a firmware's selective build).
-# Cargo asks `rustc -` about each target once and caches the answer in target/.rustc_info.json.
-# On this project's development VM that question has failed now and then for a bare-metal
-# target after the wasm32 check above (rustc reported stray text as the probe's source; asked
-# again, it answered), and cargo then replays the cached failure to every later build for the
-# target: such a failure is dropped from the cache and the build run again, twice at most.
-build_bare_metal() {
-  local attempt log=target/bare-metal-build.log
-  for attempt in 1 2 3; do
-    if cargo build --quiet --release -p kiln-inline --no-default-features --features conv,quantized \
-      --target "$1" 2>"$log"; then
-      cat "$log" >&2
-      return 0
-    fi
-    cat "$log" >&2
-    grep -q "to learn about target-specific information" "$log" || return 1
-    echo "cargo's target probe for $1 failed (attempt $attempt); asking again" >&2
-    rm -f target/.rustc_info.json
-  done
-  return 1
-}
 for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
   if ! rustup target list --installed | grep -qx "$target"; then
     rustup target add "$target"
   fi
-  build_bare_metal "$target"
+  cargo build --quiet --release -p kiln-inline --no-default-features --features conv,quantized \
+    --target "$target"
 done
 for families in conv,quantized conv quantized ""; do
   cargo clippy --quiet -p kiln-inline --no-default-features --features "$families" \
