@@ -544,18 +544,20 @@ fn apply_axis(
         .collect();
     // Output `o` reading input `o / s` (nearest upsampling by a whole scale) repeats each
     // input `s` times.
-    let repeats = (output % input.max(1) == 0 && output > input).then(|| output / input);
-    let y = match picks {
-        Some(indices)
-            if repeats.is_some_and(|s| (0..output).all(|o| indices[o] == (o / s) as i64)) =>
-        {
-            repeat_axis(im, ctx, x, axis, output / input)?
-        }
-        Some(indices) => {
+    let repeats = (output % input.max(1) == 0 && output > input)
+        .then(|| output / input)
+        .filter(|&s| {
+            picks
+                .as_ref()
+                .is_some_and(|p| (0..output).all(|o| p[o] == (o / s) as i64))
+        });
+    let y = match (picks, repeats) {
+        (Some(_), Some(s)) => repeat_axis(im, ctx, x, axis, s)?,
+        (Some(indices), None) => {
             let idx = im.constant(HostTensor::from_i64(&[output], &indices), &ctx.name);
             im.emit(ctx, OpKind::Gather { axis }, &[x, idx])?
         }
-        None => {
+        (None, _) => {
             let mut matrix = vec![0.0; output * input];
             for (row, w) in weights.iter().enumerate() {
                 for &(col, c) in w.iter().flatten() {

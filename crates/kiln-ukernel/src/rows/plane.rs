@@ -100,7 +100,6 @@ fn max_pool_separable(
     out: &mut [f32],
 ) {
     let (sx, dx, px) = (win.strides[1], win.dilations[1], win.pads[1]);
-    let max = max_into;
     // Outputs `inner` along x read every tap inside the row.
     let kw = win.kernel[1];
     let full = x_taps.iter().map(|&(a, b)| a == 0 && b == kw);
@@ -128,7 +127,7 @@ fn max_pool_separable(
             column.fill(f32::NEG_INFINITY);
             for ky in ky0..ky1 {
                 for (c, &v) in column.iter_mut().zip(input_row(ky)) {
-                    max(c, v);
+                    max_into(c, v);
                 }
             }
             column
@@ -136,7 +135,7 @@ fn max_pool_separable(
         for ox in (0..inner.start).chain(inner.end..ow) {
             let (kx0, kx1) = x_taps[ox];
             for kx in kx0..kx1 {
-                max(&mut dst[ox], row[ox * sx + kx * dx - px]);
+                max_into(&mut dst[ox], row[ox * sx + kx * dx - px]);
             }
         }
         if inner.is_empty() {
@@ -152,7 +151,7 @@ fn max_pool_separable(
                 _ => {
                     for (o, d) in dst.iter_mut().enumerate() {
                         for v in row[first + o * sx..].iter().step_by(dx).take(kw) {
-                            max(d, *v);
+                            max_into(d, *v);
                         }
                     }
                 }
@@ -174,7 +173,7 @@ fn max_pool_separable(
             let at = inner.start * sx + kx * dx - px;
             let phase = &split[(at % sx) * phase_len + at / sx..][..dst.len()];
             for (d, &v) in dst.iter_mut().zip(phase) {
-                max(d, v);
+                max_into(d, v);
             }
         }
     }
