@@ -259,3 +259,46 @@ fn webgpu_modules_dump_wgsl_and_run_on_the_webgpu_driver() {
     assert!(out.contains("[SUCCESS]"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `-o` through a symbolic link replaces the file the link names and keeps the link; `-o` to
+/// something that is not a file (a pipe here, `/dev/null` for users) is written into, never
+/// renamed over (which would replace the device node itself).
+#[cfg(unix)]
+#[test]
+fn compile_output_follows_links_and_writes_into_pipes() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = std::env::temp_dir().join(format!("kiln-cli-output-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let onnx = model("mlp").join("model.onnx");
+    let compile = |out: &Path| {
+        run(
+            COMPILE,
+            &[
+                onnx.to_str().unwrap(),
+                "--iree-hal-target-backends=vmvx",
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        )
+    };
+    let (file, link) = (dir.join("real.kiln"), dir.join("link.kiln"));
+    std::fs::write(&file, b"old").unwrap();
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    compile(&link);
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    let module = std::fs::read(&file).unwrap();
+    assert!(module.len() > 1000, "{} bytes", module.len());
+
+    let pipe = dir.join("pipe");
+    let made = Command::new("mkfifo").arg(&pipe).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let pipe = pipe.clone();
+        std::thread::spawn(move || std::fs::read(pipe).unwrap())
+    };
+    compile(&pipe);
+    // Checked before joining: a pipe renamed over would leave the reader waiting forever.
+    assert!(std::fs::metadata(&pipe).unwrap().file_type().is_fifo());
+    assert_eq!(reader.join().unwrap(), module);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -104,12 +104,23 @@ fn run(args: Args, flags: &[String]) -> Result<()> {
         }
         CompileOutput::Text(t) => t.into_bytes(),
     };
-    let out = args.output.expect("checked above");
-    // Write beside the target and rename, so a failed write never leaves a half-written module.
-    let tmp = out.with_extension("kiln.partial");
-    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write '{}'", tmp.display()))?;
-    std::fs::rename(&tmp, &out).with_context(|| format!("cannot write '{}'", out.display()))?;
-    Ok(())
+    write_output(&args.output.expect("checked above"), &bytes)
+}
+
+/// Writes `bytes` to `out`. A regular file (or a new one) is written beside its final path and
+/// renamed into place, so a failed write never leaves a half-written module; a symbolic link
+/// is followed, so the file it names is the one replaced. Anything else (`/dev/null`, a pipe,
+/// a terminal) is written directly: renaming over it would replace the device itself.
+fn write_output(out: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let cannot = || format!("cannot write '{}'", out.display());
+    let target = match std::fs::metadata(out) {
+        Ok(meta) if !meta.is_file() => return std::fs::write(out, bytes).with_context(cannot),
+        Ok(_) => std::fs::canonicalize(out).with_context(cannot)?,
+        Err(_) => out.to_path_buf(),
+    };
+    let tmp = target.with_extension("kiln.partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write '{}'", tmp.display()))?;
+    std::fs::rename(&tmp, &target).with_context(cannot)
 }
 
 fn main() {
