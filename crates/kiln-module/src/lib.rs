@@ -47,11 +47,13 @@ extern crate std;
 #[macro_use]
 extern crate std;
 
+mod aligned;
 mod bytes;
 mod control;
 mod host;
 mod symbols;
 
+pub use aligned::AlignedBytes;
 pub use bytes::{checksum, ByteReader, ByteWriter};
 pub use host::{BindingRef, BoundProgram, BufferSpace, HostInst, HostProgram};
 pub use kiln_types::control::ControlProgram;

@@ -3,12 +3,14 @@
 
 use crate::hal::{check_transfer, host_range, Buffer, HostBytes};
 use crate::HalError;
+use kiln_module::AlignedBytes;
 use std::any::Any;
 use std::sync::Arc;
 
 enum Owner {
-    /// u64 words keep every element type aligned.
-    Heap(#[allow(dead_code)] Vec<u64>),
+    /// Cache-line aligned (see [`AlignedBytes`]): kernels' vector accesses do not straddle
+    /// lines, and threads writing neighbouring rows do not share one.
+    Heap(#[allow(dead_code)] AlignedBytes),
     Shared(#[allow(dead_code)] Arc<dyn HostBytes>),
 }
 
@@ -29,24 +31,14 @@ unsafe impl Sync for HostBuffer {}
 impl HostBuffer {
     /// Allocates `len` zeroed bytes; fails cleanly when memory is short.
     pub fn zeroed(len: usize) -> Result<HostBuffer, HalError> {
-        let words = len.div_ceil(8).max(1);
-        let failed = || HalError::OutOfMemory { bytes: len };
-        let layout = std::alloc::Layout::array::<u64>(words).map_err(|_| failed())?;
-        // SAFETY: a non-zero-sized layout. Zeroed allocation lets fresh pages from the OS skip
-        // the memset a resize would do.
-        let raw = unsafe { std::alloc::alloc_zeroed(layout) } as *mut u64;
-        if raw.is_null() {
-            return Err(failed());
-        }
-        // SAFETY: `raw` was allocated by the global allocator with the layout of `words` u64s,
-        // all initialised (zero).
-        let mut v = unsafe { Vec::from_raw_parts(raw, words, words) };
-        let ptr = v.as_mut_ptr() as *mut u8;
+        let mut bytes =
+            AlignedBytes::try_zeroed(len).ok_or(HalError::OutOfMemory { bytes: len })?;
+        let ptr = bytes.as_mut_ptr();
         Ok(HostBuffer {
             ptr,
             len,
             writable: true,
-            _owner: Owner::Heap(v),
+            _owner: Owner::Heap(bytes),
         })
     }
 

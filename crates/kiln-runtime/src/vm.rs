@@ -19,7 +19,9 @@ mod control;
 
 use crate::hal::{Buffer, BufferBinding, CommandBuffer, Device, Executable, HostBytes};
 use crate::{HalError, RuntimeError};
-use kiln_module::{BoundProgram, BufferSpace, FunctionDef, HostInst, Module, Symbols};
+use kiln_module::{
+    AlignedBytes, BoundProgram, BufferSpace, FunctionDef, HostInst, Module, Symbols,
+};
 use kiln_types::{ElementType, HostTensor};
 use std::collections::HashMap;
 use std::path::Path;
@@ -28,8 +30,8 @@ use std::sync::{Arc, Mutex, Weak};
 /// The bytes of a module file: memory-mapped from a path, or an aligned copy of given bytes.
 pub enum ModuleBytes {
     Mapped(memmap2::Mmap),
-    /// Stored as u64 words so constants are aligned for every element type.
-    Owned(Vec<u64>, usize),
+    /// A copy whose start is aligned as the file's constants are within it.
+    Owned(AlignedBytes),
 }
 
 impl ModuleBytes {
@@ -48,13 +50,7 @@ impl ModuleBytes {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> ModuleBytes {
-        let mut words = vec![0u64; bytes.len().div_ceil(8)];
-        for (w, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            *w = u64::from_le_bytes(b);
-        }
-        ModuleBytes::Owned(words, bytes.len())
+        ModuleBytes::Owned(AlignedBytes::copy_of(bytes))
     }
 }
 
@@ -62,10 +58,7 @@ impl HostBytes for ModuleBytes {
     fn bytes(&self) -> &[u8] {
         match self {
             ModuleBytes::Mapped(m) => m,
-            // SAFETY: any u64 slice is a valid u8 slice of 8x the length; alignment only decreases.
-            ModuleBytes::Owned(words, len) => unsafe {
-                &std::slice::from_raw_parts(words.as_ptr() as *const u8, words.len() * 8)[..*len]
-            },
+            ModuleBytes::Owned(bytes) => bytes.as_slice(),
         }
     }
 }
