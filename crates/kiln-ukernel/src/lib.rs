@@ -25,6 +25,7 @@ extern crate std;
 #[macro_use]
 extern crate std;
 
+mod aligned;
 pub mod gemm;
 pub mod igemm;
 pub mod rows;
@@ -54,6 +55,7 @@ pub(crate) use x86_feature;
 #[doc(hidden)]
 pub extern crate std as __std;
 
+pub use aligned::AlignedVec;
 pub use gemm::Matrix;
 
 /// Signature of an f32 matrix-product kernel; see [`gemm::sgemm_generic`].

@@ -2,6 +2,7 @@
 //! encodings): what a constant operand packed at compile time looks like.
 
 use super::{pack_a, pack_b, Matrix};
+use crate::AlignedVec;
 use alloc::vec::Vec;
 
 /// A register-tile shape and the instruction set whose kernel uses it. Packed operands are laid
@@ -142,15 +143,15 @@ impl core::fmt::Display for Packing {
 /// assert_eq!(pack_lhs(&m, 3, 2, 2), [1.0, 3.0, 2.0, 4.0, 5.0, 0.0, 6.0, 0.0]);
 /// ```
 pub fn pack_lhs(a: &Matrix, m: usize, k: usize, mr: usize) -> Vec<f32> {
-    let mut out = Vec::new();
+    let mut out = AlignedVec::default();
     pack_a(mr, a, 0, m, 0, k, &mut out);
-    out
+    out.to_vec()
 }
 
 /// `b[k×n]` in right-hand strip layout: `ceil(n/nr)` strips of `k×nr`, element `(p, j)` at
 /// `(j/nr)·k·nr + p·nr + j%nr`, columns past `n` zero.
 pub fn pack_rhs(b: &Matrix, k: usize, n: usize, nr: usize) -> Vec<f32> {
-    let mut out = Vec::new();
+    let mut out = AlignedVec::default();
     pack_b(nr, b, 0, k, 0, n, &mut out);
-    out
+    out.to_vec()
 }

@@ -18,6 +18,7 @@
 //! and `external.rs` for tiles native code brings.
 
 use crate::scratch::Scratch;
+use crate::AlignedVec;
 use alloc::vec::Vec;
 
 /// A read-only strided f32 matrix: element `(i, j)` is `data[offset + i*row_stride + j*col_stride]`.
@@ -58,11 +59,11 @@ impl<'a> Matrix<'a> {
 const KC: usize = 1024;
 
 crate::scratch! {
-    static PACK: (Vec<f32>, Vec<f32>);
+    static PACK: (AlignedVec, AlignedVec);
 }
 
 /// Packs rows `i0..i0+mc`, depth `p0..p0+kc` of `a` into MR-tall strips, zero-padded.
-fn pack_a(mr: usize, a: &Matrix, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut Vec<f32>) {
+fn pack_a(mr: usize, a: &Matrix, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut AlignedVec) {
     let strips = mc.div_ceil(mr);
     out.clear();
     out.resize(strips * mr * kc, 0.0);
@@ -86,7 +87,7 @@ fn pack_a(mr: usize, a: &Matrix, i0: usize, mc: usize, p0: usize, kc: usize, out
 }
 
 /// Packs depth `p0..p0+kc`, columns `j0..j0+nc` of `b` into NR-wide strips, zero-padded.
-fn pack_b(nr: usize, b: &Matrix, p0: usize, kc: usize, j0: usize, nc: usize, out: &mut Vec<f32>) {
+fn pack_b(nr: usize, b: &Matrix, p0: usize, kc: usize, j0: usize, nc: usize, out: &mut AlignedVec) {
     let strips = nc.div_ceil(nr);
     out.clear();
     out.resize(strips * nr * kc, 0.0);
@@ -456,7 +457,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
     PACK.with_mut(|p| p.1 = pb);
     for kept in [&mut xa, &mut xb] {
         if kept.capacity() > KEPT_PACK_VALUES {
-            *kept = Vec::new();
+            *kept = AlignedVec::default();
         }
     }
     CALL_PACK.with_mut(|p| *p = (xa, xb));
@@ -485,7 +486,7 @@ fn pack_lhs_block(
     mc: usize,
     p0: usize,
     kc: usize,
-    out: &mut Vec<f32>,
+    out: &mut AlignedVec,
 ) {
     match lhs {
         Lhs::Matrix(a) => pack_a(mr, a, i0, mc, p0, kc, out),
@@ -800,7 +801,7 @@ unsafe fn store(acc: &[f32], nr: usize, dst: TileDst) {
 crate::scratch! {
     /// Left-hand blocks and right-hand strips the drivers pack during a call: for an
     /// [`ExternalTile`], and right-hand strips whose gathered rows lie pages apart.
-    static CALL_PACK: (Vec<f32>, Vec<f32>);
+    static CALL_PACK: (AlignedVec, AlignedVec);
 }
 
 /// The most values a packing buffer keeps between calls (a gathered left-hand side is packed

@@ -1,6 +1,7 @@
 //! 2-D sliding windows over one plane: tap ranges, stride phases, the band layout a
 //! convolution's GEMM reads, and im2col panels.
 
+use crate::AlignedVec;
 use alloc::vec::Vec;
 use core::ops::Range;
 use smallvec::SmallVec;
@@ -326,9 +327,10 @@ impl BandLayout {
 ///
 /// ```
 /// use kiln_ukernel::rows::{gathered_band, Window};
+/// use kiln_ukernel::AlignedVec;
 /// // A 1×4 input, 1×2 kernel, stride 2: outputs 0 and 1 read inputs (0,1) and (2,3).
 /// let win = Window { kernel: [1, 2], strides: [1, 2], pads: [0, 0], dilations: [1, 1] };
-/// let (mut band, mut starts) = (Vec::new(), Vec::new());
+/// let (mut band, mut starts) = (AlignedVec::default(), Vec::new());
 /// let wp = gathered_band(&[1.0, 2.0, 3.0, 4.0], [1, 1, 4], &win, 0, 1, 2, 0, &mut band, &mut starts);
 /// assert_eq!(wp, 2);
 /// let tap = |k: usize| &band[starts[k]..starts[k] + 2];
@@ -343,7 +345,7 @@ pub fn gathered_band(
     oy1: usize,
     ow: usize,
     slack: usize,
-    band: &mut Vec<f32>,
+    band: &mut AlignedVec,
     starts: &mut Vec<usize>,
 ) -> usize {
     let layout = BandLayout::new(win, oy1 - oy0, ow);

@@ -11,7 +11,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, Rhs};
 use kiln_ukernel::scratch::Scratch;
-use kiln_ukernel::{rows, Kernels, Matrix};
+use kiln_ukernel::{rows, AlignedVec, Kernels, Matrix};
 
 /// Runs workgroup `wg` of `k`, a float convolution, a pooling or a band layout.
 pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(), String> {
@@ -155,7 +155,7 @@ impl BandJob<'_> {
     fn band<'s>(
         &'s self,
         slack: usize,
-        scratch: &'s mut Vec<f32>,
+        scratch: &'s mut AlignedVec,
         starts: &mut Vec<usize>,
     ) -> (&'s [f32], usize) {
         let [_, oy0, oy1, _, ow] = self.extent;
@@ -179,7 +179,7 @@ impl BandJob<'_> {
 
 kiln_ukernel::scratch! {
     /// Per-thread scratch of [`conv2d_direct`]: padded input band, row starts, output tile.
-    static DIRECT: (Vec<f32>, Vec<usize>, Vec<f32>);
+    static DIRECT: (AlignedVec, Vec<usize>, Vec<f32>);
 }
 
 /// A convolution workgroup without im2col: the input its output band reads is laid out once by
