@@ -29,11 +29,16 @@ pub struct AlignedBytes {
 }
 
 impl AlignedBytes {
+    /// The allocation of `len` bytes: whole blocks, at least one (`None` past `isize::MAX`).
+    fn layout(len: usize) -> Option<core::alloc::Layout> {
+        core::alloc::Layout::array::<Block>(len.div_ceil(DATA_ALIGNMENT).max(1)).ok()
+    }
+
     /// `len` zero bytes, or `None` when the allocator has no room. Large buffers come straight
     /// from the allocator's zeroed pages, so they are not written here.
     pub fn try_zeroed(len: usize) -> Option<AlignedBytes> {
-        let count = len.div_ceil(DATA_ALIGNMENT).max(1);
-        let layout = core::alloc::Layout::array::<Block>(count).ok()?;
+        let layout = AlignedBytes::layout(len)?;
+        let count = layout.size() / DATA_ALIGNMENT;
         // SAFETY: a non-zero-sized layout.
         let raw = unsafe { alloc::alloc::alloc_zeroed(layout) }.cast::<Block>();
         if raw.is_null() {
@@ -48,11 +53,8 @@ impl AlignedBytes {
     /// `len` zero bytes; like `vec!`, it aborts when the allocator has no room.
     pub fn zeroed(len: usize) -> AlignedBytes {
         AlignedBytes::try_zeroed(len).unwrap_or_else(|| {
-            let count = len.div_ceil(DATA_ALIGNMENT).max(1);
-            let size = count.saturating_mul(DATA_ALIGNMENT);
-            let layout = core::alloc::Layout::from_size_align(size, DATA_ALIGNMENT)
-                .unwrap_or(core::alloc::Layout::new::<Block>());
-            alloc::alloc::handle_alloc_error(layout)
+            let layout = AlignedBytes::layout(len);
+            alloc::alloc::handle_alloc_error(layout.unwrap_or(core::alloc::Layout::new::<Block>()))
         })
     }
 
@@ -67,14 +69,6 @@ impl AlignedBytes {
     /// before they exist.
     pub fn dangling() -> *mut u8 {
         core::ptr::NonNull::<Block>::dangling().as_ptr().cast()
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     pub fn as_slice(&self) -> &[u8] {

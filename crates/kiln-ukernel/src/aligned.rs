@@ -22,6 +22,9 @@ struct Line([f32; LANES]);
 /// v.resize(3, 1.0);
 /// v.extend_from_slice(&[2.0]);
 /// assert_eq!(&v[..], &[1.0, 1.0, 1.0, 2.0]);
+/// v.clear();
+/// v.resize(20, 5.0);
+/// assert!(v.iter().all(|&x| x == 5.0));
 /// assert_eq!(v.as_ptr() as usize % 64, 0);
 /// ```
 #[derive(Clone, Default)]
@@ -40,13 +43,16 @@ impl AlignedVec {
         self.lines.capacity() * LANES
     }
 
-    /// Grows (filling with `value`) or shrinks to `len` values.
+    /// Grows (filling with `value`) or shrinks to `len` values. Each new value is written once:
+    /// lines added are made filled, and only the grown part of lines kept (which may hold
+    /// values from before a `clear`) is filled here.
     pub fn resize(&mut self, len: usize, value: f32) {
         let old = self.len;
-        self.lines.resize(len.div_ceil(LANES), Line([0.0; LANES]));
+        let kept = (self.lines.len() * LANES).min(len);
+        self.lines.resize(len.div_ceil(LANES), Line([value; LANES]));
         self.len = len;
-        if len > old {
-            self[old..].fill(value);
+        if kept > old {
+            self[old..kept].fill(value);
         }
     }
 
