@@ -225,128 +225,207 @@ pub fn depthwise_plane(
                 .flat_map(|ky| (0..kw).map(move |kx| (ky, kx)))
                 .map(|(ky, kx)| grid.tap(0, ky, kx)),
         );
-        let row_step = grid.tap(1, 0, 0);
-        for (r, dst) in out.chunks_exact_mut(ow).enumerate() {
-            tap_sums(&padded[r * row_step..], offsets, filter, dst);
-        }
+        tap_rows(padded, grid.tap(1, 0, 0), offsets, filter, out, ow);
     });
 }
 
-/// Values [`tap_sums`] computes at once; its source must reach this many values past the
-/// last output's taps.
+/// Values [`tap_rows`] computes at once along a row; its source must reach this many values
+/// past each row's last output's taps.
 const CHUNK: usize = 16;
 
-/// `out[i] = Σ_t filter[t] · src[offsets[t] + i]`, the taps added in order from zero: the
-/// outputs of a depthwise window whose taps are laid out as contiguous runs. Each chunk of
+/// Vector accumulators [`Taps::rows_avx512`] keeps at once: eight chains of fused
+/// multiply-adds overlap their latency and fill both vector units.
+#[cfg(target_arch = "x86_64")]
+const ACCUMULATORS: usize = 8;
+
+/// `out[r·len + i] = Σ_t filter[t] · src[r·pitch + offsets[t] + i]` for every row `r` of
+/// `out` (`len` values each), the taps added in order from zero: the output rows of a
+/// depthwise window whose taps are laid out as contiguous runs `pitch` apart. Each chunk of
 /// outputs stays in registers over all the taps (vectorised with the widest instructions the
-/// CPU has); `src` must hold [`CHUNK`] values past the last one a tap reads.
-fn tap_sums(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
-    let reach = out.len().next_multiple_of(CHUNK);
+/// CPU has; with AVX-512 several short rows go at once, multiplied and added in one
+/// rounding); `src` must hold [`CHUNK`] values past the last one a tap reads.
+fn tap_rows(
+    src: &[f32],
+    pitch: usize,
+    offsets: &[usize],
+    filter: &[f32],
+    out: &mut [f32],
+    len: usize,
+) {
+    let rows = out.len().checked_div(len).unwrap_or(0);
+    assert_eq!(out.len(), rows * len, "tap rows: not whole rows");
+    if rows == 0 {
+        return;
+    }
+    let reach = (rows - 1) * pitch + len.next_multiple_of(CHUNK);
     assert!(
         offsets.len() <= filter.len() && offsets.iter().all(|&o| o + reach <= src.len()),
         "a tap reads past its source"
     );
+    let taps = Taps {
+        offsets,
+        filter,
+        pitch,
+        len,
+    };
     #[cfg(target_arch = "x86_64")]
     {
         if crate::x86_feature!("avx512f") {
             // SAFETY: the CPU has AVX-512F; every tap's chunks lie inside `src` (checked).
-            return unsafe { tap_sums_avx512(src, offsets, filter, out) };
+            return unsafe { taps.rows_avx512(src, out) };
         }
         if crate::x86_feature!("avx2") {
             // SAFETY: the CPU has AVX2.
-            return unsafe { tap_sums_avx2(src, offsets, filter, out) };
+            return unsafe { taps.rows_avx2(src, out) };
         }
     }
-    tap_sums_chunks(src, offsets, filter, out)
+    taps.rows_chunks(src, out)
 }
 
-/// [`tap_sums_chunks`] on 16 lanes: each chunk's sums in one register over all the taps,
-/// multiplied and added apart (no fused multiply-add), as the portable loop rounds. Four
-/// chunks go at once, so that four chains of additions overlap rather than each waiting on
-/// the one before.
-///
-/// # Safety
-/// The CPU must support AVX-512F, and `offsets[t] + out.len()` rounded up to [`CHUNK`] must
-/// not pass `src.len()` for any tap.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn tap_sums_avx512(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
-    let len = out.len();
-    let mut start = 0;
-    // SAFETY (each call): the caller's contract keeps every chunk's reads inside `src`.
-    unsafe {
-        while start + 4 * CHUNK <= len {
-            chunks_avx512::<4>(src, offsets, filter, out, start);
-            start += 4 * CHUNK;
-        }
-        match (len - start).div_ceil(CHUNK) {
-            4 => chunks_avx512::<4>(src, offsets, filter, out, start),
-
-            3 => chunks_avx512::<3>(src, offsets, filter, out, start),
-            2 => chunks_avx512::<2>(src, offsets, filter, out, start),
-            1 => chunks_avx512::<1>(src, offsets, filter, out, start),
-            _ => {}
-        }
-    }
+/// The taps of [`tap_rows`] and the geometry of its rows.
+struct Taps<'a> {
+    offsets: &'a [usize],
+    filter: &'a [f32],
+    /// Source values from one row's first output to the next one's.
+    pitch: usize,
+    /// Outputs in a row.
+    len: usize,
 }
 
-/// `N` chunks of [`tap_sums_avx512`] from output `start`, the last one masked to `out`.
-///
-/// # Safety
-/// As [`tap_sums_avx512`]; `start + (N - 1) · CHUNK < out.len()`.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn chunks_avx512<const N: usize>(
-    src: &[f32],
-    offsets: &[usize],
-    filter: &[f32],
-    out: &mut [f32],
-    start: usize,
-) {
-    use core::arch::x86_64::*;
-    let mut acc = [_mm512_setzero_ps(); N];
-    for (&off, &f) in offsets.iter().zip(filter) {
-        let f = _mm512_set1_ps(f);
-        for (j, a) in acc.iter_mut().enumerate() {
-            // SAFETY: the caller's contract keeps the 16 values inside `src`.
-            let v = unsafe { _mm512_loadu_ps(src.as_ptr().add(off + start + j * CHUNK)) };
-            *a = _mm512_add_ps(*a, _mm512_mul_ps(f, v));
-        }
-    }
-    for (j, a) in acc.into_iter().enumerate() {
-        let at = start + j * CHUNK;
-        let n = (out.len() - at).min(CHUNK);
-        let lanes = ((1u32 << n) - 1) as __mmask16;
-        // SAFETY: the mask keeps the store inside `out`.
-        unsafe { _mm512_mask_storeu_ps(out.as_mut_ptr().add(at), lanes, a) };
-    }
-}
-
-/// [`tap_sums_chunks`] compiled for AVX2.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn tap_sums_avx2(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
-    tap_sums_chunks(src, offsets, filter, out)
-}
-
-#[inline(always)]
-fn tap_sums_chunks(src: &[f32], offsets: &[usize], filter: &[f32], out: &mut [f32]) {
-    for (c, dst) in out.chunks_mut(CHUNK).enumerate() {
-        let mut acc = [0.0f32; CHUNK];
-        for (&off, &f) in offsets.iter().zip(filter) {
-            let taps: &[f32; CHUNK] = src[off + c * CHUNK..][..CHUNK].try_into().expect("a chunk");
-            for (a, &v) in acc.iter_mut().zip(taps) {
-                *a += f * v;
+impl Taps<'_> {
+    /// [`tap_rows`] on 16 lanes with fused multiply-adds: [`ACCUMULATORS`] chunks at once,
+    /// from as many rows as fit when a row is that short, else along one row.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; `out` holds whole rows of `len` values and every tap of
+    /// every row, rounded up to [`CHUNK`] values, lies inside `src`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn rows_avx512(&self, src: &[f32], out: &mut [f32]) {
+        let (len, rows) = (self.len, out.len() / self.len);
+        let (src, out) = (src.as_ptr(), out.as_mut_ptr());
+        let mut r = 0;
+        // SAFETY (each call): the caller's contract covers every row and chunk named.
+        unsafe {
+            match len.div_ceil(CHUNK) {
+                1 => self.row_blocks::<8, 1>(src, out, rows, &mut r),
+                2 => self.row_blocks::<4, 2>(src, out, rows, &mut r),
+                3 => self.row_blocks::<2, 3>(src, out, rows, &mut r),
+                4 => self.row_blocks::<2, 4>(src, out, rows, &mut r),
+                _ => {}
+            }
+            for r in r..rows {
+                let mut start = 0;
+                while start + ACCUMULATORS * CHUNK <= len {
+                    self.chunks_avx512::<1, ACCUMULATORS>(src, out, r, start);
+                    start += ACCUMULATORS * CHUNK;
+                }
+                match (len - start).div_ceil(CHUNK) {
+                    8 => self.chunks_avx512::<1, 8>(src, out, r, start),
+                    7 => self.chunks_avx512::<1, 7>(src, out, r, start),
+                    6 => self.chunks_avx512::<1, 6>(src, out, r, start),
+                    5 => self.chunks_avx512::<1, 5>(src, out, r, start),
+                    4 => self.chunks_avx512::<1, 4>(src, out, r, start),
+                    3 => self.chunks_avx512::<1, 3>(src, out, r, start),
+                    2 => self.chunks_avx512::<1, 2>(src, out, r, start),
+                    1 => self.chunks_avx512::<1, 1>(src, out, r, start),
+                    _ => {}
+                }
             }
         }
-        if let Ok(dst) = <&mut [f32; CHUNK]>::try_from(&mut *dst) {
-            *dst = acc;
-        } else {
-            dst.copy_from_slice(&acc[..dst.len()]);
+    }
+
+    /// Rows `*r..rows`, `N` chunks each (all of a row), in blocks of `R` while whole blocks
+    /// remain; `*r` is left at the first row not done.
+    ///
+    /// # Safety
+    /// As [`Taps::rows_avx512`].
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn row_blocks<const R: usize, const N: usize>(
+        &self,
+        src: *const f32,
+        out: *mut f32,
+        rows: usize,
+        r: &mut usize,
+    ) {
+        while *r + R <= rows {
+            // SAFETY: the caller's contract covers rows `*r..*r + R`.
+            unsafe { self.chunks_avx512::<R, N>(src, out, *r, 0) };
+            *r += R;
+        }
+    }
+
+    /// `N` chunks from value `start` of each of rows `row..row + R`, the last chunk of a row
+    /// masked to its `len` values.
+    ///
+    /// # Safety
+    /// As [`Taps::rows_avx512`]; the rows exist and `start + (N - 1) · CHUNK < len`.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn chunks_avx512<const R: usize, const N: usize>(
+        &self,
+        src: *const f32,
+        out: *mut f32,
+        row: usize,
+        start: usize,
+    ) {
+        use core::arch::x86_64::*;
+        let mut acc = [[_mm512_setzero_ps(); N]; R];
+        for (&off, &f) in self.offsets.iter().zip(self.filter) {
+            let f = _mm512_set1_ps(f);
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let from = (row + i) * self.pitch + off + start;
+                for (j, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: the caller's contract keeps the 16 values inside `src`.
+                    let v = unsafe { _mm512_loadu_ps(src.add(from + j * CHUNK)) };
+                    *a = _mm512_fmadd_ps(f, v, *a);
+                }
+            }
+        }
+        for (i, acc) in acc.into_iter().enumerate() {
+            for (j, a) in acc.into_iter().enumerate() {
+                let at = start + j * CHUNK;
+                let n = (self.len - at).min(CHUNK);
+                let lanes = ((1u32 << n) - 1) as __mmask16;
+                // SAFETY: the mask keeps the store inside row `row + i` of `out`.
+                unsafe { _mm512_mask_storeu_ps(out.add((row + i) * self.len + at), lanes, a) };
+            }
+        }
+    }
+
+    /// [`Taps::rows_chunks`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn rows_avx2(&self, src: &[f32], out: &mut [f32]) {
+        self.rows_chunks(src, out)
+    }
+
+    /// [`tap_rows`] chunk by chunk, each product rounded before it is added.
+    #[inline(always)]
+    fn rows_chunks(&self, src: &[f32], out: &mut [f32]) {
+        for (r, row) in out.chunks_exact_mut(self.len).enumerate() {
+            let src = &src[r * self.pitch..];
+            for (c, dst) in row.chunks_mut(CHUNK).enumerate() {
+                let mut acc = [0.0f32; CHUNK];
+                for (&off, &f) in self.offsets.iter().zip(self.filter) {
+                    let taps: &[f32; CHUNK] =
+                        src[off + c * CHUNK..][..CHUNK].try_into().expect("a chunk");
+                    for (a, &v) in acc.iter_mut().zip(taps) {
+                        *a += f * v;
+                    }
+                }
+                if let Ok(dst) = <&mut [f32; CHUNK]>::try_from(&mut *dst) {
+                    *dst = acc;
+                } else {
+                    dst.copy_from_slice(&acc[..dst.len()]);
+                }
+            }
         }
     }
 }
@@ -501,13 +580,12 @@ fn depthwise_plane_unit_stride(
         // each row's outputs are then dropped, a copy) takes a quarter fewer chunks of sums.
         let rows = oy1 - oy0;
         if 3 * rows * ow.div_ceil(CHUNK) <= 4 * grid.values().div_ceil(CHUNK) {
-            for (r, dst) in out.chunks_exact_mut(ow).enumerate() {
-                tap_sums(&padded[r * grid.width..], offsets, filter, dst);
-            }
+            tap_rows(padded, grid.width, offsets, filter, out, ow);
         } else {
             sums.clear();
             sums.resize(grid.values(), 0.0);
-            tap_sums(padded, offsets, filter, sums);
+            let values = grid.values();
+            tap_rows(padded, values, offsets, filter, sums, values);
             grid.keep_outputs(sums, out);
         }
     });
