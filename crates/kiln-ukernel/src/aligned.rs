@@ -20,8 +20,8 @@ struct Line([f32; LANES]);
 /// use kiln_ukernel::AlignedVec;
 /// let mut v = AlignedVec::default();
 /// v.resize(3, 1.0);
-/// v.extend_from_slice(&[2.0]);
-/// assert_eq!(&v[..], &[1.0, 1.0, 1.0, 2.0]);
+/// v[2] = 2.0;
+/// assert_eq!(&v[..], &[1.0, 1.0, 2.0]);
 /// v.clear();
 /// v.resize(20, 5.0);
 /// assert!(v.iter().all(|&x| x == 5.0));
@@ -54,12 +54,6 @@ impl AlignedVec {
         if kept > old {
             self[old..kept].fill(value);
         }
-    }
-
-    pub fn extend_from_slice(&mut self, values: &[f32]) {
-        let old = self.len;
-        self.resize(old + values.len(), 0.0);
-        self[old..].copy_from_slice(values);
     }
 }
 

@@ -402,9 +402,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
             };
             let (strip, gather) = match gather {
                 Some(rows) if pack_rhs => {
-                    xb.clear();
-                    rows.iter()
-                        .for_each(|&r| xb.extend_from_slice(&strip[r..][..nr]));
+                    copy_strip_rows(strip, rows, nr, &mut xb);
                     (&xb[..], None)
                 }
                 _ => (strip, gather),
@@ -461,6 +459,30 @@ unsafe fn packed_gemm_impl<T: Tile>(
         }
     }
     CALL_PACK.with_mut(|p| *p = (xa, xb));
+}
+
+/// Copies `nr` values from each of `rows` of `strip` into `dst`, one row after another: a
+/// gathered right-hand strip made contiguous. Each row is one fixed-size copy (a few vector
+/// moves) for the tiles' widths, rather than a call to `memcpy`.
+fn copy_strip_rows(strip: &[f32], rows: &[usize], nr: usize, dst: &mut AlignedVec) {
+    fn rows_of<const N: usize>(strip: &[f32], rows: &[usize], dst: &mut [f32]) {
+        for (d, &r) in dst.chunks_exact_mut(N).zip(rows) {
+            let d: &mut [f32; N] = d.try_into().expect("a row");
+            *d = strip[r..][..N].try_into().expect("a row");
+        }
+    }
+    // Every value is overwritten: sized, not cleared.
+    dst.resize(rows.len() * nr, 0.0);
+    match nr {
+        8 => rows_of::<8>(strip, rows, dst),
+        16 => rows_of::<16>(strip, rows, dst),
+        32 => rows_of::<32>(strip, rows, dst),
+        _ => {
+            for (d, &r) in dst.chunks_exact_mut(nr).zip(rows) {
+                d.copy_from_slice(&strip[r..][..nr]);
+            }
+        }
+    }
 }
 
 /// Row tiles that must read a right-hand strip for [`packed_gemm_impl`] to copy it together
