@@ -180,12 +180,11 @@ impl Executable {
                 let (len, inner) = (x.shape[1] as usize, x.shape[2] as usize);
                 let xs = m.f32s(x);
                 if inner == 1 && x.strides[1] == 1 {
-                    // Rows along the last axis: each is copied whole and normalised in place.
+                    // Rows along the last axis: each normalised straight into its output row.
                     for o in o0..o1 {
                         let start = x.offset as i64 + o as i64 * x.strides[0];
                         let out = m.f32_mut(y, o as usize * len, len);
-                        out.copy_from_slice(&xs[start as usize..][..len]);
-                        rows::softmax_in_place(out);
+                        rows::softmax_into(&xs[start as usize..][..len], out);
                     }
                 } else {
                     let mut row = vec![0.0f32; len];

@@ -13,7 +13,7 @@ pub mod window;
 
 pub use interleaved::depthwise_planes;
 pub use math::{erf, exp};
-pub use normalize::{layer_norm_in_place, softmax_in_place};
+pub use normalize::{layer_norm_in_place, softmax_in_place, softmax_into};
 pub use plane::{depthwise_plane, pool_plane, PaddedGrid};
 pub use window::{
     gathered_band, gathered_band_width, BandLayout, Im2col, TapGroup, Window, MAX_PANEL_WIDTH,
@@ -259,6 +259,10 @@ mod tests {
             softmax_portable(&mut portable);
             let mut best = row.clone();
             softmax_in_place(&mut best);
+            let mut into = vec![f32::NAN; len];
+            softmax_into(&row, &mut into);
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&into), bits(&best), "len {len}: into vs in place");
             for (a, b) in best.iter().zip(&portable) {
                 assert!(
                     (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-6 * b.abs().max(1e-30),

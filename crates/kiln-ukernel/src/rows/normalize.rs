@@ -1,4 +1,5 @@
-//! Softmax and layer normalisation of one contiguous row, in place.
+//! Softmax and layer normalisation of one contiguous row, in place or (softmax) from one
+//! row into another.
 
 use super::fold_lanes;
 use super::math::exp;
@@ -9,11 +10,31 @@ use num_traits::Float;
 pub fn softmax_in_place(row: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if crate::x86_feature!("avx512f") {
-        // SAFETY: AVX-512F was detected.
-        unsafe { x86::softmax_avx512(row) };
+        // SAFETY: AVX-512F was detected; the row is read and written through one pointer.
+        unsafe { x86::softmax_avx512(row.as_ptr(), row.as_mut_ptr(), row.len()) };
         return;
     }
     softmax_portable(row);
+}
+
+/// Softmax of the contiguous row `src` written to `dst` (as long): with AVX-512, the
+/// exponentials go straight to `dst` rather than through a copy of `src`.
+///
+/// ```
+/// let mut out = [0.0; 2];
+/// kiln_ukernel::rows::softmax_into(&[1.0, 1.0], &mut out);
+/// assert_eq!(out, [0.5, 0.5]);
+/// ```
+pub fn softmax_into(src: &[f32], dst: &mut [f32]) {
+    assert_eq!(src.len(), dst.len(), "softmax rows of different lengths");
+    #[cfg(target_arch = "x86_64")]
+    if crate::x86_feature!("avx512f") {
+        // SAFETY: AVX-512F was detected; both rows hold `len` values.
+        unsafe { x86::softmax_avx512(src.as_ptr(), dst.as_mut_ptr(), src.len()) };
+        return;
+    }
+    dst.copy_from_slice(src);
+    softmax_portable(dst);
 }
 
 /// [`softmax_in_place`] for any CPU.
@@ -65,64 +86,66 @@ mod x86 {
         (((1u32 << n) - 1) & 0xffff) as __mmask16
     }
 
-    /// Replaces the 16 values at `p` with `exp(v - max)` and returns them.
+    /// Writes `exp(v - max)` of the 16 values at `src + at` to `dst + at` and returns them.
     ///
     /// # Safety
-    /// `p` must be valid for 16 reads and writes; the CPU must support AVX-512F.
+    /// The 16 values must be valid to read at `src + at` and to write at `dst + at`; the CPU
+    /// must support AVX-512F.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn exp_minus_in_place(p: *mut f32, max: __m512) -> __m512 {
+    unsafe fn exp_minus(src: *const f32, dst: *mut f32, at: usize, max: __m512) -> __m512 {
         // SAFETY: by the caller's contract.
         unsafe {
-            let e = exp16(_mm512_sub_ps(_mm512_loadu_ps(p), max));
-            _mm512_storeu_ps(p, e);
+            let e = exp16(_mm512_sub_ps(_mm512_loadu_ps(src.add(at)), max));
+            _mm512_storeu_ps(dst.add(at), e);
             e
         }
     }
 
-    /// Softmax of one contiguous row, in place: whole 16-value blocks unmasked, the tail
-    /// masked, and the exponentials summed in two chains so the adds do not wait on each other.
+    /// Softmax of the `len` values at `src` written to `dst` (the same row, or another that
+    /// does not overlap it): whole 16-value blocks unmasked, the tail masked, and the
+    /// exponentials summed in two chains so the adds do not wait on each other.
     ///
     /// # Safety
-    /// The CPU must support AVX-512F.
+    /// The CPU must support AVX-512F; `src` must be valid for `len` reads and `dst` for `len`
+    /// writes, and they are the same row or apart.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn softmax_avx512(row: &mut [f32]) {
-        let (len, p) = (row.len(), row.as_mut_ptr());
+    pub(super) unsafe fn softmax_avx512(src: *const f32, dst: *mut f32, len: usize) {
         let (whole, tail) = (len - len % 16, lanes(len - len % 16, len));
-        // SAFETY: unmasked loads and stores stay below `whole`, masked ones inside the row.
+        // SAFETY: unmasked loads and stores stay below `whole`, masked ones inside the rows.
         unsafe {
             // `max` keeps its lane where the value is NaN, as `f32::max` does.
             let mut max = _mm512_set1_ps(f32::NEG_INFINITY);
             for start in (0..whole).step_by(16) {
-                max = _mm512_max_ps(_mm512_loadu_ps(p.add(start)), max);
+                max = _mm512_max_ps(_mm512_loadu_ps(src.add(start)), max);
             }
-            max = _mm512_max_ps(_mm512_mask_loadu_ps(max, tail, p.add(whole)), max);
+            max = _mm512_max_ps(_mm512_mask_loadu_ps(max, tail, src.add(whole)), max);
             let max = _mm512_set1_ps(_mm512_reduce_max_ps(max));
             let (mut even, mut odd) = (_mm512_setzero_ps(), _mm512_setzero_ps());
             let mut start = 0;
             while start + 32 <= whole {
-                even = _mm512_add_ps(even, exp_minus_in_place(p.add(start), max));
-                odd = _mm512_add_ps(odd, exp_minus_in_place(p.add(start + 16), max));
+                even = _mm512_add_ps(even, exp_minus(src, dst, start, max));
+                odd = _mm512_add_ps(odd, exp_minus(src, dst, start + 16, max));
                 start += 32;
             }
             if start < whole {
-                even = _mm512_add_ps(even, exp_minus_in_place(p.add(start), max));
+                even = _mm512_add_ps(even, exp_minus(src, dst, start, max));
             }
             if whole < len {
                 let e = exp16(_mm512_sub_ps(
-                    _mm512_maskz_loadu_ps(tail, p.add(whole)),
+                    _mm512_maskz_loadu_ps(tail, src.add(whole)),
                     max,
                 ));
-                _mm512_mask_storeu_ps(p.add(whole), tail, e);
+                _mm512_mask_storeu_ps(dst.add(whole), tail, e);
                 odd = _mm512_mask_add_ps(odd, tail, odd, e);
             }
             let inv = _mm512_set1_ps(1.0 / _mm512_reduce_add_ps(_mm512_add_ps(even, odd)));
             for start in (0..whole).step_by(16) {
-                let v = _mm512_loadu_ps(p.add(start));
-                _mm512_storeu_ps(p.add(start), _mm512_mul_ps(v, inv));
+                let v = _mm512_loadu_ps(dst.add(start));
+                _mm512_storeu_ps(dst.add(start), _mm512_mul_ps(v, inv));
             }
-            let v = _mm512_maskz_loadu_ps(tail, p.add(whole));
-            _mm512_mask_storeu_ps(p.add(whole), tail, _mm512_mul_ps(v, inv));
+            let v = _mm512_maskz_loadu_ps(tail, dst.add(whole));
+            _mm512_mask_storeu_ps(dst.add(whole), tail, _mm512_mul_ps(v, inv));
         }
     }
 }
