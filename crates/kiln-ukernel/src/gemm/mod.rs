@@ -462,26 +462,12 @@ unsafe fn packed_gemm_impl<T: Tile>(
 }
 
 /// Copies `nr` values from each of `rows` of `strip` into `dst`, one row after another: a
-/// gathered right-hand strip made contiguous. Each row is one fixed-size copy (a few vector
-/// moves) for the tiles' widths, rather than a call to `memcpy`.
+/// gathered right-hand strip made contiguous, sized once rather than grown row by row.
 fn copy_strip_rows(strip: &[f32], rows: &[usize], nr: usize, dst: &mut AlignedVec) {
-    fn rows_of<const N: usize>(strip: &[f32], rows: &[usize], dst: &mut [f32]) {
-        for (d, &r) in dst.chunks_exact_mut(N).zip(rows) {
-            let d: &mut [f32; N] = d.try_into().expect("a row");
-            *d = strip[r..][..N].try_into().expect("a row");
-        }
-    }
     // Every value is overwritten: sized, not cleared.
     dst.resize(rows.len() * nr, 0.0);
-    match nr {
-        8 => rows_of::<8>(strip, rows, dst),
-        16 => rows_of::<16>(strip, rows, dst),
-        32 => rows_of::<32>(strip, rows, dst),
-        _ => {
-            for (d, &r) in dst.chunks_exact_mut(nr).zip(rows) {
-                d.copy_from_slice(&strip[r..][..nr]);
-            }
-        }
+    for (d, &r) in dst.chunks_exact_mut(nr).zip(rows) {
+        d.copy_from_slice(&strip[r..][..nr]);
     }
 }
 
