@@ -10,7 +10,9 @@ time to compile the CNN. Prints medians and the candidate's time relative to the
     .venv/bin/python bench/ab.py --baseline /path/to/old/venv/bin/python [--target llvm-cpu]
 
 The baseline environment is the old commit's package: `python3 -m venv OLD && OLD/bin/pip
-install maturin numpy onnx && OLD/bin/pip install ./bindings/python` in a checkout of it.
+install maturin numpy onnx && OLD/bin/pip install ./bindings/python` in a checkout of it, built
+into a target directory of its own: with a `CARGO_TARGET_DIR` shared with a newer checkout,
+cargo may judge that checkout's newer artifacts fresh and link them into the "baseline".
 
 With `--together`, the one-thread cases run both builds at the same time instead, each in a
 process pinned to a core of its own, the cores swapped every round: a shared machine's slow
