@@ -582,9 +582,9 @@ fn depthwise_plane_unit_stride(
         if 3 * rows * ow.div_ceil(CHUNK) <= 4 * grid.values().div_ceil(CHUNK) {
             tap_rows(padded, grid.width, offsets, filter, out, ow);
         } else {
-            sums.clear();
-            sums.resize(grid.values(), 0.0);
+            // Every value is written by the pass: sized, not cleared.
             let values = grid.values();
+            sums.resize(values, 0.0);
             tap_rows(padded, values, offsets, filter, sums, values);
             grid.keep_outputs(sums, out);
         }
