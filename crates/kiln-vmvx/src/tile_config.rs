@@ -104,9 +104,9 @@ pub const DEPTHWISE_TILE_OUTPUTS: u64 = 8192;
 /// // six workgroups; 32 channels at 112x112: 73 rows of one channel each.
 /// assert_eq!(depthwise_tile(&[1, 960, 7, 7], 1), [160, 7]);
 /// assert_eq!(depthwise_tile(&[1, 32, 112, 112], 1), [1, 73]);
-/// // 144 channels at 56x56: two planes each at stride 1, a block of 16 at stride 2.
+/// // 144 channels at 56x56: two planes each; at 28x28, blocks of 16 (interleaved).
 /// assert_eq!(depthwise_tile(&[1, 144, 56, 56], 1), [2, 56]);
-/// assert_eq!(depthwise_tile(&[1, 144, 56, 56], 2), [16, 56]);
+/// assert_eq!(depthwise_tile(&[1, 144, 28, 28], 1), [16, 28]);
 /// ```
 pub fn depthwise_tile(out: &[u64], sx: u64) -> [u64; 2] {
     use kiln_ukernel::rows::interleaved::{interleaves, LANES};

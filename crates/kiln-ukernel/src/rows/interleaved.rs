@@ -17,16 +17,25 @@ use alloc::vec::Vec;
 /// Channels laid out side by side: one 512-bit vector of f32.
 pub const LANES: usize = 16;
 
-/// Output rows narrower than this are computed with channels interleaved; wider ones of a
-/// unit-stride window fill whole vectors along the row, plane by plane.
+/// Output rows narrower than this, at column stride 1, are computed with channels
+/// interleaved; wider ones plane by plane.
 const INTERLEAVE_BELOW: usize = 32;
+
+/// As [`INTERLEAVE_BELOW`], at column stride 2: plane by plane, each tap of a stride-2 row
+/// costs a lane shuffle, but interleaving lays out twice as many input columns as outputs.
+const INTERLEAVE_STRIDED_BELOW: usize = 16;
 
 /// Whether [`depthwise_planes`] interleaves channels for output rows `ow` wide of a window
 /// with column stride `sx` on a CPU with AVX-512 (a workgroup then best takes a multiple of
-/// [`LANES`] planes): narrow rows, or strided ones (whose taps plane by plane are not
-/// contiguous runs). Elsewhere every plane runs on its own, whose sums have AVX2 paths.
+/// [`LANES`] planes): narrow rows, whose vectors along the row would be mostly masked, and
+/// column strides over 2. Elsewhere every plane runs on its own: on AVX-512 read in place,
+/// a vector of outputs along the row per tap; elsewhere through padded lines with AVX2 paths.
 pub fn interleaves(ow: usize, sx: usize) -> bool {
-    ow < INTERLEAVE_BELOW || sx > 1
+    match sx {
+        1 => ow < INTERLEAVE_BELOW,
+        2 => ow < INTERLEAVE_STRIDED_BELOW,
+        _ => true,
+    }
 }
 
 /// Whether this CPU runs the interleaved path's vector code.

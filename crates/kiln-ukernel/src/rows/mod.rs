@@ -1,10 +1,12 @@
 //! Row and window kernels, by subject: [`math`] (vectorisable `exp` and `erf`), [`normalize`]
 //! (softmax and layer normalisation of a contiguous row), [`window`] (2-D sliding windows, the
 //! stride-phase band layout convolutions read, im2col panels), [`plane`] (pooling and
-//! depthwise convolution of one channel plane) and [`interleaved`] (depthwise convolution of
-//! many planes, channels side by side). Accumulation is in f32 with max-subtraction
-//! for softmax and two-pass variance for layer normalisation, for accuracy.
+//! depthwise convolution of one channel plane, which `direct` reads in place on AVX-512) and
+//! [`interleaved`] (depthwise convolution of many planes, channels side by side). Accumulation
+//! is in f32 with max-subtraction for softmax and two-pass variance for layer normalisation,
+//! for accuracy.
 
+mod direct;
 pub mod interleaved;
 pub mod math;
 pub mod normalize;
@@ -190,34 +192,57 @@ mod tests {
 
     /// Depthwise convolution of every small window geometry (each stride 1 to 3 along each
     /// dim, pads, dilations, bands of rows starting anywhere, planes narrower and wider than
-    /// a chunk of sums, 1 to 4 chunks left over) against a per-tap sum in the same order.
+    /// a chunk of sums, 1 to 4 chunks left over, rows wide enough that whole groups of
+    /// chunks read no padding) against a per-tap sum in the same order.
     #[test]
     fn depthwise_planes_match_brute_force() {
-        for (h, w) in [(9, 11), (5, 37), (7, 7)] {
-            let x: Vec<f32> = (0..h * w).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+        for (h, w) in [(9, 11), (5, 37), (7, 7), (4, 150)] {
             for (win, oh, ow) in small_windows(h, w) {
-                let filter: Vec<f32> = (0..win.kernel[0] * win.kernel[1])
-                    .map(|i| 0.5 + i as f32 * 0.25)
-                    .collect();
-                for (oy0, oy1) in [(0, oh), (oh / 2, oh), (oh / 3, oh / 3 + 1)] {
-                    let mut got = vec![f32::NAN; (oy1 - oy0) * ow];
-                    depthwise_plane(&x, h, w, &filter, &win, oy0, oy1, ow, &mut got);
-                    for oy in oy0..oy1 {
-                        for ox in 0..ow {
-                            let mut want = 0.0;
-                            for ky in 0..win.kernel[0] {
-                                for kx in 0..win.kernel[1] {
-                                    let iy = win.input(0, oy, ky, h);
-                                    let ix = win.input(1, ox, kx, w);
-                                    if let (Some(iy), Some(ix)) = (iy, ix) {
-                                        want += filter[ky * win.kernel[1] + kx] * x[iy * w + ix];
-                                    }
-                                }
+                check_depthwise_plane(h, w, &win, oh, ow);
+            }
+        }
+    }
+
+    /// Windows wider than a vector of outputs: 1-D kernels of 31 taps padded by 15 (or more
+    /// than a vector, 40) on each side, strided and dilated, over rows of 100.
+    #[test]
+    fn wide_depthwise_windows_match_brute_force() {
+        for (sx, dx, pl) in [(1, 1, 15), (2, 1, 15), (1, 2, 40), (2, 2, 40), (2, 1, 0)] {
+            let win = Window {
+                kernel: [1, 31],
+                strides: [1, sx],
+                pads: [0, pl],
+                dilations: [1, dx],
+            };
+            let ow = (100 + 2 * pl - (31 - 1) * dx - 1) / sx + 1;
+            check_depthwise_plane(2, 100, &win, 2, ow);
+        }
+    }
+
+    /// [`depthwise_plane`] over an `h × w` plane of small integers, whose sums are exact in
+    /// any order, against a per-tap sum, for bands of rows starting anywhere.
+    fn check_depthwise_plane(h: usize, w: usize, win: &Window, oh: usize, ow: usize) {
+        let x: Vec<f32> = (0..h * w).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+        let filter: Vec<f32> = (0..win.kernel[0] * win.kernel[1])
+            .map(|i| 0.5 + (i % 16) as f32 * 0.25)
+            .collect();
+        for (oy0, oy1) in [(0, oh), (oh / 2, oh), (oh / 3, oh / 3 + 1)] {
+            let mut got = vec![f32::NAN; (oy1 - oy0) * ow];
+            depthwise_plane(&x, h, w, &filter, win, oy0, oy1, ow, &mut got);
+            for oy in oy0..oy1 {
+                for ox in 0..ow {
+                    let mut want = 0.0;
+                    for ky in 0..win.kernel[0] {
+                        for kx in 0..win.kernel[1] {
+                            let iy = win.input(0, oy, ky, h);
+                            let ix = win.input(1, ox, kx, w);
+                            if let (Some(iy), Some(ix)) = (iy, ix) {
+                                want += filter[ky * win.kernel[1] + kx] * x[iy * w + ix];
                             }
-                            let at = (oy - oy0) * ow + ox;
-                            assert_eq!(got[at], want, "{win:?} rows {oy0}..{oy1} at {oy},{ox}");
                         }
                     }
+                    let at = (oy - oy0) * ow + ox;
+                    assert_eq!(got[at], want, "{win:?} rows {oy0}..{oy1} at {oy},{ox}");
                 }
             }
         }

@@ -196,7 +196,9 @@ fn max_into(d: &mut f32, v: f32) {
     *d = if v > *d { v } else { *d };
 }
 
-/// Depthwise convolution of one plane with one `kh×kw` filter, output rows `oy0..oy1`.
+/// Depthwise convolution of one plane with one `kh×kw` filter, output rows `oy0..oy1`: on
+/// AVX-512 at column strides 1 and 2 read in place (`direct.rs`), elsewhere over padded
+/// input lines split into stride phases.
 #[allow(clippy::too_many_arguments)]
 pub fn depthwise_plane(
     x: &[f32],
@@ -211,6 +213,9 @@ pub fn depthwise_plane(
 ) {
     if ow == 0 || oy0 >= oy1 {
         return;
+    }
+    if super::direct::handles(win.strides[1]) {
+        return super::direct::depthwise(x, h, w, filter, win, oy0, oy1, ow, out);
     }
     if win.strides == [1, 1] {
         return depthwise_plane_unit_stride(x, h, w, filter, win, oy0, oy1, ow, out);

@@ -1,0 +1,261 @@
+//! Depthwise convolution of one channel plane read in place, on AVX-512.
+//!
+//! Each tap of 16 neighbouring outputs is one vector load from the input row at column
+//! stride one, or two loads and one lane shuffle that keeps every other value at column
+//! stride two. Taps that fall on padding are masked loads that read zeros, and rows of
+//! padding are skipped, so the plane is neither copied into a padded grid nor split into
+//! stride phases first: a large plane is read from memory once, by the sums themselves.
+//! Every output adds its taps in the same order from zero, one fused multiply-add each, as
+//! the interleaved path does: the two give the same bits.
+
+use super::window::Window;
+#[cfg(target_arch = "x86_64")]
+use crate::scratch::Scratch;
+
+/// Outputs along a row one vector holds.
+#[cfg(target_arch = "x86_64")]
+const CHUNK: usize = 16;
+
+/// Whether [`depthwise`] takes a window of column stride `sx` on this CPU.
+pub(super) fn handles(sx: usize) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if sx <= 2 && crate::x86_feature!("avx512f") {
+        return true;
+    }
+    let _ = sx;
+    false
+}
+
+/// Depthwise convolution of the `h × w` plane `x` with the `kh × kw` filter `filter`:
+/// output rows `oy0..oy1`, `ow` wide, into `out`. Only where [`handles`] says so.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn depthwise(
+    x: &[f32],
+    h: usize,
+    w: usize,
+    filter: &[f32],
+    win: &Window,
+    oy0: usize,
+    oy1: usize,
+    ow: usize,
+    out: &mut [f32],
+) {
+    let [kh, kw] = win.kernel;
+    assert!(
+        handles(win.strides[1])
+            && x.len() >= h * w
+            && filter.len() >= kh * kw
+            && out.len() >= oy1.saturating_sub(oy0) * ow,
+        "direct depthwise: a plane, filter or output out of bounds"
+    );
+    #[cfg(target_arch = "x86_64")]
+    MASKS.with_mut(|(masks, masks_of)| {
+        // Per tap column and chunk of a row, the lanes of its (two) loads inside the row:
+        // the same for every plane of the same geometry, so made once while it repeats.
+        if *masks_of != Some((*win, w, ow)) {
+            let (sx, dx, pl) = (win.strides[1], win.dilations[1], win.pads[1] as isize);
+            let chunks = ow.div_ceil(CHUNK);
+            masks.clear();
+            masks.extend((0..kw).flat_map(|kx| {
+                (0..chunks).map(move |j| {
+                    let c0 = (j * CHUNK * sx + kx * dx) as isize - pl;
+                    [
+                        inside(c0, w as isize),
+                        inside(c0 + CHUNK as isize, w as isize),
+                    ]
+                })
+            }));
+            *masks_of = Some((*win, w, ow));
+        }
+        let plane = Plane {
+            x,
+            h,
+            w,
+            filter,
+            win,
+            ow,
+            oy0,
+            masks,
+        };
+        // SAFETY: `handles` checked the CPU; the bounds just checked are the contract.
+        unsafe { plane.rows_avx512(oy1, out) }
+    });
+}
+
+crate::scratch! {
+    /// Per-thread scratch of [`depthwise`]: its loads' masks, and the window, input width and
+    /// output width they are for.
+    #[cfg(target_arch = "x86_64")]
+    static MASKS: (alloc::vec::Vec<[u16; 2]>, Option<(Window, usize, usize)>);
+}
+
+/// One plane's convolution: the input, the window and the output rows' geometry.
+#[cfg(target_arch = "x86_64")]
+struct Plane<'a> {
+    x: &'a [f32],
+    h: usize,
+    w: usize,
+    filter: &'a [f32],
+    win: &'a Window,
+    ow: usize,
+    /// The output row `out` starts with.
+    oy0: usize,
+    /// Tap column `kx`'s masks for chunk `j` of a row at `kx · chunks + j`.
+    masks: &'a [[u16; 2]],
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Plane<'_> {
+    /// Output rows `oy0..oy1`: rows that read every tap in blocks (up to eight rows of one
+    /// chunk, four of two, else two), border rows one at a time over the taps inside the
+    /// plane; each block in groups of up to four chunks along the row.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; `x`, `filter` and `out` hold what [`depthwise`] checks.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn rows_avx512(&self, oy1: usize, out: &mut [f32]) {
+        let (kh, h) = (self.win.kernel[0], self.h);
+        let chunks = self.ow.div_ceil(CHUNK);
+        let (most, group) = match chunks {
+            1 => (8, 1),
+            2 => (4, 2),
+            _ => (2, 4),
+        };
+        let out = out.as_mut_ptr();
+        let mut oy = self.oy0;
+        while oy < oy1 {
+            let (ky0, ky1) = self.win.taps(0, oy, h);
+            let all = (0, kh);
+            // The most rows, a power of two, that all read every tap.
+            let mut rows = 1;
+            if (ky0, ky1) == all {
+                while rows < most
+                    && oy + 2 * rows <= oy1
+                    && self.win.taps(0, oy + 2 * rows - 1, h) == all
+                {
+                    rows *= 2;
+                }
+            }
+            let mut c = 0;
+            while c < chunks {
+                let n = (chunks - c).min(group);
+                let at = [oy, ky0, ky1, c];
+                // SAFETY (each call): rows `oy..oy + rows` read input rows inside the plane
+                // for taps `ky0..ky1`, and their chunks `c..c + n` are outputs of `out`.
+                unsafe {
+                    match (rows, n, self.win.strides[1]) {
+                        (8, _, 1) => self.block::<8, 1, 1>(at, out),
+                        (8, _, _) => self.block::<8, 1, 2>(at, out),
+                        (4, 1, 1) => self.block::<4, 1, 1>(at, out),
+                        (4, 1, _) => self.block::<4, 1, 2>(at, out),
+                        (4, _, 1) => self.block::<4, 2, 1>(at, out),
+                        (4, _, _) => self.block::<4, 2, 2>(at, out),
+                        (2, 1, 1) => self.block::<2, 1, 1>(at, out),
+                        (2, 1, _) => self.block::<2, 1, 2>(at, out),
+                        (2, 2, 1) => self.block::<2, 2, 1>(at, out),
+                        (2, 2, _) => self.block::<2, 2, 2>(at, out),
+                        (2, 3, 1) => self.block::<2, 3, 1>(at, out),
+                        (2, 3, _) => self.block::<2, 3, 2>(at, out),
+                        (2, _, 1) => self.block::<2, 4, 1>(at, out),
+                        (2, _, _) => self.block::<2, 4, 2>(at, out),
+                        (_, 1, 1) => self.block::<1, 1, 1>(at, out),
+                        (_, 1, _) => self.block::<1, 1, 2>(at, out),
+                        (_, 2, 1) => self.block::<1, 2, 1>(at, out),
+                        (_, 2, _) => self.block::<1, 2, 2>(at, out),
+                        (_, 3, 1) => self.block::<1, 3, 1>(at, out),
+                        (_, 3, _) => self.block::<1, 3, 2>(at, out),
+                        (_, _, 1) => self.block::<1, 4, 1>(at, out),
+                        (_, _, _) => self.block::<1, 4, 2>(at, out),
+                    }
+                }
+                c += n;
+            }
+            oy += rows;
+        }
+    }
+
+    /// Output rows `oy..oy + R`, chunks `c..c + G` of each, over taps `ky0..ky1` of every
+    /// row, at column stride `SX`; the row's last chunk's store is masked to the row.
+    ///
+    /// # Safety
+    /// As [`Plane::rows_avx512`]; taps `ky0..ky1` of the `R` rows read input rows inside the
+    /// plane, and the chunks are the row's.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn block<const R: usize, const G: usize, const SX: usize>(
+        &self,
+        [oy, ky0, ky1, c]: [usize; 4],
+        out: *mut f32,
+    ) {
+        use core::arch::x86_64::*;
+        let win = self.win;
+        let ([sy, _], [dy, dx], [pt, pl], kw) =
+            (win.strides, win.dilations, win.pads, win.kernel[1]);
+        let chunks = self.ow.div_ceil(CHUNK);
+        let even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        let row_step = sy * self.w;
+        // Where chunk `c`'s first output's tap (ky, 0) starts, for the first row and tap.
+        let first = (c * CHUNK * SX) as isize - pl as isize;
+        let mut acc = [[_mm512_setzero_ps(); G]; R];
+        for ky in ky0..ky1 {
+            let row0 = self
+                .x
+                .as_ptr()
+                .wrapping_add(((oy * sy + ky * dy) - pt) * self.w)
+                .wrapping_offset(first);
+            let filter = self.filter.as_ptr().wrapping_add(ky * kw);
+            for kx in 0..kw {
+                // SAFETY: tap `(ky, kx)` is inside the filter; the masks' index is inside
+                // the table (`kx < kw`, chunks `c..c + G` of the row).
+                let (f, masks) = unsafe {
+                    (
+                        _mm512_set1_ps(*filter.add(kx)),
+                        self.masks.as_ptr().add(kx * chunks + c),
+                    )
+                };
+                let tap = row0.wrapping_add(kx * dx);
+                for j in 0..G {
+                    // SAFETY: as above.
+                    let [m0, m1] = unsafe { *masks.add(j) };
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        let at = tap.wrapping_add(r * row_step + j * CHUNK * SX);
+                        // SAFETY: the masks keep every lane read inside the row (an input row
+                        // of the plane, the caller's contract); masked lanes read nothing.
+                        let v = unsafe {
+                            let lo = _mm512_maskz_loadu_ps(m0, at);
+                            match SX {
+                                1 => lo,
+                                _ => {
+                                    let hi = _mm512_maskz_loadu_ps(m1, at.wrapping_add(CHUNK));
+                                    _mm512_permutex2var_ps(lo, even, hi)
+                                }
+                            }
+                        };
+                        acc[j] = _mm512_fmadd_ps(f, v, acc[j]);
+                    }
+                }
+            }
+        }
+        let out_row = oy - self.oy0;
+        for (r, acc) in acc.into_iter().enumerate() {
+            for (j, a) in acc.into_iter().enumerate() {
+                let at = (c + j) * CHUNK;
+                let n = (self.ow - at).min(CHUNK);
+                let lanes = ((1u32 << n) - 1) as __mmask16;
+                // SAFETY: the mask keeps the store inside output row `out_row + r`.
+                unsafe { _mm512_mask_storeu_ps(out.add((out_row + r) * self.ow + at), lanes, a) };
+            }
+        }
+    }
+}
+
+/// The lanes of a 16-value load from column `c` of a row `w` long that lie inside the row.
+#[cfg(target_arch = "x86_64")]
+fn inside(c: isize, w: isize) -> u16 {
+    let lo = (-c).clamp(0, CHUNK as isize) as u32;
+    let hi = (w - c).clamp(0, CHUNK as isize) as u32;
+    match hi > lo {
+        true => (((1u32 << hi) - 1) & !((1u32 << lo) - 1)) as u16,
+        false => 0,
+    }
+}
