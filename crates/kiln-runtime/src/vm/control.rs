@@ -70,11 +70,16 @@ impl Machine for Device<'_> {
                 kiln_types::type_string(value.element_type, &value.shape)
             )));
         }
-        let host = value.to_host()?;
+        // The one element, read straight into the stack (a loop reads one every iteration).
+        let mut bytes = [0u8; 8];
+        let size = value.element_type.byte_size().min(bytes.len());
+        value
+            .buffer
+            .read(0, &mut bytes[..size.min(value.buffer.len())])?;
         Ok(match value.element_type {
-            ElementType::I64 => host.to_i64()[0],
-            _ => {
-                let v = host.to_f64()[0];
+            ElementType::I64 => i64::from_le_bytes(bytes),
+            et => {
+                let v = et.read_f64(&bytes);
                 if v.is_nan() {
                     0
                 } else {
