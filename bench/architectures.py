@@ -20,6 +20,11 @@ is the measured process's high-water mark (VmHWM), interpreter included; compile
 compiling process's (children included).
 
     .venv/bin/python bench/architectures.py [--only resnet50,bert128] [--engines kiln,ort] [--json F]
+        [--repeat N]
+
+With `--repeat N` the engines take turns N times per model and thread count (their order
+rotated each turn): each cell is an engine's median run, and one more column gives the
+median over turns of kiln's time over the faster peer's within the same turn.
 
 Needs: the kiln package (scripts/setup-python.sh) and `pip install -r bench/requirements-peers.txt`.
 """
@@ -162,7 +167,11 @@ def in_process(args):
     return {"error": (err[-1] if err else f"exit {done.returncode}")[:200]}
 
 
-def measure(names, engines, scratch):
+def measure(names, engines, scratch, repeat=1):
+    """Each model's figures per engine. With `repeat` over 1, every engine runs each thread
+    count `repeat` times, the engines taking turns (their order rotated each time), and a
+    cell keeps its median run; `ratios` keeps kiln's time over each peer's within each turn,
+    which a slow spell of a shared machine moves far less than times taken minutes apart."""
     import numpy as np
     import zoo
 
@@ -173,29 +182,54 @@ def measure(names, engines, scratch):
             f.write(model.SerializeToString())
         np.savez(os.path.join(scratch, f"{name}.npz"), **{f"i{i}": x for i, x in enumerate(inputs)})
         del model
+        runs = {}
         for engine in engines:
             r = {}
             if engine in ("kiln", "iree"):
                 r.update(in_process(["compile", engine, scratch, name]))
-            if "error" not in r:
-                for threads in (1, 2):
+            results[(name, engine)] = r
+            runs[engine] = {1: [], 2: []}
+        for turn in range(repeat):
+            order = engines[turn % len(engines):] + engines[:turn % len(engines)]
+            for threads in (1, 2):
+                for engine in order:
+                    r = results[(name, engine)]
+                    if "error" in r:
+                        continue
                     got = in_process(["run", engine, scratch, name, threads])
                     if "error" in got:
                         r["error"] = got["error"]
-                        break
-                    r[threads] = got
-            results[(name, engine)] = r
+                        continue
+                    runs[engine][threads].append(got)
+        for engine in engines:
+            r = results[(name, engine)]
+            for threads, got in runs[engine].items():
+                if got and "error" not in r:
+                    r[threads] = sorted(got, key=lambda g: g["ms"])[len(got) // 2]
+                    r[threads]["ms_all"] = [g["ms"] for g in got]
             print(f"# {name} {engine}: {json.dumps(r)}", file=sys.stderr, flush=True)
     return results
 
 
-def table(names, engines, results):
+def turn_ratio(results, name, engines, threads):
+    """The median over turns of kiln's time over the faster peer's in the same turn."""
+    peers = [e for e in engines if e in ("ort", "openvino")]
+    runs = [results[(name, e)].get(threads, {}).get("ms_all") for e in ["kiln"] + peers]
+    if any(r is None for r in runs) or len({len(r) for r in runs}) != 1:
+        return None
+    ratios = sorted(k / min(p) for k, *p in zip(*runs))
+    return ratios[len(ratios) // 2]
+
+
+def table(names, engines, results, repeat=1):
     ms = lambda x: f"{x:.2f}"
     out = []
     head = ["model", "threads"] + [f"{LABELS[e]} ms" for e in engines]
     peers = [e for e in engines if e in ("ort", "openvino")]
     if "kiln" in engines and peers:
         head.append("kiln / best of " + " and ".join(LABELS[e] for e in peers))
+        if repeat > 1:
+            head.append(f"the same, median over {repeat} turns of each turn's ratio")
     if "kiln" in engines and "iree" in engines:
         head.append("kiln / IREE")
     out.append("| " + " | ".join(head) + " |")
@@ -214,6 +248,9 @@ def table(names, engines, results):
             if "kiln" in engines and peers:
                 best = min((t[e] for e in peers if e in t), default=None)
                 row.append(f"{t['kiln'] / best:.2f}" if "kiln" in t and best else "—")
+                if repeat > 1:
+                    paired = turn_ratio(results, name, engines, threads)
+                    row.append(f"{paired:.2f}" if paired else "—")
             if "kiln" in engines and "iree" in engines:
                 row.append(f"{t['kiln'] / t['iree']:.2f}" if "kiln" in t and "iree" in t else "—")
             out.append("| " + " | ".join(row) + " |")
@@ -271,6 +308,8 @@ def main():
     ap.add_argument("--only", help="comma-separated zoo models (default: all)")
     ap.add_argument("--engines", default=",".join(ENGINES), help="comma-separated: " + ", ".join(ENGINES))
     ap.add_argument("--json", help="also write the raw figures here")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run every engine this many times per model and thread count, taking turns")
     args = ap.parse_args()
     names = args.only.split(",") if args.only else list(zoo.ZOO)
     engines = args.engines.split(",")
@@ -281,10 +320,10 @@ def main():
         if e not in ENGINES:
             ap.error(f"--engines: no engine {e!r} (engines: {', '.join(ENGINES)})")
     with tempfile.TemporaryDirectory(prefix="kiln-zoo-") as scratch:
-        results = measure(names, engines, scratch)
+        results = measure(names, engines, scratch, max(1, args.repeat))
     print(f"# {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"{versions(engines)}; kiln llvm-cpu")
-    print(table(names, engines, results))
+    print(table(names, engines, results, max(1, args.repeat)))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({f"{n}/{e}": r for (n, e), r in results.items()}, f, indent=1)
