@@ -71,11 +71,12 @@ impl Machine for Device<'_> {
             )));
         }
         // The one element, read straight into the stack (a loop reads one every iteration).
+        // Every element type is at most 8 bytes; a buffer shorter than one element fails the
+        // read, as it failed the host tensor's shape check before.
         let mut bytes = [0u8; 8];
-        let size = value.element_type.byte_size().min(bytes.len());
         value
             .buffer
-            .read(0, &mut bytes[..size.min(value.buffer.len())])?;
+            .read(0, &mut bytes[..value.element_type.byte_size()])?;
         Ok(match value.element_type {
             ElementType::I64 => i64::from_le_bytes(bytes),
             et => {
