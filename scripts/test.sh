@@ -40,19 +40,22 @@ cargo check --quiet --target wasm32-unknown-unknown -p kiln-runtime -p kiln-modu
 # The inline runtime and everything under it (module reader, VMVX interpreter, portable
 # microkernels) build `no_std` for bare-metal Arm and RISC-V, clippy-clean, with every kernel
 # family, with each alone and with none (a firmware's selective build).
+families_all=conv,quantized,reduction,layer-norm,gather,transcendental
 for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
   if ! rustup target list --installed | grep -qx "$target"; then
     rustup target add "$target"
   fi
-  cargo build --quiet --release -p kiln-inline --no-default-features --features conv,quantized \
+  cargo build --quiet --release -p kiln-inline --no-default-features --features "$families_all" \
     --target "$target"
 done
-for families in conv,quantized conv quantized ""; do
+for families in "$families_all" conv quantized reduction layer-norm gather transcendental ""; do
   cargo clippy --quiet -p kiln-inline --no-default-features --features "$families" \
     --target thumbv7em-none-eabihf -- -D warnings
 done
-# A runtime built without a kernel family refuses executables that use it.
+# A runtime built without a kernel family, the transcendental functions, sizes known at run
+# time or control flow refuses the executables and modules that need them.
 cargo test --quiet -p kiln-vmvx --no-default-features --features std
+cargo test --quiet -p kiln-module --no-default-features --features std
 # A firmware built on it runs the golden MLP on an emulated Cortex-M4F (QEMU) and must match
 # ONNX Runtime; its sizes are printed.
 bash scripts/firmware.sh

@@ -174,12 +174,28 @@ impl<'a> ByteReader<'a> {
                     .map(SymExpr::from)
                     .map_err(|_| ModuleError::Invalid(format!("size {c} is out of range")))
             }
-            1 => SymExpr::parse(&self.str()?).map_err(ModuleError::Invalid),
+            1 => self.expr(),
             t => Err(ModuleError::Invalid(format!(
                 "{} holds unknown size tag {t}",
                 self.what
             ))),
         }
+    }
+    /// A size written as its text (`SymExpr`'s `Display` form): a constant, or, in builds
+    /// with the `symbolic` feature, an expression over run-time symbols (parsed with bounded
+    /// depth).
+    pub fn expr(&mut self) -> Result<SymExpr, ModuleError> {
+        let text = self.str()?;
+        if let Ok(c) = text.parse::<i64>() {
+            return Ok(SymExpr::from(c));
+        }
+        #[cfg(feature = "symbolic")]
+        return SymExpr::parse(&text).map_err(ModuleError::Invalid);
+        #[cfg(not(feature = "symbolic"))]
+        Err(ModuleError::NotBuilt {
+            what: alloc::format!("the size `{text}`, known only at run time"),
+            feature: "symbolic",
+        })
     }
     pub fn element_type(&mut self) -> Result<kiln_types::ElementType, ModuleError> {
         let c = self.u8()?;

@@ -90,6 +90,13 @@ pub enum ModuleError {
     Checksum(&'static str),
     #[error("module is invalid: {0}")]
     Invalid(String),
+    /// The module needs a part of the reader this build of the runtime leaves out (a
+    /// kiln-module cargo feature off, as in a firmware that runs fixed-size models only).
+    #[error(
+        "module needs {what}, which this build of the runtime leaves out (kiln-module feature \
+         `{feature}`)"
+    )]
+    NotBuilt { what: String, feature: &'static str },
 }
 
 /// Shape and type of a function argument or result. A dim is a constant, or an expression
@@ -432,9 +439,7 @@ impl Module {
                     } else {
                         r.len(4)?
                     };
-                    let dims = (0..rank)
-                        .map(|_| SymExpr::parse(&r.str()?).map_err(ModuleError::Invalid))
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let dims = (0..rank).map(|_| r.expr()).collect::<Result<Vec<_>, _>>()?;
                     s.push(TensorSig {
                         name,
                         element_type,
@@ -448,12 +453,11 @@ impl Module {
                 .map(|_| HostProgram::decode(&mut r))
                 .collect::<Result<Vec<_>, _>>()?;
             let nc = r.len(12)?;
-            let size = |r: &mut ByteReader| SymExpr::parse(&r.str()?).map_err(ModuleError::Invalid);
             let checks = (0..nc)
                 .map(|_| {
                     Ok(SizeCheck {
-                        a: size(&mut r)?,
-                        b: size(&mut r)?,
+                        a: r.expr()?,
+                        b: r.expr()?,
                         at_most: r.u8()? != 0,
                         op: r.str()?,
                     })
@@ -462,7 +466,15 @@ impl Module {
             let internal = r.u8()? != 0;
             let control = match r.u8()? {
                 0 => None,
+                #[cfg(feature = "control")]
                 _ => Some(control::decode(&mut r)?),
+                #[cfg(not(feature = "control"))]
+                _ => {
+                    return Err(ModuleError::NotBuilt {
+                        what: format!("run-time control flow (function `{fname}`)"),
+                        feature: "control",
+                    })
+                }
             };
             let [inputs, outputs] = sigs;
             functions.push(FunctionDef {
@@ -534,9 +546,10 @@ impl Module {
                     f.name
                 )));
             }
-            let invalid = |m: String| ModuleError::Invalid(format!("function '{}': {m}", f.name));
+            #[cfg(feature = "control")]
             if let Some(c) = &f.control {
-                control::verify(&module, f, c).map_err(invalid)?;
+                control::verify(&module, f, c)
+                    .map_err(|m| ModuleError::Invalid(format!("function '{}': {m}", f.name)))?;
                 continue;
             }
             if f.programs.is_empty() {

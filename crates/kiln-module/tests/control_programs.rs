@@ -1,5 +1,6 @@
 //! Control programs in module files: written and read back unchanged, and refused on read when
 //! they name registers or functions that do not exist.
+#![cfg(feature = "control")]
 
 use kiln_module::{FunctionDef, HostProgram, Module, TensorSig};
 use kiln_types::control::{ArithOp, ControlProgram, Scan, Stmt};

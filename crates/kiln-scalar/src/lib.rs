@@ -102,7 +102,38 @@ scalar_fn! {
     }
 }
 
+impl UnaryFn {
+    /// True for the functions computed by series or table approximations (exponentials,
+    /// logarithms, trigonometry and what is built on them), which a small runtime may leave
+    /// out.
+    ///
+    /// ```
+    /// use kiln_scalar::UnaryFn;
+    /// assert!(UnaryFn::Tanh.is_transcendental());
+    /// assert!(!UnaryFn::Sqrt.is_transcendental());
+    /// ```
+    pub fn is_transcendental(self) -> bool {
+        matches!(
+            self,
+            UnaryFn::Exp
+                | UnaryFn::Log
+                | UnaryFn::Erf
+                | UnaryFn::Sigmoid
+                | UnaryFn::Tanh
+                | UnaryFn::Sin
+                | UnaryFn::Cos
+                | UnaryFn::Softplus
+        )
+    }
+}
+
 impl BinaryFn {
+    /// True for [`BinaryFn::Pow`], the one function of two operands computed through
+    /// exponentials and logarithms (see [`UnaryFn::is_transcendental`]).
+    pub fn is_transcendental(self) -> bool {
+        self == BinaryFn::Pow
+    }
+
     /// True for the functions defined on integer registers only.
     pub fn is_bitwise(self) -> bool {
         matches!(

@@ -41,15 +41,16 @@ pub enum VmvxError {
     },
     #[error("kernel '{kernel}' writes read-only binding {binding}")]
     ReadOnly { kernel: String, binding: u32 },
-    /// A kernel of a family this build of the runtime leaves out (a kiln-vmvx cargo feature
-    /// off, as in a firmware that links only what its models use).
+    /// A kernel needing a part of the interpreter this build of the runtime leaves out (a
+    /// kiln-vmvx cargo feature off, as in a firmware that links only what its models use): a
+    /// kernel family or a transcendental function.
     #[error(
-        "kernel '{kernel}' is {family}, which this build of the runtime leaves out (kiln-vmvx \
+        "kernel '{kernel}' needs {what}, which this build of the runtime leaves out (kiln-vmvx \
          feature `{feature}`)"
     )]
     NotBuilt {
         kernel: String,
-        family: &'static str,
+        what: &'static str,
         feature: &'static str,
     },
     /// A workgroup met input it cannot compute (a gather index out of range) or a kernel

@@ -11,7 +11,6 @@
 
 use crate::format::*;
 use crate::VmvxError;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -24,8 +23,12 @@ mod bindings;
 pub use bindings::BindingNeeds;
 #[cfg(feature = "conv")]
 mod conv;
+#[cfg(feature = "gather")]
+mod gather;
 #[cfg(feature = "quantized")]
 mod integer;
+#[cfg(feature = "reduction")]
+mod reduce;
 use crate::tiling::Dims;
 use kiln_types::ElementType;
 use kiln_ukernel::gemm::{Lhs, MatrixMut, Rhs};
@@ -81,13 +84,25 @@ impl Executable {
         bindings: &[Binding],
         kernels: &Kernels,
     ) -> Result<(), String> {
+        // Decoding refuses such kernels first; this is for kernels built in memory.
+        #[cfg(not(all(
+            feature = "conv",
+            feature = "quantized",
+            feature = "reduction",
+            feature = "layer-norm",
+            feature = "gather",
+            feature = "transcendental"
+        )))]
+        if let Some((what, feature)) = k.op.left_out() {
+            return Err(alloc::format!(
+                "{what} is not in this build (kiln-vmvx feature `{feature}`)"
+            ));
+        }
         let m = Mem { bindings };
         let wg = wg as u64;
         match &k.op {
             KernelOp::Generic {
-                shape,
-                reduction_dims,
-                reduce,
+                reduction_dims: 0,
                 inputs,
                 outputs,
                 body,
@@ -96,14 +111,24 @@ impl Executable {
                 let (lo, hi) = k.grid().tile_box(wg);
                 let ins: Views = inputs.iter().collect();
                 let outs: Views = outputs.iter().collect();
-                if *reduction_dims == 0 {
-                    run_box(&m, &ins, &outs, body, &lo, &hi);
-                } else {
-                    run_reduce_box(&m, &ins, outs[0], body, *reduce, shape, &lo, &hi);
-                }
+                run_box(&m, &ins, &outs, body, &lo, &hi);
             }
+            #[cfg(feature = "reduction")]
+            KernelOp::Generic {
+                shape,
+                reduce,
+                inputs,
+                outputs,
+                body,
+                ..
+            } => {
+                let (lo, hi) = k.grid().tile_box(wg);
+                let ins: Views = inputs.iter().collect();
+                reduce::run_box(&m, &ins, &outputs[0], body, *reduce, shape, &lo, &hi);
+            }
+            #[cfg(feature = "quantized")]
             KernelOp::MatMul { .. } if k.op.is_integer_product() => {
-                return integer_product(&m, k, wg);
+                return integer::run(&m, k, wg);
             }
             KernelOp::MatMul {
                 a, b, c, epilogue, ..
@@ -166,14 +191,13 @@ impl Executable {
                     run_epilogue(&m, c, e, k, wg);
                 }
             }
+            #[cfg(feature = "quantized")]
+            KernelOp::Conv2d { .. } if k.op.is_integer_product() => {
+                return integer::run(&m, k, wg);
+            }
+            #[cfg(feature = "conv")]
             KernelOp::Conv2d { .. } | KernelOp::Pool2d { .. } | KernelOp::ConvBand { .. } => {
-                if k.op.is_integer_product() {
-                    return integer_product(&m, k, wg);
-                }
-                #[cfg(feature = "conv")]
                 return conv::run(&m, k, wg, kernels);
-                #[cfg(not(feature = "conv"))]
-                return Err(not_built(k, "conv"));
             }
             KernelOp::Softmax { x, y, epilogue } => {
                 let (o0, o1) = rows(k, wg);
@@ -207,6 +231,7 @@ impl Executable {
                     run_epilogue(&m, y, e, k, wg);
                 }
             }
+            #[cfg(feature = "layer-norm")]
             KernelOp::LayerNorm {
                 x,
                 y,
@@ -225,50 +250,18 @@ impl Executable {
                     run_epilogue(&m, y, e, k, wg);
                 }
             }
-            KernelOp::Gather { data, indices, out } => {
-                let (o0, o1) = rows(k, wg);
-                let size = data.element_type.byte_size();
-                let (len, inner) = (data.shape[1] as i64, data.shape[2] as usize);
-                let picks = gather_picks(&m, indices, len, data.strides[1])?;
-                // A picked slice is one run of bytes where its elements are contiguous.
-                let (runs, run_len) = match inner == 1 || data.strides[2] == 1 {
-                    true => (1, inner),
-                    false => (inner, 1),
-                };
-                let slice_len = out.shape[2] as i64;
-                for o in o0..o1 {
-                    let src_row = data.offset as i64 + o as i64 * data.strides[0];
-                    let dst_row = out.offset as i64 + (o * out.shape[1]) as i64 * slice_len;
-                    if inner == 1 && matches!(size, 1 | 2 | 4 | 8) {
-                        let (src, dst) = (m.ptr(data, src_row), m.ptr(out, dst_row));
-                        // SAFETY: every picked element and the output row lie in their views.
-                        unsafe {
-                            match size {
-                                4 => gather_elements::<u32>(src, &picks, dst),
-                                8 => gather_elements::<u64>(src, &picks, dst),
-                                2 => gather_elements::<u16>(src, &picks, dst),
-                                _ => gather_elements::<u8>(src, &picks, dst),
-                            }
-                        }
-                        continue;
-                    }
-                    for (n, &pick) in picks.iter().enumerate() {
-                        for i in 0..runs as i64 {
-                            let src = src_row + pick + i * data.strides[2];
-                            let dst = dst_row + n as i64 * slice_len + i;
-                            // SAFETY: both element runs lie in their views, checked per
-                            // dispatch; the output does not overlap the data.
-                            unsafe {
-                                core::ptr::copy_nonoverlapping(
-                                    m.ptr(data, src),
-                                    m.ptr(out, dst),
-                                    run_len * size,
-                                )
-                            };
-                        }
-                    }
-                }
-            }
+            #[cfg(feature = "gather")]
+            KernelOp::Gather { .. } => return gather::run(&m, k, wg),
+            // Families this build leaves out, refused above.
+            #[cfg(not(all(
+                feature = "conv",
+                feature = "quantized",
+                feature = "reduction",
+                feature = "layer-norm",
+                feature = "gather"
+            )))]
+            #[allow(unreachable_patterns)]
+            _ => return Err(alloc::format!("{} is not in this build", k.op.family())),
         }
         Ok(())
     }
@@ -297,27 +290,6 @@ impl TileSums<'_> {
             *x = self.data[start as usize + t * step] as i64;
         }
     }
-}
-
-/// Runs workgroup `wg` of integer product `k`, in builds that have them.
-fn integer_product(m: &Mem, k: &Kernel, wg: u64) -> Result<(), String> {
-    #[cfg(feature = "quantized")]
-    return integer::run(m, k, wg);
-    #[cfg(not(feature = "quantized"))]
-    {
-        let _ = (m, wg);
-        Err(not_built(k, "quantized"))
-    }
-}
-
-/// The error of a kernel whose family this build leaves out (decoding refuses such
-/// executables first; this is for kernels built in memory).
-#[cfg(not(all(feature = "conv", feature = "quantized")))]
-fn not_built(k: &Kernel, feature: &str) -> String {
-    format!(
-        "{} is not in this build (kiln-vmvx feature `{feature}`)",
-        k.op.family()
-    )
 }
 
 /// The rows workgroup `wg` of a row-partitioned kernel (softmax, layer norm, gather) owns.
@@ -372,68 +344,6 @@ impl Mem<'_> {
                 .map(|(&i, &s)| i as i64 * s)
                 .sum::<i64>();
         self.ptr(v, off) as *mut f32
-    }
-    fn read_i64(&self, v: &View, elem: i64) -> i64 {
-        // SAFETY: in-span element, as above; 64-bit integers read exactly.
-        unsafe {
-            let p = self.ptr(v, elem);
-            match v.element_type {
-                ElementType::I64 | ElementType::U64 => (p as *const i64).read_unaligned(),
-                t => read(t, p) as i64,
-            }
-        }
-    }
-}
-
-/// A gather's indices, each read and checked once: the element offset (`step` per index)
-/// that each picks in a row of `len`. 64-bit indices, the usual kind, are read in one loop
-/// without a per-index type dispatch.
-fn gather_picks(m: &Mem, indices: &View, len: i64, step: i64) -> Result<Vec<i64>, String> {
-    let count = indices.shape[0] as usize;
-    let stride = indices.strides[0] as isize;
-    let pick = |raw: i64| {
-        let idx = if raw < 0 { raw + len } else { raw };
-        match (0..len).contains(&idx) {
-            true => Ok(idx * step),
-            false => Err(format!(
-                "gather index {raw} is out of range for a dim of size {len}"
-            )),
-        }
-    };
-    let mut picks = Vec::with_capacity(count);
-    match indices.element_type {
-        ElementType::I64 => {
-            let first = m.ptr(indices, indices.offset as i64) as *const i64;
-            for n in 0..count {
-                // SAFETY: the view's `count` elements lie in its binding (checked per
-                // dispatch); 64-bit integers are read exactly.
-                let raw = unsafe { first.offset(n as isize * stride).read_unaligned() };
-                picks.push(pick(raw)?);
-            }
-        }
-        _ => {
-            for n in 0..count as i64 {
-                let at = indices.offset as i64 + n * indices.strides[0];
-                picks.push(pick(m.read_i64(indices, at))?);
-            }
-        }
-    }
-    Ok(picks)
-}
-
-/// `out[n] = row[picks[n]]` for every pick, elements of type `T` (offsets in elements).
-///
-/// # Safety
-/// Every picked element of `row` must be readable and `picks.len()` elements at `out`
-/// writable, not overlapping them.
-unsafe fn gather_elements<T: Copy>(row: *const u8, picks: &[i64], out: *mut u8) {
-    let (row, out) = (row as *const T, out as *mut T);
-    for (n, &pick) in picks.iter().enumerate() {
-        // SAFETY: by the caller's contract.
-        unsafe {
-            out.add(n)
-                .write_unaligned(row.offset(pick as isize).read_unaligned())
-        };
     }
 }
 
@@ -576,14 +486,18 @@ fn unary_row(f: UnaryFn, s: &[f32], d: &mut [f32]) {
         UnaryFn::Neg => pairs.for_each(|(o, &x)| *o = -x),
         UnaryFn::Abs => pairs.for_each(|(o, &x)| *o = x.abs()),
         UnaryFn::Sqrt => pairs.for_each(|(o, &x)| *o = x.sqrt()),
+        #[cfg(feature = "transcendental")]
         UnaryFn::Exp => pairs.for_each(|(o, &x)| *o = x.exp()),
+        #[cfg(feature = "transcendental")]
         UnaryFn::Erf => pairs.for_each(|(o, &x)| *o = rows::erf(x)),
+        #[cfg(feature = "transcendental")]
         UnaryFn::Sigmoid => pairs.for_each(|(o, &x)| *o = sigmoid(x)),
         _ => pairs.for_each(|(o, &x)| *o = unary_f(f, x)),
     }
 }
 
 /// `1 / (1 + e^-x)` with the vectorisable [`rows::exp`].
+#[cfg(feature = "transcendental")]
 #[inline(always)]
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + rows::exp(-x))
@@ -593,13 +507,8 @@ fn unary_f(f: UnaryFn, x: f32) -> f32 {
     match f {
         UnaryFn::Neg => -x,
         UnaryFn::Abs => x.abs(),
-        UnaryFn::Exp => x.exp(),
-        UnaryFn::Log => x.ln(),
         UnaryFn::Sqrt => x.sqrt(),
-        UnaryFn::Erf => rows::erf(x),
         UnaryFn::Relu => nan_max(x, 0.0),
-        UnaryFn::Sigmoid => sigmoid(x),
-        UnaryFn::Tanh => x.tanh(),
         UnaryFn::Not => (x == 0.0) as u8 as f32,
         UnaryFn::BitNot => unreachable!("bitwise functions take integers (checked at load)"),
         UnaryFn::Floor => x.floor(),
@@ -614,6 +523,21 @@ fn unary_f(f: UnaryFn, x: f32) -> f32 {
                 0.0
             }
         }
+        #[cfg(feature = "transcendental")]
+        transcendental => transcendental_f(transcendental, x),
+        #[cfg(not(feature = "transcendental"))]
+        _ => unreachable!("kernels computing transcendental functions are refused before they run"),
+    }
+}
+
+#[cfg(feature = "transcendental")]
+fn transcendental_f(f: UnaryFn, x: f32) -> f32 {
+    match f {
+        UnaryFn::Exp => x.exp(),
+        UnaryFn::Log => x.ln(),
+        UnaryFn::Erf => rows::erf(x),
+        UnaryFn::Sigmoid => sigmoid(x),
+        UnaryFn::Tanh => x.tanh(),
         UnaryFn::Sin => x.sin(),
         UnaryFn::Cos => x.cos(),
         UnaryFn::Softplus => {
@@ -623,6 +547,7 @@ fn unary_f(f: UnaryFn, x: f32) -> f32 {
                 x.exp().ln_1p()
             }
         }
+        _ => unreachable!("the other functions are computed in `unary_f`"),
     }
 }
 
@@ -643,9 +568,12 @@ fn binary_f(f: BinaryFn, a: f32, b: f32) -> f32 {
         BinaryFn::Sub => a - b,
         BinaryFn::Mul => a * b,
         BinaryFn::Div => a / b,
+        #[cfg(feature = "transcendental")]
         BinaryFn::Pow => a.powf(b),
         BinaryFn::Max => nan_max(a, b),
         BinaryFn::Min => nan_min(a, b),
+        #[cfg(not(feature = "transcendental"))]
+        BinaryFn::Pow => unreachable!("kernels computing pow are refused before they run"),
         _ => unreachable!("predicates produce integer registers"),
     }
 }
@@ -958,121 +886,6 @@ fn run_rows(
             j += len as u64;
         }
     });
-}
-
-/// Runs a reduction body: for each point of the parallel box, folds the body's value over all
-/// reduction dims (the trailing dims of `shape`) and stores one element.
-#[allow(clippy::too_many_arguments)]
-fn run_reduce_box(
-    m: &Mem,
-    inputs: &[&View],
-    output: &View,
-    body: &Body,
-    reduce: ReduceFn,
-    shape: &[u64],
-    lo: &[u64],
-    hi: &[u64],
-) {
-    with_registers(body, inputs, &[output], None, |regs| {
-        reduce_rows(m, inputs, output, body, reduce, shape, lo, hi, regs)
-    });
-}
-
-/// [`run_reduce_box`] with its registers.
-#[allow(clippy::too_many_arguments)]
-fn reduce_rows(
-    m: &Mem,
-    inputs: &[&View],
-    output: &View,
-    body: &Body,
-    reduce: ReduceFn,
-    shape: &[u64],
-    lo: &[u64],
-    hi: &[u64],
-    regs: &mut [Reg],
-) {
-    let p = lo.len();
-    let r = shape.len();
-    let count: u64 = shape[p..].iter().product();
-    let init = match reduce {
-        ReduceFn::Sum | ReduceFn::Mean => 0.0,
-        ReduceFn::Max => f32::NEG_INFINITY,
-        ReduceFn::Min => f32::INFINITY,
-        ReduceFn::Prod => 1.0,
-    };
-    let mut full_lo: Dims<u64> = lo.iter().copied().collect();
-    full_lo.push(0);
-    let visit_parallel = |pidx: &[u64], regs: &mut [Reg]| {
-        let mut acc_f = init as f64;
-        let mut acc_i: i64 = match reduce {
-            ReduceFn::Max => i64::MIN,
-            ReduceFn::Min => i64::MAX,
-            ReduceFn::Prod => 1,
-            _ => 0,
-        };
-        let mut rlo: Dims<u64> = pidx.iter().copied().collect();
-        rlo.extend(core::iter::repeat_n(0, r - p));
-        let mut rhi: Dims<u64> = pidx.iter().map(|i| i + 1).collect();
-        rhi.extend_from_slice(&shape[p..]);
-        for_each_outer(&rlo, &rhi, |idx| {
-            let mut j = 0;
-            while j < shape[r - 1] {
-                let len = ROW.min((shape[r - 1] - j) as usize);
-                let mut at: Dims<u64> = idx.iter().copied().collect();
-                at[r - 1] = j;
-                eval_body(
-                    body,
-                    regs,
-                    len,
-                    |n, d| {
-                        let v = inputs[n as usize];
-                        load_row(m, v, offset_at(v, &at), v.strides[r - 1], len, d);
-                    },
-                    |dim, d| coordinates(&at, dim as usize, j, len, d),
-                );
-                match &regs[body.results[0] as usize] {
-                    Reg::F(x) => {
-                        for &v in &x[..len] {
-                            acc_f = match reduce {
-                                ReduceFn::Sum | ReduceFn::Mean => acc_f + v as f64,
-                                ReduceFn::Max => acc_f.max(v as f64),
-                                ReduceFn::Min => acc_f.min(v as f64),
-                                ReduceFn::Prod => acc_f * v as f64,
-                            };
-                        }
-                    }
-                    Reg::I(x) => {
-                        for &v in &x[..len] {
-                            acc_i = match reduce {
-                                ReduceFn::Sum | ReduceFn::Mean => acc_i.wrapping_add(v),
-                                ReduceFn::Max => acc_i.max(v),
-                                ReduceFn::Min => acc_i.min(v),
-                                ReduceFn::Prod => acc_i.wrapping_mul(v),
-                            };
-                        }
-                    }
-                }
-                j += len as u64;
-            }
-        });
-        // The result register has the output's kind (checked at load); its first element
-        // carries the folded value to the store.
-        let result = &mut regs[body.results[0] as usize];
-        match result {
-            Reg::F(x) if reduce == ReduceFn::Mean => x[0] = (acc_f / count as f64) as f32,
-            Reg::F(x) => x[0] = acc_f as f32,
-            Reg::I(x) if reduce == ReduceFn::Mean => x[0] = acc_i / count.max(1) as i64,
-            Reg::I(x) => x[0] = acc_i,
-        }
-        store_row(m, output, offset_at(output, pidx), 0, 1, result);
-    };
-    if p == 0 {
-        visit_parallel(&[], regs);
-        return;
-    }
-    let mut hi1: Dims<u64> = hi.iter().copied().collect();
-    hi1.push(1);
-    for_each_outer(&full_lo, &hi1, |idx| visit_parallel(&idx[..p], regs));
 }
 
 /// Applies an epilogue in place over workgroup `wg`'s output box ([`Kernel::output_box`]).

@@ -11,6 +11,11 @@ use alloc::vec::Vec;
 impl Kernel {
     /// Structural checks done once when an executable is loaded.
     pub fn check(&self) -> Result<(), String> {
+        if let Some((what, feature)) = self.op.left_out() {
+            return Err(format!(
+                "{what} is not in this build (kiln-vmvx feature `{feature}`)"
+            ));
+        }
         for v in self.views() {
             if v.shape.len() != v.strides.len() {
                 return Err("a view's shape and strides differ in rank".into());
@@ -126,6 +131,7 @@ impl Kernel {
                 tile_n,
                 epilogue: e,
             } => {
+                #[cfg(feature = "quantized")]
                 if self.op.is_integer_product() {
                     check_integer_matmul(&self.op)?;
                     if e.is_none() && c.element_type != ElementType::I32 {
@@ -174,6 +180,7 @@ impl Kernel {
                 }
                 epilogue(e, c)?;
             }
+            #[cfg(feature = "conv")]
             KernelOp::Conv2d {
                 x,
                 w,
@@ -187,6 +194,7 @@ impl Kernel {
                 tile_oh,
                 epilogue: e,
             } => {
+                #[cfg(feature = "quantized")]
                 if [x.element_type, w.element_type] == [ElementType::U8, ElementType::I8] {
                     check_integer_conv(&self.op)?;
                     if e.is_none() && y.element_type != ElementType::I32 {
@@ -255,6 +263,7 @@ impl Kernel {
                 }
                 epilogue(e, y)?;
             }
+            #[cfg(feature = "conv")]
             KernelOp::Pool2d {
                 x,
                 y,
@@ -282,6 +291,7 @@ impl Kernel {
                 }
                 epilogue(e, y)?;
             }
+            #[cfg(feature = "layer-norm")]
             KernelOp::LayerNorm {
                 x, y, epilogue: e, ..
             } => {
@@ -294,6 +304,7 @@ impl Kernel {
                 }
                 epilogue(e, y)?;
             }
+            #[cfg(feature = "conv")]
             KernelOp::ConvBand {
                 x,
                 y,
@@ -323,6 +334,7 @@ impl Kernel {
                     return Err("conv_band output does not hold the layout".into());
                 }
             }
+            #[cfg(feature = "gather")]
             KernelOp::Gather { data, indices, out } => {
                 rank(data, 3)?;
                 rank(indices, 1)?;
@@ -337,11 +349,16 @@ impl Kernel {
                     return Err("gather shapes do not agree".into());
                 }
             }
+            // Families this build leaves out, refused above.
+            #[cfg(not(all(feature = "conv", feature = "layer-norm", feature = "gather")))]
+            #[allow(unreachable_patterns)]
+            _ => return Err(format!("{} is not in this build", self.op.family())),
         }
         Ok(())
     }
 }
 
+#[cfg(all(feature = "quantized", feature = "conv"))]
 /// The checks of an integer convolution (`ui8` pixels by `i8` weights into `i32`): plain NCHW
 /// views, weights OIHW or packed in channel quads, an output of the window's size.
 fn check_integer_conv(op: &KernelOp) -> Result<(), String> {
@@ -414,6 +431,7 @@ fn check_integer_conv(op: &KernelOp) -> Result<(), String> {
     Ok(())
 }
 
+#[cfg(feature = "quantized")]
 /// The checks of an integer matmul (`ui8` by `i8` into `i32`): `a` `[B, M, K]` and a plain
 /// `b` `[B, K, N]` with non-negative strides, or `b` packed `[B, N, ceil(K/4), 4]`; `c`
 /// `[B, M, N]` with unit-stride rows.

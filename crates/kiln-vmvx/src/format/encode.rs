@@ -48,7 +48,7 @@ impl SizeCodec for Symbolic {
         w.str(&s.to_string());
     }
     fn read_extent(r: &mut ByteReader) -> Result<SymExpr, ModuleError> {
-        SymExpr::parse(&r.str()?).map_err(ModuleError::Invalid)
+        r.expr()
     }
     fn read_stride(r: &mut ByteReader) -> Result<SymExpr, ModuleError> {
         Self::read_extent(r)
@@ -126,11 +126,11 @@ impl<Z: Sizes> Executable<Z> {
         match self
             .kernels
             .iter()
-            .find_map(|k| Some((k, k.op.left_out_feature()?)))
+            .find_map(|k| Some((k, k.op.left_out()?)))
         {
-            Some((k, feature)) => Err(VmvxError::NotBuilt {
+            Some((k, (what, feature))) => Err(VmvxError::NotBuilt {
                 kernel: k.name.clone(),
-                family: k.op.family(),
+                what,
                 feature,
             }),
             None => Ok(()),

@@ -402,20 +402,50 @@ impl<Z: Sizes> KernelOp<Z> {
         }
     }
 
-    /// The cargo feature of this crate that runs this op, when this build leaves it out
-    /// (`conv`, `quantized`).
-    pub fn left_out_feature(&self) -> Option<&'static str> {
+    /// What this op needs that this build of the runtime leaves out, with the cargo feature
+    /// of this crate that builds it in: the op's family (`a convolution`, feature `conv`) or a
+    /// transcendental function its bodies compute (`tanh`, feature `transcendental`).
+    pub fn left_out(&self) -> Option<(&'static str, &'static str)> {
         let conv = matches!(
             self,
             KernelOp::Conv2d { .. } | KernelOp::ConvBand { .. } | KernelOp::Pool2d { .. }
         );
+        let family = |feature| Some((self.family(), feature));
         if conv && !cfg!(feature = "conv") {
-            Some("conv")
-        } else if self.is_integer_product() && !cfg!(feature = "quantized") {
-            Some("quantized")
-        } else {
-            None
+            return family("conv");
         }
+        if self.is_integer_product() && !cfg!(feature = "quantized") {
+            return family("quantized");
+        }
+        match self {
+            KernelOp::Generic { reduction_dims, .. }
+                if *reduction_dims > 0 && !cfg!(feature = "reduction") =>
+            {
+                return Some(("a reduction", "reduction"));
+            }
+            KernelOp::LayerNorm { .. } if !cfg!(feature = "layer-norm") => {
+                return family("layer-norm");
+            }
+            KernelOp::Gather { .. } if !cfg!(feature = "gather") => return family("gather"),
+            _ => {}
+        }
+        if cfg!(feature = "transcendental") {
+            return None;
+        }
+        let body = match self {
+            KernelOp::Generic { body, .. } => Some(body),
+            KernelOp::MatMul { epilogue, .. }
+            | KernelOp::Conv2d { epilogue, .. }
+            | KernelOp::Pool2d { epilogue, .. }
+            | KernelOp::Softmax { epilogue, .. }
+            | KernelOp::LayerNorm { epilogue, .. } => epilogue.as_ref().map(|e| &e.body),
+            KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => None,
+        };
+        body?.insts.iter().find_map(|i| match i {
+            Inst::Unary(f, _) if f.is_transcendental() => Some((f.name(), "transcendental")),
+            Inst::Binary(f, ..) if f.is_transcendental() => Some((f.name(), "transcendental")),
+            _ => None,
+        })
     }
 }
 
@@ -446,9 +476,11 @@ pub fn window(
 /// The largest kernel extent, stride, dilation or padding a convolution or `ConvBand` window
 /// may have: far beyond any model's, small enough that no layout computed from a window
 /// overflows.
+#[cfg(feature = "conv")]
 const MAX_WINDOW: u64 = 1 << 16;
 
 /// Whether a window's fields are within [`MAX_WINDOW`] (and positive where they must be).
+#[cfg(feature = "conv")]
 fn window_in_bounds(
     kernel: [u64; 2],
     strides: [u64; 2],
@@ -479,6 +511,7 @@ fn band_channel_len(layout: &BandLayout) -> u128 {
 /// Whether laying out `channels` channels of a band (`per_channel` values each) stays within a
 /// few times the `input` values it is made from (plus 64 MiB): a crafted window that reads far
 /// more padding than input would otherwise have a workgroup allocate without bound.
+#[cfg(feature = "conv")]
 fn band_in_proportion(per_channel: u128, channels: u64, input: u64) -> bool {
     per_channel
         .checked_mul(channels as u128)
@@ -774,8 +807,9 @@ mod tests {
         }
     }
 
-    /// A build without a kernel family refuses executables that use it when it reads them,
-    /// naming the kernel and the feature; a build with it reads them.
+    /// A build without a kernel family or the transcendental functions refuses executables
+    /// that need them when it reads them, naming the kernel, what it needs and the feature; a
+    /// build with them reads them.
     #[test]
     fn left_out_families_are_refused_when_read() {
         let bytes = Executable {
@@ -788,9 +822,145 @@ mod tests {
         } else {
             assert_eq!(
                 read.unwrap_err().to_string(),
-                "kernel 'dispatch_0' is a convolution band layout, which this build of the \
+                "kernel 'dispatch_0' needs a convolution band layout, which this build of the \
                  runtime leaves out (kiln-vmvx feature `conv`)"
             );
+        }
+        for (kernel, what, feature, built) in [
+            (
+                sum_rows(),
+                "a reduction",
+                "reduction",
+                cfg!(feature = "reduction"),
+            ),
+            (
+                layer_norm(),
+                "a layer normalization",
+                "layer-norm",
+                cfg!(feature = "layer-norm"),
+            ),
+            (gather(), "a gather", "gather", cfg!(feature = "gather")),
+            (
+                tanh(),
+                "tanh",
+                "transcendental",
+                cfg!(feature = "transcendental"),
+            ),
+            (
+                softmax_squared(),
+                "pow",
+                "transcendental",
+                cfg!(feature = "transcendental"),
+            ),
+        ] {
+            let exe = Executable {
+                kernels: vec![kernel.clone()],
+            };
+            let read = Executable::decode(&exe.encode());
+            if built {
+                assert_eq!(read.unwrap(), exe);
+                kernel.check().unwrap();
+            } else {
+                let message = format!(
+                    "kernel '{}' needs {what}, which this build of the runtime leaves out \
+                     (kiln-vmvx feature `{feature}`)",
+                    kernel.name
+                );
+                assert_eq!(read.unwrap_err().to_string(), message);
+                // A kernel built in memory is refused by its check and when it runs.
+                let refusal =
+                    format!("{what} is not in this build (kiln-vmvx feature `{feature}`)");
+                assert_eq!(kernel.check().unwrap_err(), refusal);
+            }
+        }
+    }
+
+    fn f32_view(binding: u32, shape: &[u64]) -> View {
+        View::contiguous(binding, 0, ElementType::F32, shape)
+    }
+
+    /// Sums each row of a 2×3 matrix.
+    fn sum_rows() -> Kernel {
+        let mut out = f32_view(1, &[2, 3]);
+        out.strides = vec![1, 0];
+        Kernel {
+            name: "sum_rows".into(),
+            op: KernelOp::Generic {
+                shape: vec![2, 3],
+                tile: vec![2, 3],
+                reduction_dims: 1,
+                reduce: ReduceFn::Sum,
+                inputs: vec![f32_view(0, &[2, 3])],
+                outputs: vec![out],
+                body: Body {
+                    insts: vec![Inst::Input(0)],
+                    results: vec![0],
+                },
+            },
+        }
+    }
+
+    fn layer_norm() -> Kernel {
+        Kernel {
+            name: "layer_norm".into(),
+            op: KernelOp::LayerNorm {
+                x: f32_view(0, &[2, 4]),
+                y: f32_view(1, &[2, 4]),
+                epsilon: 1e-5,
+                epilogue: None,
+            },
+        }
+    }
+
+    /// Picks 3 of 4 rows of a 4×2 table.
+    fn gather() -> Kernel {
+        Kernel {
+            name: "gather".into(),
+            op: KernelOp::Gather {
+                data: f32_view(0, &[1, 4, 2]),
+                indices: View::contiguous(1, 0, ElementType::I64, &[3]),
+                out: f32_view(2, &[1, 3, 2]),
+            },
+        }
+    }
+
+    fn tanh() -> Kernel {
+        Kernel {
+            name: "tanh".into(),
+            op: KernelOp::Generic {
+                shape: vec![4],
+                tile: vec![4],
+                reduction_dims: 0,
+                reduce: ReduceFn::Sum,
+                inputs: vec![f32_view(0, &[4])],
+                outputs: vec![f32_view(1, &[4])],
+                body: Body {
+                    insts: vec![Inst::Input(0), Inst::Unary(UnaryFn::Tanh, 0)],
+                    results: vec![1],
+                },
+            },
+        }
+    }
+
+    /// A softmax whose epilogue squares it with `pow`.
+    fn softmax_squared() -> Kernel {
+        Kernel {
+            name: "softmax_squared".into(),
+            op: KernelOp::Softmax {
+                x: f32_view(0, &[1, 4, 1]),
+                y: f32_view(1, &[1, 4, 1]),
+                epilogue: Some(Epilogue {
+                    inputs: vec![],
+                    body: Body {
+                        insts: vec![
+                            Inst::Input(0),
+                            Inst::ConstF(2.0),
+                            Inst::Binary(BinaryFn::Pow, 0, 1),
+                        ],
+                        results: vec![2],
+                    },
+                }),
+            },
         }
     }
 
