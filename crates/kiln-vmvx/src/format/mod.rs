@@ -996,6 +996,7 @@ mod tests {
 
     /// Windows are bounded before any layout is computed from them: a module whose checksums
     /// hold but whose window fields were crafted is refused, not run out of memory.
+    #[cfg(feature = "conv")]
     #[test]
     fn crafted_windows_are_refused() {
         let band = |kernel: [u64; 2], pads: [u64; 4], dilations: [u64; 2]| {
@@ -1048,6 +1049,7 @@ mod tests {
     /// An integer convolution (ui8 by i8) is checked as strictly: a window reading mostly
     /// padding, or an output that does not fit the window, is refused; packed weights must
     /// have the input's channel quads.
+    #[cfg(all(feature = "conv", feature = "quantized"))]
     #[test]
     fn crafted_integer_convolutions_are_refused() {
         let conv = |x: [u64; 4], w: View, y: [u64; 4], pads: [u64; 4], dilations: [u64; 2]| {
@@ -1119,6 +1121,7 @@ mod tests {
     }
 
     /// A ConvBand feeds channel rows only: pixel rows read the input planes.
+    #[cfg(feature = "conv")]
     #[test]
     fn laid_out_input_needs_channel_rows() {
         let KernelOp::ConvBand { y: band, .. } = conv_band().op else {
