@@ -129,7 +129,9 @@ impl UnaryFn {
 
 impl BinaryFn {
     /// True for [`BinaryFn::Pow`], the one function of two operands computed through
-    /// exponentials and logarithms (see [`UnaryFn::is_transcendental`]).
+    /// exponentials and logarithms (see [`UnaryFn::is_transcendental`]). An integer power is
+    /// not, but a body's register kinds are known only against its views, so a small runtime
+    /// leaving these functions out refuses every `pow`.
     pub fn is_transcendental(self) -> bool {
         self == BinaryFn::Pow
     }
