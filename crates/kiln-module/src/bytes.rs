@@ -186,14 +186,20 @@ impl<'a> ByteReader<'a> {
     /// depth).
     pub fn expr(&mut self) -> Result<SymExpr, ModuleError> {
         let text = self.str()?;
-        if let Ok(c) = text.parse::<i64>() {
-            return Ok(SymExpr::from(c));
+        let digits = text.strip_prefix('-').unwrap_or(&text);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return text.parse::<i64>().map(SymExpr::from).map_err(|_| {
+                ModuleError::Invalid(format!("{} holds size {text}, out of range", self.what))
+            });
         }
         #[cfg(feature = "symbolic")]
         return SymExpr::parse(&text).map_err(ModuleError::Invalid);
         #[cfg(not(feature = "symbolic"))]
         Err(ModuleError::NotBuilt {
-            what: alloc::format!("the size `{text}`, known only at run time"),
+            what: format!(
+                "the size `{text}` in its {}, known only at run time",
+                self.what
+            ),
             feature: "symbolic",
         })
     }

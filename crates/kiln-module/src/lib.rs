@@ -471,7 +471,7 @@ impl Module {
                 #[cfg(not(feature = "control"))]
                 _ => {
                     return Err(ModuleError::NotBuilt {
-                        what: format!("run-time control flow (function `{fname}`)"),
+                        what: format!("run-time control flow (function '{fname}')"),
                         feature: "control",
                     })
                 }

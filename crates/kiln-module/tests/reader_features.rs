@@ -46,8 +46,8 @@ fn sizes_known_at_run_time_need_the_symbolic_feature() {
     } else {
         assert_eq!(
             read.unwrap_err().to_string(),
-            "module needs the size `batch`, known only at run time, which this build of the \
-             runtime leaves out (kiln-module feature `symbolic`)"
+            "module needs the size `batch` in its metadata, known only at run time, which this \
+             build of the runtime leaves out (kiln-module feature `symbolic`)"
         );
     }
 }
@@ -68,7 +68,7 @@ fn run_time_control_flow_needs_the_control_feature() {
     } else {
         assert_eq!(
             read.unwrap_err().to_string(),
-            "module needs run-time control flow (function `main`), which this build of the \
+            "module needs run-time control flow (function 'main'), which this build of the \
              runtime leaves out (kiln-module feature `control`)"
         );
     }
