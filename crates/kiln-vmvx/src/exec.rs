@@ -84,20 +84,6 @@ impl Executable {
         bindings: &[Binding],
         kernels: &Kernels,
     ) -> Result<(), String> {
-        // Decoding refuses such kernels first; this is for kernels built in memory.
-        #[cfg(not(all(
-            feature = "conv",
-            feature = "quantized",
-            feature = "reduction",
-            feature = "layer-norm",
-            feature = "gather",
-            feature = "transcendental"
-        )))]
-        if let Some((what, feature)) = k.op.left_out() {
-            return Err(alloc::format!(
-                "{what} is not in this build (kiln-vmvx feature `{feature}`)"
-            ));
-        }
         let m = Mem { bindings };
         let wg = wg as u64;
         match &k.op {

@@ -32,8 +32,10 @@ struct ViewNeed {
 
 impl Kernel {
     /// What this kernel needs of the bindings of a dispatch of it. Outputs are checked over
-    /// the part actually written (see [`Kernel::written_part`]).
+    /// the part actually written (see [`Kernel::written_part`]). A kernel that needs what
+    /// this build leaves out is refused here ([`Kernel::built`]), so no workgroup of it runs.
     pub fn binding_needs(&self) -> Result<BindingNeeds, VmvxError> {
+        self.built()?;
         let outputs = self.outputs();
         let mut views = SmallVec::new();
         for v in self.views() {

@@ -121,20 +121,9 @@ impl Executable<Symbolic> {
 }
 
 impl<Z: Sizes> Executable<Z> {
-    /// Refuses an executable with a kernel whose family this build leaves out.
+    /// Refuses an executable with a kernel that needs what this build leaves out.
     fn check_built(&self) -> Result<(), VmvxError> {
-        match self
-            .kernels
-            .iter()
-            .find_map(|k| Some((k, k.op.left_out()?)))
-        {
-            Some((k, (what, feature))) => Err(VmvxError::NotBuilt {
-                kernel: k.name.clone(),
-                what,
-                feature,
-            }),
-            None => Ok(()),
-        }
+        self.kernels.iter().try_for_each(Kernel::built)
     }
 }
 

@@ -11,6 +11,7 @@
 //! form, and `../tiling.rs` the workgroup → tile mapping.
 
 use crate::tiling::Dims;
+use crate::VmvxError;
 use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
@@ -655,6 +656,20 @@ impl Kernel {
 }
 
 impl<Z: Sizes> Kernel<Z> {
+    /// Refuses this kernel when it needs what this build leaves out ([`KernelOp::left_out`]):
+    /// decoding an executable and working out a kernel's [`Kernel::binding_needs`], which
+    /// every dispatch's binding check goes through, both do.
+    pub fn built(&self) -> Result<(), VmvxError> {
+        match self.op.left_out() {
+            Some((what, feature)) => Err(VmvxError::NotBuilt {
+                kernel: self.name.clone(),
+                what,
+                feature,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The kernel's epilogue, if it has one.
     pub fn epilogue(&self) -> Option<&Epilogue<Z>> {
         match &self.op {
@@ -867,10 +882,12 @@ mod tests {
                     kernel.name
                 );
                 assert_eq!(read.unwrap_err().to_string(), message);
-                // A kernel built in memory is refused by its check and when it runs.
+                // A kernel built in memory is refused by its check and before it runs (a
+                // dispatch's binding check works out its binding needs).
                 let refusal =
                     format!("{what} is not in this build (kiln-vmvx feature `{feature}`)");
                 assert_eq!(kernel.check().unwrap_err(), refusal);
+                assert_eq!(kernel.binding_needs().unwrap_err().to_string(), message);
             }
         }
     }
