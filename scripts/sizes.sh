@@ -42,3 +42,4 @@ RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no" 
 report "target/smallest/$host/release-small/kiln-run-module" \
   "profile release-small, nightly, std rebuilt with panic=immediate-abort"
 bash scripts/firmware.sh
+bash scripts/firmware.sh --smallest

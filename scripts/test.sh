@@ -56,6 +56,8 @@ done
 # time or control flow refuses the executables and modules that need them.
 cargo test --quiet -p kiln-vmvx --no-default-features --features std
 cargo test --quiet -p kiln-module --no-default-features --features std
+# Without `symbolic` every size is a constant (the firmware's element types and sizes).
+cargo test --quiet -p kiln-types --no-default-features --lib
 # A firmware built on it runs the golden MLP on an emulated Cortex-M4F (QEMU) and must match
 # ONNX Runtime; its sizes are printed.
 bash scripts/firmware.sh

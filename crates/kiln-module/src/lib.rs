@@ -538,9 +538,10 @@ impl Module {
             executables,
             constants,
         };
-        let mut names = alloc::collections::BTreeSet::new();
-        for f in &module.functions {
-            if !names.insert(f.name.as_str()) {
+        for (i, f) in module.functions.iter().enumerate() {
+            // Quadratic, where a set would link a tree map's code into every firmware: a
+            // module has tens of functions (a few hundred with many loops and branches).
+            if module.functions[..i].iter().any(|g| g.name == f.name) {
                 return Err(ModuleError::Invalid(format!(
                     "function '{}' is defined twice",
                     f.name

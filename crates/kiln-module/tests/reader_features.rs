@@ -1,6 +1,7 @@
 //! A reader built without the `symbolic` or `control` feature (a firmware's, which runs
 //! fixed-size straight-line functions) refuses modules that need them, naming what they need
-//! and the feature; a reader with them reads the same modules.
+//! and the feature; a reader with them reads the same modules. Either refuses a module that
+//! defines a function twice.
 
 use kiln_module::{FunctionDef, HostProgram, Module, TensorSig};
 use kiln_types::control::ControlProgram;
@@ -72,4 +73,21 @@ fn run_time_control_flow_needs_the_control_feature() {
              runtime leaves out (kiln-module feature `control`)"
         );
     }
+}
+
+#[test]
+fn a_function_defined_twice_is_refused() {
+    let x = || TensorSig::fixed("x", ElementType::F32, &[4]);
+    let mut twice = module(function(x(), None));
+    twice.functions.push(function(x(), None));
+    assert_eq!(
+        Module::read(&twice.write(&[])).unwrap_err().to_string(),
+        "module is invalid: function 'main' is defined twice"
+    );
+    let mut renamed = module(function(x(), None));
+    renamed.functions.push(FunctionDef {
+        name: "other".into(),
+        ..function(x(), None)
+    });
+    assert_eq!(Module::read(&renamed.write(&[])).unwrap().functions.len(), 2);
 }

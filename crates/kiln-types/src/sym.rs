@@ -21,7 +21,9 @@
 //! ```
 
 use alloc::boxed::Box;
+#[cfg(feature = "symbolic")]
 use alloc::collections::BTreeMap;
+#[cfg(feature = "symbolic")]
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -53,59 +55,81 @@ pub enum Atom {
 }
 
 /// A symbolic integer: a sum of coefficient × monomial terms (a monomial is a sorted list of
-/// atoms; the empty monomial is the constant term). No coefficient is zero.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SymExpr {
-    terms: BTreeMap<Vec<Atom>, i64>,
+/// atoms; the empty monomial is the constant term). No coefficient is zero. Constants, the
+/// sizes of every fixed-shape model, are kept as plain numbers.
+///
+/// Without the crate's `symbolic` feature every expression is a constant: a runtime for
+/// fixed-size models (a firmware) then links none of the polynomial arithmetic, and
+/// [`SymExpr::symbol`] and [`SymExpr::parse`] do not exist.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SymExpr(Repr);
+
+/// The normal form: [`Repr::Poly`] only when some term has a symbol.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Repr {
+    Const(i64),
+    /// Terms by monomial, at least one of them not empty.
+    #[cfg(feature = "symbolic")]
+    Poly(Terms),
+}
+
+#[cfg(feature = "symbolic")]
+type Terms = BTreeMap<Vec<Atom>, i64>;
+
+impl Default for SymExpr {
+    fn default() -> SymExpr {
+        SymExpr(Repr::Const(0))
+    }
 }
 
 impl From<i64> for SymExpr {
     fn from(c: i64) -> SymExpr {
-        let mut terms = BTreeMap::new();
-        if c != 0 {
-            terms.insert(vec![], c);
+        SymExpr(Repr::Const(c))
+    }
+}
+
+/// Expressions are ordered as their lists of (monomial, coefficient) terms, monomials in
+/// order: a total order that [`Atom`]'s, and with it a monomial's atom order, builds on.
+impl Ord for SymExpr {
+    fn cmp(&self, other: &SymExpr) -> core::cmp::Ordering {
+        // A constant's terms: none for zero, else one with the empty monomial (the least).
+        let constant_term = |c: i64| (c != 0).then_some(c);
+        match (&self.0, &other.0) {
+            (Repr::Const(a), Repr::Const(b)) => constant_term(*a).cmp(&constant_term(*b)),
+            #[cfg(feature = "symbolic")]
+            _ => self.to_terms().iter().cmp(other.to_terms().iter()),
         }
-        SymExpr { terms }
+    }
+}
+
+impl PartialOrd for SymExpr {
+    fn partial_cmp(&self, other: &SymExpr) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
 impl SymExpr {
-    /// The named dim `name`.
-    pub fn symbol(name: impl Into<String>) -> SymExpr {
-        SymExpr::atom(Atom::Symbol(name.into()))
-    }
-
-    fn atom(a: Atom) -> SymExpr {
-        SymExpr {
-            terms: BTreeMap::from([(vec![a], 1)]),
-        }
-    }
-
-    fn add_term(&mut self, monomial: Vec<Atom>, coefficient: i64) {
-        let c = self.terms.entry(monomial.clone()).or_insert(0);
-        *c = c.saturating_add(coefficient);
-        if *c == 0 {
-            self.terms.remove(&monomial);
-        }
-    }
-
     /// The value when the expression has no symbols.
     pub fn as_const(&self) -> Option<i64> {
-        match self.terms.len() {
-            0 => Some(0),
-            1 => self.terms.get(&vec![]).copied(),
-            _ => None,
+        match self.0 {
+            Repr::Const(c) => Some(c),
+            #[cfg(feature = "symbolic")]
+            Repr::Poly(_) => None,
         }
     }
 
     /// The symbol's name when the expression is exactly one symbol.
     pub fn as_symbol(&self) -> Option<&str> {
-        match self.terms.iter().next() {
-            Some((m, 1)) if self.terms.len() == 1 && m.len() == 1 => match &m[0] {
-                Atom::Symbol(s) => Some(s),
-                Atom::FloorDiv(..) => None,
+        match &self.0 {
+            Repr::Const(_) => None,
+            #[cfg(feature = "symbolic")]
+            Repr::Poly(terms) => match terms.iter().next() {
+                Some((m, 1)) if terms.len() == 1 && m.len() == 1 => match &m[0] {
+                    Atom::Symbol(s) => Some(s),
+                    Atom::FloorDiv(..) => None,
+                },
+                _ => None,
             },
-            _ => None,
         }
     }
 
@@ -113,32 +137,12 @@ impl SymExpr {
     /// divides leave the division, and a division of a division merges into one.
     pub fn floor_div(&self, d: i64) -> SymExpr {
         assert!(d > 0, "sizes are divided by positive constants only");
-        if d == 1 {
-            return self.clone();
+        match &self.0 {
+            _ if d == 1 => self.clone(),
+            Repr::Const(c) => SymExpr::from(c.div_euclid(d)),
+            #[cfg(feature = "symbolic")]
+            Repr::Poly(terms) => poly_floor_div(terms, d),
         }
-        let mut quotient = SymExpr::default();
-        let mut rest = SymExpr::default();
-        for (m, &c) in &self.terms {
-            let (q, r) = (c.div_euclid(d), c.rem_euclid(d));
-            if q != 0 {
-                quotient.add_term(m.clone(), q);
-            }
-            if r != 0 {
-                rest.add_term(m.clone(), r);
-            }
-        }
-        if let Some(r) = rest.as_const() {
-            return quotient + SymExpr::from(r.div_euclid(d));
-        }
-        // floor(floor(x / a) / d) = floor(x / (a·d)).
-        if let Some((m, 1)) = rest.terms.iter().next() {
-            if let ([Atom::FloorDiv(inner, a)], 1) = (m.as_slice(), rest.terms.len()) {
-                if let Some(ad) = a.checked_mul(d) {
-                    return quotient + inner.floor_div(ad);
-                }
-            }
-        }
-        quotient + SymExpr::atom(Atom::FloorDiv(Box::new(rest), d))
     }
 
     /// `ceil(self / d)` for a positive constant `d`.
@@ -149,48 +153,48 @@ impl SymExpr {
     /// `self / divisor` when it divides every term exactly (as polynomials): the element count
     /// a reshape's `-1` dim stands for. `None` when it does not, or `divisor` is zero.
     pub fn exact_div(&self, divisor: &SymExpr) -> Option<SymExpr> {
-        if let Some(c) = divisor.as_const() {
-            if self.terms.values().any(|v| v.checked_rem(c) != Some(0)) {
-                return None;
+        match (&self.0, &divisor.0) {
+            (Repr::Const(a), Repr::Const(c)) => match a.checked_rem(*c) {
+                _ if *a == 0 => Some(SymExpr::from(0)),
+                Some(0) => Some(SymExpr::from(a / c)),
+                _ => None,
+            },
+            #[cfg(feature = "symbolic")]
+            (Repr::Poly(terms), Repr::Const(c)) => {
+                if terms.values().any(|v| v.checked_rem(*c) != Some(0)) {
+                    return None;
+                }
+                let terms = terms.iter().map(|(m, v)| (m.clone(), v / c)).collect();
+                Some(SymExpr(Repr::Poly(terms)))
             }
-            let terms = self.terms.iter().map(|(m, v)| (m.clone(), v / c)).collect();
-            return Some(SymExpr { terms });
+            #[cfg(feature = "symbolic")]
+            (_, Repr::Poly(divisor_terms)) => self.poly_exact_div(divisor_terms),
         }
-        // A single-term divisor c·m: every term must hold m's atoms and a multiple of c.
-        let [(dm, &dc)] = divisor.terms.iter().collect::<Vec<_>>()[..] else {
-            return (self == divisor).then(|| SymExpr::from(1));
-        };
-        let mut out = SymExpr::default();
-        for (m, &c) in &self.terms {
-            let mut rest = m.clone();
-            for a in dm {
-                let i = rest.iter().position(|x| x == a)?;
-                rest.remove(i);
-            }
-            if c.checked_rem(dc) != Some(0) {
-                return None;
-            }
-            out.add_term(rest, c / dc);
-        }
-        Some(out)
     }
 
     /// The value with every symbol bound by `lookup`; `None` if a symbol is unbound or the
     /// arithmetic overflows.
+    #[cfg_attr(not(feature = "symbolic"), allow(unused_variables))]
     pub fn eval(&self, lookup: &dyn Fn(&str) -> Option<i64>) -> Option<i64> {
-        let mut total: i64 = 0;
-        for (m, &c) in &self.terms {
-            let mut term = c;
-            for a in m {
-                let v = match a {
-                    Atom::Symbol(s) => lookup(s)?,
-                    Atom::FloorDiv(e, d) => e.eval(lookup)?.div_euclid(*d),
-                };
-                term = term.checked_mul(v)?;
+        match &self.0 {
+            Repr::Const(c) => Some(*c),
+            #[cfg(feature = "symbolic")]
+            Repr::Poly(terms) => {
+                let mut total: i64 = 0;
+                for (m, &c) in terms {
+                    let mut term = c;
+                    for a in m {
+                        let v = match a {
+                            Atom::Symbol(s) => lookup(s)?,
+                            Atom::FloorDiv(e, d) => e.eval(lookup)?.div_euclid(*d),
+                        };
+                        term = term.checked_mul(v)?;
+                    }
+                    total = total.checked_add(term)?;
+                }
+                Some(total)
             }
-            total = total.checked_add(term)?;
         }
-        Some(total)
     }
 
     /// The value computed in `arith`'s arithmetic (a code generator's instructions): the
@@ -212,38 +216,10 @@ impl SymExpr {
     /// assert_eq!(e.eval_in(&mut Text).unwrap(), "(2*h+fdiv((1+w),2))");
     /// ```
     pub fn eval_in<A: SymArith>(&self, arith: &mut A) -> Result<A::Value, A::Error> {
-        let mut total: Option<A::Value> = None;
-        for (m, &c) in &self.terms {
-            let mut term: Option<A::Value> = None;
-            for a in m {
-                let v = match a {
-                    Atom::Symbol(s) => arith.symbol(s)?,
-                    Atom::FloorDiv(e, d) => {
-                        let x = e.eval_in(arith)?;
-                        arith.floor_div(x, *d)?
-                    }
-                };
-                term = Some(match term {
-                    None => v,
-                    Some(t) => arith.mul(t, v)?,
-                });
-            }
-            let term = match term {
-                None => arith.constant(c)?,
-                Some(t) if c == 1 => t,
-                Some(t) => {
-                    let c = arith.constant(c)?;
-                    arith.mul(c, t)?
-                }
-            };
-            total = Some(match total {
-                None => term,
-                Some(t) => arith.add(t, term)?,
-            });
-        }
-        match total {
-            Some(t) => Ok(t),
-            None => arith.constant(0),
+        match &self.0 {
+            Repr::Const(c) => arith.constant(*c),
+            #[cfg(feature = "symbolic")]
+            Repr::Poly(terms) => eval_terms_in(terms, arith),
         }
     }
 
@@ -257,13 +233,17 @@ impl SymExpr {
     /// assert!(SymExpr::parse("2*h*w + (h+1)/2").unwrap().is_nonnegative());
     /// ```
     pub fn is_nonnegative(&self) -> bool {
-        self.terms.iter().all(|(m, &c)| {
-            c > 0
-                && m.iter().all(|a| match a {
-                    Atom::Symbol(_) => true,
-                    Atom::FloorDiv(e, _) => e.is_nonnegative(),
-                })
-        })
+        match &self.0 {
+            Repr::Const(c) => *c >= 0,
+            #[cfg(feature = "symbolic")]
+            Repr::Poly(terms) => terms.iter().all(|(m, &c)| {
+                c > 0
+                    && m.iter().all(|a| match a {
+                        Atom::Symbol(_) => true,
+                        Atom::FloorDiv(e, _) => e.is_nonnegative(),
+                    })
+            }),
+        }
     }
 
     /// A typical value of the expression, for choices that need an order between sizes (which
@@ -280,40 +260,123 @@ impl SymExpr {
     }
 
     /// Replaces the symbols `lookup` binds by their values and simplifies; others stay.
+    #[cfg_attr(not(feature = "symbolic"), allow(unused_variables))]
     pub fn substitute(&self, lookup: &dyn Fn(&str) -> Option<i64>) -> SymExpr {
-        let mut out = SymExpr::default();
-        for (m, &c) in &self.terms {
-            let mut term = SymExpr::from(c);
-            for a in m {
-                term = term
-                    * match a {
-                        Atom::Symbol(s) => match lookup(s) {
-                            Some(v) => SymExpr::from(v),
-                            None => SymExpr::symbol(s.clone()),
-                        },
-                        Atom::FloorDiv(e, d) => e.substitute(lookup).floor_div(*d),
-                    };
+        match &self.0 {
+            Repr::Const(_) => self.clone(),
+            #[cfg(feature = "symbolic")]
+            Repr::Poly(terms) => {
+                let mut out = SymExpr::default();
+                for (m, &c) in terms {
+                    let mut term = SymExpr::from(c);
+                    for a in m {
+                        term = term
+                            * match a {
+                                Atom::Symbol(s) => match lookup(s) {
+                                    Some(v) => SymExpr::from(v),
+                                    None => SymExpr::symbol(s.clone()),
+                                },
+                                Atom::FloorDiv(e, d) => e.substitute(lookup).floor_div(*d),
+                            };
+                    }
+                    out = out + term;
+                }
+                out
             }
-            out = out + term;
         }
-        out
     }
 
     /// Every symbol the expression mentions, sorted, each once.
     pub fn symbols(&self) -> Vec<String> {
         let mut out = vec![];
+        #[cfg(feature = "symbolic")]
         self.collect_symbols(&mut out);
         crate::sort::sort_short(&mut out);
         out.dedup();
         out
     }
 
+    #[cfg(feature = "symbolic")]
     fn collect_symbols(&self, out: &mut Vec<String>) {
-        for a in self.terms.keys().flatten() {
-            match a {
-                Atom::Symbol(s) => out.push(s.clone()),
-                Atom::FloorDiv(e, _) => e.collect_symbols(out),
+        if let Repr::Poly(terms) = &self.0 {
+            for a in terms.keys().flatten() {
+                match a {
+                    Atom::Symbol(s) => out.push(s.clone()),
+                    Atom::FloorDiv(e, _) => e.collect_symbols(out),
+                }
             }
+        }
+    }
+}
+
+/// The polynomial arithmetic: expressions with symbols, their text form and its parser.
+#[cfg(feature = "symbolic")]
+impl SymExpr {
+    /// The named dim `name`.
+    pub fn symbol(name: impl Into<String>) -> SymExpr {
+        SymExpr::atom(Atom::Symbol(name.into()))
+    }
+
+    fn atom(a: Atom) -> SymExpr {
+        SymExpr(Repr::Poly(BTreeMap::from([(vec![a], 1)])))
+    }
+
+    /// The expression in normal form: a constant when no term has a symbol.
+    fn from_terms(terms: Terms) -> SymExpr {
+        if terms.keys().all(Vec::is_empty) {
+            SymExpr::from(terms.values().next().copied().unwrap_or(0))
+        } else {
+            SymExpr(Repr::Poly(terms))
+        }
+    }
+
+    /// True when the expression is one atom (coefficient 1, no other term).
+    fn as_single_atom(&self) -> bool {
+        matches!(&self.0, Repr::Poly(terms) if terms.len() == 1
+            && terms.iter().next().is_some_and(|(m, &c)| c == 1 && m.len() == 1))
+    }
+
+    fn into_terms(self) -> Terms {
+        match self.0 {
+            Repr::Const(c) => constant_terms(c),
+            Repr::Poly(terms) => terms,
+        }
+    }
+
+    fn to_terms(&self) -> alloc::borrow::Cow<'_, Terms> {
+        match &self.0 {
+            Repr::Const(c) => alloc::borrow::Cow::Owned(constant_terms(*c)),
+            Repr::Poly(terms) => alloc::borrow::Cow::Borrowed(terms),
+        }
+    }
+
+    /// [`SymExpr::exact_div`] by a divisor with symbols: a single term c·m divides when every
+    /// term holds m's atoms and a multiple of c; a sum divides only itself.
+    fn poly_exact_div(&self, divisor: &Terms) -> Option<SymExpr> {
+        let [(dm, &dc)] = divisor.iter().collect::<Vec<_>>()[..] else {
+            return (self.to_terms().as_ref() == divisor).then(|| SymExpr::from(1));
+        };
+        let mut out = Terms::new();
+        for (m, &c) in self.to_terms().iter() {
+            let mut rest = m.clone();
+            for a in dm {
+                let i = rest.iter().position(|x| x == a)?;
+                rest.remove(i);
+            }
+            if c.checked_rem(dc) != Some(0) {
+                return None;
+            }
+            add_term(&mut out, rest, c / dc);
+        }
+        Some(SymExpr::from_terms(out))
+    }
+
+    /// How many terms the expression has (the constant term counts when it is not zero).
+    fn term_count(&self) -> usize {
+        match &self.0 {
+            Repr::Const(c) => usize::from(*c != 0),
+            #[cfg(feature = "symbolic")]
+            Repr::Poly(terms) => terms.len(),
         }
     }
 
@@ -334,38 +397,146 @@ impl SymExpr {
     }
 }
 
+/// [`SymExpr::eval_in`] of a polynomial.
+#[cfg(feature = "symbolic")]
+fn eval_terms_in<A: SymArith>(terms: &Terms, arith: &mut A) -> Result<A::Value, A::Error> {
+    let mut total: Option<A::Value> = None;
+    for (m, &c) in terms {
+        let mut term: Option<A::Value> = None;
+        for a in m {
+            let v = match a {
+                Atom::Symbol(s) => arith.symbol(s)?,
+                Atom::FloorDiv(e, d) => {
+                    let x = e.eval_in(arith)?;
+                    arith.floor_div(x, *d)?
+                }
+            };
+            term = Some(match term {
+                None => v,
+                Some(t) => arith.mul(t, v)?,
+            });
+        }
+        let term = match term {
+            None => arith.constant(c)?,
+            Some(t) if c == 1 => t,
+            Some(t) => {
+                let c = arith.constant(c)?;
+                arith.mul(c, t)?
+            }
+        };
+        total = Some(match total {
+            None => term,
+            Some(t) => arith.add(t, term)?,
+        });
+    }
+    match total {
+        Some(t) => Ok(t),
+        None => arith.constant(0),
+    }
+}
+
+#[cfg(feature = "symbolic")]
+fn constant_terms(c: i64) -> Terms {
+    match c {
+        0 => Terms::new(),
+        c => BTreeMap::from([(vec![], c)]),
+    }
+}
+
+#[cfg(feature = "symbolic")]
+fn add_term(terms: &mut Terms, monomial: Vec<Atom>, coefficient: i64) {
+    let c = terms.entry(monomial.clone()).or_insert(0);
+    *c = c.saturating_add(coefficient);
+    if *c == 0 {
+        terms.remove(&monomial);
+    }
+}
+
+/// [`SymExpr::floor_div`] of an expression with symbols by `d > 1`.
+#[cfg(feature = "symbolic")]
+fn poly_floor_div(terms: &Terms, d: i64) -> SymExpr {
+    let mut quotient = Terms::new();
+    let mut rest = Terms::new();
+    for (m, &c) in terms {
+        let (q, r) = (c.div_euclid(d), c.rem_euclid(d));
+        if q != 0 {
+            add_term(&mut quotient, m.clone(), q);
+        }
+        if r != 0 {
+            add_term(&mut rest, m.clone(), r);
+        }
+    }
+    let (quotient, rest) = (SymExpr::from_terms(quotient), SymExpr::from_terms(rest));
+    if let Some(r) = rest.as_const() {
+        return quotient + SymExpr::from(r.div_euclid(d));
+    }
+    // floor(floor(x / a) / d) = floor(x / (a·d)).
+    if let Repr::Poly(rest_terms) = &rest.0 {
+        let only_term = rest_terms.iter().next().filter(|_| rest_terms.len() == 1);
+        if let Some((m, 1)) = only_term {
+            if let [Atom::FloorDiv(inner, a)] = m.as_slice() {
+                if let Some(ad) = a.checked_mul(d) {
+                    return quotient + inner.floor_div(ad);
+                }
+            }
+        }
+    }
+    quotient + SymExpr::atom(Atom::FloorDiv(Box::new(rest), d))
+}
+
 impl Add for SymExpr {
     type Output = SymExpr;
-    fn add(mut self, rhs: SymExpr) -> SymExpr {
-        for (m, c) in rhs.terms {
-            self.add_term(m, c);
+    fn add(self, rhs: SymExpr) -> SymExpr {
+        match (self.0, rhs.0) {
+            (Repr::Const(a), Repr::Const(b)) => SymExpr::from(a.saturating_add(b)),
+            #[cfg(feature = "symbolic")]
+            (a, b) => {
+                let mut terms = SymExpr(a).into_terms();
+                for (m, c) in SymExpr(b).into_terms() {
+                    add_term(&mut terms, m, c);
+                }
+                SymExpr::from_terms(terms)
+            }
         }
-        self
     }
 }
 
 impl Sub for SymExpr {
     type Output = SymExpr;
-    fn sub(mut self, rhs: SymExpr) -> SymExpr {
-        for (m, c) in rhs.terms {
-            self.add_term(m, c.saturating_neg());
+    fn sub(self, rhs: SymExpr) -> SymExpr {
+        match (self.0, rhs.0) {
+            (Repr::Const(a), Repr::Const(b)) => SymExpr::from(a.saturating_add(b.saturating_neg())),
+            #[cfg(feature = "symbolic")]
+            (a, b) => {
+                let mut terms = SymExpr(a).into_terms();
+                for (m, c) in SymExpr(b).into_terms() {
+                    add_term(&mut terms, m, c.saturating_neg());
+                }
+                SymExpr::from_terms(terms)
+            }
         }
-        self
     }
 }
 
 impl Mul for SymExpr {
     type Output = SymExpr;
     fn mul(self, rhs: SymExpr) -> SymExpr {
-        let mut out = SymExpr::default();
-        for (ma, ca) in &self.terms {
-            for (mb, cb) in &rhs.terms {
-                let mut m: Vec<Atom> = ma.iter().chain(mb).cloned().collect();
-                crate::sort::sort_short(&mut m);
-                out.add_term(m, ca.saturating_mul(*cb));
+        match (&self.0, &rhs.0) {
+            (Repr::Const(a), Repr::Const(b)) => SymExpr::from(a.saturating_mul(*b)),
+            #[cfg(feature = "symbolic")]
+            _ => {
+                let (a, b) = (self.to_terms(), rhs.to_terms());
+                let mut out = Terms::new();
+                for (ma, ca) in a.iter() {
+                    for (mb, cb) in b.iter() {
+                        let mut m: Vec<Atom> = ma.iter().chain(mb).cloned().collect();
+                        crate::sort::sort_short(&mut m);
+                        add_term(&mut out, m, ca.saturating_mul(*cb));
+                    }
+                }
+                SymExpr::from_terms(out)
             }
         }
-        out
     }
 }
 
@@ -401,14 +572,9 @@ impl fmt::Display for Atom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Atom::Symbol(s) => f.write_str(s),
-            Atom::FloorDiv(e, d) if e.terms.len() == 1 && e.as_const().is_none() => {
-                let (m, &c) = e.terms.iter().next().expect("one term");
-                if c == 1 && m.len() == 1 {
-                    write!(f, "{e}/{d}")
-                } else {
-                    write!(f, "({e})/{d}")
-                }
-            }
+            // A single atom divided needs no parentheses: `h/2`, `(h/3)/2`.
+            #[cfg(feature = "symbolic")]
+            Atom::FloorDiv(e, d) if e.as_single_atom() => write!(f, "{e}/{d}"),
             Atom::FloorDiv(e, d) => write!(f, "({e})/{d}"),
         }
     }
@@ -416,62 +582,72 @@ impl fmt::Display for Atom {
 
 impl fmt::Display for SymExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.terms.is_empty() {
-            return f.write_str("0");
+        match &self.0 {
+            Repr::Const(c) => write!(f, "{c}"),
+            #[cfg(feature = "symbolic")]
+            Repr::Poly(terms) => write_terms(terms, f),
         }
-        // Symbolic terms first (in their canonical order), the constant last: `h/2+1`.
-        let mut ordered: Vec<(&Vec<Atom>, i64)> = self
-            .terms
-            .iter()
-            .filter(|(m, _)| !m.is_empty())
-            .map(|(m, &c)| (m, c))
-            .collect();
-        let constant = self.terms.get(&vec![]).copied();
-        let empty = vec![];
-        if let Some(c) = constant {
-            ordered.push((&empty, c));
-        }
-        for (i, (m, c)) in ordered.into_iter().enumerate() {
-            let magnitude = c.unsigned_abs();
-            if c < 0 {
-                f.write_str("-")?;
-            } else if i > 0 {
-                f.write_str("+")?;
-            }
-            if m.is_empty() {
-                write!(f, "{magnitude}")?;
-                continue;
-            }
-            if magnitude != 1 {
-                write!(f, "{magnitude}*")?;
-            }
-            for (j, a) in m.iter().enumerate() {
-                if j > 0 {
-                    f.write_str("*")?;
-                }
-                // `2*(h/2)`, `w*(h/2)`: a division after a factor would otherwise divide the
-                // whole product when read back.
-                match a {
-                    Atom::FloorDiv(..) if j > 0 || magnitude != 1 => write!(f, "({a})")?,
-                    _ => write!(f, "{a}")?,
-                }
-            }
-        }
-        Ok(())
     }
+}
+
+/// Writes a polynomial: symbolic terms first (in their canonical order), the constant last
+/// (`h/2+1`).
+#[cfg(feature = "symbolic")]
+fn write_terms(terms: &Terms, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let mut ordered: Vec<(&Vec<Atom>, i64)> = terms
+        .iter()
+        .filter(|(m, _)| !m.is_empty())
+        .map(|(m, &c)| (m, c))
+        .collect();
+    let constant = terms.get(&vec![]).copied();
+    let empty = vec![];
+    if let Some(c) = constant {
+        ordered.push((&empty, c));
+    }
+    for (i, (m, c)) in ordered.into_iter().enumerate() {
+        let magnitude = c.unsigned_abs();
+        if c < 0 {
+            f.write_str("-")?;
+        } else if i > 0 {
+            f.write_str("+")?;
+        }
+        if m.is_empty() {
+            write!(f, "{magnitude}")?;
+            continue;
+        }
+        if magnitude != 1 {
+            write!(f, "{magnitude}*")?;
+        }
+        for (j, a) in m.iter().enumerate() {
+            if j > 0 {
+                f.write_str("*")?;
+            }
+            // `2*(h/2)`, `w*(h/2)`: a division after a factor would otherwise divide the
+            // whole product when read back.
+            match a {
+                Atom::FloorDiv(..) if j > 0 || magnitude != 1 => write!(f, "({a})")?,
+                _ => write!(f, "{a}")?,
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Limits on parsed text, which may come from an untrusted module file: nesting depth and
 /// terms per product (multiplying sums multiplies their term counts).
+#[cfg(feature = "symbolic")]
 const MAX_DEPTH: usize = 32;
+#[cfg(feature = "symbolic")]
 const MAX_TERMS: usize = 256;
 
+#[cfg(feature = "symbolic")]
 struct ExprParser<'a> {
     s: &'a [u8],
     pos: usize,
     depth: usize,
 }
 
+#[cfg(feature = "symbolic")]
 impl ExprParser<'_> {
     fn skip_ws(&mut self) {
         while self.s.get(self.pos).is_some_and(u8::is_ascii_whitespace) {
@@ -511,7 +687,7 @@ impl ExprParser<'_> {
         loop {
             if self.eat(b'*') {
                 e = e * self.factor()?;
-                if e.terms.len() > MAX_TERMS {
+                if e.term_count() > MAX_TERMS {
                     return Err(format!("size has more than {MAX_TERMS} terms"));
                 }
             } else if self.eat(b'/') {
@@ -564,7 +740,39 @@ impl ExprParser<'_> {
     }
 }
 
+/// Constants: the only sizes without the `symbolic` feature.
 #[cfg(test)]
+mod constant_tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn constants_compute_compare_and_print_as_numbers() {
+        let (a, b) = (SymExpr::from(7), SymExpr::from(-3));
+        assert_eq!((a.clone() + b.clone()).as_const(), Some(4));
+        assert_eq!((a.clone() - b.clone()).as_const(), Some(10));
+        assert_eq!((a.clone() * b.clone()).as_const(), Some(-21));
+        assert_eq!(a.floor_div(2), SymExpr::from(3));
+        assert_eq!(b.floor_div(2), SymExpr::from(-2));
+        assert_eq!(a.ceil_div(2), SymExpr::from(4));
+        let twelve = SymExpr::from(12);
+        assert_eq!(twelve.exact_div(&SymExpr::from(4)), Some(SymExpr::from(3)));
+        assert_eq!(twelve.exact_div(&SymExpr::from(5)), None);
+        assert_eq!(a.exact_div(&SymExpr::from(0)), None);
+        assert_eq!(a.eval(&|_| None), Some(7));
+        assert!(a.symbols().is_empty() && a.is_nonnegative() && !b.is_nonnegative());
+        assert_eq!(
+            (b.to_string(), SymExpr::default().to_string()),
+            ("-3".into(), "0".into())
+        );
+        // Ordered as lists of terms: zero has none, so it comes first.
+        let mut v = [a.clone(), SymExpr::from(0), b.clone()];
+        crate::sort::sort_short(&mut v);
+        assert_eq!(v, [SymExpr::from(0), b, a]);
+    }
+}
+
+#[cfg(all(test, feature = "symbolic"))]
 mod tests {
     use super::*;
     use std::prelude::rust_2021::*;
@@ -592,6 +800,16 @@ mod tests {
         assert_eq!(e("b*s*64").to_string(), "64*b*s");
         assert_eq!(e("h/2").to_string(), "h/2");
         assert_eq!(e("1-h").to_string(), "-h+1");
+    }
+
+    #[test]
+    fn expressions_whose_symbols_cancel_are_constants_and_order_before_symbols() {
+        assert_eq!(e("2*h+3-2*h").as_const(), Some(3));
+        assert_eq!(e("(h+4)/2-h/2").as_const(), Some(2));
+        let mut v = [e("h"), e("3"), e("0"), e("-5"), e("h+1")];
+        crate::sort::sort_short(&mut v);
+        // As lists of (monomial, coefficient) terms: h+1 is [(1, 1), (h, 1)], before [(1, 3)].
+        assert_eq!(v, [e("0"), e("-5"), e("h+1"), e("3"), e("h")]);
     }
 
     #[test]
