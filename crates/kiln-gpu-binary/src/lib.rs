@@ -37,7 +37,7 @@
 //!
 //! This crate belongs to the runtime side: it never depends on the compiler.
 
-use kiln_module::{ByteReader, ByteWriter, ModuleError};
+use kiln_module::{ByteReader, ByteWriter};
 use kiln_types::sym::SymExpr;
 use kiln_types::ElementType;
 
@@ -162,7 +162,8 @@ impl Executable {
     /// Decodes and checks an executable; errors say what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<Executable, String> {
         let mut r = ByteReader::new(bytes, "GPU executable");
-        let exe = decode_inner(&mut r).map_err(|e| e.to_string())?;
+        let exe = decode_inner(&mut r);
+        let exe = r.finish(exe).map_err(|e| e.to_string())?;
         exe.check()?;
         Ok(exe)
     }
@@ -226,46 +227,42 @@ pub fn workgroups(kernels: &[Kernel], entry_point: u32, params: &[i64]) -> Resul
     Ok(kernel.bind(params)?.workgroups)
 }
 
-fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
-    let version = r.u32()?;
+fn decode_inner(r: &mut ByteReader) -> Executable {
+    let version = r.u32();
     if version != VERSION {
-        return Err(ModuleError::Invalid(format!(
+        r.invalid(format!(
             "GPU executable version {version}, expected {VERSION}"
-        )));
+        ));
     }
-    let kind = match r.u8()? {
+    let kind = match r.u8() {
         0 => CodeKind::Ptx,
         1 => CodeKind::Hsaco,
         2 => CodeKind::Msl,
         3 => CodeKind::Wgsl,
         other => {
-            return Err(ModuleError::Invalid(format!(
-                "unknown GPU code kind {other}"
-            )))
+            r.invalid(format!("unknown GPU code kind {other}"));
+            CodeKind::Ptx
         }
     };
-    let target = r.str()?;
-    let n = r.len(16)?;
-    let mut kernels = Vec::with_capacity(n);
-    for _ in 0..n {
-        let name = r.str()?;
-        let workgroup_size = r.u32()?;
-        let nb = r.len(1)?;
-        let bindings = (0..nb)
-            .map(|_| r.element_type())
-            .collect::<Result<Vec<_>, _>>()?;
-        let ns = r.len(4)?;
-        let symbols = (0..ns).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
-        let binding_extents = (0..nb).map(|_| r.size()).collect::<Result<Vec<_>, _>>()?;
-        let workgroups = r.size()?;
-        let shared_memory = r.u32()?;
-        let reports_errors = match r.u8()? {
+    let target = r.str();
+    let kernels = r.list(16, |r| {
+        let name = r.str();
+        let workgroup_size = r.u32();
+        let nb = r.len(1);
+        let bindings = (0..nb).map(|_| r.element_type()).collect();
+        let symbols = r.list(4, ByteReader::str);
+        let binding_extents = (0..nb).map(|_| r.size()).collect();
+        let workgroups = r.size();
+        let shared_memory = r.u32();
+        let reports_errors = match r.u8() {
             0 => false,
             1 => true,
-            b => return Err(ModuleError::Invalid(format!("bad flag byte {b}"))),
+            b => {
+                r.invalid(format!("bad flag byte {b}"));
+                false
+            }
         };
-        let code = r.blob()?;
-        kernels.push(Kernel {
+        Kernel {
             name,
             workgroup_size,
             bindings,
@@ -274,19 +271,19 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
             workgroups,
             shared_memory,
             reports_errors,
-            code,
-        });
-    }
-    let code = r.blob()?;
+            code: r.blob(),
+        }
+    });
+    let code = r.blob();
     if !r.is_empty() {
-        return Err(ModuleError::Invalid("trailing bytes after the code".into()));
+        r.invalid("trailing bytes after the code".into());
     }
-    Ok(Executable {
+    Executable {
         kind,
         target,
         code,
         kernels,
-    })
+    }
 }
 
 /// What one dispatch of a kernel needs, its symbols bound.

@@ -66,11 +66,36 @@ impl ByteWriter {
     }
 }
 
-/// Reads little-endian values; every read is bounds-checked and names what it was reading.
+/// Reads little-endian values, every read bounds-checked.
+///
+/// The reader keeps the first error it meets (a read past the end, a length longer than the
+/// bytes left, a code the caller refuses with [`ByteReader::refuse`]); from then on every read
+/// returns zero, an empty string or an empty list. A decoder therefore reads straight through
+/// without a check per value and asks once for the outcome ([`ByteReader::finish`]), or
+/// before it uses a value for more than building its result ([`ByteReader::check`]). This keeps
+/// decoders short, which a firmware's size feels.
+///
+/// ```
+/// use kiln_module::{ByteReader, ByteWriter};
+/// let mut w = ByteWriter::default();
+/// w.u32(7);
+/// w.str("conv");
+/// let mut r = ByteReader::new(&w.bytes, "example table");
+/// let (n, name) = (r.u32(), r.str());
+/// assert_eq!(r.finish((n, name)).unwrap(), (7, "conv".to_string()));
+/// let mut r = ByteReader::new(&w.bytes[..6], "example table");
+/// let (n, name) = (r.u32(), r.str());
+/// assert_eq!((n, name.as_str()), (7, ""));
+/// assert_eq!(
+///     r.finish(()).unwrap_err().to_string(),
+///     "module is truncated: example table ends early at byte 4"
+/// );
+/// ```
 pub struct ByteReader<'a> {
     bytes: &'a [u8],
     pos: usize,
     what: &'static str,
+    error: Option<ModuleError>,
 }
 
 impl<'a> ByteReader<'a> {
@@ -80,133 +105,172 @@ impl<'a> ByteReader<'a> {
             bytes,
             pos: 0,
             what,
+            error: None,
         }
     }
+    /// True when every byte has been read (or reading has failed).
     pub fn is_empty(&self) -> bool {
         self.pos >= self.bytes.len()
     }
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ModuleError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.bytes.len())
-            .ok_or(ModuleError::Truncated {
-                what: self.what,
-                offset: self.pos,
-            })?;
-        let s = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(s)
+    /// Keeps `error` unless an earlier one is kept, and stops reading.
+    pub fn refuse(&mut self, error: ModuleError) {
+        self.error.get_or_insert(error);
+        self.pos = self.bytes.len();
     }
-    pub fn u8(&mut self) -> Result<u8, ModuleError> {
-        Ok(self.take(1)?[0])
+    /// [`ByteReader::refuse`] with [`ModuleError::Invalid`]: `message` says what is wrong.
+    pub fn invalid(&mut self, message: String) {
+        self.refuse(ModuleError::Invalid(message));
     }
-    pub fn u32(&mut self) -> Result<u32, ModuleError> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
+    /// The first error so far.
+    pub fn check(&mut self) -> Result<(), ModuleError> {
+        self.error.take().map_or(Ok(()), Err)
     }
-    pub fn u64(&mut self) -> Result<u64, ModuleError> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
+    /// `value` if every read succeeded, else the first error.
+    pub fn finish<T>(mut self, value: T) -> Result<T, ModuleError> {
+        self.check().map(|()| value)
     }
-    pub fn i64(&mut self) -> Result<i64, ModuleError> {
-        Ok(i64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
-    }
-    pub fn f32(&mut self) -> Result<f32, ModuleError> {
-        Ok(f32::from_le_bytes(
-            self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
-    pub fn f64(&mut self) -> Result<f64, ModuleError> {
-        Ok(f64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
-        ))
-    }
-    /// A length prefix, checked against the bytes left (each item needs at least `min_item` bytes),
-    /// so a corrupt count cannot make the reader allocate without bound.
-    /// The next u32 without consuming it; `None` at the end.
-    pub fn peek_u32(&self) -> Result<Option<u32>, ModuleError> {
-        Ok(self
-            .bytes
-            .get(self.pos..self.pos + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes"))))
-    }
-    pub fn len(&mut self, min_item: usize) -> Result<usize, ModuleError> {
-        let n = self.u32()? as usize;
-        if n.saturating_mul(min_item.max(1)) > self.bytes.len() - self.pos {
-            return Err(ModuleError::Invalid(format!(
-                "{} table claims {n} entries, more than the file holds",
-                self.what
-            )));
+    /// The next `n` bytes (none once reading has failed).
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        match self.bytes.get(self.pos..).and_then(|rest| rest.get(..n)) {
+            Some(bytes) => {
+                self.pos += n;
+                bytes
+            }
+            None => {
+                let offset = self.pos;
+                self.refuse(ModuleError::Truncated {
+                    what: self.what,
+                    offset,
+                });
+                &[]
+            }
         }
-        Ok(n)
+    }
+    /// The next `N` bytes, zeros once reading has failed.
+    fn array<const N: usize>(&mut self) -> [u8; N] {
+        self.take(N).try_into().unwrap_or([0; N])
+    }
+    pub fn u8(&mut self) -> u8 {
+        self.array::<1>()[0]
+    }
+    pub fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.array())
+    }
+    pub fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.array())
+    }
+    pub fn i64(&mut self) -> i64 {
+        i64::from_le_bytes(self.array())
+    }
+    pub fn f32(&mut self) -> f32 {
+        f32::from_le_bytes(self.array())
+    }
+    pub fn f64(&mut self) -> f64 {
+        f64::from_le_bytes(self.array())
+    }
+    /// The next u32 without consuming it; `None` at the end.
+    pub fn peek_u32(&self) -> Option<u32> {
+        let b = self.bytes.get(self.pos..)?.get(..4)?;
+        Some(u32::from_le_bytes(b.try_into().ok()?))
+    }
+    /// A length prefix, checked against the bytes left (each item needs at least `min_item`
+    /// bytes), so a corrupt count cannot make the reader allocate without bound.
+    pub fn len(&mut self, min_item: usize) -> usize {
+        let n = self.u32() as usize;
+        if n.saturating_mul(min_item.max(1)) > self.bytes.len() - self.pos {
+            let what = self.what;
+            self.invalid(format!(
+                "{what} table claims {n} entries, more than the file holds"
+            ));
+            return 0;
+        }
+        n
+    }
+    /// A list written as its length and then each item, each at least `min_item` bytes long.
+    pub fn list<T>(&mut self, min_item: usize, mut item: impl FnMut(&mut Self) -> T) -> Vec<T> {
+        let n = self.len(min_item);
+        let mut items = Vec::with_capacity(n);
+        for _ in 0..n {
+            items.push(item(self));
+        }
+        items
     }
     /// A byte string [`ByteWriter::blob`] wrote.
-    pub fn blob(&mut self) -> Result<Vec<u8>, ModuleError> {
-        let n = usize::try_from(self.u64()?).unwrap_or(usize::MAX);
-        Ok(self.take(n)?.to_vec())
+    pub fn blob(&mut self) -> Vec<u8> {
+        let n = usize::try_from(self.u64()).unwrap_or(usize::MAX);
+        self.take(n).to_vec()
     }
-    pub fn str(&mut self) -> Result<String, ModuleError> {
-        let n = self.len(1)?;
-        let b = self.take(n)?;
-        String::from_utf8(b.to_vec()).map_err(|_| {
-            ModuleError::Invalid(format!("{} holds a string that is not UTF-8", self.what))
-        })
+    pub fn str(&mut self) -> String {
+        let n = self.len(1);
+        let bytes = self.take(n);
+        match core::str::from_utf8(bytes) {
+            Ok(text) => text.into(),
+            Err(_) => {
+                let what = self.what;
+                self.invalid(format!("{what} holds a string that is not UTF-8"));
+                String::new()
+            }
+        }
     }
-    pub fn u64s(&mut self) -> Result<Vec<u64>, ModuleError> {
-        let n = self.len(8)?;
-        (0..n).map(|_| self.u64()).collect()
+    pub fn u64s(&mut self) -> Vec<u64> {
+        self.list(8, Self::u64)
     }
-    pub fn i64s(&mut self) -> Result<Vec<i64>, ModuleError> {
-        let n = self.len(8)?;
-        (0..n).map(|_| self.i64()).collect()
+    pub fn i64s(&mut self) -> Vec<i64> {
+        self.list(8, Self::i64)
     }
     /// A size written by [`ByteWriter::size`] (expressions parse with bounded depth).
-    pub fn size(&mut self) -> Result<SymExpr, ModuleError> {
-        match self.u8()? {
+    pub fn size(&mut self) -> SymExpr {
+        match self.u8() {
             0 => {
-                let c = self.u64()?;
-                i64::try_from(c)
-                    .map(SymExpr::from)
-                    .map_err(|_| ModuleError::Invalid(format!("size {c} is out of range")))
+                let c = self.u64();
+                i64::try_from(c).map(SymExpr::from).unwrap_or_else(|_| {
+                    self.invalid(format!("size {c} is out of range"));
+                    SymExpr::default()
+                })
             }
             1 => self.expr(),
-            t => Err(ModuleError::Invalid(format!(
-                "{} holds unknown size tag {t}",
-                self.what
-            ))),
+            t => {
+                let what = self.what;
+                self.invalid(format!("{what} holds unknown size tag {t}"));
+                SymExpr::default()
+            }
         }
     }
     /// A size written as its text (`SymExpr`'s `Display` form): a constant, or, in builds
     /// with the `symbolic` feature, an expression over run-time symbols (parsed with bounded
     /// depth).
-    pub fn expr(&mut self) -> Result<SymExpr, ModuleError> {
-        let text = self.str()?;
+    pub fn expr(&mut self) -> SymExpr {
+        let text = self.str();
+        let what = self.what;
         let digits = text.strip_prefix('-').unwrap_or(&text);
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            return text.parse::<i64>().map(SymExpr::from).map_err(|_| {
-                ModuleError::Invalid(format!("{} holds size {text}, out of range", self.what))
-            });
-        }
-        #[cfg(feature = "symbolic")]
-        return SymExpr::parse(&text).map_err(ModuleError::Invalid);
-        #[cfg(not(feature = "symbolic"))]
-        Err(ModuleError::NotBuilt {
-            what: format!(
-                "the size `{text}` in its {}, known only at run time",
-                self.what
-            ),
-            feature: "symbolic",
-        })
+        let refusal = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            match text.parse::<i64>() {
+                Ok(c) => return SymExpr::from(c),
+                Err(_) => ModuleError::Invalid(format!("{what} holds size {text}, out of range")),
+            }
+        } else if self.error.is_some() {
+            return SymExpr::default();
+        } else {
+            #[cfg(feature = "symbolic")]
+            match SymExpr::parse(&text) {
+                Ok(e) => return e,
+                Err(message) => ModuleError::Invalid(message),
+            }
+            #[cfg(not(feature = "symbolic"))]
+            ModuleError::NotBuilt {
+                what: format!("the size `{text}` in its {what}, known only at run time"),
+                feature: "symbolic",
+            }
+        };
+        self.refuse(refusal);
+        SymExpr::default()
     }
-    pub fn element_type(&mut self) -> Result<kiln_types::ElementType, ModuleError> {
-        let c = self.u8()?;
-        kiln_types::ElementType::from_code(c).ok_or_else(|| {
-            ModuleError::Invalid(format!("{} names unknown element type code {c}", self.what))
+    pub fn element_type(&mut self) -> kiln_types::ElementType {
+        let c = self.u8();
+        kiln_types::ElementType::from_code(c).unwrap_or_else(|| {
+            let what = self.what;
+            self.invalid(format!("{what} names unknown element type code {c}"));
+            kiln_types::ElementType::F32
         })
     }
 }

@@ -8,7 +8,7 @@
 //! evaluates them for one call's symbol values and checks the result, giving the
 //! [`BoundProgram`] a device records.
 
-use crate::{ByteReader, ByteWriter, FunctionDef, Module, ModuleError};
+use crate::{ByteReader, ByteWriter, FunctionDef, Module};
 use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
@@ -229,68 +229,20 @@ impl HostProgram {
         }
     }
 
-    pub(crate) fn decode(r: &mut ByteReader) -> Result<HostProgram, ModuleError> {
-        let transient_size = r.size()?;
-        let n = r.len(1)?;
+    pub(crate) fn decode(r: &mut ByteReader) -> HostProgram {
+        let transient_size = r.size();
+        let n = r.len(1);
         let mut insts = Vec::with_capacity(n);
         for _ in 0..n {
-            insts.push(match r.u8()? {
-                1 => {
-                    let executable = r.u32()?;
-                    let kernel = r.u32()?;
-                    let workgroups = match r.u8()? {
-                        0 => None,
-                        1 => Some([r.size()?, r.size()?, r.size()?]),
-                        t => {
-                            return Err(ModuleError::Invalid(format!(
-                                "unknown workgroup count tag {t}"
-                            )))
-                        }
-                    };
-                    let np = r.len(9)?;
-                    let params = (0..np).map(|_| r.size()).collect::<Result<Vec<_>, _>>()?;
-                    let nb = r.len(23)?;
-                    let mut bindings = Vec::with_capacity(nb);
-                    for _ in 0..nb {
-                        let tag = r.u8()?;
-                        let index = r.u32()?;
-                        let space = match tag {
-                            0 => BufferSpace::Input(index),
-                            1 => BufferSpace::Output(index),
-                            2 => BufferSpace::Constant(index),
-                            3 => BufferSpace::Transient,
-                            t => {
-                                return Err(ModuleError::Invalid(format!(
-                                    "unknown buffer space {t}"
-                                )))
-                            }
-                        };
-                        bindings.push(BindingRef {
-                            space,
-                            offset: r.size()?,
-                            length: r.size()?,
-                        });
-                    }
-                    HostInst::Dispatch {
-                        executable,
-                        kernel,
-                        workgroups,
-                        bindings,
-                        params,
-                    }
-                }
-                2 => HostInst::Barrier,
-                op => {
-                    return Err(ModuleError::Invalid(format!(
-                        "unknown host instruction {op}"
-                    )))
-                }
-            });
+            match decode_inst(r) {
+                Some(inst) => insts.push(inst),
+                None => break,
+            }
         }
-        Ok(HostProgram {
+        HostProgram {
             transient_size,
             insts,
-        })
+        }
     }
 
     /// Checks the program against its module when the module is read: every size names only
@@ -426,6 +378,57 @@ where
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+/// One host instruction; `None` (with the reader refusing it) for an unknown one.
+fn decode_inst(r: &mut ByteReader) -> Option<HostInst> {
+    match r.u8() {
+        1 => {
+            let executable = r.u32();
+            let kernel = r.u32();
+            let workgroups = match r.u8() {
+                0 => None,
+                1 => Some([r.size(), r.size(), r.size()]),
+                t => {
+                    r.invalid(format!("unknown workgroup count tag {t}"));
+                    return None;
+                }
+            };
+            let params = r.list(9, ByteReader::size);
+            let mut bindings = Vec::new();
+            for _ in 0..r.len(23) {
+                let tag = r.u8();
+                let index = r.u32();
+                let space = match tag {
+                    0 => BufferSpace::Input(index),
+                    1 => BufferSpace::Output(index),
+                    2 => BufferSpace::Constant(index),
+                    3 => BufferSpace::Transient,
+                    t => {
+                        r.invalid(format!("unknown buffer space {t}"));
+                        return None;
+                    }
+                };
+                bindings.push(BindingRef {
+                    space,
+                    offset: r.size(),
+                    length: r.size(),
+                });
+            }
+            Some(HostInst::Dispatch {
+                executable,
+                kernel,
+                workgroups,
+                bindings,
+                params,
+            })
+        }
+        2 => Some(HostInst::Barrier),
+        op => {
+            r.invalid(format!("unknown host instruction {op}"));
+            None
         }
     }
 }

@@ -379,21 +379,23 @@ impl Module {
             });
         }
         let mut h = ByteReader::new(&file[..file.len().min(HEADER_SIZE)], "header");
-        h.u64()?; // magic, checked above
-        let version = h.u32()?;
+        h.u64(); // magic, checked above
+        let version = h.u32();
+        h.check()?;
         if version != FORMAT_VERSION {
             return Err(ModuleError::Version {
                 found: version,
                 expected: FORMAT_VERSION,
             });
         }
-        let header_size = h.u32()? as usize;
-        let meta_offset = h.u64()?;
-        let meta_len = h.u64()?;
-        let meta_sum = h.u64()?;
-        let total = h.u64()?;
-        h.u64()?;
-        let hsum = h.u64()?;
+        let header_size = h.u32() as usize;
+        let meta_offset = h.u64();
+        let meta_len = h.u64();
+        let meta_sum = h.u64();
+        let total = h.u64();
+        h.u64();
+        let hsum = h.u64();
+        h.check()?;
         if checksum(&file[..56]) != hsum {
             return Err(ModuleError::Checksum("header"));
         }
@@ -420,104 +422,46 @@ impl Module {
             return Err(ModuleError::Checksum("function and executable tables"));
         }
         let mut r = ByteReader::new(meta, "metadata");
-        let compiler_version = r.str()?;
-        let name = r.str()?;
-        let nf = r.len(16)?;
-        let mut functions = Vec::with_capacity(nf);
-        for _ in 0..nf {
-            let fname = r.str()?;
-            let mut sigs = [vec![], vec![]];
-            for s in &mut sigs {
-                let n = r.len(9)?;
-                for _ in 0..n {
-                    let name = r.str()?;
-                    let element_type = r.element_type()?;
-                    let any_rank = r.peek_u32()? == Some(u32::MAX);
-                    let rank = if any_rank {
-                        r.u32()?;
-                        0
-                    } else {
-                        r.len(4)?
-                    };
-                    let dims = (0..rank).map(|_| r.expr()).collect::<Result<Vec<_>, _>>()?;
-                    s.push(TensorSig {
-                        name,
-                        element_type,
-                        dims,
-                        any_rank,
-                    });
-                }
-            }
-            let np = r.len(12)?;
-            let programs = (0..np)
-                .map(|_| HostProgram::decode(&mut r))
-                .collect::<Result<Vec<_>, _>>()?;
-            let nc = r.len(12)?;
-            let checks = (0..nc)
-                .map(|_| {
-                    Ok(SizeCheck {
-                        a: r.expr()?,
-                        b: r.expr()?,
-                        at_most: r.u8()? != 0,
-                        op: r.str()?,
-                    })
-                })
-                .collect::<Result<Vec<_>, ModuleError>>()?;
-            let internal = r.u8()? != 0;
-            let control = match r.u8()? {
-                0 => None,
-                #[cfg(feature = "control")]
-                _ => Some(control::decode(&mut r)?),
-                #[cfg(not(feature = "control"))]
-                _ => {
-                    return Err(ModuleError::NotBuilt {
-                        what: format!("run-time control flow (function '{fname}')"),
-                        feature: "control",
-                    })
-                }
+        let compiler_version = r.str();
+        let name = r.str();
+        let functions = r.list(16, read_function);
+        let executables = r.list(32, |r| {
+            let target = r.str();
+            let format = r.str();
+            let (off, len, sum) = (r.u64(), r.u64(), r.u64());
+            let data = match r.check().and_then(|()| range(file, off, len, "executable")) {
+                Ok(data) if checksum(data) != sum => Err(ModuleError::Checksum("executable")),
+                checked => checked,
             };
-            let [inputs, outputs] = sigs;
-            functions.push(FunctionDef {
-                name: fname,
-                inputs,
-                outputs,
-                programs,
-                checks,
-                control,
-                internal,
-            });
-        }
-        let ne = r.len(32)?;
-        let mut executables = Vec::with_capacity(ne);
-        for _ in 0..ne {
-            let target = r.str()?;
-            let format = r.str()?;
-            let (off, len, sum) = (r.u64()?, r.u64()?, r.u64()?);
-            let data = range(file, off, len, "executable")?;
-            if checksum(data) != sum {
-                return Err(ModuleError::Checksum("executable"));
-            }
-            executables.push(ExecutableDef {
+            ExecutableDef {
                 target,
                 format,
-                data: data.to_vec(),
-            });
-        }
-        let nc = r.len(21)?;
-        let mut constants = Vec::with_capacity(nc);
-        for _ in 0..nc {
-            let element_type = r.element_type()?;
-            let shape = r.u64s()?;
-            let (offset, length) = (r.u64()?, r.u64()?);
-            range(file, offset, length, "constant")?;
+                data: data
+                    .unwrap_or_else(|e| {
+                        r.refuse(e);
+                        &[]
+                    })
+                    .to_vec(),
+            }
+        });
+        let mut constants = Vec::new();
+        for c in 0..r.len(21) {
+            let element_type = r.element_type();
+            let shape = r.u64s();
+            let (offset, length) = (r.u64(), r.u64());
+            if let Err(e) = r
+                .check()
+                .and_then(|()| range(file, offset, length, "constant"))
+            {
+                r.refuse(e);
+                break;
+            }
             let count = shape
                 .iter()
                 .try_fold(element_type.byte_size() as u64, |a, &d| a.checked_mul(d));
             if count != Some(length) || offset % DATA_ALIGNMENT as u64 != 0 {
-                return Err(ModuleError::Invalid(format!(
-                    "constant {} has a bad size or alignment",
-                    constants.len()
-                )));
+                r.invalid(format!("constant {c} has a bad size or alignment"));
+                break;
             }
             constants.push(ConstantDef {
                 element_type,
@@ -527,10 +471,9 @@ impl Module {
             });
         }
         if !r.is_empty() {
-            return Err(ModuleError::Invalid(
-                "trailing bytes after the constant table".into(),
-            ));
+            r.invalid("trailing bytes after the constant table".into());
         }
+        r.check()?;
         let module = Module {
             compiler_version,
             name,
@@ -565,6 +508,61 @@ impl Module {
             }
         }
         Ok(module)
+    }
+}
+
+/// One entry of the function table.
+fn read_function(r: &mut ByteReader) -> FunctionDef {
+    let name = r.str();
+    let [inputs, outputs] = [(); 2].map(|()| r.list(9, read_signature));
+    let programs = r.list(12, HostProgram::decode);
+    let checks = r.list(12, |r| SizeCheck {
+        a: r.expr(),
+        b: r.expr(),
+        at_most: r.u8() != 0,
+        op: r.str(),
+    });
+    let internal = r.u8() != 0;
+    let control = match r.u8() {
+        0 => None,
+        #[cfg(feature = "control")]
+        _ => Some(control::decode(r)),
+        #[cfg(not(feature = "control"))]
+        _ => {
+            r.refuse(ModuleError::NotBuilt {
+                what: format!("run-time control flow (function '{name}')"),
+                feature: "control",
+            });
+            None
+        }
+    };
+    FunctionDef {
+        name,
+        inputs,
+        outputs,
+        programs,
+        checks,
+        control,
+        internal,
+    }
+}
+
+/// One input's or result's signature.
+fn read_signature(r: &mut ByteReader) -> TensorSig {
+    let name = r.str();
+    let element_type = r.element_type();
+    let any_rank = r.peek_u32() == Some(u32::MAX);
+    let rank = if any_rank {
+        r.u32();
+        0
+    } else {
+        r.len(4)
+    };
+    TensorSig {
+        name,
+        element_type,
+        dims: (0..rank).map(|_| r.expr()).collect(),
+        any_rank,
     }
 }
 

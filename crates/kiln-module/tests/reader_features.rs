@@ -89,5 +89,8 @@ fn a_function_defined_twice_is_refused() {
         name: "other".into(),
         ..function(x(), None)
     });
-    assert_eq!(Module::read(&renamed.write(&[])).unwrap().functions.len(), 2);
+    assert_eq!(
+        Module::read(&renamed.write(&[])).unwrap().functions.len(),
+        2
+    );
 }

@@ -181,50 +181,35 @@ impl Executable {
     /// (the HAL that runs them decodes and checks them).
     pub fn decode(bytes: &[u8]) -> Result<Executable, NativeError> {
         let mut r = ByteReader::new(bytes, "native executable");
-        let inner = |r: &mut ByteReader| -> Result<_, ModuleError> {
-            let version = r.u32()?;
-            if version != VERSION && version != 2 {
-                return Err(ModuleError::Invalid(format!(
-                    "native executable version {version}, expected 2 or {VERSION}"
-                )));
+        let version = r.u32();
+        if version != VERSION && version != 2 {
+            r.invalid(format!(
+                "native executable version {version}, expected 2 or {VERSION}"
+            ));
+        }
+        let triple = r.str();
+        let cpu = r.str();
+        let features = r.list(4, ByteReader::str);
+        let kernels = r.blob();
+        let symbols = r.list(4, ByteReader::str);
+        let tile = match r.u8() {
+            0 => None,
+            1 => Some(NativeTile {
+                mr: r.u32(),
+                nr: r.u32(),
+                symbol: r.str(),
+            }),
+            other => {
+                r.invalid(format!("tile marker {other}, expected 0 or 1"));
+                None
             }
-            let triple = r.str()?;
-            let cpu = r.str()?;
-            let n = r.len(4)?;
-            let features = (0..n).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
-            let kernels = r.blob()?;
-            let n = r.len(4)?;
-            let symbols = (0..n).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
-            let tile = match r.u8()? {
-                0 => None,
-                1 => Some(NativeTile {
-                    mr: r.u32()?,
-                    nr: r.u32()?,
-                    symbol: r.str()?,
-                }),
-                other => {
-                    return Err(ModuleError::Invalid(format!(
-                        "tile marker {other}, expected 0 or 1"
-                    )))
-                }
-            };
-            let object = r.blob()?;
-            let library = if version >= 3 {
-                r.str()?
-            } else {
-                String::new()
-            };
-            if !r.is_empty() {
-                return Err(ModuleError::Invalid(
-                    "trailing bytes after the object".into(),
-                ));
-            }
-            Ok((
-                triple, cpu, features, kernels, symbols, tile, object, library,
-            ))
         };
-        let (triple, cpu, features, kernels, symbols, tile, object, library) = inner(&mut r)?;
-        Ok(Executable {
+        let object = r.blob();
+        let library = if version >= 3 { r.str() } else { String::new() };
+        if !r.is_empty() {
+            r.invalid("trailing bytes after the object".into());
+        }
+        let exe = Executable {
             triple,
             cpu,
             features,
@@ -233,7 +218,8 @@ impl Executable {
             tile,
             object,
             library,
-        })
+        };
+        Ok(r.finish(exe)?)
     }
 
     /// The features in [`Executable::features`] this CPU lacks.

@@ -27,7 +27,7 @@
 //!
 //! This crate belongs to the runtime side: it never depends on the compiler.
 
-use kiln_module::{ByteReader, ByteWriter, ModuleError};
+use kiln_module::{ByteReader, ByteWriter};
 use kiln_types::sym::SymExpr;
 use kiln_types::ElementType;
 
@@ -61,16 +61,18 @@ impl Features {
             | (self.storage8 as u8) << 2
             | (self.float64 as u8) << 3
     }
-    fn from_bits(b: u8) -> Result<Features, ModuleError> {
+    /// The features a byte holds, refused by `r` if it holds unknown bits.
+    fn read(r: &mut ByteReader) -> Features {
+        let b = r.u8();
         if b > 15 {
-            return Err(ModuleError::Invalid(format!("unknown feature bits {b:#x}")));
+            r.invalid(format!("unknown feature bits {b:#x}"));
         }
-        Ok(Features {
+        Features {
             int64: b & 1 != 0,
             storage16: b & 2 != 0,
             storage8: b & 4 != 0,
             float64: b & 8 != 0,
-        })
+        }
     }
     /// Names of the features in `self` that `available` lacks, as Vulkan spells them.
     pub fn missing_from(self, available: Features) -> Vec<&'static str> {
@@ -195,7 +197,8 @@ impl Executable {
     /// Decodes and checks an executable; errors say what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<Executable, String> {
         let mut r = ByteReader::new(bytes, "vulkan-spirv executable");
-        let exe = decode_inner(&mut r).map_err(|e| e.to_string())?;
+        let exe = decode_inner(&mut r);
+        let exe = r.finish(exe).map_err(|e| e.to_string())?;
         for e in &exe.entry_points {
             e.check()
                 .map_err(|m| format!("entry point '{}': {m}", e.name))?;
@@ -204,38 +207,34 @@ impl Executable {
     }
 }
 
-fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
-    let version = r.u32()?;
+fn decode_inner(r: &mut ByteReader) -> Executable {
+    let version = r.u32();
     if version != VERSION {
-        return Err(ModuleError::Invalid(format!(
+        r.invalid(format!(
             "vulkan-spirv executable version {version}, expected {VERSION}"
-        )));
+        ));
     }
-    let n = r.len(16)?;
-    let mut entry_points = Vec::with_capacity(n);
-    for _ in 0..n {
-        let name = r.str()?;
-        let workgroup_size = [r.u32()?, r.u32()?, r.u32()?];
-        let nb = r.len(1)?;
-        let bindings = (0..nb)
-            .map(|_| r.element_type())
-            .collect::<Result<Vec<_>, _>>()?;
-        let ns = r.len(4)?;
-        let symbols = (0..ns).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
-        let binding_extents = (0..nb).map(|_| r.size()).collect::<Result<Vec<_>, _>>()?;
-        let workgroups = r.size()?;
-        let features = Features::from_bits(r.u8()?)?;
-        let shared_memory = r.u32()?;
-        let reports_errors = match r.u8()? {
+    let entry_points = r.list(16, |r| {
+        let name = r.str();
+        let workgroup_size = [r.u32(), r.u32(), r.u32()];
+        let nb = r.len(1);
+        let bindings = (0..nb).map(|_| r.element_type()).collect();
+        let symbols = r.list(4, ByteReader::str);
+        let binding_extents = (0..nb).map(|_| r.size()).collect();
+        let workgroups = r.size();
+        let features = Features::read(r);
+        let shared_memory = r.u32();
+        let reports_errors = match r.u8() {
             0 => false,
             1 => true,
-            b => return Err(ModuleError::Invalid(format!("bad flag byte {b}"))),
+            b => {
+                r.invalid(format!("bad flag byte {b}"));
+                false
+            }
         };
-        let words = r.len(4)?;
-        let code = (0..words).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
-        entry_points.push(EntryPoint {
+        EntryPoint {
             name,
-            code,
+            code: r.list(4, ByteReader::u32),
             workgroup_size,
             bindings,
             symbols,
@@ -244,14 +243,12 @@ fn decode_inner(r: &mut ByteReader) -> Result<Executable, ModuleError> {
             features,
             shared_memory,
             reports_errors,
-        });
-    }
+        }
+    });
     if !r.is_empty() {
-        return Err(ModuleError::Invalid(
-            "trailing bytes after the last entry point".into(),
-        ));
+        r.invalid("trailing bytes after the last entry point".into());
     }
-    Ok(Executable { entry_points })
+    Executable { entry_points }
 }
 
 impl EntryPoint {

@@ -7,7 +7,6 @@ use super::*;
 use crate::VmvxError;
 use alloc::format;
 use alloc::string::ToString;
-use alloc::vec;
 use alloc::vec::Vec;
 use kiln_module::{ByteReader, ByteWriter};
 use kiln_types::sizes::Symbolic;
@@ -19,8 +18,8 @@ pub trait SizeCodec: Sizes {
     const TAG: u8;
     fn write_extent(w: &mut ByteWriter, e: &Self::Extent);
     fn write_stride(w: &mut ByteWriter, s: &Self::Stride);
-    fn read_extent(r: &mut ByteReader) -> Result<Self::Extent, ModuleError>;
-    fn read_stride(r: &mut ByteReader) -> Result<Self::Stride, ModuleError>;
+    fn read_extent(r: &mut ByteReader) -> Self::Extent;
+    fn read_stride(r: &mut ByteReader) -> Self::Stride;
 }
 
 impl SizeCodec for Static {
@@ -31,10 +30,10 @@ impl SizeCodec for Static {
     fn write_stride(w: &mut ByteWriter, s: &i64) {
         w.i64(*s);
     }
-    fn read_extent(r: &mut ByteReader) -> Result<u64, ModuleError> {
+    fn read_extent(r: &mut ByteReader) -> u64 {
         r.u64()
     }
-    fn read_stride(r: &mut ByteReader) -> Result<i64, ModuleError> {
+    fn read_stride(r: &mut ByteReader) -> i64 {
         r.i64()
     }
 }
@@ -47,11 +46,11 @@ impl SizeCodec for Symbolic {
     fn write_stride(w: &mut ByteWriter, s: &SymExpr) {
         w.str(&s.to_string());
     }
-    fn read_extent(r: &mut ByteReader) -> Result<SymExpr, ModuleError> {
+    fn read_extent(r: &mut ByteReader) -> SymExpr {
         r.expr()
     }
-    fn read_stride(r: &mut ByteReader) -> Result<SymExpr, ModuleError> {
-        Self::read_extent(r)
+    fn read_stride(r: &mut ByteReader) -> SymExpr {
+        r.expr()
     }
 }
 
@@ -71,27 +70,28 @@ impl<Z: SizeCodec> Executable<Z> {
     /// Decodes the kernels, unchecked.
     fn decode_unchecked(bytes: &[u8]) -> Result<Executable<Z>, ModuleError> {
         let mut r = ByteReader::new(bytes, "vmvx executable");
-        let version = r.u32()?;
+        let version = r.u32();
         if version != VERSION {
-            return Err(ModuleError::Invalid(format!(
+            r.invalid(format!(
                 "vmvx executable version {version}, expected {VERSION}"
-            )));
+            ));
         }
-        let tag = r.u8()?;
+        let tag = r.u8();
         if tag != Z::TAG {
-            return Err(ModuleError::Invalid(format!(
+            r.invalid(format!(
                 "vmvx executable sizes are of kind {tag}, expected {}",
                 Z::TAG
-            )));
+            ));
         }
-        let n = r.len(8)?;
-        let mut kernels = Vec::with_capacity(n);
-        for _ in 0..n {
-            let name = r.str()?;
-            let op = decode_op(&mut r)?;
-            kernels.push(Kernel { name, op });
+        let mut kernels = Vec::new();
+        for _ in 0..r.len(8) {
+            let name = r.str();
+            match decode_op(&mut r) {
+                Some(op) => kernels.push(Kernel { name, op }),
+                None => break,
+            }
         }
-        Ok(Executable { kernels })
+        r.finish(Executable { kernels })
     }
 }
 
@@ -142,25 +142,14 @@ fn encode_view<Z: SizeCodec>(w: &mut ByteWriter, v: &View<Z>) {
     v.strides.iter().for_each(|s| Z::write_stride(w, s));
 }
 
-fn decode_view<Z: SizeCodec>(r: &mut ByteReader) -> Result<View<Z>, ModuleError> {
-    let binding = r.u32()?;
-    let offset = Z::read_extent(r)?;
-    let element_type = r.element_type()?;
-    let n = r.len(1)?;
-    let shape = (0..n)
-        .map(|_| Z::read_extent(r))
-        .collect::<Result<_, _>>()?;
-    let n = r.len(1)?;
-    let strides = (0..n)
-        .map(|_| Z::read_stride(r))
-        .collect::<Result<_, _>>()?;
-    Ok(View {
-        binding,
-        offset,
-        element_type,
-        shape,
-        strides,
-    })
+fn decode_view<Z: SizeCodec>(r: &mut ByteReader) -> View<Z> {
+    View {
+        binding: r.u32(),
+        offset: Z::read_extent(r),
+        element_type: r.element_type(),
+        shape: r.list(1, Z::read_extent),
+        strides: r.list(1, Z::read_stride),
+    }
 }
 
 fn encode_body(w: &mut ByteWriter, b: &Body) {
@@ -211,33 +200,41 @@ fn encode_body(w: &mut ByteWriter, b: &Body) {
     b.results.iter().for_each(|&r| w.u32(r));
 }
 
-fn decode_body(r: &mut ByteReader) -> Result<Body, ModuleError> {
-    let n = r.len(2)?;
+fn decode_body(r: &mut ByteReader) -> Body {
+    let n = r.len(2);
     let mut insts = Vec::with_capacity(n);
     for _ in 0..n {
-        insts.push(match r.u8()? {
-            0 => Inst::Input(r.u32()?),
-            1 => Inst::ConstF(r.f32()?),
-            2 => Inst::ConstI(r.i64()?),
-            3 => Inst::Unary(scalar_fn(r.u8()?, UnaryFn::from_code, "UnaryFn")?, r.u32()?),
-            4 => Inst::Binary(
-                scalar_fn(r.u8()?, BinaryFn::from_code, "BinaryFn")?,
-                r.u32()?,
-                r.u32()?,
-            ),
-            5 => Inst::Select(r.u32()?, r.u32()?, r.u32()?),
-            6 => Inst::Cast(r.u32()?, r.element_type()?),
-            7 => Inst::Index(r.u32()?),
-            t => {
-                return Err(ModuleError::Invalid(format!(
-                    "unknown body instruction {t}"
-                )))
-            }
-        });
+        match decode_inst(r) {
+            Some(inst) => insts.push(inst),
+            None => break,
+        }
     }
-    let nr = r.len(4)?;
-    let results = (0..nr).map(|_| r.u32()).collect::<Result<_, _>>()?;
-    Ok(Body { insts, results })
+    Body {
+        insts,
+        results: r.list(4, ByteReader::u32),
+    }
+}
+
+/// One body instruction; `None` (with the reader refusing it) for an unknown one.
+fn decode_inst(r: &mut ByteReader) -> Option<Inst> {
+    Some(match r.u8() {
+        0 => Inst::Input(r.u32()),
+        1 => Inst::ConstF(r.f32()),
+        2 => Inst::ConstI(r.i64()),
+        3 => Inst::Unary(scalar_fn(r, UnaryFn::from_code, "UnaryFn")?, r.u32()),
+        4 => Inst::Binary(
+            scalar_fn(r, BinaryFn::from_code, "BinaryFn")?,
+            r.u32(),
+            r.u32(),
+        ),
+        5 => Inst::Select(r.u32(), r.u32(), r.u32()),
+        6 => Inst::Cast(r.u32(), r.element_type()),
+        7 => Inst::Index(r.u32()),
+        t => {
+            r.invalid(format!("unknown body instruction {t}"));
+            return None;
+        }
+    })
 }
 
 fn encode_epilogue<Z: SizeCodec>(w: &mut ByteWriter, e: &Option<Epilogue<Z>>) {
@@ -252,16 +249,14 @@ fn encode_epilogue<Z: SizeCodec>(w: &mut ByteWriter, e: &Option<Epilogue<Z>>) {
     }
 }
 
-fn decode_epilogue<Z: SizeCodec>(r: &mut ByteReader) -> Result<Option<Epilogue<Z>>, ModuleError> {
-    if r.u8()? == 0 {
-        return Ok(None);
+fn decode_epilogue<Z: SizeCodec>(r: &mut ByteReader) -> Option<Epilogue<Z>> {
+    if r.u8() == 0 {
+        return None;
     }
-    let n = r.len(16)?;
-    let inputs = (0..n).map(|_| decode_view(r)).collect::<Result<_, _>>()?;
-    Ok(Some(Epilogue {
-        inputs,
-        body: decode_body(r)?,
-    }))
+    Some(Epilogue {
+        inputs: r.list(16, decode_view),
+        body: decode_body(r),
+    })
 }
 
 fn views<Z: SizeCodec>(w: &mut ByteWriter, vs: &[&View<Z>]) {
@@ -398,30 +393,19 @@ fn encode_op<Z: SizeCodec>(w: &mut ByteWriter, op: &KernelOp<Z>) {
     }
 }
 
-fn arr<const N: usize>(r: &mut ByteReader) -> Result<[u64; N], ModuleError> {
-    let mut a = [0; N];
-    for v in &mut a {
-        *v = r.u64()?;
-    }
-    Ok(a)
+fn arr<const N: usize>(r: &mut ByteReader) -> [u64; N] {
+    [(); N].map(|()| r.u64())
 }
 
-fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Result<KernelOp<Z>, ModuleError> {
-    Ok(match r.u8()? {
+/// One kernel's op; `None` (with the reader refusing it) for an unknown one.
+fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Option<KernelOp<Z>> {
+    Some(match r.u8() {
         0 => {
-            let n = r.len(1)?;
-            let shape = (0..n)
-                .map(|_| Z::read_extent(r))
-                .collect::<Result<_, _>>()?;
-            let tile = r.u64s()?;
-            let reduction_dims = r.u32()?;
-            let reduce = scalar_fn(r.u8()?, ReduceFn::from_code, "ReduceFn")?;
-            let mut vs = [vec![], vec![]];
-            for v in &mut vs {
-                let n = r.len(16)?;
-                *v = (0..n).map(|_| decode_view(r)).collect::<Result<_, _>>()?;
-            }
-            let [inputs, outputs] = vs;
+            let shape = r.list(1, Z::read_extent);
+            let tile = r.u64s();
+            let reduction_dims = r.u32();
+            let reduce = scalar_fn(r, ReduceFn::from_code, "ReduceFn")?;
+            let [inputs, outputs] = [(); 2].map(|()| r.list(16, decode_view));
             KernelOp::Generic {
                 shape,
                 tile,
@@ -429,74 +413,76 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Result<KernelOp<Z>, ModuleErro
                 reduce,
                 inputs,
                 outputs,
-                body: decode_body(r)?,
+                body: decode_body(r),
             }
         }
         1 => KernelOp::MatMul {
-            a: decode_view(r)?,
-            b: decode_view(r)?,
-            c: decode_view(r)?,
-            tile_m: r.u64()?,
-            tile_n: r.u64()?,
-            epilogue: decode_epilogue(r)?,
+            a: decode_view(r),
+            b: decode_view(r),
+            c: decode_view(r),
+            tile_m: r.u64(),
+            tile_n: r.u64(),
+            epilogue: decode_epilogue(r),
         },
         2 => KernelOp::Conv2d {
-            x: decode_view(r)?,
-            w: decode_view(r)?,
-            y: decode_view(r)?,
-            strides: arr(r)?,
-            pads: arr(r)?,
-            dilations: arr(r)?,
-            groups: r.u64()?,
-            gemm: match r.u8()? {
+            x: decode_view(r),
+            w: decode_view(r),
+            y: decode_view(r),
+            strides: arr(r),
+            pads: arr(r),
+            dilations: arr(r),
+            groups: r.u64(),
+            gemm: match r.u8() {
                 0 => ConvGemm::ChannelRows,
                 1 => ConvGemm::PixelRows,
                 2 => ConvGemm::ChannelQuads,
                 other => {
-                    return Err(ModuleError::Invalid(format!(
-                        "conv2d GEMM orientation {other} is not 0, 1 or 2"
-                    )))
+                    r.invalid(format!("conv2d GEMM orientation {other} is not 0, 1 or 2"));
+                    return None;
                 }
             },
-            tile_co: r.u64()?,
-            tile_oh: r.u64()?,
-            epilogue: decode_epilogue(r)?,
+            tile_co: r.u64(),
+            tile_oh: r.u64(),
+            epilogue: decode_epilogue(r),
         },
         3 => KernelOp::Pool2d {
-            x: decode_view(r)?,
-            y: decode_view(r)?,
-            max: r.u8()? != 0,
-            kernel: arr(r)?,
-            strides: arr(r)?,
-            pads: arr(r)?,
-            count_include_pad: r.u8()? != 0,
-            epilogue: decode_epilogue(r)?,
+            x: decode_view(r),
+            y: decode_view(r),
+            max: r.u8() != 0,
+            kernel: arr(r),
+            strides: arr(r),
+            pads: arr(r),
+            count_include_pad: r.u8() != 0,
+            epilogue: decode_epilogue(r),
         },
         4 => KernelOp::Softmax {
-            x: decode_view(r)?,
-            y: decode_view(r)?,
-            epilogue: decode_epilogue(r)?,
+            x: decode_view(r),
+            y: decode_view(r),
+            epilogue: decode_epilogue(r),
         },
         5 => KernelOp::LayerNorm {
-            x: decode_view(r)?,
-            y: decode_view(r)?,
-            epsilon: r.f32()?,
-            epilogue: decode_epilogue(r)?,
+            x: decode_view(r),
+            y: decode_view(r),
+            epsilon: r.f32(),
+            epilogue: decode_epilogue(r),
         },
         6 => KernelOp::Gather {
-            data: decode_view(r)?,
-            indices: decode_view(r)?,
-            out: decode_view(r)?,
+            data: decode_view(r),
+            indices: decode_view(r),
+            out: decode_view(r),
         },
         7 => KernelOp::ConvBand {
-            x: decode_view(r)?,
-            y: decode_view(r)?,
-            kernel: arr(r)?,
-            strides: arr(r)?,
-            pads: arr(r)?,
-            dilations: arr(r)?,
-            out: arr(r)?,
+            x: decode_view(r),
+            y: decode_view(r),
+            kernel: arr(r),
+            strides: arr(r),
+            pads: arr(r),
+            dilations: arr(r),
+            out: arr(r),
         },
-        t => return Err(ModuleError::Invalid(format!("unknown kernel op {t}"))),
+        t => {
+            r.invalid(format!("unknown kernel op {t}"));
+            return None;
+        }
     })
 }

@@ -17,7 +17,7 @@ use alloc::string::String;
 use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
-use kiln_module::ModuleError;
+use kiln_module::{ByteReader, ModuleError};
 use kiln_types::sizes::{Sizes, Static};
 use kiln_types::ElementType;
 use kiln_ukernel::gemm::Packing;
@@ -180,8 +180,13 @@ impl View {
 pub use kiln_scalar::{reg_kind, BinaryFn, Body, Inst, ReduceFn, RegKind, UnaryFn, MAX_BODY_INSTS};
 
 /// Reads a scalar function stored by its [`UnaryFn::code`]-style number.
-fn scalar_fn<T>(code: u8, from: fn(u8) -> Option<T>, what: &str) -> Result<T, ModuleError> {
-    from(code).ok_or_else(|| ModuleError::Invalid(format!("unknown {what} code {code}")))
+fn scalar_fn<T>(r: &mut ByteReader, from: fn(u8) -> Option<T>, what: &str) -> Option<T> {
+    let code = r.u8();
+    let f = from(code);
+    if f.is_none() {
+        r.invalid(format!("unknown {what} code {code}"));
+    }
+    f
 }
 
 /// Elementwise code applied to a named op's output tile: `Input(0)` is the op's result there,
@@ -1165,5 +1170,67 @@ mod tests {
             conv(ConvGemm::PixelRows, 32).check().unwrap_err(),
             "conv2d input does not agree with its weights and output"
         );
+    }
+
+    /// Every cut of an executable's bytes is refused (the reader stops at the first missing
+    /// byte, or at a count the bytes left cannot hold), and any byte changed decodes or is
+    /// refused: never a panic, whatever the decoder reads after the damage.
+    #[test]
+    fn damaged_executables_are_refused_without_panicking() {
+        let add = Kernel {
+            name: "add".into(),
+            op: KernelOp::Generic {
+                shape: vec![4],
+                tile: vec![4],
+                reduction_dims: 0,
+                reduce: ReduceFn::Sum,
+                inputs: vec![f32_view(0, &[4]), f32_view(1, &[4])],
+                outputs: vec![f32_view(2, &[4])],
+                body: Body {
+                    insts: vec![
+                        Inst::Input(0),
+                        Inst::Input(1),
+                        Inst::Binary(BinaryFn::Add, 0, 1),
+                    ],
+                    results: vec![2],
+                },
+            },
+        };
+        let mut kernels = vec![add, softmax_squared().without_epilogue()];
+        if cfg!(all(
+            feature = "reduction",
+            feature = "layer-norm",
+            feature = "gather",
+            feature = "transcendental"
+        )) {
+            kernels.extend([
+                sum_rows(),
+                layer_norm(),
+                gather(),
+                tanh(),
+                softmax_squared(),
+            ]);
+        }
+        let exe = Executable { kernels };
+        let bytes = exe.encode();
+        assert_eq!(
+            Executable::decode(&bytes).map(|e| e.kernels),
+            Ok(exe.kernels)
+        );
+        for cut in 0..bytes.len() {
+            let err = Executable::decode(&bytes[..cut]).unwrap_err().to_string();
+            assert!(
+                err.contains("vmvx executable ends early at byte")
+                    || err.contains("vmvx executable table claims"),
+                "{err}"
+            );
+        }
+        for at in 0..bytes.len() {
+            for value in [0x00, 0x07, 0x80, 0xff] {
+                let mut damaged = bytes.clone();
+                damaged[at] = value;
+                let _ = Executable::decode(&damaged);
+            }
+        }
     }
 }
