@@ -25,6 +25,18 @@ pub enum BufferSpace {
     Transient,
 }
 
+/// `input 0`, `output 1`, `constant 2`, `the transient arena`: how messages name a buffer.
+impl core::fmt::Display for BufferSpace {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BufferSpace::Input(k) => write!(f, "input {k}"),
+            BufferSpace::Output(k) => write!(f, "output {k}"),
+            BufferSpace::Constant(k) => write!(f, "constant {k}"),
+            BufferSpace::Transient => f.write_str("the transient arena"),
+        }
+    }
+}
+
 /// A byte range of a buffer bound to a dispatch: symbolic in a [`HostProgram`], bytes in a
 /// [`BoundProgram`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,7 +301,8 @@ impl BoundProgram {
             if let Some(w) = workgroups {
                 if w.contains(&0) || w.iter().any(|&g| g > u32::MAX as u64) {
                     return Err(format!(
-                        "instruction {i} dispatches a workgroup grid of {w:?}"
+                        "instruction {i} dispatches a workgroup grid of {}x{}x{}",
+                        w[0], w[1], w[2]
                     ));
                 }
             }
@@ -301,10 +314,10 @@ impl BoundProgram {
                     BufferSpace::Transient => Some(self.transient_size),
                 };
                 let size = size
-                    .ok_or_else(|| format!("instruction {i} binds missing buffer {:?}", b.space))?;
+                    .ok_or_else(|| format!("instruction {i} binds missing buffer {}", b.space))?;
                 if b.offset.checked_add(b.length).is_none_or(|end| end > size) {
                     return Err(format!(
-                        "instruction {i} binds bytes {}+{} of {:?}, which has {size}",
+                        "instruction {i} binds bytes {}+{} of {}, which has {size}",
                         b.offset, b.length, b.space
                     ));
                 }
@@ -320,7 +333,7 @@ impl BoundProgram {
                         matches!(bx.space, BufferSpace::Input(_) | BufferSpace::Constant(_));
                     if overlap && !read_only {
                         return Err(format!(
-                            "instruction {i} binds overlapping bytes of {:?} twice",
+                            "instruction {i} binds overlapping bytes of {} twice",
                             bx.space
                         ));
                     }

@@ -37,9 +37,9 @@ pub enum BodyError {
     Undefined(u32),
     #[error("input {0} does not exist")]
     NoSuchInput(u32),
-    #[error("{op} does not apply to {kind:?} registers")]
+    #[error("{op} does not apply to {kind} registers")]
     WrongKind { op: String, kind: RegKind },
-    #[error("{0:?} mixes register kinds")]
+    #[error("{0} mixes register kinds")]
     MixedKinds(BinaryFn),
     #[error("select needs an integer condition and branches of one kind")]
     Select,
@@ -197,6 +197,16 @@ pub enum RegKind {
     I,
 }
 
+/// `float` or `integer`.
+impl core::fmt::Display for RegKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            RegKind::F => "float",
+            RegKind::I => "integer",
+        })
+    }
+}
+
 /// Register kind of values of an element type.
 pub fn reg_kind(t: ElementType) -> RegKind {
     if t.is_float() {
@@ -268,7 +278,7 @@ impl Body {
                     };
                     if !ok {
                         return Err(BodyError::WrongKind {
-                            op: format!("{f:?}"),
+                            op: f.name().into(),
                             kind: k,
                         });
                     }
@@ -281,7 +291,7 @@ impl Body {
                     }
                     if f.is_bitwise() && ka != RegKind::I {
                         return Err(BodyError::WrongKind {
-                            op: format!("{f:?}"),
+                            op: f.name().into(),
                             kind: ka,
                         });
                     }
@@ -373,7 +383,7 @@ mod tests {
         let not_f = body(vec![Inst::Input(0), Inst::Unary(UnaryFn::Not, 0)]);
         assert_eq!(
             not_f.check(&f, &f).unwrap_err().to_string(),
-            "Not does not apply to F registers"
+            "not does not apply to float registers"
         );
         let early = body(vec![Inst::Input(0), Inst::Unary(UnaryFn::Exp, 3)]);
         assert_eq!(early.check(&f, &f).unwrap_err(), BodyError::Undefined(3));

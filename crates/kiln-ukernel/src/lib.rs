@@ -86,6 +86,7 @@ pub struct Kernels {
 enum Gemm {
     /// This crate's, for a built-in tile.
     Builtin {
+        #[cfg(feature = "sgemm")]
         sgemm: SgemmFn,
         packed: gemm::PackedGemmFn,
     },
@@ -99,6 +100,7 @@ impl Kernels {
         Kernels {
             tile: gemm::PORTABLE_TILE,
             gemm: Gemm::Builtin {
+                #[cfg(feature = "sgemm")]
                 sgemm: gemm::sgemm_generic,
                 packed: gemm::packed_gemm_generic,
             },
@@ -111,6 +113,7 @@ impl Kernels {
         Some(Kernels {
             tile,
             gemm: Gemm::Builtin {
+                #[cfg(feature = "sgemm")]
                 sgemm: gemm::sgemm(tile)?,
                 packed: gemm::packed_gemm(tile)?,
             },
@@ -170,10 +173,11 @@ impl Kernels {
         matches!(self.gemm, Gemm::Builtin { .. })
     }
 
-    /// `C[m×n] = A·B` (or `+=`), as [`gemm::sgemm_generic`].
+    /// `C[m×n] = A·B` (or `+=`), as [`gemm::sgemm_generic`] (the `sgemm` feature).
     ///
     /// # Safety
     /// As [`gemm::sgemm_generic`].
+    #[cfg(feature = "sgemm")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn sgemm(
         &self,

@@ -131,48 +131,57 @@ impl Executable {
                     col_stride: a.strides[2] as usize,
                 };
                 let cp = m.f32_ptr(c, &[bi, m0, n0]);
-                if let Some(packing) = packing(&k.op) {
-                    // Right-hand strips packed at compile time; this tile starts at a whole strip.
-                    let gemm = kernels.for_packing(packing)?;
-                    let nr = packing.strip();
-                    let strip = (b.offset as i64 + bi as i64 * b.strides[0]) as usize
-                        + (n0 as usize / nr) * kdim * nr;
-                    // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of batch bi.
-                    unsafe {
-                        gemm.packed_gemm(
-                            (m1 - m0) as usize,
-                            (n1 - n0) as usize,
-                            kdim,
-                            Lhs::Matrix(am),
-                            Rhs::Packed(&bd[strip..]),
-                            MatrixMut::rows(cp, c.strides[1] as usize),
-                        )
-                    };
-                    if let Some(e) = epilogue {
-                        run_epilogue(&m, c, e, k, wg);
+                match packing(&k.op) {
+                    Some(packing) => {
+                        // Right-hand strips packed at compile time; this tile starts at a
+                        // whole strip.
+                        let gemm = kernels.for_packing(packing)?;
+                        let nr = packing.strip();
+                        let strip = (b.offset as i64 + bi as i64 * b.strides[0]) as usize
+                            + (n0 as usize / nr) * kdim * nr;
+                        // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of
+                        // batch bi.
+                        unsafe {
+                            gemm.packed_gemm(
+                                (m1 - m0) as usize,
+                                (n1 - n0) as usize,
+                                kdim,
+                                Lhs::Matrix(am),
+                                Rhs::Packed(&bd[strip..]),
+                                MatrixMut::rows(cp, c.strides[1] as usize),
+                            )
+                        };
                     }
-                    return Ok(());
+                    #[cfg(feature = "dynamic-matmul")]
+                    None => {
+                        let bm = Matrix {
+                            data: bd,
+                            offset: (b.offset as i64
+                                + bi as i64 * b.strides[0]
+                                + n0 as i64 * b.strides[2])
+                                as usize,
+                            row_stride: b.strides[1] as usize,
+                            col_stride: b.strides[2] as usize,
+                        };
+                        // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of
+                        // batch bi.
+                        unsafe {
+                            kernels.sgemm(
+                                (m1 - m0) as usize,
+                                (n1 - n0) as usize,
+                                kdim,
+                                &am,
+                                &bm,
+                                cp,
+                                c.strides[1] as usize,
+                                false,
+                            )
+                        };
+                    }
+                    // Refused when the executable was read.
+                    #[cfg(not(feature = "dynamic-matmul"))]
+                    None => return Err(alloc::format!("{} is not in this build", k.op.family())),
                 }
-                let bm = Matrix {
-                    data: bd,
-                    offset: (b.offset as i64 + bi as i64 * b.strides[0] + n0 as i64 * b.strides[2])
-                        as usize,
-                    row_stride: b.strides[1] as usize,
-                    col_stride: b.strides[2] as usize,
-                };
-                // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of batch bi.
-                unsafe {
-                    kernels.sgemm(
-                        (m1 - m0) as usize,
-                        (n1 - n0) as usize,
-                        kdim,
-                        &am,
-                        &bm,
-                        cp,
-                        c.strides[1] as usize,
-                        false,
-                    )
-                };
                 if let Some(e) = epilogue {
                     run_epilogue(&m, c, e, k, wg);
                 }

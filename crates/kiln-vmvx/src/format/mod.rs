@@ -392,12 +392,21 @@ impl<Z: Sizes> KernelOp<Z> {
         }
     }
 
+    /// Whether this is an f32 matmul whose right-hand side the compiler packed in strips
+    /// (`[B, N/strip, K, strip]`; [`packing`]): constant weights.
+    pub fn has_packed_rhs(&self) -> bool {
+        matches!(self, KernelOp::MatMul { b, .. } if b.shape.len() == 4 && b.element_type == ElementType::F32)
+    }
+
     /// The op's kernel family with its article, for messages (`a convolution`).
     pub fn family(&self) -> &'static str {
         match self {
             KernelOp::Conv2d { .. } if self.is_integer_product() => "an integer convolution",
             KernelOp::Conv2d { .. } => "a convolution",
             KernelOp::MatMul { .. } if self.is_integer_product() => "an integer matmul",
+            KernelOp::MatMul { .. } if !self.has_packed_rhs() => {
+                "a matmul of two run-time operands"
+            }
             KernelOp::MatMul { .. } => "a matmul",
             KernelOp::Generic { .. } => "an elementwise or reduction kernel",
             KernelOp::ConvBand { .. } => "a convolution band layout",
@@ -433,6 +442,13 @@ impl<Z: Sizes> KernelOp<Z> {
                 return family("layer-norm");
             }
             KernelOp::Gather { .. } if !cfg!(feature = "gather") => return family("gather"),
+            KernelOp::MatMul { .. }
+                if !self.is_integer_product()
+                    && !self.has_packed_rhs()
+                    && !cfg!(feature = "dynamic-matmul") =>
+            {
+                return family("dynamic-matmul");
+            }
             _ => {}
         }
         if cfg!(feature = "transcendental") {
@@ -548,9 +564,7 @@ pub fn packing(op: &KernelOp) -> Option<Packing> {
             ConvGemm::PixelRows => strip(w).map(Packing::Columns),
             ConvGemm::ChannelQuads => None,
         },
-        KernelOp::MatMul { b, .. } if b.shape.len() == 4 && b.element_type == ElementType::F32 => {
-            strip(b).map(Packing::Columns)
-        }
+        KernelOp::MatMul { b, .. } if op.has_packed_rhs() => strip(b).map(Packing::Columns),
         _ => None,
     }
 }
@@ -872,6 +886,12 @@ mod tests {
                 "transcendental",
                 cfg!(feature = "transcendental"),
             ),
+            (
+                attention_scores(),
+                "a matmul of two run-time operands",
+                "dynamic-matmul",
+                cfg!(feature = "dynamic-matmul"),
+            ),
         ] {
             let exe = Executable {
                 kernels: vec![kernel.clone()],
@@ -960,6 +980,22 @@ mod tests {
                     insts: vec![Inst::Input(0), Inst::Unary(UnaryFn::Tanh, 0)],
                     results: vec![1],
                 },
+            },
+        }
+    }
+
+    /// A 2×3 by 3×2 product of two run-time operands (as attention's scores are): its
+    /// right-hand side is not packed.
+    fn attention_scores() -> Kernel {
+        Kernel {
+            name: "scores".into(),
+            op: KernelOp::MatMul {
+                a: f32_view(0, &[1, 2, 3]),
+                b: f32_view(1, &[1, 3, 2]),
+                c: f32_view(2, &[1, 2, 2]),
+                tile_m: 2,
+                tile_n: 2,
+                epilogue: None,
             },
         }
     }
