@@ -249,9 +249,9 @@ fn decode_inner(r: &mut ByteReader) -> Executable {
         let name = r.str();
         let workgroup_size = r.u32();
         let nb = r.len(1);
-        let bindings = (0..nb).map(|_| r.element_type()).collect();
+        let bindings = r.items(nb, ByteReader::element_type);
         let symbols = r.list(4, ByteReader::str);
-        let binding_extents = (0..nb).map(|_| r.size()).collect();
+        let binding_extents = r.items(nb, ByteReader::size);
         let workgroups = r.size();
         let shared_memory = r.u32();
         let reports_errors = match r.u8() {

@@ -121,13 +121,13 @@ impl<'a> ByteReader<'a> {
     pub fn invalid(&mut self, message: String) {
         self.refuse(ModuleError::Invalid(message));
     }
-    /// The first error so far.
-    pub fn check(&mut self) -> Result<(), ModuleError> {
-        self.error.take().map_or(Ok(()), Err)
+    /// The first error so far (kept: [`ByteReader::finish`] gives it again).
+    pub fn check(&self) -> Result<(), ModuleError> {
+        self.error.clone().map_or(Ok(()), Err)
     }
     /// `value` if every read succeeded, else the first error.
-    pub fn finish<T>(mut self, value: T) -> Result<T, ModuleError> {
-        self.check().map(|()| value)
+    pub fn finish<T>(self, value: T) -> Result<T, ModuleError> {
+        self.error.map_or(Ok(value), Err)
     }
     /// The next `n` bytes (none once reading has failed).
     fn take(&mut self, n: usize) -> &'a [u8] {
@@ -187,9 +187,16 @@ impl<'a> ByteReader<'a> {
         n
     }
     /// A list written as its length and then each item, each at least `min_item` bytes long.
-    pub fn list<T>(&mut self, min_item: usize, mut item: impl FnMut(&mut Self) -> T) -> Vec<T> {
+    pub fn list<T>(&mut self, min_item: usize, item: impl FnMut(&mut Self) -> T) -> Vec<T> {
         let n = self.len(min_item);
-        let mut items = Vec::with_capacity(n);
+        self.items(n, item)
+    }
+    /// `n` items read one after another (`n` from [`ByteReader::len`]). The list starts with
+    /// room for no more items than the bytes left would make were each item as large in
+    /// memory as it is: a corrupt count is refused before it costs more than the file.
+    pub fn items<T>(&mut self, n: usize, mut item: impl FnMut(&mut Self) -> T) -> Vec<T> {
+        let left = self.bytes.len() - self.pos;
+        let mut items = Vec::with_capacity(n.min(left / core::mem::size_of::<T>().max(1)));
         for _ in 0..n {
             items.push(item(self));
         }

@@ -481,15 +481,17 @@ impl Module {
             executables,
             constants,
         };
-        for (i, f) in module.functions.iter().enumerate() {
-            // Quadratic, where a set would link a tree map's code into every firmware: a
-            // module has tens of functions (a few hundred with many loops and branches).
-            if module.functions[..i].iter().any(|g| g.name == f.name) {
-                return Err(ModuleError::Invalid(format!(
-                    "function '{}' is defined twice",
-                    f.name
-                )));
-            }
+        // Names sorted, so that a twice-defined one sits next to itself (a set would link a
+        // tree map's code into every firmware).
+        let mut names: Vec<&str> = module.functions.iter().map(|f| f.name.as_str()).collect();
+        kiln_types::sort::sort_heap(&mut names);
+        if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ModuleError::Invalid(format!(
+                "function '{}' is defined twice",
+                twice[0]
+            )));
+        }
+        for f in &module.functions {
             #[cfg(feature = "control")]
             if let Some(c) = &f.control {
                 control::verify(&module, f, c)
@@ -561,7 +563,7 @@ fn read_signature(r: &mut ByteReader) -> TensorSig {
     TensorSig {
         name,
         element_type,
-        dims: (0..rank).map(|_| r.expr()).collect(),
+        dims: r.items(rank, ByteReader::expr),
         any_rank,
     }
 }

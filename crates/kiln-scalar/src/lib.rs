@@ -37,9 +37,9 @@ pub enum BodyError {
     Undefined(u32),
     #[error("input {0} does not exist")]
     NoSuchInput(u32),
-    #[error("{op} does not apply to {kind} registers")]
+    #[error("'{op}' does not apply to {kind} registers")]
     WrongKind { op: String, kind: RegKind },
-    #[error("{0} mixes register kinds")]
+    #[error("'{0}' mixes register kinds")]
     MixedKinds(BinaryFn),
     #[error("select needs an integer condition and branches of one kind")]
     Select,
@@ -383,7 +383,7 @@ mod tests {
         let not_f = body(vec![Inst::Input(0), Inst::Unary(UnaryFn::Not, 0)]);
         assert_eq!(
             not_f.check(&f, &f).unwrap_err().to_string(),
-            "not does not apply to float registers"
+            "'not' does not apply to float registers"
         );
         let early = body(vec![Inst::Input(0), Inst::Unary(UnaryFn::Exp, 3)]);
         assert_eq!(early.check(&f, &f).unwrap_err(), BodyError::Undefined(3));

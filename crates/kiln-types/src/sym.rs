@@ -97,7 +97,13 @@ impl Ord for SymExpr {
         match (&self.0, &other.0) {
             (Repr::Const(a), Repr::Const(b)) => constant_term(*a).cmp(&constant_term(*b)),
             #[cfg(feature = "symbolic")]
-            _ => self.to_terms().iter().cmp(other.to_terms().iter()),
+            (Repr::Poly(a), Repr::Poly(b)) => a.iter().cmp(b.iter()),
+            // A polynomial has a term with a symbol, after its constant one: a constant
+            // orders before it unless their constant terms differ the other way.
+            #[cfg(feature = "symbolic")]
+            (Repr::Const(c), Repr::Poly(t)) => const_before(*c, t),
+            #[cfg(feature = "symbolic")]
+            (Repr::Poly(t), Repr::Const(c)) => const_before(*c, t).reverse(),
         }
     }
 }
@@ -375,7 +381,6 @@ impl SymExpr {
     fn term_count(&self) -> usize {
         match &self.0 {
             Repr::Const(c) => usize::from(*c != 0),
-            #[cfg(feature = "symbolic")]
             Repr::Poly(terms) => terms.len(),
         }
     }
@@ -432,6 +437,18 @@ fn eval_terms_in<A: SymArith>(terms: &Terms, arith: &mut A) -> Result<A::Value, 
     match total {
         Some(t) => Ok(t),
         None => arith.constant(0),
+    }
+}
+
+/// How constant `c` orders against the polynomial with `terms` (as lists of terms).
+#[cfg(feature = "symbolic")]
+fn const_before(c: i64, terms: &Terms) -> core::cmp::Ordering {
+    use core::cmp::Ordering::Less;
+    match terms.get(&[][..]) {
+        // Both start with a constant term: theirs decide, and then the shorter list.
+        Some(&d) if c != 0 => c.cmp(&d).then(Less),
+        // Zero has no terms; an empty monomial orders before any with a symbol.
+        _ => Less,
     }
 }
 

@@ -64,6 +64,7 @@ pub type SgemmFn = unsafe fn(usize, usize, usize, &Matrix, &Matrix, *mut f32, us
 /// The microkernel table: the GEMMs of one register tile.
 ///
 /// ```
+/// # #[cfg(feature = "sgemm")] {
 /// use kiln_ukernel::{gemm::Packing, Kernels, Matrix};
 /// let kernels = Kernels::best();
 /// let (a, b) = ([1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]);
@@ -73,6 +74,7 @@ pub type SgemmFn = unsafe fn(usize, usize, usize, &Matrix, &Matrix, *mut f32, us
 /// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
 /// // Operands packed for the portable tile's 8-column strips run on kernels that read them.
 /// assert_eq!(kernels.for_packing(Packing::Columns(8)).unwrap().tile.nr, 8);
+/// # }
 /// ```
 #[derive(Clone, Copy)]
 pub struct Kernels {

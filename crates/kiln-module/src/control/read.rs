@@ -33,6 +33,7 @@ fn decode_body(r: &mut ByteReader, depth: usize) -> Vec<Stmt> {
         r.invalid(format!(
             "control program nests deeper than {MAX_NESTING} levels"
         ));
+        return Vec::new();
     }
     let n = r.len(5);
     let mut body = Vec::with_capacity(n);

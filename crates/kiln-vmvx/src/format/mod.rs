@@ -405,7 +405,7 @@ impl<Z: Sizes> KernelOp<Z> {
             KernelOp::Conv2d { .. } => "a convolution",
             KernelOp::MatMul { .. } if self.is_integer_product() => "an integer matmul",
             KernelOp::MatMul { .. } if !self.has_packed_rhs() => {
-                "a matmul of two run-time operands"
+                "a matmul with an unpacked right-hand side"
             }
             KernelOp::MatMul { .. } => "a matmul",
             KernelOp::Generic { .. } => "an elementwise or reduction kernel",
@@ -888,7 +888,7 @@ mod tests {
             ),
             (
                 attention_scores(),
-                "a matmul of two run-time operands",
+                "a matmul with an unpacked right-hand side",
                 "dynamic-matmul",
                 cfg!(feature = "dynamic-matmul"),
             ),
