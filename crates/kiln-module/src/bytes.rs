@@ -195,12 +195,34 @@ impl<'a> ByteReader<'a> {
     /// room for no more items than the bytes left would make were each item as large in
     /// memory as it is: a corrupt count is refused before it costs more than the file.
     pub fn items<T>(&mut self, n: usize, mut item: impl FnMut(&mut Self) -> T) -> Vec<T> {
-        let left = self.bytes.len() - self.pos;
-        let mut items = Vec::with_capacity(n.min(left / core::mem::size_of::<T>().max(1)));
+        let mut items = self.room_for(n);
         for _ in 0..n {
             items.push(item(self));
         }
         items
+    }
+    /// [`ByteReader::list`] of tagged items (instructions, statements, kernels) whose decoder
+    /// gives `None` for one it refuses (an unknown tag): the list stops there.
+    pub fn list_until_refused<T>(
+        &mut self,
+        min_item: usize,
+        mut item: impl FnMut(&mut Self) -> Option<T>,
+    ) -> Vec<T> {
+        let n = self.len(min_item);
+        let mut items = self.room_for(n);
+        for _ in 0..n {
+            match item(self) {
+                Some(x) => items.push(x),
+                None => break,
+            }
+        }
+        items
+    }
+    /// An empty list with room for `n` items, but for no more than the bytes left would make
+    /// were each item as large in memory as it is.
+    fn room_for<T>(&self, n: usize) -> Vec<T> {
+        let left = self.bytes.len() - self.pos;
+        Vec::with_capacity(n.min(left / core::mem::size_of::<T>().max(1)))
     }
     /// A byte string [`ByteWriter::blob`] wrote.
     pub fn blob(&mut self) -> Vec<u8> {

@@ -242,18 +242,9 @@ impl HostProgram {
     }
 
     pub(crate) fn decode(r: &mut ByteReader) -> HostProgram {
-        let transient_size = r.size();
-        let n = r.len(1);
-        let mut insts = Vec::with_capacity(n);
-        for _ in 0..n {
-            match decode_inst(r) {
-                Some(inst) => insts.push(inst),
-                None => break,
-            }
-        }
         HostProgram {
-            transient_size,
-            insts,
+            transient_size: r.size(),
+            insts: r.list_until_refused(1, decode_inst),
         }
     }
 

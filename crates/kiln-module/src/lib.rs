@@ -429,19 +429,17 @@ impl Module {
             let target = r.str();
             let format = r.str();
             let (off, len, sum) = (r.u64(), r.u64(), r.u64());
-            let data = match r.check().and_then(|()| range(file, off, len, "executable")) {
-                Ok(data) if checksum(data) != sum => Err(ModuleError::Checksum("executable")),
-                checked => checked,
+            let data = match read_range(r, file, off, len, "executable") {
+                Some(data) if checksum(data) != sum => {
+                    r.refuse(ModuleError::Checksum("executable"));
+                    &[]
+                }
+                data => data.unwrap_or_default(),
             };
             ExecutableDef {
                 target,
                 format,
-                data: data
-                    .unwrap_or_else(|e| {
-                        r.refuse(e);
-                        &[]
-                    })
-                    .to_vec(),
+                data: data.to_vec(),
             }
         });
         let mut constants = Vec::new();
@@ -449,11 +447,7 @@ impl Module {
             let element_type = r.element_type();
             let shape = r.u64s();
             let (offset, length) = (r.u64(), r.u64());
-            if let Err(e) = r
-                .check()
-                .and_then(|()| range(file, offset, length, "constant"))
-            {
-                r.refuse(e);
+            if read_range(&mut r, file, offset, length, "constant").is_none() {
                 break;
             }
             let count = shape
@@ -565,6 +559,24 @@ fn read_signature(r: &mut ByteReader) -> TensorSig {
         element_type,
         dims: r.items(rank, ByteReader::expr),
         any_rank,
+    }
+}
+
+/// [`range`] of a table entry just read by `r`, once every read so far has held; `None`,
+/// with `r` refusing, otherwise.
+fn read_range<'a>(
+    r: &mut ByteReader,
+    file: &'a [u8],
+    offset: u64,
+    len: u64,
+    what: &'static str,
+) -> Option<&'a [u8]> {
+    match r.check().and_then(|()| range(file, offset, len, what)) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            r.refuse(e);
+            None
+        }
     }
 }
 

@@ -35,15 +35,7 @@ fn decode_body(r: &mut ByteReader, depth: usize) -> Vec<Stmt> {
         ));
         return Vec::new();
     }
-    let n = r.len(5);
-    let mut body = Vec::with_capacity(n);
-    for _ in 0..n {
-        match decode_stmt(r, depth) {
-            Some(stmt) => body.push(stmt),
-            None => break,
-        }
-    }
-    body
+    r.list_until_refused(5, |r| decode_stmt(r, depth))
 }
 
 /// One statement; `None` (with the reader refusing it) for an unknown one.

@@ -83,14 +83,10 @@ impl<Z: SizeCodec> Executable<Z> {
                 Z::TAG
             ));
         }
-        let mut kernels = Vec::new();
-        for _ in 0..r.len(8) {
+        let kernels = r.list_until_refused(8, |r| {
             let name = r.str();
-            match decode_op(&mut r) {
-                Some(op) => kernels.push(Kernel { name, op }),
-                None => break,
-            }
-        }
+            decode_op(r).map(|op| Kernel { name, op })
+        });
         r.finish(Executable { kernels })
     }
 }
@@ -201,16 +197,8 @@ fn encode_body(w: &mut ByteWriter, b: &Body) {
 }
 
 fn decode_body(r: &mut ByteReader) -> Body {
-    let n = r.len(2);
-    let mut insts = Vec::with_capacity(n);
-    for _ in 0..n {
-        match decode_inst(r) {
-            Some(inst) => insts.push(inst),
-            None => break,
-        }
-    }
     Body {
-        insts,
+        insts: r.list_until_refused(2, decode_inst),
         results: r.list(4, ByteReader::u32),
     }
 }
