@@ -41,7 +41,6 @@ mod memory;
 pub use error::InlineError;
 pub use memory::{AlignedBytes, ALIGNMENT};
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use kiln_module::{BoundProgram, BufferSpace, FunctionDef, HostInst, Module, Symbols};
@@ -341,10 +340,12 @@ impl<'a> InlineModule<'a> {
                 let exe = self.executables[*executable as usize]
                     .as_ref()
                     .ok_or_else(|| {
-                        unrunnable(format!("dispatch {i} runs a non-inline executable"))
+                        unrunnable(kiln_types::message!(
+                            "dispatch {i} runs a non-inline executable"
+                        ))
                     })?;
                 let Some(grid) = workgroups else {
-                    return Err(unrunnable(format!(
+                    return Err(unrunnable(kiln_types::message!(
                         "dispatch {i} has no workgroup count (its sizes are known only at run time)"
                     )));
                 };
@@ -352,7 +353,11 @@ impl<'a> InlineModule<'a> {
                     .checked_mul(grid[1])
                     .and_then(|n| n.checked_mul(grid[2]))
                     .and_then(|n| u32::try_from(n).ok())
-                    .ok_or_else(|| unrunnable(format!("dispatch {i} has over 2^32 workgroups")))?;
+                    .ok_or_else(|| {
+                        unrunnable(kiln_types::message!(
+                            "dispatch {i} has over 2^32 workgroups"
+                        ))
+                    })?;
                 let resolved: Vec<Binding> = bindings
                     .iter()
                     .map(|b| {
@@ -375,7 +380,7 @@ impl<'a> InlineModule<'a> {
                     })
                     .collect();
                 exe.check_bindings(*kernel as usize, count, &resolved)
-                    .map_err(|e| unrunnable(format!("dispatch {i}: {e}")))?;
+                    .map_err(|e| unrunnable(kiln_types::message!("dispatch {i}: {e}")))?;
                 for view in exe.kernels[*kernel as usize].views() {
                     let align = view.element_type.byte_size();
                     match bindings[view.binding as usize].space {
@@ -415,7 +420,7 @@ fn prepare(
     }
     let symbols = f.symbols();
     if !symbols.is_empty() {
-        return Err(unrunnable(format!(
+        return Err(unrunnable(kiln_types::message!(
             "its sizes depend on {} at run time, and the inline runtime allocates every \
              buffer when it loads",
             symbols.join(", ")

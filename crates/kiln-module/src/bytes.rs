@@ -2,7 +2,6 @@
 //! file and for executable formats that live inside it.
 
 use crate::ModuleError;
-use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
 use alloc::vec::Vec;
@@ -179,7 +178,7 @@ impl<'a> ByteReader<'a> {
         let n = self.u32() as usize;
         if n.saturating_mul(min_item.max(1)) > self.bytes.len() - self.pos {
             let what = self.what;
-            self.invalid(format!(
+            self.invalid(kiln_types::message!(
                 "{what} table claims {n} entries, more than the file holds"
             ));
             return 0;
@@ -236,7 +235,9 @@ impl<'a> ByteReader<'a> {
             Ok(text) => text.into(),
             Err(_) => {
                 let what = self.what;
-                self.invalid(format!("{what} holds a string that is not UTF-8"));
+                self.invalid(kiln_types::message!(
+                    "{what} holds a string that is not UTF-8"
+                ));
                 String::new()
             }
         }
@@ -253,14 +254,14 @@ impl<'a> ByteReader<'a> {
             0 => {
                 let c = self.u64();
                 i64::try_from(c).map(SymExpr::from).unwrap_or_else(|_| {
-                    self.invalid(format!("size {c} is out of range"));
+                    self.invalid(kiln_types::message!("size {c} is out of range"));
                     SymExpr::default()
                 })
             }
             1 => self.expr(),
             t => {
                 let what = self.what;
-                self.invalid(format!("{what} holds unknown size tag {t}"));
+                self.invalid(kiln_types::message!("{what} holds unknown size tag {t}"));
                 SymExpr::default()
             }
         }
@@ -275,7 +276,9 @@ impl<'a> ByteReader<'a> {
         let refusal = if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
             match text.parse::<i64>() {
                 Ok(c) => return SymExpr::from(c),
-                Err(_) => ModuleError::Invalid(format!("{what} holds size {text}, out of range")),
+                Err(_) => ModuleError::Invalid(kiln_types::message!(
+                    "{what} holds size {text}, out of range"
+                )),
             }
         } else if self.error.is_some() {
             return SymExpr::default();
@@ -287,7 +290,9 @@ impl<'a> ByteReader<'a> {
             }
             #[cfg(not(feature = "symbolic"))]
             ModuleError::NotBuilt {
-                what: format!("the size `{text}` in its {what}, known only at run time"),
+                what: kiln_types::message!(
+                    "the size `{text}` in its {what}, known only at run time"
+                ),
                 feature: "symbolic",
             }
         };
@@ -298,7 +303,9 @@ impl<'a> ByteReader<'a> {
         let c = self.u8();
         kiln_types::ElementType::from_code(c).unwrap_or_else(|| {
             let what = self.what;
-            self.invalid(format!("{what} names unknown element type code {c}"));
+            self.invalid(kiln_types::message!(
+                "{what} names unknown element type code {c}"
+            ));
             kiln_types::ElementType::F32
         })
     }

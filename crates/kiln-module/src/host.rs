@@ -256,7 +256,7 @@ impl HostProgram {
         let checks = f.checks.iter().flat_map(|c| [&c.a, &c.b]);
         for s in self.sizes().chain(checks) {
             if let Some(missing) = s.symbols().into_iter().find(|x| !defined.contains(x)) {
-                return Err(format!(
+                return Err(kiln_types::message!(
                     "a size reads symbol '{missing}', which no input dim defines"
                 ));
             }
@@ -285,15 +285,17 @@ impl BoundProgram {
                 continue;
             };
             if *executable as usize >= module.executables.len() {
-                return Err(format!(
+                return Err(kiln_types::message!(
                     "instruction {i} dispatches missing executable {executable}"
                 ));
             }
             if let Some(w) = workgroups {
                 if w.contains(&0) || w.iter().any(|&g| g > u32::MAX as u64) {
-                    return Err(format!(
+                    return Err(kiln_types::message!(
                         "instruction {i} dispatches a workgroup grid of {}x{}x{}",
-                        w[0], w[1], w[2]
+                        w[0],
+                        w[1],
+                        w[2]
                     ));
                 }
             }
@@ -304,12 +306,15 @@ impl BoundProgram {
                     BufferSpace::Constant(k) => module.constants.get(k as usize).map(|c| c.length),
                     BufferSpace::Transient => Some(self.transient_size),
                 };
-                let size = size
-                    .ok_or_else(|| format!("instruction {i} binds missing buffer {}", b.space))?;
+                let size = size.ok_or_else(|| {
+                    kiln_types::message!("instruction {i} binds missing buffer {}", b.space)
+                })?;
                 if b.offset.checked_add(b.length).is_none_or(|end| end > size) {
-                    return Err(format!(
+                    return Err(kiln_types::message!(
                         "instruction {i} binds bytes {}+{} of {}, which has {size}",
-                        b.offset, b.length, b.space
+                        b.offset,
+                        b.length,
+                        b.space
                     ));
                 }
             }
@@ -323,7 +328,7 @@ impl BoundProgram {
                     let read_only =
                         matches!(bx.space, BufferSpace::Input(_) | BufferSpace::Constant(_));
                     if overlap && !read_only {
-                        return Err(format!(
+                        return Err(kiln_types::message!(
                             "instruction {i} binds overlapping bytes of {} twice",
                             bx.space
                         ));
@@ -396,7 +401,7 @@ fn decode_inst(r: &mut ByteReader) -> Option<HostInst> {
                 0 => None,
                 1 => Some([r.size(), r.size(), r.size()]),
                 t => {
-                    r.invalid(format!("unknown workgroup count tag {t}"));
+                    r.invalid(kiln_types::message!("unknown workgroup count tag {t}"));
                     return None;
                 }
             };
@@ -411,7 +416,7 @@ fn decode_inst(r: &mut ByteReader) -> Option<HostInst> {
                     2 => BufferSpace::Constant(index),
                     3 => BufferSpace::Transient,
                     t => {
-                        r.invalid(format!("unknown buffer space {t}"));
+                        r.invalid(kiln_types::message!("unknown buffer space {t}"));
                         return None;
                     }
                 };
@@ -431,7 +436,7 @@ fn decode_inst(r: &mut ByteReader) -> Option<HostInst> {
         }
         2 => Some(HostInst::Barrier),
         op => {
-            r.invalid(format!("unknown host instruction {op}"));
+            r.invalid(kiln_types::message!("unknown host instruction {op}"));
             None
         }
     }

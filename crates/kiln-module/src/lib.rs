@@ -400,7 +400,7 @@ impl Module {
             return Err(ModuleError::Checksum("header"));
         }
         if header_size != HEADER_SIZE {
-            return Err(ModuleError::Invalid(format!(
+            return Err(ModuleError::Invalid(kiln_types::message!(
                 "header size {header_size} (expected {HEADER_SIZE})"
             )));
         }
@@ -411,7 +411,7 @@ impl Module {
                     offset: file.len(),
                 }
             } else {
-                ModuleError::Invalid(format!(
+                ModuleError::Invalid(kiln_types::message!(
                     "file has {} bytes but its header says {total}",
                     file.len()
                 ))
@@ -454,7 +454,9 @@ impl Module {
                 .iter()
                 .try_fold(element_type.byte_size() as u64, |a, &d| a.checked_mul(d));
             if count != Some(length) || offset % DATA_ALIGNMENT as u64 != 0 {
-                r.invalid(format!("constant {c} has a bad size or alignment"));
+                r.invalid(kiln_types::message!(
+                    "constant {c} has a bad size or alignment"
+                ));
                 break;
             }
             constants.push(ConstantDef {
@@ -480,7 +482,7 @@ impl Module {
         let mut names: Vec<&str> = module.functions.iter().map(|f| f.name.as_str()).collect();
         kiln_types::sort::sort_heap(&mut names);
         if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
-            return Err(ModuleError::Invalid(format!(
+            return Err(ModuleError::Invalid(kiln_types::message!(
                 "function '{}' is defined twice",
                 twice[0]
             )));
@@ -488,19 +490,21 @@ impl Module {
         for f in &module.functions {
             #[cfg(feature = "control")]
             if let Some(c) = &f.control {
-                control::verify(&module, f, c)
-                    .map_err(|m| ModuleError::Invalid(format!("function '{}': {m}", f.name)))?;
+                control::verify(&module, f, c).map_err(|m| {
+                    ModuleError::Invalid(kiln_types::message!("function '{}': {m}", f.name))
+                })?;
                 continue;
             }
             if f.programs.is_empty() {
-                return Err(ModuleError::Invalid(format!(
+                return Err(ModuleError::Invalid(kiln_types::message!(
                     "function '{}' has no host program",
                     f.name
                 )));
             }
             for p in &f.programs {
-                p.verify(&module, f)
-                    .map_err(|m| ModuleError::Invalid(format!("function '{}': {m}", f.name)))?;
+                p.verify(&module, f).map_err(|m| {
+                    ModuleError::Invalid(kiln_types::message!("function '{}': {m}", f.name))
+                })?;
             }
         }
         Ok(module)
@@ -526,7 +530,7 @@ fn read_function(r: &mut ByteReader) -> FunctionDef {
         #[cfg(not(feature = "control"))]
         _ => {
             r.refuse(ModuleError::NotBuilt {
-                what: format!("run-time control flow (function '{name}')"),
+                what: kiln_types::message!("run-time control flow (function '{name}')"),
                 feature: "control",
             });
             None
@@ -594,7 +598,7 @@ fn range<'a>(
         .filter(|&e| e <= file.len());
     match (start, end) {
         (Some(s), Some(e)) => Ok(&file[s..e]),
-        _ => Err(ModuleError::Invalid(format!(
+        _ => Err(ModuleError::Invalid(kiln_types::message!(
             "{what} range {offset}+{len} lies outside the file ({} bytes)",
             file.len()
         ))),

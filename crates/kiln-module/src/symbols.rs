@@ -58,7 +58,7 @@ impl Symbols {
     pub fn size(&self, size: &SymExpr) -> Result<u64, String> {
         size.eval(&|n| self.get(n))
             .and_then(|v| u64::try_from(v).ok())
-            .ok_or_else(|| format!("size {size} has no non-negative value for {self}"))
+            .ok_or_else(|| kiln_types::message!("size {size} has no non-negative value for {self}"))
     }
 
     /// The shape of a tensor of signature `sig` in this call.
@@ -67,7 +67,8 @@ impl Symbols {
             .iter()
             .map(|d| {
                 self.size(d).and_then(|v| {
-                    usize::try_from(v).map_err(|_| format!("dim {d} = {v} does not fit"))
+                    usize::try_from(v)
+                        .map_err(|_| kiln_types::message!("dim {d} = {v} does not fit"))
                 })
             })
             .collect()
@@ -80,7 +81,9 @@ impl Symbols {
             .try_fold(sig.element_type.byte_size() as u64, |acc, &d| {
                 acc.checked_mul(d as u64)
             })
-            .ok_or_else(|| format!("'{}' has more bytes than fit in 64 bits", sig.name))
+            .ok_or_else(|| {
+                kiln_types::message!("'{}' has more bytes than fit in 64 bits", sig.name)
+            })
     }
 }
 
@@ -121,7 +124,7 @@ impl FunctionDef {
     ) -> Result<Symbols, String> {
         let name = self.name.as_str();
         if inputs.len() != self.inputs.len() {
-            return Err(format!(
+            return Err(kiln_types::message!(
                 "function '{name}' takes {} inputs but {} were given",
                 self.inputs.len(),
                 inputs.len()
@@ -130,7 +133,7 @@ impl FunctionDef {
         let mut shapes = vec![];
         for (i, (sig, (element_type, shape))) in self.inputs.iter().zip(inputs).enumerate() {
             if sig.element_type != element_type {
-                return Err(format!(
+                return Err(kiln_types::message!(
                     "input {i} ('{}') of '{name}' expects {} but got {}",
                     sig.name,
                     sig.type_string(),
@@ -150,10 +153,12 @@ impl FunctionDef {
         let mut symbols = Symbols::default();
         // Where each symbol got its value, for the error when another dim disagrees.
         let mut origin: Vec<(usize, usize)> = vec![];
-        let name = |i: usize| format!("input {i} ('{}') of '{}'", self.inputs[i].name, self.name);
+        let name = |i: usize| {
+            kiln_types::message!("input {i} ('{}') of '{}'", self.inputs[i].name, self.name)
+        };
         for (i, (sig, shape)) in self.inputs.iter().zip(shapes).enumerate() {
             if sig.dims.len() != shape.len() {
-                return Err(format!(
+                return Err(kiln_types::message!(
                     "{} expects {} but got {} (rank {} instead of {})",
                     name(i),
                     sig.type_string(),
@@ -166,8 +171,9 @@ impl FunctionDef {
                 let Some(s) = dim.as_symbol() else { continue };
                 match symbols.get(s) {
                     None => {
-                        let v = i64::try_from(n)
-                            .map_err(|_| format!("{}: dim {d} is too large", name(i)))?;
+                        let v = i64::try_from(n).map_err(|_| {
+                            kiln_types::message!("{}: dim {d} is too large", name(i))
+                        })?;
                         symbols.values.push((s.to_string(), v));
                         origin.push((i, d));
                     }
@@ -179,7 +185,7 @@ impl FunctionDef {
                             .position(|(x, _)| x == s)
                             .expect("bound");
                         let (oi, od) = origin[k];
-                        return Err(format!(
+                        return Err(kiln_types::message!(
                             "{}: dim {d} is {n}, but {} dim {od} makes '{s}' {v}",
                             name(i),
                             name(oi).replace(&format!(" of '{}'", self.name), "")
@@ -196,10 +202,10 @@ impl FunctionDef {
                 let want = symbols.size(dim)?;
                 if want != n as u64 {
                     let rule = match dim.as_const() {
-                        Some(_) => format!("{want}"),
-                        None => format!("{dim} = {want}"),
+                        Some(_) => kiln_types::message!("{want}"),
+                        None => kiln_types::message!("{dim} = {want}"),
                     };
-                    return Err(format!(
+                    return Err(kiln_types::message!(
                         "{} expects {} but got {}: dim {d} must be {rule}",
                         name(i),
                         sig.type_string(),
@@ -211,14 +217,21 @@ impl FunctionDef {
         for c in &self.checks {
             let (a, b) = (symbols.size(&c.a)?, symbols.size(&c.b)?);
             let (holds, needs) = match c.at_most {
-                false => (a == b, format!("{} and {} to be equal", c.a, c.b)),
-                true => (a <= b, format!("{} to be at most {}", c.a, c.b)),
+                false => (
+                    a == b,
+                    kiln_types::message!("{} and {} to be equal", c.a, c.b),
+                ),
+                true => (
+                    a <= b,
+                    kiln_types::message!("{} to be at most {}", c.a, c.b),
+                ),
             };
             if !holds {
-                return Err(format!(
+                return Err(kiln_types::message!(
                     "'{}' of '{}' needs {needs}, but they are {a} and {b} for these inputs \
                      ({symbols})",
-                    c.op, self.name
+                    c.op,
+                    self.name
                 ));
             }
         }

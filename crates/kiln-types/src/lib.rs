@@ -27,6 +27,7 @@ extern crate std;
 
 pub mod control;
 pub mod math;
+pub mod message;
 pub mod minifloat;
 pub mod npy;
 pub mod sizes;

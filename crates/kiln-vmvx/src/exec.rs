@@ -180,7 +180,12 @@ impl Executable {
                     }
                     // Refused when the executable was read.
                     #[cfg(not(feature = "dynamic-matmul"))]
-                    None => return Err(alloc::format!("{} is not in this build", k.op.family())),
+                    None => {
+                        return Err(kiln_types::message!(
+                            "{} is not in this build",
+                            k.op.family()
+                        ))
+                    }
                 }
                 if let Some(e) = epilogue {
                     run_epilogue(&m, c, e, k, wg);
@@ -256,7 +261,12 @@ impl Executable {
                 feature = "gather"
             )))]
             #[allow(unreachable_patterns)]
-            _ => return Err(alloc::format!("{} is not in this build", k.op.family())),
+            _ => {
+                return Err(kiln_types::message!(
+                    "{} is not in this build",
+                    k.op.family()
+                ))
+            }
         }
         Ok(())
     }
@@ -346,6 +356,7 @@ impl Mem<'_> {
 ///
 /// # Safety
 /// `p` must point at a readable element of type `t`.
+#[cfg(feature = "element-types")]
 unsafe fn read(t: ElementType, p: *const u8) -> f64 {
     unsafe {
         match t {
@@ -381,23 +392,24 @@ fn load_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, dst: &mut Reg
     // SAFETY: every element base + j*stride for j < len lies inside the view (checked span).
     let at = |j: usize| unsafe { p0.offset(j as isize * stride as isize * es) };
     match dst {
-        Reg::F(d) => {
-            if v.element_type == ElementType::F32 && stride == 1 {
-                // SAFETY: contiguous in-span f32 elements.
-                d[..len]
-                    .copy_from_slice(unsafe { core::slice::from_raw_parts(p0 as *const f32, len) });
-            } else if v.element_type == ElementType::F32 {
-                for (j, x) in d[..len].iter_mut().enumerate() {
-                    // SAFETY: in-span element.
-                    *x = unsafe { (at(j) as *const f32).read_unaligned() };
-                }
-            } else {
-                for (j, x) in d[..len].iter_mut().enumerate() {
-                    // SAFETY: in-span element.
-                    *x = unsafe { read(v.element_type, at(j)) } as f32;
-                }
+        Reg::F(d) if v.element_type == ElementType::F32 && stride == 1 => {
+            // SAFETY: contiguous in-span f32 elements.
+            d[..len].copy_from_slice(unsafe { core::slice::from_raw_parts(p0 as *const f32, len) });
+        }
+        Reg::F(d) if v.element_type == ElementType::F32 => {
+            for (j, x) in d[..len].iter_mut().enumerate() {
+                // SAFETY: in-span element.
+                *x = unsafe { (at(j) as *const f32).read_unaligned() };
             }
         }
+        #[cfg(feature = "element-types")]
+        Reg::F(d) => {
+            for (j, x) in d[..len].iter_mut().enumerate() {
+                // SAFETY: in-span element.
+                *x = unsafe { read(v.element_type, at(j)) } as f32;
+            }
+        }
+        #[cfg(feature = "element-types")]
         Reg::I(d) => {
             for (j, x) in d[..len].iter_mut().enumerate() {
                 // SAFETY: in-span element; i64 read exactly.
@@ -410,6 +422,8 @@ fn load_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, dst: &mut Reg
                 };
             }
         }
+        #[cfg(not(feature = "element-types"))]
+        _ => unreachable!("element types other than f32 are refused at load"),
     }
 }
 
@@ -419,35 +433,57 @@ fn store_row(m: &Mem, v: &View, base: i64, stride: i64, len: usize, src: &Reg) {
     let step = stride as isize * v.element_type.byte_size() as isize;
     // SAFETY (every arm): elements base + j*stride for j < len lie inside the view (checked
     // span) and belong to this workgroup's output tile.
-    unsafe fn each<T>(p0: *mut u8, step: isize, len: usize, mut value: impl FnMut(usize) -> T) {
-        for j in 0..len {
-            unsafe { (p0.offset(j as isize * step) as *mut T).write_unaligned(value(j)) };
-        }
-    }
     unsafe {
         match (src, v.element_type) {
             (Reg::F(s), ElementType::F32) if stride == 1 => {
                 core::ptr::copy_nonoverlapping(s.as_ptr(), p0 as *mut f32, len)
             }
-            (Reg::F(s), ElementType::F32) => each(p0, step, len, |j| s[j]),
-            (Reg::F(s), ElementType::F64) => each(p0, step, len, |j| f64::from(s[j])),
+            (Reg::F(s), ElementType::F32) => store_each(p0, step, len, |j| s[j]),
+            #[cfg(feature = "element-types")]
+            (src, t) => store_converted(src, t, p0, step, len),
+            #[cfg(not(feature = "element-types"))]
+            _ => unreachable!("element types other than f32 are refused at load"),
+        }
+    }
+}
+
+/// Writes `value(j)` for `j < len` at `p0`, `step` bytes apart.
+///
+/// # Safety
+/// Every one of those elements must be writable memory of type `T`.
+unsafe fn store_each<T>(p0: *mut u8, step: isize, len: usize, mut value: impl FnMut(usize) -> T) {
+    for j in 0..len {
+        unsafe { (p0.offset(j as isize * step) as *mut T).write_unaligned(value(j)) };
+    }
+}
+
+/// [`store_row`] into a view of element type `t` other than f32, converting each value.
+///
+/// # Safety
+/// As [`store_each`], for elements of type `t`.
+#[cfg(feature = "element-types")]
+unsafe fn store_converted(src: &Reg, t: ElementType, p0: *mut u8, step: isize, len: usize) {
+    unsafe {
+        match (src, t) {
+            (Reg::F(s), ElementType::F32) => store_each(p0, step, len, |j| s[j]),
+            (Reg::F(s), ElementType::F64) => store_each(p0, step, len, |j| f64::from(s[j])),
             (Reg::F(s), ElementType::F16) => {
-                each(p0, step, len, |j| half::f16::from_f32(s[j]).to_bits())
+                store_each(p0, step, len, |j| half::f16::from_f32(s[j]).to_bits())
             }
             (Reg::F(s), ElementType::BF16) => {
-                each(p0, step, len, |j| half::bf16::from_f32(s[j]).to_bits())
+                store_each(p0, step, len, |j| half::bf16::from_f32(s[j]).to_bits())
             }
-            (Reg::I(s), ElementType::I64 | ElementType::U64) => each(p0, step, len, |j| s[j]),
-            (Reg::I(s), ElementType::I32) => each(p0, step, len, |j| s[j] as i32),
-            (Reg::I(s), ElementType::I8) => each(p0, step, len, |j| s[j] as i8),
-            (Reg::I(s), ElementType::U8) => each(p0, step, len, |j| s[j] as u8),
-            (Reg::I(s), ElementType::I16) => each(p0, step, len, |j| s[j] as i16),
-            (Reg::I(s), ElementType::U16) => each(p0, step, len, |j| s[j] as u16),
-            (Reg::I(s), ElementType::U32) => each(p0, step, len, |j| s[j] as u32),
-            (Reg::I(s), ElementType::I1) => each(p0, step, len, |j| (s[j] != 0) as u8),
+            (Reg::I(s), ElementType::I64 | ElementType::U64) => store_each(p0, step, len, |j| s[j]),
+            (Reg::I(s), ElementType::I32) => store_each(p0, step, len, |j| s[j] as i32),
+            (Reg::I(s), ElementType::I8) => store_each(p0, step, len, |j| s[j] as i8),
+            (Reg::I(s), ElementType::U8) => store_each(p0, step, len, |j| s[j] as u8),
+            (Reg::I(s), ElementType::I16) => store_each(p0, step, len, |j| s[j] as i16),
+            (Reg::I(s), ElementType::U16) => store_each(p0, step, len, |j| s[j] as u16),
+            (Reg::I(s), ElementType::U32) => store_each(p0, step, len, |j| s[j] as u32),
+            (Reg::I(s), ElementType::I1) => store_each(p0, step, len, |j| (s[j] != 0) as u8),
             (Reg::I(s), t) if t.byte_size() == 1 => {
                 let bits = t.int_width().map_or(8, |(bits, _)| bits);
-                each(p0, step, len, |j| (s[j] & ((1 << bits) - 1)) as u8)
+                store_each(p0, step, len, |j| (s[j] & ((1 << bits) - 1)) as u8)
             }
             // Body::check guarantees register kinds match the output types.
             _ => unreachable!("register kind checked against output type"),
@@ -675,6 +711,7 @@ fn eval_body(
                     _ => unreachable!("kinds checked at load"),
                 }
             }
+            #[cfg(feature = "element-types")]
             (Inst::Cast(a, t), d) => match (&done[*a as usize], d) {
                 (Reg::F(s), Reg::F(d)) => d[..len]
                     .iter_mut()

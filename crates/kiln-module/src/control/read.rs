@@ -2,7 +2,6 @@
 //! live in.
 
 use crate::{ByteReader, FunctionDef, Module};
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use kiln_types::control::{check_calls, ArithOp, ControlProgram, Scan, Stmt};
@@ -30,7 +29,7 @@ fn read_optional(r: &mut ByteReader) -> Option<u32> {
 
 fn decode_body(r: &mut ByteReader, depth: usize) -> Vec<Stmt> {
     if depth > MAX_NESTING {
-        r.invalid(format!(
+        r.invalid(kiln_types::message!(
             "control program nests deeper than {MAX_NESTING} levels"
         ));
         return Vec::new();
@@ -104,7 +103,7 @@ fn decode_stmt(r: &mut ByteReader, depth: usize) -> Option<Stmt> {
         8 => {
             let code = r.u8();
             let Some(&op) = ArithOp::ALL.get(code as usize) else {
-                r.invalid(format!("unknown control arithmetic {code}"));
+                r.invalid(kiln_types::message!("unknown control arithmetic {code}"));
                 return None;
             };
             Stmt::Arith {
@@ -115,7 +114,7 @@ fn decode_stmt(r: &mut ByteReader, depth: usize) -> Option<Stmt> {
             }
         }
         tag => {
-            r.invalid(format!("unknown control statement tag {tag}"));
+            r.invalid(kiln_types::message!("unknown control statement tag {tag}"));
             return None;
         }
     })
@@ -126,7 +125,7 @@ fn decode_stmt(r: &mut ByteReader, depth: usize) -> Option<Stmt> {
 pub(crate) fn verify(module: &Module, f: &FunctionDef, p: &ControlProgram) -> Result<(), String> {
     p.verify(f.inputs.len())?;
     if p.results.len() != f.outputs.len() {
-        return Err(format!(
+        return Err(kiln_types::message!(
             "its control program returns {} tensors for {} results",
             p.results.len(),
             f.outputs.len()

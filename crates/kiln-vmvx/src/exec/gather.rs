@@ -3,7 +3,6 @@
 
 use super::{read, rows, Mem};
 use crate::format::*;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use kiln_types::ElementType;
@@ -68,7 +67,7 @@ fn picks(m: &Mem, indices: &View, len: i64, step: i64) -> Result<Vec<i64>, Strin
         let idx = if raw < 0 { raw + len } else { raw };
         match (0..len).contains(&idx) {
             true => Ok(idx * step),
-            false => Err(format!(
+            false => Err(kiln_types::message!(
                 "gather index {raw} is out of range for a dim of size {len}"
             )),
         }

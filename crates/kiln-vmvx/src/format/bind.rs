@@ -3,7 +3,6 @@
 //! chosen for those sizes (so its workgroup count is the bound kernel's).
 
 use super::*;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -35,7 +34,7 @@ impl Binder<'_> {
                 .iter()
                 .map(|s| {
                     s.eval(self.lookup)
-                        .ok_or_else(|| format!("stride {s} has no value"))
+                        .ok_or_else(|| kiln_types::message!("stride {s} has no value"))
                 })
                 .collect::<Result<_, _>>()?,
         })

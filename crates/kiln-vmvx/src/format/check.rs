@@ -2,7 +2,6 @@
 //! when an executable is decoded, so workgroup code may assume them.
 
 use super::*;
-use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
 use alloc::vec;
@@ -12,7 +11,7 @@ impl Kernel {
     /// Structural checks done once when an executable is loaded.
     pub fn check(&self) -> Result<(), String> {
         if let Some((what, feature)) = self.op.left_out() {
-            return Err(format!(
+            return Err(kiln_types::message!(
                 "{what} is not in this build (kiln-vmvx feature `{feature}`)"
             ));
         }
@@ -33,18 +32,24 @@ impl Kernel {
         }
         for (i, o) in outputs.iter().enumerate() {
             if outputs[..i].iter().any(|p| p.binding == o.binding) {
-                return Err(format!("two outputs write binding {}", o.binding));
+                return Err(kiln_types::message!(
+                    "two outputs write binding {}",
+                    o.binding
+                ));
             }
         }
         for v in self.views() {
             let is_output = outputs.iter().any(|o| core::ptr::eq(*o, v));
             if !is_output && outputs.iter().any(|o| o.binding == v.binding) {
-                return Err(format!("binding {} is both read and written", v.binding));
+                return Err(kiln_types::message!(
+                    "binding {} is both read and written",
+                    v.binding
+                ));
             }
         }
         let f32_only = |vs: &[&View]| -> Result<(), String> {
             match vs.iter().find(|v| v.element_type != ElementType::F32) {
-                Some(v) => Err(format!(
+                Some(v) => Err(kiln_types::message!(
                     "this kernel needs f32 data, got {}",
                     v.element_type
                 )),
@@ -55,7 +60,7 @@ impl Kernel {
             if v.shape.len() == r {
                 Ok(())
             } else {
-                Err(format!("expected a rank-{r} view"))
+                Err(kiln_types::message!("expected a rank-{r} view"))
             }
         };
         let contiguous = |v: &View| {
@@ -71,7 +76,7 @@ impl Kernel {
                 Inst::Index(n) if *n as usize >= rank => Some(*n),
                 _ => None,
             }) {
-                Some(n) => Err(format!(
+                Some(n) => Err(kiln_types::message!(
                     "a body reads coordinate {n} of a rank-{rank} domain"
                 )),
                 None => Ok(()),
@@ -91,7 +96,7 @@ impl Kernel {
             e.body
                 .check(&types, &[out.element_type])
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(|e| kiln_types::message!("{e}"))
         };
         let epilogue = |e: &Option<Epilogue>, out: &View| typed_epilogue(e, out, out.element_type);
         match &self.op {
@@ -120,7 +125,8 @@ impl Kernel {
                 }
                 let it: Vec<_> = inputs.iter().map(|v| v.element_type).collect();
                 let ot: Vec<_> = outputs.iter().map(|v| v.element_type).collect();
-                body.check(&it, &ot).map_err(|e| e.to_string())?;
+                body.check(&it, &ot)
+                    .map_err(|e| kiln_types::message!("{e}"))?;
                 coordinates(body, shape.len())?;
             }
             KernelOp::MatMul {
@@ -352,7 +358,12 @@ impl Kernel {
             // Families this build leaves out, refused above.
             #[cfg(not(all(feature = "conv", feature = "layer-norm", feature = "gather")))]
             #[allow(unreachable_patterns)]
-            _ => return Err(format!("{} is not in this build", self.op.family())),
+            _ => {
+                return Err(kiln_types::message!(
+                    "{} is not in this build",
+                    self.op.family()
+                ))
+            }
         }
         Ok(())
     }

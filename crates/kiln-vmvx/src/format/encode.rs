@@ -5,7 +5,6 @@
 
 use super::*;
 use crate::VmvxError;
-use alloc::format;
 use alloc::string::ToString;
 use alloc::vec::Vec;
 use kiln_module::{ByteReader, ByteWriter};
@@ -72,13 +71,13 @@ impl<Z: SizeCodec> Executable<Z> {
         let mut r = ByteReader::new(bytes, "vmvx executable");
         let version = r.u32();
         if version != VERSION {
-            r.invalid(format!(
+            r.invalid(kiln_types::message!(
                 "vmvx executable version {version}, expected {VERSION}"
             ));
         }
         let tag = r.u8();
         if tag != Z::TAG {
-            r.invalid(format!(
+            r.invalid(kiln_types::message!(
                 "vmvx executable sizes are of kind {tag}, expected {}",
                 Z::TAG
             ));
@@ -219,7 +218,7 @@ fn decode_inst(r: &mut ByteReader) -> Option<Inst> {
         6 => Inst::Cast(r.u32(), r.element_type()),
         7 => Inst::Index(r.u32()),
         t => {
-            r.invalid(format!("unknown body instruction {t}"));
+            r.invalid(kiln_types::message!("unknown body instruction {t}"));
             return None;
         }
     })
@@ -425,7 +424,9 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Option<KernelOp<Z>> {
                 1 => ConvGemm::PixelRows,
                 2 => ConvGemm::ChannelQuads,
                 other => {
-                    r.invalid(format!("conv2d GEMM orientation {other} is not 0, 1 or 2"));
+                    r.invalid(kiln_types::message!(
+                        "conv2d GEMM orientation {other} is not 0, 1 or 2"
+                    ));
                     return None;
                 }
             },
@@ -469,7 +470,7 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Option<KernelOp<Z>> {
             out: arr(r),
         },
         t => {
-            r.invalid(format!("unknown kernel op {t}"));
+            r.invalid(kiln_types::message!("unknown kernel op {t}"));
             return None;
         }
     })

@@ -12,7 +12,6 @@
 
 use crate::tiling::Dims;
 use crate::VmvxError;
-use alloc::format;
 use alloc::string::String;
 use alloc::string::ToString;
 use alloc::vec;
@@ -184,7 +183,7 @@ fn scalar_fn<T>(r: &mut ByteReader, from: fn(u8) -> Option<T>, what: &str) -> Op
     let code = r.u8();
     let f = from(code);
     if f.is_none() {
-        r.invalid(format!("unknown {what} code {code}"));
+        r.invalid(kiln_types::message!("unknown {what} code {code}"));
     }
     f
 }
@@ -451,23 +450,59 @@ impl<Z: Sizes> KernelOp<Z> {
             }
             _ => {}
         }
+        let (body, views) = self.interpreted();
+        if !cfg!(feature = "element-types") {
+            if views.iter().any(|v| v.element_type != ElementType::F32) {
+                return Some((
+                    "elementwise code on element types other than f32",
+                    "element-types",
+                ));
+            }
+            if body.is_some_and(|b| b.insts.iter().any(|i| matches!(i, Inst::Cast(..)))) {
+                return Some(("a cast between element types", "element-types"));
+            }
+        }
         if cfg!(feature = "transcendental") {
             return None;
         }
-        let body = match self {
-            KernelOp::Generic { body, .. } => Some(body),
-            KernelOp::MatMul { epilogue, .. }
-            | KernelOp::Conv2d { epilogue, .. }
-            | KernelOp::Pool2d { epilogue, .. }
-            | KernelOp::Softmax { epilogue, .. }
-            | KernelOp::LayerNorm { epilogue, .. } => epilogue.as_ref().map(|e| &e.body),
-            KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => None,
-        };
         body?.insts.iter().find_map(|i| match i {
             Inst::Unary(f, _) if f.is_transcendental() => Some((f.name(), "transcendental")),
             Inst::Binary(f, ..) if f.is_transcendental() => Some((f.name(), "transcendental")),
             _ => None,
         })
+    }
+
+    /// The body the interpreter runs (a generic kernel's, or an epilogue's) and the views it
+    /// reads and writes element by element, converting to and from its registers: a generic
+    /// kernel's views, or an epilogue's inputs and the output it rewrites.
+    fn interpreted(&self) -> (Option<&Body>, Vec<&View<Z>>) {
+        match self {
+            KernelOp::Generic {
+                body,
+                inputs,
+                outputs,
+                ..
+            } => (Some(body), inputs.iter().chain(outputs).collect()),
+            KernelOp::MatMul {
+                c: out, epilogue, ..
+            }
+            | KernelOp::Conv2d {
+                y: out, epilogue, ..
+            }
+            | KernelOp::Pool2d {
+                y: out, epilogue, ..
+            }
+            | KernelOp::Softmax {
+                y: out, epilogue, ..
+            }
+            | KernelOp::LayerNorm {
+                y: out, epilogue, ..
+            } => match epilogue {
+                Some(e) => (Some(&e.body), e.inputs.iter().chain([out]).collect()),
+                None => (None, Vec::new()),
+            },
+            KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => (None, Vec::new()),
+        }
     }
 }
 
@@ -892,6 +927,18 @@ mod tests {
                 "dynamic-matmul",
                 cfg!(feature = "dynamic-matmul"),
             ),
+            (
+                add_i32(),
+                "elementwise code on element types other than f32",
+                "element-types",
+                cfg!(feature = "element-types"),
+            ),
+            (
+                round_to_f16(),
+                "a cast between element types",
+                "element-types",
+                cfg!(feature = "element-types"),
+            ),
         ] {
             let exe = Executable {
                 kernels: vec![kernel.clone()],
@@ -982,6 +1029,40 @@ mod tests {
                 },
             },
         }
+    }
+
+    /// One generic kernel over four elements computing `body` from one input view.
+    fn elementwise(name: &str, input: ElementType, output: ElementType, body: Body) -> Kernel {
+        Kernel {
+            name: name.into(),
+            op: KernelOp::Generic {
+                shape: vec![4],
+                tile: vec![4],
+                reduction_dims: 0,
+                reduce: ReduceFn::Sum,
+                inputs: vec![View::contiguous(0, 0, input, &[4])],
+                outputs: vec![View::contiguous(1, 0, output, &[4])],
+                body,
+            },
+        }
+    }
+
+    /// Doubles four i32s.
+    fn add_i32() -> Kernel {
+        let body = Body {
+            insts: vec![Inst::Input(0), Inst::Binary(BinaryFn::Add, 0, 0)],
+            results: vec![1],
+        };
+        elementwise("add_i32", ElementType::I32, ElementType::I32, body)
+    }
+
+    /// Rounds four f32s to the nearest f16 values, kept as f32.
+    fn round_to_f16() -> Kernel {
+        let body = Body {
+            insts: vec![Inst::Input(0), Inst::Cast(0, ElementType::F16)],
+            results: vec![1],
+        };
+        elementwise("round_to_f16", ElementType::F32, ElementType::F32, body)
     }
 
     /// A 2×3 by 3×2 product of two run-time operands (as attention's scores are): its
