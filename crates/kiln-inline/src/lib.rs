@@ -110,15 +110,17 @@ impl<'a> InlineModule<'a> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         if executables.iter().all(Option::is_none) {
-            let formats: Vec<&str> = module
-                .executables
-                .iter()
-                .map(|e| e.format.as_str())
-                .collect();
+            let formats = || -> Vec<&str> {
+                module
+                    .executables
+                    .iter()
+                    .map(|e| e.format.as_str())
+                    .collect()
+            };
             return Err(InlineError::NoInlineExecutable {
-                formats: match formats.is_empty() {
+                formats: match module.executables.is_empty() {
                     true => "no executables".into(),
-                    false => formats.join(", "),
+                    false => kiln_types::message!("{}", formats().join(", ")),
                 },
             });
         }
@@ -297,14 +299,15 @@ impl<'a> InlineModule<'a> {
     }
 
     fn no_function(&self, name: &str) -> InlineError {
-        let exported: Vec<&str> = self
-            .functions
-            .iter()
-            .map(|f| self.module.functions[f.def].name.as_str())
-            .collect();
+        let exported = || -> Vec<&str> {
+            self.functions
+                .iter()
+                .map(|f| self.module.functions[f.def].name.as_str())
+                .collect()
+        };
         InlineError::NoFunction {
             name: name.into(),
-            exported: exported.join(", "),
+            exported: kiln_types::message!("{}", exported().join(", ")),
         }
     }
 
@@ -473,7 +476,7 @@ fn check_arguments<'b>(
                 what,
                 index,
                 name: sig.name.clone(),
-                type_string: sig.type_string(),
+                type_string: kiln_types::message!("{}", sig.type_string()),
                 expected,
                 got: bytes.len(),
             });
