@@ -50,7 +50,7 @@ for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
 done
 for families in "$families_all" conv quantized reduction layer-norm gather transcendental \
   dynamic-matmul element-types ""; do
-  cargo clippy --quiet -p kiln-inline --no-default-features --features "$families" \
+  cargo clippy --quiet -p kiln-inline -p kiln-vmvx --no-default-features --features "$families" \
     --target thumbv7em-none-eabihf -- -D warnings
 done
 # A runtime built without a kernel family, the transcendental functions, sizes known at run

@@ -2,7 +2,7 @@
 //!
 //! Runtime errors name what went wrong in words ("dispatch 3 reads 64 bytes past binding 1").
 //! Formatting those words is code, and a bare-metal firmware pays for every byte of it. The
-//! [`message!`](crate::message) macro formats a detail as `format!` does when this crate's
+//! [`message!`](crate::message!) macro formats a detail as `format!` does when this crate's
 //! `messages` feature is on (`std` turns it on); without it the detail is [`NO_DETAILS`] and
 //! no formatting code is linked — the error's kind and its fixed wording stay, as with IREE's
 //! `IREE_STATUS_MODE=0`, which keeps status codes and drops their messages.

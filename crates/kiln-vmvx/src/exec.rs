@@ -711,6 +711,12 @@ fn eval_body(
                     _ => unreachable!("kinds checked at load"),
                 }
             }
+            // Without `element-types` only casts to f32 load (`KernelOp::left_out`).
+            #[cfg(not(feature = "element-types"))]
+            (Inst::Cast(a, _), Reg::F(d)) => match &done[*a as usize] {
+                Reg::F(s) => d[..len].copy_from_slice(&s[..len]),
+                Reg::I(s) => d[..len].iter_mut().zip(s).for_each(|(o, &x)| *o = x as f32),
+            },
             #[cfg(feature = "element-types")]
             (Inst::Cast(a, t), d) => match (&done[*a as usize], d) {
                 (Reg::F(s), Reg::F(d)) => d[..len]

@@ -417,8 +417,9 @@ impl<Z: Sizes> KernelOp<Z> {
     }
 
     /// What this op needs that this build of the runtime leaves out, with the cargo feature
-    /// of this crate that builds it in: the op's family (`a convolution`, feature `conv`) or a
-    /// transcendental function its bodies compute (`tanh`, feature `transcendental`).
+    /// of this crate that builds it in: the op's family (`a convolution`, feature `conv`),
+    /// elementwise code on element types other than f32 or a cast to one (`element-types`),
+    /// or a transcendental function its bodies compute (`tanh`, feature `transcendental`).
     pub fn left_out(&self) -> Option<(&'static str, &'static str)> {
         let conv = matches!(
             self,
@@ -458,8 +459,9 @@ impl<Z: Sizes> KernelOp<Z> {
                     "element-types",
                 ));
             }
-            if body.is_some_and(|b| b.insts.iter().any(|i| matches!(i, Inst::Cast(..)))) {
-                return Some(("a cast between element types", "element-types"));
+            let converts = |i: &Inst| matches!(i, Inst::Cast(_, t) if *t != ElementType::F32);
+            if body.is_some_and(|b| b.insts.iter().any(converts)) {
+                return Some(("a cast to an element type other than f32", "element-types"));
             }
         }
         if cfg!(feature = "transcendental") {
@@ -935,7 +937,7 @@ mod tests {
             ),
             (
                 round_to_f16(),
-                "a cast between element types",
+                "a cast to an element type other than f32",
                 "element-types",
                 cfg!(feature = "element-types"),
             ),
@@ -1063,6 +1065,50 @@ mod tests {
             results: vec![1],
         };
         elementwise("round_to_f16", ElementType::F32, ElementType::F32, body)
+    }
+
+    /// `x > 0` as 1.0 or 0.0: a comparison cast back to f32.
+    fn positive_mask() -> Kernel {
+        let body = Body {
+            insts: vec![
+                Inst::Input(0),
+                Inst::ConstF(0.0),
+                Inst::Binary(BinaryFn::Greater, 0, 1),
+                Inst::Cast(2, ElementType::F32),
+            ],
+            results: vec![3],
+        };
+        elementwise("positive_mask", ElementType::F32, ElementType::F32, body)
+    }
+
+    /// Elementwise code on f32 with casts to f32 is in every build, `element-types` or not.
+    #[test]
+    fn every_build_runs_f32_code_with_casts_to_f32() {
+        let exe = Executable {
+            kernels: vec![positive_mask()],
+        };
+        let exe = Executable::decode(&exe.encode()).unwrap();
+        let mut x = [-1.0f32, 2.0, 0.0, 3.5];
+        let mut y = [7.0f32; 4];
+        let bindings = [
+            crate::Binding {
+                ptr: x.as_mut_ptr().cast(),
+                len: 16,
+                writable: false,
+            },
+            crate::Binding {
+                ptr: y.as_mut_ptr().cast(),
+                len: 16,
+                writable: true,
+            },
+        ];
+        let count = exe.kernels[0].workgroup_count() as u32;
+        exe.check_bindings(0, count, &bindings).unwrap();
+        for wg in 0..count {
+            // SAFETY: the bindings were checked and are this test's own arrays.
+            unsafe { exe.run_workgroup(0, wg, &bindings, kiln_ukernel::Kernels::best()) }.unwrap();
+        }
+        assert_eq!(y, [0.0, 1.0, 0.0, 1.0]);
     }
 
     /// A 2×3 by 3×2 product of two run-time operands (as attention's scores are): its
