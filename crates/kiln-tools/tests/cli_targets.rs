@@ -155,6 +155,37 @@ fn benchmark_lists_the_slowest_dispatches() {
         assert!((shares - 100.0).abs() < 1.0, "{out}");
         assert!(out.contains(": conv2d -> 1x16x64x64xf32"), "{out}");
     }
+    // A count lists that many kernels and sums the rest on one line; `all` lists every one.
+    let listed = |statistics: &str| {
+        let out = run(
+            BENCHMARK,
+            &[
+                &module_arg,
+                &input,
+                "--device=local-sync",
+                "--benchmark_min_time=0.01",
+                "--benchmark_repetitions=1",
+                statistics,
+            ],
+        );
+        let kernels = out
+            .lines()
+            .filter(|l| l.contains(": ") && l.contains('%'))
+            .count();
+        (kernels, out.contains("other kernels"))
+    };
+    let (every, rest) = listed("--print_statistics=all");
+    assert!(every > 2 && !rest, "{every} kernels listed");
+    assert_eq!(listed("--print_statistics=2"), (2, true));
+    let refused = Command::new(BENCHMARK)
+        .args([&module_arg, "--print_statistics=many"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && stderr.contains("\"many\" is not a count or `all`"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -5,7 +5,7 @@
 //! each dispatch of some more calls and lists the kernels that take the most of a call. A
 //! `vmvx-inline` module given no device runs on the inline runtime, over buffers prepared once.
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use kiln_runtime::{HostInput, LoadedModule};
 use kiln_tools::flags::{self, help, FlagHelp, Flags};
 use kiln_tools::io::InputReader;
@@ -45,9 +45,9 @@ const FLAGS: &[FlagHelp] = &[
     },
     FlagHelp {
         name: "print_statistics",
-        value: "",
+        value: "[N|all]",
         text: "After timing, time every dispatch of a repetition's worth of calls and print \
-               the kernels taking the most of a call",
+               the N kernels taking the most of a call (all: every kernel) [15]",
     },
 ];
 
@@ -61,7 +61,8 @@ struct Args {
     task_topology_max_group_count: Option<usize>,
     benchmark_repetitions: usize,
     benchmark_min_time: f64,
-    print_statistics: bool,
+    /// How many kernels `--print_statistics` lists, slowest first (none when not given).
+    print_statistics: Option<usize>,
 }
 
 impl Args {
@@ -78,7 +79,7 @@ impl Args {
             task_topology_max_group_count: None,
             benchmark_repetitions: 5,
             benchmark_min_time: 0.2,
-            print_statistics: false,
+            print_statistics: None,
         };
         while let Some(flag) = flags.next_flag()? {
             match flag.as_str() {
@@ -92,7 +93,15 @@ impl Args {
                 }
                 "benchmark_repetitions" => args.benchmark_repetitions = flags.number(&flag)?,
                 "benchmark_min_time" => args.benchmark_min_time = flags.number(&flag)?,
-                "print_statistics" => args.print_statistics = true,
+                "print_statistics" => {
+                    args.print_statistics = Some(match flags.optional_text(&flag)? {
+                        None => SLOWEST,
+                        Some(all) if all == "all" => usize::MAX,
+                        Some(count) => count.parse().map_err(|_| {
+                            anyhow!("--print_statistics: {count:?} is not a count or `all`")
+                        })?,
+                    })
+                }
                 "help" => {
                     let about = "Times the functions of a kiln module, as iree-benchmark-module \
                                  does.";
@@ -114,7 +123,7 @@ impl Args {
     }
 }
 
-/// Kernels listed by `--print_statistics`.
+/// Kernels listed by `--print_statistics` without a count.
 const SLOWEST: usize = 15;
 
 fn human(d: f64) -> String {
@@ -190,8 +199,8 @@ fn run(args: Args) -> Result<()> {
                 let placed = m.place(f, inputs)?;
                 let call = || m.invoke_placed(f, &placed).map(drop);
                 let calls = time_calls(f, &args, &mut || Ok(call()?))?;
-                if args.print_statistics {
-                    print_statistics(m, f, calls, &call)?;
+                if let Some(listed) = args.print_statistics {
+                    print_statistics(m, f, calls, &call, listed)?;
                 }
             }
             Loaded::Inline(m) => {
@@ -203,7 +212,7 @@ fn run(args: Args) -> Result<()> {
                     Ok(m.call(f, &inputs, &mut outs)?)
                 };
                 time_calls(f, &args, &mut call)?;
-                if args.print_statistics {
+                if args.print_statistics.is_some() {
                     println!("{f}: the inline runtime does not time dispatches");
                 }
             }
@@ -282,13 +291,14 @@ fn time_calls(f: &str, args: &Args, call: &mut dyn FnMut() -> Result<()>) -> Res
     Ok(last_iters)
 }
 
-/// Times each dispatch of `calls` calls of `f` and prints the kernels that take the most of
-/// a call: share, time and dispatches per call.
+/// Times each dispatch of `calls` calls of `f` and prints the `listed` kernels that take the
+/// most of a call: share, time and dispatches per call (the rest summed on one line).
 fn print_statistics(
     module: &LoadedModule,
     f: &str,
     calls: u64,
     call: &dyn Fn() -> Result<(), kiln_runtime::RuntimeError>,
+    listed: usize,
 ) -> Result<()> {
     let device = module.device();
     if !device.time_dispatches(true) {
@@ -317,7 +327,7 @@ fn print_statistics(
         "{:>7} {:>12} {:>10}  kernel",
         "share", "time/call", "per call"
     );
-    for t in times.iter().take(SLOWEST) {
+    for t in times.iter().take(listed) {
         println!(
             "{:>6.1}% {:>12} {:>10}  {}",
             100.0 * t.seconds / total.max(f64::MIN_POSITIVE),
@@ -326,14 +336,14 @@ fn print_statistics(
             t.kernel
         );
     }
-    if times.len() > SLOWEST {
-        let rest: f64 = times[SLOWEST..].iter().map(|t| t.seconds).sum();
+    if times.len() > listed {
+        let rest: f64 = times[listed..].iter().map(|t| t.seconds).sum();
         println!(
             "{:>6.1}% {:>12} {:>10}  {} other kernels",
             100.0 * rest / total.max(f64::MIN_POSITIVE),
             human(rest / n),
             "",
-            times.len() - SLOWEST
+            times.len() - listed
         );
     }
     Ok(())
