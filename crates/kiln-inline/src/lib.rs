@@ -110,6 +110,7 @@ impl<'a> InlineModule<'a> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         if executables.iter().all(Option::is_none) {
+            // Listed only inside `message!`, so a build without messages links no list.
             let formats = || -> Vec<&str> {
                 module
                     .executables
@@ -299,6 +300,7 @@ impl<'a> InlineModule<'a> {
     }
 
     fn no_function(&self, name: &str) -> InlineError {
+        // Listed only inside `message!`, so a build without messages links no list.
         let exported = || -> Vec<&str> {
             self.functions
                 .iter()

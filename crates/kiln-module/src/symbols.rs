@@ -216,17 +216,15 @@ impl FunctionDef {
         }
         for c in &self.checks {
             let (a, b) = (symbols.size(&c.a)?, symbols.size(&c.b)?);
-            let (holds, needs) = match c.at_most {
-                false => (
-                    a == b,
-                    kiln_types::message!("{} and {} to be equal", c.a, c.b),
-                ),
-                true => (
-                    a <= b,
-                    kiln_types::message!("{} to be at most {}", c.a, c.b),
-                ),
+            let holds = match c.at_most {
+                false => a == b,
+                true => a <= b,
             };
             if !holds {
+                let needs = match c.at_most {
+                    false => kiln_types::message!("{} and {} to be equal", c.a, c.b),
+                    true => kiln_types::message!("{} to be at most {}", c.a, c.b),
+                };
                 return Err(kiln_types::message!(
                     "'{}' of '{}' needs {needs}, but they are {a} and {b} for these inputs \
                      ({symbols})",

@@ -465,7 +465,6 @@ unsafe fn store_each<T>(p0: *mut u8, step: isize, len: usize, mut value: impl Fn
 unsafe fn store_converted(src: &Reg, t: ElementType, p0: *mut u8, step: isize, len: usize) {
     unsafe {
         match (src, t) {
-            (Reg::F(s), ElementType::F32) => store_each(p0, step, len, |j| s[j]),
             (Reg::F(s), ElementType::F64) => store_each(p0, step, len, |j| f64::from(s[j])),
             (Reg::F(s), ElementType::F16) => {
                 store_each(p0, step, len, |j| half::f16::from_f32(s[j]).to_bits())
