@@ -408,7 +408,21 @@ unsafe fn packed_gemm_impl<T: Tile>(
                 _ => (strip, gather),
             };
             let even = matches!(lhs, Lhs::Gather { .. }) && !pack_lhs;
-            for (i, rows_here) in row_tiles(i0, mc, mr, even) {
+            // Packed weights under several row tiles: the tiles over this strip fetch the next
+            // one between them. A lone tile streams its own strip, which runs on into the next;
+            // gathered left-hand rows hold a register per row and have none to spare for it.
+            let tiles = mc.div_ceil(mr);
+            let next = match (&rhs, &lhs) {
+                (Rhs::Packed(b), Lhs::Matrix(_) | Lhs::Packed(_))
+                    if tiles > 1 && t.fetches_ahead() =>
+                {
+                    b.get(((j / nr + 1) * k + p0) * nr..)
+                        .map(|next| &next[..next.len().min(kc * nr)])
+                }
+                _ => None,
+            };
+            for (tile, (i, rows_here)) in row_tiles(i0, mc, mr, even).enumerate() {
+                let ahead = next.map(|next| Ahead::share(next, tile, tiles, kc));
                 let dst = TileDst {
                     // SAFETY: the tile's corner lies inside C's m×n.
                     c: unsafe { c.offset(i, j) },
@@ -427,13 +441,14 @@ unsafe fn packed_gemm_impl<T: Tile>(
                         }
                         Lhs::Packed(a) => {
                             let a = &a[((i / mr) * k + p0) * mr..][..kc * mr];
-                            tile_with(t, kc, PackedStrip::new(a, mr), strip, gather, dst)
+                            let a = PackedStrip::new(a, mr);
+                            tile_fetching(t, kc, a, strip, gather, ahead, dst)
                         }
                         // A row-major (or any strided) matrix is read in place: its rows are
                         // streams the broadcasts walk, as good as a packed strip.
                         Lhs::Matrix(a) => {
                             let strip_a = GatheredStrip::of_matrix(a, i, p0, rows_here);
-                            tile_with(t, kc, strip_a, strip, gather, dst)
+                            tile_fetching(t, kc, strip_a, strip, gather, ahead, dst)
                         }
                         Lhs::Gather {
                             data,
@@ -562,6 +577,29 @@ unsafe fn tile_with<T: Tile, A: LhsStrip>(
         match gather {
             None => t.tile(kc, a, b, Stride(t.nr()), dst),
             Some(rows) => t.tile(kc, a, b, rows, dst),
+        }
+    }
+}
+
+/// [`tile_with`], the tile asking the cache for `ahead` (when given) as it goes.
+///
+/// # Safety
+/// As [`Tile::tile`].
+#[inline(always)]
+unsafe fn tile_fetching<T: Tile, A: LhsStrip>(
+    t: T,
+    kc: usize,
+    a: A,
+    b: &[f32],
+    gather: Option<&[usize]>,
+    ahead: Option<Ahead>,
+    dst: TileDst,
+) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        match (gather, ahead) {
+            (None, Some(ahead)) => t.tile_ahead(kc, a, b, ahead, dst),
+            _ => tile_with(t, kc, a, b, gather, dst),
         }
     }
 }
@@ -748,6 +786,31 @@ pub(crate) struct TileDst<'a> {
     accumulate: bool,
 }
 
+/// One tile's share of the next packed right-hand strip, `step` values per depth step from
+/// `start`: the row tiles over a strip fetch a slice of the next one each, so weights read
+/// from memory (too many to stay in cache between calls) arrive while the strip before them
+/// is computed rather than stalling the first tile over them.
+#[derive(Clone, Copy)]
+#[cfg_attr(
+    not(target_arch = "x86_64"),
+    expect(dead_code, reason = "only the x86-64 tiles prefetch")
+)]
+pub(crate) struct Ahead {
+    start: *const f32,
+    step: usize,
+}
+
+impl Ahead {
+    /// Share `tile` of `tiles` of strip `next`, fetched over `kc` depth steps.
+    fn share(next: &[f32], tile: usize, tiles: usize, kc: usize) -> Ahead {
+        let chunk = next.len().div_ceil(tiles);
+        Ahead {
+            start: next.as_ptr().wrapping_add(tile * chunk),
+            step: chunk.div_ceil(kc),
+        }
+    }
+}
+
 /// A register tile: `acc = Σ_p a[p] ⊗ b[p]` over `MR` rows of A and an `NR`-wide strip of B
 /// whose row `p` starts at `rows.start(p)`, then stored (or added) into `dst`.
 pub(crate) trait Tile: Copy {
@@ -773,6 +836,30 @@ pub(crate) trait Tile: Copy {
         rows: R,
         dst: TileDst,
     );
+    /// Whether [`Tile::tile_ahead`] asks the cache for anything, so that drivers work out
+    /// what to ask for only for a tile that uses it.
+    #[inline(always)]
+    fn fetches_ahead(self) -> bool {
+        false
+    }
+    /// [`Tile::tile`] over a packed strip, asking the cache for `ahead` as it goes (a tile
+    /// that does not prefetch ignores it).
+    ///
+    /// # Safety
+    /// As [`Tile::tile`], the strip's rows `nr` apart.
+    #[inline(always)]
+    unsafe fn tile_ahead<A: LhsStrip>(
+        self,
+        kc: usize,
+        a: A,
+        b: &[f32],
+        ahead: Ahead,
+        dst: TileDst,
+    ) {
+        let _ = ahead;
+        // SAFETY: forwarded contract.
+        unsafe { self.tile(kc, a, b, Stride(self.nr()), dst) }
+    }
 }
 
 /// Stores an `MR×NR` accumulator held row-major in `acc` into `dst`.

@@ -2,8 +2,8 @@
 //! GEMM entry points that run the drivers around them inside `#[target_feature]` functions.
 
 use super::{
-    packed_gemm_impl, sgemm_impl, store, Lhs, LhsStrip, Matrix, MatrixMut, Rhs, RowStarts, Tile,
-    TileDst,
+    packed_gemm_impl, sgemm_impl, store, Ahead, Lhs, LhsStrip, Matrix, MatrixMut, Rhs, RowStarts,
+    Stride, Tile, TileDst,
 };
 use crate::transpose::transpose16;
 use core::arch::x86_64::*;
@@ -93,9 +93,32 @@ impl Tile for Avx512 {
         // SAFETY: forwarded contract.
         unsafe {
             if dst.n <= 16 {
-                avx512_rows::<1, A, R>(kc, a, b, rows, dst)
+                avx512_rows::<1, A, R, ()>(kc, a, b, rows, (), dst)
             } else {
-                avx512_rows::<2, A, R>(kc, a, b, rows, dst)
+                avx512_rows::<2, A, R, ()>(kc, a, b, rows, (), dst)
+            }
+        }
+    }
+    #[inline(always)]
+    fn fetches_ahead(self) -> bool {
+        true
+    }
+    #[inline(always)]
+    unsafe fn tile_ahead<A: LhsStrip>(
+        self,
+        kc: usize,
+        a: A,
+        b: &[f32],
+        ahead: Ahead,
+        dst: TileDst,
+    ) {
+        let rows = Stride(self.nr());
+        // SAFETY: forwarded contract.
+        unsafe {
+            if dst.n <= 16 {
+                avx512_rows::<1, A, Stride, Ahead>(kc, a, b, rows, ahead, dst)
+            } else {
+                avx512_rows::<2, A, Stride, Ahead>(kc, a, b, rows, ahead, dst)
             }
         }
     }
@@ -106,38 +129,40 @@ impl Tile for Avx512 {
 /// # Safety
 /// As [`avx512_tile`].
 #[inline(always)]
-unsafe fn avx512_rows<const VECS: usize, A: LhsStrip, R: RowStarts>(
+unsafe fn avx512_rows<const VECS: usize, A: LhsStrip, R: RowStarts, F: Fetch>(
     kc: usize,
     a: A,
     b: &[f32],
     rows: R,
+    fetch: F,
     dst: TileDst,
 ) {
     // SAFETY: forwarded contract.
     unsafe {
         match dst.m {
-            1 => avx512_tile::<1, VECS, A, R>(kc, a, b, rows, dst),
-            2 => avx512_tile::<2, VECS, A, R>(kc, a, b, rows, dst),
-            3 => avx512_tile::<3, VECS, A, R>(kc, a, b, rows, dst),
-            4 => avx512_tile::<4, VECS, A, R>(kc, a, b, rows, dst),
-            5 => avx512_tile::<5, VECS, A, R>(kc, a, b, rows, dst),
-            6 => avx512_tile::<6, VECS, A, R>(kc, a, b, rows, dst),
-            7 => avx512_tile::<7, VECS, A, R>(kc, a, b, rows, dst),
-            _ => avx512_tile::<8, VECS, A, R>(kc, a, b, rows, dst),
+            1 => avx512_tile::<1, VECS, A, R, F>(kc, a, b, rows, fetch, dst),
+            2 => avx512_tile::<2, VECS, A, R, F>(kc, a, b, rows, fetch, dst),
+            3 => avx512_tile::<3, VECS, A, R, F>(kc, a, b, rows, fetch, dst),
+            4 => avx512_tile::<4, VECS, A, R, F>(kc, a, b, rows, fetch, dst),
+            5 => avx512_tile::<5, VECS, A, R, F>(kc, a, b, rows, fetch, dst),
+            6 => avx512_tile::<6, VECS, A, R, F>(kc, a, b, rows, fetch, dst),
+            7 => avx512_tile::<7, VECS, A, R, F>(kc, a, b, rows, fetch, dst),
+            _ => avx512_tile::<8, VECS, A, R, F>(kc, a, b, rows, fetch, dst),
         }
     }
 }
 
-/// Adds depth row `p` of the product to `acc`.
+/// Adds depth row `p` of the product to `acc`, and asks the cache for what `fetch` says.
 ///
 /// # Safety
 /// As [`avx512_tile`], with `p < kc`.
 #[inline(always)]
-unsafe fn avx512_step<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowStarts>(
+unsafe fn avx512_step<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowStarts, F: Fetch>(
     acc: &mut [[__m512; VECS]; ROWS],
     a: A,
     b: &[f32],
     rows: R,
+    fetch: F,
     p: usize,
 ) {
     // SAFETY: forwarded contract.
@@ -147,12 +172,37 @@ unsafe fn avx512_step<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
         for h in 0..VECS {
             _mm_prefetch::<_MM_HINT_T0>(bp.wrapping_add(PREFETCH + 16 * h) as *const i8);
         }
+        if let Some(ahead) = fetch.at(p) {
+            _mm_prefetch::<_MM_HINT_T1>(ahead as *const i8);
+        }
         for (i, row) in acc.iter_mut().enumerate() {
             let av = _mm512_set1_ps(a.at(p, i));
             for (r, &b) in row.iter_mut().zip(&bv) {
                 *r = _mm512_fmadd_ps(av, b, *r);
             }
         }
+    }
+}
+
+/// What a register tile asks the cache for at each depth step, besides its own operands.
+trait Fetch: Copy {
+    /// The address to fetch at depth step `p`, if any.
+    fn at(self, p: usize) -> Option<*const f32>;
+}
+
+/// Nothing more.
+impl Fetch for () {
+    #[inline(always)]
+    fn at(self, _: usize) -> Option<*const f32> {
+        None
+    }
+}
+
+impl Fetch for Ahead {
+    #[inline(always)]
+    fn at(self, p: usize) -> Option<*const f32> {
+        // A prefetch does not fault: the last share may run past the strip.
+        Some(self.start.wrapping_add(p * self.step))
     }
 }
 
@@ -170,11 +220,12 @@ const MAX_SPLIT: usize = 4;
 /// As [`Tile::tile`]; the CPU must support AVX-512F.
 #[inline(never)]
 #[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowStarts>(
+unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowStarts, F: Fetch>(
     kc: usize,
     a: A,
     b: &[f32],
     rows: R,
+    fetch: F,
     dst: TileDst,
 ) {
     // SAFETY: slices hold kc strips; ROWS ≤ MR rows of A are read.
@@ -185,19 +236,19 @@ unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
         let split = (8 / (ROWS * VECS)).clamp(1, MAX_SPLIT);
         if split == 1 {
             for p in 0..kc {
-                avx512_step(&mut acc, a, b, rows, p);
+                avx512_step(&mut acc, a, b, rows, fetch, p);
             }
         } else {
             let mut others = [[[_mm512_setzero_ps(); VECS]; ROWS]; MAX_SPLIT - 1];
             let whole = kc - kc % split;
             for p in (0..whole).step_by(split) {
-                avx512_step(&mut acc, a, b, rows, p);
+                avx512_step(&mut acc, a, b, rows, fetch, p);
                 for (s, set) in others[..split - 1].iter_mut().enumerate() {
-                    avx512_step(set, a, b, rows, p + 1 + s);
+                    avx512_step(set, a, b, rows, fetch, p + 1 + s);
                 }
             }
             for p in whole..kc {
-                avx512_step(&mut acc, a, b, rows, p);
+                avx512_step(&mut acc, a, b, rows, fetch, p);
             }
             for set in &others[..split - 1] {
                 for (row, other) in acc.iter_mut().zip(set) {
