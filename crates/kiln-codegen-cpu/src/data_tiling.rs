@@ -97,8 +97,9 @@ fn vmvx_view(v: View, operand: u32) -> View {
 }
 
 /// The length of a `ConvBand` output for convolution `op`, if it should have one: its weights
-/// are packed in channel rows, its workgroups read a band in place, and between them they would lay out more
-/// than [`MAX_BAND_REPEATS`] times its input lines (each channel tile repeats the band of its
+/// are packed in channel rows, its workgroups read a band in place (not the input planes
+/// themselves, as pointwise ones do), and between them they would lay out more than
+/// [`MAX_BAND_REPEATS`] times its input lines (each channel tile repeats the band of its
 /// rows, and each row tile adds the lines its window reaches below it).
 fn repeated_band_len(kernel: &Kernel) -> Option<u64> {
     let KernelOp::Conv2d {
@@ -128,6 +129,11 @@ fn repeated_band_len(kernel: &Kernel) -> Option<u64> {
         || w.shape.len() != 6
         || gathered_band_width(&win, ow as usize) > 2 * ow as usize
     {
+        return None;
+    }
+    // Pointwise windows over planes as large as the output: every workgroup reads the
+    // planes in place.
+    if win.is_pointwise() && x.shape[2..] == y.shape[2..] {
         return None;
     }
     let lines = |rows: u64| BandLayout::new(&win, rows as usize, ow as usize).lines as f64;

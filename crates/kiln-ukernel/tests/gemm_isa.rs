@@ -172,6 +172,9 @@ fn packed_operands_match_reference() {
                 b_spread[p * pitch..][..n].copy_from_slice(&b[p * n..][..n]);
             }
             let spread_starts: Offsets = (0..k).map(|p| p * pitch).collect();
+            // The same with nothing readable past the last row's `n` values: a ragged last
+            // strip is copied rather than read in place.
+            let spread_exact = &b_spread[..(k.max(1) - 1) * pitch + n];
             // Selected packed rows: B packed with a NaN row before each real one, of which the
             // product reads only the real ones.
             let b_doubled: Vec<f32> = (0..2 * k * n)
@@ -194,7 +197,7 @@ fn packed_operands_match_reference() {
             let listed: Vec<usize> = (0..m).rev().collect();
             let listed_in_order: Vec<usize> = (1..=m).collect();
             let cases =
-                (0..3).flat_map(|l| (0..5).flat_map(move |r| (0..4).map(move |o| (l, r, o))));
+                (0..3).flat_map(|l| (0..7).flat_map(move |r| (0..4).map(move |o| (l, r, o))));
             for (lhs_kind, rhs_kind, out_kind) in cases {
                 // C with a border of untouched values: rows (or columns) `ld` apart.
                 let column_major = out_kind > 0;
@@ -238,8 +241,16 @@ fn packed_operands_match_reference() {
                         strip_len: 2 * k * shape.nr,
                         rows: &selected,
                     },
-                    _ => Rhs::Gather {
+                    4 => Rhs::Gather {
                         data: &b_spread,
+                        rows: &spread_starts,
+                    },
+                    5 => Rhs::Gather {
+                        data: &b,
+                        rows: &starts,
+                    },
+                    _ => Rhs::Gather {
+                        data: spread_exact,
                         rows: &spread_starts,
                     },
                 };

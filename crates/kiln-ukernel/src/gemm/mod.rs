@@ -251,8 +251,9 @@ pub enum Rhs<'a, 'f> {
     Packed(&'a [f32]),
     /// Panels produced on demand, each used for a whole column strip of C.
     Panels(&'f mut PanelFn<'a>),
-    /// Read in place: row `p` is `data[rows[p]..]`, columns contiguous. Columns up to `n`
-    /// rounded up to the strip width must be readable (their values do not matter).
+    /// Read in place: row `p` is `data[rows[p]..]`, columns contiguous; columns `0..n` must
+    /// be readable. Where columns up to `n` rounded up to the strip width are readable too
+    /// (their values do not matter), the last strip is read in place as well, else copied.
     Gather { data: &'a [f32], rows: &'a Offsets },
     /// Some depth rows of strips from [`pack_rhs`]: column strip `s` starts at
     /// `data[s·strip_len]`, and depth row `p` of the product is the strip's row starting at
@@ -328,7 +329,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
     }
     match &rhs {
         Rhs::Gather { data, rows } => assert!(
-            k <= rows.len() && rows.max() + n.next_multiple_of(nr) <= data.len(),
+            k <= rows.len() && rows.max() + n <= data.len(),
             "gathered right-hand rows reach past their data"
         ),
         Rhs::PackedSelect {
@@ -384,8 +385,13 @@ unsafe fn packed_gemm_impl<T: Tile>(
         let pack_rhs = !in_place
             || (mc >= PACK_SCATTERED_FOR_TILES * mr
                 && matches!(&rhs, Rhs::Gather { rows, .. } if far_apart(&rows[p0..p0 + kc])));
+        // A ragged last strip of gathered rows with nothing readable past `n` (a convolution's
+        // input planes, read in place) is copied: its tiles read whole strips.
+        let ragged_past_data = matches!(&rhs,
+            Rhs::Gather { data, rows } if rows.max() + n.next_multiple_of(nr) > data.len());
         for j in (0..n).step_by(nr) {
             let width = nr.min(n - j);
+            let pack_rhs = pack_rhs || (ragged_past_data && width < nr);
             let (strip, gather): (&[f32], Option<&[usize]>) = match &mut rhs {
                 Rhs::Packed(b) => (&b[((j / nr) * k + p0) * nr..][..kc * nr], None),
                 Rhs::Panels(fill) => {
@@ -402,7 +408,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
             };
             let (strip, gather) = match gather {
                 Some(rows) if pack_rhs => {
-                    copy_strip_rows(strip, rows, nr, &mut xb);
+                    copy_strip_rows(strip, rows, width, nr, &mut xb);
                     (&xb[..], None)
                 }
                 _ => (strip, gather),
@@ -476,13 +482,16 @@ unsafe fn packed_gemm_impl<T: Tile>(
     CALL_PACK.with_mut(|p| *p = (xa, xb));
 }
 
-/// Copies `nr` values from each of `rows` of `strip` into `dst`, one row after another: a
-/// gathered right-hand strip made contiguous, sized once rather than grown row by row.
-fn copy_strip_rows(strip: &[f32], rows: &[usize], nr: usize, dst: &mut AlignedVec) {
+/// Copies `width` values from each of `rows` of `strip` into `dst`, `nr` apart with zeros
+/// after them: a gathered right-hand strip made contiguous, sized once rather than grown row
+/// by row.
+fn copy_strip_rows(strip: &[f32], rows: &[usize], width: usize, nr: usize, dst: &mut AlignedVec) {
     // Every value is overwritten: sized, not cleared.
     dst.resize(rows.len() * nr, 0.0);
     for (d, &r) in dst.chunks_exact_mut(nr).zip(rows) {
-        d.copy_from_slice(&strip[r..][..nr]);
+        let (values, rest) = d.split_at_mut(width);
+        values.copy_from_slice(&strip[r..][..width]);
+        rest.fill(0.0);
     }
 }
 

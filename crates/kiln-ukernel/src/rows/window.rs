@@ -17,6 +17,13 @@ pub struct Window {
 }
 
 impl Window {
+    /// Whether each output pixel reads only its own input pixel (1×1, unit strides, no top
+    /// or left padding): a pointwise convolution's input planes are its GEMM's rows as they
+    /// lie, when the output is as large as the input.
+    pub fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.strides == [1, 1] && self.pads == [0, 0]
+    }
+
     /// Input coordinate of output `o`, tap `k` along dim `d`, if inside `0..len`.
     #[inline(always)]
     pub(super) fn input(&self, d: usize, o: usize, k: usize, len: usize) -> Option<usize> {

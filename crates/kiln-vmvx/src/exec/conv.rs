@@ -130,19 +130,15 @@ enum BandSource<'a> {
 
 impl BandJob<'_> {
     /// The input planes themselves as the band, with `starts` set, when the window reads
-    /// each output pixel's own input pixel (1×1, unit stride, no padding) and the GEMM's
-    /// reads past a row (its columns rounded up to strips of `nr`) stay inside the group's
-    /// planes: a band laid out would be a copy of them.
-    fn in_place(&self, nr: usize, starts: &mut Vec<usize>) -> Option<&[f32]> {
+    /// each output pixel's own input pixel (1×1, unit stride, no padding): a band laid out
+    /// would be a copy of them. (The GEMM copies a last strip that would read past them.)
+    fn in_place(&self, starts: &mut Vec<usize>) -> Option<&[f32]> {
         let BandSource::Planes { x, dims: [c, h, w] } = self.source else {
             return None;
         };
         let [_, oy0, oy1, _, ow] = self.extent;
-        let win = self.win;
-        let pointwise = win.kernel == [1, 1] && win.strides == [1, 1] && win.pads == [0, 0];
-        let reach =
-            (c.max(1) - 1) * h * w + oy0 * w + ((oy1 - oy0) * ow).next_multiple_of(nr.max(1));
-        if !pointwise || ow != w || oy1 > h || reach > x.len() {
+        let reach = (c.max(1) - 1) * h * w + oy1 * w;
+        if !self.win.is_pointwise() || ow != w || oy1 > h || reach > x.len() {
             return None;
         }
         starts.clear();
@@ -196,7 +192,7 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
     let [channels, oy0, oy1, oh, ow] = job.extent;
     let (rows, y) = (oy1 - oy0, job.y);
     DIRECT.with_mut(|(scratch, starts, out)| {
-        let (band, wp) = match job.in_place(nr, starts) {
+        let (band, wp) = match job.in_place(starts) {
             Some(planes) => (planes, ow),
             None => job.band(nr, scratch, starts),
         };
