@@ -5,7 +5,10 @@
 //! between them, so what matters is how fast idle workers join the next dispatch:
 //! - the caller takes part (a two-core machine runs two threads, not a caller asleep beside two
 //!   workers);
-//! - workgroups are claimed one at a time from a shared counter, so uneven workgroups balance;
+//! - workgroups are claimed one at a time, so uneven workgroups balance: the caller from the
+//!   front of the range and workers from the back, so that a thread computes about the same
+//!   part of each dispatch's output as of the one before, and the next dispatch finds what a
+//!   thread wrote in that thread's cache;
 //! - a worker that finished a dispatch spins for [`SPIN`] before it sleeps, so the next dispatch
 //!   of the same inference finds it awake; a pool left idle longer sleeps on a condition variable.
 //!
@@ -15,7 +18,7 @@
 //! and returns once the count is back to zero, so no worker touches a finished dispatch.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -33,19 +36,39 @@ type Work<'a> = dyn Fn(u32) -> Result<(), String> + Sync + 'a;
 /// The dispatch being run, on the caller's stack while it lasts.
 struct Dispatch<'a> {
     work: &'a Work<'a>,
-    count: u32,
-    next: AtomicU32,
+    /// The next workgroup from the front (low 32 bits) and one past the next from the back
+    /// (high 32 bits): the caller claims from the front, workers from the back.
+    ends: AtomicU64,
     error: Mutex<Option<String>>,
 }
 
 impl Dispatch<'_> {
-    /// Claims and runs workgroups until none is left or one failed.
-    fn drain(&self) {
+    /// Claims one workgroup from the front or the back, if any is left.
+    fn claim(&self, from_back: bool) -> Option<u32> {
+        let mut ends = self.ends.load(Ordering::Relaxed);
         loop {
-            let wg = self.next.fetch_add(1, Ordering::Relaxed);
-            if wg >= self.count {
-                return;
+            let (front, back) = (ends as u32, (ends >> 32) as u32);
+            if front >= back {
+                return None;
             }
+            let (next, wg) = if from_back {
+                (ends - (1 << 32), back - 1)
+            } else {
+                (ends + 1, front)
+            };
+            match self
+                .ends
+                .compare_exchange_weak(ends, next, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Some(wg),
+                Err(now) => ends = now,
+            }
+        }
+    }
+
+    /// Claims and runs workgroups until none is left or one failed.
+    fn drain(&self, from_back: bool) {
+        while let Some(wg) = self.claim(from_back) {
             let outcome = catch_unwind(AssertUnwindSafe(|| (self.work)(wg)))
                 .unwrap_or_else(|_| Err(format!("workgroup {wg} panicked")));
             if let Err(e) = outcome {
@@ -53,7 +76,7 @@ impl Dispatch<'_> {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .get_or_insert(e);
-                self.next.store(self.count, Ordering::Relaxed);
+                self.ends.store(0, Ordering::Relaxed);
             }
         }
     }
@@ -114,8 +137,7 @@ impl WorkerPool {
         let _one = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let dispatch = Dispatch {
             work,
-            count,
-            next: AtomicU32::new(0),
+            ends: AtomicU64::new(u64::from(count) << 32),
             error: Mutex::new(None),
         };
         let s = &self.shared;
@@ -128,7 +150,7 @@ impl WorkerPool {
             let _guard = s.wake_lock.lock().unwrap_or_else(|p| p.into_inner());
             s.wake.notify_all();
         }
-        dispatch.drain();
+        dispatch.drain(false);
         // No workgroup is left: close the dispatch and wait for the workers inside to leave.
         s.state.fetch_and(!OPEN, Ordering::SeqCst);
         while s.state.load(Ordering::Acquire) & COUNT != 0 {
@@ -161,7 +183,7 @@ impl Shared {
                         let ptr = self.dispatch.load(Ordering::Relaxed) as *const Dispatch;
                         // SAFETY: the dispatch is open and this worker is counted inside it, so
                         // the caller's `run` is still waiting and its `Dispatch` is alive.
-                        unsafe { &*ptr }.drain();
+                        unsafe { &*ptr }.drain(true);
                         self.state.fetch_sub(1, Ordering::Release);
                         break;
                     }
@@ -235,6 +257,29 @@ mod tests {
             })
             .unwrap();
             assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+        }
+    }
+
+    #[test]
+    fn the_caller_takes_workgroups_from_the_front_and_workers_from_the_back() {
+        let pool = WorkerPool::new(1).unwrap();
+        let caller = std::thread::current().id();
+        for _ in 0..20 {
+            let by_caller: Vec<AtomicU32> = (0..64).map(|_| AtomicU32::new(0)).collect();
+            pool.run(64, &|wg| {
+                if std::thread::current().id() == caller {
+                    by_caller[wg as usize].store(1, Ordering::Relaxed);
+                }
+                std::thread::sleep(Duration::from_micros(50));
+                Ok(())
+            })
+            .unwrap();
+            let ran: Vec<u32> = by_caller
+                .iter()
+                .map(|r| r.load(Ordering::Relaxed))
+                .collect();
+            // The caller's workgroups are a prefix of the range.
+            assert!(ran.windows(2).all(|w| w[0] >= w[1]), "{ran:?}");
         }
     }
 
