@@ -293,7 +293,10 @@ impl Device for LocalDevice {
                     self.run_dispatch(i, exe, entry, *workgroups, &binds, params)?;
                     if let Some(start) = start {
                         let seconds = start.elapsed().as_secs_f64();
-                        self.record(|| exe.summary(entry, params), seconds);
+                        let count: u64 = workgroups.iter().map(|&w| u64::from(w)).product();
+                        let kernel =
+                            || format!("{} [{count} workgroups]", exe.summary(entry, params));
+                        self.record(kernel, seconds);
                     }
                 }
             }

@@ -105,7 +105,8 @@ fn one_module_for_three_targets_from_the_command_line() {
 }
 
 /// `kiln-benchmark-module` with `--print_statistics` on local-sync and local-task: the
-/// Google-Benchmark lines, then every dispatch of the CNN timed, the shares adding up to all.
+/// Google-Benchmark lines, then every dispatch of the CNN timed with its workgroup count, the
+/// shares adding up to all.
 #[test]
 fn benchmark_lists_the_slowest_dispatches() {
     let dir = std::env::temp_dir().join(format!("kiln-cli-benchmark-{}", std::process::id()));
@@ -153,7 +154,8 @@ fn benchmark_lists_the_slowest_dispatches() {
             })
             .sum();
         assert!((shares - 100.0).abs() < 1.0, "{out}");
-        assert!(out.contains(": conv2d -> 1x16x64x64xf32"), "{out}");
+        assert!(out.contains(": conv2d -> 1x16x64x64xf32 ["), "{out}");
+        assert!(out.contains(" workgroups]"), "{out}");
     }
     // A count lists that many kernels and sums the rest on one line; `all` lists every one.
     let listed = |statistics: &str| {
