@@ -95,10 +95,19 @@ fn pack_b(nr: usize, b: &Matrix, p0: usize, kc: usize, j0: usize, nc: usize, out
         let dst = &mut out[s * nr * kc..(s + 1) * nr * kc];
         let cols = nr.min(nc - s * nr);
         if b.col_stride != 1 && b.row_stride == 1 {
-            // A transposed B: each column is a contiguous run, written down the strip.
+            // A transposed B: each column is a contiguous run, written down the strip (16
+            // columns by 16 depths through a register transpose where the CPU has AVX-512).
+            #[cfg(target_arch = "x86_64")]
+            let done = {
+                let first = b.offset + p0 + (j0 + s * nr) * b.col_stride;
+                x86::pack_transposed(&b.data[first..], b.col_stride, cols, kc, nr, dst)
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let done = [0, 0];
             for c in 0..cols {
                 let base = b.offset + p0 + (j0 + s * nr + c) * b.col_stride;
-                for (p, &v) in b.data[base..base + kc].iter().enumerate() {
+                let from = if c < done[0] { done[1] } else { 0 };
+                for (p, &v) in b.data[base..base + kc].iter().enumerate().skip(from) {
                     dst[p * nr + c] = v;
                 }
             }

@@ -391,6 +391,58 @@ pub unsafe fn packed_gemm_avx512(m: usize, n: usize, k: usize, lhs: Lhs, rhs: Rh
     unsafe { packed_gemm_impl(Avx512, m, n, k, lhs, rhs, c) }
 }
 
+/// Packs the first columns of a transposed right-hand block into strip `dst` (depth `p` of
+/// column `c` at `dst[p·nr + c]`; column `c` is `src[c·col_stride..][..kc]`), 16 columns by 16
+/// depths at a time through a register transpose, when the CPU has AVX-512: returns how many
+/// columns (a multiple of 16) it packed to what depth (a multiple of 16), `[0, 0]` if none.
+pub(super) fn pack_transposed(
+    src: &[f32],
+    col_stride: usize,
+    cols: usize,
+    kc: usize,
+    nr: usize,
+    dst: &mut [f32],
+) -> [usize; 2] {
+    let (blocks, depth) = (cols / 16 * 16, kc / 16 * 16);
+    if !has_avx512() || blocks == 0 || depth == 0 {
+        return [0, 0];
+    }
+    assert!(
+        (blocks - 1) * col_stride + depth <= src.len() && (depth - 1) * nr + blocks <= dst.len(),
+        "a transposed block reaches past its data"
+    );
+    // SAFETY: AVX-512F is present; the reads and writes below stay inside the bounds checked.
+    unsafe { pack_transposed_avx512(src, col_stride, blocks, depth, nr, dst) };
+    [blocks, depth]
+}
+
+/// # Safety
+/// The CPU must support AVX-512F; `src` and `dst` must hold what [`pack_transposed`] checks.
+#[target_feature(enable = "avx512f")]
+unsafe fn pack_transposed_avx512(
+    src: &[f32],
+    col_stride: usize,
+    blocks: usize,
+    depth: usize,
+    nr: usize,
+    dst: &mut [f32],
+) {
+    for c0 in (0..blocks).step_by(16) {
+        for p0 in (0..depth).step_by(16) {
+            // SAFETY: column c0 + i's depths p0..p0 + 16 and the strip's rows p0..p0 + 16 at
+            // columns c0..c0 + 16 lie inside the checked bounds.
+            unsafe {
+                let rows: [__m512; 16] = core::array::from_fn(|i| {
+                    _mm512_loadu_ps(src.as_ptr().add((c0 + i) * col_stride + p0))
+                });
+                for (i, &v) in transpose16(rows).iter().enumerate() {
+                    _mm512_storeu_ps(dst.as_mut_ptr().add((p0 + i) * nr + c0), v);
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn has_avx2_fma() -> bool {
     crate::x86_feature!("avx2") && crate::x86_feature!("fma")
 }
