@@ -6,9 +6,10 @@
 //! - the caller takes part (a two-core machine runs two threads, not a caller asleep beside two
 //!   workers);
 //! - workgroups are claimed one at a time, so uneven workgroups balance: the caller from the
-//!   front of the range and workers from the back, so that a thread computes about the same
-//!   part of each dispatch's output as of the one before, and the next dispatch finds what a
-//!   thread wrote in that thread's cache;
+//!   front of the range and workers from the back, so that the caller computes about the same
+//!   front part of each dispatch's output as of the one before (and, with one worker, the
+//!   worker the same back part), and the next dispatch finds what a thread wrote in that
+//!   thread's cache;
 //! - a worker that finished a dispatch spins for [`SPIN`] before it sleeps, so the next dispatch
 //!   of the same inference finds it awake; a pool left idle longer sleeps on a condition variable.
 //!

@@ -432,6 +432,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
                     if tiles > 1 && t.fetches_ahead() =>
                 {
                     b.get(((j / nr + 1) * k + p0) * nr..)
+                        .filter(|next| !next.is_empty())
                         .map(|next| &next[..next.len().min(kc * nr)])
                 }
                 _ => None,
@@ -446,8 +447,9 @@ unsafe fn packed_gemm_impl<T: Tile>(
                     accumulate: p0 > 0,
                 };
                 // SAFETY: the tile lies inside C's m×n by the min() bounds; gathered and
-                // strided operands were checked to lie inside their data above, packed strips
-                // are sliced whole.
+                // strided operands were checked to lie inside their data above (a ragged last
+                // strip that would read past them was copied: `ragged_past_data`), packed
+                // strips are sliced whole.
                 unsafe {
                     match &lhs {
                         _ if pack_lhs => {
