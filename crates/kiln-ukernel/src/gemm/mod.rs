@@ -375,6 +375,10 @@ unsafe fn packed_gemm_impl<T: Tile>(
         Lhs::Matrix(_) | Lhs::Packed(_) => KC,
     };
     let mut pb = PACK.with_mut(|p| core::mem::take(&mut p.1));
+    // A ragged last strip of gathered rows with nothing readable past `n` (a convolution's
+    // input planes, read in place) is copied: its tiles read whole strips.
+    let ragged_past_data = matches!(&rhs,
+        Rhs::Gather { data, rows } if rows.max() + n.next_multiple_of(nr) > data.len());
     // A tile that reads packed strips only gets strided and gathered left-hand rows packed
     // once per block, and gathered right-hand rows once per strip, rather than once per tile.
     let in_place = t.reads_in_place();
@@ -394,10 +398,6 @@ unsafe fn packed_gemm_impl<T: Tile>(
         let pack_rhs = !in_place
             || (mc >= PACK_SCATTERED_FOR_TILES * mr
                 && matches!(&rhs, Rhs::Gather { rows, .. } if far_apart(&rows[p0..p0 + kc])));
-        // A ragged last strip of gathered rows with nothing readable past `n` (a convolution's
-        // input planes, read in place) is copied: its tiles read whole strips.
-        let ragged_past_data = matches!(&rhs,
-            Rhs::Gather { data, rows } if rows.max() + n.next_multiple_of(nr) > data.len());
         for j in (0..n).step_by(nr) {
             let width = nr.min(n - j);
             let pack_rhs = pack_rhs || (ragged_past_data && width < nr);

@@ -91,13 +91,7 @@ impl Tile for Avx512 {
         dst: TileDst,
     ) {
         // SAFETY: forwarded contract.
-        unsafe {
-            if dst.n <= 16 {
-                avx512_rows::<1, A, R, ()>(kc, a, b, rows, (), dst)
-            } else {
-                avx512_rows::<2, A, R, ()>(kc, a, b, rows, (), dst)
-            }
-        }
+        unsafe { avx512_any(kc, a, b, rows, (), dst) }
     }
     #[inline(always)]
     fn fetches_ahead(self) -> bool {
@@ -112,14 +106,31 @@ impl Tile for Avx512 {
         ahead: Ahead,
         dst: TileDst,
     ) {
-        let rows = Stride(self.nr());
         // SAFETY: forwarded contract.
-        unsafe {
-            if dst.n <= 16 {
-                avx512_rows::<1, A, Stride, Ahead>(kc, a, b, rows, ahead, dst)
-            } else {
-                avx512_rows::<2, A, Stride, Ahead>(kc, a, b, rows, ahead, dst)
-            }
+        unsafe { avx512_any(kc, a, b, Stride(self.nr()), ahead, dst) }
+    }
+}
+
+/// [`Avx512`]'s tile with as many 16-lane vectors per row as `dst` has columns: a strip of at
+/// most 16 columns takes a tile of one vector per row, so it does not compute 32.
+///
+/// # Safety
+/// As [`avx512_tile`].
+#[inline(always)]
+unsafe fn avx512_any<A: LhsStrip, R: RowStarts, F: Fetch>(
+    kc: usize,
+    a: A,
+    b: &[f32],
+    rows: R,
+    fetch: F,
+    dst: TileDst,
+) {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if dst.n <= 16 {
+            avx512_rows::<1, A, R, F>(kc, a, b, rows, fetch, dst)
+        } else {
+            avx512_rows::<2, A, R, F>(kc, a, b, rows, fetch, dst)
         }
     }
 }
