@@ -326,6 +326,78 @@ def build_encoder(S=32, D=64, H=4, F=256):
     return g.model("2-layer BERT-style encoder, 4 heads"), [hidden], None
 
 
+def build_attention(B=1, S=20, D=36, H=3):
+    """Attention as CPU targets fuse it (scores, softmax and context in one kernel), in the
+    forms exporters write: multi-head self-attention scaled by a multiplier 1/sqrt(d) (not a
+    power of two) with an additive causal and padding mask broadcast over heads; single-head
+    cross-attention (40 queries, 28 keys) scaled by a division, whose one batch-head is split
+    over query rows; and one whose probabilities are also a graph output (not fused)."""
+    rng = np.random.default_rng(9119)
+    HD = D // H
+    g = Graph("attention")
+    x = g.input("x", [B, S, D])
+    mask = g.input("mask", [B, 1, S, S])
+    q2 = g.input("q2", [1, 40, 8])
+    kv2 = g.input("kv2", [1, 28, 8])
+    weights = {}
+
+    def proj(p):
+        w = (normal(rng, (D, D)) / math.sqrt(D)).astype(np.float32)
+        weights[p] = w
+        y = g.node("MatMul", [x, g.init(f"{p}_weight", w)], name=f"{p}_matmul")
+        y = g.node("Reshape", [y, g.init(f"{p}_shape", [B, S, H, HD], np.int64)],
+                   name=f"{p}_reshape")
+        perm = [0, 2, 3, 1] if p == "k" else [0, 2, 1, 3]
+        return g.node("Transpose", [y], name=f"{p}_transpose", perm=perm)
+
+    q, k, v = proj("q"), proj("k"), proj("v")
+    inv_sqrt = np.array(1.0 / math.sqrt(HD), np.float32)
+    s = g.node("MatMul", [q, k], name="scores")
+    s = g.node("Mul", [s, g.init("inv_sqrt_hd", inv_sqrt)], name="scores_scale")
+    s = g.node("Add", [s, mask], name="scores_mask")
+    a = g.node("Softmax", [s], name="softmax", axis=-1)
+    c = g.node("MatMul", [a, v], name="context")
+    c = g.node("Transpose", [c], name="context_transpose", perm=[0, 2, 1, 3])
+    g.node("Reshape", [c, g.init("out_shape", [B, S, D], np.int64)], name="context_reshape",
+           outputs=["y"])
+    k2 = g.node("Transpose", [kv2], name="cross_keys", perm=[0, 2, 1])
+    s2 = g.node("MatMul", [q2, k2], name="cross_scores")
+    s2 = g.node("Div", [s2, g.init("sqrt_8", np.array(math.sqrt(8.0), np.float32))],
+                name="cross_scale")
+    a2 = g.node("Softmax", [s2], name="cross_softmax", axis=-1)
+    g.node("MatMul", [a2, kv2], name="cross_context", outputs=["y2"])
+    q3 = g.node("Transpose", [q2], name="self_keys", perm=[0, 2, 1])
+    s3 = g.node("MatMul", [q2, q3], name="self_scores")
+    g.node("Softmax", [s3], name="self_softmax", axis=-1, outputs=["p3"])
+    g.node("MatMul", ["p3", q2], name="self_context", outputs=["y3"])
+    g.output("y", [B, S, D])
+    g.output("y2", [1, 40, 8])
+    g.output("p3", [1, 40, 40])
+    g.output("y3", [1, 40, 8])
+    xin = normal(rng, (B, S, D))
+    keep = np.tril(np.ones((S, S), np.float32))[None, None].repeat(B, axis=0)
+    keep[..., S - 3:] = 0.0
+    keep[..., S - 3:, :] = 1.0
+    mask_in = ((1.0 - keep) * -10000.0).astype(np.float32)
+    q2in, kv2in = normal(rng, (1, 40, 8)), normal(rng, (1, 28, 8))
+
+    def softmax(z):
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def ref(inputs):
+        x, m, a, b = (t.astype(np.float64) for t in inputs)
+        heads = [(x @ weights[p]).reshape(B, S, H, HD).transpose(0, 2, 1, 3) for p in "qkv"]
+        p1 = softmax(heads[0] @ heads[1].transpose(0, 1, 3, 2) * float(inv_sqrt) + m)
+        y = (p1 @ heads[2]).transpose(0, 2, 1, 3).reshape(B, S, D)
+        y2 = softmax(a @ b.transpose(0, 2, 1) / math.sqrt(8.0)) @ b
+        p3 = softmax(a @ a.transpose(0, 2, 1))
+        return [y, y2, p3, p3 @ a]
+
+    return g.model("multi-head attention with a mask, cross-attention, exposed probabilities"), \
+        [xin, mask_in, q2in, kv2in], ref
+
+
 def build_matmul512():
     rng = np.random.default_rng(4004)
     g = Graph("matmul512")
@@ -1409,6 +1481,7 @@ BUILDERS = [
     ("cnn_qdq", build_cnn_qdq),
     ("mlp_qdq", build_mlp_qdq),
     ("encoder", build_encoder),
+    ("attention", build_attention),
     ("matmul512", build_matmul512),
     ("elementwise", build_elementwise),
     ("ops_misc", build_ops_misc),

@@ -6,12 +6,16 @@
 //! - [`config`] picks each kernel's workgroup tile (how a dispatch is split over threads);
 //! - [`data_tiling`] packs constant GEMM operands into the target CPU's register-tile strips
 //!   at compile time, chooses each convolution's GEMM orientation, and inserts a `ConvBand`
-//!   dispatch where laying a convolution's input out once beats every workgroup doing it.
+//!   dispatch where laying a convolution's input out once beats every workgroup doing it;
+//! - [`attention`] fuses a scores matmul, its softmax and the product with the values into one
+//!   dispatch whose workgroups keep their scores in scratch.
 //!
 //! The result is `Dispatches<kiln_vmvx::Kernel>`: the same storages and operands as the kernel
-//! IR (plus packed constants and laid-out bands), which the `vmvx` backend encodes as it is and
+//! IR (plus packed constants and laid-out bands; fused attentions leave their scores'
+//! storages unused), which the `vmvx` backend encodes as it is and
 //! `llvm-cpu` compiles to native code.
 
+pub mod attention;
 pub mod data_tiling;
 
 pub use kiln_vmvx::tile_config as config;
@@ -56,6 +60,7 @@ pub fn lower(
     if let Some(tile) = tile {
         data_tiling::pack_weights(&mut cpu, constants, tile, packed);
     }
+    attention::fuse_attention(&mut cpu);
     for d in &mut cpu.dispatches {
         d.kernel.choose_tiles();
     }

@@ -348,6 +348,42 @@ fn encoder() {
     check("encoder");
 }
 
+/// Scaled dot-product attention: multi-head with a scale by multiplication and an additive
+/// causal mask, cross-attention scaled by a division (its query rows split over workgroups),
+/// and one whose probabilities are a graph output.
+#[test]
+fn attention() {
+    check("attention");
+}
+
+/// For a CPU target the first two attentions of `attention` (numbers checked there) become
+/// one kernel each, their scale and mask with them; the one whose probabilities are a graph
+/// output keeps its matmuls and softmax.
+#[test]
+fn cpu_targets_fuse_attention() {
+    let opts = CompileOptions {
+        targets: vec!["llvm-cpu".into()],
+        compile_to: Some(Phase::Hal),
+        ..Default::default()
+    };
+    let path = models_dir().join("attention").join("model.onnx");
+    let CompileOutput::Text(text) = kiln_compiler::compile_file(&path, None, &opts).unwrap() else {
+        panic!("hal text expected")
+    };
+    let kernels = |op: &str| {
+        text.lines()
+            .filter(|l| l.contains(&format!(" = {op} ")))
+            .count()
+    };
+    assert_eq!(kernels("attention"), 2, "{text}");
+    assert_eq!(kernels("softmax"), 1, "{text}");
+    let masked = text
+        .lines()
+        .find(|l| l.contains(" = attention ") && l.contains("mul"));
+    let masked = masked.unwrap_or_else(|| panic!("no attention scales by a product:\n{text}"));
+    assert!(masked.contains(" add "), "{masked}");
+}
+
 /// Fusion in the encoder, whose numbers `encoder` checks:
 /// - attention adds each projection's bias before the heads are split out of it (a reshape
 ///   and a transpose): those adds become the projections' epilogues, and the score and context

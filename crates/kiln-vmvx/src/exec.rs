@@ -19,6 +19,8 @@ use kiln_types::math::Float;
 use kiln_ukernel::scratch::Scratch;
 use smallvec::SmallVec;
 
+#[cfg(feature = "dynamic-matmul")]
+mod attention;
 mod bindings;
 pub use bindings::BindingNeeds;
 #[cfg(feature = "conv")]
@@ -252,13 +254,17 @@ impl Executable {
             }
             #[cfg(feature = "gather")]
             KernelOp::Gather { .. } => return gather::run(&m, k, wg),
+            #[cfg(feature = "dynamic-matmul")]
+            // SAFETY: forwarded contract.
+            KernelOp::Attention { .. } => return unsafe { attention::run(&m, k, wg, kernels) },
             // Families this build leaves out, refused above.
             #[cfg(not(all(
                 feature = "conv",
                 feature = "quantized",
                 feature = "reduction",
                 feature = "layer-norm",
-                feature = "gather"
+                feature = "gather",
+                feature = "dynamic-matmul"
             )))]
             #[allow(unreachable_patterns)]
             _ => {

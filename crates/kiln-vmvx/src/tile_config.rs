@@ -30,6 +30,24 @@ pub fn matmul_tile(m: u64, n: u64) -> [u64; 2] {
     [rows, n.clamp(1, MATMUL_TILE_MAX[1])]
 }
 
+/// Workgroups an attention is split into at least, where its query rows allow: two per core
+/// of a small machine.
+pub const ATTENTION_MIN_WORKGROUPS: u64 = 4;
+/// Most scores one attention workgroup holds in its scratch (1 MiB of f32), so that they stay
+/// in the core's cache between the two products.
+const ATTENTION_MAX_SCORES: u64 = 1 << 18;
+
+/// An attention's workgroup rows for `batches` batches of `m` query rows over `n` keys: all
+/// of a batch's rows (its keys and values are then packed once), split into equal strips of
+/// whole 8-row tiles while there are fewer than [`ATTENTION_MIN_WORKGROUPS`] workgroups, and
+/// never more than `ATTENTION_MAX_SCORES` (2^18) scores.
+pub fn attention_tile(batches: u64, m: u64, n: u64) -> u64 {
+    let splits = ATTENTION_MIN_WORKGROUPS.div_ceil(batches.max(1));
+    let rows = m.div_ceil(splits).next_multiple_of(8);
+    let most = (ATTENTION_MAX_SCORES / n.max(1)) / 8 * 8;
+    rows.min(most.max(8)).min(m.max(1))
+}
+
 /// Workgroups a convolution is split into at least, when it has the work for them: two per core
 /// of a small machine. More cost single-threaded time: each workgroup lays out its own input band
 /// and pads its own register-tile strips.

@@ -222,6 +222,21 @@ impl Kernel<Symbolic> {
                 indices: b.view(indices)?,
                 out: b.view(out)?,
             },
+            KernelOp::Attention {
+                q,
+                k,
+                v,
+                out,
+                scores,
+                tile_m,
+            } => KernelOp::Attention {
+                q: b.view(q)?,
+                k: b.view(k)?,
+                v: b.view(v)?,
+                out: b.view(out)?,
+                scores: b.epilogue(scores)?,
+                tile_m: *tile_m,
+            },
         };
         let mut kernel = Kernel {
             name: self.name.clone(),

@@ -7,6 +7,11 @@ use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
 
+/// Most scores an attention workgroup may hold (256 MiB of f32): a crafted row tile would
+/// otherwise have a workgroup allocate without bound.
+#[cfg(feature = "dynamic-matmul")]
+const MAX_ATTENTION_SCORES: u64 = 1 << 26;
+
 impl Kernel {
     /// Structural checks done once when an executable is loaded.
     pub fn check(&self) -> Result<(), String> {
@@ -355,8 +360,58 @@ impl Kernel {
                     return Err("gather shapes do not agree".into());
                 }
             }
+            #[cfg(feature = "dynamic-matmul")]
+            KernelOp::Attention {
+                q,
+                k,
+                v,
+                out,
+                scores,
+                tile_m,
+            } => {
+                f32_only(&[q, k, v, out])?;
+                for x in [q, k, v, out] {
+                    rank(x, 3)?;
+                }
+                let [b, m, n] = [q.shape[0], q.shape[1], k.shape[2]];
+                if k.shape[..2] != [b, q.shape[2]]
+                    || v.shape[..2] != [b, n]
+                    || out.shape != [b, m, v.shape[2]]
+                {
+                    return Err("attention shapes do not agree".into());
+                }
+                if [q, k, v].iter().flat_map(|x| &x.strides).any(|&s| s < 0)
+                    || out.strides[2] != 1
+                    || out.strides[1] < out.shape[2] as i64
+                {
+                    return Err(
+                        "attention views need non-negative strides and unit-stride output rows"
+                            .into(),
+                    );
+                }
+                if *tile_m == 0 || (*tile_m).min(m).saturating_mul(n) > MAX_ATTENTION_SCORES {
+                    return Err("an attention's row tile is empty or holds too many scores".into());
+                }
+                if let Some(e) = scores {
+                    if ScoreSteps::of(&e.body, e.inputs.len()).is_none() {
+                        return Err("an attention's score steps are not a scale and a mask".into());
+                    }
+                    if e.inputs.iter().any(|x| {
+                        x.shape != [b, m, n]
+                            || x.element_type != ElementType::F32
+                            || x.strides.iter().any(|&s| s < 0)
+                    }) {
+                        return Err("an attention's mask must be f32 scores of its shape".into());
+                    }
+                }
+            }
             // Families this build leaves out, refused above.
-            #[cfg(not(all(feature = "conv", feature = "layer-norm", feature = "gather")))]
+            #[cfg(not(all(
+                feature = "conv",
+                feature = "layer-norm",
+                feature = "gather",
+                feature = "dynamic-matmul"
+            )))]
             #[allow(unreachable_patterns)]
             _ => {
                 return Err(kiln_types::message!(

@@ -377,6 +377,19 @@ fn encode_op<Z: SizeCodec>(w: &mut ByteWriter, op: &KernelOp<Z>) {
                 .chain(out)
                 .for_each(|&v| w.u64(v));
         }
+        KernelOp::Attention {
+            q,
+            k,
+            v,
+            out,
+            scores,
+            tile_m,
+        } => {
+            w.u8(8);
+            views(w, &[q, k, v, out]);
+            w.u64(*tile_m);
+            encode_epilogue(w, scores);
+        }
     }
 }
 
@@ -468,6 +481,14 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Option<KernelOp<Z>> {
             pads: arr(r),
             dilations: arr(r),
             out: arr(r),
+        },
+        8 => KernelOp::Attention {
+            q: decode_view(r),
+            k: decode_view(r),
+            v: decode_view(r),
+            out: decode_view(r),
+            tile_m: r.u64(),
+            scores: decode_epilogue(r),
         },
         t => {
             r.invalid(kiln_types::message!("unknown kernel op {t}"));

@@ -27,6 +27,8 @@ mod check;
 mod encode;
 pub use encode::{is_symbolic, SizeCodec};
 mod print;
+mod scores;
+pub use scores::{Scale, ScoreSteps};
 
 /// The format string module files use for VMVX executables.
 pub const FORMAT: &str = "vmvx-bytecode";
@@ -34,10 +36,10 @@ pub const FORMAT: &str = "vmvx-bytecode";
 /// kernels only), run by the inline runtime (`kiln-inline`) with no HAL device; devices do not
 /// load them.
 pub const INLINE_FORMAT: &str = "vmvx-inline";
-/// Version 6: a byte after the version says whether sizes are numbers or expressions over
-/// symbols (5: pixel-row convolutions read their input planes, never a
+/// Version 7 added [`KernelOp::Attention`] (6: a byte after the version says whether sizes
+/// are numbers or expressions over symbols; 5: pixel-row convolutions read their input planes, never a
 /// [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's orientation, [`ConvGemm`]).
-const VERSION: u32 = 6;
+const VERSION: u32 = 7;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 /// Sizes are numbers ([`Static`]), or expressions over the dispatch's symbols
@@ -297,6 +299,24 @@ pub enum KernelOp<Z: Sizes = Static> {
         indices: View<Z>,
         out: View<Z>,
     },
+    /// Attention of f32 views: per batch `b`, `out[b] = softmax(scores)·v[b]` with
+    /// `scores = q[b]·k[b]` rewritten by `scores` (views `[B,M,D]`, `[B,D,N]` — the keys
+    /// transposed — `[B,N,E]` and a row-major `[B,M,E]`), the softmax along each score row.
+    /// Workgroups take `tile_m` query rows of one batch, whose scores never leave the
+    /// workgroup's scratch: the three dispatches it replaces (scores, softmax, product)
+    /// would write and read them through memory twice. Only CPU targets form it (see
+    /// `kiln_codegen_cpu::attention`).
+    Attention {
+        q: View<Z>,
+        k: View<Z>,
+        v: View<Z>,
+        out: View<Z>,
+        /// Applied to each score as a matmul epilogue to its result (`Input(0)` the score,
+        /// `Input(n+1)` `inputs[n]`, indexed `[b, m, n]`); only the forms [`ScoreSteps`]
+        /// describes.
+        scores: Option<Epilogue<Z>>,
+        tile_m: u64,
+    },
 }
 
 /// Which way round a convolution's GEMM is: what its rows and columns are.
@@ -413,6 +433,7 @@ impl<Z: Sizes> KernelOp<Z> {
             KernelOp::Softmax { .. } => "a softmax",
             KernelOp::LayerNorm { .. } => "a layer normalization",
             KernelOp::Gather { .. } => "a gather",
+            KernelOp::Attention { .. } => "an attention",
         }
     }
 
@@ -447,6 +468,9 @@ impl<Z: Sizes> KernelOp<Z> {
                     && !self.has_packed_rhs()
                     && !cfg!(feature = "dynamic-matmul") =>
             {
+                return family("dynamic-matmul");
+            }
+            KernelOp::Attention { .. } if !cfg!(feature = "dynamic-matmul") => {
                 return family("dynamic-matmul");
             }
             _ => {}
@@ -503,7 +527,10 @@ impl<Z: Sizes> KernelOp<Z> {
                 Some(e) => (Some(&e.body), e.inputs.iter().chain([out]).collect()),
                 None => (None, Vec::new()),
             },
-            KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => (None, Vec::new()),
+            // Score steps are recognised forms, run as such (never interpreted).
+            KernelOp::Gather { .. } | KernelOp::ConvBand { .. } | KernelOp::Attention { .. } => {
+                (None, Vec::new())
+            }
         }
     }
 }
@@ -658,6 +685,9 @@ impl Kernel {
                     config::conv_tile(&y.shape, *groups, depth, quantum)
                 };
             }
+            KernelOp::Attention { k, out, tile_m, .. } => {
+                *tile_m = config::attention_tile(out.shape[0], out.shape[1], k.shape[2])
+            }
             _ => {}
         }
     }
@@ -704,6 +734,10 @@ impl Kernel {
                 Dims::from_slice(&[lo[0], 0]),
                 Dims::from_slice(&[hi[0], y.shape[1]]),
             ),
+            KernelOp::Attention { out, .. } => (
+                Dims::from_slice(&[lo[0], lo[1], 0]),
+                Dims::from_slice(&[hi[0], hi[1], out.shape[2]]),
+            ),
             KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {
                 return None
             }
@@ -734,7 +768,11 @@ impl<Z: Sizes> Kernel<Z> {
             | KernelOp::Pool2d { epilogue, .. }
             | KernelOp::Softmax { epilogue, .. }
             | KernelOp::LayerNorm { epilogue, .. } => epilogue.as_ref(),
-            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => None,
+            // An attention's score steps apply inside it, not to its output.
+            KernelOp::Generic { .. }
+            | KernelOp::Gather { .. }
+            | KernelOp::ConvBand { .. }
+            | KernelOp::Attention { .. } => None,
         }
     }
 
@@ -747,7 +785,10 @@ impl<Z: Sizes> Kernel<Z> {
             | KernelOp::Pool2d { epilogue, .. }
             | KernelOp::Softmax { epilogue, .. }
             | KernelOp::LayerNorm { epilogue, .. } => *epilogue = None,
-            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {}
+            KernelOp::Generic { .. }
+            | KernelOp::Gather { .. }
+            | KernelOp::ConvBand { .. }
+            | KernelOp::Attention { .. } => {}
         }
         k
     }
@@ -774,6 +815,14 @@ impl<Z: Sizes> Kernel<Z> {
             }
             KernelOp::Gather { data, indices, out } => vec![data, indices, out],
             KernelOp::ConvBand { x, y, .. } => vec![x, y],
+            KernelOp::Attention {
+                q,
+                k,
+                v,
+                out,
+                scores,
+                ..
+            } => [q, k, v, out].into_iter().chain(ep(scores)).collect(),
         }
     }
 
@@ -799,6 +848,14 @@ impl<Z: Sizes> Kernel<Z> {
             }
             KernelOp::Gather { data, indices, out } => vec![data, indices, out],
             KernelOp::ConvBand { x, y, .. } => vec![x, y],
+            KernelOp::Attention {
+                q,
+                k,
+                v,
+                out,
+                scores,
+                ..
+            } => [q, k, v, out].into_iter().chain(ep(scores)).collect(),
         }
     }
 
@@ -812,7 +869,7 @@ impl<Z: Sizes> Kernel<Z> {
             | KernelOp::Softmax { y, .. }
             | KernelOp::LayerNorm { y, .. }
             | KernelOp::ConvBand { y, .. } => vec![y],
-            KernelOp::Gather { out, .. } => vec![out],
+            KernelOp::Gather { out, .. } | KernelOp::Attention { out, .. } => vec![out],
         }
     }
 }
@@ -926,6 +983,12 @@ mod tests {
             (
                 attention_scores(),
                 "a matmul with an unpacked right-hand side",
+                "dynamic-matmul",
+                cfg!(feature = "dynamic-matmul"),
+            ),
+            (
+                attention(None),
+                "an attention",
                 "dynamic-matmul",
                 cfg!(feature = "dynamic-matmul"),
             ),
@@ -1125,6 +1188,120 @@ mod tests {
                 epilogue: None,
             },
         }
+    }
+
+    /// Attention of 3 queries over 4 keys of depth 2, values 2 wide, query rows in tiles of 2;
+    /// bindings q, kᵀ, v, out, then the score steps' mask `[1, 3, 4]`, if they have one.
+    fn attention(scores: Option<Epilogue>) -> Kernel {
+        Kernel {
+            name: "attention".into(),
+            op: KernelOp::Attention {
+                q: f32_view(0, &[1, 3, 2]),
+                k: f32_view(1, &[1, 2, 4]),
+                v: f32_view(2, &[1, 4, 2]),
+                out: f32_view(3, &[1, 3, 2]),
+                scores,
+                tile_m: 2,
+            },
+        }
+    }
+
+    /// Scores halved, then masked: `s * 0.5 + mask`.
+    fn halved_and_masked() -> Epilogue {
+        Epilogue {
+            inputs: vec![f32_view(4, &[1, 3, 4])],
+            body: Body {
+                insts: vec![
+                    Inst::Input(0),
+                    Inst::ConstF(0.5),
+                    Inst::Binary(BinaryFn::Mul, 0, 1),
+                    Inst::Input(1),
+                    Inst::Binary(BinaryFn::Add, 2, 3),
+                ],
+                results: vec![4],
+            },
+        }
+    }
+
+    #[cfg(feature = "dynamic-matmul")]
+    #[test]
+    fn attention_matches_its_unfused_definition() {
+        let exe = Executable {
+            kernels: vec![attention(Some(halved_and_masked()))],
+        };
+        let exe = Executable::decode(&exe.encode()).unwrap();
+        let mut q = [1.0f32, 0.0, 0.0, 2.0, -1.0, 1.0];
+        let mut kt = [1.0f32, 2.0, 0.0, -1.0, 0.5, 0.0, 1.0, 3.0];
+        let mut v = [1.0f32, 0.0, 0.0, 1.0, 2.0, 2.0, -1.0, 4.0];
+        let mut mask = [0.0f32; 12];
+        mask[3] = -1e4;
+        mask[4..8].copy_from_slice(&[-1e4, 0.0, 0.0, 0.0]);
+        let mut out = [0.0f32; 6];
+        let binding = |data: &mut [f32], writable| crate::Binding {
+            ptr: data.as_mut_ptr().cast(),
+            len: data.len() * 4,
+            writable,
+        };
+        let bindings = [
+            binding(&mut q, false),
+            binding(&mut kt, false),
+            binding(&mut v, false),
+            binding(&mut out, true),
+            binding(&mut mask, false),
+        ];
+        let count = exe.kernels[0].workgroup_count() as u32;
+        assert_eq!(count, 2);
+        exe.check_bindings(0, count, &bindings).unwrap();
+        for wg in 0..count {
+            // SAFETY: the bindings were checked and are this test's own arrays.
+            unsafe { exe.run_workgroup(0, wg, &bindings, kiln_ukernel::Kernels::best()) }.unwrap();
+        }
+        for i in 0..3 {
+            let scores: Vec<f64> = (0..4)
+                .map(|j| {
+                    let s: f64 = (0..2).map(|d| (q[i * 2 + d] * kt[d * 4 + j]) as f64).sum();
+                    s * 0.5 + mask[i * 4 + j] as f64
+                })
+                .collect();
+            let top = scores.iter().cloned().fold(f64::MIN, f64::max);
+            let e: Vec<f64> = scores.iter().map(|s| (s - top).exp()).collect();
+            let sum: f64 = e.iter().sum();
+            for c in 0..2 {
+                let want: f64 = (0..4).map(|j| e[j] / sum * v[j * 2 + c] as f64).sum();
+                let got = out[i * 2 + c] as f64;
+                assert!(
+                    (got - want).abs() < 1e-5,
+                    "row {i} column {c}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[cfg(feature = "dynamic-matmul")]
+    #[test]
+    fn attentions_with_other_score_steps_or_shapes_are_refused() {
+        let squared = Epilogue {
+            inputs: vec![],
+            body: Body {
+                insts: vec![Inst::Input(0), Inst::Binary(BinaryFn::Mul, 0, 0)],
+                results: vec![1],
+            },
+        };
+        assert_eq!(
+            attention(Some(squared)).check().unwrap_err(),
+            "an attention's score steps are not a scale and a mask"
+        );
+        let mut short_mask = halved_and_masked();
+        short_mask.inputs[0] = f32_view(4, &[1, 3, 3]);
+        assert_eq!(
+            attention(Some(short_mask)).check().unwrap_err(),
+            "an attention's mask must be f32 scores of its shape"
+        );
+        let mut k = attention(None);
+        if let KernelOp::Attention { v, .. } = &mut k.op {
+            *v = f32_view(2, &[1, 5, 2]);
+        }
+        assert_eq!(k.check().unwrap_err(), "attention shapes do not agree");
     }
 
     /// A softmax whose epilogue squares it with `pow`.

@@ -82,6 +82,7 @@ impl<Z: Sizes> core::fmt::Display for Kernel<Z> {
             KernelOp::Softmax { x, y, epilogue: e } => write!(f, "softmax {x} -> {y}{}", epilogue(e)),
             KernelOp::LayerNorm { x, y, epsilon, epilogue: e } => write!(f, "layer_norm {x} -> {y} epsilon {epsilon:?}{}", epilogue(e)),
             KernelOp::Gather { data, indices, out } => write!(f, "gather {data}, {indices} -> {out}"),
+            KernelOp::Attention { q, k, v, out, scores, tile_m } => write!(f, "attention {q}, {k}, {v} -> {out} tile {}{}", dims(&[*tile_m]), epilogue(scores).replacen("epilogue", "scores", 1)),
             KernelOp::ConvBand { x, y, kernel, strides, pads, dilations, out } => write!(f, "conv_band {x} -> {y} kernel {kernel:?} strides {strides:?} pads {pads:?} dilations {dilations:?} out {out:?}"),
         }
     }
@@ -103,6 +104,7 @@ impl Kernel {
             KernelOp::Softmax { .. } => "softmax",
             KernelOp::LayerNorm { .. } => "layer_norm",
             KernelOp::Gather { .. } => "gather",
+            KernelOp::Attention { .. } => "attention",
         };
         let outputs: Vec<String> = self
             .outputs()
