@@ -245,8 +245,8 @@ impl Executable {
                 let xs = m.f32s(x);
                 for r in r0..r1 {
                     let out = m.f32_mut(y, r as usize * len, len);
-                    out.copy_from_slice(&xs[x.offset as usize + r as usize * len..][..len]);
-                    rows::layer_norm_in_place(out, *epsilon);
+                    let row = &xs[x.offset as usize + r as usize * len..][..len];
+                    rows::layer_norm_into(row, out, *epsilon);
                 }
                 if let Some(e) = epilogue {
                     run_epilogue(&m, y, e, k, wg);

@@ -15,7 +15,7 @@ pub mod window;
 
 pub use interleaved::depthwise_planes;
 pub use math::{erf, exp};
-pub use normalize::{layer_norm_in_place, softmax_in_place, softmax_into};
+pub use normalize::{layer_norm_in_place, layer_norm_into, softmax_in_place, softmax_into};
 pub use plane::{depthwise_plane, pool_plane, PaddedGrid};
 pub use window::{
     gathered_band, gathered_band_width, BandLayout, Im2col, TapGroup, Window, MAX_PANEL_WIDTH,
