@@ -14,6 +14,10 @@ use kiln_kernel::{Dispatch, Dispatches, StorageId};
 use kiln_types::ElementType;
 use kiln_vmvx::format::{Kernel, KernelOp, ScoreSteps, View};
 
+/// Most keys an attention is fused over: a workgroup's scratch holds eight query rows' scores
+/// at least (the loader's bound on that scratch is 2^26 scores).
+const MAX_KEYS: u64 = 1 << 20;
+
 /// Who writes and who reads each storage, by dispatch index.
 struct Uses {
     writers: Vec<Vec<usize>>,
@@ -118,9 +122,15 @@ fn attention_of(
     }
     if let Some(e) = epilogue {
         ScoreSteps::of(&e.body, e.inputs.len())?;
-        if e.inputs.iter().any(|v| v.element_type != ElementType::F32) {
+        let plain =
+            |v: &View| v.element_type == ElementType::F32 && v.strides.iter().all(|&s| s >= 0);
+        if !e.inputs.iter().all(plain) {
             return None;
         }
+    }
+    // A workgroup keeps at least a tile of query rows' scores in scratch.
+    if n > MAX_KEYS {
+        return None;
     }
     // The scores are computed where the product was: nothing in between may change what
     // they read.
