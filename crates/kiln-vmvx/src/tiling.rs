@@ -155,9 +155,13 @@ impl Kernel {
     ///
     /// - generic: the parallel dims, by `tile`;
     /// - matmul: `[batch, m, n]` by `[1, tile_m, tile_n]`;
-    /// - conv2d: `[image, group, channel within group, output row]` by `[1, 1, tile_co, tile_oh]`,
-    ///   or for a depthwise convolution (one output channel per group) by `[1, tile_co, 1,
-    ///   tile_oh]`: `tile_co` output channels, across groups;
+    /// - conv2d: `[image, output row, group, channel within group]` by `[1, tile_oh, 1,
+    ///   tile_co]`, or for a depthwise convolution (one output channel per group) by `[1,
+    ///   tile_oh, tile_co, 1]`: `tile_co` output channels, across groups. Rows come first, so
+    ///   where a convolution splits its rows the first workgroups (the ones `local-task`'s
+    ///   calling thread takes) cover the top rows for every channel tile and read only those
+    ///   rows' input: with two threads, a pointwise convolution after a depthwise one reads
+    ///   half as much of what the other thread wrote;
     /// - pool2d, conv_band: one `[image, channel]` plane each;
     /// - softmax, layer norm, gather: [`ROWS_PER_WORKGROUP`] rows each.
     /// - attention: `[batch, query row]` by `[1, tile_m]`.
@@ -189,11 +193,11 @@ impl Kernel {
             } => {
                 let cog = y.shape[1] / (*groups).max(1);
                 let tile = if cog == 1 {
-                    [1, *tile_co, 1, *tile_oh]
+                    [1, *tile_oh, *tile_co, 1]
                 } else {
-                    [1, 1, *tile_co, *tile_oh]
+                    [1, *tile_oh, 1, *tile_co]
                 };
-                grid(&[y.shape[0], *groups, cog, y.shape[2]], &tile)
+                grid(&[y.shape[0], y.shape[2], *groups, cog], &tile)
             }
             KernelOp::Pool2d { y: v, .. } | KernelOp::ConvBand { x: v, .. } => {
                 grid(&v.shape[..2], &[1, 1])

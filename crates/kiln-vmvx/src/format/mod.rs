@@ -379,13 +379,13 @@ impl ConvTile {
     fn in_grid(grid: &crate::tiling::Grid, lo: &[u64], hi: &[u64]) -> ConvTile {
         ConvTile {
             image: lo[0],
-            group: lo[1],
-            group_end: hi[1],
-            group_channels: grid.domain[2],
-            co0: lo[2],
-            co1: hi[2],
-            oy0: lo[3],
-            oy1: hi[3],
+            group: lo[2],
+            group_end: hi[2],
+            group_channels: grid.domain[3],
+            co0: lo[3],
+            co1: hi[3],
+            oy0: lo[1],
+            oy1: hi[1],
         }
     }
 }
