@@ -54,13 +54,26 @@ pub fn attention_tile(batches: u64, m: u64, n: u64) -> u64 {
 pub const CONV_MIN_WORKGROUPS: u64 = 4;
 /// Least GEMM work (multiply-adds) of a convolution workgroup worth a thread handing it out.
 pub const CONV_MIN_WORKGROUP_MACS: u64 = 1 << 20;
+/// Multiply-adds a weight costs at least, counted as work: a workgroup over few output pixels
+/// (a classifier head on a pooled 1x1 image) reads each of its weights from memory for a few
+/// multiply-adds, and the reads take about this many multiply-adds' time.
+const CONV_WEIGHT_READ_MACS: u64 = 16;
 
 /// A convolution's workgroup tile `[output channels, output rows]` for output `[n, co, oh, ow]`
 /// with `depth` multiply-adds per output: about 512 output pixels per workgroup (a GEMM wide
 /// enough for the register tile); then, when that leaves fewer than [`CONV_MIN_WORKGROUPS`],
 /// channels split into equal blocks of whole strips of `quantum` (at least 32 channels), an
 /// even number of workgroups preferred so that two threads finish together, and rows split
-/// further, while each workgroup keeps [`CONV_MIN_WORKGROUP_MACS`].
+/// further, while each workgroup keeps [`CONV_MIN_WORKGROUP_MACS`] (a workgroup over fewer
+/// than 16 output pixels counts each weight as 16, the time reading it takes).
+///
+/// ```
+/// use kiln_vmvx::tile_config::conv_tile;
+/// // A 960 -> 1280 pointwise head on a pooled 1x1 image (4.9 MB of weights): four blocks
+/// // of 320 channels; 120 -> 480 (230 KB) stays one workgroup.
+/// assert_eq!(conv_tile(&[1, 1280, 1, 1], 1, 960, 32), [320, 1]);
+/// assert_eq!(conv_tile(&[1, 480, 1, 1], 1, 120, 32), [480, 1]);
+/// ```
 pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2] {
     let [n, co, oh, ow] = [out[0], out[1], out[2].max(1), out[3].max(1)];
     let cog = (co / groups.max(1)).max(1);
@@ -68,7 +81,7 @@ pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2]
     let mut tile_oh = (512 / ow).clamp(1, oh);
     let mut tile_co = cog.next_multiple_of(quantum);
     let outer = n * groups;
-    let macs = |tc: u64, th: u64| tc * th * ow * depth;
+    let macs = |tc: u64, th: u64| tc * depth * (th * ow).max(CONV_WEIGHT_READ_MACS);
     let count = |tc: u64, th: u64| outer * cog.div_ceil(tc) * oh.div_ceil(th);
     if count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS {
         let strips = cog.div_ceil(quantum);
