@@ -85,6 +85,11 @@ fn attention_of(
         return None;
     };
     let p = whole(c, probabilities, &[batches, m, n])?;
+    // The values are another storage (a product of the probabilities by themselves would
+    // lose them).
+    if c.operands[v.binding as usize] == p {
+        return None;
+    }
     let softmax = uses.only_link(p, product)?;
     let s_dispatch = &d.dispatches[softmax];
     let KernelOp::Softmax {
@@ -140,7 +145,7 @@ fn attention_of(
         storage != s
             && uses.writers[storage.index()]
                 .iter()
-                .any(|&w| w > scores && w < product)
+                .any(|&w| w > scores && w <= product)
     });
     if changed {
         return None;
@@ -174,9 +179,18 @@ fn attention_of(
 pub fn fuse_attention(d: &mut Dispatches<Kernel>) {
     let uses = Uses::of(d);
     let mut removed = vec![false; d.dispatches.len()];
+    // Dispatches one fusion took (its three): a chain of attentions, one's product the next
+    // one's scores, fuses its first link only.
+    let mut taken = vec![false; d.dispatches.len()];
     let mut fused = vec![];
     for product in 0..d.dispatches.len() {
         if let Some((scores, softmax, attention)) = attention_of(d, &uses, product) {
+            if [scores, softmax, product].iter().any(|&i| taken[i]) {
+                continue;
+            }
+            for i in [scores, softmax, product] {
+                taken[i] = true;
+            }
             removed[scores] = true;
             removed[softmax] = true;
             fused.push((product, attention));
@@ -232,6 +246,25 @@ mod tests {
         expect_test::expect![[r#"
             [StorageId(0), StorageId(1), StorageId(2), StorageId(6), StorageId(3)] dispatch_0 = attention #0[2x8x4xf32], #1[2x4x6xf32], #2[2x6x3xf32] -> #3[2x8x3xf32] tile 8 scores(#4[2x8x6xf32]/0,6,1) { r0 = in0; r1 = const 2.0; r2 = div r0, r1; r3 = in1; r4 = add r2, r3; yield r4 }"#]]
         .assert_eq(&lowered(SCALED_AND_MASKED, "%s6"));
+    }
+
+    #[test]
+    fn of_a_chain_of_attentions_the_first_link_fuses() {
+        // The first product's [2x8x6] result is the second attention's scores.
+        let storages = "%s0 = param 0 [64xf32]\n%s1 = param 1 [48xf32]\n%s2 = param 2 [72xf32]\n\
+            %s3 = param 3 [36xf32]\n%s4 = computed [96xf32]\n%s5 = computed [96xf32]\n\
+            %s6 = computed [96xf32]\n%s7 = computed [96xf32]\n%s8 = computed [48xf32]\n";
+        let dispatches = "
+            dispatch_0(%s0, %s1, %s4) = matmul #0[2x8x4xf32], #1[2x4x6xf32] -> #2[2x8x6xf32]
+            dispatch_1(%s4, %s5) = softmax #0[16x6x1xf32] -> #1[16x6x1xf32]
+            dispatch_2(%s5, %s2, %s6) = matmul #0[2x8x6xf32], #1[2x6x6xf32] -> #2[2x8x6xf32]
+            dispatch_3(%s6, %s7) = softmax #0[16x6x1xf32] -> #1[16x6x1xf32]
+            dispatch_4(%s7, %s3, %s8) = matmul #0[2x8x6xf32], #1[2x6x3xf32] -> #2[2x8x3xf32]";
+        let d = kiln_kernel::parse(&format!("{storages}{dispatches}\nreturn %s8\n")).unwrap();
+        let cpu = lower(&d, &[], None, &mut PackedConstants::new(0));
+        let ops: Vec<String> = cpu.dispatches.iter().map(|d| d.kernel.summary()).collect();
+        let ops: Vec<&str> = ops.iter().filter_map(|s| s.split(' ').nth(1)).collect();
+        assert_eq!(ops, ["attention", "softmax", "matmul"]);
     }
 
     #[test]

@@ -27,7 +27,7 @@ use kiln_ukernel::igemm::{channel_quads, pack_conv_filters, DEPTH_GROUP};
 use kiln_ukernel::rows::{gathered_band_width, BandLayout, Window};
 use kiln_ukernel::Matrix;
 use kiln_vmvx::format::{
-    conv_band_len, conv_weight_dims, window, ConvGemm, ConvTile, Kernel, KernelOp, View,
+    conv_band_len, conv_weight_dims, window, ConvGemm, Kernel, KernelOp, View,
 };
 
 /// How many times over a convolution's workgroups may lay out its input between them before a
@@ -137,13 +137,11 @@ fn repeated_band_len(kernel: &Kernel) -> Option<u64> {
         return None;
     }
     let lines = |rows: u64| BandLayout::new(&win, rows as usize, ow as usize).lines as f64;
-    let tiles = (co / groups).div_ceil(*tile_co) * oh.div_ceil(*tile_oh);
-    let laid = (0..tiles)
-        .map(|wg| {
-            let t = ConvTile::of(kernel, wg);
-            lines(t.oy1 - t.oy0)
-        })
-        .sum::<f64>();
+    let channel_tiles = (co / groups).div_ceil(*tile_co) as f64;
+    let laid = channel_tiles
+        * (0..oh.div_ceil(*tile_oh))
+            .map(|r| lines((*tile_oh).min(oh - r * tile_oh)))
+            .sum::<f64>();
     if laid > MAX_BAND_REPEATS * lines(oh) {
         conv_band_len(&win, [n, cig * groups, oh, ow])
     } else {

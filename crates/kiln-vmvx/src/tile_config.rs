@@ -40,12 +40,20 @@ const ATTENTION_MAX_SCORES: u64 = 1 << 18;
 /// An attention's workgroup rows for `batches` batches of `m` query rows over `n` keys: all
 /// of a batch's rows (its keys and values are then packed once), split into equal strips of
 /// whole 8-row tiles while there are fewer than [`ATTENTION_MIN_WORKGROUPS`] workgroups, and
-/// never more than `ATTENTION_MAX_SCORES` (2^18) scores.
+/// no more than `ATTENTION_MAX_SCORES` (2^18) scores where eight rows hold fewer (at least
+/// one row, also where there are none).
+///
+/// ```
+/// use kiln_vmvx::tile_config::attention_tile;
+/// assert_eq!(attention_tile(12, 384, 384), 384); // a head per workgroup
+/// assert_eq!(attention_tile(1, 40, 28), 16); // one head over three workgroups
+/// assert_eq!(attention_tile(1, 0, 5), 1); // no query rows: no workgroup, a valid tile
+/// ```
 pub fn attention_tile(batches: u64, m: u64, n: u64) -> u64 {
     let splits = ATTENTION_MIN_WORKGROUPS.div_ceil(batches.max(1));
     let rows = m.div_ceil(splits).next_multiple_of(8);
     let most = (ATTENTION_MAX_SCORES / n.max(1)) / 8 * 8;
-    rows.min(most.max(8)).min(m.max(1))
+    rows.min(most.max(8)).min(m).max(1)
 }
 
 /// Workgroups a convolution is split into at least, when it has the work for them: two per core

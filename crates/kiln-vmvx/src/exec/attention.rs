@@ -44,7 +44,10 @@ pub(super) unsafe fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Res
         Some(e) => ScoreSteps::of(&e.body, e.inputs.len()).ok_or("unknown score steps")?,
         None => ScoreSteps::default(),
     };
-    let mask = scores.as_ref().and_then(|e| e.inputs.first());
+    let mask = scores
+        .as_ref()
+        .and_then(|e| e.inputs.first())
+        .filter(|_| steps.mask);
     let (lo, hi) = k.grid().tile_box(wg);
     let (b, m0) = (lo[0], lo[1]);
     let rows = (hi[1] - m0) as usize;

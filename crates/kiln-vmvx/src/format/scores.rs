@@ -58,6 +58,13 @@ impl ScoreSteps {
     ///     results: vec![1],
     /// };
     /// assert_eq!(ScoreSteps::of(&squared, 0), None);
+    /// // A scale whose epilogue also has an input it does not add.
+    /// let halved = Body {
+    ///     insts: vec![Inst::Input(0), Inst::ConstF(0.5), Inst::Binary(BinaryFn::Mul, 0, 1)],
+    ///     results: vec![2],
+    /// };
+    /// assert!(ScoreSteps::of(&halved, 0).is_some());
+    /// assert_eq!(ScoreSteps::of(&halved, 2), None);
     /// ```
     pub fn of(body: &Body, inputs: usize) -> Option<ScoreSteps> {
         let mut terms: Vec<Term> = Vec::with_capacity(body.insts.len());
@@ -100,7 +107,8 @@ impl ScoreSteps {
             },
             Term::Mask | Term::Const(_) => return None,
         };
-        (steps.mask == (inputs == 1)).then_some(steps)
+        // Every input the epilogue has is the mask it adds: none, or one.
+        (inputs == usize::from(steps.mask)).then_some(steps)
     }
 
     /// Applies the steps to one row of scores; `mask` is the row's mask, `stride` apart (0:
