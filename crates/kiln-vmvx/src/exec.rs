@@ -124,14 +124,8 @@ impl Executable {
                 let (lo, hi) = k.grid().tile_box(wg);
                 let (bi, m0, n0, m1, n1) = (lo[0], lo[1], lo[2], hi[1], hi[2]);
                 let kdim = a.shape[2] as usize;
-                let (ad, bd) = (m.f32s(a), m.f32s(b));
-                let am = Matrix {
-                    data: ad,
-                    offset: (a.offset as i64 + bi as i64 * a.strides[0] + m0 as i64 * a.strides[1])
-                        as usize,
-                    row_stride: a.strides[1] as usize,
-                    col_stride: a.strides[2] as usize,
-                };
+                let bd = m.f32s(b);
+                let am = m.matrix(a, bi, m0, 0);
                 let cp = m.f32_ptr(c, &[bi, m0, n0]);
                 match packing(&k.op) {
                     Some(packing) => {
@@ -156,15 +150,7 @@ impl Executable {
                     }
                     #[cfg(feature = "dynamic-matmul")]
                     None => {
-                        let bm = Matrix {
-                            data: bd,
-                            offset: (b.offset as i64
-                                + bi as i64 * b.strides[0]
-                                + n0 as i64 * b.strides[2])
-                                as usize,
-                            row_stride: b.strides[1] as usize,
-                            col_stride: b.strides[2] as usize,
-                        };
+                        let bm = m.matrix(b, bi, 0, n0);
                         // SAFETY: this workgroup owns the output tile [m0, m1) × [n0, n1) of
                         // batch bi.
                         unsafe {
@@ -345,6 +331,20 @@ impl Mem<'_> {
                 (self.ptr(v, v.offset as i64) as *mut f32).add(start),
                 len,
             )
+        }
+    }
+    /// Batch `batch` of a 3-D f32 view as a matrix from element `(row, col)` on, read-only.
+    /// Only for bindings no workgroup writes.
+    fn matrix(&self, v: &View, batch: u64, row: u64, col: u64) -> Matrix<'_> {
+        let at = v.offset as i64
+            + batch as i64 * v.strides[0]
+            + row as i64 * v.strides[1]
+            + col as i64 * v.strides[2];
+        Matrix {
+            data: self.f32s(v),
+            offset: at as usize,
+            row_stride: v.strides[1] as usize,
+            col_stride: v.strides[2] as usize,
         }
     }
     fn f32_ptr(&self, v: &View, idx: &[u64]) -> *mut f32 {

@@ -14,16 +14,6 @@ kiln_ukernel::scratch! {
     static SCORES: AlignedVec;
 }
 
-/// The matrix of batch `b` of a 3-D view, from row `row` on.
-fn batch_matrix<'a>(m: &'a Mem, v: &View, b: u64, row: u64) -> Matrix<'a> {
-    Matrix {
-        data: m.f32s(v),
-        offset: (v.offset as i64 + b as i64 * v.strides[0] + row as i64 * v.strides[1]) as usize,
-        row_stride: v.strides[1] as usize,
-        col_stride: v.strides[2] as usize,
-    }
-}
-
 /// Runs workgroup `wg` of attention `k`.
 ///
 /// # Safety
@@ -64,8 +54,8 @@ pub(super) unsafe fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Res
                 rows,
                 n,
                 depth,
-                &batch_matrix(m, q, b, m0),
-                &batch_matrix(m, keys, b, 0),
+                &m.matrix(q, b, m0, 0),
+                &m.matrix(keys, b, 0, 0),
                 s.as_mut_ptr(),
                 n,
                 false,
@@ -94,7 +84,7 @@ pub(super) unsafe fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Res
                 e,
                 n,
                 &probabilities,
-                &batch_matrix(m, v, b, 0),
+                &m.matrix(v, b, 0, 0),
                 m.f32_ptr(out, &[b, m0, 0]),
                 out.strides[1] as usize,
                 false,
