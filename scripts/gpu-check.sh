@@ -2,14 +2,16 @@
 # The checks of the cuda target and driver that need an NVIDIA GPU, in two steps, because the
 # GPU machine has no Rust toolchain, no LLVM and no package registry:
 #
-#   bash scripts/gpu-check.sh prepare   # here: release tools, and every golden model and two
-#                                       # 4096^3 matmuls (f32, f16) compiled for cuda, into
+#   bash scripts/gpu-check.sh prepare   # here: release tools, every golden model, f16 and
+#                                       # bf16 matmuls and convolutions with NumPy's results
+#                                       # (scripts/gpu_check_models.py) and three 4096^3
+#                                       # matmuls (f32, f16, bf16) compiled for cuda, into
 #                                       # out/gpu-check (carry that folder to the GPU machine)
 #   bash scripts/gpu-check.sh run       # there: lists the cuda devices, runs every golden
-#                                       # model on --device=cuda against ONNX Runtime's outputs,
-#                                       # and times both matmuls against cuBLAS (through
-#                                       # PyTorch, where installed) and the GPU's peak, printing
-#                                       # ratios
+#                                       # model on --device=cuda against ONNX Runtime's outputs
+#                                       # and the f16/bf16 models against NumPy's, and times
+#                                       # the matmuls against cuBLAS (through PyTorch, where
+#                                       # installed), printing ratios
 #
 # `run` on a machine without the NVIDIA driver prints that it skipped and exits 0. The HAL
 # conformance suite needs LLVM to build its fixture: where cargo is, run it with
@@ -32,7 +34,13 @@ prepare() {
     target/release/kiln-compile "$model/model.onnx" --iree-hal-target-backends=cuda \
       --iree-cuda-target="$arch" -o "$dir/models/$name.kiln"
   done
-  for t in f32 f16; do
+  # Matmuls and convolutions of f16 and bf16 operands, which run on the tensor cores.
+  .venv/bin/python scripts/gpu_check_models.py "$dir/narrow"
+  for model in "$dir"/narrow/*/; do
+    target/release/kiln-compile "$model/model.onnx" --iree-hal-target-backends=cuda \
+      --iree-cuda-target="$arch" -o "$model/module.kiln"
+  done
+  for t in f32 f16 bf16; do
     cat >"$dir/matmul_$t.kir" <<EOF
 func @main(%0 "a": tensor<${n}x${n}x$t>, %1 "b": tensor<${n}x${n}x$t>) -> (%2 "c") {
   %2 = matmul %0, %1 : tensor<${n}x${n}x$t> loc("matmul")
@@ -41,7 +49,7 @@ EOF
     target/release/kiln-compile "$dir/matmul_$t.kir" --iree-hal-target-backends=cuda \
       --iree-cuda-target="$arch" -o "$dir/matmul_$t.kiln"
   done
-  echo "gpu-check: prepared $(ls "$dir/models" | wc -l) models for $arch in $dir"
+  echo "gpu-check: prepared $(($(ls "$dir/models" | wc -l) + $(ls "$dir/narrow" | wc -l))) models for $arch in $dir"
 }
 
 run() {
@@ -61,7 +69,7 @@ run() {
     for f in $(ls -v "$model"/input_*.npy); do inputs+=("--input=@$f"); done
     expected=()
     for f in $(ls -v "$model"/expected_*.npy); do expected+=("--expected_output=@$f"); done
-    if "$dir/kiln-run-module" --device=cuda --module="$module" "${inputs[@]}" "${expected[@]}" \
+    if timeout 120 "$dir/kiln-run-module" --device=cuda --module="$module" "${inputs[@]}" "${expected[@]}" \
       >"$dir/$name.log" 2>&1; then
       passed=$((passed + 1))
     else
@@ -70,10 +78,29 @@ run() {
     fi
   done
   echo "gpu-check: golden models on cuda: $passed passed, $failed failed"
+  # Two rounding steps of the narrow type at the outputs' magnitude (up to about 40).
+  for model in "$dir"/narrow/*/; do
+    name=$(basename "$model")
+    threshold=0.07
+    [[ $name == *bf16 ]] && threshold=0.5
+    if timeout 120 "$dir/kiln-run-module" --device=cuda --module="$model/module.kiln" \
+      --input=@"$model/input_0.npy" --input=@"$model/input_1.npy" \
+      --expected_output=@"$model/expected_0.npy" --expected_f32_threshold=$threshold \
+      >"$dir/$name.log" 2>&1; then
+      echo "gpu-check: $name on cuda: passed"
+    else
+      failed=$((failed + 1))
+      echo "gpu-check: $name FAILED: $(tail -n 3 "$dir/$name.log")"
+    fi
+  done
   flops=$((2 * n * n * n))
-  for t in f32 f16; do
-    out=$("$dir/kiln-benchmark-module" --device=cuda --module="$dir/matmul_$t.kiln" \
-      --input="${n}x${n}x$t=1" --input="${n}x${n}x$t=1" --benchmark_min_time=1)
+  for t in f32 f16 bf16; do
+    out=$(timeout 120 "$dir/kiln-benchmark-module" --device=cuda --module="$dir/matmul_$t.kiln" \
+      --input="${n}x${n}x$t=1" --input="${n}x${n}x$t=1" --benchmark_min_time=1 2>&1) || {
+      echo "gpu-check: matmul ${n}^3 $t FAILED: $(echo "$out" | tail -n 3)"
+      failed=$((failed + 1))
+      continue
+    }
     median=$(echo "$out" | awk '/_median/ {print $2, $3}')
     seconds=$(echo "$median" | awk '{ v = $1; u = $2; s = (u == "ms") ? v / 1e3 : (u == "us") ? v / 1e6 : (u == "s") ? v : v / 1e9; print s }')
     kiln=$(awk -v f="$flops" -v s="$seconds" 'BEGIN { printf "%.1f", f / s / 1e12 }')
@@ -82,7 +109,7 @@ import sys, time
 import torch
 t, n = sys.argv[1], int(sys.argv[2])
 torch.backends.cuda.matmul.allow_tf32 = False
-dtype = torch.float32 if t == "f32" else torch.float16
+dtype = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[t]
 a = torch.ones(n, n, dtype=dtype, device="cuda")
 b = torch.ones(n, n, dtype=dtype, device="cuda")
 for _ in range(3):

@@ -13,6 +13,8 @@
 //! compiling, or computed at entry from the symbols' values ([`GpuSizes`]); generators fold
 //! index arithmetic on constants, so a static kernel's code has its sizes inline.
 
+mod matrix;
+
 use crate::{Config, IndexBuilder, Mapping};
 use kiln_kernel::{Body, Epilogue, Op, ReduceFn, RegKind, Sizes, Static, Symbolic, View};
 use kiln_types::sym::SymExpr;
@@ -155,6 +157,75 @@ pub trait GpuBuilder: IndexBuilder {
     ) -> R<Vec<Val<Self::Index>>>;
     /// A body's cast of a register to element type `t`'s values.
     fn cast(&mut self, v: Val<Self::Index>, t: ElementType) -> Val<Self::Index>;
+
+    /// f32 values each invocation holds of a `16×16` accumulator fragment of the subgroup
+    /// matrix units (0 where the generator has none: the default).
+    fn matrix_accumulator_len(&self) -> usize {
+        0
+    }
+    /// A workgroup-shared array of `n` elements of `t` (one of the target's
+    /// [`crate::GpuTarget::matrix_types`]), aligned for [`GpuBuilder::matrix_load`].
+    fn matrix_shared_array(&mut self, t: ElementType, n: u32) -> R<Self::Shared> {
+        let _ = n;
+        Err(format!("this generator has no matrix units for {t}"))
+    }
+    /// Stores the f32 register `value`, a value of `t`, into element `index` of an array of
+    /// [`GpuBuilder::matrix_shared_array`].
+    fn matrix_stage(
+        &mut self,
+        array: Self::Shared,
+        t: ElementType,
+        index: Self::Index,
+        value: Self::Index,
+    ) -> R<()> {
+        let _ = (array, index, value);
+        Err(format!("this generator has no matrix units for {t}"))
+    }
+    /// The subgroup's `16×16` fragment of `operand`, elements of `t` read row-major from
+    /// element `offset` of `array`, rows `stride` elements apart (a multiple of 8).
+    fn matrix_load(
+        &mut self,
+        operand: MatrixOperand,
+        t: ElementType,
+        array: Self::Shared,
+        offset: Self::Index,
+        stride: u32,
+    ) -> R<Vec<Self::Index>> {
+        let _ = (operand, array, offset, stride);
+        Err(format!("this generator has no matrix units for {t}"))
+    }
+    /// `c + a·b` on fragments of `t` operands and an f32 accumulator.
+    fn matrix_multiply_add(
+        &mut self,
+        t: ElementType,
+        a: &[Self::Index],
+        b: &[Self::Index],
+        c: &[Self::Index],
+    ) -> R<Vec<Self::Index>> {
+        let _ = (a, b, c);
+        Err(format!("this generator has no matrix units for {t}"))
+    }
+    /// Stores accumulator fragment `c` row-major into the f32 shared `array` from element
+    /// `offset`, rows `stride` elements apart.
+    fn matrix_store(
+        &mut self,
+        array: Self::Shared,
+        offset: Self::Index,
+        stride: u32,
+        c: &[Self::Index],
+    ) -> R<()> {
+        let _ = (array, offset, stride, c);
+        Err("this generator has no matrix units".into())
+    }
+}
+
+/// Which operand of a matrix multiply a fragment holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatrixOperand {
+    /// The left operand (`m×k`).
+    A,
+    /// The right operand (`k×n`).
+    B,
 }
 
 /// How a size family's extents become kernel values, and what a runtime checks for them.
@@ -363,6 +434,7 @@ pub fn emit<Z: GpuSizes, B: GpuBuilder>(b: B, kernel: &Op<Z>, config: &Config<Z:
     let size = config.workgroup_size;
     let (tile, group) = match config.mapping {
         Mapping::GemmTiles { tile, .. } => (tile, 1),
+        Mapping::MatrixTiles { .. } => (0, 1),
         Mapping::Rows { group, .. } => (0, group),
         Mapping::Elements { .. } => (0, 1),
     };
@@ -389,6 +461,19 @@ pub fn emit<Z: GpuSizes, B: GpuBuilder>(b: B, kernel: &Op<Z>, config: &Config<Z:
             n: Z::extent(&mut s, n)?,
             k: Z::extent(&mut s, k)?,
             tile: *tile,
+        },
+        Mapping::MatrixTiles {
+            batch,
+            m,
+            n,
+            k,
+            element,
+        } => Mapping::MatrixTiles {
+            batch: Z::extent(&mut s, batch)?,
+            m: Z::extent(&mut s, m)?,
+            n: Z::extent(&mut s, n)?,
+            k: Z::extent(&mut s, k)?,
+            element: *element,
         },
     };
     let config = Config {
@@ -1191,6 +1276,9 @@ impl<B: GpuBuilder> Ctx<B> {
         load_b: GemmLoad<B>,
         store: GemmStore<B>,
     ) -> R<()> {
+        if let Mapping::MatrixTiles { element, .. } = self.config.mapping {
+            return self.matrix_gemm((batch, m, n, kdim), element, load_a, load_b, store);
+        }
         debug_assert!(!integer || tile <= 512);
         let t = tile as i64;
         let sa = self.s.shared_array(RegKind::F, tile * tile);

@@ -191,6 +191,7 @@ mod tests {
             subgroup_size: 8,
             max_workgroup_invocations: 1024,
             max_shared_memory: 48 << 10,
+            matrix_types: &[],
         };
         let storages = "%s0 = param 0 [1xf32]\n%s1 = param 1 [1xf32]\n%s2 = computed [1xf32]\n";
         let d = kiln_kernel::parse(&format!("{storages}{kernel_ir}")).unwrap();

@@ -22,9 +22,10 @@
 pub mod emit;
 mod index;
 
-pub use emit::{emit, GpuBuilder, GpuSizes};
+pub use emit::{emit, GpuBuilder, GpuSizes, MatrixOperand};
 pub use index::{decompose, GemmPosition, IndexBuilder, RowPosition};
 use kiln_kernel::{reg_kind, Op, RegKind, Sizes, Static};
+use kiln_types::ElementType;
 
 /// Errors of [`configure`].
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -49,6 +50,11 @@ pub struct GpuTarget {
     pub max_workgroup_invocations: u32,
     /// Bytes of workgroup shared memory.
     pub max_shared_memory: u32,
+    /// Element types whose products the target's subgroup matrix units compute
+    /// (`16×16×16` tiles summed in f32: NVIDIA's tensor cores through WMMA); matmuls and
+    /// convolutions of them take [`Mapping::MatrixTiles`]. Empty where the generator has no
+    /// matrix instructions.
+    pub matrix_types: &'static [ElementType],
 }
 
 impl GpuTarget {
@@ -92,7 +98,32 @@ pub enum Mapping<N = u64> {
         k: N,
         tile: u32,
     },
+    /// `batch` GEMMs `m×k · k×n` of `element` operands (f16 or bf16) on the subgroup matrix
+    /// units: [`MATRIX_TILE`] output tiles, one per workgroup (ordered as [`Mapping::GemmTiles`]),
+    /// each split among [`MATRIX_WARPS`] subgroups that multiply `16×16×16` fragments held in
+    /// registers; operand tiles are staged through shared memory in `element`, sums are f32.
+    MatrixTiles {
+        batch: N,
+        m: N,
+        n: N,
+        k: N,
+        element: ElementType,
+    },
 }
+
+/// The `m`, `n` and `k` extents of a [`Mapping::MatrixTiles`] workgroup's tile.
+pub const MATRIX_TILE: [u32; 3] = [128, 128, 32];
+/// Subgroups of a [`Mapping::MatrixTiles`] workgroup along `m` and along `n`.
+pub const MATRIX_WARPS: [u32; 2] = [2, 4];
+/// The side of a matrix unit's fragment (`16×16×16` multiply-accumulate).
+pub const MATRIX_FRAGMENT: u32 = 16;
+/// Elements of padding after each row of a staged operand tile, so the fragments' loads
+/// from shared memory spread over its banks (16 bytes keeps their 32-byte alignment).
+pub const MATRIX_PAD: u32 = 8;
+
+/// Operands smaller than this along `m` or `k` stay on the scalar GEMM: a matrix tile would
+/// be mostly padding.
+const MATRIX_MIN_EXTENT: u64 = 16;
 
 /// An op's GPU lowering config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,6 +157,10 @@ impl<N: Clone> Config<N> {
                 let t = *tile as u64;
                 Z::product(&[batch.clone(), Z::ceil_div(m, t), Z::ceil_div(n, t)])
             }
+            Mapping::MatrixTiles { batch, m, n, .. } => {
+                let [tm, tn, _] = MATRIX_TILE.map(u64::from);
+                Z::product(&[batch.clone(), Z::ceil_div(m, tm), Z::ceil_div(n, tn)])
+            }
         }
     }
 
@@ -138,6 +173,14 @@ impl<N: Clone> Config<N> {
             }
             Mapping::Rows { .. } => 0,
             Mapping::GemmTiles { tile, .. } => 2 * (*tile as u64).pow(2) * 4,
+            Mapping::MatrixTiles { element, .. } => {
+                let [tm, tn, tk] = MATRIX_TILE.map(u64::from);
+                let pad = MATRIX_PAD as u64;
+                let operands = (tm * (tk + pad) + tk * (tn + pad)) * element.byte_size() as u64;
+                let fragment = (MATRIX_FRAGMENT as u64).pow(2);
+                let scratch = (MATRIX_WARPS[0] * MATRIX_WARPS[1]) as u64 * fragment * 4;
+                operands + scratch
+            }
         }
     }
 }
@@ -153,7 +196,8 @@ const TYPICAL_SYMBOL_SIZE: u64 = 128;
 /// use kiln_kernel::{Op, View};
 /// use kiln_types::ElementType::F32;
 /// let target = GpuTarget { name: "t", description: "", subgroup_size: 32,
-///                          max_workgroup_invocations: 1024, max_shared_memory: 48 << 10 };
+///                          max_workgroup_invocations: 1024, max_shared_memory: 48 << 10,
+///                          matrix_types: &[] };
 /// let softmax = Op::Softmax { x: View::contiguous(0, 0, F32, &[8, 1000, 1]),
 ///                             y: View::contiguous(1, 0, F32, &[8, 1000, 1]), epilogue: None };
 /// let c = configure(&softmax, &target)?;
@@ -197,6 +241,34 @@ pub fn configure<Z: Sizes>(op: &Op<Z>, target: &GpuTarget) -> Result<Config<Z::E
         workgroup_size: tile * tile,
         partial_bytes: 0,
     };
+    // The matrix units take a GEMM whose operands are both of one type they multiply.
+    let matrix = |a: ElementType, b: ElementType, m: &Z::Extent, k: &Z::Extent| {
+        let large = |n| Z::typical_extent(n, TYPICAL_SYMBOL_SIZE) >= MATRIX_MIN_EXTENT;
+        let warps = MATRIX_WARPS[0] * MATRIX_WARPS[1] * target.subgroup_size;
+        (a == b
+            && target.matrix_types.contains(&a)
+            && warps <= target.max_workgroup_invocations
+            && large(m)
+            && large(k))
+        .then_some((a, warps))
+    };
+    let gemm_on =
+        |batch, m: Z::Extent, n, k: Z::Extent, types: (ElementType, ElementType)| match matrix(
+            types.0, types.1, &m, &k,
+        ) {
+            Some((element, size)) => Config {
+                mapping: Mapping::MatrixTiles {
+                    batch,
+                    m,
+                    n,
+                    k,
+                    element,
+                },
+                workgroup_size: size,
+                partial_bytes: 0,
+            },
+            None => gemm(batch, m, n, k),
+        };
     let config = match op {
         Op::Generic {
             shape,
@@ -214,19 +286,23 @@ pub fn configure<Z: Sizes>(op: &Op<Z>, target: &GpuTarget) -> Result<Config<Z::E
                 rows(product(&shape[..p])?, product(&shape[p..])?, kind)
             }
         }
-        Op::MatMul { a, c, .. } => gemm(
+        Op::MatMul { a, b, c, .. } => gemm_on(
             c.shape[0].clone(),
             c.shape[1].clone(),
             c.shape[2].clone(),
             a.shape[2].clone(),
+            (a.element_type, b.element_type),
         ),
-        Op::Conv2d { w, y, groups, .. } => {
+        Op::Conv2d {
+            x, w, y, groups, ..
+        } => {
             let groups = (*groups).max(1);
-            gemm(
+            gemm_on(
                 product(&[y.shape[0].clone(), Z::extent_of(groups)])?,
                 Z::floor_div(&w.shape[0], groups),
                 product(&y.shape[2..4])?,
                 product(&w.shape[1..4])?,
+                (w.element_type, x.element_type),
             )
         }
         Op::Pool2d { y, .. } => elements(&y.shape),
@@ -260,6 +336,7 @@ mod tests {
             subgroup_size: 32,
             max_workgroup_invocations: 1024,
             max_shared_memory: 48 << 10,
+            matrix_types: &[ElementType::F16],
         };
         // The dispatches' storages; their sizes do not matter to this lowering.
         let storages = "%s0 = param 0 [1xf32]\n%s1 = param 1 [1xf32]\n%s2 = computed [1xf32]\n";
@@ -289,14 +366,20 @@ mod tests {
              dispatch_2(%s0, %s1) = generic [100x8] reduce max over last 1 (#0[100x8xi64]) -> (#1[100x8xi64]/1,0) { r0 = in0; yield r0 }
              dispatch_3(%s0, %s1, %s2) = matmul #0[2x100x64xf32], #1[2x64x40xf32] -> #2[2x100x40xf32]
              dispatch_4(%s0, %s1, %s2) = conv2d #0[1x8x9x9xf32], #1[16x4x3x3xf32] -> #2[1x16x5x5xf32] strides [2, 2] pads [1, 1, 1, 1] dilations [1, 1] groups 2
-             dispatch_5(%s0, %s1) = layer_norm #0[8x256xf32] -> #1[8x256xf32] epsilon 1e-5",
+             dispatch_5(%s0, %s1) = layer_norm #0[8x256xf32] -> #1[8x256xf32] epsilon 1e-5
+             dispatch_6(%s0, %s1, %s2) = matmul #0[2x300x72xf16], #1[2x72x130xf16] -> #2[2x300x130xf16]
+             dispatch_7(%s0, %s1, %s2) = matmul #0[2x300x8xf16], #1[2x8x130xf16] -> #2[2x300x130xf16]
+             dispatch_8(%s0, %s1, %s2) = matmul #0[2x300x72xbf16], #1[2x72x130xbf16] -> #2[2x300x130xf32]",
             expect_test::expect![[r#"
                 Elements { domain: [1000, 3] } size 128 workgroups 24 shared 0
                 Rows { rows: 3, len: 1000, group: 128 } size 128 workgroups 3 shared 512
                 Rows { rows: 100, len: 8, group: 1 } size 128 workgroups 1 shared 0
                 GemmTiles { batch: 2, m: 100, n: 40, k: 64, tile: 16 } size 256 workgroups 42 shared 2048
                 GemmTiles { batch: 2, m: 8, n: 25, k: 36, tile: 16 } size 256 workgroups 4 shared 2048
-                Rows { rows: 8, len: 256, group: 128 } size 128 workgroups 8 shared 512"#]],
+                Rows { rows: 8, len: 256, group: 128 } size 128 workgroups 8 shared 512
+                MatrixTiles { batch: 2, m: 300, n: 130, k: 72, element: F16 } size 256 workgroups 12 shared 27136
+                GemmTiles { batch: 2, m: 300, n: 130, k: 8, tile: 16 } size 256 workgroups 342 shared 2048
+                GemmTiles { batch: 2, m: 300, n: 130, k: 72, tile: 16 } size 256 workgroups 342 shared 2048"#]],
         );
     }
 }

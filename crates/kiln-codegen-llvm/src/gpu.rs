@@ -23,7 +23,7 @@ use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum};
 use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
 use inkwell::{AddressSpace, FloatPredicate, IntPredicate, OptimizationLevel};
 use kiln_codegen_gpu::emit::{binding_extents, binding_types, symbols_of, Arith, Cmp, Kind, Val};
-use kiln_codegen_gpu::{GpuBuilder, GpuSizes, GpuTarget, IndexBuilder};
+use kiln_codegen_gpu::{GpuBuilder, GpuSizes, GpuTarget, IndexBuilder, MatrixOperand};
 use kiln_gpu_binary::{CodeKind, Executable, Kernel};
 use kiln_kernel::{Body, Op, RegKind};
 use kiln_types::sym::SymExpr;
@@ -55,6 +55,7 @@ const fn arch(
     description: &'static str,
     subgroup_size: u32,
     max_shared_kib: u32,
+    matrix_types: &'static [ElementType],
 ) -> GpuArch {
     GpuArch {
         isa,
@@ -65,21 +66,44 @@ const fn arch(
             subgroup_size,
             max_workgroup_invocations: 1024,
             max_shared_memory: max_shared_kib * 1024,
+            matrix_types,
         },
     }
 }
 
+/// What the tensor cores of Volta and Turing multiply through WMMA (`sm_70`).
+const VOLTA_TENSOR: &[ElementType] = &[ElementType::F16];
+/// What those of Ampere and later multiply through WMMA (`sm_80`: bf16 added).
+const AMPERE_TENSOR: &[ElementType] = &[ElementType::F16, ElementType::BF16];
+/// AMD's matrix cores are not used yet: the scalar GEMM runs there.
+const NO_MATRIX: &[ElementType] = &[];
+
 /// The CUDA architectures `--iree-cuda-target=` accepts by chip name; the first is the default.
 /// Shared memory is the 48 KiB every block may declare statically.
 pub const CUDA_ARCHS: &[GpuArch] = &[
-    arch(GpuIsa::Nvptx, "sm_80", "NVIDIA Ampere (A100)", 32, 48),
-    arch(GpuIsa::Nvptx, "sm_70", "NVIDIA Volta (V100)", 32, 48),
+    arch(
+        GpuIsa::Nvptx,
+        "sm_80",
+        "NVIDIA Ampere (A100)",
+        32,
+        48,
+        AMPERE_TENSOR,
+    ),
+    arch(
+        GpuIsa::Nvptx,
+        "sm_70",
+        "NVIDIA Volta (V100)",
+        32,
+        48,
+        VOLTA_TENSOR,
+    ),
     arch(
         GpuIsa::Nvptx,
         "sm_72",
         "NVIDIA Volta (Jetson Xavier)",
         32,
         48,
+        VOLTA_TENSOR,
     ),
     arch(
         GpuIsa::Nvptx,
@@ -87,6 +111,7 @@ pub const CUDA_ARCHS: &[GpuArch] = &[
         "NVIDIA Turing (T4, RTX 20xx)",
         32,
         48,
+        VOLTA_TENSOR,
     ),
     arch(
         GpuIsa::Nvptx,
@@ -94,6 +119,7 @@ pub const CUDA_ARCHS: &[GpuArch] = &[
         "NVIDIA Ampere (A10, A40, RTX 30xx)",
         32,
         48,
+        AMPERE_TENSOR,
     ),
     arch(
         GpuIsa::Nvptx,
@@ -101,6 +127,7 @@ pub const CUDA_ARCHS: &[GpuArch] = &[
         "NVIDIA Ampere (Jetson Orin)",
         32,
         48,
+        AMPERE_TENSOR,
     ),
     arch(
         GpuIsa::Nvptx,
@@ -108,14 +135,23 @@ pub const CUDA_ARCHS: &[GpuArch] = &[
         "NVIDIA Ada Lovelace (L4, L40, RTX 40xx)",
         32,
         48,
+        AMPERE_TENSOR,
     ),
-    arch(GpuIsa::Nvptx, "sm_90", "NVIDIA Hopper (H100, H200)", 32, 48),
+    arch(
+        GpuIsa::Nvptx,
+        "sm_90",
+        "NVIDIA Hopper (H100, H200)",
+        32,
+        48,
+        AMPERE_TENSOR,
+    ),
     arch(
         GpuIsa::Nvptx,
         "sm_100",
         "NVIDIA Blackwell (B100, B200)",
         32,
         48,
+        AMPERE_TENSOR,
     ),
     arch(
         GpuIsa::Nvptx,
@@ -123,6 +159,7 @@ pub const CUDA_ARCHS: &[GpuArch] = &[
         "NVIDIA Blackwell (RTX 50xx)",
         32,
         48,
+        AMPERE_TENSOR,
     ),
 ];
 
@@ -159,14 +196,23 @@ pub const ROCM_ARCHS: &[GpuArch] = &[
         "AMD CDNA3 (MI300X, MI300A, MI325X)",
         64,
         64,
+        NO_MATRIX,
     ),
-    arch(GpuIsa::Amdgpu, "gfx908", "AMD CDNA1 (MI100)", 64, 64),
+    arch(
+        GpuIsa::Amdgpu,
+        "gfx908",
+        "AMD CDNA1 (MI100)",
+        64,
+        64,
+        NO_MATRIX,
+    ),
     arch(
         GpuIsa::Amdgpu,
         "gfx90a",
         "AMD CDNA2 (MI210, MI250, MI250X)",
         64,
         64,
+        NO_MATRIX,
     ),
     arch(
         GpuIsa::Amdgpu,
@@ -174,6 +220,7 @@ pub const ROCM_ARCHS: &[GpuArch] = &[
         "AMD CDNA4 (MI350X, MI355X)",
         64,
         64,
+        NO_MATRIX,
     ),
     arch(
         GpuIsa::Amdgpu,
@@ -181,6 +228,7 @@ pub const ROCM_ARCHS: &[GpuArch] = &[
         "AMD RDNA2 (RX 6800, RX 6900, W6800)",
         32,
         64,
+        NO_MATRIX,
     ),
     arch(
         GpuIsa::Amdgpu,
@@ -188,6 +236,7 @@ pub const ROCM_ARCHS: &[GpuArch] = &[
         "AMD RDNA3 (RX 7900 XTX, W7900)",
         32,
         64,
+        NO_MATRIX,
     ),
     arch(
         GpuIsa::Amdgpu,
@@ -195,8 +244,16 @@ pub const ROCM_ARCHS: &[GpuArch] = &[
         "AMD RDNA3 (RX 7800 XT, W7800)",
         32,
         64,
+        NO_MATRIX,
     ),
-    arch(GpuIsa::Amdgpu, "gfx1201", "AMD RDNA4 (RX 9070 XT)", 32, 64),
+    arch(
+        GpuIsa::Amdgpu,
+        "gfx1201",
+        "AMD RDNA4 (RX 9070 XT)",
+        32,
+        64,
+        NO_MATRIX,
+    ),
 ];
 
 /// IREE's product and architecture names for ROCm targets, with the chip each means.
@@ -953,25 +1010,7 @@ impl<'ctx> GpuBuilder for Gen<'_, 'ctx> {
             RegKind::F => 4,
             RegKind::I => 8,
         };
-        let array = ty.array_type(n);
-        let (name, shared) = match self.state() {
-            Ok(s) => {
-                s.shared_bytes += bytes * n;
-                s.shared_arrays += 1;
-                (format!("{}_shared_{}", s.kernel, s.shared_arrays), true)
-            }
-            Err(m) => (m, false),
-        };
-        if !shared {
-            self.record(name.clone());
-        }
-        let global = self
-            .m
-            .add_global(array, Some(AddressSpace::from(3u16)), &name);
-        global.set_linkage(Linkage::Internal);
-        global.set_initializer(&array.get_poison());
-        global.set_alignment(8);
-        (global.as_pointer_value(), ty)
+        self.shared_global(ty, n, bytes, 8)
     }
     fn shared_load(&mut self, (p, ty): Self::Shared, index: Self::Index) -> Self::Index {
         let r = self
@@ -1077,6 +1116,187 @@ impl<'ctx> GpuBuilder for Gen<'_, 'ctx> {
             }
         }
     }
+
+    fn matrix_accumulator_len(&self) -> usize {
+        match self.gpu.as_ref().map(|s| s.isa) {
+            Some(GpuIsa::Nvptx) => WMMA_ACCUMULATOR_LEN,
+            _ => 0,
+        }
+    }
+    fn matrix_shared_array(&mut self, t: ElementType, n: u32) -> R<Self::Shared> {
+        let ty = self.wmma_element(t)?;
+        // WMMA loads need 32-byte aligned fragments.
+        Ok(self.shared_global(ty, n, t.byte_size() as u32, 32))
+    }
+    fn matrix_stage(
+        &mut self,
+        (p, ty): Self::Shared,
+        _t: ElementType,
+        index: Self::Index,
+        value: Self::Index,
+    ) -> R<()> {
+        let narrow = self
+            .b
+            .build_float_trunc(value.into_float_value(), ty.into_float_type(), "narrow")
+            .map_err(e)?;
+        let at = self.gep(ty, p, index.into_int_value())?;
+        self.b.build_store(at, narrow).map_err(e)?;
+        Ok(())
+    }
+    fn matrix_load(
+        &mut self,
+        operand: MatrixOperand,
+        t: ElementType,
+        (p, ty): Self::Shared,
+        offset: Self::Index,
+        stride: u32,
+    ) -> R<Vec<Self::Index>> {
+        let which = match operand {
+            MatrixOperand::A => "a",
+            MatrixOperand::B => "b",
+        };
+        let (name, part) = (wmma_type_name(t)?, self.wmma_part(t)?);
+        let parts = wmma_parts(t);
+        let fragment = self.cx.struct_type(&vec![part; parts], false);
+        let shared = self.cx.ptr_type(AddressSpace::from(3u16));
+        let f = self.declare(
+            &format!("llvm.nvvm.wmma.m16n16k16.load.{which}.row.stride.{name}.p3"),
+            fragment.fn_type(&[shared.into(), self.i32t.into()], false),
+        );
+        let at = self.gep(ty, p, offset.into_int_value())?;
+        let stride = self.i32t.const_int(stride as u64, false);
+        let loaded = self.call(f, &[at.into(), stride.into()])?;
+        self.unpack(loaded, parts)
+    }
+    fn matrix_multiply_add(
+        &mut self,
+        t: ElementType,
+        a: &[Self::Index],
+        b: &[Self::Index],
+        c: &[Self::Index],
+    ) -> R<Vec<Self::Index>> {
+        let name = match t {
+            ElementType::F16 => "llvm.nvvm.wmma.m16n16k16.mma.row.row.f32.f32",
+            ElementType::BF16 => "llvm.nvvm.wmma.m16n16k16.mma.row.row.bf16",
+            _ => return Err(format!("no matrix multiply of {t}")),
+        };
+        let part = self.wmma_part(t)?;
+        let parts = wmma_parts(t);
+        let mut params: Vec<BasicMetadataTypeEnum> = vec![part.into(); 2 * parts];
+        params.extend([BasicMetadataTypeEnum::from(self.f32t); WMMA_ACCUMULATOR_LEN]);
+        let result = self
+            .cx
+            .struct_type(&[self.f32t.into(); WMMA_ACCUMULATOR_LEN], false);
+        let f = self.declare(name, result.fn_type(&params, false));
+        let args: Vec<_> = a.iter().chain(b).chain(c).map(|&v| v.into()).collect();
+        let d = self.call(f, &args)?;
+        self.unpack(d, WMMA_ACCUMULATOR_LEN)
+    }
+    fn matrix_store(
+        &mut self,
+        (p, ty): Self::Shared,
+        offset: Self::Index,
+        stride: u32,
+        c: &[Self::Index],
+    ) -> R<()> {
+        let shared = self.cx.ptr_type(AddressSpace::from(3u16));
+        let mut params: Vec<BasicMetadataTypeEnum> = vec![shared.into()];
+        params.extend([BasicMetadataTypeEnum::from(self.f32t); WMMA_ACCUMULATOR_LEN]);
+        params.push(self.i32t.into());
+        let f = self.declare(
+            "llvm.nvvm.wmma.m16n16k16.store.d.row.stride.f32.p3",
+            self.cx.void_type().fn_type(&params, false),
+        );
+        let at = self.gep(ty, p, offset.into_int_value())?;
+        let mut args: Vec<inkwell::values::BasicMetadataValueEnum> = vec![at.into()];
+        args.extend(
+            c.iter()
+                .map(|&v| inkwell::values::BasicMetadataValueEnum::from(v)),
+        );
+        args.push(self.i32t.const_int(stride as u64, false).into());
+        self.b.build_call(f, &args, "").map_err(e)?;
+        Ok(())
+    }
+}
+
+/// f32 values a lane holds of a WMMA `m16n16k16` accumulator.
+const WMMA_ACCUMULATOR_LEN: usize = 8;
+
+/// The element name of WMMA's intrinsics for `t`.
+fn wmma_type_name(t: ElementType) -> R<&'static str> {
+    match t {
+        ElementType::F16 => Ok("f16"),
+        ElementType::BF16 => Ok("bf16"),
+        _ => Err(format!("no WMMA fragments of {t}")),
+    }
+}
+
+/// Registers a lane holds of an `m16n16k16` A or B fragment: eight `<2 x half>` for f16,
+/// four `i32` (two bf16 each) for bf16.
+fn wmma_parts(t: ElementType) -> usize {
+    match t {
+        ElementType::BF16 => 4,
+        _ => 8,
+    }
+}
+
+impl<'ctx> Gen<'_, 'ctx> {
+    /// A module global array of `n` values of `ty` (`bytes` each) in the GPU's shared address
+    /// space, aligned to `align` bytes.
+    fn shared_global(
+        &mut self,
+        ty: BasicTypeEnum<'ctx>,
+        n: u32,
+        bytes: u32,
+        align: u32,
+    ) -> (PointerValue<'ctx>, BasicTypeEnum<'ctx>) {
+        let array = ty.array_type(n);
+        let (name, shared) = match self.state() {
+            Ok(s) => {
+                // Each array starts aligned: count the padding before it too.
+                s.shared_bytes = s.shared_bytes.next_multiple_of(align) + bytes * n;
+                s.shared_arrays += 1;
+                (format!("{}_shared_{}", s.kernel, s.shared_arrays), true)
+            }
+            Err(m) => (m, false),
+        };
+        if !shared {
+            self.record(name.clone());
+        }
+        let global = self
+            .m
+            .add_global(array, Some(AddressSpace::from(3u16)), &name);
+        global.set_linkage(Linkage::Internal);
+        global.set_initializer(&array.get_poison());
+        global.set_alignment(align);
+        (global.as_pointer_value(), ty)
+    }
+
+    /// The LLVM type of a WMMA operand element of `t`.
+    fn wmma_element(&self, t: ElementType) -> R<BasicTypeEnum<'ctx>> {
+        match (self.gpu.as_ref().map(|s| s.isa), t) {
+            (Some(GpuIsa::Nvptx), ElementType::F16) => Ok(self.cx.f16_type().into()),
+            (Some(GpuIsa::Nvptx), ElementType::BF16) => Ok(self.cx.bf16_type().into()),
+            _ => Err(format!("no matrix units for {t} on this target")),
+        }
+    }
+
+    /// The register type of a WMMA A/B fragment of `t` (see [`wmma_parts`]).
+    fn wmma_part(&self, t: ElementType) -> R<BasicTypeEnum<'ctx>> {
+        match t {
+            ElementType::F16 => Ok(self.cx.f16_type().vec_type(2).into()),
+            ElementType::BF16 => Ok(self.i32t.into()),
+            _ => Err(format!("no WMMA fragments of {t}")),
+        }
+    }
+
+    /// The `n` fields of a struct value.
+    fn unpack(&self, v: BasicValueEnum<'ctx>, n: usize) -> R<Vec<BasicValueEnum<'ctx>>> {
+        let v = v.into_struct_value();
+        (0..n as u32)
+            .map(|i| self.b.build_extract_value(v, i, "part").map_err(e))
+            .collect()
+    }
 }
 
 impl Gen<'_, '_> {
@@ -1111,7 +1331,10 @@ mod tests {
              dispatch_5(%s0, %s1) = layer_norm #0[8x256xf32] -> #1[8x256xf32] epsilon 1e-5
              dispatch_6(%s0, %s1) = softmax #0[128x32x1xf32] -> #1[128x32x1xf32]
              dispatch_7(%s0, %s1) = pool2d max #0[1x16x64x64xf32] -> #1[1x16x32x32xf32] kernel [3, 3] strides [2, 2] pads [1, 1, 1, 1]
-             dispatch_8(%s0, %s1, %s2) = gather #0[2x12x1xf32], #1[5xi64] -> #2[2x5x1xf32]";
+             dispatch_8(%s0, %s1, %s2) = gather #0[2x12x1xf32], #1[5xi64] -> #2[2x5x1xf32]
+             dispatch_9(%s0, %s1, %s2) = matmul #0[2x200x72xf16], #1[2x72x130xf16] -> #2[2x200x130xf16]
+             dispatch_10(%s0, %s1, %s2) = matmul #0[1x64x48xbf16], #1[1x48x40xbf16] -> #2[1x64x40xf32]
+             dispatch_11(%s0, %s1, %s2) = conv2d #0[1x16x9x9xf16], #1[32x16x3x3xf16] -> #2[1x32x9x9xf16] strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] groups 1";
         kiln_kernel::parse(&format!("{storages}{ops}")).unwrap()
     }
 
@@ -1141,6 +1364,16 @@ mod tests {
             let matmul = &exe.kernels[3];
             assert_eq!((matmul.workgroup_size, matmul.shared_memory), (256, 2048));
             assert!(exe.kernels[8].reports_errors);
+            // f16 and bf16 GEMMs run on the tensor cores.
+            for k in &exe.kernels[9..12] {
+                assert_eq!(
+                    (k.workgroup_size, k.shared_memory),
+                    (256, 27136),
+                    "{}",
+                    k.name
+                );
+            }
+            assert_eq!(ptx.matches("wmma.mma.sync").count(), 3 * 16, "{ptx}");
             Executable::decode(&exe.encode()).unwrap();
             check_with_ptxas(&ptx, exe.target.as_str());
         }

@@ -90,6 +90,7 @@ const fn target(
         subgroup_size,
         max_workgroup_invocations,
         max_shared_memory: max_shared_kib * 1024,
+        matrix_types: &[],
     }
 }
 

@@ -22,6 +22,7 @@ pub const APPLE: VulkanTarget = VulkanTarget {
     subgroup_size: 32,
     max_workgroup_invocations: 1024,
     max_shared_memory: 32 * 1024,
+    matrix_types: &[],
 };
 
 /// Compiles one dispatch's op with static sizes; returns the kernel and how many workgroups

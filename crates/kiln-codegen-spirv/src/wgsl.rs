@@ -58,6 +58,7 @@ pub const WEBGPU: VulkanTarget = VulkanTarget {
     subgroup_size: 32,
     max_workgroup_invocations: 256,
     max_shared_memory: 16 * 1024,
+    matrix_types: &[],
 };
 
 /// Compiles one dispatch's op with static sizes; returns the kernel and how many workgroups

@@ -35,6 +35,10 @@ pub trait GpuCodegen: Send + Sync {
     fn max_bindings(&self) -> Option<usize> {
         None
     }
+    /// See [`TargetBackend::narrow_gemm_operands`].
+    fn narrow_gemm_operands(&self) -> bool {
+        false
+    }
     /// The symbols an entry point reads, in the order a dispatch passes their values.
     fn symbols(&self, entry: &Self::Entry) -> Vec<String>;
     fn workgroup_size(&self, entry: &Self::Entry) -> u32;
@@ -80,6 +84,9 @@ impl<C: GpuCodegen> TargetBackend for GpuBackend<C> {
     }
     fn max_bindings(&self) -> Option<usize> {
         self.0.max_bindings()
+    }
+    fn narrow_gemm_operands(&self) -> bool {
+        self.0.narrow_gemm_operands()
     }
     fn compile(
         &self,
@@ -409,6 +416,9 @@ impl GpuCodegen for LlvmGpu {
             kiln_codegen_llvm::GpuIsa::Nvptx => kiln_gpu_binary::CUDA_FORMAT,
             kiln_codegen_llvm::GpuIsa::Amdgpu => kiln_gpu_binary::ROCM_FORMAT,
         }
+    }
+    fn narrow_gemm_operands(&self) -> bool {
+        !self.arch.limits.matrix_types.is_empty()
     }
     fn entry(&self, name: &str, op: &Op) -> Result<(Self::Entry, u64), CompileError> {
         let config = self.config(name, op)?;

@@ -330,8 +330,11 @@ pub fn compile_program(
             ));
             continue;
         }
-        let max_bindings = backends.iter().filter_map(|b| b.max_bindings()).min();
-        let formed = dispatch::form_dispatches_within(&program, f, max_bindings)?;
+        let limits = dispatch::TargetLimits {
+            max_bindings: backends.iter().filter_map(|b| b.max_bindings()).min(),
+            narrow_gemm_operands: backends.iter().all(|b| b.narrow_gemm_operands()),
+        };
+        let formed = dispatch::form_dispatches_within(&program, f, &limits)?;
         let symbols = formed.symbols();
         let unsupported = |message: String| CompileError::Unsupported {
             loc: format!("@{}", f.name),

@@ -115,6 +115,12 @@ pub trait TargetBackend: Send + Sync {
     fn max_bindings(&self) -> Option<usize> {
         None
     }
+    /// Whether this target's matmuls and convolutions take f16 and bf16 operands as they
+    /// are (its matrix units multiply them). Where every target of a module does, dispatch
+    /// formation keeps such operands narrow instead of widening them to f32 on the way in.
+    fn narrow_gemm_operands(&self) -> bool {
+        false
+    }
     /// Lowers every function for this target, plans it, and (when `serialize`) writes the
     /// executable whose index in the module is `executable`.
     fn compile(

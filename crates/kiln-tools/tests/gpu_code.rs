@@ -246,3 +246,45 @@ fn golden_models_compile_to_msl() {
         assert_eq!(exe.kind, CodeKind::Msl);
     }
 }
+
+/// A matmul of f16 operands keeps them narrow for `cuda`, whose tensor cores multiply them
+/// (WMMA in the PTX, which `ptxas` assembles); a module for `llvm-cpu` as well widens them
+/// to f32, which every target takes.
+#[test]
+fn half_matmuls_run_on_tensor_cores_for_cuda() {
+    let dir = std::env::temp_dir().join(format!("kiln-half-matmul-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("matmul.kir");
+    std::fs::write(
+        &source,
+        "func @main(%0 \"a\": tensor<64x96xf16>, %1 \"b\": tensor<96x80xf16>) -> (%2 \"c\") {\n  \
+         %2 = matmul %0, %1 : tensor<64x80xf16> loc(\"matmul\")\n}\n",
+    )
+    .unwrap();
+    for (targets, tensor_cores) in [(vec!["cuda"], true), (vec!["llvm-cpu", "cuda"], false)] {
+        let options = CompileOptions {
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+            ..Default::default()
+        };
+        let CompileOutput::Module(bytes) =
+            kiln_compiler::compile_file(&source, None, &options).unwrap()
+        else {
+            panic!("a module expected")
+        };
+        let module = kiln_module::Module::read(&bytes).unwrap();
+        let exe = module
+            .executables
+            .iter()
+            .find(|e| e.format == kiln_gpu_binary::CUDA_FORMAT)
+            .unwrap();
+        let exe = Executable::decode(&exe.data).unwrap();
+        let ptx = String::from_utf8(exe.code.clone()).unwrap();
+        assert_eq!(ptx.contains("wmma.mma.sync"), tensor_cores, "{targets:?}");
+        let ptxas = std::env::var("KILN_PTXAS").unwrap_or_else(|_| "ptxas".into());
+        match run_tool(&ptxas, &["-arch", "sm_80"], &exe.code, "kernels.ptx") {
+            Some((ok, err)) => assert!(ok, "ptxas -arch=sm_80: {err}"),
+            None => missing(&ptxas),
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

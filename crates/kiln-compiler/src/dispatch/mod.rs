@@ -72,22 +72,34 @@ struct Former<'a> {
     max_leaves: usize,
     /// Most bindings one kernel may have, where a target caps them.
     max_bindings: Option<usize>,
+    /// Keep f16/bf16 operands of matmuls and convolutions narrow.
+    narrow_gemm_operands: bool,
+}
+
+/// What a module's targets ask of dispatch formation.
+#[derive(Clone, Debug, Default)]
+pub struct TargetLimits {
+    /// Most bindings one kernel may have (its output included), where a target caps them:
+    /// elementwise expressions are stored in parts, and an epilogue that would take a named
+    /// op past the cap is its own kernel.
+    pub max_bindings: Option<usize>,
+    /// Matmuls and convolutions whose operands are both f16 or both bf16 take them as they
+    /// are (every target multiplies them on matrix units) instead of widened to f32.
+    pub narrow_gemm_operands: bool,
 }
 
 /// Forms the dispatches of function `f`.
 pub fn form_dispatches(program: &Program, f: &Function) -> Result<Dispatches, CompileError> {
-    form_dispatches_within(program, f, None)
+    form_dispatches_within(program, f, &TargetLimits::default())
 }
 
-/// Forms the dispatches of function `f` with every kernel binding at most `max_bindings`
-/// buffers (its output included), where a target caps them: elementwise expressions are
-/// stored in parts, and an epilogue that would take a named op past the cap is its own
-/// kernel.
+/// Forms the dispatches of function `f` within what its module's targets ask (`limits`).
 pub fn form_dispatches_within(
     program: &Program,
     f: &Function,
-    max_bindings: Option<usize>,
+    limits: &TargetLimits,
 ) -> Result<Dispatches, CompileError> {
+    let max_bindings = limits.max_bindings;
     let max_leaves = max_bindings.map_or(ops::MAX_LEAVES, |b| {
         b.saturating_sub(1).clamp(2, ops::MAX_LEAVES)
     });
@@ -102,6 +114,7 @@ pub fn form_dispatches_within(
         loc: String::new(),
         max_leaves,
         max_bindings,
+        narrow_gemm_operands: limits.narrow_gemm_operands,
     };
     for (i, p) in f.params.iter().enumerate() {
         let ty = f.ty(p.value);

@@ -69,7 +69,17 @@ impl Former<'_> {
                 | OpKind::Softmax { .. }
                 | OpKind::LayerNorm { .. }
         );
+        // Except matmuls and convolutions of two f16 or two bf16 operands, which targets with
+        // matrix units take as they are (summing in f32 all the same).
+        let gemm = matches!(kind, OpKind::MatMul | OpKind::Conv2d(_));
+        let narrow_operands = gemm
+            && self.narrow_gemm_operands
+            && matches!(out_ty, ElementType::F16 | ElementType::BF16)
+            && operands
+                .iter()
+                .all(|&v| self.f.ty(v).element_type == out_ty);
         let narrow_to = (named
+            && !narrow_operands
             && matches!(
                 out_ty,
                 ElementType::F16 | ElementType::BF16 | ElementType::F64
@@ -210,7 +220,7 @@ impl Former<'_> {
             OpKind::Conv2d(a) => {
                 // The IR admits one integer form: ui8 pixels by i8 weights summed in i32.
                 if out_ty != ElementType::I32 {
-                    self.require_f32(out_ty, "conv2d")?;
+                    self.require_gemm_type(out_ty, "conv2d")?;
                 }
                 let x = self.contiguous_view(&args[0]);
                 let w = self.contiguous_view(&args[1]);
@@ -389,6 +399,15 @@ impl Former<'_> {
         }
     }
 
+    /// [`Former::require_f32`], or f16/bf16 where the targets take narrow GEMM operands.
+    fn require_gemm_type(&self, t: ElementType, op: &str) -> Result<(), CompileError> {
+        let narrow = matches!(t, ElementType::F16 | ElementType::BF16);
+        if narrow && self.narrow_gemm_operands {
+            return Ok(());
+        }
+        self.require_f32(t, op)
+    }
+
     pub(super) fn matmul(
         &mut self,
         a: &Expr,
@@ -400,7 +419,7 @@ impl Former<'_> {
         let et = if [a.element_type, b.element_type] == [ElementType::U8, ElementType::I8] {
             ElementType::I32
         } else {
-            self.require_f32(a.element_type, "matmul")?;
+            self.require_gemm_type(a.element_type, "matmul")?;
             a.element_type
         };
         let r = out.len();
