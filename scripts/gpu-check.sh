@@ -13,9 +13,9 @@
 #                                       # the matmuls against cuBLAS (through PyTorch, where
 #                                       # installed), printing ratios
 #
-# `run` on a machine without the NVIDIA driver prints that it skipped and exits 0. The HAL
-# conformance suite needs LLVM to build its fixture: where cargo is, run it with
-# `KILN_REQUIRE_CUDA=1 cargo test -p kiln-hal-gpu --test conformance`.
+# `run` on a machine without the NVIDIA driver prints that it skipped and exits 0. It also runs
+# the HAL conformance suite on the cuda device: `prepare` builds its test binary
+# (kiln-hal-gpu's tests/conformance.rs, which needs no LLVM) and compiles its fixture.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=out/gpu-check
@@ -49,6 +49,18 @@ EOF
     target/release/kiln-compile "$dir/matmul_$t.kir" --iree-hal-target-backends=cuda \
       --iree-cuda-target="$arch" -o "$dir/matmul_$t.kiln"
   done
+  # The HAL conformance suite and its `out = a + b` fixture (PTX for sm_70 runs on any).
+  cat >"$dir/cts_add.kir" <<EOF
+func @main(%0 "a": tensor<64xf32>, %1 "b": tensor<64xf32>) -> (%2 "out") {
+  %2 = add %0, %1 : tensor<64xf32> loc("add")
+}
+EOF
+  target/release/kiln-compile "$dir/cts_add.kir" --iree-hal-target-backends=cuda \
+    --iree-cuda-target=sm_70 -o "$dir/cts_add.kiln"
+  cts=$(cargo test --quiet -p kiln-hal-gpu --test conformance --no-run --message-format=json |
+    grep -o '"executable":"[^"]*"' | tail -n 1 | cut -d'"' -f4)
+  cp "$cts" "$dir/cuda-conformance"
+  strip --strip-debug "$dir/cuda-conformance" 2>/dev/null || true
   echo "gpu-check: prepared $(($(ls "$dir/models" | wc -l) + $(ls "$dir/narrow" | wc -l))) models for $arch in $dir"
 }
 
@@ -78,6 +90,13 @@ run() {
     fi
   done
   echo "gpu-check: golden models on cuda: $passed passed, $failed failed"
+  if KILN_REQUIRE_CUDA=1 KILN_CTS_CUDA_MODULE="$dir/cts_add.kiln" "$dir/cuda-conformance" \
+    cuda:: >"$dir/conformance.log" 2>&1; then
+    echo "gpu-check: HAL conformance on cuda: $(grep 'test result' "$dir/conformance.log")"
+  else
+    failed=$((failed + 1))
+    echo "gpu-check: HAL conformance on cuda FAILED: $(grep -E 'panicked|FAILED' "$dir/conformance.log" | head -n 5)"
+  fi
   # Two rounding steps of the narrow type at the outputs' magnitude (up to about 40).
   for model in "$dir"/narrow/*/; do
     name=$(basename "$model")
