@@ -4,18 +4,22 @@
 #
 #   bash scripts/gpu-check.sh prepare   # here: release tools, every golden model, f16 and
 #                                       # bf16 matmuls and convolutions with NumPy's results
-#                                       # (scripts/gpu_check_models.py) and three 4096^3
+#                                       # (scripts/gpu_check_models.py), ONNX's node tests,
+#                                       # the HAL conformance suite and three 4096^3
 #                                       # matmuls (f32, f16, bf16) compiled for cuda, into
 #                                       # out/gpu-check (carry that folder to the GPU machine)
 #   bash scripts/gpu-check.sh run       # there: lists the cuda devices, runs every golden
 #                                       # model on --device=cuda against ONNX Runtime's outputs
-#                                       # and the f16/bf16 models against NumPy's, and times
-#                                       # the matmuls against cuBLAS (through PyTorch, where
-#                                       # installed), printing ratios
+#                                       # and the f16/bf16 models against NumPy's, the HAL
+#                                       # conformance suite and the node tests (each case as
+#                                       # tests/onnx_node/run.py compares it; the count, and
+#                                       # every case that passes on vulkan-spirv but not here),
+#                                       # and times the matmuls against cuBLAS (through
+#                                       # PyTorch, where installed), printing ratios
 #
-# `run` on a machine without the NVIDIA driver prints that it skipped and exits 0. It also runs
-# the HAL conformance suite on the cuda device: `prepare` builds its test binary
-# (kiln-hal-gpu's tests/conformance.rs, which needs no LLVM) and compiles its fixture.
+# `run` on a machine without the NVIDIA driver prints that it skipped and exits 0. The HAL
+# conformance suite's test binary (kiln-hal-gpu's tests/conformance.rs) needs no LLVM, and the
+# node tests there need only Python and NumPy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=out/gpu-check
@@ -28,6 +32,7 @@ prepare() {
   rm -rf "$dir"
   mkdir -p "$dir/models"
   cp target/release/kiln-run-module target/release/kiln-benchmark-module "$dir/"
+  strip --strip-debug "$dir/kiln-run-module" "$dir/kiln-benchmark-module" 2>/dev/null || true
   for model in tests/models/*/; do
     name=$(basename "$model")
     [ -f "$model/expected_0.npy" ] || continue
@@ -35,6 +40,7 @@ prepare() {
       --iree-cuda-target="$arch" -o "$dir/models/$name.kiln"
   done
   # Matmuls and convolutions of f16 and bf16 operands, which run on the tensor cores.
+  bash scripts/setup-python.sh
   .venv/bin/python scripts/gpu_check_models.py "$dir/narrow"
   for model in "$dir"/narrow/*/; do
     target/release/kiln-compile "$model/model.onnx" --iree-hal-target-backends=cuda \
@@ -49,6 +55,11 @@ EOF
     target/release/kiln-compile "$dir/matmul_$t.kir" --iree-hal-target-backends=cuda \
       --iree-cuda-target="$arch" -o "$dir/matmul_$t.kiln"
   done
+  # ONNX's node tests, compiled for cuda with their data (about 8 MB packed).
+  .venv/bin/python tests/onnx_node/run.py --prepare "$dir/onnx_node" --targets cuda \
+    --cuda-target "$arch"
+  tar -C "$dir" -czf "$dir/onnx_node.tar.gz" onnx_node
+  rm -rf "$dir/onnx_node"
   # The HAL conformance suite and its `out = a + b` fixture (PTX for sm_70 runs on any).
   cat >"$dir/cts_add.kir" <<EOF
 func @main(%0 "a": tensor<64xf32>, %1 "b": tensor<64xf32>) -> (%2 "out") {
@@ -112,6 +123,10 @@ run() {
       echo "gpu-check: $name FAILED: $(tail -n 3 "$dir/$name.log")"
     fi
   done
+  tar -C "$dir" -xzf "$dir/onnx_node.tar.gz"
+  python3 tests/onnx_node/run.py --run-prepared "$dir/onnx_node" --device cuda \
+    --tool "$dir/kiln-run-module" >"$dir/onnx_node.log" 2>&1 || true
+  echo "gpu-check: ONNX node tests: $(head -n 1 "$dir/onnx_node.log")"
   flops=$((2 * n * n * n))
   for t in f32 f16 bf16; do
     out=$(timeout 120 "$dir/kiln-benchmark-module" --device=cuda --module="$dir/matmul_$t.kiln" \

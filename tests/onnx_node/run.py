@@ -13,6 +13,16 @@ for integers and booleans.
 `--check` fails (exit 1) when a case listed in `tests/onnx_node/passing-<target>.txt` does not
 pass; `--update` rewrites those lists with what passes now; `--coverage` writes the per-op
 table. Needs the kiln package and `onnx` (tests/models/requirements.txt pins the version).
+
+For a machine without the compiler (a GPU machine, `scripts/gpu-check.sh`), the work splits:
+
+    .venv/bin/python tests/onnx_node/run.py --prepare DIR --targets cuda [--cuda-target sm_90]
+    python3 tests/onnx_node/run.py --run-prepared DIR --device cuda --tool PATH/kiln-run-module
+
+`--prepare` compiles every case into `DIR/<case>/module.kiln` with its data as `.npy` files and
+`DIR/cases.json`; `--run-prepared` runs each with `kiln-run-module` (NumPy alone is needed
+there), compares as above, and prints the count and every case that passes on vulkan-spirv
+but not here.
 """
 
 import argparse
@@ -123,6 +133,106 @@ def run_case(case, target, device):
     return "pass"
 
 
+# Element types NumPy holds only through ml_dtypes, whose .npy files other readers cannot read.
+NARROW_NAMES = ("bfloat16", "float8", "float4", "int4", "uint4", "int2", "uint2")
+
+
+def prepare(cases, target, extra_args, out):
+    """Compiles every case for `target` into `out`; writes `out/cases.json`."""
+    import json
+
+    import kiln.compiler as kc
+
+    records = []
+    for case in cases:
+        record = {"name": case.name, "rtol": case.rtol, "atol": case.atol}
+        data_sets = [
+            ([as_numpy(a) for a in ins], [as_numpy(a) for a in outs]) for ins, outs in case.data_sets
+        ]
+        d = os.path.join(out, case.name)
+        values = [a for ins, outs in data_sets for a in (*ins, *outs)]
+        arrays = [np.asarray(a) for a in values if isinstance(a, (np.ndarray, np.generic))]
+        if any(a is None for a in values):
+            record["unsupported"] = "the case's data has an element type NumPy cannot hold"
+        elif len(arrays) < len(values):
+            record["unsupported"] = "kiln-run-module takes tensors only (the case has sequences)"
+        elif any(a.dtype.kind == "V" or a.dtype.name.startswith(NARROW_NAMES) for a in arrays):
+            record["unsupported"] = "kiln-run-module reads no .npy of bfloat16, float8, float4, int4 or int2"
+        else:
+            try:
+                blob = kc.compile_str(
+                    case.model.SerializeToString(), target_backends=[target], extra_args=extra_args
+                )
+            except kc.CompilerError as e:
+                record["unsupported"] = reason_of(e)
+            else:
+                os.makedirs(d, exist_ok=True)
+                with open(os.path.join(d, "module.kiln"), "wb") as f:
+                    f.write(blob)
+                record["data"] = []
+                for k, (ins, outs) in enumerate(data_sets):
+                    for kind, values in (("in", ins), ("out", outs)):
+                        for i, v in enumerate(values):
+                            np.save(os.path.join(d, f"{k}_{kind}_{i}.npy"), np.asarray(v))
+                    record["data"].append([len(ins), len(outs)])
+        records.append(record)
+    with open(os.path.join(out, "cases.json"), "w") as f:
+        json.dump({"target": target, "cases": records}, f)
+    compiled = sum("data" in r for r in records)
+    print(f"{target}: {compiled} of {len(records)} cases compiled into {out}")
+
+
+def run_prepared(out, device, tool, jobs):
+    """Runs the cases `prepare` wrote on `device` with `tool` (kiln-run-module)."""
+    import json
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    with open(os.path.join(out, "cases.json")) as f:
+        prepared = json.load(f)
+
+    def run_one(record):
+        if "data" not in record:
+            return ("unsupported", record["unsupported"])
+        d = os.path.join(out, record["name"])
+        for k, (n_in, n_out) in enumerate(record["data"]):
+            args = [tool, f"--module={d}/module.kiln", f"--device={device}"]
+            args += [f"--input=@{d}/{k}_in_{i}.npy" for i in range(n_in)]
+            args += [f"--output=@{d}/{k}_got_{i}.npy" for i in range(n_out)]
+            try:
+                run = subprocess.run(args, capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                return ("fail", "timed out after 120 s")
+            if run.returncode != 0:
+                return ("fail", reason_of(run.stderr or run.stdout))
+            try:
+                for i in range(n_out):
+                    got = np.load(f"{d}/{k}_got_{i}.npy")
+                    want = np.load(f"{d}/{k}_out_{i}.npy")
+                    compare(got, want, record["rtol"], record["atol"])
+            except AssertionError as e:
+                return ("fail", "wrong values: " + reason_of(e).strip())
+            except OSError as e:
+                return ("fail", reason_of(e))
+        return "pass"
+
+    start = time.perf_counter()
+    records = prepared["cases"]
+    with ThreadPoolExecutor(jobs) as pool:
+        results = dict(zip((r["name"] for r in records), pool.map(run_one, records)))
+    passed = sorted(n for n, r in results.items() if r == "pass")
+    print(f"{prepared['target']} on {device}: {len(passed)} of {len(records)} pass "
+          f"({time.perf_counter() - start:.0f} s)")
+    reasons = collections.Counter(f"{r[0]}: {r[1]}" for r in results.values() if r != "pass")
+    for reason, n in reasons.most_common(15):
+        print(f"  {n:4} {reason}")
+    for name in sorted(read_passing("vulkan-spirv")):
+        if name in results and results[name] != "pass":
+            print(f"passes on vulkan-spirv, not on {device}: {name}: {results[name][0]}: {results[name][1]}")
+    with open(os.path.join(out, f"passing-{device}.txt"), "w") as f:
+        f.writelines(f"{n}\n" for n in passed)
+
+
 def passing_path(target):
     return os.path.join(HERE, f"passing-{target}.txt")
 
@@ -179,11 +289,24 @@ def main():
     ap.add_argument("--check", action="store_true", help="fail if a listed passing case fails")
     ap.add_argument("--update", action="store_true", help="rewrite the passing lists")
     ap.add_argument("--filter", default="", help="only cases whose name contains this")
+    ap.add_argument("--prepare", metavar="DIR", help="compile every case for the one target into DIR")
+    ap.add_argument("--cuda-target", default="", help="--iree-cuda-target for --prepare")
+    ap.add_argument("--run-prepared", metavar="DIR", help="run the cases --prepare wrote")
+    ap.add_argument("--device", help="the device --run-prepared runs on")
+    ap.add_argument("--tool", help="kiln-run-module, for --run-prepared")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel runs")
     args = ap.parse_args()
+    if args.run_prepared:
+        run_prepared(args.run_prepared, args.device, args.tool, args.jobs)
+        return
     import onnx
 
     targets = [t for t in args.targets.split(",") if t]
     cases = [c for c in plain_cases() if args.filter in c.name]
+    if args.prepare:
+        extra = [f"--iree-cuda-target={args.cuda_target}"] if args.cuda_target else []
+        prepare(cases, targets[0], extra, args.prepare)
+        return
     results = {t: {} for t in targets}
     regressions = []
     for t in targets:
