@@ -455,12 +455,14 @@ pub fn emit<Z: GpuSizes, B: GpuBuilder>(b: B, kernel: &Op<Z>, config: &Config<Z:
             n,
             k,
             tile,
+            per_thread,
         } => Mapping::GemmTiles {
             batch: Z::extent(&mut s, batch)?,
             m: Z::extent(&mut s, m)?,
             n: Z::extent(&mut s, n)?,
             k: Z::extent(&mut s, k)?,
             tile: *tile,
+            per_thread: *per_thread,
         },
         Mapping::MatrixTiles {
             batch,
@@ -1280,30 +1282,54 @@ impl<B: GpuBuilder> Ctx<B> {
             return self.matrix_gemm((batch, m, n, kdim), element, load_a, load_b, store);
         }
         debug_assert!(!integer || tile <= 512);
+        let [pm, pn] = match self.config.mapping {
+            Mapping::GemmTiles { per_thread, .. } => per_thread,
+            _ => [1, 1],
+        };
         let t = tile as i64;
-        let sa = self.s.shared_array(RegKind::F, tile * tile);
-        let sb = self.s.shared_array(RegKind::F, tile * tile);
+        // A is staged `k`-major with rows padded by one (stores free of bank conflicts), B
+        // `k`-major as it is: an invocation reads its rows and columns of both, `tile` apart.
+        let (side_m, side_n) = (tile * pm, tile * pn);
+        let stride_a = side_m as i64 + 1;
+        let sa = self.s.shared_array(RegKind::F, tile * (side_m + 1));
+        let sb = self.s.shared_array(RegKind::F, tile * side_n);
         let at = self.config.gemm_position(&mut self.s, m, n);
-        let (lid, b, row, col, ty, tx) = (at.local, at.batch, at.row, at.col, at.ty, at.tx);
+        let (b, row, col, ty, tx) = (at.batch, at.row, at.col, at.ty, at.tx);
         let batch_ok = self.ilt(b, batch);
-        let acc = self.s.var(Kind::F32);
         let zero_f = self.s.const_f32(0.0);
-        self.s.set(acc, zero_f);
+        let outputs = (pm * pn) as usize;
+        let acc: Vec<B::Var> = (0..outputs)
+            .map(|_| {
+                let v = self.s.var(Kind::F32);
+                self.s.set(v, zero_f);
+                v
+            })
+            .collect();
         let staged = self.s.var(Kind::F32);
         // Integer products sum their exact tiles in 64 bits (float kernels never touch
         // 64-bit integers, which WebGPU lacks).
-        let total = integer.then(|| {
-            let total = self.s.var(Kind::I64);
-            let zero_i = self.s.const_i64(0);
-            self.s.set(total, zero_i);
-            total
+        let totals: Option<Vec<B::Var>> = integer.then(|| {
+            (0..outputs)
+                .map(|_| {
+                    let total = self.s.var(Kind::I64);
+                    let zero_i = self.s.const_i64(0);
+                    self.s.set(total, zero_i);
+                    total
+                })
+                .collect()
         });
         let (z, step) = (self.s.const_index(0), self.s.const_index(tile as i32));
         self.each(z, kdim, step, |k, k0| {
-            // Stage A[row, k0+tx] and B[k0+ty, col].
+            // Stage A[row + tile·i, k0 + tx] and B[k0 + ty, col + tile·j]:
+            // consecutive invocations read consecutive columns.
             let ka = k.s.add(k0, tx);
             let kb = k.s.add(k0, ty);
-            for (which, r, c, bound_r, bound_c) in [(0, row, ka, m, kdim), (1, kb, col, kdim, n)] {
+            let a_rows = (0..pm).map(|i| (0, i, add_k(&mut k.s, row, t * i as i64), ka));
+            let a_rows: Vec<_> = a_rows.collect();
+            let b_cols = (0..pn).map(|j| (1, j, kb, add_k(&mut k.s, col, t * j as i64)));
+            let b_cols: Vec<_> = b_cols.collect();
+            for (which, i, r, c) in a_rows.into_iter().chain(b_cols) {
+                let (bound_r, bound_c) = if which == 0 { (m, kdim) } else { (kdim, n) };
                 let zero_f = k.s.const_f32(0.0);
                 k.s.set(staged, zero_f);
                 let ok_r = k.ilt(r, bound_r);
@@ -1320,7 +1346,18 @@ impl<B: GpuBuilder> Ctx<B> {
                     Ok(())
                 })?;
                 let v = k.s.get(staged);
-                k.s.shared_store(if which == 0 { sa } else { sb }, lid, v);
+                let (array, at) = if which == 0 {
+                    // sa[tx][ty + tile·i]
+                    let at = mul_k(&mut k.s, tx, stride_a);
+                    let at = k.s.add(at, ty);
+                    (sa, add_k(&mut k.s, at, t * i as i64))
+                } else {
+                    // sb[ty][tx + tile·j]
+                    let at = mul_k(&mut k.s, ty, side_n as i64);
+                    let at = k.s.add(at, tx);
+                    (sb, add_k(&mut k.s, at, t * i as i64))
+                };
+                k.s.shared_store(array, at, v);
             }
             k.s.barrier();
             let (z, te, one) = (
@@ -1329,48 +1366,69 @@ impl<B: GpuBuilder> Ctx<B> {
                 k.s.const_index(1),
             );
             k.each(z, te, one, |k, kk| {
-                let ai = mul_k(&mut k.s, ty, t);
-                let ai = k.s.add(ai, kk);
-                let bi = mul_k(&mut k.s, kk, t);
-                let bi = k.s.add(bi, tx);
-                let av = k.s.shared_load(sa, ai);
-                let bv = k.s.shared_load(sb, bi);
-                let p = k.fmul(av, bv);
-                let a = k.s.get(acc);
-                let s = k.fadd(a, p);
-                k.s.set(acc, s);
+                // `count` values `tile` apart from `array[kk][first]`.
+                let row = |k: &mut Self, array, stride: i64, first, count: u32| {
+                    let base = mul_k(&mut k.s, kk, stride);
+                    let base = k.s.add(base, first);
+                    (0..count)
+                        .map(|i| {
+                            let at = add_k(&mut k.s, base, t * i as i64);
+                            k.s.shared_load(array, at)
+                        })
+                        .collect::<Vec<B::Index>>()
+                };
+                let av = row(k, sa, stride_a, ty, pm);
+                let bv = row(k, sb, side_n as i64, tx, pn);
+                for (i, &a) in av.iter().enumerate() {
+                    for (j, &bj) in bv.iter().enumerate() {
+                        let v = acc[i * pn as usize + j];
+                        let p = k.fmul(a, bj);
+                        let sum = k.s.get(v);
+                        let sum = k.fadd(sum, p);
+                        k.s.set(v, sum);
+                    }
+                }
                 Ok(())
             })?;
-            if let Some(total) = total {
-                let tile_sum = k.s.get(acc);
-                let tile_sum = k.s.convert(Kind::F32, Kind::I64, tile_sum);
-                let sum = k.s.get(total);
-                let sum = k.s.arith(Arith::Add, RegKind::I, sum, tile_sum);
-                k.s.set(total, sum);
-                let zero_f = k.s.const_f32(0.0);
-                k.s.set(acc, zero_f);
+            if let Some(totals) = &totals {
+                for (&v, &total) in acc.iter().zip(totals) {
+                    let tile_sum = k.s.get(v);
+                    let tile_sum = k.s.convert(Kind::F32, Kind::I64, tile_sum);
+                    let sum = k.s.get(total);
+                    let sum = k.s.arith(Arith::Add, RegKind::I, sum, tile_sum);
+                    k.s.set(total, sum);
+                    let zero_f = k.s.const_f32(0.0);
+                    k.s.set(v, zero_f);
+                }
             }
             k.s.barrier();
             Ok(())
         })?;
-        let ok_r = self.ilt(row, m);
-        let ok_c = self.ilt(col, n);
-        let ok = self.s.and(ok_r, ok_c);
-        let ok = self.s.and(ok, batch_ok);
-        self.when(ok, |k| {
-            let v = if let Some(total) = total {
-                Val {
-                    kind: RegKind::I,
-                    id: k.s.get(total),
-                }
-            } else {
-                Val {
-                    kind: RegKind::F,
-                    id: k.s.get(acc),
-                }
-            };
-            store(k, b, row, col, v)
-        })
+        for i in 0..pm {
+            for j in 0..pn {
+                let r = add_k(&mut self.s, row, t * i as i64);
+                let c = add_k(&mut self.s, col, t * j as i64);
+                let ok_r = self.ilt(r, m);
+                let ok_c = self.ilt(c, n);
+                let ok = self.s.and(ok_r, ok_c);
+                let ok = self.s.and(ok, batch_ok);
+                let slot = (i * pn + j) as usize;
+                self.when(ok, |k| {
+                    let v = match &totals {
+                        Some(totals) => Val {
+                            kind: RegKind::I,
+                            id: k.s.get(totals[slot]),
+                        },
+                        None => Val {
+                            kind: RegKind::F,
+                            id: k.s.get(acc[slot]),
+                        },
+                    };
+                    store(k, b, r, c, v)
+                })?;
+            }
+        }
+        Ok(())
     }
 
     fn matmul(

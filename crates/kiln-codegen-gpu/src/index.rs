@@ -54,8 +54,9 @@ pub struct RowPosition<I> {
     pub row: I,
 }
 
-/// Where an invocation of a [`Mapping::GemmTiles`] works: its output element is
-/// `(batch, row, col)`, its place in the tile `(ty, tx)`.
+/// Where an invocation of a [`Mapping::GemmTiles`] works: its first output element is
+/// `(batch, row, col)` (the others are `tile` rows and columns further), its place in the
+/// workgroup `(ty, tx)`.
 #[derive(Clone, Copy, Debug)]
 pub struct GemmPosition<I> {
     pub local: I,
@@ -103,35 +104,42 @@ impl<N> Config<N> {
     }
 
     /// An invocation's place in a [`Mapping::GemmTiles`] of an `m×n` output (`m` and `n` as
-    /// values): workgroups take tiles with `n` fastest, then `m`, then batch; invocations the
-    /// tile's elements row-major.
+    /// values): workgroups take tiles with `n` fastest, then `m`, then batch; invocations are
+    /// `tile×tile` row-major, each owning the outputs `(row + tile·i, col + tile·j)`.
     pub fn gemm_position<B: IndexBuilder>(
         &self,
         b: &mut B,
         m: B::Index,
         n: B::Index,
     ) -> GemmPosition<B::Index> {
-        let tile = match self.mapping {
-            Mapping::GemmTiles { tile, .. } => tile as u64,
-            _ => 1,
+        let (tile, [pm, pn]) = match self.mapping {
+            Mapping::GemmTiles {
+                tile, per_thread, ..
+            } => (tile as u64, per_thread.map(u64::from)),
+            _ => (1, [1, 1]),
         };
-        let (t, t_minus_1, one) = (b.constant(tile), b.constant(tile - 1), b.constant(1));
-        let mut tiles = |extent: B::Index| {
-            let up = b.add(extent, t_minus_1);
-            let tiles = b.div(up, t);
+        let one = b.constant(1);
+        let mut tiles = |extent: B::Index, side: u64| {
+            let up = b.constant(side - 1);
+            let up = b.add(extent, up);
+            let side = b.constant(side);
+            let tiles = b.div(up, side);
             b.max(tiles, one)
         };
-        let (tiles_m, tiles_n) = (tiles(m), tiles(n));
+        let (tiles_m, tiles_n) = (tiles(m, tile * pm), tiles(n, tile * pn));
         let wg = b.workgroup_index();
         let local = b.local_index();
+        let t = b.constant(tile);
         let (ty, tx) = (b.div(local, t), b.rem(local, t));
         let tn = b.rem(wg, tiles_n);
         let rest = b.div(wg, tiles_n);
         let tm = b.rem(rest, tiles_m);
         let batch = b.div(rest, tiles_m);
-        let row = b.mul(tm, t);
+        let side_m = b.constant(tile * pm);
+        let row = b.mul(tm, side_m);
         let row = b.add(row, ty);
-        let col = b.mul(tn, t);
+        let side_n = b.constant(tile * pn);
+        let col = b.mul(tn, side_n);
         let col = b.add(col, tx);
         GemmPosition {
             local,
@@ -246,20 +254,39 @@ mod tests {
             }
         }
 
-        let c = config(
-            "dispatch_0(%s0, %s1, %s2) = matmul #0[2x20x8xf32], #1[2x8x35xf32] -> #2[2x20x35xf32]",
-        );
-        let mut outputs: Vec<(u64, u64, u64)> = each(&c, |at| c.gemm_position(at, 20, 35))
-            .into_iter()
-            .filter(|p| p.batch < 2 && p.row < 20 && p.col < 35)
-            .map(|p| (p.batch, p.row, p.col))
-            .collect();
-        outputs.sort_unstable();
-        outputs.dedup();
-        assert_eq!(outputs.len(), 2 * 20 * 35);
-        assert_eq!(
-            each(&c, |at| c.gemm_position(at, 20, 35)).len(),
-            (c.workgroups() * c.workgroup_size as u64) as usize
-        );
+        for (m, n) in [(20, 35), (600, 700), (1000, 20)] {
+            let c = config(&format!(
+                "dispatch_0(%s0, %s1, %s2) = matmul #0[2x{m}x8xf32], #1[2x8x{n}xf32] -> #2[2x{m}x{n}xf32]"
+            ));
+            let Mapping::GemmTiles {
+                tile,
+                per_thread: [pm, pn],
+                ..
+            } = c.mapping
+            else {
+                panic!()
+            };
+            let expected = match m {
+                20 => [1, 1],
+                600 => [4, 4],
+                _ => [2, 1],
+            };
+            assert_eq!([pm, pn], expected, "{m}x{n}");
+            let (tile, pm, pn) = (tile as u64, pm as u64, pn as u64);
+            let mut outputs: Vec<(u64, u64, u64)> = each(&c, |at| c.gemm_position(at, m, n))
+                .into_iter()
+                .flat_map(|p| {
+                    (0..pm).flat_map(move |i| {
+                        (0..pn).map(move |j| (p.batch, p.row + tile * i, p.col + tile * j))
+                    })
+                })
+                .filter(|&(b, r, c)| b < 2 && r < m && c < n)
+                .collect();
+            let owned = outputs.len();
+            outputs.sort_unstable();
+            outputs.dedup();
+            let all = (2 * m * n) as usize;
+            assert_eq!((outputs.len(), owned), (all, all), "{m}x{n}");
+        }
     }
 }

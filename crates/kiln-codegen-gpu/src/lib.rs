@@ -88,15 +88,18 @@ pub enum Mapping<N = u64> {
     /// through shared memory with a tree of barriers when `group > 1`; a workgroup takes
     /// `workgroup_size / group` consecutive rows. Reductions, softmax, layer norm.
     Rows { rows: N, len: N, group: u32 },
-    /// `batch` GEMMs `m×k · k×n` in `tile×tile` output tiles, one per workgroup (tiles along
-    /// `n` fastest, then `m`, then batch), with `tile×tile` tiles of A and B staged through
-    /// shared memory. Matmul, and convolution as implicit GEMM.
+    /// `batch` GEMMs `m×k · k×n` by workgroups of `tile×tile` invocations, each invocation
+    /// computing `per_thread[0]×per_thread[1]` outputs `tile` rows and columns apart, so a
+    /// workgroup's output tile is `tile·per_thread[0] × tile·per_thread[1]` (tiles along `n`
+    /// fastest, then `m`, then batch); A and B are staged through shared memory `tile` deep.
+    /// Matmul, and convolution as implicit GEMM.
     GemmTiles {
         batch: N,
         m: N,
         n: N,
         k: N,
         tile: u32,
+        per_thread: [u32; 2],
     },
     /// `batch` GEMMs `m×k · k×n` of `element` operands (f16 or bf16) on the subgroup matrix
     /// units: [`MATRIX_TILE`] output tiles, one per workgroup (ordered as [`Mapping::GemmTiles`]),
@@ -120,6 +123,12 @@ pub const MATRIX_FRAGMENT: u32 = 16;
 /// Elements of padding after each row of a staged operand tile, so the fragments' loads
 /// from shared memory spread over its banks (16 bytes keeps their 32-byte alignment).
 pub const MATRIX_PAD: u32 = 8;
+
+/// Most outputs per invocation of [`Mapping::GemmTiles`] along `m` and along `n`.
+pub const GEMM_MAX_PER_THREAD: u32 = 4;
+/// Workgroups a [`Mapping::GemmTiles`] dispatch keeps when its invocations take more outputs
+/// each, so a large GPU's compute units all have work.
+pub const GEMM_MIN_WORKGROUPS: u64 = 128;
 
 /// Operands smaller than this along `m` or `k` stay on the scalar GEMM: a matrix tile would
 /// be mostly padding.
@@ -152,10 +161,15 @@ impl<N: Clone> Config<N> {
             Mapping::Elements { domain } => Some(Z::ceil_div(&Z::product(domain)?, wg)),
             Mapping::Rows { rows, group, .. } => Some(Z::ceil_div(rows, wg / *group as u64)),
             Mapping::GemmTiles {
-                batch, m, n, tile, ..
+                batch,
+                m,
+                n,
+                tile,
+                per_thread: [pm, pn],
+                ..
             } => {
-                let t = *tile as u64;
-                Z::product(&[batch.clone(), Z::ceil_div(m, t), Z::ceil_div(n, t)])
+                let (tm, tn) = ((tile * pm) as u64, (tile * pn) as u64);
+                Z::product(&[batch.clone(), Z::ceil_div(m, tm), Z::ceil_div(n, tn)])
             }
             Mapping::MatrixTiles { batch, m, n, .. } => {
                 let [tm, tn, _] = MATRIX_TILE.map(u64::from);
@@ -172,7 +186,15 @@ impl<N: Clone> Config<N> {
                 self.workgroup_size as u64 * self.partial_bytes as u64
             }
             Mapping::Rows { .. } => 0,
-            Mapping::GemmTiles { tile, .. } => 2 * (*tile as u64).pow(2) * 4,
+            Mapping::GemmTiles {
+                tile,
+                per_thread: [pm, pn],
+                ..
+            } => {
+                let (t, pm, pn) = (*tile as u64, *pm as u64, *pn as u64);
+                // A's rows are padded by one, so staging it is free of bank conflicts.
+                (t * (t * pm + 1) + t * t * pn) * 4
+            }
             Mapping::MatrixTiles { element, .. } => {
                 let [tm, tn, tk] = MATRIX_TILE.map(u64::from);
                 let pad = MATRIX_PAD as u64;
@@ -230,8 +252,38 @@ pub fn configure<Z: Sizes>(op: &Op<Z>, target: &GpuTarget) -> Result<Config<Z::E
         partial_bytes: 0,
     };
     let tile = target.gemm_tile();
-    let gemm = |batch, m, n, k| Config {
+    // Outputs per invocation along m and n (at their typical sizes): doubled, the longer dim
+    // first, while the workgroup's tile stays within the dim, up to GEMM_MAX_PER_THREAD, and
+    // the dispatch keeps GEMM_MIN_WORKGROUPS.
+    let per_thread = |batch: &Z::Extent, m: &Z::Extent, n: &Z::Extent| {
+        let typical = |e| Z::typical_extent(e, TYPICAL_SYMBOL_SIZE).max(1);
+        let extents = [typical(m), typical(n)];
+        let count = |p: [u32; 2]| {
+            let tiles = |d: usize| extents[d].div_ceil((tile * p[d]) as u64);
+            typical(batch) * tiles(0) * tiles(1)
+        };
+        let order = if extents[0] >= extents[1] {
+            [0, 1]
+        } else {
+            [1, 0]
+        };
+        let mut p = [1, 1];
+        'grow: loop {
+            for d in order {
+                let mut q = p;
+                q[d] *= 2;
+                let fits = q[d] <= GEMM_MAX_PER_THREAD && extents[d] >= (tile * q[d]) as u64;
+                if fits && count(q) >= GEMM_MIN_WORKGROUPS {
+                    p = q;
+                    continue 'grow;
+                }
+            }
+            break p;
+        }
+    };
+    let gemm = |batch: Z::Extent, m: Z::Extent, n: Z::Extent, k| Config {
         mapping: Mapping::GemmTiles {
+            per_thread: per_thread(&batch, &m, &n),
             batch,
             m,
             n,
@@ -374,12 +426,12 @@ mod tests {
                 Elements { domain: [1000, 3] } size 128 workgroups 24 shared 0
                 Rows { rows: 3, len: 1000, group: 128 } size 128 workgroups 3 shared 512
                 Rows { rows: 100, len: 8, group: 1 } size 128 workgroups 1 shared 0
-                GemmTiles { batch: 2, m: 100, n: 40, k: 64, tile: 16 } size 256 workgroups 42 shared 2048
-                GemmTiles { batch: 2, m: 8, n: 25, k: 36, tile: 16 } size 256 workgroups 4 shared 2048
+                GemmTiles { batch: 2, m: 100, n: 40, k: 64, tile: 16, per_thread: [1, 1] } size 256 workgroups 42 shared 2112
+                GemmTiles { batch: 2, m: 8, n: 25, k: 36, tile: 16, per_thread: [1, 1] } size 256 workgroups 4 shared 2112
                 Rows { rows: 8, len: 256, group: 128 } size 128 workgroups 8 shared 512
                 MatrixTiles { batch: 2, m: 300, n: 130, k: 72, element: F16 } size 256 workgroups 12 shared 27136
-                GemmTiles { batch: 2, m: 300, n: 130, k: 8, tile: 16 } size 256 workgroups 342 shared 2048
-                GemmTiles { batch: 2, m: 300, n: 130, k: 72, tile: 16 } size 256 workgroups 342 shared 2048"#]],
+                GemmTiles { batch: 2, m: 300, n: 130, k: 8, tile: 16, per_thread: [2, 1] } size 256 workgroups 180 shared 3136
+                GemmTiles { batch: 2, m: 300, n: 130, k: 72, tile: 16, per_thread: [2, 1] } size 256 workgroups 180 shared 3136"#]],
         );
     }
 }

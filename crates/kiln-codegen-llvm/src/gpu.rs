@@ -1362,7 +1362,7 @@ mod tests {
             // Nothing left to link: every function is defined in the module.
             assert!(!ptx.contains(".extern"), "{ptx}");
             let matmul = &exe.kernels[3];
-            assert_eq!((matmul.workgroup_size, matmul.shared_memory), (256, 2048));
+            assert_eq!((matmul.workgroup_size, matmul.shared_memory), (256, 2112));
             assert!(exe.kernels[8].reports_errors);
             // f16 and bf16 GEMMs run on the tensor cores.
             for k in &exe.kernels[9..12] {

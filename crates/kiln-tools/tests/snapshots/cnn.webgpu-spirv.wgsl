@@ -24,81 +24,109 @@ var<storage, read_write> global_7: type_7;
 var<storage, read_write> global_8: type_7;
 @group(0) @binding(6) 
 var<uniform> global_9: type_12;
-var<workgroup> global_10: array<f32, 256>;
-var<workgroup> global_11: array<f32, 256>;
+var<workgroup> global_10: array<f32, 272>;
+var<workgroup> global_11: array<f32, 512>;
 
 fn function_() {
     var local: i32;
     var local_1: f32;
-    var local_2: i32;
-    var local_3: f32;
+    var local_2: f32;
+    var local_3: i32;
     var local_4: f32;
+    var local_5: f32;
+    var local_6: f32;
 
-    let _e43 = global_9.member[0i][0i];
-    let _e48 = global_9.member[0i][1i];
-    let _e53 = global_9.member[0i][2i];
-    let _e58 = global_9.member[0i][3i];
-    let _e63 = global_9.member[1i][0i];
-    let _e68 = global_9.member[1i][1i];
-    let _e70 = global;
-    let _e71 = global_2;
-    let _e81 = bitcast<i32>(((((_e70.z * _e71.y) + _e70.y) * _e71.x) + _e70.x));
-    let _e82 = global_1;
-    let _e84 = bitcast<i32>(_e82.x);
-    let _e85 = (_e84 / 16i);
-    let _e86 = (_e84 % 16i);
-    let _e88 = (_e81 / 256i);
-    let _e91 = (((_e88 % 1i) * 16i) + _e85);
-    let _e93 = (((_e81 % 256i) * 16i) + _e86);
-    let _e94 = (_e88 < 1i);
-    local_4 = 0f;
-    local_2 = 0i;
+    let _e48 = global_9.member[0i][0i];
+    let _e49 = bitcast<i32>(_e48);
+    let _e53 = global_9.member[0i][1i];
+    let _e58 = global_9.member[0i][2i];
+    let _e59 = bitcast<i32>(_e58);
+    let _e63 = global_9.member[0i][3i];
+    let _e64 = bitcast<i32>(_e63);
+    let _e68 = global_9.member[1i][0i];
+    let _e69 = bitcast<i32>(_e68);
+    let _e73 = global_9.member[1i][1i];
+    let _e74 = bitcast<i32>(_e73);
+    let _e75 = global;
+    let _e76 = global_2;
+    let _e86 = bitcast<i32>(((((_e75.z * _e76.y) + _e75.y) * _e76.x) + _e75.x));
+    let _e87 = global_1;
+    let _e89 = bitcast<i32>(_e87.x);
+    let _e90 = (_e89 / 16i);
+    let _e91 = (_e89 % 16i);
+    let _e93 = (_e86 / 128i);
+    let _e96 = (((_e93 % 1i) * 16i) + _e90);
+    let _e98 = (((_e86 % 128i) * 32i) + _e91);
+    let _e99 = (_e93 < 1i);
+    local_6 = 0f;
+    local_5 = 0f;
+    local_3 = 0i;
     loop {
-        let _e95 = local_2;
-        if (_e95 < 27i) {
-            let _e97 = local_2;
-            let _e98 = (_e97 + _e86);
-            let _e99 = (_e97 + _e85);
-            local_3 = 0f;
-            if (((_e91 < 16i) && (_e98 < 27i)) && _e94) {
-                let _e108 = (_e98 % 9i);
-                let _e120 = global_4.member[((((bitcast<i32>(_e48) + ((((_e88 % 1i) * 16i) + _e91) * 27i)) + ((_e98 / 9i) * 9i)) + ((_e108 / 3i) * 3i)) + (_e108 % 3i))];
-                local_3 = _e120;
+        let _e100 = local_3;
+        if (_e100 < 27i) {
+            let _e102 = local_3;
+            let _e103 = (_e102 + _e91);
+            let _e104 = (_e102 + _e90);
+            let _e105 = (_e98 + 16i);
+            local_4 = 0f;
+            if (((_e96 < 16i) && (_e103 < 27i)) && _e99) {
+                let _e114 = (_e103 % 9i);
+                let _e126 = global_4.member[((((bitcast<i32>(_e53) + ((((_e93 % 1i) * 16i) + _e96) * 27i)) + ((_e103 / 9i) * 9i)) + ((_e114 / 3i) * 3i)) + (_e114 % 3i))];
+                local_4 = _e126;
             }
-            let _e121 = local_3;
-            global_10[_e84] = _e121;
-            local_3 = 0f;
-            if (((_e99 < 27i) && (_e93 < 4096i)) && _e94) {
-                let _e129 = (_e99 % 9i);
-                let _e135 = (((_e93 / 64i) + (_e129 / 3i)) + -1i);
-                let _e137 = (((_e93 % 64i) + (_e129 % 3i)) + -1i);
-                local_1 = 0f;
-                if (((_e135 >= 0i) && (_e135 < 64i)) && ((_e137 >= 0i) && (_e137 < 64i))) {
-                    let _e154 = global_3.member[(((bitcast<i32>(_e43) + ((((_e88 % 1i) * 3i) + (_e99 / 9i)) * 4096i)) + (_e135 * 64i)) + _e137)];
-                    local_1 = _e154;
+            let _e127 = local_4;
+            global_10[((_e91 * 17i) + _e90)] = _e127;
+            local_4 = 0f;
+            if (((_e104 < 27i) && (_e98 < 4096i)) && _e99) {
+                let _e137 = (_e104 % 9i);
+                let _e143 = (((_e98 / 64i) + (_e137 / 3i)) + -1i);
+                let _e145 = (((_e98 % 64i) + (_e137 % 3i)) + -1i);
+                local_2 = 0f;
+                if (((_e143 >= 0i) && (_e143 < 64i)) && ((_e145 >= 0i) && (_e145 < 64i))) {
+                    let _e162 = global_3.member[(((_e49 + ((((_e93 % 1i) * 3i) + (_e104 / 9i)) * 4096i)) + (_e143 * 64i)) + _e145)];
+                    local_2 = _e162;
                 }
-                let _e155 = local_1;
-                local_3 = _e155;
+                let _e163 = local_2;
+                local_4 = _e163;
             }
-            let _e156 = local_3;
-            global_11[_e84] = _e156;
+            let _e164 = local_4;
+            global_11[((_e90 * 32i) + _e91)] = _e164;
+            local_4 = 0f;
+            if (((_e104 < 27i) && (_e105 < 4096i)) && _e99) {
+                let _e174 = (_e104 % 9i);
+                let _e180 = (((_e105 / 64i) + (_e174 / 3i)) + -1i);
+                let _e182 = (((_e105 % 64i) + (_e174 % 3i)) + -1i);
+                local_1 = 0f;
+                if (((_e180 >= 0i) && (_e180 < 64i)) && ((_e182 >= 0i) && (_e182 < 64i))) {
+                    let _e199 = global_3.member[(((_e49 + ((((_e93 % 1i) * 3i) + (_e104 / 9i)) * 4096i)) + (_e180 * 64i)) + _e182)];
+                    local_1 = _e199;
+                }
+                let _e200 = local_1;
+                local_4 = _e200;
+            }
+            let _e201 = local_4;
+            global_11[(((_e90 * 32i) + _e91) + 16i)] = _e201;
             workgroupBarrier();
             local = 0i;
             loop {
-                let _e158 = local;
-                if (_e158 < 16i) {
-                    let _e160 = local;
-                    let _e166 = global_10[((_e85 * 16i) + _e160)];
-                    let _e168 = global_11[((_e160 * 16i) + _e86)];
-                    let _e170 = local_4;
-                    local_4 = (_e170 + (_e166 * _e168));
+                let _e206 = local;
+                if (_e206 < 16i) {
+                    let _e208 = local;
+                    let _e212 = global_10[((_e208 * 17i) + _e90)];
+                    let _e214 = ((_e208 * 32i) + _e91);
+                    let _e216 = global_11[_e214];
+                    let _e219 = global_11[(_e214 + 16i)];
+                    let _e221 = local_6;
+                    local_6 = (_e221 + (_e212 * _e216));
+                    let _e224 = local_5;
+                    local_5 = (_e224 + (_e212 * _e219));
                     continue;
                 } else {
                     break;
                 }
                 continuing {
-                    let _e172 = local;
-                    local = (_e172 + 1i);
+                    let _e226 = local;
+                    local = (_e226 + 1i);
                 }
             }
             workgroupBarrier();
@@ -107,18 +135,28 @@ fn function_() {
             break;
         }
         continuing {
-            let _e174 = local_2;
-            local_2 = (_e174 + 16i);
+            let _e228 = local_3;
+            local_3 = (_e228 + 16i);
         }
     }
-    if (((_e91 < 16i) && (_e93 < 4096i)) && _e94) {
-        let _e180 = local_4;
-        let _e183 = (((_e88 % 1i) * 16i) + _e91);
-        let _e189 = global_6.member[(bitcast<i32>(_e58) + _e183)];
-        let _e194 = global_7.member[(bitcast<i32>(_e63) + _e183)];
-        let _e199 = global_8.member[(bitcast<i32>(_e68) + _e183)];
-        let _e200 = (((_e180 + _e189) * _e194) + _e199);
-        global_5.member[(((bitcast<i32>(_e53) + (_e183 * 4096i)) + ((_e93 / 64i) * 64i)) + (_e93 % 64i))] = select(0f, _e200, ((_e200 > 0f) || ((bitcast<u32>(_e200) & 2147483647u) > 2139095040u)));
+    if (((_e96 < 16i) && (_e98 < 4096i)) && _e99) {
+        let _e234 = local_6;
+        let _e237 = (((_e93 % 1i) * 16i) + _e96);
+        let _e243 = global_6.member[(_e64 + _e237)];
+        let _e248 = global_7.member[(_e69 + _e237)];
+        let _e253 = global_8.member[(_e74 + _e237)];
+        let _e254 = (((_e234 + _e243) * _e248) + _e253);
+        global_5.member[(((_e59 + (_e237 * 4096i)) + ((_e98 / 64i) * 64i)) + (_e98 % 64i))] = select(0f, _e254, ((_e254 > 0f) || ((bitcast<u32>(_e254) & 2147483647u) > 2139095040u)));
+    }
+    let _e268 = (_e98 + 16i);
+    if (((_e96 < 16i) && (_e268 < 4096i)) && _e99) {
+        let _e273 = local_5;
+        let _e276 = (((_e93 % 1i) * 16i) + _e96);
+        let _e282 = global_6.member[(_e64 + _e276)];
+        let _e287 = global_7.member[(_e69 + _e276)];
+        let _e292 = global_8.member[(_e74 + _e276)];
+        let _e293 = (((_e273 + _e282) * _e287) + _e292);
+        global_5.member[(((_e59 + (_e276 * 4096i)) + ((_e268 / 64i) * 64i)) + (_e268 % 64i))] = select(0f, _e293, ((_e293 > 0f) || ((bitcast<u32>(_e293) & 2147483647u) > 2139095040u)));
     }
     return;
 }
@@ -245,7 +283,7 @@ var<storage, read_write> global_6: type_7;
 var<storage, read_write> global_7: type_7;
 @group(0) @binding(5) 
 var<uniform> global_8: type_12;
-var<workgroup> global_9: array<f32, 256>;
+var<workgroup> global_9: array<f32, 272>;
 var<workgroup> global_10: array<f32, 256>;
 
 fn function_() {
@@ -255,70 +293,70 @@ fn function_() {
     var local_3: f32;
     var local_4: f32;
 
-    let _e42 = global_8.member[0i][0i];
-    let _e47 = global_8.member[0i][1i];
-    let _e52 = global_8.member[0i][2i];
-    let _e57 = global_8.member[0i][3i];
-    let _e62 = global_8.member[1i][0i];
-    let _e64 = global;
-    let _e65 = global_2;
-    let _e75 = bitcast<i32>(((((_e64.z * _e65.y) + _e64.y) * _e65.x) + _e64.x));
-    let _e76 = global_1;
-    let _e78 = bitcast<i32>(_e76.x);
-    let _e79 = (_e78 / 16i);
-    let _e80 = (_e78 % 16i);
-    let _e82 = (_e75 / 64i);
-    let _e85 = (((_e82 % 1i) * 16i) + _e79);
-    let _e87 = (((_e75 % 64i) * 16i) + _e80);
-    let _e88 = (_e82 < 1i);
+    let _e44 = global_8.member[0i][0i];
+    let _e49 = global_8.member[0i][1i];
+    let _e54 = global_8.member[0i][2i];
+    let _e59 = global_8.member[0i][3i];
+    let _e64 = global_8.member[1i][0i];
+    let _e66 = global;
+    let _e67 = global_2;
+    let _e77 = bitcast<i32>(((((_e66.z * _e67.y) + _e66.y) * _e67.x) + _e66.x));
+    let _e78 = global_1;
+    let _e80 = bitcast<i32>(_e78.x);
+    let _e81 = (_e80 / 16i);
+    let _e82 = (_e80 % 16i);
+    let _e84 = (_e77 / 64i);
+    let _e87 = (((_e84 % 1i) * 16i) + _e81);
+    let _e89 = (((_e77 % 64i) * 16i) + _e82);
+    let _e90 = (_e84 < 1i);
     local_4 = 0f;
     local_2 = 0i;
     loop {
-        let _e89 = local_2;
-        if (_e89 < 144i) {
-            let _e91 = local_2;
-            let _e92 = (_e91 + _e80);
-            let _e93 = (_e91 + _e79);
+        let _e91 = local_2;
+        if (_e91 < 144i) {
+            let _e93 = local_2;
+            let _e94 = (_e93 + _e82);
+            let _e95 = (_e93 + _e81);
             local_3 = 0f;
-            if (((_e85 < 16i) && (_e92 < 144i)) && _e88) {
-                let _e102 = (_e92 % 9i);
-                let _e114 = global_4.member[((((bitcast<i32>(_e47) + ((((_e82 % 1i) * 16i) + _e85) * 144i)) + ((_e92 / 9i) * 9i)) + ((_e102 / 3i) * 3i)) + (_e102 % 3i))];
-                local_3 = _e114;
+            if (((_e87 < 16i) && (_e94 < 144i)) && _e90) {
+                let _e104 = (_e94 % 9i);
+                let _e116 = global_4.member[((((bitcast<i32>(_e49) + ((((_e84 % 1i) * 16i) + _e87) * 144i)) + ((_e94 / 9i) * 9i)) + ((_e104 / 3i) * 3i)) + (_e104 % 3i))];
+                local_3 = _e116;
             }
-            let _e115 = local_3;
-            global_9[_e78] = _e115;
+            let _e117 = local_3;
+            global_9[((_e82 * 17i) + _e81)] = _e117;
             local_3 = 0f;
-            if (((_e93 < 144i) && (_e87 < 1024i)) && _e88) {
-                let _e123 = (_e93 % 9i);
-                let _e129 = (((_e87 / 32i) + (_e123 / 3i)) + -1i);
-                let _e131 = (((_e87 % 32i) + (_e123 % 3i)) + -1i);
+            if (((_e95 < 144i) && (_e89 < 1024i)) && _e90) {
+                let _e127 = (_e95 % 9i);
+                let _e133 = (((_e89 / 32i) + (_e127 / 3i)) + -1i);
+                let _e135 = (((_e89 % 32i) + (_e127 % 3i)) + -1i);
                 local_1 = 0f;
-                if (((_e129 >= 0i) && (_e129 < 32i)) && ((_e131 >= 0i) && (_e131 < 32i))) {
-                    let _e148 = global_3.member[(((bitcast<i32>(_e42) + ((((_e82 % 1i) * 16i) + (_e93 / 9i)) * 1024i)) + (_e129 * 32i)) + _e131)];
-                    local_1 = _e148;
+                if (((_e133 >= 0i) && (_e133 < 32i)) && ((_e135 >= 0i) && (_e135 < 32i))) {
+                    let _e152 = global_3.member[(((bitcast<i32>(_e44) + ((((_e84 % 1i) * 16i) + (_e95 / 9i)) * 1024i)) + (_e133 * 32i)) + _e135)];
+                    local_1 = _e152;
                 }
-                let _e149 = local_1;
-                local_3 = _e149;
+                let _e153 = local_1;
+                local_3 = _e153;
             }
-            let _e150 = local_3;
-            global_10[_e78] = _e150;
+            let _e154 = local_3;
+            global_10[((_e81 * 16i) + _e82)] = _e154;
             workgroupBarrier();
             local = 0i;
             loop {
-                let _e152 = local;
-                if (_e152 < 16i) {
-                    let _e154 = local;
-                    let _e160 = global_9[((_e79 * 16i) + _e154)];
-                    let _e162 = global_10[((_e154 * 16i) + _e80)];
-                    let _e164 = local_4;
-                    local_4 = (_e164 + (_e160 * _e162));
+                let _e158 = local;
+                if (_e158 < 16i) {
+                    let _e160 = local;
+                    let _e164 = global_9[((_e160 * 17i) + _e81)];
+                    let _e168 = global_10[((_e160 * 16i) + _e82)];
+                    let _e170 = local_4;
+                    local_4 = (_e170 + (_e164 * _e168));
                     continue;
                 } else {
                     break;
                 }
                 continuing {
-                    let _e166 = local;
-                    local = (_e166 + 1i);
+                    let _e172 = local;
+                    local = (_e172 + 1i);
                 }
             }
             workgroupBarrier();
@@ -327,17 +365,17 @@ fn function_() {
             break;
         }
         continuing {
-            let _e168 = local_2;
-            local_2 = (_e168 + 16i);
+            let _e174 = local_2;
+            local_2 = (_e174 + 16i);
         }
     }
-    if (((_e85 < 16i) && (_e87 < 1024i)) && _e88) {
-        let _e174 = local_4;
-        let _e177 = (((_e82 % 1i) * 16i) + _e85);
-        let _e183 = global_6.member[(bitcast<i32>(_e57) + _e177)];
-        let _e188 = global_7.member[(bitcast<i32>(_e62) + _e177)];
-        let _e189 = ((_e174 * _e183) + _e188);
-        global_5.member[(((bitcast<i32>(_e52) + (_e177 * 1024i)) + ((_e87 / 32i) * 32i)) + (_e87 % 32i))] = select(0f, _e189, ((_e189 > 0f) || ((bitcast<u32>(_e189) & 2147483647u) > 2139095040u)));
+    if (((_e87 < 16i) && (_e89 < 1024i)) && _e90) {
+        let _e180 = local_4;
+        let _e183 = (((_e84 % 1i) * 16i) + _e87);
+        let _e189 = global_6.member[(bitcast<i32>(_e59) + _e183)];
+        let _e194 = global_7.member[(bitcast<i32>(_e64) + _e183)];
+        let _e195 = ((_e180 * _e189) + _e194);
+        global_5.member[(((bitcast<i32>(_e54) + (_e183 * 1024i)) + ((_e89 / 32i) * 32i)) + (_e89 % 32i))] = select(0f, _e195, ((_e195 > 0f) || ((bitcast<u32>(_e195) & 2147483647u) > 2139095040u)));
     }
     return;
 }
@@ -376,7 +414,7 @@ var<storage, read_write> global_7: type_7;
 var<storage, read_write> global_8: type_7;
 @group(0) @binding(6) 
 var<uniform> global_9: type_12;
-var<workgroup> global_10: array<f32, 256>;
+var<workgroup> global_10: array<f32, 272>;
 var<workgroup> global_11: array<f32, 256>;
 
 fn function_() {
@@ -386,71 +424,71 @@ fn function_() {
     var local_3: f32;
     var local_4: f32;
 
-    let _e43 = global_9.member[0i][0i];
-    let _e48 = global_9.member[0i][1i];
-    let _e53 = global_9.member[0i][2i];
-    let _e58 = global_9.member[0i][3i];
-    let _e63 = global_9.member[1i][0i];
-    let _e68 = global_9.member[1i][1i];
-    let _e70 = global;
-    let _e71 = global_2;
-    let _e81 = bitcast<i32>(((((_e70.z * _e71.y) + _e70.y) * _e71.x) + _e70.x));
-    let _e82 = global_1;
-    let _e84 = bitcast<i32>(_e82.x);
-    let _e85 = (_e84 / 16i);
-    let _e86 = (_e84 % 16i);
-    let _e88 = (_e81 / 64i);
-    let _e91 = (((_e88 % 1i) * 16i) + _e85);
-    let _e93 = (((_e81 % 64i) * 16i) + _e86);
-    let _e94 = (_e88 < 1i);
+    let _e45 = global_9.member[0i][0i];
+    let _e50 = global_9.member[0i][1i];
+    let _e55 = global_9.member[0i][2i];
+    let _e60 = global_9.member[0i][3i];
+    let _e65 = global_9.member[1i][0i];
+    let _e70 = global_9.member[1i][1i];
+    let _e72 = global;
+    let _e73 = global_2;
+    let _e83 = bitcast<i32>(((((_e72.z * _e73.y) + _e72.y) * _e73.x) + _e72.x));
+    let _e84 = global_1;
+    let _e86 = bitcast<i32>(_e84.x);
+    let _e87 = (_e86 / 16i);
+    let _e88 = (_e86 % 16i);
+    let _e90 = (_e83 / 64i);
+    let _e93 = (((_e90 % 1i) * 16i) + _e87);
+    let _e95 = (((_e83 % 64i) * 16i) + _e88);
+    let _e96 = (_e90 < 1i);
     local_4 = 0f;
     local_2 = 0i;
     loop {
-        let _e95 = local_2;
-        if (_e95 < 144i) {
-            let _e97 = local_2;
-            let _e98 = (_e97 + _e86);
-            let _e99 = (_e97 + _e85);
+        let _e97 = local_2;
+        if (_e97 < 144i) {
+            let _e99 = local_2;
+            let _e100 = (_e99 + _e88);
+            let _e101 = (_e99 + _e87);
             local_3 = 0f;
-            if (((_e91 < 16i) && (_e98 < 144i)) && _e94) {
-                let _e108 = (_e98 % 9i);
-                let _e120 = global_4.member[((((bitcast<i32>(_e48) + ((((_e88 % 1i) * 16i) + _e91) * 144i)) + ((_e98 / 9i) * 9i)) + ((_e108 / 3i) * 3i)) + (_e108 % 3i))];
-                local_3 = _e120;
+            if (((_e93 < 16i) && (_e100 < 144i)) && _e96) {
+                let _e110 = (_e100 % 9i);
+                let _e122 = global_4.member[((((bitcast<i32>(_e50) + ((((_e90 % 1i) * 16i) + _e93) * 144i)) + ((_e100 / 9i) * 9i)) + ((_e110 / 3i) * 3i)) + (_e110 % 3i))];
+                local_3 = _e122;
             }
-            let _e121 = local_3;
-            global_10[_e84] = _e121;
+            let _e123 = local_3;
+            global_10[((_e88 * 17i) + _e87)] = _e123;
             local_3 = 0f;
-            if (((_e99 < 144i) && (_e93 < 1024i)) && _e94) {
-                let _e129 = (_e99 % 9i);
-                let _e135 = (((_e93 / 32i) + (_e129 / 3i)) + -1i);
-                let _e137 = (((_e93 % 32i) + (_e129 % 3i)) + -1i);
+            if (((_e101 < 144i) && (_e95 < 1024i)) && _e96) {
+                let _e133 = (_e101 % 9i);
+                let _e139 = (((_e95 / 32i) + (_e133 / 3i)) + -1i);
+                let _e141 = (((_e95 % 32i) + (_e133 % 3i)) + -1i);
                 local_1 = 0f;
-                if (((_e135 >= 0i) && (_e135 < 32i)) && ((_e137 >= 0i) && (_e137 < 32i))) {
-                    let _e154 = global_3.member[(((bitcast<i32>(_e43) + ((((_e88 % 1i) * 16i) + (_e99 / 9i)) * 1024i)) + (_e135 * 32i)) + _e137)];
-                    local_1 = _e154;
+                if (((_e139 >= 0i) && (_e139 < 32i)) && ((_e141 >= 0i) && (_e141 < 32i))) {
+                    let _e158 = global_3.member[(((bitcast<i32>(_e45) + ((((_e90 % 1i) * 16i) + (_e101 / 9i)) * 1024i)) + (_e139 * 32i)) + _e141)];
+                    local_1 = _e158;
                 }
-                let _e155 = local_1;
-                local_3 = _e155;
+                let _e159 = local_1;
+                local_3 = _e159;
             }
-            let _e156 = local_3;
-            global_11[_e84] = _e156;
+            let _e160 = local_3;
+            global_11[((_e87 * 16i) + _e88)] = _e160;
             workgroupBarrier();
             local = 0i;
             loop {
-                let _e158 = local;
-                if (_e158 < 16i) {
-                    let _e160 = local;
-                    let _e166 = global_10[((_e85 * 16i) + _e160)];
-                    let _e168 = global_11[((_e160 * 16i) + _e86)];
-                    let _e170 = local_4;
-                    local_4 = (_e170 + (_e166 * _e168));
+                let _e164 = local;
+                if (_e164 < 16i) {
+                    let _e166 = local;
+                    let _e170 = global_10[((_e166 * 17i) + _e87)];
+                    let _e174 = global_11[((_e166 * 16i) + _e88)];
+                    let _e176 = local_4;
+                    local_4 = (_e176 + (_e170 * _e174));
                     continue;
                 } else {
                     break;
                 }
                 continuing {
-                    let _e172 = local;
-                    local = (_e172 + 1i);
+                    let _e178 = local;
+                    local = (_e178 + 1i);
                 }
             }
             workgroupBarrier();
@@ -459,20 +497,20 @@ fn function_() {
             break;
         }
         continuing {
-            let _e174 = local_2;
-            local_2 = (_e174 + 16i);
+            let _e180 = local_2;
+            local_2 = (_e180 + 16i);
         }
     }
-    if (((_e91 < 16i) && (_e93 < 1024i)) && _e94) {
-        let _e180 = local_4;
-        let _e183 = (((_e88 % 1i) * 16i) + _e91);
-        let _e184 = (_e93 / 32i);
-        let _e185 = (_e93 % 32i);
-        let _e189 = global_6.member[(bitcast<i32>(_e58) + _e183)];
-        let _e194 = global_7.member[(bitcast<i32>(_e63) + _e183)];
-        let _e203 = global_8.member[(((bitcast<i32>(_e68) + (_e183 * 1024i)) + (_e184 * 32i)) + _e185)];
-        let _e204 = (((_e180 * _e189) + _e194) + _e203);
-        global_5.member[(((bitcast<i32>(_e53) + (_e183 * 1024i)) + (_e184 * 32i)) + _e185)] = select(0f, _e204, ((_e204 > 0f) || ((bitcast<u32>(_e204) & 2147483647u) > 2139095040u)));
+    if (((_e93 < 16i) && (_e95 < 1024i)) && _e96) {
+        let _e186 = local_4;
+        let _e189 = (((_e90 % 1i) * 16i) + _e93);
+        let _e190 = (_e95 / 32i);
+        let _e191 = (_e95 % 32i);
+        let _e195 = global_6.member[(bitcast<i32>(_e60) + _e189)];
+        let _e200 = global_7.member[(bitcast<i32>(_e65) + _e189)];
+        let _e209 = global_8.member[(((bitcast<i32>(_e70) + (_e189 * 1024i)) + (_e190 * 32i)) + _e191)];
+        let _e210 = (((_e186 * _e195) + _e200) + _e209);
+        global_5.member[(((bitcast<i32>(_e55) + (_e189 * 1024i)) + (_e190 * 32i)) + _e191)] = select(0f, _e210, ((_e210 > 0f) || ((bitcast<u32>(_e210) & 2147483647u) > 2139095040u)));
     }
     return;
 }
@@ -509,7 +547,7 @@ var<storage, read_write> global_6: type_7;
 var<storage, read_write> global_7: type_7;
 @group(0) @binding(5) 
 var<uniform> global_8: type_12;
-var<workgroup> global_9: array<f32, 256>;
+var<workgroup> global_9: array<f32, 272>;
 var<workgroup> global_10: array<f32, 256>;
 
 fn function_() {
@@ -519,71 +557,71 @@ fn function_() {
     var local_3: f32;
     var local_4: f32;
 
-    let _e43 = global_8.member[0i][0i];
-    let _e48 = global_8.member[0i][1i];
-    let _e53 = global_8.member[0i][2i];
-    let _e58 = global_8.member[0i][3i];
-    let _e63 = global_8.member[1i][0i];
-    let _e65 = global;
-    let _e66 = global_2;
-    let _e76 = bitcast<i32>(((((_e65.z * _e66.y) + _e65.y) * _e66.x) + _e65.x));
-    let _e77 = global_1;
-    let _e79 = bitcast<i32>(_e77.x);
-    let _e80 = (_e79 / 16i);
-    let _e81 = (_e79 % 16i);
-    let _e83 = (_e76 / 16i);
-    let _e85 = (_e83 / 2i);
-    let _e87 = (((_e83 % 2i) * 16i) + _e80);
-    let _e89 = (((_e76 % 16i) * 16i) + _e81);
-    let _e90 = (_e85 < 1i);
+    let _e45 = global_8.member[0i][0i];
+    let _e50 = global_8.member[0i][1i];
+    let _e55 = global_8.member[0i][2i];
+    let _e60 = global_8.member[0i][3i];
+    let _e65 = global_8.member[1i][0i];
+    let _e67 = global;
+    let _e68 = global_2;
+    let _e78 = bitcast<i32>(((((_e67.z * _e68.y) + _e67.y) * _e68.x) + _e67.x));
+    let _e79 = global_1;
+    let _e81 = bitcast<i32>(_e79.x);
+    let _e82 = (_e81 / 16i);
+    let _e83 = (_e81 % 16i);
+    let _e85 = (_e78 / 16i);
+    let _e87 = (_e85 / 2i);
+    let _e89 = (((_e85 % 2i) * 16i) + _e82);
+    let _e91 = (((_e78 % 16i) * 16i) + _e83);
+    let _e92 = (_e87 < 1i);
     local_4 = 0f;
     local_2 = 0i;
     loop {
-        let _e91 = local_2;
-        if (_e91 < 144i) {
-            let _e93 = local_2;
-            let _e94 = (_e93 + _e81);
-            let _e95 = (_e93 + _e80);
+        let _e93 = local_2;
+        if (_e93 < 144i) {
+            let _e95 = local_2;
+            let _e96 = (_e95 + _e83);
+            let _e97 = (_e95 + _e82);
             local_3 = 0f;
-            if (((_e87 < 32i) && (_e94 < 144i)) && _e90) {
-                let _e104 = (_e94 % 9i);
-                let _e116 = global_4.member[((((bitcast<i32>(_e48) + ((((_e85 % 1i) * 32i) + _e87) * 144i)) + ((_e94 / 9i) * 9i)) + ((_e104 / 3i) * 3i)) + (_e104 % 3i))];
-                local_3 = _e116;
+            if (((_e89 < 32i) && (_e96 < 144i)) && _e92) {
+                let _e106 = (_e96 % 9i);
+                let _e118 = global_4.member[((((bitcast<i32>(_e50) + ((((_e87 % 1i) * 32i) + _e89) * 144i)) + ((_e96 / 9i) * 9i)) + ((_e106 / 3i) * 3i)) + (_e106 % 3i))];
+                local_3 = _e118;
             }
-            let _e117 = local_3;
-            global_9[_e79] = _e117;
+            let _e119 = local_3;
+            global_9[((_e83 * 17i) + _e82)] = _e119;
             local_3 = 0f;
-            if (((_e95 < 144i) && (_e89 < 256i)) && _e90) {
-                let _e125 = (_e95 % 9i);
-                let _e132 = ((((_e89 / 16i) * 2i) + (_e125 / 3i)) + -1i);
-                let _e135 = ((((_e89 % 16i) * 2i) + (_e125 % 3i)) + -1i);
+            if (((_e97 < 144i) && (_e91 < 256i)) && _e92) {
+                let _e129 = (_e97 % 9i);
+                let _e136 = ((((_e91 / 16i) * 2i) + (_e129 / 3i)) + -1i);
+                let _e139 = ((((_e91 % 16i) * 2i) + (_e129 % 3i)) + -1i);
                 local_1 = 0f;
-                if (((_e132 >= 0i) && (_e132 < 32i)) && ((_e135 >= 0i) && (_e135 < 32i))) {
-                    let _e152 = global_3.member[(((bitcast<i32>(_e43) + ((((_e85 % 1i) * 16i) + (_e95 / 9i)) * 1024i)) + (_e132 * 32i)) + _e135)];
-                    local_1 = _e152;
+                if (((_e136 >= 0i) && (_e136 < 32i)) && ((_e139 >= 0i) && (_e139 < 32i))) {
+                    let _e156 = global_3.member[(((bitcast<i32>(_e45) + ((((_e87 % 1i) * 16i) + (_e97 / 9i)) * 1024i)) + (_e136 * 32i)) + _e139)];
+                    local_1 = _e156;
                 }
-                let _e153 = local_1;
-                local_3 = _e153;
+                let _e157 = local_1;
+                local_3 = _e157;
             }
-            let _e154 = local_3;
-            global_10[_e79] = _e154;
+            let _e158 = local_3;
+            global_10[((_e82 * 16i) + _e83)] = _e158;
             workgroupBarrier();
             local = 0i;
             loop {
-                let _e156 = local;
-                if (_e156 < 16i) {
-                    let _e158 = local;
-                    let _e164 = global_9[((_e80 * 16i) + _e158)];
-                    let _e166 = global_10[((_e158 * 16i) + _e81)];
-                    let _e168 = local_4;
-                    local_4 = (_e168 + (_e164 * _e166));
+                let _e162 = local;
+                if (_e162 < 16i) {
+                    let _e164 = local;
+                    let _e168 = global_9[((_e164 * 17i) + _e82)];
+                    let _e172 = global_10[((_e164 * 16i) + _e83)];
+                    let _e174 = local_4;
+                    local_4 = (_e174 + (_e168 * _e172));
                     continue;
                 } else {
                     break;
                 }
                 continuing {
-                    let _e170 = local;
-                    local = (_e170 + 1i);
+                    let _e176 = local;
+                    local = (_e176 + 1i);
                 }
             }
             workgroupBarrier();
@@ -592,17 +630,17 @@ fn function_() {
             break;
         }
         continuing {
-            let _e172 = local_2;
-            local_2 = (_e172 + 16i);
+            let _e178 = local_2;
+            local_2 = (_e178 + 16i);
         }
     }
-    if (((_e87 < 32i) && (_e89 < 256i)) && _e90) {
-        let _e178 = local_4;
-        let _e181 = (((_e85 % 1i) * 32i) + _e87);
-        let _e187 = global_6.member[(bitcast<i32>(_e58) + _e181)];
-        let _e192 = global_7.member[(bitcast<i32>(_e63) + _e181)];
-        let _e193 = ((_e178 * _e187) + _e192);
-        global_5.member[(((bitcast<i32>(_e53) + (_e181 * 256i)) + ((_e89 / 16i) * 16i)) + (_e89 % 16i))] = select(0f, _e193, ((_e193 > 0f) || ((bitcast<u32>(_e193) & 2147483647u) > 2139095040u)));
+    if (((_e89 < 32i) && (_e91 < 256i)) && _e92) {
+        let _e184 = local_4;
+        let _e187 = (((_e87 % 1i) * 32i) + _e89);
+        let _e193 = global_6.member[(bitcast<i32>(_e60) + _e187)];
+        let _e198 = global_7.member[(bitcast<i32>(_e65) + _e187)];
+        let _e199 = ((_e184 * _e193) + _e198);
+        global_5.member[(((bitcast<i32>(_e55) + (_e187 * 256i)) + ((_e91 / 16i) * 16i)) + (_e91 % 16i))] = select(0f, _e199, ((_e199 > 0f) || ((bitcast<u32>(_e199) & 2147483647u) > 2139095040u)));
     }
     return;
 }
@@ -635,78 +673,147 @@ var<storage, read_write> global_4: type_7;
 var<storage, read_write> global_5: type_7;
 @group(0) @binding(3) 
 var<uniform> global_6: type_12;
-var<workgroup> global_7: array<f32, 256>;
-var<workgroup> global_8: array<f32, 256>;
+var<workgroup> global_7: array<f32, 272>;
+var<workgroup> global_8: array<f32, 1024>;
 
 fn function_() {
     var local: i32;
     var local_1: f32;
-    var local_2: i32;
+    var local_2: f32;
     var local_3: f32;
     var local_4: f32;
+    var local_5: i32;
+    var local_6: f32;
+    var local_7: f32;
+    var local_8: f32;
+    var local_9: f32;
+    var local_10: f32;
 
-    let _e34 = global_6.member[0i][0i];
-    let _e39 = global_6.member[0i][1i];
-    let _e44 = global_6.member[0i][2i];
-    let _e46 = global;
-    let _e47 = global_2;
-    let _e57 = bitcast<i32>(((((_e46.z * _e47.y) + _e46.y) * _e47.x) + _e46.x));
-    let _e58 = global_1;
-    let _e60 = bitcast<i32>(_e58.x);
-    let _e61 = (_e60 / 16i);
-    let _e62 = (_e60 % 16i);
-    let _e64 = (_e57 / 16i);
-    let _e67 = (((_e64 % 1i) * 16i) + _e61);
-    let _e69 = (((_e57 % 16i) * 16i) + _e62);
-    let _e70 = (_e64 < 32i);
-    local_4 = 0f;
-    local_2 = 0i;
+    let _e46 = global_6.member[0i][0i];
+    let _e47 = bitcast<i32>(_e46);
+    let _e51 = global_6.member[0i][1i];
+    let _e56 = global_6.member[0i][2i];
+    let _e57 = bitcast<i32>(_e56);
+    let _e58 = global;
+    let _e59 = global_2;
+    let _e69 = bitcast<i32>(((((_e58.z * _e59.y) + _e58.y) * _e59.x) + _e58.x));
+    let _e70 = global_1;
+    let _e72 = bitcast<i32>(_e70.x);
+    let _e73 = (_e72 / 16i);
+    let _e74 = (_e72 % 16i);
+    let _e76 = (_e69 / 4i);
+    let _e79 = (((_e76 % 1i) * 16i) + _e73);
+    let _e81 = (((_e69 % 4i) * 64i) + _e74);
+    let _e82 = (_e76 < 32i);
+    local_10 = 0f;
+    local_9 = 0f;
+    local_8 = 0f;
+    local_7 = 0f;
+    local_5 = 0i;
     loop {
-        let _e71 = local_2;
-        if (_e71 < 9i) {
-            let _e73 = local_2;
-            let _e74 = (_e73 + _e62);
-            let _e75 = (_e73 + _e61);
-            local_3 = 0f;
-            if (((_e67 < 1i) && (_e74 < 9i)) && _e70) {
-                let _e83 = (_e74 % 9i);
-                let _e93 = global_4.member[(((bitcast<i32>(_e39) + (((_e64 % 32i) + _e67) * 9i)) + ((_e83 / 3i) * 3i)) + (_e83 % 3i))];
-                local_3 = _e93;
+        let _e83 = local_5;
+        if (_e83 < 9i) {
+            let _e85 = local_5;
+            let _e86 = (_e85 + _e74);
+            let _e87 = (_e85 + _e73);
+            let _e88 = (_e81 + 16i);
+            let _e89 = (_e81 + 32i);
+            let _e90 = (_e81 + 48i);
+            local_6 = 0f;
+            if (((_e79 < 1i) && (_e86 < 9i)) && _e82) {
+                let _e98 = (_e86 % 9i);
+                let _e108 = global_4.member[(((bitcast<i32>(_e51) + (((_e76 % 32i) + _e79) * 9i)) + ((_e98 / 3i) * 3i)) + (_e98 % 3i))];
+                local_6 = _e108;
             }
-            let _e94 = local_3;
-            global_7[_e60] = _e94;
-            local_3 = 0f;
-            if (((_e75 < 9i) && (_e69 < 256i)) && _e70) {
-                let _e103 = (_e75 % 9i);
-                let _e109 = (((_e69 / 16i) + (_e103 / 3i)) + -1i);
-                let _e111 = (((_e69 % 16i) + (_e103 % 3i)) + -1i);
-                local_1 = 0f;
-                if (((_e109 >= 0i) && (_e109 < 16i)) && ((_e111 >= 0i) && (_e111 < 16i))) {
-                    let _e127 = global_3.member[(((bitcast<i32>(_e34) + (((_e64 % 32i) + (_e75 / 9i)) * 256i)) + (_e109 * 16i)) + _e111)];
-                    local_1 = _e127;
+            let _e109 = local_6;
+            global_7[((_e74 * 17i) + _e73)] = _e109;
+            local_6 = 0f;
+            if (((_e87 < 9i) && (_e81 < 256i)) && _e82) {
+                let _e120 = (_e87 % 9i);
+                let _e126 = (((_e81 / 16i) + (_e120 / 3i)) + -1i);
+                let _e128 = (((_e81 % 16i) + (_e120 % 3i)) + -1i);
+                local_4 = 0f;
+                if (((_e126 >= 0i) && (_e126 < 16i)) && ((_e128 >= 0i) && (_e128 < 16i))) {
+                    let _e144 = global_3.member[(((_e47 + (((_e76 % 32i) + (_e87 / 9i)) * 256i)) + (_e126 * 16i)) + _e128)];
+                    local_4 = _e144;
                 }
-                let _e128 = local_1;
-                local_3 = _e128;
+                let _e145 = local_4;
+                local_6 = _e145;
             }
-            let _e129 = local_3;
-            global_8[_e60] = _e129;
+            let _e146 = local_6;
+            global_8[((_e73 * 64i) + _e74)] = _e146;
+            local_6 = 0f;
+            if (((_e87 < 9i) && (_e88 < 256i)) && _e82) {
+                let _e157 = (_e87 % 9i);
+                let _e163 = (((_e88 / 16i) + (_e157 / 3i)) + -1i);
+                let _e165 = (((_e88 % 16i) + (_e157 % 3i)) + -1i);
+                local_3 = 0f;
+                if (((_e163 >= 0i) && (_e163 < 16i)) && ((_e165 >= 0i) && (_e165 < 16i))) {
+                    let _e181 = global_3.member[(((_e47 + (((_e76 % 32i) + (_e87 / 9i)) * 256i)) + (_e163 * 16i)) + _e165)];
+                    local_3 = _e181;
+                }
+                let _e182 = local_3;
+                local_6 = _e182;
+            }
+            let _e183 = local_6;
+            global_8[(((_e73 * 64i) + _e74) + 16i)] = _e183;
+            local_6 = 0f;
+            if (((_e87 < 9i) && (_e89 < 256i)) && _e82) {
+                let _e195 = (_e87 % 9i);
+                let _e201 = (((_e89 / 16i) + (_e195 / 3i)) + -1i);
+                let _e203 = (((_e89 % 16i) + (_e195 % 3i)) + -1i);
+                local_2 = 0f;
+                if (((_e201 >= 0i) && (_e201 < 16i)) && ((_e203 >= 0i) && (_e203 < 16i))) {
+                    let _e219 = global_3.member[(((_e47 + (((_e76 % 32i) + (_e87 / 9i)) * 256i)) + (_e201 * 16i)) + _e203)];
+                    local_2 = _e219;
+                }
+                let _e220 = local_2;
+                local_6 = _e220;
+            }
+            let _e221 = local_6;
+            global_8[(((_e73 * 64i) + _e74) + 32i)] = _e221;
+            local_6 = 0f;
+            if (((_e87 < 9i) && (_e90 < 256i)) && _e82) {
+                let _e233 = (_e87 % 9i);
+                let _e239 = (((_e90 / 16i) + (_e233 / 3i)) + -1i);
+                let _e241 = (((_e90 % 16i) + (_e233 % 3i)) + -1i);
+                local_1 = 0f;
+                if (((_e239 >= 0i) && (_e239 < 16i)) && ((_e241 >= 0i) && (_e241 < 16i))) {
+                    let _e257 = global_3.member[(((_e47 + (((_e76 % 32i) + (_e87 / 9i)) * 256i)) + (_e239 * 16i)) + _e241)];
+                    local_1 = _e257;
+                }
+                let _e258 = local_1;
+                local_6 = _e258;
+            }
+            let _e259 = local_6;
+            global_8[(((_e73 * 64i) + _e74) + 48i)] = _e259;
             workgroupBarrier();
             local = 0i;
             loop {
-                let _e131 = local;
-                if (_e131 < 16i) {
-                    let _e133 = local;
-                    let _e139 = global_7[((_e61 * 16i) + _e133)];
-                    let _e141 = global_8[((_e133 * 16i) + _e62)];
-                    let _e143 = local_4;
-                    local_4 = (_e143 + (_e139 * _e141));
+                let _e264 = local;
+                if (_e264 < 16i) {
+                    let _e266 = local;
+                    let _e270 = global_7[((_e266 * 17i) + _e73)];
+                    let _e272 = ((_e266 * 64i) + _e74);
+                    let _e274 = global_8[_e272];
+                    let _e277 = global_8[(_e272 + 16i)];
+                    let _e280 = global_8[(_e272 + 32i)];
+                    let _e283 = global_8[(_e272 + 48i)];
+                    let _e285 = local_10;
+                    local_10 = (_e285 + (_e270 * _e274));
+                    let _e288 = local_9;
+                    local_9 = (_e288 + (_e270 * _e277));
+                    let _e291 = local_8;
+                    local_8 = (_e291 + (_e270 * _e280));
+                    let _e294 = local_7;
+                    local_7 = (_e294 + (_e270 * _e283));
                     continue;
                 } else {
                     break;
                 }
                 continuing {
-                    let _e145 = local;
-                    local = (_e145 + 1i);
+                    let _e296 = local;
+                    local = (_e296 + 1i);
                 }
             }
             workgroupBarrier();
@@ -715,13 +822,28 @@ fn function_() {
             break;
         }
         continuing {
-            let _e147 = local_2;
-            local_2 = (_e147 + 16i);
+            let _e298 = local_5;
+            local_5 = (_e298 + 16i);
         }
     }
-    if (((_e67 < 1i) && (_e69 < 256i)) && _e70) {
-        let _e153 = local_4;
-        global_5.member[(((bitcast<i32>(_e44) + (((_e64 % 32i) + _e67) * 256i)) + ((_e69 / 16i) * 16i)) + (_e69 % 16i))] = _e153;
+    if (((_e79 < 1i) && (_e81 < 256i)) && _e82) {
+        let _e304 = local_10;
+        global_5.member[(((_e57 + (((_e76 % 32i) + _e79) * 256i)) + ((_e81 / 16i) * 16i)) + (_e81 % 16i))] = _e304;
+    }
+    let _e317 = (_e81 + 16i);
+    if (((_e79 < 1i) && (_e317 < 256i)) && _e82) {
+        let _e322 = local_9;
+        global_5.member[(((_e57 + (((_e76 % 32i) + _e79) * 256i)) + ((_e317 / 16i) * 16i)) + (_e317 % 16i))] = _e322;
+    }
+    let _e335 = (_e81 + 32i);
+    if (((_e79 < 1i) && (_e335 < 256i)) && _e82) {
+        let _e340 = local_8;
+        global_5.member[(((_e57 + (((_e76 % 32i) + _e79) * 256i)) + ((_e335 / 16i) * 16i)) + (_e335 % 16i))] = _e340;
+    }
+    let _e353 = (_e81 + 48i);
+    if (((_e79 < 1i) && (_e353 < 256i)) && _e82) {
+        let _e358 = local_7;
+        global_5.member[(((_e57 + (((_e76 % 32i) + _e79) * 256i)) + ((_e353 / 16i) * 16i)) + (_e353 % 16i))] = _e358;
     }
     return;
 }
@@ -882,7 +1004,7 @@ var<storage, read_write> global_5: type_7;
 var<storage, read_write> global_6: type_7;
 @group(0) @binding(4) 
 var<uniform> global_7: type_12;
-var<workgroup> global_8: array<f32, 256>;
+var<workgroup> global_8: array<f32, 272>;
 var<workgroup> global_9: array<f32, 256>;
 
 fn function_() {
@@ -891,59 +1013,59 @@ fn function_() {
     var local_2: f32;
     var local_3: f32;
 
-    let _e32 = global_7.member[0i][0i];
-    let _e37 = global_7.member[0i][1i];
-    let _e42 = global_7.member[0i][2i];
-    let _e47 = global_7.member[0i][3i];
-    let _e49 = global;
-    let _e50 = global_2;
-    let _e60 = bitcast<i32>(((((_e49.z * _e50.y) + _e49.y) * _e50.x) + _e49.x));
-    let _e61 = global_1;
-    let _e63 = bitcast<i32>(_e61.x);
-    let _e64 = (_e63 / 16i);
-    let _e65 = (_e63 % 16i);
-    let _e69 = (((_e60 % 1i) * 16i) + _e64);
-    let _e71 = (((_e60 % 1i) * 16i) + _e65);
-    let _e72 = (_e60 < 1i);
+    let _e34 = global_7.member[0i][0i];
+    let _e39 = global_7.member[0i][1i];
+    let _e44 = global_7.member[0i][2i];
+    let _e49 = global_7.member[0i][3i];
+    let _e51 = global;
+    let _e52 = global_2;
+    let _e62 = bitcast<i32>(((((_e51.z * _e52.y) + _e51.y) * _e52.x) + _e51.x));
+    let _e63 = global_1;
+    let _e65 = bitcast<i32>(_e63.x);
+    let _e66 = (_e65 / 16i);
+    let _e67 = (_e65 % 16i);
+    let _e71 = (((_e62 % 1i) * 16i) + _e66);
+    let _e73 = (((_e62 % 1i) * 16i) + _e67);
+    let _e74 = (_e62 < 1i);
     local_3 = 0f;
     local_1 = 0i;
     loop {
-        let _e73 = local_1;
-        if (_e73 < 32i) {
-            let _e75 = local_1;
-            let _e76 = (_e75 + _e65);
-            let _e77 = (_e75 + _e64);
+        let _e75 = local_1;
+        if (_e75 < 32i) {
+            let _e77 = local_1;
+            let _e78 = (_e77 + _e67);
+            let _e79 = (_e77 + _e66);
             local_2 = 0f;
-            if (((_e69 < 1i) && (_e76 < 32i)) && _e72) {
-                let _e85 = global_3.member[(bitcast<i32>(_e32) + _e76)];
-                local_2 = _e85;
+            if (((_e71 < 1i) && (_e78 < 32i)) && _e74) {
+                let _e87 = global_3.member[(bitcast<i32>(_e34) + _e78)];
+                local_2 = _e87;
             }
-            let _e86 = local_2;
-            global_8[_e63] = _e86;
+            let _e88 = local_2;
+            global_8[((_e67 * 17i) + _e66)] = _e88;
             local_2 = 0f;
-            if (((_e77 < 32i) && (_e71 < 10i)) && _e72) {
-                let _e97 = global_4.member[((bitcast<i32>(_e37) + (_e77 * 10i)) + _e71)];
-                local_2 = _e97;
+            if (((_e79 < 32i) && (_e73 < 10i)) && _e74) {
+                let _e101 = global_4.member[((bitcast<i32>(_e39) + (_e79 * 10i)) + _e73)];
+                local_2 = _e101;
             }
-            let _e98 = local_2;
-            global_9[_e63] = _e98;
+            let _e102 = local_2;
+            global_9[((_e66 * 16i) + _e67)] = _e102;
             workgroupBarrier();
             local = 0i;
             loop {
-                let _e100 = local;
-                if (_e100 < 16i) {
-                    let _e102 = local;
-                    let _e108 = global_8[((_e64 * 16i) + _e102)];
-                    let _e110 = global_9[((_e102 * 16i) + _e65)];
-                    let _e112 = local_3;
-                    local_3 = (_e112 + (_e108 * _e110));
+                let _e106 = local;
+                if (_e106 < 16i) {
+                    let _e108 = local;
+                    let _e112 = global_8[((_e108 * 17i) + _e66)];
+                    let _e116 = global_9[((_e108 * 16i) + _e67)];
+                    let _e118 = local_3;
+                    local_3 = (_e118 + (_e112 * _e116));
                     continue;
                 } else {
                     break;
                 }
                 continuing {
-                    let _e114 = local;
-                    local = (_e114 + 1i);
+                    let _e120 = local;
+                    local = (_e120 + 1i);
                 }
             }
             workgroupBarrier();
@@ -952,14 +1074,14 @@ fn function_() {
             break;
         }
         continuing {
-            let _e116 = local_1;
-            local_1 = (_e116 + 16i);
+            let _e122 = local_1;
+            local_1 = (_e122 + 16i);
         }
     }
-    if (((_e69 < 1i) && (_e71 < 10i)) && _e72) {
-        let _e122 = local_3;
-        let _e126 = global_6.member[(bitcast<i32>(_e47) + _e71)];
-        global_5.member[(bitcast<i32>(_e42) + _e71)] = (_e122 + _e126);
+    if (((_e71 < 1i) && (_e73 < 10i)) && _e74) {
+        let _e128 = local_3;
+        let _e132 = global_6.member[(bitcast<i32>(_e49) + _e73)];
+        global_5.member[(bitcast<i32>(_e44) + _e73)] = (_e128 + _e132);
     }
     return;
 }

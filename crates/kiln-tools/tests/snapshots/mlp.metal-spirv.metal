@@ -23,6 +23,9 @@ struct type_11 {
     type_10 member;
 };
 struct type_14 {
+    float inner[272];
+};
+struct type_17 {
     float inner[256];
 };
 
@@ -45,28 +48,28 @@ void function(
     device type_7 const& global_6,
     constant type_11& global_7,
     threadgroup type_14& global_8,
-    threadgroup type_14& global_9,
+    threadgroup type_17& global_9,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     int local_1 = {};
     float local_2 = {};
     float local_3 = {};
-    uint _e39 = global_7.member.inner[0];
-    uint _e43 = global_7.member.inner[1];
-    uint _e47 = global_7.member.inner[2];
-    uint _e51 = global_7.member.inner[3];
-    metal::uint3 _e53 = global;
-    metal::uint3 _e54 = global_2;
-    int _e64 = as_type<int>((((_e53.z * _e54.y) + _e53.y) * _e54.x) + _e53.x);
-    metal::uint3 _e65 = global_1;
-    int _e67 = as_type<int>(_e65.x);
-    int _e68 = naga_div(_e67, 16);
-    int _e69 = naga_mod(_e67, 16);
-    int _e71 = naga_div(_e64, 32);
-    int _e74 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e71, 1)) * as_type<uint>(16))) + as_type<uint>(_e68));
-    int _e76 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e64, 32)) * as_type<uint>(16))) + as_type<uint>(_e69));
-    bool _e77 = _e71 < 1;
+    uint _e41 = global_7.member.inner[0];
+    uint _e45 = global_7.member.inner[1];
+    uint _e49 = global_7.member.inner[2];
+    uint _e53 = global_7.member.inner[3];
+    metal::uint3 _e55 = global;
+    metal::uint3 _e56 = global_2;
+    int _e66 = as_type<int>((((_e55.z * _e56.y) + _e55.y) * _e56.x) + _e55.x);
+    metal::uint3 _e67 = global_1;
+    int _e69 = as_type<int>(_e67.x);
+    int _e70 = naga_div(_e69, 16);
+    int _e71 = naga_mod(_e69, 16);
+    int _e73 = naga_div(_e66, 32);
+    int _e76 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 1)) * as_type<uint>(16))) + as_type<uint>(_e70));
+    int _e78 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e66, 32)) * as_type<uint>(16))) + as_type<uint>(_e71));
+    bool _e79 = _e73 < 1;
     local_3 = 0.0;
     local_1 = 0;
     uint2 loop_bound = uint2(4294967295u);
@@ -75,29 +78,29 @@ void function(
         if (metal::all(loop_bound == uint2(0u))) { break; }
         loop_bound -= uint2(loop_bound.y == 0u, 1u);
         if (!loop_init) {
-            int _e123 = local_1;
-            local_1 = as_type<int>(as_type<uint>(_e123) + as_type<uint>(16));
+            int _e129 = local_1;
+            local_1 = as_type<int>(as_type<uint>(_e129) + as_type<uint>(16));
         }
         loop_init = false;
-        int _e78 = local_1;
-        if (_e78 < 784) {
-            int _e80 = local_1;
-            int _e81 = as_type<int>(as_type<uint>(_e80) + as_type<uint>(_e69));
-            int _e82 = as_type<int>(as_type<uint>(_e80) + as_type<uint>(_e68));
+        int _e80 = local_1;
+        if (_e80 < 784) {
+            int _e82 = local_1;
+            int _e83 = as_type<int>(as_type<uint>(_e82) + as_type<uint>(_e71));
+            int _e84 = as_type<int>(as_type<uint>(_e82) + as_type<uint>(_e70));
             local_2 = 0.0;
-            if (((_e74 < 8) && (_e81 < 784)) && _e77) {
-                float _e92 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e39)) + as_type<uint>(as_type<int>(as_type<uint>(_e74) * as_type<uint>(784))))) + as_type<uint>(_e81))];
-                local_2 = _e92;
+            if (((_e76 < 8) && (_e83 < 784)) && _e79) {
+                float _e94 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e41)) + as_type<uint>(as_type<int>(as_type<uint>(_e76) * as_type<uint>(784))))) + as_type<uint>(_e83))];
+                local_2 = _e94;
             }
-            float _e93 = local_2;
-            global_8.inner[_e67] = _e93;
+            float _e95 = local_2;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e71) * as_type<uint>(17))) + as_type<uint>(_e70))] = _e95;
             local_2 = 0.0;
-            if (((_e82 < 784) && (_e76 < 512)) && _e77) {
-                float _e104 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e43)) + as_type<uint>(as_type<int>(as_type<uint>(_e82) * as_type<uint>(512))))) + as_type<uint>(_e76))];
-                local_2 = _e104;
+            if (((_e84 < 784) && (_e78 < 512)) && _e79) {
+                float _e108 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e45)) + as_type<uint>(as_type<int>(as_type<uint>(_e84) * as_type<uint>(512))))) + as_type<uint>(_e78))];
+                local_2 = _e108;
             }
-            float _e105 = local_2;
-            global_9.inner[_e67] = _e105;
+            float _e109 = local_2;
+            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e70) * as_type<uint>(16))) + as_type<uint>(_e71))] = _e109;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -106,17 +109,17 @@ void function(
                 if (metal::all(loop_bound_1 == uint2(0u))) { break; }
                 loop_bound_1 -= uint2(loop_bound_1.y == 0u, 1u);
                 if (!loop_init_1) {
-                    int _e121 = local;
-                    local = as_type<int>(as_type<uint>(_e121) + as_type<uint>(1));
+                    int _e127 = local;
+                    local = as_type<int>(as_type<uint>(_e127) + as_type<uint>(1));
                 }
                 loop_init_1 = false;
-                int _e107 = local;
-                if (_e107 < 16) {
-                    int _e109 = local;
-                    float _e115 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e68) * as_type<uint>(16))) + as_type<uint>(_e109))];
-                    float _e117 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e109) * as_type<uint>(16))) + as_type<uint>(_e69))];
-                    float _e119 = local_3;
-                    local_3 = _e119 + (_e115 * _e117);
+                int _e113 = local;
+                if (_e113 < 16) {
+                    int _e115 = local;
+                    float _e119 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e115) * as_type<uint>(17))) + as_type<uint>(_e70))];
+                    float _e123 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e115) * as_type<uint>(16))) + as_type<uint>(_e71))];
+                    float _e125 = local_3;
+                    local_3 = _e125 + (_e119 * _e123);
                     continue;
                 } else {
                     break;
@@ -128,11 +131,11 @@ void function(
             break;
         }
     }
-    if (((_e74 < 8) && (_e76 < 512)) && _e77) {
-        float _e129 = local_3;
-        float _e133 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e51)) + as_type<uint>(_e76))];
-        float _e134 = _e129 + _e133;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e47)) + as_type<uint>(as_type<int>(as_type<uint>(_e74) * as_type<uint>(512))))) + as_type<uint>(_e76))] = ((_e134 > 0.0) || ((as_type<uint>(_e134) & 2147483647u) > 2139095040u)) ? _e134 : 0.0;
+    if (((_e76 < 8) && (_e78 < 512)) && _e79) {
+        float _e135 = local_3;
+        float _e139 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e53)) + as_type<uint>(_e78))];
+        float _e140 = _e135 + _e139;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(as_type<int>(as_type<uint>(_e76) * as_type<uint>(512))))) + as_type<uint>(_e78))] = ((_e140 > 0.0) || ((as_type<uint>(_e140) & 2147483647u) > 2139095040u)) ? _e140 : 0.0;
     }
     return;
 }
@@ -150,7 +153,7 @@ struct dispatch_0_Input {
 , device type_7 const& global_6 [[buffer(3)]]
 , constant type_11& global_7 [[buffer(4)]]
 , threadgroup type_14& global_8
-, threadgroup type_14& global_9
+, threadgroup type_17& global_9
 , constant _mslBufferSizes& _buffer_sizes [[buffer(6)]]
 ) {
     metal::uint3 global = {};
@@ -192,6 +195,9 @@ struct type_11 {
     type_10 member;
 };
 struct type_14 {
+    float inner[272];
+};
+struct type_17 {
     float inner[256];
 };
 
@@ -214,28 +220,28 @@ void function(
     device type_7 const& global_6,
     constant type_11& global_7,
     threadgroup type_14& global_8,
-    threadgroup type_14& global_9,
+    threadgroup type_17& global_9,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     int local_1 = {};
     float local_2 = {};
     float local_3 = {};
-    uint _e38 = global_7.member.inner[0];
-    uint _e42 = global_7.member.inner[1];
-    uint _e46 = global_7.member.inner[2];
-    uint _e50 = global_7.member.inner[3];
-    metal::uint3 _e52 = global;
-    metal::uint3 _e53 = global_2;
-    int _e63 = as_type<int>((((_e52.z * _e53.y) + _e52.y) * _e53.x) + _e52.x);
-    metal::uint3 _e64 = global_1;
-    int _e66 = as_type<int>(_e64.x);
-    int _e67 = naga_div(_e66, 16);
-    int _e68 = naga_mod(_e66, 16);
-    int _e70 = naga_div(_e63, 16);
-    int _e73 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e70, 1)) * as_type<uint>(16))) + as_type<uint>(_e67));
-    int _e75 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e63, 16)) * as_type<uint>(16))) + as_type<uint>(_e68));
-    bool _e76 = _e70 < 1;
+    uint _e40 = global_7.member.inner[0];
+    uint _e44 = global_7.member.inner[1];
+    uint _e48 = global_7.member.inner[2];
+    uint _e52 = global_7.member.inner[3];
+    metal::uint3 _e54 = global;
+    metal::uint3 _e55 = global_2;
+    int _e65 = as_type<int>((((_e54.z * _e55.y) + _e54.y) * _e55.x) + _e54.x);
+    metal::uint3 _e66 = global_1;
+    int _e68 = as_type<int>(_e66.x);
+    int _e69 = naga_div(_e68, 16);
+    int _e70 = naga_mod(_e68, 16);
+    int _e72 = naga_div(_e65, 16);
+    int _e75 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e72, 1)) * as_type<uint>(16))) + as_type<uint>(_e69));
+    int _e77 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e65, 16)) * as_type<uint>(16))) + as_type<uint>(_e70));
+    bool _e78 = _e72 < 1;
     local_3 = 0.0;
     local_1 = 0;
     uint2 loop_bound = uint2(4294967295u);
@@ -244,29 +250,29 @@ void function(
         if (metal::all(loop_bound == uint2(0u))) { break; }
         loop_bound -= uint2(loop_bound.y == 0u, 1u);
         if (!loop_init) {
-            int _e122 = local_1;
-            local_1 = as_type<int>(as_type<uint>(_e122) + as_type<uint>(16));
+            int _e128 = local_1;
+            local_1 = as_type<int>(as_type<uint>(_e128) + as_type<uint>(16));
         }
         loop_init = false;
-        int _e77 = local_1;
-        if (_e77 < 512) {
-            int _e79 = local_1;
-            int _e80 = as_type<int>(as_type<uint>(_e79) + as_type<uint>(_e68));
-            int _e81 = as_type<int>(as_type<uint>(_e79) + as_type<uint>(_e67));
+        int _e79 = local_1;
+        if (_e79 < 512) {
+            int _e81 = local_1;
+            int _e82 = as_type<int>(as_type<uint>(_e81) + as_type<uint>(_e70));
+            int _e83 = as_type<int>(as_type<uint>(_e81) + as_type<uint>(_e69));
             local_2 = 0.0;
-            if (((_e73 < 8) && (_e80 < 512)) && _e76) {
-                float _e91 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e38)) + as_type<uint>(as_type<int>(as_type<uint>(_e73) * as_type<uint>(512))))) + as_type<uint>(_e80))];
-                local_2 = _e91;
+            if (((_e75 < 8) && (_e82 < 512)) && _e78) {
+                float _e93 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e40)) + as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(512))))) + as_type<uint>(_e82))];
+                local_2 = _e93;
             }
-            float _e92 = local_2;
-            global_8.inner[_e66] = _e92;
+            float _e94 = local_2;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e70) * as_type<uint>(17))) + as_type<uint>(_e69))] = _e94;
             local_2 = 0.0;
-            if (((_e81 < 512) && (_e75 < 256)) && _e76) {
-                float _e103 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e42)) + as_type<uint>(as_type<int>(as_type<uint>(_e81) * as_type<uint>(256))))) + as_type<uint>(_e75))];
-                local_2 = _e103;
+            if (((_e83 < 512) && (_e77 < 256)) && _e78) {
+                float _e107 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e44)) + as_type<uint>(as_type<int>(as_type<uint>(_e83) * as_type<uint>(256))))) + as_type<uint>(_e77))];
+                local_2 = _e107;
             }
-            float _e104 = local_2;
-            global_9.inner[_e66] = _e104;
+            float _e108 = local_2;
+            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e69) * as_type<uint>(16))) + as_type<uint>(_e70))] = _e108;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -275,17 +281,17 @@ void function(
                 if (metal::all(loop_bound_1 == uint2(0u))) { break; }
                 loop_bound_1 -= uint2(loop_bound_1.y == 0u, 1u);
                 if (!loop_init_1) {
-                    int _e120 = local;
-                    local = as_type<int>(as_type<uint>(_e120) + as_type<uint>(1));
+                    int _e126 = local;
+                    local = as_type<int>(as_type<uint>(_e126) + as_type<uint>(1));
                 }
                 loop_init_1 = false;
-                int _e106 = local;
-                if (_e106 < 16) {
-                    int _e108 = local;
-                    float _e114 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e67) * as_type<uint>(16))) + as_type<uint>(_e108))];
-                    float _e116 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e108) * as_type<uint>(16))) + as_type<uint>(_e68))];
-                    float _e118 = local_3;
-                    local_3 = _e118 + (_e114 * _e116);
+                int _e112 = local;
+                if (_e112 < 16) {
+                    int _e114 = local;
+                    float _e118 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e114) * as_type<uint>(17))) + as_type<uint>(_e69))];
+                    float _e122 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e114) * as_type<uint>(16))) + as_type<uint>(_e70))];
+                    float _e124 = local_3;
+                    local_3 = _e124 + (_e118 * _e122);
                     continue;
                 } else {
                     break;
@@ -297,11 +303,11 @@ void function(
             break;
         }
     }
-    if (((_e73 < 8) && (_e75 < 256)) && _e76) {
-        float _e128 = local_3;
-        float _e132 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e50)) + as_type<uint>(_e75))];
-        float _e133 = _e128 + _e132;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e46)) + as_type<uint>(as_type<int>(as_type<uint>(_e73) * as_type<uint>(256))))) + as_type<uint>(_e75))] = ((_e133 > 0.0) || ((as_type<uint>(_e133) & 2147483647u) > 2139095040u)) ? _e133 : 0.0;
+    if (((_e75 < 8) && (_e77 < 256)) && _e78) {
+        float _e134 = local_3;
+        float _e138 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e52)) + as_type<uint>(_e77))];
+        float _e139 = _e134 + _e138;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e48)) + as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(256))))) + as_type<uint>(_e77))] = ((_e139 > 0.0) || ((as_type<uint>(_e139) & 2147483647u) > 2139095040u)) ? _e139 : 0.0;
     }
     return;
 }
@@ -319,7 +325,7 @@ struct dispatch_1_Input {
 , device type_7 const& global_6 [[buffer(3)]]
 , constant type_11& global_7 [[buffer(4)]]
 , threadgroup type_14& global_8
-, threadgroup type_14& global_9
+, threadgroup type_17& global_9
 , constant _mslBufferSizes& _buffer_sizes [[buffer(6)]]
 ) {
     metal::uint3 global = {};
@@ -361,6 +367,9 @@ struct type_11 {
     type_10 member;
 };
 struct type_14 {
+    float inner[272];
+};
+struct type_17 {
     float inner[256];
 };
 
@@ -383,27 +392,27 @@ void function(
     device type_7 const& global_6,
     constant type_11& global_7,
     threadgroup type_14& global_8,
-    threadgroup type_14& global_9,
+    threadgroup type_17& global_9,
     constant _mslBufferSizes& _buffer_sizes
 ) {
     int local = {};
     int local_1 = {};
     float local_2 = {};
     float local_3 = {};
-    uint _e35 = global_7.member.inner[0];
-    uint _e39 = global_7.member.inner[1];
-    uint _e43 = global_7.member.inner[2];
-    uint _e47 = global_7.member.inner[3];
-    metal::uint3 _e49 = global;
-    metal::uint3 _e50 = global_2;
-    int _e60 = as_type<int>((((_e49.z * _e50.y) + _e49.y) * _e50.x) + _e49.x);
-    metal::uint3 _e61 = global_1;
-    int _e63 = as_type<int>(_e61.x);
-    int _e64 = naga_div(_e63, 16);
-    int _e65 = naga_mod(_e63, 16);
-    int _e69 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e60, 1)) * as_type<uint>(16))) + as_type<uint>(_e64));
-    int _e71 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e60, 1)) * as_type<uint>(16))) + as_type<uint>(_e65));
-    bool _e72 = _e60 < 1;
+    uint _e37 = global_7.member.inner[0];
+    uint _e41 = global_7.member.inner[1];
+    uint _e45 = global_7.member.inner[2];
+    uint _e49 = global_7.member.inner[3];
+    metal::uint3 _e51 = global;
+    metal::uint3 _e52 = global_2;
+    int _e62 = as_type<int>((((_e51.z * _e52.y) + _e51.y) * _e52.x) + _e51.x);
+    metal::uint3 _e63 = global_1;
+    int _e65 = as_type<int>(_e63.x);
+    int _e66 = naga_div(_e65, 16);
+    int _e67 = naga_mod(_e65, 16);
+    int _e71 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e62, 1)) * as_type<uint>(16))) + as_type<uint>(_e66));
+    int _e73 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e62, 1)) * as_type<uint>(16))) + as_type<uint>(_e67));
+    bool _e74 = _e62 < 1;
     local_3 = 0.0;
     local_1 = 0;
     uint2 loop_bound = uint2(4294967295u);
@@ -412,29 +421,29 @@ void function(
         if (metal::all(loop_bound == uint2(0u))) { break; }
         loop_bound -= uint2(loop_bound.y == 0u, 1u);
         if (!loop_init) {
-            int _e118 = local_1;
-            local_1 = as_type<int>(as_type<uint>(_e118) + as_type<uint>(16));
+            int _e124 = local_1;
+            local_1 = as_type<int>(as_type<uint>(_e124) + as_type<uint>(16));
         }
         loop_init = false;
-        int _e73 = local_1;
-        if (_e73 < 256) {
-            int _e75 = local_1;
-            int _e76 = as_type<int>(as_type<uint>(_e75) + as_type<uint>(_e65));
-            int _e77 = as_type<int>(as_type<uint>(_e75) + as_type<uint>(_e64));
+        int _e75 = local_1;
+        if (_e75 < 256) {
+            int _e77 = local_1;
+            int _e78 = as_type<int>(as_type<uint>(_e77) + as_type<uint>(_e67));
+            int _e79 = as_type<int>(as_type<uint>(_e77) + as_type<uint>(_e66));
             local_2 = 0.0;
-            if (((_e69 < 8) && (_e76 < 256)) && _e72) {
-                float _e87 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e35)) + as_type<uint>(as_type<int>(as_type<uint>(_e69) * as_type<uint>(256))))) + as_type<uint>(_e76))];
-                local_2 = _e87;
+            if (((_e71 < 8) && (_e78 < 256)) && _e74) {
+                float _e89 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e37)) + as_type<uint>(as_type<int>(as_type<uint>(_e71) * as_type<uint>(256))))) + as_type<uint>(_e78))];
+                local_2 = _e89;
             }
-            float _e88 = local_2;
-            global_8.inner[_e63] = _e88;
+            float _e90 = local_2;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e67) * as_type<uint>(17))) + as_type<uint>(_e66))] = _e90;
             local_2 = 0.0;
-            if (((_e77 < 256) && (_e71 < 10)) && _e72) {
-                float _e99 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e39)) + as_type<uint>(as_type<int>(as_type<uint>(_e77) * as_type<uint>(10))))) + as_type<uint>(_e71))];
-                local_2 = _e99;
+            if (((_e79 < 256) && (_e73 < 10)) && _e74) {
+                float _e103 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e41)) + as_type<uint>(as_type<int>(as_type<uint>(_e79) * as_type<uint>(10))))) + as_type<uint>(_e73))];
+                local_2 = _e103;
             }
-            float _e100 = local_2;
-            global_9.inner[_e63] = _e100;
+            float _e104 = local_2;
+            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e66) * as_type<uint>(16))) + as_type<uint>(_e67))] = _e104;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -443,17 +452,17 @@ void function(
                 if (metal::all(loop_bound_1 == uint2(0u))) { break; }
                 loop_bound_1 -= uint2(loop_bound_1.y == 0u, 1u);
                 if (!loop_init_1) {
-                    int _e116 = local;
-                    local = as_type<int>(as_type<uint>(_e116) + as_type<uint>(1));
+                    int _e122 = local;
+                    local = as_type<int>(as_type<uint>(_e122) + as_type<uint>(1));
                 }
                 loop_init_1 = false;
-                int _e102 = local;
-                if (_e102 < 16) {
-                    int _e104 = local;
-                    float _e110 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e64) * as_type<uint>(16))) + as_type<uint>(_e104))];
-                    float _e112 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e104) * as_type<uint>(16))) + as_type<uint>(_e65))];
-                    float _e114 = local_3;
-                    local_3 = _e114 + (_e110 * _e112);
+                int _e108 = local;
+                if (_e108 < 16) {
+                    int _e110 = local;
+                    float _e114 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e110) * as_type<uint>(17))) + as_type<uint>(_e66))];
+                    float _e118 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e110) * as_type<uint>(16))) + as_type<uint>(_e67))];
+                    float _e120 = local_3;
+                    local_3 = _e120 + (_e114 * _e118);
                     continue;
                 } else {
                     break;
@@ -465,10 +474,10 @@ void function(
             break;
         }
     }
-    if (((_e69 < 8) && (_e71 < 10)) && _e72) {
-        float _e124 = local_3;
-        float _e128 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e47)) + as_type<uint>(_e71))];
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e43)) + as_type<uint>(as_type<int>(as_type<uint>(_e69) * as_type<uint>(10))))) + as_type<uint>(_e71))] = _e124 + _e128;
+    if (((_e71 < 8) && (_e73 < 10)) && _e74) {
+        float _e130 = local_3;
+        float _e134 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(_e73))];
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e45)) + as_type<uint>(as_type<int>(as_type<uint>(_e71) * as_type<uint>(10))))) + as_type<uint>(_e73))] = _e130 + _e134;
     }
     return;
 }
@@ -486,7 +495,7 @@ struct dispatch_2_Input {
 , device type_7 const& global_6 [[buffer(3)]]
 , constant type_11& global_7 [[buffer(4)]]
 , threadgroup type_14& global_8
-, threadgroup type_14& global_9
+, threadgroup type_17& global_9
 , constant _mslBufferSizes& _buffer_sizes [[buffer(6)]]
 ) {
     metal::uint3 global = {};

@@ -20,7 +20,7 @@ var<storage, read_write> global_5: type_7;
 var<storage, read_write> global_6: type_7;
 @group(0) @binding(4) 
 var<uniform> global_7: type_12;
-var<workgroup> global_8: array<f32, 256>;
+var<workgroup> global_8: array<f32, 272>;
 var<workgroup> global_9: array<f32, 256>;
 
 fn function_() {
@@ -29,60 +29,60 @@ fn function_() {
     var local_2: f32;
     var local_3: f32;
 
-    let _e40 = global_7.member[0i][0i];
-    let _e45 = global_7.member[0i][1i];
-    let _e50 = global_7.member[0i][2i];
-    let _e55 = global_7.member[0i][3i];
-    let _e57 = global;
-    let _e58 = global_2;
-    let _e68 = bitcast<i32>(((((_e57.z * _e58.y) + _e57.y) * _e58.x) + _e57.x));
-    let _e69 = global_1;
-    let _e71 = bitcast<i32>(_e69.x);
-    let _e72 = (_e71 / 16i);
-    let _e73 = (_e71 % 16i);
-    let _e75 = (_e68 / 32i);
-    let _e78 = (((_e75 % 1i) * 16i) + _e72);
-    let _e80 = (((_e68 % 32i) * 16i) + _e73);
-    let _e81 = (_e75 < 1i);
+    let _e42 = global_7.member[0i][0i];
+    let _e47 = global_7.member[0i][1i];
+    let _e52 = global_7.member[0i][2i];
+    let _e57 = global_7.member[0i][3i];
+    let _e59 = global;
+    let _e60 = global_2;
+    let _e70 = bitcast<i32>(((((_e59.z * _e60.y) + _e59.y) * _e60.x) + _e59.x));
+    let _e71 = global_1;
+    let _e73 = bitcast<i32>(_e71.x);
+    let _e74 = (_e73 / 16i);
+    let _e75 = (_e73 % 16i);
+    let _e77 = (_e70 / 32i);
+    let _e80 = (((_e77 % 1i) * 16i) + _e74);
+    let _e82 = (((_e70 % 32i) * 16i) + _e75);
+    let _e83 = (_e77 < 1i);
     local_3 = 0f;
     local_1 = 0i;
     loop {
-        let _e82 = local_1;
-        if (_e82 < 784i) {
-            let _e84 = local_1;
-            let _e85 = (_e84 + _e73);
-            let _e86 = (_e84 + _e72);
+        let _e84 = local_1;
+        if (_e84 < 784i) {
+            let _e86 = local_1;
+            let _e87 = (_e86 + _e75);
+            let _e88 = (_e86 + _e74);
             local_2 = 0f;
-            if (((_e78 < 8i) && (_e85 < 784i)) && _e81) {
-                let _e96 = global_3.member[((bitcast<i32>(_e40) + (_e78 * 784i)) + _e85)];
-                local_2 = _e96;
+            if (((_e80 < 8i) && (_e87 < 784i)) && _e83) {
+                let _e98 = global_3.member[((bitcast<i32>(_e42) + (_e80 * 784i)) + _e87)];
+                local_2 = _e98;
             }
-            let _e97 = local_2;
-            global_8[_e71] = _e97;
+            let _e99 = local_2;
+            global_8[((_e75 * 17i) + _e74)] = _e99;
             local_2 = 0f;
-            if (((_e86 < 784i) && (_e80 < 512i)) && _e81) {
-                let _e108 = global_4.member[((bitcast<i32>(_e45) + (_e86 * 512i)) + _e80)];
-                local_2 = _e108;
+            if (((_e88 < 784i) && (_e82 < 512i)) && _e83) {
+                let _e112 = global_4.member[((bitcast<i32>(_e47) + (_e88 * 512i)) + _e82)];
+                local_2 = _e112;
             }
-            let _e109 = local_2;
-            global_9[_e71] = _e109;
+            let _e113 = local_2;
+            global_9[((_e74 * 16i) + _e75)] = _e113;
             workgroupBarrier();
             local = 0i;
             loop {
-                let _e111 = local;
-                if (_e111 < 16i) {
-                    let _e113 = local;
-                    let _e119 = global_8[((_e72 * 16i) + _e113)];
-                    let _e121 = global_9[((_e113 * 16i) + _e73)];
-                    let _e123 = local_3;
-                    local_3 = (_e123 + (_e119 * _e121));
+                let _e117 = local;
+                if (_e117 < 16i) {
+                    let _e119 = local;
+                    let _e123 = global_8[((_e119 * 17i) + _e74)];
+                    let _e127 = global_9[((_e119 * 16i) + _e75)];
+                    let _e129 = local_3;
+                    local_3 = (_e129 + (_e123 * _e127));
                     continue;
                 } else {
                     break;
                 }
                 continuing {
-                    let _e125 = local;
-                    local = (_e125 + 1i);
+                    let _e131 = local;
+                    local = (_e131 + 1i);
                 }
             }
             workgroupBarrier();
@@ -91,15 +91,15 @@ fn function_() {
             break;
         }
         continuing {
-            let _e127 = local_1;
-            local_1 = (_e127 + 16i);
+            let _e133 = local_1;
+            local_1 = (_e133 + 16i);
         }
     }
-    if (((_e78 < 8i) && (_e80 < 512i)) && _e81) {
-        let _e133 = local_3;
-        let _e137 = global_6.member[(bitcast<i32>(_e55) + _e80)];
-        let _e138 = (_e133 + _e137);
-        global_5.member[((bitcast<i32>(_e50) + (_e78 * 512i)) + _e80)] = select(0f, _e138, ((_e138 > 0f) || ((bitcast<u32>(_e138) & 2147483647u) > 2139095040u)));
+    if (((_e80 < 8i) && (_e82 < 512i)) && _e83) {
+        let _e139 = local_3;
+        let _e143 = global_6.member[(bitcast<i32>(_e57) + _e82)];
+        let _e144 = (_e139 + _e143);
+        global_5.member[((bitcast<i32>(_e52) + (_e80 * 512i)) + _e82)] = select(0f, _e144, ((_e144 > 0f) || ((bitcast<u32>(_e144) & 2147483647u) > 2139095040u)));
     }
     return;
 }
@@ -134,7 +134,7 @@ var<storage, read_write> global_5: type_7;
 var<storage, read_write> global_6: type_7;
 @group(0) @binding(4) 
 var<uniform> global_7: type_12;
-var<workgroup> global_8: array<f32, 256>;
+var<workgroup> global_8: array<f32, 272>;
 var<workgroup> global_9: array<f32, 256>;
 
 fn function_() {
@@ -143,60 +143,60 @@ fn function_() {
     var local_2: f32;
     var local_3: f32;
 
-    let _e39 = global_7.member[0i][0i];
-    let _e44 = global_7.member[0i][1i];
-    let _e49 = global_7.member[0i][2i];
-    let _e54 = global_7.member[0i][3i];
-    let _e56 = global;
-    let _e57 = global_2;
-    let _e67 = bitcast<i32>(((((_e56.z * _e57.y) + _e56.y) * _e57.x) + _e56.x));
-    let _e68 = global_1;
-    let _e70 = bitcast<i32>(_e68.x);
-    let _e71 = (_e70 / 16i);
-    let _e72 = (_e70 % 16i);
-    let _e74 = (_e67 / 16i);
-    let _e77 = (((_e74 % 1i) * 16i) + _e71);
-    let _e79 = (((_e67 % 16i) * 16i) + _e72);
-    let _e80 = (_e74 < 1i);
+    let _e41 = global_7.member[0i][0i];
+    let _e46 = global_7.member[0i][1i];
+    let _e51 = global_7.member[0i][2i];
+    let _e56 = global_7.member[0i][3i];
+    let _e58 = global;
+    let _e59 = global_2;
+    let _e69 = bitcast<i32>(((((_e58.z * _e59.y) + _e58.y) * _e59.x) + _e58.x));
+    let _e70 = global_1;
+    let _e72 = bitcast<i32>(_e70.x);
+    let _e73 = (_e72 / 16i);
+    let _e74 = (_e72 % 16i);
+    let _e76 = (_e69 / 16i);
+    let _e79 = (((_e76 % 1i) * 16i) + _e73);
+    let _e81 = (((_e69 % 16i) * 16i) + _e74);
+    let _e82 = (_e76 < 1i);
     local_3 = 0f;
     local_1 = 0i;
     loop {
-        let _e81 = local_1;
-        if (_e81 < 512i) {
-            let _e83 = local_1;
-            let _e84 = (_e83 + _e72);
-            let _e85 = (_e83 + _e71);
+        let _e83 = local_1;
+        if (_e83 < 512i) {
+            let _e85 = local_1;
+            let _e86 = (_e85 + _e74);
+            let _e87 = (_e85 + _e73);
             local_2 = 0f;
-            if (((_e77 < 8i) && (_e84 < 512i)) && _e80) {
-                let _e95 = global_3.member[((bitcast<i32>(_e39) + (_e77 * 512i)) + _e84)];
-                local_2 = _e95;
+            if (((_e79 < 8i) && (_e86 < 512i)) && _e82) {
+                let _e97 = global_3.member[((bitcast<i32>(_e41) + (_e79 * 512i)) + _e86)];
+                local_2 = _e97;
             }
-            let _e96 = local_2;
-            global_8[_e70] = _e96;
+            let _e98 = local_2;
+            global_8[((_e74 * 17i) + _e73)] = _e98;
             local_2 = 0f;
-            if (((_e85 < 512i) && (_e79 < 256i)) && _e80) {
-                let _e107 = global_4.member[((bitcast<i32>(_e44) + (_e85 * 256i)) + _e79)];
-                local_2 = _e107;
+            if (((_e87 < 512i) && (_e81 < 256i)) && _e82) {
+                let _e111 = global_4.member[((bitcast<i32>(_e46) + (_e87 * 256i)) + _e81)];
+                local_2 = _e111;
             }
-            let _e108 = local_2;
-            global_9[_e70] = _e108;
+            let _e112 = local_2;
+            global_9[((_e73 * 16i) + _e74)] = _e112;
             workgroupBarrier();
             local = 0i;
             loop {
-                let _e110 = local;
-                if (_e110 < 16i) {
-                    let _e112 = local;
-                    let _e118 = global_8[((_e71 * 16i) + _e112)];
-                    let _e120 = global_9[((_e112 * 16i) + _e72)];
-                    let _e122 = local_3;
-                    local_3 = (_e122 + (_e118 * _e120));
+                let _e116 = local;
+                if (_e116 < 16i) {
+                    let _e118 = local;
+                    let _e122 = global_8[((_e118 * 17i) + _e73)];
+                    let _e126 = global_9[((_e118 * 16i) + _e74)];
+                    let _e128 = local_3;
+                    local_3 = (_e128 + (_e122 * _e126));
                     continue;
                 } else {
                     break;
                 }
                 continuing {
-                    let _e124 = local;
-                    local = (_e124 + 1i);
+                    let _e130 = local;
+                    local = (_e130 + 1i);
                 }
             }
             workgroupBarrier();
@@ -205,15 +205,15 @@ fn function_() {
             break;
         }
         continuing {
-            let _e126 = local_1;
-            local_1 = (_e126 + 16i);
+            let _e132 = local_1;
+            local_1 = (_e132 + 16i);
         }
     }
-    if (((_e77 < 8i) && (_e79 < 256i)) && _e80) {
-        let _e132 = local_3;
-        let _e136 = global_6.member[(bitcast<i32>(_e54) + _e79)];
-        let _e137 = (_e132 + _e136);
-        global_5.member[((bitcast<i32>(_e49) + (_e77 * 256i)) + _e79)] = select(0f, _e137, ((_e137 > 0f) || ((bitcast<u32>(_e137) & 2147483647u) > 2139095040u)));
+    if (((_e79 < 8i) && (_e81 < 256i)) && _e82) {
+        let _e138 = local_3;
+        let _e142 = global_6.member[(bitcast<i32>(_e56) + _e81)];
+        let _e143 = (_e138 + _e142);
+        global_5.member[((bitcast<i32>(_e51) + (_e79 * 256i)) + _e81)] = select(0f, _e143, ((_e143 > 0f) || ((bitcast<u32>(_e143) & 2147483647u) > 2139095040u)));
     }
     return;
 }
@@ -248,7 +248,7 @@ var<storage, read_write> global_5: type_7;
 var<storage, read_write> global_6: type_7;
 @group(0) @binding(4) 
 var<uniform> global_7: type_12;
-var<workgroup> global_8: array<f32, 256>;
+var<workgroup> global_8: array<f32, 272>;
 var<workgroup> global_9: array<f32, 256>;
 
 fn function_() {
@@ -257,59 +257,59 @@ fn function_() {
     var local_2: f32;
     var local_3: f32;
 
-    let _e36 = global_7.member[0i][0i];
-    let _e41 = global_7.member[0i][1i];
-    let _e46 = global_7.member[0i][2i];
-    let _e51 = global_7.member[0i][3i];
-    let _e53 = global;
-    let _e54 = global_2;
-    let _e64 = bitcast<i32>(((((_e53.z * _e54.y) + _e53.y) * _e54.x) + _e53.x));
-    let _e65 = global_1;
-    let _e67 = bitcast<i32>(_e65.x);
-    let _e68 = (_e67 / 16i);
-    let _e69 = (_e67 % 16i);
-    let _e73 = (((_e64 % 1i) * 16i) + _e68);
-    let _e75 = (((_e64 % 1i) * 16i) + _e69);
-    let _e76 = (_e64 < 1i);
+    let _e38 = global_7.member[0i][0i];
+    let _e43 = global_7.member[0i][1i];
+    let _e48 = global_7.member[0i][2i];
+    let _e53 = global_7.member[0i][3i];
+    let _e55 = global;
+    let _e56 = global_2;
+    let _e66 = bitcast<i32>(((((_e55.z * _e56.y) + _e55.y) * _e56.x) + _e55.x));
+    let _e67 = global_1;
+    let _e69 = bitcast<i32>(_e67.x);
+    let _e70 = (_e69 / 16i);
+    let _e71 = (_e69 % 16i);
+    let _e75 = (((_e66 % 1i) * 16i) + _e70);
+    let _e77 = (((_e66 % 1i) * 16i) + _e71);
+    let _e78 = (_e66 < 1i);
     local_3 = 0f;
     local_1 = 0i;
     loop {
-        let _e77 = local_1;
-        if (_e77 < 256i) {
-            let _e79 = local_1;
-            let _e80 = (_e79 + _e69);
-            let _e81 = (_e79 + _e68);
+        let _e79 = local_1;
+        if (_e79 < 256i) {
+            let _e81 = local_1;
+            let _e82 = (_e81 + _e71);
+            let _e83 = (_e81 + _e70);
             local_2 = 0f;
-            if (((_e73 < 8i) && (_e80 < 256i)) && _e76) {
-                let _e91 = global_3.member[((bitcast<i32>(_e36) + (_e73 * 256i)) + _e80)];
-                local_2 = _e91;
+            if (((_e75 < 8i) && (_e82 < 256i)) && _e78) {
+                let _e93 = global_3.member[((bitcast<i32>(_e38) + (_e75 * 256i)) + _e82)];
+                local_2 = _e93;
             }
-            let _e92 = local_2;
-            global_8[_e67] = _e92;
+            let _e94 = local_2;
+            global_8[((_e71 * 17i) + _e70)] = _e94;
             local_2 = 0f;
-            if (((_e81 < 256i) && (_e75 < 10i)) && _e76) {
-                let _e103 = global_4.member[((bitcast<i32>(_e41) + (_e81 * 10i)) + _e75)];
-                local_2 = _e103;
+            if (((_e83 < 256i) && (_e77 < 10i)) && _e78) {
+                let _e107 = global_4.member[((bitcast<i32>(_e43) + (_e83 * 10i)) + _e77)];
+                local_2 = _e107;
             }
-            let _e104 = local_2;
-            global_9[_e67] = _e104;
+            let _e108 = local_2;
+            global_9[((_e70 * 16i) + _e71)] = _e108;
             workgroupBarrier();
             local = 0i;
             loop {
-                let _e106 = local;
-                if (_e106 < 16i) {
-                    let _e108 = local;
-                    let _e114 = global_8[((_e68 * 16i) + _e108)];
-                    let _e116 = global_9[((_e108 * 16i) + _e69)];
-                    let _e118 = local_3;
-                    local_3 = (_e118 + (_e114 * _e116));
+                let _e112 = local;
+                if (_e112 < 16i) {
+                    let _e114 = local;
+                    let _e118 = global_8[((_e114 * 17i) + _e70)];
+                    let _e122 = global_9[((_e114 * 16i) + _e71)];
+                    let _e124 = local_3;
+                    local_3 = (_e124 + (_e118 * _e122));
                     continue;
                 } else {
                     break;
                 }
                 continuing {
-                    let _e120 = local;
-                    local = (_e120 + 1i);
+                    let _e126 = local;
+                    local = (_e126 + 1i);
                 }
             }
             workgroupBarrier();
@@ -318,14 +318,14 @@ fn function_() {
             break;
         }
         continuing {
-            let _e122 = local_1;
-            local_1 = (_e122 + 16i);
+            let _e128 = local_1;
+            local_1 = (_e128 + 16i);
         }
     }
-    if (((_e73 < 8i) && (_e75 < 10i)) && _e76) {
-        let _e128 = local_3;
-        let _e132 = global_6.member[(bitcast<i32>(_e51) + _e75)];
-        global_5.member[((bitcast<i32>(_e46) + (_e73 * 10i)) + _e75)] = (_e128 + _e132);
+    if (((_e75 < 8i) && (_e77 < 10i)) && _e78) {
+        let _e134 = local_3;
+        let _e138 = global_6.member[(bitcast<i32>(_e53) + _e77)];
+        global_5.member[((bitcast<i32>(_e48) + (_e75 * 10i)) + _e77)] = (_e134 + _e138);
     }
     return;
 }
