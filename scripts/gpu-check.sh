@@ -9,7 +9,8 @@
 #                                       # matmuls (f32, f16, bf16) compiled for cuda, into
 #                                       # out/gpu-check (carry that folder to the GPU machine)
 #   bash scripts/gpu-check.sh run       # there: lists the cuda devices, runs every golden
-#                                       # model on --device=cuda against ONNX Runtime's outputs
+#                                       # model (and a module for llvm-cpu,cuda) on --device=cuda
+#                                       # against ONNX Runtime's outputs
 #                                       # and the f16/bf16 models against NumPy's, the HAL
 #                                       # conformance suite and the node tests (each case as
 #                                       # tests/onnx_node/run.py compares it; the count, and
@@ -39,6 +40,9 @@ prepare() {
     target/release/kiln-compile "$model/model.onnx" --iree-hal-target-backends=cuda \
       --iree-cuda-target="$arch" -o "$dir/models/$name.kiln"
   done
+  # One module for two targets, which a cuda device runs through its cuda variant.
+  target/release/kiln-compile tests/models/mlp/model.onnx \
+    --iree-hal-target-backends=llvm-cpu,cuda --iree-cuda-target="$arch" -o "$dir/mlp_cpu_cuda.kiln"
   # Matmuls and convolutions of f16 and bf16 operands, which run on the tensor cores.
   bash scripts/setup-python.sh
   .venv/bin/python scripts/gpu_check_models.py "$dir/narrow"
@@ -101,6 +105,14 @@ run() {
     fi
   done
   echo "gpu-check: golden models on cuda: $passed passed, $failed failed"
+  if timeout 120 "$dir/kiln-run-module" --device=cuda --module="$dir/mlp_cpu_cuda.kiln" \
+    --input=@tests/models/mlp/input_0.npy --expected_output=@tests/models/mlp/expected_0.npy \
+    >"$dir/mlp_cpu_cuda.log" 2>&1; then
+    echo "gpu-check: a module for llvm-cpu,cuda on cuda: passed"
+  else
+    failed=$((failed + 1))
+    echo "gpu-check: a module for llvm-cpu,cuda on cuda FAILED: $(tail -n 3 "$dir/mlp_cpu_cuda.log")"
+  fi
   if KILN_REQUIRE_CUDA=1 KILN_CTS_CUDA_MODULE="$dir/cts_add.kiln" "$dir/cuda-conformance" \
     cuda:: >"$dir/conformance.log" 2>&1; then
     echo "gpu-check: HAL conformance on cuda: $(grep 'test result' "$dir/conformance.log")"
