@@ -126,8 +126,9 @@ run() {
     threshold=0.07
     [[ $name == *bf16 ]] && threshold=0.5
     if timeout 120 "$dir/kiln-run-module" --device=cuda --module="$model/module.kiln" \
-      --input=@"$model/input_0.npy" --input=@"$model/input_1.npy" \
-      --expected_output=@"$model/expected_0.npy" --expected_f32_threshold=$threshold \
+      $(for f in $(ls -v "$model"/input_*.npy); do echo "--input=@$f"; done) \
+      $(for f in $(ls -v "$model"/expected_*.npy); do echo "--expected_output=@$f"; done) \
+      --expected_f32_threshold=$threshold \
       >"$dir/$name.log" 2>&1; then
       echo "gpu-check: $name on cuda: passed"
     else

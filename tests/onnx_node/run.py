@@ -212,7 +212,7 @@ def run_prepared(out, device, tool, jobs):
                     compare(got, want, record["rtol"], record["atol"])
             except AssertionError as e:
                 return ("fail", "wrong values: " + reason_of(e).strip())
-            except OSError as e:
+            except Exception as e:  # noqa: BLE001 - an unreadable result is the case's failure
                 return ("fail", reason_of(e))
         return "pass"
 

@@ -164,7 +164,8 @@ pub trait GpuBuilder: IndexBuilder {
         0
     }
     /// A workgroup-shared array of `n` elements of `t` (one of the target's
-    /// [`crate::GpuTarget::matrix_types`]), aligned for [`GpuBuilder::matrix_load`].
+    /// [`crate::GpuTarget::matrix_types`], or f32 for accumulators), aligned for
+    /// [`GpuBuilder::matrix_load`] and [`GpuBuilder::matrix_store`].
     fn matrix_shared_array(&mut self, t: ElementType, n: u32) -> R<Self::Shared> {
         let _ = n;
         Err(format!("this generator has no matrix units for {t}"))
@@ -787,6 +788,12 @@ impl<B: GpuBuilder> Ctx<B> {
         let result = match e {
             None => value,
             Some(e) => {
+                // The op's result is a value of its output type (a GEMM of f16 operands
+                // yields f16) before the epilogue reads it, as the graph says.
+                let value = match y.element_type {
+                    ElementType::F16 | ElementType::BF16 => self.s.cast(value, y.element_type),
+                    _ => value,
+                };
                 let bases = &self.bases;
                 let vals = self.s.eval_body(e.body, coords, &mut |s, n| {
                     if n == 0 {

@@ -1272,11 +1272,12 @@ impl<'ctx> Gen<'_, 'ctx> {
         (global.as_pointer_value(), ty)
     }
 
-    /// The LLVM type of a WMMA operand element of `t`.
+    /// The LLVM type of a WMMA operand (or, f32, accumulator) element of `t`.
     fn wmma_element(&self, t: ElementType) -> R<BasicTypeEnum<'ctx>> {
         match (self.gpu.as_ref().map(|s| s.isa), t) {
             (Some(GpuIsa::Nvptx), ElementType::F16) => Ok(self.cx.f16_type().into()),
             (Some(GpuIsa::Nvptx), ElementType::BF16) => Ok(self.cx.bf16_type().into()),
+            (Some(GpuIsa::Nvptx), ElementType::F32) => Ok(self.f32t.into()),
             _ => Err(format!("no matrix units for {t} on this target")),
         }
     }

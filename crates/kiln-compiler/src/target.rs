@@ -116,8 +116,9 @@ pub trait TargetBackend: Send + Sync {
         None
     }
     /// Whether this target's matmuls and convolutions take f16 and bf16 operands as they
-    /// are (its matrix units multiply them). Where every target of a module does, dispatch
-    /// formation keeps such operands narrow instead of widening them to f32 on the way in.
+    /// are (its matrix units multiply the types they have; its scalar GEMM reads the others).
+    /// Where every target of a module does, dispatch formation keeps such operands narrow
+    /// instead of widening them to f32 on the way in.
     fn narrow_gemm_operands(&self) -> bool {
         false
     }

@@ -35,7 +35,10 @@ impl<B: GpuBuilder> Ctx<B> {
         let (stride_a, stride_b) = (tk + MATRIX_PAD, tn + MATRIX_PAD);
         let sa = self.s.matrix_shared_array(element, tm * stride_a)?;
         let sb = self.s.matrix_shared_array(element, tk * stride_b)?;
-        let scratch = self.s.shared_array(RegKind::F, warps_m * warps_n * f * f);
+        // Accumulator fragments are stored from 32-byte aligned addresses too.
+        let scratch = self
+            .s
+            .matrix_shared_array(ElementType::F32, warps_m * warps_n * f * f)?;
         let acc_len = self.s.matrix_accumulator_len();
         if acc_len == 0 || !size.is_multiple_of(warps_m * warps_n) {
             return Err("the target's matrix units cannot run this tiling".into());

@@ -84,7 +84,8 @@ pub struct TargetLimits {
     /// op past the cap is its own kernel.
     pub max_bindings: Option<usize>,
     /// Matmuls and convolutions whose operands are both f16 or both bf16 take them as they
-    /// are (every target multiplies them on matrix units) instead of widened to f32.
+    /// are (every target reads them so, on matrix units where it has them for the type)
+    /// instead of widened to f32.
     pub narrow_gemm_operands: bool,
 }
 
