@@ -15,6 +15,8 @@
 #                                       # conformance suite and the node tests (each case as
 #                                       # tests/onnx_node/run.py compares it; the count, and
 #                                       # every case that passes on vulkan-spirv but not here),
+#                                       # the golden models compiled for vulkan-spirv on the
+#                                       # GPU's Vulkan driver (the loader carried as a .deb),
 #                                       # and times the matmuls against cuBLAS (through
 #                                       # PyTorch, where installed), printing ratios
 #
@@ -32,14 +34,27 @@ prepare() {
   cargo build --release --quiet -p kiln-tools
   rm -rf "$dir"
   mkdir -p "$dir/models"
-  cp target/release/kiln-run-module target/release/kiln-benchmark-module "$dir/"
-  strip --strip-debug "$dir/kiln-run-module" "$dir/kiln-benchmark-module" 2>/dev/null || true
+  # Compressed: what travels to the GPU machine must stay under the device tool's 64 MiB.
+  for tool in kiln-run-module kiln-benchmark-module; do
+    gzip -9 -c "target/release/$tool" >"$dir/$tool.gz"
+  done
   for model in tests/models/*/; do
     name=$(basename "$model")
     [ -f "$model/expected_0.npy" ] || continue
     target/release/kiln-compile "$model/model.onnx" --iree-hal-target-backends=cuda \
       --iree-cuda-target="$arch" -o "$dir/models/$name.kiln"
   done
+  # The same models for vulkan-spirv, and the Vulkan loader (which the GPU machine lacks) as
+  # a Debian package to unpack there: the vulkan driver on the NVIDIA GPU.
+  mkdir -p "$dir/vulkan" "$dir/gl"
+  for model in tests/models/*/; do
+    name=$(basename "$model")
+    [ -f "$model/expected_0.npy" ] || continue
+    target/release/kiln-compile "$model/model.onnx" --iree-hal-target-backends=vulkan-spirv \
+      -o "$dir/vulkan/$name.kiln"
+  done
+  (cd "$dir/gl" && apt-get download libvulkan1 >/dev/null 2>&1) ||
+    echo "gpu-check: could not download libvulkan1; the vulkan checks will be skipped"
   # One module for two targets, which a cuda device runs through its cuda variant.
   target/release/kiln-compile tests/models/mlp/model.onnx \
     --iree-hal-target-backends=llvm-cpu,cuda --iree-cuda-target="$arch" -o "$dir/mlp_cpu_cuda.kiln"
@@ -59,6 +74,8 @@ EOF
     target/release/kiln-compile "$dir/matmul_$t.kir" --iree-hal-target-backends=cuda \
       --iree-cuda-target="$arch" -o "$dir/matmul_$t.kiln"
   done
+  target/release/kiln-compile "$dir/matmul_f32.kir" --iree-hal-target-backends=vulkan-spirv \
+    -o "$dir/vulkan/matmul_f32.kiln"
   # ONNX's node tests, compiled for cuda with their data (about 8 MB packed).
   .venv/bin/python tests/onnx_node/run.py --prepare "$dir/onnx_node" --targets cuda \
     --cuda-target "$arch"
@@ -79,15 +96,64 @@ EOF
   echo "gpu-check: prepared $(($(ls "$dir/models" | wc -l) + $(ls "$dir/narrow" | wc -l))) models for $arch in $dir"
 }
 
+# The golden models compiled for vulkan-spirv on the GPU's Vulkan driver, when the loader
+# unpacks and a Vulkan device other than a CPU one is found.
+vulkan() {
+  local debs=("$dir"/gl/*.deb)
+  [ -f "${debs[0]}" ] || { echo "gpu-check: vulkan: skipped (no loader package)"; return; }
+  for f in "${debs[@]}"; do
+    dpkg -x "$f" / 2>/dev/null || { echo "gpu-check: vulkan: skipped (cannot unpack $f)"; return; }
+  done
+  ldconfig 2>/dev/null || true
+  local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
+  "$bin/kiln-run-module" --dump_devices=vulkan >"$dir/vulkan_devices.log" 2>&1 || true
+  if ! grep -qi nvidia "$dir/vulkan_devices.log"; then
+    echo "gpu-check: vulkan: skipped (no NVIDIA Vulkan device: $(head -n 3 "$dir/vulkan_devices.log"))"
+    return
+  fi
+  local ok=0 bad=0
+  for module in "$dir"/vulkan/*.kiln; do
+    name=$(basename "$module" .kiln)
+    [ "$name" = matmul_f32 ] && continue
+    model=tests/models/$name
+    inputs=()
+    for f in $(ls -v "$model"/input_*.npy); do inputs+=("--input=@$f"); done
+    expected=()
+    for f in $(ls -v "$model"/expected_*.npy); do expected+=("--expected_output=@$f"); done
+    if timeout 120 "$bin/kiln-run-module" --device=vulkan --module="$module" "${inputs[@]}" \
+      "${expected[@]}" >"$dir/vulkan_$name.log" 2>&1; then
+      ok=$((ok + 1))
+    else
+      bad=$((bad + 1))
+      echo "gpu-check: vulkan: $name FAILED: $(tail -n 3 "$dir/vulkan_$name.log")"
+    fi
+  done
+  echo "gpu-check: golden models on vulkan ($(grep -m1 -io 'nvidia[^,]*' "$dir/vulkan_devices.log" | head -n 1)): $ok passed, $bad failed"
+  failed=$((failed + bad))
+  local out
+  out=$(timeout 120 "$bin/kiln-benchmark-module" --device=vulkan --module="$dir/vulkan/matmul_f32.kiln" \
+    --input="${n}x${n}xf32=1" --input="${n}x${n}xf32=1" --benchmark_min_time=1 2>&1) || {
+    echo "gpu-check: vulkan matmul FAILED: $(echo "$out" | tail -n 3)"
+    return
+  }
+  echo "gpu-check: vulkan matmul ${n}^3 f32: median $(echo "$out" | awk '/_median/ {print $2, $3}')"
+}
+
 run() {
-  [ -x "$dir/kiln-run-module" ] || { echo "gpu-check: run 'prepare' first" >&2; exit 1; }
-  devices=$("$dir/kiln-run-module" --list_devices=cuda)
+  [ -f "$dir/kiln-run-module.gz" ] || { echo "gpu-check: run 'prepare' first" >&2; exit 1; }
+  bin=$(mktemp -d)
+  for tool in kiln-run-module kiln-benchmark-module; do
+    gunzip -c "$dir/$tool.gz" >"$bin/$tool"
+    chmod +x "$bin/$tool"
+  done
+  devices=$("$bin/kiln-run-module" --list_devices=cuda)
   if [ -z "$devices" ]; then
     echo "gpu-check: skipped: no NVIDIA GPU here"
-    "$dir/kiln-run-module" --dump_devices=cuda | grep failed || true
+    "$bin/kiln-run-module" --dump_devices=cuda | grep failed || true
     exit 0
   fi
-  "$dir/kiln-run-module" --dump_devices=cuda
+  "$bin/kiln-run-module" --dump_devices=cuda
   passed=0 failed=0
   for module in "$dir"/models/*.kiln; do
     name=$(basename "$module" .kiln)
@@ -96,7 +162,7 @@ run() {
     for f in $(ls -v "$model"/input_*.npy); do inputs+=("--input=@$f"); done
     expected=()
     for f in $(ls -v "$model"/expected_*.npy); do expected+=("--expected_output=@$f"); done
-    if timeout 120 "$dir/kiln-run-module" --device=cuda --module="$module" "${inputs[@]}" "${expected[@]}" \
+    if timeout 120 "$bin/kiln-run-module" --device=cuda --module="$module" "${inputs[@]}" "${expected[@]}" \
       >"$dir/$name.log" 2>&1; then
       passed=$((passed + 1))
     else
@@ -105,7 +171,7 @@ run() {
     fi
   done
   echo "gpu-check: golden models on cuda: $passed passed, $failed failed"
-  if timeout 120 "$dir/kiln-run-module" --device=cuda --module="$dir/mlp_cpu_cuda.kiln" \
+  if timeout 120 "$bin/kiln-run-module" --device=cuda --module="$dir/mlp_cpu_cuda.kiln" \
     --input=@tests/models/mlp/input_0.npy --expected_output=@tests/models/mlp/expected_0.npy \
     >"$dir/mlp_cpu_cuda.log" 2>&1; then
     echo "gpu-check: a module for llvm-cpu,cuda on cuda: passed"
@@ -125,7 +191,7 @@ run() {
     name=$(basename "$model")
     threshold=0.07
     [[ $name == *bf16 ]] && threshold=0.5
-    if timeout 120 "$dir/kiln-run-module" --device=cuda --module="$model/module.kiln" \
+    if timeout 120 "$bin/kiln-run-module" --device=cuda --module="$model/module.kiln" \
       $(for f in $(ls -v "$model"/input_*.npy); do echo "--input=@$f"; done) \
       $(for f in $(ls -v "$model"/expected_*.npy); do echo "--expected_output=@$f"; done) \
       --expected_f32_threshold=$threshold \
@@ -136,13 +202,14 @@ run() {
       echo "gpu-check: $name FAILED: $(tail -n 3 "$dir/$name.log")"
     fi
   done
+  vulkan
   tar -C "$dir" -xzf "$dir/onnx_node.tar.gz"
   python3 tests/onnx_node/run.py --run-prepared "$dir/onnx_node" --device cuda \
-    --tool "$dir/kiln-run-module" >"$dir/onnx_node.log" 2>&1 || true
+    --tool "$bin/kiln-run-module" >"$dir/onnx_node.log" 2>&1 || true
   echo "gpu-check: ONNX node tests: $(head -n 1 "$dir/onnx_node.log")"
   flops=$((2 * n * n * n))
   for t in f32 f16 bf16; do
-    out=$(timeout 120 "$dir/kiln-benchmark-module" --device=cuda --module="$dir/matmul_$t.kiln" \
+    out=$(timeout 120 "$bin/kiln-benchmark-module" --device=cuda --module="$dir/matmul_$t.kiln" \
       --input="${n}x${n}x$t=1" --input="${n}x${n}x$t=1" --benchmark_min_time=1 2>&1) || {
       echo "gpu-check: matmul ${n}^3 $t FAILED: $(echo "$out" | tail -n 3)"
       failed=$((failed + 1))
