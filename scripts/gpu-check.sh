@@ -186,11 +186,10 @@ run() {
     failed=$((failed + 1))
     echo "gpu-check: HAL conformance on cuda FAILED: $(grep -E 'panicked|FAILED' "$dir/conformance.log" | head -n 5)"
   fi
-  # Two rounding steps of the narrow type at the outputs' magnitude (up to about 40).
+  # Within two rounding steps of the narrow type at the outputs' magnitude.
   for model in "$dir"/narrow/*/; do
     name=$(basename "$model")
-    threshold=0.07
-    [[ $name == *bf16 ]] && threshold=0.5
+    threshold=$(cat "$model/threshold.txt")
     if timeout 120 "$bin/kiln-run-module" --device=cuda --module="$model/module.kiln" \
       $(for f in $(ls -v "$model"/input_*.npy); do echo "--input=@$f"; done) \
       $(for f in $(ls -v "$model"/expected_*.npy); do echo "--expected_output=@$f"; done) \

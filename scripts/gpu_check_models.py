@@ -4,7 +4,8 @@ result as golden data.
 
     .venv/bin/python scripts/gpu_check_models.py OUT_DIR
 
-writes OUT_DIR/NAME/{model.onnx,input_<i>.npy,expected_<i>.npy} for each case. The models take
+writes OUT_DIR/NAME/{model.onnx,input_<i>.npy,expected_<i>.npy,threshold.txt} for each
+case, the threshold being two rounding steps of the narrow type at the outputs' magnitude. The models take
 and return f32 (NumPy has no bf16), casting to the narrow type inside; the expected output is
 the narrow inputs' exact product rounded to the narrow type, as a GEMM summing in f32 and
 storing f16 or bf16 gives within one rounding step.
@@ -103,6 +104,11 @@ def main():
         for i, v in enumerate(values):
             np.save(os.path.join(d, f"input_{i}.npy"), v)
         np.save(os.path.join(d, "expected_0.npy"), y)
+        # Two rounding steps of the narrow type at the outputs' largest magnitude.
+        mantissa = 10 if narrow == "f16" else 7
+        step = 2.0 ** (np.floor(np.log2(np.abs(y).max())) - mantissa)
+        with open(os.path.join(d, "threshold.txt"), "w") as f:
+            f.write(f"{2 * step}\n")
         if bias is not None:
             np.save(os.path.join(d, "expected_1.npy"), np.maximum(y, 0))
 
