@@ -118,29 +118,12 @@ impl<N> Config<N> {
             } => (tile as u64, per_thread.map(u64::from)),
             _ => (1, [1, 1]),
         };
-        let one = b.constant(1);
-        let mut tiles = |extent: B::Index, side: u64| {
-            let up = b.constant(side - 1);
-            let up = b.add(extent, up);
-            let side = b.constant(side);
-            let tiles = b.div(up, side);
-            b.max(tiles, one)
-        };
-        let (tiles_m, tiles_n) = (tiles(m, tile * pm), tiles(n, tile * pn));
-        let wg = b.workgroup_index();
+        let (batch, row0, col0) = gemm_tile(b, m, n, [tile * pm, tile * pn]);
         let local = b.local_index();
         let t = b.constant(tile);
         let (ty, tx) = (b.div(local, t), b.rem(local, t));
-        let tn = b.rem(wg, tiles_n);
-        let rest = b.div(wg, tiles_n);
-        let tm = b.rem(rest, tiles_m);
-        let batch = b.div(rest, tiles_m);
-        let side_m = b.constant(tile * pm);
-        let row = b.mul(tm, side_m);
-        let row = b.add(row, ty);
-        let side_n = b.constant(tile * pn);
-        let col = b.mul(tn, side_n);
-        let col = b.add(col, tx);
+        let row = b.add(row0, ty);
+        let col = b.add(col0, tx);
         GemmPosition {
             local,
             batch,
@@ -150,6 +133,34 @@ impl<N> Config<N> {
             tx,
         }
     }
+}
+
+/// The output tile this workgroup computes of `batch` GEMMs with an `m×n` output (as values)
+/// in tiles of `side` rows and columns: tiles along `n` fastest, then `m`, then batch (every
+/// GEMM mapping orders them so). Returns the batch and the tile's first row and column.
+pub(crate) fn gemm_tile<B: IndexBuilder>(
+    b: &mut B,
+    m: B::Index,
+    n: B::Index,
+    side: [u64; 2],
+) -> (B::Index, B::Index, B::Index) {
+    let one = b.constant(1);
+    let mut tiles = |extent: B::Index, side: u64| {
+        let up = b.constant(side - 1);
+        let up = b.add(extent, up);
+        let side = b.constant(side);
+        let tiles = b.div(up, side);
+        b.max(tiles, one)
+    };
+    let (tiles_m, tiles_n) = (tiles(m, side[0]), tiles(n, side[1]));
+    let wg = b.workgroup_index();
+    let tn = b.rem(wg, tiles_n);
+    let rest = b.div(wg, tiles_n);
+    let tm = b.rem(rest, tiles_m);
+    let batch = b.div(rest, tiles_m);
+    let side_m = b.constant(side[0]);
+    let side_n = b.constant(side[1]);
+    (batch, b.mul(tm, side_m), b.mul(tn, side_n))
 }
 
 #[cfg(test)]

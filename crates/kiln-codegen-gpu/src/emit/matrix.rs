@@ -10,6 +10,7 @@
 //! GEMM's `store` (bounds, epilogue and output type as the scalar GEMM).
 
 use super::{add_k, mul_k, Ctx, GemmLoad, GemmStore, Kind, MatrixOperand, Val, R};
+use crate::index::gemm_tile;
 use crate::{GpuBuilder, MATRIX_FRAGMENT, MATRIX_PAD, MATRIX_TILE, MATRIX_WARPS};
 use kiln_kernel::RegKind;
 use kiln_types::ElementType;
@@ -44,24 +45,8 @@ impl<B: GpuBuilder> Ctx<B> {
             return Err("the target's matrix units cannot run this tiling".into());
         }
 
-        // The workgroup's tile: `n` fastest, then `m`, then batch.
-        let wg = self.s.workgroup_index();
+        let (b, row0, col0) = gemm_tile(&mut self.s, m, n, [tm as u64, tn as u64]);
         let lid = self.s.local_index();
-        let tiles = |k: &mut Self, extent: B::Index, t: u32| {
-            let up = add_k(&mut k.s, extent, t as i64 - 1);
-            let t = k.s.constant(t as u64);
-            let tiles = k.s.div(up, t);
-            let one = k.s.constant(1);
-            k.s.max(tiles, one)
-        };
-        let tiles_n = tiles(self, n, tn);
-        let tiles_m = tiles(self, m, tm);
-        let tile_n = self.s.rem(wg, tiles_n);
-        let rest = self.s.div(wg, tiles_n);
-        let tile_m = self.s.rem(rest, tiles_m);
-        let b = self.s.div(rest, tiles_m);
-        let row0 = mul_k(&mut self.s, tile_m, tm as i64);
-        let col0 = mul_k(&mut self.s, tile_n, tn as i64);
         let batch_ok = self.ilt(b, batch);
         // This invocation's subgroup and its place in the workgroup's grid of subgroups.
         let sg = self.s.constant(subgroup as u64);

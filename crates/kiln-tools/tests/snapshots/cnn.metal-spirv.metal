@@ -31,13 +31,13 @@ struct type_17 {
     float inner[512];
 };
 
-int naga_div(int lhs, int rhs) {
-    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
-}
-
 int naga_mod(int lhs, int rhs) {
     int divisor = metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
     return lhs - (lhs / divisor) * divisor;
+}
+
+int naga_div(int lhs, int rhs) {
+    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
 }
 
 void function(
@@ -76,14 +76,14 @@ void function(
     metal::uint3 _e72 = global;
     metal::uint3 _e73 = global_2;
     int _e83 = as_type<int>((((_e72.z * _e73.y) + _e72.y) * _e73.x) + _e72.x);
-    metal::uint3 _e84 = global_1;
-    int _e86 = as_type<int>(_e84.x);
-    int _e87 = naga_div(_e86, 16);
-    int _e88 = naga_mod(_e86, 16);
-    int _e90 = naga_div(_e83, 128);
-    int _e93 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e90, 1)) * as_type<uint>(16))) + as_type<uint>(_e87));
-    int _e95 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e83, 128)) * as_type<uint>(32))) + as_type<uint>(_e88));
-    bool _e96 = _e90 < 1;
+    int _e85 = naga_div(_e83, 128);
+    metal::uint3 _e89 = global_1;
+    int _e91 = as_type<int>(_e89.x);
+    int _e92 = naga_div(_e91, 16);
+    int _e93 = naga_mod(_e91, 16);
+    int _e94 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(16))) + as_type<uint>(_e92));
+    int _e95 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e83, 128)) * as_type<uint>(32))) + as_type<uint>(_e93));
+    bool _e96 = _e85 < 1;
     local_6 = 0.0;
     local_5 = 0.0;
     local_3 = 0;
@@ -100,17 +100,17 @@ void function(
         int _e97 = local_3;
         if (_e97 < 27) {
             int _e99 = local_3;
-            int _e100 = as_type<int>(as_type<uint>(_e99) + as_type<uint>(_e88));
-            int _e101 = as_type<int>(as_type<uint>(_e99) + as_type<uint>(_e87));
+            int _e100 = as_type<int>(as_type<uint>(_e99) + as_type<uint>(_e93));
+            int _e101 = as_type<int>(as_type<uint>(_e99) + as_type<uint>(_e92));
             int _e102 = as_type<int>(as_type<uint>(_e95) + as_type<uint>(16));
             local_4 = 0.0;
-            if (((_e93 < 16) && (_e100 < 27)) && _e96) {
+            if (((_e94 < 16) && (_e100 < 27)) && _e96) {
                 int _e111 = naga_mod(_e100, 9);
-                float _e123 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e54)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e90, 1)) * as_type<uint>(16))) + as_type<uint>(_e93))) * as_type<uint>(27))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e100, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e111, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e111, 3)))];
+                float _e123 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e54)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(16))) + as_type<uint>(_e94))) * as_type<uint>(27))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e100, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e111, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e111, 3)))];
                 local_4 = _e123;
             }
             float _e124 = local_4;
-            global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e88) * as_type<uint>(17))) + as_type<uint>(_e87))] = _e124;
+            global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e93) * as_type<uint>(17))) + as_type<uint>(_e92))] = _e124;
             local_4 = 0.0;
             if (((_e101 < 27) && (_e95 < 4096)) && _e96) {
                 int _e134 = naga_mod(_e101, 9);
@@ -118,14 +118,14 @@ void function(
                 int _e142 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e95, 64)) + as_type<uint>(naga_mod(_e134, 3)))) + as_type<uint>(-1));
                 local_2 = 0.0;
                 if (((_e140 >= 0) && (_e140 < 64)) && ((_e142 >= 0) && (_e142 < 64))) {
-                    float _e159 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e51) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e90, 1)) * as_type<uint>(3))) + as_type<uint>(naga_div(_e101, 9)))) * as_type<uint>(4096))))) + as_type<uint>(as_type<int>(as_type<uint>(_e140) * as_type<uint>(64))))) + as_type<uint>(_e142))];
+                    float _e159 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e51) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(3))) + as_type<uint>(naga_div(_e101, 9)))) * as_type<uint>(4096))))) + as_type<uint>(as_type<int>(as_type<uint>(_e140) * as_type<uint>(64))))) + as_type<uint>(_e142))];
                     local_2 = _e159;
                 }
                 float _e160 = local_2;
                 local_4 = _e160;
             }
             float _e161 = local_4;
-            global_11.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e87) * as_type<uint>(32))) + as_type<uint>(_e88))] = _e161;
+            global_11.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e92) * as_type<uint>(32))) + as_type<uint>(_e93))] = _e161;
             local_4 = 0.0;
             if (((_e101 < 27) && (_e102 < 4096)) && _e96) {
                 int _e171 = naga_mod(_e101, 9);
@@ -133,14 +133,14 @@ void function(
                 int _e179 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e102, 64)) + as_type<uint>(naga_mod(_e171, 3)))) + as_type<uint>(-1));
                 local_1 = 0.0;
                 if (((_e177 >= 0) && (_e177 < 64)) && ((_e179 >= 0) && (_e179 < 64))) {
-                    float _e196 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e51) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e90, 1)) * as_type<uint>(3))) + as_type<uint>(naga_div(_e101, 9)))) * as_type<uint>(4096))))) + as_type<uint>(as_type<int>(as_type<uint>(_e177) * as_type<uint>(64))))) + as_type<uint>(_e179))];
+                    float _e196 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e51) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(3))) + as_type<uint>(naga_div(_e101, 9)))) * as_type<uint>(4096))))) + as_type<uint>(as_type<int>(as_type<uint>(_e177) * as_type<uint>(64))))) + as_type<uint>(_e179))];
                     local_1 = _e196;
                 }
                 float _e197 = local_1;
                 local_4 = _e197;
             }
             float _e198 = local_4;
-            global_11.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e87) * as_type<uint>(32))) + as_type<uint>(_e88))) + as_type<uint>(16))] = _e198;
+            global_11.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e92) * as_type<uint>(32))) + as_type<uint>(_e93))) + as_type<uint>(16))] = _e198;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -156,8 +156,8 @@ void function(
                 int _e203 = local;
                 if (_e203 < 16) {
                     int _e205 = local;
-                    float _e209 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e205) * as_type<uint>(17))) + as_type<uint>(_e87))];
-                    int _e211 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e205) * as_type<uint>(32))) + as_type<uint>(_e88));
+                    float _e209 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e205) * as_type<uint>(17))) + as_type<uint>(_e92))];
+                    int _e211 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e205) * as_type<uint>(32))) + as_type<uint>(_e93));
                     float _e213 = global_11.inner[_e211];
                     float _e216 = global_11.inner[as_type<int>(as_type<uint>(_e211) + as_type<uint>(16))];
                     float _e218 = local_6;
@@ -175,9 +175,9 @@ void function(
             break;
         }
     }
-    if (((_e93 < 16) && (_e95 < 4096)) && _e96) {
+    if (((_e94 < 16) && (_e95 < 4096)) && _e96) {
         float _e231 = local_6;
-        int _e234 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e90, 1)) * as_type<uint>(16))) + as_type<uint>(_e93));
+        int _e234 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(16))) + as_type<uint>(_e94));
         float _e240 = global_6.member[as_type<int>(as_type<uint>(_e63) + as_type<uint>(_e234))];
         float _e245 = global_7.member[as_type<int>(as_type<uint>(_e67) + as_type<uint>(_e234))];
         float _e250 = global_8.member[as_type<int>(as_type<uint>(_e71) + as_type<uint>(_e234))];
@@ -185,9 +185,9 @@ void function(
         global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e59) + as_type<uint>(as_type<int>(as_type<uint>(_e234) * as_type<uint>(4096))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e95, 64)) * as_type<uint>(64))))) + as_type<uint>(naga_mod(_e95, 64)))] = ((_e251 > 0.0) || ((as_type<uint>(_e251) & 2147483647u) > 2139095040u)) ? _e251 : 0.0;
     }
     int _e265 = as_type<int>(as_type<uint>(_e95) + as_type<uint>(16));
-    if (((_e93 < 16) && (_e265 < 4096)) && _e96) {
+    if (((_e94 < 16) && (_e265 < 4096)) && _e96) {
         float _e270 = local_5;
-        int _e273 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e90, 1)) * as_type<uint>(16))) + as_type<uint>(_e93));
+        int _e273 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 1)) * as_type<uint>(16))) + as_type<uint>(_e94));
         float _e279 = global_6.member[as_type<int>(as_type<uint>(_e63) + as_type<uint>(_e273))];
         float _e284 = global_7.member[as_type<int>(as_type<uint>(_e67) + as_type<uint>(_e273))];
         float _e289 = global_8.member[as_type<int>(as_type<uint>(_e71) + as_type<uint>(_e273))];
@@ -393,13 +393,13 @@ struct type_17 {
     float inner[256];
 };
 
-int naga_div(int lhs, int rhs) {
-    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
-}
-
 int naga_mod(int lhs, int rhs) {
     int divisor = metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
     return lhs - (lhs / divisor) * divisor;
+}
+
+int naga_div(int lhs, int rhs) {
+    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
 }
 
 void function(
@@ -429,14 +429,14 @@ void function(
     metal::uint3 _e63 = global;
     metal::uint3 _e64 = global_2;
     int _e74 = as_type<int>((((_e63.z * _e64.y) + _e63.y) * _e64.x) + _e63.x);
-    metal::uint3 _e75 = global_1;
-    int _e77 = as_type<int>(_e75.x);
-    int _e78 = naga_div(_e77, 16);
-    int _e79 = naga_mod(_e77, 16);
-    int _e81 = naga_div(_e74, 64);
-    int _e84 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e81, 1)) * as_type<uint>(16))) + as_type<uint>(_e78));
-    int _e86 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e74, 64)) * as_type<uint>(16))) + as_type<uint>(_e79));
-    bool _e87 = _e81 < 1;
+    int _e76 = naga_div(_e74, 64);
+    metal::uint3 _e80 = global_1;
+    int _e82 = as_type<int>(_e80.x);
+    int _e83 = naga_div(_e82, 16);
+    int _e84 = naga_mod(_e82, 16);
+    int _e85 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e76, 1)) * as_type<uint>(16))) + as_type<uint>(_e83));
+    int _e86 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e74, 64)) * as_type<uint>(16))) + as_type<uint>(_e84));
+    bool _e87 = _e76 < 1;
     local_4 = 0.0;
     local_2 = 0;
     uint2 loop_bound = uint2(4294967295u);
@@ -452,16 +452,16 @@ void function(
         int _e88 = local_2;
         if (_e88 < 144) {
             int _e90 = local_2;
-            int _e91 = as_type<int>(as_type<uint>(_e90) + as_type<uint>(_e79));
-            int _e92 = as_type<int>(as_type<uint>(_e90) + as_type<uint>(_e78));
+            int _e91 = as_type<int>(as_type<uint>(_e90) + as_type<uint>(_e84));
+            int _e92 = as_type<int>(as_type<uint>(_e90) + as_type<uint>(_e83));
             local_3 = 0.0;
-            if (((_e84 < 16) && (_e91 < 144)) && _e87) {
+            if (((_e85 < 16) && (_e91 < 144)) && _e87) {
                 int _e101 = naga_mod(_e91, 9);
-                float _e113 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e81, 1)) * as_type<uint>(16))) + as_type<uint>(_e84))) * as_type<uint>(144))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e91, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e101, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e101, 3)))];
+                float _e113 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e76, 1)) * as_type<uint>(16))) + as_type<uint>(_e85))) * as_type<uint>(144))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e91, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e101, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e101, 3)))];
                 local_3 = _e113;
             }
             float _e114 = local_3;
-            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e79) * as_type<uint>(17))) + as_type<uint>(_e78))] = _e114;
+            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e84) * as_type<uint>(17))) + as_type<uint>(_e83))] = _e114;
             local_3 = 0.0;
             if (((_e92 < 144) && (_e86 < 1024)) && _e87) {
                 int _e124 = naga_mod(_e92, 9);
@@ -469,14 +469,14 @@ void function(
                 int _e132 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e86, 32)) + as_type<uint>(naga_mod(_e124, 3)))) + as_type<uint>(-1));
                 local_1 = 0.0;
                 if (((_e130 >= 0) && (_e130 < 32)) && ((_e132 >= 0) && (_e132 < 32))) {
-                    float _e149 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e45)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e81, 1)) * as_type<uint>(16))) + as_type<uint>(naga_div(_e92, 9)))) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(_e130) * as_type<uint>(32))))) + as_type<uint>(_e132))];
+                    float _e149 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e45)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e76, 1)) * as_type<uint>(16))) + as_type<uint>(naga_div(_e92, 9)))) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(_e130) * as_type<uint>(32))))) + as_type<uint>(_e132))];
                     local_1 = _e149;
                 }
                 float _e150 = local_1;
                 local_3 = _e150;
             }
             float _e151 = local_3;
-            global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e78) * as_type<uint>(16))) + as_type<uint>(_e79))] = _e151;
+            global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e83) * as_type<uint>(16))) + as_type<uint>(_e84))] = _e151;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -492,8 +492,8 @@ void function(
                 int _e155 = local;
                 if (_e155 < 16) {
                     int _e157 = local;
-                    float _e161 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e157) * as_type<uint>(17))) + as_type<uint>(_e78))];
-                    float _e165 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e157) * as_type<uint>(16))) + as_type<uint>(_e79))];
+                    float _e161 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e157) * as_type<uint>(17))) + as_type<uint>(_e83))];
+                    float _e165 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e157) * as_type<uint>(16))) + as_type<uint>(_e84))];
                     float _e167 = local_4;
                     local_4 = _e167 + (_e161 * _e165);
                     continue;
@@ -507,9 +507,9 @@ void function(
             break;
         }
     }
-    if (((_e84 < 16) && (_e86 < 1024)) && _e87) {
+    if (((_e85 < 16) && (_e86 < 1024)) && _e87) {
         float _e177 = local_4;
-        int _e180 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e81, 1)) * as_type<uint>(16))) + as_type<uint>(_e84));
+        int _e180 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e76, 1)) * as_type<uint>(16))) + as_type<uint>(_e85));
         float _e186 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e57)) + as_type<uint>(_e180))];
         float _e191 = global_7.member[as_type<int>(as_type<uint>(as_type<int>(_e61)) + as_type<uint>(_e180))];
         float _e192 = (_e177 * _e186) + _e191;
@@ -582,13 +582,13 @@ struct type_17 {
     float inner[256];
 };
 
-int naga_div(int lhs, int rhs) {
-    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
-}
-
 int naga_mod(int lhs, int rhs) {
     int divisor = metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
     return lhs - (lhs / divisor) * divisor;
+}
+
+int naga_div(int lhs, int rhs) {
+    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
 }
 
 void function(
@@ -620,14 +620,14 @@ void function(
     metal::uint3 _e69 = global;
     metal::uint3 _e70 = global_2;
     int _e80 = as_type<int>((((_e69.z * _e70.y) + _e69.y) * _e70.x) + _e69.x);
-    metal::uint3 _e81 = global_1;
-    int _e83 = as_type<int>(_e81.x);
-    int _e84 = naga_div(_e83, 16);
-    int _e85 = naga_mod(_e83, 16);
-    int _e87 = naga_div(_e80, 64);
-    int _e90 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e87, 1)) * as_type<uint>(16))) + as_type<uint>(_e84));
-    int _e92 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e80, 64)) * as_type<uint>(16))) + as_type<uint>(_e85));
-    bool _e93 = _e87 < 1;
+    int _e82 = naga_div(_e80, 64);
+    metal::uint3 _e86 = global_1;
+    int _e88 = as_type<int>(_e86.x);
+    int _e89 = naga_div(_e88, 16);
+    int _e90 = naga_mod(_e88, 16);
+    int _e91 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e82, 1)) * as_type<uint>(16))) + as_type<uint>(_e89));
+    int _e92 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e80, 64)) * as_type<uint>(16))) + as_type<uint>(_e90));
+    bool _e93 = _e82 < 1;
     local_4 = 0.0;
     local_2 = 0;
     uint2 loop_bound = uint2(4294967295u);
@@ -643,16 +643,16 @@ void function(
         int _e94 = local_2;
         if (_e94 < 144) {
             int _e96 = local_2;
-            int _e97 = as_type<int>(as_type<uint>(_e96) + as_type<uint>(_e85));
-            int _e98 = as_type<int>(as_type<uint>(_e96) + as_type<uint>(_e84));
+            int _e97 = as_type<int>(as_type<uint>(_e96) + as_type<uint>(_e90));
+            int _e98 = as_type<int>(as_type<uint>(_e96) + as_type<uint>(_e89));
             local_3 = 0.0;
-            if (((_e90 < 16) && (_e97 < 144)) && _e93) {
+            if (((_e91 < 16) && (_e97 < 144)) && _e93) {
                 int _e107 = naga_mod(_e97, 9);
-                float _e119 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e51)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e87, 1)) * as_type<uint>(16))) + as_type<uint>(_e90))) * as_type<uint>(144))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e97, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e107, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e107, 3)))];
+                float _e119 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e51)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e82, 1)) * as_type<uint>(16))) + as_type<uint>(_e91))) * as_type<uint>(144))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e97, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e107, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e107, 3)))];
                 local_3 = _e119;
             }
             float _e120 = local_3;
-            global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e85) * as_type<uint>(17))) + as_type<uint>(_e84))] = _e120;
+            global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e90) * as_type<uint>(17))) + as_type<uint>(_e89))] = _e120;
             local_3 = 0.0;
             if (((_e98 < 144) && (_e92 < 1024)) && _e93) {
                 int _e130 = naga_mod(_e98, 9);
@@ -660,14 +660,14 @@ void function(
                 int _e138 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e92, 32)) + as_type<uint>(naga_mod(_e130, 3)))) + as_type<uint>(-1));
                 local_1 = 0.0;
                 if (((_e136 >= 0) && (_e136 < 32)) && ((_e138 >= 0) && (_e138 < 32))) {
-                    float _e155 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e47)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e87, 1)) * as_type<uint>(16))) + as_type<uint>(naga_div(_e98, 9)))) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(_e136) * as_type<uint>(32))))) + as_type<uint>(_e138))];
+                    float _e155 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e47)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e82, 1)) * as_type<uint>(16))) + as_type<uint>(naga_div(_e98, 9)))) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(_e136) * as_type<uint>(32))))) + as_type<uint>(_e138))];
                     local_1 = _e155;
                 }
                 float _e156 = local_1;
                 local_3 = _e156;
             }
             float _e157 = local_3;
-            global_11.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e84) * as_type<uint>(16))) + as_type<uint>(_e85))] = _e157;
+            global_11.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e89) * as_type<uint>(16))) + as_type<uint>(_e90))] = _e157;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -683,8 +683,8 @@ void function(
                 int _e161 = local;
                 if (_e161 < 16) {
                     int _e163 = local;
-                    float _e167 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e163) * as_type<uint>(17))) + as_type<uint>(_e84))];
-                    float _e171 = global_11.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e163) * as_type<uint>(16))) + as_type<uint>(_e85))];
+                    float _e167 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e163) * as_type<uint>(17))) + as_type<uint>(_e89))];
+                    float _e171 = global_11.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e163) * as_type<uint>(16))) + as_type<uint>(_e90))];
                     float _e173 = local_4;
                     local_4 = _e173 + (_e167 * _e171);
                     continue;
@@ -698,9 +698,9 @@ void function(
             break;
         }
     }
-    if (((_e90 < 16) && (_e92 < 1024)) && _e93) {
+    if (((_e91 < 16) && (_e92 < 1024)) && _e93) {
         float _e183 = local_4;
-        int _e186 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e87, 1)) * as_type<uint>(16))) + as_type<uint>(_e90));
+        int _e186 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e82, 1)) * as_type<uint>(16))) + as_type<uint>(_e91));
         int _e187 = naga_div(_e92, 32);
         int _e188 = naga_mod(_e92, 32);
         float _e192 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e59)) + as_type<uint>(_e186))];
@@ -776,13 +776,13 @@ struct type_17 {
     float inner[256];
 };
 
-int naga_div(int lhs, int rhs) {
-    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
-}
-
 int naga_mod(int lhs, int rhs) {
     int divisor = metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
     return lhs - (lhs / divisor) * divisor;
+}
+
+int naga_div(int lhs, int rhs) {
+    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
 }
 
 void function(
@@ -812,15 +812,15 @@ void function(
     metal::uint3 _e64 = global;
     metal::uint3 _e65 = global_2;
     int _e75 = as_type<int>((((_e64.z * _e65.y) + _e64.y) * _e65.x) + _e64.x);
-    metal::uint3 _e76 = global_1;
-    int _e78 = as_type<int>(_e76.x);
-    int _e79 = naga_div(_e78, 16);
-    int _e80 = naga_mod(_e78, 16);
-    int _e82 = naga_div(_e75, 16);
-    int _e84 = naga_div(_e82, 2);
-    int _e86 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e82, 2)) * as_type<uint>(16))) + as_type<uint>(_e79));
-    int _e88 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e75, 16)) * as_type<uint>(16))) + as_type<uint>(_e80));
-    bool _e89 = _e84 < 1;
+    int _e77 = naga_div(_e75, 16);
+    int _e79 = naga_div(_e77, 2);
+    metal::uint3 _e82 = global_1;
+    int _e84 = as_type<int>(_e82.x);
+    int _e85 = naga_div(_e84, 16);
+    int _e86 = naga_mod(_e84, 16);
+    int _e87 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e77, 2)) * as_type<uint>(16))) + as_type<uint>(_e85));
+    int _e88 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e75, 16)) * as_type<uint>(16))) + as_type<uint>(_e86));
+    bool _e89 = _e79 < 1;
     local_4 = 0.0;
     local_2 = 0;
     uint2 loop_bound = uint2(4294967295u);
@@ -836,16 +836,16 @@ void function(
         int _e90 = local_2;
         if (_e90 < 144) {
             int _e92 = local_2;
-            int _e93 = as_type<int>(as_type<uint>(_e92) + as_type<uint>(_e80));
-            int _e94 = as_type<int>(as_type<uint>(_e92) + as_type<uint>(_e79));
+            int _e93 = as_type<int>(as_type<uint>(_e92) + as_type<uint>(_e86));
+            int _e94 = as_type<int>(as_type<uint>(_e92) + as_type<uint>(_e85));
             local_3 = 0.0;
-            if (((_e86 < 32) && (_e93 < 144)) && _e89) {
+            if (((_e87 < 32) && (_e93 < 144)) && _e89) {
                 int _e103 = naga_mod(_e93, 9);
-                float _e115 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e50)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e84, 1)) * as_type<uint>(32))) + as_type<uint>(_e86))) * as_type<uint>(144))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e93, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e103, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e103, 3)))];
+                float _e115 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e50)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e79, 1)) * as_type<uint>(32))) + as_type<uint>(_e87))) * as_type<uint>(144))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e93, 9)) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e103, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e103, 3)))];
                 local_3 = _e115;
             }
             float _e116 = local_3;
-            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e80) * as_type<uint>(17))) + as_type<uint>(_e79))] = _e116;
+            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e86) * as_type<uint>(17))) + as_type<uint>(_e85))] = _e116;
             local_3 = 0.0;
             if (((_e94 < 144) && (_e88 < 256)) && _e89) {
                 int _e126 = naga_mod(_e94, 9);
@@ -853,14 +853,14 @@ void function(
                 int _e136 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e88, 16)) * as_type<uint>(2))) + as_type<uint>(naga_mod(_e126, 3)))) + as_type<uint>(-1));
                 local_1 = 0.0;
                 if (((_e133 >= 0) && (_e133 < 32)) && ((_e136 >= 0) && (_e136 < 32))) {
-                    float _e153 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e46)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e84, 1)) * as_type<uint>(16))) + as_type<uint>(naga_div(_e94, 9)))) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(_e133) * as_type<uint>(32))))) + as_type<uint>(_e136))];
+                    float _e153 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e46)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e79, 1)) * as_type<uint>(16))) + as_type<uint>(naga_div(_e94, 9)))) * as_type<uint>(1024))))) + as_type<uint>(as_type<int>(as_type<uint>(_e133) * as_type<uint>(32))))) + as_type<uint>(_e136))];
                     local_1 = _e153;
                 }
                 float _e154 = local_1;
                 local_3 = _e154;
             }
             float _e155 = local_3;
-            global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e79) * as_type<uint>(16))) + as_type<uint>(_e80))] = _e155;
+            global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e85) * as_type<uint>(16))) + as_type<uint>(_e86))] = _e155;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -876,8 +876,8 @@ void function(
                 int _e159 = local;
                 if (_e159 < 16) {
                     int _e161 = local;
-                    float _e165 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e161) * as_type<uint>(17))) + as_type<uint>(_e79))];
-                    float _e169 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e161) * as_type<uint>(16))) + as_type<uint>(_e80))];
+                    float _e165 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e161) * as_type<uint>(17))) + as_type<uint>(_e85))];
+                    float _e169 = global_10.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e161) * as_type<uint>(16))) + as_type<uint>(_e86))];
                     float _e171 = local_4;
                     local_4 = _e171 + (_e165 * _e169);
                     continue;
@@ -891,9 +891,9 @@ void function(
             break;
         }
     }
-    if (((_e86 < 32) && (_e88 < 256)) && _e89) {
+    if (((_e87 < 32) && (_e88 < 256)) && _e89) {
         float _e181 = local_4;
-        int _e184 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e84, 1)) * as_type<uint>(32))) + as_type<uint>(_e86));
+        int _e184 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e79, 1)) * as_type<uint>(32))) + as_type<uint>(_e87));
         float _e190 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e58)) + as_type<uint>(_e184))];
         float _e195 = global_7.member[as_type<int>(as_type<uint>(as_type<int>(_e62)) + as_type<uint>(_e184))];
         float _e196 = (_e181 * _e190) + _e195;
@@ -963,13 +963,13 @@ struct type_17 {
     float inner[1024];
 };
 
-int naga_div(int lhs, int rhs) {
-    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
-}
-
 int naga_mod(int lhs, int rhs) {
     int divisor = metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
     return lhs - (lhs / divisor) * divisor;
+}
+
+int naga_div(int lhs, int rhs) {
+    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
 }
 
 void function(
@@ -1003,14 +1003,14 @@ void function(
     metal::uint3 _e55 = global;
     metal::uint3 _e56 = global_2;
     int _e66 = as_type<int>((((_e55.z * _e56.y) + _e55.y) * _e56.x) + _e55.x);
-    metal::uint3 _e67 = global_1;
-    int _e69 = as_type<int>(_e67.x);
-    int _e70 = naga_div(_e69, 16);
-    int _e71 = naga_mod(_e69, 16);
-    int _e73 = naga_div(_e66, 4);
-    int _e76 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 1)) * as_type<uint>(16))) + as_type<uint>(_e70));
-    int _e78 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e66, 4)) * as_type<uint>(64))) + as_type<uint>(_e71));
-    bool _e79 = _e73 < 32;
+    int _e68 = naga_div(_e66, 4);
+    metal::uint3 _e72 = global_1;
+    int _e74 = as_type<int>(_e72.x);
+    int _e75 = naga_div(_e74, 16);
+    int _e76 = naga_mod(_e74, 16);
+    int _e77 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 1)) * as_type<uint>(16))) + as_type<uint>(_e75));
+    int _e78 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e66, 4)) * as_type<uint>(64))) + as_type<uint>(_e76));
+    bool _e79 = _e68 < 32;
     local_10 = 0.0;
     local_9 = 0.0;
     local_8 = 0.0;
@@ -1029,19 +1029,19 @@ void function(
         int _e80 = local_5;
         if (_e80 < 9) {
             int _e82 = local_5;
-            int _e83 = as_type<int>(as_type<uint>(_e82) + as_type<uint>(_e71));
-            int _e84 = as_type<int>(as_type<uint>(_e82) + as_type<uint>(_e70));
+            int _e83 = as_type<int>(as_type<uint>(_e82) + as_type<uint>(_e76));
+            int _e84 = as_type<int>(as_type<uint>(_e82) + as_type<uint>(_e75));
             int _e85 = as_type<int>(as_type<uint>(_e78) + as_type<uint>(16));
             int _e86 = as_type<int>(as_type<uint>(_e78) + as_type<uint>(32));
             int _e87 = as_type<int>(as_type<uint>(_e78) + as_type<uint>(48));
             local_6 = 0.0;
-            if (((_e76 < 1) && (_e83 < 9)) && _e79) {
+            if (((_e77 < 1) && (_e83 < 9)) && _e79) {
                 int _e95 = naga_mod(_e83, 9);
-                float _e105 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 32)) + as_type<uint>(_e76))) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e95, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e95, 3)))];
+                float _e105 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 32)) + as_type<uint>(_e77))) * as_type<uint>(9))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e95, 3)) * as_type<uint>(3))))) + as_type<uint>(naga_mod(_e95, 3)))];
                 local_6 = _e105;
             }
             float _e106 = local_6;
-            global_7.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e71) * as_type<uint>(17))) + as_type<uint>(_e70))] = _e106;
+            global_7.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e76) * as_type<uint>(17))) + as_type<uint>(_e75))] = _e106;
             local_6 = 0.0;
             if (((_e84 < 9) && (_e78 < 256)) && _e79) {
                 int _e117 = naga_mod(_e84, 9);
@@ -1049,14 +1049,14 @@ void function(
                 int _e125 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e78, 16)) + as_type<uint>(naga_mod(_e117, 3)))) + as_type<uint>(-1));
                 local_4 = 0.0;
                 if (((_e123 >= 0) && (_e123 < 16)) && ((_e125 >= 0) && (_e125 < 16))) {
-                    float _e141 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e46) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 32)) + as_type<uint>(naga_div(_e84, 9)))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(_e123) * as_type<uint>(16))))) + as_type<uint>(_e125))];
+                    float _e141 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e46) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 32)) + as_type<uint>(naga_div(_e84, 9)))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(_e123) * as_type<uint>(16))))) + as_type<uint>(_e125))];
                     local_4 = _e141;
                 }
                 float _e142 = local_4;
                 local_6 = _e142;
             }
             float _e143 = local_6;
-            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e70) * as_type<uint>(64))) + as_type<uint>(_e71))] = _e143;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(64))) + as_type<uint>(_e76))] = _e143;
             local_6 = 0.0;
             if (((_e84 < 9) && (_e85 < 256)) && _e79) {
                 int _e154 = naga_mod(_e84, 9);
@@ -1064,14 +1064,14 @@ void function(
                 int _e162 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e85, 16)) + as_type<uint>(naga_mod(_e154, 3)))) + as_type<uint>(-1));
                 local_3 = 0.0;
                 if (((_e160 >= 0) && (_e160 < 16)) && ((_e162 >= 0) && (_e162 < 16))) {
-                    float _e178 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e46) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 32)) + as_type<uint>(naga_div(_e84, 9)))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(_e160) * as_type<uint>(16))))) + as_type<uint>(_e162))];
+                    float _e178 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e46) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 32)) + as_type<uint>(naga_div(_e84, 9)))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(_e160) * as_type<uint>(16))))) + as_type<uint>(_e162))];
                     local_3 = _e178;
                 }
                 float _e179 = local_3;
                 local_6 = _e179;
             }
             float _e180 = local_6;
-            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e70) * as_type<uint>(64))) + as_type<uint>(_e71))) + as_type<uint>(16))] = _e180;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(64))) + as_type<uint>(_e76))) + as_type<uint>(16))] = _e180;
             local_6 = 0.0;
             if (((_e84 < 9) && (_e86 < 256)) && _e79) {
                 int _e192 = naga_mod(_e84, 9);
@@ -1079,14 +1079,14 @@ void function(
                 int _e200 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e86, 16)) + as_type<uint>(naga_mod(_e192, 3)))) + as_type<uint>(-1));
                 local_2 = 0.0;
                 if (((_e198 >= 0) && (_e198 < 16)) && ((_e200 >= 0) && (_e200 < 16))) {
-                    float _e216 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e46) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 32)) + as_type<uint>(naga_div(_e84, 9)))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(_e198) * as_type<uint>(16))))) + as_type<uint>(_e200))];
+                    float _e216 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e46) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 32)) + as_type<uint>(naga_div(_e84, 9)))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(_e198) * as_type<uint>(16))))) + as_type<uint>(_e200))];
                     local_2 = _e216;
                 }
                 float _e217 = local_2;
                 local_6 = _e217;
             }
             float _e218 = local_6;
-            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e70) * as_type<uint>(64))) + as_type<uint>(_e71))) + as_type<uint>(32))] = _e218;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(64))) + as_type<uint>(_e76))) + as_type<uint>(32))] = _e218;
             local_6 = 0.0;
             if (((_e84 < 9) && (_e87 < 256)) && _e79) {
                 int _e230 = naga_mod(_e84, 9);
@@ -1094,14 +1094,14 @@ void function(
                 int _e238 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e87, 16)) + as_type<uint>(naga_mod(_e230, 3)))) + as_type<uint>(-1));
                 local_1 = 0.0;
                 if (((_e236 >= 0) && (_e236 < 16)) && ((_e238 >= 0) && (_e238 < 16))) {
-                    float _e254 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e46) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 32)) + as_type<uint>(naga_div(_e84, 9)))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(_e236) * as_type<uint>(16))))) + as_type<uint>(_e238))];
+                    float _e254 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e46) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 32)) + as_type<uint>(naga_div(_e84, 9)))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(_e236) * as_type<uint>(16))))) + as_type<uint>(_e238))];
                     local_1 = _e254;
                 }
                 float _e255 = local_1;
                 local_6 = _e255;
             }
             float _e256 = local_6;
-            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e70) * as_type<uint>(64))) + as_type<uint>(_e71))) + as_type<uint>(48))] = _e256;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(64))) + as_type<uint>(_e76))) + as_type<uint>(48))] = _e256;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -1117,8 +1117,8 @@ void function(
                 int _e261 = local;
                 if (_e261 < 16) {
                     int _e263 = local;
-                    float _e267 = global_7.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e263) * as_type<uint>(17))) + as_type<uint>(_e70))];
-                    int _e269 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e263) * as_type<uint>(64))) + as_type<uint>(_e71));
+                    float _e267 = global_7.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e263) * as_type<uint>(17))) + as_type<uint>(_e75))];
+                    int _e269 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e263) * as_type<uint>(64))) + as_type<uint>(_e76));
                     float _e271 = global_8.inner[_e269];
                     float _e274 = global_8.inner[as_type<int>(as_type<uint>(_e269) + as_type<uint>(16))];
                     float _e277 = global_8.inner[as_type<int>(as_type<uint>(_e269) + as_type<uint>(32))];
@@ -1142,24 +1142,24 @@ void function(
             break;
         }
     }
-    if (((_e76 < 1) && (_e78 < 256)) && _e79) {
+    if (((_e77 < 1) && (_e78 < 256)) && _e79) {
         float _e301 = local_10;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e54) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 32)) + as_type<uint>(_e76))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e78, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e78, 16)))] = _e301;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e54) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 32)) + as_type<uint>(_e77))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e78, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e78, 16)))] = _e301;
     }
     int _e314 = as_type<int>(as_type<uint>(_e78) + as_type<uint>(16));
-    if (((_e76 < 1) && (_e314 < 256)) && _e79) {
+    if (((_e77 < 1) && (_e314 < 256)) && _e79) {
         float _e319 = local_9;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e54) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 32)) + as_type<uint>(_e76))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e314, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e314, 16)))] = _e319;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e54) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 32)) + as_type<uint>(_e77))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e314, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e314, 16)))] = _e319;
     }
     int _e332 = as_type<int>(as_type<uint>(_e78) + as_type<uint>(32));
-    if (((_e76 < 1) && (_e332 < 256)) && _e79) {
+    if (((_e77 < 1) && (_e332 < 256)) && _e79) {
         float _e337 = local_8;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e54) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 32)) + as_type<uint>(_e76))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e332, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e332, 16)))] = _e337;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e54) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 32)) + as_type<uint>(_e77))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e332, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e332, 16)))] = _e337;
     }
     int _e350 = as_type<int>(as_type<uint>(_e78) + as_type<uint>(48));
-    if (((_e76 < 1) && (_e350 < 256)) && _e79) {
+    if (((_e77 < 1) && (_e350 < 256)) && _e79) {
         float _e355 = local_7;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e54) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 32)) + as_type<uint>(_e76))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e350, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e350, 16)))] = _e355;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e54) + as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 32)) + as_type<uint>(_e77))) * as_type<uint>(256))))) + as_type<uint>(as_type<int>(as_type<uint>(naga_div(_e350, 16)) * as_type<uint>(16))))) + as_type<uint>(naga_mod(_e350, 16)))] = _e355;
     }
     return;
 }
@@ -1397,13 +1397,13 @@ struct type_17 {
     float inner[256];
 };
 
-int naga_div(int lhs, int rhs) {
-    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
-}
-
 int naga_mod(int lhs, int rhs) {
     int divisor = metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
     return lhs - (lhs / divisor) * divisor;
+}
+
+int naga_div(int lhs, int rhs) {
+    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
 }
 
 void function(
@@ -1430,12 +1430,12 @@ void function(
     metal::uint3 _e47 = global;
     metal::uint3 _e48 = global_2;
     int _e58 = as_type<int>((((_e47.z * _e48.y) + _e47.y) * _e48.x) + _e47.x);
-    metal::uint3 _e59 = global_1;
-    int _e61 = as_type<int>(_e59.x);
-    int _e62 = naga_div(_e61, 16);
-    int _e63 = naga_mod(_e61, 16);
-    int _e67 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e58, 1)) * as_type<uint>(16))) + as_type<uint>(_e62));
-    int _e69 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e58, 1)) * as_type<uint>(16))) + as_type<uint>(_e63));
+    metal::uint3 _e63 = global_1;
+    int _e65 = as_type<int>(_e63.x);
+    int _e66 = naga_div(_e65, 16);
+    int _e67 = naga_mod(_e65, 16);
+    int _e68 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e58, 1)) * as_type<uint>(16))) + as_type<uint>(_e66));
+    int _e69 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e58, 1)) * as_type<uint>(16))) + as_type<uint>(_e67));
     bool _e70 = _e58 < 1;
     local_3 = 0.0;
     local_1 = 0;
@@ -1452,22 +1452,22 @@ void function(
         int _e71 = local_1;
         if (_e71 < 32) {
             int _e73 = local_1;
-            int _e74 = as_type<int>(as_type<uint>(_e73) + as_type<uint>(_e63));
-            int _e75 = as_type<int>(as_type<uint>(_e73) + as_type<uint>(_e62));
+            int _e74 = as_type<int>(as_type<uint>(_e73) + as_type<uint>(_e67));
+            int _e75 = as_type<int>(as_type<uint>(_e73) + as_type<uint>(_e66));
             local_2 = 0.0;
-            if (((_e67 < 1) && (_e74 < 32)) && _e70) {
+            if (((_e68 < 1) && (_e74 < 32)) && _e70) {
                 float _e83 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(_e33)) + as_type<uint>(_e74))];
                 local_2 = _e83;
             }
             float _e84 = local_2;
-            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e63) * as_type<uint>(17))) + as_type<uint>(_e62))] = _e84;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e67) * as_type<uint>(17))) + as_type<uint>(_e66))] = _e84;
             local_2 = 0.0;
             if (((_e75 < 32) && (_e69 < 10)) && _e70) {
                 float _e97 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e37)) + as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(10))))) + as_type<uint>(_e69))];
                 local_2 = _e97;
             }
             float _e98 = local_2;
-            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e62) * as_type<uint>(16))) + as_type<uint>(_e63))] = _e98;
+            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e66) * as_type<uint>(16))) + as_type<uint>(_e67))] = _e98;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -1483,8 +1483,8 @@ void function(
                 int _e102 = local;
                 if (_e102 < 16) {
                     int _e104 = local;
-                    float _e108 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e104) * as_type<uint>(17))) + as_type<uint>(_e62))];
-                    float _e112 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e104) * as_type<uint>(16))) + as_type<uint>(_e63))];
+                    float _e108 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e104) * as_type<uint>(17))) + as_type<uint>(_e66))];
+                    float _e112 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e104) * as_type<uint>(16))) + as_type<uint>(_e67))];
                     float _e114 = local_3;
                     local_3 = _e114 + (_e108 * _e112);
                     continue;
@@ -1498,7 +1498,7 @@ void function(
             break;
         }
     }
-    if (((_e67 < 1) && (_e69 < 10)) && _e70) {
+    if (((_e68 < 1) && (_e69 < 10)) && _e70) {
         float _e124 = local_3;
         float _e128 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e45)) + as_type<uint>(_e69))];
         global_5.member[as_type<int>(as_type<uint>(as_type<int>(_e41)) + as_type<uint>(_e69))] = _e124 + _e128;

@@ -50,14 +50,14 @@ fn function_() {
     let _e75 = global;
     let _e76 = global_2;
     let _e86 = bitcast<i32>(((((_e75.z * _e76.y) + _e75.y) * _e76.x) + _e75.x));
-    let _e87 = global_1;
-    let _e89 = bitcast<i32>(_e87.x);
-    let _e90 = (_e89 / 16i);
-    let _e91 = (_e89 % 16i);
-    let _e93 = (_e86 / 128i);
-    let _e96 = (((_e93 % 1i) * 16i) + _e90);
-    let _e98 = (((_e86 % 128i) * 32i) + _e91);
-    let _e99 = (_e93 < 1i);
+    let _e88 = (_e86 / 128i);
+    let _e92 = global_1;
+    let _e94 = bitcast<i32>(_e92.x);
+    let _e95 = (_e94 / 16i);
+    let _e96 = (_e94 % 16i);
+    let _e97 = (((_e88 % 1i) * 16i) + _e95);
+    let _e98 = (((_e86 % 128i) * 32i) + _e96);
+    let _e99 = (_e88 < 1i);
     local_6 = 0f;
     local_5 = 0f;
     local_3 = 0i;
@@ -65,17 +65,17 @@ fn function_() {
         let _e100 = local_3;
         if (_e100 < 27i) {
             let _e102 = local_3;
-            let _e103 = (_e102 + _e91);
-            let _e104 = (_e102 + _e90);
+            let _e103 = (_e102 + _e96);
+            let _e104 = (_e102 + _e95);
             let _e105 = (_e98 + 16i);
             local_4 = 0f;
-            if (((_e96 < 16i) && (_e103 < 27i)) && _e99) {
+            if (((_e97 < 16i) && (_e103 < 27i)) && _e99) {
                 let _e114 = (_e103 % 9i);
-                let _e126 = global_4.member[((((bitcast<i32>(_e53) + ((((_e93 % 1i) * 16i) + _e96) * 27i)) + ((_e103 / 9i) * 9i)) + ((_e114 / 3i) * 3i)) + (_e114 % 3i))];
+                let _e126 = global_4.member[((((bitcast<i32>(_e53) + ((((_e88 % 1i) * 16i) + _e97) * 27i)) + ((_e103 / 9i) * 9i)) + ((_e114 / 3i) * 3i)) + (_e114 % 3i))];
                 local_4 = _e126;
             }
             let _e127 = local_4;
-            global_10[((_e91 * 17i) + _e90)] = _e127;
+            global_10[((_e96 * 17i) + _e95)] = _e127;
             local_4 = 0f;
             if (((_e104 < 27i) && (_e98 < 4096i)) && _e99) {
                 let _e137 = (_e104 % 9i);
@@ -83,14 +83,14 @@ fn function_() {
                 let _e145 = (((_e98 % 64i) + (_e137 % 3i)) + -1i);
                 local_2 = 0f;
                 if (((_e143 >= 0i) && (_e143 < 64i)) && ((_e145 >= 0i) && (_e145 < 64i))) {
-                    let _e162 = global_3.member[(((_e49 + ((((_e93 % 1i) * 3i) + (_e104 / 9i)) * 4096i)) + (_e143 * 64i)) + _e145)];
+                    let _e162 = global_3.member[(((_e49 + ((((_e88 % 1i) * 3i) + (_e104 / 9i)) * 4096i)) + (_e143 * 64i)) + _e145)];
                     local_2 = _e162;
                 }
                 let _e163 = local_2;
                 local_4 = _e163;
             }
             let _e164 = local_4;
-            global_11[((_e90 * 32i) + _e91)] = _e164;
+            global_11[((_e95 * 32i) + _e96)] = _e164;
             local_4 = 0f;
             if (((_e104 < 27i) && (_e105 < 4096i)) && _e99) {
                 let _e174 = (_e104 % 9i);
@@ -98,22 +98,22 @@ fn function_() {
                 let _e182 = (((_e105 % 64i) + (_e174 % 3i)) + -1i);
                 local_1 = 0f;
                 if (((_e180 >= 0i) && (_e180 < 64i)) && ((_e182 >= 0i) && (_e182 < 64i))) {
-                    let _e199 = global_3.member[(((_e49 + ((((_e93 % 1i) * 3i) + (_e104 / 9i)) * 4096i)) + (_e180 * 64i)) + _e182)];
+                    let _e199 = global_3.member[(((_e49 + ((((_e88 % 1i) * 3i) + (_e104 / 9i)) * 4096i)) + (_e180 * 64i)) + _e182)];
                     local_1 = _e199;
                 }
                 let _e200 = local_1;
                 local_4 = _e200;
             }
             let _e201 = local_4;
-            global_11[(((_e90 * 32i) + _e91) + 16i)] = _e201;
+            global_11[(((_e95 * 32i) + _e96) + 16i)] = _e201;
             workgroupBarrier();
             local = 0i;
             loop {
                 let _e206 = local;
                 if (_e206 < 16i) {
                     let _e208 = local;
-                    let _e212 = global_10[((_e208 * 17i) + _e90)];
-                    let _e214 = ((_e208 * 32i) + _e91);
+                    let _e212 = global_10[((_e208 * 17i) + _e95)];
+                    let _e214 = ((_e208 * 32i) + _e96);
                     let _e216 = global_11[_e214];
                     let _e219 = global_11[(_e214 + 16i)];
                     let _e221 = local_6;
@@ -139,9 +139,9 @@ fn function_() {
             local_3 = (_e228 + 16i);
         }
     }
-    if (((_e96 < 16i) && (_e98 < 4096i)) && _e99) {
+    if (((_e97 < 16i) && (_e98 < 4096i)) && _e99) {
         let _e234 = local_6;
-        let _e237 = (((_e93 % 1i) * 16i) + _e96);
+        let _e237 = (((_e88 % 1i) * 16i) + _e97);
         let _e243 = global_6.member[(_e64 + _e237)];
         let _e248 = global_7.member[(_e69 + _e237)];
         let _e253 = global_8.member[(_e74 + _e237)];
@@ -149,9 +149,9 @@ fn function_() {
         global_5.member[(((_e59 + (_e237 * 4096i)) + ((_e98 / 64i) * 64i)) + (_e98 % 64i))] = select(0f, _e254, ((_e254 > 0f) || ((bitcast<u32>(_e254) & 2147483647u) > 2139095040u)));
     }
     let _e268 = (_e98 + 16i);
-    if (((_e96 < 16i) && (_e268 < 4096i)) && _e99) {
+    if (((_e97 < 16i) && (_e268 < 4096i)) && _e99) {
         let _e273 = local_5;
-        let _e276 = (((_e93 % 1i) * 16i) + _e96);
+        let _e276 = (((_e88 % 1i) * 16i) + _e97);
         let _e282 = global_6.member[(_e64 + _e276)];
         let _e287 = global_7.member[(_e69 + _e276)];
         let _e292 = global_8.member[(_e74 + _e276)];
@@ -301,30 +301,30 @@ fn function_() {
     let _e66 = global;
     let _e67 = global_2;
     let _e77 = bitcast<i32>(((((_e66.z * _e67.y) + _e66.y) * _e67.x) + _e66.x));
-    let _e78 = global_1;
-    let _e80 = bitcast<i32>(_e78.x);
-    let _e81 = (_e80 / 16i);
-    let _e82 = (_e80 % 16i);
-    let _e84 = (_e77 / 64i);
-    let _e87 = (((_e84 % 1i) * 16i) + _e81);
-    let _e89 = (((_e77 % 64i) * 16i) + _e82);
-    let _e90 = (_e84 < 1i);
+    let _e79 = (_e77 / 64i);
+    let _e83 = global_1;
+    let _e85 = bitcast<i32>(_e83.x);
+    let _e86 = (_e85 / 16i);
+    let _e87 = (_e85 % 16i);
+    let _e88 = (((_e79 % 1i) * 16i) + _e86);
+    let _e89 = (((_e77 % 64i) * 16i) + _e87);
+    let _e90 = (_e79 < 1i);
     local_4 = 0f;
     local_2 = 0i;
     loop {
         let _e91 = local_2;
         if (_e91 < 144i) {
             let _e93 = local_2;
-            let _e94 = (_e93 + _e82);
-            let _e95 = (_e93 + _e81);
+            let _e94 = (_e93 + _e87);
+            let _e95 = (_e93 + _e86);
             local_3 = 0f;
-            if (((_e87 < 16i) && (_e94 < 144i)) && _e90) {
+            if (((_e88 < 16i) && (_e94 < 144i)) && _e90) {
                 let _e104 = (_e94 % 9i);
-                let _e116 = global_4.member[((((bitcast<i32>(_e49) + ((((_e84 % 1i) * 16i) + _e87) * 144i)) + ((_e94 / 9i) * 9i)) + ((_e104 / 3i) * 3i)) + (_e104 % 3i))];
+                let _e116 = global_4.member[((((bitcast<i32>(_e49) + ((((_e79 % 1i) * 16i) + _e88) * 144i)) + ((_e94 / 9i) * 9i)) + ((_e104 / 3i) * 3i)) + (_e104 % 3i))];
                 local_3 = _e116;
             }
             let _e117 = local_3;
-            global_9[((_e82 * 17i) + _e81)] = _e117;
+            global_9[((_e87 * 17i) + _e86)] = _e117;
             local_3 = 0f;
             if (((_e95 < 144i) && (_e89 < 1024i)) && _e90) {
                 let _e127 = (_e95 % 9i);
@@ -332,22 +332,22 @@ fn function_() {
                 let _e135 = (((_e89 % 32i) + (_e127 % 3i)) + -1i);
                 local_1 = 0f;
                 if (((_e133 >= 0i) && (_e133 < 32i)) && ((_e135 >= 0i) && (_e135 < 32i))) {
-                    let _e152 = global_3.member[(((bitcast<i32>(_e44) + ((((_e84 % 1i) * 16i) + (_e95 / 9i)) * 1024i)) + (_e133 * 32i)) + _e135)];
+                    let _e152 = global_3.member[(((bitcast<i32>(_e44) + ((((_e79 % 1i) * 16i) + (_e95 / 9i)) * 1024i)) + (_e133 * 32i)) + _e135)];
                     local_1 = _e152;
                 }
                 let _e153 = local_1;
                 local_3 = _e153;
             }
             let _e154 = local_3;
-            global_10[((_e81 * 16i) + _e82)] = _e154;
+            global_10[((_e86 * 16i) + _e87)] = _e154;
             workgroupBarrier();
             local = 0i;
             loop {
                 let _e158 = local;
                 if (_e158 < 16i) {
                     let _e160 = local;
-                    let _e164 = global_9[((_e160 * 17i) + _e81)];
-                    let _e168 = global_10[((_e160 * 16i) + _e82)];
+                    let _e164 = global_9[((_e160 * 17i) + _e86)];
+                    let _e168 = global_10[((_e160 * 16i) + _e87)];
                     let _e170 = local_4;
                     local_4 = (_e170 + (_e164 * _e168));
                     continue;
@@ -369,9 +369,9 @@ fn function_() {
             local_2 = (_e174 + 16i);
         }
     }
-    if (((_e87 < 16i) && (_e89 < 1024i)) && _e90) {
+    if (((_e88 < 16i) && (_e89 < 1024i)) && _e90) {
         let _e180 = local_4;
-        let _e183 = (((_e84 % 1i) * 16i) + _e87);
+        let _e183 = (((_e79 % 1i) * 16i) + _e88);
         let _e189 = global_6.member[(bitcast<i32>(_e59) + _e183)];
         let _e194 = global_7.member[(bitcast<i32>(_e64) + _e183)];
         let _e195 = ((_e180 * _e189) + _e194);
@@ -433,30 +433,30 @@ fn function_() {
     let _e72 = global;
     let _e73 = global_2;
     let _e83 = bitcast<i32>(((((_e72.z * _e73.y) + _e72.y) * _e73.x) + _e72.x));
-    let _e84 = global_1;
-    let _e86 = bitcast<i32>(_e84.x);
-    let _e87 = (_e86 / 16i);
-    let _e88 = (_e86 % 16i);
-    let _e90 = (_e83 / 64i);
-    let _e93 = (((_e90 % 1i) * 16i) + _e87);
-    let _e95 = (((_e83 % 64i) * 16i) + _e88);
-    let _e96 = (_e90 < 1i);
+    let _e85 = (_e83 / 64i);
+    let _e89 = global_1;
+    let _e91 = bitcast<i32>(_e89.x);
+    let _e92 = (_e91 / 16i);
+    let _e93 = (_e91 % 16i);
+    let _e94 = (((_e85 % 1i) * 16i) + _e92);
+    let _e95 = (((_e83 % 64i) * 16i) + _e93);
+    let _e96 = (_e85 < 1i);
     local_4 = 0f;
     local_2 = 0i;
     loop {
         let _e97 = local_2;
         if (_e97 < 144i) {
             let _e99 = local_2;
-            let _e100 = (_e99 + _e88);
-            let _e101 = (_e99 + _e87);
+            let _e100 = (_e99 + _e93);
+            let _e101 = (_e99 + _e92);
             local_3 = 0f;
-            if (((_e93 < 16i) && (_e100 < 144i)) && _e96) {
+            if (((_e94 < 16i) && (_e100 < 144i)) && _e96) {
                 let _e110 = (_e100 % 9i);
-                let _e122 = global_4.member[((((bitcast<i32>(_e50) + ((((_e90 % 1i) * 16i) + _e93) * 144i)) + ((_e100 / 9i) * 9i)) + ((_e110 / 3i) * 3i)) + (_e110 % 3i))];
+                let _e122 = global_4.member[((((bitcast<i32>(_e50) + ((((_e85 % 1i) * 16i) + _e94) * 144i)) + ((_e100 / 9i) * 9i)) + ((_e110 / 3i) * 3i)) + (_e110 % 3i))];
                 local_3 = _e122;
             }
             let _e123 = local_3;
-            global_10[((_e88 * 17i) + _e87)] = _e123;
+            global_10[((_e93 * 17i) + _e92)] = _e123;
             local_3 = 0f;
             if (((_e101 < 144i) && (_e95 < 1024i)) && _e96) {
                 let _e133 = (_e101 % 9i);
@@ -464,22 +464,22 @@ fn function_() {
                 let _e141 = (((_e95 % 32i) + (_e133 % 3i)) + -1i);
                 local_1 = 0f;
                 if (((_e139 >= 0i) && (_e139 < 32i)) && ((_e141 >= 0i) && (_e141 < 32i))) {
-                    let _e158 = global_3.member[(((bitcast<i32>(_e45) + ((((_e90 % 1i) * 16i) + (_e101 / 9i)) * 1024i)) + (_e139 * 32i)) + _e141)];
+                    let _e158 = global_3.member[(((bitcast<i32>(_e45) + ((((_e85 % 1i) * 16i) + (_e101 / 9i)) * 1024i)) + (_e139 * 32i)) + _e141)];
                     local_1 = _e158;
                 }
                 let _e159 = local_1;
                 local_3 = _e159;
             }
             let _e160 = local_3;
-            global_11[((_e87 * 16i) + _e88)] = _e160;
+            global_11[((_e92 * 16i) + _e93)] = _e160;
             workgroupBarrier();
             local = 0i;
             loop {
                 let _e164 = local;
                 if (_e164 < 16i) {
                     let _e166 = local;
-                    let _e170 = global_10[((_e166 * 17i) + _e87)];
-                    let _e174 = global_11[((_e166 * 16i) + _e88)];
+                    let _e170 = global_10[((_e166 * 17i) + _e92)];
+                    let _e174 = global_11[((_e166 * 16i) + _e93)];
                     let _e176 = local_4;
                     local_4 = (_e176 + (_e170 * _e174));
                     continue;
@@ -501,9 +501,9 @@ fn function_() {
             local_2 = (_e180 + 16i);
         }
     }
-    if (((_e93 < 16i) && (_e95 < 1024i)) && _e96) {
+    if (((_e94 < 16i) && (_e95 < 1024i)) && _e96) {
         let _e186 = local_4;
-        let _e189 = (((_e90 % 1i) * 16i) + _e93);
+        let _e189 = (((_e85 % 1i) * 16i) + _e94);
         let _e190 = (_e95 / 32i);
         let _e191 = (_e95 % 32i);
         let _e195 = global_6.member[(bitcast<i32>(_e60) + _e189)];
@@ -565,31 +565,31 @@ fn function_() {
     let _e67 = global;
     let _e68 = global_2;
     let _e78 = bitcast<i32>(((((_e67.z * _e68.y) + _e67.y) * _e68.x) + _e67.x));
-    let _e79 = global_1;
-    let _e81 = bitcast<i32>(_e79.x);
-    let _e82 = (_e81 / 16i);
-    let _e83 = (_e81 % 16i);
-    let _e85 = (_e78 / 16i);
-    let _e87 = (_e85 / 2i);
-    let _e89 = (((_e85 % 2i) * 16i) + _e82);
-    let _e91 = (((_e78 % 16i) * 16i) + _e83);
-    let _e92 = (_e87 < 1i);
+    let _e80 = (_e78 / 16i);
+    let _e82 = (_e80 / 2i);
+    let _e85 = global_1;
+    let _e87 = bitcast<i32>(_e85.x);
+    let _e88 = (_e87 / 16i);
+    let _e89 = (_e87 % 16i);
+    let _e90 = (((_e80 % 2i) * 16i) + _e88);
+    let _e91 = (((_e78 % 16i) * 16i) + _e89);
+    let _e92 = (_e82 < 1i);
     local_4 = 0f;
     local_2 = 0i;
     loop {
         let _e93 = local_2;
         if (_e93 < 144i) {
             let _e95 = local_2;
-            let _e96 = (_e95 + _e83);
-            let _e97 = (_e95 + _e82);
+            let _e96 = (_e95 + _e89);
+            let _e97 = (_e95 + _e88);
             local_3 = 0f;
-            if (((_e89 < 32i) && (_e96 < 144i)) && _e92) {
+            if (((_e90 < 32i) && (_e96 < 144i)) && _e92) {
                 let _e106 = (_e96 % 9i);
-                let _e118 = global_4.member[((((bitcast<i32>(_e50) + ((((_e87 % 1i) * 32i) + _e89) * 144i)) + ((_e96 / 9i) * 9i)) + ((_e106 / 3i) * 3i)) + (_e106 % 3i))];
+                let _e118 = global_4.member[((((bitcast<i32>(_e50) + ((((_e82 % 1i) * 32i) + _e90) * 144i)) + ((_e96 / 9i) * 9i)) + ((_e106 / 3i) * 3i)) + (_e106 % 3i))];
                 local_3 = _e118;
             }
             let _e119 = local_3;
-            global_9[((_e83 * 17i) + _e82)] = _e119;
+            global_9[((_e89 * 17i) + _e88)] = _e119;
             local_3 = 0f;
             if (((_e97 < 144i) && (_e91 < 256i)) && _e92) {
                 let _e129 = (_e97 % 9i);
@@ -597,22 +597,22 @@ fn function_() {
                 let _e139 = ((((_e91 % 16i) * 2i) + (_e129 % 3i)) + -1i);
                 local_1 = 0f;
                 if (((_e136 >= 0i) && (_e136 < 32i)) && ((_e139 >= 0i) && (_e139 < 32i))) {
-                    let _e156 = global_3.member[(((bitcast<i32>(_e45) + ((((_e87 % 1i) * 16i) + (_e97 / 9i)) * 1024i)) + (_e136 * 32i)) + _e139)];
+                    let _e156 = global_3.member[(((bitcast<i32>(_e45) + ((((_e82 % 1i) * 16i) + (_e97 / 9i)) * 1024i)) + (_e136 * 32i)) + _e139)];
                     local_1 = _e156;
                 }
                 let _e157 = local_1;
                 local_3 = _e157;
             }
             let _e158 = local_3;
-            global_10[((_e82 * 16i) + _e83)] = _e158;
+            global_10[((_e88 * 16i) + _e89)] = _e158;
             workgroupBarrier();
             local = 0i;
             loop {
                 let _e162 = local;
                 if (_e162 < 16i) {
                     let _e164 = local;
-                    let _e168 = global_9[((_e164 * 17i) + _e82)];
-                    let _e172 = global_10[((_e164 * 16i) + _e83)];
+                    let _e168 = global_9[((_e164 * 17i) + _e88)];
+                    let _e172 = global_10[((_e164 * 16i) + _e89)];
                     let _e174 = local_4;
                     local_4 = (_e174 + (_e168 * _e172));
                     continue;
@@ -634,9 +634,9 @@ fn function_() {
             local_2 = (_e178 + 16i);
         }
     }
-    if (((_e89 < 32i) && (_e91 < 256i)) && _e92) {
+    if (((_e90 < 32i) && (_e91 < 256i)) && _e92) {
         let _e184 = local_4;
-        let _e187 = (((_e87 % 1i) * 32i) + _e89);
+        let _e187 = (((_e82 % 1i) * 32i) + _e90);
         let _e193 = global_6.member[(bitcast<i32>(_e60) + _e187)];
         let _e198 = global_7.member[(bitcast<i32>(_e65) + _e187)];
         let _e199 = ((_e184 * _e193) + _e198);
@@ -697,14 +697,14 @@ fn function_() {
     let _e58 = global;
     let _e59 = global_2;
     let _e69 = bitcast<i32>(((((_e58.z * _e59.y) + _e58.y) * _e59.x) + _e58.x));
-    let _e70 = global_1;
-    let _e72 = bitcast<i32>(_e70.x);
-    let _e73 = (_e72 / 16i);
-    let _e74 = (_e72 % 16i);
-    let _e76 = (_e69 / 4i);
-    let _e79 = (((_e76 % 1i) * 16i) + _e73);
-    let _e81 = (((_e69 % 4i) * 64i) + _e74);
-    let _e82 = (_e76 < 32i);
+    let _e71 = (_e69 / 4i);
+    let _e75 = global_1;
+    let _e77 = bitcast<i32>(_e75.x);
+    let _e78 = (_e77 / 16i);
+    let _e79 = (_e77 % 16i);
+    let _e80 = (((_e71 % 1i) * 16i) + _e78);
+    let _e81 = (((_e69 % 4i) * 64i) + _e79);
+    let _e82 = (_e71 < 32i);
     local_10 = 0f;
     local_9 = 0f;
     local_8 = 0f;
@@ -714,19 +714,19 @@ fn function_() {
         let _e83 = local_5;
         if (_e83 < 9i) {
             let _e85 = local_5;
-            let _e86 = (_e85 + _e74);
-            let _e87 = (_e85 + _e73);
+            let _e86 = (_e85 + _e79);
+            let _e87 = (_e85 + _e78);
             let _e88 = (_e81 + 16i);
             let _e89 = (_e81 + 32i);
             let _e90 = (_e81 + 48i);
             local_6 = 0f;
-            if (((_e79 < 1i) && (_e86 < 9i)) && _e82) {
+            if (((_e80 < 1i) && (_e86 < 9i)) && _e82) {
                 let _e98 = (_e86 % 9i);
-                let _e108 = global_4.member[(((bitcast<i32>(_e51) + (((_e76 % 32i) + _e79) * 9i)) + ((_e98 / 3i) * 3i)) + (_e98 % 3i))];
+                let _e108 = global_4.member[(((bitcast<i32>(_e51) + (((_e71 % 32i) + _e80) * 9i)) + ((_e98 / 3i) * 3i)) + (_e98 % 3i))];
                 local_6 = _e108;
             }
             let _e109 = local_6;
-            global_7[((_e74 * 17i) + _e73)] = _e109;
+            global_7[((_e79 * 17i) + _e78)] = _e109;
             local_6 = 0f;
             if (((_e87 < 9i) && (_e81 < 256i)) && _e82) {
                 let _e120 = (_e87 % 9i);
@@ -734,14 +734,14 @@ fn function_() {
                 let _e128 = (((_e81 % 16i) + (_e120 % 3i)) + -1i);
                 local_4 = 0f;
                 if (((_e126 >= 0i) && (_e126 < 16i)) && ((_e128 >= 0i) && (_e128 < 16i))) {
-                    let _e144 = global_3.member[(((_e47 + (((_e76 % 32i) + (_e87 / 9i)) * 256i)) + (_e126 * 16i)) + _e128)];
+                    let _e144 = global_3.member[(((_e47 + (((_e71 % 32i) + (_e87 / 9i)) * 256i)) + (_e126 * 16i)) + _e128)];
                     local_4 = _e144;
                 }
                 let _e145 = local_4;
                 local_6 = _e145;
             }
             let _e146 = local_6;
-            global_8[((_e73 * 64i) + _e74)] = _e146;
+            global_8[((_e78 * 64i) + _e79)] = _e146;
             local_6 = 0f;
             if (((_e87 < 9i) && (_e88 < 256i)) && _e82) {
                 let _e157 = (_e87 % 9i);
@@ -749,14 +749,14 @@ fn function_() {
                 let _e165 = (((_e88 % 16i) + (_e157 % 3i)) + -1i);
                 local_3 = 0f;
                 if (((_e163 >= 0i) && (_e163 < 16i)) && ((_e165 >= 0i) && (_e165 < 16i))) {
-                    let _e181 = global_3.member[(((_e47 + (((_e76 % 32i) + (_e87 / 9i)) * 256i)) + (_e163 * 16i)) + _e165)];
+                    let _e181 = global_3.member[(((_e47 + (((_e71 % 32i) + (_e87 / 9i)) * 256i)) + (_e163 * 16i)) + _e165)];
                     local_3 = _e181;
                 }
                 let _e182 = local_3;
                 local_6 = _e182;
             }
             let _e183 = local_6;
-            global_8[(((_e73 * 64i) + _e74) + 16i)] = _e183;
+            global_8[(((_e78 * 64i) + _e79) + 16i)] = _e183;
             local_6 = 0f;
             if (((_e87 < 9i) && (_e89 < 256i)) && _e82) {
                 let _e195 = (_e87 % 9i);
@@ -764,14 +764,14 @@ fn function_() {
                 let _e203 = (((_e89 % 16i) + (_e195 % 3i)) + -1i);
                 local_2 = 0f;
                 if (((_e201 >= 0i) && (_e201 < 16i)) && ((_e203 >= 0i) && (_e203 < 16i))) {
-                    let _e219 = global_3.member[(((_e47 + (((_e76 % 32i) + (_e87 / 9i)) * 256i)) + (_e201 * 16i)) + _e203)];
+                    let _e219 = global_3.member[(((_e47 + (((_e71 % 32i) + (_e87 / 9i)) * 256i)) + (_e201 * 16i)) + _e203)];
                     local_2 = _e219;
                 }
                 let _e220 = local_2;
                 local_6 = _e220;
             }
             let _e221 = local_6;
-            global_8[(((_e73 * 64i) + _e74) + 32i)] = _e221;
+            global_8[(((_e78 * 64i) + _e79) + 32i)] = _e221;
             local_6 = 0f;
             if (((_e87 < 9i) && (_e90 < 256i)) && _e82) {
                 let _e233 = (_e87 % 9i);
@@ -779,22 +779,22 @@ fn function_() {
                 let _e241 = (((_e90 % 16i) + (_e233 % 3i)) + -1i);
                 local_1 = 0f;
                 if (((_e239 >= 0i) && (_e239 < 16i)) && ((_e241 >= 0i) && (_e241 < 16i))) {
-                    let _e257 = global_3.member[(((_e47 + (((_e76 % 32i) + (_e87 / 9i)) * 256i)) + (_e239 * 16i)) + _e241)];
+                    let _e257 = global_3.member[(((_e47 + (((_e71 % 32i) + (_e87 / 9i)) * 256i)) + (_e239 * 16i)) + _e241)];
                     local_1 = _e257;
                 }
                 let _e258 = local_1;
                 local_6 = _e258;
             }
             let _e259 = local_6;
-            global_8[(((_e73 * 64i) + _e74) + 48i)] = _e259;
+            global_8[(((_e78 * 64i) + _e79) + 48i)] = _e259;
             workgroupBarrier();
             local = 0i;
             loop {
                 let _e264 = local;
                 if (_e264 < 16i) {
                     let _e266 = local;
-                    let _e270 = global_7[((_e266 * 17i) + _e73)];
-                    let _e272 = ((_e266 * 64i) + _e74);
+                    let _e270 = global_7[((_e266 * 17i) + _e78)];
+                    let _e272 = ((_e266 * 64i) + _e79);
                     let _e274 = global_8[_e272];
                     let _e277 = global_8[(_e272 + 16i)];
                     let _e280 = global_8[(_e272 + 32i)];
@@ -826,24 +826,24 @@ fn function_() {
             local_5 = (_e298 + 16i);
         }
     }
-    if (((_e79 < 1i) && (_e81 < 256i)) && _e82) {
+    if (((_e80 < 1i) && (_e81 < 256i)) && _e82) {
         let _e304 = local_10;
-        global_5.member[(((_e57 + (((_e76 % 32i) + _e79) * 256i)) + ((_e81 / 16i) * 16i)) + (_e81 % 16i))] = _e304;
+        global_5.member[(((_e57 + (((_e71 % 32i) + _e80) * 256i)) + ((_e81 / 16i) * 16i)) + (_e81 % 16i))] = _e304;
     }
     let _e317 = (_e81 + 16i);
-    if (((_e79 < 1i) && (_e317 < 256i)) && _e82) {
+    if (((_e80 < 1i) && (_e317 < 256i)) && _e82) {
         let _e322 = local_9;
-        global_5.member[(((_e57 + (((_e76 % 32i) + _e79) * 256i)) + ((_e317 / 16i) * 16i)) + (_e317 % 16i))] = _e322;
+        global_5.member[(((_e57 + (((_e71 % 32i) + _e80) * 256i)) + ((_e317 / 16i) * 16i)) + (_e317 % 16i))] = _e322;
     }
     let _e335 = (_e81 + 32i);
-    if (((_e79 < 1i) && (_e335 < 256i)) && _e82) {
+    if (((_e80 < 1i) && (_e335 < 256i)) && _e82) {
         let _e340 = local_8;
-        global_5.member[(((_e57 + (((_e76 % 32i) + _e79) * 256i)) + ((_e335 / 16i) * 16i)) + (_e335 % 16i))] = _e340;
+        global_5.member[(((_e57 + (((_e71 % 32i) + _e80) * 256i)) + ((_e335 / 16i) * 16i)) + (_e335 % 16i))] = _e340;
     }
     let _e353 = (_e81 + 48i);
-    if (((_e79 < 1i) && (_e353 < 256i)) && _e82) {
+    if (((_e80 < 1i) && (_e353 < 256i)) && _e82) {
         let _e358 = local_7;
-        global_5.member[(((_e57 + (((_e76 % 32i) + _e79) * 256i)) + ((_e353 / 16i) * 16i)) + (_e353 % 16i))] = _e358;
+        global_5.member[(((_e57 + (((_e71 % 32i) + _e80) * 256i)) + ((_e353 / 16i) * 16i)) + (_e353 % 16i))] = _e358;
     }
     return;
 }
@@ -1020,12 +1020,12 @@ fn function_() {
     let _e51 = global;
     let _e52 = global_2;
     let _e62 = bitcast<i32>(((((_e51.z * _e52.y) + _e51.y) * _e52.x) + _e51.x));
-    let _e63 = global_1;
-    let _e65 = bitcast<i32>(_e63.x);
-    let _e66 = (_e65 / 16i);
-    let _e67 = (_e65 % 16i);
-    let _e71 = (((_e62 % 1i) * 16i) + _e66);
-    let _e73 = (((_e62 % 1i) * 16i) + _e67);
+    let _e67 = global_1;
+    let _e69 = bitcast<i32>(_e67.x);
+    let _e70 = (_e69 / 16i);
+    let _e71 = (_e69 % 16i);
+    let _e72 = (((_e62 % 1i) * 16i) + _e70);
+    let _e73 = (((_e62 % 1i) * 16i) + _e71);
     let _e74 = (_e62 < 1i);
     local_3 = 0f;
     local_1 = 0i;
@@ -1033,30 +1033,30 @@ fn function_() {
         let _e75 = local_1;
         if (_e75 < 32i) {
             let _e77 = local_1;
-            let _e78 = (_e77 + _e67);
-            let _e79 = (_e77 + _e66);
+            let _e78 = (_e77 + _e71);
+            let _e79 = (_e77 + _e70);
             local_2 = 0f;
-            if (((_e71 < 1i) && (_e78 < 32i)) && _e74) {
+            if (((_e72 < 1i) && (_e78 < 32i)) && _e74) {
                 let _e87 = global_3.member[(bitcast<i32>(_e34) + _e78)];
                 local_2 = _e87;
             }
             let _e88 = local_2;
-            global_8[((_e67 * 17i) + _e66)] = _e88;
+            global_8[((_e71 * 17i) + _e70)] = _e88;
             local_2 = 0f;
             if (((_e79 < 32i) && (_e73 < 10i)) && _e74) {
                 let _e101 = global_4.member[((bitcast<i32>(_e39) + (_e79 * 10i)) + _e73)];
                 local_2 = _e101;
             }
             let _e102 = local_2;
-            global_9[((_e66 * 16i) + _e67)] = _e102;
+            global_9[((_e70 * 16i) + _e71)] = _e102;
             workgroupBarrier();
             local = 0i;
             loop {
                 let _e106 = local;
                 if (_e106 < 16i) {
                     let _e108 = local;
-                    let _e112 = global_8[((_e108 * 17i) + _e66)];
-                    let _e116 = global_9[((_e108 * 16i) + _e67)];
+                    let _e112 = global_8[((_e108 * 17i) + _e70)];
+                    let _e116 = global_9[((_e108 * 16i) + _e71)];
                     let _e118 = local_3;
                     local_3 = (_e118 + (_e112 * _e116));
                     continue;
@@ -1078,7 +1078,7 @@ fn function_() {
             local_1 = (_e122 + 16i);
         }
     }
-    if (((_e71 < 1i) && (_e73 < 10i)) && _e74) {
+    if (((_e72 < 1i) && (_e73 < 10i)) && _e74) {
         let _e128 = local_3;
         let _e132 = global_6.member[(bitcast<i32>(_e49) + _e73)];
         global_5.member[(bitcast<i32>(_e44) + _e73)] = (_e128 + _e132);

@@ -29,13 +29,13 @@ struct type_17 {
     float inner[256];
 };
 
-int naga_div(int lhs, int rhs) {
-    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
-}
-
 int naga_mod(int lhs, int rhs) {
     int divisor = metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
     return lhs - (lhs / divisor) * divisor;
+}
+
+int naga_div(int lhs, int rhs) {
+    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
 }
 
 void function(
@@ -62,14 +62,14 @@ void function(
     metal::uint3 _e55 = global;
     metal::uint3 _e56 = global_2;
     int _e66 = as_type<int>((((_e55.z * _e56.y) + _e55.y) * _e56.x) + _e55.x);
-    metal::uint3 _e67 = global_1;
-    int _e69 = as_type<int>(_e67.x);
-    int _e70 = naga_div(_e69, 16);
-    int _e71 = naga_mod(_e69, 16);
-    int _e73 = naga_div(_e66, 32);
-    int _e76 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e73, 1)) * as_type<uint>(16))) + as_type<uint>(_e70));
-    int _e78 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e66, 32)) * as_type<uint>(16))) + as_type<uint>(_e71));
-    bool _e79 = _e73 < 1;
+    int _e68 = naga_div(_e66, 32);
+    metal::uint3 _e72 = global_1;
+    int _e74 = as_type<int>(_e72.x);
+    int _e75 = naga_div(_e74, 16);
+    int _e76 = naga_mod(_e74, 16);
+    int _e77 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e68, 1)) * as_type<uint>(16))) + as_type<uint>(_e75));
+    int _e78 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e66, 32)) * as_type<uint>(16))) + as_type<uint>(_e76));
+    bool _e79 = _e68 < 1;
     local_3 = 0.0;
     local_1 = 0;
     uint2 loop_bound = uint2(4294967295u);
@@ -85,22 +85,22 @@ void function(
         int _e80 = local_1;
         if (_e80 < 784) {
             int _e82 = local_1;
-            int _e83 = as_type<int>(as_type<uint>(_e82) + as_type<uint>(_e71));
-            int _e84 = as_type<int>(as_type<uint>(_e82) + as_type<uint>(_e70));
+            int _e83 = as_type<int>(as_type<uint>(_e82) + as_type<uint>(_e76));
+            int _e84 = as_type<int>(as_type<uint>(_e82) + as_type<uint>(_e75));
             local_2 = 0.0;
-            if (((_e76 < 8) && (_e83 < 784)) && _e79) {
-                float _e94 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e41)) + as_type<uint>(as_type<int>(as_type<uint>(_e76) * as_type<uint>(784))))) + as_type<uint>(_e83))];
+            if (((_e77 < 8) && (_e83 < 784)) && _e79) {
+                float _e94 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e41)) + as_type<uint>(as_type<int>(as_type<uint>(_e77) * as_type<uint>(784))))) + as_type<uint>(_e83))];
                 local_2 = _e94;
             }
             float _e95 = local_2;
-            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e71) * as_type<uint>(17))) + as_type<uint>(_e70))] = _e95;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e76) * as_type<uint>(17))) + as_type<uint>(_e75))] = _e95;
             local_2 = 0.0;
             if (((_e84 < 784) && (_e78 < 512)) && _e79) {
                 float _e108 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e45)) + as_type<uint>(as_type<int>(as_type<uint>(_e84) * as_type<uint>(512))))) + as_type<uint>(_e78))];
                 local_2 = _e108;
             }
             float _e109 = local_2;
-            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e70) * as_type<uint>(16))) + as_type<uint>(_e71))] = _e109;
+            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(16))) + as_type<uint>(_e76))] = _e109;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -116,8 +116,8 @@ void function(
                 int _e113 = local;
                 if (_e113 < 16) {
                     int _e115 = local;
-                    float _e119 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e115) * as_type<uint>(17))) + as_type<uint>(_e70))];
-                    float _e123 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e115) * as_type<uint>(16))) + as_type<uint>(_e71))];
+                    float _e119 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e115) * as_type<uint>(17))) + as_type<uint>(_e75))];
+                    float _e123 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e115) * as_type<uint>(16))) + as_type<uint>(_e76))];
                     float _e125 = local_3;
                     local_3 = _e125 + (_e119 * _e123);
                     continue;
@@ -131,11 +131,11 @@ void function(
             break;
         }
     }
-    if (((_e76 < 8) && (_e78 < 512)) && _e79) {
+    if (((_e77 < 8) && (_e78 < 512)) && _e79) {
         float _e135 = local_3;
         float _e139 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e53)) + as_type<uint>(_e78))];
         float _e140 = _e135 + _e139;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(as_type<int>(as_type<uint>(_e76) * as_type<uint>(512))))) + as_type<uint>(_e78))] = ((_e140 > 0.0) || ((as_type<uint>(_e140) & 2147483647u) > 2139095040u)) ? _e140 : 0.0;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(as_type<int>(as_type<uint>(_e77) * as_type<uint>(512))))) + as_type<uint>(_e78))] = ((_e140 > 0.0) || ((as_type<uint>(_e140) & 2147483647u) > 2139095040u)) ? _e140 : 0.0;
     }
     return;
 }
@@ -201,13 +201,13 @@ struct type_17 {
     float inner[256];
 };
 
-int naga_div(int lhs, int rhs) {
-    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
-}
-
 int naga_mod(int lhs, int rhs) {
     int divisor = metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
     return lhs - (lhs / divisor) * divisor;
+}
+
+int naga_div(int lhs, int rhs) {
+    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
 }
 
 void function(
@@ -234,14 +234,14 @@ void function(
     metal::uint3 _e54 = global;
     metal::uint3 _e55 = global_2;
     int _e65 = as_type<int>((((_e54.z * _e55.y) + _e54.y) * _e55.x) + _e54.x);
-    metal::uint3 _e66 = global_1;
-    int _e68 = as_type<int>(_e66.x);
-    int _e69 = naga_div(_e68, 16);
-    int _e70 = naga_mod(_e68, 16);
-    int _e72 = naga_div(_e65, 16);
-    int _e75 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e72, 1)) * as_type<uint>(16))) + as_type<uint>(_e69));
-    int _e77 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e65, 16)) * as_type<uint>(16))) + as_type<uint>(_e70));
-    bool _e78 = _e72 < 1;
+    int _e67 = naga_div(_e65, 16);
+    metal::uint3 _e71 = global_1;
+    int _e73 = as_type<int>(_e71.x);
+    int _e74 = naga_div(_e73, 16);
+    int _e75 = naga_mod(_e73, 16);
+    int _e76 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e67, 1)) * as_type<uint>(16))) + as_type<uint>(_e74));
+    int _e77 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e65, 16)) * as_type<uint>(16))) + as_type<uint>(_e75));
+    bool _e78 = _e67 < 1;
     local_3 = 0.0;
     local_1 = 0;
     uint2 loop_bound = uint2(4294967295u);
@@ -257,22 +257,22 @@ void function(
         int _e79 = local_1;
         if (_e79 < 512) {
             int _e81 = local_1;
-            int _e82 = as_type<int>(as_type<uint>(_e81) + as_type<uint>(_e70));
-            int _e83 = as_type<int>(as_type<uint>(_e81) + as_type<uint>(_e69));
+            int _e82 = as_type<int>(as_type<uint>(_e81) + as_type<uint>(_e75));
+            int _e83 = as_type<int>(as_type<uint>(_e81) + as_type<uint>(_e74));
             local_2 = 0.0;
-            if (((_e75 < 8) && (_e82 < 512)) && _e78) {
-                float _e93 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e40)) + as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(512))))) + as_type<uint>(_e82))];
+            if (((_e76 < 8) && (_e82 < 512)) && _e78) {
+                float _e93 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e40)) + as_type<uint>(as_type<int>(as_type<uint>(_e76) * as_type<uint>(512))))) + as_type<uint>(_e82))];
                 local_2 = _e93;
             }
             float _e94 = local_2;
-            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e70) * as_type<uint>(17))) + as_type<uint>(_e69))] = _e94;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(17))) + as_type<uint>(_e74))] = _e94;
             local_2 = 0.0;
             if (((_e83 < 512) && (_e77 < 256)) && _e78) {
                 float _e107 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e44)) + as_type<uint>(as_type<int>(as_type<uint>(_e83) * as_type<uint>(256))))) + as_type<uint>(_e77))];
                 local_2 = _e107;
             }
             float _e108 = local_2;
-            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e69) * as_type<uint>(16))) + as_type<uint>(_e70))] = _e108;
+            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e74) * as_type<uint>(16))) + as_type<uint>(_e75))] = _e108;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -288,8 +288,8 @@ void function(
                 int _e112 = local;
                 if (_e112 < 16) {
                     int _e114 = local;
-                    float _e118 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e114) * as_type<uint>(17))) + as_type<uint>(_e69))];
-                    float _e122 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e114) * as_type<uint>(16))) + as_type<uint>(_e70))];
+                    float _e118 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e114) * as_type<uint>(17))) + as_type<uint>(_e74))];
+                    float _e122 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e114) * as_type<uint>(16))) + as_type<uint>(_e75))];
                     float _e124 = local_3;
                     local_3 = _e124 + (_e118 * _e122);
                     continue;
@@ -303,11 +303,11 @@ void function(
             break;
         }
     }
-    if (((_e75 < 8) && (_e77 < 256)) && _e78) {
+    if (((_e76 < 8) && (_e77 < 256)) && _e78) {
         float _e134 = local_3;
         float _e138 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e52)) + as_type<uint>(_e77))];
         float _e139 = _e134 + _e138;
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e48)) + as_type<uint>(as_type<int>(as_type<uint>(_e75) * as_type<uint>(256))))) + as_type<uint>(_e77))] = ((_e139 > 0.0) || ((as_type<uint>(_e139) & 2147483647u) > 2139095040u)) ? _e139 : 0.0;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e48)) + as_type<uint>(as_type<int>(as_type<uint>(_e76) * as_type<uint>(256))))) + as_type<uint>(_e77))] = ((_e139 > 0.0) || ((as_type<uint>(_e139) & 2147483647u) > 2139095040u)) ? _e139 : 0.0;
     }
     return;
 }
@@ -373,13 +373,13 @@ struct type_17 {
     float inner[256];
 };
 
-int naga_div(int lhs, int rhs) {
-    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
-}
-
 int naga_mod(int lhs, int rhs) {
     int divisor = metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
     return lhs - (lhs / divisor) * divisor;
+}
+
+int naga_div(int lhs, int rhs) {
+    return lhs / metal::select(rhs, 1, (lhs == (-2147483647 - 1) & rhs == -1) | (rhs == 0));
 }
 
 void function(
@@ -406,12 +406,12 @@ void function(
     metal::uint3 _e51 = global;
     metal::uint3 _e52 = global_2;
     int _e62 = as_type<int>((((_e51.z * _e52.y) + _e51.y) * _e52.x) + _e51.x);
-    metal::uint3 _e63 = global_1;
-    int _e65 = as_type<int>(_e63.x);
-    int _e66 = naga_div(_e65, 16);
-    int _e67 = naga_mod(_e65, 16);
-    int _e71 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e62, 1)) * as_type<uint>(16))) + as_type<uint>(_e66));
-    int _e73 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e62, 1)) * as_type<uint>(16))) + as_type<uint>(_e67));
+    metal::uint3 _e67 = global_1;
+    int _e69 = as_type<int>(_e67.x);
+    int _e70 = naga_div(_e69, 16);
+    int _e71 = naga_mod(_e69, 16);
+    int _e72 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e62, 1)) * as_type<uint>(16))) + as_type<uint>(_e70));
+    int _e73 = as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(naga_mod(_e62, 1)) * as_type<uint>(16))) + as_type<uint>(_e71));
     bool _e74 = _e62 < 1;
     local_3 = 0.0;
     local_1 = 0;
@@ -428,22 +428,22 @@ void function(
         int _e75 = local_1;
         if (_e75 < 256) {
             int _e77 = local_1;
-            int _e78 = as_type<int>(as_type<uint>(_e77) + as_type<uint>(_e67));
-            int _e79 = as_type<int>(as_type<uint>(_e77) + as_type<uint>(_e66));
+            int _e78 = as_type<int>(as_type<uint>(_e77) + as_type<uint>(_e71));
+            int _e79 = as_type<int>(as_type<uint>(_e77) + as_type<uint>(_e70));
             local_2 = 0.0;
-            if (((_e71 < 8) && (_e78 < 256)) && _e74) {
-                float _e89 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e37)) + as_type<uint>(as_type<int>(as_type<uint>(_e71) * as_type<uint>(256))))) + as_type<uint>(_e78))];
+            if (((_e72 < 8) && (_e78 < 256)) && _e74) {
+                float _e89 = global_3.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e37)) + as_type<uint>(as_type<int>(as_type<uint>(_e72) * as_type<uint>(256))))) + as_type<uint>(_e78))];
                 local_2 = _e89;
             }
             float _e90 = local_2;
-            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e67) * as_type<uint>(17))) + as_type<uint>(_e66))] = _e90;
+            global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e71) * as_type<uint>(17))) + as_type<uint>(_e70))] = _e90;
             local_2 = 0.0;
             if (((_e79 < 256) && (_e73 < 10)) && _e74) {
                 float _e103 = global_4.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e41)) + as_type<uint>(as_type<int>(as_type<uint>(_e79) * as_type<uint>(10))))) + as_type<uint>(_e73))];
                 local_2 = _e103;
             }
             float _e104 = local_2;
-            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e66) * as_type<uint>(16))) + as_type<uint>(_e67))] = _e104;
+            global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e70) * as_type<uint>(16))) + as_type<uint>(_e71))] = _e104;
             metal::threadgroup_barrier(metal::mem_flags::mem_threadgroup);
             local = 0;
             uint2 loop_bound_1 = uint2(4294967295u);
@@ -459,8 +459,8 @@ void function(
                 int _e108 = local;
                 if (_e108 < 16) {
                     int _e110 = local;
-                    float _e114 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e110) * as_type<uint>(17))) + as_type<uint>(_e66))];
-                    float _e118 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e110) * as_type<uint>(16))) + as_type<uint>(_e67))];
+                    float _e114 = global_8.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e110) * as_type<uint>(17))) + as_type<uint>(_e70))];
+                    float _e118 = global_9.inner[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(_e110) * as_type<uint>(16))) + as_type<uint>(_e71))];
                     float _e120 = local_3;
                     local_3 = _e120 + (_e114 * _e118);
                     continue;
@@ -474,10 +474,10 @@ void function(
             break;
         }
     }
-    if (((_e71 < 8) && (_e73 < 10)) && _e74) {
+    if (((_e72 < 8) && (_e73 < 10)) && _e74) {
         float _e130 = local_3;
         float _e134 = global_6.member[as_type<int>(as_type<uint>(as_type<int>(_e49)) + as_type<uint>(_e73))];
-        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e45)) + as_type<uint>(as_type<int>(as_type<uint>(_e71) * as_type<uint>(10))))) + as_type<uint>(_e73))] = _e130 + _e134;
+        global_5.member[as_type<int>(as_type<uint>(as_type<int>(as_type<uint>(as_type<int>(_e45)) + as_type<uint>(as_type<int>(as_type<uint>(_e72) * as_type<uint>(10))))) + as_type<uint>(_e73))] = _e130 + _e134;
     }
     return;
 }

@@ -36,44 +36,44 @@ fn function_() {
     let _e59 = global;
     let _e60 = global_2;
     let _e70 = bitcast<i32>(((((_e59.z * _e60.y) + _e59.y) * _e60.x) + _e59.x));
-    let _e71 = global_1;
-    let _e73 = bitcast<i32>(_e71.x);
-    let _e74 = (_e73 / 16i);
-    let _e75 = (_e73 % 16i);
-    let _e77 = (_e70 / 32i);
-    let _e80 = (((_e77 % 1i) * 16i) + _e74);
-    let _e82 = (((_e70 % 32i) * 16i) + _e75);
-    let _e83 = (_e77 < 1i);
+    let _e72 = (_e70 / 32i);
+    let _e76 = global_1;
+    let _e78 = bitcast<i32>(_e76.x);
+    let _e79 = (_e78 / 16i);
+    let _e80 = (_e78 % 16i);
+    let _e81 = (((_e72 % 1i) * 16i) + _e79);
+    let _e82 = (((_e70 % 32i) * 16i) + _e80);
+    let _e83 = (_e72 < 1i);
     local_3 = 0f;
     local_1 = 0i;
     loop {
         let _e84 = local_1;
         if (_e84 < 784i) {
             let _e86 = local_1;
-            let _e87 = (_e86 + _e75);
-            let _e88 = (_e86 + _e74);
+            let _e87 = (_e86 + _e80);
+            let _e88 = (_e86 + _e79);
             local_2 = 0f;
-            if (((_e80 < 8i) && (_e87 < 784i)) && _e83) {
-                let _e98 = global_3.member[((bitcast<i32>(_e42) + (_e80 * 784i)) + _e87)];
+            if (((_e81 < 8i) && (_e87 < 784i)) && _e83) {
+                let _e98 = global_3.member[((bitcast<i32>(_e42) + (_e81 * 784i)) + _e87)];
                 local_2 = _e98;
             }
             let _e99 = local_2;
-            global_8[((_e75 * 17i) + _e74)] = _e99;
+            global_8[((_e80 * 17i) + _e79)] = _e99;
             local_2 = 0f;
             if (((_e88 < 784i) && (_e82 < 512i)) && _e83) {
                 let _e112 = global_4.member[((bitcast<i32>(_e47) + (_e88 * 512i)) + _e82)];
                 local_2 = _e112;
             }
             let _e113 = local_2;
-            global_9[((_e74 * 16i) + _e75)] = _e113;
+            global_9[((_e79 * 16i) + _e80)] = _e113;
             workgroupBarrier();
             local = 0i;
             loop {
                 let _e117 = local;
                 if (_e117 < 16i) {
                     let _e119 = local;
-                    let _e123 = global_8[((_e119 * 17i) + _e74)];
-                    let _e127 = global_9[((_e119 * 16i) + _e75)];
+                    let _e123 = global_8[((_e119 * 17i) + _e79)];
+                    let _e127 = global_9[((_e119 * 16i) + _e80)];
                     let _e129 = local_3;
                     local_3 = (_e129 + (_e123 * _e127));
                     continue;
@@ -95,11 +95,11 @@ fn function_() {
             local_1 = (_e133 + 16i);
         }
     }
-    if (((_e80 < 8i) && (_e82 < 512i)) && _e83) {
+    if (((_e81 < 8i) && (_e82 < 512i)) && _e83) {
         let _e139 = local_3;
         let _e143 = global_6.member[(bitcast<i32>(_e57) + _e82)];
         let _e144 = (_e139 + _e143);
-        global_5.member[((bitcast<i32>(_e52) + (_e80 * 512i)) + _e82)] = select(0f, _e144, ((_e144 > 0f) || ((bitcast<u32>(_e144) & 2147483647u) > 2139095040u)));
+        global_5.member[((bitcast<i32>(_e52) + (_e81 * 512i)) + _e82)] = select(0f, _e144, ((_e144 > 0f) || ((bitcast<u32>(_e144) & 2147483647u) > 2139095040u)));
     }
     return;
 }
@@ -150,44 +150,44 @@ fn function_() {
     let _e58 = global;
     let _e59 = global_2;
     let _e69 = bitcast<i32>(((((_e58.z * _e59.y) + _e58.y) * _e59.x) + _e58.x));
-    let _e70 = global_1;
-    let _e72 = bitcast<i32>(_e70.x);
-    let _e73 = (_e72 / 16i);
-    let _e74 = (_e72 % 16i);
-    let _e76 = (_e69 / 16i);
-    let _e79 = (((_e76 % 1i) * 16i) + _e73);
-    let _e81 = (((_e69 % 16i) * 16i) + _e74);
-    let _e82 = (_e76 < 1i);
+    let _e71 = (_e69 / 16i);
+    let _e75 = global_1;
+    let _e77 = bitcast<i32>(_e75.x);
+    let _e78 = (_e77 / 16i);
+    let _e79 = (_e77 % 16i);
+    let _e80 = (((_e71 % 1i) * 16i) + _e78);
+    let _e81 = (((_e69 % 16i) * 16i) + _e79);
+    let _e82 = (_e71 < 1i);
     local_3 = 0f;
     local_1 = 0i;
     loop {
         let _e83 = local_1;
         if (_e83 < 512i) {
             let _e85 = local_1;
-            let _e86 = (_e85 + _e74);
-            let _e87 = (_e85 + _e73);
+            let _e86 = (_e85 + _e79);
+            let _e87 = (_e85 + _e78);
             local_2 = 0f;
-            if (((_e79 < 8i) && (_e86 < 512i)) && _e82) {
-                let _e97 = global_3.member[((bitcast<i32>(_e41) + (_e79 * 512i)) + _e86)];
+            if (((_e80 < 8i) && (_e86 < 512i)) && _e82) {
+                let _e97 = global_3.member[((bitcast<i32>(_e41) + (_e80 * 512i)) + _e86)];
                 local_2 = _e97;
             }
             let _e98 = local_2;
-            global_8[((_e74 * 17i) + _e73)] = _e98;
+            global_8[((_e79 * 17i) + _e78)] = _e98;
             local_2 = 0f;
             if (((_e87 < 512i) && (_e81 < 256i)) && _e82) {
                 let _e111 = global_4.member[((bitcast<i32>(_e46) + (_e87 * 256i)) + _e81)];
                 local_2 = _e111;
             }
             let _e112 = local_2;
-            global_9[((_e73 * 16i) + _e74)] = _e112;
+            global_9[((_e78 * 16i) + _e79)] = _e112;
             workgroupBarrier();
             local = 0i;
             loop {
                 let _e116 = local;
                 if (_e116 < 16i) {
                     let _e118 = local;
-                    let _e122 = global_8[((_e118 * 17i) + _e73)];
-                    let _e126 = global_9[((_e118 * 16i) + _e74)];
+                    let _e122 = global_8[((_e118 * 17i) + _e78)];
+                    let _e126 = global_9[((_e118 * 16i) + _e79)];
                     let _e128 = local_3;
                     local_3 = (_e128 + (_e122 * _e126));
                     continue;
@@ -209,11 +209,11 @@ fn function_() {
             local_1 = (_e132 + 16i);
         }
     }
-    if (((_e79 < 8i) && (_e81 < 256i)) && _e82) {
+    if (((_e80 < 8i) && (_e81 < 256i)) && _e82) {
         let _e138 = local_3;
         let _e142 = global_6.member[(bitcast<i32>(_e56) + _e81)];
         let _e143 = (_e138 + _e142);
-        global_5.member[((bitcast<i32>(_e51) + (_e79 * 256i)) + _e81)] = select(0f, _e143, ((_e143 > 0f) || ((bitcast<u32>(_e143) & 2147483647u) > 2139095040u)));
+        global_5.member[((bitcast<i32>(_e51) + (_e80 * 256i)) + _e81)] = select(0f, _e143, ((_e143 > 0f) || ((bitcast<u32>(_e143) & 2147483647u) > 2139095040u)));
     }
     return;
 }
@@ -264,12 +264,12 @@ fn function_() {
     let _e55 = global;
     let _e56 = global_2;
     let _e66 = bitcast<i32>(((((_e55.z * _e56.y) + _e55.y) * _e56.x) + _e55.x));
-    let _e67 = global_1;
-    let _e69 = bitcast<i32>(_e67.x);
-    let _e70 = (_e69 / 16i);
-    let _e71 = (_e69 % 16i);
-    let _e75 = (((_e66 % 1i) * 16i) + _e70);
-    let _e77 = (((_e66 % 1i) * 16i) + _e71);
+    let _e71 = global_1;
+    let _e73 = bitcast<i32>(_e71.x);
+    let _e74 = (_e73 / 16i);
+    let _e75 = (_e73 % 16i);
+    let _e76 = (((_e66 % 1i) * 16i) + _e74);
+    let _e77 = (((_e66 % 1i) * 16i) + _e75);
     let _e78 = (_e66 < 1i);
     local_3 = 0f;
     local_1 = 0i;
@@ -277,30 +277,30 @@ fn function_() {
         let _e79 = local_1;
         if (_e79 < 256i) {
             let _e81 = local_1;
-            let _e82 = (_e81 + _e71);
-            let _e83 = (_e81 + _e70);
+            let _e82 = (_e81 + _e75);
+            let _e83 = (_e81 + _e74);
             local_2 = 0f;
-            if (((_e75 < 8i) && (_e82 < 256i)) && _e78) {
-                let _e93 = global_3.member[((bitcast<i32>(_e38) + (_e75 * 256i)) + _e82)];
+            if (((_e76 < 8i) && (_e82 < 256i)) && _e78) {
+                let _e93 = global_3.member[((bitcast<i32>(_e38) + (_e76 * 256i)) + _e82)];
                 local_2 = _e93;
             }
             let _e94 = local_2;
-            global_8[((_e71 * 17i) + _e70)] = _e94;
+            global_8[((_e75 * 17i) + _e74)] = _e94;
             local_2 = 0f;
             if (((_e83 < 256i) && (_e77 < 10i)) && _e78) {
                 let _e107 = global_4.member[((bitcast<i32>(_e43) + (_e83 * 10i)) + _e77)];
                 local_2 = _e107;
             }
             let _e108 = local_2;
-            global_9[((_e70 * 16i) + _e71)] = _e108;
+            global_9[((_e74 * 16i) + _e75)] = _e108;
             workgroupBarrier();
             local = 0i;
             loop {
                 let _e112 = local;
                 if (_e112 < 16i) {
                     let _e114 = local;
-                    let _e118 = global_8[((_e114 * 17i) + _e70)];
-                    let _e122 = global_9[((_e114 * 16i) + _e71)];
+                    let _e118 = global_8[((_e114 * 17i) + _e74)];
+                    let _e122 = global_9[((_e114 * 16i) + _e75)];
                     let _e124 = local_3;
                     local_3 = (_e124 + (_e118 * _e122));
                     continue;
@@ -322,10 +322,10 @@ fn function_() {
             local_1 = (_e128 + 16i);
         }
     }
-    if (((_e75 < 8i) && (_e77 < 10i)) && _e78) {
+    if (((_e76 < 8i) && (_e77 < 10i)) && _e78) {
         let _e134 = local_3;
         let _e138 = global_6.member[(bitcast<i32>(_e53) + _e77)];
-        global_5.member[((bitcast<i32>(_e48) + (_e75 * 10i)) + _e77)] = (_e134 + _e138);
+        global_5.member[((bitcast<i32>(_e48) + (_e76 * 10i)) + _e77)] = (_e134 + _e138);
     }
     return;
 }
