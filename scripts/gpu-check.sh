@@ -96,6 +96,35 @@ EOF
   echo "gpu-check: prepared $(($(ls "$dir/models" | wc -l) + $(ls "$dir/narrow" | wc -l))) models for $arch in $dir"
 }
 
+# Runs MODULE on DEVICE with the inputs and expected outputs in folder DATA and any further
+# flags, its output into LOG; fails as kiln-run-module does.
+check() {
+  local device=$1 module=$2 data=$3 log=$4 args=() f
+  shift 4
+  for f in $(ls -v "$data"/input_*.npy); do args+=("--input=@$f"); done
+  for f in $(ls -v "$data"/expected_*.npy); do args+=("--expected_output=@$f"); done
+  timeout 120 "$bin/kiln-run-module" --device="$device" --module="$module" "${args[@]}" "$@" \
+    >"$log" 2>&1
+}
+
+# The golden models among the modules in FOLDER on DEVICE: prints each failure and the
+# count, and adds the failures to `failed`.
+golden() {
+  local device=$1 folder=$2 ok=0 bad=0 module name
+  for module in "$folder"/*.kiln; do
+    name=$(basename "$module" .kiln)
+    [ -d "tests/models/$name" ] || continue
+    if check "$device" "$module" "tests/models/$name" "$dir/${device}_$name.log"; then
+      ok=$((ok + 1))
+    else
+      bad=$((bad + 1))
+      echo "gpu-check: $name on $device FAILED: $(tail -n 3 "$dir/${device}_$name.log")"
+    fi
+  done
+  echo "gpu-check: golden models on $device: $ok passed, $bad failed"
+  failed=$((failed + bad))
+}
+
 # The golden models compiled for vulkan-spirv on the GPU's Vulkan driver, when the loader
 # unpacks and a Vulkan device other than a CPU one is found.
 vulkan() {
@@ -112,25 +141,8 @@ vulkan() {
     echo "gpu-check: vulkan: skipped (no NVIDIA Vulkan device: $(head -n 3 "$dir/vulkan_devices.log"))"
     return
   fi
-  local ok=0 bad=0
-  for module in "$dir"/vulkan/*.kiln; do
-    name=$(basename "$module" .kiln)
-    [ "$name" = matmul_f32 ] && continue
-    model=tests/models/$name
-    inputs=()
-    for f in $(ls -v "$model"/input_*.npy); do inputs+=("--input=@$f"); done
-    expected=()
-    for f in $(ls -v "$model"/expected_*.npy); do expected+=("--expected_output=@$f"); done
-    if timeout 120 "$bin/kiln-run-module" --device=vulkan --module="$module" "${inputs[@]}" \
-      "${expected[@]}" >"$dir/vulkan_$name.log" 2>&1; then
-      ok=$((ok + 1))
-    else
-      bad=$((bad + 1))
-      echo "gpu-check: vulkan: $name FAILED: $(tail -n 3 "$dir/vulkan_$name.log")"
-    fi
-  done
-  echo "gpu-check: golden models on vulkan ($(grep -m1 -io 'nvidia[^,]*' "$dir/vulkan_devices.log" | head -n 1)): $ok passed, $bad failed"
-  failed=$((failed + bad))
+  echo "gpu-check: vulkan device: $(grep -m1 -io 'nvidia[^,]*' "$dir/vulkan_devices.log" | head -n 1)"
+  golden vulkan "$dir/vulkan"
   local out
   out=$(timeout 120 "$bin/kiln-benchmark-module" --device=vulkan --module="$dir/vulkan/matmul_f32.kiln" \
     --input="${n}x${n}xf32=1" --input="${n}x${n}xf32=1" --benchmark_min_time=1 2>&1) || {
@@ -154,26 +166,9 @@ run() {
     exit 0
   fi
   "$bin/kiln-run-module" --dump_devices=cuda
-  passed=0 failed=0
-  for module in "$dir"/models/*.kiln; do
-    name=$(basename "$module" .kiln)
-    model=tests/models/$name
-    inputs=()
-    for f in $(ls -v "$model"/input_*.npy); do inputs+=("--input=@$f"); done
-    expected=()
-    for f in $(ls -v "$model"/expected_*.npy); do expected+=("--expected_output=@$f"); done
-    if timeout 120 "$bin/kiln-run-module" --device=cuda --module="$module" "${inputs[@]}" "${expected[@]}" \
-      >"$dir/$name.log" 2>&1; then
-      passed=$((passed + 1))
-    else
-      failed=$((failed + 1))
-      echo "gpu-check: $name FAILED: $(tail -n 3 "$dir/$name.log")"
-    fi
-  done
-  echo "gpu-check: golden models on cuda: $passed passed, $failed failed"
-  if timeout 120 "$bin/kiln-run-module" --device=cuda --module="$dir/mlp_cpu_cuda.kiln" \
-    --input=@tests/models/mlp/input_0.npy --expected_output=@tests/models/mlp/expected_0.npy \
-    >"$dir/mlp_cpu_cuda.log" 2>&1; then
+  failed=0
+  golden cuda "$dir/models"
+  if check cuda "$dir/mlp_cpu_cuda.kiln" tests/models/mlp "$dir/mlp_cpu_cuda.log"; then
     echo "gpu-check: a module for llvm-cpu,cuda on cuda: passed"
   else
     failed=$((failed + 1))
@@ -190,11 +185,8 @@ run() {
   for model in "$dir"/narrow/*/; do
     name=$(basename "$model")
     threshold=$(cat "$model/threshold.txt")
-    if timeout 120 "$bin/kiln-run-module" --device=cuda --module="$model/module.kiln" \
-      $(for f in $(ls -v "$model"/input_*.npy); do echo "--input=@$f"; done) \
-      $(for f in $(ls -v "$model"/expected_*.npy); do echo "--expected_output=@$f"; done) \
-      --expected_f32_threshold=$threshold \
-      >"$dir/$name.log" 2>&1; then
+    if check cuda "$model/module.kiln" "$model" "$dir/$name.log" \
+      --expected_f32_threshold="$threshold"; then
       echo "gpu-check: $name on cuda: passed"
     else
       failed=$((failed + 1))
