@@ -65,11 +65,15 @@ def reason_of(message):
     return line[:160]
 
 
+# Element types NumPy holds only through ml_dtypes, whose .npy files other readers cannot read.
+NARROW_NAMES = ("bfloat16", "float8", "float4", "int4", "uint4", "int2", "uint2")
+
+
 def compare(got, want, rtol, atol):
     got = np.asarray(got)
     if got.shape != want.shape:
         raise AssertionError(f"shape {list(got.shape)}, expected {list(want.shape)}")
-    if want.dtype.name.startswith(("bfloat16", "float8", "float4", "int4", "uint4", "int2", "uint2")):
+    if want.dtype.name.startswith(NARROW_NAMES):
         if got.dtype != want.dtype:
             raise AssertionError(f"element type {got.dtype}, expected {want.dtype}")
         wide = np.float32
@@ -99,6 +103,11 @@ def as_numpy(a):
     return numpy_helper.to_array(a)
 
 
+def numpy_data_sets(case):
+    """The case's (inputs, outputs) pairs as NumPy arrays (None where NumPy cannot hold one)."""
+    return [([as_numpy(a) for a in ins], [as_numpy(a) for a in outs]) for ins, outs in case.data_sets]
+
+
 def run_case(case, target, device):
     """'pass', or ('unsupported' | 'fail', reason)."""
     import kiln.compiler as kc
@@ -106,9 +115,7 @@ def run_case(case, target, device):
 
     from onnx import TensorProto
 
-    data_sets = [
-        ([as_numpy(a) for a in ins], [as_numpy(a) for a in outs]) for ins, outs in case.data_sets
-    ]
+    data_sets = numpy_data_sets(case)
     if any(a is None for ins, outs in data_sets for a in (*ins, *outs)):
         return ("unsupported", "the case's data has an element type NumPy cannot hold (bfloat16, float8, ...)")
     try:
@@ -133,10 +140,6 @@ def run_case(case, target, device):
     return "pass"
 
 
-# Element types NumPy holds only through ml_dtypes, whose .npy files other readers cannot read.
-NARROW_NAMES = ("bfloat16", "float8", "float4", "int4", "uint4", "int2", "uint2")
-
-
 def prepare(cases, target, extra_args, out):
     """Compiles every case for `target` into `out`; writes `out/cases.json`."""
     import json
@@ -146,9 +149,7 @@ def prepare(cases, target, extra_args, out):
     records = []
     for case in cases:
         record = {"name": case.name, "rtol": case.rtol, "atol": case.atol}
-        data_sets = [
-            ([as_numpy(a) for a in ins], [as_numpy(a) for a in outs]) for ins, outs in case.data_sets
-        ]
+        data_sets = numpy_data_sets(case)
         d = os.path.join(out, case.name)
         values = [a for ins, outs in data_sets for a in (*ins, *outs)]
         arrays = [np.asarray(a) for a in values if isinstance(a, (np.ndarray, np.generic))]
