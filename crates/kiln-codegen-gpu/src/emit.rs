@@ -170,17 +170,16 @@ pub trait GpuBuilder: IndexBuilder {
         let _ = n;
         Err(format!("this generator has no matrix units for {t}"))
     }
-    /// Stores the f32 register `value`, a value of `t`, into element `index` of an array of
-    /// [`GpuBuilder::matrix_shared_array`].
+    /// Stores the f32 register `value`, a value of the array's element type, into element
+    /// `index` of an array of [`GpuBuilder::matrix_shared_array`].
     fn matrix_stage(
         &mut self,
         array: Self::Shared,
-        t: ElementType,
         index: Self::Index,
         value: Self::Index,
     ) -> R<()> {
         let _ = (array, index, value);
-        Err(format!("this generator has no matrix units for {t}"))
+        Err("this generator has no matrix units".into())
     }
     /// The subgroup's `16×16` fragment of `operand`, elements of `t` read row-major from
     /// element `offset` of `array`, rows `stride` elements apart (a multiple of 8).

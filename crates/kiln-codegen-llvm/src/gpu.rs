@@ -1131,7 +1131,6 @@ impl<'ctx> GpuBuilder for Gen<'_, 'ctx> {
     fn matrix_stage(
         &mut self,
         (p, ty): Self::Shared,
-        _t: ElementType,
         index: Self::Index,
         value: Self::Index,
     ) -> R<()> {

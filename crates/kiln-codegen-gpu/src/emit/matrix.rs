@@ -99,7 +99,7 @@ impl<B: GpuBuilder> Ctx<B> {
                     let at = mul_k(&mut k.s, r, stride as i64);
                     let at = k.s.add(at, c);
                     let v = k.s.get(staged);
-                    k.s.matrix_stage(array, element, at, v)?;
+                    k.s.matrix_stage(array, at, v)?;
                 }
             }
             k.s.barrier();
