@@ -1218,6 +1218,47 @@ def build_conv_transpose():
     return g.model("ConvTranspose forms"), inputs, None
 
 
+def build_inverted_residual():
+    """MobileNetV2/V3-style inverted residual blocks on a batch of two small images:
+    pointwise expansions, depthwise convolutions (3x3 and 5x5, strides 1 and 2, a dilated
+    one with run-time weights, channel counts that are not multiples of 16, a channel
+    multiplier), projections
+    with a residual add, Clip and HardSwish, and a regular 3x3 convolution, then global
+    pooling. llvm-cpu keeps the images between them channels-last."""
+    rng = np.random.default_rng(9119)
+    g = Graph("inverted_residual")
+    x = g.input("x", [2, 16, 20, 20])
+    lo, hi = g.init("lo", np.float32(0.0)), g.init("hi", np.float32(6.0))
+
+    def conv(name, inp, cin, cout, k, group=1, **attrs):
+        w = g.init(f"{name}_W", he(rng, (cout, cin // group, k, k), cin // group * k * k))
+        b = g.init(f"{name}_B", small(rng, (cout,), 0.1))
+        return g.node("Conv", [inp, w, b], name=name, group=group,
+                      kernel_shape=[k, k], **attrs)
+
+    def relu6(inp):
+        return g.node("Clip", [inp, lo, hi])
+
+    t = relu6(conv("stem", x, 16, 24, 3, pads=[1, 1, 1, 1]))
+    e = relu6(conv("expand1", t, 24, 72, 1))
+    d = relu6(conv("dw1", e, 72, 72, 3, group=72, pads=[1, 1, 1, 1]))
+    t = g.node("Add", [conv("project1", d, 72, 24, 1), t])
+    e = g.node("HardSwish", [conv("expand2", t, 24, 40, 1)])
+    d = g.node("HardSwish", [conv("dw2", e, 40, 40, 5, group=40, strides=[2, 2],
+                                  pads=[2, 2, 2, 2])])
+    t = conv("project2", d, 40, 32, 1)
+    # Weights given at run time: laid out tap by tap when the convolution runs.
+    dw3_w = g.input("dw3_W", [32, 1, 3, 3])
+    d = relu6(g.node("Conv", [t, dw3_w], name="dw3", group=32, kernel_shape=[3, 3],
+                     dilations=[2, 2], pads=[2, 2, 2, 2]))
+    m = relu6(conv("multiplier", d, 32, 64, 3, group=32, pads=[1, 1, 1, 1]))
+    t = relu6(conv("regular", m, 64, 48, 3, strides=[2, 2], pads=[1, 0, 1, 1]))
+    g.node("GlobalAveragePool", [t], name="pooled")
+    g.output("pooled", [2, 48, 1, 1])
+    inputs = [normal(rng, (2, 16, 20, 20)), he(rng, (32, 1, 3, 3), 9)]
+    return g.model("inverted residual blocks"), inputs, None
+
+
 def build_indexing():
     """GatherElements and GatherND with run-time (and negative) indices."""
     rng = np.random.default_rng(1010)
@@ -1503,6 +1544,7 @@ BUILDERS = [
     ("recurrent_dynamic", build_recurrent_dynamic),
     ("resize", build_resize),
     ("conv_transpose", build_conv_transpose),
+    ("inverted_residual", build_inverted_residual),
     ("indexing", build_indexing),
     ("grid_sample", build_grid_sample),
     ("einsum", build_einsum),

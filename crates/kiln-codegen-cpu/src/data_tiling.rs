@@ -230,23 +230,38 @@ pub fn pack_weights<Z: Sizes>(
             elements: Z::extent_of(data.len() as u64),
         });
         let dispatch = &mut d.dispatches[ki];
-        let packed_view = View::from_known(&View::contiguous(
-            dispatch.operands.len() as u32,
-            0,
-            ElementType::F32,
-            &shape,
-        ));
+        let mut packed_view =
+            View::contiguous(dispatch.operands.len() as u32, 0, ElementType::F32, &shape);
+        let taps = matches!(packing.kind, PackedOperand::DepthwiseTaps);
+        if let (true, &[kh, kw, c]) = (taps, &shape[..]) {
+            packed_view.shape = vec![c, 1, kh, kw];
+            packed_view.strides = vec![1, 1, (kw * c) as i64, c as i64];
+        }
+        let packed_view = View::from_known(&packed_view);
         dispatch.operands.push(storage);
         match &mut dispatch.kernel.op {
             KernelOp::Conv2d { w, gemm, .. } => {
                 *w = packed_view;
-                *gemm = packing.conv_gemm;
+                if !taps {
+                    *gemm = packing.conv_gemm;
+                }
             }
             KernelOp::MatMul { b, .. } => *b = packed_view,
             _ => unreachable!("only convolutions and matmuls are packed"),
         }
         renumber(dispatch);
     }
+}
+
+/// Whether [`pack_weights`] packs the weights of `dispatch` (one of `d`'s) for `tile`.
+pub(crate) fn packs_weights<Z: Sizes>(
+    d: &Dispatches<Kernel<Z>, Z>,
+    dispatch: &Dispatch<Kernel<Z>>,
+    constants: &[HostTensor],
+    tile: TileShape,
+) -> bool {
+    packing_for(&dispatch.kernel.op, tile)
+        .is_some_and(|p| constant_f32(d, dispatch, constants, &p.view).is_some())
 }
 
 /// Packs the constant `i8` weights of `d`'s integer convolutions in channel quads
@@ -400,6 +415,9 @@ enum PackedOperand {
     ConvWeights { groups: usize, cog: usize },
     /// A matmul's right-hand side `[batch, k, n]`.
     MatMulRhs,
+    /// A depthwise convolution's filters `[c, 1, kh, kw]` laid out `[kh, kw, c]`, viewed in
+    /// their shape with strides `[1, 1, kw·c, c]` ([`View::is_tap_major`]).
+    DepthwiseTaps,
 }
 
 /// What of `op` to pack for `tile`, if anything: a convolution's weights (not depthwise ones,
@@ -421,13 +439,24 @@ fn packing_for<Z: Sizes>(op: &KernelOp<Z>, tile: TileShape) -> Option<Packing> {
             let cog = w.shape[0] as usize / groups.max(1);
             let depth = (w.shape[1] * w.shape[2] * w.shape[3]) as usize;
             if depth == (w.shape[2] * w.shape[3]) as usize && cog == 1 {
-                return None;
+                // Depthwise over channels-last images: the filters tap by tap, each tap's
+                // channels side by side as a pixel's are.
+                return x.is_channels_last().then_some(Packing {
+                    view: w,
+                    kind: PackedOperand::DepthwiseTaps,
+                    conv_gemm: ConvGemm::ChannelRows,
+                });
             }
             let win = window([w.shape[2], w.shape[3]], *strides, *pads, *dilations);
+            // Channels-last images are read and written by pixel rows.
+            let conv_gemm = match x.is_channels_last() || y.is_channels_last() {
+                true => ConvGemm::PixelRows,
+                false => orientation::<Z>(cog, &x.shape, &y.shape, &win, tile),
+            };
             Some(Packing {
                 view: w,
                 kind: PackedOperand::ConvWeights { groups, cog },
-                conv_gemm: orientation::<Z>(cog, &x.shape, &y.shape, &win, tile),
+                conv_gemm,
             })
         }
         KernelOp::MatMul { b, .. } if b.shape.len() == 3 && b.element_type == ElementType::F32 => {
@@ -502,6 +531,14 @@ impl Packing {
                 shape.extend(&v.shape[1..]);
                 shape.push(strip as u64);
                 (shape, data)
+            }
+            PackedOperand::DepthwiseTaps => {
+                let [c, taps] = [v.shape[0], v.shape[2] * v.shape[3]].map(|x| x as usize);
+                let at = v.offset as usize;
+                data.extend(
+                    (0..taps).flat_map(|t| (0..c).map(move |ch| values[at + ch * taps + t])),
+                );
+                (vec![v.shape[2], v.shape[3], v.shape[0]], data)
             }
             PackedOperand::MatMulRhs => {
                 let [batch, k, n] = [v.shape[0], v.shape[1], v.shape[2]].map(|x| x as usize);

@@ -4,6 +4,7 @@
 //! microkernels, so they share one lowering, IREE's CPU "lowering config" and encoding
 //! materialisation:
 //! - [`config`] picks each kernel's workgroup tile (how a dispatch is split over threads);
+//! - [`channels_last`] stores the images around depthwise convolutions channels-last;
 //! - [`data_tiling`] packs constant GEMM operands into the target CPU's register-tile strips
 //!   at compile time, chooses each convolution's GEMM orientation, and inserts a `ConvBand`
 //!   dispatch where laying a convolution's input out once beats every workgroup doing it;
@@ -16,6 +17,7 @@
 //! `llvm-cpu` compiles to native code.
 
 pub mod attention;
+pub mod channels_last;
 pub mod data_tiling;
 
 pub use kiln_vmvx::tile_config as config;
@@ -58,6 +60,7 @@ pub fn lower(
     let mut cpu = untiled_all(d);
     data_tiling::pack_integer_weights(&mut cpu, constants, packed);
     if let Some(tile) = tile {
+        channels_last::lay_out_channels_last(&mut cpu, constants, tile);
         data_tiling::pack_weights(&mut cpu, constants, tile, packed);
     }
     attention::fuse_attention(&mut cpu);

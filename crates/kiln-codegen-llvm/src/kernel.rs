@@ -585,6 +585,7 @@ impl<'ctx> Gen<'_, 'ctx> {
     ) -> R<()> {
         let ep = kernel.epilogue().ok_or("no epilogue")?;
         let y = *kernel.outputs().first().ok_or("no output")?;
+        let channels_last = y.is_channels_last();
         let integer = kernel.op.is_integer_product();
         let transposed = matches!(kernel.op, KernelOp::MatMul { .. });
         let rank = y.shape.len();
@@ -666,7 +667,7 @@ impl<'ctx> Gen<'_, 'ctx> {
         // vectorise, where every view steps through a row's end into the next.
         let reads_index = ep.body.insts.iter().any(|i| matches!(i, Inst::Index(_)));
         let conv = matches!(kernel.op, KernelOp::Conv2d { .. });
-        let rows_as_runs = (conv && !integer && !reads_index && rank >= 2)
+        let rows_as_runs = (conv && !integer && !reads_index && !channels_last && rank >= 2)
             .then(|| {
                 let width = y.shape[rank - 1].get_zero_extended_constant()?;
                 let runs = |v: &ValueView<'ctx>| match v.shape.len() == rank {
@@ -711,6 +712,31 @@ impl<'ctx> Gen<'_, 'ctx> {
                 g.store(
                     &y_runs,
                     idx,
+                    *vals.first().ok_or("an epilogue yields no value")?,
+                )
+            })?;
+            self.b
+                .build_return(Some(&self.i32t.const_zero()))
+                .map_err(e)?;
+            return Ok(());
+        }
+        // A channels-last output's channels are its innermost loop: each pixel's lie
+        // together, so the loop reads and writes them as vectors.
+        if conv && !integer && channels_last {
+            let order = [0, 2, 3, 1];
+            let (lo_p, hi_p) = (order.map(|d| lo[d]), order.map(|d| hi[d]));
+            self.nest(&lo_p, &hi_p, &mut |g, nested| {
+                let mut idx = nested.to_vec();
+                for (k, &d) in order.iter().enumerate() {
+                    idx[d] = nested[k];
+                }
+                let vals = body::eval(g, &ep.body, &idx, &mut |g, n| match n {
+                    0 => g.load(&y, &idx),
+                    n => g.load(inputs.get(n as usize - 1).ok_or("no such input")?, &idx),
+                })?;
+                g.store(
+                    &y,
+                    &idx,
                     *vals.first().ok_or("an epilogue yields no value")?,
                 )
             })?;

@@ -431,6 +431,47 @@ fn conv_transpose() {
     check("conv_transpose");
 }
 
+/// Inverted residual blocks (MobileNetV2/V3): depthwise convolutions of every form between
+/// pointwise ones, with residual adds, on a batch of two images.
+#[test]
+fn inverted_residual() {
+    check("inverted_residual");
+}
+
+/// On llvm-cpu the images around the depthwise convolutions of `inverted_residual` are
+/// channels-last: each depthwise convolution reads and writes them so (constant filters
+/// packed tap by tap), the pixel-row convolutions beside them convert.
+#[test]
+fn depthwise_convolutions_keep_images_channels_last() {
+    let opts = CompileOptions {
+        targets: vec!["llvm-cpu".into()],
+        compile_to: Some(Phase::Hal),
+        ..Default::default()
+    };
+    let path = models_dir().join("inverted_residual").join("model.onnx");
+    let CompileOutput::Text(text) = kiln_compiler::compile_file(&path, None, &opts).unwrap() else {
+        panic!("hal text expected")
+    };
+    let depthwise: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains(" = conv2d ") && !l.contains("groups 1 ") && !l.contains("pixel_rows")
+        })
+        .collect();
+    assert_eq!(depthwise.len(), 3, "{text}");
+    for (line, image) in depthwise.iter().zip([
+        "2x72x20x20xf32]/28800,1,1440,72",
+        "2x40x20x20xf32]/16000,1,800,40",
+        "2x32x10x10xf32]/3200,1,320,32",
+    ]) {
+        assert!(line.contains(&format!("#0[{image}")), "{line}");
+    }
+    let tap_major = depthwise
+        .iter()
+        .filter(|l| l.contains("x3x3xf32]/1,1,") || l.contains("x5x5xf32]/1,1,"));
+    assert_eq!(tap_major.count(), 2, "{text}");
+}
+
 /// GatherElements and GatherND with run-time and negative indices, batch_dims, and inner
 /// blocks.
 #[test]

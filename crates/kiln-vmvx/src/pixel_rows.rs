@@ -1,6 +1,7 @@
 //! Convolution workgroups whose GEMM rows are output pixels (small images with many channels):
 //! `C[pixel, channel] = Σ input[pixel, tap] · weight[tap, channel]`, the weights in packed
-//! right-hand strips, C written transposed straight into the NCHW output.
+//! right-hand strips, C written straight into the output: transposed into NCHW planes, or as
+//! it is into a channels-last (NHWC) image.
 //!
 //! The input planes are read in place: each pixel is an offset and each tap a row start, so a
 //! pixel's value for a tap is one element however the window is strided or dilated. Pixels
@@ -25,7 +26,7 @@ use kiln_ukernel::Kernels;
 struct PixelGroup {
     /// Each pixel's offset in the input: where its first tap's read lies.
     offsets: Offsets,
-    /// Each pixel's offset in an output channel plane (from the workgroup's first row).
+    /// Each pixel's offset in the output from the workgroup's first row (its first channel).
     outputs: Vec<usize>,
     /// The taps read, unless every tap is: the [`Groups::boxes`] entry of their shape, and
     /// where the first one's weight row starts in a strip.
@@ -45,8 +46,11 @@ struct TapBox {
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) struct Geometry {
     pub(crate) win: Window,
-    /// The input planes: `[channels, h, w]`.
+    /// The input: `[channels, h, w]`.
     pub(crate) input: [usize; 3],
+    /// How far apart `[channels, pixels]` lie in the input and in the output:
+    /// `[h·w, 1]` for planes, `[1, channels per pixel]` channels-last.
+    pub(crate) strides: [[usize; 2]; 2],
     /// `[oy0, oy1, ow]`: the workgroup's output rows and the output width.
     pub(crate) output: [usize; 3],
     /// The weight strip width.
@@ -93,6 +97,7 @@ impl Groups {
         let Geometry {
             win,
             input: [channels, h, w],
+            strides: [[xc, xp], [_, yp]],
             output: [oy0, oy1, ow],
             nr,
         } = geometry;
@@ -100,7 +105,7 @@ impl Groups {
         let taps = kh * kw;
         let tap_start = |p: usize| {
             let (ic, ky, kx) = (p / taps, p % taps / kw, p % kw);
-            ic * h * w + ky * dh * w + kx * dw
+            ic * xc + (ky * dh * w + kx * dw) * xp
         };
         let starts: Offsets = (0..channels * taps).map(tap_start).collect();
         let rows = win.tap_groups(0, oy0..oy1, h);
@@ -150,9 +155,9 @@ impl Groups {
             groups.push(PixelGroup {
                 offsets: pixels
                     .clone()
-                    .map(|(oy, ox)| at(0, oy) * w + at(1, ox))
+                    .map(|(oy, ox)| (at(0, oy) * w + at(1, ox)) * xp)
                     .collect(),
-                outputs: pixels.map(|(oy, ox)| (oy - oy0) * ow + ox).collect(),
+                outputs: pixels.map(|(oy, ox)| ((oy - oy0) * ow + ox) * yp).collect(),
                 taps,
             });
         }
@@ -174,26 +179,27 @@ kiln_ukernel::scratch! {
     static CACHE: GroupCache;
 }
 
-/// One convolution workgroup with pixel rows: `x` holds the input planes of `geometry`, the
+/// One convolution workgroup with pixel rows: `x` holds the input of `geometry`, the
 /// weights are packed in right-hand strips of `geometry.nr` for `channels` output channels, and
-/// output channel `c`'s plane (`oh·ow` values) starts at `y + c·oh·ow`. Built-in tiles walk
+/// output channel `c` of the workgroup's first pixel is at `y + c·s`, `s` the output's channel
+/// stride in `geometry.strides`. Built-in tiles walk
 /// the weights a strip at a time through the pixel groups; an external tile takes each group
 /// over all strips at once, so its pixels are packed once.
 ///
 /// # Safety
-/// `y` must point at output channel 0 of the workgroup's rows `oy0..oy1` of `channels` planes
-/// of `oh×ow`, which the workgroup must own; the packed weights must hold `channels` columns.
+/// `y` must point at output channel 0 of the workgroup's first output pixel (row `oy0`), and
+/// the workgroup must own its `channels` channels of rows `oy0..oy1`; the packed weights must
+/// hold `channels` columns.
 pub(crate) unsafe fn conv2d(
     gemm: &Kernels,
     x: &[f32],
     weights: &[f32],
     geometry: Geometry,
     channels: usize,
-    oh: usize,
     y: *mut f32,
 ) {
     let entry = CACHE.with_mut(|cache| cache.groups(geometry));
-    let (nr, col_stride) = (geometry.nr, oh * geometry.output[2]);
+    let (nr, col_stride) = (geometry.nr, geometry.strides[1][0]);
     let strip_len = entry.starts.len() * nr;
     // One strip of weights at a time through every group: a strip stays in L2 while the groups
     // read it, where a workgroup's whole share of the weights may not even stay in L3 (a
@@ -233,7 +239,7 @@ pub(crate) unsafe fn conv2d(
                 row_offsets: Some(&group.outputs),
             };
             let n = block.min(channels - c0);
-            // SAFETY: pixel p of channel c is y[c·oh·ow + outputs[p]], inside the workgroup's
+            // SAFETY: pixel p of channel c is y[c·col_stride + outputs[p]], inside the workgroup's
             // output by the caller's contract; the GEMM checks its reads against `x`.
             unsafe { gemm.packed_gemm(group.offsets.len(), n, rows.len(), lhs, rhs, out) };
         }

@@ -169,6 +169,26 @@ pub fn depthwise_tile(out: &[u64], sx: u64) -> [u64; 2] {
     [tile_c, tile_oh]
 }
 
+/// A channels-last depthwise convolution's workgroup tile `[output channels, output rows]`
+/// for output `[n, c, oh, ow]`: every channel (a pixel's channels lie together), rows for
+/// about [`DEPTHWISE_TILE_OUTPUTS`] outputs, fewer while that leaves under
+/// [`CONV_MIN_WORKGROUPS`] workgroups.
+///
+/// ```
+/// use kiln_vmvx::tile_config::depthwise_channels_last_tile;
+/// // 144 channels at 56x56: one row (8064 outputs) per workgroup; 960 at 7x7: one row.
+/// assert_eq!(depthwise_channels_last_tile(&[1, 144, 56, 56]), [144, 1]);
+/// assert_eq!(depthwise_channels_last_tile(&[1, 960, 7, 7]), [960, 1]);
+/// ```
+pub fn depthwise_channels_last_tile(out: &[u64]) -> [u64; 2] {
+    let [n, c, oh, ow] = [out[0], out[1].max(1), out[2].max(1), out[3].max(1)];
+    let mut tile_oh = (DEPTHWISE_TILE_OUTPUTS / (c * ow)).clamp(1, oh);
+    while tile_oh > 1 && n * oh.div_ceil(tile_oh) < CONV_MIN_WORKGROUPS {
+        tile_oh = tile_oh.div_ceil(2);
+    }
+    [c, tile_oh]
+}
+
 /// Tile sizes for a generic kernel's parallel dims (then the reduction dims, whole) so each
 /// workgroup covers about `target` points.
 pub fn generic_tile(parallel: &[u64], target: u64, reduction: &[u64]) -> Vec<u64> {

@@ -1,11 +1,13 @@
 //! Row and window kernels, by subject: [`math`] (vectorisable `exp` and `erf`), [`normalize`]
 //! (softmax and layer normalisation of a contiguous row), [`window`] (2-D sliding windows, the
 //! stride-phase band layout convolutions read, im2col panels), [`plane`] (pooling and
-//! depthwise convolution of one channel plane, which `direct` reads in place on AVX-512) and
-//! [`interleaved`] (depthwise convolution of many planes, channels side by side). Accumulation
+//! depthwise convolution of one channel plane, which `direct` reads in place on AVX-512),
+//! [`interleaved`] (depthwise convolution of many planes, channels side by side) and
+//! [`channels_last`] (depthwise convolution of channels-last images, read in place). Accumulation
 //! is in f32 with max-subtraction for softmax and two-pass variance for layer normalisation,
 //! for accuracy.
 
+pub mod channels_last;
 mod direct;
 pub mod interleaved;
 pub mod math;
@@ -13,6 +15,7 @@ pub mod normalize;
 pub mod plane;
 pub mod window;
 
+pub use channels_last::depthwise_channels_last;
 pub use interleaved::depthwise_planes;
 pub use math::{erf, exp};
 pub use normalize::{layer_norm_in_place, layer_norm_into, softmax_in_place, softmax_into};

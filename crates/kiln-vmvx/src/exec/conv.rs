@@ -251,6 +251,9 @@ fn is_depthwise(x: &View, w: &View, y: &View, groups: u64) -> bool {
 /// planes (as [`tile_config::depthwise_tile`](crate::tile_config::depthwise_tile) makes
 /// them), else one group at a time.
 fn depthwise(m: &Mem, x: &View, w: &View, y: &View, win: rows::Window, tile: ConvTile) {
+    if x.is_channels_last() {
+        return depthwise_channels_last(m, x, w, y, win, tile);
+    }
     let taps = win.kernel[0] * win.kernel[1];
     let [h, wd] = [x.shape[2], x.shape[3]].map(|v| v as usize);
     let [c, oh, ow] = [y.shape[1], y.shape[2], y.shape[3]].map(|v| v as usize);
@@ -269,6 +272,42 @@ fn depthwise(m: &Mem, x: &View, w: &View, y: &View, win: rows::Window, tile: Con
         let dims = [per_block, h, wd];
         rows::depthwise_planes(planes, dims, filters, &win, [oy0, oy1, ow], out, oh * ow);
     }
+}
+
+kiln_ukernel::scratch! {
+    /// Per-thread scratch of [`depthwise_channels_last`]: the filters tap by tap.
+    static FILTERS: Vec<f32>;
+}
+
+/// One workgroup of a depthwise convolution of channels-last images (checked with the
+/// kernel: both `x` and `y`, every channel in each workgroup): rows `oy0..oy1` of its image,
+/// with the filters tap by tap (`[kh·kw, c]`), so that a tap's channels lie side by side as
+/// the image's do — packed so when compiling, else laid out here.
+fn depthwise_channels_last(
+    m: &Mem,
+    x: &View,
+    w: &View,
+    y: &View,
+    win: rows::Window,
+    tile: ConvTile,
+) {
+    let taps = win.kernel[0] * win.kernel[1];
+    let [h, wd] = [x.shape[2], x.shape[3]].map(|v| v as usize);
+    let [c, oh, ow] = [y.shape[1], y.shape[2], y.shape[3]].map(|v| v as usize);
+    let [n, oy0, oy1] = [tile.image, tile.oy0, tile.oy1].map(|v| v as usize);
+    let (xs, ws) = (m.f32s(x), m.f32s(w));
+    let image = &xs[x.offset as usize + n * h * wd * c..][..h * wd * c];
+    let filters = &ws[w.offset as usize..][..c * taps];
+    let out = m.f32_mut(y, (n * oh + oy0) * ow * c, (oy1 - oy0) * ow * c);
+    let rows = [oy0, oy1, ow];
+    if w.is_tap_major() {
+        return rows::depthwise_channels_last(image, [h, wd, c], filters, &win, rows, 0..c, out);
+    }
+    FILTERS.with_mut(|by_tap| {
+        by_tap.clear();
+        by_tap.extend((0..taps).flat_map(|t| filters.iter().skip(t).step_by(taps)));
+        rows::depthwise_channels_last(image, [h, wd, c], by_tap, &win, rows, 0..c, out);
+    });
 }
 
 /// One workgroup of a convolution (its `tile`, one group): a GEMM of
@@ -312,6 +351,16 @@ fn conv2d(
             channels: cig,
             layout,
         },
+        None if x.is_channels_last() => {
+            // The group's channels of every pixel of image n, the image's last pixel's ending
+            // at its group's last channel.
+            let [h, wd] = [x.shape[2], x.shape[3]].map(|v| v as usize);
+            let image = &xs[x.offset as usize + n * h * wd * c..][..h * wd * c];
+            BandSource::Planes {
+                x: &image[g * cig..h * wd * c - (c - (g + 1) * cig)],
+                dims: [cig, h, wd],
+            }
+        }
         None => {
             let [h, wd] = [x.shape[2], x.shape[3]].map(|v| v as usize);
             let x_group = &xs[x.offset as usize + (n * c + g * cig) * h * wd..][..cig * h * wd];
@@ -333,16 +382,25 @@ fn conv2d(
                 return Err("a convolution with pixel rows reads its input planes".into());
             };
             let nr = gemm.tile.nr;
+            // `[channel, pixel]` strides of planes or of channels-last images.
+            let strides = |v: &View, plane: usize, channels: usize| match v.is_channels_last() {
+                true => [1, channels],
+                false => [plane, 1],
+            };
             let geometry = pixel_rows::Geometry {
                 win,
                 input: dims,
+                strides: [
+                    strides(x, dims[1] * dims[2], c),
+                    strides(y, oh * ow, y.shape[1] as usize),
+                ],
                 output: [oy0, oy1, ow],
                 nr,
             };
             let strips = &ws[strips_from(nr)..];
             // SAFETY: this workgroup owns output channels [co0, co1) of group g, rows
             // [oy0, oy1) of image n; packed weights were checked to hold every strip.
-            unsafe { pixel_rows::conv2d(gemm, x_group, strips, geometry, co1 - co0, oh, c_ptr) };
+            unsafe { pixel_rows::conv2d(gemm, x_group, strips, geometry, co1 - co0, c_ptr) };
             return Ok(());
         }
         ConvWeights::Rows(gemm) => (gemm, Lhs::Packed(&ws[strips_from(gemm.tile.mr)..])),

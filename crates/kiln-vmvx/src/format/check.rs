@@ -216,11 +216,32 @@ impl Kernel {
                 }
                 f32_only(&[x, w, y])?;
                 rank(y, 4)?;
-                for v in [x, w, y] {
-                    contiguous(v)?;
+                let channels_last = [x, y].map(View::is_channels_last);
+                if !(channels_last[0] && w.is_tap_major()) {
+                    contiguous(w)?;
+                }
+                for (v, cl) in [x, y].into_iter().zip(channels_last) {
+                    if !cl {
+                        contiguous(v)?;
+                    }
                 }
                 if *groups == 0 || y.shape[1] % groups != 0 {
                     return Err("conv2d channels do not agree".into());
+                }
+                if channels_last.contains(&true) {
+                    // Pixel rows read and write either layout; a depthwise convolution reads
+                    // and writes channels-last images whole, every channel in each workgroup.
+                    let depthwise = w.shape.len() == 4
+                        && w.shape[1] == 1
+                        && *groups == y.shape[1]
+                        && channels_last == [true, true]
+                        && *tile_co >= y.shape[1];
+                    if *gemm != ConvGemm::PixelRows && !depthwise {
+                        return Err(
+                            "a channels-last conv2d has pixel rows, or is depthwise over whole images"
+                                .into(),
+                        );
+                    }
                 }
                 let [cig, kh, kw] = conv_weight_dims(w);
                 if !window_in_bounds([kh, kw], *strides, *pads, *dilations) {

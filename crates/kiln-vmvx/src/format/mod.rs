@@ -36,10 +36,11 @@ pub const FORMAT: &str = "vmvx-bytecode";
 /// kernels only), run by the inline runtime (`kiln-inline`) with no HAL device; devices do not
 /// load them.
 pub const INLINE_FORMAT: &str = "vmvx-inline";
-/// Version 7 added [`KernelOp::Attention`] (6: a byte after the version says whether sizes
+/// Version 8 lets float convolutions read and write channels-last views
+/// ([`View::is_channels_last`]; 7 added [`KernelOp::Attention`]; 6: a byte after the version says whether sizes
 /// are numbers or expressions over symbols; 5: pixel-row convolutions read their input planes, never a
 /// [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's orientation, [`ConvGemm`]).
-const VERSION: u32 = 7;
+const VERSION: u32 = 8;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 /// Sizes are numbers ([`Static`]), or expressions over the dispatch's symbols
@@ -60,6 +61,43 @@ impl<Z: Sizes> View<Z> {
         self.shape.len() == self.strides.len()
             && (0..self.shape.len())
                 .all(|d| Z::extent_is(&self.shape[d], 1) || self.strides[d] == c[d])
+    }
+
+    /// A 4-D `[n, c, h, w]` view of an image stored channels-last (NHWC) without gaps,
+    /// strides `[h·w·c, 1, w·c, c]` (strides of size-1 dims do not matter), and not also
+    /// row-major. Float convolutions read and write such views as well as contiguous ones.
+    /// Sizes must be known (a view with run-time sizes is not); allocates nothing.
+    pub fn is_channels_last(&self) -> bool {
+        self.stored_in([0, 2, 3, 1]) && !self.stored_in([0, 1, 2, 3])
+    }
+
+    /// Depthwise filters `[c, 1, kh, kw]` stored tap by tap (`[kh, kw, c]`): strides
+    /// `[1, 1, kw·c, c]` (strides of size-1 dims do not matter), and not also row-major. A
+    /// depthwise convolution of channels-last images reads them as well as contiguous ones.
+    pub fn is_tap_major(&self) -> bool {
+        self.stored_in([1, 2, 3, 0]) && !self.stored_in([0, 1, 2, 3])
+    }
+
+    /// Whether this 4-D view of known sizes is stored without gaps with its dims nested in
+    /// `order`, outermost first.
+    fn stored_in(&self, order: [usize; 4]) -> bool {
+        if self.shape.len() != 4 || self.strides.len() != 4 {
+            return false;
+        }
+        let mut stride = 1i64;
+        for &d in order.iter().rev() {
+            let (Some(n), Some(s)) = (
+                Z::known_extent(&self.shape[d]),
+                Z::known_stride(&self.strides[d]),
+            ) else {
+                return false;
+            };
+            if n != 1 && s != stride {
+                return false;
+            }
+            stride = stride.saturating_mul(n as i64);
+        }
+        true
     }
 
     /// The view with static sizes, when every size of it is known when compiling.
@@ -679,7 +717,9 @@ impl Kernel {
                 // One output channel per group, weights unpacked (depthwise): workgroups take
                 // several channels.
                 let depthwise = *groups > 1 && y.shape[1] == *groups && w.shape.len() == 4;
-                [*tile_co, *tile_oh] = if depthwise {
+                [*tile_co, *tile_oh] = if depthwise && y.is_channels_last() {
+                    config::depthwise_channels_last_tile(&y.shape)
+                } else if depthwise {
                     config::depthwise_tile(&y.shape, strides[1])
                 } else {
                     config::conv_tile(&y.shape, *groups, depth, quantum)

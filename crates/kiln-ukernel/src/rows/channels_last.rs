@@ -1,0 +1,366 @@
+//! Depthwise convolution of channels-last (NHWC) images: each pixel's channels lie side by
+//! side, so one tap of [`LANES`] neighbouring channels of one output is one vector, read where
+//! it lies — no layout, no transposes.
+//!
+//! Outputs whose windows reach into padding run over exactly the taps that read input
+//! ([`Window::taps`] along rows and columns), so every read lies inside the image. Every
+//! output adds its taps in order from zero, one multiply-add each (fused on AVX-512, as the
+//! planar paths there).
+
+use super::window::Window;
+use crate::scratch::Scratch;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+/// Channels one vector holds: 512 bits of f32.
+pub const LANES: usize = 16;
+
+/// Outputs of a row the vector path keeps in registers at once.
+const AT_ONCE: usize = 8;
+
+/// Depthwise convolution of one channels-last image `x` of `[h, w, c]` (pixel `(iy, ix)`'s
+/// channels at `x[(iy·w + ix)·c..]`), tap `t` of channel `ch` weighted by
+/// `filters[t·c + ch]` (`[kh·kw, c]`): channels `channels` of output rows `oy0..oy1`, `ow`
+/// wide, go to `out`, which holds those rows of the `[oh, ow, c]` output from row `oy0` on.
+///
+/// ```
+/// use kiln_ukernel::rows::{depthwise_channels_last, Window};
+/// // A 2x2 image of two channels, a 2x2 window of ones: each channel's sum.
+/// let x = [1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 40.0];
+/// let win = Window { kernel: [2, 2], strides: [1, 1], pads: [0, 0], dilations: [1, 1] };
+/// let mut out = [0.0; 2];
+/// depthwise_channels_last(&x, [2, 2, 2], &[1.0; 8], &win, [0, 1, 1], 0..2, &mut out);
+/// assert_eq!(out, [10.0, 100.0]);
+/// ```
+///
+/// # Panics
+/// When `x`, `filters` or `out` is shorter than that, or `channels` reaches past `c`.
+#[allow(clippy::too_many_arguments)]
+pub fn depthwise_channels_last(
+    x: &[f32],
+    [h, w, c]: [usize; 3],
+    filters: &[f32],
+    win: &Window,
+    [oy0, oy1, ow]: [usize; 3],
+    channels: Range<usize>,
+    out: &mut [f32],
+) {
+    let [kh, kw] = win.kernel;
+    let rows = oy1.saturating_sub(oy0);
+    assert!(
+        x.len() >= h * w * c
+            && filters.len() >= kh * kw * c
+            && out.len() >= rows * ow * c
+            && channels.end <= c,
+        "a channels-last depthwise convolution's operands are too short"
+    );
+    if rows == 0 || ow == 0 || channels.is_empty() {
+        return;
+    }
+    let [dh, dw] = win.dilations;
+    let first =
+        |d: usize, o: usize, k: usize| o * win.strides[d] + k * win.dilations[d] - win.pads[d];
+    TAPS.with_mut(|taps| {
+        for oy in oy0..oy1 {
+            let (ky0, ky1) = win.taps(0, oy, h);
+            // Runs of outputs along the row that read the same taps.
+            let mut ox = 0;
+            while ox < ow {
+                let (kx0, kx1) = win.taps(1, ox, w);
+                let end = (ox + 1..ow)
+                    .find(|&o| win.taps(1, o, w) != (kx0, kx1))
+                    .unwrap_or(ow);
+                // Each tap as where it reads, from the first tap's pixel, and its filter row.
+                taps.clear();
+                for ky in ky0..ky1 {
+                    for kx in kx0..kx1 {
+                        let at = ((ky - ky0) * dh * w + (kx - kx0) * dw) * c;
+                        taps.push((at, (ky * kw + kx) * c));
+                    }
+                }
+                let job = Job {
+                    taps,
+                    x_step: win.strides[1] * c,
+                    pitch: c,
+                };
+                let at = Run {
+                    x: match taps.is_empty() {
+                        true => 0,
+                        false => (first(0, oy, ky0) * w + first(1, ox, kx0)) * c,
+                    },
+                    out: ((oy - oy0) * ow + ox) * c,
+                };
+                job.run(x, filters, at, end - ox, channels.clone(), out);
+                ox = end;
+            }
+        }
+    });
+}
+
+crate::scratch! {
+    /// Per-thread scratch of [`depthwise_channels_last`] (a warm call allocates nothing): a
+    /// run's taps.
+    static TAPS: Vec<(usize, usize)>;
+}
+
+/// Where a run of outputs starts: its first output's first tap in `x`, and its first output
+/// in `out`.
+#[derive(Clone, Copy)]
+struct Run {
+    x: usize,
+    out: usize,
+}
+
+/// The taps a run of outputs reads, how far apart its outputs' reads lie, and the pixel pitch
+/// (channels per pixel) of input and output.
+struct Job<'a> {
+    taps: &'a [(usize, usize)],
+    x_step: usize,
+    pitch: usize,
+}
+
+impl Job<'_> {
+    /// Computes `n` consecutive outputs from `at`, channels `channels`. Outputs without
+    /// taps (a window wholly in padding) are zero.
+    fn run(
+        &self,
+        x: &[f32],
+        filters: &[f32],
+        at: Run,
+        n: usize,
+        channels: Range<usize>,
+        out: &mut [f32],
+    ) {
+        if n == 0 {
+            return;
+        }
+        let reach = self.taps.iter().map(|t| t.0).max().unwrap_or(0);
+        assert!(
+            (self.taps.is_empty()
+                || at.x + reach + (n - 1) * self.x_step + channels.end <= x.len())
+                && at.out + (n - 1) * self.pitch + channels.end <= out.len()
+                && self
+                    .taps
+                    .iter()
+                    .all(|t| t.1 + channels.end <= filters.len()),
+            "a channels-last depthwise run reaches past its operands"
+        );
+        #[cfg(target_arch = "x86_64")]
+        if crate::x86_feature!("avx512f") {
+            // SAFETY: the CPU has AVX-512F; every read and write is inside its slice (checked).
+            return unsafe { self.run_avx512(x, filters, at, n, channels, out) };
+        }
+        self.run_portable(x, filters, at, n, channels, out)
+    }
+
+    /// [`Job::run`] one output channel at a time.
+    fn run_portable(
+        &self,
+        x: &[f32],
+        filters: &[f32],
+        at: Run,
+        n: usize,
+        channels: Range<usize>,
+        out: &mut [f32],
+    ) {
+        for j in 0..n {
+            for ch in channels.clone() {
+                let mut acc = 0.0f32;
+                for &(xo, fo) in self.taps {
+                    acc += filters[fo + ch] * x[at.x + j * self.x_step + xo + ch];
+                }
+                out[at.out + j * self.pitch + ch] = acc;
+            }
+        }
+    }
+
+    /// [`Job::run`] on 16 lanes, [`AT_ONCE`] outputs at a time.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; the reads and writes [`Job::run`] checks lie inside
+    /// their slices.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn run_avx512(
+        &self,
+        x: &[f32],
+        filters: &[f32],
+        at: Run,
+        n: usize,
+        channels: Range<usize>,
+        out: &mut [f32],
+    ) {
+        let mut ch = channels.start;
+        while ch < channels.end {
+            let lanes = (channels.end - ch).min(LANES);
+            let mask = match lanes {
+                LANES => u16::MAX,
+                _ => (1u16 << lanes) - 1,
+            };
+            let mut j = 0;
+            // SAFETY (each call): the caller's contract, for outputs `j..j + N`, channels
+            // `ch..ch + lanes`.
+            unsafe {
+                while j + AT_ONCE <= n {
+                    self.outputs_avx512::<AT_ONCE>(x, filters, at, j, ch, mask, out);
+                    j += AT_ONCE;
+                }
+                match n - j {
+                    7 => self.outputs_avx512::<7>(x, filters, at, j, ch, mask, out),
+                    6 => self.outputs_avx512::<6>(x, filters, at, j, ch, mask, out),
+                    5 => self.outputs_avx512::<5>(x, filters, at, j, ch, mask, out),
+                    4 => self.outputs_avx512::<4>(x, filters, at, j, ch, mask, out),
+                    3 => self.outputs_avx512::<3>(x, filters, at, j, ch, mask, out),
+                    2 => self.outputs_avx512::<2>(x, filters, at, j, ch, mask, out),
+                    1 => self.outputs_avx512::<1>(x, filters, at, j, ch, mask, out),
+                    _ => {}
+                }
+            }
+            ch += LANES;
+        }
+    }
+
+    /// Outputs `j..j + N` of [`Job::run_avx512`], the channels of `mask` from `ch`.
+    ///
+    /// # Safety
+    /// As [`Job::run_avx512`].
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn outputs_avx512<const N: usize>(
+        &self,
+        x: &[f32],
+        filters: &[f32],
+        at: Run,
+        j: usize,
+        ch: usize,
+        mask: u16,
+        out: &mut [f32],
+    ) {
+        use core::arch::x86_64::*;
+        let mut acc = [_mm512_setzero_ps(); N];
+        let src = x.as_ptr().wrapping_add(at.x + j * self.x_step + ch);
+        for &(xo, fo) in self.taps {
+            // SAFETY: the caller's contract keeps every vector's lanes of `mask` inside its
+            // slice; masked-off lanes are not read.
+            unsafe {
+                let f = _mm512_maskz_loadu_ps(mask, filters.as_ptr().add(fo + ch));
+                for (i, a) in acc.iter_mut().enumerate() {
+                    let v = _mm512_maskz_loadu_ps(mask, src.add(xo + i * self.x_step));
+                    *a = _mm512_fmadd_ps(f, v, *a);
+                }
+            }
+        }
+        let dst = out.as_mut_ptr().wrapping_add(at.out + j * self.pitch + ch);
+        for (i, a) in acc.into_iter().enumerate() {
+            // SAFETY: output `j + i`'s lanes of `mask` lie inside `out`.
+            unsafe { _mm512_mask_storeu_ps(dst.add(i * self.pitch), mask, a) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::prelude::rust_2021::*;
+
+    fn values(len: usize, seed: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * 7919 + seed * 104729) % 1009) as f32 / 504.5 - 1.0)
+            .collect()
+    }
+
+    /// Against a direct sum over every tap, padding read as zeros: odd channel counts (a
+    /// masked last vector), strides, dilations, padding on every side, row ranges.
+    #[test]
+    fn matches_a_direct_sum() {
+        for (c, [h, w], k, s, d, p) in [
+            (24, [9, 11], 3, 1, 1, 1),
+            (33, [7, 7], 3, 2, 1, 1),
+            (16, [12, 5], 5, 1, 1, 2),
+            (5, [6, 9], 3, 2, 2, 2),
+            (40, [4, 4], 3, 3, 1, 0),
+            (17, [10, 21], 5, 2, 1, 2),
+        ] {
+            let win = Window {
+                kernel: [k, k],
+                strides: [s, s],
+                pads: [p, p],
+                dilations: [d, d],
+            };
+            let out_len = |n: usize| (n + 2 * p - d * (k - 1) - 1) / s + 1;
+            let [oh, ow] = [out_len(h), out_len(w)];
+            let x = values(h * w * c, c);
+            let f = values(k * k * c, k);
+            let mut expect = vec![0.0f32; oh * ow * c];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ch in 0..c {
+                        let mut acc = 0.0f32;
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let iy = (oy * s + ky * d) as isize - p as isize;
+                                let ix = (ox * s + kx * d) as isize - p as isize;
+                                if (0..h as isize).contains(&iy) && (0..w as isize).contains(&ix) {
+                                    let v = x[(iy as usize * w + ix as usize) * c + ch];
+                                    acc += f[(ky * k + kx) * c + ch] * v;
+                                }
+                            }
+                        }
+                        expect[(oy * ow + ox) * c + ch] = acc;
+                    }
+                }
+            }
+            // Two row ranges, the channels split unevenly.
+            let split = oh / 2;
+            let mut got = vec![f32::NAN; oh * ow * c];
+            for (rows, chans) in [
+                (0..split, 0..c / 3),
+                (0..split, c / 3..c),
+                (split..oh, 0..c),
+            ] {
+                let out = &mut got[rows.start * ow * c..];
+                depthwise_channels_last(
+                    &x,
+                    [h, w, c],
+                    &f,
+                    &win,
+                    [rows.start, rows.end, ow],
+                    chans,
+                    out,
+                );
+            }
+            for (i, (g, e)) in got.iter().zip(&expect).enumerate() {
+                assert!(
+                    (g - e).abs() <= 1e-5 * (1.0 + e.abs()),
+                    "c {c} at {i}: {g} vs {e}"
+                );
+            }
+        }
+    }
+
+    /// The vector path against the portable one on a run of every length up to two blocks
+    /// of outputs, a masked last vector included.
+    #[test]
+    fn vector_path_matches_the_portable_one() {
+        let (c, taps) = (21, [(0, 0), (21, 21), (63, 42)]);
+        let x = values(40 * c, 3);
+        let f = values(3 * c, 4);
+        let job = Job {
+            taps: &taps,
+            x_step: 2 * c,
+            pitch: c,
+        };
+        for n in 1..=2 * AT_ONCE {
+            let at = Run { x: 5, out: 3 };
+            let mut want = vec![0.0; 3 + n * c];
+            job.run_portable(&x, &f, at, n, 2..c, &mut want);
+            let mut got = vec![0.0; 3 + n * c];
+            job.run(&x, &f, at, n, 2..c, &mut got);
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-6 * (1.0 + w.abs()), "{n}: {g} vs {w}");
+            }
+        }
+    }
+}
