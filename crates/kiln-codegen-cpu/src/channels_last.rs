@@ -1,4 +1,4 @@
-//! Channels-last (NHWC) images between convolutions.
+//! Channels-last (NHWC) images around depthwise convolutions.
 //!
 //! Dispatch formation writes every image NCHW, plane by plane. A depthwise convolution over
 //! planes vectorises along rows, which on the small images deep in a network wastes most of
@@ -9,41 +9,47 @@
 //! out CNN activations on x86.
 //!
 //! The layout is the views' strides, nothing else: an image stored channels-last keeps its
-//! `[n, c, h, w]` shape, with strides `[h·w·c, 1, w·c, c]`. An image is laid out so when
-//! every kernel that touches it takes that layout: it is written by a float convolution and
-//! read only by float convolutions (as their input or an epilogue's operand), each of which
-//! computes with pixel rows over packed weights or is depthwise; a depthwise convolution's
-//! input and output are laid out alike. Function results and parameters keep their layout.
+//! `[n, c, h, w]` shape, with strides `[h·w·c, 1, w·c, c]`. An image may be laid out so when
+//! every kernel that touches it takes that layout — a float convolution that computes with
+//! pixel rows over packed weights (either layout on either side) or is depthwise (input and
+//! output alike), or a generic kernel (its views follow any strides) — and it is not a
+//! function result or parameter. Of those, the images connected to a depthwise convolution
+//! through such kernels are: a network with depthwise convolutions keeps its small images
+//! channels-last throughout, squeeze-and-excitation and residual adds included, and one
+//! without keeps the orientation that computes least for each convolution. An elementwise
+//! kernel writing such an image runs its channels innermost.
 
 use crate::data_tiling::packs_weights;
-use kiln_kernel::{Dispatches, StorageKind};
+use kiln_kernel::{Dispatches, Inst, StorageKind};
 use kiln_types::{ElementType, HostTensor};
 use kiln_ukernel::gemm::TileShape;
 use kiln_vmvx::format::{Kernel, KernelOp, View};
 
-/// How a convolution may take channels-last images.
+/// How a kernel may take channels-last images.
 #[derive(Clone, Copy, PartialEq)]
-enum Conv {
-    /// Pixel rows over packed weights: either layout for input and output, independently.
+enum Takes {
+    /// A convolution with pixel rows over packed weights: either layout for input and
+    /// output, independently.
     PixelRows,
-    /// Depthwise: input and output in the same layout.
+    /// A depthwise convolution: input and output in the same layout.
     Depthwise,
+    /// A generic kernel: any layout anywhere.
+    Generic,
 }
 
-/// Lays out channels-last every image between convolutions that can all take it (see the
-/// module docs), by rewriting the strides of every view of it. Run before weights are packed
-/// for `tile` (from `constants`): the convolutions that then read or write such images pack
-/// theirs for pixel rows.
+/// Lays out channels-last the images the module docs describe, by rewriting the strides of
+/// every view of them. Run before weights are packed for `tile` (from `constants`): the
+/// convolutions that then read or write such images pack theirs for pixel rows.
 pub fn lay_out_channels_last(
     d: &mut Dispatches<Kernel>,
     constants: &[HostTensor],
     tile: TileShape,
 ) {
-    let convs: Vec<Option<Conv>> = d
+    let takes: Vec<Option<Takes>> = d
         .dispatches
         .iter()
         .map(|dispatch| {
-            convolution(&dispatch.kernel.op, || {
+            kind(&dispatch.kernel.op, || {
                 packs_weights(d, dispatch, constants, tile)
             })
         })
@@ -56,48 +62,48 @@ pub fn lay_out_channels_last(
     for r in &d.results {
         possible[r.index()] = false;
     }
-    // Each convolution that can take channels-last images: its input and output storages.
-    let mut io = vec![];
-    for (dispatch, &conv) in d.dispatches.iter().zip(&convs) {
+    // The images each kernel touches (whose layouts it links), and the depthwise ones'.
+    let mut links: Vec<Vec<usize>> = vec![];
+    let mut depthwise = vec![];
+    for (dispatch, &kind) in d.dispatches.iter().zip(&takes) {
         let storage = |v: &View| dispatch.operands[v.binding as usize].index();
-        let mut takes = vec![];
-        if let (Some(conv), KernelOp::Conv2d { x, y, epilogue, .. }) = (conv, &dispatch.kernel.op) {
-            takes.extend([x, y]);
-            takes.extend(epilogue.iter().flat_map(|e| e.inputs.iter()));
-            io.push((storage(x), storage(y), conv));
-        }
-        for v in dispatch.kernel.views() {
+        let mut images = vec![];
+        for (i, v) in dispatch.kernel.views().into_iter().enumerate() {
             let s = storage(v);
-            let whole = whole_image(v, d.storages[s].elements);
-            if !whole || !takes.iter().any(|t| std::ptr::eq(*t, v)) {
-                possible[s] = false;
+            let image = whole_image(v, d.storages[s].elements);
+            // A convolution's weights (its second view) are never an image.
+            let weights = i == 1 && matches!(dispatch.kernel.op, KernelOp::Conv2d { .. });
+            match (image, kind, weights) {
+                (true, Some(_), false) => images.push(s),
+                (_, Some(_), true) => {}
+                _ => possible[s] = false,
             }
         }
+        if let (Some(Takes::Depthwise), KernelOp::Conv2d { x, y, .. }) = (kind, &dispatch.kernel.op)
+        {
+            depthwise.push((storage(x), storage(y)));
+        }
+        links.push(images);
     }
-    let depthwise = || io.iter().filter(|(_, _, c)| *c == Conv::Depthwise);
-    while let Some(&(x, y, _)) = depthwise().find(|(x, y, _)| possible[*x] != possible[*y]) {
+    while let Some(&(x, y)) = depthwise.iter().find(|(x, y)| possible[*x] != possible[*y]) {
         possible[x] = false;
         possible[y] = false;
     }
-    // Depthwise convolutions are what gains: their images, and an image between two
-    // convolutions that read and write such images on their other side (a residual stream
-    // between a projection and the next expansion), so that neither converts. Elsewhere
-    // pixel rows would replace the orientation that computes least.
+    // From the depthwise convolutions' images, through every kernel that links them.
     let mut chosen = vec![false; possible.len()];
-    for &(x, y, _) in depthwise() {
-        chosen[x] = possible[x];
-        chosen[y] = possible[y];
-    }
-    let between: Vec<usize> = (0..possible.len())
-        .filter(|&s| possible[s] && !chosen[s])
-        .filter(|&s| {
-            let written_from = io.iter().any(|&(x, y, _)| y == s && chosen[x]);
-            let read_into = io.iter().any(|&(x, y, _)| x == s && chosen[y]);
-            written_from && read_into
-        })
+    let mut todo: Vec<usize> = depthwise
+        .iter()
+        .flat_map(|&(x, y)| [x, y])
+        .filter(|&s| possible[s])
         .collect();
-    for s in between {
+    while let Some(s) = todo.pop() {
+        if chosen[s] {
+            continue;
+        }
         chosen[s] = true;
+        for images in links.iter().filter(|l| l.contains(&s)) {
+            todo.extend(images.iter().filter(|&&t| possible[t] && !chosen[t]));
+        }
     }
     if !chosen.contains(&true) {
         return;
@@ -110,17 +116,48 @@ pub fn lay_out_channels_last(
                 v.strides = vec![h * w * c, 1, w * c, c];
             }
         }
+        channels_innermost(&mut dispatch.kernel.op);
     }
 }
 
-/// How `op` may take channels-last images, if it is a float convolution that can
-/// (`packed` tells whether its weights will be packed: pixel rows need them so).
-fn convolution(op: &KernelOp, packed: impl FnOnce() -> bool) -> Option<Conv> {
+/// Reorders an elementwise kernel over `[n, c, h, w]` whose first output is channels-last to
+/// iterate `[n, h, w, c]`, so that its innermost loop runs along the channels (a body that
+/// reads its indices keeps its order).
+fn channels_innermost(op: &mut KernelOp) {
+    let KernelOp::Generic {
+        shape,
+        tile,
+        reduction_dims: 0,
+        inputs,
+        outputs,
+        body,
+        ..
+    } = op
+    else {
+        return;
+    };
+    let reads_index = body.insts.iter().any(|i| matches!(i, Inst::Index(_)));
+    if shape.len() != 4 || reads_index || !outputs.first().is_some_and(View::is_channels_last) {
+        return;
+    }
+    let order = [0, 2, 3, 1];
+    let permute = |v: &mut Vec<u64>| *v = order.iter().map(|&d| v[d]).collect();
+    permute(shape);
+    permute(tile);
+    for v in inputs.iter_mut().chain(outputs.iter_mut()) {
+        permute(&mut v.shape);
+        v.strides = order.iter().map(|&d| v.strides[d]).collect();
+    }
+}
+
+/// How `op` may take channels-last images, if it can: a generic kernel, or a float
+/// convolution (`packed` tells whether its weights will be packed: pixel rows need them so).
+fn kind(op: &KernelOp, packed: impl FnOnce() -> bool) -> Option<Takes> {
     let KernelOp::Conv2d {
         x, w, y, groups, ..
     } = op
     else {
-        return None;
+        return matches!(op, KernelOp::Generic { .. }).then_some(Takes::Generic);
     };
     let float = [x, w, y].iter().all(|v| v.element_type == ElementType::F32);
     if !float || x.shape.len() != 4 || w.shape.len() != 4 {
@@ -128,9 +165,9 @@ fn convolution(op: &KernelOp, packed: impl FnOnce() -> bool) -> Option<Conv> {
     }
     let (cig, cog) = (w.shape[1], y.shape[1] / (*groups).max(1));
     if cig == 1 && cog == 1 {
-        Some(Conv::Depthwise)
+        Some(Takes::Depthwise)
     } else if packed() {
-        Some(Conv::PixelRows)
+        Some(Takes::PixelRows)
     } else {
         None
     }
