@@ -26,15 +26,13 @@ use kiln_ukernel::gemm::TileShape;
 use kiln_vmvx::format::{Kernel, KernelOp, View};
 
 /// How a kernel may take channels-last images.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Takes {
-    /// A convolution with pixel rows over packed weights: either layout for input and
-    /// output, independently.
-    PixelRows,
-    /// A depthwise convolution: input and output in the same layout.
-    Depthwise,
-    /// A generic kernel: any layout anywhere.
-    Generic,
+    /// Either layout anywhere: a convolution with pixel rows over packed weights, or a
+    /// generic kernel.
+    Either,
+    /// Input and output alike: a depthwise convolution.
+    Alike,
 }
 
 /// Lays out channels-last the images the module docs describe, by rewriting the strides of
@@ -62,25 +60,27 @@ pub fn lay_out_channels_last(
     for r in &d.results {
         possible[r.index()] = false;
     }
-    // The images each kernel touches (whose layouts it links), and the depthwise ones'.
+    // The images each kernel touches (whose layouts it links), and the depthwise ones'. An
+    // image is seen in one shape only: a reshape (a view of another shape of the same
+    // storage) would need other strides.
     let mut links: Vec<Vec<usize>> = vec![];
     let mut depthwise = vec![];
+    let mut shapes: Vec<Option<&[u64]>> = vec![None; d.storages.len()];
     for (dispatch, &kind) in d.dispatches.iter().zip(&takes) {
         let storage = |v: &View| dispatch.operands[v.binding as usize].index();
         let mut images = vec![];
         for (i, v) in dispatch.kernel.views().into_iter().enumerate() {
             let s = storage(v);
-            let image = whole_image(v, d.storages[s].elements);
+            let shape = *shapes[s].get_or_insert(&v.shape);
             // A convolution's weights (its second view) are never an image.
             let weights = i == 1 && matches!(dispatch.kernel.op, KernelOp::Conv2d { .. });
-            match (image, kind, weights) {
-                (true, Some(_), false) => images.push(s),
-                (_, Some(_), true) => {}
+            let image = whole_image(v, d.storages[s].elements) && shape == v.shape && !weights;
+            match (image, kind) {
+                (true, Some(_)) => images.push(s),
                 _ => possible[s] = false,
             }
         }
-        if let (Some(Takes::Depthwise), KernelOp::Conv2d { x, y, .. }) = (kind, &dispatch.kernel.op)
-        {
+        if let (Some(Takes::Alike), KernelOp::Conv2d { x, y, .. }) = (kind, &dispatch.kernel.op) {
             depthwise.push((storage(x), storage(y)));
         }
         links.push(images);
@@ -157,7 +157,7 @@ fn kind(op: &KernelOp, packed: impl FnOnce() -> bool) -> Option<Takes> {
         x, w, y, groups, ..
     } = op
     else {
-        return matches!(op, KernelOp::Generic { .. }).then_some(Takes::Generic);
+        return matches!(op, KernelOp::Generic { .. }).then_some(Takes::Either);
     };
     let float = [x, w, y].iter().all(|v| v.element_type == ElementType::F32);
     if !float || x.shape.len() != 4 || w.shape.len() != 4 {
@@ -165,9 +165,9 @@ fn kind(op: &KernelOp, packed: impl FnOnce() -> bool) -> Option<Takes> {
     }
     let (cig, cog) = (w.shape[1], y.shape[1] / (*groups).max(1));
     if cig == 1 && cog == 1 {
-        Some(Takes::Depthwise)
+        Some(Takes::Alike)
     } else if packed() {
-        Some(Takes::PixelRows)
+        Some(Takes::Either)
     } else {
         None
     }

@@ -261,7 +261,7 @@ pub(crate) fn packs_weights<Z: Sizes>(
     tile: TileShape,
 ) -> bool {
     packing_for(&dispatch.kernel.op, tile)
-        .is_some_and(|p| constant_f32(d, dispatch, constants, &p.view).is_some())
+        .is_some_and(|p| f32_constant(d, dispatch, constants, &p.view).is_some())
 }
 
 /// Packs the constant `i8` weights of `d`'s integer convolutions in channel quads
@@ -599,6 +599,21 @@ fn conv_orientation(
     }
 }
 
+/// The f32 constant `v` views, if it views one.
+fn f32_constant<'c, Z: Sizes>(
+    d: &Dispatches<Kernel<Z>, Z>,
+    dispatch: &Dispatch<Kernel<Z>>,
+    constants: &'c [HostTensor],
+    v: &View,
+) -> Option<&'c HostTensor> {
+    let storage: StorageId = *dispatch.operands.get(v.binding as usize)?;
+    let StorageKind::Constant(c) = d.storages.get(storage.index())?.kind else {
+        return None;
+    };
+    let t = constants.get(c as usize)?;
+    (t.element_type == ElementType::F32 && v.element_type == ElementType::F32).then_some(t)
+}
+
 /// The f32 values of the constant `v` views, if it views a constant.
 fn constant_f32<Z: Sizes>(
     d: &Dispatches<Kernel<Z>, Z>,
@@ -606,14 +621,7 @@ fn constant_f32<Z: Sizes>(
     constants: &[HostTensor],
     v: &View,
 ) -> Option<Vec<f32>> {
-    let storage: StorageId = *dispatch.operands.get(v.binding as usize)?;
-    let StorageKind::Constant(c) = d.storages.get(storage.index())?.kind else {
-        return None;
-    };
-    let t = constants.get(c as usize)?;
-    if t.element_type != ElementType::F32 || v.element_type != ElementType::F32 {
-        return None;
-    }
+    let t = f32_constant(d, dispatch, constants, v)?;
     Some(
         t.data
             .chunks_exact(4)

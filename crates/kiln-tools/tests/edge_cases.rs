@@ -767,6 +767,28 @@ fn llvm_cpu_exp_erf_and_sigmoid_are_accurate_everywhere() {
     }
 }
 
+/// A depthwise convolution's output reshaped (a view of other dims of the same bytes) into
+/// another depthwise convolution's input, between generic kernels: llvm-cpu lays out
+/// channels-last only images seen in one shape, and every value agrees with the
+/// interpreter.
+#[test]
+fn reshaped_depthwise_images_keep_one_layout() {
+    let text = "func @main(%0 \"x\": tensor<1x8x6x6xf32>, %1 \"w\": tensor<8x1x3x3xf32>, %2 \"v\": tensor<4x1x3x3xf32>) -> (%6 \"y\") {\n  %7 = relu %0 : tensor<1x8x6x6xf32> loc(\"p\")\n  %3 = conv2d {strides = [1, 1], pads = [1, 1, 1, 1], dilations = [1, 1], groups = 8} %7, %1 : tensor<1x8x6x6xf32> loc(\"a\")\n  %4 = reshape {shape = [2, 4, 6, 6]} %3 : tensor<2x4x6x6xf32> loc(\"r\")\n  %5 = conv2d {strides = [1, 1], pads = [1, 1, 1, 1], dilations = [1, 1], groups = 4} %4, %2 : tensor<2x4x6x6xf32> loc(\"b\")\n  %6 = reduce {kind = mean, axes = [3], keep_dims = 0} %5 : tensor<2x4x6xf32> loc(\"m\")\n}";
+    let ramp = |shape: &[usize]| {
+        let n = shape.iter().product::<usize>();
+        let v: Vec<f32> = (0..n)
+            .map(|i| ((i * 37) % 23) as f32 / 11.0 - 1.0)
+            .collect();
+        HostTensor::from_f32(shape, &v)
+    };
+    let inputs = [
+        ramp(&[1, 8, 6, 6]),
+        ramp(&[8, 1, 3, 3]),
+        ramp(&[4, 1, 3, 3]),
+    ];
+    run_ir_close(text, &inputs, 1e-5);
+}
+
 #[test]
 fn windows_reaching_past_the_input_compute_from_padding() {
     // The last taps of a 5-wide kernel on a 2-wide row with right padding 3 read only padding.

@@ -19,6 +19,10 @@ pub const LANES: usize = 16;
 #[cfg(target_arch = "x86_64")]
 const AT_ONCE: usize = 8;
 
+/// Runs shorter than this go output by output, several vectors of channels at once.
+#[cfg(target_arch = "x86_64")]
+const SHORT_RUN: usize = 4;
+
 /// Depthwise convolution of one channels-last image `x` of `[h, w, c]` (pixel `(iy, ix)`'s
 /// channels at `x[(iy·w + ix)·c..]`), tap `t` of channel `ch` weighted by
 /// `filters[t·c + ch]` (`[kh·kw, c]`): channels `channels` of output rows `oy0..oy1`, `ow`
@@ -112,8 +116,8 @@ struct Run {
     out: usize,
 }
 
-/// The taps a run of outputs reads, how far apart its outputs' reads lie, and the pixel pitch
-/// (channels per pixel) of input and output.
+/// The taps a run of outputs reads, how far apart its outputs' reads lie, and how far apart
+/// its outputs lie (the channels per pixel).
 struct Job<'a> {
     taps: &'a [(usize, usize)],
     x_step: usize,
@@ -191,6 +195,10 @@ impl Job<'_> {
         channels: Range<usize>,
         out: &mut [f32],
     ) {
+        if n < SHORT_RUN {
+            // SAFETY: the caller's contract.
+            return unsafe { self.short_run_avx512(x, filters, at, n, channels, out) };
+        }
         let mut ch = channels.start;
         while ch < channels.end {
             let lanes = (channels.end - ch).min(LANES);
@@ -218,6 +226,88 @@ impl Job<'_> {
                 }
             }
             ch += LANES;
+        }
+    }
+
+    /// [`Job::run_avx512`] for a run of fewer than [`SHORT_RUN`] outputs (a border column):
+    /// output by output, [`AT_ONCE`] vectors of channels at once, so that the chains of
+    /// multiply-adds overlap as a long run's outputs' do.
+    ///
+    /// # Safety
+    /// As [`Job::run_avx512`].
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn short_run_avx512(
+        &self,
+        x: &[f32],
+        filters: &[f32],
+        at: Run,
+        n: usize,
+        channels: Range<usize>,
+        out: &mut [f32],
+    ) {
+        for j in 0..n {
+            let mut ch = channels.start;
+            let mut vectors = channels.len() / LANES;
+            // SAFETY (each call): the caller's contract, for output `j`, channels from `ch`.
+            unsafe {
+                while vectors >= AT_ONCE {
+                    self.channels_avx512::<AT_ONCE>(x, filters, at, j, ch, out);
+                    (ch, vectors) = (ch + AT_ONCE * LANES, vectors - AT_ONCE);
+                }
+                match vectors {
+                    7 => self.channels_avx512::<7>(x, filters, at, j, ch, out),
+                    6 => self.channels_avx512::<6>(x, filters, at, j, ch, out),
+                    5 => self.channels_avx512::<5>(x, filters, at, j, ch, out),
+                    4 => self.channels_avx512::<4>(x, filters, at, j, ch, out),
+                    3 => self.channels_avx512::<3>(x, filters, at, j, ch, out),
+                    2 => self.channels_avx512::<2>(x, filters, at, j, ch, out),
+                    1 => self.channels_avx512::<1>(x, filters, at, j, ch, out),
+                    _ => {}
+                }
+                ch += vectors * LANES;
+                if ch < channels.end {
+                    let mask = (1u16 << (channels.end - ch)) - 1;
+                    self.outputs_avx512::<1>(x, filters, at, j, ch, mask, out);
+                }
+            }
+        }
+    }
+
+    /// Output `j` of [`Job::run_avx512`], `K` whole vectors of channels from `ch`.
+    ///
+    /// # Safety
+    /// As [`Job::run_avx512`], with channels `ch..ch + 16·K` inside the checked range.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn channels_avx512<const K: usize>(
+        &self,
+        x: &[f32],
+        filters: &[f32],
+        at: Run,
+        j: usize,
+        ch: usize,
+        out: &mut [f32],
+    ) {
+        use core::arch::x86_64::*;
+        let mut acc = [_mm512_setzero_ps(); K];
+        let src = x.as_ptr().wrapping_add(at.x + j * self.x_step + ch);
+        let taps = filters.as_ptr().wrapping_add(ch);
+        for &(xo, fo) in self.taps {
+            for (k, a) in acc.iter_mut().enumerate() {
+                // SAFETY: the caller's contract keeps both vectors inside their slices.
+                unsafe {
+                    let f = _mm512_loadu_ps(taps.add(fo + k * LANES));
+                    let v = _mm512_loadu_ps(src.add(xo + k * LANES));
+                    *a = _mm512_fmadd_ps(f, v, *a);
+                }
+            }
+        }
+        let dst = out.as_mut_ptr().wrapping_add(at.out + j * self.pitch + ch);
+        for (k, a) in acc.into_iter().enumerate() {
+            // SAFETY: output `j`'s channels `ch..ch + 16·K` lie inside `out`.
+            unsafe { _mm512_storeu_ps(dst.add(k * LANES), a) };
         }
     }
 
@@ -345,7 +435,7 @@ mod tests {
     /// of outputs, a masked last vector included.
     #[test]
     fn vector_path_matches_the_portable_one() {
-        let (c, taps) = (21, [(0, 0), (21, 21), (63, 42)]);
+        let (c, taps) = (150, [(0, 0), (150, 150), (450, 300)]);
         let x = values(60 * c, 3);
         let f = values(3 * c, 4);
         let job = Job {

@@ -1,8 +1,9 @@
 //! Workgroups of the float convolutions and pooling (the `conv` feature): convolutions as
-//! GEMMs over bands of input lines, im2col panels or pixel rows ([`pixel_rows`]), depthwise
-//! convolutions plane by plane or 16 planes at once, pooling and the band layouts
-//! ([`KernelOp::ConvBand`]) a convolution reads. A build without the feature refuses such
-//! kernels when an executable is checked.
+//! GEMMs over bands of input lines, im2col panels or pixel rows ([`pixel_rows`], planar or
+//! channels-last images), depthwise convolutions plane by plane, 16 planes at once or over
+//! channels-last images, pooling and the band layouts ([`KernelOp::ConvBand`]) a
+//! convolution reads. A build without the feature refuses such kernels when an executable
+//! is checked.
 
 use super::{run_epilogue, Mem};
 use crate::format::*;
@@ -240,8 +241,8 @@ enum ConvWeights {
     Columns(Kernels),
 }
 
-/// Whether a convolution of `groups` groups is depthwise over input planes: one input and
-/// one output channel per group, its input not a [`rows::BandLayout`].
+/// Whether a convolution of `groups` groups is depthwise: one input and one output channel
+/// per group, its input an image (planar or channels-last), not a [`rows::BandLayout`].
 fn is_depthwise(x: &View, w: &View, y: &View, groups: u64) -> bool {
     x.shape.len() == 4 && conv_weight_dims(w)[0] == 1 && groups == y.shape[1]
 }
@@ -312,9 +313,10 @@ fn depthwise_channels_last(
 
 /// One workgroup of a convolution (its `tile`, one group): a GEMM of
 /// the weights and the input. With pixel rows ([`ConvWeights::Columns`], [`pixel_rows`]) the
-/// GEMM reads the input planes in place pixel by pixel and writes the output transposed; with
-/// channel rows it reads a [`rows::gathered_band`] in place when that computes few extra
-/// columns, else im2col panels built strip by strip as the GEMM consumes them.
+/// GEMM reads the input in place pixel by pixel and writes the output transposed into planes
+/// or as it is into a channels-last image; with channel rows (planar images only) it reads a
+/// [`rows::gathered_band`] in place when that computes few extra columns, else im2col panels
+/// built strip by strip as the GEMM consumes them.
 #[allow(clippy::too_many_arguments)]
 fn conv2d(
     m: &Mem,
@@ -326,6 +328,10 @@ fn conv2d(
     win: rows::Window,
     tile: ConvTile,
 ) -> Result<(), String> {
+    if !matches!(weights, ConvWeights::Columns(_)) && (x.is_channels_last() || y.is_channels_last())
+    {
+        return Err("a convolution of channels-last images computes with pixel rows".into());
+    }
     let [kh, kw] = win.kernel;
     let cig = conv_weight_dims(w)[0] as usize;
     let [oh, ow] = [y.shape[2], y.shape[3]].map(|v| v as usize);

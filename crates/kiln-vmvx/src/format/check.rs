@@ -237,10 +237,8 @@ impl Kernel {
                         && channels_last == [true, true]
                         && *tile_co >= y.shape[1];
                     if *gemm != ConvGemm::PixelRows && !depthwise {
-                        return Err(
-                            "a channels-last conv2d has pixel rows, or is depthwise over whole images"
-                                .into(),
-                        );
+                        let why = "a channels-last conv2d has pixel rows, or is depthwise";
+                        return Err(why.into());
                     }
                 }
                 let [cig, kh, kw] = conv_weight_dims(w);

@@ -37,9 +37,10 @@ pub const FORMAT: &str = "vmvx-bytecode";
 /// load them.
 pub const INLINE_FORMAT: &str = "vmvx-inline";
 /// Version 8 lets float convolutions read and write channels-last views
-/// ([`View::is_channels_last`]; 7 added [`KernelOp::Attention`]; 6: a byte after the version says whether sizes
-/// are numbers or expressions over symbols; 5: pixel-row convolutions read their input planes, never a
-/// [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's orientation, [`ConvGemm`]).
+/// ([`View::is_channels_last`]; 7 added [`KernelOp::Attention`]; 6: a byte after the version
+/// says whether sizes are numbers or expressions over symbols; 5: pixel-row convolutions read
+/// their input planes, never a [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's
+/// orientation, [`ConvGemm`]).
 const VERSION: u32 = 8;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
@@ -281,6 +282,11 @@ pub enum KernelOp<Z: Sizes = Static> {
     /// window and output size, [`conv_band_len`] values: the input laid out once for every
     /// workgroup (only with weights packed for [`ConvGemm::ChannelRows`]; pixel rows read the
     /// input planes in place).
+    ///
+    /// Channels-last images (format version 8): `x` and `y` may each be channels-last
+    /// ([`View::is_channels_last`]) with pixel rows, or both with a depthwise convolution
+    /// whose workgroups take every channel (`tile_co` at least the channels), whose filters
+    /// may then be tap by tap ([`View::is_tap_major`]).
     Conv2d {
         x: View<Z>,
         w: View<Z>,
