@@ -211,17 +211,17 @@ impl Job<'_> {
             // `ch..ch + lanes`.
             unsafe {
                 while j + AT_ONCE <= n {
-                    self.outputs_avx512::<AT_ONCE>(x, filters, at, j, ch, mask, out);
+                    self.block_avx512::<AT_ONCE, 1>(x, filters, at, j, ch, mask, out);
                     j += AT_ONCE;
                 }
                 match n - j {
-                    7 => self.outputs_avx512::<7>(x, filters, at, j, ch, mask, out),
-                    6 => self.outputs_avx512::<6>(x, filters, at, j, ch, mask, out),
-                    5 => self.outputs_avx512::<5>(x, filters, at, j, ch, mask, out),
-                    4 => self.outputs_avx512::<4>(x, filters, at, j, ch, mask, out),
-                    3 => self.outputs_avx512::<3>(x, filters, at, j, ch, mask, out),
-                    2 => self.outputs_avx512::<2>(x, filters, at, j, ch, mask, out),
-                    1 => self.outputs_avx512::<1>(x, filters, at, j, ch, mask, out),
+                    7 => self.block_avx512::<7, 1>(x, filters, at, j, ch, mask, out),
+                    6 => self.block_avx512::<6, 1>(x, filters, at, j, ch, mask, out),
+                    5 => self.block_avx512::<5, 1>(x, filters, at, j, ch, mask, out),
+                    4 => self.block_avx512::<4, 1>(x, filters, at, j, ch, mask, out),
+                    3 => self.block_avx512::<3, 1>(x, filters, at, j, ch, mask, out),
+                    2 => self.block_avx512::<2, 1>(x, filters, at, j, ch, mask, out),
+                    1 => self.block_avx512::<1, 1>(x, filters, at, j, ch, mask, out),
                     _ => {}
                 }
             }
@@ -252,74 +252,38 @@ impl Job<'_> {
             // SAFETY (each call): the caller's contract, for output `j`, channels from `ch`.
             unsafe {
                 while vectors >= AT_ONCE {
-                    self.channels_avx512::<AT_ONCE>(x, filters, at, j, ch, out);
+                    self.block_avx512::<1, AT_ONCE>(x, filters, at, j, ch, u16::MAX, out);
                     (ch, vectors) = (ch + AT_ONCE * LANES, vectors - AT_ONCE);
                 }
                 match vectors {
-                    7 => self.channels_avx512::<7>(x, filters, at, j, ch, out),
-                    6 => self.channels_avx512::<6>(x, filters, at, j, ch, out),
-                    5 => self.channels_avx512::<5>(x, filters, at, j, ch, out),
-                    4 => self.channels_avx512::<4>(x, filters, at, j, ch, out),
-                    3 => self.channels_avx512::<3>(x, filters, at, j, ch, out),
-                    2 => self.channels_avx512::<2>(x, filters, at, j, ch, out),
-                    1 => self.channels_avx512::<1>(x, filters, at, j, ch, out),
+                    7 => self.block_avx512::<1, 7>(x, filters, at, j, ch, u16::MAX, out),
+                    6 => self.block_avx512::<1, 6>(x, filters, at, j, ch, u16::MAX, out),
+                    5 => self.block_avx512::<1, 5>(x, filters, at, j, ch, u16::MAX, out),
+                    4 => self.block_avx512::<1, 4>(x, filters, at, j, ch, u16::MAX, out),
+                    3 => self.block_avx512::<1, 3>(x, filters, at, j, ch, u16::MAX, out),
+                    2 => self.block_avx512::<1, 2>(x, filters, at, j, ch, u16::MAX, out),
+                    1 => self.block_avx512::<1, 1>(x, filters, at, j, ch, u16::MAX, out),
                     _ => {}
                 }
                 ch += vectors * LANES;
                 if ch < channels.end {
                     let mask = (1u16 << (channels.end - ch)) - 1;
-                    self.outputs_avx512::<1>(x, filters, at, j, ch, mask, out);
+                    self.block_avx512::<1, 1>(x, filters, at, j, ch, mask, out);
                 }
             }
         }
     }
 
-    /// Output `j` of [`Job::run_avx512`], `K` whole vectors of channels from `ch`.
+    /// Outputs `j..j + N` of [`Job::run_avx512`], `K` vectors of channels from `ch`, the
+    /// last one's lanes those of `mask` (the others whole).
     ///
     /// # Safety
-    /// As [`Job::run_avx512`], with channels `ch..ch + 16·K` inside the checked range.
-    #[cfg(target_arch = "x86_64")]
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn channels_avx512<const K: usize>(
-        &self,
-        x: &[f32],
-        filters: &[f32],
-        at: Run,
-        j: usize,
-        ch: usize,
-        out: &mut [f32],
-    ) {
-        use core::arch::x86_64::*;
-        let mut acc = [_mm512_setzero_ps(); K];
-        let src = x.as_ptr().wrapping_add(at.x + j * self.x_step + ch);
-        let taps = filters.as_ptr().wrapping_add(ch);
-        for &(xo, fo) in self.taps {
-            for (k, a) in acc.iter_mut().enumerate() {
-                // SAFETY: the caller's contract keeps both vectors inside their slices.
-                unsafe {
-                    let f = _mm512_loadu_ps(taps.add(fo + k * LANES));
-                    let v = _mm512_loadu_ps(src.add(xo + k * LANES));
-                    *a = _mm512_fmadd_ps(f, v, *a);
-                }
-            }
-        }
-        let dst = out.as_mut_ptr().wrapping_add(at.out + j * self.pitch + ch);
-        for (k, a) in acc.into_iter().enumerate() {
-            // SAFETY: output `j`'s channels `ch..ch + 16·K` lie inside `out`.
-            unsafe { _mm512_storeu_ps(dst.add(k * LANES), a) };
-        }
-    }
-
-    /// Outputs `j..j + N` of [`Job::run_avx512`], the channels of `mask` from `ch`.
-    ///
-    /// # Safety
-    /// As [`Job::run_avx512`].
+    /// As [`Job::run_avx512`], with those channels inside the checked range.
     #[cfg(target_arch = "x86_64")]
     #[inline]
     #[target_feature(enable = "avx512f")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn outputs_avx512<const N: usize>(
+    unsafe fn block_avx512<const N: usize, const K: usize>(
         &self,
         x: &[f32],
         filters: &[f32],
@@ -330,23 +294,29 @@ impl Job<'_> {
         out: &mut [f32],
     ) {
         use core::arch::x86_64::*;
-        let mut acc = [_mm512_setzero_ps(); N];
+        let masks: [u16; K] = core::array::from_fn(|k| if k + 1 == K { mask } else { u16::MAX });
+        let mut acc = [[_mm512_setzero_ps(); K]; N];
         let src = x.as_ptr().wrapping_add(at.x + j * self.x_step + ch);
+        let taps = filters.as_ptr().wrapping_add(ch);
         for &(xo, fo) in self.taps {
-            // SAFETY: the caller's contract keeps every vector's lanes of `mask` inside its
-            // slice; masked-off lanes are not read.
-            unsafe {
-                let f = _mm512_maskz_loadu_ps(mask, filters.as_ptr().add(fo + ch));
-                for (i, a) in acc.iter_mut().enumerate() {
-                    let v = _mm512_maskz_loadu_ps(mask, src.add(xo + i * self.x_step));
-                    *a = _mm512_fmadd_ps(f, v, *a);
+            for (k, &m) in masks.iter().enumerate() {
+                // SAFETY: the caller's contract keeps every vector's lanes of its mask inside
+                // its slice; masked-off lanes are not read.
+                unsafe {
+                    let f = _mm512_maskz_loadu_ps(m, taps.add(fo + k * LANES));
+                    for (i, a) in acc.iter_mut().enumerate() {
+                        let v = _mm512_maskz_loadu_ps(m, src.add(xo + i * self.x_step + k * LANES));
+                        a[k] = _mm512_fmadd_ps(f, v, a[k]);
+                    }
                 }
             }
         }
         let dst = out.as_mut_ptr().wrapping_add(at.out + j * self.pitch + ch);
         for (i, a) in acc.into_iter().enumerate() {
-            // SAFETY: output `j + i`'s lanes of `mask` lie inside `out`.
-            unsafe { _mm512_mask_storeu_ps(dst.add(i * self.pitch), mask, a) };
+            for (k, (v, &m)) in a.into_iter().zip(&masks).enumerate() {
+                // SAFETY: output `j + i`'s lanes of the mask lie inside `out`.
+                unsafe { _mm512_mask_storeu_ps(dst.add(i * self.pitch + k * LANES), m, v) };
+            }
         }
     }
 }
