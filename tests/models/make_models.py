@@ -1222,9 +1222,9 @@ def build_inverted_residual():
     """MobileNetV2/V3-style inverted residual blocks on a batch of two small images:
     pointwise expansions, depthwise convolutions (3x3 and 5x5, strides 1 and 2, a dilated
     one with run-time weights, channel counts that are not multiples of 16, a channel
-    multiplier), projections
-    with a residual add, Clip and HardSwish, and a regular 3x3 convolution, then global
-    pooling. llvm-cpu keeps the images between them channels-last."""
+    multiplier), projections with a residual add, an elementwise kernel of its own between
+    two channels-last images, Clip and HardSwish, and a regular 3x3 convolution, then
+    global pooling. llvm-cpu keeps the images between them channels-last."""
     rng = np.random.default_rng(9119)
     g = Graph("inverted_residual")
     x = g.input("x", [2, 16, 20, 20])
@@ -1242,7 +1242,10 @@ def build_inverted_residual():
     t = relu6(conv("stem", x, 16, 24, 3, pads=[1, 1, 1, 1]))
     e = relu6(conv("expand1", t, 24, 72, 1))
     d = relu6(conv("dw1", e, 72, 72, 3, group=72, pads=[1, 1, 1, 1]))
-    t = g.node("Add", [conv("project1", d, 72, 24, 1), t])
+    # A second projection of the negated depthwise output: the Neg cannot join either
+    # convolution, so it runs on its own between two channels-last images.
+    side = conv("side1", g.node("Neg", [d]), 72, 24, 1)
+    t = g.node("Add", [g.node("Add", [conv("project1", d, 72, 24, 1), side]), t])
     e = g.node("HardSwish", [conv("expand2", t, 24, 40, 1)])
     d = g.node("HardSwish", [conv("dw2", e, 40, 40, 5, group=40, strides=[2, 2],
                                   pads=[2, 2, 2, 2])])

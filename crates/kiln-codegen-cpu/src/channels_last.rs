@@ -11,13 +11,16 @@
 //! The layout is the views' strides, nothing else: an image stored channels-last keeps its
 //! `[n, c, h, w]` shape, with strides `[h·w·c, 1, w·c, c]`. An image may be laid out so when
 //! every kernel that touches it takes that layout — a float convolution that computes with
-//! pixel rows over packed weights (either layout on either side) or is depthwise (input and
-//! output alike), or a generic kernel (its views follow any strides) — and it is not a
-//! function result or parameter. Of those, the images connected to a depthwise convolution
-//! through such kernels are: a network with depthwise convolutions keeps its small images
-//! channels-last throughout, squeeze-and-excitation and residual adds included, and one
-//! without keeps the orientation that computes least for each convolution. An elementwise
-//! kernel writing such an image runs its channels innermost.
+//! pixel rows over packed weights (either layout on either side) or is depthwise, or an
+//! elementwise kernel (whose views follow any strides); the last two want all their images
+//! alike (per-channel operands broadcast over the pixels have no layout), else they would
+//! transpose — and it is not a function result or parameter. A reduction keeps its images
+//! planar: over the pixels of a channels-last image it would read one channel at a time, far
+//! apart (a squeeze-and-excitation block's mean keeps its depthwise convolution planar). Of
+//! the images that may, those connected to a depthwise convolution through such kernels
+//! are: a network with depthwise convolutions keeps its small images channels-last through
+//! its residual adds, and one without keeps the orientation that computes least for each
+//! convolution. An elementwise kernel writing such an image runs its channels innermost.
 
 use crate::data_tiling::packs_weights;
 use kiln_kernel::{Dispatches, Inst, StorageKind};
@@ -26,12 +29,13 @@ use kiln_ukernel::gemm::TileShape;
 use kiln_vmvx::format::{Kernel, KernelOp, View};
 
 /// How a kernel may take channels-last images.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Takes {
-    /// Either layout anywhere: a convolution with pixel rows over packed weights, or a
-    /// generic kernel.
+    /// Either layout for input and output, independently: a convolution with pixel rows
+    /// over packed weights.
     Either,
-    /// Input and output alike: a depthwise convolution.
+    /// Every image alike: a depthwise convolution, or an elementwise kernel (which would
+    /// otherwise transpose).
     Alike,
 }
 
@@ -60,15 +64,16 @@ pub fn lay_out_channels_last(
     for r in &d.results {
         possible[r.index()] = false;
     }
-    // The images each kernel touches (whose layouts it links), and the depthwise ones'. An
-    // image is seen in one shape only: a reshape (a view of another shape of the same
-    // storage) would need other strides.
+    // The images each kernel touches (whose layouts it links), and those of the kernels that
+    // need theirs alike. An image is seen in one shape only: a reshape (a view of another
+    // shape of the same storage) would need other strides.
     let mut links: Vec<Vec<usize>> = vec![];
+    let mut alike: Vec<Vec<usize>> = vec![];
     let mut depthwise = vec![];
     let mut shapes: Vec<Option<&[u64]>> = vec![None; d.storages.len()];
     for (dispatch, &kind) in d.dispatches.iter().zip(&takes) {
         let storage = |v: &View| dispatch.operands[v.binding as usize].index();
-        let mut images = vec![];
+        let (mut images, mut spatial) = (vec![], vec![]);
         for (i, v) in dispatch.kernel.views().into_iter().enumerate() {
             let s = storage(v);
             let shape = *shapes[s].get_or_insert(&v.shape);
@@ -79,23 +84,32 @@ pub fn lay_out_channels_last(
                 (true, Some(_)) => images.push(s),
                 _ => possible[s] = false,
             }
+            // Per-channel operands (a bias, a squeeze-and-excitation scale, broadcast over
+            // the pixels) have no layout.
+            let pixels = (2..v.shape.len()).any(|d| v.shape[d] > 1 && v.strides[d] != 0);
+            if v.shape.len() == 4 && pixels && !weights {
+                spatial.push(s);
+            }
         }
         if let (Some(Takes::Alike), KernelOp::Conv2d { x, y, .. }) = (kind, &dispatch.kernel.op) {
-            depthwise.push((storage(x), storage(y)));
+            depthwise.extend([storage(x), storage(y)]);
+        }
+        if kind == Some(Takes::Alike) {
+            alike.push(spatial);
         }
         links.push(images);
     }
-    while let Some(&(x, y)) = depthwise.iter().find(|(x, y)| possible[*x] != possible[*y]) {
-        possible[x] = false;
-        possible[y] = false;
+    while let Some(group) = alike
+        .iter()
+        .find(|g| g.iter().any(|&s| possible[s]) && g.iter().any(|&s| !possible[s]))
+    {
+        for &s in group {
+            possible[s] = false;
+        }
     }
     // From the depthwise convolutions' images, through every kernel that links them.
     let mut chosen = vec![false; possible.len()];
-    let mut todo: Vec<usize> = depthwise
-        .iter()
-        .flat_map(|&(x, y)| [x, y])
-        .filter(|&s| possible[s])
-        .collect();
+    let mut todo: Vec<usize> = depthwise.into_iter().filter(|&s| possible[s]).collect();
     while let Some(s) = todo.pop() {
         if chosen[s] {
             continue;
@@ -150,14 +164,23 @@ fn channels_innermost(op: &mut KernelOp) {
     }
 }
 
-/// How `op` may take channels-last images, if it can: a generic kernel, or a float
+/// How `op` may take channels-last images, if it can: an elementwise kernel, or a float
 /// convolution (`packed` tells whether its weights will be packed: pixel rows need them so).
+/// A reduction over the pixels of a channels-last image would read them one channel at a
+/// time, far apart, so reductions keep their images planar.
 fn kind(op: &KernelOp, packed: impl FnOnce() -> bool) -> Option<Takes> {
     let KernelOp::Conv2d {
         x, w, y, groups, ..
     } = op
     else {
-        return matches!(op, KernelOp::Generic { .. }).then_some(Takes::Either);
+        let elementwise = matches!(
+            op,
+            KernelOp::Generic {
+                reduction_dims: 0,
+                ..
+            }
+        );
+        return elementwise.then_some(Takes::Alike);
     };
     let float = [x, w, y].iter().all(|v| v.element_type == ElementType::F32);
     if !float || x.shape.len() != 4 || w.shape.len() != 4 {

@@ -466,6 +466,14 @@ fn depthwise_convolutions_keep_images_channels_last() {
     ]) {
         assert!(line.contains(&format!("#0[{image}")), "{line}");
     }
+    // The Neg between two channels-last images iterates their channels innermost.
+    let neg = text
+        .lines()
+        .find(|l| l.contains(" = generic ") && l.contains("neg"));
+    assert!(
+        neg.is_some_and(|l| l.contains("generic [2x20x20x72]")),
+        "{text}"
+    );
     let tap_major = depthwise
         .iter()
         .filter(|l| l.contains("x3x3xf32]/1,1,") || l.contains("x5x5xf32]/1,1,"));
