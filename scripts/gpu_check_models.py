@@ -5,10 +5,10 @@ result as golden data.
     .venv/bin/python scripts/gpu_check_models.py OUT_DIR
 
 writes OUT_DIR/NAME/{model.onnx,input_<i>.npy,expected_<i>.npy,threshold.txt} for each
-case, the threshold being two rounding steps of the narrow type at the outputs' magnitude. The models take
-and return f32 (NumPy has no bf16), casting to the narrow type inside; the expected output is
-the narrow inputs' exact product rounded to the narrow type, as a GEMM summing in f32 and
-storing f16 or bf16 gives within one rounding step.
+case, the threshold being two rounding steps of the narrow type at the outputs' magnitude.
+The models take and return f32 (NumPy has no bf16), casting to the narrow type inside; the
+expected output is the narrow inputs' exact product rounded to the narrow type, as a GEMM
+summing in f32 and storing f16 or bf16 gives within one rounding step.
 """
 
 import os

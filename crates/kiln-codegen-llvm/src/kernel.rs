@@ -720,43 +720,33 @@ impl<'ctx> Gen<'_, 'ctx> {
                 .map_err(e)?;
             return Ok(());
         }
-        // A channels-last output's channels are its innermost loop: each pixel's lie
-        // together, so the loop reads and writes them as vectors.
-        if conv && !integer && channels_last {
-            let order = [0, 2, 3, 1];
-            let (lo_p, hi_p) = (order.map(|d| lo[d]), order.map(|d| hi[d]));
-            self.nest(&lo_p, &hi_p, &mut |g, nested| {
-                let mut idx = nested.to_vec();
-                for (k, &d) in order.iter().enumerate() {
-                    idx[d] = nested[k];
-                }
-                let vals = body::eval(g, &ep.body, &idx, &mut |g, n| match n {
-                    0 => g.load(&y, &idx),
-                    n => g.load(inputs.get(n as usize - 1).ok_or("no such input")?, &idx),
-                })?;
-                g.store(
-                    &y,
-                    &idx,
-                    *vals.first().ok_or("an epilogue yields no value")?,
-                )
-            })?;
-            self.b
-                .build_return(Some(&self.i32t.const_zero()))
-                .map_err(e)?;
-            return Ok(());
-        }
-        self.nest(&lo, &hi, &mut |g, idx| {
-            let vals = body::eval(g, &ep.body, idx, &mut |g, n| {
+        // The box's dims, outermost first: a channels-last output's channels innermost (each
+        // pixel's lie together, so the loop reads and writes them as vectors), else in order.
+        let order: Vec<usize> = match conv && !integer && channels_last {
+            true => vec![0, 2, 3, 1],
+            false => (0..rank).collect(),
+        };
+        let (lo_nest, hi_nest): (Vec<_>, Vec<_>) = order.iter().map(|&d| (lo[d], hi[d])).unzip();
+        self.nest(&lo_nest, &hi_nest, &mut |g, nested| {
+            let mut idx = nested.to_vec();
+            for (&d, &i) in order.iter().zip(nested) {
+                idx[d] = i;
+            }
+            let vals = body::eval(g, &ep.body, &idx, &mut |g, n| {
                 if let (0, Some(sums)) = (n, sums) {
-                    return g.tile_sum(sums, &lo, &hi, idx, transposed);
+                    return g.tile_sum(sums, &lo, &hi, &idx, transposed);
                 }
                 if n == 0 {
-                    return g.load(&y, idx);
+                    return g.load(&y, &idx);
                 }
                 let v = inputs.get(n as usize - 1).ok_or("no such epilogue input")?;
-                g.load(v, idx)
+                g.load(v, &idx)
             })?;
-            g.store(&y, idx, *vals.first().ok_or("an epilogue yields no value")?)
+            g.store(
+                &y,
+                &idx,
+                *vals.first().ok_or("an epilogue yields no value")?,
+            )
         })?;
         self.b
             .build_return(Some(&self.i32t.const_zero()))

@@ -84,6 +84,8 @@ pub fn depthwise_channels_last(
                     }
                 }
                 let job = Job {
+                    x,
+                    filters,
                     taps,
                     x_step: win.strides[1] * c,
                     pitch: c,
@@ -95,7 +97,7 @@ pub fn depthwise_channels_last(
                     },
                     out: ((oy - oy0) * ow + ox) * c,
                 };
-                job.run(x, filters, at, end - ox, channels.clone(), out);
+                job.run(at, end - ox, channels.clone(), out);
                 ox = end;
             }
         }
@@ -116,9 +118,11 @@ struct Run {
     out: usize,
 }
 
-/// The taps a run of outputs reads, how far apart its outputs' reads lie, and how far apart
-/// its outputs lie (the channels per pixel).
+/// The image and filters a run of outputs reads, its taps, how far apart its outputs' reads
+/// lie, and how far apart its outputs lie (the channels per pixel).
 struct Job<'a> {
+    x: &'a [f32],
+    filters: &'a [f32],
     taps: &'a [(usize, usize)],
     x_step: usize,
     pitch: usize,
@@ -127,52 +131,36 @@ struct Job<'a> {
 impl Job<'_> {
     /// Computes `n` consecutive outputs from `at`, channels `channels`. Outputs without
     /// taps (a window wholly in padding) are zero.
-    fn run(
-        &self,
-        x: &[f32],
-        filters: &[f32],
-        at: Run,
-        n: usize,
-        channels: Range<usize>,
-        out: &mut [f32],
-    ) {
+    fn run(&self, at: Run, n: usize, channels: Range<usize>, out: &mut [f32]) {
         if n == 0 {
             return;
         }
         let reach = self.taps.iter().map(|t| t.0).max().unwrap_or(0);
         assert!(
             (self.taps.is_empty()
-                || at.x + reach + (n - 1) * self.x_step + channels.end <= x.len())
+                || at.x + reach + (n - 1) * self.x_step + channels.end <= self.x.len())
                 && at.out + (n - 1) * self.pitch + channels.end <= out.len()
                 && self
                     .taps
                     .iter()
-                    .all(|t| t.1 + channels.end <= filters.len()),
+                    .all(|t| t.1 + channels.end <= self.filters.len()),
             "a channels-last depthwise run reaches past its operands"
         );
         #[cfg(target_arch = "x86_64")]
         if crate::x86_feature!("avx512f") {
             // SAFETY: the CPU has AVX-512F; every read and write is inside its slice (checked).
-            return unsafe { self.run_avx512(x, filters, at, n, channels, out) };
+            return unsafe { self.run_avx512(at, n, channels, out) };
         }
-        self.run_portable(x, filters, at, n, channels, out)
+        self.run_portable(at, n, channels, out)
     }
 
     /// [`Job::run`] one output channel at a time.
-    fn run_portable(
-        &self,
-        x: &[f32],
-        filters: &[f32],
-        at: Run,
-        n: usize,
-        channels: Range<usize>,
-        out: &mut [f32],
-    ) {
+    fn run_portable(&self, at: Run, n: usize, channels: Range<usize>, out: &mut [f32]) {
         for j in 0..n {
             for ch in channels.clone() {
                 let mut acc = 0.0f32;
                 for &(xo, fo) in self.taps {
-                    acc += filters[fo + ch] * x[at.x + j * self.x_step + xo + ch];
+                    acc += self.filters[fo + ch] * self.x[at.x + j * self.x_step + xo + ch];
                 }
                 out[at.out + j * self.pitch + ch] = acc;
             }
@@ -186,18 +174,10 @@ impl Job<'_> {
     /// their slices.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    unsafe fn run_avx512(
-        &self,
-        x: &[f32],
-        filters: &[f32],
-        at: Run,
-        n: usize,
-        channels: Range<usize>,
-        out: &mut [f32],
-    ) {
+    unsafe fn run_avx512(&self, at: Run, n: usize, channels: Range<usize>, out: &mut [f32]) {
         if n < SHORT_RUN {
             // SAFETY: the caller's contract.
-            return unsafe { self.short_run_avx512(x, filters, at, n, channels, out) };
+            return unsafe { self.short_run_avx512(at, n, channels, out) };
         }
         let mut ch = channels.start;
         while ch < channels.end {
@@ -211,17 +191,17 @@ impl Job<'_> {
             // `ch..ch + lanes`.
             unsafe {
                 while j + AT_ONCE <= n {
-                    self.block_avx512::<AT_ONCE, 1>(x, filters, at, j, ch, mask, out);
+                    self.block_avx512::<AT_ONCE, 1>(at, j, ch, mask, out);
                     j += AT_ONCE;
                 }
                 match n - j {
-                    7 => self.block_avx512::<7, 1>(x, filters, at, j, ch, mask, out),
-                    6 => self.block_avx512::<6, 1>(x, filters, at, j, ch, mask, out),
-                    5 => self.block_avx512::<5, 1>(x, filters, at, j, ch, mask, out),
-                    4 => self.block_avx512::<4, 1>(x, filters, at, j, ch, mask, out),
-                    3 => self.block_avx512::<3, 1>(x, filters, at, j, ch, mask, out),
-                    2 => self.block_avx512::<2, 1>(x, filters, at, j, ch, mask, out),
-                    1 => self.block_avx512::<1, 1>(x, filters, at, j, ch, mask, out),
+                    7 => self.block_avx512::<7, 1>(at, j, ch, mask, out),
+                    6 => self.block_avx512::<6, 1>(at, j, ch, mask, out),
+                    5 => self.block_avx512::<5, 1>(at, j, ch, mask, out),
+                    4 => self.block_avx512::<4, 1>(at, j, ch, mask, out),
+                    3 => self.block_avx512::<3, 1>(at, j, ch, mask, out),
+                    2 => self.block_avx512::<2, 1>(at, j, ch, mask, out),
+                    1 => self.block_avx512::<1, 1>(at, j, ch, mask, out),
                     _ => {}
                 }
             }
@@ -237,38 +217,30 @@ impl Job<'_> {
     /// As [`Job::run_avx512`].
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    unsafe fn short_run_avx512(
-        &self,
-        x: &[f32],
-        filters: &[f32],
-        at: Run,
-        n: usize,
-        channels: Range<usize>,
-        out: &mut [f32],
-    ) {
+    unsafe fn short_run_avx512(&self, at: Run, n: usize, channels: Range<usize>, out: &mut [f32]) {
         for j in 0..n {
             let mut ch = channels.start;
             let mut vectors = channels.len() / LANES;
             // SAFETY (each call): the caller's contract, for output `j`, channels from `ch`.
             unsafe {
                 while vectors >= AT_ONCE {
-                    self.block_avx512::<1, AT_ONCE>(x, filters, at, j, ch, u16::MAX, out);
+                    self.block_avx512::<1, AT_ONCE>(at, j, ch, u16::MAX, out);
                     (ch, vectors) = (ch + AT_ONCE * LANES, vectors - AT_ONCE);
                 }
                 match vectors {
-                    7 => self.block_avx512::<1, 7>(x, filters, at, j, ch, u16::MAX, out),
-                    6 => self.block_avx512::<1, 6>(x, filters, at, j, ch, u16::MAX, out),
-                    5 => self.block_avx512::<1, 5>(x, filters, at, j, ch, u16::MAX, out),
-                    4 => self.block_avx512::<1, 4>(x, filters, at, j, ch, u16::MAX, out),
-                    3 => self.block_avx512::<1, 3>(x, filters, at, j, ch, u16::MAX, out),
-                    2 => self.block_avx512::<1, 2>(x, filters, at, j, ch, u16::MAX, out),
-                    1 => self.block_avx512::<1, 1>(x, filters, at, j, ch, u16::MAX, out),
+                    7 => self.block_avx512::<1, 7>(at, j, ch, u16::MAX, out),
+                    6 => self.block_avx512::<1, 6>(at, j, ch, u16::MAX, out),
+                    5 => self.block_avx512::<1, 5>(at, j, ch, u16::MAX, out),
+                    4 => self.block_avx512::<1, 4>(at, j, ch, u16::MAX, out),
+                    3 => self.block_avx512::<1, 3>(at, j, ch, u16::MAX, out),
+                    2 => self.block_avx512::<1, 2>(at, j, ch, u16::MAX, out),
+                    1 => self.block_avx512::<1, 1>(at, j, ch, u16::MAX, out),
                     _ => {}
                 }
                 ch += vectors * LANES;
                 if ch < channels.end {
                     let mask = (1u16 << (channels.end - ch)) - 1;
-                    self.block_avx512::<1, 1>(x, filters, at, j, ch, mask, out);
+                    self.block_avx512::<1, 1>(at, j, ch, mask, out);
                 }
             }
         }
@@ -282,11 +254,8 @@ impl Job<'_> {
     #[cfg(target_arch = "x86_64")]
     #[inline]
     #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
     unsafe fn block_avx512<const N: usize, const K: usize>(
         &self,
-        x: &[f32],
-        filters: &[f32],
         at: Run,
         j: usize,
         ch: usize,
@@ -296,8 +265,8 @@ impl Job<'_> {
         use core::arch::x86_64::*;
         let masks: [u16; K] = core::array::from_fn(|k| if k + 1 == K { mask } else { u16::MAX });
         let mut acc = [[_mm512_setzero_ps(); K]; N];
-        let src = x.as_ptr().wrapping_add(at.x + j * self.x_step + ch);
-        let taps = filters.as_ptr().wrapping_add(ch);
+        let src = self.x.as_ptr().wrapping_add(at.x + j * self.x_step + ch);
+        let taps = self.filters.as_ptr().wrapping_add(ch);
         for &(xo, fo) in self.taps {
             for (k, &m) in masks.iter().enumerate() {
                 // SAFETY: the caller's contract keeps every vector's lanes of its mask inside
@@ -409,6 +378,8 @@ mod tests {
         let x = values(60 * c, 3);
         let f = values(3 * c, 4);
         let job = Job {
+            x: &x,
+            filters: &f,
             taps: &taps,
             x_step: 2 * c,
             pitch: c,
@@ -417,9 +388,9 @@ mod tests {
         for n in 1..=19 {
             let at = Run { x: 5, out: 3 };
             let mut want = vec![0.0; 3 + n * c];
-            job.run_portable(&x, &f, at, n, 2..c, &mut want);
+            job.run_portable(at, n, 2..c, &mut want);
             let mut got = vec![0.0; 3 + n * c];
-            job.run(&x, &f, at, n, 2..c, &mut got);
+            job.run(at, n, 2..c, &mut got);
             for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() <= 1e-6 * (1.0 + w.abs()), "{n}: {g} vs {w}");
             }

@@ -328,8 +328,8 @@ fn conv2d(
     win: rows::Window,
     tile: ConvTile,
 ) -> Result<(), String> {
-    if !matches!(weights, ConvWeights::Columns(_)) && (x.is_channels_last() || y.is_channels_last())
-    {
+    let channels_last = [x, y].map(View::is_channels_last);
+    if !matches!(weights, ConvWeights::Columns(_)) && channels_last.contains(&true) {
         return Err("a convolution of channels-last images computes with pixel rows".into());
     }
     let [kh, kw] = win.kernel;
@@ -357,7 +357,7 @@ fn conv2d(
             channels: cig,
             layout,
         },
-        None if x.is_channels_last() => {
+        None if channels_last[0] => {
             // The group's channels of every pixel of image n, the image's last pixel's ending
             // at its group's last channel.
             let [h, wd] = [x.shape[2], x.shape[3]].map(|v| v as usize);
@@ -389,7 +389,7 @@ fn conv2d(
             };
             let nr = gemm.tile.nr;
             // `[channel, pixel]` strides of planes or of channels-last images.
-            let strides = |v: &View, plane: usize, channels: usize| match v.is_channels_last() {
+            let strides = |channels_last: bool, plane: usize, channels: usize| match channels_last {
                 true => [1, channels],
                 false => [plane, 1],
             };
@@ -397,8 +397,8 @@ fn conv2d(
                 win,
                 input: dims,
                 strides: [
-                    strides(x, dims[1] * dims[2], c),
-                    strides(y, oh * ow, y.shape[1] as usize),
+                    strides(channels_last[0], dims[1] * dims[2], c),
+                    strides(channels_last[1], oh * ow, y.shape[1] as usize),
                 ],
                 output: [oy0, oy1, ow],
                 nr,
