@@ -1,28 +1,30 @@
-//! Channels-last (NHWC) images around depthwise convolutions.
+//! Channels-last (NHWC) images between convolutions.
 //!
 //! Dispatch formation writes every image NCHW, plane by plane. A depthwise convolution over
 //! planes vectorises along rows, which on the small images deep in a network wastes most of
 //! each vector or needs its planes transposed side by side first; a pixel-row convolution
-//! (a GEMM whose rows are output pixels) writes its output transposed. Stored channels-last,
-//! a pixel's channels lie together: a depthwise tap of 16 channels is one vector read in
-//! place, and a pixel-row GEMM writes its tile as it is — as ONNX Runtime and OpenVINO lay
-//! out CNN activations on x86.
+//! (a GEMM whose rows are output pixels) writes its output transposed and reads each pixel's
+//! channels a plane apart. Stored channels-last, a pixel's channels lie together: a depthwise
+//! tap of 16 channels is one vector read in place, and a pixel-row GEMM reads its rows and
+//! writes its tile as they are — as ONNX Runtime and OpenVINO lay out CNN activations on x86.
 //!
 //! The layout is the views' strides, nothing else: an image stored channels-last keeps its
 //! `[n, c, h, w]` shape, with strides `[h·w·c, 1, w·c, c]`. An image may be laid out so when
 //! every kernel that touches it takes that layout — a float convolution that computes with
-//! pixel rows over packed weights (either layout on either side) or is depthwise, or an
-//! elementwise kernel (whose views follow any strides); the last two want all their images
+//! pixel rows over packed weights (either layout on either side; on images at least
+//! [`PLANAR_FROM_WIDTH`] wide only where that computes little more than the other orientation)
+//! or is depthwise over rows narrower than that, or
+//! an elementwise kernel (whose views follow any strides); the last two want all their images
 //! alike (per-channel operands broadcast over the pixels have no layout), else they would
 //! transpose — and it is not a function result or parameter. A reduction keeps its images
 //! planar: over the pixels of a channels-last image it would read one channel at a time, far
-//! apart (a squeeze-and-excitation block's mean keeps its depthwise convolution planar). Of
-//! the images that may, those connected to a depthwise convolution through such kernels
-//! are: a network with depthwise convolutions keeps its small images channels-last through
-//! its residual adds, and one without keeps the orientation that computes least for each
-//! convolution. An elementwise kernel writing such an image runs its channels innermost.
+//! apart (a squeeze-and-excitation block's mean keeps its depthwise convolution planar); so
+//! does pooling. Of the images that may, those connected to a convolution through such
+//! kernels are: a CNN keeps its images channels-last from convolution to convolution through
+//! its activations and residual adds. An elementwise kernel writing such an image runs its
+//! channels innermost.
 
-use crate::data_tiling::packs_weights;
+use crate::data_tiling::{packs_weights, pixel_rows_nearly_cheapest};
 use kiln_kernel::{Dispatches, Inst, StorageKind};
 use kiln_types::{ElementType, HostTensor};
 use kiln_ukernel::gemm::TileShape;
@@ -51,8 +53,10 @@ pub fn lay_out_channels_last(
         .dispatches
         .iter()
         .map(|dispatch| {
-            kind(&dispatch.kernel.op, || {
+            let op = &dispatch.kernel.op;
+            kind(op, || {
                 packs_weights(d, dispatch, constants, tile)
+                    && (narrow(op) || pixel_rows_nearly_cheapest(op, tile))
             })
         })
         .collect();
@@ -69,7 +73,7 @@ pub fn lay_out_channels_last(
     // shape of the same storage) would need other strides.
     let mut links: Vec<Vec<usize>> = vec![];
     let mut alike: Vec<Vec<usize>> = vec![];
-    let mut depthwise = vec![];
+    let mut convolved = vec![];
     let mut shapes: Vec<Option<&[u64]>> = vec![None; d.storages.len()];
     for (dispatch, &kind) in d.dispatches.iter().zip(&takes) {
         let storage = |v: &View| dispatch.operands[v.binding as usize].index();
@@ -91,8 +95,15 @@ pub fn lay_out_channels_last(
                 spatial.push(s);
             }
         }
-        if let (Some(Takes::Alike), KernelOp::Conv2d { x, y, .. }) = (kind, &dispatch.kernel.op) {
-            depthwise.extend([storage(x), storage(y)]);
+        if let (Some(kind), KernelOp::Conv2d { x, y, .. }) = (kind, &dispatch.kernel.op) {
+            let images = [storage(x), storage(y)];
+            convolved.extend(images);
+            // A depthwise convolution over wide rows runs plane by plane.
+            if kind == Takes::Alike && x.shape[3].max(y.shape[3]) >= PLANAR_FROM_WIDTH {
+                for s in images {
+                    possible[s] = false;
+                }
+            }
         }
         if kind == Some(Takes::Alike) {
             alike.push(spatial);
@@ -107,9 +118,9 @@ pub fn lay_out_channels_last(
             possible[s] = false;
         }
     }
-    // From the depthwise convolutions' images, through every kernel that links them.
+    // From the convolutions' images, through every kernel that links them.
     let mut chosen = vec![false; possible.len()];
-    let mut todo: Vec<usize> = depthwise.into_iter().filter(|&s| possible[s]).collect();
+    let mut todo: Vec<usize> = convolved.into_iter().filter(|&s| possible[s]).collect();
     while let Some(s) = todo.pop() {
         if chosen[s] {
             continue;
@@ -165,10 +176,13 @@ fn channels_innermost(op: &mut KernelOp) {
 }
 
 /// How `op` may take channels-last images, if it can: an elementwise kernel, or a float
-/// convolution (`packed` tells whether its weights will be packed: pixel rows need them so).
+/// convolution (`pixel_rows` tells whether it may compute with pixel rows over packed
+/// weights: on images narrower than [`PLANAR_FROM_WIDTH`] always, since they waste most of a
+/// vector along a row, on larger ones where that costs little more than the other
+/// orientation, [`pixel_rows_nearly_cheapest`]).
 /// A reduction over the pixels of a channels-last image would read them one channel at a
 /// time, far apart, so reductions keep their images planar.
-fn kind(op: &KernelOp, packed: impl FnOnce() -> bool) -> Option<Takes> {
+fn kind(op: &KernelOp, pixel_rows: impl FnOnce() -> bool) -> Option<Takes> {
     let KernelOp::Conv2d {
         x, w, y, groups, ..
     } = op
@@ -189,21 +203,29 @@ fn kind(op: &KernelOp, packed: impl FnOnce() -> bool) -> Option<Takes> {
     let (cig, cog) = (w.shape[1], y.shape[1] / (*groups).max(1));
     if cig == 1 && cog == 1 {
         Some(Takes::Alike)
-    } else if packed() {
+    } else if pixel_rows() {
         Some(Takes::Either)
     } else {
         None
     }
 }
 
-/// Images with rows at least this wide stay planar: the planar kernels' vectors along a row
-/// are then mostly full (the width from which depthwise convolution runs plane by plane,
-/// [`kiln_ukernel::rows::interleaved::interleaves`]).
+/// The images of a depthwise convolution with rows at least this wide stay planar: its
+/// vectors along a row are then mostly full (the width from which depthwise convolution runs
+/// plane by plane, [`kiln_ukernel::rows::interleaved::interleaves`]). Narrower images are
+/// taken channels-last by every pixel-row convolution.
 const PLANAR_FROM_WIDTH: u64 = 32;
 
+/// Whether the images `op` reads and writes have rows narrower than [`PLANAR_FROM_WIDTH`].
+fn narrow(op: &KernelOp) -> bool {
+    let KernelOp::Conv2d { x, y, .. } = op else {
+        return false;
+    };
+    x.shape[3].max(y.shape[3]) < PLANAR_FROM_WIDTH
+}
+
 /// Whether `v` is a whole 4-D image of its storage's `elements`, contiguous, from its first
-/// element, with more than one channel and more than one pixel (else both layouts agree),
-/// its rows narrower than [`PLANAR_FROM_WIDTH`].
+/// element, with more than one channel and more than one pixel (else both layouts agree).
 fn whole_image(v: &View, elements: u64) -> bool {
     v.shape.len() == 4
         && v.offset == 0
@@ -211,5 +233,4 @@ fn whole_image(v: &View, elements: u64) -> bool {
         && v.shape.iter().product::<u64>() == elements
         && v.shape[1] > 1
         && v.shape[2] * v.shape[3] > 1
-        && v.shape[3] < PLANAR_FROM_WIDTH
 }

@@ -158,9 +158,10 @@ pub struct PackedConstants {
 }
 
 /// What identifies one packing of a constant: the constant, the view of it that was packed,
-/// and the packed layout (its shape and the GEMM side it was packed for), so targets with
-/// different register tiles get different packed constants and equal ones share them.
-type PackingKey = (u32, u64, Vec<u64>, Vec<i64>, Vec<u64>, ConvGemm);
+/// and the packed layout (its shape, the GEMM side it was packed for and whether its depth
+/// rows run tap by tap), so targets with different register tiles get different packed
+/// constants and equal ones share them.
+type PackingKey = (u32, u64, Vec<u64>, Vec<i64>, Vec<u64>, ConvGemm, bool);
 
 impl PackedConstants {
     /// `first_id` is the number of constants the program already has.
@@ -221,6 +222,13 @@ pub fn pack_weights<Z: Sizes>(
             view.strides.clone(),
             shape.clone(),
             packing.conv_gemm,
+            matches!(
+                packing.kind,
+                PackedOperand::ConvWeights {
+                    tap_major: true,
+                    ..
+                }
+            ),
         );
         let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
         let id = packed.add(key, || HostTensor::from_f32(&dims, &data));
@@ -304,6 +312,7 @@ pub fn pack_integer_weights<Z: Sizes>(
             w.strides.clone(),
             shape.clone(),
             ConvGemm::ChannelQuads,
+            false,
         );
         let elements = rows.len() as u64;
         let id = packed.add(key, || HostTensor {
@@ -411,8 +420,14 @@ struct Packing {
 }
 
 enum PackedOperand {
-    /// Convolution weights in `groups` groups of `cog` output channels.
-    ConvWeights { groups: usize, cog: usize },
+    /// Convolution weights in `groups` groups of `cog` output channels, each strip's depth
+    /// rows tap by tap (`tap_major`, pixel rows over a channels-last input) or channel by
+    /// channel.
+    ConvWeights {
+        groups: usize,
+        cog: usize,
+        tap_major: bool,
+    },
     /// A matmul's right-hand side `[batch, k, n]`.
     MatMulRhs,
     /// A depthwise convolution's filters `[c, 1, kh, kw]` laid out `[kh, kw, c]`, viewed in
@@ -455,7 +470,11 @@ fn packing_for<Z: Sizes>(op: &KernelOp<Z>, tile: TileShape) -> Option<Packing> {
             };
             Some(Packing {
                 view: w,
-                kind: PackedOperand::ConvWeights { groups, cog },
+                kind: PackedOperand::ConvWeights {
+                    groups,
+                    cog,
+                    tap_major: conv_gemm == ConvGemm::PixelRows && x.is_channels_last(),
+                },
                 conv_gemm,
             })
         }
@@ -506,8 +525,29 @@ impl Packing {
         let v = &self.view;
         let mut data = vec![];
         match self.kind {
-            PackedOperand::ConvWeights { groups, cog } => {
+            PackedOperand::ConvWeights {
+                groups,
+                cog,
+                tap_major,
+            } => {
                 let depth = (v.shape[1] * v.shape[2] * v.shape[3]) as usize;
+                let [cig, taps] = [v.shape[1], v.shape[2] * v.shape[3]].map(|x| x as usize);
+                // Each output channel's depth rows from `[cig, kh, kw]` to `[kh, kw, cig]`.
+                let tap_major_values: Vec<f32>;
+                let (values, at) = match tap_major {
+                    true => {
+                        let rows = groups * cog;
+                        tap_major_values = (0..rows * depth)
+                            .map(|i| {
+                                let (row, p) = (i / depth, i % depth);
+                                let (tap, ic) = (p / cig, p % cig);
+                                values[v.offset as usize + row * depth + ic * taps + tap]
+                            })
+                            .collect();
+                        (&tap_major_values[..], 0)
+                    }
+                    false => (values, v.offset as usize),
+                };
                 // f32 weights are packed for channel or pixel rows (`orientation`).
                 let strip = match self.conv_gemm {
                     ConvGemm::PixelRows => tile.nr,
@@ -516,7 +556,7 @@ impl Packing {
                 for g in 0..groups {
                     let m = Matrix {
                         data: values,
-                        offset: v.offset as usize + g * cog * depth,
+                        offset: at + g * cog * depth,
                         row_stride: depth,
                         col_stride: 1,
                     };
@@ -564,19 +604,71 @@ impl Packing {
 }
 
 /// Which way round a convolution's GEMM should be on `tile` for a group of `cog` output
-/// channels, an `input` plane and an `output` plane: the one that computes less. Channel rows
+/// channels, an `input` plane and an `output` plane: the one that computes less
+/// ([`orientation_costs`]).
+fn conv_orientation(
+    cog: usize,
+    input: [usize; 2],
+    output: [usize; 2],
+    win: &Window,
+    tile: TileShape,
+) -> ConvGemm {
+    let (channel_rows, pixel_rows) = orientation_costs(cog, input, output, win, tile);
+    if pixel_rows < channel_rows {
+        ConvGemm::PixelRows
+    } else {
+        ConvGemm::ChannelRows
+    }
+}
+
+/// How much more than the cheaper orientation a convolution may compute with pixel rows to
+/// read or write channels-last images: the layout saves its transposed stores and reads each
+/// pixel's channels together, which repays some padding of channels to the tile.
+const CHANNELS_LAST_PIXEL_ROWS_SLACK: f64 = 1.25;
+
+/// Whether `op` is a convolution (static) with at least a strip of `tile`'s output channels per
+/// group that computes with pixel rows at most [`CHANNELS_LAST_PIXEL_ROWS_SLACK`] times the
+/// work of the cheaper orientation: on large images it may then read and write channels-last
+/// ones.
+pub(crate) fn pixel_rows_nearly_cheapest(op: &KernelOp, tile: TileShape) -> bool {
+    let KernelOp::Conv2d {
+        x,
+        w,
+        y,
+        groups,
+        strides,
+        pads,
+        dilations,
+        ..
+    } = op
+    else {
+        return false;
+    };
+    let cog = (w.shape[0] / (*groups).max(1)) as usize;
+    // A tile narrower than a strip spends more of its time on its loads than on FMAs.
+    if cog < tile.nr {
+        return false;
+    }
+    let win = window([w.shape[2], w.shape[3]], *strides, *pads, *dilations);
+    let plane = |v: &View| [v.shape[2] as usize, v.shape[3] as usize];
+    let (channel_rows, pixel_rows) = orientation_costs(cog, plane(x), plane(y), &win, tile);
+    pixel_rows <= CHANNELS_LAST_PIXEL_ROWS_SLACK * channel_rows
+}
+
+/// The values a convolution's GEMM computes on `tile` each way round, `(channel rows, pixel
+/// rows)`, for a group of `cog` output channels, an `input` plane and an `output` plane. Channel rows
 /// pad channels to strips of `mr` and pixels to strips of `nr`, compute extra columns at the
 /// end of each output row (read in place) and every tap, padding included; pixel rows round
 /// channels up to the narrowest tile and pixels to `mr`, and skip the taps that read only
 /// padding. Pixel rows store C transposed and run border pixels as GEMMs of their own, which
 /// costs about 5% more per value computed.
-fn conv_orientation(
+fn orientation_costs(
     cog: usize,
     input: [usize; 2],
     [oh, ow]: [usize; 2],
     win: &Window,
     tile: TileShape,
-) -> ConvGemm {
+) -> (f64, f64) {
     let band = gathered_band_width(win, ow);
     let line = if band <= 2 * ow { band } else { ow };
     let channel_rows =
@@ -592,11 +684,7 @@ fn conv_orientation(
     };
     let pixel_values = cog.next_multiple_of(tile.narrowest) * (oh * ow).next_multiple_of(tile.mr);
     let pixel_rows = 1.05 * pixel_values as f64 * taps_read(0, oh) * taps_read(1, ow);
-    if pixel_rows < channel_rows {
-        ConvGemm::PixelRows
-    } else {
-        ConvGemm::ChannelRows
-    }
+    (channel_rows, pixel_rows)
 }
 
 /// The f32 constant `v` views, if it views one.

@@ -358,6 +358,15 @@ fn one_node(
         .remove(0)
 }
 
+fn ints(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(7),
+        ints: v.to_vec(),
+        ..Default::default()
+    }
+}
+
 fn int_attr(name: &str, v: i64) -> AttributeProto {
     AttributeProto {
         name: Some(name.into()),
@@ -811,6 +820,33 @@ fn windows_reaching_past_the_input_compute_from_padding() {
     assert_eq!(run_ir(pool, &[x])[0].to_f32(), vec![3.0]);
 }
 
+/// A convolution: input and weight shapes, strides, pads (top, left, bottom, right),
+/// dilations, groups.
+type ConvCase = ([usize; 4], [usize; 4], [i64; 2], [i64; 4], [i64; 2], i64);
+
+/// The output height and width of `case`'s convolution.
+fn conv_output_plane((xs, ws, strides, pads, dilations, _): &ConvCase) -> [i64; 2] {
+    [0, 1].map(|d| {
+        let (k, dl, s) = (ws[2 + d] as i64, dilations[d], strides[d]);
+        (xs[2 + d] as i64 + pads[d] + pads[d + 2] - (k - 1) * dl - 1) / s + 1
+    })
+}
+
+/// Runs `program` on `inputs` on every configuration: its first result agrees with the
+/// interpreter's within 1e-4 (relative above 1); `what` names the case in a failure.
+fn assert_agrees_with_interpreter(program: &kiln_ir::Program, inputs: &[HostTensor], what: &str) {
+    let expected = kiln_ir::interp::run(program, "main", inputs).unwrap();
+    for config in configurations() {
+        let got = run_on(program, config, inputs).unwrap();
+        for (a, e) in got[0].to_f64().iter().zip(expected[0].to_f64()) {
+            assert!(
+                (a - e).abs() <= 1e-4 * e.abs().max(1.0),
+                "{what} on {config:?}: {a} vs {e}"
+            );
+        }
+    }
+}
+
 /// Convolutions with constant weights (which llvm-cpu packs at compile time) over the shapes
 /// that pick each path: channels as GEMM rows reading a padded, phase-split band in place
 /// (strides 1 and 2, asymmetric pads, ragged strips) or im2col panels (a band that would compute
@@ -820,30 +856,9 @@ fn windows_reaching_past_the_input_compute_from_padding() {
 /// configuration agrees with the reference interpreter.
 #[test]
 fn convolutions_with_constant_weights_match_the_interpreter() {
-    fn ints(name: &str, v: &[i64]) -> AttributeProto {
-        AttributeProto {
-            name: Some(name.into()),
-            r#type: Some(7),
-            ints: v.to_vec(),
-            ..Default::default()
-        }
-    }
     let mut seed = 17u64;
-    let mut random = |shape: &[usize]| {
-        let len = shape.iter().product::<usize>();
-        let values: Vec<f32> = (0..len)
-            .map(|_| {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-            })
-            .collect();
-        HostTensor::from_f32(shape, &values)
-    };
-    /// Input and weight shapes, strides, pads (top, left, bottom, right), dilations, groups.
-    type Case = ([usize; 4], [usize; 4], [i64; 2], [i64; 4], [i64; 2], i64);
-    let cases: [Case; 16] = [
+    let mut random = |shape: &[usize]| random_f32(&mut seed, shape);
+    let cases: [ConvCase; 16] = [
         (
             [1, 5, 24, 30],
             [40, 5, 3, 3],
@@ -959,12 +974,10 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
         ),
     ];
     let mut paths = std::collections::BTreeSet::new();
-    for (xs, ws, strides, pads, dilations, group) in cases {
+    for case in cases {
+        let (xs, ws, strides, pads, dilations, group) = case;
         let (x, w, b) = (random(&xs), random(&ws), random(&[ws[0]]));
-        let out = |d: usize| {
-            let (k, dl, s) = (ws[2 + d] as i64, dilations[d], strides[d]);
-            (xs[2 + d] as i64 + pads[d] + pads[d + 2] - (k - 1) * dl - 1) / s + 1
-        };
+        let out = |d: usize| conv_output_plane(&case)[d];
         let attrs = vec![
             ints("strides", &strides),
             ints("pads", &pads),
@@ -982,21 +995,139 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
         if let Ok(CompileOutput::Text(t)) = kiln_compiler::compile_program(program.clone(), &opts) {
             paths.insert((t.contains("conv_band"), t.contains("pixel_rows")));
         }
-        let inputs = [x];
-        let expected = kiln_ir::interp::run(&program, "main", &inputs).unwrap();
-        for config in configurations() {
-            let got = run_on(&program, config, &inputs).unwrap();
-            for (a, e) in got[0].to_f64().iter().zip(expected[0].to_f64()) {
-                assert!(
-                    (a - e).abs() <= 1e-4 * e.abs().max(1.0),
-                    "x {xs:?} w {ws:?} on {config:?}: {a} vs {e}"
-                );
-            }
-        }
+        assert_agrees_with_interpreter(&program, &[x], &format!("x {xs:?} w {ws:?}"));
     }
     // Pixel rows read the input planes in place: no conv_band before them.
     let every = [(false, false), (false, true), (true, false)];
     assert_eq!(paths.into_iter().collect::<Vec<_>>(), every);
+}
+
+/// Values in `[-0.5, 0.5)` of `shape` from a linear congruential generator at `seed`.
+fn random_f32(seed: &mut u64, shape: &[usize]) -> HostTensor {
+    let len = shape.iter().product::<usize>();
+    let values: Vec<f32> = (0..len)
+        .map(|_| {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((*seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        })
+        .collect();
+    HostTensor::from_f32(shape, &values)
+}
+
+/// Convolutions whose input and output other convolutions read and write, which llvm-cpu
+/// stores channels-last (their GEMMs with pixel rows, the middle one's weights packed tap by
+/// tap): strides, uneven padding, dilation, groups, a non-square window and an image 40
+/// wide, each between two pointwise convolutions. Every value agrees with the interpreter on
+/// every target, and llvm-cpu reads and writes the middle convolution's images channels-last.
+#[test]
+fn convolutions_between_channels_last_images_match_the_interpreter() {
+    let mut seed = 29u64;
+    let cases: [ConvCase; 5] = [
+        (
+            [1, 48, 9, 8],
+            [64, 48, 3, 3],
+            [1, 1],
+            [2, 3, 2, 1],
+            [2, 2],
+            1,
+        ),
+        (
+            [1, 96, 15, 13],
+            [256, 96, 3, 3],
+            [2, 2],
+            [1, 0, 2, 1],
+            [1, 1],
+            1,
+        ),
+        (
+            [2, 64, 12, 12],
+            [128, 32, 3, 3],
+            [1, 1],
+            [1, 1, 1, 1],
+            [1, 1],
+            2,
+        ),
+        (
+            [1, 40, 6, 7],
+            [48, 40, 3, 5],
+            [1, 1],
+            [1, 2, 1, 2],
+            [1, 1],
+            1,
+        ),
+        (
+            [1, 32, 6, 40],
+            [64, 32, 3, 3],
+            [1, 1],
+            [1, 1, 1, 1],
+            [1, 1],
+            1,
+        ),
+    ];
+    for case in cases {
+        let (xs, ws, strides, pads, dilations, group) = case;
+        let out = |d: usize| conv_output_plane(&case)[d];
+        let mid = [xs[0] as i64, ws[0] as i64, out(0), out(1)];
+        let (cin, cout) = (xs[1], ws[0]);
+        let x = random_f32(&mut seed, &xs);
+        let consts = [
+            ("w0", random_f32(&mut seed, &[cin, cin, 1, 1])),
+            ("b0", random_f32(&mut seed, &[cin])),
+            ("w1", random_f32(&mut seed, &ws)),
+            ("b1", random_f32(&mut seed, &[cout])),
+            ("w2", random_f32(&mut seed, &[32, cout, 1, 1])),
+            ("b2", random_f32(&mut seed, &[32])),
+        ];
+        let conv = |inputs: [&str; 3], output: &str, attribute: Vec<AttributeProto>| NodeProto {
+            input: inputs.map(String::from).to_vec(),
+            output: vec![output.into()],
+            name: Some(output.into()),
+            op_type: Some("Conv".into()),
+            domain: None,
+            attribute,
+        };
+        let middle = vec![
+            ints("strides", &strides),
+            ints("pads", &pads),
+            ints("dilations", &dilations),
+            int_attr("group", group),
+        ];
+        let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
+        let graph = model.graph.as_mut().unwrap();
+        graph.node = vec![
+            conv(["x", "w0", "b0"], "a", vec![]),
+            conv(["a", "w1", "b1"], "b", middle),
+            conv(["b", "w2", "b2"], "y", vec![]),
+        ];
+        graph.initializer = consts.iter().map(|(n, t)| initializer(n, t)).collect();
+        graph.output = vec![tensor_info("y", 1, &[mid[0], 32, mid[2], mid[3]])];
+        let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
+        let opts = CompileOptions {
+            targets: vec!["llvm-cpu".into()],
+            compile_to: Some(kiln_compiler::Phase::Hal),
+            ..Default::default()
+        };
+        let Ok(CompileOutput::Text(hal)) = kiln_compiler::compile_program(program.clone(), &opts)
+        else {
+            panic!("hal text expected")
+        };
+        // A channels-last view of an image: strides `[h·w·c, 1, w·c, c]`.
+        let image = |dims: &[i64]| {
+            let [c, h, w] = [dims[1], dims[2], dims[3]];
+            let shape = dims.iter().map(i64::to_string).collect::<Vec<_>>();
+            format!("{}xf32]/{},1,{},{c}", shape.join("x"), c * h * w, w * c)
+        };
+        let input = image(&[xs[0] as i64, cin as i64, xs[2] as i64, xs[3] as i64]);
+        assert!(
+            hal.lines().any(|l| l.contains(" = conv2d ")
+                && l.contains(&format!("#0[{input}"))
+                && l.contains(&format!("-> #2[{}", image(&mid)))),
+            "x {xs:?} w {ws:?}: {hal}"
+        );
+        assert_agrees_with_interpreter(&program, &[x], &format!("x {xs:?} w {ws:?}"));
+    }
 }
 
 /// A module compiled for llvm-cpu and vmvx whose native code this CPU refuses (it needs a

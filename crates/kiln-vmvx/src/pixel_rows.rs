@@ -51,6 +51,9 @@ pub(crate) struct Geometry {
     /// How far apart `[channels, pixels]` lie in the input and in the output:
     /// `[h·w, 1]` for planes, `[1, channels per pixel]` channels-last.
     pub(crate) strides: [[usize; 2]; 2],
+    /// Whether the depth rows run tap by tap, each tap's channels together (a channels-last
+    /// input, whose pixels hold their channels so), rather than channel by channel.
+    pub(crate) tap_major: bool,
     /// `[oy0, oy1, ow]`: the workgroup's output rows and the output width.
     pub(crate) output: [usize; 3],
     /// The weight strip width.
@@ -100,11 +103,21 @@ impl Groups {
             strides: [[xc, xp], [_, yp]],
             output: [oy0, oy1, ow],
             nr,
+            tap_major,
         } = geometry;
         let ([kh, kw], [dh, dw]) = (win.kernel, win.dilations);
         let taps = kh * kw;
+        // The depth row of input channel `ic` at tap `(ky, kx)`, and back.
+        let depth_row = |ic: usize, ky: usize, kx: usize| match tap_major {
+            true => (ky * kw + kx) * channels + ic,
+            false => (ic * kh + ky) * kw + kx,
+        };
+        let depth_entry = |p: usize| match tap_major {
+            true => (p % channels, p / channels / kw, p / channels % kw),
+            false => (p / taps, p % taps / kw, p % kw),
+        };
         let tap_start = |p: usize| {
-            let (ic, ky, kx) = (p / taps, p % taps / kw, p % kw);
+            let (ic, ky, kx) = depth_entry(p);
             ic * xc + (ky * dh * w + kx * dw) * xp
         };
         let starts: Offsets = (0..channels * taps).map(tap_start).collect();
@@ -130,13 +143,17 @@ impl Groups {
             let taps = (shape != [kh, kw]).then(|| {
                 let index = boxes.iter().position(|b: &TapBox| b.shape == shape);
                 let index = index.unwrap_or_else(|| {
-                    let selected = (0..channels).flat_map(|ic| {
-                        (0..shape[0]).flat_map(move |ky| {
-                            (0..shape[1]).map(move |kx| (ic * kh + ky) * kw + kx)
+                    // The box's depth rows in depth order, from its first tap's.
+                    let mut selected: Vec<usize> = (0..channels)
+                        .flat_map(|ic| {
+                            (0..shape[0])
+                                .flat_map(move |ky| (0..shape[1]).map(move |kx| (ic, ky, kx)))
                         })
-                    });
+                        .map(|(ic, ky, kx)| depth_row(ic, ky, kx))
+                        .collect();
+                    selected.sort_unstable();
                     let (starts, weight_rows): (Vec<_>, Vec<_>) =
-                        selected.map(|p| (starts[p], p * nr)).unzip();
+                        selected.into_iter().map(|p| (starts[p], p * nr)).unzip();
                     boxes.push(TapBox {
                         shape,
                         starts: Offsets::new(starts),
@@ -148,7 +165,7 @@ impl Groups {
                 let first_row = if shape.contains(&0) {
                     0
                 } else {
-                    (first[0] * kw + first[1]) * nr
+                    depth_row(0, first[0], first[1]) * nr
                 };
                 (index, first_row)
             });

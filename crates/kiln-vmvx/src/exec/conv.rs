@@ -402,6 +402,7 @@ fn conv2d(
                 ],
                 output: [oy0, oy1, ow],
                 nr,
+                tap_major: channels_last[0],
             };
             let strips = &ws[strips_from(nr)..];
             // SAFETY: this workgroup owns output channels [co0, co1) of group g, rows

@@ -41,7 +41,7 @@ pub const INLINE_FORMAT: &str = "vmvx-inline";
 /// says whether sizes are numbers or expressions over symbols; 5: pixel-row convolutions read
 /// their input planes, never a [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's
 /// orientation, [`ConvGemm`]).
-const VERSION: u32 = 8;
+const VERSION: u32 = 9;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 /// Sizes are numbers ([`Static`]), or expressions over the dispatch's symbols
@@ -286,7 +286,10 @@ pub enum KernelOp<Z: Sizes = Static> {
     /// Channels-last images (format version 8): `x` and `y` may each be channels-last
     /// ([`View::is_channels_last`]) with pixel rows, or both with a depthwise convolution
     /// whose workgroups take every channel (`tile_co` at least the channels), whose filters
-    /// may then be tap by tap ([`View::is_tap_major`]).
+    /// may then be tap by tap ([`View::is_tap_major`]). Weights packed for pixel rows over a
+    /// channels-last `x` (format version 9) hold each strip's depth rows tap by tap, the
+    /// group's input channels of each tap together (`[kh, kw, ci/groups]`, as `x` holds a
+    /// pixel's), in the same `[groups, ceil(co/groups/s), ci/groups, kh, kw, s]` view.
     Conv2d {
         x: View<Z>,
         w: View<Z>,
