@@ -11,12 +11,11 @@
 //! The layout is the views' strides, nothing else: an image stored channels-last keeps its
 //! `[n, c, h, w]` shape, with strides `[h·w·c, 1, w·c, c]`. An image may be laid out so when
 //! every kernel that touches it takes that layout — a float convolution that computes with
-//! pixel rows over packed weights (either layout on either side; on images at least
-//! [`PLANAR_FROM_WIDTH`] wide only where that computes little more than the other orientation)
-//! or is depthwise over rows narrower than that, or
-//! an elementwise kernel (whose views follow any strides); the last two want all their images
-//! alike (per-channel operands broadcast over the pixels have no layout), else they would
-//! transpose — and it is not a function result or parameter. A reduction keeps its images
+//! pixel rows over packed weights (either layout on either side; on images 32 or more pixels
+//! wide only where that computes little more than the other orientation) or is depthwise over
+//! narrower rows, or an elementwise kernel (whose views follow any strides); the last two
+//! want all their images alike (per-channel operands broadcast over the pixels have no
+//! layout), else they would transpose — and it is not a function result or parameter. A reduction keeps its images
 //! planar: over the pixels of a channels-last image it would read one channel at a time, far
 //! apart (a squeeze-and-excitation block's mean keeps its depthwise convolution planar); so
 //! does pooling. Of the images that may, those connected to a convolution through such
