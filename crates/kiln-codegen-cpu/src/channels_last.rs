@@ -13,15 +13,15 @@
 //! every kernel that touches it takes that layout — a float convolution that computes with
 //! pixel rows over packed weights (either layout on either side; on images 32 or more pixels
 //! wide only where that computes little more than the other orientation) or is depthwise over
-//! narrower rows, or an elementwise kernel (whose views follow any strides); the last two
-//! want all their images alike (per-channel operands broadcast over the pixels have no
-//! layout), else they would transpose — and it is not a function result or parameter. A reduction keeps its images
-//! planar: over the pixels of a channels-last image it would read one channel at a time, far
-//! apart (a squeeze-and-excitation block's mean keeps its depthwise convolution planar); so
-//! does pooling. Of the images that may, those connected to a convolution through such
+//! narrower rows, a float pooling, or an elementwise kernel (whose views follow any strides);
+//! the last three want all their images alike (per-channel operands broadcast over the pixels
+//! have no layout), else they would transpose — and it is not a function result or parameter.
+//! A reduction keeps its images planar: over the pixels of a channels-last image it would read
+//! one channel at a time, far apart (a squeeze-and-excitation block's mean keeps its depthwise
+//! convolution planar). Of the images that may, those connected to a convolution through such
 //! kernels are: a CNN keeps its images channels-last from convolution to convolution through
-//! its activations and residual adds. An elementwise kernel writing such an image runs its
-//! channels innermost.
+//! its activations, poolings and residual adds. An elementwise kernel writing such an image
+//! runs its channels innermost.
 
 use crate::data_tiling::{packs_weights, pixel_rows_nearly_cheapest};
 use kiln_kernel::{Dispatches, Inst, StorageKind};
@@ -35,8 +35,8 @@ enum Takes {
     /// Either layout for input and output, independently: a convolution with pixel rows
     /// over packed weights.
     Either,
-    /// Every image alike: a depthwise convolution, or an elementwise kernel (which would
-    /// otherwise transpose).
+    /// Every image alike: a depthwise convolution or a pooling, or an elementwise kernel
+    /// (which would otherwise transpose).
     Alike,
 }
 
@@ -174,8 +174,8 @@ fn channels_innermost(op: &mut KernelOp) {
     }
 }
 
-/// How `op` may take channels-last images, if it can: an elementwise kernel, or a float
-/// convolution (`pixel_rows` tells whether it may compute with pixel rows over packed
+/// How `op` may take channels-last images, if it can: an elementwise kernel, a float pooling
+/// or a float convolution (`pixel_rows` tells whether it may compute with pixel rows over packed
 /// weights: on images narrower than [`PLANAR_FROM_WIDTH`] always, since they waste most of a
 /// vector along a row, on larger ones where that costs little more than the other
 /// orientation, [`pixel_rows_nearly_cheapest`]).
@@ -186,14 +186,16 @@ fn kind(op: &KernelOp, pixel_rows: impl FnOnce() -> bool) -> Option<Takes> {
         x, w, y, groups, ..
     } = op
     else {
-        let elementwise = matches!(
-            op,
+        let alike = match op {
             KernelOp::Generic {
-                reduction_dims: 0,
-                ..
+                reduction_dims: 0, ..
+            } => true,
+            KernelOp::Pool2d { x, y, .. } => {
+                [x, y].iter().all(|v| v.element_type == ElementType::F32)
             }
-        );
-        return elementwise.then_some(Takes::Alike);
+            _ => false,
+        };
+        return alike.then_some(Takes::Alike);
     };
     let float = [x, w, y].iter().all(|v| v.element_type == ElementType::F32);
     if !float || x.shape.len() != 4 || w.shape.len() != 4 {

@@ -1016,6 +1016,89 @@ fn random_f32(seed: &mut u64, shape: &[usize]) -> HostTensor {
     HostTensor::from_f32(shape, &values)
 }
 
+/// A model of `x` through a pointwise convolution (as many channels as `x`) into `a`, the node
+/// `middle` from `a` to `b` (of `b_dims`, its constants `consts`), and a pointwise convolution
+/// into 32 channels `y`: llvm-cpu keeps `a` and `b` channels-last where `middle` takes them.
+fn between_pointwise_convolutions(
+    seed: &mut u64,
+    x: &HostTensor,
+    middle: NodeProto,
+    consts: Vec<(&str, HostTensor)>,
+    b_dims: [i64; 4],
+) -> kiln_ir::Program {
+    let (cin, cmid) = (x.shape[1], b_dims[1] as usize);
+    let mut consts = consts;
+    consts.extend([
+        ("w0", random_f32(seed, &[cin, cin, 1, 1])),
+        ("b0", random_f32(seed, &[cin])),
+        ("w2", random_f32(seed, &[32, cmid, 1, 1])),
+        ("b2", random_f32(seed, &[32])),
+    ]);
+    let conv = |input: &str, output: &str, w: &str, b: &str| NodeProto {
+        input: vec![input.into(), w.into(), b.into()],
+        output: vec![output.into()],
+        name: Some(output.into()),
+        op_type: Some("Conv".into()),
+        domain: None,
+        attribute: vec![],
+    };
+    let mut model = one_node_model("Relu", vec![], x, &[], &[1], 17);
+    let graph = model.graph.as_mut().unwrap();
+    graph.node = vec![
+        conv("x", "a", "w0", "b0"),
+        middle,
+        conv("b", "y", "w2", "b2"),
+    ];
+    graph.initializer = consts.iter().map(|(n, t)| initializer(n, t)).collect();
+    graph.output = vec![tensor_info("y", 1, &[b_dims[0], 32, b_dims[2], b_dims[3]])];
+    kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap()
+}
+
+/// The node `op` from `a` (and `constants`) to `b`.
+fn middle_node(op: &str, constants: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
+    let mut input = vec!["a".to_string()];
+    input.extend(constants.iter().map(|c| c.to_string()));
+    NodeProto {
+        input,
+        output: vec!["b".into()],
+        name: Some("b".into()),
+        op_type: Some(op.into()),
+        domain: None,
+        attribute,
+    }
+}
+
+/// Whether llvm-cpu's HAL text of `program` has a `kind` kernel reading `x` and writing `y`
+/// channels-last (strides `[h·w·c, 1, w·c, c]`); the text, for a failure's message.
+fn reads_and_writes_channels_last(
+    program: &kiln_ir::Program,
+    kind: &str,
+    x: [i64; 4],
+    y: [i64; 4],
+) -> (bool, String) {
+    let opts = CompileOptions {
+        targets: vec!["llvm-cpu".into()],
+        compile_to: Some(kiln_compiler::Phase::Hal),
+        ..Default::default()
+    };
+    let Ok(CompileOutput::Text(hal)) = kiln_compiler::compile_program(program.clone(), &opts)
+    else {
+        panic!("hal text expected")
+    };
+    let image =
+        |[n, c, h, w]: [i64; 4]| format!("{n}x{c}x{h}x{w}xf32]/{},1,{},{c}", c * h * w, w * c);
+    let found = hal.lines().any(|l| {
+        l.contains(&format!(" = {kind} "))
+            && l.contains(&format!("#0[{}", image(x)))
+            && l.contains(&format!(
+                "-> #{}[{}",
+                if kind == "conv2d" { 2 } else { 1 },
+                image(y)
+            ))
+    });
+    (found, hal)
+}
+
 /// Convolutions whose input and output other convolutions read and write, which llvm-cpu
 /// stores channels-last (their GEMMs with pixel rows, the middle one's weights packed tap by
 /// tap): strides, uneven padding, dilation, groups, a non-square window and an image 40
@@ -1068,65 +1151,62 @@ fn convolutions_between_channels_last_images_match_the_interpreter() {
     ];
     for case in cases {
         let (xs, ws, strides, pads, dilations, group) = case;
-        let out = |d: usize| conv_output_plane(&case)[d];
-        let mid = [xs[0] as i64, ws[0] as i64, out(0), out(1)];
-        let (cin, cout) = (xs[1], ws[0]);
+        let [oh, ow] = conv_output_plane(&case);
+        let b_dims = [xs[0] as i64, ws[0] as i64, oh, ow];
         let x = random_f32(&mut seed, &xs);
-        let consts = [
-            ("w0", random_f32(&mut seed, &[cin, cin, 1, 1])),
-            ("b0", random_f32(&mut seed, &[cin])),
+        let consts = vec![
             ("w1", random_f32(&mut seed, &ws)),
-            ("b1", random_f32(&mut seed, &[cout])),
-            ("w2", random_f32(&mut seed, &[32, cout, 1, 1])),
-            ("b2", random_f32(&mut seed, &[32])),
+            ("b1", random_f32(&mut seed, &[ws[0]])),
         ];
-        let conv = |inputs: [&str; 3], output: &str, attribute: Vec<AttributeProto>| NodeProto {
-            input: inputs.map(String::from).to_vec(),
-            output: vec![output.into()],
-            name: Some(output.into()),
-            op_type: Some("Conv".into()),
-            domain: None,
-            attribute,
-        };
-        let middle = vec![
+        let attrs = vec![
             ints("strides", &strides),
             ints("pads", &pads),
             ints("dilations", &dilations),
             int_attr("group", group),
         ];
-        let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
-        let graph = model.graph.as_mut().unwrap();
-        graph.node = vec![
-            conv(["x", "w0", "b0"], "a", vec![]),
-            conv(["a", "w1", "b1"], "b", middle),
-            conv(["b", "w2", "b2"], "y", vec![]),
-        ];
-        graph.initializer = consts.iter().map(|(n, t)| initializer(n, t)).collect();
-        graph.output = vec![tensor_info("y", 1, &[mid[0], 32, mid[2], mid[3]])];
-        let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
-        let opts = CompileOptions {
-            targets: vec!["llvm-cpu".into()],
-            compile_to: Some(kiln_compiler::Phase::Hal),
-            ..Default::default()
-        };
-        let Ok(CompileOutput::Text(hal)) = kiln_compiler::compile_program(program.clone(), &opts)
-        else {
-            panic!("hal text expected")
-        };
-        // A channels-last view of an image: strides `[h·w·c, 1, w·c, c]`.
-        let image = |dims: &[i64]| {
-            let [c, h, w] = [dims[1], dims[2], dims[3]];
-            let shape = dims.iter().map(i64::to_string).collect::<Vec<_>>();
-            format!("{}xf32]/{},1,{},{c}", shape.join("x"), c * h * w, w * c)
-        };
-        let input = image(&[xs[0] as i64, cin as i64, xs[2] as i64, xs[3] as i64]);
-        assert!(
-            hal.lines().any(|l| l.contains(" = conv2d ")
-                && l.contains(&format!("#0[{input}"))
-                && l.contains(&format!("-> #2[{}", image(&mid)))),
-            "x {xs:?} w {ws:?}: {hal}"
-        );
+        let middle = middle_node("Conv", &["w1", "b1"], attrs);
+        let program = between_pointwise_convolutions(&mut seed, &x, middle, consts, b_dims);
+        let a_dims = xs.map(|d| d as i64);
+        let (found, hal) = reads_and_writes_channels_last(&program, "conv2d", a_dims, b_dims);
+        assert!(found, "x {xs:?} w {ws:?}: {hal}");
         assert_agrees_with_interpreter(&program, &[x], &format!("x {xs:?} w {ws:?}"));
+    }
+}
+
+/// Max and average pooling between convolutions, which llvm-cpu runs over channels-last
+/// images (a workgroup per output row of every channel): strides, padding counted or not, a
+/// window reaching past the image, two images. Every value agrees with the interpreter on
+/// every target.
+#[test]
+fn poolings_between_channels_last_images_match_the_interpreter() {
+    let mut seed = 31u64;
+    /// Input shape, pooling, window, strides, pads (top, left, bottom, right),
+    /// count_include_pad.
+    type PoolCase = ([usize; 4], &'static str, i64, i64, [i64; 4], i64);
+    let cases: [PoolCase; 4] = [
+        ([1, 24, 13, 11], "MaxPool", 3, 2, [1, 1, 1, 1], 0),
+        ([2, 40, 8, 8], "MaxPool", 2, 2, [0, 0, 0, 0], 0),
+        ([1, 20, 9, 10], "AveragePool", 3, 1, [1, 1, 1, 1], 0),
+        ([1, 36, 7, 9], "AveragePool", 3, 2, [1, 0, 2, 1], 1),
+    ];
+    for (xs, op, k, s, pads, count_include_pad) in cases {
+        let out = |d: usize| (xs[2 + d] as i64 + pads[d] + pads[d + 2] - k) / s + 1;
+        let b_dims = [xs[0] as i64, xs[1] as i64, out(0), out(1)];
+        let x = random_f32(&mut seed, &xs);
+        let mut attrs = vec![
+            ints("kernel_shape", &[k, k]),
+            ints("strides", &[s, s]),
+            ints("pads", &pads),
+        ];
+        if op == "AveragePool" {
+            attrs.push(int_attr("count_include_pad", count_include_pad));
+        }
+        let middle = middle_node(op, &[], attrs);
+        let program = between_pointwise_convolutions(&mut seed, &x, middle, vec![], b_dims);
+        let a_dims = xs.map(|d| d as i64);
+        let (found, hal) = reads_and_writes_channels_last(&program, "pool2d", a_dims, b_dims);
+        assert!(found, "{op} x {xs:?}: {hal}");
+        assert_agrees_with_interpreter(&program, &[x], &format!("{op} x {xs:?}"));
     }
 }
 

@@ -199,6 +199,10 @@ impl Kernel {
                 };
                 grid(&[y.shape[0], y.shape[2], *groups, cog], &tile)
             }
+            // A channels-last pooling by output rows of every channel, else by planes.
+            KernelOp::Pool2d { x, y, .. } if x.is_channels_last() => {
+                grid(&[y.shape[0], y.shape[2]], &[1, 1])
+            }
             KernelOp::Pool2d { y: v, .. } | KernelOp::ConvBand { x: v, .. } => {
                 grid(&v.shape[..2], &[1, 1])
             }

@@ -1,11 +1,12 @@
-//! Depthwise convolution of channels-last (NHWC) images: each pixel's channels lie side by
-//! side, so one tap of [`LANES`] neighbouring channels of one output is one vector, read where
-//! it lies — no layout, no transposes.
+//! Depthwise convolution and pooling of channels-last (NHWC) images: each pixel's channels lie
+//! side by side, so one tap of [`LANES`] neighbouring channels of one output is one vector,
+//! read where it lies — no layout, no transposes.
 //!
 //! Outputs whose windows reach into padding run over exactly the taps that read input
 //! ([`Window::taps`] along rows and columns), so every read lies inside the image. Every
 //! output adds its taps in order from zero, one multiply-add each (fused on AVX-512, as the
-//! planar paths there).
+//! planar paths there); an average pools its taps in the same order as
+//! [`pool_plane`](super::pool_plane) does, so the two agree to the bit.
 
 use super::window::Window;
 use crate::scratch::Scratch;
@@ -102,6 +103,116 @@ pub fn depthwise_channels_last(
             }
         }
     });
+}
+
+/// Max or average pooling of one channels-last image `x` of `[h, w, c]` (pixel `(iy, ix)`'s
+/// channels at `x[(iy·w + ix)·c..]`): every channel of output rows `oy0..oy1`, `ow` wide, goes
+/// to `out`, which holds those rows of the `[oh, ow, c]` output from row `oy0` on. An average
+/// divides by the taps that read the image, or by the whole window with `count_include_pad`; a
+/// maximum skips NaN, as `f32::max` does (a window wholly in padding gives zero or minus
+/// infinity).
+///
+/// ```
+/// use kiln_ukernel::rows::{pool_channels_last, Window};
+/// // A 2x2 image of two channels, one 2x2 window: each channel's maximum, then its mean.
+/// let x = [1.0, 10.0, 2.0, 40.0, 3.0, 30.0, 4.0, 20.0];
+/// let win = Window { kernel: [2, 2], strides: [1, 1], pads: [0, 0], dilations: [1, 1] };
+/// let mut out = [0.0; 2];
+/// pool_channels_last(&x, [2, 2, 2], &win, true, false, [0, 1, 1], &mut out);
+/// assert_eq!(out, [4.0, 40.0]);
+/// pool_channels_last(&x, [2, 2, 2], &win, false, false, [0, 1, 1], &mut out);
+/// assert_eq!(out, [2.5, 25.0]);
+/// ```
+///
+/// # Panics
+/// When `x` or `out` is shorter than that.
+pub fn pool_channels_last(
+    x: &[f32],
+    [h, w, c]: [usize; 3],
+    win: &Window,
+    max: bool,
+    count_include_pad: bool,
+    [oy0, oy1, ow]: [usize; 3],
+    out: &mut [f32],
+) {
+    assert!(
+        x.len() >= h * w * c && out.len() >= oy1.saturating_sub(oy0) * ow * c,
+        "a channels-last pooling's operands are too short"
+    );
+    let job = Pooling {
+        x,
+        dims: [h, w, c],
+        win,
+        max,
+        count_include_pad,
+    };
+    #[cfg(target_arch = "x86_64")]
+    if crate::x86_feature!("avx512f") {
+        // SAFETY: the CPU has AVX-512F.
+        return unsafe { job.rows_avx512(oy0..oy1, ow, out) };
+    }
+    job.rows(oy0..oy1, ow, out)
+}
+
+/// What [`pool_channels_last`] pools.
+struct Pooling<'a> {
+    x: &'a [f32],
+    dims: [usize; 3],
+    win: &'a Window,
+    max: bool,
+    count_include_pad: bool,
+}
+
+impl Pooling<'_> {
+    /// [`Pooling::rows`] compiled for AVX-512, whose loops over a pixel's channels LLVM
+    /// vectorises 16 lanes wide.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn rows_avx512(&self, rows: Range<usize>, ow: usize, out: &mut [f32]) {
+        self.rows(rows, ow, out)
+    }
+
+    /// Pools output rows `rows` into `out` (from the first of them on), output by output, each
+    /// tap a pass over the pixel's channels.
+    #[inline(always)]
+    fn rows(&self, rows: Range<usize>, ow: usize, out: &mut [f32]) {
+        let [h, w, c] = self.dims;
+        let win = self.win;
+        let whole = (win.kernel[0] * win.kernel[1]) as f32;
+        let at =
+            |d: usize, o: usize, k: usize| o * win.strides[d] + k * win.dilations[d] - win.pads[d];
+        let oy0 = rows.start;
+        for oy in rows {
+            let (ky0, ky1) = win.taps(0, oy, h);
+            for ox in 0..ow {
+                let (kx0, kx1) = win.taps(1, ox, w);
+                let o = &mut out[((oy - oy0) * ow + ox) * c..][..c];
+                o.fill(if self.max { f32::NEG_INFINITY } else { 0.0 });
+                for ky in ky0..ky1 {
+                    for kx in kx0..kx1 {
+                        let pixel = at(0, oy, ky) * w + at(1, ox, kx);
+                        let tap = &self.x[pixel * c..][..c];
+                        if self.max {
+                            o.iter_mut().zip(tap).for_each(|(a, &v)| *a = a.max(v));
+                        } else {
+                            o.iter_mut().zip(tap).for_each(|(a, &v)| *a += v);
+                        }
+                    }
+                }
+                if !self.max {
+                    let count = (ky1 - ky0) * (kx1 - kx0);
+                    let divisor = match self.count_include_pad {
+                        true => whole,
+                        false => count.max(1) as f32,
+                    };
+                    o.iter_mut().for_each(|a| *a /= divisor);
+                }
+            }
+        }
+    }
 }
 
 crate::scratch! {
@@ -393,6 +504,64 @@ mod tests {
             job.run(at, n, 2..c, &mut got);
             for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() <= 1e-6 * (1.0 + w.abs()), "{n}: {g} vs {w}");
+            }
+        }
+    }
+
+    /// Pooling a channels-last image agrees to the bit with pooling its planes one by one
+    /// ([`pool_plane`](super::super::pool_plane)): max and average, padding counted or not,
+    /// strides, windows reaching past the image, odd channel counts, row ranges.
+    #[test]
+    fn pooling_matches_the_planes() {
+        for (c, [h, w], k, s, p) in [
+            (24, [9, 11], 3, 2, 1),
+            (5, [7, 7], 2, 2, 0),
+            (33, [6, 13], 5, 1, 2),
+            (17, [5, 4], 3, 3, 2),
+        ] {
+            let win = Window {
+                kernel: [k, k],
+                strides: [s, s],
+                pads: [p, p],
+                dilations: [1, 1],
+            };
+            let out_len = |n: usize| (n + 2 * p - k) / s + 1;
+            let [oh, ow] = [out_len(h), out_len(w)];
+            let x = values(h * w * c, c + k);
+            for (max, count_include_pad) in [(true, false), (false, false), (false, true)] {
+                let mut expect = vec![0.0f32; oh * ow * c];
+                let mut plane_out = vec![0.0f32; oh * ow];
+                for ch in 0..c {
+                    let plane: Vec<f32> = (0..h * w).map(|i| x[i * c + ch]).collect();
+                    crate::rows::pool_plane(
+                        &plane,
+                        h,
+                        w,
+                        &win,
+                        max,
+                        count_include_pad,
+                        0,
+                        oh,
+                        ow,
+                        &mut plane_out,
+                    );
+                    for (i, &v) in plane_out.iter().enumerate() {
+                        expect[i * c + ch] = v;
+                    }
+                }
+                let mut got = vec![f32::NAN; oh * ow * c];
+                let split = oh / 2;
+                for rows in [0..split, split..oh] {
+                    let out = &mut got[rows.start * ow * c..];
+                    let extent = [rows.start, rows.end, ow];
+                    pool_channels_last(&x, [h, w, c], &win, max, count_include_pad, extent, out);
+                }
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&got),
+                    bits(&expect),
+                    "c {c} k {k} s {s} p {p} max {max}"
+                );
             }
         }
     }

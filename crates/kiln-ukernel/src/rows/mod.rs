@@ -3,7 +3,8 @@
 //! stride-phase band layout convolutions read, im2col panels), [`plane`] (pooling and
 //! depthwise convolution of one channel plane, which `direct` reads in place on AVX-512),
 //! [`interleaved`] (depthwise convolution of many planes, channels side by side) and
-//! [`channels_last`] (depthwise convolution of channels-last images, read in place). Accumulation
+//! [`channels_last`] (depthwise convolution and pooling of channels-last images, read in
+//! place). Accumulation
 //! is in f32 with max-subtraction for softmax and two-pass variance for layer normalisation,
 //! for accuracy.
 
@@ -15,7 +16,7 @@ pub mod normalize;
 pub mod plane;
 pub mod window;
 
-pub use channels_last::depthwise_channels_last;
+pub use channels_last::{depthwise_channels_last, pool_channels_last};
 pub use interleaved::depthwise_planes;
 pub use math::{erf, exp};
 pub use normalize::{layer_norm_in_place, layer_norm_into, softmax_in_place, softmax_into};

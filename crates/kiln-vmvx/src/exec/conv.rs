@@ -65,9 +65,18 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(),
             let (oh, ow) = (y.shape[2] as usize, y.shape[3] as usize);
             let win = window(*kernel, *strides, *pads, [1, 1]);
             let xs = m.f32s(x);
-            let plane = &xs[x.offset as usize + wg as usize * h * w..][..h * w];
-            let out = m.f32_mut(y, wg as usize * oh * ow, oh * ow);
-            rows::pool_plane(plane, h, w, &win, *max, *count_include_pad, 0, oh, ow, out);
+            if x.is_channels_last() {
+                // Workgroup `wg` is output row `oy` of image `n`, every channel.
+                let (n, oy, c) = (wg as usize / oh, wg as usize % oh, x.shape[1] as usize);
+                let image = &xs[x.offset as usize + n * h * w * c..][..h * w * c];
+                let out = m.f32_mut(y, (n * oh + oy) * ow * c, ow * c);
+                let (cip, extent) = (*count_include_pad, [oy, oy + 1, ow]);
+                rows::pool_channels_last(image, [h, w, c], &win, *max, cip, extent, out);
+            } else {
+                let plane = &xs[x.offset as usize + wg as usize * h * w..][..h * w];
+                let out = m.f32_mut(y, wg as usize * oh * ow, oh * ow);
+                rows::pool_plane(plane, h, w, &win, *max, *count_include_pad, 0, oh, ow, out);
+            }
             if let Some(e) = epilogue {
                 run_epilogue(m, y, e, k, wg);
             }

@@ -305,7 +305,11 @@ impl Kernel {
                 f32_only(&[x, y])?;
                 for v in [x, y] {
                     rank(v, 4)?;
-                    contiguous(v)?;
+                }
+                // Both planar, or both channels-last.
+                if !(x.is_channels_last() && y.is_channels_last()) {
+                    contiguous(x)?;
+                    contiguous(y)?;
                 }
                 if kernel.contains(&0) || strides.contains(&0) || x.shape[..2] != y.shape[..2] {
                     return Err("pool2d window or shapes are invalid".into());

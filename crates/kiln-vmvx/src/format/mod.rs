@@ -316,7 +316,9 @@ pub enum KernelOp<Z: Sizes = Static> {
         dilations: [u64; 2],
         out: [u64; 2],
     },
-    /// NCHW pooling (contiguous); workgroups take one plane each.
+    /// NCHW pooling (contiguous); workgroups take one plane each. Or (format version 9) both
+    /// views channels-last ([`View::is_channels_last`]): workgroups take one output row of
+    /// every channel each.
     Pool2d {
         x: View<Z>,
         y: View<Z>,
@@ -771,6 +773,10 @@ impl Kernel {
                     Dims::from_slice(&[t.image + 1, c1, t.oy1, y.shape[3]]),
                 )
             }
+            KernelOp::Pool2d { x, y, .. } if x.is_channels_last() => (
+                Dims::from_slice(&[lo[0], 0, lo[1], 0]),
+                Dims::from_slice(&[hi[0], y.shape[1], hi[1], y.shape[3]]),
+            ),
             KernelOp::Pool2d { y, .. } => (
                 Dims::from_slice(&[lo[0], lo[1], 0, 0]),
                 Dims::from_slice(&[hi[0], hi[1], y.shape[2], y.shape[3]]),
