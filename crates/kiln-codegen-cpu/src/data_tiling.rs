@@ -533,17 +533,16 @@ impl Packing {
                 let depth = (v.shape[1] * v.shape[2] * v.shape[3]) as usize;
                 let [cig, taps] = [v.shape[1], v.shape[2] * v.shape[3]].map(|x| x as usize);
                 // Each output channel's depth rows from `[cig, kh, kw]` to `[kh, kw, cig]`.
-                let tap_major_values: Vec<f32>;
+                let mut tap_major_values: Vec<f32>;
                 let (values, at) = match tap_major {
                     true => {
-                        let rows = groups * cog;
-                        tap_major_values = (0..rows * depth)
-                            .map(|i| {
-                                let (row, p) = (i / depth, i % depth);
-                                let (tap, ic) = (p / cig, p % cig);
-                                values[v.offset as usize + row * depth + ic * taps + tap]
-                            })
-                            .collect();
+                        let rows = &values[v.offset as usize..][..groups * cog * depth];
+                        tap_major_values = Vec::with_capacity(rows.len());
+                        for row in rows.chunks_exact(depth) {
+                            for tap in 0..taps {
+                                tap_major_values.extend((0..cig).map(|ic| row[ic * taps + tap]));
+                            }
+                        }
                         (&tap_major_values[..], 0)
                     }
                     false => (values, v.offset as usize),
