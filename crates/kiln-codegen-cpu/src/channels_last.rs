@@ -105,6 +105,17 @@ pub fn lay_out_channels_last(
             }
         }
         if kind == Some(Takes::Alike) {
+            // A depthwise convolution's or a pooling's input and output, a single pixel
+            // included (both layouts of one pixel agree, but its kernel takes both alike).
+            if let KernelOp::Conv2d { x, y, .. } | KernelOp::Pool2d { x, y, .. } =
+                &dispatch.kernel.op
+            {
+                for s in [storage(x), storage(y)] {
+                    if !spatial.contains(&s) {
+                        spatial.push(s);
+                    }
+                }
+            }
             alike.push(spatial);
         }
         links.push(images);

@@ -36,8 +36,9 @@ pub const FORMAT: &str = "vmvx-bytecode";
 /// kernels only), run by the inline runtime (`kiln-inline`) with no HAL device; devices do not
 /// load them.
 pub const INLINE_FORMAT: &str = "vmvx-inline";
-/// Version 8 lets float convolutions read and write channels-last views
-/// ([`View::is_channels_last`]; 7 added [`KernelOp::Attention`]; 6: a byte after the version
+/// Version 9 packs the weights of pixel-row convolutions over channels-last inputs tap by tap
+/// and lets poolings read and write channels-last views (8 let float convolutions do so,
+/// [`View::is_channels_last`]; 7 added [`KernelOp::Attention`]; 6: a byte after the version
 /// says whether sizes are numbers or expressions over symbols; 5: pixel-row convolutions read
 /// their input planes, never a [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's
 /// orientation, [`ConvGemm`]).
