@@ -98,7 +98,7 @@ pub fn lay_out_channels_last(
             let images = [storage(x), storage(y)];
             convolved.extend(images);
             // A depthwise convolution over wide rows runs plane by plane.
-            if kind == Takes::Alike && x.shape[3].max(y.shape[3]) >= PLANAR_FROM_WIDTH {
+            if kind == Takes::Alike && !narrow(&dispatch.kernel.op) {
                 for s in images {
                     possible[s] = false;
                 }

@@ -533,19 +533,17 @@ impl Packing {
                 let depth = (v.shape[1] * v.shape[2] * v.shape[3]) as usize;
                 let [cig, taps] = [v.shape[1], v.shape[2] * v.shape[3]].map(|x| x as usize);
                 // Each output channel's depth rows from `[cig, kh, kw]` to `[kh, kw, cig]`.
-                let mut tap_major_values: Vec<f32>;
-                let (values, at) = match tap_major {
-                    true => {
-                        let rows = &values[v.offset as usize..][..groups * cog * depth];
-                        tap_major_values = Vec::with_capacity(rows.len());
-                        for row in rows.chunks_exact(depth) {
-                            for tap in 0..taps {
-                                tap_major_values.extend((0..cig).map(|ic| row[ic * taps + tap]));
-                            }
-                        }
-                        (&tap_major_values[..], 0)
+                let permuted = tap_major.then(|| {
+                    let rows = &values[v.offset as usize..][..groups * cog * depth];
+                    let mut out = Vec::with_capacity(rows.len());
+                    for row in rows.chunks_exact(depth) {
+                        extend_tap_by_tap(&mut out, row, cig, taps);
                     }
-                    false => (values, v.offset as usize),
+                    out
+                });
+                let (values, at) = match &permuted {
+                    Some(permuted) => (&permuted[..], 0),
+                    None => (values, v.offset as usize),
                 };
                 // f32 weights are packed for channel or pixel rows (`orientation`).
                 let strip = match self.conv_gemm {
@@ -573,10 +571,7 @@ impl Packing {
             }
             PackedOperand::DepthwiseTaps => {
                 let [c, taps] = [v.shape[0], v.shape[2] * v.shape[3]].map(|x| x as usize);
-                let at = v.offset as usize;
-                data.extend(
-                    (0..taps).flat_map(|t| (0..c).map(move |ch| values[at + ch * taps + t])),
-                );
+                extend_tap_by_tap(&mut data, &values[v.offset as usize..], c, taps);
                 (vec![v.shape[2], v.shape[3], v.shape[0]], data)
             }
             PackedOperand::MatMulRhs => {
@@ -600,6 +595,13 @@ impl Packing {
             }
         }
     }
+}
+
+/// Appends `channels · taps` values stored channel by channel (`[channels, taps]`, from the
+/// start of `values`) to `out` tap by tap (`[taps, channels]`): each tap's channels together,
+/// as a channels-last image holds a pixel's.
+fn extend_tap_by_tap(out: &mut Vec<f32>, values: &[f32], channels: usize, taps: usize) {
+    out.extend((0..taps).flat_map(|t| (0..channels).map(move |c| values[c * taps + t])));
 }
 
 /// Which way round a convolution's GEMM should be on `tile` for a group of `cog` output
