@@ -66,17 +66,25 @@ pub const CONV_MIN_WORKGROUP_MACS: u64 = 1 << 20;
 /// (a classifier head on a pooled 1x1 image) reads each of its weights from memory for a few
 /// multiply-adds, and the reads take about this many multiply-adds' time.
 const CONV_WEIGHT_READ_MACS: u64 = 16;
+/// Up to this many workgroups, a convolution's number of them is made even where its rows
+/// allow: beyond it, the thread left idle by an odd one waits for a small share of the time.
+const CONV_BALANCED_WORKGROUPS: u64 = 16;
 
 /// A convolution's workgroup tile `[output channels, output rows]` for output `[n, co, oh, ow]`
 /// with `depth` multiply-adds per output: about 512 output pixels per workgroup (a GEMM wide
-/// enough for the register tile); then, when that leaves fewer than [`CONV_MIN_WORKGROUPS`],
+/// enough for the register tile) in row tiles of equal height; then, when that leaves fewer than [`CONV_MIN_WORKGROUPS`],
 /// channels split into equal blocks of whole strips of `quantum` (at least 32 channels), an
 /// even number of workgroups preferred so that two threads finish together, and rows split
 /// further, while each workgroup keeps [`CONV_MIN_WORKGROUP_MACS`] (a workgroup over fewer
-/// than 16 output pixels counts each weight as 16, the time reading it takes).
+/// than 16 output pixels counts each weight as 16, the time reading it takes); a small odd
+/// number of workgroups takes one row tile more where that makes it even.
 ///
 /// ```
 /// use kiln_vmvx::tile_config::conv_tile;
+/// // 128 -> 128 3x3 at 28x28: two channel blocks of two 14-row tiles; 64 -> 64 at 56x56:
+/// // eight tiles of 7 rows.
+/// assert_eq!(conv_tile(&[1, 128, 28, 28], 1, 1152, 32), [64, 14]);
+/// assert_eq!(conv_tile(&[1, 64, 56, 56], 1, 576, 32), [64, 7]);
 /// // A 960 -> 1280 pointwise head on a pooled 1x1 image (4.9 MB of weights): four blocks
 /// // of 320 channels; 120 -> 480 (230 KB) stays one workgroup.
 /// assert_eq!(conv_tile(&[1, 1280, 1, 1], 1, 960, 32), [320, 1]);
@@ -86,7 +94,10 @@ pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2]
     let [n, co, oh, ow] = [out[0], out[1], out[2].max(1), out[3].max(1)];
     let cog = (co / groups.max(1)).max(1);
     let quantum = quantum.max(1);
-    let mut tile_oh = (512 / ow).clamp(1, oh);
+    // Row tiles of equal height: 28 rows in two tiles take 14 each, not 18 and 10, so
+    // the two threads sharing them finish together.
+    let equal_rows = |tile_oh: u64| oh.div_ceil(oh.div_ceil(tile_oh.max(1)));
+    let mut tile_oh = equal_rows((512 / ow).clamp(1, oh));
     let mut tile_co = cog.next_multiple_of(quantum);
     let outer = n * groups;
     let macs = |tc: u64, th: u64| tc * depth * (th * ow).max(CONV_WEIGHT_READ_MACS);
@@ -115,12 +126,24 @@ pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2]
     let splittable =
         |tile_oh: u64| tile_oh > 1 && macs(tile_co, tile_oh.div_ceil(2)) >= CONV_MIN_WORKGROUP_MACS;
     while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS && splittable(tile_oh) {
-        tile_oh = tile_oh.div_ceil(2);
+        tile_oh = equal_rows(tile_oh.div_ceil(2));
     }
-    // Five equal workgroups leave one thread of two idle for a fifth of the time.
+    // An odd number of equal workgroups leaves one thread of two idle for the last one: a
+    // few take one row tile more where that makes their number even (seven of 56 rows
+    // become eight of 7), or else half-height ones.
     let workgroups = count(tile_co, tile_oh);
-    if workgroups % 2 == 1 && workgroups <= CONV_MIN_WORKGROUPS + 1 && splittable(tile_oh) {
-        tile_oh = tile_oh.div_ceil(2);
+    if workgroups % 2 == 1 && workgroups < CONV_BALANCED_WORKGROUPS {
+        let one_more = equal_rows(oh.div_ceil(oh.div_ceil(tile_oh) + 1));
+        // The floor on a workgroup's work is halved here: the tiles shrink by one part in
+        // `workgroups`, and an idle thread costs more than one more handoff.
+        if workgroups > 1
+            && count(tile_co, one_more).is_multiple_of(2)
+            && macs(tile_co, one_more) >= CONV_MIN_WORKGROUP_MACS / 2
+        {
+            tile_oh = one_more;
+        } else if workgroups <= CONV_MIN_WORKGROUPS + 1 && splittable(tile_oh) {
+            tile_oh = equal_rows(tile_oh.div_ceil(2));
+        }
     }
     [tile_co, tile_oh]
 }
@@ -131,7 +154,8 @@ pub const DEPTHWISE_TILE_OUTPUTS: u64 = 8192;
 
 /// A depthwise convolution's workgroup tile `[output channels, output rows]` for output
 /// `[n, c, oh, ow]` (one channel per group) of a window with column stride `sx`: whole
-/// planes, or as many rows as make [`DEPTHWISE_TILE_OUTPUTS`], of as many channels as make
+/// planes, or as many rows as make [`DEPTHWISE_TILE_OUTPUTS`] (at least two row tiles of
+/// equal height, where channels are not interleaved), of as many channels as make
 /// about that many outputs, fewer while that leaves under [`CONV_MIN_WORKGROUPS`]
 /// workgroups. Where the microkernel
 /// [interleaves](kiln_ukernel::rows::interleaved::interleaves) channels, whole blocks of them
@@ -140,21 +164,29 @@ pub const DEPTHWISE_TILE_OUTPUTS: u64 = 8192;
 /// ```
 /// use kiln_vmvx::tile_config::depthwise_tile;
 /// // MobileNetV2's 960 channels at 7x7: ten blocks of 16 channels (7840 outputs) in each of
-/// // six workgroups; 32 channels at 112x112: 73 rows of one channel each.
+/// // six workgroups; 32 channels at 112x112: 56 rows of one channel each.
 /// assert_eq!(depthwise_tile(&[1, 960, 7, 7], 1), [160, 7]);
-/// assert_eq!(depthwise_tile(&[1, 32, 112, 112], 1), [1, 73]);
-/// // 144 channels at 56x56: two planes each; at 28x28, blocks of 16 (interleaved).
-/// assert_eq!(depthwise_tile(&[1, 144, 56, 56], 1), [2, 56]);
+/// assert_eq!(depthwise_tile(&[1, 32, 112, 112], 1), [1, 56]);
+/// // 144 channels at 56x56: half planes of five channels; at 28x28, blocks of 16
+/// // (interleaved).
+/// assert_eq!(depthwise_tile(&[1, 144, 56, 56], 1), [5, 28]);
 /// assert_eq!(depthwise_tile(&[1, 144, 28, 28], 1), [16, 28]);
 /// ```
 pub fn depthwise_tile(out: &[u64], sx: u64) -> [u64; 2] {
     use kiln_ukernel::rows::interleaved::{interleaves, LANES};
     let [n, c, oh, ow] = [out[0], out[1].max(1), out[2].max(1), out[3].max(1)];
     let lanes = LANES as u64;
-    let tile_oh = (DEPTHWISE_TILE_OUTPUTS / ow).clamp(1, oh);
+    let interleaved = interleaves(ow as usize, sx as usize);
+    let mut tile_oh = (DEPTHWISE_TILE_OUTPUTS / ow).clamp(1, oh);
+    if !interleaved {
+        // Planes run row by row split into equal row tiles, at least a top and a bottom half:
+        // `local-task`'s caller takes the first workgroups, the top rows of every channel,
+        // as it takes the top rows of the pointwise convolutions around this one.
+        tile_oh = oh.div_ceil(oh.div_ceil(tile_oh).max(2));
+    }
     let mut tile_c = (DEPTHWISE_TILE_OUTPUTS / (tile_oh * ow)).clamp(1, c);
     // Whole blocks of channels for the interleaved microkernel.
-    let blocks = tile_oh == oh && c >= lanes && interleaves(ow as usize, sx as usize);
+    let blocks = tile_oh == oh && c >= lanes && interleaved;
     if blocks {
         tile_c = (tile_c / lanes).max(1) * lanes;
     }
