@@ -71,26 +71,36 @@ const CONV_WEIGHT_READ_MACS: u64 = 16;
 const CONV_BALANCED_WORKGROUPS: u64 = 16;
 
 /// A convolution's workgroup tile `[output channels, output rows]` for output `[n, co, oh, ow]`
-/// with `depth` multiply-adds per output: about 512 output pixels per workgroup (a GEMM wide
-/// enough for the register tile) in row tiles of equal height; then, when that leaves fewer than [`CONV_MIN_WORKGROUPS`],
-/// channels split into equal blocks of whole strips of `quantum` (at least 32 channels), an
-/// even number of workgroups preferred so that two threads finish together, and rows split
-/// further, while each workgroup keeps [`CONV_MIN_WORKGROUP_MACS`] (a workgroup over fewer
-/// than 16 output pixels counts each weight as 16, the time reading it takes); a small odd
-/// number of workgroups takes one row tile more where that makes it even.
+/// with `depth` multiply-adds per output over `taps` window taps: about 512 output pixels per
+/// workgroup (a GEMM wide enough for the register tile) in row tiles of equal height; then,
+/// when that leaves fewer than [`CONV_MIN_WORKGROUPS`], equal blocks of whole strips of
+/// `quantum` channels (at least 32) by more row tiles, each workgroup keeping
+/// [`CONV_MIN_WORKGROUP_MACS`] (a workgroup over fewer than 16 output pixels counts each
+/// weight as 16, the time reading it takes): of the splits that make enough workgroups, an
+/// even number preferred so that two threads finish together, over a planar output the one
+/// with the fewest row tiles, over a `channels_last` one the one whose workgroups read the
+/// fewest input pixels and weights between them. A small odd number of workgroups takes one
+/// row tile more where that makes it even.
 ///
 /// ```
 /// use kiln_vmvx::tile_config::conv_tile;
 /// // 128 -> 128 3x3 at 28x28: two channel blocks of two 14-row tiles; 64 -> 64 at 56x56:
 /// // eight tiles of 7 rows.
-/// assert_eq!(conv_tile(&[1, 128, 28, 28], 1, 1152, 32), [64, 14]);
-/// assert_eq!(conv_tile(&[1, 64, 56, 56], 1, 576, 32), [64, 7]);
+/// assert_eq!(conv_tile(&[1, 128, 28, 28], true, 1, 1152, 9, 32), [64, 14]);
+/// assert_eq!(conv_tile(&[1, 64, 56, 56], false, 1, 576, 9, 32), [64, 7]);
 /// // A 960 -> 1280 pointwise head on a pooled 1x1 image (4.9 MB of weights): four blocks
 /// // of 320 channels; 120 -> 480 (230 KB) stays one workgroup.
-/// assert_eq!(conv_tile(&[1, 1280, 1, 1], 1, 960, 32), [320, 1]);
-/// assert_eq!(conv_tile(&[1, 480, 1, 1], 1, 120, 32), [480, 1]);
+/// assert_eq!(conv_tile(&[1, 1280, 1, 1], false, 1, 960, 1, 32), [320, 1]);
+/// assert_eq!(conv_tile(&[1, 480, 1, 1], false, 1, 120, 1, 32), [480, 1]);
 /// ```
-pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2] {
+pub fn conv_tile(
+    out: &[u64],
+    channels_last: bool,
+    groups: u64,
+    depth: u64,
+    taps: u64,
+    quantum: u64,
+) -> [u64; 2] {
     let [n, co, oh, ow] = [out[0], out[1], out[2].max(1), out[3].max(1)];
     let cog = (co / groups.max(1)).max(1);
     let quantum = quantum.max(1);
@@ -102,31 +112,68 @@ pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2]
     let outer = n * groups;
     let macs = |tc: u64, th: u64| tc * depth * (th * ow).max(CONV_WEIGHT_READ_MACS);
     let count = |tc: u64, th: u64| outer * cog.div_ceil(tc) * oh.div_ceil(th);
+    let splittable = |tile_co: u64, tile_oh: u64| {
+        tile_oh > 1 && macs(tile_co, tile_oh.div_ceil(2)) >= CONV_MIN_WORKGROUP_MACS
+    };
     if count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS {
         let strips = cog.div_ceil(quantum);
-        let row_tiles = outer * oh.div_ceil(tile_oh);
         // Equal channel blocks: a divisor of the strips, each at least 32 channels.
         let blocks: Vec<u64> = (1..=strips)
             .filter(|k| strips.is_multiple_of(*k) && (strips / k) * quantum >= 32.min(cog))
             .collect();
-        let enough = |k: &&u64| *k * row_tiles >= CONV_MIN_WORKGROUPS;
-        let chosen = blocks
-            .iter()
-            .filter(enough)
-            .find(|k| (*k * row_tiles).is_multiple_of(2))
-            .or_else(|| blocks.iter().find(enough))
-            .or(blocks.last());
-        if let Some(k) = chosen {
-            let tc = (strips / k) * quantum;
-            if macs(tc, tile_oh) >= CONV_MIN_WORKGROUP_MACS {
-                tile_co = tc;
+        if channels_last {
+            // A channels-last output's row tiles are whole rows of pixels: `k` channel
+            // blocks by `r` row tiles, of the splits that make enough workgroups (an even
+            // number preferred, then rows that divide evenly) the one that reads least:
+            // each block reads every input pixel, each row tile every weight (counted in
+            // input channels' worth of values).
+            let first_rows = oh.div_ceil(tile_oh);
+            let reads = |k: u64, r: u64| k * oh * ow + r * cog * taps;
+            let candidates = blocks
+                .iter()
+                .flat_map(|&k| (first_rows..=oh).map(move |r| (k, r)));
+            let best = candidates
+                .filter_map(|(k, r)| {
+                    let (tc, th) = ((strips / k) * quantum, equal_rows(oh.div_ceil(r)));
+                    let unsplit = k == 1 && r == first_rows;
+                    let too_small = !unsplit && macs(tc, th) < CONV_MIN_WORKGROUP_MACS;
+                    if oh.div_ceil(th) != r || too_small {
+                        return None;
+                    }
+                    let w = count(tc, th);
+                    let key = (
+                        w.min(CONV_MIN_WORKGROUPS),
+                        w.is_multiple_of(2),
+                        oh.is_multiple_of(th),
+                        core::cmp::Reverse(reads(k, r)),
+                    );
+                    Some((key, tc, th))
+                })
+                .max_by_key(|(key, ..)| *key);
+            if let Some((_, tc, th)) = best {
+                (tile_co, tile_oh) = (tc, th);
+            }
+        } else {
+            // A planar output's row tiles cut every channel's plane into runs that two
+            // threads write either end of: channel blocks first, then rows.
+            let row_tiles = outer * oh.div_ceil(tile_oh);
+            let enough = |k: &&u64| *k * row_tiles >= CONV_MIN_WORKGROUPS;
+            let chosen = blocks
+                .iter()
+                .filter(enough)
+                .find(|k| (*k * row_tiles).is_multiple_of(2))
+                .or_else(|| blocks.iter().find(enough))
+                .or(blocks.last());
+            if let Some(k) = chosen {
+                let tc = (strips / k) * quantum;
+                if macs(tc, tile_oh) >= CONV_MIN_WORKGROUP_MACS {
+                    tile_co = tc;
+                }
+            }
+            while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS && splittable(tile_co, tile_oh) {
+                tile_oh = equal_rows(tile_oh.div_ceil(2));
             }
         }
-    }
-    let splittable =
-        |tile_oh: u64| tile_oh > 1 && macs(tile_co, tile_oh.div_ceil(2)) >= CONV_MIN_WORKGROUP_MACS;
-    while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS && splittable(tile_oh) {
-        tile_oh = equal_rows(tile_oh.div_ceil(2));
     }
     // An odd number of equal workgroups leaves one thread of two idle for the last one: a
     // few take one row tile more where that makes their number even (seven of 56 rows
@@ -141,7 +188,7 @@ pub fn conv_tile(out: &[u64], groups: u64, depth: u64, quantum: u64) -> [u64; 2]
             && macs(tile_co, one_more) >= CONV_MIN_WORKGROUP_MACS / 2
         {
             tile_oh = one_more;
-        } else if workgroups <= CONV_MIN_WORKGROUPS + 1 && splittable(tile_oh) {
+        } else if workgroups <= CONV_MIN_WORKGROUPS + 1 && splittable(tile_co, tile_oh) {
             tile_oh = equal_rows(tile_oh.div_ceil(2));
         }
     }

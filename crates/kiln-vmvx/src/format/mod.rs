@@ -722,9 +722,13 @@ impl Kernel {
             } => {
                 // Packed weights `[groups, strips, cig, kh, kw, strip]`: whole strips per
                 // workgroup; plain ones `[co, cig, kh, kw]`.
-                let (depth, quantum) = match w.shape[..] {
-                    [_, _, cig, kh, kw, strip] => (cig * kh * kw, strip),
-                    _ => (w.shape[1..].iter().product(), 8),
+                let (depth, taps, quantum) = match w.shape[..] {
+                    [_, _, cig, kh, kw, strip] => (cig * kh * kw, kh * kw, strip),
+                    _ => (
+                        w.shape[1..].iter().product(),
+                        w.shape[2..].iter().product(),
+                        8,
+                    ),
                 };
                 // One output channel per group, weights unpacked (depthwise): workgroups take
                 // several channels.
@@ -734,7 +738,14 @@ impl Kernel {
                 } else if depthwise {
                     config::depthwise_tile(&y.shape, strides[1])
                 } else {
-                    config::conv_tile(&y.shape, *groups, depth, quantum)
+                    config::conv_tile(
+                        &y.shape,
+                        y.is_channels_last(),
+                        *groups,
+                        depth,
+                        taps,
+                        quantum,
+                    )
                 };
             }
             KernelOp::Attention { k, out, tile_m, .. } => {
