@@ -15,6 +15,7 @@
 //! tests check their output against the reference interpreter.
 #![forbid(unsafe_code)]
 
+pub mod copy_elision;
 pub mod dispatch;
 pub mod flags;
 pub mod gpu_targets;
@@ -343,10 +344,13 @@ pub fn compile_program(
         // A function with open dims is checked at its sizes' estimates (or, where a product
         // of many of them overflows, at small sizes); one without is bound to the static
         // kernel IR every backend lowers.
-        let bound = formed
+        let mut bound = formed
             .bind(&|s| Some(SymExpr::symbol(s).estimate()))
             .or_else(|_| formed.bind(&|s| Some(SymExpr::symbol(s).estimate() % 64 + 64)))
             .map_err(unsupported)?;
+        if symbols.is_empty() {
+            copy_elision::elide_copies(&mut bound);
+        }
         kiln_kernel::verify(&bound).map_err(|source| CompileError::KernelIr {
             function: f.name.clone(),
             source,

@@ -1225,6 +1225,76 @@ fn poolings_between_channels_last_images_match_the_interpreter() {
     }
 }
 
+/// A YOLO-style block: a pointwise convolution's channels split in two, a convolution with a
+/// residual add over the second half, and the halves and that result concatenated for a last
+/// pointwise convolution. With one image the split's halves and the residual add are computed
+/// in place in the concat (llvm-cpu's HAL text has no copy left, and kernels read one part
+/// of a binding they write another part of); with two images each image's slice lies apart,
+/// and the copies stay. Every target agrees with the interpreter.
+#[test]
+fn split_halves_concatenated_again_are_computed_in_place() {
+    let mut seed = 41u64;
+    for n in [1usize, 2] {
+        let x = random_f32(&mut seed, &[n, 8, 12, 12]);
+        let consts = [
+            ("w0", random_f32(&mut seed, &[16, 8, 1, 1])),
+            ("b0", random_f32(&mut seed, &[16])),
+            ("w1", random_f32(&mut seed, &[8, 8, 3, 3])),
+            ("b1", random_f32(&mut seed, &[8])),
+            ("w2", random_f32(&mut seed, &[8, 24, 1, 1])),
+            ("b2", random_f32(&mut seed, &[8])),
+            ("halves", HostTensor::from_i64(&[2], &[8, 8])),
+        ];
+        let node = |op: &str, input: &[&str], output: &[&str], attribute| NodeProto {
+            input: input.iter().map(|s| s.to_string()).collect(),
+            output: output.iter().map(|s| s.to_string()).collect(),
+            name: Some(output[0].into()),
+            op_type: Some(op.into()),
+            domain: None,
+            attribute,
+        };
+        let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
+        let graph = model.graph.as_mut().unwrap();
+        graph.node = vec![
+            node("Conv", &["x", "w0", "b0"], &["a"], vec![]),
+            node(
+                "Split",
+                &["a", "halves"],
+                &["a0", "a1"],
+                vec![int_attr("axis", 1)],
+            ),
+            node(
+                "Conv",
+                &["a1", "w1", "b1"],
+                &["c"],
+                vec![ints("pads", &[1, 1, 1, 1])],
+            ),
+            node("Add", &["a1", "c"], &["d"], vec![]),
+            node(
+                "Concat",
+                &["a0", "a1", "d"],
+                &["e"],
+                vec![int_attr("axis", 1)],
+            ),
+            node("Conv", &["e", "w2", "b2"], &["y"], vec![]),
+        ];
+        graph.initializer = consts.iter().map(|(n, t)| initializer(n, t)).collect();
+        graph.output = vec![tensor_info("y", 1, &[n as i64, 8, 12, 12])];
+        let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
+        assert_agrees_with_interpreter(&program, &[x], &format!("{n} images"));
+        let opts = CompileOptions {
+            targets: vec!["llvm-cpu".into()],
+            compile_to: Some(kiln_compiler::Phase::Hal),
+            ..Default::default()
+        };
+        let Ok(CompileOutput::Text(hal)) = kiln_compiler::compile_program(program, &opts) else {
+            panic!("hal text expected")
+        };
+        let copies = hal.matches("{ r0 = in0; yield r0 }").count();
+        assert_eq!(copies == 0, n == 1, "{n} images: {copies} copies\n{hal}");
+    }
+}
+
 /// A module compiled for llvm-cpu and vmvx whose native code this CPU refuses (it needs a
 /// feature the machine lacks) runs its VMVX variant instead; a corrupt native executable fails
 /// the load; with only the native variant, loading fails and says which feature is missing.

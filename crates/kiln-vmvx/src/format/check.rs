@@ -26,7 +26,9 @@ impl Kernel {
             }
         }
         // Workgroups write disjoint boxes of each output, which must therefore be disjoint
-        // memory; and no input may read a binding the kernel writes.
+        // memory; and no input may read what the kernel writes (format version 10: an input
+        // may read another part of a binding it writes, a concat's slice beside the one a
+        // kernel writes).
         let skip = match &self.op {
             KernelOp::Generic { reduction_dims, .. } => *reduction_dims as usize,
             _ => 0,
@@ -45,9 +47,15 @@ impl Kernel {
         }
         for v in self.views() {
             let is_output = outputs.iter().any(|o| core::ptr::eq(*o, v));
-            if !is_output && outputs.iter().any(|o| o.binding == v.binding) {
+            let apart = |o: &&View| match (v.span(), o.span()) {
+                (Ok(Some(r)), Ok(Some(w))) => r.1 <= w.0 || w.1 <= r.0,
+                (Ok(None), Ok(_)) | (Ok(_), Ok(None)) => true,
+                _ => false,
+            };
+            let clash = |o: &&&View| o.binding == v.binding && !apart(o);
+            if !is_output && outputs.iter().any(|o| clash(&o)) {
                 return Err(kiln_types::message!(
-                    "binding {} is both read and written",
+                    "binding {} is read where it is written",
                     v.binding
                 ));
             }

@@ -36,13 +36,15 @@ pub const FORMAT: &str = "vmvx-bytecode";
 /// kernels only), run by the inline runtime (`kiln-inline`) with no HAL device; devices do not
 /// load them.
 pub const INLINE_FORMAT: &str = "vmvx-inline";
-/// Version 9 packs the weights of pixel-row convolutions over channels-last inputs tap by tap
-/// and lets poolings read and write channels-last views (8 let float convolutions do so,
+/// Version 10 lets a kernel read one part of a binding it writes another part of (a concat's
+/// slice beside the one it computes); 9 packs the weights of pixel-row convolutions over
+/// channels-last inputs tap by tap and lets poolings read and write channels-last views (8
+/// let float convolutions do so,
 /// [`View::is_channels_last`]; 7 added [`KernelOp::Attention`]; 6: a byte after the version
 /// says whether sizes are numbers or expressions over symbols; 5: pixel-row convolutions read
 /// their input planes, never a [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's
 /// orientation, [`ConvGemm`]).
-const VERSION: u32 = 9;
+const VERSION: u32 = 10;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 /// Sizes are numbers ([`Static`]), or expressions over the dispatch's symbols
@@ -1000,6 +1002,39 @@ mod tests {
                 out: [5, 5],
             },
         }
+    }
+
+    /// A kernel may read one part of a binding it writes another part of (a concat's slice
+    /// beside the one it computes), never the part it writes.
+    #[test]
+    fn a_binding_is_read_only_apart_from_where_it_is_written() {
+        let copy = |input: u64, output: u64| Kernel {
+            name: "shift".into(),
+            op: KernelOp::Generic {
+                shape: vec![4],
+                tile: vec![4],
+                reduction_dims: 0,
+                reduce: ReduceFn::Sum,
+                inputs: vec![View {
+                    offset: input,
+                    ..f32_view(0, &[4])
+                }],
+                outputs: vec![View {
+                    offset: output,
+                    ..f32_view(0, &[4])
+                }],
+                body: Body {
+                    insts: vec![Inst::Input(0)],
+                    results: vec![0],
+                },
+            },
+        };
+        copy(0, 4).check().unwrap();
+        copy(4, 0).check().unwrap();
+        assert_eq!(
+            copy(0, 2).check().unwrap_err(),
+            "binding 0 is read where it is written"
+        );
     }
 
     /// A build without a kernel family or the transcendental functions refuses executables
