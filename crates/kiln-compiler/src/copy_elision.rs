@@ -17,7 +17,11 @@
 //! - `s` is computed in this function and is not a result; `d` has its element type and
 //!   room for all of `s` at `δ`;
 //! - nothing but those copies writes `d` where `s` would lie, nothing reads `d` there before
-//!   the last copy, and nothing writes `s` after the first copy.
+//!   the last copy, and nothing writes `s` after the first copy;
+//! - no named op (a convolution, a matmul, …) touches both `s` and `d`: the CPU runtime
+//!   reads a named op's inputs as whole bindings, so none may read a binding it writes; an
+//!   elementwise kernel may (the VMVX loader checks the bytes read lie apart from those
+//!   written).
 //!
 //! Static sizes only: the spans compared are numbers.
 
@@ -129,6 +133,14 @@ fn movable(d: &Dispatches, plan: &Move) -> bool {
     d.dispatches.iter().enumerate().all(|(k, dispatch)| {
         if plan.copies.contains(&k) {
             return true;
+        }
+        // Only elementwise kernels may read one part of a binding they write another part of
+        // (named ops read their inputs as whole bindings).
+        let both = [plan.from, plan.into]
+            .iter()
+            .all(|s| dispatch.operands.contains(s));
+        if both && !matches!(dispatch.kernel, Op::Generic { .. }) {
+            return false;
         }
         let written = dispatch.kernel.outputs();
         dispatch.kernel.views().iter().all(|v| {

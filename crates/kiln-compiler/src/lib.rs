@@ -361,10 +361,13 @@ pub fn compile_program(
             } else {
                 formed.to_string()
             };
+            let count = match symbols.is_empty() {
+                true => bound.dispatches.len(),
+                false => formed.dispatches.len(),
+            };
             text.push_str(&format!(
-                "// function @{}: {} dispatches\n{printed}",
-                f.name,
-                formed.dispatches.len()
+                "// function @{}: {count} dispatches\n{printed}",
+                f.name
             ));
             continue;
         }

@@ -26,9 +26,9 @@ impl Kernel {
             }
         }
         // Workgroups write disjoint boxes of each output, which must therefore be disjoint
-        // memory; and no input may read what the kernel writes (format version 10: an input
-        // may read another part of a binding it writes, a concat's slice beside the one a
-        // kernel writes).
+        // memory; and no input may read what the kernel writes. Format version 10: a generic
+        // kernel's input may read bytes of a binding apart from those it writes (a concat's
+        // slice beside the one it computes); named ops read their inputs as whole bindings.
         let skip = match &self.op {
             KernelOp::Generic { reduction_dims, .. } => *reduction_dims as usize,
             _ => 0,
@@ -45,11 +45,21 @@ impl Kernel {
                 ));
             }
         }
+        let generic = matches!(self.op, KernelOp::Generic { .. });
         for v in self.views() {
             let is_output = outputs.iter().any(|o| core::ptr::eq(*o, v));
-            let apart = |o: &&View| match (v.span(), o.span()) {
-                (Ok(Some(r)), Ok(Some(w))) => r.1 <= w.0 || w.1 <= r.0,
-                (Ok(None), Ok(_)) | (Ok(_), Ok(None)) => true,
+            // Byte ranges, `Some(None)` for an empty view, `None` on overflow.
+            let bytes = |x: &View| -> Option<Option<(i64, i64)>> {
+                let size = x.element_type.byte_size() as i64;
+                match x.span().ok()? {
+                    Some((lo, hi)) => Some(Some((lo.checked_mul(size)?, hi.checked_mul(size)?))),
+                    None => Some(None),
+                }
+            };
+            let apart = |o: &&View| match (bytes(v), bytes(o)) {
+                _ if !generic => false,
+                (Some(Some(r)), Some(Some(w))) => r.1 <= w.0 || w.1 <= r.0,
+                (Some(None), Some(_)) | (Some(_), Some(None)) => true,
                 _ => false,
             };
             let clash = |o: &&&View| o.binding == v.binding && !apart(o);

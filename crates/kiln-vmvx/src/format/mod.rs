@@ -1004,8 +1004,9 @@ mod tests {
         }
     }
 
-    /// A kernel may read one part of a binding it writes another part of (a concat's slice
-    /// beside the one it computes), never the part it writes.
+    /// An elementwise kernel may read one part of a binding it writes another part of (a
+    /// concat's slice beside the one it computes), never bytes it writes; a named op may not
+    /// read a binding it writes at all.
     #[test]
     fn a_binding_is_read_only_apart_from_where_it_is_written() {
         let copy = |input: u64, output: u64| Kernel {
@@ -1031,10 +1032,31 @@ mod tests {
         };
         copy(0, 4).check().unwrap();
         copy(4, 0).check().unwrap();
-        assert_eq!(
-            copy(0, 2).check().unwrap_err(),
-            "binding 0 is read where it is written"
-        );
+        let refused = "binding 0 is read where it is written";
+        assert_eq!(copy(0, 2).check().unwrap_err(), refused);
+        // Elements 4..8 of bytes read as f32 elements 0..4 (bytes 0..16).
+        let mut bytes = copy(0, 4);
+        if let KernelOp::Generic { outputs, body, .. } = &mut bytes.op {
+            outputs[0].element_type = ElementType::U8;
+            body.insts.push(Inst::Cast(0, ElementType::U8));
+            body.results = vec![1];
+        }
+        let err = bytes.check().unwrap_err();
+        if cfg!(feature = "element-types") {
+            assert_eq!(err, refused);
+        }
+        let softmax = Kernel {
+            name: "softmax".into(),
+            op: KernelOp::Softmax {
+                x: f32_view(0, &[1, 4, 1]),
+                y: View {
+                    offset: 4,
+                    ..f32_view(0, &[1, 4, 1])
+                },
+                epilogue: None,
+            },
+        };
+        assert_eq!(softmax.check().unwrap_err(), refused);
     }
 
     /// A build without a kernel family or the transcendental functions refuses executables
