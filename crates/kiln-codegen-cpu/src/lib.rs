@@ -304,7 +304,7 @@ mod tests {
                 dispatch_0 = generic [64x1024] tile [32x1024] (#0[64x1024xf32]) -> (#1[64x1024xf32]) { r0 = in0; yield r0 } workgroups 2
                 dispatch_1 = matmul #0[1x512x256xf32], #1[1x256x1000xf32] -> #2[1x512x1000xf32] tile 256x512 workgroups 4
                 dispatch_2 = matmul #0[1x8x256xf32], #1[1x256x1000xf32] -> #2[1x8x1000xf32] tile 8x512 workgroups 2
-                dispatch_3 = conv2d #0[1x64x56x56xf32], #1[64x64x3x3xf32] -> #2[1x64x56x56xf32] strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] groups 1 tile 64x9 workgroups 7
+                dispatch_3 = conv2d #0[1x64x56x56xf32], #1[64x64x3x3xf32] -> #2[1x64x56x56xf32] strides [1, 1] pads [1, 1, 1, 1] dilations [1, 1] groups 1 tile 64x7 workgroups 8
                 dispatch_4 = softmax #0[100x10x1xf32] -> #1[100x10x1xf32] workgroups 7"#]],
         );
     }
