@@ -25,7 +25,7 @@
 //!
 //! Static sizes only: the spans compared are numbers.
 
-use kiln_kernel::{number_operands, Dispatch, Dispatches, Inst, Op, StorageId, StorageKind};
+use kiln_kernel::{Dispatch, Dispatches, Inst, Op, StorageId, StorageKind};
 
 /// Elides the copies the module docs describe, until none is left.
 pub fn elide_copies(d: &mut Dispatches) {
@@ -40,15 +40,6 @@ struct Move {
     into: StorageId,
     shift: i64,
     copies: Vec<usize>,
-}
-
-/// The storages a dispatch's views name, in [`Op::views`] order.
-fn view_storages(dispatch: &Dispatch) -> Vec<StorageId> {
-    let views = dispatch.kernel.views();
-    views
-        .iter()
-        .map(|v| dispatch.operands[v.operand as usize])
-        .collect()
 }
 
 /// A whole-view identity copy: its source and destination storages and the shift.
@@ -129,7 +120,7 @@ fn movable(d: &Dispatches, plan: &Move) -> bool {
         return false;
     }
     let region = (plan.shift, plan.shift + from.elements as i64);
-    let (first_copy, last_copy) = (plan.copies[0], *plan.copies.last().unwrap_or(&0));
+    let (first_copy, last_copy) = (plan.copies[0], plan.copies[plan.copies.len() - 1]);
     d.dispatches.iter().enumerate().all(|(k, dispatch)| {
         if plan.copies.contains(&k) {
             return true;
@@ -171,21 +162,21 @@ fn movable(d: &Dispatches, plan: &Move) -> bool {
 /// Moves `plan.from` into `plan.into` in every view and drops the copies.
 fn apply(d: &mut Dispatches, plan: &Move) {
     for dispatch in &mut d.dispatches {
-        let mut storages = view_storages(dispatch);
-        if !storages.contains(&plan.from) {
+        if !dispatch.operands.contains(&plan.from) {
             continue;
         }
-        for (v, s) in dispatch.kernel.views_mut().into_iter().zip(&mut storages) {
-            if *s == plan.from {
-                *s = plan.into;
+        // Views naming storages, renumbered as a new dispatch numbers them.
+        let mut kernel = dispatch.kernel.clone();
+        for v in kernel.views_mut() {
+            let storage = dispatch.operands[v.operand as usize];
+            v.operand = if storage == plan.from {
                 v.offset = (v.offset as i64 + plan.shift) as u64;
-            }
+                plan.into.0
+            } else {
+                storage.0
+            };
         }
-        let (operands, numbers) = number_operands(storages);
-        for (v, n) in dispatch.kernel.views_mut().into_iter().zip(numbers) {
-            v.operand = n;
-        }
-        dispatch.operands = operands;
+        *dispatch = Dispatch::over_storages(kernel);
     }
     let mut k = 0;
     d.dispatches.retain(|_| {

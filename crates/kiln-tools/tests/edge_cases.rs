@@ -1034,14 +1034,7 @@ fn between_pointwise_convolutions(
         ("w2", random_f32(seed, &[32, cmid, 1, 1])),
         ("b2", random_f32(seed, &[32])),
     ]);
-    let conv = |input: &str, output: &str, w: &str, b: &str| NodeProto {
-        input: vec![input.into(), w.into(), b.into()],
-        output: vec![output.into()],
-        name: Some(output.into()),
-        op_type: Some("Conv".into()),
-        domain: None,
-        attribute: vec![],
-    };
+    let conv = |input, output, w, b| node("Conv", &[input, w, b], &[output], vec![]);
     let mut model = one_node_model("Relu", vec![], x, &[], &[1], 17);
     let graph = model.graph.as_mut().unwrap();
     graph.node = vec![
@@ -1054,18 +1047,36 @@ fn between_pointwise_convolutions(
     kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap()
 }
 
-/// The node `op` from `a` (and `constants`) to `b`.
-fn middle_node(op: &str, constants: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
-    let mut input = vec!["a".to_string()];
-    input.extend(constants.iter().map(|c| c.to_string()));
+/// The node `op` from `input` to `output`, named after its first output.
+fn node(op: &str, input: &[&str], output: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
     NodeProto {
-        input,
-        output: vec!["b".into()],
-        name: Some("b".into()),
+        input: input.iter().map(|s| s.to_string()).collect(),
+        output: output.iter().map(|s| s.to_string()).collect(),
+        name: Some(output[0].into()),
         op_type: Some(op.into()),
         domain: None,
         attribute,
     }
+}
+
+/// The node `op` from `a` (and `constants`) to `b`.
+fn middle_node(op: &str, constants: &[&str], attribute: Vec<AttributeProto>) -> NodeProto {
+    let mut input = vec!["a"];
+    input.extend(constants);
+    node(op, &input, &["b"], attribute)
+}
+
+/// llvm-cpu's HAL text of `program`.
+fn llvm_cpu_hal(program: kiln_ir::Program) -> String {
+    let opts = CompileOptions {
+        targets: vec!["llvm-cpu".into()],
+        compile_to: Some(kiln_compiler::Phase::Hal),
+        ..Default::default()
+    };
+    let Ok(CompileOutput::Text(hal)) = kiln_compiler::compile_program(program, &opts) else {
+        panic!("hal text expected")
+    };
+    hal
 }
 
 /// Whether llvm-cpu's HAL text of `program` has a `kind` kernel reading `x` and writing `y`
@@ -1076,15 +1087,7 @@ fn reads_and_writes_channels_last(
     x: [i64; 4],
     y: [i64; 4],
 ) -> (bool, String) {
-    let opts = CompileOptions {
-        targets: vec!["llvm-cpu".into()],
-        compile_to: Some(kiln_compiler::Phase::Hal),
-        ..Default::default()
-    };
-    let Ok(CompileOutput::Text(hal)) = kiln_compiler::compile_program(program.clone(), &opts)
-    else {
-        panic!("hal text expected")
-    };
+    let hal = llvm_cpu_hal(program.clone());
     let image =
         |[n, c, h, w]: [i64; 4]| format!("{n}x{c}x{h}x{w}xf32]/{},1,{},{c}", c * h * w, w * c);
     let found = hal.lines().any(|l| {
@@ -1102,8 +1105,9 @@ fn reads_and_writes_channels_last(
 /// Convolutions whose input and output other convolutions read and write, which llvm-cpu
 /// stores channels-last (their GEMMs with pixel rows, the middle one's weights packed tap by
 /// tap): strides, uneven padding, dilation, groups, a non-square window and an image 40
-/// wide, each between two pointwise convolutions, and a depthwise one over the whole image. Every value agrees with the interpreter on
-/// every target, and llvm-cpu reads and writes the middle convolution's images channels-last.
+/// wide, each between two pointwise convolutions, and a depthwise one over the whole image.
+/// Every value agrees with the interpreter on every target, and llvm-cpu reads and writes the
+/// middle convolution's images channels-last (where the output has more than one pixel).
 #[test]
 fn convolutions_between_channels_last_images_match_the_interpreter() {
     let mut seed = 29u64;
@@ -1245,14 +1249,6 @@ fn split_halves_concatenated_again_are_computed_in_place() {
             ("b2", random_f32(&mut seed, &[8])),
             ("halves", HostTensor::from_i64(&[2], &[8, 8])),
         ];
-        let node = |op: &str, input: &[&str], output: &[&str], attribute| NodeProto {
-            input: input.iter().map(|s| s.to_string()).collect(),
-            output: output.iter().map(|s| s.to_string()).collect(),
-            name: Some(output[0].into()),
-            op_type: Some(op.into()),
-            domain: None,
-            attribute,
-        };
         let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
         let graph = model.graph.as_mut().unwrap();
         graph.node = vec![
@@ -1282,14 +1278,7 @@ fn split_halves_concatenated_again_are_computed_in_place() {
         graph.output = vec![tensor_info("y", 1, &[n as i64, 8, 12, 12])];
         let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
         assert_agrees_with_interpreter(&program, &[x], &format!("{n} images"));
-        let opts = CompileOptions {
-            targets: vec!["llvm-cpu".into()],
-            compile_to: Some(kiln_compiler::Phase::Hal),
-            ..Default::default()
-        };
-        let Ok(CompileOutput::Text(hal)) = kiln_compiler::compile_program(program, &opts) else {
-            panic!("hal text expected")
-        };
+        let hal = llvm_cpu_hal(program);
         let copies = hal.matches("{ r0 = in0; yield r0 }").count();
         assert_eq!(copies == 0, n == 1, "{n} images: {copies} copies\n{hal}");
     }

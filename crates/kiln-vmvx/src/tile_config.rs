@@ -70,6 +70,13 @@ const CONV_WEIGHT_READ_MACS: u64 = 16;
 /// allow: beyond it, the thread left idle by an odd one waits for a small share of the time.
 const CONV_BALANCED_WORKGROUPS: u64 = 16;
 
+/// The height of equal row tiles over `oh` rows, as many as tiles of `tile_oh` rows make: 28
+/// rows in tiles of 18 become two of 14, not 18 and 10, so the two threads sharing them
+/// finish together.
+fn equal_rows(oh: u64, tile_oh: u64) -> u64 {
+    oh.div_ceil(oh.div_ceil(tile_oh.max(1)))
+}
+
 /// A convolution's workgroup tile `[output channels, output rows]` for output `[n, co, oh, ow]`
 /// with `depth` multiply-adds per output over `taps` window taps: about 512 output pixels per
 /// workgroup (a GEMM wide enough for the register tile) in row tiles of equal height; then,
@@ -104,10 +111,7 @@ pub fn conv_tile(
     let [n, co, oh, ow] = [out[0], out[1], out[2].max(1), out[3].max(1)];
     let cog = (co / groups.max(1)).max(1);
     let quantum = quantum.max(1);
-    // Row tiles of equal height: 28 rows in two tiles take 14 each, not 18 and 10, so
-    // the two threads sharing them finish together.
-    let equal_rows = |tile_oh: u64| oh.div_ceil(oh.div_ceil(tile_oh.max(1)));
-    let mut tile_oh = equal_rows((512 / ow).clamp(1, oh));
+    let mut tile_oh = equal_rows(oh, (512 / ow).clamp(1, oh));
     let mut tile_co = cog.next_multiple_of(quantum);
     let outer = n * groups;
     let macs = |tc: u64, th: u64| tc * depth * (th * ow).max(CONV_WEIGHT_READ_MACS);
@@ -134,7 +138,7 @@ pub fn conv_tile(
                 .flat_map(|&k| (first_rows..=oh).map(move |r| (k, r)));
             let best = candidates
                 .filter_map(|(k, r)| {
-                    let (tc, th) = ((strips / k) * quantum, equal_rows(oh.div_ceil(r)));
+                    let (tc, th) = ((strips / k) * quantum, equal_rows(oh, oh.div_ceil(r)));
                     let unsplit = k == 1 && r == first_rows;
                     let too_small = !unsplit && macs(tc, th) < CONV_MIN_WORKGROUP_MACS;
                     if oh.div_ceil(th) != r || too_small {
@@ -171,7 +175,7 @@ pub fn conv_tile(
                 }
             }
             while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS && splittable(tile_co, tile_oh) {
-                tile_oh = equal_rows(tile_oh.div_ceil(2));
+                tile_oh = equal_rows(oh, tile_oh.div_ceil(2));
             }
         }
     }
@@ -180,7 +184,7 @@ pub fn conv_tile(
     // become eight of 7), or else half-height ones.
     let workgroups = count(tile_co, tile_oh);
     if workgroups % 2 == 1 && workgroups < CONV_BALANCED_WORKGROUPS {
-        let one_more = equal_rows(oh.div_ceil(oh.div_ceil(tile_oh) + 1));
+        let one_more = equal_rows(oh, oh.div_ceil(oh.div_ceil(tile_oh) + 1));
         // The floor on a workgroup's work is halved here: the tiles shrink by one part in
         // `workgroups`, and an idle thread costs more than one more handoff.
         if workgroups > 1
@@ -189,7 +193,7 @@ pub fn conv_tile(
         {
             tile_oh = one_more;
         } else if workgroups <= CONV_MIN_WORKGROUPS + 1 && splittable(tile_co, tile_oh) {
-            tile_oh = equal_rows(tile_oh.div_ceil(2));
+            tile_oh = equal_rows(oh, tile_oh.div_ceil(2));
         }
     }
     [tile_co, tile_oh]
@@ -229,7 +233,7 @@ pub fn depthwise_tile(out: &[u64], sx: u64) -> [u64; 2] {
         // Planes run row by row split into equal row tiles, at least a top and a bottom half:
         // `local-task`'s caller takes the first workgroups, the top rows of every channel,
         // as it takes the top rows of the pointwise convolutions around this one.
-        tile_oh = oh.div_ceil(oh.div_ceil(tile_oh).max(2));
+        tile_oh = equal_rows(oh, tile_oh.min(oh.div_ceil(2)));
     }
     let mut tile_c = (DEPTHWISE_TILE_OUTPUTS / (tile_oh * ow)).clamp(1, c);
     // Whole blocks of channels for the interleaved microkernel.

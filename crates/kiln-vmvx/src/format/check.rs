@@ -46,24 +46,23 @@ impl Kernel {
             }
         }
         let generic = matches!(self.op, KernelOp::Generic { .. });
+        // Byte ranges, `Some(None)` for an empty view, `None` on overflow.
+        let bytes = |x: &View| -> Option<Option<(i64, i64)>> {
+            let size = x.element_type.byte_size() as i64;
+            match x.span().ok()? {
+                Some((lo, hi)) => Some(Some((lo.checked_mul(size)?, hi.checked_mul(size)?))),
+                None => Some(None),
+            }
+        };
         for v in self.views() {
             let is_output = outputs.iter().any(|o| core::ptr::eq(*o, v));
-            // Byte ranges, `Some(None)` for an empty view, `None` on overflow.
-            let bytes = |x: &View| -> Option<Option<(i64, i64)>> {
-                let size = x.element_type.byte_size() as i64;
-                match x.span().ok()? {
-                    Some((lo, hi)) => Some(Some((lo.checked_mul(size)?, hi.checked_mul(size)?))),
-                    None => Some(None),
-                }
-            };
-            let apart = |o: &&View| match (bytes(v), bytes(o)) {
+            let apart = |o: &View| match (bytes(v), bytes(o)) {
                 _ if !generic => false,
                 (Some(Some(r)), Some(Some(w))) => r.1 <= w.0 || w.1 <= r.0,
                 (Some(None), Some(_)) | (Some(_), Some(None)) => true,
                 _ => false,
             };
-            let clash = |o: &&&View| o.binding == v.binding && !apart(o);
-            if !is_output && outputs.iter().any(|o| clash(&o)) {
+            if !is_output && outputs.iter().any(|o| o.binding == v.binding && !apart(o)) {
                 return Err(kiln_types::message!(
                     "binding {} is read where it is written",
                     v.binding

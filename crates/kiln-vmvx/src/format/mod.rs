@@ -1009,39 +1009,36 @@ mod tests {
     /// read a binding it writes at all.
     #[test]
     fn a_binding_is_read_only_apart_from_where_it_is_written() {
-        let copy = |input: u64, output: u64| Kernel {
-            name: "shift".into(),
-            op: KernelOp::Generic {
-                shape: vec![4],
-                tile: vec![4],
-                reduction_dims: 0,
-                reduce: ReduceFn::Sum,
-                inputs: vec![View {
-                    offset: input,
-                    ..f32_view(0, &[4])
-                }],
-                outputs: vec![View {
-                    offset: output,
-                    ..f32_view(0, &[4])
-                }],
-                body: Body {
-                    insts: vec![Inst::Input(0)],
-                    results: vec![0],
-                },
-            },
+        // `elementwise`'s kernel with both views on binding 0, at element offsets.
+        let shift = |input: u64, output: u64, output_type: ElementType, body: Body| {
+            let mut kernel = elementwise("shift", ElementType::F32, output_type, body);
+            if let KernelOp::Generic {
+                inputs, outputs, ..
+            } = &mut kernel.op
+            {
+                inputs[0].offset = input;
+                outputs[0].binding = 0;
+                outputs[0].offset = output;
+            }
+            kernel
+        };
+        let copy = |input: u64, output: u64| {
+            let body = Body {
+                insts: vec![Inst::Input(0)],
+                results: vec![0],
+            };
+            shift(input, output, ElementType::F32, body)
         };
         copy(0, 4).check().unwrap();
         copy(4, 0).check().unwrap();
         let refused = "binding 0 is read where it is written";
         assert_eq!(copy(0, 2).check().unwrap_err(), refused);
         // Elements 4..8 of bytes read as f32 elements 0..4 (bytes 0..16).
-        let mut bytes = copy(0, 4);
-        if let KernelOp::Generic { outputs, body, .. } = &mut bytes.op {
-            outputs[0].element_type = ElementType::U8;
-            body.insts.push(Inst::Cast(0, ElementType::U8));
-            body.results = vec![1];
-        }
-        let err = bytes.check().unwrap_err();
+        let narrow = Body {
+            insts: vec![Inst::Input(0), Inst::Cast(0, ElementType::U8)],
+            results: vec![1],
+        };
+        let err = shift(0, 4, ElementType::U8, narrow).check().unwrap_err();
         if cfg!(feature = "element-types") {
             assert_eq!(err, refused);
         }
