@@ -598,6 +598,7 @@ fn compile_kernel<'ctx, Z: GpuSizes>(
             shared_arrays: 0,
             error: None,
         }),
+        fold_short_loops: false,
     };
     let g = kiln_codegen_gpu::emit(g, op, &config)?;
     g.b.build_return(None).map_err(e)?;

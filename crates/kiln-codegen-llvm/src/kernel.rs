@@ -54,6 +54,10 @@ pub struct Gen<'a, 'ctx> {
     /// What a GPU kernel adds (its bindings' types, status word, shared arrays); `None` on
     /// the CPU path.
     pub(crate) gpu: Option<crate::gpu::GpuState<'ctx>>,
+    /// Whether the innermost loops of the function being written run their remainder as a
+    /// masked vector iteration ([`Gen::fold_remainder`]): set where they are known to be
+    /// short ([`prefer_wide_vectors`]).
+    pub(crate) fold_short_loops: bool,
 }
 
 /// A view with its offset, extents and strides as values of the function (constants when
@@ -227,6 +231,7 @@ pub fn emit<'ctx, Z: LlvmSizes>(
         symbols: HashMap::new(),
         inline_math,
         gpu: None,
+        fold_short_loops: false,
     };
     let ctx = f.get_nth_param(0).ok_or("no ctx")?.into_pointer_value();
     let bindings = f
@@ -295,7 +300,7 @@ pub fn emit<'ctx, Z: LlvmSizes>(
                     }
                 };
                 prefer_wide_vectors(
-                    &g,
+                    &mut g,
                     shape.last().and_then(|n| n.get_zero_extended_constant()),
                 );
                 p
@@ -327,7 +332,7 @@ pub fn emit<'ctx, Z: LlvmSizes>(
                     .map(|n| Z::extent(&mut g, n).ok()?.get_zero_extended_constant())
                     .product::<Option<u64>>()
             });
-            prefer_wide_vectors(&g, y.flatten());
+            prefer_wide_vectors(&mut g, y.flatten());
             g.named_op_with_epilogue(kernel, index, ctx, wg)?;
         }
         _ => g.runtime_workgroup(index, ctx, wg)?,
@@ -337,22 +342,25 @@ pub fn emit<'ctx, Z: LlvmSizes>(
 
 /// Lets the loops of the function being written vectorise to 512 bits where its innermost
 /// loop runs over `inner` values, known and at least [`WIDE_LOOP`]: LLVM's tuning for some
-/// AVX-512 CPUs (Zen 4 among them) otherwise stops at 256. Not for shorter loops, which
-/// 512-bit vectors (times LLVM's interleaving) leave to the scalar remainder. A cap, so
+/// AVX-512 CPUs (Zen 4 among them) otherwise stops at 256. A shorter known loop (a 7x7
+/// plane's 49 values) would leave most of its values to the scalar remainder of 512-bit
+/// vectors times LLVM's interleaving, and most of the rest to that of 256-bit ones: its
+/// remainder is folded into one masked iteration instead ([`Gen::fold_remainder`]), which
+/// longer loops do not pay for (computing the mask costs every iteration). A cap, so
 /// harmless on CPUs without AVX-512.
-fn prefer_wide_vectors(g: &Gen<'_, '_>, inner: Option<u64>) {
-    if inner.is_some_and(|n| n >= WIDE_LOOP) {
-        g.f.add_attribute(
-            AttributeLoc::Function,
-            g.cx.create_string_attribute("prefer-vector-width", "512"),
-        );
-    }
+fn prefer_wide_vectors(g: &mut Gen<'_, '_>, inner: Option<u64>) {
+    let Some(n) = inner else { return };
+    g.fold_short_loops = n < WIDE_LOOP;
+    g.f.add_attribute(
+        AttributeLoc::Function,
+        g.cx.create_string_attribute("prefer-vector-width", "512"),
+    );
 }
 
 /// The status a convolution's epilogue returns for a workgroup box that splits an output row.
 const SPLIT_ROW_STATUS: u64 = 3;
 
-/// The shortest innermost loop [`prefer_wide_vectors`] widens.
+/// The shortest innermost loop [`prefer_wide_vectors`] widens without folding its remainder.
 const WIDE_LOOP: u64 = 64;
 
 /// Merges neighbouring dims `d` and `d + 1` (both at or after `first`) of a generic kernel's
@@ -907,9 +915,40 @@ impl<'ctx> Gen<'_, 'ctx> {
             .build_int_add(i, self.i64t.const_int(1, false), "next")
             .map_err(e)?;
         self.b.build_store(counter, next).map_err(e)?;
-        self.b.build_unconditional_branch(head).map_err(e)?;
+        let latch = self.b.build_unconditional_branch(head).map_err(e)?;
+        if self.fold_short_loops && d + 1 == lo.len() {
+            self.fold_remainder(latch);
+        }
         self.b.position_at_end(exit);
         Ok(())
+    }
+
+    /// Asks LLVM's loop vectoriser to run the remainder of the loop whose back edge is `latch`
+    /// as one masked vector iteration rather than a scalar loop (`llvm.loop` metadata,
+    /// `llvm.loop.vectorize.predicate.enable`).
+    fn fold_remainder(&self, latch: inkwell::values::InstructionValue<'ctx>) {
+        use inkwell::llvm_sys::core::{
+            LLVMGetMDKindIDInContext, LLVMMDNodeInContext2, LLVMMDStringInContext2,
+            LLVMMetadataAsValue, LLVMSetMetadata, LLVMValueAsMetadata,
+        };
+        use inkwell::llvm_sys::debuginfo::{LLVMMetadataReplaceAllUsesWith, LLVMTemporaryMDNode};
+        use inkwell::values::AsValueRef;
+        let (kind, option) = ("llvm.loop", "llvm.loop.vectorize.predicate.enable");
+        let yes = self.cx.bool_type().const_int(1, false);
+        // SAFETY: every reference comes from this context and outlives the calls; the
+        // temporary node is replaced by the loop's (self-referencing, as LLVM requires) ID.
+        unsafe {
+            let cx = self.cx.raw();
+            let key = LLVMMDStringInContext2(cx, option.as_ptr().cast(), option.len());
+            let mut pair = [key, LLVMValueAsMetadata(yes.as_value_ref())];
+            let enable = LLVMMDNodeInContext2(cx, pair.as_mut_ptr(), pair.len());
+            let temporary = LLVMTemporaryMDNode(cx, std::ptr::null_mut(), 0);
+            let mut operands = [temporary, enable];
+            let id = LLVMMDNodeInContext2(cx, operands.as_mut_ptr(), operands.len());
+            LLVMMetadataReplaceAllUsesWith(temporary, id);
+            let kind = LLVMGetMDKindIDInContext(cx, kind.as_ptr().cast(), kind.len() as u32);
+            LLVMSetMetadata(latch.as_value_ref(), kind, LLVMMetadataAsValue(cx, id));
+        }
     }
 
     /// The element offset of `v`'s element at `idx` (trailing dims of `idx` beyond `v`'s rank

@@ -265,3 +265,46 @@ fn ukernel_lists_choose_the_gemm_tile() {
     let err = tile("mmt4f").unwrap_err().to_string();
     assert!(err.contains("unknown microkernel 'mmt4f'"), "{err}");
 }
+
+/// An elementwise kernel whose innermost loop is known to be short (rows of 49 values, as a
+/// 7x7 plane's, in workgroup tiles of 25 and 24) runs its remainder as a masked 512-bit
+/// iteration on AVX-512 rather than in scalar code: it stores through a mask.
+#[test]
+fn short_loops_end_in_a_masked_vector() {
+    let v = |b| View::contiguous(b, 0, ElementType::F32, &[8, 49]);
+    let kernel = Kernel {
+        name: "short_rows".into(),
+        op: KernelOp::Generic {
+            shape: vec![8, 49],
+            tile: vec![1, 25],
+            reduction_dims: 0,
+            reduce: ReduceFn::Sum,
+            inputs: vec![v(0), v(1)],
+            outputs: vec![v(2)],
+            body: Body {
+                insts: vec![
+                    Inst::Input(0),
+                    Inst::Input(1),
+                    Inst::Binary(BinaryFn::Mul, 0, 1),
+                ],
+                results: vec![2],
+            },
+        },
+    };
+    let target = CpuTarget {
+        triple: "x86_64-unknown-linux-gnu".into(),
+        cpu: "x86-64-v4".into(),
+        ..Default::default()
+    };
+    let exe = compile(&[kernel], &target).unwrap();
+    let Some(text) = objdump(&exe.object, "short") else {
+        return;
+    };
+    let body = function(&text, &exe.symbols[0]);
+    // (A scalar loop remains for pointers that overlap, which the vector loop checks first.)
+    assert!(
+        body.lines()
+            .any(|l| l.contains("vmovups\t%zmm") && l.contains("{%k")),
+        "no masked 512-bit store: {body}"
+    );
+}

@@ -119,6 +119,8 @@ impl Plane<'_> {
         let (most, group) = match chunks {
             1 => (8, 1),
             2 => (4, 2),
+            // Four rows of shifted taps keep 16 sums going; other groups' two rows, eight.
+            _ if self.shifts(3) => (4, 4),
             _ => (2, 4),
         };
         let out = out.as_mut_ptr();
@@ -143,6 +145,24 @@ impl Plane<'_> {
                 // SAFETY (each call): rows `oy..oy + rows` read input rows inside the plane
                 // for taps `ky0..ky1`, and their chunks `c..c + n` are outputs of `out`.
                 unsafe {
+                    if self.shifts(n) {
+                        match (rows, n, self.win.kernel[1]) {
+                            (4, 4, 3) => self.shifted::<4, 4, 3>(at, out),
+                            (4, 4, _) => self.shifted::<4, 4, 5>(at, out),
+                            (4, 3, 3) => self.shifted::<4, 3, 3>(at, out),
+                            (4, 3, _) => self.shifted::<4, 3, 5>(at, out),
+                            (2, 4, 3) => self.shifted::<2, 4, 3>(at, out),
+                            (2, 4, _) => self.shifted::<2, 4, 5>(at, out),
+                            (2, 3, 3) => self.shifted::<2, 3, 3>(at, out),
+                            (2, 3, _) => self.shifted::<2, 3, 5>(at, out),
+                            (_, 4, 3) => self.shifted::<1, 4, 3>(at, out),
+                            (_, 4, _) => self.shifted::<1, 4, 5>(at, out),
+                            (_, 3, 3) => self.shifted::<1, 3, 3>(at, out),
+                            (_, _, _) => self.shifted::<1, 3, 5>(at, out),
+                        }
+                        c += n;
+                        continue;
+                    }
                     match (rows, n, self.win.strides[1]) {
                         (8, _, 1) => self.block::<8, 1, 1>(at, out),
                         (8, _, _) => self.block::<8, 1, 2>(at, out),
@@ -172,6 +192,72 @@ impl Plane<'_> {
             }
             oy += rows;
         }
+    }
+
+    /// Whether [`Plane::shifted`] computes a group of `n` chunks: column stride and
+    /// dilation one, a 3 or 5 wide window, groups of three or four chunks (rows of 33 or
+    /// more outputs), where each chunk's taps would otherwise be as many loads that mostly
+    /// straddle two cache lines.
+    fn shifts(&self, n: usize) -> bool {
+        let win = self.win;
+        win.strides[1] == 1 && win.dilations[1] == 1 && matches!(win.kernel[1], 3 | 5) && n >= 3
+    }
+
+    /// As [`Plane::block`] at column stride and dilation one, for a `KW` wide window: each
+    /// input row is loaded once per group, in 16-value vectors from the first chunk's first
+    /// tap on, and tap `kx` of chunk `j` is vectors `j` and `j + 1` shifted by `kx` lanes
+    /// (`valignd`): `G + 1` loads per row instead of `G · KW`. The same sums in the same
+    /// order as [`Plane::block`].
+    ///
+    /// # Safety
+    /// As [`Plane::block`]; [`Plane::shifts`] holds.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn shifted<const R: usize, const G: usize, const KW: usize>(
+        &self,
+        [oy, ky0, ky1, c]: [usize; 4],
+        out: *mut f32,
+    ) {
+        use core::arch::x86_64::*;
+        let win = self.win;
+        let ([sy, _], [dy, _], [pt, pl]) = (win.strides, win.dilations, win.pads);
+        let row_step = sy * self.w;
+        let first = (c * CHUNK) as isize - pl as isize;
+        // Tap column 0's masks: chunk `j`'s first vector, and the last chunk's second.
+        // SAFETY: chunks `c..c + G` are the row's (the caller's contract).
+        let masks: [u16; G] =
+            core::array::from_fn(|j| unsafe { (*self.masks.as_ptr().add(c + j))[0] });
+        let last = unsafe { (*self.masks.as_ptr().add(c + G - 1))[1] };
+        let mut acc = [[_mm512_setzero_ps(); G]; R];
+        for ky in ky0..ky1 {
+            let row0 = self
+                .x
+                .as_ptr()
+                .wrapping_add(((oy * sy + ky * dy) - pt) * self.w)
+                .wrapping_offset(first);
+            // SAFETY: tap row `ky` is inside the filter.
+            let f: [__m512; KW] = core::array::from_fn(|kx| unsafe {
+                _mm512_set1_ps(*self.filter.as_ptr().add(ky * KW + kx))
+            });
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let at = row0.wrapping_add(r * row_step);
+                // SAFETY: the masks keep every lane read inside the input row (a row of the
+                // plane, the caller's contract); masked lanes read nothing.
+                let v: [__m512; G] = core::array::from_fn(|j| unsafe {
+                    _mm512_maskz_loadu_ps(masks[j], at.wrapping_add(j * CHUNK))
+                });
+                let after = unsafe { _mm512_maskz_loadu_ps(last, at.wrapping_add(G * CHUNK)) };
+                for j in 0..G {
+                    let (lo, hi) = (v[j], if j + 1 < G { v[j + 1] } else { after });
+                    for (kx, &f) in f.iter().enumerate() {
+                        let tap = shift(lo, hi, kx);
+                        acc[j] = _mm512_fmadd_ps(f, tap, acc[j]);
+                    }
+                }
+            }
+        }
+        // SAFETY: as above.
+        unsafe { self.store(acc, oy, c, out) };
     }
 
     /// Output rows `oy..oy + R`, chunks `c..c + G` of each, over taps `ky0..ky1` of every
@@ -236,6 +322,25 @@ impl Plane<'_> {
                 }
             }
         }
+        // SAFETY: as above.
+        unsafe { self.store(acc, oy, c, out) };
+    }
+
+    /// Stores the sums of output rows `oy..oy + R`, chunks `c..c + G` of each, the row's
+    /// last chunk through a mask that keeps it inside the row.
+    ///
+    /// # Safety
+    /// As [`Plane::block`].
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store<const R: usize, const G: usize>(
+        &self,
+        acc: [[core::arch::x86_64::__m512; G]; R],
+        oy: usize,
+        c: usize,
+        out: *mut f32,
+    ) {
+        use core::arch::x86_64::*;
         let out_row = oy - self.oy0;
         for (r, acc) in acc.into_iter().enumerate() {
             for (j, a) in acc.into_iter().enumerate() {
@@ -247,6 +352,27 @@ impl Plane<'_> {
             }
         }
     }
+}
+
+/// Lanes `k..k + 16` of `lo` followed by `hi`, for `k` up to 4 (a constant once the
+/// caller's tap loop is unrolled).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn shift(
+    lo: core::arch::x86_64::__m512,
+    hi: core::arch::x86_64::__m512,
+    k: usize,
+) -> core::arch::x86_64::__m512 {
+    use core::arch::x86_64::*;
+    let (lo, hi) = (_mm512_castps_si512(lo), _mm512_castps_si512(hi));
+    _mm512_castsi512_ps(match k {
+        0 => lo,
+        1 => _mm512_alignr_epi32::<1>(hi, lo),
+        2 => _mm512_alignr_epi32::<2>(hi, lo),
+        3 => _mm512_alignr_epi32::<3>(hi, lo),
+        _ => _mm512_alignr_epi32::<4>(hi, lo),
+    })
 }
 
 /// The lanes of a 16-value load from column `c` of a row `w` long that lie inside the row.

@@ -207,6 +207,27 @@ mod tests {
         }
     }
 
+    /// The 3 and 5 wide windows at column stride one whose taps are shifted vectors of one
+    /// load per row: rows of three to five chunks (blocks of four, two and one rows), every
+    /// pair of left and right pads up to the window's width.
+    #[test]
+    fn shifted_depthwise_rows_match_brute_force() {
+        for (kh, kw) in [(3, 3), (5, 5), (1, 3)] {
+            for w in [33, 48, 56, 70] {
+                for (pl, pr) in (0..kw).flat_map(|l| (0..kw).map(move |r| (l, r))) {
+                    let win = Window {
+                        kernel: [kh, kw],
+                        strides: [1, 1],
+                        pads: [kh / 2, pl],
+                        dilations: [1, 1],
+                    };
+                    let (h, ow) = (11, w + pl + pr - kw + 1);
+                    check_depthwise_plane(h, w, &win, h + 2 * (kh / 2) - kh + 1, ow);
+                }
+            }
+        }
+    }
+
     /// Windows wider than a vector of outputs: 1-D kernels of 31 taps padded by 15 (or more
     /// than a vector, 40) on each side, strided and dilated, over rows of 100.
     #[test]
