@@ -192,12 +192,18 @@ fn packed_operands_match_reference() {
             // Gathered left-hand rows: A read in place, depth p at p, row i at i·k.
             let (depths, row_offsets): (Offsets, Offsets) =
                 ((0..k).collect(), (0..m).map(|i| i * k).collect());
+            // The same with each row's depths stored last to first: starts not evenly apart,
+            // read from their table rather than computed.
+            let a_reversed: Vec<f32> = (0..m * k)
+                .map(|e| a[(e / k) * k + (k - 1 - e % k)])
+                .collect();
+            let depths_reversed: Offsets = (0..k).map(|p| k - 1 - p).collect();
             // Listed C rows: row i of the product is column m-1-i of a column-major C, or
             // (listed in order, one apart) column i+1.
             let listed: Vec<usize> = (0..m).rev().collect();
             let listed_in_order: Vec<usize> = (1..=m).collect();
             let cases =
-                (0..3).flat_map(|l| (0..7).flat_map(move |r| (0..4).map(move |o| (l, r, o))));
+                (0..4).flat_map(|l| (0..7).flat_map(move |r| (0..4).map(move |o| (l, r, o))));
             for (lhs_kind, rhs_kind, out_kind) in cases {
                 // C with a border of untouched values: rows (or columns) `ld` apart.
                 let column_major = out_kind > 0;
@@ -212,9 +218,14 @@ fn packed_operands_match_reference() {
                 let lhs = match lhs_kind {
                     0 => Lhs::Packed(&pa),
                     1 => Lhs::Matrix(ma),
-                    _ => Lhs::Gather {
+                    2 => Lhs::Gather {
                         data: &a,
                         rows: &depths,
+                        offsets: &row_offsets,
+                    },
+                    _ => Lhs::Gather {
+                        data: &a_reversed,
+                        rows: &depths_reversed,
                         offsets: &row_offsets,
                     },
                 };

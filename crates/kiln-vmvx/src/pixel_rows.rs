@@ -17,7 +17,7 @@
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
-use kiln_ukernel::gemm::{Lhs, MatrixMut, Offsets, Rhs};
+use kiln_ukernel::gemm::{gathered_block_rows, Lhs, MatrixMut, Offsets, Rhs};
 use kiln_ukernel::rows::Window;
 use kiln_ukernel::scratch::Scratch;
 use kiln_ukernel::Kernels;
@@ -196,6 +196,10 @@ kiln_ukernel::scratch! {
     static CACHE: GroupCache;
 }
 
+/// The fewest row tiles of pixels over their whole depth that must fit a GEMM's L1 block for
+/// [`conv2d`] to pass it every weight strip at once.
+const SHALLOW_BLOCK_TILES: usize = 8;
+
 /// One convolution workgroup with pixel rows: `x` holds the input of `geometry`, the
 /// weights are packed in right-hand strips of `geometry.nr` for `channels` output channels, and
 /// output channel `c` of the workgroup's first pixel is at `y + c·s`, `s` the output's channel
@@ -223,7 +227,15 @@ pub(crate) unsafe fn conv2d(
     // network's layers between them can hold more than it), and would then come from memory
     // once per group. A tile that reads packed operands only (an executable's own) has each
     // call's pixels packed first, so it takes every strip of a group in one call instead.
-    let block = if gemm.reads_operands_in_place() {
+    //
+    // Where a block of the GEMM's pixels over their whole depth stays in L1 across several
+    // tiles (a pointwise convolution over few input channels), every strip goes in one call
+    // too: the GEMM then walks the strips inside each such block of pixels, which reads the
+    // pixels from L1 rather than from L2 once per strip, and the strips of so shallow a
+    // convolution are few and short.
+    let depth = entry.starts.len();
+    let shallow = gathered_block_rows(depth, gemm.tile.mr) >= SHALLOW_BLOCK_TILES * gemm.tile.mr;
+    let block = if gemm.reads_operands_in_place() && !shallow {
         nr
     } else {
         channels.next_multiple_of(nr)

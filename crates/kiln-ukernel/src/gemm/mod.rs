@@ -133,28 +133,50 @@ pub use layout::{pack_lhs, pack_rhs, Packing, TileShape, PORTABLE_TILE, TILE_SHA
 /// A table of element offsets (row starts, pixel offsets) for [`packed_gemm`]'s operands that
 /// are read in place, with its largest value, found once when the table is made: a product
 /// checks its reads against its data without a pass over the table, so tables built once and
-/// kept (a convolution's taps) cost nothing per call.
+/// kept (a convolution's taps) cost nothing per call. So is the step between its values where
+/// they rise evenly, which tiles then compute instead of loading.
 ///
 /// ```
 /// use kiln_ukernel::gemm::Offsets;
 /// let rows: Offsets = [0, 12, 4].into_iter().collect();
-/// assert_eq!((rows.max(), &rows[..]), (12, &[0, 12, 4][..]));
+/// assert_eq!((rows.max(), &rows[..], rows.step()), (12, &[0, 12, 4][..], None));
+/// let channels: Offsets = (0..64).map(|c| 5 + 3 * c).collect();
+/// assert_eq!(channels.step(), Some(3));
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Offsets {
     values: Vec<usize>,
     max: usize,
+    step: Option<usize>,
 }
 
 impl Offsets {
     pub fn new(values: Vec<usize>) -> Offsets {
         let max = values.iter().copied().max().unwrap_or(0);
-        Offsets { values, max }
+        let step = match values[..] {
+            [first, second, ..] if second >= first => {
+                let step = second - first;
+                values
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &v)| v == first + i * step)
+                    .then_some(step)
+            }
+            _ => None,
+        };
+        Offsets { values, max, step }
     }
 
     /// The largest offset (0 for an empty table).
     pub fn max(&self) -> usize {
         self.max
+    }
+
+    /// The distance between neighbouring offsets where it is one and the same, rising, over
+    /// the whole table (two values or more): a tile then computes each offset rather than
+    /// loading it.
+    pub fn step(&self) -> Option<usize> {
+        self.step
     }
 
     /// The offsets, to reuse their allocation.
@@ -363,10 +385,13 @@ unsafe fn packed_gemm_impl<T: Tile>(
         Lhs::Matrix(a) => assert_lhs_inside(a, m, k),
         Lhs::Packed(_) => {}
     }
-    // A strided matrix is walked MC rows at a time so they stay in L2 across the column strips.
+    // A strided matrix is walked MC rows at a time so they stay in L2 across the column strips;
+    // gathered rows (a convolution's pixels, read in place over their whole depth) as many at
+    // a time as stay in L1 across them.
     let mc_max = match lhs {
         Lhs::Matrix(_) => mr * 16,
-        Lhs::Packed(_) | Lhs::Gather { .. } => m,
+        Lhs::Gather { .. } => gathered_block_rows(k, mr).min(m),
+        Lhs::Packed(_) => m,
     };
     // Gathered rows (a convolution's pixels) take the whole depth at once: their tiles store
     // C transposed, which costs more than re-reading a deeper strip of B.
@@ -473,11 +498,22 @@ unsafe fn packed_gemm_impl<T: Tile>(
                             offsets,
                         } => {
                             let offsets = &offsets[i..i + rows_here];
-                            let strip_a =
-                                GatheredStrip::new(data, &rows[p0..p0 + kc], rows_here, |r| {
-                                    offsets[r]
-                                });
-                            tile_with(t, kc, strip_a, strip, gather, dst)
+                            // Depth rows evenly apart (a pointwise convolution's input
+                            // channels): each start is computed, not loaded per depth step.
+                            if let Some(step) = rows.step() {
+                                let first = rows[p0];
+                                let strip_a =
+                                    GatheredStrip::new(data, Stride(step), rows_here, |r| {
+                                        offsets[r] + first
+                                    });
+                                tile_with(t, kc, strip_a, strip, gather, dst)
+                            } else {
+                                let strip_a =
+                                    GatheredStrip::new(data, &rows[p0..p0 + kc], rows_here, |r| {
+                                        offsets[r]
+                                    });
+                                tile_with(t, kc, strip_a, strip, gather, dst)
+                            }
                         }
                     }
                 };
@@ -491,6 +527,16 @@ unsafe fn packed_gemm_impl<T: Tile>(
         }
     }
     CALL_PACK.with_mut(|p| *p = (xa, xb));
+}
+
+/// Bytes of gathered left-hand rows [`packed_gemm_impl`] keeps in L1 across the column strips.
+const GATHERED_BLOCK_BYTES: usize = 32 * 1024;
+
+/// How many gathered left-hand rows of depth `k` a block of [`packed_gemm_impl`] takes: those
+/// [`GATHERED_BLOCK_BYTES`] holds, in whole tiles of `mr`, at least one tile.
+pub fn gathered_block_rows(k: usize, mr: usize) -> usize {
+    let rows = GATHERED_BLOCK_BYTES / (k.max(1) * core::mem::size_of::<f32>());
+    (rows / mr).max(1) * mr
 }
 
 /// Copies `width` values from each of `rows` of `strip` into `dst`, `nr` apart with zeros
