@@ -532,8 +532,15 @@ unsafe fn packed_gemm_impl<T: Tile>(
 /// Bytes of gathered left-hand rows [`packed_gemm_impl`] keeps in L1 across the column strips.
 const GATHERED_BLOCK_BYTES: usize = 32 * 1024;
 
-/// How many gathered left-hand rows of depth `k` a block of [`packed_gemm_impl`] takes: those
-/// [`GATHERED_BLOCK_BYTES`] holds, in whole tiles of `mr`, at least one tile.
+/// How many gathered left-hand rows ([`Lhs::Gather`]) of depth `k` [`packed_gemm`] takes at a
+/// time through every column strip: those 32 KB hold, in whole tiles of `mr` rows, at least
+/// one tile.
+///
+/// ```
+/// use kiln_ukernel::gemm::gathered_block_rows;
+/// assert_eq!(gathered_block_rows(64, 8), 128); // 128 rows of 64 floats: 32 KB
+/// assert_eq!(gathered_block_rows(4608, 8), 8); // one tile however deep
+/// ```
 pub fn gathered_block_rows(k: usize, mr: usize) -> usize {
     let rows = GATHERED_BLOCK_BYTES / (k.max(1) * core::mem::size_of::<f32>());
     (rows / mr).max(1) * mr
