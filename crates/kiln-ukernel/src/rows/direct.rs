@@ -16,6 +16,10 @@ use crate::scratch::Scratch;
 #[cfg(target_arch = "x86_64")]
 const CHUNK: usize = 16;
 
+/// The most chunks of a row [`Plane::rows_avx512`] computes at once.
+#[cfg(target_arch = "x86_64")]
+const MAX_GROUP: usize = 4;
+
 /// Whether [`depthwise`] takes a window of column stride `sx` on this CPU.
 pub(super) fn handles(sx: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -145,6 +149,26 @@ impl Plane<'_> {
                 // SAFETY (each call): rows `oy..oy + rows` read input rows inside the plane
                 // for taps `ky0..ky1`, and their chunks `c..c + n` are outputs of `out`.
                 unsafe {
+                    if self.halves(n) {
+                        match (rows, n, self.win.kernel[1]) {
+                            (4, _, 3) => self.halved::<4, 2, 3>(at, out),
+                            (4, _, _) => self.halved::<4, 2, 5>(at, out),
+                            (2, 4, 3) => self.halved::<2, 4, 3>(at, out),
+                            (2, 4, _) => self.halved::<2, 4, 5>(at, out),
+                            (2, 3, 3) => self.halved::<2, 3, 3>(at, out),
+                            (2, 3, _) => self.halved::<2, 3, 5>(at, out),
+                            (2, _, 3) => self.halved::<2, 2, 3>(at, out),
+                            (2, _, _) => self.halved::<2, 2, 5>(at, out),
+                            (_, 4, 3) => self.halved::<1, 4, 3>(at, out),
+                            (_, 4, _) => self.halved::<1, 4, 5>(at, out),
+                            (_, 3, 3) => self.halved::<1, 3, 3>(at, out),
+                            (_, 3, _) => self.halved::<1, 3, 5>(at, out),
+                            (_, _, 3) => self.halved::<1, 2, 3>(at, out),
+                            (_, _, _) => self.halved::<1, 2, 5>(at, out),
+                        }
+                        c += n;
+                        continue;
+                    }
                     if self.shifts(n) {
                         match (rows, n, self.win.kernel[1]) {
                             (4, 4, 3) => self.shifted::<4, 4, 3>(at, out),
@@ -251,6 +275,87 @@ impl Plane<'_> {
                     let (lo, hi) = (v[j], if j + 1 < G { v[j + 1] } else { after });
                     for (kx, &f) in f.iter().enumerate() {
                         let tap = shift(lo, hi, kx);
+                        acc[j] = _mm512_fmadd_ps(f, tap, acc[j]);
+                    }
+                }
+            }
+        }
+        // SAFETY: as above.
+        unsafe { self.store(acc, oy, c, out) };
+    }
+
+    /// Whether [`Plane::halved`] computes a group of `n` chunks: column stride two, dilation
+    /// one, a 3 or 5 wide window, two chunks or more (rows of 17 or more outputs).
+    fn halves(&self, n: usize) -> bool {
+        let win = self.win;
+        win.strides[1] == 2 && win.dilations[1] == 1 && matches!(win.kernel[1], 3 | 5) && n >= 2
+    }
+
+    /// As [`Plane::block`] at column stride two and dilation one, for a `KW` wide window:
+    /// each input row is loaded once per group, 32 values per chunk and the chunk after the
+    /// group's, and split into its even and its odd columns; tap `kx` of chunk `j` is the
+    /// even (`kx` even) or odd columns of chunks `j` and `j + 1` shifted by `kx / 2` lanes.
+    /// `2 · (G + 1)` loads per row instead of `2 · G · KW`. The same sums in the same order as
+    /// [`Plane::block`].
+    ///
+    /// # Safety
+    /// As [`Plane::block`]; [`Plane::halves`] holds.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn halved<const R: usize, const G: usize, const KW: usize>(
+        &self,
+        [oy, ky0, ky1, c]: [usize; 4],
+        out: *mut f32,
+    ) {
+        use core::arch::x86_64::*;
+        let win = self.win;
+        let ([sy, _], [dy, _], [pt, pl]) = (win.strides, win.dilations, win.pads);
+        let row_step = sy * self.w;
+        let first = (c * CHUNK * 2) as isize - pl as isize;
+        // The lanes inside the row of each chunk's two loads, the group's and the next.
+        let masks: [[u16; 2]; MAX_GROUP + 1] = core::array::from_fn(|j| {
+            let c0 = first + (j * 2 * CHUNK) as isize;
+            let w = self.w as isize;
+            [inside(c0, w), inside(c0 + CHUNK as isize, w)]
+        });
+        let even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+        let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+        let mut acc = [[_mm512_setzero_ps(); G]; R];
+        for ky in ky0..ky1 {
+            let row0 = self
+                .x
+                .as_ptr()
+                .wrapping_add(((oy * sy + ky * dy) - pt) * self.w)
+                .wrapping_offset(first);
+            // SAFETY: tap row `ky` is inside the filter.
+            let f: [__m512; KW] = core::array::from_fn(|kx| unsafe {
+                _mm512_set1_ps(*self.filter.as_ptr().add(ky * KW + kx))
+            });
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let at = row0.wrapping_add(r * row_step);
+                // Even and odd columns of chunks `0..=G`.
+                let halves: [[__m512; 2]; MAX_GROUP + 1] = core::array::from_fn(|j| {
+                    if j > G {
+                        return [_mm512_setzero_ps(); 2];
+                    }
+                    let at = at.wrapping_add(j * 2 * CHUNK);
+                    // SAFETY: the masks keep every lane read inside the input row (a row of
+                    // the plane, the caller's contract); masked lanes read nothing.
+                    let (lo, hi) = unsafe {
+                        (
+                            _mm512_maskz_loadu_ps(masks[j][0], at),
+                            _mm512_maskz_loadu_ps(masks[j][1], at.wrapping_add(CHUNK)),
+                        )
+                    };
+                    [
+                        _mm512_permutex2var_ps(lo, even, hi),
+                        _mm512_permutex2var_ps(lo, odd, hi),
+                    ]
+                });
+                for j in 0..G {
+                    for (kx, &f) in f.iter().enumerate() {
+                        let (this, next) = (halves[j][kx % 2], halves[j + 1][kx % 2]);
+                        let tap = shift(this, next, kx / 2);
                         acc[j] = _mm512_fmadd_ps(f, tap, acc[j]);
                     }
                 }

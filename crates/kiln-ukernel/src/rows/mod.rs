@@ -207,22 +207,28 @@ mod tests {
         }
     }
 
-    /// The 3 and 5 wide windows at column stride one whose taps are shifted vectors of one
-    /// load per row: rows of three to five chunks (blocks of four, two and one rows), every
-    /// pair of left and right pads up to the window's width.
+    /// The 3 and 5 wide windows at column stride one or two whose taps are shifted vectors of
+    /// one load (at stride two, of the even or odd columns of two) per chunk and row: rows of
+    /// two to ten chunks (blocks of four, two and one rows), every pair of left and right pads
+    /// up to the window's width.
     #[test]
     fn shifted_depthwise_rows_match_brute_force() {
         for (kh, kw) in [(3, 3), (5, 5), (1, 3)] {
-            for w in [33, 48, 56, 70] {
+            for (sx, w) in [33, 48, 56, 70, 100, 150]
+                .iter()
+                .flat_map(|&w| [(1, w), (2, w)])
+            {
                 for (pl, pr) in (0..kw).flat_map(|l| (0..kw).map(move |r| (l, r))) {
                     let win = Window {
                         kernel: [kh, kw],
-                        strides: [1, 1],
+                        strides: [sx, sx],
                         pads: [kh / 2, pl],
                         dilations: [1, 1],
                     };
-                    let (h, ow) = (11, w + pl + pr - kw + 1);
-                    check_depthwise_plane(h, w, &win, h + 2 * (kh / 2) - kh + 1, ow);
+                    let h = 11;
+                    let ow = (w + pl + pr - kw) / sx + 1;
+                    let oh = (h + 2 * (kh / 2) - kh) / sx + 1;
+                    check_depthwise_plane(h, w, &win, oh, ow);
                 }
             }
         }
