@@ -319,15 +319,16 @@ pub fn emit<'ctx, Z: LlvmSizes>(
             g.b.build_return(Some(&g.i32t.const_zero())).map_err(e)?;
         }
         _ if kernel.epilogue().is_some() => {
-            // The epilogue's innermost loop: a convolution's runs over its last two dims,
-            // other ops' rows.
-            let dims = match kernel.op {
-                KernelOp::Conv2d { .. } => 2,
-                _ => 1,
-            };
+            // The epilogue's innermost loop: a convolution's runs over its last two dims, or
+            // over a float channels-last output its channels; other ops' rows.
+            let conv = matches!(kernel.op, KernelOp::Conv2d { .. });
             let y = kernel.outputs().first().map(|y| {
-                let last = y.shape.len().saturating_sub(dims);
-                y.shape[last..]
+                let dims = match conv {
+                    true if y.is_channels_last() && !kernel.op.is_integer_product() => 1..2,
+                    true => y.shape.len().saturating_sub(2)..y.shape.len(),
+                    false => y.shape.len().saturating_sub(1)..y.shape.len(),
+                };
+                y.shape[dims]
                     .iter()
                     .map(|n| Z::extent(&mut g, n).ok()?.get_zero_extended_constant())
                     .product::<Option<u64>>()
