@@ -342,13 +342,13 @@ pub fn emit<'ctx, Z: LlvmSizes>(
 }
 
 /// Lets the loops of the function being written vectorise to 512 bits where its innermost
-/// loop runs over `inner` values, known and at least [`WIDE_LOOP`]: LLVM's tuning for some
-/// AVX-512 CPUs (Zen 4 among them) otherwise stops at 256. A shorter known loop (a 7x7
-/// plane's 49 values) would leave most of its values to the scalar remainder of 512-bit
-/// vectors times LLVM's interleaving, and most of the rest to that of 256-bit ones: its
-/// remainder is folded into one masked iteration instead ([`Gen::fold_remainder`]), which
-/// longer loops do not pay for (computing the mask costs every iteration). A cap, so
-/// harmless on CPUs without AVX-512.
+/// loop runs over `inner` values, known: LLVM's tuning for some AVX-512 CPUs (Zen 4 among
+/// them) otherwise stops at 256. A known loop shorter than [`WIDE_LOOP`] (a 7x7 plane's 49
+/// values) would leave most of its values to the scalar remainder of 512-bit vectors times
+/// LLVM's interleaving, and most of the rest to that of 256-bit ones: its remainder is folded
+/// into one masked iteration instead ([`Gen::fold_remainder`]), which longer loops do not pay
+/// for (computing the mask costs every iteration). A cap, so harmless on CPUs without
+/// AVX-512.
 fn prefer_wide_vectors(g: &mut Gen<'_, '_>, inner: Option<u64>) {
     let Some(n) = inner else { return };
     g.fold_short_loops = n < WIDE_LOOP;
