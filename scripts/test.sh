@@ -40,7 +40,7 @@ cargo check --quiet --target wasm32-unknown-unknown -p kiln-runtime -p kiln-modu
 # The inline runtime and everything under it (module reader, VMVX interpreter, portable
 # microkernels) build `no_std` for bare-metal Arm and RISC-V, clippy-clean, with every kernel
 # family, with each alone and with none (a firmware's selective build).
-families_all=conv,quantized,reduction,layer-norm,gather,transcendental,dynamic-matmul,element-types
+families_all=conv,quantized,reduction,layer-norm,gather,recurrent,transcendental,dynamic-matmul,element-types
 for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
   if ! rustup target list --installed | grep -qx "$target"; then
     rustup target add "$target"
@@ -48,7 +48,7 @@ for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
   cargo build --quiet --release -p kiln-inline --no-default-features --features "$families_all" \
     --target "$target"
 done
-for families in "$families_all" conv quantized reduction layer-norm gather transcendental \
+for families in "$families_all" conv quantized reduction layer-norm gather recurrent transcendental \
   dynamic-matmul element-types ""; do
   cargo clippy --quiet -p kiln-inline -p kiln-vmvx --no-default-features --features "$families" \
     --target thumbv7em-none-eabihf -- -D warnings

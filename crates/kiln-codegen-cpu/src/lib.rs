@@ -197,6 +197,23 @@ fn untiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>) -> vmvx::Kernel<Z> {
             indices: view(indices),
             out: view(out),
         },
+        Op::Recurrent {
+            proj,
+            weights,
+            h0,
+            c0,
+            extra,
+            y,
+            cell,
+        } => KernelOp::Recurrent {
+            proj: view(proj),
+            weights: view(weights),
+            h0: view(h0),
+            c0: view(c0),
+            extra: view(extra),
+            y: view(y),
+            cell: cell.clone(),
+        },
     };
     vmvx::Kernel {
         name: format!("dispatch_{index}"),

@@ -15,7 +15,7 @@
 
 mod matrix;
 
-use crate::{Config, IndexBuilder, Mapping};
+use crate::{Config, GpuError, IndexBuilder, Mapping};
 use kiln_kernel::{Body, Epilogue, Op, ReduceFn, RegKind, Sizes, Static, Symbolic, View};
 use kiln_types::sym::SymExpr;
 use kiln_types::ElementType;
@@ -605,6 +605,7 @@ pub fn emit<Z: GpuSizes, B: GpuBuilder>(b: B, kernel: &Op<Z>, config: &Config<Z:
             );
             k.gather(&data, &indices, &out)?
         }
+        Op::Recurrent { .. } => return Err(GpuError::CpuOnly { op: kernel.name() }.to_string()),
     }
     Ok(k.s)
 }

@@ -33,6 +33,11 @@ use kiln_types::ElementType;
 pub enum GpuError {
     #[error("a {op} over {extent} does not fit a GPU dispatch")]
     TooLarge { op: &'static str, extent: String },
+    #[error(
+        "a {op} kernel runs on CPU targets only (the importer forms it for them; GPU targets \
+         take the op as a loop of the control program)"
+    )]
+    CpuOnly { op: &'static str },
     #[error("needs {needed} bytes of shared memory; target '{target}' has {available}")]
     SharedMemory {
         needed: u64,
@@ -365,6 +370,7 @@ pub fn configure<Z: Sizes>(op: &Op<Z>, target: &GpuTarget) -> Result<Config<Z::E
         ),
         Op::LayerNorm { x, .. } => rows(x.shape[0].clone(), x.shape[1].clone(), RegKind::F),
         Op::Gather { out, .. } => elements(&out.shape),
+        Op::Recurrent { .. } => return Err(GpuError::CpuOnly { op: op.name() }),
     };
     if config.shared_memory() > target.max_shared_memory as u64 {
         return Err(GpuError::SharedMemory {

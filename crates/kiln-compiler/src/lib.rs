@@ -217,6 +217,8 @@ pub fn import_options(options: &CompileOptions) -> kiln_import::ImportOptions {
         expand_functions: options.expand_functions,
         straight_line: select_targets(options)
             .is_ok_and(|b| b.iter().any(|b| !b.runs_control_programs())),
+        recurrent_kernels: select_targets(options)
+            .is_ok_and(|b| b.iter().all(|b| b.runs_recurrent_kernels())),
     }
 }
 

@@ -109,6 +109,11 @@ pub trait TargetBackend: Send + Sync {
     fn runs_control_programs(&self) -> bool {
         true
     }
+    /// Whether this target compiles a recurrent layer over a whole sequence as one kernel
+    /// (`kiln_ir::OpKind::Recurrent`); elsewhere the importer writes one as a loop of steps.
+    fn runs_recurrent_kernels(&self) -> bool {
+        false
+    }
     /// The most storage bindings one kernel may have on this target's devices (WebGPU's
     /// default 8 per stage), if fewer than dispatch formation allows anyway: a module's
     /// elementwise kernels are kept within the smallest of its targets'.
@@ -275,6 +280,9 @@ impl TargetBackend for Vmvx {
     fn format(&self) -> &'static str {
         kiln_codegen_cpu::VMVX_FORMAT
     }
+    fn runs_recurrent_kernels(&self) -> bool {
+        true
+    }
     fn compile(
         &self,
         functions: &[FunctionDispatches],
@@ -333,6 +341,9 @@ impl TargetBackend for VmvxInline {
     fn runs_control_programs(&self) -> bool {
         false
     }
+    fn runs_recurrent_kernels(&self) -> bool {
+        true
+    }
     fn compile(
         &self,
         functions: &[FunctionDispatches],
@@ -386,6 +397,9 @@ impl TargetBackend for LlvmCpu {
     }
     fn format(&self) -> &'static str {
         self.format
+    }
+    fn runs_recurrent_kernels(&self) -> bool {
+        true
     }
     fn compile(
         &self,

@@ -88,6 +88,10 @@ pub struct ImportOptions {
     /// as `vmvx-inline` runs straight-line programs only): recurrences over a sequence
     /// known at compile time are unrolled at any length, where otherwise long ones loop.
     pub straight_line: bool,
+    /// Every target compiles a recurrent layer as one kernel (`OpKind::Recurrent`): LSTM, GRU
+    /// and RNN nodes become one where they allow it (f32, no `sequence_lens` shorter than the
+    /// sequence, activations without parameters), rather than steps unrolled or looped.
+    pub recurrent_kernels: bool,
 }
 
 /// An imported program and what the user should know about the import.

@@ -590,3 +590,122 @@ fn max_and_min_over_an_empty_set_give_the_element_types_extremes() {
         );
     }
 }
+
+fn floats(name: &str, dims: &[i64], seed: u32) -> TensorProto {
+    let n = dims.iter().product::<i64>() as u32;
+    // A fixed pseudo-random spread in [-0.5, 0.5).
+    let values = (0..n)
+        .map(|i| {
+            ((i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 8) % 1000) as f32 / 1000.0 - 0.5
+        })
+        .collect();
+    TensorProto {
+        dims: dims.to_vec(),
+        data_type: Some(1),
+        name: Some(name.into()),
+        float_data: values,
+        ..Default::default()
+    }
+}
+
+fn string_attr(name: &str, v: &str) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        s: Some(v.as_bytes().to_vec()),
+        r#type: Some(3),
+        ..Default::default()
+    }
+}
+
+/// A recurrent layer imported as one `recurrent` op (its reference interpreter) computes what
+/// the same layer unrolled into steps computes: bidirectional GRUs with and without
+/// `linear_before_reset`, an LSTM with peepholes, `input_forget` and a clip, a reverse RNN.
+#[test]
+fn recurrent_kernels_compute_what_unrolled_steps_compute() {
+    let (seq, batch, inp, hidden) = (5i64, 2i64, 3i64, 4i64);
+    let cases: Vec<(&str, i64, &str, Vec<AttributeProto>)> = vec![
+        ("GRU", 3, "bidirectional", vec![]),
+        (
+            "GRU",
+            3,
+            "forward",
+            vec![int_attr("linear_before_reset", 1)],
+        ),
+        (
+            "LSTM",
+            4,
+            "forward",
+            vec![
+                int_attr("input_forget", 1),
+                AttributeProto {
+                    name: Some("clip".into()),
+                    f: Some(0.7),
+                    r#type: Some(1),
+                    ..Default::default()
+                },
+            ],
+        ),
+        ("LSTM", 4, "bidirectional", vec![]),
+        ("RNN", 1, "reverse", vec![]),
+    ];
+    for (op, gates, direction, mut attrs) in cases {
+        let dirs = if direction == "bidirectional" { 2 } else { 1 };
+        attrs.push(int_attr("hidden_size", hidden));
+        attrs.push(string_attr("direction", direction));
+        let mut consts = vec![
+            floats("W", &[dirs, gates * hidden, inp], 1),
+            floats("R", &[dirs, gates * hidden, hidden], 2),
+            floats("B", &[dirs, 2 * gates * hidden], 3),
+            floats("h0", &[dirs, batch, hidden], 4),
+        ];
+        let mut inputs = vec!["x", "W", "R", "B", "", "h0"];
+        let mut outputs = vec!["y", "yh"];
+        if op == "LSTM" {
+            consts.push(floats("c0", &[dirs, batch, hidden], 5));
+            consts.push(floats("P", &[dirs, 3 * hidden], 6));
+            inputs.extend(["c0", "P"]);
+            outputs.push("yc");
+        }
+        let mut n = node(op, &inputs, "y", attrs);
+        n.output = outputs.iter().map(|s| s.to_string()).collect();
+        let x_dims = [seq.to_string(), batch.to_string(), inp.to_string()];
+        let x_dims: Vec<&str> = x_dims.iter().map(String::as_str).collect();
+        let run = |recurrent_kernels: bool| {
+            let options = ImportOptions {
+                recurrent_kernels,
+                ..Default::default()
+            };
+            let imported = import_with(
+                vec![input("x", &x_dims)],
+                consts.clone(),
+                vec![n.clone()],
+                &outputs,
+                &options,
+            )
+            .unwrap();
+            let text = kiln_ir::text::print_program(&imported.program, true);
+            assert_eq!(
+                text.contains("recurrent"),
+                recurrent_kernels,
+                "{op}: {text}"
+            );
+            let xs: Vec<f32> = (0..seq * batch * inp)
+                .map(|i| (i % 7) as f32 * 0.3 - 0.9)
+                .collect();
+            let x = HostTensor::from_f32(&[seq as usize, batch as usize, inp as usize], &xs);
+            kiln_ir::interp::run(&imported.program, "main", &[x]).unwrap()
+        };
+        let (fused, steps) = (run(true), run(false));
+        assert_eq!(fused.len(), outputs.len());
+        for (a, b) in fused.iter().zip(&steps) {
+            assert_eq!(a.shape, b.shape, "{op} {direction}");
+            let err = a
+                .to_f64()
+                .iter()
+                .zip(&b.to_f64())
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f64::max);
+            assert!(err < 1e-5, "{op} {direction}: max error {err}");
+        }
+    }
+}

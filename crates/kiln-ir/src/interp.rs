@@ -262,6 +262,7 @@ pub fn eval_op(program: &Program, kind: &OpKind, args: &[&Tensor]) -> Result<Ten
         OpKind::Reduce { kind, axes, .. } => reduce(args[0], *kind, axes),
         OpKind::Softmax { axis } => softmax(args[0], *axis),
         OpKind::LayerNorm { axis, epsilon } => layer_norm(args[0], *axis, *epsilon),
+        OpKind::Recurrent(cell) => crate::interp_recurrent::recurrent(cell, args),
         OpKind::Reshape { .. } | OpKind::CheckShape { .. } => args[0].data.clone(),
         OpKind::Broadcast { .. } => {
             let s = broadcast_strides(&args[0].shape, &shape);

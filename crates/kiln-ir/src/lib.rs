@@ -14,6 +14,7 @@
 pub mod function;
 pub mod interp;
 mod interp_control;
+mod interp_recurrent;
 pub mod ops;
 
 pub mod text;

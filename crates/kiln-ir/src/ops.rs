@@ -10,6 +10,7 @@
 
 use crate::sym::SymExpr;
 use crate::types::{dims_product, Dim, TensorType};
+use kiln_types::recurrent::RecurrentCell;
 use kiln_types::ElementType;
 
 /// Index of a constant in [`crate::Program::constants`].
@@ -180,6 +181,14 @@ pub enum OpKind {
         highs: Vec<usize>,
         value: f64,
     },
+    /// A recurrent layer over a whole sequence (see [`RecurrentCell`]), f32. Operands: each
+    /// step's input projection with the biases that do not depend on the state
+    /// `[D, T, B, G·H]`, the recurrent weights transposed `[D, H, G·H]`, the initial hidden and
+    /// cell states `[D, B, H]`, and the `extra` per-direction values `[D, 1, E·H]` (LSTM's
+    /// peepholes, `E` = 3; GRU's recurrent hidden bias for `linear_before_reset`, `E` = 1;
+    /// zeros where unused). The result `[2 + T, D, B, H]` holds the final hidden state, the
+    /// final cell state (zeros but for an LSTM), then every step's hidden state in time order.
+    Recurrent(RecurrentCell),
 }
 
 /// The end of a slice of a symbolic dim that runs to the dim's end.
@@ -363,6 +372,7 @@ impl OpKind {
             OpKind::Take { .. } => "take",
             OpKind::Iota { .. } => "iota",
             OpKind::Pad { .. } => "pad",
+            OpKind::Recurrent(_) => "recurrent",
         }
     }
 
@@ -471,6 +481,10 @@ impl OpKind {
                 ("highs", ints(highs)),
                 ("value", Attr::Float(*value)),
             ],
+            OpKind::Recurrent(cell) => vec![
+                ("cell", Attr::Word(cell.word())),
+                ("clip", Attr::Float(cell.clip.map_or(0.0, f64::from))),
+            ],
         }
     }
 
@@ -564,6 +578,14 @@ impl OpKind {
                 highs: r.usizes("highs")?,
                 value: r.float("value")?,
             },
+            // A clip of 0 is no clip (a clip must be positive).
+            "recurrent" => {
+                let clip = r.float("clip")? as f32;
+                OpKind::Recurrent(RecurrentCell::from_word(
+                    r.word("cell")?,
+                    (clip != 0.0).then_some(clip),
+                )?)
+            }
             other => return Err(format!("unknown op '{other}'")),
         })
     }
@@ -1013,6 +1035,10 @@ impl OpKind {
                     dims,
                 })
             }
+            OpKind::Recurrent(cell) => {
+                arity(5)?;
+                recurrent_result(cell, operands).map(|t| vec![t])
+            }
             OpKind::Gather { axis } => {
                 arity(2)?;
                 let (data, idx) = (operands[0], operands[1]);
@@ -1038,6 +1064,73 @@ impl OpKind {
             }
         }
     }
+}
+
+/// The result type of [`OpKind::Recurrent`] over its five operands, or which one does not fit.
+fn recurrent_result(cell: &RecurrentCell, ops: &[&TensorType]) -> Result<TensorType, TypeError> {
+    cell.check()?;
+    let names = [
+        "projection",
+        "weights",
+        "initial hidden state",
+        "initial cell state",
+        "extra",
+    ];
+    if let Some((i, t)) = ops
+        .iter()
+        .enumerate()
+        .find(|(_, t)| t.element_type != ElementType::F32)
+    {
+        return Err(TypeError::from(format!(
+            "'recurrent' computes in f32; its {} is {t}",
+            names[i]
+        )));
+    }
+    let (proj, w) = (ops[0], ops[1]);
+    let d = cell.directions.count();
+    let g = cell.cell.gates();
+    let bad = |what: &str| {
+        TypeError::from(format!(
+            "'recurrent' ({}) needs {what}; got projection {proj}, weights {w}",
+            cell.word()
+        ))
+    };
+    let [Dim::Static(wd), Dim::Static(h), Dim::Static(gh)] = w.dims[..] else {
+        return Err(bad("static weights [D, H, G·H]"));
+    };
+    if wd != d || gh != g * h {
+        return Err(bad(&format!("weights [{d}, H, {g}·H]")));
+    }
+    let [pd, seq, batch, pgh] = &proj.dims[..] else {
+        return Err(bad("a projection [D, T, B, G·H]"));
+    };
+    if pd.as_static() != Some(d) || pgh.as_static() != Some(gh) {
+        return Err(bad(&format!("a projection [{d}, T, B, {gh}]")));
+    }
+    let state = [Dim::Static(d), batch.clone(), Dim::Static(h)];
+    let extra = [
+        Dim::Static(d),
+        Dim::Static(1),
+        Dim::Static(cell.cell.extra_gates() * h),
+    ];
+    for (i, want) in [(2, &state), (3, &state), (4, &extra)] {
+        let t = ops[i];
+        let fits = t.rank() == 3 && t.dims.iter().zip(want).all(|(a, b)| dims_compatible(a, b));
+        if !fits {
+            let want: Vec<String> = want.iter().map(|d| d.to_string()).collect();
+            return Err(TypeError::from(format!(
+                "'recurrent' needs its {} as [{}], got {t}",
+                names[i],
+                want.join(", ")
+            )));
+        }
+    }
+    let steps = Dim::from_expr(seq.expr() + SymExpr::from(2))
+        .ok_or_else(|| TypeError::from("'recurrent' result is too large"))?;
+    Ok(TensorType {
+        element_type: ElementType::F32,
+        dims: vec![steps, Dim::Static(d), batch.clone(), Dim::Static(h)],
+    })
 }
 
 fn dims_compatible(a: &Dim, b: &Dim) -> bool {

@@ -136,6 +136,23 @@ impl Binder<'_> {
                 indices: self.view(indices)?,
                 out: self.view(out)?,
             },
+            Op::Recurrent {
+                proj,
+                weights,
+                h0,
+                c0,
+                extra,
+                y,
+                cell,
+            } => Op::Recurrent {
+                proj: self.view(proj)?,
+                weights: self.view(weights)?,
+                h0: self.view(h0)?,
+                c0: self.view(c0)?,
+                extra: self.view(extra)?,
+                y: self.view(y)?,
+                cell: cell.clone(),
+            },
         })
     }
 }

@@ -80,6 +80,22 @@ pub enum Op<Z: Sizes = Static> {
         indices: View<Z>,
         out: View<Z>,
     },
+    /// A recurrent layer over a whole sequence, f32 (`kiln_ir::OpKind::Recurrent`): views
+    /// `proj` `[D, T, B, G·H]` (each step's input projection), `weights` `[D, H, G·H]` (the
+    /// recurrent weights transposed), `h0` and `c0` `[D, B, H]` (initial states), `extra`
+    /// `[D, 1, E·H]` (LSTM's peepholes or GRU's recurrent hidden bias) and the row-major
+    /// result `y` `[2 + T, D, B, H]`: final hidden state, final cell state, then each step's
+    /// hidden state in time order. Each direction's steps run in order, one after another;
+    /// directions are independent.
+    Recurrent {
+        proj: View<Z>,
+        weights: View<Z>,
+        h0: View<Z>,
+        c0: View<Z>,
+        extra: View<Z>,
+        y: View<Z>,
+        cell: kiln_types::recurrent::RecurrentCell,
+    },
 }
 
 impl<Z: Sizes> Op<Z> {
@@ -104,6 +120,7 @@ impl<Z: Sizes> Op<Z> {
             Op::Softmax { .. } => "softmax",
             Op::LayerNorm { .. } => "layer_norm",
             Op::Gather { .. } => "gather",
+            Op::Recurrent { .. } => "recurrent",
         }
     }
 
@@ -128,6 +145,15 @@ impl<Z: Sizes> Op<Z> {
                 [x, y].into_iter().chain(ep(epilogue)).collect()
             }
             Op::Gather { data, indices, out } => vec![data, indices, out],
+            Op::Recurrent {
+                proj,
+                weights,
+                h0,
+                c0,
+                extra,
+                y,
+                ..
+            } => vec![proj, weights, h0, c0, extra, y],
         }
     }
 
@@ -152,6 +178,15 @@ impl<Z: Sizes> Op<Z> {
                 [x, y].into_iter().chain(ep(epilogue)).collect()
             }
             Op::Gather { data, indices, out } => vec![data, indices, out],
+            Op::Recurrent {
+                proj,
+                weights,
+                h0,
+                c0,
+                extra,
+                y,
+                ..
+            } => vec![proj, weights, h0, c0, extra, y],
         }
     }
 
@@ -164,7 +199,7 @@ impl<Z: Sizes> Op<Z> {
             | Op::Pool2d { y, .. }
             | Op::Softmax { y, .. }
             | Op::LayerNorm { y, .. } => vec![y],
-            Op::Gather { out, .. } => vec![out],
+            Op::Gather { out, .. } | Op::Recurrent { y: out, .. } => vec![out],
         }
     }
 
@@ -209,7 +244,7 @@ impl<Z: Sizes> Op<Z> {
             | Op::Pool2d { epilogue, .. }
             | Op::Softmax { epilogue, .. }
             | Op::LayerNorm { epilogue, .. } => epilogue.as_ref(),
-            Op::Generic { .. } | Op::Gather { .. } => None,
+            Op::Generic { .. } | Op::Gather { .. } | Op::Recurrent { .. } => None,
         }
     }
 
@@ -221,7 +256,7 @@ impl<Z: Sizes> Op<Z> {
             | Op::Pool2d { y, epilogue, .. }
             | Op::Softmax { y, epilogue, .. }
             | Op::LayerNorm { y, epilogue, .. } => Some((y, epilogue)),
-            Op::Generic { .. } | Op::Gather { .. } => None,
+            Op::Generic { .. } | Op::Gather { .. } | Op::Recurrent { .. } => None,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use crate::{BinaryFn, ReduceFn, UnaryFn, View};
 use crate::{Body, Dispatch, Dispatches, Epilogue, Inst, Op, Storage, StorageId, StorageKind};
+use kiln_types::recurrent::RecurrentCell;
 use kiln_types::ElementType;
 
 /// A line of kernel IR text that does not parse.
@@ -473,6 +474,33 @@ impl<'a> Cursor<'a> {
             "gather" => {
                 let (data, indices, out) = self.binary_views()?;
                 Op::Gather { data, indices, out }
+            }
+            "recurrent" => {
+                let mut ins = vec![self.view()?];
+                for _ in 0..4 {
+                    self.expect(",")?;
+                    ins.push(self.view()?);
+                }
+                self.expect("->")?;
+                let y = self.view()?;
+                self.expect("cell")?;
+                let word = self.word(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '.');
+                let clip = match self.eat("clip") {
+                    true => Some(self.number()?),
+                    false => None,
+                };
+                let cell = RecurrentCell::from_word(word, clip).map_err(|m| self.error(m))?;
+                let [proj, weights, h0, c0, extra] = <[View; 5]>::try_from(ins)
+                    .unwrap_or_else(|_| unreachable!("five views were read"));
+                Op::Recurrent {
+                    proj,
+                    weights,
+                    h0,
+                    c0,
+                    extra,
+                    y,
+                    cell,
+                }
             }
             other => return Err(self.error(format!("unknown op '{other}'"))),
         })

@@ -115,6 +115,25 @@ impl<Z: Sizes> Display for Op<Z> {
                 epilogue: e,
             } => write!(f, "{name} {x} -> {y} epsilon {epsilon:?}{}", epilogue(e)),
             Op::Gather { data, indices, out } => write!(f, "{name} {data}, {indices} -> {out}"),
+            Op::Recurrent {
+                proj,
+                weights,
+                h0,
+                c0,
+                extra,
+                y,
+                cell,
+            } => {
+                write!(
+                    f,
+                    "{name} {proj}, {weights}, {h0}, {c0}, {extra} -> {y} cell {}",
+                    cell.word()
+                )?;
+                match cell.clip {
+                    Some(c) => write!(f, " clip {c:?}"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }

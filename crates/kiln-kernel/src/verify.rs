@@ -92,5 +92,20 @@ fn check_ranks(op: &Op) -> Result<(), String> {
             rank(indices, 1)?;
             rank(out, 3)
         }
+        Op::Recurrent {
+            proj,
+            weights,
+            h0,
+            c0,
+            extra,
+            y,
+            ..
+        } => {
+            rank(proj, 4)?;
+            [weights, h0, c0, extra]
+                .into_iter()
+                .try_for_each(|v| rank(v, 3))?;
+            rank(y, 4)
+        }
     }
 }

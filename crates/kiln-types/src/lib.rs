@@ -30,6 +30,7 @@ pub mod math;
 pub mod message;
 pub mod minifloat;
 pub mod npy;
+pub mod recurrent;
 pub mod sizes;
 pub mod sort;
 pub mod sym;

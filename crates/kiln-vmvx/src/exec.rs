@@ -29,6 +29,8 @@ mod conv;
 mod gather;
 #[cfg(feature = "quantized")]
 mod integer;
+#[cfg(feature = "recurrent")]
+mod recurrent;
 #[cfg(feature = "reduction")]
 mod reduce;
 use crate::tiling::Dims;
@@ -243,6 +245,8 @@ impl Executable {
             #[cfg(feature = "dynamic-matmul")]
             // SAFETY: forwarded contract.
             KernelOp::Attention { .. } => return unsafe { attention::run(&m, k, wg, kernels) },
+            #[cfg(feature = "recurrent")]
+            KernelOp::Recurrent { .. } => return recurrent::run(&m, k, wg, kernels),
             // Families this build leaves out, refused above.
             #[cfg(not(all(
                 feature = "conv",
@@ -250,7 +254,8 @@ impl Executable {
                 feature = "reduction",
                 feature = "layer-norm",
                 feature = "gather",
-                feature = "dynamic-matmul"
+                feature = "dynamic-matmul",
+                feature = "recurrent"
             )))]
             #[allow(unreachable_patterns)]
             _ => {

@@ -165,6 +165,7 @@ impl Kernel {
     /// - pool2d, conv_band: one `[image, channel]` plane each;
     /// - softmax, layer norm, gather: [`ROWS_PER_WORKGROUP`] rows each.
     /// - attention: `[batch, query row]` by `[1, tile_m]`.
+    /// - recurrent: one direction each.
     pub fn grid(&self) -> Grid {
         let grid = |domain: &[u64], tile: &[u64]| Grid {
             domain: domain.into(),
@@ -209,6 +210,7 @@ impl Kernel {
             KernelOp::Softmax { x, .. } | KernelOp::LayerNorm { x, .. } => rows(x.shape[0]),
             KernelOp::Gather { out, .. } => rows(out.shape[0]),
             KernelOp::Attention { out, tile_m, .. } => grid(&out.shape[..2], &[1, *tile_m]),
+            KernelOp::Recurrent { weights, .. } => grid(&weights.shape[..1], &[1]),
         }
     }
 }

@@ -297,6 +297,23 @@ impl Former<'_> {
             OpKind::Reduce { kind, axes, .. } => {
                 self.reduce(&args[0], *kind, axes, &out_shape, out_ty)
             }
+            OpKind::Recurrent(cell) => {
+                let views: Vec<View> = args.iter().map(|a| self.contiguous_view(a)).collect();
+                let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
+                let y = contiguous(s as u32, SymExpr::from(0), out_ty, &out_shape);
+                let [proj, weights, h0, c0, extra] = <[View; 5]>::try_from(views)
+                    .unwrap_or_else(|_| unreachable!("typed with five operands"));
+                self.push_kernel(KernelOp::Recurrent {
+                    proj,
+                    weights,
+                    h0,
+                    c0,
+                    extra,
+                    y,
+                    cell: cell.clone(),
+                });
+                Expr::leaf(Src::Storage(s), out_ty, &out_shape)
+            }
             OpKind::Gather { axis } => {
                 let dshape = self.shape(operands[0]);
                 let data = self.contiguous_view(&args[0]);

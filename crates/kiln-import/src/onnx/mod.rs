@@ -170,6 +170,7 @@ fn import_model(
         local_functions,
         expand_functions: options.expand_functions,
         straight_line: options.straight_line,
+        recurrent_kernels: options.recurrent_kernels,
         function_depth: 0,
         staging: None,
         uses: uses::Uses::default(),
@@ -407,6 +408,10 @@ pub(crate) struct Importer {
     ///
     /// [`ImportOptions`]: crate::ImportOptions
     straight_line: bool,
+    /// Recurrent layers may become one kernel each ([`ImportOptions::recurrent_kernels`]).
+    ///
+    /// [`ImportOptions::recurrent_kernels`]: crate::ImportOptions::recurrent_kernels
+    recurrent_kernels: bool,
     /// How deeply the function bodies being imported nest.
     function_depth: usize,
     /// Run-time control flow's segments, once the graph has been cut ([`staging`]).

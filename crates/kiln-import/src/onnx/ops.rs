@@ -3945,7 +3945,7 @@ fn group_norm(im: &mut Importer, ctx: &NodeCtx, inputs: &[Option<ValueId>]) -> O
 }
 
 /// The end of a whole dim in slice attributes: its size, or the symbolic dim's end.
-fn whole_dim_end(d: &Dim) -> i64 {
+pub(super) fn whole_dim_end(d: &Dim) -> i64 {
     match d {
         Dim::Static(n) => *n as i64,
         Dim::Sym(_) => kiln_ir::ops::SLICE_TO_END,

@@ -1,5 +1,7 @@
-//! The recurrent ops LSTM, GRU and RNN: unrolled over a short sequence known at compile time,
-//! loops of the control program otherwise.
+//! The recurrent ops LSTM, GRU and RNN: one [`OpKind::Recurrent`] kernel over the whole
+//! sequence where every target compiles one and the node allows it
+//! ([`crate::ImportOptions::recurrent_kernels`]); else unrolled over a short sequence known at
+//! compile time, loops of the control program otherwise.
 //!
 //! Per direction, the input projection of every time step (`X·Wᵀ` plus the biases that do not
 //! depend on the state) is one matmul over `seq × batch` rows. Each step then multiplies the
@@ -18,12 +20,15 @@
 
 use super::ops::{
     arg, bin, named_activation, reduce_over, reshape_dims, reshape_to, scalar_like, slice_axis, un,
-    Outputs,
+    whole_dim_end, Outputs,
 };
 use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, Dim, OpKind, ReduceKind, TensorType, UnaryOp, ValueId};
 use kiln_types::control::Stmt;
+use kiln_types::recurrent::{
+    Activation as RecurrentActivation, Cell as RecurrentKind, Directions, RecurrentCell,
+};
 use kiln_types::{ElementType, HostTensor};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -445,6 +450,21 @@ fn recurrent_with(
         active: None,
         quantized,
     };
+    let parts = Parts {
+        rnn: &rnn,
+        x,
+        seq: seq_dim.clone(),
+        batch: batch_dim.clone(),
+        weights: [w, r],
+        bias: opt(3),
+        peepholes: opt(7),
+        lens: opt(4),
+        initial: [opt(5), opt(6)],
+        acts: &acts,
+    };
+    if let Some(outputs) = parts.as_one_kernel(im, &dirs, &to_layout0)? {
+        return back_to_layout(im, ctx, cell, layout, outputs);
+    }
     // A sequence length or batch known only per call, or a sequence too long to unroll, runs
     // as loops of the control program.
     let static_sizes = match (seq_dim.as_static(), batch_dim.as_static()) {
@@ -457,18 +477,6 @@ fn recurrent_with(
         _ => None,
     };
     let Some((seq, batch)) = static_sizes else {
-        let parts = Parts {
-            rnn: &rnn,
-            x,
-            seq: seq_dim.clone(),
-            batch: batch_dim,
-            weights: [w, r],
-            bias: opt(3),
-            peepholes: opt(7),
-            lens: opt(4),
-            initial: [opt(5), opt(6)],
-            acts: &acts,
-        };
         let outputs = parts.run_as_loops(im, &dirs, &to_layout0)?;
         return back_to_layout(im, ctx, cell, layout, outputs);
     };
@@ -579,6 +587,158 @@ struct Parts<'a> {
 }
 
 impl Parts<'_> {
+    /// The node as one [`OpKind::Recurrent`] where every target compiles it and the node
+    /// allows it (see [`ImportOptions::recurrent_kernels`]); `None` otherwise. The input
+    /// projection of every step and direction is one batched matmul before it. Returns
+    /// `[Y, Y_h, Y_c]` (in layout 0), each one part.
+    ///
+    /// [`ImportOptions::recurrent_kernels`]: crate::ImportOptions::recurrent_kernels
+    fn as_one_kernel(
+        &self,
+        im: &mut Importer,
+        dirs: &[bool],
+        to_layout0: &dyn Fn(&mut Importer, ValueId) -> Result<ValueId, ImportError>,
+    ) -> Result<Option<[Vec<ValueId>; 3]>, ImportError> {
+        let (rnn, ctx) = (self.rnn, self.rnn.ctx);
+        let clip = match rnn.clip {
+            Some(c) if c > 0.0 => Some(c as f32),
+            Some(_) => return Ok(None),
+            None => None,
+        };
+        let activations: Option<Vec<_>> = self
+            .acts
+            .iter()
+            .flatten()
+            .map(|a| RecurrentActivation::from_name(&a.name))
+            .collect();
+        let directions = match dirs {
+            [false] => Directions::Forward,
+            [true] => Directions::Reverse,
+            _ => Directions::Bidirectional,
+        };
+        let full_lengths = match (self.lens, self.seq.as_static()) {
+            (None, _) => true,
+            (Some(l), Some(seq)) => im
+                .const_of(l)
+                .is_some_and(|t| t.to_i64().iter().all(|&n| n == seq as i64)),
+            (Some(_), None) => false,
+        };
+        let et = im.ty(self.x).element_type;
+        let (Some(activations), true, true, None, ElementType::F32) = (
+            activations,
+            im.recurrent_kernels,
+            full_lengths,
+            rnn.quantized,
+            et,
+        ) else {
+            return Ok(None);
+        };
+        let cell = RecurrentCell {
+            cell: match rnn.cell {
+                Cell::Lstm => RecurrentKind::Lstm,
+                Cell::Gru => RecurrentKind::Gru,
+                Cell::Rnn => RecurrentKind::Rnn,
+            },
+            directions,
+            activations,
+            clip,
+            input_forget: rnn.input_forget,
+            linear_before_reset: rnn.linear_before_reset,
+        };
+        let (h, gh) = (rnn.hidden, rnn.cell.gates() * rnn.hidden);
+        let extra_len = cell.cell.extra_gates() * h;
+        // Per direction: W^T, R^T, the input bias and the extra values, each with a leading
+        // dim of 1, stacked.
+        let mut stacks: [Vec<ValueId>; 4] = Default::default();
+        for d in 0..dirs.len() {
+            let wt = direction_weights(im, rnn, self.weights, self.bias, self.peepholes, d)?;
+            let input = im.dims(wt.w_t)[0].clone();
+            let zeros = || HostTensor::from_f64(et, &[1, 1, extra_len], &vec![0.0; extra_len]);
+            let extra = match (wt.peepholes, wt.recurrent_h_bias) {
+                (Some(v), _) | (None, Some(v)) => v,
+                (None, None) => im.constant(zeros(), &ctx.name),
+            };
+            let shaped = [
+                (wt.w_t, vec![Dim::Static(1), input, Dim::Static(gh)]),
+                (
+                    wt.r_t,
+                    vec![Dim::Static(1), Dim::Static(h), Dim::Static(gh)],
+                ),
+                (
+                    wt.input_bias,
+                    vec![Dim::Static(1), Dim::Static(1), Dim::Static(gh)],
+                ),
+                (
+                    extra,
+                    vec![Dim::Static(1), Dim::Static(1), Dim::Static(extra_len)],
+                ),
+            ];
+            for (stack, (v, dims)) in stacks.iter_mut().zip(shaped) {
+                stack.push(reshape_dims(im, ctx, v, dims)?);
+            }
+        }
+        let [w_all, r_all, bias_all, extra] = stacks.map(|parts| concat(im, ctx, &parts, 0));
+        let (seq, batch) = (self.seq.clone(), self.batch.clone());
+        let input = im.dims(self.x)[2].clone();
+        let steps = Dim::from_expr(seq.expr() * batch.expr())
+            .ok_or_else(|| ctx.err("the sequence is too long"))?;
+        let flat = reshape_dims(im, ctx, self.x, vec![Dim::Static(1), steps, input])?;
+        let proj = rnn.emit(im, OpKind::MatMul, &[flat, w_all?])?;
+        let proj = rnn.bin(im, BinaryOp::Add, proj, bias_all?)?;
+        let d = Dim::Static(dirs.len());
+        let proj = reshape_dims(
+            im,
+            ctx,
+            proj,
+            vec![d.clone(), seq.clone(), batch.clone(), Dim::Static(gh)],
+        )?;
+        let state = vec![d.clone(), batch.clone(), Dim::Static(h)];
+        let mut initial = vec![];
+        for (k, init) in self.initial.iter().enumerate() {
+            initial.push(match init {
+                Some(v) => to_layout0(im, *v)?,
+                None => {
+                    let loc = format!("{}_state{k}", ctx.name);
+                    let zero = im.constant(HostTensor::from_f64(et, &[], &[0.0]), &loc);
+                    let shape = state.clone();
+                    rnn.emit(im, OpKind::Broadcast { shape }, &[zero])?
+                }
+            });
+        }
+        let all = rnn.emit(
+            im,
+            OpKind::Recurrent(cell),
+            &[proj, r_all?, initial[0], initial[1], extra?],
+        )?;
+        // Rows of the result: final h, final c, then each step's h.
+        let dims = im.dims(all);
+        let rows_from = |im: &mut Importer, start: i64| {
+            let mut starts = vec![0; 4];
+            starts[0] = start;
+            let ends = dims.iter().map(whole_dim_end).collect();
+            im.emit(
+                ctx,
+                OpKind::Slice {
+                    starts,
+                    ends,
+                    steps: vec![1; 4],
+                },
+                &[all],
+            )
+        };
+        let first_row = |im: &mut Importer, v: ValueId| -> Result<ValueId, ImportError> {
+            let mut shape = vec![Dim::Static(1)];
+            shape.extend(state.iter().cloned());
+            let row = im.emit(ctx, OpKind::Take { shape }, &[v])?;
+            reshape_dims(im, ctx, row, state.clone())
+        };
+        let ys = rows_from(im, 2)?;
+        let final_h = first_row(im, all)?;
+        let final_c = rows_from(im, 1)?;
+        let final_c = first_row(im, final_c)?;
+        Ok(Some([vec![ys], vec![final_h], vec![final_c]]))
+    }
+
     /// Each direction as a loop of the control program: the input projection of every step
     /// is one matmul before the loop; the body gathers its step's rows, computes the gates
     /// and holds states past each entry's sequence length; the outputs of the steps are

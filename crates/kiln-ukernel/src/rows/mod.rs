@@ -1,4 +1,5 @@
-//! Row and window kernels, by subject: [`math`] (vectorisable `exp` and `erf`), [`normalize`]
+//! Row and window kernels, by subject: [`math`] (vectorisable `exp`, `tanh` and `erf`),
+//! [`gates`] (a recurrent cell's sigmoid and tanh over a row), [`normalize`]
 //! (softmax and layer normalisation of a contiguous row), [`window`] (2-D sliding windows, the
 //! stride-phase band layout convolutions read, im2col panels), [`plane`] (pooling and
 //! depthwise convolution of one channel plane, which `direct` reads in place on AVX-512),
@@ -10,6 +11,7 @@
 
 pub mod channels_last;
 mod direct;
+pub mod gates;
 pub mod interleaved;
 pub mod math;
 pub mod normalize;
@@ -17,8 +19,9 @@ pub mod plane;
 pub mod window;
 
 pub use channels_last::{depthwise_channels_last, pool_channels_last};
+pub use gates::{sigmoid_in_place, tanh_in_place};
 pub use interleaved::depthwise_planes;
-pub use math::{erf, exp};
+pub use math::{erf, exp, tanh};
 pub use normalize::{layer_norm_in_place, layer_norm_into, softmax_in_place, softmax_into};
 pub use plane::{depthwise_plane, pool_plane, PaddedGrid};
 pub use window::{

@@ -237,6 +237,23 @@ impl Kernel<Symbolic> {
                 scores: b.epilogue(scores)?,
                 tile_m: *tile_m,
             },
+            KernelOp::Recurrent {
+                proj,
+                weights,
+                h0,
+                c0,
+                extra,
+                y,
+                cell,
+            } => KernelOp::Recurrent {
+                proj: b.view(proj)?,
+                weights: b.view(weights)?,
+                h0: b.view(h0)?,
+                c0: b.view(c0)?,
+                extra: b.view(extra)?,
+                y: b.view(y)?,
+                cell: cell.clone(),
+            },
         };
         let mut kernel = Kernel {
             name: self.name.clone(),

@@ -445,12 +445,23 @@ impl Kernel {
                     }
                 }
             }
+            #[cfg(feature = "recurrent")]
+            KernelOp::Recurrent {
+                proj,
+                weights,
+                h0,
+                c0,
+                extra,
+                y,
+                cell,
+            } => check_recurrent([proj, weights, h0, c0, extra, y], cell)?,
             // Families this build leaves out, refused above.
             #[cfg(not(all(
                 feature = "conv",
                 feature = "layer-norm",
                 feature = "gather",
-                feature = "dynamic-matmul"
+                feature = "dynamic-matmul",
+                feature = "recurrent"
             )))]
             #[allow(unreachable_patterns)]
             _ => {
@@ -462,6 +473,47 @@ impl Kernel {
         }
         Ok(())
     }
+}
+
+/// The checks of a recurrent layer: f32 views of the shapes [`KernelOp::Recurrent`] names,
+/// agreeing with each other and the cell, last dims contiguous, strides non-negative.
+#[cfg(feature = "recurrent")]
+fn check_recurrent(vs: [&View; 6], cell: &RecurrentCell) -> Result<(), String> {
+    let [proj, weights, h0, c0, extra, y] = vs;
+    cell.check()?;
+    if vs.iter().any(|v| v.element_type != ElementType::F32) {
+        return Err("a recurrent layer needs f32 views".into());
+    }
+    let ranks = [4, 3, 3, 3, 3, 4];
+    if vs.iter().zip(ranks).any(|(v, r)| v.shape.len() != r) {
+        return Err("a recurrent layer's views have the wrong ranks".into());
+    }
+    let (d, h) = (weights.shape[0], weights.shape[1]);
+    let gh = cell.cell.gates() as u64 * h;
+    let (seq, batch) = (proj.shape[1], proj.shape[2]);
+    let fits = d == cell.directions.count() as u64
+        && weights.shape[2] == gh
+        && proj.shape == [d, seq, batch, gh]
+        && h0.shape == [d, batch, h]
+        && c0.shape == [d, batch, h]
+        && extra.shape == [d, 1, cell.cell.extra_gates() as u64 * h]
+        && y.shape == [seq.saturating_add(2), d, batch, h];
+    if !fits {
+        return Err("a recurrent layer's view shapes do not agree".into());
+    }
+    let last_contiguous =
+        |v: &View| v.shape.last().is_none_or(|&n| n <= 1) || v.strides.last() == Some(&1);
+    if vs
+        .iter()
+        .any(|v| v.strides.iter().any(|&s| s < 0) || !last_contiguous(v))
+        || !y.is_contiguous()
+    {
+        return Err(
+            "a recurrent layer's views need non-negative strides, unit-stride rows and a row-major result"
+                .into(),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(all(feature = "quantized", feature = "conv"))]

@@ -390,6 +390,21 @@ fn encode_op<Z: SizeCodec>(w: &mut ByteWriter, op: &KernelOp<Z>) {
             w.u64(*tile_m);
             encode_epilogue(w, scores);
         }
+        KernelOp::Recurrent {
+            proj,
+            weights,
+            h0,
+            c0,
+            extra,
+            y,
+            cell,
+        } => {
+            w.u8(9);
+            views(w, &[proj, weights, h0, c0, extra, y]);
+            let mut bytes = Vec::new();
+            cell.encode(&mut bytes);
+            w.blob(&bytes);
+        }
     }
 }
 
@@ -490,6 +505,25 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Option<KernelOp<Z>> {
             tile_m: r.u64(),
             scores: decode_epilogue(r),
         },
+        9 => {
+            let [proj, weights, h0, c0, extra, y] = core::array::from_fn(|_| decode_view(r));
+            let cell = match RecurrentCell::decode(&r.blob()) {
+                Ok((cell, _)) => cell,
+                Err(m) => {
+                    r.invalid(m);
+                    return None;
+                }
+            };
+            KernelOp::Recurrent {
+                proj,
+                weights,
+                h0,
+                c0,
+                extra,
+                y,
+                cell,
+            }
+        }
         t => {
             r.invalid(kiln_types::message!("unknown kernel op {t}"));
             return None;

@@ -17,6 +17,7 @@ use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
 use kiln_module::{ByteReader, ModuleError};
+use kiln_types::recurrent::RecurrentCell;
 use kiln_types::sizes::{Sizes, Static};
 use kiln_types::ElementType;
 use kiln_ukernel::gemm::Packing;
@@ -36,7 +37,7 @@ pub const FORMAT: &str = "vmvx-bytecode";
 /// kernels only), run by the inline runtime (`kiln-inline`) with no HAL device; devices do not
 /// load them.
 pub const INLINE_FORMAT: &str = "vmvx-inline";
-/// Version 10 lets a kernel read one part of a binding it writes another part of (a concat's
+/// Version 11 adds [`KernelOp::Recurrent`]; 10 lets a kernel read one part of a binding it writes another part of (a concat's
 /// slice beside the one it computes); 9 packs the weights of pixel-row convolutions over
 /// channels-last inputs tap by tap and lets poolings read and write channels-last views (8
 /// let float convolutions do so,
@@ -44,7 +45,7 @@ pub const INLINE_FORMAT: &str = "vmvx-inline";
 /// says whether sizes are numbers or expressions over symbols; 5: pixel-row convolutions read
 /// their input planes, never a [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's
 /// orientation, [`ConvGemm`]).
-const VERSION: u32 = 10;
+const VERSION: u32 = 11;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 /// Sizes are numbers ([`Static`]), or expressions over the dispatch's symbols
@@ -369,6 +370,20 @@ pub enum KernelOp<Z: Sizes = Static> {
         scores: Option<Epilogue<Z>>,
         tile_m: u64,
     },
+    /// A recurrent layer over a whole sequence (format version 11), f32, as
+    /// `kiln_kernel::Op::Recurrent` describes it: `proj` `[D, T, B, G·H]`, `weights`
+    /// `[D, H, G·H]` (rows of `G·H` contiguous columns), `h0` and `c0` `[D, B, H]`, `extra`
+    /// `[D, 1, E·H]`, and `y` `[2 + T, D, B, H]`, every view's last dim contiguous.
+    /// Workgroups take one direction each.
+    Recurrent {
+        proj: View<Z>,
+        weights: View<Z>,
+        h0: View<Z>,
+        c0: View<Z>,
+        extra: View<Z>,
+        y: View<Z>,
+        cell: RecurrentCell,
+    },
 }
 
 /// Which way round a convolution's GEMM is: what its rows and columns are.
@@ -486,6 +501,7 @@ impl<Z: Sizes> KernelOp<Z> {
             KernelOp::LayerNorm { .. } => "a layer normalization",
             KernelOp::Gather { .. } => "a gather",
             KernelOp::Attention { .. } => "an attention",
+            KernelOp::Recurrent { .. } => "a recurrent layer",
         }
     }
 
@@ -515,6 +531,9 @@ impl<Z: Sizes> KernelOp<Z> {
                 return family("layer-norm");
             }
             KernelOp::Gather { .. } if !cfg!(feature = "gather") => return family("gather"),
+            KernelOp::Recurrent { .. } if !cfg!(feature = "recurrent") => {
+                return family("recurrent")
+            }
             KernelOp::MatMul { .. }
                 if !self.is_integer_product()
                     && !self.has_packed_rhs()
@@ -580,9 +599,10 @@ impl<Z: Sizes> KernelOp<Z> {
                 None => (None, Vec::new()),
             },
             // Score steps are recognised forms, run as such (never interpreted).
-            KernelOp::Gather { .. } | KernelOp::ConvBand { .. } | KernelOp::Attention { .. } => {
-                (None, Vec::new())
-            }
+            KernelOp::Gather { .. }
+            | KernelOp::ConvBand { .. }
+            | KernelOp::Attention { .. }
+            | KernelOp::Recurrent { .. } => (None, Vec::new()),
         }
     }
 }
@@ -807,9 +827,10 @@ impl Kernel {
                 Dims::from_slice(&[lo[0], lo[1], 0]),
                 Dims::from_slice(&[hi[0], hi[1], out.shape[2]]),
             ),
-            KernelOp::Generic { .. } | KernelOp::Gather { .. } | KernelOp::ConvBand { .. } => {
-                return None
-            }
+            KernelOp::Generic { .. }
+            | KernelOp::Gather { .. }
+            | KernelOp::ConvBand { .. }
+            | KernelOp::Recurrent { .. } => return None,
         })
     }
 }
@@ -841,7 +862,8 @@ impl<Z: Sizes> Kernel<Z> {
             KernelOp::Generic { .. }
             | KernelOp::Gather { .. }
             | KernelOp::ConvBand { .. }
-            | KernelOp::Attention { .. } => None,
+            | KernelOp::Attention { .. }
+            | KernelOp::Recurrent { .. } => None,
         }
     }
 
@@ -857,7 +879,8 @@ impl<Z: Sizes> Kernel<Z> {
             KernelOp::Generic { .. }
             | KernelOp::Gather { .. }
             | KernelOp::ConvBand { .. }
-            | KernelOp::Attention { .. } => {}
+            | KernelOp::Attention { .. }
+            | KernelOp::Recurrent { .. } => {}
         }
         k
     }
@@ -892,6 +915,15 @@ impl<Z: Sizes> Kernel<Z> {
                 scores,
                 ..
             } => [q, k, v, out].into_iter().chain(ep(scores)).collect(),
+            KernelOp::Recurrent {
+                proj,
+                weights,
+                h0,
+                c0,
+                extra,
+                y,
+                ..
+            } => vec![proj, weights, h0, c0, extra, y],
         }
     }
 
@@ -925,6 +957,15 @@ impl<Z: Sizes> Kernel<Z> {
                 scores,
                 ..
             } => [q, k, v, out].into_iter().chain(ep(scores)).collect(),
+            KernelOp::Recurrent {
+                proj,
+                weights,
+                h0,
+                c0,
+                extra,
+                y,
+                ..
+            } => vec![proj, weights, h0, c0, extra, y],
         }
     }
 
@@ -938,7 +979,9 @@ impl<Z: Sizes> Kernel<Z> {
             | KernelOp::Softmax { y, .. }
             | KernelOp::LayerNorm { y, .. }
             | KernelOp::ConvBand { y, .. } => vec![y],
-            KernelOp::Gather { out, .. } | KernelOp::Attention { out, .. } => vec![out],
+            KernelOp::Gather { out, .. }
+            | KernelOp::Attention { out, .. }
+            | KernelOp::Recurrent { y: out, .. } => vec![out],
         }
     }
 }
