@@ -202,7 +202,7 @@ fn untiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>) -> vmvx::Kernel<Z> {
             weights,
             h0,
             c0,
-            extra,
+            biases,
             y,
             cell,
         } => KernelOp::Recurrent {
@@ -210,7 +210,7 @@ fn untiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>) -> vmvx::Kernel<Z> {
             weights: view(weights),
             h0: view(h0),
             c0: view(c0),
-            extra: view(extra),
+            biases: view(biases),
             y: view(y),
             cell: cell.clone(),
         },

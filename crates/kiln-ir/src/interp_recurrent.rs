@@ -20,9 +20,9 @@ fn activate(a: Activation, clip: Option<f32>, x: f64) -> f64 {
     }
 }
 
-/// The `[2 + T, D, B, H]` result from the operands `[proj, weights, h0, c0, extra]`.
+/// The `[2 + T, D, B, H]` result from the operands `[proj, weights, h0, c0, biases]`.
 pub(crate) fn recurrent(cell: &RecurrentCell, args: &[&Tensor]) -> Vec<f64> {
-    let [proj, w, h0, c0, extra] = args else {
+    let [proj, w, h0, c0, biases] = args else {
         unreachable!("typed with five operands")
     };
     let (dirs, seq, batch, gh) = (proj.shape[0], proj.shape[1], proj.shape[2], proj.shape[3]);
@@ -33,7 +33,8 @@ pub(crate) fn recurrent(cell: &RecurrentCell, args: &[&Tensor]) -> Vec<f64> {
         let acts = cell.activations(d);
         let act = |k: usize, x: f64| activate(acts[k], cell.clip, x);
         let wd = &w.data[d * h * gh..][..h * gh];
-        let ex = &extra.data[d * extra.shape[2]..][..extra.shape[2]];
+        let all = &biases.data[d * biases.shape[2]..][..biases.shape[2]];
+        let (bias, ex) = all.split_at(gh);
         for b in 0..batch {
             let mut hs: Vec<f64> = h0.data[(d * batch + b) * h..][..h].to_vec();
             let mut cs: Vec<f64> = c0.data[(d * batch + b) * h..][..h].to_vec();
@@ -43,7 +44,8 @@ pub(crate) fn recurrent(cell: &RecurrentCell, args: &[&Tensor]) -> Vec<f64> {
                 (0..seq).collect()
             };
             for t in steps {
-                let x = &proj.data[((d * seq + t) * batch + b) * gh..][..gh];
+                let row = &proj.data[((d * seq + t) * batch + b) * gh..][..gh];
+                let x: Vec<f64> = row.iter().zip(bias).map(|(p, q)| p + q).collect();
                 // state · weights over the columns `cols`.
                 let product = |state: &[f64], col: usize| -> f64 {
                     (0..h).map(|k| state[k] * wd[k * gh + col]).sum()

@@ -182,11 +182,12 @@ pub enum OpKind {
         value: f64,
     },
     /// A recurrent layer over a whole sequence (see [`RecurrentCell`]), f32. Operands: each
-    /// step's input projection with the biases that do not depend on the state
-    /// `[D, T, B, G·H]`, the recurrent weights transposed `[D, H, G·H]`, the initial hidden and
-    /// cell states `[D, B, H]`, and the `extra` per-direction values `[D, 1, E·H]` (LSTM's
-    /// peepholes, `E` = 3; GRU's recurrent hidden bias for `linear_before_reset`, `E` = 1;
-    /// zeros where unused). The result `[2 + T, D, B, H]` holds the final hidden state, the
+    /// step's input projection `[D, T, B, G·H]`, the recurrent weights transposed
+    /// `[D, H, G·H]`, the initial hidden and cell states `[D, B, H]`, and per direction the
+    /// biases `[D, 1, (G + E)·H]` ([`RecurrentCell::bias_len`]): what is added to each step's
+    /// projection (the biases that do not depend on the state), then LSTM's peepholes (`E` =
+    /// 3) or GRU's recurrent hidden bias for `linear_before_reset` (`E` = 1), zeros where
+    /// unused. The result `[2 + T, D, B, H]` holds the final hidden state, the
     /// final cell state (zeros but for an LSTM), then every step's hidden state in time order.
     Recurrent(RecurrentCell),
 }
@@ -1074,7 +1075,7 @@ fn recurrent_result(cell: &RecurrentCell, ops: &[&TensorType]) -> Result<TensorT
         "weights",
         "initial hidden state",
         "initial cell state",
-        "extra",
+        "biases",
     ];
     if let Some((i, t)) = ops
         .iter()
@@ -1108,12 +1109,12 @@ fn recurrent_result(cell: &RecurrentCell, ops: &[&TensorType]) -> Result<TensorT
         return Err(bad(&format!("a projection [{d}, T, B, {gh}]")));
     }
     let state = [Dim::Static(d), batch.clone(), Dim::Static(h)];
-    let extra = [
+    let biases = [
         Dim::Static(d),
         Dim::Static(1),
-        Dim::Static(cell.cell.extra_gates() * h),
+        Dim::Static(cell.bias_len(h)),
     ];
-    for (i, want) in [(2, &state), (3, &state), (4, &extra)] {
+    for (i, want) in [(2, &state), (3, &state), (4, &biases)] {
         let t = ops[i];
         let fits = t.rank() == 3 && t.dims.iter().zip(want).all(|(a, b)| dims_compatible(a, b));
         if !fits {

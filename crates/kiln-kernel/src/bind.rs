@@ -141,7 +141,7 @@ impl Binder<'_> {
                 weights,
                 h0,
                 c0,
-                extra,
+                biases,
                 y,
                 cell,
             } => Op::Recurrent {
@@ -149,7 +149,7 @@ impl Binder<'_> {
                 weights: self.view(weights)?,
                 h0: self.view(h0)?,
                 c0: self.view(c0)?,
-                extra: self.view(extra)?,
+                biases: self.view(biases)?,
                 y: self.view(y)?,
                 cell: cell.clone(),
             },

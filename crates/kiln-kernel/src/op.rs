@@ -2,6 +2,8 @@
 
 use crate::{Sizes, Static, View};
 use kiln_scalar::{Body, ReduceFn};
+#[cfg(doc)]
+use kiln_types::recurrent::RecurrentCell;
 
 /// Elementwise code applied to a named op's result: `Input(0)` is the op's result element,
 /// `Input(n+1)` is `inputs[n]`, indexed by the result's coordinates.
@@ -82,8 +84,9 @@ pub enum Op<Z: Sizes = Static> {
     },
     /// A recurrent layer over a whole sequence, f32 (`kiln_ir::OpKind::Recurrent`): views
     /// `proj` `[D, T, B, G·H]` (each step's input projection), `weights` `[D, H, G·H]` (the
-    /// recurrent weights transposed), `h0` and `c0` `[D, B, H]` (initial states), `extra`
-    /// `[D, 1, E·H]` (LSTM's peepholes or GRU's recurrent hidden bias) and the row-major
+    /// recurrent weights transposed), `h0` and `c0` `[D, B, H]` (initial states), `biases`
+    /// `[D, 1, (G + E)·H]` (the bias of every step's projection, then LSTM's peepholes or
+    /// GRU's recurrent hidden bias: [`RecurrentCell::bias_len`]) and the row-major
     /// result `y` `[2 + T, D, B, H]`: final hidden state, final cell state, then each step's
     /// hidden state in time order. Each direction's steps run in order, one after another;
     /// directions are independent.
@@ -92,7 +95,7 @@ pub enum Op<Z: Sizes = Static> {
         weights: View<Z>,
         h0: View<Z>,
         c0: View<Z>,
-        extra: View<Z>,
+        biases: View<Z>,
         y: View<Z>,
         cell: kiln_types::recurrent::RecurrentCell,
     },
@@ -150,10 +153,10 @@ impl<Z: Sizes> Op<Z> {
                 weights,
                 h0,
                 c0,
-                extra,
+                biases,
                 y,
                 ..
-            } => vec![proj, weights, h0, c0, extra, y],
+            } => vec![proj, weights, h0, c0, biases, y],
         }
     }
 
@@ -183,10 +186,10 @@ impl<Z: Sizes> Op<Z> {
                 weights,
                 h0,
                 c0,
-                extra,
+                biases,
                 y,
                 ..
-            } => vec![proj, weights, h0, c0, extra, y],
+            } => vec![proj, weights, h0, c0, biases, y],
         }
     }
 

@@ -490,14 +490,14 @@ impl<'a> Cursor<'a> {
                     false => None,
                 };
                 let cell = RecurrentCell::from_word(word, clip).map_err(|m| self.error(m))?;
-                let [proj, weights, h0, c0, extra] = <[View; 5]>::try_from(ins)
+                let [proj, weights, h0, c0, biases] = <[View; 5]>::try_from(ins)
                     .unwrap_or_else(|_| unreachable!("five views were read"));
                 Op::Recurrent {
                     proj,
                     weights,
                     h0,
                     c0,
-                    extra,
+                    biases,
                     y,
                     cell,
                 }

@@ -120,13 +120,13 @@ impl<Z: Sizes> Display for Op<Z> {
                 weights,
                 h0,
                 c0,
-                extra,
+                biases,
                 y,
                 cell,
             } => {
                 write!(
                     f,
-                    "{name} {proj}, {weights}, {h0}, {c0}, {extra} -> {y} cell {}",
+                    "{name} {proj}, {weights}, {h0}, {c0}, {biases} -> {y} cell {}",
                     cell.word()
                 )?;
                 match cell.clip {

@@ -97,12 +97,12 @@ fn check_ranks(op: &Op) -> Result<(), String> {
             weights,
             h0,
             c0,
-            extra,
+            biases,
             y,
             ..
         } => {
             rank(proj, 4)?;
-            [weights, h0, c0, extra]
+            [weights, h0, c0, biases]
                 .into_iter()
                 .try_for_each(|v| rank(v, 3))?;
             rank(y, 4)

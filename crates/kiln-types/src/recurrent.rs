@@ -49,8 +49,8 @@ impl Cell {
         }
     }
 
-    /// Values per hidden unit of the `extra` operand: LSTM's peepholes (input, output,
-    /// forget) or GRU's recurrent hidden bias, applied inside the reset gate.
+    /// Values per hidden unit of the biases past the projection's: LSTM's peepholes (input,
+    /// output, forget) or GRU's recurrent hidden bias, applied inside the reset gate.
     pub fn extra_gates(self) -> usize {
         match self {
             Cell::Lstm => 3,
@@ -181,6 +181,13 @@ pub struct RecurrentCell {
 }
 
 impl RecurrentCell {
+    /// Values per direction of the biases a recurrent kernel takes for hidden size `hidden`:
+    /// the bias added to every step's projection (one per gate column), then
+    /// [`Cell::extra_gates`] per hidden unit.
+    pub fn bias_len(&self, hidden: usize) -> usize {
+        (self.cell.gates() + self.cell.extra_gates()) * hidden
+    }
+
     /// Direction `d`'s activations.
     pub fn activations(&self, d: usize) -> &[Activation] {
         let n = self.cell.activation_count();

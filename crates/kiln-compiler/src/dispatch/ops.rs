@@ -301,14 +301,14 @@ impl Former<'_> {
                 let views: Vec<View> = args.iter().map(|a| self.contiguous_view(a)).collect();
                 let s = self.new_storage(StorageKind::Computed, out_ty, &out_shape);
                 let y = contiguous(s as u32, SymExpr::from(0), out_ty, &out_shape);
-                let [proj, weights, h0, c0, extra] = <[View; 5]>::try_from(views)
+                let [proj, weights, h0, c0, biases] = <[View; 5]>::try_from(views)
                     .unwrap_or_else(|_| unreachable!("typed with five operands"));
                 self.push_kernel(KernelOp::Recurrent {
                     proj,
                     weights,
                     h0,
                     c0,
-                    extra,
+                    biases,
                     y,
                     cell: cell.clone(),
                 });

@@ -77,7 +77,7 @@ impl Direction<'_> {
         }
     }
 
-    /// One step: `gates` holds the step's input projection on entry; `h` and `c` (`batch ×
+    /// One step from `x`, the step's input projection with its bias: `h` and `c` (`batch ×
     /// hidden`) become the new states. `scratch` holds `batch × hidden` values.
     fn step(
         &self,
@@ -192,7 +192,7 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(),
         weights,
         h0,
         c0,
-        extra,
+        biases,
         y,
         cell,
     } = &k.op
@@ -208,8 +208,10 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(),
     read_rows(m, h0, d, &mut h);
     read_rows(m, c0, d, &mut c);
     let w_start = weights.offset as i64 + d as i64 * weights.strides[0];
-    let mut extra_row = vec![0.0f32; extra.shape[2] as usize];
-    read_rows(m, extra, d, &mut extra_row);
+    // The projection's bias, then the peepholes or the recurrent hidden bias.
+    let mut bias = vec![0.0f32; biases.shape[2] as usize];
+    read_rows(m, biases, d, &mut bias);
+    let extra = bias.split_off(gh);
     let products = match cell.cell {
         Cell::Gru if !cell.linear_before_reset => vec![(0, 2 * hidden), (2 * hidden, hidden)],
         _ => vec![(0, gh)],
@@ -234,7 +236,7 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(),
         batch,
         hidden,
         packed,
-        extra: extra_row,
+        extra,
     };
     let (mut gates, mut x, mut scratch) = (
         vec![0.0f32; batch * gh],
@@ -255,7 +257,10 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(),
                 + d as i64 * proj.strides[0]
                 + t as i64 * proj.strides[1]
                 + b as i64 * proj.strides[2];
-            row.copy_from_slice(&ps[at as usize..][..gh]);
+            row.iter_mut()
+                .zip(&ps[at as usize..][..gh])
+                .zip(&bias)
+                .for_each(|((x, p), b)| *x = p + b);
         }
         dir.step(&x, &mut gates, &mut h, &mut c, &mut scratch);
         m.f32_mut(y, y_row(2 + t), state).copy_from_slice(&h);

@@ -242,7 +242,7 @@ impl Kernel<Symbolic> {
                 weights,
                 h0,
                 c0,
-                extra,
+                biases,
                 y,
                 cell,
             } => KernelOp::Recurrent {
@@ -250,7 +250,7 @@ impl Kernel<Symbolic> {
                 weights: b.view(weights)?,
                 h0: b.view(h0)?,
                 c0: b.view(c0)?,
-                extra: b.view(extra)?,
+                biases: b.view(biases)?,
                 y: b.view(y)?,
                 cell: cell.clone(),
             },

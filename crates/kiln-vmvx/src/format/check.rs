@@ -451,10 +451,10 @@ impl Kernel {
                 weights,
                 h0,
                 c0,
-                extra,
+                biases,
                 y,
                 cell,
-            } => check_recurrent([proj, weights, h0, c0, extra, y], cell)?,
+            } => check_recurrent([proj, weights, h0, c0, biases, y], cell)?,
             // Families this build leaves out, refused above.
             #[cfg(not(all(
                 feature = "conv",
@@ -479,7 +479,7 @@ impl Kernel {
 /// agreeing with each other and the cell, last dims contiguous, strides non-negative.
 #[cfg(feature = "recurrent")]
 fn check_recurrent(vs: [&View; 6], cell: &RecurrentCell) -> Result<(), String> {
-    let [proj, weights, h0, c0, extra, y] = vs;
+    let [proj, weights, h0, c0, biases, y] = vs;
     cell.check()?;
     if vs.iter().any(|v| v.element_type != ElementType::F32) {
         return Err("a recurrent layer needs f32 views".into());
@@ -496,7 +496,7 @@ fn check_recurrent(vs: [&View; 6], cell: &RecurrentCell) -> Result<(), String> {
         && proj.shape == [d, seq, batch, gh]
         && h0.shape == [d, batch, h]
         && c0.shape == [d, batch, h]
-        && extra.shape == [d, 1, cell.cell.extra_gates() as u64 * h]
+        && biases.shape == [d, 1, cell.bias_len(h as usize) as u64]
         && y.shape == [seq.saturating_add(2), d, batch, h];
     if !fits {
         return Err("a recurrent layer's view shapes do not agree".into());

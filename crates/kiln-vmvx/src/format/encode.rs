@@ -395,12 +395,12 @@ fn encode_op<Z: SizeCodec>(w: &mut ByteWriter, op: &KernelOp<Z>) {
             weights,
             h0,
             c0,
-            extra,
+            biases,
             y,
             cell,
         } => {
             w.u8(9);
-            views(w, &[proj, weights, h0, c0, extra, y]);
+            views(w, &[proj, weights, h0, c0, biases, y]);
             let mut bytes = Vec::new();
             cell.encode(&mut bytes);
             w.blob(&bytes);
@@ -506,7 +506,7 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Option<KernelOp<Z>> {
             scores: decode_epilogue(r),
         },
         9 => {
-            let [proj, weights, h0, c0, extra, y] = core::array::from_fn(|_| decode_view(r));
+            let [proj, weights, h0, c0, biases, y] = core::array::from_fn(|_| decode_view(r));
             let cell = match RecurrentCell::decode(&r.blob()) {
                 Ok((cell, _)) => cell,
                 Err(m) => {
@@ -519,7 +519,7 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Option<KernelOp<Z>> {
                 weights,
                 h0,
                 c0,
-                extra,
+                biases,
                 y,
                 cell,
             }

@@ -372,15 +372,15 @@ pub enum KernelOp<Z: Sizes = Static> {
     },
     /// A recurrent layer over a whole sequence (format version 11), f32, as
     /// `kiln_kernel::Op::Recurrent` describes it: `proj` `[D, T, B, G·H]`, `weights`
-    /// `[D, H, G·H]` (rows of `G·H` contiguous columns), `h0` and `c0` `[D, B, H]`, `extra`
-    /// `[D, 1, E·H]`, and `y` `[2 + T, D, B, H]`, every view's last dim contiguous.
+    /// `[D, H, G·H]` (rows of `G·H` contiguous columns), `h0` and `c0` `[D, B, H]`, `biases`
+    /// `[D, 1, (G + E)·H]`, and `y` `[2 + T, D, B, H]`, every view's last dim contiguous.
     /// Workgroups take one direction each.
     Recurrent {
         proj: View<Z>,
         weights: View<Z>,
         h0: View<Z>,
         c0: View<Z>,
-        extra: View<Z>,
+        biases: View<Z>,
         y: View<Z>,
         cell: RecurrentCell,
     },
@@ -920,10 +920,10 @@ impl<Z: Sizes> Kernel<Z> {
                 weights,
                 h0,
                 c0,
-                extra,
+                biases,
                 y,
                 ..
-            } => vec![proj, weights, h0, c0, extra, y],
+            } => vec![proj, weights, h0, c0, biases, y],
         }
     }
 
@@ -962,10 +962,10 @@ impl<Z: Sizes> Kernel<Z> {
                 weights,
                 h0,
                 c0,
-                extra,
+                biases,
                 y,
                 ..
-            } => vec![proj, weights, h0, c0, extra, y],
+            } => vec![proj, weights, h0, c0, biases, y],
         }
     }
 
