@@ -38,15 +38,20 @@ pub fn exp(x: f32) -> f32 {
     const ROUND: f32 = 12_582_912.0;
     const MAX: f32 = EXP_MAX;
     let clamped = x.clamp(EXP_MIN, MAX);
-    let n = (clamped * core::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = clamped * core::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
     let r = clamped - n * LN2_HI - n * LN2_LO;
     let mut p = EXP_TAYLOR[0];
     for c in &EXP_TAYLOR[1..] {
         p = p * r + c;
     }
     let power = |e: i32| f32::from_bits(((e + 127) as u32) << 23);
-    let (half, n) = ((n as i32) >> 1, n as i32);
-    let scaled = p * power(half) * power(n - half);
+    // `n` as an integer, read from the low bits of `shifted` (`ROUND + n`, in ROUND's binade)
+    // rather than by `as i32`, whose saturating conversion LLVM checks lane by lane. A NaN
+    // gives bits that the NaN case below discards.
+    let k = shifted.to_bits() as i32 - ROUND.to_bits() as i32;
+    let half = k >> 1;
+    let scaled = p * power(half) * power(k - half);
     if x < EXP_MIN {
         0.0
     } else if x > MAX {
