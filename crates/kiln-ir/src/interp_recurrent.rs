@@ -16,7 +16,7 @@ fn activate(a: Activation, clip: Option<f32>, x: f64) -> f64 {
         Activation::Tanh => x.tanh(),
         Activation::Relu => x.max(0.0),
         Activation::Softsign => x / (1.0 + x.abs()),
-        Activation::Softplus => x.exp().ln_1p(),
+        Activation::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
     }
 }
 

@@ -651,6 +651,29 @@ impl Parts<'_> {
         let (h, gh) = (rnn.hidden, rnn.cell.gates() * rnn.hidden);
         let extra_len = cell.cell.extra_gates() * h;
         let bias_len = cell.bias_len(h);
+        // The initial states first: one the kernel cannot take leaves the node to the steps
+        // before anything else is emitted.
+        let state = vec![Dim::Static(dirs.len()), self.batch.clone(), Dim::Static(h)];
+        let mut initial = vec![];
+        for (k, init) in self.initial.iter().enumerate() {
+            initial.push(match init {
+                Some(v) => {
+                    let v = to_layout0(im, *v)?;
+                    // The kernel takes states of exactly [D, batch, H]; one that broadcasts
+                    // or names its batch otherwise goes through the steps' elementwise ops.
+                    if im.dims(v) != state {
+                        return Ok(None);
+                    }
+                    v
+                }
+                None => {
+                    let loc = format!("{}_state{k}", ctx.name);
+                    let zero = im.constant(HostTensor::from_f64(et, &[], &[0.0]), &loc);
+                    let shape = state.clone();
+                    rnn.emit(im, OpKind::Broadcast { shape }, &[zero])?
+                }
+            });
+        }
         let (seq, batch) = (self.seq.clone(), self.batch.clone());
         let input = im.dims(self.x)[2].clone();
         let steps = Dim::from_expr(seq.expr() * batch.expr())
@@ -692,20 +715,6 @@ impl Parts<'_> {
         let proj = proj?;
         let biases = im.emit(ctx, OpKind::Concat { axis: 2 }, &[input_bias?, extra?])?;
         debug_assert_eq!(im.dims(biases)[2], Dim::Static(bias_len));
-        let d = Dim::Static(dirs.len());
-        let state = vec![d.clone(), batch.clone(), Dim::Static(h)];
-        let mut initial = vec![];
-        for (k, init) in self.initial.iter().enumerate() {
-            initial.push(match init {
-                Some(v) => to_layout0(im, *v)?,
-                None => {
-                    let loc = format!("{}_state{k}", ctx.name);
-                    let zero = im.constant(HostTensor::from_f64(et, &[], &[0.0]), &loc);
-                    let shape = state.clone();
-                    rnn.emit(im, OpKind::Broadcast { shape }, &[zero])?
-                }
-            });
-        }
         let all = rnn.emit(
             im,
             OpKind::Recurrent(cell),

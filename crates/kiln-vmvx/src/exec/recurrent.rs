@@ -26,7 +26,10 @@ fn activate(act: Activation, clip: Option<f32>, xs: &mut [f32]) {
         Activation::Tanh => rows::tanh_in_place(xs),
         Activation::Relu => xs.iter_mut().for_each(|x| *x = x.max(0.0)),
         Activation::Softsign => xs.iter_mut().for_each(|x| *x /= 1.0 + x.abs()),
-        Activation::Softplus => xs.iter_mut().for_each(|x| *x = rows::exp(*x).ln_1p()),
+        // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), which stays finite for large x.
+        Activation::Softplus => xs
+            .iter_mut()
+            .for_each(|x| *x = x.max(0.0) + rows::exp(-x.abs()).ln_1p()),
     }
 }
 

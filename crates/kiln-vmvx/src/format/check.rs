@@ -489,14 +489,20 @@ fn check_recurrent(vs: [&View; 6], cell: &RecurrentCell) -> Result<(), String> {
         return Err("a recurrent layer's views have the wrong ranks".into());
     }
     let (d, h) = (weights.shape[0], weights.shape[1]);
-    let gh = cell.cell.gates() as u64 * h;
+    let per_hidden = |n: usize| h.checked_mul(n as u64);
+    let (Some(gh), Some(bias_len)) = (
+        per_hidden(cell.cell.gates()),
+        per_hidden(cell.cell.gates() + cell.cell.extra_gates()),
+    ) else {
+        return Err("a recurrent layer's hidden size is too large".into());
+    };
     let (seq, batch) = (proj.shape[1], proj.shape[2]);
     let fits = d == cell.directions.count() as u64
         && weights.shape[2] == gh
         && proj.shape == [d, seq, batch, gh]
         && h0.shape == [d, batch, h]
         && c0.shape == [d, batch, h]
-        && biases.shape == [d, 1, cell.bias_len(h as usize) as u64]
+        && biases.shape == [d, 1, bias_len]
         && y.shape == [seq.saturating_add(2), d, batch, h];
     if !fits {
         return Err("a recurrent layer's view shapes do not agree".into());
