@@ -545,4 +545,23 @@ mod tests {
             []
         );
     }
+
+    /// A recurrent dispatch prints back as it was written, its cell and clip included; a
+    /// cell that does not fit its options is an error naming the line.
+    #[test]
+    fn recurrent_dispatches_round_trip() {
+        let storages = "%s0 = param 0 [45xf32]\n%s1 = param 1 [75xf32]\n%s2 = param 2 [15xf32]\n\
+                        %s3 = param 3 [15xf32]\n%s4 = param 4 [20xf32]\n%s5 = computed [75xf32]\n";
+        let dispatch = "dispatch_0(%s0, %s1, %s2, %s3, %s4, %s5) = recurrent #0[1x1x3x15xf32], \
+                        #1[1x5x15xf32], #2[1x3x5xf32], #3[1x3x5xf32], #4[1x1x20xf32] -> \
+                        #5[3x1x3x5xf32] cell gru.forward.lbr.sigmoid.tanh clip 0.5";
+        let text = format!("{storages}{dispatch}\nreturn %s5\n");
+        assert_eq!(parse(&text).unwrap().to_string(), text);
+        let coupled = text.replace("gru.forward.lbr", "gru.forward.coupled");
+        let err = parse(&coupled).unwrap_err().to_string();
+        assert!(
+            err.starts_with("kernel IR line 7: only an LSTM couples"),
+            "{err}"
+        );
+    }
 }

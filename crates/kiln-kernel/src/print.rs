@@ -123,17 +123,10 @@ impl<Z: Sizes> Display for Op<Z> {
                 biases,
                 y,
                 cell,
-            } => {
-                write!(
-                    f,
-                    "{name} {proj}, {weights}, {h0}, {c0}, {biases} -> {y} cell {}",
-                    cell.word()
-                )?;
-                match cell.clip {
-                    Some(c) => write!(f, " clip {c:?}"),
-                    None => Ok(()),
-                }
-            }
+            } => write!(
+                f,
+                "{name} {proj}, {weights}, {h0}, {c0}, {biases} -> {y} cell {cell}"
+            ),
         }
     }
 }

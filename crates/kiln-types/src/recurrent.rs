@@ -4,7 +4,8 @@
 //!
 //! Its text form is one word (`gru.bidirectional.plain.sigmoid.tanh.sigmoid.tanh`: cell,
 //! directions, `plain`, `lbr` for GRU's `linear_before_reset` or `coupled` for LSTM's
-//! `input_forget`, then each direction's activations), with the clip beside it.
+//! `input_forget`, then each direction's activations), with the clip beside it: the kernel
+//! IR and VMVX print it as `Display` does (`gru.forward.plain.sigmoid.tanh clip 0.5`).
 //!
 //! ```
 //! use kiln_types::recurrent::{Activation, Cell, Directions, RecurrentCell};
@@ -18,6 +19,7 @@
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt;
 
 /// The cell computed at each step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -31,6 +33,8 @@ pub enum Cell {
 }
 
 impl Cell {
+    const ALL: [Cell; 3] = [Cell::Lstm, Cell::Gru, Cell::Rnn];
+
     /// Gate blocks per hidden unit (the column blocks of the weights).
     pub fn gates(self) -> usize {
         match self {
@@ -67,9 +71,7 @@ impl Cell {
     }
 
     fn from_name(name: &str) -> Option<Cell> {
-        [Cell::Lstm, Cell::Gru, Cell::Rnn]
-            .into_iter()
-            .find(|c| c.name() == name)
+        Self::ALL.into_iter().find(|c| c.name() == name)
     }
 }
 
@@ -83,6 +85,12 @@ pub enum Directions {
 }
 
 impl Directions {
+    const ALL: [Directions; 3] = [
+        Directions::Forward,
+        Directions::Reverse,
+        Directions::Bidirectional,
+    ];
+
     pub fn count(self) -> usize {
         match self {
             Directions::Bidirectional => 2,
@@ -107,13 +115,7 @@ impl Directions {
     }
 
     fn from_name(name: &str) -> Option<Directions> {
-        [
-            Directions::Forward,
-            Directions::Reverse,
-            Directions::Bidirectional,
-        ]
-        .into_iter()
-        .find(|d| d.name() == name)
+        Self::ALL.into_iter().find(|d| d.name() == name)
     }
 }
 
@@ -289,18 +291,14 @@ impl RecurrentCell {
     pub fn decode(bytes: &[u8]) -> Result<(RecurrentCell, usize), String> {
         let short = || String::from("a recurrent cell's description is cut short");
         let head = bytes.get(..9).ok_or_else(short)?;
-        let cell = [Cell::Lstm, Cell::Gru, Cell::Rnn]
+        let cell = Cell::ALL
             .get(head[0] as usize)
             .copied()
             .ok_or_else(|| format!("unknown recurrent cell {}", head[0]))?;
-        let directions = [
-            Directions::Forward,
-            Directions::Reverse,
-            Directions::Bidirectional,
-        ]
-        .get(head[1] as usize)
-        .copied()
-        .ok_or_else(|| format!("unknown recurrent directions {}", head[1]))?;
+        let directions = Directions::ALL
+            .get(head[1] as usize)
+            .copied()
+            .ok_or_else(|| format!("unknown recurrent directions {}", head[1]))?;
         let clip = f32::from_le_bytes([head[4], head[5], head[6], head[7]]);
         let n = head[8] as usize;
         let codes = bytes.get(9..9 + n).ok_or_else(short)?;
@@ -321,9 +319,21 @@ impl RecurrentCell {
     }
 }
 
+/// The word, then ` clip C` where there is a clip.
+impl fmt::Display for RecurrentCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.word())?;
+        match self.clip {
+            Some(c) => write!(f, " clip {c:?}"),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn encodings_round_trip() {
@@ -344,6 +354,10 @@ mod tests {
         assert_eq!(
             RecurrentCell::from_word(&cell.word(), Some(2.5)),
             Ok(cell.clone())
+        );
+        assert_eq!(
+            cell.to_string(),
+            "lstm.reverse.coupled.sigmoid.softsign.relu clip 2.5"
         );
         assert!(RecurrentCell::decode(&bytes[..5]).is_err());
         let err = RecurrentCell::from_word("gru.forward.plain.sigmoid", None).unwrap_err();

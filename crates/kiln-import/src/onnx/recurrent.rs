@@ -26,34 +26,15 @@ use super::{Importer, NodeCtx};
 use crate::ImportError;
 use kiln_ir::{BinaryOp, Dim, OpKind, ReduceKind, TensorType, UnaryOp, ValueId};
 use kiln_types::control::Stmt;
-use kiln_types::recurrent::{
-    Activation as RecurrentActivation, Cell as RecurrentKind, Directions, RecurrentCell,
-};
+use kiln_types::recurrent::{Activation as RecurrentActivation, Cell, Directions, RecurrentCell};
 use kiln_types::{ElementType, HostTensor};
 
-#[derive(Clone, Copy, PartialEq)]
-enum Cell {
-    Lstm,
-    Gru,
-    Rnn,
-}
-
-impl Cell {
-    /// Gates per hidden unit: the row blocks of `W` and `R`.
-    fn gates(self) -> usize {
-        match self {
-            Cell::Lstm => 4,
-            Cell::Gru => 3,
-            Cell::Rnn => 1,
-        }
-    }
-
-    fn default_activations(self) -> &'static [&'static str] {
-        match self {
-            Cell::Lstm => &["Sigmoid", "Tanh", "Tanh"],
-            Cell::Gru => &["Sigmoid", "Tanh"],
-            Cell::Rnn => &["Tanh"],
-        }
+/// ONNX's default activations of `cell`, per direction.
+fn default_activations(cell: Cell) -> &'static [&'static str] {
+    match cell {
+        Cell::Lstm => &["Sigmoid", "Tanh", "Tanh"],
+        Cell::Gru => &["Sigmoid", "Tanh"],
+        Cell::Rnn => &["Tanh"],
     }
 }
 
@@ -71,7 +52,7 @@ fn activations(
     cell: Cell,
     dirs: usize,
 ) -> Result<Vec<Vec<Activation>>, ImportError> {
-    let per_dir = cell.default_activations().len();
+    let per_dir = default_activations(cell).len();
     let names: Vec<String> = match ctx.attr("activations") {
         Some(a) if !a.strings.is_empty() => a
             .strings
@@ -79,7 +60,7 @@ fn activations(
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect(),
         _ => (0..dirs)
-            .flat_map(|_| cell.default_activations().iter().map(|s| s.to_string()))
+            .flat_map(|_| default_activations(cell).iter().map(|s| s.to_string()))
             .collect(),
     };
     if names.len() != per_dir * dirs {
@@ -637,11 +618,7 @@ impl Parts<'_> {
             return Ok(None);
         };
         let cell = RecurrentCell {
-            cell: match rnn.cell {
-                Cell::Lstm => RecurrentKind::Lstm,
-                Cell::Gru => RecurrentKind::Gru,
-                Cell::Rnn => RecurrentKind::Rnn,
-            },
+            cell: rnn.cell,
             directions,
             activations,
             clip,
@@ -650,7 +627,6 @@ impl Parts<'_> {
         };
         let (h, gh) = (rnn.hidden, rnn.cell.gates() * rnn.hidden);
         let extra_len = cell.cell.extra_gates() * h;
-        let bias_len = cell.bias_len(h);
         // The initial states first: one the kernel cannot take leaves the node to the steps
         // before anything else is emitted.
         let state = vec![Dim::Static(dirs.len()), self.batch.clone(), Dim::Static(h)];
@@ -714,7 +690,6 @@ impl Parts<'_> {
         let [proj, r_all, input_bias, extra] = stacks.map(|parts| concat(im, ctx, &parts, 0));
         let proj = proj?;
         let biases = im.emit(ctx, OpKind::Concat { axis: 2 }, &[input_bias?, extra?])?;
-        debug_assert_eq!(im.dims(biases)[2], Dim::Static(bias_len));
         let all = rnn.emit(
             im,
             OpKind::Recurrent(cell),

@@ -84,13 +84,7 @@ impl<Z: Sizes> core::fmt::Display for Kernel<Z> {
             KernelOp::Gather { data, indices, out } => write!(f, "gather {data}, {indices} -> {out}"),
             KernelOp::Attention { q, k, v, out, scores, tile_m } => write!(f, "attention {q}, {k}, {v} -> {out} tile {}{}", dims(&[*tile_m]), epilogue(scores).replacen("epilogue", "scores", 1)),
             KernelOp::ConvBand { x, y, kernel, strides, pads, dilations, out } => write!(f, "conv_band {x} -> {y} kernel {kernel:?} strides {strides:?} pads {pads:?} dilations {dilations:?} out {out:?}"),
-            KernelOp::Recurrent { proj, weights, h0, c0, biases, y, cell } => {
-                write!(f, "recurrent {proj}, {weights}, {h0}, {c0}, {biases} -> {y} cell {}", cell.word())?;
-                match cell.clip {
-                    Some(c) => write!(f, " clip {c:?}"),
-                    None => Ok(()),
-                }
-            }
+            KernelOp::Recurrent { proj, weights, h0, c0, biases, y, cell } => write!(f, "recurrent {proj}, {weights}, {h0}, {c0}, {biases} -> {y} cell {cell}"),
         }
     }
 }
