@@ -135,8 +135,8 @@ fn all_variants_match_reference() {
 /// Data tiling: every tile this CPU runs (and an external one of every shape), with each
 /// operand packed ahead of time, packed during the call, read in place through row starts
 /// (near or a page apart), (right-hand) filled panel by panel or a selection of packed depth
-/// rows, and C written row-major, column-major or through a list of row offsets, agrees with
-/// a plain triple loop.
+/// rows, and C written row-major, column-major or through a list of row offsets (of columns
+/// or of rows), agrees with a plain triple loop.
 #[test]
 fn packed_operands_match_reference() {
     use kiln_ukernel::gemm::{pack_lhs, pack_rhs, Lhs, MatrixMut, Offsets, Rhs};
@@ -153,6 +153,13 @@ fn packed_operands_match_reference() {
             (10, 48, 50),
             (6, 57, 30),
             (5, 100, 0),
+            // Two full strips side by side (a tile over both where the CPU has one), then a
+            // ragged or a single one, over depths that keep the pair in L1 or not.
+            (13, 128, 100),
+            (7, 96, 160),
+            (25, 70, 9),
+            (49, 64, 147),
+            (14, 200, 64),
         ] {
             let mut seed = (m * 31 + n * 17 + k) as u64;
             let a: Vec<f32> = (0..m * k).map(|_| lcg(&mut seed)).collect();
@@ -199,21 +206,24 @@ fn packed_operands_match_reference() {
                 .collect();
             let depths_reversed: Offsets = (0..k).map(|p| k - 1 - p).collect();
             // Listed C rows: row i of the product is column m-1-i of a column-major C, or
-            // (listed in order, one apart) column i+1.
+            // (listed in order, one apart) column i+1; or row m-1-i of a row-major C (a
+            // channels-last output's pixels).
             let listed: Vec<usize> = (0..m).rev().collect();
             let listed_in_order: Vec<usize> = (1..=m).collect();
+            let listed_rows: Vec<usize> = (0..m).rev().map(|r| r * (n + 2)).collect();
             let cases =
-                (0..4).flat_map(|l| (0..7).flat_map(move |r| (0..4).map(move |o| (l, r, o))));
+                (0..4).flat_map(|l| (0..7).flat_map(move |r| (0..5).map(move |o| (l, r, o))));
             for (lhs_kind, rhs_kind, out_kind) in cases {
                 // C with a border of untouched values: rows (or columns) `ld` apart.
-                let column_major = out_kind > 0;
+                let column_major = (1..=3).contains(&out_kind);
                 let ld = if column_major { m + 2 } else { n + 2 };
                 let mut c = vec![7.0f32; ld * if column_major { n } else { m }];
                 let at = |i: usize, j: usize| match out_kind {
                     0 => i * ld + j,
                     1 => j * ld + i,
                     2 => j * ld + listed[i],
-                    _ => j * ld + listed_in_order[i],
+                    3 => j * ld + listed_in_order[i],
+                    _ => listed_rows[i] + j,
                 };
                 let lhs = match lhs_kind {
                     0 => Lhs::Packed(&pa),
@@ -272,6 +282,7 @@ fn packed_operands_match_reference() {
                     row_offsets: match out_kind {
                         2 => Some(&listed[..]),
                         3 => Some(&listed_in_order[..]),
+                        4 => Some(&listed_rows[..]),
                         _ => None,
                     },
                 };
