@@ -13,15 +13,17 @@
 //! every kernel that touches it takes that layout — a float convolution that computes with
 //! pixel rows over packed weights (either layout on either side; on images 32 or more pixels
 //! wide only where that computes little more than the other orientation) or is depthwise over
-//! narrower rows, a float pooling, or an elementwise kernel (whose views follow any strides);
-//! the last three want all their images alike (per-channel operands broadcast over the pixels
-//! have no layout), else they would transpose — and it is not a function result or parameter.
-//! A reduction keeps its images planar: over the pixels of a channels-last image it would read
-//! one channel at a time, far apart (a squeeze-and-excitation block's mean keeps its depthwise
-//! convolution planar). Of the images that may, those connected to a convolution through such
-//! kernels are: a CNN keeps its images channels-last from convolution to convolution through
-//! its activations, poolings and residual adds. An elementwise kernel writing such an image
-//! runs its channels innermost.
+//! narrower rows, a float pooling, or a generic kernel, elementwise or a reduction (whose views
+//! follow any strides); the last three want all their images alike (per-channel operands
+//! broadcast over the pixels, and a reduction's result over them, have no layout), else they
+//! would transpose — and it is not a function result or parameter. A reduction over a
+//! channels-last image's pixels (a squeeze-and-excitation block's mean) is compiled by llvm-cpu
+//! to read a pixel's channels at a time, one accumulator per channel, so the depthwise
+//! convolution before it need not be planar. Of the images that may, those connected to a
+//! convolution through such kernels are: a CNN keeps its images channels-last from
+//! convolution to convolution through its activations, poolings, residual adds and
+//! squeeze-and-excitation blocks. An elementwise kernel writing such an image runs its
+//! channels innermost.
 
 use crate::data_tiling::{packs_weights, pixel_rows_nearly_cheapest};
 use kiln_kernel::{Dispatches, Inst, StorageKind};
@@ -185,22 +187,18 @@ fn channels_innermost(op: &mut KernelOp) {
     }
 }
 
-/// How `op` may take channels-last images, if it can: an elementwise kernel, a float pooling
-/// or a float convolution (`pixel_rows` tells whether it may compute with pixel rows over packed
-/// weights: on images narrower than [`PLANAR_FROM_WIDTH`] always, since they waste most of a
-/// vector along a row, on larger ones where that costs little more than the other
-/// orientation, [`pixel_rows_nearly_cheapest`]).
-/// A reduction over the pixels of a channels-last image would read them one channel at a
-/// time, far apart, so reductions keep their images planar.
+/// How `op` may take channels-last images, if it can: a generic kernel (elementwise or a
+/// reduction), a float pooling or a float convolution (`pixel_rows` tells whether it may
+/// compute with pixel rows over packed weights: on images narrower than [`PLANAR_FROM_WIDTH`]
+/// always, since they waste most of a vector along a row, on larger ones where that costs
+/// little more than the other orientation, [`pixel_rows_nearly_cheapest`]).
 fn kind(op: &KernelOp, pixel_rows: impl FnOnce() -> bool) -> Option<Takes> {
     let KernelOp::Conv2d {
         x, w, y, groups, ..
     } = op
     else {
         let alike = match op {
-            KernelOp::Generic {
-                reduction_dims: 0, ..
-            } => true,
+            KernelOp::Generic { .. } => true,
             KernelOp::Pool2d { x, y, .. } => {
                 [x, y].iter().all(|v| v.element_type == ElementType::F32)
             }

@@ -11,7 +11,7 @@ use inkwell::attributes::AttributeLoc;
 use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
-use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum, FloatType, IntType};
+use inkwell::types::{BasicMetadataTypeEnum, BasicType, BasicTypeEnum, FloatType, IntType};
 use inkwell::values::{
     BasicMetadataValueEnum, BasicValueEnum, FastMathFlags, FloatValue, FunctionValue, IntValue,
     PointerValue,
@@ -315,7 +315,14 @@ pub fn emit<'ctx, Z: LlvmSizes>(
                 outputs,
                 body,
             };
-            g.nest(&lo, &hi, &mut |g, idx| ctx.element(g, idx))?;
+            if let Some(width) = ctx.reduces_across_rows(&tile) {
+                let inner = ctx.p - 1;
+                g.nest(&lo[..inner], &hi[..inner], &mut |g, outer| {
+                    ctx.rows(g, outer, [lo[inner], hi[inner]], width)
+                })?;
+            } else {
+                g.nest(&lo, &hi, &mut |g, idx| ctx.element(g, idx))?;
+            }
             g.b.build_return(Some(&g.i32t.const_zero())).map_err(e)?;
         }
         _ if kernel.epilogue().is_some() => {
@@ -443,14 +450,100 @@ impl<'ctx> Generic<'_, 'ctx> {
         let [output] = &self.outputs[..] else {
             return Err("a reduction must have exactly one output".into());
         };
-        let kind = reg_kind(output.element_type);
-        // Floats accumulate in f64 and integers wrap, as the interpreter does.
-        let acc_ty: BasicTypeEnum = match kind {
+        let acc_ty = self.acc_type(g, output);
+        let acc = g.alloca(acc_ty)?;
+        g.b.build_store(acc, self.acc_init(g, output)).map_err(e)?;
+        let zero = g.i64t.const_zero();
+        let lo = vec![zero; self.shape.len() - self.p];
+        let hi = &self.shape[self.p..];
+        g.nest(&lo, hi, &mut |g, ridx| {
+            let mut full = idx.to_vec();
+            full.extend_from_slice(ridx);
+            self.accumulate(g, acc_ty, acc, &full)
+        })?;
+        let result = self.finish(g, output, acc_ty, acc)?;
+        g.store(output, idx, result)
+    }
+
+    /// The accumulators [`Generic::rows`] needs, where the reduction should run it: its
+    /// innermost parallel dim is every input's contiguous one (or broadcast) and its tile a
+    /// constant of at most [`ROW_ACCUMULATORS`] (a mean over a channels-last image's pixels,
+    /// read a pixel's channels at a time rather than a channel's pixels a row apart each).
+    fn reduces_across_rows(&self, tile: &[IntValue<'ctx>]) -> Option<u32> {
+        let c = |x: IntValue| x.get_sign_extended_constant();
+        let inner = self.p.checked_sub(1)?;
+        if self.p == self.shape.len() {
+            return None;
+        }
+        let width = c(tile[inner]).filter(|t| (1..=ROW_ACCUMULATORS).contains(t))?;
+        let contiguous = self.inputs.iter().all(|v| match v.step(inner) {
+            Some(0) => true,
+            Some(1) => (self.p..self.shape.len()).all(|d| v.step(d).is_some_and(|s| s != 1)),
+            _ => false,
+        });
+        let reads_rows = self.inputs.iter().any(|v| v.step(inner) == Some(1));
+        (contiguous && reads_rows).then_some(width as u32)
+    }
+
+    /// Computes and stores the outputs of a reduction at parallel index `outer` (all but the
+    /// innermost parallel dim) for every index `lo..hi` of the innermost one: one accumulator
+    /// per index, the reduced dims walked outside them, so that each step reads a run of
+    /// contiguous values (vectorised) and every output still sums its values in the order
+    /// [`Generic::element`] does.
+    fn rows(
+        &self,
+        g: &mut Gen<'_, 'ctx>,
+        outer: &[IntValue<'ctx>],
+        [lo, hi]: [IntValue<'ctx>; 2],
+        width: u32,
+    ) -> R<()> {
+        let [output] = &self.outputs[..] else {
+            return Err("a reduction must have exactly one output".into());
+        };
+        let acc_ty = self.acc_type(g, output);
+        let accs = g.alloca(acc_ty.array_type(width).into())?;
+        let slot = |g: &mut Gen<'_, 'ctx>, i: IntValue<'ctx>| -> R<PointerValue<'ctx>> {
+            let k = g.b.build_int_sub(i, lo, "k").map_err(e)?;
+            g.gep(acc_ty, accs, k)
+        };
+        let init = self.acc_init(g, output);
+        g.nest(&[lo], &[hi], &mut |g, i| {
+            let at = slot(g, i[0])?;
+            g.b.build_store(at, init).map_err(e)?;
+            Ok(())
+        })?;
+        let zero = g.i64t.const_zero();
+        let rlo = vec![zero; self.shape.len() - self.p];
+        g.nest(&rlo, &self.shape[self.p..], &mut |g, ridx| {
+            g.nest(&[lo], &[hi], &mut |g, i| {
+                let mut full = outer.to_vec();
+                full.push(i[0]);
+                full.extend_from_slice(ridx);
+                let at = slot(g, i[0])?;
+                self.accumulate(g, acc_ty, at, &full)
+            })
+        })?;
+        g.nest(&[lo], &[hi], &mut |g, i| {
+            let at = slot(g, i[0])?;
+            let result = self.finish(g, output, acc_ty, at)?;
+            let mut idx = outer.to_vec();
+            idx.push(i[0]);
+            g.store(output, &idx, result)
+        })
+    }
+
+    /// The accumulator's type: floats accumulate in f64 and integers wrap, as the interpreter
+    /// does.
+    fn acc_type(&self, g: &Gen<'_, 'ctx>, output: &ValueView<'ctx>) -> BasicTypeEnum<'ctx> {
+        match reg_kind(output.element_type) {
             RegKind::F => g.f64t.into(),
             RegKind::I => g.i64t.into(),
-        };
-        let acc = g.alloca(acc_ty)?;
-        let init: BasicValueEnum = match (kind, self.reduce) {
+        }
+    }
+
+    /// The reduction's identity in the accumulator's type.
+    fn acc_init(&self, g: &Gen<'_, 'ctx>, output: &ValueView<'ctx>) -> BasicValueEnum<'ctx> {
+        match (reg_kind(output.element_type), self.reduce) {
             (RegKind::F, ReduceFn::Max) => g.f64t.const_float(f64::NEG_INFINITY).into(),
             (RegKind::F, ReduceFn::Min) => g.f64t.const_float(f64::INFINITY).into(),
             (RegKind::F, ReduceFn::Prod) => g.f64t.const_float(1.0).into(),
@@ -459,64 +552,75 @@ impl<'ctx> Generic<'_, 'ctx> {
             (RegKind::I, ReduceFn::Min) => g.i64t.const_int(i64::MAX as u64, true).into(),
             (RegKind::I, ReduceFn::Prod) => g.i64t.const_int(1, false).into(),
             (RegKind::I, _) => g.i64t.const_zero().into(),
-        };
-        g.b.build_store(acc, init).map_err(e)?;
-        let zero = g.i64t.const_zero();
-        let lo = vec![zero; self.shape.len() - self.p];
-        let hi = &self.shape[self.p..];
-        g.nest(&lo, hi, &mut |g, ridx| {
-            let mut full = idx.to_vec();
-            full.extend_from_slice(ridx);
-            let v = body::eval(g, self.body, &full, &mut |g, n| {
-                let v = self.inputs.get(n as usize).ok_or("no such input")?;
-                g.load(v, &full)
-            })?;
-            let v = *v.first().ok_or("a reduction body yields no value")?;
-            let a = g.b.build_load(acc_ty, acc, "acc").map_err(e)?;
-            let next: BasicValueEnum = match v {
-                V::F(x) => {
-                    let x = g.b.build_float_ext(x, g.f64t, "wide").map_err(e)?;
-                    let a = a.into_float_value();
-                    match self.reduce {
-                        ReduceFn::Sum | ReduceFn::Mean => {
-                            reassociable(g.b.build_float_add(a, x, "sum").map_err(e)?)?
-                        }
-                        ReduceFn::Max => {
-                            g.intrinsic("llvm.maxnum", &[g.f64t.into()], &[a.into(), x.into()])?
-                        }
-                        ReduceFn::Min => {
-                            g.intrinsic("llvm.minnum", &[g.f64t.into()], &[a.into(), x.into()])?
-                        }
-                        ReduceFn::Prod => {
-                            reassociable(g.b.build_float_mul(a, x, "prod").map_err(e)?)?
-                        }
-                    }
-                }
-                V::I(x) => {
-                    let a = a.into_int_value();
-                    match self.reduce {
-                        ReduceFn::Sum | ReduceFn::Mean => {
-                            g.b.build_int_add(a, x, "sum").map_err(e)?.into()
-                        }
-                        ReduceFn::Max => {
-                            g.intrinsic("llvm.smax", &[g.i64t.into()], &[a.into(), x.into()])?
-                        }
-                        ReduceFn::Min => {
-                            g.intrinsic("llvm.smin", &[g.i64t.into()], &[a.into(), x.into()])?
-                        }
-                        ReduceFn::Prod => g.b.build_int_mul(a, x, "prod").map_err(e)?.into(),
-                    }
-                }
-            };
-            g.b.build_store(acc, next).map_err(e)?;
-            Ok(())
+        }
+    }
+
+    /// Adds the body's value at the full index `full` into the accumulator at `acc`.
+    fn accumulate(
+        &self,
+        g: &mut Gen<'_, 'ctx>,
+        acc_ty: BasicTypeEnum<'ctx>,
+        acc: PointerValue<'ctx>,
+        full: &[IntValue<'ctx>],
+    ) -> R<()> {
+        let v = body::eval(g, self.body, full, &mut |g, n| {
+            let v = self.inputs.get(n as usize).ok_or("no such input")?;
+            g.load(v, full)
         })?;
+        let v = *v.first().ok_or("a reduction body yields no value")?;
+        let a = g.b.build_load(acc_ty, acc, "acc").map_err(e)?;
+        let next: BasicValueEnum = match v {
+            V::F(x) => {
+                let x = g.b.build_float_ext(x, g.f64t, "wide").map_err(e)?;
+                let a = a.into_float_value();
+                match self.reduce {
+                    ReduceFn::Sum | ReduceFn::Mean => {
+                        reassociable(g.b.build_float_add(a, x, "sum").map_err(e)?)?
+                    }
+                    ReduceFn::Max => {
+                        g.intrinsic("llvm.maxnum", &[g.f64t.into()], &[a.into(), x.into()])?
+                    }
+                    ReduceFn::Min => {
+                        g.intrinsic("llvm.minnum", &[g.f64t.into()], &[a.into(), x.into()])?
+                    }
+                    ReduceFn::Prod => reassociable(g.b.build_float_mul(a, x, "prod").map_err(e)?)?,
+                }
+            }
+            V::I(x) => {
+                let a = a.into_int_value();
+                match self.reduce {
+                    ReduceFn::Sum | ReduceFn::Mean => {
+                        g.b.build_int_add(a, x, "sum").map_err(e)?.into()
+                    }
+                    ReduceFn::Max => {
+                        g.intrinsic("llvm.smax", &[g.i64t.into()], &[a.into(), x.into()])?
+                    }
+                    ReduceFn::Min => {
+                        g.intrinsic("llvm.smin", &[g.i64t.into()], &[a.into(), x.into()])?
+                    }
+                    ReduceFn::Prod => g.b.build_int_mul(a, x, "prod").map_err(e)?.into(),
+                }
+            }
+        };
+        g.b.build_store(acc, next).map_err(e)?;
+        Ok(())
+    }
+
+    /// The reduction's result from the accumulator at `acc`: a mean divided by the count of
+    /// reduced values, a float narrowed to f32.
+    fn finish(
+        &self,
+        g: &mut Gen<'_, 'ctx>,
+        output: &ValueView<'ctx>,
+        acc_ty: BasicTypeEnum<'ctx>,
+        acc: PointerValue<'ctx>,
+    ) -> R<V<'ctx>> {
         let mut count = g.i64t.const_int(1, false);
-        for &n in hi {
+        for &n in &self.shape[self.p..] {
             count = g.b.build_int_mul(count, n, "count").map_err(e)?;
         }
         let a = g.b.build_load(acc_ty, acc, "acc").map_err(e)?;
-        let result = match kind {
+        Ok(match reg_kind(output.element_type) {
             RegKind::F => {
                 let mut a = a.into_float_value();
                 if self.reduce == ReduceFn::Mean {
@@ -536,10 +640,13 @@ impl<'ctx> Generic<'_, 'ctx> {
                 }
                 V::I(a)
             }
-        };
-        g.store(output, idx, result)
+        })
     }
 }
+
+/// The most accumulators [`Generic::rows`] keeps on the stack (8 KiB of f64): a workgroup
+/// tile's innermost parallel extent.
+const ROW_ACCUMULATORS: i64 = 1024;
 
 /// `step` (a float reduction's accumulation) marked reassociable, so that LLVM may keep
 /// several partial sums or products in vector lanes. They stay f64, so the order changes the

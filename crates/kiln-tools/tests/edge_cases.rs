@@ -1229,6 +1229,46 @@ fn poolings_between_channels_last_images_match_the_interpreter() {
     }
 }
 
+/// Reductions over the pixels or the channels of a convolution's output, between pointwise
+/// convolutions, on two images: a squeeze-and-excitation block's mean over the whole image
+/// (which llvm-cpu reads channels-last, a pixel's channels at a time), a max along each row,
+/// a mean over the channels, a global average pooling. Every value agrees with the
+/// interpreter on every target.
+#[test]
+fn reductions_of_channels_last_images_match_the_interpreter() {
+    let mut seed = 37u64;
+    /// Op, axes (none for GlobalAveragePool), the reduced image's dims.
+    type ReduceCase = (&'static str, &'static [i64], [i64; 4]);
+    let x_dims = [2usize, 48, 9, 11];
+    let cases: [ReduceCase; 4] = [
+        ("ReduceMean", &[2, 3], [2, 48, 1, 1]),
+        ("ReduceMax", &[3], [2, 48, 9, 1]),
+        ("ReduceMean", &[1], [2, 1, 9, 11]),
+        ("GlobalAveragePool", &[], [2, 48, 1, 1]),
+    ];
+    for (op, axes, b_dims) in cases {
+        let x = random_f32(&mut seed, &x_dims);
+        let attrs = match axes {
+            [] => vec![],
+            axes => vec![ints("axes", axes), int_attr("keepdims", 1)],
+        };
+        let middle = middle_node(op, &[], attrs);
+        let program = between_pointwise_convolutions(&mut seed, &x, middle, vec![], b_dims);
+        if axes == [2, 3] {
+            let [n, c, h, w] = x_dims.map(|d| d as i64);
+            let image = format!("#0[{n}x{c}x{h}x{w}xf32]/{},1,{},{c}", c * h * w, w * c);
+            let hal = llvm_cpu_hal(program.clone());
+            assert!(
+                hal.lines().any(|l| l.contains(" = generic ")
+                    && l.contains("reduce")
+                    && l.contains(&image)),
+                "{op} {axes:?}: {hal}"
+            );
+        }
+        assert_agrees_with_interpreter(&program, &[x], &format!("{op} {axes:?}"));
+    }
+}
+
 /// A YOLO-style block: a pointwise convolution's channels split in two, a convolution with a
 /// residual add over the second half, and the halves and that result concatenated for a last
 /// pointwise convolution. With one image the split's halves and the residual add are computed
