@@ -16,10 +16,12 @@
 //! narrower rows, a float pooling, or a generic kernel, elementwise or a reduction (whose views
 //! follow any strides); the last three want all their images alike (per-channel operands
 //! broadcast over the pixels, and a reduction's result over them, have no layout), else they
-//! would transpose — and it is not a function result or parameter. A reduction over a
-//! channels-last image's pixels (a squeeze-and-excitation block's mean) is compiled by llvm-cpu
-//! to read a pixel's channels at a time, one accumulator per channel, so the depthwise
-//! convolution before it need not be planar. Of the images that may, those connected to a
+//! would transpose — and it is not a function result or parameter. A reduction takes them
+//! only over its images' pixels (a squeeze-and-excitation block's mean), which llvm-cpu
+//! compiles to read a pixel's channels at a time, one accumulator per channel, so the
+//! depthwise convolution before such a block need not be planar; other reductions (over the
+//! channels, along rows, over every dim) keep their images planar, since over channels-last
+//! ones they would read one channel at a time, a pixel apart. Of the images that may, those connected to a
 //! convolution through such kernels are: a CNN keeps its images channels-last from
 //! convolution to convolution through its activations, poolings, residual adds and
 //! squeeze-and-excitation blocks. An elementwise kernel writing such an image runs its
@@ -37,8 +39,8 @@ enum Takes {
     /// Either layout for input and output, independently: a convolution with pixel rows
     /// over packed weights.
     Either,
-    /// Every image alike: a depthwise convolution or a pooling, or an elementwise kernel
-    /// (which would otherwise transpose).
+    /// Every image alike: a depthwise convolution or a pooling, or a generic kernel —
+    /// elementwise, or a reduction over its images' pixels (which would otherwise transpose).
     Alike,
 }
 
@@ -198,7 +200,10 @@ fn kind(op: &KernelOp, pixel_rows: impl FnOnce() -> bool) -> Option<Takes> {
     } = op
     else {
         let alike = match op {
-            KernelOp::Generic { .. } => true,
+            KernelOp::Generic {
+                reduction_dims: 0, ..
+            } => true,
+            KernelOp::Generic { .. } => reduces_pixels(op),
             KernelOp::Pool2d { x, y, .. } => {
                 [x, y].iter().all(|v| v.element_type == ElementType::F32)
             }
@@ -218,6 +223,29 @@ fn kind(op: &KernelOp, pixel_rows: impl FnOnce() -> bool) -> Option<Takes> {
     } else {
         None
     }
+}
+
+/// Whether `op` is a reduction over the pixels of `[n, c, h, w]` images (a mean over each
+/// channel's plane, as a squeeze-and-excitation block's): its domain is the images' own dims,
+/// the last two reduced. Over channels-last images its channels are then the innermost
+/// parallel dim, read a pixel at a time as llvm-cpu compiles it; any other reduction (over
+/// the channels, along rows, over every dim) keeps its images planar, where a channels-last
+/// image would be read one channel at a time, a pixel apart.
+fn reduces_pixels(op: &KernelOp) -> bool {
+    let KernelOp::Generic {
+        shape,
+        reduction_dims: 2,
+        inputs,
+        ..
+    } = op
+    else {
+        return false;
+    };
+    shape.len() == 4
+        && inputs
+            .iter()
+            .filter(|v| v.shape.len() == 4 && v.shape[2] * v.shape[3] > 1)
+            .all(|v| v.shape == *shape)
 }
 
 /// The images of a depthwise convolution with rows at least this wide stay planar: its

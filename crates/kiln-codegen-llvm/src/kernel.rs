@@ -316,9 +316,27 @@ pub fn emit<'ctx, Z: LlvmSizes>(
                 body,
             };
             if let Some(width) = ctx.reduces_across_rows(&tile) {
+                // Its innermost loop runs over the tile's `width` (or fewer) channels.
+                prefer_wide_vectors(&mut g, Some(width as u64));
                 let inner = ctx.p - 1;
-                g.nest(&lo[..inner], &hi[..inner], &mut |g, outer| {
-                    ctx.rows(g, outer, [lo[inner], hi[inner]], width)
+                let (first, end) = (lo[inner], hi[inner]);
+                let step = g.i64t.const_int(width as u64, false);
+                // ⌈(end - first) / width⌉ chunks of at most `width` channels.
+                let span = g.b.build_int_sub(end, first, "span").map_err(e)?;
+                let below = g.i64t.const_int(width as u64 - 1, false);
+                let rounded = g.b.build_int_add(span, below, "rounded").map_err(e)?;
+                let chunks = IndexArith::div(&mut g, rounded, step)?;
+                let mut outer_lo = lo[..inner].to_vec();
+                let mut outer_hi = hi[..inner].to_vec();
+                outer_lo.push(g.i64t.const_zero());
+                outer_hi.push(chunks);
+                g.nest(&outer_lo, &outer_hi, &mut |g, idx| {
+                    let (outer, chunk) = idx.split_at(inner);
+                    let offset = g.b.build_int_mul(chunk[0], step, "offset").map_err(e)?;
+                    let from = g.b.build_int_add(first, offset, "from").map_err(e)?;
+                    let past = g.b.build_int_add(from, step, "past").map_err(e)?;
+                    let to = IndexArith::min(g, past, end)?;
+                    ctx.rows(g, outer, [from, to], width)
                 })?;
             } else {
                 g.nest(&lo, &hi, &mut |g, idx| ctx.element(g, idx))?;
@@ -465,17 +483,18 @@ impl<'ctx> Generic<'_, 'ctx> {
         g.store(output, idx, result)
     }
 
-    /// The accumulators [`Generic::rows`] needs, where the reduction should run it: its
-    /// innermost parallel dim is every input's contiguous one (or broadcast) and its tile a
-    /// constant of at most [`ROW_ACCUMULATORS`] (a mean over a channels-last image's pixels,
-    /// read a pixel's channels at a time rather than a channel's pixels a row apart each).
+    /// The accumulators [`Generic::rows`] takes at a time, where the reduction should run it:
+    /// its innermost parallel dim is every input's contiguous one (or broadcast) and its tile
+    /// a constant (a mean over a channels-last image's pixels, read a pixel's channels at a
+    /// time rather than a channel's pixels a row apart each); a tile of more than
+    /// [`ROW_ACCUMULATORS`] runs in chunks of that many.
     fn reduces_across_rows(&self, tile: &[IntValue<'ctx>]) -> Option<u32> {
         let c = |x: IntValue| x.get_sign_extended_constant();
         let inner = self.p.checked_sub(1)?;
         if self.p == self.shape.len() {
             return None;
         }
-        let width = c(tile[inner]).filter(|t| (1..=ROW_ACCUMULATORS).contains(t))?;
+        let width = c(tile[inner]).filter(|&t| t >= 1)?.min(ROW_ACCUMULATORS);
         let contiguous = self.inputs.iter().all(|v| match v.step(inner) {
             Some(0) => true,
             Some(1) => (self.p..self.shape.len()).all(|d| v.step(d).is_some_and(|s| s != 1)),
@@ -645,7 +664,7 @@ impl<'ctx> Generic<'_, 'ctx> {
 }
 
 /// The most accumulators [`Generic::rows`] keeps on the stack (8 KiB of f64): a workgroup
-/// tile's innermost parallel extent.
+/// tile's innermost parallel extent, or a chunk of it.
 const ROW_ACCUMULATORS: i64 = 1024;
 
 /// `step` (a float reduction's accumulation) marked reassociable, so that LLVM may keep

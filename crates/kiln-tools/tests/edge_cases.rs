@@ -1229,25 +1229,33 @@ fn poolings_between_channels_last_images_match_the_interpreter() {
     }
 }
 
-/// Reductions over the pixels or the channels of a convolution's output, between pointwise
-/// convolutions, on two images: a squeeze-and-excitation block's mean over the whole image
-/// (which llvm-cpu reads channels-last, a pixel's channels at a time), a max along each row,
-/// a mean over the channels, a global average pooling. Every value agrees with the
-/// interpreter on every target.
+/// Reductions of a convolution's output between pointwise convolutions: means and maxima
+/// over each channel's pixels (a squeeze-and-excitation block's), which llvm-cpu reads
+/// channels-last a pixel's channels at a time — channels fewer than a workgroup's tile, a
+/// ragged last tile, tiles wider than its accumulators — and reductions it keeps planar
+/// (along rows, over the channels, over every dim), and a global average pooling. Every value
+/// agrees with the interpreter on every target.
 #[test]
 fn reductions_of_channels_last_images_match_the_interpreter() {
     let mut seed = 37u64;
-    /// Op, axes (none for GlobalAveragePool), the reduced image's dims.
-    type ReduceCase = (&'static str, &'static [i64], [i64; 4]);
-    let x_dims = [2usize, 48, 9, 11];
-    let cases: [ReduceCase; 4] = [
-        ("ReduceMean", &[2, 3], [2, 48, 1, 1]),
-        ("ReduceMax", &[3], [2, 48, 9, 1]),
-        ("ReduceMean", &[1], [2, 1, 9, 11]),
-        ("GlobalAveragePool", &[], [2, 48, 1, 1]),
+    /// Op, input dims, axes (none for GlobalAveragePool).
+    type ReduceCase = (&'static str, [usize; 4], &'static [i64]);
+    let cases: [ReduceCase; 7] = [
+        ("ReduceMean", [2, 48, 9, 11], &[2, 3]),
+        ("ReduceMax", [2, 200, 16, 16], &[2, 3]),
+        ("ReduceMean", [1, 1100, 4, 4], &[2, 3]),
+        ("ReduceMax", [2, 48, 9, 11], &[3]),
+        ("ReduceMean", [2, 48, 9, 11], &[1]),
+        ("ReduceMean", [2, 48, 9, 11], &[1, 2, 3]),
+        ("GlobalAveragePool", [2, 48, 9, 11], &[]),
     ];
-    for (op, axes, b_dims) in cases {
+    for (op, x_dims, axes) in cases {
         let x = random_f32(&mut seed, &x_dims);
+        let [n, c, h, w] = x_dims.map(|d| d as i64);
+        // GlobalAveragePool reduces the pixels, as axes [2, 3] do.
+        let reduces = |i: i64| axes.contains(&i) || (axes.is_empty() && i >= 2);
+        let reduced = |d: i64, i: i64| if reduces(i) { 1 } else { d };
+        let b_dims = [n, reduced(c, 1), reduced(h, 2), reduced(w, 3)];
         let attrs = match axes {
             [] => vec![],
             axes => vec![ints("axes", axes), int_attr("keepdims", 1)],
@@ -1255,17 +1263,15 @@ fn reductions_of_channels_last_images_match_the_interpreter() {
         let middle = middle_node(op, &[], attrs);
         let program = between_pointwise_convolutions(&mut seed, &x, middle, vec![], b_dims);
         if axes == [2, 3] {
-            let [n, c, h, w] = x_dims.map(|d| d as i64);
             let image = format!("#0[{n}x{c}x{h}x{w}xf32]/{},1,{},{c}", c * h * w, w * c);
             let hal = llvm_cpu_hal(program.clone());
+            let read = |l: &&str| l.contains(" = generic ") && l.contains("reduce");
             assert!(
-                hal.lines().any(|l| l.contains(" = generic ")
-                    && l.contains("reduce")
-                    && l.contains(&image)),
-                "{op} {axes:?}: {hal}"
+                hal.lines().filter(read).any(|l| l.contains(&image)),
+                "{op} {x_dims:?} {axes:?}: {hal}"
             );
         }
-        assert_agrees_with_interpreter(&program, &[x], &format!("{op} {axes:?}"));
+        assert_agrees_with_interpreter(&program, &[x], &format!("{op} {x_dims:?} {axes:?}"));
     }
 }
 
