@@ -21,9 +21,9 @@
 //! compiles to read a pixel's channels at a time, one accumulator per channel, so the
 //! depthwise convolution before such a block need not be planar; other reductions (over the
 //! channels, along rows, over every dim) keep their images planar, since over channels-last
-//! ones they would read one channel at a time, a pixel apart. Of the images that may, those connected to a
-//! convolution through such kernels are: a CNN keeps its images channels-last from
-//! convolution to convolution through its activations, poolings, residual adds and
+//! ones they would read one channel at a time, a pixel apart. Of the images that may, those
+//! connected to a convolution through such kernels are: a CNN keeps its images channels-last
+//! from convolution to convolution through its activations, poolings, residual adds and
 //! squeeze-and-excitation blocks. An elementwise kernel writing such an image runs its
 //! channels innermost.
 

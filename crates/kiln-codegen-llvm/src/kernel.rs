@@ -318,26 +318,7 @@ pub fn emit<'ctx, Z: LlvmSizes>(
             if let Some(width) = ctx.reduces_across_rows(&tile) {
                 // Its innermost loop runs over the tile's `width` (or fewer) channels.
                 prefer_wide_vectors(&mut g, Some(width as u64));
-                let inner = ctx.p - 1;
-                let (first, end) = (lo[inner], hi[inner]);
-                let step = g.i64t.const_int(width as u64, false);
-                // ⌈(end - first) / width⌉ chunks of at most `width` channels.
-                let span = g.b.build_int_sub(end, first, "span").map_err(e)?;
-                let below = g.i64t.const_int(width as u64 - 1, false);
-                let rounded = g.b.build_int_add(span, below, "rounded").map_err(e)?;
-                let chunks = IndexArith::div(&mut g, rounded, step)?;
-                let mut outer_lo = lo[..inner].to_vec();
-                let mut outer_hi = hi[..inner].to_vec();
-                outer_lo.push(g.i64t.const_zero());
-                outer_hi.push(chunks);
-                g.nest(&outer_lo, &outer_hi, &mut |g, idx| {
-                    let (outer, chunk) = idx.split_at(inner);
-                    let offset = g.b.build_int_mul(chunk[0], step, "offset").map_err(e)?;
-                    let from = g.b.build_int_add(first, offset, "from").map_err(e)?;
-                    let past = g.b.build_int_add(from, step, "past").map_err(e)?;
-                    let to = IndexArith::min(g, past, end)?;
-                    ctx.rows(g, outer, [from, to], width)
-                })?;
+                ctx.rows_in_chunks(&mut g, &lo, &hi, width)?;
             } else {
                 g.nest(&lo, &hi, &mut |g, idx| ctx.element(g, idx))?;
             }
@@ -502,6 +483,36 @@ impl<'ctx> Generic<'_, 'ctx> {
         });
         let reads_rows = self.inputs.iter().any(|v| v.step(inner) == Some(1));
         (contiguous && reads_rows).then_some(width as u32)
+    }
+
+    /// Runs [`Generic::rows`] over the box `lo..hi` of the parallel dims: every index of the
+    /// outer ones, the innermost one in ⌈(hi - lo) / width⌉ chunks of at most `width`.
+    fn rows_in_chunks(
+        &self,
+        g: &mut Gen<'_, 'ctx>,
+        lo: &[IntValue<'ctx>],
+        hi: &[IntValue<'ctx>],
+        width: u32,
+    ) -> R<()> {
+        let inner = self.p - 1;
+        let (first, end) = (lo[inner], hi[inner]);
+        let step = g.i64t.const_int(width as u64, false);
+        let span = g.b.build_int_sub(end, first, "span").map_err(e)?;
+        let below = g.i64t.const_int(width as u64 - 1, false);
+        let rounded = g.b.build_int_add(span, below, "rounded").map_err(e)?;
+        let chunks = IndexArith::div(g, rounded, step)?;
+        let mut outer_lo = lo[..inner].to_vec();
+        let mut outer_hi = hi[..inner].to_vec();
+        outer_lo.push(g.i64t.const_zero());
+        outer_hi.push(chunks);
+        g.nest(&outer_lo, &outer_hi, &mut |g, idx| {
+            let (outer, chunk) = idx.split_at(inner);
+            let offset = g.b.build_int_mul(chunk[0], step, "offset").map_err(e)?;
+            let from = g.b.build_int_add(first, offset, "from").map_err(e)?;
+            let past = g.b.build_int_add(from, step, "past").map_err(e)?;
+            let to = IndexArith::min(g, past, end)?;
+            self.rows(g, outer, [from, to], width)
+        })
     }
 
     /// Computes and stores the outputs of a reduction at parallel index `outer` (all but the

@@ -1079,6 +1079,12 @@ fn llvm_cpu_hal(program: kiln_ir::Program) -> String {
     hal
 }
 
+/// How the HAL text shows a channels-last f32 view of a whole `[n, c, h, w]` image: its shape
+/// and strides `[h·w·c, 1, w·c, c]`.
+fn channels_last_view([n, c, h, w]: [i64; 4]) -> String {
+    format!("{n}x{c}x{h}x{w}xf32]/{},1,{},{c}", c * h * w, w * c)
+}
+
 /// Whether llvm-cpu's HAL text of `program` has a `kind` kernel reading `x` and writing `y`
 /// channels-last (strides `[h·w·c, 1, w·c, c]`); the text, for a failure's message.
 fn reads_and_writes_channels_last(
@@ -1088,15 +1094,13 @@ fn reads_and_writes_channels_last(
     y: [i64; 4],
 ) -> (bool, String) {
     let hal = llvm_cpu_hal(program.clone());
-    let image =
-        |[n, c, h, w]: [i64; 4]| format!("{n}x{c}x{h}x{w}xf32]/{},1,{},{c}", c * h * w, w * c);
     let found = hal.lines().any(|l| {
         l.contains(&format!(" = {kind} "))
-            && l.contains(&format!("#0[{}", image(x)))
+            && l.contains(&format!("#0[{}", channels_last_view(x)))
             && l.contains(&format!(
                 "-> #{}[{}",
                 if kind == "conv2d" { 2 } else { 1 },
-                image(y)
+                channels_last_view(y)
             ))
     });
     (found, hal)
@@ -1263,7 +1267,7 @@ fn reductions_of_channels_last_images_match_the_interpreter() {
         let middle = middle_node(op, &[], attrs);
         let program = between_pointwise_convolutions(&mut seed, &x, middle, vec![], b_dims);
         if axes == [2, 3] {
-            let image = format!("#0[{n}x{c}x{h}x{w}xf32]/{},1,{},{c}", c * h * w, w * c);
+            let image = format!("#0[{}", channels_last_view([n, c, h, w]));
             let hal = llvm_cpu_hal(program.clone());
             let read = |l: &&str| l.contains(" = generic ") && l.contains("reduce");
             assert!(
