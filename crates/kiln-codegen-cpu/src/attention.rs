@@ -10,54 +10,14 @@
 //! kernel calls the same GEMM and softmax row kernels, so results do not change.
 
 use crate::renumber;
-use kiln_kernel::{Dispatch, Dispatches, StorageId};
+use crate::uses::{replace_fused, whole, Uses};
+use kiln_kernel::{Dispatch, Dispatches};
 use kiln_types::ElementType;
 use kiln_vmvx::format::{Kernel, KernelOp, ScoreSteps, View};
 
 /// Most keys an attention is fused over: a workgroup's scratch holds eight query rows' scores
 /// at least (the loader's bound on that scratch is 2^26 scores).
 const MAX_KEYS: u64 = 1 << 20;
-
-/// Who writes and who reads each storage, by dispatch index.
-struct Uses {
-    writers: Vec<Vec<usize>>,
-    readers: Vec<Vec<usize>>,
-}
-
-impl Uses {
-    fn of(d: &Dispatches<Kernel>) -> Uses {
-        let n = d.storages.len();
-        let mut uses = Uses {
-            writers: vec![vec![]; n],
-            readers: vec![vec![]; n],
-        };
-        for (i, dispatch) in d.dispatches.iter().enumerate() {
-            let written = crate::written(dispatch);
-            for &s in &dispatch.operands {
-                match written.contains(&s) {
-                    true => uses.writers[s.index()].push(i),
-                    false => uses.readers[s.index()].push(i),
-                }
-            }
-        }
-        uses
-    }
-
-    /// The one dispatch that writes `s`, when one other reads it: `reader`.
-    fn only_link(&self, s: StorageId, reader: usize) -> Option<usize> {
-        match (&self.writers[s.index()][..], &self.readers[s.index()][..]) {
-            ([w], [r]) if *r == reader => Some(*w),
-            _ => None,
-        }
-    }
-}
-
-/// The storage a view of dispatch `d` reads, when the view covers it from its start in row
-/// order with shape `shape`.
-fn whole(d: &Dispatch<Kernel>, v: &View, shape: &[u64]) -> Option<StorageId> {
-    (v.offset == 0 && v.shape == shape && v.is_contiguous() && v.element_type == ElementType::F32)
-        .then(|| d.operands[v.binding as usize])
-}
 
 /// The attention that dispatches `scores`, `softmax` and `product` compute together, if they
 /// are one (see the module docs), with its views numbered as `scores`' operands followed by
@@ -196,20 +156,7 @@ pub fn fuse_attention(d: &mut Dispatches<Kernel>) {
             fused.push((product, attention));
         }
     }
-    if fused.is_empty() {
-        return;
-    }
-    for (product, attention) in fused {
-        d.dispatches[product] = attention;
-    }
-    let mut i = 0;
-    d.dispatches.retain(|_| {
-        i += 1;
-        !removed[i - 1]
-    });
-    for (i, k) in d.dispatches.iter_mut().enumerate() {
-        k.kernel.name = format!("dispatch_{i}");
-    }
+    replace_fused(d, fused, &removed);
 }
 
 #[cfg(test)]

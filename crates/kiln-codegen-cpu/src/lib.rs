@@ -9,16 +9,20 @@
 //!   at compile time, chooses each convolution's GEMM orientation, and inserts a `ConvBand`
 //!   dispatch where laying a convolution's input out once beats every workgroup doing it;
 //! - [`attention`] fuses a scores matmul, its softmax and the product with the values into one
-//!   dispatch whose workgroups keep their scores in scratch.
+//!   dispatch whose workgroups keep their scores in scratch;
+//! - [`pointwise_depthwise`] fuses a pointwise convolution into the depthwise convolution that
+//!   alone reads its result, whose workgroups keep the rows they read in scratch.
 //!
 //! The result is `Dispatches<kiln_vmvx::Kernel>`: the same storages and operands as the kernel
-//! IR (plus packed constants and laid-out bands; fused attentions leave their scores'
-//! storages unused), which the `vmvx` backend encodes as it is and
+//! IR (plus packed constants and laid-out bands; fusions leave the storages of the results
+//! they keep in scratch unused), which the `vmvx` backend encodes as it is and
 //! `llvm-cpu` compiles to native code.
 
 pub mod attention;
 pub mod channels_last;
 pub mod data_tiling;
+pub mod pointwise_depthwise;
+mod uses;
 
 pub use kiln_vmvx::tile_config as config;
 
@@ -64,6 +68,9 @@ pub fn lower(
         data_tiling::pack_weights(&mut cpu, constants, tile, packed);
     }
     attention::fuse_attention(&mut cpu);
+    if tile.is_some() {
+        pointwise_depthwise::fuse_pointwise_depthwise(&mut cpu);
+    }
     for d in &mut cpu.dispatches {
         d.kernel.choose_tiles();
     }

@@ -327,7 +327,7 @@ pub fn emit<'ctx, Z: LlvmSizes>(
         _ if kernel.epilogue().is_some() => {
             // The epilogue's innermost loop: a convolution's runs over its last two dims, or
             // over a float channels-last output its channels; other ops' rows.
-            let conv = matches!(kernel.op, KernelOp::Conv2d { .. });
+            let conv = kernel.op.is_conv2d();
             let y = kernel.outputs().first().map(|y| {
                 let dims = match conv {
                     true if y.is_channels_last() && !kernel.op.is_integer_product() => 1..2,
@@ -812,7 +812,7 @@ impl<'ctx> Gen<'_, 'ctx> {
         // rows only), so its epilogue walks each channel's rows as one run, long enough to
         // vectorise, where every view steps through a row's end into the next.
         let reads_index = ep.body.insts.iter().any(|i| matches!(i, Inst::Index(_)));
-        let conv = matches!(kernel.op, KernelOp::Conv2d { .. });
+        let conv = kernel.op.is_conv2d();
         let rows_as_runs = (conv && !integer && !reads_index && !channels_last && rank >= 2)
             .then(|| {
                 let width = y.shape[rank - 1].get_zero_extended_constant()?;

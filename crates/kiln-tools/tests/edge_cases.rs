@@ -1279,6 +1279,93 @@ fn reductions_of_channels_last_images_match_the_interpreter() {
     }
 }
 
+/// A pointwise convolution into a depthwise one (a MobileNet's expansion), which llvm-cpu
+/// fuses into one `pointwise_depthwise` dispatch on planar images: strides 1 and 2, 3×3 and
+/// 5×5 windows, dilation, asymmetric pads, a window whose border rows read only padding,
+/// channels not a whole number of strips, two images, the pointwise convolution with or
+/// without bias and with ReLU, ReLU6 or no activation, the depthwise one adding a residual.
+/// Every value agrees with the interpreter on every target.
+#[test]
+fn fused_pointwise_and_depthwise_convolutions_match_the_interpreter() {
+    let mut seed = 43u64;
+    /// Input dims, expanded channels, window, stride, pads, dilation, the pointwise
+    /// convolution's bias and activation ("" none, "Relu", "Clip" to [0, 6]), whether the
+    /// depthwise output adds a residual (its input's shape when 1×1 and unpadded).
+    type PairCase = (
+        [usize; 4],
+        usize,
+        i64,
+        i64,
+        [i64; 4],
+        i64,
+        bool,
+        &'static str,
+    );
+    let cases: [PairCase; 7] = [
+        ([1, 8, 40, 40], 24, 3, 1, [1, 1, 1, 1], 1, true, "Clip"),
+        ([2, 6, 33, 29], 20, 3, 2, [1, 1, 1, 1], 1, true, "Relu"),
+        ([1, 5, 37, 31], 12, 5, 2, [2, 2, 2, 2], 1, false, ""),
+        ([1, 4, 30, 30], 16, 3, 1, [2, 2, 2, 2], 2, true, "Clip"),
+        ([1, 8, 36, 20], 40, 3, 1, [0, 1, 2, 0], 1, true, "Relu"),
+        ([1, 4, 24, 24], 8, 1, 1, [5, 0, 5, 1], 1, true, "Clip"),
+        ([1, 16, 56, 56], 96, 3, 2, [1, 1, 1, 1], 1, true, "Clip"),
+    ];
+    for (xs, cmid, k, s, pads, d, bias, act) in cases {
+        let x = random_f32(&mut seed, &xs);
+        let out = |i: usize| (xs[2 + i] as i64 + pads[i] + pads[i + 2] - d * (k - 1) - 1) / s + 1;
+        let y_dims = [xs[0] as i64, cmid as i64, out(0), out(1)];
+        let mut consts = vec![
+            ("w0", random_f32(&mut seed, &[cmid, xs[1], 1, 1])),
+            ("b0", random_f32(&mut seed, &[cmid])),
+            (
+                "w1",
+                random_f32(&mut seed, &[cmid, 1, k as usize, k as usize]),
+            ),
+            ("b1", random_f32(&mut seed, &[cmid])),
+            ("lo", HostTensor::from_f32(&[], &[0.0])),
+            ("hi", HostTensor::from_f32(&[], &[6.0])),
+        ];
+        let expand_inputs: &[&str] = if bias {
+            &["x", "w0", "b0"]
+        } else {
+            &["x", "w0"]
+        };
+        let mut nodes = vec![node("Conv", expand_inputs, &["e"], vec![])];
+        let mid = match act {
+            "Relu" => {
+                nodes.push(node("Relu", &["e"], &["a"], vec![]));
+                "a"
+            }
+            "Clip" => {
+                nodes.push(node("Clip", &["e", "lo", "hi"], &["a"], vec![]));
+                "a"
+            }
+            _ => "e",
+        };
+        let attrs = vec![
+            ints("kernel_shape", &[k, k]),
+            ints("strides", &[s, s]),
+            ints("pads", &pads),
+            ints("dilations", &[d, d]),
+            int_attr("group", cmid as i64),
+        ];
+        nodes.push(node("Conv", &[mid, "w1", "b1"], &["c"], attrs));
+        // A residual of the depthwise output's shape, read by its epilogue.
+        consts.push(("r", random_f32(&mut seed, &y_dims.map(|v| v as usize))));
+        nodes.push(node("Add", &["c", "r"], &["y"], vec![]));
+        let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
+        let graph = model.graph.as_mut().unwrap();
+        graph.node = nodes;
+        graph.initializer = consts.iter().map(|(n, t)| initializer(n, t)).collect();
+        graph.output = vec![tensor_info("y", 1, &y_dims)];
+        let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
+        let what = format!("x {xs:?} to {cmid}, {k}x{k} stride {s} pads {pads:?} dilation {d}");
+        let hal = llvm_cpu_hal(program.clone());
+        assert!(hal.contains(" = pointwise_depthwise "), "{what}: {hal}");
+        assert_agrees_with_interpreter(&program, &[x], &what);
+    }
+}
+
 /// A YOLO-style block: a pointwise convolution's channels split in two, a convolution with a
 /// residual add over the second half, and the halves and that result concatenated for a last
 /// pointwise convolution. With one image the split's halves and the residual add are computed

@@ -186,7 +186,10 @@ impl Executable {
                 return integer::run(&m, k, wg);
             }
             #[cfg(feature = "conv")]
-            KernelOp::Conv2d { .. } | KernelOp::Pool2d { .. } | KernelOp::ConvBand { .. } => {
+            KernelOp::Conv2d { .. }
+            | KernelOp::PointwiseDepthwise { .. }
+            | KernelOp::Pool2d { .. }
+            | KernelOp::ConvBand { .. } => {
                 return conv::run(&m, k, wg, kernels);
             }
             KernelOp::Softmax { x, y, epilogue } => {

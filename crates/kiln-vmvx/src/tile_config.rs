@@ -252,6 +252,60 @@ pub fn depthwise_tile(out: &[u64], sx: u64) -> [u64; 2] {
     [tile_c, tile_oh]
 }
 
+/// Values of the pointwise result a fused pointwise and depthwise workgroup keeps in scratch
+/// at most (192 KiB of f32): with the input and output rows it streams, well inside L2.
+pub const POINTWISE_DEPTHWISE_SCRATCH: u64 = 48 * 1024;
+
+/// A fused pointwise and depthwise convolution's workgroup tile `[channels, output rows]` for
+/// output `[n, c, oh, ow]` over input rows `wd` wide, its window reading `reach = [stride,
+/// dilation·(kh-1)]` along rows, weights in strips of `strip` channels: rows enough that the
+/// pointwise rows computed twice (where two row tiles read the same) are at most an eighth
+/// more (at least 4), in tiles of equal height; whole strips of channels whose pointwise rows fit
+/// [`POINTWISE_DEPTHWISE_SCRATCH`]; fewer of each while that leaves under
+/// [`CONV_MIN_WORKGROUPS`] workgroups.
+///
+/// ```
+/// use kiln_vmvx::tile_config::pointwise_depthwise_tile;
+/// // 96 channels from 112x112 at stride 2: 4 output rows (9 input rows), 48 channels.
+/// assert_eq!(pointwise_depthwise_tile(&[1, 96, 56, 56], 112, [2, 2], 8), [48, 4]);
+/// // 144 channels at 56x56, stride 1: 14 rows (16 input rows), 48 channels.
+/// assert_eq!(pointwise_depthwise_tile(&[1, 144, 56, 56], 56, [1, 2], 8), [48, 14]);
+/// ```
+pub fn pointwise_depthwise_tile(
+    out: &[u64],
+    wd: u64,
+    [stride, span]: [u64; 2],
+    strip: u64,
+) -> [u64; 2] {
+    let [n, c, oh] = [out[0], out[1].max(1), out[2].max(1)];
+    let (stride, strip) = (stride.max(1), strip.max(1));
+    // Rows a tile of `t` output rows reads: `(t-1)·stride + span + 1`, of which
+    // `span + 1 - stride` (if positive) the next tile reads too.
+    let rows_in = |t: u64| (t - 1) * stride + span + 1;
+    let shared = (span + 1).saturating_sub(stride);
+    let mut tile_oh = equal_rows(
+        oh,
+        (8 * shared).div_ceil(stride).clamp(4, oh.max(4)).min(oh),
+    );
+    let per_channel = |t: u64| rows_in(t) * wd.max(1);
+    let channels = |t: u64| {
+        let fit = (POINTWISE_DEPTHWISE_SCRATCH / per_channel(t)) / strip * strip;
+        fit.clamp(strip, c.next_multiple_of(strip))
+    };
+    let mut tile_co = channels(tile_oh);
+    let count = |tc: u64, t: u64| n * c.div_ceil(tc) * oh.div_ceil(t);
+    while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS {
+        if tile_co > strip {
+            tile_co = (tile_co / 2).next_multiple_of(strip);
+        } else if tile_oh > 1 {
+            tile_oh = equal_rows(oh, tile_oh.div_ceil(2));
+        } else {
+            break;
+        }
+    }
+    [tile_co, tile_oh]
+}
+
 /// A channels-last depthwise convolution's workgroup tile `[output channels, output rows]`
 /// for output `[n, c, oh, ow]`: every channel (a pixel's channels lie together), rows for
 /// about [`DEPTHWISE_TILE_OUTPUTS`] outputs, fewer while that leaves under

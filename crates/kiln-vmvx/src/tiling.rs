@@ -162,6 +162,8 @@ impl Kernel {
     ///   calling thread takes) cover the top rows for every channel tile and read only those
     ///   rows' input: with two threads, a pointwise convolution after a depthwise one reads
     ///   half as much of what the other thread wrote;
+    /// - pointwise_depthwise: as a depthwise convolution, `[image, output row, channel, 1]` by
+    ///   `[1, tile_oh, tile_co, 1]`;
     /// - pool2d, conv_band: one `[image, channel]` plane each;
     /// - softmax, layer norm, gather: [`ROWS_PER_WORKGROUP`] rows each.
     /// - attention: `[batch, query row]` by `[1, tile_m]`.
@@ -200,6 +202,16 @@ impl Kernel {
                 };
                 grid(&[y.shape[0], y.shape[2], *groups, cog], &tile)
             }
+            // As a depthwise convolution's.
+            KernelOp::PointwiseDepthwise {
+                y,
+                tile_co,
+                tile_oh,
+                ..
+            } => grid(
+                &[y.shape[0], y.shape[2], y.shape[1], 1],
+                &[1, *tile_oh, *tile_co, 1],
+            ),
             // A channels-last pooling by output rows of every channel, else by planes.
             KernelOp::Pool2d { x, y, .. } if x.is_channels_last() => {
                 grid(&[y.shape[0], y.shape[2]], &[1, 1])

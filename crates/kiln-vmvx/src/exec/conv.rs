@@ -51,6 +51,37 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(),
                 run_epilogue(m, y, e, k, wg);
             }
         }
+        KernelOp::PointwiseDepthwise {
+            x,
+            expand,
+            steps,
+            w,
+            y,
+            strides,
+            pads,
+            dilations,
+            epilogue,
+            ..
+        } => {
+            let packing = packing(&k.op).ok_or("pointwise weights are not packed")?;
+            let gemm = kernels.for_packing(packing)?;
+            let win = window([w.shape[2], w.shape[3]], *strides, *pads, *dilations);
+            let steps = match steps {
+                Some(e) => {
+                    let s = ChannelSteps::of(&e.body, e.inputs.len())
+                        .ok_or("pointwise steps are not a bias and a clamp")?;
+                    (s, e.inputs.first())
+                }
+                None => (ChannelSteps::NONE, None),
+            };
+            let views = PointwiseDepthwiseViews { x, expand, w, y };
+            // SAFETY: this workgroup owns its tile of `y` (checked with the kernel: packed
+            // weights hold every strip, the views agree).
+            unsafe { pointwise_depthwise(m, &gemm, views, steps, win, ConvTile::of(k, wg)) };
+            if let Some(e) = epilogue {
+                run_epilogue(m, y, e, k, wg);
+            }
+        }
         KernelOp::Pool2d {
             x,
             y,
@@ -236,6 +267,99 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
                 };
             }
         }
+    });
+}
+
+kiln_ukernel::scratch! {
+    /// Per-thread scratch of [`pointwise_depthwise`]: the pointwise rows, the input's row
+    /// starts.
+    static MID: (AlignedVec, Vec<usize>);
+}
+
+/// The views of a [`KernelOp::PointwiseDepthwise`].
+struct PointwiseDepthwiseViews<'a> {
+    x: &'a View,
+    expand: &'a View,
+    w: &'a View,
+    y: &'a View,
+}
+
+/// One workgroup of a fused pointwise and depthwise convolution: the pointwise rows its
+/// output rows read, for its channels (`tile.group..tile.group_end`), computed by one GEMM
+/// into scratch (the input rows read in place), `steps` applied there (bias read from the
+/// view, at each channel's first pixel), then the depthwise convolution of those rows as of
+/// planes of their own, the window's top padding what remains of it above them.
+///
+/// # Safety
+/// The workgroup must own rows `tile.oy0..tile.oy1` of its channels of image `tile.image`
+/// of `y`; the views must agree as [`KernelOp::PointwiseDepthwise`] says.
+unsafe fn pointwise_depthwise(
+    m: &Mem,
+    gemm: &Kernels,
+    views: PointwiseDepthwiseViews,
+    (steps, bias): (ChannelSteps, Option<&View>),
+    win: rows::Window,
+    tile: ConvTile,
+) {
+    let PointwiseDepthwiseViews { x, expand, w, y } = views;
+    let [ci, h, wd] = [x.shape[1], x.shape[2], x.shape[3]].map(|v| v as usize);
+    let [c, oh, ow] = [y.shape[1], y.shape[2], y.shape[3]].map(|v| v as usize);
+    let [n, c0, c1, oy0, oy1] =
+        [tile.image, tile.group, tile.group_end, tile.oy0, tile.oy1].map(|v| v as usize);
+    let (channels, rows) = (c1 - c0, oy1 - oy0);
+    let taps = win.kernel[0] * win.kernel[1];
+    let out_len = (channels - 1) * oh * ow + rows * ow;
+    let out = m.f32_mut(y, ((n * c + c0) * oh + oy0) * ow, out_len);
+    // Input rows `first..end` hold every tap of output rows `oy0..oy1` that is not padding.
+    let [sy, dy, top] = [win.strides[0], win.dilations[0], win.pads[0]];
+    let first = (oy0 * sy).saturating_sub(top);
+    let end = ((oy1 - 1) * sy + dy * (win.kernel[0] - 1) + 1)
+        .saturating_sub(top)
+        .min(h);
+    if end <= first {
+        // Every tap of these rows reads padding.
+        for co in 0..channels {
+            out[co * oh * ow..][..rows * ow].fill(0.0);
+        }
+        return;
+    }
+    let band_win = rows::Window {
+        pads: [top + first - oy0 * sy, win.pads[1]],
+        ..win
+    };
+    let cols = (end - first) * wd;
+    let image = &m.f32s(x)[x.offset as usize + n * ci * h * wd..][..ci * h * wd];
+    let strip = gemm.tile.mr;
+    let strips = &m.f32s(expand)[expand.offset as usize + c0 / strip * ci * strip..];
+    MID.with_mut(|(scratch, starts)| {
+        // Grown only: every value the GEMM writes before it is read.
+        if scratch.len() < channels * cols {
+            scratch.resize(channels * cols, 0.0);
+        }
+        let mid = &mut scratch[..channels * cols];
+        starts.clear();
+        starts.extend((0..ci).map(|p| (p * h + first) * wd));
+        let input_rows = Offsets::new(core::mem::take(starts));
+        let rhs = Rhs::Gather {
+            data: image,
+            rows: &input_rows,
+        };
+        let c_mid = MatrixMut::rows(mid.as_mut_ptr(), cols);
+        // SAFETY: `mid` is this thread's, `channels × cols`; the strips hold channels
+        // `c0..c1` over depth `ci` (checked with the kernel).
+        unsafe { gemm.packed_gemm(channels, cols, ci, Lhs::Packed(strips), rhs, c_mid) };
+        *starts = input_rows.into_values();
+        for (j, row) in mid.chunks_exact_mut(cols).enumerate() {
+            let b = bias.map_or(0.0, |v| {
+                let at = v.offset as i64 + n as i64 * v.strides[0] + (c0 + j) as i64 * v.strides[1];
+                m.f32s(v)[at as usize]
+            });
+            steps.apply(row, b);
+        }
+        let filters = &m.f32s(w)[w.offset as usize + c0 * taps..][..channels * taps];
+        let dims = [channels, end - first, wd];
+        let extent = [0, rows, ow];
+        rows::depthwise_planes(mid, dims, filters, &band_win, extent, out, oh * ow);
     });
 }
 

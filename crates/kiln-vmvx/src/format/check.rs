@@ -12,6 +12,11 @@ use alloc::vec::Vec;
 #[cfg(feature = "dynamic-matmul")]
 const MAX_ATTENTION_SCORES: u64 = 1 << 26;
 
+/// Most pointwise results a fused pointwise and depthwise workgroup may hold (256 MiB of f32),
+/// for the same reason.
+#[cfg(feature = "conv")]
+const MAX_POINTWISE_SCRATCH: u64 = 1 << 26;
+
 impl Kernel {
     /// Structural checks done once when an executable is loaded.
     pub fn check(&self) -> Result<(), String> {
@@ -307,6 +312,92 @@ impl Kernel {
                 if strides.contains(&0) || dilations.contains(&0) || *tile_oh == 0 || *tile_co == 0
                 {
                     return Err("conv2d strides, dilations and tiles must be positive".into());
+                }
+                epilogue(e, y)?;
+            }
+            #[cfg(feature = "conv")]
+            KernelOp::PointwiseDepthwise {
+                x,
+                expand,
+                steps,
+                w,
+                y,
+                strides,
+                pads,
+                dilations,
+                tile_co,
+                tile_oh,
+                epilogue: e,
+            } => {
+                f32_only(&[x, expand, w, y])?;
+                for v in [x, w, y] {
+                    rank(v, 4)?;
+                }
+                for v in [x, expand, w, y] {
+                    contiguous(v)?;
+                }
+                let [n, ci, h, wd] = x.shape[..] else {
+                    unreachable!()
+                };
+                let [_, c, oh, ow] = y.shape[..] else {
+                    unreachable!()
+                };
+                let [kh, kw] = [w.shape[2], w.shape[3]];
+                if !window_in_bounds([kh, kw], *strides, *pads, *dilations) {
+                    return Err("pointwise_depthwise window is invalid or too large".into());
+                }
+                if *tile_oh == 0 || *tile_co == 0 {
+                    return Err("pointwise_depthwise tiles must be positive".into());
+                }
+                let strip = packing(&self.op)
+                    .filter(|p| p.is_known())
+                    .ok_or("pointwise weights are packed for an unknown tile shape")?
+                    .strip() as u64;
+                if expand.shape != [1, c.div_ceil(strip), ci, 1, 1, strip]
+                    || w.shape[..2] != [c, 1]
+                    || y.shape[0] != n
+                    || tile_co % strip != 0
+                {
+                    return Err("pointwise_depthwise views do not agree".into());
+                }
+                // Input rows (or columns) `outputs` outputs along dim `d` read.
+                let reach = |d: usize, outputs: u64| {
+                    let k = [kh, kw][d];
+                    outputs
+                        .saturating_sub(1)
+                        .saturating_mul(strides[d])
+                        .saturating_add(dilations[d].saturating_mul(k.saturating_sub(1)))
+                        .saturating_add(1)
+                };
+                for (d, (len, out)) in [(h, oh), (wd, ow)].into_iter().enumerate() {
+                    let padded = len.saturating_add(pads[d]).saturating_add(pads[2 + d]);
+                    if padded.checked_sub(reach(d, 1)).map(|r| r / strides[d] + 1) != Some(out) {
+                        return Err(
+                            "pointwise_depthwise output size does not match its window".into()
+                        );
+                    }
+                }
+                // A workgroup's scratch holds the pointwise rows its output rows read.
+                let scratch = reach(0, (*tile_oh).min(oh))
+                    .min(h)
+                    .saturating_mul(wd)
+                    .saturating_mul((*tile_co).min(c.next_multiple_of(strip)));
+                if scratch > MAX_POINTWISE_SCRATCH {
+                    return Err("a pointwise_depthwise tile holds too many values".into());
+                }
+                if let Some(s) = steps {
+                    if ChannelSteps::of(&s.body, s.inputs.len()).is_none() {
+                        return Err("pointwise steps are not a bias and a clamp".into());
+                    }
+                    let per_channel = |v: &View| {
+                        v.shape == [n, c, h, wd]
+                            && v.element_type == ElementType::F32
+                            && v.strides[2..] == [0, 0]
+                            && v.strides[..2].iter().all(|&s| s >= 0)
+                    };
+                    if !s.inputs.iter().all(per_channel) {
+                        return Err("a pointwise bias must be f32, one value per channel".into());
+                    }
                 }
                 epilogue(e, y)?;
             }

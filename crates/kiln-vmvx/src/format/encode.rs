@@ -405,6 +405,31 @@ fn encode_op<Z: SizeCodec>(w: &mut ByteWriter, op: &KernelOp<Z>) {
             cell.encode(&mut bytes);
             w.blob(&bytes);
         }
+        KernelOp::PointwiseDepthwise {
+            x,
+            expand,
+            steps,
+            w: wt,
+            y,
+            strides,
+            pads,
+            dilations,
+            tile_co,
+            tile_oh,
+            epilogue,
+        } => {
+            w.u8(10);
+            views(w, &[x, expand, wt, y]);
+            strides
+                .iter()
+                .chain(pads)
+                .chain(dilations)
+                .for_each(|&v| w.u64(v));
+            w.u64(*tile_co);
+            w.u64(*tile_oh);
+            encode_epilogue(w, steps);
+            encode_epilogue(w, epilogue);
+        }
     }
 }
 
@@ -522,6 +547,22 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Option<KernelOp<Z>> {
                 biases,
                 y,
                 cell,
+            }
+        }
+        10 => {
+            let [x, expand, w, y] = core::array::from_fn(|_| decode_view(r));
+            KernelOp::PointwiseDepthwise {
+                x,
+                expand,
+                w,
+                y,
+                strides: arr(r),
+                pads: arr(r),
+                dilations: arr(r),
+                tile_co: r.u64(),
+                tile_oh: r.u64(),
+                steps: decode_epilogue(r),
+                epilogue: decode_epilogue(r),
             }
         }
         t => {

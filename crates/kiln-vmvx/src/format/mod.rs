@@ -29,7 +29,9 @@ mod encode;
 pub use encode::{is_symbolic, SizeCodec};
 mod print;
 mod scores;
+mod steps;
 pub use scores::{Scale, ScoreSteps};
+pub use steps::ChannelSteps;
 
 /// The format string module files use for VMVX executables.
 pub const FORMAT: &str = "vmvx-bytecode";
@@ -37,7 +39,7 @@ pub const FORMAT: &str = "vmvx-bytecode";
 /// kernels only), run by the inline runtime (`kiln-inline`) with no HAL device; devices do not
 /// load them.
 pub const INLINE_FORMAT: &str = "vmvx-inline";
-/// Version 11 adds [`KernelOp::Recurrent`]; 10 lets a kernel read one part of a binding it writes another part of (a concat's
+/// Version 12 adds [`KernelOp::PointwiseDepthwise`]; 11 [`KernelOp::Recurrent`]; 10 lets a kernel read one part of a binding it writes another part of (a concat's
 /// slice beside the one it computes); 9 packs the weights of pixel-row convolutions over
 /// channels-last inputs tap by tap and lets poolings read and write channels-last views (8
 /// let float convolutions do so,
@@ -45,7 +47,7 @@ pub const INLINE_FORMAT: &str = "vmvx-inline";
 /// says whether sizes are numbers or expressions over symbols; 5: pixel-row convolutions read
 /// their input planes, never a [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's
 /// orientation, [`ConvGemm`]).
-const VERSION: u32 = 11;
+const VERSION: u32 = 12;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 /// Sizes are numbers ([`Static`]), or expressions over the dispatch's symbols
@@ -307,6 +309,32 @@ pub enum KernelOp<Z: Sizes = Static> {
         tile_oh: u64,
         epilogue: Option<Epilogue<Z>>,
     },
+    /// A pointwise convolution whose result only a depthwise convolution reads, the two fused
+    /// (format version 12; f32, planar images): `mid = steps(expand · x)` per pixel, then
+    /// `y = conv2d(mid, w)` with one `[kh, kw]` filter per channel (`w` `[c, 1, kh, kw]`,
+    /// contiguous). `x` is `[n, ci, h, wd]` and `y` `[n, c, oh, ow]`, both contiguous;
+    /// `expand` holds the pointwise weights packed in left-hand strips, a contiguous `[1,
+    /// ceil(c/s), ci, 1, 1, s]` view as [`KernelOp::Conv2d`]'s; `steps` is the pointwise
+    /// convolution's epilogue (inputs indexed `[n, c, h, wd]`), only in the forms
+    /// [`ChannelSteps`] describes. Workgroups take `tile_co` channels (whole strips) and
+    /// `tile_oh` output rows of one image, as a depthwise convolution's do, and compute the
+    /// rows of `mid` those read into their scratch: `mid` never goes through memory, where
+    /// unfused it is written by one dispatch and read by the next (a MobileNet's expanded
+    /// images, several MB at its higher resolutions). Only CPU targets form it (see
+    /// `kiln_codegen_cpu::pointwise_depthwise`).
+    PointwiseDepthwise {
+        x: View<Z>,
+        expand: View<Z>,
+        steps: Option<Epilogue<Z>>,
+        w: View<Z>,
+        y: View<Z>,
+        strides: [u64; 2],
+        pads: [u64; 4],
+        dilations: [u64; 2],
+        tile_co: u64,
+        tile_oh: u64,
+        epilogue: Option<Epilogue<Z>>,
+    },
     /// Lays out the NCHW input `x` of a convolution with this window and output size `out`
     /// (`[oh, ow]`) as its GEMM reads it: each channel plane split into stride phases and
     /// zero-padded (`kiln_ukernel::rows::BandLayout` for all output rows), into the rank-1 `y`
@@ -484,11 +512,21 @@ impl<Z: Sizes> KernelOp<Z> {
         matches!(self, KernelOp::MatMul { b, .. } if b.shape.len() == 4 && b.element_type == ElementType::F32)
     }
 
+    /// Whether this is a convolution, fused or not: its output box spans whole rows of
+    /// `[image, channel, row, column]`.
+    pub fn is_conv2d(&self) -> bool {
+        matches!(
+            self,
+            KernelOp::Conv2d { .. } | KernelOp::PointwiseDepthwise { .. }
+        )
+    }
+
     /// The op's kernel family with its article, for messages (`a convolution`).
     pub fn family(&self) -> &'static str {
         match self {
             KernelOp::Conv2d { .. } if self.is_integer_product() => "an integer convolution",
             KernelOp::Conv2d { .. } => "a convolution",
+            KernelOp::PointwiseDepthwise { .. } => "a fused pointwise and depthwise convolution",
             KernelOp::MatMul { .. } if self.is_integer_product() => "an integer matmul",
             KernelOp::MatMul { .. } if !self.has_packed_rhs() => {
                 "a matmul with an unpacked right-hand side"
@@ -512,7 +550,10 @@ impl<Z: Sizes> KernelOp<Z> {
     pub fn left_out(&self) -> Option<(&'static str, &'static str)> {
         let conv = matches!(
             self,
-            KernelOp::Conv2d { .. } | KernelOp::ConvBand { .. } | KernelOp::Pool2d { .. }
+            KernelOp::Conv2d { .. }
+                | KernelOp::PointwiseDepthwise { .. }
+                | KernelOp::ConvBand { .. }
+                | KernelOp::Pool2d { .. }
         );
         let family = |feature| Some((self.family(), feature));
         if conv && !cfg!(feature = "conv") {
@@ -586,6 +627,9 @@ impl<Z: Sizes> KernelOp<Z> {
             | KernelOp::Conv2d {
                 y: out, epilogue, ..
             }
+            | KernelOp::PointwiseDepthwise {
+                y: out, epilogue, ..
+            }
             | KernelOp::Pool2d {
                 y: out, epilogue, ..
             }
@@ -598,7 +642,7 @@ impl<Z: Sizes> KernelOp<Z> {
                 Some(e) => (Some(&e.body), e.inputs.iter().chain([out]).collect()),
                 None => (None, Vec::new()),
             },
-            // Score steps are recognised forms, run as such (never interpreted).
+            // Score and channel steps are recognised forms, run as such (never interpreted).
             KernelOp::Gather { .. }
             | KernelOp::ConvBand { .. }
             | KernelOp::Attention { .. }
@@ -701,6 +745,7 @@ pub fn packing(op: &KernelOp) -> Option<Packing> {
             ConvGemm::ChannelQuads => None,
         },
         KernelOp::MatMul { b, .. } if op.has_packed_rhs() => strip(b).map(Packing::Columns),
+        KernelOp::PointwiseDepthwise { expand, .. } => strip(expand).map(Packing::Rows),
         _ => None,
     }
 }
@@ -773,6 +818,22 @@ impl Kernel {
             KernelOp::Attention { k, out, tile_m, .. } => {
                 *tile_m = config::attention_tile(out.shape[0], out.shape[1], k.shape[2])
             }
+            KernelOp::PointwiseDepthwise {
+                x,
+                expand,
+                w,
+                y,
+                strides,
+                dilations,
+                tile_co,
+                tile_oh,
+                ..
+            } => {
+                let strip = expand.shape.last().copied().unwrap_or(1);
+                let reach = [strides[0], dilations[0] * (w.shape[2].max(1) - 1)];
+                [*tile_co, *tile_oh] =
+                    config::pointwise_depthwise_tile(&y.shape, x.shape[3], reach, strip);
+            }
             _ => {}
         }
     }
@@ -798,7 +859,7 @@ impl Kernel {
         let (lo, hi) = grid.tile_box(wg);
         Some(match &self.op {
             KernelOp::MatMul { .. } => (lo, hi),
-            KernelOp::Conv2d { y, .. } => {
+            KernelOp::Conv2d { y, .. } | KernelOp::PointwiseDepthwise { y, .. } => {
                 let t = ConvTile::in_grid(&grid, &lo, &hi);
                 let c0 = t.group * t.group_channels + t.co0;
                 let c1 = (t.group_end - 1) * t.group_channels + t.co1;
@@ -855,6 +916,7 @@ impl<Z: Sizes> Kernel<Z> {
         match &self.op {
             KernelOp::MatMul { epilogue, .. }
             | KernelOp::Conv2d { epilogue, .. }
+            | KernelOp::PointwiseDepthwise { epilogue, .. }
             | KernelOp::Pool2d { epilogue, .. }
             | KernelOp::Softmax { epilogue, .. }
             | KernelOp::LayerNorm { epilogue, .. } => epilogue.as_ref(),
@@ -873,6 +935,7 @@ impl<Z: Sizes> Kernel<Z> {
         match &mut k.op {
             KernelOp::MatMul { epilogue, .. }
             | KernelOp::Conv2d { epilogue, .. }
+            | KernelOp::PointwiseDepthwise { epilogue, .. }
             | KernelOp::Pool2d { epilogue, .. }
             | KernelOp::Softmax { epilogue, .. }
             | KernelOp::LayerNorm { epilogue, .. } => *epilogue = None,
@@ -900,6 +963,19 @@ impl<Z: Sizes> Kernel<Z> {
             KernelOp::Conv2d {
                 x, w, y, epilogue, ..
             } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::PointwiseDepthwise {
+                x,
+                expand,
+                steps,
+                w,
+                y,
+                epilogue,
+                ..
+            } => [x, expand, w, y]
+                .into_iter()
+                .chain(ep(steps))
+                .chain(ep(epilogue))
+                .collect(),
             KernelOp::Pool2d { x, y, epilogue, .. }
             | KernelOp::Softmax { x, y, epilogue }
             | KernelOp::LayerNorm { x, y, epilogue, .. } => {
@@ -942,6 +1018,19 @@ impl<Z: Sizes> Kernel<Z> {
             KernelOp::Conv2d {
                 x, w, y, epilogue, ..
             } => [x, w, y].into_iter().chain(ep(epilogue)).collect(),
+            KernelOp::PointwiseDepthwise {
+                x,
+                expand,
+                steps,
+                w,
+                y,
+                epilogue,
+                ..
+            } => [x, expand, w, y]
+                .into_iter()
+                .chain(ep(steps))
+                .chain(ep(epilogue))
+                .collect(),
             KernelOp::Pool2d { x, y, epilogue, .. }
             | KernelOp::Softmax { x, y, epilogue }
             | KernelOp::LayerNorm { x, y, epilogue, .. } => {
@@ -975,6 +1064,7 @@ impl<Z: Sizes> Kernel<Z> {
             KernelOp::Generic { outputs, .. } => outputs.iter().collect(),
             KernelOp::MatMul { c: y, .. }
             | KernelOp::Conv2d { y, .. }
+            | KernelOp::PointwiseDepthwise { y, .. }
             | KernelOp::Pool2d { y, .. }
             | KernelOp::Softmax { y, .. }
             | KernelOp::LayerNorm { y, .. }

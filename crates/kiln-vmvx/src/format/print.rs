@@ -72,6 +72,13 @@ impl<Z: Sizes> core::fmt::Display for Kernel<Z> {
                 dims(&[*tile_co, *tile_oh]),
                 epilogue(e)
             ),
+            KernelOp::PointwiseDepthwise { x, expand, steps, w, y, strides, pads, dilations, tile_co, tile_oh, epilogue: e } => write!(
+                f,
+                "pointwise_depthwise {x}, {expand}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} tile {}{}{}",
+                dims(&[*tile_co, *tile_oh]),
+                epilogue(steps).replacen("epilogue", "steps", 1),
+                epilogue(e)
+            ),
             KernelOp::Pool2d { x, y, max, kernel, strides, pads, count_include_pad, epilogue: e } => write!(
                 f,
                 "pool2d {} {x} -> {y} kernel {kernel:?} strides {strides:?} pads {pads:?}{}{}",
@@ -100,6 +107,7 @@ impl Kernel {
             KernelOp::Generic { .. } => "reduction",
             KernelOp::MatMul { .. } => "matmul",
             KernelOp::Conv2d { .. } => "conv2d",
+            KernelOp::PointwiseDepthwise { .. } => "pointwise_depthwise",
             KernelOp::Pool2d { .. } => "pool2d",
             KernelOp::ConvBand { .. } => "conv_band",
             KernelOp::Softmax { .. } => "softmax",
