@@ -1283,14 +1283,15 @@ fn reductions_of_channels_last_images_match_the_interpreter() {
 /// fuses into one `pointwise_depthwise` dispatch on planar images: strides 1 and 2, 3×3 and
 /// 5×5 windows, dilation, asymmetric pads, a window whose border rows read only padding,
 /// channels not a whole number of strips, two images, the pointwise convolution with or
-/// without bias and with ReLU, ReLU6 or no activation, the depthwise one adding a residual.
+/// without bias and with ReLU, ReLU6, swish or no activation, the depthwise one adding a
+/// residual.
 /// Every value agrees with the interpreter on every target.
 #[test]
 fn fused_pointwise_and_depthwise_convolutions_match_the_interpreter() {
     let mut seed = 43u64;
     /// Input dims, expanded channels, window, stride, pads, dilation, the pointwise
-    /// convolution's bias and activation ("" none, "Relu", "Clip" to [0, 6]), whether the
-    /// depthwise output adds a residual (its input's shape when 1×1 and unpadded).
+    /// convolution's bias and activation ("" none, "Relu", "Clip" to [0, 6], "Swish": the
+    /// value times its sigmoid).
     type PairCase = (
         [usize; 4],
         usize,
@@ -1301,14 +1302,15 @@ fn fused_pointwise_and_depthwise_convolutions_match_the_interpreter() {
         bool,
         &'static str,
     );
-    let cases: [PairCase; 7] = [
+    let cases: [PairCase; 8] = [
         ([1, 8, 40, 40], 24, 3, 1, [1, 1, 1, 1], 1, true, "Clip"),
         ([2, 6, 33, 29], 20, 3, 2, [1, 1, 1, 1], 1, true, "Relu"),
         ([1, 5, 37, 31], 12, 5, 2, [2, 2, 2, 2], 1, false, ""),
         ([1, 4, 30, 30], 16, 3, 1, [2, 2, 2, 2], 2, true, "Clip"),
-        ([1, 8, 36, 20], 40, 3, 1, [0, 1, 2, 0], 1, true, "Relu"),
+        ([1, 8, 36, 20], 40, 3, 1, [0, 1, 2, 0], 1, true, "Swish"),
         ([1, 4, 24, 24], 8, 1, 1, [5, 0, 5, 1], 1, true, "Clip"),
         ([1, 16, 56, 56], 96, 3, 2, [1, 1, 1, 1], 1, true, "Clip"),
+        ([1, 6, 41, 23], 24, 5, 2, [2, 2, 2, 2], 1, true, "Swish"),
     ];
     for (xs, cmid, k, s, pads, d, bias, act) in cases {
         let x = random_f32(&mut seed, &xs);
@@ -1338,6 +1340,11 @@ fn fused_pointwise_and_depthwise_convolutions_match_the_interpreter() {
             }
             "Clip" => {
                 nodes.push(node("Clip", &["e", "lo", "hi"], &["a"], vec![]));
+                "a"
+            }
+            "Swish" => {
+                nodes.push(node("Sigmoid", &["e"], &["g"], vec![]));
+                nodes.push(node("Mul", &["e", "g"], &["a"], vec![]));
                 "a"
             }
             _ => "e",

@@ -124,3 +124,60 @@ pub fn erf(x: f32) -> f32 {
         large
     }
 }
+
+#[cfg(target_arch = "x86_64")]
+pub(super) mod x86 {
+    //! [`super::exp`] on AVX-512 vectors, for the row kernels' explicit vector code.
+    use super::{EXP_MAX, EXP_MIN, EXP_TAYLOR, LN2_HI, LN2_LO};
+    use core::arch::x86_64::*;
+
+    /// `e^x` of `x` limited to `[-87, 88.72]` on 16 lanes, as [`super::exp`] computes it
+    /// (the same reduction and polynomial, scaled by `2^n` with `vscalefps`): a NaN lane gives
+    /// a number. For callers whose result does not depend on that (a sigmoid multiplied by
+    /// its input); [`exp16`] is exact at the ends.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(in crate::rows) unsafe fn exp16_clamped(x: __m512) -> __m512 {
+        let (min, max) = (_mm512_set1_ps(EXP_MIN), _mm512_set1_ps(EXP_MAX));
+        let clamped = _mm512_min_ps(_mm512_max_ps(x, min), max);
+        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
+            _mm512_mul_ps(clamped, _mm512_set1_ps(core::f32::consts::LOG2_E)),
+        );
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), clamped);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
+        let mut p = _mm512_set1_ps(EXP_TAYLOR[0]);
+        for &c in &EXP_TAYLOR[1..] {
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+        }
+        _mm512_scalef_ps(p, n)
+    }
+
+    /// [`super::exp`] on 16 lanes: lanes below -87 give 0, above 88.72 infinity, NaN stays
+    /// NaN.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(in crate::rows) unsafe fn exp16(x: __m512) -> __m512 {
+        let (min, max) = (_mm512_set1_ps(EXP_MIN), _mm512_set1_ps(EXP_MAX));
+        // SAFETY: AVX-512F is enabled here.
+        let scaled = unsafe { exp16_clamped(x) };
+        let low = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, min);
+        let high = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, max);
+        let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
+        let y = _mm512_mask_mov_ps(scaled, low, _mm512_setzero_ps());
+        let y = _mm512_mask_mov_ps(y, high, _mm512_set1_ps(f32::INFINITY));
+        _mm512_mask_mov_ps(y, nan, x)
+    }
+
+    /// The lanes of the 16-value block at `start` that lie inside a row of `len`.
+    #[inline(always)]
+    pub(in crate::rows) fn lanes(start: usize, len: usize) -> __mmask16 {
+        let n = (len - start).min(16);
+        (((1u32 << n) - 1) & 0xffff) as __mmask16
+    }
+}

@@ -1,6 +1,6 @@
 //! Row and window kernels, by subject: [`math`] (vectorisable `exp`, `tanh` and `erf`),
-//! [`gates`] (a recurrent cell's sigmoid and tanh over a row), [`bias_clamp_in_place`] (a
-//! bias and a clamp over a row), [`normalize`]
+//! [`gates`] (a recurrent cell's sigmoid and tanh over a row), [`bias_clamp_in_place`] and
+//! [`bias_swish_in_place`] (a bias and an activation over a row), [`normalize`]
 //! (softmax and layer normalisation of a contiguous row), [`window`] (2-D sliding windows, the
 //! stride-phase band layout convolutions read, im2col panels), [`plane`] (pooling and
 //! depthwise convolution of one channel plane, which `direct` reads in place on AVX-512),
@@ -10,8 +10,8 @@
 //! is in f32 with max-subtraction for softmax and two-pass variance for layer normalisation,
 //! for accuracy.
 
+mod activate;
 pub mod channels_last;
-mod clamp;
 mod direct;
 pub mod gates;
 pub mod interleaved;
@@ -20,8 +20,8 @@ pub mod normalize;
 pub mod plane;
 pub mod window;
 
+pub use activate::{bias_clamp_in_place, bias_swish_in_place};
 pub use channels_last::{depthwise_channels_last, pool_channels_last};
-pub use clamp::bias_clamp_in_place;
 pub use gates::{sigmoid_in_place, tanh_in_place};
 pub use interleaved::depthwise_planes;
 pub use math::{erf, exp, tanh};

@@ -48,45 +48,10 @@ pub(super) fn softmax_portable(row: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     //! AVX-512 row kernels: 16 lanes with masked tails.
-    use super::super::math::{EXP_MAX, EXP_MIN, EXP_TAYLOR, LN2_HI, LN2_LO};
+    use super::super::math::x86::{exp16, lanes};
     use core::arch::x86_64::*;
     #[cfg(not(feature = "std"))]
     use num_traits::Float;
-
-    /// [`super::exp`] on 16 lanes: the same reduction and polynomial, scaled by `2^n` with
-    /// `vscalefps`; lanes below -87 give 0, above 88.72 infinity, NaN stays NaN.
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512F.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn exp16(x: __m512) -> __m512 {
-        let (min, max) = (_mm512_set1_ps(EXP_MIN), _mm512_set1_ps(EXP_MAX));
-        let clamped = _mm512_min_ps(_mm512_max_ps(x, min), max);
-        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_ps(clamped, _mm512_set1_ps(core::f32::consts::LOG2_E)),
-        );
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), clamped);
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
-        let mut p = _mm512_set1_ps(EXP_TAYLOR[0]);
-        for &c in &EXP_TAYLOR[1..] {
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-        }
-        let scaled = _mm512_scalef_ps(p, n);
-        let low = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, min);
-        let high = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, max);
-        let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
-        let y = _mm512_mask_mov_ps(scaled, low, _mm512_setzero_ps());
-        let y = _mm512_mask_mov_ps(y, high, _mm512_set1_ps(f32::INFINITY));
-        _mm512_mask_mov_ps(y, nan, x)
-    }
-
-    /// The lanes of the 16-value block at `start` that lie inside a row of `len`.
-    #[inline(always)]
-    fn lanes(start: usize, len: usize) -> __mmask16 {
-        let n = (len - start).min(16);
-        (((1u32 << n) - 1) & 0xffff) as __mmask16
-    }
 
     /// Writes `exp(v - max)` of the 16 values at `src + at` to `dst + at` and returns them.
     ///
