@@ -858,7 +858,7 @@ fn assert_agrees_with_interpreter(program: &kiln_ir::Program, inputs: &[HostTens
 fn convolutions_with_constant_weights_match_the_interpreter() {
     let mut seed = 17u64;
     let mut random = |shape: &[usize]| random_f32(&mut seed, shape);
-    let cases: [ConvCase; 16] = [
+    let cases: [ConvCase; 17] = [
         (
             [1, 5, 24, 30],
             [40, 5, 3, 3],
@@ -932,6 +932,16 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
             [1, 1, 1, 1],
             [1, 1],
             2,
+        ),
+        // A stem: three channels at stride 2, output rows wider than a register tile (and not
+        // a whole number of them) written straight to the output planes.
+        (
+            [1, 3, 66, 98],
+            [32, 3, 3, 3],
+            [2, 2],
+            [1, 1, 1, 1],
+            [1, 1],
+            1,
         ),
         // Channel rows through im2col panels: a wide dilated window on a narrow output.
         (

@@ -199,6 +199,7 @@ impl FromIterator<usize> for Offsets {
 }
 
 /// The left-hand operand of [`packed_gemm`].
+#[derive(Clone, Copy)]
 pub enum Lhs<'a> {
     /// Strips from [`pack_lhs`] (of at least `m` rows, depth exactly `k`).
     Packed(&'a [f32]),

@@ -215,16 +215,19 @@ impl BandJob<'_> {
 }
 
 kiln_ukernel::scratch! {
-    /// Per-thread scratch of [`conv2d_direct`]: padded input band, row starts, output tile.
-    static DIRECT: (AlignedVec, Vec<usize>, Vec<f32>);
+    /// Per-thread scratch of [`conv2d_direct`]: padded input band, row starts, output tile,
+    /// one output row's row starts.
+    static DIRECT: (AlignedVec, Vec<usize>, Vec<f32>, Vec<usize>);
 }
 
 /// A convolution workgroup without im2col: the input its output band reads is laid out once by
 /// [`rows::gathered_band`] (split into stride phases, zero-padded, lines `wp` wide) — or read
 /// where it lies, for a pointwise window — and the GEMM reads it in place through a table of
-/// row starts (a gathered right-hand side). Output pixel `(r, ox)` is column `r·wp + ox`; the
-/// `wp - ow` extra columns per row, if any, are computed into a tile and dropped when it is
-/// copied out, else the GEMM writes the output planes.
+/// row starts (a gathered right-hand side). Output pixel `(r, ox)` is column `r·wp + ox`; with
+/// `wp - ow` extra columns per row, rows at least a register tile wide are written straight
+/// to the output planes by a GEMM each (its columns `ow`, its row starts shifted by `r·wp`),
+/// narrower ones computed into a tile whose extra columns are dropped when it is copied out;
+/// else one GEMM writes the output planes.
 ///
 /// # Safety
 /// As [`BandJob`].
@@ -232,11 +235,28 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
     let nr = gemm.tile.nr;
     let [channels, oy0, oy1, oh, ow] = job.extent;
     let (rows, y) = (oy1 - oy0, job.y);
-    DIRECT.with_mut(|(scratch, starts, out)| {
+    DIRECT.with_mut(|(scratch, starts, out, row_starts)| {
         let (band, wp) = match job.in_place(starts) {
             Some(planes) => (planes, ow),
             None => job.band(nr, scratch, starts),
         };
+        if wp != ow && ow >= nr {
+            for r in 0..rows {
+                row_starts.clear();
+                row_starts.extend(starts.iter().map(|s| s + r * wp));
+                let shifted = Offsets::new(core::mem::take(row_starts));
+                let rhs = Rhs::Gather {
+                    data: band,
+                    rows: &shifted,
+                };
+                // SAFETY: row r of each of the workgroup's channels lies in its output.
+                let c = MatrixMut::rows(unsafe { y.add(r * ow) }, oh * ow);
+                // SAFETY: as above.
+                unsafe { gemm.packed_gemm(channels, ow, shifted.len(), lhs, rhs, c) };
+                *row_starts = shifted.into_values();
+            }
+            return;
+        }
         let cols = rows * wp;
         let rows_of_band = Offsets::new(core::mem::take(starts));
         let rhs = Rhs::Gather {
