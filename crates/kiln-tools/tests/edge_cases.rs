@@ -858,7 +858,7 @@ fn assert_agrees_with_interpreter(program: &kiln_ir::Program, inputs: &[HostTens
 fn convolutions_with_constant_weights_match_the_interpreter() {
     let mut seed = 17u64;
     let mut random = |shape: &[usize]| random_f32(&mut seed, shape);
-    let cases: [ConvCase; 17] = [
+    let cases: [ConvCase; 20] = [
         (
             [1, 5, 24, 30],
             [40, 5, 3, 3],
@@ -940,6 +940,32 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
             [32, 3, 3, 3],
             [2, 2],
             [1, 1, 1, 1],
+            [1, 1],
+            1,
+        ),
+        // Pixel rows in several row tiles, the middle ones reading no padding (they share the
+        // groups of the first such rows, their input moved): 3x3, stride 2, 5x5, two images.
+        (
+            [2, 16, 45, 45],
+            [32, 16, 3, 3],
+            [1, 1],
+            [1, 1, 1, 1],
+            [1, 1],
+            1,
+        ),
+        (
+            [1, 24, 50, 50],
+            [32, 24, 3, 3],
+            [2, 2],
+            [1, 1, 1, 1],
+            [1, 1],
+            1,
+        ),
+        (
+            [1, 8, 30, 30],
+            [32, 8, 5, 5],
+            [1, 1],
+            [2, 2, 2, 2],
             [1, 1],
             1,
         ),

@@ -11,12 +11,17 @@
 //! 7×7 image with a 3×3 window a fifth of the work is skipped.
 //!
 //! The groups' tables of taps and pixels depend on the convolution's geometry only, so each
-//! thread keeps those of the geometries it ran last ([`GroupCache`]). The interior group runs
-//! first, so the weights stream in from memory behind its full tiles.
+//! thread keeps those of the geometries it ran last ([`GroupCache`]); a workgroup whose rows
+//! all read every row tap uses those of the first such rows, its input moved
+//! ([`Geometry::canonical`]), so a layer's row tiles share three entries at most (top,
+//! interior, bottom) rather than one each, and a network's layers all stay in the cache
+//! between calls. The interior group runs first, so the weights stream in from memory behind
+//! its full tiles.
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
+use core::hash::{Hash, Hasher};
 use kiln_ukernel::gemm::{gathered_block_rows, Lhs, MatrixMut, Offsets, Rhs};
 use kiln_ukernel::rows::Window;
 use kiln_ukernel::scratch::Scratch;
@@ -43,7 +48,7 @@ struct TapBox {
 }
 
 /// What a workgroup's pixel groups depend on.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Geometry {
     pub(crate) win: Window,
     /// The input: `[channels, h, w]`.
@@ -69,29 +74,78 @@ struct Groups {
     groups: Vec<PixelGroup>,
 }
 
-/// Geometries a thread keeps groups for: more than the pixel-row convolutions of a network
-/// usually have (one per distinct size, stride and row tile).
-const CACHED_GEOMETRIES: usize = 64;
+/// Slots of a thread's [`GroupCache`]: more than the pixel-row convolutions of a network
+/// usually have geometries (up to three per layer), so that they stay between calls.
+const CACHE_SLOTS: usize = 512;
 
-/// The groups of the geometries a thread ran last, newest last.
+/// The groups of the geometries a thread ran, one per slot, the slot chosen by the
+/// geometry's hash (a geometry whose slot another one took is built again).
 #[derive(Default)]
 struct GroupCache {
-    entries: Vec<Arc<Groups>>,
+    slots: Vec<Option<Arc<Groups>>>,
 }
 
 impl GroupCache {
     fn groups(&mut self, geometry: Geometry) -> Arc<Groups> {
-        let entry = match self.entries.iter().position(|e| e.geometry == geometry) {
-            Some(i) => self.entries.remove(i),
-            None => {
-                if self.entries.len() == CACHED_GEOMETRIES {
-                    self.entries.remove(0);
-                }
-                Arc::new(Groups::new(geometry))
-            }
+        if self.slots.is_empty() {
+            self.slots.resize(CACHE_SLOTS, None);
+        }
+        let mut hasher = Fx::default();
+        geometry.hash(&mut hasher);
+        let slot = &mut self.slots[hasher.finish() as usize % CACHE_SLOTS];
+        match slot {
+            Some(entry) if entry.geometry == geometry => entry.clone(),
+            _ => slot.insert(Arc::new(Groups::new(geometry))).clone(),
+        }
+    }
+}
+
+/// FxHash's rotate, xor and multiply per word: a quick slot index for a [`GroupCache`], not a
+/// defence against chosen keys (a collision only rebuilds groups).
+#[derive(Default)]
+struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        bytes.iter().for_each(|&b| self.add(b as u64));
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+}
+
+impl Geometry {
+    /// This geometry with its rows moved to the first ones whose every row tap lies inside
+    /// the input, and how many input values its input moved by, when all its rows are such
+    /// rows (they then read the input alike, from further on); else itself, not moved.
+    fn canonical(self) -> (Geometry, usize) {
+        let [oy0, oy1, ow] = self.output;
+        let win = &self.win;
+        let (s, pad) = (win.strides[0].max(1), win.pads[0]);
+        let reach = win.dilations[0] * win.kernel[0].saturating_sub(1);
+        let inside = |oy: usize| oy * s >= pad && oy * s - pad + reach < self.input[1];
+        let first = pad.div_ceil(s);
+        if oy1 <= oy0 || oy0 <= first || !inside(oy0) || !inside(oy1 - 1) {
+            return (self, 0);
+        }
+        let moved = Geometry {
+            output: [first, first + (oy1 - oy0), ow],
+            ..self
         };
-        self.entries.push(entry.clone());
-        entry
+        // Input rows `(oy0 - first)·s` of `w` pixels, `strides[0][1]` apart.
+        let shift = (oy0 - first) * s * self.input[2] * self.strides[0][1];
+        (moved, shift)
     }
 }
 
@@ -219,6 +273,8 @@ pub(crate) unsafe fn conv2d(
     channels: usize,
     y: *mut f32,
 ) {
+    let (geometry, shift) = geometry.canonical();
+    let x = &x[shift..];
     let entry = CACHE.with_mut(|cache| cache.groups(geometry));
     let (nr, col_stride) = (geometry.nr, geometry.strides[1][0]);
     let strip_len = entry.starts.len() * nr;

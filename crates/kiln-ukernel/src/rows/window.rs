@@ -7,7 +7,7 @@ use core::ops::Range;
 use smallvec::SmallVec;
 
 /// A 2-D sliding window over one `h×w` plane.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Window {
     pub kernel: [usize; 2],
     pub strides: [usize; 2],
