@@ -278,7 +278,8 @@ impl Job<'_> {
         }
     }
 
-    /// [`Job::run`] on 16 lanes, [`AT_ONCE`] outputs at a time.
+    /// [`Job::run`] on 16 lanes, [`AT_ONCE`] outputs at a time (each input pixel loaded once
+    /// for the outputs it feeds where the taps lie in rows, [`Job::tap_rows`]).
     ///
     /// # Safety
     /// The CPU must support AVX-512F; the reads and writes [`Job::run`] checks lie inside
@@ -290,6 +291,7 @@ impl Job<'_> {
             // SAFETY: the caller's contract.
             return unsafe { self.short_run_avx512(at, n, channels, out) };
         }
+        let rows = self.tap_rows();
         let mut ch = channels.start;
         while ch < channels.end {
             let lanes = (channels.end - ch).min(LANES);
@@ -302,7 +304,12 @@ impl Job<'_> {
             // `ch..ch + lanes`.
             unsafe {
                 while j + AT_ONCE <= n {
-                    self.block_avx512::<AT_ONCE, 1>(at, j, ch, mask, out);
+                    match rows {
+                        Some(3) => self.sliding_block_avx512::<AT_ONCE, 3>(at, j, ch, mask, out),
+                        Some(5) => self.sliding_block_avx512::<AT_ONCE, 5>(at, j, ch, mask, out),
+                        Some(7) => self.sliding_block_avx512::<AT_ONCE, 7>(at, j, ch, mask, out),
+                        _ => self.block_avx512::<AT_ONCE, 1>(at, j, ch, mask, out),
+                    }
                     j += AT_ONCE;
                 }
                 match n - j {
@@ -317,6 +324,75 @@ impl Job<'_> {
                 }
             }
             ch += LANES;
+        }
+    }
+
+    /// The length of the taps' rows when they are rows of one length of neighbouring taps
+    /// (each a pixel and a filter row after the one before) and outputs step one pixel: a
+    /// window of unit stride and dilation along rows, over taps that read the image.
+    fn tap_rows(&self) -> Option<usize> {
+        let next = |w: &[(usize, usize)]| w[1] == (w[0].0 + self.pitch, w[0].1 + self.pitch);
+        if self.x_step != self.pitch || self.taps.is_empty() {
+            return None;
+        }
+        let len = self
+            .taps
+            .windows(2)
+            .position(|w| !next(w))
+            .map_or(self.taps.len(), |i| i + 1);
+        let rows_whole = self.taps.len().is_multiple_of(len)
+            && self
+                .taps
+                .chunks_exact(len)
+                .all(|row| row.windows(2).all(next));
+        rows_whole.then_some(len)
+    }
+
+    /// Outputs `j..j + N` of [`Job::run_avx512`] over taps in rows of `L`
+    /// ([`Job::tap_rows`]), the vector of channels from `ch` (lanes of `mask`): each input
+    /// pixel of a row is loaded once for the `L` outputs it feeds (`N + L - 1` loads a row,
+    /// where tap by tap takes `L · N`), each output still adding its taps in order.
+    ///
+    /// # Safety
+    /// As [`Job::run_avx512`], with those channels inside the checked range.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn sliding_block_avx512<const N: usize, const L: usize>(
+        &self,
+        at: Run,
+        j: usize,
+        ch: usize,
+        mask: u16,
+        out: &mut [f32],
+    ) {
+        use core::arch::x86_64::*;
+        let mut acc = [_mm512_setzero_ps(); N];
+        let src = self.x.as_ptr().wrapping_add(at.x + j * self.x_step + ch);
+        let filters = self.filters.as_ptr().wrapping_add(ch);
+        for row in self.taps.chunks_exact(L) {
+            let (xo, fo) = row[0];
+            // SAFETY: the row's taps and pixels are the ones the tap-by-tap block reads
+            // (pixel `p` of the row is output `p - t`'s tap `t`); masked-off lanes are not
+            // read.
+            unsafe {
+                let f: [__m512; L] = core::array::from_fn(|t| {
+                    _mm512_maskz_loadu_ps(mask, filters.add(fo + t * self.pitch))
+                });
+                for p in 0..N + L - 1 {
+                    let v = _mm512_maskz_loadu_ps(mask, src.add(xo + p * self.pitch));
+                    for (t, &f) in f.iter().enumerate() {
+                        if p >= t && p - t < N {
+                            acc[p - t] = _mm512_fmadd_ps(f, v, acc[p - t]);
+                        }
+                    }
+                }
+            }
+        }
+        let dst = out.as_mut_ptr().wrapping_add(at.out + j * self.pitch + ch);
+        for (i, v) in acc.into_iter().enumerate() {
+            // SAFETY: output `j + i`'s lanes of the mask lie inside `out`.
+            unsafe { _mm512_mask_storeu_ps(dst.add(i * self.pitch), mask, v) };
         }
     }
 
@@ -423,6 +499,10 @@ mod tests {
             (5, [6, 9], 3, 2, 2, 2),
             (40, [4, 4], 3, 3, 1, 0),
             (17, [10, 21], 5, 2, 1, 2),
+            // Interior runs of rows of neighbouring taps, each pixel loaded once for them.
+            (40, [10, 23], 5, 1, 1, 2),
+            (20, [9, 30], 7, 1, 1, 3),
+            (24, [8, 20], 3, 1, 2, 2),
         ] {
             let win = Window {
                 kernel: [k, k],
@@ -485,25 +565,31 @@ mod tests {
     /// of outputs, a masked last vector included.
     #[test]
     fn vector_path_matches_the_portable_one() {
-        let (c, taps) = (150, [(0, 0), (150, 150), (450, 300)]);
+        let c = 150;
+        let scattered = [(0, 0), (150, 150), (450, 300)];
+        // Two rows of three neighbouring taps, outputs a pixel apart: the sliding path.
+        let rows = [0, 1, 2, 20, 21, 22].map(|t| (t % 20 * c + t / 20 * 20 * c, t % 20 * c));
         let x = values(60 * c, 3);
         let f = values(3 * c, 4);
-        let job = Job {
-            x: &x,
-            filters: &f,
-            taps: &taps,
-            x_step: 2 * c,
-            pitch: c,
-        };
-        // Up to two blocks of eight outputs, and a rest.
-        for n in 1..=19 {
-            let at = Run { x: 5, out: 3 };
-            let mut want = vec![0.0; 3 + n * c];
-            job.run_portable(at, n, 2..c, &mut want);
-            let mut got = vec![0.0; 3 + n * c];
-            job.run(at, n, 2..c, &mut got);
-            for (g, w) in got.iter().zip(&want) {
-                assert!((g - w).abs() <= 1e-6 * (1.0 + w.abs()), "{n}: {g} vs {w}");
+        for (taps, x_step) in [(&scattered[..], 2 * c), (&rows[..], c)] {
+            let job = Job {
+                x: &x,
+                filters: &f,
+                taps,
+                x_step,
+                pitch: c,
+            };
+            assert_eq!(job.tap_rows(), (x_step == c).then_some(3));
+            // Up to two blocks of eight outputs, and a rest.
+            for n in 1..=19 {
+                let at = Run { x: 5, out: 3 };
+                let mut want = vec![0.0; 3 + n * c];
+                job.run_portable(at, n, 2..c, &mut want);
+                let mut got = vec![0.0; 3 + n * c];
+                job.run(at, n, 2..c, &mut got);
+                for (g, w) in got.iter().zip(&want) {
+                    assert!((g - w).abs() <= 1e-6 * (1.0 + w.abs()), "{n}: {g} vs {w}");
+                }
             }
         }
     }
