@@ -18,6 +18,7 @@ use crate::uses::{replace_fused, whole, Uses};
 use kiln_kernel::{Dispatch, Dispatches};
 use kiln_types::ElementType;
 use kiln_vmvx::format::{ChannelSteps, ConvGemm, Epilogue, Kernel, KernelOp, View};
+use kiln_vmvx::tile_config::POINTWISE_DEPTHWISE_SCRATCH;
 
 /// The fused dispatch of the depthwise convolution `consumer` and the pointwise convolution
 /// whose result it alone reads, if the two fuse (see the module docs): its index and the
@@ -51,6 +52,17 @@ fn pair_of(
         return None;
     }
     let s = whole(dc, mid, &mid.shape)?;
+    // The pointwise result is read as the depthwise convolution's input only (its epilogue
+    // reading it too, a residual, would read what no dispatch writes once fused).
+    let views = dc.kernel.views();
+    if views
+        .iter()
+        .filter(|v| dc.operands[v.binding as usize] == s)
+        .count()
+        != 1
+    {
+        return None;
+    }
     let producer = uses.only_link(s, consumer)?;
     let dp = &d.dispatches[producer];
     let KernelOp::Conv2d {
@@ -69,6 +81,13 @@ fn pair_of(
     };
     let packed_pointwise =
         expand.shape.len() == 6 && expand.shape[..1] == [1] && expand.shape[3..5] == [1, 1];
+    // The pointwise rows one output row reads, for one strip of channels, fit a workgroup's
+    // scratch (a window dilated across a very wide image would not).
+    let strip = expand.shape.last().copied().unwrap_or(1);
+    let window_rows = dilations[0] * (w.shape[2].max(1) - 1) + 1;
+    if window_rows * mid.shape[3] * strip > POINTWISE_DEPTHWISE_SCRATCH {
+        return None;
+    }
     if !packed_pointwise
         || expand.element_type != ElementType::F32
         || !f32_planar(x)

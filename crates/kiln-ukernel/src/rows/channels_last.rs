@@ -330,6 +330,7 @@ impl Job<'_> {
     /// The length of the taps' rows when they are rows of one length of neighbouring taps
     /// (each a pixel and a filter row after the one before) and outputs step one pixel: a
     /// window of unit stride and dilation along rows, over taps that read the image.
+    #[cfg(target_arch = "x86_64")]
     fn tap_rows(&self) -> Option<usize> {
         let next = |w: &[(usize, usize)]| w[1] == (w[0].0 + self.pitch, w[0].1 + self.pitch);
         if self.x_step != self.pitch || self.taps.is_empty() {
@@ -579,6 +580,7 @@ mod tests {
                 x_step,
                 pitch: c,
             };
+            #[cfg(target_arch = "x86_64")]
             assert_eq!(job.tap_rows(), (x_step == c).then_some(3));
             // Up to two blocks of eight outputs, and a rest.
             for n in 1..=19 {
