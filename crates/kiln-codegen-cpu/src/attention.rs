@@ -9,8 +9,7 @@
 //! formation; here it is a CPU lowering, so GPU targets keep the three dispatches). The
 //! kernel calls the same GEMM and softmax row kernels, so results do not change.
 
-use crate::renumber;
-use crate::uses::{replace_fused, whole, Uses};
+use crate::uses::{from_second, merged, replace_fused, whole, Uses};
 use kiln_kernel::{Dispatch, Dispatches};
 use kiln_types::ElementType;
 use kiln_vmvx::format::{Kernel, KernelOp, ScoreSteps, View};
@@ -99,22 +98,10 @@ fn attention_of(
     }
     // The scores are computed where the product was: nothing in between may change what
     // they read.
-    let read_by_scores = a.kernel.views();
-    let changed = read_by_scores.iter().any(|view| {
-        let storage = a.operands[view.binding as usize];
-        storage != s
-            && uses.writers[storage.index()]
-                .iter()
-                .any(|&w| w > scores && w <= product)
-    });
-    if changed {
+    if uses.changed_after(a, s, scores, product) {
         return None;
     }
-    let shift = a.operands.len() as u32;
-    let from_product = |view: &View| View {
-        binding: view.binding + shift,
-        ..view.clone()
-    };
+    let from_product = |view: &View| from_second(a, view);
     let op = KernelOp::Attention {
         q: q.clone(),
         k: k.clone(),
@@ -123,14 +110,7 @@ fn attention_of(
         scores: epilogue.clone(),
         tile_m: 0,
     };
-    let mut fused = Dispatch {
-        operands: a.operands.iter().chain(&c.operands).copied().collect(),
-        kernel: Kernel {
-            name: String::new(),
-            op,
-        },
-    };
-    renumber(&mut fused);
+    let fused = merged(a, c, op);
     Some((scores, softmax, fused))
 }
 

@@ -14,8 +14,7 @@
 //! depthwise row kernels, so results agree with the unfused ones to rounding (a swish's
 //! sigmoid divides by a refined reciprocal estimate, within 2^-23 of the division).
 
-use crate::renumber;
-use crate::uses::{replace_fused, whole, Uses};
+use crate::uses::{from_second, merged, replace_fused, whole, Uses};
 use kiln_kernel::{Dispatch, Dispatches};
 use kiln_types::ElementType;
 use kiln_vmvx::format::{ChannelSteps, ConvGemm, Epilogue, Kernel, KernelOp, View};
@@ -82,19 +81,19 @@ fn pair_of(
     };
     let packed_pointwise =
         expand.shape.len() == 6 && expand.shape[..1] == [1] && expand.shape[3..5] == [1, 1];
-    // The pointwise rows one output row reads, for one strip of channels, fit a workgroup's
-    // scratch (a window dilated across a very wide image would not).
-    let strip = expand.shape.last().copied().unwrap_or(1);
-    let window_rows = dilations[0] * (w.shape[2].max(1) - 1) + 1;
-    if window_rows * mid.shape[3] * strip > POINTWISE_DEPTHWISE_SCRATCH {
-        return None;
-    }
     if !packed_pointwise
         || expand.element_type != ElementType::F32
         || !f32_planar(x)
         || whole(dp, result, &mid.shape)? != s
         || d.results.contains(&s)
     {
+        return None;
+    }
+    // The pointwise rows one output row reads, for one strip of channels, fit a workgroup's
+    // scratch (a window dilated across a very wide image would not).
+    let strip = expand.shape.last().copied().unwrap_or(1);
+    let window_rows = dilations[0] * (w.shape[2].max(1) - 1) + 1;
+    if window_rows * mid.shape[3] * strip > POINTWISE_DEPTHWISE_SCRATCH {
         return None;
     }
     if let Some(e) = steps {
@@ -110,23 +109,10 @@ fn pair_of(
     }
     // The pointwise convolution is computed where the depthwise one was: nothing in between
     // may change what it reads, nor the depthwise one write it.
-    let written_by_consumer = crate::written(dc);
-    let changed = dp.kernel.views().iter().any(|view| {
-        let storage = dp.operands[view.binding as usize];
-        storage != s
-            && (written_by_consumer.contains(&storage)
-                || uses.writers[storage.index()]
-                    .iter()
-                    .any(|&w| w > producer && w < consumer))
-    });
-    if changed {
+    if uses.changed_after(dp, s, producer, consumer) {
         return None;
     }
-    let shift = dp.operands.len() as u32;
-    let from_consumer = |view: &View| View {
-        binding: view.binding + shift,
-        ..view.clone()
-    };
+    let from_consumer = |view: &View| from_second(dp, view);
     let op = KernelOp::PointwiseDepthwise {
         x: x.clone(),
         expand: expand.clone(),
@@ -143,14 +129,7 @@ fn pair_of(
             body: e.body.clone(),
         }),
     };
-    let mut fused = Dispatch {
-        operands: dp.operands.iter().chain(&dc.operands).copied().collect(),
-        kernel: Kernel {
-            name: String::new(),
-            op,
-        },
-    };
-    renumber(&mut fused);
+    let fused = merged(dp, dc, op);
     Some((producer, fused))
 }
 

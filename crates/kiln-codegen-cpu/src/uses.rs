@@ -3,7 +3,7 @@
 
 use kiln_kernel::{Dispatch, Dispatches, StorageId};
 use kiln_types::ElementType;
-use kiln_vmvx::format::{Kernel, View};
+use kiln_vmvx::format::{Kernel, KernelOp, View};
 
 /// Who writes and who reads each storage, by dispatch index.
 pub(crate) struct Uses {
@@ -30,6 +30,25 @@ impl Uses {
         uses
     }
 
+    /// Whether a dispatch after `first` up to and including `last` writes a storage that
+    /// `d` (dispatch `first`) reads, other than its result `result`: `d` computed at
+    /// `last`'s place, as a fusion moves it, would read something else.
+    pub fn changed_after(
+        &self,
+        d: &Dispatch<Kernel>,
+        result: StorageId,
+        first: usize,
+        last: usize,
+    ) -> bool {
+        d.kernel.views().iter().any(|view| {
+            let storage = d.operands[view.binding as usize];
+            storage != result
+                && self.writers[storage.index()]
+                    .iter()
+                    .any(|&w| w > first && w <= last)
+        })
+    }
+
     /// The one dispatch that writes `s`, when one other reads it: `reader`.
     pub fn only_link(&self, s: StorageId, reader: usize) -> Option<usize> {
         match (&self.writers[s.index()][..], &self.readers[s.index()][..]) {
@@ -44,6 +63,37 @@ impl Uses {
 pub(crate) fn whole(d: &Dispatch<Kernel>, v: &View, shape: &[u64]) -> Option<StorageId> {
     (v.offset == 0 && v.shape == shape && v.is_contiguous() && v.element_type == ElementType::F32)
         .then(|| d.operands[v.binding as usize])
+}
+
+/// `view` of dispatch `second` as a view of the dispatch [`merged`] makes of `first` and it.
+pub(crate) fn from_second(first: &Dispatch<Kernel>, view: &View) -> View {
+    View {
+        binding: view.binding + first.operands.len() as u32,
+        ..view.clone()
+    }
+}
+
+/// One dispatch computing `op` over `first`'s operands followed by `second`'s (`op`'s views
+/// of `second`'s made by [`from_second`]), operands renumbered in order of first use.
+pub(crate) fn merged(
+    first: &Dispatch<Kernel>,
+    second: &Dispatch<Kernel>,
+    op: KernelOp,
+) -> Dispatch<Kernel> {
+    let mut fused = Dispatch {
+        operands: first
+            .operands
+            .iter()
+            .chain(&second.operands)
+            .copied()
+            .collect(),
+        kernel: Kernel {
+            name: String::new(),
+            op,
+        },
+    };
+    crate::renumber(&mut fused);
+    fused
 }
 
 /// Puts each fused dispatch at its index, drops the `removed` ones it replaces, and renames

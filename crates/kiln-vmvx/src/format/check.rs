@@ -360,25 +360,17 @@ impl Kernel {
                 {
                     return Err("pointwise_depthwise views do not agree".into());
                 }
-                // Input rows (or columns) `outputs` outputs along dim `d` read.
-                let reach = |d: usize, outputs: u64| {
-                    let k = [kh, kw][d];
-                    outputs
-                        .saturating_sub(1)
-                        .saturating_mul(strides[d])
-                        .saturating_add(dilations[d].saturating_mul(k.saturating_sub(1)))
-                        .saturating_add(1)
+                let span = WindowSpan {
+                    kernel: [kh, kw],
+                    strides: *strides,
+                    dilations: *dilations,
                 };
-                for (d, (len, out)) in [(h, oh), (wd, ow)].into_iter().enumerate() {
-                    let padded = len.saturating_add(pads[d]).saturating_add(pads[2 + d]);
-                    if padded.checked_sub(reach(d, 1)).map(|r| r / strides[d] + 1) != Some(out) {
-                        return Err(
-                            "pointwise_depthwise output size does not match its window".into()
-                        );
-                    }
+                if !span.outputs_agree(*pads, [h, wd], [oh, ow]) {
+                    return Err("pointwise_depthwise output size does not match its window".into());
                 }
                 // A workgroup's scratch holds the pointwise rows its output rows read.
-                let scratch = reach(0, (*tile_oh).min(oh))
+                let scratch = span
+                    .reach(0, (*tile_oh).min(oh))
                     .min(h)
                     .saturating_mul(wd)
                     .saturating_mul((*tile_co).min(c.next_multiple_of(strip)));
@@ -658,32 +650,59 @@ fn check_integer_conv(op: &KernelOp) -> Result<(), String> {
     if !window_in_bounds(kernel, *strides, *pads, *dilations) {
         return Err("conv2d window is invalid or too large".into());
     }
-    // Input values `outputs` outputs along dim `d` span.
-    let reach = |d: usize, outputs: u64| {
-        outputs
-            .saturating_sub(1)
-            .saturating_mul(strides[d])
-            .saturating_add(dilations[d].saturating_mul(kernel[d].saturating_sub(1)))
-            .saturating_add(1)
+    let span = WindowSpan {
+        kernel,
+        strides: *strides,
+        dilations: *dilations,
     };
-    for d in 0..2 {
-        let padded = x.shape[2 + d]
-            .saturating_add(pads[d])
-            .saturating_add(pads[2 + d]);
-        let out = padded.checked_sub(reach(d, 1)).map(|r| r / strides[d] + 1);
-        if out != Some(y.shape[2 + d]) {
-            return Err("conv2d output size does not match its window".into());
-        }
+    // Both 4-D (checked above).
+    let ([h, w], [oh, ow]) = ([x.shape[2], x.shape[3]], [y.shape[2], y.shape[3]]);
+    if !span.outputs_agree(*pads, [h, w], [oh, ow]) {
+        return Err("conv2d output size does not match its window".into());
     }
     // A workgroup lays out the input rows its output rows read, padded, four channels a
     // lane: a window that reads far more padding than input would allocate without bound.
-    let rows = reach(0, (*tile_oh).min(y.shape[2]));
-    let width = reach(1, y.shape[3]).max(pads[1].saturating_add(x.shape[3]));
+    let rows = span.reach(0, (*tile_oh).min(oh));
+    let width = span.reach(1, ow).max(pads[1].saturating_add(w));
     let input = cig.saturating_mul(x.shape[2]).saturating_mul(x.shape[3]);
     if !band_in_proportion(rows as u128 * width as u128, cig.div_ceil(4) * 4, input) {
         return Err("conv2d window reads far more padding than input".into());
     }
     Ok(())
+}
+
+/// A window's extent along rows and columns, for checking its sizes in arithmetic that
+/// saturates (a crafted window's overflow makes a size huge, never small).
+#[cfg(feature = "conv")]
+struct WindowSpan {
+    kernel: [u64; 2],
+    strides: [u64; 2],
+    dilations: [u64; 2],
+}
+
+#[cfg(feature = "conv")]
+impl WindowSpan {
+    /// Input values `outputs` outputs along dim `d` span, from the first one's first tap to
+    /// the last one's last.
+    fn reach(&self, d: usize, outputs: u64) -> u64 {
+        outputs
+            .saturating_sub(1)
+            .saturating_mul(self.strides[d])
+            .saturating_add(self.dilations[d].saturating_mul(self.kernel[d].saturating_sub(1)))
+            .saturating_add(1)
+    }
+
+    /// Whether `output` (`[oh, ow]`) is what the window makes of `input` (`[h, w]`) padded
+    /// by `pads` (top, left, bottom, right); strides must be positive.
+    fn outputs_agree(&self, pads: [u64; 4], input: [u64; 2], output: [u64; 2]) -> bool {
+        (0..2).all(|d| {
+            let padded = input[d].saturating_add(pads[d]).saturating_add(pads[2 + d]);
+            padded
+                .checked_sub(self.reach(d, 1))
+                .map(|r| r / self.strides[d] + 1)
+                == Some(output[d])
+        })
+    }
 }
 
 #[cfg(feature = "quantized")]
