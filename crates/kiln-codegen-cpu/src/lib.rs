@@ -11,17 +11,20 @@
 //! - [`attention`] fuses a scores matmul, its softmax and the product with the values into one
 //!   dispatch whose workgroups keep their scores in scratch;
 //! - [`pointwise_depthwise`] fuses a pointwise convolution into the depthwise convolution that
-//!   alone reads its result, whose workgroups keep the rows they read in scratch.
+//!   alone reads its result, whose workgroups keep the rows they read in scratch;
+//! - [`residual`] has a matmul or convolution whose epilogue adds a residual nothing reads
+//!   later compute in the residual's storage, adding its product to it.
 //!
 //! The result is `Dispatches<kiln_vmvx::Kernel>`: the same storages and operands as the kernel
 //! IR (plus packed constants and laid-out bands; fusions leave the storages of the results
-//! they keep in scratch unused), which the `vmvx` backend encodes as it is and
+//! they keep in scratch unused, residuals added in place those of the residuals), which the `vmvx` backend encodes as it is and
 //! `llvm-cpu` compiles to native code.
 
 pub mod attention;
 pub mod channels_last;
 pub mod data_tiling;
 pub mod pointwise_depthwise;
+pub mod residual;
 mod uses;
 
 pub use kiln_vmvx::tile_config as config;
@@ -77,6 +80,7 @@ pub fn lower(
     if tile.is_some() {
         data_tiling::lay_out_conv_inputs(&mut cpu);
     }
+    residual::add_residuals_in_place(&mut cpu);
     cpu
 }
 
@@ -140,6 +144,7 @@ fn untiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>) -> vmvx::Kernel<Z> {
             c: view(c),
             tile_m: 0,
             tile_n: 0,
+            accumulate: false,
             epilogue: epilogue(e),
         },
         Op::Conv2d {
@@ -162,6 +167,7 @@ fn untiled<Z: Sizes>(index: usize, d: &Dispatch<Op<Z>>) -> vmvx::Kernel<Z> {
             gemm: ConvGemm::ChannelRows,
             tile_co: 0,
             tile_oh: 0,
+            accumulate: false,
             epilogue: epilogue(e),
         },
         Op::Pool2d {

@@ -55,6 +55,7 @@ fn kernels() -> Vec<Kernel> {
                 c: View::contiguous(2, 0, ElementType::F32, &[1, 8, 4]),
                 tile_m: 8,
                 tile_n: 4,
+                accumulate: false,
                 epilogue: None,
             },
         },

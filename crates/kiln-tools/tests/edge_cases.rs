@@ -1443,6 +1443,149 @@ fn fused_pointwise_and_depthwise_convolutions_match_the_interpreter() {
     }
 }
 
+/// Residual blocks: a convolution or matmul whose epilogue adds a residual nothing reads
+/// afterwards computes in the residual's storage, adding its product to it (llvm-cpu's HAL
+/// text shows the output as `-> +#`). Two chained blocks (the first block's output the
+/// second's residual) both accumulate, on one and two images; a residual read again after
+/// its add, a residual added after the activation and one the same dispatch reads as its
+/// input do not. Every target agrees with the interpreter.
+#[test]
+fn residuals_nothing_reads_later_are_added_in_place() {
+    let mut seed = 47u64;
+    let pad = || vec![ints("pads", &[1, 1, 1, 1])];
+    // Two blocks without activations after `a`, then `last` reading their output `y2`.
+    let blocks = |last: NodeProto| {
+        vec![
+            node("Conv", &["a", "w1", "b1"], &["t"], vec![]),
+            node("Conv", &["t", "w2", "b2"], &["u"], pad()),
+            node("Add", &["u", "a"], &["y1"], vec![]),
+            node("Conv", &["y1", "w1", "b1"], &["v"], vec![]),
+            node("Conv", &["v", "w2", "b2"], &["z"], pad()),
+            node("Add", &["z", "y1"], &["y2"], vec![]),
+            last,
+        ]
+    };
+    // (what, images, the block nodes after `a = relu(conv(x))`, their output, accumulating
+    // kernels)
+    type BlockCase = (&'static str, usize, Vec<NodeProto>, &'static str, usize);
+    let cases: Vec<BlockCase> = vec![
+        (
+            "two chained blocks",
+            1,
+            vec![
+                node("Conv", &["a", "w1", "b1"], &["t0"], vec![]),
+                node("Relu", &["t0"], &["t"], vec![]),
+                node("Conv", &["t", "w2", "b2"], &["u"], pad()),
+                node("Add", &["u", "a"], &["s1"], vec![]),
+                node("Relu", &["s1"], &["y1"], vec![]),
+                node("Conv", &["y1", "w1", "b1"], &["v0"], vec![]),
+                node("Relu", &["v0"], &["v"], vec![]),
+                node("Conv", &["v", "w2", "b2"], &["z"], pad()),
+                node("Add", &["y1", "z"], &["s2"], vec![]),
+                node("Relu", &["s2"], &["y"], vec![]),
+            ],
+            "y",
+            2,
+        ),
+        (
+            "two chained blocks, two images",
+            2,
+            blocks(node("Relu", &["y2"], &["y"], vec![])),
+            "y",
+            2,
+        ),
+        (
+            "the first block's output read again after the second's add",
+            1,
+            blocks(node("Mul", &["y2", "y1"], &["y"], vec![])),
+            "y",
+            1,
+        ),
+        (
+            "the residual added after the activation",
+            1,
+            vec![
+                node("Conv", &["a", "w1", "b1"], &["t"], vec![]),
+                node("Conv", &["t", "w2", "b2"], &["u0"], pad()),
+                node("Relu", &["u0"], &["u"], vec![]),
+                node("Add", &["u", "a"], &["y"], vec![]),
+            ],
+            "y",
+            0,
+        ),
+        (
+            "the residual the convolution's input too",
+            1,
+            vec![
+                node("Conv", &["a", "w3", "b3"], &["u"], pad()),
+                node("Add", &["u", "a"], &["s"], vec![]),
+                node("Relu", &["s"], &["y"], vec![]),
+            ],
+            "y",
+            0,
+        ),
+    ];
+    for (what, n, block, output, accumulating) in cases {
+        let x = random_f32(&mut seed, &[n, 6, 10, 10]);
+        let consts = [
+            ("w0", random_f32(&mut seed, &[16, 6, 3, 3])),
+            ("b0", random_f32(&mut seed, &[16])),
+            ("w1", random_f32(&mut seed, &[8, 16, 1, 1])),
+            ("b1", random_f32(&mut seed, &[8])),
+            ("w2", random_f32(&mut seed, &[16, 8, 3, 3])),
+            ("b2", random_f32(&mut seed, &[16])),
+            ("w3", random_f32(&mut seed, &[16, 16, 3, 3])),
+            ("b3", random_f32(&mut seed, &[16])),
+        ];
+        let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
+        let graph = model.graph.as_mut().unwrap();
+        graph.node = vec![
+            node("Conv", &["x", "w0", "b0"], &["a0"], pad()),
+            node("Relu", &["a0"], &["a"], vec![]),
+        ];
+        graph.node.extend(block);
+        // A last convolution, so that the blocks' outputs are the function's own storages
+        // (a result keeps the layout the caller sees).
+        graph
+            .node
+            .push(node("Conv", &[output, "w1", "b1"], &["out"], vec![]));
+        graph.initializer = consts.iter().map(|(n, t)| initializer(n, t)).collect();
+        graph.output = vec![tensor_info("out", 1, &[n as i64, 8, 10, 10])];
+        let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
+        let hal = llvm_cpu_hal(program.clone());
+        assert_eq!(hal.matches(" -> +#").count(), accumulating, "{what}: {hal}");
+        assert_agrees_with_interpreter(&program, &[x], what);
+    }
+    // A matmul adding a residual another matmul read before it.
+    let x = random_f32(&mut seed, &[1, 12, 32]);
+    let consts = [
+        ("m0", random_f32(&mut seed, &[32, 32])),
+        ("c0", random_f32(&mut seed, &[32])),
+        ("m1", random_f32(&mut seed, &[32, 48])),
+        ("m2", random_f32(&mut seed, &[48, 32])),
+        ("c2", random_f32(&mut seed, &[32])),
+    ];
+    let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
+    let graph = model.graph.as_mut().unwrap();
+    graph.node = vec![
+        node("MatMul", &["x", "m0"], &["p0"], vec![]),
+        node("Add", &["p0", "c0"], &["h0"], vec![]),
+        node("Relu", &["h0"], &["h"], vec![]),
+        node("MatMul", &["h", "m1"], &["g0"], vec![]),
+        node("Relu", &["g0"], &["g"], vec![]),
+        node("MatMul", &["g", "m2"], &["p2"], vec![]),
+        node("Add", &["p2", "c2"], &["q"], vec![]),
+        node("Add", &["h", "q"], &["y"], vec![]),
+        node("MatMul", &["y", "m0"], &["out"], vec![]),
+    ];
+    graph.initializer = consts.iter().map(|(n, t)| initializer(n, t)).collect();
+    graph.output = vec![tensor_info("out", 1, &[1, 12, 32])];
+    let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
+    let hal = llvm_cpu_hal(program.clone());
+    assert_eq!(hal.matches(" -> +#").count(), 1, "matmul: {hal}");
+    assert_agrees_with_interpreter(&program, &[x], "matmul with a residual");
+}
+
 /// A YOLO-style block: a pointwise convolution's channels split in two, a convolution with a
 /// residual add over the second half, and the halves and that result concatenated for a last
 /// pointwise convolution. With one image the split's halves and the residual add are computed

@@ -201,7 +201,7 @@ impl Kernels {
         }
     }
 
-    /// `C[m×n] = lhs·rhs`, packed operands in [`Kernels::tile`]'s layout, as
+    /// `C[m×n] = lhs·rhs` (`+=` where `c` accumulates), packed operands in [`Kernels::tile`]'s layout, as
     /// [`gemm::packed_gemm`]'s kernels.
     ///
     /// # Safety

@@ -136,7 +136,7 @@ fn all_variants_match_reference() {
 /// operand packed ahead of time, packed during the call, read in place through row starts
 /// (near or a page apart), (right-hand) filled panel by panel or a selection of packed depth
 /// rows, and C written row-major, column-major or through a list of row offsets (of columns
-/// or of rows), agrees with a plain triple loop.
+/// or of rows), replacing its values or added to them, agrees with a plain triple loop.
 #[test]
 fn packed_operands_match_reference() {
     use kiln_ukernel::gemm::{pack_lhs, pack_rhs, Lhs, MatrixMut, Offsets, Rhs};
@@ -216,6 +216,7 @@ fn packed_operands_match_reference() {
             for (lhs_kind, rhs_kind, out_kind) in cases {
                 // C with a border of untouched values: rows (or columns) `ld` apart.
                 let column_major = (1..=3).contains(&out_kind);
+                let accumulate = (lhs_kind + rhs_kind + out_kind) % 2 == 1;
                 let ld = if column_major { m + 2 } else { n + 2 };
                 let mut c = vec![7.0f32; ld * if column_major { n } else { m }];
                 let at = |i: usize, j: usize| match out_kind {
@@ -285,10 +286,12 @@ fn packed_operands_match_reference() {
                         4 => Some(&listed_rows[..]),
                         _ => None,
                     },
+                    // Every other case adds the product to C's 7s (a residual in the output).
+                    accumulate,
                 };
                 unsafe { kernels.packed_gemm(m, n, k, lhs, rhs, out) };
                 let case = format!(
-                    "{} m={m} n={n} k={k} lhs={lhs_kind} rhs={rhs_kind} out={out_kind}",
+                    "{} m={m} n={n} k={k} lhs={lhs_kind} rhs={rhs_kind} out={out_kind} accumulate={accumulate}",
                     shape.isa
                 );
                 let mut written = vec![false; c.len()];
@@ -296,7 +299,8 @@ fn packed_operands_match_reference() {
                     for j in 0..n {
                         let want: f64 = (0..k)
                             .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
-                            .sum();
+                            .sum::<f64>()
+                            + if accumulate { 7.0 } else { 0.0 };
                         let got = c[at(i, j)] as f64;
                         assert!(
                             (got - want).abs() < 1e-4 * (k as f64).sqrt() + 1e-5,

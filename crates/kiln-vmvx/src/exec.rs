@@ -121,7 +121,12 @@ impl Executable {
                 return integer::run(&m, k, wg);
             }
             KernelOp::MatMul {
-                a, b, c, epilogue, ..
+                a,
+                b,
+                c,
+                accumulate,
+                epilogue,
+                ..
             } => {
                 let (lo, hi) = k.grid().tile_box(wg);
                 let (bi, m0, n0, m1, n1) = (lo[0], lo[1], lo[2], hi[1], hi[2]);
@@ -146,7 +151,8 @@ impl Executable {
                                 kdim,
                                 Lhs::Matrix(am),
                                 Rhs::Packed(&bd[strip..]),
-                                MatrixMut::rows(cp, c.strides[1] as usize),
+                                MatrixMut::rows(cp, c.strides[1] as usize)
+                                    .accumulating(*accumulate),
                             )
                         };
                     }
@@ -164,7 +170,7 @@ impl Executable {
                                 &bm,
                                 cp,
                                 c.strides[1] as usize,
-                                false,
+                                *accumulate,
                             )
                         };
                     }

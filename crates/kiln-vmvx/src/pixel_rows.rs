@@ -264,7 +264,7 @@ const SHALLOW_BLOCK_TILES: usize = 8;
 /// # Safety
 /// `y` must point at output channel 0 of the workgroup's first output pixel (row `oy0`), and
 /// the workgroup must own its `channels` channels of rows `oy0..oy1`; the packed weights must
-/// hold `channels` columns.
+/// hold `channels` columns. With `accumulate`, the products are added to what `y` holds.
 pub(crate) unsafe fn conv2d(
     gemm: &Kernels,
     x: &[f32],
@@ -272,6 +272,7 @@ pub(crate) unsafe fn conv2d(
     geometry: Geometry,
     channels: usize,
     y: *mut f32,
+    accumulate: bool,
 ) {
     let (geometry, shift) = geometry.canonical();
     let x = &x[shift..];
@@ -322,6 +323,7 @@ pub(crate) unsafe fn conv2d(
                 row_stride: 0,
                 col_stride,
                 row_offsets: Some(&group.outputs),
+                accumulate,
             };
             let n = block.min(channels - c0);
             // SAFETY: pixel p of channel c is y[c·col_stride + outputs[p]], inside the workgroup's

@@ -216,13 +216,15 @@ pub enum Lhs<'a> {
 
 /// Where [`packed_gemm`] writes `C`: element `(i, j)` at `ptr + i·row_stride + j·col_stride`,
 /// or at `ptr + row_offsets[i] + j·col_stride` when rows are listed one by one (a convolution's
-/// output pixels in any order).
+/// output pixels in any order). With `accumulate`, the product is added to the values `C`
+/// holds (`C += A·B`: a residual already in the output), else it replaces them.
 #[derive(Clone, Copy, Debug)]
 pub struct MatrixMut<'a> {
     pub ptr: *mut f32,
     pub row_stride: usize,
     pub col_stride: usize,
     pub row_offsets: Option<&'a [usize]>,
+    pub accumulate: bool,
 }
 
 impl MatrixMut<'_> {
@@ -233,7 +235,13 @@ impl MatrixMut<'_> {
             row_stride: ldc,
             col_stride: 1,
             row_offsets: None,
+            accumulate: false,
         }
+    }
+
+    /// The same matrix, the product added to its values when `accumulate`.
+    pub fn accumulating(self, accumulate: bool) -> Self {
+        MatrixMut { accumulate, ..self }
     }
 
     /// Element `(i, j)`.
@@ -351,10 +359,12 @@ unsafe fn packed_gemm_impl<T: Tile>(
         "C lists fewer rows than the product has"
     );
     if k == 0 {
-        for i in 0..m {
-            for j in 0..n {
-                // SAFETY: rows < m, columns < n are writable by contract.
-                unsafe { *c.at(i, j) = 0.0 };
+        if !c.accumulate {
+            for i in 0..m {
+                for j in 0..n {
+                    // SAFETY: rows < m, columns < n are writable by contract.
+                    unsafe { *c.at(i, j) = 0.0 };
+                }
             }
         }
         return;
@@ -470,7 +480,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
                     c: unsafe { c.offset(i, j) },
                     m: rows_here,
                     n: width,
-                    accumulate: p0 > 0,
+                    accumulate: c.accumulate || p0 > 0,
                 };
                 // SAFETY: the tile lies inside C's m×n by the min() bounds; gathered and
                 // strided operands were checked to lie inside their data above (a ragged last

@@ -26,6 +26,7 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(),
             dilations,
             groups,
             gemm,
+            accumulate,
             epilogue,
             ..
         } => {
@@ -41,10 +42,13 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(),
             };
             // A depthwise workgroup covers several groups; others one.
             if matches!(weights, ConvWeights::Plain) && is_depthwise(x, w, y, *groups) {
+                if *accumulate {
+                    return Err("a depthwise convolution does not accumulate".into());
+                }
                 depthwise(m, x, w, y, window, tile);
             } else {
                 for t in tile.per_group() {
-                    conv2d(m, kernels, weights, x, w, y, window, t)?;
+                    conv2d(m, kernels, weights, x, w, y, window, t, *accumulate)?;
                 }
             }
             if let Some(e) = epilogue {
@@ -153,6 +157,8 @@ struct BandJob<'a> {
     /// `[channels, oy0, oy1, oh, ow]`.
     extent: [usize; 5],
     y: *mut f32,
+    /// Whether the products are added to what `y` holds.
+    accumulate: bool,
 }
 
 /// Where a convolution workgroup's band comes from.
@@ -250,7 +256,8 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
                     rows: &shifted,
                 };
                 // SAFETY: row r of each of the workgroup's channels lies in its output.
-                let c = MatrixMut::rows(unsafe { y.add(r * ow) }, oh * ow);
+                let c =
+                    MatrixMut::rows(unsafe { y.add(r * ow) }, oh * ow).accumulating(job.accumulate);
                 // SAFETY: as above.
                 unsafe { gemm.packed_gemm(channels, ow, shifted.len(), lhs, rhs, c) };
                 *row_starts = shifted.into_values();
@@ -266,7 +273,7 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
         // Band lines as wide as the output's rows: each channel's columns are its rows
         // `oy0..oy1`, contiguous in its output plane, and the GEMM writes them there.
         let c = if wp == ow {
-            MatrixMut::rows(y, oh * ow)
+            MatrixMut::rows(y, oh * ow).accumulating(job.accumulate)
         } else {
             out.resize(channels * cols, 0.0);
             MatrixMut::rows(out.as_mut_ptr(), cols)
@@ -281,10 +288,13 @@ unsafe fn conv2d_direct(gemm: &Kernels, lhs: Lhs, job: &BandJob) {
         for co in 0..channels {
             for r in 0..rows {
                 let src = &out[co * cols + r * wp..][..ow];
-                // SAFETY: row r of channel co of the band lies in the workgroup's output.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(src.as_ptr(), y.add((co * oh + r) * ow), ow)
-                };
+                // SAFETY: row r of channel co of the band lies in the workgroup's output, which
+                // no other thread touches.
+                let dst = unsafe { core::slice::from_raw_parts_mut(y.add((co * oh + r) * ow), ow) };
+                match job.accumulate {
+                    true => dst.iter_mut().zip(src).for_each(|(d, s)| *d += s),
+                    false => dst.copy_from_slice(src),
+                }
             }
         }
     });
@@ -480,6 +490,7 @@ fn conv2d(
     y: &View,
     win: rows::Window,
     tile: ConvTile,
+    accumulate: bool,
 ) -> Result<(), String> {
     let channels_last = [x, y].map(View::is_channels_last);
     if !matches!(weights, ConvWeights::Columns(_)) && channels_last.contains(&true) {
@@ -534,6 +545,7 @@ fn conv2d(
         win: &win,
         extent: [co1 - co0, oy0, oy1, oh, ow],
         y: c_ptr,
+        accumulate,
     };
     let (gemm, lhs) = match &weights {
         ConvWeights::Columns(gemm) => {
@@ -560,7 +572,17 @@ fn conv2d(
             let strips = &ws[strips_from(nr)..];
             // SAFETY: this workgroup owns output channels [co0, co1) of group g, rows
             // [oy0, oy1) of image n; packed weights were checked to hold every strip.
-            unsafe { pixel_rows::conv2d(gemm, x_group, strips, geometry, co1 - co0, c_ptr) };
+            unsafe {
+                pixel_rows::conv2d(
+                    gemm,
+                    x_group,
+                    strips,
+                    geometry,
+                    co1 - co0,
+                    c_ptr,
+                    accumulate,
+                )
+            };
             return Ok(());
         }
         ConvWeights::Rows(gemm) => (gemm, Lhs::Packed(&ws[strips_from(gemm.tile.mr)..])),
@@ -600,7 +622,7 @@ fn conv2d(
             kdim,
             lhs,
             Rhs::Panels(&mut fill),
-            MatrixMut::rows(c_ptr, oh * ow),
+            MatrixMut::rows(c_ptr, oh * ow).accumulating(accumulate),
         )
     };
     Ok(())

@@ -131,6 +131,7 @@ impl Kernel<Symbolic> {
                 c,
                 tile_m,
                 tile_n,
+                accumulate,
                 epilogue,
             } => KernelOp::MatMul {
                 a: b.view(a)?,
@@ -138,6 +139,7 @@ impl Kernel<Symbolic> {
                 c: b.view(c)?,
                 tile_m: *tile_m,
                 tile_n: *tile_n,
+                accumulate: *accumulate,
                 epilogue: b.epilogue(epilogue)?,
             },
             KernelOp::Conv2d {
@@ -151,6 +153,7 @@ impl Kernel<Symbolic> {
                 gemm,
                 tile_co,
                 tile_oh,
+                accumulate,
                 epilogue,
             } => KernelOp::Conv2d {
                 x: b.view(x)?,
@@ -163,6 +166,7 @@ impl Kernel<Symbolic> {
                 gemm: *gemm,
                 tile_co: *tile_co,
                 tile_oh: *tile_oh,
+                accumulate: *accumulate,
                 epilogue: b.epilogue(epilogue)?,
             },
             KernelOp::PointwiseDepthwise {

@@ -162,8 +162,12 @@ impl Kernel {
                 c,
                 tile_m,
                 tile_n,
+                accumulate,
                 epilogue: e,
             } => {
+                if *accumulate && self.op.is_integer_product() {
+                    return Err("an integer matmul does not accumulate".into());
+                }
                 #[cfg(feature = "quantized")]
                 if self.op.is_integer_product() {
                     check_integer_matmul(&self.op)?;
@@ -225,10 +229,14 @@ impl Kernel {
                 gemm,
                 tile_co,
                 tile_oh,
+                accumulate,
                 epilogue: e,
             } => {
                 #[cfg(feature = "quantized")]
                 if [x.element_type, w.element_type] == [ElementType::U8, ElementType::I8] {
+                    if *accumulate {
+                        return Err("an integer conv2d does not accumulate".into());
+                    }
                     check_integer_conv(&self.op)?;
                     if e.is_none() && y.element_type != ElementType::I32 {
                         return Err("an integer conv2d without an epilogue stores i32".into());
@@ -302,6 +310,8 @@ impl Kernel {
                     w.shape[0] == *groups && w.shape[1] == cog.div_ceil(strip)
                 } else if *gemm == ConvGemm::PixelRows {
                     return Err("a conv2d with pixel rows needs packed weights".into());
+                } else if *accumulate {
+                    return Err("a conv2d that accumulates needs packed weights".into());
                 } else {
                     rank(w, 4)?;
                     w.shape[0] == y.shape[1]

@@ -279,12 +279,14 @@ fn encode_op<Z: SizeCodec>(w: &mut ByteWriter, op: &KernelOp<Z>) {
             c,
             tile_m,
             tile_n,
+            accumulate,
             epilogue,
         } => {
             w.u8(1);
             views(w, &[a, b, c]);
             w.u64(*tile_m);
             w.u64(*tile_n);
+            w.u8(*accumulate as u8);
             encode_epilogue(w, epilogue);
         }
         KernelOp::Conv2d {
@@ -298,6 +300,7 @@ fn encode_op<Z: SizeCodec>(w: &mut ByteWriter, op: &KernelOp<Z>) {
             gemm,
             tile_co,
             tile_oh,
+            accumulate,
             epilogue,
         } => {
             w.u8(2);
@@ -315,6 +318,7 @@ fn encode_op<Z: SizeCodec>(w: &mut ByteWriter, op: &KernelOp<Z>) {
             });
             w.u64(*tile_co);
             w.u64(*tile_oh);
+            w.u8(*accumulate as u8);
             encode_epilogue(w, epilogue);
         }
         KernelOp::Pool2d {
@@ -462,6 +466,7 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Option<KernelOp<Z>> {
             c: decode_view(r),
             tile_m: r.u64(),
             tile_n: r.u64(),
+            accumulate: r.u8() != 0,
             epilogue: decode_epilogue(r),
         },
         2 => KernelOp::Conv2d {
@@ -485,6 +490,7 @@ fn decode_op<Z: SizeCodec>(r: &mut ByteReader) -> Option<KernelOp<Z>> {
             },
             tile_co: r.u64(),
             tile_oh: r.u64(),
+            accumulate: r.u8() != 0,
             epilogue: decode_epilogue(r),
         },
         3 => KernelOp::Pool2d {

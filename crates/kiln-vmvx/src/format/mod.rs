@@ -39,7 +39,8 @@ pub const FORMAT: &str = "vmvx-bytecode";
 /// kernels only), run by the inline runtime (`kiln-inline`) with no HAL device; devices do not
 /// load them.
 pub const INLINE_FORMAT: &str = "vmvx-inline";
-/// Version 12 adds [`KernelOp::PointwiseDepthwise`]; 11 [`KernelOp::Recurrent`]; 10 lets a kernel read one part of a binding it writes another part of (a concat's
+/// Version 13 lets a matmul or convolution add its product to what its output holds
+/// (`accumulate`); 12 adds [`KernelOp::PointwiseDepthwise`]; 11 [`KernelOp::Recurrent`]; 10 lets a kernel read one part of a binding it writes another part of (a concat's
 /// slice beside the one it computes); 9 packs the weights of pixel-row convolutions over
 /// channels-last inputs tap by tap and lets poolings read and write channels-last views (8
 /// let float convolutions do so,
@@ -47,7 +48,7 @@ pub const INLINE_FORMAT: &str = "vmvx-inline";
 /// says whether sizes are numbers or expressions over symbols; 5: pixel-row convolutions read
 /// their input planes, never a [`KernelOp::ConvBand`]; 4 added `ConvBand`, 3 the GEMM's
 /// orientation, [`ConvGemm`]).
-const VERSION: u32 = 12;
+const VERSION: u32 = 13;
 
 /// A strided view of a binding: element `idx` is at element offset `offset + Σ idx[d]·strides[d]`.
 /// Sizes are numbers ([`Static`]), or expressions over the dispatch's symbols
@@ -267,12 +268,17 @@ pub enum KernelOp<Z: Sizes = Static> {
     /// (`kiln_ukernel::gemm::pack_rhs` per batch); then `tile_n` is a multiple of `nr`. An
     /// integer matmul's `b` may be packed as the integer GEMM's rows, `b` transposed with
     /// its depth in groups of four: a contiguous `[B, N, ceil(K/4), 4]` view.
+    ///
+    /// With `accumulate` (f32 only, format version 13), the product is added to the values
+    /// `c` holds before the epilogue: `c = epilogue(c + a·b)`, a residual the function
+    /// placed in the output beforehand (`kiln_codegen_cpu::residual`).
     MatMul {
         a: View<Z>,
         b: View<Z>,
         c: View<Z>,
         tile_m: u64,
         tile_n: u64,
+        accumulate: bool,
         epilogue: Option<Epilogue<Z>>,
     },
     /// NCHW convolution with OIHW weights `[co, ci/groups, kh, kw]` (all contiguous); workgroups
@@ -296,6 +302,10 @@ pub enum KernelOp<Z: Sizes = Static> {
     /// channels-last `x` (format version 9) hold each strip's depth rows tap by tap, the
     /// group's input channels of each tap together (`[kh, kw, ci/groups]`, as `x` holds a
     /// pixel's), in the same `[groups, ceil(co/groups/s), ci/groups, kh, kw, s]` view.
+    ///
+    /// With `accumulate` (format version 13; f32, packed weights, not depthwise), the
+    /// convolution is added to the values `y` holds before the epilogue, as
+    /// [`KernelOp::MatMul`]'s.
     Conv2d {
         x: View<Z>,
         w: View<Z>,
@@ -307,6 +317,7 @@ pub enum KernelOp<Z: Sizes = Static> {
         gemm: ConvGemm,
         tile_co: u64,
         tile_oh: u64,
+        accumulate: bool,
         epilogue: Option<Epilogue<Z>>,
     },
     /// A pointwise convolution whose result only a depthwise convolution reads, the two fused
@@ -1439,6 +1450,7 @@ mod tests {
                 c: f32_view(2, &[1, 2, 2]),
                 tile_m: 2,
                 tile_n: 2,
+                accumulate: false,
                 epilogue: None,
             },
         }
@@ -1648,6 +1660,7 @@ mod tests {
                 gemm: ConvGemm::ChannelRows,
                 tile_co: 4,
                 tile_oh: 5,
+                accumulate: false,
                 epilogue: None,
             },
         };
@@ -1655,6 +1668,15 @@ mod tests {
         assert_eq!(
             conv([1 << 40, 1]).check().unwrap_err(),
             "conv2d window is invalid or too large"
+        );
+        // Only packed weights take the GEMMs that add to the output.
+        let mut accumulating = conv([1, 1]);
+        if let KernelOp::Conv2d { accumulate, .. } = &mut accumulating.op {
+            *accumulate = true;
+        }
+        assert_eq!(
+            accumulating.check().unwrap_err(),
+            "a conv2d that accumulates needs packed weights"
         );
         assert_eq!(
             conv([60000, 60000]).check().unwrap_err(),
@@ -1687,6 +1709,7 @@ mod tests {
                     gemm,
                     tile_co: 4,
                     tile_oh: 1,
+                    accumulate: false,
                     epilogue: None,
                 },
             }
@@ -1734,6 +1757,27 @@ mod tests {
             .unwrap_err(),
             "conv2d window reads far more padding than input"
         );
+        // Integer products store their sums through the epilogue; none adds to its output.
+        let mut accumulating = Kernel {
+            name: "dispatch_0".into(),
+            op: KernelOp::MatMul {
+                a: View::contiguous(0, 0, ElementType::U8, &[1, 4, 8]),
+                b: View::contiguous(1, 0, ElementType::I8, &[1, 8, 4]),
+                c: View::contiguous(2, 0, ElementType::I32, &[1, 4, 4]),
+                tile_m: 4,
+                tile_n: 4,
+                accumulate: false,
+                epilogue: None,
+            },
+        };
+        accumulating.check().unwrap();
+        if let KernelOp::MatMul { accumulate, .. } = &mut accumulating.op {
+            *accumulate = true;
+        }
+        assert_eq!(
+            accumulating.check().unwrap_err(),
+            "an integer matmul does not accumulate"
+        );
     }
 
     /// A ConvBand feeds channel rows only: pixel rows read the input planes.
@@ -1756,6 +1800,7 @@ mod tests {
                 gemm,
                 tile_co: 32,
                 tile_oh: 5,
+                accumulate: false,
                 epilogue: None,
             },
         };

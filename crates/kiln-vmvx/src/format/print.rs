@@ -50,6 +50,8 @@ impl<Z: Sizes> core::fmt::Display for Kernel<Z> {
                 .join("x")
         };
         let extents = |v: &[Z::Extent]| v.iter().map(Z::extent_text).collect::<Vec<_>>().join("x");
+        // An output the product is added to: `-> +#2[...]`.
+        let accumulating = |accumulate: bool| if accumulate { "+" } else { "" };
         let epilogue = |e: &Option<Epilogue<Z>>| match e {
             Some(e) => format!(" epilogue({}) {}", list(&e.inputs), e.body),
             None => String::new(),
@@ -60,10 +62,11 @@ impl<Z: Sizes> core::fmt::Display for Kernel<Z> {
                 let red = if *reduction_dims > 0 { format!(" reduce {reduce} over last {reduction_dims}") } else { String::new() };
                 write!(f, "generic [{}] tile [{}]{red} ({}) -> ({}) {body}", extents(shape), dims(tile), list(inputs), list(outputs))
             }
-            KernelOp::MatMul { a, b, c, tile_m, tile_n, epilogue: e } => write!(f, "matmul {a}, {b} -> {c} tile {}{}", dims(&[*tile_m, *tile_n]), epilogue(e)),
-            KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, gemm, tile_co, tile_oh, epilogue: e } => write!(
+            KernelOp::MatMul { a, b, c, tile_m, tile_n, accumulate, epilogue: e } => write!(f, "matmul {a}, {b} -> {}{c} tile {}{}", accumulating(*accumulate), dims(&[*tile_m, *tile_n]), epilogue(e)),
+            KernelOp::Conv2d { x, w, y, strides, pads, dilations, groups, gemm, tile_co, tile_oh, accumulate, epilogue: e } => write!(
                 f,
-                "conv2d {x}, {w} -> {y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups}{} tile {}{}",
+                "conv2d {x}, {w} -> {}{y} strides {strides:?} pads {pads:?} dilations {dilations:?} groups {groups}{} tile {}{}",
+                accumulating(*accumulate),
                 match gemm {
                     ConvGemm::ChannelRows => "",
                     ConvGemm::PixelRows => " pixel_rows",
