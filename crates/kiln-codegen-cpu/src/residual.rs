@@ -77,22 +77,22 @@ fn plan(d: &Dispatches<Kernel>, uses: &Uses, i: usize) -> Option<Plan> {
     }
     let into = dispatch.operands[out.binding as usize];
     let views = k.views();
-    let (input, from) = epilogue.inputs.iter().enumerate().find_map(|(q, r)| {
+    epilogue.inputs.iter().enumerate().find_map(|(input, r)| {
         let from = dispatch.operands[r.binding as usize];
         let alone = views
             .iter()
             .filter(|v| dispatch.operands[v.binding as usize] == from)
             .count()
             == 1;
-        (from != into && alone && laid_out_alike(r, out) && movable(d, uses, i, from, into))
-            .then_some((q, from))
-    })?;
-    let body = added_by_op(&epilogue.body, input as u32 + 1)?;
-    Some(Plan {
-        input,
-        from,
-        into,
-        body,
+        if from == into || !alone || !laid_out_alike(r, out) || !movable(d, uses, i, from, into) {
+            return None;
+        }
+        Some(Plan {
+            input,
+            from,
+            into,
+            body: added_by_op(&epilogue.body, input as u32 + 1)?,
+        })
     })
 }
 
@@ -221,18 +221,24 @@ fn apply(d: &mut Dispatches<Kernel>, i: usize, plan: Plan) {
     let dispatch = &mut d.dispatches[i];
     if let KernelOp::MatMul {
         accumulate,
-        epilogue: Some(e),
+        epilogue,
         ..
     }
     | KernelOp::Conv2d {
         accumulate,
-        epilogue: Some(e),
+        epilogue,
         ..
     } = &mut dispatch.kernel.op
     {
         *accumulate = true;
-        e.inputs.remove(plan.input);
-        e.body = plan.body;
+        if let Some(e) = epilogue {
+            e.inputs.remove(plan.input);
+            e.body = plan.body;
+            // An epilogue that only added the residual has nothing left to do.
+            if e.inputs.is_empty() && e.body.insts == [Inst::Input(0)] && e.body.results == [0] {
+                *epilogue = None;
+            }
+        }
     }
     crate::renumber(dispatch);
 }

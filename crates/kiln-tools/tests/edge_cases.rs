@@ -1448,7 +1448,8 @@ fn fused_pointwise_and_depthwise_convolutions_match_the_interpreter() {
 /// text shows the output as `-> +#`). Two chained blocks (the first block's output the
 /// second's residual) both accumulate, on one and two images; a residual read again after
 /// its add, a residual added after the activation and one the same dispatch reads as its
-/// input do not. Every target agrees with the interpreter.
+/// input do not; matmuls do too (deeper than a depth block, or their output a result).
+/// Every target agrees with the interpreter.
 #[test]
 fn residuals_nothing_reads_later_are_added_in_place() {
     let mut seed = 47u64;
@@ -1556,34 +1557,47 @@ fn residuals_nothing_reads_later_are_added_in_place() {
         assert_eq!(hal.matches(" -> +#").count(), accumulating, "{what}: {hal}");
         assert_agrees_with_interpreter(&program, &[x], what);
     }
-    // A matmul adding a residual another matmul read before it.
-    let x = random_f32(&mut seed, &[1, 12, 32]);
-    let consts = [
-        ("m0", random_f32(&mut seed, &[32, 32])),
-        ("c0", random_f32(&mut seed, &[32])),
-        ("m1", random_f32(&mut seed, &[32, 48])),
-        ("m2", random_f32(&mut seed, &[48, 32])),
-        ("c2", random_f32(&mut seed, &[32])),
-    ];
-    let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
-    let graph = model.graph.as_mut().unwrap();
-    graph.node = vec![
-        node("MatMul", &["x", "m0"], &["p0"], vec![]),
-        node("Add", &["p0", "c0"], &["h0"], vec![]),
-        node("Relu", &["h0"], &["h"], vec![]),
-        node("MatMul", &["h", "m1"], &["g0"], vec![]),
-        node("Relu", &["g0"], &["g"], vec![]),
-        node("MatMul", &["g", "m2"], &["p2"], vec![]),
-        node("Add", &["p2", "c2"], &["q"], vec![]),
-        node("Add", &["h", "q"], &["y"], vec![]),
-        node("MatMul", &["y", "m0"], &["out"], vec![]),
-    ];
-    graph.initializer = consts.iter().map(|(n, t)| initializer(n, t)).collect();
-    graph.output = vec![tensor_info("out", 1, &[1, 12, 32])];
-    let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
-    let hal = llvm_cpu_hal(program.clone());
-    assert_eq!(hal.matches(" -> +#").count(), 1, "matmul: {hal}");
-    assert_agrees_with_interpreter(&program, &[x], "matmul with a residual");
+    // A matmul adding a residual another matmul read before it: with a bias, its output read
+    // by a last matmul; or deeper than a depth block, no bias (the epilogue goes), its output
+    // the function's result.
+    for (depth, bias) in [(48, true), (1100, false)] {
+        let x = random_f32(&mut seed, &[1, 12, 32]);
+        let consts = [
+            ("m0", random_f32(&mut seed, &[32, 32])),
+            ("c0", random_f32(&mut seed, &[32])),
+            ("m1", random_f32(&mut seed, &[32, depth])),
+            ("m2", random_f32(&mut seed, &[depth, 32])),
+            ("c2", random_f32(&mut seed, &[32])),
+        ];
+        let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
+        let graph = model.graph.as_mut().unwrap();
+        graph.node = vec![
+            node("MatMul", &["x", "m0"], &["p0"], vec![]),
+            node("Add", &["p0", "c0"], &["h0"], vec![]),
+            node("Relu", &["h0"], &["h"], vec![]),
+            node("MatMul", &["h", "m1"], &["g0"], vec![]),
+            node("Relu", &["g0"], &["g"], vec![]),
+            node("MatMul", &["g", "m2"], &["p2"], vec![]),
+        ];
+        let output = if bias {
+            graph.node.extend([
+                node("Add", &["p2", "c2"], &["q"], vec![]),
+                node("Add", &["h", "q"], &["y"], vec![]),
+                node("MatMul", &["y", "m0"], &["out"], vec![]),
+            ]);
+            "out"
+        } else {
+            graph.node.push(node("Add", &["h", "p2"], &["y"], vec![]));
+            "y"
+        };
+        graph.initializer = consts.iter().map(|(n, t)| initializer(n, t)).collect();
+        graph.output = vec![tensor_info(output, 1, &[1, 12, 32])];
+        let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
+        let hal = llvm_cpu_hal(program.clone());
+        let what = format!("matmul of depth {depth} adding a residual");
+        assert_eq!(hal.matches(" -> +#").count(), 1, "{what}: {hal}");
+        assert_agrees_with_interpreter(&program, &[x], &what);
+    }
 }
 
 /// A YOLO-style block: a pointwise convolution's channels split in two, a convolution with a
