@@ -32,12 +32,12 @@ use kiln_vmvx::format::{BinaryFn, Body, Inst, Kernel, KernelOp, View};
 
 /// Adds residuals in place wherever the module docs allow, one dispatch at a time in order.
 pub fn add_residuals_in_place(d: &mut Dispatches<Kernel>) {
-    let mut i = 0;
-    while i < d.dispatches.len() {
-        if let Some(plan) = plan(d, &Uses::of(d), i) {
+    let mut uses = Uses::of(d);
+    for i in 0..d.dispatches.len() {
+        if let Some(plan) = plan(d, &uses, i) {
             apply(d, i, plan);
+            uses = Uses::of(d);
         }
-        i += 1;
     }
 }
 
@@ -133,8 +133,8 @@ fn movable(
 fn added_by_op(body: &Body, residual: u32) -> Option<Body> {
     let mut users = vec![vec![]; body.insts.len()];
     for (reg, inst) in body.insts.iter().enumerate() {
-        for operand in operands(inst) {
-            users[operand].push(reg);
+        for operand in inst.registers() {
+            users[operand as usize].push(reg);
         }
     }
     let in_results = |reg: usize| body.results.iter().any(|&r| r as usize == reg);
@@ -160,9 +160,9 @@ fn added_by_op(body: &Body, residual: u32) -> Option<Body> {
         path
     };
     let (acc, r) = (read_once(0)?, read_once(residual)?);
-    let above_acc = sums_above(acc);
-    // Both terms of one sum: the first add above the residual that is above the result too.
-    above_acc.iter().find(|s| sums_above(r).contains(s))?;
+    let above_r = sums_above(r);
+    // Both terms of one sum: an add above the result that is above the residual too.
+    sums_above(acc).iter().find(|s| above_r.contains(s))?;
     // The add of the residual goes (its other operand stands for it), and the residual's
     // input with it; registers after them move down.
     let add = users[r][0];
@@ -180,16 +180,10 @@ fn added_by_op(body: &Body, residual: u32) -> Option<Body> {
             number[reg] = number[other as usize];
             continue;
         }
-        let mut inst = inst.clone();
-        match &mut inst {
-            Inst::Input(n) if *n > residual => *n -= 1,
-            Inst::Unary(_, a) | Inst::Cast(a, _) => *a = number[*a as usize],
-            Inst::Binary(_, a, b) => [*a, *b] = [number[*a as usize], number[*b as usize]],
-            Inst::Select(c, a, b) => {
-                [*c, *a, *b] = [*c, *a, *b].map(|r| number[r as usize]);
-            }
-            _ => {}
-        }
+        let inst = match *inst {
+            Inst::Input(n) if n > residual => Inst::Input(n - 1),
+            _ => inst.with_registers(|a| number[a as usize]),
+        };
         number[reg] = insts.len() as u32;
         insts.push(inst);
     }
@@ -197,16 +191,6 @@ fn added_by_op(body: &Body, residual: u32) -> Option<Body> {
         insts,
         results: body.results.iter().map(|&r| number[r as usize]).collect(),
     })
-}
-
-/// The registers an instruction reads.
-fn operands(inst: &Inst) -> Vec<usize> {
-    match *inst {
-        Inst::Unary(_, a) | Inst::Cast(a, _) => vec![a as usize],
-        Inst::Binary(_, a, b) => vec![a as usize, b as usize],
-        Inst::Select(c, a, b) => vec![c as usize, a as usize, b as usize],
-        Inst::Input(_) | Inst::ConstF(_) | Inst::ConstI(_) | Inst::Index(_) => vec![],
-    }
 }
 
 /// Moves the residual of dispatch `i` into its output's storage and has `i` add to it.

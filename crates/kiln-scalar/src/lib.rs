@@ -187,6 +187,44 @@ pub enum Inst {
     Index(u32),
 }
 
+impl Inst {
+    /// The registers the instruction reads, in order.
+    ///
+    /// ```
+    /// use kiln_scalar::{BinaryFn, Inst};
+    /// let regs: Vec<u32> = Inst::Binary(BinaryFn::Add, 0, 2).registers().collect();
+    /// assert_eq!(regs, [0, 2]);
+    /// assert_eq!(Inst::Input(1).registers().count(), 0);
+    /// ```
+    pub fn registers(&self) -> impl Iterator<Item = u32> {
+        let regs = match *self {
+            Inst::Unary(_, a) | Inst::Cast(a, _) => [Some(a), None, None],
+            Inst::Binary(_, a, b) => [Some(a), Some(b), None],
+            Inst::Select(c, a, b) => [Some(c), Some(a), Some(b)],
+            Inst::Input(_) | Inst::ConstF(_) | Inst::ConstI(_) | Inst::Index(_) => [None; 3],
+        };
+        regs.into_iter().flatten()
+    }
+
+    /// The same instruction reading register `to(r)` wherever it reads register `r` (a body
+    /// renumbered, or appended to another).
+    ///
+    /// ```
+    /// use kiln_scalar::{BinaryFn, Inst};
+    /// let add = Inst::Binary(BinaryFn::Add, 0, 2);
+    /// assert_eq!(add.with_registers(|r| r + 5), Inst::Binary(BinaryFn::Add, 5, 7));
+    /// ```
+    pub fn with_registers(&self, to: impl Fn(u32) -> u32) -> Inst {
+        match *self {
+            Inst::Unary(f, a) => Inst::Unary(f, to(a)),
+            Inst::Cast(a, t) => Inst::Cast(to(a), t),
+            Inst::Binary(f, a, b) => Inst::Binary(f, to(a), to(b)),
+            Inst::Select(c, a, b) => Inst::Select(to(c), to(a), to(b)),
+            Inst::Input(_) | Inst::ConstF(_) | Inst::ConstI(_) | Inst::Index(_) => self.clone(),
+        }
+    }
+}
+
 /// Longest body accepted; each instruction costs a row of scratch registers when run.
 pub const MAX_BODY_INSTS: usize = 4096;
 

@@ -105,14 +105,9 @@ pub(super) fn merge(a: &mut Expr, b: &Expr) -> u32 {
         .collect();
     let mut regs: Vec<u32> = Vec::with_capacity(b.insts.len());
     for inst in &b.insts {
-        let r = |x: &u32| regs[*x as usize];
         let inst = match inst {
             Inst::Input(n) => Inst::Input(leaf_map[*n as usize]),
-            Inst::Unary(f, x) => Inst::Unary(*f, r(x)),
-            Inst::Binary(f, x, y) => Inst::Binary(*f, r(x), r(y)),
-            Inst::Select(c, x, y) => Inst::Select(r(c), r(x), r(y)),
-            Inst::Cast(x, t) => Inst::Cast(r(x), *t),
-            other => other.clone(),
+            other => other.with_registers(|x| regs[x as usize]),
         };
         let reg = match a.insts.iter().position(|x| *x == inst) {
             Some(i) => i,
