@@ -99,6 +99,9 @@ fn equal_rows(oh: u64, tile_oh: u64) -> u64 {
 /// // of 320 channels; 120 -> 480 (230 KB) stays one workgroup.
 /// assert_eq!(conv_tile(&[1, 1280, 1, 1], false, 1, 960, 1, 32), [320, 1]);
 /// assert_eq!(conv_tile(&[1, 480, 1, 1], false, 1, 120, 1, 32), [480, 1]);
+/// // A squeeze-and-excitation block's 960 -> 240 (920 KB): four blocks of 64 channels would
+/// // be too little work each, two of 128 are not.
+/// assert_eq!(conv_tile(&[1, 240, 1, 1], false, 1, 960, 1, 32), [128, 1]);
 /// ```
 pub fn conv_tile(
     out: &[u64],
@@ -159,20 +162,21 @@ pub fn conv_tile(
             }
         } else {
             // A planar output's row tiles cut every channel's plane into runs that two
-            // threads write either end of: channel blocks first, then rows.
+            // threads write either end of: channel blocks first, then rows. Of the blocks
+            // that keep a workgroup's work, the fewest that make an even number of
+            // workgroups, enough of them where they can; else the most.
             let row_tiles = outer * oh.div_ceil(tile_oh);
-            let enough = |k: &&u64| *k * row_tiles >= CONV_MIN_WORKGROUPS;
             let chosen = blocks
                 .iter()
-                .filter(enough)
-                .find(|k| (*k * row_tiles).is_multiple_of(2))
-                .or_else(|| blocks.iter().find(enough))
-                .or(blocks.last());
-            if let Some(k) = chosen {
-                let tc = (strips / k) * quantum;
-                if macs(tc, tile_oh) >= CONV_MIN_WORKGROUP_MACS {
-                    tile_co = tc;
-                }
+                .map(|&k| (k, (strips / k) * quantum))
+                .filter(|&(k, tc)| k == 1 || macs(tc, tile_oh) >= CONV_MIN_WORKGROUP_MACS)
+                .max_by_key(|&(k, _)| {
+                    let w = k * row_tiles;
+                    let key = (w.is_multiple_of(2), w.min(CONV_MIN_WORKGROUPS));
+                    (key, core::cmp::Reverse(k))
+                });
+            if let Some((_, tc)) = chosen {
+                tile_co = tc;
             }
             while count(tile_co, tile_oh) < CONV_MIN_WORKGROUPS && splittable(tile_co, tile_oh) {
                 tile_oh = equal_rows(oh, tile_oh.div_ceil(2));
