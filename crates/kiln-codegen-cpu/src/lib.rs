@@ -5,6 +5,8 @@
 //! materialisation:
 //! - [`config`] picks each kernel's workgroup tile (how a dispatch is split over threads);
 //! - [`channels_last`] stores the images around depthwise convolutions channels-last;
+//! - [`copied_inputs`] drops layout copies (transposes) into convolutions that read the
+//!   copied image where it lies;
 //! - [`data_tiling`] packs constant GEMM operands into the target CPU's register-tile strips
 //!   at compile time, chooses each convolution's GEMM orientation, and inserts a `ConvBand`
 //!   dispatch where laying a convolution's input out once beats every workgroup doing it;
@@ -22,6 +24,7 @@
 
 pub mod attention;
 pub mod channels_last;
+pub mod copied_inputs;
 pub mod data_tiling;
 pub mod pointwise_depthwise;
 pub mod residual;
@@ -68,6 +71,7 @@ pub fn lower(
     data_tiling::pack_integer_weights(&mut cpu, constants, packed);
     if let Some(tile) = tile {
         channels_last::lay_out_channels_last(&mut cpu, constants, tile);
+        copied_inputs::read_copied_inputs_in_place(&mut cpu, constants, tile);
         data_tiling::pack_weights(&mut cpu, constants, tile, packed);
     }
     attention::fuse_attention(&mut cpu);

@@ -109,6 +109,15 @@ pub(crate) fn replace_fused(
     for (at, dispatch) in fused {
         d.dispatches[at] = dispatch;
     }
+    remove(d, removed);
+}
+
+/// Drops the `removed` dispatches and renames the kernels in their new order (nothing
+/// changes where none is removed).
+pub(crate) fn remove(d: &mut Dispatches<Kernel>, removed: &[bool]) {
+    if !removed.contains(&true) {
+        return;
+    }
     let mut i = 0;
     d.dispatches.retain(|_| {
         i += 1;

@@ -25,7 +25,7 @@
 //!
 //! Static sizes only: the spans compared are numbers.
 
-use kiln_kernel::{Dispatch, Dispatches, Inst, Op, StorageId, StorageKind};
+use kiln_kernel::{Dispatch, Dispatches, Op, StorageId, StorageKind};
 
 /// Elides the copies the module docs describe, until none is left.
 pub fn elide_copies(d: &mut Dispatches) {
@@ -57,7 +57,7 @@ fn copy_of(dispatch: &Dispatch) -> Option<(StorageId, StorageId, i64)> {
     let ([input], [output]) = (&inputs[..], &outputs[..]) else {
         return None;
     };
-    let identity = body.insts == [Inst::Input(0)] && body.results == [0];
+    let identity = body.is_identity();
     // The same element walk: strides agree wherever a dim has more than one element.
     let same_walk = input.shape == output.shape
         && input.element_type == output.element_type
@@ -188,7 +188,7 @@ fn apply(d: &mut Dispatches, plan: &Move) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kiln_kernel::{Body, ReduceFn, Storage, View};
+    use kiln_kernel::{Body, Inst, ReduceFn, Storage, View};
     use kiln_types::ElementType::F32;
 
     fn computed(elements: u64) -> Storage {

@@ -271,6 +271,20 @@ pub struct Body {
 }
 
 impl Body {
+    /// Whether the body yields its first input as it is (`{ r0 = in0; yield r0 }`): a kernel
+    /// with this body copies a view.
+    ///
+    /// ```
+    /// use kiln_scalar::{Body, Inst, UnaryFn};
+    /// let copy = Body { insts: vec![Inst::Input(0)], results: vec![0] };
+    /// assert!(copy.is_identity());
+    /// let relu = Body { insts: vec![Inst::Input(0), Inst::Unary(UnaryFn::Relu, 0)], results: vec![1] };
+    /// assert!(!relu.is_identity());
+    /// ```
+    pub fn is_identity(&self) -> bool {
+        self.insts == [Inst::Input(0)] && self.results == [0]
+    }
+
     /// Checks SSA order, input indices and kinds; returns each register's kind.
     pub fn check(
         &self,

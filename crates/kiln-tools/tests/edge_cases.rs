@@ -1600,6 +1600,111 @@ fn residuals_nothing_reads_later_are_added_in_place() {
     }
 }
 
+/// A transpose into a convolution: a text model's `[batch, time, features]` turned
+/// `[batch, features, time]` for a 1-D convolution (one and two sequences, the transposed
+/// tensor a parameter or computed), and an NHWC image into NCHW. The copy goes where only
+/// the convolution reads the transpose, which then reads the copied tensor in place (llvm-cpu's
+/// HAL text has no copy left); it stays where another op reads it too, or the convolution is
+/// depthwise. Every target agrees with the interpreter.
+#[test]
+fn transposes_into_convolutions_are_read_in_place() {
+    let mut seed = 53u64;
+    let perm = |p: &[i64]| vec![ints("perm", p)];
+    let pad1 = || vec![ints("pads", &[2, 2])];
+    // (what, input dims, nodes from `x` to `y`, output dims, copies left)
+    type Case = (&'static str, Vec<usize>, Vec<NodeProto>, Vec<i64>, usize);
+    let cases: Vec<Case> = vec![
+        (
+            "a parameter transposed for a 1-D convolution",
+            vec![1, 40, 16],
+            vec![
+                node("Transpose", &["x"], &["t"], perm(&[0, 2, 1])),
+                node("Conv", &["t", "w1", "b1"], &["c"], pad1()),
+                node("Relu", &["c"], &["y"], vec![]),
+            ],
+            vec![1, 32, 40],
+            0,
+        ),
+        (
+            "a computed tensor of two sequences transposed for a 1-D convolution",
+            vec![2, 40, 16],
+            vec![
+                node("Sigmoid", &["x"], &["s"], vec![]),
+                node("Transpose", &["s"], &["t"], perm(&[0, 2, 1])),
+                node("Conv", &["t", "w1", "b1"], &["c"], pad1()),
+                node("Relu", &["c"], &["y"], vec![]),
+            ],
+            vec![2, 32, 40],
+            0,
+        ),
+        (
+            "the transpose read by another op too",
+            vec![1, 40, 16],
+            vec![
+                node("Transpose", &["x"], &["t"], perm(&[0, 2, 1])),
+                node("Conv", &["t", "w1", "b1"], &["c"], pad1()),
+                node("ReduceMean", &["t"], &["m"], vec![ints("axes", &[1])]),
+                node("Add", &["c", "m"], &["y"], vec![]),
+            ],
+            vec![1, 32, 40],
+            1,
+        ),
+        (
+            "a depthwise convolution",
+            vec![1, 40, 16],
+            vec![
+                node("Transpose", &["x"], &["t"], perm(&[0, 2, 1])),
+                node(
+                    "Conv",
+                    &["t", "wd", "bd"],
+                    &["y"],
+                    vec![ints("pads", &[2, 2]), int_attr("group", 16)],
+                ),
+            ],
+            vec![1, 16, 40],
+            1,
+        ),
+        (
+            "an NHWC image",
+            vec![1, 12, 12, 16],
+            vec![
+                node("Transpose", &["x"], &["t"], perm(&[0, 3, 1, 2])),
+                node(
+                    "Conv",
+                    &["t", "w2", "b1"],
+                    &["y"],
+                    vec![ints("pads", &[1, 1, 1, 1])],
+                ),
+            ],
+            vec![1, 32, 12, 12],
+            0,
+        ),
+    ];
+    for (what, dims, nodes, out_dims, copies) in cases {
+        let x = random_f32(&mut seed, &dims);
+        let consts = [
+            ("w1", random_f32(&mut seed, &[32, 16, 5])),
+            ("b1", random_f32(&mut seed, &[32])),
+            ("wd", random_f32(&mut seed, &[16, 1, 5])),
+            ("bd", random_f32(&mut seed, &[16])),
+            ("w2", random_f32(&mut seed, &[32, 16, 3, 3])),
+        ];
+        let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
+        let graph = model.graph.as_mut().unwrap();
+        graph.node = nodes;
+        graph.initializer = consts.iter().map(|(n, t)| initializer(n, t)).collect();
+        graph.output = vec![tensor_info("y", 1, &out_dims)];
+        let program = kiln_import::onnx::import_bytes(&model.encode_to_vec(), None).unwrap();
+        let hal = llvm_cpu_hal(program.clone());
+        assert_eq!(
+            hal.matches("{ r0 = in0; yield r0 }").count(),
+            copies,
+            "{what}: {hal}"
+        );
+        assert_agrees_with_interpreter(&program, &[x], what);
+    }
+}
+
 /// A YOLO-style block: a pointwise convolution's channels split in two, a convolution with a
 /// residual add over the second half, and the halves and that result concatenated for a last
 /// pointwise convolution. With one image the split's halves and the residual add are computed
