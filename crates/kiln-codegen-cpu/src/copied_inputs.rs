@@ -1,26 +1,27 @@
 //! Convolutions read their input where a layout copy found it: a copy (a transpose) whose
-//! only readers are convolutions that compute with pixel rows goes, and they read its source.
+//! only readers are convolutions over packed weights goes, and they read its source.
 //!
 //! A text or audio model turns its `[batch, time, features]` embedding into the
 //! `[batch, features, time]` a 1-D convolution takes with a transpose, and dispatch formation
 //! makes that a kernel copying a strided view into a planar image. The view it copies is
 //! itself an image stored without gaps — the channels-last image of the transposed one — and
-//! a convolution with pixel rows over packed weights reads channels-last images as well as
-//! planar ones: the copy reads and writes a whole image for nothing.
+//! a convolution over packed weights reads a planar image with either GEMM orientation and a
+//! channels-last one with pixel rows: the copy reads and writes a whole image for nothing.
 //!
 //! For copy dispatch `i` (`{ yield in0 }`, input view `v` of storage `s`, output view `o` of
 //! storage `t`):
 //! - `v` is an f32 image of `o`'s shape stored without gaps, planar or channels-last;
 //! - `t` is computed in this function and is not a result; only `i` writes it, and only
-//!   float convolutions after `i` read it, each as its input through `o` alone, with weights
-//!   packed for pixel rows (a convolution whose output is channels-last computes with pixel
-//!   rows anyway; one whose output is planar where pixel rows cost little more,
-//!   `data_tiling::pixel_rows_nearly_cheapest`);
+//!   float convolutions (not depthwise) after `i` read it, each as its input through `o`
+//!   alone, with weights packed; where `v` is channels-last, each computes with pixel rows at
+//!   little cost: its output is channels-last too (it computes with pixel rows anyway), or
+//!   pixel rows cost little more than the other orientation
+//!   (`data_tiling::pixel_rows_nearly_cheapest`);
 //! - nothing writes `s` after `i` up to the last of those convolutions.
 //!
 //! Then each of them reads `v` of `s`, and `i` goes. Runs after the layout of the images is
 //! chosen ([`crate::channels_last`]) and before the weights are packed: a convolution of a
-//! channels-last input packs its weights tap by tap.
+//! channels-last input computes with pixel rows, its weights packed tap by tap.
 
 use crate::data_tiling::{packs_weights, pixel_rows_nearly_cheapest};
 use crate::uses::Uses;
@@ -100,6 +101,11 @@ fn plan(
     let source_kept = !uses.writers[source.index()]
         .iter()
         .any(|&w| w > i && w <= last);
+    // A view's place in its storage, whatever its binding's number.
+    let unbound = |view: &View| View {
+        binding: 0,
+        ..view.clone()
+    };
     let convolve = readers.iter().all(|&r| {
         let reader = &d.dispatches[r];
         let KernelOp::Conv2d {
@@ -109,24 +115,19 @@ fn plan(
             return false;
         };
         let depthwise = w.shape[1] == 1 && y.shape[1] == *groups;
-        let pixel_rows =
-            y.is_channels_last() || pixel_rows_nearly_cheapest(&reader.kernel.op, tile);
+        let cheap_orientation = !v.is_channels_last()
+            || y.is_channels_last()
+            || pixel_rows_nearly_cheapest(&reader.kernel.op, tile);
         let reads_only_x =
             reader.kernel.views().iter().all(|view| {
                 std::ptr::eq(*view, x) || reader.operands[view.binding as usize] != target
             });
         r > i
             && reader.operands[x.binding as usize] == target
-            && View {
-                binding: 0,
-                ..x.clone()
-            } == View {
-                binding: 0,
-                ..o.clone()
-            }
+            && unbound(x) == unbound(o)
             && reads_only_x
             && !depthwise
-            && pixel_rows
+            && cheap_orientation
             && packs_weights(d, reader, constants, tile)
     });
     (only_written_here && source_kept && convolve).then(|| (source, v.clone(), readers.clone()))

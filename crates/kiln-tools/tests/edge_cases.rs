@@ -1602,7 +1602,7 @@ fn residuals_nothing_reads_later_are_added_in_place() {
 
 /// A transpose into a convolution: a text model's `[batch, time, features]` turned
 /// `[batch, features, time]` for a 1-D convolution (one and two sequences, the transposed
-/// tensor a parameter or computed), and an NHWC image into NCHW. The copy goes where only
+/// tensor a parameter or a matmul's result), and two NHWC images into NCHW. The copy goes where only
 /// the convolution reads the transpose, which then reads the copied tensor in place (llvm-cpu's
 /// HAL text has no copy left); it stays where another op reads it too, or the convolution is
 /// depthwise. Every target agrees with the interpreter.
@@ -1629,7 +1629,7 @@ fn transposes_into_convolutions_are_read_in_place() {
             "a computed tensor of two sequences transposed for a 1-D convolution",
             vec![2, 40, 16],
             vec![
-                node("Sigmoid", &["x"], &["s"], vec![]),
+                node("MatMul", &["x", "m"], &["s"], vec![]),
                 node("Transpose", &["s"], &["t"], perm(&[0, 2, 1])),
                 node("Conv", &["t", "w1", "b1"], &["c"], pad1()),
                 node("Relu", &["c"], &["y"], vec![]),
@@ -1665,8 +1665,8 @@ fn transposes_into_convolutions_are_read_in_place() {
             1,
         ),
         (
-            "an NHWC image",
-            vec![1, 12, 12, 16],
+            "two NHWC images",
+            vec![2, 12, 12, 16],
             vec![
                 node("Transpose", &["x"], &["t"], perm(&[0, 3, 1, 2])),
                 node(
@@ -1676,7 +1676,7 @@ fn transposes_into_convolutions_are_read_in_place() {
                     vec![ints("pads", &[1, 1, 1, 1])],
                 ),
             ],
-            vec![1, 32, 12, 12],
+            vec![2, 32, 12, 12],
             0,
         ),
     ];
@@ -1688,6 +1688,7 @@ fn transposes_into_convolutions_are_read_in_place() {
             ("wd", random_f32(&mut seed, &[16, 1, 5])),
             ("bd", random_f32(&mut seed, &[16])),
             ("w2", random_f32(&mut seed, &[32, 16, 3, 3])),
+            ("m", random_f32(&mut seed, &[16, 16])),
         ];
         let mut model = one_node_model("Relu", vec![], &x, &[], &[1], 17);
         let graph = model.graph.as_mut().unwrap();

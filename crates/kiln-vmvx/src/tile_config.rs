@@ -83,11 +83,13 @@ fn equal_rows(oh: u64, tile_oh: u64) -> u64 {
 /// when that leaves fewer than [`CONV_MIN_WORKGROUPS`], equal blocks of whole strips of
 /// `quantum` channels (at least 32) by more row tiles, each workgroup keeping
 /// [`CONV_MIN_WORKGROUP_MACS`] (a workgroup over fewer than 16 output pixels counts each
-/// weight as 16, the time reading it takes): of the splits that make enough workgroups, an
-/// even number preferred so that two threads finish together, over a planar output the one
-/// with the fewest row tiles, over a `channels_last` one the one whose workgroups read the
-/// fewest input pixels and weights between them. A small odd number of workgroups takes one
-/// row tile more where that makes it even.
+/// weight as 16, the time reading it takes). Over a planar output, channel blocks first: of
+/// the block counts that keep that work, the fewest that make an even number of workgroups,
+/// enough of them where they can (an even number comes before more: two threads finish
+/// together), then more row tiles while there are too few. Over a `channels_last` one, of the
+/// splits that make enough workgroups (an even number preferred) the one whose workgroups
+/// read the fewest input pixels and weights between them. A small odd number of workgroups
+/// takes one row tile more where that makes it even.
 ///
 /// ```
 /// use kiln_vmvx::tile_config::conv_tile;
