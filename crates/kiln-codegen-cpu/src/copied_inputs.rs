@@ -37,8 +37,9 @@ pub fn read_copied_inputs_in_place(
     tile: TileShape,
 ) {
     let mut removed = vec![false; d.dispatches.len()];
+    let mut uses = Uses::of(d);
     for (i, gone) in removed.iter_mut().enumerate() {
-        let Some((source, view, readers)) = plan(d, &Uses::of(d), constants, tile, i) else {
+        let Some((source, view, readers)) = plan(d, &uses, constants, tile, i) else {
             continue;
         };
         for r in readers {
@@ -56,6 +57,7 @@ pub fn read_copied_inputs_in_place(
         // The copy stays until every other is planned, so that indices hold; nothing reads
         // its target now.
         *gone = true;
+        uses = Uses::of(d);
     }
     crate::uses::remove(d, &removed);
 }
