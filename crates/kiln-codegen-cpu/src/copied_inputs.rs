@@ -86,9 +86,10 @@ fn plan(
         return None;
     };
     let identity = body.is_identity();
+    let channels_last = v.is_channels_last();
     let image = v.shape == o.shape
         && v.element_type == ElementType::F32
-        && (v.is_contiguous() || v.is_channels_last());
+        && (v.is_contiguous() || channels_last);
     let (source, target) = (
         copy.operands[v.binding as usize],
         copy.operands[o.binding as usize],
@@ -117,7 +118,7 @@ fn plan(
             return false;
         };
         let depthwise = w.shape[1] == 1 && y.shape[1] == *groups;
-        let cheap_orientation = !v.is_channels_last()
+        let cheap_orientation = !channels_last
             || y.is_channels_last()
             || pixel_rows_nearly_cheapest(&reader.kernel.op, tile);
         let reads_only_x =

@@ -166,7 +166,8 @@ pub fn conv_tile(
             // A planar output's row tiles cut every channel's plane into runs that two
             // threads write either end of: channel blocks first, then rows. Of the blocks
             // that keep a workgroup's work, the fewest that make an even number of
-            // workgroups, enough of them where they can; else the most.
+            // workgroups, enough of them where they can; with no even number, the fewest
+            // that make the most (up to enough).
             let row_tiles = outer * oh.div_ceil(tile_oh);
             let chosen = blocks
                 .iter()
