@@ -431,30 +431,35 @@ unsafe fn packed_gemm_impl<T: Tile>(
         // Gathered right-hand rows a page or more apart (a pointwise convolution's input
         // planes, read in place) cost a tile a TLB walk per depth row, every tile over the
         // strip: a strip several row tiles read is copied together once instead.
-        let pack_rhs = !in_place
-            || (mc >= PACK_SCATTERED_FOR_TILES * mr
-                && matches!(&rhs, Rhs::Gather { rows, .. } if far_apart(&rows[p0..p0 + kc])));
+        let planes = matches!(&rhs, Rhs::Gather { rows, .. } if far_apart(&rows[p0..p0 + kc]));
+        let pack_rhs = !in_place || (mc >= PACK_SCATTERED_FOR_TILES * mr && planes);
         for j in (0..n).step_by(nr) {
             let width = nr.min(n - j);
             let pack_rhs = pack_rhs || (ragged_past_data && width < nr);
-            let (strip, gather): (&[f32], Option<&[usize]>) = match &mut rhs {
-                Rhs::Packed(b) => (&b[((j / nr) * k + p0) * nr..][..kc * nr], None),
+            let (strip, gather) = match &mut rhs {
+                Rhs::Packed(b) => (&b[((j / nr) * k + p0) * nr..][..kc * nr], StripRows::Packed),
                 Rhs::Panels(fill) => {
                     pb.resize(kc * nr, 0.0);
                     fill(j, width, p0, kc, &mut pb);
-                    (&pb, None)
+                    (&pb[..], StripRows::Packed)
                 }
-                Rhs::Gather { data, rows } => (&data[j..], Some(&rows[p0..p0 + kc])),
+                Rhs::Gather { data, rows } if planes => {
+                    (&data[j..], StripRows::Planes(&rows[p0..p0 + kc]))
+                }
+                Rhs::Gather { data, rows } => (&data[j..], StripRows::Gathered(&rows[p0..p0 + kc])),
                 Rhs::PackedSelect {
                     data,
                     strip_len,
                     rows,
-                } => (&data[(j / nr) * *strip_len..], Some(&rows[p0..p0 + kc])),
+                } => (
+                    &data[(j / nr) * *strip_len..],
+                    StripRows::Gathered(&rows[p0..p0 + kc]),
+                ),
             };
             let (strip, gather) = match gather {
-                Some(rows) if pack_rhs => {
+                StripRows::Gathered(rows) | StripRows::Planes(rows) if pack_rhs => {
                     copy_strip_rows(strip, rows, width, nr, &mut xb);
-                    (&xb[..], None)
+                    (&xb[..], StripRows::Packed)
                 }
                 _ => (strip, gather),
             };
@@ -642,8 +647,18 @@ fn row_tiles(i0: usize, mc: usize, mr: usize, even: bool) -> impl Iterator<Item 
     })
 }
 
-/// One register tile over a right-hand strip whose rows are `t.nr()` apart (`gather` none) or
-/// start where `gather` says.
+/// Where the depth rows of a right-hand strip start.
+#[derive(Clone, Copy)]
+enum StripRows<'a> {
+    /// `nr` apart: a packed strip.
+    Packed,
+    /// Where the table says.
+    Gathered(&'a [usize]),
+    /// Where the table says, a page or more apart: input planes read in place ([`PlaneRows`]).
+    Planes(&'a [usize]),
+}
+
+/// One register tile over a right-hand strip whose rows start where `gather` says.
 ///
 /// # Safety
 /// As [`Tile::tile`].
@@ -653,14 +668,15 @@ unsafe fn tile_with<T: Tile, A: LhsStrip>(
     kc: usize,
     a: A,
     b: &[f32],
-    gather: Option<&[usize]>,
+    gather: StripRows,
     dst: TileDst,
 ) {
     // SAFETY: forwarded contract.
     unsafe {
         match gather {
-            None => t.tile(kc, a, b, Stride(t.nr()), dst),
-            Some(rows) => t.tile(kc, a, b, rows, dst),
+            StripRows::Packed => t.tile(kc, a, b, Stride(t.nr()), dst),
+            StripRows::Gathered(rows) => t.tile(kc, a, b, rows, dst),
+            StripRows::Planes(rows) => t.tile(kc, a, b, PlaneRows(rows), dst),
         }
     }
 }
@@ -675,14 +691,14 @@ unsafe fn tile_fetching<T: Tile, A: LhsStrip>(
     kc: usize,
     a: A,
     b: &[f32],
-    gather: Option<&[usize]>,
+    gather: StripRows,
     ahead: Option<Ahead>,
     dst: TileDst,
 ) {
     // SAFETY: forwarded contract.
     unsafe {
         match (gather, ahead) {
-            (None, Some(ahead)) => t.tile_ahead(kc, a, b, ahead, dst),
+            (StripRows::Packed, Some(ahead)) => t.tile_ahead(kc, a, b, ahead, dst),
             _ => tile_with(t, kc, a, b, gather, dst),
         }
     }
@@ -722,6 +738,18 @@ pub(crate) trait RowStarts: Copy {
     fn stride(self) -> Option<usize> {
         None
     }
+
+    /// Whether a tile that fetches its strip ahead asks for the next strip's values of each
+    /// row rather than values further on: rows that run on past the strip for many strips,
+    /// pages apart ([`PlaneRows`]).
+    #[cfg_attr(
+        not(target_arch = "x86_64"),
+        expect(dead_code, reason = "only the x86-64 tiles prefetch")
+    )]
+    #[inline(always)]
+    fn fetches_next_strip(self) -> bool {
+        false
+    }
 }
 
 /// Rows a fixed distance apart (`NR` when packed, B's row stride when read in place).
@@ -751,6 +779,31 @@ impl RowStarts for &[usize] {
     unsafe fn start_unchecked(self, p: usize) -> usize {
         // SAFETY: by the caller's contract.
         unsafe { *self.get_unchecked(p) }
+    }
+}
+
+/// Rows a page or more apart that run on for many strips: a pointwise convolution's input
+/// planes read in place. Each strip's rows are as many cache lines, and too many streams
+/// for the hardware to fetch ahead; fetched further on than the next strip, they would wait
+/// in L1 for many strips and be evicted before being read.
+#[derive(Clone, Copy)]
+pub(crate) struct PlaneRows<'a>(&'a [usize]);
+
+impl RowStarts for PlaneRows<'_> {
+    #[inline(always)]
+    fn start(self, p: usize) -> usize {
+        self.0.start(p)
+    }
+
+    #[inline(always)]
+    unsafe fn start_unchecked(self, p: usize) -> usize {
+        // SAFETY: by the caller's contract.
+        unsafe { self.0.start_unchecked(p) }
+    }
+
+    #[inline(always)]
+    fn fetches_next_strip(self) -> bool {
+        true
     }
 }
 

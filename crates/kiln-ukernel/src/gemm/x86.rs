@@ -180,8 +180,12 @@ unsafe fn avx512_step<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
     unsafe {
         let bp = b.as_ptr().add(rows.start(p));
         let bv: [__m512; VECS] = core::array::from_fn(|h| _mm512_loadu_ps(bp.add(16 * h)));
+        let distance = match rows.fetches_next_strip() {
+            true => 16 * VECS,
+            false => PREFETCH,
+        };
         for h in 0..VECS {
-            _mm_prefetch::<_MM_HINT_T0>(bp.wrapping_add(PREFETCH + 16 * h) as *const i8);
+            _mm_prefetch::<_MM_HINT_T0>(bp.wrapping_add(distance + 16 * h) as *const i8);
         }
         if let Some(ahead) = fetch.at(p) {
             _mm_prefetch::<_MM_HINT_T1>(ahead as *const i8);
