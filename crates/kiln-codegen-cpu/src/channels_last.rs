@@ -195,10 +195,7 @@ fn channels_innermost(op: &mut KernelOp) {
 /// always, since they waste most of a vector along a row, on larger ones where that costs
 /// little more than the other orientation, [`pixel_rows_nearly_cheapest`]).
 fn kind(op: &KernelOp, pixel_rows: impl FnOnce() -> bool) -> Option<Takes> {
-    let KernelOp::Conv2d {
-        x, w, y, groups, ..
-    } = op
-    else {
+    let KernelOp::Conv2d { x, w, y, .. } = op else {
         let alike = match op {
             KernelOp::Generic {
                 reduction_dims: 0, ..
@@ -215,8 +212,7 @@ fn kind(op: &KernelOp, pixel_rows: impl FnOnce() -> bool) -> Option<Takes> {
     if !float || x.shape.len() != 4 || w.shape.len() != 4 {
         return None;
     }
-    let (cig, cog) = (w.shape[1], y.shape[1] / (*groups).max(1));
-    if cig == 1 && cog == 1 {
+    if op.is_depthwise_conv() {
         Some(Takes::Alike)
     } else if pixel_rows() {
         Some(Takes::Either)

@@ -111,13 +111,9 @@ fn plan(
     };
     let convolve = readers.iter().all(|&r| {
         let reader = &d.dispatches[r];
-        let KernelOp::Conv2d {
-            x, w, y, groups, ..
-        } = &reader.kernel.op
-        else {
+        let KernelOp::Conv2d { x, y, .. } = &reader.kernel.op else {
             return false;
         };
-        let depthwise = w.shape[1] == 1 && y.shape[1] == *groups;
         let cheap_orientation = !channels_last
             || y.is_channels_last()
             || pixel_rows_nearly_cheapest(&reader.kernel.op, tile);
@@ -129,7 +125,7 @@ fn plan(
             && reader.operands[x.binding as usize] == target
             && unbound(x) == unbound(o)
             && reads_only_x
-            && !depthwise
+            && !reader.kernel.op.is_depthwise_conv()
             && cheap_orientation
             && packs_weights(d, reader, constants, tile)
     });

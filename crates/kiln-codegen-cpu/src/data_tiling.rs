@@ -452,8 +452,7 @@ fn packing_for<Z: Sizes>(op: &KernelOp<Z>, tile: TileShape) -> Option<Packing> {
             let w = w.known()?;
             let groups = *groups as usize;
             let cog = w.shape[0] as usize / groups.max(1);
-            let depth = (w.shape[1] * w.shape[2] * w.shape[3]) as usize;
-            if depth == (w.shape[2] * w.shape[3]) as usize && cog == 1 {
+            if op.is_depthwise_conv() {
                 // Depthwise over channels-last images: the filters tap by tap, each tap's
                 // channels side by side as a pixel's are.
                 return x.is_channels_last().then_some(Packing {

@@ -36,7 +36,6 @@ fn pair_of(
         strides,
         pads,
         dilations,
-        groups,
         gemm: ConvGemm::ChannelRows,
         epilogue,
         ..
@@ -44,11 +43,9 @@ fn pair_of(
     else {
         return None;
     };
-    let c = *y.shape.get(1)?;
-    let depthwise = w.shape.len() == 4 && w.shape[..2] == [c, 1] && *groups == c;
     let f32_planar =
         |v: &View| v.element_type == ElementType::F32 && v.shape.len() == 4 && v.is_contiguous();
-    if !depthwise || ![mid, w, y].into_iter().all(f32_planar) {
+    if !dc.kernel.op.is_depthwise_conv() || ![mid, w, y].into_iter().all(f32_planar) {
         return None;
     }
     let s = whole(dc, mid, &mid.shape)?;

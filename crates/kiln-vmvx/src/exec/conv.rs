@@ -24,7 +24,6 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(),
             strides,
             pads,
             dilations,
-            groups,
             gemm,
             accumulate,
             epilogue,
@@ -41,7 +40,7 @@ pub(super) fn run(m: &Mem, k: &Kernel, wg: u64, kernels: &Kernels) -> Result<(),
                 Some(p) => ConvWeights::Rows(kernels.for_packing(p)?),
             };
             // A depthwise workgroup covers several groups; others one.
-            if matches!(weights, ConvWeights::Plain) && is_depthwise(x, w, y, *groups) {
+            if matches!(weights, ConvWeights::Plain) && k.op.is_depthwise_conv() {
                 if *accumulate {
                     return Err("a depthwise convolution does not accumulate".into());
                 }
@@ -402,12 +401,6 @@ enum ConvWeights {
     Rows(Kernels),
     /// Right-hand strips these kernels read: output channels are the GEMM's columns.
     Columns(Kernels),
-}
-
-/// Whether a convolution of `groups` groups is depthwise: one input and one output channel
-/// per group, its input an image (planar or channels-last), not a [`rows::BandLayout`].
-fn is_depthwise(x: &View, w: &View, y: &View, groups: u64) -> bool {
-    x.shape.len() == 4 && conv_weight_dims(w)[0] == 1 && groups == y.shape[1]
 }
 
 /// One workgroup of a depthwise convolution: the planes of its groups (one channel each), one

@@ -261,9 +261,7 @@ impl Kernel {
                 if channels_last.contains(&true) {
                     // Pixel rows read and write either layout; a depthwise convolution reads
                     // and writes channels-last images whole, every channel in each workgroup.
-                    let depthwise = w.shape.len() == 4
-                        && w.shape[1] == 1
-                        && *groups == y.shape[1]
+                    let depthwise = self.op.is_depthwise_conv()
                         && channels_last == [true, true]
                         && *tile_co >= y.shape[1];
                     if *gemm != ConvGemm::PixelRows && !depthwise {

@@ -507,6 +507,21 @@ pub fn conv_weight_dims(w: &View) -> [u64; 3] {
 }
 
 impl<Z: Sizes> KernelOp<Z> {
+    /// Whether this is a depthwise convolution: of images, with one input and one output
+    /// channel per group (plain `[c, 1, kh, kw]` weights, `c` groups). Its own kernels compute
+    /// it, a plane or a pixel's channels at a time, never a GEMM over packed weights.
+    pub fn is_depthwise_conv(&self) -> bool {
+        let KernelOp::Conv2d {
+            x, w, y, groups, ..
+        } = self
+        else {
+            return false;
+        };
+        [x, w, y].iter().all(|v| v.shape.len() == 4)
+            && Z::extent_is(&w.shape[1], 1)
+            && Z::extent_is(&y.shape[1], *groups)
+    }
+
     /// Whether this is an integer convolution or matmul (`ui8` by `i8`, summed in `i32`).
     pub fn is_integer_product(&self) -> bool {
         match self {
@@ -767,6 +782,8 @@ impl Kernel {
     /// parts.
     pub fn choose_tiles(&mut self) {
         use crate::tile_config as config;
+        // Depthwise: workgroups take several channels.
+        let depthwise = self.op.is_depthwise_conv();
         match &mut self.op {
             KernelOp::Generic {
                 shape,
@@ -808,9 +825,6 @@ impl Kernel {
                         8,
                     ),
                 };
-                // One output channel per group, weights unpacked (depthwise): workgroups take
-                // several channels.
-                let depthwise = *groups > 1 && y.shape[1] == *groups && w.shape.len() == 4;
                 [*tile_co, *tile_oh] = if depthwise && y.is_channels_last() {
                     config::depthwise_channels_last_tile(&y.shape)
                 } else if depthwise {
