@@ -137,22 +137,60 @@ pub fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> 
     fsel(g, nan, x, v)
 }
 
-/// `1 / (1 + e^-x)`, with e^-x computed for `-x` clamped to `[-87, 88]`, where `2^n` is one
-/// normal factor (a plain `exp` adds two more selects and a second scale factor to every
-/// element of a swish epilogue): 1 in f32 above 87, 0 below -88 (the true value is under
-/// 1e-38 there, and `x · sigmoid(x)` at `-inf` is then NaN, as ONNX Runtime has it), NaN for
-/// NaN.
+/// `1 / (1 + e^-x)`, in as few vector instructions as a swish epilogue can have them: `e^-x`
+/// for `-x` limited to `[-87, 88]` (a NaN passes the limits), reduced to `n·ln2 + r` with `n`
+/// rounded by adding [`SIGMOID_ROUND`] (whose sum's low bits are then `2^n`'s exponent field,
+/// shifted into place), `e^r` by a degree-6 polynomial (within 1 ulp on `|r| ≤ ln2/2`).
+/// 1 in f32 above 87, 0 below -88 (the true value is under 1e-38 there, and `x · sigmoid(x)`
+/// at `-inf` is then NaN, as ONNX Runtime has it), NaN for NaN.
 pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let b = &g.b;
     let c = |v: f64| g.f32t.const_float(v);
     let neg = b.build_float_neg(x, "n").map_err(e)?;
-    let (p, n) = exp_parts(g, clamp(g, neg, -87.0, 88.0)?)?;
-    let ex = b.build_float_mul(p, pow2(g, n)?, "ex").map_err(e)?;
+    let y = fsel(g, g.fcmp(FP::OGT, neg, c(88.0))?, c(88.0), neg)?;
+    let y = fsel(g, g.fcmp(FP::OLT, y, c(-87.0))?, c(-87.0), y)?;
+    let shifted = fmuladd(g, y, c(std::f64::consts::LOG2_E), c(SIGMOID_ROUND))?;
+    let n = b
+        .build_float_sub(shifted, c(SIGMOID_ROUND), "n")
+        .map_err(e)?;
+    let r = fmuladd(g, n, c(-0.693_359_375), y)?;
+    let r = fmuladd(g, n, c(2.121_944_4e-4), r)?;
+    let mut p = c(SIGMOID_EXP_POLY[0]);
+    for &k in &SIGMOID_EXP_POLY[1..] {
+        p = fmuladd(g, p, r, c(k))?;
+    }
+    let bits = b
+        .build_bit_cast(shifted, g.i32t, "bits")
+        .map_err(e)?
+        .into_int_value();
+    let field = b
+        .build_left_shift(bits, g.i32t.const_int(23, false), "field")
+        .map_err(e)?;
+    let power = b
+        .build_bit_cast(field, g.f32t, "power")
+        .map_err(e)?
+        .into_float_value();
+    let ex = b.build_float_mul(p, power, "ex").map_err(e)?;
     let d = b.build_float_add(c(1.0), ex, "d").map_err(e)?;
     let s = b.build_float_div(c(1.0), d, "sig").map_err(e)?;
-    let s = fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(0.0), s)?;
-    fsel(g, g.fcmp(FP::UNO, x, x)?, x, s)
+    fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(0.0), s)
 }
+
+/// `1.5·2^23 + 127`: a value in `[-126, 127]` added to it rounds to an integer `n`, and the
+/// sum's low mantissa bits hold `n + 127`.
+const SIGMOID_ROUND: f64 = 12_583_039.0;
+
+/// `e^r` on `|r| ≤ ln2/2` from the `r^6` coefficient down (a minimax fit of relative error,
+/// 1.9e-9 in exact arithmetic, within 1e-7 evaluated in f32).
+const SIGMOID_EXP_POLY: [f64; 7] = [
+    1.383_685_5e-3,
+    8.374_815_8e-3,
+    4.166_822_5e-2,
+    1.666_641_98e-1,
+    4.999_999_1e-1,
+    1.0,
+    1.0,
+];
 
 /// `x` limited to `[lo, hi]` (`lo` for NaN).
 fn clamp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>, lo: f64, hi: f64) -> R<FloatValue<'ctx>> {
