@@ -140,7 +140,7 @@ pub fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> 
 /// `1 / (1 + e^-x)`, in as few vector instructions as a swish epilogue can have them: `e^-x`
 /// for `-x` limited to `[-87, 88]` (a NaN passes the limits), reduced to `n·ln2 + r` with `n`
 /// rounded by adding [`SIGMOID_ROUND`] (whose sum's low bits are then `2^n`'s exponent field,
-/// shifted into place), `e^r` by a degree-6 polynomial (within 1 ulp on `|r| ≤ ln2/2`).
+/// shifted into place), `e^r` by a degree-6 polynomial (within 1e-7 relative on `|r| ≤ ln2/2`).
 /// 1 in f32 above 87, 0 below -88 (the true value is under 1e-38 there, and `x · sigmoid(x)`
 /// at `-inf` is then NaN, as ONNX Runtime has it), NaN for NaN.
 pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {

@@ -436,7 +436,7 @@ unsafe fn packed_gemm_impl<T: Tile>(
         for j in (0..n).step_by(nr) {
             let width = nr.min(n - j);
             let pack_rhs = pack_rhs || (ragged_past_data && width < nr);
-            let (strip, gather) = match &mut rhs {
+            let (strip, strip_rows) = match &mut rhs {
                 Rhs::Packed(b) => (&b[((j / nr) * k + p0) * nr..][..kc * nr], StripRows::Packed),
                 Rhs::Panels(fill) => {
                     pb.resize(kc * nr, 0.0);
@@ -456,12 +456,12 @@ unsafe fn packed_gemm_impl<T: Tile>(
                     StripRows::Gathered(&rows[p0..p0 + kc]),
                 ),
             };
-            let (strip, gather) = match gather {
+            let (strip, strip_rows) = match strip_rows {
                 StripRows::Gathered(rows) | StripRows::Planes(rows) if pack_rhs => {
                     copy_strip_rows(strip, rows, width, nr, &mut xb);
                     (&xb[..], StripRows::Packed)
                 }
-                _ => (strip, gather),
+                _ => (strip, strip_rows),
             };
             let even = matches!(lhs, Lhs::Gather { .. }) && !pack_lhs;
             // Packed weights under several row tiles: the tiles over this strip fetch the next
@@ -495,18 +495,18 @@ unsafe fn packed_gemm_impl<T: Tile>(
                     match &lhs {
                         _ if pack_lhs => {
                             let a = &xa[((i - i0) / mr) * kc * mr..][..kc * mr];
-                            tile_with(t, kc, PackedStrip::new(a, mr), strip, gather, dst)
+                            tile_with(t, kc, PackedStrip::new(a, mr), strip, strip_rows, dst)
                         }
                         Lhs::Packed(a) => {
                             let a = &a[((i / mr) * k + p0) * mr..][..kc * mr];
                             let a = PackedStrip::new(a, mr);
-                            tile_fetching(t, kc, a, strip, gather, ahead, dst)
+                            tile_fetching(t, kc, a, strip, strip_rows, ahead, dst)
                         }
                         // A row-major (or any strided) matrix is read in place: its rows are
                         // streams the broadcasts walk, as good as a packed strip.
                         Lhs::Matrix(a) => {
                             let strip_a = GatheredStrip::of_matrix(a, i, p0, rows_here);
-                            tile_fetching(t, kc, strip_a, strip, gather, ahead, dst)
+                            tile_fetching(t, kc, strip_a, strip, strip_rows, ahead, dst)
                         }
                         Lhs::Gather {
                             data,
@@ -522,13 +522,13 @@ unsafe fn packed_gemm_impl<T: Tile>(
                                     GatheredStrip::new(data, Stride(step), rows_here, |r| {
                                         offsets[r] + first
                                     });
-                                tile_with(t, kc, strip_a, strip, gather, dst)
+                                tile_with(t, kc, strip_a, strip, strip_rows, dst)
                             } else {
                                 let strip_a =
                                     GatheredStrip::new(data, &rows[p0..p0 + kc], rows_here, |r| {
                                         offsets[r]
                                     });
-                                tile_with(t, kc, strip_a, strip, gather, dst)
+                                tile_with(t, kc, strip_a, strip, strip_rows, dst)
                             }
                         }
                     }
@@ -658,7 +658,7 @@ enum StripRows<'a> {
     Planes(&'a [usize]),
 }
 
-/// One register tile over a right-hand strip whose rows start where `gather` says.
+/// One register tile over a right-hand strip whose rows start where `rows` says.
 ///
 /// # Safety
 /// As [`Tile::tile`].
@@ -668,12 +668,12 @@ unsafe fn tile_with<T: Tile, A: LhsStrip>(
     kc: usize,
     a: A,
     b: &[f32],
-    gather: StripRows,
+    rows: StripRows,
     dst: TileDst,
 ) {
     // SAFETY: forwarded contract.
     unsafe {
-        match gather {
+        match rows {
             StripRows::Packed => t.tile(kc, a, b, Stride(t.nr()), dst),
             StripRows::Gathered(rows) => t.tile(kc, a, b, rows, dst),
             StripRows::Planes(rows) => t.tile(kc, a, b, PlaneRows(rows), dst),
@@ -691,15 +691,15 @@ unsafe fn tile_fetching<T: Tile, A: LhsStrip>(
     kc: usize,
     a: A,
     b: &[f32],
-    gather: StripRows,
+    rows: StripRows,
     ahead: Option<Ahead>,
     dst: TileDst,
 ) {
     // SAFETY: forwarded contract.
     unsafe {
-        match (gather, ahead) {
+        match (rows, ahead) {
             (StripRows::Packed, Some(ahead)) => t.tile_ahead(kc, a, b, ahead, dst),
-            _ => tile_with(t, kc, a, b, gather, dst),
+            _ => tile_with(t, kc, a, b, rows, dst),
         }
     }
 }

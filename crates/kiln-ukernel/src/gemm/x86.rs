@@ -180,8 +180,10 @@ unsafe fn avx512_step<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
     unsafe {
         let bp = b.as_ptr().add(rows.start(p));
         let bv: [__m512; VECS] = core::array::from_fn(|h| _mm512_loadu_ps(bp.add(16 * h)));
+        // The next strip's lines: at its vectors' last values, so that a strip not aligned to
+        // a line (three lines, the first shared with this strip) has each fetched.
         let distance = match rows.fetches_next_strip() {
-            true => 16 * VECS,
+            true => 16 * VECS + 15,
             false => PREFETCH,
         };
         for h in 0..VECS {

@@ -508,8 +508,8 @@ pub fn conv_weight_dims(w: &View) -> [u64; 3] {
 
 impl<Z: Sizes> KernelOp<Z> {
     /// Whether this is a depthwise convolution: of images, with one input and one output
-    /// channel per group (plain `[c, 1, kh, kw]` weights, `c` groups). Its own kernels compute
-    /// it, a plane or a pixel's channels at a time, never a GEMM over packed weights.
+    /// channel per group (as many groups as channels), whatever the layout of its weights
+    /// (float ones stay `[c, 1, kh, kw]`; integer ones are packed into channel quads).
     pub fn is_depthwise_conv(&self) -> bool {
         let KernelOp::Conv2d {
             x, w, y, groups, ..
@@ -518,7 +518,7 @@ impl<Z: Sizes> KernelOp<Z> {
             return false;
         };
         [x, w, y].iter().all(|v| v.shape.len() == 4)
-            && Z::extent_is(&w.shape[1], 1)
+            && Z::extent_is(&x.shape[1], *groups)
             && Z::extent_is(&y.shape[1], *groups)
     }
 
@@ -1451,6 +1451,33 @@ mod tests {
             unsafe { exe.run_workgroup(0, wg, &bindings, kiln_ukernel::Kernels::best()) }.unwrap();
         }
         assert_eq!(y, [0.0, 1.0, 0.0, 1.0]);
+    }
+
+    /// Depthwise: one input and one output channel per group, whatever the weights' layout
+    /// (an integer convolution's are packed into channel quads, `[c, kh, kw, 4]`); a grouped
+    /// convolution with two inputs per group, or a 1-D band's input, is not.
+    #[test]
+    fn depthwise_convolutions_are_told_by_their_channels_and_groups() {
+        let conv = |x: &[u64], w: (ElementType, &[u64]), groups: u64| KernelOp::Conv2d {
+            x: View::contiguous(0, 0, w.0, x),
+            w: View::contiguous(1, 0, w.0, w.1),
+            y: f32_view(2, &[1, 8, 6, 6]),
+            strides: [1, 1],
+            pads: [1, 1, 1, 1],
+            dilations: [1, 1],
+            groups,
+            gemm: ConvGemm::ChannelRows,
+            tile_co: 8,
+            tile_oh: 6,
+            accumulate: false,
+            epilogue: None,
+        };
+        let image = [1, 8, 6, 6];
+        assert!(conv(&image, (ElementType::F32, &[8, 1, 3, 3]), 8).is_depthwise_conv());
+        assert!(conv(&image, (ElementType::I8, &[8, 3, 3, 4]), 8).is_depthwise_conv());
+        assert!(!conv(&[1, 16, 6, 6], (ElementType::F32, &[8, 2, 3, 3]), 8).is_depthwise_conv());
+        assert!(!conv(&image, (ElementType::F32, &[8, 8, 3, 3]), 1).is_depthwise_conv());
+        assert!(!conv(&[288], (ElementType::F32, &[8, 1, 3, 3]), 8).is_depthwise_conv());
     }
 
     /// A 2×3 by 3×2 product of two run-time operands (as attention's scores are): its
