@@ -153,8 +153,7 @@ pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ct
     let n = b
         .build_float_sub(shifted, c(SIGMOID_ROUND), "n")
         .map_err(e)?;
-    let r = fmuladd(g, n, c(-0.693_359_375), y)?;
-    let r = fmuladd(g, n, c(2.121_944_4e-4), r)?;
+    let r = minus_n_ln2(g, y, n)?;
     let mut p = c(SIGMOID_EXP_POLY[0]);
     for &k in &SIGMOID_EXP_POLY[1..] {
         p = fmuladd(g, p, r, c(k))?;
@@ -214,8 +213,7 @@ fn exp_parts<'ctx>(
         .build_float_mul(x, c(std::f64::consts::LOG2_E), "t")
         .map_err(e)?;
     let n = f1(g, "llvm.roundeven", t)?;
-    let r = fmuladd(g, n, c(-0.693_359_375), x)?;
-    let r = fmuladd(g, n, c(2.121_944_4e-4), r)?;
+    let r = minus_n_ln2(g, x, n)?;
     let mut p = c(1.987_569_15e-4);
     for k in [
         1.398_199_950_7e-3,
@@ -231,6 +229,18 @@ fn exp_parts<'ctx>(
     let p = b.build_float_add(p, c(1.0), "p").map_err(e)?;
     let n = b.build_float_to_signed_int(n, g.i32t, "n").map_err(e)?;
     Ok((p, n))
+}
+
+/// `x - n·ln2` for an integer `n`, with `ln2` in two parts (Cody and Waite's: the first's
+/// product with `n` exact), so that the remainder keeps f32's precision.
+fn minus_n_ln2<'ctx>(
+    g: &Gen<'_, 'ctx>,
+    x: FloatValue<'ctx>,
+    n: FloatValue<'ctx>,
+) -> R<FloatValue<'ctx>> {
+    let c = |v: f64| g.f32t.const_float(v);
+    let r = fmuladd(g, n, c(-0.693_359_375), x)?;
+    fmuladd(g, n, c(2.121_944_4e-4), r)
 }
 
 /// `2^k` for `k` in f32's normal exponent range `[-126, 127]`.
