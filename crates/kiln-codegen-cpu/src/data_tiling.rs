@@ -34,13 +34,26 @@ use kiln_vmvx::format::{
 /// `ConvBand` dispatch does it once for all of them.
 const MAX_BAND_REPEATS: f64 = 1.5;
 
+/// How many times over taller row tiles may lay out a convolution's input between them,
+/// where that spares it a `ConvBand` dispatch ([`band_sharing_rows`]).
+const SHARED_BAND_REPEATS: f64 = 1.25;
+
+/// The fewest workgroups a convolution keeps when its row tiles grow to share their band
+/// lines: enough for two threads to finish together.
+const BAND_SHARING_MIN_WORKGROUPS: u64 = 16;
+
 /// Gives each convolution with packed weights whose workgroups would lay out (much) more than
-/// its whole input between them a `ConvBand` kernel that does it once, and makes the
+/// its whole input between them taller row tiles that repeat little of it (where that leaves
+/// enough workgroups), or else a `ConvBand` kernel that lays it out once, and makes the
 /// convolution read that ([`KernelOp::Conv2d`] with a rank-1 input). Run after
 /// [`pack_weights`]; kernels are renamed in their new order.
 pub fn lay_out_conv_inputs(d: &mut Dispatches<Kernel>) {
     for mut dispatch in std::mem::take(&mut d.dispatches) {
-        if let Some(len) = repeated_band_len(&dispatch.kernel) {
+        if let Some(rows) = band_sharing_rows(&dispatch.kernel) {
+            if let KernelOp::Conv2d { tile_oh, .. } = &mut dispatch.kernel.op {
+                *tile_oh = rows;
+            }
+        } else if let Some(len) = repeated_band_len(&dispatch.kernel) {
             let band = d.add_storage(Storage {
                 kind: StorageKind::Computed,
                 element_type: ElementType::F32,
@@ -96,56 +109,111 @@ fn vmvx_view(v: View, operand: u32) -> View {
     }
 }
 
-/// The length of a `ConvBand` output for convolution `op`, if it should have one: its weights
-/// are packed in channel rows, its workgroups read a band in place (not the input planes
-/// themselves, as pointwise ones do), and between them they would lay out more than
-/// [`MAX_BAND_REPEATS`] times its input lines (each channel tile repeats the band of its
-/// rows, and each row tile adds the lines its window reaches below it).
+/// The length of a `ConvBand` output for convolution `op`, if it should have one: between its
+/// workgroups it would lay out more than [`MAX_BAND_REPEATS`] times its input lines
+/// ([`BandRepeats`]).
 fn repeated_band_len(kernel: &Kernel) -> Option<u64> {
-    let KernelOp::Conv2d {
-        x,
-        w,
-        y,
-        strides,
-        pads,
-        dilations,
-        groups,
-        gemm,
-        tile_co,
-        tile_oh,
-        ..
-    } = &kernel.op
-    else {
-        return None;
-    };
-    // Pixel rows read the input planes in place, whatever the window.
-    if *gemm == ConvGemm::PixelRows {
-        return None;
-    }
-    let [cig, kh, kw] = conv_weight_dims(w);
-    let win = window([kh, kw], *strides, *pads, *dilations);
-    let [n, co, oh, ow] = [y.shape[0], y.shape[1], y.shape[2], y.shape[3]];
-    if x.shape.len() != 4
-        || w.shape.len() != 6
-        || gathered_band_width(&win, ow as usize) > 2 * ow as usize
-    {
-        return None;
-    }
-    // Pointwise windows over planes as large as the output: every workgroup reads the
-    // planes in place.
-    if win.is_pointwise() && x.shape[2..] == y.shape[2..] {
-        return None;
-    }
-    let lines = |rows: u64| BandLayout::new(&win, rows as usize, ow as usize).lines as f64;
-    let channel_tiles = (co / groups).div_ceil(*tile_co) as f64;
-    let laid = channel_tiles
-        * (0..oh.div_ceil(*tile_oh))
-            .map(|r| lines((*tile_oh).min(oh - r * tile_oh)))
-            .sum::<f64>();
-    if laid > MAX_BAND_REPEATS * lines(oh) {
-        conv_band_len(&win, [n, cig * groups, oh, ow])
+    let r = BandRepeats::of(kernel)?;
+    let [n, _, oh, ow] = r.out;
+    if r.laid(r.tile_oh) > MAX_BAND_REPEATS * r.whole {
+        conv_band_len(&r.win, [n, r.cig * r.groups, oh, ow])
     } else {
         None
+    }
+}
+
+/// Taller row tiles for convolution `kernel` where its workgroups would lay out more than
+/// [`MAX_BAND_REPEATS`] times its input lines between them (each repeating the lines its
+/// window reaches below its rows): the shortest equal tiles that lay out at most
+/// [`SHARED_BAND_REPEATS`] times and leave [`BAND_SHARING_MIN_WORKGROUPS`]. Each workgroup
+/// then lays out its own lines, in cache, where a `ConvBand` dispatch would write the whole
+/// band out and the convolution read it back (a 640x640 detector's stem: 5 MB each way).
+fn band_sharing_rows(kernel: &Kernel) -> Option<u64> {
+    let r = BandRepeats::of(kernel)?;
+    if r.laid(r.tile_oh) <= MAX_BAND_REPEATS * r.whole {
+        return None;
+    }
+    let [n, _, oh, _] = r.out;
+    (r.tile_oh + 1..=oh)
+        .map(|rows| oh.div_ceil(oh.div_ceil(rows)))
+        .take_while(|&rows| {
+            n * r.groups * r.channel_tiles * oh.div_ceil(rows) >= BAND_SHARING_MIN_WORKGROUPS
+        })
+        .find(|&rows| r.laid(rows) <= SHARED_BAND_REPEATS * r.whole)
+}
+
+/// How much of its input a convolution's workgroups lay out between them: one that reads a
+/// band in place (weights packed in channel rows, a window other than a pointwise one over
+/// planes as large as the output, which read the input planes themselves), each channel tile
+/// repeating the band of its rows, each row tile adding the lines its window reaches below
+/// them.
+struct BandRepeats {
+    win: Window,
+    out: [u64; 4],
+    cig: u64,
+    groups: u64,
+    channel_tiles: u64,
+    tile_oh: u64,
+    /// The band lines of the whole output.
+    whole: f64,
+}
+
+impl BandRepeats {
+    fn of(kernel: &Kernel) -> Option<BandRepeats> {
+        let KernelOp::Conv2d {
+            x,
+            w,
+            y,
+            strides,
+            pads,
+            dilations,
+            groups,
+            gemm,
+            tile_co,
+            tile_oh,
+            ..
+        } = &kernel.op
+        else {
+            return None;
+        };
+        // Pixel rows read the input planes in place, whatever the window.
+        if *gemm == ConvGemm::PixelRows {
+            return None;
+        }
+        let [cig, kh, kw] = conv_weight_dims(w);
+        let win = window([kh, kw], *strides, *pads, *dilations);
+        let [n, co, oh, ow] = [y.shape[0], y.shape[1], y.shape[2], y.shape[3]];
+        if x.shape.len() != 4
+            || w.shape.len() != 6
+            || gathered_band_width(&win, ow as usize) > 2 * ow as usize
+        {
+            return None;
+        }
+        // Pointwise windows over planes as large as the output: every workgroup reads the
+        // planes in place.
+        if win.is_pointwise() && x.shape[2..] == y.shape[2..] {
+            return None;
+        }
+        let whole = BandLayout::new(&win, oh as usize, ow as usize).lines as f64;
+        Some(BandRepeats {
+            win,
+            out: [n, co, oh, ow],
+            cig,
+            groups: *groups,
+            channel_tiles: (co / groups).div_ceil(*tile_co),
+            tile_oh: *tile_oh,
+            whole,
+        })
+    }
+
+    /// The band lines laid out between the workgroups with row tiles of `tile_oh` rows.
+    fn laid(&self, tile_oh: u64) -> f64 {
+        let [_, _, oh, ow] = self.out;
+        let lines = |rows: u64| BandLayout::new(&self.win, rows as usize, ow as usize).lines;
+        let per_channel_tile: usize = (0..oh.div_ceil(tile_oh))
+            .map(|r| lines(tile_oh.min(oh - r * tile_oh)))
+            .sum();
+        (self.channel_tiles as usize * per_channel_tile) as f64
     }
 }
 

@@ -1038,6 +1038,50 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
     assert_eq!(paths.into_iter().collect::<Vec<_>>(), every);
 }
 
+/// A stem on a wide image (three channels at stride 2, output rows of 300 pixels): row tiles of
+/// one row would lay its band out twice over, so llvm-cpu makes them taller, each workgroup
+/// laying out its own rows' lines in cache, rather than a `conv_band` dispatch writing the
+/// whole band out for the convolution to read back; it agrees with the reference interpreter.
+#[test]
+fn a_wide_stem_lays_out_its_band_in_taller_row_tiles() {
+    let mut seed = 29u64;
+    let case: ConvCase = (
+        [1, 3, 160, 600],
+        [16, 3, 3, 3],
+        [2, 2],
+        [1, 1, 1, 1],
+        [1, 1],
+        1,
+    );
+    let (xs, ws, strides, pads, dilations, group) = case;
+    let (x, w, b) = (
+        random_f32(&mut seed, &xs),
+        random_f32(&mut seed, &ws),
+        random_f32(&mut seed, &[ws[0]]),
+    );
+    let [oh, ow] = conv_output_plane(&case);
+    let attrs = vec![
+        ints("strides", &strides),
+        ints("pads", &pads),
+        ints("dilations", &dilations),
+        int_attr("group", group),
+    ];
+    let out_dims = [1, ws[0] as i64, oh, ow];
+    let program = one_node_program("Conv", attrs, &x, &[("w", w), ("b", b)], &out_dims);
+    let opts = CompileOptions {
+        targets: vec!["llvm-cpu".into()],
+        compile_to: Some(kiln_compiler::Phase::Hal),
+        ..Default::default()
+    };
+    let Ok(CompileOutput::Text(hal)) = kiln_compiler::compile_program(program.clone(), &opts)
+    else {
+        panic!("the stem does not compile to HAL text");
+    };
+    assert!(!hal.contains("conv_band"), "{hal}");
+    assert!(hal.contains(" tile 16x4 "), "{hal}");
+    assert_agrees_with_interpreter(&program, &[x], "a wide stem");
+}
+
 /// Values in `[-0.5, 0.5)` of `shape` from a linear congruential generator at `seed`.
 fn random_f32(seed: &mut u64, shape: &[usize]) -> HostTensor {
     let len = shape.iter().product::<usize>();
