@@ -137,26 +137,29 @@ pub fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> 
     fsel(g, nan, x, v)
 }
 
-/// `1 / (1 + e^-x)`, in as few vector instructions as a swish epilogue can have them: `e^-x`
-/// for `-x` limited to `[-87, 88]` (a NaN passes the limits), reduced to `n·ln2 + r` with `n`
+/// `1 / (1 + e^-x)`, in as few vector instructions as a swish epilogue can have them: `x`
+/// limited to `[-88, 87]` (a NaN passes the limits), `-x` reduced to `n·ln2 + r` with `n`
 /// rounded by adding [`SIGMOID_ROUND`] (whose sum's low bits are then `2^n`'s exponent field,
-/// shifted into place), `e^r` by a degree-6 polynomial (within 1e-7 relative on `|r| ≤ ln2/2`).
-/// 1 in f32 above 87, 0 below -88 (the true value is under 1e-38 there, and `x · sigmoid(x)`
-/// at `-inf` is then NaN, as ONNX Runtime has it), NaN for NaN.
+/// shifted into place), `e^r` by a degree-6 polynomial (within 1e-7 relative on `|r| ≤ ln2/2`)
+/// evaluated at `-r` with its odd coefficients negated (the same values, bit for bit, with no
+/// negation of `x`), and `1 + e^r·2^n` as one fused multiply-add. 1 in f32 above 87, 0 below
+/// -88 (the true value is under 1e-38 there, and `x · sigmoid(x)` at `-inf` is then NaN, as
+/// ONNX Runtime has it), NaN for NaN.
 pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let b = &g.b;
     let c = |v: f64| g.f32t.const_float(v);
-    let neg = b.build_float_neg(x, "n").map_err(e)?;
-    let y = fsel(g, g.fcmp(FP::OGT, neg, c(88.0))?, c(88.0), neg)?;
-    let y = fsel(g, g.fcmp(FP::OLT, y, c(-87.0))?, c(-87.0), y)?;
-    let shifted = fmuladd(g, y, c(std::f64::consts::LOG2_E), c(SIGMOID_ROUND))?;
+    let y = fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(-88.0), x)?;
+    let y = fsel(g, g.fcmp(FP::OGT, y, c(87.0))?, c(87.0), y)?;
+    let shifted = fmuladd(g, y, c(-std::f64::consts::LOG2_E), c(SIGMOID_ROUND))?;
     let n = b
         .build_float_sub(shifted, c(SIGMOID_ROUND), "n")
         .map_err(e)?;
-    let r = minus_n_ln2(g, y, n)?;
+    // `-r`: `y + n·ln2`, as `-x - n·ln2` with every rounding mirrored.
+    let minus_r = add_n_ln2(g, y, n, 1.0)?;
     let mut p = c(SIGMOID_EXP_POLY[0]);
-    for &k in &SIGMOID_EXP_POLY[1..] {
-        p = fmuladd(g, p, r, c(k))?;
+    for (i, &k) in SIGMOID_EXP_POLY.iter().enumerate().skip(1) {
+        let power = SIGMOID_EXP_POLY.len() - 1 - i;
+        p = fmuladd(g, p, minus_r, c(if power % 2 == 1 { -k } else { k }))?;
     }
     let bits = b
         .build_bit_cast(shifted, g.i32t, "bits")
@@ -169,8 +172,7 @@ pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ct
         .build_bit_cast(field, g.f32t, "power")
         .map_err(e)?
         .into_float_value();
-    let ex = b.build_float_mul(p, power, "ex").map_err(e)?;
-    let d = b.build_float_add(c(1.0), ex, "d").map_err(e)?;
+    let d = fmuladd(g, p, power, c(1.0))?;
     let s = b.build_float_div(c(1.0), d, "sig").map_err(e)?;
     fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(0.0), s)
 }
@@ -213,7 +215,7 @@ fn exp_parts<'ctx>(
         .build_float_mul(x, c(std::f64::consts::LOG2_E), "t")
         .map_err(e)?;
     let n = f1(g, "llvm.roundeven", t)?;
-    let r = minus_n_ln2(g, x, n)?;
+    let r = add_n_ln2(g, x, n, -1.0)?;
     let mut p = c(1.987_569_15e-4);
     for k in [
         1.398_199_950_7e-3,
@@ -231,16 +233,17 @@ fn exp_parts<'ctx>(
     Ok((p, n))
 }
 
-/// `x - n·ln2` for an integer `n`, with `ln2` in two parts (Cody and Waite's: the first's
-/// product with `n` exact), so that the remainder keeps f32's precision.
-fn minus_n_ln2<'ctx>(
+/// `x + sign·n·ln2` for an integer `n` and `sign` ±1, with `ln2` in two parts (Cody and
+/// Waite's: the first's product with `n` exact), so that the remainder keeps f32's precision.
+fn add_n_ln2<'ctx>(
     g: &Gen<'_, 'ctx>,
     x: FloatValue<'ctx>,
     n: FloatValue<'ctx>,
+    sign: f64,
 ) -> R<FloatValue<'ctx>> {
-    let c = |v: f64| g.f32t.const_float(v);
-    let r = fmuladd(g, n, c(-0.693_359_375), x)?;
-    fmuladd(g, n, c(2.121_944_4e-4), r)
+    let c = |v: f64| g.f32t.const_float(sign * v);
+    let r = fmuladd(g, n, c(0.693_359_375), x)?;
+    fmuladd(g, n, c(-2.121_944_4e-4), r)
 }
 
 /// `2^k` for `k` in f32's normal exponent range `[-126, 127]`.
