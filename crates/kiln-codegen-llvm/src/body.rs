@@ -9,6 +9,7 @@ use inkwell::values::{BasicValueEnum, FloatValue, IntValue};
 use inkwell::{FloatPredicate as FP, IntPredicate as IP};
 use kiln_scalar::{reg_kind, BinaryFn, Body, Inst, RegKind, UnaryFn};
 use kiln_types::ElementType;
+use kiln_ukernel::rows::math::{LN2_SPLIT, SIGMOID_EXP_POLY, SIGMOID_ROUND};
 
 /// A register: f32 or i64.
 #[derive(Clone, Copy)]
@@ -150,16 +151,17 @@ pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ct
     let c = |v: f64| g.f32t.const_float(v);
     let y = fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(-88.0), x)?;
     let y = fsel(g, g.fcmp(FP::OGT, y, c(87.0))?, c(87.0), y)?;
-    let shifted = fmuladd(g, y, c(-std::f64::consts::LOG2_E), c(SIGMOID_ROUND))?;
-    let n = b
-        .build_float_sub(shifted, c(SIGMOID_ROUND), "n")
-        .map_err(e)?;
+    let round = c(SIGMOID_ROUND.into());
+    let shifted = fmuladd(g, y, c(-std::f64::consts::LOG2_E), round)?;
+    let n = b.build_float_sub(shifted, round, "n").map_err(e)?;
     // `-r`: `y + n·ln2`, as `-x - n·ln2` with every rounding mirrored.
-    let minus_r = add_n_ln2(g, y, n, 1.0)?;
-    let mut p = c(SIGMOID_EXP_POLY[0]);
+    let [hi, lo] = LN2_SPLIT.map(f64::from);
+    let minus_r = fmuladd(g, n, c(hi), y)?;
+    let minus_r = fmuladd(g, n, c(-lo), minus_r)?;
+    let mut p = c(SIGMOID_EXP_POLY[0].into());
     for (i, &k) in SIGMOID_EXP_POLY.iter().enumerate().skip(1) {
-        let power = SIGMOID_EXP_POLY.len() - 1 - i;
-        p = fmuladd(g, p, minus_r, c(if power % 2 == 1 { -k } else { k }))?;
+        let odd = (SIGMOID_EXP_POLY.len() - 1 - i) % 2 == 1;
+        p = fmuladd(g, p, minus_r, c(f64::from(if odd { -k } else { k })))?;
     }
     let bits = b
         .build_bit_cast(shifted, g.i32t, "bits")
@@ -176,22 +178,6 @@ pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ct
     let s = b.build_float_div(c(1.0), d, "sig").map_err(e)?;
     fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(0.0), s)
 }
-
-/// `1.5·2^23 + 127`: a value in `[-126, 127]` added to it rounds to an integer `n`, and the
-/// sum's low mantissa bits hold `n + 127`.
-const SIGMOID_ROUND: f64 = 12_583_039.0;
-
-/// `e^r` on `|r| ≤ ln2/2` from the `r^6` coefficient down (a minimax fit of relative error,
-/// 1.9e-9 in exact arithmetic, within 1e-7 evaluated in f32).
-const SIGMOID_EXP_POLY: [f64; 7] = [
-    1.383_685_5e-3,
-    8.374_815_8e-3,
-    4.166_822_5e-2,
-    1.666_641_98e-1,
-    4.999_999_1e-1,
-    1.0,
-    1.0,
-];
 
 /// `x` limited to `[lo, hi]` (`lo` for NaN).
 fn clamp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>, lo: f64, hi: f64) -> R<FloatValue<'ctx>> {
@@ -215,7 +201,7 @@ fn exp_parts<'ctx>(
         .build_float_mul(x, c(std::f64::consts::LOG2_E), "t")
         .map_err(e)?;
     let n = f1(g, "llvm.roundeven", t)?;
-    let r = add_n_ln2(g, x, n, -1.0)?;
+    let r = minus_n_ln2(g, x, n)?;
     let mut p = c(1.987_569_15e-4);
     for k in [
         1.398_199_950_7e-3,
@@ -233,17 +219,16 @@ fn exp_parts<'ctx>(
     Ok((p, n))
 }
 
-/// `x + sign·n·ln2` for an integer `n` and `sign` ±1, with `ln2` in two parts (Cody and
-/// Waite's: the first's product with `n` exact), so that the remainder keeps f32's precision.
-fn add_n_ln2<'ctx>(
+/// `x - n·ln2` for an integer `n`, with `ln2` in two parts (Cody and Waite's: the first's
+/// product with `n` exact), so that the remainder keeps f32's precision.
+fn minus_n_ln2<'ctx>(
     g: &Gen<'_, 'ctx>,
     x: FloatValue<'ctx>,
     n: FloatValue<'ctx>,
-    sign: f64,
 ) -> R<FloatValue<'ctx>> {
-    let c = |v: f64| g.f32t.const_float(sign * v);
-    let r = fmuladd(g, n, c(0.693_359_375), x)?;
-    fmuladd(g, n, c(-2.121_944_4e-4), r)
+    let c = |v: f32| g.f32t.const_float(v.into());
+    let r = fmuladd(g, n, c(-LN2_SPLIT[0]), x)?;
+    fmuladd(g, n, c(LN2_SPLIT[1]), r)
 }
 
 /// `2^k` for `k` in f32's normal exponent range `[-126, 127]`.

@@ -74,34 +74,24 @@ mod x86 {
         super::bias_clamp_portable(row, bias, lo, hi)
     }
 
-    use super::super::math::x86::{exp16_clamped, lanes};
+    use super::super::math::x86::{lanes, sigmoid16};
     use core::arch::x86_64::*;
 
-    /// 16 lanes at a time (a masked last block): `e^-s` by `exp16_clamped` (its argument
-    /// limited to `[-87, 88.72]`), the sigmoid's division by a reciprocal estimate refined by
-    /// one Newton step (relative error about 2^-23, where `vdivps` takes 16 cycles a vector);
-    /// below `s = -88` the sigmoid is 0, as llvm-cpu's is (so `-inf` gives NaN, as the
-    /// portable loop does, and a NaN stays NaN).
+    /// 16 lanes at a time (a masked last block), by [`sigmoid16`]: llvm-cpu's formula, so a
+    /// swish gives the same values fused here as in a generated epilogue, to the division.
     ///
     /// # Safety
     /// The CPU must support AVX-512F.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn bias_swish(row: &mut [f32], bias: f32) {
-        let (one, two) = (_mm512_set1_ps(1.0), _mm512_set1_ps(2.0));
-        let (low, b) = (_mm512_set1_ps(-88.0), _mm512_set1_ps(bias));
+        let b = _mm512_set1_ps(bias);
         let p = row.as_mut_ptr();
         for at in (0..row.len()).step_by(16) {
             let m = lanes(at, row.len());
             // SAFETY: lanes `m` of the block at `at` lie inside `row`; AVX-512F was detected.
             unsafe {
                 let x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, p.add(at)), b);
-                let neg = _mm512_sub_ps(_mm512_setzero_ps(), x);
-                let d = _mm512_add_ps(one, exp16_clamped(neg));
-                let r = _mm512_rcp14_ps(d);
-                let r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, two));
-                let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, low);
-                let r = _mm512_mask_mov_ps(r, below, _mm512_setzero_ps());
-                _mm512_mask_storeu_ps(p.add(at), m, _mm512_mul_ps(x, r));
+                _mm512_mask_storeu_ps(p.add(at), m, _mm512_mul_ps(x, sigmoid16(x)));
             }
         }
     }
