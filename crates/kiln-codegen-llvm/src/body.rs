@@ -5,7 +5,7 @@
 
 use crate::inline_math;
 use crate::kernel::{e, Gen, R};
-use inkwell::values::{BasicValueEnum, FloatValue, IntValue};
+use inkwell::values::{BasicValueEnum, FastMathFlags, FloatValue, IntValue};
 use inkwell::{FloatPredicate as FP, IntPredicate as IP};
 use kiln_scalar::{reg_kind, BinaryFn, Body, Inst, RegKind, UnaryFn};
 use kiln_types::ElementType;
@@ -139,22 +139,35 @@ pub fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> 
 }
 
 /// `1 / (1 + e^-x)`, in as few vector instructions as a swish epilogue can have them: `x`
-/// limited to `[-88, 87]` (a NaN passes the limits), `-x` reduced to `n·ln2 + r` with `n`
-/// rounded by adding [`SIGMOID_ROUND`] (whose sum's low bits are then `2^n`'s exponent field,
-/// shifted into place), `e^r` by a degree-6 polynomial (within 1e-7 relative on `|r| ≤ ln2/2`)
-/// evaluated at `-r` with its odd coefficients negated (the same values, bit for bit, with no
-/// negation of `x`), and `1 + e^r·2^n` as one fused multiply-add. 1 in f32 above 87, 0 below
-/// -88 (the true value is under 1e-38 there, and `x · sigmoid(x)` at `-inf` is then NaN, as
-/// ONNX Runtime has it), NaN for NaN.
+/// limited to `[-88, 87]` (a NaN passes the limits), `e^-x` by [`exp_of_neg`], and
+/// `1 + e^-x` as one fused multiply-add of its parts. 1 in f32 above 87, 0 below -88 (the
+/// true value is under 1e-38 there, and `x · sigmoid(x)` at `-inf` is then NaN, as ONNX
+/// Runtime has it), NaN for NaN.
 pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
-    let b = &g.b;
     let c = |v: f64| g.f32t.const_float(v);
     let y = fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(-88.0), x)?;
     let y = fsel(g, g.fcmp(FP::OGT, y, c(87.0))?, c(87.0), y)?;
+    let (p, power) = exp_of_neg(g, y)?;
+    let d = fmuladd(g, p, power, c(1.0))?;
+    let s = g.b.build_float_div(c(1.0), d, "sig").map_err(e)?;
+    fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(0.0), s)
+}
+
+/// `e^-y` as `(p, 2^n)`, whose product it is, for `y` in `[-88, 87]` (a NaN gives a NaN `p`):
+/// `-y` reduced to `n·ln2 + r` with `n` rounded by adding [`SIGMOID_ROUND`] (whose sum's low
+/// bits are then `2^n`'s exponent field, shifted into place), `e^r` by [`SIGMOID_EXP_POLY`]
+/// (within 1e-7 relative on `|r| ≤ ln2/2`) evaluated at `-r` with its odd coefficients
+/// negated: the same values, bit for bit, as at `r`, with no negation of `y`.
+fn exp_of_neg<'ctx>(
+    g: &Gen<'_, 'ctx>,
+    y: FloatValue<'ctx>,
+) -> R<(FloatValue<'ctx>, FloatValue<'ctx>)> {
+    let b = &g.b;
+    let c = |v: f64| g.f32t.const_float(v);
     let round = c(SIGMOID_ROUND.into());
     let shifted = fmuladd(g, y, c(-std::f64::consts::LOG2_E), round)?;
     let n = b.build_float_sub(shifted, round, "n").map_err(e)?;
-    // `-r`: `y + n·ln2`, as `-x - n·ln2` with every rounding mirrored.
+    // `-r`: `y + n·ln2`, as `-y - n·ln2` with every rounding mirrored.
     let [hi, lo] = LN2_SPLIT.map(f64::from);
     let minus_r = fmuladd(g, n, c(hi), y)?;
     let minus_r = fmuladd(g, n, c(-lo), minus_r)?;
@@ -174,9 +187,28 @@ pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ct
         .build_bit_cast(field, g.f32t, "power")
         .map_err(e)?
         .into_float_value();
-    let d = fmuladd(g, p, power, c(1.0))?;
-    let s = b.build_float_div(c(1.0), d, "sig").map_err(e)?;
-    fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(0.0), s)
+    Ok((p, power))
+}
+
+/// `1 / d` for a finite `d` (or NaN): on targets whose reciprocal estimate one Newton step
+/// makes as good as a division ([`Gen::estimate_reciprocals`], AVX-512's 14 bits), the
+/// estimate and that step, two fused multiply-adds where `vdivps` takes 16 cycles a vector;
+/// elsewhere the division.
+fn reciprocal<'ctx>(g: &Gen<'_, 'ctx>, d: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
+    let one = g.f32t.const_float(1.0);
+    let r = g.b.build_float_div(one, d, "rcp").map_err(e)?;
+    if !g.estimate_reciprocals {
+        return Ok(r);
+    }
+    // `arcp` lets LLVM estimate (the function's `reciprocal-estimates` asks for no refinement
+    // of its own); `ninf` holds, `d` being finite.
+    if let Some(inst) = r.as_instruction() {
+        inst.set_fast_math_flags(FastMathFlags::AllowReciprocal | FastMathFlags::NoInfs)
+            .map_err(e)?;
+    }
+    let neg_d = g.b.build_float_neg(d, "nd").map_err(e)?;
+    let error = fmuladd(g, neg_d, r, one)?;
+    fmuladd(g, r, error, r)
 }
 
 /// `x` limited to `[lo, hi]` (`lo` for NaN).
@@ -326,16 +358,19 @@ fn erf<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let small = b
         .build_float_mul(series, c(std::f64::consts::FRAC_2_SQRT_PI), "small")
         .map_err(e)?;
-    // Elsewhere: 1 - poly(t) * exp(-x^2), t = 1 / (1 + p|x|), with x's sign.
-    let t = fmuladd(g, c(0.327_591_1), ax, c(1.0))?;
-    let t = b.build_float_div(c(1.0), t, "t").map_err(e)?;
+    // Elsewhere: 1 - poly(t) * exp(-x^2), t = 1 / (1 + p|x|), with x's sign. Past |x| = 9
+    // the tail is under 1e-36 (erf is ±1 in f32): |x| is limited there, keeping `t`'s divisor
+    // finite and x^2 in `exp_of_neg`'s range (a NaN passes the limit).
+    let limited = fsel(g, g.fcmp(FP::OGT, ax, c(9.0))?, c(9.0), ax)?;
+    let t = reciprocal(g, fmuladd(g, c(0.327_591_1), limited, c(1.0))?)?;
     let mut poly = c(1.061_405_429);
     for k in [-1.453_152_027, 1.421_413_741, -0.284_496_736, 0.254_829_592] {
         poly = fmuladd(g, poly, t, c(k))?;
     }
     let poly = b.build_float_mul(poly, t, "p").map_err(e)?;
-    let nx2 = b.build_float_neg(x2, "nx2").map_err(e)?;
-    let ex = exp(g, nx2)?;
+    let square = b.build_float_mul(limited, limited, "sq").map_err(e)?;
+    let (ex, power) = exp_of_neg(g, square)?;
+    let ex = b.build_float_mul(ex, power, "ex").map_err(e)?;
     let tail = b.build_float_mul(poly, ex, "tail").map_err(e)?;
     let large = b.build_float_sub(c(1.0), tail, "large").map_err(e)?;
     let large = g

@@ -599,6 +599,7 @@ fn compile_kernel<'ctx, Z: GpuSizes>(
             error: None,
         }),
         fold_short_loops: false,
+        estimate_reciprocals: false,
     };
     let g = kiln_codegen_gpu::emit(g, op, &config)?;
     g.b.build_return(None).map_err(e)?;

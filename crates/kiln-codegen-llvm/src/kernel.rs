@@ -58,6 +58,10 @@ pub struct Gen<'a, 'ctx> {
     /// masked vector iteration ([`Gen::fold_remainder`]): set where they are known to be
     /// short ([`prefer_wide_vectors`]).
     pub(crate) fold_short_loops: bool,
+    /// Whether a reciprocal may be the target's estimate refined by one Newton step
+    /// (`body::reciprocal`): AVX-512's 14-bit `vrcp14ps`, which one step makes as exact as
+    /// a division, not SSE's or NEON's shorter ones.
+    pub(crate) estimate_reciprocals: bool,
 }
 
 /// A view with its offset, extents and strides as values of the function (constants when
@@ -206,7 +210,7 @@ pub fn emit<'ctx, Z: LlvmSizes>(
     index: u32,
     kernel: &Kernel<Z>,
     symbols: &[String],
-    inline_math: bool,
+    (inline_math, estimate_reciprocals): (bool, bool),
 ) -> R<()> {
     let ptr = cx.ptr_type(AddressSpace::default());
     let i64t = cx.i64_type();
@@ -232,7 +236,15 @@ pub fn emit<'ctx, Z: LlvmSizes>(
         inline_math,
         gpu: None,
         fold_short_loops: false,
+        estimate_reciprocals,
     };
+    if estimate_reciprocals {
+        // Estimates for the divisions marked `arcp`, refined by the code (no step of LLVM's).
+        f.add_attribute(
+            AttributeLoc::Function,
+            cx.create_string_attribute("reciprocal-estimates", "divf:0,vec-divf:0"),
+        );
+    }
     let ctx = f.get_nth_param(0).ok_or("no ctx")?.into_pointer_value();
     let bindings = f
         .get_nth_param(1)

@@ -202,17 +202,21 @@ fn machine(target: &CpuTarget) -> Result<(TargetMachine, String, String, String)
 pub fn tile_shape(target: &CpuTarget) -> Result<kiln_ukernel::gemm::TileShape, LlvmError> {
     let (_, triple, _, features) = machine(target)?;
     let arch = triple.split('-').next().unwrap_or_default();
-    // In LLVM's `+a,-b` lists the last mention of a feature wins; AArch64 Linux CPUs all have
-    // NEON (Advanced SIMD) unless it is turned off.
-    let mention = |f: &str| {
-        features
-            .split(',')
-            .rev()
-            .find(|x| x.get(1..) == Some(f))
-            .map(|x| x.starts_with('+'))
-    };
-    let has = |f: &str| mention(f).unwrap_or(arch == "aarch64" && f == "neon");
-    Ok(kiln_ukernel::gemm::TileShape::for_features(arch, has))
+    Ok(kiln_ukernel::gemm::TileShape::for_features(arch, |f| {
+        has_feature(arch, &features, f)
+    }))
+}
+
+/// Whether CPU feature `f` (LLVM spelling) is on in `features` for architecture `arch`: in
+/// LLVM's `+a,-b` lists the last mention of a feature wins; AArch64 Linux CPUs all have NEON
+/// (Advanced SIMD) unless it is turned off.
+fn has_feature(arch: &str, features: &str, f: &str) -> bool {
+    let mention = features
+        .split(',')
+        .rev()
+        .find(|x| x.get(1..) == Some(f))
+        .map(|x| x.starts_with('+'));
+    mention.unwrap_or(arch == "aarch64" && f == "neon")
 }
 
 /// The microkernel names `--iree-llvmcpu-enable-ukernels` lists may hold (IREE's); only
@@ -390,6 +394,8 @@ fn compile_kernels<Z: kernel::LlvmSizes>(
             message,
         })?;
     }
+    let arch = triple.split('-').next().unwrap_or_default();
+    let estimate_reciprocals = arch == "x86_64" && has_feature(arch, &features, "avx512f");
     let mut symbols = vec![];
     for (i, k) in kernels.iter().enumerate() {
         let symbol = format!("kiln_kernel_{i}");
@@ -401,7 +407,7 @@ fn compile_kernels<Z: kernel::LlvmSizes>(
             i as u32,
             k,
             &symbols_of(k),
-            inline_math,
+            (inline_math, estimate_reciprocals),
         )
         .map_err(|message| LlvmError::Kernel {
             kernel: k.name.clone(),
