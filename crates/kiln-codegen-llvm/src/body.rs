@@ -139,17 +139,18 @@ pub fn exp<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> 
 }
 
 /// `1 / (1 + e^-x)`, in as few vector instructions as a swish epilogue can have them: `x`
-/// limited to `[-88, 87]` (a NaN passes the limits), `e^-x` by [`exp_of_neg`], and
-/// `1 + e^-x` as one fused multiply-add of its parts. 1 in f32 above 87, 0 below -88 (the
-/// true value is under 1e-38 there, and `x · sigmoid(x)` at `-inf` is then NaN, as ONNX
-/// Runtime has it), NaN for NaN.
+/// limited to `[-88, 87]` (a NaN passes the limits), `e^-x` by [`exp_of_neg`], `1 + e^-x` as
+/// one fused multiply-add of its parts, and its [`reciprocal`] (the row kernels'
+/// `sigmoid16` computes the same). 1 in f32 above 87, 0 below -88 (the true value is under
+/// 1e-38 there, and `x · sigmoid(x)` at `-inf` is then NaN, as ONNX Runtime has it), NaN for
+/// NaN.
 pub fn sigmoid<'ctx>(g: &Gen<'_, 'ctx>, x: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {
     let c = |v: f64| g.f32t.const_float(v);
     let y = fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(-88.0), x)?;
     let y = fsel(g, g.fcmp(FP::OGT, y, c(87.0))?, c(87.0), y)?;
     let (p, power) = exp_of_neg(g, y)?;
     let d = fmuladd(g, p, power, c(1.0))?;
-    let s = g.b.build_float_div(c(1.0), d, "sig").map_err(e)?;
+    let s = reciprocal(g, d)?;
     fsel(g, g.fcmp(FP::OLT, x, c(-88.0))?, c(0.0), s)
 }
 

@@ -77,8 +77,8 @@ mod x86 {
     use super::super::math::x86::{lanes, sigmoid16};
     use core::arch::x86_64::*;
 
-    /// 16 lanes at a time (a masked last block), by [`sigmoid16`]: llvm-cpu's formula, so a
-    /// swish gives the same values fused here as in a generated epilogue, to the division.
+    /// 16 lanes at a time (a masked last block), by [`sigmoid16`]: llvm-cpu's formula on
+    /// AVX-512, so a swish gives the same values fused here as in a generated epilogue.
     ///
     /// # Safety
     /// The CPU must support AVX-512F.

@@ -158,7 +158,8 @@ pub(super) mod x86 {
     /// (whose low bits, shifted, are `2^n`), `e^r` by [`SIGMOID_EXP_POLY`](super::SIGMOID_EXP_POLY)
     /// evaluated at `-r` with its odd coefficients negated (no negation of `x`), `1 + e^r·2^n`
     /// as one fused multiply-add, and its reciprocal as an estimate refined by one Newton
-    /// step (relative error about 2^-23, where `vdivps` takes 16 cycles a vector). 0 below
+    /// step (relative error about 2^-23, where `vdivps` takes 16 cycles a vector), as
+    /// llvm-cpu's is on AVX-512. 0 below
     /// -88, so that `x · sigmoid(x)` at `-inf` is NaN (as llvm-cpu's and ONNX Runtime's);
     /// NaN for NaN.
     ///
