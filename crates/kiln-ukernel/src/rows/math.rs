@@ -148,18 +148,43 @@ pub fn erf(x: f32) -> f32 {
 
 #[cfg(target_arch = "x86_64")]
 pub(super) mod x86 {
-    //! [`super::exp`] and llvm-cpu's sigmoid on AVX-512 vectors, for the row kernels'
-    //! explicit vector code.
-    use super::{EXP_MAX, EXP_MIN, EXP_TAYLOR, LN2_HI, LN2_LO};
+    //! `e^y` and llvm-cpu's sigmoid on AVX-512 vectors, for the row kernels' explicit vector
+    //! code.
+    use super::EXP_MIN;
     use core::arch::x86_64::*;
 
+    /// `e^(±y)` (`-y` for `NEG`) as `(p, 2^n)`, whose product it is, for `±y` in `[-88, 87]`
+    /// (a NaN gives a NaN `p`), by llvm-cpu's method: `±y = n·ln2 + r` with `n` rounded by
+    /// adding [`SIGMOID_ROUND`](super::SIGMOID_ROUND) (whose low bits, shifted, are `2^n`),
+    /// `e^r` by [`SIGMOID_EXP_POLY`](super::SIGMOID_EXP_POLY). For `NEG` it is evaluated at
+    /// `-r` with its odd coefficients negated: the same values, with no negation of `y`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn exp_parts16<const NEG: bool>(y: __m512) -> (__m512, __m512) {
+        use super::{LN2_SPLIT, SIGMOID_EXP_POLY as POLY, SIGMOID_ROUND};
+        let s = if NEG { -1.0 } else { 1.0 };
+        let round = _mm512_set1_ps(SIGMOID_ROUND);
+        let shifted = _mm512_fmadd_ps(y, _mm512_set1_ps(s * core::f32::consts::LOG2_E), round);
+        let n = _mm512_sub_ps(shifted, round);
+        // `s·r`: `y - s·n·ln2`, with `ln2` in two parts.
+        let t = _mm512_fmadd_ps(n, _mm512_set1_ps(-s * LN2_SPLIT[0]), y);
+        let t = _mm512_fmadd_ps(n, _mm512_set1_ps(s * LN2_SPLIT[1]), t);
+        let mut p = _mm512_set1_ps(POLY[0]);
+        for (i, &k) in POLY.iter().enumerate().skip(1) {
+            let odd = (POLY.len() - 1 - i) % 2 == 1;
+            p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(if odd { s * k } else { k }));
+        }
+        let power = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(shifted)));
+        (p, power)
+    }
+
     /// `1 / (1 + e^-x)` on 16 lanes by llvm-cpu's formula: `x` limited to `[-88, 87]` (a NaN
-    /// passes), `-x = n·ln2 + r` with `n` rounded by adding [`SIGMOID_ROUND`](super::SIGMOID_ROUND)
-    /// (whose low bits, shifted, are `2^n`), `e^r` by [`SIGMOID_EXP_POLY`](super::SIGMOID_EXP_POLY)
-    /// evaluated at `-r` with its odd coefficients negated (no negation of `x`), `1 + e^r·2^n`
-    /// as one fused multiply-add, and its reciprocal as an estimate refined by one Newton
-    /// step (relative error about 2^-23, where `vdivps` takes 16 cycles a vector), as
-    /// llvm-cpu's is on AVX-512. 0 below
+    /// passes), `e^-x` by [`exp_parts16`], `1 + e^-x` as one fused multiply-add of its parts,
+    /// and its reciprocal as an estimate refined by one Newton step (relative error about
+    /// 2^-23, where `vdivps` takes 16 cycles a vector), as llvm-cpu's is on AVX-512. 0 below
     /// -88, so that `x · sigmoid(x)` at `-inf` is NaN (as llvm-cpu's and ONNX Runtime's);
     /// NaN for NaN.
     ///
@@ -168,21 +193,11 @@ pub(super) mod x86 {
     #[inline]
     #[target_feature(enable = "avx512f")]
     pub(in crate::rows) unsafe fn sigmoid16(x: __m512) -> __m512 {
-        use super::{LN2_SPLIT, SIGMOID_EXP_POLY as POLY, SIGMOID_ROUND};
         let (one, low) = (_mm512_set1_ps(1.0), _mm512_set1_ps(-88.0));
         // `max` and `min` return their second operand where either is NaN.
         let y = _mm512_min_ps(_mm512_set1_ps(87.0), _mm512_max_ps(low, x));
-        let round = _mm512_set1_ps(SIGMOID_ROUND);
-        let shifted = _mm512_fmadd_ps(y, _mm512_set1_ps(-core::f32::consts::LOG2_E), round);
-        let n = _mm512_sub_ps(shifted, round);
-        let minus_r = _mm512_fmadd_ps(n, _mm512_set1_ps(LN2_SPLIT[0]), y);
-        let minus_r = _mm512_fmadd_ps(n, _mm512_set1_ps(-LN2_SPLIT[1]), minus_r);
-        let mut p = _mm512_set1_ps(POLY[0]);
-        for (i, &k) in POLY.iter().enumerate().skip(1) {
-            let odd = (POLY.len() - 1 - i) % 2 == 1;
-            p = _mm512_fmadd_ps(p, minus_r, _mm512_set1_ps(if odd { -k } else { k }));
-        }
-        let power = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(shifted)));
+        // SAFETY: AVX-512F is enabled here.
+        let (p, power) = unsafe { exp_parts16::<true>(y) };
         let d = _mm512_fmadd_ps(p, power, one);
         let estimate = _mm512_rcp14_ps(d);
         let error = _mm512_fnmadd_ps(d, estimate, one);
@@ -191,33 +206,21 @@ pub(super) mod x86 {
         _mm512_maskz_fmadd_ps(kept, estimate, error, estimate)
     }
 
-    /// [`super::exp`] on 16 lanes: lanes below -87 give 0, above 88.72 infinity, NaN stays
-    /// NaN.
+    /// `e^y` on 16 lanes for `y` at most 0 (a softmax's `v - max`), by [`exp_parts16`]: 0
+    /// below -87 (and at `-inf`), NaN for NaN; within 2 ulp of [`super::exp`], in about half
+    /// its instructions (no upper limit, no conversions, one select).
     ///
     /// # Safety
     /// The CPU must support AVX-512F.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(in crate::rows) unsafe fn exp16(x: __m512) -> __m512 {
-        let (min, max) = (_mm512_set1_ps(EXP_MIN), _mm512_set1_ps(EXP_MAX));
-        // The same reduction and polynomial as `exp`, scaled by `2^n` with `vscalefps`.
-        let clamped = _mm512_min_ps(_mm512_max_ps(x, min), max);
-        let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-            _mm512_mul_ps(clamped, _mm512_set1_ps(core::f32::consts::LOG2_E)),
-        );
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), clamped);
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
-        let mut p = _mm512_set1_ps(EXP_TAYLOR[0]);
-        for &c in &EXP_TAYLOR[1..] {
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-        }
-        let scaled = _mm512_scalef_ps(p, n);
-        let low = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, min);
-        let high = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x, max);
-        let nan = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
-        let y = _mm512_mask_mov_ps(scaled, low, _mm512_setzero_ps());
-        let y = _mm512_mask_mov_ps(y, high, _mm512_set1_ps(f32::INFINITY));
-        _mm512_mask_mov_ps(y, nan, x)
+    pub(in crate::rows) unsafe fn exp16_nonpositive(y: __m512) -> __m512 {
+        let low = _mm512_set1_ps(EXP_MIN);
+        // SAFETY: AVX-512F is enabled here.
+        let (p, power) = unsafe { exp_parts16::<false>(_mm512_max_ps(low, y)) };
+        // Lanes at -87 or above, or NaN (an unordered comparison is true).
+        let kept = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(y, low);
+        _mm512_maskz_mul_ps(kept, p, power)
     }
 
     /// The lanes of the 16-value block at `start` that lie inside a row of `len`.

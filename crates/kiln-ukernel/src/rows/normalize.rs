@@ -48,7 +48,7 @@ pub(super) fn softmax_portable(row: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     //! AVX-512 row kernels: 16 lanes with masked tails.
-    use super::super::math::x86::{exp16, lanes};
+    use super::super::math::x86::{exp16_nonpositive, lanes};
     use core::arch::x86_64::*;
     #[cfg(not(feature = "std"))]
     use num_traits::Float;
@@ -63,7 +63,7 @@ mod x86 {
     unsafe fn exp_minus(src: *const f32, dst: *mut f32, at: usize, max: __m512) -> __m512 {
         // SAFETY: by the caller's contract.
         unsafe {
-            let e = exp16(_mm512_sub_ps(_mm512_loadu_ps(src.add(at)), max));
+            let e = exp16_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(src.add(at)), max));
             _mm512_storeu_ps(dst.add(at), e);
             e
         }
@@ -99,7 +99,7 @@ mod x86 {
                 even = _mm512_add_ps(even, exp_minus(src, dst, start, max));
             }
             if whole < len {
-                let e = exp16(_mm512_sub_ps(
+                let e = exp16_nonpositive(_mm512_sub_ps(
                     _mm512_maskz_loadu_ps(tail, src.add(whole)),
                     max,
                 ));
