@@ -6,9 +6,10 @@
 //! target CPU (`kiln_ukernel::gemm::pack_lhs` / `pack_rhs`), so the runtime's packed GEMM reads
 //! them in place instead of packing them on every call. The activation side is read in place
 //! where it can be; a convolution's input is laid out in stride phases with its padding
-//! ([`kiln_ukernel::rows::BandLayout`]) by each workgroup for its rows, or, where workgroups
-//! would repeat much of that work, once by a `ConvBand` dispatch before the convolution (IREE's
-//! pack of the activations). The result is written in place, which is the unpack.
+//! ([`kiln_ukernel::rows::BandLayout`]) by each workgroup for its rows; where workgroups
+//! would repeat much of that work, taller row tiles share it, or where too few rows are left
+//! for that, a `ConvBand` dispatch lays it out once before the convolution (IREE's pack of
+//! the activations). The result is written in place, which is the unpack.
 //!
 //! An integer convolution's `i8` weights are packed for the dot-product GEMM's depth order
 //! (`kiln_ukernel::igemm::pack_conv_filters`) on every CPU target: that layout depends on no
@@ -29,9 +30,10 @@ use kiln_ukernel::Matrix;
 use kiln_vmvx::format::{
     conv_band_len, conv_weight_dims, window, ConvGemm, Kernel, KernelOp, View,
 };
+use kiln_vmvx::tile_config::equal_rows;
 
-/// How many times over a convolution's workgroups may lay out its input between them before a
-/// `ConvBand` dispatch does it once for all of them.
+/// How many times over a convolution's workgroups may lay out its input between them before
+/// taller row tiles or a `ConvBand` dispatch spare them the repeats.
 const MAX_BAND_REPEATS: f64 = 1.5;
 
 /// How many times over taller row tiles may lay out a convolution's input between them,
@@ -133,12 +135,15 @@ fn band_sharing_rows(kernel: &Kernel) -> Option<u64> {
     if r.laid(r.tile_oh) <= MAX_BAND_REPEATS * r.whole {
         return None;
     }
-    let [n, _, oh, _] = r.out;
+    // Channel tiles each lay out the whole band of their rows, so with two or more no row
+    // tiles lay it out under twice; one output channel per group tiles groups instead.
+    let [n, co, oh, _] = r.out;
+    if r.channel_tiles != 1 || co == r.groups {
+        return None;
+    }
     (r.tile_oh + 1..=oh)
-        .map(|rows| oh.div_ceil(oh.div_ceil(rows)))
-        .take_while(|&rows| {
-            n * r.groups * r.channel_tiles * oh.div_ceil(rows) >= BAND_SHARING_MIN_WORKGROUPS
-        })
+        .map(|rows| equal_rows(oh, rows))
+        .take_while(|&rows| n * r.groups * oh.div_ceil(rows) >= BAND_SHARING_MIN_WORKGROUPS)
         .find(|&rows| r.laid(rows) <= SHARED_BAND_REPEATS * r.whole)
 }
 

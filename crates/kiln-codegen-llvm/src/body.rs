@@ -192,7 +192,7 @@ fn exp_of_neg<'ctx>(
 }
 
 /// `1 / d` for a finite `d` (or NaN): on targets whose reciprocal estimate one Newton step
-/// makes as good as a division ([`Gen::estimate_reciprocals`], AVX-512's 14 bits), the
+/// makes as good as a division ([`Gen::estimate_reciprocals`]: AVX-512F and VL's 14 bits), the
 /// estimate and that step, two fused multiply-adds where `vdivps` takes 16 cycles a vector;
 /// elsewhere the division.
 fn reciprocal<'ctx>(g: &Gen<'_, 'ctx>, d: FloatValue<'ctx>) -> R<FloatValue<'ctx>> {

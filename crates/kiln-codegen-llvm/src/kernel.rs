@@ -59,8 +59,9 @@ pub struct Gen<'a, 'ctx> {
     /// short ([`prefer_wide_vectors`]).
     pub(crate) fold_short_loops: bool,
     /// Whether a reciprocal may be the target's estimate refined by one Newton step
-    /// (`body::reciprocal`): AVX-512's 14-bit `vrcp14ps`, which one step makes as exact as
-    /// a division, not SSE's or NEON's shorter ones.
+    /// (`body::reciprocal`): AVX-512's 14-bit `vrcp14ps` at every vector width (AVX-512F
+    /// and VL), which one step makes as exact as a division, not SSE's or NEON's shorter
+    /// ones.
     pub(crate) estimate_reciprocals: bool,
 }
 

@@ -395,7 +395,12 @@ fn compile_kernels<Z: kernel::LlvmSizes>(
         })?;
     }
     let arch = triple.split('-').next().unwrap_or_default();
-    let estimate_reciprocals = arch == "x86_64" && has_feature(arch, &features, "avx512f");
+    // AVX-512VL too: without it LLVM estimates 128- and 256-bit divisions with the 12-bit
+    // `vrcpps`, which one Newton step leaves short of a division.
+    let estimate_reciprocals = arch == "x86_64"
+        && ["avx512f", "avx512vl"]
+            .iter()
+            .all(|f| has_feature(arch, &features, f));
     let mut symbols = vec![];
     for (i, k) in kernels.iter().enumerate() {
         let symbol = format!("kiln_kernel_{i}");

@@ -73,7 +73,11 @@ const CONV_BALANCED_WORKGROUPS: u64 = 16;
 /// The height of equal row tiles over `oh` rows, as many as tiles of `tile_oh` rows make: 28
 /// rows in tiles of 18 become two of 14, not 18 and 10, so the two threads sharing them
 /// finish together.
-fn equal_rows(oh: u64, tile_oh: u64) -> u64 {
+///
+/// ```
+/// assert_eq!(kiln_vmvx::tile_config::equal_rows(28, 18), 14);
+/// ```
+pub fn equal_rows(oh: u64, tile_oh: u64) -> u64 {
     oh.div_ceil(oh.div_ceil(tile_oh.max(1)))
 }
 

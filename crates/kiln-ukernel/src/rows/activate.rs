@@ -25,8 +25,9 @@ pub fn bias_clamp_in_place(row: &mut [f32], bias: f32, lo: f32, hi: f32) {
     bias_clamp_portable(row, bias, lo, hi);
 }
 
-/// `s · sigmoid(s)` for `s = x + bias` over `row`, in place (swish, or SiLU), the sigmoid
-/// `1 / (1 + e^-s)` with [`super::exp`].
+/// `s · sigmoid(s)` for `s = x + bias` over `row`, in place (swish, or SiLU): on AVX-512
+/// llvm-cpu's sigmoid (`math::x86::sigmoid16`), elsewhere `1 / (1 + e^-s)` with
+/// [`super::exp`].
 ///
 /// ```
 /// let mut row = [-1.0f32, 0.0, 3.0];
@@ -112,7 +113,7 @@ mod tests {
             super::bias_swish_in_place(&mut got, bias);
             super::bias_swish_portable(&mut want, bias);
             for (g, w) in got.iter().zip(&want) {
-                // Between -88 and -87 the vector kernel stops e^-s at e^87: both about 1e-36.
+                // Below -87 the two limit e^-s differently (e^88 and e^87): both about 1e-36.
                 assert!((g - w).abs() <= 1e-6 * w.abs() + 1e-25, "{g} vs {w}");
             }
             let (mut got, mut want) = (row.clone(), row.clone());

@@ -1,5 +1,6 @@
-//! Vectorisable `exp` and `erf` for f32 rows: range reduction and polynomials LLVM turns into
-//! vector code, within a few ulp of the C library.
+//! Vectorisable `exp`, `tanh` and `erf` for f32 rows: range reduction and polynomials LLVM
+//! turns into vector code, within a few ulp of the C library; and the sigmoid's constants,
+//! which llvm-cpu's generated kernels and the AVX-512 row kernels here share.
 
 /// `ln 2` split so that `n·LN2_HI` is exact for the `n` [`exp`] meets.
 pub(super) const LN2_HI: f32 = 0.693_145_75;
@@ -153,8 +154,8 @@ pub(super) mod x86 {
     use super::EXP_MIN;
     use core::arch::x86_64::*;
 
-    /// `e^(±y)` (`-y` for `NEG`) as `(p, 2^n)`, whose product it is, for `±y` in `[-88, 87]`
-    /// (a NaN gives a NaN `p`), by llvm-cpu's method: `±y = n·ln2 + r` with `n` rounded by
+    /// `e^(±y)` (`-y` for `NEG`) as `(p, 2^n)`, whose product it is, for `±y` in `[-87, 88]`
+    /// (`2^n` is 0 a little below -87; a NaN gives a NaN `p`), by llvm-cpu's method: `±y = n·ln2 + r` with `n` rounded by
     /// adding [`SIGMOID_ROUND`](super::SIGMOID_ROUND) (whose low bits, shifted, are `2^n`),
     /// `e^r` by [`SIGMOID_EXP_POLY`](super::SIGMOID_EXP_POLY). For `NEG` it is evaluated at
     /// `-r` with its odd coefficients negated: the same values, with no negation of `y`.

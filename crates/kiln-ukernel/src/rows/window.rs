@@ -179,26 +179,14 @@ pub(super) fn copy_strided(dst: &mut [f32], src: &[f32], step: usize) {
         1 if dst.len() <= 64 => copy_short(dst, src),
         1 => dst.copy_from_slice(&src[..dst.len()]),
         2 => {
+            // Lines of 17 or more values take 16 a step on AVX-512, the rest 4 at a time.
             #[cfg(target_arch = "x86_64")]
-            if crate::x86_feature!("avx512f") {
+            if dst.len() > 16 && crate::x86_feature!("avx512f") {
                 // SAFETY: the CPU has AVX-512F.
-                return unsafe { copy_even_avx512(dst, src) };
+                let done = unsafe { copy_even_avx512(dst, src) };
+                return copy_even(&mut dst[done..], &src[2 * done..]);
             }
-            let Some(last) = dst.len().checked_sub(1) else {
-                return;
-            };
-            // Whole blocks of 4 read 8 values (the last value read, src[2·last], bounds them).
-            let blocks = last / 4;
-            for (d, s) in dst
-                .chunks_exact_mut(4)
-                .zip(src.chunks_exact(8))
-                .take(blocks)
-            {
-                even_lanes(d, s);
-            }
-            for i in blocks * 4..=last {
-                dst[i] = src[2 * i];
-            }
+            copy_even(dst, src);
         }
         _ => {
             for (d, s) in dst.iter_mut().zip(src.iter().step_by(step)) {
@@ -208,23 +196,25 @@ pub(super) fn copy_strided(dst: &mut [f32], src: &[f32], step: usize) {
     }
 }
 
-/// `dst[i] = src[2i]`, 16 values a step from two loads and one lane shuffle.
+/// `dst[i] = src[2i]` for `i` below the returned count, 16 values a step from two loads and
+/// one lane shuffle, as many whole steps as stay inside `src`'s values up to `src[2·(n-1)]`
+/// ([`copy_even`] does the rest).
 ///
 /// # Safety
 /// The CPU must support AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn copy_even_avx512(dst: &mut [f32], src: &[f32]) {
+unsafe fn copy_even_avx512(dst: &mut [f32], src: &[f32]) -> usize {
     use core::arch::x86_64::*;
-    let n = dst.len();
-    let Some(last) = n.checked_sub(1) else {
-        return;
+    let Some(last) = dst.len().checked_sub(1) else {
+        return 0;
     };
     let src = &src[..=2 * last];
     let even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     let mut i = 0;
-    // Whole blocks read 32 values: the last of them, src[2i + 31], must lie inside `src`.
-    while i + 16 <= n && 2 * i + 32 <= src.len() {
+    // A step reads 32 values: the last of them, src[2i + 31], must lie inside `src` (which
+    // also keeps the 16 written inside `dst`).
+    while 2 * i + 32 <= src.len() {
         // SAFETY: values 2i..2i + 32 of `src` and i..i + 16 of `dst` exist (checked above).
         unsafe {
             let at = src.as_ptr().add(2 * i);
@@ -236,8 +226,25 @@ unsafe fn copy_even_avx512(dst: &mut [f32], src: &[f32]) {
         }
         i += 16;
     }
-    for (d, s) in dst[i..].iter_mut().zip(src[2 * i..].iter().step_by(2)) {
-        *d = *s;
+    i
+}
+
+/// `dst[i] = src[2i]`, 4 values a step (an SSE shuffle on x86-64).
+fn copy_even(dst: &mut [f32], src: &[f32]) {
+    let Some(last) = dst.len().checked_sub(1) else {
+        return;
+    };
+    // Whole blocks of 4 read 8 values (the last value read, src[2·last], bounds them).
+    let blocks = last / 4;
+    for (d, s) in dst
+        .chunks_exact_mut(4)
+        .zip(src.chunks_exact(8))
+        .take(blocks)
+    {
+        even_lanes(d, s);
+    }
+    for i in blocks * 4..=last {
+        dst[i] = src[2 * i];
     }
 }
 
@@ -537,9 +544,10 @@ mod tests {
     use std::prelude::rust_2021::*;
 
     /// Every tap of every output pixel a [`BandLayout`] lays out reads the input value the
-    /// window puts there, or zero on padding: strides 1-3 (both column phases of stride 2
-    /// written together, 16 at a time on AVX-512), dilations, uneven padding, lines longer
-    /// and shorter than a vector, output rows from the top and from inside the image.
+    /// window puts there, or zero on padding, and every value of it is written: strides 1-3
+    /// (both column phases of stride 2 written together, 16 at a time on AVX-512),
+    /// dilations, different padding per axis, lines longer and shorter than a vector, output
+    /// rows from the top and from inside the image.
     #[test]
     fn band_layouts_hold_what_each_tap_reads() {
         let (cig, h) = (2, 9);
@@ -567,6 +575,7 @@ mod tests {
                     let layout = BandLayout::new(&win, rows, ow);
                     let mut band = vec![f32::NAN; cig * layout.channel_len()];
                     layout.fill(&x, [cig, h, w], oy0, &mut band);
+                    assert!(band.iter().all(|v| !v.is_nan()), "{win:?} w {w}: unwritten");
                     let mut starts = vec![];
                     layout.starts(cig, 0, &mut starts);
                     for (d, &start) in starts.iter().enumerate() {
