@@ -1039,9 +1039,10 @@ fn convolutions_with_constant_weights_match_the_interpreter() {
 }
 
 /// A stem on a wide image (three channels at stride 2, output rows of 300 pixels): row tiles of
-/// one row would lay its band out twice over, so llvm-cpu makes them taller (4 rows), each workgroup
-/// laying out its own rows' lines in cache, rather than a `conv_band` dispatch writing the
-/// whole band out for the convolution to read back; it agrees with the reference interpreter.
+/// one row would lay its band out twice over, so llvm-cpu makes them taller (4 rows), each
+/// workgroup laying out its own rows' lines in cache, rather than a `conv_band` dispatch
+/// writing the whole band out for the convolution to read back; it agrees with the reference
+/// interpreter.
 #[test]
 fn a_wide_stem_lays_out_its_band_in_taller_row_tiles() {
     let mut seed = 29u64;

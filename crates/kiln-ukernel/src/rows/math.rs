@@ -155,10 +155,11 @@ pub(super) mod x86 {
     use core::arch::x86_64::*;
 
     /// `e^(±y)` (`-y` for `NEG`) as `(p, 2^n)`, whose product it is, for `±y` in `[-87, 88]`
-    /// (`2^n` is 0 a little below -87; a NaN gives a NaN `p`), by llvm-cpu's method: `±y = n·ln2 + r` with `n` rounded by
-    /// adding [`SIGMOID_ROUND`](super::SIGMOID_ROUND) (whose low bits, shifted, are `2^n`),
-    /// `e^r` by [`SIGMOID_EXP_POLY`](super::SIGMOID_EXP_POLY). For `NEG` it is evaluated at
-    /// `-r` with its odd coefficients negated: the same values, with no negation of `y`.
+    /// (`2^n` is 0 a little below -87; a NaN gives a NaN `p`), by llvm-cpu's method:
+    /// `±y = n·ln2 + r` with `n` rounded by adding [`SIGMOID_ROUND`](super::SIGMOID_ROUND)
+    /// (whose low bits, shifted, are `2^n`), `e^r` by
+    /// [`SIGMOID_EXP_POLY`](super::SIGMOID_EXP_POLY). For `NEG` it is evaluated at `-r` with
+    /// its odd coefficients negated: the same values, with no negation of `y`.
     ///
     /// # Safety
     /// The CPU must support AVX-512F.
