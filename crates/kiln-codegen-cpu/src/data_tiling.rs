@@ -37,7 +37,7 @@ use kiln_vmvx::tile_config::equal_rows;
 const MAX_BAND_REPEATS: f64 = 1.5;
 
 /// How many times over taller row tiles may lay out a convolution's input between them,
-/// where that spares it a `ConvBand` dispatch ([`band_sharing_rows`]).
+/// where that spares it a `ConvBand` dispatch ([`BandPlan::TallerRows`]).
 const SHARED_BAND_REPEATS: f64 = 1.25;
 
 /// The fewest workgroups a convolution keeps when its row tiles grow to share their band
@@ -51,11 +51,12 @@ const BAND_SHARING_MIN_WORKGROUPS: u64 = 16;
 /// [`pack_weights`]; kernels are renamed in their new order.
 pub fn lay_out_conv_inputs(d: &mut Dispatches<Kernel>) {
     for mut dispatch in std::mem::take(&mut d.dispatches) {
-        if let Some(rows) = band_sharing_rows(&dispatch.kernel) {
+        let plan = band_plan(&dispatch.kernel);
+        if let Some(BandPlan::TallerRows(rows)) = plan {
             if let KernelOp::Conv2d { tile_oh, .. } = &mut dispatch.kernel.op {
                 *tile_oh = rows;
             }
-        } else if let Some(len) = repeated_band_len(&dispatch.kernel) {
+        } else if let Some(BandPlan::Dispatch(len)) = plan {
             let band = d.add_storage(Storage {
                 kind: StorageKind::Computed,
                 element_type: ElementType::F32,
@@ -111,40 +112,41 @@ fn vmvx_view(v: View, operand: u32) -> View {
     }
 }
 
-/// The length of a `ConvBand` output for convolution `op`, if it should have one: between its
-/// workgroups it would lay out more than [`MAX_BAND_REPEATS`] times its input lines
-/// ([`BandRepeats`]).
-fn repeated_band_len(kernel: &Kernel) -> Option<u64> {
-    let r = BandRepeats::of(kernel)?;
-    let [n, _, oh, ow] = r.out;
-    if r.laid(r.tile_oh) > MAX_BAND_REPEATS * r.whole {
-        conv_band_len(&r.win, [n, r.cig * r.groups, oh, ow])
-    } else {
-        None
-    }
+/// What a convolution whose workgroups would lay out more than [`MAX_BAND_REPEATS`] times
+/// its input lines between them ([`BandRepeats`]) does instead.
+enum BandPlan {
+    /// Equal row tiles this tall, the shortest that lay it out at most
+    /// [`SHARED_BAND_REPEATS`] times and leave [`BAND_SHARING_MIN_WORKGROUPS`]: each
+    /// workgroup lays out its own lines, in cache, where a `ConvBand` dispatch would write the
+    /// whole band out and the convolution read it back (a 640x640 detector's stem: 5 MB each
+    /// way).
+    TallerRows(u64),
+    /// A `ConvBand` dispatch of this length lays it out once, where no such row tiles exist.
+    Dispatch(u64),
 }
 
-/// Taller row tiles for convolution `kernel` where its workgroups would lay out more than
-/// [`MAX_BAND_REPEATS`] times its input lines between them (each repeating the lines its
-/// window reaches below its rows): the shortest equal tiles that lay out at most
-/// [`SHARED_BAND_REPEATS`] times and leave [`BAND_SHARING_MIN_WORKGROUPS`]. Each workgroup
-/// then lays out its own lines, in cache, where a `ConvBand` dispatch would write the whole
-/// band out and the convolution read it back (a 640x640 detector's stem: 5 MB each way).
-fn band_sharing_rows(kernel: &Kernel) -> Option<u64> {
+/// The [`BandPlan`] of convolution `kernel`, if its workgroups would lay out more than
+/// [`MAX_BAND_REPEATS`] times its input lines.
+fn band_plan(kernel: &Kernel) -> Option<BandPlan> {
     let r = BandRepeats::of(kernel)?;
     if r.laid(r.tile_oh) <= MAX_BAND_REPEATS * r.whole {
         return None;
     }
+    let [n, co, oh, ow] = r.out;
     // Channel tiles each lay out the whole band of their rows, so with two or more no row
     // tiles lay it out under twice; one output channel per group tiles groups instead.
-    let [n, co, oh, _] = r.out;
-    if r.channel_tiles != 1 || co == r.groups {
-        return None;
+    let rows = (r.channel_tiles == 1 && co != r.groups)
+        .then(|| {
+            (r.tile_oh + 1..=oh)
+                .map(|rows| equal_rows(oh, rows))
+                .take_while(|&rows| n * r.groups * oh.div_ceil(rows) >= BAND_SHARING_MIN_WORKGROUPS)
+                .find(|&rows| r.laid(rows) <= SHARED_BAND_REPEATS * r.whole)
+        })
+        .flatten();
+    match rows {
+        Some(rows) => Some(BandPlan::TallerRows(rows)),
+        None => conv_band_len(&r.win, [n, r.cig * r.groups, oh, ow]).map(BandPlan::Dispatch),
     }
-    (r.tile_oh + 1..=oh)
-        .map(|rows| equal_rows(oh, rows))
-        .take_while(|&rows| n * r.groups * oh.div_ceil(rows) >= BAND_SHARING_MIN_WORKGROUPS)
-        .find(|&rows| r.laid(rows) <= SHARED_BAND_REPEATS * r.whole)
 }
 
 /// How much of its input a convolution's workgroups lay out between them: one that reads a
