@@ -53,22 +53,26 @@ pub(super) fn depthwise(
         "direct depthwise: a plane, filter or output out of bounds"
     );
     #[cfg(target_arch = "x86_64")]
-    MASKS.with_mut(|(masks, masks_of)| {
-        // Per tap column and chunk of a row, the lanes of its (two) loads inside the row:
-        // the same for every plane of the same geometry, so made once while it repeats.
+    MASKS.with_mut(|(masks, halves, masks_of)| {
+        // Per tap column and chunk of a row, the lanes of its (two) loads inside the row,
+        // and per chunk of a stride-2 row those of the 32 input values from its first tap
+        // column on: the same for every plane of the same geometry, so made once while it
+        // repeats.
         if *masks_of != Some((*win, w, ow)) {
             let (sx, dx, pl) = (win.strides[1], win.dilations[1], win.pads[1] as isize);
             let chunks = ow.div_ceil(CHUNK);
+            let lanes = |c0: isize| {
+                [
+                    inside(c0, w as isize),
+                    inside(c0 + CHUNK as isize, w as isize),
+                ]
+            };
             masks.clear();
             masks.extend((0..kw).flat_map(|kx| {
-                (0..chunks).map(move |j| {
-                    let c0 = (j * CHUNK * sx + kx * dx) as isize - pl;
-                    [
-                        inside(c0, w as isize),
-                        inside(c0 + CHUNK as isize, w as isize),
-                    ]
-                })
+                (0..chunks).map(move |j| lanes((j * CHUNK * sx + kx * dx) as isize - pl))
             }));
+            halves.clear();
+            halves.extend((0..=chunks).map(|j| lanes((j * 2 * CHUNK) as isize - pl)));
             *masks_of = Some((*win, w, ow));
         }
         let plane = Plane {
@@ -80,6 +84,7 @@ pub(super) fn depthwise(
             ow,
             oy0,
             masks,
+            halves,
         };
         // SAFETY: `handles` checked the CPU; the bounds just checked are the contract.
         unsafe { plane.rows_avx512(oy1, out) }
@@ -87,10 +92,15 @@ pub(super) fn depthwise(
 }
 
 crate::scratch! {
-    /// Per-thread scratch of [`depthwise`]: its loads' masks, and the window, input width and
-    /// output width they are for.
+    /// Per-thread scratch of [`depthwise`]: its loads' masks (by tap column and chunk, and
+    /// by chunk at column stride two), and the window, input width and output width they
+    /// are for.
     #[cfg(target_arch = "x86_64")]
-    static MASKS: (alloc::vec::Vec<[u16; 2]>, Option<(Window, usize, usize)>);
+    static MASKS: (
+        alloc::vec::Vec<[u16; 2]>,
+        alloc::vec::Vec<[u16; 2]>,
+        Option<(Window, usize, usize)>,
+    );
 }
 
 /// One plane's convolution: the input, the window and the output rows' geometry.
@@ -106,6 +116,9 @@ struct Plane<'a> {
     oy0: usize,
     /// Tap column `kx`'s masks for chunk `j` of a row at `kx · chunks + j`.
     masks: &'a [[u16; 2]],
+    /// At column stride two, the masks of the 32 input values from chunk `j`'s first tap
+    /// column on, for `j` up to the row's chunks (one past its last).
+    halves: &'a [[u16; 2]],
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -313,11 +326,8 @@ impl Plane<'_> {
         let row_step = sy * self.w;
         let first = (c * CHUNK * 2) as isize - pl as isize;
         // The lanes inside the row of each chunk's two loads, the group's and the next.
-        let masks: [[u16; 2]; MAX_GROUP + 1] = core::array::from_fn(|j| {
-            let c0 = first + (j * 2 * CHUNK) as isize;
-            let w = self.w as isize;
-            [inside(c0, w), inside(c0 + CHUNK as isize, w)]
-        });
+        let masks: [[u16; 2]; MAX_GROUP + 1] =
+            core::array::from_fn(|j| self.halves.get(c + j).copied().unwrap_or([0; 2]));
         let even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
         let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
         let mut acc = [[_mm512_setzero_ps(); G]; R];
