@@ -247,6 +247,18 @@ unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
 ) {
     // SAFETY: slices hold kc strips; ROWS ≤ MR rows of A are read.
     unsafe {
+        let whole = dst.m == ROWS && dst.n == 16 * VECS && dst.c.col_stride == 1;
+        if whole {
+            // C's lines, asked for before the depth loop so that the misses of a C in memory
+            // (a large convolution's output, a residual added in place) are served while the
+            // tile computes, not when it stores.
+            for i in 0..ROWS {
+                let cp = dst.c.at(i, 0);
+                for h in 0..VECS {
+                    _mm_prefetch::<_MM_HINT_T0>(cp.add(16 * h) as *const i8);
+                }
+            }
+        }
         let mut acc = [[_mm512_setzero_ps(); VECS]; ROWS];
         // A tile of fewer than 8 accumulators would wait on each FMA's latency; it keeps
         // `split` sets that take turns over the depth and are added at the end.
@@ -275,7 +287,7 @@ unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
                 }
             }
         }
-        if dst.m == ROWS && dst.n == 16 * VECS && dst.c.col_stride == 1 {
+        if whole {
             for (i, row) in acc.iter().enumerate() {
                 let cp = dst.c.at(i, 0);
                 for (h, &v) in row.iter().enumerate() {
