@@ -269,14 +269,14 @@ unsafe fn avx512_tile<const ROWS: usize, const VECS: usize, A: LhsStrip, R: RowS
             }
         } else {
             let mut others = [[[_mm512_setzero_ps(); VECS]; ROWS]; MAX_SPLIT - 1];
-            let whole = kc - kc % split;
-            for p in (0..whole).step_by(split) {
+            let paired = kc - kc % split;
+            for p in (0..paired).step_by(split) {
                 avx512_step(&mut acc, a, b, rows, fetch, p);
                 for (s, set) in others[..split - 1].iter_mut().enumerate() {
                     avx512_step(set, a, b, rows, fetch, p + 1 + s);
                 }
             }
-            for p in whole..kc {
+            for p in paired..kc {
                 avx512_step(&mut acc, a, b, rows, fetch, p);
             }
             for set in &others[..split - 1] {

@@ -53,7 +53,7 @@ pub(super) fn depthwise(
         "direct depthwise: a plane, filter or output out of bounds"
     );
     #[cfg(target_arch = "x86_64")]
-    MASKS.with_mut(|(masks, halves, masks_of)| {
+    MASKS.with_mut(|(masks, half_masks, masks_of)| {
         // Per tap column and chunk of a row, the lanes of its (two) loads inside the row,
         // and per chunk of a stride-2 row those of the 32 input values from its first tap
         // column on: the same for every plane of the same geometry, so made once while it
@@ -71,8 +71,10 @@ pub(super) fn depthwise(
             masks.extend((0..kw).flat_map(|kx| {
                 (0..chunks).map(move |j| lanes((j * CHUNK * sx + kx * dx) as isize - pl))
             }));
-            halves.clear();
-            halves.extend((0..=chunks).map(|j| lanes((j * 2 * CHUNK) as isize - pl)));
+            half_masks.clear();
+            if sx == 2 {
+                half_masks.extend((0..=chunks).map(|j| lanes((j * 2 * CHUNK) as isize - pl)));
+            }
             *masks_of = Some((*win, w, ow));
         }
         let plane = Plane {
@@ -84,7 +86,7 @@ pub(super) fn depthwise(
             ow,
             oy0,
             masks,
-            halves,
+            half_masks,
         };
         // SAFETY: `handles` checked the CPU; the bounds just checked are the contract.
         unsafe { plane.rows_avx512(oy1, out) }
@@ -118,7 +120,7 @@ struct Plane<'a> {
     masks: &'a [[u16; 2]],
     /// At column stride two, the masks of the 32 input values from chunk `j`'s first tap
     /// column on, for `j` up to the row's chunks (one past its last).
-    halves: &'a [[u16; 2]],
+    half_masks: &'a [[u16; 2]],
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -326,8 +328,13 @@ impl Plane<'_> {
         let row_step = sy * self.w;
         let first = (c * CHUNK * 2) as isize - pl as isize;
         // The lanes inside the row of each chunk's two loads, the group's and the next.
-        let masks: [[u16; 2]; MAX_GROUP + 1] =
-            core::array::from_fn(|j| self.halves.get(c + j).copied().unwrap_or([0; 2]));
+        let masks: [[u16; 2]; MAX_GROUP + 1] = core::array::from_fn(|j| {
+            if j > G {
+                [0; 2]
+            } else {
+                self.half_masks[c + j]
+            }
+        });
         let even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
         let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
         let mut acc = [[_mm512_setzero_ps(); G]; R];
