@@ -53,28 +53,23 @@ pub(super) fn depthwise(
         "direct depthwise: a plane, filter or output out of bounds"
     );
     #[cfg(target_arch = "x86_64")]
-    MASKS.with_mut(|(masks, half_masks, masks_of)| {
-        // Per tap column and chunk of a row, the lanes of its (two) loads inside the row,
-        // and per chunk of a stride-2 row those of the 32 input values from its first tap
-        // column on: the same for every plane of the same geometry, so made once while it
-        // repeats.
+    MASKS.with_mut(|(masks, masks_of)| {
+        // Per tap column and chunk of a row, and the chunk after its last, the lanes of its
+        // (two) loads inside the row: the same for every plane of the same geometry, so made
+        // once while it repeats.
         if *masks_of != Some((*win, w, ow)) {
             let (sx, dx, pl) = (win.strides[1], win.dilations[1], win.pads[1] as isize);
             let chunks = ow.div_ceil(CHUNK);
-            let lanes = |c0: isize| {
-                [
-                    inside(c0, w as isize),
-                    inside(c0 + CHUNK as isize, w as isize),
-                ]
-            };
             masks.clear();
             masks.extend((0..kw).flat_map(|kx| {
-                (0..chunks).map(move |j| lanes((j * CHUNK * sx + kx * dx) as isize - pl))
+                (0..=chunks).map(move |j| {
+                    let c0 = (j * CHUNK * sx + kx * dx) as isize - pl;
+                    [
+                        inside(c0, w as isize),
+                        inside(c0 + CHUNK as isize, w as isize),
+                    ]
+                })
             }));
-            half_masks.clear();
-            if sx == 2 {
-                half_masks.extend((0..=chunks).map(|j| lanes((j * 2 * CHUNK) as isize - pl)));
-            }
             *masks_of = Some((*win, w, ow));
         }
         let plane = Plane {
@@ -86,7 +81,6 @@ pub(super) fn depthwise(
             ow,
             oy0,
             masks,
-            half_masks,
         };
         // SAFETY: `handles` checked the CPU; the bounds just checked are the contract.
         unsafe { plane.rows_avx512(oy1, out) }
@@ -94,15 +88,10 @@ pub(super) fn depthwise(
 }
 
 crate::scratch! {
-    /// Per-thread scratch of [`depthwise`]: its loads' masks (by tap column and chunk, and
-    /// by chunk at column stride two), and the window, input width and output width they
-    /// are for.
+    /// Per-thread scratch of [`depthwise`]: its loads' masks, and the window, input width and
+    /// output width they are for.
     #[cfg(target_arch = "x86_64")]
-    static MASKS: (
-        alloc::vec::Vec<[u16; 2]>,
-        alloc::vec::Vec<[u16; 2]>,
-        Option<(Window, usize, usize)>,
-    );
+    static MASKS: (alloc::vec::Vec<[u16; 2]>, Option<(Window, usize, usize)>);
 }
 
 /// One plane's convolution: the input, the window and the output rows' geometry.
@@ -116,11 +105,9 @@ struct Plane<'a> {
     ow: usize,
     /// The output row `out` starts with.
     oy0: usize,
-    /// Tap column `kx`'s masks for chunk `j` of a row at `kx · chunks + j`.
+    /// Tap column `kx`'s masks for chunk `j` of a row (up to the row's chunks, one past its
+    /// last) at `kx · (chunks + 1) + j`.
     masks: &'a [[u16; 2]],
-    /// At column stride two, the masks of the 32 input values from chunk `j`'s first tap
-    /// column on, for `j` up to the row's chunks (one past its last).
-    half_masks: &'a [[u16; 2]],
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -327,14 +314,10 @@ impl Plane<'_> {
         let ([sy, _], [dy, _], [pt, pl]) = (win.strides, win.dilations, win.pads);
         let row_step = sy * self.w;
         let first = (c * CHUNK * 2) as isize - pl as isize;
-        // The lanes inside the row of each chunk's two loads, the group's and the next.
-        let masks: [[u16; 2]; MAX_GROUP + 1] = core::array::from_fn(|j| {
-            if j > G {
-                [0; 2]
-            } else {
-                self.half_masks[c + j]
-            }
-        });
+        // The lanes inside the row of each chunk's two loads, the group's and the next: tap
+        // column 0's masks, whose loads are these at column stride two.
+        let masks: [[u16; 2]; MAX_GROUP + 1] =
+            core::array::from_fn(|j| if j > G { [0; 2] } else { self.masks[c + j] });
         let even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
         let odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
         let mut acc = [[_mm512_setzero_ps(); G]; R];
@@ -418,7 +401,7 @@ impl Plane<'_> {
                 let (f, masks) = unsafe {
                     (
                         _mm512_set1_ps(*filter.add(kx)),
-                        self.masks.as_ptr().add(kx * chunks + c),
+                        self.masks.as_ptr().add(kx * (chunks + 1) + c),
                     )
                 };
                 let tap = row0.wrapping_add(kx * dx);
