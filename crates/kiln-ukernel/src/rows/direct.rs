@@ -113,8 +113,9 @@ struct Plane<'a> {
 #[cfg(target_arch = "x86_64")]
 impl Plane<'_> {
     /// Output rows `oy0..oy1`: rows that read every tap in blocks (up to eight rows of one
-    /// chunk, four of two, else two), border rows one at a time over the taps inside the
-    /// plane; each block in groups of up to four chunks along the row.
+    /// chunk or, where [`Plane::slides`], of two; else four of two, or two), border rows one
+    /// at a time over the taps inside the plane; each block in groups of up to four chunks
+    /// along the row.
     ///
     /// # Safety
     /// The CPU must support AVX-512F; `x`, `filter` and `out` hold what [`depthwise`] checks.
@@ -124,6 +125,8 @@ impl Plane<'_> {
         let chunks = self.ow.div_ceil(CHUNK);
         let (most, group) = match chunks {
             1 => (8, 1),
+            // Eight rows that share their input rows over two chunks keep 16 sums going.
+            _ if self.slides() => (8, 2),
             2 => (4, 2),
             // Four rows of shifted taps keep 16 sums going; other groups' two rows, eight.
             _ if self.shifts(3) => (4, 4),
@@ -167,6 +170,28 @@ impl Plane<'_> {
                             (_, 3, _) => self.halved::<1, 3, 5>(at, out),
                             (_, _, 3) => self.halved::<1, 2, 3>(at, out),
                             (_, _, _) => self.halved::<1, 2, 5>(at, out),
+                        }
+                        c += n;
+                        continue;
+                    }
+                    if self.slides() && (ky0, ky1) == all {
+                        match (rows, n, self.win.kernel[1]) {
+                            (8, 1, 3) => self.slid::<8, 1, 3>(at, out),
+                            (8, 1, _) => self.slid::<8, 1, 5>(at, out),
+                            (8, _, 3) => self.slid::<8, 2, 3>(at, out),
+                            (8, _, _) => self.slid::<8, 2, 5>(at, out),
+                            (4, 1, 3) => self.slid::<4, 1, 3>(at, out),
+                            (4, 1, _) => self.slid::<4, 1, 5>(at, out),
+                            (4, _, 3) => self.slid::<4, 2, 3>(at, out),
+                            (4, _, _) => self.slid::<4, 2, 5>(at, out),
+                            (2, 1, 3) => self.slid::<2, 1, 3>(at, out),
+                            (2, 1, _) => self.slid::<2, 1, 5>(at, out),
+                            (2, _, 3) => self.slid::<2, 2, 3>(at, out),
+                            (2, _, _) => self.slid::<2, 2, 5>(at, out),
+                            (_, 1, 3) => self.slid::<1, 1, 3>(at, out),
+                            (_, 1, _) => self.slid::<1, 1, 5>(at, out),
+                            (_, _, 3) => self.slid::<1, 2, 3>(at, out),
+                            (_, _, _) => self.slid::<1, 2, 5>(at, out),
                         }
                         c += n;
                         continue;
@@ -220,8 +245,9 @@ impl Plane<'_> {
         }
     }
 
-    /// Whether [`Plane::shifted`] computes a group of `n` chunks: column stride and
-    /// dilation one, a 3 or 5 wide window, groups of three or four chunks (rows of 33 or
+    /// Whether [`Plane::shifted`] computes a group of `n` chunks (where [`Plane::slid`] does
+    /// not: a window that is not square, strided or dilated along columns only): column
+    /// stride and dilation one, a 3 or 5 wide window, groups of three or four chunks (rows of 33 or
     /// more outputs), where each chunk's taps would otherwise be as many loads that mostly
     /// straddle two cache lines.
     fn shifts(&self, n: usize) -> bool {
@@ -278,6 +304,82 @@ impl Plane<'_> {
                     for (kx, &f) in f.iter().enumerate() {
                         let tap = shift(lo, hi, kx);
                         acc[j] = _mm512_fmadd_ps(f, tap, acc[j]);
+                    }
+                }
+            }
+        }
+        // SAFETY: as above.
+        unsafe { self.store(acc, oy, c, out) };
+    }
+
+    /// Whether [`Plane::slid`] computes this plane's blocks of rows that read every tap:
+    /// unit strides and dilations, a square 3x3 or 5x5 window.
+    fn slides(&self) -> bool {
+        let win = self.win;
+        win.strides == [1, 1]
+            && win.dilations == [1, 1]
+            && win.kernel[0] == win.kernel[1]
+            && matches!(win.kernel[1], 3 | 5)
+    }
+
+    /// As [`Plane::block`] at unit strides and dilations, for a `KW × KW` window and rows
+    /// that read every tap: each input row the `R` rows read is loaded once, each tap column
+    /// of a chunk one unaligned vector from it, and feeds every output row it is a tap row
+    /// of (`KW` loads per input row and chunk where tap by tap takes `KW · KW`, and no lane
+    /// shuffles). The same sums in the same order as [`Plane::block`].
+    ///
+    /// # Safety
+    /// As [`Plane::block`], with every tap row read (`ky0..ky1` the whole window);
+    /// [`Plane::slides`] holds.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn slid<const R: usize, const G: usize, const KW: usize>(
+        &self,
+        [oy, _, _, c]: [usize; 4],
+        out: *mut f32,
+    ) {
+        use core::arch::x86_64::*;
+        let pt = self.win.pads[0];
+        let chunks = self.ow.div_ceil(CHUNK);
+        // Tap column `kx`'s mask for chunk `c + j` (one load at column stride one).
+        // SAFETY: `kx < KW` and the chunks are the row's (the caller's contract): inside the
+        // table.
+        let masks: [[u16; KW]; G] = core::array::from_fn(|j| {
+            core::array::from_fn(|kx| unsafe {
+                (*self.masks.as_ptr().add(kx * (chunks + 1) + c + j))[0]
+            })
+        });
+        // SAFETY: the filter holds `KW · KW` taps.
+        let f: [[__m512; KW]; KW] = core::array::from_fn(|ky| {
+            core::array::from_fn(|kx| unsafe {
+                _mm512_set1_ps(*self.filter.as_ptr().add(ky * KW + kx))
+            })
+        });
+        let first = (c * CHUNK) as isize - self.win.pads[1] as isize;
+        let top = self
+            .x
+            .as_ptr()
+            .wrapping_add((oy - pt) * self.w)
+            .wrapping_offset(first);
+        let mut acc = [[_mm512_setzero_ps(); G]; R];
+        // Input row `q` (from the first row's first tap row on) is tap row `q - r` of output
+        // row `oy + r`; ascending `q` adds each output's tap rows in order.
+        for q in 0..R + KW - 1 {
+            let row = top.wrapping_add(q * self.w);
+            // SAFETY: the masks keep every lane read inside the input row (a row of the
+            // plane, the caller's contract); masked lanes read nothing.
+            let v: [[__m512; KW]; G] = core::array::from_fn(|j| {
+                core::array::from_fn(|kx| unsafe {
+                    _mm512_maskz_loadu_ps(masks[j][kx], row.wrapping_add(j * CHUNK + kx))
+                })
+            });
+            for (r, acc) in acc.iter_mut().enumerate() {
+                if q < r || q - r >= KW {
+                    continue;
+                }
+                for (acc, v) in acc.iter_mut().zip(&v) {
+                    for (&f, &v) in f[q - r].iter().zip(v) {
+                        *acc = _mm512_fmadd_ps(f, v, *acc);
                     }
                 }
             }

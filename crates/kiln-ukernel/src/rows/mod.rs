@@ -213,28 +213,31 @@ mod tests {
         }
     }
 
-    /// The 3 and 5 wide windows at column stride one or two whose taps are shifted vectors of
-    /// one load (at stride two, of the even or odd columns of two) per chunk and row: rows of
-    /// two to ten chunks (blocks of four, two and one rows), every pair of left and right pads
-    /// up to the window's width.
+    /// The 3 and 5 wide windows at column stride one or two whose taps are vectors of one
+    /// load per tap column and input row (at unit strides, shared by the rows they feed), or
+    /// shifted vectors of one load (at column stride two, of the even or odd columns of two)
+    /// per chunk and row: rows of one to ten chunks over planes of 6 to 20 rows (blocks of
+    /// eight, four, two and one rows), every pair of left and right pads up to the window's
+    /// width, top pads from none to all but one row of the window.
     #[test]
     fn shifted_depthwise_rows_match_brute_force() {
         for (kh, kw) in [(3, 3), (5, 5), (1, 3)] {
-            for (sx, w) in [33, 48, 56, 70, 100, 150]
+            for (sx, w) in [9, 20, 33, 48, 56, 70, 100, 150]
                 .iter()
                 .flat_map(|&w| [(1, w), (2, w)])
             {
                 for (pl, pr) in (0..kw).flat_map(|l| (0..kw).map(move |r| (l, r))) {
-                    let win = Window {
-                        kernel: [kh, kw],
-                        strides: [sx, sx],
-                        pads: [kh / 2, pl],
-                        dilations: [1, 1],
-                    };
-                    let h = 11;
-                    let ow = (w + pl + pr - kw) / sx + 1;
-                    let oh = (h + 2 * (kh / 2) - kh) / sx + 1;
-                    check_depthwise_plane(h, w, &win, oh, ow);
+                    for (h, pt) in [(11, kh / 2), (20, 0), (6, kh - 1)] {
+                        let win = Window {
+                            kernel: [kh, kw],
+                            strides: [sx, sx],
+                            pads: [pt, pl],
+                            dilations: [1, 1],
+                        };
+                        let ow = (w + pl + pr - kw) / sx + 1;
+                        let oh = (h + pt + (kh - 1 - pt) - kh) / sx + 1;
+                        check_depthwise_plane(h, w, &win, oh, ow);
+                    }
                 }
             }
         }
