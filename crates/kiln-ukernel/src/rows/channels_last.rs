@@ -215,6 +215,15 @@ impl Pooling<'_> {
     }
 }
 
+/// The mask of a vector's first `lanes` lanes (all of them from [`LANES`] on).
+#[cfg(target_arch = "x86_64")]
+fn lanes_of(lanes: usize) -> u16 {
+    match lanes {
+        LANES.. => u16::MAX,
+        _ => (1u16 << lanes) - 1,
+    }
+}
+
 crate::scratch! {
     /// Per-thread scratch of [`depthwise_channels_last`] (a warm call allocates nothing): a
     /// run's taps.
@@ -278,8 +287,10 @@ impl Job<'_> {
         }
     }
 
-    /// [`Job::run`] on 16 lanes, [`AT_ONCE`] outputs at a time (each input pixel loaded once
-    /// for the outputs it feeds where the taps lie in rows, [`Job::tap_rows`]).
+    /// [`Job::run`] on 16 lanes: [`AT_ONCE`] outputs at a time for each vector of channels
+    /// (each input pixel loaded once for the outputs it feeds where the taps lie in rows,
+    /// [`Job::tap_rows`]), then the outputs left over for several vectors of channels at
+    /// once, so that as many sums are going as in a whole block.
     ///
     /// # Safety
     /// The CPU must support AVX-512F; the reads and writes [`Job::run`] checks lie inside
@@ -292,38 +303,63 @@ impl Job<'_> {
             return unsafe { self.short_run_avx512(at, n, channels, out) };
         }
         let rows = self.tap_rows();
-        let mut ch = channels.start;
-        while ch < channels.end {
-            let lanes = (channels.end - ch).min(LANES);
-            let mask = match lanes {
-                LANES => u16::MAX,
-                _ => (1u16 << lanes) - 1,
-            };
-            let mut j = 0;
-            // SAFETY (each call): the caller's contract, for outputs `j..j + N`, channels
-            // `ch..ch + lanes`.
-            unsafe {
-                while j + AT_ONCE <= n {
+        let whole = n / AT_ONCE * AT_ONCE;
+        for ch in channels.clone().step_by(LANES) {
+            let mask = lanes_of(channels.end - ch);
+            for j in (0..whole).step_by(AT_ONCE) {
+                // SAFETY: the caller's contract, for outputs `j..j + AT_ONCE`, channels
+                // `ch..` of the mask.
+                unsafe {
                     match rows {
                         Some(3) => self.sliding_block_avx512::<AT_ONCE, 3>(at, j, ch, mask, out),
                         Some(5) => self.sliding_block_avx512::<AT_ONCE, 5>(at, j, ch, mask, out),
                         Some(7) => self.sliding_block_avx512::<AT_ONCE, 7>(at, j, ch, mask, out),
                         _ => self.block_avx512::<AT_ONCE, 1>(at, j, ch, mask, out),
                     }
-                    j += AT_ONCE;
-                }
-                match n - j {
-                    7 => self.block_avx512::<7, 1>(at, j, ch, mask, out),
-                    6 => self.block_avx512::<6, 1>(at, j, ch, mask, out),
-                    5 => self.block_avx512::<5, 1>(at, j, ch, mask, out),
-                    4 => self.block_avx512::<4, 1>(at, j, ch, mask, out),
-                    3 => self.block_avx512::<3, 1>(at, j, ch, mask, out),
-                    2 => self.block_avx512::<2, 1>(at, j, ch, mask, out),
-                    1 => self.block_avx512::<1, 1>(at, j, ch, mask, out),
-                    _ => {}
                 }
             }
-            ch += LANES;
+        }
+        // SAFETY: the caller's contract, for outputs `whole..n`.
+        unsafe {
+            match n - whole {
+                7 => self.tail_avx512::<7, 1>(at, whole, channels, out),
+                6 => self.tail_avx512::<6, 1>(at, whole, channels, out),
+                5 => self.tail_avx512::<5, 2>(at, whole, channels, out),
+                4 => self.tail_avx512::<4, 2>(at, whole, channels, out),
+                3 => self.tail_avx512::<3, 3>(at, whole, channels, out),
+                2 => self.tail_avx512::<2, 4>(at, whole, channels, out),
+                1 => self.tail_avx512::<1, AT_ONCE>(at, whole, channels, out),
+                _ => {}
+            }
+        }
+    }
+
+    /// Outputs `j..j + N` of [`Job::run_avx512`], `K` vectors of channels at a time, then
+    /// one at a time, the last masked to the channels.
+    ///
+    /// # Safety
+    /// As [`Job::run_avx512`], for those outputs.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn tail_avx512<const N: usize, const K: usize>(
+        &self,
+        at: Run,
+        j: usize,
+        channels: Range<usize>,
+        out: &mut [f32],
+    ) {
+        let mut ch = channels.start;
+        // SAFETY (each call): the caller's contract, for outputs `j..j + N`, channels from
+        // `ch` on.
+        unsafe {
+            while channels.end - ch >= K * LANES {
+                self.block_avx512::<N, K>(at, j, ch, u16::MAX, out);
+                ch += K * LANES;
+            }
+            for ch in (ch..channels.end).step_by(LANES) {
+                self.block_avx512::<N, 1>(at, j, ch, lanes_of(channels.end - ch), out);
+            }
         }
     }
 
@@ -427,8 +463,7 @@ impl Job<'_> {
                 }
                 ch += vectors * LANES;
                 if ch < channels.end {
-                    let mask = (1u16 << (channels.end - ch)) - 1;
-                    self.block_avx512::<1, 1>(at, j, ch, mask, out);
+                    self.block_avx512::<1, 1>(at, j, ch, lanes_of(channels.end - ch), out);
                 }
             }
         }
