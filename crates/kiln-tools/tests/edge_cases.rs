@@ -555,6 +555,41 @@ fn long_chains_into_a_converging_activation_match_the_interpreter() {
     run_ir_close(&text, &[x, w, c], 1e-4);
 }
 
+/// A squeeze-and-excitation gate: `sigmoid` of a matmul's result, broadcast over 64 rows
+/// to scale them. The gate is computed once per value, as the matmul's epilogue, not once
+/// per element it scales (the scaling kernel multiplies only), and the result agrees with
+/// the reference interpreter on every target.
+#[test]
+fn a_broadcast_gate_is_computed_once_per_value() {
+    let text = "func @main(%0 \"x\": tensor<4x64x8xf32>, %1 \"p\": tensor<4x1x16xf32>, %2 \"w\": tensor<16x8xf32>, %3 \"b\": tensor<8xf32>) -> (%7 \"y\") {\n  %4 = matmul %1, %2 : tensor<4x1x8xf32> loc(\"fc\")\n  %5 = add %4, %3 : tensor<4x1x8xf32> loc(\"bias\")\n  %6 = sigmoid %5 : tensor<4x1x8xf32> loc(\"gate\")\n  %7 = mul %0, %6 : tensor<4x64x8xf32> loc(\"scale\")\n}";
+    let program = kiln_ir::text::parse_program(text).unwrap();
+    let opts = CompileOptions {
+        targets: vec!["llvm-cpu".into()],
+        compile_to: Some(kiln_compiler::Phase::DispatchCreation),
+        ..Default::default()
+    };
+    let Ok(CompileOutput::Text(kernels)) = kiln_compiler::compile_program(program, &opts) else {
+        panic!("no dispatch-creation text");
+    };
+    let gates: Vec<&str> = kernels.lines().filter(|l| l.contains("sigmoid")).collect();
+    assert!(
+        gates.len() == 1 && gates[0].contains("matmul") && gates[0].contains("epilogue"),
+        "the gate is not the matmul's epilogue alone:\n{kernels}"
+    );
+    let ramp = |shape: &[usize], scale: f32| {
+        let n = shape.iter().product();
+        let values: Vec<f32> = (0..n).map(|i| (i % 11) as f32 * scale - 0.4).collect();
+        HostTensor::from_f32(shape, &values)
+    };
+    let inputs = [
+        ramp(&[4, 64, 8], 0.1),
+        ramp(&[4, 1, 16], 0.07),
+        ramp(&[16, 8], 0.05),
+        ramp(&[8], 0.2),
+    ];
+    run_ir_close(text, &inputs, 1e-5);
+}
+
 #[test]
 fn integer_and_cast_semantics_match_the_interpreter() {
     // Division by zero gives 0, casts saturate and wrap, comparisons give bools.

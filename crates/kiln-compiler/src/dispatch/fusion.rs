@@ -90,18 +90,23 @@ impl Former<'_> {
                 return v.operand as usize;
             }
         }
-        let identity = contiguous_strides(&e.shape);
-        let fusable = e.leaves.iter().enumerate().find_map(|(i, l)| {
-            self.fusable_root(l, e.element_type)
-                .filter(|&p| l.strides == identity && self.pending[p].shape == e.shape)
-                .map(|p| (i, p))
-        });
-        if let Some((i, p)) = fusable {
+        if let Some((i, p)) = self.epilogue_root(e) {
             if let Some(s) = self.fuse_epilogue(e, i, p) {
                 return s;
             }
         }
         self.emit_generic(e)
+    }
+
+    /// The leaf of `e` that reads the whole result of a held-back root `e` may be the
+    /// epilogue of, with that root: `(leaf, root)`.
+    pub(super) fn epilogue_root(&self, e: &Expr) -> Option<(usize, usize)> {
+        let identity = contiguous_strides(&e.shape);
+        e.leaves.iter().enumerate().find_map(|(i, l)| {
+            self.fusable_root(l, e.element_type)
+                .filter(|&p| l.strides == identity && self.pending[p].shape == e.shape)
+                .map(|p| (i, p))
+        })
     }
 
     /// The held-back root leaf `l` reads from its first element, if that root may still take

@@ -18,7 +18,12 @@
 //!   non-elementwise op needs it stored, when it is a function result, or when it computes
 //!   something and has several uses (so work is never duplicated) — unless every use flows
 //!   back into one elementwise op (`x · erf(x)`, `x · sigmoid(x)`), where the branches merge
-//!   into one expression again and shared instructions are computed once.
+//!   into one expression again and shared instructions are computed once. An operand that
+//!   computes a transcendental function is materialised before an elementwise op broadcasts it
+//!   to 16 times its elements or more (a squeeze-and-excitation gate, `sigmoid` per channel,
+//!   scaling every pixel), where that costs no dispatch of its own (it becomes its root's
+//!   epilogue) or the broadcast is large: each of its values is computed once, not once per
+//!   element it reaches.
 //! - Matmul, convolution, pooling, softmax and layer norm are *roots*: their kernel is held back
 //!   until their result is needed. If the first thing to materialise it is an elementwise
 //!   expression over the root's whole result (its only use), that expression becomes the root

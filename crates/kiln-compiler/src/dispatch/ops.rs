@@ -109,6 +109,7 @@ impl Former<'_> {
             }
             OpKind::Unary(_) | OpKind::Binary(_) | OpKind::Select | OpKind::Cast(_) => {
                 let args = self.within_leaf_budget(args);
+                let args = self.stored_before_broadcast(args, &out_shape);
                 let mut e = args[0].broadcast(&out_shape);
                 let mut regs = vec![e.result];
                 for a in &args[1..] {
@@ -579,6 +580,38 @@ pub(super) const MAX_LEAVES: usize = 16;
 impl Former<'_> {
     /// `args` with the operands that read the most leaves stored first, until an elementwise
     /// op over them reads at most `max_leaves`.
+    /// Stores first each operand that computes a transcendental function (a
+    /// squeeze-and-excitation block's `sigmoid` of its per-channel scale) and that this op
+    /// broadcasts to [`BROADCAST_STORED_FROM`] times its elements or more: each of its values
+    /// is then computed once instead of once for every element it is broadcast to. Only
+    /// where that costs no dispatch of its own (the operand becomes its producer's epilogue)
+    /// or the broadcast is large enough to repay one ([`BROADCAST_STORED_DISPATCH_FROM`]).
+    /// (Compilers hoist such values out of the loops only where the broadcast dims are
+    /// innermost; over a channels-last image a per-channel value changes along them.)
+    fn stored_before_broadcast(&mut self, args: Vec<Expr>, out_shape: &[SymExpr]) -> Vec<Expr> {
+        let elements = |shape: &[SymExpr]| product(shape).estimate();
+        let broadcast_to = elements(out_shape);
+        args.into_iter()
+            .map(|a| {
+                let transcendental = a.insts.iter().any(|i| match *i {
+                    Inst::Unary(f, _) => f.is_transcendental(),
+                    Inst::Binary(f, ..) => f.is_transcendental(),
+                    _ => false,
+                });
+                let repaid = self.epilogue_root(&a).is_some()
+                    || broadcast_to >= BROADCAST_STORED_DISPATCH_FROM;
+                if !transcendental
+                    || !repaid
+                    || elements(&a.shape) * BROADCAST_STORED_FROM > broadcast_to
+                {
+                    return a;
+                }
+                let s = self.materialize(&a);
+                Expr::leaf(Src::Storage(s), a.element_type, &a.shape)
+            })
+            .collect()
+    }
+
     fn within_leaf_budget(&mut self, mut args: Vec<Expr>) -> Vec<Expr> {
         let distinct = |args: &[Expr]| {
             let mut leaves: Vec<&Leaf> = vec![];
@@ -603,6 +636,15 @@ impl Former<'_> {
         args
     }
 }
+
+/// How many times its elements an operand that computes a transcendental function must be
+/// broadcast to before it is stored first ([`Former::stored_before_broadcast`]).
+const BROADCAST_STORED_FROM: i64 = 16;
+
+/// The fewest elements a broadcast of such an operand must have for the operand to be
+/// stored by a dispatch of its own: about where computing the function for every element
+/// costs more than a dispatch does.
+const BROADCAST_STORED_DISPATCH_FROM: i64 = 1 << 16;
 
 /// A one-element float constant as an immediate in the body (no binding, no load): scalars
 /// such as an activation's coefficients, exact in the f32 register. Integer scalars stay
