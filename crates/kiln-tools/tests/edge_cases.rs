@@ -588,6 +588,10 @@ fn a_broadcast_gate_is_computed_once_per_value() {
         ramp(&[8], 0.2),
     ];
     run_ir_close(text, &inputs, 1e-5);
+    // The gate used twice (`x · s + s`, a converging value): the branch broadcast 64-fold
+    // stores it, and the other branch must still read the matmul's own result.
+    let twice = "func @main(%0 \"x\": tensor<4x64x8xf32>, %1 \"p\": tensor<4x1x16xf32>, %2 \"w\": tensor<16x8xf32>, %3 \"b\": tensor<8xf32>) -> (%8 \"y\") {\n  %4 = matmul %1, %2 : tensor<4x1x8xf32> loc(\"fc\")\n  %5 = add %4, %3 : tensor<4x1x8xf32> loc(\"bias\")\n  %6 = sigmoid %5 : tensor<4x1x8xf32> loc(\"gate\")\n  %7 = mul %0, %6 : tensor<4x64x8xf32> loc(\"scale\")\n  %8 = add %7, %6 : tensor<4x64x8xf32> loc(\"shift\")\n}";
+    run_ir_close(twice, &inputs, 1e-5);
 }
 
 #[test]

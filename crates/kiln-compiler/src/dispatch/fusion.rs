@@ -13,6 +13,10 @@ pub(super) struct PendingRoot {
     pub(super) element_type: ElementType,
     pub(super) coords: Coords,
     pub(super) fusable: bool,
+    /// Whether a converging value's expression reads the root's result: its branches each
+    /// hold that read until they meet, so an operand stored from one branch must not become
+    /// the root's epilogue.
+    pub(super) shared: bool,
     pub(super) emitted: Option<StorageIndex>,
 }
 
@@ -74,6 +78,7 @@ impl Former<'_> {
             element_type,
             coords,
             fusable,
+            shared: false,
             emitted: None,
         });
         Expr::leaf(Src::Pending(self.pending.len() - 1), element_type, &shape)
@@ -98,7 +103,7 @@ impl Former<'_> {
         self.emit_generic(e)
     }
 
-    /// The leaf of `e` that reads the whole result of a held-back root `e` may be the
+    /// The leaf of `e` that reads the whole result of a held-back root that `e` may be the
     /// epilogue of, with that root: `(leaf, root)`.
     pub(super) fn epilogue_root(&self, e: &Expr) -> Option<(usize, usize)> {
         let identity = contiguous_strides(&e.shape);

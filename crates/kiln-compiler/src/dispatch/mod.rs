@@ -145,6 +145,13 @@ pub fn form_dispatches_within(
         } else if fm.uses[result] > 1 && !converging[result] {
             fm.share(e)
         } else {
+            if converging[result] {
+                for l in &e.leaves {
+                    if let Src::Pending(p) = l.src {
+                        fm.pending[p].shared = true;
+                    }
+                }
+            }
             e
         };
         fm.exprs[op.results[0].index()] = Some(e);

@@ -578,8 +578,6 @@ impl Former<'_> {
 pub(super) const MAX_LEAVES: usize = 16;
 
 impl Former<'_> {
-    /// `args` with the operands that read the most leaves stored first, until an elementwise
-    /// op over them reads at most `max_leaves`.
     /// Stores first each operand that computes a transcendental function (a
     /// squeeze-and-excitation block's `sigmoid` of its per-channel scale) and that this op
     /// broadcasts to [`BROADCAST_STORED_FROM`] times its elements or more: each of its values
@@ -587,31 +585,48 @@ impl Former<'_> {
     /// where that costs no dispatch of its own (the operand becomes its producer's epilogue)
     /// or the broadcast is large enough to repay one ([`BROADCAST_STORED_DISPATCH_FROM`]).
     /// (Compilers hoist such values out of the loops only where the broadcast dims are
-    /// innermost; over a channels-last image a per-channel value changes along them.)
+    /// innermost; over a channels-last image a per-channel value changes along them.) A root
+    /// that a converging value reads is never given the operand as its epilogue here: the
+    /// value's other branches still read the root's own result.
     fn stored_before_broadcast(&mut self, args: Vec<Expr>, out_shape: &[SymExpr]) -> Vec<Expr> {
         let elements = |shape: &[SymExpr]| product(shape).estimate();
         let broadcast_to = elements(out_shape);
+        let large = broadcast_to >= BROADCAST_STORED_DISPATCH_FROM;
         args.into_iter()
-            .map(|a| {
+            .map(|mut a| {
                 let transcendental = a.insts.iter().any(|i| match *i {
                     Inst::Unary(f, _) => f.is_transcendental(),
                     Inst::Binary(f, ..) => f.is_transcendental(),
                     _ => false,
                 });
-                let repaid = self.epilogue_root(&a).is_some()
-                    || broadcast_to >= BROADCAST_STORED_DISPATCH_FROM;
-                if !transcendental
-                    || !repaid
-                    || elements(&a.shape) * BROADCAST_STORED_FROM > broadcast_to
-                {
+                let fold = elements(&a.shape).saturating_mul(BROADCAST_STORED_FROM);
+                if !transcendental || fold > broadcast_to {
                     return a;
                 }
-                let s = self.materialize(&a);
-                Expr::leaf(Src::Storage(s), a.element_type, &a.shape)
+                let shared = a
+                    .leaves
+                    .iter()
+                    .any(|l| matches!(l.src, Src::Pending(p) if self.pending[p].shared));
+                let epilogue = match self.epilogue_root(&a) {
+                    Some((i, p)) if !shared => self.fuse_epilogue(&a, i, p),
+                    _ => None,
+                };
+                let stored = epilogue.or_else(|| {
+                    large.then(|| {
+                        self.resolve(&mut a);
+                        self.emit_generic(&a)
+                    })
+                });
+                match stored {
+                    Some(s) => Expr::leaf(Src::Storage(s), a.element_type, &a.shape),
+                    None => a,
+                }
             })
             .collect()
     }
 
+    /// `args` with the operands that read the most leaves stored first, until an elementwise
+    /// op over them reads at most `max_leaves`.
     fn within_leaf_budget(&mut self, mut args: Vec<Expr>) -> Vec<Expr> {
         let distinct = |args: &[Expr]| {
             let mut leaves: Vec<&Leaf> = vec![];

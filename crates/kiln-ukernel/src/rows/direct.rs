@@ -246,7 +246,7 @@ impl Plane<'_> {
     }
 
     /// Whether [`Plane::shifted`] computes a group of `n` chunks (where [`Plane::slid`] does
-    /// not: a window that is not square, strided or dilated along columns only): column
+    /// not: a window that is not square, or strided or dilated along rows): column
     /// stride and dilation one, a 3 or 5 wide window, groups of three or four chunks (rows of 33 or
     /// more outputs), where each chunk's taps would otherwise be as many loads that mostly
     /// straddle two cache lines.
