@@ -215,15 +215,6 @@ impl Pooling<'_> {
     }
 }
 
-/// The mask of a vector's first `lanes` lanes (all of them from [`LANES`] on).
-#[cfg(target_arch = "x86_64")]
-fn lanes_of(lanes: usize) -> u16 {
-    match lanes {
-        LANES.. => u16::MAX,
-        _ => (1u16 << lanes) - 1,
-    }
-}
-
 crate::scratch! {
     /// Per-thread scratch of [`depthwise_channels_last`] (a warm call allocates nothing): a
     /// run's taps.
@@ -305,7 +296,7 @@ impl Job<'_> {
         let rows = self.tap_rows();
         let whole = n / AT_ONCE * AT_ONCE;
         for ch in channels.clone().step_by(LANES) {
-            let mask = lanes_of(channels.end - ch);
+            let mask = super::math::x86::lanes(ch, channels.end);
             for j in (0..whole).step_by(AT_ONCE) {
                 // SAFETY: the caller's contract, for outputs `j..j + AT_ONCE`, channels
                 // `ch..` of the mask.
@@ -358,7 +349,13 @@ impl Job<'_> {
                 ch += K * LANES;
             }
             for ch in (ch..channels.end).step_by(LANES) {
-                self.block_avx512::<N, 1>(at, j, ch, lanes_of(channels.end - ch), out);
+                self.block_avx512::<N, 1>(
+                    at,
+                    j,
+                    ch,
+                    super::math::x86::lanes(ch, channels.end),
+                    out,
+                );
             }
         }
     }
@@ -463,7 +460,13 @@ impl Job<'_> {
                 }
                 ch += vectors * LANES;
                 if ch < channels.end {
-                    self.block_avx512::<1, 1>(at, j, ch, lanes_of(channels.end - ch), out);
+                    self.block_avx512::<1, 1>(
+                        at,
+                        j,
+                        ch,
+                        super::math::x86::lanes(ch, channels.end),
+                        out,
+                    );
                 }
             }
         }
